@@ -1,0 +1,82 @@
+"""The Bolt app factory: the one place where every listener is registered."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Executor
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+
+from bot.runtime import Runtime, make_client
+from handlers import errors, events, home, keyusers, projects
+
+log = logging.getLogger(__name__)
+
+BOT_SCOPES = (
+    "chat:write",
+    "commands",
+    "im:write",
+    "im:history",
+    "users:read",
+    "users:read.email",
+    "channels:read",
+    "channels:join",
+    "groups:read",
+    "files:write",
+    "files:read",
+)
+# Listener modules in registration order; each exposes register(app, runtime).
+LISTENER_MODULES: tuple[Any, ...] = (errors, events, home, projects, keyusers)
+
+
+def build_app(runtime: Runtime, *, listener_executor: Executor | None = None) -> App:
+    settings = runtime.settings
+    kwargs: dict[str, Any] = {
+        "signing_secret": settings.signing_secret or "",
+        "process_before_response": False,
+        "ignoring_self_events_enabled": True,
+    }
+    if listener_executor is not None:
+        kwargs["listener_executor"] = listener_executor
+    if settings.oauth_enabled:
+        from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+        from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+
+        installation_store = SQLAlchemyInstallationStore(
+            client_id=settings.client_id or "", engine=runtime.database.engine
+        )
+        state_store = SQLAlchemyOAuthStateStore(
+            expiration_seconds=600, engine=runtime.database.engine
+        )
+        installation_store.create_tables()
+        state_store.metadata.create_all(runtime.database.engine)
+        kwargs["oauth_settings"] = OAuthSettings(
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            scopes=list(BOT_SCOPES),
+            installation_store=installation_store,
+            state_store=state_store,
+        )
+        kwargs["client"] = make_client(settings, None)
+
+        def token_for(team_id: str) -> str | None:
+            bot = installation_store.find_bot(enterprise_id=None, team_id=team_id)
+            return bot.bot_token if bot else None
+
+        runtime.token_for = token_for
+    else:
+        kwargs["token"] = settings.bot_token
+        kwargs["client"] = make_client(settings, settings.bot_token)
+        # The token is checked on the first request, not at start-up, so a demo or test can start
+        # the app before the emulator answers auth.test.
+        kwargs["token_verification_enabled"] = False
+    app = App(**kwargs)
+    for module in LISTENER_MODULES:
+        module.register(app, runtime)
+    return app
+
+
+def healthz() -> BoltResponse:
+    return BoltResponse(status=200, body="ok")

@@ -1,0 +1,165 @@
+"""`liaison` subcommands: serve, socket, scheduler, db upgrade, manifest, jobs run-due, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import OperationalError
+
+from bot.clock import MovableClock
+from bot.settings import Settings, SettingsError, load_settings
+
+
+def _runtime(settings: Settings, clock: MovableClock | None = None):  # type: ignore[no-untyped-def]
+    from bot.clock import SystemClock
+    from bot.runtime import Runtime
+    from storage.db import Database
+
+    return Runtime(settings=settings, database=Database(settings.database_url), clock=clock or SystemClock())
+
+
+def _upgrade(settings: Settings) -> None:
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def _parse_now(raw: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise SettingsError(f"--now must be an ISO-8601 time, got {raw!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_app
+    from bot.server import serve, wsgi_app
+
+    if not settings.oauth_enabled:
+        settings.require("bot_token", "signing_secret")
+    else:
+        settings.require("signing_secret")
+    _upgrade(settings)
+    runtime = _runtime(settings)
+    application = wsgi_app(build_app(runtime), runtime)
+    serve(application, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
+    return 0
+
+
+def cmd_socket(args: argparse.Namespace, settings: Settings) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import build_app
+
+    settings.require("bot_token", "app_token")
+    _upgrade(settings)
+    runtime = _runtime(settings)
+    SocketModeHandler(build_app(runtime), settings.app_token).start()
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.scheduler import run_forever
+
+    _upgrade(settings)
+    return run_forever(_runtime(settings))
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    _upgrade(settings)
+    print(f"database is up to date: {settings.database_url.split('@')[-1]}")
+    return 0
+
+
+def cmd_manifest(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.manifest import build_manifest
+
+    print(json.dumps(build_manifest(settings), indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.jobs import run_due
+
+    now = _parse_now(args.now) if args.now else datetime.now(UTC)
+    _upgrade(settings)
+    runtime = _runtime(settings, MovableClock(now))
+    results = run_due(runtime)
+    for name, summary in results.items():
+        details = ", ".join(f"{key}={value}" for key, value in summary.items()) or "nothing due"
+        print(f"{name}: {details}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(database_path=args.database, settings=settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="liaison", description="Liaison, the key-user desk in Slack")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="HTTP mode: Slack's requests at POST /slack/events")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--threads", type=int, default=8)
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("socket", help="Socket Mode: no public URL needed").set_defaults(func=cmd_socket)
+    sub.add_parser("scheduler", help="run reminders, polls and digests").set_defaults(
+        func=cmd_scheduler
+    )
+
+    db = sub.add_parser("db", help="database tasks")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply schema migrations").set_defaults(func=cmd_db)
+
+    sub.add_parser("manifest", help="print the Slack app manifest (JSON)").set_defaults(
+        func=cmd_manifest
+    )
+
+    jobs = sub.add_parser("jobs", help="scheduled jobs")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
+    run_due = jobs_sub.add_parser("run-due", help="run every job once at --now")
+    run_due.add_argument("--now", help="ISO-8601 instant, e.g. 2026-12-01T09:00:00+01:00")
+    run_due.set_defaults(func=cmd_jobs)
+
+    demo = sub.add_parser("demo", help="play a project's week against the local Slack emulator")
+    demo.add_argument("--database", default="liaison-demo.db", help="SQLite file for the demo")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        return int(args.func(args, settings) or 0)
+    except SettingsError as error:
+        print(f"liaison: {error}", file=sys.stderr)
+        return 2
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        print(f"liaison: cannot reach the database: {reason}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

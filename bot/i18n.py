@@ -1,0 +1,146 @@
+"""Text: one Jinja2 environment for the whole app, and the en / zh-CN message catalogs.
+
+Catalogs are TOML files under ``bot/templates/locales``: dotted keys to Jinja template strings.
+Longer texts are ``.j2`` files under ``bot/templates/<locale>/``. The project's locale picks the
+language; a key missing from zh-CN falls back to English.
+
+Every ``{{ value }}`` is escaped for Slack mrkdwn (``&``, ``<``, ``>`` only, never HTML entities) unless
+it is ``Markup`` (mentions, links and dates built by the filters below), so a key user's text cannot
+ping ``<!channel>`` or forge a link. ``plain()`` renders for ``plain_text`` objects, which need no
+escaping.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+DEFAULT_LOCALE = "en"
+LOCALES = ("en", "zh-CN")
+
+
+def escape_mrkdwn(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _finalize_mrkdwn(value: Any) -> Any:
+    if isinstance(value, Markup) or value is None:
+        return "" if value is None else value
+    return escape_mrkdwn(str(value))
+
+
+def mention(user_id: str | None) -> Markup:
+    return Markup(f"<@{user_id}>") if user_id else Markup("—")
+
+
+def channel_link(channel_id: str | None) -> Markup:
+    return Markup(f"<#{channel_id}>") if channel_id else Markup("—")
+
+
+def link(url: str, label: str) -> Markup:
+    return Markup(f"<{url}|{escape_mrkdwn(label).replace('|', '¦')}>")
+
+
+def slack_date(
+    moment: datetime, tz: str = "UTC", pattern: str = "{date_short_pretty} {time}"
+) -> Markup:
+    """A time each reader sees in their own timezone, with the project's time as the fallback."""
+    fallback = moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    return Markup(f"<!date^{int(moment.timestamp())}^{pattern}|{fallback} {tz}>")
+
+
+def _templates_root() -> Any:
+    return resources.files("bot") / "templates"
+
+
+@cache
+def _environment(mrkdwn: bool) -> Environment:
+    root = str(_templates_root())
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(root)]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        finalize=_finalize_mrkdwn if mrkdwn else None,
+        keep_trailing_newline=False,
+    )
+    env.filters["mention"] = mention
+    env.filters["channel"] = channel_link
+    env.filters["slack_date"] = slack_date
+    return env
+
+
+@cache
+def _catalog(locale: str) -> dict[str, str]:
+    path = _templates_root() / "locales" / f"{locale}.toml"
+    with path.open("rb") as handle:
+        nested = tomllib.load(handle)
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, node: dict[str, Any]) -> None:
+        for key, value in node.items():
+            name = f"{prefix}.{key}" if prefix else key
+            if isinstance(value, dict):
+                walk(name, value)
+            else:
+                flat[name] = str(value)
+
+    walk("", nested)
+    return flat
+
+
+def normalize_locale(locale: str | None) -> str:
+    return locale if locale in LOCALES else DEFAULT_LOCALE
+
+
+def has_key(key: str) -> bool:
+    return key in _catalog(DEFAULT_LOCALE)
+
+
+def _source(locale: str, key: str) -> str:
+    locale = normalize_locale(locale)
+    catalog = _catalog(locale)
+    if key in catalog:
+        return catalog[key]
+    english = _catalog(DEFAULT_LOCALE)
+    if key in english:
+        return english[key]
+    raise KeyError(f"no message {key!r} in the catalogs")
+
+
+def t(locale: str | None, key: str, **params: Any) -> str:
+    """A catalog message rendered as mrkdwn (parameters escaped)."""
+    return _environment(True).from_string(_source(normalize_locale(locale), key)).render(**params)
+
+
+def plain(locale: str | None, key: str, **params: Any) -> str:
+    """A catalog message rendered for a plain_text object (no escaping)."""
+    return _environment(False).from_string(_source(normalize_locale(locale), key)).render(**params)
+
+
+def render(locale: str | None, template: str, **params: Any) -> str:
+    """A ``.j2`` template from ``bot/templates/<locale>/`` rendered as mrkdwn, English as fallback."""
+    env = _environment(True)
+    locale = normalize_locale(locale)
+    names = [f"{locale}/{template}", f"{DEFAULT_LOCALE}/{template}"]
+    return env.select_template(names).render(locale=locale, **params).strip()
+
+
+def say(locale: str | None, message: object) -> str:
+    """A domain message (``Msg``) in the reader's language; a plain string is shown as it is."""
+    key = getattr(message, "key", None)
+    if key is not None:
+        return t(locale, key, **getattr(message, "params", {}))
+    return str(message)
+
+
+def catalog_keys(locale: str) -> set[str]:
+    return set(_catalog(locale))

@@ -1,0 +1,47 @@
+"""The job table: named, idempotent jobs that the scheduler runs on an interval.
+
+A job is a thin wrapper over services: ``job(runtime) -> summary``. Each computes what is due at
+``runtime.clock.now()`` and records what it did, so running it twice at the same instant does
+nothing new. ``liaison jobs run-due --now T`` runs every job once at T.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from bot.runtime import Runtime
+
+JobFunction = Callable[[Runtime], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    function: JobFunction
+    every: timedelta
+
+
+def deliver_outbox(runtime: Runtime) -> dict[str, Any]:
+    outcome = runtime.sender().deliver_due()
+    return {"sent": outcome.sent, "failed": outcome.failed, "retried": outcome.retried}
+
+
+# Order matters within one run-due: jobs that enqueue messages come before delivery, which is last.
+JOB_TABLE: list[JobSpec] = [
+    JobSpec("deliver_outbox", deliver_outbox, timedelta(seconds=15)),
+]
+
+
+def job_named(name: str) -> JobSpec:
+    for spec in JOB_TABLE:
+        if spec.name == name:
+            return spec
+    raise KeyError(name)
+
+
+def run_due(runtime: Runtime) -> dict[str, dict[str, Any]]:
+    """Run every job once at the runtime clock's instant; returns each job's summary."""
+    return {spec.name: spec.function(runtime) for spec in JOB_TABLE}

@@ -1,0 +1,96 @@
+"""The Slack app manifest, built from the settings (command names, Socket Mode or HTTP URLs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.settings import Settings, SettingsError
+
+COMMAND_DESCRIPTIONS = {
+    "project": ("Create and manage implementation projects", "new | list | edit CODE | phase CODE PHASE | help"),
+    "keyuser": ("Manage a project's key-user register", "add | list | edit | remove | export | import [CODE] | help"),
+    "issue": ("Log and follow key users' issues and requests", "new | list | ID verb | export CODE | help"),
+    "training": ("Plan trainings and track readiness", "help"),
+    "poll": ("Satisfaction polls and surveys", "new | list | close ID | results ID | export ID | help"),
+    "meeting": ("Meetings with key users", "help"),
+    "digest": ("Preview the weekly digest", "preview [CODE] | help"),
+}
+# The commands whose capability is built; the manifest declares only these.
+ACTIVE_COMMANDS: list[str] = ["project", "keyuser"]
+# Message shortcuts: (callback id, name, description). Capabilities add theirs here.
+MESSAGE_SHORTCUTS: list[tuple[str, str, str]] = []
+BOT_EVENTS = ["app_home_opened"]
+
+
+def build_manifest(settings: Settings) -> dict[str, Any]:
+    from bot.app import BOT_SCOPES
+
+    if not settings.socket_mode and not settings.public_url:
+        raise SettingsError(
+            "LIAISON_PUBLIC_URL is needed for an HTTP-mode manifest (LIAISON_SOCKET_MODE=false)"
+        )
+    request_url = f"{settings.public_url}/slack/events" if settings.public_url else None
+    http = not settings.socket_mode
+
+    commands = []
+    for name in ACTIVE_COMMANDS:
+        command = settings.commands[name]
+        description, hint = COMMAND_DESCRIPTIONS[name]
+        entry: dict[str, Any] = {
+            "command": command,
+            "description": description,
+            "usage_hint": hint,
+            "should_escape": True,
+        }
+        if http:
+            entry["url"] = request_url
+        commands.append(entry)
+
+    features: dict[str, Any] = {
+        "app_home": {
+            "home_tab_enabled": True,
+            "messages_tab_enabled": True,
+            "messages_tab_read_only_enabled": False,
+        },
+        "bot_user": {"display_name": settings.app_name, "always_online": True},
+        "slash_commands": commands,
+    }
+    if MESSAGE_SHORTCUTS:
+        features["shortcuts"] = [
+            {"name": name, "type": "message", "callback_id": callback, "description": description}
+            for callback, name, description in MESSAGE_SHORTCUTS
+        ]
+
+    events: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}
+    interactivity: dict[str, Any] = {"is_enabled": True}
+    if http:
+        events["request_url"] = request_url
+        interactivity["request_url"] = request_url
+    oauth: dict[str, Any] = {"scopes": {"bot": list(BOT_SCOPES)}}
+    if settings.oauth_enabled and settings.public_url:
+        oauth["redirect_urls"] = [f"{settings.public_url}/slack/oauth_redirect"]
+
+    return {
+        "_metadata": {"major_version": 1, "minor_version": 1},
+        "display_information": {
+            "name": settings.app_name,
+            "description": "Key-user management for IT and ERP implementation projects",
+            "long_description": (
+                "Liaison runs the key users of an implementation project inside Slack: the "
+                "register of key users by influence and interest, their issues and requests with "
+                "service levels, trainings and readiness, satisfaction polls, meetings with "
+                "reminders, and a weekly digest for the project managers. Project managers work "
+                "with slash commands, forms and the Home tab; key users answer in a click."
+            ),
+            "background_color": "#1d3557",
+        },
+        "features": features,
+        "oauth_config": oauth,
+        "settings": {
+            "event_subscriptions": events,
+            "interactivity": interactivity,
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": settings.socket_mode,
+            "token_rotation_enabled": False,
+        },
+    }

@@ -1,0 +1,386 @@
+"""The key-user register: add, edit, remove (soft), list by quadrant, CSV import and export.
+
+The influence/interest grid (high vs. not high on each axis) gives each key user a quadrant and from
+it a default contact cadence that a PM can override per person.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlmodel import col
+
+from bot.csvutil import read_csv, write_csv
+from bot.errors import Msg, NotFound, ValidationError
+from bot.services.context import Ctx
+from bot.services.projects import require_pm
+from storage.models import Interaction, KeyUser, Project
+
+ROLES = (
+    "sponsor",
+    "decision_maker",
+    "business_representative",
+    "key_user",
+    "system_administrator",
+    "consultant",
+)
+LEVELS = ("high", "medium", "low")
+CHANNELS = ("dm", "project_channel", "meeting", "email")
+USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CSV_COLUMNS = (
+    "slack_user",
+    "name",
+    "role",
+    "department",
+    "module",
+    "influence",
+    "interest",
+    "preferred_channel",
+    "cadence_days",
+    "notes",
+)
+
+
+class Quadrant(StrEnum):
+    MANAGE_CLOSELY = "manage_closely"
+    KEEP_SATISFIED = "keep_satisfied"
+    KEEP_INFORMED = "keep_informed"
+    MONITOR = "monitor"
+
+
+QUADRANT_ORDER = tuple(Quadrant)
+DEFAULT_CADENCE_DAYS = {
+    Quadrant.MANAGE_CLOSELY: 7,
+    Quadrant.KEEP_SATISFIED: 14,
+    Quadrant.KEEP_INFORMED: 14,
+    Quadrant.MONITOR: 30,
+}
+
+
+def quadrant(influence: str, interest: str) -> Quadrant:
+    high_influence = influence == "high"
+    high_interest = interest == "high"
+    if high_influence and high_interest:
+        return Quadrant.MANAGE_CLOSELY
+    if high_influence:
+        return Quadrant.KEEP_SATISFIED
+    if high_interest:
+        return Quadrant.KEEP_INFORMED
+    return Quadrant.MONITOR
+
+
+def cadence_days(key_user: KeyUser) -> int:
+    """The contact cadence in days: the PM's override, else the quadrant's default."""
+    if key_user.cadence_days:
+        return key_user.cadence_days
+    return DEFAULT_CADENCE_DAYS[quadrant(key_user.influence, key_user.interest)]
+
+
+@dataclass
+class KeyUserInput:
+    user_id: str = ""
+    role: str = "key_user"
+    department: str = ""
+    module: str = ""
+    influence: str = "medium"
+    interest: str = "medium"
+    preferred_channel: str = "dm"
+    cadence_days: str | int | None = None
+    notes: str = ""
+    display_name: str | None = None
+
+
+@dataclass
+class ImportReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    # (line in the file, field or None, message): translated by whoever shows the report
+    errors: list[tuple[int, str | None, Msg]] = field(default_factory=list)
+
+
+def _clean(data: KeyUserInput) -> tuple[dict[str, object], dict[str, Msg]]:
+    errors: dict[str, Msg] = {}
+    if not USER_ID_RE.match(data.user_id or ""):
+        errors["user_id"] = Msg("errors.user_required")
+    role = (data.role or "").strip().lower().replace(" ", "_")
+    if role not in ROLES:
+        errors["role"] = Msg("errors.choice", choices=", ".join(ROLES))
+    influence = (data.influence or "").strip().lower()
+    if influence not in LEVELS:
+        errors["influence"] = Msg("errors.choice", choices=", ".join(LEVELS))
+    interest = (data.interest or "").strip().lower()
+    if interest not in LEVELS:
+        errors["interest"] = Msg("errors.choice", choices=", ".join(LEVELS))
+    channel = (data.preferred_channel or "dm").strip().lower().replace(" ", "_")
+    if channel not in CHANNELS:
+        errors["preferred_channel"] = Msg("errors.choice", choices=", ".join(CHANNELS))
+    cadence: int | None = None
+    raw_cadence = str(data.cadence_days).strip() if data.cadence_days is not None else ""
+    if raw_cadence:
+        if not raw_cadence.isdigit() or not 1 <= int(raw_cadence) <= 365:
+            errors["cadence_days"] = Msg("errors.cadence_range")
+        else:
+            cadence = int(raw_cadence)
+    for name, limit in (("department", 120), ("module", 120), ("notes", 2000)):
+        if len((getattr(data, name) or "").strip()) > limit:
+            errors[name] = Msg("errors.too_long", limit=limit)
+    values: dict[str, object] = {
+        "role": role,
+        "department": (data.department or "").strip() or None,
+        "module": (data.module or "").strip() or None,
+        "influence": influence,
+        "interest": interest,
+        "preferred_channel": channel,
+        "cadence_days": cadence,
+        "notes": (data.notes or "").strip() or None,
+    }
+    return values, errors
+
+
+def _find(ctx: Ctx, project: Project, user_id: str) -> KeyUser | None:
+    return ctx.session.exec(
+        ctx.select(KeyUser).where(KeyUser.project_id == project.id, KeyUser.user_id == user_id)
+    ).first()
+
+
+def add_key_user(*, ctx: Ctx, project: Project, data: KeyUserInput) -> KeyUser:
+    """Register a key user; re-adding a removed one restores their row, so history stays linked."""
+    require_pm(ctx, project)
+    values, errors = _clean(data)
+    existing = _find(ctx, project, data.user_id) if "user_id" not in errors else None
+    if existing is not None and existing.active:
+        errors["user_id"] = Msg("errors.keyuser_exists", code=project.code)
+    if errors:
+        raise ValidationError(errors)
+    now = ctx.now()
+    if existing is None:
+        key_user = KeyUser(
+            team_id=ctx.team_id,
+            project_id=project.id or 0,
+            user_id=data.user_id,
+            display_name=data.display_name,
+            created_at=now,
+            updated_at=now,
+            **values,  # type: ignore[arg-type]
+        )
+        kind = "keyuser.added"
+    else:
+        key_user = existing
+        for name, value in values.items():
+            setattr(key_user, name, value)
+        key_user.display_name = data.display_name or key_user.display_name
+        key_user.removed_at = None
+        key_user.updated_at = now
+        kind = "keyuser.restored"
+    ctx.session.add(key_user)
+    ctx.session.flush()
+    ctx.log(kind, project_id=project.id, key_user_id=key_user.id, user_id=data.user_id, **values)
+    return key_user
+
+
+def update_key_user(*, ctx: Ctx, key_user: KeyUser, data: KeyUserInput) -> KeyUser:
+    project = ctx.get(Project, key_user.project_id)
+    assert project is not None
+    require_pm(ctx, project)
+    data.user_id = key_user.user_id
+    values, errors = _clean(data)
+    if errors:
+        raise ValidationError(errors)
+    changes = {
+        name: [getattr(key_user, name), value]
+        for name, value in values.items()
+        if getattr(key_user, name) != value
+    }
+    for name, value in values.items():
+        setattr(key_user, name, value)
+    if data.display_name:
+        key_user.display_name = data.display_name
+    key_user.updated_at = ctx.now()
+    ctx.session.add(key_user)
+    ctx.log("keyuser.updated", project_id=project.id, key_user_id=key_user.id, changes=changes)
+    return key_user
+
+
+def remove_key_user(*, ctx: Ctx, key_user: KeyUser) -> KeyUser:
+    project = ctx.get(Project, key_user.project_id)
+    assert project is not None
+    require_pm(ctx, project)
+    if not key_user.active:
+        raise NotFound(Msg("errors.keyuser_not_found", code=project.code))
+    key_user.removed_at = ctx.now()
+    key_user.updated_at = ctx.now()
+    ctx.session.add(key_user)
+    ctx.log(
+        "keyuser.removed", project_id=project.id, key_user_id=key_user.id, user_id=key_user.user_id
+    )
+    return key_user
+
+
+def get_key_user(ctx: Ctx, project: Project, user_id: str) -> KeyUser:
+    key_user = _find(ctx, project, user_id)
+    if key_user is None or not key_user.active:
+        raise NotFound(Msg("errors.keyuser_not_found", code=project.code))
+    return key_user
+
+
+def get_key_user_by_id(ctx: Ctx, key_user_id: int) -> KeyUser:
+    key_user = ctx.get(KeyUser, key_user_id)
+    if key_user is None:
+        raise NotFound(Msg("errors.keyuser_gone"))
+    return key_user
+
+
+def active_key_users(ctx: Ctx, project: Project) -> list[KeyUser]:
+    return list(
+        ctx.session.exec(
+            ctx.select(KeyUser)
+            .where(KeyUser.project_id == project.id, col(KeyUser.removed_at).is_(None))
+            .order_by(col(KeyUser.display_name), col(KeyUser.user_id))
+        ).all()
+    )
+
+
+@dataclass
+class RegisterEntry:
+    key_user: KeyUser
+    quadrant: Quadrant
+    cadence_days: int
+    cadence_overridden: bool
+
+
+def register(ctx: Ctx, project: Project) -> dict[Quadrant, list[RegisterEntry]]:
+    """Active key users grouped by quadrant, in the grid's order (empty quadrants kept)."""
+    grouped: dict[Quadrant, list[RegisterEntry]] = {q: [] for q in QUADRANT_ORDER}
+    for key_user in active_key_users(ctx, project):
+        q = quadrant(key_user.influence, key_user.interest)
+        grouped[q].append(
+            RegisterEntry(key_user, q, cadence_days(key_user), key_user.cadence_days is not None)
+        )
+    return grouped
+
+
+def last_touchpoints(ctx: Ctx, project: Project) -> dict[int, object]:
+    """Latest touchpoint time per key user id (engagement debt is computed from it)."""
+    rows = ctx.session.exec(
+        ctx.select(Interaction).where(
+            Interaction.project_id == project.id, col(Interaction.touchpoint).is_(True)
+        )
+    ).all()
+    latest: dict[int, object] = {}
+    for row in rows:
+        if row.key_user_id is not None:
+            current = latest.get(row.key_user_id)
+            if current is None or row.at > current:  # type: ignore[operator]
+                latest[row.key_user_id] = row.at
+    return latest
+
+
+def engagement_debt(ctx: Ctx, project: Project) -> list[RegisterEntry]:
+    """Key users whose last touchpoint (or registration) is older than their cadence."""
+    latest = last_touchpoints(ctx, project)
+    now = ctx.now()
+    overdue = []
+    for entries in register(ctx, project).values():
+        for entry in entries:
+            since = latest.get(entry.key_user.id or 0) or entry.key_user.created_at
+            if now - since > timedelta(days=entry.cadence_days):  # type: ignore[operator]
+                overdue.append(entry)
+    return overdue
+
+
+def export_csv(ctx: Ctx, project: Project) -> str:
+    require_pm(ctx, project)
+    rows = [
+        (
+            key_user.user_id,
+            key_user.display_name or "",
+            key_user.role,
+            key_user.department or "",
+            key_user.module or "",
+            key_user.influence,
+            key_user.interest,
+            key_user.preferred_channel,
+            key_user.cadence_days or "",
+            key_user.notes or "",
+        )
+        for key_user in active_key_users(ctx, project)
+    ]
+    ctx.log("keyuser.exported", project_id=project.id, rows=len(rows))
+    return write_csv(CSV_COLUMNS, rows)
+
+
+def import_csv(
+    *,
+    ctx: Ctx,
+    project: Project,
+    text: str,
+    resolve_user: Callable[[str], tuple[str, str | None] | None],
+) -> ImportReport:
+    """Import register rows: each good row is written whole, each bad row is reported by line.
+
+    ``slack_user`` holds a Slack user id or an email; ``resolve_user`` (Slack I/O, given by the
+    handler) turns it into ``(user_id, display name)`` or None when nobody matches.
+    """
+    require_pm(ctx, project)
+    report = ImportReport()
+    header, rows = read_csv(text)
+    if "slack_user" not in header or "role" not in header:
+        raise ValidationError({"csv": Msg("errors.csv_header", columns=", ".join(CSV_COLUMNS))})
+    if len(rows) > 2000:
+        raise ValidationError({"csv": Msg("errors.csv_too_many", limit=2000)})
+    seen: set[str] = set()
+    for line, row in rows:
+        if "__extra__" in row:
+            report.errors.append((line, None, Msg("errors.csv_extra_cells")))
+            continue
+        who = row.get("slack_user", "")
+        resolved = resolve_user(who) if (USER_ID_RE.match(who) or EMAIL_RE.match(who)) else None
+        if resolved is None:
+            report.errors.append((line, "slack_user", Msg("errors.csv_unknown_user", who=who)))
+            continue
+        user_id, display_name = resolved
+        if user_id in seen:
+            report.errors.append((line, "slack_user", Msg("errors.csv_duplicate", who=who)))
+            continue
+        seen.add(user_id)
+        data = KeyUserInput(
+            user_id=user_id,
+            role=row.get("role", ""),
+            department=row.get("department", ""),
+            module=row.get("module", ""),
+            influence=row.get("influence", "") or "medium",
+            interest=row.get("interest", "") or "medium",
+            preferred_channel=row.get("preferred_channel", "") or "dm",
+            cadence_days=row.get("cadence_days") or None,
+            notes=row.get("notes", ""),
+            display_name=display_name or row.get("name") or None,
+        )
+        existing = _find(ctx, project, user_id)
+        try:
+            with ctx.session.begin_nested():
+                if existing is not None and existing.active:
+                    update_key_user(ctx=ctx, key_user=existing, data=data)
+                    report.updated.append(user_id)
+                else:
+                    add_key_user(ctx=ctx, project=project, data=data)
+                    report.added.append(user_id)
+        except ValidationError as error:
+            for name, message in error.errors.items():
+                report.errors.append((line, name, _as_msg(message)))
+    ctx.log(
+        "keyuser.imported",
+        project_id=project.id,
+        added=len(report.added),
+        updated=len(report.updated),
+        rejected=len(report.errors),
+    )
+    return report
+
+
+def _as_msg(message: object) -> Msg:
+    return message if isinstance(message, Msg) else Msg("errors.plain", text=str(message))

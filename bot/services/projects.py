@@ -1,0 +1,286 @@
+"""Projects: creation, editing, phases, PMs and team members, and who may change what."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import col
+
+from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
+from bot.services.context import Ctx
+from storage.models import KeyUser, Project, ProjectMember
+from storage.models.core import MemberRole
+
+DEFAULT_PHASES = (
+    "preparation",
+    "blueprint",
+    "realization",
+    "final_preparation",
+    "go_live_support",
+)
+LOCALES = ("en", "zh-CN")
+CODE_RE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+MAX_PHASES = 20
+
+
+@dataclass
+class ProjectInput:
+    """What a PM types into the project modal (every field already a plain Python value)."""
+
+    name: str = ""
+    code: str = ""
+    phase: str = ""
+    custom_phases: str = ""  # comma-separated; empty keeps the standard ASAP phases
+    channel_id: str | None = None
+    pm_ids: list[str] = field(default_factory=list)
+    timezone: str = "UTC"
+    locale: str = "en"
+    digest_weekday: int = 0
+    digest_time: str = "09:00"
+
+
+def _phase_list(raw: str) -> list[str]:
+    names = [re.sub(r"\s+", "_", part.strip().lower()) for part in raw.split(",")]
+    return [name for name in dict.fromkeys(names) if name]
+
+
+def validate_project(ctx: Ctx, data: ProjectInput, *, existing: Project | None = None) -> list[str]:
+    """Check every field at once; raises ``ValidationError`` naming each bad one. Returns phases."""
+    errors: dict[str, Msg] = {}
+    name = data.name.strip()
+    if not name:
+        errors["name"] = Msg("errors.required")
+    elif len(name) > 120:
+        errors["name"] = Msg("errors.too_long", limit=120)
+
+    code = data.code.strip().upper()
+    if not CODE_RE.match(code):
+        errors["code"] = Msg("errors.project_code_format")
+    else:
+        clash = ctx.session.exec(ctx.select(Project).where(Project.code == code)).first()
+        if clash is not None and (existing is None or clash.id != existing.id):
+            errors["code"] = Msg("errors.project_code_taken", code=code)
+
+    phases = _phase_list(data.custom_phases) if data.custom_phases.strip() else list(DEFAULT_PHASES)
+    if len(phases) > MAX_PHASES or any(len(p) > 60 for p in phases):
+        errors["custom_phases"] = Msg("errors.phases_too_many", limit=MAX_PHASES)
+    phase = (data.phase or phases[0]).strip().lower().replace(" ", "_")
+    if phase not in phases:
+        errors["phase"] = Msg("errors.phase_unknown", phases=", ".join(phases))
+
+    if not data.pm_ids:
+        errors["pm_ids"] = Msg("errors.pm_required")
+    try:
+        ZoneInfo(data.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = Msg("errors.timezone_unknown", timezone=data.timezone)
+    if data.locale not in LOCALES:
+        errors["locale"] = Msg("errors.locale_unknown")
+    if not 0 <= data.digest_weekday <= 6:
+        errors["digest_weekday"] = Msg("errors.weekday_unknown")
+    if not TIME_RE.match(data.digest_time or ""):
+        errors["digest_time"] = Msg("errors.time_format")
+    if errors:
+        raise ValidationError(errors)
+    return phases
+
+
+def create_project(*, ctx: Ctx, data: ProjectInput) -> Project:
+    phases = validate_project(ctx, data)
+    ctx.ensure_workspace()
+    now = ctx.now()
+    project = Project(
+        team_id=ctx.team_id,
+        name=data.name.strip(),
+        code=data.code.strip().upper(),
+        phase=(data.phase or phases[0]).strip().lower().replace(" ", "_"),
+        phases=phases,
+        channel_id=data.channel_id,
+        timezone=data.timezone,
+        locale=data.locale,
+        digest_weekday=data.digest_weekday,
+        digest_time=data.digest_time,
+        created_by=ctx.actor_id or "",
+        created_at=now,
+        updated_at=now,
+    )
+    ctx.session.add(project)
+    ctx.session.flush()
+    _set_members(ctx, project, data.pm_ids, MemberRole.PM)
+    ctx.log("project.created", project_id=project.id, code=project.code, name=project.name)
+    return project
+
+
+def update_project(*, ctx: Ctx, project: Project, data: ProjectInput) -> Project:
+    require_pm(ctx, project)
+    phases = validate_project(ctx, data, existing=project)
+    before = project_summary(project)
+    project.name = data.name.strip()
+    project.code = data.code.strip().upper()
+    project.phases = phases
+    project.phase = (data.phase or phases[0]).strip().lower().replace(" ", "_")
+    project.channel_id = data.channel_id
+    project.timezone = data.timezone
+    project.locale = data.locale
+    project.digest_weekday = data.digest_weekday
+    project.digest_time = data.digest_time
+    project.updated_at = ctx.now()
+    ctx.session.add(project)
+    _set_members(ctx, project, data.pm_ids, MemberRole.PM)
+    after = project_summary(project)
+    changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    ctx.log("project.updated", project_id=project.id, changes=changed)
+    return project
+
+
+def set_phase(*, ctx: Ctx, project: Project, phase: str) -> Project:
+    require_pm(ctx, project)
+    wanted = phase.strip().lower().replace(" ", "_").replace("-", "_")
+    if wanted not in project.phases:
+        raise ValidationError(
+            {"phase": Msg("errors.phase_unknown", phases=", ".join(project.phases))}
+        )
+    previous = project.phase
+    project.phase = wanted
+    project.updated_at = ctx.now()
+    ctx.session.add(project)
+    ctx.log("project.phase_changed", project_id=project.id, previous=previous, phase=wanted)
+    return project
+
+
+def project_summary(project: Project) -> dict[str, object]:
+    return {
+        "name": project.name,
+        "code": project.code,
+        "phase": project.phase,
+        "phases": list(project.phases),
+        "channel_id": project.channel_id,
+        "timezone": project.timezone,
+        "locale": project.locale,
+        "digest_weekday": project.digest_weekday,
+        "digest_time": project.digest_time,
+    }
+
+
+def _set_members(ctx: Ctx, project: Project, user_ids: list[str], role: MemberRole) -> None:
+    wanted = list(dict.fromkeys(user_ids))
+    current = ctx.session.exec(
+        ctx.select(ProjectMember).where(
+            ProjectMember.project_id == project.id, ProjectMember.role == role
+        )
+    ).all()
+    for member in current:
+        if member.user_id not in wanted:
+            ctx.session.delete(member)
+    have = {member.user_id for member in current}
+    for user_id in wanted:
+        if user_id not in have:
+            ctx.session.add(
+                ProjectMember(
+                    team_id=ctx.team_id,
+                    project_id=project.id,
+                    user_id=user_id,
+                    role=role,
+                    added_at=ctx.now(),
+                )
+            )
+    ctx.session.flush()
+
+
+def set_team_members(*, ctx: Ctx, project: Project, user_ids: list[str]) -> None:
+    require_pm(ctx, project)
+    _set_members(ctx, project, user_ids, MemberRole.TEAM)
+    ctx.log("project.team_changed", project_id=project.id, team=user_ids)
+
+
+def member_ids(ctx: Ctx, project: Project, role: MemberRole) -> list[str]:
+    rows = ctx.session.exec(
+        ctx.select(ProjectMember)
+        .where(ProjectMember.project_id == project.id, ProjectMember.role == role)
+        .order_by(col(ProjectMember.id))
+    ).all()
+    return [row.user_id for row in rows]
+
+
+def pm_ids(ctx: Ctx, project: Project) -> list[str]:
+    return member_ids(ctx, project, MemberRole.PM)
+
+
+def is_pm(ctx: Ctx, project: Project, user_id: str | None = None) -> bool:
+    user_id = user_id or ctx.actor_id
+    return user_id in pm_ids(ctx, project)
+
+
+def is_team_member(ctx: Ctx, project: Project, user_id: str | None = None) -> bool:
+    user_id = user_id or ctx.actor_id
+    return user_id in member_ids(ctx, project, MemberRole.TEAM) or is_pm(ctx, project, user_id)
+
+
+def can_manage(ctx: Ctx, project: Project) -> bool:
+    return is_pm(ctx, project) or ctx.actor_is_admin
+
+
+def require_pm(ctx: Ctx, project: Project) -> None:
+    """Only a project's PMs (or a workspace admin) change a project and its register."""
+    if not can_manage(ctx, project):
+        raise PermissionDenied(Msg("errors.not_pm", code=project.code))
+
+
+def get_project(ctx: Ctx, code: str) -> Project:
+    wanted = (code or "").strip().upper()
+    project = ctx.session.exec(ctx.select(Project).where(Project.code == wanted)).first()
+    if project is None:
+        raise NotFound(Msg("errors.project_not_found", code=wanted or "?"))
+    return project
+
+
+def get_project_by_id(ctx: Ctx, project_id: int) -> Project:
+    project = ctx.get(Project, project_id)
+    if project is None:
+        raise NotFound(Msg("errors.project_not_found", code=str(project_id)))
+    return project
+
+
+def project_for_channel(ctx: Ctx, channel_id: str | None) -> Project | None:
+    if not channel_id:
+        return None
+    return ctx.session.exec(ctx.select(Project).where(Project.channel_id == channel_id)).first()
+
+
+def list_projects(ctx: Ctx) -> list[Project]:
+    return list(ctx.session.exec(ctx.select(Project).order_by(col(Project.code))).all())
+
+
+def projects_managed_by(ctx: Ctx, user_id: str) -> list[Project]:
+    rows = ctx.session.exec(
+        ctx.select(Project)
+        .join(ProjectMember, col(ProjectMember.project_id) == col(Project.id))
+        .where(ProjectMember.user_id == user_id, ProjectMember.role == MemberRole.PM)
+        .order_by(col(Project.code))
+    ).all()
+    return list(dict.fromkeys(rows))
+
+
+def projects_of_key_user(ctx: Ctx, user_id: str) -> list[tuple[Project, KeyUser]]:
+    rows = ctx.session.exec(
+        ctx.select(KeyUser).where(KeyUser.user_id == user_id, col(KeyUser.removed_at).is_(None))
+    ).all()
+    result = [(get_project_by_id(ctx, row.project_id), row) for row in rows]
+    return sorted(result, key=lambda pair: pair[0].code)
+
+
+def resolve_project(ctx: Ctx, code: str | None, channel_id: str | None = None) -> Project:
+    """The project a command means: the code given, else the channel's project, else the only one
+    the person manages."""
+    if code:
+        return get_project(ctx, code)
+    by_channel = project_for_channel(ctx, channel_id)
+    if by_channel is not None:
+        return by_channel
+    managed = projects_managed_by(ctx, ctx.actor_id or "")
+    if len(managed) == 1:
+        return managed[0]
+    raise NotFound(Msg("errors.project_code_needed"))

@@ -1,0 +1,165 @@
+"""Project modal, project list and confirmations (pure: data in, Block Kit out)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.i18n import plain, t
+from bot.ids import Callback
+from bot.services.projects import DEFAULT_PHASES, LOCALES
+from bot.views import common as ui
+from storage.models import Project
+
+WEEKDAYS = range(7)
+COMMON_TIMEZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Asia/Dubai",
+    "Australia/Sydney",
+)
+
+
+def phase_label(locale: str, phase: str) -> str:
+    key = f"phases.{phase}"
+    try:
+        return plain(locale, key)
+    except KeyError:
+        return phase.replace("_", " ").capitalize()
+
+
+def project_modal(
+    locale: str,
+    *,
+    project: Project | None = None,
+    pm_ids: list[str] | None = None,
+    default_timezone: str = "UTC",
+    default_locale: str = "en",
+) -> dict[str, Any]:
+    phases = list(project.phases) if project else list(DEFAULT_PHASES)
+    custom = ", ".join(project.phases) if project and project.phases != list(DEFAULT_PHASES) else ""
+    timezones = list(COMMON_TIMEZONES)
+    current_tz = project.timezone if project else default_timezone
+    if current_tz not in timezones:
+        timezones.insert(0, current_tz)
+    blocks = [
+        ui.text_input(
+            "name",
+            plain(locale, "project.field.name"),
+            initial=project.name if project else None,
+            max_length=120,
+            placeholder=plain(locale, "project.placeholder.name"),
+        ),
+        ui.text_input(
+            "code",
+            plain(locale, "project.field.code"),
+            initial=project.code if project else None,
+            max_length=10,
+            placeholder="ERP",
+            hint=plain(locale, "project.hint.code"),
+        ),
+        ui.select_input(
+            "phase",
+            plain(locale, "project.field.phase"),
+            [(p, phase_label(locale, p)) for p in phases],
+            initial=project.phase if project else phases[0],
+        ),
+        ui.text_input(
+            "custom_phases",
+            plain(locale, "project.field.custom_phases"),
+            initial=custom or None,
+            optional=True,
+            max_length=1000,
+            hint=plain(locale, "project.hint.custom_phases"),
+        ),
+        ui.channel_input(
+            "channel_id",
+            plain(locale, "project.field.channel"),
+            initial=project.channel_id if project else None,
+            optional=True,
+        ),
+        ui.users_input("pm_ids", plain(locale, "project.field.pms"), initial=pm_ids or []),
+        ui.select_input(
+            "timezone",
+            plain(locale, "project.field.timezone"),
+            [(tz, tz) for tz in timezones],
+            initial=current_tz,
+        ),
+        ui.select_input(
+            "locale",
+            plain(locale, "project.field.locale"),
+            [(code, plain(locale, f"locales.{code}")) for code in LOCALES],
+            initial=project.locale if project else default_locale,
+        ),
+        ui.select_input(
+            "digest_weekday",
+            plain(locale, "project.field.digest_day"),
+            [(str(day), plain(locale, f"weekdays.d{day}")) for day in WEEKDAYS],
+            initial=str(project.digest_weekday if project else 0),
+        ),
+        ui.text_input(
+            "digest_time",
+            plain(locale, "project.field.digest_time"),
+            initial=project.digest_time if project else "09:00",
+            max_length=5,
+            hint=plain(locale, "project.hint.digest_time"),
+        ),
+    ]
+    editing = project is not None
+    return ui.modal(
+        callback_id=Callback.PROJECT_EDIT if editing else Callback.PROJECT_NEW,
+        title=plain(locale, "project.modal.edit_title" if editing else "project.modal.new_title"),
+        submit=plain(locale, "common.save" if editing else "common.create"),
+        close=plain(locale, "common.cancel"),
+        blocks=blocks,
+        private_metadata={"project_id": project.id} if editing else None,
+    )
+
+
+def project_line(locale: str, project: Project, pms: list[str], key_users: int) -> str:
+    return t(
+        locale,
+        "project.line",
+        code=project.code,
+        name=project.name,
+        phase=phase_label(locale, project.phase),
+        channel=project.channel_id,
+        pms=pms,
+        key_users=key_users,
+    )
+
+
+def project_list(locale: str, rows: list[tuple[Project, list[str], int]]) -> dict[str, Any]:
+    if not rows:
+        return ui.message(t(locale, "project.none"), [ui.section(t(locale, "project.none"))])
+    blocks = [ui.header(plain(locale, "project.list_title", count=len(rows)))]
+    for project, pms, key_users in rows[:45]:
+        blocks.append(ui.section(project_line(locale, project, pms, key_users)))
+    if len(rows) > 45:
+        blocks.append(ui.context(t(locale, "common.more", count=len(rows) - 45)))
+    return ui.message(plain(locale, "project.list_title", count=len(rows)), blocks)
+
+
+def project_saved(
+    locale: str, project: Project, pms: list[str], *, created: bool
+) -> dict[str, Any]:
+    text = t(
+        locale,
+        "project.created" if created else "project.updated",
+        code=project.code,
+        name=project.name,
+        phase=phase_label(locale, project.phase),
+        channel=project.channel_id,
+        pms=pms,
+    )
+    return ui.message(text, [ui.section(text), ui.context(t(locale, "project.next_steps", code=project.code))])

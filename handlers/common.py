@@ -1,0 +1,91 @@
+"""What every listener needs: who and where a request is, the unit of work, and errors told well."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from slack_bolt import BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.errors import LiaisonError, NotFound, PermissionDenied, ValidationError
+from bot.i18n import say, t
+from bot.runtime import Runtime
+from bot.services.context import Ctx
+from bot.slack_io import AdminCache, slack_error_code
+
+log = logging.getLogger(__name__)
+
+MENTION_RE = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|^@?([UW][A-Z0-9]{2,})$")
+
+
+@contextmanager
+def unit(runtime: Runtime, context: BoltContext, client: WebClient) -> Iterator[Ctx]:
+    """The unit of work for one request, in the requesting workspace, as the requesting person."""
+    team_id = context.team_id or context.enterprise_id
+    if not team_id:
+        raise PermissionDenied("no workspace in the request")
+    with runtime.unit(team_id, context.user_id, admin_check=AdminCache(client)) as ctx:
+        yield ctx
+
+
+def user_ids_in(text: str) -> list[str]:
+    """User ids from ``<@U123|name>`` mentions (escaped slash-command text) or bare ``U123``."""
+    found = []
+    for word in text.split():
+        match = MENTION_RE.search(word)
+        if match:
+            found.append(match.group(1) or match.group(2))
+    return found
+
+
+def error_text(locale: str, error: Exception) -> str:
+    """A domain or Slack error as one sentence for the person who caused it."""
+    if isinstance(error, ValidationError):
+        return "\n".join(
+            f"• *{field}*: {say(locale, message)}" for field, message in error.errors.items()
+        )
+    if isinstance(error, PermissionDenied):
+        return ":no_entry: " + say(locale, error.reason)
+    if isinstance(error, NotFound):
+        return ":mag: " + say(locale, error.message)
+    if isinstance(error, SlackApiError):
+        return slack_error_text(locale, slack_error_code(error))
+    if isinstance(error, LiaisonError):
+        return str(error)
+    return t(locale, "errors.unexpected")
+
+
+def slack_error_text(locale: str, code: str) -> str:
+    try:
+        return ":warning: " + t(locale, f"slack_errors.{code}")
+    except KeyError:
+        return ":warning: " + t(locale, "slack_errors.other", code=code)
+
+
+def view_errors(locale: str, error: ValidationError, view: dict[str, Any]) -> dict[str, str]:
+    """Inline errors keyed by the modal's input block ids; a field the modal lacks goes first."""
+    block_ids = [b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"]
+    errors: dict[str, str] = {}
+    for field, message in error.errors.items():
+        target = field if field in block_ids else (block_ids[0] if block_ids else field)
+        text = say(locale, message)
+        errors[target] = f"{errors[target]} {text}" if target in errors else text
+    return errors
+
+
+def dm(client: WebClient, user_id: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """A direct message from the app; a Slack error is logged and returned as None."""
+    try:
+        return dict(client.chat_postMessage(channel=user_id, **payload).data)  # type: ignore[arg-type]
+    except SlackApiError as error:
+        log.warning("DM to %s failed: %s", user_id, slack_error_code(error))
+        return None
+
+
+def open_modal(client: WebClient, trigger_id: str, view: dict[str, Any]) -> None:
+    client.views_open(trigger_id=trigger_id, view=view)

@@ -1,0 +1,36 @@
+"""The one error handler: log what broke, tell the person in words, never fail silently."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk.errors import SlackApiError
+
+from bot.errors import LiaisonError
+from bot.runtime import Runtime
+from handlers.common import error_text
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, runtime: Runtime) -> None:
+    @app.error
+    def tell_the_user(
+        error: Exception, body: dict[str, Any], respond: Any, client: Any, logger: Any
+    ) -> Any:
+        if isinstance(error, LiaisonError | SlackApiError):
+            logger.warning("request refused: %s", error)
+        else:
+            logger.exception("unexpected error in a listener", exc_info=error)
+        text = error_text(runtime.settings.locale, error)
+        user_id = body.get("user_id") or (body.get("user") or {}).get("id")
+        try:
+            if body.get("response_url"):
+                respond(text=text, response_type="ephemeral", replace_original=False)
+            elif user_id and body.get("type") in ("block_actions", "shortcut", "view_submission"):
+                client.chat_postMessage(channel=user_id, text=text)
+        except (SlackApiError, OSError):
+            log.exception("could not tell the user about the error")
+        return BoltResponse(status=200, body="")

@@ -1,0 +1,25 @@
+"""SQLModel tables. Every table carries ``team_id``: the Slack workspace the row belongs to.
+
+Importing this package registers every table on ``SQLModel.metadata`` (Alembic and tests rely on it).
+"""
+
+from storage.models.core import (
+    Interaction,
+    KeyUser,
+    ProcessedRequest,
+    Project,
+    ProjectMember,
+    Workspace,
+)
+from storage.models.outbox import OutboxMessage, OutboxStatus
+
+__all__ = [
+    "Interaction",
+    "KeyUser",
+    "OutboxMessage",
+    "OutboxStatus",
+    "ProcessedRequest",
+    "Project",
+    "ProjectMember",
+    "Workspace",
+]

@@ -1,0 +1,43 @@
+"""The outbox: every message a job or fan-out sends is a row here before it reaches Slack."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import JSONType, UTCDateTime
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a sender; a stale claim is resumed after a crash
+    SENT = "sent"
+    FAILED = "failed"  # permanent error (user deactivated, cannot DM...): shown, never retried
+
+
+class OutboxMessage(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_outbox_key"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32, index=True)
+    key: str = Field(max_length=255)  # idempotency key, unique across the table
+    method: str = Field(max_length=60)  # chat.postMessage, chat.update, files.upload_v2, ...
+    payload: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    status: str = Field(default=OutboxStatus.PENDING, max_length=16)
+    attempts: int = Field(default=0)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    channel: str | None = Field(default=None, max_length=32)  # as Slack answered
+    ts: str | None = Field(default=None, max_length=32)  # the message's ts, as Slack answered
+    error: str | None = Field(default=None, max_length=500)
+    # Which record caused the message, so features can show delivery failures to the PM.
+    subject: str | None = Field(default=None, max_length=120, index=True)

@@ -1,0 +1,137 @@
+"""Fixtures: databases (SQLite always, PostgreSQL when TEST_DATABASE_URL is set), a movable clock,
+the Slack emulator, the real Bolt app and a driver that posts to it as Slack would."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+import storage.models  # noqa: F401 - registers every table
+from bot.app import build_app
+from bot.clock import MovableClock
+from bot.emulator.driver import SlackDriver, TrackingExecutor
+from bot.emulator.server import SlackEmulator
+from bot.runtime import Runtime
+from bot.services.context import Ctx
+from bot.settings import Settings
+from storage.db import Database
+from storage.migrate import upgrade
+
+TEAM = "T0001"
+OTHER_TEAM = "T0002"
+SIGNING_SECRET = "test-signing-secret"
+START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # a Tuesday
+PM = "UPM00001"
+PM2 = "UPM00002"
+OUTSIDER = "UOUT0001"
+ADMIN = "UADM0001"
+KEY_USERS = ["UKEY00001", "UKEY00002", "UKEY00003", "UKEY00004", "UKEY00005", "UKEY00006"]
+PROJECT_CHANNEL = "CERP00001"
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return None
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+@pytest.fixture(scope="session")
+def _postgres() -> Iterator[Database | None]:
+    url = postgres_url()
+    if not url:
+        yield None
+        return
+    database = Database(url)
+    with database.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    upgrade(database.engine)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def database(_postgres: Database | None, tmp_path: Path) -> Iterator[Database]:
+    """The store under test: PostgreSQL when TEST_DATABASE_URL is set, else a fresh SQLite file."""
+    if _postgres is not None:
+        tables = ", ".join(f'"{name}"' for name in SQLModel.metadata.tables)
+        with _postgres.engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        yield _postgres
+        return
+    database = Database(f"sqlite:///{tmp_path / 'liaison-test.db'}")
+    SQLModel.metadata.create_all(database.engine)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock(START)
+
+
+@pytest.fixture
+def emulator() -> Iterator[SlackEmulator]:
+    emu = SlackEmulator(team_id=TEAM, team_name="acme").start()
+    emu.add_user(PM, "pia.pm", real_name="Pia Project-Manager")
+    emu.add_user(PM2, "paul.pm", real_name="Paul Second-PM")
+    emu.add_user(OUTSIDER, "olaf", real_name="Olaf Outsider")
+    emu.add_user(ADMIN, "ada.admin", real_name="Ada Admin", is_admin=True)
+    for index, user_id in enumerate(KEY_USERS, start=1):
+        emu.add_user(user_id, f"key{index}", real_name=f"Key User {index}", email=f"key{index}@acme.test")
+    emu.add_user("UBOTOTHER", "otherbot", real_name="Other Bot")
+    emu.add_channel(PROJECT_CHANNEL, "erp-rollout", members=[PM, *KEY_USERS])
+    emu.add_channel("CNOBOT001", "no-bot-here", members=[PM], bot_is_member=False)
+    emu.add_channel("C0GENERAL", "general", members=[PM, OUTSIDER])
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def settings(emulator: SlackEmulator) -> Settings:
+    return Settings(
+        bot_token="xoxb-test-token",
+        signing_secret=SIGNING_SECRET,
+        api_url=emulator.url,
+        database_url="unused",
+        timezone="Europe/Berlin",
+        locale="en",
+    )
+
+
+@pytest.fixture
+def runtime(settings: Settings, database: Database, clock: MovableClock) -> Runtime:
+    return Runtime(settings=settings, database=database, clock=clock)
+
+
+@pytest.fixture
+def executor() -> Iterator[TrackingExecutor]:
+    pool = TrackingExecutor()
+    yield pool
+    pool.shutdown(wait=True)
+
+
+@pytest.fixture
+def app(runtime: Runtime, executor: TrackingExecutor):  # type: ignore[no-untyped-def]
+    return build_app(runtime, listener_executor=executor)
+
+
+@pytest.fixture
+def slack(app, emulator: SlackEmulator, executor: TrackingExecutor) -> SlackDriver:  # type: ignore[no-untyped-def]
+    return SlackDriver(app, SIGNING_SECRET, emulator, executor=executor)
+
+
+@pytest.fixture
+def ctx(database: Database, clock: MovableClock) -> Iterator[Ctx]:
+    """A service context acting as the first PM, for service-level tests (no Slack involved)."""
+    with Runtime(settings=Settings(), database=database, clock=clock).unit(TEAM, PM) as context:
+        yield context
