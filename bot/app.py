@@ -67,7 +67,6 @@ def build_app(runtime: Runtime, *, listener_executor: Executor | None = None) ->
 
         runtime.token_for = token_for
     else:
-        kwargs["token"] = settings.bot_token
         kwargs["client"] = make_client(settings, settings.bot_token)
         # The token is checked on the first request, not at start-up, so a demo or test can start
         # the app before the emulator answers auth.test.

@@ -61,13 +61,14 @@ def _templates_root() -> Any:
 
 
 @cache
-def _environment(mrkdwn: bool) -> Environment:
+def _environment(mrkdwn: bool, files: bool = False) -> Environment:
+    """Files (``.j2``) trim the newline after a block tag; one-line catalog messages keep theirs."""
     root = str(_templates_root())
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(root)]),
         undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
+        trim_blocks=files,
+        lstrip_blocks=files,
         autoescape=False,
         finalize=_finalize_mrkdwn if mrkdwn else None,
         keep_trailing_newline=False,
@@ -128,7 +129,7 @@ def plain(locale: str | None, key: str, **params: Any) -> str:
 
 def render(locale: str | None, template: str, **params: Any) -> str:
     """A ``.j2`` template from ``bot/templates/<locale>/`` rendered as mrkdwn, English as fallback."""
-    env = _environment(True)
+    env = _environment(True, files=True)
     locale = normalize_locale(locale)
     names = [f"{locale}/{template}", f"{DEFAULT_LOCALE}/{template}"]
     return env.select_template(names).render(locale=locale, **params).strip()

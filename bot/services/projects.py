@@ -261,7 +261,8 @@ def projects_managed_by(ctx: Ctx, user_id: str) -> list[Project]:
         .where(ProjectMember.user_id == user_id, ProjectMember.role == MemberRole.PM)
         .order_by(col(Project.code))
     ).all()
-    return list(dict.fromkeys(rows))
+    unique = {project.id: project for project in rows}
+    return list(unique.values())
 
 
 def projects_of_key_user(ctx: Ctx, user_id: str) -> list[tuple[Project, KeyUser]]:

@@ -1,0 +1,29 @@
+"""The demo: a project's week played through the real handlers against the local Slack emulator.
+
+Nothing is faked above the Web API: slash commands, button clicks and form submissions are signed
+and dispatched to the real Bolt app exactly as Slack would send them, services write to a real
+SQLite file, and what the app sends to Slack is recorded by the emulator and printed here the way
+the PM and the key users would have seen it. Each capability adds an act (a module in this package
+with ``play(stage)``), listed in ``ACTS``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bot.demo import register
+from bot.demo.stage import Stage
+from bot.settings import Settings
+
+ACTS = [register]
+
+
+def run_demo(*, database_path: str, settings: Settings, out: object = None) -> int:
+    stream = out or sys.stdout
+    path = Path(database_path).resolve()
+    with Stage.open(path, settings, stream) as stage:  # type: ignore[arg-type]
+        for act in ACTS:
+            act.play(stage)
+        stage.finish()
+    return 0

@@ -1,0 +1,54 @@
+"""Helpers for flow tests: the steps a PM takes, through the driver, as in Slack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.emulator.driver import SlackDriver
+from tests.conftest import PM, PROJECT_CHANNEL
+
+PROJECT_VALUES = {
+    "name": "S/4HANA finance rollout",
+    "code": "ERP",
+    "channel_id": PROJECT_CHANNEL,
+    "pm_ids": [PM],
+    "timezone": "Europe/Berlin",
+    "digest_weekday": "0",
+    "digest_time": "09:00",
+}
+
+
+def create_project(slack: SlackDriver, user: str = PM, **overrides: Any) -> Any:
+    slack.slash_command(user, "/project", "new", channel_id=PROJECT_CHANNEL)
+    return slack.submit_view(user, {**PROJECT_VALUES, **overrides})
+
+
+def add_key_user(slack: SlackDriver, user_id: str, *, by: str = PM, code: str = "ERP", **values: Any) -> Any:
+    slack.slash_command(by, "/keyuser", f"add {code}", channel_id=PROJECT_CHANNEL)
+    return slack.submit_view(by, {"user_id": user_id, **values})
+
+
+def last_response_text(slack: SlackDriver) -> str:
+    responses = slack.emulator.responses
+    assert responses, "the app answered nothing through response_url"
+    return responses[-1].get("text", "")
+
+
+def texts(messages: list[dict[str, Any]]) -> str:
+    """All text a person sees in messages: fallback text and every text in the blocks."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    parts.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for message in messages:
+        walk(message)
+    return "\n".join(parts)
