@@ -10,12 +10,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import OperationalError
 
-from bot.clock import MovableClock
+from bot.clock import MovableClock, SystemClock
 from bot.settings import Settings, SettingsError, load_settings
 
 
 def _runtime(settings: Settings, clock: MovableClock | None = None):  # type: ignore[no-untyped-def]
-    from bot.clock import SystemClock
     from bot.runtime import Runtime
     from storage.db import Database
 
@@ -91,7 +90,7 @@ def cmd_manifest(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     from bot.jobs import run_due
 
-    now = _parse_now(args.now) if args.now else datetime.now(UTC)
+    now = _parse_now(args.now) if args.now else SystemClock().now()
     _upgrade(settings)
     runtime = _runtime(settings, MovableClock(now))
     results = run_due(runtime)

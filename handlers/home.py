@@ -48,8 +48,12 @@ def build_home(runtime: Runtime, team_id: str, user_id: str) -> dict[str, Any]:
     locale = runtime.settings.locale
     with runtime.unit(team_id, user_id) as ctx:
         parts = [part(ctx, user_id, locale) for part in HOME_PARTS]
-    has_anything = any(parts)
-    parts.append(views.welcome_part(locale, runtime.settings.commands, has_anything))
+        manages = bool(project_service.projects_managed_by(ctx, user_id))
+    parts.append(
+        views.welcome_part(
+            locale, runtime.settings.commands, has_anything=any(parts), manages_projects=manages
+        )
+    )
     return views.home_view(parts)
 
 

@@ -59,6 +59,15 @@ def test_bad_input_gets_inline_errors_and_stores_nothing(
     assert slack.emulator.top_view(PM) is not None  # still open for correction
 
 
+def test_the_corrected_form_is_saved_after_errors(slack: SlackDriver, database: Database) -> None:
+    slack.slash_command(PM, "/project", "new")
+    slack.submit_view(PM, {**PROJECT_VALUES, "digest_time": "9am"})
+    response = slack.submit_view(PM, PROJECT_VALUES)
+    assert not (response.json or {}).get("errors")
+    assert [p.code for p in projects_in(database)] == ["ERP"]
+    assert "Project *ERP*" in texts(slack.emulator.dm_messages(PM))
+
+
 def test_duplicate_code_is_refused_inline(slack: SlackDriver, database: Database) -> None:
     create_project(slack)
     response = create_project(slack, name="Another")

@@ -56,6 +56,7 @@ class Stage:
     database_path: Path
     notes: list[str] = field(default_factory=list)
     _seen_calls: int = 0
+    _seen_responses: int = 0
 
     @classmethod
     @contextmanager
@@ -126,14 +127,17 @@ class Stage:
         person = PEOPLE.get(user_id)
         return f"@{person[0]}" if person else user_id
 
+    def _names(self) -> dict[str, Any]:
+        return {"users": self.emulator.user_names(), "channels": self.emulator.channel_names()}
+
     def show_view(self, view: dict[str, Any]) -> None:
-        self.say(textwrap.indent(render_view(view), "    "))
+        self.say(textwrap.indent(render_view(view, **self._names()), "    "))
 
     def show_home(self, user_id: str) -> None:
         home = self.emulator.home(user_id)
         if home:
             self.say(f"    Home tab of {self.name(user_id)}:")
-            self.say(textwrap.indent(render_home(home), "    "))
+            self.say(textwrap.indent(render_home(home, **self._names()), "    "))
 
     def show_new_messages(self) -> None:
         """Print every message, ephemeral answer and file Slack received since the last call."""
@@ -147,23 +151,26 @@ class Stage:
                     where += " (updated in place)"
                 if args.get("thread_ts"):
                     where += " (in thread)"
-                self.say(textwrap.indent(render_message(where, args.get("text", ""), args.get("blocks")), "    "))
+                rendered = render_message(
+                    where, args.get("text", ""), args.get("blocks"), **self._names()
+                )
+                self.say(textwrap.indent(rendered, "    "))
             elif call.method == "files.completeUploadExternal":
                 self.say(f"    [file shared in {self._where(str(args.get('channel_id', '')))}]")
-        for response in self.emulator.responses[len(getattr(self, "_responses_seen", [])) :]:
-            self.say(
-                textwrap.indent(
-                    render_message("only visible to you", response.get("text", ""), response.get("blocks")),
-                    "    ",
-                )
+        responses = self.emulator.responses
+        for response in responses[self._seen_responses :]:
+            rendered = render_message(
+                "only visible to you", response.get("text", ""), response.get("blocks"),
+                **self._names(),
             )
-        self._responses_seen = list(self.emulator.responses)
+            self.say(textwrap.indent(rendered, "    "))
+        self._seen_responses = len(responses)
 
     def _where(self, channel: str, ephemeral_user: str | None = None) -> str:
         if channel.startswith(("U", "W")) or channel.startswith("D"):
             user_id = channel if channel.startswith(("U", "W")) else self._dm_user(channel)
             return f"DM to {self.name(user_id)}"
-        name = self.emulator.channel_name(channel) if hasattr(self.emulator, "channel_name") else channel
+        name = self.emulator.channel_name(channel)
         if ephemeral_user:
             return f"#{name}, only visible to {self.name(ephemeral_user)}"
         return f"#{name}"
@@ -183,7 +190,7 @@ class Stage:
         for note in self.notes:
             self.say(note)
         self.say(f"Slack Web API calls made by the app: {len(self.emulator.calls)}")
-        problems = list(getattr(self.emulator, "violations", []))
+        problems = self.emulator.violations
         self.say(f"Block Kit limit violations: {len(problems)}")
         for problem in problems:
             self.say(f"  - {problem}")

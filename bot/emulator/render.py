@@ -278,9 +278,11 @@ _BLOCK_RENDERERS = frozenset(
 )
 
 
-def render_blocks(blocks: list[dict[str, Any]] | None, users: Names = None) -> str:
+def render_blocks(
+    blocks: list[dict[str, Any]] | None, users: Names = None, channels: Names = None
+) -> str:
     """Blocks as plain text, ~78 columns wide."""
-    return "\n".join(_Renderer(users, WIDTH).blocks(blocks))
+    return "\n".join(_Renderer(users, WIDTH, channels).blocks(blocks))
 
 
 def _boxed(title: str, body: list[str], footer: str | None, width: int) -> str:
@@ -300,11 +302,11 @@ def _boxed(title: str, body: list[str], footer: str | None, width: int) -> str:
     return "\n".join(lines)
 
 
-def render_view(view: dict[str, Any], users: Names = None) -> str:
+def render_view(view: dict[str, Any], users: Names = None, channels: Names = None) -> str:
     """A modal drawn as a box: title, blocks (inputs with their fields), close/submit buttons."""
-    renderer = _Renderer(users, WIDTH - 4)
+    renderer = _Renderer(users, WIDTH - 4, channels)
     if view.get("type") == "home":
-        return render_home(view, users)
+        return render_home(view, users, channels)
     title = renderer.text(view.get("title")) or "Modal"
     close = renderer.text(view.get("close")) or "Cancel"
     buttons = [f"[ {close} ]"]
@@ -314,17 +316,21 @@ def render_view(view: dict[str, Any], users: Names = None) -> str:
     return _boxed(f"{title}{'✕'.rjust(WIDTH - 4 - len(title))}", body, "  ".join(buttons), WIDTH)
 
 
-def render_home(view: dict[str, Any], users: Names = None) -> str:
+def render_home(view: dict[str, Any], users: Names = None, channels: Names = None) -> str:
     """The Home tab of the app, boxed."""
-    renderer = _Renderer(users, WIDTH - 4)
+    renderer = _Renderer(users, WIDTH - 4, channels)
     return _boxed("Home", renderer.blocks(view.get("blocks")), None, WIDTH)
 
 
 def render_message(
-    where: str, text: str, blocks: list[dict[str, Any]] | None = None, users: Names = None
+    where: str,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+    users: Names = None,
+    channels: Names = None,
 ) -> str:
     """A message with a header line naming where it appears (``#erp-rollout``, ``DM to @anna``)."""
     header = f"── {where} " + "─" * max(0, WIDTH - len(where) - 4)
-    renderer = _Renderer(users, WIDTH)
+    renderer = _Renderer(users, WIDTH, channels)
     body = renderer.blocks(blocks) if blocks else _wrap(renderer.text(text), WIDTH)
     return "\n".join([header, *body])

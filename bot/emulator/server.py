@@ -180,7 +180,10 @@ class SlackEmulator:
         host, port = self._server.server_address[:2]
         self.workspace.base_url = f"http://{host}:{port}/"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="slack-emulator", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # quick shutdown between tests
+            name="slack-emulator",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -332,7 +335,18 @@ class SlackEmulator:
         with self.workspace.lock:
             return {c.id: c.name for c in self.workspace.channels.values() if not c.is_im}
 
+    def channel_name(self, channel_id: str) -> str:
+        """A channel's name without ``#`` (a DM: the person's name; unknown: the id)."""
+        with self.workspace.lock:
+            channel = self.workspace.channels.get(channel_id)
+            if channel is None:
+                return channel_id
+            if channel.is_im and channel.user:
+                return self.workspace.users[channel.user].name
+            return channel.name
+
     def dm_channel_id(self, user_id: str) -> str:
+        """The bot's DM channel id with a person (``D`` + the user id's suffix)."""
         return self.workspace.dm_channel_id(user_id)
 
     def messages(self, channel: str) -> list[dict[str, Any]]:

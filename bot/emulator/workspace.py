@@ -277,6 +277,9 @@ class Workspace:
             # one has been seen to succeed, but we refuse it too so the app's handling of
             # deactivated key users gets exercised.
             raise ApiError("user_disabled")
+        return self._dm_channel(user_id)
+
+    def _dm_channel(self, user_id: str) -> Channel:
         dm_id = self.dm_channel_id(user_id)
         channel = self.channels.get(dm_id)
         if channel is None:
@@ -298,7 +301,7 @@ class Workspace:
         if channel is None and channel_id.startswith("D"):
             user_id = self._find_dm_user(channel_id)
             if user_id is not None:
-                channel = self._dm_with(user_id)
+                channel = self._dm_channel(user_id)
         if channel is None:
             raise ApiError("channel_not_found")
         if channel.is_private and not channel.bot_is_member and not channel.is_im:
@@ -328,11 +331,11 @@ class Workspace:
         for user_id in users:
             if self.user(user_id).deleted:
                 raise ApiError("user_disabled")
-        mpim_id = "G" + secrets.token_hex(5).upper()
-        names = "--".join(self.users[u].name for u in sorted(users))
         for existing in self.channels.values():
             if existing.is_mpim and sorted(existing.members) == sorted(users):
                 return existing
+        mpim_id = "G" + secrets.token_hex(5).upper()
+        names = "--".join(self.users[u].name for u in sorted(users))
         channel = Channel(mpim_id, f"mpdm-{names}-1", members=list(users), is_mpim=True)
         self.channels[mpim_id] = channel
         return channel

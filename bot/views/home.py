@@ -85,10 +85,15 @@ def pm_part(
     return blocks
 
 
-def welcome_part(locale: str, commands: dict[str, str], has_anything: bool) -> list[Block]:
+def welcome_part(
+    locale: str, commands: dict[str, str], *, has_anything: bool, manages_projects: bool
+) -> list[Block]:
+    """The welcome for newcomers; the "New project" button for them and for PMs."""
     blocks: list[Block] = []
     if not has_anything:
         blocks.append(ui.section(t(locale, "home.welcome", project=commands["project"])))
+    elif not manages_projects:
+        return blocks
     blocks.append(
         ui.actions(
             ui.button(plain(locale, "home.new_project"), Action.HOME_NEW_PROJECT),

@@ -1,0 +1,21 @@
+"""The demo plays through the real handlers and ends with no Block Kit violations."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from bot.demo import run_demo
+from bot.settings import load_settings
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    out = io.StringIO()
+    database = tmp_path / "demo.db"
+    assert run_demo(database_path=str(database), settings=load_settings({}), out=out) == 0
+    text = out.getvalue()
+    assert "Key users of ERP (6)" in text
+    assert "Only the project managers of ERP" in text
+    assert "Block Kit limit violations: 0" in text
+    assert f"Database (SQLite): {database.resolve()}" in text
+    assert database.exists()

@@ -1,0 +1,95 @@
+"""HTTP mode: the WSGI app Slack posts to, over a real socket."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from urllib.parse import urlencode
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from bot.runtime import Runtime
+from bot.server import wsgi_app
+from tests.conftest import PM, SIGNING_SECRET, TEAM
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture
+def base_url(app, runtime: Runtime) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    server = make_server("127.0.0.1", 0, wsgi_app(app, runtime), handler_class=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def post(url: str, body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None):  # type: ignore[no-untyped-def]
+    stamp = str(timestamp if timestamp is not None else int(time.time()))
+    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+    request = urllib.request.Request(
+        url,
+        data=body.encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": signature,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def command_body(text: str) -> str:
+    return urlencode(
+        {
+            "command": "/project",
+            "text": text,
+            "team_id": TEAM,
+            "team_domain": "acme",
+            "user_id": PM,
+            "user_name": "pia.pm",
+            "channel_id": "C0GENERAL",
+            "channel_name": "general",
+            "trigger_id": "1.2.3",
+            "response_url": "http://127.0.0.1:9/never",
+            "api_app_id": "A1",
+        }
+    )
+
+
+def test_healthz_answers_ok(base_url: str) -> None:
+    with urllib.request.urlopen(f"{base_url}/healthz", timeout=5) as response:
+        assert response.status == 200 and response.read() == b"ok"
+
+
+def test_slack_requests_are_served_at_slack_events(base_url: str, emulator, executor) -> None:  # type: ignore[no-untyped-def]
+    status, _ = post(f"{base_url}/slack/events", command_body("help"))
+    assert status == 200
+
+
+def test_bad_signature_and_replayed_requests_are_refused(base_url: str) -> None:
+    status, _ = post(f"{base_url}/slack/events", command_body("list"), secret="wrong")
+    assert status == 401
+    old = int(time.time()) - 6 * 60
+    status, _ = post(f"{base_url}/slack/events", command_body("list"), timestamp=old)
+    assert status == 401
+
+
+def test_other_paths_are_not_found(base_url: str) -> None:
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(f"{base_url}/admin", timeout=5)
+    assert caught.value.code == 404
