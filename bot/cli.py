@@ -18,7 +18,9 @@ def _runtime(settings: Settings, clock: MovableClock | None = None):  # type: ig
     from bot.runtime import Runtime
     from storage.db import Database
 
-    return Runtime(settings=settings, database=Database(settings.database_url), clock=clock or SystemClock())
+    return Runtime(
+        settings=settings, database=Database(settings.database_url), clock=clock or SystemClock()
+    )
 
 
 def _upgrade(settings: Settings) -> None:
@@ -107,7 +109,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="liaison", description="Liaison, the key-user desk in Slack")
+    parser = argparse.ArgumentParser(
+        prog="liaison", description="Liaison, the key-user desk in Slack"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="HTTP mode: Slack's requests at POST /slack/events")

@@ -1,7 +1,7 @@
 """Time, injected: nothing else in Liaison calls ``datetime.now()``.
 
-Production uses ``SystemClock``; tests and ``liaison jobs run-due --now`` use ``MovableClock`` so that
-what is due at any instant can be run without waiting.
+Production uses ``SystemClock``; tests and ``liaison jobs run-due --now`` use ``MovableClock``,
+so that what is due at any instant can be run without waiting.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class MovableClock:
 
 
 def as_utc(value: datetime) -> datetime:
-    """Databases hand back naive datetimes (SQLite) or aware ones (PostgreSQL); store and compare UTC."""
+    """Databases hand back naive (SQLite) or aware (PostgreSQL) datetimes: compare in UTC."""
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)

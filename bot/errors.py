@@ -1,4 +1,4 @@
-"""Domain errors raised by services; handlers and the ``@app.error`` handler turn them into messages."""
+"""Domain errors raised by services; handlers and ``@app.error`` turn them into messages."""
 
 from __future__ import annotations
 

@@ -4,10 +4,10 @@ Catalogs are TOML files under ``bot/templates/locales``: dotted keys to Jinja te
 Longer texts are ``.j2`` files under ``bot/templates/<locale>/``. The project's locale picks the
 language; a key missing from zh-CN falls back to English.
 
-Every ``{{ value }}`` is escaped for Slack mrkdwn (``&``, ``<``, ``>`` only, never HTML entities) unless
-it is ``Markup`` (mentions, links and dates built by the filters below), so a key user's text cannot
-ping ``<!channel>`` or forge a link. ``plain()`` renders for ``plain_text`` objects, which need no
-escaping.
+Every ``{{ value }}`` is escaped for Slack mrkdwn (``&``, ``<``, ``>`` only, never HTML entities)
+unless it is ``Markup`` (mentions, links and dates built by the filters below), so a key user's
+text cannot ping ``<!channel>`` or forge a link. ``plain()`` renders for ``plain_text`` objects,
+which need no escaping.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def plain(locale: str | None, key: str, **params: Any) -> str:
 
 
 def render(locale: str | None, template: str, **params: Any) -> str:
-    """A ``.j2`` template from ``bot/templates/<locale>/`` rendered as mrkdwn, English as fallback."""
+    """A ``.j2`` template from ``bot/templates/<locale>/`` as mrkdwn, English as fallback."""
     env = _environment(True, files=True)
     locale = normalize_locale(locale)
     names = [f"{locale}/{template}", f"{DEFAULT_LOCALE}/{template}"]

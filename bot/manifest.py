@@ -7,11 +7,23 @@ from typing import Any
 from bot.settings import Settings, SettingsError
 
 COMMAND_DESCRIPTIONS = {
-    "project": ("Create and manage implementation projects", "new | list | edit CODE | phase CODE PHASE | help"),
-    "keyuser": ("Manage a project's key-user register", "add | list | edit | remove | export | import [CODE] | help"),
-    "issue": ("Log and follow key users' issues and requests", "new | list | ID verb | export CODE | help"),
+    "project": (
+        "Create and manage implementation projects",
+        "new | list | edit CODE | phase CODE PHASE | help",
+    ),
+    "keyuser": (
+        "Manage a project's key-user register",
+        "add | list | edit | remove | export | import [CODE] | help",
+    ),
+    "issue": (
+        "Log and follow key users' issues and requests",
+        "new | list | ID verb | export CODE | help",
+    ),
     "training": ("Plan trainings and track readiness", "help"),
-    "poll": ("Satisfaction polls and surveys", "new | list | close ID | results ID | export ID | help"),
+    "poll": (
+        "Satisfaction polls and surveys",
+        "new | list | close ID | results ID | export ID | help",
+    ),
     "meeting": ("Meetings with key users", "help"),
     "digest": ("Preview the weekly digest", "preview [CODE] | help"),
 }

@@ -24,8 +24,13 @@ def wsgi_app(app: App, runtime: Runtime) -> WSGIApp:
                     connection.execute(text("SELECT 1"))
                 status, body = "200 OK", b"ok"
             except Exception as error:  # noqa: BLE001 - any database failure means unhealthy
-                status, body = "503 Service Unavailable", f"database: {type(error).__name__}".encode()
-            start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+                status, body = (
+                    "503 Service Unavailable",
+                    f"database: {type(error).__name__}".encode(),
+                )
+            start_response(
+                status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+            )
             return [body]
         return slack(environ, start_response)
 

@@ -1,7 +1,7 @@
 """The environment, read once into one typed Settings object.
 
-Every setting Liaison reads lives here. A missing or malformed value raises ``SettingsError`` with one
-line naming the variable; the CLI prints that line and exits, never a traceback.
+Every setting Liaison reads lives here. A missing or malformed value raises ``SettingsError`` with
+one line naming the variable; the CLI prints that line and exits, never a traceback.
 """
 
 from __future__ import annotations

@@ -318,16 +318,14 @@ def register(app: App, runtime: Runtime) -> None:
                     ack()
                     return
                 key_user = service.add_key_user(ctx=ctx, project=project, data=data)
+                quadrant = service.quadrant(key_user.influence, key_user.interest)
                 entry_text = t(
                     locale,
                     "keyuser.added",
                     user=key_user.user_id,
                     code=project.code,
                     role=views.role_label(locale, key_user.role),
-                    quadrant=t(
-                        locale,
-                        f"quadrants.{service.quadrant(key_user.influence, key_user.interest).value}",
-                    ),
+                    quadrant=t(locale, f"quadrants.{quadrant.value}"),
                     cadence=service.cadence_days(key_user),
                 )
         except ValidationError as error:
@@ -419,4 +417,3 @@ def register(app: App, runtime: Runtime) -> None:
 
 def _as_blocks(message: dict[str, Any]) -> list[Any]:
     return [Block.parse(block) for block in message.get("blocks", [])]
-

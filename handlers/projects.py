@@ -44,7 +44,7 @@ def project_input(values: dict[str, Any]) -> service.ProjectInput:
 def announce_in_channel(
     client: WebClient, runtime: Runtime, project_locale: str, channel_id: str, text: str
 ) -> str | None:
-    """Post to the project channel, joining it if Liaison is not in it; an error text if it can't."""
+    """Post to the project channel, joining it if need be; returns an error text if it can't."""
     try:
         client.chat_postMessage(channel=channel_id, text=text)
         return None

@@ -87,7 +87,9 @@ def emulator() -> Iterator[SlackEmulator]:
     emu.add_user(OUTSIDER, "olaf", real_name="Olaf Outsider")
     emu.add_user(ADMIN, "ada.admin", real_name="Ada Admin", is_admin=True)
     for index, user_id in enumerate(KEY_USERS, start=1):
-        emu.add_user(user_id, f"key{index}", real_name=f"Key User {index}", email=f"key{index}@acme.test")
+        emu.add_user(
+            user_id, f"key{index}", real_name=f"Key User {index}", email=f"key{index}@acme.test"
+        )
     emu.add_user("UBOTOTHER", "otherbot", real_name="Other Bot")
     emu.add_channel(PROJECT_CHANNEL, "erp-rollout", members=[PM, *KEY_USERS])
     emu.add_channel("CNOBOT001", "no-bot-here", members=[PM], bot_is_member=False)

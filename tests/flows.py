@@ -23,7 +23,9 @@ def create_project(slack: SlackDriver, user: str = PM, **overrides: Any) -> Any:
     return slack.submit_view(user, {**PROJECT_VALUES, **overrides})
 
 
-def add_key_user(slack: SlackDriver, user_id: str, *, by: str = PM, code: str = "ERP", **values: Any) -> Any:
+def add_key_user(
+    slack: SlackDriver, user_id: str, *, by: str = PM, code: str = "ERP", **values: Any
+) -> Any:
     slack.slash_command(by, "/keyuser", f"add {code}", channel_id=PROJECT_CHANNEL)
     return slack.submit_view(by, {"user_id": user_id, **values})
 

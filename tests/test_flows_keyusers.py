@@ -32,8 +32,17 @@ def test_add_key_user_through_the_modal(slack: SlackDriver, database: Database) 
     slack.slash_command(PM, "/keyuser", "add", channel_id=PROJECT_CHANNEL)
     view = slack.emulator.top_view(PM)
     block_ids = {b.get("block_id") for b in view["blocks"]}
-    assert {"user_id", "role", "department", "module", "influence", "interest",
-            "preferred_channel", "cadence_days", "notes"} <= block_ids
+    assert {
+        "user_id",
+        "role",
+        "department",
+        "module",
+        "influence",
+        "interest",
+        "preferred_channel",
+        "cadence_days",
+        "notes",
+    } <= block_ids
     assert "project" not in block_ids  # known from the channel
     slack.submit_view(
         PM,
@@ -47,13 +56,19 @@ def test_add_key_user_through_the_modal(slack: SlackDriver, database: Database) 
         },
     )
     [key_user] = key_users_in(database)
-    assert (key_user.user_id, key_user.role, key_user.module) == (KEY_USERS[0], "decision_maker", "FI")
+    assert (key_user.user_id, key_user.role, key_user.module) == (
+        KEY_USERS[0],
+        "decision_maker",
+        "FI",
+    )
     assert key_user.display_name == "key1"  # the display name people see in Slack
     dm = texts(slack.emulator.dm_messages(PM))
     assert "_Manage closely_, contacted every 7 days" in dm
 
 
-def test_add_outside_a_project_channel_asks_for_the_project(slack: SlackDriver, database: Database) -> None:
+def test_add_outside_a_project_channel_asks_for_the_project(
+    slack: SlackDriver, database: Database
+) -> None:
     create_project(slack)
     create_project(slack, code="CRM", name="CRM rollout", channel_id="C0GENERAL")
     slack.slash_command(PM, "/keyuser", "add", channel_id="CNOBOT001")
@@ -76,7 +91,9 @@ def test_bad_key_user_input_gets_inline_errors(slack: SlackDriver, database: Dat
     assert len(key_users_in(database)) == 1
 
 
-def test_a_bot_or_deactivated_account_is_not_a_key_user(slack: SlackDriver, emulator, database) -> None:  # type: ignore[no-untyped-def]
+def test_a_bot_or_deactivated_account_is_not_a_key_user(
+    slack: SlackDriver, emulator, database
+) -> None:  # type: ignore[no-untyped-def]
     emulator.add_user("UGONE0001", "gone", real_name="Gone Away", deleted=True)
     create_project(slack)
     response = add_key_user(slack, "UGONE0001")
@@ -197,7 +214,9 @@ def test_a_failed_download_is_told_not_swallowed(slack: SlackDriver, database: D
     responses.get(url, status=404)
     create_project(slack)
     slack.slash_command(PM, "/keyuser", "import ERP")
-    slack.submit_view(PM, {"csv_file": [{"id": "F404", "name": "x.csv", "url_private_download": url}]})
+    slack.submit_view(
+        PM, {"csv_file": [{"id": "F404", "name": "x.csv", "url_private_download": url}]}
+    )
     assert "could not download" in texts(slack.emulator.dm_messages(PM)[-1:])
     assert key_users_in(database) == []
 
@@ -206,7 +225,9 @@ def test_home_tab_for_pm_and_key_user(slack: SlackDriver, database: Database) ->
     slack.open_home(PM)
     assert "Welcome to Liaison" in texts([slack.emulator.home(PM)])
     create_project(slack)
-    add_key_user(slack, KEY_USERS[0], role="key_user", module="MM", influence="high", interest="high")
+    add_key_user(
+        slack, KEY_USERS[0], role="key_user", module="MM", influence="high", interest="high"
+    )
 
     slack.open_home(KEY_USERS[0])
     key_user_home = texts([slack.emulator.home(KEY_USERS[0])])

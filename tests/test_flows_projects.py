@@ -28,15 +28,28 @@ def test_new_project_modal_creates_project_and_confirms(
     slack.slash_command(PM, "/project", "new", channel_id=PROJECT_CHANNEL)
     view = slack.emulator.top_view(PM)
     block_ids = [block.get("block_id") for block in view["blocks"]]
-    for field in ("name", "code", "phase", "channel_id", "pm_ids", "timezone", "locale",
-                  "digest_weekday", "digest_time"):
+    for field in (
+        "name",
+        "code",
+        "phase",
+        "channel_id",
+        "pm_ids",
+        "timezone",
+        "locale",
+        "digest_weekday",
+        "digest_time",
+    ):
         assert field in block_ids
     response = slack.submit_view(PM, PROJECT_VALUES)
     assert response.status == 200 and not (response.json or {}).get("errors")
     assert slack.emulator.top_view(PM) is None  # the modal closed
 
     [project] = projects_in(database)
-    assert (project.code, project.phase, project.channel_id) == ("ERP", "preparation", PROJECT_CHANNEL)
+    assert (project.code, project.phase, project.channel_id) == (
+        "ERP",
+        "preparation",
+        PROJECT_CHANNEL,
+    )
     assert project.timezone == "Europe/Berlin"
     confirmation = texts(slack.emulator.dm_messages(PM))
     assert "Project *ERP*" in confirmation
@@ -111,7 +124,9 @@ def test_edit_is_for_pms_only_and_saves_changes(slack: SlackDriver, database: Da
     view = slack.emulator.top_view(PM)
     initial = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
     assert initial["code"]["initial_value"] == "ERP"
-    slack.submit_view(PM, {"name": "Finance rollout, wave 2", "pm_ids": [PM, PM2], "locale": "zh-CN"})
+    slack.submit_view(
+        PM, {"name": "Finance rollout, wave 2", "pm_ids": [PM, PM2], "locale": "zh-CN"}
+    )
     [project] = projects_in(database)
     assert project.name == "Finance rollout, wave 2" and project.locale == "zh-CN"
     with database.session() as session:

@@ -173,7 +173,7 @@ def test_export_escapes_formulas(ctx: Ctx) -> None:
     keyusers.add_key_user(
         ctx=ctx,
         project=project,
-        data=KeyUserInput(user_id=KEY_USERS[0], department="=HYPERLINK(\"x\")", notes="+1 call"),
+        data=KeyUserInput(user_id=KEY_USERS[0], department='=HYPERLINK("x")', notes="+1 call"),
     )
     content = keyusers.export_csv(ctx=ctx, project=project)
     assert content.splitlines()[0].startswith("slack_user,name,role")
@@ -198,9 +198,7 @@ def test_import_keeps_good_rows_and_reports_each_bad_one(ctx: Ctx) -> None:
         "key2@acme.test,key_user,,,,,\n"  # duplicate
         f"{KEY_USERS[3]},key_user,IT,BASIS,low,low,999\n"  # bad cadence
     )
-    report = keyusers.import_csv(
-        ctx=ctx, project=project, text=text, resolve_user=directory.get
-    )
+    report = keyusers.import_csv(ctx=ctx, project=project, text=text, resolve_user=directory.get)
     assert report.added == [KEY_USERS[1]]
     assert report.updated == [KEY_USERS[0]]
     assert [(line, field) for line, field, _ in report.errors] == [

@@ -86,7 +86,9 @@ def play(stage: Stage) -> None:
     stage.show_new_messages()
 
     stage.step(CONSULTANT, "(not a PM) tries `/keyuser remove ERP @anna.fi`:")
-    slack.slash_command(CONSULTANT, "/keyuser", "remove ERP <@UANA0003|anna.fi>", channel_id=CHANNEL)
+    slack.slash_command(
+        CONSULTANT, "/keyuser", "remove ERP <@UANA0003|anna.fi>", channel_id=CHANNEL
+    )
     stage.show_new_messages()
 
     stage.step(PM, "exports the register with `/keyuser export ERP`:")

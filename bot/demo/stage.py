@@ -1,4 +1,5 @@
-"""The demo's stage: emulator, database, clock, app and driver, plus the printing of what people saw."""
+"""The demo's stage: emulator, database, clock, app and driver, and the printing of what
+people saw."""
 
 from __future__ import annotations
 
@@ -160,7 +161,9 @@ class Stage:
         responses = self.emulator.responses
         for response in responses[self._seen_responses :]:
             rendered = render_message(
-                "only visible to you", response.get("text", ""), response.get("blocks"),
+                "only visible to you",
+                response.get("text", ""),
+                response.get("blocks"),
                 **self._names(),
             )
             self.say(textwrap.indent(rendered, "    "))

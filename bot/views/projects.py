@@ -162,4 +162,6 @@ def project_saved(
         channel=project.channel_id,
         pms=pms,
     )
-    return ui.message(text, [ui.section(text), ui.context(t(locale, "project.next_steps", code=project.code))])
+    return ui.message(
+        text, [ui.section(text), ui.context(t(locale, "project.next_steps", code=project.code))]
+    )
