@@ -169,7 +169,7 @@ class Sender:
     def deliver_due(
         self, *, team_id: str | None = None, keys: list[str] | None = None
     ) -> SendOutcome:
-        """Send every due row (or only ``keys``); returns what happened. Safe to run concurrently."""
+        """Send every due row (or only ``keys``) and say what happened; safe to run concurrently."""
         outcome = SendOutcome()
         while True:
             rows = self._claim(team_id, keys)

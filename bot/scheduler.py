@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
 
@@ -68,10 +69,12 @@ def leader_lock(runtime: Runtime) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def build_scheduler(runtime: Runtime) -> BlockingScheduler:
+def build_scheduler(
+    runtime: Runtime, scheduler_class: type[BaseScheduler] = BlockingScheduler
+) -> BaseScheduler:
     global _runtime
     _runtime = runtime
-    scheduler = BlockingScheduler(
+    scheduler = scheduler_class(
         timezone="UTC",
         jobstores={
             "default": SQLAlchemyJobStore(

@@ -93,3 +93,69 @@ def test_other_paths_are_not_found(base_url: str) -> None:
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(f"{base_url}/admin", timeout=5)
     assert caught.value.code == 404
+
+
+def test_liaison_serve_runs_gunicorn_with_healthz(tmp_path, emulator) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LIAISON_"))}
+    env.update(
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=emulator.url,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert r.status == 200 and r.read() == b"ok"
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
+                assert time.monotonic() < deadline, "liaison serve did not start"
+                time.sleep(0.2)
+        status, _ = post(f"http://127.0.0.1:{port}/slack/events", command_body("help"))
+        assert status == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_oauth_install_page_is_served(database, clock, emulator) -> None:  # type: ignore[no-untyped-def]
+    from bot.app import build_app
+    from bot.settings import Settings
+
+    settings = Settings(
+        signing_secret=SIGNING_SECRET,
+        client_id="111.222",
+        client_secret="shh",
+        api_url=emulator.url,
+        public_url="https://liaison.example.com",
+    )
+    runtime = Runtime(settings=settings, database=database, clock=clock)
+    application = wsgi_app(build_app(runtime), runtime)
+    server = make_server("127.0.0.1", 0, application, handler_class=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/slack/install"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            page = response.read().decode()
+        assert "slack.com/oauth/v2/authorize" in page and "client_id=111.222" in page
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,6 +1,6 @@
 """SQLModel tables. Every table carries ``team_id``: the Slack workspace the row belongs to.
 
-Importing this package registers every table on ``SQLModel.metadata`` (Alembic and tests rely on it).
+Importing this package registers every table on ``SQLModel.metadata`` (Alembic and tests need it).
 """
 
 from storage.models.core import (
