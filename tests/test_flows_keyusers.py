@@ -251,3 +251,13 @@ def test_a_retried_event_is_handled_once(slack: SlackDriver) -> None:
     slack.event(event, event_id="Ev0001")
     slack.event(event, event_id="Ev0001", retry_num=1)
     assert len(slack.emulator.calls_to("views.publish")) == 1
+
+
+def test_a_chinese_project_speaks_chinese(slack: SlackDriver) -> None:
+    create_project(slack, locale="zh-CN")
+    add_key_user(slack, KEY_USERS[0], influence="high", interest="high")
+    slack.slash_command(PM, "/keyuser", "list ERP")
+    text = texts([slack.emulator.responses[-1]])
+    assert "ERP" in text and "重点管理" in text
+    slack.slash_command(OUTSIDER, "/keyuser", "add ERP")
+    assert "ERP" in last_response_text(slack)
