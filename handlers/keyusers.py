@@ -149,22 +149,11 @@ def register(app: App, runtime: Runtime) -> None:
         project_id: int | None = None,
     ) -> None:
         with unit(runtime, context, client) as ctx:
-            project = _project(ctx, code, channel_id, project_id, required=False)
-            if project is not None:
-                project_service.require_pm(ctx, project)
-                projects = [project]
-            else:
-                projects = [
-                    p
-                    for p in project_service.list_projects(ctx)
-                    if project_service.can_manage(ctx, p)
-                ]
-                if not projects:
-                    raise NotFound(
-                        Msg("errors.no_managed_projects", command=settings.command("project"))
-                    )
-                if len(projects) == 1:
-                    project = projects[0]
+            project, projects = project_service.manageable_choice(
+                ctx,
+                _project(ctx, code, channel_id, project_id, required=False),
+                project_command=settings.command("project"),
+            )
             locale = project.locale if project else settings.locale
             view = views.keyuser_modal(locale, projects=projects, project=project)
         open_modal(client, trigger_id, view)

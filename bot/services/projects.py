@@ -273,6 +273,20 @@ def projects_of_key_user(ctx: Ctx, user_id: str) -> list[tuple[Project, KeyUser]
     return sorted(result, key=lambda pair: pair[0].code)
 
 
+def manageable_choice(
+    ctx: Ctx, project: Project | None, *, project_command: str = "/project"
+) -> tuple[Project | None, list[Project]]:
+    """For a form about one project the actor manages: the project (given, or the only one they
+    manage) and the projects to choose from. Refuses when they manage none or not the given one."""
+    if project is not None:
+        require_pm(ctx, project)
+        return project, [project]
+    projects = [p for p in list_projects(ctx) if can_manage(ctx, p)]
+    if not projects:
+        raise NotFound(Msg("errors.no_managed_projects", command=project_command))
+    return (projects[0] if len(projects) == 1 else None), projects
+
+
 def resolve_project(ctx: Ctx, code: str | None, channel_id: str | None = None) -> Project:
     """The project a command means: the code given, else the channel's project, else the only one
     the person manages."""
