@@ -6,11 +6,13 @@ import logging
 from concurrent.futures import Executor
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 
 from bot.runtime import Runtime, make_client
 from handlers import errors, events, home, keyusers, projects
+from handlers import issues as issue_listeners
+from handlers import polls as poll_listeners
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,15 @@ BOT_SCOPES = (
     "files:read",
 )
 # Listener modules in registration order; each exposes register(app, runtime).
-LISTENER_MODULES: tuple[Any, ...] = (errors, events, home, projects, keyusers)
+LISTENER_MODULES: tuple[Any, ...] = (
+    errors,
+    events,
+    home,
+    projects,
+    keyusers,
+    issue_listeners,
+    poll_listeners,
+)
 
 
 def build_app(runtime: Runtime, *, listener_executor: Executor | None = None) -> App:
@@ -75,7 +85,3 @@ def build_app(runtime: Runtime, *, listener_executor: Executor | None = None) ->
     for module in LISTENER_MODULES:
         module.register(app, runtime)
     return app
-
-
-def healthz() -> BoltResponse:
-    return BoltResponse(status=200, body="ok")

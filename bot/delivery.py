@@ -1,17 +1,36 @@
 """The one path by which jobs and fan-outs send messages: a persistent outbox and its sender.
 
 Services call ``enqueue`` inside the unit of work that causes a message, so the message exists if
-and only if the change committed. ``Sender.deliver_due`` then sends due rows: a row is claimed
-before it is sent and marked sent with Slack's ``ts`` right after, Slack's rate limits are honoured
-(429 and Retry-After) and transient failures retried with backoff; a permanent error (user
-deactivated, channel gone, cannot DM) is recorded on the row and never retried. A row claimed by a
-sender that crashed is resumed after ``CLAIM_TIMEOUT``.
+and only if the change committed. ``Sender.deliver_due`` then sends due rows:
+
+* A row is claimed (PENDING -> SENDING, by a conditional update, so two senders never both take it)
+  before it is sent and marked SENT with Slack's ``channel`` and ``ts`` right after.
+* Sending is paced *below* Slack's limits by ``Pacer``: a token bucket per (workspace, method) at
+  the method's tier, and one per channel for posting (about 1 message per second per channel, short
+  bursts allowed). A 429 pauses that method's bucket for ``Retry-After`` seconds and the row is
+  tried again after the pause (a few times in place, then rescheduled in the database).
+* Transient failures (5xx, connection errors, timeouts) are rescheduled with exponential backoff
+  and jitter; after ``MAX_ATTEMPTS`` the row fails for good.
+* Permanent errors (user deactivated, channel gone, cannot DM) are recorded on the row and never
+  retried; ``failures()`` lists them so features can show the PM who could not be reached.
+* A row claimed by a sender that crashed is taken again after ``CLAIM_TIMEOUT``.
+
+Never a second send. A retry after an *uncertain* failure (a timeout or 5xx, where Slack may have
+posted the message before the connection broke) or of a stale claim (the sender died between
+Slack's answer and marking the row sent) could post twice. So every ``chat.postMessage`` carries
+the row's idempotency key in its message ``metadata``, and before such a retry the transport looks
+at the conversation's recent history (or the thread's replies) for a message carrying that key; if
+one is there, the row is marked sent with that message's ``ts`` instead of posting again.
+``chat.update`` is idempotent by nature; ``files.upload_v2`` is not verified (a file is at worst
+shared twice after a crash inside the upload; see ``bot/slack_io.py``).
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +47,8 @@ log = logging.getLogger(__name__)
 
 CLAIM_TIMEOUT = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
+# A 429 is retried in place (after sleeping Retry-After) this many times, then rescheduled.
+RATE_LIMIT_RETRIES_IN_PLACE = 3
 PERMANENT_ERRORS = frozenset(
     {
         "channel_not_found",
@@ -52,6 +73,101 @@ PERMANENT_ERRORS = frozenset(
     }
 )
 SUPPORTED_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "files.upload_v2")
+
+# (sustained calls per second, burst) per method and workspace. Slack's tiers: Tier 3 = 50+/min,
+# Tier 4 = 100+/min; chat.postMessage has its own limit (1/s per channel, a workspace-wide ceiling
+# of several hundred per minute). files.upload_v2 is three calls (two of them Tier 4).
+DEFAULT_RATES: dict[str, tuple[float, float]] = {
+    "chat.postMessage": (5.0, 20.0),
+    "chat.update": (50 / 60, 20.0),
+    "chat.postEphemeral": (100 / 60, 20.0),
+    "files.upload_v2": (30 / 60, 5.0),
+    "conversations.history": (50 / 60, 10.0),
+    "conversations.replies": (50 / 60, 10.0),
+    "conversations.open": (50 / 60, 20.0),
+}
+PER_CHANNEL_RATE: tuple[float, float] = (1.0, 4.0)  # chat.postMessage per channel
+MIN_WAIT = 0.001  # seconds; a shorter wait could be lost in the clock's float rounding
+
+
+class _Bucket:
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.updated = now
+        self.paused_until = 0.0
+
+    def wait_needed(self, now: float) -> float:
+        """Seconds until a token is free (0: take it now)."""
+        if now < self.paused_until:
+            return max(self.paused_until - now, MIN_WAIT)
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1 - 1e-9:  # float rounding must not leave a token forever "almost" there
+            return 0.0
+        return max((1 - self.tokens) / self.rate, MIN_WAIT)
+
+    def take(self) -> None:
+        self.tokens -= 1
+
+
+class Pacer:
+    """Token buckets per (workspace, method) and per channel, shared by every sender of a runtime
+    (one per process).
+
+    ``monotonic`` and ``sleep`` are injectable so tests and benchmarks can pace without waiting in
+    real time. Thread-safe: concurrent senders wait for the same buckets.
+    """
+
+    def __init__(
+        self,
+        *,
+        rates: dict[str, tuple[float, float]] | None = None,
+        per_channel: tuple[float, float] | None = PER_CHANNEL_RATE,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.rates = {**DEFAULT_RATES, **(rates or {})}
+        self.per_channel = per_channel
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._lock = threading.Lock()
+        self.waited = 0.0  # total seconds slept, for benchmarks
+
+    def _bucket(self, key: tuple[str, str], rate: tuple[float, float], now: float) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(rate[0], rate[1], now)
+        return bucket
+
+    def acquire(self, team_id: str, method: str, channel: str | None = None) -> None:
+        """Block until ``method`` may be called in ``team_id`` (and posted into ``channel``)."""
+        while True:
+            with self._lock:
+                now = self.monotonic()
+                buckets = []
+                if method in self.rates:
+                    buckets.append(self._bucket((team_id, method), self.rates[method], now))
+                if channel and method == "chat.postMessage" and self.per_channel:
+                    buckets.append(self._bucket((team_id, "#" + channel), self.per_channel, now))
+                wait = max((bucket.wait_needed(now) for bucket in buckets), default=0.0)
+                if wait <= 0:
+                    for bucket in buckets:
+                        bucket.take()
+                    return
+            self.waited += wait
+            self.sleep(wait)
+
+    def pause(self, team_id: str, method: str, seconds: float) -> None:
+        """Slack answered 429 for ``method``: nobody calls it in this workspace for ``seconds``."""
+        with self._lock:
+            now = self.monotonic()
+            rate = self.rates.get(method, (1.0, 1.0))
+            bucket = self._bucket((team_id, method), rate, now)
+            bucket.paused_until = max(bucket.paused_until, now + seconds)
+            bucket.tokens = min(bucket.tokens, 1.0)
 
 
 def enqueue(
@@ -110,6 +226,8 @@ class PermanentError(Exception):
 
 # A transport sends one outbox row and returns Slack's answer (channel, ts); it raises
 # TransientError or PermanentError. The Slack one lives in bot.slack_io; tests may pass their own.
+# A transport may also have ``find_sent(row) -> answer | None``: the message Slack already holds
+# for this row (looked up by the idempotency key in its metadata), used before any resend.
 Transport = Callable[[OutboxMessage], dict[str, Any]]
 
 
@@ -120,12 +238,16 @@ class Sender:
         clock: Clock,
         transport_for: Callable[[str], Transport],
         *,
-        batch_size: int = 200,
+        batch_size: int = 50,
+        pacer: Pacer,
     ) -> None:
         self.database = database
         self.clock = clock
         self.transport_for = transport_for
+        # Small batches: a claim must be sent well within CLAIM_TIMEOUT even at Tier 3 pace.
         self.batch_size = batch_size
+        self.pacer = pacer
+        self._transports: dict[str, Transport] = {}
 
     def _claim(self, team_id: str | None, keys: list[str] | None) -> list[OutboxMessage]:
         now = self.clock.now()
@@ -169,8 +291,11 @@ class Sender:
     def deliver_due(
         self, *, team_id: str | None = None, keys: list[str] | None = None
     ) -> SendOutcome:
-        """Send every due row (or only ``keys``) and say what happened; safe to run concurrently."""
+        """Send every due row (or only ``keys``) and say what happened. Safe to run concurrently."""
         outcome = SendOutcome()
+        if keys is not None and not keys:
+            return outcome
+        self._transports = {}
         while True:
             rows = self._claim(team_id, keys)
             if not rows:
@@ -180,17 +305,44 @@ class Sender:
             if len(rows) < self.batch_size:
                 return outcome
 
+    def _already_sent(self, transport: Transport, row: OutboxMessage) -> dict[str, Any] | None:
+        """After an uncertain failure or a crash, the message Slack may already hold for ``row``."""
+        find_sent = getattr(transport, "find_sent", None)
+        if row.attempts <= 1 or row.method != "chat.postMessage" or find_sent is None:
+            return None
+        self.pacer.acquire(row.team_id, "conversations.history")
+        found: dict[str, Any] | None = find_sent(row)
+        if found is not None:
+            log.info("outbox %s was already in Slack (ts %s): not sent again", row.key, found)
+        return found
+
+    def _call(self, transport: Transport, row: OutboxMessage) -> dict[str, Any]:
+        """One send with pacing; a 429 pauses the method and is retried here a few times."""
+        channel = row.payload.get("channel") if isinstance(row.payload, dict) else None
+        for attempt in range(RATE_LIMIT_RETRIES_IN_PLACE + 1):
+            self.pacer.acquire(row.team_id, row.method, channel)
+            try:
+                return transport(row)
+            except TransientError as error:
+                if error.reason != "ratelimited" or attempt == RATE_LIMIT_RETRIES_IN_PLACE:
+                    raise
+                self.pacer.pause(row.team_id, row.method, error.retry_after or 1.0)
+        raise AssertionError("unreachable")
+
     def _send_one(self, row: OutboxMessage, outcome: SendOutcome) -> None:
-        transport = self.transport_for(row.team_id)
+        transport = self._transports.get(row.team_id) or self.transport_for(row.team_id)
+        self._transports[row.team_id] = transport
         values: dict[str, Any]
         try:
-            answer = transport(row)
+            answer = self._already_sent(transport, row) or self._call(transport, row)
         except PermanentError as error:
             values = {"status": OutboxStatus.FAILED, "error": error.reason[:500]}
             outcome.failed += 1
             outcome.errors[row.key] = error.reason
             log.warning("outbox %s failed for good: %s", row.key, error.reason)
         except TransientError as error:
+            if error.reason == "ratelimited":
+                self.pacer.pause(row.team_id, row.method, error.retry_after or 1.0)
             if row.attempts >= MAX_ATTEMPTS:
                 values = {"status": OutboxStatus.FAILED, "error": f"gave up: {error.reason}"[:500]}
                 outcome.failed += 1
@@ -231,3 +383,32 @@ def failures(session: Session, *, team_id: str, subject: str) -> list[OutboxMess
             )
         ).all()
     )
+
+
+def sent_row(session: Session, *, key: str) -> OutboxMessage | None:
+    """The outbox row with ``key`` (to find the ``channel``/``ts`` of a message sent earlier)."""
+    return session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
+
+
+def rows_for(session: Session, *, team_id: str, subject: str) -> list[OutboxMessage]:
+    """Every outbox row caused by ``subject``, oldest first."""
+    return list(
+        session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.team_id == team_id, OutboxMessage.subject == subject)
+            .order_by(col(OutboxMessage.id))
+        ).all()
+    )
+
+
+def cancel(session: Session, *, key: str, reason: str) -> bool:
+    """Withdraw a row not yet sent (e.g. an invitation to a poll that closed first)."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.key) == key,
+            col(OutboxMessage.status) == OutboxStatus.PENDING,
+        )
+        .values(status=OutboxStatus.CANCELLED, error=reason[:500])
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

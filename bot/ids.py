@@ -22,3 +22,35 @@ class Action(StrEnum):
     REGISTER_REMOVE_KEYUSER = "register_remove_keyuser"
     # Inputs whose value the handler reads (block ids equal the service's field names).
     INPUT = "value"
+
+
+class IssueId(StrEnum):
+    """Callbacks and actions of issues (``bot/views/issues.py``, ``handlers/issues.py``)."""
+
+    NEW_MODAL = "issue_new"
+    ACTION_MODAL = "issue_action"
+    RATING_MODAL = "issue_rating"
+    LOG_FROM_MESSAGE = "log_issue_from_message"
+    HOME_LOG = "issue_home_log"
+    HOME_OPEN = "issue_home_open"
+    # One action id per verb: ``issue_do_<verb>``; the button's value is ``<issue id>:<version>``.
+    DO_PREFIX = "issue_do_"
+    RATE = "issue_rate"
+    RATE_COMMENT = "issue_rate_comment"
+    RATE_REOPEN = "issue_rate_reopen"
+    REMIND_TOMORROW = "issue_remind_tomorrow"
+    SNOOZE_UNTIL = "issue_snooze_until"
+    LIST_PAGE = "issue_list_page"
+    DETAIL_MODAL = "issue_detail"
+
+
+class PollId(StrEnum):
+    """Callbacks and actions of polls (``bot/views/polls.py``, ``handlers/polls.py``)."""
+
+    NEW_MODAL = "poll_new"  # step 1: settings
+    QUESTIONS_MODAL = "poll_questions"  # step 2..n: add questions, then create
+    ANSWER_MODAL = "poll_answer_modal"
+    ANSWER = "poll_answer"  # DM button: open the answer modal
+    EDIT = "poll_edit"  # DM button of an answered poll
+    # DM rating buttons: ``poll_rate:<question id>:<value>`` (unique within their block).
+    RATE_PREFIX = "poll_rate:"

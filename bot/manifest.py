@@ -28,9 +28,11 @@ COMMAND_DESCRIPTIONS = {
     "digest": ("Preview the weekly digest", "preview [CODE] | help"),
 }
 # The commands whose capability is built; the manifest declares only these.
-ACTIVE_COMMANDS: list[str] = ["project", "keyuser"]
+ACTIVE_COMMANDS: list[str] = ["project", "keyuser", "issue", "poll"]
 # Message shortcuts: (callback id, name, description). Capabilities add theirs here.
-MESSAGE_SHORTCUTS: list[tuple[str, str, str]] = []
+MESSAGE_SHORTCUTS: list[tuple[str, str, str]] = [
+    ("log_issue_from_message", "Log as key-user issue", "Log this message as a key user's issue"),
+]
 BOT_EVENTS = ["app_home_opened"]
 
 

@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.clock import Clock, SystemClock
-from bot.delivery import Sender
+from bot.delivery import Pacer, Sender
 from bot.services.context import Ctx
 from bot.settings import Settings
 from storage.db import Database
@@ -38,6 +38,8 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     # Multi-workspace installs look the bot token up per team; single-workspace uses the setting.
     token_for: Callable[[str], str | None] | None = None
+    # Every sender of this runtime shares one pacer, so all of a process's sends add up.
+    pacer: Pacer = field(default_factory=Pacer)
     _clients: dict[str, WebClient] = field(default_factory=dict)
 
     def client(self, team_id: str) -> WebClient:
@@ -74,5 +76,8 @@ class Runtime:
         from bot.slack_io import transport_for_client
 
         return Sender(
-            self.database, self.clock, lambda team: transport_for_client(self.client(team))
+            self.database,
+            self.clock,
+            lambda team: transport_for_client(self.client(team)),
+            pacer=self.pacer,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from typing import Any
 from urllib.error import URLError
@@ -19,28 +20,93 @@ def slack_error_code(error: SlackApiError) -> str:
     return str(error.response.get("error") or f"http_{error.response.status_code}")
 
 
+OUTBOX_EVENT_TYPE = "liaison_outbox"
+
+
+def outbox_client(client: WebClient) -> WebClient:
+    """A copy of ``client`` without automatic retries: the outbox decides about every resend.
+
+    The runtime's client retries 429s (sleeping Retry-After) and connection errors by itself; a
+    blind retry of ``chat.postMessage`` after a connection error can post twice, and a sleep inside
+    slack_sdk cannot be paced or tested. The outbox's Sender does both instead.
+    """
+    return WebClient(
+        token=client.token, base_url=client.base_url, timeout=client.timeout, retry_handlers=[]
+    )
+
+
+def _dm_channel(client: WebClient, channel: str) -> str:
+    """A user id (posting to it means the DM) as the DM's channel id; other ids unchanged."""
+    if channel.startswith(("U", "W")):
+        return str(client.conversations_open(users=channel)["channel"]["id"])
+    return channel
+
+
+def _raise_plain(error: SlackApiError) -> None:
+    code = slack_error_code(error)
+    status = error.response.status_code
+    if status == 429 or code == "ratelimited":
+        retry_after = float(error.response.headers.get("Retry-After", 1) or 1)
+        raise TransientError("ratelimited", retry_after=retry_after) from None
+    if code in PERMANENT_ERRORS or 400 <= status < 500 and status != 408:
+        raise PermanentError(code) from None
+    raise TransientError(code) from None
+
+
 def transport_for_client(client: WebClient) -> Transport:
+    """Send outbox rows with ``client``'s token; errors become Transient or Permanent."""
+    client = outbox_client(client)
+
     def send(row: OutboxMessage) -> dict[str, Any]:
         try:
             if row.method == "files.upload_v2":
                 payload = dict(row.payload)
-                response = client.files_upload_v2(**payload)
+                if "content_base64" in payload:
+                    payload["content"] = base64.b64decode(payload.pop("content_base64"))
+                channel = _dm_channel(client, str(payload.pop("channel")))
+                response = client.files_upload_v2(channel=channel, **payload)
                 files = response.get("files") or [{}]
-                return {"channel": payload.get("channel"), "ts": files[0].get("id")}
-            response = client.api_call(row.method, json=row.payload)
+                return {"channel": channel, "ts": files[0].get("id")}
+            payload = dict(row.payload)
+            if row.method == "chat.postMessage" and "metadata" not in payload:
+                # The key travels with the message, so a resend can first check it is not there.
+                payload["metadata"] = {
+                    "event_type": OUTBOX_EVENT_TYPE,
+                    "event_payload": {"key": row.key},
+                }
+            response = client.api_call(row.method, json=payload)
             return {"channel": response.get("channel"), "ts": response.get("ts")}
         except SlackApiError as error:
-            code = slack_error_code(error)
-            status = error.response.status_code
-            if status == 429 or code == "ratelimited":
-                retry_after = float(error.response.headers.get("Retry-After", 1) or 1)
-                raise TransientError("ratelimited", retry_after=retry_after) from None
-            if code in PERMANENT_ERRORS or 400 <= status < 500 and status != 408:
-                raise PermanentError(code) from None
-            raise TransientError(code) from None
+            _raise_plain(error)
+            raise
         except (URLError, SlackRequestError, OSError, TimeoutError) as error:
             raise TransientError(type(error).__name__) from None
 
+    def find_sent(row: OutboxMessage) -> dict[str, Any] | None:
+        payload = row.payload
+        try:
+            channel = _dm_channel(client, str(payload.get("channel") or ""))
+            thread_ts = payload.get("thread_ts")
+            if thread_ts:
+                answer = client.conversations_replies(
+                    channel=channel, ts=thread_ts, limit=200, include_all_metadata=True
+                )
+            else:
+                answer = client.conversations_history(
+                    channel=channel, limit=100, include_all_metadata=True
+                )
+        except SlackApiError as error:
+            _raise_plain(error)
+            raise
+        except (URLError, SlackRequestError, OSError, TimeoutError) as error:
+            raise TransientError(type(error).__name__) from None
+        for message in answer.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if (metadata.get("event_payload") or {}).get("key") == row.key:
+                return {"channel": channel, "ts": message.get("ts")}
+        return None
+
+    send.find_sent = find_sent  # type: ignore[attr-defined]
     return send
 
 

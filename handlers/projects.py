@@ -19,6 +19,7 @@ from bot.views import common as ui
 from bot.views import projects as views
 from handlers.common import error_text, open_modal, slack_error_text, unit, view_errors
 from handlers.home import publish_home
+from storage.models.core import MemberRole
 
 
 def usage(locale: str, command: str) -> str:
@@ -34,6 +35,7 @@ def project_input(values: dict[str, Any]) -> service.ProjectInput:
         custom_phases=values.get("custom_phases") or "",
         channel_id=values.get("channel_id"),
         pm_ids=list(values.get("pm_ids") or []),
+        team_ids=list(values.get("team_ids") or []),
         timezone=values.get("timezone") or "UTC",
         locale=values.get("locale") or "en",
         digest_weekday=int(weekday) if weekday not in (None, "") else 0,
@@ -136,7 +138,10 @@ def register(app: App, runtime: Runtime) -> None:
             )
             service.require_pm(ctx, project)
             view = views.project_modal(
-                project.locale, project=project, pm_ids=service.pm_ids(ctx, project)
+                project.locale,
+                project=project,
+                pm_ids=service.pm_ids(ctx, project),
+                team_ids=service.member_ids(ctx, project, MemberRole.TEAM),
             )
         open_modal(client, trigger_id, view)
 

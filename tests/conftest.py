@@ -15,6 +15,7 @@ from sqlmodel import SQLModel
 import storage.models  # noqa: F401 - registers every table
 from bot.app import build_app
 from bot.clock import MovableClock
+from bot.delivery import Pacer
 from bot.emulator.driver import SlackDriver, TrackingExecutor
 from bot.emulator.server import SlackEmulator
 from bot.runtime import Runtime
@@ -110,9 +111,20 @@ def settings(emulator: SlackEmulator) -> Settings:
     )
 
 
+def virtual_pacer() -> Pacer:
+    """The outbox paces itself below Slack's limits; in tests on a virtual clock, so nothing waits
+    in real time (tests/test_delivery.py checks the pacing itself)."""
+    moment = [0.0]
+
+    def sleep(seconds: float) -> None:
+        moment[0] += seconds
+
+    return Pacer(monotonic=lambda: moment[0], sleep=sleep)
+
+
 @pytest.fixture
 def runtime(settings: Settings, database: Database, clock: MovableClock) -> Runtime:
-    return Runtime(settings=settings, database=database, clock=clock)
+    return Runtime(settings=settings, database=database, clock=clock, pacer=virtual_pacer())
 
 
 @pytest.fixture

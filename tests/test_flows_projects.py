@@ -172,3 +172,17 @@ def test_unsigned_requests_are_refused(slack: SlackDriver, app) -> None:  # type
         )
     )
     assert response.status == 401
+
+
+def test_the_project_team_is_set_in_the_modal(slack: SlackDriver, database: Database) -> None:
+    create_project(slack, team_ids=[OUTSIDER])
+    with database.session() as session:
+        members = {(m.user_id, m.role) for m in session.exec(select(ProjectMember)).all()}
+    assert members == {(PM, "pm"), (OUTSIDER, "team")}
+    slack.slash_command(PM, "/project", "edit ERP")
+    team = [b for b in slack.emulator.top_view(PM)["blocks"] if b.get("block_id") == "team_ids"][0]
+    assert team["element"]["initial_users"] == [OUTSIDER]
+    slack.submit_view(PM, {"team_ids": []})
+    with database.session() as session:
+        roles = [m.role for m in session.exec(select(ProjectMember)).all()]
+    assert roles == ["pm"]

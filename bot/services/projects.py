@@ -36,6 +36,7 @@ class ProjectInput:
     custom_phases: str = ""  # comma-separated; empty keeps the standard ASAP phases
     channel_id: str | None = None
     pm_ids: list[str] = field(default_factory=list)
+    team_ids: list[str] | None = None  # None leaves the project team as it is
     timezone: str = "UTC"
     locale: str = "en"
     digest_weekday: int = 0
@@ -110,6 +111,8 @@ def create_project(*, ctx: Ctx, data: ProjectInput) -> Project:
     ctx.session.add(project)
     ctx.session.flush()
     _set_members(ctx, project, data.pm_ids, MemberRole.PM)
+    if data.team_ids is not None:
+        _set_members(ctx, project, data.team_ids, MemberRole.TEAM)
     ctx.log("project.created", project_id=project.id, code=project.code, name=project.name)
     return project
 
@@ -130,6 +133,8 @@ def update_project(*, ctx: Ctx, project: Project, data: ProjectInput) -> Project
     project.updated_at = ctx.now()
     ctx.session.add(project)
     _set_members(ctx, project, data.pm_ids, MemberRole.PM)
+    if data.team_ids is not None:
+        _set_members(ctx, project, data.team_ids, MemberRole.TEAM)
     after = project_summary(project)
     changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     ctx.log("project.updated", project_id=project.id, changes=changed)

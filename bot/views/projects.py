@@ -43,6 +43,7 @@ def project_modal(
     *,
     project: Project | None = None,
     pm_ids: list[str] | None = None,
+    team_ids: list[str] | None = None,
     default_timezone: str = "UTC",
     default_locale: str = "en",
 ) -> dict[str, Any]:
@@ -89,6 +90,12 @@ def project_modal(
             optional=True,
         ),
         ui.users_input("pm_ids", plain(locale, "project.field.pms"), initial=pm_ids or []),
+        ui.users_input(
+            "team_ids",
+            plain(locale, "project.field.team"),
+            initial=team_ids or [],
+            optional=True,
+        ),
         ui.select_input(
             "timezone",
             plain(locale, "project.field.timezone"),

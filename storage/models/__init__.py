@@ -11,13 +11,36 @@ from storage.models.core import (
     ProjectMember,
     Workspace,
 )
+from storage.models.issues import Issue, IssueHistory, IssueSettings, IssueStatus
 from storage.models.outbox import OutboxMessage, OutboxStatus
+from storage.models.polls import (
+    Poll,
+    PollBallot,
+    PollParticipant,
+    PollQuestion,
+    PollResponse,
+    PollStatus,
+    QuestionKind,
+    Recurrence,
+)
 
 __all__ = [
     "Interaction",
+    "Issue",
+    "IssueHistory",
+    "IssueSettings",
+    "IssueStatus",
     "KeyUser",
     "OutboxMessage",
     "OutboxStatus",
+    "Poll",
+    "PollBallot",
+    "PollParticipant",
+    "PollQuestion",
+    "PollResponse",
+    "PollStatus",
+    "QuestionKind",
+    "Recurrence",
     "ProcessedRequest",
     "Project",
     "ProjectMember",

@@ -17,6 +17,7 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"  # claimed by a sender; a stale claim is resumed after a crash
     SENT = "sent"
     FAILED = "failed"  # permanent error (user deactivated, cannot DM...): shown, never retried
+    CANCELLED = "cancelled"  # withdrawn before it was sent (e.g. its poll closed first)
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -1,0 +1,974 @@
+"""Key users' issues and requests: logging, the lifecycle, service levels, who may do what,
+reminders and escalations due, rating, auto-close, finding and exporting.
+
+Rules only: this module changes and reads issues in the caller's unit of work. What Liaison then
+says about a change (the issue message, its thread, DMs) is written to the outbox by
+``bot.issue_notices`` from the ``Change`` these functions return.
+
+Service levels: first response is counted in elapsed hours from logging. Resolution is counted in
+calendar days in the project's timezone: an issue is due by the end of the local day N days after
+the day it was logged (a P1 logged Tuesday 16:00 in Berlin is due by Wednesday 24:00 Berlin), so
+a day-based target never lands on the wrong local day whatever the UTC offset.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, or_
+
+from bot.csvutil import write_csv
+from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
+from bot.services import projects as project_service
+from bot.services.context import Ctx
+from storage.models import Issue, IssueHistory, IssueSettings, IssueStatus, KeyUser, Project
+from storage.models.issues import OPEN_STATUSES
+
+KINDS = ("issue", "request", "question", "change_request")
+PRIORITIES = ("P1", "P2", "P3", "P4")
+DEFAULT_FIRST_RESPONSE_HOURS = {"P1": 2, "P2": 8, "P3": 24, "P4": 72}
+DEFAULT_RESOLUTION_DAYS = {"P1": 1, "P2": 3, "P3": 10, "P4": 30}
+DEFAULT_AUTO_CLOSE_DAYS = 7
+USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+ISSUE_KEY_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]{1,9})-(\d{1,7})$")
+LIST_FILTERS = ("open", "mine", "overdue", "all")
+CSV_COLUMNS = (
+    "id",
+    "title",
+    "kind",
+    "module",
+    "priority",
+    "status",
+    "reporter",
+    "owner",
+    "created_at",
+    "first_response_due_at",
+    "first_response_at",
+    "due_date",
+    "resolved_at",
+    "closed_at",
+    "resolution",
+    "rating",
+    "rating_comment",
+    "description",
+    "source",
+)
+
+
+class Verb:
+    """The moves of the lifecycle and the other changes, as named in ``/issue ID <verb>``."""
+
+    ACK = "ack"
+    START = "start"
+    ASSIGN = "assign"
+    PRIORITY = "priority"
+    DUE = "due"
+    UPDATE = "update"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    DELETE = "delete"
+
+
+ALL_VERBS = (
+    Verb.ACK,
+    Verb.START,
+    Verb.ASSIGN,
+    Verb.PRIORITY,
+    Verb.DUE,
+    Verb.UPDATE,
+    Verb.RESOLVE,
+    Verb.CLOSE,
+    Verb.REOPEN,
+    Verb.DELETE,
+)
+# Verbs that need something typed or picked (a modal asks for it when clicked).
+VERBS_WITH_INPUT = (Verb.ASSIGN, Verb.PRIORITY, Verb.DUE, Verb.UPDATE, Verb.RESOLVE)
+VERB_ALIASES = {"acknowledge": Verb.ACK, "comment": Verb.UPDATE, "note": Verb.UPDATE}
+
+_OPEN = tuple(str(s) for s in OPEN_STATUSES)
+# Which statuses each verb may start from.
+ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    Verb.ACK: (IssueStatus.NEW, IssueStatus.REOPENED),
+    Verb.START: (IssueStatus.NEW, IssueStatus.ACKNOWLEDGED, IssueStatus.REOPENED),
+    Verb.ASSIGN: _OPEN,
+    Verb.PRIORITY: _OPEN,
+    Verb.DUE: _OPEN,
+    Verb.UPDATE: (*_OPEN, IssueStatus.RESOLVED),
+    Verb.RESOLVE: _OPEN,
+    Verb.CLOSE: (*_OPEN, IssueStatus.RESOLVED),
+    Verb.REOPEN: (IssueStatus.RESOLVED, IssueStatus.CLOSED),
+    Verb.DELETE: tuple(IssueStatus),
+}
+# Who may use each verb: the project's PMs, its team members, the issue's owner, its reporter.
+ALLOWED_ROLES: dict[str, tuple[str, ...]] = {
+    Verb.ACK: ("pm", "team", "owner"),
+    Verb.START: ("pm", "team", "owner"),
+    Verb.ASSIGN: ("pm", "team", "owner"),
+    Verb.PRIORITY: ("pm", "team", "owner"),
+    Verb.DUE: ("pm", "team", "owner"),
+    Verb.UPDATE: ("pm", "team", "owner", "reporter"),
+    Verb.RESOLVE: ("pm", "owner"),
+    Verb.CLOSE: ("pm",),
+    Verb.REOPEN: ("pm", "team", "owner", "reporter"),
+    Verb.DELETE: ("pm",),
+}
+TARGET_STATUS = {
+    Verb.ACK: IssueStatus.ACKNOWLEDGED,
+    Verb.START: IssueStatus.IN_PROGRESS,
+    Verb.RESOLVE: IssueStatus.RESOLVED,
+    Verb.CLOSE: IssueStatus.CLOSED,
+    Verb.REOPEN: IssueStatus.REOPENED,
+}
+
+
+# ------------------------------------------------------------------------------ service levels
+
+
+@dataclass(frozen=True)
+class ServiceLevels:
+    first_response_hours: dict[str, int]
+    resolution_days: dict[str, int]
+    auto_close_days: int
+
+
+def _settings_row(ctx: Ctx, project: Project, *, lock: bool = False) -> IssueSettings:
+    query = ctx.select(IssueSettings).where(IssueSettings.project_id == project.id)
+    if lock:
+        query = query.with_for_update()
+    row = ctx.session.exec(query).first()
+    if row is None:
+        try:
+            # Two first issues of a project at once: one insert wins, the other reads its row.
+            with ctx.session.begin_nested():
+                ctx.session.add(IssueSettings(team_id=ctx.team_id, project_id=project.id or 0))
+        except IntegrityError:
+            pass
+        row = ctx.session.exec(query).one()
+    return row
+
+
+def service_levels(ctx: Ctx, project: Project) -> ServiceLevels:
+    row = ctx.session.exec(
+        ctx.select(IssueSettings).where(IssueSettings.project_id == project.id)
+    ).first()
+    first = dict(DEFAULT_FIRST_RESPONSE_HOURS)
+    days = dict(DEFAULT_RESOLUTION_DAYS)
+    auto_close = DEFAULT_AUTO_CLOSE_DAYS
+    if row is not None:
+        first.update({k: int(v) for k, v in row.first_response_hours.items() if k in first})
+        days.update({k: int(v) for k, v in row.resolution_days.items() if k in days})
+        auto_close = row.auto_close_days
+    return ServiceLevels(first, days, auto_close)
+
+
+def set_service_levels(
+    *,
+    ctx: Ctx,
+    project: Project,
+    first_response_hours: dict[str, int] | None = None,
+    resolution_days: dict[str, int] | None = None,
+    auto_close_days: int | None = None,
+) -> ServiceLevels:
+    """A PM overrides some priorities' targets or the auto-close delay for one project."""
+    project_service.require_pm(ctx, project)
+    errors: dict[str, Msg] = {}
+    for name, values, limit in (
+        ("first_response_hours", first_response_hours or {}, 24 * 30),
+        ("resolution_days", resolution_days or {}, 365),
+    ):
+        for priority, value in values.items():
+            if priority not in PRIORITIES or not 1 <= int(value) <= limit:
+                errors[name] = Msg("issues.errors.sla_range", limit=limit)
+    if auto_close_days is not None and not 1 <= auto_close_days <= 90:
+        errors["auto_close_days"] = Msg("issues.errors.auto_close_range")
+    if errors:
+        raise ValidationError(errors)
+    row = _settings_row(ctx, project)
+    if first_response_hours:
+        row.first_response_hours = {**row.first_response_hours, **first_response_hours}
+    if resolution_days:
+        row.resolution_days = {**row.resolution_days, **resolution_days}
+    if auto_close_days is not None:
+        row.auto_close_days = auto_close_days
+    ctx.session.add(row)
+    levels = service_levels(ctx, project)
+    ctx.log(
+        "issue.service_levels_changed",
+        project_id=project.id,
+        first_response_hours=levels.first_response_hours,
+        resolution_days=levels.resolution_days,
+        auto_close_days=levels.auto_close_days,
+    )
+    return levels
+
+
+SLA_WORD_RE = re.compile(r"^(P[1-4])=(?:(\d{1,4})h)?(?:/?(\d{1,3})d)?$", re.IGNORECASE)
+AUTO_CLOSE_WORD_RE = re.compile(r"^autoclose=(\d{1,3})$", re.IGNORECASE)
+
+
+def parse_service_level_words(
+    words: list[str],
+) -> tuple[dict[str, int], dict[str, int], int | None]:
+    """``P1=4h/2d`` (first response in hours / resolution in days, either part optional) and
+    ``autoclose=10``, as typed after ``/issue sla CODE``."""
+    first: dict[str, int] = {}
+    days: dict[str, int] = {}
+    auto_close: int | None = None
+    for word in words:
+        level = SLA_WORD_RE.match(word)
+        closing = AUTO_CLOSE_WORD_RE.match(word)
+        if level and (level.group(2) or level.group(3)):
+            priority = level.group(1).upper()
+            if level.group(2):
+                first[priority] = int(level.group(2))
+            if level.group(3):
+                days[priority] = int(level.group(3))
+        elif closing:
+            auto_close = int(closing.group(1))
+        else:
+            raise ValidationError({"sla": Msg("issues.errors.sla_word", word=word)})
+    return first, days, auto_close
+
+
+def local_today(project: Project, moment: datetime) -> date:
+    return moment.astimezone(ZoneInfo(project.timezone)).date()
+
+
+def end_of_local_day(project: Project, day: date) -> datetime:
+    """The instant a local day ends (midnight before the next), in UTC."""
+    zone = ZoneInfo(project.timezone)
+    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone).astimezone(UTC)
+
+
+def default_due_date(ctx: Ctx, project: Project, priority: str) -> date:
+    days = service_levels(ctx, project).resolution_days.get(priority, 10)
+    return local_today(project, ctx.now()) + timedelta(days=days)
+
+
+# ----------------------------------------------------------------------------- permissions
+
+
+def roles_of(ctx: Ctx, project: Project, issue: Issue | None, user_id: str | None) -> set[str]:
+    roles: set[str] = set()
+    if not user_id:
+        return roles
+    if project_service.is_pm(ctx, project, user_id) or (
+        user_id == ctx.actor_id and ctx.actor_is_admin
+    ):
+        roles.add("pm")
+    if project_service.is_team_member(ctx, project, user_id):
+        roles.add("team")
+    if issue is not None and issue.owner_id == user_id:
+        roles.add("owner")
+    if issue is not None and issue.reporter_id == user_id:
+        roles.add("reporter")
+    return roles
+
+
+def can_see(ctx: Ctx, project: Project, issue: Issue, user_id: str | None = None) -> bool:
+    return bool(roles_of(ctx, project, issue, user_id or ctx.actor_id))
+
+
+def is_key_user(ctx: Ctx, project: Project, user_id: str) -> bool:
+    return (
+        ctx.session.exec(
+            ctx.select(KeyUser).where(
+                KeyUser.project_id == project.id,
+                KeyUser.user_id == user_id,
+                col(KeyUser.removed_at).is_(None),
+            )
+        ).first()
+        is not None
+    )
+
+
+def can_log(ctx: Ctx, project: Project, user_id: str | None = None) -> bool:
+    user_id = user_id or ctx.actor_id or ""
+    return bool(roles_of(ctx, project, None, user_id)) or is_key_user(ctx, project, user_id)
+
+
+def refusal(ctx: Ctx, project: Project, issue: Issue, verb: str) -> Msg | None:
+    """Why ``verb`` is not allowed for the acting person now, or None when it is."""
+    if issue.deleted_at is not None:
+        return Msg("issues.refused.deleted", ref=issue_key(project, issue))
+    if issue.status not in ALLOWED_FROM[verb]:
+        return Msg(
+            "issues.refused.status",
+            verb=verb,
+            ref=issue_key(project, issue),
+            status=issue.status,
+        )
+    roles = roles_of(ctx, project, issue, ctx.actor_id)
+    if not roles & set(ALLOWED_ROLES[verb]):
+        return Msg("issues.refused.role_" + verb, ref=issue_key(project, issue))
+    if verb == Verb.ACK and issue.status == IssueStatus.NEW and roles == {"reporter"}:
+        return Msg("issues.refused.role_ack", ref=issue_key(project, issue))
+    return None
+
+
+def allowed_verbs(ctx: Ctx, project: Project, issue: Issue) -> list[str]:
+    return [verb for verb in ALL_VERBS if refusal(ctx, project, issue, verb) is None]
+
+
+def verbs_for_status(status: str) -> list[str]:
+    """The moves the issue's state allows, whoever asks (for the buttons on its public message)."""
+    return [v for v in ALL_VERBS if status in ALLOWED_FROM[v] and v != Verb.DELETE]
+
+
+# ------------------------------------------------------------------------------ logging one
+
+
+@dataclass
+class IssueInput:
+    """What a person types or picks in the issue modal, as plain values."""
+
+    title: str = ""
+    description: str = ""
+    kind: str = "issue"
+    module: str = ""
+    priority: str = "P3"
+    reporter_id: str | None = None
+    owner_id: str | None = None
+    due_date: str | date | None = None
+    source_permalink: str | None = None
+
+
+@dataclass
+class Change:
+    """What one service call did: the issue, the history entry, and whom to tell."""
+
+    issue: Issue
+    project: Project
+    history: IssueHistory | None
+    created: bool = False
+    verb: str | None = None
+    tell_reporter: bool = False
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def issue_key(project: Project, issue: Issue) -> str:
+    return f"{project.code}-{issue.number}"
+
+
+def _parse_date(raw: str | date | None) -> date | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, date):
+        return raw
+    try:
+        return date.fromisoformat(str(raw).strip())
+    except ValueError:
+        return None
+
+
+def _clean(ctx: Ctx, project: Project, data: IssueInput) -> tuple[dict[str, Any], dict[str, Msg]]:
+    errors: dict[str, Msg] = {}
+    title = " ".join((data.title or "").split())
+    if not title:
+        errors["title"] = Msg("errors.required")
+    elif len(title) > 150:
+        errors["title"] = Msg("errors.too_long", limit=150)
+    description = (data.description or "").strip()
+    if len(description) > 3000:
+        errors["description"] = Msg("errors.too_long", limit=3000)
+    kind = (data.kind or "").strip().lower().replace(" ", "_")
+    if kind not in KINDS:
+        errors["kind"] = Msg("errors.choice", choices=", ".join(KINDS))
+    module = (data.module or "").strip()
+    if len(module) > 120:
+        errors["module"] = Msg("errors.too_long", limit=120)
+    priority = (data.priority or "").strip().upper()
+    if priority not in PRIORITIES:
+        errors["priority"] = Msg("errors.choice", choices=", ".join(PRIORITIES))
+    reporter = data.reporter_id or ctx.actor_id or ""
+    if not USER_ID_RE.match(reporter):
+        errors["reporter_id"] = Msg("errors.user_required")
+    elif reporter != ctx.actor_id:
+        # Logging on someone's behalf is for the project's PMs and team, for its key users.
+        if not roles_of(ctx, project, None, ctx.actor_id):
+            errors["reporter_id"] = Msg("issues.errors.on_behalf")
+        elif not is_key_user(ctx, project, reporter) and not roles_of(ctx, project, None, reporter):
+            errors["reporter_id"] = Msg("issues.errors.reporter_not_in_project", code=project.code)
+    owner = data.owner_id or None
+    if owner is not None and not USER_ID_RE.match(owner):
+        errors["owner_id"] = Msg("errors.user_required")
+    due: date | None = None
+    if data.due_date not in (None, ""):
+        due = _parse_date(data.due_date)
+        if due is None:
+            errors["due_date"] = Msg("issues.errors.date_format")
+        elif due < local_today(project, ctx.now()):
+            errors["due_date"] = Msg("issues.errors.due_past")
+    values = {
+        "title": title,
+        "description": description or None,
+        "kind": kind,
+        "module": module or None,
+        "priority": priority,
+        "reporter_id": reporter,
+        "owner_id": owner,
+        "due_date": due,
+    }
+    return values, errors
+
+
+def create_issue(*, ctx: Ctx, project: Project, data: IssueInput) -> Change:
+    """Log an issue: validated whole, numbered per project, with its service-level clocks."""
+    if not can_log(ctx, project):
+        raise PermissionDenied(Msg("issues.errors.cannot_log", code=project.code))
+    values, errors = _clean(ctx, project, data)
+    if errors:
+        raise ValidationError(errors)
+    levels = service_levels(ctx, project)
+    settings = _settings_row(ctx, project, lock=True)
+    number = settings.next_number
+    settings.next_number = number + 1
+    ctx.session.add(settings)
+    now = ctx.now()
+    priority = values["priority"]
+    due = values.pop("due_date") or local_today(project, now) + timedelta(
+        days=levels.resolution_days[priority]
+    )
+    issue = Issue(
+        team_id=ctx.team_id,
+        project_id=project.id or 0,
+        number=number,
+        status=IssueStatus.NEW,
+        created_by=ctx.actor_id or "",
+        due_date=due,
+        due_at=end_of_local_day(project, due),
+        first_response_due_at=now + timedelta(hours=levels.first_response_hours[priority]),
+        source_permalink=(data.source_permalink or None),
+        created_at=now,
+        updated_at=now,
+        **values,
+    )
+    ctx.session.add(issue)
+    ctx.session.flush()
+    history = _history(ctx, issue, "created", None, IssueStatus.NEW, title=issue.title)
+    _touchpoint(ctx, project, issue, "issue.logged")
+    return Change(issue, project, history, created=True)
+
+
+def _history(
+    ctx: Ctx,
+    issue: Issue,
+    action: str,
+    from_status: str | None,
+    to_status: str | None,
+    **detail: Any,
+) -> IssueHistory:
+    entry = IssueHistory(
+        team_id=ctx.team_id,
+        issue_id=issue.id or 0,
+        actor_id=ctx.actor_id,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        detail=detail,
+        at=ctx.now(),
+    )
+    ctx.session.add(entry)
+    ctx.session.flush()
+    return entry
+
+
+def _touchpoint(ctx: Ctx, project: Project, issue: Issue, kind: str, **detail: Any) -> None:
+    """An issue change is a touchpoint of the reporter (when they are a key user)."""
+    key_user = ctx.session.exec(
+        ctx.select(KeyUser).where(
+            KeyUser.project_id == project.id, KeyUser.user_id == issue.reporter_id
+        )
+    ).first()
+    ctx.log(
+        kind,
+        project_id=project.id,
+        key_user_id=key_user.id if key_user else None,
+        touchpoint=key_user is not None,
+        issue=issue_key(project, issue),
+        **detail,
+    )
+
+
+# ------------------------------------------------------------------------------- finding one
+
+
+def get_issue(ctx: Ctx, issue_id: int) -> tuple[Issue, Project]:
+    issue = ctx.get(Issue, issue_id)
+    if issue is None or issue.deleted_at is not None:
+        raise NotFound(Msg("issues.errors.not_found", ref=str(issue_id)))
+    project = project_service.get_project_by_id(ctx, issue.project_id)
+    return issue, project
+
+
+def find_issue(ctx: Ctx, key: str) -> tuple[Issue, Project]:
+    """An issue by its short id (``ERP-42``), if the acting person may see it."""
+    match = ISSUE_KEY_RE.match((key or "").strip())
+    if match is None:
+        raise NotFound(Msg("issues.errors.not_found", ref=key))
+    code, number = match.group(1).upper(), int(match.group(2))
+    project = ctx.session.exec(ctx.select(Project).where(Project.code == code)).first()
+    if project is None:
+        raise NotFound(Msg("issues.errors.not_found", ref=key.upper()))
+    issue = ctx.session.exec(
+        ctx.select(Issue).where(Issue.project_id == project.id, Issue.number == number)
+    ).first()
+    if issue is None or issue.deleted_at is not None or not can_see(ctx, project, issue):
+        raise NotFound(Msg("issues.errors.not_found", ref=key.upper()))
+    return issue, project
+
+
+# --------------------------------------------------------------------------------- changes
+
+
+def apply(
+    *,
+    ctx: Ctx,
+    issue: Issue,
+    project: Project,
+    verb: str,
+    text: str = "",
+    owner_id: str | None = None,
+    priority: str | None = None,
+    due_date: str | date | None = None,
+    expected_version: int | None = None,
+) -> Change | None:
+    """Make one change; returns None when it was already made (a double click or a retry).
+
+    ``expected_version`` comes from the button clicked: a click on an outdated message is refused
+    unless the same change was already made by that very click.
+    """
+    verb = VERB_ALIASES.get(verb, verb)
+    if verb not in ALL_VERBS:
+        raise ValidationError({"verb": Msg("issues.errors.unknown_verb", verb=verb)})
+    if expected_version is not None:
+        if not ctx.claim(f"issue:{issue.id}:v{expected_version}:{verb}"):
+            return None
+        if expected_version != issue.version:
+            raise PermissionDenied(Msg("issues.refused.outdated", ref=issue_key(project, issue)))
+    reason = refusal(ctx, project, issue, verb)
+    if reason is not None:
+        raise PermissionDenied(reason)
+    now = ctx.now()
+    before = issue.status
+    detail: dict[str, Any] = {}
+    text = (text or "").strip()
+    if verb == Verb.ASSIGN:
+        if not owner_id or not USER_ID_RE.match(owner_id):
+            raise ValidationError({"owner_id": Msg("errors.user_required")})
+        if owner_id == issue.owner_id:
+            raise ValidationError(
+                {"owner_id": Msg("issues.errors.same_owner", ref=issue_key(project, issue))}
+            )
+        detail = {"previous": issue.owner_id, "owner": owner_id}
+        issue.owner_id = owner_id
+    elif verb == Verb.PRIORITY:
+        wanted = (priority or "").strip().upper()
+        if wanted not in PRIORITIES:
+            raise ValidationError({"priority": Msg("errors.choice", choices=", ".join(PRIORITIES))})
+        if wanted == issue.priority:
+            raise ValidationError({"priority": Msg("issues.errors.same_priority")})
+        levels = service_levels(ctx, project)
+        detail = {"previous": issue.priority, "priority": wanted}
+        issue.priority = wanted
+        issue.first_response_due_at = issue.created_at + timedelta(
+            hours=levels.first_response_hours[wanted]
+        )
+    elif verb == Verb.DUE:
+        day = _parse_date(due_date)
+        if day is None:
+            raise ValidationError({"due_date": Msg("issues.errors.date_format")})
+        if day < local_today(project, now):
+            raise ValidationError({"due_date": Msg("issues.errors.due_past")})
+        detail = {"previous": issue.due_date.isoformat(), "due": day.isoformat()}
+        issue.due_date = day
+        issue.due_at = end_of_local_day(project, day)
+        issue.snoozed_until = None
+    elif verb in (Verb.UPDATE, Verb.RESOLVE):
+        field_name = "text" if verb == Verb.UPDATE else "resolution"
+        if not text:
+            raise ValidationError({field_name: Msg("errors.required")})
+        if len(text) > 3000:
+            raise ValidationError({field_name: Msg("errors.too_long", limit=3000)})
+        detail = {"text": text}
+        if (
+            verb == Verb.UPDATE
+            and issue.status == IssueStatus.ACKNOWLEDGED
+            and (ctx.actor_id != issue.reporter_id)
+        ):
+            # Someone working on it and saying so: the issue is in progress.
+            issue.status = IssueStatus.IN_PROGRESS
+        if verb == Verb.RESOLVE:
+            issue.resolution = text
+            issue.resolved_at = now
+    elif verb == Verb.CLOSE:
+        issue.closed_at = now
+        if text:
+            detail = {"text": text}
+    elif verb == Verb.REOPEN:
+        issue.resolved_at = None
+        issue.closed_at = None
+        issue.snoozed_until = None
+        if text:
+            detail = {"text": text}
+    elif verb == Verb.DELETE:
+        issue.deleted_at = now
+    if verb in TARGET_STATUS:
+        issue.status = TARGET_STATUS[verb]
+    if (
+        issue.first_response_at is None
+        and verb in (Verb.ACK, Verb.START, Verb.UPDATE, Verb.RESOLVE)
+        and ctx.actor_id != issue.reporter_id
+    ):
+        issue.first_response_at = now
+    issue.version += 1
+    issue.updated_at = now
+    ctx.session.add(issue)
+    history = _history(ctx, issue, verb, before, issue.status, **detail)
+    _touchpoint(ctx, project, issue, f"issue.{verb}")
+    return Change(
+        issue,
+        project,
+        history,
+        verb=verb,
+        tell_reporter=ctx.actor_id != issue.reporter_id and verb != Verb.DELETE,
+    )
+
+
+def rate(
+    *, ctx: Ctx, issue: Issue, project: Project, rating: int, comment: str = ""
+) -> Change | None:
+    """The reporter rates a resolution 1–5; None when the same rating was already stored."""
+    if ctx.actor_id != issue.reporter_id:
+        raise PermissionDenied(
+            Msg("issues.refused.rate_not_reporter", ref=issue_key(project, issue))
+        )
+    if issue.status not in (IssueStatus.RESOLVED, IssueStatus.CLOSED):
+        raise PermissionDenied(
+            Msg("issues.refused.rate_status", ref=issue_key(project, issue), status=issue.status)
+        )
+    if not 1 <= int(rating) <= 5:
+        raise ValidationError({"rating": Msg("issues.errors.rating_range")})
+    comment = (comment or "").strip()
+    if len(comment) > 2000:
+        raise ValidationError({"comment": Msg("errors.too_long", limit=2000)})
+    if issue.rating == int(rating) and (not comment or comment == issue.rating_comment):
+        return None
+    issue.rating = int(rating)
+    if comment:
+        issue.rating_comment = comment
+    issue.rated_at = ctx.now()
+    issue.version += 1
+    issue.updated_at = ctx.now()
+    ctx.session.add(issue)
+    history = _history(
+        ctx, issue, "rated", issue.status, issue.status, rating=issue.rating, comment=comment
+    )
+    _touchpoint(ctx, project, issue, "issue.rated", rating=issue.rating)
+    return Change(issue, project, history, verb="rated")
+
+
+def history(ctx: Ctx, issue: Issue) -> list[IssueHistory]:
+    return list(
+        ctx.session.exec(
+            ctx.select(IssueHistory)
+            .where(IssueHistory.issue_id == issue.id)
+            .order_by(col(IssueHistory.id))
+        ).all()
+    )
+
+
+# --------------------------------------------------------------------------- lists and export
+
+
+@dataclass
+class ListQuery:
+    scope: str = "open"  # open | mine | overdue | all
+    module: str | None = None
+    code: str | None = None
+    status: str | None = None
+
+
+def parse_list_query(words: list[str]) -> ListQuery:
+    query = ListQuery()
+    for word in words:
+        lower = word.lower()
+        if lower in LIST_FILTERS:
+            query.scope = lower
+        elif lower.startswith("module:") and len(word) > 7:
+            query.module = word[7:]
+        elif lower.startswith("project:") and len(word) > 8:
+            query.code = word[8:].upper()
+        elif lower.startswith("status:") and lower[7:] in tuple(IssueStatus):
+            query.status = lower[7:]
+        else:
+            raise ValidationError({"filter": Msg("issues.errors.list_filter", word=word)})
+    return query
+
+
+def is_overdue(issue: Issue, now: datetime) -> bool:
+    return issue.status in _OPEN and issue.due_at <= now
+
+
+def list_issues(ctx: Ctx, query: ListQuery) -> list[tuple[Issue, Project]]:
+    """The issues the acting person may see that match ``query``, most urgent first."""
+    user = ctx.actor_id or ""
+    if query.code:
+        projects = [project_service.get_project(ctx, query.code)]
+    else:
+        projects = project_service.list_projects(ctx)
+    now = ctx.now()
+    found: list[tuple[Issue, Project]] = []
+    for project in projects:
+        statement = ctx.select(Issue).where(
+            Issue.project_id == project.id, col(Issue.deleted_at).is_(None)
+        )
+        if not roles_of(ctx, project, None, user):
+            statement = statement.where(
+                or_(col(Issue.reporter_id) == user, col(Issue.owner_id) == user)
+            )
+        if query.scope == "mine":
+            statement = statement.where(
+                or_(col(Issue.reporter_id) == user, col(Issue.owner_id) == user)
+            )
+        if query.scope in ("open", "mine", "overdue") and not query.status:
+            statement = statement.where(col(Issue.status).in_(_OPEN))
+        if query.status:
+            statement = statement.where(Issue.status == query.status)
+        if query.module:
+            statement = statement.where(col(Issue.module).ilike(query.module))
+        if query.scope == "overdue":
+            statement = statement.where(col(Issue.due_at) <= now)
+        for issue in ctx.session.exec(statement).all():
+            found.append((issue, project))
+    found.sort(key=lambda pair: (pair[0].status not in _OPEN, pair[0].due_at, pair[0].priority))
+    return found
+
+
+def counts_by_status(ctx: Ctx, project: Project) -> dict[str, int]:
+    counts = {str(status): 0 for status in IssueStatus}
+    rows = ctx.session.exec(
+        ctx.select(Issue).where(Issue.project_id == project.id, col(Issue.deleted_at).is_(None))
+    ).all()
+    for issue in rows:
+        counts[issue.status] = counts.get(issue.status, 0) + 1
+    return counts
+
+
+def overdue_issues(ctx: Ctx, project: Project) -> list[Issue]:
+    return list(
+        ctx.session.exec(
+            ctx.select(Issue)
+            .where(
+                Issue.project_id == project.id,
+                col(Issue.deleted_at).is_(None),
+                col(Issue.status).in_(_OPEN),
+                col(Issue.due_at) <= ctx.now(),
+            )
+            .order_by(col(Issue.due_at))
+        ).all()
+    )
+
+
+def open_issues_of(ctx: Ctx, user_id: str) -> list[tuple[Issue, Project]]:
+    """Open issues someone reported or owns, across the workspace's projects."""
+    rows = ctx.session.exec(
+        ctx.select(Issue)
+        .where(
+            col(Issue.deleted_at).is_(None),
+            col(Issue.status).in_((*_OPEN, IssueStatus.RESOLVED)),
+            or_(col(Issue.reporter_id) == user_id, col(Issue.owner_id) == user_id),
+        )
+        .order_by(col(Issue.due_at))
+    ).all()
+    projects: dict[int, Project] = {}
+    result = []
+    for issue in rows:
+        if issue.project_id not in projects:
+            projects[issue.project_id] = project_service.get_project_by_id(ctx, issue.project_id)
+        result.append((issue, projects[issue.project_id]))
+    return result
+
+
+def export_csv(ctx: Ctx, project: Project) -> str:
+    """Every issue of a project as CSV (PMs and team); cells are escaped against formulas."""
+    if not roles_of(ctx, project, None, ctx.actor_id) & {"pm", "team"}:
+        raise PermissionDenied(Msg("issues.errors.export_denied", code=project.code))
+    rows = ctx.session.exec(
+        ctx.select(Issue)
+        .where(Issue.project_id == project.id, col(Issue.deleted_at).is_(None))
+        .order_by(col(Issue.number))
+    ).all()
+
+    def stamp(value: datetime | None) -> str:
+        return (
+            value.astimezone(ZoneInfo(project.timezone)).isoformat(timespec="minutes")
+            if (value)
+            else ""
+        )
+
+    lines = [
+        (
+            issue_key(project, issue),
+            issue.title,
+            issue.kind,
+            issue.module or "",
+            issue.priority,
+            issue.status,
+            issue.reporter_id,
+            issue.owner_id or "",
+            stamp(issue.created_at),
+            stamp(issue.first_response_due_at),
+            stamp(issue.first_response_at),
+            issue.due_date.isoformat(),
+            stamp(issue.resolved_at),
+            stamp(issue.closed_at),
+            issue.resolution or "",
+            issue.rating or "",
+            issue.rating_comment or "",
+            issue.description or "",
+            issue.source_permalink or "",
+        )
+        for issue in rows
+    ]
+    ctx.log("issue.exported", project_id=project.id, rows=len(lines))
+    return write_csv(CSV_COLUMNS, lines)
+
+
+# ------------------------------------------------------------------- what the scheduler finds
+
+
+def snooze(*, ctx: Ctx, issue_ids: list[int], until: str | date) -> list[Issue]:
+    """The owner postpones reminders of their overdue issues until a day (not in the past)."""
+    day = _parse_date(until)
+    if day is None:
+        raise ValidationError({"until": Msg("issues.errors.date_format")})
+    snoozed = []
+    for issue_id in issue_ids:
+        issue = ctx.get(Issue, issue_id)
+        if issue is None or issue.deleted_at is not None:
+            continue
+        project = project_service.get_project_by_id(ctx, issue.project_id)
+        if day <= local_today(project, ctx.now()):
+            raise ValidationError({"until": Msg("issues.errors.snooze_past")})
+        if issue.owner_id != ctx.actor_id and "pm" not in roles_of(
+            ctx, project, issue, ctx.actor_id
+        ):
+            continue
+        issue.snoozed_until = day
+        ctx.session.add(issue)
+        ctx.log(
+            "issue.snoozed", project_id=project.id, issue=issue_key(project, issue), until=str(day)
+        )
+        snoozed.append(issue)
+    return snoozed
+
+
+def reminders_due(ctx: Ctx, day_of: Any) -> dict[str, list[tuple[Issue, Project]]]:
+    """Overdue, unsnoozed open issues with an owner, grouped by owner.
+
+    ``day_of(project)`` gives the local day the reminder counts for, so a snooze until a date is
+    compared with that project's own calendar.
+    """
+    rows = ctx.session.exec(
+        ctx.select(Issue)
+        .where(
+            col(Issue.deleted_at).is_(None),
+            col(Issue.status).in_(_OPEN),
+            col(Issue.owner_id).is_not(None),
+            col(Issue.due_at) <= ctx.now(),
+        )
+        .order_by(col(Issue.due_at))
+    ).all()
+    grouped: dict[str, list[tuple[Issue, Project]]] = {}
+    projects: dict[int, Project] = {}
+    for issue in rows:
+        project = projects.get(issue.project_id) or project_service.get_project_by_id(
+            ctx, issue.project_id
+        )
+        projects[issue.project_id] = project
+        if issue.snoozed_until is not None and issue.snoozed_until > day_of(project):
+            continue
+        grouped.setdefault(issue.owner_id or "", []).append((issue, project))
+    return grouped
+
+
+@dataclass
+class Breach:
+    issue: Issue
+    project: Project
+    kind: str  # first_response | resolution | unowned
+
+
+def breaches(ctx: Ctx) -> list[Breach]:
+    """Open issues past a service level: first response missed, resolution missed, or no owner
+    past the first-response level (which the PMs get instead of a first-response breach)."""
+    now = ctx.now()
+    rows = ctx.session.exec(
+        ctx.select(Issue)
+        .where(col(Issue.deleted_at).is_(None), col(Issue.status).in_(_OPEN))
+        .order_by(col(Issue.id))
+    ).all()
+    found = []
+    projects: dict[int, Project] = {}
+    for issue in rows:
+        project = projects.get(issue.project_id) or project_service.get_project_by_id(
+            ctx, issue.project_id
+        )
+        projects[issue.project_id] = project
+        if issue.first_response_due_at <= now:
+            if issue.owner_id is None:
+                found.append(Breach(issue, project, "unowned"))
+            elif issue.first_response_at is None:
+                found.append(Breach(issue, project, "first_response"))
+        if issue.due_at <= now:
+            found.append(Breach(issue, project, "resolution"))
+    return found
+
+
+def record_escalation(ctx: Ctx, breach: Breach) -> IssueHistory | None:
+    """Note an escalation in the issue's history once; None when it was already escalated."""
+    if not ctx.claim(f"escalation:{breach.issue.id}:{breach.kind}"):
+        return None
+    _touchpoint(ctx, breach.project, breach.issue, "issue.escalated", breach=breach.kind)
+    return _history(
+        ctx, breach.issue, "escalated", breach.issue.status, breach.issue.status, breach=breach.kind
+    )
+
+
+def auto_close_due(ctx: Ctx) -> list[tuple[Issue, Project]]:
+    """Resolved issues whose reporter did not answer within the project's auto-close delay."""
+    rows = ctx.session.exec(
+        ctx.select(Issue).where(
+            col(Issue.deleted_at).is_(None),
+            Issue.status == IssueStatus.RESOLVED,
+            col(Issue.rating).is_(None),  # a rating is an answer: the PMs close those
+        )
+    ).all()
+    due = []
+    for issue in rows:
+        project = project_service.get_project_by_id(ctx, issue.project_id)
+        days = service_levels(ctx, project).auto_close_days
+        if issue.resolved_at is not None and issue.resolved_at + timedelta(days=days) <= ctx.now():
+            due.append((issue, project))
+    return due
+
+
+def auto_close(*, ctx: Ctx, issue: Issue, project: Project) -> Change:
+    """Close an unanswered resolved issue (the scheduler acts, so no person is the actor)."""
+    days = service_levels(ctx, project).auto_close_days
+    before = issue.status
+    issue.status = IssueStatus.CLOSED
+    issue.closed_at = ctx.now()
+    issue.version += 1
+    issue.updated_at = ctx.now()
+    ctx.session.add(issue)
+    entry = _history(ctx, issue, "auto_closed", before, issue.status, days=days)
+    _touchpoint(ctx, project, issue, "issue.auto_closed")
+    return Change(issue, project, entry, verb="auto_closed", tell_reporter=True)

@@ -1,0 +1,907 @@
+"""Satisfaction polls: create, open (fan-out), answer, remind, close, recur; and anonymity.
+
+A poll round goes SCHEDULED -> OPEN -> CLOSED. Opening writes one ``PollParticipant`` per person in
+the audience and one invitation DM per person to the outbox (key ``poll:<id>:invite:<user>``) in
+the same unit of work, so a crash mid fan-out resumes from the outbox. Reminders (once, in the
+invitation's thread, only to those who have not answered), closing (DMs updated to "closed",
+results and a chart to the PMs) and the next round of a recurring poll are scheduler jobs that
+enter here; all are idempotent through the poll's state and unique outbox keys.
+
+Messages are Block Kit, which services do not build: the caller passes ``messages`` (the
+``PollMessages`` protocol, implemented by ``bot.views.polls``).
+
+Anonymous means unlinkable. Given the whole database, nobody (the database's owner included) can
+tell which person gave which anonymous answer:
+
+* Who answered (``PollParticipant.answered``: for the dedupe and for reminders) is stored apart from
+  what was answered (``PollBallot``). They share no id, no foreign key, no timestamp.
+* A ballot's id is a random UUID, it has no time column, and it is only ever stored complete.
+  Every write to a poll's ballots deletes and re-inserts *all* of that poll's ballots with fresh
+  random ids in a random order, in one transaction: physical order (SQLite rowid, PostgreSQL
+  ctid) and transaction ids (PostgreSQL xmin) are the same for every ballot of the poll, so
+  they cannot point at the ballot that changed last.
+* The "poll answered" touchpoint of an anonymous poll is not logged when someone answers (its
+  time would match the ballot write) but when the poll closes, for every respondent at once, in a
+  random order. Engagement tracking learns of the touchpoint a little later; that is the price.
+* No request key is claimed for an anonymous answer (answers are upserts, so a repeated
+  submission changes nothing), and nothing about the answer is logged.
+* Editing: an anonymous answer can be changed until close through a random token that only the
+  respondent's own DM holds (in the "Edit" button's value, set by a direct ``chat.update``, never
+  through the outbox whose rows are stored). The ballot stores only the token's SHA-256. Without
+  the token (lost DM, Home tab), an anonymous answer cannot be changed: a second ballot is refused.
+
+Limits, documented in docs/POLLS.md: with one respondent (or a PM who sees results after each
+answer) an answer is trivially attributable, whatever the storage; so anonymous results are only
+shown from ``ANONYMOUS_MIN_ANSWERS`` answers on. Successive backups, WAL files or PostgreSQL dead
+tuples before VACUUM can show which ballot appeared between two snapshots.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlmodel import col
+
+from bot import delivery
+from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
+from bot.i18n import plain
+from bot.services import projects as project_service
+from bot.services.context import Ctx
+from bot.services.keyusers import ROLES, Quadrant, active_key_users, quadrant
+from storage.models import (
+    KeyUser,
+    Poll,
+    PollBallot,
+    PollParticipant,
+    PollQuestion,
+    PollResponse,
+    PollStatus,
+    Project,
+    QuestionKind,
+    Recurrence,
+)
+
+AUDIENCE_KINDS = ("all", "role", "quadrant", "people")
+REMIND_CHOICES = (0, 2, 24, 48)  # hours before close; 0: no reminder
+DEFAULT_OPEN_DAYS = 7
+MAX_QUESTIONS = 12
+MAX_OPTIONS = 10  # radio buttons and checkboxes hold 10
+ANONYMOUS_MIN_ANSWERS = 3
+RATING_VALUES = tuple(range(1, 6))
+NPS_VALUES = tuple(range(0, 11))
+TEMPLATES: dict[str, list[tuple[str, str, int, bool]]] = {
+    # kind, catalog key of the text, number of options (catalog keys .o0, .o1...), required
+    "monthly_satisfaction": [
+        (QuestionKind.RATING, "poll.template_q.csat", 0, True),
+        (QuestionKind.NPS, "poll.template_q.nps", 0, True),
+        (QuestionKind.TEXT, "poll.template_q.works", 0, False),
+        (QuestionKind.TEXT, "poll.template_q.improve", 0, False),
+    ],
+    "training_feedback": [
+        (QuestionKind.RATING, "poll.template_q.useful", 0, True),
+        (QuestionKind.RATING, "poll.template_q.trainer", 0, True),
+        (QuestionKind.SINGLE, "poll.template_q.pace", 3, True),
+        (QuestionKind.TEXT, "poll.template_q.change", 0, False),
+    ],
+}
+
+
+class PollClosed(PermissionDenied):
+    """The poll is closed (or not open yet): answers can no longer be given or changed."""
+
+
+class PollMessages(Protocol):
+    """The Block Kit a poll sends, built by ``bot.views.polls`` (services build no Block Kit)."""
+
+    def invite(self, locale: str, poll: Poll, questions: list[PollQuestion]) -> dict[str, Any]: ...
+
+    def reminder(self, locale: str, poll: Poll) -> dict[str, Any]: ...
+
+    def closed(self, locale: str, poll: Poll, answered: bool) -> dict[str, Any]: ...
+
+    def results(self, locale: str, figures: Any) -> dict[str, Any]: ...
+
+
+@dataclass
+class QuestionInput:
+    kind: str = QuestionKind.RATING
+    text: str = ""
+    options: list[str] = field(default_factory=list)
+    required: bool = True
+
+    def compact(self) -> dict[str, Any]:
+        return {"k": self.kind, "t": self.text, "o": self.options, "r": self.required}
+
+    @classmethod
+    def from_compact(cls, data: dict[str, Any]) -> QuestionInput:
+        return cls(
+            kind=data["k"], text=data["t"], options=list(data.get("o") or []), required=data["r"]
+        )
+
+
+@dataclass
+class PollInput:
+    title: str = ""
+    intro: str = ""
+    template: str | None = None
+    audience_kind: str = "all"
+    audience_roles: list[str] = field(default_factory=list)
+    audience_quadrants: list[str] = field(default_factory=list)
+    audience_people: list[str] = field(default_factory=list)
+    anonymous: bool = False
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    recurrence: str = Recurrence.NONE
+    remind_hours: int | None = 24
+    questions: list[QuestionInput] = field(default_factory=list)
+
+
+@dataclass
+class AnswerOutcome:
+    poll: Poll
+    edited: bool
+    secret: str | None = None  # anonymous polls: the edit token for the respondent's DM button
+
+
+# ------------------------------------------------------------------------------- validation
+
+
+def template_questions(locale: str, template: str | None) -> list[QuestionInput]:
+    """The ready-made questions of a template, in the project's language."""
+    questions = []
+    for kind, key, option_count, required in TEMPLATES.get(template or "", []):
+        options = [plain(locale, f"{key}_o{index}") for index in range(option_count)]
+        questions.append(QuestionInput(kind, plain(locale, key), options, required))
+    return questions
+
+
+def clean_question(data: QuestionInput) -> QuestionInput:
+    """A question as stored; errors keyed question_kind / question_text / question_options."""
+    errors: dict[str, Msg] = {}
+    if data.kind not in tuple(QuestionKind):
+        errors["question_kind"] = Msg("errors.choice", choices=", ".join(QuestionKind))
+    text = (data.text or "").strip()
+    if not text:
+        errors["question_text"] = Msg("errors.required")
+    elif len(text) > 300:
+        errors["question_text"] = Msg("errors.too_long", limit=300)
+    options = [o.strip() for o in data.options if o and o.strip()]
+    if data.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
+        if not 2 <= len(options) <= MAX_OPTIONS:
+            errors["question_options"] = Msg("poll.errors.options_count", limit=MAX_OPTIONS)
+        elif any(len(o) > 75 for o in options):
+            errors["question_options"] = Msg("errors.too_long", limit=75)
+        elif len(set(options)) != len(options):
+            errors["question_options"] = Msg("poll.errors.options_unique")
+    else:
+        options = []
+    if errors:
+        raise ValidationError(errors)
+    return QuestionInput(data.kind, text, options, bool(data.required))
+
+
+def clean_settings(ctx: Ctx, data: PollInput) -> tuple[datetime, datetime, list[str]]:
+    """Check a poll's settings; returns (opens_at, closes_at, audience values)."""
+    errors: dict[str, Msg] = {}
+    now = ctx.now()
+    title = (data.title or "").strip()
+    if not title:
+        errors["title"] = Msg("errors.required")
+    elif len(title) > 150:
+        errors["title"] = Msg("errors.too_long", limit=150)
+    if len((data.intro or "").strip()) > 2000:
+        errors["intro"] = Msg("errors.too_long", limit=2000)
+    values: list[str] = []
+    if data.audience_kind not in AUDIENCE_KINDS:
+        errors["audience_kind"] = Msg("errors.choice", choices=", ".join(AUDIENCE_KINDS))
+    elif data.audience_kind == "role":
+        values = [r for r in data.audience_roles if r in ROLES]
+        if not values:
+            errors["audience_roles"] = Msg("poll.errors.audience_roles")
+    elif data.audience_kind == "quadrant":
+        values = [q for q in data.audience_quadrants if q in tuple(Quadrant)]
+        if not values:
+            errors["audience_quadrants"] = Msg("poll.errors.audience_quadrants")
+    elif data.audience_kind == "people":
+        values = list(dict.fromkeys(data.audience_people))
+        if not values:
+            errors["audience_people"] = Msg("poll.errors.audience_people")
+    opens_at = data.opens_at or now
+    if data.opens_at is not None and data.opens_at < now - timedelta(minutes=5):
+        errors["opens_at"] = Msg("poll.errors.opens_past")
+    closes_at = data.closes_at or opens_at + timedelta(days=DEFAULT_OPEN_DAYS)
+    if closes_at <= opens_at + timedelta(hours=1):
+        errors["closes_at"] = Msg("poll.errors.closes_before")
+    if data.recurrence not in tuple(Recurrence):
+        errors["recurrence"] = Msg("errors.choice", choices=", ".join(Recurrence))
+    elif data.recurrence != Recurrence.NONE and closes_at > add_period(opens_at, data.recurrence):
+        errors["closes_at"] = Msg("poll.errors.longer_than_period")
+    if data.remind_hours not in (None, *REMIND_CHOICES):
+        errors["remind_hours"] = Msg("errors.choice", choices=", ".join(map(str, REMIND_CHOICES)))
+    if errors:
+        raise ValidationError(errors)
+    return opens_at, closes_at, values
+
+
+def add_period(moment: datetime, recurrence: str) -> datetime:
+    if recurrence == Recurrence.WEEKLY:
+        return moment + timedelta(days=7)
+    months = {Recurrence.MONTHLY: 1, Recurrence.QUARTERLY: 3}.get(Recurrence(recurrence), 0)
+    year, month = divmod(moment.month - 1 + months, 12)
+    year, month = moment.year + year, month + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+# ---------------------------------------------------------------------------------- reading
+
+
+def get_poll(ctx: Ctx, poll_id: int | str) -> Poll:
+    try:
+        ident = int(str(poll_id).lstrip("#"))
+    except ValueError:
+        raise NotFound(Msg("poll.errors.not_found", id=poll_id)) from None
+    poll = ctx.get(Poll, ident)
+    if poll is None:
+        raise NotFound(Msg("poll.errors.not_found", id=poll_id))
+    return poll
+
+
+def project_of(ctx: Ctx, poll: Poll) -> Project:
+    return project_service.get_project_by_id(ctx, poll.project_id)
+
+
+def require_poll_pm(ctx: Ctx, poll: Poll) -> Project:
+    project = project_of(ctx, poll)
+    project_service.require_pm(ctx, project)
+    return project
+
+
+def questions_of(ctx: Ctx, poll: Poll) -> list[PollQuestion]:
+    return list(
+        ctx.session.exec(
+            ctx.select(PollQuestion)
+            .where(PollQuestion.poll_id == poll.id)
+            .order_by(col(PollQuestion.position))
+        ).all()
+    )
+
+
+def participants_of(ctx: Ctx, poll: Poll) -> list[PollParticipant]:
+    return list(
+        ctx.session.exec(
+            ctx.select(PollParticipant)
+            .where(PollParticipant.poll_id == poll.id)
+            .order_by(col(PollParticipant.user_id))
+        ).all()
+    )
+
+
+def participant(ctx: Ctx, poll: Poll, user_id: str) -> PollParticipant | None:
+    return ctx.session.exec(
+        ctx.select(PollParticipant).where(
+            PollParticipant.poll_id == poll.id, PollParticipant.user_id == user_id
+        )
+    ).first()
+
+
+def list_polls(ctx: Ctx, project: Project) -> list[Poll]:
+    project_service.require_pm(ctx, project)
+    return list(
+        ctx.session.exec(
+            ctx.select(Poll).where(Poll.project_id == project.id).order_by(col(Poll.id).desc())
+        ).all()
+    )
+
+
+def open_polls_of(ctx: Ctx, project: Project) -> list[Poll]:
+    return list(
+        ctx.session.exec(
+            ctx.select(Poll)
+            .where(Poll.project_id == project.id, Poll.status == PollStatus.OPEN)
+            .order_by(col(Poll.closes_at))
+        ).all()
+    )
+
+
+def awaiting_answer(ctx: Ctx, user_id: str) -> list[Poll]:
+    """Open polls this person was asked and has not answered yet (for their Home tab)."""
+    return list(
+        ctx.session.exec(
+            ctx.select(Poll)
+            .join(PollParticipant, col(PollParticipant.poll_id) == col(Poll.id))
+            .where(
+                PollParticipant.user_id == user_id,
+                col(PollParticipant.answered).is_(False),
+                Poll.status == PollStatus.OPEN,
+            )
+            .order_by(col(Poll.closes_at))
+        ).all()
+    )
+
+
+def audience(ctx: Ctx, project: Project, poll: Poll) -> list[tuple[str, int | None]]:
+    """(Slack user id, key user id or None) of everyone the poll goes to."""
+    key_users = active_key_users(ctx, project)
+    chosen: list[KeyUser]
+    if poll.audience_kind == "role":
+        chosen = [k for k in key_users if k.role in poll.audience_values]
+    elif poll.audience_kind == "quadrant":
+        chosen = [k for k in key_users if quadrant(k.influence, k.interest) in poll.audience_values]
+    elif poll.audience_kind == "people":
+        by_user = {k.user_id: k for k in key_users}
+        return [(u, by_user[u].id if u in by_user else None) for u in poll.audience_values]
+    else:
+        chosen = key_users
+    return [(k.user_id, k.id) for k in chosen]
+
+
+# --------------------------------------------------------------------------------- creating
+
+
+def create_poll(
+    *, ctx: Ctx, project: Project, data: PollInput, messages: PollMessages
+) -> tuple[Poll, list[str]]:
+    """Store a poll and, if it opens now, its fan-out. Returns the poll and the outbox keys."""
+    project_service.require_pm(ctx, project)
+    opens_at, closes_at, values = clean_settings(ctx, data)
+    questions = [clean_question(q) for q in data.questions]
+    if not questions:
+        raise ValidationError({"question_text": Msg("poll.errors.no_questions")})
+    if len(questions) > MAX_QUESTIONS:
+        raise ValidationError({"question_text": Msg("poll.errors.too_many", limit=MAX_QUESTIONS)})
+    now = ctx.now()
+    poll = Poll(
+        team_id=ctx.team_id,
+        project_id=project.id or 0,
+        series_id=uuid.uuid4().hex,
+        round_number=1,
+        title=data.title.strip(),
+        intro=(data.intro or "").strip() or None,
+        template=data.template or None,
+        audience_kind=data.audience_kind,
+        audience_values=values,
+        anonymous=data.anonymous,
+        recurrence=data.recurrence,
+        remind_hours=data.remind_hours or None,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        created_by=ctx.actor_id or "",
+        created_at=now,
+    )
+    if not audience(ctx, project, poll):
+        raise ValidationError({"audience_kind": Msg("poll.errors.audience_empty")})
+    ctx.session.add(poll)
+    ctx.session.flush()
+    for position, question in enumerate(questions):
+        ctx.session.add(
+            PollQuestion(
+                team_id=ctx.team_id,
+                poll_id=poll.id or 0,
+                position=position,
+                kind=question.kind,
+                text=question.text,
+                options=question.options,
+                required=question.required,
+            )
+        )
+    ctx.session.flush()
+    ctx.log(
+        "poll.created",
+        project_id=project.id,
+        poll_id=poll.id,
+        title=poll.title,
+        anonymous=poll.anonymous,
+        questions=len(questions),
+    )
+    keys: list[str] = []
+    if opens_at <= now:
+        keys = open_poll(ctx=ctx, poll=poll, messages=messages)
+    return poll, keys
+
+
+def invite_key(poll: Poll, user_id: str) -> str:
+    return f"poll:{poll.id}:invite:{user_id}"
+
+
+def subject(poll: Poll) -> str:
+    return f"poll:{poll.id}"
+
+
+def open_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
+    """Open a scheduled poll: participants and one invitation per person, in one unit of work."""
+    if poll.status != PollStatus.SCHEDULED:
+        return []
+    project = project_of(ctx, poll)
+    questions = questions_of(ctx, poll)
+    now = ctx.now()
+    poll.status = PollStatus.OPEN
+    poll.opened_at = now
+    ctx.session.add(poll)
+    keys = []
+    invitation = messages.invite(project.locale, poll, questions)
+    for user_id, key_user_id in audience(ctx, project, poll):
+        ctx.session.add(
+            PollParticipant(
+                team_id=ctx.team_id, poll_id=poll.id or 0, user_id=user_id, key_user_id=key_user_id
+            )
+        )
+        key = invite_key(poll, user_id)
+        delivery.enqueue(
+            ctx.session,
+            team_id=ctx.team_id,
+            key=key,
+            payload={"channel": user_id, **invitation},
+            now=now,
+            subject=subject(poll),
+        )
+        keys.append(key)
+    ctx.session.flush()
+    ctx.log("poll.opened", project_id=project.id, poll_id=poll.id, invited=len(keys))
+    return keys
+
+
+def open_due(*, ctx: Ctx, messages: PollMessages) -> list[str]:
+    due = ctx.session.exec(
+        ctx.select(Poll).where(Poll.status == PollStatus.SCHEDULED, Poll.opens_at <= ctx.now())
+    ).all()
+    keys: list[str] = []
+    for poll in due:
+        keys += open_poll(ctx=ctx, poll=poll, messages=messages)
+    return keys
+
+
+# -------------------------------------------------------------------------------- answering
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def clean_answers(
+    questions: list[PollQuestion], raw: dict[str, Any], *, partial: bool = False
+) -> dict[str, Any]:
+    """Raw values keyed ``q<question id>`` (the modal's block ids) to stored answers.
+
+    Ratings and NPS are ints; choices are option indexes; free text is a string. Errors are keyed
+    by the same block ids. With ``partial``, missing required answers are not an error.
+    """
+    answers: dict[str, Any] = {}
+    errors: dict[str, Msg] = {}
+    for question in questions:
+        block = f"q{question.id}"
+        value = raw.get(block)
+        if value in (None, "", []):
+            if question.required and not partial:
+                errors[block] = Msg("errors.required")
+            continue
+        try:
+            if question.kind in (QuestionKind.RATING, QuestionKind.NPS):
+                number = int(value)
+                allowed = RATING_VALUES if question.kind == QuestionKind.RATING else NPS_VALUES
+                if number not in allowed:
+                    raise ValueError(number)
+                answers[str(question.id)] = number
+            elif question.kind == QuestionKind.SINGLE:
+                index = int(value)
+                if not 0 <= index < len(question.options):
+                    raise ValueError(index)
+                answers[str(question.id)] = index
+            elif question.kind == QuestionKind.MULTIPLE:
+                indexes = sorted({int(v) for v in value})
+                if any(not 0 <= i < len(question.options) for i in indexes):
+                    raise ValueError(indexes)
+                answers[str(question.id)] = indexes
+            else:
+                text = str(value).strip()
+                if len(text) > 2000:
+                    errors[block] = Msg("errors.too_long", limit=2000)
+                    continue
+                if text:
+                    answers[str(question.id)] = text
+                elif question.required and not partial:
+                    errors[block] = Msg("errors.required")
+        except (TypeError, ValueError):
+            errors[block] = Msg("poll.errors.bad_answer")
+    if errors:
+        raise ValidationError(errors)
+    return answers
+
+
+def answerable(ctx: Ctx, poll_id: int | str, user_id: str) -> tuple[Poll, PollParticipant]:
+    poll = get_poll(ctx, poll_id)
+    if poll.status != PollStatus.OPEN:
+        raise PollClosed(Msg("poll.errors.closed", title=poll.title))
+    person = participant(ctx, poll, user_id)
+    if person is None:
+        raise PermissionDenied(Msg("poll.errors.not_asked"))
+    return poll, person
+
+
+def _ballot(ctx: Ctx, poll: Poll, secret: str | None) -> PollBallot | None:
+    if not secret:
+        return None
+    return ctx.session.exec(
+        ctx.select(PollBallot).where(
+            PollBallot.poll_id == poll.id, PollBallot.secret_hash == _hash(secret)
+        )
+    ).first()
+
+
+def _response(ctx: Ctx, poll: Poll, user_id: str) -> PollResponse | None:
+    return ctx.session.exec(
+        ctx.select(PollResponse).where(
+            PollResponse.poll_id == poll.id, PollResponse.user_id == user_id
+        )
+    ).first()
+
+
+def current_answers(
+    ctx: Ctx, poll: Poll, user_id: str, secret: str | None = None
+) -> dict[str, Any]:
+    """The person's stored answers (anonymous: only with their DM's secret), ``{qid: value}``."""
+    if poll.anonymous:
+        ballot = _ballot(ctx, poll, secret)
+        return dict(ballot.answers) if ballot else {}
+    response = _response(ctx, poll, user_id)
+    return dict(response.answers) if response else {}
+
+
+def _reshuffle_ballots(ctx: Ctx, poll: Poll) -> None:
+    """Rewrite every ballot of ``poll`` with fresh random ids in a random order (see the module
+    docstring: no row order or transaction id may point at the ballot that just changed)."""
+    ballots = list(ctx.session.exec(ctx.select(PollBallot).where(PollBallot.poll_id == poll.id)))
+    kept = [(dict(b.answers), b.secret_hash) for b in ballots]
+    for ballot in ballots:
+        ctx.session.delete(ballot)
+    ctx.session.flush()
+    secrets.SystemRandom().shuffle(kept)
+    for answers, secret_hash in kept:
+        ctx.session.add(
+            PollBallot(
+                id=uuid.uuid4().hex,
+                team_id=ctx.team_id,
+                poll_id=poll.id or 0,
+                answers=answers,
+                secret_hash=secret_hash,
+            )
+        )
+    ctx.session.flush()
+
+
+def submit_answers(
+    *,
+    ctx: Ctx,
+    poll_id: int | str,
+    user_id: str,
+    raw: dict[str, Any],
+    secret: str | None = None,
+) -> AnswerOutcome:
+    """Store (or change, until close) a person's answers, from the modal or a DM button."""
+    poll, person = answerable(ctx, poll_id, user_id)
+    answers = clean_answers(questions_of(ctx, poll), raw)
+    edited = person.answered
+    new_secret = None
+    if poll.anonymous:
+        if person.answered:
+            ballot = _ballot(ctx, poll, secret)
+            if ballot is None:
+                raise PermissionDenied(Msg("poll.errors.edit_secret"))
+            ballot.answers = answers
+            ctx.session.add(ballot)
+            new_secret = secret
+        else:
+            new_secret = secrets.token_urlsafe(24)
+            ctx.session.add(
+                PollBallot(
+                    id=uuid.uuid4().hex,
+                    team_id=ctx.team_id,
+                    poll_id=poll.id or 0,
+                    answers=answers,
+                    secret_hash=_hash(new_secret),
+                )
+            )
+        ctx.session.flush()
+        _reshuffle_ballots(ctx, poll)
+        # No log entry here: its time would link the person to this write (logged at close).
+    else:
+        now = ctx.now()
+        response = _response(ctx, poll, user_id)
+        if response is None:
+            response = PollResponse(
+                team_id=ctx.team_id,
+                poll_id=poll.id or 0,
+                user_id=user_id,
+                key_user_id=person.key_user_id,
+                answers=answers,
+                submitted_at=now,
+                updated_at=now,
+            )
+        else:
+            response.answers = answers
+            response.updated_at = now
+        ctx.session.add(response)
+        ctx.log(
+            "poll.answered",
+            project_id=poll.project_id,
+            key_user_id=person.key_user_id,
+            touchpoint=True,
+            poll_id=poll.id,
+            edited=edited,
+        )
+    person.answered = True
+    ctx.session.add(person)
+    ctx.session.flush()
+    return AnswerOutcome(poll=poll, edited=edited, secret=new_secret)
+
+
+def answer_from_button(
+    *,
+    ctx: Ctx,
+    poll_id: int | str,
+    user_id: str,
+    question_id: int,
+    value: int,
+    secret: str | None = None,
+) -> tuple[AnswerOutcome | None, dict[str, Any]]:
+    """A rating clicked in the DM. Stored at once when that completes the answer; otherwise
+    (other required questions open) returns (None, answers so far) so the modal opens prefilled.
+    Nothing partial is ever stored."""
+    poll, person = answerable(ctx, poll_id, user_id)
+    if poll.anonymous and person.answered and _ballot(ctx, poll, secret) is None:
+        raise PermissionDenied(Msg("poll.errors.edit_secret"))
+    merged = current_answers(ctx, poll, user_id, secret)
+    merged[str(question_id)] = value
+    raw = {f"q{qid}": answer for qid, answer in merged.items()}
+    try:
+        clean_answers(questions_of(ctx, poll), raw)
+    except ValidationError as error:
+        if all(isinstance(m, Msg) and m.key == "errors.required" for m in error.errors.values()):
+            clean_answers(questions_of(ctx, poll), raw, partial=True)  # the value itself is fine
+            return None, merged
+        raise
+    return (
+        submit_answers(ctx=ctx, poll_id=poll.id or 0, user_id=user_id, raw=raw, secret=secret),
+        merged,
+    )
+
+
+# --------------------------------------------------------------------------------- reminders
+
+
+def remind_key(poll: Poll, user_id: str) -> str:
+    return f"poll:{poll.id}:remind:{user_id}"
+
+
+def remind_due(*, ctx: Ctx, messages: PollMessages) -> list[str]:
+    """One reminder, in the invitation's thread, to everyone who has not answered at the poll's
+    reminder time. ``reminded_at`` and the unique keys make a rerun send nothing."""
+    now = ctx.now()
+    polls = ctx.session.exec(
+        ctx.select(Poll).where(
+            Poll.status == PollStatus.OPEN,
+            col(Poll.remind_hours).is_not(None),
+            col(Poll.reminded_at).is_(None),
+            Poll.closes_at > now,
+        )
+    ).all()
+    keys: list[str] = []
+    for poll in polls:
+        if poll.closes_at - timedelta(hours=poll.remind_hours or 0) > now:
+            continue
+        project = project_of(ctx, poll)
+        reminder = messages.reminder(project.locale, poll)
+        for person in participants_of(ctx, poll):
+            if person.answered:
+                continue
+            invitation = delivery.sent_row(ctx.session, key=invite_key(poll, person.user_id))
+            if invitation is None or not invitation.ts:
+                continue  # never reached them (failed or not sent yet): nothing to thread under
+            key = remind_key(poll, person.user_id)
+            delivery.enqueue(
+                ctx.session,
+                team_id=ctx.team_id,
+                key=key,
+                payload={"channel": invitation.channel, "thread_ts": invitation.ts, **reminder},
+                now=now,
+                subject=subject(poll),
+            )
+            keys.append(key)
+        poll.reminded_at = now
+        ctx.session.add(poll)
+        ctx.log("poll.reminded", project_id=project.id, poll_id=poll.id, reminded=len(keys))
+    return keys
+
+
+# ----------------------------------------------------------------------------------- closing
+
+
+def close_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
+    """Close: DMs say "closed", results with a chart go to the PMs. Idempotent by state."""
+    from bot import charts
+    from bot.services import poll_results
+
+    if poll.status == PollStatus.CLOSED:
+        return []
+    now = ctx.now()
+    project = project_of(ctx, poll)
+    was_open = poll.status == PollStatus.OPEN
+    poll.status = PollStatus.CLOSED
+    poll.closed_at = now
+    ctx.session.add(poll)
+    ctx.session.flush()
+    keys: list[str] = []
+    people = participants_of(ctx, poll)
+    for person in people:
+        invitation = delivery.sent_row(ctx.session, key=invite_key(poll, person.user_id))
+        if invitation is None:
+            continue
+        if invitation.ts is None:
+            delivery.cancel(ctx.session, key=invitation.key, reason="poll closed before delivery")
+            continue
+        key = f"poll:{poll.id}:closed:{person.user_id}"
+        delivery.enqueue(
+            ctx.session,
+            team_id=ctx.team_id,
+            key=key,
+            method="chat.update",
+            payload={
+                "channel": invitation.channel,
+                "ts": invitation.ts,
+                **messages.closed(project.locale, poll, person.answered),
+            },
+            now=now,
+            subject=subject(poll),
+        )
+        keys.append(key)
+    if poll.anonymous:
+        # The touchpoints withheld at answer time, all at once and in a random order.
+        respondents = [p for p in people if p.answered and p.key_user_id is not None]
+        secrets.SystemRandom().shuffle(respondents)
+        for person in respondents:
+            ctx.log(
+                "poll.answered",
+                project_id=project.id,
+                key_user_id=person.key_user_id,
+                touchpoint=True,
+                poll_id=poll.id,
+            )
+    ctx.log("poll.closed", project_id=project.id, poll_id=poll.id, was_open=was_open)
+    if was_open:
+        figures = poll_results.compute(ctx, poll)
+        report = messages.results(project.locale, figures)
+        chart = charts.results_chart(figures, project.locale)
+        for pm in project_service.pm_ids(ctx, project):
+            key = f"poll:{poll.id}:results:{pm}"
+            delivery.enqueue(
+                ctx.session,
+                team_id=ctx.team_id,
+                key=key,
+                payload={"channel": pm, **report},
+                now=now,
+                subject=subject(poll),
+            )
+            keys.append(key)
+            chart_key = f"poll:{poll.id}:chart:{pm}"
+            delivery.enqueue(
+                ctx.session,
+                team_id=ctx.team_id,
+                key=chart_key,
+                method="files.upload_v2",
+                payload=chart_payload(project.locale, poll, chart, pm),
+                now=now,
+                subject=subject(poll),
+            )
+            keys.append(chart_key)
+    return keys
+
+
+def chart_payload(locale: str, poll: Poll, png: bytes, channel: str) -> dict[str, Any]:
+    import base64
+
+    return {
+        "channel": channel,
+        "content_base64": base64.b64encode(png).decode("ascii"),
+        "filename": f"poll-{poll.id}-round-{poll.round_number}.png",
+        "title": plain(locale, "poll.chart_title", title=poll.title, round=poll.round_number),
+        "alt_txt": plain(locale, "poll.chart_alt", title=poll.title),
+    }
+
+
+def close_by_pm(*, ctx: Ctx, poll_id: int | str, messages: PollMessages) -> tuple[Poll, list[str]]:
+    poll = get_poll(ctx, poll_id)
+    require_poll_pm(ctx, poll)
+    if poll.status == PollStatus.CLOSED:
+        raise PollClosed(Msg("poll.errors.already_closed", id=poll.id))
+    return poll, close_poll(ctx=ctx, poll=poll, messages=messages)
+
+
+def close_due(*, ctx: Ctx, messages: PollMessages) -> list[str]:
+    due = ctx.session.exec(
+        ctx.select(Poll).where(Poll.status == PollStatus.OPEN, Poll.closes_at <= ctx.now())
+    ).all()
+    keys: list[str] = []
+    for poll in due:
+        keys += close_poll(ctx=ctx, poll=poll, messages=messages)
+    return keys
+
+
+# -------------------------------------------------------------------------------- recurrence
+
+
+def create_next_rounds(*, ctx: Ctx) -> list[Poll]:
+    """The next round of every closed recurring poll that has none yet (same questions, same
+    audience rule, the same time of day one period later)."""
+    closed = ctx.session.exec(
+        ctx.select(Poll).where(
+            Poll.status == PollStatus.CLOSED,
+            Poll.recurrence != Recurrence.NONE,
+            col(Poll.next_round_id).is_(None),
+        )
+    ).all()
+    created = []
+    for poll in closed:
+        opens_at = add_period(poll.opens_at, poll.recurrence)
+        duration = poll.closes_at - poll.opens_at
+        while opens_at + duration <= (poll.closed_at or poll.closes_at):
+            opens_at = add_period(opens_at, poll.recurrence)
+        following = Poll(
+            team_id=ctx.team_id,
+            project_id=poll.project_id,
+            series_id=poll.series_id,
+            round_number=poll.round_number + 1,
+            title=poll.title,
+            intro=poll.intro,
+            template=poll.template,
+            audience_kind=poll.audience_kind,
+            audience_values=list(poll.audience_values),
+            anonymous=poll.anonymous,
+            recurrence=poll.recurrence,
+            remind_hours=poll.remind_hours,
+            opens_at=opens_at,
+            closes_at=opens_at + duration,
+            created_by=poll.created_by,
+            created_at=ctx.now(),
+        )
+        ctx.session.add(following)
+        ctx.session.flush()
+        for question in questions_of(ctx, poll):
+            ctx.session.add(
+                PollQuestion(
+                    team_id=ctx.team_id,
+                    poll_id=following.id or 0,
+                    position=question.position,
+                    kind=question.kind,
+                    text=question.text,
+                    options=list(question.options),
+                    required=question.required,
+                )
+            )
+        poll.next_round_id = following.id
+        ctx.session.add(poll)
+        ctx.log(
+            "poll.round_scheduled",
+            project_id=poll.project_id,
+            poll_id=following.id,
+            round=following.round_number,
+        )
+        created.append(following)
+    ctx.session.flush()
+    return created
+
+
+def rounds_of(ctx: Ctx, poll: Poll) -> list[Poll]:
+    """Every round of ``poll``'s series up to and including it, oldest first."""
+    return list(
+        ctx.session.exec(
+            ctx.select(Poll)
+            .where(Poll.series_id == poll.series_id, Poll.round_number <= poll.round_number)
+            .order_by(col(Poll.round_number))
+        ).all()
+    )

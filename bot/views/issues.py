@@ -1,0 +1,656 @@
+"""Issue modals, the issue message with its buttons, thread replies, DMs, lists and Home parts
+(pure builders: data in, Block Kit out)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    DatePickerElement,
+    InputBlock,
+    PlainTextObject,
+)
+
+from bot.i18n import plain, t
+from bot.ids import IssueId
+from bot.services.issues import (
+    KINDS,
+    PRIORITIES,
+    IssueInput,
+    ListQuery,
+    ServiceLevels,
+    Verb,
+    is_overdue,
+    issue_key,
+)
+from bot.views import common as ui
+from storage.models import Issue, IssueHistory, Project
+
+LIST_PAGE_SIZE = 15
+STATUS_EMOJI = {
+    "new": ":new:",
+    "acknowledged": ":eyes:",
+    "in_progress": ":hammer_and_wrench:",
+    "resolved": ":white_check_mark:",
+    "closed": ":lock:",
+    "reopened": ":leftwards_arrow_with_hook:",
+}
+PRIMARY_VERBS = (Verb.ACK, Verb.START, Verb.RESOLVE)
+
+
+def verb_action_id(verb: str) -> str:
+    return f"{IssueId.DO_PREFIX}{verb}"
+
+
+def button_value(issue: Issue) -> str:
+    return f"{issue.id}:{issue.version}"
+
+
+def status_label(locale: str, status: str) -> str:
+    return plain(locale, f"issues.status.{status}")
+
+
+def kind_label(locale: str, kind: str) -> str:
+    return plain(locale, f"issues.kind.{kind}")
+
+
+def date_input(
+    block_id: str,
+    label: str,
+    *,
+    initial: date | None = None,
+    optional: bool = False,
+    hint: str = "",
+) -> InputBlock:
+    return InputBlock(
+        block_id=block_id,
+        label=PlainTextObject(text=label),
+        optional=optional,
+        hint=PlainTextObject(text=hint) if hint else None,
+        element=DatePickerElement(
+            action_id="value", initial_date=initial.isoformat() if initial else None
+        ),
+    )
+
+
+# -------------------------------------------------------------------------------- the modals
+
+
+def new_issue_modal(
+    locale: str,
+    *,
+    projects: list[Project],
+    project: Project | None,
+    defaults: IssueInput,
+    reporter_choice: bool,
+    source: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Log an issue. ``source`` (channel, ts) when logged from a message, kept for its permalink."""
+    blocks: list[Any] = []
+    metadata: dict[str, Any] = dict(source or {})
+    if project is not None:
+        metadata["project_id"] = project.id
+        blocks.append(ui.context(t(locale, "issues.modal.logging_in", code=project.code)))
+    else:
+        blocks.append(
+            ui.select_input(
+                "project",
+                plain(locale, "issues.field.project"),
+                [(str(p.id), f"{p.code} · {p.name}") for p in projects],
+            )
+        )
+    if source:
+        blocks.append(ui.context(t(locale, "issues.modal.from_message")))
+    blocks += [
+        ui.text_input(
+            "title",
+            plain(locale, "issues.field.title"),
+            initial=defaults.title or None,
+            max_length=150,
+        ),
+        ui.text_input(
+            "description",
+            plain(locale, "issues.field.description"),
+            initial=defaults.description or None,
+            multiline=True,
+            optional=True,
+            max_length=3000,
+        ),
+        ui.select_input(
+            "kind",
+            plain(locale, "issues.field.kind"),
+            [(k, kind_label(locale, k)) for k in KINDS],
+            initial=defaults.kind or "issue",
+        ),
+        ui.text_input(
+            "module",
+            plain(locale, "issues.field.module"),
+            initial=defaults.module or None,
+            optional=True,
+            max_length=120,
+            placeholder=plain(locale, "keyuser.placeholder.module"),
+        ),
+        ui.select_input(
+            "priority",
+            plain(locale, "issues.field.priority"),
+            [(p, plain(locale, f"issues.priority.{p}")) for p in PRIORITIES],
+            initial=defaults.priority or "P3",
+        ),
+    ]
+    if reporter_choice:
+        blocks.append(
+            ui.user_input(
+                "reporter_id", plain(locale, "issues.field.reporter"), initial=defaults.reporter_id
+            )
+        )
+    blocks += [
+        ui.user_input("owner_id", plain(locale, "issues.field.owner"), optional=True),
+        date_input(
+            "due_date",
+            plain(locale, "issues.field.due"),
+            optional=True,
+            hint=plain(locale, "issues.hint.due"),
+        ),
+    ]
+    return ui.modal(
+        callback_id=IssueId.NEW_MODAL,
+        title=plain(locale, "issues.modal.new_title"),
+        submit=plain(locale, "issues.modal.log"),
+        close=plain(locale, "common.cancel"),
+        blocks=blocks,
+        private_metadata=metadata,
+    )
+
+
+def action_modal(locale: str, project: Project, issue: Issue, verb: str) -> dict[str, Any]:
+    """Ask what a change needs: an owner, a priority, a date, an update or a resolution."""
+    key = issue_key(project, issue)
+    blocks: list[Any] = [
+        ui.section(t(locale, "issues.modal.action_intro", ref=key, title=issue.title))
+    ]
+    if verb == Verb.ASSIGN:
+        blocks.append(
+            ui.user_input("owner_id", plain(locale, "issues.field.owner"), initial=issue.owner_id)
+        )
+    elif verb == Verb.PRIORITY:
+        blocks.append(
+            ui.select_input(
+                "priority",
+                plain(locale, "issues.field.priority"),
+                [(p, plain(locale, f"issues.priority.{p}")) for p in PRIORITIES],
+                initial=issue.priority,
+            )
+        )
+    elif verb == Verb.DUE:
+        blocks.append(
+            date_input("due_date", plain(locale, "issues.field.due"), initial=issue.due_date)
+        )
+    elif verb == Verb.UPDATE:
+        blocks.append(
+            ui.text_input(
+                "text", plain(locale, "issues.field.update"), multiline=True, max_length=3000
+            )
+        )
+    elif verb == Verb.RESOLVE:
+        blocks.append(
+            ui.text_input(
+                "resolution",
+                plain(locale, "issues.field.resolution"),
+                multiline=True,
+                max_length=3000,
+            )
+        )
+    return ui.modal(
+        callback_id=IssueId.ACTION_MODAL,
+        title=plain(locale, f"issues.verb.{verb}"),
+        submit=plain(locale, "common.save"),
+        close=plain(locale, "common.cancel"),
+        blocks=blocks,
+        private_metadata={"issue_id": issue.id, "verb": verb, "version": issue.version},
+    )
+
+
+def rating_modal(locale: str, project: Project, issue: Issue, rating: int | None) -> dict[str, Any]:
+    return ui.modal(
+        callback_id=IssueId.RATING_MODAL,
+        title=plain(locale, "issues.modal.rating_title"),
+        submit=plain(locale, "common.save"),
+        close=plain(locale, "common.cancel"),
+        private_metadata={"issue_id": issue.id},
+        blocks=[
+            ui.section(
+                t(
+                    locale,
+                    "issues.rating.question",
+                    ref=issue_key(project, issue),
+                    title=issue.title,
+                )
+            ),
+            ui.select_input(
+                "rating",
+                plain(locale, "issues.field.rating"),
+                [(str(n), plain(locale, f"issues.rating.label{n}")) for n in range(1, 6)],
+                initial=str(rating) if rating else None,
+            ),
+            ui.text_input(
+                "comment",
+                plain(locale, "issues.field.comment"),
+                multiline=True,
+                optional=True,
+                max_length=2000,
+            ),
+        ],
+    )
+
+
+# ----------------------------------------------------------------------- the issue's message
+
+
+def _summary_fields(locale: str, project: Project, issue: Issue) -> list[str]:
+    items = [
+        t(
+            locale,
+            "issues.card.status",
+            status=STATUS_EMOJI.get(issue.status, "") + " " + status_label(locale, issue.status),
+        ),
+        t(
+            locale,
+            "issues.card.priority",
+            priority=plain(locale, f"issues.priority.{issue.priority}"),
+        ),
+        t(locale, "issues.card.kind", kind=kind_label(locale, issue.kind)),
+        t(locale, "issues.card.module", module=issue.module or "—"),
+        t(locale, "issues.card.reporter", reporter=issue.reporter_id),
+        t(locale, "issues.card.owner", owner=issue.owner_id),
+        t(locale, "issues.card.due", due=issue.due_date.isoformat()),
+    ]
+    if issue.rating:
+        items.append(t(locale, "issues.card.rating", rating=issue.rating))
+    return items
+
+
+def issue_message(locale: str, project: Project, issue: Issue, verbs: list[str]) -> dict[str, Any]:
+    """The issue in its channel: details and the buttons its current state allows."""
+    key = issue_key(project, issue)
+    title = plain(locale, "issues.card.title", ref=key, title=issue.title)
+    blocks: list[Block] = [ui.header(title)]
+    if issue.description:
+        blocks.append(ui.section(t(locale, "issues.card.description", text=issue.description)))
+    blocks.append(ui.fields(_summary_fields(locale, project, issue)))
+    if issue.resolution:
+        blocks.append(ui.section(t(locale, "issues.card.resolution", text=issue.resolution)))
+    context = [t(locale, "issues.card.logged", ref=key, by=issue.created_by)]
+    if issue.source_permalink:
+        context.append(t(locale, "issues.card.source", url=issue.source_permalink))
+    blocks.append(ui.context(*context))
+    if verbs:
+        blocks.append(_verb_buttons(locale, issue, verbs, block_id=f"issue_{issue.id}"))
+    return ui.message(title, blocks)
+
+
+def _verb_buttons(locale: str, issue: Issue, verbs: list[str], *, block_id: str) -> ActionsBlock:
+    return ui.actions(
+        *[
+            ui.button(
+                plain(locale, f"issues.verb.{verb}"),
+                verb_action_id(verb),
+                button_value(issue),
+                style="primary" if verb in PRIMARY_VERBS else None,
+            )
+            for verb in verbs
+        ],
+        block_id=block_id,
+    )
+
+
+def history_text(locale: str, project: Project, issue: Issue, entry: IssueHistory) -> str:
+    """One history entry as people read it in the thread and in DMs."""
+    detail = entry.detail or {}
+    return t(
+        locale,
+        f"issues.history.{entry.action}",
+        ref=issue_key(project, issue),
+        actor=entry.actor_id,
+        status=status_label(locale, entry.to_status or issue.status),
+        text=detail.get("text", ""),
+        owner=detail.get("owner"),
+        priority=detail.get("priority", ""),
+        due=detail.get("due", ""),
+        rating=detail.get("rating", ""),
+        comment=detail.get("comment", ""),
+        breach=plain(locale, f"issues.breach.{detail.get('breach', 'resolution')}"),
+        days=detail.get("days", ""),
+        title=issue.title,
+    )
+
+
+def thread_reply(
+    locale: str, project: Project, issue: Issue, entry: IssueHistory
+) -> dict[str, Any]:
+    text = history_text(locale, project, issue, entry)
+    return ui.message(text, [ui.section(text)])
+
+
+def created_confirmation(
+    locale: str, project: Project, issue: Issue, permalink: str | None, channel_id: str | None
+) -> dict[str, Any]:
+    text = t(
+        locale,
+        "issues.dm.created",
+        ref=issue_key(project, issue),
+        title=issue.title,
+        due=issue.due_date.isoformat(),
+        channel=channel_id,
+        url=permalink or "",
+    )
+    return ui.message(text, [ui.section(text)])
+
+
+def change_dm(
+    locale: str, project: Project, issue: Issue, entry: IssueHistory, permalink: str | None
+) -> dict[str, Any]:
+    text = history_text(locale, project, issue, entry)
+    blocks: list[Block] = [ui.section(text)]
+    if permalink:
+        blocks.append(ui.context(t(locale, "issues.dm.see_issue", url=permalink)))
+    return ui.message(text, blocks)
+
+
+def rating_request(
+    locale: str, project: Project, issue: Issue, entry: IssueHistory
+) -> dict[str, Any]:
+    """To the reporter on resolution: rate 1–5, comment, or reopen."""
+    key = issue_key(project, issue)
+    text = t(
+        locale,
+        "issues.rating.ask",
+        ref=key,
+        title=issue.title,
+        resolution=issue.resolution or "",
+        actor=entry.actor_id,
+    )
+    value = f"{issue.id}"
+    stars = [
+        ui.button(plain(locale, f"issues.rating.button{n}"), f"{IssueId.RATE}_{n}", f"{value}:{n}")
+        for n in range(1, 6)
+    ]
+    return ui.message(
+        text,
+        [
+            ui.section(text),
+            ui.actions(*stars, block_id=f"rate_{issue.id}"),
+            ui.actions(
+                ui.button(plain(locale, "issues.rating.comment"), IssueId.RATE_COMMENT, value),
+                ui.button(
+                    plain(locale, "issues.rating.reopen"),
+                    IssueId.RATE_REOPEN,
+                    button_value(issue),
+                    style="danger",
+                ),
+                block_id=f"rate_more_{issue.id}",
+            ),
+        ],
+    )
+
+
+def rated_message(locale: str, project: Project, issue: Issue) -> dict[str, Any]:
+    text = t(
+        locale, "issues.rating.thanks", ref=issue_key(project, issue), rating=issue.rating or 0
+    )
+    return ui.message(text, [ui.section(text)])
+
+
+# ----------------------------------------------------------------------- reminders, escalation
+
+
+def reminder_dm(
+    locale: str, owner_id: str, items: list[tuple[Issue, Project]], today: date, tz: str
+) -> dict[str, Any]:
+    """One DM per owner per day listing all their overdue issues, with snooze controls."""
+    shown = items[:30]
+    title = t(locale, "issues.reminder.title", count=len(items))
+    lines = [
+        t(
+            locale,
+            "issues.reminder.line",
+            ref=issue_key(project, issue),
+            title=issue.title,
+            priority=issue.priority,
+            due=issue.due_date.isoformat(),
+            days=(today - issue.due_date).days,
+            status=status_label(locale, issue.status),
+        )
+        for issue, project in shown
+    ]
+    ids = ",".join(str(issue.id) for issue, _ in shown)
+    blocks: list[Block] = [ui.section(title), ui.section("\n".join(lines))]
+    if len(items) > len(shown):
+        blocks.append(ui.context(t(locale, "common.more", count=len(items) - len(shown))))
+    blocks.append(
+        ActionsBlock(
+            block_id=f"snooze:{ids}"[:255],
+            elements=[
+                ui.button(plain(locale, "issues.reminder.tomorrow"), IssueId.REMIND_TOMORROW, ids),
+                DatePickerElement(
+                    action_id=IssueId.SNOOZE_UNTIL,
+                    placeholder=PlainTextObject(text=plain(locale, "issues.reminder.snooze")),
+                ),
+            ],
+        )
+    )
+    blocks.append(ui.context(t(locale, "issues.reminder.hint")))
+    return ui.message(title, blocks)
+
+
+def escalation_dm(
+    locale: str, project: Project, issue: Issue, kind: str, permalink: str | None
+) -> dict[str, Any]:
+    text = t(
+        locale,
+        f"issues.escalation.{kind}",
+        ref=issue_key(project, issue),
+        title=issue.title,
+        priority=issue.priority,
+        owner=issue.owner_id,
+        reporter=issue.reporter_id,
+        due=issue.due_date.isoformat(),
+        when=issue.created_at,
+        tz=project.timezone,
+    )
+    blocks: list[Block] = [ui.section(text)]
+    if permalink:
+        blocks.append(ui.context(t(locale, "issues.dm.see_issue", url=permalink)))
+    blocks.append(
+        _verb_buttons(
+            locale,
+            issue,
+            [Verb.ASSIGN, Verb.ACK]
+            if kind != "resolution" and issue.status == "new"
+            else [Verb.ASSIGN, Verb.DUE],
+            block_id=f"escalate_{issue.id}",
+        )
+    )
+    return ui.message(text, blocks)
+
+
+# ----------------------------------------------------------------------------- lists, Home
+
+
+def issue_line(locale: str, project: Project, issue: Issue, now: datetime) -> str:
+    return t(
+        locale,
+        "issues.list.line",
+        ref=issue_key(project, issue),
+        title=issue.title,
+        status=STATUS_EMOJI.get(issue.status, "") + " " + status_label(locale, issue.status),
+        priority=issue.priority,
+        owner=issue.owner_id,
+        due=issue.due_date.isoformat(),
+        overdue=is_overdue(issue, now),
+    )
+
+
+def list_message(
+    locale: str,
+    items: list[tuple[Issue, Project]],
+    query: ListQuery,
+    raw_query: str,
+    page: int,
+    now: datetime,
+) -> dict[str, Any]:
+    total = len(items)
+    pages = max(1, -(-total // LIST_PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    shown = items[(page - 1) * LIST_PAGE_SIZE : page * LIST_PAGE_SIZE]
+    title = t(
+        locale,
+        "issues.list.title",
+        scope=plain(locale, f"issues.list.scope_{query.scope}"),
+        count=total,
+    )
+    blocks: list[Block] = [ui.section(title)]
+    if not shown:
+        blocks.append(ui.context(t(locale, "issues.list.empty")))
+        return ui.message(title, blocks)
+    blocks.append(ui.section("\n".join(issue_line(locale, p, i, now) for i, p in shown)))
+    if pages > 1:
+        buttons = []
+        if page > 1:
+            buttons.append(
+                ui.button(
+                    plain(locale, "issues.list.previous"),
+                    f"{IssueId.LIST_PAGE}_prev",
+                    f"{page - 1}|{raw_query}"[:2000],
+                )
+            )
+        if page < pages:
+            buttons.append(
+                ui.button(
+                    plain(locale, "issues.list.next"),
+                    f"{IssueId.LIST_PAGE}_next",
+                    f"{page + 1}|{raw_query}"[:2000],
+                )
+            )
+        blocks.append(ui.context(t(locale, "issues.list.page", page=page, pages=pages)))
+        blocks.append(ui.actions(*buttons, block_id="issue_list_pages"))
+    return ui.message(title, blocks)
+
+
+def key_user_home_part(
+    locale: str, items: list[tuple[Issue, Project]], projects: list[Project], now: datetime
+) -> list[Block]:
+    if not items and not projects:
+        return []
+    blocks: list[Block] = [ui.header(plain(locale, "issues.home.mine_title"))]
+    if items:
+        for issue, project in items[:20]:
+            blocks.append(
+                ui.section(
+                    issue_line(locale, project, issue, now),
+                    accessory=ui.button(
+                        plain(locale, "issues.home.open"), IssueId.HOME_OPEN, str(issue.id)
+                    ),
+                )
+            )
+    else:
+        blocks.append(ui.context(t(locale, "issues.home.none")))
+    blocks.append(
+        ui.actions(
+            ui.button(plain(locale, "issues.home.log"), IssueId.HOME_LOG, "", style="primary"),
+            block_id="issue_home_log",
+        )
+    )
+    return blocks
+
+
+def pm_home_part(
+    locale: str, rows: list[tuple[Project, dict[str, int], list[Issue]]], now: datetime
+) -> list[Block]:
+    if not rows:
+        return []
+    blocks: list[Block] = [ui.header(plain(locale, "issues.home.pm_title"))]
+    for project, counts, overdue in rows:
+        summary = " · ".join(
+            f"{status_label(locale, status)}: {count}" for status, count in counts.items()
+        )
+        blocks.append(
+            ui.section(
+                t(
+                    locale,
+                    "issues.home.pm_project",
+                    code=project.code,
+                    counts=summary,
+                    overdue=len(overdue),
+                )
+            )
+        )
+        if overdue:
+            blocks.append(
+                ui.section(
+                    "\n".join(issue_line(locale, project, issue, now) for issue in overdue[:10])
+                )
+            )
+        blocks.append(
+            ui.actions(
+                ui.button(plain(locale, "issues.home.log"), IssueId.HOME_LOG, str(project.id)),
+                block_id=f"issue_pm_{project.id}",
+            )
+        )
+    return blocks
+
+
+def issue_detail_modal(
+    locale: str, project: Project, issue: Issue, verbs: list[str], entries: list[IssueHistory]
+) -> dict[str, Any]:
+    """An issue opened from the Home tab: details, recent history and what the viewer may do."""
+    message = issue_message(locale, project, issue, [])
+    blocks: list[Any] = [Block.parse(b) for b in message.get("blocks", [])]
+    recent = entries[-8:]
+    if recent:
+        blocks.append(ui.divider())
+        blocks.append(
+            ui.section("\n".join(history_text(locale, project, issue, e) for e in recent))
+        )
+    if verbs:
+        blocks.append(
+            _verb_buttons(
+                locale, issue, [v for v in verbs if v != Verb.DELETE], block_id=f"detail_{issue.id}"
+            )
+        )
+    return ui.modal(
+        callback_id=IssueId.DETAIL_MODAL,
+        title=issue_key(project, issue),
+        close=plain(locale, "common.close"),
+        blocks=blocks,
+        private_metadata={"issue_id": issue.id},
+    )
+
+
+def service_levels_text(
+    locale: str, project: Project, levels: ServiceLevels, *, changed: bool
+) -> str:
+    lines = [
+        t(
+            locale,
+            "issues.sla.line",
+            priority=plain(locale, f"issues.priority.{priority}"),
+            hours=levels.first_response_hours[priority],
+            days=levels.resolution_days[priority],
+        )
+        for priority in PRIORITIES
+    ]
+    return (
+        t(
+            locale,
+            "issues.sla.title",
+            code=project.code,
+            changed=changed,
+            timezone=project.timezone,
+            auto_close=levels.auto_close_days,
+        )
+        + "\n"
+        + "\n".join(lines)
+    )

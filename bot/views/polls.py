@@ -1,0 +1,588 @@
+"""Poll modals (create in steps, answer), the DMs a poll sends, results and lists (pure builders).
+
+``MESSAGES`` implements ``bot.services.polls.PollMessages``: the Block Kit the services put into the
+outbox (invitations, reminders, "closed" updates, results).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    CheckboxesElement,
+    DateTimePickerElement,
+    InputBlock,
+    PlainTextObject,
+    RadioButtonsElement,
+    StaticMultiSelectElement,
+)
+
+from bot.i18n import plain, slack_date, t
+from bot.ids import Action, PollId
+from bot.services.keyusers import ROLES, Quadrant
+from bot.services.polls import AUDIENCE_KINDS, REMIND_CHOICES, TEMPLATES, QuestionInput
+from bot.views import common as ui
+from storage.models import Poll, PollQuestion, Project, QuestionKind, Recurrence
+
+BUTTON_VALUE_LIMIT = 2000
+
+
+def _choices(
+    locale: str, prefix: str, values: tuple[str, ...] | list[str]
+) -> list[tuple[str, str]]:
+    return [(value, plain(locale, f"{prefix}.{value}")) for value in values]
+
+
+def _multi_select(
+    block_id: str, label: str, choices: list[tuple[str, str]], initial: list[str]
+) -> InputBlock:
+    options = [ui.option(value, text) for value, text in choices]
+    chosen = [o for o in options if o.value in initial] or None
+    return InputBlock(
+        block_id=block_id,
+        label=PlainTextObject(text=label),
+        optional=True,
+        element=StaticMultiSelectElement(
+            action_id=Action.INPUT, options=options, initial_options=chosen
+        ),
+    )
+
+
+def _datetime_input(block_id: str, label: str, initial: int | None, hint: str) -> InputBlock:
+    return InputBlock(
+        block_id=block_id,
+        label=PlainTextObject(text=label),
+        optional=True,
+        hint=PlainTextObject(text=hint),
+        element=DateTimePickerElement(action_id=Action.INPUT, initial_date_time=initial),
+    )
+
+
+# ------------------------------------------------------------------------------- creating
+
+
+def settings_modal(
+    locale: str,
+    *,
+    projects: list[Project],
+    project: Project | None,
+    template: str | None = None,
+) -> dict[str, Any]:
+    """Step 1: what, to whom, when. Questions come next (templates pre-fill them)."""
+    blocks: list[Any] = []
+    metadata: dict[str, Any] = {}
+    if project is not None:
+        metadata["project_id"] = project.id
+        blocks.append(ui.context(t(locale, "poll.new_for", code=project.code, name=project.name)))
+    else:
+        blocks.append(
+            ui.select_input(
+                "project",
+                plain(locale, "poll.field.project"),
+                [(str(p.id), f"{p.code} · {p.name}") for p in projects],
+            )
+        )
+    blocks += [
+        ui.select_input(
+            "template",
+            plain(locale, "poll.field.template"),
+            [("none", plain(locale, "poll.template.none"))]
+            + _choices(locale, "poll.template", list(TEMPLATES)),
+            initial=template or "none",
+            hint=plain(locale, "poll.hint.template"),
+        ),
+        ui.text_input(
+            "title",
+            plain(locale, "poll.field.title"),
+            optional=True,
+            max_length=150,
+            hint=plain(locale, "poll.hint.title"),
+        ),
+        ui.text_input(
+            "intro",
+            plain(locale, "poll.field.intro"),
+            optional=True,
+            multiline=True,
+            max_length=2000,
+        ),
+        ui.select_input(
+            "audience_kind",
+            plain(locale, "poll.field.audience_kind"),
+            _choices(locale, "poll.audience", AUDIENCE_KINDS),
+            initial="all",
+        ),
+        _multi_select(
+            "audience_roles",
+            plain(locale, "poll.field.audience_roles"),
+            _choices(locale, "roles", ROLES),
+            [],
+        ),
+        _multi_select(
+            "audience_quadrants",
+            plain(locale, "poll.field.audience_quadrants"),
+            _choices(locale, "quadrants", [q.value for q in Quadrant]),
+            [],
+        ),
+        ui.users_input(
+            "audience_people", plain(locale, "poll.field.audience_people"), optional=True
+        ),
+        ui.select_input(
+            "anonymous",
+            plain(locale, "poll.field.anonymous"),
+            [
+                ("no", plain(locale, "poll.anonymous.no")),
+                ("yes", plain(locale, "poll.anonymous.yes")),
+            ],
+            initial="no",
+            hint=plain(locale, "poll.hint.anonymous"),
+        ),
+        _datetime_input(
+            "opens_at",
+            plain(locale, "poll.field.opens_at"),
+            None,
+            plain(locale, "poll.hint.opens_at"),
+        ),
+        _datetime_input(
+            "closes_at",
+            plain(locale, "poll.field.closes_at"),
+            None,
+            plain(locale, "poll.hint.closes_at"),
+        ),
+        ui.select_input(
+            "recurrence",
+            plain(locale, "poll.field.recurrence"),
+            _choices(locale, "poll.recurrence", [r.value for r in Recurrence]),
+            initial="none",
+        ),
+        ui.select_input(
+            "remind_hours",
+            plain(locale, "poll.field.remind_hours"),
+            [(str(h), plain(locale, "poll.remind_choice", hours=h)) for h in REMIND_CHOICES],
+            initial="24",
+        ),
+    ]
+    return ui.modal(
+        callback_id=PollId.NEW_MODAL,
+        title=plain(locale, "poll.modal.new_title"),
+        submit=plain(locale, "poll.modal.next"),
+        close=plain(locale, "common.cancel"),
+        blocks=blocks,
+        private_metadata=metadata,
+    )
+
+
+def _question_line(locale: str, position: int, question: QuestionInput) -> str:
+    return t(
+        locale,
+        "poll.question_line",
+        number=position + 1,
+        text=question.text,
+        kind=plain(locale, f"poll.kind.{question.kind}"),
+        options=", ".join(question.options),
+        required=question.required,
+    )
+
+
+def questions_modal(locale: str, draft: dict[str, Any]) -> dict[str, Any]:
+    """Step 2..n: the questions so far and the inputs of one more; "then" adds or creates."""
+    questions = [QuestionInput.from_compact(q) for q in draft.get("q", [])]
+    blocks: list[Any] = [ui.section(t(locale, "poll.questions_intro", title=draft["s"]["title"]))]
+    if questions:
+        blocks += [ui.section(_question_line(locale, i, q)) for i, q in enumerate(questions)]
+    else:
+        blocks.append(ui.context(t(locale, "poll.no_questions_yet")))
+    blocks += [
+        ui.divider(),
+        ui.select_input(
+            "question_kind",
+            plain(locale, "poll.field.question_kind"),
+            _choices(locale, "poll.kind", [k.value for k in QuestionKind]),
+            initial=QuestionKind.RATING,
+        ),
+        ui.text_input(
+            "question_text",
+            plain(locale, "poll.field.question_text"),
+            optional=True,
+            max_length=300,
+        ),
+        ui.text_input(
+            "question_options",
+            plain(locale, "poll.field.question_options"),
+            optional=True,
+            multiline=True,
+            max_length=1000,
+            hint=plain(locale, "poll.hint.question_options"),
+        ),
+        ui.select_input(
+            "question_required",
+            plain(locale, "poll.field.question_required"),
+            [("yes", plain(locale, "poll.yes")), ("no", plain(locale, "poll.no"))],
+            initial="yes",
+        ),
+        ui.select_input(
+            "then",
+            plain(locale, "poll.field.then"),
+            [
+                ("add", plain(locale, "poll.then.add")),
+                ("create", plain(locale, "poll.then.create")),
+            ],
+            initial="create" if questions else "add",
+        ),
+    ]
+    return ui.modal(
+        callback_id=PollId.QUESTIONS_MODAL,
+        title=plain(locale, "poll.modal.questions_title"),
+        submit=plain(locale, "poll.modal.save"),
+        close=plain(locale, "common.cancel"),
+        blocks=blocks,
+        private_metadata=draft,
+    )
+
+
+# ------------------------------------------------------------------------------ answering
+
+
+def _value(poll: Poll, **extra: Any) -> str:
+    return json.dumps({"p": poll.id, **extra}, separators=(",", ":"))
+
+
+def read_value(raw: str | None) -> dict[str, Any]:
+    try:
+        data = json.loads(raw or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _closes_line(locale: str, poll: Poll) -> str:
+    return t(
+        locale,
+        "poll.closes_line",
+        closes=slack_date(poll.closes_at),
+        anonymous=poll.anonymous,
+        round=poll.round_number,
+    )
+
+
+def _rating_buttons(poll: Poll, question: PollQuestion) -> Any:
+    scale = range(1, 6) if question.kind == QuestionKind.RATING else range(0, 11)
+    return ui.actions(
+        *[ui.button(str(v), f"{PollId.RATE_PREFIX}{question.id}:{v}", _value(poll)) for v in scale],
+        block_id=f"rate_{question.id}",
+    )
+
+
+def invite(locale: str, poll: Poll, questions: list[PollQuestion]) -> dict[str, Any]:
+    """The invitation DM: intro, the rating questions as buttons, and "Answer" for the modal."""
+    blocks: list[Block] = [ui.header(poll.title)]
+    if poll.intro:
+        blocks.append(ui.section(t(locale, "poll.plain_text", text=poll.intro)))
+    blocks.append(ui.context(_closes_line(locale, poll)))
+    quick = [q for q in questions if q.kind in (QuestionKind.RATING, QuestionKind.NPS)][:8]
+    for question in quick:
+        blocks.append(ui.section(t(locale, "poll.quick_question", text=question.text)))
+        blocks.append(_rating_buttons(poll, question))
+    blocks.append(
+        ui.actions(
+            ui.button(
+                plain(locale, "poll.answer_button"), PollId.ANSWER, _value(poll), style="primary"
+            )
+        )
+    )
+    text = plain(locale, "poll.invite_fallback", title=poll.title)
+    return ui.message(text, blocks)
+
+
+def answered(locale: str, poll: Poll, secret: str | None) -> dict[str, Any]:
+    """The DM once answered: thanks, and "Edit" (anonymous: carrying the edit token)."""
+    extra = {"s": secret} if secret else {}
+    blocks: list[Block] = [
+        ui.header(poll.title),
+        ui.section(t(locale, "poll.answered_thanks", anonymous=poll.anonymous)),
+        ui.context(_closes_line(locale, poll)),
+        ui.actions(
+            ui.button(plain(locale, "poll.edit_button"), PollId.EDIT, _value(poll, **extra))
+        ),
+    ]
+    return ui.message(plain(locale, "poll.answered_fallback", title=poll.title), blocks)
+
+
+def closed(locale: str, poll: Poll, was_answered: bool) -> dict[str, Any]:
+    blocks: list[Block] = [
+        ui.header(poll.title),
+        ui.section(t(locale, "poll.closed_dm", answered=was_answered)),
+    ]
+    return ui.message(plain(locale, "poll.closed_fallback", title=poll.title), blocks)
+
+
+def reminder(locale: str, poll: Poll) -> dict[str, Any]:
+    text = t(locale, "poll.reminder", title=poll.title, closes=slack_date(poll.closes_at))
+    return ui.message(text, [ui.section(text)])
+
+
+def _question_input(locale: str, question: PollQuestion, current: Any) -> InputBlock:
+    block_id = f"q{question.id}"
+    label = PlainTextObject(text=ui.clip(question.text, 2000))
+    optional = not question.required
+    if question.kind == QuestionKind.RATING:
+        choices = [(str(v), plain(locale, f"poll.rating.r{v}")) for v in range(1, 6)]
+        options = [ui.option(v, text) for v, text in choices]
+        chosen = next((o for o in options if current is not None and o.value == str(current)), None)
+        return InputBlock(
+            block_id=block_id,
+            label=label,
+            optional=optional,
+            element=RadioButtonsElement(
+                action_id=Action.INPUT, options=options, initial_option=chosen
+            ),
+        )
+    if question.kind == QuestionKind.NPS:
+        return ui.select_input(
+            block_id,
+            question.text,
+            [(str(v), plain(locale, "poll.nps_choice", value=v)) for v in range(0, 11)],
+            initial=str(current) if current is not None else None,
+            optional=optional,
+            hint=plain(locale, "poll.hint.nps"),
+        )
+    if question.kind == QuestionKind.SINGLE:
+        options = [ui.option(str(i), o) for i, o in enumerate(question.options)]
+        chosen = next((o for o in options if current is not None and o.value == str(current)), None)
+        return InputBlock(
+            block_id=block_id,
+            label=label,
+            optional=optional,
+            element=RadioButtonsElement(
+                action_id=Action.INPUT, options=options, initial_option=chosen
+            ),
+        )
+    if question.kind == QuestionKind.MULTIPLE:
+        options = [ui.option(str(i), o) for i, o in enumerate(question.options)]
+        picked = [o for o in options if current and int(o.value or -1) in current] or None
+        return InputBlock(
+            block_id=block_id,
+            label=label,
+            optional=optional,
+            element=CheckboxesElement(
+                action_id=Action.INPUT, options=options, initial_options=picked
+            ),
+        )
+    return ui.text_input(
+        block_id,
+        ui.clip(question.text, 2000),
+        initial=str(current) if current else None,
+        multiline=True,
+        optional=optional,
+        max_length=2000,
+    )
+
+
+def answer_modal(
+    locale: str,
+    poll: Poll,
+    questions: list[PollQuestion],
+    current: dict[str, Any],
+    metadata: dict[str, Any],
+) -> dict[str, Any]:
+    blocks: list[Any] = []
+    if poll.intro:
+        blocks.append(ui.section(t(locale, "poll.plain_text", text=poll.intro)))
+    blocks.append(ui.context(_closes_line(locale, poll)))
+    blocks += [_question_input(locale, q, current.get(str(q.id))) for q in questions]
+    return ui.modal(
+        callback_id=PollId.ANSWER_MODAL,
+        title=ui.clip(poll.title, 24),
+        submit=plain(locale, "poll.modal.send"),
+        close=plain(locale, "common.cancel"),
+        blocks=blocks,
+        private_metadata=metadata,
+    )
+
+
+# -------------------------------------------------------------------------------- results
+
+
+def _figure(value: float | None, digits: int = 0) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def results(locale: str, figures: Any) -> dict[str, Any]:
+    poll: Poll = figures.poll
+    blocks: list[Block] = [
+        ui.header(plain(locale, "poll.results_title", title=poll.title, round=poll.round_number)),
+        ui.section(
+            t(
+                locale,
+                "poll.results_summary",
+                answered=figures.answered,
+                invited=figures.invited,
+                rate=_figure(figures.response_rate),
+                csat=_figure(figures.csat),
+                nps=_figure(figures.nps),
+                average=_figure(figures.average, 2),
+                status=plain(locale, f"poll.status.{poll.status}"),
+            )
+        ),
+    ]
+    if figures.withheld:
+        blocks.append(ui.context(t(locale, "poll.results_withheld")))
+    for item in figures.questions[:12]:
+        question = item.question
+        if item.texts:
+            listed = "\n".join(f"• {text}" for text in item.texts[:20])
+            more = max(0, len(item.texts) - 20)
+            blocks.append(
+                ui.section(
+                    t(locale, "poll.results_texts", text=question.text, answers=listed, more=more)
+                )
+            )
+        elif item.distribution:
+            total = max(1, item.answered)
+            bars = "\n".join(
+                f"`{label[:20]:<20}` {'█' * round(10 * count / total)} {count}"
+                for label, count in item.distribution
+            )
+            blocks.append(
+                ui.section(
+                    t(
+                        locale,
+                        "poll.results_question",
+                        text=question.text,
+                        answered=item.answered,
+                        average=_figure(item.average, 2),
+                        csat=_figure(item.csat),
+                        nps=_figure(item.nps),
+                        has_average=item.average is not None,
+                        has_csat=item.csat is not None,
+                        has_nps=item.nps is not None,
+                    )
+                    + "\n"
+                    + bars
+                )
+            )
+        else:
+            blocks.append(
+                ui.section(t(locale, "poll.results_texts", text=question.text, answers="—", more=0))
+            )
+    if len(figures.trend) > 1:
+        lines = "\n".join(
+            t(
+                locale,
+                "poll.trend_line",
+                round=r.round_number,
+                date=r.opens_at.date().isoformat(),
+                rate=_figure(r.response_rate),
+                csat=_figure(r.csat),
+                nps=_figure(r.nps),
+            )
+            for r in figures.trend[-8:]
+        )
+        blocks.append(ui.section(t(locale, "poll.trend_title") + "\n" + lines))
+    if figures.not_answered is not None:
+        if figures.not_answered:
+            people = " ".join(f"<@{u}>" for u in figures.not_answered[:60])
+            blocks.append(ui.context(t(locale, "poll.not_answered_named") + " " + people))
+    elif figures.not_answered_count:
+        blocks.append(
+            ui.context(t(locale, "poll.not_answered_count", count=figures.not_answered_count))
+        )
+    if figures.failures:
+        people = ", ".join(f"<@{u}> ({error})" for u, error in figures.failures[:30])
+        blocks.append(ui.context(t(locale, "poll.delivery_failures") + " " + people))
+    text = plain(locale, "poll.results_fallback", title=poll.title, round=poll.round_number)
+    return ui.message(text, blocks[: ui.MESSAGE_BLOCK_LIMIT])
+
+
+def poll_list(locale: str, project: Project, rows: list[tuple[Poll, int, int]]) -> dict[str, Any]:
+    """``rows``: poll, people asked, people who answered."""
+    blocks: list[Block] = [ui.header(plain(locale, "poll.list_title", code=project.code))]
+    if not rows:
+        blocks.append(ui.section(t(locale, "poll.list_empty", code=project.code)))
+    for poll, invited, answered_count in rows[:40]:
+        blocks.append(
+            ui.section(
+                t(
+                    locale,
+                    "poll.list_line",
+                    id=poll.id,
+                    title=poll.title,
+                    round=poll.round_number,
+                    status=plain(locale, f"poll.status.{poll.status}"),
+                    answered=answered_count,
+                    invited=invited,
+                    opens=slack_date(poll.opens_at),
+                    closes=slack_date(poll.closes_at),
+                    anonymous=poll.anonymous,
+                )
+            )
+        )
+    return ui.message(plain(locale, "poll.list_title", code=project.code), blocks)
+
+
+def home_awaiting(locale: str, polls: list[tuple[Poll, Project]]) -> list[Block]:
+    if not polls:
+        return []
+    blocks: list[Block] = [ui.header(plain(locale, "poll.home_awaiting_title"))]
+    for poll, project in polls[:10]:
+        blocks.append(
+            ui.section(
+                t(
+                    locale,
+                    "poll.home_awaiting_line",
+                    title=poll.title,
+                    code=project.code,
+                    closes=slack_date(poll.closes_at),
+                )
+            )
+        )
+    return blocks
+
+
+def home_pm(locale: str, rows: list[tuple[Poll, Project, int, int]]) -> list[Block]:
+    if not rows:
+        return []
+    blocks: list[Block] = [ui.header(plain(locale, "poll.home_pm_title"))]
+    for poll, project, invited, answered_count in rows[:10]:
+        rate = 100 * answered_count / invited if invited else 0
+        blocks.append(
+            ui.section(
+                t(
+                    locale,
+                    "poll.home_pm_line",
+                    id=poll.id,
+                    title=poll.title,
+                    code=project.code,
+                    answered=answered_count,
+                    invited=invited,
+                    rate=f"{rate:.0f}",
+                    closes=slack_date(poll.closes_at),
+                )
+            )
+        )
+    return blocks
+
+
+class _Messages:
+    """``bot.services.polls.PollMessages`` for the services and jobs."""
+
+    def invite(self, locale: str, poll: Poll, questions: list[PollQuestion]) -> dict[str, Any]:
+        return invite(locale, poll, questions)
+
+    def reminder(self, locale: str, poll: Poll) -> dict[str, Any]:
+        return reminder(locale, poll)
+
+    def closed(self, locale: str, poll: Poll, answered: bool) -> dict[str, Any]:
+        return closed(locale, poll, answered)
+
+    def results(self, locale: str, figures: Any) -> dict[str, Any]:
+        return results(locale, figures)
+
+
+MESSAGES = _Messages()
+
+
+def epoch(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment else None

@@ -1,0 +1,493 @@
+"""`/poll` and its modals (create in steps, answer), the DM buttons, results and CSV export."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import charts
+from bot.errors import LiaisonError, Msg, NotFound, ValidationError
+from bot.i18n import plain, slack_date, t
+from bot.ids import PollId
+from bot.runtime import Runtime
+from bot.services import poll_results
+from bot.services import polls as service
+from bot.services import projects as project_service
+from bot.services.context import Ctx
+from bot.slack_io import slack_error_code
+from bot.views import common as ui
+from bot.views import polls as views
+from handlers.common import dm, error_text, open_modal, unit, view_errors
+from handlers.home import publish_home
+from storage.models import Poll, PollStatus, Project
+
+log = logging.getLogger(__name__)
+RATE_ACTION = re.compile("^" + re.escape(PollId.RATE_PREFIX))
+METADATA_LIMIT = 3000
+
+
+def _moment(raw: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(raw), UTC) if raw not in (None, "") else None
+
+
+def settings_draft(values: dict[str, Any], project_id: int, locale: str) -> dict[str, Any]:
+    """Step 1's answers as the compact draft carried in the next modals' private_metadata."""
+    template = values.get("template")
+    template = template if template and template != "none" else None
+    title = (values.get("title") or "").strip()
+    if not title and template:
+        title = plain(locale, f"poll.template.{template}")
+    questions = service.template_questions(locale, template)
+    return {
+        "p": project_id,
+        "s": {
+            "title": title,
+            "intro": values.get("intro") or "",
+            "template": template,
+            "ak": values.get("audience_kind") or "all",
+            "roles": values.get("audience_roles") or [],
+            "quadrants": values.get("audience_quadrants") or [],
+            "people": values.get("audience_people") or [],
+            "anonymous": values.get("anonymous") == "yes",
+            "opens": values.get("opens_at"),
+            "closes": values.get("closes_at"),
+            "recurrence": values.get("recurrence") or "none",
+            "remind": int(values.get("remind_hours") or 0),
+        },
+        "q": [q.compact() for q in questions],
+    }
+
+
+def poll_input(draft: dict[str, Any]) -> service.PollInput:
+    s = draft["s"]
+    return service.PollInput(
+        title=s["title"],
+        intro=s["intro"],
+        template=s["template"],
+        audience_kind=s["ak"],
+        audience_roles=list(s["roles"]),
+        audience_quadrants=list(s["quadrants"]),
+        audience_people=list(s["people"]),
+        anonymous=bool(s["anonymous"]),
+        opens_at=_moment(s["opens"]),
+        closes_at=_moment(s["closes"]),
+        recurrence=s["recurrence"],
+        remind_hours=s["remind"] or None,
+        questions=[service.QuestionInput.from_compact(q) for q in draft.get("q", [])],
+    )
+
+
+def question_input(values: dict[str, Any]) -> service.QuestionInput:
+    options = [line for line in (values.get("question_options") or "").splitlines() if line.strip()]
+    return service.QuestionInput(
+        kind=values.get("question_kind") or "rating",
+        text=values.get("question_text") or "",
+        options=options,
+        required=values.get("question_required") != "no",
+    )
+
+
+def answers_from_view(view: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in ui.read_values(view).items() if key.startswith("q")}
+
+
+def register(app: App, runtime: Runtime) -> None:
+    settings = runtime.settings
+    command_name = settings.command("poll")
+
+    def deliver(team_id: str, keys: list[str]) -> None:
+        if keys:
+            runtime.sender().deliver_due(team_id=team_id, keys=keys)
+
+    @app.command(command_name)
+    def handle_poll_command(
+        ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
+    ) -> None:
+        ack()
+        words = (command.get("text") or "").split()
+        verb = words[0].lower() if words else "help"
+        args = words[1:]
+        channel_id = command.get("channel_id")
+        locale = settings.locale
+        try:
+            if verb == "new" and len(args) <= 1:
+                open_new_poll_modal(client, command["trigger_id"], context, args, channel_id)
+            elif verb == "list" and len(args) <= 1:
+                respond(**list_polls(context, client, args, channel_id), response_type="ephemeral")
+            elif verb == "close" and len(args) == 1:
+                respond(text=close_poll(context, client, args[0]), response_type="ephemeral")
+            elif verb == "results" and len(args) == 1:
+                respond(**show_results(context, client, args[0]), response_type="ephemeral")
+            elif verb == "export" and len(args) == 1:
+                respond(text=export(context, client, args[0]), response_type="ephemeral")
+            else:
+                respond(
+                    text=t(locale, "poll.usage", command=command_name), response_type="ephemeral"
+                )
+        except LiaisonError as error:
+            text = error_text(locale, error)
+            if isinstance(error, NotFound):
+                text += "\n" + t(locale, "poll.usage", command=command_name)
+            respond(text=text, response_type="ephemeral")
+
+    def _project(ctx: Ctx, args: list[str], channel_id: str | None) -> Project | None:
+        try:
+            return project_service.resolve_project(ctx, args[0] if args else None, channel_id)
+        except NotFound:
+            if args:
+                raise
+            return None
+
+    def open_new_poll_modal(
+        client: WebClient,
+        trigger_id: str,
+        context: BoltContext,
+        args: list[str],
+        channel_id: str | None,
+    ) -> None:
+        with unit(runtime, context, client) as ctx:
+            project = _project(ctx, args, channel_id)
+            if project is not None:
+                project_service.require_pm(ctx, project)
+                projects = [project]
+            else:
+                projects = [
+                    p
+                    for p in project_service.list_projects(ctx)
+                    if project_service.can_manage(ctx, p)
+                ]
+                if not projects:
+                    raise NotFound(
+                        Msg("errors.no_managed_projects", command=settings.command("project"))
+                    )
+                if len(projects) == 1:
+                    project = projects[0]
+            locale = project.locale if project else settings.locale
+            view = views.settings_modal(locale, projects=projects, project=project)
+        open_modal(client, trigger_id, view)
+
+    def list_polls(
+        context: BoltContext, client: WebClient, args: list[str], channel_id: str | None
+    ) -> dict[str, Any]:
+        with unit(runtime, context, client) as ctx:
+            project = project_service.resolve_project(ctx, args[0] if args else None, channel_id)
+            rows = []
+            for poll in service.list_polls(ctx, project):
+                people = service.participants_of(ctx, poll)
+                rows.append((poll, len(people), sum(1 for p in people if p.answered)))
+            return views.poll_list(project.locale, project, rows)
+
+    def close_poll(context: BoltContext, client: WebClient, poll_id: str) -> str:
+        with unit(runtime, context, client) as ctx:
+            poll, keys = service.close_by_pm(ctx=ctx, poll_id=poll_id, messages=views.MESSAGES)
+            project = service.project_of(ctx, poll)
+            text = t(project.locale, "poll.closed_by_pm", id=poll.id, title=poll.title)
+        deliver(ctx.team_id, keys)
+        return text
+
+    def show_results(context: BoltContext, client: WebClient, poll_id: str) -> dict[str, Any]:
+        with unit(runtime, context, client) as ctx:
+            figures = poll_results.results_for_pm(ctx, poll_id)
+            project = service.project_of(ctx, figures.poll)
+            locale = project.locale
+            message = views.results(locale, figures)
+            png = charts.results_chart(figures, locale)
+            poll = figures.poll
+        upload_chart(client, context.user_id or "", locale, poll, png)
+        message["text"] = t(locale, "poll.results_posted", id=poll.id)
+        return message
+
+    def upload_chart(client: WebClient, user_id: str, locale: str, poll: Poll, png: bytes) -> None:
+        payload = service.chart_payload(locale, poll, png, user_id)
+        payload.pop("content_base64")
+        dm_channel = client.conversations_open(users=user_id)["channel"]["id"]
+        client.files_upload_v2(
+            channel=dm_channel,
+            content=png,
+            filename=payload["filename"],
+            title=payload["title"],
+            alt_txt=payload["alt_txt"],
+            initial_comment=t(locale, "poll.chart_comment", title=poll.title),
+        )
+
+    def export(context: BoltContext, client: WebClient, poll_id: str) -> str:
+        with unit(runtime, context, client) as ctx:
+            poll, content = poll_results.export_csv(ctx, poll_id)
+            locale = service.project_of(ctx, poll).locale
+        dm_channel = client.conversations_open(users=context.user_id)["channel"]["id"]
+        client.files_upload_v2(
+            channel=dm_channel,
+            content=content,
+            filename=f"poll-{poll.id}-round-{poll.round_number}.csv",
+            title=plain(locale, "poll.export_title", id=poll.id),
+        )
+        return t(locale, "poll.exported", id=poll.id)
+
+    # ----------------------------------------------------------------------- creating
+
+    @app.view(PollId.NEW_MODAL)
+    def save_poll_settings(
+        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        values = ui.read_values(view)
+        project_id = ui.read_metadata(view).get("project_id") or values.get("project")
+        locale = settings.locale
+        try:
+            with unit(runtime, context, client) as ctx:
+                if not project_id:
+                    raise ValidationError({"project": Msg("errors.required")})
+                project = project_service.get_project_by_id(ctx, int(project_id))
+                project_service.require_pm(ctx, project)
+                locale = project.locale
+                draft = settings_draft(values, project.id or 0, locale)
+                service.clean_settings(ctx, poll_input(draft))
+        except LiaisonError as error:
+            if not isinstance(error, ValidationError):
+                error = ValidationError({"": error_text(locale, error)})
+            ack(response_action="errors", errors=view_errors(locale, error, view))
+            return
+        ack(response_action="update", view=views.questions_modal(locale, draft))
+
+    @app.view(PollId.QUESTIONS_MODAL)
+    def add_question_or_create_poll(
+        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        values = ui.read_values(view)
+        draft = ui.read_metadata(view)
+        locale = settings.locale
+        keys: list[str] = []
+        try:
+            with unit(runtime, context, client) as ctx:
+                project = project_service.get_project_by_id(ctx, int(draft["p"]))
+                locale = project.locale
+                question = question_input(values)
+                if question.text.strip():
+                    draft["q"].append(service.clean_question(question).compact())
+                if len(json.dumps(draft)) > METADATA_LIMIT:
+                    raise ValidationError({"question_text": Msg("poll.errors.draft_too_long")})
+                if values.get("then") != "create":
+                    ack(response_action="update", view=views.questions_modal(locale, draft))
+                    return
+                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
+                    ack()
+                    return
+                poll, keys = service.create_poll(
+                    ctx=ctx, project=project, data=poll_input(draft), messages=views.MESSAGES
+                )
+                text = t(
+                    locale,
+                    "poll.created",
+                    id=poll.id,
+                    title=poll.title,
+                    code=project.code,
+                    opened=poll.status == PollStatus.OPEN,
+                    invited=len(keys),
+                    opens=slack_date(poll.opens_at),
+                )
+        except LiaisonError as error:
+            if not isinstance(error, ValidationError):
+                error = ValidationError({"": error_text(locale, error)})
+            elif set(error.errors) - {"question_kind", "question_text", "question_options"}:
+                # A settings error found only now (e.g. the opening time has passed meanwhile).
+                error = ValidationError(
+                    {
+                        "": "; ".join(
+                            f"{name}: {error_text(locale, ValidationError({name: message}))}"
+                            for name, message in error.errors.items()
+                        )
+                    }
+                )
+            ack(response_action="errors", errors=view_errors(locale, error, view))
+            return
+        ack()
+        dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
+        deliver(ctx.team_id, keys)
+        publish_home(runtime, client, context.team_id or "", context.user_id or "")
+
+    # ---------------------------------------------------------------------- answering
+
+    def _open_answer_modal(
+        client: WebClient,
+        trigger_id: str,
+        ctx: Ctx,
+        poll: Poll,
+        user_id: str,
+        secret: str | None,
+        container: dict[str, Any],
+        current: dict[str, Any] | None = None,
+    ) -> None:
+        locale = service.project_of(ctx, poll).locale
+        if current is None:
+            current = service.current_answers(ctx, poll, user_id, secret)
+        metadata = {
+            "p": poll.id,
+            "s": secret,
+            "c": container.get("channel_id"),
+            "t": container.get("message_ts"),
+        }
+        view = views.answer_modal(locale, poll, service.questions_of(ctx, poll), current, metadata)
+        open_modal(client, trigger_id, view)
+
+    def _show_closed(
+        client: WebClient,
+        respond: Respond,
+        ctx: Ctx,
+        poll_id: Any,
+        container: dict[str, Any],
+        error: LiaisonError,
+    ) -> None:
+        poll = service.get_poll(ctx, poll_id)
+        locale = service.project_of(ctx, poll).locale
+        person = service.participant(ctx, poll, ctx.actor_id or "")
+        channel, ts = container.get("channel_id"), container.get("message_ts")
+        if channel and ts:
+            try:
+                client.chat_update(
+                    channel=channel,
+                    ts=ts,
+                    **views.closed(locale, poll, bool(person and person.answered)),
+                )
+            except SlackApiError as slack_error:
+                log.warning("could not mark poll DM closed: %s", slack_error_code(slack_error))
+        respond(text=error_text(locale, error), response_type="ephemeral", replace_original=False)
+
+    def _mark_answered(
+        client: WebClient, locale: str, poll: Poll, secret: str | None, channel: Any, ts: Any
+    ) -> None:
+        """The DM now says "answered, thank you" with "Edit" (anonymous: holding the token).
+
+        Sent directly, not through the outbox: the token must not be stored anywhere."""
+        if not channel or not ts:
+            return
+        try:
+            client.chat_update(channel=channel, ts=ts, **views.answered(locale, poll, secret))
+        except SlackApiError as error:
+            log.warning("could not mark poll DM answered: %s", slack_error_code(error))
+
+    @app.action(PollId.ANSWER)
+    def open_answer_modal(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        respond: Respond,
+    ) -> None:
+        ack()
+        value = views.read_value(action.get("value"))
+        container = body.get("container") or {}
+        with unit(runtime, context, client) as ctx:
+            try:
+                poll, _person = service.answerable(ctx, value.get("p"), context.user_id or "")
+            except service.PollClosed as error:
+                _show_closed(client, respond, ctx, value.get("p"), container, error)
+                return
+            _open_answer_modal(
+                client,
+                body["trigger_id"],
+                ctx,
+                poll,
+                context.user_id or "",
+                value.get("s"),
+                container,
+            )
+
+    app.action(PollId.EDIT)(open_answer_modal)
+
+    @app.action(RATE_ACTION)
+    def answer_from_dm_button(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        respond: Respond,
+    ) -> None:
+        ack()
+        value = views.read_value(action.get("value"))
+        _prefix, question_id, rating = action["action_id"].split(":")
+        container = body.get("container") or {}
+        user_id = context.user_id or ""
+        outcome = None
+        with unit(runtime, context, client) as ctx:
+            try:
+                outcome, merged = service.answer_from_button(
+                    ctx=ctx,
+                    poll_id=value.get("p"),
+                    user_id=user_id,
+                    question_id=int(question_id),
+                    value=int(rating),
+                    secret=value.get("s"),
+                )
+            except service.PollClosed as error:
+                _show_closed(client, respond, ctx, value.get("p"), container, error)
+                return
+            except LiaisonError as error:
+                respond(
+                    text=error_text(settings.locale, error),
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
+                return
+            poll = service.get_poll(ctx, value.get("p"))
+            locale = service.project_of(ctx, poll).locale
+            if outcome is None:
+                # Other required questions are open: the modal, with this rating chosen.
+                _open_answer_modal(
+                    client,
+                    body["trigger_id"],
+                    ctx,
+                    poll,
+                    user_id,
+                    value.get("s"),
+                    container,
+                    current=merged,
+                )
+                return
+        _mark_answered(
+            client,
+            locale,
+            outcome.poll,
+            outcome.secret,
+            container.get("channel_id"),
+            container.get("message_ts"),
+        )
+        publish_home(runtime, client, context.team_id or "", user_id)
+
+    @app.view(PollId.ANSWER_MODAL)
+    def save_answers(
+        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        metadata = ui.read_metadata(view)
+        locale = settings.locale
+        try:
+            with unit(runtime, context, client) as ctx:
+                poll = service.get_poll(ctx, metadata.get("p"))
+                locale = service.project_of(ctx, poll).locale
+                outcome = service.submit_answers(
+                    ctx=ctx,
+                    poll_id=poll.id or 0,
+                    user_id=context.user_id or "",
+                    raw=answers_from_view(view),
+                    secret=metadata.get("s"),
+                )
+        except LiaisonError as error:
+            if not isinstance(error, ValidationError):
+                error = ValidationError({"": error_text(locale, error)})
+            ack(response_action="errors", errors=view_errors(locale, error, view))
+            return
+        ack()
+        _mark_answered(
+            client, locale, outcome.poll, outcome.secret, metadata.get("c"), metadata.get("t")
+        )
+        if not metadata.get("c"):
+            text = t(locale, "poll.answer_saved", title=outcome.poll.title)
+            dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
+        publish_home(runtime, client, context.team_id or "", context.user_id or "")

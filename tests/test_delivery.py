@@ -1,0 +1,224 @@
+"""The outbox and its sender against the emulator: pacing, 429 with Retry-After, transient and
+permanent failures, crash and resume, and never a second send."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot import delivery
+from bot.clock import MovableClock
+from bot.delivery import CLAIM_TIMEOUT, Pacer, Sender
+from bot.emulator.driver import SlackDriver
+from bot.emulator.server import SlackEmulator
+from bot.jobs import run_due
+from bot.runtime import Runtime
+from bot.slack_io import transport_for_client
+from storage.db import Database
+from storage.models import OutboxMessage, OutboxStatus
+from tests.conftest import KEY_USERS, PM, TEAM
+from tests.flows import texts
+from tests.polls_helpers import (
+    create_poll,
+    open_poll_for_everyone,
+    project_with_key_users,
+    project_with_many_key_users,
+)
+
+
+class FakeTime:
+    """A monotonic clock that sleeping moves forward, so pacing costs no real time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def fake_pacer(**kwargs: Any) -> tuple[Pacer, FakeTime]:
+    fake = FakeTime()
+    return Pacer(monotonic=fake.monotonic, sleep=fake.sleep, **kwargs), fake
+
+
+def sender_for(runtime: Runtime, pacer: Pacer, transport: Any = None) -> Sender:
+    def transport_for(team_id: str) -> Any:
+        return transport or transport_for_client(runtime.client(team_id))
+
+    return Sender(runtime.database, runtime.clock, transport_for, pacer=pacer)
+
+
+def statuses(database: Database) -> Counter[str]:
+    with database.session() as session:
+        return Counter(row.status for row in session.exec(select(OutboxMessage)).all())
+
+
+def deliver_until_done(sender: Sender, database: Database, clock: MovableClock) -> int:
+    """Run the sender as the deliver_outbox job would, moving time, until nothing is left."""
+    for rounds in range(1, 30):
+        sender.deliver_due(team_id=TEAM)
+        left = statuses(database)
+        if not left[OutboxStatus.PENDING] and not left[OutboxStatus.SENDING]:
+            return rounds
+        clock.advance(minutes=10)
+    raise AssertionError(f"outbox never drained: {statuses(database)}")
+
+
+def dms_per_person(emulator: SlackEmulator, user_ids: list[str], marker: str) -> Counter[str]:
+    return Counter(
+        {
+            user_id: sum(1 for m in emulator.dm_messages(user_id) if marker in texts([m]))
+            for user_id in user_ids
+        }
+    )
+
+
+def test_fan_out_to_300_key_users_through_429s_and_transient_failures_sends_each_one_dm(
+    runtime: Runtime, database: Database, emulator: SlackEmulator, clock: MovableClock
+) -> None:
+    users = project_with_many_key_users(runtime, emulator, 300)
+    _poll_id, keys = open_poll_for_everyone(runtime, title="Big pulse")
+    assert len(keys) == 300
+    emulator.rate_limit("chat.postMessage", retry_after=1, times=25)
+    emulator.http_error("chat.postMessage", status=503, times=3)
+    emulator.fail_next("chat.postMessage", "internal_error", times=2)
+    emulator.rate_limit("chat.postMessage", retry_after=1, times=8)  # some exhaust in-place retries
+    pacer, fake = fake_pacer()
+    deliver_until_done(sender_for(runtime, pacer), database, clock)
+
+    assert dms_per_person(emulator, users, "Big pulse") == Counter({u: 1 for u in users})
+    assert statuses(database) == Counter({OutboxStatus.SENT: 300})
+    calls = emulator.calls_to("chat.postMessage")
+    assert Counter(call.status for call in calls)[429] == 33
+    assert len([c for c in calls if c.status == 200]) == 300 + 2  # 2 answered ok: false
+    # Paced below the ceiling: 300 posts at 5/s with a burst of 20 take at least 56 s (fake).
+    assert fake.now >= (300 - 20) / 5
+    assert any(seconds >= 1 for seconds in fake.slept)  # Retry-After was honoured
+    with database.session() as session:
+        rows = session.exec(select(OutboxMessage)).all()
+    assert all(row.ts and row.channel for row in rows)
+
+
+class Crash(BaseException):
+    """The process dies (not an Exception: nothing in the sender may catch it)."""
+
+
+def test_a_crash_mid_fan_out_resumes_after_restart_without_sending_twice(
+    runtime: Runtime, database: Database, emulator: SlackEmulator, clock: MovableClock
+) -> None:
+    users = project_with_many_key_users(runtime, emulator, 120)
+    open_poll_for_everyone(runtime, title="Crash pulse")
+    real = transport_for_client(runtime.client(TEAM))
+    sent = {"count": 0}
+
+    def dies_after_slack_answers(row: OutboxMessage) -> dict[str, Any]:
+        answer = real(row)
+        sent["count"] += 1
+        if sent["count"] == 70:
+            raise Crash("killed between Slack's answer and marking the row sent")
+        return answer
+
+    dies_after_slack_answers.find_sent = real.find_sent  # type: ignore[attr-defined]
+    pacer, _fake = fake_pacer()
+    with pytest.raises(Crash):
+        sender_for(runtime, pacer, dies_after_slack_answers).deliver_due(team_id=TEAM)
+    left = statuses(database)
+    assert left[OutboxStatus.SENT] == 69 and left[OutboxStatus.SENDING] == 31
+
+    restarted = sender_for(runtime, pacer)
+    restarted.deliver_due(team_id=TEAM)  # fresh claims are left alone; unclaimed rows go out
+    assert statuses(database)[OutboxStatus.SENDING] == 31
+    clock.advance(CLAIM_TIMEOUT + timedelta(seconds=1))
+    deliver_until_done(restarted, database, clock)
+
+    assert dms_per_person(emulator, users, "Crash pulse") == Counter({u: 1 for u in users})
+    assert len([c for c in emulator.calls_to("chat.postMessage") if c.status == 200]) == 120
+    assert emulator.calls_to("conversations.history")  # the resumed rows were checked first
+
+
+def test_permanent_errors_are_recorded_not_retried_and_shown_to_the_pm(
+    slack: SlackDriver,
+    runtime: Runtime,
+    database: Database,
+    emulator: SlackEmulator,
+    clock: MovableClock,
+) -> None:
+    project_with_key_users(slack)
+    emulator.add_user(KEY_USERS[3], "key4", real_name="Key User 4", deleted=True)  # left
+    create_poll(slack)
+    with database.session() as session:
+        failed = session.exec(
+            select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
+        ).all()
+        assert [(row.key, row.error) for row in failed] == [
+            (f"poll:1:invite:{KEY_USERS[3]}", "user_disabled")
+        ]
+        assert [r.key for r in delivery.failures(session, team_id=TEAM, subject="poll:1")] == [
+            f"poll:1:invite:{KEY_USERS[3]}"
+        ]
+    calls = len(emulator.calls_to("chat.postMessage"))
+    clock.advance(hours=1)
+    run_due(runtime)
+    assert len(emulator.calls_to("chat.postMessage")) == calls  # never retried
+    slack.slash_command(PM, "/poll", "results 1")
+    shown = texts([emulator.responses[-1]])
+    assert (
+        "Could not be reached in Slack" in shown and f"<@{KEY_USERS[3]}> (user_disabled)" in shown
+    )
+
+
+def test_running_the_sender_again_sends_nothing_twice(
+    runtime: Runtime, database: Database, emulator: SlackEmulator, clock: MovableClock
+) -> None:
+    project_with_many_key_users(runtime, emulator, 5)
+    open_poll_for_everyone(runtime)
+    pacer, _fake = fake_pacer()
+    sender = sender_for(runtime, pacer)
+    assert sender.deliver_due(team_id=TEAM).sent == 5
+    clock.advance(CLAIM_TIMEOUT * 3)
+    assert sender.deliver_due(team_id=TEAM).sent == 0
+    assert len(emulator.calls_to("chat.postMessage")) == 5
+
+
+def test_a_retry_after_an_uncertain_failure_finds_the_message_already_posted(
+    runtime: Runtime, database: Database, emulator: SlackEmulator, clock: MovableClock
+) -> None:
+    [user] = project_with_many_key_users(runtime, emulator, 1)
+    open_poll_for_everyone(runtime, title="Lost answer")
+    real = transport_for_client(runtime.client(TEAM))
+
+    def answer_lost(row: OutboxMessage) -> dict[str, Any]:
+        real(row)  # Slack posts it, but the connection breaks before its answer arrives
+        raise delivery.TransientError("TimeoutError")
+
+    answer_lost.find_sent = real.find_sent  # type: ignore[attr-defined]
+    pacer, _fake = fake_pacer()
+    sender_for(runtime, pacer, answer_lost).deliver_due(team_id=TEAM)
+    clock.advance(minutes=5)
+    sender_for(runtime, pacer).deliver_due(team_id=TEAM)
+    assert dms_per_person(emulator, [user], "Lost answer")[user] == 1
+    with database.session() as session:
+        [row] = session.exec(select(OutboxMessage)).all()
+    assert row.status == OutboxStatus.SENT and row.ts == emulator.dm_messages(user)[-1]["ts"]
+
+
+def test_the_pacer_keeps_a_channel_near_one_message_a_second_and_honours_a_pause() -> None:
+    pacer, fake = fake_pacer(rates={"chat.postMessage": (100.0, 100.0)}, per_channel=(1.0, 4.0))
+    for _ in range(10):
+        pacer.acquire(TEAM, "chat.postMessage", "D1")
+    assert fake.now == pytest.approx(6.0)  # a burst of 4, then one a second
+    for _ in range(4):
+        pacer.acquire(TEAM, "chat.postMessage", f"D{_ + 2}")  # other channels are not held up
+    assert fake.now == pytest.approx(6.0)
+    pacer.pause(TEAM, "chat.update", 3)
+    pacer.acquire(TEAM, "chat.update", "D1")
+    assert fake.now == pytest.approx(9.0)

@@ -1,0 +1,29 @@
+"""The demo's issues act: logged from a message and by command, resolved, rated, then reminded
+and escalated once when the clock moves."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from bot.demo import run_demo
+from bot.settings import load_settings
+
+
+def test_demo_issue_act_shows_each_message_as_people_saw_it(tmp_path: Path) -> None:
+    out = io.StringIO()
+    assert (
+        run_demo(database_path=str(tmp_path / "demo.db"), settings=load_settings({}), out=out) == 0
+    )
+    text = out.getvalue()
+    act = text[text.index("key users' issues, from report to rated resolution") :]
+    assert "ERP-1 · Goods receipt for PO 4500012345 fails in MIGO" in act
+    assert "original message" in act  # the shortcut kept the link
+    assert "! due_date: The due date cannot be in the past." in act
+    assert "Only the project managers close ERP-1." in act
+    assert "(updated in place)" in act and "(in thread)" in act
+    assert "Thank you: you rated *ERP-1* 5/5." in act
+    assert "*You own 1 overdue issue.*" in act
+    assert act.count(":rotating_light: *ERP-2* ·") == 1  # escalated once, not again on a rerun
+    assert "issue_reminders: {'reminded': 0}" in act
+    assert "Block Kit limit violations: 0" in text

@@ -1,0 +1,26 @@
+"""The demo's poll act: round 1 answered, reminded and closed, round 2 with a trend, chart saved."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from bot.demo import run_demo
+from bot.settings import load_settings
+
+
+def test_demo_poll_act_shows_reminders_results_trend_and_saves_the_chart(tmp_path: Path) -> None:
+    out = io.StringIO()
+    database = tmp_path / "demo.db"
+    assert run_demo(database_path=str(database), settings=load_settings({}), out=out) == 0
+    text = out.getvalue()
+    assert "A reminder: *Monthly key-user satisfaction*" in text
+    assert "*4 of 6* answered (67 %)" in text
+    # The round's date depends on the acts played before this one; the figures do not.
+    assert re.search(r"Round 1 \(\d{4}-\d\d-\d\d\): 67 % answered · CSAT 50 % · NPS -25", text)
+    assert re.search(r"Round 2 \(\d{4}-\d\d-\d\d\): 67 % answered · CSAT 100 % · NPS 75", text)
+    chart = tmp_path / "demo-poll-chart.png"
+    assert f"Poll chart (PNG): {chart.resolve()}" in text
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    assert "Block Kit limit violations: 0" in text
