@@ -26,7 +26,7 @@ def _issue_message(stage: Stage, number: int) -> dict[str, Any]:
 def play(stage: Stage) -> None:
     slack = stage.slack
     emulator = stage.emulator
-    stage.act("Act — key users' issues, from report to rated resolution")
+    stage.act("Act 3 — key users' issues, from report to rated resolution")
 
     stage.step(WEI, "writes in #erp-rollout:")
     original = emulator.add_message(

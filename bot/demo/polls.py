@@ -56,7 +56,7 @@ def _modal_answers(
 
 def play(stage: Stage) -> None:
     slack, emulator = stage.slack, stage.emulator
-    stage.act("Act — a monthly key-user satisfaction poll, its reminders, results and trend")
+    stage.act("Act 2 — a monthly key-user satisfaction poll, its reminders, results and trend")
     assert len(KEY_USERS) == 6
 
     stage.step(PM, "types `/poll new` in #erp-rollout and starts from the monthly template:")
