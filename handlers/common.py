@@ -78,6 +78,15 @@ def view_errors(locale: str, error: ValidationError, view: dict[str, Any]) -> di
     return errors
 
 
+def refuse_form(ack: Any, locale: str, error: LiaisonError, view: dict[str, Any]) -> None:
+    """Answer a submission with inline errors: the modal stays open and nothing was stored.
+
+    A refusal that is not about one field (no permission, gone) is shown on the first input."""
+    if not isinstance(error, ValidationError):
+        error = ValidationError({"": error_text(locale, error)})
+    ack(response_action="errors", errors=view_errors(locale, error, view))
+
+
 def dm(client: WebClient, user_id: str, payload: dict[str, Any]) -> dict[str, Any] | None:
     """A direct message from the app; a Slack error is logged and returned as None."""
     try:

@@ -22,7 +22,7 @@ from bot.services import projects as project_service
 from bot.slack_io import slack_error_code
 from bot.views import common as ui
 from bot.views import issues as views
-from handlers.common import dm, error_text, open_modal, unit, user_ids_in, view_errors
+from handlers.common import dm, error_text, open_modal, refuse_form, unit, user_ids_in
 from handlers.home import publish_home
 
 log = logging.getLogger(__name__)
@@ -293,14 +293,8 @@ def register(app: App, runtime: Runtime) -> None:
                 change = service.create_issue(ctx=ctx, project=project, data=data)
                 keys = notices.announce_created(ctx, change)
                 issue_id, reporter = change.issue.id, change.issue.reporter_id
-        except ValidationError as error:
-            ack(response_action="errors", errors=view_errors(locale, error, view))
-            return
         except LiaisonError as error:
-            ack(
-                response_action="errors",
-                errors=view_errors(locale, ValidationError({"": error_text(locale, error)}), view),
-            )
+            refuse_form(ack, locale, error, view)
             return
         ack()
         notices.deliver(runtime, team_id, keys)
@@ -395,14 +389,8 @@ def register(app: App, runtime: Runtime) -> None:
                 if change is not None:
                     channel, ts = notices.message_ref(ctx, issue)
                     keys = notices.announce_change(ctx, change, permalink(client, channel, ts))
-        except ValidationError as error:
-            ack(response_action="errors", errors=view_errors(locale, error, view))
-            return
         except LiaisonError as error:
-            ack(
-                response_action="errors",
-                errors=view_errors(locale, ValidationError({"": error_text(locale, error)}), view),
-            )
+            refuse_form(ack, locale, error, view)
             return
         ack()
         notices.deliver(runtime, team_id, keys)
@@ -476,14 +464,8 @@ def register(app: App, runtime: Runtime) -> None:
                 int(values.get("rating") or 0),
                 values.get("comment") or "",
             )
-        except ValidationError as error:
-            ack(response_action="errors", errors=view_errors(locale, error, view))
-            return
         except LiaisonError as error:
-            ack(
-                response_action="errors",
-                errors=view_errors(locale, ValidationError({"": error_text(locale, error)}), view),
-            )
+            refuse_form(ack, locale, error, view)
             return
         ack()
         notices.deliver(runtime, context.team_id or "", keys)

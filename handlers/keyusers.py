@@ -21,7 +21,7 @@ from bot.services.context import Ctx
 from bot.slack_io import display_name, lookup_user, user_profile
 from bot.views import common as ui
 from bot.views import keyusers as views
-from handlers.common import dm, error_text, open_modal, unit, user_ids_in, view_errors
+from handlers.common import dm, error_text, open_modal, refuse_form, unit, user_ids_in
 from handlers.home import publish_home
 
 log = logging.getLogger(__name__)
@@ -317,14 +317,8 @@ def register(app: App, runtime: Runtime) -> None:
                     quadrant=t(locale, f"quadrants.{quadrant.value}"),
                     cadence=service.cadence_days(key_user),
                 )
-        except ValidationError as error:
-            ack(response_action="errors", errors=view_errors(locale, error, view))
-            return
         except LiaisonError as error:
-            ack(
-                response_action="errors",
-                errors=view_errors(locale, ValidationError({"": error_text(locale, error)}), view),
-            )
+            refuse_form(ack, locale, error, view)
             return
         ack()
         dm(client, context.user_id or "", ui.message(entry_text, [ui.section(entry_text)]))
@@ -348,14 +342,8 @@ def register(app: App, runtime: Runtime) -> None:
                     return
                 service.update_key_user(ctx=ctx, key_user=key_user, data=data)
                 text = t(locale, "keyuser.updated", user=key_user.user_id, code=project.code)
-        except ValidationError as error:
-            ack(response_action="errors", errors=view_errors(locale, error, view))
-            return
         except LiaisonError as error:
-            ack(
-                response_action="errors",
-                errors=view_errors(locale, ValidationError({"": error_text(locale, error)}), view),
-            )
+            refuse_form(ack, locale, error, view)
             return
         ack()
         dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))

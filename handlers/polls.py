@@ -24,7 +24,7 @@ from bot.services.context import Ctx
 from bot.slack_io import slack_error_code
 from bot.views import common as ui
 from bot.views import polls as views
-from handlers.common import dm, error_text, open_modal, unit, view_errors
+from handlers.common import dm, error_text, open_modal, refuse_form, unit, view_errors
 from handlers.home import publish_home
 from storage.models import Poll, PollStatus, Project
 
@@ -249,9 +249,7 @@ def register(app: App, runtime: Runtime) -> None:
                 draft = settings_draft(values, project.id or 0, locale)
                 service.clean_settings(ctx, poll_input(draft))
         except LiaisonError as error:
-            if not isinstance(error, ValidationError):
-                error = ValidationError({"": error_text(locale, error)})
-            ack(response_action="errors", errors=view_errors(locale, error, view))
+            refuse_form(ack, locale, error, view)
             return
         ack(response_action="update", view=views.questions_modal(locale, draft))
 
@@ -479,9 +477,7 @@ def register(app: App, runtime: Runtime) -> None:
                     secret=metadata.get("s"),
                 )
         except LiaisonError as error:
-            if not isinstance(error, ValidationError):
-                error = ValidationError({"": error_text(locale, error)})
-            ack(response_action="errors", errors=view_errors(locale, error, view))
+            refuse_form(ack, locale, error, view)
             return
         ack()
         _mark_answered(

@@ -17,7 +17,7 @@ from bot.services import projects as service
 from bot.slack_io import slack_error_code
 from bot.views import common as ui
 from bot.views import projects as views
-from handlers.common import error_text, open_modal, slack_error_text, unit, view_errors
+from handlers.common import error_text, open_modal, refuse_form, slack_error_text, unit
 from handlers.home import publish_home
 from storage.models.core import MemberRole
 
@@ -201,8 +201,8 @@ def register(app: App, runtime: Runtime) -> None:
                     old_channel = project.channel_id
                     service.update_project(ctx=ctx, project=project, data=data)
                 pms = service.pm_ids(ctx, project)
-        except ValidationError as error:
-            ack(response_action="errors", errors=view_errors(locale, error, view))
+        except LiaisonError as error:
+            refuse_form(ack, locale, error, view)
             return
         ack()
         created = project_id is None
