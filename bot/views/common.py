@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
     Option,
     PlainTextInputElement,
     PlainTextObject,
+    RadioButtonsElement,
     SectionBlock,
     StaticSelectElement,
     UserMultiSelectElement,
@@ -144,6 +145,24 @@ def select_input(
         optional=optional,
         hint=PlainTextObject(text=hint) if hint else None,
         element=StaticSelectElement(action_id=Action.INPUT, options=options, initial_option=chosen),
+    )
+
+
+def radio_input(
+    block_id: str,
+    label: str,
+    choices: Sequence[tuple[str, str]],
+    *,
+    initial: str | None = None,
+    optional: bool = False,
+) -> InputBlock:
+    options = [option(value, text) for value, text in choices][:10]
+    chosen = next((o for o in options if o.value == initial), None)
+    return InputBlock(
+        block_id=block_id,
+        label=PlainTextObject(text=clip(label, 2000)),
+        optional=optional,
+        element=RadioButtonsElement(action_id=Action.INPUT, options=options, initial_option=chosen),
     )
 
 

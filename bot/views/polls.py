@@ -16,7 +16,6 @@ from slack_sdk.models.blocks import (
     DateTimePickerElement,
     InputBlock,
     PlainTextObject,
-    RadioButtonsElement,
     StaticMultiSelectElement,
 )
 
@@ -327,38 +326,22 @@ def _question_input(locale: str, question: PollQuestion, current: Any) -> InputB
     block_id = f"q{question.id}"
     label = PlainTextObject(text=ui.clip(question.text, 2000))
     optional = not question.required
+    initial = str(current) if current is not None and not isinstance(current, list) else None
     if question.kind == QuestionKind.RATING:
         choices = [(str(v), plain(locale, f"poll.rating.r{v}")) for v in range(1, 6)]
-        options = [ui.option(v, text) for v, text in choices]
-        chosen = next((o for o in options if current is not None and o.value == str(current)), None)
-        return InputBlock(
-            block_id=block_id,
-            label=label,
-            optional=optional,
-            element=RadioButtonsElement(
-                action_id=Action.INPUT, options=options, initial_option=chosen
-            ),
-        )
+        return ui.radio_input(block_id, question.text, choices, initial=initial, optional=optional)
     if question.kind == QuestionKind.NPS:
         return ui.select_input(
             block_id,
             question.text,
             [(str(v), plain(locale, "poll.nps_choice", value=v)) for v in range(0, 11)],
-            initial=str(current) if current is not None else None,
+            initial=initial,
             optional=optional,
             hint=plain(locale, "poll.hint.nps"),
         )
     if question.kind == QuestionKind.SINGLE:
-        options = [ui.option(str(i), o) for i, o in enumerate(question.options)]
-        chosen = next((o for o in options if current is not None and o.value == str(current)), None)
-        return InputBlock(
-            block_id=block_id,
-            label=label,
-            optional=optional,
-            element=RadioButtonsElement(
-                action_id=Action.INPUT, options=options, initial_option=chosen
-            ),
-        )
+        choices = [(str(i), text) for i, text in enumerate(question.options)]
+        return ui.radio_input(block_id, question.text, choices, initial=initial, optional=optional)
     if question.kind == QuestionKind.MULTIPLE:
         options = [ui.option(str(i), o) for i, o in enumerate(question.options)]
         picked = [o for o in options if current and int(o.value or -1) in current] or None
