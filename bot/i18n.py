@@ -1,6 +1,7 @@
 """Text: one Jinja2 environment for the whole app, and the en / zh-CN message catalogs.
 
-Catalogs are TOML files under ``bot/templates/locales``: dotted keys to Jinja template strings.
+Catalogs are TOML files under ``bot/templates/locales/<locale>/``, one per domain: dotted keys to
+Jinja template strings.
 Longer texts are ``.j2`` files under ``bot/templates/<locale>/``. The project's locale picks the
 language; a key missing from zh-CN falls back to English.
 
@@ -79,23 +80,35 @@ def _environment(mrkdwn: bool, files: bool = False) -> Environment:
     return env
 
 
-@cache
-def _catalog(locale: str) -> dict[str, str]:
-    path = _templates_root() / "locales" / f"{locale}.toml"
-    with path.open("rb") as handle:
-        nested = tomllib.load(handle)
+def read_catalog_files(locale: str) -> dict[str, str]:
+    """Every ``locales/<locale>/*.toml`` flattened to dotted keys; a key defined twice is an error.
+
+    One file per domain (``issues.toml``, ``polls.toml``, …) so that a new capability adds its
+    own file next to the others.
+    """
     flat: dict[str, str] = {}
 
-    def walk(prefix: str, node: dict[str, Any]) -> None:
+    def walk(prefix: str, node: dict[str, Any], source: str) -> None:
         for key, value in node.items():
             name = f"{prefix}.{key}" if prefix else key
             if isinstance(value, dict):
-                walk(name, value)
+                walk(name, value, source)
+            elif name in flat:
+                raise ValueError(f"message {name!r} is defined twice ({source})")
             else:
-                flat[name] = str(value)
+                flat[name] = value
 
-    walk("", nested)
+    folder = _templates_root() / "locales" / locale
+    for path in sorted(folder.iterdir(), key=lambda entry: entry.name):
+        if path.name.endswith(".toml"):
+            with path.open("rb") as handle:
+                walk("", tomllib.load(handle), f"{locale}/{path.name}")
     return flat
+
+
+@cache
+def _catalog(locale: str) -> dict[str, str]:
+    return {key: str(value) for key, value in read_catalog_files(locale).items()}
 
 
 def normalize_locale(locale: str | None) -> str:

@@ -12,10 +12,10 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import issue_notices as notices
 from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import say, t
 from bot.ids import IssueId
+from bot.jobs import issues as notices
 from bot.runtime import Runtime
 from bot.services import issues as service
 from bot.services import projects as project_service

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import tomllib
 from datetime import UTC, datetime
-from importlib import resources
 
 import pytest
 from jinja2 import Environment, meta, nodes
@@ -26,22 +24,8 @@ TITLE_LIMIT = 24
 
 
 def _raw_catalog(locale: str) -> dict[str, str]:
-    """The catalog read straight from its file, so no English fallback can hide a gap."""
-    path = resources.files("bot") / "templates" / "locales" / f"{locale}.toml"
-    with path.open("rb") as handle:
-        nested = tomllib.load(handle)
-    flat: dict[str, str] = {}
-
-    def walk(prefix: str, node: dict) -> None:
-        for key, value in node.items():
-            name = f"{prefix}.{key}" if prefix else key
-            if isinstance(value, dict):
-                walk(name, value)
-            else:
-                flat[name] = value
-
-    walk("", nested)
-    return flat
+    """The catalog read straight from its files, so no English fallback can hide a gap."""
+    return i18n.read_catalog_files(locale)
 
 
 def _variables(source: str) -> set[str]:

@@ -3,7 +3,7 @@ reminders and escalations due, rating, auto-close, finding and exporting.
 
 Rules only: this module changes and reads issues in the caller's unit of work. What Liaison then
 says about a change (the issue message, its thread, DMs) is written to the outbox by
-``bot.issue_notices`` from the ``Change`` these functions return.
+``bot.jobs.issues`` from the ``Change`` these functions return.
 
 Service levels: first response is counted in elapsed hours from logging. Resolution is counted in
 calendar days in the project's timezone: an issue is due by the end of the local day N days after

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot import issue_notices, poll_jobs
+from bot.jobs import issues as issue_jobs
+from bot.jobs import polls as poll_jobs
 from bot.runtime import Runtime
 
 JobFunction = Callable[[Runtime], dict[str, Any]]
@@ -32,9 +33,9 @@ def deliver_outbox(runtime: Runtime) -> dict[str, Any]:
 
 # Order matters within one run-due: jobs that enqueue messages come before delivery, which is last.
 JOB_TABLE: list[JobSpec] = [
-    JobSpec("issue_auto_close", issue_notices.auto_close_resolved, timedelta(minutes=30)),
-    JobSpec("issue_escalations", issue_notices.escalate_breaches, timedelta(minutes=5)),
-    JobSpec("issue_reminders", issue_notices.remind_overdue_owners, timedelta(minutes=15)),
+    JobSpec("issue_auto_close", issue_jobs.auto_close_resolved, timedelta(minutes=30)),
+    JobSpec("issue_escalations", issue_jobs.escalate_breaches, timedelta(minutes=5)),
+    JobSpec("issue_reminders", issue_jobs.remind_overdue_owners, timedelta(minutes=15)),
     JobSpec("poll_open", poll_jobs.open_polls, poll_jobs.EVERY_MINUTE),
     JobSpec("poll_remind", poll_jobs.remind_polls, poll_jobs.EVERY_MINUTE),
     JobSpec("poll_close", poll_jobs.close_polls, poll_jobs.EVERY_MINUTE),
