@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock
@@ -199,6 +199,58 @@ def enqueue(
     session.add(row)
     session.flush()
     return row
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for ``enqueue_many``."""
+
+    key: str
+    payload: dict[str, Any]
+    method: str = "chat.postMessage"
+    subject: str | None = None
+
+
+def enqueue_many(
+    session: Session, *, team_id: str, messages: list[Outgoing], now: datetime
+) -> list[str]:
+    """``enqueue`` for many messages at once: one query for the keys already there and one
+    multi-row insert per thousand messages. Returns the keys it added."""
+    added: list[str] = []
+    for start in range(0, len(messages), 1000):
+        batch = messages[start : start + 1000]
+        for message in batch:
+            if message.method not in SUPPORTED_METHODS:
+                raise ValueError(f"the outbox cannot send {message.method}")
+        existing = set(
+            session.exec(
+                select(OutboxMessage.key).where(
+                    col(OutboxMessage.key).in_([message.key for message in batch])
+                )
+            ).all()
+        )
+        rows = []
+        for message in batch:
+            if message.key in existing:
+                continue
+            existing.add(message.key)
+            rows.append(
+                {
+                    "team_id": team_id,
+                    "key": message.key,
+                    "method": message.method,
+                    "payload": message.payload,
+                    "status": OutboxStatus.PENDING,
+                    "attempts": 0,
+                    "created_at": now,
+                    "next_attempt_at": now,
+                    "subject": message.subject,
+                }
+            )
+            added.append(message.key)
+        if rows:
+            session.execute(insert(OutboxMessage), rows)
+    return added
 
 
 @dataclass

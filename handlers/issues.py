@@ -495,14 +495,15 @@ def register(app: App, runtime: Runtime) -> None:
 
     # ------------------------------------------------------------------ reminders' snooze
 
-    def snooze(context: BoltContext, client: WebClient, ids: str, until: date | str) -> str:
+    def snooze(context: BoltContext, client: WebClient, ids: str, until: date | str | None) -> str:
         issue_ids = [int(part) for part in ids.split(",") if part.isdigit()]
         with unit(runtime, context, client) as ctx:
             snoozed = service.snooze(ctx=ctx, issue_ids=issue_ids, until=until)
             locale = settings.locale
             if snoozed:
                 locale = project_service.get_project_by_id(ctx, snoozed[0].project_id).locale
-            return t(locale, "issues.reminder.snoozed", count=len(snoozed), until=str(until))
+            day = snoozed[0].snoozed_until if snoozed else until
+            return t(locale, "issues.reminder.snoozed", count=len(snoozed), until=str(day or ""))
 
     @app.action(IssueId.REMIND_TOMORROW)
     def remind_tomorrow(
@@ -515,7 +516,7 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         ack()
         try:
-            text = snooze(context, client, action.get("value") or "", notices.tomorrow(runtime))
+            text = snooze(context, client, action.get("value") or "", None)
         except LiaisonError as error:
             text = error_text(settings.locale, error)
         respond(text=text, replace_original=False, response_type="ephemeral")
@@ -544,9 +545,9 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> dict[str, Any]:
         query = service.parse_list_query(words)
         with unit(runtime, context, client) as ctx:
-            items = service.list_issues(ctx, query)
-            locale = items[0][1].locale if items else settings.locale
-            return views.list_message(locale, items, query, " ".join(words), page, ctx.now())
+            found = service.list_issues(ctx, query, page=page, page_size=views.LIST_PAGE_SIZE)
+            locale = found.items[0][1].locale if found.items else settings.locale
+            return views.list_message(locale, found, query, " ".join(words), ctx.now())
 
     @app.action(PAGE_ACTION)
     def turn_list_page(

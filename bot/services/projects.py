@@ -214,6 +214,24 @@ def pm_ids(ctx: Ctx, project: Project) -> list[str]:
     return member_ids(ctx, project, MemberRole.PM)
 
 
+def pm_ids_by_project(ctx: Ctx, project_ids: set[int]) -> dict[int, list[str]]:
+    """The PMs of many projects in one query."""
+    found: dict[int, list[str]] = {}
+    if not project_ids:
+        return found
+    rows = ctx.session.exec(
+        ctx.select(ProjectMember)
+        .where(
+            col(ProjectMember.project_id).in_(sorted(project_ids)),
+            ProjectMember.role == MemberRole.PM,
+        )
+        .order_by(col(ProjectMember.id))
+    ).all()
+    for row in rows:
+        found.setdefault(row.project_id, []).append(row.user_id)
+    return found
+
+
 def is_pm(ctx: Ctx, project: Project, user_id: str | None = None) -> bool:
     user_id = user_id or ctx.actor_id
     return user_id in pm_ids(ctx, project)
