@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
-from sqlalchemy import text
+if TYPE_CHECKING:  # the gunicorn master imports this module and must stay light
+    from slack_bolt import App
 
-from bot.runtime import Runtime
+    from bot.runtime import Runtime
 
+WORKER_BOOT_ERROR = 3  # gunicorn's exit code for a worker that failed to boot: the master stops
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def wsgi_app(app: App, runtime: Runtime) -> WSGIApp:
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+    from sqlalchemy import text
+
     slack = SlackRequestHandler(app, path="/slack/events")
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -37,7 +40,14 @@ def wsgi_app(app: App, runtime: Runtime) -> WSGIApp:
     return application
 
 
-def serve(application: WSGIApp, *, host: str, port: int, workers: int, threads: int) -> None:
+def serve(
+    make_application: Callable[[], WSGIApp], *, host: str, port: int, workers: int, threads: int
+) -> int:
+    """Run gunicorn; each worker calls ``make_application`` after the fork, so the master holds
+    no app (its memory stays small) and workers start in parallel. A worker that cannot start
+    (the database is unreachable) says why in one line and stops the server."""
+    import sys
+
     from gunicorn.app.base import BaseApplication
 
     class Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -50,6 +60,16 @@ def serve(application: WSGIApp, *, host: str, port: int, workers: int, threads: 
             self.cfg.set("timeout", 60)
 
         def load(self) -> WSGIApp:
-            return application
+            from bot.cli import database_unreachable
+
+            try:
+                return make_application()
+            except Exception as error:
+                reason = database_unreachable(error)
+                if reason is None:
+                    raise
+                print(f"liaison: cannot reach the database: {reason}", file=sys.stderr)
+                sys.exit(WORKER_BOOT_ERROR)
 
     Gunicorn().run()
+    return 0

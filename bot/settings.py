@@ -58,7 +58,7 @@ class Settings:
         for name in names:
             if not getattr(self, name):
                 raise SettingsError(
-                    f"{env_names[name]} is not set; see README: Connect a workspace"
+                    f"{env_names[name]} is not set; see README: Connect a real workspace"
                 )
 
 
@@ -128,12 +128,24 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if public_url and not public_url.startswith("https://"):
         raise SettingsError("LIAISON_PUBLIC_URL must start with https://")
 
+    client_id, client_secret = get("SLACK_CLIENT_ID"), get("SLACK_CLIENT_SECRET")
+    if bool(client_id) != bool(client_secret):
+        given, missing = (
+            ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+            if client_id
+            else ("SLACK_CLIENT_SECRET", "SLACK_CLIENT_ID")
+        )
+        raise SettingsError(
+            f"{given} is set but {missing} is not: set both for the multi-workspace install, "
+            "or neither"
+        )
+
     return Settings(
         bot_token=bot_token,
         signing_secret=get("SLACK_SIGNING_SECRET"),
         app_token=app_token,
-        client_id=get("SLACK_CLIENT_ID"),
-        client_secret=get("SLACK_CLIENT_SECRET"),
+        client_id=client_id,
+        client_secret=client_secret,
         api_url=api_url,
         database_url=database_url,
         timezone=timezone,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import requests
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -66,13 +65,22 @@ class UserResolver:
         return lookup_user(self.client, who)
 
 
+class CsvDownloadFailed(Exception):
+    """Slack's file could not be fetched (network, HTTP error)."""
+
+
 def download_csv(url: str, token: str | None) -> str:
     """Fetch a CSV a user uploaded to Slack (``url_private_download`` needs the bot token)."""
-    response = requests.get(
-        url, headers={"Authorization": f"Bearer {token}"}, timeout=20, stream=True
-    )
-    response.raise_for_status()
-    content = response.raw.read(MAX_CSV_BYTES + 1, decode_content=True)
+    import requests  # only when someone uploads a CSV: kept out of the start-up
+
+    try:
+        response = requests.get(
+            url, headers={"Authorization": f"Bearer {token}"}, timeout=20, stream=True
+        )
+        response.raise_for_status()
+        content = response.raw.read(MAX_CSV_BYTES + 1, decode_content=True)
+    except requests.RequestException as error:
+        raise CsvDownloadFailed(str(error)) from error
     if len(content) > MAX_CSV_BYTES:
         raise ValidationError({"csv_file": Msg("errors.csv_too_big")})
     return content.decode("utf-8-sig", errors="replace")
@@ -380,8 +388,8 @@ def register(app: App, runtime: Runtime) -> None:
                     ctx=ctx, project=project, text=text, resolve_user=UserResolver(client)
                 )
                 message = views.import_report(locale, project, report)
-        except (LiaisonError, SlackApiError, requests.RequestException) as error:
-            if isinstance(error, requests.RequestException):
+        except (LiaisonError, SlackApiError, CsvDownloadFailed) as error:
+            if isinstance(error, CsvDownloadFailed):
                 log.warning("CSV download failed: %s", error)
                 reason = t(locale, "errors.csv_download")
             else:

@@ -1,15 +1,103 @@
-"""Schema migrations (Alembic), run by ``liaison db upgrade`` and at start-up of the app."""
+"""Schema migrations (Alembic), run by ``liaison db upgrade`` and at start-up of the app.
+
+At start-up the schema is nearly always current already: ``ensure_schema`` compares the database's
+revision with the heads named in the migration files' headers, and only imports and runs Alembic
+when they differ (Alembic's import and script scan are a third of a cold start), under a lock so
+that several processes starting at once migrate one after the other.
+"""
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SCRIPT_LOCATION = "storage:migrations"
+VERSIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+_REVISION_RE = re.compile(r"^revision(?:\s*:[^=]*)?=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
+_DOWN_REVISION_RE = re.compile(r"^down_revision(?:\s*:[^=]*)?=\s*(.+)$", re.MULTILINE)
+_MIGRATION_LOCK = 7_100_314  # pg_advisory_lock key: one migrating process at a time
+
+
+def script_heads() -> set[str]:
+    """The head revisions, read from the migration files' ``revision``/``down_revision`` lines."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in VERSIONS.glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision = _REVISION_RE.search(source)
+        if revision is None:
+            continue
+        revisions.add(revision.group(1))
+        down = _DOWN_REVISION_RE.search(source)
+        if down is not None:
+            parents.update(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)))
+    return revisions - parents
+
+
+def database_heads(engine: Engine) -> set[str]:
+    """The revisions the database is at (empty for a new database)."""
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    except DBAPIError as error:
+        if "alembic_version" in str(error.orig):
+            return set()
+        raise
+    return {row[0] for row in rows}
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK}
+                )
+                connection.commit()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}.migrate-lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_schema(engine: Engine) -> bool:
+    """Bring the schema to the heads; True when migrations ran, False when it was current."""
+    wanted = script_heads()
+    if database_heads(engine) == wanted:
+        return False
+    with _migration_lock(engine):
+        if database_heads(engine) == wanted:  # another process migrated while we waited
+            return False
+        upgrade(engine)
+    return True
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)
     url = engine.url.render_as_string(hide_password=False)
@@ -19,6 +107,8 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
 
 
