@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock
@@ -249,7 +249,7 @@ def enqueue_many(
             )
             added.append(message.key)
         if rows:
-            session.execute(insert(OutboxMessage), rows)
+            session.connection().execute(OutboxMessage.__table__.insert(), rows)  # type: ignore[attr-defined]
     return added
 
 

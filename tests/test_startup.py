@@ -105,7 +105,10 @@ def test_half_an_oauth_setting_is_refused(env: dict[str, str], line: str) -> Non
 
 
 def test_building_the_app_logs_no_token_will_be_unused_warning(
-    database, clock, monkeypatch, caplog  # type: ignore[no-untyped-def]
+    database,
+    clock,
+    monkeypatch,
+    caplog,  # type: ignore[no-untyped-def]
 ) -> None:
     from bot.app import build_app
     from bot.runtime import Runtime

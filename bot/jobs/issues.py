@@ -9,6 +9,7 @@ for each change, ``reminder:<owner>:<day>`` for an owner's daily reminder and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -189,19 +190,26 @@ def escalate_breaches(runtime: Runtime) -> dict[str, Any]:
                 continue
             pms = project_service.pm_ids_by_project(ctx, {b.issue.project_id for b in found})
             refs = message_refs(ctx, [b.issue for b in found])
+        found.sort(key=service.Breach.worst_first)
         per_pm: dict[str, list[service.Breach]] = {}
         for breach in found:
             for pm in pms.get(breach.issue.project_id, []):
                 per_pm.setdefault(pm, []).append(breach)
+        reply_for: dict[tuple[int | None, str], Callable[[Issue], dict[str, Any]]] = {}
         for number, batch in enumerate(chunked(found)):
             with runtime.unit(team_id) as ctx:
-                entries = service.record_escalations(ctx, list(batch))
+                service.record_escalations(ctx, list(batch))
                 messages = []
-                for breach, entry in zip(batch, entries, strict=True):
+                for breach in batch:
                     issue, project = breach.issue, breach.project
                     if issue.id in refs:
                         channel, ts = refs[issue.id or 0]
-                        reply = views.thread_reply(project.locale, project, issue, entry)
+                        replies = (project.id, breach.kind)
+                        if replies not in reply_for:
+                            reply_for[replies] = views.escalation_replies(
+                                project.locale, project, breach.kind
+                            )
+                        reply = reply_for[replies](issue)
                         messages.append(
                             Outgoing(
                                 key=f"escalation:{issue.id}:{breach.kind}:thread",
@@ -211,7 +219,7 @@ def escalate_breaches(runtime: Runtime) -> dict[str, Any]:
                         )
                 if number == 0:
                     for pm, theirs in per_pm.items():
-                        worst = min(theirs, key=service.Breach.worst_first)
+                        worst = theirs[0]  # found is sorted worst first
                         messages.append(
                             Outgoing(
                                 key=f"escalations:{team_id}:{pm}:{now.isoformat()}",

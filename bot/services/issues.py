@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, case, cast, func, insert, literal
+from sqlalchemy import String, and_, case, cast, func, literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 
@@ -40,7 +40,7 @@ from storage.models import (
     ProjectMember,
 )
 from storage.models.issues import OPEN_STATUSES
-from storage.types import UTCDateTime
+from storage.types import JSONType, UTCDateTime
 
 KINDS = ("issue", "request", "question", "change_request")
 PRIORITIES = ("P1", "P2", "P3", "P4")
@@ -949,9 +949,28 @@ BREACH_KINDS = ("unowned", "first_response", "resolution")
 PRIORITY_RANK = {priority: rank for rank, priority in enumerate(PRIORITIES)}
 
 
+# What escalating reads of an issue (``breaches`` loads these columns only).
+BREACH_COLUMNS = (
+    "id",
+    "project_id",
+    "number",
+    "title",
+    "priority",
+    "status",
+    "reporter_id",
+    "owner_id",
+    "due_date",
+    "due_at",
+    "first_response_due_at",
+    "created_at",
+    "channel_id",
+    "message_ts",
+)
+
+
 @dataclass
 class Breach:
-    issue: Issue
+    issue: Issue  # read-only: a row of BREACH_COLUMNS, read like an Issue
     project: Project
     kind: str  # first_response | resolution | unowned
 
@@ -984,6 +1003,10 @@ def breaches(ctx: Ctx) -> list[Breach]:
         ),
         "resolution": col(Issue.due_at) <= now,
     }
+    projects = {project.id: project for project in ctx.session.exec(ctx.select(Project)).all()}
+    # Plain rows of the columns that escalating reads, not ORM objects: a first run can find
+    # thousands, and loading each as an entity would be most of the job's time.
+    columns = [Issue.__table__.c[name] for name in BREACH_COLUMNS]  # type: ignore[attr-defined]
     found: list[Breach] = []
     for kind in BREACH_KINDS:
         escalated = (
@@ -994,9 +1017,8 @@ def breaches(ctx: Ctx) -> list[Breach]:
             )
             .exists()
         )
-        rows = ctx.session.exec(
-            select(Issue, Project)
-            .join(Project, col(Project.id) == col(Issue.project_id))
+        rows = ctx.session.connection().execute(
+            select(*columns)
             .where(
                 Issue.team_id == ctx.team_id,
                 col(Issue.deleted_at).is_(None),
@@ -1005,8 +1027,8 @@ def breaches(ctx: Ctx) -> list[Breach]:
                 ~escalated,
             )
             .order_by(col(Issue.id))
-        ).all()
-        found.extend(Breach(issue, project, kind) for issue, project in rows)
+        )
+        found.extend(Breach(row, projects[row.project_id], kind) for row in rows)  # type: ignore[arg-type]
     return found
 
 
@@ -1027,32 +1049,48 @@ def _reporters_as_key_users(ctx: Ctx, issues: list[Issue]) -> dict[tuple[int, st
     return found
 
 
-def record_escalations(ctx: Ctx, found: list[Breach]) -> list[IssueHistory]:
-    """Note each breach's escalation once (its claim, its history entry and the reporter's
-    touchpoint), with three multi-row inserts whatever the number of breaches. The caller found
-    them unclaimed; a concurrent run that claimed one first makes the whole batch fail on the
-    unique key and roll back, and the next run finds what is left."""
+def record_escalations(ctx: Ctx, found: list[Breach]) -> int:
+    """Note each breach's escalation once: its claim and its history entry are written by
+    INSERT … SELECT from the issues (one statement per kind each), the reporters' touchpoints by
+    one multi-row insert, whatever the number of breaches. The caller found them unclaimed; a
+    concurrent run that claimed one first makes the whole batch fail on the unique key and roll
+    back, and the next run finds what is left."""
     if not found:
-        return []
+        return 0
     now = ctx.now()
-    key_users = _reporters_as_key_users(ctx, [breach.issue for breach in found])
-    claims = [
-        {"team_id": ctx.team_id, "key": f"escalation:{b.issue.id}:{b.kind}", "at": now}
-        for b in found
-    ]
-    entries = [
-        IssueHistory(
-            team_id=ctx.team_id,
-            issue_id=b.issue.id or 0,
-            actor_id=None,
-            action="escalated",
-            from_status=b.issue.status,
-            to_status=b.issue.status,
-            detail={"breach": b.kind},
-            at=now,
+    connection = ctx.session.connection()
+    issues = Issue.__table__  # type: ignore[attr-defined]
+    for kind in BREACH_KINDS:
+        ids = [b.issue.id for b in found if b.kind == kind]
+        if not ids:
+            continue
+        chosen = select(issues).where(issues.c.team_id == ctx.team_id, issues.c.id.in_(ids))
+        rows = chosen.subquery()
+        connection.execute(
+            ProcessedRequest.__table__.insert().from_select(  # type: ignore[attr-defined]
+                ["team_id", "key", "at"],
+                select(
+                    rows.c.team_id,
+                    literal("escalation:") + cast(rows.c.id, String) + literal(f":{kind}"),
+                    literal(now, UTCDateTime),
+                ),
+            )
         )
-        for b in found
-    ]
+        connection.execute(
+            IssueHistory.__table__.insert().from_select(  # type: ignore[attr-defined]
+                ["team_id", "issue_id", "action", "from_status", "to_status", "detail", "at"],
+                select(
+                    rows.c.team_id,
+                    rows.c.id,
+                    literal("escalated"),
+                    rows.c.status,
+                    rows.c.status,
+                    literal({"breach": kind}, JSONType),
+                    literal(now, UTCDateTime),
+                ),
+            )
+        )
+    key_users = _reporters_as_key_users(ctx, [breach.issue for breach in found])
     touchpoints = []
     for b in found:
         key_user_id = key_users.get((b.issue.project_id, b.issue.reporter_id))
@@ -1068,12 +1106,8 @@ def record_escalations(ctx: Ctx, found: list[Breach]) -> list[IssueHistory]:
                 "at": now,
             }
         )
-    ctx.session.execute(insert(ProcessedRequest), claims)
-    ctx.session.execute(
-        insert(IssueHistory), [entry.model_dump(exclude={"id"}) for entry in entries]
-    )
-    ctx.session.execute(insert(Interaction), touchpoints)
-    return entries
+    connection.execute(Interaction.__table__.insert(), touchpoints)  # type: ignore[attr-defined]
+    return len(found)
 
 
 def auto_close_due(ctx: Ctx) -> list[tuple[Issue, Project]]:

@@ -62,6 +62,11 @@ def header(text: str) -> HeaderBlock:
     return HeaderBlock(text=PlainTextObject(text=clip(text, 150), emoji=True))
 
 
+def mrkdwn(text: str) -> dict[str, str]:
+    """A mrkdwn text object as a plain dict, for payloads built in bulk (``text`` is short)."""
+    return {"type": "mrkdwn", "text": clip(text, SECTION_TEXT_LIMIT)}
+
+
 def section(text: str, *, accessory: Any = None, block_id: str | None = None) -> SectionBlock:
     return SectionBlock(
         text=MarkdownTextObject(text=clip(text, SECTION_TEXT_LIMIT)),

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from markupsafe import Markup
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -14,7 +16,7 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
 )
 
-from bot.i18n import plain, slack_date, t
+from bot.i18n import escape_mrkdwn, plain, slack_date, t
 from bot.ids import IssueId
 from bot.services.issues import (
     BREACH_KINDS,
@@ -335,6 +337,24 @@ def thread_reply(
 ) -> dict[str, Any]:
     text = history_text(locale, project, issue, entry)
     return ui.message(text, [ui.section(text)])
+
+
+def escalation_replies(locale: str, project: Project, kind: str) -> Callable[[Issue], dict]:
+    """The thread reply noting an escalation (the words ``thread_reply`` gives its history entry)
+    as plain payloads, rendered once per project and kind: a first run can queue thousands."""
+    marker = "\x00ref\x00"
+    text = t(
+        locale,
+        "issues.history.escalated",
+        ref=Markup(marker),
+        breach=plain(locale, f"issues.breach.{kind}"),
+    )
+
+    def reply(issue: Issue) -> dict[str, Any]:
+        filled = text.replace(marker, escape_mrkdwn(issue_key(project, issue)))
+        return {"text": filled, "blocks": [{"type": "section", "text": ui.mrkdwn(filled)}]}
+
+    return reply
 
 
 def created_confirmation(
