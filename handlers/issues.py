@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
-from bot.i18n import say, t
+from bot.i18n import t
 from bot.ids import IssueId
 from bot.jobs import issues as notices
 from bot.runtime import Runtime
@@ -168,13 +168,7 @@ def register(app: App, runtime: Runtime) -> None:
             channel, ts = notices.message_ref(ctx, issue)
             link = permalink(client, channel, ts)
             keys = notices.announce_change(ctx, change, link)
-            answer = t(
-                project.locale,
-                "issues.done",
-                ref=service.issue_key(project, issue),
-                verb=say(project.locale, Msg(f"issues.verb.{change.verb}")),
-                status=views.status_label(project.locale, issue.status),
-            )
+            answer = views.change_confirmation(project.locale, project, issue, change.history)
         notices.deliver(runtime, team_id, keys)
         publish_home(runtime, client, team_id, context.user_id or "")
         return answer

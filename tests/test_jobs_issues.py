@@ -126,8 +126,8 @@ def test_breaches_are_escalated_once_to_the_pms(
     [alert] = dms_with(erp, PM, ":rotating_light:")  # one DM for both breaches
     assert "2 service-level breaches in your projects" in texts([alert])
     assert "1 without an owner · 1 without a first response · 0 past the due date" in texts([alert])
-    assert "*ERP-1* · Nobody owns me (P1) still has no owner" in texts([alert])
-    assert "*ERP-2* · Owned but silent (P1) has had no first response" in texts([alert])
+    assert "*ERP-1* · “Nobody owns me” (P1) still has no owner" in texts([alert])
+    assert "*ERP-2* · “Owned but silent” (P1) has had no first response" in texts([alert])
     count = outbox_count(database)
     run_due(runtime)
     run_due(runtime)

@@ -332,6 +332,22 @@ def history_text(locale: str, project: Project, issue: Issue, entry: IssueHistor
     )
 
 
+def change_confirmation(
+    locale: str, project: Project, issue: Issue, entry: IssueHistory | None
+) -> str:
+    """What the person who made a change is told: the change in the words of its history entry
+    ("@pia assigned ERP-2 to @tom."), and the status the issue is in now."""
+    status = status_label(locale, issue.status)
+    if entry is None:
+        return t(locale, "issues.now", ref=issue_key(project, issue), status=status)
+    return t(
+        locale,
+        "issues.done",
+        change=Markup(history_text(locale, project, issue, entry)),
+        status=status,
+    )
+
+
 def thread_reply(
     locale: str, project: Project, issue: Issue, entry: IssueHistory
 ) -> dict[str, Any]:
