@@ -6,10 +6,15 @@ import argparse
 import json
 import logging
 import sys
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bot.clock import MovableClock, SystemClock
 from bot.settings import Settings, SettingsError, load_settings
+
+# The demo's files (database, chart) go to the temporary directory, never into the working copy.
+DEMO_DATABASE = Path(tempfile.gettempdir()) / "liaison-demo" / "liaison-demo.db"
 
 
 def _runtime(settings: Settings, clock: MovableClock | None = None):  # type: ignore[no-untyped-def]
@@ -117,6 +122,7 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import run_demo
 
+    Path(args.database).resolve().parent.mkdir(parents=True, exist_ok=True)
     return run_demo(database_path=args.database, settings=settings)
 
 
@@ -181,7 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Plays a project's week through the real app against a local Slack "
         "emulator. LIAISON_LOCALE=zh-CN plays it in Chinese.",
     )
-    demo.add_argument("--database", default="liaison-demo.db", help="SQLite file for the demo")
+    demo.add_argument(
+        "--database",
+        default=str(DEMO_DATABASE),
+        help="SQLite file for the demo; its chart is saved next to it (default: %(default)s)",
+    )
     demo.set_defaults(func=cmd_demo)
     return parser
 

@@ -19,7 +19,7 @@ def test_demo_issue_act_shows_each_message_as_people_saw_it(tmp_path: Path) -> N
     act = text[text.index("key users' issues, from report to rated resolution") :]
     assert "ERP-1 · Goods receipt for PO 4500012345 fails in MIGO" in act
     assert "original message" in act  # the shortcut kept the link
-    assert "! due_date: The due date cannot be in the past." in act
+    assert "! Due date: The due date cannot be in the past." in act
     assert "Only the project managers close ERP-1." in act
     assert "(updated in place)" in act and "(in thread)" in act
     assert "Thank you: you rated *ERP-1* 5/5." in act

@@ -55,7 +55,7 @@ def play(stage: Stage) -> None:
         "due_date": "2026-11-01",
     }
     response = slack.submit_view(WEI, values)
-    stage.show_form_errors(response)
+    stage.show_form_errors(WEI, response)
     stage.step(WEI, t("demo.issues.no_due_date"))
     slack.submit_view(WEI, {**values, "due_date": None})
     stage.show_new_messages()

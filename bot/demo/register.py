@@ -40,7 +40,7 @@ def play(stage: Stage) -> None:
             "digest_weekday": "0",
         },
     )
-    stage.show_form_errors(response)
+    stage.show_form_errors(PM, response)
 
     stage.step(PM, t("demo.register.good_submit"))
     slack.submit_view(

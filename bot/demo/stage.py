@@ -90,7 +90,7 @@ class Stage:
     @classmethod
     @contextmanager
     def open(cls, database_path: Path, settings: Settings, out: TextIO) -> Iterator[Stage]:
-        for suffix in ("", "-wal", "-shm", ".scheduler.lock"):
+        for suffix in ("", "-wal", "-shm", ".scheduler.lock", ".migrate-lock"):
             Path(f"{database_path}{suffix}").unlink(missing_ok=True)
         locale = normalize_locale(settings.locale)
         timezone = TIMEZONES[locale]
@@ -208,10 +208,18 @@ class Stage:
             self.say("    " + self.t("demo.home_of", who=self.name(user_id)))
             self.say(textwrap.indent(render_home(home, **self._names()), "    "))
 
-    def show_form_errors(self, response: Any) -> None:
-        """A submission the app refused: its inline errors; the form stays open."""
+    def show_form_errors(self, user_id: str, response: Any) -> None:
+        """A submission the app refused: its inline errors under each field's label, as Slack
+        shows them; the form stays open."""
+        view = self.emulator.top_view(user_id) or {}
+        labels = {
+            block.get("block_id"): block.get("label", {}).get("text", "")
+            for block in view.get("blocks") or []
+            if block.get("type") == "input"
+        }
         for block_id, message in (response.json or {}).get("errors", {}).items():
-            self.say("    " + self.t("demo.form_error", field=block_id, message=message))
+            field_name = labels.get(block_id) or block_id
+            self.say("    " + self.t("demo.form_error", field=field_name, message=message))
         self.say("    " + self.t("demo.form_stays_open"))
 
     def show_run(self, summary: dict[str, dict[str, Any]]) -> None:

@@ -225,6 +225,14 @@ class _Renderer:
         shown = self._initial(element) or self.text(element.get("placeholder")) or " " * 12
         return f"[ {shown}{suffix} ]"
 
+    def _field_lines(self, element: dict[str, Any], suffix: str = "") -> list[str]:
+        """A field as Slack draws it: a long or multi-line value wraps inside the field."""
+        lines = self._field(element, suffix).split("\n")
+        wrapped = wrap(lines[0], self.width)
+        for line in lines[1:]:
+            wrapped += wrap(line, self.width, "  ")
+        return wrapped
+
     def _choices(self, element: dict[str, Any], multi: bool) -> list[str]:
         chosen = {o.get("value") for o in element.get("initial_options") or []}
         if isinstance(element.get("initial_option"), dict):
@@ -247,19 +255,21 @@ class _Renderer:
         if kind == "overflow":
             return ["[ ⋯ ]"]
         if kind.endswith("select"):
-            line = self._field(element, " ▾")
+            lines = self._field_lines(element, " ▾")
             summary = self._options_summary(element)
-            return [line] + wrap(summary, self.width, "  ") if summary else [line]
+            return lines + wrap(summary, self.width, "  ") if summary else lines
         if kind == "image":
             return [f"[image: {element.get('alt_text', '')}]"]
         if kind in ("plain_text", "mrkdwn"):
             return [self.text(element)]
         if kind in ("datepicker", "timepicker", "datetimepicker"):
-            return [self._field(element, "")]
+            return self._field_lines(element, "")
         if kind == "file_input":
             return [f"[ {self.label('upload')} ]"]
-        multiline = f" {self.label('multiline')}" if element.get("multiline") else ""
-        return [self._field(element) + multiline]
+        lines = self._field_lines(element)
+        if element.get("multiline"):
+            lines += wrap(self.label("multiline"), self.width, "  ")
+        return lines
 
     # --------------------------------------------------------------------------- blocks
 

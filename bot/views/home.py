@@ -48,7 +48,8 @@ def pm_part(
     for project, per_quadrant, debt in rows:
         total = sum(per_quadrant.values())
         counts = " · ".join(
-            f"{plain(locale, f'quadrants.{q.value}')}: {n}" for q, n in per_quadrant.items()
+            plain(locale, "format.count_of", what=plain(locale, f"quadrants.{q.value}"), count=n)
+            for q, n in per_quadrant.items()
         )
         blocks.append(
             ui.section(

@@ -625,7 +625,8 @@ def pm_home_part(
     blocks: list[Block] = [ui.header(plain(locale, "issues.home.pm_title"))]
     for project, counts, overdue in rows:
         summary = " · ".join(
-            f"{status_label(locale, status)}: {count}" for status, count in counts.items()
+            plain(locale, "format.count_of", what=status_label(locale, status), count=count)
+            for status, count in counts.items()
         )
         blocks.append(
             ui.section(
