@@ -21,8 +21,9 @@ Slack's answer and marking the row sent) could post twice. So every ``chat.postM
 the row's idempotency key in its message ``metadata``, and before such a retry the transport looks
 at the conversation's recent history (or the thread's replies) for a message carrying that key; if
 one is there, the row is marked sent with that message's ``ts`` instead of posting again.
-``chat.update`` is idempotent by nature; ``files.upload_v2`` is not verified (a file is at worst
-shared twice after a crash inside the upload; see ``bot/slack_io.py``).
+``chat.update`` is idempotent by nature. A file (``files.upload_v2``, a poll's chart) carries no
+metadata, so before its resend the transport lists the files shared in the conversation and looks
+for one with the row's file name and title (unique per row, e.g. ``poll-12-round-2.png``).
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ PERMANENT_ERRORS = frozenset(
     }
 )
 SUPPORTED_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "files.upload_v2")
+# Methods whose resend first looks in Slack for what an uncertain attempt may have left there.
+VERIFIED_METHODS = ("chat.postMessage", "files.upload_v2")
 
 # (sustained calls per second, burst) per method and workspace. Slack's tiers: Tier 3 = 50+/min,
 # Tier 4 = 100+/min; chat.postMessage has its own limit (1/s per channel, a workspace-wide ceiling
@@ -85,6 +88,7 @@ DEFAULT_RATES: dict[str, tuple[float, float]] = {
     "conversations.history": (50 / 60, 10.0),
     "conversations.replies": (50 / 60, 10.0),
     "conversations.open": (50 / 60, 20.0),
+    "files.list": (50 / 60, 10.0),
 }
 PER_CHANNEL_RATE: tuple[float, float] = (1.0, 4.0)  # chat.postMessage per channel
 MIN_WAIT = 0.001  # seconds; a shorter wait could be lost in the clock's float rounding
@@ -360,9 +364,10 @@ class Sender:
     def _already_sent(self, transport: Transport, row: OutboxMessage) -> dict[str, Any] | None:
         """After an uncertain failure or a crash, the message Slack may already hold for ``row``."""
         find_sent = getattr(transport, "find_sent", None)
-        if row.attempts <= 1 or row.method != "chat.postMessage" or find_sent is None:
+        if row.attempts <= 1 or row.method not in VERIFIED_METHODS or find_sent is None:
             return None
-        self.pacer.acquire(row.team_id, "conversations.history")
+        lookup = "files.list" if row.method == "files.upload_v2" else "conversations.history"
+        self.pacer.acquire(row.team_id, lookup)
         found: dict[str, Any] | None = find_sent(row)
         if found is not None:
             log.info("outbox %s was already in Slack (ts %s): not sent again", row.key, found)

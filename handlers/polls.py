@@ -186,9 +186,16 @@ def register(app: App, runtime: Runtime) -> None:
 
     def close_poll(context: BoltContext, client: WebClient, poll_id: str) -> str:
         with unit(runtime, context, client) as ctx:
+            recurring = service.get_poll(ctx, poll_id).recurrence != service.Recurrence.NONE
             poll, keys = service.close_by_pm(ctx=ctx, poll_id=poll_id, messages=views.MESSAGES)
             project = service.project_of(ctx, poll)
-            text = t(project.locale, "poll.closed_by_pm", id=poll.id, title=poll.title)
+            text = t(
+                project.locale,
+                "poll.closed_by_pm",
+                id=poll.id,
+                title=poll.title,
+                series_ended=recurring,
+            )
         deliver(ctx.team_id, keys)
         return text
 
