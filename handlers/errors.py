@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.errors import LiaisonError
 from bot.runtime import Runtime
-from handlers.common import error_text
+from handlers.common import error_text, person_locale
 
 log = logging.getLogger(__name__)
 
@@ -18,13 +18,18 @@ log = logging.getLogger(__name__)
 def register(app: App, runtime: Runtime) -> None:
     @app.error
     def tell_the_user(
-        error: Exception, body: dict[str, Any], respond: Any, client: Any, logger: Any
+        error: Exception,
+        body: dict[str, Any],
+        respond: Any,
+        client: Any,
+        context: Any,
+        logger: Any,
     ) -> Any:
         if isinstance(error, LiaisonError | SlackApiError):
             logger.warning("request refused: %s", error)
         else:
             logger.exception("unexpected error in a listener", exc_info=error)
-        text = error_text(runtime.settings.locale, error)
+        text = error_text(person_locale(runtime, context, client), error)
         user_id = body.get("user_id") or (body.get("user") or {}).get("id")
         try:
             if body.get("response_url"):

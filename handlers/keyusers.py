@@ -20,7 +20,15 @@ from bot.services.context import Ctx
 from bot.slack_io import display_name, lookup_user, user_profile
 from bot.views import common as ui
 from bot.views import keyusers as views
-from handlers.common import dm, error_text, open_modal, refuse_form, unit, user_ids_in
+from handlers.common import (
+    dm,
+    error_text,
+    open_modal,
+    person_locale,
+    refuse_form,
+    unit,
+    user_ids_in,
+)
 from handlers.home import publish_home
 
 log = logging.getLogger(__name__)
@@ -104,7 +112,7 @@ def register(app: App, runtime: Runtime) -> None:
         codes = [w for w in args if not user_ids_in(w)]
         people = user_ids_in(" ".join(args))
         channel_id = command.get("channel_id")
-        locale = settings.locale
+        locale = person_locale(runtime, context, client)
         try:
             if verb == "add" and len(codes) <= 1:
                 open_add_modal(
@@ -162,7 +170,7 @@ def register(app: App, runtime: Runtime) -> None:
                 _project(ctx, code, channel_id, project_id, required=False),
                 project_command=settings.command("project"),
             )
-            locale = project.locale if project else settings.locale
+            locale = project.locale if project else person_locale(runtime, context, client, ctx)
             view = views.keyuser_modal(locale, projects=projects, project=project)
         open_modal(client, trigger_id, view)
 
@@ -300,7 +308,7 @@ def register(app: App, runtime: Runtime) -> None:
         metadata = ui.read_metadata(view)
         data = keyuser_input(values)
         project_id = metadata.get("project_id") or values.get("project")
-        locale = settings.locale
+        locale = person_locale(runtime, context, client)
         try:
             profile = user_profile(client, data.user_id) if data.user_id else None
             if profile is not None and (profile.get("is_bot") or profile.get("deleted")):
@@ -339,7 +347,7 @@ def register(app: App, runtime: Runtime) -> None:
         values = ui.read_values(view)
         key_user_id = ui.read_metadata(view).get("key_user_id")
         data = keyuser_input(values)
-        locale = settings.locale
+        locale = person_locale(runtime, context, client)
         try:
             with unit(runtime, context, client) as ctx:
                 key_user = service.get_key_user_by_id(ctx, int(key_user_id or 0))
@@ -365,7 +373,7 @@ def register(app: App, runtime: Runtime) -> None:
         project_id = int(ui.read_metadata(view).get("project_id") or 0)
         files = values.get("csv_file") or []
         pasted = (values.get("csv") or "").strip()
-        locale = settings.locale
+        locale = person_locale(runtime, context, client)
         with unit(runtime, context, client) as ctx:
             project = project_service.get_project_by_id(ctx, project_id)
             locale = project.locale
