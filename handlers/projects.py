@@ -224,7 +224,13 @@ def register(app: App, runtime: Runtime) -> None:
                 runtime,
                 project.locale,
                 project.channel_id,
-                t(project.locale, "project.channel_hello", code=project.code, name=project.name),
+                t(
+                    project.locale,
+                    "project.channel_hello",
+                    code=project.code,
+                    name=project.name,
+                    posts=ui.channel_posts(project.locale),
+                ),
             )
             if problem:
                 confirmation = ui.message(

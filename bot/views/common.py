@@ -32,6 +32,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.i18n import plain
 from bot.ids import Action
 
 MESSAGE_BLOCK_LIMIT = 50
@@ -296,3 +297,24 @@ def _element_value(element: dict[str, Any]) -> Any:
     if kind == "file_input":
         return list(element.get("files") or [])
     return element.get("value")
+
+
+def built_features(locale: str) -> str:
+    """The built capabilities in words ("the key-user register, issues and requests and
+    satisfaction polls"), so greetings and help promise only what exists."""
+    from bot.manifest import built_capabilities
+
+    return plain(
+        locale,
+        "features.list",
+        items=[plain(locale, f"features.{name}") for name in built_capabilities()],
+    )
+
+
+def channel_posts(locale: str) -> str:
+    """What Liaison will post in a project's channel, from the built capabilities."""
+    from bot.manifest import CHANNEL_POSTS, built_capabilities
+
+    built = built_capabilities()
+    items = [plain(locale, f"channel_posts.{name}") for name in CHANNEL_POSTS if name in built]
+    return plain(locale, "features.list", items=items) if items else ""
