@@ -106,7 +106,11 @@ def results_chart(figures: Any, locale: str = "en") -> bytes:
                         label=drawable(label),
                         color=colour,
                     )
-            ax.set_xticks(rounds, [f"#{r}" for r in rounds], fontsize=8)
+            ax.set_xticks(
+                rounds,
+                [drawable(plain(locale, "poll.chart.round", round=r)) for r in rounds],
+                fontsize=8,
+            )
             ax.set_ylim(-100, 100)
             ax.axhline(0, color="#999999", linewidth=0.5)
             ax.set_title(drawable(plain(locale, "poll.chart.trend")), fontsize=9)

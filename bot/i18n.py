@@ -158,7 +158,13 @@ def say(locale: str | None, message: object) -> str:
     """A domain message (``Msg``) in the reader's language; a plain string is shown as it is."""
     key = getattr(message, "key", None)
     if key is not None:
-        return t(locale, key, **getattr(message, "params", {}))
+        params = {
+            name: Markup(plain(locale, value.key, **value.params))
+            if getattr(value, "key", None) is not None and hasattr(value, "params")
+            else value
+            for name, value in getattr(message, "params", {}).items()
+        }  # a parameter that is itself a message (a status, a verb) is said in the same language
+        return t(locale, key, **params)
     return str(message)
 
 

@@ -248,7 +248,7 @@ def test_commands_move_the_issue_and_refuse_forbidden_moves(
     erp.slash_command(ANNA, "/issue", "ERP-1 resolve it works now")
     assert "Only the project managers and the owner resolve ERP-1" in last_response_text(erp)
     erp.slash_command(PM, "/issue", "ERP-1 reopen")
-    assert "ERP-1 is _new_: `reopen` is not possible now" in last_response_text(erp)
+    assert "ERP-1 is _New_: “Reopen” is not possible now" in last_response_text(erp)
     erp.slash_command(PM, "/issue", f"ERP-1 assign <@{TOM}|tom>")
     assert f"<@{PM}> assigned *ERP-1* to <@{TOM}>. Status: _New_." in last_response_text(erp)
     erp.slash_command(PM, "/issue", "ERP-1 priority P1")

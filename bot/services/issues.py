@@ -313,9 +313,9 @@ def refusal(ctx: Ctx, project: Project, issue: Issue, verb: str) -> Msg | None:
     if issue.status not in ALLOWED_FROM[verb]:
         return Msg(
             "issues.refused.status",
-            verb=verb,
+            verb=Msg(f"issues.verb.{verb}"),
             ref=issue_key(project, issue),
-            status=issue.status,
+            status=Msg(f"issues.status.{issue.status}"),
         )
     roles = roles_of(ctx, project, issue, ctx.actor_id)
     if not roles & set(ALLOWED_ROLES[verb]):
@@ -664,7 +664,11 @@ def rate(
         )
     if issue.status not in (IssueStatus.RESOLVED, IssueStatus.CLOSED):
         raise PermissionDenied(
-            Msg("issues.refused.rate_status", ref=issue_key(project, issue), status=issue.status)
+            Msg(
+                "issues.refused.rate_status",
+                ref=issue_key(project, issue),
+                status=Msg(f"issues.status.{issue.status}"),
+            )
         )
     if not 1 <= int(rating) <= 5:
         raise ValidationError({"rating": Msg("issues.errors.rating_range")})
