@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.runtime import Runtime, make_client
+from handlers import calendar as calendar_listeners
 from handlers import errors, events, home, keyusers, projects
 from handlers import issues as issue_listeners
 from handlers import polls as poll_listeners
@@ -50,6 +51,7 @@ LISTENER_MODULES: tuple[Any, ...] = (
     keyusers,
     issue_listeners,
     poll_listeners,
+    calendar_listeners,
 )
 
 
