@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, select
+from sqlmodel import select
 
 from bot.batches import chunked
-from bot.delivery import Outgoing, enqueue, enqueue_many
+from bot.delivery import Outgoing, enqueue, enqueue_many, rows_by_key
 from bot.runtime import Runtime
 from bot.services import issues as service
 from bot.services import projects as project_service
@@ -127,23 +127,16 @@ def _team_ids(runtime: Runtime) -> list[str]:
 
 
 def message_refs(ctx: Ctx, issues: list[Issue]) -> dict[int, tuple[str, str]]:
-    """``message_ref`` for many issues: the ones not yet copied from the outbox in one query per
-    thousand issues."""
+    """``message_ref`` for many issues: those not yet copied from the outbox in a few queries."""
     refs = {
         issue.id or 0: (issue.channel_id, issue.message_ts)
         for issue in issues
         if issue.channel_id and issue.message_ts
     }
     missing = [message_key(issue) for issue in issues if (issue.id or 0) not in refs]
-    for keys in chunked(missing):
-        rows = ctx.session.exec(
-            select(OutboxMessage.key, OutboxMessage.channel, OutboxMessage.ts).where(
-                col(OutboxMessage.key).in_(keys), col(OutboxMessage.ts).is_not(None)
-            )
-        ).all()
-        for key, channel, ts in rows:
-            if channel and ts:
-                refs[int(key.split(":")[1])] = (channel, ts)
+    for key, row in rows_by_key(ctx.session, missing).items():
+        if row.channel and row.ts:
+            refs[int(key.split(":")[1])] = (row.channel, row.ts)
     return refs
 
 

@@ -76,6 +76,21 @@ def section(text: str, *, accessory: Any = None, block_id: str | None = None) ->
     )
 
 
+def line_sections(lines: Sequence[str]) -> list[SectionBlock]:
+    """Lines gathered into as few sections as the section text limit allows (a long list in
+    few blocks keeps a message within Slack's 50 blocks)."""
+    sections: list[SectionBlock] = []
+    chunk: list[str] = []
+    for line in lines:
+        if chunk and sum(len(x) + 1 for x in chunk) + len(line) > SECTION_TEXT_LIMIT - 10:
+            sections.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        sections.append(section("\n".join(chunk)))
+    return sections
+
+
 def fields(items: Sequence[str]) -> SectionBlock:
     return SectionBlock(fields=[MarkdownTextObject(text=clip(item, 2000)) for item in items[:10]])
 

@@ -521,14 +521,7 @@ def escalation_dm(locale: str, found: list[Breach]) -> dict[str, Any]:
             )
         )
     rest = [escalation_line(locale, b) for b in ordered[ESCALATION_BUTTONS:ESCALATION_LINES]]
-    chunk: list[str] = []
-    for line in rest:
-        if chunk and len("\n".join([*chunk, line])) > ui.SECTION_TEXT_LIMIT:
-            blocks.append(ui.section("\n".join(chunk)))
-            chunk = []
-        chunk.append(line)
-    if chunk:
-        blocks.append(ui.section("\n".join(chunk)))
+    blocks += ui.line_sections(rest)
     if len(ordered) > ESCALATION_LINES:
         blocks.append(ui.context(t(locale, "common.more", count=len(ordered) - ESCALATION_LINES)))
     blocks.append(ui.context(t(locale, "issues.escalation.hint")))
