@@ -254,16 +254,18 @@ def database_rows(url: str, *, key_users: int, issues: int) -> tuple[str, list[t
     elapsed, statements, result = measure(runtime, lambda: issue_jobs.escalate_breaches(runtime))
     breaches = result["escalated"]
     with database.session() as session:
-        dms = session.exec(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.key.startswith("escalations:"))  # type: ignore[attr-defined]
-        ).one()
+
+        def queued(condition: Any) -> int:
+            query = select(func.count()).select_from(OutboxMessage).where(condition)
+            return int(session.exec(query).one())
+
+        dms = queued(OutboxMessage.key.startswith("escalations:"))  # type: ignore[attr-defined]
+        threads = queued(OutboxMessage.key.endswith(":thread"))  # type: ignore[attr-defined]
     row(
         f"SLA escalation job, first run ({breaches:,} breaches)",
         elapsed,
         statements,
-        f"{dms} DMs (one per PM), {breaches:,} thread replies queued",
+        f"{dms} DMs (one per PM), {threads:,} thread replies",
     )
     elapsed, statements, result = measure(runtime, lambda: issue_jobs.escalate_breaches(runtime))
     row("same job when nothing is new", elapsed, statements, f"escalated {result['escalated']}")

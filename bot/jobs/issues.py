@@ -9,6 +9,7 @@ for each change, ``reminder:<owner>:<day>`` for an owner's daily reminder and
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +25,9 @@ from bot.services.context import Ctx
 from bot.views import issues as views
 from storage.models import Issue, OutboxMessage, Project, Workspace
 
-REMINDER_HOUR = 9  # owners are reminded from 09:00 in the workspace's timezone
+REMINDER_HOUR = 9  # owners are reminded from 09:00 in their project's timezone
+# Up to this many escalations of one project in one run are also noted in each issue's thread.
+THREAD_NOTES = 20
 
 
 def message_key(issue: Issue) -> str:
@@ -168,7 +171,8 @@ def remind_overdue_owners(runtime: Runtime) -> dict[str, Any]:
 
 def escalate_breaches(runtime: Runtime) -> dict[str, Any]:
     """Each service-level breach goes once to the project's PMs, noted in the issue's history and
-    thread. Each PM gets one DM per run listing their breaches, worst first.
+    (unless a project has more than ``THREAD_NOTES`` in the run) its thread. Each PM gets one DM
+    per run listing their breaches, worst first.
 
     Found in a few queries, then recorded in batches of ``BATCH_SIZE``, each committed on its own,
     so a request never waits long behind this job's writes. The PMs' DMs are queued with the first
@@ -182,7 +186,11 @@ def escalate_breaches(runtime: Runtime) -> dict[str, Any]:
             if not found:
                 continue
             pms = project_service.pm_ids_by_project(ctx, {b.issue.project_id for b in found})
-            refs = message_refs(ctx, [b.issue for b in found])
+            per_project = Counter(b.issue.project_id for b in found)
+            # A backlog escalated at once is told to the PMs only: thousands of thread replies
+            # would hold the project channel for hours at Slack's one message a second.
+            threaded = [b.issue for b in found if per_project[b.issue.project_id] <= THREAD_NOTES]
+            refs = message_refs(ctx, threaded)
         found.sort(key=service.Breach.worst_first)
         per_pm: dict[str, list[service.Breach]] = {}
         for breach in found:
