@@ -16,7 +16,7 @@ from bot.services import issues
 from bot.services.context import Ctx
 from bot.services.issues import IssueInput, ListQuery, Verb
 from storage.db import Database, StatementCounter
-from storage.models import Issue, IssueHistory, OutboxMessage, Project
+from storage.models import Interaction, Issue, IssueHistory, OutboxMessage, Project
 from tests.conftest import PM, TEAM
 from tests.test_services_issues import ANNA, BEN, TOM, as_user, make_project
 
@@ -112,6 +112,13 @@ def test_one_escalation_dm_per_pm_lists_the_worst_first_within_block_kit_limits(
             select(OutboxMessage).where(OutboxMessage.key.endswith(":thread"))
         ).all()
     assert threads == []  # 84 at once for one project: the PMs' DM tells, not 84 thread replies
+    with database.session() as session:
+        notes = session.exec(select(Interaction).where(Interaction.kind == "issue.escalated"))
+        notes = notes.all()
+    assert len(notes) == 96
+    assert all(note.touchpoint and note.key_user_id for note in notes)  # reporters are key users
+    assert {note.detail["breach"] for note in notes} == {"unowned", "resolution"}
+    assert "ERP-1" in {note.detail["issue"] for note in notes}
 
 
 def test_reminders_start_at_nine_in_the_projects_timezone(

@@ -23,7 +23,6 @@ from sqlalchemy import String, and_, case, cast, func, literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 
-from bot.batches import chunked
 from bot.csvutil import write_csv
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.services import projects as project_service
@@ -1036,27 +1035,10 @@ def breaches(ctx: Ctx) -> list[Breach]:
     return found
 
 
-def _reporters_as_key_users(ctx: Ctx, issues: list[Issue]) -> dict[tuple[int, str], int]:
-    """(project, reporter) -> key-user id, for the issues' reporters who are key users (one
-    query per 500 projects)."""
-    project_ids = sorted({issue.project_id for issue in issues})
-    found: dict[tuple[int, str], int] = {}
-    for chunk in chunked(project_ids, 500):
-        rows = ctx.session.exec(
-            select(KeyUser.project_id, KeyUser.user_id, KeyUser.id).where(
-                KeyUser.team_id == ctx.team_id, col(KeyUser.project_id).in_(chunk)
-            )
-        ).all()
-        found.update(
-            {(project_id, user_id): key_user_id for project_id, user_id, key_user_id in rows}
-        )
-    return found
-
-
 def record_escalations(ctx: Ctx, found: list[Breach]) -> int:
-    """Note each breach's escalation once: its claim and its history entry are written by
-    INSERT … SELECT from the issues (one statement per kind each), the reporters' touchpoints by
-    one multi-row insert, whatever the number of breaches. The caller found them unclaimed; a
+    """Note each breach's escalation once: its claim, its history entry and the reporter's
+    touchpoint are written by INSERT … SELECT from the issues, three statements per kind whatever
+    the number of breaches. The caller found them unclaimed; a
     concurrent run that claimed one first makes the whole batch fail on the unique key and roll
     back, and the next run finds what is left."""
     if not found:
@@ -1094,23 +1076,49 @@ def record_escalations(ctx: Ctx, found: list[Breach]) -> int:
                 ),
             )
         )
-    key_users = _reporters_as_key_users(ctx, [breach.issue for breach in found])
-    touchpoints = []
-    for b in found:
-        key_user_id = key_users.get((b.issue.project_id, b.issue.reporter_id))
-        touchpoints.append(
-            {
-                "team_id": ctx.team_id,
-                "project_id": b.project.id,
-                "key_user_id": key_user_id,
-                "actor_id": None,
-                "kind": "issue.escalated",
-                "touchpoint": key_user_id is not None,
-                "detail": {"issue": issue_key(b.project, b.issue), "breach": b.kind},
-                "at": now,
-            }
+        # The reporter's touchpoint, when the reporter is a key user of the project.
+        key_users = KeyUser.__table__  # type: ignore[attr-defined]
+        projects = Project.__table__  # type: ignore[attr-defined]
+        json_object = (
+            func.json_build_object if connection.dialect.name == "postgresql" else func.json_object
         )
-    connection.execute(Interaction.__table__.insert(), touchpoints)  # type: ignore[attr-defined]
+        ref = projects.c.code + literal("-") + cast(rows.c.number, String)
+        connection.execute(
+            Interaction.__table__.insert().from_select(  # type: ignore[attr-defined]
+                [
+                    "team_id",
+                    "project_id",
+                    "key_user_id",
+                    "kind",
+                    "touchpoint",
+                    "detail",
+                    "at",
+                ],
+                select(
+                    rows.c.team_id,
+                    rows.c.project_id,
+                    key_users.c.id,
+                    literal("issue.escalated"),
+                    key_users.c.id.is_not(None),
+                    json_object(
+                        cast(literal("issue"), String),
+                        ref,
+                        cast(literal("breach"), String),
+                        cast(literal(kind), String),
+                    ),
+                    literal(now, UTCDateTime),
+                )
+                .select_from(rows)
+                .join(projects, projects.c.id == rows.c.project_id)
+                .outerjoin(
+                    key_users,
+                    and_(
+                        key_users.c.project_id == rows.c.project_id,
+                        key_users.c.user_id == rows.c.reporter_id,
+                    ),
+                ),
+            )
+        )
     return len(found)
 
 
