@@ -10,6 +10,7 @@ from slack_bolt import App
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 
 from bot.runtime import Runtime, make_client
+from bot.settings import SettingsError
 from handlers import errors, events, home, keyusers, projects
 from handlers import issues as issue_listeners
 from handlers import polls as poll_listeners
@@ -51,11 +52,19 @@ def build_app(runtime: Runtime, *, listener_executor: Executor | None = None) ->
     if listener_executor is not None:
         kwargs["listener_executor"] = listener_executor
     if settings.oauth_enabled:
-        from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
         from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
-        installation_store = SQLAlchemyInstallationStore(
-            client_id=settings.client_id or "", engine=runtime.database.engine
+        from bot.crypto import EncryptedInstallationStore
+
+        if not settings.encryption_keys:
+            raise SettingsError(
+                "LIAISON_ENCRYPTION_KEYS is not set: OAuth mode stores installation tokens "
+                "encrypted; create a key with `liaison keys new`"
+            )
+        installation_store = EncryptedInstallationStore(
+            client_id=settings.client_id or "",
+            engine=runtime.database.engine,
+            keys=settings.encryption_keys,
         )
         state_store = SQLAlchemyOAuthStateStore(
             expiration_seconds=600, engine=runtime.database.engine

@@ -295,17 +295,17 @@ def invite(locale: str, poll: Poll, questions: list[PollQuestion]) -> dict[str, 
     return ui.message(text, blocks)
 
 
-def answered(locale: str, poll: Poll, secret: str | None) -> dict[str, Any]:
-    """The DM once answered: thanks, and "Edit" (anonymous: carrying the edit token)."""
-    extra = {"s": secret} if secret else {}
+def answered(locale: str, poll: Poll) -> dict[str, Any]:
+    """The DM once answered: thanks, and "Edit" (named polls only: anonymous answers are final)."""
     blocks: list[Block] = [
         ui.header(poll.title),
         ui.section(t(locale, "poll.answered_thanks", anonymous=poll.anonymous)),
         ui.context(_closes_line(locale, poll)),
-        ui.actions(
-            ui.button(plain(locale, "poll.edit_button"), PollId.EDIT, _value(poll, **extra))
-        ),
     ]
+    if not poll.anonymous:
+        blocks.append(
+            ui.actions(ui.button(plain(locale, "poll.edit_button"), PollId.EDIT, _value(poll)))
+        )
     return ui.message(plain(locale, "poll.answered_fallback", title=poll.title), blocks)
 
 

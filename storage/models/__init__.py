@@ -14,8 +14,8 @@ from storage.models.core import (
 from storage.models.issues import Issue, IssueHistory, IssueSettings, IssueStatus
 from storage.models.outbox import OutboxMessage, OutboxStatus
 from storage.models.polls import (
+    BallotBox,
     Poll,
-    PollBallot,
     PollParticipant,
     PollQuestion,
     PollResponse,
@@ -33,8 +33,8 @@ __all__ = [
     "KeyUser",
     "OutboxMessage",
     "OutboxStatus",
+    "BallotBox",
     "Poll",
-    "PollBallot",
     "PollParticipant",
     "PollQuestion",
     "PollResponse",
