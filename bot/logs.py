@@ -116,9 +116,13 @@ class TextFormatter(logging.Formatter):
 
 
 def configure_logging(
-    *, level: str = "INFO", json_lines: bool = False, secrets: Iterable[str] = ()
+    *,
+    level: str = "INFO",
+    json_lines: bool = False,
+    secrets: Iterable[str] = (),
+    stream: Any = None,
 ) -> None:
-    handler = logging.StreamHandler()
+    handler = logging.StreamHandler(stream)
     handler.addFilter(RedactingFilter(secrets))
     if json_lines:
         handler.setFormatter(JsonFormatter())

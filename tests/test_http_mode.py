@@ -137,12 +137,14 @@ def test_liaison_serve_runs_gunicorn_with_healthz(tmp_path, emulator) -> None:  
 
 def test_oauth_install_page_is_served(database, clock, emulator) -> None:  # type: ignore[no-untyped-def]
     from bot.app import build_app
+    from bot.crypto import new_key
     from bot.settings import Settings
 
     settings = Settings(
         signing_secret=SIGNING_SECRET,
         client_id="111.222",
         client_secret="shh",
+        encryption_keys=(new_key(),),
         api_url=emulator.url,
         public_url="https://liaison.example.com",
     )
