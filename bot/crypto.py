@@ -63,6 +63,8 @@ class TokenCipher:
     def rotate(self, value: str | None) -> str | None:
         if value is None:
             return None
+        if value.startswith("xox"):  # stored before encryption was turned on
+            return self.encrypt(value)
         return self._fernet.rotate(value.encode("ascii")).decode("ascii")
 
 

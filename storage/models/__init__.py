@@ -12,7 +12,7 @@ from storage.models.core import (
     Workspace,
 )
 from storage.models.issues import Issue, IssueHistory, IssueSettings, IssueStatus
-from storage.models.outbox import OutboxMessage, OutboxStatus
+from storage.models.outbox import OutboxMessage, OutboxStatus, RateBucket
 from storage.models.polls import (
     BallotBox,
     Poll,
@@ -40,6 +40,7 @@ __all__ = [
     "PollResponse",
     "PollStatus",
     "QuestionKind",
+    "RateBucket",
     "Recurrence",
     "ProcessedRequest",
     "Project",

@@ -1,5 +1,5 @@
-"""Anonymous ballots in mixed boxes (no ballot per row); encrypted installation tokens; outbox
-claim tokens and a shared send budget.
+"""Anonymous ballots in mixed boxes (no ballot per row); outbox claim tokens; the send budget
+shared by every process.
 
 Revision ID: 0009
 Revises: 0004
@@ -63,9 +63,25 @@ def upgrade() -> None:
     op.drop_index(op.f("ix_pollballot_team_id"), table_name="pollballot")
     op.drop_index(op.f("ix_pollballot_poll_id"), table_name="pollballot")
     op.drop_table("pollballot")
+    with op.batch_alter_table("outboxmessage") as batch:
+        batch.add_column(
+            sa.Column("claim_token", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True)
+        )
+    op.create_table(
+        "ratebucket",
+        sa.Column("team_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column("tokens", sa.Float(), nullable=False),
+        sa.Column("updated_at", sa.Float(), nullable=False),
+        sa.Column("paused_until", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("team_id", "key"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("ratebucket")
+    with op.batch_alter_table("outboxmessage") as batch:
+        batch.drop_column("claim_token")
     op.create_table(
         "pollballot",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
