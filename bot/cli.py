@@ -14,9 +14,12 @@ from bot.settings import Settings, SettingsError, load_settings
 
 
 def _runtime(settings: Settings, clock: MovableClock | None = None):  # type: ignore[no-untyped-def]
+    from bot.clock import SimulatedClock
     from bot.runtime import Runtime
     from storage.db import Database
 
+    if clock is None and settings.simulated_clock:
+        clock = SimulatedClock.parse(settings.simulated_clock)  # type: ignore[assignment]
     return Runtime(
         settings=settings, database=Database(settings.database_url), clock=clock or SystemClock()
     )

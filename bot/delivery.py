@@ -346,7 +346,9 @@ class Sender:
         *,
         batch_size: int = 50,
         pacer: Pacer,
+        claim_timeout: timedelta = CLAIM_TIMEOUT,
     ) -> None:
+        self.claim_timeout = claim_timeout
         self.database = database
         self.clock = clock
         self.transport_for = transport_for
@@ -364,7 +366,7 @@ class Sender:
                 & (col(OutboxMessage.next_attempt_at) <= now)
             ) | (
                 (col(OutboxMessage.status) == OutboxStatus.SENDING)
-                & (col(OutboxMessage.claimed_at) <= now - CLAIM_TIMEOUT)
+                & (col(OutboxMessage.claimed_at) <= now - self.claim_timeout)
             )
             query = select(OutboxMessage).where(due)
             if team_id is not None:

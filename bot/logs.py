@@ -134,6 +134,8 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    # APScheduler logs every run of every job at INFO: only its warnings unless debugging.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -18,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.clock import Clock, SystemClock
-from bot.delivery import Pacer, Sender, SharedPacer
+from bot.delivery import DEFAULT_RATES, Pacer, Sender, SharedPacer
 from bot.services.context import Ctx
 from bot.settings import Settings
 from storage.db import Database
@@ -45,7 +46,14 @@ class Runtime:
 
     def __post_init__(self) -> None:
         if self.pacer is None:
-            self.pacer = SharedPacer(self.database)
+            scale = self.settings.rate_scale
+            rates = {m: (rate * scale, burst) for m, (rate, burst) in DEFAULT_RATES.items()}
+            self.pacer = SharedPacer(self.database, rates=rates)
+
+    @property
+    def speed(self) -> float:
+        """How much faster than real time the clock runs (1 but in a simulated rehearsal)."""
+        return float(getattr(self.clock, "speed", 1.0))
 
     def client(self, team_id: str) -> WebClient:
         token = self.token_for(team_id) if self.token_for else self.settings.bot_token
@@ -85,4 +93,5 @@ class Runtime:
             self.clock,
             lambda team: transport_for_client(self.client(team)),
             pacer=self.pacer or SharedPacer(self.database),
+            claim_timeout=timedelta(seconds=self.settings.claim_timeout_seconds * self.speed),
         )

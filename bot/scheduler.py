@@ -175,7 +175,8 @@ def build_scheduler(
         scheduler.add_job(
             run_named_job,
             "interval",
-            seconds=spec.every.total_seconds(),
+            # A simulated rehearsal runs faster than real time; its jobs run as often in its time.
+            seconds=max(spec.every.total_seconds() / runtime.speed, 0.5),
             id=spec.name,
             name=spec.name,
             args=[spec.name],

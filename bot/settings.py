@@ -44,6 +44,9 @@ class Settings:
     log_level: str = "INFO"
     log_json: bool = False
     standby_seconds: float = 10.0  # how often a standby scheduler tries to take the lead
+    claim_timeout_seconds: float = 300.0  # an outbox claim older than this is taken over
+    rate_scale: float = 1.0  # multiplies every send rate (workspaces with higher Slack limits)
+    simulated_clock: str | None = None  # "start,anchor,speed": a rehearsal's shared fast clock
 
     def __repr__(self) -> str:
         """Every setting, with secrets shown only as set or not (and no database password)."""
@@ -189,6 +192,30 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if not 0.1 <= standby_seconds <= 30:
         raise SettingsError("LIAISON_STANDBY_SECONDS must be a number of seconds from 0.1 to 30")
 
+    claim_raw = get("LIAISON_CLAIM_TIMEOUT_SECONDS") or "300"
+    rate_raw = get("LIAISON_RATE_SCALE") or "1"
+    try:
+        claim_timeout = float(claim_raw)
+        rate_scale = float(rate_raw)
+    except ValueError:
+        raise SettingsError(
+            "LIAISON_CLAIM_TIMEOUT_SECONDS and LIAISON_RATE_SCALE must be numbers"
+        ) from None
+    if not 1 <= claim_timeout <= 3600:
+        raise SettingsError("LIAISON_CLAIM_TIMEOUT_SECONDS must be from 1 to 3600")
+    if not 0.01 <= rate_scale <= 100:
+        raise SettingsError("LIAISON_RATE_SCALE must be from 0.01 to 100")
+    simulated = get("LIAISON_SIMULATED_CLOCK")
+    if simulated:
+        from bot.clock import SimulatedClock
+
+        try:
+            SimulatedClock.parse(simulated)
+        except ValueError:
+            raise SettingsError(
+                "LIAISON_SIMULATED_CLOCK must be 'ISO start,Unix anchor,speed[,ISO until]'"
+            ) from None
+
     return Settings(
         bot_token=bot_token,
         signing_secret=get("SLACK_SIGNING_SECRET"),
@@ -207,4 +234,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=log_level,
         log_json=_bool("LIAISON_LOG_JSON", log_raw) if log_raw else False,
         standby_seconds=standby_seconds,
+        claim_timeout_seconds=claim_timeout,
+        rate_scale=rate_scale,
+        simulated_clock=simulated,
     )
