@@ -11,6 +11,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 
 from bot.runtime import Runtime, make_client
 from bot.settings import SettingsError
+from handlers import calendar as calendar_listeners
 from handlers import errors, events, home, keyusers, projects
 from handlers import issues as issue_listeners
 from handlers import polls as poll_listeners
@@ -39,6 +40,7 @@ LISTENER_MODULES: tuple[Any, ...] = (
     keyusers,
     issue_listeners,
     poll_listeners,
+    calendar_listeners,
 )
 
 
