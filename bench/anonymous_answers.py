@@ -31,24 +31,29 @@ from bot.services import projects as project_service  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.views.polls import MESSAGES  # noqa: E402
 from storage.db import Database  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
 from storage.models import BallotBox  # noqa: E402
 
 TEAM = "T0BENCH1"
 PM = "UPMBENCH1"
 
 
-def database_for(url: str | None, folder: str) -> Database:
+def database_for(url: str | None, folder: str, *, migrate: bool = False) -> Database:
+    """A fresh store: a SQLite file in ``folder``, or the PostgreSQL database at ``url`` with its
+    public schema dropped (a throwaway one!); its tables made, or ``migrate``d with Alembic."""
     if not url:
         database = Database(f"sqlite:///{Path(folder) / 'bench.db'}")
+    else:
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        database = Database(url)
+        with database.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    if migrate:
+        upgrade(database.engine)
+    else:
         SQLModel.metadata.create_all(database.engine)
-        return database
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    database = Database(url)
-    with database.engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    SQLModel.metadata.create_all(database.engine)
     return database
 
 

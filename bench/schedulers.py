@@ -15,11 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text  # noqa: E402
-
+from bench.anonymous_answers import database_for  # noqa: E402
 from bot.emulator.drill import run_drill  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,16 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=31)
     parser.add_argument("--month-seconds", type=float, default=30.0)
     args = parser.parse_args(argv)
-    url = args.database_url
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    database = Database(url)
-    with database.engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    upgrade(database.engine)
-    database.dispose()
     with tempfile.TemporaryDirectory() as folder:
+        database = database_for(args.database_url, folder, migrate=True)
+        url = database.url
+        database.dispose()
         figures = run_drill(
             url,
             users=args.users,

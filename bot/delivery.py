@@ -430,9 +430,8 @@ class Sender:
             log.info("outbox %s was already in Slack (ts %s): not sent again", row.key, found)
         return found
 
-    def _renew(self, row: OutboxMessage) -> None:
-        """Right before a send: the row must still hold our claim, which starts afresh now, so the
-        send happens well within CLAIM_TIMEOUT of it however long the batch has taken."""
+    def _under_claim(self, row: OutboxMessage, **values: Any) -> bool:
+        """Update ``row`` only while it still holds this sender's claim (its token, SENDING)."""
         with self.database.session() as session:
             result = session.execute(
                 update(OutboxMessage)
@@ -441,10 +440,15 @@ class Sender:
                     col(OutboxMessage.claim_token) == row.claim_token,
                     col(OutboxMessage.status) == OutboxStatus.SENDING,
                 )
-                .values(claimed_at=self.clock.now())
+                .values(**values)
             )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                raise ClaimLost(row.key)
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def _renew(self, row: OutboxMessage) -> None:
+        """Right before a send: the row must still hold our claim, which starts afresh now, so the
+        send happens well within CLAIM_TIMEOUT of it however long the batch has taken."""
+        if not self._under_claim(row, claimed_at=self.clock.now()):
+            raise ClaimLost(row.key)
 
     def _call(self, transport: Transport, row: OutboxMessage) -> dict[str, Any]:
         """One send with pacing; a 429 pauses the method and is retried here a few times."""
@@ -500,17 +504,8 @@ class Sender:
                 "error": None,
             }
             outcome.sent += 1
-        with self.database.session() as session:
-            result = session.execute(
-                update(OutboxMessage)
-                .where(
-                    col(OutboxMessage.id) == row.id,
-                    col(OutboxMessage.claim_token) == row.claim_token,
-                )
-                .values(**values)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                log.error("outbox %s: claim lost while sending; outcome not recorded", row.key)
+        if not self._under_claim(row, **values):
+            log.error("outbox %s: claim lost while sending; outcome not recorded", row.key)
 
 
 def failures(session: Session, *, team_id: str, subject: str) -> list[OutboxMessage]:

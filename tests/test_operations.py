@@ -6,17 +6,11 @@ from __future__ import annotations
 import io
 import json
 import logging
-import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from wsgiref.simple_server import make_server
 
 import pytest
 from slack_sdk.oauth.installation_store import Installation
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
@@ -32,50 +26,6 @@ from storage.db import Database
 from storage.migrate import upgrade
 from tests.conftest import PM, PROJECT_CHANNEL, SIGNING_SECRET
 from tests.polls_helpers import project_with_key_users
-from tests.test_http_mode import QuietHandler
-
-
-@pytest.fixture
-def base_url(app, runtime: Runtime) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    server = make_server("127.0.0.1", 0, wsgi_app(app, runtime), handler_class=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-
-
-def raw_post(url: str, body: bytes, *, signed: bool, content_type: str) -> tuple[int, str]:
-    headers = {"Content-Type": content_type}
-    if signed:
-        stamp = str(int(time.time()))
-        signature = SignatureVerifier(SIGNING_SECRET).generate_signature(
-            timestamp=stamp, body=body.decode("utf-8")
-        )
-        headers |= {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode(errors="replace")
-
-
-def test_unparsable_requests_get_400_or_401_never_a_traceback(base_url: str) -> None:
-    url = f"{base_url}/slack/events"
-    form = "application/x-www-form-urlencoded"
-    cases = [
-        (b"payload=\xff\xfe\xfd", False, form, 400),  # not UTF-8
-        (b"payload=%7Bbroken", False, form, 401),  # unsigned broken JSON
-        (b'{"type": "event_callback"', False, "application/json", 401),
-        (b"payload=%7Bbroken", True, form, 400),  # signed, but not JSON
-        (b'{"type": "event_callback"', True, "application/json", 400),
-        (b"payload=%5B1%2C2%5D", True, form, 400),  # JSON, but not an object
-    ]
-    for body, signed, content_type, expected in cases:
-        status, answer = raw_post(url, body, signed=signed, content_type=content_type)
-        assert status == expected, body
-        assert "Traceback" not in answer and "Error" not in answer
 
 
 def test_a_tampered_form_stays_open_with_an_error(
@@ -118,7 +68,12 @@ def test_readyz_says_whether_the_database_answers_and_is_migrated(
     upgrade(migrated.engine)
     assert ready(migrated) == (200, "ready")
     with migrated.engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+        connection.execute(  # as if the newest migration had not run
+            text(
+                "UPDATE alembic_version SET version_num = '0001' "
+                "WHERE version_num = (SELECT MAX(version_num) FROM alembic_version)"
+            )
+        )
     code, reason = ready(migrated)
     assert code == 503 and "migrations" in reason
     unmigrated = Database(f"sqlite:///{tmp_path / 'bare.db'}")
