@@ -232,3 +232,24 @@ def test_hostile_text_through_every_form_pings_nobody_and_forges_no_link(
     assert problems == [], "\n".join(problems)
     assert any("&lt;!channel&gt;" in json.dumps(call.args) for call in emulator.calls)
     assert emulator.violations == []
+
+
+def test_a_forged_rsvp_container_cannot_have_the_app_overwrite_another_message(
+    slack: SlackDriver, runtime: Runtime, emulator: SlackEmulator
+) -> None:
+    from bot.ids import CalendarId
+    from tests.test_calendar import _project_in_slack, invitation_dm
+
+    _project, _event = _project_in_slack(runtime, slack)
+    runtime.sender().deliver_due()
+    anna, ben = KEY_USERS[0], KEY_USERS[1]
+    bens = invitation_dm(slack, ben)
+    slack.block_action(
+        anna,
+        f"{CalendarId.RSVP_PREFIX}accepted",
+        message=invitation_dm(slack, anna),
+        container={"type": "message", "channel_id": bens["channel"], "message_ts": bens["ts"]},
+    )
+    assert texts([invitation_dm(slack, ben)]) == texts([bens])  # Ben's DM untouched
+    assert "You accepted" in texts([invitation_dm(slack, anna)])
+    assert emulator.violations == []
