@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 
+from bot.logs import ContextExecutor, tag_request
 from bot.runtime import Runtime, make_client
 from bot.settings import SettingsError
 from handlers import calendar as calendar_listeners
@@ -51,8 +52,7 @@ def build_app(runtime: Runtime, *, listener_executor: Executor | None = None) ->
         "process_before_response": False,
         "ignoring_self_events_enabled": True,
     }
-    if listener_executor is not None:
-        kwargs["listener_executor"] = listener_executor
+    kwargs["listener_executor"] = listener_executor or ContextExecutor(max_workers=10)
     if settings.oauth_enabled:
         from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
@@ -93,6 +93,7 @@ def build_app(runtime: Runtime, *, listener_executor: Executor | None = None) ->
         # the app before the emulator answers auth.test.
         kwargs["token_verification_enabled"] = False
     app = App(**kwargs)
+    app.use(tag_request)
     for module in LISTENER_MODULES:
         module.register(app, runtime)
     return app

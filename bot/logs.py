@@ -15,7 +15,8 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -136,6 +137,21 @@ def configure_logging(
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
     # APScheduler logs every run of every job at INFO: only its warnings unless debugging.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
+
+
+class ContextExecutor(ThreadPoolExecutor):
+    """Bolt's listener pool, running each listener in a copy of the submitting thread's context,
+    so the listener's log lines carry the request id set when the request came in."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        context = contextvars.copy_context()
+        return super().submit(context.run, fn, *args, **kwargs)
+
+
+def tag_request(next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's name for it
+    """Bolt middleware: a fresh request id for every request (Socket Mode included)."""
+    request_id.set(uuid.uuid4().hex[:12])
+    return next()
 
 
 @contextmanager

@@ -140,6 +140,24 @@ def test_json_logs_carry_request_and_job_ids(log_output: io.StringIO) -> None:
     assert second["job_id"].startswith("poll_remind:") and second["level"] == "WARNING"
 
 
+def test_a_listener_logs_with_the_id_of_its_request(log_output: io.StringIO) -> None:
+    from bot.logs import ContextExecutor, tag_request
+
+    configure_logging(level="INFO", json_lines=True, stream=log_output)
+    log = logging.getLogger("liaison.test")
+    pool = ContextExecutor(max_workers=1)
+
+    def dispatch() -> None:  # what Bolt does: the middleware, then the listener in its pool
+        tag_request(lambda: None)
+        pool.submit(log.info, "in the listener").result()
+
+    for _ in range(2):
+        dispatch()
+    pool.shutdown()
+    ids = [json.loads(line).get("request_id") for line in log_output.getvalue().splitlines()]
+    assert len(ids) == 2 and all(ids) and ids[0] != ids[1]
+
+
 def test_settings_never_print_secrets() -> None:
     key = new_key()
     settings = load_settings(
