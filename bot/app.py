@@ -24,6 +24,10 @@ BOT_SCOPES = (
     "commands",
     "im:write",
     "im:history",
+    # A resend first looks for the message by its key in the conversation's history: issue cards
+    # and their threads live in project channels, public or private.
+    "channels:history",
+    "groups:history",
     "users:read",
     "users:read.email",
     "channels:read",
