@@ -1,16 +1,17 @@
 """Schema migrations (Alembic), run by ``liaison db upgrade`` and at start-up of the app.
 
+Several processes start at once on a first deploy (the Procfile's web and worker, or a rolling
+restart): on PostgreSQL an advisory lock makes them migrate one after the other, and each one
+after the first finds the schema current and does nothing.
+
 At start-up the schema is nearly always current already: ``ensure_schema`` compares the database's
-revision with the heads named in the migration files' headers, and only imports and runs Alembic
-when they differ (Alembic's import and script scan are a third of a cold start), under a lock so
-that several processes starting at once migrate one after the other.
+revision with the heads named in the migration files' headers and imports and runs Alembic only
+when they differ (Alembic's import and script scan are a third of a cold start).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,10 +23,10 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 SCRIPT_LOCATION = "storage:migrations"
+MIGRATION_LOCK_ID = 0x4C494D47  # "LIMG"; the scheduler's leader lock is another key
 VERSIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 _REVISION_RE = re.compile(r"^revision(?:\s*:[^=]*)?=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
 _DOWN_REVISION_RE = re.compile(r"^down_revision(?:\s*:[^=]*)?=\s*(.+)$", re.MULTILINE)
-_MIGRATION_LOCK = 7_100_314  # pg_advisory_lock key: one migrating process at a time
 
 
 def script_heads() -> set[str]:
@@ -56,42 +57,11 @@ def database_heads(engine: Engine) -> set[str]:
     return {row[0] for row in rows}
 
 
-@contextmanager
-def _migration_lock(engine: Engine) -> Iterator[None]:
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
-            try:
-                yield
-            finally:
-                connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK}
-                )
-                connection.commit()
-        return
-    database = engine.url.database
-    if not database or database == ":memory:":
-        yield
-        return
-    import fcntl
-
-    with open(f"{database}.migrate-lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def ensure_schema(engine: Engine) -> bool:
     """Bring the schema to the heads; True when migrations ran, False when it was current."""
-    wanted = script_heads()
-    if database_heads(engine) == wanted:
+    if database_heads(engine) == script_heads():
         return False
-    with _migration_lock(engine):
-        if database_heads(engine) == wanted:  # another process migrated while we waited
-            return False
-        upgrade(engine)
+    upgrade(engine)
     return True
 
 
@@ -109,7 +79,16 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine, revision: str = "heads") -> None:
     from alembic import command
 
-    command.upgrade(alembic_config(engine), revision)
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), revision)  # SQLite: one writer at a time anyway
+        return
+    with engine.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_ID})
+        try:
+            command.upgrade(alembic_config(engine), revision)
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_ID})
+            lock.commit()
 
 
 def current_heads(engine: Engine) -> set[str]:
