@@ -64,7 +64,8 @@ def test_a_current_schema_is_not_migrated_again(tmp_path: Path, monkeypatch) -> 
     monkeypatch.setattr(migrate, "upgrade", refuse)
     assert migrate.ensure_schema(engine) is False
     with engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        connection.execute(text("DELETE FROM alembic_version"))
+        connection.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0001')"))
     with pytest.raises(AssertionError, match="Alembic ran"):
         migrate.ensure_schema(engine)
     engine.dispose()
