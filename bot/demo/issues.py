@@ -31,6 +31,7 @@ def play(stage: Stage) -> None:
         return stage.t(f"issues.verb.{name}")
 
     t = stage.t
+    stage.next_working_morning()
     stage.act(t("demo.issues.title"))
 
     stage.step(WEI, t("demo.issues.writes", channel=t("demo.data.channel")))

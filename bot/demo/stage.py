@@ -272,6 +272,15 @@ class Stage:
                 return user_id
         return channel
 
+    def next_working_morning(self) -> None:
+        """On a Saturday or Sunday, move the clock to Monday 09:00 in the project's timezone."""
+        zone = ZoneInfo(self.timezone)
+        local = self.clock.now().astimezone(zone)
+        if local.weekday() >= 5:
+            monday = (local + timedelta(days=7 - local.weekday())).date()
+            morning = datetime.combine(monday, DEMO_DAY.time(), tzinfo=zone)
+            self.clock.set(morning.astimezone(UTC))
+
     def advance(self, **delta: float) -> None:
         self.clock.advance(timedelta(**delta))
 
