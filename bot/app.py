@@ -21,6 +21,9 @@ BOT_SCOPES = (
     "commands",
     "im:write",
     "im:history",
+    # The outbox's "already sent?" check reads the history of the conversation it posted to.
+    "channels:history",
+    "groups:history",
     "users:read",
     "users:read.email",
     "channels:read",
