@@ -24,7 +24,7 @@ from bot.views.polls import read_value
 from storage.db import Database
 from storage.models import Interaction, OutboxMessage, PollBallot, PollQuestion, ProcessedRequest
 from tests.conftest import KEY_USERS
-from tests.flows import last_response_text, texts
+from tests.flows import last_response, last_response_text, texts
 from tests.polls_helpers import (
     RATING,
     TEXT,
@@ -195,7 +195,7 @@ def test_anonymous_results_name_nobody_and_hold_back_figures_below_three_answers
     slack.slash_command(KEY_USERS[0], "/poll", "results 1")
     assert "project managers" in last_response_text(slack)
     slack.slash_command("UPM00001", "/poll", "results 1")
-    shown = texts([emulator.responses[-1]])
+    shown = texts([last_response(slack)])
     assert "figures per question are withheld" in shown
     assert "4 people have not answered" in shown
     assert not any(f"<@{user}>" in shown for user in KEY_USERS)

@@ -21,7 +21,7 @@ from bot.slack_io import transport_for_client
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus
 from tests.conftest import KEY_USERS, PM, TEAM
-from tests.flows import texts
+from tests.flows import last_response, texts
 from tests.polls_helpers import (
     create_poll,
     open_poll_for_everyone,
@@ -189,7 +189,7 @@ def test_permanent_errors_are_recorded_not_retried_and_shown_to_the_pm(
     run_due(runtime)
     assert len(emulator.calls_to("chat.postMessage")) == calls  # never retried
     slack.slash_command(PM, "/poll", "results 1")
-    shown = texts([emulator.responses[-1]])
+    shown = texts([last_response(slack)])
     assert (
         "Could not be reached in Slack" in shown and f"<@{KEY_USERS[3]}> (user_disabled)" in shown
     )
