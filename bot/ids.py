@@ -54,3 +54,13 @@ class PollId(StrEnum):
     EDIT = "poll_edit"  # DM button of an answered poll
     # DM rating buttons: ``poll_rate:<question id>:<value>`` (unique within their block).
     RATE_PREFIX = "poll_rate:"
+
+
+class CalendarId(StrEnum):
+    """Actions of the calendar-event core (``bot/views/calendar.py``, ``handlers/calendar.py``).
+
+    The button's value is the event id as JSON (``{"e": 12}``): a claim, checked against the
+    clicking person's invitation."""
+
+    RSVP_PREFIX = "calendar_rsvp_"  # + accepted | maybe | declined
+    CHECK_IN = "calendar_check_in"
