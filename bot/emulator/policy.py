@@ -69,26 +69,13 @@ def needed_scope(
     return ",".join(scopes), frozenset(scopes)
 
 
-class _Bucket:
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self.updated = now
-
-    def refill(self, now: float) -> None:
-        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.updated) * self.rate)
-        self.updated = now
-
-    def wait(self) -> float:
-        """Seconds until one token is there (0 when it is there now)."""
-        if self.tokens >= 1 - 1e-9:
-            return 0.0
-        return (1 - self.tokens) / self.rate
-
-
 class RateLimiter:
-    """Token buckets per (workspace, method) at the method's tier, and per channel for posting."""
+    """Slack's limits per (workspace, method) at the method's tier, and per channel for posting.
+
+    Written as a generic cell rate algorithm (a "theoretical arrival time" per key), on purpose not
+    sharing code with the outbox's pacer (``bot.delivery.Pacer``): the emulator is the independent
+    check of that pacer, and a shared mistake would hide itself.
+    """
 
     def __init__(
         self,
@@ -100,35 +87,35 @@ class RateLimiter:
         self.monotonic = monotonic
         # (per second, burst) of chat.postMessage across the workspace; benchmarks may set it.
         self.posting_ceiling = POST_PER_WORKSPACE
-        self._buckets: dict[tuple[str, ...], _Bucket] = {}
+        self._arrival: dict[tuple[str, ...], float] = {}
 
-    def _bucket(self, key: tuple[str, ...], rate: float, burst: float, now: float) -> _Bucket:
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = _Bucket(rate, burst, now)
-        bucket.refill(now)
-        return bucket
-
-    def _buckets_for(self, team_id: str, method: str, channel: str | None) -> Iterable[_Bucket]:
-        now = self.monotonic()
+    def _limits(
+        self, team_id: str, method: str, channel: str | None
+    ) -> Iterable[tuple[tuple[str, ...], float, float]]:
+        """(key, calls per second, burst) of every limit this call counts against."""
         if method in POSTING_METHODS:
-            yield self._bucket((team_id, method), *self.posting_ceiling, now)
+            yield (team_id, method), *self.posting_ceiling
             if channel:
-                yield self._bucket((team_id, method, channel), *POST_PER_CHANNEL, now)
+                yield (team_id, method, channel), *POST_PER_CHANNEL
             return
         per_minute = TIER_PER_MINUTE.get(self.tiers.get(method) or "")
         if per_minute is not None:
-            yield self._bucket((team_id, method), per_minute / 60, per_minute, now)
+            yield (team_id, method), per_minute / 60, per_minute
 
     def check(self, team_id: str, method: str, channel: str | None = None) -> int | None:
         """Count the call and return None, or the whole seconds to wait (Retry-After) if over."""
-        buckets = list(self._buckets_for(team_id, method, channel))
-        wait = max((bucket.wait() for bucket in buckets), default=0.0)
-        if wait > 0:
-            return max(1, math.ceil(wait))
-        for bucket in buckets:
-            bucket.tokens -= 1
+        now = self.monotonic()
+        wait = 0.0
+        arrivals: dict[tuple[str, ...], float] = {}
+        for key, rate, burst in self._limits(team_id, method, channel):
+            interval = 1 / rate
+            arrival = max(self._arrival.get(key, now), now)
+            wait = max(wait, arrival - (burst - 1) * interval - now)
+            arrivals[key] = arrival + interval
+        if wait > 1e-9:
+            return max(1, math.ceil(wait - 1e-9))
+        self._arrival.update(arrivals)
         return None
 
     def reset(self) -> None:
-        self._buckets.clear()
+        self._arrival.clear()
