@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # module to mutate -> test files that exercise it
 TARGETS: dict[str, tuple[str, list[str]]] = {
     "delivery": ("bot/delivery.py", ["tests/test_delivery.py"]),
-    "i18n": ("bot/i18n.py", ["tests/test_catalogs.py", "tests/test_flows_projects.py"]),
+    "i18n": ("bot/i18n.py", ["tests/test_i18n.py", "tests/test_catalogs.py"]),
     "permissions": (
         "handlers/common.py",
         ["tests/test_flows_projects.py", "tests/test_flows_keyusers.py"],

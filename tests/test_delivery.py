@@ -319,3 +319,60 @@ def test_enqueueing_a_key_twice_keeps_the_first_message_and_adds_no_row(
     with database.session() as session:
         rows = session.exec(select(OutboxMessage)).all()
     assert [(row.key, row.payload["text"]) for row in rows] == [("reminder:7:2026-12-01", "first")]
+
+
+def test_failures_are_listed_per_workspace_and_subject(
+    runtime: Runtime, database: Database, clock: MovableClock
+) -> None:
+    def row(team: str, key: str, subject: str, status: str) -> OutboxMessage:
+        return OutboxMessage(
+            team_id=team,
+            key=key,
+            method="chat.postMessage",
+            payload={"channel": PM, "text": key},
+            status=status,
+            created_at=clock.now(),
+            next_attempt_at=clock.now(),
+            subject=subject,
+        )
+
+    with database.session() as session:
+        session.add(row(TEAM, "mine", "poll:1", OutboxStatus.FAILED))
+        session.add(row(TEAM, "sent", "poll:1", OutboxStatus.SENT))
+        session.add(row(TEAM, "other poll", "poll:2", OutboxStatus.FAILED))
+        session.add(row("T0002", "other workspace", "poll:1", OutboxStatus.FAILED))
+        session.commit()
+        assert [r.key for r in delivery.failures(session, team_id=TEAM, subject="poll:1")] == [
+            "mine"
+        ]
+
+
+def test_a_pause_before_any_call_keeps_the_methods_own_pace_afterwards(
+    fake_time: FakeTime,
+) -> None:
+    pacer, fake = fake_pacer(fake_time, rates={"chat.update": (0.5, 10.0)})
+    pacer.pause(TEAM, "chat.update", 1)
+    moments = []
+    for _ in range(3):
+        pacer.acquire(TEAM, "chat.update", "C1")
+        moments.append(fake.now)
+    # After a 429 the burst is gone: one call when the pause ends, then the method's own pace of
+    # one every 2 s (what refilled during the pause counts).
+    assert moments == pytest.approx([1.0, 2.0, 4.0])
+
+
+def test_slacks_retry_after_is_honoured_to_the_second(
+    runtime: Runtime,
+    database: Database,
+    emulator: SlackEmulator,
+    clock: MovableClock,
+    fake_time: FakeTime,
+) -> None:
+    [user] = project_with_many_key_users(runtime, emulator, 1)
+    open_poll_for_everyone(runtime, title="Patient pulse")
+    emulator.rate_limit("chat.postMessage", retry_after=7)
+    pacer, fake = fake_pacer(fake_time)
+    before = fake.now
+    sender_for(runtime, pacer).deliver_due(team_id=TEAM)
+    assert dms_per_person(emulator, [user], "Patient pulse")[user] == 1
+    assert fake.now - before >= 7  # it waited Slack's Retry-After, not a default second
