@@ -19,6 +19,7 @@ from bot.emulator.policy import manifest_bot_scopes
 from bot.emulator.server import SlackEmulator
 from bot.i18n import t
 from tests.conftest import PM, PROJECT_CHANNEL, SIGNING_SECRET, TEAM
+from tests.flows import last_response_text
 
 pytest_plugins = ["pytester"]
 
@@ -286,3 +287,14 @@ def test_every_emulator_test_ends_with_no_violation_and_no_error_reply(
     result.stdout.fnmatch_lines(["*test_breaks_a_rule - AssertionError*"])
     result.stdout.fnmatch_lines(["*test_tells_someone_that_something_went_wrong - Assert*"])
     assert t("en", "errors.unexpected").startswith("Something went wrong")
+
+
+# ------------------------------------------------------------------------- the test helpers
+
+
+def test_the_last_response_must_come_from_the_last_request(slack: SlackDriver) -> None:
+    slack.slash_command(PM, "/project", "help")
+    assert "/project new" in last_response_text(slack)
+    slack.open_home(PM)  # answers nothing through a response_url
+    with pytest.raises(AssertionError, match="answered nothing"):
+        last_response_text(slack)  # the help text from before must not pass for an answer
