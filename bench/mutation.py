@@ -42,7 +42,7 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
     "i18n": ("bot/i18n.py", ["tests/test_i18n.py", "tests/test_catalogs.py"]),
     "permissions": (
         "handlers/common.py",
-        ["tests/test_flows_projects.py", "tests/test_flows_keyusers.py"],
+        ["tests/test_handlers_common.py", "tests/test_flows_projects.py"],
     ),
     "projects": (
         "bot/services/projects.py",
