@@ -46,7 +46,7 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
     ),
     "projects": (
         "bot/services/projects.py",
-        ["tests/test_services_register.py", "tests/test_flows_projects.py"],
+        ["tests/test_services_project_rules.py", "tests/test_services_register.py"],
     ),
     "keyusers": (
         "bot/services/keyusers.py",
@@ -61,7 +61,10 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
         "bot/services/poll_results.py",
         ["tests/test_services_polls.py", "tests/test_anonymity.py"],
     ),
-    "context": ("bot/services/context.py", ["tests/test_services_register.py"]),
+    "context": (
+        "bot/services/context.py",
+        ["tests/test_services_project_rules.py", "tests/test_services_register.py"],
+    ),
 }
 COPIED = ("bot", "handlers", "storage", "tests", "pyproject.toml")
 KILLED = {"killed", "timeout"}
