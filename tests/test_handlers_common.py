@@ -64,3 +64,25 @@ def test_people_are_read_from_mentions_and_bare_ids() -> None:
         "W456DEF",
         "U789GHI",
     ]
+
+
+def test_every_kind_of_refusal_speaks_the_readers_language() -> None:
+    too_long = Msg("errors.too_long", limit=80)
+    chinese = t("zh-CN", "errors.too_long", limit=80)
+    assert error_text("zh-CN", ValidationError({"name": too_long})) == f"• *name*: {chinese}"
+    assert error_text("zh-CN", NotFound(too_long)) == f":mag: {chinese}"
+    assert view_errors("zh-CN", ValidationError({"name": too_long}), VIEW) == {"name": chinese}
+    assert slack_error_text("zh-CN", "not_in_channel") == (
+        ":warning: " + t("zh-CN", "slack_errors.not_in_channel")
+    )
+    assert slack_error_text("zh-CN", "weird_error") == (
+        ":warning: " + t("zh-CN", "slack_errors.other", code="weird_error")
+    )
+    answers: list[dict[str, Any]] = []
+    refuse_form(lambda **kw: answers.append(kw), "zh-CN", ValidationError({"code": too_long}), VIEW)
+    assert answers[0]["errors"] == {"code": chinese}
+    assert t("zh-CN", "slack_errors.not_in_channel") != t("en", "slack_errors.not_in_channel")
+
+
+def test_a_view_without_blocks_still_gets_its_errors() -> None:
+    assert view_errors("en", ValidationError({"x": "Bad."}), {}) == {"x": "Bad."}
