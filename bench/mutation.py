@@ -46,7 +46,11 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
     ),
     "projects": (
         "bot/services/projects.py",
-        ["tests/test_services_project_rules.py", "tests/test_services_register.py"],
+        [
+            "tests/test_services_project_rules.py",
+            "tests/test_services_register.py",
+            "tests/test_flows_projects.py",
+        ],
     ),
     "keyusers": (
         "bot/services/keyusers.py",

@@ -7,10 +7,15 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bot.errors import ValidationError
+from bot.clock import MovableClock
+from bot.errors import PermissionDenied, ValidationError
+from bot.i18n import say
+from bot.runtime import Runtime
 from bot.services import projects
 from bot.services.context import Ctx
 from bot.services.projects import ProjectInput
+from bot.settings import Settings
+from storage.db import Database
 from storage.models import Interaction, Project, Workspace
 from tests.conftest import KEY_USERS, OUTSIDER, PM, PM2, TEAM
 
@@ -66,3 +71,22 @@ def test_the_workspace_is_recorded_once(ctx: Ctx) -> None:
     make(ctx, "CRM", [PM])
     assert [w.team_id for w in ctx.session.exec(select(Workspace)).all()] == [TEAM]
     assert ctx.ensure_workspace().team_id == TEAM
+
+
+def test_only_pms_and_admins_change_a_project_and_a_refusal_names_it(
+    ctx: Ctx, database: Database, clock: MovableClock
+) -> None:
+    project = make(ctx, "ERP", [PM])
+    ctx.session.commit()
+    runtime = Runtime(settings=Settings(), database=database, clock=clock)
+    with runtime.unit(TEAM, OUTSIDER, admin_check=lambda user: False) as outsider:
+        erp = projects.get_project(outsider, "ERP")
+        with pytest.raises(PermissionDenied) as refused:
+            projects.set_phase(ctx=outsider, project=erp, phase="blueprint")
+        assert say("en", refused.value.reason) == (
+            "Only the project managers of ERP (or a workspace admin) can do that."
+        )
+    with runtime.unit(TEAM, OUTSIDER, admin_check=lambda user: user == OUTSIDER) as admin:
+        erp = projects.get_project(admin, "ERP")
+        assert projects.set_phase(ctx=admin, project=erp, phase="blueprint").phase == "blueprint"
+    assert project.code == "ERP"
