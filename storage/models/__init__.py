@@ -20,10 +20,10 @@ from storage.models.core import (
     Workspace,
 )
 from storage.models.issues import Issue, IssueHistory, IssueSettings, IssueStatus
-from storage.models.outbox import OutboxMessage, OutboxStatus
+from storage.models.outbox import OutboxMessage, OutboxStatus, RateBucket
 from storage.models.polls import (
+    BallotBox,
     Poll,
-    PollBallot,
     PollParticipant,
     PollQuestion,
     PollResponse,
@@ -47,13 +47,14 @@ __all__ = [
     "KeyUser",
     "OutboxMessage",
     "OutboxStatus",
+    "BallotBox",
     "Poll",
-    "PollBallot",
     "PollParticipant",
     "PollQuestion",
     "PollResponse",
     "PollStatus",
     "QuestionKind",
+    "RateBucket",
     "Recurrence",
     "ProcessedRequest",
     "Project",
