@@ -29,4 +29,4 @@ def test_demo_issue_act_shows_each_message_as_people_saw_it(tmp_path: Path) -> N
     assert "    Nothing was due." in rerun.splitlines()[:4]  # the summary in words, not a dict
     assert "1 service-level breach escalated to the PMs" in act
     assert "{'" not in text
-    assert "Block Kit limit violations: 0" in text
+    assert "Slack rules broken (Block Kit limits, scopes, late acks): 0" in text

@@ -95,7 +95,8 @@ class Stage:
         locale = normalize_locale(settings.locale)
         timezone = TIMEZONES[locale]
         cast = CAST[locale]
-        emulator = SlackEmulator(team_id=TEAM, team_name="acme-demo").start()
+        # A week plays in seconds: Slack's per-minute rate limits would only slow the show down.
+        emulator = SlackEmulator(team_id=TEAM, team_name="acme-demo", rate_limits=False).start()
         for user_id, (name, real_name, tz) in cast.items():
             emulator.add_user(
                 user_id,
