@@ -17,7 +17,11 @@ def issues_part(ctx: Ctx, user_id: str, locale: str) -> list[Block]:
     loggable = [p for p in project_service.list_projects(ctx) if service.can_log(ctx, p, user_id)]
     blocks = list(views.key_user_home_part(locale, mine, loggable, now))
     rows = [
-        (project, service.counts_by_status(ctx, project), service.overdue_issues(ctx, project))
+        (
+            project,
+            service.counts_by_status(ctx, project),
+            service.overdue_issues(ctx, project, limit=views.HOME_OVERDUE_LINES),
+        )
         for project in project_service.projects_managed_by(ctx, user_id)
     ]
     blocks += views.pm_home_part(locale, rows, now)

@@ -198,3 +198,69 @@ def test_a_backlog_escalated_at_once_is_not_replied_into_every_thread(
     assert jobs.escalate_breaches(runtime) == {"escalated": jobs.THREAD_NOTES + 5}
     assert thread_notes() == 1  # a backlog: the PMs' one DM tells, the threads stay quiet
     assert len(dms(database, PM, "escalations:")) == 2
+
+
+def test_escalations_are_committed_batch_by_batch(
+    runtime: Runtime, clock: MovableClock, database: Database, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+
+    seed(runtime, 30)
+    clock.advance(days=40)  # each issue: no owner past first response, and past its due date
+    monkeypatch.setattr(jobs, "write_batch_size", lambda _database: 7)
+    commits: list[int] = []
+    listener = lambda _connection: commits.append(1)  # noqa: E731
+    event.listen(database.engine, "commit", listener)
+    try:
+        assert jobs.escalate_breaches(runtime) == {"escalated": 60}
+    finally:
+        event.remove(database.engine, "commit", listener)
+    assert len(commits) >= 9  # 60 breaches in batches of 7, each committed on its own
+    with database.session() as session:
+        history = session.exec(select(IssueHistory).where(IssueHistory.action == "escalated"))
+        assert len(history.all()) == 60
+    [dm] = dms(database, PM, "escalations:")  # still one DM per PM for the whole run
+    assert "60 service-level breaches" in dm.payload["text"]
+    assert jobs.escalate_breaches(runtime) == {"escalated": 0}
+
+
+def test_the_pm_home_counts_every_overdue_issue_and_lists_the_most_overdue(
+    runtime: Runtime, clock: MovableClock, database: Database
+) -> None:
+    import re
+
+    from sqlalchemy import event
+
+    from bot.views.issues import HOME_OVERDUE_LINES
+    from handlers.home import build_home
+
+    seed(runtime, 24)
+    clock.advance(days=40)  # every issue is overdue now
+
+    def pm_home() -> tuple[int, str]:
+        loaded: list[Issue] = []
+        listener = lambda issue, _context: loaded.append(issue)  # noqa: E731
+        event.listen(Issue, "load", listener)
+        try:
+            with StatementCounter(database.engine) as counted:
+                view = build_home(runtime, TEAM, PM)
+        finally:
+            event.remove(Issue, "load", listener)
+        assert len(loaded) == HOME_OVERDUE_LINES  # the page shown, not every overdue issue
+        return counted.count, str(view["blocks"])
+
+    few, text = pm_home()
+    assert "24 overdue" in text
+    with database.session() as session:
+        overdue = session.exec(
+            select(Issue.number).order_by(Issue.due_at, Issue.id).limit(HOME_OVERDUE_LINES)
+        ).all()
+    assert re.findall(r"ERP-\d+", text) == [f"ERP-{number}" for number in overdue]
+    with runtime.unit(TEAM, PM) as ctx:
+        project = issues.project_service.get_project(ctx, "ERP")
+        for number in range(24):
+            log(ctx, project, priority="P4", title=f"Later {number}")
+    clock.advance(days=40)
+    many, text = pm_home()
+    assert "48 overdue" in text and len(re.findall(r"ERP-\d+", text)) == HOME_OVERDUE_LINES
+    assert many == few  # a count and a page in SQL, whatever the number of overdue issues

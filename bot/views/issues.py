@@ -610,13 +610,19 @@ def key_user_home_part(
     return blocks
 
 
+HOME_OVERDUE_LINES = 10  # the most overdue issues a PM's Home tab lists per project
+
+
 def pm_home_part(
-    locale: str, rows: list[tuple[Project, dict[str, int], list[Issue]]], now: datetime
+    locale: str,
+    rows: list[tuple[Project, dict[str, int], tuple[int, list[Issue]]]],
+    now: datetime,
 ) -> list[Block]:
+    """Per project: its counts by status, how many are overdue and the most overdue first."""
     if not rows:
         return []
     blocks: list[Block] = [ui.header(plain(locale, "issues.home.pm_title"))]
-    for project, counts, overdue in rows:
+    for project, counts, (overdue_count, overdue) in rows:
         summary = " · ".join(
             plain(locale, "format.count_of", what=status_label(locale, status), count=count)
             for status, count in counts.items()
@@ -628,15 +634,13 @@ def pm_home_part(
                     "issues.home.pm_project",
                     code=project.code,
                     counts=summary,
-                    overdue=len(overdue),
+                    overdue=overdue_count,
                 )
             )
         )
         if overdue:
             blocks.append(
-                ui.section(
-                    "\n".join(issue_line(locale, project, issue, now) for issue in overdue[:10])
-                )
+                ui.section("\n".join(issue_line(locale, project, issue, now) for issue in overdue))
             )
         blocks.append(
             ui.actions(
