@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from bot.runtime import Runtime
+from bot.services import engagement
 from bot.services import keyusers as keyuser_service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
@@ -38,7 +39,7 @@ def pm_projects_part(ctx: Ctx, user_id: str, locale: str) -> list[Block]:
     for project in project_service.projects_managed_by(ctx, user_id):
         grouped = keyuser_service.register(ctx, project)
         per_quadrant = {q: len(entries) for q, entries in grouped.items()}
-        debt = len(keyuser_service.engagement_debt(ctx, project))
+        debt = len(engagement.engagement_debt(ctx, project.id or 0, ctx.now()))
         rows.append((project, per_quadrant, debt))
     return views.pm_part(locale, rows)
 

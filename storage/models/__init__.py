@@ -12,6 +12,13 @@ from storage.models.core import (
     Workspace,
 )
 from storage.models.issues import Issue, IssueHistory, IssueSettings, IssueStatus
+from storage.models.meetings import (
+    MeetingActionItem,
+    MeetingOutcome,
+    OccurrenceStatus,
+    PlanEntry,
+    PlanOccurrence,
+)
 from storage.models.outbox import OutboxMessage, OutboxStatus
 from storage.models.polls import (
     Poll,
@@ -31,8 +38,13 @@ __all__ = [
     "IssueSettings",
     "IssueStatus",
     "KeyUser",
+    "MeetingActionItem",
+    "MeetingOutcome",
+    "OccurrenceStatus",
     "OutboxMessage",
     "OutboxStatus",
+    "PlanEntry",
+    "PlanOccurrence",
     "Poll",
     "PollBallot",
     "PollParticipant",
