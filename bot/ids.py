@@ -54,3 +54,32 @@ class PollId(StrEnum):
     EDIT = "poll_edit"  # DM button of an answered poll
     # DM rating buttons: ``poll_rate:<question id>:<value>`` (unique within their block).
     RATE_PREFIX = "poll_rate:"
+
+
+class PlanId(StrEnum):
+    """Callbacks and actions of the communication plan (``bot/views/commplan.py``)."""
+
+    PLAN_MODAL = "plan_view"
+    ENTRY_MODAL = "plan_entry"
+    DONE_MODAL = "plan_done"
+    REPORT_MODAL = "plan_report"
+    USE_TEMPLATE = "plan_use_template"
+    ADD = "plan_add"
+    EDIT = "plan_edit"
+    REMOVE = "plan_remove"
+    PAGE = "plan_page"
+    # Buttons of the owner's due DM; the value is the occurrence id.
+    DUE_DONE = "plan_due_done"
+    DUE_SNOOZE = "plan_due_snooze"
+    DUE_SCHEDULE = "plan_due_schedule"
+    DUE_DRAFT = "plan_due_draft"
+
+
+class EngagementId(StrEnum):
+    """Callbacks and actions of engagement (``bot/views/engagement.py``)."""
+
+    TOUCH_MODAL = "engagement_touch"
+    # Value ``<project id>:<user id>`` (the user may be empty: pick them in the form).
+    LOG_CONTACT = "engagement_log_contact"
+    SCHEDULE = "engagement_schedule"
+    HOME_PLAN = "engagement_home_plan"

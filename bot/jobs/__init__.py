@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.jobs import issues as issue_jobs
+from bot.jobs import meetings as meeting_jobs
 from bot.jobs import polls as poll_jobs
 from bot.runtime import Runtime
 
@@ -40,6 +41,8 @@ JOB_TABLE: list[JobSpec] = [
     JobSpec("poll_remind", poll_jobs.remind_polls, poll_jobs.EVERY_MINUTE),
     JobSpec("poll_close", poll_jobs.close_polls, poll_jobs.EVERY_MINUTE),
     JobSpec("poll_rounds", poll_jobs.poll_rounds, timedelta(minutes=5)),
+    JobSpec("plan_due", meeting_jobs.plan_due, timedelta(minutes=5)),
+    JobSpec("engagement_nudges", meeting_jobs.engagement_nudges, timedelta(minutes=30)),
     JobSpec("deliver_outbox", deliver_outbox, timedelta(seconds=15)),
 ]
 

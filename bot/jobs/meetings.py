@@ -1,0 +1,81 @@
+"""Scheduled work of the communication plan, engagement and meetings, and the messages it queues.
+
+* ``plan_due``: entries of the communication plan that fell due (and snoozed items whose snooze
+  ended) go to their owners, one DM per owner per run listing all of theirs. The occurrences are
+  rows written with the DM's outbox row, so a rerun adds nothing.
+* ``engagement_nudges``: at most one DM a week to each PM listing the key users in engagement
+  debt across their projects (key ``engagement:nudge:<pm>:<ISO week>``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+
+from bot.delivery import enqueue
+from bot.runtime import Runtime
+from bot.services import commplan, engagement
+from bot.views import commplan as plan_views
+from bot.views import engagement as engagement_views
+from storage.models import OutboxMessage, Workspace
+
+NUDGE_HOUR = 9  # PMs are nudged from 09:00 in the workspace's timezone
+
+
+def _team_ids(runtime: Runtime) -> list[str]:
+    with runtime.database.session() as session:
+        return [row.team_id for row in session.exec(select(Workspace)).all()]
+
+
+def plan_due(runtime: Runtime) -> dict[str, Any]:
+    """Tell each owner, in one DM, what of the communication plan is due."""
+    told = 0
+    for team_id in _team_ids(runtime):
+        with runtime.unit(team_id) as ctx:
+            for owner_id, items in commplan.fall_due(ctx).items():
+                marks = ",".join(f"{i.occurrence.id}.{i.occurrence.times_told}" for i in items)
+                digest = hashlib.sha256(marks.encode()).hexdigest()[:24]
+                locale = items[0].project.locale
+                enqueue(
+                    ctx.session,
+                    team_id=team_id,
+                    key=f"plan:due:{owner_id}:{digest}",
+                    payload={"channel": owner_id, **plan_views.due_dm(locale, items)},
+                    now=ctx.now(),
+                    subject=f"plan:owner:{owner_id}",
+                )
+                told += len(items)
+            ctx.session.commit()
+    return {"told": told}
+
+
+def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
+    """Once a week per PM: who is in engagement debt, since when, with buttons to act."""
+    zone = ZoneInfo(runtime.settings.timezone)
+    local_now = runtime.clock.now().astimezone(zone)
+    if local_now.hour < NUDGE_HOUR:
+        return {"nudged": 0}
+    year, week, _ = local_now.isocalendar()
+    nudged = 0
+    for team_id in _team_ids(runtime):
+        with runtime.unit(team_id) as ctx:
+            for nudge in engagement.nudges_due(ctx, ctx.now()):
+                key = f"engagement:nudge:{team_id}:{nudge.pm_id}:{year}-W{week:02d}"
+                if ctx.session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first():
+                    continue
+                locale = nudge.items[0][0].locale
+                enqueue(
+                    ctx.session,
+                    team_id=team_id,
+                    key=key,
+                    payload={"channel": nudge.pm_id, **engagement_views.nudge_dm(locale, nudge)},
+                    now=ctx.now(),
+                    subject=f"engagement:{nudge.pm_id}",
+                )
+                ctx.log("engagement.nudged", pm=nudge.pm_id, key_users=nudge.count)
+                nudged += 1
+            ctx.session.commit()
+    return {"nudged": nudged}
