@@ -56,6 +56,16 @@ class PollId(StrEnum):
     RATE_PREFIX = "poll_rate:"
 
 
+class CalendarId(StrEnum):
+    """Actions of the calendar-event core (``bot/views/calendar.py``, ``handlers/calendar.py``).
+
+    The button's value is the event id as JSON (``{"e": 12}``): a claim, checked against the
+    clicking person's invitation."""
+
+    RSVP_PREFIX = "calendar_rsvp_"  # + accepted | maybe | declined
+    CHECK_IN = "calendar_check_in"
+
+
 class PlanId(StrEnum):
     """Callbacks and actions of the communication plan (``bot/views/commplan.py``)."""
 

@@ -3,6 +3,14 @@
 Importing this package registers every table on ``SQLModel.metadata`` (Alembic and tests need it).
 """
 
+from storage.models.calendar import (
+    ATTENDED,
+    Attendance,
+    CalendarEvent,
+    EventStatus,
+    Invitation,
+    Rsvp,
+)
 from storage.models.core import (
     Interaction,
     KeyUser,
@@ -13,7 +21,9 @@ from storage.models.core import (
 )
 from storage.models.issues import Issue, IssueHistory, IssueSettings, IssueStatus
 from storage.models.meetings import (
+    Meeting,
     MeetingActionItem,
+    MeetingKind,
     MeetingOutcome,
     OccurrenceStatus,
     PlanEntry,
@@ -32,13 +42,21 @@ from storage.models.polls import (
 )
 
 __all__ = [
+    "ATTENDED",
+    "Attendance",
+    "CalendarEvent",
+    "EventStatus",
+    "Invitation",
+    "Rsvp",
     "Interaction",
     "Issue",
     "IssueHistory",
     "IssueSettings",
     "IssueStatus",
     "KeyUser",
+    "Meeting",
     "MeetingActionItem",
+    "MeetingKind",
     "MeetingOutcome",
     "OccurrenceStatus",
     "OutboxMessage",

@@ -78,13 +78,53 @@ class PlanOccurrence(SQLModel, table=True):
     meeting_event_id: int | None = Field(default=None)
 
 
+class MeetingKind(StrEnum):
+    WORKING_MEETING = "working_meeting"
+    WORKSHOP = "workshop"
+    PROGRESS_REVIEW = "progress_review"
+    DECISION_REVIEW = "decision_review"
+    STEERING_COMMITTEE = "steering_committee"
+
+
+class Meeting(SQLModel, table=True):
+    """What a meeting occurrence adds to its ``CalendarEvent`` (kind "meeting"): its kind, who is
+    invited (resolved when it was planned: named people, roles, quadrants, all key users and team
+    members) and when invitations went out. The agenda is the event's description.
+
+    A series has one row per occurrence, sharing the event's ``series_uid``; each occurrence's
+    invitations go out ``INVITE_AHEAD`` before it (the first at once, with the series' calendar
+    file)."""
+
+    __table_args__ = (
+        UniqueConstraint("event_id", name="uq_meeting_event"),
+        Index("ix_meeting_invite_due", "team_id", "invited_at", "starts_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32, index=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    event_id: int = Field(foreign_key="calendarevent.id")
+    series_uid: str | None = Field(default=None, max_length=255, index=True)
+    position: int = Field(default=1)  # 1-based place in its series
+    kind: str = Field(max_length=32)
+    starts_at: datetime = Field(sa_type=UTCDateTime, nullable=False)  # copy, for the invite job
+    attendees: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    audience: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )
+    announce: bool = Field(default=False)
+    invited_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    outcome_asked_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    plan_occurrence_id: int | None = Field(default=None, foreign_key="planoccurrence.id")
+
+
 class MeetingActionItem(SQLModel, table=True):
     """An action item from a meeting's outcome; ``issue_id`` once it became a key-user issue."""
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32, index=True)
     project_id: int = Field(foreign_key="project.id", index=True)
-    event_id: int = Field(index=True)
+    event_id: int = Field(foreign_key="calendarevent.id", index=True)
     position: int = Field(default=0)
     text: str = Field(max_length=150)
     owner_id: str | None = Field(default=None, max_length=32)
@@ -102,7 +142,7 @@ class MeetingOutcome(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32, index=True)
     project_id: int = Field(foreign_key="project.id", index=True)
-    event_id: int = Field()
+    event_id: int = Field(foreign_key="calendarevent.id")
     attended: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     minutes: str | None = Field(default=None, max_length=3000)
     decisions: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
