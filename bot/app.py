@@ -13,6 +13,7 @@ from bot.runtime import Runtime, make_client
 from handlers import calendar as calendar_listeners
 from handlers import commplan, engagement, errors, events, home, keyusers, projects
 from handlers import issues as issue_listeners
+from handlers import meetings as meeting_listeners
 from handlers import polls as poll_listeners
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ LISTENER_MODULES: tuple[Any, ...] = (
     calendar_listeners,
     commplan,
     engagement,
+    meeting_listeners,
 )
 
 

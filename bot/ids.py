@@ -93,3 +93,18 @@ class EngagementId(StrEnum):
     LOG_CONTACT = "engagement_log_contact"
     SCHEDULE = "engagement_schedule"
     HOME_PLAN = "engagement_home_plan"
+
+
+class MeetingId(StrEnum):
+    """Callbacks and actions of meetings (``bot/views/meetings.py``, ``handlers/meetings.py``).
+
+    Button values are event ids (or an action item's id): claims, checked against the person."""
+
+    NEW_MODAL = "meeting_new"
+    RESCHEDULE_MODAL = "meeting_reschedule"
+    CANCEL_MODAL = "meeting_cancel"
+    OUTCOME_MODAL = "meeting_outcome"
+    RESCHEDULE = "meeting_do_reschedule"
+    CANCEL = "meeting_do_cancel"
+    OUTCOME = "meeting_record_outcome"
+    ACTION_TO_ISSUE = "meeting_action_to_issue"

@@ -447,9 +447,13 @@ def invite(
     event: CalendarEvent,
     user_ids: Iterable[str],
     messages: EventMessages,
+    calendar_file: bool = True,
 ) -> list[str]:
     """Invite people (again, if they were removed); each gets one DM with buttons and the
-    calendar file. Someone already invited is left as they are. Returns the outbox keys."""
+    calendar file. Someone already invited is left as they are. Returns the outbox keys.
+
+    ``calendar_file=False`` for a later occurrence of a series whose calendar file (with its
+    RRULE) the domain sends once for the whole series."""
     require_change(ctx, project, event)
     if event.status != EventStatus.SCHEDULED:
         raise PermissionDenied(Msg("calendar.errors.cancelled", title=event.title))
@@ -481,11 +485,12 @@ def invite(
         keys.append(
             _enqueue(ctx, event, invite_key(event, invitation), {"channel": user_id, **payload})
         )
-        keys.append(
-            _send_calendar_file(
-                ctx, event, user_id, project.locale, method=ics.REQUEST, thread_ts=None
+        if calendar_file:
+            keys.append(
+                _send_calendar_file(
+                    ctx, event, user_id, project.locale, method=ics.REQUEST, thread_ts=None
+                )
             )
-        )
     ctx.session.flush()
     return keys
 
@@ -696,6 +701,7 @@ def _tell_everyone(
     what: str,
     *,
     method: str,
+    calendar_file: bool = True,
     **params: Any,
 ) -> list[str]:
     """Everyone invited is told once about change number ``event.sequence``: the invitation
@@ -714,8 +720,9 @@ def _tell_everyone(
                 _refresh_invitation(
                     ctx, project, event, invitation, row, messages, version=str(event.sequence)
                 )
-                ics_key = f"calendar:{event.id}:ics:{invitation.user_id}"
-                _rewrite_pending_files(ctx, event, ics_key, project.locale)
+                if calendar_file:
+                    ics_key = f"calendar:{event.id}:ics:{invitation.user_id}"
+                    _rewrite_pending_files(ctx, event, ics_key, project.locale)
             continue
         keys += _refresh_invitation(
             ctx, project, event, invitation, row, messages, version=f"seq{event.sequence}"
@@ -729,7 +736,7 @@ def _tell_everyone(
                 _threaded(row, invitation.user_id, notice),
             )
         )
-        if invitation.response != Rsvp.DECLINED:
+        if calendar_file and invitation.response != Rsvp.DECLINED:
             keys.append(
                 _send_calendar_file(
                     ctx,
@@ -768,8 +775,10 @@ def reschedule_event(
     duration_minutes: int | None,
     messages: EventMessages,
     rsvp_deadline: datetime | None = None,
+    calendar_file: bool = True,
 ) -> tuple[CalendarEvent, list[str]]:
-    """A new time; everyone invited is told once with an updated calendar entry."""
+    """A new time; everyone invited is told once with an updated calendar entry (sent by the
+    domain instead when ``calendar_file`` is False: one occurrence of a series)."""
     event = get_event(ctx, event_id)
     project = project_of(ctx, event)
     require_change(ctx, project, event)
@@ -797,15 +806,23 @@ def reschedule_event(
     ctx.session.flush()
     ctx.log(f"{event.kind}.rescheduled", project_id=project.id, event_id=event.id)
     keys = _tell_everyone(
-        ctx, project, event, messages, "rescheduled", method=ics.REQUEST, previous=previous
+        ctx,
+        project,
+        event,
+        messages,
+        "rescheduled",
+        method=ics.REQUEST,
+        calendar_file=calendar_file,
+        previous=previous,
     )
     return event, keys
 
 
 def cancel_event(
-    *, ctx: Ctx, event_id: Any, messages: EventMessages
+    *, ctx: Ctx, event_id: Any, messages: EventMessages, calendar_file: bool = True
 ) -> tuple[CalendarEvent, list[str]]:
-    """Cancel; everyone invited is told once and their calendar entry is removed."""
+    """Cancel; everyone invited is told once and their calendar entry is removed (by the domain
+    when ``calendar_file`` is False: one occurrence of a series)."""
     event = get_event(ctx, event_id)
     project = project_of(ctx, event)
     require_change(ctx, project, event)
@@ -817,7 +834,9 @@ def cancel_event(
     ctx.session.add(event)
     ctx.session.flush()
     ctx.log(f"{event.kind}.cancelled", project_id=project.id, event_id=event.id)
-    return event, _tell_everyone(ctx, project, event, messages, "cancelled", method=ics.CANCEL)
+    return event, _tell_everyone(
+        ctx, project, event, messages, "cancelled", method=ics.CANCEL, calendar_file=calendar_file
+    )
 
 
 # -------------------------------------------------------------------------------- attendance

@@ -3,6 +3,8 @@
 * ``plan_due``: entries of the communication plan that fell due (and snoozed items whose snooze
   ended) go to their owners, one DM per owner per run listing all of theirs. The occurrences are
   rows written with the DM's outbox row, so a rerun adds nothing.
+* ``meeting_invitations``: each later occurrence of a meeting series is invited a week ahead.
+* ``meeting_outcomes``: after a meeting, its organizer is asked once for the outcome.
 * ``engagement_nudges``: at most one DM a week to each PM listing the key users in engagement
   debt across their projects (key ``engagement:nudge:<pm>:<ISO week>``).
 """
@@ -15,11 +17,13 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
+from bot.calendar import service as calendar
 from bot.delivery import enqueue
 from bot.runtime import Runtime
-from bot.services import commplan, engagement
+from bot.services import commplan, engagement, meetings
 from bot.views import commplan as plan_views
 from bot.views import engagement as engagement_views
+from bot.views import meetings as meeting_views
 from storage.models import OutboxMessage, Workspace
 
 NUDGE_HOUR = 9  # PMs are nudged from 09:00 in the workspace's timezone
@@ -79,3 +83,40 @@ def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
                 nudged += 1
             ctx.session.commit()
     return {"nudged": nudged}
+
+
+def meeting_invitations(runtime: Runtime) -> dict[str, Any]:
+    """Invitations of the next occurrences of meeting series (a week ahead of each)."""
+    now = runtime.clock.now()
+    with runtime.database.session() as session:
+        teams = calendar.teams_with_upcoming(session, now)
+    queued = 0
+    for team_id in teams:
+        with runtime.unit(team_id) as ctx:
+            queued += len(meetings.invite_due(ctx=ctx, messages=meeting_views.MESSAGES))
+            ctx.session.commit()
+    return {"queued": queued}
+
+
+def meeting_outcomes(runtime: Runtime) -> dict[str, Any]:
+    """After a meeting, its organizer gets one DM asking to record the outcome."""
+    asked = 0
+    for team_id in _team_ids(runtime):
+        with runtime.unit(team_id) as ctx:
+            due = meetings.outcome_due(ctx)
+            locales = {p.id: p.locale for p in meetings.projects_of(ctx, due)}
+            for meeting, event in due:
+                payload = meeting_views.MESSAGES.outcome_prompt(
+                    locales[meeting.project_id], event, meeting
+                )
+                enqueue(
+                    ctx.session,
+                    team_id=team_id,
+                    key=f"meeting:{event.id}:outcome_prompt",
+                    payload={"channel": event.organizer_id, **payload},
+                    now=ctx.now(),
+                    subject=f"calendar:{event.id}",
+                )
+                asked += 1
+            ctx.session.commit()
+    return {"asked": asked}

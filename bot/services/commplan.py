@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, or_
+from sqlalchemy import func, select
+from sqlmodel import col
 
+from bot.calendar.service import events_between
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
-from bot.services import engagement, recurrence
+from bot.i18n import plain
+from bot.services import engagement, poll_results, recurrence
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.keyusers import ROLES, Quadrant, quadrant
@@ -310,8 +313,6 @@ def active_entries(ctx: Ctx, project: Project) -> list[PlanEntry]:
 
 def apply_template(*, ctx: Ctx, project: Project, locale: str) -> list[PlanEntry]:
     """Fill an empty plan with the standard guidance; the acting PM owns every entry."""
-    from bot.i18n import plain
-
     require_planner(ctx, project)
     if active_entries(ctx, project):
         raise ValidationError({"plan": Msg("plan.errors.template_not_empty", code=project.code)})
@@ -570,10 +571,6 @@ class ReportFigures:
 
 def report_figures(ctx: Ctx, project: Project, since: datetime) -> ReportFigures:
     """Issues opened and resolved since ``since``, open and overdue now, the last closed poll."""
-    from sqlalchemy import func, select
-
-    from bot.services import poll_results
-
     now = ctx.now()
     open_statuses = [str(s) for s in OPEN_STATUSES]
     base = (Issue.team_id == ctx.team_id, Issue.project_id == project.id)
@@ -624,7 +621,8 @@ def upcoming_events(
     ctx: Ctx, project: Project, start: datetime, end: datetime
 ) -> list[tuple[str, datetime]]:
     """Trainings and meetings of the project starting in [start, end): (title, start)."""
-    return []
+    events = events_between(ctx, project.id or 0, start, end, limit=10)
+    return [(event.title, event.starts_at) for event in events]
 
 
 def report_since(ctx: Ctx, item: DueItem) -> datetime:
@@ -673,20 +671,3 @@ def record_report_sent(*, ctx: Ctx, item: DueItem, text: str) -> DueItem:
         via="channel" if channel else "dm",
     )
     return item
-
-
-def open_occurrences(ctx: Ctx, project_ids: list[int]) -> list[PlanOccurrence]:
-    """Occurrences not yet done of the given projects (for dashboards)."""
-    if not project_ids:
-        return []
-    return list(
-        ctx.session.exec(
-            ctx.select(PlanOccurrence).where(
-                col(PlanOccurrence.project_id).in_(project_ids),
-                or_(
-                    PlanOccurrence.status == OccurrenceStatus.DUE,
-                    PlanOccurrence.status == OccurrenceStatus.SNOOZED,
-                ),
-            )
-        ).all()
-    )
