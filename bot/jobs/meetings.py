@@ -6,13 +6,15 @@
 * ``meeting_invitations``: each later occurrence of a meeting series is invited a week ahead.
 * ``meeting_outcomes``: after a meeting, its organizer is asked once for the outcome.
 * ``engagement_nudges``: at most one DM a week to each PM listing the key users in engagement
-  debt across their projects (key ``engagement:nudge:<pm>:<ISO week>``).
+  debt across their projects (key ``engagement:nudge:<pm>:<ISO week>:<locale>``: projects in
+  two languages give two lists).
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
@@ -26,6 +28,7 @@ from bot.views import engagement as engagement_views
 from bot.views import meetings as meeting_views
 from storage.models import OutboxMessage, Workspace
 
+T = TypeVar("T")
 NUDGE_HOUR = 9  # PMs are nudged from 09:00 in the workspace's timezone
 
 
@@ -34,24 +37,33 @@ def _team_ids(runtime: Runtime) -> list[str]:
         return [row.team_id for row in session.exec(select(Workspace)).all()]
 
 
+def _by_locale(items: list[T], locale_of: Callable[[T], str]) -> list[tuple[str, list[T]]]:
+    """Items split by their project's language: a PM of an English and a Chinese project gets
+    each list in the project's own language."""
+    grouped: dict[str, list[T]] = {}
+    for item in items:
+        grouped.setdefault(locale_of(item), []).append(item)
+    return list(grouped.items())
+
+
 def plan_due(runtime: Runtime) -> dict[str, Any]:
     """Tell each owner, in one DM, what of the communication plan is due."""
     told = 0
     for team_id in _team_ids(runtime):
         with runtime.unit(team_id) as ctx:
-            for owner_id, items in commplan.fall_due(ctx).items():
-                marks = ",".join(f"{i.occurrence.id}.{i.occurrence.times_told}" for i in items)
-                digest = hashlib.sha256(marks.encode()).hexdigest()[:24]
-                locale = items[0].project.locale
-                enqueue(
-                    ctx.session,
-                    team_id=team_id,
-                    key=f"plan:due:{owner_id}:{digest}",
-                    payload={"channel": owner_id, **plan_views.due_dm(locale, items)},
-                    now=ctx.now(),
-                    subject=f"plan:owner:{owner_id}",
-                )
-                told += len(items)
+            for owner_id, owned in commplan.fall_due(ctx).items():
+                for locale, items in _by_locale(owned, lambda item: item.project.locale):
+                    marks = ",".join(f"{i.occurrence.id}.{i.occurrence.times_told}" for i in items)
+                    digest = hashlib.sha256(marks.encode()).hexdigest()[:24]
+                    enqueue(
+                        ctx.session,
+                        team_id=team_id,
+                        key=f"plan:due:{owner_id}:{digest}",
+                        payload={"channel": owner_id, **plan_views.due_dm(locale, items)},
+                        now=ctx.now(),
+                        subject=f"plan:owner:{owner_id}",
+                    )
+                    told += len(items)
             ctx.session.commit()
     return {"told": told}
 
@@ -66,21 +78,27 @@ def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
     nudged = 0
     for team_id in _team_ids(runtime):
         with runtime.unit(team_id) as ctx:
-            for nudge in engagement.nudges_due(ctx, ctx.now()):
-                key = f"engagement:nudge:{team_id}:{nudge.pm_id}:{year}-W{week:02d}"
-                if ctx.session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first():
-                    continue
-                locale = nudge.items[0][0].locale
-                enqueue(
-                    ctx.session,
-                    team_id=team_id,
-                    key=key,
-                    payload={"channel": nudge.pm_id, **engagement_views.nudge_dm(locale, nudge)},
-                    now=ctx.now(),
-                    subject=f"engagement:{nudge.pm_id}",
-                )
-                ctx.log("engagement.nudged", pm=nudge.pm_id, key_users=nudge.count)
-                nudged += 1
+            for whole in engagement.nudges_due(ctx, ctx.now()):
+                for locale, items in _by_locale(whole.items, lambda item: item[0].locale):
+                    nudge = engagement.Nudge(pm_id=whole.pm_id, items=items)
+                    key = f"engagement:nudge:{team_id}:{nudge.pm_id}:{year}-W{week:02d}:{locale}"
+                    if ctx.session.exec(
+                        select(OutboxMessage).where(OutboxMessage.key == key)
+                    ).first():
+                        continue
+                    enqueue(
+                        ctx.session,
+                        team_id=team_id,
+                        key=key,
+                        payload={
+                            "channel": nudge.pm_id,
+                            **engagement_views.nudge_dm(locale, nudge),
+                        },
+                        now=ctx.now(),
+                        subject=f"engagement:{nudge.pm_id}",
+                    )
+                    ctx.log("engagement.nudged", pm=nudge.pm_id, key_users=nudge.count)
+                    nudged += 1
             ctx.session.commit()
     return {"nudged": nudged}
 

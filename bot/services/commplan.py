@@ -383,8 +383,8 @@ def fall_due(ctx: Ctx) -> dict[str, list[DueItem]]:
     """Occurrences that are due now and not yet told to their owner, grouped by owner.
 
     New occurrences are created (one per entry: an entry whose owner missed several periods gets
-    its latest one, not a backlog), entries move to their next time, and snoozed occurrences whose
-    snooze ended come back. Each returned occurrence has had ``times_told`` raised."""
+    its latest one, not a backlog; none while its audience is empty), entries move to their next
+    time, and snoozed occurrences whose snooze ended come back. Each returned occurrence has had ``times_told`` raised."""
     now = ctx.now()
     entries = list(
         ctx.session.exec(
@@ -401,6 +401,7 @@ def fall_due(ctx: Ctx) -> dict[str, list[DueItem]]:
             ctx.select(Project).where(col(Project.id).in_({e.project_id for e in entries} or {0}))
         ).all()
     }
+    audiences = recipients_by_entry(ctx, entries)
     fresh: list[PlanOccurrence] = []
     for entry in entries:
         project = projects[entry.project_id]
@@ -412,6 +413,8 @@ def fall_due(ctx: Ctx) -> dict[str, list[DueItem]]:
             following = recurrence.next_after(entry.rrule, entry.first_at, project.timezone, due_at)
         entry.next_due_at = following
         ctx.session.add(entry)
+        if not audiences.get(entry.id or 0):
+            continue  # nobody in its audience yet (no sponsor registered): nothing to do
         occurrence = PlanOccurrence(
             team_id=ctx.team_id,
             project_id=entry.project_id,
