@@ -20,16 +20,18 @@ from storage.models import Interaction, OccurrenceStatus, OutboxMessage, PlanEnt
 from tests.conftest import KEY_USERS, OUTSIDER, PM, PROJECT_CHANNEL
 from tests.flows import add_key_user, create_project, last_response_text, texts
 
-MARIA, ANNA, BEN = KEY_USERS[:3]
+MARIA, ANNA, BEN, SOFIA = KEY_USERS[:4]
 
 
 @pytest.fixture
 def erp(slack: SlackDriver, emulator: SlackEmulator) -> SlackDriver:
-    """ERP with a decision maker (Maria), a business representative (Anna) and a key user (Ben)."""
+    """ERP with a decision maker (Maria), a business representative (Anna), a key user (Ben) and
+    a sponsor (Sofia)."""
     create_project(slack)
     add_key_user(slack, MARIA, role="decision_maker", influence="high", interest="high")
     add_key_user(slack, ANNA, role="business_representative")
     add_key_user(slack, BEN, role="key_user")
+    add_key_user(slack, SOFIA, role="sponsor")
     emulator.reset_calls()
     return slack
 
@@ -132,6 +134,7 @@ def test_due_items_reach_their_owner_in_one_dm_then_done_snooze_and_report(
     assert len(dms) == 1
     due = dms[0]
     assert "5 items of the communication plan are due" in texts([due])
+    assert f"<@{SOFIA}>" in texts([due])
     assert f"<@{MARIA}>" in texts([due])
 
     # Snooze the steering review: the DM shows it, and it comes back two days later.

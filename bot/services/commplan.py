@@ -384,7 +384,8 @@ def fall_due(ctx: Ctx) -> dict[str, list[DueItem]]:
 
     New occurrences are created (one per entry: an entry whose owner missed several periods gets
     its latest one, not a backlog; none while its audience is empty), entries move to their next
-    time, and snoozed occurrences whose snooze ended come back. Each returned occurrence has had ``times_told`` raised."""
+    time, and snoozed occurrences whose snooze ended come back. Each returned occurrence has had
+    ``times_told`` raised."""
     now = ctx.now()
     entries = list(
         ctx.session.exec(
