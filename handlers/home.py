@@ -23,7 +23,7 @@ from bot.services.context import Ctx
 from bot.slack_io import slack_error_code
 from bot.views import home as views
 from handlers.issues_home import issues_part
-from handlers.meetings_home import contacts_part
+from handlers.meetings_home import contacts_part, meetings_part
 from handlers.polls_home import polls_part
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ def pm_projects_part(ctx: Ctx, user_id: str, locale: str) -> list[Block]:
 
 HOME_PARTS: list[HomePart] = [
     key_user_projects_part,
+    meetings_part,
     pm_projects_part,
     contacts_part,
     issues_part,

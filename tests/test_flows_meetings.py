@@ -256,3 +256,10 @@ def test_schedule_meeting_from_the_engagement_nudge_is_prefilled(
     with database.session() as session:
         [meeting] = session.exec(select(Meeting)).all()
     assert meeting.attendees == [MARIA]
+
+
+def test_home_tab_lists_a_key_users_next_meetings(erp: SlackDriver) -> None:
+    plan_series(erp, options=[])
+    erp.open_home(ANNA)
+    home = texts([erp.emulator.home(ANNA)])
+    assert "Your next meetings" in home and "MM working meeting" in home and "no answer" in home

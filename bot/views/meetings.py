@@ -26,6 +26,7 @@ from bot.views.keyusers import role_label
 from storage.models import (
     CalendarEvent,
     EventStatus,
+    Invitation,
     Meeting,
     MeetingActionItem,
     MeetingOutcome,
@@ -493,6 +494,23 @@ def outcome_modal(
         blocks=blocks,
         private_metadata={"event_id": event.id},
     )
+
+
+def home_part(locale: str, upcoming: list[tuple[CalendarEvent, Invitation]]) -> list[Block]:
+    if not upcoming:
+        return []
+    lines = [
+        t(
+            locale,
+            "meeting.home_line",
+            number=event.id,
+            title=event.title,
+            when=slack_date(event.starts_at, event.timezone),
+            answer=plain(locale, f"meeting.answers.{invitation.response}"),
+        )
+        for event, invitation in upcoming
+    ]
+    return [ui.header(plain(locale, "meeting.home_title")), ui.section("\n".join(lines))]
 
 
 class _Messages(calendar_views._Messages):
