@@ -68,6 +68,38 @@ def open_plan_modal(
     open_modal(client, trigger_id, view)
 
 
+def refresh_due_message(
+    runtime: Runtime, client: WebClient, context: BoltContext, source: dict[str, Any]
+) -> None:
+    """Show the new state of every item of a due DM (buttons gone where it was acted on);
+    ``source`` is where the DM is (channel, ts) and which items it lists (ids)."""
+    channel, ts, ids = source.get("channel"), source.get("ts"), source.get("ids") or []
+    if not channel or not ts or not ids:
+        return
+    with unit(runtime, context, client) as ctx:
+        items = service.items_for_owner(ctx, [int(i) for i in ids])
+        if not items:
+            return
+        payload = views.due_dm(items[0].project.locale, items)
+    try:
+        client.chat_update(channel=channel, ts=ts, **payload)
+    except SlackApiError as error:
+        # The item itself is saved; a stale DM only still shows its buttons.
+        if slack_error_code(error) not in ("message_not_found", "cant_update_message"):
+            raise
+
+
+def due_source(body: dict[str, Any]) -> dict[str, Any]:
+    """Where the due DM whose button was clicked is, and the items it lists."""
+    message = body.get("message") or {}
+    return {
+        "channel": (body.get("channel") or {}).get("id")
+        or (body.get("container") or {}).get("channel_id"),
+        "ts": message.get("ts") or (body.get("container") or {}).get("message_ts"),
+        "ids": views.occurrence_ids_in(message.get("blocks") or []),
+    }
+
+
 def register(app: App, runtime: Runtime) -> None:
     settings = runtime.settings
 
@@ -204,32 +236,6 @@ def register(app: App, runtime: Runtime) -> None:
 
     # ------------------------------------------------------------------- the owner's due DM
 
-    def refresh_due_message(
-        client: WebClient, context: BoltContext, channel: str | None, ts: str | None, ids: list[int]
-    ) -> None:
-        """Show the new state of every item of a due DM (buttons gone where it was acted on)."""
-        if not channel or not ts or not ids:
-            return
-        with unit(runtime, context, client) as ctx:
-            items = [service.occurrence_for_owner(ctx, i) for i in ids]
-            locale = items[0].project.locale
-            payload = views.due_dm(locale, items)
-        try:
-            client.chat_update(channel=channel, ts=ts, **payload)
-        except SlackApiError as error:
-            # The item itself is saved; a stale DM only still shows its buttons.
-            if slack_error_code(error) not in ("message_not_found", "cant_update_message"):
-                raise
-
-    def source_of(body: dict[str, Any]) -> dict[str, Any]:
-        message = body.get("message") or {}
-        return {
-            "channel": (body.get("channel") or {}).get("id")
-            or (body.get("container") or {}).get("channel_id"),
-            "ts": message.get("ts") or (body.get("container") or {}).get("message_ts"),
-            "ids": views.occurrence_ids_in(message.get("blocks") or []),
-        }
-
     def tell(client: WebClient, context: BoltContext, text: str) -> None:
         dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
 
@@ -249,7 +255,7 @@ def register(app: App, runtime: Runtime) -> None:
                 refusal = t(locale, "plan.answer.already_done")
                 view = None
             else:
-                view = views.done_modal(locale, item, source=source_of(body))
+                view = views.done_modal(locale, item, source=due_source(body))
         if view is None:
             tell(client, context, refusal)
             return
@@ -275,9 +281,7 @@ def register(app: App, runtime: Runtime) -> None:
             refuse_form(ack, locale, error, view)
             return
         ack()
-        refresh_due_message(
-            client, context, metadata.get("channel"), metadata.get("ts"), metadata.get("ids") or []
-        )
+        refresh_due_message(runtime, client, context, metadata)
 
     @app.action(PlanId.DUE_SNOOZE)
     def snooze_item(
@@ -288,14 +292,14 @@ def register(app: App, runtime: Runtime) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        source = source_of(body)
+        source = due_source(body)
         try:
             with unit(runtime, context, client) as ctx:
                 service.snooze(ctx=ctx, occurrence_id=int(action.get("value") or 0))
         except ValidationError as error:
             tell(client, context, error_text(settings.locale, error))
             return
-        refresh_due_message(client, context, source["channel"], source["ts"], source["ids"])
+        refresh_due_message(runtime, client, context, source)
 
     @app.action(PlanId.DUE_DRAFT)
     def draft_report(
@@ -311,7 +315,7 @@ def register(app: App, runtime: Runtime) -> None:
             locale = item.project.locale
             figures = service.report_figures(ctx, item.project, service.report_since(ctx, item))
             draft = views.report_draft(locale, figures)
-            view = views.report_modal(locale, item, draft, source=source_of(body))
+            view = views.report_modal(locale, item, draft, source=due_source(body))
         open_modal(client, body["trigger_id"], view)
 
     @app.view(PlanId.REPORT_MODAL)
@@ -352,6 +356,4 @@ def register(app: App, runtime: Runtime) -> None:
             return
         ack()
         runtime.sender().deliver_due(team_id=team_id, keys=keys)
-        refresh_due_message(
-            client, context, metadata.get("channel"), metadata.get("ts"), metadata.get("ids") or []
-        )
+        refresh_due_message(runtime, client, context, metadata)

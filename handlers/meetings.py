@@ -23,6 +23,7 @@ from bot.services.context import Ctx
 from bot.views import common as ui
 from bot.views import meetings as views
 from handlers.common import dm, error_text, open_modal, refuse_form, unit
+from handlers.commplan import due_source, refresh_due_message
 from handlers.home import publish_home
 
 
@@ -113,7 +114,9 @@ def register(app: App, runtime: Runtime) -> None:
         channel_id: str | None = None,
         project_id: int | None = None,
         defaults: service.MeetingInput | None = None,
+        source: dict[str, Any] | None = None,
     ) -> None:
+        """The meeting form; ``source`` is the due plan DM it was opened from (redrawn after)."""
         with unit(runtime, context, client) as ctx:
             project = _project(ctx, code, channel_id, project_id)
             if project is not None:
@@ -133,7 +136,7 @@ def register(app: App, runtime: Runtime) -> None:
                 projects=projects,
                 project=project,
                 data=defaults or service.MeetingInput(),
-                organizer_id=context.user_id,
+                source=source,
             )
         open_modal(client, trigger_id, view)
 
@@ -215,6 +218,8 @@ def register(app: App, runtime: Runtime) -> None:
         ack()
         runtime.sender().deliver_due(team_id=team_id, keys=keys)
         dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
+        if metadata.get("source"):
+            refresh_due_message(runtime, client, context, metadata["source"])
 
     @app.view(MeetingId.RESCHEDULE_MODAL)
     def save_new_time(
@@ -427,7 +432,14 @@ def register(app: App, runtime: Runtime) -> None:
         ack()
         with unit(runtime, context, client) as ctx:
             project, defaults = service.planner_default_meeting(ctx, int(action.get("value") or 0))
-        open_new_form(client, body["trigger_id"], context, project_id=project.id, defaults=defaults)
+        open_new_form(
+            client,
+            body["trigger_id"],
+            context,
+            project_id=project.id,
+            defaults=defaults,
+            source=due_source(body),
+        )
 
     @app.action(EngagementId.SCHEDULE)
     def schedule_from_nudge(

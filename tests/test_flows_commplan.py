@@ -250,3 +250,40 @@ def test_pm_is_nudged_once_a_week_about_engagement_debt(
     home = texts([emulator.home(PM)])
     assert "Last contact · ERP" in home and f"<@{MARIA}>" in home
     assert emulator.violations == []
+
+
+def test_schedule_meeting_from_a_due_item_is_prefilled_and_closes_the_item(
+    erp: SlackDriver, runtime: Runtime, database: Database, clock: Any
+) -> None:
+    emulator = erp.emulator
+    erp.slash_command(PM, "/project", "plan ERP", channel_id=PROJECT_CHANNEL)
+    erp.click(PM, PlanId.USE_TEMPLATE, view=emulator.top_view(PM))
+    emulator.close_view(PM)
+    working = [e for e in entries(database) if e.kind == "working_meeting"][0]
+    clock.set(working.next_due_at + timedelta(minutes=1))
+    run_due(runtime)
+    due = [m for m in emulator.dm_messages(PM) if "Due from the communication plan" in texts([m])][
+        0
+    ]
+    with database.session() as session:
+        occurrence = session.exec(
+            select(PlanOccurrence).where(PlanOccurrence.entry_id == working.id)
+        ).one()
+    erp.click(PM, PlanId.DUE_SCHEDULE, message=due, value=str(occurrence.id))
+    form = emulator.top_view(PM)
+    roles = [b for b in form["blocks"] if b.get("block_id") == "roles"][0]
+    assert [o["value"] for o in roles["element"]["initial_options"]] == ["business_representative"]
+    erp.submit_view(
+        PM,
+        {
+            "title": "Order-to-cash working meeting",
+            "starts_at": int((clock.now() + timedelta(days=2)).timestamp()),
+        },
+    )
+    with database.session() as session:
+        assert session.get(PlanOccurrence, occurrence.id).outcome == "meeting"
+    due = emulator.message(due["channel"], due["ts"])
+    assert "Meeting scheduled: Working meeting" in texts([due])
+    assert "Working meeting*" in texts(emulator.dm_messages(ANNA)) or "Order-to-cash" in texts(
+        emulator.dm_messages(ANNA)
+    )

@@ -480,6 +480,25 @@ def due_items_of(ctx: Ctx, owner_id: str) -> list[DueItem]:
     return _group(ctx, list(rows)).get(owner_id, [])
 
 
+def items_for_owner(ctx: Ctx, occurrence_ids: list[int]) -> list[DueItem]:
+    """The listed occurrences the acting person may see (as owner, or PM of their project), in
+    a handful of queries whatever their number (to redraw a due DM)."""
+    rows = ctx.session.exec(
+        ctx.select(PlanOccurrence).where(col(PlanOccurrence.id).in_(occurrence_ids or [0]))
+    ).all()
+    grouped = _group(ctx, list(rows))
+    managed = {p.id for p in project_service.projects_managed_by(ctx, ctx.actor_id or "")}
+    return sorted(
+        (
+            item
+            for items in grouped.values()
+            for item in items
+            if item.occurrence.owner_id == ctx.actor_id or item.project.id in managed
+        ),
+        key=lambda item: occurrence_ids.index(item.occurrence.id or 0),
+    )
+
+
 def occurrence_for_owner(ctx: Ctx, occurrence_id: int) -> DueItem:
     """An occurrence the acting person may act on: its owner, or a PM of its project."""
     occurrence = ctx.get(PlanOccurrence, occurrence_id)

@@ -51,7 +51,7 @@ def meeting_modal(
     projects: list[Project],
     project: Project | None,
     data: MeetingInput,
-    organizer_id: str | None,
+    source: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     blocks: list[Block] = []
     if project is None:
@@ -166,6 +166,8 @@ def meeting_modal(
         metadata["project_id"] = project.id
     if data.plan_occurrence_id:
         metadata["plan_occurrence_id"] = data.plan_occurrence_id
+    if source and source.get("ts"):
+        metadata["source"] = source
     return ui.modal(
         callback_id=MeetingId.NEW_MODAL,
         title=plain(locale, "meeting.modal_title"),
