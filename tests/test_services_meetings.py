@@ -226,3 +226,23 @@ def test_upcoming_meetings_for_the_digest(ctx: Ctx, clock, project) -> None:  # 
         len(meetings.upcoming_meetings(ctx, project.id, ctx.now(), ctx.now() + timedelta(days=60)))
         == 4
     )
+
+
+def test_a_series_clashing_with_the_organizers_later_meeting_is_refused_whole(
+    ctx: Ctx,
+    clock,
+    project,  # type: ignore[no-untyped-def]
+) -> None:
+    clock.set(datetime(2027, 3, 10, 8, 0, tzinfo=UTC))
+    third = datetime(2027, 3, 29, 9, 30, tzinfo=BERLIN).astimezone(UTC)
+    meetings.create_meeting(
+        ctx=ctx,
+        project=project,
+        data=weekly(title="Steering", repeat="none", starts_at=third),
+        messages=MESSAGES,
+    )
+    before = len(ctx.session.exec(select(CalendarEvent)).all())
+    with pytest.raises(ValidationError) as caught:
+        meetings.create_meeting(ctx=ctx, project=project, data=weekly(), messages=MESSAGES)
+    assert caught.value.errors["organizer_id"].params["title"] == "Steering"
+    assert len(ctx.session.exec(select(CalendarEvent)).all()) == before

@@ -363,6 +363,75 @@ def create_event(*, ctx: Ctx, project: Project, data: EventInput) -> CalendarEve
     return event
 
 
+def create_series(
+    *, ctx: Ctx, project: Project, data: EventInput, starts: Sequence[datetime]
+) -> list[CalendarEvent]:
+    """The occurrences of a series, one event at each of ``starts`` (sharing ``data``'s
+    ``series_uid`` and ``rrule``), validated as one: the first like any event, the organizer's
+    other events checked against every occurrence in one query, all rows written at once."""
+    require_change(ctx, project)
+    data.starts_at = starts[0]
+    validate(ctx, project, data)
+    length = timedelta(minutes=data.duration_minutes or 0)
+    later = list(starts[1:])
+    if later:
+        busy = ctx.session.exec(
+            ctx.select(CalendarEvent).where(
+                CalendarEvent.organizer_id == data.organizer_id,
+                CalendarEvent.status == EventStatus.SCHEDULED,
+                CalendarEvent.starts_at < later[-1] + length,
+                CalendarEvent.ends_at > later[0],
+            )
+        ).all()
+        for start in later:
+            clash = next(
+                (e for e in busy if e.starts_at < start + length and e.ends_at > start), None
+            )
+            if clash is not None:
+                raise ValidationError(
+                    {"organizer_id": Msg("calendar.errors.double_booked", title=clash.title)}
+                )
+    now = ctx.now()
+    events = [
+        CalendarEvent(
+            team_id=ctx.team_id,
+            project_id=project.id or 0,
+            kind=data.kind,
+            title=data.title.strip(),
+            description=(data.description or "").strip() or None,
+            starts_at=start,
+            ends_at=start + length,
+            timezone=project.timezone,
+            location=(data.location or "").strip() or None,
+            video_url=(data.video_url or "").strip() or None,
+            organizer_id=data.organizer_id or "",
+            capacity=data.capacity,
+            rsvp_deadline=None,
+            allow_maybe=data.allow_maybe,
+            check_in=data.check_in,
+            reminder_minutes=sorted(set(data.reminder_minutes), reverse=True),
+            uid=f"{uuid.uuid4()}@liaison",
+            series_uid=data.series_uid,
+            rrule=data.rrule,
+            created_by=ctx.actor_id or "",
+            created_at=now,
+            updated_at=now,
+        )
+        for start in starts
+    ]
+    ctx.session.add_all(events)
+    ctx.session.flush()
+    ctx.log(
+        f"{data.kind}.created",
+        project_id=project.id,
+        event_id=events[0].id,
+        title=events[0].title,
+        occurrences=len(events),
+        series_uid=data.series_uid,
+    )
+    return events
+
+
 def invite_key(event: CalendarEvent, invitation: Invitation) -> str:
     return (
         f"calendar:{event.id}:invite:{invitation.user_id}:{int(invitation.invited_at.timestamp())}"

@@ -263,12 +263,11 @@ def create_meeting(
         "all": data.all_key_users,
         "team": data.team,
     }
+    base.series_uid = series_uid
+    base.rrule = rule
+    events = calendar.create_series(ctx=ctx, project=project, data=base, starts=starts)
     meetings: list[Meeting] = []
-    for position, start in enumerate(starts, start=1):
-        base.starts_at = start
-        base.series_uid = series_uid
-        base.rrule = rule
-        event = calendar.create_event(ctx=ctx, project=project, data=base)
+    for position, (start, event) in enumerate(zip(starts, events, strict=True), start=1):
         meeting = Meeting(
             team_id=ctx.team_id,
             project_id=project.id or 0,
@@ -282,8 +281,8 @@ def create_meeting(
             announce=data.announce,
             plan_occurrence_id=data.plan_occurrence_id,
         )
-        ctx.session.add(meeting)
         meetings.append(meeting)
+    ctx.session.add_all(meetings)
     ctx.session.flush()
     first = meetings[0]
     ctx.log(
