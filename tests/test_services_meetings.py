@@ -246,3 +246,29 @@ def test_a_series_clashing_with_the_organizers_later_meeting_is_refused_whole(
         meetings.create_meeting(ctx=ctx, project=project, data=weekly(), messages=MESSAGES)
     assert caught.value.errors["organizer_id"].params["title"] == "Steering"
     assert len(ctx.session.exec(select(CalendarEvent)).all()) == before
+
+
+def test_moving_a_later_occurrence_updates_the_series_file_for_everyone(
+    ctx: Ctx,
+    clock,
+    project,  # type: ignore[no-untyped-def]
+) -> None:
+    clock.set(datetime(2027, 3, 10, 8, 0, tzinfo=UTC))
+    created, _ = meetings.create_meeting(ctx=ctx, project=project, data=weekly(), messages=MESSAGES)
+    fourth = ctx.get(CalendarEvent, created[3].event_id)
+    new_start = fourth.starts_at + timedelta(days=1)
+    meetings.reschedule_meeting(
+        ctx=ctx,
+        event_id=fourth.id,
+        starts_at=new_start,
+        duration_minutes=60,
+        messages=MESSAGES,
+    )
+    files = [r for r in outbox(ctx, "meeting:") if ":ics:" + MARIA in r.key]
+    calendar = Calendar.from_ical(base64.b64decode(files[-1].payload["content_base64"]))
+    series, moved = calendar.walk("VEVENT")
+    assert [d.dt for d in series["EXDATE"].dts] == [datetime(2027, 4, 5, 9, 0, tzinfo=BERLIN)]
+    assert moved["DTSTART"].dt == datetime(2027, 4, 6, 9, 0, tzinfo=BERLIN)
+    assert str(moved["UID"]) == fourth.uid and "RRULE" not in moved
+    notices = [r for r in outbox(ctx, "meeting:") if ":notice:" + MARIA in r.key]
+    assert len(notices) == 1

@@ -555,7 +555,9 @@ def _series_file_events(
         if event.status == EventStatus.CANCELLED or event.starts_at != meeting.starts_at:
             excluded.append(meeting.starts_at)
         if event.status == EventStatus.SCHEDULED and event.starts_at != meeting.starts_at:
-            moved.append(event)
+            alone = CalendarEvent.model_validate(event.model_dump())
+            alone.rrule = None  # an entry of its own (its own UID), outside the rule
+            moved.append(alone)
     return [template, *moved], excluded
 
 
@@ -711,6 +713,7 @@ def reschedule_meeting(
     meeting, event, project = get_meeting(ctx, event_id)
     in_series = meeting.series_uid is not None
     told = _invited(ctx, [event.id or 0])
+    before = (event.starts_at, event.ends_at)
     moved, keys = calendar.reschedule_event(
         ctx=ctx,
         event_id=event.id,
@@ -719,19 +722,18 @@ def reschedule_meeting(
         messages=messages,
         calendar_file=not in_series,
     )
-    if keys or in_series:
-        if in_series and moved.starts_at != meeting.starts_at:
-            keys += _send_series_file(
-                ctx,
-                project,
-                meeting,
-                messages,
-                method=ics.REQUEST,
-                what="occurrence_moved",
-                told=told,
-                when=meeting.starts_at,
-                new=moved.starts_at,
-            )
+    if in_series and (moved.starts_at, moved.ends_at) != before:
+        keys += _send_series_file(
+            ctx,
+            project,
+            meeting,
+            messages,
+            method=ics.REQUEST,
+            what="occurrence_moved",
+            told=told,
+            when=meeting.starts_at,
+            new=moved.starts_at,
+        )
     ctx.log("meeting.rescheduled", project_id=project.id, event_id=event.id)
     return moved, keys
 
