@@ -15,9 +15,11 @@ from bot.emulator.server import SlackEmulator
 from bot.ids import EngagementId, PlanId
 from bot.jobs import run_due
 from bot.runtime import Runtime
+from bot.services import commplan
+from bot.services import projects as project_service
 from storage.db import Database
 from storage.models import Interaction, OccurrenceStatus, OutboxMessage, PlanEntry, PlanOccurrence
-from tests.conftest import KEY_USERS, OUTSIDER, PM, PROJECT_CHANNEL
+from tests.conftest import KEY_USERS, OUTSIDER, PM, PROJECT_CHANNEL, TEAM
 from tests.flows import add_key_user, create_project, last_response_text, texts
 
 MARIA, ANNA, BEN, SOFIA = KEY_USERS[:4]
@@ -287,3 +289,25 @@ def test_schedule_meeting_from_a_due_item_is_prefilled_and_closes_the_item(
     assert "Working meeting*" in texts(emulator.dm_messages(ANNA)) or "Order-to-cash" in texts(
         emulator.dm_messages(ANNA)
     )
+
+
+def test_a_long_plan_is_paged(erp: SlackDriver, runtime: Runtime, database: Database) -> None:
+    with runtime.unit(TEAM, PM) as ctx:
+        project = project_service.get_project(ctx, "ERP")
+        for number in range(commplan.PAGE_SIZE + 2):
+            commplan.add_entry(
+                ctx=ctx,
+                project=project,
+                data=commplan.PlanEntryInput(
+                    role="key_user", owner_id=PM, note=f"Entry number {number}"
+                ),
+            )
+        ctx.session.commit()
+    erp.slash_command(PM, "/project", "plan ERP", channel_id=PROJECT_CHANNEL)
+    first = erp.emulator.top_view(PM)
+    assert "Entry number 0" in texts([first]) and "Entry number 9" not in texts([first])
+    assert "Page 1 of 2" in texts([first])
+    erp.click(PM, PlanId.PAGE, view=first)
+    second = erp.emulator.top_view(PM)
+    assert "Entry number 9" in texts([second]) and "Page 2 of 2" in texts([second])
+    assert erp.emulator.violations == []
