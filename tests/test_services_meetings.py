@@ -272,3 +272,26 @@ def test_moving_a_later_occurrence_updates_the_series_file_for_everyone(
     assert str(moved["UID"]) == fourth.uid and "RRULE" not in moved
     notices = [r for r in outbox(ctx, "meeting:") if ":notice:" + MARIA in r.key]
     assert len(notices) == 1
+
+
+def test_cancelling_a_moved_occurrence_removes_its_own_entry(
+    ctx: Ctx,
+    clock,
+    project,  # type: ignore[no-untyped-def]
+) -> None:
+    clock.set(datetime(2027, 3, 10, 8, 0, tzinfo=UTC))
+    created, _ = meetings.create_meeting(ctx=ctx, project=project, data=weekly(), messages=MESSAGES)
+    fourth = ctx.get(CalendarEvent, created[3].event_id)
+    meetings.reschedule_meeting(
+        ctx=ctx,
+        event_id=fourth.id,
+        starts_at=fourth.starts_at + timedelta(days=1),
+        duration_minutes=60,
+        messages=MESSAGES,
+    )
+    meetings.cancel_meeting(ctx=ctx, event_id=fourth.id, whole_series=False, messages=MESSAGES)
+    cancels = [r for r in outbox(ctx, "meeting:") if r.key.endswith(":cancel") and MARIA in r.key]
+    [cancel] = cancels
+    calendar = Calendar.from_ical(base64.b64decode(cancel.payload["content_base64"]))
+    [vevent] = calendar.walk("VEVENT")
+    assert calendar["METHOD"] == "CANCEL" and str(vevent["UID"]) == fourth.uid

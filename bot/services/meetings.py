@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -555,10 +556,15 @@ def _series_file_events(
         if event.status == EventStatus.CANCELLED or event.starts_at != meeting.starts_at:
             excluded.append(meeting.starts_at)
         if event.status == EventStatus.SCHEDULED and event.starts_at != meeting.starts_at:
-            alone = CalendarEvent.model_validate(event.model_dump())
-            alone.rrule = None  # an entry of its own (its own UID), outside the rule
-            moved.append(alone)
+            moved.append(_detached(event))
     return [template, *moved], excluded
+
+
+def _detached(event: CalendarEvent) -> CalendarEvent:
+    """A copy of a moved occurrence outside its series' rule: an entry of its own (own UID)."""
+    alone = CalendarEvent.model_validate(event.model_dump())
+    alone.rrule = None
+    return alone
 
 
 def _send_series_file(
@@ -570,14 +576,20 @@ def _send_series_file(
     method: str,
     what: str,
     told: set[str],
+    withdrawn: Sequence[CalendarEvent] = (),
     **params: Any,
 ) -> list[str]:
     """The series' calendar file to everyone invited to it, with a notice for those the core did
-    not already tell (in the thread of their first invitation)."""
+    not already tell (in the thread of their first invitation). ``withdrawn``: occurrences that
+    had been moved out of the rule and are now cancelled; their own entries are removed too."""
     series = series_events(ctx, meeting)
     events, excluded = _series_file_events(series)
     sequence = events[0].sequence
     first_event = series[0][1]
+    files = [(method, ics.build(events, method=method, stamp=ctx.now(), excluded=excluded))]
+    if withdrawn:
+        gone = [_detached(event) for event in withdrawn]
+        files.append((ics.CANCEL, ics.build(gone, method=ics.CANCEL, stamp=ctx.now())))
     keys: list[str] = []
     first_invites = {
         inv.user_id: inv
@@ -589,48 +601,42 @@ def _send_series_file(
         ctx.session,
         [calendar.invite_key(first_event, inv) for inv in first_invites.values()],
     )
+
+    def queue(key: str, payload: dict[str, Any], method: str = "chat.postMessage") -> None:
+        delivery.enqueue(
+            ctx.session,
+            team_id=ctx.team_id,
+            key=key,
+            method=method,
+            payload=payload,
+            now=ctx.now(),
+            subject=f"calendar:{first_event.id}",
+        )
+        keys.append(key)
+
     for user_id in meeting.attendees:
         invitation = first_invites.get(user_id)
         row: OutboxMessage | None = (
             invite_rows.get(calendar.invite_key(first_event, invitation)) if invitation else None
         )
         thread = row.ts if row is not None and row.ts else None
-        channel = row.channel if thread and row is not None else user_id
+        place: dict[str, Any] = {"channel": row.channel if thread and row else user_id}
+        if thread:
+            place["thread_ts"] = thread
         if user_id not in told:
             notice = messages.series_notice(project.locale, first_event, what, **params)
-            payload = {"channel": channel, **notice}
-            if thread:
-                payload["thread_ts"] = thread
-            key = f"meeting:{meeting.series_uid}:notice:{user_id}:{sequence}"
-            delivery.enqueue(
-                ctx.session,
-                team_id=ctx.team_id,
-                key=key,
-                payload=payload,
-                now=ctx.now(),
-                subject=f"calendar:{first_event.id}",
+            queue(f"meeting:{meeting.series_uid}:notice:{user_id}:{sequence}", {**place, **notice})
+        for file_method, content in files:
+            queue(
+                f"meeting:{meeting.series_uid}:ics:{user_id}:{sequence}:{file_method.lower()}",
+                {
+                    **place,
+                    "content_base64": base64.b64encode(content).decode("ascii"),
+                    "filename": ics.filename(first_event),
+                    "title": first_event.title[:250],
+                },
+                "files.upload_v2",
             )
-            keys.append(key)
-        content = ics.build(events, method=method, stamp=ctx.now(), excluded=excluded)
-        file_payload: dict[str, Any] = {
-            "channel": channel,
-            "content_base64": base64.b64encode(content).decode("ascii"),
-            "filename": ics.filename(first_event),
-            "title": first_event.title[:250],
-        }
-        if thread:
-            file_payload["thread_ts"] = thread
-        key = f"meeting:{meeting.series_uid}:ics:{user_id}:{sequence}:{method.lower()}"
-        delivery.enqueue(
-            ctx.session,
-            team_id=ctx.team_id,
-            key=key,
-            method="files.upload_v2",
-            payload=file_payload,
-            now=ctx.now(),
-            subject=f"calendar:{first_event.id}",
-        )
-        keys.append(key)
     return keys
 
 
@@ -672,6 +678,8 @@ def cancel_meeting(
     if not targets:
         raise ValidationError({"scope": Msg("meeting.errors.nothing_to_cancel")})
     told = _invited(ctx, [e.id or 0 for e in targets])
+    slots = {m.event_id: m.starts_at for m, _ in series_events(ctx, meeting)} if in_series else {}
+    withdrawn = [e for e in targets if e.id in slots and e.starts_at != slots[e.id]]
     keys: list[str] = []
     cancelled = []
     for target in targets:
@@ -689,6 +697,7 @@ def cancel_meeting(
             method=ics.CANCEL if whole_series else ics.REQUEST,
             what="series_cancelled" if whole_series else "occurrence_cancelled",
             told=told,
+            withdrawn=withdrawn,
             when=targets[0].starts_at,
         )
     ctx.log(
