@@ -33,6 +33,6 @@ def test_demo_meetings_act_plans_meets_reports_and_nudges_in_both_languages(
     assert "Last contact · ERP" in act
     # Chinese: the plan, the invitation, the reminder and the nudge of the zh-CN project.
     assert "沟通计划 · CN" in act and "*工作会议* · 对象：所有业务代表" in act
-    assert "会议: 采购流程研讨会" in act and "提醒：*采购流程研讨会* 将在 24 小时后开始。" in act
+    assert "会议：采购流程研讨会" in act and "提醒：*采购流程研讨会* 将在 24 小时后开始。" in act
     assert "参与度欠账的关键用户" in act
     assert "Block Kit limit violations: 0" in text
