@@ -29,10 +29,10 @@ from storage.models.meetings import (
     PlanEntry,
     PlanOccurrence,
 )
-from storage.models.outbox import OutboxMessage, OutboxStatus
+from storage.models.outbox import OutboxMessage, OutboxStatus, RateBucket
 from storage.models.polls import (
+    BallotBox,
     Poll,
-    PollBallot,
     PollParticipant,
     PollQuestion,
     PollResponse,
@@ -61,15 +61,16 @@ __all__ = [
     "OccurrenceStatus",
     "OutboxMessage",
     "OutboxStatus",
+    "BallotBox",
     "PlanEntry",
     "PlanOccurrence",
     "Poll",
-    "PollBallot",
     "PollParticipant",
     "PollQuestion",
     "PollResponse",
     "PollStatus",
     "QuestionKind",
+    "RateBucket",
     "Recurrence",
     "ProcessedRequest",
     "Project",
