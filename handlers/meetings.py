@@ -4,6 +4,7 @@ the engagement nudge. RSVP and check-in buttons are the calendar core's (``handl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -221,35 +222,25 @@ def register(app: App, runtime: Runtime) -> None:
         if metadata.get("source"):
             refresh_due_message(runtime, client, context, metadata["source"])
 
-    @app.view(MeetingId.RESCHEDULE_MODAL)
-    def save_new_time(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
+    def save_change(
+        ack: Ack,
+        view: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        change: Callable[[Ctx, Any, str], tuple[str, list[str]]],
     ) -> None:
-        values = ui.read_values(view)
+        """A reschedule or cancel form: the change (``change(ctx, event_id, locale)`` gives the
+        organizer's confirmation and the outbox keys) once per submission, inline errors else."""
         event_id = ui.read_metadata(view).get("event_id")
-        duration = values.get("duration")
         locale = settings.locale
         try:
             with unit(runtime, context, client) as ctx:
-                _, event, project = service.get_meeting(ctx, event_id)
+                _, _, project = service.get_meeting(ctx, event_id)
                 locale = project.locale
                 if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
                     ack()
                     return
-                moved, keys = service.reschedule_meeting(
-                    ctx=ctx,
-                    event_id=event_id,
-                    starts_at=_moment(values.get("starts_at")),
-                    duration_minutes=int(duration) if str(duration or "").isdigit() else None,
-                    messages=views.MESSAGES,
-                )
-                text = t(
-                    locale,
-                    "meeting.rescheduled",
-                    title=moved.title,
-                    when=views.Markup(views.calendar_views.when(locale, moved)),
-                    count=len(calendar.roster(ctx, moved)),
-                )
+                text, keys = change(ctx, event_id, locale)
         except LiaisonError as error:
             refuse_form(ack, locale, error, view)
             return
@@ -257,38 +248,46 @@ def register(app: App, runtime: Runtime) -> None:
         runtime.sender().deliver_due(team_id=context.team_id, keys=keys)
         dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
 
+    @app.view(MeetingId.RESCHEDULE_MODAL)
+    def save_new_time(
+        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        values = ui.read_values(view)
+        duration = values.get("duration")
+
+        def move(ctx: Ctx, event_id: Any, locale: str) -> tuple[str, list[str]]:
+            moved, keys = service.reschedule_meeting(
+                ctx=ctx,
+                event_id=event_id,
+                starts_at=_moment(values.get("starts_at")),
+                duration_minutes=int(duration) if str(duration or "").isdigit() else None,
+                messages=views.MESSAGES,
+            )
+            text = t(
+                locale,
+                "meeting.rescheduled",
+                title=moved.title,
+                when=views.calendar_views.when(locale, moved),
+                count=len(calendar.roster(ctx, moved)),
+            )
+            return text, keys
+
+        save_change(ack, view, client, context, move)
+
     @app.view(MeetingId.CANCEL_MODAL)
     def confirm_cancel(
         ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
         scope = ui.read_values(view).get("scope") or "one"
-        event_id = ui.read_metadata(view).get("event_id")
-        locale = settings.locale
-        try:
-            with unit(runtime, context, client) as ctx:
-                _, event, project = service.get_meeting(ctx, event_id)
-                locale = project.locale
-                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
-                    ack()
-                    return
-                cancelled, keys = service.cancel_meeting(
-                    ctx=ctx,
-                    event_id=event_id,
-                    whole_series=scope == "series",
-                    messages=views.MESSAGES,
-                )
-                text = t(
-                    locale,
-                    "meeting.cancelled",
-                    title=event.title,
-                    count=len(cancelled),
-                )
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        runtime.sender().deliver_due(team_id=context.team_id, keys=keys)
-        dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
+
+        def cancel(ctx: Ctx, event_id: Any, locale: str) -> tuple[str, list[str]]:
+            cancelled, keys = service.cancel_meeting(
+                ctx=ctx, event_id=event_id, whole_series=scope == "series", messages=views.MESSAGES
+            )
+            text = t(locale, "meeting.cancelled", title=cancelled[0].title, count=len(cancelled))
+            return text, keys
+
+        save_change(ack, view, client, context, cancel)
 
     # ---------------------------------------------------------------------------- buttons
 
