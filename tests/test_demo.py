@@ -16,6 +16,6 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     text = out.getvalue()
     assert "Key users of ERP (6)" in text
     assert "Only the project managers of ERP" in text
-    assert "Block Kit limit violations: 0" in text
+    assert "Slack rules broken (Block Kit limits, scopes, late acks): 0" in text
     assert f"Database (SQLite): {database.resolve()}" in text
     assert database.exists()
