@@ -35,4 +35,4 @@ def test_demo_meetings_act_plans_meets_reports_and_nudges_in_both_languages(
     assert "沟通计划 · CN" in act and "*工作会议* · 对象：所有业务代表" in act
     assert "会议：采购流程研讨会" in act and "提醒：*采购流程研讨会* 将在 24 小时后开始。" in act
     assert "参与度欠账的关键用户" in act
-    assert "Block Kit limit violations: 0" in text
+    assert "Slack rules broken (Block Kit limits, scopes, late acks): 0" in text
