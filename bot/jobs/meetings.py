@@ -65,7 +65,7 @@ def plan_due(runtime: Runtime) -> dict[str, Any]:
                     )
                     told += len(items)
             ctx.session.commit()
-    return {"told": told}
+    return {"plan_items": told}
 
 
 def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
     zone = ZoneInfo(runtime.settings.timezone)
     local_now = runtime.clock.now().astimezone(zone)
     if local_now.hour < NUDGE_HOUR:
-        return {"nudged": 0}
+        return {"nudges": 0}
     year, week, _ = local_now.isocalendar()
     nudged = 0
     for team_id in _team_ids(runtime):
@@ -100,7 +100,7 @@ def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
                     ctx.log("engagement.nudged", pm=nudge.pm_id, key_users=nudge.count)
                     nudged += 1
             ctx.session.commit()
-    return {"nudged": nudged}
+    return {"nudges": nudged}
 
 
 def meeting_invitations(runtime: Runtime) -> dict[str, Any]:
@@ -113,7 +113,7 @@ def meeting_invitations(runtime: Runtime) -> dict[str, Any]:
         with runtime.unit(team_id) as ctx:
             queued += len(meetings.invite_due(ctx=ctx, messages=meeting_views.MESSAGES))
             ctx.session.commit()
-    return {"queued": queued}
+    return {"meeting_invitations": queued}
 
 
 def meeting_outcomes(runtime: Runtime) -> dict[str, Any]:
@@ -137,4 +137,4 @@ def meeting_outcomes(runtime: Runtime) -> dict[str, Any]:
                 )
                 asked += 1
             ctx.session.commit()
-    return {"asked": asked}
+    return {"outcome_requests": asked}
