@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from markupsafe import Markup
 from slack_sdk.models.blocks import Block
 
 from bot.calendar.service import RosterRow
@@ -33,14 +34,17 @@ def read_value(raw: str | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def when(locale: str, event: CalendarEvent) -> str:
-    """ "Tue 1 Dec 09:00 – 10:30" in the reader's timezone."""
-    return t(
-        locale,
-        "calendar.when",
-        start=slack_date(event.starts_at, event.timezone),
-        end=slack_date(event.ends_at, event.timezone, "{time}"),
-        minutes=int((event.ends_at - event.starts_at).total_seconds() // 60),
+def when(locale: str, event: CalendarEvent) -> Markup:
+    """ "Tue 1 Dec 09:00 – 10:30" in the reader's timezone (mrkdwn, already escaped: it goes
+    into other messages as it is)."""
+    return Markup(
+        t(
+            locale,
+            "calendar.when",
+            start=slack_date(event.starts_at, event.timezone),
+            end=slack_date(event.ends_at, event.timezone, "{time}"),
+            minutes=int((event.ends_at - event.starts_at).total_seconds() // 60),
+        )
     )
 
 
@@ -106,7 +110,14 @@ def invitation(
 ) -> dict[str, Any]:
     """The invitation DM, as it stands for this person."""
     blocks: list[Block] = [
-        ui.header(t(locale, f"calendar.kind.{event.kind}") + ": " + event.title),
+        ui.header(
+            plain(
+                locale,
+                "calendar.heading",
+                kind=plain(locale, f"calendar.kind.{event.kind}"),
+                title=event.title,
+            )
+        ),
         ui.section("\n".join(details(locale, event))),
     ]
     if event.description:
