@@ -14,6 +14,7 @@ from handlers import calendar as calendar_listeners
 from handlers import errors, events, home, keyusers, projects
 from handlers import issues as issue_listeners
 from handlers import polls as poll_listeners
+from handlers import trainings as training_listeners
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ LISTENER_MODULES: tuple[Any, ...] = (
     issue_listeners,
     poll_listeners,
     calendar_listeners,
+    training_listeners,
 )
 
 

@@ -23,6 +23,7 @@ from bot.slack_io import slack_error_code
 from bot.views import home as views
 from handlers.issues_home import issues_part
 from handlers.polls_home import polls_part
+from handlers.trainings_home import trainings_part
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,13 @@ def pm_projects_part(ctx: Ctx, user_id: str, locale: str) -> list[Block]:
     return views.pm_part(locale, rows)
 
 
-HOME_PARTS: list[HomePart] = [key_user_projects_part, pm_projects_part, issues_part, polls_part]
+HOME_PARTS: list[HomePart] = [
+    key_user_projects_part,
+    pm_projects_part,
+    issues_part,
+    polls_part,
+    trainings_part,
+]
 
 
 def build_home(runtime: Runtime, team_id: str, user_id: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from bot.jobs import calendar as calendar_jobs
 from bot.jobs import issues as issue_jobs
 from bot.jobs import polls as poll_jobs
+from bot.jobs import trainings as training_jobs
 from bot.runtime import Runtime
 
 JobFunction = Callable[[Runtime], dict[str, Any]]
@@ -42,6 +43,9 @@ JOB_TABLE: list[JobSpec] = [
     JobSpec("poll_close", poll_jobs.close_polls, poll_jobs.EVERY_MINUTE),
     JobSpec("poll_rounds", poll_jobs.poll_rounds, timedelta(minutes=5)),
     JobSpec("calendar_reminders", calendar_jobs.send_reminders, timedelta(minutes=1)),
+    JobSpec("quiz_remind", training_jobs.remind_quizzes, training_jobs.EVERY_MINUTE),
+    JobSpec("quiz_close", training_jobs.close_quizzes, training_jobs.EVERY_MINUTE),
+    JobSpec("training_feedback", training_jobs.feedback_polls, training_jobs.EVERY_MINUTE),
     JobSpec("deliver_outbox", deliver_outbox, timedelta(seconds=15)),
 ]
 

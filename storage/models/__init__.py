@@ -31,6 +31,16 @@ from storage.models.polls import (
     QuestionKind,
     Recurrence,
 )
+from storage.models.trainings import (
+    PracticalAssessment,
+    QuizAttempt,
+    QuizKind,
+    QuizQuestion,
+    QuizRound,
+    TrainingFormat,
+    TrainingModule,
+    TrainingSession,
+)
 
 __all__ = [
     "ATTENDED",
@@ -54,9 +64,17 @@ __all__ = [
     "PollResponse",
     "PollStatus",
     "QuestionKind",
+    "QuizAttempt",
+    "QuizKind",
+    "QuizQuestion",
+    "QuizRound",
     "Recurrence",
+    "PracticalAssessment",
     "ProcessedRequest",
     "Project",
     "ProjectMember",
+    "TrainingFormat",
+    "TrainingModule",
+    "TrainingSession",
     "Workspace",
 ]
