@@ -35,8 +35,7 @@ def readiness_heatmap(matrix: Any, locale: str = "en") -> bytes:
     height = 1.8 + 0.32 * max(len(rows), 1)
     figure, ax = plt.subplots(figsize=(width, height))
     try:
-        colours = matplotlib.colormaps["RdYlGn"].copy()
-        colours.set_bad("#dddddd")
+        colours = matplotlib.colormaps["RdYlGn"].with_extremes(bad="#dddddd")
         image = ax.imshow(np.ma.masked_invalid(values), cmap=colours, vmin=0, vmax=1, aspect="auto")
         ax.set_xticks(
             range(len(modules)),

@@ -107,6 +107,13 @@ def _audience(data: SessionInput) -> tuple[str, list[str], dict[str, Msg]]:
     return data.audience_kind, values, errors
 
 
+def _form_fields(error: ValidationError) -> ValidationError:
+    """The core's errors keyed by this form's fields (the organizer is the trainer)."""
+    return ValidationError(
+        {("trainer_id" if k == "organizer_id" else k): v for k, v in error.errors.items()}
+    )
+
+
 def audience_of(ctx: Ctx, project: Project, session: TrainingSession) -> list[str]:
     """The Slack user ids a session invites (the poll engine's audience rule)."""
     return [user_id for user_id, _key_user in poll_service.audience(ctx, project, session)]  # type: ignore[arg-type]
@@ -143,22 +150,18 @@ def create_sessions(
             errors["capacity"] = Msg("calendar.errors.capacity")
     audience_kind, audience_values, audience_errors = _audience(data)
     errors.update(audience_errors)
-    if errors:
-        raise ValidationError(errors)
-    assert module is not None
-    series_uid = f"{uuid.uuid4()}@liaison" if count > 1 else None
-    base_title = (data.title or "").strip() or module.name
-    created: list[tuple[TrainingSession, CalendarEvent]] = []
-    for index in range(count):
+    base_title = (data.title or "").strip() or (module.name if module else "")
+
+    def occurrence(index: int) -> calendar.EventInput:
         shift = timedelta(weeks=index)
         title = base_title if count == 1 else f"{base_title} ({index + 1}/{count})"
-        event_input = calendar.EventInput(
+        return calendar.EventInput(
             kind=KIND,
             title=title[:150],
             starts_at=data.starts_at + shift if data.starts_at else None,
             duration_minutes=minutes,
             organizer_id=data.trainer_id,
-            description=module.description,
+            description=module.description if module else None,
             location=data.location,
             video_url=data.video_url,
             capacity=capacity,
@@ -167,15 +170,23 @@ def create_sessions(
             reminder_minutes=tuple(data.reminders),
             series_uid=series_uid,
         )
+
+    series_uid = f"{uuid.uuid4()}@liaison" if count > 1 else None
+    if minutes is not None:
+        # Every field's error at once: the core's rules of the first occurrence too.
         try:
-            event = calendar.create_event(ctx=ctx, project=project, data=event_input)
+            calendar.validate(ctx, project, occurrence(0))
         except ValidationError as error:
-            # Fields of the form: the trainer's clash is shown on the trainer field.
-            renamed = {
-                {"organizer_id": "trainer_id", "reminders": "reminders"}.get(k, k): v
-                for k, v in error.errors.items()
-            }
-            raise ValidationError(renamed) from None
+            errors.update(_form_fields(error).errors)  # type: ignore[arg-type]
+    if errors:
+        raise ValidationError(errors)
+    assert module is not None
+    created: list[tuple[TrainingSession, CalendarEvent]] = []
+    for index in range(count):
+        try:
+            event = calendar.create_event(ctx=ctx, project=project, data=occurrence(index))
+        except ValidationError as error:
+            raise _form_fields(error) from None
         session = TrainingSession(
             team_id=ctx.team_id,
             project_id=project.id or 0,

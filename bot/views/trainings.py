@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from markupsafe import Markup
 from slack_sdk.models.blocks import (
     Block,
     CheckboxesElement,
@@ -132,6 +133,7 @@ def curriculum(
                         style="primary",
                     ),
                     ui.button(plain(locale, "training.add_module"), TrainingId.ADD_MODULE, value),
+                    block_id="curriculum_actions",
                 )
             )
         return ui.message(title, blocks)
@@ -154,7 +156,7 @@ def curriculum(
             if can_edit
             else None
         )
-        blocks.append(ui.section(text, accessory=accessory))
+        blocks.append(ui.section(text, accessory=accessory, block_id=f"module_{module.id}"))
     blocks.append(
         ui.context(
             t(
@@ -173,7 +175,7 @@ def curriculum(
             *buttons,
             ui.button(plain(locale, "training.import_csv"), TrainingId.IMPORT_CURRICULUM, value),
         ]
-    blocks.append(ui.actions(*buttons))
+    blocks.append(ui.actions(*buttons, block_id="curriculum_actions"))
     return ui.message(title, blocks)
 
 
@@ -368,7 +370,8 @@ def quiz_invite(locale: str, quiz: QuizRound, module: TrainingModule, count: int
                 TrainingId.TAKE_QUIZ,
                 str(quiz.id),
                 style="primary",
-            )
+            ),
+            block_id="quiz_actions",
         ),
     ]
     return ui.message(plain(locale, "training.quiz_invite_fallback", module=module.name), blocks)
@@ -444,7 +447,7 @@ def quiz_scored(
             )
             for q in missed
         )
-        detail = t(locale, "training.quiz_missed", lines=lines)
+        detail = t(locale, "training.quiz_missed", lines=Markup(lines))
     else:
         detail = t(locale, "training.quiz_all_right")
     icon = ":white_check_mark: " if passed else ":x: "
@@ -622,7 +625,7 @@ def readiness_page(locale: str, project: Project, matrix: Readiness, page: int) 
             plain(locale, "training.export_csv"), TrainingId.EXPORT_READINESS, str(project.id)
         )
     )
-    blocks.append(ui.actions(*buttons))
+    blocks.append(ui.actions(*buttons, block_id="readiness_actions"))
     return ui.message(title, blocks)
 
 
@@ -648,6 +651,7 @@ def home_quizzes(
                 accessory=ui.button(
                     plain(locale, "training.take_quiz"), TrainingId.TAKE_QUIZ, str(quiz.id)
                 ),
+                block_id=f"quiz_{quiz.id}",
             )
         )
     return blocks
@@ -866,7 +870,8 @@ def session_roster(
                     TrainingId.ROLL_CALL,
                     str(event.id),
                     style="primary",
-                )
+                ),
+                block_id="roster_actions",
             )
         )
     return ui.message(message["text"], blocks)
