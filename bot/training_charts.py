@@ -50,9 +50,13 @@ def readiness_heatmap(matrix: Any, locale: str = "en") -> bytes:
             fontsize=8,
         )
         for r, row in enumerate(rows):
-            for m, cell in enumerate(row.cells):
-                if cell.applicable and cell.ready:
-                    ax.text(m, r, "✔", ha="center", va="center", fontsize=9, color="#1b4332")
+            for m, (module, cell) in enumerate(zip(modules, row.cells, strict=True)):
+                if not cell.applicable:
+                    continue
+                met, total = cell.criteria(module)
+                mark = "✓" if cell.ready else f"{met}/{total}"
+                colour = "white" if cell.ready or met == 0 else "#222222"
+                ax.text(m, r, mark, ha="center", va="center", fontsize=9, color=colour)
         bar = figure.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
         bar.set_label(plain(locale, "training.chart.share"), fontsize=8)
         title = plain(locale, "training.chart.title", code=matrix.project.code)

@@ -496,7 +496,7 @@ def register(app: App, runtime: Runtime) -> None:
                     id=quiz.id,
                     module=module.name,
                     invited=len(keys),
-                    deadline=slack_date(quiz.deadline),
+                    deadline=slack_date(quiz.deadline, project.timezone),
                 )
         except LiaisonError as error:
             refuse_form(ack, locale, error, view)
@@ -555,7 +555,8 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             with unit(runtime, context, client) as ctx:
                 quiz = service.get_quiz(ctx, action.get("value"))
-                locale = project_service.get_project_by_id(ctx, quiz.project_id).locale
+                project = project_service.get_project_by_id(ctx, quiz.project_id)
+                locale = project.locale
                 quiz, _attempt = service.quiz_for_taker(ctx, quiz.id, context.user_id or "")
                 module = service.get_module(ctx, quiz.module_id)
                 metadata = {
@@ -563,8 +564,9 @@ def register(app: App, runtime: Runtime) -> None:
                     "c": container.get("channel_id"),
                     "t": container.get("message_ts"),
                 }
+                questions = service.quiz_questions(ctx, quiz)
                 view = views.quiz_answer_modal(
-                    locale, quiz, module, service.quiz_questions(ctx, quiz), metadata
+                    locale, quiz, module, questions, metadata, project.timezone
                 )
         except LiaisonError as error:
             ephemeral_error(respond, locale, error)
@@ -606,8 +608,7 @@ def register(app: App, runtime: Runtime) -> None:
 
     def show_quiz_results(context: BoltContext, client: WebClient, quiz_id: str) -> dict[str, Any]:
         with unit(runtime, context, client) as ctx:
-            results = service.quiz_results(ctx, quiz_id)
-            return views.quiz_results(results.project.locale, results)
+            return views.quiz_results(service.quiz_results(ctx, quiz_id))
 
     # ------------------------------------------------------------------------- readiness
 

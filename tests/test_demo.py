@@ -16,6 +16,11 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     text = out.getvalue()
     assert "Key users of ERP (6)" in text
     assert "Only the project managers of ERP" in text
+    assert "now has the standard curriculum (4 modules)" in text
+    assert "you are number 1 on the waitlist" in text
+    assert "A seat has become free: you are now in for *System overview*" in text
+    assert "Your score on System overview: 100 %" in text
+    assert "*System overview*: 1 of 6 ready" in text
     assert "Block Kit limit violations: 0" in text
     assert f"Database (SQLite): {database.resolve()}" in text
     assert database.exists()

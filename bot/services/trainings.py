@@ -85,14 +85,14 @@ class TrainingMessages(Protocol):
     """The Block Kit the trainings jobs send, built by ``bot.views.trainings``."""
 
     def quiz_invite(
-        self, locale: str, quiz: QuizRound, module: TrainingModule, count: int
+        self, project: Project, quiz: QuizRound, module: TrainingModule, count: int
     ) -> dict[str, Any]: ...
 
     def quiz_reminder(
-        self, locale: str, quiz: QuizRound, module: TrainingModule
+        self, project: Project, quiz: QuizRound, module: TrainingModule
     ) -> dict[str, Any]: ...
 
-    def quiz_results(self, locale: str, results: QuizResults) -> dict[str, Any]: ...
+    def quiz_results(self, results: QuizResults) -> dict[str, Any]: ...
 
 
 # ------------------------------------------------------------------------------ permissions
@@ -547,7 +547,7 @@ def start_quiz(
     )
     ctx.session.add(quiz)
     ctx.session.flush()
-    invite = messages.quiz_invite(project.locale, quiz, module, len(drawn))
+    invite = messages.quiz_invite(project, quiz, module, len(drawn))
     keys = []
     for person in people:
         ctx.session.add(
@@ -752,7 +752,7 @@ def remind_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
             continue
         project = project_service.get_project_by_id(ctx, quiz.project_id)
         module = get_module(ctx, quiz.module_id)
-        reminder = messages.quiz_reminder(project.locale, quiz, module)
+        reminder = messages.quiz_reminder(project, quiz, module)
         pending = ctx.session.exec(
             ctx.select(QuizAttempt).where(
                 QuizAttempt.round_id == quiz.id, col(QuizAttempt.submitted_at).is_(None)
@@ -794,7 +794,7 @@ def close_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
             ctx.session,
             team_id=ctx.team_id,
             key=key,
-            payload={"channel": quiz.created_by, **messages.quiz_results(project.locale, results)},
+            payload={"channel": quiz.created_by, **messages.quiz_results(results)},
             now=now,
             subject=quiz_subject(quiz),
         )

@@ -100,7 +100,7 @@ def format_names(locale: str, formats: Sequence[str]) -> str:
 
 
 def role_names(locale: str, roles: Sequence[str]) -> str:
-    return ", ".join(plain(locale, f"roles.{r}") for r in roles)
+    return plain(locale, "training.list_separator").join(plain(locale, f"roles.{r}") for r in roles)
 
 
 def module_choices(modules: Sequence[TrainingModule]) -> list[tuple[str, str]]:
@@ -353,14 +353,16 @@ def quiz_modal(locale: str, project: Project, modules: Sequence[TrainingModule])
     )
 
 
-def quiz_invite(locale: str, quiz: QuizRound, module: TrainingModule, count: int) -> dict[str, Any]:
+def quiz_invite(
+    locale: str, quiz: QuizRound, module: TrainingModule, count: int, timezone: str
+) -> dict[str, Any]:
     text = t(
         locale,
         "training.quiz_invite",
         module=module.name,
         count=count,
         pass_mark=quiz.pass_mark,
-        deadline=slack_date(quiz.deadline),
+        deadline=slack_date(quiz.deadline, timezone),
     )
     blocks = [
         ui.section(text),
@@ -377,10 +379,11 @@ def quiz_invite(locale: str, quiz: QuizRound, module: TrainingModule, count: int
     return ui.message(plain(locale, "training.quiz_invite_fallback", module=module.name), blocks)
 
 
-def quiz_reminder(locale: str, quiz: QuizRound, module: TrainingModule) -> dict[str, Any]:
-    text = t(
-        locale, "training.quiz_reminder", module=module.name, deadline=slack_date(quiz.deadline)
-    )
+def quiz_reminder(
+    locale: str, quiz: QuizRound, module: TrainingModule, timezone: str
+) -> dict[str, Any]:
+    deadline = slack_date(quiz.deadline, timezone)
+    text = t(locale, "training.quiz_reminder", module=module.name, deadline=deadline)
     return ui.message(text, [ui.section(text)])
 
 
@@ -390,6 +393,7 @@ def quiz_answer_modal(
     module: TrainingModule,
     questions: Sequence[QuizQuestion],
     metadata: dict[str, Any],
+    timezone: str,
 ) -> dict[str, Any]:
     blocks: list[Block] = [
         ui.context(
@@ -399,7 +403,7 @@ def quiz_answer_modal(
                 module=module.name,
                 count=len(questions),
                 pass_mark=quiz.pass_mark,
-                deadline=slack_date(quiz.deadline),
+                deadline=slack_date(quiz.deadline, timezone),
             )
         )
     ]
@@ -454,8 +458,8 @@ def quiz_scored(
     return ui.message(text, [ui.section(icon + text), ui.section(detail)])
 
 
-def quiz_results(locale: str, results: QuizResults) -> dict[str, Any]:
-    quiz, module = results.quiz, results.module
+def quiz_results(results: QuizResults) -> dict[str, Any]:
+    quiz, module, locale = results.quiz, results.module, results.project.locale
     title = plain(locale, "training.quiz_results_title", id=quiz.id, module=module.name)
     blocks: list[Block] = [
         ui.header(title),
@@ -468,7 +472,7 @@ def quiz_results(locale: str, results: QuizResults) -> dict[str, Any]:
                 average=f"{results.average} %" if results.average is not None else "—",
                 passed=results.passed,
                 pass_mark=quiz.pass_mark,
-                deadline=slack_date(quiz.deadline),
+                deadline=slack_date(quiz.deadline, results.project.timezone),
             )
         ),
     ]
@@ -646,7 +650,7 @@ def home_quizzes(
                     "training.home_quiz_line",
                     module=module.name,
                     code=project.code,
-                    deadline=slack_date(quiz.deadline),
+                    deadline=slack_date(quiz.deadline, project.timezone),
                 ),
                 accessory=ui.button(
                     plain(locale, "training.take_quiz"), TrainingId.TAKE_QUIZ, str(quiz.id)
@@ -973,15 +977,17 @@ class _Messages:
     """``bot.services.trainings.TrainingMessages`` for the services and jobs."""
 
     def quiz_invite(
-        self, locale: str, quiz: QuizRound, module: TrainingModule, count: int
+        self, project: Project, quiz: QuizRound, module: TrainingModule, count: int
     ) -> dict[str, Any]:
-        return quiz_invite(locale, quiz, module, count)
+        return quiz_invite(project.locale, quiz, module, count, project.timezone)
 
-    def quiz_reminder(self, locale: str, quiz: QuizRound, module: TrainingModule) -> dict[str, Any]:
-        return quiz_reminder(locale, quiz, module)
+    def quiz_reminder(
+        self, project: Project, quiz: QuizRound, module: TrainingModule
+    ) -> dict[str, Any]:
+        return quiz_reminder(project.locale, quiz, module, project.timezone)
 
-    def quiz_results(self, locale: str, results: QuizResults) -> dict[str, Any]:
-        return quiz_results(locale, results)
+    def quiz_results(self, results: QuizResults) -> dict[str, Any]:
+        return quiz_results(results)
 
 
 MESSAGES = _Messages()
