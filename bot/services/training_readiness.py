@@ -26,6 +26,7 @@ from sqlmodel import col, select
 from bot.services.context import Ctx
 from bot.services.keyusers import active_key_users
 from bot.services.projects import get_project_by_id
+from bot.services.training_sessions import attended_hours
 from bot.services.trainings import READY_ATTENDANCE_SHARE, modules_of, require_trainer
 from storage.models import (
     KeyUser,
@@ -114,8 +115,9 @@ def cell_ready(module: TrainingModule, cell: ReadinessCell) -> bool:
     return attendance_met(cell.hours, module) and cell.quiz_passed and practical_ok
 
 
-def _latest_quizzes(ctx: Ctx, module_ids: list[int]) -> dict[tuple[int, int], QuizAttempt]:
-    """The latest submitted attempt per (module, key user), in one statement."""
+def _latest_quizzes(ctx: Ctx, module_ids: list[int]) -> dict[tuple[int, int], tuple[int, bool]]:
+    """(score, passed) of the latest submitted attempt per (module, key user), in one statement
+    (plain columns: hydrating thousands of ORM rows would cost more than the query)."""
     if not module_ids:
         return {}
     latest = (
@@ -134,7 +136,9 @@ def _latest_quizzes(ctx: Ctx, module_ids: list[int]) -> dict[tuple[int, int], Qu
         .subquery()
     )
     rows = ctx.session.exec(
-        select(QuizAttempt).join(
+        select(
+            QuizAttempt.module_id, QuizAttempt.key_user_id, QuizAttempt.score, QuizAttempt.passed
+        ).join(
             latest,
             and_(
                 col(QuizAttempt.module_id) == latest.c.module_id,
@@ -143,12 +147,14 @@ def _latest_quizzes(ctx: Ctx, module_ids: list[int]) -> dict[tuple[int, int], Qu
             ),
         )
     ).all()
-    return {(a.module_id, a.key_user_id or 0): a for a in rows}
+    return {
+        (module_id, key_user_id or 0): (score or 0, bool(passed))
+        for module_id, key_user_id, score, passed in rows
+    }
 
 
-def _latest_practicals(
-    ctx: Ctx, module_ids: list[int]
-) -> dict[tuple[int, int], PracticalAssessment]:
+def _latest_practicals(ctx: Ctx, module_ids: list[int]) -> dict[tuple[int, int], tuple[int, bool]]:
+    """(score, passed) of the latest practical assessment per (module, key user)."""
     if not module_ids:
         return {}
     latest = (
@@ -165,7 +171,12 @@ def _latest_practicals(
         .subquery()
     )
     rows = ctx.session.exec(
-        select(PracticalAssessment).join(
+        select(
+            PracticalAssessment.module_id,
+            PracticalAssessment.key_user_id,
+            PracticalAssessment.score,
+            PracticalAssessment.passed,
+        ).join(
             latest,
             and_(
                 col(PracticalAssessment.module_id) == latest.c.module_id,
@@ -174,13 +185,14 @@ def _latest_practicals(
             ),
         )
     ).all()
-    return {(p.module_id, p.key_user_id): p for p in rows}
+    return {
+        (module_id, key_user_id): (score, bool(passed))
+        for module_id, key_user_id, score, passed in rows
+    }
 
 
 def compute(ctx: Ctx, project: Project, key_users: list[KeyUser] | None = None) -> Readiness:
     """The matrix for ``project`` (no permission check: callers check)."""
-    from bot.services.training_sessions import attended_hours
-
     modules = modules_of(ctx, project.id or 0)
     people = active_key_users(ctx, project) if key_users is None else key_users
     module_ids = [m.id or 0 for m in modules]
@@ -194,12 +206,10 @@ def compute(ctx: Ctx, project: Project, key_users: list[KeyUser] | None = None) 
             key = (module.id or 0, person.id or 0)
             cell = ReadinessCell(applicable=applies(module, person))
             cell.hours = hours.get((module.id or 0, person.user_id), 0.0)
-            quiz = quizzes.get(key)
-            if quiz is not None:
-                cell.quiz_score, cell.quiz_passed = quiz.score, bool(quiz.passed)
-            practical = practicals.get(key)
-            if practical is not None:
-                cell.practical_score, cell.practical_passed = practical.score, practical.passed
+            if key in quizzes:
+                cell.quiz_score, cell.quiz_passed = quizzes[key]
+            if key in practicals:
+                cell.practical_score, cell.practical_passed = practicals[key]
             cell.ready = cell_ready(module, cell)
             cells.append(cell)
         matrix.rows.append(ReadinessRow(person, cells))
