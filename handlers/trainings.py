@@ -375,6 +375,11 @@ def register(app: App, runtime: Runtime) -> None:
             with unit(runtime, context, client) as ctx:
                 project = _project_by_value(ctx, metadata.get("p"))
                 locale = project.locale
+                # Rights first: nothing is downloaded for someone who may not import.
+                if kind == "curriculum":
+                    project_service.require_pm(ctx, project)
+                else:
+                    service.require_trainer(ctx, project)
         except LiaisonError as error:
             refuse_form(ack, locale, error, view)
             return

@@ -24,6 +24,7 @@ from storage.models import (
     Poll,
     PracticalAssessment,
     QuizAttempt,
+    QuizQuestion,
     TrainingModule,
     TrainingSession,
 )
@@ -413,4 +414,33 @@ def test_a_chinese_project_gets_the_curriculum_and_help_in_chinese(
     schedule(slack, database, module="系统概述")
     invitation = texts([invitation_dm(emulator, ANNA, "系统概述")])
     assert "系统概述" in invitation
+    assert emulator.violations == []
+
+
+def test_question_import_from_pasted_rows_reports_bad_lines(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator
+) -> None:
+    project_with_curriculum(slack)
+    training(slack, "import questions", user=ANNA)
+    assert "Only the project managers and project team" in texts(emulator.responses[-1:])
+    training(slack, "import questions")
+    view = emulator.top_view(PM)
+    assert view is not None
+    slack.submit_view(
+        ANNA,  # a key user submitting a copy of the PM's form changes nothing
+        {"csv": "module,kind,question,options,correct\nSystem overview,single,Q?,a|b,1"},
+        view=view,
+    )
+    slack.submit_view(
+        PM,
+        {
+            "csv": "module,kind,question,options,correct\n"
+            "System overview,single,What is F4?,Value help|Save,1\n"
+            "System overview,single,No right answer?,a|b,\n"
+        },
+    )
+    report = texts(emulator.dm_messages(PM))
+    assert "1 added, 0 updated, 1 rows rejected" in report and "Line 3 (options)" in report
+    with database.session() as session:
+        assert [q.text for q in session.exec(select(QuizQuestion))] == ["What is F4?"]
     assert emulator.violations == []
