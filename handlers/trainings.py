@@ -105,6 +105,18 @@ def register(app: App, runtime: Runtime) -> None:
             initial_comment=comment,
         )
 
+    def command_locale(ctx: Ctx, args: list[str], channel_id: str | None) -> str:
+        """The language of the project a command names (or implies), for usage and errors."""
+        for word in args:
+            try:
+                return project_service.get_project(ctx, word).locale
+            except NotFound:
+                continue
+        try:
+            return project_for(ctx, None, channel_id).locale
+        except LiaisonError:
+            return settings.locale
+
     @app.command(command_name)
     def handle_training_command(
         ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
@@ -124,11 +136,7 @@ def register(app: App, runtime: Runtime) -> None:
 
         try:
             with unit(runtime, context, client) as ctx:
-                # The locale of the project named (or implied), for usage and errors.
-                try:
-                    locale = project_for(ctx, _split_args(args, SPANS)[0], channel_id).locale
-                except LiaisonError:
-                    pass
+                locale = command_locale(ctx, args, channel_id)
             if verb == "curriculum" and len(args) <= 1:
                 answer(show_curriculum(context, client, args[0] if args else None, channel_id))
             elif verb == "new" and len(args) <= 1:

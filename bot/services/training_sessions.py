@@ -22,8 +22,7 @@ from bot.i18n import plain
 from bot.services import polls as poll_service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
-from bot.services.keyusers import ROLES, Quadrant
-from bot.services.trainings import get_module, require_trainer
+from bot.services.trainings import get_module, number_in_range, require_trainer
 from storage.models import (
     ATTENDED,
     CalendarEvent,
@@ -37,7 +36,7 @@ from storage.models import (
 
 KIND = "training"
 MAX_SERIES = 12
-AUDIENCE_KINDS = ("all", "role", "quadrant", "people")
+AUDIENCE_KINDS = poll_service.AUDIENCE_KINDS
 REMINDER_CHOICES = (1440, 60, 15)  # minutes before the start
 FEEDBACK_OPEN_DAYS = 7
 FEEDBACK_REMIND_HOURS = 24
@@ -75,38 +74,6 @@ class SessionView:
     pending: int = 0
 
 
-def _int(raw: Any, field_name: str, low: int, high: int) -> int:
-    try:
-        value = int(str(raw).strip())
-    except (TypeError, ValueError):
-        raise ValidationError(
-            {field_name: Msg("training.errors.number_range", low=low, high=high)}
-        ) from None
-    if not low <= value <= high:
-        raise ValidationError({field_name: Msg("training.errors.number_range", low=low, high=high)})
-    return value
-
-
-def _audience(data: SessionInput) -> tuple[str, list[str], dict[str, Msg]]:
-    errors: dict[str, Msg] = {}
-    values: list[str] = []
-    if data.audience_kind not in AUDIENCE_KINDS:
-        errors["audience_kind"] = Msg("errors.choice", choices=", ".join(AUDIENCE_KINDS))
-    elif data.audience_kind == "role":
-        values = [r for r in data.audience_roles if r in ROLES]
-        if not values:
-            errors["audience_roles"] = Msg("poll.errors.audience_roles")
-    elif data.audience_kind == "quadrant":
-        values = [q for q in data.audience_quadrants if q in tuple(Quadrant)]
-        if not values:
-            errors["audience_quadrants"] = Msg("poll.errors.audience_quadrants")
-    elif data.audience_kind == "people":
-        values = list(dict.fromkeys(p for p in data.audience_people if p))
-        if not values:
-            errors["audience_people"] = Msg("poll.errors.audience_people")
-    return data.audience_kind, values, errors
-
-
 def _form_fields(error: ValidationError) -> ValidationError:
     """The core's errors keyed by this form's fields (the organizer is the trainer)."""
     return ValidationError(
@@ -139,7 +106,7 @@ def create_sessions(
         errors["duration"] = Msg("training.errors.duration")
     count = 1
     try:
-        count = _int(data.sessions or 1, "sessions", 1, MAX_SERIES)
+        count = int(number_in_range(data.sessions or 1, "sessions", 1, MAX_SERIES))
     except ValidationError as error:
         errors.update(error.errors)  # type: ignore[arg-type]
     capacity = None
@@ -148,7 +115,9 @@ def create_sessions(
             capacity = int(str(data.capacity).strip())
         except ValueError:
             errors["capacity"] = Msg("calendar.errors.capacity")
-    audience_kind, audience_values, audience_errors = _audience(data)
+    audience_values, audience_errors = poll_service.clean_audience(
+        data.audience_kind, data.audience_roles, data.audience_quadrants, data.audience_people
+    )
     errors.update(audience_errors)
     base_title = (data.title or "").strip() or (module.name if module else "")
 
@@ -194,7 +163,7 @@ def create_sessions(
             event_id=event.id or 0,
             trainer_id=event.organizer_id,
             hours=round((event.ends_at - event.starts_at).total_seconds() / 3600, 2),
-            audience_kind=audience_kind,
+            audience_kind=data.audience_kind,
             audience_values=audience_values,
         )
         ctx.session.add(session)

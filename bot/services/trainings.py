@@ -144,7 +144,9 @@ def get_module(
     return module
 
 
-def _number(raw: str | float | int | None, field_name: str, low: float, high: float) -> float:
+def number_in_range(
+    raw: str | float | int | None, field_name: str, low: float, high: float
+) -> float:
     try:
         value = float(str(raw).strip().replace(",", "."))
     except (TypeError, ValueError):
@@ -172,7 +174,7 @@ def clean_module(data: ModuleInput) -> dict[str, Any]:
         ("pass_mark", data.pass_mark, 0, 100),
     ):
         try:
-            values[field_name] = _number(raw, field_name, low, high)
+            values[field_name] = number_in_range(raw, field_name, low, high)
         except ValidationError as error:
             errors.update(error.errors)  # type: ignore[arg-type]
     formats = [f for f in data.formats if f]
@@ -844,7 +846,7 @@ def record_practical(
             errors["user_id"] = Msg("errors.keyuser_not_found", code=project.code)
     value = 0
     try:
-        value = int(_number(score, "score", 0, 100))
+        value = int(number_in_range(score, "score", 0, 100))
     except ValidationError as error:
         errors.update(error.errors)  # type: ignore[arg-type]
     comment = (comment or "").strip()

@@ -12,7 +12,6 @@ from typing import Any
 from markupsafe import Markup
 from slack_sdk.models.blocks import (
     Block,
-    CheckboxesElement,
     DateTimePickerElement,
     InputBlock,
     PlainTextObject,
@@ -54,24 +53,6 @@ IMPORT_COLUMNS = {
     "practical": PRACTICAL_COLUMNS,
 }
 READINESS_PAGE_SIZE = 10
-
-
-def _checkboxes(
-    block_id: str,
-    label: str,
-    choices: Sequence[tuple[str, str]],
-    initial: Sequence[str],
-    *,
-    optional: bool = True,
-) -> InputBlock:
-    options = [ui.option(value, text) for value, text in choices][:10]
-    chosen = [o for o in options if o.value in initial] or None
-    return InputBlock(
-        block_id=block_id,
-        label=PlainTextObject(text=label),
-        optional=optional,
-        element=CheckboxesElement(action_id=Action.INPUT, options=options, initial_options=chosen),
-    )
 
 
 def datetime_input(
@@ -206,14 +187,14 @@ def module_modal(
             initial=_hours(module.planned_hours) if module else None,
             max_length=6,
         ),
-        _checkboxes(
+        ui.checkboxes_input(
             "formats",
             plain(locale, "training.field.formats"),
             formats,
             module.formats if module else [TrainingFormat.LECTURE],
             optional=False,
         ),
-        _checkboxes(
+        ui.checkboxes_input(
             "audience_roles",
             plain(locale, "training.field.audience_roles"),
             roles,
@@ -411,7 +392,7 @@ def quiz_answer_modal(
         choices = [(str(i), option) for i, option in enumerate(question.options)]
         if question.kind == QuizKind.MULTIPLE:
             blocks.append(
-                _checkboxes(f"q{question.id}", question.text, choices, [], optional=False)
+                ui.checkboxes_input(f"q{question.id}", question.text, choices, [], optional=False)
             )
         else:
             blocks.append(ui.radio_input(f"q{question.id}", question.text, choices))
@@ -745,10 +726,10 @@ def session_modal(
                 audience,
                 initial="all",
             ),
-            _checkboxes(
+            ui.checkboxes_input(
                 "audience_roles", plain(locale, "training.field.audience_roles_pick"), roles, []
             ),
-            _checkboxes(
+            ui.checkboxes_input(
                 "audience_quadrants",
                 plain(locale, "training.field.audience_quadrants"),
                 quadrants,
@@ -760,7 +741,7 @@ def session_modal(
             datetime_input(
                 "rsvp_deadline", plain(locale, "training.field.rsvp_deadline"), optional=True
             ),
-            _checkboxes(
+            ui.checkboxes_input(
                 "reminders", plain(locale, "training.field.reminders"), reminders, ["1440", "60"]
             ),
         ],
