@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func
+from sqlalchemy import and_, func, true
 from sqlmodel import col, select
 
 from bot.services.context import Ctx
@@ -115,7 +115,9 @@ def cell_ready(module: TrainingModule, cell: ReadinessCell) -> bool:
     return attendance_met(cell.hours, module) and cell.quiz_passed and practical_ok
 
 
-def _latest_quizzes(ctx: Ctx, module_ids: list[int]) -> dict[tuple[int, int], tuple[int, bool]]:
+def _latest_quizzes(
+    ctx: Ctx, module_ids: list[int], key_user_ids: list[int] | None
+) -> dict[tuple[int, int], tuple[int, bool]]:
     """(score, passed) of the latest submitted attempt per (module, key user), in one statement
     (plain columns: hydrating thousands of ORM rows would cost more than the query)."""
     if not module_ids:
@@ -129,6 +131,7 @@ def _latest_quizzes(ctx: Ctx, module_ids: list[int]) -> dict[tuple[int, int], tu
         .where(
             QuizAttempt.team_id == ctx.team_id,
             col(QuizAttempt.module_id).in_(module_ids),
+            true() if key_user_ids is None else col(QuizAttempt.key_user_id).in_(key_user_ids),
             col(QuizAttempt.submitted_at).is_not(None),
             col(QuizAttempt.key_user_id).is_not(None),
         )
@@ -153,7 +156,9 @@ def _latest_quizzes(ctx: Ctx, module_ids: list[int]) -> dict[tuple[int, int], tu
     }
 
 
-def _latest_practicals(ctx: Ctx, module_ids: list[int]) -> dict[tuple[int, int], tuple[int, bool]]:
+def _latest_practicals(
+    ctx: Ctx, module_ids: list[int], key_user_ids: list[int] | None
+) -> dict[tuple[int, int], tuple[int, bool]]:
     """(score, passed) of the latest practical assessment per (module, key user)."""
     if not module_ids:
         return {}
@@ -166,6 +171,9 @@ def _latest_practicals(ctx: Ctx, module_ids: list[int]) -> dict[tuple[int, int],
         .where(
             PracticalAssessment.team_id == ctx.team_id,
             col(PracticalAssessment.module_id).in_(module_ids),
+            true()
+            if key_user_ids is None
+            else col(PracticalAssessment.key_user_id).in_(key_user_ids),
         )
         .group_by(col(PracticalAssessment.module_id), col(PracticalAssessment.key_user_id))
         .subquery()
@@ -192,13 +200,17 @@ def _latest_practicals(ctx: Ctx, module_ids: list[int]) -> dict[tuple[int, int],
 
 
 def compute(ctx: Ctx, project: Project, key_users: list[KeyUser] | None = None) -> Readiness:
-    """The matrix for ``project`` (no permission check: callers check)."""
+    """The matrix for ``project`` (no permission check: callers check); only the rows of
+    ``key_users`` when given (someone's own readiness)."""
     modules = modules_of(ctx, project.id or 0)
     people = active_key_users(ctx, project) if key_users is None else key_users
     module_ids = [m.id or 0 for m in modules]
-    hours = attended_hours(ctx, project.id or 0)
-    quizzes = _latest_quizzes(ctx, module_ids)
-    practicals = _latest_practicals(ctx, module_ids)
+    only = None if key_users is None else [k.id or 0 for k in key_users]
+    hours = attended_hours(
+        ctx, project.id or 0, None if key_users is None else [k.user_id for k in key_users]
+    )
+    quizzes = _latest_quizzes(ctx, module_ids, only)
+    practicals = _latest_practicals(ctx, module_ids, only)
     matrix = Readiness(project=project, modules=modules)
     for person in people:
         cells = []

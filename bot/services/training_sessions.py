@@ -284,9 +284,12 @@ def upcoming_sessions(
     ]
 
 
-def attended_hours(ctx: Ctx, project_id: int) -> dict[tuple[int, str], float]:
-    """Hours each person attended (present or late) per module, in one grouped statement."""
-    rows = ctx.session.exec(
+def attended_hours(
+    ctx: Ctx, project_id: int, user_ids: list[str] | None = None
+) -> dict[tuple[int, str], float]:
+    """Hours each person (or each of ``user_ids``) attended, present or late, per module, in one
+    grouped statement."""
+    query = (
         select(TrainingSession.module_id, Invitation.user_id, func.sum(TrainingSession.hours))
         .join(Invitation, col(Invitation.event_id) == col(TrainingSession.event_id))
         .join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id))
@@ -297,7 +300,10 @@ def attended_hours(ctx: Ctx, project_id: int) -> dict[tuple[int, str], float]:
             col(Invitation.attendance).in_(list(ATTENDED)),
         )
         .group_by(TrainingSession.module_id, Invitation.user_id)
-    ).all()
+    )
+    if user_ids is not None:
+        query = query.where(col(Invitation.user_id).in_(user_ids))
+    rows = ctx.session.exec(query).all()
     return {(module_id, user_id): float(hours or 0) for module_id, user_id, hours in rows}
 
 
