@@ -501,6 +501,7 @@ def register(app: App, runtime: Runtime) -> None:
                     deadline=_moment(values.get("deadline")),
                     remind_hours=int(values.get("remind_hours") or 0) or None,
                     messages=views.MESSAGES,
+                    repeat_weekly=values.get("repeat") == "weekly",
                 )
                 module = service.get_module(ctx, quiz.module_id)
                 text = t(

@@ -33,6 +33,7 @@ from storage.models import (
     PracticalAssessment,
     Project,
     QuizAttempt,
+    QuizRound,
     TrainingModule,
     TrainingSession,
 )
@@ -343,6 +344,39 @@ def test_quiz_reminder_once_then_closed_results_to_the_sender(
         service.quiz_results(as_user(ctx, BEN), quiz.id)
     results = service.quiz_results(as_user(ctx, TRAINER), quiz.id)
     assert (len(results.taken), results.average, results.passed) == (1, 100, 1)
+
+
+def test_a_weekly_quiz_sends_its_next_round_a_week_later_once(
+    ctx: Ctx, clock: MovableClock
+) -> None:
+    project = make_project(ctx)
+    service.adopt_standard_curriculum(ctx=ctx, project=project)
+    module = module_named(ctx, "System overview")
+    add_questions(ctx, project, module, count=3)
+    first, _keys = service.start_quiz(
+        ctx=as_user(ctx, TRAINER),
+        project=project,
+        module_id=module.id,
+        deadline=START + timedelta(days=3),
+        remind_hours=24,
+        messages=MESSAGES,
+        repeat_weekly=True,
+    )
+    clock.set(START + timedelta(days=6))
+    assert service.repeat_quizzes(ctx=ctx, messages=MESSAGES) == []
+    clock.set(START + timedelta(days=7))
+    keys = service.repeat_quizzes(ctx=ctx, messages=MESSAGES)
+    assert len(keys) == 4  # the module's four trainees
+    second = ctx.session.get(QuizRound, first.next_round_id)
+    assert second is not None and second.deadline == START + timedelta(days=10)
+    assert (second.created_by, second.repeat_weekly) == (TRAINER, True)
+    assert service.repeat_quizzes(ctx=ctx, messages=MESSAGES) == []
+    projects.set_team_members(ctx=ctx, project=project, user_ids=[])  # the trainer left
+    clock.set(START + timedelta(days=14))
+    [stopped] = service.repeat_quizzes(ctx=ctx, messages=MESSAGES)
+    assert stopped.endswith(":repeat_stopped")
+    assert not second.repeat_weekly and second.next_round_id is None
+    assert service.repeat_quizzes(ctx=ctx, messages=MESSAGES) == []
 
 
 # ----------------------------------------------------------------------- practical assessment

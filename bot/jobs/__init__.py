@@ -45,6 +45,7 @@ JOB_TABLE: list[JobSpec] = [
     JobSpec("calendar_reminders", calendar_jobs.send_reminders, timedelta(minutes=1)),
     JobSpec("quiz_remind", training_jobs.remind_quizzes, training_jobs.EVERY_MINUTE),
     JobSpec("quiz_close", training_jobs.close_quizzes, training_jobs.EVERY_MINUTE),
+    JobSpec("quiz_repeat", training_jobs.repeat_quizzes, timedelta(minutes=5)),
     JobSpec("training_feedback", training_jobs.feedback_polls, training_jobs.EVERY_MINUTE),
     JobSpec("deliver_outbox", deliver_outbox, timedelta(seconds=15)),
 ]

@@ -1,5 +1,6 @@
 """The scheduled work of trainings (listed in ``bot.jobs.JOB_TABLE``): quiz reminders, closing
-quiz rounds (results to whoever sent them), and the feedback poll after each session ends.
+quiz rounds (results to whoever sent them), the next round of a weekly quiz, and the feedback
+poll after each session ends.
 
 Reminders before sessions and the trainer's roster are the calendar core's (``bot.jobs.calendar``).
 State on the rows (``reminded_at``, ``closed_at``, ``feedback_sent_at``) and unique outbox keys
@@ -51,6 +52,23 @@ def close_quizzes(runtime: Runtime) -> dict[str, Any]:
         with runtime.unit(team_id) as ctx:
             messages += len(service.close_quizzes(ctx=ctx, messages=MESSAGES))
     return {"results": messages}
+
+
+def repeat_quizzes(runtime: Runtime) -> dict[str, Any]:
+    now = runtime.clock.now()
+    with runtime.database.session() as session:
+        teams = session.exec(
+            select(QuizRound.team_id).where(
+                col(QuizRound.repeat_weekly).is_(True),
+                col(QuizRound.next_round_id).is_(None),
+                QuizRound.opens_at <= now - timedelta(days=7),
+            )
+        ).all()
+    sent = 0
+    for team_id in sorted(set(teams)):
+        with runtime.unit(team_id) as ctx:
+            sent += len(service.repeat_quizzes(ctx=ctx, messages=MESSAGES))
+    return {"invitations": sent}
 
 
 def feedback_polls(runtime: Runtime) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -93,6 +93,8 @@ class TrainingMessages(Protocol):
     ) -> dict[str, Any]: ...
 
     def quiz_results(self, results: QuizResults) -> dict[str, Any]: ...
+
+    def quiz_stopped(self, project: Project, quiz: QuizRound) -> dict[str, Any]: ...
 
 
 # ------------------------------------------------------------------------------ permissions
@@ -506,6 +508,7 @@ def start_quiz(
     deadline: datetime | None,
     remind_hours: int | None,
     messages: TrainingMessages,
+    repeat_weekly: bool = False,
 ) -> tuple[QuizRound, list[str]]:
     """A quiz round: up to ``QUIZ_SIZE`` questions drawn from the module's bank, one DM to each
     trainee (outbox, one key per person), a deadline and one reminder before it."""
@@ -544,6 +547,7 @@ def start_quiz(
         opens_at=now,
         deadline=deadline,
         remind_hours=remind_hours or None,
+        repeat_weekly=repeat_weekly,
         created_by=ctx.actor_id or "",
         created_at=now,
     )
@@ -802,6 +806,57 @@ def close_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
         )
         keys.append(key)
         ctx.log("training.quiz_closed", project_id=project.id, quiz_id=quiz.id)
+    return keys
+
+
+def repeat_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
+    """The weekly quiz: a week after a repeating round opened, the next round (a fresh draw from
+    the bank, the deadline a week later) goes to the module's trainees, sent as whoever sent the
+    first. If it cannot go (bank emptied, no trainees left, sender no longer on the team), the
+    repetition stops and the sender is told."""
+    now = ctx.now()
+    due = ctx.session.exec(
+        ctx.select(QuizRound).where(
+            col(QuizRound.repeat_weekly).is_(True),
+            col(QuizRound.next_round_id).is_(None),
+            QuizRound.opens_at <= now - timedelta(days=7),
+        )
+    ).all()
+    keys: list[str] = []
+    for quiz in due:
+        project = project_service.get_project_by_id(ctx, quiz.project_id)
+        deadline = quiz.deadline + timedelta(days=7)
+        while deadline <= now + timedelta(hours=2):
+            deadline += timedelta(days=7)
+        try:
+            with ctx.session.begin_nested():
+                following, sent = start_quiz(
+                    ctx=replace(ctx, actor_id=quiz.created_by, _admin=None),
+                    project=project,
+                    module_id=quiz.module_id,
+                    deadline=deadline,
+                    remind_hours=quiz.remind_hours,
+                    messages=messages,
+                    repeat_weekly=True,
+                )
+        except (ValidationError, PermissionDenied, NotFound):
+            quiz.repeat_weekly = False
+            ctx.session.add(quiz)
+            key = f"training:quiz:{quiz.id}:repeat_stopped"
+            delivery.enqueue(
+                ctx.session,
+                team_id=ctx.team_id,
+                key=key,
+                payload={"channel": quiz.created_by, **messages.quiz_stopped(project, quiz)},
+                now=now,
+                subject=quiz_subject(quiz),
+            )
+            keys.append(key)
+            continue
+        quiz.next_round_id = following.id
+        ctx.session.add(quiz)
+        keys += sent
+    ctx.session.flush()
     return keys
 
 

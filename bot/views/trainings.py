@@ -330,6 +330,15 @@ def quiz_modal(locale: str, project: Project, modules: Sequence[TrainingModule])
                 reminders,
                 initial="24",
             ),
+            ui.radio_input(
+                "repeat",
+                plain(locale, "training.field.repeat"),
+                [
+                    ("weekly", plain(locale, "training.repeat.weekly")),
+                    ("once", plain(locale, "training.repeat.once")),
+                ],
+                initial="weekly",
+            ),
         ],
     )
 
@@ -969,6 +978,10 @@ class _Messages:
 
     def quiz_results(self, results: QuizResults) -> dict[str, Any]:
         return quiz_results(results)
+
+    def quiz_stopped(self, project: Project, quiz: QuizRound) -> dict[str, Any]:
+        text = t(project.locale, "training.quiz_repeat_stopped", id=quiz.id)
+        return ui.message(text, [ui.section(text)])
 
 
 MESSAGES = _Messages()

@@ -87,6 +87,9 @@ class QuizRound(SQLModel, table=True):
     remind_hours: int | None = Field(default=24)
     reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    # The weekly quiz: a week after this round opened, the next one goes out by itself.
+    repeat_weekly: bool = Field(default=False)
+    next_round_id: int | None = Field(default=None)
     created_by: str = Field(max_length=32)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 

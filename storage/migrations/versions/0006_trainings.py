@@ -123,6 +123,8 @@ def upgrade() -> None:
         sa.Column("remind_hours", sa.Integer(), nullable=True),
         sa.Column("reminded_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("closed_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("repeat_weekly", sa.Boolean(), nullable=False),
+        sa.Column("next_round_id", sa.Integer(), nullable=True),
         sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
