@@ -4,6 +4,7 @@ practical assessments, readiness (paged, CSV, heatmap) and CSV imports."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -265,29 +266,56 @@ def register(app: App, runtime: Runtime) -> None:
             return
         open_modal(client, body["trigger_id"], view)
 
-    @app.view(TrainingId.MODULE_MODAL)
-    def save_module(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
+    ProjectForm = Callable[[Ctx, Project, dict[str, Any], dict[str, Any]], tuple[str, list[str]]]
+
+    def answer_project_form(
+        ack: Ack,
+        view: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        work: ProjectForm,
+        *,
+        once: bool = False,
     ) -> None:
+        """A form about the project in its ``private_metadata``: ``work`` stores what it says and
+        returns the confirmation and outbox keys. Errors show in the form and nothing is stored;
+        ``once`` makes a retried or double-submitted form count once."""
         metadata = ui.read_metadata(view)
         locale = settings.locale
         try:
             with unit(runtime, context, client) as ctx:
                 project = _project_by_value(ctx, metadata.get("p"))
                 locale = project.locale
-                module_id = metadata.get("m")
-                module = service.save_module(
-                    ctx=ctx,
-                    project=project,
-                    data=module_input(ui.read_values(view)),
-                    module_id=int(module_id) if module_id else None,
-                )
-                text = t(locale, "training.module_saved", name=module.name, code=project.code)
+                if once and not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
+                    ack()
+                    return
+                text, keys = work(ctx, project, ui.read_values(view), metadata)
         except LiaisonError as error:
             refuse_form(ack, locale, error, view)
             return
         ack()
         dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
+        deliver(ctx.team_id, keys)
+
+    @app.view(TrainingId.MODULE_MODAL)
+    def save_module(
+        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        def work(
+            ctx: Ctx, project: Project, values: dict[str, Any], metadata: dict[str, Any]
+        ) -> tuple[str, list[str]]:
+            module_id = metadata.get("m")
+            module = service.save_module(
+                ctx=ctx,
+                project=project,
+                data=module_input(values),
+                module_id=int(module_id) if module_id else None,
+            )
+            return t(
+                project.locale, "training.module_saved", name=module.name, code=project.code
+            ), []
+
+        answer_project_form(ack, view, client, context, work)
 
     @app.action(TrainingId.EXPORT_CURRICULUM)
     @app.action(TrainingId.EXPORT_READINESS)
@@ -456,101 +484,82 @@ def register(app: App, runtime: Runtime) -> None:
     def save_question(
         ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
-        values = ui.read_values(view)
-        locale = settings.locale
-        try:
-            with unit(runtime, context, client) as ctx:
-                project = _project_by_value(ctx, ui.read_metadata(view).get("p"))
-                locale = project.locale
-                options, correct = service.parse_marked_options(values.get("options") or "")
-                question = service.add_question(
-                    ctx=ctx,
-                    project=project,
-                    data=service.QuestionInput(
-                        module_id=values.get("module"),
-                        kind=values.get("kind") or "single",
-                        text=values.get("text") or "",
-                        options=options,
-                        correct=correct,
-                    ),
-                )
-                module = service.get_module(ctx, question.module_id)
-                count = len(service.questions_of(ctx, question.module_id))
-                text = t(locale, "training.question_saved", module=module.name, count=count)
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
+        def work(
+            ctx: Ctx, project: Project, values: dict[str, Any], _metadata: dict[str, Any]
+        ) -> tuple[str, list[str]]:
+            options, correct = service.parse_marked_options(values.get("options") or "")
+            question = service.add_question(
+                ctx=ctx,
+                project=project,
+                data=service.QuestionInput(
+                    module_id=values.get("module"),
+                    kind=values.get("kind") or "single",
+                    text=values.get("text") or "",
+                    options=options,
+                    correct=correct,
+                ),
+            )
+            module = service.get_module(ctx, question.module_id)
+            count = len(service.questions_of(ctx, question.module_id))
+            return t(project.locale, "training.question_saved", module=module.name, count=count), []
+
+        answer_project_form(ack, view, client, context, work)
 
     @app.view(TrainingId.QUIZ_MODAL)
     def send_quiz(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        values = ui.read_values(view)
-        locale = settings.locale
-        try:
-            with unit(runtime, context, client) as ctx:
-                project = _project_by_value(ctx, ui.read_metadata(view).get("p"))
-                locale = project.locale
-                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
-                    ack()
-                    return
-                quiz, keys = service.start_quiz(
-                    ctx=ctx,
-                    project=project,
-                    module_id=values.get("module"),
-                    deadline=_moment(values.get("deadline")),
-                    remind_hours=int(values.get("remind_hours") or 0) or None,
-                    messages=views.MESSAGES,
-                    repeat_weekly=values.get("repeat") == "weekly",
-                )
-                module = service.get_module(ctx, quiz.module_id)
-                text = t(
-                    locale,
-                    "training.quiz_sent",
-                    id=quiz.id,
-                    module=module.name,
-                    invited=len(keys),
-                    deadline=slack_date(quiz.deadline, project.timezone),
-                )
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
-        deliver(ctx.team_id, keys)
+        def work(
+            ctx: Ctx, project: Project, values: dict[str, Any], _metadata: dict[str, Any]
+        ) -> tuple[str, list[str]]:
+            quiz, keys = service.start_quiz(
+                ctx=ctx,
+                project=project,
+                module_id=values.get("module"),
+                deadline=_moment(values.get("deadline")),
+                remind_hours=int(values.get("remind_hours") or 0) or None,
+                messages=views.MESSAGES,
+                repeat_weekly=values.get("repeat") == "weekly",
+            )
+            module = service.get_module(ctx, quiz.module_id)
+            text = t(
+                project.locale,
+                "training.quiz_sent",
+                id=quiz.id,
+                module=module.name,
+                invited=len(keys),
+                deadline=slack_date(quiz.deadline, project.timezone),
+            )
+            return text, keys
+
+        answer_project_form(ack, view, client, context, work, once=True)
 
     @app.view(TrainingId.PRACTICAL_MODAL)
     def save_practical(
         ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
-        values = ui.read_values(view)
-        locale = settings.locale
-        try:
-            with unit(runtime, context, client) as ctx:
-                project = _project_by_value(ctx, ui.read_metadata(view).get("p"))
-                locale = project.locale
-                row = service.record_practical(
-                    ctx=ctx,
-                    project=project,
-                    module_id=values.get("module"),
-                    user_id=values.get("user_id"),
-                    score=values.get("score"),
-                    comment=values.get("comment") or "",
-                )
-                module = service.get_module(ctx, row.module_id)
-                text = t(
-                    locale,
-                    "training.practical_saved",
-                    user=mention(row.user_id),
-                    module=module.name,
-                    score=row.score,
-                    result=plain(locale, "training.passed" if row.passed else "training.failed"),
-                )
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
+        def work(
+            ctx: Ctx, project: Project, values: dict[str, Any], _metadata: dict[str, Any]
+        ) -> tuple[str, list[str]]:
+            row = service.record_practical(
+                ctx=ctx,
+                project=project,
+                module_id=values.get("module"),
+                user_id=values.get("user_id"),
+                score=values.get("score"),
+                comment=values.get("comment") or "",
+            )
+            module = service.get_module(ctx, row.module_id)
+            result = plain(project.locale, "training.passed" if row.passed else "training.failed")
+            text = t(
+                project.locale,
+                "training.practical_saved",
+                user=mention(row.user_id),
+                module=module.name,
+                score=row.score,
+                result=result,
+            )
+            return text, []
+
+        answer_project_form(ack, view, client, context, work)
 
     # -------------------------------------------------------------------------- quizzes
 
@@ -683,40 +692,30 @@ def register(app: App, runtime: Runtime) -> None:
     def create_sessions(
         ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
-        locale = settings.locale
-        keys: list[str] = []
-        try:
-            with unit(runtime, context, client) as ctx:
-                project = _project_by_value(ctx, ui.read_metadata(view).get("p"))
-                locale = project.locale
-                # A retried or double-submitted form makes one session (or series).
-                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
-                    ack()
-                    return
-                created, keys = session_service.create_sessions(
-                    ctx=ctx,
-                    project=project,
-                    data=session_input(ui.read_values(view)),
-                    messages=calendar_views.MESSAGES,
-                )
-                first = created[0].event
-                invited = created[0].pending
-                text = t(
-                    locale,
-                    "training.sessions_created",
-                    count=len(created),
-                    title=first.title,
-                    ids=", ".join(f"#{c.event.id}" for c in created),
-                    when=calendar_views.when(locale, first),
-                    invited=invited,
-                    command=command_name,
-                )
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
-        deliver(ctx.team_id, keys)
+        def work(
+            ctx: Ctx, project: Project, values: dict[str, Any], _metadata: dict[str, Any]
+        ) -> tuple[str, list[str]]:
+            created, keys = session_service.create_sessions(
+                ctx=ctx,
+                project=project,
+                data=session_input(values),
+                messages=calendar_views.MESSAGES,
+            )
+            first = created[0].event
+            text = t(
+                project.locale,
+                "training.sessions_created",
+                count=len(created),
+                title=first.title,
+                ids=", ".join(f"#{c.event.id}" for c in created),
+                when=calendar_views.when(project.locale, first),
+                invited=created[0].pending,
+                command=command_name,
+            )
+            return text, keys
+
+        # A retried or double-submitted form makes one session (or series).
+        answer_project_form(ack, view, client, context, work, once=True)
 
     def list_sessions(
         context: BoltContext,
