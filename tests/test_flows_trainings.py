@@ -444,3 +444,42 @@ def test_question_import_from_pasted_rows_reports_bad_lines(
     with database.session() as session:
         assert [q.text for q in session.exec(select(QuizQuestion))] == ["What is F4?"]
     assert emulator.violations == []
+
+
+def test_forged_roll_call_and_a_late_quiz_answer_change_nothing(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator, clock: MovableClock
+) -> None:
+    project_with_curriculum(slack)
+    event_id = schedule(slack, database, capacity="")
+    clock.set(SESSION_START + timedelta(minutes=5))
+    training(slack, f"roster {event_id}")
+    click_in_response(slack, PM, TrainingId.ROLL_CALL)
+    view = emulator.top_view(PM)
+    assert view is not None
+    response = slack.submit_view(ANNA, {f"att:{ANNA}": "present"}, view=view)  # not the trainer
+    assert "Only the trainer" in str(response.json["errors"])
+    with database.session() as session:
+        assert all(i.attendance is None for i in session.exec(select(Invitation)))
+    overview = str(module_id(database, "System overview"))
+    training(slack, "question")
+    slack.submit_view(
+        PM, {"module": overview, "kind": "single", "text": "F4?", "options": "*Help\nSave"}
+    )
+    training(slack, "quiz")
+    slack.submit_view(
+        PM,
+        {"module": overview, "deadline": epoch(clock.now() + timedelta(hours=3)), "repeat": "once"},
+    )
+    invite = next(
+        m for m in emulator.dm_messages(BEN) if TrainingId.TAKE_QUIZ in str(m.get("blocks"))
+    )
+    slack.click(BEN, TrainingId.TAKE_QUIZ, message=invite)
+    view = emulator.top_view(BEN)
+    assert view is not None
+    clock.set(clock.now() + timedelta(hours=4))  # the deadline passes while the form is open
+    [block] = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
+    response = slack.submit_view(BEN, {block: "0"})
+    assert "deadline has passed" in str(response.json["errors"])
+    with database.session() as session:
+        assert all(a.submitted_at is None for a in session.exec(select(QuizAttempt)))
+    assert emulator.violations == []
