@@ -4,10 +4,12 @@ series on the calendar core, the feedback poll after a session, and the readines
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from icalendar import Calendar
 from sqlalchemy import event
 from sqlmodel import select
 
@@ -471,7 +473,12 @@ def test_a_weekly_series_from_one_form_invites_the_audience_to_each_session(ctx:
     invited = {k.split(":")[3] for k in keys if ":invite:" in k}
     assert invited == {ANNA, BEN, CARL}  # not the system administrator
     assert len([k for k in keys if ":invite:" in k]) == 12
-    assert len([k for k in keys if ":ics:" in k]) == 12
+    files = [k for k in keys if ":ics:" in k]
+    assert len(files) == 3  # one calendar file per person for the whole series
+    row = ctx.session.exec(select(OutboxMessage).where(OutboxMessage.key == files[0])).one()
+    entries = Calendar.from_ical(base64.b64decode(row.payload["content_base64"])).walk("VEVENT")
+    assert len(entries) == 4 and len({str(e["UID"]) for e in entries}) == 4
+    assert [e["DTSTART"].dt.hour for e in entries] == [9, 9, 9, 9]  # Berlin time each week
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from bot import delivery
+from bot.calendar import ics
 from bot.calendar import service as calendar
 from bot.errors import Msg, NotFound, ValidationError
 from bot.i18n import plain
@@ -173,10 +175,18 @@ def create_sessions(
     if not people:
         raise ValidationError({"audience_kind": Msg("poll.errors.audience_empty")})
     keys: list[str] = []
+    series = len(created) > 1
     for _session, event in created:
         keys += calendar.invite(
-            ctx=ctx, project=project, event=event, user_ids=people, messages=messages
+            ctx=ctx,
+            project=project,
+            event=event,
+            user_ids=people,
+            messages=messages,
+            calendar_file=not series,
         )
+    if series:
+        keys += _send_series_file(ctx, project, [event for _s, event in created], people)
     ctx.log(
         "training.sessions_created",
         project_id=project.id,
@@ -185,6 +195,35 @@ def create_sessions(
         invited=len(people),
     )
     return [SessionView(s, e, module, pending=len(people)) for s, e in created], keys
+
+
+def _send_series_file(
+    ctx: Ctx, project: Project, events: list[CalendarEvent], people: list[str]
+) -> list[str]:
+    """One calendar file per person for a whole series: one entry per session, each with the
+    session's own UID, so a later change to one session replaces just that entry."""
+    keys = []
+    title = plain(
+        project.locale, "training.series_file_title", title=events[0].title, count=len(events)
+    )[:250]
+    for user_id in people:
+        key = f"training:series:{events[0].series_uid}:ics:{user_id}"
+        delivery.enqueue(
+            ctx.session,
+            team_id=ctx.team_id,
+            key=key,
+            method="files.upload_v2",
+            payload={
+                **calendar.calendar_file_payload(
+                    project.locale, events, method=ics.REQUEST, stamp=ctx.now(), channel=user_id
+                ),
+                "title": title,
+            },
+            now=ctx.now(),
+            subject=f"calendar:{events[0].id}",
+        )
+        keys.append(key)
+    return keys
 
 
 def session_for_event(ctx: Ctx, event_id: Any) -> tuple[TrainingSession, CalendarEvent]:
