@@ -20,10 +20,10 @@ from storage.models.core import (
     Workspace,
 )
 from storage.models.issues import Issue, IssueHistory, IssueSettings, IssueStatus
-from storage.models.outbox import OutboxMessage, OutboxStatus
+from storage.models.outbox import OutboxMessage, OutboxStatus, RateBucket
 from storage.models.polls import (
+    BallotBox,
     Poll,
-    PollBallot,
     PollParticipant,
     PollQuestion,
     PollResponse,
@@ -57,8 +57,8 @@ __all__ = [
     "KeyUser",
     "OutboxMessage",
     "OutboxStatus",
+    "BallotBox",
     "Poll",
-    "PollBallot",
     "PollParticipant",
     "PollQuestion",
     "PollResponse",
@@ -68,6 +68,7 @@ __all__ = [
     "QuizKind",
     "QuizQuestion",
     "QuizRound",
+    "RateBucket",
     "Recurrence",
     "PracticalAssessment",
     "ProcessedRequest",
