@@ -28,7 +28,7 @@ from bot.views import common as ui
 from bot.views import trainings as views
 from handlers.common import dm, error_text, open_modal, refuse_form, unit
 from handlers.home import publish_home
-from handlers.keyusers import UserResolver, download_csv
+from handlers.keyusers import UserResolver, uploaded_csv
 from storage.models import Project
 
 log = logging.getLogger(__name__)
@@ -425,7 +425,8 @@ def register(app: App, runtime: Runtime) -> None:
         # Downloading can take longer than Slack's 3 seconds: close the modal, report by DM.
         ack()
         try:
-            text = download_csv(files[0]["url_private_download"], client.token) if files else pasted
+            user_id = context.user_id or ""
+            text = uploaded_csv(client, (files[0] or {}).get("id"), user_id) if files else pasted
             with unit(runtime, context, client) as ctx:
                 if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
                     return

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import responses
 from icalendar import Calendar
 from sqlmodel import select
 
@@ -482,4 +483,57 @@ def test_forged_roll_call_and_a_late_quiz_answer_change_nothing(
     assert "deadline has passed" in str(response.json["errors"])
     with database.session() as session:
         assert all(a.submitted_at is None for a in session.exec(select(QuizAttempt)))
+    assert emulator.violations == []
+
+
+@responses.activate
+def test_a_forged_file_in_an_import_form_fetches_nothing(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator
+) -> None:
+    stolen = responses.get("https://attacker.example/steal", body="name,planned_hours\nX,1\n")
+    project_with_curriculum(slack)
+    training(slack, "import curriculum")
+    modal = emulator.top_view(PM)
+    assert modal is not None
+    forged = [{"id": "F0FORGED", "url_private_download": "https://attacker.example/steal"}]
+    slack.submit_view(PM, {"csv_file": forged}, view=modal)
+    theirs = emulator.add_file(OUTSIDER, "theirs.csv", b"name,planned_hours\nY,1\n")
+    slack.submit_view(PM, {"csv_file": [theirs]}, view=modal)
+    assert stolen.call_count == 0
+    dms = texts(emulator.dm_messages(PM))
+    assert "could not be found in Slack" in dms and "not yours" in dms
+    with database.session() as session:
+        assert len(session.exec(select(TrainingModule)).all()) == 4
+    assert emulator.violations == []
+
+
+def mrkdwn_texts(node: Any) -> list[str]:
+    """Every text Slack parses as mrkdwn: fallback texts and mrkdwn objects (not plain_text)."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        if node.get("type") == "mrkdwn" or (
+            "text" in node
+            and isinstance(node["text"], str)
+            and node.get("type") in (None, "message")
+        ):
+            found.append(str(node.get("text", "")))
+        for value in node.values():
+            found += mrkdwn_texts(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += mrkdwn_texts(item)
+    return found
+
+
+def test_hostile_titles_are_escaped_in_every_text(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator
+) -> None:
+    project_with_curriculum(slack)
+    event_id = schedule(slack, database, title="<!channel> & <https://evil.example|click>")
+    training(slack, f"roster {event_id}")
+    training(slack, "list")
+    sent = emulator.dm_messages(ANNA) + emulator.dm_messages(PM) + emulator.responses[-2:]
+    raw = "\n".join(mrkdwn_texts(sent))
+    assert "<!channel>" not in raw and "<https://evil.example" not in raw
+    assert "&lt;!channel&gt; &amp;" in raw
     assert emulator.violations == []

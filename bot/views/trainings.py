@@ -366,7 +366,7 @@ def quiz_invite(
             block_id="quiz_actions",
         ),
     ]
-    return ui.message(plain(locale, "training.quiz_invite_fallback", module=module.name), blocks)
+    return ui.message(t(locale, "training.quiz_invite_fallback", module=module.name), blocks)
 
 
 def quiz_reminder(
@@ -484,7 +484,7 @@ def quiz_results(results: QuizResults) -> dict[str, Any]:
     ]
     if question_lines and results.taken:
         blocks.append(ui.section("\n".join(question_lines)))
-    fallback = plain(locale, "training.quiz_results_fallback", id=quiz.id, module=module.name)
+    fallback = t(locale, "training.quiz_results_fallback", id=quiz.id, module=module.name)
     return ui.message(fallback, blocks)
 
 
