@@ -21,6 +21,6 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "A seat has become free: you are now in for *System overview*" in text
     assert "Your score on System overview: 100 %" in text
     assert "*System overview*: 1 of 6 ready" in text
-    assert "Block Kit limit violations: 0" in text
+    assert "Slack rules broken (Block Kit limits, scopes, late acks): 0" in text
     assert f"Database (SQLite): {database.resolve()}" in text
     assert database.exists()

@@ -25,7 +25,7 @@ from storage.models import (
     PollStatus,
 )
 from tests.conftest import KEY_USERS, OUTSIDER, PM, PROJECT_CHANNEL, START
-from tests.flows import last_response_text, texts
+from tests.flows import last_response, last_response_text, texts
 from tests.polls_helpers import (
     MULTIPLE,
     NPS,
@@ -360,7 +360,7 @@ def test_only_pms_close_and_read_results(slack: SlackDriver, database: Database)
     slack.slash_command(PM, "/poll", "results 1", channel_id=PROJECT_CHANNEL)
     assert "Results of poll #1" in last_response_text(slack)
     slack.slash_command(PM, "/poll", "list", channel_id=PROJECT_CHANNEL)
-    assert "0 of 6 answered" in texts([slack.emulator.responses[-1]])
+    assert "0 of 6 answered" in texts([last_response(slack)])
     slack.slash_command(PM, "/poll", "frobnicate", channel_id=PROJECT_CHANNEL)
     assert "Usage of `/poll`" in last_response_text(slack)
 
