@@ -20,7 +20,7 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, Template
 from markupsafe import Markup
 
 DEFAULT_LOCALE = "en"
@@ -130,14 +130,20 @@ def _source(locale: str, key: str) -> str:
     raise KeyError(f"no message {key!r} in the catalogs")
 
 
+@cache
+def _compiled(locale: str, key: str, mrkdwn: bool) -> Template:
+    """Each message is compiled once per process (compiling is a hundred times rendering)."""
+    return _environment(mrkdwn).from_string(_source(locale, key))
+
+
 def t(locale: str | None, key: str, **params: Any) -> str:
     """A catalog message rendered as mrkdwn (parameters escaped)."""
-    return _environment(True).from_string(_source(normalize_locale(locale), key)).render(**params)
+    return _compiled(normalize_locale(locale), key, True).render(**params)
 
 
 def plain(locale: str | None, key: str, **params: Any) -> str:
     """A catalog message rendered for a plain_text object (no escaping)."""
-    return _environment(False).from_string(_source(normalize_locale(locale), key)).render(**params)
+    return _compiled(normalize_locale(locale), key, False).render(**params)
 
 
 def render(locale: str | None, template: str, **params: Any) -> str:
@@ -152,7 +158,13 @@ def say(locale: str | None, message: object) -> str:
     """A domain message (``Msg``) in the reader's language; a plain string is shown as it is."""
     key = getattr(message, "key", None)
     if key is not None:
-        return t(locale, key, **getattr(message, "params", {}))
+        params = {
+            name: Markup(plain(locale, value.key, **value.params))
+            if getattr(value, "key", None) is not None and hasattr(value, "params")
+            else value
+            for name, value in getattr(message, "params", {}).items()
+        }  # a parameter that is itself a message (a status, a verb) is said in the same language
+        return t(locale, key, **params)
     return str(message)
 
 

@@ -48,7 +48,8 @@ def pm_part(
     for project, per_quadrant, debt in rows:
         total = sum(per_quadrant.values())
         counts = " · ".join(
-            f"{plain(locale, f'quadrants.{q.value}')}: {n}" for q, n in per_quadrant.items()
+            plain(locale, "format.count_of", what=plain(locale, f"quadrants.{q.value}"), count=n)
+            for q, n in per_quadrant.items()
         )
         blocks.append(
             ui.section(
@@ -91,7 +92,16 @@ def welcome_part(
     """The welcome for newcomers; the "New project" button for them and for PMs."""
     blocks: list[Block] = []
     if not has_anything:
-        blocks.append(ui.section(t(locale, "home.welcome", project=commands["project"])))
+        blocks.append(
+            ui.section(
+                t(
+                    locale,
+                    "home.welcome",
+                    project=commands["project"],
+                    features=ui.built_features(locale),
+                )
+            )
+        )
     elif not manages_projects:
         return blocks
     blocks.append(
