@@ -81,3 +81,10 @@ def test_heatmap_is_a_png_without_missing_glyph_warnings(locale: str) -> None:
         png = readiness_heatmap(matrix(names, MAX_ROWS + 5), locale)
     assert png.startswith(b"\x89PNG")
     assert not [w for w in caught if "missing from font" in str(w.message)]
+
+
+def test_chinese_module_names_are_drawn_not_replaced() -> None:
+    from bot import charts
+
+    for name in ["系统概述", "基本操作", "系统管理", "维护与故障排除", "达成就绪标准的比例"]:
+        assert charts.drawable(name) == name
