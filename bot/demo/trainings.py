@@ -63,12 +63,13 @@ def _take_quiz(stage: Stage, user_id: str, picks: list[Any]) -> None:
 
 def play(stage: Stage) -> None:
     slack, emulator = stage.slack, stage.emulator
-    stage.act("Act 4 — trainings: curriculum, a full session, attendance, quiz and readiness")
+    t = stage.t
+    stage.act(t("demo.trainings.title"))
 
-    stage.step(PM, "types `/training curriculum` in #erp-rollout:")
+    stage.step(PM, t("demo.trainings.curriculum", channel=t("demo.data.channel")))
     slack.slash_command(PM, "/training", "curriculum", channel_id=CHANNEL)
     stage.show_new_messages()
-    stage.step(PM, "starts from the standard key-user training plan:")
+    stage.step(PM, t("demo.trainings.standard"))
     _click_in_response(stage, PM, TrainingId.USE_STANDARD)
     stage.show_new_messages()
     overview, basic = _modules(stage)[:2]
@@ -77,7 +78,7 @@ def play(stage: Stage) -> None:
     while day.weekday() >= 5:  # a working day
         day += timedelta(days=1)
     start = datetime(day.year, day.month, day.day, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
-    stage.step(PM, "runs `/training new` and plans a one-day session with 2 seats:")
+    stage.step(PM, t("demo.trainings.new"))
     slack.slash_command(PM, "/training", "new", channel_id=CHANNEL)
     stage.show_view(emulator.open_views(PM)[-1])
     slack.submit_view(
@@ -88,7 +89,7 @@ def play(stage: Stage) -> None:
             "starts_at": int(start.timestamp()),
             "duration": "8",
             "capacity": "2",
-            "location": "Training room 4.02",
+            "location": t("demo.trainings.place"),
             "audience_kind": "people",
             "audience_people": [ANNA, WEI, LUCAS],
             "reminders": ["1440", "60"],
@@ -100,24 +101,24 @@ def play(stage: Stage) -> None:
 
     accept, decline = f"{CalendarId.RSVP_PREFIX}accepted", f"{CalendarId.RSVP_PREFIX}declined"
     for user_id in (ANNA, WEI, LUCAS):
-        stage.step(user_id, "accepts in the invitation:")
+        stage.step(user_id, t("demo.trainings.accepts"))
         slack.click(user_id, accept, message=_invitation(stage, user_id, event_id))
         stage.show_new_messages()
-    stage.step(WEI, "cannot come after all and declines; the first on the waitlist moves up:")
+    stage.step(WEI, t("demo.trainings.declines"))
     slack.click(WEI, decline, message=_invitation(stage, WEI, event_id))
     stage.show_new_messages()
 
     stage.clock.set(start - timedelta(hours=23, minutes=30))
-    stage.step(PM, "— the day before, the scheduler sends reminders and the trainer's roster:")
+    stage.step(PM, t("demo.trainings.day_before"))
     run_due(stage.runtime)
     stage.show_new_messages()
 
     stage.clock.set(start - timedelta(minutes=5))
-    stage.step(ANNA, "checks in as the session starts:")
+    stage.step(ANNA, t("demo.trainings.checks_in"))
     slack.click(ANNA, CalendarId.CHECK_IN, message=_invitation(stage, ANNA, event_id))
     stage.show_new_messages()
     stage.clock.set(start + timedelta(minutes=25))
-    stage.step(CONSULTANT, "takes the roll call (`/training roster`, then Roll call):")
+    stage.step(CONSULTANT, t("demo.trainings.roll_call"))
     slack.slash_command(CONSULTANT, "/training", f"roster {event_id}", channel_id=CHANNEL)
     stage.show_new_messages()
     _click_in_response(stage, CONSULTANT, TrainingId.ROLL_CALL)
@@ -126,14 +127,14 @@ def play(stage: Stage) -> None:
     stage.show_new_messages()
 
     stage.clock.set(start + timedelta(hours=8, minutes=5))
-    stage.step(PM, "— the session is over; the feedback poll goes to those who came:")
+    stage.step(PM, t("demo.trainings.over"))
     run_due(stage.runtime)
     stage.show_new_messages()
 
-    stage.step(PM, "adds two questions to the question bank (`/training question`):")
+    stage.step(PM, t("demo.trainings.questions"))
     questions = [
-        ("single", "What does F4 do in a field?", "*Shows the value help\nSaves\nLogs off"),
-        ("multiple", "Which are line-item reports?", "*FBL1N\nFB01\n*FBL3N"),
+        ("single", t("demo.trainings.q1"), t("demo.trainings.q1_options")),
+        ("multiple", t("demo.trainings.q2"), t("demo.trainings.q2_options")),
     ]
     for index, (kind, text, options) in enumerate(questions):
         slack.slash_command(PM, "/training", "question", channel_id=CHANNEL)
@@ -143,7 +144,7 @@ def play(stage: Stage) -> None:
             PM, {"module": str(overview.id), "kind": kind, "text": text, "options": options}
         )
     stage.show_new_messages()
-    stage.step(PM, "sends this week's quiz (`/training quiz`):")
+    stage.step(PM, t("demo.trainings.quiz"))
     slack.slash_command(PM, "/training", "quiz", channel_id=CHANNEL)
     slack.submit_view(
         PM,
@@ -154,33 +155,39 @@ def play(stage: Stage) -> None:
         },
     )
     stage.show_new_messages()
-    stage.step(ANNA, "takes the quiz and sees her score at once:")
+    stage.step(ANNA, t("demo.trainings.anna_quiz"))
     _take_quiz(stage, ANNA, ["0", ["0", "2"]])
     stage.show_new_messages()
-    stage.step(LUCAS, "takes it too:")
+    stage.step(LUCAS, t("demo.trainings.lucas_quiz"))
     _take_quiz(stage, LUCAS, ["0", ["0"]])
     stage.show_new_messages()
 
-    stage.step(PM, "records Anna's monthly practical assessment (`/training practical`):")
+    stage.step(PM, t("demo.trainings.practical"))
     slack.slash_command(PM, "/training", "practical", channel_id=CHANNEL)
     slack.submit_view(
-        PM, {"module": str(basic.id), "user_id": ANNA, "score": "80", "comment": "Confident"}
+        PM,
+        {
+            "module": str(basic.id),
+            "user_id": ANNA,
+            "score": "80",
+            "comment": t("demo.trainings.practical_comment"),
+        },
     )
     stage.show_new_messages()
 
-    stage.step(PM, "checks `/training readiness`:")
+    stage.step(PM, t("demo.trainings.readiness"))
     slack.slash_command(PM, "/training", "readiness", channel_id=CHANNEL)
     stage.show_new_messages()
-    stage.step(PM, "asks for the heatmap (`/training heatmap`):")
+    stage.step(PM, t("demo.trainings.heatmap"))
     slack.slash_command(PM, "/training", "heatmap", channel_id=CHANNEL)
     stage.show_new_messages()
     pictures = [f for f in emulator.files if f["name"].endswith("-readiness.png")]
     if pictures:
         path = stage.database_path.with_name(stage.database_path.stem + "-readiness.png")
         path.write_bytes(pictures[-1]["content"])
-        stage.say(f"    The readiness heatmap is saved to: {path}")
-        stage.notes.append(f"Readiness heatmap (PNG): {path}")
+        stage.say("    " + t("demo.trainings.heatmap_saved", path=str(path)))
+        stage.notes.append(t("demo.trainings.heatmap_note", path=str(path)))
 
-    stage.step(ANNA, "opens Liaison's Home tab:")
+    stage.step(ANNA, t("demo.trainings.home"))
     slack.open_home(ANNA)
     stage.show_home(ANNA)
