@@ -12,8 +12,9 @@ from bot.logs import ContextExecutor, tag_request
 from bot.runtime import Runtime, make_client
 from bot.settings import SettingsError
 from handlers import calendar as calendar_listeners
-from handlers import errors, events, home, keyusers, projects
+from handlers import commplan, engagement, errors, events, home, keyusers, projects
 from handlers import issues as issue_listeners
+from handlers import meetings as meeting_listeners
 from handlers import polls as poll_listeners
 from handlers import trainings as training_listeners
 
@@ -59,6 +60,9 @@ LISTENER_MODULES: tuple[Any, ...] = (
     issue_listeners,
     poll_listeners,
     calendar_listeners,
+    commplan,
+    engagement,
+    meeting_listeners,
     training_listeners,
 )
 

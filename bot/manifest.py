@@ -9,11 +9,11 @@ from bot.settings import Settings, SettingsError
 COMMAND_DESCRIPTIONS = {
     "project": (
         "Create and manage implementation projects",
-        "new | list | edit CODE | phase CODE PHASE | help",
+        "new | list | edit CODE | phase CODE PHASE | plan CODE | help",
     ),
     "keyuser": (
         "Manage a project's key-user register",
-        "add | list | edit | remove | export | import [CODE] | help",
+        "add | list | edit | remove | touch | export | import [CODE] | help",
     ),
     "issue": (
         "Log and follow key users' issues and requests",
@@ -27,11 +27,14 @@ COMMAND_DESCRIPTIONS = {
         "Satisfaction polls and surveys",
         "new | list | close ID | results ID | export ID | help",
     ),
-    "meeting": ("Meetings with key users", "help"),
+    "meeting": (
+        "Meetings with key users: invitations, RSVP, reminders, outcomes",
+        "new [CODE] | list [CODE] [week|all] | ID | cancel ID | reschedule ID | help",
+    ),
     "digest": ("Preview the weekly digest", "preview [CODE] | help"),
 }
 # The commands whose capability is built; the manifest declares only these.
-ACTIVE_COMMANDS: list[str] = ["project", "keyuser", "issue", "poll", "training"]
+ACTIVE_COMMANDS: list[str] = ["project", "keyuser", "issue", "poll", "meeting", "training"]
 # Message shortcuts: (callback id, name, description). Capabilities add theirs here.
 MESSAGE_SHORTCUTS: list[tuple[str, str, str]] = [
     ("log_issue_from_message", "Log as key-user issue", "Log this message as a key user's issue"),
@@ -44,7 +47,7 @@ CAPABILITY_PHRASES = {
     "issue": "their issues and requests with service levels",
     "training": "trainings and readiness",
     "poll": "satisfaction polls with trends",
-    "meeting": "meetings with reminders",
+    "meeting": "a communication plan, meetings with reminders and engagement tracking",
     "digest": "a weekly digest for the project managers",
 }
 # Capabilities that post to a project's channel, in the order the channel greeting names them.

@@ -16,12 +16,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from bot.runtime import Runtime
+from bot.services import engagement
 from bot.services import keyusers as keyuser_service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.slack_io import slack_error_code
 from bot.views import home as views
 from handlers.issues_home import issues_part
+from handlers.meetings_home import contacts_part, meetings_part
 from handlers.polls_home import polls_part
 from handlers.trainings_home import trainings_part
 
@@ -39,14 +41,16 @@ def pm_projects_part(ctx: Ctx, user_id: str, locale: str) -> list[Block]:
     for project in project_service.projects_managed_by(ctx, user_id):
         grouped = keyuser_service.register(ctx, project)
         per_quadrant = {q: len(entries) for q, entries in grouped.items()}
-        debt = len(keyuser_service.engagement_debt(ctx, project))
+        debt = len(engagement.engagement_debt(ctx, project.id or 0, ctx.now()))
         rows.append((project, per_quadrant, debt))
     return views.pm_part(locale, rows)
 
 
 HOME_PARTS: list[HomePart] = [
     key_user_projects_part,
+    meetings_part,
     pm_projects_part,
+    contacts_part,
     issues_part,
     polls_part,
     trainings_part,

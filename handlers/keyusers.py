@@ -29,6 +29,7 @@ from handlers.common import (
     unit,
     user_ids_in,
 )
+from handlers.engagement import touch_by_command
 from handlers.home import publish_home
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,9 @@ def register(app: App, runtime: Runtime) -> None:
                     text=export(context, client, codes[0] if codes else None, channel_id),
                     response_type="ephemeral",
                 )
+            elif verb == "touch":
+                text = touch_by_command(runtime, client, context, args, channel_id)
+                respond(text=text, response_type="ephemeral")
             elif verb == "import" and len(codes) <= 1:
                 open_import_modal(
                     client, command["trigger_id"], context, codes[0] if codes else None, channel_id

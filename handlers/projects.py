@@ -25,6 +25,7 @@ from handlers.common import (
     slack_error_text,
     unit,
 )
+from handlers.commplan import open_plan_modal
 from handlers.home import publish_home
 from storage.models.core import MemberRole
 
@@ -88,6 +89,15 @@ def register(app: App, runtime: Runtime) -> None:
                 respond(**list_projects(context, client), response_type="ephemeral")
             elif verb == "edit" and len(words) == 2:
                 open_edit_project_modal(client, command["trigger_id"], context, code=words[1])
+            elif verb == "plan" and len(words) <= 2:
+                open_plan_modal(
+                    runtime,
+                    client,
+                    command["trigger_id"],
+                    context,
+                    code=words[1] if len(words) == 2 else None,
+                    channel_id=command.get("channel_id"),
+                )
             elif verb == "phase" and len(words) >= 3:
                 with unit(runtime, context, client) as ctx:
                     project = service.get_project(ctx, words[1])

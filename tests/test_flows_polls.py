@@ -255,11 +255,16 @@ def test_close_computes_csat_and_nps_and_sends_results_with_a_chart_to_the_pm(
     assert 600 <= width <= 2000 and 300 <= height <= 2000
     assert 10_000 < len(png) < 1_000_000
     assert emulator.dm_channel_id(PM) in chart["channels"]
-    # Jobs afterwards send nothing more.
-    calls = len(emulator.calls_to("chat.postMessage"))
+
+    # Jobs afterwards send nothing more about the poll (the PM's weekly engagement nudge aside).
+    def poll_posts() -> int:
+        posts = emulator.calls_to("chat.postMessage")
+        return len([call for call in posts if "engagement debt" not in str(call.args)])
+
+    calls = poll_posts()
     clock.advance(days=10)
     run_due(runtime)
-    assert len(emulator.calls_to("chat.postMessage")) == calls
+    assert poll_posts() == calls
     assert emulator.violations == []
 
 

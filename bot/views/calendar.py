@@ -35,8 +35,8 @@ def read_value(raw: str | None) -> dict[str, Any]:
 
 
 def when(locale: str, event: CalendarEvent) -> Markup:
-    """ "Tue 1 Dec 09:00 – 10:30" in the reader's timezone; rendered mrkdwn (``Markup``), so a
-    message that places it in its own text does not escape the date tokens again."""
+    """ "Tue 1 Dec 09:00 – 10:30" in the reader's timezone (mrkdwn, already escaped: it goes
+    into other messages as it is)."""
     return Markup(
         t(
             locale,
@@ -110,7 +110,14 @@ def invitation(
 ) -> dict[str, Any]:
     """The invitation DM, as it stands for this person."""
     blocks: list[Block] = [
-        ui.header(t(locale, f"calendar.kind.{event.kind}") + ": " + event.title),
+        ui.header(
+            plain(
+                locale,
+                "calendar.heading",
+                kind=plain(locale, f"calendar.kind.{event.kind}"),
+                title=event.title,
+            )
+        ),
         ui.section("\n".join(details(locale, event))),
     ]
     if event.description:
