@@ -11,6 +11,7 @@ from storage.models.core import (
     ProjectMember,
     Workspace,
 )
+from storage.models.digest import DigestRun, DigestSettings, DigestTarget
 from storage.models.issues import Issue, IssueHistory, IssueSettings, IssueStatus
 from storage.models.outbox import OutboxMessage, OutboxStatus
 from storage.models.polls import (
@@ -25,6 +26,9 @@ from storage.models.polls import (
 )
 
 __all__ = [
+    "DigestRun",
+    "DigestSettings",
+    "DigestTarget",
     "Interaction",
     "Issue",
     "IssueHistory",

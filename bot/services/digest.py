@@ -1,0 +1,770 @@
+"""The weekly digest: what it contains, when it is due, and that it goes out once per week.
+
+A digest is a list of sections. Each section is a set-based query function
+``collect(ctx, project, period) -> data | None`` returning plain data (``None``: nothing to say),
+rendered by its own template part (``bot/templates/<locale>/digest/<name>.j2``). Every figure is
+an aggregate computed in SQL (counts, medians, LIMIT), so building a digest costs the same few
+statements whether a project has ten issues or ten thousand.
+
+When: a project's digest is due at its digest weekday and time in its own timezone, once per ISO
+week of that timezone. ``claim_week`` inserts a ``DigestRun`` row under a unique constraint in the
+same unit of work as the digest's outbox rows, so however many scheduler processes run the job,
+one commits the digest and the others find the claim. A digest whose time passed while no
+scheduler ran goes out when one is back, within the same week, marked late; a week that ended
+without its digest is not sent afterwards.
+
+The period a digest reports on is the seven days up to its due time (the preview and
+``/digest send``: up to now), compared with the seven days before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Integer, String, and_, case, cast, func, or_, union_all
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col, select
+
+from bot.errors import Msg, ValidationError
+from bot.services import projects as project_service
+from bot.services.context import Ctx
+from bot.services.keyusers import DEFAULT_CADENCE_DAYS, Quadrant
+from storage.models import (
+    DigestRun,
+    DigestSettings,
+    DigestTarget,
+    Interaction,
+    Issue,
+    KeyUser,
+    Poll,
+    PollBallot,
+    PollParticipant,
+    PollQuestion,
+    PollResponse,
+    PollStatus,
+    Project,
+    QuestionKind,
+)
+from storage.models.issues import OPEN_STATUSES
+
+WEEK = timedelta(days=7)
+# A digest sent this long after its time is marked late (the job runs every few minutes).
+LATE_AFTER = timedelta(minutes=30)
+OLDEST_OVERDUE = 5
+TREND_ROUNDS = 8
+AT_RISK_LIMIT = 15  # people named in the digest; the rest are counted
+TARGETS = tuple(DigestTarget)
+_OPEN = tuple(str(status) for status in OPEN_STATUSES)
+
+
+# ------------------------------------------------------------------------------ the calendar
+
+
+@dataclass(frozen=True)
+class Period:
+    """The seven days a digest reports on (``start`` to ``end``) and the seven before them."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def previous_start(self) -> datetime:
+        return self.start - WEEK
+
+    @property
+    def coming_end(self) -> datetime:
+        return self.end + WEEK
+
+
+def period_ending(end: datetime) -> Period:
+    return Period(start=end - WEEK, end=end)
+
+
+def iso_week(project: Project, moment: datetime) -> str:
+    year, week, _ = moment.astimezone(ZoneInfo(project.timezone)).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def due_in_week(project: Project, moment: datetime) -> datetime:
+    """The digest time of the ISO week (in the project's timezone) that ``moment`` falls in."""
+    zone = ZoneInfo(project.timezone)
+    local = moment.astimezone(zone)
+    monday = local.date() - timedelta(days=local.weekday())
+    hours, minutes = (int(part) for part in project.digest_time.split(":"))
+    day = monday + timedelta(days=project.digest_weekday)
+    return datetime.combine(day, time(hours, minutes), tzinfo=zone).astimezone(UTC)
+
+
+# ------------------------------------------------------------------------- SQL helpers
+
+
+def _is_postgresql(ctx: Ctx) -> bool:
+    return ctx.session.get_bind().dialect.name == "postgresql"
+
+
+def _seconds_between(ctx: Ctx, later: Any, earlier: Any) -> ColumnElement[Any]:
+    if _is_postgresql(ctx):
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def _json_int(ctx: Ctx, document: Any, key: Any) -> ColumnElement[Any]:
+    """``document[key]`` of a JSON column as an integer (``key`` a column or expression)."""
+    if _is_postgresql(ctx):
+        return cast(document.op("->>")(cast(key, String)), Integer)
+    return cast(func.json_extract(document, '$."' + cast(key, String) + '"'), Integer)
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _median(value: ColumnElement[Any], *conditions: ColumnElement[bool]) -> Any:
+    """The median of ``value`` over the rows matching ``conditions``, as a scalar subquery."""
+    ranked = (
+        select(
+            value.label("value"),
+            func.row_number().over(order_by=value).label("position"),
+            func.count().over().label("total"),
+        )
+        .where(*conditions)
+        .subquery()
+    )
+    middle = (ranked.c.total + 1) // 2, (ranked.c.total + 2) // 2
+    return select(func.avg(ranked.c.value)).where(ranked.c.position.in_(middle)).scalar_subquery()
+
+
+# ---------------------------------------------------------------------------- the sections
+
+
+@dataclass
+class Comparison:
+    now: float | int | None
+    before: float | int | None
+
+    @property
+    def change(self) -> float | int | None:
+        if self.now is None or self.before is None:
+            return None
+        return self.now - self.before
+
+
+@dataclass
+class OverdueItem:
+    issue_id: int
+    key: str
+    title: str
+    priority: str
+    owner_id: str | None
+    due_date: date
+    days_overdue: int
+    channel_id: str | None
+    message_ts: str | None
+
+
+@dataclass
+class IssueFigures:
+    opened: Comparison
+    resolved: Comparison
+    overdue: Comparison
+    breaches: Comparison
+    first_response_hours: Comparison
+    resolution_hours: Comparison
+    open_now: int
+    oldest_overdue: list[OverdueItem]
+
+
+def _issue_base(ctx: Ctx, project: Project) -> list[ColumnElement[bool]]:
+    return [
+        col(Issue.team_id) == ctx.team_id,
+        col(Issue.project_id) == project.id,
+        col(Issue.deleted_at).is_(None),
+    ]
+
+
+def issue_figures(ctx: Ctx, project: Project, period: Period) -> IssueFigures:
+    """Opened, resolved, overdue, breaches and medians for the period and the one before."""
+    base = _issue_base(ctx, project)
+    start, end, before = period.start, period.end, period.previous_start
+    is_open = col(Issue.status).in_(_OPEN)
+
+    def within(column: Any, low: datetime, high: datetime) -> ColumnElement[bool]:
+        return and_(column >= low, column < high)
+
+    def overdue_at(moment: datetime) -> ColumnElement[bool]:
+        # Open at ``moment`` (logged before it, not resolved by then) and past its due time.
+        return and_(
+            col(Issue.created_at) < moment,
+            col(Issue.due_at) <= moment,
+            or_(col(Issue.resolved_at).is_(None), col(Issue.resolved_at) > moment),
+            or_(is_open, col(Issue.resolved_at).is_not(None)),
+        )
+
+    def breaches_in(low: datetime, high: datetime) -> ColumnElement[int]:
+        # Service-level deadlines that fell in the period and were missed.
+        first = and_(
+            within(col(Issue.first_response_due_at), low, high),
+            or_(
+                col(Issue.first_response_at).is_(None),
+                col(Issue.first_response_at) > col(Issue.first_response_due_at),
+            ),
+        )
+        resolution = and_(
+            within(col(Issue.due_at), low, high),
+            or_(col(Issue.resolved_at).is_(None), col(Issue.resolved_at) > col(Issue.due_at)),
+        )
+        return _count_if(first) + _count_if(resolution)
+
+    first_seconds = _seconds_between(ctx, col(Issue.first_response_at), col(Issue.created_at))
+    resolution_seconds = _seconds_between(ctx, col(Issue.resolved_at), col(Issue.created_at))
+    row = ctx.session.exec(  # type: ignore[call-overload]
+        select(
+            _count_if(within(col(Issue.created_at), start, end)),
+            _count_if(within(col(Issue.created_at), before, start)),
+            _count_if(within(col(Issue.resolved_at), start, end)),
+            _count_if(within(col(Issue.resolved_at), before, start)),
+            _count_if(and_(is_open, col(Issue.due_at) <= end)),
+            _count_if(overdue_at(start)),
+            breaches_in(start, end),
+            breaches_in(before, start),
+            _count_if(is_open),
+            _median(first_seconds, *base, within(col(Issue.first_response_at), start, end)),
+            _median(first_seconds, *base, within(col(Issue.first_response_at), before, start)),
+            _median(resolution_seconds, *base, within(col(Issue.resolved_at), start, end)),
+            _median(resolution_seconds, *base, within(col(Issue.resolved_at), before, start)),
+        ).where(*base)
+    ).one()
+    hours = [None if value is None else round(float(value) / 3600, 1) for value in row[9:13]]
+    oldest = ctx.session.exec(
+        select(Issue)
+        .where(*base, is_open, col(Issue.due_at) <= end)
+        .order_by(col(Issue.due_at), col(Issue.id))
+        .limit(OLDEST_OVERDUE)
+    ).all()
+    today = end.astimezone(ZoneInfo(project.timezone)).date()
+    return IssueFigures(
+        opened=Comparison(row[0], row[1]),
+        resolved=Comparison(row[2], row[3]),
+        overdue=Comparison(row[4], row[5]),
+        breaches=Comparison(row[6], row[7]),
+        open_now=row[8],
+        first_response_hours=Comparison(hours[0], hours[1]),
+        resolution_hours=Comparison(hours[2], hours[3]),
+        oldest_overdue=[
+            OverdueItem(
+                issue_id=issue.id or 0,
+                key=f"{project.code}-{issue.number}",
+                title=issue.title,
+                priority=issue.priority,
+                owner_id=issue.owner_id,
+                due_date=issue.due_date,
+                days_overdue=max((today - issue.due_date).days, 0),
+                channel_id=issue.channel_id,
+                message_ts=issue.message_ts,
+            )
+            for issue in oldest
+        ],
+    )
+
+
+@dataclass
+class RoundSummary:
+    poll_id: int
+    round_number: int
+    opens_at: datetime
+    status: str
+    invited: int
+    answered: int
+    csat: float | None
+    nps: float | None
+
+    @property
+    def response_rate(self) -> float:
+        return 100.0 * self.answered / self.invited if self.invited else 0.0
+
+
+@dataclass
+class PollSummary:
+    title: str
+    anonymous: bool
+    rounds: list[RoundSummary]  # oldest first; the last is the latest round
+
+    @property
+    def latest(self) -> RoundSummary:
+        return self.rounds[-1]
+
+    @property
+    def previous(self) -> RoundSummary | None:
+        return self.rounds[-2] if len(self.rounds) > 1 else None
+
+
+def _answer_values(ctx: Ctx, poll_ids: list[int]) -> Any:
+    """Every rating and NPS answer of the rounds, named and anonymous alike, as rows."""
+    named = (
+        select(
+            col(PollResponse.poll_id).label("poll_id"),
+            col(PollQuestion.kind).label("kind"),
+            _json_int(ctx, col(PollResponse.answers), col(PollQuestion.id)).label("value"),
+        )
+        .join(PollQuestion, col(PollQuestion.poll_id) == col(PollResponse.poll_id))
+        .where(
+            col(PollResponse.team_id) == ctx.team_id,
+            col(PollResponse.poll_id).in_(poll_ids),
+            col(PollQuestion.kind).in_((QuestionKind.RATING, QuestionKind.NPS)),
+        )
+    )
+    anonymous = (
+        select(
+            col(PollBallot.poll_id).label("poll_id"),
+            col(PollQuestion.kind).label("kind"),
+            _json_int(ctx, col(PollBallot.answers), col(PollQuestion.id)).label("value"),
+        )
+        .join(PollQuestion, col(PollQuestion.poll_id) == col(PollBallot.poll_id))
+        .where(
+            col(PollBallot.team_id) == ctx.team_id,
+            col(PollBallot.poll_id).in_(poll_ids),
+            col(PollQuestion.kind).in_((QuestionKind.RATING, QuestionKind.NPS)),
+        )
+    )
+    return union_all(named, anonymous).subquery()
+
+
+def latest_poll(ctx: Ctx, project: Project) -> PollSummary | None:
+    """The latest opened poll round of the project and its series' rounds before it."""
+    latest = ctx.session.exec(
+        ctx.select(Poll)
+        .where(Poll.project_id == project.id, Poll.status != PollStatus.SCHEDULED)
+        .order_by(col(Poll.opens_at).desc(), col(Poll.id).desc())
+        .limit(1)
+    ).first()
+    if latest is None:
+        return None
+    rounds = list(
+        ctx.session.exec(
+            ctx.select(Poll)
+            .where(
+                Poll.series_id == latest.series_id,
+                Poll.status != PollStatus.SCHEDULED,
+                col(Poll.round_number) <= latest.round_number,
+            )
+            .order_by(col(Poll.round_number).desc())
+            .limit(TREND_ROUNDS)
+        ).all()
+    )
+    rounds.reverse()
+    ids = [poll.id or 0 for poll in rounds]
+    people = {
+        poll_id: (invited, answered)
+        for poll_id, invited, answered in ctx.session.exec(  # type: ignore[call-overload]
+            select(
+                col(PollParticipant.poll_id),
+                func.count(),
+                _count_if(col(PollParticipant.answered).is_(True)),
+            )
+            .where(
+                col(PollParticipant.team_id) == ctx.team_id, col(PollParticipant.poll_id).in_(ids)
+            )
+            .group_by(col(PollParticipant.poll_id))
+        ).all()
+    }
+    values = _answer_values(ctx, ids)
+    figures: dict[tuple[int, str], tuple[int, int, int, int]] = {}
+    for poll_id, kind, total, high, promoters, detractors in ctx.session.exec(  # type: ignore[call-overload]
+        select(
+            values.c.poll_id,
+            values.c.kind,
+            func.count(values.c.value),
+            _count_if(values.c.value >= 4),
+            _count_if(values.c.value >= 9),
+            _count_if(values.c.value <= 6),
+        )
+        .where(values.c.value.is_not(None))
+        .group_by(values.c.poll_id, values.c.kind)
+    ).all():
+        figures[(poll_id, kind)] = (total, high, promoters, detractors)
+
+    def summary(poll: Poll) -> RoundSummary:
+        invited, answered = people.get(poll.id or 0, (0, 0))
+        rating = figures.get((poll.id or 0, QuestionKind.RATING))
+        score = figures.get((poll.id or 0, QuestionKind.NPS))
+        return RoundSummary(
+            poll_id=poll.id or 0,
+            round_number=poll.round_number,
+            opens_at=poll.opens_at,
+            status=poll.status,
+            invited=invited,
+            answered=answered,
+            csat=100.0 * rating[1] / rating[0] if rating and rating[0] else None,
+            nps=100.0 * (score[2] - score[3]) / score[0] if score and score[0] else None,
+        )
+
+    return PollSummary(
+        title=latest.title, anonymous=latest.anonymous, rounds=[summary(p) for p in rounds]
+    )
+
+
+@dataclass
+class AtRisk:
+    user_id: str
+    reasons: dict[str, Any] = field(default_factory=dict)  # reason -> detail (count, date, …)
+
+
+@dataclass
+class AtRiskList:
+    people: list[AtRisk]  # the most reasons first, at most AT_RISK_LIMIT
+    total: int
+
+
+# A source of at-risk reasons: ``(ctx, project, period) -> {user id: (reason, detail)}``.
+RiskSource = Callable[[Ctx, Project, Period], dict[str, tuple[str, Any]]]
+
+
+def falling_satisfaction(ctx: Ctx, project: Project, period: Period) -> dict[str, tuple[str, Any]]:
+    """Key users whose average rating fell from the previous round of the latest *named* poll
+    series to its latest round. Anonymous polls are never used: they must not single anyone out."""
+    latest = ctx.session.exec(
+        ctx.select(Poll)
+        .where(
+            Poll.project_id == project.id,
+            col(Poll.anonymous).is_(False),
+            Poll.status != PollStatus.SCHEDULED,
+            col(Poll.round_number) > 1,
+            col(Poll.opens_at) <= period.end,
+        )
+        .order_by(col(Poll.opens_at).desc(), col(Poll.id).desc())
+        .limit(1)
+    ).first()
+    if latest is None:
+        return {}
+
+    def averages(round_number: int) -> Any:
+        value = _json_int(ctx, col(PollResponse.answers), col(PollQuestion.id))
+        return (
+            select(
+                col(PollResponse.user_id).label("user_id"),
+                func.avg(value).label("average"),
+            )
+            .join(Poll, col(Poll.id) == col(PollResponse.poll_id))
+            .join(PollQuestion, col(PollQuestion.poll_id) == col(Poll.id))
+            .where(
+                col(Poll.team_id) == ctx.team_id,
+                col(Poll.series_id) == latest.series_id,
+                col(Poll.round_number) == round_number,
+                col(PollQuestion.kind) == QuestionKind.RATING,
+                value.is_not(None),
+            )
+            .group_by(col(PollResponse.user_id))
+            .subquery()
+        )
+
+    now, before = averages(latest.round_number), averages(latest.round_number - 1)
+    rows = ctx.session.exec(  # type: ignore[call-overload]
+        select(now.c.user_id, before.c.average, now.c.average)
+        .join(before, before.c.user_id == now.c.user_id)
+        .where(now.c.average < before.c.average)
+    ).all()
+    return {
+        user: ("satisfaction_falling", {"from": round(float(old), 1), "to": round(float(new), 1)})
+        for user, old, new in rows
+    }
+
+
+def issues_past_service_level(
+    ctx: Ctx, project: Project, period: Period
+) -> dict[str, tuple[str, Any]]:
+    """Key users with an issue open longer than its service level (past its resolution time)."""
+    rows = ctx.session.exec(  # type: ignore[call-overload]
+        select(col(Issue.reporter_id), func.count(), func.min(col(Issue.due_date)))
+        .where(
+            *_issue_base(ctx, project),
+            col(Issue.status).in_(_OPEN),
+            col(Issue.due_at) <= period.end,
+        )
+        .group_by(col(Issue.reporter_id))
+    ).all()
+    return {user: ("issue_past_service_level", {"count": n, "since": day}) for user, n, day in rows}
+
+
+def _cadence_days() -> ColumnElement[Any]:
+    """A key user's contact cadence in SQL: the override, else the quadrant's default."""
+    high_influence = col(KeyUser.influence) == "high"
+    high_interest = col(KeyUser.interest) == "high"
+    default = case(
+        (and_(high_influence, high_interest), DEFAULT_CADENCE_DAYS[Quadrant.MANAGE_CLOSELY]),
+        (high_influence, DEFAULT_CADENCE_DAYS[Quadrant.KEEP_SATISFIED]),
+        (high_interest, DEFAULT_CADENCE_DAYS[Quadrant.KEEP_INFORMED]),
+        else_=DEFAULT_CADENCE_DAYS[Quadrant.MONITOR],
+    )
+    return func.coalesce(func.nullif(col(KeyUser.cadence_days), 0), default)
+
+
+def engagement_debt(ctx: Ctx, project: Project, period: Period) -> dict[str, tuple[str, Any]]:
+    """Key users whose last touchpoint (or registration) is older than their contact cadence at
+    the end of the period: one grouped query, whatever the number of key users."""
+    last = (
+        select(
+            col(Interaction.key_user_id).label("key_user_id"),
+            func.max(col(Interaction.at)).label("at"),
+        )
+        .where(
+            col(Interaction.team_id) == ctx.team_id,
+            col(Interaction.project_id) == project.id,
+            col(Interaction.touchpoint).is_(True),
+            col(Interaction.at) <= period.end,
+        )
+        .group_by(col(Interaction.key_user_id))
+        .subquery()
+    )
+    rows = ctx.session.exec(  # type: ignore[call-overload]
+        select(
+            col(KeyUser.user_id), func.coalesce(last.c.at, col(KeyUser.created_at)), _cadence_days()
+        )
+        .outerjoin(last, last.c.key_user_id == col(KeyUser.id))
+        .where(
+            col(KeyUser.team_id) == ctx.team_id,
+            col(KeyUser.project_id) == project.id,
+            col(KeyUser.removed_at).is_(None),
+        )
+    ).all()
+    debt: dict[str, tuple[str, Any]] = {}
+    for user, since, cadence in rows:
+        if isinstance(since, str):  # SQLite returns coalesce() of timestamps as text
+            since = datetime.fromisoformat(since)
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        if period.end - since > timedelta(days=int(cadence)):
+            debt[user] = ("engagement_debt", {"since": since, "days": (period.end - since).days})
+    return debt
+
+
+# Trainings and meetings add their sources (missed sessions or meetings, failed quizzes) here.
+RISK_SOURCES: list[RiskSource] = [
+    falling_satisfaction,
+    issues_past_service_level,
+    engagement_debt,
+]
+
+
+def active_key_user_ids(ctx: Ctx, project: Project) -> set[str]:
+    return set(
+        ctx.session.exec(
+            select(col(KeyUser.user_id)).where(
+                col(KeyUser.team_id) == ctx.team_id,
+                col(KeyUser.project_id) == project.id,
+                col(KeyUser.removed_at).is_(None),
+            )
+        ).all()
+    )
+
+
+def at_risk(
+    ctx: Ctx, project: Project, period: Period, *, limit: int = AT_RISK_LIMIT
+) -> AtRiskList:
+    """Key users at risk with each of their reasons, the most reasons first."""
+    people: dict[str, AtRisk] = {}
+    members: set[str] | None = None
+    for source in RISK_SOURCES:
+        found = source(ctx, project, period)
+        if source is issues_past_service_level and found:
+            # Issues may be reported by PMs or team members for someone: keep key users only.
+            members = active_key_user_ids(ctx, project) if members is None else members
+            found = {user: reason for user, reason in found.items() if user in members}
+        for user, (reason, detail) in found.items():
+            people.setdefault(user, AtRisk(user)).reasons[reason] = detail
+    ranked = sorted(people.values(), key=lambda person: (-len(person.reasons), person.user_id))
+    return AtRiskList(people=ranked[:limit], total=len(ranked))
+
+
+@dataclass
+class Digest:
+    project: Project
+    period: Period
+    week: str
+    sections: dict[str, Any]
+    late: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the digest: a set-based query and the template part that renders its data."""
+
+    name: str
+    collect: Callable[[Ctx, Project, Period], Any]
+
+
+def _phase(ctx: Ctx, project: Project, period: Period) -> dict[str, Any]:
+    phases = list(project.phases)
+    position = phases.index(project.phase) + 1 if project.phase in phases else None
+    return {"phase": project.phase, "position": position, "count": len(phases)}
+
+
+def _at_risk(ctx: Ctx, project: Project, period: Period) -> AtRiskList | None:
+    found = at_risk(ctx, project, period)
+    return found if found.total else None
+
+
+# In the order they appear. Trainings and meetings append theirs (coming week, readiness).
+SECTIONS: list[Section] = [
+    Section("phase", _phase),
+    Section("issues", issue_figures),
+    Section("polls", latest_poll),
+    Section("at_risk", _at_risk),
+]
+
+
+def build_digest(ctx: Ctx, project: Project, *, end: datetime, late: bool = False) -> Digest:
+    """The digest of the seven days up to ``end``: the same code for preview, send and schedule."""
+    period = period_ending(end)
+    sections = {section.name: section.collect(ctx, project, period) for section in SECTIONS}
+    return Digest(
+        project=project,
+        period=period,
+        week=iso_week(project, end),
+        sections={name: data for name, data in sections.items() if data is not None},
+        late=late,
+    )
+
+
+# ------------------------------------------------------------------------ settings and runs
+
+
+def settings_of(ctx: Ctx, project: Project) -> DigestSettings:
+    row = ctx.session.exec(
+        ctx.select(DigestSettings).where(DigestSettings.project_id == project.id)
+    ).first()
+    if row is None:
+        row = DigestSettings(
+            team_id=ctx.team_id,
+            project_id=project.id or 0,
+            target=DigestTarget.BOTH,
+            updated_at=ctx.now(),
+        )
+    return row
+
+
+def recipients(ctx: Ctx, project: Project, target: str) -> list[str]:
+    """Where the digest goes: the project channel and/or each PM's DM (user id as channel)."""
+    wanted: list[str] = []
+    if target in (DigestTarget.CHANNEL, DigestTarget.BOTH) and project.channel_id:
+        wanted.append(project.channel_id)
+    if target in (DigestTarget.PMS, DigestTarget.BOTH) or not project.channel_id:
+        wanted += project_service.pm_ids(ctx, project)
+    return list(dict.fromkeys(wanted))
+
+
+@dataclass
+class SettingsInput:
+    weekday: int | str
+    time: str
+    target: str
+
+
+def update_settings(*, ctx: Ctx, project: Project, data: SettingsInput) -> DigestSettings:
+    """A PM changes the digest's day, time and target; every bad field is named at once."""
+    project_service.require_pm(ctx, project)
+    errors: dict[str, Msg] = {}
+    try:
+        weekday = int(data.weekday)
+        if not 0 <= weekday <= 6:
+            raise ValueError(weekday)
+    except (TypeError, ValueError):
+        errors["digest_weekday"] = Msg("errors.weekday_unknown")
+        weekday = project.digest_weekday
+    clock = (data.time or "").strip()
+    if not project_service.TIME_RE.match(clock):
+        errors["digest_time"] = Msg("errors.time_format")
+    if data.target not in TARGETS:
+        errors["digest_target"] = Msg("digest.errors.target_unknown")
+    elif data.target == DigestTarget.CHANNEL and not project.channel_id:
+        errors["digest_target"] = Msg("digest.errors.no_channel", code=project.code)
+    if errors:
+        raise ValidationError(errors)
+    row = settings_of(ctx, project)
+    before = (project.digest_weekday, project.digest_time, row.target)
+    project.digest_weekday, project.digest_time = weekday, clock
+    project.updated_at = ctx.now()
+    row.target, row.updated_by, row.updated_at = data.target, ctx.actor_id, ctx.now()
+    ctx.session.add(project)
+    ctx.session.add(row)
+    ctx.log(
+        "digest.settings_changed",
+        project_id=project.id,
+        before=list(before),
+        after=[weekday, clock, data.target],
+    )
+    ctx.session.flush()
+    return row
+
+
+def claim_week(
+    ctx: Ctx, project: Project, *, week: str, due_at: datetime, late: bool, trigger: str
+) -> DigestRun | None:
+    """Claim the project's digest of ``week``; None when it was claimed already (by anyone)."""
+    existing = ctx.session.exec(
+        ctx.select(DigestRun).where(DigestRun.project_id == project.id, DigestRun.week == week)
+    ).first()
+    if existing is not None:
+        return None
+    run = DigestRun(
+        team_id=ctx.team_id,
+        project_id=project.id or 0,
+        week=week,
+        due_at=due_at,
+        claimed_at=ctx.now(),
+        late=late,
+        trigger=trigger,
+        actor_id=ctx.actor_id,
+    )
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.add(run)
+    except IntegrityError:
+        return None
+    return run
+
+
+@dataclass
+class DueDigest:
+    project: Project
+    week: str
+    due_at: datetime
+    late: bool
+
+
+def due_digests(session: Any, now: datetime) -> list[DueDigest]:
+    """Every project, of every workspace, whose digest of the current week is due and unclaimed.
+
+    Two statements in all: the projects, and the claims of the weeks in question."""
+    projects = list(session.exec(select(Project).order_by(col(Project.id))).all())
+    candidates: list[DueDigest] = []
+    for project in projects:
+        due = due_in_week(project, now)
+        if due <= now and project.created_at <= due:
+            late = now - due > LATE_AFTER
+            candidates.append(DueDigest(project, iso_week(project, now), due, late))
+    if not candidates:
+        return []
+    weeks = {candidate.week for candidate in candidates}
+    claimed = set(
+        session.exec(
+            select(col(DigestRun.project_id), col(DigestRun.week)).where(
+                col(DigestRun.week).in_(weeks),
+                col(DigestRun.project_id).in_([c.project.id for c in candidates]),
+            )
+        ).all()
+    )
+    return [c for c in candidates if (c.project.id, c.week) not in claimed]
+
+
+def last_run(ctx: Ctx, project: Project) -> DigestRun | None:
+    return ctx.session.exec(
+        ctx.select(DigestRun)
+        .where(DigestRun.project_id == project.id)
+        .order_by(col(DigestRun.claimed_at).desc())
+        .limit(1)
+    ).first()

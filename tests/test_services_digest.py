@@ -1,0 +1,294 @@
+"""The digest's sections from known data: issue figures against the week before, medians, the
+oldest overdue items, the latest poll with its trend, and who is at risk for which reasons."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.clock import MovableClock
+from bot.errors import PermissionDenied, ValidationError
+from bot.services import digest
+from bot.services.context import Ctx
+from bot.services.digest import SettingsInput
+from storage.models import Interaction, KeyUser
+from tests.conftest import KEY_USERS, OUTSIDER, PM
+from tests.digest_helpers import add_issue, add_round, make_project
+
+END = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # Monday 09:00 Berlin
+THIS_WEEK = END - timedelta(days=2)
+LAST_WEEK = END - timedelta(days=10)
+ANNA, BEN, CLARA, DAN = KEY_USERS[:4]
+
+
+def test_issue_figures_compare_the_week_with_the_one_before(ctx: Ctx) -> None:
+    project = make_project(ctx)
+    # This week: three opened; one answered after 2 h, one after 6 h; one resolved after 10 h.
+    add_issue(
+        ctx,
+        project,
+        1,
+        created=THIS_WEEK,
+        first_response=THIS_WEEK + timedelta(hours=2),
+        status="acknowledged",
+    )
+    add_issue(
+        ctx,
+        project,
+        2,
+        created=THIS_WEEK,
+        first_response=THIS_WEEK + timedelta(hours=6),
+        resolved=THIS_WEEK + timedelta(hours=10),
+        status="resolved",
+    )
+    add_issue(
+        ctx,
+        project,
+        3,
+        created=THIS_WEEK,
+        first_response=THIS_WEEK + timedelta(hours=4),
+        status="in_progress",
+    )
+    # Last week: one opened, answered after 30 h (a first-response breach), overdue this week.
+    add_issue(
+        ctx,
+        project,
+        4,
+        created=LAST_WEEK,
+        first_response=LAST_WEEK + timedelta(hours=30),
+        due=END - timedelta(days=5),
+        status="in_progress",
+        title="Payment run <stops>",
+    )
+    # Two weeks ago, overdue since then and still open: overdue at both ends.
+    add_issue(
+        ctx,
+        project,
+        5,
+        created=END - timedelta(days=20),
+        due=END - timedelta(days=15),
+        status="new",
+    )
+    # Deleted issues never count.
+    gone = add_issue(ctx, project, 6, created=THIS_WEEK, status="new")
+    gone.deleted_at = THIS_WEEK
+    ctx.session.flush()
+
+    figures = digest.issue_figures(ctx, project, digest.period_ending(END))
+
+    assert (figures.opened.now, figures.opened.before) == (3, 1)
+    assert (figures.resolved.now, figures.resolved.before) == (1, 0)
+    assert (figures.overdue.now, figures.overdue.before) == (2, 1)
+    assert figures.breaches.before >= 1
+    assert figures.first_response_hours.now == 4.0  # median of 2, 4, 6 hours
+    assert figures.first_response_hours.before == 30.0
+    assert figures.resolution_hours.now == 10.0
+    assert figures.open_now == 4
+    assert [item.key for item in figures.oldest_overdue] == ["ERP-5", "ERP-4"]
+    assert figures.oldest_overdue[0].days_overdue == 15
+
+
+def test_median_of_an_even_count_is_the_mean_of_the_middle_two(ctx: Ctx) -> None:
+    project = make_project(ctx)
+    for number, hours in enumerate((1, 3, 5, 30), start=1):
+        add_issue(
+            ctx,
+            project,
+            number,
+            created=THIS_WEEK,
+            first_response=THIS_WEEK + timedelta(hours=hours),
+            status="acknowledged",
+        )
+    figures = digest.issue_figures(ctx, project, digest.period_ending(END))
+    assert figures.first_response_hours.now == 4.0
+
+
+def test_at_most_five_oldest_overdue_items(ctx: Ctx) -> None:
+    project = make_project(ctx)
+    for number in range(1, 9):
+        add_issue(
+            ctx,
+            project,
+            number,
+            created=END - timedelta(days=30 - number),
+            due=END - timedelta(days=20 - number),
+        )
+    figures = digest.issue_figures(ctx, project, digest.period_ending(END))
+    assert [item.key for item in figures.oldest_overdue] == [f"ERP-{n}" for n in range(1, 6)]
+    assert figures.overdue.now == 8
+
+
+def test_latest_poll_with_response_rate_csat_nps_and_trend(ctx: Ctx) -> None:
+    project = make_project(ctx)
+    everyone = [ANNA, BEN, CLARA, DAN]
+    add_round(
+        ctx,
+        project,
+        series="s1",
+        number=1,
+        opens=END - timedelta(days=40),
+        invited=everyone,
+        answers={ANNA: {"rating": 5, "nps": 10}, BEN: {"rating": 2, "nps": 3}},
+    )
+    add_round(
+        ctx,
+        project,
+        series="s1",
+        number=2,
+        opens=END - timedelta(days=10),
+        invited=everyone,
+        answers={
+            ANNA: {"rating": 4, "nps": 9},
+            BEN: {"rating": 5, "nps": 9},
+            CLARA: {"rating": 1, "nps": 0},
+        },
+    )
+    summary = digest.latest_poll(ctx, project)
+    assert summary is not None
+    assert [r.round_number for r in summary.rounds] == [1, 2]
+    assert summary.latest.response_rate == 75.0
+    assert summary.latest.csat == pytest.approx(200 / 3)
+    assert summary.latest.nps == pytest.approx(100 / 3)  # 2 promoters, 1 detractor of 3
+    assert summary.previous is not None and summary.previous.csat == 50.0
+    assert summary.previous.nps == 0.0
+
+
+def test_anonymous_rounds_are_counted_but_never_name_anyone(ctx: Ctx) -> None:
+    project = make_project(ctx)
+    add_round(
+        ctx,
+        project,
+        series="anon",
+        number=1,
+        opens=END - timedelta(days=40),
+        anonymous=True,
+        answers={ANNA: {"rating": 5}, BEN: {"rating": 5}},
+    )
+    add_round(
+        ctx,
+        project,
+        series="anon",
+        number=2,
+        opens=END - timedelta(days=10),
+        anonymous=True,
+        answers={ANNA: {"rating": 1}, BEN: {"rating": 1}},
+    )
+    summary = digest.latest_poll(ctx, project)
+    assert summary is not None and summary.latest.csat == 0.0
+    found = digest.at_risk(ctx, project, digest.period_ending(END))
+    assert all("satisfaction_falling" not in person.reasons for person in found.people)
+
+
+def test_people_at_risk_with_their_reasons(ctx: Ctx, clock: MovableClock) -> None:
+    clock.set(END - timedelta(days=60))
+    project = make_project(ctx)
+    clock.set(END)
+    add_round(
+        ctx,
+        project,
+        series="named",
+        number=1,
+        opens=END - timedelta(days=40),
+        answers={ANNA: {"rating": 5}, BEN: {"rating": 3}, CLARA: {"rating": 4}},
+    )
+    add_round(
+        ctx,
+        project,
+        series="named",
+        number=2,
+        opens=END - timedelta(days=10),
+        answers={ANNA: {"rating": 3}, BEN: {"rating": 4}, CLARA: {"rating": 4}},
+    )
+    add_issue(
+        ctx, project, 1, created=END - timedelta(days=9), due=END - timedelta(days=5), reporter=BEN
+    )
+    add_issue(
+        ctx, project, 2, created=END - timedelta(days=9), due=END - timedelta(days=5), reporter=PM
+    )  # a PM's own issue makes no key user at risk
+    key_users = {k.user_id: k for k in ctx.session.exec(ctx.select(KeyUser)).all()}
+    for user in (ANNA, BEN, CLARA):  # recent touchpoints: only DAN is in engagement debt
+        ctx.session.add(
+            Interaction(
+                team_id=ctx.team_id,
+                project_id=project.id,
+                key_user_id=key_users[user].id,
+                kind="poll.answered",
+                touchpoint=True,
+                at=END - timedelta(days=2),
+            )
+        )
+    ctx.session.flush()
+
+    found = digest.at_risk(ctx, project, digest.period_ending(END))
+
+    reasons = {person.user_id: set(person.reasons) for person in found.people}
+    assert reasons == {
+        ANNA: {"satisfaction_falling"},
+        BEN: {"issue_past_service_level"},
+        DAN: {"engagement_debt"},
+    }
+    anna = next(p for p in found.people if p.user_id == ANNA)
+    assert anna.reasons["satisfaction_falling"] == {"from": 5.0, "to": 3.0}
+    assert found.total == 3
+
+
+def test_digest_weeks_follow_the_project_timezone() -> None:
+    from storage.models import Project
+
+    project = Project(
+        name="x",
+        code="X",
+        phase="p",
+        phases=["p"],
+        timezone="Pacific/Auckland",
+        locale="en",
+        digest_weekday=0,
+        digest_time="08:00",
+        team_id="T",
+        created_by=PM,
+        created_at=END,
+        updated_at=END,
+    )
+    # Sunday 20:00 UTC is already Monday 09:00 in Auckland (UTC+13 in December).
+    sunday_evening = datetime(2026, 12, 6, 20, 0, tzinfo=UTC)
+    assert digest.iso_week(project, sunday_evening) == "2026-W50"
+    assert digest.due_in_week(project, sunday_evening) == datetime(2026, 12, 6, 19, 0, tzinfo=UTC)
+
+
+def test_settings_change_day_time_and_target(ctx: Ctx) -> None:
+    project = make_project(ctx)
+    digest.update_settings(
+        ctx=ctx, project=project, data=SettingsInput(weekday=4, time="16:30", target="pms")
+    )
+    assert (project.digest_weekday, project.digest_time) == (4, "16:30")
+    assert digest.settings_of(ctx, project).target == "pms"
+    assert digest.recipients(ctx, project, "pms") == [PM]
+    with pytest.raises(ValidationError) as error:
+        digest.update_settings(
+            ctx=ctx, project=project, data=SettingsInput(weekday=9, time="25:00", target="nowhere")
+        )
+    assert set(error.value.errors) == {"digest_weekday", "digest_time", "digest_target"}
+    assert project.digest_time == "16:30"
+
+
+def test_only_a_pm_changes_the_digest_settings(ctx: Ctx) -> None:
+    project = make_project(ctx)
+    outsider = Ctx(session=ctx.session, team_id=ctx.team_id, actor_id=OUTSIDER, clock=ctx.clock)
+    with pytest.raises(PermissionDenied):
+        digest.update_settings(
+            ctx=outsider,
+            project=project,
+            data=SettingsInput(weekday=1, time="09:00", target="both"),
+        )
+
+
+def test_a_week_is_claimed_once(ctx: Ctx) -> None:
+    project = make_project(ctx)
+    first = digest.claim_week(
+        ctx, project, week="2026-W50", due_at=END, late=False, trigger="schedule"
+    )
+    again = digest.claim_week(
+        ctx, project, week="2026-W50", due_at=END, late=False, trigger="schedule"
+    )
+    assert first is not None and again is None
