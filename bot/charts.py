@@ -85,3 +85,39 @@ def results_chart(figures: Any, locale: str = "en") -> bytes:
         return buffer.getvalue()
     finally:
         plt.close(figure)
+
+
+def trend_chart(title: str, rounds: list[Any], locale: str = "en") -> bytes:
+    """The digest's chart: CSAT, NPS and response rate across a poll's rounds (``RoundSummary``)."""
+    figure, ax = plt.subplots(figsize=(6, 3.4))
+    try:
+        numbers = [r.round_number for r in rounds]
+        lines = (
+            (plain(locale, "digest.chart.csat"), [r.csat for r in rounds], COLOURS[2]),
+            (plain(locale, "digest.chart.nps"), [r.nps for r in rounds], COLOURS[1]),
+            (plain(locale, "digest.chart.response"), [r.response_rate for r in rounds], COLOURS[3]),
+        )
+        for label, values, colour in lines:
+            points = [(x, y) for x, y in zip(numbers, values, strict=True) if y is not None]
+            if points:
+                ax.plot(
+                    [p[0] for p in points],
+                    [p[1] for p in points],
+                    marker="o",
+                    label=label,
+                    color=colour,
+                )
+        ax.set_xticks(numbers, [f"#{n}" for n in numbers], fontsize=8)
+        ax.set_ylim(-100, 100)
+        ax.axhline(0, color="#999999", linewidth=0.5)
+        ax.set_title(
+            plain(locale, "digest.chart.title", title=textwrap.shorten(title, 60, placeholder="…")),
+            fontsize=10,
+        )
+        ax.legend(fontsize=7, loc="lower left")
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=90)
+        return buffer.getvalue()
+    finally:
+        plt.close(figure)

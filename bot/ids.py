@@ -54,3 +54,15 @@ class PollId(StrEnum):
     EDIT = "poll_edit"  # DM button of an answered poll
     # DM rating buttons: ``poll_rate:<question id>:<value>`` (unique within their block).
     RATE_PREFIX = "poll_rate:"
+
+
+class DigestId(StrEnum):
+    """Callbacks and actions of the digest and the dashboards (``bot/views/digest.py``,
+    ``bot/views/dashboard.py``, ``handlers/digest.py``)."""
+
+    SETTINGS_MODAL = "digest_settings"
+    OPEN_DASHBOARD = "digest_open_dashboard"  # value: project id
+    REMIND_OWNERS = "digest_remind_owners"  # value: project id
+    # Home "show more": value ``<section>:<project id>:<page>``.
+    HOME_PAGE = "dashboard_page"
+    HOME_PICK_PROJECT = "dashboard_pick_project"

@@ -25,10 +25,13 @@ COMMAND_DESCRIPTIONS = {
         "new | list | close ID | results ID | export ID | help",
     ),
     "meeting": ("Meetings with key users", "help"),
-    "digest": ("Preview the weekly digest", "preview [CODE] | help"),
+    "digest": (
+        "The weekly digest: preview, send now, settings",
+        "preview [CODE] | send [CODE] | settings [CODE] | help",
+    ),
 }
 # The commands whose capability is built; the manifest declares only these.
-ACTIVE_COMMANDS: list[str] = ["project", "keyuser", "issue", "poll"]
+ACTIVE_COMMANDS: list[str] = ["project", "keyuser", "issue", "poll", "digest"]
 # Message shortcuts: (callback id, name, description). Capabilities add theirs here.
 MESSAGE_SHORTCUTS: list[tuple[str, str, str]] = [
     ("log_issue_from_message", "Log as key-user issue", "Log this message as a key user's issue"),

@@ -255,11 +255,19 @@ def test_close_computes_csat_and_nps_and_sends_results_with_a_chart_to_the_pm(
     assert 600 <= width <= 2000 and 300 <= height <= 2000
     assert 10_000 < len(png) < 1_000_000
     assert emulator.dm_channel_id(PM) in chart["channels"]
-    # Jobs afterwards send nothing more.
-    calls = len(emulator.calls_to("chat.postMessage"))
+
+    # Jobs afterwards send nothing more about the poll (the weekly digest goes out, as it should).
+    def poll_posts() -> int:
+        return sum(
+            1
+            for call in emulator.calls_to("chat.postMessage")
+            if "Weekly digest" not in str(call.args.get("text"))
+        )
+
+    calls = poll_posts()
     clock.advance(days=10)
     run_due(runtime)
-    assert len(emulator.calls_to("chat.postMessage")) == calls
+    assert poll_posts() == calls
     assert emulator.violations == []
 
 
@@ -298,7 +306,7 @@ def test_recurrence_makes_round_two_and_the_trend_compares_rounds(
     results = texts(emulator.dm_messages(PM))
     assert "Round 1 (2026-12-01): 67 % answered · CSAT 50 %" in results
     assert "Round 2 (2027-01-01): 100 % answered · CSAT 100 %" in results
-    assert len([f for f in emulator.files if f["name"].endswith(".png")]) == 2
+    assert len([f for f in emulator.files if f["name"].startswith("poll-")]) == 2
 
 
 def test_csv_export_escapes_formulas_and_anonymous_exports_carry_no_identity(

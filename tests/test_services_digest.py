@@ -144,7 +144,7 @@ def test_latest_poll_with_response_rate_csat_nps_and_trend(ctx: Ctx) -> None:
             CLARA: {"rating": 1, "nps": 0},
         },
     )
-    summary = digest.latest_poll(ctx, project)
+    summary = digest.latest_poll(ctx, project, digest.period_ending(END))
     assert summary is not None
     assert [r.round_number for r in summary.rounds] == [1, 2]
     assert summary.latest.response_rate == 75.0
@@ -174,7 +174,7 @@ def test_anonymous_rounds_are_counted_but_never_name_anyone(ctx: Ctx) -> None:
         anonymous=True,
         answers={ANNA: {"rating": 1}, BEN: {"rating": 1}},
     )
-    summary = digest.latest_poll(ctx, project)
+    summary = digest.latest_poll(ctx, project, digest.period_ending(END))
     assert summary is not None and summary.latest.csat == 0.0
     found = digest.at_risk(ctx, project, digest.period_ending(END))
     assert all("satisfaction_falling" not in person.reasons for person in found.people)

@@ -34,6 +34,7 @@ from bot.errors import Msg, ValidationError
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.keyusers import DEFAULT_CADENCE_DAYS, Quadrant
+from bot.services.keyusers import quadrant as quadrant_of
 from storage.models import (
     DigestRun,
     DigestSettings,
@@ -334,11 +335,15 @@ def _answer_values(ctx: Ctx, poll_ids: list[int]) -> Any:
     return union_all(named, anonymous).subquery()
 
 
-def latest_poll(ctx: Ctx, project: Project) -> PollSummary | None:
-    """The latest opened poll round of the project and its series' rounds before it."""
+def latest_poll(ctx: Ctx, project: Project, period: Period) -> PollSummary | None:
+    """The latest poll round opened by the end of the period, and its series' rounds before it."""
     latest = ctx.session.exec(
         ctx.select(Poll)
-        .where(Poll.project_id == project.id, Poll.status != PollStatus.SCHEDULED)
+        .where(
+            Poll.project_id == project.id,
+            Poll.status != PollStatus.SCHEDULED,
+            col(Poll.opens_at) <= period.end,
+        )
         .order_by(col(Poll.opens_at).desc(), col(Poll.id).desc())
         .limit(1)
     ).first()
@@ -416,8 +421,10 @@ class AtRisk:
 
 @dataclass
 class AtRiskList:
-    people: list[AtRisk]  # the most reasons first, at most AT_RISK_LIMIT
+    people: list[AtRisk]  # the most reasons first: one page of at most ``limit``
     total: int
+    offset: int = 0
+    per_reason: dict[str, int] = field(default_factory=dict)  # how many people have each reason
 
 
 # A source of at-risk reasons: ``(ctx, project, period) -> {user id: (reason, detail)}``.
@@ -563,9 +570,9 @@ def active_key_user_ids(ctx: Ctx, project: Project) -> set[str]:
 
 
 def at_risk(
-    ctx: Ctx, project: Project, period: Period, *, limit: int = AT_RISK_LIMIT
+    ctx: Ctx, project: Project, period: Period, *, limit: int = AT_RISK_LIMIT, offset: int = 0
 ) -> AtRiskList:
-    """Key users at risk with each of their reasons, the most reasons first."""
+    """Key users at risk with each of their reasons, the most reasons first (one page)."""
     people: dict[str, AtRisk] = {}
     members: set[str] | None = None
     for source in RISK_SOURCES:
@@ -577,7 +584,16 @@ def at_risk(
         for user, (reason, detail) in found.items():
             people.setdefault(user, AtRisk(user)).reasons[reason] = detail
     ranked = sorted(people.values(), key=lambda person: (-len(person.reasons), person.user_id))
-    return AtRiskList(people=ranked[:limit], total=len(ranked))
+    per_reason: dict[str, int] = {}
+    for person in ranked:
+        for reason in person.reasons:
+            per_reason[reason] = per_reason.get(reason, 0) + 1
+    return AtRiskList(
+        people=ranked[offset : offset + limit],
+        total=len(ranked),
+        offset=offset,
+        per_reason=per_reason,
+    )
 
 
 @dataclass
@@ -768,3 +784,76 @@ def last_run(ctx: Ctx, project: Project) -> DigestRun | None:
         .order_by(col(DigestRun.claimed_at).desc())
         .limit(1)
     ).first()
+
+
+def overdue_by_owner(ctx: Ctx, project: Project) -> dict[str, list[Issue]]:
+    """The project's overdue open issues that have an owner, grouped by owner (one query)."""
+    rows = ctx.session.exec(
+        select(Issue)
+        .where(
+            *_issue_base(ctx, project),
+            col(Issue.status).in_(_OPEN),
+            col(Issue.owner_id).is_not(None),
+            col(Issue.due_at) <= ctx.now(),
+        )
+        .order_by(col(Issue.due_at), col(Issue.id))
+    ).all()
+    grouped: dict[str, list[Issue]] = {}
+    for issue in rows:
+        grouped.setdefault(issue.owner_id or "", []).append(issue)
+    return grouped
+
+
+# --------------------------------------------------------------------------- the dashboards
+
+
+@dataclass
+class ProjectDashboard:
+    """A PM's figures of one project, as of now: the same queries as the digest."""
+
+    project: Project
+    issues: IssueFigures
+    poll: PollSummary | None
+    at_risk: AtRiskList
+    quadrants: dict[Quadrant, int] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # sections of other domains (coming week)
+
+    @property
+    def debt(self) -> int:
+        return self.at_risk.per_reason.get("engagement_debt", 0)
+
+
+# Other domains add what a PM's dashboard shows of them: name -> collect(ctx, project, period).
+DASHBOARD_SECTIONS: dict[str, Callable[[Ctx, Project, Period], Any]] = {}
+
+
+def key_users_per_quadrant(ctx: Ctx, project: Project) -> dict[Quadrant, int]:
+    """Active key users per quadrant of the influence/interest grid, in the grid's order."""
+    counts = {quadrant: 0 for quadrant in Quadrant}
+    rows = ctx.session.exec(  # type: ignore[call-overload]
+        select(col(KeyUser.influence), col(KeyUser.interest), func.count())
+        .where(
+            col(KeyUser.team_id) == ctx.team_id,
+            col(KeyUser.project_id) == project.id,
+            col(KeyUser.removed_at).is_(None),
+        )
+        .group_by(col(KeyUser.influence), col(KeyUser.interest))
+    ).all()
+    for influence, interest, count in rows:
+        counts[quadrant_of(influence, interest)] += count
+    return counts
+
+
+def project_dashboard(
+    ctx: Ctx, project: Project, *, at_risk_limit: int, at_risk_offset: int = 0
+) -> ProjectDashboard:
+    period = period_ending(ctx.now())
+    extra = {name: collect(ctx, project, period) for name, collect in DASHBOARD_SECTIONS.items()}
+    return ProjectDashboard(
+        project=project,
+        issues=issue_figures(ctx, project, period),
+        poll=latest_poll(ctx, project, period),
+        at_risk=at_risk(ctx, project, period, limit=at_risk_limit, offset=at_risk_offset),
+        quadrants=key_users_per_quadrant(ctx, project),
+        extra={name: data for name, data in extra.items() if data is not None},
+    )
