@@ -65,4 +65,5 @@ class DigestId(StrEnum):
     REMIND_OWNERS = "digest_remind_owners"  # value: project id
     # Home "show more": value ``<section>:<project id>:<page>``.
     HOME_PAGE = "dashboard_page"
+    HOME_PAGE_BACK = "dashboard_page_back"  # "Show less": same value, another id in its block
     HOME_PICK_PROJECT = "dashboard_pick_project"

@@ -202,6 +202,7 @@ def register(app: App, runtime: Runtime) -> None:
         respond(text=text, response_type="ephemeral", replace_original=False)
 
     @app.action(DigestId.HOME_PAGE)
+    @app.action(DigestId.HOME_PAGE_BACK)
     def page_home(
         ack: Ack, action: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:

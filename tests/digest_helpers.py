@@ -104,6 +104,7 @@ def add_round(
     invited: list[str] | None = None,
     anonymous: bool = False,
     title: str = "Monthly pulse",
+    status: str = "closed",
 ) -> Poll:
     """A closed round with a rating and an NPS question; ``answers``: user -> {"rating", "nps"}."""
     poll = Poll(
@@ -114,7 +115,7 @@ def add_round(
         title=title,
         anonymous=anonymous,
         recurrence="monthly",
-        status="closed",
+        status=status,
         opens_at=opens,
         closes_at=opens + timedelta(days=3),
         opened_at=opens,

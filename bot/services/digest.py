@@ -238,7 +238,17 @@ def issue_figures(ctx: Ctx, project: Project, period: Period) -> IssueFigures:
             _median(first_seconds, *base, within(col(Issue.first_response_at), before, start)),
             _median(resolution_seconds, *base, within(col(Issue.resolved_at), start, end)),
             _median(resolution_seconds, *base, within(col(Issue.resolved_at), before, start)),
-        ).where(*base)
+        ).where(
+            *base,
+            # Only rows that can count: open ones, or ones touched since the week before.
+            or_(
+                is_open,
+                col(Issue.created_at) >= before,
+                col(Issue.resolved_at) >= before,
+                col(Issue.due_at) >= before,
+                col(Issue.first_response_due_at) >= before,
+            ),
+        )
     ).one()
     hours = [None if value is None else round(float(value) / 3600, 1) for value in row[9:13]]
     oldest = ctx.session.exec(

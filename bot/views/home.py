@@ -155,7 +155,7 @@ def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) ->
             paging.append(
                 ui.button(
                     plain(locale, "dashboard.show_less"),
-                    DigestId.HOME_PAGE,
+                    DigestId.HOME_PAGE_BACK,
                     f"risk:{project.id}:{risk.offset // RISK_PAGE - 1}",
                 )
             )

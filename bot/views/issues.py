@@ -583,7 +583,9 @@ def key_user_home_part(
         if page:
             buttons.append(
                 ui.button(
-                    plain(locale, "dashboard.show_less"), DigestId.HOME_PAGE, f"issues:0:{page - 1}"
+                    plain(locale, "dashboard.show_less"),
+                    DigestId.HOME_PAGE_BACK,
+                    f"issues:0:{page - 1}",
                 )
             )
     blocks.append(ui.actions(*buttons, block_id="issue_home_log"))

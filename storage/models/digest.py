@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from storage.models.issues import Issue
 from storage.types import UTCDateTime
 
 
@@ -49,3 +50,15 @@ class DigestRun(SQLModel, table=True):
     late: bool = Field(default=False)
     trigger: str = Field(default="schedule", max_length=16)  # schedule | command
     actor_id: str | None = Field(default=None, max_length=32)
+
+
+# The digest's week figures read issues by when they were logged, answered, resolved and due; these
+# indexes let each figure read its week's rows instead of the project's whole history.
+for _name, _column in (
+    ("created", Issue.created_at),  # type: ignore[attr-defined]
+    ("first_response", Issue.first_response_at),  # type: ignore[attr-defined]
+    ("resolved", Issue.resolved_at),  # type: ignore[attr-defined]
+    ("due", Issue.due_at),  # type: ignore[attr-defined]
+    ("first_response_due", Issue.first_response_due_at),  # type: ignore[attr-defined]
+):
+    Index(f"ix_issue_project_{_name}_at", Issue.project_id, _column)  # type: ignore[attr-defined]

@@ -18,6 +18,9 @@ down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The digest reads issues by week of these times (see storage/models/digest.py).
+ISSUE_TIMES = ("created", "first_response", "resolved", "due", "first_response_due")
+
 
 def upgrade() -> None:
     op.create_table(
@@ -49,9 +52,15 @@ def upgrade() -> None:
         sa.UniqueConstraint("project_id", "week", name="uq_digestrun_project_week"),
     )
     op.create_index(op.f("ix_digestrun_team_id"), "digestrun", ["team_id"], unique=False)
+    for name in ISSUE_TIMES:
+        op.create_index(
+            f"ix_issue_project_{name}_at", "issue", ["project_id", f"{name}_at"], unique=False
+        )
 
 
 def downgrade() -> None:
+    for name in ISSUE_TIMES:
+        op.drop_index(f"ix_issue_project_{name}_at", table_name="issue")
     op.drop_index(op.f("ix_digestrun_team_id"), table_name="digestrun")
     op.drop_table("digestrun")
     op.drop_index(op.f("ix_digestsettings_team_id"), table_name="digestsettings")
