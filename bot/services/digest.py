@@ -523,37 +523,34 @@ def _cadence_days() -> ColumnElement[Any]:
 def engagement_debt(ctx: Ctx, project: Project, period: Period) -> dict[str, tuple[str, Any]]:
     """Key users whose last touchpoint (or registration) is older than their contact cadence at
     the end of the period: one grouped query, whatever the number of key users."""
-    last = (
-        select(
-            col(Interaction.key_user_id).label("key_user_id"),
-            func.max(col(Interaction.at)).label("at"),
-        )
-        .where(
-            col(Interaction.team_id) == ctx.team_id,
-            col(Interaction.project_id) == project.id,
-            col(Interaction.touchpoint).is_(True),
-            col(Interaction.at) <= period.end,
-        )
-        .group_by(col(Interaction.key_user_id))
-        .subquery()
-    )
+    last_touch = func.max(col(Interaction.at))
     rows = ctx.session.exec(  # type: ignore[call-overload]
-        select(
-            col(KeyUser.user_id), func.coalesce(last.c.at, col(KeyUser.created_at)), _cadence_days()
+        select(col(KeyUser.user_id), col(KeyUser.created_at), last_touch, _cadence_days())
+        .outerjoin(
+            Interaction,
+            and_(
+                col(Interaction.key_user_id) == col(KeyUser.id),
+                col(Interaction.touchpoint).is_(True),
+                col(Interaction.at) <= period.end,
+            ),
         )
-        .outerjoin(last, last.c.key_user_id == col(KeyUser.id))
         .where(
             col(KeyUser.team_id) == ctx.team_id,
             col(KeyUser.project_id) == project.id,
             col(KeyUser.removed_at).is_(None),
         )
+        .group_by(
+            col(KeyUser.id),
+            col(KeyUser.user_id),
+            col(KeyUser.created_at),
+            col(KeyUser.cadence_days),
+            col(KeyUser.influence),
+            col(KeyUser.interest),
+        )
     ).all()
     debt: dict[str, tuple[str, Any]] = {}
-    for user, since, cadence in rows:
-        if isinstance(since, str):  # SQLite returns coalesce() of timestamps as text
-            since = datetime.fromisoformat(since)
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
+    for user, registered, touched, cadence in rows:
+        since = touched or registered
         if period.end - since > timedelta(days=int(cadence)):
             debt[user] = ("engagement_debt", {"since": since, "days": (period.end - since).days})
     return debt
