@@ -16,6 +16,10 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     text = out.getvalue()
     assert "Key users of ERP (6)" in text
     assert "Only the project managers of ERP" in text
+    digest_act = text[text.index("Act 4") :]
+    assert "── #erp-rollout ──" in digest_act and "Weekly digest · ERP" in digest_act
+    assert "[file shared in #erp-rollout]" in digest_act  # the satisfaction trend chart
+    assert "Home tab of @pia" in digest_act and "*Key users at risk*" in digest_act
     assert "Block Kit limit violations: 0" in text
     assert f"Database (SQLite): {database.resolve()}" in text
     assert database.exists()
