@@ -10,6 +10,7 @@ from slack_bolt import App
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 
 from bot.runtime import Runtime, make_client
+from handlers import calendar as calendar_listeners
 from handlers import digest as digest_listeners
 from handlers import errors, events, home, keyusers, projects
 from handlers import issues as issue_listeners
@@ -39,6 +40,7 @@ LISTENER_MODULES: tuple[Any, ...] = (
     keyusers,
     issue_listeners,
     poll_listeners,
+    calendar_listeners,
     digest_listeners,
 )
 

@@ -390,6 +390,19 @@ def sent_row(session: Session, *, key: str) -> OutboxMessage | None:
     return session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
 
 
+def rows_by_key(session: Session, keys: list[str]) -> dict[str, OutboxMessage]:
+    """The outbox rows with these keys, in one query (for jobs that thread under many messages)."""
+    if not keys:
+        return {}
+    found: dict[str, OutboxMessage] = {}
+    for start in range(0, len(keys), 500):
+        rows = session.exec(
+            select(OutboxMessage).where(col(OutboxMessage.key).in_(keys[start : start + 500]))
+        ).all()
+        found.update({row.key: row for row in rows})
+    return found
+
+
 def rows_for(session: Session, *, team_id: str, subject: str) -> list[OutboxMessage]:
     """Every outbox row caused by ``subject``, oldest first."""
     return list(

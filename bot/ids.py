@@ -56,9 +56,19 @@ class PollId(StrEnum):
     RATE_PREFIX = "poll_rate:"
 
 
+class CalendarId(StrEnum):
+    """Actions of the calendar-event core (``bot/views/calendar.py``, ``handlers/calendar.py``).
+
+    The button's value is the event id as JSON (``{"e": 12}``): a claim, checked against the
+    clicking person's invitation."""
+
+    RSVP_PREFIX = "calendar_rsvp_"  # + accepted | maybe | declined
+    CHECK_IN = "calendar_check_in"
+
+
 class DigestId(StrEnum):
     """Callbacks and actions of the digest and the dashboards (``bot/views/digest.py``,
-    ``bot/views/dashboard.py``, ``handlers/digest.py``)."""
+    ``bot/views/home.py``, ``handlers/digest.py``)."""
 
     SETTINGS_MODAL = "digest_settings"
     OPEN_DASHBOARD = "digest_open_dashboard"  # value: project id

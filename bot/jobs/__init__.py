@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from bot.jobs import calendar as calendar_jobs
 from bot.jobs import digest as digest_jobs
 from bot.jobs import issues as issue_jobs
 from bot.jobs import polls as poll_jobs
@@ -41,6 +42,7 @@ JOB_TABLE: list[JobSpec] = [
     JobSpec("poll_remind", poll_jobs.remind_polls, poll_jobs.EVERY_MINUTE),
     JobSpec("poll_close", poll_jobs.close_polls, poll_jobs.EVERY_MINUTE),
     JobSpec("poll_rounds", poll_jobs.poll_rounds, timedelta(minutes=5)),
+    JobSpec("calendar_reminders", calendar_jobs.send_reminders, timedelta(minutes=1)),
     JobSpec("digests", digest_jobs.send_digests, timedelta(minutes=5)),
     JobSpec("deliver_outbox", deliver_outbox, timedelta(seconds=15)),
 ]

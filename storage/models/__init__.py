@@ -3,6 +3,14 @@
 Importing this package registers every table on ``SQLModel.metadata`` (Alembic and tests need it).
 """
 
+from storage.models.calendar import (
+    ATTENDED,
+    Attendance,
+    CalendarEvent,
+    EventStatus,
+    Invitation,
+    Rsvp,
+)
 from storage.models.core import (
     Interaction,
     KeyUser,
@@ -26,6 +34,12 @@ from storage.models.polls import (
 )
 
 __all__ = [
+    "ATTENDED",
+    "Attendance",
+    "CalendarEvent",
+    "EventStatus",
+    "Invitation",
+    "Rsvp",
     "DigestRun",
     "DigestSettings",
     "DigestTarget",

@@ -1,0 +1,1016 @@
+"""Rules of calendar events, shared by trainings and meetings: create, invite, RSVP with a
+waitlist, reschedule, cancel, check in, attendance, and the reminders a job sends.
+
+No Slack here. What people are told is rendered by an ``EventMessages`` (``bot.views.calendar``)
+and queued in the outbox in the same unit of work as the change, under keys that make each message
+unique (``calendar:<event>:<what>:<person>:<version>``), so a rerun or a double click sends nothing
+twice. Every id that comes from a button is checked here against the acting person: only the
+invited person answers their invitation, only the organizer's side changes the event.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from bot import delivery
+from bot.calendar import ics
+from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
+from bot.i18n import plain
+from bot.services import projects as project_service
+from bot.services.context import Ctx
+from storage.models import (
+    ATTENDED,
+    Attendance,
+    CalendarEvent,
+    EventStatus,
+    Invitation,
+    KeyUser,
+    OutboxMessage,
+    OutboxStatus,
+    Project,
+    Rsvp,
+)
+
+CHECK_IN_OPENS = timedelta(minutes=15)  # before the start
+LATE_AFTER = timedelta(minutes=10)  # a check-in this long after the start counts as late
+ROSTER_BEFORE = timedelta(hours=24)  # the organizer's roster / tally
+MAX_DURATION = timedelta(hours=24)
+DEFAULT_REMINDERS = (1440, 60)
+# Answers that hold a seat or may come: reminded before the start.
+REMINDED = (Rsvp.ACCEPTED, Rsvp.MAYBE)
+INVITED = (Rsvp.PENDING, Rsvp.ACCEPTED, Rsvp.MAYBE, Rsvp.DECLINED, Rsvp.WAITLISTED)
+
+
+class EventMessages(Protocol):
+    """What people are told, rendered for the outbox (``bot.views.calendar.MESSAGES``)."""
+
+    def invitation(
+        self, locale: str, event: CalendarEvent, invitation: Invitation, position: int | None
+    ) -> dict[str, Any]: ...
+
+    def notice(self, locale: str, event: CalendarEvent, what: str, **params: Any) -> dict[str, Any]:
+        """A reply in the invitation's thread: ``rescheduled``, ``cancelled``, ``promoted``."""
+        ...
+
+    def reminder(self, locale: str, event: CalendarEvent, minutes: int) -> dict[str, Any]: ...
+
+    def roster(
+        self, locale: str, event: CalendarEvent, rows: list[RosterRow]
+    ) -> dict[str, Any]: ...
+
+
+@dataclass
+class EventInput:
+    """A form's values for one occurrence; the domain (trainings, meetings) fills what it has."""
+
+    kind: str
+    title: str
+    starts_at: datetime | None
+    duration_minutes: int | None
+    organizer_id: str | None
+    description: str | None = None
+    location: str | None = None
+    video_url: str | None = None
+    capacity: int | None = None
+    rsvp_deadline: datetime | None = None
+    allow_maybe: bool = False
+    check_in: bool = False
+    reminder_minutes: Sequence[int] = DEFAULT_REMINDERS
+    series_uid: str | None = None
+    rrule: str | None = None
+
+
+@dataclass
+class RsvpOutcome:
+    event: CalendarEvent
+    invitation: Invitation
+    changed: bool
+    position: int | None  # place on the waitlist, when waitlisted
+    promoted: list[str]  # people moved from the waitlist onto the event
+    keys: list[str]  # outbox keys queued
+
+
+@dataclass
+class RosterRow:
+    user_id: str
+    name: str | None
+    response: str
+    attendance: str | None
+    checked_in_at: datetime | None
+    position: int | None
+
+
+# ----------------------------------------------------------------------------------- reading
+
+
+def get_event(ctx: Ctx, event_id: Any) -> CalendarEvent:
+    """The event with this id in the acting workspace (ids from buttons are only a claim)."""
+    try:
+        ident = int(event_id)
+    except (TypeError, ValueError):
+        raise NotFound(Msg("calendar.errors.not_found", id=str(event_id)[:20])) from None
+    event = ctx.get(CalendarEvent, ident)
+    if event is None:
+        raise NotFound(Msg("calendar.errors.not_found", id=ident))
+    return event
+
+
+def project_of(ctx: Ctx, event: CalendarEvent) -> Project:
+    return project_service.get_project_by_id(ctx, event.project_id)
+
+
+def can_change(ctx: Ctx, project: Project, event: CalendarEvent | None = None) -> bool:
+    """PMs, the project team and workspace admins manage events; the organizer their own."""
+    if event is not None and ctx.actor_id == event.organizer_id:
+        return True
+    return project_service.is_team_member(ctx, project) or ctx.actor_is_admin
+
+
+def require_change(ctx: Ctx, project: Project, event: CalendarEvent | None = None) -> None:
+    if not can_change(ctx, project, event):
+        raise PermissionDenied(Msg("calendar.errors.not_team", code=project.code))
+
+
+def invitation_of(ctx: Ctx, event: CalendarEvent, user_id: str) -> Invitation | None:
+    return ctx.session.exec(
+        ctx.select(Invitation).where(Invitation.event_id == event.id, Invitation.user_id == user_id)
+    ).first()
+
+
+def waitlist_position(ctx: Ctx, invitation: Invitation) -> int | None:
+    if invitation.response != Rsvp.WAITLISTED or invitation.waitlisted_at is None:
+        return None
+    ahead = ctx.session.exec(
+        select(func.count())
+        .select_from(Invitation)
+        .where(
+            Invitation.event_id == invitation.event_id,
+            Invitation.response == Rsvp.WAITLISTED,
+            col(Invitation.waitlisted_at) < invitation.waitlisted_at,
+        )
+    ).one()
+    return int(ahead) + 1
+
+
+def roster(ctx: Ctx, event: CalendarEvent) -> list[RosterRow]:
+    """Everyone invited (not removed), with their answer, attendance and waitlist place."""
+    rows = ctx.session.exec(
+        select(Invitation, KeyUser.display_name)
+        .join(
+            KeyUser,
+            (KeyUser.project_id == event.project_id) & (KeyUser.user_id == Invitation.user_id),
+            isouter=True,
+        )
+        .where(
+            Invitation.team_id == ctx.team_id,
+            Invitation.event_id == event.id,
+            Invitation.response != Rsvp.REMOVED,
+        )
+        .order_by(col(Invitation.id))
+    ).all()
+    waiting = sorted(
+        (inv for inv, _name in rows if inv.response == Rsvp.WAITLISTED),
+        key=lambda inv: (inv.waitlisted_at or event.created_at, inv.id or 0),
+    )
+    positions = {inv.user_id: place for place, inv in enumerate(waiting, start=1)}
+    return [
+        RosterRow(
+            user_id=inv.user_id,
+            name=name,
+            response=inv.response,
+            attendance=inv.attendance,
+            checked_in_at=inv.checked_in_at,
+            position=positions.get(inv.user_id),
+        )
+        for inv, name in rows
+    ]
+
+
+def tallies(ctx: Ctx, event_ids: Iterable[int]) -> dict[int, Counter[str]]:
+    """Answers counted per event, in one query."""
+    ids = sorted(set(event_ids))
+    counts: dict[int, Counter[str]] = {event_id: Counter() for event_id in ids}
+    if not ids:
+        return counts
+    rows = ctx.session.exec(
+        select(Invitation.event_id, Invitation.response, func.count())
+        .where(Invitation.team_id == ctx.team_id, col(Invitation.event_id).in_(ids))
+        .group_by(Invitation.event_id, Invitation.response)
+    ).all()
+    for event_id, response, count in rows:
+        counts[event_id][response] = int(count)
+    return counts
+
+
+def events_between(
+    ctx: Ctx,
+    project_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    kind: str | None = None,
+    include_cancelled: bool = False,
+    limit: int | None = None,
+) -> list[CalendarEvent]:
+    """A project's events starting in [start, end), soonest first."""
+    query = ctx.select(CalendarEvent).where(
+        CalendarEvent.project_id == project_id,
+        CalendarEvent.starts_at >= start,
+        CalendarEvent.starts_at < end,
+    )
+    if kind is not None:
+        query = query.where(CalendarEvent.kind == kind)
+    if not include_cancelled:
+        query = query.where(CalendarEvent.status == EventStatus.SCHEDULED)
+    query = query.order_by(col(CalendarEvent.starts_at), col(CalendarEvent.id))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(ctx.session.exec(query).all())
+
+
+def upcoming_for(
+    ctx: Ctx, user_id: str, *, kind: str | None = None, limit: int = 10
+) -> list[tuple[CalendarEvent, Invitation]]:
+    """A person's next events (not declined or removed) with their invitation, in one query."""
+    query = (
+        select(CalendarEvent, Invitation)
+        .join(Invitation, col(Invitation.event_id) == col(CalendarEvent.id))
+        .where(
+            Invitation.team_id == ctx.team_id,
+            Invitation.user_id == user_id,
+            col(Invitation.response).in_(
+                [Rsvp.PENDING, Rsvp.ACCEPTED, Rsvp.MAYBE, Rsvp.WAITLISTED]
+            ),
+            CalendarEvent.status == EventStatus.SCHEDULED,
+            CalendarEvent.ends_at > ctx.now(),
+        )
+        .order_by(col(CalendarEvent.starts_at))
+        .limit(limit)
+    )
+    if kind is not None:
+        query = query.where(CalendarEvent.kind == kind)
+    return [(event, invitation) for event, invitation in ctx.session.exec(query).all()]
+
+
+# ----------------------------------------------------------------------------------- writing
+
+
+def validate(
+    ctx: Ctx, project: Project, data: EventInput, *, existing: CalendarEvent | None = None
+) -> tuple[datetime, datetime]:
+    """Start and end of a valid event, or ``ValidationError`` keyed by the form's field names."""
+    errors: dict[str, Msg] = {}
+    if not (data.title or "").strip():
+        errors["title"] = Msg("errors.required")
+    elif len(data.title.strip()) > 150:
+        errors["title"] = Msg("errors.too_long", limit=150)
+    starts_at = data.starts_at
+    if starts_at is None:
+        errors["starts_at"] = Msg("errors.required")
+    elif starts_at <= ctx.now():
+        errors["starts_at"] = Msg("calendar.errors.start_in_past")
+    minutes = data.duration_minutes
+    if minutes is None:
+        errors["duration"] = Msg("errors.required")
+    elif minutes <= 0:
+        errors["duration"] = Msg("calendar.errors.end_before_start")
+    elif timedelta(minutes=minutes) > MAX_DURATION:
+        errors["duration"] = Msg("calendar.errors.too_long")
+    if data.capacity is not None and data.capacity < 1:
+        errors["capacity"] = Msg("calendar.errors.capacity")
+    if data.rsvp_deadline is not None and starts_at is not None and data.rsvp_deadline > starts_at:
+        errors["rsvp_deadline"] = Msg("calendar.errors.deadline_after_start")
+    if data.video_url and not data.video_url.startswith(("https://", "http://")):
+        errors["video_url"] = Msg("calendar.errors.bad_url")
+    if not data.organizer_id:
+        errors["organizer_id"] = Msg("errors.required")
+    if any(m <= 0 or m > 60 * 24 * 14 for m in data.reminder_minutes):
+        errors["reminders"] = Msg("calendar.errors.reminders")
+    if errors:
+        raise ValidationError(dict(errors))
+    assert starts_at is not None and minutes is not None and data.organizer_id
+    ends_at = starts_at + timedelta(minutes=minutes)
+    clash = organizer_clash(ctx, data.organizer_id, starts_at, ends_at, existing=existing)
+    if clash is not None:
+        raise ValidationError(
+            {"organizer_id": Msg("calendar.errors.double_booked", title=clash.title)}
+        )
+    return starts_at, ends_at
+
+
+def organizer_clash(
+    ctx: Ctx,
+    organizer_id: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    existing: CalendarEvent | None = None,
+    ignore: Sequence[datetime] = (),
+) -> CalendarEvent | None:
+    """Another scheduled event of the same organizer overlapping [starts_at, ends_at)."""
+    query = ctx.select(CalendarEvent).where(
+        CalendarEvent.organizer_id == organizer_id,
+        CalendarEvent.status == EventStatus.SCHEDULED,
+        CalendarEvent.starts_at < ends_at,
+        CalendarEvent.ends_at > starts_at,
+    )
+    if existing is not None and existing.id is not None:
+        query = query.where(CalendarEvent.id != existing.id)
+    return ctx.session.exec(query.limit(1)).first()
+
+
+def create_event(*, ctx: Ctx, project: Project, data: EventInput) -> CalendarEvent:
+    """A new scheduled event (nobody invited yet: ``invite`` does that)."""
+    require_change(ctx, project)
+    starts_at, ends_at = validate(ctx, project, data)
+    now = ctx.now()
+    event = CalendarEvent(
+        team_id=ctx.team_id,
+        project_id=project.id or 0,
+        kind=data.kind,
+        title=data.title.strip(),
+        description=(data.description or "").strip() or None,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        timezone=project.timezone,
+        location=(data.location or "").strip() or None,
+        video_url=(data.video_url or "").strip() or None,
+        organizer_id=data.organizer_id or "",
+        capacity=data.capacity,
+        rsvp_deadline=data.rsvp_deadline,
+        allow_maybe=data.allow_maybe,
+        check_in=data.check_in,
+        reminder_minutes=sorted(set(data.reminder_minutes), reverse=True),
+        uid=f"{uuid.uuid4()}@liaison",
+        series_uid=data.series_uid,
+        rrule=data.rrule,
+        created_by=ctx.actor_id or "",
+        created_at=now,
+        updated_at=now,
+    )
+    ctx.session.add(event)
+    ctx.session.flush()
+    ctx.log(f"{event.kind}.created", project_id=project.id, event_id=event.id, title=event.title)
+    return event
+
+
+def invite_key(event: CalendarEvent, invitation: Invitation) -> str:
+    return (
+        f"calendar:{event.id}:invite:{invitation.user_id}:{int(invitation.invited_at.timestamp())}"
+    )
+
+
+def _subject(event: CalendarEvent) -> str:
+    return f"calendar:{event.id}"
+
+
+def _enqueue(
+    ctx: Ctx,
+    event: CalendarEvent,
+    key: str,
+    payload: dict[str, Any],
+    *,
+    method: str = "chat.postMessage",
+) -> str:
+    delivery.enqueue(
+        ctx.session,
+        team_id=ctx.team_id,
+        key=key,
+        method=method,
+        payload=payload,
+        now=ctx.now(),
+        subject=_subject(event),
+    )
+    return key
+
+
+def calendar_file_payload(
+    locale: str,
+    events: Sequence[CalendarEvent],
+    *,
+    method: str,
+    stamp: datetime,
+    channel: str,
+    thread_ts: str | None = None,
+    excluded: Sequence[datetime] = (),
+) -> dict[str, Any]:
+    """``files.upload_v2`` arguments for the calendar file of ``events``."""
+    content = ics.build(events, method=method, stamp=stamp, excluded=excluded)
+    first = events[0]
+    title_key = "calendar.file_cancelled" if method == ics.CANCEL else "calendar.file_title"
+    payload: dict[str, Any] = {
+        "channel": channel,
+        "content_base64": base64.b64encode(content).decode("ascii"),
+        "filename": ics.filename(first),
+        "title": plain(locale, title_key, title=first.title)[:250],
+    }
+    if thread_ts:
+        payload["thread_ts"] = thread_ts
+    return payload
+
+
+def _send_calendar_file(
+    ctx: Ctx,
+    event: CalendarEvent,
+    user_id: str,
+    locale: str,
+    *,
+    method: str,
+    thread_ts: str | None,
+    channel: str | None = None,
+) -> str:
+    key = f"calendar:{event.id}:ics:{user_id}:{event.sequence}:{method.lower()}"
+    payload = calendar_file_payload(
+        locale,
+        [event],
+        method=method,
+        stamp=ctx.now(),
+        channel=channel or user_id,
+        thread_ts=thread_ts,
+    )
+    return _enqueue(ctx, event, key, payload, method="files.upload_v2")
+
+
+def invite(
+    *,
+    ctx: Ctx,
+    project: Project,
+    event: CalendarEvent,
+    user_ids: Iterable[str],
+    messages: EventMessages,
+) -> list[str]:
+    """Invite people (again, if they were removed); each gets one DM with buttons and the
+    calendar file. Someone already invited is left as they are. Returns the outbox keys."""
+    require_change(ctx, project, event)
+    if event.status != EventStatus.SCHEDULED:
+        raise PermissionDenied(Msg("calendar.errors.cancelled", title=event.title))
+    wanted = list(dict.fromkeys(u for u in user_ids if u))
+    existing = {
+        inv.user_id: inv
+        for inv in ctx.session.exec(
+            ctx.select(Invitation).where(
+                Invitation.event_id == event.id, col(Invitation.user_id).in_(wanted)
+            )
+        ).all()
+    }
+    now = ctx.now()
+    keys: list[str] = []
+    for user_id in wanted:
+        invitation = existing.get(user_id)
+        if invitation is not None and invitation.response != Rsvp.REMOVED:
+            continue
+        if invitation is None:
+            invitation = Invitation(
+                team_id=ctx.team_id, event_id=event.id or 0, user_id=user_id, invited_at=now
+            )
+        else:
+            invitation.response = Rsvp.PENDING
+            invitation.invited_at = now
+            invitation.responded_at = invitation.waitlisted_at = None
+        ctx.session.add(invitation)
+        payload = messages.invitation(project.locale, event, invitation, None)
+        keys.append(
+            _enqueue(ctx, event, invite_key(event, invitation), {"channel": user_id, **payload})
+        )
+        keys.append(
+            _send_calendar_file(
+                ctx, event, user_id, project.locale, method=ics.REQUEST, thread_ts=None
+            )
+        )
+    ctx.session.flush()
+    return keys
+
+
+def _lock(ctx: Ctx, event: CalendarEvent) -> CalendarEvent:
+    """The event row locked for this unit of work (PostgreSQL), so two last-seat answers queue."""
+    locked = ctx.session.exec(
+        ctx.select(CalendarEvent).where(CalendarEvent.id == event.id).with_for_update()
+    ).one()
+    return locked
+
+
+def _seats_taken(ctx: Ctx, event: CalendarEvent) -> int:
+    return int(
+        ctx.session.exec(
+            select(func.count())
+            .select_from(Invitation)
+            .where(Invitation.event_id == event.id, Invitation.response == Rsvp.ACCEPTED)
+        ).one()
+    )
+
+
+def respond(
+    *,
+    ctx: Ctx,
+    event_id: Any,
+    user_id: str,
+    response: str,
+    messages: EventMessages,
+) -> RsvpOutcome:
+    """``user_id`` answers their own invitation. Full: accepting waitlists them (with their
+    place). A decline frees a seat for the first on the waitlist, who is told. The same answer
+    twice changes nothing."""
+    if response not in (Rsvp.ACCEPTED, Rsvp.MAYBE, Rsvp.DECLINED):
+        raise ValidationError({"response": Msg("calendar.errors.bad_answer")})
+    event = get_event(ctx, event_id)
+    invitation = invitation_of(ctx, event, user_id)
+    if invitation is None or invitation.response == Rsvp.REMOVED or ctx.actor_id != user_id:
+        raise PermissionDenied(Msg("calendar.errors.not_invited"))
+    if event.status == EventStatus.CANCELLED:
+        raise PermissionDenied(Msg("calendar.errors.cancelled", title=event.title))
+    now = ctx.now()
+    if now >= event.starts_at:
+        raise PermissionDenied(Msg("calendar.errors.started", title=event.title))
+    if response == Rsvp.MAYBE and not event.allow_maybe:
+        raise ValidationError({"response": Msg("calendar.errors.bad_answer")})
+    if response != Rsvp.DECLINED and event.rsvp_deadline and now > event.rsvp_deadline:
+        raise PermissionDenied(Msg("calendar.errors.deadline_passed", title=event.title))
+    event = _lock(ctx, event)
+    project = project_of(ctx, event)
+    wants_seat = response == Rsvp.ACCEPTED
+    already = invitation.response == response or (
+        wants_seat and invitation.response == Rsvp.WAITLISTED
+    )
+    if already:
+        return RsvpOutcome(event, invitation, False, waitlist_position(ctx, invitation), [], [])
+    had_seat = invitation.response == Rsvp.ACCEPTED
+    if wants_seat and event.capacity is not None and _seats_taken(ctx, event) >= event.capacity:
+        invitation.response = Rsvp.WAITLISTED
+        invitation.waitlisted_at = now
+    else:
+        invitation.response = response
+        invitation.waitlisted_at = None
+    invitation.responded_at = now
+    ctx.session.add(invitation)
+    ctx.session.flush()
+    key_user = _key_user_ids(ctx, event.project_id, [user_id]).get(user_id)
+    ctx.log(
+        f"{event.kind}_rsvp",
+        project_id=event.project_id,
+        key_user_id=key_user,
+        touchpoint=True,
+        event_id=event.id,
+        response=invitation.response,
+    )
+    promoted: list[str] = []
+    keys: list[str] = []
+    if had_seat and invitation.response != Rsvp.ACCEPTED:
+        promoted, keys = _promote(ctx, project, event, messages)
+    return RsvpOutcome(event, invitation, True, waitlist_position(ctx, invitation), promoted, keys)
+
+
+def _promote(
+    ctx: Ctx, project: Project, event: CalendarEvent, messages: EventMessages
+) -> tuple[list[str], list[str]]:
+    """Fill free seats from the waitlist, first come first served; each promoted person is told
+    in their invitation's thread and their invitation shows the seat."""
+    if event.capacity is None:
+        return [], []
+    free = event.capacity - _seats_taken(ctx, event)
+    if free <= 0:
+        return [], []
+    waiting = ctx.session.exec(
+        ctx.select(Invitation)
+        .where(Invitation.event_id == event.id, Invitation.response == Rsvp.WAITLISTED)
+        .order_by(col(Invitation.waitlisted_at), col(Invitation.id))
+        .limit(free)
+    ).all()
+    now = ctx.now()
+    promoted: list[str] = []
+    keys: list[str] = []
+    sent = delivery.rows_by_key(ctx.session, [invite_key(event, inv) for inv in waiting])
+    for invitation in waiting:
+        invitation.response = Rsvp.ACCEPTED
+        invitation.waitlisted_at = None
+        invitation.responded_at = now
+        ctx.session.add(invitation)
+        promoted.append(invitation.user_id)
+        stamp = int(now.timestamp())
+        row = sent.get(invite_key(event, invitation))
+        keys += _refresh_invitation(
+            ctx, project, event, invitation, row, messages, version=f"promoted{stamp}"
+        )
+        keys.append(
+            _enqueue(
+                ctx,
+                event,
+                f"calendar:{event.id}:promoted:{invitation.user_id}:{stamp}",
+                _threaded(
+                    row, invitation.user_id, messages.notice(project.locale, event, "promoted")
+                ),
+            )
+        )
+    ctx.session.flush()
+    return promoted, keys
+
+
+def _threaded(row: OutboxMessage | None, user_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """A reply in the invitation's DM thread once it was delivered; before that, a plain DM."""
+    if row is not None and row.ts and row.channel:
+        return {"channel": row.channel, "thread_ts": row.ts, **payload}
+    return {"channel": user_id, **payload}
+
+
+def _refresh_invitation(
+    ctx: Ctx,
+    project: Project,
+    event: CalendarEvent,
+    invitation: Invitation,
+    row: OutboxMessage | None,
+    messages: EventMessages,
+    *,
+    version: str,
+) -> list[str]:
+    """Show the invitation as it now stands: rewrite it if still unsent, else update it."""
+    payload = messages.invitation(
+        project.locale, event, invitation, waitlist_position(ctx, invitation)
+    )
+    if row is None:
+        return []
+    if row.status == OutboxStatus.PENDING and not row.ts:
+        row.payload = {"channel": invitation.user_id, **payload}
+        ctx.session.add(row)
+        return []
+    if not row.ts or not row.channel:
+        return []
+    key = f"calendar:{event.id}:update:{invitation.user_id}:{version}"
+    return [
+        _enqueue(
+            ctx, event, key, {"channel": row.channel, "ts": row.ts, **payload}, method="chat.update"
+        )
+    ]
+
+
+def remove_invitee(*, ctx: Ctx, event_id: Any, user_id: str, messages: EventMessages) -> list[str]:
+    """Take someone off the event (their seat goes to the waitlist's first)."""
+    event = get_event(ctx, event_id)
+    project = project_of(ctx, event)
+    require_change(ctx, project, event)
+    invitation = invitation_of(ctx, event, user_id)
+    if invitation is None or invitation.response == Rsvp.REMOVED:
+        raise NotFound(Msg("calendar.errors.not_on_roster"))
+    event = _lock(ctx, event)
+    had_seat = invitation.response == Rsvp.ACCEPTED
+    invitation.response = Rsvp.REMOVED
+    invitation.waitlisted_at = None
+    ctx.session.add(invitation)
+    ctx.session.flush()
+    ctx.log(f"{event.kind}.removed", project_id=project.id, event_id=event.id, user=user_id)
+    row = delivery.sent_row(ctx.session, key=invite_key(event, invitation))
+    keys: list[str] = []
+    if row is not None and row.status == OutboxStatus.PENDING and not row.ts:
+        delivery.cancel(ctx.session, key=row.key, reason="removed before delivery")
+    else:
+        keys += _refresh_invitation(
+            ctx, project, event, invitation, row, messages, version=f"removed{event.sequence}"
+        )
+    if had_seat:
+        keys += _promote(ctx, project, event, messages)[1]
+    return keys
+
+
+def _invitations(ctx: Ctx, event: CalendarEvent, responses: Sequence[str]) -> list[Invitation]:
+    return list(
+        ctx.session.exec(
+            ctx.select(Invitation)
+            .where(Invitation.event_id == event.id, col(Invitation.response).in_(responses))
+            .order_by(col(Invitation.id))
+        ).all()
+    )
+
+
+def _tell_everyone(
+    ctx: Ctx,
+    project: Project,
+    event: CalendarEvent,
+    messages: EventMessages,
+    what: str,
+    *,
+    method: str,
+    **params: Any,
+) -> list[str]:
+    """Everyone invited is told once about change number ``event.sequence``: the invitation
+    shows the event as it now is, a reply in its thread says what changed, and a calendar file
+    updates (or removes) the entry. Invitations not yet delivered are rewritten or withdrawn."""
+    invitations = _invitations(ctx, event, INVITED)
+    rows = delivery.rows_by_key(ctx.session, [invite_key(event, inv) for inv in invitations])
+    keys: list[str] = []
+    cancelled = event.status == EventStatus.CANCELLED
+    for invitation in invitations:
+        row = rows.get(invite_key(event, invitation))
+        if row is not None and row.status == OutboxStatus.PENDING and not row.ts:
+            if cancelled:
+                delivery.cancel(ctx.session, key=row.key, reason="event cancelled before delivery")
+            else:
+                _refresh_invitation(
+                    ctx, project, event, invitation, row, messages, version=str(event.sequence)
+                )
+                ics_key = f"calendar:{event.id}:ics:{invitation.user_id}"
+                _rewrite_pending_files(ctx, event, ics_key, project.locale)
+            continue
+        keys += _refresh_invitation(
+            ctx, project, event, invitation, row, messages, version=f"seq{event.sequence}"
+        )
+        notice = messages.notice(project.locale, event, what, **params)
+        keys.append(
+            _enqueue(
+                ctx,
+                event,
+                f"calendar:{event.id}:notice:{invitation.user_id}:{event.sequence}",
+                _threaded(row, invitation.user_id, notice),
+            )
+        )
+        if invitation.response != Rsvp.DECLINED:
+            keys.append(
+                _send_calendar_file(
+                    ctx,
+                    event,
+                    invitation.user_id,
+                    project.locale,
+                    method=method,
+                    thread_ts=row.ts if row is not None else None,
+                    channel=row.channel if row is not None and row.ts else None,
+                )
+            )
+    return keys
+
+
+def _rewrite_pending_files(ctx: Ctx, event: CalendarEvent, prefix: str, locale: str) -> None:
+    """Calendar files still waiting in the outbox carry the event as it now is."""
+    pending = ctx.session.exec(
+        select(OutboxMessage).where(
+            col(OutboxMessage.key).startswith(prefix + ":"),
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+    ).all()
+    for row in pending:
+        channel = str(row.payload.get("channel"))
+        row.payload = calendar_file_payload(
+            locale, [event], method=ics.REQUEST, stamp=ctx.now(), channel=channel
+        )
+        ctx.session.add(row)
+
+
+def reschedule_event(
+    *,
+    ctx: Ctx,
+    event_id: Any,
+    starts_at: datetime | None,
+    duration_minutes: int | None,
+    messages: EventMessages,
+    rsvp_deadline: datetime | None = None,
+) -> tuple[CalendarEvent, list[str]]:
+    """A new time; everyone invited is told once with an updated calendar entry."""
+    event = get_event(ctx, event_id)
+    project = project_of(ctx, event)
+    require_change(ctx, project, event)
+    if event.status == EventStatus.CANCELLED:
+        raise PermissionDenied(Msg("calendar.errors.cancelled", title=event.title))
+    data = EventInput(
+        kind=event.kind,
+        title=event.title,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        organizer_id=event.organizer_id,
+        capacity=event.capacity,
+        rsvp_deadline=rsvp_deadline,
+        reminder_minutes=event.reminder_minutes,
+    )
+    new_start, new_end = validate(ctx, project, data, existing=event)
+    if (new_start, new_end) == (event.starts_at, event.ends_at):
+        return event, []
+    previous = event.starts_at
+    event.starts_at, event.ends_at = new_start, new_end
+    event.rsvp_deadline = rsvp_deadline
+    event.sequence += 1
+    event.updated_at = ctx.now()
+    ctx.session.add(event)
+    ctx.session.flush()
+    ctx.log(f"{event.kind}.rescheduled", project_id=project.id, event_id=event.id)
+    keys = _tell_everyone(
+        ctx, project, event, messages, "rescheduled", method=ics.REQUEST, previous=previous
+    )
+    return event, keys
+
+
+def cancel_event(
+    *, ctx: Ctx, event_id: Any, messages: EventMessages
+) -> tuple[CalendarEvent, list[str]]:
+    """Cancel; everyone invited is told once and their calendar entry is removed."""
+    event = get_event(ctx, event_id)
+    project = project_of(ctx, event)
+    require_change(ctx, project, event)
+    if event.status == EventStatus.CANCELLED:
+        return event, []
+    event.status = EventStatus.CANCELLED
+    event.cancelled_at = event.updated_at = ctx.now()
+    event.sequence += 1
+    ctx.session.add(event)
+    ctx.session.flush()
+    ctx.log(f"{event.kind}.cancelled", project_id=project.id, event_id=event.id)
+    return event, _tell_everyone(ctx, project, event, messages, "cancelled", method=ics.CANCEL)
+
+
+# -------------------------------------------------------------------------------- attendance
+
+
+def check_in(*, ctx: Ctx, event_id: Any, user_id: str) -> Invitation:
+    """Self check-in, from 15 minutes before the start to the end, by an invited person."""
+    event = get_event(ctx, event_id)
+    invitation = invitation_of(ctx, event, user_id)
+    if invitation is None or invitation.response == Rsvp.REMOVED or ctx.actor_id != user_id:
+        raise PermissionDenied(Msg("calendar.errors.not_invited"))
+    if not event.check_in:
+        raise PermissionDenied(Msg("calendar.errors.no_check_in"))
+    if event.status == EventStatus.CANCELLED:
+        raise PermissionDenied(Msg("calendar.errors.cancelled", title=event.title))
+    now = ctx.now()
+    if now < event.starts_at - CHECK_IN_OPENS:
+        raise PermissionDenied(Msg("calendar.errors.check_in_early"))
+    if now > event.ends_at:
+        raise PermissionDenied(Msg("calendar.errors.check_in_over", title=event.title))
+    if invitation.checked_in_at is not None:
+        return invitation
+    status = Attendance.LATE if now > event.starts_at + LATE_AFTER else Attendance.PRESENT
+    _set_attendance(ctx, event, invitation, status)
+    invitation.checked_in_at = now
+    ctx.session.add(invitation)
+    ctx.session.flush()
+    return invitation
+
+
+def _set_attendance(ctx: Ctx, event: CalendarEvent, invitation: Invitation, status: str) -> bool:
+    """Record ``status``; coming to the event is logged once as a touchpoint."""
+    if invitation.attendance == status:
+        return False
+    came_before = invitation.attendance in ATTENDED
+    invitation.attendance = status
+    invitation.attendance_by = ctx.actor_id
+    ctx.session.add(invitation)
+    if status in ATTENDED and not came_before:
+        key_user = _key_user_ids(ctx, event.project_id, [invitation.user_id]).get(
+            invitation.user_id
+        )
+        ctx.log(
+            f"{event.kind}_attended",
+            project_id=event.project_id,
+            key_user_id=key_user,
+            touchpoint=True,
+            event_id=event.id,
+            status=status,
+        )
+    return True
+
+
+def can_take_attendance(ctx: Ctx, project: Project, event: CalendarEvent) -> bool:
+    return (
+        ctx.actor_id == event.organizer_id
+        or project_service.is_pm(ctx, project)
+        or ctx.actor_is_admin
+    )
+
+
+def record_attendance(*, ctx: Ctx, event_id: Any, statuses: dict[str, str]) -> int:
+    """The organizer's roll call (a PM may correct it): a status per person on the roster.
+    People not on the roster are refused; returns how many entries changed."""
+    event = get_event(ctx, event_id)
+    project = project_of(ctx, event)
+    if not can_take_attendance(ctx, project, event):
+        raise PermissionDenied(Msg("calendar.errors.not_organizer"))
+    if event.status == EventStatus.CANCELLED:
+        raise PermissionDenied(Msg("calendar.errors.cancelled", title=event.title))
+    if ctx.now() < event.starts_at - CHECK_IN_OPENS:
+        raise ValidationError({"attendance": Msg("calendar.errors.roll_call_early")})
+    allowed = {status.value for status in Attendance}
+    invitations = {
+        inv.user_id: inv
+        for inv in _invitations(ctx, event, [r for r in INVITED if r != Rsvp.REMOVED])
+    }
+    unknown = [user for user in statuses if user not in invitations]
+    bad = [user for user, status in statuses.items() if status and status not in allowed]
+    if unknown or bad:
+        raise ValidationError({"attendance": Msg("calendar.errors.not_on_roster")})
+    changed = 0
+    for user_id, status in statuses.items():
+        if status and _set_attendance(ctx, event, invitations[user_id], status):
+            changed += 1
+    ctx.session.flush()
+    return changed
+
+
+def _key_user_ids(ctx: Ctx, project_id: int, user_ids: Sequence[str]) -> dict[str, int]:
+    if not user_ids:
+        return {}
+    rows = ctx.session.exec(
+        select(KeyUser.user_id, KeyUser.id).where(
+            KeyUser.team_id == ctx.team_id,
+            KeyUser.project_id == project_id,
+            col(KeyUser.user_id).in_(list(user_ids)),
+        )
+    ).all()
+    return {user_id: key_user_id for user_id, key_user_id in rows if key_user_id is not None}
+
+
+# --------------------------------------------------------------------------------- the jobs
+
+
+def due_offset(event: CalendarEvent, now: datetime) -> int | None:
+    """The reminder due at ``now``: the shortest offset already reached. Offsets passed before
+    any run (an event created an hour before its start) are skipped, never sent late in a row."""
+    reached = [m for m in event.reminder_minutes if event.starts_at - timedelta(minutes=m) <= now]
+    return min(reached) if reached and now < event.starts_at else None
+
+
+def remind_due(*, ctx: Ctx, messages: EventMessages) -> list[str]:
+    """Reminders to those who accepted (or said maybe), in their invitation's thread, and the
+    organizer's roster 24 h before. Set-based: the workspace's events in the next two weeks, their
+    invitations and invitation messages are each loaded in one query."""
+    now = ctx.now()
+    horizon = now + timedelta(days=15)
+    events = list(
+        ctx.session.exec(
+            ctx.select(CalendarEvent).where(
+                CalendarEvent.status == EventStatus.SCHEDULED,
+                CalendarEvent.starts_at > now,
+                CalendarEvent.starts_at <= horizon,
+            )
+        ).all()
+    )
+    due = {event.id: due_offset(event, now) for event in events}
+    rostered = [e for e in events if e.starts_at - ROSTER_BEFORE <= now]
+    reminded = [e for e in events if due[e.id] is not None]
+    if not reminded and not rostered:
+        return []
+    wanted = [e.id for e in reminded]
+    invitations = (
+        ctx.session.exec(
+            ctx.select(Invitation).where(
+                col(Invitation.event_id).in_(wanted), col(Invitation.response).in_(REMINDED)
+            )
+        ).all()
+        if wanted
+        else []
+    )
+    by_id = {event.id: event for event in events}
+    rows = delivery.rows_by_key(
+        ctx.session, [invite_key(by_id[inv.event_id], inv) for inv in invitations]
+    )
+    locales = _locales(ctx, {event.project_id for event in events})
+    texts: dict[int | None, dict[str, Any]] = {}
+    keys: list[str] = []
+    for invitation in invitations:
+        event = by_id[invitation.event_id]
+        minutes = due[event.id] or 0
+        if event.id not in texts:
+            texts[event.id] = messages.reminder(locales[event.project_id], event, minutes)
+        start = int(event.starts_at.timestamp())
+        key = f"calendar:{event.id}:remind:{invitation.user_id}:{minutes}:{start}"
+        row = rows.get(invite_key(event, invitation))
+        keys.append(_enqueue(ctx, event, key, _threaded(row, invitation.user_id, texts[event.id])))
+    roster_keys = {
+        event.id: f"calendar:{event.id}:roster:{int(event.starts_at.timestamp())}"
+        for event in rostered
+    }
+    done = delivery.rows_by_key(ctx.session, list(roster_keys.values()))
+    for event in rostered:
+        if roster_keys[event.id] in done:
+            continue
+        payload = messages.roster(locales[event.project_id], event, roster(ctx, event))
+        keys.append(
+            _enqueue(ctx, event, roster_keys[event.id], {"channel": event.organizer_id, **payload})
+        )
+    return keys
+
+
+def _locales(ctx: Ctx, project_ids: set[int]) -> dict[int, str]:
+    if not project_ids:
+        return {}
+    rows = ctx.session.exec(
+        select(Project.id, Project.locale).where(
+            Project.team_id == ctx.team_id, col(Project.id).in_(sorted(project_ids))
+        )
+    ).all()
+    return {project_id: locale for project_id, locale in rows if project_id is not None}
+
+
+def teams_with_upcoming(session: Any, now: datetime) -> list[str]:
+    """Workspaces with a scheduled event in the next two weeks (where reminders may be due)."""
+    rows = session.exec(
+        select(CalendarEvent.team_id)
+        .where(
+            CalendarEvent.status == EventStatus.SCHEDULED,
+            CalendarEvent.starts_at > now,
+            CalendarEvent.starts_at <= now + timedelta(days=15),
+        )
+        .distinct()
+    ).all()
+    return sorted(rows)

@@ -1,0 +1,21 @@
+"""The scheduled work of calendar events (trainings and meetings): reminders before the start and
+the organizer's roster 24 h before. Outbox keys make a rerun at the same instant send nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.calendar import service
+from bot.runtime import Runtime
+from bot.views.calendar import MESSAGES
+
+
+def send_reminders(runtime: Runtime) -> dict[str, Any]:
+    now = runtime.clock.now()
+    with runtime.database.session() as session:
+        teams = service.teams_with_upcoming(session, now)
+    queued = 0
+    for team_id in teams:
+        with runtime.unit(team_id) as ctx:
+            queued += len(service.remind_due(ctx=ctx, messages=MESSAGES))
+    return {"queued": queued}

@@ -1,0 +1,199 @@
+"""Block Kit of the calendar-event core: the invitation DM with its RSVP buttons, the replies in
+its thread (rescheduled, cancelled, promoted, reminders) and the organizer's roster.
+
+Times are Slack date tokens, so each reader sees their own timezone, with the project's time as
+the fallback text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_sdk.models.blocks import Block
+
+from bot.calendar.service import RosterRow
+from bot.i18n import escape_mrkdwn, mention, plain, slack_date, t
+from bot.ids import CalendarId
+from bot.views import common as ui
+from storage.models import CalendarEvent, EventStatus, Invitation, Rsvp
+
+ANSWERS = (Rsvp.ACCEPTED, Rsvp.MAYBE, Rsvp.DECLINED)
+
+
+def button_value(event: CalendarEvent) -> str:
+    return json.dumps({"e": event.id}, separators=(",", ":"))
+
+
+def read_value(raw: str | None) -> dict[str, Any]:
+    try:
+        data = json.loads(raw or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def when(locale: str, event: CalendarEvent) -> str:
+    """ "Tue 1 Dec 09:00 – 10:30" in the reader's timezone."""
+    return t(
+        locale,
+        "calendar.when",
+        start=slack_date(event.starts_at, event.timezone),
+        end=slack_date(event.ends_at, event.timezone, "{time}"),
+        minutes=int((event.ends_at - event.starts_at).total_seconds() // 60),
+    )
+
+
+def details(locale: str, event: CalendarEvent) -> list[str]:
+    """The facts of an event as mrkdwn lines (time, place, link, organizer, seats, deadline)."""
+    lines = [when(locale, event)]
+    if event.location:
+        lines.append(t(locale, "calendar.where", place=event.location))
+    if event.video_url:
+        lines.append(t(locale, "calendar.link", url=event.video_url))
+    lines.append(t(locale, "calendar.organizer", kind=event.kind, user=event.organizer_id))
+    if event.capacity is not None:
+        lines.append(t(locale, "calendar.capacity", seats=event.capacity))
+    if event.rsvp_deadline is not None:
+        lines.append(
+            t(locale, "calendar.deadline", deadline=slack_date(event.rsvp_deadline, event.timezone))
+        )
+    return lines
+
+
+def _state_line(
+    locale: str, event: CalendarEvent, invitation: Invitation, position: int | None
+) -> str:
+    if event.status == EventStatus.CANCELLED:
+        return t(locale, "calendar.state.cancelled")
+    if invitation.response == Rsvp.REMOVED:
+        return t(locale, "calendar.state.removed")
+    if invitation.response == Rsvp.WAITLISTED:
+        return t(locale, "calendar.state.waitlisted", position=position or "?")
+    if invitation.checked_in_at is not None:
+        return t(locale, "calendar.state.checked_in")
+    return t(locale, f"calendar.state.{invitation.response}")
+
+
+def rsvp_buttons(locale: str, event: CalendarEvent, invitation: Invitation) -> list[Any]:
+    """Accept / Maybe / Decline (the current answer highlighted) and Check in where offered."""
+    buttons = []
+    for answer in ANSWERS:
+        if answer == Rsvp.MAYBE and not event.allow_maybe:
+            continue
+        chosen = invitation.response == answer or (
+            answer == Rsvp.ACCEPTED and invitation.response == Rsvp.WAITLISTED
+        )
+        buttons.append(
+            ui.button(
+                plain(locale, f"calendar.button.{answer}"),
+                f"{CalendarId.RSVP_PREFIX}{answer}",
+                button_value(event),
+                style="primary" if chosen else None,
+            )
+        )
+    if event.check_in:
+        buttons.append(
+            ui.button(
+                plain(locale, "calendar.button.check_in"), CalendarId.CHECK_IN, button_value(event)
+            )
+        )
+    return buttons
+
+
+def invitation(
+    locale: str, event: CalendarEvent, invitation: Invitation, position: int | None = None
+) -> dict[str, Any]:
+    """The invitation DM, as it stands for this person."""
+    blocks: list[Block] = [
+        ui.header(t(locale, f"calendar.kind.{event.kind}") + ": " + event.title),
+        ui.section("\n".join(details(locale, event))),
+    ]
+    if event.description:
+        blocks.append(ui.section(escape_mrkdwn(event.description)))
+    blocks.append(ui.context(_state_line(locale, event, invitation, position)))
+    live = event.status == EventStatus.SCHEDULED and invitation.response != Rsvp.REMOVED
+    if live:
+        blocks.append(ui.actions(*rsvp_buttons(locale, event, invitation), block_id="rsvp"))
+    fallback = plain(
+        locale,
+        "calendar.invite_fallback",
+        kind=plain(locale, f"calendar.kind.{event.kind}"),
+        title=event.title,
+    )
+    return ui.message(fallback, blocks)
+
+
+def notice(locale: str, event: CalendarEvent, what: str, **params: Any) -> dict[str, Any]:
+    """A reply in the invitation's thread: rescheduled, cancelled or promoted from the waitlist."""
+    values: dict[str, Any] = {"title": event.title, "when": when(locale, event)}
+    if "previous" in params:
+        values["previous"] = slack_date(params["previous"], event.timezone)
+    text = t(locale, f"calendar.notice.{what}", **values)
+    return ui.message(text, [ui.section(text)])
+
+
+def reminder(locale: str, event: CalendarEvent, minutes: int) -> dict[str, Any]:
+    hours, rest = divmod(minutes, 60)
+    text = t(
+        locale,
+        "calendar.reminder",
+        title=event.title,
+        when=when(locale, event),
+        hours=hours if not rest else 0,
+        minutes=minutes if rest else 0,
+    )
+    lines = [text]
+    if event.location:
+        lines.append(t(locale, "calendar.where", place=event.location))
+    if event.video_url:
+        lines.append(t(locale, "calendar.link", url=event.video_url))
+    return ui.message(text, [ui.section("\n".join(lines))])
+
+
+def _names(rows: list[RosterRow]) -> str:
+    return ", ".join(mention(row.user_id) for row in rows)
+
+
+def roster(locale: str, event: CalendarEvent, rows: list[RosterRow]) -> dict[str, Any]:
+    """The roster by answer: who comes, who may, who waits (in order), who has not answered."""
+    groups: dict[str, list[RosterRow]] = {}
+    for row in rows:
+        groups.setdefault(row.response, []).append(row)
+    blocks: list[Block] = [
+        ui.header(plain(locale, "calendar.roster_title", title=event.title)),
+        ui.section("\n".join(details(locale, event)[:1])),
+    ]
+    for answer in (Rsvp.ACCEPTED, Rsvp.MAYBE, Rsvp.WAITLISTED, Rsvp.PENDING, Rsvp.DECLINED):
+        people = groups.get(answer, [])
+        if not people:
+            continue
+        if answer == Rsvp.WAITLISTED:
+            people = sorted(people, key=lambda row: row.position or 0)
+        label = t(locale, f"calendar.roster_group.{answer}", count=len(people))
+        blocks.append(ui.section(f"{label}\n{_names(people)}"))
+    if not rows:
+        blocks.append(ui.section(t(locale, "calendar.roster_empty")))
+    text = plain(locale, "calendar.roster_fallback", title=event.title, count=len(rows))
+    return ui.message(text, blocks)
+
+
+class _Messages:
+    """``bot.calendar.service.EventMessages`` for the services and jobs."""
+
+    def invitation(
+        self, locale: str, event: CalendarEvent, invitation_row: Invitation, position: int | None
+    ) -> dict[str, Any]:
+        return invitation(locale, event, invitation_row, position)
+
+    def notice(self, locale: str, event: CalendarEvent, what: str, **params: Any) -> dict[str, Any]:
+        return notice(locale, event, what, **params)
+
+    def reminder(self, locale: str, event: CalendarEvent, minutes: int) -> dict[str, Any]:
+        return reminder(locale, event, minutes)
+
+    def roster(self, locale: str, event: CalendarEvent, rows: list[RosterRow]) -> dict[str, Any]:
+        return roster(locale, event, rows)
+
+
+MESSAGES = _Messages()
