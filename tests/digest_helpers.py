@@ -11,6 +11,8 @@ from bot.services.context import Ctx
 from bot.services.keyusers import KeyUserInput
 from bot.services.projects import ProjectInput
 from storage.models import (
+    CalendarEvent,
+    Invitation,
     Issue,
     Poll,
     PollBallot,
@@ -177,3 +179,46 @@ def add_round(
             )
     ctx.session.flush()
     return poll
+
+
+def add_event(
+    ctx: Ctx,
+    project: Project,
+    *,
+    kind: str,
+    title: str,
+    starts: datetime,
+    answers: dict[str, str] | None = None,
+    attendance: dict[str, str] | None = None,
+) -> CalendarEvent:
+    """A calendar event of the core with invitations (``answers``: user -> response)."""
+    event = CalendarEvent(
+        team_id=ctx.team_id,
+        project_id=project.id or 0,
+        kind=kind,
+        title=title,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=2),
+        timezone=project.timezone,
+        organizer_id=PM,
+        uid=uuid.uuid4().hex,
+        created_by=PM,
+        created_at=starts - timedelta(days=10),
+        updated_at=starts - timedelta(days=10),
+    )
+    ctx.session.add(event)
+    ctx.session.flush()
+    people = set(answers or {}) | set(attendance or {})
+    for user in sorted(people):
+        ctx.session.add(
+            Invitation(
+                team_id=ctx.team_id,
+                event_id=event.id or 0,
+                user_id=user,
+                response=(answers or {}).get(user, "accepted"),
+                invited_at=starts - timedelta(days=10),
+                attendance=(attendance or {}).get(user),
+            )
+        )
+    ctx.session.flush()
+    return event

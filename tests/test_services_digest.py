@@ -14,7 +14,7 @@ from bot.services.context import Ctx
 from bot.services.digest import SettingsInput
 from storage.models import Interaction, KeyUser
 from tests.conftest import KEY_USERS, OUTSIDER, PM
-from tests.digest_helpers import add_issue, add_round, make_project
+from tests.digest_helpers import add_event, add_issue, add_round, make_project
 
 END = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # Monday 09:00 Berlin
 THIS_WEEK = END - timedelta(days=2)
@@ -292,3 +292,101 @@ def test_a_week_is_claimed_once(ctx: Ctx) -> None:
         ctx, project, week="2026-W50", due_at=END, late=False, trigger="schedule"
     )
     assert first is not None and again is None
+
+
+def test_coming_week_lists_trainings_and_meetings_with_their_answers(ctx: Ctx) -> None:
+    project = make_project(ctx)
+    add_event(
+        ctx,
+        project,
+        kind="training",
+        title="FI basics",
+        starts=END + timedelta(days=2),
+        answers={ANNA: "accepted", BEN: "declined", CLARA: "pending"},
+    )
+    add_event(
+        ctx, project, kind="meeting", title="Blueprint review", starts=END + timedelta(days=1)
+    )
+    add_event(ctx, project, kind="meeting", title="Too late", starts=END + timedelta(days=8))
+    add_event(ctx, project, kind="training", title="Past", starts=END - timedelta(days=1))
+    week = digest.coming_week(ctx, project, digest.period_ending(END))
+    assert week is not None
+    assert [(e.kind, e.title) for e in week.events] == [
+        ("meeting", "Blueprint review"),
+        ("training", "FI basics"),
+    ]
+    training = week.events[1]
+    assert (training.accepted, training.declined, training.pending) == (1, 1, 1)
+
+
+def test_missed_sessions_and_meetings_make_a_key_user_at_risk(ctx: Ctx) -> None:
+    project = make_project(ctx)
+    for days in (3, 10):
+        add_event(
+            ctx,
+            project,
+            kind="training",
+            title="MM",
+            starts=END - timedelta(days=days),
+            attendance={CLARA: "absent", ANNA: "present", PM: "absent"},
+        )
+    add_event(
+        ctx,
+        project,
+        kind="meeting",
+        title="Weekly",
+        starts=END - timedelta(days=2),
+        attendance={CLARA: "absent"},
+    )
+    add_event(
+        ctx,
+        project,
+        kind="training",
+        title="Long ago",
+        starts=END - timedelta(days=60),
+        attendance={BEN: "absent"},
+    )
+    found = digest.at_risk(ctx, project, digest.period_ending(END))
+    reasons = {p.user_id: p.reasons for p in found.people}
+    assert reasons[CLARA]["missed_sessions"] == {"count": 2}
+    assert reasons[CLARA]["missed_meetings"] == {"count": 1}
+    assert "missed_sessions" not in reasons.get(BEN, {})
+    assert PM not in reasons  # a PM is never a key user at risk
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        ("en", ["The coming week", "Training *FI &lt;basics&gt;*", "missed 1 meeting"]),
+        ("zh-CN", ["下周安排", "培训 *FI &lt;basics&gt;*", "缺席 1 次会议", "每周摘要"]),
+    ],
+)
+def test_the_digest_message_renders_every_section_in_the_project_language(
+    ctx: Ctx, locale: str, words: list[str]
+) -> None:
+    from bot.views import digest as views
+    from tests.flows import texts
+
+    project = make_project(ctx, locale=locale)
+    add_event(
+        ctx,
+        project,
+        kind="training",
+        title="FI <basics>",
+        starts=END + timedelta(days=2),
+        answers={ANNA: "accepted"},
+    )
+    add_event(
+        ctx,
+        project,
+        kind="meeting",
+        title="Weekly",
+        starts=END - timedelta(days=2),
+        attendance={BEN: "absent"},
+    )
+    add_issue(ctx, project, 1, created=END - timedelta(days=9), due=END - timedelta(days=2))
+    message = views.digest_message(digest.build_digest(ctx, project, end=END))
+    text = texts([message])
+    for word in words:
+        assert word in text
+    assert len(message["blocks"]) <= 50

@@ -30,16 +30,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
+from bot.calendar import service as calendar_service
 from bot.errors import Msg, ValidationError
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.keyusers import DEFAULT_CADENCE_DAYS, Quadrant
 from bot.services.keyusers import quadrant as quadrant_of
 from storage.models import (
+    CalendarEvent,
     DigestRun,
     DigestSettings,
     DigestTarget,
     Interaction,
+    Invitation,
     Issue,
     KeyUser,
     Poll,
@@ -51,6 +54,7 @@ from storage.models import (
     Project,
     QuestionKind,
 )
+from storage.models.calendar import Attendance, EventStatus
 from storage.models.issues import OPEN_STATUSES
 
 WEEK = timedelta(days=7)
@@ -59,6 +63,8 @@ LATE_AFTER = timedelta(minutes=30)
 OLDEST_OVERDUE = 5
 TREND_ROUNDS = 8
 AT_RISK_LIMIT = 15  # people named in the digest; the rest are counted
+COMING_LIMIT = 10  # trainings and meetings of the coming week listed in the digest
+MISSED_WINDOW = timedelta(days=28)  # absences this recent make a key user at risk
 TARGETS = tuple(DigestTarget)
 _OPEN = tuple(str(status) for status in OPEN_STATUSES)
 
@@ -437,8 +443,8 @@ class AtRiskList:
     per_reason: dict[str, int] = field(default_factory=dict)  # how many people have each reason
 
 
-# A source of at-risk reasons: ``(ctx, project, period) -> {user id: (reason, detail)}``.
-RiskSource = Callable[[Ctx, Project, Period], dict[str, tuple[str, Any]]]
+# A source of at-risk reasons: ``(ctx, project, period) -> {user id: [(reason, detail), …]}``.
+RiskSource = Callable[[Ctx, Project, Period], dict[str, list[tuple[str, Any]]]]
 
 
 def falling_satisfaction(ctx: Ctx, project: Project, period: Period) -> dict[str, tuple[str, Any]]:
@@ -556,11 +562,44 @@ def engagement_debt(ctx: Ctx, project: Project, period: Period) -> dict[str, tup
     return debt
 
 
-# Trainings and meetings add their sources (missed sessions or meetings, failed quizzes) here.
+def missed_events(ctx: Ctx, project: Project, period: Period) -> dict[str, list[tuple[str, Any]]]:
+    """Key users marked absent from training sessions or meetings in the four weeks before the end
+    of the period, counted per kind in one grouped query."""
+    rows = ctx.session.exec(  # type: ignore[call-overload]
+        select(col(Invitation.user_id), col(CalendarEvent.kind), func.count())
+        .join(CalendarEvent, col(CalendarEvent.id) == col(Invitation.event_id))
+        .where(
+            col(CalendarEvent.team_id) == ctx.team_id,
+            col(CalendarEvent.project_id) == project.id,
+            col(CalendarEvent.status) == EventStatus.SCHEDULED,
+            col(CalendarEvent.ends_at) > period.end - MISSED_WINDOW,
+            col(CalendarEvent.ends_at) <= period.end,
+            col(Invitation.attendance) == Attendance.ABSENT,
+        )
+        .group_by(col(Invitation.user_id), col(CalendarEvent.kind))
+    ).all()
+    found: dict[str, list[tuple[str, Any]]] = {}
+    for user, kind, count in rows:
+        reason = "missed_sessions" if kind == "training" else "missed_meetings"
+        found.setdefault(user, []).append((reason, {"count": count}))
+    return found
+
+
+def _one_reason(source: Callable[[Ctx, Project, Period], dict[str, tuple[str, Any]]]) -> RiskSource:
+    def several(ctx: Ctx, project: Project, period: Period) -> dict[str, list[tuple[str, Any]]]:
+        return {user: [reason] for user, reason in source(ctx, project, period).items()}
+
+    several.__name__ = source.__name__
+    return several
+
+
+# Each source: ``(ctx, project, period) -> {user id: [(reason, detail), …]}``, one grouped query.
+# Trainings add failed quizzes here.
 RISK_SOURCES: list[RiskSource] = [
-    falling_satisfaction,
-    issues_past_service_level,
-    engagement_debt,
+    _one_reason(falling_satisfaction),
+    _one_reason(issues_past_service_level),
+    _one_reason(engagement_debt),
+    missed_events,
 ]
 
 
@@ -581,15 +620,14 @@ def at_risk(
 ) -> AtRiskList:
     """Key users at risk with each of their reasons, the most reasons first (one page)."""
     people: dict[str, AtRisk] = {}
-    members: set[str] | None = None
     for source in RISK_SOURCES:
-        found = source(ctx, project, period)
-        if source is issues_past_service_level and found:
-            # Issues may be reported by PMs or team members for someone: keep key users only.
-            members = active_key_user_ids(ctx, project) if members is None else members
-            found = {user: reason for user, reason in found.items() if user in members}
-        for user, (reason, detail) in found.items():
-            people.setdefault(user, AtRisk(user)).reasons[reason] = detail
+        for user, reasons in source(ctx, project, period).items():
+            for reason, detail in reasons:
+                people.setdefault(user, AtRisk(user)).reasons[reason] = detail
+    if people:
+        # Issues and invitations may belong to PMs or team members: keep active key users only.
+        members = active_key_user_ids(ctx, project)
+        people = {user: person for user, person in people.items() if user in members}
     ranked = sorted(people.values(), key=lambda person: (-len(person.reasons), person.user_id))
     per_reason: dict[str, int] = {}
     for person in ranked:
@@ -620,6 +658,51 @@ class Section:
     collect: Callable[[Ctx, Project, Period], Any]
 
 
+@dataclass
+class ComingEvent:
+    event_id: int
+    kind: str  # training | meeting
+    title: str
+    starts_at: datetime
+    accepted: int
+    declined: int
+    pending: int
+    waitlisted: int
+
+
+@dataclass
+class ComingWeek:
+    events: list[ComingEvent]
+    more: bool  # more than COMING_LIMIT in the week
+
+
+def coming_week(ctx: Ctx, project: Project, period: Period) -> ComingWeek | None:
+    """Trainings and meetings of the seven days after the period, with their answers so far."""
+    events = calendar_service.events_between(
+        ctx, project.id or 0, period.end, period.coming_end, limit=COMING_LIMIT + 1
+    )
+    if not events:
+        return None
+    shown = events[:COMING_LIMIT]
+    counts = calendar_service.tallies(ctx, [event.id or 0 for event in shown])
+    return ComingWeek(
+        events=[
+            ComingEvent(
+                event_id=event.id or 0,
+                kind=event.kind,
+                title=event.title,
+                starts_at=event.starts_at,
+                accepted=counts[event.id or 0]["accepted"],
+                declined=counts[event.id or 0]["declined"],
+                pending=counts[event.id or 0]["pending"],
+                waitlisted=counts[event.id or 0]["waitlisted"],
+            )
+            for event in shown
+        ],
+        more=len(events) > COMING_LIMIT,
+    )
+
+
 def _phase(ctx: Ctx, project: Project, period: Period) -> dict[str, Any]:
     phases = list(project.phases)
     position = phases.index(project.phase) + 1 if project.phase in phases else None
@@ -631,10 +714,11 @@ def _at_risk(ctx: Ctx, project: Project, period: Period) -> AtRiskList | None:
     return found if found.total else None
 
 
-# In the order they appear. Trainings and meetings append theirs (coming week, readiness).
+# In the order they appear. Trainings add readiness per module.
 SECTIONS: list[Section] = [
     Section("phase", _phase),
     Section("issues", issue_figures),
+    Section("coming_week", coming_week),
     Section("polls", latest_poll),
     Section("at_risk", _at_risk),
 ]
@@ -831,7 +915,9 @@ class ProjectDashboard:
 
 
 # Other domains add what a PM's dashboard shows of them: name -> collect(ctx, project, period).
-DASHBOARD_SECTIONS: dict[str, Callable[[Ctx, Project, Period], Any]] = {}
+DASHBOARD_SECTIONS: dict[str, Callable[[Ctx, Project, Period], Any]] = {
+    "coming_week": coming_week,
+}
 
 
 def key_users_per_quadrant(ctx: Ctx, project: Project) -> dict[Quadrant, int]:

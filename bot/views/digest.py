@@ -61,7 +61,7 @@ def digest_blocks(digest: Digest, *, preview_command: str | None = None) -> list
                 ui.section(_section_text(locale, "phase", label=label, **_no_phase(data)))
             )
             continue
-        blocks.append(ui.section(_section_text(locale, name, data=data)))
+        blocks.append(ui.section(_section_text(locale, name, data=data, timezone=project.timezone)))
         if name == "issues":
             for item in data.oldest_overdue:
                 blocks.append(

@@ -164,9 +164,14 @@ def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) ->
         )
         if not in_modal:
             blocks.append(ui.actions(*paging, block_id=f"risk_pages_{project.id}"))
-    coming = dashboard.extra.get("coming_week")
-    if coming:
-        blocks.append(ui.section(coming))
+    for name in ("coming_week", "readiness"):
+        data = dashboard.extra.get(name)
+        if data:
+            blocks.append(
+                ui.section(
+                    render(locale, f"digest/{name}.j2", data=data, timezone=project.timezone)
+                )
+            )
     if in_modal:
         return blocks
     buttons = [
