@@ -322,33 +322,21 @@ class PollSummary:
 
 def _answer_values(ctx: Ctx, poll_ids: list[int]) -> Any:
     """Every rating and NPS answer of the rounds, named and anonymous alike, as rows."""
-    named = (
+    parts = [
         select(
-            col(PollResponse.poll_id).label("poll_id"),
+            col(model.poll_id).label("poll_id"),  # type: ignore[attr-defined]
             col(PollQuestion.kind).label("kind"),
-            _json_int(ctx, col(PollResponse.answers), col(PollQuestion.id)).label("value"),
+            _json_int(ctx, col(model.answers), col(PollQuestion.id)).label("value"),  # type: ignore[attr-defined]
         )
-        .join(PollQuestion, col(PollQuestion.poll_id) == col(PollResponse.poll_id))
+        .join(PollQuestion, col(PollQuestion.poll_id) == col(model.poll_id))  # type: ignore[attr-defined]
         .where(
-            col(PollResponse.team_id) == ctx.team_id,
-            col(PollResponse.poll_id).in_(poll_ids),
+            col(model.team_id) == ctx.team_id,  # type: ignore[attr-defined]
+            col(model.poll_id).in_(poll_ids),  # type: ignore[attr-defined]
             col(PollQuestion.kind).in_((QuestionKind.RATING, QuestionKind.NPS)),
         )
-    )
-    anonymous = (
-        select(
-            col(PollBallot.poll_id).label("poll_id"),
-            col(PollQuestion.kind).label("kind"),
-            _json_int(ctx, col(PollBallot.answers), col(PollQuestion.id)).label("value"),
-        )
-        .join(PollQuestion, col(PollQuestion.poll_id) == col(PollBallot.poll_id))
-        .where(
-            col(PollBallot.team_id) == ctx.team_id,
-            col(PollBallot.poll_id).in_(poll_ids),
-            col(PollQuestion.kind).in_((QuestionKind.RATING, QuestionKind.NPS)),
-        )
-    )
-    return union_all(named, anonymous).subquery()
+        for model in (PollResponse, PollBallot)
+    ]
+    return union_all(*parts).subquery()
 
 
 def latest_poll(ctx: Ctx, project: Project, period: Period) -> PollSummary | None:
