@@ -3,10 +3,11 @@
     python bench/digest.py                      # SQLite file in a temporary folder
     BENCH_DATABASE_URL=postgresql://user@host:5432/db python bench/digest.py
 
-Seeds one project with 500 key users, 10,000 issues, 20 poll rounds of 500 named answers each and
-a touchpoint per key user (bulk inserts, not the services, so seeding takes seconds), then the
-same ten times larger; for each size it builds the digest and the PM's Home tab (after one warm-up
-run) and prints the median time of five runs and the statements each run sent. Targets: the
+Seeds one project with 500 key users, 10,000 issues, 20 poll rounds of 500 named answers each,
+50 training sessions (20 invitations each, some absences) and a touchpoint per key user (bulk
+inserts, not the services, so seeding takes seconds), then the same ten times larger. For each
+size it builds the digest and the PM's Home tab (after one warm-up run) and prints the median time
+of five runs and the statements each run sent. Targets: the
 digest in at most 100 ms and 15 statements, the Home tab in at most 100 ms, and statement counts
 that do not grow with the data. The PostgreSQL database's ``public`` schema is dropped and
 recreated: give it a throwaway database.
@@ -37,7 +38,9 @@ from handlers.home import build_home  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import (  # noqa: E402
+    CalendarEvent,
     Interaction,
+    Invitation,
     Issue,
     KeyUser,
     Poll,
@@ -149,6 +152,38 @@ def seed(runtime: Runtime, scale: int) -> None:
                 for index, key_user_id in enumerate(key_user_ids)
             ],
         )
+        for index in range(50 * scale):
+            starts = clock.now() + timedelta(days=index % 21 - 14, hours=index % 8)
+            event = CalendarEvent(
+                team_id=TEAM,
+                project_id=project_id,
+                kind="training",
+                title=f"Session {index}",
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=4),
+                timezone="Europe/Berlin",
+                organizer_id=PM,
+                uid=uuid.uuid4().hex,
+                created_by=PM,
+                created_at=started,
+                updated_at=started,
+            )
+            session.add(event)
+            session.flush()
+            session.execute(
+                insert(Invitation),
+                [
+                    {
+                        "team_id": TEAM,
+                        "event_id": event.id,
+                        "user_id": users[(index * 20 + n) % key_users],
+                        "response": ("accepted", "declined", "pending")[n % 3],
+                        "invited_at": started,
+                        "attendance": "absent" if starts < clock.now() and n % 4 == 0 else None,
+                    }
+                    for n in range(20)
+                ],
+            )
         series = uuid.uuid4().hex
         for round_number in range(1, rounds + 1):
             opens = clock.now() - timedelta(days=7 * (rounds - round_number) + 3)

@@ -341,30 +341,36 @@ def _answer_values(ctx: Ctx, poll_ids: list[int]) -> Any:
 
 def latest_poll(ctx: Ctx, project: Project, period: Period) -> PollSummary | None:
     """The latest poll round opened by the end of the period, and its series' rounds before it."""
-    latest = ctx.session.exec(
-        ctx.select(Poll)
+    latest = (
+        select(col(Poll.series_id), col(Poll.round_number))
         .where(
-            Poll.project_id == project.id,
-            Poll.status != PollStatus.SCHEDULED,
+            col(Poll.team_id) == ctx.team_id,
+            col(Poll.project_id) == project.id,
+            col(Poll.status) != PollStatus.SCHEDULED,
             col(Poll.opens_at) <= period.end,
         )
         .order_by(col(Poll.opens_at).desc(), col(Poll.id).desc())
         .limit(1)
-    ).first()
-    if latest is None:
-        return None
+        .subquery()
+    )
+    # The latest round and the rounds of its series before it, in one statement.
     rounds = list(
         ctx.session.exec(
             ctx.select(Poll)
-            .where(
-                Poll.series_id == latest.series_id,
-                Poll.status != PollStatus.SCHEDULED,
-                col(Poll.round_number) <= latest.round_number,
+            .join(
+                latest,
+                and_(
+                    col(Poll.series_id) == latest.c.series_id,
+                    col(Poll.round_number) <= latest.c.round_number,
+                ),
             )
+            .where(Poll.status != PollStatus.SCHEDULED)
             .order_by(col(Poll.round_number).desc())
             .limit(TREND_ROUNDS)
         ).all()
     )
+    if not rounds:
+        return None
     rounds.reverse()
     ids = [poll.id or 0 for poll in rounds]
     people = {
@@ -412,8 +418,9 @@ def latest_poll(ctx: Ctx, project: Project, period: Period) -> PollSummary | Non
             nps=100.0 * (score[2] - score[3]) / score[0] if score and score[0] else None,
         )
 
+    newest = rounds[-1]
     return PollSummary(
-        title=latest.title, anonymous=latest.anonymous, rounds=[summary(p) for p in rounds]
+        title=newest.title, anonymous=newest.anonymous, rounds=[summary(p) for p in rounds]
     )
 
 
@@ -514,9 +521,9 @@ def _cadence_days() -> ColumnElement[Any]:
     return func.coalesce(func.nullif(col(KeyUser.cadence_days), 0), default)
 
 
-def engagement_debt(ctx: Ctx, project: Project, period: Period) -> dict[str, tuple[str, Any]]:
-    """Key users whose last touchpoint (or registration) is older than their contact cadence at
-    the end of the period: one grouped query, whatever the number of key users."""
+def last_contacts(ctx: Ctx, project: Project, period: Period) -> dict[str, tuple[datetime, int]]:
+    """Every active key user's last touchpoint (or registration) by the end of the period and
+    contact cadence in days: one grouped query, whatever the number of key users."""
     last_touch = func.max(col(Interaction.at))
     rows = ctx.session.exec(  # type: ignore[call-overload]
         select(col(KeyUser.user_id), col(KeyUser.created_at), last_touch, _cadence_days())
@@ -542,12 +549,22 @@ def engagement_debt(ctx: Ctx, project: Project, period: Period) -> dict[str, tup
             col(KeyUser.interest),
         )
     ).all()
-    debt: dict[str, tuple[str, Any]] = {}
-    for user, registered, touched, cadence in rows:
-        since = touched or registered
-        if period.end - since > timedelta(days=int(cadence)):
-            debt[user] = ("engagement_debt", {"since": since, "days": (period.end - since).days})
-    return debt
+    return {
+        user: (touched or registered, int(cadence)) for user, registered, touched, cadence in rows
+    }
+
+
+def _debt(period: Period, contacts: dict[str, tuple[datetime, int]]) -> dict[str, tuple[str, Any]]:
+    return {
+        user: ("engagement_debt", {"since": since, "days": (period.end - since).days})
+        for user, (since, cadence) in contacts.items()
+        if period.end - since > timedelta(days=cadence)
+    }
+
+
+def engagement_debt(ctx: Ctx, project: Project, period: Period) -> dict[str, tuple[str, Any]]:
+    """Key users whose last contact is older than their cadence at the end of the period."""
+    return _debt(period, last_contacts(ctx, project, period))
 
 
 def missed_events(ctx: Ctx, project: Project, period: Period) -> dict[str, list[tuple[str, Any]]]:
@@ -582,40 +599,28 @@ def _one_reason(source: Callable[[Ctx, Project, Period], dict[str, tuple[str, An
 
 
 # Each source: ``(ctx, project, period) -> {user id: [(reason, detail), …]}``, one grouped query.
-# Trainings add failed quizzes here.
+# Engagement debt comes with the list of key users (``at_risk``). Trainings add failed quizzes.
 RISK_SOURCES: list[RiskSource] = [
     _one_reason(falling_satisfaction),
     _one_reason(issues_past_service_level),
-    _one_reason(engagement_debt),
     missed_events,
 ]
-
-
-def active_key_user_ids(ctx: Ctx, project: Project) -> set[str]:
-    return set(
-        ctx.session.exec(
-            select(col(KeyUser.user_id)).where(
-                col(KeyUser.team_id) == ctx.team_id,
-                col(KeyUser.project_id) == project.id,
-                col(KeyUser.removed_at).is_(None),
-            )
-        ).all()
-    )
 
 
 def at_risk(
     ctx: Ctx, project: Project, period: Period, *, limit: int = AT_RISK_LIMIT, offset: int = 0
 ) -> AtRiskList:
     """Key users at risk with each of their reasons, the most reasons first (one page)."""
+    contacts = last_contacts(ctx, project, period)  # every active key user, and their debt
     people: dict[str, AtRisk] = {}
-    for source in RISK_SOURCES:
-        for user, reasons in source(ctx, project, period).items():
+    found = [source(ctx, project, period) for source in RISK_SOURCES]
+    found.append({user: [reason] for user, reason in _debt(period, contacts).items()})
+    for reasons_of in found:
+        for user, reasons in reasons_of.items():
+            if user not in contacts:
+                continue  # issues and invitations of PMs or team members: not key users
             for reason, detail in reasons:
                 people.setdefault(user, AtRisk(user)).reasons[reason] = detail
-    if people:
-        # Issues and invitations may belong to PMs or team members: keep active key users only.
-        members = active_key_user_ids(ctx, project)
-        people = {user: person for user, person in people.items() if user in members}
     ranked = sorted(people.values(), key=lambda person: (-len(person.reasons), person.user_id))
     per_reason: dict[str, int] = {}
     for person in ranked:
