@@ -194,8 +194,12 @@ def _issue_base(ctx: Ctx, project: Project) -> list[ColumnElement[bool]]:
     ]
 
 
-def issue_figures(ctx: Ctx, project: Project, period: Period) -> IssueFigures:
-    """Opened, resolved, overdue, breaches and medians for the period and the one before."""
+def issue_figures(
+    ctx: Ctx, project: Project, period: Period, *, in_detail: bool = True
+) -> IssueFigures:
+    """Opened, resolved, overdue, breaches and medians for the period and the one before, and
+    the oldest overdue items. Without ``in_detail`` (the dashboard): the counts only, in one
+    statement."""
     base = _issue_base(ctx, project)
     start, end, before = period.start, period.end, period.previous_start
     is_open = col(Issue.status).in_(_OPEN)
@@ -229,6 +233,16 @@ def issue_figures(ctx: Ctx, project: Project, period: Period) -> IssueFigures:
 
     first_seconds = _seconds_between(ctx, col(Issue.first_response_at), col(Issue.created_at))
     resolution_seconds = _seconds_between(ctx, col(Issue.resolved_at), col(Issue.created_at))
+    medians = (
+        [
+            _median(first_seconds, *base, within(col(Issue.first_response_at), start, end)),
+            _median(first_seconds, *base, within(col(Issue.first_response_at), before, start)),
+            _median(resolution_seconds, *base, within(col(Issue.resolved_at), start, end)),
+            _median(resolution_seconds, *base, within(col(Issue.resolved_at), before, start)),
+        ]
+        if in_detail
+        else []
+    )
     row = ctx.session.exec(  # type: ignore[call-overload]
         select(
             _count_if(within(col(Issue.created_at), start, end)),
@@ -240,10 +254,7 @@ def issue_figures(ctx: Ctx, project: Project, period: Period) -> IssueFigures:
             breaches_in(start, end),
             breaches_in(before, start),
             _count_if(is_open),
-            _median(first_seconds, *base, within(col(Issue.first_response_at), start, end)),
-            _median(first_seconds, *base, within(col(Issue.first_response_at), before, start)),
-            _median(resolution_seconds, *base, within(col(Issue.resolved_at), start, end)),
-            _median(resolution_seconds, *base, within(col(Issue.resolved_at), before, start)),
+            *medians,
         ).where(
             *base,
             # Only rows that can count: open ones, or ones touched since the week before.
@@ -257,12 +268,17 @@ def issue_figures(ctx: Ctx, project: Project, period: Period) -> IssueFigures:
         )
     ).one()
     hours = [None if value is None else round(float(value) / 3600, 1) for value in row[9:13]]
-    oldest = ctx.session.exec(
-        select(Issue)
-        .where(*base, is_open, col(Issue.due_at) <= end)
-        .order_by(col(Issue.due_at), col(Issue.id))
-        .limit(OLDEST_OVERDUE)
-    ).all()
+    hours += [None] * (4 - len(hours))
+    oldest = (
+        ctx.session.exec(
+            select(Issue)
+            .where(*base, is_open, col(Issue.due_at) <= end)
+            .order_by(col(Issue.due_at), col(Issue.id))
+            .limit(OLDEST_OVERDUE)
+        ).all()
+        if in_detail
+        else []
+    )
     today = end.astimezone(ZoneInfo(project.timezone)).date()
     return IssueFigures(
         opened=Comparison(row[0], row[1]),
@@ -339,8 +355,11 @@ def _answer_values(ctx: Ctx, poll_ids: list[int]) -> Any:
     return union_all(*parts).subquery()
 
 
-def latest_poll(ctx: Ctx, project: Project, period: Period) -> PollSummary | None:
-    """The latest poll round opened by the end of the period, and its series' rounds before it."""
+def latest_poll(
+    ctx: Ctx, project: Project, period: Period, *, rounds_wanted: int = TREND_ROUNDS
+) -> PollSummary | None:
+    """The latest poll round opened by the end of the period, and its series' rounds before it
+    (``rounds_wanted`` in all)."""
     latest = (
         select(col(Poll.series_id), col(Poll.round_number))
         .where(
@@ -366,7 +385,7 @@ def latest_poll(ctx: Ctx, project: Project, period: Period) -> PollSummary | Non
             )
             .where(Poll.status != PollStatus.SCHEDULED)
             .order_by(col(Poll.round_number).desc())
-            .limit(TREND_ROUNDS)
+            .limit(rounds_wanted)
         ).all()
     )
     if not rounds:
@@ -937,8 +956,8 @@ def project_dashboard(
     extra = {name: collect(ctx, project, period) for name, collect in DASHBOARD_SECTIONS.items()}
     return ProjectDashboard(
         project=project,
-        issues=issue_figures(ctx, project, period),
-        poll=latest_poll(ctx, project, period),
+        issues=issue_figures(ctx, project, period, in_detail=False),
+        poll=latest_poll(ctx, project, period, rounds_wanted=1),
         at_risk=at_risk(ctx, project, period, limit=at_risk_limit, offset=at_risk_offset),
         quadrants=key_users_per_quadrant(ctx, project),
         extra={name: data for name, data in extra.items() if data is not None},
