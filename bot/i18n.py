@@ -20,7 +20,7 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, Template
 from markupsafe import Markup
 
 DEFAULT_LOCALE = "en"
@@ -130,14 +130,20 @@ def _source(locale: str, key: str) -> str:
     raise KeyError(f"no message {key!r} in the catalogs")
 
 
+@cache
+def _compiled(mrkdwn: bool, source: str) -> Template:
+    """Catalog messages are compiled once per process (a Home tab renders dozens)."""
+    return _environment(mrkdwn).from_string(source)
+
+
 def t(locale: str | None, key: str, **params: Any) -> str:
     """A catalog message rendered as mrkdwn (parameters escaped)."""
-    return _environment(True).from_string(_source(normalize_locale(locale), key)).render(**params)
+    return _compiled(True, _source(normalize_locale(locale), key)).render(**params)
 
 
 def plain(locale: str | None, key: str, **params: Any) -> str:
     """A catalog message rendered for a plain_text object (no escaping)."""
-    return _environment(False).from_string(_source(normalize_locale(locale), key)).render(**params)
+    return _compiled(False, _source(normalize_locale(locale), key)).render(**params)
 
 
 def render(locale: str | None, template: str, **params: Any) -> str:
