@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import select
 
 from bot.clock import MovableClock
@@ -16,6 +17,7 @@ from bot.ids import DigestId
 from bot.jobs import digest as digest_jobs
 from bot.jobs import run_due
 from bot.runtime import Runtime
+from bot.services import digest as digest_service
 from bot.services import projects as project_service
 from storage.db import Database
 from storage.models import DigestRun, DigestSettings, OutboxMessage
@@ -285,3 +287,30 @@ def test_digest_outbox_keys_are_unique_per_project_week_and_recipient(
         f"digest:1:2026-W50:to:{PROJECT_CHANNEL}",
         f"digest:1:2026-W50:to:{PM}",
     ]
+
+
+def test_a_failing_digest_holds_back_no_other_project_and_is_tried_again(
+    slack: SlackDriver,
+    runtime: Runtime,
+    clock: MovableClock,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    create_project(slack)
+    create_project(slack, code="CRM", name="CRM rollout", channel_id="C0GENERAL")
+    real_build = digest_service.build_digest
+
+    def broken_for_erp(ctx, project, **kwargs):  # type: ignore[no-untyped-def]
+        if project.code == "ERP":
+            raise RuntimeError("boom")
+        return real_build(ctx, project, **kwargs)
+
+    monkeypatch.setattr(digest_service, "build_digest", broken_for_erp)
+    clock.set(datetime(2026, 12, 7, 8, 0, tzinfo=UTC))
+    summary = digest_jobs.send_digests(runtime)
+    assert (summary["digests"], summary["failed"]) == (1, 1)
+    assert [run.project_id for run in runs(database)] == [2]  # ERP's claim was rolled back
+    monkeypatch.setattr(digest_service, "build_digest", real_build)
+    clock.advance(minutes=5)
+    assert digest_jobs.send_digests(runtime)["digests"] == 1
+    assert sorted(run.project_id for run in runs(database)) == [1, 2]

@@ -73,24 +73,37 @@ def send_digests(runtime: Runtime) -> dict[str, Any]:
     now = runtime.clock.now()
     with runtime.database.session() as session:
         due = service.due_digests(session, now)
-    sent = late = 0
+    sent = late = failed = 0
     for item in due:
-        with runtime.unit(item.project.team_id) as ctx:
-            project = ctx.get(Project, item.project.id)
-            if project is None:
+        try:
+            if not _send_scheduled(runtime, item):
                 continue
-            run = service.claim_week(
-                ctx, project, week=item.week, due_at=item.due_at, late=item.late, trigger="schedule"
-            )
-            if run is None:
-                continue  # another scheduler process claimed it first
-            digest = service.build_digest(ctx, project, end=item.due_at, late=item.late)
-            target = service.settings_of(ctx, project).target
-            queue_digest(ctx, digest, key_base=f"digest:{project.id}:{item.week}", target=target)
-            ctx.log("digest.sent", project_id=project.id, week=item.week, late=item.late)
+        except Exception:  # one project's failure must not hold back the others' digests
+            log.exception("the digest of project %s failed", item.project.id)
+            failed += 1
+            continue
         sent += 1
         late += int(item.late)
-    return {"digests": sent, "late": late}
+    return {"digests": sent, "late": late, "failed": failed}
+
+
+def _send_scheduled(runtime: Runtime, item: service.DueDigest) -> bool:
+    """Claim the week and queue its digest in one unit of work; False if it was claimed already
+    (by another scheduler process, or ``/digest send``)."""
+    with runtime.unit(item.project.team_id) as ctx:
+        project = ctx.get(Project, item.project.id)
+        if project is None:
+            return False
+        run = service.claim_week(
+            ctx, project, week=item.week, due_at=item.due_at, late=item.late, trigger="schedule"
+        )
+        if run is None:
+            return False
+        digest = service.build_digest(ctx, project, end=item.due_at, late=item.late)
+        target = service.settings_of(ctx, project).target
+        queue_digest(ctx, digest, key_base=f"digest:{project.id}:{item.week}", target=target)
+        ctx.log("digest.sent", project_id=project.id, week=item.week, late=item.late)
+    return True
 
 
 def send_now(ctx: Ctx, project: Project) -> tuple[list[str], bool]:

@@ -880,15 +880,6 @@ def due_digests(session: Any, now: datetime) -> list[DueDigest]:
     return [c for c in candidates if (c.project.id, c.week) not in claimed]
 
 
-def last_run(ctx: Ctx, project: Project) -> DigestRun | None:
-    return ctx.session.exec(
-        ctx.select(DigestRun)
-        .where(DigestRun.project_id == project.id)
-        .order_by(col(DigestRun.claimed_at).desc())
-        .limit(1)
-    ).first()
-
-
 def overdue_by_owner(ctx: Ctx, project: Project) -> dict[str, list[Issue]]:
     """The project's overdue open issues that have an owner, grouped by owner (one query)."""
     rows = ctx.session.exec(
