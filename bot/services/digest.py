@@ -372,40 +372,27 @@ def latest_poll(
         .limit(1)
         .subquery()
     )
-    # The latest round and the rounds of its series before it, in one statement.
-    rounds = list(
-        ctx.session.exec(
-            ctx.select(Poll)
-            .join(
-                latest,
-                and_(
-                    col(Poll.series_id) == latest.c.series_id,
-                    col(Poll.round_number) <= latest.c.round_number,
-                ),
-            )
-            .where(Poll.status != PollStatus.SCHEDULED)
-            .order_by(col(Poll.round_number).desc())
-            .limit(rounds_wanted)
-        ).all()
-    )
-    if not rounds:
+    # The latest round, the rounds of its series before it and who answered, in one statement.
+    rows = ctx.session.exec(  # type: ignore[call-overload]
+        select(Poll, func.count(col(PollParticipant.id)), _count_if(col(PollParticipant.answered)))
+        .join(
+            latest,
+            and_(
+                col(Poll.series_id) == latest.c.series_id,
+                col(Poll.round_number) <= latest.c.round_number,
+            ),
+        )
+        .outerjoin(PollParticipant, col(PollParticipant.poll_id) == col(Poll.id))
+        .where(col(Poll.team_id) == ctx.team_id, col(Poll.status) != PollStatus.SCHEDULED)
+        .group_by(col(Poll.id))
+        .order_by(col(Poll.round_number).desc())
+        .limit(rounds_wanted)
+    ).all()
+    if not rows:
         return None
-    rounds.reverse()
+    rounds = [poll for poll, _invited, _answered in reversed(rows)]
+    people = {poll.id: (invited, answered) for poll, invited, answered in rows}
     ids = [poll.id or 0 for poll in rounds]
-    people = {
-        poll_id: (invited, answered)
-        for poll_id, invited, answered in ctx.session.exec(  # type: ignore[call-overload]
-            select(
-                col(PollParticipant.poll_id),
-                func.count(),
-                _count_if(col(PollParticipant.answered).is_(True)),
-            )
-            .where(
-                col(PollParticipant.team_id) == ctx.team_id, col(PollParticipant.poll_id).in_(ids)
-            )
-            .group_by(col(PollParticipant.poll_id))
-        ).all()
-    }
     values = _answer_values(ctx, ids)
     figures: dict[tuple[int, str], tuple[int, int, int, int]] = {}
     for poll_id, kind, total, high, promoters, detractors in ctx.session.exec(  # type: ignore[call-overload]
@@ -464,22 +451,22 @@ RiskSource = Callable[[Ctx, Project, Period], dict[str, list[tuple[str, Any]]]]
 def falling_satisfaction(ctx: Ctx, project: Project, period: Period) -> dict[str, tuple[str, Any]]:
     """Key users whose average rating fell from the previous round of the latest *named* poll
     series to its latest round. Anonymous polls are never used: they must not single anyone out."""
-    latest = ctx.session.exec(
-        ctx.select(Poll)
+    latest = (
+        select(col(Poll.series_id), col(Poll.round_number))
         .where(
-            Poll.project_id == project.id,
+            col(Poll.team_id) == ctx.team_id,
+            col(Poll.project_id) == project.id,
             col(Poll.anonymous).is_(False),
-            Poll.status != PollStatus.SCHEDULED,
+            col(Poll.status) != PollStatus.SCHEDULED,
             col(Poll.round_number) > 1,
             col(Poll.opens_at) <= period.end,
         )
         .order_by(col(Poll.opens_at).desc(), col(Poll.id).desc())
         .limit(1)
-    ).first()
-    if latest is None:
-        return {}
+        .subquery()
+    )
 
-    def averages(round_number: int) -> Any:
+    def averages(rounds_back: int) -> Any:
         value = _json_int(ctx, col(PollResponse.answers), col(PollQuestion.id))
         return (
             select(
@@ -488,10 +475,15 @@ def falling_satisfaction(ctx: Ctx, project: Project, period: Period) -> dict[str
             )
             .join(Poll, col(Poll.id) == col(PollResponse.poll_id))
             .join(PollQuestion, col(PollQuestion.poll_id) == col(Poll.id))
+            .join(
+                latest,
+                and_(
+                    col(Poll.series_id) == latest.c.series_id,
+                    col(Poll.round_number) == latest.c.round_number - rounds_back,
+                ),
+            )
             .where(
                 col(Poll.team_id) == ctx.team_id,
-                col(Poll.series_id) == latest.series_id,
-                col(Poll.round_number) == round_number,
                 col(PollQuestion.kind) == QuestionKind.RATING,
                 value.is_not(None),
             )
@@ -499,7 +491,8 @@ def falling_satisfaction(ctx: Ctx, project: Project, period: Period) -> dict[str
             .subquery()
         )
 
-    now, before = averages(latest.round_number), averages(latest.round_number - 1)
+    # One statement: the latest named round and the one before it, compared per person.
+    now, before = averages(0), averages(1)
     rows = ctx.session.exec(  # type: ignore[call-overload]
         select(now.c.user_id, before.c.average, now.c.average)
         .join(before, before.c.user_id == now.c.user_id)
