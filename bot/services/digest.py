@@ -30,7 +30,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
-from bot.calendar import service as calendar_service
 from bot.errors import Msg, ValidationError
 from bot.services import projects as project_service
 from bot.services.context import Ctx
@@ -54,7 +53,7 @@ from storage.models import (
     Project,
     QuestionKind,
 )
-from storage.models.calendar import Attendance, EventStatus
+from storage.models.calendar import Attendance, EventStatus, Rsvp
 from storage.models.issues import OPEN_STATUSES
 
 WEEK = timedelta(days=7)
@@ -682,14 +681,31 @@ class ComingWeek:
 
 
 def coming_week(ctx: Ctx, project: Project, period: Period) -> ComingWeek | None:
-    """Trainings and meetings of the seven days after the period, with their answers so far."""
-    events = calendar_service.events_between(
-        ctx, project.id or 0, period.end, period.coming_end, limit=COMING_LIMIT + 1
-    )
-    if not events:
+    """Trainings and meetings of the seven days after the period, with their answers so far, in
+    one statement."""
+    response = col(Invitation.response)
+    rows = ctx.session.exec(  # type: ignore[call-overload]
+        select(
+            CalendarEvent,
+            _count_if(response == Rsvp.ACCEPTED),
+            _count_if(response == Rsvp.DECLINED),
+            _count_if(response == Rsvp.PENDING),
+            _count_if(response == Rsvp.WAITLISTED),
+        )
+        .outerjoin(Invitation, col(Invitation.event_id) == col(CalendarEvent.id))
+        .where(
+            col(CalendarEvent.team_id) == ctx.team_id,
+            col(CalendarEvent.project_id) == project.id,
+            col(CalendarEvent.status) == EventStatus.SCHEDULED,
+            col(CalendarEvent.starts_at) >= period.end,
+            col(CalendarEvent.starts_at) < period.coming_end,
+        )
+        .group_by(col(CalendarEvent.id))
+        .order_by(col(CalendarEvent.starts_at), col(CalendarEvent.id))
+        .limit(COMING_LIMIT + 1)
+    ).all()
+    if not rows:
         return None
-    shown = events[:COMING_LIMIT]
-    counts = calendar_service.tallies(ctx, [event.id or 0 for event in shown])
     return ComingWeek(
         events=[
             ComingEvent(
@@ -697,14 +713,14 @@ def coming_week(ctx: Ctx, project: Project, period: Period) -> ComingWeek | None
                 kind=event.kind,
                 title=event.title,
                 starts_at=event.starts_at,
-                accepted=counts[event.id or 0]["accepted"],
-                declined=counts[event.id or 0]["declined"],
-                pending=counts[event.id or 0]["pending"],
-                waitlisted=counts[event.id or 0]["waitlisted"],
+                accepted=accepted,
+                declined=declined,
+                pending=pending,
+                waitlisted=waitlisted,
             )
-            for event in shown
+            for event, accepted, declined, pending, waitlisted in rows[:COMING_LIMIT]
         ],
-        more=len(events) > COMING_LIMIT,
+        more=len(rows) > COMING_LIMIT,
     )
 
 
