@@ -18,11 +18,13 @@ from bot.jobs import digest as digest_jobs
 from bot.jobs import run_due
 from bot.runtime import Runtime
 from bot.services import digest as digest_service
+from bot.services import keyusers
 from bot.services import projects as project_service
+from bot.services.keyusers import KeyUserInput
 from storage.db import Database
 from storage.models import DigestRun, DigestSettings, OutboxMessage
 from tests.conftest import KEY_USERS, OUTSIDER, PM, PROJECT_CHANNEL, TEAM
-from tests.digest_helpers import add_issue, add_round
+from tests.digest_helpers import add_event, add_issue, add_round
 from tests.flows import add_key_user, create_project, last_response_text, texts
 
 TITLE = "Weekly digest"
@@ -314,3 +316,41 @@ def test_a_failing_digest_holds_back_no_other_project_and_is_tried_again(
     clock.advance(minutes=5)
     assert digest_jobs.send_digests(runtime)["digests"] == 1
     assert sorted(run.project_id for run in runs(database)) == [1, 2]
+
+
+def test_a_digest_full_of_everything_stays_within_slacks_limits(
+    slack: SlackDriver, runtime: Runtime, clock: MovableClock
+) -> None:
+    create_project(slack)
+    long = "Very long title " * 9
+    with runtime.unit(TEAM, PM) as ctx:
+        project = project_service.get_project(ctx, "ERP")
+        for index in range(40):
+            user = f"URISK{index:04d}"
+            slack.emulator.add_user(user, f"risk{index}")
+            keyusers.add_key_user(ctx=ctx, project=project, data=KeyUserInput(user_id=user))
+            add_issue(
+                ctx,
+                project,
+                index + 1,
+                created=clock.now() - timedelta(days=30),
+                due=clock.now() - timedelta(days=20),
+                reporter=user,
+                owner=PM,
+                title=long[:150],
+            )
+        for index in range(12):
+            add_event(
+                ctx,
+                project,
+                kind="meeting",
+                title=long[:150],
+                starts=clock.now() + timedelta(days=1, hours=index),
+            )
+    clock.advance(days=60)
+    slack.slash_command(PM, "/digest", "send ERP")
+    [digest] = digests_in(slack.emulator, PROJECT_CHANNEL)
+    text = texts([digest])
+    assert "*Key users at risk* — 40" in text and "…and 25 more on the dashboard." in text
+    assert len(digest["blocks"]) <= 50
+    assert slack.emulator.violations == []
