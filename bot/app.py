@@ -9,7 +9,9 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 
+from bot.logs import ContextExecutor, tag_request
 from bot.runtime import Runtime, make_client
+from bot.settings import SettingsError
 from handlers import calendar as calendar_listeners
 from handlers import digest as digest_listeners
 from handlers import errors, events, home, keyusers, projects
@@ -23,6 +25,10 @@ BOT_SCOPES = (
     "commands",
     "im:write",
     "im:history",
+    # A resend first looks for the message by its key in the conversation's history: issue cards
+    # and their threads live in project channels, public or private.
+    "channels:history",
+    "groups:history",
     "users:read",
     "users:read.email",
     "channels:read",
@@ -52,14 +58,21 @@ def build_app(runtime: Runtime, *, listener_executor: Executor | None = None) ->
         "process_before_response": False,
         "ignoring_self_events_enabled": True,
     }
-    if listener_executor is not None:
-        kwargs["listener_executor"] = listener_executor
+    kwargs["listener_executor"] = listener_executor or ContextExecutor(max_workers=10)
     if settings.oauth_enabled:
-        from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
         from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
-        installation_store = SQLAlchemyInstallationStore(
-            client_id=settings.client_id or "", engine=runtime.database.engine
+        from bot.crypto import EncryptedInstallationStore
+
+        if not settings.encryption_keys:
+            raise SettingsError(
+                "LIAISON_ENCRYPTION_KEYS is not set: OAuth mode stores installation tokens "
+                "encrypted; create a key with `liaison keys new`"
+            )
+        installation_store = EncryptedInstallationStore(
+            client_id=settings.client_id or "",
+            engine=runtime.database.engine,
+            keys=settings.encryption_keys,
         )
         state_store = SQLAlchemyOAuthStateStore(
             expiration_seconds=600, engine=runtime.database.engine
@@ -86,6 +99,7 @@ def build_app(runtime: Runtime, *, listener_executor: Executor | None = None) ->
         # the app before the emulator answers auth.test.
         kwargs["token_verification_enabled"] = False
     app = App(**kwargs)
+    app.use(tag_request)
     for module in LISTENER_MODULES:
         module.register(app, runtime)
     return app

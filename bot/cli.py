@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from datetime import UTC, datetime
 
@@ -15,9 +14,12 @@ from bot.settings import Settings, SettingsError, load_settings
 
 
 def _runtime(settings: Settings, clock: MovableClock | None = None):  # type: ignore[no-untyped-def]
+    from bot.clock import SimulatedClock
     from bot.runtime import Runtime
     from storage.db import Database
 
+    if clock is None and settings.simulated_clock:
+        clock = SimulatedClock.parse(settings.simulated_clock)  # type: ignore[assignment]
     return Runtime(
         settings=settings, database=Database(settings.database_url), clock=clock or SystemClock()
     )
@@ -102,6 +104,29 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.crypto import EncryptedInstallationStore, new_key
+
+    if args.keys_command == "new":
+        print(new_key())
+        return 0
+    if not settings.encryption_keys:
+        raise SettingsError("LIAISON_ENCRYPTION_KEYS is not set: nothing to rotate to")
+    from storage.db import make_engine
+
+    _upgrade(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        store = EncryptedInstallationStore(
+            client_id=settings.client_id or "", engine=engine, keys=settings.encryption_keys
+        )
+        store.create_tables()
+        print(f"re-encrypted {store.rotate()} installation rows with the newest key")
+    finally:
+        engine.dispose()
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import run_demo
 
@@ -140,6 +165,15 @@ def build_parser() -> argparse.ArgumentParser:
     run_due.add_argument("--now", help="ISO-8601 instant, e.g. 2026-12-01T09:00:00+01:00")
     run_due.set_defaults(func=cmd_jobs)
 
+    keys = sub.add_parser("keys", help="encryption keys for installation tokens (OAuth mode)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser("new", help="print a new key for LIAISON_ENCRYPTION_KEYS").set_defaults(
+        func=cmd_keys
+    )
+    keys_sub.add_parser(
+        "rotate", help="re-encrypt stored tokens with the first key of LIAISON_ENCRYPTION_KEYS"
+    ).set_defaults(func=cmd_keys)
+
     demo = sub.add_parser("demo", help="play a project's week against the local Slack emulator")
     demo.add_argument("--database", default="liaison-demo.db", help="SQLite file for the demo")
     demo.set_defaults(func=cmd_demo)
@@ -147,13 +181,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from bot.logs import configure_logging
+
+    configure_logging()
     args = build_parser().parse_args(argv)
+    if args.command == "keys" and args.keys_command == "new":
+        return cmd_keys(args, Settings())  # needs no settings: it makes the one that may be missing
     try:
         settings = load_settings()
+        configure_logging(
+            level=settings.log_level, json_lines=settings.log_json, secrets=settings.secrets()
+        )
         return int(args.func(args, settings) or 0)
     except SettingsError as error:
         print(f"liaison: {error}", file=sys.stderr)

@@ -13,14 +13,20 @@ and only if the change committed. ``Sender.deliver_due`` then sends due rows:
   and jitter; after ``MAX_ATTEMPTS`` the row fails for good.
 * Permanent errors (user deactivated, channel gone, cannot DM) are recorded on the row and never
   retried; ``failures()`` lists them so features can show the PM who could not be reached.
-* A row claimed by a sender that crashed is taken again after ``CLAIM_TIMEOUT``.
+* A row claimed by a sender that crashed is taken again after ``CLAIM_TIMEOUT``. Each claim
+  carries a fresh token: right before a send the sender renews its claim (a conditional update on
+  the token), and it records the outcome only where the row still holds its token. A sender that
+  was slow, paused or cut off therefore never sends a row another sender has taken over.
+* The send budget is shared by every process (``SharedPacer``: the buckets live in the database),
+  so web workers and the scheduler together stay under Slack's limits.
 
 Never a second send. A retry after an *uncertain* failure (a timeout or 5xx, where Slack may have
 posted the message before the connection broke) or of a stale claim (the sender died between
 Slack's answer and marking the row sent) could post twice. So every ``chat.postMessage`` carries
 the row's idempotency key in its message ``metadata``, and before such a retry the transport looks
 at the conversation's recent history (or the thread's replies) for a message carrying that key; if
-one is there, the row is marked sent with that message's ``ts`` instead of posting again.
+one is there, the row is marked sent with that message's ``ts`` instead of posting again. The
+lookup pages through the whole conversation (or thread), not only its latest messages.
 ``chat.update`` is idempotent by nature; ``files.upload_v2`` is not verified (a file is at worst
 shared twice after a crash inside the upload; see ``bot/slack_io.py``).
 """
@@ -31,17 +37,19 @@ import logging
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import tuple_, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from storage.db import Database
-from storage.models import OutboxMessage, OutboxStatus
+from storage.models import OutboxMessage, OutboxStatus, RateBucket
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +178,100 @@ class Pacer:
             bucket.tokens = min(bucket.tokens, 1.0)
 
 
+class SharedPacer(Pacer):
+    """The same buckets, kept in the database so that every process draws on one budget.
+
+    Each ``acquire`` locks the buckets it needs (in key order, so two processes never deadlock),
+    refills them from the wall clock, takes a token or learns how long to wait, and commits."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        rates: dict[str, tuple[float, float]] | None = None,
+        per_channel: tuple[float, float] | None = PER_CHANNEL_RATE,
+        wall: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(rates=rates, per_channel=per_channel, monotonic=wall, sleep=sleep)
+        self.database = database
+
+    def _wanted(
+        self, team_id: str, method: str, channel: str | None
+    ) -> dict[str, tuple[float, float]]:
+        wanted: dict[str, tuple[float, float]] = {}
+        if method in self.rates:
+            wanted[method] = self.rates[method]
+        if channel and method == "chat.postMessage" and self.per_channel:
+            wanted["#" + channel] = self.per_channel
+        return wanted
+
+    def _locked(self, session: Session, team_id: str, keys: list[str]) -> dict[str, RateBucket]:
+        query = (
+            select(RateBucket)
+            .where(tuple_(RateBucket.team_id, RateBucket.key).in_([(team_id, k) for k in keys]))
+            .order_by(col(RateBucket.key))
+            .with_for_update()
+        )
+        return {row.key: row for row in session.exec(query).all()}
+
+    def _step(self, team_id: str, wanted: dict[str, tuple[float, float]], take: bool) -> float:
+        with self.database.session() as session:
+            now = self.monotonic()
+            rows = self._locked(session, team_id, sorted(wanted))
+            wait = 0.0
+            buckets: list[tuple[RateBucket, _Bucket]] = []
+            for key, (rate, burst) in sorted(wanted.items()):
+                row = rows.get(key)
+                if row is None:
+                    row = RateBucket(team_id=team_id, key=key, tokens=burst, updated_at=now)
+                    session.add(row)
+                bucket = _Bucket(rate, burst, row.updated_at)
+                bucket.tokens, bucket.paused_until = row.tokens, row.paused_until
+                wait = max(wait, bucket.wait_needed(now))
+                buckets.append((row, bucket))
+            for row, bucket in buckets:
+                if wait <= 0 and take:
+                    bucket.take()
+                row.tokens, row.updated_at = bucket.tokens, bucket.updated
+                session.add(row)
+            return wait
+
+    def acquire(self, team_id: str, method: str, channel: str | None = None) -> None:
+        wanted = self._wanted(team_id, method, channel)
+        if not wanted:
+            return
+        while True:
+            try:
+                wait = self._step(team_id, wanted, take=True)
+            except (IntegrityError, OperationalError) as error:
+                # Another process created the same bucket at the same moment: read it again.
+                log.debug("send budget contention: %s", type(error).__name__)
+                continue
+            if wait <= 0:
+                return
+            self.waited += wait
+            self.sleep(wait)
+
+    def pause(self, team_id: str, method: str, seconds: float) -> None:
+        rate = self.rates.get(method, (1.0, 1.0))
+        while True:
+            try:
+                with self.database.session() as session:
+                    now = self.monotonic()
+                    row = self._locked(session, team_id, [method]).get(method)
+                    if row is None:
+                        row = RateBucket(
+                            team_id=team_id, key=method, tokens=rate[1], updated_at=now
+                        )
+                    row.paused_until = max(row.paused_until, now + seconds)
+                    row.tokens = min(row.tokens, 1.0)
+                    session.add(row)
+                return
+            except IntegrityError:
+                continue
+
+
 def enqueue(
     session: Session,
     *,
@@ -231,6 +333,10 @@ class PermanentError(Exception):
 Transport = Callable[[OutboxMessage], dict[str, Any]]
 
 
+class ClaimLost(Exception):
+    """Another sender took this row over (our claim went stale): do not send it."""
+
+
 class Sender:
     def __init__(
         self,
@@ -240,7 +346,9 @@ class Sender:
         *,
         batch_size: int = 50,
         pacer: Pacer,
+        claim_timeout: timedelta = CLAIM_TIMEOUT,
     ) -> None:
+        self.claim_timeout = claim_timeout
         self.database = database
         self.clock = clock
         self.transport_for = transport_for
@@ -251,13 +359,14 @@ class Sender:
 
     def _claim(self, team_id: str | None, keys: list[str] | None) -> list[OutboxMessage]:
         now = self.clock.now()
+        token = uuid.uuid4().hex
         with self.database.session() as session:
             due = (
                 (col(OutboxMessage.status) == OutboxStatus.PENDING)
                 & (col(OutboxMessage.next_attempt_at) <= now)
             ) | (
                 (col(OutboxMessage.status) == OutboxStatus.SENDING)
-                & (col(OutboxMessage.claimed_at) <= now - CLAIM_TIMEOUT)
+                & (col(OutboxMessage.claimed_at) <= now - self.claim_timeout)
             )
             query = select(OutboxMessage).where(due)
             if team_id is not None:
@@ -275,7 +384,12 @@ class Sender:
                         col(OutboxMessage.status) == row.status,
                         col(OutboxMessage.attempts) == row.attempts,
                     )
-                    .values(status=OutboxStatus.SENDING, claimed_at=now, attempts=row.attempts + 1)
+                    .values(
+                        status=OutboxStatus.SENDING,
+                        claimed_at=now,
+                        claim_token=token,
+                        attempts=row.attempts + 1,
+                    )
                 )
                 if result.rowcount == 1:  # type: ignore[attr-defined]
                     claimed.append(row.id)
@@ -316,11 +430,32 @@ class Sender:
             log.info("outbox %s was already in Slack (ts %s): not sent again", row.key, found)
         return found
 
+    def _under_claim(self, row: OutboxMessage, **values: Any) -> bool:
+        """Update ``row`` only while it still holds this sender's claim (its token, SENDING)."""
+        with self.database.session() as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id) == row.id,
+                    col(OutboxMessage.claim_token) == row.claim_token,
+                    col(OutboxMessage.status) == OutboxStatus.SENDING,
+                )
+                .values(**values)
+            )
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def _renew(self, row: OutboxMessage) -> None:
+        """Right before a send: the row must still hold our claim, which starts afresh now, so the
+        send happens well within CLAIM_TIMEOUT of it however long the batch has taken."""
+        if not self._under_claim(row, claimed_at=self.clock.now()):
+            raise ClaimLost(row.key)
+
     def _call(self, transport: Transport, row: OutboxMessage) -> dict[str, Any]:
         """One send with pacing; a 429 pauses the method and is retried here a few times."""
         channel = row.payload.get("channel") if isinstance(row.payload, dict) else None
         for attempt in range(RATE_LIMIT_RETRIES_IN_PLACE + 1):
             self.pacer.acquire(row.team_id, row.method, channel)
+            self._renew(row)
             try:
                 return transport(row)
             except TransientError as error:
@@ -335,6 +470,9 @@ class Sender:
         values: dict[str, Any]
         try:
             answer = self._already_sent(transport, row) or self._call(transport, row)
+        except ClaimLost:
+            log.warning("outbox %s: another sender took it over; not sent here", row.key)
+            return
         except PermanentError as error:
             values = {"status": OutboxStatus.FAILED, "error": error.reason[:500]}
             outcome.failed += 1
@@ -366,10 +504,8 @@ class Sender:
                 "error": None,
             }
             outcome.sent += 1
-        with self.database.session() as session:
-            session.execute(
-                update(OutboxMessage).where(col(OutboxMessage.id) == row.id).values(**values)
-            )
+        if not self._under_claim(row, **values):
+            log.error("outbox %s: claim lost while sending; outcome not recorded", row.key)
 
 
 def failures(session: Session, *, team_id: str, subject: str) -> list[OutboxMessage]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -18,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.clock import Clock, SystemClock
-from bot.delivery import Pacer, Sender
+from bot.delivery import DEFAULT_RATES, Pacer, Sender, SharedPacer
 from bot.services.context import Ctx
 from bot.settings import Settings
 from storage.db import Database
@@ -38,9 +39,21 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     # Multi-workspace installs look the bot token up per team; single-workspace uses the setting.
     token_for: Callable[[str], str | None] | None = None
-    # Every sender of this runtime shares one pacer, so all of a process's sends add up.
-    pacer: Pacer = field(default_factory=Pacer)
+    # Every sender shares one budget: by default kept in the database, so that the web processes
+    # and the scheduler together stay under Slack's limits (tests pass an in-memory one).
+    pacer: Pacer | None = None
     _clients: dict[str, WebClient] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.pacer is None:
+            scale = self.settings.rate_scale
+            rates = {m: (rate * scale, burst) for m, (rate, burst) in DEFAULT_RATES.items()}
+            self.pacer = SharedPacer(self.database, rates=rates)
+
+    @property
+    def speed(self) -> float:
+        """How much faster than real time the clock runs (1 but in a simulated rehearsal)."""
+        return float(getattr(self.clock, "speed", 1.0))
 
     def client(self, team_id: str) -> WebClient:
         token = self.token_for(team_id) if self.token_for else self.settings.bot_token
@@ -79,5 +92,6 @@ class Runtime:
             self.database,
             self.clock,
             lambda team: transport_for_client(self.client(team)),
-            pacer=self.pacer,
+            pacer=self.pacer or SharedPacer(self.database),
+            claim_timeout=timedelta(seconds=self.settings.claim_timeout_seconds * self.speed),
         )

@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SLACK_API_URL = "https://slack.com/api/"
 SUPPORTED_LOCALES = ("en", "zh-CN")
+SECRET_FIELDS = ("bot_token", "signing_secret", "app_token", "client_secret", "encryption_keys")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 COMMAND_NAMES = ("project", "keyuser", "issue", "training", "poll", "meeting", "digest")
 _COMMAND_RE = re.compile(r"^/[a-z0-9][a-z0-9_-]{0,31}$")
 
@@ -37,6 +39,39 @@ class Settings:
     socket_mode: bool = True
     public_url: str | None = None
     commands: dict[str, str] = field(default_factory=lambda: {n: f"/{n}" for n in COMMAND_NAMES})
+    # Fernet keys (newest first) that encrypt OAuth installation tokens at rest.
+    encryption_keys: tuple[str, ...] = ()
+    log_level: str = "INFO"
+    log_json: bool = False
+    standby_seconds: float = 10.0  # how often a standby scheduler tries to take the lead
+    claim_timeout_seconds: float = 300.0  # an outbox claim older than this is taken over
+    rate_scale: float = 1.0  # multiplies every send rate (workspaces with higher Slack limits)
+    simulated_clock: str | None = None  # "start,anchor,speed": a rehearsal's shared fast clock
+
+    def __repr__(self) -> str:
+        """Every setting, with secrets shown only as set or not (and no database password)."""
+        parts = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name in SECRET_FIELDS:
+                shown = "<set>" if value else None
+                parts.append(f"{item.name}={shown!r}" if shown is None else f"{item.name}={shown}")
+            elif item.name == "database_url":
+                parts.append(f"database_url={_without_password(value)!r}")
+            else:
+                parts.append(f"{item.name}={value!r}")
+        return f"Settings({', '.join(parts)})"
+
+    __str__ = __repr__
+
+    def secrets(self) -> list[str]:
+        """Every secret value, for the log redaction."""
+        values = [self.bot_token, self.signing_secret, self.app_token, self.client_secret]
+        values += list(self.encryption_keys)
+        password = re.match(r"^[^:]+://[^:/@]+:([^@]+)@", self.database_url)
+        if password:
+            values.append(password.group(1))
+        return [v for v in values if v]
 
     @property
     def oauth_enabled(self) -> bool:
@@ -60,6 +95,10 @@ class Settings:
                 raise SettingsError(
                     f"{env_names[name]} is not set; see README: Connect a workspace"
                 )
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"^([^:]+://[^:/@]+:)[^@]+@", r"\1***@", url)
 
 
 def _bool(name: str, raw: str) -> bool:
@@ -128,12 +167,61 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if public_url and not public_url.startswith("https://"):
         raise SettingsError("LIAISON_PUBLIC_URL must start with https://")
 
+    encryption_keys = tuple(
+        key.strip() for key in (get("LIAISON_ENCRYPTION_KEYS") or "").split(",") if key.strip()
+    )
+    if encryption_keys:
+        from bot.crypto import check_keys
+
+        check_keys(encryption_keys)
+    client_id, client_secret = get("SLACK_CLIENT_ID"), get("SLACK_CLIENT_SECRET")
+    if client_id and client_secret and not encryption_keys:
+        raise SettingsError(
+            "LIAISON_ENCRYPTION_KEYS is not set: OAuth mode stores installation tokens encrypted; "
+            "create a key with `liaison keys new`"
+        )
+    log_level = (get("LIAISON_LOG_LEVEL") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise SettingsError(f"LIAISON_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    log_raw = get("LIAISON_LOG_JSON")
+    standby_raw = get("LIAISON_STANDBY_SECONDS") or "10"
+    try:
+        standby_seconds = float(standby_raw)
+    except ValueError:
+        standby_seconds = -1.0
+    if not 0.1 <= standby_seconds <= 30:
+        raise SettingsError("LIAISON_STANDBY_SECONDS must be a number of seconds from 0.1 to 30")
+
+    claim_raw = get("LIAISON_CLAIM_TIMEOUT_SECONDS") or "300"
+    rate_raw = get("LIAISON_RATE_SCALE") or "1"
+    try:
+        claim_timeout = float(claim_raw)
+        rate_scale = float(rate_raw)
+    except ValueError:
+        raise SettingsError(
+            "LIAISON_CLAIM_TIMEOUT_SECONDS and LIAISON_RATE_SCALE must be numbers"
+        ) from None
+    if not 1 <= claim_timeout <= 3600:
+        raise SettingsError("LIAISON_CLAIM_TIMEOUT_SECONDS must be from 1 to 3600")
+    if not 0.01 <= rate_scale <= 100:
+        raise SettingsError("LIAISON_RATE_SCALE must be from 0.01 to 100")
+    simulated = get("LIAISON_SIMULATED_CLOCK")
+    if simulated:
+        from bot.clock import SimulatedClock
+
+        try:
+            SimulatedClock.parse(simulated)
+        except ValueError:
+            raise SettingsError(
+                "LIAISON_SIMULATED_CLOCK must be 'ISO start,Unix anchor,speed[,ISO until]'"
+            ) from None
+
     return Settings(
         bot_token=bot_token,
         signing_secret=get("SLACK_SIGNING_SECRET"),
         app_token=app_token,
-        client_id=get("SLACK_CLIENT_ID"),
-        client_secret=get("SLACK_CLIENT_SECRET"),
+        client_id=client_id,
+        client_secret=client_secret,
         api_url=api_url,
         database_url=database_url,
         timezone=timezone,
@@ -142,4 +230,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         socket_mode=socket_mode,
         public_url=public_url.rstrip("/") if public_url else None,
         commands=commands,
+        encryption_keys=encryption_keys,
+        log_level=log_level,
+        log_json=_bool("LIAISON_LOG_JSON", log_raw) if log_raw else False,
+        standby_seconds=standby_seconds,
+        claim_timeout_seconds=claim_timeout,
+        rate_scale=rate_scale,
+        simulated_clock=simulated,
     )

@@ -84,27 +84,37 @@ def transport_for_client(client: WebClient) -> Transport:
 
     def find_sent(row: OutboxMessage) -> dict[str, Any] | None:
         payload = row.payload
+        """The message carrying ``row``'s key, searched page by page through the whole
+        conversation (or thread), not only its latest messages."""
+        cursor: str | None = None
         try:
             channel = _dm_channel(client, str(payload.get("channel") or ""))
             thread_ts = payload.get("thread_ts")
-            if thread_ts:
-                answer = client.conversations_replies(
-                    channel=channel, ts=thread_ts, limit=200, include_all_metadata=True
-                )
-            else:
-                answer = client.conversations_history(
-                    channel=channel, limit=100, include_all_metadata=True
-                )
+            while True:
+                if thread_ts:
+                    answer = client.conversations_replies(
+                        channel=channel,
+                        ts=thread_ts,
+                        limit=200,
+                        include_all_metadata=True,
+                        cursor=cursor,
+                    )
+                else:
+                    answer = client.conversations_history(
+                        channel=channel, limit=200, include_all_metadata=True, cursor=cursor
+                    )
+                for message in answer.get("messages") or []:
+                    metadata = message.get("metadata") or {}
+                    if (metadata.get("event_payload") or {}).get("key") == row.key:
+                        return {"channel": channel, "ts": message.get("ts")}
+                cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor or not answer.get("has_more", True):
+                    return None
         except SlackApiError as error:
             _raise_plain(error)
             raise
         except (URLError, SlackRequestError, OSError, TimeoutError) as error:
             raise TransientError(type(error).__name__) from None
-        for message in answer.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            if (metadata.get("event_payload") or {}).get("key") == row.key:
-                return {"channel": channel, "ts": message.get("ts")}
-        return None
 
     send.find_sent = find_sent  # type: ignore[attr-defined]
     return send

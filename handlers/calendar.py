@@ -30,12 +30,11 @@ def register(app: App, runtime: Runtime) -> None:
     settings = runtime.settings
 
     def _update_invitation(
-        client: WebClient, body: dict[str, Any], payload: dict[str, Any]
+        client: WebClient, message: tuple[str, str] | None, payload: Any
     ) -> None:
-        container = body.get("container") or {}
-        channel, ts = container.get("channel_id"), container.get("message_ts")
-        if not channel or not ts:
+        if message is None:
             return
+        channel, ts = message
         try:
             client.chat_update(channel=channel, ts=ts, **payload)
         except SlackApiError as error:
@@ -73,7 +72,8 @@ def register(app: App, runtime: Runtime) -> None:
                 _refuse(respond, locale, error)
                 return
             payload = views.invitation(locale, outcome.event, outcome.invitation, outcome.position)
-        _update_invitation(client, body, payload)
+            message = service.invitation_message(ctx, outcome.event, outcome.invitation)
+        _update_invitation(client, message, payload)
         if outcome.keys:
             runtime.sender().deliver_due(team_id=context.team_id, keys=outcome.keys)
 
@@ -102,4 +102,5 @@ def register(app: App, runtime: Runtime) -> None:
             payload = views.invitation(
                 locale, event, invitation, service.waitlist_position(ctx, invitation)
             )
-        _update_invitation(client, body, payload)
+            message = service.invitation_message(ctx, event, invitation)
+        _update_invitation(client, message, payload)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import LiaisonError
+from bot.errors import LiaisonError, ValidationError
 from bot.runtime import Runtime
-from handlers.common import error_text
+from handlers.common import error_text, view_errors
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,21 @@ def register(app: App, runtime: Runtime) -> None:
             logger.warning("request refused: %s", error)
         else:
             logger.exception("unexpected error in a listener", exc_info=error)
-        text = error_text(runtime.settings.locale, error)
+        locale = runtime.settings.locale
+        text = error_text(locale, error)
+        view = body.get("view") or {}
+        if body.get("type") == "view_submission" and any(
+            block.get("type") == "input" for block in view.get("blocks") or []
+        ):
+            # The modal stays open with the reason on its first field: nothing typed is lost.
+            if not isinstance(error, ValidationError):
+                error = ValidationError({"": text})
+            errors = view_errors(locale, error, view)
+            return BoltResponse(
+                status=200,
+                body=json.dumps({"response_action": "errors", "errors": errors}),
+                headers={"content-type": "application/json;charset=utf-8"},
+            )
         user_id = body.get("user_id") or (body.get("user") or {}).get("id")
         try:
             if body.get("response_url"):

@@ -442,6 +442,10 @@ def register(app: App, runtime: Runtime) -> None:
         ack()
         with unit(runtime, context, client) as ctx:
             issue, project = service.get_issue(ctx, int(action.get("value") or 0))
+            if ctx.actor_id != issue.reporter_id:  # the value may be forged: show nothing
+                raise PermissionDenied(
+                    Msg("issues.refused.rate_not_reporter", ref=service.issue_key(project, issue))
+                )
             modal = views.rating_modal(project.locale, project, issue, issue.rating)
         open_modal(client, body["trigger_id"], modal)
 
@@ -578,6 +582,7 @@ def register(app: App, runtime: Runtime) -> None:
                     auto_close_days=auto_close,
                 )
             else:
+                project_service.require_team(ctx, project, "service_levels")
                 levels = service.service_levels(ctx, project)
             return views.service_levels_text(project.locale, project, levels, changed=bool(changes))
 

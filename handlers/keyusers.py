@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
-from bot.errors import LiaisonError, Msg, NotFound, ValidationError
+from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import t
 from bot.ids import Action, Callback
 from bot.runtime import Runtime
@@ -76,6 +76,26 @@ def download_csv(url: str, token: str | None) -> str:
     if len(content) > MAX_CSV_BYTES:
         raise ValidationError({"csv_file": Msg("errors.csv_too_big")})
     return content.decode("utf-8-sig", errors="replace")
+
+
+SLACK_FILE_HOST = "https://files.slack.com/"
+
+
+def uploaded_csv(client: WebClient, file_id: Any, user_id: str) -> str:
+    """The text of a CSV this person uploaded, fetched from the URL Slack gives for the file id
+    (never a URL taken from the request, which anyone could point anywhere with the bot token)."""
+    if not isinstance(file_id, str) or not file_id:
+        raise ValidationError({"csv_file": Msg("security.file_not_found")})
+    try:
+        record = client.files_info(file=file_id)["file"]
+    except SlackApiError as error:
+        raise ValidationError({"csv_file": Msg("security.file_not_found")}) from error
+    if record.get("user") != user_id:
+        raise PermissionDenied(Msg("security.not_yours"))
+    url = record.get("url_private_download") or record.get("url_private") or ""
+    if not url.startswith(SLACK_FILE_HOST):
+        raise ValidationError({"csv_file": Msg("security.file_not_found")})
+    return download_csv(url, client.token)
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -358,9 +378,14 @@ def register(app: App, runtime: Runtime) -> None:
         files = values.get("csv_file") or []
         pasted = (values.get("csv") or "").strip()
         locale = settings.locale
-        with unit(runtime, context, client) as ctx:
-            project = project_service.get_project_by_id(ctx, project_id)
-            locale = project.locale
+        try:
+            with unit(runtime, context, client) as ctx:
+                project = project_service.get_project_by_id(ctx, project_id)
+                locale = project.locale
+                project_service.require_pm(ctx, project)  # before anything is fetched
+        except LiaisonError as error:
+            refuse_form(ack, locale, error, view)
+            return
         if not files and not pasted:
             ack(
                 response_action="errors",
@@ -371,7 +396,8 @@ def register(app: App, runtime: Runtime) -> None:
         # modal now and send the report as a DM when done.
         ack()
         try:
-            text = download_csv(files[0]["url_private_download"], client.token) if files else pasted
+            user_id = context.user_id or ""
+            text = uploaded_csv(client, (files[0] or {}).get("id"), user_id) if files else pasted
             with unit(runtime, context, client) as ctx:
                 if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
                     return

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import charts
-from bot.errors import LiaisonError, Msg, NotFound, ValidationError
+from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain, slack_date, t
 from bot.ids import PollId
 from bot.runtime import Runtime
@@ -317,57 +317,43 @@ def register(app: App, runtime: Runtime) -> None:
         ctx: Ctx,
         poll: Poll,
         user_id: str,
-        secret: str | None,
-        container: dict[str, Any],
         current: dict[str, Any] | None = None,
     ) -> None:
         locale = service.project_of(ctx, poll).locale
         if current is None:
-            current = service.current_answers(ctx, poll, user_id, secret)
-        metadata = {
-            "p": poll.id,
-            "s": secret,
-            "c": container.get("channel_id"),
-            "t": container.get("message_ts"),
-        }
-        view = views.answer_modal(locale, poll, service.questions_of(ctx, poll), current, metadata)
+            current = service.current_answers(ctx, poll, user_id)
+        view = views.answer_modal(
+            locale, poll, service.questions_of(ctx, poll), current, {"p": poll.id}
+        )
         open_modal(client, trigger_id, view)
 
+    def _update_invitation(
+        client: WebClient, ctx: Ctx, poll: Poll, user_id: str, message: dict[str, Any]
+    ) -> bool:
+        """Rewrite the person's own invitation DM (found in the outbox, never from the request)."""
+        invitation = service.invitation_of(ctx, poll, user_id)
+        if invitation is None:
+            return False
+        channel, ts = invitation
+        try:
+            client.chat_update(channel=channel, ts=ts, **message)
+        except SlackApiError as error:
+            log.warning("could not update a poll DM: %s", slack_error_code(error))
+            return False
+        return True
+
     def _show_closed(
-        client: WebClient,
-        respond: Respond,
-        ctx: Ctx,
-        poll_id: Any,
-        container: dict[str, Any],
-        error: LiaisonError,
+        client: WebClient, respond: Respond, ctx: Ctx, poll_id: Any, error: LiaisonError
     ) -> None:
         poll = service.get_poll(ctx, poll_id)
         locale = service.project_of(ctx, poll).locale
-        person = service.participant(ctx, poll, ctx.actor_id or "")
-        channel, ts = container.get("channel_id"), container.get("message_ts")
-        if channel and ts:
-            try:
-                client.chat_update(
-                    channel=channel,
-                    ts=ts,
-                    **views.closed(locale, poll, bool(person and person.answered)),
-                )
-            except SlackApiError as slack_error:
-                log.warning("could not mark poll DM closed: %s", slack_error_code(slack_error))
+        user_id = ctx.actor_id or ""
+        person = service.participant(ctx, poll, user_id)
+        if person is not None:
+            _update_invitation(
+                client, ctx, poll, user_id, views.closed(locale, poll, person.answered)
+            )
         respond(text=error_text(locale, error), response_type="ephemeral", replace_original=False)
-
-    def _mark_answered(
-        client: WebClient, locale: str, poll: Poll, secret: str | None, channel: Any, ts: Any
-    ) -> None:
-        """The DM now says "answered, thank you" with "Edit" (anonymous: holding the token).
-
-        Sent directly, not through the outbox: the token must not be stored anywhere."""
-        if not channel or not ts:
-            return
-        try:
-            client.chat_update(channel=channel, ts=ts, **views.answered(locale, poll, secret))
-        except SlackApiError as error:
-            log.warning("could not mark poll DM answered: %s", slack_error_code(error))
 
     @app.action(PollId.ANSWER)
     def open_answer_modal(
@@ -380,22 +366,16 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         ack()
         value = views.read_value(action.get("value"))
-        container = body.get("container") or {}
+        user_id = context.user_id or ""
         with unit(runtime, context, client) as ctx:
             try:
-                poll, _person = service.answerable(ctx, value.get("p"), context.user_id or "")
+                poll, person = service.answerable(ctx, value.get("p"), user_id)
+                if poll.anonymous and person.answered:
+                    raise PermissionDenied(Msg("poll.errors.anonymous_final"))
             except service.PollClosed as error:
-                _show_closed(client, respond, ctx, value.get("p"), container, error)
+                _show_closed(client, respond, ctx, value.get("p"), error)
                 return
-            _open_answer_modal(
-                client,
-                body["trigger_id"],
-                ctx,
-                poll,
-                context.user_id or "",
-                value.get("s"),
-                container,
-            )
+            _open_answer_modal(client, body["trigger_id"], ctx, poll, user_id)
 
     app.action(PollId.EDIT)(open_answer_modal)
 
@@ -411,9 +391,7 @@ def register(app: App, runtime: Runtime) -> None:
         ack()
         value = views.read_value(action.get("value"))
         _prefix, question_id, rating = action["action_id"].split(":")
-        container = body.get("container") or {}
         user_id = context.user_id or ""
-        outcome = None
         with unit(runtime, context, client) as ctx:
             try:
                 outcome, merged = service.answer_from_button(
@@ -422,41 +400,18 @@ def register(app: App, runtime: Runtime) -> None:
                     user_id=user_id,
                     question_id=int(question_id),
                     value=int(rating),
-                    secret=value.get("s"),
                 )
             except service.PollClosed as error:
-                _show_closed(client, respond, ctx, value.get("p"), container, error)
-                return
-            except LiaisonError as error:
-                respond(
-                    text=error_text(settings.locale, error),
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
+                _show_closed(client, respond, ctx, value.get("p"), error)
                 return
             poll = service.get_poll(ctx, value.get("p"))
             locale = service.project_of(ctx, poll).locale
             if outcome is None:
-                # Other required questions are open: the modal, with this rating chosen.
-                _open_answer_modal(
-                    client,
-                    body["trigger_id"],
-                    ctx,
-                    poll,
-                    user_id,
-                    value.get("s"),
-                    container,
-                    current=merged,
-                )
+                # Other required questions are open, or the answer is anonymous (final, so
+                # confirmed in the modal): the modal, with this rating chosen.
+                _open_answer_modal(client, body["trigger_id"], ctx, poll, user_id, current=merged)
                 return
-        _mark_answered(
-            client,
-            locale,
-            outcome.poll,
-            outcome.secret,
-            container.get("channel_id"),
-            container.get("message_ts"),
-        )
+            _update_invitation(client, ctx, poll, user_id, views.answered(locale, poll))
         publish_home(runtime, client, context.team_id or "", user_id)
 
     @app.view(PollId.ANSWER_MODAL)
@@ -474,16 +429,20 @@ def register(app: App, runtime: Runtime) -> None:
                     poll_id=poll.id or 0,
                     user_id=context.user_id or "",
                     raw=answers_from_view(view),
-                    secret=metadata.get("s"),
                 )
         except LiaisonError as error:
             refuse_form(ack, locale, error, view)
             return
         ack()
-        _mark_answered(
-            client, locale, outcome.poll, outcome.secret, metadata.get("c"), metadata.get("t")
-        )
-        if not metadata.get("c"):
+        with unit(runtime, context, client) as ctx:
+            updated = _update_invitation(
+                client,
+                ctx,
+                outcome.poll,
+                context.user_id or "",
+                views.answered(locale, outcome.poll),
+            )
+        if not updated:
             text = t(locale, "poll.answer_saved", title=outcome.poll.title)
             dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
         publish_home(runtime, client, context.team_id or "", context.user_id or "")

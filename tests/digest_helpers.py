@@ -11,11 +11,11 @@ from bot.services.context import Ctx
 from bot.services.keyusers import KeyUserInput
 from bot.services.projects import ProjectInput
 from storage.models import (
+    BallotBox,
     CalendarEvent,
     Invitation,
     Issue,
     Poll,
-    PollBallot,
     PollParticipant,
     PollQuestion,
     PollResponse,
@@ -150,6 +150,7 @@ def add_round(
                 team_id=ctx.team_id, poll_id=poll.id or 0, user_id=user, answered=user in answers
             )
         )
+    ballots = []
     for user, values in answers.items():
         stored: dict[str, Any] = {}
         if "rating" in values:
@@ -157,15 +158,7 @@ def add_round(
         if "nps" in values:
             stored[str(nps.id)] = values["nps"]
         if anonymous:
-            ctx.session.add(
-                PollBallot(
-                    id=uuid.uuid4().hex,
-                    team_id=ctx.team_id,
-                    poll_id=poll.id or 0,
-                    answers=stored,
-                    secret_hash="x" * 64,
-                )
-            )
+            ballots.append(stored)
         else:
             ctx.session.add(
                 PollResponse(
@@ -177,6 +170,12 @@ def add_round(
                     updated_at=opens,
                 )
             )
+    if ballots:
+        ctx.session.add(
+            BallotBox(
+                id=uuid.uuid4().hex, team_id=ctx.team_id, poll_id=poll.id or 0, ballots=ballots
+            )
+        )
     ctx.session.flush()
     return poll
 

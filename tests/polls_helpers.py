@@ -73,7 +73,8 @@ def poll_dm(slack: SlackDriver, user_id: str) -> dict[str, Any]:
         if message.get("thread_ts") not in (None, message["ts"]):
             continue
         text = str(message.get("blocks"))
-        if PollId.ANSWER in text or PollId.EDIT in text or "closed" in text.lower():
+        answered = "Answered, thank you" in text
+        if PollId.ANSWER in text or PollId.EDIT in text or answered or "closed" in text.lower():
             return message
     raise AssertionError(f"no poll DM for {user_id}")
 

@@ -222,3 +222,64 @@ def test_the_pacer_keeps_a_channel_near_one_message_a_second_and_honours_a_pause
     pacer.pause(TEAM, "chat.update", 3)
     pacer.acquire(TEAM, "chat.update", "D1")
     assert fake.now == pytest.approx(9.0)
+
+
+# ------------------------------------------------------- fencing, lookup, shared budget
+
+
+def test_a_sender_whose_claim_went_stale_sends_nothing_another_sender_took_over(
+    runtime: Runtime, emulator: SlackEmulator, database: Database, clock: MovableClock
+) -> None:
+    people = project_with_many_key_users(runtime, emulator, 3)
+    _poll_id, keys = open_poll_for_everyone(runtime)
+    slow = sender_for(runtime, fake_pacer()[0])
+    rows = slow._claim(TEAM, keys)  # claimed, then the process stalls past the claim timeout
+    assert len(rows) == 3
+    clock.advance(CLAIM_TIMEOUT + timedelta(minutes=1))
+    sender_for(runtime, fake_pacer()[0]).deliver_due(team_id=TEAM)
+    outcome = delivery.SendOutcome()
+    for row in rows:  # the stalled sender wakes up and goes on with its batch from memory
+        slow._send_one(row, outcome)
+    assert outcome.sent == 0
+    assert dms_per_person(emulator, people, "Pulse") == Counter({person: 1 for person in people})
+    assert statuses(database) == Counter({OutboxStatus.SENT: 3})
+
+
+def test_a_resend_finds_the_message_however_many_came_after_it(
+    runtime: Runtime, emulator: SlackEmulator, database: Database, clock: MovableClock
+) -> None:
+    [person] = project_with_many_key_users(runtime, emulator, 1)
+    _poll_id, [key] = open_poll_for_everyone(runtime)
+    sender_for(runtime, fake_pacer()[0]).deliver_due(team_id=TEAM)
+    # The answer was lost (a timeout): the row looks unsent, and 150 messages came since.
+    with database.session() as session:
+        row = session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).one()
+        row.status, row.ts, row.next_attempt_at = OutboxStatus.PENDING, None, clock.now()
+        session.add(row)
+    channel = emulator.dm_channel_id(person)
+    for index in range(150):
+        emulator.add_message(channel, person, f"chatter {index}")
+    sender_for(runtime, fake_pacer()[0]).deliver_due(team_id=TEAM)
+    assert dms_per_person(emulator, [person], "Pulse") == Counter({person: 1})
+    with database.session() as session:
+        row = session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).one()
+    assert row.status == OutboxStatus.SENT and row.ts is not None
+
+
+def test_the_send_budget_is_shared_by_every_process(database: Database) -> None:
+    fake = FakeTime()
+    rates = {"chat.postMessage": (1.0, 2.0)}
+
+    def process() -> delivery.SharedPacer:
+        return delivery.SharedPacer(
+            database, rates=rates, per_channel=None, wall=fake.monotonic, sleep=fake.sleep
+        )
+
+    web, scheduler = process(), process()
+    web.acquire(TEAM, "chat.postMessage")
+    web.acquire(TEAM, "chat.postMessage")  # the burst is spent
+    scheduler.acquire(TEAM, "chat.postMessage")  # another process: it must wait its turn
+    assert fake.slept and sum(fake.slept) == pytest.approx(1.0, abs=0.01)
+    scheduler.pause(TEAM, "chat.postMessage", 30)
+    web.acquire(TEAM, "chat.postMessage")  # a 429 seen by one process pauses the other
+    assert sum(fake.slept) >= 30

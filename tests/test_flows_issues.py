@@ -419,6 +419,8 @@ def test_outbox_keys_are_unique_per_change(erp: SlackDriver, database: Database)
 
 def test_pms_set_service_levels_per_project(erp: SlackDriver, database: Database) -> None:
     erp.slash_command(ANNA, "/issue", "sla ERP", channel_id=PROJECT_CHANNEL)
+    assert "for its project managers and team" in last_response_text(erp)  # a key user: no
+    erp.slash_command(TOM, "/issue", "sla ERP", channel_id=PROJECT_CHANNEL)
     shown = last_response_text(erp)
     assert "Service levels of ERP" in shown
     assert "P1 · critical: first response within 2 h, resolved within 1 day" in shown

@@ -119,7 +119,7 @@ def test_list_groups_the_register_by_quadrant(slack: SlackDriver) -> None:
     add_key_user(slack, KEY_USERS[0], influence="high", interest="high", role="sponsor")
     add_key_user(slack, KEY_USERS[1], influence="low", interest="high")
     add_key_user(slack, KEY_USERS[2], influence="low", interest="low", cadence_days="5")
-    slack.slash_command(OUTSIDER, "/keyuser", "list ERP")
+    slack.slash_command(PM, "/keyuser", "list ERP")
     text = texts([slack.emulator.responses[-1]])
     assert "Key users of ERP (3)" in text
     closely = text.index("*Manage closely*")
@@ -192,31 +192,27 @@ def test_import_needs_a_file_or_text(slack: SlackDriver, database: Database) -> 
 
 @responses.activate
 def test_import_from_an_uploaded_file(slack: SlackDriver, database: Database) -> None:
-    url = "https://files.slack.com/files-pri/T0001-F123/download/keyusers.csv"
+    content = f"slack_user,role,module\n{KEY_USERS[3]},key_user,SD\n"
+    upload = slack.emulator.add_file(PM, "keyusers.csv", content.encode())
     responses.get(
-        url,
-        body=f"slack_user,role,module\n{KEY_USERS[3]},key_user,SD\n",
+        upload["url_private_download"],
+        body=content,
         match=[responses.matchers.header_matcher({"Authorization": "Bearer xoxb-test-token"})],
     )
     create_project(slack)
     slack.slash_command(PM, "/keyuser", "import ERP")
-    slack.submit_view(
-        PM,
-        {"csv_file": [{"id": "F123", "name": "keyusers.csv", "url_private_download": url}]},
-    )
+    slack.submit_view(PM, {"csv_file": [upload]})
     [key_user] = key_users_in(database)
     assert (key_user.user_id, key_user.module) == (KEY_USERS[3], "SD")
 
 
 @responses.activate
 def test_a_failed_download_is_told_not_swallowed(slack: SlackDriver, database: Database) -> None:
-    url = "https://files.slack.com/files-pri/T0001-F404/download/x.csv"
-    responses.get(url, status=404)
+    upload = slack.emulator.add_file(PM, "x.csv", b"")
+    responses.get(upload["url_private_download"], status=404)
     create_project(slack)
     slack.slash_command(PM, "/keyuser", "import ERP")
-    slack.submit_view(
-        PM, {"csv_file": [{"id": "F404", "name": "x.csv", "url_private_download": url}]}
-    )
+    slack.submit_view(PM, {"csv_file": [upload]})
     assert "could not download" in texts(slack.emulator.dm_messages(PM)[-1:])
     assert key_users_in(database) == []
 

@@ -313,7 +313,13 @@ def test_csv_export_escapes_formulas_and_anonymous_exports_carry_no_identity(
     slack: SlackDriver, database: Database, emulator: SlackEmulator
 ) -> None:
     project_with_key_users(slack)
-    create_poll(slack, questions=[{"question_kind": RATING}, {"question_kind": TEXT}])
+    create_poll(
+        slack,
+        questions=[
+            {"question_kind": RATING, "question_text": "=1+1 how was it?"},
+            {"question_kind": TEXT},
+        ],
+    )
     create_poll(
         slack, anonymous="yes", questions=[{"question_kind": RATING}, {"question_kind": TEXT}]
     )
@@ -338,12 +344,13 @@ def test_csv_export_escapes_formulas_and_anonymous_exports_carry_no_identity(
         slack.click(user_id, PollId.ANSWER, message=dms[1])
         slack.submit_view(user_id, {f"q{anon_ids[0]}": "3", f"q{anon_ids[1]}": "@SUM(A1)"})
     slack.slash_command(PM, "/poll", f"export {named.id}", channel_id=PROJECT_CHANNEL)
+    slack.slash_command(PM, "/poll", f"close {anonymous.id}", channel_id=PROJECT_CHANNEL)
     slack.slash_command(PM, "/poll", f"export {anonymous.id}", channel_id=PROJECT_CHANNEL)
     named_csv, anon_csv = [
         f["content"].decode() for f in emulator.files if f["name"].endswith(".csv")
     ]
     named_rows = list(csv.reader(io.StringIO(named_csv)))
-    assert named_rows[0][:3] == ["round", "slack_user", "answered_at"]
+    assert named_rows[0][:4] == ["round", "slack_user", "answered_at", "'=1+1 how was it?"]
     assert {row[1] for row in named_rows[1:]} == set(KEY_USERS[:3])
     assert all(row[4] == '\'=HYPERLINK("x")' for row in named_rows[1:])
     anon_rows = list(csv.reader(io.StringIO(anon_csv)))

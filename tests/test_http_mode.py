@@ -137,12 +137,14 @@ def test_liaison_serve_runs_gunicorn_with_healthz(tmp_path, emulator) -> None:  
 
 def test_oauth_install_page_is_served(database, clock, emulator) -> None:  # type: ignore[no-untyped-def]
     from bot.app import build_app
+    from bot.crypto import new_key
     from bot.settings import Settings
 
     settings = Settings(
         signing_secret=SIGNING_SECRET,
         client_id="111.222",
         client_secret="shh",
+        encryption_keys=(new_key(),),
         api_url=emulator.url,
         public_url="https://liaison.example.com",
     )
@@ -159,3 +161,36 @@ def test_oauth_install_page_is_served(database, clock, emulator) -> None:  # typ
     finally:
         server.shutdown()
         server.server_close()
+
+
+def raw_post(url: str, body: bytes, *, signed: bool, content_type: str) -> tuple[int, str]:
+    headers = {"Content-Type": content_type}
+    if signed:
+        stamp = str(int(time.time()))
+        signature = SignatureVerifier(SIGNING_SECRET).generate_signature(
+            timestamp=stamp, body=body.decode("utf-8")
+        )
+        headers |= {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+def test_unparsable_requests_get_400_or_401_never_a_traceback(base_url: str) -> None:
+    url = f"{base_url}/slack/events"
+    form = "application/x-www-form-urlencoded"
+    cases = [
+        (b"payload=\xff\xfe\xfd", False, form, 400),  # not UTF-8
+        (b"payload=%7Bbroken", False, form, 401),  # unsigned broken JSON
+        (b'{"type": "event_callback"', False, "application/json", 401),
+        (b"payload=%7Bbroken", True, form, 400),  # signed, but not JSON
+        (b'{"type": "event_callback"', True, "application/json", 400),
+        (b"payload=%5B1%2C2%5D", True, form, 400),  # JSON, but not an object
+    ]
+    for body, signed, content_type, expected in cases:
+        status, answer = raw_post(url, body, signed=signed, content_type=content_type)
+        assert status == expected, body
+        assert "Traceback" not in answer and "Error" not in answer

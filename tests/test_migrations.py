@@ -52,3 +52,47 @@ def test_upgrade_from_empty_postgresql() -> None:
         with engine.begin() as connection:
             connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         engine.dispose()
+
+
+def test_three_processes_migrate_a_fresh_postgresql_database_at_once(tmp_path: Path) -> None:
+    """A first deploy starts web and worker together: every `liaison db upgrade` ends cleanly."""
+    import os
+    import subprocess
+    import sys
+    import uuid
+
+    url = postgres_url()
+    if not url:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    name = f"trust_mig_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    fresh = admin.url.set(database=name).render_as_string(hide_password=False)
+    try:
+        environment = {**os.environ, "DATABASE_URL": fresh}
+        for variable in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+            environment.pop(variable, None)
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "db", "upgrade"],
+                env=environment,
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        outcomes = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in processes]
+        assert [code for code, _ in outcomes] == [0, 0, 0], [err for _, err in outcomes]
+        assert not any("UniqueViolation" in err for _, err in outcomes)
+        engine = make_engine(fresh)
+        try:
+            assert_schema_matches_models(engine)
+        finally:
+            engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()

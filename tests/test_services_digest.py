@@ -163,7 +163,7 @@ def test_anonymous_rounds_are_counted_but_never_name_anyone(ctx: Ctx) -> None:
         number=1,
         opens=END - timedelta(days=40),
         anonymous=True,
-        answers={ANNA: {"rating": 5}, BEN: {"rating": 5}},
+        answers={ANNA: {"rating": 5}, BEN: {"rating": 5}},  # two answers: too few to show
     )
     add_round(
         ctx,
@@ -172,10 +172,13 @@ def test_anonymous_rounds_are_counted_but_never_name_anyone(ctx: Ctx) -> None:
         number=2,
         opens=END - timedelta(days=10),
         anonymous=True,
-        answers={ANNA: {"rating": 1}, BEN: {"rating": 1}},
+        answers={ANNA: {"rating": 1, "nps": 10}, BEN: {"rating": 1}, CLARA: {"rating": 4}},
     )
     summary = digest.latest_poll(ctx, project, digest.period_ending(END))
-    assert summary is not None and summary.latest.csat == 0.0
+    assert summary is not None
+    assert summary.latest.csat == pytest.approx(100 / 3) and summary.latest.nps == 100.0
+    assert summary.previous is not None and summary.previous.answered == 2
+    assert (summary.previous.csat, summary.previous.nps) == (None, None)  # held back
     found = digest.at_risk(ctx, project, digest.period_ending(END))
     assert all("satisfaction_falling" not in person.reasons for person in found.people)
 

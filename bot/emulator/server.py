@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import secrets
 import threading
 import time
 from collections import deque
@@ -291,6 +292,26 @@ class SlackEmulator:
                 target, text=text, blocks=blocks, thread_ts=thread_ts, user=user_id
             )
             return deepcopy(message)
+
+    def add_file(self, user_id: str, name: str, content: bytes) -> dict[str, Any]:
+        """A file a person uploaded (e.g. a CSV picked in a file input): its ``files.info`` record,
+        whose ``url_private_download`` is on files.slack.com as in Slack."""
+        with self.workspace.lock:
+            file_id = "F" + secrets.token_hex(5).upper()
+            base = f"https://files.slack.com/files-pri/{self.workspace.team_id}-{file_id}"
+            record = {
+                "id": file_id,
+                "created": int(time.time()),
+                "name": name,
+                "title": name,
+                "user": user_id,
+                "size": len(content),
+                "url_private": f"{base}/{name}",
+                "url_private_download": f"{base}/download/{name}",
+                "content": content,
+            }
+            self.workspace.files[file_id] = record
+            return self.workspace.public_file(record)
 
     def issue_trigger_id(self, user_id: str) -> str:
         """A fresh trigger_id for an interaction by ``user_id`` (single use)."""

@@ -16,6 +16,7 @@ from bot.jobs import calendar as calendar_jobs
 from bot.jobs import digest as digest_jobs
 from bot.jobs import issues as issue_jobs
 from bot.jobs import polls as poll_jobs
+from bot.logs import tagged
 from bot.runtime import Runtime
 
 JobFunction = Callable[[Runtime], dict[str, Any]]
@@ -57,4 +58,8 @@ def job_named(name: str) -> JobSpec:
 
 def run_due(runtime: Runtime) -> dict[str, dict[str, Any]]:
     """Run every job once at the runtime clock's instant; returns each job's summary."""
-    return {spec.name: spec.function(runtime) for spec in JOB_TABLE}
+    results = {}
+    for spec in JOB_TABLE:
+        with tagged(job=spec.name):  # every log line of the job carries its id
+            results[spec.name] = spec.function(runtime)
+    return results

@@ -25,17 +25,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, and_, case, cast, func, or_, union_all
+from sqlalchemy import Integer, String, and_, case, cast, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from bot.errors import Msg, ValidationError
+from bot.services import poll_results
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.keyusers import DEFAULT_CADENCE_DAYS, Quadrant
 from bot.services.keyusers import quadrant as quadrant_of
 from storage.models import (
+    BallotBox,
     CalendarEvent,
     DigestRun,
     DigestSettings,
@@ -45,7 +47,6 @@ from storage.models import (
     Issue,
     KeyUser,
     Poll,
-    PollBallot,
     PollParticipant,
     PollQuestion,
     PollResponse,
@@ -335,23 +336,70 @@ class PollSummary:
         return self.rounds[-2] if len(self.rounds) > 1 else None
 
 
-def _answer_values(ctx: Ctx, poll_ids: list[int]) -> Any:
-    """Every rating and NPS answer of the rounds, named and anonymous alike, as rows."""
-    parts = [
+def _named_figures(ctx: Ctx, poll_ids: list[int]) -> dict[tuple[int, str], tuple[int, ...]]:
+    """Per named round and kind (rating, NPS): answers, 4-5s, promoters, detractors (one query)."""
+    if not poll_ids:
+        return {}
+    value = _json_int(ctx, col(PollResponse.answers), col(PollQuestion.id))
+    values = (
         select(
-            col(model.poll_id).label("poll_id"),  # type: ignore[attr-defined]
+            col(PollResponse.poll_id).label("poll_id"),
             col(PollQuestion.kind).label("kind"),
-            _json_int(ctx, col(model.answers), col(PollQuestion.id)).label("value"),  # type: ignore[attr-defined]
+            value.label("value"),
         )
-        .join(PollQuestion, col(PollQuestion.poll_id) == col(model.poll_id))  # type: ignore[attr-defined]
+        .join(PollQuestion, col(PollQuestion.poll_id) == col(PollResponse.poll_id))
         .where(
-            col(model.team_id) == ctx.team_id,  # type: ignore[attr-defined]
-            col(model.poll_id).in_(poll_ids),  # type: ignore[attr-defined]
+            col(PollResponse.team_id) == ctx.team_id,
+            col(PollResponse.poll_id).in_(poll_ids),
             col(PollQuestion.kind).in_((QuestionKind.RATING, QuestionKind.NPS)),
         )
-        for model in (PollResponse, PollBallot)
-    ]
-    return union_all(*parts).subquery()
+        .subquery()
+    )
+    rows = ctx.session.exec(  # type: ignore[call-overload]
+        select(
+            values.c.poll_id,
+            values.c.kind,
+            func.count(values.c.value),
+            _count_if(values.c.value >= 4),
+            _count_if(values.c.value >= 9),
+            _count_if(values.c.value <= 6),
+        )
+        .where(values.c.value.is_not(None))
+        .group_by(values.c.poll_id, values.c.kind)
+    ).all()
+    return {(poll_id, kind): tuple(counts) for poll_id, kind, *counts in rows}
+
+
+def _anonymous_figures(ctx: Ctx, polls: list[Poll]) -> dict[tuple[int, str], tuple[int, ...]]:
+    """The same figures for anonymous rounds, from their ballot boxes (one query for all rounds;
+    a box holds many mixed ballots, so they are counted here rather than in SQL)."""
+    if not polls:
+        return {}
+    kinds = dict(
+        ctx.session.exec(  # type: ignore[call-overload]
+            select(col(PollQuestion.id), col(PollQuestion.kind)).where(
+                col(PollQuestion.team_id) == ctx.team_id,
+                col(PollQuestion.poll_id).in_([poll.id for poll in polls]),
+                col(PollQuestion.kind).in_((QuestionKind.RATING, QuestionKind.NPS)),
+            )
+        ).all()
+    )
+    counts: dict[tuple[int, str], list[int]] = {}
+    boxes = ctx.session.exec(
+        ctx.select(BallotBox).where(col(BallotBox.poll_id).in_([poll.id for poll in polls]))
+    ).all()
+    for box in boxes:
+        for ballot in box.ballots:
+            for question_id, answer in ballot.items():
+                kind = kinds.get(int(question_id))
+                if kind is None or not isinstance(answer, int):
+                    continue
+                figures = counts.setdefault((box.poll_id, kind), [0, 0, 0, 0])
+                figures[0] += 1
+                figures[1] += answer >= 4
+                figures[2] += answer >= 9
+                figures[3] += answer <= 6
+    return {key: tuple(value) for key, value in counts.items()}
 
 
 def latest_poll(
@@ -391,27 +439,15 @@ def latest_poll(
         return None
     rounds = [poll for poll, _invited, _answered in reversed(rows)]
     people = {poll.id: (invited, answered) for poll, invited, answered in rows}
-    ids = [poll.id or 0 for poll in rounds]
-    values = _answer_values(ctx, ids)
-    figures: dict[tuple[int, str], tuple[int, int, int, int]] = {}
-    for poll_id, kind, total, high, promoters, detractors in ctx.session.exec(  # type: ignore[call-overload]
-        select(
-            values.c.poll_id,
-            values.c.kind,
-            func.count(values.c.value),
-            _count_if(values.c.value >= 4),
-            _count_if(values.c.value >= 9),
-            _count_if(values.c.value <= 6),
-        )
-        .where(values.c.value.is_not(None))
-        .group_by(values.c.poll_id, values.c.kind)
-    ).all():
-        figures[(poll_id, kind)] = (total, high, promoters, detractors)
+    figures = _named_figures(ctx, [p.id or 0 for p in rounds if not p.anonymous])
+    figures.update(_anonymous_figures(ctx, [p for p in rounds if p.anonymous]))
 
     def summary(poll: Poll) -> RoundSummary:
         invited, answered = people.get(poll.id or 0, (0, 0))
         rating = figures.get((poll.id or 0, QuestionKind.RATING))
         score = figures.get((poll.id or 0, QuestionKind.NPS))
+        if not poll_results.disclosure(poll, answered).figures:
+            rating = score = None  # too few anonymous answers: a figure would single someone out
         return RoundSummary(
             poll_id=poll.id or 0,
             round_number=poll.round_number,

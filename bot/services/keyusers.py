@@ -15,7 +15,8 @@ from enum import StrEnum
 from sqlmodel import col
 
 from bot.csvutil import read_csv, write_csv
-from bot.errors import Msg, NotFound, ValidationError
+from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
+from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.projects import require_pm
 from storage.models import Interaction, KeyUser, Project
@@ -254,9 +255,17 @@ class RegisterEntry:
 
 
 def register(ctx: Ctx, project: Project) -> dict[Quadrant, list[RegisterEntry]]:
-    """Active key users grouped by quadrant, in the grid's order (empty quadrants kept)."""
+    """Active key users grouped by quadrant, in the grid's order (empty quadrants kept).
+
+    A quadrant is sensitive (nobody wants to read that they are "monitor"): the PMs and the team
+    see the whole register, a key user only their own entry, anyone else nothing."""
+    key_users = active_key_users(ctx, project)
+    if not project_service.can_see_register(ctx, project):
+        key_users = [k for k in key_users if k.user_id == ctx.actor_id]
+        if not key_users:
+            raise PermissionDenied(Msg("security.register_private", code=project.code))
     grouped: dict[Quadrant, list[RegisterEntry]] = {q: [] for q in QUADRANT_ORDER}
-    for key_user in active_key_users(ctx, project):
+    for key_user in key_users:
         q = quadrant(key_user.influence, key_user.interest)
         grouped[q].append(
             RegisterEntry(key_user, q, cadence_days(key_user), key_user.cadence_days is not None)

@@ -6,26 +6,27 @@
   of a recurring poll compare on the same figures (``trend``).
 
 Anonymous polls: the figures never name a person; who has not answered is given as a count only;
-free-text answers are listed in alphabetical order (never in the order they were stored); and below
-``ANONYMOUS_MIN_ANSWERS`` answers the per-question figures are withheld, since one or two answers
-would be attributable to whoever the PM knows answered.
+free-text answers are listed in alphabetical order (never in the order they were stored). One rule
+(``disclosure``) decides for results and exports alike: below ``ANONYMOUS_MIN_ANSWERS`` answers
+no figure per question and no row is given out, since one or two answers would be attributable to
+whoever the PM knows answered; and per-ballot rows only once the poll is closed, since exporting
+after each new answer would isolate every ballot.
 """
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot import delivery
 from bot.csvutil import write_csv
+from bot.errors import Msg, PermissionDenied
 from bot.services import polls as poll_service
 from bot.services.context import Ctx
 from storage.models import (
     OutboxMessage,
     Poll,
-    PollBallot,
     PollQuestion,
     PollResponse,
     PollStatus,
@@ -93,16 +94,36 @@ def average(values: list[int]) -> float | None:
 def answer_sets(ctx: Ctx, poll: Poll) -> list[dict[str, Any]]:
     """Every stored answer set of the round (``{question id: value}``), in no meaningful order."""
     if poll.anonymous:
-        rows: list[Any] = list(
-            ctx.session.exec(ctx.select(PollBallot).where(PollBallot.poll_id == poll.id)).all()
-        )
-        sets = [dict(row.answers) for row in rows]
-        random.shuffle(sets)
-        return sets
+        return poll_service.ballots_of(ctx, poll)
     rows = list(
         ctx.session.exec(ctx.select(PollResponse).where(PollResponse.poll_id == poll.id)).all()
     )
     return [dict(row.answers) for row in rows]
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """What may be given out about a poll's answers."""
+
+    figures: bool  # distributions, averages, CSAT, NPS, free text
+    rows: bool  # one row per answer set (the CSV export)
+    reason: Msg | None = None  # why rows are refused
+
+
+def disclosure(poll: Poll, answers: int) -> Disclosure:
+    """The one rule for anonymous results and exports (named polls show everything)."""
+    if not poll.anonymous:
+        return Disclosure(figures=True, rows=True)
+    if 0 < answers < poll_service.ANONYMOUS_MIN_ANSWERS:
+        reason = Msg(
+            "poll.errors.export_few", id=poll.id, minimum=poll_service.ANONYMOUS_MIN_ANSWERS
+        )
+        return Disclosure(figures=False, rows=False, reason=reason)
+    if poll.status != PollStatus.CLOSED:
+        return Disclosure(
+            figures=True, rows=False, reason=Msg("poll.errors.export_open", id=poll.id)
+        )
+    return Disclosure(figures=True, rows=True)
 
 
 def _question_figures(question: PollQuestion, sets: list[dict[str, Any]]) -> QuestionFigures:
@@ -182,7 +203,7 @@ def compute(ctx: Ctx, poll: Poll) -> PollFigures:
     people = poll_service.participants_of(ctx, poll)
     answered = sum(1 for p in people if p.answered)
     missing = [p.user_id for p in people if not p.answered]
-    withheld = poll.anonymous and 0 < len(sets) < poll_service.ANONYMOUS_MIN_ANSWERS
+    withheld = not disclosure(poll, len(sets)).figures
     ratings = _pooled(questions, sets, QuestionKind.RATING)
     return PollFigures(
         poll=poll,
@@ -226,11 +247,12 @@ def export_csv(ctx: Ctx, poll_id: int | str) -> tuple[Poll, str]:
     header = [q.text for q in questions]
     rows: list[list[object]]
     if poll.anonymous:
+        sets = answer_sets(ctx, poll)
+        allowed = disclosure(poll, len(sets))
+        if not allowed.rows:
+            raise PermissionDenied(allowed.reason or Msg("poll.errors.export_open", id=poll.id))
         header = ["round", *header]
-        rows = [
-            [poll.round_number, *(_cell(q, s.get(str(q.id))) for q in questions)]
-            for s in answer_sets(ctx, poll)
-        ]
+        rows = [[poll.round_number, *(_cell(q, s.get(str(q.id))) for q in questions)] for s in sets]
         rows.sort(key=lambda row: [str(cell) for cell in row])
     else:
         header = ["round", "slack_user", "answered_at", *header]

@@ -10,36 +10,35 @@ enter here; all are idempotent through the poll's state and unique outbox keys.
 Messages are Block Kit, which services do not build: the caller passes ``messages`` (the
 ``PollMessages`` protocol, implemented by ``bot.views.polls``).
 
-Anonymous means unlinkable. Given the whole database, nobody (the database's owner included) can
-tell which person gave which anonymous answer:
+Anonymous means unlinkable. Nothing the operator holds (the database, the bot token and what it
+can read back from Slack, the logs) tells which person gave which anonymous answer:
 
 * Who answered (``PollParticipant.answered``: for the dedupe and for reminders) is stored apart from
-  what was answered (``PollBallot``). They share no id, no foreign key, no timestamp.
-* A ballot's id is a random UUID, it has no time column, and it is only ever stored complete.
-  Every write to a poll's ballots deletes and re-inserts *all* of that poll's ballots with fresh
-  random ids in a random order, in one transaction: physical order (SQLite rowid, PostgreSQL
-  ctid) and transaction ids (PostgreSQL xmin) are the same for every ballot of the poll, so
-  they cannot point at the ballot that changed last.
+  what was answered (``BallotBox``). They share no id, no foreign key, no timestamp.
+* Ballots are never stored one per row. They go into the poll's open box, a shuffled list of whole
+  ballots; once it holds ``2 * BOX_SIZE`` ballots a random half is sealed into a box of its own.
+  Every row written when someone answers therefore holds at least ``BOX_SIZE`` ballots (all of
+  them before there are that many), so row order (SQLite rowid, PostgreSQL ctid) and transaction
+  ids (PostgreSQL ``xmin``, which does show the order in which participants answered) cannot be
+  joined to one ballot. An answer costs the same whatever the number of answers already given.
+* Anonymous answers cannot be changed. An edit needs something that ties the person to their
+  ballot; anything the app gives the person to keep (a button value, a link) is readable back by
+  the bot token, and anything stored is held by the operator. The DM and the modal say so, and a
+  rating clicked in the DM opens the modal to confirm instead of storing at once.
 * The "poll answered" touchpoint of an anonymous poll is not logged when someone answers (its
   time would match the ballot write) but when the poll closes, for every respondent at once, in a
-  random order. Engagement tracking learns of the touchpoint a little later; that is the price.
-* No request key is claimed for an anonymous answer (answers are upserts, so a repeated
-  submission changes nothing), and nothing about the answer is logged.
-* Editing: an anonymous answer can be changed until close through a random token that only the
-  respondent's own DM holds (in the "Edit" button's value, set by a direct ``chat.update``, never
-  through the outbox whose rows are stored). The ballot stores only the token's SHA-256. Without
-  the token (lost DM, Home tab), an anonymous answer cannot be changed: a second ballot is refused.
+  random order. No request key is claimed and nothing about the answer is logged.
+* Results and exports follow one rule (``poll_results.disclosure``): figures from
+  ``ANONYMOUS_MIN_ANSWERS`` answers on; per-ballot rows only once the poll is closed.
 
-Limits, documented in docs/POLLS.md: with one respondent (or a PM who sees results after each
-answer) an answer is trivially attributable, whatever the storage; so anonymous results are only
-shown from ``ANONYMOUS_MIN_ANSWERS`` answers on. Successive backups, WAL files or PostgreSQL dead
-tuples before VACUUM can show which ballot appeared between two snapshots.
+Limits, documented in docs/POLLS.md: with one respondent an answer is trivially attributable;
+successive backups, WAL files or PostgreSQL dead tuples before VACUUM show which ballot appeared
+between two snapshots.
 """
 
 from __future__ import annotations
 
 import calendar
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -55,9 +54,9 @@ from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.keyusers import ROLES, Quadrant, active_key_users, quadrant
 from storage.models import (
+    BallotBox,
     KeyUser,
     Poll,
-    PollBallot,
     PollParticipant,
     PollQuestion,
     PollResponse,
@@ -73,6 +72,7 @@ DEFAULT_OPEN_DAYS = 7
 MAX_QUESTIONS = 12
 MAX_OPTIONS = 10  # radio buttons and checkboxes hold 10
 ANONYMOUS_MIN_ANSWERS = 3
+BOX_SIZE = 50  # every ballot box written at answer time holds at least this many ballots
 RATING_VALUES = tuple(range(1, 6))
 NPS_VALUES = tuple(range(0, 11))
 TEMPLATES: dict[str, list[tuple[str, str, int, bool]]] = {
@@ -146,7 +146,6 @@ class PollInput:
 class AnswerOutcome:
     poll: Poll
     edited: bool
-    secret: str | None = None  # anonymous polls: the edit token for the respondent's DM button
 
 
 # ------------------------------------------------------------------------------- validation
@@ -291,6 +290,17 @@ def participant(ctx: Ctx, poll: Poll, user_id: str) -> PollParticipant | None:
     ).first()
 
 
+def invitation_of(ctx: Ctx, poll: Poll, user_id: str) -> tuple[str, str] | None:
+    """(channel, ts) of the invitation DM the app sent this person, if it was delivered.
+
+    The only message of a poll the app updates on someone's behalf: never a channel or ts taken
+    from a request, which anyone could forge to have the app overwrite another message."""
+    row = delivery.sent_row(ctx.session, key=invite_key(poll, user_id))
+    if row is None or row.team_id != ctx.team_id or not row.channel or not row.ts:
+        return None
+    return row.channel, row.ts
+
+
 def list_polls(ctx: Ctx, project: Project) -> list[Poll]:
     project_service.require_pm(ctx, project)
     return list(
@@ -424,6 +434,8 @@ def open_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
     poll.status = PollStatus.OPEN
     poll.opened_at = now
     ctx.session.add(poll)
+    if poll.anonymous:
+        ctx.session.add(BallotBox(id=uuid.uuid4().hex, team_id=ctx.team_id, poll_id=poll.id or 0))
     keys = []
     invitation = messages.invite(project.locale, poll, questions)
     for user_id, key_user_id in audience(ctx, project, poll):
@@ -458,10 +470,6 @@ def open_due(*, ctx: Ctx, messages: PollMessages) -> list[str]:
 
 
 # -------------------------------------------------------------------------------- answering
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def clean_answers(
@@ -524,16 +532,6 @@ def answerable(ctx: Ctx, poll_id: int | str, user_id: str) -> tuple[Poll, PollPa
     return poll, person
 
 
-def _ballot(ctx: Ctx, poll: Poll, secret: str | None) -> PollBallot | None:
-    if not secret:
-        return None
-    return ctx.session.exec(
-        ctx.select(PollBallot).where(
-            PollBallot.poll_id == poll.id, PollBallot.secret_hash == _hash(secret)
-        )
-    ).first()
-
-
 def _response(ctx: Ctx, poll: Poll, user_id: str) -> PollResponse | None:
     return ctx.session.exec(
         ctx.select(PollResponse).where(
@@ -542,37 +540,54 @@ def _response(ctx: Ctx, poll: Poll, user_id: str) -> PollResponse | None:
     ).first()
 
 
-def current_answers(
-    ctx: Ctx, poll: Poll, user_id: str, secret: str | None = None
-) -> dict[str, Any]:
-    """The person's stored answers (anonymous: only with their DM's secret), ``{qid: value}``."""
+def current_answers(ctx: Ctx, poll: Poll, user_id: str) -> dict[str, Any]:
+    """The person's stored answers, ``{qid: value}`` (anonymous: none can be read back)."""
     if poll.anonymous:
-        ballot = _ballot(ctx, poll, secret)
-        return dict(ballot.answers) if ballot else {}
+        return {}
     response = _response(ctx, poll, user_id)
     return dict(response.answers) if response else {}
 
 
-def _reshuffle_ballots(ctx: Ctx, poll: Poll) -> None:
-    """Rewrite every ballot of ``poll`` with fresh random ids in a random order (see the module
-    docstring: no row order or transaction id may point at the ballot that just changed)."""
-    ballots = list(ctx.session.exec(ctx.select(PollBallot).where(PollBallot.poll_id == poll.id)))
-    kept = [(dict(b.answers), b.secret_hash) for b in ballots]
-    for ballot in ballots:
-        ctx.session.delete(ballot)
-    ctx.session.flush()
-    secrets.SystemRandom().shuffle(kept)
-    for answers, secret_hash in kept:
+def _open_box(ctx: Ctx, poll: Poll) -> BallotBox:
+    """The poll's open ballot box, locked until commit (answers at once must not overwrite each
+    other's ballots)."""
+    box = ctx.session.exec(
+        ctx.select(BallotBox)
+        .where(BallotBox.poll_id == poll.id, col(BallotBox.sealed).is_(False))
+        .with_for_update()
+    ).first()
+    if box is None:
+        box = BallotBox(id=uuid.uuid4().hex, team_id=ctx.team_id, poll_id=poll.id or 0)
+    return box
+
+
+def _cast(ctx: Ctx, poll: Poll, answers: dict[str, Any]) -> None:
+    """Put one ballot in the open box, shuffled among the others; seal a random half once the box
+    holds ``2 * BOX_SIZE``. The cost does not depend on how many have answered."""
+    box = _open_box(ctx, poll)
+    ballots = [*box.ballots, answers]
+    secrets.SystemRandom().shuffle(ballots)
+    if len(ballots) >= 2 * BOX_SIZE:
         ctx.session.add(
-            PollBallot(
+            BallotBox(
                 id=uuid.uuid4().hex,
                 team_id=ctx.team_id,
                 poll_id=poll.id or 0,
-                answers=answers,
-                secret_hash=secret_hash,
+                sealed=True,
+                ballots=ballots[:BOX_SIZE],
             )
         )
-    ctx.session.flush()
+        ballots = ballots[BOX_SIZE:]
+    box.ballots = ballots
+    ctx.session.add(box)
+
+
+def ballots_of(ctx: Ctx, poll: Poll) -> list[dict[str, Any]]:
+    """Every anonymous ballot of ``poll`` (one set query), in no meaningful order."""
+    boxes = ctx.session.exec(ctx.select(BallotBox).where(BallotBox.poll_id == poll.id)).all()
+    ballots = [dict(ballot) for box in boxes for ballot in box.ballots]
+    secrets.SystemRandom().shuffle(ballots)
+    return ballots
 
 
 def submit_answers(
@@ -581,34 +596,15 @@ def submit_answers(
     poll_id: int | str,
     user_id: str,
     raw: dict[str, Any],
-    secret: str | None = None,
 ) -> AnswerOutcome:
-    """Store (or change, until close) a person's answers, from the modal or a DM button."""
+    """Store a person's answers (named polls: or change them, until close)."""
     poll, person = answerable(ctx, poll_id, user_id)
     answers = clean_answers(questions_of(ctx, poll), raw)
     edited = person.answered
-    new_secret = None
     if poll.anonymous:
         if person.answered:
-            ballot = _ballot(ctx, poll, secret)
-            if ballot is None:
-                raise PermissionDenied(Msg("poll.errors.edit_secret"))
-            ballot.answers = answers
-            ctx.session.add(ballot)
-            new_secret = secret
-        else:
-            new_secret = secrets.token_urlsafe(24)
-            ctx.session.add(
-                PollBallot(
-                    id=uuid.uuid4().hex,
-                    team_id=ctx.team_id,
-                    poll_id=poll.id or 0,
-                    answers=answers,
-                    secret_hash=_hash(new_secret),
-                )
-            )
-        ctx.session.flush()
-        _reshuffle_ballots(ctx, poll)
+            raise PermissionDenied(Msg("poll.errors.anonymous_final"))
+        _cast(ctx, poll, answers)
         # No log entry here: its time would link the person to this write (logged at close).
     else:
         now = ctx.now()
@@ -638,7 +634,7 @@ def submit_answers(
     person.answered = True
     ctx.session.add(person)
     ctx.session.flush()
-    return AnswerOutcome(poll=poll, edited=edited, secret=new_secret)
+    return AnswerOutcome(poll=poll, edited=edited)
 
 
 def answer_from_button(
@@ -648,15 +644,15 @@ def answer_from_button(
     user_id: str,
     question_id: int,
     value: int,
-    secret: str | None = None,
 ) -> tuple[AnswerOutcome | None, dict[str, Any]]:
-    """A rating clicked in the DM. Stored at once when that completes the answer; otherwise
-    (other required questions open) returns (None, answers so far) so the modal opens prefilled.
+    """A rating clicked in the DM. Stored at once when that completes a named answer; otherwise
+    (other required questions open, or an anonymous poll, whose answer is final and so is
+    confirmed in the modal) returns (None, answers so far) so the modal opens prefilled.
     Nothing partial is ever stored."""
     poll, person = answerable(ctx, poll_id, user_id)
-    if poll.anonymous and person.answered and _ballot(ctx, poll, secret) is None:
-        raise PermissionDenied(Msg("poll.errors.edit_secret"))
-    merged = current_answers(ctx, poll, user_id, secret)
+    if poll.anonymous and person.answered:
+        raise PermissionDenied(Msg("poll.errors.anonymous_final"))
+    merged = current_answers(ctx, poll, user_id)
     merged[str(question_id)] = value
     raw = {f"q{qid}": answer for qid, answer in merged.items()}
     try:
@@ -666,10 +662,9 @@ def answer_from_button(
             clean_answers(questions_of(ctx, poll), raw, partial=True)  # the value itself is fine
             return None, merged
         raise
-    return (
-        submit_answers(ctx=ctx, poll_id=poll.id or 0, user_id=user_id, raw=raw, secret=secret),
-        merged,
-    )
+    if poll.anonymous:
+        return None, merged
+    return submit_answers(ctx=ctx, poll_id=poll.id or 0, user_id=user_id, raw=raw), merged
 
 
 # --------------------------------------------------------------------------------- reminders

@@ -228,6 +228,17 @@ def can_manage(ctx: Ctx, project: Project) -> bool:
     return is_pm(ctx, project) or ctx.actor_is_admin
 
 
+def can_see_register(ctx: Ctx, project: Project) -> bool:
+    """The register, the quadrants and the service levels are for the PMs and the team."""
+    return is_team_member(ctx, project) or can_manage(ctx, project)
+
+
+def require_team(ctx: Ctx, project: Project, what: str = "register") -> None:
+    """Refuse anyone but the PMs and the team (``what``: register or service_levels)."""
+    if not can_see_register(ctx, project):
+        raise PermissionDenied(Msg(f"security.{what}_private", code=project.code))
+
+
 def require_pm(ctx: Ctx, project: Project) -> None:
     """Only a project's PMs (or a workspace admin) change a project and its register."""
     if not can_manage(ctx, project):

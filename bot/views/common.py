@@ -250,8 +250,17 @@ def message(text: str, blocks: Sequence[Block] = ()) -> dict[str, Any]:
 
 
 def read_metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """The view's private_metadata; anything but a JSON object is refused (a tampered form)."""
+    from bot.errors import Msg, ValidationError
+
     raw = view.get("private_metadata") or ""
-    return json.loads(raw) if raw else {}
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise ValidationError({"": Msg("security.form_unreadable")})
+    return data
 
 
 def read_values(view: dict[str, Any]) -> dict[str, Any]:

@@ -288,7 +288,7 @@ def issue_message(locale: str, project: Project, issue: Issue, verbs: list[str])
     blocks.append(ui.context(*context))
     if verbs:
         blocks.append(_verb_buttons(locale, issue, verbs, block_id=f"issue_{issue.id}"))
-    return ui.message(title, blocks)
+    return ui.message(t(locale, "issues.card.title", ref=key, title=issue.title), blocks)
 
 
 def _verb_buttons(locale: str, issue: Issue, verbs: list[str], *, block_id: str) -> ActionsBlock:

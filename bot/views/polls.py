@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
     StaticMultiSelectElement,
 )
 
-from bot.i18n import plain, slack_date, t
+from bot.i18n import escape_mrkdwn, plain, slack_date, t
 from bot.ids import Action, PollId
 from bot.services.keyusers import ROLES, Quadrant
 from bot.services.polls import AUDIENCE_KINDS, REMIND_CHOICES, TEMPLATES, QuestionInput
@@ -291,22 +291,22 @@ def invite(locale: str, poll: Poll, questions: list[PollQuestion]) -> dict[str, 
             )
         )
     )
-    text = plain(locale, "poll.invite_fallback", title=poll.title)
+    text = t(locale, "poll.invite_fallback", title=poll.title)
     return ui.message(text, blocks)
 
 
-def answered(locale: str, poll: Poll, secret: str | None) -> dict[str, Any]:
-    """The DM once answered: thanks, and "Edit" (anonymous: carrying the edit token)."""
-    extra = {"s": secret} if secret else {}
+def answered(locale: str, poll: Poll) -> dict[str, Any]:
+    """The DM once answered: thanks, and "Edit" (named polls only: anonymous answers are final)."""
     blocks: list[Block] = [
         ui.header(poll.title),
         ui.section(t(locale, "poll.answered_thanks", anonymous=poll.anonymous)),
         ui.context(_closes_line(locale, poll)),
-        ui.actions(
-            ui.button(plain(locale, "poll.edit_button"), PollId.EDIT, _value(poll, **extra))
-        ),
     ]
-    return ui.message(plain(locale, "poll.answered_fallback", title=poll.title), blocks)
+    if not poll.anonymous:
+        blocks.append(
+            ui.actions(ui.button(plain(locale, "poll.edit_button"), PollId.EDIT, _value(poll)))
+        )
+    return ui.message(t(locale, "poll.answered_fallback", title=poll.title), blocks)
 
 
 def closed(locale: str, poll: Poll, was_answered: bool) -> dict[str, Any]:
@@ -314,7 +314,7 @@ def closed(locale: str, poll: Poll, was_answered: bool) -> dict[str, Any]:
         ui.header(poll.title),
         ui.section(t(locale, "poll.closed_dm", answered=was_answered)),
     ]
-    return ui.message(plain(locale, "poll.closed_fallback", title=poll.title), blocks)
+    return ui.message(t(locale, "poll.closed_fallback", title=poll.title), blocks)
 
 
 def reminder(locale: str, poll: Poll) -> dict[str, Any]:
@@ -425,7 +425,7 @@ def results(locale: str, figures: Any) -> dict[str, Any]:
         elif item.distribution:
             total = max(1, item.answered)
             bars = "\n".join(
-                f"`{label[:20]:<20}` {'█' * round(10 * count / total)} {count}"
+                f"`{escape_mrkdwn(label[:20]):<20}` {'█' * round(10 * count / total)} {count}"
                 for label, count in item.distribution
             )
             blocks.append(
@@ -475,7 +475,7 @@ def results(locale: str, figures: Any) -> dict[str, Any]:
     if figures.failures:
         people = ", ".join(f"<@{u}> ({error})" for u, error in figures.failures[:30])
         blocks.append(ui.context(t(locale, "poll.delivery_failures") + " " + people))
-    text = plain(locale, "poll.results_fallback", title=poll.title, round=poll.round_number)
+    text = t(locale, "poll.results_fallback", title=poll.title, round=poll.round_number)
     return ui.message(text, blocks[: ui.MESSAGE_BLOCK_LIMIT])
 
 

@@ -21,10 +21,10 @@ from storage.models.core import (
 )
 from storage.models.digest import DigestRun, DigestSettings, DigestTarget
 from storage.models.issues import Issue, IssueHistory, IssueSettings, IssueStatus
-from storage.models.outbox import OutboxMessage, OutboxStatus
+from storage.models.outbox import OutboxMessage, OutboxStatus, RateBucket
 from storage.models.polls import (
+    BallotBox,
     Poll,
-    PollBallot,
     PollParticipant,
     PollQuestion,
     PollResponse,
@@ -51,13 +51,14 @@ __all__ = [
     "KeyUser",
     "OutboxMessage",
     "OutboxStatus",
+    "BallotBox",
     "Poll",
-    "PollBallot",
     "PollParticipant",
     "PollQuestion",
     "PollResponse",
     "PollStatus",
     "QuestionKind",
+    "RateBucket",
     "Recurrence",
     "ProcessedRequest",
     "Project",

@@ -36,9 +36,24 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     next_attempt_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    # Fences a send: a sender may send and finish a row only while the row still holds its token.
+    claim_token: str | None = Field(default=None, max_length=32)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     channel: str | None = Field(default=None, max_length=32)  # as Slack answered
     ts: str | None = Field(default=None, max_length=32)  # the message's ts, as Slack answered
     error: str | None = Field(default=None, max_length=500)
     # Which record caused the message, so features can show delivery failures to the PM.
     subject: str | None = Field(default=None, max_length=120, index=True)
+
+
+class RateBucket(SQLModel, table=True):
+    """A token bucket of the send budget, shared by every process (web workers and scheduler).
+
+    ``key`` is a Web API method (``chat.postMessage``) or ``#<channel>`` for the per-channel
+    posting limit. Times are Unix seconds (every process must agree on them)."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=80)
+    tokens: float
+    updated_at: float
+    paused_until: float = Field(default=0.0)

@@ -5,12 +5,12 @@ Anonymous means unlinkable, so participation and answers live in different table
 * ``PollParticipant`` says *who* was asked and whether they have answered (for the dedupe of
   answers and for reminders). It carries no answer and no time of answering.
 * ``PollResponse`` holds a *named* poll's answers, tied to the person on purpose.
-* ``PollBallot`` holds an *anonymous* poll's answers. Its primary key is a random UUID (no
-  sequence), it has no timestamp, no foreign key to a person and no participant id; the only
-  secret it carries is the SHA-256 of a random edit token that exists nowhere but in the
-  respondent's own DM button. Every write to a poll's ballots rewrites all of that poll's ballots
-  with fresh random ids in a shuffled order, so neither row order (SQLite rowid, PostgreSQL ctid)
-  nor transaction ids (PostgreSQL xmin) tell which ballot changed last.
+* ``BallotBox`` holds an *anonymous* poll's answers, never one ballot per row: each row is a
+  shuffled list of whole ballots with a random id, no timestamp, no person and no participant id.
+  An answer rewrites only the poll's one open box; once it holds ``2 * BOX_SIZE`` ballots, a
+  random half is sealed into a new box. So every row written when someone answers holds at least
+  ``BOX_SIZE`` ballots (or all of them, before there are that many), and neither row order
+  (SQLite rowid, PostgreSQL ctid) nor transaction ids (PostgreSQL xmin) single a ballot out.
 
 See ``bot/services/polls.py`` and ``docs/POLLS.md`` for the whole argument and its limits.
 """
@@ -124,13 +124,16 @@ class PollResponse(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
-class PollBallot(SQLModel, table=True):
-    """An anonymous poll's answers: no person, no time, a random id, rewritten on every write."""
+class BallotBox(SQLModel, table=True):
+    """Whole anonymous ballots of one poll, mixed: no person, no time, a random id.
 
-    id: str = Field(primary_key=True, max_length=32)  # uuid4().hex, fresh on every rewrite
+    ``ballots`` is a shuffled list of ``{question_id: value}``. The poll has one open box (where
+    answers go) and any number of sealed ones (never written again)."""
+
+    id: str = Field(primary_key=True, max_length=32)  # uuid4().hex
     team_id: str = Field(max_length=32, index=True)
     poll_id: int = Field(foreign_key="poll.id", index=True)
-    answers: dict[str, Any] = Field(
-        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    sealed: bool = Field(default=False)
+    ballots: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONType, nullable=False)
     )
-    secret_hash: str = Field(max_length=64)  # sha256 of the edit token held by the DM button

@@ -1,0 +1,130 @@
+"""Installation tokens encrypted at rest (Fernet, with key rotation through MultiFernet).
+
+In OAuth mode every workspace's bot, user and refresh tokens live in the database. They are
+stored encrypted with the keys of ``LIAISON_ENCRYPTION_KEYS`` (comma-separated, newest first): the
+newest key encrypts, every listed key decrypts, so a key is rotated by putting a new one first and
+running ``liaison keys rotate``, which re-encrypts every stored token with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from sqlalchemy import Column, Integer, MetaData, Table, Text, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+
+INSTALLATION_TOKENS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
+BOT_TOKENS = ("bot_token", "bot_refresh_token")
+
+
+def new_key() -> str:
+    return Fernet.generate_key().decode("ascii")
+
+
+def check_keys(keys: Iterable[str]) -> None:
+    from bot.settings import SettingsError
+
+    for index, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode("ascii"))
+        except (ValueError, UnicodeEncodeError):
+            raise SettingsError(
+                f"LIAISON_ENCRYPTION_KEYS: key {index} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes; `liaison keys new` makes one)"
+            ) from None
+
+
+class TokenCipher:
+    def __init__(self, keys: Iterable[str]) -> None:
+        fernets = [Fernet(key.encode("ascii")) for key in keys]
+        if not fernets:
+            raise ValueError("no encryption key")
+        self._fernet = MultiFernet(fernets)
+
+    def encrypt(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return self._fernet.encrypt(value.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return self._fernet.decrypt(value.encode("ascii")).decode("utf-8")
+        except (InvalidToken, UnicodeEncodeError):
+            raise InvalidToken(
+                "a stored token cannot be decrypted with the configured keys"
+            ) from None
+
+    def rotate(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.startswith("xox"):  # stored before encryption was turned on
+            return self.encrypt(value)
+        return self._fernet.rotate(value.encode("ascii")).decode("ascii")
+
+
+class EncryptedText(TypeDecorator[str]):
+    """A text column whose values are Fernet-encrypted on the way in, decrypted on the way out."""
+
+    impl = Text
+    cache_ok = False
+
+    def __init__(self, cipher: TokenCipher) -> None:
+        super().__init__()
+        self.cipher = cipher
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return self.cipher.encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        return self.cipher.decrypt(value)
+
+
+class EncryptedInstallationStore(SQLAlchemyInstallationStore):
+    """slack_sdk's SQLAlchemy store whose token columns are encrypted: the database never holds a
+    usable bot, user or refresh token."""
+
+    def __init__(self, *, client_id: str, engine: Engine, keys: Iterable[str], **kwargs: Any):
+        self.cipher = TokenCipher(keys)
+        super().__init__(client_id=client_id, engine=engine, **kwargs)
+
+    def _encrypt_columns(self, table: Table, names: Iterable[str]) -> Table:
+        for name in names:
+            table.c[name].type = EncryptedText(self.cipher)
+        return table
+
+    # Instance methods on purpose (slack_sdk's are classmethods called through self): the columns
+    # need this store's keys.
+    def build_installations_table(self, metadata: MetaData, table_name: str) -> Table:  # type: ignore[override]
+        table = SQLAlchemyInstallationStore.build_installations_table(metadata, table_name)
+        return self._encrypt_columns(table, INSTALLATION_TOKENS)
+
+    def build_bots_table(self, metadata: MetaData, table_name: str) -> Table:  # type: ignore[override]
+        table = SQLAlchemyInstallationStore.build_bots_table(metadata, table_name)
+        return self._encrypt_columns(table, BOT_TOKENS)
+
+    def rotate(self) -> int:
+        """Re-encrypt every stored token with the newest key; returns the rows rewritten."""
+        count = 0
+        with self.engine.begin() as connection:
+            for table, names in (
+                (self.installations, INSTALLATION_TOKENS),
+                (self.bots, BOT_TOKENS),
+            ):
+                # The same table seen without decryption: the ciphertexts themselves.
+                raw = Table(
+                    table.name,
+                    MetaData(),
+                    Column("id", Integer, primary_key=True),
+                    *[Column(name, Text) for name in names],
+                )
+                for row in connection.execute(select(raw)).mappings().all():
+                    values = {name: self.cipher.rotate(row[name]) for name in names}
+                    connection.execute(update(raw).where(raw.c.id == row["id"]).values(**values))
+                    count += 1
+        return count

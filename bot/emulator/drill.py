@@ -1,0 +1,285 @@
+"""A failover drill: three `liaison scheduler` processes, one PostgreSQL database, the emulator.
+
+A poll fans out to ``users`` key users and ``owners`` issue owners are reminded of their overdue
+issues every day of a simulated month (the processes share a ``SimulatedClock``). Mid-fan-out the
+leading scheduler is killed with SIGKILL; later the new leader's database connection is
+terminated. Every outbox row must reach Slack exactly once: the drill counts the messages the
+emulator holds per idempotency key, and times each takeover. ``tests/test_schedulers.py`` runs it
+in CI; ``bench/schedulers.py`` prints the same figures.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlmodel import select
+
+from bot.clock import SimulatedClock
+from bot.emulator.server import SlackEmulator
+from bot.runtime import Runtime
+from bot.scheduler import ADVISORY_LOCK_ID
+from bot.settings import Settings
+from storage.db import Database
+from storage.models import OutboxMessage, OutboxStatus
+
+TEAM = "T0DRILL1"
+PM = "UPMDRILL1"
+START = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+
+
+@dataclass
+class DrillFigures:
+    users: int
+    owners: int
+    days: int
+    messages: int = 0  # outbox rows sent
+    missing: int = 0  # outbox rows never sent
+    duplicated: int = 0  # outbox keys found more than once in Slack
+    invitations_per_person: Counter[int] = field(default_factory=Counter)
+    reminder_days: int = 0  # distinct (owner, day) reminders in Slack
+    takeover_after_kill: float | None = None  # seconds
+    takeover_after_terminate: float | None = None
+    seconds: float = 0.0
+
+    def table(self) -> str:
+        rows = [
+            ("key users invited", str(self.users)),
+            ("issue owners reminded daily", f"{self.owners} × {self.days} simulated days"),
+            ("outbox messages sent", str(self.messages)),
+            ("missing (never sent)", str(self.missing)),
+            ("duplicated (same key twice in Slack)", str(self.duplicated)),
+            ("invitations per person", dict(sorted(self.invitations_per_person.items())).__str__()),
+            ("daily reminders in Slack (owner × day)", str(self.reminder_days)),
+            ("takeover after kill -9 of the leader", _seconds(self.takeover_after_kill)),
+            ("takeover after its DB connection died", _seconds(self.takeover_after_terminate)),
+            ("drill took", f"{self.seconds:.1f} s"),
+        ]
+        width = max(len(name) for name, _ in rows)
+        return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} s"
+
+
+def _lock_holder(database: Database) -> tuple[int, str] | None:
+    """(backend pid, application name) of the session holding the scheduler's lock."""
+    with database.engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT l.pid, a.application_name FROM pg_locks l "
+                "JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = :key"
+            ),
+            {"key": ADVISORY_LOCK_ID},
+        ).first()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+def _wait(condition, timeout: float, step: float = 0.05):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    return None
+
+
+def _sent(database: Database, prefix: str) -> int:
+    with database.session() as session:
+        rows = session.exec(
+            select(OutboxMessage.key).where(
+                OutboxMessage.status == OutboxStatus.SENT,
+                OutboxMessage.key.startswith(prefix),  # type: ignore[attr-defined]
+            )
+        ).all()
+    return len(rows)
+
+
+def seed(runtime: Runtime, emulator: SlackEmulator, users: int, owners: int) -> list[str]:
+    from bot.services import issues as issue_service
+    from bot.services import keyusers as keyuser_service
+    from bot.services import polls as poll_service
+    from bot.services import projects as project_service
+    from bot.views.polls import MESSAGES
+
+    people = [f"UDRL{index:05d}" for index in range(users)]
+    owner_ids = [f"UOWN{index:04d}" for index in range(owners)]
+    emulator.add_user(PM, "pm")
+    for user_id in people + owner_ids:
+        emulator.add_user(user_id, user_id.lower())
+    with runtime.unit(TEAM, PM) as ctx:
+        project = project_service.create_project(
+            ctx=ctx,
+            data=project_service.ProjectInput(name="Drill", code="DRL", pm_ids=[PM]),
+        )
+        project_service.set_team_members(ctx=ctx, project=project, user_ids=owner_ids)
+        for user_id in people:
+            keyuser_service.add_key_user(
+                ctx=ctx,
+                project=project,
+                data=keyuser_service.KeyUserInput(user_id=user_id, display_name=user_id),
+            )
+        for owner in owner_ids:
+            issue_service.create_issue(
+                ctx=ctx,
+                project=project,
+                data=issue_service.IssueInput(
+                    title=f"Open item of {owner}",
+                    priority="P4",
+                    reporter_id=people[0],
+                    owner_id=owner,
+                    due_date=START.date(),
+                ),
+            )
+        poll_service.create_poll(
+            ctx=ctx,
+            project=project,
+            data=poll_service.PollInput(
+                title="Drill pulse",
+                remind_hours=None,
+                closes_at=START + timedelta(days=60),
+                questions=[poll_service.QuestionInput("rating", "How is it going?")],
+            ),
+            messages=MESSAGES,
+        )
+    return people
+
+
+def run_drill(
+    database_url: str,
+    *,
+    users: int = 500,
+    owners: int = 10,
+    days: int = 31,
+    month_seconds: float = 30.0,
+    processes: int = 3,
+    log_dir: Path,
+) -> DrillFigures:
+    """Run the drill against a migrated, empty PostgreSQL database at ``database_url``."""
+    began = time.monotonic()
+    figures = DrillFigures(users=users, owners=owners, days=days)
+    database = Database(database_url)
+    emulator = SlackEmulator(team_id=TEAM, team_name="drill").start()
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        boot = 4.0 + processes
+        end = START + timedelta(days=days)
+        clock = SimulatedClock(START, time.time() + boot, days * 86400 / month_seconds, end)
+        settings = Settings(bot_token="xoxb-drill", api_url=emulator.url, database_url="unused")
+        runtime = Runtime(settings=settings, database=database, clock=clock)
+        people = seed(runtime, emulator, users, owners)
+        url = make_url(database_url)
+        for index in range(processes):
+            name = f"drill-scheduler-{index}"
+            query = dict(url.query) | {"application_name": name}
+            env = {
+                **os.environ,
+                "DATABASE_URL": url.set(query=query).render_as_string(hide_password=False),
+                "SLACK_BOT_TOKEN": "xoxb-drill",
+                "SLACK_API_URL": emulator.url,
+                "LIAISON_SIMULATED_CLOCK": clock.spec(),
+                "LIAISON_STANDBY_SECONDS": "0.5",
+                "LIAISON_CLAIM_TIMEOUT_SECONDS": "3",
+                "LIAISON_RATE_SCALE": "20",
+                "LIAISON_LOG_LEVEL": "INFO",
+            }
+            for variable in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "LIAISON_LOG_JSON"):
+                env.pop(variable, None)
+            log = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+            workers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "bot.cli", "scheduler"],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        by_name = {f"drill-scheduler-{i}": worker for i, worker in enumerate(workers)}
+        # 1. kill -9 the leader once a fifth of the invitations went out.
+        invited = "poll:"
+        if _wait(lambda: _sent(database, invited) >= users // 5, timeout=60) is None:
+            raise RuntimeError("the fan-out never started; see the scheduler logs")
+        holder = _lock_holder(database)
+        if holder is None:
+            raise RuntimeError("no scheduler holds the lock during the fan-out")
+        killed_at = time.monotonic()
+        by_name[holder[1]].send_signal(signal.SIGKILL)
+        new = _wait(lambda: (h := _lock_holder(database)) and h[1] != holder[1] and h, 30)
+        if new:
+            figures.takeover_after_kill = time.monotonic() - killed_at
+        # 2. A while later, terminate the new leader's database connection.
+        time.sleep(month_seconds / 4)
+        holder = _lock_holder(database)
+        if holder is not None:
+            with database.engine.connect() as connection:
+                connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": holder[0]})
+                connection.commit()
+            terminated_at = time.monotonic()
+            again = _wait(lambda: (h := _lock_holder(database)) and h[0] != holder[0] and h, 30)
+            if again:
+                figures.takeover_after_terminate = time.monotonic() - terminated_at
+        # 3. Let the month run out (the clock then stands still) and the outbox drain.
+        _wait(lambda: clock.now() >= end, timeout=month_seconds * 3, step=0.2)
+
+        def drained() -> bool:
+            with database.session() as session:
+                left = session.exec(
+                    select(OutboxMessage.id).where(
+                        OutboxMessage.status.in_(  # type: ignore[attr-defined]
+                            [OutboxStatus.PENDING, OutboxStatus.SENDING]
+                        )
+                    )
+                ).all()
+            return not left
+
+        _wait(drained, timeout=90, step=0.2)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.terminate()
+        for worker in workers:
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        emulator.stop()
+    _count(figures, database, emulator, people)
+    database.dispose()
+    figures.seconds = time.monotonic() - began
+    return figures
+
+
+def _count(
+    figures: DrillFigures, database: Database, emulator: SlackEmulator, people: list[str]
+) -> None:
+    in_slack: Counter[str] = Counter()
+    with emulator.workspace.lock:
+        stored = [m for messages in emulator.workspace.messages.values() for m in messages]
+    for message in stored:
+        key = ((message.get("metadata") or {}).get("event_payload") or {}).get("key")
+        if key:
+            in_slack[key] += 1
+    with database.session() as session:
+        rows = session.exec(
+            select(OutboxMessage).where(OutboxMessage.method == "chat.postMessage")
+        ).all()
+    figures.messages = sum(1 for row in rows if row.status == OutboxStatus.SENT)
+    figures.missing = sum(1 for row in rows if in_slack[row.key] == 0)
+    figures.duplicated = sum(1 for count in in_slack.values() if count > 1)
+    invitations = Counter(
+        key.rsplit(":", 1)[-1] for key in in_slack.elements() if ":invite:" in key
+    )
+    figures.invitations_per_person = Counter(invitations[person] for person in people)
+    figures.reminder_days = sum(1 for key in in_slack if key.startswith("reminder:"))
