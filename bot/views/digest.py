@@ -101,7 +101,8 @@ def _no_phase(data: dict[str, Any]) -> dict[str, Any]:
 
 def digest_message(digest: Digest, *, preview_command: str | None = None) -> dict[str, Any]:
     project = digest.project
-    text = plain(
+    # The fallback ``text`` is mrkdwn too: the project's name is escaped like any user's text.
+    text = t(
         project.locale, "digest.fallback", code=project.code, name=project.name, week=digest.week
     )
     return ui.message(text, digest_blocks(digest, preview_command=preview_command))
@@ -173,5 +174,5 @@ def chart_payload(
         "filename": f"digest-{project.code}-{week}.png",
         "title": plain(locale, "digest.chart_title", code=project.code),
         "alt_txt": plain(locale, "digest.chart_alt", title=title),
-        "initial_comment": plain(locale, "digest.chart_comment", code=project.code),
+        "initial_comment": t(locale, "digest.chart_comment", code=project.code),
     }
