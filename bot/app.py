@@ -17,6 +17,7 @@ from handlers import digest as digest_listeners
 from handlers import errors, events, home, keyusers, projects
 from handlers import issues as issue_listeners
 from handlers import polls as poll_listeners
+from handlers import trainings as training_listeners
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ LISTENER_MODULES: tuple[Any, ...] = (
     issue_listeners,
     poll_listeners,
     calendar_listeners,
+    training_listeners,
     digest_listeners,
 )
 

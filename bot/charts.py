@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+from functools import cache
 from typing import Any
 
 import matplotlib
@@ -20,6 +21,37 @@ from bot.i18n import plain  # noqa: E402
 
 MAX_BAR_CHARTS = 6
 COLOURS = ("#4A154B", "#36C5F0", "#2EB67D", "#ECB22E", "#E01E5A")
+LATIN_FONT = "DejaVu Sans"
+MISSING = "□"
+
+
+@cache
+def _setup() -> tuple[Any, frozenset[int]]:
+    """pyplot, configured once per process, and the code points the chart font can draw."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    matplotlib.rcParams["text.parse_math"] = False  # a "$" in a label is just a dollar
+    latin_path = font_manager.findfont(LATIN_FONT, fallback_to_default=False)
+    return plt, frozenset(FT2Font(latin_path).get_charmap())
+
+
+def drawable(text: str) -> str:
+    """``text`` with every character that the chart font lacks replaced by □ (never a missing-glyph
+    warning or an empty box)."""
+    _, known = _setup()
+    return "".join(c if ord(c) in known or c in "\n\t" else MISSING for c in text)
+
+
+def _shorten(text: str, width: int) -> str:
+    """One line of at most ``width`` characters, cut with … (``textwrap.shorten`` cuts at spaces,
+    which Chinese does not have)."""
+    line = " ".join(text.split())
+    return drawable(line if len(line) <= width else line[: width - 1].rstrip() + "…")
+
+
+def _pyplot(locale: str) -> Any:
+    return _setup()[0]
 
 
 def results_chart(figures: Any, locale: str = "en") -> bytes:

@@ -19,7 +19,10 @@ COMMAND_DESCRIPTIONS = {
         "Log and follow key users' issues and requests",
         "new | list | ID verb | export CODE | help",
     ),
-    "training": ("Plan trainings and track readiness", "help"),
+    "training": (
+        "Training curriculum, sessions, quizzes and readiness",
+        "curriculum | new | list | roster ID | quiz | practical | readiness [CODE] | help",
+    ),
     "poll": (
         "Satisfaction polls and surveys",
         "new | list | close ID | results ID | export ID | help",
@@ -31,7 +34,7 @@ COMMAND_DESCRIPTIONS = {
     ),
 }
 # The commands whose capability is built; the manifest declares only these.
-ACTIVE_COMMANDS: list[str] = ["project", "keyuser", "issue", "poll", "digest"]
+ACTIVE_COMMANDS: list[str] = ["project", "keyuser", "issue", "poll", "training", "digest"]
 # Message shortcuts: (callback id, name, description). Capabilities add theirs here.
 MESSAGE_SHORTCUTS: list[tuple[str, str, str]] = [
     ("log_issue_from_message", "Log as key-user issue", "Log this message as a key user's issue"),

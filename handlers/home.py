@@ -26,6 +26,7 @@ from bot.slack_io import slack_error_code
 from bot.views import home as views
 from handlers.issues_home import issues_part
 from handlers.polls_home import polls_part
+from handlers.trainings_home import trainings_part
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,13 @@ def pm_dashboard_part(
 
 
 # The PM's dashboards first: they matter most to whoever has them.
-HOME_PARTS: list[HomePart] = [pm_dashboard_part, key_user_projects_part, issues_part, polls_part]
+HOME_PARTS: list[HomePart] = [
+    pm_dashboard_part,
+    key_user_projects_part,
+    issues_part,
+    polls_part,
+    trainings_part,
+]
 
 
 def _call(part: HomePart, ctx: Ctx, user_id: str, locale: str, pages: dict[str, int]) -> Any:

@@ -393,3 +393,70 @@ def test_the_digest_message_renders_every_section_in_the_project_language(
     for word in words:
         assert word in text
     assert len(message["blocks"]) <= 50
+
+
+def _module_with_quiz(ctx: Ctx, project, results: dict[str, bool]):  # type: ignore[no-untyped-def]
+    from storage.models import QuizAttempt, QuizRound, TrainingModule
+
+    module = TrainingModule(
+        team_id=ctx.team_id,
+        project_id=project.id,
+        name="Basic operation",
+        planned_hours=16,
+        created_at=END,
+        updated_at=END,
+    )
+    ctx.session.add(module)
+    ctx.session.flush()
+    quiz = QuizRound(
+        team_id=ctx.team_id,
+        project_id=project.id,
+        module_id=module.id,
+        opens_at=END - timedelta(days=5),
+        deadline=END - timedelta(days=3),
+        created_by=PM,
+        created_at=END - timedelta(days=5),
+    )
+    ctx.session.add(quiz)
+    ctx.session.flush()
+    for user, passed in results.items():
+        ctx.session.add(
+            QuizAttempt(
+                team_id=ctx.team_id,
+                round_id=quiz.id,
+                module_id=module.id,
+                user_id=user,
+                score=90 if passed else 20,
+                passed=passed,
+                submitted_at=END - timedelta(days=4),
+            )
+        )
+    ctx.session.flush()
+    return module
+
+
+def test_failed_quizzes_make_a_key_user_at_risk(ctx: Ctx) -> None:
+    project = make_project(ctx)
+    _module_with_quiz(ctx, project, {ANNA: True, BEN: False})
+    found = digest.at_risk(ctx, project, digest.period_ending(END))
+    reasons = {p.user_id: p.reasons for p in found.people}
+    assert reasons[BEN]["failed_quizzes"] == {"count": 1}
+    assert "failed_quizzes" not in reasons.get(ANNA, {})
+
+
+def test_readiness_per_module_in_the_digest_and_the_dashboard(
+    ctx: Ctx, clock: MovableClock
+) -> None:
+    from bot.views import home as home_views
+    from tests.flows import texts
+
+    project = make_project(ctx)
+    _module_with_quiz(ctx, project, {ANNA: True})
+    modules = digest.readiness(ctx, project, digest.period_ending(END))
+    assert modules is not None and modules[0]["module"] == "Basic operation"
+    assert modules[0]["trainees"] == 4 and modules[0]["ready"] == 0  # no hours attended yet
+    assert digest.readiness_percent(modules) == 0
+    clock.set(END)
+    dashboard = digest.project_dashboard(ctx, project, at_risk_limit=8)
+    text = texts([{"blocks": [b.to_dict() for b in home_views.project_dashboard("en", dashboard)]}])
+    assert "*Readiness* 0%" in text and "Basic operation: *0%* ready (0 of 4)" in text

@@ -458,9 +458,13 @@ def invite(
     event: CalendarEvent,
     user_ids: Iterable[str],
     messages: EventMessages,
+    calendar_file: bool = True,
 ) -> list[str]:
     """Invite people (again, if they were removed); each gets one DM with buttons and the
-    calendar file. Someone already invited is left as they are. Returns the outbox keys."""
+    calendar file. Someone already invited is left as they are. Returns the outbox keys.
+
+    ``calendar_file=False`` for a later occurrence of a series whose calendar file (with its
+    RRULE) the domain sends once for the whole series."""
     require_change(ctx, project, event)
     if event.status != EventStatus.SCHEDULED:
         raise PermissionDenied(Msg("calendar.errors.cancelled", title=event.title))
@@ -492,11 +496,12 @@ def invite(
         keys.append(
             _enqueue(ctx, event, invite_key(event, invitation), {"channel": user_id, **payload})
         )
-        keys.append(
-            _send_calendar_file(
-                ctx, event, user_id, project.locale, method=ics.REQUEST, thread_ts=None
+        if calendar_file:
+            keys.append(
+                _send_calendar_file(
+                    ctx, event, user_id, project.locale, method=ics.REQUEST, thread_ts=None
+                )
             )
-        )
     ctx.session.flush()
     return keys
 

@@ -25,13 +25,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, and_, case, cast, func, or_
+from sqlalchemy import Integer, String, and_, case, cast, func, literal, or_, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from bot.errors import Msg, ValidationError
-from bot.services import poll_results
+from bot.services import poll_results, training_readiness
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.keyusers import DEFAULT_CADENCE_DAYS, Quadrant
@@ -53,6 +53,8 @@ from storage.models import (
     PollStatus,
     Project,
     QuestionKind,
+    QuizAttempt,
+    QuizRound,
 )
 from storage.models.calendar import Attendance, EventStatus, Rsvp
 from storage.models.issues import OPEN_STATUSES
@@ -405,8 +407,8 @@ def _anonymous_figures(ctx: Ctx, polls: list[Poll]) -> dict[tuple[int, str], tup
 def latest_poll(
     ctx: Ctx, project: Project, period: Period, *, rounds_wanted: int = TREND_ROUNDS
 ) -> PollSummary | None:
-    """The latest poll round opened by the end of the period, and its series' rounds before it
-    (``rounds_wanted`` in all)."""
+    """The latest closed poll round by the end of the period (an open one if none has closed),
+    and its series' rounds before it (``rounds_wanted`` in all)."""
     latest = (
         select(col(Poll.series_id), col(Poll.round_number))
         .where(
@@ -415,7 +417,12 @@ def latest_poll(
             col(Poll.status) != PollStatus.SCHEDULED,
             col(Poll.opens_at) <= period.end,
         )
-        .order_by(col(Poll.opens_at).desc(), col(Poll.id).desc())
+        # A closed round has its figures; an open one only while no round has closed yet.
+        .order_by(
+            case((col(Poll.status) == PollStatus.CLOSED, 0), else_=1),
+            col(Poll.opens_at).desc(),
+            col(Poll.id).desc(),
+        )
         .limit(1)
         .subquery()
     )
@@ -614,25 +621,49 @@ def engagement_debt(ctx: Ctx, project: Project, period: Period) -> dict[str, tup
     return _debt(period, last_contacts(ctx, project, period))
 
 
-def missed_events(ctx: Ctx, project: Project, period: Period) -> dict[str, list[tuple[str, Any]]]:
-    """Key users marked absent from training sessions or meetings in the four weeks before the end
-    of the period, counted per kind in one grouped query."""
-    rows = ctx.session.exec(  # type: ignore[call-overload]
-        select(col(Invitation.user_id), col(CalendarEvent.kind), func.count())
+def absences_and_failures(
+    ctx: Ctx, project: Project, period: Period
+) -> dict[str, list[tuple[str, Any]]]:
+    """Key users marked absent from training sessions or meetings, or who failed a quiz, in the
+    four weeks before the end of the period: counted per kind in one statement."""
+    since = period.end - MISSED_WINDOW
+    absences = (
+        select(
+            col(Invitation.user_id).label("user_id"),
+            case(
+                (col(CalendarEvent.kind) == "training", "missed_sessions"), else_="missed_meetings"
+            ).label("reason"),
+            func.count().label("count"),
+        )
         .join(CalendarEvent, col(CalendarEvent.id) == col(Invitation.event_id))
         .where(
             col(CalendarEvent.team_id) == ctx.team_id,
             col(CalendarEvent.project_id) == project.id,
             col(CalendarEvent.status) == EventStatus.SCHEDULED,
-            col(CalendarEvent.ends_at) > period.end - MISSED_WINDOW,
+            col(CalendarEvent.ends_at) > since,
             col(CalendarEvent.ends_at) <= period.end,
             col(Invitation.attendance) == Attendance.ABSENT,
         )
         .group_by(col(Invitation.user_id), col(CalendarEvent.kind))
-    ).all()
+    )
+    failures = (
+        select(
+            col(QuizAttempt.user_id).label("user_id"),
+            literal("failed_quizzes").label("reason"),
+            func.count().label("count"),
+        )
+        .join(QuizRound, col(QuizRound.id) == col(QuizAttempt.round_id))
+        .where(
+            col(QuizRound.team_id) == ctx.team_id,
+            col(QuizRound.project_id) == project.id,
+            col(QuizAttempt.passed).is_(False),
+            col(QuizAttempt.submitted_at) > since,
+            col(QuizAttempt.submitted_at) <= period.end,
+        )
+        .group_by(col(QuizAttempt.user_id))
+    )
     found: dict[str, list[tuple[str, Any]]] = {}
-    for user, kind, count in rows:
-        reason = "missed_sessions" if kind == "training" else "missed_meetings"
+    for user, reason, count in ctx.session.exec(union_all(absences, failures)).all():  # type: ignore[call-overload]
         found.setdefault(user, []).append((reason, {"count": count}))
     return found
 
@@ -646,11 +677,11 @@ def _one_reason(source: Callable[[Ctx, Project, Period], dict[str, tuple[str, An
 
 
 # Each source: ``(ctx, project, period) -> {user id: [(reason, detail), …]}``, one grouped query.
-# Engagement debt comes with the list of key users (``at_risk``). Trainings add failed quizzes.
+# Engagement debt comes with the list of key users (``at_risk``).
 RISK_SOURCES: list[RiskSource] = [
     _one_reason(falling_satisfaction),
     _one_reason(issues_past_service_level),
-    missed_events,
+    absences_and_failures,
 ]
 
 
@@ -760,6 +791,20 @@ def coming_week(ctx: Ctx, project: Project, period: Period) -> ComingWeek | None
     )
 
 
+def readiness(ctx: Ctx, project: Project, period: Period) -> list[dict[str, Any]] | None:
+    """Training readiness per module (the trainings' own rule and queries), None without one."""
+    modules = training_readiness.readiness_by_module(ctx, project.id or 0)
+    return modules if any(module["trainees"] for module in modules) else None
+
+
+def readiness_percent(modules: list[dict[str, Any]] | None) -> int | None:
+    """The share of (key user, module) pairs that are ready, over every module."""
+    trainees = sum(module["trainees"] for module in modules or [])
+    if not trainees:
+        return None
+    return round(100 * sum(module["ready"] for module in modules or []) / trainees)
+
+
 def _phase(ctx: Ctx, project: Project, period: Period) -> dict[str, Any]:
     phases = list(project.phases)
     position = phases.index(project.phase) + 1 if project.phase in phases else None
@@ -771,11 +816,12 @@ def _at_risk(ctx: Ctx, project: Project, period: Period) -> AtRiskList | None:
     return found if found.total else None
 
 
-# In the order they appear. Trainings add readiness per module.
+# In the order they appear.
 SECTIONS: list[Section] = [
     Section("phase", _phase),
     Section("issues", issue_figures),
     Section("coming_week", coming_week),
+    Section("readiness", readiness),
     Section("polls", latest_poll),
     Section("at_risk", _at_risk),
 ]
@@ -965,6 +1011,7 @@ class ProjectDashboard:
 # Other domains add what a PM's dashboard shows of them: name -> collect(ctx, project, period).
 DASHBOARD_SECTIONS: dict[str, Callable[[Ctx, Project, Period], Any]] = {
     "coming_week": coming_week,
+    "readiness": readiness,
 }
 
 

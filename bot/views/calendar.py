@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from markupsafe import Markup
 from slack_sdk.models.blocks import Block
 
 from bot.calendar.service import RosterRow
@@ -33,14 +34,17 @@ def read_value(raw: str | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def when(locale: str, event: CalendarEvent) -> str:
-    """ "Tue 1 Dec 09:00 – 10:30" in the reader's timezone."""
-    return t(
-        locale,
-        "calendar.when",
-        start=slack_date(event.starts_at, event.timezone),
-        end=slack_date(event.ends_at, event.timezone, "{time}"),
-        minutes=int((event.ends_at - event.starts_at).total_seconds() // 60),
+def when(locale: str, event: CalendarEvent) -> Markup:
+    """ "Tue 1 Dec 09:00 – 10:30" in the reader's timezone; rendered mrkdwn (``Markup``), so a
+    message that places it in its own text does not escape the date tokens again."""
+    return Markup(
+        t(
+            locale,
+            "calendar.when",
+            start=slack_date(event.starts_at, event.timezone),
+            end=slack_date(event.ends_at, event.timezone, "{time}"),
+            minutes=int((event.ends_at - event.starts_at).total_seconds() // 60),
+        )
     )
 
 
@@ -115,7 +119,7 @@ def invitation(
     live = event.status == EventStatus.SCHEDULED and invitation.response != Rsvp.REMOVED
     if live:
         blocks.append(ui.actions(*rsvp_buttons(locale, event, invitation), block_id="rsvp"))
-    fallback = plain(
+    fallback = t(  # the fallback text is mrkdwn too: a title can hold anything
         locale,
         "calendar.invite_fallback",
         kind=plain(locale, f"calendar.kind.{event.kind}"),
@@ -174,7 +178,7 @@ def roster(locale: str, event: CalendarEvent, rows: list[RosterRow]) -> dict[str
         blocks.append(ui.section(f"{label}\n{_names(people)}"))
     if not rows:
         blocks.append(ui.section(t(locale, "calendar.roster_empty")))
-    text = plain(locale, "calendar.roster_fallback", title=event.title, count=len(rows))
+    text = t(locale, "calendar.roster_fallback", title=event.title, count=len(rows))
     return ui.message(text, blocks)
 
 

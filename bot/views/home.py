@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.i18n import plain, t
 from bot.ids import Action
+from bot.services.digest import readiness_percent
 from bot.views import common as ui
 from bot.views.keyusers import role_label
 from bot.views.projects import phase_label
@@ -99,7 +100,7 @@ def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) ->
 
     project = dashboard.project
     issues, poll, risk = dashboard.issues, dashboard.poll, dashboard.at_risk
-    readiness = dashboard.extra.get("readiness_percent")
+    readiness = readiness_percent(dashboard.extra.get("readiness"))
     blocks: list[Block] = [
         ui.header(plain(locale, "dashboard.pm_title", code=project.code, name=project.name)),
         ui.context(

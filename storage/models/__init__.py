@@ -32,6 +32,16 @@ from storage.models.polls import (
     QuestionKind,
     Recurrence,
 )
+from storage.models.trainings import (
+    PracticalAssessment,
+    QuizAttempt,
+    QuizKind,
+    QuizQuestion,
+    QuizRound,
+    TrainingFormat,
+    TrainingModule,
+    TrainingSession,
+)
 
 __all__ = [
     "ATTENDED",
@@ -58,10 +68,18 @@ __all__ = [
     "PollResponse",
     "PollStatus",
     "QuestionKind",
+    "QuizAttempt",
+    "QuizKind",
+    "QuizQuestion",
+    "QuizRound",
     "RateBucket",
     "Recurrence",
+    "PracticalAssessment",
     "ProcessedRequest",
     "Project",
     "ProjectMember",
+    "TrainingFormat",
+    "TrainingModule",
+    "TrainingSession",
     "Workspace",
 ]
