@@ -2,8 +2,10 @@
 
     python bench/fanout.py --users 1000 --ceiling 50
 
-The emulator answers 429 (with Retry-After) once ``chat.postMessage`` exceeds ``--ceiling`` calls
-in any one-second window, and fails ``--transient`` calls with a 503. The outbox's sender paces
+The emulator applies Slack's rate limits (each method's tier, about one message a second per
+channel), answers 429 (with Retry-After) once ``chat.postMessage`` exceeds ``--ceiling`` calls in
+any one-second window (the workspace-wide posting ceiling), and fails ``--transient`` calls with a
+503. The outbox's sender paces
 itself below the ceiling (its token bucket is set to ``--headroom`` of it) and retries what fails.
 Printed: messages per second achieved against the ceiling, 429s received, lost and duplicated
 DMs (each person must get exactly one), and peak memory of the delivery (tracemalloc).
@@ -102,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         users = seed(runtime, emulator, args.users)
         keys = open_poll(runtime)
         emulator.reset_calls()
+        emulator.use_rate_limits(True)
+        emulator.limiter.posting_ceiling = (args.ceiling, args.ceiling)
         emulator.set_rate_ceiling("chat.postMessage", args.ceiling)
         if args.transient:
             emulator.http_error("chat.postMessage", status=503, times=args.transient)

@@ -13,9 +13,10 @@ from bot.logs import ContextExecutor, tag_request
 from bot.runtime import Runtime, make_client
 from bot.settings import SettingsError
 from handlers import calendar as calendar_listeners
+from handlers import commplan, engagement, errors, events, home, keyusers, projects
 from handlers import digest as digest_listeners
-from handlers import errors, events, home, keyusers, projects
 from handlers import issues as issue_listeners
+from handlers import meetings as meeting_listeners
 from handlers import polls as poll_listeners
 from handlers import trainings as training_listeners
 
@@ -49,6 +50,9 @@ LISTENER_MODULES: tuple[Any, ...] = (
     poll_listeners,
     calendar_listeners,
     training_listeners,
+    commplan,
+    engagement,
+    meeting_listeners,
     digest_listeners,
 )
 

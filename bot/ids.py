@@ -103,3 +103,47 @@ class DigestId(StrEnum):
     HOME_PAGE = "dashboard_page"
     HOME_PAGE_BACK = "dashboard_page_back"  # "Show less": same value, another id in its block
     HOME_PICK_PROJECT = "dashboard_pick_project"
+
+
+class PlanId(StrEnum):
+    """Callbacks and actions of the communication plan (``bot/views/commplan.py``)."""
+
+    PLAN_MODAL = "plan_view"
+    ENTRY_MODAL = "plan_entry"
+    DONE_MODAL = "plan_done"
+    REPORT_MODAL = "plan_report"
+    USE_TEMPLATE = "plan_use_template"
+    ADD = "plan_add"
+    EDIT = "plan_edit"
+    REMOVE = "plan_remove"
+    PAGE = "plan_page"
+    # Buttons of the owner's due DM; the value is the occurrence id.
+    DUE_DONE = "plan_due_done"
+    DUE_SNOOZE = "plan_due_snooze"
+    DUE_SCHEDULE = "plan_due_schedule"
+    DUE_DRAFT = "plan_due_draft"
+
+
+class EngagementId(StrEnum):
+    """Callbacks and actions of engagement (``bot/views/engagement.py``)."""
+
+    TOUCH_MODAL = "engagement_touch"
+    # Value ``<project id>:<user id>`` (the user may be empty: pick them in the form).
+    LOG_CONTACT = "engagement_log_contact"
+    SCHEDULE = "engagement_schedule"
+    HOME_PLAN = "engagement_home_plan"
+
+
+class MeetingId(StrEnum):
+    """Callbacks and actions of meetings (``bot/views/meetings.py``, ``handlers/meetings.py``).
+
+    Button values are event ids (or an action item's id): claims, checked against the person."""
+
+    NEW_MODAL = "meeting_new"
+    RESCHEDULE_MODAL = "meeting_reschedule"
+    CANCEL_MODAL = "meeting_cancel"
+    OUTCOME_MODAL = "meeting_outcome"
+    RESCHEDULE = "meeting_do_reschedule"
+    CANCEL = "meeting_do_cancel"
+    OUTCOME = "meeting_record_outcome"
+    ACTION_TO_ISSUE = "meeting_action_to_issue"

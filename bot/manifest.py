@@ -9,11 +9,11 @@ from bot.settings import Settings, SettingsError
 COMMAND_DESCRIPTIONS = {
     "project": (
         "Create and manage implementation projects",
-        "new | list | edit CODE | phase CODE PHASE | help",
+        "new | list | edit CODE | phase CODE PHASE | plan CODE | help",
     ),
     "keyuser": (
         "Manage a project's key-user register",
-        "add | list | edit | remove | export | import [CODE] | help",
+        "add | list | edit | remove | touch | export | import [CODE] | help",
     ),
     "issue": (
         "Log and follow key users' issues and requests",
@@ -27,14 +27,25 @@ COMMAND_DESCRIPTIONS = {
         "Satisfaction polls and surveys",
         "new | list | close ID | results ID | export ID | help",
     ),
-    "meeting": ("Meetings with key users", "help"),
+    "meeting": (
+        "Meetings with key users: invitations, RSVP, reminders, outcomes",
+        "new [CODE] | list [CODE] [week|all] | ID | cancel ID | reschedule ID | help",
+    ),
     "digest": (
         "The weekly digest: preview, send now, settings",
         "preview [CODE] | send [CODE] | settings [CODE] | help",
     ),
 }
 # The commands whose capability is built; the manifest declares only these.
-ACTIVE_COMMANDS: list[str] = ["project", "keyuser", "issue", "poll", "training", "digest"]
+ACTIVE_COMMANDS: list[str] = [
+    "project",
+    "keyuser",
+    "issue",
+    "poll",
+    "training",
+    "meeting",
+    "digest",
+]
 # Message shortcuts: (callback id, name, description). Capabilities add theirs here.
 MESSAGE_SHORTCUTS: list[tuple[str, str, str]] = [
     ("log_issue_from_message", "Log as key-user issue", "Log this message as a key user's issue"),

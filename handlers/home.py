@@ -25,6 +25,7 @@ from bot.services.context import Ctx
 from bot.slack_io import slack_error_code
 from bot.views import home as views
 from handlers.issues_home import issues_part
+from handlers.meetings_home import contacts_part, meetings_part
 from handlers.polls_home import polls_part
 from handlers.trainings_home import trainings_part
 
@@ -60,6 +61,8 @@ def pm_dashboard_part(
 HOME_PARTS: list[HomePart] = [
     pm_dashboard_part,
     key_user_projects_part,
+    meetings_part,
+    contacts_part,
     issues_part,
     polls_part,
     trainings_part,

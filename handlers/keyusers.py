@@ -22,6 +22,7 @@ from bot.slack_io import display_name, lookup_user, user_profile
 from bot.views import common as ui
 from bot.views import keyusers as views
 from handlers.common import dm, error_text, open_modal, refuse_form, unit, user_ids_in
+from handlers.engagement import touch_by_command
 from handlers.home import publish_home
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,9 @@ def register(app: App, runtime: Runtime) -> None:
                     text=export(context, client, codes[0] if codes else None, channel_id),
                     response_type="ephemeral",
                 )
+            elif verb == "touch":
+                text = touch_by_command(runtime, client, context, args, channel_id)
+                respond(text=text, response_type="ephemeral")
             elif verb == "import" and len(codes) <= 1:
                 open_import_modal(
                     client, command["trigger_id"], context, codes[0] if codes else None, channel_id

@@ -18,6 +18,7 @@ from bot.slack_io import slack_error_code
 from bot.views import common as ui
 from bot.views import projects as views
 from handlers.common import error_text, open_modal, refuse_form, slack_error_text, unit
+from handlers.commplan import open_plan_modal
 from handlers.home import publish_home
 from storage.models.core import MemberRole
 
@@ -81,6 +82,15 @@ def register(app: App, runtime: Runtime) -> None:
                 respond(**list_projects(context, client), response_type="ephemeral")
             elif verb == "edit" and len(words) == 2:
                 open_edit_project_modal(client, command["trigger_id"], context, code=words[1])
+            elif verb == "plan" and len(words) <= 2:
+                open_plan_modal(
+                    runtime,
+                    client,
+                    command["trigger_id"],
+                    context,
+                    code=words[1] if len(words) == 2 else None,
+                    channel_id=command.get("channel_id"),
+                )
             elif verb == "phase" and len(words) >= 3:
                 with unit(runtime, context, client) as ctx:
                     project = service.get_project(ctx, words[1])

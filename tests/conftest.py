@@ -18,6 +18,7 @@ from bot.clock import MovableClock
 from bot.delivery import Pacer
 from bot.emulator.driver import SlackDriver, TrackingExecutor
 from bot.emulator.server import SlackEmulator
+from bot.i18n import LOCALES, t
 from bot.runtime import Runtime
 from bot.services.context import Ctx
 from bot.settings import Settings
@@ -34,6 +35,26 @@ OUTSIDER = "UOUT0001"
 ADMIN = "UADM0001"
 KEY_USERS = ["UKEY00001", "UKEY00002", "UKEY00003", "UKEY00004", "UKEY00005", "UKEY00006"]
 PROJECT_CHANNEL = "CERP00001"
+
+
+UNEXPECTED_ERROR_TEXTS = tuple(t(locale, "errors.unexpected") for locale in LOCALES)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Every test that used the emulator ends with Slack's rules kept: no violation recorded (a
+    refused Block Kit payload, a missing scope, a late acknowledgement, a wrong upload length) and
+    no "something went wrong" reply to anyone. A test that provokes either on purpose says so with
+    ``@pytest.mark.expects_violations`` or ``@pytest.mark.expects_error_reply``."""
+    result = yield
+    emulator = getattr(item, "funcargs", {}).get("emulator")
+    if isinstance(emulator, SlackEmulator):
+        if item.get_closest_marker("expects_violations") is None:
+            assert emulator.violations == [], "the emulator saw Slack's rules broken"
+        if item.get_closest_marker("expects_error_reply") is None:
+            said = [place for text in UNEXPECTED_ERROR_TEXTS for place in emulator.find_text(text)]
+            assert said == [], "someone was told that something went wrong"
+    return result
 
 
 def postgres_url() -> str | None:
@@ -82,7 +103,9 @@ def clock() -> MovableClock:
 
 @pytest.fixture
 def emulator() -> Iterator[SlackEmulator]:
-    emu = SlackEmulator(team_id=TEAM, team_name="acme").start()
+    """The workspace's Slack. Its rate limits are off: tests click faster than people do. The
+    delivery tests and benchmarks turn them on (``use_rate_limits``), on a virtual clock."""
+    emu = SlackEmulator(team_id=TEAM, team_name="acme", rate_limits=False).start()
     emu.add_user(PM, "pia.pm", real_name="Pia Project-Manager")
     emu.add_user(PM2, "paul.pm", real_name="Paul Second-PM")
     emu.add_user(OUTSIDER, "olaf", real_name="Olaf Outsider")

@@ -30,10 +30,16 @@ def add_key_user(
     return slack.submit_view(by, {"user_id": user_id, **values})
 
 
+def last_response(slack: SlackDriver) -> dict[str, Any]:
+    """The app's latest response_url post, which must have come from the driver's last request
+    (an older answer from an earlier step must not pass for this one)."""
+    fresh = slack.new_responses
+    assert fresh, "the app answered nothing through response_url to the last request"
+    return fresh[-1]
+
+
 def last_response_text(slack: SlackDriver) -> str:
-    responses = slack.emulator.responses
-    assert responses, "the app answered nothing through response_url"
-    return responses[-1].get("text", "")
+    return str(last_response(slack).get("text", ""))
 
 
 def texts(messages: list[dict[str, Any]]) -> str:

@@ -28,7 +28,7 @@ from bot.services import polls as poll_service
 from storage.db import Database
 from storage.models import BallotBox, Interaction, PollQuestion
 from tests.conftest import KEY_USERS, PM, PROJECT_CHANNEL, TEAM
-from tests.flows import last_response_text, texts
+from tests.flows import last_response, last_response_text, texts
 from tests.polls_helpers import (
     RATING,
     TEXT,
@@ -267,7 +267,7 @@ def test_anonymous_results_and_exports_follow_one_rule(
     slack.slash_command(KEY_USERS[0], "/poll", "results 1")
     assert "project managers" in last_response_text(slack)
     slack.slash_command(PM, "/poll", "results 1")
-    shown = texts([emulator.responses[-1]])
+    shown = texts([last_response(slack)])
     assert "figures per question are withheld" in shown
     assert "4 people have not answered" in shown
     assert not any(f"<@{user}>" in shown for user in KEY_USERS)

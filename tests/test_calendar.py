@@ -26,7 +26,7 @@ from bot.services.projects import ProjectInput
 from bot.views.calendar import MESSAGES
 from storage.models import CalendarEvent, Interaction, Invitation, OutboxMessage, Project, Rsvp
 from tests.conftest import KEY_USERS, OUTSIDER, PM, START, TEAM
-from tests.flows import texts
+from tests.flows import last_response_text, texts
 
 ANNA, BEN, CARL = KEY_USERS[0], KEY_USERS[1], KEY_USERS[2]
 TRAINER = "UTOM00001"
@@ -343,7 +343,7 @@ def test_a_forged_event_id_changes_nothing_and_is_refused(
     slack.block_action(
         OUTSIDER, f"{CalendarId.RSVP_PREFIX}accepted", f'{{"e": {event.id}}}', message=dm
     )
-    assert "not invited" in slack.emulator.responses[-1]["text"]
+    assert "not invited" in last_response_text(slack)
     with runtime.database.session() as session:
         answers = {row.response for row in session.exec(select(Invitation)).all()}
     assert answers == {Rsvp.PENDING}

@@ -21,7 +21,7 @@ from bot.slack_io import transport_for_client
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus
 from tests.conftest import KEY_USERS, PM, TEAM
-from tests.flows import texts
+from tests.flows import last_response, texts
 from tests.polls_helpers import (
     create_poll,
     open_poll_for_everyone,
@@ -45,8 +45,19 @@ class FakeTime:
         self.now += seconds
 
 
-def fake_pacer(**kwargs: Any) -> tuple[Pacer, FakeTime]:
+@pytest.fixture(autouse=True)
+def fake_time(emulator: SlackEmulator, runtime: Runtime) -> FakeTime:
+    """One virtual clock for the pacers and for Slack's rate limits, which are on in these tests:
+    pacing costs no real time, and the emulator answers 429 whenever a sender goes faster than
+    Slack allows."""
     fake = FakeTime()
+    emulator.use_rate_limits(monotonic=fake.monotonic)
+    runtime.pacer.monotonic = fake.monotonic
+    runtime.pacer.sleep = fake.sleep
+    return fake
+
+
+def fake_pacer(fake: FakeTime, **kwargs: Any) -> tuple[Pacer, FakeTime]:
     return Pacer(monotonic=fake.monotonic, sleep=fake.sleep, **kwargs), fake
 
 
@@ -83,7 +94,11 @@ def dms_per_person(emulator: SlackEmulator, user_ids: list[str], marker: str) ->
 
 
 def test_fan_out_to_300_key_users_through_429s_and_transient_failures_sends_each_one_dm(
-    runtime: Runtime, database: Database, emulator: SlackEmulator, clock: MovableClock
+    runtime: Runtime,
+    database: Database,
+    emulator: SlackEmulator,
+    clock: MovableClock,
+    fake_time: FakeTime,
 ) -> None:
     users = project_with_many_key_users(runtime, emulator, 300)
     _poll_id, keys = open_poll_for_everyone(runtime, title="Big pulse")
@@ -92,7 +107,7 @@ def test_fan_out_to_300_key_users_through_429s_and_transient_failures_sends_each
     emulator.http_error("chat.postMessage", status=503, times=3)
     emulator.fail_next("chat.postMessage", "internal_error", times=2)
     emulator.rate_limit("chat.postMessage", retry_after=1, times=8)  # some exhaust in-place retries
-    pacer, fake = fake_pacer()
+    pacer, fake = fake_pacer(fake_time)
     deliver_until_done(sender_for(runtime, pacer), database, clock)
 
     assert dms_per_person(emulator, users, "Big pulse") == Counter({u: 1 for u in users})
@@ -113,7 +128,11 @@ class Crash(BaseException):
 
 
 def test_a_crash_mid_fan_out_resumes_after_restart_without_sending_twice(
-    runtime: Runtime, database: Database, emulator: SlackEmulator, clock: MovableClock
+    runtime: Runtime,
+    database: Database,
+    emulator: SlackEmulator,
+    clock: MovableClock,
+    fake_time: FakeTime,
 ) -> None:
     users = project_with_many_key_users(runtime, emulator, 120)
     open_poll_for_everyone(runtime, title="Crash pulse")
@@ -128,7 +147,7 @@ def test_a_crash_mid_fan_out_resumes_after_restart_without_sending_twice(
         return answer
 
     dies_after_slack_answers.find_sent = real.find_sent  # type: ignore[attr-defined]
-    pacer, _fake = fake_pacer()
+    pacer, _fake = fake_pacer(fake_time)
     with pytest.raises(Crash):
         sender_for(runtime, pacer, dies_after_slack_answers).deliver_due(team_id=TEAM)
     left = statuses(database)
@@ -170,18 +189,22 @@ def test_permanent_errors_are_recorded_not_retried_and_shown_to_the_pm(
     run_due(runtime)
     assert len(emulator.calls_to("chat.postMessage")) == calls  # never retried
     slack.slash_command(PM, "/poll", "results 1")
-    shown = texts([emulator.responses[-1]])
+    shown = texts([last_response(slack)])
     assert (
         "Could not be reached in Slack" in shown and f"<@{KEY_USERS[3]}> (user_disabled)" in shown
     )
 
 
 def test_running_the_sender_again_sends_nothing_twice(
-    runtime: Runtime, database: Database, emulator: SlackEmulator, clock: MovableClock
+    runtime: Runtime,
+    database: Database,
+    emulator: SlackEmulator,
+    clock: MovableClock,
+    fake_time: FakeTime,
 ) -> None:
     project_with_many_key_users(runtime, emulator, 5)
     open_poll_for_everyone(runtime)
-    pacer, _fake = fake_pacer()
+    pacer, _fake = fake_pacer(fake_time)
     sender = sender_for(runtime, pacer)
     assert sender.deliver_due(team_id=TEAM).sent == 5
     clock.advance(CLAIM_TIMEOUT * 3)
@@ -190,7 +213,11 @@ def test_running_the_sender_again_sends_nothing_twice(
 
 
 def test_a_retry_after_an_uncertain_failure_finds_the_message_already_posted(
-    runtime: Runtime, database: Database, emulator: SlackEmulator, clock: MovableClock
+    runtime: Runtime,
+    database: Database,
+    emulator: SlackEmulator,
+    clock: MovableClock,
+    fake_time: FakeTime,
 ) -> None:
     [user] = project_with_many_key_users(runtime, emulator, 1)
     open_poll_for_everyone(runtime, title="Lost answer")
@@ -201,7 +228,7 @@ def test_a_retry_after_an_uncertain_failure_finds_the_message_already_posted(
         raise delivery.TransientError("TimeoutError")
 
     answer_lost.find_sent = real.find_sent  # type: ignore[attr-defined]
-    pacer, _fake = fake_pacer()
+    pacer, _fake = fake_pacer(fake_time)
     sender_for(runtime, pacer, answer_lost).deliver_due(team_id=TEAM)
     clock.advance(minutes=5)
     sender_for(runtime, pacer).deliver_due(team_id=TEAM)
@@ -211,8 +238,12 @@ def test_a_retry_after_an_uncertain_failure_finds_the_message_already_posted(
     assert row.status == OutboxStatus.SENT and row.ts == emulator.dm_messages(user)[-1]["ts"]
 
 
-def test_the_pacer_keeps_a_channel_near_one_message_a_second_and_honours_a_pause() -> None:
-    pacer, fake = fake_pacer(rates={"chat.postMessage": (100.0, 100.0)}, per_channel=(1.0, 4.0))
+def test_the_pacer_keeps_a_channel_near_one_message_a_second_and_honours_a_pause(
+    fake_time: FakeTime,
+) -> None:
+    pacer, fake = fake_pacer(
+        fake_time, rates={"chat.postMessage": (100.0, 100.0)}, per_channel=(1.0, 4.0)
+    )
     for _ in range(10):
         pacer.acquire(TEAM, "chat.postMessage", "D1")
     assert fake.now == pytest.approx(6.0)  # a burst of 4, then one a second
@@ -224,19 +255,146 @@ def test_the_pacer_keeps_a_channel_near_one_message_a_second_and_honours_a_pause
     assert fake.now == pytest.approx(9.0)
 
 
+def test_a_fan_out_paced_by_the_outbox_gets_no_429_from_slacks_rate_limits(
+    runtime: Runtime,
+    database: Database,
+    emulator: SlackEmulator,
+    clock: MovableClock,
+    fake_time: FakeTime,
+) -> None:
+    users = project_with_many_key_users(runtime, emulator, 200)
+    open_poll_for_everyone(runtime, title="Paced pulse")
+    pacer, _fake = fake_pacer(fake_time)
+    deliver_until_done(sender_for(runtime, pacer), database, clock)
+    assert dms_per_person(emulator, users, "Paced pulse") == Counter({u: 1 for u in users})
+    assert [c for c in emulator.calls if c.status == 429] == []
+
+
+def test_slacks_limits_answer_429_to_a_sender_too_fast_for_one_channel_and_nothing_is_lost(
+    runtime: Runtime,
+    database: Database,
+    emulator: SlackEmulator,
+    clock: MovableClock,
+    fake_time: FakeTime,
+) -> None:
+    with runtime.unit(TEAM) as ctx:
+        for number in range(30):
+            delivery.enqueue(
+                ctx.session,
+                team_id=TEAM,
+                key=f"burst:{number}",
+                payload={"channel": "C0GENERAL", "text": f"Burst {number}"},
+                now=clock.now(),
+            )
+    # A pacer that ignores the per-channel limit: Slack's own limit must stop it.
+    pacer, _fake = fake_pacer(
+        fake_time, rates={"chat.postMessage": (100.0, 100.0)}, per_channel=None
+    )
+    deliver_until_done(sender_for(runtime, pacer), database, clock)
+    limited = [c for c in emulator.calls_to("chat.postMessage") if c.status == 429]
+    assert limited, "posting 30 messages into one channel at once must meet Slack's limit"
+    posted = [m["text"] for m in emulator.messages("C0GENERAL")]
+    assert sorted(posted) == sorted(f"Burst {number}" for number in range(30))
+
+
+def test_enqueueing_a_key_twice_keeps_the_first_message_and_adds_no_row(
+    runtime: Runtime, database: Database, clock: MovableClock
+) -> None:
+    with runtime.unit(TEAM) as ctx:
+        first = delivery.enqueue(
+            ctx.session,
+            team_id=TEAM,
+            key="reminder:7:2026-12-01",
+            payload={"channel": PM, "text": "first"},
+            now=clock.now(),
+        )
+        again = delivery.enqueue(
+            ctx.session,
+            team_id=TEAM,
+            key="reminder:7:2026-12-01",
+            payload={"channel": PM, "text": "second"},
+            now=clock.now(),
+        )
+        assert again.id == first.id and again.payload["text"] == "first"
+    with database.session() as session:
+        rows = session.exec(select(OutboxMessage)).all()
+    assert [(row.key, row.payload["text"]) for row in rows] == [("reminder:7:2026-12-01", "first")]
+
+
+def test_failures_are_listed_per_workspace_and_subject(
+    runtime: Runtime, database: Database, clock: MovableClock
+) -> None:
+    def row(team: str, key: str, subject: str, status: str) -> OutboxMessage:
+        return OutboxMessage(
+            team_id=team,
+            key=key,
+            method="chat.postMessage",
+            payload={"channel": PM, "text": key},
+            status=status,
+            created_at=clock.now(),
+            next_attempt_at=clock.now(),
+            subject=subject,
+        )
+
+    with database.session() as session:
+        session.add(row(TEAM, "mine", "poll:1", OutboxStatus.FAILED))
+        session.add(row(TEAM, "sent", "poll:1", OutboxStatus.SENT))
+        session.add(row(TEAM, "other poll", "poll:2", OutboxStatus.FAILED))
+        session.add(row("T0002", "other workspace", "poll:1", OutboxStatus.FAILED))
+        session.commit()
+        assert [r.key for r in delivery.failures(session, team_id=TEAM, subject="poll:1")] == [
+            "mine"
+        ]
+
+
+def test_a_pause_before_any_call_keeps_the_methods_own_pace_afterwards(
+    fake_time: FakeTime,
+) -> None:
+    pacer, fake = fake_pacer(fake_time, rates={"chat.update": (0.5, 10.0)})
+    pacer.pause(TEAM, "chat.update", 1)
+    moments = []
+    for _ in range(3):
+        pacer.acquire(TEAM, "chat.update", "C1")
+        moments.append(fake.now)
+    # After a 429 the burst is gone: one call when the pause ends, then the method's own pace of
+    # one every 2 s (what refilled during the pause counts).
+    assert moments == pytest.approx([1.0, 2.0, 4.0])
+
+
+def test_slacks_retry_after_is_honoured_to_the_second(
+    runtime: Runtime,
+    database: Database,
+    emulator: SlackEmulator,
+    clock: MovableClock,
+    fake_time: FakeTime,
+) -> None:
+    [user] = project_with_many_key_users(runtime, emulator, 1)
+    open_poll_for_everyone(runtime, title="Patient pulse")
+    emulator.rate_limit("chat.postMessage", retry_after=7)
+    pacer, fake = fake_pacer(fake_time)
+    before = fake.now
+    sender_for(runtime, pacer).deliver_due(team_id=TEAM)
+    assert dms_per_person(emulator, [user], "Patient pulse")[user] == 1
+    assert fake.now - before >= 7  # it waited Slack's Retry-After, not a default second
+
+
 # ------------------------------------------------------- fencing, lookup, shared budget
 
 
 def test_a_sender_whose_claim_went_stale_sends_nothing_another_sender_took_over(
-    runtime: Runtime, emulator: SlackEmulator, database: Database, clock: MovableClock
+    runtime: Runtime,
+    emulator: SlackEmulator,
+    database: Database,
+    clock: MovableClock,
+    fake_time: FakeTime,
 ) -> None:
     people = project_with_many_key_users(runtime, emulator, 3)
     _poll_id, keys = open_poll_for_everyone(runtime)
-    slow = sender_for(runtime, fake_pacer()[0])
+    slow = sender_for(runtime, fake_pacer(fake_time)[0])
     rows = slow._claim(TEAM, keys)  # claimed, then the process stalls past the claim timeout
     assert len(rows) == 3
     clock.advance(CLAIM_TIMEOUT + timedelta(minutes=1))
-    sender_for(runtime, fake_pacer()[0]).deliver_due(team_id=TEAM)
+    sender_for(runtime, fake_pacer(fake_time)[0]).deliver_due(team_id=TEAM)
     outcome = delivery.SendOutcome()
     for row in rows:  # the stalled sender wakes up and goes on with its batch from memory
         slow._send_one(row, outcome)
@@ -246,11 +404,15 @@ def test_a_sender_whose_claim_went_stale_sends_nothing_another_sender_took_over(
 
 
 def test_a_resend_finds_the_message_however_many_came_after_it(
-    runtime: Runtime, emulator: SlackEmulator, database: Database, clock: MovableClock
+    runtime: Runtime,
+    emulator: SlackEmulator,
+    database: Database,
+    clock: MovableClock,
+    fake_time: FakeTime,
 ) -> None:
     [person] = project_with_many_key_users(runtime, emulator, 1)
     _poll_id, [key] = open_poll_for_everyone(runtime)
-    sender_for(runtime, fake_pacer()[0]).deliver_due(team_id=TEAM)
+    sender_for(runtime, fake_pacer(fake_time)[0]).deliver_due(team_id=TEAM)
     # The answer was lost (a timeout): the row looks unsent, and 150 messages came since.
     with database.session() as session:
         row = session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).one()
@@ -259,7 +421,7 @@ def test_a_resend_finds_the_message_however_many_came_after_it(
     channel = emulator.dm_channel_id(person)
     for index in range(150):
         emulator.add_message(channel, person, f"chatter {index}")
-    sender_for(runtime, fake_pacer()[0]).deliver_due(team_id=TEAM)
+    sender_for(runtime, fake_pacer(fake_time)[0]).deliver_due(team_id=TEAM)
     assert dms_per_person(emulator, [person], "Pulse") == Counter({person: 1})
     with database.session() as session:
         row = session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).one()

@@ -25,6 +25,6 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "── #erp-rollout ──" in digest_act and "Weekly digest · ERP" in digest_act
     assert "[file shared in #erp-rollout]" in digest_act  # the satisfaction trend chart
     assert "Home tab of @pia" in digest_act and "*Key users at risk*" in digest_act
-    assert "Block Kit limit violations: 0" in text
+    assert "Slack rules broken (Block Kit limits, scopes, late acks): 0" in text
     assert f"Database (SQLite): {database.resolve()}" in text
     assert database.exists()

@@ -26,4 +26,4 @@ def test_demo_issue_act_shows_each_message_as_people_saw_it(tmp_path: Path) -> N
     assert "*You own 1 overdue issue.*" in act
     assert act.count(":rotating_light: *ERP-2* ·") == 1  # escalated once, not again on a rerun
     assert "issue_reminders: {'reminded': 0}" in act
-    assert "Block Kit limit violations: 0" in text
+    assert "Slack rules broken (Block Kit limits, scopes, late acks): 0" in text

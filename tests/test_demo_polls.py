@@ -23,4 +23,4 @@ def test_demo_poll_act_shows_reminders_results_trend_and_saves_the_chart(tmp_pat
     chart = tmp_path / "demo-poll-chart.png"
     assert f"Poll chart (PNG): {chart.resolve()}" in text
     assert chart.read_bytes().startswith(b"\x89PNG")
-    assert "Block Kit limit violations: 0" in text
+    assert "Slack rules broken (Block Kit limits, scopes, late acks): 0" in text

@@ -13,7 +13,7 @@ from bot.ids import Action
 from storage.db import Database
 from storage.models import Interaction, KeyUser
 from tests.conftest import KEY_USERS, OUTSIDER, PM, PROJECT_CHANNEL
-from tests.flows import add_key_user, create_project, last_response_text, texts
+from tests.flows import add_key_user, create_project, last_response, last_response_text, texts
 
 
 def key_users_in(database: Database) -> list[KeyUser]:
@@ -120,7 +120,7 @@ def test_list_groups_the_register_by_quadrant(slack: SlackDriver) -> None:
     add_key_user(slack, KEY_USERS[1], influence="low", interest="high")
     add_key_user(slack, KEY_USERS[2], influence="low", interest="low", cadence_days="5")
     slack.slash_command(PM, "/keyuser", "list ERP")
-    text = texts([slack.emulator.responses[-1]])
+    text = texts([last_response(slack)])
     assert "Key users of ERP (3)" in text
     closely = text.index("*Manage closely*")
     informed = text.index("*Keep informed*")
@@ -253,7 +253,7 @@ def test_a_chinese_project_speaks_chinese(slack: SlackDriver) -> None:
     create_project(slack, locale="zh-CN")
     add_key_user(slack, KEY_USERS[0], influence="high", interest="high")
     slack.slash_command(PM, "/keyuser", "list ERP")
-    text = texts([slack.emulator.responses[-1]])
+    text = texts([last_response(slack)])
     assert "ERP" in text and "重点管理" in text
     slack.slash_command(OUTSIDER, "/keyuser", "add ERP")
     assert "ERP" in last_response_text(slack)

@@ -25,7 +25,7 @@ from storage.models import (
     PollStatus,
 )
 from tests.conftest import KEY_USERS, OUTSIDER, PM, PROJECT_CHANNEL, START
-from tests.flows import last_response_text, texts
+from tests.flows import last_response, last_response_text, texts
 from tests.polls_helpers import (
     MULTIPLE,
     NPS,
@@ -256,12 +256,17 @@ def test_close_computes_csat_and_nps_and_sends_results_with_a_chart_to_the_pm(
     assert 10_000 < len(png) < 1_000_000
     assert emulator.dm_channel_id(PM) in chart["channels"]
 
-    # Jobs afterwards send nothing more about the poll (the weekly digest goes out, as it should).
+    # Jobs afterwards send nothing more about the poll (the weekly digest and the PM's weekly
+    # engagement nudge aside).
     def poll_posts() -> int:
-        return sum(
-            1
-            for call in emulator.calls_to("chat.postMessage")
-            if "Weekly digest" not in str(call.args.get("text"))
+        posts = emulator.calls_to("chat.postMessage")
+        return len(
+            [
+                call
+                for call in posts
+                if "engagement debt" not in str(call.args)
+                and "Weekly digest" not in str(call.args.get("text"))
+            ]
         )
 
     calls = poll_posts()
@@ -368,7 +373,7 @@ def test_only_pms_close_and_read_results(slack: SlackDriver, database: Database)
     slack.slash_command(PM, "/poll", "results 1", channel_id=PROJECT_CHANNEL)
     assert "Results of poll #1" in last_response_text(slack)
     slack.slash_command(PM, "/poll", "list", channel_id=PROJECT_CHANNEL)
-    assert "0 of 6 answered" in texts([slack.emulator.responses[-1]])
+    assert "0 of 6 answered" in texts([last_response(slack)])
     slack.slash_command(PM, "/poll", "frobnicate", channel_id=PROJECT_CHANNEL)
     assert "Usage of `/poll`" in last_response_text(slack)
 

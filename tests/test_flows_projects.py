@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlmodel import select
 
 from bot.emulator.driver import SlackDriver
 from storage.db import Database
 from storage.models import Project, ProjectMember
-from tests.conftest import ADMIN, OTHER_TEAM, OUTSIDER, PM, PM2, PROJECT_CHANNEL
-from tests.flows import PROJECT_VALUES, create_project, last_response_text, texts
+from tests.conftest import ADMIN, OTHER_TEAM, OUTSIDER, PM, PM2, PROJECT_CHANNEL, SIGNING_SECRET
+from tests.flows import PROJECT_VALUES, create_project, last_response, last_response_text, texts
 
 
 def projects_in(database: Database) -> list[Project]:
@@ -110,7 +112,7 @@ def test_channel_problem_is_told_to_the_pm(slack: SlackDriver, database: Databas
 def test_list_shows_projects_with_pms_and_counts(slack: SlackDriver) -> None:
     create_project(slack, pm_ids=[PM, PM2])
     slack.slash_command(OUTSIDER, "/project", "list")
-    text = texts([slack.emulator.responses[-1]])
+    text = texts([last_response(slack)])
     assert "*ERP*" in text and f"<@{PM2}>" in text and "0 key users" in text
 
 
@@ -134,10 +136,19 @@ def test_edit_is_for_pms_only_and_saves_changes(slack: SlackDriver, database: Da
     assert pms == {PM, PM2}
 
 
-def test_workspace_admin_may_edit_any_project(slack: SlackDriver) -> None:
+def test_workspace_admin_may_edit_any_project(slack: SlackDriver, database: Database) -> None:
     create_project(slack)
     slack.slash_command(ADMIN, "/project", "edit ERP")
-    assert slack.emulator.top_view(ADMIN) is not None
+    modal = slack.emulator.top_view(ADMIN)
+    assert modal is not None and modal["callback_id"] == "project_edit"
+    answer = slack.submit_view(
+        ADMIN, {"name": "Finance rollout, admin's fix", "phase": "realization"}
+    )
+    assert not (answer.json or {}).get("errors")
+    assert slack.emulator.top_view(ADMIN) is None
+    [project] = projects_in(database)
+    assert project.name == "Finance rollout, admin's fix" and project.phase == "realization"
+    assert project.code == "ERP"  # what the admin left alone stays
 
 
 def test_phase_command_moves_the_project(slack: SlackDriver, database: Database) -> None:
@@ -162,16 +173,25 @@ def test_another_workspace_sees_nothing(slack: SlackDriver, emulator, app, execu
     assert "There is no project ERP" in last_response_text(other)
 
 
-def test_unsigned_requests_are_refused(slack: SlackDriver, app) -> None:  # type: ignore[no-untyped-def]
+def test_requests_with_a_wrong_signature_are_refused(slack: SlackDriver, app) -> None:  # type: ignore[no-untyped-def]
+    """A fresh timestamp, so only the signature can be the reason for the refusal."""
     from slack_bolt.request import BoltRequest
+    from slack_sdk.signature import SignatureVerifier
 
-    response = app.dispatch(
-        BoltRequest(
-            body="command=%2Fproject&text=list&team_id=T0001&user_id=UPM00001",
-            headers={"x-slack-request-timestamp": "1", "x-slack-signature": "v0=bad"},
-        )
-    )
-    assert response.status == 401
+    body = "command=%2Fproject&text=help&team_id=T0001&user_id=UPM00001"
+    stamp = str(int(time.time()))
+
+    def dispatch(secret: str) -> int:
+        signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+        headers = {
+            "content-type": "application/x-www-form-urlencoded",
+            "x-slack-request-timestamp": stamp,
+            "x-slack-signature": signature,
+        }
+        return app.dispatch(BoltRequest(body=body, headers=headers)).status
+
+    assert dispatch("not-the-signing-secret") == 401
+    assert dispatch(SIGNING_SECRET) == 200  # the same request, signed right, is served
 
 
 def test_the_project_team_is_set_in_the_modal(slack: SlackDriver, database: Database) -> None:

@@ -15,7 +15,7 @@ from bot.services.keyusers import KeyUserInput
 from bot.views.common import VIEW_BLOCK_LIMIT
 from handlers.home import build_home
 from tests.conftest import PM, TEAM
-from tests.digest_helpers import add_issue, add_round, make_project
+from tests.digest_helpers import add_event, add_issue, add_round, make_project
 from tests.flows import texts
 
 PROJECTS = 6
@@ -46,6 +46,15 @@ def busy_pm(runtime: Runtime, clock: MovableClock) -> None:
                     due=clock.now() + timedelta(days=3),
                     title=f"Issue {number} of {index}",
                 )
+            for kind in ("training", "meeting"):
+                add_event(
+                    ctx,
+                    project,
+                    kind=kind,
+                    title=f"{kind} {index}",
+                    starts=start + timedelta(days=2),
+                    answers={PM: "pending"},
+                )
             add_round(
                 ctx,
                 project,
@@ -69,7 +78,8 @@ def test_home_stays_within_the_block_limit_with_paging(
     slack.open_home(PM)
     home = slack.emulator.home(PM)
     text = texts([home])
-    assert "P0X" in text and "P2X" in text and "You manage 6 projects; showing 3" in text
+    assert "P0X" in text and "P1X" in text and "You manage 6 projects; showing 2" in text
+    assert "Your upcoming training sessions" in text  # every part still has its place
     assert (
         f"*Key users at risk* ({PEOPLE + 1})" in text or f"*Key users at risk* ({PEOPLE})" in text
     )

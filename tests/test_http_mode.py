@@ -53,7 +53,7 @@ def post(url: str, body: str, *, secret: str = SIGNING_SECRET, timestamp: int | 
         return error.code, error.read().decode()
 
 
-def command_body(text: str) -> str:
+def command_body(text: str, response_url: str = "http://127.0.0.1:9/never") -> str:
     return urlencode(
         {
             "command": "/project",
@@ -65,7 +65,7 @@ def command_body(text: str) -> str:
             "channel_id": "C0GENERAL",
             "channel_name": "general",
             "trigger_id": "1.2.3",
-            "response_url": "http://127.0.0.1:9/never",
+            "response_url": response_url,
             "api_app_id": "A1",
         }
     )
@@ -77,8 +77,12 @@ def test_healthz_answers_ok(base_url: str) -> None:
 
 
 def test_slack_requests_are_served_at_slack_events(base_url: str, emulator, executor) -> None:  # type: ignore[no-untyped-def]
-    status, _ = post(f"{base_url}/slack/events", command_body("help"))
+    response_url = emulator.issue_response_url("C0GENERAL", PM)
+    status, _ = post(f"{base_url}/slack/events", command_body("help", response_url))
     assert status == 200
+    executor.wait_idle()
+    [answer] = emulator.responses  # the answer reached the live response_url
+    assert "/project new" in answer["text"] and answer["response_type"] == "ephemeral"
 
 
 def test_bad_signature_and_replayed_requests_are_refused(base_url: str) -> None:

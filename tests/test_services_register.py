@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
-from bot.services import keyusers, projects
+from bot.services import engagement, keyusers, projects
 from bot.services.context import Ctx
 from bot.services.keyusers import KeyUserInput, Quadrant
 from bot.services.projects import ProjectInput
@@ -161,11 +161,12 @@ def test_engagement_debt_follows_cadence_and_touchpoints(ctx: Ctx, clock) -> Non
     )
     keyusers.add_key_user(ctx=ctx, project=project, data=KeyUserInput(user_id=KEY_USERS[1]))
     clock.advance(timedelta(days=8))
-    assert [e.key_user.user_id for e in keyusers.engagement_debt(ctx, project)] == [KEY_USERS[0]]
+    debt = engagement.engagement_debt(ctx, project.id, ctx.now())
+    assert [e.user_id for e in debt] == [KEY_USERS[0]]
     ctx.log("poll.answered", project_id=project.id, key_user_id=close.id, touchpoint=True)
-    assert keyusers.engagement_debt(ctx, project) == []
+    assert engagement.engagement_debt(ctx, project.id, ctx.now()) == []
     clock.advance(timedelta(days=31))
-    assert len(keyusers.engagement_debt(ctx, project)) == 2
+    assert len(engagement.engagement_debt(ctx, project.id, ctx.now())) == 2
 
 
 def test_export_escapes_formulas(ctx: Ctx) -> None:

@@ -63,7 +63,10 @@ def _event(
         entry.add("rrule", vRecur.from_ical(occurrence.rrule))
         for moment in excluded:
             entry.add("exdate", moment.astimezone(zone))
-    cancelled = method == CANCEL or occurrence.status == EventStatus.CANCELLED
+    # A series stays confirmed while one of its occurrences is cancelled (that one is an EXDATE).
+    cancelled = method == CANCEL or (
+        occurrence.status == EventStatus.CANCELLED and not occurrence.rrule
+    )
     entry.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     return entry
 

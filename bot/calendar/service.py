@@ -363,6 +363,75 @@ def create_event(*, ctx: Ctx, project: Project, data: EventInput) -> CalendarEve
     return event
 
 
+def create_series(
+    *, ctx: Ctx, project: Project, data: EventInput, starts: Sequence[datetime]
+) -> list[CalendarEvent]:
+    """The occurrences of a series, one event at each of ``starts`` (sharing ``data``'s
+    ``series_uid`` and ``rrule``), validated as one: the first like any event, the organizer's
+    other events checked against every occurrence in one query, all rows written at once."""
+    require_change(ctx, project)
+    data.starts_at = starts[0]
+    validate(ctx, project, data)
+    length = timedelta(minutes=data.duration_minutes or 0)
+    later = list(starts[1:])
+    if later:
+        busy = ctx.session.exec(
+            ctx.select(CalendarEvent).where(
+                CalendarEvent.organizer_id == data.organizer_id,
+                CalendarEvent.status == EventStatus.SCHEDULED,
+                CalendarEvent.starts_at < later[-1] + length,
+                CalendarEvent.ends_at > later[0],
+            )
+        ).all()
+        for start in later:
+            clash = next(
+                (e for e in busy if e.starts_at < start + length and e.ends_at > start), None
+            )
+            if clash is not None:
+                raise ValidationError(
+                    {"organizer_id": Msg("calendar.errors.double_booked", title=clash.title)}
+                )
+    now = ctx.now()
+    events = [
+        CalendarEvent(
+            team_id=ctx.team_id,
+            project_id=project.id or 0,
+            kind=data.kind,
+            title=data.title.strip(),
+            description=(data.description or "").strip() or None,
+            starts_at=start,
+            ends_at=start + length,
+            timezone=project.timezone,
+            location=(data.location or "").strip() or None,
+            video_url=(data.video_url or "").strip() or None,
+            organizer_id=data.organizer_id or "",
+            capacity=data.capacity,
+            rsvp_deadline=None,
+            allow_maybe=data.allow_maybe,
+            check_in=data.check_in,
+            reminder_minutes=sorted(set(data.reminder_minutes), reverse=True),
+            uid=f"{uuid.uuid4()}@liaison",
+            series_uid=data.series_uid,
+            rrule=data.rrule,
+            created_by=ctx.actor_id or "",
+            created_at=now,
+            updated_at=now,
+        )
+        for start in starts
+    ]
+    ctx.session.add_all(events)
+    ctx.session.flush()
+    ctx.log(
+        f"{data.kind}.created",
+        project_id=project.id,
+        event_id=events[0].id,
+        title=events[0].title,
+        occurrences=len(events),
+        series_uid=data.series_uid,
+    )
+    return events
+
+
 def invite_key(event: CalendarEvent, invitation: Invitation) -> str:
     return (
         f"calendar:{event.id}:invite:{invitation.user_id}:{int(invitation.invited_at.timestamp())}"
@@ -712,6 +781,7 @@ def _tell_everyone(
     what: str,
     *,
     method: str,
+    calendar_file: bool = True,
     **params: Any,
 ) -> list[str]:
     """Everyone invited is told once about change number ``event.sequence``: the invitation
@@ -730,8 +800,9 @@ def _tell_everyone(
                 _refresh_invitation(
                     ctx, project, event, invitation, row, messages, version=str(event.sequence)
                 )
-                ics_key = f"calendar:{event.id}:ics:{invitation.user_id}"
-                _rewrite_pending_files(ctx, event, ics_key, project.locale)
+                if calendar_file:
+                    ics_key = f"calendar:{event.id}:ics:{invitation.user_id}"
+                    _rewrite_pending_files(ctx, event, ics_key, project.locale)
             continue
         keys += _refresh_invitation(
             ctx, project, event, invitation, row, messages, version=f"seq{event.sequence}"
@@ -745,7 +816,7 @@ def _tell_everyone(
                 _threaded(row, invitation.user_id, notice),
             )
         )
-        if invitation.response != Rsvp.DECLINED:
+        if calendar_file and invitation.response != Rsvp.DECLINED:
             keys.append(
                 _send_calendar_file(
                     ctx,
@@ -784,8 +855,10 @@ def reschedule_event(
     duration_minutes: int | None,
     messages: EventMessages,
     rsvp_deadline: datetime | None = None,
+    calendar_file: bool = True,
 ) -> tuple[CalendarEvent, list[str]]:
-    """A new time; everyone invited is told once with an updated calendar entry."""
+    """A new time; everyone invited is told once with an updated calendar entry (sent by the
+    domain instead when ``calendar_file`` is False: one occurrence of a series)."""
     event = get_event(ctx, event_id)
     project = project_of(ctx, event)
     require_change(ctx, project, event)
@@ -813,15 +886,23 @@ def reschedule_event(
     ctx.session.flush()
     ctx.log(f"{event.kind}.rescheduled", project_id=project.id, event_id=event.id)
     keys = _tell_everyone(
-        ctx, project, event, messages, "rescheduled", method=ics.REQUEST, previous=previous
+        ctx,
+        project,
+        event,
+        messages,
+        "rescheduled",
+        method=ics.REQUEST,
+        calendar_file=calendar_file,
+        previous=previous,
     )
     return event, keys
 
 
 def cancel_event(
-    *, ctx: Ctx, event_id: Any, messages: EventMessages
+    *, ctx: Ctx, event_id: Any, messages: EventMessages, calendar_file: bool = True
 ) -> tuple[CalendarEvent, list[str]]:
-    """Cancel; everyone invited is told once and their calendar entry is removed."""
+    """Cancel; everyone invited is told once and their calendar entry is removed (by the domain
+    when ``calendar_file`` is False: one occurrence of a series)."""
     event = get_event(ctx, event_id)
     project = project_of(ctx, event)
     require_change(ctx, project, event)
@@ -833,7 +914,9 @@ def cancel_event(
     ctx.session.add(event)
     ctx.session.flush()
     ctx.log(f"{event.kind}.cancelled", project_id=project.id, event_id=event.id)
-    return event, _tell_everyone(ctx, project, event, messages, "cancelled", method=ics.CANCEL)
+    return event, _tell_everyone(
+        ctx, project, event, messages, "cancelled", method=ics.CANCEL, calendar_file=calendar_file
+    )
 
 
 # -------------------------------------------------------------------------------- attendance

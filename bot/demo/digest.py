@@ -23,7 +23,7 @@ def _next_digest_time(stage: Stage, weekday: int, at: time, zone: str) -> dateti
 
 def play(stage: Stage) -> None:
     slack, emulator = stage.slack, stage.emulator
-    stage.act("Act 5 — the week ends: the weekly digest in the channel, and the PM's dashboard")
+    stage.act("Act 6 — the week ends: the weekly digest in the channel, and the PM's dashboard")
 
     stage.step(PM, "types `/digest preview` in #erp-rollout: only she sees it, right now:")
     slack.slash_command(PM, "/digest", "preview", channel_id=CHANNEL)

@@ -2,8 +2,10 @@
 
 This module owns building the requests Slack sends to an app (slash commands, block actions,
 view submissions and closes, shortcuts, Events API deliveries), signing them with the signing
-secret, dispatching them in-process through ``App.dispatch``, and feeding what the app answers
-back into the ``SlackEmulator`` (modal stack changes from a view_submission ack). It also owns
+secret, delivering them (in-process through ``App.dispatch``, over HTTP to a running server, or as
+Socket Mode envelopes through the emulator's websocket), timing the acknowledgement (past 3 s it
+is a violation, as Slack would show the user a timeout), and feeding what the app answers back
+into the ``SlackEmulator`` (modal stack changes from a view_submission ack). It also owns
 ``TrackingExecutor``, the listener executor that lets the driver wait for Bolt's background
 listeners so that tests are deterministic.
 """
@@ -15,12 +17,14 @@ import logging
 import secrets
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from copy import deepcopy
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode
 
 from slack_bolt import App, BoltRequest
 from slack_sdk.signature import SignatureVerifier
@@ -79,6 +83,90 @@ class DriverResponse:
     body: str
     json: dict[str, Any] | None
     headers: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SlackRequest:
+    """One request Slack sends to the app, in both connection modes' shapes."""
+
+    raw_body: str  # HTTP mode: the signed body
+    headers: dict[str, str]  # HTTP mode: content type, timestamp, signature, retry headers
+    envelope_type: str  # Socket Mode: slash_commands, interactive or events_api
+    payload: dict[str, Any]  # Socket Mode: the envelope's payload
+    retry_num: int | None = None
+    retry_reason: str | None = None
+
+    @property
+    def description(self) -> str:
+        payload = self.payload
+        name = payload.get("command") or payload.get("type") or self.envelope_type
+        if payload.get("type") == "event_callback":
+            name = f"event {payload.get('event', {}).get('type')}"
+        return str(name)
+
+
+class Transport(Protocol):
+    """How a request reaches the app; returns what the app acknowledged."""
+
+    def __call__(self, request: SlackRequest) -> DriverResponse: ...
+
+
+def _parsed(status: int, body: str, headers: dict[str, Any]) -> DriverResponse:
+    parsed = None
+    if body.strip().startswith("{"):
+        try:
+            parsed = json.loads(body)
+        except json.JSONDecodeError:
+            parsed = None
+    return DriverResponse(status, body, parsed, headers)
+
+
+class InProcess:
+    """``App.dispatch`` in this process: what Bolt's HTTP adapters do with a request."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def __call__(self, request: SlackRequest) -> DriverResponse:
+        response = self.app.dispatch(BoltRequest(body=request.raw_body, headers=request.headers))
+        return _parsed(response.status, response.body or "", dict(response.headers))
+
+
+class OverHttp:
+    """POST to a running HTTP-mode server (``liaison serve`` or any WSGI host), as Slack does."""
+
+    def __init__(self, url: str, timeout: float = 10.0) -> None:
+        self.url = url
+        self.timeout = timeout
+
+    def __call__(self, request: SlackRequest) -> DriverResponse:
+        sent = urllib.request.Request(
+            self.url, data=request.raw_body.encode(), method="POST", headers=request.headers
+        )
+        try:
+            with urllib.request.urlopen(sent, timeout=self.timeout) as answer:
+                body = answer.read().decode()
+                return _parsed(answer.status, body, dict(answer.headers))
+        except urllib.error.HTTPError as error:
+            return _parsed(error.code, error.read().decode(), dict(error.headers))
+
+
+class OverSocketMode:
+    """An envelope through the emulator's Socket Mode websocket to the connected app."""
+
+    def __init__(self, emulator: SlackEmulator) -> None:
+        self.emulator = emulator
+
+    def __call__(self, request: SlackRequest) -> DriverResponse:
+        ack = self.emulator.socket_mode().deliver(
+            request.envelope_type,
+            request.payload,
+            accepts_response_payload=request.envelope_type != "events_api",
+            retry_attempt=request.retry_num,
+            retry_reason=request.retry_reason,
+        )
+        body = json.dumps(ack.payload) if ack.payload is not None else ""
+        return DriverResponse(200, body, ack.payload, {})
 
 
 # view.state value shapes, per element type: (state key, initial-value key, empty value)
@@ -245,12 +333,15 @@ class SlackDriver:
         emulator: SlackEmulator,
         team_id: str | None = None,
         executor: TrackingExecutor | None = None,
+        transport: Transport | None = None,
     ) -> None:
         self.app = app
         self.emulator = emulator
         self.team_id = team_id or emulator.team_id
         self.executor = executor or self._app_executor(app)
+        self.transport: Transport = transport or InProcess(app)
         self._verifier = SignatureVerifier(signing_secret)
+        self._responses_before = 0  # how many response_url posts existed before the last request
 
     @staticmethod
     def _app_executor(app: App) -> TrackingExecutor | None:
@@ -266,8 +357,20 @@ class SlackDriver:
         if self.executor is not None and not self.executor.wait_idle(timeout):
             logger.warning("listeners still running after %.0f s", timeout)
 
+    @property
+    def new_responses(self) -> list[dict[str, Any]]:
+        """What the app posted to response_urls since the driver's last request began."""
+        return self.emulator.responses[self._responses_before :]
+
     def _dispatch(
-        self, raw_body: str, content_type: str, extra_headers: dict[str, str] | None = None
+        self,
+        raw_body: str,
+        content_type: str,
+        envelope_type: str,
+        payload: dict[str, Any],
+        *,
+        retry_num: int | None = None,
+        retry_reason: str | None = None,
     ) -> DriverResponse:
         timestamp = str(int(time.time()))
         headers = {
@@ -276,23 +379,38 @@ class SlackDriver:
             "x-slack-signature": self._verifier.generate_signature(
                 timestamp=timestamp, body=raw_body
             ),
-            **(extra_headers or {}),
         }
-        response = self.app.dispatch(BoltRequest(body=raw_body, headers=headers))
-        body = response.body or ""
-        parsed = None
-        if body.strip().startswith("{"):
-            try:
-                parsed = json.loads(body)
-            except json.JSONDecodeError:
-                parsed = None
-        return DriverResponse(response.status, body, parsed, dict(response.headers))
+        if retry_num is not None:
+            headers["x-slack-retry-num"] = str(retry_num)
+            headers["x-slack-retry-reason"] = retry_reason or "http_timeout"
+        request = SlackRequest(
+            raw_body,
+            headers,
+            envelope_type,
+            payload,
+            retry_num=retry_num,
+            retry_reason=retry_reason,
+        )
+        self.wait_for_listeners()  # what earlier requests started belongs to them
+        self._responses_before = len(self.emulator.responses)
+        started = time.monotonic()
+        response = self.transport(request)
+        self._check_ack_time(request, time.monotonic() - started)
+        return response
+
+    def _check_ack_time(self, request: SlackRequest, seconds: float) -> None:
+        deadline = self.emulator.ack_deadline
+        if deadline is not None and seconds > deadline:
+            self.emulator.note_violation(
+                f"ack: {request.description} was acknowledged after {seconds:.2f} s "
+                f"(Slack gives up after {deadline:g} s and shows the user an error)"
+            )
 
     def _interact(
         self, payload: dict[str, Any], before_wait: Callable[..., None] | None = None
     ) -> DriverResponse:
         raw = urlencode({"payload": json.dumps(payload)})
-        response = self._dispatch(raw, "application/x-www-form-urlencoded")
+        response = self._dispatch(raw, "application/x-www-form-urlencoded", "interactive", payload)
         if before_wait is not None:
             before_wait(response)  # Slack acts on the ack at once, while listeners still run
         self.wait_for_listeners()
@@ -359,7 +477,10 @@ class SlackDriver:
             "response_url": self.emulator.issue_response_url(channel_id, user_id),
             "trigger_id": self.emulator.issue_trigger_id(user_id),
         }
-        response = self._dispatch(urlencode(fields), "application/x-www-form-urlencoded")
+        raw = urlencode(fields)
+        response = self._dispatch(
+            raw, "application/x-www-form-urlencoded", "slash_commands", dict(parse_qsl(raw))
+        )
         self._check_ack_message("slash command ack", response)
         self.wait_for_listeners()
         return response
@@ -594,10 +715,14 @@ class SlackDriver:
             "is_ext_shared_channel": False,
             "event_context": "4-" + secrets.token_hex(12),
         }
-        headers = {}
-        if retry_num is not None:
-            headers = {"x-slack-retry-num": str(retry_num), "x-slack-retry-reason": retry_reason}
-        response = self._dispatch(json.dumps(envelope), "application/json", headers)
+        response = self._dispatch(
+            json.dumps(envelope),
+            "application/json",
+            "events_api",
+            envelope,
+            retry_num=retry_num,
+            retry_reason=retry_reason if retry_num is not None else None,
+        )
         self.wait_for_listeners()
         return response
 

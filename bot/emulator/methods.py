@@ -299,6 +299,14 @@ def _in_window(ts: str, args: Args) -> bool:
     return True
 
 
+def _listed(message: dict[str, Any], args: Args) -> dict[str, Any]:
+    """A message as history lists it: metadata only with ``include_all_metadata``."""
+    listed = public_message(message)
+    if not args.flag("include_all_metadata"):
+        listed.pop("metadata", None)
+    return listed
+
+
 def conversations_history(ws: Workspace, args: Args) -> dict[str, Any]:
     channel = ws.readable(args.get("channel"))
     top_level = [
@@ -307,7 +315,7 @@ def conversations_history(ws: Workspace, args: Args) -> dict[str, Any]:
         if (m.get("thread_ts") in (None, m["ts"]) or m.get("reply_broadcast"))
         and _in_window(m["ts"], args)
     ]
-    newest_first = [public_message(m) for m in reversed(top_level)]
+    newest_first = [_listed(m, args) for m in reversed(top_level)]
     page, cursor = paginate(newest_first, args.str("cursor"), args.int("limit") or 100)
     return {
         "messages": page,
@@ -322,7 +330,7 @@ def conversations_replies(ws: Workspace, args: Args) -> dict[str, Any]:
     thread = ws.thread(channel.id, args.str("ts") or "")
     if not thread:
         raise ApiError("thread_not_found")
-    messages = [public_message(m) for m in thread if _in_window(m["ts"], args) or m is thread[0]]
+    messages = [_listed(m, args) for m in thread if _in_window(m["ts"], args) or m is thread[0]]
     page, cursor = paginate(messages, args.str("cursor"), args.int("limit") or 1000)
     return {
         "messages": page,

@@ -22,6 +22,7 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass
 from email.parser import BytesParser
@@ -33,6 +34,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from bot.emulator.methods import HANDLERS, Args
+from bot.emulator.policy import RateLimiter, manifest_bot_scopes, needed_scope
 from bot.emulator.workspace import ApiError, Channel, User, Workspace, public_message
 
 logger = logging.getLogger(__name__)
@@ -54,6 +56,10 @@ JSON_ARGUMENTS = frozenset(
     }
 )
 _HTTP_ERRORS = {500: "fatal_error", 502: "bad_gateway", 503: "service_unavailable"}
+# Slack caps a history page at 999 messages, whatever ``limit`` asks for.
+HISTORY_LIMIT_CAP = 999
+ACK_DEADLINE_SECONDS = 3.0
+APP_TOKEN_SCOPES = frozenset({"connections:write"})
 
 
 @dataclass
@@ -162,9 +168,23 @@ class SlackEmulator:
         team_name: str = "Acme",
         bot_user_id: str = "UBOT",
         methods_path: str | Path | None = None,
+        *,
+        scopes: list[str] | tuple[str, ...] | None = None,
+        rate_limits: bool = True,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.methods = _load_catalogue(methods_path)
         self.workspace = Workspace(team_id, team_name, bot_user_id)
+        # The bot token's scopes: by default those ``liaison manifest`` declares.
+        self.scopes: set[str] = set(manifest_bot_scopes() if scopes is None else scopes)
+        self.rate_limits = rate_limits
+        self.limiter = RateLimiter(
+            {name: str(spec.get("rate_limits") or "") for name, spec in self.methods.items()},
+            monotonic=monotonic,
+        )
+        # Seconds within which the app must acknowledge a request (measured by the driver).
+        self.ack_deadline = ACK_DEADLINE_SECONDS
+        self.socket: Any = None  # the Socket Mode server, once ``socket_mode()`` started it
         self._calls: list[Call] = []
         self._faults: dict[str, deque[_Fault]] = {}
         self._ceilings: dict[str, float] = {}
@@ -190,6 +210,9 @@ class SlackEmulator:
         return self
 
     def stop(self) -> None:
+        if self.socket is not None:
+            self.socket.stop()
+            self.socket = None
         if self._server is None:
             return
         self._server.shutdown()
@@ -440,10 +463,57 @@ class SlackEmulator:
         with self.workspace.lock:
             return list(self.workspace.violations)
 
+    def note_violation(self, problem: str) -> None:
+        """Record a broken Slack rule seen outside the Web API (e.g. a late acknowledgement)."""
+        with self.workspace.lock:
+            self.workspace.violations.append(problem)
+
     def note_violations(self, source: str, problems: list[str]) -> None:
         """Record Block Kit violations found outside the Web API (e.g. in ack bodies)."""
         with self.workspace.lock:
             self.workspace.violations.extend(f"{source}: {p}" for p in problems)
+
+    def socket_mode(self) -> Any:
+        """The Socket Mode server (started on first use) that ``apps.connections.open`` names."""
+        if self.socket is None:
+            from bot.emulator.socket_mode import SocketModeServer
+
+            self.socket = SocketModeServer(self.app_id).start()
+        return self.socket
+
+    def find_text(self, fragment: str) -> list[str]:
+        """Where ``fragment`` appears in anything the app showed (messages, ephemerals,
+        response_url posts, modals and Home tabs), as ``"<surface>: <text>"`` lines."""
+        found: list[str] = []
+
+        def walk(where: str, node: Any) -> None:
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    if key == "text" and isinstance(value, str) and fragment in value:
+                        found.append(f"{where}: {value}")
+                    else:
+                        walk(where, value)
+            elif isinstance(node, list):
+                for item in node:
+                    walk(where, item)
+
+        with self.workspace.lock:
+            for channel, messages in self.workspace.messages.items():
+                walk(f"message in {channel}", messages)
+            walk("ephemeral", self.workspace.ephemerals)
+            walk("response_url", self.workspace.responses)
+            walk("view", list(self.workspace.views.values()))
+        return found
+
+    def use_rate_limits(
+        self, enabled: bool = True, *, monotonic: Callable[[], float] | None = None
+    ) -> None:
+        """Apply Slack's rate limits (on a given clock, e.g. a benchmark's virtual one) or not."""
+        with self.workspace.lock:
+            self.rate_limits = enabled
+            if monotonic is not None:
+                self.limiter.monotonic = monotonic
+            self.limiter.reset()
 
     def clear_violations(self) -> None:
         with self.workspace.lock:
@@ -526,9 +596,8 @@ class SlackEmulator:
             self._send_json(request, answer)
         elif path.startswith("/upload/"):
             with self.workspace.lock:
-                stored = self.workspace.receive_upload(path.removeprefix("/upload/"), body)
-            text = f"OK - {len(body)}" if stored else "not_found"
-            self._send_text(request, 200 if stored else 404, text)
+                status, text = self.workspace.receive_upload(path.removeprefix("/upload/"), body)
+            self._send_text(request, status, text)
         elif path.startswith("/response_url/"):
             self._send_text(request, *self._response_url(path.removeprefix("/response_url/"), body))
         else:
@@ -564,15 +633,21 @@ class SlackEmulator:
         spec = self.methods.get(method)
         if spec is None:
             return _Answer(200, {"ok": False, "error": "unknown_method", "req_method": method}, {})
-        refusal = self._refusal(spec, args, token)
+        refusal = self._refusal(spec, args, token) or self._scope_refusal(method, spec, args, token)
         if refusal is not None:
             return _Answer(200, refusal, {})
         fault = self._take_fault(method)
         if fault is not None:
             return self._fault_answer(fault)
         wait = self._over_ceiling(method)
+        if wait is None and self.rate_limits:
+            wait = self.limiter.check(self.team_id, method, self._posting_channel(method, args))
         if wait is not None:
             return _Answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)})
+        if method in ("conversations.history", "conversations.replies"):
+            args = self._capped_history_args(args)
+        if method == "apps.connections.open":
+            return _Answer(200, {"ok": True, "url": self.socket_mode().url}, {})
         handler = HANDLERS.get(method)
         try:
             result = handler(self.workspace, Args(args)) if handler else {}
@@ -587,7 +662,7 @@ class SlackEmulator:
         if "token" in required:
             if not token:
                 return {"ok": False, "error": "not_authed"}
-            if not token.startswith("xox"):
+            if not token.startswith(("xox", "xapp-")):
                 return {"ok": False, "error": "invalid_auth"}
         missing = [name for name in required if name != "token" and args.get(name) in (None, "")]
         if missing:
@@ -599,6 +674,51 @@ class SlackEmulator:
                 },
             }
         return None
+
+    def _scope_refusal(
+        self, method: str, spec: dict[str, Any], args: dict[str, Any], token: str | None
+    ) -> dict[str, Any] | None:
+        """``missing_scope`` (or the wrong kind of token) as Slack answers it; also a violation."""
+        if not token:
+            return None
+        app_token = token.startswith("xapp-")
+        if app_token != (method == "apps.connections.open"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        if app_token:
+            return None
+        need = needed_scope(spec, self._channel_type(method, args))
+        if need is None:
+            return None
+        shown, any_of = need
+        if any_of & self.scopes:
+            return None
+        provided = ",".join(sorted(self.scopes))
+        self.workspace.violations.append(f"{method}: missing_scope (needed: {shown})")
+        return {"ok": False, "error": "missing_scope", "needed": shown, "provided": provided}
+
+    def _channel_type(self, method: str, args: dict[str, Any]) -> str | None:
+        if method == "conversations.open" and not args.get("channel"):
+            users = Args(args).list("users")
+            return "im" if len(users) == 1 else "mpim" if users else None
+        channel = args.get("channel") or args.get("channel_id")
+        return self.workspace.channel_type(channel) if channel else None
+
+    def _posting_channel(self, method: str, args: dict[str, Any]) -> str | None:
+        channel = args.get("channel")
+        if not isinstance(channel, str) or not channel:
+            return None
+        if channel in self.workspace.users:
+            return self.workspace.dm_channel_id(channel)
+        return channel
+
+    @staticmethod
+    def _capped_history_args(args: dict[str, Any]) -> dict[str, Any]:
+        """Slack returns at most 999 messages a page, and metadata only when asked for."""
+        capped = dict(args)
+        limit = Args(args).int("limit")
+        if limit is not None and limit > HISTORY_LIMIT_CAP:
+            capped["limit"] = HISTORY_LIMIT_CAP
+        return capped
 
     def _fault_answer(self, fault: _Fault) -> _Answer:
         if fault.kind == "rate_limit":

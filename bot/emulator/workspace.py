@@ -319,6 +319,21 @@ class Workspace:
             raise ApiError("not_in_channel")
         return channel
 
+    def channel_type(self, ref: Any) -> str | None:
+        """``channels``, ``groups``, ``im`` or ``mpim`` for a known conversation or user's DM."""
+        if isinstance(ref, str) and ref in self.users:
+            return "im"
+        channel = self.channels.get(ref) if isinstance(ref, str) else None
+        if channel is None and isinstance(ref, str) and ref.startswith("D"):
+            return "im" if self._find_dm_user(ref) else None
+        if channel is None:
+            return None
+        if channel.is_im:
+            return "im"
+        if channel.is_mpim:
+            return "mpim"
+        return "groups" if channel.is_private else "channels"
+
     def readable(self, ref: Any) -> Channel:
         channel = self.channel(ref)
         if not channel.bot_is_member:
@@ -625,12 +640,19 @@ class Workspace:
         }
         return {"file_id": file_id, "upload_url": f"{self.base_url}upload/{file_id}"}
 
-    def receive_upload(self, file_id: str, content: bytes) -> bool:
+    def receive_upload(self, file_id: str, content: bytes) -> tuple[int, str]:
+        """Store an upload's bytes; refuse bytes whose length is not the declared ``length``."""
         upload = self.uploads.get(file_id)
         if upload is None:
-            return False
+            return 404, "not_found"
+        if len(content) != upload["length"]:
+            self.violations.append(
+                f"file upload {file_id}: {len(content)} bytes received, "
+                f"files.getUploadURLExternal declared length={upload['length']}"
+            )
+            return 400, "length_mismatch"
         upload["content"] = content
-        return True
+        return 200, f"OK - {len(content)}"
 
     def public_file(self, record: dict[str, Any]) -> dict[str, Any]:
         return {k: deepcopy(v) for k, v in record.items() if k != "content"}

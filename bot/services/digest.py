@@ -31,10 +31,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from bot.errors import Msg, ValidationError
-from bot.services import poll_results, training_readiness
+from bot.services import engagement, poll_results, training_readiness
 from bot.services import projects as project_service
 from bot.services.context import Ctx
-from bot.services.keyusers import DEFAULT_CADENCE_DAYS, Quadrant
+from bot.services.keyusers import Quadrant
 from bot.services.keyusers import quadrant as quadrant_of
 from storage.models import (
     BallotBox,
@@ -42,7 +42,6 @@ from storage.models import (
     DigestRun,
     DigestSettings,
     DigestTarget,
-    Interaction,
     Invitation,
     Issue,
     KeyUser,
@@ -562,63 +561,9 @@ def issues_past_service_level(
     return {user: ("issue_past_service_level", {"count": n, "since": day}) for user, n, day in rows}
 
 
-def _cadence_days() -> ColumnElement[Any]:
-    """A key user's contact cadence in SQL: the override, else the quadrant's default."""
-    high_influence = col(KeyUser.influence) == "high"
-    high_interest = col(KeyUser.interest) == "high"
-    default = case(
-        (and_(high_influence, high_interest), DEFAULT_CADENCE_DAYS[Quadrant.MANAGE_CLOSELY]),
-        (high_influence, DEFAULT_CADENCE_DAYS[Quadrant.KEEP_SATISFIED]),
-        (high_interest, DEFAULT_CADENCE_DAYS[Quadrant.KEEP_INFORMED]),
-        else_=DEFAULT_CADENCE_DAYS[Quadrant.MONITOR],
-    )
-    return func.coalesce(func.nullif(col(KeyUser.cadence_days), 0), default)
-
-
-def last_contacts(ctx: Ctx, project: Project, period: Period) -> dict[str, tuple[datetime, int]]:
-    """Every active key user's last touchpoint (or registration) by the end of the period and
-    contact cadence in days: one grouped query, whatever the number of key users."""
-    last_touch = func.max(col(Interaction.at))
-    rows = ctx.session.exec(  # type: ignore[call-overload]
-        select(col(KeyUser.user_id), col(KeyUser.created_at), last_touch, _cadence_days())
-        .outerjoin(
-            Interaction,
-            and_(
-                col(Interaction.key_user_id) == col(KeyUser.id),
-                col(Interaction.touchpoint).is_(True),
-                col(Interaction.at) <= period.end,
-            ),
-        )
-        .where(
-            col(KeyUser.team_id) == ctx.team_id,
-            col(KeyUser.project_id) == project.id,
-            col(KeyUser.removed_at).is_(None),
-        )
-        .group_by(
-            col(KeyUser.id),
-            col(KeyUser.user_id),
-            col(KeyUser.created_at),
-            col(KeyUser.cadence_days),
-            col(KeyUser.influence),
-            col(KeyUser.interest),
-        )
-    ).all()
-    return {
-        user: (touched or registered, int(cadence)) for user, registered, touched, cadence in rows
-    }
-
-
-def _debt(period: Period, contacts: dict[str, tuple[datetime, int]]) -> dict[str, tuple[str, Any]]:
-    return {
-        user: ("engagement_debt", {"since": since, "days": (period.end - since).days})
-        for user, (since, cadence) in contacts.items()
-        if period.end - since > timedelta(days=cadence)
-    }
-
-
-def engagement_debt(ctx: Ctx, project: Project, period: Period) -> dict[str, tuple[str, Any]]:
-    """Key users whose last contact is older than their cadence at the end of the period."""
-    return _debt(period, last_contacts(ctx, project, period))
+def _debt_reason(contact: engagement.Contact, period: Period) -> tuple[str, Any]:
+    since = contact.last_contact_at or contact.registered_at
+    return ("engagement_debt", {"since": since, "days": (period.end - since).days})
 
 
 def absences_and_failures(
@@ -689,10 +634,11 @@ def at_risk(
     ctx: Ctx, project: Project, period: Period, *, limit: int = AT_RISK_LIMIT, offset: int = 0
 ) -> AtRiskList:
     """Key users at risk with each of their reasons, the most reasons first (one page)."""
-    contacts = last_contacts(ctx, project, period)  # every active key user, and their debt
+    # Every active key user with their last contact: who counts, and who is in engagement debt.
+    contacts = {c.user_id: c for c in engagement.last_contacts(ctx, project.id or 0, period.end)}
     people: dict[str, AtRisk] = {}
     found = [source(ctx, project, period) for source in RISK_SOURCES]
-    found.append({user: [reason] for user, reason in _debt(period, contacts).items()})
+    found.append({u: [_debt_reason(c, period)] for u, c in contacts.items() if c.in_debt})
     for reasons_of in found:
         for user, reasons in reasons_of.items():
             if user not in contacts:

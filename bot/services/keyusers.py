@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from enum import StrEnum
 
 from sqlmodel import col
@@ -19,7 +18,7 @@ from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.projects import require_pm
-from storage.models import Interaction, KeyUser, Project
+from storage.models import KeyUser, Project
 
 ROLES = (
     "sponsor",
@@ -271,35 +270,6 @@ def register(ctx: Ctx, project: Project) -> dict[Quadrant, list[RegisterEntry]]:
             RegisterEntry(key_user, q, cadence_days(key_user), key_user.cadence_days is not None)
         )
     return grouped
-
-
-def last_touchpoints(ctx: Ctx, project: Project) -> dict[int, object]:
-    """Latest touchpoint time per key user id (engagement debt is computed from it)."""
-    rows = ctx.session.exec(
-        ctx.select(Interaction).where(
-            Interaction.project_id == project.id, col(Interaction.touchpoint).is_(True)
-        )
-    ).all()
-    latest: dict[int, object] = {}
-    for row in rows:
-        if row.key_user_id is not None:
-            current = latest.get(row.key_user_id)
-            if current is None or row.at > current:  # type: ignore[operator]
-                latest[row.key_user_id] = row.at
-    return latest
-
-
-def engagement_debt(ctx: Ctx, project: Project) -> list[RegisterEntry]:
-    """Key users whose last touchpoint (or registration) is older than their cadence."""
-    latest = last_touchpoints(ctx, project)
-    now = ctx.now()
-    overdue = []
-    for entries in register(ctx, project).values():
-        for entry in entries:
-            since = latest.get(entry.key_user.id or 0) or entry.key_user.created_at
-            if now - since > timedelta(days=entry.cadence_days):  # type: ignore[operator]
-                overdue.append(entry)
-    return overdue
 
 
 def export_csv(ctx: Ctx, project: Project) -> str:

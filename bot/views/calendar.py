@@ -110,7 +110,14 @@ def invitation(
 ) -> dict[str, Any]:
     """The invitation DM, as it stands for this person."""
     blocks: list[Block] = [
-        ui.header(t(locale, f"calendar.kind.{event.kind}") + ": " + event.title),
+        ui.header(
+            plain(
+                locale,
+                "calendar.heading",
+                kind=plain(locale, f"calendar.kind.{event.kind}"),
+                title=event.title,
+            )
+        ),
         ui.section("\n".join(details(locale, event))),
     ]
     if event.description:

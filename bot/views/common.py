@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
     ChannelSelectElement,
     CheckboxesElement,
     ContextBlock,
+    DateTimePickerElement,
     DividerBlock,
     HeaderBlock,
     InputBlock,
@@ -27,6 +28,7 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
     RadioButtonsElement,
     SectionBlock,
+    StaticMultiSelectElement,
     StaticSelectElement,
     UserMultiSelectElement,
     UserSelectElement,
@@ -164,6 +166,35 @@ def radio_input(
         label=PlainTextObject(text=clip(label, 2000)),
         optional=optional,
         element=RadioButtonsElement(action_id=Action.INPUT, options=options, initial_option=chosen),
+    )
+
+
+def multi_select_input(
+    block_id: str, label: str, choices: Sequence[tuple[str, str]], initial: Sequence[str]
+) -> InputBlock:
+    """An optional multi-select of fixed choices (up to 100)."""
+    options = [option(value, text) for value, text in choices][:100]
+    chosen = [o for o in options if o.value in initial] or None
+    return InputBlock(
+        block_id=block_id,
+        label=PlainTextObject(text=label),
+        optional=True,
+        element=StaticMultiSelectElement(
+            action_id=Action.INPUT, options=options, initial_options=chosen
+        ),
+    )
+
+
+def datetime_input(
+    block_id: str, label: str, initial: int | None, hint: str, *, optional: bool = True
+) -> InputBlock:
+    """A date and time picker (its value is a Unix timestamp in the reader's timezone)."""
+    return InputBlock(
+        block_id=block_id,
+        label=PlainTextObject(text=label),
+        optional=optional,
+        hint=PlainTextObject(text=hint) if hint else None,
+        element=DateTimePickerElement(action_id=Action.INPUT, initial_date_time=initial),
     )
 
 

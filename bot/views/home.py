@@ -85,7 +85,7 @@ def home_view(parts: list[list[Block]]) -> dict[str, Any]:
 # ------------------------------------------------------------------------ the PM dashboard
 
 RISK_PAGE = 8  # key users at risk per page of a dashboard
-MAX_DASHBOARDS = 3  # projects shown in full; a picker offers the others
+MAX_DASHBOARDS = 2  # projects shown in full; a picker offers the others
 
 
 def _figure(value: float | None, unit: str = "") -> str:

@@ -13,10 +13,8 @@ from typing import Any
 from slack_sdk.models.blocks import (
     Block,
     CheckboxesElement,
-    DateTimePickerElement,
     InputBlock,
     PlainTextObject,
-    StaticMultiSelectElement,
 )
 
 from bot.i18n import escape_mrkdwn, plain, slack_date, t
@@ -33,34 +31,6 @@ def _choices(
     locale: str, prefix: str, values: tuple[str, ...] | list[str]
 ) -> list[tuple[str, str]]:
     return [(value, plain(locale, f"{prefix}.{value}")) for value in values]
-
-
-def _multi_select(
-    block_id: str, label: str, choices: list[tuple[str, str]], initial: list[str]
-) -> InputBlock:
-    options = [ui.option(value, text) for value, text in choices]
-    chosen = [o for o in options if o.value in initial] or None
-    return InputBlock(
-        block_id=block_id,
-        label=PlainTextObject(text=label),
-        optional=True,
-        element=StaticMultiSelectElement(
-            action_id=Action.INPUT, options=options, initial_options=chosen
-        ),
-    )
-
-
-def _datetime_input(block_id: str, label: str, initial: int | None, hint: str) -> InputBlock:
-    return InputBlock(
-        block_id=block_id,
-        label=PlainTextObject(text=label),
-        optional=True,
-        hint=PlainTextObject(text=hint),
-        element=DateTimePickerElement(action_id=Action.INPUT, initial_date_time=initial),
-    )
-
-
-# ------------------------------------------------------------------------------- creating
 
 
 def settings_modal(
@@ -113,13 +83,13 @@ def settings_modal(
             _choices(locale, "poll.audience", AUDIENCE_KINDS),
             initial="all",
         ),
-        _multi_select(
+        ui.multi_select_input(
             "audience_roles",
             plain(locale, "poll.field.audience_roles"),
             _choices(locale, "roles", ROLES),
             [],
         ),
-        _multi_select(
+        ui.multi_select_input(
             "audience_quadrants",
             plain(locale, "poll.field.audience_quadrants"),
             _choices(locale, "quadrants", [q.value for q in Quadrant]),
@@ -138,13 +108,13 @@ def settings_modal(
             initial="no",
             hint=plain(locale, "poll.hint.anonymous"),
         ),
-        _datetime_input(
+        ui.datetime_input(
             "opens_at",
             plain(locale, "poll.field.opens_at"),
             None,
             plain(locale, "poll.hint.opens_at"),
         ),
-        _datetime_input(
+        ui.datetime_input(
             "closes_at",
             plain(locale, "poll.field.closes_at"),
             None,

@@ -21,6 +21,15 @@ from storage.models.core import (
 )
 from storage.models.digest import DigestRun, DigestSettings, DigestTarget
 from storage.models.issues import Issue, IssueHistory, IssueSettings, IssueStatus
+from storage.models.meetings import (
+    Meeting,
+    MeetingActionItem,
+    MeetingKind,
+    MeetingOutcome,
+    OccurrenceStatus,
+    PlanEntry,
+    PlanOccurrence,
+)
 from storage.models.outbox import OutboxMessage, OutboxStatus, RateBucket
 from storage.models.polls import (
     BallotBox,
@@ -59,9 +68,16 @@ __all__ = [
     "IssueSettings",
     "IssueStatus",
     "KeyUser",
+    "Meeting",
+    "MeetingActionItem",
+    "MeetingKind",
+    "MeetingOutcome",
+    "OccurrenceStatus",
     "OutboxMessage",
     "OutboxStatus",
     "BallotBox",
+    "PlanEntry",
+    "PlanOccurrence",
     "Poll",
     "PollParticipant",
     "PollQuestion",

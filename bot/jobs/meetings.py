@@ -1,0 +1,140 @@
+"""Scheduled work of the communication plan, engagement and meetings, and the messages it queues.
+
+* ``plan_due``: entries of the communication plan that fell due (and snoozed items whose snooze
+  ended) go to their owners, one DM per owner per run listing all of theirs. The occurrences are
+  rows written with the DM's outbox row, so a rerun adds nothing.
+* ``meeting_invitations``: each later occurrence of a meeting series is invited a week ahead.
+* ``meeting_outcomes``: after a meeting, its organizer is asked once for the outcome.
+* ``engagement_nudges``: at most one DM a week to each PM listing the key users in engagement
+  debt across their projects (key ``engagement:nudge:<pm>:<ISO week>:<locale>``: projects in
+  two languages give two lists).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+
+from bot.calendar import service as calendar
+from bot.delivery import enqueue
+from bot.runtime import Runtime
+from bot.services import commplan, engagement, meetings
+from bot.views import commplan as plan_views
+from bot.views import engagement as engagement_views
+from bot.views import meetings as meeting_views
+from storage.models import OutboxMessage, Workspace
+
+T = TypeVar("T")
+NUDGE_HOUR = 9  # PMs are nudged from 09:00 in the workspace's timezone
+
+
+def _team_ids(runtime: Runtime) -> list[str]:
+    with runtime.database.session() as session:
+        return [row.team_id for row in session.exec(select(Workspace)).all()]
+
+
+def _by_locale(items: list[T], locale_of: Callable[[T], str]) -> list[tuple[str, list[T]]]:
+    """Items split by their project's language: a PM of an English and a Chinese project gets
+    each list in the project's own language."""
+    grouped: dict[str, list[T]] = {}
+    for item in items:
+        grouped.setdefault(locale_of(item), []).append(item)
+    return list(grouped.items())
+
+
+def plan_due(runtime: Runtime) -> dict[str, Any]:
+    """Tell each owner, in one DM, what of the communication plan is due."""
+    told = 0
+    for team_id in _team_ids(runtime):
+        with runtime.unit(team_id) as ctx:
+            for owner_id, owned in commplan.fall_due(ctx).items():
+                for locale, items in _by_locale(owned, lambda item: item.project.locale):
+                    marks = ",".join(f"{i.occurrence.id}.{i.occurrence.times_told}" for i in items)
+                    digest = hashlib.sha256(marks.encode()).hexdigest()[:24]
+                    enqueue(
+                        ctx.session,
+                        team_id=team_id,
+                        key=f"plan:due:{owner_id}:{digest}",
+                        payload={"channel": owner_id, **plan_views.due_dm(locale, items)},
+                        now=ctx.now(),
+                        subject=f"plan:owner:{owner_id}",
+                    )
+                    told += len(items)
+            ctx.session.commit()
+    return {"told": told}
+
+
+def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
+    """Once a week per PM: who is in engagement debt, since when, with buttons to act."""
+    zone = ZoneInfo(runtime.settings.timezone)
+    local_now = runtime.clock.now().astimezone(zone)
+    if local_now.hour < NUDGE_HOUR:
+        return {"nudged": 0}
+    year, week, _ = local_now.isocalendar()
+    nudged = 0
+    for team_id in _team_ids(runtime):
+        with runtime.unit(team_id) as ctx:
+            for whole in engagement.nudges_due(ctx, ctx.now()):
+                for locale, items in _by_locale(whole.items, lambda item: item[0].locale):
+                    nudge = engagement.Nudge(pm_id=whole.pm_id, items=items)
+                    key = f"engagement:nudge:{team_id}:{nudge.pm_id}:{year}-W{week:02d}:{locale}"
+                    if ctx.session.exec(
+                        select(OutboxMessage).where(OutboxMessage.key == key)
+                    ).first():
+                        continue
+                    enqueue(
+                        ctx.session,
+                        team_id=team_id,
+                        key=key,
+                        payload={
+                            "channel": nudge.pm_id,
+                            **engagement_views.nudge_dm(locale, nudge),
+                        },
+                        now=ctx.now(),
+                        subject=f"engagement:{nudge.pm_id}",
+                    )
+                    ctx.log("engagement.nudged", pm=nudge.pm_id, key_users=nudge.count)
+                    nudged += 1
+            ctx.session.commit()
+    return {"nudged": nudged}
+
+
+def meeting_invitations(runtime: Runtime) -> dict[str, Any]:
+    """Invitations of the next occurrences of meeting series (a week ahead of each)."""
+    now = runtime.clock.now()
+    with runtime.database.session() as session:
+        teams = calendar.teams_with_upcoming(session, now)
+    queued = 0
+    for team_id in teams:
+        with runtime.unit(team_id) as ctx:
+            queued += len(meetings.invite_due(ctx=ctx, messages=meeting_views.MESSAGES))
+            ctx.session.commit()
+    return {"queued": queued}
+
+
+def meeting_outcomes(runtime: Runtime) -> dict[str, Any]:
+    """After a meeting, its organizer gets one DM asking to record the outcome."""
+    asked = 0
+    for team_id in _team_ids(runtime):
+        with runtime.unit(team_id) as ctx:
+            due = meetings.outcome_due(ctx)
+            locales = {p.id: p.locale for p in meetings.projects_of(ctx, due)}
+            for meeting, event in due:
+                payload = meeting_views.MESSAGES.outcome_prompt(
+                    locales[meeting.project_id], event, meeting
+                )
+                enqueue(
+                    ctx.session,
+                    team_id=team_id,
+                    key=f"meeting:{event.id}:outcome_prompt",
+                    payload={"channel": event.organizer_id, **payload},
+                    now=ctx.now(),
+                    subject=f"calendar:{event.id}",
+                )
+                asked += 1
+            ctx.session.commit()
+    return {"asked": asked}

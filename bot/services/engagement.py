@@ -1,0 +1,248 @@
+"""Engagement: every touchpoint with a key user is an ``Interaction`` with a time; contacts outside
+Slack (a call, an email, a face-to-face talk) are logged by the team; a key user whose last
+touchpoint is older than their contact cadence is in engagement debt.
+
+Everything here is computed set-based: one aggregate query (latest touchpoint per key user) for
+any number of projects, never a query per key user. ``engagement_debt`` and ``last_contacts`` are
+what the weekly digest and the PM dashboard read.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
+from bot.services import projects as project_service
+from bot.services.context import Ctx
+from bot.services.keyusers import Quadrant, cadence_days, quadrant
+from storage.models import Interaction, KeyUser, Project, ProjectMember
+from storage.models.core import MemberRole
+from storage.types import UTCDateTime
+
+CONTACT_KINDS = ("call", "email", "face_to_face")
+KIND_ALIASES = {"phone": "call", "mail": "email", "f2f": "face_to_face", "meeting": "face_to_face"}
+NOTE_LIMIT = 500
+NUDGE_LIST_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A key user's standing: their last touchpoint and whether it is older than their cadence."""
+
+    project_id: int
+    key_user_id: int
+    user_id: str
+    display_name: str | None
+    role: str
+    quadrant: Quadrant
+    cadence_days: int
+    last_contact_at: datetime | None  # None: no touchpoint since registration
+    registered_at: datetime
+    in_debt_since: datetime | None  # None: not in debt
+
+    @property
+    def in_debt(self) -> bool:
+        return self.in_debt_since is not None
+
+
+def last_contact_times(ctx: Ctx, project_ids: list[int]) -> dict[int, datetime]:
+    """Latest touchpoint per key user id, for all the given projects in one aggregate query."""
+    if not project_ids:
+        return {}
+    latest = func.max(Interaction.at).label("latest")
+    rows = ctx.session.exec(
+        select(Interaction.key_user_id, latest)
+        .where(
+            Interaction.team_id == ctx.team_id,
+            col(Interaction.project_id).in_(project_ids),
+            col(Interaction.touchpoint).is_(True),
+            col(Interaction.key_user_id).is_not(None),
+        )
+        .group_by(col(Interaction.key_user_id))
+    ).all()
+    # Aggregates lose the column type on SQLite; read them back as aware UTC datetimes.
+    reader = UTCDateTime().process_result_value
+    return {
+        key_user_id: reader(value, ctx.session.get_bind().dialect)  # type: ignore[misc]
+        for key_user_id, value in rows
+        if key_user_id is not None and value is not None
+    }
+
+
+def contacts_by_project(
+    ctx: Ctx, project_ids: list[int], now: datetime
+) -> dict[int, list[Contact]]:
+    """Every active key user of the projects with their last contact, oldest contact first."""
+    if not project_ids:
+        return {}
+    key_users = ctx.session.exec(
+        ctx.select(KeyUser).where(
+            col(KeyUser.project_id).in_(project_ids), col(KeyUser.removed_at).is_(None)
+        )
+    ).all()
+    latest = last_contact_times(ctx, project_ids)
+    grouped: dict[int, list[Contact]] = {project_id: [] for project_id in project_ids}
+    for key_user in key_users:
+        cadence = cadence_days(key_user)
+        last = latest.get(key_user.id or 0)
+        since = last or key_user.created_at
+        due = since + timedelta(days=cadence)
+        grouped[key_user.project_id].append(
+            Contact(
+                project_id=key_user.project_id,
+                key_user_id=key_user.id or 0,
+                user_id=key_user.user_id,
+                display_name=key_user.display_name,
+                role=key_user.role,
+                quadrant=quadrant(key_user.influence, key_user.interest),
+                cadence_days=cadence,
+                last_contact_at=last,
+                registered_at=key_user.created_at,
+                in_debt_since=due if now > due else None,
+            )
+        )
+    for contacts in grouped.values():
+        contacts.sort(key=lambda c: (c.last_contact_at or c.registered_at, c.user_id))
+    return grouped
+
+
+def last_contacts(ctx: Ctx, project_id: int, now: datetime) -> list[Contact]:
+    """Each active key user of a project with their last contact (the Home tab's list)."""
+    return contacts_by_project(ctx, [project_id], now)[project_id]
+
+
+def engagement_debt(ctx: Ctx, project_id: int, now: datetime) -> list[Contact]:
+    """Key users whose last touchpoint (or registration) is older than their cadence, longest
+    in debt first."""
+    return [c for c in last_contacts(ctx, project_id, now) if c.in_debt]
+
+
+def debt_by_project(ctx: Ctx, project_ids: list[int], now: datetime) -> dict[int, list[Contact]]:
+    grouped = contacts_by_project(ctx, project_ids, now)
+    return {pid: [c for c in contacts if c.in_debt] for pid, contacts in grouped.items()}
+
+
+# ---------------------------------------------------------------------------- logging contacts
+
+
+def normalize_kind(raw: str) -> str | None:
+    word = (raw or "").strip().lower().replace("-", "_").replace(" ", "_")
+    word = KIND_ALIASES.get(word, word)
+    return word if word in CONTACT_KINDS else None
+
+
+def log_contact(
+    *, ctx: Ctx, project: Project, user_id: str, kind: str, note: str
+) -> tuple[KeyUser, Interaction]:
+    """A contact outside Slack, logged by a PM or team member: a touchpoint of that key user."""
+    if not project_service.is_team_member(ctx, project) and not ctx.actor_is_admin:
+        raise PermissionDenied(Msg("engagement.errors.not_team", code=project.code))
+    errors: dict[str, Msg] = {}
+    key_user = ctx.session.exec(
+        ctx.select(KeyUser).where(
+            KeyUser.project_id == project.id,
+            KeyUser.user_id == user_id,
+            col(KeyUser.removed_at).is_(None),
+        )
+    ).first()
+    if key_user is None:
+        errors["user_id"] = Msg("engagement.errors.not_key_user", code=project.code)
+    contact_kind = normalize_kind(kind)
+    if contact_kind is None:
+        errors["kind"] = Msg("errors.choice", choices=", ".join(CONTACT_KINDS))
+    text = " ".join((note or "").split())
+    if not text:
+        errors["note"] = Msg("errors.required")
+    elif len(text) > NOTE_LIMIT:
+        errors["note"] = Msg("errors.too_long", limit=NOTE_LIMIT)
+    if errors:
+        raise ValidationError(errors)
+    assert key_user is not None
+    entry = ctx.log(
+        f"contact.{contact_kind}",
+        project_id=project.id,
+        key_user_id=key_user.id,
+        touchpoint=True,
+        user_id=user_id,
+        note=text,
+    )
+    return key_user, entry
+
+
+def log_touchpoints(
+    ctx: Ctx, project_id: int, user_ids: list[str], kind: str, **detail: object
+) -> int:
+    """One touchpoint for each of ``user_ids`` who is an active key user of the project (a report
+    received, a meeting attended); one query for all of them. Returns how many were logged."""
+    if not user_ids:
+        return 0
+    rows = ctx.session.exec(
+        ctx.select(KeyUser).where(
+            KeyUser.project_id == project_id,
+            col(KeyUser.user_id).in_(user_ids),
+            col(KeyUser.removed_at).is_(None),
+        )
+    ).all()
+    for key_user in rows:
+        ctx.log(
+            kind,
+            project_id=project_id,
+            key_user_id=key_user.id,
+            touchpoint=True,
+            user_id=key_user.user_id,
+            **detail,
+        )
+    return len(rows)
+
+
+def find_project_for_touch(ctx: Ctx, code: str | None, channel_id: str | None) -> Project:
+    """The project a ``/keyuser touch`` means: by code, channel or the only one of the actor."""
+    if code or project_service.project_for_channel(ctx, channel_id):
+        return project_service.resolve_project(ctx, code, channel_id)
+    rows = ctx.session.exec(
+        ctx.select(Project)
+        .join(ProjectMember, col(ProjectMember.project_id) == col(Project.id))
+        .where(ProjectMember.user_id == ctx.actor_id)
+    ).all()
+    unique = {project.id: project for project in rows}
+    if len(unique) == 1:
+        return next(iter(unique.values()))
+    raise NotFound(Msg("errors.project_code_needed"))
+
+
+# ------------------------------------------------------------------------------- weekly nudge
+
+
+@dataclass
+class Nudge:
+    """One PM's weekly list: (project, key users in debt) for each project they manage."""
+
+    pm_id: str
+    items: list[tuple[Project, list[Contact]]]
+
+    @property
+    def count(self) -> int:
+        return sum(len(contacts) for _, contacts in self.items)
+
+
+def nudges_due(ctx: Ctx, now: datetime) -> list[Nudge]:
+    """Per PM, the key users in engagement debt across their projects (three queries in all)."""
+    projects = list(ctx.session.exec(ctx.select(Project).order_by(col(Project.code))).all())
+    by_id = {project.id or 0: project for project in projects}
+    debts = debt_by_project(ctx, list(by_id), now)
+    members = ctx.session.exec(
+        ctx.select(ProjectMember)
+        .where(ProjectMember.role == MemberRole.PM)
+        .order_by(col(ProjectMember.id))
+    ).all()
+    per_pm: dict[str, list[tuple[Project, list[Contact]]]] = defaultdict(list)
+    for member in members:
+        contacts = debts.get(member.project_id) or []
+        if contacts:
+            per_pm[member.user_id].append((by_id[member.project_id], contacts))
+    return [Nudge(pm_id=pm, items=items) for pm, items in per_pm.items()]

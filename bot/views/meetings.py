@@ -1,0 +1,568 @@
+"""Block Kit of meetings: the meeting form, reschedule and cancel forms, a meeting's detail, the
+list, the channel announcement, series notices, the outcome prompt, form and summary (pure).
+
+The invitation DM, its thread replies, reminders and the organizer's tally are the calendar core's
+(``bot.views.calendar``); ``MESSAGES`` adds the meeting's own messages to them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from markupsafe import Markup
+from slack_sdk.models.blocks import Block
+
+from bot.calendar.service import RosterRow
+from bot.i18n import escape_mrkdwn, mention, plain, slack_date, t
+from bot.ids import MeetingId
+from bot.services import meetings as service
+from bot.services.keyusers import ROLES, Quadrant
+from bot.services.meetings import MeetingInput, MeetingView
+from bot.views import calendar as calendar_views
+from bot.views import common as ui
+from bot.views.issues import date_input
+from bot.views.keyusers import role_label
+from storage.models import (
+    CalendarEvent,
+    EventStatus,
+    Invitation,
+    Meeting,
+    MeetingActionItem,
+    MeetingOutcome,
+    Project,
+    Rsvp,
+)
+
+ALL_KEY_USERS = "*"
+
+
+def kind_label(locale: str, kind: str) -> str:
+    return plain(locale, f"meeting.kinds.{kind}")
+
+
+def _reminder_label(locale: str, minutes: int) -> str:
+    return plain(locale, f"meeting.reminders.m{minutes}")
+
+
+def meeting_modal(
+    locale: str,
+    *,
+    projects: list[Project],
+    project: Project | None,
+    data: MeetingInput,
+    source: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    blocks: list[Block] = []
+    if project is None:
+        blocks.append(
+            ui.select_input(
+                "project",
+                plain(locale, "meeting.field.project"),
+                [(str(p.id), f"{p.code} · {p.name}") for p in projects],
+            )
+        )
+    else:
+        blocks.append(ui.section(t(locale, "meeting.form_intro", code=project.code)))
+    initial_start = int(data.starts_at.timestamp()) if data.starts_at else None
+    blocks += [
+        ui.text_input(
+            "title", plain(locale, "meeting.field.title"), initial=data.title, max_length=150
+        ),
+        ui.select_input(
+            "kind",
+            plain(locale, "meeting.field.kind"),
+            [(k, kind_label(locale, k)) for k in service.MEETING_KINDS],
+            initial=data.kind,
+        ),
+        ui.datetime_input(
+            "starts_at",
+            plain(locale, "meeting.field.starts_at"),
+            initial_start,
+            plain(locale, "meeting.hint.starts_at"),
+            optional=False,
+        ),
+        ui.select_input(
+            "duration",
+            plain(locale, "meeting.field.duration"),
+            [(str(m), plain(locale, "meeting.minutes", minutes=m)) for m in service.DURATIONS],
+            initial=str(data.duration_minutes or 60),
+        ),
+        ui.text_input(
+            "location",
+            plain(locale, "meeting.field.location"),
+            initial=data.location,
+            optional=True,
+            max_length=200,
+        ),
+        ui.text_input(
+            "video_url",
+            plain(locale, "meeting.field.video_url"),
+            initial=data.video_url,
+            optional=True,
+            max_length=500,
+            placeholder="https://",
+        ),
+        ui.users_input(
+            "people", plain(locale, "meeting.field.people"), initial=data.people, optional=True
+        ),
+        ui.multi_select_input(
+            "roles",
+            plain(locale, "meeting.field.roles"),
+            [(ALL_KEY_USERS, plain(locale, "meeting.all_key_users"))]
+            + [(role, role_label(locale, role)) for role in ROLES],
+            ([ALL_KEY_USERS] if data.all_key_users else []) + data.roles,
+        ),
+        ui.multi_select_input(
+            "quadrants",
+            plain(locale, "meeting.field.quadrants"),
+            [(q.value, plain(locale, f"quadrants.{q.value}")) for q in Quadrant],
+            data.quadrants,
+        ),
+        ui.users_input(
+            "team", plain(locale, "meeting.field.team"), initial=data.team, optional=True
+        ),
+        ui.text_input(
+            "agenda",
+            plain(locale, "meeting.field.agenda"),
+            initial=data.agenda,
+            multiline=True,
+            optional=True,
+            max_length=3000,
+        ),
+        ui.select_input(
+            "repeat",
+            plain(locale, "meeting.field.repeat"),
+            [(r, plain(locale, f"meeting.repeats.{r}")) for r in service.REPEATS],
+            initial=data.repeat,
+        ),
+        ui.text_input(
+            "count",
+            plain(locale, "meeting.field.count"),
+            initial=data.count,
+            optional=True,
+            max_length=3,
+            hint=plain(locale, "meeting.hint.count", limit=service.recurrence.MAX_OCCURRENCES),
+        ),
+        date_input("until", plain(locale, "meeting.field.until"), optional=True),
+        ui.multi_select_input(
+            "reminders",
+            plain(locale, "meeting.field.reminders"),
+            [(str(m), _reminder_label(locale, m)) for m in service.REMINDER_CHOICES],
+            [str(m) for m in (data.reminders or service.DEFAULT_REMINDERS)],
+        ),
+        ui.multi_select_input(
+            "options",
+            plain(locale, "meeting.field.options"),
+            [
+                ("maybe", plain(locale, "meeting.option.maybe")),
+                ("announce", plain(locale, "meeting.option.announce")),
+            ],
+            (["maybe"] if data.allow_maybe else []) + (["announce"] if data.announce else []),
+        ),
+    ]
+    metadata: dict[str, Any] = {}
+    if project is not None:
+        metadata["project_id"] = project.id
+    if data.plan_occurrence_id:
+        metadata["plan_occurrence_id"] = data.plan_occurrence_id
+    if source and source.get("ts"):
+        metadata["source"] = source
+    return ui.modal(
+        callback_id=MeetingId.NEW_MODAL,
+        title=plain(locale, "meeting.modal_title"),
+        submit=plain(locale, "meeting.create"),
+        close=plain(locale, "plan.cancel"),
+        blocks=blocks,
+        private_metadata=metadata,
+    )
+
+
+def _when(locale: str, event: CalendarEvent) -> str:
+    return calendar_views.when(locale, event)
+
+
+def created_text(
+    locale: str, project: Project, meetings: list[Meeting], event: CalendarEvent
+) -> str:
+    return t(
+        locale,
+        "meeting.created",
+        title=event.title,
+        code=project.code,
+        number=event.id,
+        when=Markup(_when(locale, event)),
+        count=len(meetings),
+        invited=len(meetings[0].attendees),
+    )
+
+
+def reschedule_modal(locale: str, event: CalendarEvent) -> dict[str, Any]:
+    minutes = int((event.ends_at - event.starts_at).total_seconds() // 60)
+    durations = sorted({*service.DURATIONS, minutes})
+    return ui.modal(
+        callback_id=MeetingId.RESCHEDULE_MODAL,
+        title=plain(locale, "meeting.reschedule_title"),
+        submit=plain(locale, "meeting.reschedule_submit"),
+        close=plain(locale, "plan.cancel"),
+        blocks=[
+            ui.section(t(locale, "meeting.reschedule_intro", title=event.title)),
+            ui.datetime_input(
+                "starts_at",
+                plain(locale, "meeting.field.starts_at"),
+                int(event.starts_at.timestamp()),
+                plain(locale, "meeting.hint.starts_at"),
+                optional=False,
+            ),
+            ui.select_input(
+                "duration",
+                plain(locale, "meeting.field.duration"),
+                [(str(m), plain(locale, "meeting.minutes", minutes=m)) for m in durations],
+                initial=str(minutes),
+            ),
+        ],
+        private_metadata={"event_id": event.id},
+    )
+
+
+def cancel_modal(locale: str, event: CalendarEvent, series_size: int) -> dict[str, Any]:
+    blocks: list[Block] = [ui.section(t(locale, "meeting.cancel_intro", title=event.title))]
+    choices = [("one", plain(locale, "meeting.cancel_one"))]
+    if series_size > 1:
+        choices.append(("series", plain(locale, "meeting.cancel_series")))
+    blocks.append(
+        ui.radio_input("scope", plain(locale, "meeting.field.scope"), choices, initial="one")
+    )
+    return ui.modal(
+        callback_id=MeetingId.CANCEL_MODAL,
+        title=plain(locale, "meeting.cancel_title"),
+        submit=plain(locale, "meeting.cancel_submit"),
+        close=plain(locale, "plan.close"),
+        blocks=blocks,
+        private_metadata={"event_id": event.id},
+    )
+
+
+def _tally(locale: str, tally: dict[str, int]) -> str:
+    return t(
+        locale,
+        "meeting.tally",
+        accepted=tally.get(Rsvp.ACCEPTED, 0),
+        maybe=tally.get(Rsvp.MAYBE, 0),
+        declined=tally.get(Rsvp.DECLINED, 0),
+        pending=tally.get(Rsvp.PENDING, 0),
+    )
+
+
+def list_message(
+    locale: str, project: Project, rows: list[MeetingView], scope: str
+) -> dict[str, Any]:
+    title = t(locale, f"meeting.list_title_{scope}", code=project.code, count=len(rows))
+    blocks: list[Block] = [ui.section(title)]
+    if not rows:
+        blocks.append(ui.context(t(locale, "meeting.list_empty", code=project.code)))
+    for view in rows[:40]:
+        event = view.event
+        series = (
+            t(
+                locale,
+                "meeting.series_position",
+                position=view.meeting.position,
+                size=view.series_size,
+            )
+            if view.series_size > 1
+            else ""
+        )
+        blocks.append(
+            ui.section(
+                t(
+                    locale,
+                    "meeting.list_line",
+                    number=event.id,
+                    title=event.title,
+                    kind=kind_label(locale, view.meeting.kind),
+                    when=slack_date(event.starts_at, event.timezone),
+                    series=series,
+                    tally=Markup(_tally(locale, view.tally)),
+                )
+            )
+        )
+    return ui.message(title, blocks)
+
+
+def detail_message(
+    locale: str,
+    project: Project,
+    view: MeetingView,
+    roster: list[RosterRow] | None,
+    outcome: MeetingOutcome | None,
+    items: list[MeetingActionItem],
+    *,
+    manage: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    event, meeting = view.event, view.meeting
+    heading = f"{kind_label(locale, meeting.kind)}: {event.title}"
+    blocks: list[Block] = [
+        ui.header(heading),
+        ui.section("\n".join(calendar_views.details(locale, event))),
+        ui.context(
+            t(locale, "meeting.number", number=event.id, code=project.code)
+            + (
+                " · "
+                + t(
+                    locale,
+                    "meeting.series_position",
+                    position=meeting.position,
+                    size=view.series_size,
+                )
+                if view.series_size > 1
+                else ""
+            )
+        ),
+    ]
+    if event.description:
+        blocks.append(
+            ui.section(
+                t(locale, "meeting.agenda_heading") + "\n" + escape_mrkdwn(event.description)
+            )
+        )
+    if event.status == EventStatus.CANCELLED:
+        blocks.append(ui.section(t(locale, "calendar.state.cancelled")))
+    else:
+        blocks.append(ui.section(_tally(locale, view.tally)))
+    if roster is not None and roster:
+        people = ", ".join(
+            f"{mention(row.user_id)} ({plain(locale, f'meeting.answers.{row.response}')})"
+            for row in roster[:60]
+        )
+        blocks.append(ui.section(t(locale, "meeting.invited_heading") + "\n" + people))
+    if outcome is not None:
+        blocks += outcome_blocks(locale, project, event, outcome, items, manage=manage)
+    buttons = []
+    if manage and event.status == EventStatus.SCHEDULED:
+        if event.starts_at > now:
+            buttons.append(
+                ui.button(plain(locale, "meeting.reschedule"), MeetingId.RESCHEDULE, str(event.id))
+            )
+            buttons.append(
+                ui.button(
+                    plain(locale, "meeting.cancel"), MeetingId.CANCEL, str(event.id), style="danger"
+                )
+            )
+        else:
+            buttons.append(
+                ui.button(
+                    plain(locale, "meeting.record_outcome"),
+                    MeetingId.OUTCOME,
+                    str(event.id),
+                    style="primary",
+                )
+            )
+    if buttons:
+        blocks.append(ui.actions(*buttons, block_id=f"meeting_{event.id}"))
+    return ui.message(heading, blocks)
+
+
+def outcome_blocks(
+    locale: str,
+    project: Project,
+    event: CalendarEvent,
+    outcome: MeetingOutcome,
+    items: list[MeetingActionItem],
+    *,
+    manage: bool,
+) -> list[Block]:
+    lines = [t(locale, "meeting.outcome_heading", count=len(outcome.attended))]
+    if outcome.attended:
+        lines.append(", ".join(str(mention(user)) for user in outcome.attended))
+    if outcome.minutes:
+        lines.append(t(locale, "meeting.minutes_heading") + "\n" + escape_mrkdwn(outcome.minutes))
+    if outcome.decisions:
+        lines.append(t(locale, "meeting.decisions_heading"))
+        lines += [f"• {escape_mrkdwn(d)}" for d in outcome.decisions]
+    blocks: list[Block] = [ui.section("\n".join(lines))]
+    for item in items:
+        text = t(
+            locale,
+            "meeting.action_line",
+            text=item.text,
+            owner=item.owner_id,
+            due=item.due_date.isoformat() if item.due_date else None,
+        )
+        if item.issue_id is None and manage:
+            accessory = ui.button(
+                plain(locale, "meeting.to_issue"), MeetingId.ACTION_TO_ISSUE, str(item.id)
+            )
+            blocks.append(ui.section(text, accessory=accessory, block_id=f"action_{item.id}"))
+        else:
+            suffix = " " + t(locale, "meeting.action_is_issue") if item.issue_id else ""
+            blocks.append(ui.section(text + suffix, block_id=f"action_{item.id}"))
+    return blocks
+
+
+def outcome_message(
+    locale: str,
+    project: Project,
+    event: CalendarEvent,
+    outcome: MeetingOutcome,
+    items: list[MeetingActionItem],
+    issue_refs: dict[int, str],
+) -> dict[str, Any]:
+    """The organizer's summary after recording the outcome, with "Create issue" per item."""
+    heading = t(locale, "meeting.outcome_saved", title=event.title, number=event.id)
+    blocks: list[Block] = [ui.section(heading)]
+    blocks += outcome_blocks(locale, project, event, outcome, items, manage=True)
+    for block in blocks:
+        block_id = getattr(block, "block_id", None) or ""
+        if block_id.startswith("action_"):
+            item_id = int(block_id[7:])
+            if item_id in issue_refs and hasattr(block, "text"):
+                block.text.text += " " + t(
+                    locale, "meeting.action_issue_ref", ref=issue_refs[item_id]
+                )
+    return ui.message(heading, blocks)
+
+
+def outcome_modal(
+    locale: str,
+    event: CalendarEvent,
+    roster: list[RosterRow],
+    outcome: MeetingOutcome | None,
+    items: list[MeetingActionItem],
+) -> dict[str, Any]:
+    came = (
+        outcome.attended
+        if outcome is not None
+        else [
+            row.user_id
+            for row in roster
+            if row.attendance in ("present", "late")
+            or (row.attendance is None and row.response in (Rsvp.ACCEPTED, Rsvp.MAYBE))
+        ]
+    )
+    blocks: list[Block] = [
+        ui.section(t(locale, "meeting.outcome_intro", title=event.title)),
+        ui.users_input(
+            "attended", plain(locale, "meeting.field.attended"), initial=came, optional=True
+        ),
+        ui.text_input(
+            "minutes",
+            plain(locale, "meeting.field.minutes"),
+            initial=outcome.minutes if outcome else None,
+            multiline=True,
+            optional=True,
+            max_length=3000,
+        ),
+        ui.text_input(
+            "decisions",
+            plain(locale, "meeting.field.decisions"),
+            initial="\n".join(outcome.decisions) if outcome else None,
+            multiline=True,
+            optional=True,
+            max_length=3000,
+            hint=plain(locale, "meeting.hint.decisions"),
+        ),
+    ]
+    open_items = [item for item in items if item.issue_id is None]
+    for slot in range(1, service.MAX_ACTION_ITEMS + 1):
+        item = open_items[slot - 1] if slot <= len(open_items) else None
+        blocks += [
+            ui.text_input(
+                f"action_{slot}_text",
+                plain(locale, "meeting.field.action", number=slot),
+                initial=item.text if item else None,
+                optional=True,
+                max_length=150,
+            ),
+            ui.user_input(
+                f"action_{slot}_owner",
+                plain(locale, "meeting.field.action_owner", number=slot),
+                initial=item.owner_id if item else None,
+                optional=True,
+            ),
+            date_input(
+                f"action_{slot}_due",
+                plain(locale, "meeting.field.action_due", number=slot),
+                initial=item.due_date if item else None,
+                optional=True,
+            ),
+        ]
+    return ui.modal(
+        callback_id=MeetingId.OUTCOME_MODAL,
+        title=plain(locale, "meeting.outcome_title"),
+        submit=plain(locale, "plan.save"),
+        close=plain(locale, "plan.cancel"),
+        blocks=blocks,
+        private_metadata={"event_id": event.id},
+    )
+
+
+def home_part(locale: str, upcoming: list[tuple[CalendarEvent, Invitation]]) -> list[Block]:
+    if not upcoming:
+        return []
+    lines = [
+        t(
+            locale,
+            "meeting.home_line",
+            number=event.id,
+            title=event.title,
+            when=slack_date(event.starts_at, event.timezone),
+            answer=plain(locale, f"meeting.answers.{invitation.response}"),
+        )
+        for event, invitation in upcoming
+    ]
+    return [ui.header(plain(locale, "meeting.home_title")), ui.section("\n".join(lines))]
+
+
+class _Messages(calendar_views._Messages):
+    """The core's messages plus a meeting's own (``bot.services.meetings.MeetingMessages``)."""
+
+    def announcement(
+        self, locale: str, project: Project, event: CalendarEvent, meeting: Meeting, count: int
+    ) -> dict[str, Any]:
+        text = t(
+            locale,
+            "meeting.announcement",
+            kind=kind_label(locale, meeting.kind),
+            title=event.title,
+            organizer=event.organizer_id,
+            when=Markup(_when(locale, event)),
+            count=count,
+            invited=len(meeting.attendees),
+        )
+        blocks: list[Block] = [ui.section(text)]
+        if event.description:
+            blocks.append(ui.context(escape_mrkdwn(event.description)[:1900]))
+        return ui.message(text, blocks)
+
+    def series_notice(
+        self, locale: str, event: CalendarEvent, what: str, **params: Any
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {"title": event.title}
+        for name in ("when", "new"):
+            if name in params:
+                values[name] = slack_date(params[name], event.timezone)
+        text = t(locale, f"meeting.notice.{what}", **values)
+        return ui.message(text, [ui.section(text)])
+
+    def outcome_prompt(self, locale: str, event: CalendarEvent, meeting: Meeting) -> dict[str, Any]:
+        text = t(locale, "meeting.outcome_prompt", title=event.title, number=event.id)
+        return ui.message(
+            text,
+            [
+                ui.section(text),
+                ui.actions(
+                    ui.button(
+                        plain(locale, "meeting.record_outcome"),
+                        MeetingId.OUTCOME,
+                        str(event.id),
+                        style="primary",
+                    ),
+                    block_id=f"outcome_{event.id}",
+                ),
+            ],
+        )
+
+
+MESSAGES = _Messages()

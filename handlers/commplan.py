@@ -1,0 +1,359 @@
+"""`/project plan CODE` (the paged plan and its entry form) and the owner's due DM: Done, Snooze,
+Schedule meeting and Draft report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.delivery import enqueue
+from bot.errors import LiaisonError, Msg, ValidationError
+from bot.i18n import t
+from bot.ids import PlanId
+from bot.runtime import Runtime
+from bot.services import commplan as service
+from bot.services import projects as project_service
+from bot.services.context import Ctx
+from bot.slack_io import slack_error_code
+from bot.views import common as ui
+from bot.views import commplan as views
+from handlers.common import dm, error_text, open_modal, refuse_form, unit
+
+
+def entry_input(values: dict[str, Any]) -> service.PlanEntryInput:
+    return service.PlanEntryInput(
+        audience_kind=values.get("audience_kind") or "",
+        role=values.get("role"),
+        quadrant=values.get("quadrant"),
+        person=values.get("person"),
+        kind=values.get("kind") or "",
+        cadence=values.get("cadence") or "",
+        custom_rule=values.get("custom_rule") or "",
+        first_date=values.get("first_date") or None,
+        first_time=(values.get("first_time") or "").strip(),
+        channel=values.get("channel") or "",
+        owner_id=values.get("owner_id"),
+        note=values.get("note") or "",
+    )
+
+
+def plan_view(ctx: Ctx, project: Any, page: int) -> dict[str, Any]:
+    entries, pages = service.plan_page(ctx, project, page)
+    total = len(service.active_entries(ctx, project))
+    page = min(max(page, 0), pages - 1)
+    return views.plan_modal(project.locale, project, entries, page=page, pages=pages, total=total)
+
+
+def open_plan_modal(
+    runtime: Runtime,
+    client: WebClient,
+    trigger_id: str,
+    context: BoltContext,
+    *,
+    code: str | None = None,
+    channel_id: str | None = None,
+    project_id: int | None = None,
+) -> None:
+    """The plan of a project as a paged modal (PMs and team only)."""
+    with unit(runtime, context, client) as ctx:
+        project = (
+            project_service.get_project_by_id(ctx, project_id)
+            if project_id is not None
+            else project_service.resolve_project(ctx, code, channel_id)
+        )
+        view = plan_view(ctx, project, 0)
+    open_modal(client, trigger_id, view)
+
+
+def refresh_due_message(
+    runtime: Runtime, client: WebClient, context: BoltContext, source: dict[str, Any]
+) -> None:
+    """Show the new state of every item of a due DM (buttons gone where it was acted on);
+    ``source`` is where the DM is (channel, ts) and which items it lists (ids)."""
+    channel, ts, ids = source.get("channel"), source.get("ts"), source.get("ids") or []
+    if not channel or not ts or not ids:
+        return
+    with unit(runtime, context, client) as ctx:
+        items = service.items_for_owner(ctx, [int(i) for i in ids])
+        if not items:
+            return
+        payload = views.due_dm(items[0].project.locale, items)
+    try:
+        client.chat_update(channel=channel, ts=ts, **payload)
+    except SlackApiError as error:
+        # The item itself is saved; a stale DM only still shows its buttons.
+        if slack_error_code(error) not in ("message_not_found", "cant_update_message"):
+            raise
+
+
+def due_source(body: dict[str, Any]) -> dict[str, Any]:
+    """Where the due DM whose button was clicked is, and the items it lists."""
+    message = body.get("message") or {}
+    return {
+        "channel": (body.get("channel") or {}).get("id")
+        or (body.get("container") or {}).get("channel_id"),
+        "ts": message.get("ts") or (body.get("container") or {}).get("message_ts"),
+        "ids": views.occurrence_ids_in(message.get("blocks") or []),
+    }
+
+
+def register(app: App, runtime: Runtime) -> None:
+    settings = runtime.settings
+
+    def refresh(client: WebClient, context: BoltContext, view_id: str, page: int, pid: int) -> None:
+        with unit(runtime, context, client) as ctx:
+            project = project_service.get_project_by_id(ctx, pid)
+            view = plan_view(ctx, project, page)
+        client.views_update(view_id=view_id, view=view)
+
+    def root(body: dict[str, Any]) -> tuple[str, int, int]:
+        view = body["view"]
+        metadata = ui.read_metadata(view)
+        return view["id"], int(metadata.get("page") or 0), int(metadata.get("project_id") or 0)
+
+    @app.action(PlanId.USE_TEMPLATE)
+    def use_ready_made_plan(
+        ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        ack()
+        view_id, _, project_id = root(body)
+        with unit(runtime, context, client) as ctx:
+            project = project_service.get_project_by_id(ctx, project_id)
+            service.apply_template(ctx=ctx, project=project, locale=project.locale)
+            view = plan_view(ctx, project, 0)
+        client.views_update(view_id=view_id, view=view)
+
+    @app.action(PlanId.PAGE)
+    def turn_plan_page(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        ack()
+        view_id, _, project_id = root(body)
+        refresh(client, context, view_id, int(action.get("value") or 0), project_id)
+
+    @app.action(PlanId.REMOVE)
+    def remove_plan_entry(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        ack()
+        view_id, page, _ = root(body)
+        with unit(runtime, context, client) as ctx:
+            entry, project = service.get_entry(ctx, int(action.get("value") or 0))
+            service.remove_entry(ctx=ctx, entry=entry)
+            view = plan_view(ctx, project, page)
+        client.views_update(view_id=view_id, view=view)
+
+    @app.action(PlanId.ADD)
+    def open_new_entry_form(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        ack()
+        with unit(runtime, context, client) as ctx:
+            project = project_service.get_project_by_id(ctx, int(action.get("value") or 0))
+            service.require_planner(ctx, project)
+            defaults = service.PlanEntryInput(owner_id=context.user_id)
+            view = views.entry_modal(
+                project.locale, project, defaults, root_view_id=(body.get("view") or {}).get("id")
+            )
+        show_form(client, body, view)
+
+    @app.action(PlanId.EDIT)
+    def open_entry_form(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        ack()
+        with unit(runtime, context, client) as ctx:
+            entry, project = service.get_entry(ctx, int(action.get("value") or 0))
+            service.require_planner(ctx, project)
+            view = views.entry_modal(
+                project.locale,
+                project,
+                service.entry_input(entry, project),
+                entry_id=entry.id,
+                root_view_id=(body.get("view") or {}).get("id"),
+            )
+        show_form(client, body, view)
+
+    def show_form(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> None:
+        if body.get("view"):
+            client.views_push(trigger_id=body["trigger_id"], view=view)
+        else:
+            open_modal(client, body["trigger_id"], view)
+
+    @app.view(PlanId.ENTRY_MODAL)
+    def save_plan_entry(
+        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        metadata = ui.read_metadata(view)
+        data = entry_input(ui.read_values(view))
+        locale = settings.locale
+        try:
+            with unit(runtime, context, client) as ctx:
+                project = project_service.get_project_by_id(
+                    ctx, int(metadata.get("project_id") or 0)
+                )
+                locale = project.locale
+                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
+                    ack()
+                    return
+                if metadata.get("entry_id"):
+                    entry, _ = service.get_entry(ctx, int(metadata["entry_id"]))
+                    service.update_entry(ctx=ctx, entry=entry, data=data)
+                else:
+                    entry = service.add_entry(ctx=ctx, project=project, data=data)
+                text = views.saved_text(locale, project, entry)
+                root_view = plan_view(ctx, project, 0) if metadata.get("root_view_id") else None
+        except LiaisonError as error:
+            refuse_form(ack, locale, error, view)
+            return
+        ack()
+        if root_view is not None:
+            try:
+                client.views_update(view_id=metadata["root_view_id"], view=root_view)
+            except SlackApiError:
+                root_view = None  # the plan was closed meanwhile: confirm by DM instead
+        if root_view is None:
+            dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
+
+    # ------------------------------------------------------------------- the owner's due DM
+
+    def tell(client: WebClient, context: BoltContext, text: str) -> None:
+        dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
+
+    @app.action(PlanId.DUE_DONE)
+    def ask_done_note(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        ack()
+        with unit(runtime, context, client) as ctx:
+            item = service.occurrence_for_owner(ctx, int(action.get("value") or 0))
+            locale = item.project.locale
+            if item.occurrence.status == "done":
+                refusal = t(locale, "plan.answer.already_done")
+                view = None
+            else:
+                view = views.done_modal(locale, item, source=due_source(body))
+        if view is None:
+            tell(client, context, refusal)
+            return
+        open_modal(client, body["trigger_id"], view)
+
+    @app.view(PlanId.DONE_MODAL)
+    def save_done_note(
+        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        metadata = ui.read_metadata(view)
+        note = ui.read_values(view).get("note") or ""
+        locale = settings.locale
+        try:
+            with unit(runtime, context, client) as ctx:
+                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
+                    ack()
+                    return
+                item = service.mark_done(
+                    ctx=ctx, occurrence_id=int(metadata.get("occurrence_id") or 0), note=note
+                )
+                locale = item.project.locale
+        except LiaisonError as error:
+            refuse_form(ack, locale, error, view)
+            return
+        ack()
+        refresh_due_message(runtime, client, context, metadata)
+
+    @app.action(PlanId.DUE_SNOOZE)
+    def snooze_item(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        ack()
+        source = due_source(body)
+        try:
+            with unit(runtime, context, client) as ctx:
+                service.snooze(ctx=ctx, occurrence_id=int(action.get("value") or 0))
+        except ValidationError as error:
+            tell(client, context, error_text(settings.locale, error))
+            return
+        refresh_due_message(runtime, client, context, source)
+
+    @app.action(PlanId.DUE_DRAFT)
+    def draft_report(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        ack()
+        with unit(runtime, context, client) as ctx:
+            item = service.occurrence_for_owner(ctx, int(action.get("value") or 0))
+            locale = item.project.locale
+            figures = service.report_figures(ctx, item.project, service.report_since(ctx, item))
+            draft = views.report_draft(locale, figures)
+            view = views.report_modal(locale, item, draft, source=due_source(body))
+        open_modal(client, body["trigger_id"], view)
+
+    @app.view(PlanId.REPORT_MODAL)
+    def send_report(
+        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        metadata = ui.read_metadata(view)
+        text = ui.read_values(view).get("report") or ""
+        locale = settings.locale
+        team_id = context.team_id or ""
+        keys: list[str] = []
+        try:
+            with unit(runtime, context, client) as ctx:
+                item = service.occurrence_for_owner(ctx, int(metadata.get("occurrence_id") or 0))
+                locale = item.project.locale
+                if item.occurrence.status == "done":
+                    raise ValidationError({"report": Msg("plan.errors.already_done")})
+                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
+                    ack()
+                    return
+                service.record_report_sent(ctx=ctx, item=item, text=text)
+                payload = views.report_message(locale, item.project, context.user_id or "", text)
+                channel, people = service.report_targets(item)
+                occurrence_id = item.occurrence.id
+                for target in [channel] if channel else people:
+                    key = f"plan:report:{occurrence_id}:{target}"
+                    enqueue(
+                        ctx.session,
+                        team_id=ctx.team_id,
+                        key=key,
+                        payload={"channel": target, **payload},
+                        now=ctx.now(),
+                        subject=f"plan:{occurrence_id}",
+                    )
+                    keys.append(key)
+        except LiaisonError as error:
+            refuse_form(ack, locale, error, view)
+            return
+        ack()
+        runtime.sender().deliver_due(team_id=team_id, keys=keys)
+        refresh_due_message(runtime, client, context, metadata)

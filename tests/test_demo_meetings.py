@@ -1,0 +1,38 @@
+"""The demo's act on the communication plan, meetings and engagement, in English and Chinese."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from bot.demo import run_demo
+from bot.settings import load_settings
+
+
+def test_demo_meetings_act_plans_meets_reports_and_nudges_in_both_languages(
+    tmp_path: Path,
+) -> None:
+    out = io.StringIO()
+    assert (
+        run_demo(database_path=str(tmp_path / "demo.db"), settings=load_settings({}), out=out) == 0
+    )
+    text = out.getvalue()
+    act = text[text.index("Act 5 — the communication plan") :]
+    assert "*Steering review* for Sponsors · Every month (same weekday) · Meeting" in act
+    assert "! count: A repeating meeting needs an end" in act
+    assert "is planned as a series of 6" in act
+    assert "Reminder: *SD/MM working meeting* starts in 24 hours." in act
+    assert "Reminder: *SD/MM working meeting* starts in 15 minutes." in act
+    assert "Roster: SD/MM working meeting" in act  # the organizer's tally
+    assert "*SD/MM working meeting* (#2) is over." in act  # after the training session (#1)
+    assert "Load opening stock for plant 1000 in QAS" in act and ":link: ERP-3" in act
+    assert "Progress report from @pia for *ERP*" in act
+    assert "Report sent to Decision makers (ERP), 1 recipient." in act
+    assert "Key users in engagement debt" in act and "in debt since" in act
+    assert "Contact with @jonas.it logged in *ERP* (Call)" in act
+    assert "Last contact · ERP" in act
+    # Chinese: the plan, the invitation, the reminder and the nudge of the zh-CN project.
+    assert "沟通计划 · CN" in act and "*工作会议* · 对象：所有业务代表" in act
+    assert "会议：采购流程研讨会" in act and "提醒：*采购流程研讨会* 将在 24 小时后开始。" in act
+    assert "参与度欠账的关键用户" in act
+    assert "Slack rules broken (Block Kit limits, scopes, late acks): 0" in text
