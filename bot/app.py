@@ -7,7 +7,6 @@ from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import App
-from slack_bolt.oauth.oauth_settings import OAuthSettings
 
 from bot.logs import ContextExecutor, tag_request
 from bot.runtime import Runtime, make_client
@@ -21,6 +20,19 @@ from handlers import polls as poll_listeners
 from handlers import trainings as training_listeners
 
 log = logging.getLogger(__name__)
+
+
+class _ClientTokenWarningFilter(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and, since it is also given our client, warns that the
+    token "will be unused". Our client is made from that very token (or, with OAuth, the
+    settings say why it is ignored), so the warning would only mislead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+_BOLT_LOGGER = logging.getLogger("slack_bolt.App")
+_BOLT_LOGGER.addFilter(_ClientTokenWarningFilter())
 
 BOT_SCOPES = (
     "chat:write",
@@ -66,6 +78,7 @@ def build_app(runtime: Runtime, *, listener_executor: Executor | None = None) ->
     }
     kwargs["listener_executor"] = listener_executor or ContextExecutor(max_workers=10)
     if settings.oauth_enabled:
+        from slack_bolt.oauth.oauth_settings import OAuthSettings
         from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
         from bot.crypto import EncryptedInstallationStore

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from datetime import UTC, datetime
-
-from sqlalchemy.exc import OperationalError
+from pathlib import Path
 
 from bot.clock import MovableClock, SystemClock
 from bot.settings import Settings, SettingsError, load_settings
+
+# The demo's files (database, chart) go to the temporary directory, never into the working copy.
+DEMO_DATABASE = Path(tempfile.gettempdir()) / "liaison-demo" / "liaison-demo.db"
 
 
 def _runtime(settings: Settings, clock: MovableClock | None = None):  # type: ignore[no-untyped-def]
@@ -27,11 +30,11 @@ def _runtime(settings: Settings, clock: MovableClock | None = None):  # type: ig
 
 def _upgrade(settings: Settings) -> None:
     from storage.db import make_engine
-    from storage.migrate import upgrade
+    from storage.migrate import ensure_schema
 
     engine = make_engine(settings.database_url)
     try:
-        upgrade(engine)
+        ensure_schema(engine)
     finally:
         engine.dispose()
 
@@ -44,19 +47,31 @@ def _parse_now(raw: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+def serve_application(settings: Settings):  # type: ignore[no-untyped-def]
+    """The WSGI app, built in each gunicorn worker: the master stays small (it only supervises),
+    and the schema is checked before the worker answers anything."""
     from bot.app import build_app
-    from bot.server import serve, wsgi_app
+    from bot.server import wsgi_app
+
+    _upgrade(settings)
+    runtime = _runtime(settings)
+    return wsgi_app(build_app(runtime), runtime)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server import serve
 
     if not settings.oauth_enabled:
         settings.require("bot_token", "signing_secret")
     else:
         settings.require("signing_secret")
-    _upgrade(settings)
-    runtime = _runtime(settings)
-    application = wsgi_app(build_app(runtime), runtime)
-    serve(application, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
-    return 0
+    return serve(
+        lambda: serve_application(settings),
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        threads=args.threads,
+    )
 
 
 def cmd_socket(args: argparse.Namespace, settings: Settings) -> int:
@@ -74,6 +89,8 @@ def cmd_socket(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from bot.scheduler import run_forever
 
+    if not settings.oauth_enabled:
+        settings.require("bot_token")
     _upgrade(settings)
     return run_forever(_runtime(settings))
 
@@ -130,6 +147,7 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import run_demo
 
+    Path(args.database).resolve().parent.mkdir(parents=True, exist_ok=True)
     return run_demo(database_path=args.database, settings=settings)
 
 
@@ -137,22 +155,45 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="liaison", description="Liaison, the key-user desk in Slack"
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="HTTP mode: Slack's requests at POST /slack/events")
-    serve.add_argument("--port", type=int, default=3000)
-    serve.add_argument("--host", default="0.0.0.0")
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--threads", type=int, default=8)
+    serve = sub.add_parser(
+        "serve",
+        help="HTTP mode: Slack's requests at POST /slack/events",
+        description="HTTP mode behind gunicorn: Slack posts to /slack/events, load balancers "
+        "check GET /healthz. Needs SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (or SLACK_CLIENT_ID "
+        "and SLACK_CLIENT_SECRET for the multi-workspace install).",
+    )
+    serve.add_argument("--port", type=int, default=3000, help="TCP port to listen on (3000)")
+    serve.add_argument(
+        "--host", default="0.0.0.0", help="address to bind (0.0.0.0: every interface)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (1); more than one needs PostgreSQL",
+    )
+    serve.add_argument(
+        "--threads", type=int, default=8, help="requests each worker handles at once (8)"
+    )
     serve.set_defaults(func=cmd_serve)
 
-    sub.add_parser("socket", help="Socket Mode: no public URL needed").set_defaults(func=cmd_socket)
-    sub.add_parser("scheduler", help="run reminders, polls and digests").set_defaults(
-        func=cmd_scheduler
-    )
+    sub.add_parser(
+        "socket",
+        help="Socket Mode: no public URL needed",
+        description="Socket Mode: connects out to Slack, so no public URL is needed. Needs "
+        "SLACK_BOT_TOKEN and SLACK_APP_TOKEN.",
+    ).set_defaults(func=cmd_socket)
+    sub.add_parser(
+        "scheduler",
+        help="run reminders, escalations, polls and send what they queue",
+        description="Runs the scheduled jobs (reminders, escalations, poll rounds) and sends "
+        "what they queue. Needs SLACK_BOT_TOKEN (or the OAuth install's settings).",
+    ).set_defaults(func=cmd_scheduler)
 
     db = sub.add_parser("db", help="database tasks")
-    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     db_sub.add_parser("upgrade", help="apply schema migrations").set_defaults(func=cmd_db)
 
     sub.add_parser("manifest", help="print the Slack app manifest (JSON)").set_defaults(
@@ -160,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     jobs = sub.add_parser("jobs", help="scheduled jobs")
-    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True, metavar="COMMAND")
     run_due = jobs_sub.add_parser("run-due", help="run every job once at --now")
     run_due.add_argument("--now", help="ISO-8601 instant, e.g. 2026-12-01T09:00:00+01:00")
     run_due.set_defaults(func=cmd_jobs)
@@ -174,8 +215,17 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate", help="re-encrypt stored tokens with the first key of LIAISON_ENCRYPTION_KEYS"
     ).set_defaults(func=cmd_keys)
 
-    demo = sub.add_parser("demo", help="play a project's week against the local Slack emulator")
-    demo.add_argument("--database", default="liaison-demo.db", help="SQLite file for the demo")
+    demo = sub.add_parser(
+        "demo",
+        help="play a project's week against the local Slack emulator",
+        description="Plays a project's week through the real app against a local Slack "
+        "emulator. LIAISON_LOCALE=zh-CN plays it in Chinese.",
+    )
+    demo.add_argument(
+        "--database",
+        default=str(DEMO_DATABASE),
+        help="SQLite file for the demo; its chart is saved next to it (default: %(default)s)",
+    )
     demo.set_defaults(func=cmd_demo)
     return parser
 
@@ -196,10 +246,21 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"liaison: {error}", file=sys.stderr)
         return 2
-    except OperationalError as error:
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+    except Exception as error:
+        reason = database_unreachable(error)
+        if reason is None:
+            raise
         print(f"liaison: cannot reach the database: {reason}", file=sys.stderr)
         return 2
+
+
+def database_unreachable(error: BaseException) -> str | None:
+    """One line saying why the database cannot be reached, or None for any other error
+    (SQLAlchemy is imported only by commands that use the database)."""
+    exc = sys.modules.get("sqlalchemy.exc")
+    if exc is None or not isinstance(error, exc.OperationalError):
+        return None
+    return str(error.orig).strip().splitlines()[0] if error.orig else str(error)
 
 
 if __name__ == "__main__":

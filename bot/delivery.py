@@ -27,8 +27,9 @@ the row's idempotency key in its message ``metadata``, and before such a retry t
 at the conversation's recent history (or the thread's replies) for a message carrying that key; if
 one is there, the row is marked sent with that message's ``ts`` instead of posting again. The
 lookup pages through the whole conversation (or thread), not only its latest messages.
-``chat.update`` is idempotent by nature; ``files.upload_v2`` is not verified (a file is at worst
-shared twice after a crash inside the upload; see ``bot/slack_io.py``).
+``chat.update`` is idempotent by nature. A file (``files.upload_v2``, a poll's chart) carries no
+metadata, so before its resend the transport lists the files shared in the conversation and looks
+for one with the row's file name and title (unique per row, e.g. ``poll-12-round-2.png``).
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ PERMANENT_ERRORS = frozenset(
     }
 )
 SUPPORTED_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "files.upload_v2")
+# Methods whose resend first looks in Slack for what an uncertain attempt may have left there.
+VERIFIED_METHODS = ("chat.postMessage", "files.upload_v2")
 
 # (sustained calls per second, burst) per method and workspace. Slack's tiers: Tier 3 = 50+/min,
 # Tier 4 = 100+/min; chat.postMessage has its own limit (1/s per channel, a workspace-wide ceiling
@@ -93,6 +96,7 @@ DEFAULT_RATES: dict[str, tuple[float, float]] = {
     "conversations.history": (50 / 60, 10.0),
     "conversations.replies": (50 / 60, 10.0),
     "conversations.open": (50 / 60, 20.0),
+    "files.list": (50 / 60, 10.0),
 }
 PER_CHANNEL_RATE: tuple[float, float] = (1.0, 4.0)  # chat.postMessage per channel
 MIN_WAIT = 0.001  # seconds; a shorter wait could be lost in the clock's float rounding
@@ -303,6 +307,58 @@ def enqueue(
     return row
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for ``enqueue_many``."""
+
+    key: str
+    payload: dict[str, Any]
+    method: str = "chat.postMessage"
+    subject: str | None = None
+
+
+def enqueue_many(
+    session: Session, *, team_id: str, messages: list[Outgoing], now: datetime
+) -> list[str]:
+    """``enqueue`` for many messages at once: one query for the keys already there and one
+    multi-row insert per thousand messages. Returns the keys it added."""
+    added: list[str] = []
+    for start in range(0, len(messages), 1000):
+        batch = messages[start : start + 1000]
+        for message in batch:
+            if message.method not in SUPPORTED_METHODS:
+                raise ValueError(f"the outbox cannot send {message.method}")
+        existing = set(
+            session.exec(
+                select(OutboxMessage.key).where(
+                    col(OutboxMessage.key).in_([message.key for message in batch])
+                )
+            ).all()
+        )
+        rows = []
+        for message in batch:
+            if message.key in existing:
+                continue
+            existing.add(message.key)
+            rows.append(
+                {
+                    "team_id": team_id,
+                    "key": message.key,
+                    "method": message.method,
+                    "payload": message.payload,
+                    "status": OutboxStatus.PENDING,
+                    "attempts": 0,
+                    "created_at": now,
+                    "next_attempt_at": now,
+                    "subject": message.subject,
+                }
+            )
+            added.append(message.key)
+        if rows:
+            session.connection().execute(OutboxMessage.__table__.insert(), rows)  # type: ignore[attr-defined]
+    return added
+
+
 @dataclass
 class SendOutcome:
     sent: int = 0
@@ -422,9 +478,10 @@ class Sender:
     def _already_sent(self, transport: Transport, row: OutboxMessage) -> dict[str, Any] | None:
         """After an uncertain failure or a crash, the message Slack may already hold for ``row``."""
         find_sent = getattr(transport, "find_sent", None)
-        if row.attempts <= 1 or row.method != "chat.postMessage" or find_sent is None:
+        if row.attempts <= 1 or row.method not in VERIFIED_METHODS or find_sent is None:
             return None
-        self.pacer.acquire(row.team_id, "conversations.history")
+        lookup = "files.list" if row.method == "files.upload_v2" else "conversations.history"
+        self.pacer.acquire(row.team_id, lookup)
         found: dict[str, Any] | None = find_sent(row)
         if found is not None:
             log.info("outbox %s was already in Slack (ts %s): not sent again", row.key, found)

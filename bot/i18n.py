@@ -131,19 +131,19 @@ def _source(locale: str, key: str) -> str:
 
 
 @cache
-def _compiled(mrkdwn: bool, source: str) -> Template:
-    """Catalog messages are compiled once per process (a Home tab renders dozens)."""
-    return _environment(mrkdwn).from_string(source)
+def _compiled(locale: str, key: str, mrkdwn: bool) -> Template:
+    """Each message is compiled once per process (compiling is a hundred times rendering)."""
+    return _environment(mrkdwn).from_string(_source(locale, key))
 
 
 def t(locale: str | None, key: str, **params: Any) -> str:
     """A catalog message rendered as mrkdwn (parameters escaped)."""
-    return _compiled(True, _source(normalize_locale(locale), key)).render(**params)
+    return _compiled(normalize_locale(locale), key, True).render(**params)
 
 
 def plain(locale: str | None, key: str, **params: Any) -> str:
     """A catalog message rendered for a plain_text object (no escaping)."""
-    return _compiled(False, _source(normalize_locale(locale), key)).render(**params)
+    return _compiled(normalize_locale(locale), key, False).render(**params)
 
 
 def render(locale: str | None, template: str, **params: Any) -> str:
@@ -158,7 +158,13 @@ def say(locale: str | None, message: object) -> str:
     """A domain message (``Msg``) in the reader's language; a plain string is shown as it is."""
     key = getattr(message, "key", None)
     if key is not None:
-        return t(locale, key, **getattr(message, "params", {}))
+        params = {
+            name: Markup(plain(locale, value.key, **value.params))
+            if getattr(value, "key", None) is not None and hasattr(value, "params")
+            else value
+            for name, value in getattr(message, "params", {}).items()
+        }  # a parameter that is itself a message (a status, a verb) is said in the same language
+        return t(locale, key, **params)
     return str(message)
 
 

@@ -51,6 +51,37 @@ MESSAGE_SHORTCUTS: list[tuple[str, str, str]] = [
     ("log_issue_from_message", "Log as key-user issue", "Log this message as a key user's issue"),
 ]
 BOT_EVENTS = ["app_home_opened"]
+# What each built capability adds to the app's description; only active commands are named, so
+# the app never promises a feature that is not there.
+CAPABILITY_PHRASES = {
+    "keyuser": "the register of key users by influence and interest",
+    "issue": "their issues and requests with service levels",
+    "training": "trainings and readiness",
+    "poll": "satisfaction polls with trends",
+    "meeting": "meetings with reminders",
+    "digest": "a weekly digest for the project managers",
+}
+# Capabilities that post to a project's channel, in the order the channel greeting names them.
+CHANNEL_POSTS = ("issue", "training", "meeting", "digest")
+
+
+def built_capabilities() -> list[str]:
+    """The capabilities whose commands are active (the project command aside), in order."""
+    return [name for name in ACTIVE_COMMANDS if name != "project"]
+
+
+def _english_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + ", and " + items[-1]
+
+
+def long_description() -> str:
+    phrases = [CAPABILITY_PHRASES[name] for name in built_capabilities()]
+    return (
+        "Liaison runs the key users of an implementation project inside Slack: "
+        + _english_list(phrases)
+        + ". Project managers work with slash commands, forms and the Home tab; key users "
+        "answer in a click."
+    )
 
 
 def build_manifest(settings: Settings) -> dict[str, Any]:
@@ -106,13 +137,7 @@ def build_manifest(settings: Settings) -> dict[str, Any]:
         "display_information": {
             "name": settings.app_name,
             "description": "Key-user management for IT and ERP implementation projects",
-            "long_description": (
-                "Liaison runs the key users of an implementation project inside Slack: the "
-                "register of key users by influence and interest, their issues and requests with "
-                "service levels, trainings and readiness, satisfaction polls, meetings with "
-                "reminders, and a weekly digest for the project managers. Project managers work "
-                "with slash commands, forms and the Home tab; key users answer in a click."
-            ),
+            "long_description": long_description(),
             "background_color": "#1d3557",
         },
         "features": features,

@@ -11,18 +11,17 @@ import io
 import json
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import text
+if TYPE_CHECKING:  # the gunicorn master imports this module and must stay light
+    from slack_bolt import App
+    from slack_sdk.signature import SignatureVerifier
 
-from bot.logs import tagged
-from bot.runtime import Runtime
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
+WORKER_BOOT_ERROR = 3  # gunicorn's exit code for a worker that failed to boot: the master stops
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 MAX_BODY_BYTES = 1_000_000
 
@@ -30,6 +29,7 @@ MAX_BODY_BYTES = 1_000_000
 def readiness(runtime: Runtime) -> tuple[bool, str]:
     """(ready, reason): the database answers and carries every migration of this release."""
     from alembic.script import ScriptDirectory
+    from sqlalchemy import text
 
     from storage.migrate import alembic_config, current_heads
 
@@ -79,6 +79,11 @@ def _refusal(environ: dict[str, Any], body: bytes, verifier: SignatureVerifier) 
 
 
 def wsgi_app(app: App, runtime: Runtime) -> WSGIApp:
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+    from slack_sdk.signature import SignatureVerifier
+
+    from bot.logs import tagged
+
     slack = SlackRequestHandler(app, path="/slack/events")
     verifier = SignatureVerifier(runtime.settings.signing_secret or "")
 
@@ -109,7 +114,14 @@ def wsgi_app(app: App, runtime: Runtime) -> WSGIApp:
     return application
 
 
-def serve(application: WSGIApp, *, host: str, port: int, workers: int, threads: int) -> None:
+def serve(
+    make_application: Callable[[], WSGIApp], *, host: str, port: int, workers: int, threads: int
+) -> int:
+    """Run gunicorn; each worker calls ``make_application`` after the fork, so the master holds
+    no app (its memory stays small) and workers start in parallel. A worker that cannot start
+    (the database is unreachable) says why in one line and stops the server."""
+    import sys
+
     from gunicorn.app.base import BaseApplication
 
     class Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -122,6 +134,16 @@ def serve(application: WSGIApp, *, host: str, port: int, workers: int, threads: 
             self.cfg.set("timeout", 60)
 
         def load(self) -> WSGIApp:
-            return application
+            from bot.cli import database_unreachable
+
+            try:
+                return make_application()
+            except Exception as error:
+                reason = database_unreachable(error)
+                if reason is None:
+                    raise
+                print(f"liaison: cannot reach the database: {reason}", file=sys.stderr)
+                sys.exit(WORKER_BOOT_ERROR)
 
     Gunicorn().run()
+    return 0

@@ -93,7 +93,7 @@ class Settings:
         for name in names:
             if not getattr(self, name):
                 raise SettingsError(
-                    f"{env_names[name]} is not set; see README: Connect a workspace"
+                    f"{env_names[name]} is not set; see README: Connect a real workspace"
                 )
 
 
@@ -175,6 +175,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
         check_keys(encryption_keys)
     client_id, client_secret = get("SLACK_CLIENT_ID"), get("SLACK_CLIENT_SECRET")
+    if bool(client_id) != bool(client_secret):
+        given, missing = (
+            ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+            if client_id
+            else ("SLACK_CLIENT_SECRET", "SLACK_CLIENT_ID")
+        )
+        raise SettingsError(
+            f"{given} is set but {missing} is not: set both for the multi-workspace install, "
+            "or neither"
+        )
     if client_id and client_secret and not encryption_keys:
         raise SettingsError(
             "LIAISON_ENCRYPTION_KEYS is not set: OAuth mode stores installation tokens encrypted; "

@@ -89,6 +89,15 @@ def transport_for_client(client: WebClient) -> Transport:
         cursor: str | None = None
         try:
             channel = _dm_channel(client, str(payload.get("channel") or ""))
+            if row.method == "files.upload_v2":
+                # A file carries no metadata: it is known by its name and title in that channel.
+                listed = client.files_list(channel=channel, count=100)
+                for shared in listed.get("files") or []:
+                    if shared.get("name") == payload.get("filename") and shared.get(
+                        "title"
+                    ) == payload.get("title"):
+                        return {"channel": channel, "ts": shared.get("id")}
+                return None
             thread_ts = payload.get("thread_ts")
             while True:
                 if thread_ts:

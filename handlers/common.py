@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.errors import LiaisonError, NotFound, PermissionDenied, ValidationError
 from bot.i18n import say, t
 from bot.runtime import Runtime
+from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.slack_io import AdminCache, slack_error_code
 
@@ -31,6 +32,40 @@ def unit(runtime: Runtime, context: BoltContext, client: WebClient) -> Iterator[
         raise PermissionDenied("no workspace in the request")
     with runtime.unit(team_id, context.user_id, admin_check=AdminCache(client)) as ctx:
         yield ctx
+
+
+def person_locale(
+    runtime: Runtime, context: BoltContext, client: WebClient, ctx: Ctx | None = None
+) -> str:
+    """The language to answer someone in before a project is known: that of the projects they
+    work in (as PM, team member or key user), else their own Slack language, else the
+    workspace's default (LIAISON_LOCALE). Asked once per request, and of Slack only when no
+    project tells. Inside a unit of work, pass its ``ctx`` (a second one would wait for the
+    first's lock)."""
+    cached = context.get("liaison_locale")
+    if cached:
+        return str(cached)
+    default = runtime.settings.locale
+    team_id, user_id = context.team_id or context.enterprise_id, context.user_id
+    locale = None
+    if team_id and user_id:
+        if ctx is not None:
+            locale = project_service.language_of_person(ctx, user_id)
+        else:
+            with runtime.unit(team_id, user_id) as own:
+                locale = project_service.language_of_person(own, user_id)
+        if locale is None:
+            try:
+                user = client.users_info(user=user_id, include_locale=True).get("user") or {}
+            except SlackApiError:
+                user = {}
+            slack_locale = str(user.get("locale") or "")
+            if slack_locale.startswith("zh"):
+                locale = "zh-CN"
+            elif slack_locale.startswith("en"):
+                locale = "en"
+    context["liaison_locale"] = locale or default
+    return locale or default
 
 
 def user_ids_in(text: str) -> list[str]:

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.errors import LiaisonError, ValidationError
 from bot.runtime import Runtime
-from handlers.common import error_text, view_errors
+from handlers.common import error_text, person_locale, view_errors
 
 log = logging.getLogger(__name__)
 
@@ -19,13 +19,18 @@ log = logging.getLogger(__name__)
 def register(app: App, runtime: Runtime) -> None:
     @app.error
     def tell_the_user(
-        error: Exception, body: dict[str, Any], respond: Any, client: Any, logger: Any
+        error: Exception,
+        body: dict[str, Any],
+        respond: Any,
+        client: Any,
+        context: Any,
+        logger: Any,
     ) -> Any:
         if isinstance(error, LiaisonError | SlackApiError):
             logger.warning("request refused: %s", error)
         else:
             logger.exception("unexpected error in a listener", exc_info=error)
-        locale = runtime.settings.locale
+        locale = person_locale(runtime, context, client)
         text = error_text(locale, error)
         view = body.get("view") or {}
         if body.get("type") == "view_submission" and any(

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
-from bot.i18n import say, t
+from bot.i18n import t
 from bot.ids import IssueId
 from bot.jobs import issues as notices
 from bot.runtime import Runtime
@@ -22,7 +22,15 @@ from bot.services import projects as project_service
 from bot.slack_io import slack_error_code
 from bot.views import common as ui
 from bot.views import issues as views
-from handlers.common import dm, error_text, open_modal, refuse_form, unit, user_ids_in
+from handlers.common import (
+    dm,
+    error_text,
+    open_modal,
+    person_locale,
+    refuse_form,
+    unit,
+    user_ids_in,
+)
 from handlers.home import publish_home
 
 log = logging.getLogger(__name__)
@@ -73,7 +81,7 @@ def register(app: App, runtime: Runtime) -> None:
         words = text.split()
         first = words[0].lower() if words else "help"
         channel_id = command.get("channel_id")
-        locale = settings.locale
+        locale = person_locale(runtime, context, client)
         try:
             if first == "new" and len(words) <= 2:
                 open_new_modal(
@@ -168,13 +176,7 @@ def register(app: App, runtime: Runtime) -> None:
             channel, ts = notices.message_ref(ctx, issue)
             link = permalink(client, channel, ts)
             keys = notices.announce_change(ctx, change, link)
-            answer = t(
-                project.locale,
-                "issues.done",
-                ref=service.issue_key(project, issue),
-                verb=say(project.locale, Msg(f"issues.verb.{change.verb}")),
-                status=views.status_label(project.locale, issue.status),
-            )
+            answer = views.change_confirmation(project.locale, project, issue, change.history)
         notices.deliver(runtime, team_id, keys)
         publish_home(runtime, client, team_id, context.user_id or "")
         return answer
@@ -217,7 +219,7 @@ def register(app: App, runtime: Runtime) -> None:
             )
             data = defaults or service.IssueInput()
             data.reporter_id = ctx.actor_id
-            locale = project.locale if project else settings.locale
+            locale = project.locale if project else person_locale(runtime, context, client, ctx)
             view = views.new_issue_modal(
                 locale,
                 projects=projects,
@@ -250,7 +252,10 @@ def register(app: App, runtime: Runtime) -> None:
                 source={"channel": channel_id, "ts": message.get("ts") or body.get("message_ts")},
             )
         except LiaisonError as error:
-            respond(text=error_text(settings.locale, error), response_type="ephemeral")
+            respond(
+                text=error_text(person_locale(runtime, context, client), error),
+                response_type="ephemeral",
+            )
 
     @app.action(IssueId.HOME_LOG)
     def log_issue_from_home(
@@ -277,7 +282,7 @@ def register(app: App, runtime: Runtime) -> None:
         values = ui.read_values(view)
         metadata = ui.read_metadata(view)
         data = issue_input(values)
-        locale = settings.locale
+        locale = person_locale(runtime, context, client)
         team_id = context.team_id or ""
         project_id = metadata.get("project_id") or values.get("project")
         data.source_permalink = permalink(client, metadata.get("channel"), metadata.get("ts"))
@@ -333,7 +338,7 @@ def register(app: App, runtime: Runtime) -> None:
         ack()
         verb = action["action_id"][len(IssueId.DO_PREFIX) :]
         issue_id, _, version = (action.get("value") or "").partition(":")
-        locale = settings.locale
+        locale = person_locale(runtime, context, client)
         try:
             if verb in service.VERBS_WITH_INPUT:
                 with unit(runtime, context, client) as ctx:
@@ -366,7 +371,7 @@ def register(app: App, runtime: Runtime) -> None:
         values = ui.read_values(view)
         metadata = ui.read_metadata(view)
         verb = str(metadata.get("verb") or "")
-        locale = settings.locale
+        locale = person_locale(runtime, context, client)
         kwargs: dict[str, Any] = {}
         if verb == service.Verb.ASSIGN:
             kwargs["owner_id"] = values.get("owner_id")
@@ -412,7 +417,7 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             thanks, keys = save_rating(context, client, int(issue_id), int(rating), "")
         except LiaisonError as error:
-            tell(body, client, respond, error_text(settings.locale, error))
+            tell(body, client, respond, error_text(person_locale(runtime, context, client), error))
             return
         if thanks is not None:
             respond(replace_original=True, **thanks)
@@ -455,7 +460,7 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         values = ui.read_values(view)
         issue_id = int(ui.read_metadata(view).get("issue_id") or 0)
-        locale = settings.locale
+        locale = person_locale(runtime, context, client)
         try:
             with unit(runtime, context, client) as ctx:
                 if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
@@ -494,19 +499,20 @@ def register(app: App, runtime: Runtime) -> None:
                 expected_version=int(version) if version.isdigit() else None,
             )
         except LiaisonError as error:
-            answer = error_text(settings.locale, error)
+            answer = error_text(person_locale(runtime, context, client), error)
         tell(body, client, respond, answer)
 
     # ------------------------------------------------------------------ reminders' snooze
 
-    def snooze(context: BoltContext, client: WebClient, ids: str, until: date | str) -> str:
+    def snooze(context: BoltContext, client: WebClient, ids: str, until: date | str | None) -> str:
         issue_ids = [int(part) for part in ids.split(",") if part.isdigit()]
         with unit(runtime, context, client) as ctx:
             snoozed = service.snooze(ctx=ctx, issue_ids=issue_ids, until=until)
-            locale = settings.locale
+            locale = person_locale(runtime, context, client, ctx)
             if snoozed:
                 locale = project_service.get_project_by_id(ctx, snoozed[0].project_id).locale
-            return t(locale, "issues.reminder.snoozed", count=len(snoozed), until=str(until))
+            day = snoozed[0].snoozed_until if snoozed else until
+            return t(locale, "issues.reminder.snoozed", count=len(snoozed), until=str(day or ""))
 
     @app.action(IssueId.REMIND_TOMORROW)
     def remind_tomorrow(
@@ -519,9 +525,9 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         ack()
         try:
-            text = snooze(context, client, action.get("value") or "", notices.tomorrow(runtime))
+            text = snooze(context, client, action.get("value") or "", None)
         except LiaisonError as error:
-            text = error_text(settings.locale, error)
+            text = error_text(person_locale(runtime, context, client), error)
         respond(text=text, replace_original=False, response_type="ephemeral")
 
     @app.action(IssueId.SNOOZE_UNTIL)
@@ -538,7 +544,7 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             text = snooze(context, client, ids, action.get("selected_date") or "")
         except LiaisonError as error:
-            text = error_text(settings.locale, error)
+            text = error_text(person_locale(runtime, context, client), error)
         respond(text=text, replace_original=False, response_type="ephemeral")
 
     # ----------------------------------------------------------------- lists and export
@@ -548,9 +554,13 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> dict[str, Any]:
         query = service.parse_list_query(words)
         with unit(runtime, context, client) as ctx:
-            items = service.list_issues(ctx, query)
-            locale = items[0][1].locale if items else settings.locale
-            return views.list_message(locale, items, query, " ".join(words), page, ctx.now())
+            found = service.list_issues(ctx, query, page=page, page_size=views.LIST_PAGE_SIZE)
+            locale = (
+                found.items[0][1].locale
+                if found.items
+                else person_locale(runtime, context, client, ctx)
+            )
+            return views.list_message(locale, found, query, " ".join(words), ctx.now())
 
     @app.action(PAGE_ACTION)
     def turn_list_page(
@@ -561,7 +571,7 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             answer = list_answer(context, client, raw.split(), int(page) if page.isdigit() else 1)
         except LiaisonError as error:
-            answer = {"text": error_text(settings.locale, error)}
+            answer = {"text": error_text(person_locale(runtime, context, client), error)}
         respond(replace_original=True, **answer)
 
     def service_levels(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import requests
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -21,7 +20,15 @@ from bot.services.context import Ctx
 from bot.slack_io import display_name, lookup_user, user_profile
 from bot.views import common as ui
 from bot.views import keyusers as views
-from handlers.common import dm, error_text, open_modal, refuse_form, unit, user_ids_in
+from handlers.common import (
+    dm,
+    error_text,
+    open_modal,
+    person_locale,
+    refuse_form,
+    unit,
+    user_ids_in,
+)
 from handlers.engagement import touch_by_command
 from handlers.home import publish_home
 
@@ -67,13 +74,22 @@ class UserResolver:
         return lookup_user(self.client, who)
 
 
+class CsvDownloadFailed(Exception):
+    """Slack's file could not be fetched (network, HTTP error)."""
+
+
 def download_csv(url: str, token: str | None) -> str:
     """Fetch a CSV a user uploaded to Slack (``url_private_download`` needs the bot token)."""
-    response = requests.get(
-        url, headers={"Authorization": f"Bearer {token}"}, timeout=20, stream=True
-    )
-    response.raise_for_status()
-    content = response.raw.read(MAX_CSV_BYTES + 1, decode_content=True)
+    import requests  # only when someone uploads a CSV: kept out of the start-up
+
+    try:
+        response = requests.get(
+            url, headers={"Authorization": f"Bearer {token}"}, timeout=20, stream=True
+        )
+        response.raise_for_status()
+        content = response.raw.read(MAX_CSV_BYTES + 1, decode_content=True)
+    except requests.RequestException as error:
+        raise CsvDownloadFailed(str(error)) from error
     if len(content) > MAX_CSV_BYTES:
         raise ValidationError({"csv_file": Msg("errors.csv_too_big")})
     return content.decode("utf-8-sig", errors="replace")
@@ -117,7 +133,7 @@ def register(app: App, runtime: Runtime) -> None:
         codes = [w for w in args if not user_ids_in(w)]
         people = user_ids_in(" ".join(args))
         channel_id = command.get("channel_id")
-        locale = settings.locale
+        locale = person_locale(runtime, context, client)
         try:
             if verb == "add" and len(codes) <= 1:
                 open_add_modal(
@@ -178,7 +194,7 @@ def register(app: App, runtime: Runtime) -> None:
                 _project(ctx, code, channel_id, project_id, required=False),
                 project_command=settings.command("project"),
             )
-            locale = project.locale if project else settings.locale
+            locale = project.locale if project else person_locale(runtime, context, client, ctx)
             view = views.keyuser_modal(locale, projects=projects, project=project)
         open_modal(client, trigger_id, view)
 
@@ -316,7 +332,7 @@ def register(app: App, runtime: Runtime) -> None:
         metadata = ui.read_metadata(view)
         data = keyuser_input(values)
         project_id = metadata.get("project_id") or values.get("project")
-        locale = settings.locale
+        locale = person_locale(runtime, context, client)
         try:
             profile = user_profile(client, data.user_id) if data.user_id else None
             if profile is not None and (profile.get("is_bot") or profile.get("deleted")):
@@ -355,7 +371,7 @@ def register(app: App, runtime: Runtime) -> None:
         values = ui.read_values(view)
         key_user_id = ui.read_metadata(view).get("key_user_id")
         data = keyuser_input(values)
-        locale = settings.locale
+        locale = person_locale(runtime, context, client)
         try:
             with unit(runtime, context, client) as ctx:
                 key_user = service.get_key_user_by_id(ctx, int(key_user_id or 0))
@@ -381,7 +397,7 @@ def register(app: App, runtime: Runtime) -> None:
         project_id = int(ui.read_metadata(view).get("project_id") or 0)
         files = values.get("csv_file") or []
         pasted = (values.get("csv") or "").strip()
-        locale = settings.locale
+        locale = person_locale(runtime, context, client)
         try:
             with unit(runtime, context, client) as ctx:
                 project = project_service.get_project_by_id(ctx, project_id)
@@ -410,8 +426,8 @@ def register(app: App, runtime: Runtime) -> None:
                     ctx=ctx, project=project, text=text, resolve_user=UserResolver(client)
                 )
                 message = views.import_report(locale, project, report)
-        except (LiaisonError, SlackApiError, requests.RequestException) as error:
-            if isinstance(error, requests.RequestException):
+        except (LiaisonError, SlackApiError, CsvDownloadFailed) as error:
+            if isinstance(error, CsvDownloadFailed):
                 log.warning("CSV download failed: %s", error)
                 reason = t(locale, "errors.csv_download")
             else:

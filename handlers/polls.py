@@ -24,7 +24,15 @@ from bot.services.context import Ctx
 from bot.slack_io import slack_error_code
 from bot.views import common as ui
 from bot.views import polls as views
-from handlers.common import dm, error_text, open_modal, refuse_form, unit, view_errors
+from handlers.common import (
+    dm,
+    error_text,
+    open_modal,
+    person_locale,
+    refuse_form,
+    unit,
+    view_errors,
+)
 from handlers.home import publish_home
 from storage.models import Poll, PollStatus, Project
 
@@ -115,7 +123,7 @@ def register(app: App, runtime: Runtime) -> None:
         verb = words[0].lower() if words else "help"
         args = words[1:]
         channel_id = command.get("channel_id")
-        locale = settings.locale
+        locale = person_locale(runtime, context, client)
         try:
             if verb == "new" and len(args) <= 1:
                 open_new_poll_modal(client, command["trigger_id"], context, args, channel_id)
@@ -169,7 +177,7 @@ def register(app: App, runtime: Runtime) -> None:
                     )
                 if len(projects) == 1:
                     project = projects[0]
-            locale = project.locale if project else settings.locale
+            locale = project.locale if project else person_locale(runtime, context, client, ctx)
             view = views.settings_modal(locale, projects=projects, project=project)
         open_modal(client, trigger_id, view)
 
@@ -186,9 +194,16 @@ def register(app: App, runtime: Runtime) -> None:
 
     def close_poll(context: BoltContext, client: WebClient, poll_id: str) -> str:
         with unit(runtime, context, client) as ctx:
+            recurring = service.get_poll(ctx, poll_id).recurrence != service.Recurrence.NONE
             poll, keys = service.close_by_pm(ctx=ctx, poll_id=poll_id, messages=views.MESSAGES)
             project = service.project_of(ctx, poll)
-            text = t(project.locale, "poll.closed_by_pm", id=poll.id, title=poll.title)
+            text = t(
+                project.locale,
+                "poll.closed_by_pm",
+                id=poll.id,
+                title=poll.title,
+                series_ended=recurring,
+            )
         deliver(ctx.team_id, keys)
         return text
 
@@ -238,7 +253,7 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         values = ui.read_values(view)
         project_id = ui.read_metadata(view).get("project_id") or values.get("project")
-        locale = settings.locale
+        locale = person_locale(runtime, context, client)
         try:
             with unit(runtime, context, client) as ctx:
                 if not project_id:
@@ -259,7 +274,7 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         values = ui.read_values(view)
         draft = ui.read_metadata(view)
-        locale = settings.locale
+        locale = person_locale(runtime, context, client)
         keys: list[str] = []
         try:
             with unit(runtime, context, client) as ctx:
@@ -419,7 +434,7 @@ def register(app: App, runtime: Runtime) -> None:
         ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
         metadata = ui.read_metadata(view)
-        locale = settings.locale
+        locale = person_locale(runtime, context, client)
         try:
             with unit(runtime, context, client) as ctx:
                 poll = service.get_poll(ctx, metadata.get("p"))

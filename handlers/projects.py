@@ -17,7 +17,14 @@ from bot.services import projects as service
 from bot.slack_io import slack_error_code
 from bot.views import common as ui
 from bot.views import projects as views
-from handlers.common import error_text, open_modal, refuse_form, slack_error_text, unit
+from handlers.common import (
+    error_text,
+    open_modal,
+    person_locale,
+    refuse_form,
+    slack_error_text,
+    unit,
+)
 from handlers.commplan import open_plan_modal
 from handlers.home import publish_home
 from storage.models.core import MemberRole
@@ -74,7 +81,7 @@ def register(app: App, runtime: Runtime) -> None:
         ack()
         words = (command.get("text") or "").split()
         verb = words[0].lower() if words else "help"
-        locale = settings.locale
+        locale = person_locale(runtime, context, client)
         try:
             if verb == "new":
                 open_new_project_modal(client, command["trigger_id"], context)
@@ -121,11 +128,11 @@ def register(app: App, runtime: Runtime) -> None:
                         len(keyuser_service.active_key_users(ctx, project)),
                     )
                 )
-            return views.project_list(settings.locale, rows)
+            return views.project_list(person_locale(runtime, context, client, ctx), rows)
 
     def open_new_project_modal(client: WebClient, trigger_id: str, context: BoltContext) -> None:
         view = views.project_modal(
-            settings.locale,
+            person_locale(runtime, context, client),
             pm_ids=[context.user_id] if context.user_id else [],
             default_timezone=settings.timezone,
             default_locale=settings.locale,
@@ -197,7 +204,11 @@ def register(app: App, runtime: Runtime) -> None:
         project_id: int | None,
     ) -> None:
         data = project_input(ui.read_values(view))
-        locale = data.locale if data.locale in ("en", "zh-CN") else settings.locale
+        locale = (
+            data.locale
+            if data.locale in ("en", "zh-CN")
+            else person_locale(runtime, context, client)
+        )
         try:
             with unit(runtime, context, client) as ctx:
                 if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
@@ -223,7 +234,13 @@ def register(app: App, runtime: Runtime) -> None:
                 runtime,
                 project.locale,
                 project.channel_id,
-                t(project.locale, "project.channel_hello", code=project.code, name=project.name),
+                t(
+                    project.locale,
+                    "project.channel_hello",
+                    code=project.code,
+                    name=project.name,
+                    posts=ui.channel_posts(project.locale),
+                ),
             )
             if problem:
                 confirmation = ui.message(

@@ -68,3 +68,23 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class StatementCounter:
+    """Counts the SQL statements an engine runs while in use (``with StatementCounter(engine) as
+    counted: ...; counted.count``): benchmarks and tests keep work set-based with it. A multi-row
+    insert counts once per statement the driver is given."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.count = 0
+
+    def _count(self, *_args: object, **_kwargs: object) -> None:
+        self.count += 1
+
+    def __enter__(self) -> StatementCounter:
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._count)

@@ -238,6 +238,50 @@ def test_a_retry_after_an_uncertain_failure_finds_the_message_already_posted(
     assert row.status == OutboxStatus.SENT and row.ts == emulator.dm_messages(user)[-1]["ts"]
 
 
+def test_a_chart_upload_that_crashed_after_sharing_is_not_shared_twice(
+    runtime: Runtime,
+    database: Database,
+    emulator: SlackEmulator,
+    clock: MovableClock,
+    fake_time: FakeTime,
+) -> None:
+    from bot.services.polls import chart_payload
+    from storage.models import Poll
+
+    project_with_many_key_users(runtime, emulator, 1)
+    open_poll_for_everyone(runtime, title="Chart poll")
+    with database.session() as session:
+        poll = session.exec(select(Poll)).one()
+        for row in session.exec(select(OutboxMessage)).all():
+            row.status = OutboxStatus.SENT  # the invitations are not what this test is about
+            session.add(row)
+        delivery.enqueue(
+            session,
+            team_id=TEAM,
+            key=f"poll:{poll.id}:chart:{PM}",
+            method="files.upload_v2",
+            payload=chart_payload("en", poll, b"\x89PNG fake", PM),
+            now=clock.now(),
+        )
+    real = transport_for_client(runtime.client(TEAM))
+
+    def dies_after_the_share(row: OutboxMessage) -> dict[str, Any]:
+        real(row)  # Slack shares the file, then the process dies before marking the row sent
+        raise delivery.TransientError("ConnectionResetError")
+
+    dies_after_the_share.find_sent = real.find_sent  # type: ignore[attr-defined]
+    pacer, _fake = fake_pacer(fake_time)
+    assert sender_for(runtime, pacer, dies_after_the_share).deliver_due(team_id=TEAM).retried == 1
+    clock.advance(minutes=10)
+    assert sender_for(runtime, pacer).deliver_due(team_id=TEAM).sent == 1
+    assert len(emulator.files) == 1
+    assert len(emulator.calls_to("files.completeUploadExternal")) == 1
+    with database.session() as session:
+        row = session.exec(select(OutboxMessage).where(OutboxMessage.key.contains("chart"))).one()  # type: ignore[attr-defined]
+    assert row.status == OutboxStatus.SENT and row.ts == emulator.files[0]["id"]
+    assert emulator.violations == []
+
+
 def test_the_pacer_keeps_a_channel_near_one_message_a_second_and_honours_a_pause(
     fake_time: FakeTime,
 ) -> None:

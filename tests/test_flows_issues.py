@@ -114,7 +114,7 @@ def test_log_issue_with_the_command(erp: SlackDriver, database: Database) -> Non
     assert "Acknowledge" in buttons(issue_message(emulator, issue))
     assert "Reopen" not in buttons(issue_message(emulator, issue))
     confirmation = texts(emulator.dm_messages(ANNA))
-    assert "Your issue *ERP-1* · Invoice posting fails is logged" in confirmation
+    assert "Your issue *ERP-1* is logged in <#CERP00001>: Invoice posting fails\n" in confirmation
     assert "Open the issue" in confirmation  # links to the issue's message
     assert emulator.violations == []
 
@@ -248,9 +248,9 @@ def test_commands_move_the_issue_and_refuse_forbidden_moves(
     erp.slash_command(ANNA, "/issue", "ERP-1 resolve it works now")
     assert "Only the project managers and the owner resolve ERP-1" in last_response_text(erp)
     erp.slash_command(PM, "/issue", "ERP-1 reopen")
-    assert "ERP-1 is _new_: `reopen` is not possible now" in last_response_text(erp)
+    assert "ERP-1 is _New_: “Reopen” is not possible now" in last_response_text(erp)
     erp.slash_command(PM, "/issue", f"ERP-1 assign <@{TOM}|tom>")
-    assert "*ERP-1*: Assign done" in last_response_text(erp)
+    assert f"<@{PM}> assigned *ERP-1* to <@{TOM}>. Status: _New_." in last_response_text(erp)
     erp.slash_command(PM, "/issue", "ERP-1 priority P1")
     erp.slash_command(PM, "/issue", "ERP-1 due 2026-12-24")
     erp.slash_command(PM, "/issue", "ERP-1 due 2020-01-01")

@@ -314,6 +314,28 @@ def test_recurrence_makes_round_two_and_the_trend_compares_rounds(
     assert len([f for f in emulator.files if f["name"].startswith("poll-")]) == 2
 
 
+def test_closing_a_recurring_poll_early_ends_the_series(
+    slack: SlackDriver, database: Database, runtime: Runtime, clock: MovableClock
+) -> None:
+    project_with_key_users(slack)
+    create_poll(
+        slack,
+        recurrence="monthly",
+        closes_at=epoch(START + timedelta(days=5)),
+        questions=[{"question_kind": RATING}],
+    )
+    [poll] = polls_in(database)
+    clock.set(START + timedelta(days=1))
+    slack.slash_command(PM, "/poll", f"close {poll.id}")
+    assert "It was the last round: no further rounds are scheduled." in last_response_text(slack)
+    for days in (2, 6, 40):  # past its close time and a period later: still no next round
+        clock.set(START + timedelta(days=days))
+        run_due(runtime)
+    [closed] = polls_in(database)
+    assert (closed.status, closed.next_round_id) == ("closed", None)
+    assert slack.emulator.violations == []
+
+
 def test_csv_export_escapes_formulas_and_anonymous_exports_carry_no_identity(
     slack: SlackDriver, database: Database, emulator: SlackEmulator
 ) -> None:

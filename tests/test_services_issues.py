@@ -189,7 +189,7 @@ def test_issues_stay_in_their_workspace(ctx: Ctx, database: Database, clock: Mov
     with runtime.unit(OTHER_TEAM, PM) as other:
         with pytest.raises(NotFound):
             issues.find_issue(other, "ERP-1")
-        assert issues.list_issues(other, issues.ListQuery(scope="all")) == []
+        assert issues.list_issues(other, issues.ListQuery(scope="all")).items == []
 
 
 def test_concurrent_logging_never_shares_a_short_id(

@@ -8,13 +8,16 @@ The last chart is saved next to the demo database.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlmodel import col, select
 
 from bot.demo.register import KEY_USERS
 from bot.demo.stage import CHANNEL, PM, Stage
 from bot.ids import PollId
 from bot.jobs import run_due
+from storage.models import Poll
 
 ANNA, WEI, LUCAS, MARIA, JONAS = "UANA0003", "UWEI0004", "ULUC0005", "UMAR0006", "UJON0007"
 
@@ -54,12 +57,22 @@ def _modal_answers(
     stage.slack.submit_view(user_id, values)
 
 
+def _next_round_opens(stage: Stage) -> datetime:
+    with stage.database.session() as session:
+        later = session.exec(
+            select(Poll).where(Poll.round_number == 2).order_by(col(Poll.opens_at))
+        ).first()
+    assert later is not None, "round 2 was not scheduled"
+    return later.opens_at
+
+
 def play(stage: Stage) -> None:
     slack, emulator = stage.slack, stage.emulator
-    stage.act("Act 2 — a monthly key-user satisfaction poll, its reminders, results and trend")
+    t = stage.t
+    stage.act(t("demo.polls.title"))
     assert len(KEY_USERS) == 6
 
-    stage.step(PM, "types `/poll new` in #erp-rollout and starts from the monthly template:")
+    stage.step(PM, t("demo.polls.new", channel=t("demo.data.channel")))
     slack.slash_command(PM, "/poll", "new", channel_id=CHANNEL)
     stage.show_view(emulator.open_views(PM)[-1])
     now = stage.clock.now()
@@ -72,59 +85,61 @@ def play(stage: Stage) -> None:
             "closes_at": int((now + timedelta(days=4)).timestamp()),
         },
     )
-    stage.step(PM, "sees the template's questions and creates the poll:")
+    stage.step(PM, t("demo.polls.questions"))
     stage.show_view(emulator.open_views(PM)[-1])
     slack.submit_view(PM, {"then": "create"})
     stage.show_new_messages()
 
-    stage.step(ANNA, "clicks 4 in the DM; the NPS question is required, so the form opens:")
+    stage.step(ANNA, t("demo.polls.rates_opens_form"))
     _rate(stage, ANNA, 4)
     stage.show_view(emulator.open_views(ANNA)[-1])
-    _modal_answers(stage, ANNA, 4, 8, "Weekly demos of the FI flows", "Faster answers to questions")
+    _modal_answers(stage, ANNA, 4, 8, t("demo.polls.anna_works"), t("demo.polls.anna_improve"))
     stage.show_new_messages()
 
-    stage.step(WEI, "answers with the Answer button:")
-    _modal_answers(stage, WEI, 3, 6, "", "The test system is slow")
+    stage.step(WEI, t("demo.polls.answer_button"))
+    _modal_answers(stage, WEI, 3, 6, "", t("demo.polls.wei_improve"))
     stage.show_new_messages()
-    stage.step(MARIA, "clicks 5, then gives a 10:")
+    stage.step(MARIA, t("demo.polls.five_then_ten"))
     _rate(stage, MARIA, 5)
-    _modal_answers(stage, MARIA, 5, 10, "Clear plan, honest status", "")
+    _modal_answers(stage, MARIA, 5, 10, t("demo.polls.maria_works"), "")
     stage.show_new_messages()
 
-    stage.step(PM, "checks the response rate on the Home tab:")
+    stage.step(PM, t("demo.polls.home"))
     slack.open_home(PM)
     stage.show_home(PM)
     stage.show_new_messages()
 
     stage.advance(days=3, hours=1)
-    stage.step(PM, "— three days later the scheduler runs (`liaison jobs run-due`):")
-    run_due(stage.runtime)
+    stage.step("scheduler", t("demo.polls.three_days_later"))
+    stage.show_run(run_due(stage.runtime))
     stage.show_new_messages()
 
-    stage.step(LUCAS, "answers after the reminder:")
-    _modal_answers(stage, LUCAS, 2, 4, "", "More hands-on sessions for SD")
+    stage.step(LUCAS, t("demo.polls.after_reminder"))
+    _modal_answers(stage, LUCAS, 2, 4, "", t("demo.polls.lucas_improve"))
     stage.show_new_messages()
 
     stage.advance(days=1)
-    stage.step(PM, "— the poll closes; results and a chart go to the PM:")
-    run_due(stage.runtime)
+    stage.step("scheduler", t("demo.polls.closes"))
+    stage.show_run(run_due(stage.runtime))
     stage.show_new_messages()
 
-    stage.advance(days=27)
-    stage.step(PM, "— a month later, round 2 opens by itself:")
-    run_due(stage.runtime)
+    # Round 2 is due a month after round 1 opened: the clock goes to that very minute, so the
+    # narration and the trend name the same day.
+    stage.clock.set(_next_round_opens(stage))
+    stage.step("scheduler", t("demo.polls.round_two"))
+    stage.show_run(run_due(stage.runtime))
     stage.show_new_messages()
     for user_id, rating, nps in ((ANNA, 5, 9), (WEI, 4, 8), (MARIA, 5, 10), (JONAS, 4, 9)):
         _rate(stage, user_id, rating)
         _modal_answers(stage, user_id, rating, nps, "", "")
-    stage.step(PM, "— four key users answer round 2; it closes four days later:")
-    stage.advance(days=4, hours=1)
-    run_due(stage.runtime)
+    stage.advance(days=4)
+    stage.step("scheduler", t("demo.polls.round_two_answers"))
+    stage.show_run(run_due(stage.runtime))
     stage.show_new_messages()
 
     charts = [f for f in emulator.files if f["name"].endswith(".png")]
     if charts:
         path = stage.database_path.with_name(stage.database_path.stem + "-poll-chart.png")
         path.write_bytes(charts[-1]["content"])
-        stage.say(f"    The chart of round 2 (bars per question, trend line) is saved to: {path}")
-        stage.notes.append(f"Poll chart (PNG): {path}")
+        stage.say("    " + t("demo.polls.chart_saved", path=str(path)))
+        stage.notes.append(t("demo.polls.chart_note", path=str(path)))

@@ -5,57 +5,60 @@ from __future__ import annotations
 from bot.demo.stage import CHANNEL, CONSULTANT, PM, Stage
 
 KEY_USERS = [
-    # user, role, department, module, influence, interest
-    ("UMAR0006", "sponsor", "Finance", "", "high", "high"),
-    ("UANA0003", "decision_maker", "Accounting", "FI", "high", "medium"),
-    ("UWEI0004", "key_user", "Procurement", "MM", "medium", "high"),
-    ("ULUC0005", "business_representative", "Sales", "SD", "low", "high"),
-    ("UJON0007", "system_administrator", "IT", "BASIS", "medium", "low"),
-    ("UPRI0008", "key_user", "Human Resources", "HCM", "low", "medium"),
+    # user, role, department (a demo.data key), module, influence, interest
+    ("UMAR0006", "sponsor", "sponsor", "", "high", "high"),
+    ("UANA0003", "decision_maker", "accounting", "FI", "high", "medium"),
+    ("UWEI0004", "key_user", "procurement", "MM", "medium", "high"),
+    ("ULUC0005", "business_representative", "sales", "SD", "low", "high"),
+    ("UJON0007", "system_administrator", "it", "BASIS", "medium", "low"),
+    ("UPRI0008", "key_user", "hr", "HCM", "low", "medium"),
 ]
 
 
 def play(stage: Stage) -> None:
     slack = stage.slack
-    stage.act("Act 1 — the project and its key-user register")
+    t = stage.t
+    channel = t("demo.data.channel")
+    project_name = t("demo.data.project_name")
+    stage.act(t("demo.register.title"))
 
-    stage.step(PM, "types `/project new` in #erp-rollout and sees the form:")
+    stage.step(PM, t("demo.register.new_project", channel=channel))
     slack.slash_command(PM, "/project", "new", channel_id=CHANNEL)
     stage.show_view(stage.emulator.open_views(PM)[-1])
 
-    stage.step(PM, "submits it with a code that has spaces and a digest time of '9am':")
+    stage.step(PM, t("demo.register.bad_submit"))
     response = slack.submit_view(
         PM,
         {
-            "name": "S/4HANA Finance & Logistics rollout",
+            "name": project_name,
             "code": "erp 2027",
             "channel_id": CHANNEL,
             "pm_ids": [PM],
             "digest_time": "9am",
-            "timezone": "Europe/Berlin",
+            "timezone": stage.timezone,
+            "locale": stage.locale,
             "digest_weekday": "0",
         },
     )
-    for block_id, message in (response.json or {}).get("errors", {}).items():
-        stage.say(f"    ! {block_id}: {message}")
-    stage.say("    (the form stays open; nothing was stored)")
+    stage.show_form_errors(PM, response)
 
-    stage.step(PM, "corrects the code to ERP and the time to 09:00, and submits:")
+    stage.step(PM, t("demo.register.good_submit"))
     slack.submit_view(
         PM,
         {
-            "name": "S/4HANA Finance & Logistics rollout",
+            "name": project_name,
             "code": "ERP",
             "channel_id": CHANNEL,
             "pm_ids": [PM],
             "digest_time": "09:00",
-            "timezone": "Europe/Berlin",
+            "timezone": stage.timezone,
+            "locale": stage.locale,
             "digest_weekday": "0",
         },
     )
     stage.show_new_messages()
 
-    stage.step(PM, "runs `/keyuser add` and sees the register form:")
+    stage.step(PM, t("demo.register.keyuser_form"))
     slack.slash_command(PM, "/keyuser", "add", channel_id=CHANNEL)
     stage.show_view(stage.emulator.open_views(PM)[-1])
     for index, (user_id, role, department, module, influence, interest) in enumerate(KEY_USERS):
@@ -64,7 +67,7 @@ def play(stage: Stage) -> None:
         values = {
             "user_id": user_id,
             "role": role,
-            "department": department,
+            "department": t(f"demo.data.department_{department}"),
             "influence": influence,
             "interest": interest,
         }
@@ -72,26 +75,29 @@ def play(stage: Stage) -> None:
             values["module"] = module
         if user_id == "UPRI0008":
             values["cadence_days"] = "21"
-            values["notes"] = "Joins from Bangalore; prefers afternoon slots (CET)."
-        stage.step(PM, f"registers {stage.name(user_id)} as {role.replace('_', ' ')}:")
+            values["notes"] = t("demo.data.notes_hr")
+        role_name = t(f"roles.{role}")
+        role_name = role_name if stage.locale == "zh-CN" else role_name.lower()
+        stage.step(PM, t("demo.register.registers", who=stage.name(user_id), role=role_name))
         slack.submit_view(PM, values)
         stage.show_new_messages()
 
-    stage.step(PM, "runs `/keyuser list ERP`:")
+    stage.step(PM, t("demo.register.list"))
     slack.slash_command(PM, "/keyuser", "list ERP", channel_id=CHANNEL)
     stage.show_new_messages()
 
-    stage.step(PM, "moves the project on with `/project phase ERP blueprint`:")
+    stage.step(PM, t("demo.register.phase"))
     slack.slash_command(PM, "/project", "phase ERP blueprint", channel_id=CHANNEL)
     stage.show_new_messages()
 
-    stage.step(CONSULTANT, "(not a PM) tries `/keyuser remove ERP @anna.fi`:")
+    stage.step(CONSULTANT, t("demo.register.not_pm", who=stage.name("UANA0003")))
+    handle = stage.cast["UANA0003"][0]
     slack.slash_command(
-        CONSULTANT, "/keyuser", "remove ERP <@UANA0003|anna.fi>", channel_id=CHANNEL
+        CONSULTANT, "/keyuser", f"remove ERP <@UANA0003|{handle}>", channel_id=CHANNEL
     )
     stage.show_new_messages()
 
-    stage.step(PM, "exports the register with `/keyuser export ERP`:")
+    stage.step(PM, t("demo.register.export"))
     slack.slash_command(PM, "/keyuser", "export ERP", channel_id=CHANNEL)
     stage.show_new_messages()
     files = stage.emulator.files
@@ -99,12 +105,12 @@ def play(stage: Stage) -> None:
         content = files[-1]["content"].decode("utf-8")
         stage.say("    " + "\n    ".join(content.splitlines()[:4]) + "\n    …")
 
-    stage.step(PM, "opens Liaison's Home tab:")
+    stage.step(PM, t("demo.register.home_pm"))
     slack.open_home(PM)
     stage.show_home(PM)
     stage.show_new_messages()
 
-    stage.step("UWEI0004", "(a key user) opens Liaison's Home tab:")
+    stage.step("UWEI0004", t("demo.register.home_key_user"))
     slack.open_home("UWEI0004")
     stage.show_home("UWEI0004")
     stage.show_new_messages()

@@ -1,5 +1,11 @@
 """The demo's stage: emulator, database, clock, app and driver, and the printing of what
-people saw."""
+people saw.
+
+The demo speaks the language of ``LIAISON_LOCALE``: its narration, people, project and data come
+from the ``demo`` catalog (``bot/templates/locales/<locale>/demo.toml``), the emulator's labels
+from the ``emulator`` catalog, and the project it creates has that locale, so everything the app
+says is in that language too. An act asks ``stage.t("demo.<act>.<key>", ...)`` for its words.
+"""
 
 from __future__ import annotations
 
@@ -10,35 +16,54 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from slack_bolt import App
 
 from bot.app import build_app
 from bot.clock import MovableClock
 from bot.emulator.driver import SlackDriver, TrackingExecutor
-from bot.emulator.render import render_home, render_message, render_view
+from bot.emulator.render import render_home, render_message, render_view, wrap
 from bot.emulator.server import SlackEmulator
+from bot.i18n import normalize_locale, plain
+from bot.jobs.summary import describe_run
 from bot.runtime import Runtime
 from bot.settings import Settings
 from storage.db import Database
-from storage.migrate import upgrade
+from storage.migrate import ensure_schema
 
 TEAM = "T0DEMO01"
 SIGNING_SECRET = "demo-signing-secret"
-# Monday 30 November 2026, 09:00 in Berlin.
-DEMO_START = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+# The week starts on Monday 30 November 2026 at 09:00 in the project's timezone.
+DEMO_DAY = datetime(2026, 11, 30, 9, 0)
 WIDTH = 78
 
-PEOPLE = {
-    "UPIA0001": ("pia", "Pia Becker", "Europe/Berlin"),
-    "UTOM0002": ("tom.consultant", "Tom Richter", "Europe/Berlin"),
-    "UANA0003": ("anna.fi", "Anna Schmidt", "Europe/Berlin"),
-    "UWEI0004": ("wei.mm", "Wei Zhang", "Asia/Shanghai"),
-    "ULUC0005": ("lucas.sd", "Lucas Martin", "Europe/Paris"),
-    "UMAR0006": ("maria.cfo", "Maria Rossi", "Europe/Rome"),
-    "UJON0007": ("jonas.it", "Jonas Weber", "Europe/Berlin"),
-    "UPRI0008": ("priya.hr", "Priya Nair", "Asia/Kolkata"),
+# Who plays, per language: Slack handle, display name, timezone. The user ids stay the same.
+CAST = {
+    "en": {
+        "UPIA0001": ("pia", "Pia Becker", "Europe/Berlin"),
+        "UTOM0002": ("tom.consultant", "Tom Richter", "Europe/Berlin"),
+        "UANA0003": ("anna.fi", "Anna Schmidt", "Europe/Berlin"),
+        "UWEI0004": ("wei.mm", "Wei Zhang", "Asia/Shanghai"),
+        "ULUC0005": ("lucas.sd", "Lucas Martin", "Europe/Paris"),
+        "UMAR0006": ("maria.cfo", "Maria Rossi", "Europe/Rome"),
+        "UJON0007": ("jonas.it", "Jonas Weber", "Europe/Berlin"),
+        "UPRI0008": ("priya.hr", "Priya Nair", "Asia/Kolkata"),
+    },
+    "zh-CN": {
+        "UPIA0001": ("li.na", "李娜", "Asia/Shanghai"),
+        "UTOM0002": ("zhao.lei", "赵磊", "Asia/Shanghai"),
+        "UANA0003": ("chen.jing", "陈静", "Asia/Shanghai"),
+        "UWEI0004": ("wang.wei", "王伟", "Asia/Shanghai"),
+        "ULUC0005": ("liu.yang", "刘洋", "Asia/Shanghai"),
+        "UMAR0006": ("zhou.min", "周敏", "Asia/Shanghai"),
+        "UJON0007": ("sun.hao", "孙浩", "Asia/Shanghai"),
+        "UPRI0008": ("huang.li", "黄丽", "Asia/Urumqi"),
+    },
 }
+PEOPLE = CAST["en"]
+# The project's timezone, where the demo's clock reads 09:00 on the first morning.
+TIMEZONES = {"en": "Europe/Berlin", "zh-CN": "Asia/Shanghai"}
 PM = "UPIA0001"
 CONSULTANT = "UTOM0002"
 CHANNEL = "CERPROLL1"
@@ -55,6 +80,9 @@ class Stage:
     executor: TrackingExecutor
     out: TextIO
     database_path: Path
+    locale: str = "en"
+    timezone: str = "Europe/Berlin"
+    cast: dict[str, tuple[str, str, str]] = field(default_factory=lambda: PEOPLE)
     notes: list[str] = field(default_factory=list)
     _seen_calls: int = 0
     _seen_responses: int = 0
@@ -64,21 +92,31 @@ class Stage:
     def open(cls, database_path: Path, settings: Settings, out: TextIO) -> Iterator[Stage]:
         for suffix in ("", "-wal", "-shm", ".scheduler.lock"):
             Path(f"{database_path}{suffix}").unlink(missing_ok=True)
+        locale = normalize_locale(settings.locale)
+        timezone = TIMEZONES[locale]
+        cast = CAST[locale]
         # A week plays in seconds: Slack's per-minute rate limits would only slow the show down.
         emulator = SlackEmulator(team_id=TEAM, team_name="acme-demo", rate_limits=False).start()
-        for user_id, (name, real_name, tz) in PEOPLE.items():
+        for user_id, (name, real_name, tz) in cast.items():
             emulator.add_user(
-                user_id, name, real_name=real_name, tz=tz, email=f"{name}@acme.example"
+                user_id,
+                name,
+                real_name=real_name,
+                tz=tz,
+                email=f"{name}@acme.example",
+                locale="zh-CN" if locale == "zh-CN" else "en-US",
             )
-        emulator.add_channel(CHANNEL, "erp-rollout", members=list(PEOPLE))
+        channel_name = plain(locale, "demo.data.channel")
+        emulator.add_channel(CHANNEL, channel_name, members=list(cast))
         database = Database(f"sqlite:///{database_path}")
-        upgrade(database.engine)
-        clock = MovableClock(DEMO_START)
+        ensure_schema(database.engine)
+        clock = MovableClock(DEMO_DAY.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC))
         demo_settings = settings.with_overrides(
             bot_token="xoxb-demo",
             signing_secret=SIGNING_SECRET,
             api_url=emulator.url,
-            timezone="Europe/Berlin",
+            timezone=timezone,
+            locale=locale,
         )
         runtime = Runtime(settings=demo_settings, database=database, clock=clock)
         executor = TrackingExecutor()
@@ -94,6 +132,9 @@ class Stage:
             executor=executor,
             out=out,
             database_path=database_path,
+            locale=locale,
+            timezone=timezone,
+            cast=cast,
         )
         try:
             stage.banner()
@@ -103,14 +144,19 @@ class Stage:
             database.dispose()
             emulator.stop()
 
+    # -- words ---------------------------------------------------------------------------------
+    def t(self, key: str, **params: Any) -> str:
+        """The demo's words in its language (plain text: the terminal needs no escaping)."""
+        return plain(self.locale, key, **params)
+
     # -- printing ------------------------------------------------------------------------------
     def say(self, text: str = "") -> None:
         print(text, file=self.out)
 
     def banner(self) -> None:
         self.say("=" * WIDTH)
-        self.say("Liaison demo: a week of key-user management, played against a local Slack")
-        self.say("emulator. Every step goes through the real app as Slack would send it.")
+        for line in wrap(self.t("demo.banner"), WIDTH):
+            self.say(line)
         self.say("=" * WIDTH)
 
     def act(self, title: str) -> None:
@@ -119,18 +165,40 @@ class Stage:
         self.say(f"# {title}")
         self.say("#" * WIDTH)
 
+    def moment(self) -> str:
+        local = self.clock.now().astimezone(ZoneInfo(self.timezone))
+        return self.t(
+            "demo.moment",
+            weekday=self.t("demo.weekdays").split()[local.weekday()],
+            day=str(local.day),
+            month=self.t("demo.months").split()[local.month - 1],
+            time=local.strftime("%H:%M"),
+        )
+
     def step(self, who: str, what: str) -> None:
-        moment = self.clock.now().astimezone(_berlin()).strftime("%a %d %b %H:%M")
         self.say()
-        wrapped = textwrap.fill(f"[{moment}] {self.name(who)} {what}", WIDTH)
-        self.say(wrapped)
+        line = self.t("demo.step", moment=self.moment(), who=self.name(who), what=what)
+        for wrapped in wrap(line, WIDTH):
+            self.say(wrapped)
 
     def name(self, user_id: str) -> str:
-        person = PEOPLE.get(user_id)
-        return f"@{person[0]}" if person else user_id
+        if user_id == "scheduler":
+            return self.t("demo.scheduler")
+        person = self.cast.get(user_id)
+        if person is None:
+            return user_id
+        return f"@{person[1] if self.locale == 'zh-CN' else person[0]}"
 
     def _names(self) -> dict[str, Any]:
-        return {"users": self.emulator.user_names(), "channels": self.emulator.channel_names()}
+        users = self.emulator.user_names()
+        if self.locale == "zh-CN":  # Slack shows display names; Chinese ones read best here
+            users.update({user_id: person[1] for user_id, person in self.cast.items()})
+        return {
+            "users": users,
+            "channels": self.emulator.channel_names(),
+            "locale": self.locale,
+            "tz": self.timezone,
+        }
 
     def show_view(self, view: dict[str, Any]) -> None:
         self.say(textwrap.indent(render_view(view, **self._names()), "    "))
@@ -138,8 +206,27 @@ class Stage:
     def show_home(self, user_id: str) -> None:
         home = self.emulator.home(user_id)
         if home:
-            self.say(f"    Home tab of {self.name(user_id)}:")
+            self.say("    " + self.t("demo.home_of", who=self.name(user_id)))
             self.say(textwrap.indent(render_home(home, **self._names()), "    "))
+
+    def show_form_errors(self, user_id: str, response: Any) -> None:
+        """A submission the app refused: its inline errors under each field's label, as Slack
+        shows them; the form stays open."""
+        view = self.emulator.top_view(user_id) or {}
+        labels = {
+            block.get("block_id"): block.get("label", {}).get("text", "")
+            for block in view.get("blocks") or []
+            if block.get("type") == "input"
+        }
+        for block_id, message in (response.json or {}).get("errors", {}).items():
+            field_name = labels.get(block_id) or block_id
+            self.say("    " + self.t("demo.form_error", field=field_name, message=message))
+        self.say("    " + self.t("demo.form_stays_open"))
+
+    def show_run(self, summary: dict[str, dict[str, Any]]) -> None:
+        """What a run of the scheduler did, in words."""
+        for line in wrap(describe_run(self.locale, summary), WIDTH - 4):
+            self.say("    " + line)
 
     def show_new_messages(self) -> None:
         """Print every message, ephemeral answer and file Slack received since the last call."""
@@ -150,19 +237,20 @@ class Stage:
             if call.method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
                 where = self._where(args.get("channel", ""), args.get("user"))
                 if call.method == "chat.update":
-                    where += " (updated in place)"
+                    where += self.t("demo.updated")
                 if args.get("thread_ts"):
-                    where += " (in thread)"
+                    where += self.t("demo.in_thread")
                 rendered = render_message(
                     where, args.get("text", ""), args.get("blocks"), **self._names()
                 )
                 self.say(textwrap.indent(rendered, "    "))
             elif call.method == "files.completeUploadExternal":
-                self.say(f"    [file shared in {self._where(str(args.get('channel_id', '')))}]")
+                where = self._where(str(args.get("channel_id", "")))
+                self.say("    " + self.t("demo.file_shared", where=where))
         responses = self.emulator.responses
         for response in responses[self._seen_responses :]:
             rendered = render_message(
-                "only visible to you",
+                self.t("demo.only_you"),
                 response.get("text", ""),
                 response.get("blocks"),
                 **self._names(),
@@ -173,17 +261,26 @@ class Stage:
     def _where(self, channel: str, ephemeral_user: str | None = None) -> str:
         if channel.startswith(("U", "W")) or channel.startswith("D"):
             user_id = channel if channel.startswith(("U", "W")) else self._dm_user(channel)
-            return f"DM to {self.name(user_id)}"
-        name = self.emulator.channel_name(channel)
+            return self.t("demo.dm_to", who=self.name(user_id))
+        name = f"#{self.emulator.channel_name(channel)}"
         if ephemeral_user:
-            return f"#{name}, only visible to {self.name(ephemeral_user)}"
-        return f"#{name}"
+            return self.t("demo.only_visible_to", channel=name, who=self.name(ephemeral_user))
+        return name
 
     def _dm_user(self, channel: str) -> str:
-        for user_id in PEOPLE:
+        for user_id in self.cast:
             if self.emulator.dm_channel_id(user_id) == channel:
                 return user_id
         return channel
+
+    def next_working_morning(self) -> None:
+        """On a Saturday or Sunday, move the clock to Monday 09:00 in the project's timezone."""
+        zone = ZoneInfo(self.timezone)
+        local = self.clock.now().astimezone(zone)
+        if local.weekday() >= 5:
+            monday = (local + timedelta(days=7 - local.weekday())).date()
+            morning = datetime.combine(monday, DEMO_DAY.time(), tzinfo=zone)
+            self.clock.set(morning.astimezone(UTC))
 
     def advance(self, **delta: float) -> None:
         self.clock.advance(timedelta(**delta))
@@ -193,16 +290,10 @@ class Stage:
         self.say("=" * WIDTH)
         for note in self.notes:
             self.say(note)
-        self.say(f"Slack Web API calls made by the app: {len(self.emulator.calls)}")
+        self.say(self.t("demo.calls", count=len(self.emulator.calls)))
         problems = self.emulator.violations
-        self.say(f"Slack rules broken (Block Kit limits, scopes, late acks): {len(problems)}")
+        self.say(self.t("demo.violations", count=len(problems)))
         for problem in problems:
             self.say(f"  - {problem}")
-        self.say(f"Database (SQLite): {self.database_path}")
+        self.say(self.t("demo.database", path=str(self.database_path)))
         self.say("=" * WIDTH)
-
-
-def _berlin() -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo("Europe/Berlin")

@@ -490,6 +490,24 @@ def files_info(ws: Workspace, args: Args) -> dict[str, Any]:
     }
 
 
+def files_list(ws: Workspace, args: Args) -> dict[str, Any]:
+    """Files shared in a conversation (or all), newest first, as Slack lists them."""
+    channel = args.str("channel")
+    if channel:
+        channel = ws.postable(channel).id
+    count = args.int("count") or 100
+    shared = [
+        record
+        for record in ws.files.values()
+        if not channel or channel in (record.get("channels") or [])
+    ]
+    shared.sort(key=lambda record: record["created"], reverse=True)
+    return {
+        "files": [ws.public_file(record) for record in shared[:count]],
+        "paging": {"count": count, "total": len(shared), "page": 1, "pages": 1},
+    }
+
+
 HANDLERS: dict[str, Handler] = {
     "api.test": api_test,
     "auth.test": auth_test,
@@ -517,4 +535,5 @@ HANDLERS: dict[str, Handler] = {
     "files.getUploadURLExternal": files_get_upload_url,
     "files.completeUploadExternal": files_complete_upload,
     "files.info": files_info,
+    "files.list": files_list,
 }

@@ -4,15 +4,24 @@ This module owns turning messages, modals and Home tabs into readable text about
 wide: mrkdwn mentions and links become ``@name``, ``#channel`` and ``label (url)``, buttons
 become ``[ Label ]``, inputs show their label and ``[ placeholder ]`` or initial value, and a
 modal is drawn in a box with its submit/close buttons. No colour codes.
+
+Widths are display widths: a Chinese character takes two columns, so boxes stay aligned, and
+Chinese text, which has no spaces, wraps between characters (never before a closing mark such
+as ，。：）). The renderer's own words ("optional", "options") come from the ``emulator``
+catalog in the demo's language.
 """
 
 from __future__ import annotations
 
 import html
 import re
-import textwrap
+import unicodedata
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.i18n import plain
 
 WIDTH = 78
 _MAX_LISTED_OPTIONS = 6
@@ -21,9 +30,14 @@ _LINK = re.compile(r"<([^<>\n]+)>")
 Names = dict[str, str] | None
 
 
-def _special(body: str, label: str | None) -> str:
-    """``<!…>`` commands: dates show their fallback, broadcasts their name."""
+def _special(body: str, label: str | None, tz: str | None = None) -> str:
+    """``<!…>`` commands: dates show in the reader's timezone ``tz`` as Slack shows them (else
+    their fallback), broadcasts their name."""
     if body.startswith("date^"):
+        stamp = body.split("^")[1]
+        if tz and stamp.isdigit():
+            moment = datetime.fromtimestamp(int(stamp), ZoneInfo(tz))
+            return moment.strftime("%Y-%m-%d %H:%M")
         return label or body
     if body.startswith("subteam^"):
         return label or "@group"
@@ -32,7 +46,9 @@ def _special(body: str, label: str | None) -> str:
     return label or body
 
 
-def mrkdwn_to_text(text: str, users: Names = None, channels: Names = None) -> str:
+def mrkdwn_to_text(
+    text: str, users: Names = None, channels: Names = None, tz: str | None = None
+) -> str:
     """Convert Slack mrkdwn to terminal text (mentions, links, dates, HTML escapes)."""
     users, channels = users or {}, channels or {}
 
@@ -44,7 +60,7 @@ def mrkdwn_to_text(text: str, users: Names = None, channels: Names = None) -> st
         if body.startswith("#"):
             return "#" + (label or channels.get(body[1:], body[1:]))
         if body.startswith("!"):
-            return _special(body[1:], label_or_none)
+            return _special(body[1:], label_or_none, tz)
         if body.startswith("mailto:"):
             return label or body.removeprefix("mailto:")
         if label and label != body:
@@ -54,39 +70,119 @@ def mrkdwn_to_text(text: str, users: Names = None, channels: Names = None) -> st
     return html.unescape(_LINK.sub(replace, text or "")) if text else ""
 
 
-def _wrap(text: str, width: int, indent: str = "") -> list[str]:
+def char_width(char: str) -> int:
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal (East Asian wide and full-width characters take 2)."""
+    return sum(char_width(char) for char in text)
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` left-aligned in ``width`` columns."""
+    return text + " " * max(0, width - display_width(text))
+
+
+def rjust(text: str, width: int) -> str:
+    return " " * max(0, width - display_width(text)) + text
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` columns."""
+    kept, used = [], 0
+    for char in text:
+        used += char_width(char)
+        if used > width:
+            break
+        kept.append(char)
+    return "".join(kept)
+
+
+# A token is a run of spaces, one wide character, or a run of other characters (a word).
+_WIDE = (
+    "\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6"
+)
+_TOKENS = re.compile(rf"\s+|[{_WIDE}]|[^\s{_WIDE}]+")
+# Marks that must not begin a line: they stay with the character before them.
+_NO_LINE_START = set("，。、；：？！）》」』】〉〕…—·,.;:?!)]}%")
+# Marks that must not end a line: they go down with the character after them.
+_NO_LINE_END = set("（《「『【〈〔“‘([{")
+
+
+def _wrap_paragraph(paragraph: str, width: int, indent: str) -> list[str]:
+    lines: list[str] = []
+    tokens: list[str] = []  # the current line's tokens, after the indent
+    used = display_width(indent)
+    limit = max(width, 10)
+    for token in _TOKENS.findall(paragraph):
+        size = display_width(token)
+        if token.isspace():
+            if tokens:
+                tokens.append(token)
+                used += size
+            continue
+        if tokens and used + size > limit:
+            carried: list[str] = []
+            if token[0] in _NO_LINE_START and not tokens[-1].isspace():
+                carried = [tokens.pop()]  # the mark goes down with the character before it
+            while tokens and tokens[-1] in _NO_LINE_END:
+                carried.insert(0, tokens.pop())  # an opening mark goes down with what it opens
+            while tokens and tokens[-1].isspace():
+                tokens.pop()
+            if tokens:
+                lines.append(indent + "".join(tokens))
+                tokens = carried
+            else:
+                tokens = carried
+            used = display_width(indent) + sum(display_width(t) for t in tokens)
+        tokens.append(token)
+        used += size
+    while tokens and tokens[-1].isspace():
+        tokens.pop()
+    if tokens:
+        lines.append(indent + "".join(tokens))
+    return lines
+
+
+def wrap(text: str, width: int, indent: str = "") -> list[str]:
     lines: list[str] = []
     for paragraph in text.split("\n"):
-        wrapped = textwrap.wrap(
-            paragraph,
-            width=max(width, 10),
-            initial_indent=indent,
-            subsequent_indent=indent,
-            replace_whitespace=False,
-            break_on_hyphens=False,
-            break_long_words=False,
-        )
-        lines += wrapped or [indent.rstrip()]
+        lines += _wrap_paragraph(paragraph, width, indent) or [indent.rstrip()]
     return lines
 
 
 class _Renderer:
     """Renders blocks for one surface width, resolving user and channel names."""
 
-    def __init__(self, users: Names, width: int, channels: Names = None) -> None:
+    def __init__(
+        self,
+        users: Names,
+        width: int,
+        channels: Names = None,
+        locale: str = "en",
+        tz: str | None = None,
+    ) -> None:
         self.users = users or {}
         self.channels = channels or {}
         self.width = width
+        self.locale = locale
+        self.tz = tz
+
+    def label(self, key: str, **params: Any) -> str:
+        return plain(self.locale, f"emulator.{key}", **params)
 
     def text(self, obj: Any) -> str:
         if isinstance(obj, str):
-            return mrkdwn_to_text(obj, self.users, self.channels)
+            return mrkdwn_to_text(obj, self.users, self.channels, self.tz)
         if not isinstance(obj, dict):
             return ""
         raw = obj.get("text", "")
         if obj.get("type") == "plain_text":
             return html.unescape(raw)
-        return mrkdwn_to_text(raw, self.users, self.channels)
+        return mrkdwn_to_text(raw, self.users, self.channels, self.tz)
 
     # ------------------------------------------------------------------------- elements
 
@@ -99,7 +195,7 @@ class _Renderer:
             return ""
         shown = " · ".join(labels[:_MAX_LISTED_OPTIONS])
         more = len(labels) - _MAX_LISTED_OPTIONS
-        return f"options: {shown}" + (f" … +{more} more" if more > 0 else "")
+        return self.label("options", options=shown, more=max(more, 0))
 
     def _initial(self, element: dict[str, Any]) -> str | None:
         for key in ("initial_value", "initial_date", "initial_time"):
@@ -129,6 +225,14 @@ class _Renderer:
         shown = self._initial(element) or self.text(element.get("placeholder")) or " " * 12
         return f"[ {shown}{suffix} ]"
 
+    def _field_lines(self, element: dict[str, Any], suffix: str = "") -> list[str]:
+        """A field as Slack draws it: a long or multi-line value wraps inside the field."""
+        lines = self._field(element, suffix).split("\n")
+        wrapped = wrap(lines[0], self.width)
+        for line in lines[1:]:
+            wrapped += wrap(line, self.width, "  ")
+        return wrapped
+
     def _choices(self, element: dict[str, Any], multi: bool) -> list[str]:
         chosen = {o.get("value") for o in element.get("initial_options") or []}
         if isinstance(element.get("initial_option"), dict):
@@ -151,29 +255,31 @@ class _Renderer:
         if kind == "overflow":
             return ["[ ⋯ ]"]
         if kind.endswith("select"):
-            line = self._field(element, " ▾")
+            lines = self._field_lines(element, " ▾")
             summary = self._options_summary(element)
-            return [line] + _wrap(summary, self.width, "  ") if summary else [line]
+            return lines + wrap(summary, self.width, "  ") if summary else lines
         if kind == "image":
             return [f"[image: {element.get('alt_text', '')}]"]
         if kind in ("plain_text", "mrkdwn"):
             return [self.text(element)]
         if kind in ("datepicker", "timepicker", "datetimepicker"):
-            return [self._field(element, "")]
+            return self._field_lines(element, "")
         if kind == "file_input":
-            return ["[ Upload file ]"]
-        multiline = " (multi-line)" if element.get("multiline") else ""
-        return [self._field(element) + multiline]
+            return [f"[ {self.label('upload')} ]"]
+        lines = self._field_lines(element)
+        if element.get("multiline"):
+            lines += wrap(self.label("multiline"), self.width, "  ")
+        return lines
 
     # --------------------------------------------------------------------------- blocks
 
     def section(self, block: dict[str, Any]) -> list[str]:
-        lines = _wrap(self.text(block.get("text")), self.width) if block.get("text") else []
+        lines = wrap(self.text(block.get("text")), self.width) if block.get("text") else []
         fields = [self.text(f) for f in block.get("fields") or []]
         lines += self._two_columns(fields)
         if isinstance(block.get("accessory"), dict):
             accessory = self.element(block["accessory"])
-            lines += [line.rjust(self.width) for line in accessory[:1]] + accessory[1:]
+            lines += [rjust(line, self.width) for line in accessory[:1]] + accessory[1:]
         return lines
 
     def _two_columns(self, fields: list[str]) -> list[str]:
@@ -181,36 +287,36 @@ class _Renderer:
         half = (self.width - 2) // 2
         lines: list[str] = []
         for left, right in zip(fields[::2], fields[1::2] + [""], strict=False):
-            left_lines, right_lines = _wrap(left, half), _wrap(right, half) if right else []
+            left_lines, right_lines = wrap(left, half), wrap(right, half) if right else []
             for i in range(max(len(left_lines), len(right_lines))):
                 cell = left_lines[i] if i < len(left_lines) else ""
                 other = right_lines[i] if i < len(right_lines) else ""
-                lines.append(f"{cell:<{half}}  {other}".rstrip())
+                lines.append(f"{pad(cell, half)}  {other}".rstrip())
         return lines
 
     def header(self, block: dict[str, Any]) -> list[str]:
         title = self.text(block.get("text"))
-        return [title, "═" * min(len(title), self.width)]
+        return [title, "═" * min(display_width(title), self.width)]
 
     def context(self, block: dict[str, Any]) -> list[str]:
         parts = [" ".join(self.element(e)) for e in block.get("elements") or []]
-        return _wrap("  ·  ".join(parts), self.width)
+        return wrap("  ·  ".join(parts), self.width)
 
     def actions(self, block: dict[str, Any]) -> list[str]:
         rendered = [self.element(e) for e in block.get("elements") or []]
         inline = [r[0] for r in rendered if len(r) == 1]
-        lines = _wrap("  ".join(inline), self.width) if inline else []
+        lines = wrap("  ".join(inline), self.width) if inline else []
         for multi in (r for r in rendered if len(r) > 1):
             lines += multi
         return lines
 
     def input(self, block: dict[str, Any]) -> list[str]:
         label = self.text(block.get("label"))
-        lines = [label + ("  (optional)" if block.get("optional") else "")]
+        lines = [label + (f"  {self.label('optional')}" if block.get("optional") else "")]
         element = block.get("element")
         lines += self.element(element) if isinstance(element, dict) else []
         if block.get("hint"):
-            lines += _wrap(self.text(block["hint"]), self.width, "  ")
+            lines += wrap(self.text(block["hint"]), self.width, "  ")
         return lines
 
     def image(self, block: dict[str, Any]) -> list[str]:
@@ -223,13 +329,13 @@ class _Renderer:
             kind = part.get("type")
             if kind == "rich_text_list":
                 for item in part.get("elements") or []:
-                    lines += _wrap(self._rich_inline(item), self.width - 2, "  • ")
+                    lines += wrap(self._rich_inline(item), self.width - 2, "  • ")
             elif kind == "rich_text_quote":
-                lines += _wrap(self._rich_inline(part), self.width - 2, "> ")
+                lines += wrap(self._rich_inline(part), self.width - 2, "> ")
             elif kind == "rich_text_preformatted":
                 lines += ["    " + line for line in self._rich_inline(part).split("\n")]
             else:
-                lines += _wrap(self._rich_inline(part), self.width)
+                lines += wrap(self._rich_inline(part), self.width)
         return lines
 
     def _rich_inline(self, part: dict[str, Any]) -> str:
@@ -253,7 +359,7 @@ class _Renderer:
         return "".join(pieces)
 
     def markdown(self, block: dict[str, Any]) -> list[str]:
-        return _wrap(block.get("text", ""), self.width)
+        return wrap(block.get("text", ""), self.width)
 
     def block(self, block: dict[str, Any]) -> list[str]:
         kind = block.get("type", "")
@@ -279,10 +385,14 @@ _BLOCK_RENDERERS = frozenset(
 
 
 def render_blocks(
-    blocks: list[dict[str, Any]] | None, users: Names = None, channels: Names = None
+    blocks: list[dict[str, Any]] | None,
+    users: Names = None,
+    channels: Names = None,
+    locale: str = "en",
+    tz: str | None = None,
 ) -> str:
     """Blocks as plain text, ~78 columns wide."""
-    return "\n".join(_Renderer(users, WIDTH, channels).blocks(blocks))
+    return "\n".join(_Renderer(users, WIDTH, channels, locale, tz).blocks(blocks))
 
 
 def _boxed(title: str, body: list[str], footer: str | None, width: int) -> str:
@@ -292,34 +402,47 @@ def _boxed(title: str, body: list[str], footer: str | None, width: int) -> str:
     bottom = f"└{'─' * (width - 2)}┘"
 
     def row(text: str) -> str:
-        return f"│ {text:<{inner}} │"
+        return f"│ {pad(text, inner)} │"
 
-    lines = [top, row(title[:inner]), rule]
+    lines = [top, row(cut(title, inner)), rule]
     lines += [row(line) for line in body] or [row("")]
     if footer is not None:
-        lines += [rule, row(footer.rjust(inner))]
+        lines += [rule, row(rjust(footer, inner))]
     lines.append(bottom)
     return "\n".join(lines)
 
 
-def render_view(view: dict[str, Any], users: Names = None, channels: Names = None) -> str:
+def render_view(
+    view: dict[str, Any],
+    users: Names = None,
+    channels: Names = None,
+    locale: str = "en",
+    tz: str | None = None,
+) -> str:
     """A modal drawn as a box: title, blocks (inputs with their fields), close/submit buttons."""
-    renderer = _Renderer(users, WIDTH - 4, channels)
+    renderer = _Renderer(users, WIDTH - 4, channels, locale, tz)
     if view.get("type") == "home":
-        return render_home(view, users, channels)
-    title = renderer.text(view.get("title")) or "Modal"
-    close = renderer.text(view.get("close")) or "Cancel"
+        return render_home(view, users, channels, locale, tz)
+    title = renderer.text(view.get("title")) or renderer.label("modal")
+    close = renderer.text(view.get("close")) or renderer.label("cancel")
     buttons = [f"[ {close} ]"]
     if view.get("submit"):
         buttons.append(f"[ {renderer.text(view['submit'])} ]")
     body = renderer.blocks(view.get("blocks"))
-    return _boxed(f"{title}{'✕'.rjust(WIDTH - 4 - len(title))}", body, "  ".join(buttons), WIDTH)
+    heading = f"{title}{rjust('✕', WIDTH - 4 - display_width(title))}"
+    return _boxed(heading, body, "  ".join(buttons), WIDTH)
 
 
-def render_home(view: dict[str, Any], users: Names = None, channels: Names = None) -> str:
+def render_home(
+    view: dict[str, Any],
+    users: Names = None,
+    channels: Names = None,
+    locale: str = "en",
+    tz: str | None = None,
+) -> str:
     """The Home tab of the app, boxed."""
-    renderer = _Renderer(users, WIDTH - 4, channels)
-    return _boxed("Home", renderer.blocks(view.get("blocks")), None, WIDTH)
+    renderer = _Renderer(users, WIDTH - 4, channels, locale, tz)
+    return _boxed(renderer.label("home"), renderer.blocks(view.get("blocks")), None, WIDTH)
 
 
 def render_message(
@@ -328,9 +451,12 @@ def render_message(
     blocks: list[dict[str, Any]] | None = None,
     users: Names = None,
     channels: Names = None,
+    locale: str = "en",
+    tz: str | None = None,
 ) -> str:
-    """A message with a header line naming where it appears (``#erp-rollout``, ``DM to @anna``)."""
-    header = f"── {where} " + "─" * max(0, WIDTH - len(where) - 4)
-    renderer = _Renderer(users, WIDTH, channels)
-    body = renderer.blocks(blocks) if blocks else _wrap(renderer.text(text), WIDTH)
+    """A message with a header line naming where it appears (``#erp-rollout``, ``DM to @anna``);
+    dates show in ``tz``, the reader's timezone, as Slack would show them."""
+    header = f"── {where} " + "─" * max(0, WIDTH - display_width(where) - 4)
+    renderer = _Renderer(users, WIDTH, channels, locale, tz)
+    body = renderer.blocks(blocks) if blocks else wrap(renderer.text(text), WIDTH)
     return "\n".join([header, *body])

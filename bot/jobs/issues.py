@@ -9,13 +9,15 @@ for each change, ``reminder:<owner>:<day>`` for an owner's daily reminder and
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from bot.delivery import enqueue
+from bot.batches import chunked
+from bot.delivery import Outgoing, enqueue, enqueue_many, rows_by_key
 from bot.runtime import Runtime
 from bot.services import issues as service
 from bot.services import projects as project_service
@@ -23,7 +25,9 @@ from bot.services.context import Ctx
 from bot.views import issues as views
 from storage.models import Issue, OutboxMessage, Project, Workspace
 
-REMINDER_HOUR = 9  # owners are reminded from 09:00 in the workspace's timezone
+REMINDER_HOUR = 9  # owners are reminded from 09:00 in their project's timezone
+# Up to this many escalations of one project in one run are also noted in each issue's thread.
+THREAD_NOTES = 20
 
 
 def message_key(issue: Issue) -> str:
@@ -125,84 +129,125 @@ def _team_ids(runtime: Runtime) -> list[str]:
         return [row.team_id for row in session.exec(select(Workspace)).all()]
 
 
+def message_refs(ctx: Ctx, issues: list[Issue]) -> dict[int, tuple[str, str]]:
+    """``message_ref`` for many issues: those not yet copied from the outbox in a few queries."""
+    refs = {
+        issue.id or 0: (issue.channel_id, issue.message_ts)
+        for issue in issues
+        if issue.channel_id and issue.message_ts
+    }
+    missing = [message_key(issue) for issue in issues if (issue.id or 0) not in refs]
+    for key, row in rows_by_key(ctx.session, missing).items():
+        if row.channel and row.ts:
+            refs[int(key.split(":")[1])] = (row.channel, row.ts)
+    return refs
+
+
 def remind_overdue_owners(runtime: Runtime) -> dict[str, Any]:
-    """Once a day per owner: one DM listing every overdue issue they own (unless snoozed)."""
-    zone = ZoneInfo(runtime.settings.timezone)
-    local_now = runtime.clock.now().astimezone(zone)
-    if local_now.hour < REMINDER_HOUR:
-        return {"reminded": 0}
-    day = local_now.date()
+    """Once a day per owner: one DM listing every overdue issue they own (unless snoozed), from
+    09:00 in the timezone of the project of their most overdue issue."""
     reminded = 0
+    now = runtime.clock.now()
     for team_id in _team_ids(runtime):
         with runtime.unit(team_id) as ctx:
-            grouped = service.reminders_due(
-                ctx, lambda project: service.local_today(project, ctx.now())
-            )
-            for owner_id, items in grouped.items():
-                key = f"reminder:{team_id}:{owner_id}:{day.isoformat()}"
-                if ctx.session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first():
+            messages: list[Outgoing] = []
+            for owner_id, items in service.reminders_due(ctx).items():
+                project = items[0][1]
+                local_now = now.astimezone(ZoneInfo(project.timezone))
+                if local_now.hour < REMINDER_HOUR:
                     continue
-                locale = items[0][1].locale
-                payload = views.reminder_dm(locale, owner_id, items, day, runtime.settings.timezone)
-                enqueue(
-                    ctx.session,
-                    team_id=team_id,
-                    key=key,
-                    payload={"channel": owner_id, **payload},
-                    now=ctx.now(),
-                    subject=f"reminder:{owner_id}",
+                day = local_now.date()
+                payload = views.reminder_dm(project.locale, owner_id, items, day, project.timezone)
+                messages.append(
+                    Outgoing(
+                        key=f"reminder:{team_id}:{owner_id}:{day.isoformat()}",
+                        payload={"channel": owner_id, **payload},
+                        subject=f"reminder:{owner_id}",
+                    )
                 )
-                reminded += 1
-            ctx.session.commit()
+            reminded += len(enqueue_many(ctx.session, team_id=team_id, messages=messages, now=now))
     return {"reminded": reminded}
 
 
 def escalate_breaches(runtime: Runtime) -> dict[str, Any]:
-    """Each service-level breach goes once to the project's PMs, noted in the issue's history."""
+    """Each service-level breach goes once to the project's PMs, noted in the issue's history and
+    (unless a project has more than ``THREAD_NOTES`` in the run) its thread. Each PM gets one DM
+    per run listing their breaches, worst first.
+
+    Found in a few queries, then recorded in batches of ``BATCH_SIZE``, each committed on its own,
+    so a request never waits long behind this job's writes. The PMs' DMs are queued with the first
+    batch: if the job dies between batches, the next run escalates what is left in a new DM.
+    """
     escalated = 0
+    now = runtime.clock.now()
     for team_id in _team_ids(runtime):
         with runtime.unit(team_id) as ctx:
-            for breach in service.breaches(ctx):
-                entry = service.record_escalation(ctx, breach)
-                if entry is None:
-                    continue
-                issue, project = breach.issue, breach.project
-                channel, ts = message_ref(ctx, issue)
-                if channel and ts:
-                    reply = views.thread_reply(project.locale, project, issue, entry)
-                    _enqueue(
-                        ctx,
-                        issue,
-                        f"issue:{issue.id}:history:{entry.id}:thread",
-                        {"channel": channel, "thread_ts": ts, **reply},
-                    )
-                for pm in project_service.pm_ids(ctx, project):
-                    payload = views.escalation_dm(project.locale, project, issue, breach.kind, None)
-                    _enqueue(
-                        ctx,
-                        issue,
-                        f"escalation:{issue.id}:{breach.kind}:{pm}",
-                        {"channel": pm, **payload},
-                    )
-                escalated += 1
-            ctx.session.commit()
+            found = service.breaches(ctx)
+            if not found:
+                continue
+            pms = project_service.pm_ids_by_project(ctx, {b.issue.project_id for b in found})
+            per_project = Counter(b.issue.project_id for b in found)
+            # A backlog escalated at once is told to the PMs only: thousands of thread replies
+            # would hold the project channel for hours at Slack's one message a second.
+            threaded = [b.issue for b in found if per_project[b.issue.project_id] <= THREAD_NOTES]
+            refs = message_refs(ctx, threaded)
+        found.sort(key=service.Breach.worst_first)
+        per_pm: dict[str, list[service.Breach]] = {}
+        for breach in found:
+            for pm in pms.get(breach.issue.project_id, []):
+                per_pm.setdefault(pm, []).append(breach)
+        reply_for: dict[tuple[int | None, str], Callable[[Issue], dict[str, Any]]] = {}
+        for number, batch in enumerate(chunked(found)):
+            with runtime.unit(team_id) as ctx:
+                service.record_escalations(ctx, list(batch))
+                messages = []
+                for breach in batch:
+                    issue, project = breach.issue, breach.project
+                    if issue.id in refs:
+                        channel, ts = refs[issue.id or 0]
+                        replies = (project.id, breach.kind)
+                        if replies not in reply_for:
+                            reply_for[replies] = views.escalation_replies(
+                                project.locale, project, breach.kind
+                            )
+                        reply = reply_for[replies](issue)
+                        messages.append(
+                            Outgoing(
+                                key=f"escalation:{issue.id}:{breach.kind}:thread",
+                                payload={"channel": channel, "thread_ts": ts, **reply},
+                                subject=_subject(issue),
+                            )
+                        )
+                if number == 0:
+                    for pm, theirs in per_pm.items():
+                        worst = theirs[0]  # found is sorted worst first
+                        messages.append(
+                            Outgoing(
+                                key=f"escalations:{team_id}:{pm}:{now.isoformat()}",
+                                payload={
+                                    "channel": pm,
+                                    **views.escalation_dm(worst.project.locale, theirs),
+                                },
+                                subject=f"escalations:{pm}",
+                            )
+                        )
+                enqueue_many(ctx.session, team_id=team_id, messages=messages, now=now)
+            escalated += len(batch)
     return {"escalated": escalated}
 
 
 def auto_close_resolved(runtime: Runtime) -> dict[str, Any]:
-    """Resolved issues unanswered for the project's delay close themselves, with a note."""
+    """Resolved issues unanswered for the project's delay close themselves, with a note; in
+    batches, each committed on its own."""
     closed = 0
     for team_id in _team_ids(runtime):
         with runtime.unit(team_id) as ctx:
-            for issue, project in service.auto_close_due(ctx):
-                change = service.auto_close(ctx=ctx, issue=issue, project=project)
-                announce_change(ctx, change)
-                closed += 1
-            ctx.session.commit()
+            due = service.auto_close_due(ctx)
+        for batch in chunked(due, 200):
+            with runtime.unit(team_id) as ctx:
+                for issue, project in batch:
+                    ctx.session.add(issue)
+                    change = service.auto_close(ctx=ctx, issue=issue, project=project)
+                    announce_change(ctx, change)
+                    closed += 1
     return {"closed": closed}
-
-
-def tomorrow(runtime: Runtime) -> date:
-    """The day after today in the workspace's timezone ("remind me tomorrow")."""
-    zone = ZoneInfo(runtime.settings.timezone)
-    return (runtime.clock.now().astimezone(zone) + timedelta(days=1)).date()

@@ -19,15 +19,27 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import String, and_, case, cast, func, literal
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, or_
+from sqlmodel import col, or_, select
 
 from bot.csvutil import write_csv
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.services import projects as project_service
 from bot.services.context import Ctx
-from storage.models import Issue, IssueHistory, IssueSettings, IssueStatus, KeyUser, Project
+from storage.models import (
+    Interaction,
+    Issue,
+    IssueHistory,
+    IssueSettings,
+    IssueStatus,
+    KeyUser,
+    ProcessedRequest,
+    Project,
+    ProjectMember,
+)
 from storage.models.issues import OPEN_STATUSES
+from storage.types import JSONType, UTCDateTime
 
 KINDS = ("issue", "request", "question", "change_request")
 PRIORITIES = ("P1", "P2", "P3", "P4")
@@ -300,9 +312,9 @@ def refusal(ctx: Ctx, project: Project, issue: Issue, verb: str) -> Msg | None:
     if issue.status not in ALLOWED_FROM[verb]:
         return Msg(
             "issues.refused.status",
-            verb=verb,
+            verb=Msg(f"issues.verb.{verb}"),
             ref=issue_key(project, issue),
-            status=issue.status,
+            status=Msg(f"issues.status.{issue.status}"),
         )
     roles = roles_of(ctx, project, issue, ctx.actor_id)
     if not roles & set(ALLOWED_ROLES[verb]):
@@ -651,7 +663,11 @@ def rate(
         )
     if issue.status not in (IssueStatus.RESOLVED, IssueStatus.CLOSED):
         raise PermissionDenied(
-            Msg("issues.refused.rate_status", ref=issue_key(project, issue), status=issue.status)
+            Msg(
+                "issues.refused.rate_status",
+                ref=issue_key(project, issue),
+                status=Msg(f"issues.status.{issue.status}"),
+            )
         )
     if not 1 <= int(rating) <= 5:
         raise ValidationError({"rating": Msg("issues.errors.rating_range")})
@@ -716,48 +732,80 @@ def is_overdue(issue: Issue, now: datetime) -> bool:
     return issue.status in _OPEN and issue.due_at <= now
 
 
-def list_issues(ctx: Ctx, query: ListQuery) -> list[tuple[Issue, Project]]:
-    """The issues the acting person may see that match ``query``, most urgent first."""
+@dataclass
+class IssuePage:
+    """One page of a list: the issues shown, how many match in all, and which page it is."""
+
+    items: list[tuple[Issue, Project]]
+    total: int
+    page: int
+    pages: int
+
+
+def visible_project_ids(ctx: Ctx, user_id: str) -> list[int] | None:
+    """Projects whose every issue ``user_id`` may see (PM or team); None: all (a workspace admin
+    acting for themselves)."""
+    if user_id == ctx.actor_id and ctx.actor_is_admin:
+        return None
+    rows = ctx.session.exec(
+        select(ProjectMember.project_id)
+        .where(ProjectMember.team_id == ctx.team_id, ProjectMember.user_id == user_id)
+        .distinct()
+    ).all()
+    return sorted(int(row) for row in rows)
+
+
+def list_issues(ctx: Ctx, query: ListQuery, *, page: int = 1, page_size: int = 15) -> IssuePage:
+    """The issues the acting person may see that match ``query``, most urgent first, one page at
+    a time: filtered, counted, ordered and cut in SQL."""
     user = ctx.actor_id or ""
-    if query.code:
-        projects = [project_service.get_project(ctx, query.code)]
-    else:
-        projects = project_service.list_projects(ctx)
     now = ctx.now()
-    found: list[tuple[Issue, Project]] = []
-    for project in projects:
-        statement = ctx.select(Issue).where(
-            Issue.project_id == project.id, col(Issue.deleted_at).is_(None)
-        )
-        if not roles_of(ctx, project, None, user):
-            statement = statement.where(
-                or_(col(Issue.reporter_id) == user, col(Issue.owner_id) == user)
-            )
-        if query.scope == "mine":
-            statement = statement.where(
-                or_(col(Issue.reporter_id) == user, col(Issue.owner_id) == user)
-            )
-        if query.scope in ("open", "mine", "overdue") and not query.status:
-            statement = statement.where(col(Issue.status).in_(_OPEN))
-        if query.status:
-            statement = statement.where(Issue.status == query.status)
-        if query.module:
-            statement = statement.where(col(Issue.module).ilike(query.module))
-        if query.scope == "overdue":
-            statement = statement.where(col(Issue.due_at) <= now)
-        for issue in ctx.session.exec(statement).all():
-            found.append((issue, project))
-    found.sort(key=lambda pair: (pair[0].status not in _OPEN, pair[0].due_at, pair[0].priority))
-    return found
+    conditions: list[Any] = [Issue.team_id == ctx.team_id, col(Issue.deleted_at).is_(None)]
+    if query.code:
+        conditions.append(Issue.project_id == project_service.get_project(ctx, query.code).id)
+    mine = or_(col(Issue.reporter_id) == user, col(Issue.owner_id) == user)
+    visible = visible_project_ids(ctx, user)
+    if visible is not None:
+        # Outside their own projects' teams, people see the issues they reported or own.
+        conditions.append(or_(col(Issue.project_id).in_(visible), mine) if visible else mine)
+    if query.scope == "mine":
+        conditions.append(mine)
+    if query.scope in ("open", "mine", "overdue") and not query.status:
+        conditions.append(col(Issue.status).in_(_OPEN))
+    if query.status:
+        conditions.append(Issue.status == query.status)
+    if query.module:
+        conditions.append(func.lower(col(Issue.module)) == query.module.lower())
+    if query.scope == "overdue":
+        conditions.append(col(Issue.due_at) <= now)
+    total = ctx.session.exec(select(func.count()).select_from(Issue).where(*conditions)).one()
+    pages = max(1, -(-int(total) // page_size))
+    page = min(max(page, 1), pages)
+    closed_last = case((col(Issue.status).in_(_OPEN), 0), else_=1)
+    rows = ctx.session.exec(
+        select(Issue, Project)
+        .join(Project, col(Project.id) == col(Issue.project_id))
+        .where(*conditions)
+        .order_by(closed_last, col(Issue.due_at), col(Issue.priority), col(Issue.id))
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return IssuePage([(issue, project) for issue, project in rows], int(total), page, pages)
 
 
 def counts_by_status(ctx: Ctx, project: Project) -> dict[str, int]:
     counts = {str(status): 0 for status in IssueStatus}
     rows = ctx.session.exec(
-        ctx.select(Issue).where(Issue.project_id == project.id, col(Issue.deleted_at).is_(None))
+        select(Issue.status, func.count())
+        .where(
+            Issue.team_id == ctx.team_id,
+            Issue.project_id == project.id,
+            col(Issue.deleted_at).is_(None),
+        )
+        .group_by(Issue.status)
     ).all()
-    for issue in rows:
-        counts[issue.status] = counts.get(issue.status, 0) + 1
+    for status, count in rows:
+        counts[status] = counts.get(status, 0) + int(count)
     return counts
 
 
@@ -844,10 +892,11 @@ def export_csv(ctx: Ctx, project: Project) -> str:
 # ------------------------------------------------------------------- what the scheduler finds
 
 
-def snooze(*, ctx: Ctx, issue_ids: list[int], until: str | date) -> list[Issue]:
-    """The owner postpones reminders of their overdue issues until a day (not in the past)."""
-    day = _parse_date(until)
-    if day is None:
+def snooze(*, ctx: Ctx, issue_ids: list[int], until: str | date | None) -> list[Issue]:
+    """The owner postpones reminders of their overdue issues until a day (not in the past);
+    ``until=None`` is "tomorrow", the day after today in each issue's project."""
+    day = _parse_date(until) if until is not None else None
+    if until is not None and day is None:
         raise ValidationError({"until": Msg("issues.errors.date_format")})
     snoozed = []
     for issue_id in issue_ids:
@@ -855,109 +904,261 @@ def snooze(*, ctx: Ctx, issue_ids: list[int], until: str | date) -> list[Issue]:
         if issue is None or issue.deleted_at is not None:
             continue
         project = project_service.get_project_by_id(ctx, issue.project_id)
-        if day <= local_today(project, ctx.now()):
+        today = local_today(project, ctx.now())
+        wanted = day or today + timedelta(days=1)
+        if wanted <= today:
             raise ValidationError({"until": Msg("issues.errors.snooze_past")})
         if issue.owner_id != ctx.actor_id and "pm" not in roles_of(
             ctx, project, issue, ctx.actor_id
         ):
             continue
-        issue.snoozed_until = day
+        issue.snoozed_until = wanted
         ctx.session.add(issue)
         ctx.log(
-            "issue.snoozed", project_id=project.id, issue=issue_key(project, issue), until=str(day)
+            "issue.snoozed",
+            project_id=project.id,
+            issue=issue_key(project, issue),
+            until=str(wanted),
         )
         snoozed.append(issue)
     return snoozed
 
 
-def reminders_due(ctx: Ctx, day_of: Any) -> dict[str, list[tuple[Issue, Project]]]:
-    """Overdue, unsnoozed open issues with an owner, grouped by owner.
-
-    ``day_of(project)`` gives the local day the reminder counts for, so a snooze until a date is
-    compared with that project's own calendar.
-    """
+def reminders_due(ctx: Ctx) -> dict[str, list[tuple[Issue, Project]]]:
+    """Overdue, unsnoozed open issues with an owner, grouped by owner, most overdue first (one
+    query). A snooze until a date is compared with the local day in the issue's project."""
+    now = ctx.now()
     rows = ctx.session.exec(
-        ctx.select(Issue)
+        select(Issue, Project)
+        .join(Project, col(Project.id) == col(Issue.project_id))
         .where(
+            Issue.team_id == ctx.team_id,
             col(Issue.deleted_at).is_(None),
             col(Issue.status).in_(_OPEN),
             col(Issue.owner_id).is_not(None),
-            col(Issue.due_at) <= ctx.now(),
+            col(Issue.due_at) <= now,
         )
-        .order_by(col(Issue.due_at))
+        .order_by(col(Issue.due_at), col(Issue.id))
     ).all()
     grouped: dict[str, list[tuple[Issue, Project]]] = {}
-    projects: dict[int, Project] = {}
-    for issue in rows:
-        project = projects.get(issue.project_id) or project_service.get_project_by_id(
-            ctx, issue.project_id
-        )
-        projects[issue.project_id] = project
-        if issue.snoozed_until is not None and issue.snoozed_until > day_of(project):
+    for issue, project in rows:
+        if issue.snoozed_until is not None and issue.snoozed_until > local_today(project, now):
             continue
         grouped.setdefault(issue.owner_id or "", []).append((issue, project))
     return grouped
 
 
+BREACH_KINDS = ("unowned", "first_response", "resolution")
+PRIORITY_RANK = {priority: rank for rank, priority in enumerate(PRIORITIES)}
+
+
+# What escalating reads of an issue (``breaches`` loads these columns only).
+BREACH_COLUMNS = (
+    "id",
+    "project_id",
+    "number",
+    "title",
+    "priority",
+    "status",
+    "reporter_id",
+    "owner_id",
+    "due_date",
+    "due_at",
+    "first_response_due_at",
+    "created_at",
+    "channel_id",
+    "message_ts",
+)
+
+
 @dataclass
 class Breach:
-    issue: Issue
+    issue: Issue  # read-only: a row of BREACH_COLUMNS, read like an Issue
     project: Project
     kind: str  # first_response | resolution | unowned
 
+    @property
+    def since(self) -> datetime:
+        """When the service level was missed."""
+        return self.issue.due_at if self.kind == "resolution" else self.issue.first_response_due_at
+
+    def worst_first(self) -> tuple[int, datetime, int]:
+        return PRIORITY_RANK.get(self.issue.priority, 9), self.since, self.issue.id or 0
+
+
+def _escalation_key(kind: str) -> Any:
+    return literal("escalation:") + cast(Issue.id, String) + literal(f":{kind}")
+
 
 def breaches(ctx: Ctx) -> list[Breach]:
-    """Open issues past a service level: first response missed, resolution missed, or no owner
-    past the first-response level (which the PMs get instead of a first-response breach)."""
+    """Open issues past a service level and not yet escalated for it: first response missed,
+    resolution missed, or no owner past the first-response level (which the PMs get instead of a
+    first-response breach). One query per kind, whatever the number of issues; the escalations
+    already made are left out in SQL (their claims in ``ProcessedRequest``)."""
     now = ctx.now()
-    rows = ctx.session.exec(
-        ctx.select(Issue)
-        .where(col(Issue.deleted_at).is_(None), col(Issue.status).in_(_OPEN))
-        .order_by(col(Issue.id))
-    ).all()
-    found = []
-    projects: dict[int, Project] = {}
-    for issue in rows:
-        project = projects.get(issue.project_id) or project_service.get_project_by_id(
-            ctx, issue.project_id
+    past_first_response = col(Issue.first_response_due_at) <= now
+    conditions = {
+        "unowned": and_(past_first_response, col(Issue.owner_id).is_(None)),
+        "first_response": and_(
+            past_first_response,
+            col(Issue.owner_id).is_not(None),
+            col(Issue.first_response_at).is_(None),
+        ),
+        "resolution": col(Issue.due_at) <= now,
+    }
+    projects = {project.id: project for project in ctx.session.exec(ctx.select(Project)).all()}
+    # Plain rows of the columns that escalating reads, not ORM objects: a first run can find
+    # thousands, and loading each as an entity would be most of the job's time.
+    columns = [Issue.__table__.c[name] for name in BREACH_COLUMNS]  # type: ignore[attr-defined]
+    found: list[Breach] = []
+    for kind in BREACH_KINDS:
+        escalated = (
+            select(ProcessedRequest.id)
+            .where(
+                ProcessedRequest.team_id == ctx.team_id,
+                ProcessedRequest.key == _escalation_key(kind),
+            )
+            .exists()
         )
-        projects[issue.project_id] = project
-        if issue.first_response_due_at <= now:
-            if issue.owner_id is None:
-                found.append(Breach(issue, project, "unowned"))
-            elif issue.first_response_at is None:
-                found.append(Breach(issue, project, "first_response"))
-        if issue.due_at <= now:
-            found.append(Breach(issue, project, "resolution"))
+        rows = ctx.session.connection().execute(
+            select(*columns)
+            .where(
+                Issue.team_id == ctx.team_id,
+                col(Issue.deleted_at).is_(None),
+                col(Issue.status).in_(_OPEN),
+                conditions[kind],
+                ~escalated,
+            )
+            .order_by(col(Issue.id))
+        )
+        found.extend(Breach(row, projects[row.project_id], kind) for row in rows)  # type: ignore[arg-type]
     return found
 
 
-def record_escalation(ctx: Ctx, breach: Breach) -> IssueHistory | None:
-    """Note an escalation in the issue's history once; None when it was already escalated."""
-    if not ctx.claim(f"escalation:{breach.issue.id}:{breach.kind}"):
-        return None
-    _touchpoint(ctx, breach.project, breach.issue, "issue.escalated", breach=breach.kind)
-    return _history(
-        ctx, breach.issue, "escalated", breach.issue.status, breach.issue.status, breach=breach.kind
-    )
+def record_escalations(ctx: Ctx, found: list[Breach]) -> int:
+    """Note each breach's escalation once: its claim, its history entry and the reporter's
+    touchpoint are written by INSERT … SELECT from the issues, three statements per kind whatever
+    the number of breaches. The caller found them unclaimed; a
+    concurrent run that claimed one first makes the whole batch fail on the unique key and roll
+    back, and the next run finds what is left."""
+    if not found:
+        return 0
+    now = ctx.now()
+    connection = ctx.session.connection()
+    issues = Issue.__table__  # type: ignore[attr-defined]
+    for kind in BREACH_KINDS:
+        ids = [b.issue.id for b in found if b.kind == kind]
+        if not ids:
+            continue
+        chosen = select(issues).where(issues.c.team_id == ctx.team_id, issues.c.id.in_(ids))
+        rows = chosen.subquery()
+        connection.execute(
+            ProcessedRequest.__table__.insert().from_select(  # type: ignore[attr-defined]
+                ["team_id", "key", "at"],
+                select(
+                    rows.c.team_id,
+                    literal("escalation:") + cast(rows.c.id, String) + literal(f":{kind}"),
+                    literal(now, UTCDateTime),
+                ),
+            )
+        )
+        connection.execute(
+            IssueHistory.__table__.insert().from_select(  # type: ignore[attr-defined]
+                ["team_id", "issue_id", "action", "from_status", "to_status", "detail", "at"],
+                select(
+                    rows.c.team_id,
+                    rows.c.id,
+                    literal("escalated"),
+                    rows.c.status,
+                    rows.c.status,
+                    literal({"breach": kind}, JSONType),
+                    literal(now, UTCDateTime),
+                ),
+            )
+        )
+        # The reporter's touchpoint, when the reporter is a key user of the project.
+        key_users = KeyUser.__table__  # type: ignore[attr-defined]
+        projects = Project.__table__  # type: ignore[attr-defined]
+        json_object = (
+            func.json_build_object if connection.dialect.name == "postgresql" else func.json_object
+        )
+        ref = projects.c.code + literal("-") + cast(rows.c.number, String)
+        connection.execute(
+            Interaction.__table__.insert().from_select(  # type: ignore[attr-defined]
+                [
+                    "team_id",
+                    "project_id",
+                    "key_user_id",
+                    "kind",
+                    "touchpoint",
+                    "detail",
+                    "at",
+                ],
+                select(
+                    rows.c.team_id,
+                    rows.c.project_id,
+                    key_users.c.id,
+                    literal("issue.escalated"),
+                    key_users.c.id.is_not(None),
+                    json_object(
+                        cast(literal("issue"), String),
+                        ref,
+                        cast(literal("breach"), String),
+                        cast(literal(kind), String),
+                    ),
+                    literal(now, UTCDateTime),
+                )
+                .select_from(rows)
+                .join(projects, projects.c.id == rows.c.project_id)
+                .outerjoin(
+                    key_users,
+                    and_(
+                        key_users.c.project_id == rows.c.project_id,
+                        key_users.c.user_id == rows.c.reporter_id,
+                    ),
+                ),
+            )
+        )
+    return len(found)
 
 
 def auto_close_due(ctx: Ctx) -> list[tuple[Issue, Project]]:
-    """Resolved issues whose reporter did not answer within the project's auto-close delay."""
+    """Resolved issues whose reporter did not answer within the project's auto-close delay: one
+    query for the projects' delays, one for the issues (each project's cutoff in the WHERE)."""
+    now = ctx.now()
+    delays = {
+        project_id: days
+        for project_id, days in ctx.session.exec(
+            select(IssueSettings.project_id, IssueSettings.auto_close_days).where(
+                IssueSettings.team_id == ctx.team_id
+            )
+        ).all()
+    }
+
+    def instant(days: int) -> Any:
+        return literal(now - timedelta(days=days), UTCDateTime)
+
+    overrides = [
+        (col(Issue.project_id) == project_id, instant(days))
+        for project_id, days in delays.items()
+        if days != DEFAULT_AUTO_CLOSE_DAYS
+    ]
+    default = instant(DEFAULT_AUTO_CLOSE_DAYS)
+    cutoff = case(*overrides, else_=default) if overrides else default
     rows = ctx.session.exec(
-        ctx.select(Issue).where(
+        select(Issue, Project)
+        .join(Project, col(Project.id) == col(Issue.project_id))
+        .where(
+            Issue.team_id == ctx.team_id,
             col(Issue.deleted_at).is_(None),
             Issue.status == IssueStatus.RESOLVED,
             col(Issue.rating).is_(None),  # a rating is an answer: the PMs close those
+            col(Issue.resolved_at).is_not(None),
+            col(Issue.resolved_at) <= cutoff,
         )
+        .order_by(col(Issue.id))
     ).all()
-    due = []
-    for issue in rows:
-        project = project_service.get_project_by_id(ctx, issue.project_id)
-        days = service_levels(ctx, project).auto_close_days
-        if issue.resolved_at is not None and issue.resolved_at + timedelta(days=days) <= ctx.now():
-            due.append((issue, project))
-    return due
+    return [(issue, project) for issue, project in rows]
 
 
 def auto_close(*, ctx: Ctx, issue: Issue, project: Project) -> Change:

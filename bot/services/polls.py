@@ -823,10 +823,15 @@ def chart_payload(locale: str, poll: Poll, png: bytes, channel: str) -> dict[str
 
 
 def close_by_pm(*, ctx: Ctx, poll_id: int | str, messages: PollMessages) -> tuple[Poll, list[str]]:
+    """A PM closes a poll before its time. For a recurring poll that ends the series: this round
+    is the last, and no next round is scheduled (a PM who wants rounds again creates a poll)."""
     poll = get_poll(ctx, poll_id)
     require_poll_pm(ctx, poll)
     if poll.status == PollStatus.CLOSED:
         raise PollClosed(Msg("poll.errors.already_closed", id=poll.id))
+    if poll.recurrence != Recurrence.NONE and poll.next_round_id is None:
+        ctx.log("poll.series_ended", project_id=poll.project_id, poll_id=poll.id)
+        poll.recurrence = Recurrence.NONE
     return poll, close_poll(ctx=ctx, poll=poll, messages=messages)
 
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlmodel import col
+from sqlmodel import col, or_, select
 
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.services.context import Ctx
@@ -214,6 +214,24 @@ def pm_ids(ctx: Ctx, project: Project) -> list[str]:
     return member_ids(ctx, project, MemberRole.PM)
 
 
+def pm_ids_by_project(ctx: Ctx, project_ids: set[int]) -> dict[int, list[str]]:
+    """The PMs of many projects in one query."""
+    found: dict[int, list[str]] = {}
+    if not project_ids:
+        return found
+    rows = ctx.session.exec(
+        ctx.select(ProjectMember)
+        .where(
+            col(ProjectMember.project_id).in_(sorted(project_ids)),
+            ProjectMember.role == MemberRole.PM,
+        )
+        .order_by(col(ProjectMember.id))
+    ).all()
+    for row in rows:
+        found.setdefault(row.project_id, []).append(row.user_id)
+    return found
+
+
 def is_pm(ctx: Ctx, project: Project, user_id: str | None = None) -> bool:
     user_id = user_id or ctx.actor_id
     return user_id in pm_ids(ctx, project)
@@ -268,6 +286,25 @@ def project_for_channel(ctx: Ctx, channel_id: str | None) -> Project | None:
 
 def list_projects(ctx: Ctx) -> list[Project]:
     return list(ctx.session.exec(ctx.select(Project).order_by(col(Project.code))).all())
+
+
+def language_of_person(ctx: Ctx, user_id: str) -> str | None:
+    """The language of the projects someone works in (the most recent one's when they differ),
+    or None when they are in none: one query."""
+    member = select(ProjectMember.project_id).where(
+        ProjectMember.team_id == ctx.team_id, ProjectMember.user_id == user_id
+    )
+    key_user = select(KeyUser.project_id).where(
+        KeyUser.team_id == ctx.team_id,
+        KeyUser.user_id == user_id,
+        col(KeyUser.removed_at).is_(None),
+    )
+    row = ctx.session.exec(
+        ctx.select(Project)
+        .where(or_(col(Project.id).in_(member), col(Project.id).in_(key_user)))
+        .order_by(col(Project.created_at).desc(), col(Project.id).desc())
+    ).first()
+    return row.locale if row is not None else None
 
 
 def projects_managed_by(ctx: Ctx, user_id: str) -> list[Project]:

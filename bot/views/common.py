@@ -35,6 +35,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.i18n import plain
 from bot.ids import Action
 
 MESSAGE_BLOCK_LIMIT = 50
@@ -65,12 +66,32 @@ def header(text: str) -> HeaderBlock:
     return HeaderBlock(text=PlainTextObject(text=clip(text, 150), emoji=True))
 
 
+def mrkdwn(text: str) -> dict[str, str]:
+    """A mrkdwn text object as a plain dict, for payloads built in bulk (``text`` is short)."""
+    return {"type": "mrkdwn", "text": clip(text, SECTION_TEXT_LIMIT)}
+
+
 def section(text: str, *, accessory: Any = None, block_id: str | None = None) -> SectionBlock:
     return SectionBlock(
         text=MarkdownTextObject(text=clip(text, SECTION_TEXT_LIMIT)),
         accessory=accessory,
         block_id=block_id,
     )
+
+
+def line_sections(lines: Sequence[str]) -> list[SectionBlock]:
+    """Lines gathered into as few sections as the section text limit allows (a long list in
+    few blocks keeps a message within Slack's 50 blocks)."""
+    sections: list[SectionBlock] = []
+    chunk: list[str] = []
+    for line in lines:
+        if chunk and sum(len(x) + 1 for x in chunk) + len(line) > SECTION_TEXT_LIMIT - 10:
+            sections.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        sections.append(section("\n".join(chunk)))
+    return sections
 
 
 def fields(items: Sequence[str]) -> SectionBlock:
@@ -351,3 +372,24 @@ def _element_value(element: dict[str, Any]) -> Any:
     if kind == "file_input":
         return list(element.get("files") or [])
     return element.get("value")
+
+
+def built_features(locale: str) -> str:
+    """The built capabilities in words ("the key-user register, issues and requests and
+    satisfaction polls"), so greetings and help promise only what exists."""
+    from bot.manifest import built_capabilities
+
+    return plain(
+        locale,
+        "features.list",
+        items=[plain(locale, f"features.{name}") for name in built_capabilities()],
+    )
+
+
+def channel_posts(locale: str) -> str:
+    """What Liaison will post in a project's channel, from the built capabilities."""
+    from bot.manifest import CHANNEL_POSTS, built_capabilities
+
+    built = built_capabilities()
+    items = [plain(locale, f"channel_posts.{name}") for name in CHANNEL_POSTS if name in built]
+    return plain(locale, "features.list", items=items) if items else ""

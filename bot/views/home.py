@@ -54,7 +54,16 @@ def welcome_part(
     """The welcome for newcomers; the "New project" button for them and for PMs."""
     blocks: list[Block] = []
     if not has_anything:
-        blocks.append(ui.section(t(locale, "home.welcome", project=commands["project"])))
+        blocks.append(
+            ui.section(
+                t(
+                    locale,
+                    "home.welcome",
+                    project=commands["project"],
+                    features=ui.built_features(locale),
+                )
+            )
+        )
     elif not manages_projects:
         return blocks
     blocks.append(

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from markupsafe import Markup
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -14,12 +16,15 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
 )
 
-from bot.i18n import plain, t
+from bot.i18n import escape_mrkdwn, plain, slack_date, t
 from bot.ids import DigestId, IssueId
 from bot.services.issues import (
+    BREACH_KINDS,
     KINDS,
     PRIORITIES,
+    Breach,
     IssueInput,
+    IssuePage,
     ListQuery,
     ServiceLevels,
     Verb,
@@ -327,11 +332,45 @@ def history_text(locale: str, project: Project, issue: Issue, entry: IssueHistor
     )
 
 
+def change_confirmation(
+    locale: str, project: Project, issue: Issue, entry: IssueHistory | None
+) -> str:
+    """What the person who made a change is told: the change in the words of its history entry
+    ("@pia assigned ERP-2 to @tom."), and the status the issue is in now."""
+    status = status_label(locale, issue.status)
+    if entry is None:
+        return t(locale, "issues.now", ref=issue_key(project, issue), status=status)
+    return t(
+        locale,
+        "issues.done",
+        change=Markup(history_text(locale, project, issue, entry)),
+        status=status,
+    )
+
+
 def thread_reply(
     locale: str, project: Project, issue: Issue, entry: IssueHistory
 ) -> dict[str, Any]:
     text = history_text(locale, project, issue, entry)
     return ui.message(text, [ui.section(text)])
+
+
+def escalation_replies(locale: str, project: Project, kind: str) -> Callable[[Issue], dict]:
+    """The thread reply noting an escalation (the words ``thread_reply`` gives its history entry)
+    as plain payloads, rendered once per project and kind: a first run can queue thousands."""
+    marker = "\x00ref\x00"
+    text = t(
+        locale,
+        "issues.history.escalated",
+        ref=Markup(marker),
+        breach=plain(locale, f"issues.breach.{kind}"),
+    )
+
+    def reply(issue: Issue) -> dict[str, Any]:
+        filled = text.replace(marker, escape_mrkdwn(issue_key(project, issue)))
+        return {"text": filled, "blocks": [{"type": "section", "text": ui.mrkdwn(filled)}]}
+
+    return reply
 
 
 def created_confirmation(
@@ -445,35 +484,48 @@ def reminder_dm(
     return ui.message(title, blocks)
 
 
-def escalation_dm(
-    locale: str, project: Project, issue: Issue, kind: str, permalink: str | None
-) -> dict[str, Any]:
-    text = t(
+ESCALATION_BUTTONS = 10  # the worst breaches get an "Open" button each
+ESCALATION_LINES = 40  # then plain lines; the rest are counted
+
+
+def escalation_line(locale: str, breach: Breach) -> str:
+    issue, project = breach.issue, breach.project
+    return t(
         locale,
-        f"issues.escalation.{kind}",
+        f"issues.escalation.{breach.kind}",
         ref=issue_key(project, issue),
         title=issue.title,
         priority=issue.priority,
         owner=issue.owner_id,
         reporter=issue.reporter_id,
         due=issue.due_date.isoformat(),
-        when=issue.created_at,
-        tz=project.timezone,
+        when=slack_date(issue.created_at, project.timezone),
     )
-    blocks: list[Block] = [ui.section(text)]
-    if permalink:
-        blocks.append(ui.context(t(locale, "issues.dm.see_issue", url=permalink)))
-    blocks.append(
-        _verb_buttons(
-            locale,
-            issue,
-            [Verb.ASSIGN, Verb.ACK]
-            if kind != "resolution" and issue.status == "new"
-            else [Verb.ASSIGN, Verb.DUE],
-            block_id=f"escalate_{issue.id}",
+
+
+def escalation_dm(locale: str, found: list[Breach]) -> dict[str, Any]:
+    """One DM per PM per run: how many breaches, by kind, then the worst first (highest priority,
+    longest past its level); the first ones with a button that opens the issue."""
+    ordered = sorted(found, key=Breach.worst_first)
+    kinds = {kind: sum(1 for b in found if b.kind == kind) for kind in BREACH_KINDS}
+    title = t(locale, "issues.escalation.title", count=len(found))
+    summary = t(locale, "issues.escalation.summary", **kinds)
+    blocks: list[Block] = [ui.section(title), ui.context(summary)]
+    for breach in ordered[:ESCALATION_BUTTONS]:
+        blocks.append(
+            ui.section(
+                escalation_line(locale, breach),
+                accessory=ui.button(
+                    plain(locale, "issues.home.open"), IssueId.HOME_OPEN, str(breach.issue.id)
+                ),
+            )
         )
-    )
-    return ui.message(text, blocks)
+    rest = [escalation_line(locale, b) for b in ordered[ESCALATION_BUTTONS:ESCALATION_LINES]]
+    blocks += ui.line_sections(rest)
+    if len(ordered) > ESCALATION_LINES:
+        blocks.append(ui.context(t(locale, "common.more", count=len(ordered) - ESCALATION_LINES)))
+    blocks.append(ui.context(t(locale, "issues.escalation.hint")))
+    return ui.message(f"{title} {summary}", blocks)
 
 
 # ----------------------------------------------------------------------------- lists, Home
@@ -494,17 +546,9 @@ def issue_line(locale: str, project: Project, issue: Issue, now: datetime) -> st
 
 
 def list_message(
-    locale: str,
-    items: list[tuple[Issue, Project]],
-    query: ListQuery,
-    raw_query: str,
-    page: int,
-    now: datetime,
+    locale: str, found: IssuePage, query: ListQuery, raw_query: str, now: datetime
 ) -> dict[str, Any]:
-    total = len(items)
-    pages = max(1, -(-total // LIST_PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    shown = items[(page - 1) * LIST_PAGE_SIZE : page * LIST_PAGE_SIZE]
+    total, page, pages, shown = found.total, found.page, found.pages, found.items
     title = t(
         locale,
         "issues.list.title",

@@ -183,14 +183,7 @@ def register_message(
         )
         lines = [_entry_line(locale, entry) for entry in entries]
         # Several people per section keeps a 100-person register within the 50-block limit.
-        chunk: list[str] = []
-        for line in lines:
-            if sum(len(x) + 1 for x in chunk) + len(line) > ui.SECTION_TEXT_LIMIT - 10:
-                blocks.append(ui.section("\n".join(chunk)))
-                chunk = []
-            chunk.append(line)
-        if chunk:
-            blocks.append(ui.section("\n".join(chunk)))
+        blocks += ui.line_sections(lines)
     if len(blocks) > budget:
         blocks = blocks[:budget] + [
             ui.context(t(locale, "keyuser.register_cut", code=project.code))
