@@ -310,7 +310,7 @@ def test_a_failing_digest_holds_back_no_other_project_and_is_tried_again(
     monkeypatch.setattr(digest_service, "build_digest", broken_for_erp)
     clock.set(datetime(2026, 12, 7, 8, 0, tzinfo=UTC))
     summary = digest_jobs.send_digests(runtime)
-    assert (summary["digests"], summary["failed"]) == (1, 1)
+    assert (summary["digests"], summary["digests_failed"]) == (1, 1)
     assert [run.project_id for run in runs(database)] == [2]  # ERP's claim was rolled back
     monkeypatch.setattr(digest_service, "build_digest", real_build)
     clock.advance(minutes=5)

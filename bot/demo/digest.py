@@ -23,13 +23,14 @@ def _next_digest_time(stage: Stage, weekday: int, at: time, zone: str) -> dateti
 
 def play(stage: Stage) -> None:
     slack, emulator = stage.slack, stage.emulator
-    stage.act("Act 6 — the week ends: the weekly digest in the channel, and the PM's dashboard")
+    t = stage.t
+    stage.act(t("demo.digest.title"))
 
-    stage.step(PM, "types `/digest preview` in #erp-rollout: only she sees it, right now:")
+    stage.step(PM, t("demo.digest.preview", channel=stage.emulator.channel_name(CHANNEL)))
     slack.slash_command(PM, "/digest", "preview", channel_id=CHANNEL)
     stage.show_new_messages()
 
-    stage.step(PM, "types `/digest settings` and sends it to the project channel only:")
+    stage.step(PM, t("demo.digest.settings"))
     slack.slash_command(PM, "/digest", "settings", channel_id=CHANNEL)
     stage.show_view(emulator.open_views(PM)[-1])
     slack.submit_view(
@@ -39,10 +40,10 @@ def play(stage: Stage) -> None:
 
     moment = _next_digest_time(stage, 0, time(9, 0), "Europe/Berlin")
     stage.clock.set(moment)
-    stage.step(PM, "— Monday 09:00: the scheduler posts the digest, with the trend chart:")
+    stage.step(PM, t("demo.digest.scheduled"))
     run_due(stage.runtime)
     stage.show_new_messages()
 
-    stage.step(PM, "opens the Home tab: her project's dashboard:")
+    stage.step(PM, t("demo.digest.home"))
     slack.open_home(PM)
     stage.show_home(PM)

@@ -43,17 +43,14 @@ def _next_weekday(stage: Stage, weekday: int, hour: int, zone: str = "Europe/Ber
 
 def _run_jobs(stage: Stage, what: str) -> None:
     stage.step(PM, f"— the scheduler runs ({what}):")
-    summary = run_due(stage.runtime)
-    wanted = ("calendar_reminders", "meeting_invitations", "meeting_outcomes", "plan_due")
-    stage.say("    " + ", ".join(f"{name}: {summary[name]}" for name in wanted))
-    stage.say("    engagement_nudges: " + str(summary["engagement_nudges"]))
+    stage.show_run(run_due(stage.runtime))  # what the jobs did, in words
     stage.show_new_messages()
 
 
 def play(stage: Stage) -> None:
     slack = stage.slack
     emulator = stage.emulator
-    stage.act("Act 5 — the communication plan, meetings with reminders, and engagement")
+    stage.act(stage.t("demo.meetings.title"))
     stage.show_new_messages()
 
     stage.step(PM, "opens the communication plan with `/project plan ERP`:")
@@ -85,7 +82,7 @@ def play(stage: Stage) -> None:
     response = slack.submit_view(PM, values)
     for block_id, message in (response.json or {}).get("errors", {}).items():
         stage.say(f"    ! {block_id}: {message}")
-    stage.say("    (the form stays open; nothing was stored)")
+    stage.say("    " + stage.t("demo.form_stays_open"))
     stage.step(PM, "sets 6 meetings and submits:")
     slack.submit_view(PM, {**values, "count": "6"})
     stage.show_new_messages()

@@ -63,7 +63,7 @@ def _take_quiz(stage: Stage, user_id: str, picks: list[Any]) -> None:
 
 def play(stage: Stage) -> None:
     slack, emulator = stage.slack, stage.emulator
-    stage.act("Act 4 — trainings: curriculum, a full session, attendance, quiz and readiness")
+    stage.act(stage.t("demo.trainings.title"))
 
     stage.step(PM, "types `/training curriculum` in #erp-rollout:")
     slack.slash_command(PM, "/training", "curriculum", channel_id=CHANNEL)

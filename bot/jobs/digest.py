@@ -84,7 +84,7 @@ def send_digests(runtime: Runtime) -> dict[str, Any]:
             continue
         sent += 1
         late += int(item.late)
-    return {"digests": sent, "late": late, "failed": failed}
+    return {"digests": sent, "late_digests": late, "digests_failed": failed}
 
 
 def _send_scheduled(runtime: Runtime, item: service.DueDigest) -> bool:
