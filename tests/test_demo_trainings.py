@@ -22,4 +22,4 @@ def test_demo_trainings_act_plays_in_chinese(tmp_path: Path) -> None:
     assert "*系统概述*：6 人中 1 人已就绪" in act
     heatmap = tmp_path / "demo-readiness.png"
     assert heatmap.read_bytes().startswith(b"\x89PNG")
-    assert "Slack rules broken (Block Kit limits, scopes, late acks): 0" in text
+    assert "违反 Slack 规则（Block Kit 限制、权限范围、超时确认）的次数：0" in text
