@@ -12,12 +12,15 @@ from bot.services import trainings as service
 from bot.services.context import Ctx
 from bot.views import trainings as views
 
+# Items per list: the Home tab shares Slack's 100 blocks with every other part.
+HOME_LIMIT = 5
+
 
 def trainings_part(ctx: Ctx, user_id: str, locale: str) -> list[Block]:
-    """A key user's upcoming sessions with their answer, quizzes to take and their own readiness;
-    for a PM, readiness per module and the next sessions of each project they manage."""
+    """A key user's upcoming sessions with their answer, quizzes to take and their own readiness
+    (a PM's readiness per module and coming sessions are on the project dashboard)."""
     blocks = views.home_sessions(
-        locale, calendar.upcoming_for(ctx, user_id, kind=session_service.KIND, limit=10)
+        locale, calendar.upcoming_for(ctx, user_id, kind=session_service.KIND, limit=HOME_LIMIT)
     )
     quizzes = service.quizzes_to_take(ctx, user_id)
     projects = {
@@ -26,12 +29,8 @@ def trainings_part(ctx: Ctx, user_id: str, locale: str) -> list[Block]:
         if p.id in {quiz.project_id for quiz, _module in quizzes}
     }
     blocks += views.home_quizzes(
-        locale, [(quiz, module, projects[quiz.project_id]) for quiz, module in quizzes]
+        locale,
+        [(quiz, module, projects[quiz.project_id]) for quiz, module in quizzes[:HOME_LIMIT]],
     )
     blocks += views.home_own_readiness(locale, readiness_service.own_readiness(ctx, user_id))
-    now = ctx.now()
-    for project in project_service.projects_managed_by(ctx, user_id):
-        by_module = readiness_service.compute(ctx, project).by_module()
-        sessions = session_service.sessions_between(ctx, project.id or 0, now, None, limit=5)
-        blocks += views.home_pm(locale, project, by_module, sessions)
     return blocks

@@ -400,7 +400,7 @@ def test_home_tab_shows_sessions_quizzes_and_readiness(
     assert "Your training readiness" in home and "0/8 h" in home
     slack.open_home(PM)
     pm_home = texts([emulator.home(PM) or {}])
-    assert "Training readiness · ERP" in pm_home and "0 of 3 ready" in pm_home
+    assert "*Training readiness*" in pm_home and "*0%* ready (0 of 3)" in pm_home
     assert emulator.violations == []
 
 

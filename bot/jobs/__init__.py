@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.jobs import calendar as calendar_jobs
+from bot.jobs import digest as digest_jobs
 from bot.jobs import issues as issue_jobs
 from bot.jobs import meetings as meeting_jobs
 from bot.jobs import polls as poll_jobs
@@ -53,6 +54,7 @@ JOB_TABLE: list[JobSpec] = [
     JobSpec("meeting_outcomes", meeting_jobs.meeting_outcomes, timedelta(minutes=15)),
     JobSpec("plan_due", meeting_jobs.plan_due, timedelta(minutes=5)),
     JobSpec("engagement_nudges", meeting_jobs.engagement_nudges, timedelta(minutes=30)),
+    JobSpec("digests", digest_jobs.send_digests, timedelta(minutes=5)),
     JobSpec("deliver_outbox", deliver_outbox, timedelta(seconds=15)),
 ]
 

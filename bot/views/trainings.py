@@ -925,44 +925,6 @@ def home_sessions(locale: str, rows: Sequence[tuple[CalendarEvent, Invitation]])
     return blocks
 
 
-def home_pm(
-    locale: str,
-    project: Project,
-    by_module: Sequence[Any],
-    sessions: Sequence[SessionView],
-) -> list[Block]:
-    if not by_module and not sessions:
-        return []
-    blocks: list[Block] = [ui.header(plain(locale, "training.home_pm_title", code=project.code))]
-    if by_module:
-        lines = [
-            t(
-                locale,
-                "training.readiness_module",
-                module=m.module.name,
-                ready=m.ready,
-                trainees=m.trainees,
-            )
-            for m in by_module
-        ]
-        blocks.append(ui.section("\n".join(lines)))
-    if sessions:
-        lines = [
-            t(
-                locale,
-                "training.home_pm_session",
-                id=v.event.id,
-                title=v.event.title,
-                when=calendar_views.when(locale, v.event),
-                accepted=v.accepted,
-                capacity=v.event.capacity or "∞",
-            )
-            for v in sessions[:5]
-        ]
-        blocks.append(ui.section("\n".join(lines)))
-    return blocks
-
-
 class _Messages:
     """``bot.services.trainings.TrainingMessages`` for the services and jobs."""
 

@@ -19,6 +19,7 @@ from storage.models.core import (
     ProjectMember,
     Workspace,
 )
+from storage.models.digest import DigestRun, DigestSettings, DigestTarget
 from storage.models.issues import Issue, IssueHistory, IssueSettings, IssueStatus
 from storage.models.meetings import (
     Meeting,
@@ -58,6 +59,9 @@ __all__ = [
     "EventStatus",
     "Invitation",
     "Rsvp",
+    "DigestRun",
+    "DigestSettings",
+    "DigestTarget",
     "Interaction",
     "Issue",
     "IssueHistory",
