@@ -13,9 +13,11 @@ from bot.runtime import Runtime, make_client
 from bot.settings import SettingsError
 from handlers import calendar as calendar_listeners
 from handlers import commplan, engagement, errors, events, home, keyusers, projects
+from handlers import digest as digest_listeners
 from handlers import issues as issue_listeners
 from handlers import meetings as meeting_listeners
 from handlers import polls as poll_listeners
+from handlers import trainings as training_listeners
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +61,11 @@ LISTENER_MODULES: tuple[Any, ...] = (
     issue_listeners,
     poll_listeners,
     calendar_listeners,
+    training_listeners,
     commplan,
     engagement,
     meeting_listeners,
+    digest_listeners,
 )
 
 

@@ -86,35 +86,8 @@ def results_chart(figures: Any, locale: str = "en") -> bytes:
         used = len(charted)
         if show_trend:
             ax = flat[used]
-            rounds = [r.round_number for r in figures.trend]
-            lines = (
-                (plain(locale, "poll.chart.csat"), [r.csat for r in figures.trend], COLOURS[2]),
-                (plain(locale, "poll.chart.nps"), [r.nps for r in figures.trend], COLOURS[1]),
-                (
-                    plain(locale, "poll.chart.response"),
-                    [r.response_rate for r in figures.trend],
-                    COLOURS[3],
-                ),
-            )
-            for label, values, colour in lines:
-                points = [(x, y) for x, y in zip(rounds, values, strict=True) if y is not None]
-                if points:
-                    ax.plot(
-                        [p[0] for p in points],
-                        [p[1] for p in points],
-                        marker="o",
-                        label=drawable(label),
-                        color=colour,
-                    )
-            ax.set_xticks(
-                rounds,
-                [drawable(plain(locale, "poll.chart.round", round=r)) for r in rounds],
-                fontsize=8,
-            )
-            ax.set_ylim(-100, 100)
-            ax.axhline(0, color="#999999", linewidth=0.5)
+            plot_trend(ax, figures.trend, locale)
             ax.set_title(drawable(plain(locale, "poll.chart.trend")), fontsize=9)
-            ax.legend(fontsize=7, loc="lower left")
             used += 1
         if not charted and not show_trend:
             flat[0].text(
@@ -128,6 +101,50 @@ def results_chart(figures: Any, locale: str = "en") -> bytes:
         for ax in flat[used:]:
             ax.axis("off")
         figure.suptitle(_shorten(figures.poll.title, 80), fontsize=11)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=90)
+        return buffer.getvalue()
+    finally:
+        plt.close(figure)
+
+
+def plot_trend(ax: Any, rounds: list[Any], locale: str) -> None:
+    """CSAT, NPS and response rate across rounds (anything with ``round_number``, ``csat``,
+    ``nps`` and ``response_rate``) on one axis, from -100 to 100."""
+    numbers = [r.round_number for r in rounds]
+    lines = (
+        (plain(locale, "poll.chart.csat"), [r.csat for r in rounds], COLOURS[2]),
+        (plain(locale, "poll.chart.nps"), [r.nps for r in rounds], COLOURS[1]),
+        (plain(locale, "poll.chart.response"), [r.response_rate for r in rounds], COLOURS[3]),
+    )
+    for label, values, colour in lines:
+        points = [(x, y) for x, y in zip(numbers, values, strict=True) if y is not None]
+        if points:
+            ax.plot(
+                [p[0] for p in points],
+                [p[1] for p in points],
+                marker="o",
+                label=drawable(label),
+                color=colour,
+            )
+    ax.set_xticks(
+        numbers,
+        [drawable(plain(locale, "poll.chart.round", round=n)) for n in numbers],
+        fontsize=8,
+    )
+    ax.set_ylim(-100, 100)
+    ax.axhline(0, color="#999999", linewidth=0.5)
+    ax.legend(fontsize=7, loc="lower left")
+
+
+def trend_chart(title: str, rounds: list[Any], locale: str = "en") -> bytes:
+    """The digest's chart: the trend of a poll's rounds (``RoundSummary``)."""
+    plt = _pyplot(locale)
+    figure, ax = plt.subplots(figsize=(6, 3.4))
+    try:
+        plot_trend(ax, rounds, locale)
+        ax.set_title(_shorten(plain(locale, "digest.chart.title", title=title), 80), fontsize=10)
         figure.tight_layout()
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=90)

@@ -66,6 +66,45 @@ class CalendarId(StrEnum):
     CHECK_IN = "calendar_check_in"
 
 
+class TrainingId(StrEnum):
+    """Callbacks and actions of trainings (``bot/views/trainings.py``, ``handlers/trainings.py``).
+
+    Button values carry a project, module, quiz or event id: a claim, checked against the clicking
+    person's rights before anything happens."""
+
+    MODULE_MODAL = "training_module"
+    QUESTION_MODAL = "training_question"
+    QUIZ_MODAL = "training_quiz"
+    QUIZ_ANSWER_MODAL = "training_quiz_answer"
+    PRACTICAL_MODAL = "training_practical"
+    IMPORT_MODAL = "training_import"
+    SESSION_MODAL = "training_session"
+    RESCHEDULE_MODAL = "training_reschedule"
+    ROLL_CALL_MODAL = "training_roll_call"
+    USE_STANDARD = "training_use_standard"
+    ADD_MODULE = "training_add_module"
+    EDIT_MODULE = "training_edit_module"
+    EXPORT_CURRICULUM = "training_export_curriculum"
+    IMPORT_CURRICULUM = "training_import_curriculum"
+    TAKE_QUIZ = "training_take_quiz"
+    READINESS_PAGE = "training_readiness_page"
+    EXPORT_READINESS = "training_export_readiness"
+    ROLL_CALL = "training_roll_call_open"
+
+
+class DigestId(StrEnum):
+    """Callbacks and actions of the digest and the dashboards (``bot/views/digest.py``,
+    ``bot/views/home.py``, ``handlers/digest.py``)."""
+
+    SETTINGS_MODAL = "digest_settings"
+    OPEN_DASHBOARD = "digest_open_dashboard"  # value: project id
+    REMIND_OWNERS = "digest_remind_owners"  # value: project id
+    # Home "show more": value ``<section>:<project id>:<page>``.
+    HOME_PAGE = "dashboard_page"
+    HOME_PAGE_BACK = "dashboard_page_back"  # "Show less": same value, another id in its block
+    HOME_PICK_PROJECT = "dashboard_pick_project"
+
+
 class PlanId(StrEnum):
     """Callbacks and actions of the communication plan (``bot/views/commplan.py``)."""
 

@@ -19,7 +19,10 @@ COMMAND_DESCRIPTIONS = {
         "Log and follow key users' issues and requests",
         "new | list | ID verb | export CODE | help",
     ),
-    "training": ("Plan trainings and track readiness", "help"),
+    "training": (
+        "Training curriculum, sessions, quizzes and readiness",
+        "curriculum | new | list | roster ID | quiz | practical | readiness [CODE] | help",
+    ),
     "poll": (
         "Satisfaction polls and surveys",
         "new | list | close ID | results ID | export ID | help",
@@ -28,10 +31,21 @@ COMMAND_DESCRIPTIONS = {
         "Meetings with key users: invitations, RSVP, reminders, outcomes",
         "new [CODE] | list [CODE] [week|all] | ID | cancel ID | reschedule ID | help",
     ),
-    "digest": ("Preview the weekly digest", "preview [CODE] | help"),
+    "digest": (
+        "The weekly digest: preview, send now, settings",
+        "preview [CODE] | send [CODE] | settings [CODE] | help",
+    ),
 }
 # The commands whose capability is built; the manifest declares only these.
-ACTIVE_COMMANDS: list[str] = ["project", "keyuser", "issue", "poll", "meeting"]
+ACTIVE_COMMANDS: list[str] = [
+    "project",
+    "keyuser",
+    "issue",
+    "poll",
+    "training",
+    "meeting",
+    "digest",
+]
 # Message shortcuts: (callback id, name, description). Capabilities add theirs here.
 MESSAGE_SHORTCUTS: list[tuple[str, str, str]] = [
     ("log_issue_from_message", "Log as key-user issue", "Log this message as a key user's issue"),

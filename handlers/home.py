@@ -1,11 +1,14 @@
 """The App Home tab: published on ``app_home_opened`` and after changes that affect it.
 
 Each capability contributes a part: a function ``(ctx, user_id, locale) -> list[Block]``, listed in
-``HOME_PARTS`` in the order they appear.
+``HOME_PARTS`` in the order they appear. A part that pages ("Show more") also takes ``pages``: the
+page of each of its lists, carried by the button that asked for it. Each part bounds its own
+blocks, so the whole stays within Slack's 100 (``bot.views.home.home_view``).
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -16,8 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from bot.runtime import Runtime
-from bot.services import engagement
-from bot.services import keyusers as keyuser_service
+from bot.services import digest as digest_service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.slack_io import slack_error_code
@@ -25,6 +27,7 @@ from bot.views import home as views
 from handlers.issues_home import issues_part
 from handlers.meetings_home import contacts_part, meetings_part
 from handlers.polls_home import polls_part
+from handlers.trainings_home import trainings_part
 
 log = logging.getLogger(__name__)
 
@@ -35,30 +38,49 @@ def key_user_projects_part(ctx: Ctx, user_id: str, locale: str) -> list[Block]:
     return views.key_user_part(locale, project_service.projects_of_key_user(ctx, user_id))
 
 
-def pm_projects_part(ctx: Ctx, user_id: str, locale: str) -> list[Block]:
-    rows = []
-    for project in project_service.projects_managed_by(ctx, user_id):
-        grouped = keyuser_service.register(ctx, project)
-        per_quadrant = {q: len(entries) for q, entries in grouped.items()}
-        debt = len(engagement.engagement_debt(ctx, project.id or 0, ctx.now()))
-        rows.append((project, per_quadrant, debt))
-    return views.pm_part(locale, rows)
+def pm_dashboard_part(
+    ctx: Ctx, user_id: str, locale: str, pages: dict[str, int] | None = None
+) -> list[Block]:
+    """Each managed project's dashboard (the chosen one first), at most ``MAX_DASHBOARDS``."""
+    pages = pages or {}
+    projects = project_service.projects_managed_by(ctx, user_id)
+    chosen = pages.get("project")
+    projects.sort(key=lambda project: project.id != chosen)
+    dashboards = []
+    for project in projects[: views.MAX_DASHBOARDS]:
+        page = max(pages.get(f"risk:{project.id}", 0), 0)
+        dashboards.append(
+            digest_service.project_dashboard(
+                ctx, project, at_risk_limit=views.RISK_PAGE, at_risk_offset=page * views.RISK_PAGE
+            )
+        )
+    return views.pm_dashboards(locale, dashboards, sorted(projects, key=lambda p: p.code))
 
 
+# The PM's dashboards first: they matter most to whoever has them.
 HOME_PARTS: list[HomePart] = [
+    pm_dashboard_part,
     key_user_projects_part,
     meetings_part,
-    pm_projects_part,
     contacts_part,
     issues_part,
     polls_part,
+    trainings_part,
 ]
 
 
-def build_home(runtime: Runtime, team_id: str, user_id: str) -> dict[str, Any]:
+def _call(part: HomePart, ctx: Ctx, user_id: str, locale: str, pages: dict[str, int]) -> Any:
+    if "pages" in inspect.signature(part).parameters:
+        return part(ctx, user_id, locale, pages=pages)  # type: ignore[call-arg]
+    return part(ctx, user_id, locale)
+
+
+def build_home(
+    runtime: Runtime, team_id: str, user_id: str, pages: dict[str, int] | None = None
+) -> dict[str, Any]:
     locale = runtime.settings.locale
     with runtime.unit(team_id, user_id) as ctx:
-        parts = [part(ctx, user_id, locale) for part in HOME_PARTS]
+        parts = [_call(part, ctx, user_id, locale, pages or {}) for part in HOME_PARTS]
         manages = bool(project_service.projects_managed_by(ctx, user_id))
     parts.append(
         views.welcome_part(
@@ -68,10 +90,16 @@ def build_home(runtime: Runtime, team_id: str, user_id: str) -> dict[str, Any]:
     return views.home_view(parts)
 
 
-def publish_home(runtime: Runtime, client: WebClient, team_id: str, user_id: str) -> None:
+def publish_home(
+    runtime: Runtime,
+    client: WebClient,
+    team_id: str,
+    user_id: str,
+    pages: dict[str, int] | None = None,
+) -> None:
     """Refresh someone's Home tab; a failure is logged, since the change itself already stands."""
     try:
-        client.views_publish(user_id=user_id, view=build_home(runtime, team_id, user_id))
+        client.views_publish(user_id=user_id, view=build_home(runtime, team_id, user_id, pages))
     except SlackApiError as error:
         log.warning("views.publish for %s failed: %s", user_id, slack_error_code(error))
 

@@ -10,19 +10,13 @@ from bot.services.context import Ctx
 from bot.views import issues as views
 
 
-def issues_part(ctx: Ctx, user_id: str, locale: str) -> list[Block]:
-    """The Home part: someone's open issues; for a PM, each project's counts and overdue ones."""
+def issues_part(
+    ctx: Ctx, user_id: str, locale: str, pages: dict[str, int] | None = None
+) -> list[Block]:
+    """The Home part: someone's open issues with status and due date, a page at a time (a PM's
+    figures and overdue issues are on their project dashboards)."""
     now = ctx.now()
     mine = service.open_issues_of(ctx, user_id)
     loggable = [p for p in project_service.list_projects(ctx) if service.can_log(ctx, p, user_id)]
-    blocks = list(views.key_user_home_part(locale, mine, loggable, now))
-    rows = [
-        (
-            project,
-            service.counts_by_status(ctx, project),
-            service.overdue_issues(ctx, project, limit=views.HOME_OVERDUE_LINES),
-        )
-        for project in project_service.projects_managed_by(ctx, user_id)
-    ]
-    blocks += views.pm_home_part(locale, rows, now)
-    return blocks
+    page = max((pages or {}).get("issues", 0), 0)
+    return list(views.key_user_home_part(locale, mine, loggable, now, page=page))

@@ -11,11 +11,13 @@ from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import engagement as views
 from bot.views import meetings as meeting_views
+from bot.views.home import MAX_DASHBOARDS
 
 
 def contacts_part(ctx: Ctx, user_id: str, locale: str) -> list[Block]:
-    """For a PM: the last contact with each key user of their projects (one query for all)."""
-    projects = project_service.projects_managed_by(ctx, user_id)
+    """For a PM: the last contact with each key user of their projects (one query for all), for
+    as many projects as the Home tab shows dashboards of."""
+    projects = project_service.projects_managed_by(ctx, user_id)[:MAX_DASHBOARDS]
     if not projects:
         return []
     contacts = engagement.contacts_by_project(ctx, [p.id or 0 for p in projects], ctx.now())

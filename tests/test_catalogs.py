@@ -147,29 +147,30 @@ def test_render_keyuser_messages_in_chinese() -> None:
 
 
 def test_render_home_dashboard_in_chinese() -> None:
-    text = t(
+    counts = t(ZH, "dashboard.key_users", total=5, counts="重点管理: 2 · 监督: 3")
+    assert counts == "关键用户 5 人：重点管理: 2 · 监督: 3"
+    figures = t(
         ZH,
-        "home.pm_project",
-        code="ERP",
-        name="S/4HANA",
-        phase="系统实现",
-        total=5,
-        counts="重点管理: 2 · 监督: 3",
+        "dashboard.pm_figures",
+        open=3,
+        overdue=1,
+        breaches=0,
+        csat="80%",
+        nps="20",
         debt=2,
-        channel=None,
+        readiness=None,
     )
-    assert "关键用户 5 名：重点管理: 2 · 监督: 3" in text
-    assert ":hourglass: 2 名" in text
-    assert ":hourglass:" not in t(
+    assert "*逾期* 1" in figures and "*联系欠账* 2 人" in figures and "就绪度" not in figures
+    assert "*培训就绪度* 75%" in t(
         ZH,
-        "home.pm_project",
-        code="ERP",
-        name="X",
-        phase="P",
-        total=0,
-        counts="",
-        debt=0,
-        channel=None,
+        "dashboard.pm_figures",
+        open=3,
+        overdue=1,
+        breaches=0,
+        csat="80%",
+        nps="20",
+        debt=2,
+        readiness=75,
     )
 
 

@@ -399,7 +399,7 @@ def test_home_shows_counts_and_acts(erp: SlackDriver, database: Database) -> Non
     log_issue(erp)
     erp.open_home(PM)
     home = texts([erp.emulator.home(PM)])
-    assert "Issues of your projects" in home and "New: 1" in home
+    assert "*Open issues* 1" in home and "*Overdue* 0" in home
     erp.open_home(ANNA)
     home_view = erp.emulator.home(ANNA)
     assert "Invoice posting fails" in texts([home_view])

@@ -256,10 +256,18 @@ def test_close_computes_csat_and_nps_and_sends_results_with_a_chart_to_the_pm(
     assert 10_000 < len(png) < 1_000_000
     assert emulator.dm_channel_id(PM) in chart["channels"]
 
-    # Jobs afterwards send nothing more about the poll (the PM's weekly engagement nudge aside).
+    # Jobs afterwards send nothing more about the poll (the weekly digest and the PM's weekly
+    # engagement nudge aside).
     def poll_posts() -> int:
         posts = emulator.calls_to("chat.postMessage")
-        return len([call for call in posts if "engagement debt" not in str(call.args)])
+        return len(
+            [
+                call
+                for call in posts
+                if "engagement debt" not in str(call.args)
+                and "Weekly digest" not in str(call.args.get("text"))
+            ]
+        )
 
     calls = poll_posts()
     clock.advance(days=10)
@@ -303,7 +311,7 @@ def test_recurrence_makes_round_two_and_the_trend_compares_rounds(
     results = texts(emulator.dm_messages(PM))
     assert "Round 1 (2026-12-01): 67 % answered · CSAT 50 %" in results
     assert "Round 2 (2027-01-01): 100 % answered · CSAT 100 %" in results
-    assert len([f for f in emulator.files if f["name"].endswith(".png")]) == 2
+    assert len([f for f in emulator.files if f["name"].startswith("poll-")]) == 2
 
 
 def test_closing_a_recurring_poll_early_ends_the_series(

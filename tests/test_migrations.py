@@ -96,3 +96,9 @@ def test_three_processes_migrate_a_fresh_postgresql_database_at_once(tmp_path: P
         with admin.connect() as connection:
             connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
+
+
+def test_history_is_one_line_with_a_single_head() -> None:
+    from storage.migrate import script_heads
+
+    assert len(script_heads()) == 1

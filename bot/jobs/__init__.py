@@ -13,9 +13,11 @@ from datetime import timedelta
 from typing import Any
 
 from bot.jobs import calendar as calendar_jobs
+from bot.jobs import digest as digest_jobs
 from bot.jobs import issues as issue_jobs
 from bot.jobs import meetings as meeting_jobs
 from bot.jobs import polls as poll_jobs
+from bot.jobs import trainings as training_jobs
 from bot.logs import tagged
 from bot.runtime import Runtime
 
@@ -45,9 +47,14 @@ JOB_TABLE: list[JobSpec] = [
     JobSpec("poll_rounds", poll_jobs.poll_rounds, timedelta(minutes=5)),
     JobSpec("meeting_invitations", meeting_jobs.meeting_invitations, timedelta(minutes=15)),
     JobSpec("calendar_reminders", calendar_jobs.send_reminders, timedelta(minutes=1)),
+    JobSpec("quiz_remind", training_jobs.remind_quizzes, training_jobs.EVERY_MINUTE),
+    JobSpec("quiz_close", training_jobs.close_quizzes, training_jobs.EVERY_MINUTE),
+    JobSpec("quiz_repeat", training_jobs.repeat_quizzes, timedelta(minutes=5)),
+    JobSpec("training_feedback", training_jobs.feedback_polls, training_jobs.EVERY_MINUTE),
     JobSpec("meeting_outcomes", meeting_jobs.meeting_outcomes, timedelta(minutes=15)),
     JobSpec("plan_due", meeting_jobs.plan_due, timedelta(minutes=5)),
     JobSpec("engagement_nudges", meeting_jobs.engagement_nudges, timedelta(minutes=30)),
+    JobSpec("digests", digest_jobs.send_digests, timedelta(minutes=5)),
     JobSpec("deliver_outbox", deliver_outbox, timedelta(seconds=15)),
 ]
 

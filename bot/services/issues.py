@@ -810,24 +810,6 @@ def counts_by_status(ctx: Ctx, project: Project) -> dict[str, int]:
     return counts
 
 
-def overdue_issues(ctx: Ctx, project: Project, *, limit: int) -> tuple[int, list[Issue]]:
-    """How many open issues of the project are past due, and the ``limit`` most overdue: a count
-    and a page in SQL, however many there are."""
-    overdue = (
-        col(Issue.project_id) == project.id,
-        col(Issue.deleted_at).is_(None),
-        col(Issue.status).in_(_OPEN),
-        col(Issue.due_at) <= ctx.now(),
-    )
-    count = ctx.session.exec(
-        select(func.count()).select_from(Issue).where(Issue.team_id == ctx.team_id, *overdue)
-    ).one()
-    shown = ctx.session.exec(
-        ctx.select(Issue).where(*overdue).order_by(col(Issue.due_at), col(Issue.id)).limit(limit)
-    ).all()
-    return int(count), list(shown)
-
-
 def open_issues_of(ctx: Ctx, user_id: str) -> list[tuple[Issue, Project]]:
     """Open issues someone reported or owns, across the workspace's projects."""
     rows = ctx.session.exec(

@@ -185,6 +185,30 @@ def clean_question(data: QuestionInput) -> QuestionInput:
     return QuestionInput(data.kind, text, options, bool(data.required))
 
 
+def clean_audience(
+    kind: str, roles: list[str], quadrants: list[str], people: list[str]
+) -> tuple[list[str], dict[str, Msg]]:
+    """An audience (all key users, roles, quadrants or named people): its values and any errors
+    keyed by field. Polls and training sessions choose their audience the same way."""
+    errors: dict[str, Msg] = {}
+    values: list[str] = []
+    if kind not in AUDIENCE_KINDS:
+        errors["audience_kind"] = Msg("errors.choice", choices=", ".join(AUDIENCE_KINDS))
+    elif kind == "role":
+        values = [r for r in roles if r in ROLES]
+        if not values:
+            errors["audience_roles"] = Msg("poll.errors.audience_roles")
+    elif kind == "quadrant":
+        values = [q for q in quadrants if q in tuple(Quadrant)]
+        if not values:
+            errors["audience_quadrants"] = Msg("poll.errors.audience_quadrants")
+    elif kind == "people":
+        values = list(dict.fromkeys(p for p in people if p))
+        if not values:
+            errors["audience_people"] = Msg("poll.errors.audience_people")
+    return values, errors
+
+
 def clean_settings(ctx: Ctx, data: PollInput) -> tuple[datetime, datetime, list[str]]:
     """Check a poll's settings; returns (opens_at, closes_at, audience values)."""
     errors: dict[str, Msg] = {}
@@ -196,21 +220,10 @@ def clean_settings(ctx: Ctx, data: PollInput) -> tuple[datetime, datetime, list[
         errors["title"] = Msg("errors.too_long", limit=150)
     if len((data.intro or "").strip()) > 2000:
         errors["intro"] = Msg("errors.too_long", limit=2000)
-    values: list[str] = []
-    if data.audience_kind not in AUDIENCE_KINDS:
-        errors["audience_kind"] = Msg("errors.choice", choices=", ".join(AUDIENCE_KINDS))
-    elif data.audience_kind == "role":
-        values = [r for r in data.audience_roles if r in ROLES]
-        if not values:
-            errors["audience_roles"] = Msg("poll.errors.audience_roles")
-    elif data.audience_kind == "quadrant":
-        values = [q for q in data.audience_quadrants if q in tuple(Quadrant)]
-        if not values:
-            errors["audience_quadrants"] = Msg("poll.errors.audience_quadrants")
-    elif data.audience_kind == "people":
-        values = list(dict.fromkeys(data.audience_people))
-        if not values:
-            errors["audience_people"] = Msg("poll.errors.audience_people")
+    values, audience_errors = clean_audience(
+        data.audience_kind, data.audience_roles, data.audience_quadrants, data.audience_people
+    )
+    errors.update(audience_errors)
     opens_at = data.opens_at or now
     if data.opens_at is not None and data.opens_at < now - timedelta(minutes=5):
         errors["opens_at"] = Msg("poll.errors.opens_past")

@@ -126,7 +126,7 @@ def invitation(
     live = event.status == EventStatus.SCHEDULED and invitation.response != Rsvp.REMOVED
     if live:
         blocks.append(ui.actions(*rsvp_buttons(locale, event, invitation), block_id="rsvp"))
-    fallback = plain(
+    fallback = t(  # the fallback text is mrkdwn too: a title can hold anything
         locale,
         "calendar.invite_fallback",
         kind=plain(locale, f"calendar.kind.{event.kind}"),
@@ -185,7 +185,7 @@ def roster(locale: str, event: CalendarEvent, rows: list[RosterRow]) -> dict[str
         blocks.append(ui.section(f"{label}\n{_names(people)}"))
     if not rows:
         blocks.append(ui.section(t(locale, "calendar.roster_empty")))
-    text = plain(locale, "calendar.roster_fallback", title=event.title, count=len(rows))
+    text = t(locale, "calendar.roster_fallback", title=event.title, count=len(rows))
     return ui.message(text, blocks)
 
 

@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ChannelSelectElement,
+    CheckboxesElement,
     ContextBlock,
     DateTimePickerElement,
     DividerBlock,
@@ -259,6 +260,25 @@ def file_input(
         label=PlainTextObject(text=label),
         optional=optional,
         element=FileInputElement(action_id=Action.INPUT, filetypes=list(filetypes), max_files=1),
+    )
+
+
+def checkboxes_input(
+    block_id: str,
+    label: str,
+    choices: Sequence[tuple[str, str]],
+    initial: Sequence[str] = (),
+    *,
+    optional: bool = True,
+) -> InputBlock:
+    """Checkboxes of fixed choices (Slack shows at most 10)."""
+    options = [option(value, text) for value, text in choices][:10]
+    chosen = [o for o in options if o.value in initial] or None
+    return InputBlock(
+        block_id=block_id,
+        label=PlainTextObject(text=clip(label, 2000)),
+        optional=optional,
+        element=CheckboxesElement(action_id=Action.INPUT, options=options, initial_options=chosen),
     )
 
 

@@ -1,4 +1,9 @@
-"""The App Home tab: a key user's projects and a PM's dashboards, assembled from parts."""
+"""The App Home tab: a key user's projects and a PM's dashboards, assembled from parts.
+
+Slack refuses a Home tab of more than 100 blocks, so every part is bounded whatever the data:
+lists show a page and a "Show more" button, a PM with many projects sees a few dashboards and a
+picker for the rest, and ``home_view`` keeps the whole within the limit.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,21 @@ from slack_sdk.models.blocks import Block
 
 from bot.i18n import plain, t
 from bot.ids import Action
-from bot.services.keyusers import Quadrant
+from bot.services.digest import readiness_percent
 from bot.views import common as ui
 from bot.views.keyusers import role_label
 from bot.views.projects import phase_label
 from storage.models import KeyUser, Project
+
+# Projects listed one block each for a key user; the rest are counted.
+KEY_USER_PROJECTS_SHOWN = 5
 
 
 def key_user_part(locale: str, memberships: list[tuple[Project, KeyUser]]) -> list[Block]:
     if not memberships:
         return []
     blocks: list[Block] = [ui.header(plain(locale, "home.keyuser_title"))]
-    for project, key_user in memberships:
+    for project, key_user in memberships[:KEY_USER_PROJECTS_SHOWN]:
         blocks.append(
             ui.section(
                 t(
@@ -34,55 +42,9 @@ def key_user_part(locale: str, memberships: list[tuple[Project, KeyUser]]) -> li
                 )
             )
         )
-    return blocks
-
-
-def pm_part(
-    locale: str,
-    rows: list[tuple[Project, dict[Quadrant, int], int]],
-) -> list[Block]:
-    """``rows``: project, key users per quadrant, key users in engagement debt."""
-    if not rows:
-        return []
-    blocks: list[Block] = [ui.header(plain(locale, "home.pm_title"))]
-    for project, per_quadrant, debt in rows:
-        total = sum(per_quadrant.values())
-        counts = " · ".join(
-            plain(locale, "format.count_of", what=plain(locale, f"quadrants.{q.value}"), count=n)
-            for q, n in per_quadrant.items()
-        )
-        blocks.append(
-            ui.section(
-                t(
-                    locale,
-                    "home.pm_project",
-                    code=project.code,
-                    name=project.name,
-                    phase=phase_label(locale, project.phase),
-                    total=total,
-                    counts=counts,
-                    debt=debt,
-                    channel=project.channel_id,
-                )
-            )
-        )
-        blocks.append(
-            ui.actions(
-                ui.button(
-                    plain(locale, "home.add_keyuser"),
-                    Action.HOME_ADD_KEYUSER,
-                    str(project.id),
-                    style="primary",
-                ),
-                ui.button(
-                    plain(locale, "home.show_register"), Action.HOME_SHOW_REGISTER, str(project.id)
-                ),
-                ui.button(
-                    plain(locale, "home.edit_project"), Action.HOME_EDIT_PROJECT, str(project.id)
-                ),
-                block_id=f"project_{project.id}",
-            )
-        )
+    if len(memberships) > KEY_USER_PROJECTS_SHOWN:
+        hidden = len(memberships) - KEY_USER_PROJECTS_SHOWN
+        blocks.append(ui.context(t(locale, "common.more", count=hidden)))
     return blocks
 
 
@@ -114,9 +76,156 @@ def welcome_part(
 
 
 def home_view(parts: list[list[Block]]) -> dict[str, Any]:
+    """The parts, divided, within Slack's 100 blocks: a part that would not fit whole is left out
+    (the dashboards come first for a PM, and each part is paged, so this is a last resort)."""
     blocks: list[Block] = []
     for part in parts:
-        if part and blocks:
+        if not part:
+            continue
+        needed = len(part) + (1 if blocks else 0)
+        if len(blocks) + needed > ui.VIEW_BLOCK_LIMIT:
+            continue
+        if blocks:
             blocks.append(ui.divider())
         blocks.extend(part)
-    return ui.home(blocks[: ui.VIEW_BLOCK_LIMIT])
+    return ui.home(blocks)
+
+
+# ------------------------------------------------------------------------ the PM dashboard
+
+RISK_PAGE = 8  # key users at risk per page of a dashboard
+MAX_DASHBOARDS = 2  # projects shown in full; a picker offers the others
+
+
+def _figure(value: float | None, unit: str = "") -> str:
+    return "—" if value is None else f"{value:.0f}{unit}"
+
+
+def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) -> list[Block]:
+    """One project's dashboard (``bot.services.digest.ProjectDashboard``): at most 9 blocks."""
+    from bot.i18n import render
+    from bot.ids import DigestId
+    from bot.views.digest import weekday_label
+
+    project = dashboard.project
+    issues, poll, risk = dashboard.issues, dashboard.poll, dashboard.at_risk
+    readiness = readiness_percent(dashboard.extra.get("readiness"))
+    blocks: list[Block] = [
+        ui.header(plain(locale, "dashboard.pm_title", code=project.code, name=project.name)),
+        ui.context(
+            t(
+                locale,
+                "dashboard.pm_phase",
+                phase=phase_label(locale, project.phase),
+                channel=project.channel_id,
+                day=weekday_label(locale, project.digest_weekday),
+                time=project.digest_time,
+            )
+        ),
+        ui.section(
+            t(
+                locale,
+                "dashboard.key_users",
+                total=sum(dashboard.quadrants.values()),
+                counts=" · ".join(
+                    f"{plain(locale, f'quadrants.{q.value}')}: {n}"
+                    for q, n in dashboard.quadrants.items()
+                ),
+            )
+            + "\n"
+            + t(
+                locale,
+                "dashboard.pm_figures",
+                open=issues.open_now,
+                overdue=issues.overdue.now,
+                breaches=issues.breaches.now,
+                csat=_figure(poll.latest.csat if poll else None, "%"),
+                nps=_figure(poll.latest.nps if poll else None),
+                debt=dashboard.debt,
+                readiness=readiness,
+            )
+        ),
+    ]
+    lines = render(locale, "digest/risk_lines.j2", data=risk) if risk.people else ""
+    title = t(locale, "dashboard.at_risk_title", total=risk.total)
+    body = lines or t(locale, "dashboard.at_risk_none")
+    blocks.append(ui.section(f"{title}\n{body}"))
+    if risk.total > RISK_PAGE:
+        first, last = risk.offset + 1, risk.offset + len(risk.people)
+        paging = []
+        if last < risk.total:
+            paging.append(
+                ui.button(
+                    plain(locale, "dashboard.show_more"),
+                    DigestId.HOME_PAGE,
+                    f"risk:{project.id}:{risk.offset // RISK_PAGE + 1}",
+                )
+            )
+        if risk.offset:
+            paging.append(
+                ui.button(
+                    plain(locale, "dashboard.show_less"),
+                    DigestId.HOME_PAGE_BACK,
+                    f"risk:{project.id}:{risk.offset // RISK_PAGE - 1}",
+                )
+            )
+        blocks.append(
+            ui.context(t(locale, "dashboard.page", first=first, last=last, total=risk.total))
+        )
+        if not in_modal:
+            blocks.append(ui.actions(*paging, block_id=f"risk_pages_{project.id}"))
+    for name in ("coming_week", "readiness"):
+        data = dashboard.extra.get(name)
+        if data:
+            blocks.append(
+                ui.section(
+                    render(locale, f"digest/{name}.j2", data=data, timezone=project.timezone)
+                )
+            )
+    if in_modal:
+        return blocks
+    buttons = [
+        ui.button(plain(locale, "home.add_keyuser"), Action.HOME_ADD_KEYUSER, str(project.id)),
+        ui.button(plain(locale, "home.show_register"), Action.HOME_SHOW_REGISTER, str(project.id)),
+        ui.button(plain(locale, "home.edit_project"), Action.HOME_EDIT_PROJECT, str(project.id)),
+    ]
+    if issues.overdue.now:
+        buttons.append(
+            ui.button(
+                plain(locale, "digest.remind_owners"), DigestId.REMIND_OWNERS, str(project.id)
+            )
+        )
+    blocks.append(ui.actions(*buttons, block_id=f"project_{project.id}"))
+    return blocks
+
+
+def pm_dashboards(locale: str, dashboards: list[Any], all_projects: list[Project]) -> list[Block]:
+    """The dashboards shown in full, then a picker of every managed project when there are more."""
+    if not dashboards:
+        return []
+    from bot.ids import DigestId
+
+    blocks: list[Block] = []
+    for dashboard in dashboards:
+        blocks += project_dashboard(locale, dashboard)
+    if len(all_projects) > len(dashboards):
+        from slack_sdk.models.blocks import StaticSelectElement
+        from slack_sdk.models.blocks.basic_components import PlainTextObject
+
+        options = [ui.option(str(p.id), f"{p.code} · {p.name}") for p in all_projects][:100]
+        blocks.append(
+            ui.section(
+                t(
+                    locale,
+                    "dashboard.more_projects",
+                    count=len(all_projects),
+                    shown=len(dashboards),
+                ),
+                accessory=StaticSelectElement(
+                    action_id=DigestId.HOME_PICK_PROJECT,
+                    placeholder=PlainTextObject(text=plain(locale, "dashboard.pick_project")),
+                    options=options,
+                ),
+            )
+        )
+    return blocks

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.i18n import escape_mrkdwn, plain, slack_date, t
-from bot.ids import IssueId
+from bot.ids import DigestId, IssueId
 from bot.services.issues import (
     BREACH_KINDS,
     KINDS,
@@ -583,14 +583,25 @@ def list_message(
     return ui.message(title, blocks)
 
 
+HOME_PAGE = 5  # issues per page of the Home tab
+
+
 def key_user_home_part(
-    locale: str, items: list[tuple[Issue, Project]], projects: list[Project], now: datetime
+    locale: str,
+    items: list[tuple[Issue, Project]],
+    projects: list[Project],
+    now: datetime,
+    *,
+    page: int = 0,
 ) -> list[Block]:
+    """Someone's open issues, ``HOME_PAGE`` at a time with "Show more": at most 9 blocks."""
     if not items and not projects:
         return []
     blocks: list[Block] = [ui.header(plain(locale, "issues.home.mine_title"))]
+    pages = max((len(items) + HOME_PAGE - 1) // HOME_PAGE, 1)
+    page = min(page, pages - 1)
     if items:
-        for issue, project in items[:20]:
+        for issue, project in items[page * HOME_PAGE : (page + 1) * HOME_PAGE]:
             blocks.append(
                 ui.section(
                     issue_line(locale, project, issue, now),
@@ -601,53 +612,27 @@ def key_user_home_part(
             )
     else:
         blocks.append(ui.context(t(locale, "issues.home.none")))
-    blocks.append(
-        ui.actions(
-            ui.button(plain(locale, "issues.home.log"), IssueId.HOME_LOG, "", style="primary"),
-            block_id="issue_home_log",
-        )
-    )
-    return blocks
-
-
-HOME_OVERDUE_LINES = 10  # the most overdue issues a PM's Home tab lists per project
-
-
-def pm_home_part(
-    locale: str,
-    rows: list[tuple[Project, dict[str, int], tuple[int, list[Issue]]]],
-    now: datetime,
-) -> list[Block]:
-    """Per project: its counts by status, how many are overdue and the most overdue first."""
-    if not rows:
-        return []
-    blocks: list[Block] = [ui.header(plain(locale, "issues.home.pm_title"))]
-    for project, counts, (overdue_count, overdue) in rows:
-        summary = " · ".join(
-            plain(locale, "format.count_of", what=status_label(locale, status), count=count)
-            for status, count in counts.items()
-        )
+    buttons = [ui.button(plain(locale, "issues.home.log"), IssueId.HOME_LOG, "", style="primary")]
+    if len(items) > HOME_PAGE:
+        first, last = page * HOME_PAGE + 1, min((page + 1) * HOME_PAGE, len(items))
         blocks.append(
-            ui.section(
-                t(
-                    locale,
-                    "issues.home.pm_project",
-                    code=project.code,
-                    counts=summary,
-                    overdue=overdue_count,
+            ui.context(t(locale, "dashboard.page", first=first, last=last, total=len(items)))
+        )
+        if page + 1 < pages:
+            buttons.append(
+                ui.button(
+                    plain(locale, "dashboard.show_more"), DigestId.HOME_PAGE, f"issues:0:{page + 1}"
                 )
             )
-        )
-        if overdue:
-            blocks.append(
-                ui.section("\n".join(issue_line(locale, project, issue, now) for issue in overdue))
+        if page:
+            buttons.append(
+                ui.button(
+                    plain(locale, "dashboard.show_less"),
+                    DigestId.HOME_PAGE_BACK,
+                    f"issues:0:{page - 1}",
+                )
             )
-        blocks.append(
-            ui.actions(
-                ui.button(plain(locale, "issues.home.log"), IssueId.HOME_LOG, str(project.id)),
-                block_id=f"issue_pm_{project.id}",
-            )
-        )
+    blocks.append(ui.actions(*buttons, block_id="issue_home_log"))
     return blocks
 
 

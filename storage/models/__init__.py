@@ -19,6 +19,7 @@ from storage.models.core import (
     ProjectMember,
     Workspace,
 )
+from storage.models.digest import DigestRun, DigestSettings, DigestTarget
 from storage.models.issues import Issue, IssueHistory, IssueSettings, IssueStatus
 from storage.models.meetings import (
     Meeting,
@@ -40,6 +41,16 @@ from storage.models.polls import (
     QuestionKind,
     Recurrence,
 )
+from storage.models.trainings import (
+    PracticalAssessment,
+    QuizAttempt,
+    QuizKind,
+    QuizQuestion,
+    QuizRound,
+    TrainingFormat,
+    TrainingModule,
+    TrainingSession,
+)
 
 __all__ = [
     "ATTENDED",
@@ -48,6 +59,9 @@ __all__ = [
     "EventStatus",
     "Invitation",
     "Rsvp",
+    "DigestRun",
+    "DigestSettings",
+    "DigestTarget",
     "Interaction",
     "Issue",
     "IssueHistory",
@@ -70,10 +84,18 @@ __all__ = [
     "PollResponse",
     "PollStatus",
     "QuestionKind",
+    "QuizAttempt",
+    "QuizKind",
+    "QuizQuestion",
+    "QuizRound",
     "RateBucket",
     "Recurrence",
+    "PracticalAssessment",
     "ProcessedRequest",
     "Project",
     "ProjectMember",
+    "TrainingFormat",
+    "TrainingModule",
+    "TrainingSession",
     "Workspace",
 ]

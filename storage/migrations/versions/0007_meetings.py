@@ -1,7 +1,7 @@
 """meetings: communication plan (entries, occurrences), meetings, outcomes and action items
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-25 17:39:18.275199
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.types  # noqa: F401
 
 revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0005"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

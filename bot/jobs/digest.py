@@ -1,0 +1,151 @@
+"""The weekly digest's scheduled work and what it queues (listed in ``bot.jobs.JOB_TABLE``).
+
+``send_digests`` finds every project whose digest of the current week is due and unclaimed, claims
+the week and queues the digest (to the project channel and/or each PM) and, when the latest poll
+has two rounds or more, its trend chart, all in one unit of work per project. Outbox keys are
+``digest:<project>:<week>:to:<recipient>`` (and ``…:chart:<recipient>``), so neither a rerun nor a
+second scheduler adds a message.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.delivery import enqueue
+from bot.runtime import Runtime
+from bot.services import digest as service
+from bot.services import projects as project_service
+from bot.services.context import Ctx
+from bot.views import digest as views
+from bot.views import issues as issue_views
+from storage.models import Project
+
+log = logging.getLogger(__name__)
+
+
+def subject(project: Project) -> str:
+    return f"digest:{project.id}"
+
+
+def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str) -> list[str]:
+    """The digest's messages (and trend chart) to everyone the target names, in the outbox."""
+    project = digest.project
+    message = views.digest_message(digest)
+    polls = digest.sections.get("polls")
+    chart: bytes | None = None
+    if polls is not None and len(polls.rounds) >= 2:
+        from bot import charts  # matplotlib loads only when a chart is drawn
+
+        chart = charts.trend_chart(polls.title, polls.rounds, project.locale)
+    keys: list[str] = []
+    for recipient in service.recipients(ctx, project, target):
+        key = f"{key_base}:to:{recipient}"
+        enqueue(
+            ctx.session,
+            team_id=ctx.team_id,
+            key=key,
+            payload={"channel": recipient, **message},
+            now=ctx.now(),
+            subject=subject(project),
+        )
+        keys.append(key)
+        if chart is not None:
+            chart_key = f"{key_base}:chart:{recipient}"
+            enqueue(
+                ctx.session,
+                team_id=ctx.team_id,
+                key=chart_key,
+                method="files.upload_v2",
+                payload=views.chart_payload(
+                    project.locale, project, polls.title, chart, recipient, digest.week
+                ),
+                now=ctx.now(),
+                subject=subject(project),
+            )
+            keys.append(chart_key)
+    return keys
+
+
+def send_digests(runtime: Runtime) -> dict[str, Any]:
+    """Every project's digest at its weekday and time, once per ISO week of its timezone."""
+    now = runtime.clock.now()
+    with runtime.database.session() as session:
+        due = service.due_digests(session, now)
+    sent = late = failed = 0
+    for item in due:
+        try:
+            if not _send_scheduled(runtime, item):
+                continue
+        except Exception:  # one project's failure must not hold back the others' digests
+            log.exception("the digest of project %s failed", item.project.id)
+            failed += 1
+            continue
+        sent += 1
+        late += int(item.late)
+    return {"digests": sent, "late_digests": late, "digests_failed": failed}
+
+
+def _send_scheduled(runtime: Runtime, item: service.DueDigest) -> bool:
+    """Claim the week and queue its digest in one unit of work; False if it was claimed already
+    (by another scheduler process, or ``/digest send``)."""
+    with runtime.unit(item.project.team_id) as ctx:
+        project = ctx.get(Project, item.project.id)
+        if project is None:
+            return False
+        run = service.claim_week(
+            ctx, project, week=item.week, due_at=item.due_at, late=item.late, trigger="schedule"
+        )
+        if run is None:
+            return False
+        digest = service.build_digest(ctx, project, end=item.due_at, late=item.late)
+        target = service.settings_of(ctx, project).target
+        queue_digest(ctx, digest, key_base=f"digest:{project.id}:{item.week}", target=target)
+        ctx.log("digest.sent", project_id=project.id, week=item.week, late=item.late)
+    return True
+
+
+def send_now(ctx: Ctx, project: Project) -> tuple[list[str], bool]:
+    """``/digest send``: the digest now. It is this week's digest if that had not gone out yet
+    (the scheduled one then stays quiet); otherwise an extra one. Returns keys and which."""
+    project_service.require_pm(ctx, project)
+    now = ctx.now()
+    week = service.iso_week(project, now)
+    due = service.due_in_week(project, now)
+    run = service.claim_week(ctx, project, week=week, due_at=due, late=False, trigger="command")
+    if run is not None:
+        key_base = f"digest:{project.id}:{week}"
+    else:
+        key_base = f"digest:{project.id}:{week}:extra:{now.isoformat()}"
+    digest = service.build_digest(ctx, project, end=now)
+    target = service.settings_of(ctx, project).target
+    keys = queue_digest(ctx, digest, key_base=key_base, target=target)
+    ctx.log(
+        "digest.sent", project_id=project.id, week=week, by_command=True, counted=run is not None
+    )
+    return keys, run is not None
+
+
+def remind_owners(ctx: Ctx, project: Project) -> list[str]:
+    """The digest's "remind owners" button: one DM per owner listing their overdue issues of the
+    project, at most once per owner and day (a second click sends nothing)."""
+    project_service.require_pm(ctx, project)
+    day = ctx.now().astimezone(ZoneInfo(project.timezone)).date()
+    keys = []
+    for owner_id, items in service.overdue_by_owner(ctx, project).items():
+        key = f"digest-remind:{project.id}:{owner_id}:{day.isoformat()}"
+        payload = issue_views.reminder_dm(
+            project.locale, owner_id, [(issue, project) for issue in items], day, project.timezone
+        )
+        enqueue(
+            ctx.session,
+            team_id=ctx.team_id,
+            key=key,
+            payload={"channel": owner_id, **payload},
+            now=ctx.now(),
+            subject=f"reminder:{owner_id}",
+        )
+        keys.append(key)
+    ctx.log("digest.owners_reminded", project_id=project.id, owners=len(keys))
+    return keys

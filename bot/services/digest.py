@@ -1,0 +1,993 @@
+"""The weekly digest: what it contains, when it is due, and that it goes out once per week.
+
+A digest is a list of sections. Each section is a set-based query function
+``collect(ctx, project, period) -> data | None`` returning plain data (``None``: nothing to say),
+rendered by its own template part (``bot/templates/<locale>/digest/<name>.j2``). Every figure is
+an aggregate computed in SQL (counts, medians, LIMIT), so building a digest costs the same few
+statements whether a project has ten issues or ten thousand.
+
+When: a project's digest is due at its digest weekday and time in its own timezone, once per ISO
+week of that timezone. ``claim_week`` inserts a ``DigestRun`` row under a unique constraint in the
+same unit of work as the digest's outbox rows, so however many scheduler processes run the job,
+one commits the digest and the others find the claim. A digest whose time passed while no
+scheduler ran goes out when one is back, within the same week, marked late; a week that ended
+without its digest is not sent afterwards.
+
+The period a digest reports on is the seven days up to its due time (the preview and
+``/digest send``: up to now), compared with the seven days before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Integer, String, and_, case, cast, func, literal, or_, union_all
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col, select
+
+from bot.errors import Msg, ValidationError
+from bot.services import engagement, poll_results, training_readiness
+from bot.services import projects as project_service
+from bot.services.context import Ctx
+from bot.services.keyusers import Quadrant
+from bot.services.keyusers import quadrant as quadrant_of
+from storage.models import (
+    BallotBox,
+    CalendarEvent,
+    DigestRun,
+    DigestSettings,
+    DigestTarget,
+    Invitation,
+    Issue,
+    KeyUser,
+    Poll,
+    PollParticipant,
+    PollQuestion,
+    PollResponse,
+    PollStatus,
+    Project,
+    QuestionKind,
+    QuizAttempt,
+    QuizRound,
+)
+from storage.models.calendar import Attendance, EventStatus, Rsvp
+from storage.models.issues import OPEN_STATUSES
+
+WEEK = timedelta(days=7)
+# A digest sent this long after its time is marked late (the job runs every few minutes).
+LATE_AFTER = timedelta(minutes=30)
+OLDEST_OVERDUE = 5
+TREND_ROUNDS = 8
+AT_RISK_LIMIT = 15  # people named in the digest; the rest are counted
+COMING_LIMIT = 10  # trainings and meetings of the coming week listed in the digest
+MISSED_WINDOW = timedelta(days=28)  # absences this recent make a key user at risk
+TARGETS = tuple(DigestTarget)
+_OPEN = tuple(str(status) for status in OPEN_STATUSES)
+
+
+# ------------------------------------------------------------------------------ the calendar
+
+
+@dataclass(frozen=True)
+class Period:
+    """The seven days a digest reports on (``start`` to ``end``) and the seven before them."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def previous_start(self) -> datetime:
+        return self.start - WEEK
+
+    @property
+    def coming_end(self) -> datetime:
+        return self.end + WEEK
+
+
+def period_ending(end: datetime) -> Period:
+    return Period(start=end - WEEK, end=end)
+
+
+def iso_week(project: Project, moment: datetime) -> str:
+    year, week, _ = moment.astimezone(ZoneInfo(project.timezone)).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def due_in_week(project: Project, moment: datetime) -> datetime:
+    """The digest time of the ISO week (in the project's timezone) that ``moment`` falls in."""
+    zone = ZoneInfo(project.timezone)
+    local = moment.astimezone(zone)
+    monday = local.date() - timedelta(days=local.weekday())
+    hours, minutes = (int(part) for part in project.digest_time.split(":"))
+    day = monday + timedelta(days=project.digest_weekday)
+    return datetime.combine(day, time(hours, minutes), tzinfo=zone).astimezone(UTC)
+
+
+# ------------------------------------------------------------------------- SQL helpers
+
+
+def _is_postgresql(ctx: Ctx) -> bool:
+    return ctx.session.get_bind().dialect.name == "postgresql"
+
+
+def _seconds_between(ctx: Ctx, later: Any, earlier: Any) -> ColumnElement[Any]:
+    if _is_postgresql(ctx):
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def _json_int(ctx: Ctx, document: Any, key: Any) -> ColumnElement[Any]:
+    """``document[key]`` of a JSON column as an integer (``key`` a column or expression)."""
+    if _is_postgresql(ctx):
+        return cast(document.op("->>")(cast(key, String)), Integer)
+    return cast(func.json_extract(document, '$."' + cast(key, String) + '"'), Integer)
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _median(value: ColumnElement[Any], *conditions: ColumnElement[bool]) -> Any:
+    """The median of ``value`` over the rows matching ``conditions``, as a scalar subquery."""
+    ranked = (
+        select(
+            value.label("value"),
+            func.row_number().over(order_by=value).label("position"),
+            func.count().over().label("total"),
+        )
+        .where(*conditions)
+        .subquery()
+    )
+    middle = (ranked.c.total + 1) // 2, (ranked.c.total + 2) // 2
+    return select(func.avg(ranked.c.value)).where(ranked.c.position.in_(middle)).scalar_subquery()
+
+
+# ---------------------------------------------------------------------------- the sections
+
+
+@dataclass
+class Comparison:
+    now: float | int | None
+    before: float | int | None
+
+    @property
+    def change(self) -> float | int | None:
+        if self.now is None or self.before is None:
+            return None
+        return self.now - self.before
+
+
+@dataclass
+class OverdueItem:
+    issue_id: int
+    key: str
+    title: str
+    priority: str
+    owner_id: str | None
+    due_date: date
+    days_overdue: int
+    channel_id: str | None
+    message_ts: str | None
+
+
+@dataclass
+class IssueFigures:
+    opened: Comparison
+    resolved: Comparison
+    overdue: Comparison
+    breaches: Comparison
+    first_response_hours: Comparison
+    resolution_hours: Comparison
+    open_now: int
+    oldest_overdue: list[OverdueItem]
+
+
+def _issue_base(ctx: Ctx, project: Project) -> list[ColumnElement[bool]]:
+    return [
+        col(Issue.team_id) == ctx.team_id,
+        col(Issue.project_id) == project.id,
+        col(Issue.deleted_at).is_(None),
+    ]
+
+
+def issue_figures(
+    ctx: Ctx, project: Project, period: Period, *, in_detail: bool = True
+) -> IssueFigures:
+    """Opened, resolved, overdue, breaches and medians for the period and the one before, and
+    the oldest overdue items. Without ``in_detail`` (the dashboard): the counts only, in one
+    statement."""
+    base = _issue_base(ctx, project)
+    start, end, before = period.start, period.end, period.previous_start
+    is_open = col(Issue.status).in_(_OPEN)
+
+    def within(column: Any, low: datetime, high: datetime) -> ColumnElement[bool]:
+        return and_(column >= low, column < high)
+
+    def overdue_at(moment: datetime) -> ColumnElement[bool]:
+        # Open at ``moment`` (logged before it, not resolved by then) and past its due time.
+        return and_(
+            col(Issue.created_at) < moment,
+            col(Issue.due_at) <= moment,
+            or_(col(Issue.resolved_at).is_(None), col(Issue.resolved_at) > moment),
+            or_(is_open, col(Issue.resolved_at).is_not(None)),
+        )
+
+    def breaches_in(low: datetime, high: datetime) -> ColumnElement[int]:
+        # Service-level deadlines that fell in the period and were missed.
+        first = and_(
+            within(col(Issue.first_response_due_at), low, high),
+            or_(
+                col(Issue.first_response_at).is_(None),
+                col(Issue.first_response_at) > col(Issue.first_response_due_at),
+            ),
+        )
+        resolution = and_(
+            within(col(Issue.due_at), low, high),
+            or_(col(Issue.resolved_at).is_(None), col(Issue.resolved_at) > col(Issue.due_at)),
+        )
+        return _count_if(first) + _count_if(resolution)
+
+    first_seconds = _seconds_between(ctx, col(Issue.first_response_at), col(Issue.created_at))
+    resolution_seconds = _seconds_between(ctx, col(Issue.resolved_at), col(Issue.created_at))
+    medians = (
+        [
+            _median(first_seconds, *base, within(col(Issue.first_response_at), start, end)),
+            _median(first_seconds, *base, within(col(Issue.first_response_at), before, start)),
+            _median(resolution_seconds, *base, within(col(Issue.resolved_at), start, end)),
+            _median(resolution_seconds, *base, within(col(Issue.resolved_at), before, start)),
+        ]
+        if in_detail
+        else []
+    )
+    row = ctx.session.exec(  # type: ignore[call-overload]
+        select(
+            _count_if(within(col(Issue.created_at), start, end)),
+            _count_if(within(col(Issue.created_at), before, start)),
+            _count_if(within(col(Issue.resolved_at), start, end)),
+            _count_if(within(col(Issue.resolved_at), before, start)),
+            _count_if(and_(is_open, col(Issue.due_at) <= end)),
+            _count_if(overdue_at(start)),
+            breaches_in(start, end),
+            breaches_in(before, start),
+            _count_if(is_open),
+            *medians,
+        ).where(
+            *base,
+            # Only rows that can count: open ones, or ones touched since the week before.
+            or_(
+                is_open,
+                col(Issue.created_at) >= before,
+                col(Issue.resolved_at) >= before,
+                col(Issue.due_at) >= before,
+                col(Issue.first_response_due_at) >= before,
+            ),
+        )
+    ).one()
+    hours = [None if value is None else round(float(value) / 3600, 1) for value in row[9:13]]
+    hours += [None] * (4 - len(hours))
+    oldest = (
+        ctx.session.exec(
+            select(Issue)
+            .where(*base, is_open, col(Issue.due_at) <= end)
+            .order_by(col(Issue.due_at), col(Issue.id))
+            .limit(OLDEST_OVERDUE)
+        ).all()
+        if in_detail
+        else []
+    )
+    today = end.astimezone(ZoneInfo(project.timezone)).date()
+    return IssueFigures(
+        opened=Comparison(row[0], row[1]),
+        resolved=Comparison(row[2], row[3]),
+        overdue=Comparison(row[4], row[5]),
+        breaches=Comparison(row[6], row[7]),
+        open_now=row[8],
+        first_response_hours=Comparison(hours[0], hours[1]),
+        resolution_hours=Comparison(hours[2], hours[3]),
+        oldest_overdue=[
+            OverdueItem(
+                issue_id=issue.id or 0,
+                key=f"{project.code}-{issue.number}",
+                title=issue.title,
+                priority=issue.priority,
+                owner_id=issue.owner_id,
+                due_date=issue.due_date,
+                days_overdue=max((today - issue.due_date).days, 0),
+                channel_id=issue.channel_id,
+                message_ts=issue.message_ts,
+            )
+            for issue in oldest
+        ],
+    )
+
+
+@dataclass
+class RoundSummary:
+    poll_id: int
+    round_number: int
+    opens_at: datetime
+    status: str
+    invited: int
+    answered: int
+    csat: float | None
+    nps: float | None
+
+    @property
+    def response_rate(self) -> float:
+        return 100.0 * self.answered / self.invited if self.invited else 0.0
+
+
+@dataclass
+class PollSummary:
+    title: str
+    anonymous: bool
+    rounds: list[RoundSummary]  # oldest first; the last is the latest round
+
+    @property
+    def latest(self) -> RoundSummary:
+        return self.rounds[-1]
+
+    @property
+    def previous(self) -> RoundSummary | None:
+        return self.rounds[-2] if len(self.rounds) > 1 else None
+
+
+def _named_figures(ctx: Ctx, poll_ids: list[int]) -> dict[tuple[int, str], tuple[int, ...]]:
+    """Per named round and kind (rating, NPS): answers, 4-5s, promoters, detractors (one query)."""
+    if not poll_ids:
+        return {}
+    value = _json_int(ctx, col(PollResponse.answers), col(PollQuestion.id))
+    values = (
+        select(
+            col(PollResponse.poll_id).label("poll_id"),
+            col(PollQuestion.kind).label("kind"),
+            value.label("value"),
+        )
+        .join(PollQuestion, col(PollQuestion.poll_id) == col(PollResponse.poll_id))
+        .where(
+            col(PollResponse.team_id) == ctx.team_id,
+            col(PollResponse.poll_id).in_(poll_ids),
+            col(PollQuestion.kind).in_((QuestionKind.RATING, QuestionKind.NPS)),
+        )
+        .subquery()
+    )
+    rows = ctx.session.exec(  # type: ignore[call-overload]
+        select(
+            values.c.poll_id,
+            values.c.kind,
+            func.count(values.c.value),
+            _count_if(values.c.value >= 4),
+            _count_if(values.c.value >= 9),
+            _count_if(values.c.value <= 6),
+        )
+        .where(values.c.value.is_not(None))
+        .group_by(values.c.poll_id, values.c.kind)
+    ).all()
+    return {(poll_id, kind): tuple(counts) for poll_id, kind, *counts in rows}
+
+
+def _anonymous_figures(ctx: Ctx, polls: list[Poll]) -> dict[tuple[int, str], tuple[int, ...]]:
+    """The same figures for anonymous rounds, from their ballot boxes (one query for all rounds;
+    a box holds many mixed ballots, so they are counted here rather than in SQL)."""
+    if not polls:
+        return {}
+    kinds = dict(
+        ctx.session.exec(  # type: ignore[call-overload]
+            select(col(PollQuestion.id), col(PollQuestion.kind)).where(
+                col(PollQuestion.team_id) == ctx.team_id,
+                col(PollQuestion.poll_id).in_([poll.id for poll in polls]),
+                col(PollQuestion.kind).in_((QuestionKind.RATING, QuestionKind.NPS)),
+            )
+        ).all()
+    )
+    counts: dict[tuple[int, str], list[int]] = {}
+    boxes = ctx.session.exec(
+        ctx.select(BallotBox).where(col(BallotBox.poll_id).in_([poll.id for poll in polls]))
+    ).all()
+    for box in boxes:
+        for ballot in box.ballots:
+            for question_id, answer in ballot.items():
+                kind = kinds.get(int(question_id))
+                if kind is None or not isinstance(answer, int):
+                    continue
+                figures = counts.setdefault((box.poll_id, kind), [0, 0, 0, 0])
+                figures[0] += 1
+                figures[1] += answer >= 4
+                figures[2] += answer >= 9
+                figures[3] += answer <= 6
+    return {key: tuple(value) for key, value in counts.items()}
+
+
+def latest_poll(
+    ctx: Ctx, project: Project, period: Period, *, rounds_wanted: int = TREND_ROUNDS
+) -> PollSummary | None:
+    """The latest closed poll round by the end of the period (an open one if none has closed),
+    and its series' rounds before it (``rounds_wanted`` in all)."""
+    latest = (
+        select(col(Poll.series_id), col(Poll.round_number))
+        .where(
+            col(Poll.team_id) == ctx.team_id,
+            col(Poll.project_id) == project.id,
+            col(Poll.status) != PollStatus.SCHEDULED,
+            col(Poll.opens_at) <= period.end,
+        )
+        # A closed round has its figures; an open one only while no round has closed yet.
+        .order_by(
+            case((col(Poll.status) == PollStatus.CLOSED, 0), else_=1),
+            col(Poll.opens_at).desc(),
+            col(Poll.id).desc(),
+        )
+        .limit(1)
+        .subquery()
+    )
+    # The latest round, the rounds of its series before it and who answered, in one statement.
+    rows = ctx.session.exec(  # type: ignore[call-overload]
+        select(Poll, func.count(col(PollParticipant.id)), _count_if(col(PollParticipant.answered)))
+        .join(
+            latest,
+            and_(
+                col(Poll.series_id) == latest.c.series_id,
+                col(Poll.round_number) <= latest.c.round_number,
+            ),
+        )
+        .outerjoin(PollParticipant, col(PollParticipant.poll_id) == col(Poll.id))
+        .where(col(Poll.team_id) == ctx.team_id, col(Poll.status) != PollStatus.SCHEDULED)
+        .group_by(col(Poll.id))
+        .order_by(col(Poll.round_number).desc())
+        .limit(rounds_wanted)
+    ).all()
+    if not rows:
+        return None
+    rounds = [poll for poll, _invited, _answered in reversed(rows)]
+    people = {poll.id: (invited, answered) for poll, invited, answered in rows}
+    figures = _named_figures(ctx, [p.id or 0 for p in rounds if not p.anonymous])
+    figures.update(_anonymous_figures(ctx, [p for p in rounds if p.anonymous]))
+
+    def summary(poll: Poll) -> RoundSummary:
+        invited, answered = people.get(poll.id or 0, (0, 0))
+        rating = figures.get((poll.id or 0, QuestionKind.RATING))
+        score = figures.get((poll.id or 0, QuestionKind.NPS))
+        if not poll_results.disclosure(poll, answered).figures:
+            rating = score = None  # too few anonymous answers: a figure would single someone out
+        return RoundSummary(
+            poll_id=poll.id or 0,
+            round_number=poll.round_number,
+            opens_at=poll.opens_at,
+            status=poll.status,
+            invited=invited,
+            answered=answered,
+            csat=100.0 * rating[1] / rating[0] if rating and rating[0] else None,
+            nps=100.0 * (score[2] - score[3]) / score[0] if score and score[0] else None,
+        )
+
+    newest = rounds[-1]
+    return PollSummary(
+        title=newest.title, anonymous=newest.anonymous, rounds=[summary(p) for p in rounds]
+    )
+
+
+@dataclass
+class AtRisk:
+    user_id: str
+    reasons: dict[str, Any] = field(default_factory=dict)  # reason -> detail (count, date, …)
+
+
+@dataclass
+class AtRiskList:
+    people: list[AtRisk]  # the most reasons first: one page of at most ``limit``
+    total: int
+    offset: int = 0
+    per_reason: dict[str, int] = field(default_factory=dict)  # how many people have each reason
+
+
+# A source of at-risk reasons: ``(ctx, project, period) -> {user id: [(reason, detail), …]}``.
+RiskSource = Callable[[Ctx, Project, Period], dict[str, list[tuple[str, Any]]]]
+
+
+def falling_satisfaction(ctx: Ctx, project: Project, period: Period) -> dict[str, tuple[str, Any]]:
+    """Key users whose average rating fell from the previous round of the latest *named* poll
+    series to its latest round. Anonymous polls are never used: they must not single anyone out."""
+    latest = (
+        select(col(Poll.series_id), col(Poll.round_number))
+        .where(
+            col(Poll.team_id) == ctx.team_id,
+            col(Poll.project_id) == project.id,
+            col(Poll.anonymous).is_(False),
+            col(Poll.status) != PollStatus.SCHEDULED,
+            col(Poll.round_number) > 1,
+            col(Poll.opens_at) <= period.end,
+        )
+        .order_by(col(Poll.opens_at).desc(), col(Poll.id).desc())
+        .limit(1)
+        .subquery()
+    )
+
+    def averages(rounds_back: int) -> Any:
+        value = _json_int(ctx, col(PollResponse.answers), col(PollQuestion.id))
+        return (
+            select(
+                col(PollResponse.user_id).label("user_id"),
+                func.avg(value).label("average"),
+            )
+            .join(Poll, col(Poll.id) == col(PollResponse.poll_id))
+            .join(PollQuestion, col(PollQuestion.poll_id) == col(Poll.id))
+            .join(
+                latest,
+                and_(
+                    col(Poll.series_id) == latest.c.series_id,
+                    col(Poll.round_number) == latest.c.round_number - rounds_back,
+                ),
+            )
+            .where(
+                col(Poll.team_id) == ctx.team_id,
+                col(PollQuestion.kind) == QuestionKind.RATING,
+                value.is_not(None),
+            )
+            .group_by(col(PollResponse.user_id))
+            .subquery()
+        )
+
+    # One statement: the latest named round and the one before it, compared per person.
+    now, before = averages(0), averages(1)
+    rows = ctx.session.exec(  # type: ignore[call-overload]
+        select(now.c.user_id, before.c.average, now.c.average)
+        .join(before, before.c.user_id == now.c.user_id)
+        .where(now.c.average < before.c.average)
+    ).all()
+    return {
+        user: ("satisfaction_falling", {"from": round(float(old), 1), "to": round(float(new), 1)})
+        for user, old, new in rows
+    }
+
+
+def issues_past_service_level(
+    ctx: Ctx, project: Project, period: Period
+) -> dict[str, tuple[str, Any]]:
+    """Key users with an issue open longer than its service level (past its resolution time)."""
+    rows = ctx.session.exec(  # type: ignore[call-overload]
+        select(col(Issue.reporter_id), func.count(), func.min(col(Issue.due_date)))
+        .where(
+            *_issue_base(ctx, project),
+            col(Issue.status).in_(_OPEN),
+            col(Issue.due_at) <= period.end,
+        )
+        .group_by(col(Issue.reporter_id))
+    ).all()
+    return {user: ("issue_past_service_level", {"count": n, "since": day}) for user, n, day in rows}
+
+
+def _debt_reason(contact: engagement.Contact, period: Period) -> tuple[str, Any]:
+    since = contact.last_contact_at or contact.registered_at
+    return ("engagement_debt", {"since": since, "days": (period.end - since).days})
+
+
+def absences_and_failures(
+    ctx: Ctx, project: Project, period: Period
+) -> dict[str, list[tuple[str, Any]]]:
+    """Key users marked absent from training sessions or meetings, or who failed a quiz, in the
+    four weeks before the end of the period: counted per kind in one statement."""
+    since = period.end - MISSED_WINDOW
+    absences = (
+        select(
+            col(Invitation.user_id).label("user_id"),
+            case(
+                (col(CalendarEvent.kind) == "training", "missed_sessions"), else_="missed_meetings"
+            ).label("reason"),
+            func.count().label("count"),
+        )
+        .join(CalendarEvent, col(CalendarEvent.id) == col(Invitation.event_id))
+        .where(
+            col(CalendarEvent.team_id) == ctx.team_id,
+            col(CalendarEvent.project_id) == project.id,
+            col(CalendarEvent.status) == EventStatus.SCHEDULED,
+            col(CalendarEvent.ends_at) > since,
+            col(CalendarEvent.ends_at) <= period.end,
+            col(Invitation.attendance) == Attendance.ABSENT,
+        )
+        .group_by(col(Invitation.user_id), col(CalendarEvent.kind))
+    )
+    failures = (
+        select(
+            col(QuizAttempt.user_id).label("user_id"),
+            literal("failed_quizzes").label("reason"),
+            func.count().label("count"),
+        )
+        .join(QuizRound, col(QuizRound.id) == col(QuizAttempt.round_id))
+        .where(
+            col(QuizRound.team_id) == ctx.team_id,
+            col(QuizRound.project_id) == project.id,
+            col(QuizAttempt.passed).is_(False),
+            col(QuizAttempt.submitted_at) > since,
+            col(QuizAttempt.submitted_at) <= period.end,
+        )
+        .group_by(col(QuizAttempt.user_id))
+    )
+    found: dict[str, list[tuple[str, Any]]] = {}
+    for user, reason, count in ctx.session.exec(union_all(absences, failures)).all():  # type: ignore[call-overload]
+        found.setdefault(user, []).append((reason, {"count": count}))
+    return found
+
+
+def _one_reason(source: Callable[[Ctx, Project, Period], dict[str, tuple[str, Any]]]) -> RiskSource:
+    def several(ctx: Ctx, project: Project, period: Period) -> dict[str, list[tuple[str, Any]]]:
+        return {user: [reason] for user, reason in source(ctx, project, period).items()}
+
+    several.__name__ = source.__name__
+    return several
+
+
+# Each source: ``(ctx, project, period) -> {user id: [(reason, detail), …]}``, one grouped query.
+# Engagement debt comes with the list of key users (``at_risk``).
+RISK_SOURCES: list[RiskSource] = [
+    _one_reason(falling_satisfaction),
+    _one_reason(issues_past_service_level),
+    absences_and_failures,
+]
+
+
+def at_risk(
+    ctx: Ctx, project: Project, period: Period, *, limit: int = AT_RISK_LIMIT, offset: int = 0
+) -> AtRiskList:
+    """Key users at risk with each of their reasons, the most reasons first (one page)."""
+    # Every active key user with their last contact: who counts, and who is in engagement debt.
+    contacts = {c.user_id: c for c in engagement.last_contacts(ctx, project.id or 0, period.end)}
+    people: dict[str, AtRisk] = {}
+    found = [source(ctx, project, period) for source in RISK_SOURCES]
+    found.append({u: [_debt_reason(c, period)] for u, c in contacts.items() if c.in_debt})
+    for reasons_of in found:
+        for user, reasons in reasons_of.items():
+            if user not in contacts:
+                continue  # issues and invitations of PMs or team members: not key users
+            for reason, detail in reasons:
+                people.setdefault(user, AtRisk(user)).reasons[reason] = detail
+    ranked = sorted(people.values(), key=lambda person: (-len(person.reasons), person.user_id))
+    per_reason: dict[str, int] = {}
+    for person in ranked:
+        for reason in person.reasons:
+            per_reason[reason] = per_reason.get(reason, 0) + 1
+    return AtRiskList(
+        people=ranked[offset : offset + limit],
+        total=len(ranked),
+        offset=offset,
+        per_reason=per_reason,
+    )
+
+
+@dataclass
+class Digest:
+    project: Project
+    period: Period
+    week: str
+    sections: dict[str, Any]
+    late: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the digest: a set-based query and the template part that renders its data."""
+
+    name: str
+    collect: Callable[[Ctx, Project, Period], Any]
+
+
+@dataclass
+class ComingEvent:
+    event_id: int
+    kind: str  # training | meeting
+    title: str
+    starts_at: datetime
+    accepted: int
+    declined: int
+    pending: int
+    waitlisted: int
+
+
+@dataclass
+class ComingWeek:
+    events: list[ComingEvent]
+    more: bool  # more than COMING_LIMIT in the week
+
+
+def coming_week(ctx: Ctx, project: Project, period: Period) -> ComingWeek | None:
+    """Trainings and meetings of the seven days after the period, with their answers so far, in
+    one statement."""
+    response = col(Invitation.response)
+    rows = ctx.session.exec(  # type: ignore[call-overload]
+        select(
+            CalendarEvent,
+            _count_if(response == Rsvp.ACCEPTED),
+            _count_if(response == Rsvp.DECLINED),
+            _count_if(response == Rsvp.PENDING),
+            _count_if(response == Rsvp.WAITLISTED),
+        )
+        .outerjoin(Invitation, col(Invitation.event_id) == col(CalendarEvent.id))
+        .where(
+            col(CalendarEvent.team_id) == ctx.team_id,
+            col(CalendarEvent.project_id) == project.id,
+            col(CalendarEvent.status) == EventStatus.SCHEDULED,
+            col(CalendarEvent.starts_at) >= period.end,
+            col(CalendarEvent.starts_at) < period.coming_end,
+        )
+        .group_by(col(CalendarEvent.id))
+        .order_by(col(CalendarEvent.starts_at), col(CalendarEvent.id))
+        .limit(COMING_LIMIT + 1)
+    ).all()
+    if not rows:
+        return None
+    return ComingWeek(
+        events=[
+            ComingEvent(
+                event_id=event.id or 0,
+                kind=event.kind,
+                title=event.title,
+                starts_at=event.starts_at,
+                accepted=accepted,
+                declined=declined,
+                pending=pending,
+                waitlisted=waitlisted,
+            )
+            for event, accepted, declined, pending, waitlisted in rows[:COMING_LIMIT]
+        ],
+        more=len(rows) > COMING_LIMIT,
+    )
+
+
+def readiness(ctx: Ctx, project: Project, period: Period) -> list[dict[str, Any]] | None:
+    """Training readiness per module (the trainings' own rule and queries), None without one."""
+    modules = training_readiness.readiness_by_module(ctx, project.id or 0)
+    return modules if any(module["trainees"] for module in modules) else None
+
+
+def readiness_percent(modules: list[dict[str, Any]] | None) -> int | None:
+    """The share of (key user, module) pairs that are ready, over every module."""
+    trainees = sum(module["trainees"] for module in modules or [])
+    if not trainees:
+        return None
+    return round(100 * sum(module["ready"] for module in modules or []) / trainees)
+
+
+def _phase(ctx: Ctx, project: Project, period: Period) -> dict[str, Any]:
+    phases = list(project.phases)
+    position = phases.index(project.phase) + 1 if project.phase in phases else None
+    return {"phase": project.phase, "position": position, "count": len(phases)}
+
+
+def _at_risk(ctx: Ctx, project: Project, period: Period) -> AtRiskList | None:
+    found = at_risk(ctx, project, period)
+    return found if found.total else None
+
+
+# In the order they appear.
+SECTIONS: list[Section] = [
+    Section("phase", _phase),
+    Section("issues", issue_figures),
+    Section("coming_week", coming_week),
+    Section("readiness", readiness),
+    Section("polls", latest_poll),
+    Section("at_risk", _at_risk),
+]
+
+
+def build_digest(ctx: Ctx, project: Project, *, end: datetime, late: bool = False) -> Digest:
+    """The digest of the seven days up to ``end``: the same code for preview, send and schedule."""
+    period = period_ending(end)
+    sections = {section.name: section.collect(ctx, project, period) for section in SECTIONS}
+    return Digest(
+        project=project,
+        period=period,
+        week=iso_week(project, end),
+        sections={name: data for name, data in sections.items() if data is not None},
+        late=late,
+    )
+
+
+# ------------------------------------------------------------------------ settings and runs
+
+
+def settings_of(ctx: Ctx, project: Project) -> DigestSettings:
+    row = ctx.session.exec(
+        ctx.select(DigestSettings).where(DigestSettings.project_id == project.id)
+    ).first()
+    if row is None:
+        row = DigestSettings(
+            team_id=ctx.team_id,
+            project_id=project.id or 0,
+            target=DigestTarget.BOTH,
+            updated_at=ctx.now(),
+        )
+    return row
+
+
+def recipients(ctx: Ctx, project: Project, target: str) -> list[str]:
+    """Where the digest goes: the project channel and/or each PM's DM (user id as channel)."""
+    wanted: list[str] = []
+    if target in (DigestTarget.CHANNEL, DigestTarget.BOTH) and project.channel_id:
+        wanted.append(project.channel_id)
+    if target in (DigestTarget.PMS, DigestTarget.BOTH) or not project.channel_id:
+        wanted += project_service.pm_ids(ctx, project)
+    return list(dict.fromkeys(wanted))
+
+
+@dataclass
+class SettingsInput:
+    weekday: int | str
+    time: str
+    target: str
+
+
+def update_settings(*, ctx: Ctx, project: Project, data: SettingsInput) -> DigestSettings:
+    """A PM changes the digest's day, time and target; every bad field is named at once."""
+    project_service.require_pm(ctx, project)
+    errors: dict[str, Msg] = {}
+    try:
+        weekday = int(data.weekday)
+        if not 0 <= weekday <= 6:
+            raise ValueError(weekday)
+    except (TypeError, ValueError):
+        errors["digest_weekday"] = Msg("errors.weekday_unknown")
+        weekday = project.digest_weekday
+    clock = (data.time or "").strip()
+    if not project_service.TIME_RE.match(clock):
+        errors["digest_time"] = Msg("errors.time_format")
+    if data.target not in TARGETS:
+        errors["digest_target"] = Msg("digest.errors.target_unknown")
+    elif data.target == DigestTarget.CHANNEL and not project.channel_id:
+        errors["digest_target"] = Msg("digest.errors.no_channel", code=project.code)
+    if errors:
+        raise ValidationError(errors)
+    row = settings_of(ctx, project)
+    before = (project.digest_weekday, project.digest_time, row.target)
+    project.digest_weekday, project.digest_time = weekday, clock
+    project.updated_at = ctx.now()
+    row.target, row.updated_by, row.updated_at = data.target, ctx.actor_id, ctx.now()
+    ctx.session.add(project)
+    ctx.session.add(row)
+    ctx.log(
+        "digest.settings_changed",
+        project_id=project.id,
+        before=list(before),
+        after=[weekday, clock, data.target],
+    )
+    ctx.session.flush()
+    return row
+
+
+def claim_week(
+    ctx: Ctx, project: Project, *, week: str, due_at: datetime, late: bool, trigger: str
+) -> DigestRun | None:
+    """Claim the project's digest of ``week``; None when it was claimed already (by anyone)."""
+    existing = ctx.session.exec(
+        ctx.select(DigestRun).where(DigestRun.project_id == project.id, DigestRun.week == week)
+    ).first()
+    if existing is not None:
+        return None
+    run = DigestRun(
+        team_id=ctx.team_id,
+        project_id=project.id or 0,
+        week=week,
+        due_at=due_at,
+        claimed_at=ctx.now(),
+        late=late,
+        trigger=trigger,
+        actor_id=ctx.actor_id,
+    )
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.add(run)
+    except IntegrityError:
+        return None
+    return run
+
+
+@dataclass
+class DueDigest:
+    project: Project
+    week: str
+    due_at: datetime
+    late: bool
+
+
+def due_digests(session: Any, now: datetime) -> list[DueDigest]:
+    """Every project, of every workspace, whose digest of the current week is due and unclaimed.
+
+    Two statements in all: the projects, and the claims of the weeks in question."""
+    projects = list(session.exec(select(Project).order_by(col(Project.id))).all())
+    candidates: list[DueDigest] = []
+    for project in projects:
+        due = due_in_week(project, now)
+        if due <= now and project.created_at <= due:
+            late = now - due > LATE_AFTER
+            candidates.append(DueDigest(project, iso_week(project, now), due, late))
+    if not candidates:
+        return []
+    weeks = {candidate.week for candidate in candidates}
+    claimed = set(
+        session.exec(
+            select(col(DigestRun.project_id), col(DigestRun.week)).where(
+                col(DigestRun.week).in_(weeks),
+                col(DigestRun.project_id).in_([c.project.id for c in candidates]),
+            )
+        ).all()
+    )
+    return [c for c in candidates if (c.project.id, c.week) not in claimed]
+
+
+def overdue_by_owner(ctx: Ctx, project: Project) -> dict[str, list[Issue]]:
+    """The project's overdue open issues that have an owner, grouped by owner (one query)."""
+    rows = ctx.session.exec(
+        select(Issue)
+        .where(
+            *_issue_base(ctx, project),
+            col(Issue.status).in_(_OPEN),
+            col(Issue.owner_id).is_not(None),
+            col(Issue.due_at) <= ctx.now(),
+        )
+        .order_by(col(Issue.due_at), col(Issue.id))
+    ).all()
+    grouped: dict[str, list[Issue]] = {}
+    for issue in rows:
+        grouped.setdefault(issue.owner_id or "", []).append(issue)
+    return grouped
+
+
+# --------------------------------------------------------------------------- the dashboards
+
+
+@dataclass
+class ProjectDashboard:
+    """A PM's figures of one project, as of now: the same queries as the digest."""
+
+    project: Project
+    issues: IssueFigures
+    poll: PollSummary | None
+    at_risk: AtRiskList
+    quadrants: dict[Quadrant, int] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # sections of other domains (coming week)
+
+    @property
+    def debt(self) -> int:
+        return self.at_risk.per_reason.get("engagement_debt", 0)
+
+
+# Other domains add what a PM's dashboard shows of them: name -> collect(ctx, project, period).
+DASHBOARD_SECTIONS: dict[str, Callable[[Ctx, Project, Period], Any]] = {
+    "coming_week": coming_week,
+    "readiness": readiness,
+}
+
+
+def key_users_per_quadrant(ctx: Ctx, project: Project) -> dict[Quadrant, int]:
+    """Active key users per quadrant of the influence/interest grid, in the grid's order."""
+    counts = {quadrant: 0 for quadrant in Quadrant}
+    rows = ctx.session.exec(  # type: ignore[call-overload]
+        select(col(KeyUser.influence), col(KeyUser.interest), func.count())
+        .where(
+            col(KeyUser.team_id) == ctx.team_id,
+            col(KeyUser.project_id) == project.id,
+            col(KeyUser.removed_at).is_(None),
+        )
+        .group_by(col(KeyUser.influence), col(KeyUser.interest))
+    ).all()
+    for influence, interest, count in rows:
+        counts[quadrant_of(influence, interest)] += count
+    return counts
+
+
+def project_dashboard(
+    ctx: Ctx, project: Project, *, at_risk_limit: int, at_risk_offset: int = 0
+) -> ProjectDashboard:
+    period = period_ending(ctx.now())
+    extra = {name: collect(ctx, project, period) for name, collect in DASHBOARD_SECTIONS.items()}
+    return ProjectDashboard(
+        project=project,
+        issues=issue_figures(ctx, project, period, in_detail=False),
+        poll=latest_poll(ctx, project, period, rounds_wanted=1),
+        at_risk=at_risk(ctx, project, period, limit=at_risk_limit, offset=at_risk_offset),
+        quadrants=key_users_per_quadrant(ctx, project),
+        extra={name: data for name, data in extra.items() if data is not None},
+    )

@@ -1,0 +1,306 @@
+"""The readiness matrix (key user × module), built with a fixed number of set-based statements.
+
+The rule (see ``cell_ready``), documented in the README and tested:
+
+* attended hours (sessions of the module where the key user was present or late) ≥ 80 % of the
+  module's planned hours,
+* the latest submitted quiz on the module is at or above the pass mark (no quiz taken: not ready),
+* where the module has a practical assessment, the latest one is passed.
+
+A module applies to a key user when its audience roles are empty or hold the key user's role;
+cells that do not apply are neither ready nor counted.
+
+Statements per matrix: modules, key users, attended hours (one grouped join), latest quiz per
+(module, key user) and latest practical per (module, key user) (one statement each), whatever the
+number of key users.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, func, true
+from sqlmodel import col, select
+
+from bot.services.context import Ctx
+from bot.services.keyusers import active_key_users
+from bot.services.projects import get_project_by_id
+from bot.services.training_sessions import attended_hours
+from bot.services.trainings import READY_ATTENDANCE_SHARE, modules_of, require_trainer
+from storage.models import (
+    KeyUser,
+    PracticalAssessment,
+    Project,
+    QuizAttempt,
+    TrainingModule,
+)
+
+
+@dataclass
+class ReadinessCell:
+    applicable: bool
+    hours: float = 0.0
+    quiz_score: int | None = None
+    quiz_passed: bool = False
+    practical_score: int | None = None
+    practical_passed: bool = False
+    ready: bool = False
+
+    def criteria(self, module: TrainingModule) -> tuple[int, int]:
+        """(criteria met, criteria that apply): for the heatmap's shades."""
+        total = 3 if module.has_practical else 2
+        met = int(attendance_met(self.hours, module)) + int(self.quiz_passed)
+        if module.has_practical:
+            met += int(self.practical_passed)
+        return met, total
+
+
+@dataclass
+class ReadinessRow:
+    key_user: KeyUser
+    cells: list[ReadinessCell]
+
+    @property
+    def name(self) -> str:
+        return self.key_user.display_name or self.key_user.user_id
+
+    @property
+    def ready_count(self) -> int:
+        return sum(1 for c in self.cells if c.applicable and c.ready)
+
+    @property
+    def applicable_count(self) -> int:
+        return sum(1 for c in self.cells if c.applicable)
+
+
+@dataclass
+class ModuleReadiness:
+    module: TrainingModule
+    trainees: int
+    ready: int
+
+    @property
+    def share(self) -> float | None:
+        return self.ready / self.trainees if self.trainees else None
+
+
+@dataclass
+class Readiness:
+    project: Project
+    modules: list[TrainingModule]
+    rows: list[ReadinessRow] = field(default_factory=list)
+
+    def by_module(self) -> list[ModuleReadiness]:
+        result = []
+        for index, module in enumerate(self.modules):
+            cells = [row.cells[index] for row in self.rows if row.cells[index].applicable]
+            result.append(ModuleReadiness(module, len(cells), sum(1 for c in cells if c.ready)))
+        return result
+
+
+def attendance_met(hours: float, module: TrainingModule) -> bool:
+    return hours + 1e-9 >= READY_ATTENDANCE_SHARE * module.planned_hours
+
+
+def applies(module: TrainingModule, key_user: KeyUser) -> bool:
+    return not module.audience_roles or key_user.role in module.audience_roles
+
+
+def cell_ready(module: TrainingModule, cell: ReadinessCell) -> bool:
+    """The readiness rule (module docstring)."""
+    if not cell.applicable:
+        return False
+    practical_ok = cell.practical_passed or not module.has_practical
+    return attendance_met(cell.hours, module) and cell.quiz_passed and practical_ok
+
+
+def _latest_quizzes(
+    ctx: Ctx, module_ids: list[int], key_user_ids: list[int] | None
+) -> dict[tuple[int, int], tuple[int, bool]]:
+    """(score, passed) of the latest submitted attempt per (module, key user), in one statement
+    (plain columns: hydrating thousands of ORM rows would cost more than the query)."""
+    if not module_ids:
+        return {}
+    latest = (
+        select(
+            col(QuizAttempt.module_id).label("module_id"),
+            col(QuizAttempt.key_user_id).label("key_user_id"),
+            func.max(QuizAttempt.submitted_at).label("at"),
+        )
+        .where(
+            QuizAttempt.team_id == ctx.team_id,
+            col(QuizAttempt.module_id).in_(module_ids),
+            true() if key_user_ids is None else col(QuizAttempt.key_user_id).in_(key_user_ids),
+            col(QuizAttempt.submitted_at).is_not(None),
+            col(QuizAttempt.key_user_id).is_not(None),
+        )
+        .group_by(col(QuizAttempt.module_id), col(QuizAttempt.key_user_id))
+        .subquery()
+    )
+    rows = ctx.session.exec(
+        select(
+            QuizAttempt.module_id, QuizAttempt.key_user_id, QuizAttempt.score, QuizAttempt.passed
+        ).join(
+            latest,
+            and_(
+                col(QuizAttempt.module_id) == latest.c.module_id,
+                col(QuizAttempt.key_user_id) == latest.c.key_user_id,
+                col(QuizAttempt.submitted_at) == latest.c.at,
+            ),
+        )
+    ).all()
+    return {
+        (module_id, key_user_id or 0): (score or 0, bool(passed))
+        for module_id, key_user_id, score, passed in rows
+    }
+
+
+def _latest_practicals(
+    ctx: Ctx, module_ids: list[int], key_user_ids: list[int] | None
+) -> dict[tuple[int, int], tuple[int, bool]]:
+    """(score, passed) of the latest practical assessment per (module, key user)."""
+    if not module_ids:
+        return {}
+    latest = (
+        select(
+            col(PracticalAssessment.module_id).label("module_id"),
+            col(PracticalAssessment.key_user_id).label("key_user_id"),
+            func.max(PracticalAssessment.period).label("period"),
+        )
+        .where(
+            PracticalAssessment.team_id == ctx.team_id,
+            col(PracticalAssessment.module_id).in_(module_ids),
+            true()
+            if key_user_ids is None
+            else col(PracticalAssessment.key_user_id).in_(key_user_ids),
+        )
+        .group_by(col(PracticalAssessment.module_id), col(PracticalAssessment.key_user_id))
+        .subquery()
+    )
+    rows = ctx.session.exec(
+        select(
+            PracticalAssessment.module_id,
+            PracticalAssessment.key_user_id,
+            PracticalAssessment.score,
+            PracticalAssessment.passed,
+        ).join(
+            latest,
+            and_(
+                col(PracticalAssessment.module_id) == latest.c.module_id,
+                col(PracticalAssessment.key_user_id) == latest.c.key_user_id,
+                col(PracticalAssessment.period) == latest.c.period,
+            ),
+        )
+    ).all()
+    return {
+        (module_id, key_user_id): (score, bool(passed))
+        for module_id, key_user_id, score, passed in rows
+    }
+
+
+def compute(ctx: Ctx, project: Project, key_users: list[KeyUser] | None = None) -> Readiness:
+    """The matrix for ``project`` (no permission check: callers check); only the rows of
+    ``key_users`` when given (someone's own readiness)."""
+    modules = modules_of(ctx, project.id or 0)
+    people = active_key_users(ctx, project) if key_users is None else key_users
+    module_ids = [m.id or 0 for m in modules]
+    only = None if key_users is None else [k.id or 0 for k in key_users]
+    hours = attended_hours(
+        ctx, project.id or 0, None if key_users is None else [k.user_id for k in key_users]
+    )
+    quizzes = _latest_quizzes(ctx, module_ids, only)
+    practicals = _latest_practicals(ctx, module_ids, only)
+    matrix = Readiness(project=project, modules=modules)
+    for person in people:
+        cells = []
+        for module in modules:
+            key = (module.id or 0, person.id or 0)
+            cell = ReadinessCell(applicable=applies(module, person))
+            cell.hours = hours.get((module.id or 0, person.user_id), 0.0)
+            if key in quizzes:
+                cell.quiz_score, cell.quiz_passed = quizzes[key]
+            if key in practicals:
+                cell.practical_score, cell.practical_passed = practicals[key]
+            cell.ready = cell_ready(module, cell)
+            cells.append(cell)
+        matrix.rows.append(ReadinessRow(person, cells))
+    return matrix
+
+
+def readiness_for(ctx: Ctx, project: Project) -> Readiness:
+    """The matrix for PMs and the project team."""
+    require_trainer(ctx, project)
+    return compute(ctx, project)
+
+
+def readiness_by_module(ctx: Ctx, project_id: int) -> list[dict[str, Any]]:
+    """For the digest and the PM dashboard: per module, trainees, ready and the share ready."""
+    project = get_project_by_id(ctx, project_id)
+    return [
+        {
+            "module_id": entry.module.id,
+            "module": entry.module.name,
+            "planned_hours": entry.module.planned_hours,
+            "trainees": entry.trainees,
+            "ready": entry.ready,
+            "share": entry.share,
+        }
+        for entry in compute(ctx, project).by_module()
+    ]
+
+
+def own_readiness(ctx: Ctx, user_id: str) -> list[tuple[Project, TrainingModule, ReadinessCell]]:
+    """A key user's own cells in each of their projects (their Home tab)."""
+    rows = ctx.session.exec(
+        ctx.select(KeyUser).where(KeyUser.user_id == user_id, col(KeyUser.removed_at).is_(None))
+    ).all()
+    result = []
+    for key_user in rows:
+        project = get_project_by_id(ctx, key_user.project_id)
+        matrix = compute(ctx, project, [key_user])
+        for row in matrix.rows:
+            for module, cell in zip(matrix.modules, row.cells, strict=True):
+                if cell.applicable:
+                    result.append((project, module, cell))
+    return result
+
+
+def export_csv(ctx: Ctx, project: Project) -> str:
+    from bot.csvutil import write_csv
+
+    matrix = readiness_for(ctx, project)
+    header = [
+        "slack_user",
+        "name",
+        "role",
+        "module",
+        "planned_hours",
+        "attended_hours",
+        "latest_quiz",
+        "quiz_passed",
+        "practical",
+        "practical_passed",
+        "ready",
+    ]
+    rows = []
+    for row in matrix.rows:
+        for module, cell in zip(matrix.modules, row.cells, strict=True):
+            if not cell.applicable:
+                continue
+            rows.append(
+                (
+                    row.key_user.user_id,
+                    row.name,
+                    row.key_user.role,
+                    module.name,
+                    f"{module.planned_hours:g}",
+                    f"{cell.hours:g}",
+                    "" if cell.quiz_score is None else cell.quiz_score,
+                    "yes" if cell.quiz_passed else "no",
+                    "" if cell.practical_score is None else cell.practical_score,
+                    ("yes" if cell.practical_passed else "no") if module.has_practical else "",
+                    "yes" if cell.ready else "no",
+                )
+            )
+    return write_csv(header, rows)

@@ -1,0 +1,465 @@
+"""Training sessions on the shared calendar-event core: a session (or a weekly series of them) of
+a module, its audience, the hours planned, delivered and attended, and the feedback poll sent to
+those who came once a session has ended.
+
+Invitations, RSVP, waitlist, reminders, check-in, roll call and the calendar file are the core's
+(``bot.calendar.service``); this module adds what only trainings have and calls the core.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from bot import delivery
+from bot.calendar import ics
+from bot.calendar import service as calendar
+from bot.errors import Msg, NotFound, ValidationError
+from bot.i18n import plain
+from bot.services import polls as poll_service
+from bot.services import projects as project_service
+from bot.services.context import Ctx
+from bot.services.trainings import get_module, number_in_range, require_trainer
+from storage.models import (
+    ATTENDED,
+    CalendarEvent,
+    EventStatus,
+    Invitation,
+    Project,
+    Rsvp,
+    TrainingModule,
+    TrainingSession,
+)
+
+KIND = "training"
+MAX_SERIES = 12
+AUDIENCE_KINDS = poll_service.AUDIENCE_KINDS
+REMINDER_CHOICES = (1440, 60, 15)  # minutes before the start
+FEEDBACK_OPEN_DAYS = 7
+FEEDBACK_REMIND_HOURS = 24
+
+
+@dataclass
+class SessionInput:
+    module_id: int | str | None = None
+    title: str = ""
+    trainer_id: str | None = None
+    starts_at: datetime | None = None
+    duration_hours: str | float | None = None
+    sessions: str | int = 1  # a weekly series of this many sessions
+    location: str = ""
+    video_url: str = ""
+    capacity: str | int | None = None
+    audience_kind: str = "all"
+    audience_roles: list[str] = field(default_factory=list)
+    audience_quadrants: list[str] = field(default_factory=list)
+    audience_people: list[str] = field(default_factory=list)
+    rsvp_deadline: datetime | None = None
+    reminders: list[int] = field(default_factory=lambda: [1440, 60])
+
+
+@dataclass
+class SessionView:
+    """A session with what lists show: its event, module and answers counted."""
+
+    session: TrainingSession
+    event: CalendarEvent
+    module: TrainingModule
+    accepted: int = 0
+    waitlisted: int = 0
+    declined: int = 0
+    pending: int = 0
+
+
+def _form_fields(error: ValidationError) -> ValidationError:
+    """The core's errors keyed by this form's fields (the organizer is the trainer)."""
+    return ValidationError(
+        {("trainer_id" if k == "organizer_id" else k): v for k, v in error.errors.items()}
+    )
+
+
+def audience_of(ctx: Ctx, project: Project, session: TrainingSession) -> list[str]:
+    """The Slack user ids a session invites (the poll engine's audience rule)."""
+    return [user_id for user_id, _key_user in poll_service.audience(ctx, project, session)]  # type: ignore[arg-type]
+
+
+def create_sessions(
+    *, ctx: Ctx, project: Project, data: SessionInput, messages: calendar.EventMessages
+) -> tuple[list[SessionView], list[str]]:
+    """One session, or a weekly series from one form; everyone in the audience is invited to
+    each. Any invalid field (or a clash of the trainer in any occurrence) stores nothing."""
+    require_trainer(ctx, project)
+    errors: dict[str, Msg] = {}
+    module = None
+    try:
+        module = get_module(ctx, data.module_id, project)
+    except NotFound:
+        errors["module"] = Msg("training.errors.module_not_found")
+    minutes = None
+    try:
+        hours = float(str(data.duration_hours).strip().replace(",", "."))
+        minutes = int(round(hours * 60))
+    except (TypeError, ValueError):
+        errors["duration"] = Msg("training.errors.duration")
+    count = 1
+    try:
+        count = int(number_in_range(data.sessions or 1, "sessions", 1, MAX_SERIES))
+    except ValidationError as error:
+        errors.update(error.errors)  # type: ignore[arg-type]
+    capacity = None
+    if data.capacity not in (None, ""):
+        try:
+            capacity = int(str(data.capacity).strip())
+        except ValueError:
+            errors["capacity"] = Msg("calendar.errors.capacity")
+    audience_values, audience_errors = poll_service.clean_audience(
+        data.audience_kind, data.audience_roles, data.audience_quadrants, data.audience_people
+    )
+    errors.update(audience_errors)
+    base_title = (data.title or "").strip() or (module.name if module else "")
+
+    def occurrence(index: int) -> calendar.EventInput:
+        shift = timedelta(weeks=index)
+        title = base_title if count == 1 else f"{base_title} ({index + 1}/{count})"
+        return calendar.EventInput(
+            kind=KIND,
+            title=title[:150],
+            starts_at=data.starts_at + shift if data.starts_at else None,
+            duration_minutes=minutes,
+            organizer_id=data.trainer_id,
+            description=module.description if module else None,
+            location=data.location,
+            video_url=data.video_url,
+            capacity=capacity,
+            rsvp_deadline=data.rsvp_deadline + shift if data.rsvp_deadline else None,
+            check_in=True,
+            reminder_minutes=tuple(data.reminders),
+            series_uid=series_uid,
+        )
+
+    series_uid = f"{uuid.uuid4()}@liaison" if count > 1 else None
+    if minutes is not None:
+        # Every field's error at once: the core's rules of the first occurrence too.
+        try:
+            calendar.validate(ctx, project, occurrence(0))
+        except ValidationError as error:
+            errors.update(_form_fields(error).errors)  # type: ignore[arg-type]
+    if errors:
+        raise ValidationError(errors)
+    assert module is not None
+    created: list[tuple[TrainingSession, CalendarEvent]] = []
+    for index in range(count):
+        try:
+            event = calendar.create_event(ctx=ctx, project=project, data=occurrence(index))
+        except ValidationError as error:
+            raise _form_fields(error) from None
+        session = TrainingSession(
+            team_id=ctx.team_id,
+            project_id=project.id or 0,
+            module_id=module.id or 0,
+            event_id=event.id or 0,
+            trainer_id=event.organizer_id,
+            hours=round((event.ends_at - event.starts_at).total_seconds() / 3600, 2),
+            audience_kind=data.audience_kind,
+            audience_values=audience_values,
+        )
+        ctx.session.add(session)
+        created.append((session, event))
+    ctx.session.flush()
+    people = audience_of(ctx, project, created[0][0])
+    if not people:
+        raise ValidationError({"audience_kind": Msg("poll.errors.audience_empty")})
+    keys: list[str] = []
+    series = len(created) > 1
+    for _session, event in created:
+        keys += calendar.invite(
+            ctx=ctx,
+            project=project,
+            event=event,
+            user_ids=people,
+            messages=messages,
+            calendar_file=not series,
+        )
+    if series:
+        keys += _send_series_file(ctx, project, [event for _s, event in created], people)
+    ctx.log(
+        "training.sessions_created",
+        project_id=project.id,
+        module_id=module.id,
+        events=[event.id for _s, event in created],
+        invited=len(people),
+    )
+    return [SessionView(s, e, module, pending=len(people)) for s, e in created], keys
+
+
+def _send_series_file(
+    ctx: Ctx, project: Project, events: list[CalendarEvent], people: list[str]
+) -> list[str]:
+    """One calendar file per person for a whole series: one entry per session, each with the
+    session's own UID, so a later change to one session replaces just that entry."""
+    keys = []
+    title = plain(
+        project.locale, "training.series_file_title", title=events[0].title, count=len(events)
+    )[:250]
+    for user_id in people:
+        key = f"training:series:{events[0].series_uid}:ics:{user_id}"
+        delivery.enqueue(
+            ctx.session,
+            team_id=ctx.team_id,
+            key=key,
+            method="files.upload_v2",
+            payload={
+                **calendar.calendar_file_payload(
+                    project.locale, events, method=ics.REQUEST, stamp=ctx.now(), channel=user_id
+                ),
+                "title": title,
+            },
+            now=ctx.now(),
+            subject=f"calendar:{events[0].id}",
+        )
+        keys.append(key)
+    return keys
+
+
+def session_for_event(ctx: Ctx, event_id: Any) -> tuple[TrainingSession, CalendarEvent]:
+    """A training session by its event id (the id lists show); other events are not found."""
+    event = calendar.get_event(ctx, event_id)
+    session = ctx.session.exec(
+        ctx.select(TrainingSession).where(TrainingSession.event_id == event.id)
+    ).first()
+    if session is None or event.kind != KIND:
+        raise NotFound(Msg("training.errors.session_not_found", id=event_id))
+    return session, event
+
+
+def _views(ctx: Ctx, pairs: list[tuple[TrainingSession, CalendarEvent]]) -> list[SessionView]:
+    if not pairs:
+        return []
+    module_ids = sorted({s.module_id for s, _e in pairs})
+    modules = {
+        m.id: m
+        for m in ctx.session.exec(
+            ctx.select(TrainingModule).where(col(TrainingModule.id).in_(module_ids))
+        ).all()
+    }
+    counts = calendar.tallies(ctx, [e.id or 0 for _s, e in pairs])
+    result = []
+    for session, event in pairs:
+        tally = counts.get(event.id or 0, {})
+        result.append(
+            SessionView(
+                session,
+                event,
+                modules[session.module_id],
+                accepted=tally.get(Rsvp.ACCEPTED, 0),
+                waitlisted=tally.get(Rsvp.WAITLISTED, 0),
+                declined=tally.get(Rsvp.DECLINED, 0),
+                pending=tally.get(Rsvp.PENDING, 0),
+            )
+        )
+    return result
+
+
+def sessions_between(
+    ctx: Ctx,
+    project_id: int,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    include_cancelled: bool = False,
+    limit: int = 40,
+) -> list[SessionView]:
+    query = (
+        select(TrainingSession, CalendarEvent)
+        .join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id))
+        .where(TrainingSession.team_id == ctx.team_id, TrainingSession.project_id == project_id)
+    )
+    if start is not None:
+        query = query.where(CalendarEvent.ends_at > start)
+    if end is not None:
+        query = query.where(CalendarEvent.starts_at < end)
+    if not include_cancelled:
+        query = query.where(CalendarEvent.status == EventStatus.SCHEDULED)
+    query = query.order_by(col(CalendarEvent.starts_at)).limit(limit)
+    return _views(ctx, [(s, e) for s, e in ctx.session.exec(query).all()])
+
+
+def list_sessions(ctx: Ctx, project: Project, span: str) -> list[SessionView]:
+    """``week``: the next 7 days; ``all``: past and future, cancelled included; else upcoming."""
+    now = ctx.now()
+    if span == "week":
+        return sessions_between(ctx, project.id or 0, now, now + timedelta(days=7))
+    if span == "all":
+        return sessions_between(ctx, project.id or 0, None, None, include_cancelled=True)
+    return sessions_between(ctx, project.id or 0, now, None)
+
+
+def upcoming_sessions(
+    ctx: Ctx, project_id: int, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """For the digest and the PM dashboard: the project's sessions in [start, end) as plain data
+    (three statements whatever the number of sessions)."""
+    return [
+        {
+            "event_id": view.event.id,
+            "title": view.event.title,
+            "module": view.module.name,
+            "starts_at": view.event.starts_at,
+            "ends_at": view.event.ends_at,
+            "trainer_id": view.session.trainer_id,
+            "capacity": view.event.capacity,
+            "accepted": view.accepted,
+            "waitlisted": view.waitlisted,
+            "declined": view.declined,
+            "pending": view.pending,
+        }
+        for view in sessions_between(ctx, project_id, start, end, limit=200)
+        if view.event.starts_at >= start
+    ]
+
+
+def attended_hours(
+    ctx: Ctx, project_id: int, user_ids: list[str] | None = None
+) -> dict[tuple[int, str], float]:
+    """Hours each person (or each of ``user_ids``) attended, present or late, per module, in one
+    grouped statement."""
+    query = (
+        select(TrainingSession.module_id, Invitation.user_id, func.sum(TrainingSession.hours))
+        .join(Invitation, col(Invitation.event_id) == col(TrainingSession.event_id))
+        .join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id))
+        .where(
+            TrainingSession.team_id == ctx.team_id,
+            TrainingSession.project_id == project_id,
+            CalendarEvent.status == EventStatus.SCHEDULED,
+            col(Invitation.attendance).in_(list(ATTENDED)),
+        )
+        .group_by(TrainingSession.module_id, Invitation.user_id)
+    )
+    if user_ids is not None:
+        query = query.where(col(Invitation.user_id).in_(user_ids))
+    rows = ctx.session.exec(query).all()
+    return {(module_id, user_id): float(hours or 0) for module_id, user_id, hours in rows}
+
+
+def delivered_hours(ctx: Ctx, project_id: int) -> dict[int, float]:
+    """Hours of each module's sessions that have taken place (ended, not cancelled)."""
+    rows = ctx.session.exec(
+        select(TrainingSession.module_id, func.sum(TrainingSession.hours))
+        .join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id))
+        .where(
+            TrainingSession.team_id == ctx.team_id,
+            TrainingSession.project_id == project_id,
+            CalendarEvent.status == EventStatus.SCHEDULED,
+            CalendarEvent.ends_at <= ctx.now(),
+        )
+        .group_by(TrainingSession.module_id)
+    ).all()
+    return {module_id: float(hours or 0) for module_id, hours in rows}
+
+
+def reschedule(
+    *,
+    ctx: Ctx,
+    event_id: Any,
+    starts_at: datetime | None,
+    duration_hours: str | float | None,
+    rsvp_deadline: datetime | None,
+    messages: calendar.EventMessages,
+) -> tuple[CalendarEvent, list[str]]:
+    session, event = session_for_event(ctx, event_id)
+    try:
+        minutes = int(round(float(str(duration_hours).strip().replace(",", ".")) * 60))
+    except (TypeError, ValueError):
+        raise ValidationError({"duration": Msg("training.errors.duration")}) from None
+    event, keys = calendar.reschedule_event(
+        ctx=ctx,
+        event_id=event.id,
+        starts_at=starts_at,
+        duration_minutes=minutes,
+        rsvp_deadline=rsvp_deadline,
+        messages=messages,
+    )
+    session.hours = round((event.ends_at - event.starts_at).total_seconds() / 3600, 2)
+    ctx.session.add(session)
+    return event, keys
+
+
+def send_feedback_polls(*, ctx: Ctx, poll_messages: poll_service.PollMessages) -> list[str]:
+    """After a session ends: the "Training feedback" poll to those who attended (one poll per
+    session, through the poll engine). Sessions nobody attended are marked done too."""
+    now = ctx.now()
+    rows = ctx.session.exec(
+        select(TrainingSession, CalendarEvent)
+        .join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id))
+        .where(
+            TrainingSession.team_id == ctx.team_id,
+            col(TrainingSession.feedback_sent_at).is_(None),
+            CalendarEvent.status == EventStatus.SCHEDULED,
+            CalendarEvent.ends_at <= now,
+        )
+    ).all()
+    if not rows:
+        return []
+    event_ids = [event.id for _s, event in rows]
+    came: dict[int, list[str]] = {}
+    for event_id, user_id in ctx.session.exec(
+        select(Invitation.event_id, Invitation.user_id)
+        .where(
+            Invitation.team_id == ctx.team_id,
+            col(Invitation.event_id).in_(event_ids),
+            col(Invitation.attendance).in_(list(ATTENDED)),
+        )
+        .order_by(col(Invitation.id))
+    ).all():
+        came.setdefault(event_id, []).append(user_id)
+    keys: list[str] = []
+    for session, event in rows:
+        session.feedback_sent_at = now
+        ctx.session.add(session)
+        people = came.get(event.id or 0, [])
+        project = project_service.get_project_by_id(ctx, session.project_id)
+        pms = project_service.pm_ids(ctx, project)
+        if not people or not pms:
+            continue
+        # The poll belongs to the project's PMs, who see its results (``/poll results``).
+        as_pm = replace(ctx, actor_id=pms[0], _admin=None)
+        locale = project.locale
+        data = poll_service.PollInput(
+            title=plain(locale, "training.feedback_title", title=event.title)[:150],
+            intro=plain(locale, "training.feedback_intro", title=event.title)[:2000],
+            template="training_feedback",
+            audience_kind="people",
+            audience_people=people,
+            opens_at=None,
+            closes_at=now + timedelta(days=FEEDBACK_OPEN_DAYS),
+            remind_hours=FEEDBACK_REMIND_HOURS,
+            questions=poll_service.template_questions(locale, "training_feedback"),
+        )
+        poll, poll_keys = poll_service.create_poll(
+            ctx=as_pm, project=project, data=data, messages=poll_messages
+        )
+        session.feedback_poll_id = poll.id
+        ctx.session.add(session)
+        keys += poll_keys
+        ctx.log("training.feedback_sent", project_id=project.id, event_id=event.id, poll_id=poll.id)
+    ctx.session.flush()
+    return keys
+
+
+def teams_with_ended_sessions(session: Any, now: datetime) -> list[str]:
+    rows = session.exec(
+        select(TrainingSession.team_id)
+        .join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id))
+        .where(
+            col(TrainingSession.feedback_sent_at).is_(None),
+            CalendarEvent.status == EventStatus.SCHEDULED,
+            CalendarEvent.ends_at <= now,
+        )
+        .distinct()
+    ).all()
+    return sorted(rows)

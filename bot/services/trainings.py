@@ -1,0 +1,995 @@
+"""Trainings: the curriculum, question banks, weekly quizzes, monthly practical assessments and
+the readiness matrix. Sessions (calendar events of kind "training") are in
+``bot/services/training_sessions.py``.
+
+Who may do what: a project's PMs (and workspace admins) edit the curriculum; PMs and the project
+team (trainers) write question banks, send quizzes, record practical assessments and see results
+and readiness; a key user acts only on their own quiz.
+
+Readiness rule (``cell_ready``): a key user is ready on a module when
+
+* the hours of the module's sessions they attended (present or late) reach 80 % of the module's
+  planned hours,
+* their latest submitted quiz on the module is at or above its pass mark, and
+* where the module has a practical assessment, their latest one is passed.
+
+A module applies to a key user when its audience roles are empty or hold the key user's role.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from bot import delivery
+from bot.csvutil import read_csv, write_csv
+from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
+from bot.i18n import plain
+from bot.services import projects as project_service
+from bot.services.context import Ctx
+from bot.services.keyusers import EMAIL_RE, ROLES, USER_ID_RE, active_key_users
+from storage.models import (
+    KeyUser,
+    PracticalAssessment,
+    Project,
+    QuizAttempt,
+    QuizKind,
+    QuizQuestion,
+    QuizRound,
+    TrainingFormat,
+    TrainingModule,
+)
+
+READY_ATTENDANCE_SHARE = 0.8
+DEFAULT_PASS_MARK = 60
+QUIZ_SIZE = 10  # questions drawn per round (a modal's checkboxes and blocks stay in limits)
+MAX_OPTIONS = 10
+MAX_MODULES = 30
+REMIND_CHOICES = (0, 2, 24)  # hours before the deadline; 0: no reminder
+CURRICULUM_COLUMNS = (
+    "position",
+    "name",
+    "description",
+    "planned_hours",
+    "formats",
+    "audience_roles",
+    "practical",
+    "pass_mark",
+)
+QUESTION_COLUMNS = ("module", "kind", "question", "options", "correct")
+PRACTICAL_COLUMNS = ("slack_user", "module", "score", "comment")
+
+# The standard key-user training plan: catalog key, hours, formats, audience roles, practical.
+STANDARD_CURRICULUM: list[tuple[str, float, list[str], list[str], bool]] = [
+    ("overview", 8, [TrainingFormat.LECTURE], [], False),
+    ("basic_operation", 16, [TrainingFormat.LECTURE, TrainingFormat.HANDS_ON], [], True),
+    (
+        "administration",
+        24,
+        [TrainingFormat.LECTURE, TrainingFormat.CASE_STUDY],
+        ["system_administrator", "key_user"],
+        True,
+    ),
+    ("maintenance", 16, [TrainingFormat.LECTURE, TrainingFormat.HANDS_ON], [], True),
+]
+
+
+class TrainingMessages(Protocol):
+    """The Block Kit the trainings jobs send, built by ``bot.views.trainings``."""
+
+    def quiz_invite(
+        self, project: Project, quiz: QuizRound, module: TrainingModule, count: int
+    ) -> dict[str, Any]: ...
+
+    def quiz_reminder(
+        self, project: Project, quiz: QuizRound, module: TrainingModule
+    ) -> dict[str, Any]: ...
+
+    def quiz_results(self, results: QuizResults) -> dict[str, Any]: ...
+
+    def quiz_stopped(self, project: Project, quiz: QuizRound) -> dict[str, Any]: ...
+
+
+# ------------------------------------------------------------------------------ permissions
+
+
+def can_train(ctx: Ctx, project: Project) -> bool:
+    """PMs, the project team (trainers) and workspace admins run trainings and see results."""
+    return project_service.is_team_member(ctx, project) or ctx.actor_is_admin
+
+
+def require_trainer(ctx: Ctx, project: Project) -> None:
+    if not can_train(ctx, project):
+        raise PermissionDenied(Msg("training.errors.not_team", code=project.code))
+
+
+# ------------------------------------------------------------------------------- curriculum
+
+
+@dataclass
+class ModuleInput:
+    name: str = ""
+    description: str = ""
+    planned_hours: str | float = ""
+    formats: list[str] = field(default_factory=list)
+    audience_roles: list[str] = field(default_factory=list)
+    has_practical: bool = False
+    pass_mark: str | int = DEFAULT_PASS_MARK
+
+
+def modules_of(ctx: Ctx, project_id: int) -> list[TrainingModule]:
+    return list(
+        ctx.session.exec(
+            ctx.select(TrainingModule)
+            .where(TrainingModule.project_id == project_id)
+            .order_by(col(TrainingModule.position), col(TrainingModule.id))
+        ).all()
+    )
+
+
+def get_module(
+    ctx: Ctx, module_id: int | str | None, project: Project | None = None
+) -> TrainingModule:
+    try:
+        module = ctx.get(TrainingModule, int(module_id or 0))
+    except (TypeError, ValueError):
+        module = None
+    if module is None or (project is not None and module.project_id != project.id):
+        raise NotFound(Msg("training.errors.module_not_found"))
+    return module
+
+
+def number_in_range(
+    raw: str | float | int | None, field_name: str, low: float, high: float
+) -> float:
+    try:
+        value = float(str(raw).strip().replace(",", "."))
+    except (TypeError, ValueError):
+        raise ValidationError(
+            {field_name: Msg("training.errors.number_range", low=low, high=high)}
+        ) from None
+    if not low <= value <= high:
+        raise ValidationError({field_name: Msg("training.errors.number_range", low=low, high=high)})
+    return value
+
+
+def clean_module(data: ModuleInput) -> dict[str, Any]:
+    errors: dict[str, Msg] = {}
+    name = (data.name or "").strip()
+    if not name:
+        errors["name"] = Msg("errors.required")
+    elif len(name) > 120:
+        errors["name"] = Msg("errors.too_long", limit=120)
+    description = (data.description or "").strip()
+    if len(description) > 2000:
+        errors["description"] = Msg("errors.too_long", limit=2000)
+    values: dict[str, Any] = {}
+    for field_name, raw, low, high in (
+        ("planned_hours", data.planned_hours, 0.5, 500),
+        ("pass_mark", data.pass_mark, 0, 100),
+    ):
+        try:
+            values[field_name] = number_in_range(raw, field_name, low, high)
+        except ValidationError as error:
+            errors.update(error.errors)  # type: ignore[arg-type]
+    formats = [f for f in data.formats if f]
+    if not formats:
+        errors["formats"] = Msg("training.errors.formats")
+    elif any(f not in tuple(TrainingFormat) for f in formats):
+        errors["formats"] = Msg("errors.choice", choices=", ".join(TrainingFormat))
+    roles = [r for r in data.audience_roles if r]
+    if any(r not in ROLES for r in roles):
+        errors["audience_roles"] = Msg("errors.choice", choices=", ".join(ROLES))
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "name": name,
+        "description": description or None,
+        "planned_hours": round(values["planned_hours"], 2),
+        "formats": list(dict.fromkeys(formats)),
+        "audience_roles": list(dict.fromkeys(roles)),
+        "has_practical": bool(data.has_practical),
+        "pass_mark": int(round(values["pass_mark"])),
+    }
+
+
+def _name_taken(ctx: Ctx, project: Project, name: str, module_id: int | None) -> bool:
+    existing = ctx.session.exec(
+        ctx.select(TrainingModule).where(
+            TrainingModule.project_id == project.id,
+            func.lower(TrainingModule.name) == name.lower(),
+        )
+    ).first()
+    return existing is not None and existing.id != module_id
+
+
+def save_module(
+    *, ctx: Ctx, project: Project, data: ModuleInput, module_id: int | None = None
+) -> TrainingModule:
+    """Add a module at the end of the curriculum, or change one (``module_id``)."""
+    project_service.require_pm(ctx, project)
+    values = clean_module(data)
+    if _name_taken(ctx, project, values["name"], module_id):
+        raise ValidationError({"name": Msg("training.errors.module_name_taken")})
+    now = ctx.now()
+    if module_id is not None:
+        module = get_module(ctx, module_id, project)
+        for key, value in values.items():
+            setattr(module, key, value)
+        module.updated_at = now
+    else:
+        count = len(modules_of(ctx, project.id or 0))
+        if count >= MAX_MODULES:
+            raise ValidationError(
+                {"name": Msg("training.errors.too_many_modules", limit=MAX_MODULES)}
+            )
+        module = TrainingModule(
+            team_id=ctx.team_id,
+            project_id=project.id or 0,
+            position=count + 1,
+            created_at=now,
+            updated_at=now,
+            **values,
+        )
+    ctx.session.add(module)
+    ctx.session.flush()
+    ctx.log(
+        "training.module_saved",
+        project_id=project.id,
+        module_id=module.id,
+        name=module.name,
+        new=module_id is None,
+    )
+    return module
+
+
+def standard_curriculum(locale: str) -> list[ModuleInput]:
+    """The standard key-user training plan, in the project's language."""
+    return [
+        ModuleInput(
+            name=plain(locale, f"training.standard.{key}.name"),
+            description=plain(locale, f"training.standard.{key}.description"),
+            planned_hours=hours,
+            formats=list(formats),
+            audience_roles=list(roles),
+            has_practical=practical,
+            pass_mark=DEFAULT_PASS_MARK,
+        )
+        for key, hours, formats, roles, practical in STANDARD_CURRICULUM
+    ]
+
+
+def adopt_standard_curriculum(*, ctx: Ctx, project: Project) -> list[TrainingModule]:
+    """Fill an empty curriculum with the standard plan; a second click adds nothing."""
+    project_service.require_pm(ctx, project)
+    if modules_of(ctx, project.id or 0):
+        raise ValidationError({"": Msg("training.errors.curriculum_exists", code=project.code)})
+    return [
+        save_module(ctx=ctx, project=project, data=data)
+        for data in standard_curriculum(project.locale)
+    ]
+
+
+@dataclass
+class ImportReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    errors: list[tuple[int, str | None, Msg]] = field(default_factory=list)
+
+
+def _split(cell: str) -> list[str]:
+    return [part.strip() for part in (cell or "").split("|") if part.strip()]
+
+
+def _yes(cell: str) -> bool:
+    return (cell or "").strip().lower() in ("yes", "y", "true", "1", "是")
+
+
+def _as_msg(message: object) -> Msg:
+    return message if isinstance(message, Msg) else Msg("errors.plain", text=str(message))
+
+
+def _row_errors(report: ImportReport, line: int, error: ValidationError) -> None:
+    for name, message in error.errors.items():
+        report.errors.append((line, name or None, _as_msg(message)))
+
+
+def export_curriculum_csv(ctx: Ctx, project: Project) -> str:
+    require_trainer(ctx, project)
+    rows = [
+        (
+            module.position,
+            module.name,
+            module.description or "",
+            f"{module.planned_hours:g}",
+            "|".join(module.formats),
+            "|".join(module.audience_roles),
+            "yes" if module.has_practical else "no",
+            module.pass_mark,
+        )
+        for module in modules_of(ctx, project.id or 0)
+    ]
+    return write_csv(CURRICULUM_COLUMNS, rows)
+
+
+def _check_header(header: list[str], needed: tuple[str, ...], columns: tuple[str, ...]) -> None:
+    if not set(needed) <= set(header):
+        raise ValidationError(
+            {"csv": Msg("training.errors.csv_header", columns=", ".join(columns))}
+        )
+
+
+def import_curriculum_csv(*, ctx: Ctx, project: Project, text: str) -> ImportReport:
+    """Rows matched to modules by name: changed if it exists, added otherwise; bad rows reported
+    by line and the good ones kept."""
+    project_service.require_pm(ctx, project)
+    header, rows = read_csv(text)
+    _check_header(header, ("name", "planned_hours"), CURRICULUM_COLUMNS)
+    report = ImportReport()
+    existing = {m.name.lower(): m for m in modules_of(ctx, project.id or 0)}
+    for line, row in rows:
+        if "__extra__" in row:
+            report.errors.append((line, None, Msg("errors.csv_extra_cells")))
+            continue
+        data = ModuleInput(
+            name=row.get("name", ""),
+            description=row.get("description", ""),
+            planned_hours=row.get("planned_hours", ""),
+            formats=_split(row.get("formats", "")) or [TrainingFormat.LECTURE],
+            audience_roles=_split(row.get("audience_roles", "")),
+            has_practical=_yes(row.get("practical", "")),
+            pass_mark=row.get("pass_mark") or DEFAULT_PASS_MARK,
+        )
+        current = existing.get(data.name.strip().lower())
+        try:
+            with ctx.session.begin_nested():
+                module = save_module(
+                    ctx=ctx, project=project, data=data, module_id=current.id if current else None
+                )
+        except ValidationError as error:
+            _row_errors(report, line, error)
+            continue
+        (report.updated if current else report.added).append(module.name)
+        existing[module.name.lower()] = module
+    return report
+
+
+# --------------------------------------------------------------------------- question bank
+
+
+@dataclass
+class QuestionInput:
+    module_id: int | str | None = None
+    kind: str = QuizKind.SINGLE
+    text: str = ""
+    options: list[str] = field(default_factory=list)
+    correct: list[int] = field(default_factory=list)
+
+
+def parse_marked_options(raw: str) -> tuple[list[str], list[int]]:
+    """Options one per line; a line starting with ``*`` is a right answer."""
+    options: list[str] = []
+    correct: list[int] = []
+    for line in (raw or "").splitlines():
+        text = line.strip()
+        if not text:
+            continue
+        if text.startswith("*"):
+            correct.append(len(options))
+            text = text[1:].strip()
+        options.append(text)
+    return options, correct
+
+
+def questions_of(ctx: Ctx, module_id: int) -> list[QuizQuestion]:
+    return list(
+        ctx.session.exec(
+            ctx.select(QuizQuestion)
+            .where(QuizQuestion.module_id == module_id)
+            .order_by(col(QuizQuestion.id))
+        ).all()
+    )
+
+
+def add_question(*, ctx: Ctx, project: Project, data: QuestionInput) -> QuizQuestion:
+    require_trainer(ctx, project)
+    errors: dict[str, Msg] = {}
+    module = None
+    try:
+        module = get_module(ctx, data.module_id, project)
+    except NotFound:
+        errors["module"] = Msg("training.errors.module_not_found")
+    if data.kind not in tuple(QuizKind):
+        errors["kind"] = Msg("errors.choice", choices=", ".join(QuizKind))
+    text = (data.text or "").strip()
+    if not text:
+        errors["text"] = Msg("errors.required")
+    elif len(text) > 300:
+        errors["text"] = Msg("errors.too_long", limit=300)
+    options = [o.strip() for o in data.options]
+    correct = sorted(set(data.correct))
+    if not 2 <= len(options) <= MAX_OPTIONS:
+        errors["options"] = Msg("poll.errors.options_count", limit=MAX_OPTIONS)
+    elif any(len(o) > 75 for o in options):
+        errors["options"] = Msg("errors.too_long", limit=75)
+    elif len({o.lower() for o in options}) != len(options):
+        errors["options"] = Msg("poll.errors.options_unique")
+    elif not correct or any(not 0 <= i < len(options) for i in correct):
+        errors["options"] = Msg("training.errors.no_right_answer")
+    elif data.kind == QuizKind.SINGLE and len(correct) != 1:
+        errors["options"] = Msg("training.errors.single_one_right")
+    if errors or module is None:
+        raise ValidationError(errors)
+    question = QuizQuestion(
+        team_id=ctx.team_id,
+        module_id=module.id or 0,
+        kind=data.kind,
+        text=text,
+        options=options,
+        correct=correct,
+        created_by=ctx.actor_id or "",
+        created_at=ctx.now(),
+    )
+    ctx.session.add(question)
+    ctx.session.flush()
+    ctx.log("training.question_added", project_id=project.id, module_id=module.id)
+    return question
+
+
+def import_questions_csv(*, ctx: Ctx, project: Project, text: str) -> ImportReport:
+    """Columns module (name), kind (single|multiple), question, options (``|``-separated),
+    correct (1-based numbers of the right options, ``|``-separated)."""
+    require_trainer(ctx, project)
+    header, rows = read_csv(text)
+    _check_header(header, QUESTION_COLUMNS, QUESTION_COLUMNS)
+    report = ImportReport()
+    by_name = {m.name.lower(): m for m in modules_of(ctx, project.id or 0)}
+    for line, row in rows:
+        if "__extra__" in row:
+            report.errors.append((line, None, Msg("errors.csv_extra_cells")))
+            continue
+        module = by_name.get(row.get("module", "").strip().lower())
+        if module is None:
+            report.errors.append((line, "module", Msg("training.errors.module_not_found")))
+            continue
+        try:
+            correct = [int(part) - 1 for part in _split(row.get("correct", ""))]
+        except ValueError:
+            report.errors.append((line, "correct", Msg("training.errors.no_right_answer")))
+            continue
+        data = QuestionInput(
+            module_id=module.id,
+            kind=(row.get("kind") or QuizKind.SINGLE).strip().lower(),
+            text=row.get("question", ""),
+            options=_split(row.get("options", "")),
+            correct=correct,
+        )
+        try:
+            with ctx.session.begin_nested():
+                add_question(ctx=ctx, project=project, data=data)
+        except ValidationError as error:
+            _row_errors(report, line, error)
+            continue
+        report.added.append(data.text.strip())
+    return report
+
+
+# ------------------------------------------------------------------------------------ quizzes
+
+
+def trainees(ctx: Ctx, project: Project, module: TrainingModule) -> list[KeyUser]:
+    """The module's trainees: the project's active key users in its audience roles."""
+    people = active_key_users(ctx, project)
+    if module.audience_roles:
+        people = [k for k in people if k.role in module.audience_roles]
+    return people
+
+
+def quiz_invite_key(quiz: QuizRound, user_id: str) -> str:
+    return f"training:quiz:{quiz.id}:invite:{user_id}"
+
+
+def quiz_subject(quiz: QuizRound) -> str:
+    return f"training:quiz:{quiz.id}"
+
+
+def start_quiz(
+    *,
+    ctx: Ctx,
+    project: Project,
+    module_id: int | str | None,
+    deadline: datetime | None,
+    remind_hours: int | None,
+    messages: TrainingMessages,
+    repeat_weekly: bool = False,
+) -> tuple[QuizRound, list[str]]:
+    """A quiz round: up to ``QUIZ_SIZE`` questions drawn from the module's bank, one DM to each
+    trainee (outbox, one key per person), a deadline and one reminder before it."""
+    require_trainer(ctx, project)
+    errors: dict[str, Msg] = {}
+    now = ctx.now()
+    module = None
+    try:
+        module = get_module(ctx, module_id, project)
+    except NotFound:
+        errors["module"] = Msg("training.errors.module_not_found")
+    if deadline is None:
+        errors["deadline"] = Msg("errors.required")
+    elif deadline <= now + timedelta(hours=1):
+        errors["deadline"] = Msg("training.errors.deadline_soon")
+    if remind_hours not in (None, *REMIND_CHOICES):
+        errors["remind_hours"] = Msg("errors.choice", choices=", ".join(map(str, REMIND_CHOICES)))
+    bank: list[QuizQuestion] = []
+    people: list[KeyUser] = []
+    if module is not None:
+        bank = questions_of(ctx, module.id or 0)
+        people = trainees(ctx, project, module)
+        if not bank:
+            errors["module"] = Msg("training.errors.empty_bank", module=module.name)
+        elif not people:
+            errors["module"] = Msg("training.errors.no_trainees", module=module.name)
+    if errors or module is None or deadline is None:
+        raise ValidationError(errors)
+    drawn = random.SystemRandom().sample(bank, min(QUIZ_SIZE, len(bank)))
+    quiz = QuizRound(
+        team_id=ctx.team_id,
+        project_id=project.id or 0,
+        module_id=module.id or 0,
+        question_ids=sorted(q.id or 0 for q in drawn),
+        pass_mark=module.pass_mark,
+        opens_at=now,
+        deadline=deadline,
+        remind_hours=remind_hours or None,
+        repeat_weekly=repeat_weekly,
+        created_by=ctx.actor_id or "",
+        created_at=now,
+    )
+    ctx.session.add(quiz)
+    ctx.session.flush()
+    invite = messages.quiz_invite(project, quiz, module, len(drawn))
+    keys = []
+    for person in people:
+        ctx.session.add(
+            QuizAttempt(
+                team_id=ctx.team_id,
+                round_id=quiz.id or 0,
+                module_id=module.id or 0,
+                user_id=person.user_id,
+                key_user_id=person.id,
+            )
+        )
+        key = quiz_invite_key(quiz, person.user_id)
+        delivery.enqueue(
+            ctx.session,
+            team_id=ctx.team_id,
+            key=key,
+            payload={"channel": person.user_id, **invite},
+            now=now,
+            subject=quiz_subject(quiz),
+        )
+        keys.append(key)
+    ctx.session.flush()
+    ctx.log(
+        "training.quiz_sent",
+        project_id=project.id,
+        quiz_id=quiz.id,
+        module_id=module.id,
+        invited=len(people),
+    )
+    return quiz, keys
+
+
+def get_quiz(ctx: Ctx, quiz_id: int | str | None) -> QuizRound:
+    try:
+        quiz = ctx.get(QuizRound, int(str(quiz_id or "").lstrip("#") or 0))
+    except ValueError:
+        quiz = None
+    if quiz is None:
+        raise NotFound(Msg("training.errors.quiz_not_found", id=quiz_id))
+    return quiz
+
+
+def quiz_questions(ctx: Ctx, quiz: QuizRound) -> list[QuizQuestion]:
+    rows = ctx.session.exec(
+        ctx.select(QuizQuestion).where(col(QuizQuestion.id).in_(quiz.question_ids or [0]))
+    ).all()
+    by_id = {q.id: q for q in rows}
+    return [by_id[i] for i in quiz.question_ids if i in by_id]
+
+
+def attempt_of(ctx: Ctx, quiz: QuizRound, user_id: str) -> QuizAttempt | None:
+    return ctx.session.exec(
+        ctx.select(QuizAttempt).where(
+            QuizAttempt.round_id == quiz.id, QuizAttempt.user_id == user_id
+        )
+    ).first()
+
+
+def quiz_for_taker(
+    ctx: Ctx, quiz_id: int | str | None, user_id: str
+) -> tuple[QuizRound, QuizAttempt]:
+    """The quiz and the person's attempt, if they may take it now (else a clear refusal)."""
+    quiz = get_quiz(ctx, quiz_id)
+    attempt = attempt_of(ctx, quiz, user_id)
+    if attempt is None:
+        raise PermissionDenied(Msg("training.errors.quiz_not_yours"))
+    if attempt.submitted_at is not None:
+        raise PermissionDenied(Msg("training.errors.quiz_taken", score=attempt.score))
+    if quiz.closed_at is not None or ctx.now() >= quiz.deadline:
+        raise PermissionDenied(Msg("training.errors.quiz_closed"))
+    return quiz, attempt
+
+
+def _chosen(raw: Any) -> set[int]:
+    if raw in (None, "", []):
+        return set()
+    values = raw if isinstance(raw, list) else [raw]
+    return {int(v) for v in values}
+
+
+def submit_quiz(
+    *, ctx: Ctx, quiz_id: int | str | None, user_id: str, raw: dict[str, Any]
+) -> tuple[QuizRound, QuizAttempt, list[QuizQuestion]]:
+    """Score the person's answers at once: the share of questions answered exactly right,
+    passed at or above the quiz's pass mark, and which questions were missed. One attempt."""
+    quiz, attempt = quiz_for_taker(ctx, quiz_id, user_id)
+    questions = quiz_questions(ctx, quiz)
+    errors: dict[str, Msg] = {}
+    answers: dict[str, list[int]] = {}
+    for question in questions:
+        block = f"q{question.id}"
+        try:
+            chosen = _chosen(raw.get(block))
+        except (TypeError, ValueError):
+            errors[block] = Msg("errors.required")
+            continue
+        if not chosen or any(not 0 <= i < len(question.options) for i in chosen):
+            errors[block] = Msg("errors.required")
+            continue
+        answers[str(question.id)] = sorted(chosen)
+    if errors:
+        raise ValidationError(errors)
+    missed = [q.id or 0 for q in questions if answers[str(q.id)] != sorted(q.correct)]
+    total = len(questions)
+    score = round(100 * (total - len(missed)) / total) if total else 0
+    attempt.answers = answers
+    attempt.missed = missed
+    attempt.score = score
+    attempt.passed = score >= quiz.pass_mark
+    attempt.submitted_at = ctx.now()
+    ctx.session.add(attempt)
+    ctx.session.flush()
+    ctx.log(
+        "training.quiz_taken",
+        project_id=quiz.project_id,
+        key_user_id=attempt.key_user_id,
+        touchpoint=True,
+        quiz_id=quiz.id,
+        score=score,
+        passed=attempt.passed,
+    )
+    return quiz, attempt, questions
+
+
+def quizzes_to_take(ctx: Ctx, user_id: str) -> list[tuple[QuizRound, TrainingModule]]:
+    """Open quiz rounds the person has not taken yet (their Home tab)."""
+    rows = ctx.session.exec(
+        select(QuizRound, TrainingModule)
+        .join(QuizAttempt, col(QuizAttempt.round_id) == col(QuizRound.id))
+        .join(TrainingModule, col(TrainingModule.id) == col(QuizRound.module_id))
+        .where(
+            QuizRound.team_id == ctx.team_id,
+            QuizAttempt.user_id == user_id,
+            col(QuizAttempt.submitted_at).is_(None),
+            col(QuizRound.closed_at).is_(None),
+            QuizRound.deadline > ctx.now(),
+        )
+        .order_by(col(QuizRound.deadline))
+    ).all()
+    return [(quiz, module) for quiz, module in rows]
+
+
+@dataclass
+class QuizResults:
+    quiz: QuizRound
+    module: TrainingModule
+    project: Project
+    attempts: list[QuizAttempt]
+    questions: list[QuizQuestion]
+
+    @property
+    def taken(self) -> list[QuizAttempt]:
+        return [a for a in self.attempts if a.submitted_at is not None]
+
+    @property
+    def average(self) -> int | None:
+        scores = [a.score or 0 for a in self.taken]
+        return round(sum(scores) / len(scores)) if scores else None
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for a in self.taken if a.passed)
+
+    def missed_by(self, question_id: int) -> int:
+        return sum(1 for a in self.taken if question_id in a.missed)
+
+
+def quiz_results(ctx: Ctx, quiz_id: int | str | None) -> QuizResults:
+    """Results for the trainer and PMs only: other key users see just their own score."""
+    quiz = get_quiz(ctx, quiz_id)
+    project = project_service.get_project_by_id(ctx, quiz.project_id)
+    require_trainer(ctx, project)
+    return _results(ctx, quiz, project)
+
+
+def _results(ctx: Ctx, quiz: QuizRound, project: Project) -> QuizResults:
+    attempts = list(
+        ctx.session.exec(
+            ctx.select(QuizAttempt)
+            .where(QuizAttempt.round_id == quiz.id)
+            .order_by(col(QuizAttempt.user_id))
+        ).all()
+    )
+    module = get_module(ctx, quiz.module_id)
+    return QuizResults(quiz, module, project, attempts, quiz_questions(ctx, quiz))
+
+
+def remind_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
+    """One reminder, in the quiz DM's thread, to those who have not taken it yet."""
+    now = ctx.now()
+    due = ctx.session.exec(
+        ctx.select(QuizRound).where(
+            col(QuizRound.closed_at).is_(None),
+            col(QuizRound.reminded_at).is_(None),
+            col(QuizRound.remind_hours).is_not(None),
+            QuizRound.deadline > now,
+        )
+    ).all()
+    keys: list[str] = []
+    for quiz in due:
+        if quiz.deadline - timedelta(hours=quiz.remind_hours or 0) > now:
+            continue
+        project = project_service.get_project_by_id(ctx, quiz.project_id)
+        module = get_module(ctx, quiz.module_id)
+        reminder = messages.quiz_reminder(project, quiz, module)
+        pending = ctx.session.exec(
+            ctx.select(QuizAttempt).where(
+                QuizAttempt.round_id == quiz.id, col(QuizAttempt.submitted_at).is_(None)
+            )
+        ).all()
+        for attempt in pending:
+            invitation = delivery.sent_row(ctx.session, key=quiz_invite_key(quiz, attempt.user_id))
+            if invitation is None or not invitation.ts:
+                continue
+            key = f"training:quiz:{quiz.id}:remind:{attempt.user_id}"
+            delivery.enqueue(
+                ctx.session,
+                team_id=ctx.team_id,
+                key=key,
+                payload={"channel": invitation.channel, "thread_ts": invitation.ts, **reminder},
+                now=now,
+                subject=quiz_subject(quiz),
+            )
+            keys.append(key)
+        quiz.reminded_at = now
+        ctx.session.add(quiz)
+    return keys
+
+
+def close_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
+    """Close rounds past their deadline; their results go to whoever sent them."""
+    now = ctx.now()
+    due = ctx.session.exec(
+        ctx.select(QuizRound).where(col(QuizRound.closed_at).is_(None), QuizRound.deadline <= now)
+    ).all()
+    keys: list[str] = []
+    for quiz in due:
+        quiz.closed_at = now
+        ctx.session.add(quiz)
+        project = project_service.get_project_by_id(ctx, quiz.project_id)
+        results = _results(ctx, quiz, project)
+        key = f"training:quiz:{quiz.id}:results"
+        delivery.enqueue(
+            ctx.session,
+            team_id=ctx.team_id,
+            key=key,
+            payload={"channel": quiz.created_by, **messages.quiz_results(results)},
+            now=now,
+            subject=quiz_subject(quiz),
+        )
+        keys.append(key)
+        ctx.log("training.quiz_closed", project_id=project.id, quiz_id=quiz.id)
+    return keys
+
+
+def repeat_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
+    """The weekly quiz: a week after a repeating round opened, the next round (a fresh draw from
+    the bank, the deadline a week later) goes to the module's trainees, sent as whoever sent the
+    first. If it cannot go (bank emptied, no trainees left, sender no longer on the team), the
+    repetition stops and the sender is told."""
+    now = ctx.now()
+    due = ctx.session.exec(
+        ctx.select(QuizRound).where(
+            col(QuizRound.repeat_weekly).is_(True),
+            col(QuizRound.next_round_id).is_(None),
+            QuizRound.opens_at <= now - timedelta(days=7),
+        )
+    ).all()
+    keys: list[str] = []
+    for quiz in due:
+        project = project_service.get_project_by_id(ctx, quiz.project_id)
+        deadline = quiz.deadline + timedelta(days=7)
+        while deadline <= now + timedelta(hours=2):
+            deadline += timedelta(days=7)
+        try:
+            with ctx.session.begin_nested():
+                following, sent = start_quiz(
+                    ctx=replace(ctx, actor_id=quiz.created_by, _admin=None),
+                    project=project,
+                    module_id=quiz.module_id,
+                    deadline=deadline,
+                    remind_hours=quiz.remind_hours,
+                    messages=messages,
+                    repeat_weekly=True,
+                )
+        except (ValidationError, PermissionDenied, NotFound):
+            quiz.repeat_weekly = False
+            ctx.session.add(quiz)
+            key = f"training:quiz:{quiz.id}:repeat_stopped"
+            delivery.enqueue(
+                ctx.session,
+                team_id=ctx.team_id,
+                key=key,
+                payload={"channel": quiz.created_by, **messages.quiz_stopped(project, quiz)},
+                now=now,
+                subject=quiz_subject(quiz),
+            )
+            keys.append(key)
+            continue
+        quiz.next_round_id = following.id
+        ctx.session.add(quiz)
+        keys += sent
+    ctx.session.flush()
+    return keys
+
+
+# ------------------------------------------------------------------ practical assessments
+
+
+def period_of(moment: datetime, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m")
+
+
+def record_practical(
+    *,
+    ctx: Ctx,
+    project: Project,
+    module_id: int | str | None,
+    user_id: str | None,
+    score: str | int | None,
+    comment: str = "",
+) -> PracticalAssessment:
+    """This month's practical assessment of a key user on a module (recorded again: changed)."""
+    require_trainer(ctx, project)
+    errors: dict[str, Msg] = {}
+    module = None
+    try:
+        module = get_module(ctx, module_id, project)
+        if not module.has_practical:
+            errors["module"] = Msg("training.errors.no_practical", module=module.name)
+    except NotFound:
+        errors["module"] = Msg("training.errors.module_not_found")
+    key_user = None
+    if not user_id:
+        errors["user_id"] = Msg("errors.user_required")
+    else:
+        key_user = ctx.session.exec(
+            ctx.select(KeyUser).where(
+                KeyUser.project_id == project.id,
+                KeyUser.user_id == user_id,
+                col(KeyUser.removed_at).is_(None),
+            )
+        ).first()
+        if key_user is None:
+            errors["user_id"] = Msg("errors.keyuser_not_found", code=project.code)
+    value = 0
+    try:
+        value = int(number_in_range(score, "score", 0, 100))
+    except ValidationError as error:
+        errors.update(error.errors)  # type: ignore[arg-type]
+    comment = (comment or "").strip()
+    if len(comment) > 2000:
+        errors["comment"] = Msg("errors.too_long", limit=2000)
+    if errors or module is None or key_user is None:
+        raise ValidationError(errors)
+    now = ctx.now()
+    period = period_of(now, project.timezone)
+    row = ctx.session.exec(
+        ctx.select(PracticalAssessment).where(
+            PracticalAssessment.module_id == module.id,
+            PracticalAssessment.key_user_id == key_user.id,
+            PracticalAssessment.period == period,
+        )
+    ).first()
+    if row is None:
+        row = PracticalAssessment(
+            team_id=ctx.team_id,
+            project_id=project.id or 0,
+            module_id=module.id or 0,
+            key_user_id=key_user.id or 0,
+            user_id=key_user.user_id,
+            period=period,
+            score=value,
+            pass_mark=module.pass_mark,
+            passed=value >= module.pass_mark,
+            assessed_by=ctx.actor_id or "",
+            assessed_at=now,
+        )
+    row.score = value
+    row.pass_mark = module.pass_mark
+    row.passed = value >= module.pass_mark
+    row.comment = comment or None
+    row.assessed_by = ctx.actor_id or ""
+    row.assessed_at = now
+    ctx.session.add(row)
+    ctx.session.flush()
+    ctx.log(
+        "training.practical_assessed",
+        project_id=project.id,
+        key_user_id=key_user.id,
+        touchpoint=True,
+        module_id=module.id,
+        score=value,
+        passed=row.passed,
+    )
+    return row
+
+
+def import_practicals_csv(
+    *,
+    ctx: Ctx,
+    project: Project,
+    text: str,
+    resolve_user: Callable[[str], tuple[str, str | None] | None],
+) -> ImportReport:
+    """Columns slack_user (id or email), module (name), score (0-100), comment."""
+    require_trainer(ctx, project)
+    header, rows = read_csv(text)
+    _check_header(header, ("slack_user", "module", "score"), PRACTICAL_COLUMNS)
+    report = ImportReport()
+    by_name = {m.name.lower(): m for m in modules_of(ctx, project.id or 0)}
+    for line, row in rows:
+        if "__extra__" in row:
+            report.errors.append((line, None, Msg("errors.csv_extra_cells")))
+            continue
+        who = row.get("slack_user", "")
+        resolved = resolve_user(who) if (USER_ID_RE.match(who) or EMAIL_RE.match(who)) else None
+        if resolved is None:
+            report.errors.append((line, "slack_user", Msg("errors.csv_unknown_user", who=who)))
+            continue
+        module = by_name.get(row.get("module", "").strip().lower())
+        if module is None:
+            report.errors.append((line, "module", Msg("training.errors.module_not_found")))
+            continue
+        try:
+            with ctx.session.begin_nested():
+                record_practical(
+                    ctx=ctx,
+                    project=project,
+                    module_id=module.id,
+                    user_id=resolved[0],
+                    score=row.get("score"),
+                    comment=row.get("comment", ""),
+                )
+        except ValidationError as error:
+            _row_errors(report, line, error)
+            continue
+        report.added.append(resolved[0])
+    return report

@@ -1,0 +1,178 @@
+"""Block Kit of the weekly digest and its settings form.
+
+Text comes from the templates (``bot/templates/<locale>/digest/<section>.j2``, one per section);
+this module assembles them into blocks, so escaping and Slack's limits are checked in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from markupsafe import Markup
+from slack_sdk.models.blocks import Block
+
+from bot.i18n import plain, render, t
+from bot.ids import DigestId, IssueId
+from bot.services.digest import Digest, DigestTarget
+from bot.views import common as ui
+from bot.views.projects import phase_label
+from storage.models import Project
+
+# Sections that render as one text block from their template (the others are built below).
+MESSAGE_BLOCK_LIMIT = 50
+
+
+def _section_text(locale: str, name: str, **params: Any) -> str:
+    return render(locale, f"digest/{name}.j2", **params)
+
+
+def digest_blocks(digest: Digest, *, preview_command: str | None = None) -> list[Block]:
+    """The digest's blocks. With ``preview_command``, a note that only the asker sees it."""
+    project = digest.project
+    locale = project.locale
+    zone = ZoneInfo(project.timezone)
+    blocks: list[Block] = [
+        ui.header(plain(locale, "digest.title", code=project.code, name=project.name))
+    ]
+    if preview_command:
+        blocks.append(
+            ui.context(t(locale, "digest.preview_note", command=preview_command, code=project.code))
+        )
+    blocks.append(
+        ui.context(
+            _section_text(
+                locale,
+                "intro",
+                week=digest.week,
+                start=digest.period.start.astimezone(zone),
+                end=digest.period.end.astimezone(zone),
+                due=digest.period.end.astimezone(zone),
+                timezone=project.timezone,
+                late=digest.late,
+            )
+        )
+    )
+    sections = digest.sections
+    for name, data in sections.items():
+        if name == "phase":
+            label = phase_label(locale, data["phase"])
+            blocks.append(
+                ui.section(_section_text(locale, "phase", label=label, **_no_phase(data)))
+            )
+            continue
+        blocks.append(ui.section(_section_text(locale, name, data=data, timezone=project.timezone)))
+        if name == "issues":
+            for item in data.oldest_overdue:
+                blocks.append(
+                    ui.section(
+                        _section_text(locale, "overdue_item", item=item),
+                        accessory=ui.button(
+                            plain(locale, "digest.open_issue"),
+                            IssueId.HOME_OPEN,
+                            str(item.issue_id),
+                        ),
+                    )
+                )
+    if set(sections) <= {"phase"}:
+        blocks.append(ui.section(t(locale, "digest.empty")))
+    buttons = [
+        ui.button(
+            plain(locale, "digest.open_dashboard"),
+            DigestId.OPEN_DASHBOARD,
+            str(project.id),
+            style="primary",
+        )
+    ]
+    issues = sections.get("issues")
+    if issues is not None and issues.overdue.now:
+        buttons.append(
+            ui.button(
+                plain(locale, "digest.remind_owners"), DigestId.REMIND_OWNERS, str(project.id)
+            )
+        )
+    blocks.append(ui.actions(*buttons, block_id=f"digest_{project.id}"))
+    return blocks[:MESSAGE_BLOCK_LIMIT]
+
+
+def _no_phase(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if key != "phase"}
+
+
+def digest_message(digest: Digest, *, preview_command: str | None = None) -> dict[str, Any]:
+    project = digest.project
+    # The fallback ``text`` is mrkdwn too: the project's name is escaped like any user's text.
+    text = t(
+        project.locale, "digest.fallback", code=project.code, name=project.name, week=digest.week
+    )
+    return ui.message(text, digest_blocks(digest, preview_command=preview_command))
+
+
+def where_label(locale: str, target: str) -> str:
+    return t(locale, f"digest.where_{target}")
+
+
+def weekday_label(locale: str, weekday: int) -> str:
+    return plain(locale, f"weekdays.d{weekday}")
+
+
+def settings_modal(locale: str, project: Project, target: str) -> dict[str, Any]:
+    days = [(str(day), weekday_label(locale, day)) for day in range(7)]
+    targets = [
+        (str(value), plain(locale, f"digest.settings.target_{value}")) for value in DigestTarget
+    ]
+    blocks = [
+        ui.section(t(locale, "digest.settings.intro", code=project.code, name=project.name)),
+        ui.select_input(
+            "digest_weekday",
+            plain(locale, "digest.settings.weekday"),
+            days,
+            initial=str(project.digest_weekday),
+        ),
+        ui.text_input(
+            "digest_time",
+            plain(locale, "digest.settings.time"),
+            initial=project.digest_time,
+            max_length=5,
+            hint=plain(locale, "digest.settings.time_hint", timezone=project.timezone),
+        ),
+        ui.radio_input(
+            "digest_target", plain(locale, "digest.settings.target"), targets, initial=target
+        ),
+    ]
+    return ui.modal(
+        callback_id=DigestId.SETTINGS_MODAL,
+        title=plain(locale, "digest.settings.title"),
+        submit=plain(locale, "digest.settings.save"),
+        close=plain(locale, "common.cancel"),
+        blocks=blocks,
+        private_metadata={"project_id": project.id},
+    )
+
+
+def settings_saved(locale: str, project: Project, target: str) -> str:
+    return t(
+        locale,
+        "digest.settings_saved",
+        code=project.code,
+        day=weekday_label(locale, project.digest_weekday),
+        time=project.digest_time,
+        timezone=project.timezone,
+        where=Markup(where_label(locale, target)),
+    )
+
+
+def chart_payload(
+    locale: str, project: Project, title: str, png: bytes, channel: str, week: str
+) -> dict[str, Any]:
+    """A ``files.upload_v2`` outbox payload of the trend chart."""
+    import base64
+
+    return {
+        "channel": channel,
+        "content_base64": base64.b64encode(png).decode("ascii"),
+        "filename": f"digest-{project.code}-{week}.png",
+        "title": plain(locale, "digest.chart_title", code=project.code),
+        "alt_txt": plain(locale, "digest.chart_alt", title=title),
+        "initial_comment": t(locale, "digest.chart_comment", code=project.code),
+    }

@@ -1,0 +1,949 @@
+"""Training modals, DMs, lists and the readiness matrix (pure builders).
+
+``MESSAGES`` implements ``bot.services.trainings.TrainingMessages``: the Block Kit the services and
+jobs put into the outbox (quiz invitations, reminders, results).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from markupsafe import Markup
+from slack_sdk.models.blocks import (
+    Block,
+    DateTimePickerElement,
+    InputBlock,
+    PlainTextObject,
+)
+
+from bot.calendar.service import RosterRow
+from bot.i18n import mention, plain, say, slack_date, t
+from bot.ids import Action, TrainingId
+from bot.services.keyusers import ROLES, Quadrant
+from bot.services.training_readiness import Readiness, ReadinessCell
+from bot.services.training_sessions import AUDIENCE_KINDS, REMINDER_CHOICES, SessionView
+from bot.services.trainings import (
+    CURRICULUM_COLUMNS,
+    PRACTICAL_COLUMNS,
+    QUESTION_COLUMNS,
+    REMIND_CHOICES,
+    ImportReport,
+    QuizResults,
+)
+from bot.views import calendar as calendar_views
+from bot.views import common as ui
+from storage.models import (
+    Attendance,
+    CalendarEvent,
+    Invitation,
+    Project,
+    QuizKind,
+    QuizQuestion,
+    QuizRound,
+    Rsvp,
+    TrainingFormat,
+    TrainingModule,
+    TrainingSession,
+)
+
+IMPORT_COLUMNS = {
+    "curriculum": CURRICULUM_COLUMNS,
+    "questions": QUESTION_COLUMNS,
+    "practical": PRACTICAL_COLUMNS,
+}
+READINESS_PAGE_SIZE = 10
+
+
+def datetime_input(
+    block_id: str,
+    label: str,
+    initial: int | None = None,
+    *,
+    optional: bool = False,
+    hint: str | None = None,
+) -> InputBlock:
+    return InputBlock(
+        block_id=block_id,
+        label=PlainTextObject(text=label),
+        optional=optional,
+        hint=PlainTextObject(text=hint) if hint else None,
+        element=DateTimePickerElement(action_id=Action.INPUT, initial_date_time=initial),
+    )
+
+
+def _hours(value: float) -> str:
+    return f"{value:g}"
+
+
+def format_names(locale: str, formats: Sequence[str]) -> str:
+    return " + ".join(plain(locale, f"training.format.{f}") for f in formats)
+
+
+def role_names(locale: str, roles: Sequence[str]) -> str:
+    return plain(locale, "training.list_separator").join(plain(locale, f"roles.{r}") for r in roles)
+
+
+def module_choices(modules: Sequence[TrainingModule]) -> list[tuple[str, str]]:
+    return [(str(m.id), m.name) for m in modules]
+
+
+# ------------------------------------------------------------------------------- curriculum
+
+
+def curriculum(
+    locale: str,
+    project: Project,
+    modules: Sequence[TrainingModule],
+    delivered: dict[int, float],
+    *,
+    can_edit: bool,
+) -> dict[str, Any]:
+    title = t(locale, "training.curriculum_title", code=project.code)
+    blocks: list[Block] = [ui.header(plain(locale, "training.curriculum_title", code=project.code))]
+    value = str(project.id)
+    if not modules:
+        blocks.append(ui.section(t(locale, "training.curriculum_empty", code=project.code)))
+        if can_edit:
+            blocks.append(
+                ui.actions(
+                    ui.button(
+                        plain(locale, "training.use_standard"),
+                        TrainingId.USE_STANDARD,
+                        value,
+                        style="primary",
+                    ),
+                    ui.button(plain(locale, "training.add_module"), TrainingId.ADD_MODULE, value),
+                    block_id="curriculum_actions",
+                )
+            )
+        return ui.message(title, blocks)
+    for module in modules[:40]:
+        text = t(
+            locale,
+            "training.curriculum_line",
+            position=module.position,
+            name=module.name,
+            formats=format_names(locale, module.formats),
+            delivered=_hours(delivered.get(module.id or 0, 0.0)),
+            planned=_hours(module.planned_hours),
+            roles=role_names(locale, module.audience_roles),
+            practical=module.has_practical,
+            pass_mark=module.pass_mark,
+            description=module.description or "",
+        )
+        accessory = (
+            ui.button(plain(locale, "training.edit_module"), TrainingId.EDIT_MODULE, str(module.id))
+            if can_edit
+            else None
+        )
+        blocks.append(ui.section(text, accessory=accessory, block_id=f"module_{module.id}"))
+    blocks.append(
+        ui.context(
+            t(
+                locale,
+                "training.curriculum_total",
+                modules=len(modules),
+                planned=_hours(sum(m.planned_hours for m in modules)),
+                delivered=_hours(sum(delivered.values())),
+            )
+        )
+    )
+    buttons = [ui.button(plain(locale, "training.export_csv"), TrainingId.EXPORT_CURRICULUM, value)]
+    if can_edit:
+        buttons = [
+            ui.button(plain(locale, "training.add_module"), TrainingId.ADD_MODULE, value),
+            *buttons,
+            ui.button(plain(locale, "training.import_csv"), TrainingId.IMPORT_CURRICULUM, value),
+        ]
+    blocks.append(ui.actions(*buttons, block_id="curriculum_actions"))
+    return ui.message(title, blocks)
+
+
+def module_modal(
+    locale: str, project: Project, module: TrainingModule | None = None
+) -> dict[str, Any]:
+    formats = [(f.value, plain(locale, f"training.format.{f.value}")) for f in TrainingFormat]
+    roles = [(r, plain(locale, f"roles.{r}")) for r in ROLES]
+    yes_no = [("yes", plain(locale, "training.yes")), ("no", plain(locale, "training.no"))]
+    blocks = [
+        ui.text_input(
+            "name",
+            plain(locale, "training.field.name"),
+            initial=module and module.name,
+            max_length=120,
+        ),
+        ui.text_input(
+            "description",
+            plain(locale, "training.field.description"),
+            initial=module and module.description,
+            multiline=True,
+            optional=True,
+            max_length=2000,
+        ),
+        ui.text_input(
+            "planned_hours",
+            plain(locale, "training.field.planned_hours"),
+            initial=_hours(module.planned_hours) if module else None,
+            max_length=6,
+        ),
+        ui.checkboxes_input(
+            "formats",
+            plain(locale, "training.field.formats"),
+            formats,
+            module.formats if module else [TrainingFormat.LECTURE],
+            optional=False,
+        ),
+        ui.checkboxes_input(
+            "audience_roles",
+            plain(locale, "training.field.audience_roles"),
+            roles,
+            module.audience_roles if module else [],
+        ),
+        ui.radio_input(
+            "has_practical",
+            plain(locale, "training.field.has_practical"),
+            yes_no,
+            initial="yes" if module and module.has_practical else "no",
+        ),
+        ui.text_input(
+            "pass_mark",
+            plain(locale, "training.field.pass_mark"),
+            initial=str(module.pass_mark if module else 60),
+            max_length=3,
+        ),
+    ]
+    return ui.modal(
+        callback_id=TrainingId.MODULE_MODAL,
+        title=plain(locale, "training.modal.module_title"),
+        submit=plain(locale, "common.save"),
+        close=plain(locale, "common.cancel"),
+        blocks=blocks,
+        private_metadata={"p": project.id, "m": module.id if module else None},
+    )
+
+
+def import_modal(locale: str, project: Project, kind: str) -> dict[str, Any]:
+    columns = ",".join(IMPORT_COLUMNS[kind])
+    return ui.modal(
+        callback_id=TrainingId.IMPORT_MODAL,
+        title=plain(locale, f"training.modal.import_{kind}"),
+        submit=plain(locale, "common.import"),
+        close=plain(locale, "common.cancel"),
+        private_metadata={"p": project.id, "k": kind},
+        blocks=[
+            ui.section(t(locale, "training.import_intro", columns=columns)),
+            ui.file_input(
+                "csv_file",
+                plain(locale, "training.field.csv_file"),
+                filetypes=["csv"],
+                optional=True,
+            ),
+            ui.text_input(
+                "csv",
+                plain(locale, "training.field.csv_text"),
+                multiline=True,
+                optional=True,
+                max_length=3000,
+                placeholder=columns,
+            ),
+        ],
+    )
+
+
+def import_report(locale: str, project: Project, report: ImportReport) -> dict[str, Any]:
+    summary = t(
+        locale,
+        "training.import_summary",
+        code=project.code,
+        added=len(report.added),
+        updated=len(report.updated),
+        rejected=len(report.errors),
+    )
+    blocks: list[Block] = [ui.section(summary)]
+    if report.errors:
+        lines = [
+            t(
+                locale,
+                "training.import_error_line",
+                line=line,
+                field=field or "",
+                message=say(locale, message),
+            )
+            for line, field, message in report.errors[:40]
+        ]
+        blocks.append(ui.section("\n".join(lines)))
+        if len(report.errors) > 40:
+            blocks.append(ui.context(t(locale, "common.more", count=len(report.errors) - 40)))
+    return ui.message(summary, blocks)
+
+
+# ------------------------------------------------------------------------- question bank, quiz
+
+
+def question_modal(
+    locale: str, project: Project, modules: Sequence[TrainingModule]
+) -> dict[str, Any]:
+    kinds = [(k.value, plain(locale, f"training.kind.{k.value}")) for k in QuizKind]
+    return ui.modal(
+        callback_id=TrainingId.QUESTION_MODAL,
+        title=plain(locale, "training.modal.question_title"),
+        submit=plain(locale, "common.add"),
+        close=plain(locale, "common.cancel"),
+        private_metadata={"p": project.id},
+        blocks=[
+            ui.select_input(
+                "module", plain(locale, "training.field.module"), module_choices(modules)
+            ),
+            ui.radio_input(
+                "kind", plain(locale, "training.field.kind"), kinds, initial=QuizKind.SINGLE
+            ),
+            ui.text_input("text", plain(locale, "training.field.text"), max_length=300),
+            ui.text_input(
+                "options",
+                plain(locale, "training.field.options"),
+                multiline=True,
+                max_length=900,
+                hint=plain(locale, "training.hint.options"),
+            ),
+        ],
+    )
+
+
+def quiz_modal(locale: str, project: Project, modules: Sequence[TrainingModule]) -> dict[str, Any]:
+    reminders = [(str(h), plain(locale, f"training.remind.r{h}")) for h in REMIND_CHOICES]
+    return ui.modal(
+        callback_id=TrainingId.QUIZ_MODAL,
+        title=plain(locale, "training.modal.quiz_title"),
+        submit=plain(locale, "training.modal.send"),
+        close=plain(locale, "common.cancel"),
+        private_metadata={"p": project.id},
+        blocks=[
+            ui.section(t(locale, "training.hint.quiz")),
+            ui.select_input(
+                "module", plain(locale, "training.field.module"), module_choices(modules)
+            ),
+            datetime_input("deadline", plain(locale, "training.field.deadline")),
+            ui.select_input(
+                "remind_hours",
+                plain(locale, "training.field.remind_hours"),
+                reminders,
+                initial="24",
+            ),
+            ui.radio_input(
+                "repeat",
+                plain(locale, "training.field.repeat"),
+                [
+                    ("weekly", plain(locale, "training.repeat.weekly")),
+                    ("once", plain(locale, "training.repeat.once")),
+                ],
+                initial="weekly",
+            ),
+        ],
+    )
+
+
+def quiz_invite(
+    locale: str, quiz: QuizRound, module: TrainingModule, count: int, timezone: str
+) -> dict[str, Any]:
+    text = t(
+        locale,
+        "training.quiz_invite",
+        module=module.name,
+        count=count,
+        pass_mark=quiz.pass_mark,
+        deadline=slack_date(quiz.deadline, timezone),
+    )
+    blocks = [
+        ui.section(text),
+        ui.actions(
+            ui.button(
+                plain(locale, "training.take_quiz"),
+                TrainingId.TAKE_QUIZ,
+                str(quiz.id),
+                style="primary",
+            ),
+            block_id="quiz_actions",
+        ),
+    ]
+    return ui.message(t(locale, "training.quiz_invite_fallback", module=module.name), blocks)
+
+
+def quiz_reminder(
+    locale: str, quiz: QuizRound, module: TrainingModule, timezone: str
+) -> dict[str, Any]:
+    deadline = slack_date(quiz.deadline, timezone)
+    text = t(locale, "training.quiz_reminder", module=module.name, deadline=deadline)
+    return ui.message(text, [ui.section(text)])
+
+
+def quiz_answer_modal(
+    locale: str,
+    quiz: QuizRound,
+    module: TrainingModule,
+    questions: Sequence[QuizQuestion],
+    metadata: dict[str, Any],
+    timezone: str,
+) -> dict[str, Any]:
+    blocks: list[Block] = [
+        ui.context(
+            t(
+                locale,
+                "training.quiz_invite",
+                module=module.name,
+                count=len(questions),
+                pass_mark=quiz.pass_mark,
+                deadline=slack_date(quiz.deadline, timezone),
+            )
+        )
+    ]
+    for question in questions:
+        choices = [(str(i), option) for i, option in enumerate(question.options)]
+        if question.kind == QuizKind.MULTIPLE:
+            blocks.append(
+                ui.checkboxes_input(f"q{question.id}", question.text, choices, [], optional=False)
+            )
+        else:
+            blocks.append(ui.radio_input(f"q{question.id}", question.text, choices))
+    return ui.modal(
+        callback_id=TrainingId.QUIZ_ANSWER_MODAL,
+        title=ui.clip(module.name, 24),
+        submit=plain(locale, "training.modal.answer_submit"),
+        close=plain(locale, "common.cancel"),
+        blocks=blocks,
+        private_metadata=metadata,
+    )
+
+
+def quiz_scored(
+    locale: str,
+    quiz: QuizRound,
+    module: TrainingModule,
+    score: int,
+    passed: bool,
+    missed: Sequence[QuizQuestion],
+) -> dict[str, Any]:
+    text = t(
+        locale,
+        "training.quiz_scored",
+        module=module.name,
+        score=score,
+        result=plain(locale, "training.passed" if passed else "training.failed"),
+        pass_mark=quiz.pass_mark,
+    )
+    if missed:
+        lines = "\n".join(
+            t(
+                locale,
+                "training.quiz_missed_line",
+                text=q.text,
+                right=", ".join(q.options[i] for i in q.correct),
+            )
+            for q in missed
+        )
+        detail = t(locale, "training.quiz_missed", lines=Markup(lines))
+    else:
+        detail = t(locale, "training.quiz_all_right")
+    icon = ":white_check_mark: " if passed else ":x: "
+    return ui.message(text, [ui.section(icon + text), ui.section(detail)])
+
+
+def quiz_results(results: QuizResults) -> dict[str, Any]:
+    quiz, module, locale = results.quiz, results.module, results.project.locale
+    title = plain(locale, "training.quiz_results_title", id=quiz.id, module=module.name)
+    blocks: list[Block] = [
+        ui.header(title),
+        ui.section(
+            t(
+                locale,
+                "training.quiz_results_summary",
+                taken=len(results.taken),
+                invited=len(results.attempts),
+                average=f"{results.average} %" if results.average is not None else "—",
+                passed=results.passed,
+                pass_mark=quiz.pass_mark,
+                deadline=slack_date(quiz.deadline, results.project.timezone),
+            )
+        ),
+    ]
+    lines = [
+        t(
+            locale,
+            "training.quiz_results_line",
+            user=_mention(a.user_id),
+            taken=a.submitted_at is not None,
+            score=a.score,
+            result=plain(locale, "training.passed" if a.passed else "training.failed"),
+        )
+        for a in results.attempts[:60]
+    ]
+    blocks += [ui.section("\n".join(chunk)) for chunk in _chunks(lines, 20)]
+    question_lines = [
+        t(locale, "training.quiz_question_line", text=q.text, missed=results.missed_by(q.id or 0))
+        for q in results.questions
+    ]
+    if question_lines and results.taken:
+        blocks.append(ui.section("\n".join(question_lines)))
+    fallback = t(locale, "training.quiz_results_fallback", id=quiz.id, module=module.name)
+    return ui.message(fallback, blocks)
+
+
+def _mention(user_id: str) -> Any:
+    return mention(user_id)
+
+
+def _chunks(lines: list[str], size: int) -> list[list[str]]:
+    return [lines[i : i + size] for i in range(0, len(lines), size)] or []
+
+
+def practical_modal(
+    locale: str, project: Project, modules: Sequence[TrainingModule]
+) -> dict[str, Any]:
+    return ui.modal(
+        callback_id=TrainingId.PRACTICAL_MODAL,
+        title=plain(locale, "training.modal.practical_title"),
+        submit=plain(locale, "common.save"),
+        close=plain(locale, "common.cancel"),
+        private_metadata={"p": project.id},
+        blocks=[
+            ui.select_input(
+                "module",
+                plain(locale, "training.field.module"),
+                module_choices([m for m in modules if m.has_practical]),
+            ),
+            ui.user_input("user_id", plain(locale, "training.field.user_id")),
+            ui.text_input("score", plain(locale, "training.field.score"), max_length=3),
+            ui.text_input(
+                "comment",
+                plain(locale, "training.field.comment"),
+                multiline=True,
+                optional=True,
+                max_length=2000,
+            ),
+        ],
+    )
+
+
+# -------------------------------------------------------------------------------- readiness
+
+
+def _quiz_text(cell: ReadinessCell) -> str:
+    return f"{cell.quiz_score} %" if cell.quiz_score is not None else "—"
+
+
+def _practical_text(locale: str, cell: ReadinessCell) -> str:
+    if cell.practical_score is None:
+        return "—"
+    result = plain(locale, "training.passed" if cell.practical_passed else "training.failed")
+    return f"{cell.practical_score} % ({result})"
+
+
+def readiness_page(locale: str, project: Project, matrix: Readiness, page: int) -> dict[str, Any]:
+    title = plain(locale, "training.readiness_title", code=project.code)
+    blocks: list[Block] = [ui.header(title), ui.context(t(locale, "training.readiness_intro"))]
+    if not matrix.rows or not matrix.modules:
+        blocks.append(ui.section(t(locale, "training.readiness_empty", code=project.code)))
+        return ui.message(title, blocks)
+    summary = [
+        t(
+            locale,
+            "training.readiness_module",
+            module=m.module.name,
+            ready=m.ready,
+            trainees=m.trainees,
+        )
+        for m in matrix.by_module()
+    ]
+    blocks.append(ui.section("\n".join(summary)))
+    pages = max(1, -(-len(matrix.rows) // READINESS_PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    first = (page - 1) * READINESS_PAGE_SIZE
+    shown = matrix.rows[first : first + READINESS_PAGE_SIZE]
+    for row in shown:
+        lines = [
+            t(
+                locale,
+                "training.readiness_row",
+                name=row.name,
+                ready=row.ready_count,
+                applicable=row.applicable_count,
+            )
+        ]
+        for module, cell in zip(matrix.modules, row.cells, strict=True):
+            if not cell.applicable:
+                continue
+            lines.append(
+                t(
+                    locale,
+                    "training.readiness_cell",
+                    ready=cell.ready,
+                    module=module.name,
+                    hours=_hours(cell.hours),
+                    planned=_hours(module.planned_hours),
+                    quiz=_quiz_text(cell),
+                    has_practical=module.has_practical,
+                    practical=_practical_text(locale, cell),
+                )
+            )
+        blocks.append(ui.section("\n".join(lines)))
+    blocks.append(
+        ui.context(
+            t(
+                locale,
+                "training.readiness_page",
+                first=first + 1,
+                last=first + len(shown),
+                total=len(matrix.rows),
+            )
+        )
+    )
+    buttons = []
+    if page > 1:
+        buttons.append(
+            ui.button(
+                plain(locale, "training.previous"),
+                TrainingId.READINESS_PAGE,
+                f"{project.id}:{page - 1}",
+            )
+        )
+    if page < pages:
+        buttons.append(
+            ui.button(
+                plain(locale, "training.next"),
+                TrainingId.READINESS_PAGE,
+                f"{project.id}:{page + 1}",
+            )
+        )
+    buttons.append(
+        ui.button(
+            plain(locale, "training.export_csv"), TrainingId.EXPORT_READINESS, str(project.id)
+        )
+    )
+    blocks.append(ui.actions(*buttons, block_id="readiness_actions"))
+    return ui.message(title, blocks)
+
+
+# -------------------------------------------------------------------------------- Home tab
+
+
+def home_quizzes(
+    locale: str, rows: Sequence[tuple[QuizRound, TrainingModule, Project]]
+) -> list[Block]:
+    if not rows:
+        return []
+    blocks: list[Block] = [ui.header(plain(locale, "training.home_quizzes_title"))]
+    for quiz, module, project in rows[:10]:
+        blocks.append(
+            ui.section(
+                t(
+                    locale,
+                    "training.home_quiz_line",
+                    module=module.name,
+                    code=project.code,
+                    deadline=slack_date(quiz.deadline, project.timezone),
+                ),
+                accessory=ui.button(
+                    plain(locale, "training.take_quiz"), TrainingId.TAKE_QUIZ, str(quiz.id)
+                ),
+                block_id=f"quiz_{quiz.id}",
+            )
+        )
+    return blocks
+
+
+def home_own_readiness(
+    locale: str, rows: Sequence[tuple[Project, TrainingModule, ReadinessCell]]
+) -> list[Block]:
+    if not rows:
+        return []
+    lines = [
+        t(
+            locale,
+            "training.home_readiness_line",
+            ready=cell.ready,
+            module=module.name,
+            code=project.code,
+            hours=_hours(cell.hours),
+            planned=_hours(module.planned_hours),
+            quiz=_quiz_text(cell),
+            has_practical=module.has_practical,
+            practical=_practical_text(locale, cell),
+        )
+        for project, module, cell in rows[:20]
+    ]
+    return [ui.header(plain(locale, "training.home_readiness_title")), ui.section("\n".join(lines))]
+
+
+# --------------------------------------------------------------------------------- sessions
+
+
+def session_modal(
+    locale: str, project: Project, modules: Sequence[TrainingModule], trainer: str | None
+) -> dict[str, Any]:
+    audience = [(k, plain(locale, f"poll.audience.{k}")) for k in AUDIENCE_KINDS]
+    roles = [(r, plain(locale, f"roles.{r}")) for r in ROLES]
+    quadrants = [(q.value, plain(locale, f"quadrants.{q.value}")) for q in Quadrant]
+    reminders = [(str(m), plain(locale, f"training.reminder.m{m}")) for m in REMINDER_CHOICES]
+    return ui.modal(
+        callback_id=TrainingId.SESSION_MODAL,
+        title=plain(locale, "training.modal.session_title"),
+        submit=plain(locale, "common.create"),
+        close=plain(locale, "common.cancel"),
+        private_metadata={"p": project.id},
+        blocks=[
+            ui.select_input(
+                "module", plain(locale, "training.field.module"), module_choices(modules)
+            ),
+            ui.text_input(
+                "title",
+                plain(locale, "training.field.title"),
+                optional=True,
+                max_length=140,
+                hint=plain(locale, "training.hint.title"),
+            ),
+            ui.user_input("trainer_id", plain(locale, "training.field.trainer"), initial=trainer),
+            datetime_input("starts_at", plain(locale, "training.field.starts_at")),
+            ui.text_input(
+                "duration", plain(locale, "training.field.duration"), initial="4", max_length=5
+            ),
+            ui.text_input(
+                "sessions",
+                plain(locale, "training.field.sessions"),
+                initial="1",
+                max_length=2,
+                hint=plain(locale, "training.hint.sessions"),
+            ),
+            ui.text_input(
+                "location", plain(locale, "training.field.location"), optional=True, max_length=200
+            ),
+            ui.text_input(
+                "video_url",
+                plain(locale, "training.field.video_url"),
+                optional=True,
+                max_length=500,
+            ),
+            ui.text_input(
+                "capacity",
+                plain(locale, "training.field.capacity"),
+                optional=True,
+                max_length=4,
+                hint=plain(locale, "training.hint.capacity"),
+            ),
+            ui.radio_input(
+                "audience_kind",
+                plain(locale, "training.field.audience_kind"),
+                audience,
+                initial="all",
+            ),
+            ui.checkboxes_input(
+                "audience_roles", plain(locale, "training.field.audience_roles_pick"), roles, []
+            ),
+            ui.checkboxes_input(
+                "audience_quadrants",
+                plain(locale, "training.field.audience_quadrants"),
+                quadrants,
+                [],
+            ),
+            ui.users_input(
+                "audience_people", plain(locale, "training.field.audience_people"), optional=True
+            ),
+            datetime_input(
+                "rsvp_deadline", plain(locale, "training.field.rsvp_deadline"), optional=True
+            ),
+            ui.checkboxes_input(
+                "reminders", plain(locale, "training.field.reminders"), reminders, ["1440", "60"]
+            ),
+        ],
+    )
+
+
+def reschedule_modal(locale: str, event: CalendarEvent) -> dict[str, Any]:
+    hours = (event.ends_at - event.starts_at).total_seconds() / 3600
+    return ui.modal(
+        callback_id=TrainingId.RESCHEDULE_MODAL,
+        title=plain(locale, "training.modal.reschedule_title"),
+        submit=plain(locale, "common.save"),
+        close=plain(locale, "common.cancel"),
+        private_metadata={"e": event.id},
+        blocks=[
+            ui.section(
+                t(
+                    locale,
+                    "training.reschedule_intro",
+                    title=event.title,
+                    when=calendar_views.when(locale, event),
+                )
+            ),
+            datetime_input(
+                "starts_at",
+                plain(locale, "training.field.starts_at"),
+                int(event.starts_at.timestamp()),
+            ),
+            ui.text_input(
+                "duration",
+                plain(locale, "training.field.duration"),
+                initial=_hours(round(hours, 2)),
+                max_length=5,
+            ),
+            datetime_input(
+                "rsvp_deadline",
+                plain(locale, "training.field.rsvp_deadline"),
+                int(event.rsvp_deadline.timestamp()) if event.rsvp_deadline else None,
+                optional=True,
+            ),
+        ],
+    )
+
+
+def session_list(
+    locale: str, project: Project, sessions: Sequence[SessionView], span: str
+) -> dict[str, Any]:
+    title = plain(locale, "training.list_title", code=project.code)
+    blocks: list[Block] = [ui.header(title)]
+    if not sessions:
+        blocks.append(ui.section(t(locale, "training.list_empty", code=project.code)))
+        return ui.message(title, blocks)
+    for view in sessions[:45]:
+        event = view.event
+        blocks.append(
+            ui.section(
+                t(
+                    locale,
+                    "training.list_line",
+                    id=event.id,
+                    title=event.title,
+                    module=view.module.name,
+                    when=calendar_views.when(locale, event),
+                    trainer=mention(view.session.trainer_id),
+                    accepted=view.accepted,
+                    capacity=event.capacity or "∞",
+                    waitlisted=view.waitlisted,
+                    pending=view.pending,
+                    cancelled=event.status != "scheduled",
+                )
+            )
+        )
+    return ui.message(title, blocks)
+
+
+def session_roster(
+    locale: str,
+    event: CalendarEvent,
+    session: TrainingSession,
+    module: TrainingModule,
+    rows: list[RosterRow],
+    *,
+    can_roll_call: bool,
+) -> dict[str, Any]:
+    """The core's roster by answer, plus attendance and the feedback poll of a training."""
+    message = calendar_views.roster(locale, event, rows)
+    blocks = [_parse(b) for b in message["blocks"]]
+    blocks.insert(
+        1, ui.context(t(locale, "training.roster_module", module=module.name, id=event.id))
+    )
+    marked = [r for r in rows if r.attendance]
+    if marked:
+        lines = [
+            t(
+                locale,
+                "training.attendance_line",
+                user=mention(r.user_id),
+                status=plain(locale, f"training.attendance.{r.attendance}"),
+                self_checked=r.checked_in_at is not None,
+            )
+            for r in marked[:40]
+        ]
+        blocks.append(ui.section(t(locale, "training.attendance_title") + "\n" + "\n".join(lines)))
+    if session.feedback_poll_id:
+        blocks.append(ui.context(t(locale, "training.feedback_link", id=session.feedback_poll_id)))
+    if can_roll_call and rows:
+        blocks.append(
+            ui.actions(
+                ui.button(
+                    plain(locale, "training.roll_call"),
+                    TrainingId.ROLL_CALL,
+                    str(event.id),
+                    style="primary",
+                ),
+                block_id="roster_actions",
+            )
+        )
+    return ui.message(message["text"], blocks)
+
+
+def _parse(block: dict[str, Any]) -> Block:
+    parsed = Block.parse(block)
+    assert parsed is not None
+    return parsed
+
+
+ROLL_CALL_LIMIT = 95
+
+
+def roll_call_modal(locale: str, event: CalendarEvent, rows: list[RosterRow]) -> dict[str, Any]:
+    """Present, late, excused or absent per person on the roster (not those who declined)."""
+    statuses = [(s.value, plain(locale, f"training.attendance.{s.value}")) for s in Attendance]
+    people = [r for r in rows if r.response not in (Rsvp.DECLINED,)][:ROLL_CALL_LIMIT]
+    blocks: list[Block] = [ui.context(calendar_views.when(locale, event))]
+    for row in people:
+        initial = row.attendance or (Attendance.PRESENT if row.response == Rsvp.ACCEPTED else None)
+        blocks.append(
+            ui.select_input(
+                f"att:{row.user_id}",
+                row.name or row.user_id,
+                statuses,
+                initial=initial,
+                optional=True,
+            )
+        )
+    return ui.modal(
+        callback_id=TrainingId.ROLL_CALL_MODAL,
+        title=plain(locale, "training.modal.roll_call_title"),
+        submit=plain(locale, "common.save"),
+        close=plain(locale, "common.cancel"),
+        blocks=blocks,
+        private_metadata={"e": event.id},
+    )
+
+
+def home_sessions(locale: str, rows: Sequence[tuple[CalendarEvent, Invitation]]) -> list[Block]:
+    if not rows:
+        return []
+    blocks: list[Block] = [ui.header(plain(locale, "training.home_sessions_title"))]
+    for event, invitation in rows[:10]:
+        blocks.append(
+            ui.section(
+                t(
+                    locale,
+                    "training.home_session_line",
+                    title=event.title,
+                    when=calendar_views.when(locale, event),
+                    state=plain(locale, f"training.rsvp.{invitation.response}"),
+                )
+            )
+        )
+    return blocks
+
+
+class _Messages:
+    """``bot.services.trainings.TrainingMessages`` for the services and jobs."""
+
+    def quiz_invite(
+        self, project: Project, quiz: QuizRound, module: TrainingModule, count: int
+    ) -> dict[str, Any]:
+        return quiz_invite(project.locale, quiz, module, count, project.timezone)
+
+    def quiz_reminder(
+        self, project: Project, quiz: QuizRound, module: TrainingModule
+    ) -> dict[str, Any]:
+        return quiz_reminder(project.locale, quiz, module, project.timezone)
+
+    def quiz_results(self, results: QuizResults) -> dict[str, Any]:
+        return quiz_results(results)
+
+    def quiz_stopped(self, project: Project, quiz: QuizRound) -> dict[str, Any]:
+        text = t(project.locale, "training.quiz_repeat_stopped", id=quiz.id)
+        return ui.message(text, [ui.section(text)])
+
+
+MESSAGES = _Messages()

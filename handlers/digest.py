@@ -1,0 +1,226 @@
+"""`/digest` (preview, send, settings), the digest's buttons and the Home tab's paging."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from markupsafe import Markup
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied
+from bot.i18n import plain, t
+from bot.ids import DigestId
+from bot.jobs import digest as digest_jobs
+from bot.runtime import Runtime
+from bot.services import digest as service
+from bot.services import projects as project_service
+from bot.services.context import Ctx
+from bot.views import common as ui
+from bot.views import digest as views
+from bot.views import home as home_views
+from handlers.common import error_text, open_modal, refuse_form, unit
+from handlers.home import publish_home
+from storage.models import Project
+
+log = logging.getLogger(__name__)
+
+
+def _pm_project(ctx: Ctx, raw_id: Any) -> Project:
+    """The project a button names, if the clicker manages it: ids in buttons may be forged."""
+    try:
+        project = project_service.get_project_by_id(ctx, int(raw_id))
+    except (TypeError, ValueError):
+        raise NotFound(Msg("errors.project_not_found", code=str(raw_id)[:20])) from None
+    if not project_service.can_manage(ctx, project):
+        raise PermissionDenied(Msg("digest.errors.not_pm", code=project.code))
+    return project
+
+
+def register(app: App, runtime: Runtime) -> None:
+    settings = runtime.settings
+    command_name = settings.command("digest")
+
+    def deliver(team_id: str, keys: list[str]) -> None:
+        if keys:
+            runtime.sender().deliver_due(team_id=team_id, keys=keys)
+
+    @app.command(command_name)
+    def handle_digest_command(
+        ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
+    ) -> None:
+        ack()
+        words = (command.get("text") or "").split()
+        verb = words[0].lower() if words else "help"
+        args = words[1:]
+        channel_id = command.get("channel_id")
+        locale = settings.locale
+        try:
+            if verb == "preview" and len(args) <= 1:
+                respond(**preview(context, client, args, channel_id), response_type="ephemeral")
+            elif verb == "send" and len(args) <= 1:
+                respond(text=send(context, client, args, channel_id), response_type="ephemeral")
+            elif verb == "settings" and len(args) <= 1:
+                open_settings(context, client, args, channel_id, command["trigger_id"])
+            else:
+                respond(
+                    text=t(locale, "digest.usage", command=command_name), response_type="ephemeral"
+                )
+        except LiaisonError as error:
+            text = error_text(locale, error)
+            if isinstance(error, NotFound):
+                text += "\n" + t(locale, "digest.usage", command=command_name)
+            respond(text=text, response_type="ephemeral")
+
+    def _project(ctx: Ctx, args: list[str], channel_id: str | None) -> Project:
+        project = project_service.resolve_project(ctx, args[0] if args else None, channel_id)
+        if not project_service.can_manage(ctx, project):
+            raise PermissionDenied(Msg("digest.errors.not_pm", code=project.code))
+        return project
+
+    def preview(
+        context: BoltContext, client: WebClient, args: list[str], channel_id: str | None
+    ) -> dict[str, Any]:
+        with unit(runtime, context, client) as ctx:
+            project = _project(ctx, args, channel_id)
+            digest = service.build_digest(ctx, project, end=ctx.now())
+            return views.digest_message(digest, preview_command=command_name)
+
+    def send(
+        context: BoltContext, client: WebClient, args: list[str], channel_id: str | None
+    ) -> str:
+        with unit(runtime, context, client) as ctx:
+            project = _project(ctx, args, channel_id)
+            keys, counted = digest_jobs.send_now(ctx, project)
+            target = service.settings_of(ctx, project).target
+            locale = project.locale
+            text = t(
+                locale,
+                "digest.sent",
+                code=project.code,
+                where=Markup(views.where_label(locale, target)),
+            )
+            text += " " + t(locale, "digest.sent_counts" if counted else "digest.sent_extra")
+        deliver(ctx.team_id, keys)
+        return text
+
+    def open_settings(
+        context: BoltContext,
+        client: WebClient,
+        args: list[str],
+        channel_id: str | None,
+        trigger_id: str,
+    ) -> None:
+        with unit(runtime, context, client) as ctx:
+            project = _project(ctx, args, channel_id)
+            view = views.settings_modal(
+                project.locale, project, service.settings_of(ctx, project).target
+            )
+        open_modal(client, trigger_id, view)
+
+    @app.view(DigestId.SETTINGS_MODAL)
+    def save_digest_settings(
+        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        values = ui.read_values(view)
+        locale = settings.locale
+        try:
+            with unit(runtime, context, client) as ctx:
+                project = _pm_project(ctx, ui.read_metadata(view).get("project_id"))
+                locale = project.locale
+                if not ctx.claim(f"view:{view.get('id')}:{view.get('hash')}"):
+                    ack()
+                    return
+                row = service.update_settings(
+                    ctx=ctx,
+                    project=project,
+                    data=service.SettingsInput(
+                        weekday=values.get("digest_weekday") or "",
+                        time=values.get("digest_time") or "",
+                        target=values.get("digest_target") or "",
+                    ),
+                )
+                confirmation = views.settings_saved(locale, project, row.target)
+        except LiaisonError as error:
+            refuse_form(ack, locale, error, view)
+            return
+        ack()
+        client.chat_postMessage(channel=context.user_id or "", text=confirmation)
+
+    @app.action(DigestId.OPEN_DASHBOARD)
+    def open_dashboard(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        respond: Respond,
+    ) -> None:
+        ack()
+        try:
+            with unit(runtime, context, client) as ctx:
+                project = _pm_project(ctx, action.get("value"))
+                dashboard = service.project_dashboard(
+                    ctx, project, at_risk_limit=home_views.RISK_PAGE * 3
+                )
+                blocks = home_views.project_dashboard(project.locale, dashboard, in_modal=True)
+                view = ui.modal(
+                    callback_id=DigestId.OPEN_DASHBOARD,
+                    title=plain(project.locale, "dashboard.modal_title"),
+                    close=plain(project.locale, "common.close"),
+                    blocks=blocks,
+                )
+        except LiaisonError as error:
+            respond(
+                text=error_text(settings.locale, error),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        open_modal(client, body["trigger_id"], view)
+
+    @app.action(DigestId.REMIND_OWNERS)
+    def remind_owners(
+        ack: Ack,
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        respond: Respond,
+    ) -> None:
+        ack()
+        try:
+            with unit(runtime, context, client) as ctx:
+                project = _pm_project(ctx, action.get("value"))
+                keys = digest_jobs.remind_owners(ctx, project)
+                key = "digest.reminded" if keys else "digest.nobody_to_remind"
+                text = t(project.locale, key, count=len(keys), code=project.code)
+        except LiaisonError as error:
+            text = error_text(settings.locale, error)
+            keys = []
+        deliver(context.team_id or "", keys)
+        respond(text=text, response_type="ephemeral", replace_original=False)
+
+    @app.action(DigestId.HOME_PAGE)
+    @app.action(DigestId.HOME_PAGE_BACK)
+    def page_home(
+        ack: Ack, action: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        """ "Show more" / "Show less" on the Home tab: publish it again at the asked page."""
+        ack()
+        section, _, rest = (action.get("value") or "").partition(":")
+        project_id, _, page = rest.partition(":")
+        key = "issues" if section == "issues" else f"risk:{project_id}"
+        pages = {key: int(page) if page.isdigit() else 0}
+        if section == "risk" and project_id.isdigit():
+            pages["project"] = int(project_id)
+        publish_home(runtime, client, context.team_id or "", context.user_id or "", pages)
+
+    @app.action(DigestId.HOME_PICK_PROJECT)
+    def pick_project(
+        ack: Ack, action: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        ack()
+        raw = (action.get("selected_option") or {}).get("value") or ""
+        pages = {"project": int(raw)} if raw.isdigit() else {}
+        publish_home(runtime, client, context.team_id or "", context.user_id or "", pages)
