@@ -29,7 +29,7 @@ slack = SlackRequestHandler(app, path="/slack/events")
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    if environ.get("PATH_INFO") == "/healthz":
+    if environ.get("PATH_INFO") in ("/healthz", "/readyz"):  # loaded at import: ready when alive
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
         return [b"ok"]
     return slack(environ, start_response)

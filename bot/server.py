@@ -1,5 +1,10 @@
 """HTTP mode: Bolt's WSGI adapter behind gunicorn, plus GET /healthz (liveness) and GET /readyz
-(readiness: the database answers and its migrations are current).
+(readiness: the app is loaded, the database answers and its migrations are current).
+
+A worker answers at once and loads the app in a background thread right after the fork
+(``LoadingApplication``): /healthz says the process lives from the first moment, /readyz answers
+503 until the app is loaded, and a Slack request that arrives during the load waits for it and is
+then handled as usual. A load that fails stops the server as a failed boot would.
 
 Requests to /slack/events are checked before anything parses them: a body that is not UTF-8 gets
 400, a missing or wrong signature (or a stale timestamp) 401. Only then does Bolt see the request.
@@ -10,6 +15,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import sys
+import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -27,21 +35,15 @@ MAX_BODY_BYTES = 1_000_000
 
 
 def readiness(runtime: Runtime) -> tuple[bool, str]:
-    """(ready, reason): the database answers and carries every migration of this release."""
-    from alembic.script import ScriptDirectory
-    from sqlalchemy import text
+    """(ready, reason): the database answers and carries every migration of this release (the
+    heads read from the migration files' headers, as at start-up, without importing Alembic)."""
+    from storage.migrate import database_heads, script_heads
 
-    from storage.migrate import alembic_config, current_heads
-
-    engine = runtime.database.engine
     try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        applied = current_heads(engine)
+        applied = database_heads(runtime.database.engine)
     except Exception as error:  # noqa: BLE001 - any database failure means not ready
         return False, f"database: {type(error).__name__}"
-    expected = set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
-    if applied != expected:
+    if applied != script_heads():
         return False, "migrations: not current (run `liaison db upgrade`)"
     return True, "ready"
 
@@ -114,14 +116,87 @@ def wsgi_app(app: App, runtime: Runtime) -> WSGIApp:
     return application
 
 
+class LoadingApplication:
+    """The worker's WSGI app while it loads: ``make_application`` runs in a background thread
+    from the moment this object is made, and requests are answered meanwhile.
+
+    - ``GET /healthz`` answers 200 at once (liveness: the process lives and serves HTTP).
+    - ``GET /readyz`` answers 503 ``loading`` until the app is loaded, then the app's readiness.
+    - Any other request waits for the load (up to ``wait_seconds``) and is then handled by the
+      app, so a Slack request that comes early is answered, only later.
+
+    If the load fails, ``on_failure`` is called with the error from the loading thread (in a
+    worker: one line on stderr and the exit code that makes gunicorn's master stop).
+    """
+
+    def __init__(
+        self,
+        make_application: Callable[[], WSGIApp],
+        *,
+        on_failure: Callable[[BaseException], None],
+        wait_seconds: float = 60.0,
+    ) -> None:
+        self._make_application = make_application
+        self._on_failure = on_failure
+        self._wait_seconds = wait_seconds
+        self._loaded = threading.Event()
+        self._application: WSGIApp | None = None
+        self._thread = threading.Thread(target=self._load, name="liaison-load", daemon=True)
+        self._thread.start()
+
+    def _load(self) -> None:
+        try:
+            self._application = self._make_application()
+        except BaseException as error:  # noqa: BLE001 - handed to on_failure, which stops the worker
+            self._on_failure(error)
+        finally:
+            self._loaded.set()
+
+    @property
+    def loaded(self) -> bool:
+        return self._application is not None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the load to end; True when the app is loaded."""
+        self._loaded.wait(timeout)
+        return self.loaded
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path == "/healthz" and method == "GET":
+            return _answer(start_response, "200 OK", b"ok")
+        if self._application is None:
+            if path == "/readyz" and method == "GET":
+                return _answer(start_response, "503 Service Unavailable", b"loading")
+            if not self.wait(self._wait_seconds):
+                return _answer(start_response, "503 Service Unavailable", b"loading")
+        assert self._application is not None
+        return self._application(environ, start_response)
+
+
+def _stop_worker(error: BaseException) -> None:
+    """A worker whose app cannot load says why and exits with gunicorn's boot-error code, which
+    stops the master: the same as a failure during gunicorn's own load."""
+    from bot.cli import database_unreachable
+
+    reason = database_unreachable(error)
+    if reason is not None:
+        print(f"liaison: cannot reach the database: {reason}", file=sys.stderr, flush=True)
+    else:
+        log.error("the app could not be loaded", exc_info=error)
+    sys.stderr.flush()
+    os._exit(WORKER_BOOT_ERROR)  # from the loading thread: sys.exit would end only the thread
+
+
 def serve(
     make_application: Callable[[], WSGIApp], *, host: str, port: int, workers: int, threads: int
 ) -> int:
-    """Run gunicorn; each worker calls ``make_application`` after the fork, so the master holds
-    no app (its memory stays small) and workers start in parallel. A worker that cannot start
-    (the database is unreachable) says why in one line and stops the server."""
-    import sys
-
+    """Run gunicorn; each worker starts ``make_application`` in a background thread after the
+    fork (``LoadingApplication``), so the master holds no app (its memory stays small), workers
+    answer /healthz at once and start in parallel. A worker that cannot load the app (the
+    database is unreachable) says why in one line and stops the server."""
     from gunicorn.app.base import BaseApplication
 
     class Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -134,16 +209,7 @@ def serve(
             self.cfg.set("timeout", 60)
 
         def load(self) -> WSGIApp:
-            from bot.cli import database_unreachable
-
-            try:
-                return make_application()
-            except Exception as error:
-                reason = database_unreachable(error)
-                if reason is None:
-                    raise
-                print(f"liaison: cannot reach the database: {reason}", file=sys.stderr)
-                sys.exit(WORKER_BOOT_ERROR)
+            return LoadingApplication(make_application, on_failure=_stop_worker)
 
     Gunicorn().run()
     return 0

@@ -198,3 +198,27 @@ def test_a_backlog_escalated_at_once_is_not_replied_into_every_thread(
     assert jobs.escalate_breaches(runtime) == {"escalated": jobs.THREAD_NOTES + 5}
     assert thread_notes() == 1  # a backlog: the PMs' one DM tells, the threads stay quiet
     assert len(dms(database, PM, "escalations:")) == 2
+
+
+def test_escalations_are_committed_batch_by_batch(
+    runtime: Runtime, clock: MovableClock, database: Database, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+
+    seed(runtime, 30)
+    clock.advance(days=40)  # each issue: no owner past first response, and past its due date
+    monkeypatch.setattr(jobs, "write_batch_size", lambda _database: 7)
+    commits: list[int] = []
+    listener = lambda _connection: commits.append(1)  # noqa: E731
+    event.listen(database.engine, "commit", listener)
+    try:
+        assert jobs.escalate_breaches(runtime) == {"escalated": 60}
+    finally:
+        event.remove(database.engine, "commit", listener)
+    assert len(commits) >= 9  # 60 breaches in batches of 7, each committed on its own
+    with database.session() as session:
+        history = session.exec(select(IssueHistory).where(IssueHistory.action == "escalated"))
+        assert len(history.all()) == 60
+    [dm] = dms(database, PM, "escalations:")  # still one DM per PM for the whole run
+    assert "60 service-level breaches" in dm.payload["text"]
+    assert jobs.escalate_breaches(runtime) == {"escalated": 0}

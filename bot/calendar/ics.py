@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vRecur
-
 from storage.models import CalendarEvent, EventStatus
+
+if TYPE_CHECKING:  # icalendar is imported when a file is first built: it is a tenth of a start
+    from icalendar import Event
 
 PRODUCT_ID = "-//Liaison//Key-user management//EN"
 REQUEST = "REQUEST"
@@ -31,6 +33,8 @@ def build(
 ) -> bytes:
     """A calendar file holding ``events``: one occurrence each, or the first of a series whose
     ``rrule`` stands for the rest (``excluded`` names its cancelled occurrences' starts)."""
+    from icalendar import Calendar
+
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)
     calendar.add("version", "2.0")
@@ -45,6 +49,8 @@ def _event(
     occurrence: CalendarEvent, *, method: str, stamp: datetime, excluded: Sequence[datetime]
 ) -> Event:
     zone = ZoneInfo(occurrence.timezone)
+    from icalendar import Event, vRecur
+
     entry = Event()
     entry.add("uid", occurrence.series_uid if occurrence.rrule else occurrence.uid)
     entry.add("sequence", occurrence.sequence)

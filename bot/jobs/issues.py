@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from bot.batches import chunked
+from bot.batches import chunked, write_batch_size
 from bot.delivery import Outgoing, enqueue, enqueue_many, rows_by_key
 from bot.runtime import Runtime
 from bot.services import issues as service
@@ -174,8 +174,9 @@ def escalate_breaches(runtime: Runtime) -> dict[str, Any]:
     (unless a project has more than ``THREAD_NOTES`` in the run) its thread. Each PM gets one DM
     per run listing their breaches, worst first.
 
-    Found in a few queries, then recorded in batches of ``BATCH_SIZE``, each committed on its own,
-    so a request never waits long behind this job's writes. The PMs' DMs are queued with the first
+    Found in a few queries, then recorded in batches (``bot.batches.write_batch_size``: short on
+    SQLite, whose one write lock would hold up requests; up to 25,000 on PostgreSQL, whose row
+    locks hold up nobody), each committed on its own. The PMs' DMs are queued with the first
     batch: if the job dies between batches, the next run escalates what is left in a new DM.
     """
     escalated = 0
@@ -197,7 +198,7 @@ def escalate_breaches(runtime: Runtime) -> dict[str, Any]:
             for pm in pms.get(breach.issue.project_id, []):
                 per_pm.setdefault(pm, []).append(breach)
         reply_for: dict[tuple[int | None, str], Callable[[Issue], dict[str, Any]]] = {}
-        for number, batch in enumerate(chunked(found)):
+        for number, batch in enumerate(chunked(found, write_batch_size(runtime.database))):
             with runtime.unit(team_id) as ctx:
                 service.record_escalations(ctx, list(batch))
                 messages = []

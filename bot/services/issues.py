@@ -13,13 +13,14 @@ a day-based target never lands on the wrong local day whatever the UTC offset.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, case, cast, func, literal
+from sqlalchemy import Integer, String, and_, any_, bindparam, case, cast, func, literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 
@@ -809,21 +810,6 @@ def counts_by_status(ctx: Ctx, project: Project) -> dict[str, int]:
     return counts
 
 
-def overdue_issues(ctx: Ctx, project: Project) -> list[Issue]:
-    return list(
-        ctx.session.exec(
-            ctx.select(Issue)
-            .where(
-                Issue.project_id == project.id,
-                col(Issue.deleted_at).is_(None),
-                col(Issue.status).in_(_OPEN),
-                col(Issue.due_at) <= ctx.now(),
-            )
-            .order_by(col(Issue.due_at))
-        ).all()
-    )
-
-
 def open_issues_of(ctx: Ctx, user_id: str) -> list[tuple[Issue, Project]]:
     """Open issues someone reported or owns, across the workspace's projects."""
     rows = ctx.session.exec(
@@ -971,19 +957,21 @@ BREACH_COLUMNS = (
 )
 
 
-@dataclass
+_BREACH_COLUMN = {name: index for index, name in enumerate(BREACH_COLUMNS)}
+
+
+@dataclass(slots=True)
 class Breach:
     issue: Issue  # read-only: a row of BREACH_COLUMNS, read like an Issue
     project: Project
     kind: str  # first_response | resolution | unowned
-
-    @property
-    def since(self) -> datetime:
-        """When the service level was missed."""
-        return self.issue.due_at if self.kind == "resolution" else self.issue.first_response_due_at
+    # When the service level was missed, and the sort key (priority, since, id): both read once
+    # from the row by ``breaches``, since a first run sorts thousands (for the job, then per PM).
+    since: datetime
+    rank: tuple[int, datetime, int]
 
     def worst_first(self) -> tuple[int, datetime, int]:
-        return PRIORITY_RANK.get(self.issue.priority, 9), self.since, self.issue.id or 0
+        return self.rank
 
 
 def _escalation_key(kind: str) -> Any:
@@ -1031,14 +1019,32 @@ def breaches(ctx: Ctx) -> list[Breach]:
             )
             .order_by(col(Issue.id))
         )
-        found.extend(Breach(row, projects[row.project_id], kind) for row in rows)  # type: ignore[arg-type]
+        # By position: a row's attributes are looked up by name, and there are thousands.
+        since_at = _BREACH_COLUMN[("due_at" if kind == "resolution" else "first_response_due_at")]
+        rank, ident, project = (_BREACH_COLUMN[name] for name in ("priority", "id", "project_id"))
+        for row in rows.all():
+            since = row[since_at]
+            worst = (PRIORITY_RANK.get(row[rank], 9), since, row[ident])
+            found.append(Breach(row, projects[row[project]], kind, since, worst))  # type: ignore[arg-type]
     return found
+
+
+def _one_of(connection: Any, column: Any, ids: list[int]) -> Any:
+    """``column IN ids`` with the ids as one parameter (a PostgreSQL array, a JSON array read by
+    SQLite's ``json_each``): a batch of thousands is sent and parsed as one value, not thousands
+    of placeholders, and the statement stays the same whatever its size (cached once)."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
+    listed = func.json_each(bindparam("ids", json.dumps(list(ids)))).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
 def record_escalations(ctx: Ctx, found: list[Breach]) -> int:
     """Note each breach's escalation once: its claim, its history entry and the reporter's
     touchpoint are written by INSERT … SELECT from the issues, three statements per kind whatever
-    the number of breaches. The caller found them unclaimed; a
+    the number of breaches (the ids go as one parameter). The caller found them unclaimed; a
     concurrent run that claimed one first makes the whole batch fail on the unique key and roll
     back, and the next run finds what is left."""
     if not found:
@@ -1050,7 +1056,14 @@ def record_escalations(ctx: Ctx, found: list[Breach]) -> int:
         ids = [b.issue.id for b in found if b.kind == kind]
         if not ids:
             continue
-        chosen = select(issues).where(issues.c.team_id == ctx.team_id, issues.c.id.in_(ids))
+        chosen = select(
+            issues.c.team_id,
+            issues.c.id,
+            issues.c.project_id,
+            issues.c.number,
+            issues.c.status,
+            issues.c.reporter_id,
+        ).where(issues.c.team_id == ctx.team_id, _one_of(connection, issues.c.id, ids))
         rows = chosen.subquery()
         connection.execute(
             ProcessedRequest.__table__.insert().from_select(  # type: ignore[attr-defined]
