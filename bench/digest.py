@@ -4,8 +4,9 @@
     BENCH_DATABASE_URL=postgresql://user@host:5432/db python bench/digest.py
 
 Seeds one project with 500 key users, 10,000 issues, 20 poll rounds of 500 named answers each,
-50 training sessions (20 invitations each, some absences) and a touchpoint per key user (bulk
-inserts, not the services, so seeding takes seconds), then the same ten times larger. For each
+the standard curriculum with 50 training sessions (20 invitations each, some absences), a quiz
+round and a practical assessment per module taken by every key user, and a touchpoint per key user
+(bulk inserts, not the services, so seeding takes seconds), then the same ten times larger. For each
 size it builds the digest and the PM's Home tab (after one warm-up run) and prints the median time
 of five runs and the statements each run sent (queries; BEGIN and COMMIT are not counted, nor,
 for the digest, reading the project, which the job already holds). Targets: the
@@ -34,6 +35,7 @@ from bot.clock import MovableClock  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.services import digest as digest_service  # noqa: E402
 from bot.services import projects as project_service  # noqa: E402
+from bot.services import trainings as training_service  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from handlers.home import build_home  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -48,6 +50,10 @@ from storage.models import (  # noqa: E402
     PollParticipant,
     PollQuestion,
     PollResponse,
+    PracticalAssessment,
+    QuizAttempt,
+    QuizRound,
+    TrainingSession,
 )
 
 TEAM = "T0BENCH1"
@@ -81,6 +87,8 @@ def seed(runtime: Runtime, scale: int) -> None:
             ),
         )
         project_id = project.id
+        training_service.adopt_standard_curriculum(ctx=ctx, project=project)
+        modules = [module.id for module in training_service.modules_of(ctx, project_id)]
     started = clock.now() - timedelta(days=400)
     users = [f"UK{index:07d}" for index in range(key_users)]
     with runtime.database.session() as session:
@@ -171,6 +179,16 @@ def seed(runtime: Runtime, scale: int) -> None:
             )
             session.add(event)
             session.flush()
+            session.add(
+                TrainingSession(
+                    team_id=TEAM,
+                    project_id=project_id,
+                    module_id=modules[index % len(modules)],
+                    event_id=event.id,
+                    trainer_id=PM,
+                    hours=4,
+                )
+            )
             session.execute(
                 insert(Invitation),
                 [
@@ -183,6 +201,56 @@ def seed(runtime: Runtime, scale: int) -> None:
                         "attendance": "absent" if starts < clock.now() and n % 4 == 0 else None,
                     }
                     for n in range(20)
+                ],
+            )
+        for module_id in modules:
+            quiz = QuizRound(
+                team_id=TEAM,
+                project_id=project_id,
+                module_id=module_id,
+                question_ids=[],
+                opens_at=started,
+                deadline=started + timedelta(days=7),
+                created_by=PM,
+                created_at=started,
+            )
+            session.add(quiz)
+            session.flush()
+            session.execute(
+                insert(QuizAttempt),
+                [
+                    {
+                        "team_id": TEAM,
+                        "round_id": quiz.id,
+                        "module_id": module_id,
+                        "user_id": users[index],
+                        "key_user_id": key_user_id,
+                        "answers": {},
+                        "missed": [],
+                        "score": (index * 37) % 101,
+                        "passed": (index * 37) % 101 >= 60,
+                        "submitted_at": started + timedelta(days=1),
+                    }
+                    for index, key_user_id in enumerate(key_user_ids)
+                ],
+            )
+            session.execute(
+                insert(PracticalAssessment),
+                [
+                    {
+                        "team_id": TEAM,
+                        "project_id": project_id,
+                        "module_id": module_id,
+                        "key_user_id": key_user_id,
+                        "user_id": users[index],
+                        "period": "2026-11",
+                        "score": (index * 53) % 101,
+                        "pass_mark": 60,
+                        "passed": (index * 53) % 101 >= 60,
+                        "assessed_by": PM,
+                        "assessed_at": started + timedelta(days=2),
+                    }
+                    for index, key_user_id in enumerate(key_user_ids)
                 ],
             )
         series = uuid.uuid4().hex

@@ -1,14 +1,15 @@
 """The App Home tab: published on ``app_home_opened`` and after changes that affect it.
 
-Each capability contributes a part: a function ``(ctx, user_id, locale) -> list[Block]``, listed in
-``HOME_PARTS`` in the order they appear. A part that pages ("Show more") also takes ``pages``: the
-page of each of its lists, carried by the button that asked for it. Each part bounds its own
-blocks, so the whole stays within Slack's 100 (``bot.views.home.home_view``).
+Each capability contributes a part: a function ``(ctx, viewer, locale, pages) -> list[Block]``,
+listed in ``HOME_PARTS`` in the order they appear. ``viewer`` (``bot.services.home``) says where
+the person stands in each project, loaded once for every part, and shares what several parts
+read; ``pages`` is the page of each paged list ("Show more"), carried by the button that asked for
+it. Each part bounds its own blocks, so the whole stays within Slack's 100
+(``bot.views.home.home_view``).
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -20,8 +21,8 @@ from slack_sdk.models.blocks import Block
 
 from bot.runtime import Runtime
 from bot.services import digest as digest_service
-from bot.services import projects as project_service
 from bot.services.context import Ctx
+from bot.services.home import Viewer, viewer_of
 from bot.slack_io import slack_error_code
 from bot.views import home as views
 from handlers.issues_home import issues_part
@@ -31,30 +32,32 @@ from handlers.trainings_home import trainings_part
 
 log = logging.getLogger(__name__)
 
-HomePart = Callable[[Ctx, str, str], list[Block]]
+HomePart = Callable[[Ctx, Viewer, str, dict[str, int]], list[Block]]
 
 
-def key_user_projects_part(ctx: Ctx, user_id: str, locale: str) -> list[Block]:
-    return views.key_user_part(locale, project_service.projects_of_key_user(ctx, user_id))
-
-
-def pm_dashboard_part(
-    ctx: Ctx, user_id: str, locale: str, pages: dict[str, int] | None = None
+def key_user_projects_part(
+    ctx: Ctx, viewer: Viewer, locale: str, pages: dict[str, int]
 ) -> list[Block]:
+    return views.key_user_part(locale, viewer.key_user_projects)
+
+
+def pm_dashboard_part(ctx: Ctx, viewer: Viewer, locale: str, pages: dict[str, int]) -> list[Block]:
     """Each managed project's dashboard (the chosen one first), at most ``MAX_DASHBOARDS``."""
-    pages = pages or {}
-    projects = project_service.projects_managed_by(ctx, user_id)
+    projects = viewer.managed
     chosen = pages.get("project")
-    projects.sort(key=lambda project: project.id != chosen)
-    dashboards = []
-    for project in projects[: views.MAX_DASHBOARDS]:
-        page = max(pages.get(f"risk:{project.id}", 0), 0)
-        dashboards.append(
-            digest_service.project_dashboard(
-                ctx, project, at_risk_limit=views.RISK_PAGE, at_risk_offset=page * views.RISK_PAGE
-            )
+    shown = sorted(projects, key=lambda project: project.id != chosen)[: views.MAX_DASHBOARDS]
+    contacts = viewer.contacts(ctx, shown)
+    dashboards = [
+        digest_service.project_dashboard(
+            ctx,
+            project,
+            at_risk_limit=views.RISK_PAGE,
+            at_risk_offset=max(pages.get(f"risk:{project.id}", 0), 0) * views.RISK_PAGE,
+            contacts=contacts[project.id or 0],
         )
-    return views.pm_dashboards(locale, dashboards, sorted(projects, key=lambda p: p.code))
+        for project in shown
+    ]
+    return views.pm_dashboards(locale, dashboards, projects)
 
 
 # The PM's dashboards first: they matter most to whoever has them.
@@ -69,22 +72,19 @@ HOME_PARTS: list[HomePart] = [
 ]
 
 
-def _call(part: HomePart, ctx: Ctx, user_id: str, locale: str, pages: dict[str, int]) -> Any:
-    if "pages" in inspect.signature(part).parameters:
-        return part(ctx, user_id, locale, pages=pages)  # type: ignore[call-arg]
-    return part(ctx, user_id, locale)
-
-
 def build_home(
     runtime: Runtime, team_id: str, user_id: str, pages: dict[str, int] | None = None
 ) -> dict[str, Any]:
     locale = runtime.settings.locale
     with runtime.unit(team_id, user_id) as ctx:
-        parts = [_call(part, ctx, user_id, locale, pages or {}) for part in HOME_PARTS]
-        manages = bool(project_service.projects_managed_by(ctx, user_id))
+        viewer = viewer_of(ctx, user_id)
+        parts = [part(ctx, viewer, locale, pages or {}) for part in HOME_PARTS]
     parts.append(
         views.welcome_part(
-            locale, runtime.settings.commands, has_anything=any(parts), manages_projects=manages
+            locale,
+            runtime.settings.commands,
+            has_anything=any(parts),
+            manages_projects=bool(viewer.managed),
         )
     )
     return views.home_view(parts)

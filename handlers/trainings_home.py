@@ -4,33 +4,30 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block
 
-from bot.calendar import service as calendar
-from bot.services import projects as project_service
 from bot.services import training_readiness as readiness_service
 from bot.services import training_sessions as session_service
 from bot.services import trainings as service
 from bot.services.context import Ctx
+from bot.services.home import Viewer
 from bot.views import trainings as views
 
 # Items per list: the Home tab shares Slack's 100 blocks with every other part.
 HOME_LIMIT = 5
 
 
-def trainings_part(ctx: Ctx, user_id: str, locale: str) -> list[Block]:
-    """A key user's upcoming sessions with their answer, quizzes to take and their own readiness
-    (a PM's readiness per module and coming sessions are on the project dashboard)."""
-    blocks = views.home_sessions(
-        locale, calendar.upcoming_for(ctx, user_id, kind=session_service.KIND, limit=HOME_LIMIT)
-    )
-    quizzes = service.quizzes_to_take(ctx, user_id)
-    projects = {
-        p.id: p
-        for p in project_service.list_projects(ctx)
-        if p.id in {quiz.project_id for quiz, _module in quizzes}
-    }
+def trainings_part(ctx: Ctx, viewer: Viewer, locale: str, pages: dict[str, int]) -> list[Block]:
+    """Anyone invited: their upcoming sessions with their answer. A key user: quizzes to take and
+    their own readiness (a PM's readiness per module and coming sessions are on the project
+    dashboard)."""
+    blocks = views.home_sessions(locale, viewer.upcoming(ctx, session_service.KIND))
+    if not viewer.is_key_user:
+        return blocks  # quizzes and readiness are a key user's
+    by_id = {project.id: project for project in viewer.projects}
+    quizzes = service.quizzes_to_take(ctx, viewer.user_id, limit=HOME_LIMIT)
     blocks += views.home_quizzes(
-        locale,
-        [(quiz, module, projects[quiz.project_id]) for quiz, module in quizzes[:HOME_LIMIT]],
+        locale, [(quiz, module, by_id[quiz.project_id]) for quiz, module in quizzes]
     )
-    blocks += views.home_own_readiness(locale, readiness_service.own_readiness(ctx, user_id))
+    blocks += views.home_own_readiness(
+        locale, readiness_service.own_readiness(ctx, viewer.key_user_projects)
+    )
     return blocks

@@ -4,13 +4,20 @@ with "Show more" paging and a picker for the projects not shown."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
+from sqlalchemy import event
+
+from bot.calendar import service as calendar
 from bot.clock import MovableClock
 from bot.emulator.driver import SlackDriver
 from bot.ids import DigestId
 from bot.runtime import Runtime
-from bot.services import keyusers
+from bot.services import digest as digest_service
+from bot.services import issues as issue_service
+from bot.services import keyusers, projects, trainings
 from bot.services.keyusers import KeyUserInput
 from bot.views.common import VIEW_BLOCK_LIMIT
 from handlers.home import build_home
@@ -112,3 +119,109 @@ def test_a_forged_page_for_someone_elses_project_shows_nothing_of_it(
     slack.block_action("UOUT0001", DigestId.HOME_PAGE, value="risk:1:1", channel_id="C0GENERAL")
     assert "P0X" not in texts([slack.emulator.home("UOUT0001")])
     assert home is not None
+
+
+def _statements_of(runtime: Runtime, work: Callable[[], object]) -> int:
+    seen: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")):
+            seen.append(statement)
+
+    event.listen(runtime.database.engine, "before_cursor_execute", count)
+    try:
+        work()
+    finally:
+        event.remove(runtime.database.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def _grow(runtime: Runtime, clock: MovableClock, code: str, scale: int) -> None:
+    """A project of the PM with ``scale`` times more of everything a dashboard reads."""
+    start = clock.now()
+    with runtime.unit(TEAM, PM) as ctx:
+        project = make_project(
+            ctx, code=code, channel=None, key_users=[f"UG{code}{n:04d}" for n in range(5 * scale)]
+        )
+        trainings.adopt_standard_curriculum(ctx=ctx, project=project)
+        for number in range(1, 10 * scale + 1):
+            add_issue(ctx, project, number, created=start - timedelta(days=number % 9), reporter=PM)
+        for index in range(2 * scale):
+            for kind in ("training", "meeting"):
+                add_event(
+                    ctx,
+                    project,
+                    kind=kind,
+                    title=f"{kind} {index}",
+                    starts=start + timedelta(days=1 + index),
+                    answers={PM: "pending"},
+                )
+        for number in range(1, scale + 1):
+            add_round(
+                ctx,
+                project,
+                series=f"g{code}",
+                number=number,
+                opens=start - timedelta(days=7 * (scale - number) + 1),
+                answers={},
+                invited=[PM],
+                status="open" if number == scale else "closed",
+            )
+
+
+def test_the_pms_home_tab_costs_the_same_few_statements_whatever_the_data(
+    runtime: Runtime, clock: MovableClock
+) -> None:
+    """Every part of the Home tab reads set-based: a PM's Home costs at most 15 statements, the
+    same for a small project as for one ten times larger (issues, key users, events, polls)."""
+    _grow(runtime, clock, "SMALL", 1)
+    small = _statements_of(runtime, lambda: build_home(runtime, TEAM, PM))
+    with runtime.unit(TEAM, PM) as ctx:
+        projects.get_project(ctx, "SMALL").code = "ZSMALL"  # the larger one is shown first
+    _grow(runtime, clock, "LARGE", 10)
+    large_view: dict[str, Any] = {}
+    large = _statements_of(runtime, lambda: large_view.update(build_home(runtime, TEAM, PM)))
+    # Two dashboards are shown now: each costs the same again; nothing grows with the data.
+    with runtime.unit(TEAM, PM) as ctx:
+        project = projects.get_project(ctx, "LARGE")
+        dashboard = _statements_of(
+            runtime, lambda: digest_service.project_dashboard(ctx, project, at_risk_limit=8)
+        )
+    assert small <= 15, small
+    assert large <= small + dashboard, (small, large, dashboard)
+    assert "LARGE" in texts([large_view])
+
+
+def test_issues_paged_past_the_end_show_the_last_page(
+    runtime: Runtime, clock: MovableClock
+) -> None:
+    """A "Show more" drawn before issues were closed asks for a page that no longer exists: the
+    Home tab shows the last page there is, in order of due date."""
+    _grow(runtime, clock, "ERP", 1)  # ten open issues reported by the PM
+    with runtime.unit(TEAM, PM) as ctx:
+        first, total, _page = issue_service.open_issues_of(ctx, PM, page=0, page_size=5)
+        last, _total, page = issue_service.open_issues_of(ctx, PM, page=7, page_size=5)
+    assert (total, page, len(last)) == (10, 1, 5)
+    dues = [issue.due_at for issue, _p in first + last]
+    assert dues == sorted(dues)  # soonest due first, across pages
+    text = texts([build_home(runtime, TEAM, PM, {"issues": 7})])
+    assert "6–10 of 10" in text
+    assert all(f"*ERP-{issue.number}*" in text for issue, _p in last)
+    assert not any(f"*ERP-{issue.number}*" in text for issue, _p in first)
+
+
+def test_upcoming_events_are_listed_per_kind_soonest_first(
+    runtime: Runtime, clock: MovableClock
+) -> None:
+    """Someone invited to many trainings and meetings sees the next five of each, in one
+    statement: meetings do not crowd trainings out."""
+    _grow(runtime, clock, "ERP", 4)  # eight trainings and eight meetings
+    found: dict[str, Any] = {}
+    with runtime.unit(TEAM, PM) as ctx:
+        count = _statements_of(
+            runtime, lambda: found.update(calendar.upcoming_for(ctx, PM, limit=5))
+        )
+    assert count == 1
+    assert sorted(found) == ["meeting", "training"]
+    for kind, rows in found.items():
+        assert [event.title for event, _i in rows] == [f"{kind} {n}" for n in range(5)]

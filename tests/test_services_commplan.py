@@ -192,7 +192,7 @@ def test_engagement_debt_is_one_aggregate_query_with_since(ctx: Ctx, clock) -> N
         debt = engagement.engagement_debt(ctx, project.id, ctx.now())
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert len(statements) == 2  # key users, then the latest touchpoint per key user
+    assert len(statements) == 1  # key users joined with the latest touchpoint of each
     assert [d.user_id for d in debt] == KEY_USERS[1:]
     assert debt[0].in_debt_since == registered + timedelta(days=7)
     [contact] = [c for c in engagement.last_contacts(ctx, project.id, ctx.now()) if not c.in_debt]

@@ -682,7 +682,7 @@ def test_readiness_matrix_from_attendance_quizzes_and_practicals(
         True,
         False,
     )
-    summary = readiness.readiness_by_module(ctx, project.id or 0)
+    summary = readiness.readiness_by_module(ctx, project)
     assert [(m["module"], m["trainees"], m["ready"]) for m in summary] == [
         ("Overview", 4, 1),
         ("Admin", 1, 0),
@@ -692,7 +692,7 @@ def test_readiness_matrix_from_attendance_quizzes_and_practicals(
     assert len(csv_text.splitlines()) == 1 + 4 + 1
     with pytest.raises(PermissionDenied):
         readiness.readiness_for(as_user(ctx, ANNA), project)
-    own = readiness.own_readiness(as_user(ctx, ANNA), ANNA)
+    own = readiness.own_readiness(as_user(ctx, ANNA), projects.projects_of_key_user(ctx, ANNA))
     assert [(module.name, cell.ready) for _p, module, cell in own] == [("Overview", True)]
 
 

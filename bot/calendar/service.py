@@ -238,12 +238,21 @@ def events_between(
 
 
 def upcoming_for(
-    ctx: Ctx, user_id: str, *, kind: str | None = None, limit: int = 10
-) -> list[tuple[CalendarEvent, Invitation]]:
-    """A person's next events (not declined or removed) with their invitation, in one query."""
-    query = (
-        select(CalendarEvent, Invitation)
-        .join(Invitation, col(Invitation.event_id) == col(CalendarEvent.id))
+    ctx: Ctx, user_id: str, *, limit: int = 10
+) -> dict[str, list[tuple[CalendarEvent, Invitation]]]:
+    """A person's next events (not declined or removed) with their invitation: the first
+    ``limit`` of each kind (training, meeting), soonest first, in one statement."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=col(CalendarEvent.kind),
+            order_by=(col(CalendarEvent.starts_at), col(CalendarEvent.id)),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(col(Invitation.id).label("invitation_id"), rank)
+        .join(CalendarEvent, col(CalendarEvent.id) == col(Invitation.event_id))
         .where(
             Invitation.team_id == ctx.team_id,
             Invitation.user_id == user_id,
@@ -253,12 +262,19 @@ def upcoming_for(
             CalendarEvent.status == EventStatus.SCHEDULED,
             CalendarEvent.ends_at > ctx.now(),
         )
-        .order_by(col(CalendarEvent.starts_at))
-        .limit(limit)
+        .subquery()
     )
-    if kind is not None:
-        query = query.where(CalendarEvent.kind == kind)
-    return [(event, invitation) for event, invitation in ctx.session.exec(query).all()]
+    rows = ctx.session.exec(
+        select(CalendarEvent, Invitation)
+        .join(Invitation, col(Invitation.event_id) == col(CalendarEvent.id))
+        .join(ranked, ranked.c.invitation_id == col(Invitation.id))
+        .where(ranked.c.rank <= limit)
+        .order_by(col(CalendarEvent.starts_at), col(CalendarEvent.id))
+    ).all()
+    found: dict[str, list[tuple[CalendarEvent, Invitation]]] = {}
+    for event, invitation in rows:
+        found.setdefault(event.kind, []).append((event, invitation))
+    return found
 
 
 # ----------------------------------------------------------------------------------- writing

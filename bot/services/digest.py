@@ -1,10 +1,10 @@
 """The weekly digest: what it contains, when it is due, and that it goes out once per week.
 
-A digest is a list of sections. Each section is a set-based query function
-``collect(ctx, project, period) -> data | None`` returning plain data (``None``: nothing to say),
-rendered by its own template part (``bot/templates/<locale>/digest/<name>.j2``). Every figure is
-an aggregate computed in SQL (counts, medians, LIMIT), so building a digest costs the same few
-statements whether a project has ten issues or ten thousand.
+A digest is a list of sections (``build_digest``). Each section is a set-based query function
+returning plain data (``None``: nothing to say), rendered by its own template part
+(``bot/templates/<locale>/digest/<name>.j2``); the PM's dashboards on the Home tab reuse them.
+Every figure is an aggregate computed in SQL (counts, medians, LIMIT), so building a digest costs
+the same few statements whether a project has ten issues or ten thousand.
 
 When: a project's digest is due at its digest weekday and time in its own timezone, once per ISO
 week of that timezone. ``claim_week`` inserts a ``DigestRun`` row under a unique constraint in the
@@ -19,13 +19,12 @@ The period a digest reports on is the seven days up to its due time (the preview
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, and_, case, cast, func, literal, or_, union_all
+from sqlalchemy import Integer, String, and_, case, cast, func, literal, null, or_, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
@@ -35,7 +34,6 @@ from bot.services import engagement, poll_results, training_readiness
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.keyusers import Quadrant
-from bot.services.keyusers import quadrant as quadrant_of
 from storage.models import (
     BallotBox,
     CalendarEvent,
@@ -485,10 +483,6 @@ class AtRiskList:
     per_reason: dict[str, int] = field(default_factory=dict)  # how many people have each reason
 
 
-# A source of at-risk reasons: ``(ctx, project, period) -> {user id: [(reason, detail), …]}``.
-RiskSource = Callable[[Ctx, Project, Period], dict[str, list[tuple[str, Any]]]]
-
-
 def falling_satisfaction(ctx: Ctx, project: Project, period: Period) -> dict[str, tuple[str, Any]]:
     """Key users whose average rating fell from the previous round of the latest *named* poll
     series to its latest round. Anonymous polls are never used: they must not single anyone out."""
@@ -545,33 +539,31 @@ def falling_satisfaction(ctx: Ctx, project: Project, period: Period) -> dict[str
     }
 
 
-def issues_past_service_level(
-    ctx: Ctx, project: Project, period: Period
-) -> dict[str, tuple[str, Any]]:
-    """Key users with an issue open longer than its service level (past its resolution time)."""
-    rows = ctx.session.exec(  # type: ignore[call-overload]
-        select(col(Issue.reporter_id), func.count(), func.min(col(Issue.due_date)))
+def _debt_reason(contact: engagement.Contact, period: Period) -> tuple[str, Any]:
+    since = contact.last_contact_at or contact.registered_at
+    return ("engagement_debt", {"since": since, "days": (period.end - since).days})
+
+
+def counted_reasons(ctx: Ctx, project: Project, period: Period) -> dict[str, list[tuple[str, Any]]]:
+    """In one statement: key users with an issue open longer than its service level (past its
+    resolution time), and those marked absent from training sessions or meetings or who failed a
+    quiz in the four weeks before the end of the period, counted per kind."""
+    since = period.end - MISSED_WINDOW
+    # First: its typed columns (the earliest due date) set the types of the union's columns.
+    past_service_level = (
+        select(
+            col(Issue.reporter_id).label("user_id"),
+            literal("issue_past_service_level").label("reason"),
+            func.count().label("count"),
+            func.min(col(Issue.due_date)).label("since"),
+        )
         .where(
             *_issue_base(ctx, project),
             col(Issue.status).in_(_OPEN),
             col(Issue.due_at) <= period.end,
         )
         .group_by(col(Issue.reporter_id))
-    ).all()
-    return {user: ("issue_past_service_level", {"count": n, "since": day}) for user, n, day in rows}
-
-
-def _debt_reason(contact: engagement.Contact, period: Period) -> tuple[str, Any]:
-    since = contact.last_contact_at or contact.registered_at
-    return ("engagement_debt", {"since": since, "days": (period.end - since).days})
-
-
-def absences_and_failures(
-    ctx: Ctx, project: Project, period: Period
-) -> dict[str, list[tuple[str, Any]]]:
-    """Key users marked absent from training sessions or meetings, or who failed a quiz, in the
-    four weeks before the end of the period: counted per kind in one statement."""
-    since = period.end - MISSED_WINDOW
+    )
     absences = (
         select(
             col(Invitation.user_id).label("user_id"),
@@ -579,6 +571,7 @@ def absences_and_failures(
                 (col(CalendarEvent.kind) == "training", "missed_sessions"), else_="missed_meetings"
             ).label("reason"),
             func.count().label("count"),
+            null().label("since"),
         )
         .join(CalendarEvent, col(CalendarEvent.id) == col(Invitation.event_id))
         .where(
@@ -596,6 +589,7 @@ def absences_and_failures(
             col(QuizAttempt.user_id).label("user_id"),
             literal("failed_quizzes").label("reason"),
             func.count().label("count"),
+            null().label("since"),
         )
         .join(QuizRound, col(QuizRound.id) == col(QuizAttempt.round_id))
         .where(
@@ -608,40 +602,38 @@ def absences_and_failures(
         .group_by(col(QuizAttempt.user_id))
     )
     found: dict[str, list[tuple[str, Any]]] = {}
-    for user, reason, count in ctx.session.exec(union_all(absences, failures)).all():  # type: ignore[call-overload]
-        found.setdefault(user, []).append((reason, {"count": count}))
+    rows = ctx.session.exec(union_all(past_service_level, absences, failures)).all()  # type: ignore[call-overload]
+    for user, reason, count, day in rows:
+        detail = {"count": count} if day is None else {"count": count, "since": day}
+        found.setdefault(user, []).append((reason, detail))
     return found
 
 
-def _one_reason(source: Callable[[Ctx, Project, Period], dict[str, tuple[str, Any]]]) -> RiskSource:
-    def several(ctx: Ctx, project: Project, period: Period) -> dict[str, list[tuple[str, Any]]]:
-        return {user: [reason] for user, reason in source(ctx, project, period).items()}
-
-    several.__name__ = source.__name__
-    return several
-
-
-# Each source: ``(ctx, project, period) -> {user id: [(reason, detail), …]}``, one grouped query.
-# Engagement debt comes with the list of key users (``at_risk``).
-RISK_SOURCES: list[RiskSource] = [
-    _one_reason(falling_satisfaction),
-    _one_reason(issues_past_service_level),
-    absences_and_failures,
-]
-
-
 def at_risk(
-    ctx: Ctx, project: Project, period: Period, *, limit: int = AT_RISK_LIMIT, offset: int = 0
+    ctx: Ctx,
+    project: Project,
+    period: Period,
+    *,
+    limit: int = AT_RISK_LIMIT,
+    offset: int = 0,
+    contacts: list[engagement.Contact] | None = None,
 ) -> AtRiskList:
-    """Key users at risk with each of their reasons, the most reasons first (one page)."""
+    """Key users at risk with each of their reasons, the most reasons first (one page).
+    ``contacts``: every active key user with their last contact, when the caller has them."""
     # Every active key user with their last contact: who counts, and who is in engagement debt.
-    contacts = {c.user_id: c for c in engagement.last_contacts(ctx, project.id or 0, period.end)}
+    if contacts is None:
+        contacts = engagement.last_contacts(ctx, project.id or 0, period.end)
+    by_user = {c.user_id: c for c in contacts}
     people: dict[str, AtRisk] = {}
-    found = [source(ctx, project, period) for source in RISK_SOURCES]
-    found.append({u: [_debt_reason(c, period)] for u, c in contacts.items() if c.in_debt})
+    falling = falling_satisfaction(ctx, project, period)
+    found = [
+        {user: [reason] for user, reason in falling.items()},
+        counted_reasons(ctx, project, period),
+    ]
+    found.append({u: [_debt_reason(c, period)] for u, c in by_user.items() if c.in_debt})
     for reasons_of in found:
         for user, reasons in reasons_of.items():
-            if user not in contacts:
+            if user not in by_user:
                 continue  # issues and invitations of PMs or team members: not key users
             for reason, detail in reasons:
                 people.setdefault(user, AtRisk(user)).reasons[reason] = detail
@@ -665,14 +657,6 @@ class Digest:
     week: str
     sections: dict[str, Any]
     late: bool = False
-
-
-@dataclass(frozen=True)
-class Section:
-    """One part of the digest: a set-based query and the template part that renders its data."""
-
-    name: str
-    collect: Callable[[Ctx, Project, Period], Any]
 
 
 @dataclass
@@ -737,9 +721,12 @@ def coming_week(ctx: Ctx, project: Project, period: Period) -> ComingWeek | None
     )
 
 
-def readiness(ctx: Ctx, project: Project, period: Period) -> list[dict[str, Any]] | None:
-    """Training readiness per module (the trainings' own rule and queries), None without one."""
-    modules = training_readiness.readiness_by_module(ctx, project.id or 0)
+def readiness(
+    ctx: Ctx, project: Project, period: Period, *, roster: list[KeyUser] | None = None
+) -> list[dict[str, Any]] | None:
+    """Training readiness per module (the trainings' own rule and queries), None without one.
+    ``roster``: the project's active key users, when the caller has them."""
+    modules = training_readiness.readiness_by_module(ctx, project, roster=roster)
     return modules if any(module["trainees"] for module in modules) else None
 
 
@@ -751,32 +738,28 @@ def readiness_percent(modules: list[dict[str, Any]] | None) -> int | None:
     return round(100 * sum(module["ready"] for module in modules or []) / trainees)
 
 
-def _phase(ctx: Ctx, project: Project, period: Period) -> dict[str, Any]:
+def _phase(project: Project) -> dict[str, Any]:
     phases = list(project.phases)
     position = phases.index(project.phase) + 1 if project.phase in phases else None
     return {"phase": project.phase, "position": position, "count": len(phases)}
 
 
-def _at_risk(ctx: Ctx, project: Project, period: Period) -> AtRiskList | None:
-    found = at_risk(ctx, project, period)
-    return found if found.total else None
-
-
-# In the order they appear.
-SECTIONS: list[Section] = [
-    Section("phase", _phase),
-    Section("issues", issue_figures),
-    Section("coming_week", coming_week),
-    Section("readiness", readiness),
-    Section("polls", latest_poll),
-    Section("at_risk", _at_risk),
-]
-
-
 def build_digest(ctx: Ctx, project: Project, *, end: datetime, late: bool = False) -> Digest:
-    """The digest of the seven days up to ``end``: the same code for preview, send and schedule."""
+    """The digest of the seven days up to ``end``: the same code for preview, send and schedule.
+    Sections in the order they appear; the key users with their last contact are loaded once, for
+    readiness and the people at risk."""
     period = period_ending(end)
-    sections = {section.name: section.collect(ctx, project, period) for section in SECTIONS}
+    contacts = engagement.last_contacts(ctx, project.id or 0, period.end)
+    roster = [contact.key_user for contact in contacts if contact.key_user is not None]
+    people_at_risk = at_risk(ctx, project, period, contacts=contacts)
+    sections = {
+        "phase": _phase(project),
+        "issues": issue_figures(ctx, project, period),
+        "coming_week": coming_week(ctx, project, period),
+        "readiness": readiness(ctx, project, period, roster=roster),
+        "polls": latest_poll(ctx, project, period),
+        "at_risk": people_at_risk if people_at_risk.total else None,
+    }
     return Digest(
         project=project,
         period=period,
@@ -954,40 +937,34 @@ class ProjectDashboard:
         return self.at_risk.per_reason.get("engagement_debt", 0)
 
 
-# Other domains add what a PM's dashboard shows of them: name -> collect(ctx, project, period).
-DASHBOARD_SECTIONS: dict[str, Callable[[Ctx, Project, Period], Any]] = {
-    "coming_week": coming_week,
-    "readiness": readiness,
-}
-
-
-def key_users_per_quadrant(ctx: Ctx, project: Project) -> dict[Quadrant, int]:
-    """Active key users per quadrant of the influence/interest grid, in the grid's order."""
-    counts = {quadrant: 0 for quadrant in Quadrant}
-    rows = ctx.session.exec(  # type: ignore[call-overload]
-        select(col(KeyUser.influence), col(KeyUser.interest), func.count())
-        .where(
-            col(KeyUser.team_id) == ctx.team_id,
-            col(KeyUser.project_id) == project.id,
-            col(KeyUser.removed_at).is_(None),
-        )
-        .group_by(col(KeyUser.influence), col(KeyUser.interest))
-    ).all()
-    for influence, interest, count in rows:
-        counts[quadrant_of(influence, interest)] += count
-    return counts
-
-
 def project_dashboard(
-    ctx: Ctx, project: Project, *, at_risk_limit: int, at_risk_offset: int = 0
+    ctx: Ctx,
+    project: Project,
+    *,
+    at_risk_limit: int,
+    at_risk_offset: int = 0,
+    contacts: list[engagement.Contact] | None = None,
 ) -> ProjectDashboard:
+    """``contacts``: the project's active key users with their last contact, when the caller has
+    them (the Home tab loads them once for every dashboard and its contacts list)."""
     period = period_ending(ctx.now())
-    extra = {name: collect(ctx, project, period) for name, collect in DASHBOARD_SECTIONS.items()}
+    if contacts is None:
+        contacts = engagement.last_contacts(ctx, project.id or 0, period.end)
+    quadrants = {quadrant: 0 for quadrant in Quadrant}
+    for contact in contacts:
+        quadrants[contact.quadrant] += 1
+    roster = [contact.key_user for contact in contacts if contact.key_user is not None]
+    extra = {
+        "coming_week": coming_week(ctx, project, period),
+        "readiness": readiness(ctx, project, period, roster=roster),
+    }
     return ProjectDashboard(
         project=project,
         issues=issue_figures(ctx, project, period, in_detail=False),
         poll=latest_poll(ctx, project, period, rounds_wanted=1),
-        at_risk=at_risk(ctx, project, period, limit=at_risk_limit, offset=at_risk_offset),
-        quadrants=key_users_per_quadrant(ctx, project),
+        at_risk=at_risk(
+            ctx, project, period, limit=at_risk_limit, offset=at_risk_offset, contacts=contacts
+        ),
+        quadrants=quadrants,
         extra={name: data for name, data in extra.items() if data is not None},
     )

@@ -10,7 +10,7 @@ what the weekly digest and the PM dashboard read.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
@@ -44,19 +44,26 @@ class Contact:
     last_contact_at: datetime | None  # None: no touchpoint since registration
     registered_at: datetime
     in_debt_since: datetime | None  # None: not in debt
+    # The register row itself, for views that need more of it (the readiness matrix).
+    key_user: KeyUser | None = field(default=None, compare=False, repr=False)
 
     @property
     def in_debt(self) -> bool:
         return self.in_debt_since is not None
 
 
-def last_contact_times(ctx: Ctx, project_ids: list[int]) -> dict[int, datetime]:
-    """Latest touchpoint per key user id, for all the given projects in one aggregate query."""
+def contacts_by_project(
+    ctx: Ctx, project_ids: list[int], now: datetime
+) -> dict[int, list[Contact]]:
+    """Every active key user of the projects with their last contact, oldest contact first: one
+    statement (the register joined with each key user's latest touchpoint)."""
     if not project_ids:
         return {}
-    latest = func.max(Interaction.at).label("latest")
-    rows = ctx.session.exec(
-        select(Interaction.key_user_id, latest)
+    latest = (
+        select(
+            col(Interaction.key_user_id).label("key_user_id"),
+            func.max(Interaction.at).label("at"),
+        )
         .where(
             Interaction.team_id == ctx.team_id,
             col(Interaction.project_id).in_(project_ids),
@@ -64,32 +71,23 @@ def last_contact_times(ctx: Ctx, project_ids: list[int]) -> dict[int, datetime]:
             col(Interaction.key_user_id).is_not(None),
         )
         .group_by(col(Interaction.key_user_id))
-    ).all()
-    # Aggregates lose the column type on SQLite; read them back as aware UTC datetimes.
-    reader = UTCDateTime().process_result_value
-    return {
-        key_user_id: reader(value, ctx.session.get_bind().dialect)  # type: ignore[misc]
-        for key_user_id, value in rows
-        if key_user_id is not None and value is not None
-    }
-
-
-def contacts_by_project(
-    ctx: Ctx, project_ids: list[int], now: datetime
-) -> dict[int, list[Contact]]:
-    """Every active key user of the projects with their last contact, oldest contact first."""
-    if not project_ids:
-        return {}
-    key_users = ctx.session.exec(
-        ctx.select(KeyUser).where(
-            col(KeyUser.project_id).in_(project_ids), col(KeyUser.removed_at).is_(None)
+        .subquery()
+    )
+    rows = ctx.session.exec(  # type: ignore[call-overload]
+        select(KeyUser, latest.c.at)
+        .outerjoin(latest, latest.c.key_user_id == col(KeyUser.id))
+        .where(
+            KeyUser.team_id == ctx.team_id,
+            col(KeyUser.project_id).in_(project_ids),
+            col(KeyUser.removed_at).is_(None),
         )
     ).all()
-    latest = last_contact_times(ctx, project_ids)
+    # Aggregates lose the column type on SQLite: read them back as aware UTC datetimes.
+    reader, dialect = UTCDateTime().process_result_value, ctx.session.get_bind().dialect
     grouped: dict[int, list[Contact]] = {project_id: [] for project_id in project_ids}
-    for key_user in key_users:
+    for key_user, latest_at in rows:
         cadence = cadence_days(key_user)
-        last = latest.get(key_user.id or 0)
+        last = reader(latest_at, dialect)  # type: ignore[arg-type]
         since = last or key_user.created_at
         due = since + timedelta(days=cadence)
         grouped[key_user.project_id].append(
@@ -104,6 +102,7 @@ def contacts_by_project(
                 last_contact_at=last,
                 registered_at=key_user.created_at,
                 in_debt_since=due if now > due else None,
+                key_user=key_user,
             )
         )
     for contacts in grouped.values():

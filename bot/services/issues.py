@@ -810,24 +810,34 @@ def counts_by_status(ctx: Ctx, project: Project) -> dict[str, int]:
     return counts
 
 
-def open_issues_of(ctx: Ctx, user_id: str) -> list[tuple[Issue, Project]]:
-    """Open issues someone reported or owns, across the workspace's projects."""
-    rows = ctx.session.exec(
-        ctx.select(Issue)
+def open_issues_of(
+    ctx: Ctx, user_id: str, *, page: int = 0, page_size: int = 5
+) -> tuple[list[tuple[Issue, Project]], int, int]:
+    """One page of the open (and resolved, not yet closed) issues someone reported or owns across
+    the workspace's projects, soonest due first: (the page's issues with their project, how many
+    there are in all, the page shown). One statement; a page past the end (issues closed since the
+    button was drawn) shows the last page."""
+    mine = (
+        select(Issue, func.count().over().label("total"))
         .where(
+            col(Issue.team_id) == ctx.team_id,
             col(Issue.deleted_at).is_(None),
             col(Issue.status).in_((*_OPEN, IssueStatus.RESOLVED)),
             or_(col(Issue.reporter_id) == user_id, col(Issue.owner_id) == user_id),
         )
-        .order_by(col(Issue.due_at))
-    ).all()
-    projects: dict[int, Project] = {}
-    result = []
-    for issue in rows:
-        if issue.project_id not in projects:
-            projects[issue.project_id] = project_service.get_project_by_id(ctx, issue.project_id)
-        result.append((issue, projects[issue.project_id]))
-    return result
+        .order_by(col(Issue.due_at), col(Issue.id))
+    )
+    page = max(page, 0)
+    rows = ctx.session.exec(mine.offset(page * page_size).limit(page_size)).all()  # type: ignore[call-overload]
+    if not rows and page:
+        total = ctx.session.exec(
+            select(func.count()).select_from(mine.with_only_columns(col(Issue.id)).subquery())
+        ).one()
+        if not total:
+            return [], 0, 0
+        return open_issues_of(ctx, user_id, page=(total - 1) // page_size, page_size=page_size)
+    items = [(issue, project_service.get_project_by_id(ctx, issue.project_id)) for issue, _ in rows]
+    return items, (rows[0][1] if rows else 0), page
 
 
 def export_csv(ctx: Ctx, project: Project) -> str:

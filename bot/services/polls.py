@@ -45,7 +45,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlmodel import col
+from sqlalchemy import case, func
+from sqlmodel import col, select
 
 from bot import delivery
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
@@ -323,18 +324,9 @@ def list_polls(ctx: Ctx, project: Project) -> list[Poll]:
     )
 
 
-def open_polls_of(ctx: Ctx, project: Project) -> list[Poll]:
-    return list(
-        ctx.session.exec(
-            ctx.select(Poll)
-            .where(Poll.project_id == project.id, Poll.status == PollStatus.OPEN)
-            .order_by(col(Poll.closes_at))
-        ).all()
-    )
-
-
-def awaiting_answer(ctx: Ctx, user_id: str) -> list[Poll]:
-    """Open polls this person was asked and has not answered yet (for their Home tab)."""
+def awaiting_answer(ctx: Ctx, user_id: str, *, limit: int) -> list[Poll]:
+    """The first ``limit`` open polls this person was asked and has not answered yet, closing
+    soonest first (for their Home tab)."""
     return list(
         ctx.session.exec(
             ctx.select(Poll)
@@ -344,9 +336,37 @@ def awaiting_answer(ctx: Ctx, user_id: str) -> list[Poll]:
                 col(PollParticipant.answered).is_(False),
                 Poll.status == PollStatus.OPEN,
             )
-            .order_by(col(Poll.closes_at))
+            .order_by(col(Poll.closes_at), col(Poll.id))
+            .limit(limit)
         ).all()
     )
+
+
+def response_rates(
+    ctx: Ctx, projects: list[Project], *, limit: int
+) -> list[tuple[Poll, Project, int, int]]:
+    """The first ``limit`` open polls of the projects (by project code, closing soonest first)
+    with how many people were asked and how many answered: one grouped statement."""
+    if not projects:
+        return []
+    by_id = {project.id: project for project in projects}
+    answered = func.coalesce(
+        func.sum(case((col(PollParticipant.answered).is_(True), 1), else_=0)), 0
+    )
+    rows = ctx.session.exec(  # type: ignore[call-overload]
+        select(Poll, func.count(col(PollParticipant.id)), answered)
+        .join(Project, col(Project.id) == col(Poll.project_id))
+        .outerjoin(PollParticipant, col(PollParticipant.poll_id) == col(Poll.id))
+        .where(
+            col(Poll.team_id) == ctx.team_id,
+            col(Poll.project_id).in_(list(by_id)),
+            col(Poll.status) == PollStatus.OPEN,
+        )
+        .group_by(col(Poll.id), col(Project.id))
+        .order_by(col(Project.code), col(Poll.closes_at), col(Poll.id))
+        .limit(limit)
+    ).all()
+    return [(poll, by_id[poll.project_id], asked, done) for poll, asked, done in rows]
 
 
 def audience(ctx: Ctx, project: Project, poll: Poll) -> list[tuple[str, int | None]]:

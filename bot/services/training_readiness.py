@@ -10,9 +10,9 @@ The rule (see ``cell_ready``), documented in the README and tested:
 A module applies to a key user when its audience roles are empty or hold the key user's role;
 cells that do not apply are neither ready nor counted.
 
-Statements per matrix: modules, key users, attended hours (one grouped join), latest quiz per
-(module, key user) and latest practical per (module, key user) (one statement each), whatever the
-number of key users.
+Statements per matrix: modules, key users (none when the caller has them), attended hours (one
+grouped join), and the latest quiz and latest practical per (module, key user) (one statement),
+whatever the number of key users.
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, true
+from sqlalchemy import and_, func, literal, true, union_all
 from sqlmodel import col, select
 
 from bot.services.context import Ctx
 from bot.services.keyusers import active_key_users
-from bot.services.projects import get_project_by_id
 from bot.services.training_sessions import attended_hours
 from bot.services.trainings import READY_ATTENDANCE_SHARE, modules_of, require_trainer
 from storage.models import (
@@ -115,14 +114,15 @@ def cell_ready(module: TrainingModule, cell: ReadinessCell) -> bool:
     return attendance_met(cell.hours, module) and cell.quiz_passed and practical_ok
 
 
-def _latest_quizzes(
+def _latest_results(
     ctx: Ctx, module_ids: list[int], key_user_ids: list[int] | None
-) -> dict[tuple[int, int], tuple[int, bool]]:
-    """(score, passed) of the latest submitted attempt per (module, key user), in one statement
-    (plain columns: hydrating thousands of ORM rows would cost more than the query)."""
+) -> tuple[dict[tuple[int, int], tuple[int, bool]], dict[tuple[int, int], tuple[int, bool]]]:
+    """(score, passed) of the latest submitted quiz and of the latest practical assessment per
+    (module, key user), in one statement (plain columns: hydrating thousands of ORM rows would
+    cost more than the query). ``key_user_ids``: only theirs."""
     if not module_ids:
-        return {}
-    latest = (
+        return {}, {}
+    quiz_latest = (
         select(
             col(QuizAttempt.module_id).label("module_id"),
             col(QuizAttempt.key_user_id).label("key_user_id"),
@@ -138,31 +138,21 @@ def _latest_quizzes(
         .group_by(col(QuizAttempt.module_id), col(QuizAttempt.key_user_id))
         .subquery()
     )
-    rows = ctx.session.exec(
-        select(
-            QuizAttempt.module_id, QuizAttempt.key_user_id, QuizAttempt.score, QuizAttempt.passed
-        ).join(
-            latest,
-            and_(
-                col(QuizAttempt.module_id) == latest.c.module_id,
-                col(QuizAttempt.key_user_id) == latest.c.key_user_id,
-                col(QuizAttempt.submitted_at) == latest.c.at,
-            ),
-        )
-    ).all()
-    return {
-        (module_id, key_user_id or 0): (score or 0, bool(passed))
-        for module_id, key_user_id, score, passed in rows
-    }
-
-
-def _latest_practicals(
-    ctx: Ctx, module_ids: list[int], key_user_ids: list[int] | None
-) -> dict[tuple[int, int], tuple[int, bool]]:
-    """(score, passed) of the latest practical assessment per (module, key user)."""
-    if not module_ids:
-        return {}
-    latest = (
+    quizzes = select(
+        literal("quiz").label("kind"),
+        col(QuizAttempt.module_id),
+        col(QuizAttempt.key_user_id),
+        col(QuizAttempt.score),
+        col(QuizAttempt.passed),
+    ).join(
+        quiz_latest,
+        and_(
+            col(QuizAttempt.module_id) == quiz_latest.c.module_id,
+            col(QuizAttempt.key_user_id) == quiz_latest.c.key_user_id,
+            col(QuizAttempt.submitted_at) == quiz_latest.c.at,
+        ),
+    )
+    practical_latest = (
         select(
             col(PracticalAssessment.module_id).label("module_id"),
             col(PracticalAssessment.key_user_id).label("key_user_id"),
@@ -178,52 +168,55 @@ def _latest_practicals(
         .group_by(col(PracticalAssessment.module_id), col(PracticalAssessment.key_user_id))
         .subquery()
     )
-    rows = ctx.session.exec(
-        select(
-            PracticalAssessment.module_id,
-            PracticalAssessment.key_user_id,
-            PracticalAssessment.score,
-            PracticalAssessment.passed,
-        ).join(
-            latest,
-            and_(
-                col(PracticalAssessment.module_id) == latest.c.module_id,
-                col(PracticalAssessment.key_user_id) == latest.c.key_user_id,
-                col(PracticalAssessment.period) == latest.c.period,
-            ),
-        )
-    ).all()
-    return {
-        (module_id, key_user_id): (score, bool(passed))
-        for module_id, key_user_id, score, passed in rows
-    }
-
-
-def compute(ctx: Ctx, project: Project, key_users: list[KeyUser] | None = None) -> Readiness:
-    """The matrix for ``project`` (no permission check: callers check); only the rows of
-    ``key_users`` when given (someone's own readiness)."""
-    modules = modules_of(ctx, project.id or 0)
-    people = active_key_users(ctx, project) if key_users is None else key_users
-    module_ids = [m.id or 0 for m in modules]
-    only = None if key_users is None else [k.id or 0 for k in key_users]
-    hours = attended_hours(
-        ctx, project.id or 0, None if key_users is None else [k.user_id for k in key_users]
+    practicals = select(
+        literal("practical").label("kind"),
+        col(PracticalAssessment.module_id),
+        col(PracticalAssessment.key_user_id),
+        col(PracticalAssessment.score),
+        col(PracticalAssessment.passed),
+    ).join(
+        practical_latest,
+        and_(
+            col(PracticalAssessment.module_id) == practical_latest.c.module_id,
+            col(PracticalAssessment.key_user_id) == practical_latest.c.key_user_id,
+            col(PracticalAssessment.period) == practical_latest.c.period,
+        ),
     )
-    quizzes = _latest_quizzes(ctx, module_ids, only)
-    practicals = _latest_practicals(ctx, module_ids, only)
+    found: dict[str, dict[tuple[int, int], tuple[int, bool]]] = {"quiz": {}, "practical": {}}
+    rows = ctx.session.exec(union_all(quizzes, practicals)).all()  # type: ignore[call-overload]
+    for kind, module_id, key_user_id, score, passed in rows:
+        found[kind][(module_id, key_user_id or 0)] = (score or 0, bool(passed))
+    return found["quiz"], found["practical"]
+
+
+def _cell(
+    module: TrainingModule,
+    person: KeyUser,
+    hours: dict[tuple[int, str], float],
+    quizzes: dict[tuple[int, int], tuple[int, bool]],
+    practicals: dict[tuple[int, int], tuple[int, bool]],
+) -> ReadinessCell:
+    key = (module.id or 0, person.id or 0)
+    cell = ReadinessCell(applicable=applies(module, person))
+    cell.hours = hours.get((module.id or 0, person.user_id), 0.0)
+    if key in quizzes:
+        cell.quiz_score, cell.quiz_passed = quizzes[key]
+    if key in practicals:
+        cell.practical_score, cell.practical_passed = practicals[key]
+    cell.ready = cell_ready(module, cell)
+    return cell
+
+
+def compute(ctx: Ctx, project: Project, roster: list[KeyUser] | None = None) -> Readiness:
+    """The matrix for ``project`` (no permission check: callers check). ``roster``: the project's
+    active key users, when the caller has them already."""
+    modules = modules_of(ctx, project.id or 0)
+    people = active_key_users(ctx, project) if roster is None else roster
+    hours = attended_hours(ctx, project.id or 0)
+    quizzes, practicals = _latest_results(ctx, [m.id or 0 for m in modules], None)
     matrix = Readiness(project=project, modules=modules)
     for person in people:
-        cells = []
-        for module in modules:
-            key = (module.id or 0, person.id or 0)
-            cell = ReadinessCell(applicable=applies(module, person))
-            cell.hours = hours.get((module.id or 0, person.user_id), 0.0)
-            if key in quizzes:
-                cell.quiz_score, cell.quiz_passed = quizzes[key]
-            if key in practicals:
-                cell.practical_score, cell.practical_passed = practicals[key]
-            cell.ready = cell_ready(module, cell)
-            cells.append(cell)
+        cells = [_cell(module, person, hours, quizzes, practicals) for module in modules]
         matrix.rows.append(ReadinessRow(person, cells))
     return matrix
 
@@ -234,9 +227,10 @@ def readiness_for(ctx: Ctx, project: Project) -> Readiness:
     return compute(ctx, project)
 
 
-def readiness_by_module(ctx: Ctx, project_id: int) -> list[dict[str, Any]]:
+def readiness_by_module(
+    ctx: Ctx, project: Project, *, roster: list[KeyUser] | None = None
+) -> list[dict[str, Any]]:
     """For the digest and the PM dashboard: per module, trainees, ready and the share ready."""
-    project = get_project_by_id(ctx, project_id)
     return [
         {
             "module_id": entry.module.id,
@@ -246,23 +240,35 @@ def readiness_by_module(ctx: Ctx, project_id: int) -> list[dict[str, Any]]:
             "ready": entry.ready,
             "share": entry.share,
         }
-        for entry in compute(ctx, project).by_module()
+        for entry in compute(ctx, project, roster).by_module()
     ]
 
 
-def own_readiness(ctx: Ctx, user_id: str) -> list[tuple[Project, TrainingModule, ReadinessCell]]:
-    """A key user's own cells in each of their projects (their Home tab)."""
-    rows = ctx.session.exec(
-        ctx.select(KeyUser).where(KeyUser.user_id == user_id, col(KeyUser.removed_at).is_(None))
+def own_readiness(
+    ctx: Ctx, memberships: list[tuple[Project, KeyUser]]
+) -> list[tuple[Project, TrainingModule, ReadinessCell]]:
+    """A key user's own cells in each of their projects (``memberships``: each project with their
+    register row), for their Home tab: three statements however many projects."""
+    if not memberships:
+        return []
+    modules = ctx.session.exec(
+        ctx.select(TrainingModule)
+        .where(col(TrainingModule.project_id).in_([p.id for p, _k in memberships]))
+        .order_by(col(TrainingModule.position), col(TrainingModule.id))
     ).all()
+    user_ids = sorted({key_user.user_id for _p, key_user in memberships})
+    hours = attended_hours(ctx, None, user_ids)
+    quizzes, practicals = _latest_results(
+        ctx, [m.id or 0 for m in modules], [key_user.id or 0 for _p, key_user in memberships]
+    )
     result = []
-    for key_user in rows:
-        project = get_project_by_id(ctx, key_user.project_id)
-        matrix = compute(ctx, project, [key_user])
-        for row in matrix.rows:
-            for module, cell in zip(matrix.modules, row.cells, strict=True):
-                if cell.applicable:
-                    result.append((project, module, cell))
+    for project, key_user in memberships:
+        for module in modules:
+            if module.project_id != project.id:
+                continue
+            cell = _cell(module, key_user, hours, quizzes, practicals)
+            if cell.applicable:
+                result.append((project, module, cell))
     return result
 
 

@@ -324,22 +324,23 @@ def upcoming_sessions(
 
 
 def attended_hours(
-    ctx: Ctx, project_id: int, user_ids: list[str] | None = None
+    ctx: Ctx, project_id: int | None, user_ids: list[str] | None = None
 ) -> dict[tuple[int, str], float]:
-    """Hours each person (or each of ``user_ids``) attended, present or late, per module, in one
-    grouped statement."""
+    """Hours each person (or each of ``user_ids``) attended, present or late, per module of the
+    project (of every project: ``None``), in one grouped statement."""
     query = (
         select(TrainingSession.module_id, Invitation.user_id, func.sum(TrainingSession.hours))
         .join(Invitation, col(Invitation.event_id) == col(TrainingSession.event_id))
         .join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id))
         .where(
             TrainingSession.team_id == ctx.team_id,
-            TrainingSession.project_id == project_id,
             CalendarEvent.status == EventStatus.SCHEDULED,
             col(Invitation.attendance).in_(list(ATTENDED)),
         )
         .group_by(TrainingSession.module_id, Invitation.user_id)
     )
+    if project_id is not None:
+        query = query.where(TrainingSession.project_id == project_id)
     if user_ids is not None:
         query = query.where(col(Invitation.user_id).in_(user_ids))
     rows = ctx.session.exec(query).all()

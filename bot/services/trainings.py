@@ -678,8 +678,11 @@ def submit_quiz(
     return quiz, attempt, questions
 
 
-def quizzes_to_take(ctx: Ctx, user_id: str) -> list[tuple[QuizRound, TrainingModule]]:
-    """Open quiz rounds the person has not taken yet (their Home tab)."""
+def quizzes_to_take(
+    ctx: Ctx, user_id: str, *, limit: int
+) -> list[tuple[QuizRound, TrainingModule]]:
+    """The first ``limit`` open quiz rounds the person has not taken yet, soonest deadline first
+    (their Home tab)."""
     rows = ctx.session.exec(
         select(QuizRound, TrainingModule)
         .join(QuizAttempt, col(QuizAttempt.round_id) == col(QuizRound.id))
@@ -691,7 +694,8 @@ def quizzes_to_take(ctx: Ctx, user_id: str) -> list[tuple[QuizRound, TrainingMod
             col(QuizRound.closed_at).is_(None),
             QuizRound.deadline > ctx.now(),
         )
-        .order_by(col(QuizRound.deadline))
+        .order_by(col(QuizRound.deadline), col(QuizRound.id))
+        .limit(limit)
     ).all()
     return [(quiz, module) for quiz, module in rows]
 

@@ -589,19 +589,20 @@ HOME_PAGE = 5  # issues per page of the Home tab
 def key_user_home_part(
     locale: str,
     items: list[tuple[Issue, Project]],
+    total: int,
     projects: list[Project],
     now: datetime,
     *,
     page: int = 0,
 ) -> list[Block]:
-    """Someone's open issues, ``HOME_PAGE`` at a time with "Show more": at most 9 blocks."""
+    """Someone's open issues: ``items`` is page ``page`` (``HOME_PAGE`` at a time) of ``total``,
+    with "Show more". At most 9 blocks."""
     if not items and not projects:
         return []
     blocks: list[Block] = [ui.header(plain(locale, "issues.home.mine_title"))]
-    pages = max((len(items) + HOME_PAGE - 1) // HOME_PAGE, 1)
-    page = min(page, pages - 1)
+    pages = max((total + HOME_PAGE - 1) // HOME_PAGE, 1)
     if items:
-        for issue, project in items[page * HOME_PAGE : (page + 1) * HOME_PAGE]:
+        for issue, project in items[:HOME_PAGE]:
             blocks.append(
                 ui.section(
                     issue_line(locale, project, issue, now),
@@ -613,11 +614,9 @@ def key_user_home_part(
     else:
         blocks.append(ui.context(t(locale, "issues.home.none")))
     buttons = [ui.button(plain(locale, "issues.home.log"), IssueId.HOME_LOG, "", style="primary")]
-    if len(items) > HOME_PAGE:
-        first, last = page * HOME_PAGE + 1, min((page + 1) * HOME_PAGE, len(items))
-        blocks.append(
-            ui.context(t(locale, "dashboard.page", first=first, last=last, total=len(items)))
-        )
+    if total > HOME_PAGE:
+        first, last = page * HOME_PAGE + 1, min((page + 1) * HOME_PAGE, total)
+        blocks.append(ui.context(t(locale, "dashboard.page", first=first, last=last, total=total)))
         if page + 1 < pages:
             buttons.append(
                 ui.button(
