@@ -114,6 +114,42 @@ def cell_ready(module: TrainingModule, cell: ReadinessCell) -> bool:
     return attendance_met(cell.hours, module) and cell.quiz_passed and practical_ok
 
 
+def _latest(
+    ctx: Ctx,
+    model: type[QuizAttempt] | type[PracticalAssessment],
+    moment: Any,
+    module_ids: list[int],
+    key_user_ids: list[int] | None,
+    *conditions: Any,
+) -> Any:
+    """(module, key user, score, passed) of each (module, key user)'s row with the latest
+    ``moment``, labelled with the model's name."""
+    module, key_user = col(model.module_id), col(model.key_user_id)
+    latest = (
+        select(
+            module.label("module_id"), key_user.label("key_user_id"), func.max(moment).label("at")
+        )
+        .where(
+            model.team_id == ctx.team_id,
+            module.in_(module_ids),
+            true() if key_user_ids is None else key_user.in_(key_user_ids),
+            *conditions,
+        )
+        .group_by(module, key_user)
+        .subquery()
+    )
+    return select(
+        literal(model.__name__).label("kind"), module, key_user, model.score, model.passed
+    ).join(
+        latest,
+        and_(
+            module == latest.c.module_id,
+            key_user == latest.c.key_user_id,
+            moment == latest.c.at,
+        ),
+    )
+
+
 def _latest_results(
     ctx: Ctx, module_ids: list[int], key_user_ids: list[int] | None
 ) -> tuple[dict[tuple[int, int], tuple[int, bool]], dict[tuple[int, int], tuple[int, bool]]]:
@@ -122,71 +158,27 @@ def _latest_results(
     cost more than the query). ``key_user_ids``: only theirs."""
     if not module_ids:
         return {}, {}
-    quiz_latest = (
-        select(
-            col(QuizAttempt.module_id).label("module_id"),
-            col(QuizAttempt.key_user_id).label("key_user_id"),
-            func.max(QuizAttempt.submitted_at).label("at"),
-        )
-        .where(
-            QuizAttempt.team_id == ctx.team_id,
-            col(QuizAttempt.module_id).in_(module_ids),
-            true() if key_user_ids is None else col(QuizAttempt.key_user_id).in_(key_user_ids),
-            col(QuizAttempt.submitted_at).is_not(None),
-            col(QuizAttempt.key_user_id).is_not(None),
-        )
-        .group_by(col(QuizAttempt.module_id), col(QuizAttempt.key_user_id))
-        .subquery()
+    submitted = col(QuizAttempt.submitted_at)
+    quizzes = _latest(
+        ctx,
+        QuizAttempt,
+        submitted,
+        module_ids,
+        key_user_ids,
+        submitted.is_not(None),
+        col(QuizAttempt.key_user_id).is_not(None),
     )
-    quizzes = select(
-        literal("quiz").label("kind"),
-        col(QuizAttempt.module_id),
-        col(QuizAttempt.key_user_id),
-        col(QuizAttempt.score),
-        col(QuizAttempt.passed),
-    ).join(
-        quiz_latest,
-        and_(
-            col(QuizAttempt.module_id) == quiz_latest.c.module_id,
-            col(QuizAttempt.key_user_id) == quiz_latest.c.key_user_id,
-            col(QuizAttempt.submitted_at) == quiz_latest.c.at,
-        ),
+    practicals = _latest(
+        ctx, PracticalAssessment, col(PracticalAssessment.period), module_ids, key_user_ids
     )
-    practical_latest = (
-        select(
-            col(PracticalAssessment.module_id).label("module_id"),
-            col(PracticalAssessment.key_user_id).label("key_user_id"),
-            func.max(PracticalAssessment.period).label("period"),
-        )
-        .where(
-            PracticalAssessment.team_id == ctx.team_id,
-            col(PracticalAssessment.module_id).in_(module_ids),
-            true()
-            if key_user_ids is None
-            else col(PracticalAssessment.key_user_id).in_(key_user_ids),
-        )
-        .group_by(col(PracticalAssessment.module_id), col(PracticalAssessment.key_user_id))
-        .subquery()
-    )
-    practicals = select(
-        literal("practical").label("kind"),
-        col(PracticalAssessment.module_id),
-        col(PracticalAssessment.key_user_id),
-        col(PracticalAssessment.score),
-        col(PracticalAssessment.passed),
-    ).join(
-        practical_latest,
-        and_(
-            col(PracticalAssessment.module_id) == practical_latest.c.module_id,
-            col(PracticalAssessment.key_user_id) == practical_latest.c.key_user_id,
-            col(PracticalAssessment.period) == practical_latest.c.period,
-        ),
-    )
-    found: dict[str, dict[tuple[int, int], tuple[int, bool]]] = {"quiz": {}, "practical": {}}
+    found: dict[str, dict[tuple[int, int], tuple[int, bool]]] = {
+        QuizAttempt.__name__: {},
+        PracticalAssessment.__name__: {},
+    }
     rows = ctx.session.exec(union_all(quizzes, practicals)).all()  # type: ignore[call-overload]
     for kind, module_id, key_user_id, score, passed in rows:
         found[kind][(module_id, key_user_id or 0)] = (score or 0, bool(passed))
-    return found["quiz"], found["practical"]
+    return found[QuizAttempt.__name__], found[PracticalAssessment.__name__]
 
 
 def _cell(
