@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from jinja2 import Environment, meta, nodes
@@ -36,6 +38,7 @@ def _filters(source: str) -> set[str]:
     return {node.name for node in _ENV.parse(source).find_all(nodes.Filter)}
 
 
+TEMPLATES = Path(i18n.__file__).resolve().parent / "templates"
 EN_SOURCES = _raw_catalog(EN)
 ZH_SOURCES = _raw_catalog(ZH)
 
@@ -125,7 +128,7 @@ def test_render_project_line_in_chinese() -> None:
 
 def test_render_keyuser_messages_in_chinese() -> None:
     summary = t(ZH, "keyuser.import_summary", code="ERP", added=2, updated=1, rejected=1)
-    assert summary == ":inbox_tray: 导入到 *ERP*：新增 2 名，更新 1 名，拒绝 1 行。"
+    assert summary == ":inbox_tray: 导入到 *ERP* ：新增 2 名，更新 1 名，拒绝 1 行。"
     line = t(
         ZH,
         "keyuser.register_line",
@@ -202,3 +205,39 @@ def test_every_zh_key_renders_with_its_english_parameters() -> None:
         for rendered in (t(ZH, key, **params), plain(ZH, key, **params)):
             assert rendered.strip(), f"{key} renders empty"
             assert "{{" not in rendered and "{%" not in rendered, f"{key} left template syntax"
+
+
+# Slack's mrkdwn reads *bold*, _italic_ and ~struck~ only where each marker meets a space, a line's
+# end or half-width punctuation on its outer side. Written against a Chinese character or full-width
+# punctuation (`*时间：*2026`, `提醒：*周会*`), the markers show as typed. A placeholder may render
+# as anything, so a marker next to one needs its space too.
+_MARKUP_BOUNDARY = set(" \t\n.,:;!?()[]\"'/-")
+_OPAQUE = re.compile(r"\{\{.*?\}\}|\{%-?.*?-?%\}|`[^`\n]*`", re.S)
+_EMPHASIS = re.compile(r"(?<![*_~\w\ue000])([*_~])(?=[^\s*_~])([^\n]+?)(?<=\S)\1(?![*_~\w])")
+
+
+def glued_emphasis(source: str) -> list[str]:
+    """The emphasis spans of a message whose markers touch something other than a boundary."""
+    masked = _OPAQUE.sub("\ue000", source)
+    glued = []
+    for span in _EMPHASIS.finditer(masked):
+        before = masked[span.start() - 1] if span.start() else " "
+        after = masked[span.end()] if span.end() < len(masked) else " "
+        if before not in _MARKUP_BOUNDARY or after not in _MARKUP_BOUNDARY:
+            glued.append(masked[max(span.start() - 2, 0) : span.end() + 2])
+    return glued
+
+
+def test_emphasis_is_not_glued_to_chinese_text() -> None:
+    sources = dict(ZH_SOURCES)
+    for template in sorted(TEMPLATES.glob("zh-CN/**/*.j2")):
+        sources[str(template.relative_to(TEMPLATES))] = template.read_text(encoding="utf-8")
+    glued = {name: found for name, source in sources.items() if (found := glued_emphasis(source))}
+    assert glued == {}
+
+
+def test_the_emphasis_rule_sees_glued_markers() -> None:
+    assert glued_emphasis("*时间：*{{ start }}") and glued_emphasis("提醒：*{{ title }}* 将")
+    assert glued_emphasis("当前状态：_{{ status }}_。") and glued_emphasis("*预览*，仅您")
+    assert not glued_emphasis("*时间：* {{ start }}\n提醒： *{{ title }}* 将在 _新_ 。")
+    assert not glued_emphasis("`key_user` *Due:* {{ when }}, (*bold*).")
