@@ -629,8 +629,8 @@ def at_risk(
     found = [
         {user: [reason] for user, reason in falling.items()},
         counted_reasons(ctx, project, period),
+        {user: [_debt_reason(c, period)] for user, c in by_user.items() if c.in_debt},
     ]
-    found.append({u: [_debt_reason(c, period)] for u, c in by_user.items() if c.in_debt})
     for reasons_of in found:
         for user, reasons in reasons_of.items():
             if user not in by_user:
