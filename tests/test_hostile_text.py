@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import select
 
 from bot.clock import MovableClock
@@ -451,6 +452,23 @@ def test_hostile_text_through_the_plan_and_engagement_pings_nobody(
         message=emulator.message(due["channel"], due["ts"]),
         value=str(steering),
     )
+    working = next(i for e, i in occurrences.items() if entries[e].kind == "working_meeting")
+    slack.click(
+        PM,
+        PlanId.DUE_SCHEDULE,
+        message=emulator.message(due["channel"], due["ts"]),
+        value=str(working),
+    )
+    slack.submit_view(
+        PM,
+        {
+            "title": f"Planned {HOSTILE}",
+            "agenda": f"Plan {HOSTILE}",
+            "starts_at": int((clock.now() + timedelta(days=2)).timestamp()),
+        },
+    )
+    assert f"Planned {ESCAPED}" in seen_by(emulator, BEN)
+    assert "Meeting scheduled" in texts([emulator.message(due["channel"], due["ts"]) or {}])
     report = next(
         i for e, i in occurrences.items() if entries[e].audience_value == "decision_maker"
     )
@@ -492,14 +510,16 @@ def plan_entries(database: Database) -> list[PlanEntry]:
 # -------------------------------------------------------------------- digest and dashboards
 
 
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
 def test_hostile_titles_from_the_data_reach_the_digest_and_dashboards_escaped(
     slack: SlackDriver,
     emulator: SlackEmulator,
     runtime: Runtime,
     clock: MovableClock,
+    locale: str,
 ) -> None:
     emulator.add_user(TOM, "tom", real_name="Tom Consultant")
-    create_project(slack, name=PROJECT_NAME)
+    create_project(slack, name=PROJECT_NAME, locale=locale)
     for user in KEY_USERS[:3]:
         add_key_user(slack, user)
     with runtime.unit(TEAM, PM) as ctx:
@@ -551,11 +571,9 @@ def test_hostile_titles_from_the_data_reach_the_digest_and_dashboards_escaped(
     for title in ("Issue 1 ", "Pulse ", "meeting ", "training "):
         assert f"{title}{ESCAPED}" in preview, title
     slack.slash_command(PM, "/digest", "send ERP")
-    [digest] = [
-        m for m in emulator.messages(PROJECT_CHANNEL) if "Weekly digest" in str(m.get("text"))
-    ]
+    digest = latest_with(emulator.messages(PROJECT_CHANNEL), DigestId.OPEN_DASHBOARD)
     slack.click(PM, DigestId.REMIND_OWNERS, message=digest)
-    assert "overdue" in seen_by(emulator, TOM)
+    assert f"Issue 1 {ESCAPED}" in seen_by(emulator, TOM)
     slack.click(PM, DigestId.OPEN_DASHBOARD, message=digest)
     dashboard = texts([emulator.top_view(PM) or {}])
     assert f"meeting {ESCAPED}" in dashboard and f"training {ESCAPED}" in dashboard
