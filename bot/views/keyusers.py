@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup
+
 from bot.i18n import plain, say, t
 from bot.ids import Callback
 from bot.services.keyusers import (
@@ -237,7 +239,7 @@ def import_report(locale: str, project: Project, report: ImportReport) -> dict[s
                 "keyuser.import_error_line",
                 line=line,
                 field=field or "",
-                message=say(locale, msg),
+                message=Markup(say(locale, msg)),  # a Msg, rendered and escaped once
             )
             for line, field, msg in report.errors[:40]
         ]

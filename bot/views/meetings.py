@@ -361,7 +361,8 @@ def detail_message(
             )
     if buttons:
         blocks.append(ui.actions(*buttons, block_id=f"meeting_{event.id}"))
-    return ui.message(heading, blocks)
+    # The header is plain_text; the fallback ``text`` is mrkdwn and escapes the title.
+    return ui.message(escape_mrkdwn(heading), blocks)
 
 
 def outcome_blocks(

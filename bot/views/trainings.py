@@ -268,7 +268,7 @@ def import_report(locale: str, project: Project, report: ImportReport) -> dict[s
                 "training.import_error_line",
                 line=line,
                 field=field or "",
-                message=say(locale, message),
+                message=Markup(say(locale, message)),  # a Msg, rendered and escaped once
             )
             for line, field, message in report.errors[:40]
         ]
