@@ -13,6 +13,7 @@ which need no escaping.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import datetime
 from functools import cache
@@ -29,6 +30,22 @@ LOCALES = ("en", "zh-CN")
 
 def escape_mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# What mrkdwn marks up and plain text would show as typed: a leading emoji code, *bold*,
+# _italic_, ~struck~ and `code` spans, and links with a label.
+_LEADING_EMOJI = re.compile(r"^:[a-z0-9_+-]+:\s*")
+_SPANS = re.compile(r"(?<![\w*_~`])([*_~`])(?=\S)([^\n]*?\S)\1(?![\w*_~`])")
+_LABELLED_LINK = re.compile(r"<(?:https?|mailto):[^|>\s]+\|([^>]*)>")
+
+
+def mrkdwn_to_plain(text: str) -> str:
+    """Mrkdwn for a place Slack shows as plain text (a modal's inline errors): markers and
+    escapes would show as typed there, so they are taken off."""
+    text = _LEADING_EMOJI.sub("", text)
+    text = _LABELLED_LINK.sub(r"\1", text)
+    text = _SPANS.sub(r"\2", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _finalize_mrkdwn(value: Any) -> Any:
@@ -166,6 +183,24 @@ def say(locale: str | None, message: object) -> str:
         }  # a parameter that is itself a message (a status, a verb) is said in the same language
         return t(locale, key, **params)
     return str(message)
+
+
+@cache
+def _compiled_plain_text(locale: str, key: str) -> Template:
+    return _environment(False).from_string(mrkdwn_to_plain(_source(locale, key)))
+
+
+def say_plain(locale: str | None, message: object) -> str:
+    """``say`` for a place Slack shows as plain text (a modal's inline errors): the message
+    without its mrkdwn markup, and what people typed exactly as they typed it."""
+    key = getattr(message, "key", None)
+    if key is None:
+        return str(message)
+    params = {
+        name: say_plain(locale, value) if getattr(value, "key", None) is not None else value
+        for name, value in getattr(message, "params", {}).items()
+    }
+    return _compiled_plain_text(normalize_locale(locale), key).render(**params)
 
 
 def catalog_keys(locale: str) -> set[str]:

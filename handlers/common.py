@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import LiaisonError, NotFound, PermissionDenied, ValidationError
-from bot.i18n import say, t
+from bot.i18n import mrkdwn_to_plain, say, say_plain, t
 from bot.runtime import Runtime
 from bot.services import projects as project_service
 from bot.services.context import Ctx
@@ -103,12 +103,14 @@ def slack_error_text(locale: str, code: str) -> str:
 
 
 def view_errors(locale: str, error: ValidationError, view: dict[str, Any]) -> dict[str, str]:
-    """Inline errors keyed by the modal's input block ids; a field the modal lacks goes first."""
+    """Inline errors keyed by the modal's input block ids; a field the modal lacks goes first.
+    Slack shows them as plain text: no mrkdwn markers or escapes are left in them."""
     block_ids = [b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"]
     errors: dict[str, str] = {}
     for field, message in error.errors.items():
         target = field if field in block_ids else (block_ids[0] if block_ids else field)
-        text = say(locale, message)
+        # A domain message is said without markup; a text is mrkdwn made elsewhere.
+        text = say_plain(locale, message) if hasattr(message, "key") else mrkdwn_to_plain(message)
         errors[target] = f"{errors[target]} {text}" if target in errors else text
     return errors
 
@@ -117,7 +119,11 @@ def refuse_form(ack: Any, locale: str, error: LiaisonError, view: dict[str, Any]
     """Answer a submission with inline errors: the modal stays open and nothing was stored.
 
     A refusal that is not about one field (no permission, gone) is shown on the first input."""
-    if not isinstance(error, ValidationError):
+    if isinstance(error, PermissionDenied):
+        error = ValidationError({"": error.reason})
+    elif isinstance(error, NotFound):
+        error = ValidationError({"": error.message})
+    elif not isinstance(error, ValidationError):
         error = ValidationError({"": error_text(locale, error)})
     ack(response_action="errors", errors=view_errors(locale, error, view))
 

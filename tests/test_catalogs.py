@@ -241,3 +241,12 @@ def test_the_emphasis_rule_sees_glued_markers() -> None:
     assert glued_emphasis("当前状态：_{{ status }}_。") and glued_emphasis("*预览*，仅您")
     assert not glued_emphasis("*时间：* {{ start }}\n提醒： *{{ title }}* 将在 _新_ 。")
     assert not glued_emphasis("`key_user` *Due:* {{ when }}, (*bold*).")
+
+
+@pytest.mark.parametrize("locale", [EN, ZH])
+def test_every_message_can_be_said_as_plain_text(locale: str) -> None:
+    """Inline form errors say a message without its markup: taking the markup off leaves a valid
+    template with the same parameters, for every message."""
+    for key, source in (EN_SOURCES if locale == EN else ZH_SOURCES).items():
+        stripped = i18n.mrkdwn_to_plain(source)
+        assert _variables(stripped) == _variables(source), key

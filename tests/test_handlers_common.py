@@ -53,9 +53,24 @@ def test_a_refused_form_stays_open_with_the_reason_in_the_readers_language() -> 
     assert answers == [
         {
             "response_action": "errors",
-            "errors": {"name": ":no_entry: " + t("zh-CN", "errors.not_pm", code="ERP")},
+            "errors": {"name": "只有 ERP 的项目经理（或工作区管理员）才能执行此操作。"},
         }
     ]
+
+
+def test_form_errors_are_plain_text_with_typed_text_as_typed() -> None:
+    """Slack shows a modal's inline errors as plain text: no mrkdwn markers, emoji codes or
+    escapes are left to show as typed, and text a person typed comes back as they typed it."""
+    typed = Msg("errors.not_pm", code="<!channel> & *x*")
+    assert view_errors("en", ValidationError({"name": typed}), VIEW) == {
+        "name": "Only the project managers of <!channel> & *x* (or a workspace admin) can do that."
+    }
+    refusal = NotFound(Msg("errors.project_code_needed"))
+    answers: list[dict[str, Any]] = []
+    refuse_form(lambda **kwargs: answers.append(kwargs), "en", refusal, VIEW)
+    assert answers[0]["errors"]["name"].startswith(
+        "Which project? Add its code (see /project list)"
+    )
 
 
 def test_people_are_read_from_mentions_and_bare_ids() -> None:
