@@ -4,21 +4,29 @@ anonymous poll gives out (found by mutation testing to be unguarded)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import col, select
 
 from bot.clock import MovableClock
-from bot.errors import Msg, PermissionDenied
+from bot.errors import Msg, PermissionDenied, ValidationError
 from bot.services import keyusers as keyuser_service
 from bot.services import poll_results
 from bot.services import polls as service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views.polls import MESSAGES
-from storage.models import Interaction, OutboxMessage, Poll, PollStatus, Project
+from storage.models import (
+    Interaction,
+    OutboxMessage,
+    Poll,
+    PollQuestion,
+    PollStatus,
+    Project,
+    QuestionKind,
+)
 from storage.models.outbox import OutboxStatus
 from tests.conftest import KEY_USERS, OUTSIDER, PM
 
@@ -176,6 +184,7 @@ def test_invitations_never_delivered_are_listed_with_slacks_reason(
 def test_the_trend_has_every_opened_round_of_the_series_oldest_first(
     ctx: Ctx, project: Project, clock: MovableClock
 ) -> None:
+    new_poll(ctx, project, Q("rating", "Satisfied?"))  # another series
     first = new_poll(
         ctx, project, Q("rating", "Satisfied?"), Q("nps", "Recommend?"), recurrence="weekly"
     )
@@ -301,3 +310,99 @@ def test_a_poll_nobody_was_invited_to_has_a_response_rate_of_zero(
         0.0,
     )
     assert [(r.round_number, r.response_rate) for r in figures.trend] == [(1, 0.0)]
+
+
+# What a PM may type into the poll modal and a key user into the answer form.
+
+
+def test_a_question_is_checked_as_typed(ctx: Ctx) -> None:
+    cleaned = service.clean_question(Q("rating", "  Satisfied?  ", ["ignored"], required=True))
+    assert cleaned == Q("rating", "Satisfied?", [], True)
+    assert service.clean_question(Q("text", "t" * 300, required=False)).required is False
+    cases = [
+        (Q("slider", "Q"), "question_kind", Msg("errors.choice", choices=", ".join(QuestionKind))),
+        (Q("text", "  "), "question_text", Msg("errors.required")),
+        (Q("text", None), "question_text", Msg("errors.required")),  # type: ignore[arg-type]
+        (Q("text", "t" * 301), "question_text", Msg("errors.too_long", limit=300)),
+        (
+            Q("single", "Q", ["A", " ", ""]),
+            "question_options",
+            Msg("poll.errors.options_count", limit=10),
+        ),
+        (
+            Q("single", "Q", list("ABCDEFGHIJK")),
+            "question_options",
+            Msg("poll.errors.options_count", limit=10),
+        ),
+        (Q("multiple", "Q", ["A", "o" * 76]), "question_options", Msg("errors.too_long", limit=75)),
+        (Q("multiple", "Q", ["A", " A"]), "question_options", Msg("poll.errors.options_unique")),
+    ]
+    for question, field, message in cases:
+        with pytest.raises(ValidationError) as refused:
+            service.clean_question(question)
+        assert refused.value.errors == {field: message}, question
+    ten = service.clean_question(Q("single", "Q", [" A ", "", "  ", *"BCDEFGHIJ"]))
+    assert ten.options == list("ABCDEFGHIJ")
+    assert service.clean_question(Q("multiple", "Q", ["A", "o" * 75])).options == ["A", "o" * 75]
+
+
+def test_answers_are_checked_against_each_questions_scale(ctx: Ctx) -> None:
+    rating, nps, single, multiple, text = (
+        PollQuestion(id=index, kind=kind, options=["A", "B"] if index in (3, 4) else [])
+        for index, kind in enumerate(("rating", "nps", "single", "multiple", "text"), start=1)
+    )
+    questions = [rating, nps, single, multiple, text]
+    good = {"q1": "1", "q2": "0", "q3": "1", "q4": ["1", "0", "1"], "q5": " " + "t" * 2000 + " "}
+    assert service.clean_answers(questions, good) == {
+        "1": 1,
+        "2": 0,
+        "3": 1,
+        "4": [0, 1],
+        "5": "t" * 2000,
+    }
+    assert service.clean_answers(questions, {**good, "q1": "5", "q2": "10"})["2"] == 10
+    bad = Msg("poll.errors.bad_answer")
+    for raw, field in (
+        ({"q1": "0"}, "q1"),
+        ({"q1": "6"}, "q1"),
+        ({"q2": "11"}, "q2"),
+        ({"q2": "-1"}, "q2"),
+        ({"q3": "2"}, "q3"),
+        ({"q3": "x"}, "q3"),
+        ({"q4": ["2"]}, "q4"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            service.clean_answers(questions, {**good, **raw})
+        assert refused.value.errors == {field: bad}, raw
+    with pytest.raises(ValidationError) as refused:
+        service.clean_answers(questions, {**good, "q5": "t" * 2001})
+    assert refused.value.errors == {"q5": Msg("errors.too_long", limit=2000)}
+    with pytest.raises(ValidationError) as refused:
+        service.clean_answers(questions, {"q2": "", "q5": "   "})
+    assert refused.value.errors == {
+        f"q{index}": Msg("errors.required") for index in (1, 2, 3, 4, 5)
+    }
+    assert service.clean_answers(questions, {"q5": "   "}, partial=True) == {}
+
+
+def test_an_audience_keeps_only_known_roles_quadrants_and_people(ctx: Ctx) -> None:
+    assert service.clean_audience("role", ["sponsor", "boss"], [], []) == (["sponsor"], {})
+    assert service.clean_audience("quadrant", [], ["monitor", "bogus"], []) == (["monitor"], {})
+    assert service.clean_audience("quadrant", [], ["bogus"], []) == (
+        [],
+        {"audience_quadrants": Msg("poll.errors.audience_quadrants")},
+    )
+    assert service.clean_audience("people", [], [], ["U1", "", "U1", "U2"]) == (["U1", "U2"], {})
+    assert service.clean_audience("everyone", [], [], []) == (
+        [],
+        {"audience_kind": Msg("errors.choice", choices=", ".join(service.AUDIENCE_KINDS))},
+    )
+
+
+def test_a_period_crosses_the_year_and_keeps_the_end_of_the_month() -> None:
+    moment = datetime(2027, 11, 30, 9, 0, tzinfo=UTC)
+    assert service.add_period(moment, "quarterly") == datetime(2028, 2, 29, 9, 0, tzinfo=UTC)
+    assert service.add_period(moment, "monthly") == datetime(2027, 12, 30, 9, 0, tzinfo=UTC)
+    december = datetime(2027, 12, 15, 9, 0, tzinfo=UTC)
+    assert service.add_period(december, "monthly") == datetime(2028, 1, 15, 9, 0, tzinfo=UTC)
+    assert service.add_period(moment, "none") == moment
