@@ -406,3 +406,48 @@ def test_a_period_crosses_the_year_and_keeps_the_end_of_the_month() -> None:
     december = datetime(2027, 12, 15, 9, 0, tzinfo=UTC)
     assert service.add_period(december, "monthly") == datetime(2028, 1, 15, 9, 0, tzinfo=UTC)
     assert service.add_period(moment, "none") == moment
+
+
+def test_a_polls_settings_at_their_limits(ctx: Ctx, clock: MovableClock) -> None:
+    now = clock.now()
+
+    def refused(**fields: Any) -> dict[str, object]:
+        with pytest.raises(ValidationError) as refusal:
+            service.clean_settings(ctx, service.PollInput(**{"title": "Pulse", **fields}))
+        return dict(refusal.value.errors)
+
+    opens, closes, values = service.clean_settings(
+        ctx, service.PollInput(title="t" * 150, intro="i" * 2000, remind_hours=None)
+    )
+    assert (opens, closes, values) == (now, now + timedelta(days=7), [])
+    assert refused(title="t" * 151) == {"title": Msg("errors.too_long", limit=150)}
+    assert refused(title=" ") == {"title": Msg("errors.required")}
+    assert refused(intro="i" * 2001) == {"intro": Msg("errors.too_long", limit=2000)}
+    _o, _c, roles = service.clean_settings(
+        ctx, service.PollInput(title="Pulse", audience_kind="role", audience_roles=["sponsor"])
+    )
+    assert roles == ["sponsor"]
+    late = now - timedelta(minutes=5)
+    assert service.clean_settings(ctx, service.PollInput(title="Pulse", opens_at=late))[0] == late
+    assert refused(opens_at=late - timedelta(seconds=1)) == {
+        "opens_at": Msg("poll.errors.opens_past")
+    }
+    assert refused(closes_at=now + timedelta(hours=1)) == {
+        "closes_at": Msg("poll.errors.closes_before")
+    }
+    assert service.clean_settings(
+        ctx, service.PollInput(title="Pulse", closes_at=now + timedelta(hours=1, minutes=1))
+    )
+    week = now + timedelta(days=7)
+    assert service.clean_settings(
+        ctx, service.PollInput(title="Pulse", recurrence="weekly", closes_at=week)
+    )
+    assert refused(recurrence="weekly", closes_at=week + timedelta(minutes=1)) == {
+        "closes_at": Msg("poll.errors.longer_than_period")
+    }
+    assert refused(recurrence="daily") == {
+        "recurrence": Msg("errors.choice", choices="none, weekly, monthly, quarterly")
+    }
+    assert refused(remind_hours=5) == {"remind_hours": Msg("errors.choice", choices="0, 2, 24, 48")}
+    for hours in (0, 2, 24, 48):
+        assert service.clean_settings(ctx, service.PollInput(title="Pulse", remind_hours=hours))
