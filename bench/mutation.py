@@ -54,16 +54,27 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
     ),
     "keyusers": (
         "bot/services/keyusers.py",
-        ["tests/test_services_register.py", "tests/test_flows_keyusers.py"],
+        [
+            "tests/test_services_register.py",
+            "tests/test_services_keyuser_rules.py",
+            "tests/test_flows_keyusers.py",
+        ],
     ),
     "issues": (
         "bot/services/issues.py",
         ["tests/test_services_issues.py", "tests/test_jobs_issues.py"],
     ),
-    "polls": ("bot/services/polls.py", ["tests/test_services_polls.py"]),
+    "polls": (
+        "bot/services/polls.py",
+        ["tests/test_services_polls.py", "tests/test_services_poll_rules.py"],
+    ),
     "poll_results": (
         "bot/services/poll_results.py",
-        ["tests/test_services_polls.py", "tests/test_anonymity.py"],
+        [
+            "tests/test_services_polls.py",
+            "tests/test_services_poll_rules.py",
+            "tests/test_anonymity.py",
+        ],
     ),
     "context": (
         "bot/services/context.py",
