@@ -201,19 +201,23 @@ def test_the_latest_months_practical_counts_whatever_order_it_was_recorded_in(
 ) -> None:
     project = make_project(ctx)
     hands_on = module(ctx, project, "Hands-on", 2, has_practical=True)
-    clock.set(START + timedelta(days=40))  # January
-    practical(ctx, project, hands_on, ANNA, 90)
-    practical(ctx, project, hands_on, BEN, 30)
-    clock.set(START)  # December's, entered afterwards
-    practical(ctx, project, hands_on, ANNA, 20)
-    practical(ctx, project, hands_on, BEN, 95)
-    clock.set(START + timedelta(days=10))
+    reporting = module(ctx, project, "Reporting", 2, has_practical=True)
+    december, january, november = START, START + timedelta(days=40), START - timedelta(days=20)
+    for month, anna, ben in ((december, 20, 95), (january, 90, 30), (november, 30, 80)):
+        clock.set(month)  # entered late: January's before November's
+        practical(ctx, project, hands_on, ANNA, anna)
+        practical(ctx, project, hands_on, BEN, ben)
+    practical(ctx, project, reporting, ANNA, 70)  # November's, on another module
+    clock.set(december + timedelta(days=10))
     practical(ctx, project, hands_on, CARL, 80)  # December only
-    cells = {r.key_user.user_id: r.cells[0] for r in readiness.compute(ctx, project).rows}
-    assert [(cells[u].practical_score, cells[u].practical_passed) for u in (ANNA, BEN, CARL)] == [
-        (90, True),
-        (30, False),
-        (80, True),
+    rows = {r.key_user.user_id: r.cells for r in readiness.compute(ctx, project).rows}
+    assert [
+        [(cell.practical_score, cell.practical_passed) for cell in rows[user]]
+        for user in (ANNA, BEN, CARL)
+    ] == [
+        [(90, True), (70, True)],
+        [(30, False), (None, False)],
+        [(80, True), (None, False)],
     ]
 
 
