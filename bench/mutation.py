@@ -91,6 +91,7 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
         [
             "tests/test_services_recurrence_rules.py",
             "tests/test_services_commplan.py",
+            "tests/test_services_meetings.py",
             "tests/test_services_polls.py",
         ],
     ),
