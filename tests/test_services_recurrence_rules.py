@@ -64,6 +64,8 @@ def test_a_rule_with_or_without_its_prefix_is_anchored_at_local_wall_time() -> N
         "RRULE:",
         "DTSTART:20270104T090000\nRRULE:FREQ=WEEKLY",
         "FREQ=WEEKLY;dtstart=20270104T090000",
+        "FREQ=WEEKLY DTSTART:20200106T090000",  # one line, but anchored elsewhere
+        "FREQ=WEEKLY dtstart:20200106T090000",
         "FREQ=WEEKLY\nEXDATE:20270111T090000",
         "FREQ=WEEKLY;COUNT=0",
         "FREQ=WEEKLY;BYDAY=XX",
@@ -97,6 +99,13 @@ def test_a_plan_cadence_may_run_on_and_a_series_must_end() -> None:
     with pytest.raises(ValidationError) as caught:
         recurrence.check_rule("FREQ=DAILY", first, "UTC", field="series", bounded=True)
     assert caught.value.errors["series"].key == "meeting.errors.series_endless"
+
+
+def test_an_endless_cadence_is_checked_by_its_first_occurrences_only() -> None:
+    """A plan cadence may run on: checking it must not expand it (every minute until the year
+    9999 would never end)."""
+    first = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+    assert recurrence.check_rule("FREQ=MINUTELY", first, "UTC", field="r", bounded=False) == []
 
 
 def test_a_series_stays_at_local_time_across_daylight_saving() -> None:
