@@ -131,6 +131,7 @@ def test_a_key_user_of_another_project_is_not_logged_in_this_one(ctx: Ctx) -> No
     other = project_with(ctx, "HR")
     add(ctx, other, BEN)
     anna = add(ctx, project, ANNA)
+    add(ctx, project, CARL)  # not among those who received the report
     with pytest.raises(ValidationError) as caught:
         engagement.log_contact(ctx=ctx, project=project, user_id=BEN, kind="call", note="Hi")
     assert caught.value.errors == {"user_id": Msg("engagement.errors.not_key_user", code="ERP")}
