@@ -97,7 +97,11 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
     ),
     "training_sessions": (
         "bot/services/training_sessions.py",
-        ["tests/test_services_training_sessions_rules.py", "tests/test_services_trainings.py"],
+        [
+            "tests/test_services_training_sessions_rules.py",
+            "tests/test_services_trainings.py",
+            "tests/test_services_readiness_rules.py",
+        ],
     ),
 }
 COPIED = ("bot", "handlers", "storage", "tests", "pyproject.toml")
