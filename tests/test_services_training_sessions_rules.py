@@ -379,6 +379,19 @@ def test_a_new_time_changes_the_hours_and_a_bad_duration_is_refused(ctx: Ctx) ->
         messages=CALENDAR_MESSAGES,
     )
     assert (view.session.hours, moved.rsvp_deadline) == (1.67, START + timedelta(days=7))
+    sessions.reschedule(
+        ctx=as_user(ctx, TRAINER),
+        event_id=view.event.id,
+        starts_at=START + timedelta(days=8),
+        duration_hours="24",  # the longest an event may last
+        rsvp_deadline=None,
+        messages=CALENDAR_MESSAGES,
+    )
+    assert view.session.hours == 24
+    [whole_day], _k = schedule(
+        ctx, project, module, starts_at=START + timedelta(days=30), duration_hours="24"
+    )
+    assert whole_day.session.hours == 24
     for bad in ("long", None):
         with pytest.raises(ValidationError) as refused:
             sessions.reschedule(
