@@ -196,9 +196,11 @@ def test_every_fields_error_at_once_and_each_in_its_words(ctx: Ctx) -> None:
     with pytest.raises(ValidationError) as refused:
         schedule(ctx, project, foreign)
     assert set(refused.value.errors) == {"module", "title"}  # no module, so no title either
+    assert refused.value.errors["module"] == Msg("training.errors.module_not_found")
     with pytest.raises(ValidationError) as refused:
         schedule(ctx, project, module, starts_at=START - timedelta(hours=1), capacity="many")
     assert set(refused.value.errors) == {"starts_at", "capacity"}
+    assert refused.value.errors["capacity"] == Msg("calendar.errors.capacity")
     with pytest.raises(ValidationError) as refused:
         schedule(ctx, project, module, starts_at=None)
     assert set(refused.value.errors) == {"starts_at"}
@@ -339,6 +341,8 @@ def test_hours_delivered_once_ended_and_attended_per_person_and_project(
     attend(ctx, second, {ANNA: "present"})
     clock.set(third.event.starts_at)
     attend(ctx, third, {BEN: "present"})
+    clock.set(second.event.ends_at)  # the second has just ended
+    assert sessions.delivered_hours(ctx, project.id or 0) == {module.id: 6.0}
     clock.set(third.event.ends_at)  # the other project's has just ended; one is still to come
     assert sessions.delivered_hours(ctx, project.id or 0) == {module.id: 6.0, basics.id: 1.0}
     assert [v.event.id for v in sessions.list_sessions(ctx, other, "all")] == [third.event.id]
