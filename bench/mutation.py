@@ -80,6 +80,40 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
         "bot/services/context.py",
         ["tests/test_services_project_rules.py", "tests/test_services_register.py"],
     ),
+    "readiness": (
+        "bot/services/training_readiness.py",
+        [
+            "tests/test_services_readiness_rules.py",
+            "tests/test_services_trainings.py",
+            "tests/test_training_charts.py",
+        ],
+    ),
+    "engagement": (
+        "bot/services/engagement.py",
+        [
+            "tests/test_services_engagement_rules.py",
+            "tests/test_services_commplan.py",
+            "tests/test_services_register.py",
+            "tests/test_home_dashboard.py",
+        ],
+    ),
+    "recurrence": (
+        "bot/services/recurrence.py",
+        [
+            "tests/test_services_recurrence_rules.py",
+            "tests/test_services_commplan.py",
+            "tests/test_services_meetings.py",
+            "tests/test_services_polls.py",
+        ],
+    ),
+    "training_sessions": (
+        "bot/services/training_sessions.py",
+        [
+            "tests/test_services_training_sessions_rules.py",
+            "tests/test_services_trainings.py",
+            "tests/test_services_readiness_rules.py",
+        ],
+    ),
 }
 COPIED = ("bot", "handlers", "storage", "tests", "pyproject.toml")
 KILLED = {"killed", "timeout"}

@@ -1,0 +1,144 @@
+"""Recurrence rules in detail: the form's presets, the nth weekday of a month, what a rule may
+contain, series bounds, and occurrences kept in local wall time across daylight saving."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.errors import ValidationError
+from bot.services import recurrence
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.mark.parametrize(
+    ("day", "rule"),
+    [
+        (date(2027, 1, 1), "FREQ=MONTHLY;BYDAY=+1FR"),
+        (date(2027, 1, 7), "FREQ=MONTHLY;BYDAY=+1TH"),
+        (date(2027, 1, 8), "FREQ=MONTHLY;BYDAY=+2FR"),
+        (date(2027, 1, 14), "FREQ=MONTHLY;BYDAY=+2TH"),
+        (date(2027, 1, 24), "FREQ=MONTHLY;BYDAY=+4SU"),
+        (date(2027, 1, 28), "FREQ=MONTHLY;BYDAY=+4TH"),
+        (date(2027, 1, 29), "FREQ=MONTHLY;BYDAY=-1FR"),  # a 5th Friday: the last one
+        (date(2027, 1, 31), "FREQ=MONTHLY;BYDAY=-1SU"),
+        (date(2027, 1, 4), "FREQ=MONTHLY;BYDAY=+1MO"),
+        (date(2027, 1, 12), "FREQ=MONTHLY;BYDAY=+2TU"),
+        (date(2027, 1, 20), "FREQ=MONTHLY;BYDAY=+3WE"),
+        (date(2027, 1, 16), "FREQ=MONTHLY;BYDAY=+3SA"),
+    ],
+)
+def test_the_nth_weekday_of_the_month(day: date, rule: str) -> None:
+    assert recurrence.monthly_same_weekday(day) == rule
+
+
+def test_the_forms_presets() -> None:
+    tuesday = date(2027, 1, 12)
+    assert recurrence.PRESETS == ("none", "weekly", "biweekly", "monthly")
+    assert [recurrence.preset_rule(p, tuesday) for p in recurrence.PRESETS] == [
+        None,
+        "FREQ=WEEKLY",
+        "FREQ=WEEKLY;INTERVAL=2",
+        "FREQ=MONTHLY;BYDAY=+2TU",
+    ]
+    assert recurrence.preset_rule("yearly", tuesday) is None
+
+
+def test_a_rule_with_or_without_its_prefix_is_anchored_at_local_wall_time() -> None:
+    first = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
+    for rule in ("FREQ=WEEKLY;COUNT=2", " RRULE:FREQ=WEEKLY;COUNT=2 "):
+        assert list(recurrence.build(rule, first, "Europe/Berlin")) == [
+            datetime(2027, 1, 4, 9, 0),
+            datetime(2027, 1, 11, 9, 0),
+        ]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "",
+        "  ",
+        "RRULE:",
+        "DTSTART:20270104T090000\nRRULE:FREQ=WEEKLY",
+        "FREQ=WEEKLY;dtstart=20270104T090000",
+        "FREQ=WEEKLY DTSTART:20200106T090000",  # one line, but anchored elsewhere
+        "FREQ=WEEKLY dtstart:20200106T090000",
+        "FREQ=WEEKLY\nEXDATE:20270111T090000",
+        "FREQ=WEEKLY;COUNT=0",
+        "FREQ=WEEKLY;BYDAY=XX",
+    ],
+)
+def test_what_is_not_a_single_rule_is_refused_on_its_field(rule: str) -> None:
+    first = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+    with pytest.raises(ValidationError) as caught:
+        recurrence.check_rule(rule, first, "UTC", field="repeat", bounded=False)
+    assert caught.value.errors["repeat"].key == "meeting.errors.bad_rule"
+    assert list(caught.value.errors) == ["repeat"]
+
+
+def test_a_plan_cadence_may_run_on_and_a_series_must_end() -> None:
+    first = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+    assert recurrence.check_rule("FREQ=WEEKLY", first, "UTC", field="r", bounded=False) == []
+    assert recurrence.check_rule("FREQ=DAILY;COUNT=1", first, "UTC", field="r", bounded=True) == [
+        first
+    ]
+    hundred = recurrence.check_rule("FREQ=DAILY;COUNT=100", first, "UTC", field="r", bounded=True)
+    assert (len(hundred), hundred[-1]) == (100, first + timedelta(days=99))
+    until = recurrence.check_rule(
+        "FREQ=WEEKLY;UNTIL=20270118T090000", first, "UTC", field="r", bounded=True
+    )
+    assert until == [first + timedelta(weeks=weeks) for weeks in range(3)]
+    lower = recurrence.check_rule("freq=weekly;count=2", first, "UTC", field="r", bounded=True)
+    assert lower == [first, first + timedelta(weeks=1)]
+    with pytest.raises(ValidationError) as caught:
+        recurrence.check_rule("FREQ=DAILY;COUNT=101", first, "UTC", field="r", bounded=True)
+    assert caught.value.errors["r"].params == {"limit": recurrence.MAX_OCCURRENCES}
+    with pytest.raises(ValidationError) as caught:
+        recurrence.check_rule("FREQ=DAILY", first, "UTC", field="series", bounded=True)
+    assert caught.value.errors["series"].key == "meeting.errors.series_endless"
+
+
+def test_an_endless_cadence_is_checked_by_its_first_occurrences_only() -> None:
+    """A plan cadence may run on: checking it must not expand it (every minute until the year
+    9999 would never end)."""
+    first = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+    assert recurrence.check_rule("FREQ=MINUTELY", first, "UTC", field="r", bounded=False) == []
+
+
+def test_a_series_stays_at_local_time_across_daylight_saving() -> None:
+    first = datetime(2027, 3, 22, 9, 0, tzinfo=BERLIN)  # a Monday before summer time
+    expected = [datetime(2027, 3, 22, 8, 0, tzinfo=UTC), datetime(2027, 3, 29, 7, 0, tzinfo=UTC)]
+    rule = "FREQ=WEEKLY;COUNT=2"
+    assert recurrence.check_rule(rule, first, "Europe/Berlin", field="r", bounded=True) == expected
+    assert recurrence.series(rule, first, "Europe/Berlin") == expected
+    assert all(moment.tzinfo is UTC for moment in recurrence.series(rule, first, "Europe/Berlin"))
+
+
+def test_a_series_is_read_to_one_past_the_limit_at_most() -> None:
+    first = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+    assert len(recurrence.series("FREQ=DAILY", first, "UTC")) == recurrence.MAX_OCCURRENCES + 1
+    assert len(recurrence.series("FREQ=DAILY;COUNT=100", first, "UTC")) == 100
+    assert recurrence.series("FREQ=DAILY;COUNT=3", first, "UTC") == [
+        first + timedelta(days=days) for days in range(3)
+    ]
+
+
+def test_the_next_occurrence_is_strictly_after_and_none_once_the_rule_ends() -> None:
+    first = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+    rule = "FREQ=WEEKLY;COUNT=2"
+    assert recurrence.next_after(rule, first, "UTC", first - timedelta(minutes=1)) == first
+    assert recurrence.next_after(rule, first, "UTC", first) == first + timedelta(weeks=1)
+    assert recurrence.next_after(rule, first, "UTC", first + timedelta(weeks=1)) is None
+
+
+def test_the_next_occurrence_skips_one_that_the_repeated_hour_puts_before_now() -> None:
+    """On 31 October 2027 Berlin's clocks go back from 03:00 to 02:00: at 01:10 UTC (02:10 local,
+    the second time) today's 02:45 (the first 02:45, 00:45 UTC) has passed already."""
+    first = datetime(2027, 10, 30, 2, 45, tzinfo=BERLIN)
+    after = datetime(2027, 10, 31, 1, 10, tzinfo=UTC)
+    assert recurrence.next_after("FREQ=DAILY", first, "Europe/Berlin", after) == datetime(
+        2027, 11, 1, 1, 45, tzinfo=UTC
+    )
