@@ -194,3 +194,12 @@ def test_a_contact_log_refusal_says_why_on_each_field(ctx: Ctx) -> None:
 )
 def test_the_contact_kinds_people_type(typed: str, kind: str | None) -> None:
     assert engagement.normalize_kind(typed) == kind
+
+
+def test_a_pms_nudge_lists_their_projects_in_code_order(ctx: Ctx, clock: MovableClock) -> None:
+    """Made ZZZ first, then AAA: the weekly nudge lists AAA first, as the Home tab does."""
+    for code in ("ZZZ", "AAA"):
+        add(ctx, project_with(ctx, code), ANNA)
+    clock.advance(timedelta(days=120))
+    [nudge] = engagement.nudges_due(ctx, ctx.now())
+    assert [project.code for project, _contacts in nudge.items] == ["AAA", "ZZZ"]

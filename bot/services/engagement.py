@@ -231,8 +231,7 @@ class Nudge:
 
 def nudges_due(ctx: Ctx, now: datetime) -> list[Nudge]:
     """Per PM, the key users in engagement debt across their projects (three queries in all)."""
-    projects = list(ctx.session.exec(ctx.select(Project).order_by(col(Project.code))).all())
-    by_id = {project.id or 0: project for project in projects}
+    by_id = {project.id or 0: project for project in ctx.session.exec(ctx.select(Project)).all()}
     debts = debt_by_project(ctx, list(by_id), now)
     members = ctx.session.exec(
         ctx.select(ProjectMember)
@@ -244,4 +243,8 @@ def nudges_due(ctx: Ctx, now: datetime) -> list[Nudge]:
         contacts = debts.get(member.project_id) or []
         if contacts:
             per_pm[member.user_id].append((by_id[member.project_id], contacts))
-    return [Nudge(pm_id=pm, items=items) for pm, items in per_pm.items()]
+    # Each PM's projects in code order, as on their Home tab.
+    return [
+        Nudge(pm_id=pm, items=sorted(items, key=lambda item: item[0].code))
+        for pm, items in per_pm.items()
+    ]
