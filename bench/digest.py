@@ -7,12 +7,13 @@ Seeds one project with 500 key users, 10,000 issues, 20 poll rounds of 500 named
 the standard curriculum with 50 training sessions (20 invitations each, some absences), a quiz
 round and a practical assessment per module taken by every key user, and a touchpoint per key user
 (bulk inserts, not the services, so seeding takes seconds), then the same ten times larger. For each
-size it builds the digest and the PM's Home tab (after one warm-up run) and prints the median time
-of five runs and the statements each run sent (queries; BEGIN and COMMIT are not counted, nor,
-for the digest, reading the project, which the job already holds). Targets: the
-digest in at most 100 ms and 15 statements, the Home tab in at most 100 ms, and statement counts
-that do not grow with the data. The PostgreSQL database's ``public`` schema is dropped and
-recreated: give it a throwaway database.
+size it builds the digest and the PM's Home tab (after one warm-up run) and prints the best and
+the median time of seven runs (the best is the work's own cost; the median also holds what else
+the machine was doing, see ``bench/machine.py``) and the statements each run sent (queries; BEGIN
+and COMMIT are not counted, nor, for the digest, reading the project, which the job already
+holds). Targets: the digest in at most 100 ms and 15 statements, the Home tab in at most 100 ms,
+and statement counts that do not grow with the data. The PostgreSQL database's ``public`` schema
+is dropped and recreated: give it a throwaway database.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import event, insert, text  # noqa: E402
 
 import storage.models  # noqa: E402, F401
+from bench.machine import loop_ms, speed_line  # noqa: E402
 from bot.clock import MovableClock  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.services import digest as digest_service  # noqa: E402
@@ -59,7 +61,7 @@ from storage.models import (  # noqa: E402
 TEAM = "T0BENCH1"
 PM = "UPMBENCH1"
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
-RUNS = 5
+RUNS = 7
 
 
 def database_for(url: str | None, folder: Path, name: str) -> Database:
@@ -314,7 +316,8 @@ class StatementCounter:
             self.count += 1  # queries only: transaction control is not counted
 
 
-def measure(counter: StatementCounter, work) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+def measure(counter: StatementCounter, work) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
+    """(best time, median time, most statements) of ``RUNS`` runs after a warm-up."""
     work()  # warm-up: caches, compiled statements
     times, counts = [], []
     for _ in range(RUNS):
@@ -323,10 +326,10 @@ def measure(counter: StatementCounter, work) -> tuple[float, int]:  # type: igno
         work()
         times.append((time.perf_counter() - started) * 1000)
         counts.append(counter.count - before)
-    return statistics.median(times), max(counts)
+    return min(times), statistics.median(times), max(counts)
 
 
-def bench(url: str | None, folder: Path, scale: int) -> list[tuple[str, str, float, int]]:
+def bench(url: str | None, folder: Path, scale: int) -> list[tuple[str, str, float, float, int]]:
     database = database_for(url, folder, f"bench-digest-{scale}.db")
     runtime = Runtime(
         settings=Settings(timezone="Europe/Berlin"), database=database, clock=MovableClock(NOW)
@@ -362,13 +365,16 @@ def bench(url: str | None, folder: Path, scale: int) -> list[tuple[str, str, flo
 def main() -> None:
     url = os.environ.get("BENCH_DATABASE_URL")
     store = "PostgreSQL" if url else "SQLite"
+    speed_before = loop_ms()
     with tempfile.TemporaryDirectory() as folder:
         rows = bench(url, Path(folder), 1) + bench(url, Path(folder), 10)
-    print(f"Digest and PM Home tab on {store} (median of {RUNS} runs after a warm-up)")
-    print(f"{'what':<15} {'data':<42} {'ms':>8} {'statements':>11}")
-    for what, size, ms, statements in rows:
-        print(f"{what:<15} {size:<42} {ms:>8.1f} {statements:>11}")
+    speed_after = loop_ms()
+    print(f"Digest and PM Home tab on {store} ({RUNS} runs after a warm-up: best and median)")
+    print(f"{'what':<15} {'data':<42} {'best ms':>8} {'median ms':>10} {'statements':>11}")
+    for what, size, best, median, statements in rows:
+        print(f"{what:<15} {size:<42} {best:>8.1f} {median:>10.1f} {statements:>11}")
     print("targets: digest <= 100 ms and <= 15 statements; Home <= 100 ms; counts flat at 10x")
+    print(speed_line(speed_before, speed_after))
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ from sqlalchemy import insert, text  # noqa: E402
 from sqlmodel import func, select  # noqa: E402
 
 import storage.models  # noqa: E402, F401
+from bench.machine import loop_ms, speed_line  # noqa: E402
 from bot.clock import MovableClock  # noqa: E402
 from bot.jobs import issues as issue_jobs  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
@@ -232,7 +233,8 @@ REPEATS = 5
 
 def measure_median(runtime: Runtime, action: Callable[[], Any]) -> tuple[float, int, Any]:
     """For work that changes nothing (a view, a job with nothing to do): the median time of
-    ``REPEATS`` runs, and the most statements any of them sent."""
+    ``REPEATS`` runs, and the most statements any of them sent (``bench/digest.py`` also prints
+    the best time of the Home tab)."""
     runs = [measure(runtime, action) for _ in range(REPEATS)]
     times = sorted(elapsed for elapsed, _count, _result in runs)
     return times[len(times) // 2], max(count for _e, count, _r in runs), runs[-1][2]
@@ -467,6 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start-runs", type=int, default=5, help="starts per server (median)")
     parser.add_argument("--skip-start", action="store_true", help="leave out the start-up rows")
     args = parser.parse_args(argv)
+    speed_before = loop_ms()
     with tempfile.TemporaryDirectory() as folder:
         targets = [("SQLite", f"sqlite:///{Path(folder) / 'scale.db'}")]
         if os.environ.get("BENCH_DATABASE_URL"):
@@ -489,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 print(table(header, start), flush=True)
     print(f"\nload average while measuring: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(speed_line(speed_before, loop_ms()))
     return 0
 
 
