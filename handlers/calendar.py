@@ -20,7 +20,7 @@ from bot.ids import CalendarId
 from bot.runtime import Runtime
 from bot.slack_io import slack_error_code
 from bot.views import calendar as views
-from handlers.common import error_text, unit
+from handlers.common import respond_error, unit
 
 log = logging.getLogger(__name__)
 RSVP_ACTION = re.compile("^" + re.escape(CalendarId.RSVP_PREFIX))
@@ -39,9 +39,6 @@ def register(app: App, runtime: Runtime) -> None:
             client.chat_update(channel=channel, ts=ts, **payload)
         except SlackApiError as error:
             log.warning("could not update the invitation: %s", slack_error_code(error))
-
-    def _refuse(respond: Respond, locale: str, error: LiaisonError) -> None:
-        respond(text=error_text(locale, error), response_type="ephemeral", replace_original=False)
 
     @app.action(RSVP_ACTION)
     def answer_invitation(
@@ -69,7 +66,7 @@ def register(app: App, runtime: Runtime) -> None:
                     messages=views.MESSAGES,
                 )
             except LiaisonError as error:
-                _refuse(respond, locale, error)
+                respond_error(respond, locale, error)
                 return
             payload = views.invitation(locale, outcome.event, outcome.invitation, outcome.position)
             message = service.invitation_message(ctx, outcome.event, outcome.invitation)
@@ -97,7 +94,7 @@ def register(app: App, runtime: Runtime) -> None:
                     ctx=ctx, event_id=event_id, user_id=context.user_id or ""
                 )
             except LiaisonError as error:
-                _refuse(respond, locale, error)
+                respond_error(respond, locale, error)
                 return
             payload = views.invitation(
                 locale, event, invitation, service.waitlist_position(ctx, invitation)

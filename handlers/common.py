@@ -95,6 +95,11 @@ def error_text(locale: str, error: Exception) -> str:
     return t(locale, "errors.unexpected")
 
 
+def respond_error(respond: Any, locale: str, error: Exception) -> None:
+    """Tell the person who clicked why it did not work, only to them, leaving the message as is."""
+    respond(text=error_text(locale, error), response_type="ephemeral", replace_original=False)
+
+
 def slack_error_text(locale: str, code: str) -> str:
     try:
         return ":warning: " + t(locale, f"slack_errors.{code}")

@@ -23,7 +23,7 @@ from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import common as ui
 from bot.views import meetings as views
-from handlers.common import dm, error_text, open_modal, refuse_form, unit
+from handlers.common import dm, error_text, open_modal, refuse_form, respond_error, unit
 from handlers.commplan import due_source, refresh_due_message
 from handlers.home import publish_home
 
@@ -402,9 +402,7 @@ def register(app: App, runtime: Runtime) -> None:
                 assert outcome is not None
                 message = views.outcome_message(locale, project, event, outcome, items, refs)
         except LiaisonError as error:
-            respond(
-                text=error_text(locale, error), response_type="ephemeral", replace_original=False
-            )
+            respond_error(respond, locale, error)
             return
         issue_notices.deliver(runtime, team_id, keys)
         container = body.get("container") or {}

@@ -30,6 +30,7 @@ from handlers.common import (
     open_modal,
     person_locale,
     refuse_form,
+    respond_error,
     unit,
     view_errors,
 )
@@ -368,7 +369,7 @@ def register(app: App, runtime: Runtime) -> None:
             _update_invitation(
                 client, ctx, poll, user_id, views.closed(locale, poll, person.answered)
             )
-        respond(text=error_text(locale, error), response_type="ephemeral", replace_original=False)
+        respond_error(respond, locale, error)
 
     @app.action(PollId.ANSWER)
     def open_answer_modal(

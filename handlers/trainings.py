@@ -26,7 +26,7 @@ from bot.services.context import Ctx
 from bot.views import calendar as calendar_views
 from bot.views import common as ui
 from bot.views import trainings as views
-from handlers.common import dm, error_text, open_modal, refuse_form, unit
+from handlers.common import dm, error_text, open_modal, refuse_form, respond_error, unit
 from handlers.home import publish_home
 from handlers.keyusers import UserResolver, uploaded_csv
 from storage.models import Project
@@ -204,9 +204,6 @@ def register(app: App, runtime: Runtime) -> None:
         except (TypeError, ValueError):
             raise NotFound(Msg("errors.project_not_found", code="?")) from None
 
-    def ephemeral_error(respond: Respond, locale: str, error: Exception) -> None:
-        respond(text=error_text(locale, error), response_type="ephemeral", replace_original=False)
-
     @app.action(TrainingId.USE_STANDARD)
     def adopt_standard_curriculum(
         ack: Ack,
@@ -233,7 +230,7 @@ def register(app: App, runtime: Runtime) -> None:
                     command=command_name,
                 )
         except LiaisonError as error:
-            ephemeral_error(respond, locale, error)
+            respond_error(respond, locale, error)
             return
         respond(**message, response_type="ephemeral", replace_original=True)
         respond(text=text, response_type="ephemeral", replace_original=False)
@@ -262,7 +259,7 @@ def register(app: App, runtime: Runtime) -> None:
                 project_service.require_pm(ctx, project)
                 view = views.module_modal(locale, project, module)
         except LiaisonError as error:
-            ephemeral_error(respond, locale, error)
+            respond_error(respond, locale, error)
             return
         open_modal(client, body["trigger_id"], view)
 
@@ -333,7 +330,7 @@ def register(app: App, runtime: Runtime) -> None:
                 code = _project_by_value(ctx, action.get("value")).code
             text = export(context, client, what, [code], None)
         except LiaisonError as error:
-            ephemeral_error(respond, settings.locale, error)
+            respond_error(respond, settings.locale, error)
             return
         respond(text=text, response_type="ephemeral", replace_original=False)
 
@@ -378,7 +375,7 @@ def register(app: App, runtime: Runtime) -> None:
                 code = _project_by_value(ctx, action.get("value")).code
             open_import(client, body["trigger_id"], context, "curriculum", [code], None)
         except LiaisonError as error:
-            ephemeral_error(respond, settings.locale, error)
+            respond_error(respond, settings.locale, error)
 
     def open_import(
         client: WebClient,
@@ -593,7 +590,7 @@ def register(app: App, runtime: Runtime) -> None:
                     locale, quiz, module, questions, metadata, project.timezone
                 )
         except LiaisonError as error:
-            ephemeral_error(respond, locale, error)
+            respond_error(respond, locale, error)
             return
         open_modal(client, body["trigger_id"], view)
 
@@ -663,7 +660,7 @@ def register(app: App, runtime: Runtime) -> None:
                 code = _project_by_value(ctx, project_id).code
             message = show_readiness(context, client, code, None, int(page or 1))
         except (LiaisonError, ValueError) as error:
-            ephemeral_error(respond, settings.locale, error)
+            respond_error(respond, settings.locale, error)
             return
         respond(**message, response_type="ephemeral", replace_original=True)
 
@@ -830,7 +827,7 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             open_roll_call(client, body["trigger_id"], context, action.get("value"))
         except LiaisonError as error:
-            ephemeral_error(respond, settings.locale, error)
+            respond_error(respond, settings.locale, error)
 
     @app.view(TrainingId.ROLL_CALL_MODAL)
     def save_roll_call(
