@@ -15,6 +15,7 @@ from bot.i18n import say
 from bot.runtime import Runtime
 from bot.services import keyusers, projects
 from bot.services.context import Ctx
+from bot.services.home import viewer_of
 from bot.services.keyusers import KeyUserInput
 from bot.services.projects import DEFAULT_PHASES, ProjectInput
 from bot.settings import Settings
@@ -438,9 +439,9 @@ def test_the_projects_of_a_key_user_by_code_without_removals(ctx: Ctx) -> None:
     keyusers.remove_key_user(ctx=ctx, key_user=found["CRM"])
     assert [
         (project.code, key_user)
-        for project, key_user in projects.projects_of_key_user(ctx, KEY_USERS[0])
+        for project, key_user in viewer_of(ctx, KEY_USERS[0]).key_user_projects
     ] == [("ERP", found["ERP"]), ("WMS", found["WMS"])]
-    assert projects.projects_of_key_user(ctx, KEY_USERS[1]) == []
+    assert viewer_of(ctx, KEY_USERS[1]).key_user_projects == []
 
 
 def test_a_form_offers_the_projects_the_actor_manages(ctx: Ctx) -> None:

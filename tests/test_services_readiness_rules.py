@@ -16,6 +16,7 @@ from bot.services import training_readiness as readiness
 from bot.services import training_sessions as sessions
 from bot.services import trainings as service
 from bot.services.context import Ctx
+from bot.services.home import viewer_of
 from bot.services.keyusers import KeyUserInput
 from bot.services.projects import ProjectInput
 from bot.views.calendar import MESSAGES as CALENDAR_MESSAGES
@@ -229,7 +230,7 @@ def test_a_key_users_own_cells_in_two_projects(ctx: Ctx, clock: MovableClock) ->
     keyusers.add_key_user(ctx=ctx, project=other, data=KeyUserInput(user_id=BEN))
     payroll = module(ctx, other, "Payroll", 1, has_practical=True)
     service.record_practical(ctx=ctx, project=other, module_id=payroll.id, user_id=BEN, score=70)
-    own = readiness.own_readiness(as_user(ctx, BEN), projects.projects_of_key_user(ctx, BEN))
+    own = readiness.own_readiness(as_user(ctx, BEN), viewer_of(ctx, BEN).key_user_projects)
     assert [(p.code, m.name, c.hours, c.quiz_score, c.practical_score) for p, m, c in own] == [
         ("ERP", overview.name, 4, 0, None),
         ("ERP", hands_on.name, 0, None, 40),

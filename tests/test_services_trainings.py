@@ -21,6 +21,7 @@ from bot.services import training_readiness as readiness
 from bot.services import training_sessions as sessions
 from bot.services import trainings as service
 from bot.services.context import Ctx
+from bot.services.home import viewer_of
 from bot.services.keyusers import KeyUserInput
 from bot.services.projects import ProjectInput
 from bot.views.calendar import MESSAGES as CALENDAR_MESSAGES
@@ -692,7 +693,7 @@ def test_readiness_matrix_from_attendance_quizzes_and_practicals(
     assert len(csv_text.splitlines()) == 1 + 4 + 1
     with pytest.raises(PermissionDenied):
         readiness.readiness_for(as_user(ctx, ANNA), project)
-    own = readiness.own_readiness(as_user(ctx, ANNA), projects.projects_of_key_user(ctx, ANNA))
+    own = readiness.own_readiness(as_user(ctx, ANNA), viewer_of(ctx, ANNA).key_user_projects)
     assert [(module.name, cell.ready) for _p, module, cell in own] == [("Overview", True)]
 
 

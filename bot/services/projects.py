@@ -318,14 +318,6 @@ def projects_managed_by(ctx: Ctx, user_id: str) -> list[Project]:
     return list(unique.values())
 
 
-def projects_of_key_user(ctx: Ctx, user_id: str) -> list[tuple[Project, KeyUser]]:
-    rows = ctx.session.exec(
-        ctx.select(KeyUser).where(KeyUser.user_id == user_id, col(KeyUser.removed_at).is_(None))
-    ).all()
-    result = [(get_project_by_id(ctx, row.project_id), row) for row in rows]
-    return sorted(result, key=lambda pair: pair[0].code)
-
-
 def manageable_choice(
     ctx: Ctx, project: Project | None, *, project_command: str = "/project"
 ) -> tuple[Project | None, list[Project]]:
