@@ -114,6 +114,22 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
             "tests/test_services_readiness_rules.py",
         ],
     ),
+    "trainings": (
+        "bot/services/trainings.py",
+        ["tests/test_services_trainings.py", "tests/test_services_readiness_rules.py"],
+    ),
+    "meetings": (
+        "bot/services/meetings.py",
+        ["tests/test_services_meetings.py"],
+    ),
+    "commplan": (
+        "bot/services/commplan.py",
+        ["tests/test_services_commplan.py"],
+    ),
+    "digest": (
+        "bot/services/digest.py",
+        ["tests/test_services_digest.py", "tests/test_home_dashboard.py"],
+    ),
 }
 COPIED = ("bot", "handlers", "storage", "tests", "pyproject.toml")
 KILLED = {"killed", "timeout"}
