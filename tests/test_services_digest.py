@@ -452,7 +452,7 @@ def test_readiness_per_module_in_the_digest_and_the_dashboard(
 
     project = make_project(ctx)
     _module_with_quiz(ctx, project, {ANNA: True})
-    modules = digest.readiness(ctx, project, digest.period_ending(END))
+    modules = digest.readiness(ctx, project)
     assert modules is not None and modules[0]["module"] == "Basic operation"
     assert modules[0]["trainees"] == 4 and modules[0]["ready"] == 0  # no hours attended yet
     assert digest.readiness_percent(modules) == 0

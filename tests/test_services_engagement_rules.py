@@ -40,7 +40,7 @@ def touchpoints(ctx: Ctx) -> list[Interaction]:
     )
 
 
-def test_a_contact_holds_the_register_row_its_quadrant_and_cadence(
+def test_a_contact_holds_the_register_fields_its_quadrant_and_cadence(
     ctx: Ctx, clock: MovableClock
 ) -> None:
     project = project_with(ctx)
@@ -73,7 +73,6 @@ def test_a_contact_holds_the_register_row_its_quadrant_and_cadence(
         registered_at=registered,
         in_debt_since=None,
     )
-    assert first.key_user is anna
     assert (second.user_id, second.quadrant, second.cadence_days, second.role) == (
         BEN,
         Quadrant.KEEP_INFORMED,
@@ -81,6 +80,12 @@ def test_a_contact_holds_the_register_row_its_quadrant_and_cadence(
         "key_user",
     )
     assert second.last_contact_at == registered + timedelta(days=2)
+    ben.cadence_days = 1  # the PM's override wins over the quadrant's 14 days
+    ctx.session.add(ben)
+    ctx.session.flush()
+    clock.advance(timedelta(hours=1))
+    [_anna, ben_now] = engagement.last_contacts(ctx, project.id or 0, ctx.now())
+    assert (ben_now.cadence_days, ben_now.in_debt_since) == (1, registered + timedelta(days=3))
 
 
 def test_each_key_user_has_their_own_latest_touchpoint(ctx: Ctx, clock: MovableClock) -> None:

@@ -1,6 +1,6 @@
 """The readiness matrix in detail: the CSV's columns and values cell by cell, the latest quiz and
-practical that count, the roster a caller passes, the summary per module and the criteria
-shades."""
+practical that count, the roster a caller passes, the summary per module (counted in SQL by the
+same rule as the matrix) and the criteria shades."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
 from bot.clock import MovableClock
 from bot.services import keyusers, projects
@@ -20,7 +21,17 @@ from bot.services.home import viewer_of
 from bot.services.keyusers import KeyUserInput
 from bot.services.projects import ProjectInput
 from bot.views.calendar import MESSAGES as CALENDAR_MESSAGES
-from storage.models import Project, TrainingModule
+from storage.models import (
+    CalendarEvent,
+    Invitation,
+    KeyUser,
+    PracticalAssessment,
+    Project,
+    QuizAttempt,
+    QuizRound,
+    TrainingModule,
+    TrainingSession,
+)
 from tests.conftest import PM, START
 from tests.test_services_trainings import (
     ADMIN_KEY_USER,
@@ -151,15 +162,202 @@ def test_the_summary_per_module_and_the_roster_a_caller_passes(
         },
     ]
     anna = [k for k in keyusers.active_key_users(ctx, project) if k.user_id == ANNA]
-    only_anna = readiness.readiness_by_module(ctx, project, roster=anna)
-    assert [(m["module"], m["trainees"], m["ready"], m["share"]) for m in only_anna] == [
-        ("Overview", 1, 1, 1.0),
-        ("Admin", 0, 0, None),
-        ("Hands-on", 1, 0, 0.0),
-    ]
     matrix = readiness.compute(ctx, project, anna)
     assert matrix.project is project  # the heatmap's title reads its code
     assert [row.key_user.user_id for row in matrix.rows] == [ANNA]
+    assert [(m.module.name, m.trainees, m.ready) for m in matrix.by_module()] == [
+        ("Overview", 1, 1),
+        ("Admin", 0, 0),
+        ("Hands-on", 1, 0),
+    ]
+
+
+def test_the_summary_counted_in_sql_follows_the_same_rule_as_the_matrix(ctx: Ctx) -> None:
+    """Every combination of attended hours (none, just under 80 %, exactly 80 % in two
+    sessions, all), latest quiz (none, failed, passed, passed then failed, failed then passed at
+    the same moment) and latest practical (none, failed, passed then failed, passed), for a
+    module with and one without a practical, for two roles of which one module takes only one;
+    attendance that does not count (excused, a cancelled session) and a removed key user. The
+    counts in SQL equal the matrix's, cell by cell summed, in two statements."""
+    project = make_project(ctx)
+    now = ctx.now()
+    plain = module(ctx, project, "Plain", 5)
+    practical_only_admins = module(
+        ctx, project, "Practical", 2.5, has_practical=True, audience_roles=["system_administrator"]
+    )
+    everyone_practical = module(ctx, project, "Everyone", 4, has_practical=True)
+    modules = [plain, practical_only_admins, everyone_practical]
+    hour_options = ("none", "under", "exact", "all")
+    quiz_options = ("none", "failed", "passed", "passed_then_failed", "tie")
+    practical_options = ("none", "failed", "passed_then_failed", "passed")
+    people = []
+    for index in range(len(hour_options) * len(quiz_options) * len(practical_options)):
+        person = KeyUser(
+            team_id=ctx.team_id,
+            project_id=project.id or 0,
+            user_id=f"UGRID{index:04d}",
+            role=("key_user", "system_administrator")[index % 2],
+            created_at=now,
+            updated_at=now,
+        )
+        ctx.session.add(person)
+        people.append(person)
+    gone = KeyUser(
+        team_id=ctx.team_id,
+        project_id=project.id or 0,
+        user_id="UGRIDGONE",
+        role="key_user",
+        created_at=now,
+        updated_at=now,
+        removed_at=now,
+    )
+    ctx.session.add(gone)
+    ctx.session.flush()
+
+    uids: list[int] = []
+
+    def session_of(on: TrainingModule, hours: float, status: str = "scheduled") -> int:
+        uids.append(len(uids))
+        event = CalendarEvent(
+            team_id=ctx.team_id,
+            project_id=project.id or 0,
+            kind="training",
+            title=on.name,
+            starts_at=now - timedelta(days=3),
+            ends_at=now - timedelta(days=3) + timedelta(hours=hours),
+            timezone="UTC",
+            organizer_id=TRAINER,
+            uid=f"grid-{len(uids)}",
+            status=status,
+            created_by=PM,
+            created_at=now,
+            updated_at=now,
+        )
+        ctx.session.add(event)
+        ctx.session.flush()
+        ctx.session.add(
+            TrainingSession(
+                team_id=ctx.team_id,
+                project_id=project.id or 0,
+                module_id=on.id or 0,
+                event_id=event.id or 0,
+                trainer_id=TRAINER,
+                hours=hours,
+            )
+        )
+        return event.id or 0
+
+    def attended(event_id: int, user: str, attendance: str = "present") -> None:
+        ctx.session.add(
+            Invitation(
+                team_id=ctx.team_id,
+                event_id=event_id,
+                user_id=user,
+                response="accepted",
+                invited_at=now,
+                attendance=attendance,
+            )
+        )
+
+    for on in modules:
+        target = readiness.READY_ATTENDANCE_SHARE * on.planned_hours
+        sessions_by_option = {
+            "under": [session_of(on, round(target - 0.01, 2))],
+            "exact": [session_of(on, target * 0.3), session_of(on, target * 0.7)],
+            "all": [session_of(on, on.planned_hours)],
+        }
+        cancelled = session_of(on, on.planned_hours, status="cancelled")
+        excused = session_of(on, on.planned_hours + 1)
+        quiz = QuizRound(
+            team_id=ctx.team_id,
+            project_id=project.id or 0,
+            module_id=on.id or 0,
+            opens_at=now,
+            deadline=now,
+            created_by=PM,
+            created_at=now,
+        )
+        later = QuizRound(**{**quiz.model_dump(exclude={"id"})})
+        ctx.session.add_all([quiz, later])
+        ctx.session.flush()
+        for index, person in enumerate(people):
+            hours = hour_options[index % 4]
+            taken = quiz_options[(index // 4) % 5]
+            assessed = practical_options[(index // 20) % 4]
+            for event_id in sessions_by_option.get(hours, []):
+                attended(event_id, person.user_id)
+            attended(cancelled, person.user_id)
+            attended(excused, person.user_id, "excused")
+            results = {
+                "none": [],
+                "failed": [(quiz, False, now)],
+                "passed": [(quiz, True, now)],
+                "passed_then_failed": [(quiz, True, now), (later, False, now + timedelta(1))],
+                "tie": [(quiz, False, now), (later, True, now)],
+            }[taken]
+            for round_, passed, at in results:
+                ctx.session.add(
+                    QuizAttempt(
+                        team_id=ctx.team_id,
+                        round_id=round_.id or 0,
+                        module_id=on.id or 0,
+                        user_id=person.user_id,
+                        key_user_id=person.id,
+                        score=80 if passed else 20,
+                        passed=passed,
+                        submitted_at=at,
+                    )
+                )
+            marks = {
+                "none": [],
+                "failed": [("2026-01", False)],
+                "passed_then_failed": [("2026-02", False), ("2026-01", True)],
+                "passed": [("2026-01", False), ("2026-02", True)],
+            }[assessed]
+            for period, passed in marks:
+                ctx.session.add(
+                    PracticalAssessment(
+                        team_id=ctx.team_id,
+                        project_id=project.id or 0,
+                        module_id=on.id or 0,
+                        key_user_id=person.id or 0,
+                        user_id=person.user_id,
+                        period=period,
+                        score=80 if passed else 20,
+                        pass_mark=60,
+                        passed=passed,
+                        assessed_by=TRAINER,
+                        assessed_at=now,
+                    )
+                )
+        # The removed key user did everything.
+        attended(sessions_by_option["all"][0], gone.user_id)
+    ctx.session.flush()
+
+    matrix = readiness.compute(ctx, project)
+    expected = [(m.module.id, m.trainees, m.ready) for m in matrix.by_module()]
+    engine = ctx.session.get_bind()
+    seen: list[str] = []
+    listener = lambda *_args: seen.append("statement")  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        summary = readiness.readiness_by_module(ctx, project)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert [(m["module_id"], m["trainees"], m["ready"]) for m in summary] == expected
+    assert len(seen) == 2
+    # The grid reaches both answers and each module's own audience, and the matrix itself
+    # follows the rule where it is easy to see: 80 % attended, the later quiz, the later month.
+    by_user = {row.key_user.user_id: row.cells for row in matrix.rows}
+    assert [trainees for _id, trainees, _ready in expected] == [80 + 4, 40 + 1, 80 + 4]
+    assert all(0 < ready < trainees for _id, trainees, ready in expected)
+    assert by_user["UGRID0002"][0].hours == pytest.approx(4.0)  # exactly 80 % of 5 h
+    assert by_user["UGRID0010"][0].ready  # exact hours, passed, no practical needed
+    assert not by_user["UGRID0009"][0].ready  # just under 80 %
+    assert not by_user["UGRID0014"][0].ready  # passed, then failed a later round
+    assert by_user["UGRID0019"][0].ready  # the tie: the later row of the same moment, passed
+    assert not by_user["UGRID0051"][2].ready  # passed, then failed the next month
+    assert by_user["UGRID0051"][0].ready and by_user["UGRID0071"][2].ready
 
 
 def test_the_latest_submitted_quiz_counts_not_the_latest_round(

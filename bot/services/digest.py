@@ -42,7 +42,6 @@ from storage.models import (
     DigestTarget,
     Invitation,
     Issue,
-    KeyUser,
     Poll,
     PollParticipant,
     PollQuestion,
@@ -119,11 +118,30 @@ def _seconds_between(ctx: Ctx, later: Any, earlier: Any) -> ColumnElement[Any]:
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
-def _json_int(ctx: Ctx, document: Any, key: Any) -> ColumnElement[Any]:
-    """``document[key]`` of a JSON column as an integer (``key`` a column or expression)."""
+def _answer_values(ctx: Ctx, *kinds: str) -> Any:
+    """A statement of (poll_id, user_id, kind, value): every integer answer of a named response to
+    a question of ``kinds``. On SQLite each response's JSON is read once (``json_each``) rather than
+    once per question; PostgreSQL reads the answer by key."""
+    on_question = and_(
+        col(PollQuestion.poll_id) == col(PollResponse.poll_id),
+        col(PollQuestion.kind).in_(kinds),
+    )
+    columns = (col(PollResponse.poll_id), col(PollResponse.user_id), col(PollQuestion.kind))
     if _is_postgresql(ctx):
-        return cast(document.op("->>")(cast(key, String)), Integer)
-    return cast(func.json_extract(document, '$."' + cast(key, String) + '"'), Integer)
+        key = cast(col(PollQuestion.id), String)
+        value = cast(col(PollResponse.answers).op("->>")(key), Integer)
+        return (
+            select(*columns, value.label("value"))
+            .join(PollQuestion, on_question)
+            .where(value.is_not(None))
+        )
+    answers = func.json_each(col(PollResponse.answers)).table_valued("key", "value", "type")
+    return (
+        select(*columns, answers.c.value.label("value"))
+        .join(PollQuestion, on_question)
+        .join(answers, answers.c.key == cast(col(PollQuestion.id), String))
+        .where(answers.c.type == "integer")
+    )
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -339,18 +357,11 @@ def _named_figures(ctx: Ctx, poll_ids: list[int]) -> dict[tuple[int, str], tuple
     """Per named round and kind (rating, NPS): answers, 4-5s, promoters, detractors (one query)."""
     if not poll_ids:
         return {}
-    value = _json_int(ctx, col(PollResponse.answers), col(PollQuestion.id))
     values = (
-        select(
-            col(PollResponse.poll_id).label("poll_id"),
-            col(PollQuestion.kind).label("kind"),
-            value.label("value"),
-        )
-        .join(PollQuestion, col(PollQuestion.poll_id) == col(PollResponse.poll_id))
+        _answer_values(ctx, QuestionKind.RATING, QuestionKind.NPS)
         .where(
             col(PollResponse.team_id) == ctx.team_id,
             col(PollResponse.poll_id).in_(poll_ids),
-            col(PollQuestion.kind).in_((QuestionKind.RATING, QuestionKind.NPS)),
         )
         .subquery()
     )
@@ -362,9 +373,7 @@ def _named_figures(ctx: Ctx, poll_ids: list[int]) -> dict[tuple[int, str], tuple
             _count_if(values.c.value >= 4),
             _count_if(values.c.value >= 9),
             _count_if(values.c.value <= 6),
-        )
-        .where(values.c.value.is_not(None))
-        .group_by(values.c.poll_id, values.c.kind)
+        ).group_by(values.c.poll_id, values.c.kind)
     ).all()
     return {(poll_id, kind): tuple(counts) for poll_id, kind, *counts in rows}
 
@@ -502,14 +511,9 @@ def falling_satisfaction(ctx: Ctx, project: Project, period: Period) -> dict[str
     )
 
     def averages(rounds_back: int) -> Any:
-        value = _json_int(ctx, col(PollResponse.answers), col(PollQuestion.id))
-        return (
-            select(
-                col(PollResponse.user_id).label("user_id"),
-                func.avg(value).label("average"),
-            )
+        values = (
+            _answer_values(ctx, QuestionKind.RATING)
             .join(Poll, col(Poll.id) == col(PollResponse.poll_id))
-            .join(PollQuestion, col(PollQuestion.poll_id) == col(Poll.id))
             .join(
                 latest,
                 and_(
@@ -517,12 +521,12 @@ def falling_satisfaction(ctx: Ctx, project: Project, period: Period) -> dict[str
                     col(Poll.round_number) == latest.c.round_number - rounds_back,
                 ),
             )
-            .where(
-                col(Poll.team_id) == ctx.team_id,
-                col(PollQuestion.kind) == QuestionKind.RATING,
-                value.is_not(None),
-            )
-            .group_by(col(PollResponse.user_id))
+            .where(col(Poll.team_id) == ctx.team_id)
+            .subquery()
+        )
+        return (
+            select(values.c.user_id.label("user_id"), func.avg(values.c.value).label("average"))
+            .group_by(values.c.user_id)
             .subquery()
         )
 
@@ -721,12 +725,10 @@ def coming_week(ctx: Ctx, project: Project, period: Period) -> ComingWeek | None
     )
 
 
-def readiness(
-    ctx: Ctx, project: Project, period: Period, *, roster: list[KeyUser] | None = None
-) -> list[dict[str, Any]] | None:
-    """Training readiness per module (the trainings' own rule and queries), None without one.
-    ``roster``: the project's active key users, when the caller has them."""
-    modules = training_readiness.readiness_by_module(ctx, project, roster=roster)
+def readiness(ctx: Ctx, project: Project) -> list[dict[str, Any]] | None:
+    """Training readiness per module (the trainings' own rule, counted in SQL), None without
+    a module that has trainees."""
+    modules = training_readiness.readiness_by_module(ctx, project)
     return modules if any(module["trainees"] for module in modules) else None
 
 
@@ -746,17 +748,15 @@ def _phase(project: Project) -> dict[str, Any]:
 
 def build_digest(ctx: Ctx, project: Project, *, end: datetime, late: bool = False) -> Digest:
     """The digest of the seven days up to ``end``: the same code for preview, send and schedule.
-    Sections in the order they appear; the key users with their last contact are loaded once, for
-    readiness and the people at risk."""
+    Sections in the order they appear."""
     period = period_ending(end)
     contacts = engagement.last_contacts(ctx, project.id or 0, period.end)
-    roster = [contact.key_user for contact in contacts if contact.key_user is not None]
     people_at_risk = at_risk(ctx, project, period, contacts=contacts)
     sections = {
         "phase": _phase(project),
         "issues": issue_figures(ctx, project, period),
         "coming_week": coming_week(ctx, project, period),
-        "readiness": readiness(ctx, project, period, roster=roster),
+        "readiness": readiness(ctx, project),
         "polls": latest_poll(ctx, project, period),
         "at_risk": people_at_risk if people_at_risk.total else None,
     }
@@ -953,10 +953,9 @@ def project_dashboard(
     quadrants = {quadrant: 0 for quadrant in Quadrant}
     for contact in contacts:
         quadrants[contact.quadrant] += 1
-    roster = [contact.key_user for contact in contacts if contact.key_user is not None]
     extra = {
         "coming_week": coming_week(ctx, project, period),
-        "readiness": readiness(ctx, project, period, roster=roster),
+        "readiness": readiness(ctx, project),
     }
     return ProjectDashboard(
         project=project,

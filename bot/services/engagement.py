@@ -10,7 +10,7 @@ what the weekly digest and the PM dashboard read.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.services import projects as project_service
 from bot.services.context import Ctx
-from bot.services.keyusers import Quadrant, cadence_days, quadrant
+from bot.services.keyusers import Quadrant, cadence_of, quadrant
 from storage.models import Interaction, KeyUser, Project, ProjectMember
 from storage.models.core import MemberRole
 from storage.types import UTCDateTime
@@ -44,8 +44,6 @@ class Contact:
     last_contact_at: datetime | None  # None: no touchpoint since registration
     registered_at: datetime
     in_debt_since: datetime | None  # None: not in debt
-    # The register row itself, for views that need more of it (the readiness matrix).
-    key_user: KeyUser | None = field(default=None, compare=False, repr=False)
 
     @property
     def in_debt(self) -> bool:
@@ -73,8 +71,20 @@ def contacts_by_project(
         .group_by(col(Interaction.key_user_id))
         .subquery()
     )
+    # Plain columns, not register rows: the digest reads hundreds of key users at a time.
     rows = ctx.session.exec(  # type: ignore[call-overload]
-        select(KeyUser, latest.c.at)
+        select(
+            col(KeyUser.id),
+            col(KeyUser.project_id),
+            col(KeyUser.user_id),
+            col(KeyUser.display_name),
+            col(KeyUser.role),
+            col(KeyUser.influence),
+            col(KeyUser.interest),
+            col(KeyUser.cadence_days),
+            col(KeyUser.created_at),
+            latest.c.at,
+        )
         .outerjoin(latest, latest.c.key_user_id == col(KeyUser.id))
         .where(
             KeyUser.team_id == ctx.team_id,
@@ -85,24 +95,25 @@ def contacts_by_project(
     # Aggregates lose the column type on SQLite: read them back as aware UTC datetimes.
     reader, dialect = UTCDateTime().process_result_value, ctx.session.get_bind().dialect
     grouped: dict[int, list[Contact]] = {project_id: [] for project_id in project_ids}
-    for key_user, latest_at in rows:
-        cadence = cadence_days(key_user)
+    for row in rows:
+        key_user_id, project_id, user_id, name, role, influence, interest = row[:7]
+        override, registered_at, latest_at = row[7:]
+        of_quadrant = quadrant(influence, interest)
+        cadence = cadence_of(override, of_quadrant)
         last = reader(latest_at, dialect)  # type: ignore[arg-type]
-        since = last or key_user.created_at
-        due = since + timedelta(days=cadence)
-        grouped[key_user.project_id].append(
+        due = (last or registered_at) + timedelta(days=cadence)
+        grouped[project_id].append(
             Contact(
-                project_id=key_user.project_id,
-                key_user_id=key_user.id or 0,
-                user_id=key_user.user_id,
-                display_name=key_user.display_name,
-                role=key_user.role,
-                quadrant=quadrant(key_user.influence, key_user.interest),
+                project_id=project_id,
+                key_user_id=key_user_id,
+                user_id=user_id,
+                display_name=name,
+                role=role,
+                quadrant=of_quadrant,
                 cadence_days=cadence,
                 last_contact_at=last,
-                registered_at=key_user.created_at,
+                registered_at=registered_at,
                 in_debt_since=due if now > due else None,
-                key_user=key_user,
             )
         )
     for contacts in grouped.values():

@@ -76,9 +76,11 @@ def quadrant(influence: str, interest: str) -> Quadrant:
 
 def cadence_days(key_user: KeyUser) -> int:
     """The contact cadence in days: the PM's override, else the quadrant's default."""
-    if key_user.cadence_days:
-        return key_user.cadence_days
-    return DEFAULT_CADENCE_DAYS[quadrant(key_user.influence, key_user.interest)]
+    return cadence_of(key_user.cadence_days, quadrant(key_user.influence, key_user.interest))
+
+
+def cadence_of(override: int | None, of_quadrant: Quadrant) -> int:
+    return override or DEFAULT_CADENCE_DAYS[of_quadrant]
 
 
 @dataclass

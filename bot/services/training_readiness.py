@@ -12,7 +12,10 @@ cells that do not apply are neither ready nor counted.
 
 Statements per matrix: modules, key users (none when the caller has them), attended hours (one
 grouped join), and the latest quiz and latest practical per (module, key user) (one statement),
-whatever the number of key users.
+whatever the number of key users. The summary per module (the digest, the PM's dashboard) counts
+trainees and ready key users in SQL: modules and one grouped statement (``ready_counts``), with
+the rule written once more as a SQL expression (``_ready_sql``) that the tests hold to
+``cell_ready``.
 """
 
 from __future__ import annotations
@@ -20,12 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, literal, true, union_all
+from sqlalchemy import and_, case, func, literal, or_, true, union_all
 from sqlmodel import col, select
 
 from bot.services.context import Ctx
 from bot.services.keyusers import active_key_users
-from bot.services.training_sessions import attended_hours
+from bot.services.training_sessions import attended_hours, attended_hours_query
 from bot.services.trainings import READY_ATTENDANCE_SHARE, modules_of, require_trainer
 from storage.models import (
     KeyUser,
@@ -103,7 +106,11 @@ def attendance_met(hours: float, module: TrainingModule) -> bool:
 
 
 def applies(module: TrainingModule, key_user: KeyUser) -> bool:
-    return not module.audience_roles or key_user.role in module.audience_roles
+    return applies_to_role(module, key_user.role)
+
+
+def applies_to_role(module: TrainingModule, role: str) -> bool:
+    return not module.audience_roles or role in module.audience_roles
 
 
 def cell_ready(module: TrainingModule, cell: ReadinessCell) -> bool:
@@ -122,12 +129,19 @@ def _latest(
     key_user_ids: list[int] | None,
     *conditions: Any,
 ) -> Any:
-    """(module, key user, score, passed) of each (module, key user)'s row with the latest
-    ``moment``, labelled with the model's name."""
+    """(kind, module_id, key_user_id, score, passed) of each (module, key user)'s row with the
+    latest ``moment`` (of two at the same moment, the later row), ``kind`` the model's name."""
     module, key_user = col(model.module_id), col(model.key_user_id)
-    latest = (
+    ranked = (
         select(
-            module.label("module_id"), key_user.label("key_user_id"), func.max(moment).label("at")
+            literal(model.__name__).label("kind"),
+            module.label("module_id"),
+            key_user.label("key_user_id"),
+            col(model.score).label("score"),
+            col(model.passed).label("passed"),
+            func.row_number()
+            .over(partition_by=(module, key_user), order_by=(moment.desc(), col(model.id).desc()))
+            .label("rank"),
         )
         .where(
             model.team_id == ctx.team_id,
@@ -135,18 +149,29 @@ def _latest(
             true() if key_user_ids is None else key_user.in_(key_user_ids),
             *conditions,
         )
-        .group_by(module, key_user)
         .subquery()
     )
     return select(
-        literal(model.__name__).label("kind"), module, key_user, model.score, model.passed
-    ).join(
-        latest,
-        and_(
-            module == latest.c.module_id,
-            key_user == latest.c.key_user_id,
-            moment == latest.c.at,
-        ),
+        ranked.c.kind, ranked.c.module_id, ranked.c.key_user_id, ranked.c.score, ranked.c.passed
+    ).where(ranked.c.rank == 1)
+
+
+def _latest_quizzes(ctx: Ctx, module_ids: list[int], key_user_ids: list[int] | None) -> Any:
+    submitted = col(QuizAttempt.submitted_at)
+    return _latest(
+        ctx,
+        QuizAttempt,
+        submitted,
+        module_ids,
+        key_user_ids,
+        submitted.is_not(None),
+        col(QuizAttempt.key_user_id).is_not(None),
+    )
+
+
+def _latest_practicals(ctx: Ctx, module_ids: list[int], key_user_ids: list[int] | None) -> Any:
+    return _latest(
+        ctx, PracticalAssessment, col(PracticalAssessment.period), module_ids, key_user_ids
     )
 
 
@@ -158,19 +183,8 @@ def _latest_results(
     cost more than the query). ``key_user_ids``: only theirs."""
     if not module_ids:
         return {}, {}
-    submitted = col(QuizAttempt.submitted_at)
-    quizzes = _latest(
-        ctx,
-        QuizAttempt,
-        submitted,
-        module_ids,
-        key_user_ids,
-        submitted.is_not(None),
-        col(QuizAttempt.key_user_id).is_not(None),
-    )
-    practicals = _latest(
-        ctx, PracticalAssessment, col(PracticalAssessment.period), module_ids, key_user_ids
-    )
+    quizzes = _latest_quizzes(ctx, module_ids, key_user_ids)
+    practicals = _latest_practicals(ctx, module_ids, key_user_ids)
     found: dict[str, dict[tuple[int, int], tuple[int, bool]]] = {
         QuizAttempt.__name__: {},
         PracticalAssessment.__name__: {},
@@ -219,21 +233,104 @@ def readiness_for(ctx: Ctx, project: Project) -> Readiness:
     return compute(ctx, project)
 
 
-def readiness_by_module(
-    ctx: Ctx, project: Project, *, roster: list[KeyUser] | None = None
-) -> list[dict[str, Any]]:
-    """For the digest and the PM dashboard: per module, trainees, ready and the share ready."""
-    return [
-        {
-            "module_id": entry.module.id,
-            "module": entry.module.name,
-            "planned_hours": entry.module.planned_hours,
-            "trainees": entry.trainees,
-            "ready": entry.ready,
-            "share": entry.share,
-        }
-        for entry in compute(ctx, project, roster).by_module()
-    ]
+def _ready_sql(module: Any, hours: Any, quiz_passed: Any, practical_passed: Any) -> Any:
+    """``cell_ready`` as a SQL condition over a module row, the attended hours and whether the
+    latest quiz and the latest practical were passed (conditions)."""
+    return and_(
+        hours + 1e-9 >= READY_ATTENDANCE_SHARE * col(module.planned_hours),
+        quiz_passed,
+        or_(practical_passed, col(module.has_practical).is_(False)),
+    )
+
+
+def ready_counts(
+    ctx: Ctx, project: Project, modules: list[TrainingModule]
+) -> dict[int, tuple[int, int]]:
+    """Per module id: (trainees, ready key users), in one statement that never loads key users.
+
+    The facts of each (module, key user) pair (hours attended, latest quiz and practical passed)
+    come as one grouped UNION; ready pairs are counted per module and role, the project's active
+    key users per role, and each module adds up the roles it is for."""
+    if not modules:
+        return {}
+    module_ids = [module.id or 0 for module in modules]
+    active = and_(
+        col(KeyUser.team_id) == ctx.team_id,
+        col(KeyUser.project_id) == project.id,
+        col(KeyUser.removed_at).is_(None),
+    )
+    hours = attended_hours_query(ctx, project.id or 0).subquery()
+    quizzes = _latest_quizzes(ctx, module_ids, None).subquery()
+    practicals = _latest_practicals(ctx, module_ids, None).subquery()
+
+    def passed(rows: Any) -> Any:
+        return case((rows.c.passed.is_(True), 1), else_=0)
+
+    facts = union_all(
+        select(hours.c.module_id, col(KeyUser.id), hours.c.hours, literal(0), literal(0)).join(
+            KeyUser, and_(col(KeyUser.user_id) == hours.c.user_id, active)
+        ),
+        select(quizzes.c.module_id, quizzes.c.key_user_id, literal(0.0), passed(quizzes), 0),
+        select(
+            practicals.c.module_id, practicals.c.key_user_id, literal(0.0), 0, passed(practicals)
+        ),
+    ).subquery()
+    module_id, key_user_id, hours_, quiz, practical = facts.c
+    pairs = (
+        select(
+            module_id.label("module_id"),
+            key_user_id.label("key_user_id"),
+            func.sum(hours_).label("hours"),
+            func.max(quiz).label("quiz"),
+            func.max(practical).label("practical"),
+        )
+        .group_by(module_id, key_user_id)
+        .subquery()
+    )
+    ready_pairs = (
+        select(literal("ready"), pairs.c.module_id, col(KeyUser.role), func.count())
+        .join(KeyUser, and_(col(KeyUser.id) == pairs.c.key_user_id, active))
+        .join(TrainingModule, col(TrainingModule.id) == pairs.c.module_id)
+        .where(_ready_sql(TrainingModule, pairs.c.hours, pairs.c.quiz == 1, pairs.c.practical == 1))
+        .group_by(pairs.c.module_id, col(KeyUser.role))
+    )
+    key_users = (
+        select(literal("trainees"), literal(0), col(KeyUser.role), func.count())
+        .where(active)
+        .group_by(col(KeyUser.role))
+    )
+    rows = ctx.session.exec(union_all(ready_pairs, key_users)).all()  # type: ignore[call-overload]
+    per_role = {role: count for kind, _m, role, count in rows if kind == "trainees"}
+    ready = {(m, role): count for kind, m, role, count in rows if kind == "ready"}
+    counts = {}
+    for module in modules:
+        roles = [role for role in per_role if applies_to_role(module, role)]
+        counts[module.id or 0] = (
+            sum(per_role[role] for role in roles),
+            sum(ready.get((module.id, role), 0) for role in roles),
+        )
+    return counts
+
+
+def readiness_by_module(ctx: Ctx, project: Project) -> list[dict[str, Any]]:
+    """For the digest and the PM dashboard: per module, trainees, ready and the share ready (two
+    statements: the modules and ``ready_counts``)."""
+    modules = modules_of(ctx, project.id or 0)
+    counts = ready_counts(ctx, project, modules)
+    summary = []
+    for module in modules:
+        trainees, ready = counts[module.id or 0]
+        summary.append(
+            {
+                "module_id": module.id,
+                "module": module.name,
+                "planned_hours": module.planned_hours,
+                "trainees": trainees,
+                "ready": ready,
+                "share": ready / trainees if trainees else None,
+            }
+        )
+    return summary
 
 
 def own_readiness(

@@ -328,8 +328,21 @@ def attended_hours(
 ) -> dict[tuple[int, str], float]:
     """Hours each person (or each of ``user_ids``) attended, present or late, per module of the
     project (of every project: ``None``), in one grouped statement."""
+    rows = ctx.session.exec(attended_hours_query(ctx, project_id, user_ids)).all()
+    return {(module_id, user_id): float(hours or 0) for module_id, user_id, hours in rows}
+
+
+def attended_hours_query(
+    ctx: Ctx, project_id: int | None, user_ids: list[str] | None = None
+) -> Any:
+    """The statement behind ``attended_hours``: (module_id, user_id, hours) rows, for callers
+    that aggregate further in SQL (readiness per module)."""
     query = (
-        select(TrainingSession.module_id, Invitation.user_id, func.sum(TrainingSession.hours))
+        select(
+            col(TrainingSession.module_id).label("module_id"),
+            col(Invitation.user_id).label("user_id"),
+            func.sum(TrainingSession.hours).label("hours"),
+        )
         .join(Invitation, col(Invitation.event_id) == col(TrainingSession.event_id))
         .join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id))
         .where(
@@ -343,8 +356,7 @@ def attended_hours(
         query = query.where(TrainingSession.project_id == project_id)
     if user_ids is not None:
         query = query.where(col(Invitation.user_id).in_(user_ids))
-    rows = ctx.session.exec(query).all()
-    return {(module_id, user_id): float(hours or 0) for module_id, user_id, hours in rows}
+    return query
 
 
 def delivered_hours(ctx: Ctx, project_id: int) -> dict[int, float]:
