@@ -408,3 +408,43 @@ def test_reschedule_and_cancel_tell_everyone_once_with_a_new_calendar_file(
     cancels = [f for f in slack.emulator.files if b"METHOD:CANCEL" in f["content"]]
     assert len(cancels) == 3
     assert slack.emulator.violations == []
+
+
+def test_reminders_take_the_same_statements_for_three_people_or_thirty(ctx: Ctx) -> None:
+    """Reminders are queued in one insert: the job's statements do not grow with the people it
+    reminds, and a rerun at the same instant queues nothing."""
+    from sqlalchemy import event as sql_event
+
+    project = make_project(ctx)
+    crowd = [f"UCROWD{index:04d}" for index in range(27)]
+    for user in crowd:
+        keyusers.add_key_user(ctx=ctx, project=project, data=KeyUserInput(user_id=user))
+
+    def reminded(people: list[str], starts_at: datetime) -> tuple[int, int]:
+        event = calendar.create_event(
+            ctx=ctx,
+            project=project,
+            data=event_input(starts_at=starts_at, capacity=None, title=f"For {len(people)}"),
+        )
+        calendar.invite(ctx=ctx, project=project, event=event, user_ids=people, messages=MESSAGES)
+        for user in people:
+            answer(ctx, event, user, Rsvp.ACCEPTED)
+        ctx.clock.set(starts_at - timedelta(hours=23))  # type: ignore[attr-defined]
+        seen: list[str] = []
+
+        def count(*_args: Any) -> None:
+            seen.append("statement")
+
+        engine = ctx.session.get_bind()
+        sql_event.listen(engine, "before_cursor_execute", count)
+        try:
+            queued = calendar.remind_due(ctx=ctx, messages=MESSAGES)
+            assert calendar.remind_due(ctx=ctx, messages=MESSAGES) == []  # a rerun: nothing new
+        finally:
+            sql_event.remove(engine, "before_cursor_execute", count)
+        assert len([k for k in queued if ":remind:" in k]) == len(people)
+        return len(seen), len(queued)
+
+    few, _queued = reminded([ANNA, BEN, CARL], SESSION_START)
+    many, _queued = reminded([ANNA, BEN, CARL, *crowd], SESSION_START + timedelta(days=3))
+    assert many == few

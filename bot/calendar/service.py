@@ -1048,7 +1048,8 @@ def due_offset(event: CalendarEvent, now: datetime) -> int | None:
 def remind_due(*, ctx: Ctx, messages: EventMessages) -> list[str]:
     """Reminders to those who accepted (or said maybe), in their invitation's thread, and the
     organizer's roster 24 h before. Set-based: the workspace's events in the next two weeks, their
-    invitations and invitation messages are each loaded in one query."""
+    invitations and invitation messages are each loaded in one query, and the reminders queued in
+    one insert. Returns the keys queued now (none when a rerun finds them queued)."""
     now = ctx.now()
     horizon = now + timedelta(days=15)
     events = list(
@@ -1081,16 +1082,21 @@ def remind_due(*, ctx: Ctx, messages: EventMessages) -> list[str]:
     )
     locales = _locales(ctx, {event.project_id for event in events})
     texts: dict[int | None, dict[str, Any]] = {}
-    keys: list[str] = []
+    outgoing: list[delivery.Outgoing] = []
     for invitation in invitations:
         event = by_id[invitation.event_id]
         minutes = due[event.id] or 0
         if event.id not in texts:
             texts[event.id] = messages.reminder(locales[event.project_id], event, minutes)
         start = int(event.starts_at.timestamp())
-        key = f"calendar:{event.id}:remind:{invitation.user_id}:{minutes}:{start}"
         row = rows.get(invite_key(event, invitation))
-        keys.append(_enqueue(ctx, event, key, _threaded(row, invitation.user_id, texts[event.id])))
+        outgoing.append(
+            delivery.Outgoing(
+                key=f"calendar:{event.id}:remind:{invitation.user_id}:{minutes}:{start}",
+                payload=_threaded(row, invitation.user_id, texts[event.id]),
+                subject=_subject(event),
+            )
+        )
     roster_keys = {
         event.id: f"calendar:{event.id}:roster:{int(event.starts_at.timestamp())}"
         for event in rostered
@@ -1100,10 +1106,15 @@ def remind_due(*, ctx: Ctx, messages: EventMessages) -> list[str]:
         if roster_keys[event.id] in done:
             continue
         payload = messages.roster(locales[event.project_id], event, roster(ctx, event))
-        keys.append(
-            _enqueue(ctx, event, roster_keys[event.id], {"channel": event.organizer_id, **payload})
+        outgoing.append(
+            delivery.Outgoing(
+                key=roster_keys[event.id],
+                payload={"channel": event.organizer_id, **payload},
+                subject=_subject(event),
+            )
         )
-    return keys
+    # One query for the keys already queued and one insert, however many people are reminded.
+    return delivery.enqueue_many(ctx.session, team_id=ctx.team_id, messages=outgoing, now=now)
 
 
 def _locales(ctx: Ctx, project_ids: set[int]) -> dict[int, str]:
