@@ -464,6 +464,11 @@ def test_a_run_goes_through_every_batch(
     outcome = sender_of(database, clock, slack, pacer_on(fake), batch_size=2).deliver_due()
     assert outcome.sent == 5
     assert slack.calls == [f"m{number}" for number in range(5)]
+    with database.session() as session:
+        messages = [Outgoing(f"n{number}", {"channel": "D1"}) for number in range(51)]
+        delivery.enqueue_many(session, team_id=TEAM, messages=messages, now=clock.now())
+    # A claim takes fifty rows at most, so that each is sent well within the claim's timeout.
+    assert len(sender_of(database, clock, slack, pacer_on(fake))._claim(TEAM, None)) == 50
 
 
 def test_a_claimed_row_is_left_alone_until_its_claim_is_stale(
@@ -650,6 +655,8 @@ def test_a_transport_without_a_lookup_simply_sends_again(
     clock.advance(seconds=1)
     assert sender.deliver_due().sent == 1
     assert slack.calls == ["again", "again"]
+    row = row_of(database, "again")
+    assert (row.status, row.error, row.attempts) == (OutboxStatus.SENT, None, 2)
 
 
 def test_each_workspace_gets_its_transport_once_a_run(
