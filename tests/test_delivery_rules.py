@@ -507,6 +507,19 @@ def test_a_stalled_sender_does_not_send_a_row_another_sender_holds_now(
     assert row_of(database, "contested").status == OutboxStatus.SENT
 
 
+def test_a_row_handed_back_to_the_queue_is_not_sent_by_the_sender_that_held_it(
+    database: Database, clock: MovableClock, fake: FakeTime
+) -> None:
+    add(database, clock, "retry")
+    slack = Slack({"retry": [TransientError("internal_error", retry_after=60)]})
+    sender = sender_of(database, clock, slack, pacer_on(fake))
+    [row] = sender._claim(TEAM, None)
+    sender._send_one(row, delivery.SendOutcome())  # rescheduled: pending again
+    sender._send_one(row, delivery.SendOutcome())  # the same row from a stale list
+    assert slack.calls == ["retry"]
+    assert row_of(database, "retry").status == OutboxStatus.PENDING
+
+
 def test_a_permanent_error_fails_the_row_for_good_with_its_reason(
     database: Database, clock: MovableClock, fake: FakeTime
 ) -> None:
@@ -717,6 +730,7 @@ def test_rows_are_read_by_key_by_subject_and_withdrawn_before_they_are_sent(
     add(database, clock, "refused", subject="poll:1")
     add(database, clock, "other", subject="poll:2")
     add(database, clock, "elsewhere", team=OTHER_TEAM, subject="poll:1")
+    add(database, clock, "waiting", subject="poll:3")
     refusals = {key: [PermanentError("user_disabled")] for key in ("refused", "other", "elsewhere")}
     slack = Slack(refusals)
     sender_of(database, clock, slack, pacer_on(fake)).deliver_due(keys=["invite:2", *refusals])
@@ -740,3 +754,19 @@ def test_rows_are_read_by_key_by_subject_and_withdrawn_before_they_are_sent(
     row = row_of(database, "invite:1")
     assert (row.status, row.error) == (OutboxStatus.CANCELLED, reason[:500])
     assert row_of(database, "invite:2").status == OutboxStatus.SENT
+    assert row_of(database, "waiting").status == OutboxStatus.PENDING  # only the key named
+
+
+def test_rows_are_read_by_key_five_hundred_keys_a_query(
+    database: Database, clock: MovableClock
+) -> None:
+    keys = [f"k{number}" for number in range(501)]
+    with database.session() as session:
+        messages = [Outgoing(key, {"channel": "D1"}) for key in keys]
+        delivery.enqueue_many(session, team_id=TEAM, messages=messages, now=clock.now())
+    with database.session() as session:
+        session.exec(select(OutboxMessage.id)).first()  # the unit of work has begun
+        with StatementCounter(database.engine) as counted:
+            found = delivery.rows_by_key(session, keys)
+    assert counted.count == 2
+    assert sorted(found) == sorted(keys) and found["k500"].key == "k500"
