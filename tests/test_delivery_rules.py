@@ -317,6 +317,9 @@ def test_a_process_that_loses_the_race_to_create_a_bucket_reads_it_again(
     for _ in range(20):
         racing.acquire(TEAM, "chat.update")
     assert fake.slept == pytest.approx([1.2])  # one token was taken each time, no more
+    for _ in range(21):  # a wait under a second takes no token before it is over either
+        racing.acquire(TEAM, "chat.postEphemeral")
+    assert fake.slept == pytest.approx([1.2, 0.6])
     if isinstance(error, IntegrityError):
         late = Racing(database, fake, error)
         late.pause(OTHER_TEAM, "chat.update", 3)
