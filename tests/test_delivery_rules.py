@@ -84,14 +84,16 @@ class Slack:
 
 
 class Lookups(Pacer):
-    """A pacer that also notes which methods it was asked for."""
+    """A pacer that also notes which methods it was asked for, and for which workspace."""
 
     def __init__(self, fake: FakeTime) -> None:
         super().__init__(monotonic=fake.monotonic, sleep=fake.sleep)
         self.asked: list[str] = []
+        self.teams: set[str] = set()
 
     def acquire(self, team_id: str, method: str, channel: str | None = None) -> None:
         self.asked.append(method)
+        self.teams.add(team_id)
         super().acquire(team_id, method, channel)
 
 
@@ -523,6 +525,51 @@ def test_a_row_handed_back_to_the_queue_is_not_sent_by_the_sender_that_held_it(
     assert row_of(database, "retry").status == OutboxStatus.PENDING
 
 
+def test_a_claim_starts_afresh_right_before_the_send(
+    database: Database, clock: MovableClock, fake: FakeTime
+) -> None:
+    add(database, clock, "slow batch")
+    seen: list[Any] = []
+
+    def transport(row: OutboxMessage) -> dict[str, Any]:
+        seen.append(row_of(database, row.key).claimed_at)
+        return {"channel": "D1", "ts": "1.1"}
+
+    sender = Sender(database, clock, lambda _team: transport, pacer=pacer_on(fake))
+    [row] = sender._claim(TEAM, None)
+    clock.advance(minutes=4)  # the rows before it took this long
+    sender._send_one(row, delivery.SendOutcome())
+    assert seen == [clock.now()]
+
+
+def test_every_row_that_fails_in_a_run_is_counted(
+    database: Database, clock: MovableClock, fake: FakeTime
+) -> None:
+    for key in ("gone", "left", "flaky", "flakier"):
+        add(database, clock, key)
+    with database.session() as session:
+        for row in session.exec(select(OutboxMessage)).all():
+            if row.key.startswith("flak"):
+                row.attempts = MAX_ATTEMPTS - 1
+                session.add(row)
+    slack = Slack(
+        {
+            "gone": [PermanentError("user_disabled")],
+            "left": [PermanentError("account_inactive")],
+            "flaky": [TransientError("internal_error")],
+            "flakier": [TransientError("internal_error")],
+        }
+    )
+    pacer = pacer_on(fake)
+    outcome = sender_of(database, clock, slack, pacer).deliver_due(keys=["gone", "left"])
+    assert (outcome.failed, outcome.errors) == (
+        2,
+        {"gone": "user_disabled", "left": "account_inactive"},
+    )
+    outcome = sender_of(database, clock, slack, pacer).deliver_due(keys=["flaky", "flakier"])
+    assert (outcome.failed, outcome.retried) == (2, 0)
+
+
 def test_a_permanent_error_fails_the_row_for_good_with_its_reason(
     database: Database, clock: MovableClock, fake: FakeTime
 ) -> None:
@@ -659,6 +706,7 @@ def test_a_resend_first_looks_in_slack_for_what_an_uncertain_attempt_left(
         "files.list",
         "chat.update",
     ]
+    assert pacer.teams == {TEAM}  # the lookups are paced in the row's workspace
 
 
 def test_a_transport_without_a_lookup_simply_sends_again(
