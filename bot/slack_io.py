@@ -83,9 +83,9 @@ def transport_for_client(client: WebClient) -> Transport:
             raise TransientError(type(error).__name__) from None
 
     def find_sent(row: OutboxMessage) -> dict[str, Any] | None:
-        payload = row.payload
         """The message carrying ``row``'s key, searched page by page through the whole
         conversation (or thread), not only its latest messages."""
+        payload = row.payload
         cursor: str | None = None
         try:
             channel = _dm_channel(client, str(payload.get("channel") or ""))
