@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from bot.clock import MovableClock
 from bot.errors import PermissionDenied, ValidationError
@@ -15,7 +16,9 @@ from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views.polls import MESSAGES
 from storage.models import PollStatus, Project
-from tests.conftest import KEY_USERS, PM
+from tests.conftest import KEY_USERS, PM, START
+
+START_OF_TEST = START
 
 
 @pytest.fixture
@@ -155,3 +158,65 @@ def test_a_poll_opening_later_waits_for_its_time(
     assert len(service.open_due(ctx=ctx, messages=MESSAGES)) == 6
     assert service.open_due(ctx=ctx, messages=MESSAGES) == []
     assert poll.status == PollStatus.OPEN
+
+
+def test_opening_reminding_and_closing_take_the_same_statements_for_6_or_36_people(
+    ctx: Ctx, project: Project, clock: MovableClock
+) -> None:
+    """Invitations, reminders and "closed" updates are queued in one insert each, and the
+    invitations' messages read in one query: the statements do not grow with the audience."""
+    from sqlalchemy import event, update
+
+    from storage.models import OutboxMessage
+
+    crowd = project_service.create_project(
+        ctx=ctx, data=project_service.ProjectInput(name="Crowd", code="CROWD", pm_ids=[PM])
+    )
+    for index in range(36):
+        keyuser_service.add_key_user(
+            ctx=ctx,
+            project=crowd,
+            data=keyuser_service.KeyUserInput(user_id=f"UCROWD{index:04d}"),
+        )
+
+    def statements(work) -> int:  # type: ignore[no-untyped-def]
+        seen: list[str] = []
+
+        def count(*_args: object) -> None:
+            seen.append("statement")
+
+        engine = ctx.session.get_bind()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            work()
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(seen)
+
+    def life_of_a_poll(of: Project) -> list[int]:
+        clock.set(START_OF_TEST)
+        data = service.PollInput(
+            title=f"Pulse {of.code}",
+            opens_at=START_OF_TEST + timedelta(hours=1),
+            questions=[service.QuestionInput("rating", "Satisfied?")],
+        )
+        poll, _keys = service.create_poll(ctx=ctx, project=of, data=data, messages=MESSAGES)
+        clock.set(START_OF_TEST + timedelta(hours=1))
+        opened = statements(lambda: service.open_poll(ctx=ctx, poll=poll, messages=MESSAGES))
+        ctx.session.execute(  # every invitation delivered, as the sender would mark it
+            update(OutboxMessage)
+            .where(OutboxMessage.subject == service.subject(poll))
+            .values(status="sent", channel="D0CHANNEL", ts="1.000")
+        )
+        clock.set(poll.closes_at - timedelta(hours=23))
+        reminded = statements(lambda: service.remind_due(ctx=ctx, messages=MESSAGES))
+        closed = statements(lambda: service.close_poll(ctx=ctx, poll=poll, messages=MESSAGES))
+        people = len(service.participants_of(ctx, poll))
+        rows = ctx.session.exec(
+            select(OutboxMessage).where(OutboxMessage.subject == service.subject(poll))
+        ).all()
+        assert len([r for r in rows if ":remind:" in r.key]) == people
+        assert len([r for r in rows if ":closed:" in r.key]) == people
+        return [opened, reminded, closed]
+
+    assert life_of_a_poll(crowd) == life_of_a_poll(project)

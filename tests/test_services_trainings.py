@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 from sqlalchemy import event
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.calendar import service as calendar
 from bot.clock import MovableClock
@@ -736,3 +736,55 @@ def test_ids_from_another_project_are_not_found(ctx: Ctx) -> None:
         sessions.session_for_event(ctx, 999)
     assert ctx.session.exec(select(CalendarEvent)).all() == []
     assert ctx.session.exec(select(QuizAttempt)).all() == []
+
+
+def test_a_quiz_and_its_reminder_take_the_same_statements_for_4_or_34_people(
+    ctx: Ctx, clock: MovableClock
+) -> None:
+    """Attempts, invitations and reminders are written in one insert each and the invitations'
+    messages read in one query: the statements do not grow with the module's trainees."""
+    from sqlalchemy import update
+
+    def statements(work) -> tuple[int, Any]:  # type: ignore[no-untyped-def]
+        seen: list[str] = []
+
+        def count(*_args: object) -> None:
+            seen.append("statement")
+
+        engine = ctx.session.get_bind()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            result = work()
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(seen), result
+
+    def quiz_for(project: Project, name: str) -> list[int]:
+        clock.set(START)
+        module = service.save_module(
+            ctx=ctx,
+            project=project,
+            data=service.ModuleInput(name=name, planned_hours=4, formats=["lecture"]),
+        )
+        add_questions(ctx, project, module, count=2)
+        started, (quiz, keys) = statements(lambda: start_quiz(ctx, project, module))
+        ctx.session.execute(  # every invitation delivered, as the sender would mark it
+            update(OutboxMessage)
+            .where(col(OutboxMessage.key).in_(keys))
+            .values(status="sent", channel="D0CHANNEL", ts="1.000")
+        )
+        clock.set(quiz.deadline - timedelta(hours=23))
+        reminded, queued = statements(lambda: service.remind_quizzes(ctx=ctx, messages=MESSAGES))
+        assert len(keys) == len(queued) == len(keyusers.active_key_users(ctx, project))
+        return [started, reminded]
+
+    small = make_project(ctx)
+    large = projects.create_project(
+        ctx=ctx,
+        data=ProjectInput(name="Large", code="LARGE", pm_ids=[PM], timezone="Europe/Berlin"),
+    )
+    for index in range(34):
+        keyusers.add_key_user(
+            ctx=ctx, project=large, data=KeyUserInput(user_id=f"UMANY{index:04d}")
+        )
+    assert quiz_for(large, "Large module") == quiz_for(small, "Small module")

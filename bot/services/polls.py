@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import case, func
+from sqlalchemy import case, func, insert
 from sqlmodel import col, select
 
 from bot import delivery
@@ -469,25 +469,27 @@ def open_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
     ctx.session.add(poll)
     if poll.anonymous:
         ctx.session.add(BallotBox(id=uuid.uuid4().hex, team_id=ctx.team_id, poll_id=poll.id or 0))
-    keys = []
     invitation = messages.invite(project.locale, poll, questions)
-    for user_id, key_user_id in audience(ctx, project, poll):
-        ctx.session.add(
-            PollParticipant(
-                team_id=ctx.team_id, poll_id=poll.id or 0, user_id=user_id, key_user_id=key_user_id
-            )
+    people = audience(ctx, project, poll)
+    ctx.session.flush()
+    # The participants in one insert, the invitations in another, whatever the audience's size.
+    if people:
+        ctx.session.execute(
+            insert(PollParticipant),
+            [
+                {"team_id": ctx.team_id, "poll_id": poll.id, "user_id": user, "key_user_id": key}
+                for user, key in people
+            ],
         )
-        key = invite_key(poll, user_id)
-        delivery.enqueue(
-            ctx.session,
-            team_id=ctx.team_id,
-            key=key,
+    outgoing = [
+        delivery.Outgoing(
+            key=invite_key(poll, user_id),
             payload={"channel": user_id, **invitation},
-            now=now,
             subject=subject(poll),
         )
-        keys.append(key)
-    ctx.session.flush()
+        for user_id, _key_user_id in people
+    ]
+    keys = delivery.enqueue_many(ctx.session, team_id=ctx.team_id, messages=outgoing, now=now)
     ctx.log("poll.opened", project_id=project.id, poll_id=poll.id, invited=len(keys))
     return keys
 
@@ -725,25 +727,28 @@ def remind_due(*, ctx: Ctx, messages: PollMessages) -> list[str]:
             continue
         project = project_of(ctx, poll)
         reminder = messages.reminder(project.locale, poll)
-        for person in participants_of(ctx, poll):
-            if person.answered:
-                continue
-            invitation = delivery.sent_row(ctx.session, key=invite_key(poll, person.user_id))
+        waiting = [person for person in participants_of(ctx, poll) if not person.answered]
+        # The invitations' messages in one query, the reminders in one insert.
+        sent = delivery.rows_by_key(
+            ctx.session, [invite_key(poll, person.user_id) for person in waiting]
+        )
+        outgoing = []
+        for person in waiting:
+            invitation = sent.get(invite_key(poll, person.user_id))
             if invitation is None or not invitation.ts:
                 continue  # never reached them (failed or not sent yet): nothing to thread under
-            key = remind_key(poll, person.user_id)
-            delivery.enqueue(
-                ctx.session,
-                team_id=ctx.team_id,
-                key=key,
-                payload={"channel": invitation.channel, "thread_ts": invitation.ts, **reminder},
-                now=now,
-                subject=subject(poll),
+            outgoing.append(
+                delivery.Outgoing(
+                    key=remind_key(poll, person.user_id),
+                    payload={"channel": invitation.channel, "thread_ts": invitation.ts, **reminder},
+                    subject=subject(poll),
+                )
             )
-            keys.append(key)
+        queued = delivery.enqueue_many(ctx.session, team_id=ctx.team_id, messages=outgoing, now=now)
+        keys += queued
         poll.reminded_at = now
         ctx.session.add(poll)
-        ctx.log("poll.reminded", project_id=project.id, poll_id=poll.id, reminded=len(keys))
+        ctx.log("poll.reminded", project_id=project.id, poll_id=poll.id, reminded=len(queued))
     return keys
 
 
@@ -764,30 +769,33 @@ def close_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
     poll.closed_at = now
     ctx.session.add(poll)
     ctx.session.flush()
-    keys: list[str] = []
     people = participants_of(ctx, poll)
+    # The invitations' messages in one query, the "closed" updates in one insert.
+    sent = delivery.rows_by_key(ctx.session, [invite_key(poll, p.user_id) for p in people])
+    closed = {
+        answered: messages.closed(project.locale, poll, answered) for answered in (True, False)
+    }
+    outgoing = []
     for person in people:
-        invitation = delivery.sent_row(ctx.session, key=invite_key(poll, person.user_id))
+        invitation = sent.get(invite_key(poll, person.user_id))
         if invitation is None:
             continue
         if invitation.ts is None:
             delivery.cancel(ctx.session, key=invitation.key, reason="poll closed before delivery")
             continue
-        key = f"poll:{poll.id}:closed:{person.user_id}"
-        delivery.enqueue(
-            ctx.session,
-            team_id=ctx.team_id,
-            key=key,
-            method="chat.update",
-            payload={
-                "channel": invitation.channel,
-                "ts": invitation.ts,
-                **messages.closed(project.locale, poll, person.answered),
-            },
-            now=now,
-            subject=subject(poll),
+        outgoing.append(
+            delivery.Outgoing(
+                key=f"poll:{poll.id}:closed:{person.user_id}",
+                method="chat.update",
+                payload={
+                    "channel": invitation.channel,
+                    "ts": invitation.ts,
+                    **closed[bool(person.answered)],
+                },
+                subject=subject(poll),
+            )
         )
-        keys.append(key)
+    keys = delivery.enqueue_many(ctx.session, team_id=ctx.team_id, messages=outgoing, now=now)
     if poll.anonymous:
         # The touchpoints withheld at answer time, all at once and in a random order.
         respondents = [p for p in people if p.answered and p.key_user_id is not None]

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlmodel import col, select
 
 from bot import delivery
@@ -554,28 +554,32 @@ def start_quiz(
     ctx.session.add(quiz)
     ctx.session.flush()
     invite = messages.quiz_invite(project, quiz, module, len(drawn))
-    keys = []
-    for person in people:
-        ctx.session.add(
-            QuizAttempt(
-                team_id=ctx.team_id,
-                round_id=quiz.id or 0,
-                module_id=module.id or 0,
-                user_id=person.user_id,
-                key_user_id=person.id,
-            )
+    # The attempts in one insert, the invitations in another, whatever the number of people.
+    if people:
+        ctx.session.execute(
+            insert(QuizAttempt),
+            [
+                {
+                    "team_id": ctx.team_id,
+                    "round_id": quiz.id,
+                    "module_id": module.id,
+                    "user_id": person.user_id,
+                    "key_user_id": person.id,
+                    "answers": {},
+                    "missed": [],
+                }
+                for person in people
+            ],
         )
-        key = quiz_invite_key(quiz, person.user_id)
-        delivery.enqueue(
-            ctx.session,
-            team_id=ctx.team_id,
-            key=key,
+    outgoing = [
+        delivery.Outgoing(
+            key=quiz_invite_key(quiz, person.user_id),
             payload={"channel": person.user_id, **invite},
-            now=now,
             subject=quiz_subject(quiz),
         )
-        keys.append(key)
-    ctx.session.flush()
+        for person in people
+    ]
+    keys = delivery.enqueue_many(ctx.session, team_id=ctx.team_id, messages=outgoing, now=now)
     ctx.log(
         "training.quiz_sent",
         project_id=project.id,
@@ -768,20 +772,23 @@ def remind_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
                 QuizAttempt.round_id == quiz.id, col(QuizAttempt.submitted_at).is_(None)
             )
         ).all()
+        # The invitations' messages in one query, the reminders in one insert.
+        sent = delivery.rows_by_key(
+            ctx.session, [quiz_invite_key(quiz, attempt.user_id) for attempt in pending]
+        )
+        outgoing = []
         for attempt in pending:
-            invitation = delivery.sent_row(ctx.session, key=quiz_invite_key(quiz, attempt.user_id))
+            invitation = sent.get(quiz_invite_key(quiz, attempt.user_id))
             if invitation is None or not invitation.ts:
                 continue
-            key = f"training:quiz:{quiz.id}:remind:{attempt.user_id}"
-            delivery.enqueue(
-                ctx.session,
-                team_id=ctx.team_id,
-                key=key,
-                payload={"channel": invitation.channel, "thread_ts": invitation.ts, **reminder},
-                now=now,
-                subject=quiz_subject(quiz),
+            outgoing.append(
+                delivery.Outgoing(
+                    key=f"training:quiz:{quiz.id}:remind:{attempt.user_id}",
+                    payload={"channel": invitation.channel, "thread_ts": invitation.ts, **reminder},
+                    subject=quiz_subject(quiz),
+                )
             )
-            keys.append(key)
+        keys += delivery.enqueue_many(ctx.session, team_id=ctx.team_id, messages=outgoing, now=now)
         quiz.reminded_at = now
         ctx.session.add(quiz)
     return keys
