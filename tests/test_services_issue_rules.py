@@ -461,6 +461,10 @@ def test_finding_an_issue_by_id_and_by_short_id(ctx: Ctx) -> None:
     issue = log(ctx, project)
     assert issues.get_issue(ctx, issue.id or 0) == (issue, project)
     assert issues.find_issue(as_user(ctx, ANNA), " erp-1 ") == (issue, project)
+    crm = make_project(ctx, code="CRM")
+    other = log(ctx, crm)
+    assert issues.find_issue(ctx, "CRM-1") == (other, crm)
+    move(ctx, other, crm, Verb.DELETE)
     for key, ref in [("ERP-2", "ERP-2"), ("crm-1", "CRM-1"), ("ERP 1", "ERP 1"), ("", "")]:
         with pytest.raises(NotFound) as error:
             issues.find_issue(ctx, key)
@@ -861,7 +865,7 @@ def test_someones_open_issues_across_projects_in_pages(ctx: Ctx, clock: MovableC
     hr = bare_project(ctx, "HR")
     log(ctx, erp, ANNA, due_date="2026-12-20")  # ERP-1
     log(ctx, hr, BEN, owner_id=ANNA, due_date="2026-12-10")  # HR-1: she owns it
-    log(ctx, erp, BEN, due_date="2026-12-02")  # ERP-2: not hers
+    log(ctx, erp, BEN, owner_id=TOM, due_date="2026-12-02")  # ERP-2: not hers
     resolved = log(ctx, hr, ANNA, due_date="2026-12-20")  # HR-2: resolved, still listed
     move(ctx, resolved, hr, Verb.RESOLVE, text="done")
     for verb in (Verb.CLOSE, Verb.DELETE):
@@ -880,9 +884,19 @@ def test_someones_open_issues_across_projects_in_pages(ctx: Ctx, clock: MovableC
     assert page(-1, 2) == (["HR-1", "ERP-1"], 3, 0)
     assert page(7, 2) == (["HR-2"], 3, 1)  # past the end: the last page
     assert page(4, 1) == (["HR-2"], 3, 2)
+    assert page(1, 3) == (["HR-1", "ERP-1", "HR-2"], 3, 0)
+    assert all(isinstance(page(number, 2)[2], int) for number in (0, 1, 5))
     assert issues.open_issues_of(ctx, OUTSIDER, page=3) == ([], 0, 0)
     assert issues.open_issues_of(ctx, OUTSIDER) == ([], 0, 0)
     assert issues.open_issues_of(ctx, ANNA)[0][0][1] is hr
+    for day in range(3):  # six in all: the first page shows five
+        log(ctx, erp, ANNA, due_date=f"2026-12-2{day + 1}")
+    items, total, shown = issues.open_issues_of(ctx, ANNA)
+    assert ([issues.issue_key(p, i) for i, p in items], total, shown) == (
+        ["HR-1", "ERP-1", "HR-2", "ERP-5", "ERP-6"],
+        6,
+        0,
+    )
 
 
 def test_export_has_every_column_in_local_time_and_is_for_the_team(
@@ -904,6 +918,7 @@ def test_export_has_every_column_in_local_time_and_is_for_the_team(
     issues.rate(ctx=as_user(ctx, ANNA), issue=first, project=project, rating=4, comment="good")
     log(ctx, project, BEN, priority="P1")
     move(ctx, log(ctx, project), project, Verb.DELETE)
+    log(ctx, make_project(ctx, code="CRM"))  # another project's
     with pytest.raises(PermissionDenied) as error:
         issues.export_csv(as_user(ctx, ANNA), project)
     assert error.value.reason == Msg("issues.errors.export_denied", code="ERP")
@@ -920,6 +935,7 @@ def test_export_has_every_column_in_local_time_and_is_for_the_team(
     ]
     [entry] = logs(ctx, "issue.exported")
     assert (entry.project_id, entry.actor_id, entry.detail) == (project.id, TOM, {"rows": 2})
+    assert issues.export_csv(as_admin(ctx, OUTSIDER), project) == text  # an admin, no member
 
 
 # ------------------------------------------------------------------- what the scheduler finds
@@ -935,16 +951,16 @@ def test_snoozing_until_a_day_after_today(ctx: Ctx, clock: MovableClock) -> None
     move(ctx, gone, project, Verb.DELETE)
     tom = as_user(ctx, TOM)
     clock.set(datetime(2026, 12, 1, 16, 0, tzinfo=UTC))  # 2 December in Tokyo
-    ids = [mine.id or 0, theirs.id or 0, far.id or 0, gone.id or 0, 999]
+    ids = [gone.id or 0, 999, mine.id or 0, theirs.id or 0, far.id or 0]
     assert issues.snooze(ctx=tom, issue_ids=ids, until=None) == [mine, far]
     assert (mine.snoozed_until, theirs.snoozed_until, far.snoozed_until) == (
         date(2026, 12, 2),
         None,
         date(2026, 12, 3),
     )
-    assert [e.detail for e in logs(ctx, "issue.snoozed")] == [
-        {"issue": "ERP-1", "until": "2026-12-02"},
-        {"issue": "JP-1", "until": "2026-12-03"},
+    assert [(e.project_id, e.actor_id, e.detail) for e in logs(ctx, "issue.snoozed")] == [
+        (project.id, TOM, {"issue": "ERP-1", "until": "2026-12-02"}),
+        (tokyo.id, TOM, {"issue": "JP-1", "until": "2026-12-03"}),
     ]
     assert issues.snooze(ctx=ctx, issue_ids=[theirs.id or 0], until=" 2026-12-08 ") == [theirs]
     assert theirs.snoozed_until == date(2026, 12, 8)  # a PM may snooze anyone's
@@ -973,8 +989,14 @@ def test_reminders_are_the_overdue_open_owned_issues_per_owner(
     )
     move(ctx, log(ctx, project, owner_id=TOM, due_date="2026-12-02"), project, Verb.DELETE)
     same_day = log(ctx, tokyo, owner_id=TOM, due_date="2026-12-03")  # JP-1
+    log(ctx, tokyo, owner_id=TOM, due_date="2026-12-20")  # JP-2: not due yet
     other_workspace = Ctx(session=ctx.session, team_id=OTHER_TEAM, actor_id=PM, clock=clock)
-    log(other_workspace, make_project(other_workspace, code="ELS"), owner_id=TOM)
+    log(
+        other_workspace,
+        make_project(other_workspace, code="ELS"),
+        owner_id=TOM,
+        due_date="2026-12-02",
+    )
     clock.set(datetime(2026, 12, 4, 23, 0, tzinfo=UTC))  # the end of 4 December in Berlin
 
     def due() -> dict[str, list[str]]:
@@ -1008,6 +1030,7 @@ def test_breaches_of_each_kind_once(ctx: Ctx, clock: MovableClock) -> None:
     move(ctx, done, project, Verb.RESOLVE, text="x")
     gone = log(ctx, project, priority="P1")
     move(ctx, gone, project, Verb.DELETE)
+    log(ctx, project, priority="P4")  # unowned, but its first response is due in three days
     other_workspace = Ctx(session=ctx.session, team_id=OTHER_TEAM, actor_id=PM, clock=clock)
     log(other_workspace, make_project(other_workspace, code="ELS"), priority="P1")
     clock.set(START + timedelta(hours=2))  # exactly the P1 first-response level
@@ -1147,6 +1170,7 @@ def test_resolved_issues_close_themselves_after_each_projects_delay(
         3,
     )
     assert change.verb == "auto_closed" and change.tell_reporter and change.project is short
+    assert change.issue is issue
     assert change.history is not None
     assert (change.history.action, change.history.from_status, change.history.to_status) == (
         "auto_closed",
@@ -1168,10 +1192,12 @@ def test_the_default_delay_holds_for_projects_without_an_override(
 ) -> None:
     plain = make_project(ctx)
     short = make_project(ctx, code="CRM")
-    issues.set_service_levels(ctx=ctx, project=short, auto_close_days=2)
     for project in (plain, short):
         issue = log(ctx, project)
         move(ctx, issue, project, Verb.RESOLVE, text="done")
+    clock.set(START + timedelta(days=7))
+    assert [p.code for _, p in issues.auto_close_due(ctx)] == ["ERP", "CRM"]  # no override
+    issues.set_service_levels(ctx=ctx, project=short, auto_close_days=2)
     clock.set(START + timedelta(days=7, seconds=-1))
     assert [p.code for _, p in issues.auto_close_due(ctx)] == ["CRM"]
     clock.set(START + timedelta(days=7))
