@@ -720,6 +720,7 @@ def test_rating_in_detail(ctx: Ctx, clock: MovableClock) -> None:
     clock.advance(hours=1)
     change = issues.rate(ctx=anna, issue=issue, project=project, rating="1", comment=" meh ")  # type: ignore[arg-type]
     assert change is not None and change.verb == "rated" and not change.tell_reporter
+    assert change.issue is issue and change.project is project
     assert (issue.rating, issue.rating_comment, issue.rated_at) == (1, "meh", clock.now())
     assert (issue.version, issue.updated_at) == (3, clock.now())
     assert change.history is not None
@@ -820,6 +821,7 @@ def test_lists_show_each_person_what_they_may_see(ctx: Ctx, clock: MovableClock)
     assert listed(as_user(ctx, BEN)) == ["ERP-2", "HR-2"]
     assert listed(as_user(ctx, TOM)) == ["ERP-2", "ERP-1", "HR-1"]  # ERP's team, HR-1's owner
     assert listed(as_user(ctx, TOM), "mine") == ["HR-1"]
+    assert listed(as_user(ctx, ANNA), "mine") == ["ERP-1", "HR-1"]  # not the resolved ERP-3
     assert listed(as_user(ctx, OUTSIDER), "all") == []
     assert listed(as_admin(ctx, OUTSIDER), "all") == listed(ctx, "all")
     assert listed(ctx, "overdue") == []
@@ -836,6 +838,9 @@ def test_lists_order_by_due_day_then_priority_then_logging(ctx: Ctx) -> None:
         log(ctx, project, priority=priority, due_date="2026-12-05")
     log(ctx, project, priority="P4", due_date="2026-12-04")
     assert listed(ctx) == ["ERP-5", "ERP-2", "ERP-4", "ERP-1", "ERP-3"]
+    done = log(ctx, project, priority="P1", due_date="2026-12-01")  # ERP-6, due first
+    move(ctx, done, project, Verb.RESOLVE, text="done")
+    assert listed(ctx, "all") == ["ERP-5", "ERP-2", "ERP-4", "ERP-1", "ERP-3", "ERP-6"]
 
 
 def test_lists_come_in_pages(ctx: Ctx) -> None:
@@ -1053,6 +1058,7 @@ def test_breaches_of_each_kind_once(ctx: Ctx, clock: MovableClock) -> None:
 
 
 def test_an_escalation_is_claimed_recorded_and_a_touchpoint(ctx: Ctx, clock: MovableClock) -> None:
+    make_project(ctx, code="CRM")  # ANNA is a key user here too, and first
     project = make_project(ctx)
     reported = log(ctx, project, priority="P1", owner_id=TOM)  # by ANNA, a key user
     move(as_user(ctx, TOM), reported, project, Verb.START)
