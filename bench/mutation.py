@@ -64,7 +64,7 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
     ),
     "issues": (
         "bot/services/issues.py",
-        ["tests/test_services_issues.py", "tests/test_jobs_issues.py"],
+        ["tests/test_services_issues.py", "tests/test_services_issue_rules.py"],
     ),
     "polls": (
         "bot/services/polls.py",
