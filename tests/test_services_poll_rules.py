@@ -5,14 +5,17 @@ and the chart's upload (found by mutation testing to be unguarded)."""
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import col, select
 
+from bot import charts
 from bot.clock import MovableClock
 from bot.errors import Msg, PermissionDenied, ValidationError
+from bot.i18n import plain
 from bot.services import keyusers as keyuser_service
 from bot.services import poll_results
 from bot.services import polls as service
@@ -655,8 +658,13 @@ def test_a_named_answer_is_stored_and_may_change_until_close(
     )
     assert service.current_answers(ctx, poll, KEY_USERS[1]) == {str(rating.id): 2}
     assert service.current_answers(ctx, poll, KEY_USERS[2]) == {}
+    answer(ctx, poll, KEY_USERS[2], "5", "")
+    other = new_poll(ctx, project, Q("rating", "Satisfied?"))
+    answer(ctx, other, KEY_USERS[1], "1")
+    assert service.current_answers(ctx, poll, KEY_USERS[1]) == {str(rating.id): 2}
+    assert service.current_answers(ctx, poll, KEY_USERS[2]) == {str(rating.id): 5}
     assert service.participant(ctx, poll, KEY_USERS[1]).answered  # type: ignore[union-attr]
-    logged = entries(ctx, "poll.answered")
+    logged = entries(ctx, "poll.answered")[:2]
     assert [(e.key_user_id, e.touchpoint, e.project_id, e.detail) for e in logged] == [
         (key_user_id, True, project.id, {"poll_id": poll.id, "edited": False}),
         (key_user_id, True, project.id, {"poll_id": poll.id, "edited": True}),
@@ -691,6 +699,8 @@ def test_a_full_ballot_box_seals_a_random_half(
     ctx: Ctx, project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(service, "BOX_SIZE", 2)
+    other = new_poll(ctx, project, Q("rating", "Satisfied?"), anonymous=True)
+    answer(ctx, other, KEY_USERS[5], "1")
     poll = new_poll(ctx, project, Q("rating", "Satisfied?"), anonymous=True)
     [rating] = service.questions_of(ctx, poll)
     for index, user_id in enumerate(KEY_USERS[:5]):
@@ -711,6 +721,8 @@ def test_a_full_ballot_box_seals_a_random_half(
         assert all(box.team_id == ctx.team_id for box in boxes)
     values = sorted(ballot[str(rating.id)] for ballot in service.ballots_of(ctx, poll))
     assert values == [1, 2, 3, 4, 5]
+    [other_rating] = service.questions_of(ctx, other)
+    assert service.ballots_of(ctx, other) == [{str(other_rating.id): 1}]
 
 
 def test_answering_needs_an_open_poll_one_was_asked(ctx: Ctx, project: Project) -> None:
@@ -739,7 +751,7 @@ def test_closing_updates_each_delivered_invitation_and_withdraws_the_rest(
     poll = new_poll(ctx, project, Q("rating", "Satisfied?"))
     deliver(ctx, poll, KEY_USERS[0], KEY_USERS[1])
     answer(ctx, poll, KEY_USERS[1], "4")
-    invitation = outbox_rows(ctx, poll)[service.invite_key(poll, KEY_USERS[5])]
+    invitation = outbox_rows(ctx, poll)[service.invite_key(poll, KEY_USERS[2])]
     ctx.session.delete(invitation)  # never queued: nothing to update or withdraw
     ctx.session.flush()
     clock.advance(timedelta(days=7))
@@ -770,10 +782,11 @@ def test_closing_updates_each_delivered_invitation_and_withdraws_the_rest(
         for key, row in outbox_rows(ctx, poll).items()
         if ":invite:" in key
     }
-    assert statuses[service.invite_key(poll, KEY_USERS[2])] == (
-        OutboxStatus.CANCELLED,
-        "poll closed before delivery",
-    )
+    for user_id in KEY_USERS[3:]:
+        assert statuses[service.invite_key(poll, user_id)] == (
+            OutboxStatus.CANCELLED,
+            "poll closed before delivery",
+        )
     assert statuses[service.invite_key(poll, KEY_USERS[0])][0] == OutboxStatus.SENT
     figures = poll_results.compute(ctx, poll)
     report = rows[f"poll:{poll.id}:results:{pms[0]}"]
@@ -846,6 +859,7 @@ def test_the_next_round_copies_the_poll_one_period_later(
     clock.advance(timedelta(days=3))
     service.close_due(ctx=ctx, messages=MESSAGES)
     clock.advance(timedelta(hours=5))
+    new_poll(ctx, project, Q("rating", "Satisfied?"), recurrence="weekly")  # still open
     [second] = service.create_next_rounds(ctx=ctx)
     assert first.next_round_id == second.id
     assert (second.series_id, second.round_number, second.status) == (
@@ -902,3 +916,68 @@ def test_a_round_closed_late_skips_the_periods_already_gone(
         start + timedelta(days=16),
     )
     assert first.next_round_id == second.id
+
+
+def test_a_pm_closing_a_one_off_poll_ends_no_series(ctx: Ctx, project: Project) -> None:
+    poll = new_poll(ctx, project, Q("rating", "Satisfied?"))
+    service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
+    assert entries(ctx, "poll.series_ended") == []
+
+
+def test_the_jobs_open_and_close_every_poll_due_and_only_those(
+    ctx: Ctx, project: Project, clock: MovableClock
+) -> None:
+    later = clock.now() + timedelta(days=1)
+    first = new_poll(ctx, project, Q("rating", "Q"), opens_at=later)
+    second = new_poll(
+        ctx,
+        project,
+        Q("rating", "Q"),
+        audience_kind="people",
+        audience_people=[KEY_USERS[0]],
+        opens_at=later,
+    )
+    missed = new_poll(  # the jobs were down for the whole of its window
+        ctx, project, Q("rating", "Q"), opens_at=later, closes_at=later + timedelta(hours=2)
+    )
+    clock.set(later + timedelta(hours=3))
+    assert service.close_due(ctx=ctx, messages=MESSAGES) == []
+    assert missed.status == PollStatus.SCHEDULED  # it opens first, then closes
+    opened = service.open_due(ctx=ctx, messages=MESSAGES)
+    assert len(opened) == 6 + 1 + 6
+    assert {key.split(":")[1] for key in opened} == {str(p.id) for p in (first, second, missed)}
+    closed = service.close_due(ctx=ctx, messages=MESSAGES)
+    assert {key.split(":")[1] for key in closed} == {str(missed.id)}
+    clock.set(first.closes_at)
+    closed = service.close_due(ctx=ctx, messages=MESSAGES)
+    assert {key.split(":")[1] for key in closed} == {str(first.id), str(second.id)}
+    assert (first.status, second.status) == (PollStatus.CLOSED, PollStatus.CLOSED)
+
+
+def test_templates_keep_which_questions_are_required_in_each_language() -> None:
+    feedback = service.template_questions("zh-CN", "training_feedback")
+    assert [q.required for q in feedback] == [True, True, True, False]
+    assert feedback[2].options[0] == "太慢"
+    assert service.template_questions("en", None) == []
+    assert service.template_questions("en", "unknown") == []
+
+
+def test_results_go_to_the_pms_in_the_projects_language(ctx: Ctx, clock: MovableClock) -> None:
+    project = project_service.create_project(
+        ctx=ctx,
+        data=project_service.ProjectInput(name="ERP", code="ERP", pm_ids=[PM], locale="zh-CN"),
+    )
+    keyuser_service.add_key_user(
+        ctx=ctx, project=project, data=keyuser_service.KeyUserInput(user_id=KEY_USERS[0])
+    )
+    poll = new_poll(ctx, project, Q("rating", "Satisfied?"))
+    answer(ctx, poll, KEY_USERS[0], "4")
+    service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
+    rows = outbox_rows(ctx, poll)
+    figures = poll_results.compute(ctx, poll)
+    report = rows[f"poll:{poll.id}:results:{PM}"].payload
+    assert report == {"channel": PM, **MESSAGES.results("zh-CN", figures)}
+    chart = rows[f"poll:{poll.id}:chart:{PM}"].payload
+    assert chart["title"] == plain("zh-CN", "poll.chart_title", title="Pulse", round=1)
+    english = charts.results_chart(figures, "en")
+    assert base64.b64decode(chart["content_base64"]) != english
