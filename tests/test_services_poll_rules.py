@@ -979,5 +979,6 @@ def test_results_go_to_the_pms_in_the_projects_language(ctx: Ctx, clock: Movable
     assert report == {"channel": PM, **MESSAGES.results("zh-CN", figures)}
     chart = rows[f"poll:{poll.id}:chart:{PM}"].payload
     assert chart["title"] == plain("zh-CN", "poll.chart_title", title="Pulse", round=1)
+    assert chart["alt_txt"] == plain("zh-CN", "poll.chart_alt", title="Pulse")
     english = charts.results_chart(figures, "en")
     assert base64.b64decode(chart["content_base64"]) != english
