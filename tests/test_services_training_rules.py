@@ -801,3 +801,20 @@ def test_taking_a_quiz_scores_at_the_pass_mark_and_says_why_it_cannot(
     with pytest.raises(PermissionDenied) as denied:
         service.quiz_for_taker(ctx, round_.id, BEN)
     assert denied.value.reason == Msg("training.errors.quiz_closed")
+
+
+def test_a_quiz_not_yet_due_for_its_reminder_does_not_hold_up_the_others(
+    ctx: Ctx, clock: MovableClock
+) -> None:
+    project = make_project(ctx)
+    basics = module(ctx, project, "Basics")
+    add_questions(ctx, project, basics, count=1)
+    deadline = START + timedelta(days=3)
+    short = quiz(ctx, project, basics, deadline, remind_hours=2)
+    long = quiz(ctx, project, basics, deadline + timedelta(hours=1), remind_hours=24)
+    deliver_all(ctx, short)
+    deliver_all(ctx, long)
+    clock.set(deadline - timedelta(hours=23))
+    reminded = service.remind_quizzes(ctx=ctx, messages=MESSAGES)
+    assert {key.split(":")[2] for key in reminded} == {str(long.id)}
+    assert (short.reminded_at, long.reminded_at) == (None, clock.now())
