@@ -962,7 +962,7 @@ def test_templates_keep_which_questions_are_required_in_each_language() -> None:
     assert service.template_questions("en", "unknown") == []
 
 
-def test_results_go_to_the_pms_in_the_projects_language(ctx: Ctx, clock: MovableClock) -> None:
+def test_closing_speaks_the_projects_language(ctx: Ctx, clock: MovableClock) -> None:
     project = project_service.create_project(
         ctx=ctx,
         data=project_service.ProjectInput(name="ERP", code="ERP", pm_ids=[PM], locale="zh-CN"),
@@ -971,9 +971,16 @@ def test_results_go_to_the_pms_in_the_projects_language(ctx: Ctx, clock: Movable
         ctx=ctx, project=project, data=keyuser_service.KeyUserInput(user_id=KEY_USERS[0])
     )
     poll = new_poll(ctx, project, Q("rating", "Satisfied?"))
+    assert poll.intro is None
+    deliver(ctx, poll, KEY_USERS[0])
     answer(ctx, poll, KEY_USERS[0], "4")
     service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
     rows = outbox_rows(ctx, poll)
+    assert rows[f"poll:{poll.id}:closed:{KEY_USERS[0]}"].payload == {
+        "channel": "D" + KEY_USERS[0][1:],
+        "ts": f"{KEY_USERS[0][-1]}.5",
+        **MESSAGES.closed("zh-CN", poll, True),
+    }
     figures = poll_results.compute(ctx, poll)
     report = rows[f"poll:{poll.id}:results:{PM}"].payload
     assert report == {"channel": PM, **MESSAGES.results("zh-CN", figures)}
