@@ -972,6 +972,9 @@ def test_closing_speaks_the_projects_language(ctx: Ctx, clock: MovableClock) -> 
     )
     poll = new_poll(ctx, project, Q("rating", "Satisfied?"))
     assert poll.intro is None
+    invitation = outbox_rows(ctx, poll)[service.invite_key(poll, KEY_USERS[0])].payload
+    questions = service.questions_of(ctx, poll)
+    assert invitation == {"channel": KEY_USERS[0], **MESSAGES.invite("zh-CN", poll, questions)}
     deliver(ctx, poll, KEY_USERS[0])
     answer(ctx, poll, KEY_USERS[0], "4")
     service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)

@@ -476,8 +476,9 @@ def test_modules_and_quizzes_are_found_by_id_only(ctx: Ctx) -> None:
     basics = module(ctx, project, "Basics")
     assert service.get_module(ctx, str(basics.id)) is basics
     for ident in (None, "", "x", 999):
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as missing:
             service.get_module(ctx, ident)
+        assert missing.value.message == Msg("training.errors.module_not_found")
     add_questions(ctx, project, basics, count=1)
     round_ = quiz(ctx, project, basics, START + timedelta(days=3))
     assert service.get_quiz(ctx, f"#{round_.id}") is round_
