@@ -118,7 +118,11 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
     ),
     "trainings": (
         "bot/services/trainings.py",
-        ["tests/test_services_trainings.py", "tests/test_services_readiness_rules.py"],
+        [
+            "tests/test_services_training_rules.py",
+            "tests/test_services_trainings.py",
+            "tests/test_services_readiness_rules.py",
+        ],
     ),
     "meetings": (
         "bot/services/meetings.py",

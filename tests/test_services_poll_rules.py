@@ -1,17 +1,21 @@
-"""Poll figures and exports at the service level, on known answers: the scales' edges, the
-figures of every kind of question, rounds of a series, undelivered invitations and what an
-anonymous poll gives out (found by mutation testing to be unguarded)."""
+"""Polls at the service level, on known answers: the scales' edges, the figures of every kind of
+question, rounds of a series, undelivered invitations and what an anonymous poll gives out; then
+a poll's life field by field (created, opened, answered, closed, its next round), the ballot box
+and the chart's upload (found by mutation testing to be unguarded)."""
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import col, select
 
+from bot import charts
 from bot.clock import MovableClock
 from bot.errors import Msg, PermissionDenied, ValidationError
+from bot.i18n import plain
 from bot.services import keyusers as keyuser_service
 from bot.services import poll_results
 from bot.services import polls as service
@@ -19,10 +23,12 @@ from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views.polls import MESSAGES
 from storage.models import (
+    BallotBox,
     Interaction,
     OutboxMessage,
     Poll,
     PollQuestion,
+    PollResponse,
     PollStatus,
     Project,
     QuestionKind,
@@ -451,3 +457,538 @@ def test_a_polls_settings_at_their_limits(ctx: Ctx, clock: MovableClock) -> None
     assert refused(remind_hours=5) == {"remind_hours": Msg("errors.choice", choices="0, 2, 24, 48")}
     for hours in (0, 2, 24, 48):
         assert service.clean_settings(ctx, service.PollInput(title="Pulse", remind_hours=hours))
+
+
+# Creating, opening, answering, closing and the next round, field by field.
+
+
+def outbox_rows(ctx: Ctx, poll: Poll) -> dict[str, OutboxMessage]:
+    rows = ctx.session.exec(select(OutboxMessage).where(OutboxMessage.subject == f"poll:{poll.id}"))
+    return {row.key: row for row in rows}
+
+
+def entries(ctx: Ctx, kind: str) -> list[Interaction]:
+    return list(
+        ctx.session.exec(
+            select(Interaction).where(Interaction.kind == kind).order_by(col(Interaction.id))
+        ).all()
+    )
+
+
+def deliver(ctx: Ctx, poll: Poll, *users: str) -> None:
+    """The invitations to ``users`` as if Slack had taken them."""
+    for user_id in users:
+        row = outbox_rows(ctx, poll)[service.invite_key(poll, user_id)]
+        row.status, row.channel, row.ts = OutboxStatus.SENT, "D" + user_id[1:], f"{user_id[-1]}.5"
+        ctx.session.add(row)
+    ctx.session.flush()
+
+
+def test_a_poll_is_stored_as_typed_with_its_questions_in_order(
+    ctx: Ctx, project: Project, clock: MovableClock
+) -> None:
+    opens = clock.now() + timedelta(days=1)
+    data = service.PollInput(
+        title="  Pulse  ",
+        intro="  Tell us  ",
+        template="monthly_satisfaction",
+        audience_kind="people",
+        audience_people=[KEY_USERS[2], KEY_USERS[0]],
+        anonymous=True,
+        opens_at=opens,
+        closes_at=opens + timedelta(days=2),
+        recurrence="weekly",
+        remind_hours=0,
+        questions=[Q("text", "Why?", required=False), Q("single", "Pace?", ["Slow", "Fast"])],
+    )
+    poll, keys = service.create_poll(ctx=ctx, project=project, data=data, messages=MESSAGES)
+    assert keys == [] and poll.status == PollStatus.SCHEDULED
+    assert (poll.title, poll.intro, poll.template, poll.anonymous) == (
+        "Pulse",
+        "Tell us",
+        "monthly_satisfaction",
+        True,
+    )
+    assert (poll.audience_kind, poll.audience_values) == ("people", [KEY_USERS[2], KEY_USERS[0]])
+    assert (poll.recurrence, poll.remind_hours, poll.round_number) == ("weekly", None, 1)
+    assert (poll.opens_at, poll.closes_at) == (opens, opens + timedelta(days=2))
+    assert (poll.created_by, poll.created_at, poll.project_id) == (PM, clock.now(), project.id)
+    assert [
+        (q.position, q.kind, q.text, q.options, q.required) for q in service.questions_of(ctx, poll)
+    ] == [
+        (0, "text", "Why?", [], False),
+        (1, "single", "Pace?", ["Slow", "Fast"], True),
+    ]
+    [entry] = entries(ctx, "poll.created")
+    assert (entry.project_id, entry.detail) == (
+        project.id,
+        {"poll_id": poll.id, "title": "Pulse", "anonymous": True, "questions": 2},
+    )
+    plain_poll = new_poll(ctx, project, Q("rating", "Satisfied?"), intro="  ", remind_hours=2)
+    assert (plain_poll.intro, plain_poll.template, plain_poll.remind_hours) == (None, None, 2)
+    assert plain_poll.series_id != poll.series_id
+
+
+def test_a_poll_needs_between_one_and_twelve_questions_and_someone_to_ask(
+    ctx: Ctx, project: Project
+) -> None:
+    def refused(*questions: service.QuestionInput, **settings: Any) -> dict[str, object]:
+        with pytest.raises(ValidationError) as refusal:
+            new_poll(ctx, project, *questions, **settings)
+        return dict(refusal.value.errors)
+
+    assert refused() == {"question_text": Msg("poll.errors.no_questions")}
+    thirteen = [Q("rating", f"Q{n}") for n in range(13)]
+    assert refused(*thirteen) == {"question_text": Msg("poll.errors.too_many", limit=12)}
+    assert refused(Q("rating", "Q"), audience_kind="role", audience_roles=["sponsor"]) == {
+        "audience_kind": Msg("poll.errors.audience_empty")
+    }
+    assert len(service.questions_of(ctx, new_poll(ctx, project, *thirteen[:12]))) == 12
+    with pytest.raises(PermissionDenied):
+        outsider = Ctx(session=ctx.session, team_id=ctx.team_id, actor_id=OUTSIDER, clock=ctx.clock)
+        new_poll(outsider, project, Q("rating", "Q"))
+    assert len(ctx.session.exec(select(Poll)).all()) == 1
+
+
+def test_opening_writes_participants_and_one_invitation_each(
+    ctx: Ctx, project: Project, clock: MovableClock
+) -> None:
+    poll = new_poll(
+        ctx,
+        project,
+        Q("rating", "Satisfied?"),
+        audience_kind="people",
+        audience_people=[KEY_USERS[3], OUTSIDER, KEY_USERS[1]],
+        anonymous=True,
+        opens_at=clock.now() + timedelta(hours=1),
+    )
+    assert service.open_due(ctx=ctx, messages=MESSAGES) == []
+    clock.advance(timedelta(hours=1))
+    keys = service.open_due(ctx=ctx, messages=MESSAGES)
+    assert keys == [service.invite_key(poll, u) for u in (KEY_USERS[3], OUTSIDER, KEY_USERS[1])]
+    assert (poll.status, poll.opened_at) == (PollStatus.OPEN, clock.now())
+    assert service.open_poll(ctx=ctx, poll=poll, messages=MESSAGES) == []
+    by_user = {k.user_id: k.id for k in keyuser_service.active_key_users(ctx, project)}
+    assert [(p.user_id, p.key_user_id, p.answered) for p in service.participants_of(ctx, poll)] == [
+        (KEY_USERS[1], by_user[KEY_USERS[1]], False),
+        (KEY_USERS[3], by_user[KEY_USERS[3]], False),
+        (OUTSIDER, None, False),
+    ]
+    invitation = outbox_rows(ctx, poll)[service.invite_key(poll, OUTSIDER)]
+    questions = service.questions_of(ctx, poll)
+    assert invitation.payload == {"channel": OUTSIDER, **MESSAGES.invite("en", poll, questions)}
+    assert (invitation.method, invitation.created_at) == ("chat.postMessage", clock.now())
+    [box] = ctx.session.exec(select(BallotBox)).all()
+    assert (box.poll_id, box.sealed, box.ballots, box.team_id) == (poll.id, False, [], ctx.team_id)
+    [entry] = entries(ctx, "poll.opened")
+    assert (entry.project_id, entry.detail) == (project.id, {"poll_id": poll.id, "invited": 3})
+
+
+def test_who_is_asked_follows_the_audience_rule(ctx: Ctx, project: Project) -> None:
+    rows = keyuser_service.active_key_users(ctx, project)
+    for key_user, (role, influence, interest) in zip(
+        rows, [("sponsor", "high", "high"), ("sponsor", "low", "low")], strict=False
+    ):
+        keyuser_service.update_key_user(
+            ctx=ctx,
+            key_user=key_user,
+            data=keyuser_service.KeyUserInput(role=role, influence=influence, interest=interest),
+        )
+    ids = {k.user_id: k.id for k in rows}
+
+    def asked(kind: str, values: list[str]) -> list[tuple[str, int | None]]:
+        poll = Poll(project_id=project.id, audience_kind=kind, audience_values=values)
+        return service.audience(ctx, project, poll)
+
+    assert asked("role", ["sponsor"]) == [(k.user_id, k.id) for k in rows[:2]]
+    assert asked("quadrant", ["manage_closely"]) == [(rows[0].user_id, rows[0].id)]
+    assert asked("people", [OUTSIDER, rows[5].user_id]) == [
+        (OUTSIDER, None),
+        (rows[5].user_id, ids[rows[5].user_id]),
+    ]
+    assert asked("all", []) == [(k.user_id, k.id) for k in rows]
+
+
+def test_the_people_not_yet_answered_are_listed_by_user_id(ctx: Ctx, project: Project) -> None:
+    people = [KEY_USERS[4], KEY_USERS[0], KEY_USERS[2]]
+    poll = new_poll(
+        ctx, project, Q("rating", "Satisfied?"), audience_kind="people", audience_people=people
+    )
+    assert [p.user_id for p in service.participants_of(ctx, poll)] == sorted(people)
+    assert poll_results.compute(ctx, poll).not_answered == sorted(people)
+
+
+def test_every_answer_error_is_reported_even_after_a_text_too_long() -> None:
+    questions = [
+        PollQuestion(id=1, kind="text", options=[]),
+        PollQuestion(id=2, kind="rating", options=[]),
+        PollQuestion(id=3, kind="text", options=[], required=True),
+    ]
+    with pytest.raises(ValidationError) as refused:
+        service.clean_answers(questions, {"q1": "t" * 2001, "q2": "9"})
+    assert refused.value.errors == {
+        "q1": Msg("errors.too_long", limit=2000),
+        "q2": Msg("poll.errors.bad_answer"),
+        "q3": Msg("errors.required"),
+    }
+
+
+def test_a_named_answer_is_stored_and_may_change_until_close(
+    ctx: Ctx, project: Project, clock: MovableClock
+) -> None:
+    poll = new_poll(ctx, project, Q("rating", "Satisfied?"), Q("text", "Why?", required=False))
+    rating, why = service.questions_of(ctx, poll)
+    raw = {f"q{rating.id}": "4", f"q{why.id}": "fine"}
+    outcome = service.submit_answers(ctx=ctx, poll_id=poll.id or 0, user_id=KEY_USERS[1], raw=raw)
+    assert (outcome.poll, outcome.edited) == (poll, False)
+    clock.advance(timedelta(hours=1))
+    raw = {f"q{rating.id}": "2"}
+    edited = service.submit_answers(ctx=ctx, poll_id=poll.id or 0, user_id=KEY_USERS[1], raw=raw)
+    assert edited.edited is True
+    [response] = ctx.session.exec(select(PollResponse)).all()
+    key_user_id = service.participant(ctx, poll, KEY_USERS[1]).key_user_id  # type: ignore[union-attr]
+    assert (response.user_id, response.key_user_id, response.answers) == (
+        KEY_USERS[1],
+        key_user_id,
+        {str(rating.id): 2},
+    )
+    assert (response.submitted_at, response.updated_at) == (
+        clock.now() - timedelta(hours=1),
+        clock.now(),
+    )
+    assert service.current_answers(ctx, poll, KEY_USERS[1]) == {str(rating.id): 2}
+    assert service.current_answers(ctx, poll, KEY_USERS[2]) == {}
+    answer(ctx, poll, KEY_USERS[2], "5", "")
+    other = new_poll(ctx, project, Q("rating", "Satisfied?"))
+    answer(ctx, other, KEY_USERS[1], "1")
+    assert service.current_answers(ctx, poll, KEY_USERS[1]) == {str(rating.id): 2}
+    assert service.current_answers(ctx, poll, KEY_USERS[2]) == {str(rating.id): 5}
+    assert service.participant(ctx, poll, KEY_USERS[1]).answered  # type: ignore[union-attr]
+    logged = entries(ctx, "poll.answered")[:2]
+    assert [(e.key_user_id, e.touchpoint, e.project_id, e.detail) for e in logged] == [
+        (key_user_id, True, project.id, {"poll_id": poll.id, "edited": False}),
+        (key_user_id, True, project.id, {"poll_id": poll.id, "edited": True}),
+    ]
+
+
+def test_an_anonymous_ballot_is_final_and_logged_only_at_close(ctx: Ctx, project: Project) -> None:
+    poll = new_poll(ctx, project, Q("rating", "Satisfied?"), anonymous=True)
+    [rating] = service.questions_of(ctx, poll)
+    raw = {f"q{rating.id}": "5"}
+    outcome = service.submit_answers(ctx=ctx, poll_id=poll.id or 0, user_id=KEY_USERS[0], raw=raw)
+    assert outcome.edited is False
+    with pytest.raises(PermissionDenied) as refused:
+        service.submit_answers(ctx=ctx, poll_id=poll.id or 0, user_id=KEY_USERS[0], raw=raw)
+    assert refused.value.reason == Msg("poll.errors.anonymous_final")
+    assert service.ballots_of(ctx, poll) == [{str(rating.id): 5}]
+    assert service.current_answers(ctx, poll, KEY_USERS[0]) == {}
+    assert ctx.session.exec(select(PollResponse)).all() == []
+    assert entries(ctx, "poll.answered") == []
+    service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
+    key_user_id = service.participant(ctx, poll, KEY_USERS[0]).key_user_id  # type: ignore[union-attr]
+    [logged] = entries(ctx, "poll.answered")
+    assert (logged.key_user_id, logged.touchpoint, logged.project_id, logged.detail) == (
+        key_user_id,
+        True,
+        project.id,
+        {"poll_id": poll.id},
+    )
+
+
+def test_a_full_ballot_box_seals_a_random_half(
+    ctx: Ctx, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "BOX_SIZE", 2)
+    other = new_poll(ctx, project, Q("rating", "Satisfied?"), anonymous=True)
+    answer(ctx, other, KEY_USERS[5], "1")
+    poll = new_poll(ctx, project, Q("rating", "Satisfied?"), anonymous=True)
+    [rating] = service.questions_of(ctx, poll)
+    for index, user_id in enumerate(KEY_USERS[:5]):
+        raw = {f"q{rating.id}": str(index + 1)}
+        service.submit_answers(ctx=ctx, poll_id=poll.id or 0, user_id=user_id, raw=raw)
+        boxes = ctx.session.exec(select(BallotBox).where(BallotBox.poll_id == poll.id)).all()
+        sizes = sorted((box.sealed, len(box.ballots)) for box in boxes)
+        assert (
+            sizes
+            == [
+                [(False, 1)],
+                [(False, 2)],
+                [(False, 3)],
+                [(False, 2), (True, 2)],
+                [(False, 3), (True, 2)],
+            ][index]
+        )
+        assert all(box.team_id == ctx.team_id for box in boxes)
+    values = sorted(ballot[str(rating.id)] for ballot in service.ballots_of(ctx, poll))
+    assert values == [1, 2, 3, 4, 5]
+    [other_rating] = service.questions_of(ctx, other)
+    assert service.ballots_of(ctx, other) == [{str(other_rating.id): 1}]
+
+
+def test_answering_needs_an_open_poll_one_was_asked(ctx: Ctx, project: Project) -> None:
+    poll = new_poll(
+        ctx,
+        project,
+        Q("rating", "Satisfied?"),
+        audience_kind="people",
+        audience_people=[KEY_USERS[0]],
+    )
+    with pytest.raises(PermissionDenied) as refused:
+        service.answerable(ctx, poll.id or 0, KEY_USERS[1])
+    assert refused.value.reason == Msg("poll.errors.not_asked")
+    service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
+    with pytest.raises(service.PollClosed) as closed:
+        service.answerable(ctx, poll.id or 0, KEY_USERS[0])
+    assert closed.value.reason == Msg("poll.errors.closed", title="Pulse")
+    with pytest.raises(service.PollClosed) as again:
+        service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
+    assert again.value.reason == Msg("poll.errors.already_closed", id=poll.id)
+
+
+def test_closing_updates_each_delivered_invitation_and_withdraws_the_rest(
+    ctx: Ctx, project: Project, clock: MovableClock
+) -> None:
+    poll = new_poll(ctx, project, Q("rating", "Satisfied?"))
+    deliver(ctx, poll, KEY_USERS[0], KEY_USERS[1])
+    answer(ctx, poll, KEY_USERS[1], "4")
+    invitation = outbox_rows(ctx, poll)[service.invite_key(poll, KEY_USERS[2])]
+    ctx.session.delete(invitation)  # never queued: nothing to update or withdraw
+    ctx.session.flush()
+    clock.advance(timedelta(days=7))
+    keys = service.close_due(ctx=ctx, messages=MESSAGES)
+    pms = project_service.pm_ids(ctx, project)
+    assert keys == [
+        f"poll:{poll.id}:closed:{KEY_USERS[0]}",
+        f"poll:{poll.id}:closed:{KEY_USERS[1]}",
+        *[
+            key
+            for pm in pms
+            for key in (f"poll:{poll.id}:results:{pm}", f"poll:{poll.id}:chart:{pm}")
+        ],
+    ]
+    assert (poll.status, poll.closed_at) == (PollStatus.CLOSED, clock.now())
+    rows = outbox_rows(ctx, poll)
+    for user_id, answered in ((KEY_USERS[0], False), (KEY_USERS[1], True)):
+        update = rows[f"poll:{poll.id}:closed:{user_id}"]
+        assert (update.method, update.created_at) == ("chat.update", clock.now())
+        assert update.payload == {
+            "channel": "D" + user_id[1:],
+            "ts": f"{user_id[-1]}.5",
+            **MESSAGES.closed("en", poll, answered),
+        }
+    ctx.session.expire_all()
+    statuses = {
+        key: (row.status, row.error)
+        for key, row in outbox_rows(ctx, poll).items()
+        if ":invite:" in key
+    }
+    for user_id in KEY_USERS[3:]:
+        assert statuses[service.invite_key(poll, user_id)] == (
+            OutboxStatus.CANCELLED,
+            "poll closed before delivery",
+        )
+    assert statuses[service.invite_key(poll, KEY_USERS[0])][0] == OutboxStatus.SENT
+    figures = poll_results.compute(ctx, poll)
+    report = rows[f"poll:{poll.id}:results:{pms[0]}"]
+    assert report.payload == {"channel": pms[0], **MESSAGES.results("en", figures)}
+    chart = rows[f"poll:{poll.id}:chart:{pms[0]}"]
+    assert chart.method == "files.upload_v2" and chart.payload["channel"] == pms[0]
+    [entry] = entries(ctx, "poll.closed")
+    assert (entry.project_id, entry.detail) == (project.id, {"poll_id": poll.id, "was_open": True})
+    assert service.close_poll(ctx=ctx, poll=poll, messages=MESSAGES) == []
+    assert service.close_due(ctx=ctx, messages=MESSAGES) == []
+
+
+def test_a_poll_closed_before_it_opened_sends_no_results(
+    ctx: Ctx, project: Project, clock: MovableClock
+) -> None:
+    poll = new_poll(
+        ctx, project, Q("rating", "Satisfied?"), opens_at=clock.now() + timedelta(days=1)
+    )
+    open_one = new_poll(ctx, project, Q("rating", "Satisfied?"))
+    _poll, keys = service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
+    assert keys == [] and poll.status == PollStatus.CLOSED
+    assert entries(ctx, "poll.closed")[0].detail == {"poll_id": poll.id, "was_open": False}
+    assert service.close_due(ctx=ctx, messages=MESSAGES) == []
+    assert open_one.status == PollStatus.OPEN
+
+
+def test_the_charts_upload_names_the_poll_and_its_round() -> None:
+    poll = Poll(id=7, title="Pulse", round_number=3)
+    assert service.chart_payload("en", poll, b"png", "UPM00001") == {
+        "channel": "UPM00001",
+        "content_base64": "cG5n",
+        "filename": "poll-7-round-3.png",
+        "title": "Pulse, round 3",
+        "alt_txt": "Answer distributions and trend of Pulse",
+    }
+
+
+def test_a_pm_closing_a_recurring_poll_ends_the_series(ctx: Ctx, project: Project) -> None:
+    poll = new_poll(ctx, project, Q("rating", "Satisfied?"), recurrence="weekly")
+    service.close_by_pm(ctx=ctx, poll_id=f"#{poll.id}", messages=MESSAGES)
+    assert poll.recurrence == "none"
+    [ended] = entries(ctx, "poll.series_ended")
+    assert (ended.project_id, ended.detail) == (project.id, {"poll_id": poll.id})
+    assert service.create_next_rounds(ctx=ctx) == []
+    outsider = Ctx(session=ctx.session, team_id=ctx.team_id, actor_id=OUTSIDER, clock=ctx.clock)
+    other = new_poll(ctx, project, Q("rating", "Satisfied?"))
+    with pytest.raises(PermissionDenied):
+        service.close_by_pm(ctx=outsider, poll_id=other.id or 0, messages=MESSAGES)
+    assert other.status == PollStatus.OPEN
+
+
+def test_the_next_round_copies_the_poll_one_period_later(
+    ctx: Ctx, project: Project, clock: MovableClock
+) -> None:
+    first = new_poll(
+        ctx,
+        project,
+        Q("single", "Pace?", ["Slow", "Fast"]),
+        Q("text", "Why?", required=False),
+        intro="Tell us",
+        template="monthly_satisfaction",
+        audience_kind="people",
+        audience_people=[KEY_USERS[1], KEY_USERS[0]],
+        anonymous=True,
+        recurrence="monthly",
+        remind_hours=2,
+        closes_at=clock.now() + timedelta(days=3),
+    )
+    new_poll(ctx, project, Q("rating", "Satisfied?"))  # closes, but does not recur
+    clock.advance(timedelta(days=3))
+    service.close_due(ctx=ctx, messages=MESSAGES)
+    clock.advance(timedelta(hours=5))
+    new_poll(ctx, project, Q("rating", "Satisfied?"), recurrence="weekly")  # still open
+    [second] = service.create_next_rounds(ctx=ctx)
+    assert first.next_round_id == second.id
+    assert (second.series_id, second.round_number, second.status) == (
+        first.series_id,
+        2,
+        PollStatus.SCHEDULED,
+    )
+    assert (second.title, second.intro, second.template, second.anonymous) == (
+        "Pulse",
+        "Tell us",
+        "monthly_satisfaction",
+        True,
+    )
+    assert (second.audience_kind, second.audience_values) == (
+        "people",
+        [KEY_USERS[1], KEY_USERS[0]],
+    )
+    assert (second.recurrence, second.remind_hours, second.created_by) == ("monthly", 2, PM)
+    assert (second.opens_at, second.closes_at, second.created_at) == (
+        datetime(2027, 1, 1, 8, 0, tzinfo=UTC),
+        datetime(2027, 1, 4, 8, 0, tzinfo=UTC),
+        clock.now(),
+    )
+    assert (second.project_id, second.team_id) == (project.id, ctx.team_id)
+    assert [
+        (q.position, q.kind, q.text, q.options, q.required)
+        for q in service.questions_of(ctx, second)
+    ] == [
+        (0, "single", "Pace?", ["Slow", "Fast"], True),
+        (1, "text", "Why?", [], False),
+    ]
+    [entry] = entries(ctx, "poll.round_scheduled")
+    assert (entry.project_id, entry.detail) == (project.id, {"poll_id": second.id, "round": 2})
+    assert service.create_next_rounds(ctx=ctx) == []
+
+
+def test_a_round_closed_late_skips_the_periods_already_gone(
+    ctx: Ctx, project: Project, clock: MovableClock
+) -> None:
+    start = clock.now()
+    first = new_poll(
+        ctx,
+        project,
+        Q("rating", "Satisfied?"),
+        recurrence="weekly",
+        closes_at=start + timedelta(days=2),
+    )
+    clock.advance(timedelta(days=9))  # the jobs were down: closed a week late
+    service.close_due(ctx=ctx, messages=MESSAGES)
+    [second] = service.create_next_rounds(ctx=ctx)
+    # A week on would close on day 9, when this one closed: two weeks on instead.
+    assert (second.opens_at, second.closes_at) == (
+        start + timedelta(days=14),
+        start + timedelta(days=16),
+    )
+    assert first.next_round_id == second.id
+
+
+def test_a_pm_closing_a_one_off_poll_ends_no_series(ctx: Ctx, project: Project) -> None:
+    poll = new_poll(ctx, project, Q("rating", "Satisfied?"))
+    service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
+    assert entries(ctx, "poll.series_ended") == []
+
+
+def test_the_jobs_open_and_close_every_poll_due_and_only_those(
+    ctx: Ctx, project: Project, clock: MovableClock
+) -> None:
+    later = clock.now() + timedelta(days=1)
+    first = new_poll(ctx, project, Q("rating", "Q"), opens_at=later)
+    second = new_poll(
+        ctx,
+        project,
+        Q("rating", "Q"),
+        audience_kind="people",
+        audience_people=[KEY_USERS[0]],
+        opens_at=later,
+    )
+    missed = new_poll(  # the jobs were down for the whole of its window
+        ctx, project, Q("rating", "Q"), opens_at=later, closes_at=later + timedelta(hours=2)
+    )
+    clock.set(later + timedelta(hours=3))
+    assert service.close_due(ctx=ctx, messages=MESSAGES) == []
+    assert missed.status == PollStatus.SCHEDULED  # it opens first, then closes
+    opened = service.open_due(ctx=ctx, messages=MESSAGES)
+    assert len(opened) == 6 + 1 + 6
+    assert {key.split(":")[1] for key in opened} == {str(p.id) for p in (first, second, missed)}
+    closed = service.close_due(ctx=ctx, messages=MESSAGES)
+    assert {key.split(":")[1] for key in closed} == {str(missed.id)}
+    clock.set(first.closes_at)
+    closed = service.close_due(ctx=ctx, messages=MESSAGES)
+    assert {key.split(":")[1] for key in closed} == {str(first.id), str(second.id)}
+    assert (first.status, second.status) == (PollStatus.CLOSED, PollStatus.CLOSED)
+
+
+def test_templates_keep_which_questions_are_required_in_each_language() -> None:
+    feedback = service.template_questions("zh-CN", "training_feedback")
+    assert [q.required for q in feedback] == [True, True, True, False]
+    assert feedback[2].options[0] == "太慢"
+    assert service.template_questions("en", None) == []
+    assert service.template_questions("en", "unknown") == []
+
+
+def test_closing_speaks_the_projects_language(ctx: Ctx, clock: MovableClock) -> None:
+    project = project_service.create_project(
+        ctx=ctx,
+        data=project_service.ProjectInput(name="ERP", code="ERP", pm_ids=[PM], locale="zh-CN"),
+    )
+    keyuser_service.add_key_user(
+        ctx=ctx, project=project, data=keyuser_service.KeyUserInput(user_id=KEY_USERS[0])
+    )
+    poll = new_poll(ctx, project, Q("rating", "Satisfied?"))
+    assert poll.intro is None
+    invitation = outbox_rows(ctx, poll)[service.invite_key(poll, KEY_USERS[0])].payload
+    questions = service.questions_of(ctx, poll)
+    assert invitation == {"channel": KEY_USERS[0], **MESSAGES.invite("zh-CN", poll, questions)}
+    deliver(ctx, poll, KEY_USERS[0])
+    answer(ctx, poll, KEY_USERS[0], "4")
+    service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
+    rows = outbox_rows(ctx, poll)
+    assert rows[f"poll:{poll.id}:closed:{KEY_USERS[0]}"].payload == {
+        "channel": "D" + KEY_USERS[0][1:],
+        "ts": f"{KEY_USERS[0][-1]}.5",
+        **MESSAGES.closed("zh-CN", poll, True),
+    }
+    figures = poll_results.compute(ctx, poll)
+    report = rows[f"poll:{poll.id}:results:{PM}"].payload
+    assert report == {"channel": PM, **MESSAGES.results("zh-CN", figures)}
+    chart = rows[f"poll:{poll.id}:chart:{PM}"].payload
+    assert chart["title"] == plain("zh-CN", "poll.chart_title", title="Pulse", round=1)
+    assert chart["alt_txt"] == plain("zh-CN", "poll.chart_alt", title="Pulse")
+    english = charts.results_chart(figures, "en")
+    assert base64.b64decode(chart["content_base64"]) != english

@@ -84,7 +84,7 @@ class QuizRound(SQLModel, table=True):
     pass_mark: int = Field(default=60)
     opens_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     deadline: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    remind_hours: int | None = Field(default=24)
+    remind_hours: int | None = Field(default=None)  # hours before the deadline; None: no reminder
     reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     # The weekly quiz: a week after this round opened, the next one goes out by itself.
