@@ -259,11 +259,6 @@ def end_of_local_day(project: Project, day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone).astimezone(UTC)
 
 
-def default_due_date(ctx: Ctx, project: Project, priority: str) -> date:
-    days = service_levels(ctx, project).resolution_days.get(priority, 10)
-    return local_today(project, ctx.now()) + timedelta(days=days)
-
-
 # ----------------------------------------------------------------------------- permissions
 
 
@@ -792,22 +787,6 @@ def list_issues(ctx: Ctx, query: ListQuery, *, page: int = 1, page_size: int = 1
         .limit(page_size)
     ).all()
     return IssuePage([(issue, project) for issue, project in rows], int(total), page, pages)
-
-
-def counts_by_status(ctx: Ctx, project: Project) -> dict[str, int]:
-    counts = {str(status): 0 for status in IssueStatus}
-    rows = ctx.session.exec(
-        select(Issue.status, func.count())
-        .where(
-            Issue.team_id == ctx.team_id,
-            Issue.project_id == project.id,
-            col(Issue.deleted_at).is_(None),
-        )
-        .group_by(Issue.status)
-    ).all()
-    for status, count in rows:
-        counts[status] = counts.get(status, 0) + int(count)
-    return counts
 
 
 def open_issues_of(
