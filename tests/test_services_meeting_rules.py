@@ -558,6 +558,8 @@ def test_lists_take_this_weeks_or_all_meetings_forty_at_most_in_start_order(
     assert [v.series_size for v in week] == [1, 45]
     everything = meetings.list_meetings(ctx, project, scope="all")
     assert len(everything) == 40
+    later = ctx.now() + timedelta(days=3660)
+    assert len(meetings.upcoming_meetings(ctx, project.id or 0, ctx.now(), later)) == 46
     assert [v.event.starts_at for v in everything] == sorted(v.event.starts_at for v in everything)
 
 
@@ -785,13 +787,17 @@ def test_cancelling_the_rest_of_a_series_leaves_what_started_or_came_before(
     assert caught.value.errors == {"scope": Msg("meeting.errors.nothing_to_cancel")}
 
 
-def test_cancelling_from_the_second_keeps_the_first(ctx: Ctx, project: Project) -> None:
+def test_cancelling_from_the_second_keeps_the_first_and_other_series(
+    ctx: Ctx, project: Project
+) -> None:
+    other = plan(ctx, project, starts_at=local(2026, 12, 8), repeat="weekly", count="2")
     created = plan(ctx, project, repeat="weekly", count="3")
     cancelled, _ = meetings.cancel_meeting(
         ctx=ctx, event_id=created[1].event_id, whole_series=True, messages=MESSAGES
     )
     assert [e.id for e in cancelled] == [created[1].event_id, created[2].event_id]
     assert ctx.get(CalendarEvent, created[0].event_id).status == EventStatus.SCHEDULED
+    assert {ctx.get(CalendarEvent, m.event_id).status for m in other} == {EventStatus.SCHEDULED}
 
 
 def test_a_one_off_is_cancelled_and_moved_with_its_own_calendar_file(
