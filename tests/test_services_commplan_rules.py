@@ -556,8 +556,8 @@ def test_report_figures_take_the_projects_last_closed_poll_and_coming_events(
         if close:
             poll_service.close_poll(ctx=ctx, poll=poll, messages=POLL_MESSAGES)
 
-    closed_poll(project, "Second", 3)
     closed_poll(project, "First", 2)
+    closed_poll(project, "Second", 3)  # planned to close last
     closed_poll(other, "Elsewhere", 5)
     closed_poll(project, "Still open", 9, close=False)
     for days in range(1, 13):
