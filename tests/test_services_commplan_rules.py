@@ -182,6 +182,19 @@ def test_an_entry_stores_the_forms_values_and_logs_them(ctx: Ctx, project: Proje
         "owner_id": PM2,
         "note": "Ask about the cut-over",
     }
+    assert commplan.entry_input(entry, project) == PlanEntryInput(
+        audience_kind="person",
+        person=ANNA,
+        kind="one_to_one",
+        cadence="custom",
+        custom_rule="FREQ=WEEKLY;BYDAY=TH",
+        first_date=date(2026, 12, 3),
+        first_time="14:30",
+        channel="phone",
+        owner_id=PM2,
+        note="Ask about the cut-over",
+    )
+    assert commplan.get_entry(ctx, entry.id or 0) == (entry, project)
     quadrant = add_entry(ctx, project, audience_kind="quadrant", quadrant="monitor", note="")
     assert (quadrant.audience_kind, quadrant.audience_value, quadrant.note) == (
         "quadrant",
@@ -189,6 +202,22 @@ def test_an_entry_stores_the_forms_values_and_logs_them(ctx: Ctx, project: Proje
         None,
     )
     assert len(add_entry(ctx, project, note="n" * 1000).note or "") == 1000
+    for stored, audience in ((quadrant, {"quadrant": "monitor"}), (entry, {"person": ANNA})):
+        form = commplan.entry_input(stored, project)
+        assert (form.role, form.quadrant, form.person) == (
+            audience.get("role"),
+            audience.get("quadrant"),
+            audience.get("person"),
+        )
+    role = add_entry(ctx, project, role="sponsor", note="")
+    form = commplan.entry_input(role, project)
+    assert (form.audience_kind, form.role, form.quadrant, form.person, form.note) == (
+        "role",
+        "sponsor",
+        None,
+        None,
+        "",
+    )
 
 
 def test_cadences_and_the_choice_read_back_from_a_rule(ctx: Ctx, project: Project) -> None:
@@ -225,8 +254,12 @@ def test_the_plan_lists_this_projects_entries_still_in_it(ctx: Ctx, project: Pro
     add_entry(ctx, other)
     commplan.remove_entry(ctx=ctx, entry=gone)
     assert commplan.active_entries(ctx, project) == [first]
-    with pytest.raises(NotFound):
-        commplan.get_entry(ctx, gone.id or 0)
+    [log] = logged(ctx, "plan.entry_removed")
+    assert (log.project_id, log.detail) == (project.id, {"entry_id": gone.id})
+    for missing in (gone.id or 0, 9999):
+        with pytest.raises(NotFound) as caught:
+            commplan.get_entry(ctx, missing)
+        assert caught.value.message == Msg("plan.errors.entry_gone")
 
 
 def test_only_the_team_or_an_admin_plans_edits_removes_and_reads(
@@ -393,6 +426,35 @@ def test_a_snoozed_occurrence_comes_back_when_the_snooze_ends(
     assert (again.occurrence.status, again.occurrence.snoozed_until) == (OccurrenceStatus.DUE, None)
 
 
+def test_an_entry_for_nobody_does_not_hold_up_the_next(
+    ctx: Ctx, clock: MovableClock, project: Project
+) -> None:
+    add_entry(ctx, project, role="sponsor", first_date="2026-12-07")  # no sponsor registered
+    wanted = add_entry(ctx, project, first_date="2026-12-07")
+    clock.set(local(2026, 12, 7))
+    assert [i.entry.id for i in commplan.fall_due(ctx)[PM]] == [wanted.id]
+
+
+def test_an_owners_items_still_waiting_are_the_due_and_the_snoozed(
+    ctx: Ctx, clock: MovableClock, project: Project
+) -> None:
+    entries = [
+        add_entry(ctx, project, first_date="2026-12-07", **audience)
+        for audience in (
+            {"role": "decision_maker"},
+            {"role": "key_user"},
+            {"audience_kind": "person", "person": ANNA},
+        )
+    ]
+    clock.set(local(2026, 12, 7))
+    done, snoozed, due = commplan.fall_due(ctx)[PM]
+    commplan.mark_done(ctx=ctx, occurrence_id=done.occurrence.id or 0, note="Done")
+    commplan.snooze(ctx=ctx, occurrence_id=snoozed.occurrence.id or 0)
+    waiting = commplan.due_items_of(ctx, PM)
+    assert [i.occurrence.id for i in waiting] == [snoozed.occurrence.id, due.occurrence.id]
+    assert len(entries) == 3 and commplan.due_items_of(ctx, PM2) == []
+
+
 def test_an_owners_items_come_soonest_first(
     ctx: Ctx, clock: MovableClock, project: Project
 ) -> None:
@@ -436,10 +498,10 @@ def test_done_needs_a_note_of_at_most_300_characters_and_is_logged(
         commplan.mark_done(ctx=ctx, occurrence_id=occurrence_id, note="n" * 301)
     assert caught.value.errors == {"note": Msg("errors.too_long", limit=300)}
     clock.advance(timedelta(hours=2))
-    commplan.mark_done(ctx=ctx, occurrence_id=occurrence_id, note=" Sent   the deck " + "n" * 282)
+    commplan.mark_done(ctx=ctx, occurrence_id=occurrence_id, note=" Sent   the deck " + "n" * 286)
     row = ctx.get(PlanOccurrence, occurrence_id)
-    note = "Sent the deck " + "n" * 282
-    assert len(note) == 296
+    note = "Sent the deck " + "n" * 286
+    assert len(note) == 300
     assert (row.status, row.outcome, row.note, row.done_at, row.done_by) == (
         OccurrenceStatus.DONE,
         "done",
@@ -606,6 +668,10 @@ def test_a_report_covers_the_time_since_the_entrys_previous_report(
     clock.advance(timedelta(hours=1))
     commplan.record_report_sent(ctx=ctx, item=second[entry.id], text="Week two")
     assert commplan.report_since(ctx, second[entry.id]) == sent_at
+    # The latest of the previous reports.
+    clock.set(local(2026, 12, 21))
+    third = {i.entry.id: i for i in commplan.fall_due(ctx)[PM]}
+    assert commplan.report_since(ctx, third[entry.id]) == local(2026, 12, 14, 10)
 
 
 def test_a_report_goes_to_the_channel_or_to_each_recipient(ctx: Ctx, clock: MovableClock) -> None:
@@ -639,6 +705,7 @@ def test_a_report_needs_a_text_of_at_most_2900_characters_and_someone_to_read_it
     entry = add_entry(ctx, project)
     item = due_now(ctx, clock, entry)
     for text, message in (
+        ("", Msg("errors.required")),
         ("  ", Msg("errors.required")),
         ("r" * 2901, Msg("errors.too_long", limit=2900)),
     ):
