@@ -803,6 +803,18 @@ def test_cancelling_the_rest_of_a_series_leaves_what_started_or_came_before(
     assert caught.value.errors == {"scope": Msg("meeting.errors.nothing_to_cancel")}
 
 
+def test_cancelling_a_whole_series_returns_what_the_core_sent_for_each_occurrence(
+    ctx: Ctx, project: Project
+) -> None:
+    created = plan(ctx, project, repeat="weekly", count="3")
+    first = created[0].event_id
+    deliver(ctx, invitation_key(ctx, first, MARIA), "D0MARIA", "1700000000.000100")
+    _, keys = meetings.cancel_meeting(ctx=ctx, event_id=first, whole_series=True, messages=MESSAGES)
+    assert f"calendar:{first}:notice:{MARIA}:1" in keys
+    uid = created[0].series_uid
+    assert f"meeting:{uid}:ics:{MARIA}:3:cancel" in keys
+
+
 def test_cancelling_from_the_second_keeps_the_first_and_other_series(
     ctx: Ctx, project: Project
 ) -> None:
