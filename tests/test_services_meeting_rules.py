@@ -340,7 +340,8 @@ def test_an_agenda_of_3001_characters_an_unknown_kind_and_no_title_are_refused(
     assert refusal(ctx, project, kind="party") == {
         "kind": Msg("errors.choice", choices=", ".join(meetings.MEETING_KINDS))
     }
-    assert refusal(ctx, project, title="   ") == {"title": Msg("errors.required")}
+    for title in ("", "   "):
+        assert refusal(ctx, project, title=title) == {"title": Msg("errors.required")}
     assert ctx.session.exec(select(Meeting)).all() == []
 
 
