@@ -126,11 +126,11 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
     ),
     "meetings": (
         "bot/services/meetings.py",
-        ["tests/test_services_meetings.py"],
+        ["tests/test_services_meetings.py", "tests/test_services_meeting_rules.py"],
     ),
     "commplan": (
         "bot/services/commplan.py",
-        ["tests/test_services_commplan.py"],
+        ["tests/test_services_commplan.py", "tests/test_services_commplan_rules.py"],
     ),
     "digest": (
         "bot/services/digest.py",

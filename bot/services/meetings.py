@@ -743,8 +743,7 @@ def reschedule_meeting(
             when=meeting.starts_at,
             new=moved.starts_at,
         )
-    ctx.log("meeting.rescheduled", project_id=project.id, event_id=event.id)
-    return moved, keys
+    return moved, keys  # the core logged the move, once, and only if the time changed
 
 
 # ---------------------------------------------------------------------------------- outcome
