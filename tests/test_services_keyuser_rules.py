@@ -513,3 +513,17 @@ def test_a_person_may_be_a_key_user_of_several_projects(ctx: Ctx, project: Proje
     assert [
         (k.user_id, k.department, k.module, k.notes) for k in rows if k.user_id == KEY_USERS[1]
     ] == [(KEY_USERS[1], None, None, None)]
+
+
+def test_the_register_lists_people_without_a_name_first_on_either_database(
+    ctx: Ctx, project: Project
+) -> None:
+    """SQLite sorts a missing name first and PostgreSQL last unless told: the order is asked for."""
+    add(ctx, project, KEY_USERS[0], display_name="Anna")
+    add(ctx, project, KEY_USERS[2])
+    add(ctx, project, KEY_USERS[1])
+    assert [k.user_id for k in keyusers.active_key_users(ctx, project)] == [
+        KEY_USERS[1],
+        KEY_USERS[2],
+        KEY_USERS[0],
+    ]

@@ -348,7 +348,7 @@ def recipients_by_entry(ctx: Ctx, entries: list[PlanEntry]) -> dict[int, list[Ke
     key_users = ctx.session.exec(
         ctx.select(KeyUser)
         .where(col(KeyUser.project_id).in_(project_ids), col(KeyUser.removed_at).is_(None))
-        .order_by(col(KeyUser.display_name), col(KeyUser.user_id))
+        .order_by(col(KeyUser.display_name).nulls_first(), col(KeyUser.user_id))
     ).all()
     by_project: dict[int, list[KeyUser]] = defaultdict(list)
     for key_user in key_users:

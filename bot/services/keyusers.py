@@ -242,7 +242,7 @@ def active_key_users(ctx: Ctx, project: Project) -> list[KeyUser]:
         ctx.session.exec(
             ctx.select(KeyUser)
             .where(KeyUser.project_id == project.id, col(KeyUser.removed_at).is_(None))
-            .order_by(col(KeyUser.display_name), col(KeyUser.user_id))
+            .order_by(col(KeyUser.display_name).nulls_first(), col(KeyUser.user_id))
         ).all()
     )
 

@@ -131,7 +131,9 @@ def resolve_attendees(
 ) -> tuple[list[str], dict[str, Msg]]:
     """Everyone the form names, in one query for key users and one for members."""
     errors: dict[str, Msg] = {}
-    key_users = ctx.session.exec(ctx.select(KeyUser).where(KeyUser.project_id == project.id)).all()
+    key_users = ctx.session.exec(
+        ctx.select(KeyUser).where(KeyUser.project_id == project.id).order_by(col(KeyUser.id))
+    ).all()
     active = {k.user_id: k for k in key_users if k.removed_at is None}
     former = {k.user_id for k in key_users if k.removed_at is not None}
     members = {
