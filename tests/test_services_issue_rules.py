@@ -76,6 +76,7 @@ def logs(ctx: Ctx, kind: str) -> list[Interaction]:
 def move(ctx: Ctx, issue: Issue, project: Project, verb: str, **values: object) -> issues.Change:
     change = issues.apply(ctx=ctx, issue=issue, project=project, verb=verb, **values)  # type: ignore[arg-type]
     assert change is not None
+    assert change.issue is issue and change.project is project  # what the handlers render
     return change
 
 
@@ -1208,3 +1209,11 @@ def test_the_default_delay_holds_for_projects_without_an_override(
     assert [p.code for _, p in issues.auto_close_due(ctx)] == ["CRM"]
     clock.set(START + timedelta(days=7))
     assert [p.code for _, p in issues.auto_close_due(ctx)] == ["ERP", "CRM"]
+
+
+def test_an_empty_due_date_means_the_service_levels_date(ctx: Ctx) -> None:
+    """A cleared date picker sends "" (or nothing): the issue gets its priority's due date."""
+    project = make_project(ctx)
+    blank = log(ctx, project, due_date="", priority="P2")
+    absent = log(ctx, project, priority="P2")
+    assert blank.due_date == absent.due_date is not None
