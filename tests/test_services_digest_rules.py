@@ -22,12 +22,14 @@ from storage.models import (
     Interaction,
     Issue,
     KeyUser,
+    PollQuestion,
+    PollResponse,
     Project,
     QuizAttempt,
     QuizRound,
     TrainingModule,
 )
-from tests.conftest import KEY_USERS, PM, PROJECT_CHANNEL, TEAM
+from tests.conftest import ADMIN, KEY_USERS, PM, PROJECT_CHANNEL, TEAM
 from tests.digest_helpers import add_event, add_issue, add_round, make_project
 
 END = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # Monday 09:00 Berlin
@@ -274,6 +276,22 @@ def test_falling_satisfaction_reads_the_latest_named_round_of_this_project(ctx: 
     )
     add_round(
         ctx,
+        project,
+        series="late",
+        number=1,
+        opens=END - timedelta(days=20),
+        answers={ANNA: {"rating": 1}},
+    )
+    add_round(
+        ctx,
+        project,
+        series="late",
+        number=2,
+        opens=END + timedelta(hours=1),
+        answers={ANNA: {"rating": 5}},
+    )
+    add_round(
+        ctx,
         other,
         series="s9",
         number=1,
@@ -352,6 +370,45 @@ def test_falling_satisfaction_compares_two_rounds_of_one_series(ctx: Ctx) -> Non
     add_round(ctx, project, series="a", number=2, opens=same, answers={BEN: {"rating": 2}})
     add_round(ctx, project, series="b", number=2, opens=same, answers={CLARA: {"rating": 4}})
     assert set(digest.falling_satisfaction(ctx, project, PERIOD)) == {CLARA}
+
+
+def test_falling_satisfaction_averages_each_persons_ratings_to_a_tenth(ctx: Ctx) -> None:
+    # Three rating questions and an NPS question a round; the NPS answers are no rating. The
+    # second round opens at the very end of the period.
+    project = make_project(ctx)
+    for number, opens, ratings, nps in (
+        (1, END - timedelta(days=14), (5, 5, 4), 0),
+        (2, END, (4, 4, 3), 10),
+    ):
+        poll = add_round(
+            ctx,
+            project,
+            series="s1",
+            number=number,
+            opens=opens,
+            answers={ANNA: {"rating": ratings[0], "nps": nps}},
+            status="open" if number == 2 else "closed",
+        )
+        response = ctx.session.exec(
+            ctx.select(PollResponse).where(PollResponse.poll_id == poll.id)
+        ).one()
+        answers = dict(response.answers)
+        for position, rating in enumerate(ratings[1:], start=3):
+            question = PollQuestion(
+                team_id=ctx.team_id,
+                poll_id=poll.id or 0,
+                position=position,
+                kind="rating",
+                text=f"Rating {position}",
+            )
+            ctx.session.add(question)
+            ctx.session.flush()
+            answers[str(question.id)] = rating
+        response.answers = answers
+        ctx.session.flush()
+    assert digest.falling_satisfaction(ctx, project, PERIOD) == {
+        ANNA: ("satisfaction_falling", {"from": 4.7, "to": 3.7})
+    }
 
 
 # ------------------------------------------------------------------------- the coming week
@@ -827,12 +884,13 @@ def test_median_hours_of_both_weeks_to_a_tenth(ctx: Ctx) -> None:
         created=BEFORE - timedelta(hours=1000),
         first_response=BEFORE,
     )
-    # Resolved after 1000 hours this week, after 90 minutes the week before.
+    # Resolved after 9000 hours this week (a second a day more would show), after 90 minutes
+    # the week before.
     issue(
         ctx,
         project,
         3,
-        created=END - timedelta(hours=1001),
+        created=END - timedelta(hours=9001),
         resolved=END - timedelta(hours=1),
         status="resolved",
     )
@@ -846,7 +904,7 @@ def test_median_hours_of_both_weeks_to_a_tenth(ctx: Ctx) -> None:
     )
     figures = digest.issue_figures(ctx, project, PERIOD)
     assert (figures.first_response_hours.now, figures.first_response_hours.before) == (0.3, 1000.0)
-    assert (figures.resolution_hours.now, figures.resolution_hours.before) == (1000.0, 1.5)
+    assert (figures.resolution_hours.now, figures.resolution_hours.before) == (9000.0, 1.5)
     assert figures.first_response_hours.change == pytest.approx(-999.7)
 
 
@@ -990,6 +1048,14 @@ def test_reasons_counted_for_each_person_within_their_windows(ctx: Ctx) -> None:
     absent(project, "training", END + timedelta(hours=1))
     absent(project, "training", END - timedelta(days=1), mark="excused")
     absent(project, "meeting", END - timedelta(days=3))
+    add_event(
+        ctx,
+        project,
+        kind="meeting",
+        title="meeting",
+        starts=END - timedelta(days=4),
+        attendance={ANNA: "absent"},
+    )
     absent(other, "meeting", END - timedelta(days=3))
     absent(project, "meeting", END - timedelta(days=2))
     cancelled = ctx.session.exec(
@@ -1006,18 +1072,20 @@ def test_reasons_counted_for_each_person_within_their_windows(ctx: Ctx) -> None:
             (DAN, False, WINDOW_START),
             (DAN, False, END + timedelta(hours=1)),
             (DAN, True, END - timedelta(days=1)),
+            (BEN, False, END - timedelta(days=2)),
         ],
     )
     quizzes(ctx, other, [(DAN, False, END - timedelta(days=1))])
     found = digest.counted_reasons(ctx, project, PERIOD)
     assert {user: dict(reasons) for user, reasons in found.items()} == {
         ANNA: {
-            "issue_past_service_level": {
-                "count": 2,
-                "since": (END - timedelta(days=5)).date(),
-            }
+            "issue_past_service_level": {"count": 2, "since": (END - timedelta(days=5)).date()},
+            "missed_meetings": {"count": 1},
         },
-        BEN: {"issue_past_service_level": {"count": 1, "since": (END - timedelta(days=1)).date()}},
+        BEN: {
+            "issue_past_service_level": {"count": 1, "since": (END - timedelta(days=1)).date()},
+            "failed_quizzes": {"count": 1},
+        },
         CLARA: {"missed_sessions": {"count": 2}, "missed_meetings": {"count": 1}},
         DAN: {"failed_quizzes": {"count": 2}},
     }
@@ -1036,7 +1104,9 @@ def test_people_at_risk_are_ranked_by_their_number_of_reasons_then_by_user(
         )
     issue(ctx, project, 1, reporter=DAN, due=END - timedelta(days=1))
     issue(ctx, project, 2, reporter=CLARA, due=END - timedelta(days=1))
-    issue(ctx, project, 3, reporter=PM, due=END - timedelta(days=1))  # no key user
+    # No key user: a PM, and a workspace admin whose user id sorts before everyone's.
+    issue(ctx, project, 3, reporter=PM, due=END - timedelta(days=1))
+    issue(ctx, project, 4, reporter=ADMIN, due=END - timedelta(days=1))
     quizzes(ctx, project, [(CLARA, False, END - timedelta(days=2))])
     ctx.session.flush()
     found = digest.at_risk(ctx, project, PERIOD)
