@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlmodel import col
 
 from bot.clock import MovableClock
 from bot.errors import Msg, ValidationError
@@ -423,7 +424,13 @@ def test_the_coming_week_starts_at_the_end_of_the_period_and_lasts_seven_days(ct
         kind="meeting",
         title="At the end",
         starts=END,
-        answers={ANNA: "waitlisted", BEN: "waitlisted", CLARA: "accepted", DAN: "maybe"},
+        answers={
+            ANNA: "waitlisted",
+            BEN: "accepted",
+            CLARA: "accepted",
+            DAN: "maybe",
+            KEY_USERS[4]: "pending",
+        },
     )
     add_event(ctx, project, kind="meeting", title="A week later", starts=END + timedelta(days=7))
     add_event(ctx, other, kind="meeting", title="Other project", starts=END + timedelta(days=1))
@@ -440,10 +447,10 @@ def test_the_coming_week_starts_at_the_end_of_the_period_and_lasts_seven_days(ct
                 kind="meeting",
                 title="At the end",
                 starts_at=END,
-                accepted=1,
+                accepted=2,
                 declined=0,
-                pending=0,
-                waitlisted=2,
+                pending=1,
+                waitlisted=1,
             )
         ],
         more=False,
@@ -807,16 +814,17 @@ def test_issues_opened_and_resolved_count_from_the_first_moment_of_a_week(ctx: C
     project = make_project(ctx)
     issue(ctx, project, 1, created=START)  # this week
     issue(ctx, project, 2, created=BEFORE)  # the week before
+    issue(ctx, project, 8, created=START - timedelta(seconds=1))  # the week before
     issue(ctx, project, 3, created=END)  # the next week
     issue(ctx, project, 4, status="resolved", resolved=START)
     issue(ctx, project, 5, status="resolved", resolved=BEFORE)
     issue(ctx, project, 6, status="resolved", resolved=END)
     issue(ctx, project, 7, status="closed")  # closed without a resolution
     figures = digest.issue_figures(ctx, project, PERIOD)
-    assert (figures.opened.now, figures.opened.before) == (1, 1)
+    assert (figures.opened.now, figures.opened.before) == (1, 2)
     assert (figures.resolved.now, figures.resolved.before) == (1, 1)
-    assert figures.opened.change == 0
-    assert figures.open_now == 3
+    assert figures.opened.change == -1
+    assert figures.open_now == 4
 
 
 def test_overdue_now_and_at_the_start_of_the_week(ctx: Ctx) -> None:
@@ -849,9 +857,11 @@ def test_overdue_now_and_at_the_start_of_the_week(ctx: Ctx) -> None:
     issue(ctx, project, 6, created=long_ago, due=START - timedelta(days=1), status="closed")
     # Logged at the very start of the week, due at once: not yet overdue then.
     issue(ctx, project, 7, created=START, due=START, first_response_due=FAR)
+    issue(ctx, project, 8, created=long_ago, due=START - timedelta(days=2))  # at both ends
     figures = digest.issue_figures(ctx, project, PERIOD)
-    assert figures.overdue.now == 3  # 1, 3 and 7
-    assert figures.overdue.before == 2  # 3 and 5
+    assert figures.overdue.now == 4  # 1, 3, 7 and 8
+    assert figures.overdue.before == 3  # 3, 5 and 8
+    assert figures.breaches.now == 2  # 3 and 7 were due this week
 
 
 def test_breaches_are_deadlines_of_the_week_missed(ctx: Ctx) -> None:
@@ -900,6 +910,16 @@ def test_median_hours_of_both_weeks_to_a_tenth(ctx: Ctx) -> None:
         4,
         created=BEFORE,
         resolved=BEFORE + timedelta(minutes=90),
+        status="resolved",
+    )
+    # Answered and resolved after six minutes, a month ago: in neither week.
+    issue(
+        ctx,
+        project,
+        5,
+        created=END - timedelta(days=30),
+        first_response=END - timedelta(days=30, minutes=-6),
+        resolved=END - timedelta(days=30, minutes=-6),
         status="resolved",
     )
     figures = digest.issue_figures(ctx, project, PERIOD)
@@ -959,19 +979,75 @@ def test_an_overdue_item_has_its_link_its_owner_and_its_days_in_the_projects_zon
 def test_issue_figures_are_of_this_projects_issues_still_logged(ctx: Ctx) -> None:
     project = make_project(ctx)
     other = make_project(ctx, code="CRM")
+    # Answered after 2 hours (10 in the other project, 30 for the deleted one) in both weeks;
+    # resolved after 4 hours (20, 60) in both weeks, and still overdue.
+    for target, number, hours in ((project, 1, 2), (other, 1, 10), (project, 2, 30)):
+        for week_start, offset in ((START, 0), (BEFORE, 10)):
+            created = week_start + timedelta(hours=1)
+            issue(
+                ctx,
+                target,
+                number + offset,
+                created=created,
+                due=START + timedelta(days=1),
+                first_response=created + timedelta(hours=hours),
+                resolved=created + timedelta(hours=2 * hours),
+                status="resolved",
+            )
     for target in (project, other):
-        issue(ctx, target, 1, created=START + timedelta(hours=1), due=START + timedelta(days=1))
-    gone = issue(ctx, project, 2, created=START + timedelta(hours=1), due=START)
-    gone.deleted_at = START + timedelta(hours=2)
+        issue(ctx, target, 3, created=START + timedelta(hours=1), due=START + timedelta(days=1))
+    gone = issue(ctx, project, 4, created=START + timedelta(hours=1), due=START)
+    for deleted in (
+        gone,
+        *ctx.session.exec(ctx.select(Issue).where(col(Issue.number).in_([2, 12]))).all(),
+    ):
+        deleted.deleted_at = START + timedelta(hours=2)
     ctx.session.flush()
     figures = digest.issue_figures(ctx, project, PERIOD)
-    assert (figures.opened.now, figures.overdue.now, figures.breaches.now, figures.open_now) == (
+    assert (figures.opened.now, figures.overdue.now, figures.open_now) == (2, 1, 1)
+    assert (figures.first_response_hours.now, figures.first_response_hours.before) == (2.0, 2.0)
+    assert (figures.resolution_hours.now, figures.resolution_hours.before) == (4.0, 4.0)
+    assert [item.key for item in figures.oldest_overdue] == ["ERP-3"]  # not the resolved ones
+
+
+def test_a_closed_issue_counts_by_whichever_of_its_moments_falls_in_the_weeks(ctx: Ctx) -> None:
+    project = make_project(ctx)
+    # Logged, due and answered long ago; resolved at the very start of the week before.
+    issue(
+        ctx,
+        project,
         1,
-        1,
-        1,
-        1,
+        created=END - timedelta(days=40),
+        first_response_due=END - timedelta(days=39),
+        due=END - timedelta(days=30),
+        resolved=BEFORE,
+        status="resolved",
     )
-    assert [item.key for item in figures.oldest_overdue] == ["ERP-1"]
+    # Closed without a resolution, due at the very start of the week before.
+    issue(
+        ctx,
+        project,
+        2,
+        created=BEFORE - timedelta(days=3),
+        first_response_due=BEFORE - timedelta(days=2),
+        due=BEFORE,
+        status="closed",
+    )
+    # Closed without an answer, which was due at the very start of the week before (its due
+    # date was moved before that).
+    issue(
+        ctx,
+        project,
+        3,
+        created=BEFORE - timedelta(days=5),
+        first_response_due=BEFORE,
+        due=BEFORE - timedelta(days=1),
+        status="closed",
+    )
+    figures = digest.issue_figures(ctx, project, PERIOD)
+    assert (figures.resolved.now, figures.resolved.before) == (0, 1)
+    assert figures.resolution_hours.before == 26 * 24.0
+    assert (figures.breaches.now, figures.breaches.before) == (0, 2)
 
 
 # ------------------------------------------------------------------------- people at risk
