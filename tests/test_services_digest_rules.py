@@ -1281,3 +1281,16 @@ def test_overdue_issues_are_grouped_by_owner_most_overdue_first(
         ANNA: [first.number, later.number, tied.number],
         BEN: [now.number],
     }
+
+
+def test_a_project_without_issues_has_figures_of_zero(ctx: Ctx) -> None:
+    project = make_project(ctx)
+    for figures in (
+        digest.issue_figures(ctx, project, PERIOD),
+        digest.issue_figures(ctx, project, PERIOD, in_detail=False),
+    ):
+        counts = (figures.opened, figures.resolved, figures.overdue, figures.breaches)
+        assert [(c.now, c.before) for c in counts] == [(0, 0)] * 4
+        assert figures.open_now == 0
+        assert (figures.first_response_hours.now, figures.resolution_hours.before) == (None, None)
+        assert figures.oldest_overdue == []
