@@ -1,7 +1,8 @@
 """The digest in detail: each poll figure at the edges of its scale (named and anonymous), which
 round is the latest and which rounds make its trend, who is falling in satisfaction, the coming
 week's window and its limit, the due time of a week, the settings and their refusals, the weekly
-claim, the sections of a digest and the PM's dashboard."""
+claim, the sections of a digest, issue figures at the edges of each week, the reasons that put a
+key user at risk, which digests are due, overdue issues by owner, and the PM's dashboard."""
 
 from __future__ import annotations
 
