@@ -134,7 +134,11 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
     ),
     "digest": (
         "bot/services/digest.py",
-        ["tests/test_services_digest.py", "tests/test_home_dashboard.py"],
+        [
+            "tests/test_services_digest.py",
+            "tests/test_services_digest_rules.py",
+            "tests/test_home_dashboard.py",
+        ],
     ),
 }
 COPIED = ("bot", "handlers", "storage", "tests", "pyproject.toml")
