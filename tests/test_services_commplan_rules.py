@@ -589,11 +589,14 @@ def test_report_figures_count_this_projects_live_issues_since_the_period_start(
     for days in (3, 1, 2):
         issue(project, f"Late {days}", due_at=now - timedelta(days=days))
     issue(project, "Deleted", deleted_at=since, due_at=since, resolved_at=since, status="resolved")
+    issue(project, "Deleted open", deleted_at=since, due_at=since)  # neither open nor overdue
+    later = since + timedelta(hours=1)
+    issue(project, "Resolved late", status="resolved", resolved_at=later, due_at=since)
     issue(other, "Elsewhere", due_at=since, resolved_at=since)
     clock.set(now)
     figures = commplan.report_figures(ctx, project, since)
     assert (figures.project, figures.since) == (project, since)
-    assert (figures.opened, figures.resolved, figures.open_now, figures.overdue) == (6, 1, 5, 4)
+    assert (figures.opened, figures.resolved, figures.open_now, figures.overdue) == (7, 2, 5, 4)
     assert figures.top_overdue == [("ERP-5", "Late 3"), ("ERP-7", "Late 2"), ("ERP-6", "Late 1")]
     assert figures.last_poll_title is None and figures.upcoming == []
 
@@ -604,22 +607,29 @@ def test_report_figures_take_the_projects_last_closed_poll_and_coming_events(
     other = make_project(ctx, "MES")
     add(ctx, other, CARL)
 
-    def closed_poll(target: Project, title: str, days: int, *, close: bool = True) -> None:
+    def closed_poll(
+        target: Project, title: str, days: int, *, close: bool = True, rating: str = ""
+    ) -> None:
         poll, _ = poll_service.create_poll(
             ctx=ctx,
             project=target,
             data=poll_service.PollInput(
                 title=title,
                 closes_at=ctx.now() + timedelta(days=days),
-                questions=[poll_service.QuestionInput(text="How is it going?")],
+                questions=[poll_service.QuestionInput("rating", "How is it going?")],
             ),
             messages=POLL_MESSAGES,
         )
+        if rating:
+            [question] = poll_service.questions_of(ctx, poll)
+            poll_service.submit_answers(
+                ctx=ctx, poll_id=poll.id or 0, user_id=ANNA, raw={f"q{question.id}": rating}
+            )
         if close:
             poll_service.close_poll(ctx=ctx, poll=poll, messages=POLL_MESSAGES)
 
     closed_poll(project, "First", 2)
-    closed_poll(project, "Second", 3)  # planned to close last
+    closed_poll(project, "Second", 3, rating="5")  # planned to close last
     closed_poll(other, "Elsewhere", 5)
     closed_poll(project, "Still open", 9, close=False)
     for days in range(1, 13):
@@ -636,7 +646,7 @@ def test_report_figures_take_the_projects_last_closed_poll_and_coming_events(
         )
     figures = commplan.report_figures(ctx, project, ctx.now() - timedelta(days=14))
     assert figures.last_poll_title == "Second"
-    assert (figures.last_poll_rate, figures.last_poll_csat) == (0.0, None)
+    assert (figures.last_poll_rate, figures.last_poll_csat) == (pytest.approx(100 / 3), 100.0)
     assert [title for title, _ in figures.upcoming] == [f"Meeting {d}" for d in range(1, 11)]
     window = commplan.upcoming_events(
         ctx, project, ctx.now() + timedelta(days=2), ctx.now() + timedelta(days=4)
