@@ -6,9 +6,8 @@ notice, where the series file goes), the outcome and its action items, and the p
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
@@ -19,12 +18,11 @@ from bot.calendar.service import EventInput
 from bot.clock import MovableClock
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
-from bot.services import commplan, keyusers, meetings, projects
+from bot.services import commplan, keyusers, meetings
 from bot.services.commplan import PlanEntryInput
 from bot.services.context import Ctx
-from bot.services.keyusers import ROLES, KeyUserInput, Quadrant
+from bot.services.keyusers import ROLES, Quadrant
 from bot.services.meetings import ActionInput, MeetingInput
-from bot.services.projects import ProjectInput
 from bot.views.meetings import MESSAGES
 from storage.models import (
     Attendance,
@@ -43,23 +41,19 @@ from storage.models import (
     Rsvp,
 )
 from storage.models.core import ProjectMember
-from tests.conftest import KEY_USERS, OUTSIDER, PM, PM2, PROJECT_CHANNEL
+from tests.conftest import OUTSIDER, PM, PM2, PROJECT_CHANNEL
 
-BERLIN = ZoneInfo("Europe/Berlin")
-MARIA, ANNA, BEN, CARL = KEY_USERS[:4]
-
-
-def make_project(ctx: Ctx, code: str = "ERP", **values: Any) -> Project:
-    return projects.create_project(
-        ctx=ctx,
-        data=ProjectInput(name=code, code=code, pm_ids=[PM], timezone="Europe/Berlin", **values),
-    )
-
-
-def add(ctx: Ctx, project: Project, user_id: str, **values: Any) -> Any:
-    return keyusers.add_key_user(
-        ctx=ctx, project=project, data=KeyUserInput(user_id=user_id, **values)
-    )
+# The communication plan's rules build projects and key users the same way.
+from tests.test_services_commplan_rules import (
+    ANNA,
+    BEN,
+    BERLIN,
+    CARL,
+    MARIA,
+    add,
+    local,
+    make_project,
+)
 
 
 @pytest.fixture
@@ -69,10 +63,6 @@ def project(ctx: Ctx) -> Project:
     add(ctx, project, ANNA, role="business_representative")
     add(ctx, project, BEN)
     return project
-
-
-def local(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=BERLIN).astimezone(UTC)
 
 
 def meeting_input(**overrides: Any) -> MeetingInput:
