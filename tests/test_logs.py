@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.simple_server import make_server
 
 from sqlmodel import select
 
@@ -44,6 +44,7 @@ from tests.polls_helpers import (
     project_with_many_key_users,
     rate_action,
 )
+from tests.test_http_mode import QuietHandler
 
 APP_TOKEN = "xapp-1-A0LIAISON-1-test"
 CHOICES = ["Choice-Pangolin", "Choice-Narwhal", "Choice-Axolotl"]
@@ -176,11 +177,6 @@ def test_liaison_socket_at_debug_logs_no_answer_and_no_person_next_to_an_answer(
     assert "on_message invoked: type=interactive" in written  # envelopes, by type and ids
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-
 def test_http_mode_at_debug_logs_no_answer_no_command_text_and_no_response_url(
     log_output: io.StringIO,
     runtime: Runtime,
@@ -193,7 +189,7 @@ def test_http_mode_at_debug_logs_no_answer_no_command_text_and_no_response_url(
     before the app is built, as the CLI does: Bolt takes its loggers' level from the root's)."""
     configure_logging(level="DEBUG", secrets=settings.secrets(), stream=log_output)
     app = build_app(runtime, listener_executor=executor)
-    server = make_server("127.0.0.1", 0, wsgi_app(app, runtime), handler_class=_QuietHandler)
+    server = make_server("127.0.0.1", 0, wsgi_app(app, runtime), handler_class=QuietHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/slack/events"
     driver = SlackDriver(app, SIGNING_SECRET, emulator, executor=executor, transport=OverHttp(url))
