@@ -6,6 +6,7 @@ rest is withheld; no response_url, no payload, no bound SQL parameter is written
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 import subprocess
@@ -17,6 +18,9 @@ from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import make_server
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from bot.app import build_app
@@ -218,3 +222,25 @@ def test_http_mode_at_debug_logs_no_answer_no_command_text_and_no_response_url(
     assert "Responding with status: 200" in written and "Sending a request - url:" in written
     assert "Slash-text-Ocelot" not in written
     assert_logs_tell_nothing(written, KEY_USERS[:5], clicked)
+
+
+def test_no_bound_value_or_row_reaches_the_logs_even_with_sqlalchemy_at_debug(
+    log_output: io.StringIO, database: Database
+) -> None:
+    """An answer is a bound value when stored and a row when read: neither is written, whether
+    SQLAlchemy's own logging is turned up or a failed statement's error is logged."""
+    configure_logging(level="DEBUG", stream=log_output)
+    engine_log = logging.getLogger("sqlalchemy.engine")
+    saved_level = engine_log.level
+    engine_log.setLevel(logging.DEBUG)
+    try:
+        with database.engine.connect() as connection:
+            assert connection.execute(text("SELECT :answer"), {"answer": ANSWERS[0]}).scalar()
+            with pytest.raises(DBAPIError) as failed:
+                connection.execute(text("SELECT no_such_column, :answer"), {"answer": ANSWERS[1]})
+    finally:
+        engine_log.setLevel(saved_level)
+    logging.getLogger("handlers.errors").error("unexpected error", exc_info=failed.value)
+    written = log_output.getvalue()
+    assert "Traceback" in written
+    assert not any(answer in written for answer in ANSWERS), written
