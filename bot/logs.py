@@ -75,6 +75,7 @@ ALLOWED_LINES = re.compile(
     ),
     re.S,
 )
+_OPENING_WORDS = re.compile(r"^([A-Za-z][A-Za-z_ ]{2,79}?)\s*(?:[(:{\[.]|$)")
 _WEB_API_URL = re.compile(r"^https?://[^/\s]+(?:/[\w.-]+)*/api/[\w.]+$")
 _URL = re.compile(r"\b(https?|wss?)://(?:[^/\s'\",)@]+@)?([^/\s'\",)]+)([^\s'\",)]*)")
 
@@ -185,9 +186,11 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return text
 
 
-def allowed_message(name: str, message: str) -> str:
+def allowed_message(name: str, level: int, message: str) -> str:
     """What a line of logger ``name`` may say: ours and quiet libraries' whole, a library's line
-    only on an allowed form or rewritten to one, else nothing of it."""
+    only on an allowed form or rewritten to one, else nothing of it; a library's warning or
+    error keeps its opening words (the library's own, before any detail), so that the operator
+    still learns what failed."""
     library = name.split(".", 1)[0]
     if library in OWN_LOGGERS or library in QUIET_LIBRARIES:
         return message
@@ -197,6 +200,9 @@ def allowed_message(name: str, message: str) -> str:
             return keep(match)
     if ALLOWED_LINES.fullmatch(message):
         return message
+    opening = _OPENING_WORDS.match(message)
+    if level >= logging.WARNING and opening:
+        return f"{opening.group(1)} [details withheld]"
     return WITHHELD
 
 
@@ -213,7 +219,8 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except (TypeError, ValueError):
             message = str(record.msg)
-        record.msg = redact(allowed_message(record.name, message), self.secrets)
+        message = allowed_message(record.name, record.levelno, message)
+        record.msg = redact(message, self.secrets)
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)

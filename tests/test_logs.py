@@ -244,3 +244,29 @@ def test_no_bound_value_or_row_reaches_the_logs_even_with_sqlalchemy_at_debug(
     written = log_output.getvalue()
     assert "Traceback" in written
     assert not any(answer in written for answer in ANSWERS), written
+
+
+def test_a_library_line_off_the_allow_list_is_withheld_and_its_warning_keeps_only_its_words(
+    log_output: io.StringIO,
+) -> None:
+    configure_logging(level="DEBUG", stream=log_output)
+    payload = {"type": "dialog_submission", "submission": {"comment": ANSWERS[0]}}
+    logging.getLogger("websockets.client").debug("< TEXT %s", payload)
+    logging.getLogger("urllib3.connectionpool").debug("POST /x?answer=%s 200", ANSWERS[1])
+    logging.getLogger("slack_bolt.App").warning("Unhandled request (%s)", payload)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logging.getLogger("slack_sdk.socket_mode").exception(
+            "Failed to run a message listener: %s", ANSWERS[2]
+        )
+    lines = log_output.getvalue().splitlines()
+    assert not any(answer in line for line in lines for answer in ANSWERS), lines
+    said = [line.split(": ", 1)[1] for line in lines[:4]]  # after "time LEVEL logger: "
+    assert said == [
+        "[withheld: not on the log allow-list]",
+        "[withheld: not on the log allow-list]",
+        "Unhandled request (type: dialog_submission)",
+        "Failed to run a message listener [details withheld]",
+    ]
+    assert "ValueError: boom" in log_output.getvalue()  # the traceback is kept
