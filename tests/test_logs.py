@@ -170,6 +170,9 @@ def test_liaison_socket_at_debug_logs_no_answer_and_no_person_next_to_an_answer(
             transport=OverSocketMode(emulator),
         )
         clicked = answer_as_everyone(driver, shared, respondents)
+        # A command's text, answered through its response_url.
+        driver.slash_command(respondents[0], "/project", "Slash-text-Ocelot")
+        until(lambda: bool(driver.new_responses))
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -177,8 +180,11 @@ def test_liaison_socket_at_debug_logs_no_answer_and_no_person_next_to_an_answer(
             shared.dispose()
     written = log_file.read_text()
     assert "Traceback" not in written, written[-2000:]
+    assert "Slash-text-Ocelot" not in written
     assert_logs_tell_nothing(written, respondents, clicked)
-    assert "on_message invoked: type=interactive" in written  # envelopes, by type and ids
+    # Envelopes by type and ids, the response_url call by its host.
+    assert "on_message invoked: type=slash_commands" in written
+    assert "slack_sdk.webhook.client: Sending a request - url: http://" in written
 
 
 def test_http_mode_at_debug_logs_no_answer_no_command_text_and_no_response_url(
