@@ -158,10 +158,6 @@ REWRITTEN_LINES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = 
         lambda m: f"Unhandled request (type: {m.group(1)})",
     ),
     (
-        re.compile(r"^Failed to run (listener function|a middleware) .*$", re.S),
-        lambda m: f"Failed to run {m.group(1)} (the error follows)",
-    ),
-    (
         re.compile(r"^Unsuccessful Bolt execution result \(status: (\d+), body: .*$", re.S),
         lambda m: f"Unsuccessful Bolt execution result (status: {m.group(1)})",
     ),
