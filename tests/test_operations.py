@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -84,19 +83,6 @@ def test_readyz_says_whether_the_database_answers_and_is_migrated(
     assert code == 503 and reason.startswith("database")
     for database in (migrated, unmigrated, gone):
         database.dispose()
-
-
-@pytest.fixture
-def log_output() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    stream = io.StringIO()
-    yield stream
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in saved[0]:
-        root.addHandler(handler)
-    root.setLevel(saved[1])
 
 
 def test_no_log_line_at_any_level_carries_a_token_a_secret_or_a_web_api_body(
@@ -182,6 +168,24 @@ def test_settings_never_print_secrets() -> None:
         ):
             assert secret not in shown
     assert "111.222" in repr(settings)
+
+
+def test_neither_settings_nor_log_lines_show_a_secret_of_the_database_url(
+    log_output: io.StringIO,
+) -> None:
+    settings = load_settings(
+        {
+            "DATABASE_URL": "postgresql://liaison:db-password@db:5432/liaison"
+            "?sslmode=require&sslpassword=key-passphrase-7&auth_token=url-token-9"
+        }
+    )
+    configure_logging(level="DEBUG", secrets=settings.secrets(), stream=log_output)
+    logging.getLogger("liaison.test").info("connecting to %s", settings.database_url)
+    logging.getLogger("sqlalchemy.engine").info("connect %s", settings.database_url)
+    for shown in (repr(settings), str(settings), log_output.getvalue()):
+        for secret in ("db-password", "key-passphrase-7", "url-token-9"):
+            assert secret not in shown, shown
+    assert "db:5432/liaison?sslmode=require" in repr(settings)
 
 
 def test_oauth_mode_refuses_to_start_without_an_encryption_key(
