@@ -1,0 +1,258 @@
+"""A click or a form changes only the app's own message about the record it is about, found in
+the database, and answers where the database says: a forged channel, ts or thread (in the
+container, the message or a form's private_metadata) makes the app overwrite or answer into
+nothing of anyone else's.
+
+Every place the code updates or deletes a message is listed here, with the test that forges its
+target; a new place fails ``test_every_message_update_or_delete_is_known_and_forged`` until it is
+listed with its own test.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot.clock import MovableClock
+from bot.emulator.driver import SlackDriver
+from bot.emulator.server import SlackEmulator
+from bot.ids import MeetingId, PlanId, TrainingId
+from bot.jobs import run_due
+from bot.runtime import Runtime
+from storage.db import Database
+from storage.models import Issue, OccurrenceStatus, PlanEntry, PlanOccurrence
+from tests.conftest import KEY_USERS, PM, PROJECT_CHANNEL
+from tests.flows import add_key_user, create_project, texts
+
+ROOT = Path(__file__).resolve().parent.parent
+MARIA, ANNA, BEN = KEY_USERS[:3]
+ATTACKER_TEXT = "Overwritten by the attacker"
+
+
+def issue_card(slack: SlackDriver, title: str = "Invoice posting fails") -> dict[str, Any]:
+    """A key-user issue's card in the project channel: the message a forger aims at."""
+    slack.slash_command(PM, "/issue", "new", channel_id=PROJECT_CHANNEL)
+    slack.submit_view(PM, {"title": title, "reporter_id": BEN})
+    [card] = [m for m in slack.emulator.messages(PROJECT_CHANNEL) if title in texts([m])]
+    return card
+
+
+def untouched(emulator: SlackEmulator, message: dict[str, Any]) -> bool:
+    """The message reads as before and the app never asked Slack to change it."""
+    now = emulator.message(message["channel"], message["ts"])
+    changed = [
+        call
+        for call in emulator.calls
+        if call.method in ("chat.update", "chat.delete") and call.args.get("ts") == message["ts"]
+    ]
+    return now is not None and texts([now]) == texts([message]) and not changed
+
+
+def forged_at(message: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
+    """``message`` (for its buttons) as a forger sends it: ts and channel of ``target``."""
+    return {**message, "ts": target["ts"], "channel": target["channel"]}
+
+
+def with_metadata(view: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    metadata = {**json.loads(view.get("private_metadata") or "{}"), **changes}
+    return {**view, "private_metadata": json.dumps(metadata)}
+
+
+# ------------------------------------------------------------ the communication plan's due DM
+
+
+@pytest.fixture
+def plan_due(
+    slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime, clock: MovableClock
+) -> dict[str, Any]:
+    """ERP's ready-made plan fallen due: the PM's due DM, an issue card in the project channel
+    and a DM of the app to a key user (Ben, the issue's reporter)."""
+    create_project(slack)
+    add_key_user(slack, MARIA, role="decision_maker", influence="high", interest="high")
+    add_key_user(slack, ANNA, role="business_representative")
+    add_key_user(slack, BEN, role="key_user")
+    card = issue_card(slack)
+    slack.slash_command(PM, "/project", "plan ERP", channel_id=PROJECT_CHANNEL)
+    slack.click(PM, PlanId.USE_TEMPLATE, view=emulator.top_view(PM))
+    emulator.close_view(PM)
+    with runtime.database.session() as session:
+        first_due = min(e.next_due_at for e in session.exec(select(PlanEntry)).all())
+    clock.set(first_due + timedelta(minutes=2))
+    run_due(runtime)
+    [due] = [m for m in emulator.dm_messages(PM) if "Due from the communication plan" in texts([m])]
+    [bens] = emulator.dm_messages(BEN)[-1:]
+    return {"due": due, "card": card, "bens": bens}
+
+
+def occurrence_of(database: Database, kind: str) -> PlanOccurrence:
+    with database.session() as session:
+        return session.exec(
+            select(PlanOccurrence)
+            .join(PlanEntry, PlanEntry.id == PlanOccurrence.entry_id)  # type: ignore[arg-type]
+            .where(PlanEntry.kind == kind)
+        ).one()
+
+
+def test_a_forged_done_form_cannot_have_the_app_overwrite_an_issue_card(
+    slack: SlackDriver, emulator: SlackEmulator, database: Database, plan_due: dict[str, Any]
+) -> None:
+    due, card = plan_due["due"], plan_due["card"]
+    workshop = occurrence_of(database, "workshop")
+    slack.click(PM, PlanId.DUE_DONE, message=due, value=str(workshop.id))
+    form = with_metadata(emulator.top_view(PM) or {}, channel=card["channel"], ts=card["ts"])
+    slack.submit_view(PM, {"note": ATTACKER_TEXT}, view=form)
+    assert untouched(emulator, card)
+    assert untouched(emulator, due)
+    # Done is stored, and the owner is told in a new DM of their own.
+    assert occurrence_of(database, "workshop").status == OccurrenceStatus.DONE
+    told = texts(emulator.dm_messages(PM)[-1:])
+    assert "Done: Workshop" in told and ATTACKER_TEXT in told
+    assert emulator.violations == []
+
+
+def test_a_forged_snooze_click_cannot_have_the_app_overwrite_another_persons_dm(
+    slack: SlackDriver, emulator: SlackEmulator, database: Database, plan_due: dict[str, Any]
+) -> None:
+    due, bens = plan_due["due"], plan_due["bens"]
+    workshop = occurrence_of(database, "workshop")
+    slack.block_action(PM, PlanId.DUE_SNOOZE, value=str(workshop.id), message=forged_at(due, bens))
+    assert untouched(emulator, bens)
+    assert occurrence_of(database, "workshop").status == OccurrenceStatus.SNOOZED
+    assert "Snoozed: Workshop" in texts(emulator.dm_messages(PM)[-1:])
+    # From the due DM itself, the DM shows it.
+    working = occurrence_of(database, "working_meeting")
+    slack.click(PM, PlanId.DUE_SNOOZE, message=due, value=str(working.id))
+    assert "Snoozed: Working meeting" in texts([emulator.message(due["channel"], due["ts"]) or {}])
+    assert emulator.violations == []
+
+
+def test_a_forged_report_form_cannot_have_the_app_overwrite_an_issue_card(
+    slack: SlackDriver, emulator: SlackEmulator, database: Database, plan_due: dict[str, Any]
+) -> None:
+    due, card = plan_due["due"], plan_due["card"]
+    with database.session() as session:
+        report = session.exec(
+            select(PlanOccurrence)
+            .join(PlanEntry, PlanEntry.id == PlanOccurrence.entry_id)  # type: ignore[arg-type]
+            .where(PlanEntry.audience_value == "decision_maker")
+        ).first()
+    assert report is not None
+    slack.click(PM, PlanId.DUE_DRAFT, message=due, value=str(report.id))
+    form = with_metadata(emulator.top_view(PM) or {}, channel=card["channel"], ts=card["ts"])
+    slack.submit_view(PM, {"report": ATTACKER_TEXT}, view=form)
+    assert untouched(emulator, card)
+    assert ATTACKER_TEXT in texts(emulator.dm_messages(MARIA))  # the report itself went out
+    assert "Report sent" in texts(emulator.dm_messages(PM)[-1:])
+    assert emulator.violations == []
+
+
+def test_a_forged_meeting_form_source_cannot_have_the_app_overwrite_another_persons_dm(
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    database: Database,
+    clock: MovableClock,
+    plan_due: dict[str, Any],
+) -> None:
+    due, bens = plan_due["due"], plan_due["bens"]
+    working = occurrence_of(database, "working_meeting")
+    slack.click(PM, PlanId.DUE_SCHEDULE, message=due, value=str(working.id))
+    form = emulator.top_view(PM) or {}
+    source = {"channel": bens["channel"], "ts": bens["ts"], "ids": [working.id]}
+    starts = int((clock.now() + timedelta(days=2)).timestamp())
+    slack.submit_view(
+        PM, {"title": ATTACKER_TEXT, "starts_at": starts}, view=with_metadata(form, source=source)
+    )
+    assert untouched(emulator, bens)
+    assert occurrence_of(database, "working_meeting").outcome == "meeting"
+    assert "Meeting scheduled: Working meeting" in texts(emulator.dm_messages(PM)[-1:])
+    assert emulator.violations == []
+
+
+# --------------------------------------------------------------- a meeting's action item
+
+
+def test_a_forged_action_item_click_cannot_have_the_app_overwrite_an_issue_card(
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    database: Database,
+    runtime: Runtime,
+    clock: MovableClock,
+) -> None:
+    from tests.test_flows_meetings import MONDAY_0900, latest_with, plan_series
+
+    clock.set(datetime(2027, 3, 10, 8, 0, tzinfo=UTC))
+    create_project(slack)
+    add_key_user(slack, ANNA, role="business_representative")
+    add_key_user(slack, BEN, role="key_user")
+    card = issue_card(slack)
+    plan_series(slack, people=[], repeat="none", count="1", options=[])
+    clock.set(MONDAY_0900 + timedelta(hours=2))
+    run_due(runtime)
+    prompt = latest_with(emulator.dm_messages(PM), MeetingId.OUTCOME)
+    slack.click(PM, MeetingId.OUTCOME, message=prompt)
+    slack.submit_view(
+        PM,
+        {
+            "attended": [ANNA],
+            "minutes": ATTACKER_TEXT,
+            "action_1_text": "Map release codes",
+            "action_1_owner": PM,
+        },
+    )
+    summary = latest_with(emulator.dm_messages(PM), MeetingId.ACTION_TO_ISSUE)
+    slack.click(PM, MeetingId.ACTION_TO_ISSUE, message=forged_at(summary, card))
+    assert untouched(emulator, card)
+    with database.session() as session:
+        titles = [i.title for i in session.exec(select(Issue)).all()]
+    assert "Map release codes" in titles  # the issue is made all the same
+    # The summary with the issue's reference is shown to the organizer alone.
+    assert "ERP-2" in texts(emulator.responses[-1:])
+    assert emulator.responses[-1].get("response_type") == "ephemeral"
+    assert emulator.violations == []
+
+
+# ----------------------------------------------------------------------------- a quiz
+
+
+def test_a_forged_quiz_form_cannot_have_the_app_post_the_score_into_another_thread(
+    slack: SlackDriver, emulator: SlackEmulator, database: Database, clock: MovableClock
+) -> None:
+    from tests.test_flows_trainings import (
+        epoch,
+        module_id,
+        project_with_curriculum,
+        training,
+    )
+
+    project_with_curriculum(slack)
+    overview = str(module_id(database, "System overview"))
+    training(slack, "question")
+    slack.submit_view(
+        PM, {"module": overview, "kind": "single", "text": "What is F4?", "options": "*Help\nSave"}
+    )
+    card = issue_card(slack)
+    training(slack, "quiz")
+    deadline = clock.now() + timedelta(days=3)
+    slack.submit_view(PM, {"module": overview, "deadline": epoch(deadline)})
+    invite = next(
+        m for m in emulator.dm_messages(ANNA) if TrainingId.TAKE_QUIZ in str(m.get("blocks"))
+    )
+    slack.click(ANNA, TrainingId.TAKE_QUIZ, message=invite)
+    view = emulator.top_view(ANNA) or {}
+    [question] = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
+    forged = with_metadata(view, c=card["channel"], t=card["ts"])
+    slack.submit_view(ANNA, {question: "1"}, view=forged)
+    posted = [c.args for c in emulator.calls_to("chat.postMessage")]
+    assert not [args for args in posted if args.get("thread_ts") == card["ts"]]
+    assert emulator.thread(PROJECT_CHANNEL, card["ts"])[1:] == []
+    scored = texts(emulator.thread(invite["channel"], invite["ts"]))
+    assert "Your score on System overview: 0 %" in scored and "right answer: Help" in scored
+    assert emulator.violations == []
+
+
+# ------------------------------------------------------------ every update and delete, known
