@@ -10,6 +10,7 @@ listed with its own test.
 
 from __future__ import annotations
 
+import ast
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from sqlmodel import select
 from bot.clock import MovableClock
 from bot.emulator.driver import SlackDriver
 from bot.emulator.server import SlackEmulator
-from bot.ids import MeetingId, PlanId, TrainingId
+from bot.ids import CalendarId, MeetingId, PlanId, TrainingId
 from bot.jobs import run_due
 from bot.runtime import Runtime
 from storage.db import Database
@@ -255,4 +256,176 @@ def test_a_forged_quiz_form_cannot_have_the_app_post_the_score_into_another_thre
     assert emulator.violations == []
 
 
+# ------------------------------------------------ issues, polls and the calendar core
+
+
+def test_a_forged_issue_button_changes_only_its_own_issues_card(
+    slack: SlackDriver, emulator: SlackEmulator
+) -> None:
+    create_project(slack)
+    add_key_user(slack, BEN, role="key_user")
+    mine, theirs = issue_card(slack, "Invoice posting fails"), issue_card(slack, "Payroll run")
+    slack.click(PM, "issue_do_ack", message=forged_at(mine, theirs))
+    assert untouched(emulator, theirs)
+    assert texts([emulator.message(mine["channel"], mine["ts"]) or {}]) != texts([mine])
+    assert emulator.violations == []
+
+
+def test_a_forged_poll_answer_and_closing_the_poll_change_only_the_invitations(
+    slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime
+) -> None:
+    from tests.polls_helpers import create_poll, poll_dm, project_with_key_users, rate_action
+
+    project_with_key_users(slack)
+    card = issue_card(slack)
+    create_poll(slack)
+    attacker = KEY_USERS[0]
+    invitation = poll_dm(slack, attacker)
+    slack.block_action(attacker, rate_action(invitation, 4), message=forged_at(invitation, card))
+    slack.slash_command(PM, "/poll", "close 1", channel_id=PROJECT_CHANNEL)
+    runtime.sender().deliver_due()
+    assert untouched(emulator, card)
+    updated = {(c.args.get("channel"), c.args.get("ts")) for c in emulator.calls_to("chat.update")}
+    invitations = {
+        (poll_dm(slack, user)["channel"], poll_dm(slack, user)["ts"]) for user in KEY_USERS
+    }
+    assert updated and updated <= invitations
+    assert "closed" in texts([poll_dm(slack, KEY_USERS[1])]).lower()
+    assert emulator.violations == []
+
+
+@pytest.fixture
+def training_session(slack: SlackDriver, database: Database) -> dict[str, Any]:
+    """A session of capacity 2 for Anna, Ben and Carl, who all accepted (Carl waits), and an
+    issue card in the project channel."""
+    from tests.test_flows_trainings import invitation_dm, project_with_curriculum, schedule
+
+    project_with_curriculum(slack)
+    card = issue_card(slack)
+    schedule(slack, database)
+    carl = KEY_USERS[2]
+    for user_id in (ANNA, BEN, carl):
+        message = invitation_dm(slack.emulator, user_id, "System overview")
+        slack.click(user_id, f"{CalendarId.RSVP_PREFIX}accepted", message=message)
+    return {"card": card, "carl": carl, "invitation": invitation_dm}
+
+
+def test_a_forged_decline_changes_only_the_invitations_of_the_session(
+    slack: SlackDriver, emulator: SlackEmulator, training_session: dict[str, Any]
+) -> None:
+    card, carl, invitation_dm = (training_session[k] for k in ("card", "carl", "invitation"))
+    annas = invitation_dm(emulator, ANNA, "System overview")
+    slack.click(ANNA, f"{CalendarId.RSVP_PREFIX}declined", message=forged_at(annas, card))
+    assert untouched(emulator, card)
+    # Carl moves up from the waitlist: his own invitation says so, as the outbox recorded it.
+    assert "You accepted" in texts([invitation_dm(emulator, carl, "System overview")])
+    assert "You declined" in texts([invitation_dm(emulator, ANNA, "System overview")])
+    assert emulator.violations == []
+
+
+def test_a_forged_check_in_click_cannot_have_the_app_overwrite_an_issue_card(
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    clock: MovableClock,
+    training_session: dict[str, Any],
+) -> None:
+    from tests.test_flows_trainings import SESSION_START
+
+    card, invitation_dm = training_session["card"], training_session["invitation"]
+    clock.set(SESSION_START + timedelta(minutes=5))
+    annas = invitation_dm(emulator, ANNA, "System overview")
+    slack.click(ANNA, CalendarId.CHECK_IN, message=forged_at(annas, card))
+    assert untouched(emulator, card)
+    assert texts([invitation_dm(emulator, ANNA, "System overview")]) != texts([annas])
+    assert emulator.violations == []
+
+
 # ------------------------------------------------------------ every update and delete, known
+
+# Where the code updates or deletes a message (``path::function``), and the tests that forge the
+# target of each. The sites whose target comes from an outbox row of a job are forged through the
+# request that causes the job's message.
+CHANGE_SITES = {
+    "handlers/common.py::update_sent": (
+        "test_a_forged_done_form_cannot_have_the_app_overwrite_an_issue_card",
+    ),
+    "handlers/commplan.py::refresh_due_message": (
+        "test_a_forged_done_form_cannot_have_the_app_overwrite_an_issue_card",
+        "test_a_forged_snooze_click_cannot_have_the_app_overwrite_another_persons_dm",
+        "test_a_forged_report_form_cannot_have_the_app_overwrite_an_issue_card",
+        "test_a_forged_meeting_form_source_cannot_have_the_app_overwrite_another_persons_dm",
+    ),
+    "handlers/meetings.py::turn_action_into_issue": (
+        "test_a_forged_action_item_click_cannot_have_the_app_overwrite_an_issue_card",
+    ),
+    "handlers/calendar.py::answer_invitation": (
+        "test_a_forged_decline_changes_only_the_invitations_of_the_session",
+    ),
+    "handlers/calendar.py::check_in": (
+        "test_a_forged_check_in_click_cannot_have_the_app_overwrite_an_issue_card",
+    ),
+    "handlers/polls.py::_update_invitation": (
+        "test_a_forged_poll_answer_and_closing_the_poll_change_only_the_invitations",
+    ),
+    "bot/calendar/service.py::_refresh_invitation": (
+        "test_a_forged_decline_changes_only_the_invitations_of_the_session",
+    ),
+    "bot/services/polls.py::close_poll": (
+        "test_a_forged_poll_answer_and_closing_the_poll_change_only_the_invitations",
+    ),
+    "bot/jobs/issues.py::announce_change": (
+        "test_a_forged_issue_button_changes_only_its_own_issues_card",
+    ),
+}
+CHANGE_CALLS = {"chat_update", "chat_delete", "update_sent"}
+CHANGE_METHODS = {"chat.update", "chat.delete", "chat_update", "chat_delete"}
+
+
+class ChangeSites(ast.NodeVisitor):
+    """Calls that update or delete a message: the Web API methods, through the client or as an
+    outbox row's method, and ``update_sent``; named by their innermost function."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.functions: list[str] = []
+        self.found: set[str] = set()
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.functions.append(node.name)
+        self.generic_visit(node)
+        self.functions.pop()
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
+        named = any(isinstance(a, ast.Constant) and a.value in CHANGE_METHODS for a in arguments)
+        if name in CHANGE_CALLS or named:
+            self.found.add(f"{self.path}::{self.functions[-1] if self.functions else '<module>'}")
+        self.generic_visit(node)
+
+
+def change_sites() -> set[str]:
+    found: set[str] = set()
+    for top in ("bot", "handlers"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            if relative.startswith("bot/emulator/"):
+                continue
+            sites = ChangeSites(relative)
+            sites.visit(ast.parse(path.read_text(encoding="utf-8")))
+            found |= sites.found
+    return found
+
+
+def test_every_message_update_or_delete_is_known_and_forged() -> None:
+    assert change_sites() == set(CHANGE_SITES), (
+        "a message is updated or deleted somewhere new: take its channel and ts from the "
+        "database (delivery.sent_message, handlers.common.update_sent) and list it here with a "
+        "test that forges its target"
+    )
+    here = globals()
+    for site, tests in CHANGE_SITES.items():
+        assert tests and all(callable(here.get(name)) for name in tests), site
