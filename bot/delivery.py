@@ -595,28 +595,34 @@ class SentMessage:
 
 
 def sent_message(
-    session: Session, *, team_id: str, to: str, key: str, ts: str | None = None
+    session: Session,
+    *,
+    team_id: str,
+    to: str,
+    key: str,
+    subject: str | None = None,
+    ts: str | None = None,
 ) -> SentMessage | None:
     """The message the app posted to person ``to`` (their DM) under outbox ``key``, or None.
 
     A key ending in ``:`` names several messages (one per send, e.g. each due-items DM of an
-    owner): then the one at ``ts``, which a request may name but only the database confirms."""
+    owner): then the one among those about ``subject`` at ``ts``, which a request may name but
+    only the database confirms."""
     query = select(OutboxMessage).where(
         OutboxMessage.team_id == team_id,
         OutboxMessage.method == "chat.postMessage",
         col(OutboxMessage.ts).is_not(None),
     )
     if key.endswith(":"):
-        if not ts:
+        if not subject or not ts:
             return None
-        query = query.where(
-            col(OutboxMessage.key).startswith(key, autoescape=True), OutboxMessage.ts == ts
-        )
+        query = query.where(OutboxMessage.subject == subject, OutboxMessage.ts == ts)
     else:
         query = query.where(OutboxMessage.key == key)
     for row in session.exec(query).all():
-        if row.channel and row.ts and to and row.payload.get("channel") == to:
-            return SentMessage(channel=row.channel, ts=row.ts, payload=row.payload)
+        if row.key.startswith(key) and row.channel and row.ts and to:
+            if row.payload.get("channel") == to:
+                return SentMessage(channel=row.channel, ts=row.ts, payload=row.payload)
     return None
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bot import delivery
 from bot.clock import MovableClock
 from bot.emulator.driver import SlackDriver
 from bot.emulator.server import SlackEmulator
@@ -26,8 +27,15 @@ from bot.ids import CalendarId, MeetingId, PlanId, TrainingId
 from bot.jobs import run_due
 from bot.runtime import Runtime
 from storage.db import Database
-from storage.models import Issue, OccurrenceStatus, PlanEntry, PlanOccurrence
-from tests.conftest import KEY_USERS, PM, PROJECT_CHANNEL
+from storage.models import (
+    Issue,
+    OccurrenceStatus,
+    OutboxMessage,
+    OutboxStatus,
+    PlanEntry,
+    PlanOccurrence,
+)
+from tests.conftest import KEY_USERS, OTHER_TEAM, PM, PROJECT_CHANNEL, TEAM
 from tests.flows import add_key_user, create_project, texts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -338,6 +346,52 @@ def test_a_forged_check_in_click_cannot_have_the_app_overwrite_an_issue_card(
     assert untouched(emulator, card)
     assert texts([invitation_dm(emulator, ANNA, "System overview")]) != texts([annas])
     assert emulator.violations == []
+
+
+# ------------------------------------------------------------------- the outbox's record
+
+
+def test_a_sent_message_is_found_only_for_its_team_recipient_key_and_ts(
+    database: Database, clock: MovableClock
+) -> None:
+    def sent(key: str, to: str, ts: str, team: str = TEAM, subject: str = "plan:owner:UA") -> None:
+        with database.session() as session:
+            session.add(
+                OutboxMessage(
+                    team_id=team,
+                    key=key,
+                    method="chat.postMessage",
+                    payload={"channel": to, "text": key},
+                    status=OutboxStatus.SENT,
+                    created_at=clock.now(),
+                    next_attempt_at=clock.now(),
+                    channel=f"D{to}",
+                    ts=ts,
+                    subject=subject,
+                )
+            )
+            session.commit()
+
+    sent("invite:UA", "UA", "1.1")
+    sent("plan:due:UA:one", "UA", "2.1")
+    sent("plan:due:UA:two", "UA", "2.2")
+    sent("plan:due:UB:one", "UB", "3.1", subject="plan:owner:UB")
+    sent("plan:due:UA:other", "UA", "4.1", team=OTHER_TEAM)
+    with database.session() as session:
+
+        def find(to: str, key: str, ts: str | None = None) -> str | None:
+            found = delivery.sent_message(
+                session, team_id=TEAM, to=to, key=key, subject="plan:owner:UA", ts=ts
+            )
+            return found and found.ts
+
+        assert find("UA", "invite:UA") == "1.1"
+        assert find("UB", "invite:UA") is None  # not the app's DM to this person
+        assert find("UA", "plan:due:UA:", "2.2") == "2.2"
+        assert find("UA", "plan:due:UA:") is None  # which of several: the request must say
+        assert find("UA", "plan:due:UA:", "1.1") is None  # the app's DM, but not a due one
+        assert find("UA", "plan:due:UA:", "3.1") is None  # another person's due DM
+        assert find("UA", "plan:due:UA:", "4.1") is None  # another workspace's
 
 
 # ------------------------------------------------------------ every update and delete, known

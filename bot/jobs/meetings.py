@@ -61,7 +61,7 @@ def plan_due(runtime: Runtime) -> dict[str, Any]:
                         key=commplan.due_key(owner_id, digest),
                         payload={"channel": owner_id, **plan_views.due_dm(locale, items)},
                         now=ctx.now(),
-                        subject=f"plan:owner:{owner_id}",
+                        subject=commplan.due_subject(owner_id),
                     )
                     told += len(items)
             ctx.session.commit()

@@ -505,12 +505,21 @@ def due_key(owner_id: str, digest: str = "") -> str:
     return f"plan:due:{owner_id}:{digest}"
 
 
+def due_subject(owner_id: str) -> str:
+    return f"plan:owner:{owner_id}"
+
+
 def due_message(ctx: Ctx, ts: str | None) -> delivery.SentMessage | None:
     """The due-items DM the app sent the acting person at ``ts``: a request may name the DM it
     came from, but only the outbox confirms it was one of the app's DMs to them."""
     owner_id = ctx.actor_id or ""
     return delivery.sent_message(
-        ctx.session, team_id=ctx.team_id, to=owner_id, key=due_key(owner_id), ts=ts
+        ctx.session,
+        team_id=ctx.team_id,
+        to=owner_id,
+        key=due_key(owner_id),
+        subject=due_subject(owner_id),
+        ts=ts,
     )
 
 

@@ -806,9 +806,13 @@ def send_outcome_summary(
         key=key,
         payload={"channel": user_id, **payload},
         now=ctx.now(),
-        subject=f"calendar:{event.id}",
+        subject=_summary_subject(event.id or 0),
     )
     return key
+
+
+def _summary_subject(event_id: int) -> str:
+    return f"calendar:{event_id}"  # the event's, as for every message about it
 
 
 def outcome_summary(ctx: Ctx, event_id: int, ts: str | None) -> delivery.SentMessage | None:
@@ -816,7 +820,12 @@ def outcome_summary(ctx: Ctx, event_id: int, ts: str | None) -> delivery.SentMes
     may name it; the outbox confirms it)."""
     user_id = ctx.actor_id or ""
     return delivery.sent_message(
-        ctx.session, team_id=ctx.team_id, to=user_id, key=outcome_key(event_id, user_id), ts=ts
+        ctx.session,
+        team_id=ctx.team_id,
+        to=user_id,
+        key=outcome_key(event_id, user_id),
+        subject=_summary_subject(event_id),
+        ts=ts,
     )
 
 
