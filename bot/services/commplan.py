@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from bot import delivery
 from bot.calendar.service import events_between
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
@@ -496,6 +497,29 @@ def items_for_owner(ctx: Ctx, occurrence_ids: list[int]) -> list[DueItem]:
             if item.occurrence.owner_id == ctx.actor_id or item.project.id in managed
         ),
         key=lambda item: occurrence_ids.index(item.occurrence.id or 0),
+    )
+
+
+def due_key(owner_id: str, digest: str = "") -> str:
+    """The outbox key of a due-items DM to ``owner_id`` (without ``digest``: of any of them)."""
+    return f"plan:due:{owner_id}:{digest}"
+
+
+def due_subject(owner_id: str) -> str:
+    return f"plan:owner:{owner_id}"
+
+
+def due_message(ctx: Ctx, ts: str | None) -> delivery.SentMessage | None:
+    """The due-items DM the app sent the acting person at ``ts``: a request may name the DM it
+    came from, but only the outbox confirms it was one of the app's DMs to them."""
+    owner_id = ctx.actor_id or ""
+    return delivery.sent_message(
+        ctx.session,
+        team_id=ctx.team_id,
+        to=owner_id,
+        key=due_key(owner_id),
+        subject=due_subject(owner_id),
+        ts=ts,
     )
 
 
