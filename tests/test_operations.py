@@ -14,7 +14,13 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from bot.clock import MovableClock
-from bot.crypto import EncryptedInstallationStore, new_key
+from bot.crypto import (
+    BOT_TOKENS,
+    INSTALLATION_TOKENS,
+    EncryptedInstallationStore,
+    TokenCipher,
+    new_key,
+)
 from bot.emulator.driver import SlackDriver
 from bot.emulator.server import SlackEmulator
 from bot.logs import configure_logging, tagged
@@ -216,18 +222,24 @@ def test_installation_tokens_are_encrypted_at_rest_and_keys_rotate(database: Dat
     }
     store.save(Installation(app_id="A1", team_id="T9", user_id="U9", **tokens))
 
-    def stored() -> str:
+    def rows(table: str) -> list[dict[str, str]]:
         with database.engine.connect() as connection:
-            rows = [
-                dict(row._mapping)
-                for table in ("slack_installations", "slack_bots")
-                for row in connection.execute(text(f"SELECT * FROM {table}"))
+            return [
+                dict(row._mapping) for row in connection.execute(text(f"SELECT * FROM {table}"))
             ]
-        return json.dumps(rows, default=str)
+
+    def stored() -> str:
+        return json.dumps(rows("slack_installations") + rows("slack_bots"), default=str)
 
     at_rest = stored()
     assert not any(token in at_rest for token in tokens.values())
-    assert "xox" not in at_rest
+    # Each token column holds a ciphertext that the key turns back into that very token.
+    cipher = TokenCipher([old])
+    for table, names in (("slack_installations", INSTALLATION_TOKENS), ("slack_bots", BOT_TOKENS)):
+        [row] = rows(table)
+        assert {name: cipher.decrypt(row[name]) for name in names} == {
+            name: tokens[name] for name in names
+        }
     bot = store.find_bot(enterprise_id=None, team_id="T9")
     assert bot is not None and bot.bot_token == tokens["bot_token"]
     found = store.find_installation(enterprise_id=None, team_id="T9", user_id="U9")

@@ -9,6 +9,7 @@ time), written in the same unit of work as the owner's DM in the outbox, and the
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -64,6 +65,7 @@ PAGE_SIZE = 8
 DEFAULT_HOUR = time(9, 0)
 REPORT_PERIOD_DAYS = 14
 TIME_FORMAT_LENGTH = 5
+log = logging.getLogger(__name__)
 
 # The ready-made plan: (audience kind, value, kind, cadence, channel, catalog key of the note).
 TEMPLATE: tuple[tuple[str, str, str, str, str, str], ...] = (
@@ -409,10 +411,19 @@ def fall_due(ctx: Ctx) -> dict[str, list[DueItem]]:
         project = projects[entry.project_id]
         due_at = entry.next_due_at
         assert due_at is not None
-        following = recurrence.next_after(entry.rrule, entry.first_at, project.timezone, due_at)
-        while following is not None and following <= now:
-            due_at = following
-            following = recurrence.next_after(entry.rrule, entry.first_at, project.timezone, due_at)
+        try:
+            latest, following = recurrence.around(
+                entry.rrule, entry.first_at, project.timezone, now
+            )
+        except ValueError as error:
+            # A rule stored before rules were bounded (every minute, say): told this once, then
+            # the entry stops until someone gives it a rule the form accepts.
+            reason = error.key if isinstance(error, recurrence.RuleRefused) else "bad_rule"
+            log.warning("plan entry %s stops: its rule is refused (%s)", entry.id, reason)
+            ctx.log("plan.entry_stopped", project_id=project.id, entry_id=entry.id, reason=reason)
+            latest, following = None, None
+        if latest is not None and latest > due_at:
+            due_at = latest  # a late run tells the latest occurrence, not each one it missed
         entry.next_due_at = following
         ctx.session.add(entry)
         if not audiences.get(entry.id or 0):

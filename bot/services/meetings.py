@@ -188,7 +188,7 @@ def _series_rule(data: MeetingInput, project: Project, errors: dict[str, Msg]) -
     count = (data.count or "").strip()
     until = data.until
     if count:
-        if not count.isdigit() or int(count) < 2:
+        if not (count.isascii() and count.isdigit()) or int(count) < 2:
             errors["count"] = Msg("meeting.errors.count")
             return None
         return f"{base};COUNT={int(count)}"
