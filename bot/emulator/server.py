@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass
+from datetime import datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -188,6 +189,7 @@ class SlackEmulator:
         self._calls: list[Call] = []
         self._faults: dict[str, deque[_Fault]] = {}
         self._ceilings: dict[str, float] = {}
+        self._outage: tuple[Callable[[], datetime], datetime, int] | None = None
         self._recent: dict[str, deque[float]] = {}
         self._server: _EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -551,6 +553,21 @@ class SlackEmulator:
         """The next ``times`` calls fail with a transient HTTP server error."""
         self._add_fault(method, _Fault("http", times, status=status))
 
+    def outage(self, now: Callable[[], datetime], until: datetime, status: int = 503) -> None:
+        """Slack is down: every Web API call answers ``status`` until ``now()`` reaches ``until``
+        (``now`` is the test's clock, so an outage of half an hour takes no real time)."""
+        with self.workspace.lock:
+            self._outage = (now, until, status)
+
+    def _down(self) -> int | None:
+        if self._outage is None:
+            return None
+        now, until, status = self._outage
+        if now() >= until:
+            self._outage = None
+            return None
+        return status
+
     def set_rate_ceiling(self, method: str, per_second: float | None) -> None:
         """Answer 429 once calls to ``method`` exceed ``per_second`` in a sliding 1 s window."""
         with self.workspace.lock:
@@ -630,6 +647,9 @@ class SlackEmulator:
         return answer
 
     def _answer(self, method: str, args: dict[str, Any], token: str | None) -> _Answer:
+        down = self._down()
+        if down is not None:
+            return self._fault_answer(_Fault("http", 1, status=down))
         spec = self.methods.get(method)
         if spec is None:
             return _Answer(200, {"ok": False, "error": "unknown_method", "req_method": method}, {})
