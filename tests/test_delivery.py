@@ -379,7 +379,7 @@ def test_enqueueing_a_key_twice_keeps_the_first_message_and_adds_no_row(
     assert [(row.key, row.payload["text"]) for row in rows] == [("reminder:7:2026-12-01", "first")]
 
 
-def test_failures_are_listed_per_workspace_and_subject(
+def test_failures_and_expired_messages_are_listed_per_workspace_and_subject(
     runtime: Runtime, database: Database, clock: MovableClock
 ) -> None:
     def row(team: str, key: str, subject: str, status: str) -> OutboxMessage:
@@ -398,11 +398,14 @@ def test_failures_are_listed_per_workspace_and_subject(
     with database.session() as session:
         session.add(row(TEAM, "mine", "poll:1", OutboxStatus.FAILED))
         session.add(row(TEAM, "sent", "poll:1", OutboxStatus.SENT))
+        session.add(row(TEAM, "mine, stale", "poll:1", OutboxStatus.EXPIRED))
+        session.add(row(TEAM, "waiting", "poll:1", OutboxStatus.PENDING))
         session.add(row(TEAM, "other poll", "poll:2", OutboxStatus.FAILED))
         session.add(row("T0002", "other workspace", "poll:1", OutboxStatus.FAILED))
         session.commit()
         assert [r.key for r in delivery.failures(session, team_id=TEAM, subject="poll:1")] == [
-            "mine"
+            "mine",
+            "mine, stale",
         ]
 
 
