@@ -16,6 +16,7 @@ from bot.delivery import CLAIM_TIMEOUT, Pacer, Sender
 from bot.emulator.driver import SlackDriver
 from bot.emulator.server import SlackEmulator
 from bot.jobs import run_due
+from bot.jobs.summary import describe_run
 from bot.runtime import Runtime
 from bot.slack_io import transport_for_client
 from storage.db import Database
@@ -533,9 +534,15 @@ def test_a_half_hour_slack_outage_delivers_every_timely_message_once_and_expires
     from bot.services import projects as project_service
     from bot.views.meetings import MESSAGES as MEETING_MESSAGES
 
+    told: list[str] = []  # what each run says it did
+    expired_in_runs = 0
+
     def run_until(moment: datetime) -> None:
+        nonlocal expired_in_runs
         while clock.now() < moment:
-            run_due(runtime)
+            results = run_due(runtime)
+            expired_in_runs += results["deliver_outbox"]["expired"]
+            told.append(describe_run("en", results))
             clock.advance(minutes=1)
 
     fans = project_with_many_key_users(runtime, emulator, 3)
@@ -603,6 +610,8 @@ def test_a_half_hour_slack_outage_delivers_every_timely_message_once_and_expires
     assert len(reminders) == 2
     last_error = "deadline passed; last error: service_unavailable"
     assert expired == {key: last_error for key in [*reminders, confirmation]}
+    assert expired_in_runs == 3
+    assert any("1 message not sent before its deadline, marked expired" in line for line in told)
     in_slack = keys_in_slack(emulator)
     assert not any(in_slack[key] for key in expired)
     # Every timely message arrived exactly once: the poll's invitations, the steering meeting's
