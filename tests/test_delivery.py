@@ -627,3 +627,9 @@ def test_a_half_hour_slack_outage_delivers_every_timely_message_once_and_expires
         == 2
     )
     assert in_slack[f"issue:{change.issue.id}:message"] == 1
+    # Only when an operator asks does an expired message go out, once, with a fresh deadline.
+    with database.session() as session:
+        [again] = delivery.requeue(session, now=clock.now(), kinds=["issue"])
+    assert (again.key, again.was) == (confirmation, OutboxStatus.EXPIRED)
+    run_until(clock.now() + timedelta(minutes=2))
+    assert keys_in_slack(emulator)[confirmation] == 1
