@@ -633,3 +633,24 @@ def test_a_half_hour_slack_outage_delivers_every_timely_message_once_and_expires
     assert (again.key, again.was) == (confirmation, OutboxStatus.EXPIRED)
     run_until(clock.now() + timedelta(minutes=2))
     assert keys_in_slack(emulator)[confirmation] == 1
+
+
+def test_an_outage_answering_a_proxys_html_page_is_recorded_as_its_http_status(
+    runtime: Runtime,
+    database: Database,
+    emulator: SlackEmulator,
+    clock: MovableClock,
+) -> None:
+    [user] = project_with_many_key_users(runtime, emulator, 1)
+    page = "<html><body><h1>503 Service Temporarily Unavailable</h1>" + "x" * 2000
+    emulator.outage(clock.now, until=clock.now() + timedelta(minutes=10), page=page)
+    open_poll_for_everyone(runtime, title="Behind a proxy")
+    run_due(runtime)
+    with database.session() as session:
+        [row] = session.exec(select(OutboxMessage)).all()
+    # What operators and the PM read is the status, not a page of HTML.
+    assert (row.status, row.error) == (OutboxStatus.PENDING, "http_503")
+    for _minute in range(15):
+        clock.advance(minutes=1)
+        run_due(runtime)
+    assert dms_per_person(emulator, [user], "Behind a proxy")[user] == 1
