@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel, select
 
 import storage.models  # noqa: F401
 from storage.db import make_engine
 from storage.migrate import current_heads, upgrade
+from storage.models import OutboxMessage
 from tests.conftest import postgres_url
 
 
@@ -102,3 +104,51 @@ def test_history_is_one_line_with_a_single_head() -> None:
     from storage.migrate import script_heads
 
     assert len(script_heads()) == 1
+
+
+def _outbox_rows_get_a_deadline_and_a_kind(engine) -> None:  # type: ignore[no-untyped-def]
+    upgrade(engine, "0009")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO outboxmessage (team_id, key, method, payload, status, attempts,"
+                " created_at, next_attempt_at) VALUES ('T1', 'poll:4:invite:U1',"
+                " 'chat.postMessage', '{}', 'pending', 2, :queued, :queued)"
+            ),
+            {"queued": datetime(2026, 12, 1, 8, 0, 0, 250000)},
+        )
+    upgrade(engine)
+    assert_schema_matches_models(engine)
+    with Session(engine) as session:
+        row = session.exec(select(OutboxMessage)).one()
+    assert (row.kind, row.status, row.attempts) == ("poll", "pending", 2)
+    assert row.expires_at == datetime(2026, 12, 8, 8, 0, 0, 250000, tzinfo=UTC)
+
+
+def test_messages_queued_before_deadlines_get_a_week_and_their_kind_on_sqlite(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        _outbox_rows_get_a_deadline_and_a_kind(engine)
+    finally:
+        engine.dispose()
+
+
+def test_messages_queued_before_deadlines_get_a_week_and_their_kind_on_postgresql() -> None:
+    url = postgres_url()
+    if not url:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    engine = make_engine(url)
+    schema = "outbox_deadlines"
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    isolated = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        _outbox_rows_get_a_deadline_and_a_kind(isolated)
+    finally:
+        isolated.dispose()
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        engine.dispose()

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.delivery import enqueue
 from bot.runtime import Runtime
 from bot.services import digest as service
+from bot.services import issues as issue_service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import digest as views
@@ -30,8 +31,10 @@ def subject(project: Project) -> str:
 
 
 def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str) -> list[str]:
-    """The digest's messages (and trend chart) to everyone the target names, in the outbox."""
+    """The digest's messages (and trend chart) to everyone the target names, in the outbox; each
+    worth sending until the end of the week it is about."""
     project = digest.project
+    expires_at = service.end_of_week(project, ctx.now())
     message = views.digest_message(digest)
     polls = digest.sections.get("polls")
     chart: bytes | None = None
@@ -49,6 +52,7 @@ def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str
             payload={"channel": recipient, **message},
             now=ctx.now(),
             subject=subject(project),
+            expires_at=expires_at,
         )
         keys.append(key)
         if chart is not None:
@@ -63,6 +67,7 @@ def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str
                 ),
                 now=ctx.now(),
                 subject=subject(project),
+                expires_at=expires_at,
             )
             keys.append(chart_key)
     return keys
@@ -145,6 +150,7 @@ def remind_owners(ctx: Ctx, project: Project) -> list[str]:
             payload={"channel": owner_id, **payload},
             now=ctx.now(),
             subject=f"reminder:{owner_id}",
+            expires_at=issue_service.end_of_local_day(project, day),  # the day's list
         )
         keys.append(key)
     ctx.log("digest.owners_reminded", project_id=project.id, owners=len(keys))

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from bot.calendar import service as calendar
-from bot.delivery import enqueue
+from bot.delivery import NOTICE_LIFETIME, RECORD_LIFETIME, enqueue
 from bot.runtime import Runtime
 from bot.services import commplan, engagement, meetings
 from bot.views import commplan as plan_views
@@ -62,6 +62,7 @@ def plan_due(runtime: Runtime) -> dict[str, Any]:
                         payload={"channel": owner_id, **plan_views.due_dm(locale, items)},
                         now=ctx.now(),
                         subject=commplan.due_subject(owner_id),
+                        expires_at=ctx.now() + NOTICE_LIFETIME,
                     )
                     told += len(items)
             ctx.session.commit()
@@ -96,6 +97,7 @@ def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
                         },
                         now=ctx.now(),
                         subject=f"engagement:{nudge.pm_id}",
+                        expires_at=ctx.now() + NOTICE_LIFETIME,
                     )
                     ctx.log("engagement.nudged", pm=nudge.pm_id, key_users=nudge.count)
                     nudged += 1
@@ -134,6 +136,7 @@ def meeting_outcomes(runtime: Runtime) -> dict[str, Any]:
                     payload={"channel": event.organizer_id, **payload},
                     now=ctx.now(),
                     subject=f"calendar:{event.id}",
+                    expires_at=ctx.now() + RECORD_LIFETIME,  # asked once, answered any time
                 )
                 asked += 1
             ctx.session.commit()

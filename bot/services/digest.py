@@ -95,6 +95,14 @@ def iso_week(project: Project, moment: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
+def end_of_week(project: Project, moment: datetime) -> datetime:
+    """The instant the ISO week (in the project's timezone) that ``moment`` falls in ends."""
+    zone = ZoneInfo(project.timezone)
+    local = moment.astimezone(zone)
+    monday = local.date() - timedelta(days=local.weekday())
+    return datetime.combine(monday + timedelta(days=7), time(0, 0), tzinfo=zone).astimezone(UTC)
+
+
 def due_in_week(project: Project, moment: datetime) -> datetime:
     """The digest time of the ISO week (in the project's timezone) that ``moment`` falls in."""
     zone = ZoneInfo(project.timezone)

@@ -316,6 +316,7 @@ def create_meeting(
             payload={"channel": project.channel_id, **payload},
             now=ctx.now(),
             subject=f"calendar:{first.event_id}",
+            expires_at=event.starts_at,
         )
         keys.append(f"meeting:{first.event_id}:announce")
     return meetings, keys
@@ -599,6 +600,7 @@ def _send_series_file(
             ctx.select(Invitation).where(Invitation.event_id == first_event.id)
         ).all()
     }
+    last_start = max(event.starts_at for _meeting, event in series)
     invite_rows = delivery.rows_by_key(
         ctx.session,
         [calendar.invite_key(first_event, inv) for inv in first_invites.values()],
@@ -613,6 +615,7 @@ def _send_series_file(
             payload=payload,
             now=ctx.now(),
             subject=f"calendar:{first_event.id}",
+            expires_at=last_start,  # the series' entries matter until its last occurrence
         )
         keys.append(key)
 
