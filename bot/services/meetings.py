@@ -810,6 +810,7 @@ def send_outcome_summary(
         payload={"channel": user_id, **payload},
         now=ctx.now(),
         subject=_summary_subject(event.id or 0),
+        expires_at=ctx.now() + delivery.RECORD_LIFETIME,  # a record: its buttons act for days
     )
     return key
 
