@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import select
+import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlencode
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -99,27 +106,23 @@ def test_other_paths_are_not_found(base_url: str) -> None:
     assert caught.value.code == 404
 
 
-def test_liaison_serve_runs_gunicorn_with_healthz(tmp_path, emulator) -> None:  # type: ignore[no-untyped-def]
-    import os
-    import socket
-    import subprocess
-    import sys
-
+@contextmanager
+def liaison_serve(tmp_path: Path, emulator, *args: str, **env: str) -> Iterator[int]:  # type: ignore[no-untyped-def]
+    """A real `liaison serve` (gunicorn) on a free port, once its /healthz answers: the port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LIAISON_"))}
-    env.update(
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LIAISON_"))}
+    environ.update(
         SLACK_BOT_TOKEN="xoxb-test",
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=emulator.url,
         DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}",
+        **env,
     )
+    command = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        [*command, *args], env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
         deadline = time.monotonic() + 60
@@ -132,11 +135,62 @@ def test_liaison_serve_runs_gunicorn_with_healthz(tmp_path, emulator) -> None:  
                 assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
                 assert time.monotonic() < deadline, "liaison serve did not start"
                 time.sleep(0.2)
-        status, _ = post(f"http://127.0.0.1:{port}/slack/events", command_body("help"))
-        assert status == 200
+        yield port
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def wait_until_ready(port: int) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except urllib.error.HTTPError:  # 503 while the app loads
+            pass
+        assert time.monotonic() < deadline, "liaison serve did not get ready"
+        time.sleep(0.2)
+
+
+def test_liaison_serve_runs_gunicorn_with_healthz(tmp_path, emulator) -> None:  # type: ignore[no-untyped-def]
+    with liaison_serve(tmp_path, emulator) as port:
+        status, _ = post(f"http://127.0.0.1:{port}/slack/events", command_body("help"))
+        assert status == 200
+
+
+def test_a_body_sent_slowly_gets_408_and_frees_the_thread_at_the_deadline(
+    tmp_path, emulator
+) -> None:  # type: ignore[no-untyped-def]
+    """A client declares a Content-Length and sends a byte now and then, never stopping long
+    enough for a per-read timeout to notice: the deadline is on the whole body."""
+    body = command_body("help").encode()
+    server = liaison_serve(tmp_path, emulator, "--threads", "1", LIAISON_BODY_TIMEOUT_SECONDS="1")
+    with server as port:
+        wait_until_ready(port)  # else the request would first wait for the app to load
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(
+                b"POST /slack/events HTTP/1.1\r\nHost: liaison\r\n"
+                b"Content-Type: application/x-www-form-urlencoded\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            )
+            started, answer = time.monotonic(), b""
+            for byte in body[:40]:  # at most 40 x 0.1 s: the answer comes well before the end
+                client.sendall(bytes([byte]))
+                ready, _, _ = select.select([client], [], [], 0.1)
+                if ready:
+                    answer = client.recv(1024)
+                    break
+            else:
+                client.settimeout(10)
+                answer = client.recv(1024)
+            waited = time.monotonic() - started
+            assert answer.startswith(b"HTTP/1.1 408"), answer
+            assert 0.9 < waited < 3
+            # The worker's only thread is free again: it answers the next request at once.
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                assert r.status == 200
 
 
 def test_oauth_install_page_is_served(database, clock, emulator) -> None:  # type: ignore[no-untyped-def]
