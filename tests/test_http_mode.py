@@ -22,6 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.runtime import Runtime
 from bot.server import wsgi_app
+from bot.settings import SettingsError, load_settings
 from tests.conftest import PM, SIGNING_SECRET, TEAM
 
 
@@ -191,6 +192,14 @@ def test_a_body_sent_slowly_gets_408_and_frees_the_thread_at_the_deadline(
             # The worker's only thread is free again: it answers the next request at once.
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
                 assert r.status == 200
+
+
+def test_the_body_deadline_is_a_bounded_number_of_seconds() -> None:
+    assert load_settings({}).body_timeout_seconds == 5
+    assert load_settings({"LIAISON_BODY_TIMEOUT_SECONDS": "1.5"}).body_timeout_seconds == 1.5
+    for wrong in ("0", "61", "soon"):
+        with pytest.raises(SettingsError, match="LIAISON_BODY_TIMEOUT_SECONDS"):
+            load_settings({"LIAISON_BODY_TIMEOUT_SECONDS": wrong})
 
 
 def test_oauth_install_page_is_served(database, clock, emulator) -> None:  # type: ignore[no-untyped-def]
