@@ -155,6 +155,22 @@ def run_named_job(name: str) -> dict[str, Any]:
     return summary
 
 
+class SteadyScheduler(BackgroundScheduler):
+    """The leader's scheduler, whose loop outlives the database going away. APScheduler 3 retries
+    a job store that fails to list the jobs due, but not one that fails, a moment later, to store
+    a job's next run or to say when the next is due: its thread would end, and a leader that keeps
+    its lock (SQLite's file lock, or a PostgreSQL session that survived) would run nothing again.
+    The jobs are tried again after ``jobstore_retry_interval`` (a job run twice sends nothing
+    twice: every send is fenced by its outbox claim)."""
+
+    def _process_jobs(self) -> float | None:
+        try:
+            return super()._process_jobs()  # type: ignore[no-any-return]
+        except SQLAlchemyError as error:
+            log.error("the scheduler could not plan its jobs: %s", store_reason(error))
+            return float(self.jobstore_retry_interval)
+
+
 @contextmanager
 def leader_lock(runtime: Runtime) -> Iterator[bool]:
     """True while this process is the one scheduler allowed to run jobs."""
@@ -211,7 +227,7 @@ def run_forever(runtime: Runtime, stop: threading.Event | None = None) -> int:
         announced = False
         started = time.monotonic()
         log.info("scheduler leads: running %d jobs", len(JOB_TABLE))
-        scheduler = build_scheduler(runtime, BackgroundScheduler, leadership)
+        scheduler = build_scheduler(runtime, SteadyScheduler, leadership)
         try:
             scheduler.start()  # stores the job table: the database may have gone meanwhile
             while not stop.is_set() and leadership.check():

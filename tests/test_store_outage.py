@@ -14,10 +14,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -30,7 +33,7 @@ from bot.emulator.server import SlackEmulator
 from bot.i18n import t
 from bot.jobs import JOB_TABLE
 from bot.runtime import Runtime
-from bot.scheduler import leader_lock, run_forever
+from bot.scheduler import SteadyScheduler, build_scheduler, leader_lock, run_forever
 from bot.settings import Settings
 from handlers.common import error_text
 from storage.db import Database, store_unavailable
@@ -309,3 +312,42 @@ def test_only_a_database_out_of_reach_is_told_as_unavailable() -> None:
     assert store_unavailable(ValueError("a bug")) is None
     assert error_text("en", refused) == t("en", "errors.store_unavailable")
     assert error_text("en", ValueError("a bug")) == t("en", "errors.unexpected")
+
+
+def test_the_scheduler_runs_jobs_again_when_the_database_went_away_while_it_planned_them(
+    settings: Settings, outage: Outage, clock: MovableClock
+) -> None:
+    """The database goes right after the scheduler has listed the jobs due, before it has asked
+    when the next one is due: its loop must not end with it."""
+    runtime = Runtime(
+        settings=settings, database=outage.database, clock=clock, pacer=virtual_pacer()
+    )
+    scheduler = build_scheduler(runtime, SteadyScheduler)
+    listed, gone, ran = threading.Event(), threading.Event(), threading.Event()
+    scheduler.add_listener(lambda _: ran.set(), EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    engine = outage.database.engine
+
+    def note_the_due_jobs_query(*args: Any) -> None:
+        statement = str(args[2])
+        if "job_state" in statement and "next_run_time <=" in statement:
+            listed.set()
+
+    def go_away_once_it_is_answered(*_args: Any) -> None:  # its connection is back in the pool
+        if listed.is_set() and not gone.is_set():
+            gone.set()
+            outage.begin()
+
+    event.listen(engine, "after_cursor_execute", note_the_due_jobs_query)
+    event.listen(engine, "checkin", go_away_once_it_is_answered)
+    try:
+        scheduler.start()
+        wait_until(gone.is_set, "the scheduler lists the jobs due")
+        time.sleep(0.3)  # it plans on meanwhile, with the database away
+        outage.end()
+        # A job falls due: a scheduler whose loop still runs wakes and runs it.
+        scheduler.modify_job(JOB_TABLE[0].name, next_run_time=datetime.now(UTC))
+        assert ran.wait(WAIT_SECONDS), "the scheduler no longer runs jobs"
+    finally:
+        event.remove(engine, "after_cursor_execute", note_the_due_jobs_query)
+        event.remove(engine, "checkin", go_away_once_it_is_answered)
+        scheduler.shutdown(wait=False)
