@@ -27,11 +27,12 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.jobs import JOB_TABLE, job_named
 from bot.logs import tagged
 from bot.runtime import Runtime
+from storage.db import store_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +63,19 @@ class Leadership:
                     ).scalar()
                 )
                 self._connection.commit()
-            except DBAPIError as error:
-                log.warning("cannot reach the database to take the lead: %s", error.orig)
+            except SQLAlchemyError as error:
+                log.warning("cannot reach the database to take the lead: %s", store_reason(error))
                 self.held = False
             if not self.held:
                 self._close()
             return self.held
         path = database.sqlite_path
         lock_path = f"{path}.scheduler.lock" if path else os.path.join(os.getcwd(), ".liaison.lock")
-        handle = open(lock_path, "w")  # noqa: SIM115 - held open for as long as we lead
+        try:
+            handle = open(lock_path, "w")  # noqa: SIM115 - held open for as long as we lead
+        except OSError as error:  # the database's folder is gone with the database
+            log.warning("cannot open the scheduler's lock file: %s", error.strerror)
+            return False
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -130,6 +135,11 @@ class Leadership:
             self._connection = None
 
 
+def store_reason(error: SQLAlchemyError) -> str:
+    """One line for the log: why the database failed, never the statement or its values."""
+    return store_unavailable(error) or type(error).__name__
+
+
 def run_named_job(name: str) -> dict[str, Any]:
     """The callable APScheduler stores (importable by path, picklable arguments)."""
     if _runtime is None:
@@ -143,6 +153,22 @@ def run_named_job(name: str) -> dict[str, Any]:
         if any(summary.values()):
             log.info("job %s: %s", name, summary)
     return summary
+
+
+class SteadyScheduler(BackgroundScheduler):
+    """The leader's scheduler, whose loop outlives the database going away. APScheduler 3 retries
+    a job store that fails to list the jobs due, but not one that fails, a moment later, to store
+    a job's next run or to say when the next is due: its thread would end, and a leader that keeps
+    its lock (SQLite's file lock, or a PostgreSQL session that survived) would run nothing again.
+    The jobs are tried again after ``jobstore_retry_interval`` (a job run twice sends nothing
+    twice: every send is fenced by its outbox claim)."""
+
+    def _process_jobs(self) -> float | None:
+        try:
+            return super()._process_jobs()  # type: ignore[no-any-return]
+        except SQLAlchemyError as error:
+            log.error("the scheduler could not plan its jobs: %s", store_reason(error))
+            return float(self.jobstore_retry_interval)
 
 
 @contextmanager
@@ -201,15 +227,19 @@ def run_forever(runtime: Runtime, stop: threading.Event | None = None) -> int:
         announced = False
         started = time.monotonic()
         log.info("scheduler leads: running %d jobs", len(JOB_TABLE))
-        scheduler = build_scheduler(runtime, BackgroundScheduler, leadership)
+        scheduler = build_scheduler(runtime, SteadyScheduler, leadership)
         try:
-            scheduler.start()
+            scheduler.start()  # stores the job table: the database may have gone meanwhile
             while not stop.is_set() and leadership.check():
                 stop.wait(min(wait, 5.0))
         except (KeyboardInterrupt, SystemExit):
             stop.set()
+        except SQLAlchemyError as error:
+            log.error("the scheduler could not start its jobs: %s", store_reason(error))
+            stop.wait(wait)
         finally:
-            scheduler.shutdown(wait=False)
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
             leadership.release()
             log.info("scheduler stops leading after %.0f s", time.monotonic() - started)
     return 0
