@@ -355,11 +355,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def database_unreachable(error: BaseException) -> str | None:
     """One line saying why the database cannot be reached, or None for any other error
-    (SQLAlchemy is imported only by commands that use the database)."""
-    exc = sys.modules.get("sqlalchemy.exc")
-    if exc is None or not isinstance(error, exc.OperationalError):
+    (SQLAlchemy is imported only by commands that use the database: without it, none was)."""
+    if "sqlalchemy" not in sys.modules:
         return None
-    return str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+    from storage.db import store_unavailable
+
+    return store_unavailable(error)
 
 
 if __name__ == "__main__":

@@ -216,9 +216,9 @@ class LoadingApplication:
 def _stop_worker(error: BaseException) -> None:
     """A worker whose app cannot load says why and exits with gunicorn's boot-error code, which
     stops the master: the same as a failure during gunicorn's own load."""
-    from bot.cli import database_unreachable
+    from storage.db import store_unavailable
 
-    reason = database_unreachable(error)
+    reason = store_unavailable(error)
     if reason is not None:
         print(f"liaison: cannot reach the database: {reason}", file=sys.stderr, flush=True)
     else:
