@@ -210,13 +210,13 @@ def test_people_at_risk_with_their_reasons(ctx: Ctx, clock: MovableClock) -> Non
         ctx, project, 2, created=END - timedelta(days=9), due=END - timedelta(days=5), reporter=PM
     )  # a PM's own issue makes no key user at risk
     key_users = {k.user_id: k for k in ctx.session.exec(ctx.select(KeyUser)).all()}
-    for user in (ANNA, BEN, CLARA):  # recent touchpoints: only DAN is in engagement debt
+    for user in (ANNA, BEN, CLARA):  # recent contacts: only DAN is in engagement debt
         ctx.session.add(
             Interaction(
                 team_id=ctx.team_id,
                 project_id=project.id,
                 key_user_id=key_users[user].id,
-                kind="poll.answered",
+                kind="contact.call",
                 touchpoint=True,
                 at=END - timedelta(days=2),
             )

@@ -1176,7 +1176,7 @@ def test_people_at_risk_are_ranked_by_their_number_of_reasons_then_by_user(
     key_users = {k.user_id: k for k in ctx.session.exec(ctx.select(KeyUser)).all()}
     for user in (BEN, DAN):  # contacted: no engagement debt
         ctx.log(
-            "poll.answered", project_id=project.id, key_user_id=key_users[user].id, touchpoint=True
+            "contact.call", project_id=project.id, key_user_id=key_users[user].id, touchpoint=True
         )
     issue(ctx, project, 1, reporter=DAN, due=END - timedelta(days=1))
     issue(ctx, project, 2, reporter=CLARA, due=END - timedelta(days=1))
