@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -152,3 +152,47 @@ def test_messages_queued_before_deadlines_get_a_week_and_their_kind_on_postgresq
         with engine.begin() as connection:
             connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         engine.dispose()
+
+
+def test_digest_claims_move_to_the_week_their_digest_covered(tmp_path: Path) -> None:
+    """Before 0011 a claim named the week the digest was sent in; now the week it covers, the one
+    before. Moved, next Monday's digest is not mistaken for last Monday's."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    sent = {  # the week each digest was sent in: consecutive ones, across a 53-week year
+        1: "2026-W49",
+        2: "2026-W50",
+        3: "2027-W01",
+        4: "2026-W53",
+    }
+    try:
+        upgrade(engine, "0010")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO project (id, team_id, code, name, timezone, locale, phase,"
+                    " phases, digest_weekday, digest_time, created_at, updated_at, created_by)"
+                    " VALUES (1, 'T1', 'ERP', 'ERP', 'UTC', 'en', 'preparation', '[]', 0,"
+                    " '09:00', :now, :now, 'U1')"
+                ),
+                {"now": datetime(2026, 11, 1)},
+            )
+            for row_id, week in sent.items():
+                connection.execute(
+                    text(
+                        "INSERT INTO digestrun (id, team_id, project_id, week, due_at, claimed_at,"
+                        " late, trigger) VALUES (:id, 'T1', 1, :week, :now, :now, false,"
+                        " 'schedule')"
+                    ),
+                    {"id": row_id, "week": week, "now": datetime(2026, 12, 7)},
+                )
+        upgrade(engine)
+        with engine.connect() as connection:
+            weeks = dict(connection.execute(text("SELECT id, week FROM digestrun")).all())
+    finally:
+        engine.dispose()
+    expected = {}
+    for row_id, week in sent.items():
+        year, number = week.split("-W")
+        covered = date.fromisocalendar(int(year), int(number), 1) - timedelta(days=7)
+        expected[row_id] = f"{covered.isocalendar()[0]}-W{covered.isocalendar()[1]:02d}"
+    assert weeks == expected == {1: "2026-W48", 2: "2026-W49", 3: "2026-W53", 4: "2026-W52"}
