@@ -90,7 +90,7 @@ class Stage:
     @classmethod
     @contextmanager
     def open(cls, database_path: Path, settings: Settings, out: TextIO) -> Iterator[Stage]:
-        for suffix in ("", "-wal", "-shm", ".scheduler.lock"):
+        for suffix in ("", "-wal", "-shm"):
             Path(f"{database_path}{suffix}").unlink(missing_ok=True)
         locale = normalize_locale(settings.locale)
         timezone = TIMEZONES[locale]
