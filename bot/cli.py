@@ -12,8 +12,13 @@ from pathlib import Path
 from bot.clock import MovableClock, SystemClock
 from bot.settings import Settings, SettingsError, load_settings, shown_url
 
-# The demo's files (database, chart) go to the temporary directory, never into the working copy.
-DEMO_DATABASE = Path(tempfile.gettempdir()) / "liaison-demo" / "liaison-demo.db"
+# The demo's files (database, charts) go to the temporary directory, never into the working copy;
+# one set per language, so that playing the demo in one does not overwrite the other's.
+DEMO_FOLDER = Path(tempfile.gettempdir()) / "liaison-demo"
+
+
+def demo_database(locale: str) -> Path:
+    return DEMO_FOLDER / f"liaison-demo-{locale}.db"
 
 
 def _runtime(settings: Settings, clock: MovableClock | None = None):  # type: ignore[no-untyped-def]
@@ -166,8 +171,9 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import run_demo
 
-    Path(args.database).resolve().parent.mkdir(parents=True, exist_ok=True)
-    return run_demo(database_path=args.database, settings=settings)
+    database = args.database or str(demo_database(settings.locale))
+    Path(database).resolve().parent.mkdir(parents=True, exist_ok=True)
+    return run_demo(database_path=database, settings=settings)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -243,8 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--database",
-        default=str(DEMO_DATABASE),
-        help="SQLite file for the demo; its chart is saved next to it (default: %(default)s)",
+        help="SQLite file for the demo; its charts are saved next to it (default: "
+        f"{demo_database('<language>')})",
     )
     demo.set_defaults(func=cmd_demo)
     return parser
