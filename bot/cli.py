@@ -17,8 +17,13 @@ from bot.settings import Settings, SettingsError, load_settings, shown_url
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-# The demo's files (database, chart) go to the temporary directory, never into the working copy.
-DEMO_DATABASE = Path(tempfile.gettempdir()) / "liaison-demo" / "liaison-demo.db"
+# The demo's files (database, charts) go to the temporary directory, never into the working copy;
+# one set per language, so that playing the demo in one does not overwrite the other's.
+DEMO_FOLDER = Path(tempfile.gettempdir()) / "liaison-demo"
+
+
+def demo_database(locale: str) -> Path:
+    return DEMO_FOLDER / f"liaison-demo-{locale}.db"
 
 
 def _runtime(settings: Settings, clock: MovableClock | None = None):  # type: ignore[no-untyped-def]
@@ -33,13 +38,16 @@ def _runtime(settings: Settings, clock: MovableClock | None = None):  # type: ig
     )
 
 
-def _upgrade(settings: Settings) -> None:
+def _upgrade(settings: Settings) -> set[str]:
+    """Bring the schema to the migration files' heads; returns the revisions it was at before."""
     from storage.db import make_engine
-    from storage.migrate import ensure_schema
+    from storage.migrate import database_heads, ensure_schema
 
     engine = make_engine(settings.database_url)
     try:
+        before = database_heads(engine)
         ensure_schema(engine)
+        return before
     finally:
         engine.dispose()
 
@@ -101,9 +109,22 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
-    _upgrade(settings)
-    print(f"database is up to date: {shown_url(settings.database_url).split('@')[-1]}")
+    from storage.migrate import script_heads
+
+    before, after = _upgrade(settings), script_heads()
+    where = shown_url(settings.database_url).split("@")[-1]
+    if not before:
+        done = f"created the schema at revision {_revisions(after)}"
+    elif before != after:
+        done = f"upgraded the schema from revision {_revisions(before)} to {_revisions(after)}"
+    else:
+        done = f"the schema was already at revision {_revisions(after)}; nothing to do"
+    print(f"{done}: {where}")
     return 0
+
+
+def _revisions(heads: set[str]) -> str:
+    return ", ".join(sorted(heads))
 
 
 def cmd_manifest(args: argparse.Namespace, settings: Settings) -> int:
@@ -115,14 +136,17 @@ def cmd_manifest(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     from bot.jobs import run_due
+    from bot.jobs.summary import describe_run
 
     now = _parse_now(args.now) if args.now else SystemClock().now()
     _upgrade(settings)
     runtime = _runtime(settings, MovableClock(now))
     results = run_due(runtime)
-    for name, summary in results.items():
-        details = ", ".join(f"{key}={value}" for key, value in summary.items()) or "nothing due"
-        print(f"{name}: {details}")
+    print(describe_run(settings.locale, results))
+    if args.verbose:
+        for name, summary in results.items():
+            details = ", ".join(f"{key}={value}" for key, value in summary.items()) or "nothing due"
+            print(f"  {name}: {details}")
     return 0
 
 
@@ -213,8 +237,9 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import run_demo
 
-    Path(args.database).resolve().parent.mkdir(parents=True, exist_ok=True)
-    return run_demo(database_path=args.database, settings=settings)
+    database = args.database or str(demo_database(settings.locale))
+    Path(database).resolve().parent.mkdir(parents=True, exist_ok=True)
+    return run_demo(database_path=database, settings=settings)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -270,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True, metavar="COMMAND")
     run_due = jobs_sub.add_parser("run-due", help="run every job once at --now")
     run_due.add_argument("--now", help="ISO-8601 instant, e.g. 2026-12-01T09:00:00+01:00")
+    run_due.add_argument("--verbose", action="store_true", help="also print every job's counters")
     run_due.set_defaults(func=cmd_jobs)
 
     outbox = sub.add_parser("outbox", help="messages waiting, sent, failed or expired")
@@ -322,8 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--database",
-        default=str(DEMO_DATABASE),
-        help="SQLite file for the demo; its chart is saved next to it (default: %(default)s)",
+        help="SQLite file for the demo; its charts are saved next to it (default: "
+        f"{demo_database('<language>')})",
     )
     demo.set_defaults(func=cmd_demo)
     return parser

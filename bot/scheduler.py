@@ -2,23 +2,26 @@
 
 APScheduler 3 has no cross-process locking, so only one scheduler process runs jobs at a time: with
 PostgreSQL the leader holds a session-level advisory lock on a connection of its own; with SQLite
-a file lock beside the database. The leader checks that it still holds the lock (and that its
-connection is alive) before every job run and stops running jobs at once when it does not. Any
-other scheduler waits as a standby and tries to take the lead every ``standby_seconds``, so it
-takes over within that time of the leader's death (PostgreSQL frees the lock of a dead session).
-Jobs are idempotent and every send is fenced by its outbox claim, so even an overlap sends nothing
-twice.
+a file lock in the temporary directory, named after the database's path. The leader checks that
+it still holds the lock (and that its connection is alive) before every job run and stops running
+jobs at once when it does not. Any other scheduler waits as a standby and tries to take the lead
+every ``standby_seconds``, so it takes over within that time of the leader's death (PostgreSQL
+frees the lock of a dead session). Jobs are idempotent and every send is fenced by its outbox
+claim, so even an overlap sends nothing twice.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO, Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -69,11 +72,10 @@ class Leadership:
             if not self.held:
                 self._close()
             return self.held
-        path = database.sqlite_path
-        lock_path = f"{path}.scheduler.lock" if path else os.path.join(os.getcwd(), ".liaison.lock")
+        lock_path = sqlite_lock_path(database.sqlite_path)
         try:
             handle = open(lock_path, "w")  # noqa: SIM115 - held open for as long as we lead
-        except OSError as error:  # the database's folder is gone with the database
+        except OSError as error:  # the temporary directory is gone or full
             log.warning("cannot open the scheduler's lock file: %s", error.strerror)
             return False
         try:
@@ -138,6 +140,15 @@ class Leadership:
 def store_reason(error: SQLAlchemyError) -> str:
     """One line for the log: why the database failed, never the statement or its values."""
     return store_unavailable(error) or type(error).__name__
+
+
+def sqlite_lock_path(database_path: Path | None) -> Path:
+    """The SQLite leader's lock file: in the temporary directory, named after the database's
+    absolute path (every scheduler of one database finds the same file), so that nothing is left
+    in the working folder or beside a database that may sit in a repository."""
+    subject = str(database_path) if database_path else f"memory:{os.getcwd()}"
+    digest = hashlib.sha256(subject.encode("utf-8")).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"liaison-{digest}.scheduler.lock"
 
 
 def run_named_job(name: str) -> dict[str, Any]:

@@ -83,17 +83,18 @@ class Settings:
         return replace(self, **changes)
 
     def require(self, *names: str) -> None:
-        """Stop start-up with one clear line when a setting a mode needs is absent."""
+        """Stop start-up with one clear line naming every setting a mode needs that is absent."""
         env_names = {
             "bot_token": "SLACK_BOT_TOKEN",
             "signing_secret": "SLACK_SIGNING_SECRET",
             "app_token": "SLACK_APP_TOKEN",
         }
-        for name in names:
-            if not getattr(self, name):
-                raise SettingsError(
-                    f"{env_names[name]} is not set; see README: Connect a real workspace"
-                )
+        missing = [env_names[name] for name in names if not getattr(self, name)]
+        if not missing:
+            return
+        listed = " and ".join([", ".join(missing[:-1]), missing[-1]] if missing[:-1] else missing)
+        verb = "is" if len(missing) == 1 else "are"
+        raise SettingsError(f"{listed} {verb} not set; see README: Connect a real workspace")
 
 
 _URL_PASSWORD = re.compile(r"^([^:]+://[^:/@]+:)([^@]+)@")
