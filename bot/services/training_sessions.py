@@ -74,6 +74,7 @@ class SessionView:
     waitlisted: int = 0
     declined: int = 0
     pending: int = 0
+    maybe: int = 0
 
 
 def _form_fields(error: ValidationError) -> ValidationError:
@@ -261,6 +262,7 @@ def _views(ctx: Ctx, pairs: list[tuple[TrainingSession, CalendarEvent]]) -> list
                 waitlisted=tally.get(Rsvp.WAITLISTED, 0),
                 declined=tally.get(Rsvp.DECLINED, 0),
                 pending=tally.get(Rsvp.PENDING, 0),
+                maybe=tally.get(Rsvp.MAYBE, 0),
             )
         )
     return result
@@ -275,10 +277,23 @@ def sessions_between(
     include_cancelled: bool = False,
     limit: int = 40,
 ) -> list[SessionView]:
-    query = (
-        select(TrainingSession, CalendarEvent)
-        .join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id))
-        .where(TrainingSession.team_id == ctx.team_id, TrainingSession.project_id == project_id)
+    query = _between(
+        select(TrainingSession, CalendarEvent), ctx, project_id, start, end, include_cancelled
+    )
+    query = query.order_by(col(CalendarEvent.starts_at)).limit(limit)
+    return _views(ctx, [(s, e) for s, e in ctx.session.exec(query).all()])
+
+
+def _between(
+    query: Any,
+    ctx: Ctx,
+    project_id: int,
+    start: datetime | None,
+    end: datetime | None,
+    include_cancelled: bool,
+) -> Any:
+    query = query.join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id)).where(
+        TrainingSession.team_id == ctx.team_id, TrainingSession.project_id == project_id
     )
     if start is not None:
         query = query.where(CalendarEvent.ends_at > start)
@@ -286,18 +301,54 @@ def sessions_between(
         query = query.where(CalendarEvent.starts_at < end)
     if not include_cancelled:
         query = query.where(CalendarEvent.status == EventStatus.SCHEDULED)
-    query = query.order_by(col(CalendarEvent.starts_at)).limit(limit)
-    return _views(ctx, [(s, e) for s, e in ctx.session.exec(query).all()])
+    return query
 
 
-def list_sessions(ctx: Ctx, project: Project, span: str) -> list[SessionView]:
+def _count_between(
+    ctx: Ctx,
+    project_id: int,
+    start: datetime | None,
+    end: datetime | None,
+    include_cancelled: bool = False,
+) -> int:
+    query = select(func.count()).select_from(TrainingSession)
+    return int(
+        ctx.session.exec(_between(query, ctx, project_id, start, end, include_cancelled)).one()
+    )
+
+
+@dataclass
+class SessionList:
+    """What a list shows: the first sessions of its span, how many the span holds, and how many
+    are scheduled after it (so a list never says "none" while one is coming)."""
+
+    views: list[SessionView]
+    total: int
+    later: int = 0
+
+
+LIST_LIMIT = 40
+
+
+def list_sessions(ctx: Ctx, project: Project, span: str) -> SessionList:
     """``week``: the next 7 days; ``all``: past and future, cancelled included; else upcoming."""
     now = ctx.now()
+    pid = project.id or 0
     if span == "week":
-        return sessions_between(ctx, project.id or 0, now, now + timedelta(days=7))
+        end = now + timedelta(days=7)
+        return SessionList(
+            sessions_between(ctx, pid, now, end, limit=LIST_LIMIT),
+            _count_between(ctx, pid, now, end),
+            later=_count_between(ctx, pid, now, None) - _count_between(ctx, pid, now, end),
+        )
     if span == "all":
-        return sessions_between(ctx, project.id or 0, None, None, include_cancelled=True)
-    return sessions_between(ctx, project.id or 0, now, None)
+        return SessionList(
+            sessions_between(ctx, pid, None, None, include_cancelled=True, limit=LIST_LIMIT),
+            _count_between(ctx, pid, None, None, include_cancelled=True),
+        )
+    return SessionList(
+        sessions_between(ctx, pid, now, None, limit=LIST_LIMIT), _count_between(ctx, pid, now, None)
+    )
 
 
 def upcoming_sessions(

@@ -22,7 +22,12 @@ from bot.i18n import mention, plain, say, slack_date, t
 from bot.ids import Action, TrainingId
 from bot.services.keyusers import ROLES, Quadrant
 from bot.services.training_readiness import Readiness, ReadinessCell
-from bot.services.training_sessions import AUDIENCE_KINDS, REMINDER_CHOICES, SessionView
+from bot.services.training_sessions import (
+    AUDIENCE_KINDS,
+    REMINDER_CHOICES,
+    SessionList,
+    SessionView,
+)
 from bot.services.trainings import (
     CURRICULUM_COLUMNS,
     PRACTICAL_COLUMNS,
@@ -795,15 +800,14 @@ def reschedule_modal(locale: str, event: CalendarEvent) -> dict[str, Any]:
     )
 
 
-def session_list(
-    locale: str, project: Project, sessions: Sequence[SessionView], span: str
-) -> dict[str, Any]:
+def session_list(locale: str, project: Project, found: SessionList, span: str) -> dict[str, Any]:
     title = plain(locale, "training.list_title", code=project.code)
     blocks: list[Block] = [ui.header(title)]
-    if not sessions:
-        blocks.append(ui.section(t(locale, "training.list_empty", code=project.code)))
+    if not found.total:
+        key = "training.list_none_this_week" if found.later else "training.list_empty"
+        blocks.append(ui.section(t(locale, key, code=project.code, count=found.later)))
         return ui.message(title, blocks)
-    for view in sessions[:45]:
+    for view in found.views:
         event = view.event
         blocks.append(
             ui.section(
@@ -816,14 +820,29 @@ def session_list(
                     when=calendar_views.when(locale, event),
                     trainer=mention(view.session.trainer_id),
                     accepted=view.accepted,
-                    capacity=event.capacity or "∞",
-                    waitlisted=view.waitlisted,
-                    pending=view.pending,
+                    capacity=event.capacity,
+                    tally=Markup(calendar_views.tally(locale, _counts(view))),
                     cancelled=event.status != "scheduled",
                 )
             )
         )
+    if found.total > len(found.views):
+        blocks.append(ui.context(t(locale, "common.more", count=found.total - len(found.views))))
+    elif found.later:
+        blocks.append(
+            ui.context(t(locale, "training.list_later", code=project.code, count=found.later))
+        )
     return ui.message(title, blocks)
+
+
+def _counts(view: SessionView) -> dict[str, int]:
+    return {
+        Rsvp.ACCEPTED: view.accepted,
+        Rsvp.MAYBE: view.maybe,
+        Rsvp.WAITLISTED: view.waitlisted,
+        Rsvp.DECLINED: view.declined,
+        Rsvp.PENDING: view.pending,
+    }
 
 
 def session_roster(
