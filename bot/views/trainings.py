@@ -166,8 +166,9 @@ def curriculum(
 
 
 def module_modal(
-    locale: str, project: Project, module: TrainingModule | None = None
+    locale: str, project: Project, module: TrainingModule | None = None, *, size: int = 0
 ) -> dict[str, Any]:
+    """A module's form; ``size``: how many modules the curriculum holds (for its place)."""
     formats = [(f.value, plain(locale, f"training.format.{f.value}")) for f in TrainingFormat]
     roles = [(r, plain(locale, f"roles.{r}")) for r in ROLES]
     yes_no = [("yes", plain(locale, "training.yes")), ("no", plain(locale, "training.no"))]
@@ -218,6 +219,35 @@ def module_modal(
             max_length=3,
         ),
     ]
+    places = size if module else size + 1
+    blocks.append(
+        ui.select_input(
+            "position",
+            plain(locale, "training.field.position"),
+            [(str(n), str(n)) for n in range(1, places + 1)],
+            initial=str(module.position if module else places),
+            hint=plain(locale, "training.hint.position", count=places),
+        )
+    )
+    if module is not None:
+        text = t(locale, "training.delete_module_confirm", name=module.name)
+        blocks.append(
+            ui.actions(
+                ui.button(
+                    plain(locale, "training.delete_module"),
+                    TrainingId.DELETE_MODULE,
+                    str(module.id),
+                    style="danger",
+                    confirm=ui.confirm_dialog(
+                        plain(locale, "training.delete_module_title"),
+                        text,
+                        plain(locale, "training.delete_module"),
+                        plain(locale, "common.cancel"),
+                    ),
+                ),
+                block_id="module_delete",
+            )
+        )
     return ui.modal(
         callback_id=TrainingId.MODULE_MODAL,
         title=plain(locale, "training.modal.module_title"),
@@ -225,6 +255,16 @@ def module_modal(
         close=plain(locale, "common.cancel"),
         blocks=blocks,
         private_metadata={"p": project.id, "m": module.id if module else None},
+    )
+
+
+def module_notice(locale: str, text: str) -> dict[str, Any]:
+    """What became of a module's deletion, in place of its form."""
+    return ui.modal(
+        callback_id=TrainingId.MODULE_NOTICE,
+        title=plain(locale, "training.modal.module_title"),
+        close=plain(locale, "common.close"),
+        blocks=[ui.section(text)],
     )
 
 
@@ -897,21 +937,38 @@ def _parse(block: dict[str, Any]) -> Block:
 
 
 ROLL_CALL_LIMIT = 95
+ROLL_CALL_GROUP = "group:"  # block id prefix of a status's people picker in a long roll call
 
 
 def roll_call_modal(locale: str, event: CalendarEvent, rows: list[RosterRow]) -> dict[str, Any]:
-    """Present, late, excused or absent per person on the roster (not those who declined)."""
+    """Present, late, excused or absent per person on the roster (not those who declined): a
+    select per person up to ``ROLL_CALL_LIMIT`` people, beyond that one people picker per status
+    (a modal holds 100 blocks)."""
     statuses = [(s.value, plain(locale, f"training.attendance.{s.value}")) for s in Attendance]
-    people = [r for r in rows if r.response not in (Rsvp.DECLINED,)][:ROLL_CALL_LIMIT]
+    people = [r for r in rows if r.response not in (Rsvp.DECLINED,)]
     blocks: list[Block] = [ui.context(calendar_views.when(locale, event))]
-    for row in people:
-        initial = row.attendance or (Attendance.PRESENT if row.response == Rsvp.ACCEPTED else None)
+
+    def initial(row: RosterRow) -> str | None:
+        return row.attendance or (Attendance.PRESENT if row.response == Rsvp.ACCEPTED else None)
+
+    if len(people) > ROLL_CALL_LIMIT:
+        blocks.append(ui.context(t(locale, "training.roll_call_by_status", count=len(people))))
+        for status, label in statuses:
+            blocks.append(
+                ui.users_input(
+                    f"{ROLL_CALL_GROUP}{status}",
+                    label,
+                    initial=[row.user_id for row in people if initial(row) == status],
+                    optional=True,
+                )
+            )
+    for row in people if len(people) <= ROLL_CALL_LIMIT else []:
         blocks.append(
             ui.select_input(
                 f"att:{row.user_id}",
                 row.name or row.user_id,
                 statuses,
-                initial=initial,
+                initial=initial(row),
                 optional=True,
             )
         )
