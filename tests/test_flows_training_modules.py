@@ -19,7 +19,7 @@ from bot.services import projects as project_service
 from bot.services.keyusers import KeyUserInput
 from storage.db import Database
 from storage.models import Invitation, TrainingModule
-from tests.conftest import KEY_USERS, PM, TEAM
+from tests.conftest import KEY_USERS, OUTSIDER, PM, TEAM
 from tests.flows import texts
 from tests.test_flows_trainings import (
     SESSION_START,
@@ -163,6 +163,11 @@ def test_a_roll_call_of_a_hundred_and_twenty_people_picks_them_by_status(
     # Someone under two statuses is refused on the second picker; nothing is stored.
     response = slack.submit_view(PM, {"group:present": people[:100], "group:absent": people[99:]})
     assert "two statuses" in response.json["errors"]["group:absent"]
+    # The pickers offer the whole workspace: someone not on the roster is refused.
+    response = slack.submit_view(PM, {"group:present": [*people[:3], OUTSIDER]})
+    assert "not on the roster" in str(response.json["errors"])
+    with database.session() as session:
+        assert all(i.attendance is None for i in session.exec(select(Invitation)))
     slack.submit_view(
         PM, {"group:present": people[:100], "group:late": people[100:110], "group:absent": []}
     )
