@@ -115,7 +115,7 @@ def test_a_training_list_counts_the_declined_and_the_waitlist_up_to_everyone_inv
     ) in last_answer(slack)
 
 
-def test_the_digests_coming_week_counts_a_maybe(
+def test_the_digests_and_dashboards_coming_week_counts_a_maybe(
     slack: SlackDriver, runtime: Runtime, clock: Any
 ) -> None:
     clock.set(NOW)
@@ -133,10 +133,13 @@ def test_the_digests_coming_week_counts_a_maybe(
         )
     slack.slash_command(PM, "/digest", "preview ERP")
     counted = Counter(answers.values())
-    assert (
+    tally = (
         f"{len(answers)} invited: {counted['accepted']} accepted, {counted['maybe']} maybe,"
         f" {counted['declined']} declined, {counted['pending']} not answered"
-    ) in last_answer(slack)
+    )
+    assert tally in last_answer(slack)
+    slack.open_home(PM)  # the PM's dashboard shows the same week
+    assert tally in texts([slack.emulator.home(PM)])
 
 
 def test_a_meeting_nine_days_ahead_is_listed_and_none_is_said_only_when_none_is_planned(
