@@ -87,6 +87,9 @@ class EventInput:
     reminder_minutes: Sequence[int] = DEFAULT_REMINDERS
     series_uid: str | None = None
     rrule: str | None = None
+    # The field a clash of the organizer is shown under: the organizer's own field where the
+    # form names them, else the time (the organizer is the person planning or the event's own).
+    busy_field: str = "organizer_id"
 
 
 @dataclass
@@ -315,12 +318,15 @@ def validate(
         raise ValidationError(dict(errors))
     assert starts_at is not None and minutes is not None and data.organizer_id
     ends_at = starts_at + timedelta(minutes=minutes)
-    clash = organizer_clash(ctx, data.organizer_id, starts_at, ends_at, existing=existing)
-    if clash is not None:
-        raise ValidationError(
-            {"organizer_id": Msg("calendar.errors.double_booked", title=clash.title)}
-        )
+    if organizer_clash(ctx, data.organizer_id, starts_at, ends_at, existing=existing) is not None:
+        raise busy(data)
     return starts_at, ends_at
+
+
+def busy(data: EventInput) -> ValidationError:
+    """The organizer is busy at that time: said without the other event, which may be another
+    project's that the person planning has no right to see."""
+    return ValidationError({data.busy_field: Msg("calendar.errors.double_booked")})
 
 
 def organizer_clash(
@@ -391,7 +397,7 @@ def create_series(
     length = timedelta(minutes=data.duration_minutes or 0)
     later = list(starts[1:])
     if later:
-        busy = ctx.session.exec(
+        taken = ctx.session.exec(
             ctx.select(CalendarEvent).where(
                 CalendarEvent.organizer_id == data.organizer_id,
                 CalendarEvent.status == EventStatus.SCHEDULED,
@@ -400,13 +406,8 @@ def create_series(
             )
         ).all()
         for start in later:
-            clash = next(
-                (e for e in busy if e.starts_at < start + length and e.ends_at > start), None
-            )
-            if clash is not None:
-                raise ValidationError(
-                    {"organizer_id": Msg("calendar.errors.double_booked", title=clash.title)}
-                )
+            if any(e.starts_at < start + length and e.ends_at > start for e in taken):
+                raise busy(data)
     now = ctx.now()
     events = [
         CalendarEvent(
@@ -889,6 +890,7 @@ def reschedule_event(
         capacity=event.capacity,
         rsvp_deadline=rsvp_deadline,
         reminder_minutes=event.reminder_minutes,
+        busy_field="starts_at",
     )
     new_start, new_end = validate(ctx, project, data, existing=event)
     if (new_start, new_end) == (event.starts_at, event.ends_at):

@@ -238,6 +238,7 @@ def create_meeting(
         video_url=data.video_url,
         allow_maybe=data.allow_maybe,
         reminder_minutes=reminders,
+        busy_field="starts_at",
     )
     try:
         calendar.validate(ctx, project, base)

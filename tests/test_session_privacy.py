@@ -1,0 +1,102 @@
+"""Who sees a project's training sessions, and what naming a busy trainer or organizer tells.
+
+Each test plays the people involved through the emulator and the driver, as Slack would deliver it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from bot.emulator.driver import SlackDriver
+from bot.emulator.server import SlackEmulator
+from bot.ids import TrainingId
+from storage.db import Database
+from storage.models import CalendarEvent, Project, TrainingModule
+from tests.conftest import PM, PM2, PROJECT_CHANNEL
+from tests.flows import add_key_user, create_project
+from tests.test_flows_trainings import (
+    ANNA,
+    SESSION_START,
+    click_in_response,
+    epoch,
+    project_with_curriculum,
+    schedule,
+)
+
+SECRET_TITLE = "Layoff planning for payroll"
+OTHER_CHANNEL = "C0GENERAL"
+
+
+def module_of(database: Database, code: str, name: str = "System overview") -> int:
+    with database.session() as session:
+        return session.exec(
+            select(TrainingModule.id)
+            .join(Project, Project.id == TrainingModule.project_id)  # type: ignore[arg-type]
+            .where(Project.code == code, TrainingModule.name == name)
+        ).one()
+
+
+def event_titles(database: Database) -> list[str]:
+    with database.session() as session:
+        return sorted(session.exec(select(CalendarEvent.title)).all())
+
+
+def second_project_with_curriculum(slack: SlackDriver) -> None:
+    """CRM, run by PM2 alone, with its own curriculum and one key user."""
+    create_project(
+        slack, PM2, code="CRM", name="CRM rollout", channel_id=OTHER_CHANNEL, pm_ids=[PM2]
+    )
+    add_key_user(slack, ANNA, by=PM2, code="CRM", role="key_user")
+    slack.slash_command(PM2, "/training", "curriculum CRM", channel_id=OTHER_CHANNEL)
+    click_in_response(slack, PM2, TrainingId.USE_STANDARD)
+
+
+# ------------------------------------------------------------------ 7. a busy trainer
+
+
+def test_naming_a_busy_trainer_says_only_busy_under_the_trainer_field(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator
+) -> None:
+    project_with_curriculum(slack)
+    schedule(slack, database, title=SECRET_TITLE)  # ERP's PM trains at SESSION_START
+    second_project_with_curriculum(slack)
+    slack.slash_command(PM2, "/training", "new CRM", channel_id=OTHER_CHANNEL)
+    values: dict[str, Any] = {
+        "module": str(module_of(database, "CRM")),
+        "trainer_id": PM,  # PM2 names ERP's PM as the trainer, an hour into PM's session
+        "starts_at": epoch(SESSION_START + timedelta(hours=1)),
+        "duration": "2",
+        "audience_kind": "all",
+    }
+    response = slack.submit_view(PM2, values)
+    assert response.json is not None
+    assert response.json["errors"] == {"trainer_id": "This person is busy at that time."}
+    assert SECRET_TITLE not in json.dumps(response.json)
+    assert SECRET_TITLE not in json.dumps(emulator.dm_messages(PM2))
+    assert event_titles(database) == [SECRET_TITLE]  # nothing stored for CRM
+
+
+def test_an_organizer_busy_with_a_training_is_told_under_the_time_of_the_meeting(
+    slack: SlackDriver, database: Database
+) -> None:
+    project_with_curriculum(slack)
+    schedule(slack, database, title=SECRET_TITLE)
+    slack.slash_command(PM, "/meeting", "new", channel_id=PROJECT_CHANNEL)
+    response = slack.submit_view(
+        PM,
+        {
+            "title": "Steering committee",
+            "kind": "working_meeting",
+            "starts_at": epoch(SESSION_START + timedelta(minutes=30)),
+            "duration": "60",
+            "people": [ANNA],
+            "repeat": "none",
+        },
+    )
+    assert response.json is not None
+    assert response.json["errors"] == {"starts_at": "This person is busy at that time."}
+    assert event_titles(database) == [SECRET_TITLE]
