@@ -11,15 +11,20 @@ from typing import Any
 
 from sqlmodel import select
 
+from bot.clock import MovableClock
 from bot.emulator.driver import SlackDriver
 from bot.emulator.server import SlackEmulator
 from bot.ids import TrainingId
+from bot.jobs import run_due
+from bot.runtime import Runtime
 from storage.db import Database
 from storage.models import CalendarEvent, Project, TrainingModule
-from tests.conftest import PM, PM2, PROJECT_CHANNEL
-from tests.flows import add_key_user, create_project
+from tests.conftest import OUTSIDER, PM, PM2, PROJECT_CHANNEL
+from tests.flows import add_key_user, create_project, last_response, texts
 from tests.test_flows_trainings import (
     ANNA,
+    BEN,
+    CARL,
     SESSION_START,
     click_in_response,
     epoch,
@@ -53,6 +58,65 @@ def second_project_with_curriculum(slack: SlackDriver) -> None:
     add_key_user(slack, ANNA, by=PM2, code="CRM", role="key_user")
     slack.slash_command(PM2, "/training", "curriculum CRM", channel_id=OTHER_CHANNEL)
     click_in_response(slack, PM2, TrainingId.USE_STANDARD)
+
+
+# ------------------------------------------------------------- 6. who sees the sessions
+
+
+def two_sessions(slack: SlackDriver, database: Database) -> None:
+    """One session for Anna, and a later one for Ben that Anna is not invited to."""
+    schedule(slack, database, title="Invoices for Anna", audience_people=[ANNA])
+    later = epoch(SESSION_START + timedelta(days=1))
+    schedule(slack, database, title=SECRET_TITLE, audience_people=[BEN], starts_at=later)
+
+
+def listing(slack: SlackDriver, user: str, span: str = "") -> str:
+    slack.slash_command(user, "/training", f"list ERP {span}".strip(), channel_id=PROJECT_CHANNEL)
+    return texts([last_response(slack)])
+
+
+def test_someone_outside_the_project_cannot_list_its_sessions(
+    slack: SlackDriver, database: Database
+) -> None:
+    project_with_curriculum(slack)
+    two_sessions(slack, database)
+    for span in ("", "week", "all"):
+        text = listing(slack, OUTSIDER, span)
+        assert "are for its project managers and team" in text
+        assert SECRET_TITLE not in text and "Invoices for Anna" not in text
+
+
+def test_a_key_user_lists_only_the_sessions_they_are_invited_to(
+    slack: SlackDriver, database: Database
+) -> None:
+    project_with_curriculum(slack)
+    two_sessions(slack, database)
+    for span in ("", "all"):
+        anna = listing(slack, ANNA, span)
+        assert "Invoices for Anna" in anna and SECRET_TITLE not in anna
+    carl = listing(slack, CARL)  # a key user invited to nothing: an empty list, not a refusal
+    assert "Invoices for Anna" not in carl and SECRET_TITLE not in carl
+    assert "are for its project managers" not in carl
+    pm = listing(slack, PM, "all")
+    assert "Invoices for Anna" in pm and SECRET_TITLE in pm
+
+
+def test_the_digest_lists_the_coming_sessions_to_the_pms_but_not_in_the_project_channel(
+    slack: SlackDriver,
+    database: Database,
+    emulator: SlackEmulator,
+    runtime: Runtime,
+    clock: MovableClock,
+) -> None:
+    project_with_curriculum(slack)
+    schedule(slack, database, title=SECRET_TITLE, audience_people=[BEN])
+    clock.set(SESSION_START - timedelta(days=1))  # Monday 09:00 in Berlin, the digest's time
+    run_due(runtime)
+    digests = [m for m in emulator.messages(PROJECT_CHANNEL) if "Weekly digest" in str(m)]
+    to_pm = [m for m in emulator.dm_messages(PM) if "Weekly digest" in str(m)]
+    assert len(digests) == 1 and len(to_pm) == 1
+    assert SECRET_TITLE not in texts(digests)
+    assert SECRET_TITLE in texts(to_pm)
 
 
 # ------------------------------------------------------------------ 7. a busy trainer

@@ -32,7 +32,6 @@ def subject(project: Project) -> str:
 def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str) -> list[str]:
     """The digest's messages (and trend chart) to everyone the target names, in the outbox."""
     project = digest.project
-    message = views.digest_message(digest)
     polls = digest.sections.get("polls")
     chart: bytes | None = None
     if polls is not None and len(polls.rounds) >= 2:
@@ -41,6 +40,8 @@ def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str
         chart = charts.trend_chart(polls.title, polls.rounds, project.locale)
     keys: list[str] = []
     for recipient in service.recipients(ctx, project, target):
+        reader = None if recipient == project.channel_id else recipient
+        message = views.digest_message(service.as_read_by(ctx, digest, reader))
         key = f"{key_base}:to:{recipient}"
         enqueue(
             ctx.session,

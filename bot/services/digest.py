@@ -19,7 +19,7 @@ The period a digest reports on is the seven days up to its due time (the preview
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,7 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from bot.errors import Msg, ValidationError
-from bot.services import engagement, poll_results, training_readiness
+from bot.services import engagement, poll_results, training_readiness, training_sessions
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.keyusers import Quadrant
@@ -723,6 +723,23 @@ def coming_week(ctx: Ctx, project: Project, period: Period) -> ComingWeek | None
         ],
         more=len(rows) > COMING_LIMIT,
     )
+
+
+def as_read_by(ctx: Ctx, digest: Digest, reader: str | None) -> Digest:
+    """The digest as ``reader`` receives it (a PM; None: the project channel). Its coming week
+    lists training sessions only for a reader who sees every session of the project
+    (``training_sessions.sight_of``): a PM's copy does, the channel's copy leaves them out."""
+    coming = digest.sections.get("coming_week")
+    sight = training_sessions.sight_of(ctx, digest.project, reader)
+    if coming is None or sight == training_sessions.Sight.EVERY:
+        return digest
+    sections = dict(digest.sections)
+    events = [event for event in coming.events if event.kind != training_sessions.KIND]
+    if events:
+        sections["coming_week"] = replace(coming, events=events)
+    else:
+        del sections["coming_week"]
+    return replace(digest, sections=sections)
 
 
 def readiness(ctx: Ctx, project: Project) -> list[dict[str, Any]] | None:
