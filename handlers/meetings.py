@@ -5,7 +5,6 @@ the engagement nudge. RSVP and check-in buttons are the calendar core's (``handl
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -17,19 +16,24 @@ from bot.i18n import t
 from bot.ids import EngagementId, MeetingId, PlanId
 from bot.jobs import issues as issue_notices
 from bot.runtime import Runtime
+from bot.services import fields
 from bot.services import issues as issue_service
 from bot.services import meetings as service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import common as ui
 from bot.views import meetings as views
-from handlers.common import dm, error_text, open_modal, refuse_form, respond_error, unit
+from handlers.common import (
+    dm,
+    error_text,
+    open_modal,
+    refuse_form,
+    request_id,
+    respond_error,
+    unit,
+)
 from handlers.commplan import due_source, refresh_due_message
 from handlers.home import publish_home
-
-
-def _moment(raw: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(raw), UTC) if raw not in (None, "") else None
 
 
 def meeting_input(values: dict[str, Any]) -> service.MeetingInput:
@@ -39,8 +43,8 @@ def meeting_input(values: dict[str, Any]) -> service.MeetingInput:
     return service.MeetingInput(
         title=values.get("title") or "",
         kind=values.get("kind") or "",
-        starts_at=_moment(values.get("starts_at")),
-        duration_minutes=int(duration) if str(duration or "").isdigit() else None,
+        starts_at=fields.moment(values.get("starts_at")),
+        duration_minutes=fields.whole_number(duration),
         location=values.get("location") or "",
         video_url=(values.get("video_url") or "").strip(),
         people=list(values.get("people") or []),
@@ -52,7 +56,7 @@ def meeting_input(values: dict[str, Any]) -> service.MeetingInput:
         repeat=values.get("repeat") or "none",
         count=values.get("count") or "",
         until=values.get("until") or None,
-        reminders=[int(m) for m in values.get("reminders") or [] if str(m).isdigit()],
+        reminders=[m for m in map(fields.whole_number, values.get("reminders") or []) if m],
         allow_maybe="maybe" in options,
         announce="announce" in options,
     )
@@ -203,7 +207,7 @@ def register(app: App, runtime: Runtime) -> None:
             with unit(runtime, context, client) as ctx:
                 if not project_id:
                     raise ValidationError({"project": Msg("errors.required")})
-                project = project_service.get_project_by_id(ctx, int(project_id))
+                project = project_service.get_project_by_id(ctx, request_id(project_id))
                 locale = project.locale
                 if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
                     ack()
@@ -259,8 +263,8 @@ def register(app: App, runtime: Runtime) -> None:
             moved, keys = service.reschedule_meeting(
                 ctx=ctx,
                 event_id=event_id,
-                starts_at=_moment(values.get("starts_at")),
-                duration_minutes=int(duration) if str(duration or "").isdigit() else None,
+                starts_at=fields.moment(values.get("starts_at")),
+                duration_minutes=fields.whole_number(duration),
                 messages=views.MESSAGES,
             )
             text = t(
@@ -428,7 +432,8 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         ack()
         with unit(runtime, context, client) as ctx:
-            project, defaults = service.planner_default_meeting(ctx, int(action.get("value") or 0))
+            occurrence_id = request_id(action.get("value"))
+            project, defaults = service.planner_default_meeting(ctx, occurrence_id)
         open_new_form(
             client,
             body["trigger_id"],
@@ -453,6 +458,6 @@ def register(app: App, runtime: Runtime) -> None:
             client,
             body["trigger_id"],
             context,
-            project_id=int(project_id or 0),
+            project_id=request_id(project_id),
             defaults=defaults,
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -17,7 +16,7 @@ from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, Validation
 from bot.i18n import plain, slack_date, t
 from bot.ids import PollId
 from bot.runtime import Runtime
-from bot.services import poll_results
+from bot.services import fields, poll_results
 from bot.services import polls as service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
@@ -30,6 +29,7 @@ from handlers.common import (
     open_modal,
     person_locale,
     refuse_form,
+    request_id,
     respond_error,
     unit,
     view_errors,
@@ -40,10 +40,6 @@ from storage.models import Poll, PollStatus, Project
 log = logging.getLogger(__name__)
 RATE_ACTION = re.compile("^" + re.escape(PollId.RATE_PREFIX))
 METADATA_LIMIT = 3000
-
-
-def _moment(raw: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(raw), UTC) if raw not in (None, "") else None
 
 
 def settings_draft(values: dict[str, Any], project_id: int, locale: str) -> dict[str, Any]:
@@ -68,7 +64,7 @@ def settings_draft(values: dict[str, Any], project_id: int, locale: str) -> dict
             "opens": values.get("opens_at"),
             "closes": values.get("closes_at"),
             "recurrence": values.get("recurrence") or "none",
-            "remind": int(values.get("remind_hours") or 0),
+            "remind": fields.whole_number(values.get("remind_hours")) or 0,
         },
         "q": [q.compact() for q in questions],
     }
@@ -85,8 +81,8 @@ def poll_input(draft: dict[str, Any]) -> service.PollInput:
         audience_quadrants=list(s["quadrants"]),
         audience_people=list(s["people"]),
         anonymous=bool(s["anonymous"]),
-        opens_at=_moment(s["opens"]),
-        closes_at=_moment(s["closes"]),
+        opens_at=fields.moment(s["opens"]),
+        closes_at=fields.moment(s["closes"]),
         recurrence=s["recurrence"],
         remind_hours=s["remind"] or None,
         questions=[service.QuestionInput.from_compact(q) for q in draft.get("q", [])],
@@ -259,7 +255,7 @@ def register(app: App, runtime: Runtime) -> None:
             with unit(runtime, context, client) as ctx:
                 if not project_id:
                     raise ValidationError({"project": Msg("errors.required")})
-                project = project_service.get_project_by_id(ctx, int(project_id))
+                project = project_service.get_project_by_id(ctx, request_id(project_id))
                 project_service.require_pm(ctx, project)
                 locale = project.locale
                 draft = settings_draft(values, project.id or 0, locale)
@@ -279,7 +275,7 @@ def register(app: App, runtime: Runtime) -> None:
         keys: list[str] = []
         try:
             with unit(runtime, context, client) as ctx:
-                project = project_service.get_project_by_id(ctx, int(draft["p"]))
+                project = project_service.get_project_by_id(ctx, request_id(draft.get("p")))
                 locale = project.locale
                 question = question_input(values)
                 if question.text.strip():
@@ -406,7 +402,8 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         ack()
         value = views.read_value(action.get("value"))
-        _prefix, question_id, rating = action["action_id"].split(":")
+        _prefix, _sep, rest = action["action_id"].partition(":")
+        question_id, _sep, rating = rest.partition(":")
         user_id = context.user_id or ""
         with unit(runtime, context, client) as ctx:
             try:
@@ -414,8 +411,8 @@ def register(app: App, runtime: Runtime) -> None:
                     ctx=ctx,
                     poll_id=value.get("p"),
                     user_id=user_id,
-                    question_id=int(question_id),
-                    value=int(rating),
+                    question_id=request_id(question_id),
+                    value=fields.whole_number(rating),
                 )
             except service.PollClosed as error:
                 _show_closed(client, respond, ctx, value.get("p"), error)

@@ -25,6 +25,7 @@ from bot import delivery
 from bot.calendar import ics
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
+from bot.services import fields
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from storage.models import (
@@ -44,6 +45,9 @@ CHECK_IN_OPENS = timedelta(minutes=15)  # before the start
 LATE_AFTER = timedelta(minutes=10)  # a check-in this long after the start counts as late
 ROSTER_BEFORE = timedelta(hours=24)  # the organizer's roster / tally
 MAX_DURATION = timedelta(hours=24)
+MAX_CAPACITY = 9999  # seats of one event; the forms take four digits
+LOCATION_LIMIT = fields.limit(CalendarEvent.location)
+VIDEO_URL_LIMIT = fields.limit(CalendarEvent.video_url)
 DEFAULT_REMINDERS = (1440, 60)
 # Answers that hold a seat or may come: reminded before the start.
 REMINDED = (Rsvp.ACCEPTED, Rsvp.MAYBE)
@@ -117,13 +121,10 @@ class RosterRow:
 
 def get_event(ctx: Ctx, event_id: Any) -> CalendarEvent:
     """The event with this id in the acting workspace (ids from buttons are only a claim)."""
-    try:
-        ident = int(event_id)
-    except (TypeError, ValueError):
-        raise NotFound(Msg("calendar.errors.not_found", id=str(event_id)[:20])) from None
-    event = ctx.get(CalendarEvent, ident)
+    ident = fields.record_id(event_id)
+    event = ctx.get(CalendarEvent, ident) if ident else None
     if event is None:
-        raise NotFound(Msg("calendar.errors.not_found", id=ident))
+        raise NotFound(Msg("calendar.errors.not_found", id=ident or str(event_id)[:20]))
     return event
 
 
@@ -302,10 +303,16 @@ def validate(
         errors["duration"] = Msg("errors.required")
     elif minutes <= 0:
         errors["duration"] = Msg("calendar.errors.end_before_start")
-    elif timedelta(minutes=minutes) > MAX_DURATION:
+    elif minutes > MAX_DURATION / timedelta(minutes=1):
         errors["duration"] = Msg("calendar.errors.too_long")
-    if data.capacity is not None and data.capacity < 1:
-        errors["capacity"] = Msg("calendar.errors.capacity")
+    if data.capacity is not None and not 1 <= data.capacity <= MAX_CAPACITY:
+        errors["capacity"] = Msg("calendar.errors.capacity", limit=MAX_CAPACITY)
+    for field_name, text, column in (
+        ("location", data.location, CalendarEvent.location),
+        ("video_url", data.video_url, CalendarEvent.video_url),
+    ):
+        if message := fields.too_long(text, column):
+            errors[field_name] = message
     if data.rsvp_deadline is not None and starts_at is not None and data.rsvp_deadline > starts_at:
         errors["rsvp_deadline"] = Msg("calendar.errors.deadline_after_start")
     if data.video_url and not data.video_url.startswith(("https://", "http://")):

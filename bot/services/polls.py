@@ -53,6 +53,7 @@ from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
 from bot.services import projects as project_service
 from bot.services.context import Ctx
+from bot.services.fields import record_id
 from bot.services.keyusers import ROLES, Quadrant, active_key_users, quadrant
 from storage.models import (
     BallotBox,
@@ -256,11 +257,8 @@ def add_period(moment: datetime, recurrence: str) -> datetime:
 
 
 def get_poll(ctx: Ctx, poll_id: int | str) -> Poll:
-    try:
-        ident = int(str(poll_id).lstrip("#"))
-    except ValueError:
-        raise NotFound(Msg("poll.errors.not_found", id=poll_id)) from None
-    poll = ctx.get(Poll, ident)
+    ident = record_id(poll_id)
+    poll = ctx.get(Poll, ident) if ident else None
     if poll is None:
         raise NotFound(Msg("poll.errors.not_found", id=poll_id))
     return poll
@@ -678,12 +676,14 @@ def answer_from_button(
     poll_id: int | str,
     user_id: str,
     question_id: int,
-    value: int,
+    value: int | None,
 ) -> tuple[AnswerOutcome | None, dict[str, Any]]:
     """A rating clicked in the DM. Stored at once when that completes a named answer; otherwise
     (other required questions open, or an anonymous poll, whose answer is final and so is
     confirmed in the modal) returns (None, answers so far) so the modal opens prefilled.
-    Nothing partial is ever stored."""
+    Nothing partial is ever stored; a value that is no number (a forged button) is refused."""
+    if value is None:
+        raise NotFound(Msg("security.request_unreadable"))
     poll, person = answerable(ctx, poll_id, user_id)
     if poll.anonymous and person.answered:
         raise PermissionDenied(Msg("poll.errors.anonymous_final"))

@@ -39,7 +39,7 @@ class ProjectInput:
     team_ids: list[str] | None = None  # None leaves the project team as it is
     timezone: str = "UTC"
     locale: str = "en"
-    digest_weekday: int = 0
+    digest_weekday: int | None = 0  # None: not a day (a forged choice)
     digest_time: str = "09:00"
 
 
@@ -80,7 +80,7 @@ def validate_project(ctx: Ctx, data: ProjectInput, *, existing: Project | None =
         errors["timezone"] = Msg("errors.timezone_unknown", timezone=data.timezone)
     if data.locale not in LOCALES:
         errors["locale"] = Msg("errors.locale_unknown")
-    if not 0 <= data.digest_weekday <= 6:
+    if data.digest_weekday is None or not 0 <= data.digest_weekday <= 6:
         errors["digest_weekday"] = Msg("errors.weekday_unknown")
     if not TIME_RE.match(data.digest_time or ""):
         errors["digest_time"] = Msg("errors.time_format")

@@ -26,7 +26,8 @@ from bot.services import issues as issue_service
 from bot.services import polls as poll_service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
-from bot.services.trainings import get_module, number_in_range, require_trainer
+from bot.services.fields import finite_number, number_in_range, whole_number
+from bot.services.trainings import get_module, require_trainer
 from storage.models import (
     ATTENDED,
     CalendarEvent,
@@ -78,6 +79,17 @@ class SessionView:
     pending: int = 0
 
 
+def _minutes(duration_hours: str | float | None) -> int | None:
+    """A duration typed in hours, in whole minutes (None: not a finite number). A figure far
+    beyond the calendar's longest event is cut to twice that, which the core then refuses as too
+    long, so no huge number is computed."""
+    hours = finite_number(duration_hours)
+    if hours is None:
+        return None
+    bound = 2 * calendar.MAX_DURATION.total_seconds() / 3600
+    return round(max(-bound, min(hours, bound)) * 60)
+
+
 def _form_fields(error: ValidationError) -> ValidationError:
     """The core's errors keyed by this form's fields (the organizer is the trainer)."""
     return ValidationError(
@@ -102,11 +114,8 @@ def create_sessions(
         module = get_module(ctx, data.module_id, project)
     except NotFound:
         errors["module"] = Msg("training.errors.module_not_found")
-    minutes = None
-    try:
-        hours = float(str(data.duration_hours).strip().replace(",", "."))
-        minutes = int(round(hours * 60))
-    except (TypeError, ValueError):
+    minutes = _minutes(data.duration_hours)
+    if minutes is None:
         errors["duration"] = Msg("training.errors.duration")
     count = 1
     try:
@@ -115,10 +124,9 @@ def create_sessions(
         errors.update(error.errors)  # type: ignore[arg-type]
     capacity = None
     if data.capacity not in (None, ""):
-        try:
-            capacity = int(str(data.capacity).strip())
-        except ValueError:
-            errors["capacity"] = Msg("calendar.errors.capacity")
+        capacity = whole_number(data.capacity)
+        if capacity is None:
+            errors["capacity"] = Msg("calendar.errors.capacity", limit=calendar.MAX_CAPACITY)
     audience_values, audience_errors = poll_service.clean_audience(
         data.audience_kind, data.audience_roles, data.audience_quadrants, data.audience_people
     )
@@ -455,10 +463,9 @@ def reschedule(
     messages: calendar.EventMessages,
 ) -> tuple[CalendarEvent, list[str]]:
     session, event = session_for_event(ctx, event_id)
-    try:
-        minutes = int(round(float(str(duration_hours).strip().replace(",", ".")) * 60))
-    except (TypeError, ValueError):
-        raise ValidationError({"duration": Msg("training.errors.duration")}) from None
+    minutes = _minutes(duration_hours)
+    if minutes is None:
+        raise ValidationError({"duration": Msg("training.errors.duration")})
     event, keys = calendar.reschedule_event(
         ctx=ctx,
         event_id=event.id,

@@ -34,6 +34,7 @@ from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
 from bot.services import projects as project_service
 from bot.services.context import Ctx
+from bot.services.fields import number_in_range, record_id, whole_number
 from bot.services.keyusers import EMAIL_RE, ROLES, USER_ID_RE, active_key_users
 from storage.models import (
     KeyUser,
@@ -137,27 +138,11 @@ def modules_of(ctx: Ctx, project_id: int) -> list[TrainingModule]:
 def get_module(
     ctx: Ctx, module_id: int | str | None, project: Project | None = None
 ) -> TrainingModule:
-    try:
-        module = ctx.get(TrainingModule, int(module_id or 0))
-    except (TypeError, ValueError):
-        module = None
+    ident = record_id(module_id)
+    module = ctx.get(TrainingModule, ident) if ident else None
     if module is None or (project is not None and module.project_id != project.id):
         raise NotFound(Msg("training.errors.module_not_found"))
     return module
-
-
-def number_in_range(
-    raw: str | float | int | None, field_name: str, low: float, high: float
-) -> float:
-    try:
-        value = float(str(raw).strip().replace(",", "."))
-    except (TypeError, ValueError):
-        raise ValidationError(
-            {field_name: Msg("training.errors.number_range", low=low, high=high)}
-        ) from None
-    if not low <= value <= high:
-        raise ValidationError({field_name: Msg("training.errors.number_range", low=low, high=high)})
-    return value
 
 
 def clean_module(data: ModuleInput) -> dict[str, Any]:
@@ -591,10 +576,8 @@ def start_quiz(
 
 
 def get_quiz(ctx: Ctx, quiz_id: int | str | None) -> QuizRound:
-    try:
-        quiz = ctx.get(QuizRound, int(str(quiz_id or "").lstrip("#") or 0))
-    except ValueError:
-        quiz = None
+    ident = record_id(quiz_id)
+    quiz = ctx.get(QuizRound, ident) if ident else None
     if quiz is None:
         raise NotFound(Msg("training.errors.quiz_not_found", id=quiz_id))
     return quiz
@@ -635,7 +618,7 @@ def _chosen(raw: Any) -> set[int]:
     if raw in (None, "", []):
         return set()
     values = raw if isinstance(raw, list) else [raw]
-    return {int(v) for v in values}
+    return {n for n in map(whole_number, values) if n is not None}  # a forged option: none
 
 
 def submit_quiz(

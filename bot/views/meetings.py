@@ -13,7 +13,7 @@ from typing import Any
 from markupsafe import Markup
 from slack_sdk.models.blocks import Block
 
-from bot.calendar.service import RosterRow
+from bot.calendar.service import LOCATION_LIMIT, VIDEO_URL_LIMIT, RosterRow
 from bot.i18n import escape_mrkdwn, mention, plain, slack_date, t
 from bot.ids import MeetingId
 from bot.services import meetings as service
@@ -93,14 +93,14 @@ def meeting_modal(
             plain(locale, "meeting.field.location"),
             initial=data.location,
             optional=True,
-            max_length=200,
+            max_length=LOCATION_LIMIT,
         ),
         ui.text_input(
             "video_url",
             plain(locale, "meeting.field.video_url"),
             initial=data.video_url,
             optional=True,
-            max_length=500,
+            max_length=VIDEO_URL_LIMIT,
             placeholder="https://",
         ),
         ui.users_input(

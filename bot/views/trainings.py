@@ -17,7 +17,12 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
 )
 
-from bot.calendar.service import RosterRow
+from bot.calendar.service import (
+    LOCATION_LIMIT,
+    MAX_CAPACITY,
+    VIDEO_URL_LIMIT,
+    RosterRow,
+)
 from bot.i18n import mention, plain, say, slack_date, t
 from bot.ids import Action, TrainingId
 from bot.services.keyusers import ROLES, Quadrant
@@ -714,19 +719,22 @@ def session_modal(
                 hint=plain(locale, "training.hint.sessions"),
             ),
             ui.text_input(
-                "location", plain(locale, "training.field.location"), optional=True, max_length=200
+                "location",
+                plain(locale, "training.field.location"),
+                optional=True,
+                max_length=LOCATION_LIMIT,
             ),
             ui.text_input(
                 "video_url",
                 plain(locale, "training.field.video_url"),
                 optional=True,
-                max_length=500,
+                max_length=VIDEO_URL_LIMIT,
             ),
             ui.text_input(
                 "capacity",
                 plain(locale, "training.field.capacity"),
                 optional=True,
-                max_length=4,
+                max_length=len(str(MAX_CAPACITY)),
                 hint=plain(locale, "training.hint.capacity"),
             ),
             ui.radio_input(
