@@ -46,6 +46,8 @@ LATE_AFTER = timedelta(minutes=10)  # a check-in this long after the start count
 ROSTER_BEFORE = timedelta(hours=24)  # the organizer's roster / tally
 MAX_DURATION = timedelta(hours=24)
 MAX_CAPACITY = 9999  # seats of one event; the forms take four digits
+TITLE_LIMIT = fields.limit(CalendarEvent.title)
+DESCRIPTION_LIMIT = fields.limit(CalendarEvent.description)
 LOCATION_LIMIT = fields.limit(CalendarEvent.location)
 VIDEO_URL_LIMIT = fields.limit(CalendarEvent.video_url)
 DEFAULT_REMINDERS = (1440, 60)
@@ -291,8 +293,8 @@ def validate(
     errors: dict[str, Msg] = {}
     if not (data.title or "").strip():
         errors["title"] = Msg("errors.required")
-    elif len(data.title.strip()) > 150:
-        errors["title"] = Msg("errors.too_long", limit=150)
+    elif message := fields.too_long(data.title, CalendarEvent.title):
+        errors["title"] = message
     starts_at = data.starts_at
     if starts_at is None:
         errors["starts_at"] = Msg("errors.required")

@@ -53,7 +53,7 @@ from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
 from bot.services import projects as project_service
 from bot.services.context import Ctx
-from bot.services.fields import record_id
+from bot.services.fields import limit, record_id, too_long
 from bot.services.keyusers import ROLES, Quadrant, active_key_users, quadrant
 from storage.models import (
     BallotBox,
@@ -73,6 +73,9 @@ REMIND_CHOICES = (0, 2, 24, 48)  # hours before close; 0: no reminder
 DEFAULT_OPEN_DAYS = 7
 MAX_QUESTIONS = 12
 MAX_OPTIONS = 10  # radio buttons and checkboxes hold 10
+TITLE_LIMIT = limit(Poll.title)
+INTRO_LIMIT = limit(Poll.intro)
+QUESTION_LIMIT = limit(PollQuestion.text)
 ANONYMOUS_MIN_ANSWERS = 3
 BOX_SIZE = 50  # every ballot box written at answer time holds at least this many ballots
 RATING_VALUES = tuple(range(1, 6))
@@ -170,8 +173,8 @@ def clean_question(data: QuestionInput) -> QuestionInput:
     text = (data.text or "").strip()
     if not text:
         errors["question_text"] = Msg("errors.required")
-    elif len(text) > 300:
-        errors["question_text"] = Msg("errors.too_long", limit=300)
+    elif len(text) > QUESTION_LIMIT:
+        errors["question_text"] = Msg("errors.too_long", limit=QUESTION_LIMIT)
     options = [o.strip() for o in data.options if o and o.strip()]
     if data.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
         if not 2 <= len(options) <= MAX_OPTIONS:
@@ -218,10 +221,10 @@ def clean_settings(ctx: Ctx, data: PollInput) -> tuple[datetime, datetime, list[
     title = (data.title or "").strip()
     if not title:
         errors["title"] = Msg("errors.required")
-    elif len(title) > 150:
-        errors["title"] = Msg("errors.too_long", limit=150)
-    if len((data.intro or "").strip()) > 2000:
-        errors["intro"] = Msg("errors.too_long", limit=2000)
+    elif len(title) > TITLE_LIMIT:
+        errors["title"] = Msg("errors.too_long", limit=TITLE_LIMIT)
+    if message := too_long(data.intro, Poll.intro):
+        errors["intro"] = message
     values, audience_errors = clean_audience(
         data.audience_kind, data.audience_roles, data.audience_quadrants, data.audience_people
     )

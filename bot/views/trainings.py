@@ -29,9 +29,13 @@ from bot.services.keyusers import ROLES, Quadrant
 from bot.services.training_readiness import Readiness, ReadinessCell
 from bot.services.training_sessions import AUDIENCE_KINDS, REMINDER_CHOICES, SessionView
 from bot.services.trainings import (
+    COMMENT_LIMIT,
     CURRICULUM_COLUMNS,
+    DESCRIPTION_LIMIT,
+    NAME_LIMIT,
     PRACTICAL_COLUMNS,
     QUESTION_COLUMNS,
+    QUESTION_LIMIT,
     REMIND_CHOICES,
     ImportReport,
     QuizResults,
@@ -176,7 +180,7 @@ def module_modal(
             "name",
             plain(locale, "training.field.name"),
             initial=module and module.name,
-            max_length=120,
+            max_length=NAME_LIMIT,
         ),
         ui.text_input(
             "description",
@@ -184,7 +188,7 @@ def module_modal(
             initial=module and module.description,
             multiline=True,
             optional=True,
-            max_length=2000,
+            max_length=DESCRIPTION_LIMIT,
         ),
         ui.text_input(
             "planned_hours",
@@ -303,7 +307,7 @@ def question_modal(
             ui.radio_input(
                 "kind", plain(locale, "training.field.kind"), kinds, initial=QuizKind.SINGLE
             ),
-            ui.text_input("text", plain(locale, "training.field.text"), max_length=300),
+            ui.text_input("text", plain(locale, "training.field.text"), max_length=QUESTION_LIMIT),
             ui.text_input(
                 "options",
                 plain(locale, "training.field.options"),
@@ -523,7 +527,7 @@ def practical_modal(
                 plain(locale, "training.field.comment"),
                 multiline=True,
                 optional=True,
-                max_length=2000,
+                max_length=COMMENT_LIMIT,
             ),
         ],
     )
