@@ -28,7 +28,7 @@ from bot.ids import (
     TrainingId,
 )
 from storage.db import Database
-from storage.models import CalendarEvent, Project, TrainingModule
+from storage.models import CalendarEvent, KeyUser, PlanEntry, Project, TrainingModule
 from tests.conftest import KEY_USERS, PM, PROJECT_CHANNEL
 from tests.flows import create_project
 from tests.test_flows_trainings import (
@@ -43,13 +43,16 @@ from tests.test_flows_trainings import (
 
 UNREADABLE = "This button or form could not be read. Nothing was changed."
 HUGE = "99999999999999999999"
+FORGED_LENGTH = 10_000  # what a request that did not come from Slack's client may carry
 
 
 def without_limits(view: dict[str, Any]) -> dict[str, Any]:
-    """The modal as a forged request can submit it: no ``max_length`` on any input."""
+    """The modal as a forged request can submit it: any length in any text input."""
     forged = copy.deepcopy(view)
     for block in forged.get("blocks") or []:
-        (block.get("element") or {}).pop("max_length", None)
+        element = block.get("element") or {}
+        if element.get("type") == "plain_text_input":
+            element["max_length"] = FORGED_LENGTH
     return forged
 
 
@@ -262,3 +265,75 @@ def test_a_meeting_form_beyond_its_limits_stays_open_with_the_error_under_the_fi
     assert response.json["errors"] == {field: error}
     assert events(database) == []
     assert MeetingId.NEW_MODAL == form["callback_id"]
+
+
+# ------------------------------------------------------ counts and rules of other forms
+
+THOUSANDS_OF_DIGITS = "9" * 5000  # more digits than Python turns into an int by default
+
+
+def test_a_meeting_count_of_thousands_of_digits_is_refused_in_the_form(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator
+) -> None:
+    create_project(slack)
+    slack.slash_command(PM, "/keyuser", "add ERP", channel_id=PROJECT_CHANNEL)
+    slack.submit_view(PM, {"user_id": KEY_USERS[0]})
+    slack.slash_command(PM, "/meeting", "new", channel_id=PROJECT_CHANNEL)
+    values = {
+        "title": "Steering committee",
+        "kind": "working_meeting",
+        "starts_at": epoch(SESSION_START),
+        "duration": "60",
+        "people": [KEY_USERS[0]],
+        "repeat": "weekly",
+        "count": THOUSANDS_OF_DIGITS,
+    }
+    response = slack.submit_view(PM, values, view=without_limits(top_view(emulator)))
+    assert response.json is not None
+    assert response.json["errors"] == {
+        "count": "A series needs at least 2 meetings: write how many (2–100)."
+    }
+    assert events(database) == []
+
+
+def test_a_key_user_cadence_of_thousands_of_digits_is_refused_in_the_form(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator
+) -> None:
+    create_project(slack)
+    slack.slash_command(PM, "/keyuser", "add ERP", channel_id=PROJECT_CHANNEL)
+    form = without_limits(top_view(emulator))
+    response = slack.submit_view(
+        PM, {"user_id": KEY_USERS[0], "cadence_days": THOUSANDS_OF_DIGITS}, view=form
+    )
+    assert response.json is not None
+    assert list(response.json["errors"]) == ["cadence_days"]
+    with database.session() as session:
+        assert session.exec(select(KeyUser)).all() == []
+
+
+def test_a_plan_rule_longer_than_its_column_is_refused_in_the_form(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator
+) -> None:
+    create_project(slack)
+    slack.slash_command(PM, "/keyuser", "add ERP", channel_id=PROJECT_CHANNEL)
+    slack.submit_view(PM, {"user_id": ANNA})
+    slack.slash_command(PM, "/project", "plan ERP", channel_id=PROJECT_CHANNEL)
+    slack.click(PM, PlanId.ADD, view=top_view(emulator))
+    days = ",".join(str(day) for day in range(1, 29))
+    rule = f"FREQ=MONTHLY;BYMONTHDAY={days};BYMONTH={','.join(map(str, range(1, 13)))}"
+    rule += f";BYSETPOS={days}"
+    assert len(rule) > 200
+    values = {
+        "audience_kind": "person",
+        "person": ANNA,
+        "kind": "one_to_one",
+        "cadence": "custom",
+        "custom_rule": rule,
+        "channel": "phone",
+        "first_date": "2026-12-03",
+    }
+    response = slack.submit_view(PM, values, view=without_limits(top_view(emulator)))
+    assert response.json is not None
+    assert response.json["errors"] == {"custom_rule": "Keep it under 200 characters."}
+    with database.session() as session:
+        assert session.exec(select(PlanEntry)).all() == []
