@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.clock import MovableClock, SystemClock
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, shown_url
 
 # The demo's files (database, chart) go to the temporary directory, never into the working copy.
 DEMO_DATABASE = Path(tempfile.gettempdir()) / "liaison-demo" / "liaison-demo.db"
@@ -97,7 +97,7 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     _upgrade(settings)
-    print(f"database is up to date: {settings.database_url.split('@')[-1]}")
+    print(f"database is up to date: {shown_url(settings.database_url).split('@')[-1]}")
     return 0
 
 

@@ -583,6 +583,49 @@ def sent_row(session: Session, *, key: str) -> OutboxMessage | None:
     return session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
 
 
+@dataclass(frozen=True)
+class SentMessage:
+    """A message the app posted, as its outbox row recorded it: the only kind of message a click
+    or a form may have the app rewrite or answer under. A channel and ts read from a request are
+    anyone's to forge (another project's card, another person's DM)."""
+
+    channel: str
+    ts: str
+    payload: dict[str, Any]  # what was posted (its blocks say what the message lists)
+
+
+def sent_message(
+    session: Session,
+    *,
+    team_id: str,
+    to: str,
+    key: str,
+    subject: str | None = None,
+    ts: str | None = None,
+) -> SentMessage | None:
+    """The message the app posted to person ``to`` (their DM) under outbox ``key``, or None.
+
+    A key ending in ``:`` names several messages (one per send, e.g. each due-items DM of an
+    owner): then the one among those about ``subject`` at ``ts``, which a request may name but
+    only the database confirms."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.team_id == team_id,
+        OutboxMessage.method == "chat.postMessage",
+        col(OutboxMessage.ts).is_not(None),
+    )
+    if key.endswith(":"):
+        if not subject or not ts:
+            return None
+        query = query.where(OutboxMessage.subject == subject, OutboxMessage.ts == ts)
+    else:
+        query = query.where(OutboxMessage.key == key)
+    for row in session.exec(query).all():
+        if row.key.startswith(key) and row.channel and row.ts and to:
+            if row.payload.get("channel") == to:
+                return SentMessage(channel=row.channel, ts=row.ts, payload=row.payload)
+    return None
+
+
 def rows_by_key(session: Session, keys: list[str]) -> dict[str, OutboxMessage]:
     """The outbox rows with these keys, in one query (for jobs that thread under many messages)."""
     if not keys:

@@ -198,6 +198,19 @@ def serve(
     answer /healthz at once and start in parallel. A worker that cannot load the app (the
     database is unreachable) says why in one line and stops the server."""
     from gunicorn.app.base import BaseApplication
+    from gunicorn.glogging import Logger
+
+    class RootLogger(Logger):  # type: ignore[misc]
+        """gunicorn's loggers write through the root handler set up by the CLI (the log
+        allow-list, redaction, JSON lines, the level) instead of handlers of their own."""
+
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            for gunicorn_log in (self.error_log, self.access_log):
+                for handler in list(gunicorn_log.handlers):
+                    gunicorn_log.removeHandler(handler)
+                gunicorn_log.propagate = True
+            self.error_log.setLevel(logging.NOTSET)
 
     class Gunicorn(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -206,6 +219,10 @@ def serve(
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", threads)
             self.cfg.set("accesslog", "-")
+            self.cfg.set("logger_class", RootLogger)
+            # Method, path (no query string: an OAuth redirect's code), status, size and time;
+            # no client address, referrer or user agent.
+            self.cfg.set("access_log_format", "%(m)s %(U)s %(s)s %(B)s bytes %(L)ss")
             self.cfg.set("timeout", 60)
 
         def load(self) -> WSGIApp:

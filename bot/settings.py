@@ -57,7 +57,7 @@ class Settings:
                 shown = "<set>" if value else None
                 parts.append(f"{item.name}={shown!r}" if shown is None else f"{item.name}={shown}")
             elif item.name == "database_url":
-                parts.append(f"database_url={_without_password(value)!r}")
+                parts.append(f"database_url={shown_url(value)!r}")
             else:
                 parts.append(f"{item.name}={value!r}")
         return f"Settings({', '.join(parts)})"
@@ -68,9 +68,7 @@ class Settings:
         """Every secret value, for the log redaction."""
         values = [self.bot_token, self.signing_secret, self.app_token, self.client_secret]
         values += list(self.encryption_keys)
-        password = re.match(r"^[^:]+://[^:/@]+:([^@]+)@", self.database_url)
-        if password:
-            values.append(password.group(1))
+        values += _url_secrets(self.database_url)
         return [v for v in values if v]
 
     @property
@@ -97,8 +95,21 @@ class Settings:
                 )
 
 
-def _without_password(url: str) -> str:
-    return re.sub(r"^([^:]+://[^:/@]+:)[^@]+@", r"\1***@", url)
+_URL_PASSWORD = re.compile(r"^([^:]+://[^:/@]+:)([^@]+)@")
+# A query key naming a secret (sslpassword, password, passfile's passphrase, a token, ...).
+_SECRET_QUERY = re.compile(r"([?&][^=&]*(?:pass|secret|token)[^=&]*=)([^&#]*)", re.I)
+
+
+def _url_secrets(url: str) -> list[str]:
+    """The secrets a database URL holds: its password and every secret query value."""
+    password = _URL_PASSWORD.match(url)
+    found = [password.group(2)] if password else []
+    return found + [m.group(2) for m in _SECRET_QUERY.finditer(url) if m.group(2)]
+
+
+def shown_url(url: str) -> str:
+    """A database URL as it may be shown: its password and secret query values as ``***``."""
+    return _SECRET_QUERY.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", url))
 
 
 def _bool(name: str, raw: str) -> bool:

@@ -6,39 +6,24 @@ forged value changes nothing. The invitation DM is updated in place to show the 
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.calendar import service
 from bot.errors import LiaisonError
 from bot.ids import CalendarId
 from bot.runtime import Runtime
-from bot.slack_io import slack_error_code
 from bot.views import calendar as views
-from handlers.common import respond_error, unit
+from handlers.common import respond_error, unit, update_sent
 
-log = logging.getLogger(__name__)
 RSVP_ACTION = re.compile("^" + re.escape(CalendarId.RSVP_PREFIX))
 
 
 def register(app: App, runtime: Runtime) -> None:
     settings = runtime.settings
-
-    def _update_invitation(
-        client: WebClient, message: tuple[str, str] | None, payload: Any
-    ) -> None:
-        if message is None:
-            return
-        channel, ts = message
-        try:
-            client.chat_update(channel=channel, ts=ts, **payload)
-        except SlackApiError as error:
-            log.warning("could not update the invitation: %s", slack_error_code(error))
 
     @app.action(RSVP_ACTION)
     def answer_invitation(
@@ -70,7 +55,7 @@ def register(app: App, runtime: Runtime) -> None:
                 return
             payload = views.invitation(locale, outcome.event, outcome.invitation, outcome.position)
             message = service.invitation_message(ctx, outcome.event, outcome.invitation)
-        _update_invitation(client, message, payload)
+        update_sent(client, message, payload)
         if outcome.keys:
             runtime.sender().deliver_due(team_id=context.team_id, keys=outcome.keys)
 
@@ -100,4 +85,4 @@ def register(app: App, runtime: Runtime) -> None:
                 locale, event, invitation, service.waitlist_position(ctx, invitation)
             )
             message = service.invitation_message(ctx, event, invitation)
-        _update_invitation(client, message, payload)
+        update_sent(client, message, payload)

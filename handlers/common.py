@@ -12,6 +12,7 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.delivery import SentMessage
 from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import mrkdwn_to_plain, say, say_plain, t
 from bot.runtime import Runtime
@@ -152,6 +153,20 @@ def dm(client: WebClient, user_id: str, payload: dict[str, Any]) -> dict[str, An
     except SlackApiError as error:
         log.warning("DM to %s failed: %s", user_id, slack_error_code(error))
         return None
+
+
+def update_sent(client: WebClient, message: SentMessage | None, payload: dict[str, Any]) -> bool:
+    """Rewrite a message the app sent, as the database recorded it (a service finds it for the
+    record and person a request is about): the one way a click or a form changes a message.
+    False when there is none or Slack refused (the caller then answers the person otherwise)."""
+    if message is None:
+        return False
+    try:
+        client.chat_update(channel=message.channel, ts=message.ts, **payload)
+    except SlackApiError as error:
+        log.warning("could not update a message: %s", slack_error_code(error))
+        return False
+    return True
 
 
 def open_modal(client: WebClient, trigger_id: str, view: dict[str, Any]) -> None:

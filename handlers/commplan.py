@@ -18,10 +18,9 @@ from bot.services import commplan as service
 from bot.services import fields
 from bot.services import projects as project_service
 from bot.services.context import Ctx
-from bot.slack_io import slack_error_code
 from bot.views import common as ui
 from bot.views import commplan as views
-from handlers.common import dm, error_text, open_modal, refuse_form, request_id, unit
+from handlers.common import dm, error_text, open_modal, refuse_form, request_id, unit, update_sent
 
 
 def entry_input(values: dict[str, Any]) -> service.PlanEntryInput:
@@ -70,35 +69,28 @@ def open_plan_modal(
 
 
 def refresh_due_message(
-    runtime: Runtime, client: WebClient, context: BoltContext, source: dict[str, Any]
+    runtime: Runtime, client: WebClient, context: BoltContext, ts: Any, occurrence_id: int
 ) -> None:
-    """Show the new state of every item of a due DM (buttons gone where it was acted on);
-    ``source`` is where the DM is (channel, ts) and which items it lists (ids)."""
-    channel, ts, ids = source.get("channel"), source.get("ts"), source.get("ids") or []
-    if not channel or not ts or not ids:
-        return
+    """Show the new state of every item of the due DM the person acted from (buttons gone where
+    it was acted on). That DM is the app's own DM to them at ``ts`` listing the item, as the
+    outbox recorded it; for a ts naming anything else the new state comes in a new DM."""
     with unit(runtime, context, client) as ctx:
-        items = service.items_for_owner(ctx, [int(i) for i in ids])
-        if not items:
-            return
-        payload = views.due_dm(items[0].project.locale, items)
-    try:
-        client.chat_update(channel=channel, ts=ts, **payload)
-    except SlackApiError as error:
-        # The item itself is saved; a stale DM only still shows its buttons.
-        if slack_error_code(error) not in ("message_not_found", "cant_update_message"):
-            raise
+        item = service.occurrence_for_owner(ctx, occurrence_id)
+        locale = item.project.locale
+        text = views.item_state(locale, item)
+        sent = service.due_message(ctx, str(ts or ""))
+        listed = views.occurrence_ids_in(sent.payload.get("blocks") or []) if sent else []
+        items = service.items_for_owner(ctx, listed) if occurrence_id in listed else []
+    if items and update_sent(client, sent, views.due_dm(locale, items)):
+        return
+    if text:
+        dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
 
 
 def due_source(body: dict[str, Any]) -> dict[str, Any]:
-    """Where the due DM whose button was clicked is, and the items it lists."""
+    """Which due DM the clicked button is in (its ts: a claim the outbox must confirm)."""
     message = body.get("message") or {}
-    return {
-        "channel": (body.get("channel") or {}).get("id")
-        or (body.get("container") or {}).get("channel_id"),
-        "ts": message.get("ts") or (body.get("container") or {}).get("message_ts"),
-        "ids": views.occurrence_ids_in(message.get("blocks") or []),
-    }
+    return {"ts": message.get("ts") or (body.get("container") or {}).get("message_ts")}
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -283,7 +275,7 @@ def register(app: App, runtime: Runtime) -> None:
             refuse_form(ack, locale, error, view)
             return
         ack()
-        refresh_due_message(runtime, client, context, metadata)
+        refresh_due_message(runtime, client, context, metadata.get("ts"), item.occurrence.id or 0)
 
     @app.action(PlanId.DUE_SNOOZE)
     def snooze_item(
@@ -294,14 +286,14 @@ def register(app: App, runtime: Runtime) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        source = due_source(body)
         try:
             with unit(runtime, context, client) as ctx:
-                service.snooze(ctx=ctx, occurrence_id=request_id(action.get("value")))
+                item = service.snooze(ctx=ctx, occurrence_id=request_id(action.get("value")))
         except ValidationError as error:
             tell(client, context, error_text(settings.locale, error))
             return
-        refresh_due_message(runtime, client, context, source)
+        ts = due_source(body)["ts"]
+        refresh_due_message(runtime, client, context, ts, item.occurrence.id or 0)
 
     @app.action(PlanId.DUE_DRAFT)
     def draft_report(
@@ -358,4 +350,4 @@ def register(app: App, runtime: Runtime) -> None:
             return
         ack()
         runtime.sender().deliver_due(team_id=team_id, keys=keys)
-        refresh_due_message(runtime, client, context, metadata)
+        refresh_due_message(runtime, client, context, metadata.get("ts"), occurrence_id or 0)

@@ -27,9 +27,9 @@ def register(app: App, runtime: Runtime) -> None:
         logger: Any,
     ) -> Any:
         if isinstance(error, LiaisonError | SlackApiError):
-            logger.warning("request refused: %s", error)
+            log.warning("request refused: %s", error)
         else:
-            logger.exception("unexpected error in a listener", exc_info=error)
+            log.exception("unexpected error in a listener", exc_info=error)
         locale = person_locale(runtime, context, client)
         text = error_text(locale, error)
         view = body.get("view") or {}

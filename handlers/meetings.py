@@ -31,6 +31,7 @@ from handlers.common import (
     request_id,
     respond_error,
     unit,
+    update_sent,
 )
 from handlers.commplan import due_source, refresh_due_message
 from handlers.home import publish_home
@@ -199,7 +200,7 @@ def register(app: App, runtime: Runtime) -> None:
         values = ui.read_values(view)
         metadata = ui.read_metadata(view)
         data = meeting_input(values)
-        data.plan_occurrence_id = metadata.get("plan_occurrence_id")
+        data.plan_occurrence_id = fields.record_id(metadata.get("plan_occurrence_id"))
         project_id = metadata.get("project_id") or values.get("project")
         locale = settings.locale
         team_id = context.team_id or ""
@@ -223,8 +224,9 @@ def register(app: App, runtime: Runtime) -> None:
         ack()
         runtime.sender().deliver_due(team_id=team_id, keys=keys)
         dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
-        if metadata.get("source"):
-            refresh_due_message(runtime, client, context, metadata["source"])
+        if data.plan_occurrence_id and isinstance(metadata.get("source"), dict):
+            ts = metadata["source"].get("ts")
+            refresh_due_message(runtime, client, context, ts, data.plan_occurrence_id)
 
     def save_change(
         ack: Ack,
@@ -369,11 +371,12 @@ def register(app: App, runtime: Runtime) -> None:
                     actions=actions,
                 )
                 message = views.outcome_message(locale, project, event, outcome, items, {})
+                key = service.send_outcome_summary(ctx, event, message, version=view["id"])
         except LiaisonError as error:
             refuse_form(ack, locale, error, view)
             return
         ack()
-        dm(client, context.user_id or "", message)
+        runtime.sender().deliver_due(team_id=context.team_id or "", keys=[key])
 
     @app.action(MeetingId.ACTION_TO_ISSUE)
     def turn_action_into_issue(
@@ -405,15 +408,15 @@ def register(app: App, runtime: Runtime) -> None:
                 }
                 assert outcome is not None
                 message = views.outcome_message(locale, project, event, outcome, items, refs)
+                clicked = (body.get("container") or {}).get("message_ts")
+                summary = service.outcome_summary(ctx, item.event_id, clicked)
         except LiaisonError as error:
             respond_error(respond, locale, error)
             return
         issue_notices.deliver(runtime, team_id, keys)
-        container = body.get("container") or {}
-        if container.get("channel_id") and container.get("message_ts"):
-            client.chat_update(
-                channel=container["channel_id"], ts=container["message_ts"], **message
-            )
+        if not update_sent(client, summary, message):
+            # Clicked elsewhere (the meeting's details) or forged: the summary to this person only.
+            respond(response_type="ephemeral", replace_original=False, **message)
         for person in dict.fromkeys([context.user_id or "", change.issue.owner_id or ""]):
             if person:
                 publish_home(runtime, client, team_id, person)

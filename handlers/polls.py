@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot import charts
 from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
@@ -20,7 +18,6 @@ from bot.services import fields, poll_results
 from bot.services import polls as service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
-from bot.slack_io import slack_error_code
 from bot.views import common as ui
 from bot.views import polls as views
 from handlers.common import (
@@ -32,12 +29,12 @@ from handlers.common import (
     request_id,
     respond_error,
     unit,
+    update_sent,
     view_errors,
 )
 from handlers.home import publish_home
 from storage.models import Poll, PollStatus, Project
 
-log = logging.getLogger(__name__)
 RATE_ACTION = re.compile("^" + re.escape(PollId.RATE_PREFIX))
 METADATA_LIMIT = 3000
 
@@ -343,16 +340,7 @@ def register(app: App, runtime: Runtime) -> None:
         client: WebClient, ctx: Ctx, poll: Poll, user_id: str, message: dict[str, Any]
     ) -> bool:
         """Rewrite the person's own invitation DM (found in the outbox, never from the request)."""
-        invitation = service.invitation_of(ctx, poll, user_id)
-        if invitation is None:
-            return False
-        channel, ts = invitation
-        try:
-            client.chat_update(channel=channel, ts=ts, **message)
-        except SlackApiError as error:
-            log.warning("could not update a poll DM: %s", slack_error_code(error))
-            return False
-        return True
+        return update_sent(client, service.invitation_of(ctx, poll, user_id), message)
 
     def _show_closed(
         client: WebClient, respond: Respond, ctx: Ctx, poll_id: Any, error: LiaisonError

@@ -572,7 +572,6 @@ def register(app: App, runtime: Runtime) -> None:
         respond: Respond,
     ) -> None:
         ack()
-        container = body.get("container") or {}
         locale = settings.locale
         try:
             with unit(runtime, context, client) as ctx:
@@ -581,11 +580,7 @@ def register(app: App, runtime: Runtime) -> None:
                 locale = project.locale
                 quiz, _attempt = service.quiz_for_taker(ctx, quiz.id, context.user_id or "")
                 module = service.get_module(ctx, quiz.module_id)
-                metadata = {
-                    "q": quiz.id,
-                    "c": container.get("channel_id"),
-                    "t": container.get("message_ts"),
-                }
+                metadata = {"q": quiz.id}
                 questions = service.quiz_questions(ctx, quiz)
                 view = views.quiz_answer_modal(
                     locale, quiz, module, questions, metadata, project.timezone
@@ -614,14 +609,16 @@ def register(app: App, runtime: Runtime) -> None:
                 message = views.quiz_scored(
                     locale, quiz, module, attempt.score or 0, bool(attempt.passed), missed
                 )
+                invitation = service.quiz_invitation(ctx, quiz, context.user_id or "")
         except LiaisonError as error:
             refuse_form(ack, locale, error, view)
             return
         ack()
-        channel, ts = metadata.get("c"), metadata.get("t")
-        if channel and ts:
+        if invitation is not None:
             try:
-                client.chat_postMessage(channel=channel, thread_ts=ts, **message)
+                client.chat_postMessage(
+                    channel=invitation.channel, thread_ts=invitation.ts, **message
+                )
             except SlackApiError as error:
                 log.warning("could not post the quiz score: %s", error)
         else:

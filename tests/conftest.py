@@ -3,6 +3,8 @@ the Slack emulator, the real Bolt app and a driver that posts to it as Slack wou
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -172,3 +174,17 @@ def ctx(database: Database, clock: MovableClock) -> Iterator[Ctx]:
     """A service context acting as the first PM, for service-level tests (no Slack involved)."""
     with Runtime(settings=Settings(), database=database, clock=clock).unit(TEAM, PM) as context:
         yield context
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """A stream for ``configure_logging(stream=...)``; the root logger is restored afterwards."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    stream = io.StringIO()
+    yield stream
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in saved[0]:
+        root.addHandler(handler)
+    root.setLevel(saved[1])

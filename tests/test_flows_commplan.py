@@ -310,3 +310,116 @@ def test_a_long_plan_is_paged(erp: SlackDriver, runtime: Runtime, database: Data
     second = erp.emulator.top_view(PM)
     assert "Entry number 9" in texts([second]) and "Page 2 of 2" in texts([second])
     assert erp.emulator.violations == []
+
+
+TOO_OFTEN = "A rule repeats at most once a day"
+
+
+@pytest.mark.parametrize(
+    ("rule", "shown"),
+    [
+        ("FREQ=SECONDLY", TOO_OFTEN),
+        ("FREQ=MINUTELY;INTERVAL=30", TOO_OFTEN),
+        ("RRULE:FREQ=HOURLY", TOO_OFTEN),
+        ("FREQ=DAILY;BYHOUR=9,17", TOO_OFTEN),
+        ("FREQ=WEEKLY;BYMINUTE=0,30", TOO_OFTEN),
+        ("FREQ=DAILY;INTERVAL=0", "INTERVAL is a whole number from 1 to 366"),
+        ("FREQ=MONTHLY;INTERVAL=120", "INTERVAL is a whole number from 1 to 12"),
+        ("FREQ=WEEKLY;COUNT=5000", "COUNT is a whole number from 1 to 100"),
+        ("FREQ=WEEKLY;COUNT=0", "COUNT is a whole number from 1 to 100"),
+    ],
+)
+def test_a_custom_cadence_more_than_daily_or_out_of_bounds_is_refused_in_the_form(
+    erp: SlackDriver, database: Database, rule: str, shown: str
+) -> None:
+    erp.slash_command(PM, "/project", "plan ERP", channel_id=PROJECT_CHANNEL)
+    erp.click(PM, PlanId.ADD, view=erp.emulator.top_view(PM))
+    response = erp.submit_view(
+        PM,
+        {"role": "key_user", "cadence": "custom", "custom_rule": rule, "first_date": "2026-12-07"},
+    )
+    assert response.json["response_action"] == "errors"
+    assert list(response.json["errors"]) == ["custom_rule"]
+    assert shown in response.json["errors"]["custom_rule"]
+    assert entries(database) == []
+    assert erp.emulator.violations == []
+
+
+def test_a_cadence_of_every_second_is_refused_in_the_projects_language(
+    slack: SlackDriver, database: Database
+) -> None:
+    create_project(slack, locale="zh-CN")
+    slack.slash_command(PM, "/project", "plan ERP", channel_id=PROJECT_CHANNEL)
+    slack.click(PM, PlanId.ADD, view=slack.emulator.top_view(PM))
+    response = slack.submit_view(
+        PM,
+        {"cadence": "custom", "custom_rule": "FREQ=SECONDLY", "first_date": "2026-12-07"},
+    )
+    assert response.json["errors"]["custom_rule"] == (
+        "重复规则每天最多一次：FREQ 只能是 DAILY、WEEKLY、MONTHLY 或 YEARLY，"
+        "BYHOUR 和 BYMINUTE 各最多一个值。"
+    )
+    assert entries(database) == []
+
+
+def test_a_stored_rule_finer_than_daily_is_told_once_then_stops_and_holds_up_nothing(
+    erp: SlackDriver, runtime: Runtime, database: Database, clock: Any
+) -> None:
+    """Rules stored before cadences were bounded: the job tells each once more, stops it (with
+    the reason in the log) and goes on; a year-old weekly entry is told its latest occurrence."""
+    now = clock.now()
+    with runtime.unit(TEAM, PM) as ctx:
+        project = project_service.get_project(ctx, "ERP")
+        made = [
+            commplan.add_entry(
+                ctx=ctx,
+                project=project,
+                data=commplan.PlanEntryInput(role="decision_maker", owner_id=PM, note=note),
+            )
+            for note in ("Every second", "Every minute", "Every week")
+        ]
+        ctx.session.commit()
+        ids = [entry.id for entry in made]
+    stored = zip(
+        ids,
+        ("FREQ=SECONDLY", "FREQ=MINUTELY", "FREQ=WEEKLY"),
+        (timedelta(minutes=10), timedelta(days=1), timedelta(days=365)),
+        strict=True,
+    )
+    with database.session() as session:
+        for entry_id, rule, age in stored:
+            entry = session.get(PlanEntry, entry_id)
+            entry.rrule, entry.first_at, entry.next_due_at = rule, now - age, now - age
+            session.add(entry)
+        session.commit()
+
+    def plan_dms() -> list[dict[str, Any]]:
+        return [
+            m for m in erp.emulator.dm_messages(PM) if "of the communication plan" in texts([m])
+        ]
+
+    run_due(runtime)
+    [due] = plan_dms()
+    assert "3 items of the communication plan are due" in texts([due])
+    with database.session() as session:
+        second, minute, week = (session.get(PlanEntry, entry_id) for entry_id in ids)
+        assert (second.next_due_at, minute.next_due_at) == (None, None)
+        assert week.next_due_at is not None
+        assert now < week.next_due_at <= now + timedelta(weeks=1)
+        told = {o.entry_id: o.due_at for o in session.exec(select(PlanOccurrence)).all()}
+        stopped = session.exec(
+            select(Interaction).where(Interaction.kind == "plan.entry_stopped")
+        ).all()
+    assert told == {
+        second.id: now - timedelta(minutes=10),
+        minute.id: now - timedelta(days=1),
+        week.id: week.next_due_at - timedelta(weeks=1),
+    }
+    assert sorted((s.detail["entry_id"], s.detail["reason"]) for s in stopped) == [
+        (second.id, "meeting.errors.rule_too_often"),
+        (minute.id, "meeting.errors.rule_too_often"),
+    ]
+    clock.advance(timedelta(minutes=5))
+    run_due(runtime)
+    assert len(plan_dms()) == 1
+    assert erp.emulator.violations == []

@@ -261,3 +261,15 @@ def test_home_tab_lists_a_key_users_next_meetings(erp: SlackDriver) -> None:
     erp.open_home(ANNA)
     home = texts([erp.emulator.home(ANNA)])
     assert "Your next meetings" in home and "MM working meeting" in home and "no answer" in home
+
+
+@pytest.mark.parametrize("count", ["²", "٣٣٣", "-5", "1"])
+def test_a_series_count_that_is_no_number_of_meetings_is_refused_inline(
+    erp: SlackDriver, database: Database, count: str
+) -> None:
+    response = plan_series(erp, count=count)
+    assert response.json["errors"] == {
+        "count": "A series needs at least 2 meetings: write how many (2–100)."
+    }
+    assert events_in(database) == []
+    assert erp.emulator.violations == []

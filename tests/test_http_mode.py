@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import os
+import re
+import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlencode
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
+from bot.emulator.server import SlackEmulator
 from bot.runtime import Runtime
 from bot.server import wsgi_app
 from tests.conftest import PM, SIGNING_SECRET, TEAM
@@ -99,28 +107,29 @@ def test_other_paths_are_not_found(base_url: str) -> None:
     assert caught.value.code == 404
 
 
-def test_liaison_serve_runs_gunicorn_with_healthz(tmp_path, emulator) -> None:  # type: ignore[no-untyped-def]
-    import os
-    import socket
-    import subprocess
-    import sys
-
+@contextmanager
+def liaison_serve(tmp_path: Path, emulator: SlackEmulator, **env: str) -> Iterator[str]:
+    """The real `liaison serve` (gunicorn) with ``env``, its output in ``tmp_path/serve.log``;
+    yields its base URL once /healthz answers."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LIAISON_"))}
-    env.update(
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LIAISON_"))}
+    environ.update(
         SLACK_BOT_TOKEN="xoxb-test",
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=emulator.url,
         DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}",
+        **env,
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=environ,
+            stdout=output,
+            stderr=output,
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -129,14 +138,41 @@ def test_liaison_serve_runs_gunicorn_with_healthz(tmp_path, emulator) -> None:  
                     assert r.status == 200 and r.read() == b"ok"
                     break
             except OSError:  # refused, reset or timed out while the worker boots
-                assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
+                assert process.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, "liaison serve did not start"
                 time.sleep(0.2)
-        status, _ = post(f"http://127.0.0.1:{port}/slack/events", command_body("help"))
-        assert status == 200
+        yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_liaison_serve_runs_gunicorn_with_healthz(tmp_path: Path, emulator: SlackEmulator) -> None:
+    with liaison_serve(tmp_path, emulator) as base:
+        status, _ = post(f"{base}/slack/events", command_body("help"))
+        assert status == 200
+
+
+def test_liaison_serve_at_debug_logs_requests_without_query_text_or_response_url(
+    tmp_path: Path, emulator: SlackEmulator
+) -> None:
+    """gunicorn's own lines pass through the app's log allow-list; its access line names the
+    method, path, status, size and time, never the query string."""
+    response_url = emulator.issue_response_url("C0GENERAL", PM)
+    with liaison_serve(tmp_path, emulator, LIAISON_LOG_LEVEL="DEBUG") as base:
+        with urllib.request.urlopen(f"{base}/healthz?ticket=Query-secret-Lynx", timeout=5):
+            pass
+        body = command_body("Slash-text-Ocelot", response_url=response_url)
+        assert post(f"{base}/slack/events", body)[0] == 200
+        deadline = time.monotonic() + 20
+        while not emulator.responses:  # answered through the response_url
+            assert time.monotonic() < deadline, "the command was not answered"
+            time.sleep(0.05)
+    written = (tmp_path / "serve.log").read_text()
+    assert re.search(r" INFO gunicorn\.access: GET /healthz 200 ", written), written[-2000:]
+    assert "Sending a request - url:" in written  # DEBUG lines were written
+    for leaked in ("Query-secret-Lynx", "Slash-text-Ocelot", response_url.split("/")[-1]):
+        assert leaked not in written, leaked
 
 
 def test_oauth_install_page_is_served(database, clock, emulator) -> None:  # type: ignore[no-untyped-def]

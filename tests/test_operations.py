@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,13 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from bot.clock import MovableClock
-from bot.crypto import EncryptedInstallationStore, new_key
+from bot.crypto import (
+    BOT_TOKENS,
+    INSTALLATION_TOKENS,
+    EncryptedInstallationStore,
+    TokenCipher,
+    new_key,
+)
 from bot.emulator.driver import SlackDriver
 from bot.emulator.server import SlackEmulator
 from bot.logs import configure_logging, tagged
@@ -84,19 +89,6 @@ def test_readyz_says_whether_the_database_answers_and_is_migrated(
     assert code == 503 and reason.startswith("database")
     for database in (migrated, unmigrated, gone):
         database.dispose()
-
-
-@pytest.fixture
-def log_output() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    stream = io.StringIO()
-    yield stream
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in saved[0]:
-        root.addHandler(handler)
-    root.setLevel(saved[1])
 
 
 def test_no_log_line_at_any_level_carries_a_token_a_secret_or_a_web_api_body(
@@ -184,6 +176,24 @@ def test_settings_never_print_secrets() -> None:
     assert "111.222" in repr(settings)
 
 
+def test_neither_settings_nor_log_lines_show_a_secret_of_the_database_url(
+    log_output: io.StringIO,
+) -> None:
+    settings = load_settings(
+        {
+            "DATABASE_URL": "postgresql://liaison:db-password@db:5432/liaison"
+            "?sslmode=require&sslpassword=key-passphrase-7&auth_token=url-token-9"
+        }
+    )
+    configure_logging(level="DEBUG", secrets=settings.secrets(), stream=log_output)
+    logging.getLogger("liaison.test").info("connecting to %s", settings.database_url)
+    logging.getLogger("sqlalchemy.engine").info("connect %s", settings.database_url)
+    for shown in (repr(settings), str(settings), log_output.getvalue()):
+        for secret in ("db-password", "key-passphrase-7", "url-token-9"):
+            assert secret not in shown, shown
+    assert "db:5432/liaison?sslmode=require" in repr(settings)
+
+
 def test_oauth_mode_refuses_to_start_without_an_encryption_key(
     database: Database, clock: MovableClock, emulator: SlackEmulator
 ) -> None:
@@ -212,18 +222,24 @@ def test_installation_tokens_are_encrypted_at_rest_and_keys_rotate(database: Dat
     }
     store.save(Installation(app_id="A1", team_id="T9", user_id="U9", **tokens))
 
-    def stored() -> str:
+    def rows(table: str) -> list[dict[str, str]]:
         with database.engine.connect() as connection:
-            rows = [
-                dict(row._mapping)
-                for table in ("slack_installations", "slack_bots")
-                for row in connection.execute(text(f"SELECT * FROM {table}"))
+            return [
+                dict(row._mapping) for row in connection.execute(text(f"SELECT * FROM {table}"))
             ]
-        return json.dumps(rows, default=str)
+
+    def stored() -> str:
+        return json.dumps(rows("slack_installations") + rows("slack_bots"), default=str)
 
     at_rest = stored()
     assert not any(token in at_rest for token in tokens.values())
-    assert "xox" not in at_rest
+    # Each token column holds a ciphertext that the key turns back into that very token.
+    cipher = TokenCipher([old])
+    for table, names in (("slack_installations", INSTALLATION_TOKENS), ("slack_bots", BOT_TOKENS)):
+        [row] = rows(table)
+        assert {name: cipher.decrypt(row[name]) for name in names} == {
+            name: tokens[name] for name in names
+        }
     bot = store.find_bot(enterprise_id=None, team_id="T9")
     assert bot is not None and bot.bot_token == tokens["bot_token"]
     found = store.find_installation(enterprise_id=None, team_id="T9", user_id="U9")

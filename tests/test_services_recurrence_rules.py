@@ -3,10 +3,13 @@ contain, series bounds, and occurrences kept in local wall time across daylight 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from bisect import bisect_right
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from dateutil.rrule import rrule
 
 from bot.errors import ValidationError
 from bot.services import recurrence
@@ -67,8 +70,10 @@ def test_a_rule_with_or_without_its_prefix_is_anchored_at_local_wall_time() -> N
         "FREQ=WEEKLY DTSTART:20200106T090000",  # one line, but anchored elsewhere
         "FREQ=WEEKLY dtstart:20200106T090000",
         "FREQ=WEEKLY\nEXDATE:20270111T090000",
-        "FREQ=WEEKLY;COUNT=0",
         "FREQ=WEEKLY;BYDAY=XX",
+        "FREQ=WEEKLY;FREQ=DAILY",
+        "FREQ=YEARLY;BYWEEKNO=20",
+        "FREQ=YEARLY;BYEASTER=0",
     ],
 )
 def test_what_is_not_a_single_rule_is_refused_on_its_field(rule: str) -> None:
@@ -101,11 +106,48 @@ def test_a_plan_cadence_may_run_on_and_a_series_must_end() -> None:
     assert caught.value.errors["series"].key == "meeting.errors.series_endless"
 
 
-def test_an_endless_cadence_is_checked_by_its_first_occurrences_only() -> None:
-    """A plan cadence may run on: checking it must not expand it (every minute until the year
-    9999 would never end)."""
+@pytest.mark.parametrize(
+    ("rule", "key", "params"),
+    [
+        ("FREQ=SECONDLY", "meeting.errors.rule_too_often", {}),
+        ("FREQ=MINUTELY;INTERVAL=1440", "meeting.errors.rule_too_often", {}),
+        ("FREQ=HOURLY;INTERVAL=24", "meeting.errors.rule_too_often", {}),
+        ("FREQ=DAILY;BYHOUR=9,17", "meeting.errors.rule_too_often", {}),
+        ("FREQ=DAILY;BYMINUTE=0,30", "meeting.errors.rule_too_often", {}),
+        ("FREQ=DAILY;BYSECOND=0,1", "meeting.errors.rule_too_often", {}),
+        ("FREQ=DAILY;INTERVAL=0", "meeting.errors.rule_interval", {"limit": 366}),
+        ("FREQ=DAILY;INTERVAL=-1", "meeting.errors.rule_interval", {"limit": 366}),
+        ("FREQ=WEEKLY;INTERVAL=53", "meeting.errors.rule_interval", {"limit": 52}),
+        ("FREQ=MONTHLY;INTERVAL=13", "meeting.errors.rule_interval", {"limit": 12}),
+        ("FREQ=YEARLY;INTERVAL=100000", "meeting.errors.rule_interval", {"limit": 1}),
+        ("FREQ=WEEKLY;COUNT=0", "meeting.errors.rule_count", {"limit": 100}),
+        ("FREQ=WEEKLY;COUNT=101", "meeting.errors.rule_count", {"limit": 100}),
+    ],
+)
+def test_a_cadence_more_often_than_daily_or_with_a_senseless_interval_or_count_is_refused(
+    rule: str, key: str, params: dict[str, int]
+) -> None:
     first = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
-    assert recurrence.check_rule("FREQ=MINUTELY", first, "UTC", field="r", bounded=False) == []
+    with pytest.raises(ValidationError) as caught:
+        recurrence.check_rule(rule, first, "UTC", field="r", bounded=False)
+    assert (caught.value.errors["r"].key, caught.value.errors["r"].params) == (key, params)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=DAILY;BYHOUR=17;BYMINUTE=30",
+        "FREQ=DAILY;INTERVAL=366",
+        "FREQ=WEEKLY;INTERVAL=52;BYDAY=MO,TH",
+        "FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=1",
+        "FREQ=YEARLY;BYMONTH=3;BYDAY=+1TU",
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;WKST=SU",
+        "FREQ=WEEKLY;COUNT=100",
+    ],
+)
+def test_a_cadence_at_most_daily_within_a_year_is_accepted(rule: str) -> None:
+    first = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+    assert recurrence.check_rule(rule, first, "UTC", field="r", bounded=False) == []
 
 
 def test_a_series_stays_at_local_time_across_daylight_saving() -> None:
@@ -142,3 +184,81 @@ def test_the_next_occurrence_skips_one_that_the_repeated_hour_puts_before_now() 
     assert recurrence.next_after("FREQ=DAILY", first, "Europe/Berlin", after) == datetime(
         2027, 11, 1, 1, 45, tzinfo=UTC
     )
+
+
+def _counting_expansions(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
+    """Every occurrence dateutil computes from now on (to count the work, not to time it)."""
+    computed: list[datetime] = []
+    expand = rrule._iter
+
+    def counted(self: rrule) -> Iterator[datetime]:
+        for occurrence in expand(self):
+            computed.append(occurrence)
+            yield occurrence
+
+    monkeypatch.setattr(rrule, "_iter", counted)
+    return computed
+
+
+@pytest.mark.parametrize("age", [timedelta(days=1), timedelta(days=365), timedelta(days=1000)])
+def test_the_next_occurrence_of_an_old_daily_entry_costs_what_a_new_ones_does(
+    monkeypatch: pytest.MonkeyPatch, age: timedelta
+) -> None:
+    """A daily entry a day, a year or 1,000 days old: its next occurrence is found from the day
+    before, a couple of occurrences computed, not one per day since the first."""
+    first = datetime(2027, 1, 4, 9, 0, tzinfo=BERLIN)
+    after = first + age + timedelta(hours=3)
+    expected = datetime.combine((after + timedelta(days=1)).date(), time(9), tzinfo=BERLIN)
+    computed = _counting_expansions(monkeypatch)
+    assert recurrence.next_after("FREQ=DAILY", first, "Europe/Berlin", after) == expected
+    assert len(computed) <= 3
+    assert computed[0] >= (after - timedelta(days=2)).replace(tzinfo=None)
+
+
+RULES = [
+    "FREQ=DAILY",
+    "FREQ=DAILY;INTERVAL=3",
+    "FREQ=DAILY;INTERVAL=10;BYDAY=MO,FR",
+    "FREQ=WEEKLY",
+    "FREQ=WEEKLY;INTERVAL=2",
+    "FREQ=WEEKLY;INTERVAL=3;BYDAY=TH",
+    "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,SU;WKST=SU",
+    "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,SU;WKST=WE",
+    "FREQ=MONTHLY",
+    "FREQ=MONTHLY;INTERVAL=3;BYDAY=+3MO",
+    "FREQ=MONTHLY;BYDAY=-1FR",
+    "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+    "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=5",
+    "FREQ=MONTHLY;INTERVAL=5;BYMONTHDAY=31",
+    "FREQ=MONTHLY;BYMONTHDAY=-1;BYHOUR=17;BYMINUTE=30",
+    "FREQ=MONTHLY;INTERVAL=2;BYMONTH=1,3,5,8",
+    "FREQ=YEARLY",
+    "FREQ=YEARLY;BYMONTH=3,9;BYDAY=+1TU",
+    "FREQ=WEEKLY;BYMONTH=6,7;BYDAY=WE",
+    "FREQ=DAILY;BYHOUR=2;BYMINUTE=30",
+    "FREQ=WEEKLY;UNTIL=20290101T000000",
+    "FREQ=DAILY;COUNT=50",
+]
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_the_next_occurrence_from_a_recent_period_is_the_one_of_the_whole_expansion(
+    rule: str,
+) -> None:
+    """Starting near the moment keeps each rule's phase: every INTERVAL counted from the first
+    period, the weekday, day and time taken from the first occurrence, a COUNT from the first,
+    over three years of moments around daylight-saving changes."""
+    first = datetime(2026, 12, 31, 9, 30, tzinfo=BERLIN)
+    whole = [
+        local.replace(tzinfo=BERLIN).astimezone(UTC)
+        for local in recurrence.build(rule, first, "Europe/Berlin").between(
+            datetime(2026, 1, 1), datetime(2033, 1, 1), inc=True
+        )
+    ]
+    moment = first - timedelta(days=3)
+    while moment < datetime(2029, 12, 31, tzinfo=UTC):
+        position = bisect_right(whole, moment)
+        latest, following = recurrence.around(rule, first, "Europe/Berlin", moment)
+        assert following == (whole[position] if position < len(whole) else None), moment
+        assert latest in (None, whole[position - 1] if position else None), moment
+        moment += timedelta(days=5, hours=7, minutes=13)

@@ -466,13 +466,15 @@ def invite_key(event: CalendarEvent, invitation: Invitation) -> str:
 
 def invitation_message(
     ctx: Ctx, event: CalendarEvent, invitation: Invitation
-) -> tuple[str, str] | None:
-    """(channel, ts) of the invitation DM the app sent this person, if it was delivered: the only
-    message an RSVP or check-in updates (never a channel or ts taken from the request)."""
-    row = delivery.sent_row(ctx.session, key=invite_key(event, invitation))
-    if row is None or row.team_id != ctx.team_id or not row.channel or not row.ts:
-        return None
-    return row.channel, row.ts
+) -> delivery.SentMessage | None:
+    """The invitation DM the app sent this person, if it was delivered: the only message an RSVP
+    or check-in updates."""
+    return delivery.sent_message(
+        ctx.session,
+        team_id=ctx.team_id,
+        to=invitation.user_id,
+        key=invite_key(event, invitation),
+    )
 
 
 def _subject(event: CalendarEvent) -> str:

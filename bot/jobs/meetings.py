@@ -58,10 +58,10 @@ def plan_due(runtime: Runtime) -> dict[str, Any]:
                     enqueue(
                         ctx.session,
                         team_id=team_id,
-                        key=f"plan:due:{owner_id}:{digest}",
+                        key=commplan.due_key(owner_id, digest),
                         payload={"channel": owner_id, **plan_views.due_dm(locale, items)},
                         now=ctx.now(),
-                        subject=f"plan:owner:{owner_id}",
+                        subject=commplan.due_subject(owner_id),
                     )
                     told += len(items)
             ctx.session.commit()

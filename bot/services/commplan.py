@@ -9,6 +9,7 @@ time), written in the same unit of work as the owner's DM in the outbox, and the
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from bot import delivery
 from bot.calendar.service import events_between
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
@@ -64,6 +66,7 @@ PAGE_SIZE = 8
 DEFAULT_HOUR = time(9, 0)
 REPORT_PERIOD_DAYS = 14
 TIME_FORMAT_LENGTH = 5
+log = logging.getLogger(__name__)
 
 # The ready-made plan: (audience kind, value, kind, cadence, channel, catalog key of the note).
 TEMPLATE: tuple[tuple[str, str, str, str, str, str], ...] = (
@@ -412,10 +415,19 @@ def fall_due(ctx: Ctx) -> dict[str, list[DueItem]]:
         project = projects[entry.project_id]
         due_at = entry.next_due_at
         assert due_at is not None
-        following = recurrence.next_after(entry.rrule, entry.first_at, project.timezone, due_at)
-        while following is not None and following <= now:
-            due_at = following
-            following = recurrence.next_after(entry.rrule, entry.first_at, project.timezone, due_at)
+        try:
+            latest, following = recurrence.around(
+                entry.rrule, entry.first_at, project.timezone, now
+            )
+        except ValueError as error:
+            # A rule stored before rules were bounded (every minute, say): told this once, then
+            # the entry stops until someone gives it a rule the form accepts.
+            reason = error.key if isinstance(error, recurrence.RuleRefused) else "bad_rule"
+            log.warning("plan entry %s stops: its rule is refused (%s)", entry.id, reason)
+            ctx.log("plan.entry_stopped", project_id=project.id, entry_id=entry.id, reason=reason)
+            latest, following = None, None
+        if latest is not None and latest > due_at:
+            due_at = latest  # a late run tells the latest occurrence, not each one it missed
         entry.next_due_at = following
         ctx.session.add(entry)
         if not audiences.get(entry.id or 0):
@@ -500,6 +512,29 @@ def items_for_owner(ctx: Ctx, occurrence_ids: list[int]) -> list[DueItem]:
             if item.occurrence.owner_id == ctx.actor_id or item.project.id in managed
         ),
         key=lambda item: occurrence_ids.index(item.occurrence.id or 0),
+    )
+
+
+def due_key(owner_id: str, digest: str = "") -> str:
+    """The outbox key of a due-items DM to ``owner_id`` (without ``digest``: of any of them)."""
+    return f"plan:due:{owner_id}:{digest}"
+
+
+def due_subject(owner_id: str) -> str:
+    return f"plan:owner:{owner_id}"
+
+
+def due_message(ctx: Ctx, ts: str | None) -> delivery.SentMessage | None:
+    """The due-items DM the app sent the acting person at ``ts``: a request may name the DM it
+    came from, but only the outbox confirms it was one of the app's DMs to them."""
+    owner_id = ctx.actor_id or ""
+    return delivery.sent_message(
+        ctx.session,
+        team_id=ctx.team_id,
+        to=owner_id,
+        key=due_key(owner_id),
+        subject=due_subject(owner_id),
+        ts=ts,
     )
 
 

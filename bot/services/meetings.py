@@ -791,6 +791,48 @@ def outcome_of(ctx: Ctx, event_id: int) -> tuple[MeetingOutcome | None, list[Mee
     return outcome, items
 
 
+def outcome_key(event_id: int, user_id: str, version: str = "") -> str:
+    """The outbox key of a meeting's outcome summary DM to ``user_id`` (without ``version``: of
+    any of them; each recording sends one)."""
+    return f"meeting:{event_id}:outcome:{user_id}:{version}"
+
+
+def send_outcome_summary(
+    ctx: Ctx, event: CalendarEvent, payload: dict[str, Any], *, version: str
+) -> str:
+    """The outcome summary, to the person who recorded it, through the outbox: its record is
+    what lets the summary's "Create issue" buttons update it afterwards."""
+    user_id = ctx.actor_id or ""
+    key = outcome_key(event.id or 0, user_id, version)
+    delivery.enqueue(
+        ctx.session,
+        team_id=ctx.team_id,
+        key=key,
+        payload={"channel": user_id, **payload},
+        now=ctx.now(),
+        subject=_summary_subject(event.id or 0),
+    )
+    return key
+
+
+def _summary_subject(event_id: int) -> str:
+    return f"calendar:{event_id}"  # the event's, as for every message about it
+
+
+def outcome_summary(ctx: Ctx, event_id: int, ts: str | None) -> delivery.SentMessage | None:
+    """The outcome summary of this meeting the app sent the acting person at ``ts`` (a request
+    may name it; the outbox confirms it)."""
+    user_id = ctx.actor_id or ""
+    return delivery.sent_message(
+        ctx.session,
+        team_id=ctx.team_id,
+        to=user_id,
+        key=outcome_key(event_id, user_id),
+        subject=_summary_subject(event_id),
+        ts=ts,
+    )
+
+
 def _date(raw: str | date | None) -> date | None:
     if raw in (None, ""):
         return None
@@ -915,10 +957,8 @@ def record_outcome(
 def action_to_issue(*, ctx: Ctx, item_id: Any) -> tuple[MeetingActionItem, issue_service.Change]:
     """An action item becomes a key-user issue (owner and due date kept), followed like any
     other issue. Only once: a second click finds the issue."""
-    try:
-        item = ctx.get(MeetingActionItem, int(item_id))
-    except (TypeError, ValueError):
-        item = None
+    ident = fields.record_id(item_id)
+    item = ctx.get(MeetingActionItem, ident) if ident else None
     if item is None:
         raise NotFound(Msg("meeting.errors.action_gone"))
     meeting, event, project = get_meeting(ctx, item.event_id)

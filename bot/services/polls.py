@@ -305,15 +305,12 @@ def participant(ctx: Ctx, poll: Poll, user_id: str) -> PollParticipant | None:
     ).first()
 
 
-def invitation_of(ctx: Ctx, poll: Poll, user_id: str) -> tuple[str, str] | None:
-    """(channel, ts) of the invitation DM the app sent this person, if it was delivered.
-
-    The only message of a poll the app updates on someone's behalf: never a channel or ts taken
-    from a request, which anyone could forge to have the app overwrite another message."""
-    row = delivery.sent_row(ctx.session, key=invite_key(poll, user_id))
-    if row is None or row.team_id != ctx.team_id or not row.channel or not row.ts:
-        return None
-    return row.channel, row.ts
+def invitation_of(ctx: Ctx, poll: Poll, user_id: str) -> delivery.SentMessage | None:
+    """The invitation DM the app sent this person, if it was delivered: the only message of a
+    poll the app updates on someone's behalf."""
+    return delivery.sent_message(
+        ctx.session, team_id=ctx.team_id, to=user_id, key=invite_key(poll, user_id)
+    )
 
 
 def list_polls(ctx: Ctx, project: Project) -> list[Poll]:

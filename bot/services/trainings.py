@@ -485,6 +485,14 @@ def quiz_invite_key(quiz: QuizRound, user_id: str) -> str:
     return f"training:quiz:{quiz.id}:invite:{user_id}"
 
 
+def quiz_invitation(ctx: Ctx, quiz: QuizRound, user_id: str) -> delivery.SentMessage | None:
+    """The quiz's invitation DM the app sent this person, if it was delivered: where their score
+    is answered (in its thread), never a place a request names."""
+    return delivery.sent_message(
+        ctx.session, team_id=ctx.team_id, to=user_id, key=quiz_invite_key(quiz, user_id)
+    )
+
+
 def quiz_subject(quiz: QuizRound) -> str:
     return f"training:quiz:{quiz.id}"
 
