@@ -164,3 +164,23 @@ def test_an_organizer_busy_with_a_training_is_told_under_the_time_of_the_meeting
     assert response.json is not None
     assert response.json["errors"] == {"starts_at": "This person is busy at that time."}
     assert event_titles(database) == [SECRET_TITLE]
+
+
+def test_moving_a_session_onto_another_of_its_trainer_says_busy_under_the_new_time(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator
+) -> None:
+    project_with_curriculum(slack)
+    schedule(slack, database, title=SECRET_TITLE)
+    later = schedule(slack, database, starts_at=epoch(SESSION_START + timedelta(days=1)))
+    slack.slash_command(PM, "/training", f"reschedule #{later}", channel_id=PROJECT_CHANNEL)
+    form = emulator.top_view(PM)
+    assert form is not None
+    moved = {"starts_at": epoch(SESSION_START + timedelta(hours=1)), "duration": "2"}
+    response = slack.submit_view(PM, moved, view=form)
+    assert response.json == {
+        "response_action": "errors",
+        "errors": {"starts_at": "This person is busy at that time."},
+    }
+    with database.session() as session:
+        event = session.get(CalendarEvent, later)
+        assert event is not None and event.starts_at == SESSION_START + timedelta(days=1)
