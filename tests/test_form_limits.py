@@ -337,3 +337,30 @@ def test_a_plan_rule_longer_than_its_column_is_refused_in_the_form(
     assert response.json["errors"] == {"custom_rule": "Keep it under 200 characters."}
     with database.session() as session:
         assert session.exec(select(PlanEntry)).all() == []
+
+
+def test_a_forged_timezone_longer_than_any_is_refused_in_the_project_form(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator
+) -> None:
+    slack.slash_command(PM, "/project", "new", channel_id=PROJECT_CHANNEL)
+    form = copy.deepcopy(top_view(emulator))
+    forged_zone = "Europe/" + "x" * 300  # longer than a file name may be
+    for block in form["blocks"]:
+        if block.get("block_id") == "timezone":
+            option = {"text": {"type": "plain_text", "text": "?"}, "value": forged_zone}
+            block["element"]["options"].append(option)
+    values = {
+        "name": "S/4HANA finance rollout",
+        "code": "ERP",
+        "channel_id": PROJECT_CHANNEL,
+        "pm_ids": [PM],
+        "timezone": forged_zone,
+        "digest_weekday": "0",
+        "digest_time": "09:00",
+    }
+    response = slack.submit_view(PM, values, view=form)
+    assert response.json is not None
+    assert list(response.json["errors"]) == ["timezone"]
+    assert "is not a timezone Liaison knows" in response.json["errors"]["timezone"]
+    with database.session() as session:
+        assert session.exec(select(Project)).all() == []

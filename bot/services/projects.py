@@ -10,7 +10,7 @@ from sqlmodel import col, or_, select
 
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.services.context import Ctx
-from bot.services.fields import limit
+from bot.services.fields import limit, too_long
 from storage.models import KeyUser, Project, ProjectMember
 from storage.models.core import MemberRole
 
@@ -78,9 +78,13 @@ def validate_project(ctx: Ctx, data: ProjectInput, *, existing: Project | None =
     if not data.pm_ids:
         errors["pm_ids"] = Msg("errors.pm_required")
     try:
-        ZoneInfo(data.timezone)
+        # A name longer than the column is no zone (and too long a file name to look up).
+        known = not too_long(data.timezone, Project.timezone) and bool(ZoneInfo(data.timezone))
     except (ZoneInfoNotFoundError, ValueError):
-        errors["timezone"] = Msg("errors.timezone_unknown", timezone=data.timezone)
+        known = False
+    if not known:
+        timezone = data.timezone[: limit(Project.timezone)]
+        errors["timezone"] = Msg("errors.timezone_unknown", timezone=timezone)
     if data.locale not in LOCALES:
         errors["locale"] = Msg("errors.locale_unknown")
     if data.digest_weekday is None or not 0 <= data.digest_weekday <= 6:
