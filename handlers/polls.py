@@ -44,7 +44,7 @@ def settings_draft(values: dict[str, Any], project_id: int, locale: str) -> dict
     template = values.get("template")
     template = template if template and template != "none" else None
     title = (values.get("title") or "").strip()
-    if not title and template:
+    if not title and template in service.TEMPLATES:  # another is refused with the settings
         title = plain(locale, f"poll.template.{template}")
     questions = service.template_questions(locale, template)
     return {

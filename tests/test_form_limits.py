@@ -28,7 +28,7 @@ from bot.ids import (
     TrainingId,
 )
 from storage.db import Database
-from storage.models import CalendarEvent, KeyUser, PlanEntry, Project, TrainingModule
+from storage.models import CalendarEvent, KeyUser, PlanEntry, Poll, Project, TrainingModule
 from tests.conftest import KEY_USERS, PM, PROJECT_CHANNEL
 from tests.flows import create_project
 from tests.test_flows_trainings import (
@@ -364,3 +364,28 @@ def test_a_forged_timezone_longer_than_any_is_refused_in_the_project_form(
     assert "is not a timezone Liaison knows" in response.json["errors"]["timezone"]
     with database.session() as session:
         assert session.exec(select(Project)).all() == []
+
+
+def with_forged_option(view: dict[str, Any], block_id: str, value: str) -> dict[str, Any]:
+    """The modal with a select offering ``value``, as a forged request may send any value."""
+    forged = copy.deepcopy(view)
+    for block in forged["blocks"]:
+        if block.get("block_id") == block_id:
+            option = {"text": {"type": "plain_text", "text": "?"}, "value": value}
+            block["element"]["options"].append(option)
+    return forged
+
+
+@pytest.mark.parametrize(("title", "template"), [("", "abc"), ("Pulse", "x" * 41)])
+def test_a_forged_poll_template_is_refused_under_its_field(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator, title: str, template: str
+) -> None:
+    create_project(slack)
+    slack.slash_command(PM, "/poll", "new", channel_id=PROJECT_CHANNEL)
+    form = with_forged_option(top_view(emulator), "template", template)
+    response = slack.submit_view(PM, {"title": title, "template": template}, view=form)
+    assert response.json is not None and response.json["response_action"] == "errors"
+    assert "template" in response.json["errors"]
+    assert top_view(emulator)["callback_id"] == PollId.NEW_MODAL  # still the first step
+    with database.session() as session:
+        assert session.exec(select(Poll)).all() == []

@@ -225,6 +225,8 @@ def clean_settings(ctx: Ctx, data: PollInput) -> tuple[datetime, datetime, list[
         errors["title"] = Msg("errors.too_long", limit=TITLE_LIMIT)
     if message := too_long(data.intro, Poll.intro):
         errors["intro"] = message
+    if data.template is not None and data.template not in TEMPLATES:
+        errors["template"] = Msg("errors.choice", choices=", ".join(TEMPLATES))
     values, audience_errors = clean_audience(
         data.audience_kind, data.audience_roles, data.audience_quadrants, data.audience_people
     )
