@@ -68,22 +68,27 @@ def settings_draft(values: dict[str, Any], project_id: int, locale: str) -> dict
 
 
 def poll_input(draft: dict[str, Any]) -> service.PollInput:
-    s = draft["s"]
-    return service.PollInput(
-        title=s["title"],
-        intro=s["intro"],
-        template=s["template"],
-        audience_kind=s["ak"],
-        audience_roles=list(s["roles"]),
-        audience_quadrants=list(s["quadrants"]),
-        audience_people=list(s["people"]),
-        anonymous=bool(s["anonymous"]),
-        opens_at=fields.moment(s["opens"]),
-        closes_at=fields.moment(s["closes"]),
-        recurrence=s["recurrence"],
-        remind_hours=s["remind"] or None,
-        questions=[service.QuestionInput.from_compact(q) for q in draft.get("q", [])],
-    )
+    """The poll the draft in the form's private_metadata describes (written by step 1). A draft
+    of another shape did not come from this form: it is refused as unreadable."""
+    try:
+        s = draft["s"]
+        return service.PollInput(
+            title=str(s["title"]),
+            intro=str(s["intro"]),
+            template=str(s["template"]) if s["template"] is not None else None,
+            audience_kind=str(s["ak"]),
+            audience_roles=[str(role) for role in s["roles"]],
+            audience_quadrants=[str(quadrant) for quadrant in s["quadrants"]],
+            audience_people=[str(person) for person in s["people"]],
+            anonymous=bool(s["anonymous"]),
+            opens_at=fields.moment(s["opens"]),
+            closes_at=fields.moment(s["closes"]),
+            recurrence=str(s["recurrence"]),
+            remind_hours=fields.whole_number(s["remind"]) or None,
+            questions=[service.QuestionInput.from_compact(q) for q in draft.get("q") or []],
+        )
+    except (KeyError, TypeError, AttributeError):
+        raise ValidationError({"": Msg("security.form_unreadable")}) from None
 
 
 def question_input(values: dict[str, Any]) -> service.QuestionInput:
@@ -274,9 +279,11 @@ def register(app: App, runtime: Runtime) -> None:
             with unit(runtime, context, client) as ctx:
                 project = project_service.get_project_by_id(ctx, request_id(draft.get("p")))
                 locale = project.locale
+                poll_input(draft)  # the draft is one this form wrote
                 question = question_input(values)
                 if question.text.strip():
-                    draft["q"].append(service.clean_question(question).compact())
+                    asked = list(draft.get("q") or [])
+                    draft["q"] = [*asked, service.clean_question(question).compact()]
                 if len(json.dumps(draft)) > METADATA_LIMIT:
                     raise ValidationError({"question_text": Msg("poll.errors.draft_too_long")})
                 if values.get("then") != "create":

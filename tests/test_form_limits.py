@@ -9,6 +9,7 @@ submit forms whose limits were stripped, as a forged request would arrive.
 from __future__ import annotations
 
 import copy
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -387,5 +388,29 @@ def test_a_forged_poll_template_is_refused_under_its_field(
     assert response.json is not None and response.json["response_action"] == "errors"
     assert "template" in response.json["errors"]
     assert top_view(emulator)["callback_id"] == PollId.NEW_MODAL  # still the first step
+    with database.session() as session:
+        assert session.exec(select(Poll)).all() == []
+
+
+def test_a_poll_draft_of_another_shape_is_refused_as_unreadable(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator
+) -> None:
+    create_project(slack)
+    slack.slash_command(PM, "/poll", "new", channel_id=PROJECT_CHANNEL)
+    slack.submit_view(PM, {"title": "Pulse"})
+    questions = top_view(emulator)
+    assert questions["callback_id"] == PollId.QUESTIONS_MODAL
+    draft = json.loads(questions["private_metadata"])
+    for forged in (
+        {"p": draft["p"]},
+        {**draft, "q": "abc"},
+        {**draft, "q": [{"k": "rating"}]},
+        {**draft, "s": {**draft["s"], "roles": 5}},
+        {**draft, "s": []},
+    ):
+        form = {**questions, "private_metadata": json.dumps(forged)}
+        response = slack.submit_view(PM, {"then": "create"}, view=form)
+        assert response.json is not None and response.json["response_action"] == "errors"
+        assert "This form could not be read" in json.dumps(response.json["errors"])
     with database.session() as session:
         assert session.exec(select(Poll)).all() == []

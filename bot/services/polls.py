@@ -126,7 +126,10 @@ class QuestionInput:
     @classmethod
     def from_compact(cls, data: dict[str, Any]) -> QuestionInput:
         return cls(
-            kind=data["k"], text=data["t"], options=list(data.get("o") or []), required=data["r"]
+            kind=str(data["k"]),
+            text=str(data["t"]),
+            options=[str(option) for option in data.get("o") or []],
+            required=bool(data["r"]),
         )
 
 
