@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any
 
 from bot.i18n import plain
+from bot.widths import cut, wrap
 
 CJK_FONT_FILE = "NotoSansCJKsc-Regular-subset.otf"
 LATIN_FONT = "DejaVu Sans"
@@ -58,37 +59,52 @@ def _shorten(text: str, width: int) -> str:
     return drawable(line if len(line) <= width else line[: width - 1].rstrip() + "…")
 
 
+def _lines(text: str, columns: int, most: int = 3) -> str:
+    """``text`` wrapped to lines of ``columns`` display columns (a Chinese character takes two),
+    so that a title shows whole; only text longer than ``most`` lines is cut, with …."""
+    lines = wrap(" ".join(text.split()), columns)
+    if len(lines) > most:
+        lines = [*lines[: most - 1], cut(lines[most - 1], columns - 1) + "…"]
+    return drawable("\n".join(lines))
+
+
 def _pyplot(locale: str) -> Any:
     return _setup()[0]
 
 
 def results_chart(figures: Any, locale: str = "en") -> bytes:
-    """The chart posted with a poll's results (``figures`` is a ``PollFigures``)."""
+    """The chart posted with a poll's results (``figures`` is a ``PollFigures``): a bar chart per
+    question and the trend, two to a row; a panel left alone on the last row takes the row's whole
+    width, so no corner of the picture stays empty."""
     plt = _pyplot(locale)
     charted = [q for q in figures.questions if q.distribution][:MAX_BAR_CHARTS]
     show_trend = len(figures.trend) >= 1
-    panels = len(charted) + (1 if show_trend else 0)
-    if panels == 0:
-        panels = 1
+    panels = max(len(charted) + (1 if show_trend else 0), 1)
     columns = 2 if panels > 1 else 1
     rows = (panels + columns - 1) // columns
-    figure, axes = plt.subplots(rows, columns, figsize=(6 * columns, 3.4 * rows), squeeze=False)
-    flat = [ax for row in axes for ax in row]
+    figure = plt.figure(figsize=(6 * columns, 3.6 * rows))
+    grid = figure.add_gridspec(rows, columns)
+    flat = [
+        figure.add_subplot(grid[index // columns, index % columns])
+        if index < panels - 1 or panels % columns == 0
+        else figure.add_subplot(grid[index // columns, :])
+        for index in range(panels)
+    ]
     try:
         for ax, question in zip(flat, charted, strict=False):
-            labels = [_shorten(label, 18) for label, _ in question.distribution]
+            span = len(ax.get_subplotspec().colspan)  # 2 for a panel that takes a whole row
             counts = [count for _, count in question.distribution]
+            room = max(8, 80 * span // len(counts))  # text columns under each bar
+            labels = [_lines(label, room, most=2) for label, _ in question.distribution]
             ax.bar(range(len(counts)), counts, color=COLOURS[0])
             ax.set_xticks(range(len(counts)), labels, fontsize=8)
-            ax.set_title(_shorten(question.question.text, 60), fontsize=9)
+            ax.set_title(_lines(question.question.text, 64 * span), fontsize=9)
             ax.set_ylabel(drawable(plain(locale, "poll.chart.answers")), fontsize=8)
             ax.yaxis.get_major_locator().set_params(integer=True)
-        used = len(charted)
         if show_trend:
-            ax = flat[used]
+            ax = flat[len(charted)]
             plot_trend(ax, figures.trend, locale)
             ax.set_title(drawable(plain(locale, "poll.chart.trend")), fontsize=9)
-            used += 1
         if not charted and not show_trend:
             flat[0].text(
                 0.5,
@@ -97,14 +113,11 @@ def results_chart(figures: Any, locale: str = "en") -> bytes:
                 ha="center",
                 va="center",
             )
-            used = 1
-        for ax in flat[used:]:
-            ax.axis("off")
-        figure.suptitle(_shorten(figures.poll.title, 80), fontsize=11)
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=90)
-        return buffer.getvalue()
+        title = plain(
+            locale, "poll.chart_title", title=figures.poll.title, round=figures.poll.round_number
+        )
+        figure.suptitle(_lines(title, 90 if columns == 1 else 150), fontsize=11)
+        return _png(figure)
     finally:
         plt.close(figure)
 
@@ -144,10 +157,16 @@ def trend_chart(title: str, rounds: list[Any], locale: str = "en") -> bytes:
     figure, ax = plt.subplots(figsize=(6, 3.4))
     try:
         plot_trend(ax, rounds, locale)
-        ax.set_title(_shorten(plain(locale, "digest.chart.title", title=title), 80), fontsize=10)
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=90)
-        return buffer.getvalue()
+        ax.set_title(_lines(plain(locale, "digest.chart.title", title=title), 80), fontsize=10)
+        return _png(figure)
     finally:
         plt.close(figure)
+
+
+def _png(figure: Any, bottom: float = 0.0) -> bytes:
+    """The figure, laid out so that no title or label is clipped (above ``bottom``, a share of
+    the height kept free for a legend), as PNG bytes."""
+    figure.tight_layout(rect=(0, bottom, 1, 1))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()

@@ -1,4 +1,5 @@
-"""`liaison` subcommands: serve, socket, scheduler, db upgrade, manifest, jobs run-due, demo."""
+"""`liaison` subcommands: serve, socket, scheduler, db upgrade, manifest, jobs run-due, outbox
+status and retry, keys, demo."""
 
 from __future__ import annotations
 
@@ -6,14 +7,23 @@ import argparse
 import json
 import sys
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.clock import MovableClock, SystemClock
 from bot.settings import Settings, SettingsError, load_settings, shown_url
 
-# The demo's files (database, chart) go to the temporary directory, never into the working copy.
-DEMO_DATABASE = Path(tempfile.gettempdir()) / "liaison-demo" / "liaison-demo.db"
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+# The demo's files (database, charts) go to the temporary directory, never into the working copy;
+# one set per language, so that playing the demo in one does not overwrite the other's.
+DEMO_FOLDER = Path(tempfile.gettempdir()) / "liaison-demo"
+
+
+def demo_database(locale: str) -> Path:
+    return DEMO_FOLDER / f"liaison-demo-{locale}.db"
 
 
 def _runtime(settings: Settings, clock: MovableClock | None = None):  # type: ignore[no-untyped-def]
@@ -28,13 +38,16 @@ def _runtime(settings: Settings, clock: MovableClock | None = None):  # type: ig
     )
 
 
-def _upgrade(settings: Settings) -> None:
+def _upgrade(settings: Settings) -> set[str]:
+    """Bring the schema to the migration files' heads; returns the revisions it was at before."""
     from storage.db import make_engine
-    from storage.migrate import ensure_schema
+    from storage.migrate import database_heads, ensure_schema
 
     engine = make_engine(settings.database_url)
     try:
+        before = database_heads(engine)
         ensure_schema(engine)
+        return before
     finally:
         engine.dispose()
 
@@ -96,9 +109,22 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
-    _upgrade(settings)
-    print(f"database is up to date: {shown_url(settings.database_url).split('@')[-1]}")
+    from storage.migrate import script_heads
+
+    before, after = _upgrade(settings), script_heads()
+    where = shown_url(settings.database_url).split("@")[-1]
+    if not before:
+        done = f"created the schema at revision {_revisions(after)}"
+    elif before != after:
+        done = f"upgraded the schema from revision {_revisions(before)} to {_revisions(after)}"
+    else:
+        done = f"the schema was already at revision {_revisions(after)}; nothing to do"
+    print(f"{done}: {where}")
     return 0
+
+
+def _revisions(heads: set[str]) -> str:
+    return ", ".join(sorted(heads))
 
 
 def cmd_manifest(args: argparse.Namespace, settings: Settings) -> int:
@@ -110,15 +136,79 @@ def cmd_manifest(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     from bot.jobs import run_due
+    from bot.jobs.summary import describe_run
 
     now = _parse_now(args.now) if args.now else SystemClock().now()
     _upgrade(settings)
     runtime = _runtime(settings, MovableClock(now))
     results = run_due(runtime)
-    for name, summary in results.items():
-        details = ", ".join(f"{key}={value}" for key, value in summary.items()) or "nothing due"
-        print(f"{name}: {details}")
+    print(describe_run(settings.locale, results))
+    if args.verbose:
+        for name, summary in results.items():
+            details = ", ".join(f"{key}={value}" for key, value in summary.items()) or "nothing due"
+            print(f"  {name}: {details}")
     return 0
+
+
+def _moment(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import delivery
+    from storage.db import Database
+
+    _upgrade(settings)
+    database = Database(settings.database_url)
+    try:
+        with database.session() as session:
+            if args.outbox_command == "status":
+                _print_status(session)
+                return 0
+            now = _parse_now(args.now) if args.now else SystemClock().now()
+            statuses = {"failed": ("failed",), "expired": ("expired",)}.get(
+                args.only or "", delivery.GIVEN_UP
+            )
+            if args.within is not None and args.within <= 0:
+                raise SettingsError("--within must be a positive number of minutes")
+            within = timedelta(minutes=args.within) if args.within else None
+            done = delivery.requeue(
+                session, now=now, statuses=statuses, kinds=args.kind, ids=args.id, within=within
+            )
+            for row in done:
+                print(
+                    f"#{row.id} {row.key}: {row.was} ({row.reason or 'no reason recorded'})"
+                    f" -> pending, until {_moment(row.expires_at)}"
+                )
+            print(f"put back {len(done)} message(s); the sender sends them on its next run")
+    finally:
+        database.dispose()
+    return 0
+
+
+def _print_status(session: Session) -> None:
+    from bot import delivery
+
+    counts = delivery.tally(session)
+    if not counts:
+        print("the outbox is empty")
+        return
+    width = max(len("kind"), *(len(kind) for _status, kind, _rows in counts))
+    print(f"{'status':<10} {'kind':<{width}} {'messages':>8}")
+    for status, kind, rows in counts:
+        print(f"{status:<10} {kind:<{width}} {rows:>8}")
+    oldest = delivery.oldest_waiting(session)
+    if oldest is None:
+        print("nothing is waiting to be sent")
+    else:
+        print(
+            f"oldest waiting: #{oldest.id} {oldest.key}, queued {_moment(oldest.created_at)},"
+            f" {oldest.attempts} attempt(s), next {_moment(oldest.next_attempt_at)},"
+            f" expires {_moment(oldest.expires_at)}"
+            + (f", last error: {oldest.error}" if oldest.error else "")
+        )
+    for status, reason, rows in delivery.reasons(session):
+        print(f"{status} x{rows}: {reason or 'no reason recorded'}")
 
 
 def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
@@ -147,8 +237,9 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import run_demo
 
-    Path(args.database).resolve().parent.mkdir(parents=True, exist_ok=True)
-    return run_demo(database_path=args.database, settings=settings)
+    database = args.database or str(demo_database(settings.locale))
+    Path(database).resolve().parent.mkdir(parents=True, exist_ok=True)
+    return run_demo(database_path=database, settings=settings)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,7 +295,41 @@ def build_parser() -> argparse.ArgumentParser:
     jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True, metavar="COMMAND")
     run_due = jobs_sub.add_parser("run-due", help="run every job once at --now")
     run_due.add_argument("--now", help="ISO-8601 instant, e.g. 2026-12-01T09:00:00+01:00")
+    run_due.add_argument("--verbose", action="store_true", help="also print every job's counters")
     run_due.set_defaults(func=cmd_jobs)
+
+    outbox = sub.add_parser("outbox", help="messages waiting, sent, failed or expired")
+    outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True, metavar="COMMAND")
+    outbox_sub.add_parser(
+        "status",
+        help="count the outbox's messages by status and kind, the oldest waiting, the reasons",
+    ).set_defaults(func=cmd_outbox)
+    retry = outbox_sub.add_parser(
+        "retry",
+        help="put failed or expired messages back to be sent, with a fresh deadline",
+        description="Puts failed and expired messages (or only those chosen) back to pending "
+        "with a fresh deadline; the scheduler sends them on its next run. Nothing is put back "
+        "unless an operator asks: a message sent late may be stale.",
+    )
+    which = retry.add_mutually_exclusive_group()
+    which.add_argument(
+        "--failed", dest="only", action="store_const", const="failed", help="failed ones only"
+    )
+    which.add_argument(
+        "--expired", dest="only", action="store_const", const="expired", help="expired ones only"
+    )
+    retry.add_argument(
+        "--kind", action="append", help="only this kind (as `outbox status` shows it); repeatable"
+    )
+    retry.add_argument("--id", type=int, action="append", help="only this message; repeatable")
+    retry.add_argument(
+        "--within",
+        type=int,
+        metavar="MINUTES",
+        help="the new deadline, minutes from now (default: each message's first allowance again)",
+    )
+    retry.add_argument("--now", help="ISO-8601 instant to count the new deadline from")
+    retry.set_defaults(func=cmd_outbox)
 
     keys = sub.add_parser("keys", help="encryption keys for installation tokens (OAuth mode)")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
@@ -223,8 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--database",
-        default=str(DEMO_DATABASE),
-        help="SQLite file for the demo; its chart is saved next to it (default: %(default)s)",
+        help="SQLite file for the demo; its charts are saved next to it (default: "
+        f"{demo_database('<language>')})",
     )
     demo.set_defaults(func=cmd_demo)
     return parser
@@ -256,11 +381,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def database_unreachable(error: BaseException) -> str | None:
     """One line saying why the database cannot be reached, or None for any other error
-    (SQLAlchemy is imported only by commands that use the database)."""
-    exc = sys.modules.get("sqlalchemy.exc")
-    if exc is None or not isinstance(error, exc.OperationalError):
+    (SQLAlchemy is imported only by commands that use the database: without it, none was)."""
+    if "sqlalchemy" not in sys.modules:
         return None
-    return str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+    from storage.db import store_unavailable
+
+    return store_unavailable(error)
 
 
 if __name__ == "__main__":

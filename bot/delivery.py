@@ -9,8 +9,12 @@ and only if the change committed. ``Sender.deliver_due`` then sends due rows:
   the method's tier, and one per channel for posting (about 1 message per second per channel, short
   bursts allowed). A 429 pauses that method's bucket for ``Retry-After`` seconds and the row is
   tried again after the pause (a few times in place, then rescheduled in the database).
-* Transient failures (5xx, connection errors, timeouts) are rescheduled with exponential backoff
-  and jitter; after ``MAX_ATTEMPTS`` the row fails for good.
+* Every row carries a deadline, ``expires_at``, set by what queues it from what the message is
+  about (a reminder: its event's start; an invitation: its poll's close; an answer to a click: a
+  few minutes). Transient failures (5xx, connection errors, timeouts) are rescheduled with
+  exponential backoff (capped at ``MAX_BACKOFF``) and jitter, and retried until the deadline. A row
+  not sent by then is marked EXPIRED with the reason instead of being sent stale; an operator may
+  put it back (``liaison outbox retry``).
 * Permanent errors (user deactivated, channel gone, cannot DM) are recorded on the row and never
   retried; ``failures()`` lists them so features can show the PM who could not be reached.
 * A row claimed by a sender that crashed is taken again after ``CLAIM_TIMEOUT``. Each claim
@@ -40,11 +44,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import tuple_, update
+from sqlalchemy import case, func, literal, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
@@ -55,7 +59,11 @@ from storage.models import OutboxMessage, OutboxStatus, RateBucket
 log = logging.getLogger(__name__)
 
 CLAIM_TIMEOUT = timedelta(minutes=5)
-MAX_ATTEMPTS = 8
+MAX_BACKOFF = 300.0  # seconds between two attempts after a transient failure, at most
+# How long a message stays worth sending when nothing it is about sets its deadline.
+ANSWER_LIFETIME = timedelta(minutes=5)  # the answer to a click: later it answers nothing
+NOTICE_LIFETIME = timedelta(days=1)  # a nudge or a day's list: tomorrow brings a fresh one
+RECORD_LIFETIME = timedelta(days=7)  # a record (an issue's thread, results): late beats never
 # A 429 is retried in place (after sleeping Retry-After) this many times, then rescheduled.
 RATE_LIMIT_RETRIES_IN_PLACE = 3
 PERMANENT_ERRORS = frozenset(
@@ -276,6 +284,11 @@ class SharedPacer(Pacer):
                 continue
 
 
+def kind_of(key: str) -> str:
+    """What a message is, read from its key: ``poll:4:invite:U1`` is a ``poll`` message."""
+    return key.split(":", 1)[0][:40]
+
+
 def enqueue(
     session: Session,
     *,
@@ -286,8 +299,11 @@ def enqueue(
     now: datetime,
     subject: str | None = None,
     not_before: datetime | None = None,
+    expires_at: datetime,
 ) -> OutboxMessage:
-    """Add a message to the outbox unless one with ``key`` is already there (then return that)."""
+    """Add a message to the outbox unless one with ``key`` is already there (then return that).
+
+    ``expires_at``: the last moment the message is worth sending; past it the row expires."""
     if method not in SUPPORTED_METHODS:
         raise ValueError(f"the outbox cannot send {method}")
     existing = session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
@@ -296,10 +312,12 @@ def enqueue(
     row = OutboxMessage(
         team_id=team_id,
         key=key,
+        kind=kind_of(key),
         method=method,
         payload=payload,
         created_at=now,
         next_attempt_at=not_before or now,
+        expires_at=expires_at,
         subject=subject,
     )
     session.add(row)
@@ -315,6 +333,8 @@ class Outgoing:
     payload: dict[str, Any]
     method: str = "chat.postMessage"
     subject: str | None = None
+    _: KW_ONLY
+    expires_at: datetime
 
 
 def enqueue_many(
@@ -344,12 +364,14 @@ def enqueue_many(
                 {
                     "team_id": team_id,
                     "key": message.key,
+                    "kind": kind_of(message.key),
                     "method": message.method,
                     "payload": message.payload,
                     "status": OutboxStatus.PENDING,
                     "attempts": 0,
                     "created_at": now,
                     "next_attempt_at": now,
+                    "expires_at": message.expires_at,
                     "subject": message.subject,
                 }
             )
@@ -364,6 +386,7 @@ class SendOutcome:
     sent: int = 0
     failed: int = 0
     retried: int = 0
+    expired: int = 0
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -387,6 +410,22 @@ class PermanentError(Exception):
 # A transport may also have ``find_sent(row) -> answer | None``: the message Slack already holds
 # for this row (looked up by the idempotency key in its metadata), used before any resend.
 Transport = Callable[[OutboxMessage], dict[str, Any]]
+
+
+EXPIRED_UNSENT = "deadline passed before it was sent"
+EXPIRED_AFTER = "deadline passed; last error: "
+
+
+def expiry_reason(last_error: str | None) -> str:
+    return EXPIRED_UNSENT if last_error is None else (EXPIRED_AFTER + last_error)[:500]
+
+
+class Expired(Exception):
+    """The row's deadline passed before it could be sent: it is stale, so it is not sent."""
+
+    def __init__(self, last_error: str | None) -> None:
+        super().__init__(last_error)
+        self.last_error = last_error
 
 
 class ClaimLost(Exception):
@@ -466,6 +505,7 @@ class Sender:
         if keys is not None and not keys:
             return outcome
         self._transports = {}
+        outcome.expired += self._expire_stale(team_id, keys)
         while True:
             rows = self._claim(team_id, keys)
             if not rows:
@@ -474,6 +514,31 @@ class Sender:
                 self._send_one(row, outcome)
             if len(rows) < self.batch_size:
                 return outcome
+
+    def _expire_stale(self, team_id: str | None, keys: list[str] | None) -> int:
+        """Waiting rows past their deadline become EXPIRED, with the last error as their reason."""
+        now = self.clock.now()
+        reason = case(
+            (col(OutboxMessage.error).is_(None), literal(EXPIRED_UNSENT)),
+            else_=func.substr(literal(EXPIRED_AFTER) + col(OutboxMessage.error), 1, 500),
+        )
+        query = (
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.status) == OutboxStatus.PENDING,
+                col(OutboxMessage.expires_at) <= now,
+            )
+            .values(status=OutboxStatus.EXPIRED, error=reason)
+        )
+        if team_id is not None:
+            query = query.where(col(OutboxMessage.team_id) == team_id)
+        if keys is not None:
+            query = query.where(col(OutboxMessage.key).in_(keys))
+        with self.database.session() as session:
+            expired = int(session.execute(query).rowcount)  # type: ignore[attr-defined]
+        if expired:
+            log.warning("outbox: %d messages passed their deadline unsent: expired", expired)
+        return expired
 
     def _already_sent(self, transport: Transport, row: OutboxMessage) -> dict[str, Any] | None:
         """After an uncertain failure or a crash, the message Slack may already hold for ``row``."""
@@ -526,7 +591,11 @@ class Sender:
         self._transports[row.team_id] = transport
         values: dict[str, Any]
         try:
-            answer = self._already_sent(transport, row) or self._call(transport, row)
+            answer = self._already_sent(transport, row)
+            if answer is None:
+                if row.expires_at <= self.clock.now():
+                    raise Expired(row.error)
+                answer = self._call(transport, row)
         except ClaimLost:
             log.warning("outbox %s: another sender took it over; not sent here", row.key)
             return
@@ -535,20 +604,27 @@ class Sender:
             outcome.failed += 1
             outcome.errors[row.key] = error.reason
             log.warning("outbox %s failed for good: %s", row.key, error.reason)
+        except Expired as expired:
+            values = {"status": OutboxStatus.EXPIRED, "error": expiry_reason(expired.last_error)}
+            outcome.expired += 1
+            outcome.errors[row.key] = values["error"]
         except TransientError as error:
             if error.reason == "ratelimited":
                 self.pacer.pause(row.team_id, row.method, error.retry_after or 1.0)
-            if row.attempts >= MAX_ATTEMPTS:
-                values = {"status": OutboxStatus.FAILED, "error": f"gave up: {error.reason}"[:500]}
-                outcome.failed += 1
-                outcome.errors[row.key] = error.reason
+            delay = error.retry_after
+            if delay is None:
+                delay = min(2**row.attempts, MAX_BACKOFF) * (0.5 + random.random() / 2)
+            retry_at = self.clock.now() + timedelta(seconds=delay)
+            if retry_at >= row.expires_at:
+                # The next attempt would come too late: the message is stale by then.
+                values = {"status": OutboxStatus.EXPIRED, "error": expiry_reason(error.reason)}
+                outcome.expired += 1
+                outcome.errors[row.key] = values["error"]
+                log.warning("outbox %s expired unsent: %s", row.key, error.reason)
             else:
-                delay = error.retry_after
-                if delay is None:
-                    delay = min(2**row.attempts, 300) * (0.5 + random.random() / 2)
                 values = {
                     "status": OutboxStatus.PENDING,
-                    "next_attempt_at": self.clock.now() + timedelta(seconds=delay),
+                    "next_attempt_at": retry_at,
                     "error": error.reason[:500],
                 }
                 outcome.retried += 1
@@ -566,13 +642,14 @@ class Sender:
 
 
 def failures(session: Session, *, team_id: str, subject: str) -> list[OutboxMessage]:
-    """Rows for ``subject`` that failed for good, to show the PM who could not be reached."""
+    """Rows for ``subject`` that failed for good or expired unsent, to show the PM who could not
+    be reached."""
     return list(
         session.exec(
             select(OutboxMessage).where(
                 OutboxMessage.team_id == team_id,
                 OutboxMessage.subject == subject,
-                OutboxMessage.status == OutboxStatus.FAILED,
+                col(OutboxMessage.status).in_([OutboxStatus.FAILED, OutboxStatus.EXPIRED]),
             )
         ).all()
     )
@@ -661,3 +738,83 @@ def cancel(session: Session, *, key: str, reason: str) -> bool:
         .values(status=OutboxStatus.CANCELLED, error=reason[:500])
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# ----------------------------------------------------------------------- for operators (CLI)
+
+GIVEN_UP = (OutboxStatus.FAILED, OutboxStatus.EXPIRED)
+
+
+def tally(session: Session) -> list[tuple[str, str, int]]:
+    """(status, kind, rows) for every status and kind in the outbox."""
+    query = (
+        select(OutboxMessage.status, OutboxMessage.kind, func.count())
+        .group_by(col(OutboxMessage.status), col(OutboxMessage.kind))
+        .order_by(col(OutboxMessage.status), col(OutboxMessage.kind))
+    )
+    return [(status, kind, int(rows)) for status, kind, rows in session.exec(query).all()]
+
+
+def reasons(session: Session, *, limit: int = 10) -> list[tuple[str, str, int]]:
+    """(status, reason, rows) of the rows that failed or expired, the most frequent first."""
+    rows = func.count().label("rows")
+    query = (
+        select(OutboxMessage.status, OutboxMessage.error, rows)
+        .where(col(OutboxMessage.status).in_(GIVEN_UP))
+        .group_by(col(OutboxMessage.status), col(OutboxMessage.error))
+        .order_by(rows.desc(), col(OutboxMessage.status), col(OutboxMessage.error))
+        .limit(limit)
+    )
+    return [(status, error or "", int(count)) for status, error, count in session.exec(query)]
+
+
+def oldest_waiting(session: Session) -> OutboxMessage | None:
+    """The row waiting longest to be sent (pending, or claimed by a sender)."""
+    return session.exec(
+        select(OutboxMessage)
+        .where(col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+        .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
+        .limit(1)
+    ).first()
+
+
+@dataclass(frozen=True)
+class Requeued:
+    id: int
+    key: str
+    was: str  # the status it had
+    reason: str  # why it had not been sent
+    expires_at: datetime  # its new deadline
+
+
+def requeue(
+    session: Session,
+    *,
+    now: datetime,
+    statuses: tuple[str, ...] = GIVEN_UP,
+    kinds: list[str] | None = None,
+    ids: list[int] | None = None,
+    within: timedelta | None = None,
+) -> list[Requeued]:
+    """Put failed or expired rows back to pending, because an operator asked: each gets a fresh
+    deadline, ``within`` from now (by default, as long again as it was first given). Its attempts
+    are kept, so the resend first looks in Slack for a message an uncertain attempt left there."""
+    if not set(statuses) <= set(GIVEN_UP):
+        raise ValueError("only failed or expired messages are put back")
+    query = select(OutboxMessage).where(col(OutboxMessage.status).in_(statuses))
+    if kinds:
+        query = query.where(col(OutboxMessage.kind).in_(kinds))
+    if ids:
+        query = query.where(col(OutboxMessage.id).in_(ids))
+    done: list[Requeued] = []
+    for row in session.exec(query.order_by(col(OutboxMessage.id))).all():
+        allowance = within or max(row.expires_at - row.created_at, ANSWER_LIFETIME)
+        done.append(Requeued(row.id or 0, row.key, row.status, row.error or "", now + allowance))
+        row.status = OutboxStatus.PENDING
+        row.next_attempt_at = now
+        row.expires_at = now + allowance
+        row.error = None
+        row.claimed_at = row.claim_token = None
+        session.add(row)
+    session.flush()
+    return done

@@ -2,23 +2,26 @@
 
 APScheduler 3 has no cross-process locking, so only one scheduler process runs jobs at a time: with
 PostgreSQL the leader holds a session-level advisory lock on a connection of its own; with SQLite
-a file lock beside the database. The leader checks that it still holds the lock (and that its
-connection is alive) before every job run and stops running jobs at once when it does not. Any
-other scheduler waits as a standby and tries to take the lead every ``standby_seconds``, so it
-takes over within that time of the leader's death (PostgreSQL frees the lock of a dead session).
-Jobs are idempotent and every send is fenced by its outbox claim, so even an overlap sends nothing
-twice.
+a file lock in the temporary directory, named after the database's path. The leader checks that
+it still holds the lock (and that its connection is alive) before every job run and stops running
+jobs at once when it does not. Any other scheduler waits as a standby and tries to take the lead
+every ``standby_seconds``, so it takes over within that time of the leader's death (PostgreSQL
+frees the lock of a dead session). Jobs are idempotent and every send is fenced by its outbox
+claim, so even an overlap sends nothing twice.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO, Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -27,11 +30,12 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.jobs import JOB_TABLE, job_named
 from bot.logs import tagged
 from bot.runtime import Runtime
+from storage.db import store_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +66,18 @@ class Leadership:
                     ).scalar()
                 )
                 self._connection.commit()
-            except DBAPIError as error:
-                log.warning("cannot reach the database to take the lead: %s", error.orig)
+            except SQLAlchemyError as error:
+                log.warning("cannot reach the database to take the lead: %s", store_reason(error))
                 self.held = False
             if not self.held:
                 self._close()
             return self.held
-        path = database.sqlite_path
-        lock_path = f"{path}.scheduler.lock" if path else os.path.join(os.getcwd(), ".liaison.lock")
-        handle = open(lock_path, "w")  # noqa: SIM115 - held open for as long as we lead
+        lock_path = sqlite_lock_path(database.sqlite_path)
+        try:
+            handle = open(lock_path, "w")  # noqa: SIM115 - held open for as long as we lead
+        except OSError as error:  # the temporary directory is gone or full
+            log.warning("cannot open the scheduler's lock file: %s", error.strerror)
+            return False
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -130,6 +137,20 @@ class Leadership:
             self._connection = None
 
 
+def store_reason(error: SQLAlchemyError) -> str:
+    """One line for the log: why the database failed, never the statement or its values."""
+    return store_unavailable(error) or type(error).__name__
+
+
+def sqlite_lock_path(database_path: Path | None) -> Path:
+    """The SQLite leader's lock file: in the temporary directory, named after the database's
+    absolute path (every scheduler of one database finds the same file), so that nothing is left
+    in the working folder or beside a database that may sit in a repository."""
+    subject = str(database_path) if database_path else f"memory:{os.getcwd()}"
+    digest = hashlib.sha256(subject.encode("utf-8")).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"liaison-{digest}.scheduler.lock"
+
+
 def run_named_job(name: str) -> dict[str, Any]:
     """The callable APScheduler stores (importable by path, picklable arguments)."""
     if _runtime is None:
@@ -143,6 +164,22 @@ def run_named_job(name: str) -> dict[str, Any]:
         if any(summary.values()):
             log.info("job %s: %s", name, summary)
     return summary
+
+
+class SteadyScheduler(BackgroundScheduler):
+    """The leader's scheduler, whose loop outlives the database going away. APScheduler 3 retries
+    a job store that fails to list the jobs due, but not one that fails, a moment later, to store
+    a job's next run or to say when the next is due: its thread would end, and a leader that keeps
+    its lock (SQLite's file lock, or a PostgreSQL session that survived) would run nothing again.
+    The jobs are tried again after ``jobstore_retry_interval`` (a job run twice sends nothing
+    twice: every send is fenced by its outbox claim)."""
+
+    def _process_jobs(self) -> float | None:
+        try:
+            return super()._process_jobs()  # type: ignore[no-any-return]
+        except SQLAlchemyError as error:
+            log.error("the scheduler could not plan its jobs: %s", store_reason(error))
+            return float(self.jobstore_retry_interval)
 
 
 @contextmanager
@@ -201,15 +238,19 @@ def run_forever(runtime: Runtime, stop: threading.Event | None = None) -> int:
         announced = False
         started = time.monotonic()
         log.info("scheduler leads: running %d jobs", len(JOB_TABLE))
-        scheduler = build_scheduler(runtime, BackgroundScheduler, leadership)
+        scheduler = build_scheduler(runtime, SteadyScheduler, leadership)
         try:
-            scheduler.start()
+            scheduler.start()  # stores the job table: the database may have gone meanwhile
             while not stop.is_set() and leadership.check():
                 stop.wait(min(wait, 5.0))
         except (KeyboardInterrupt, SystemExit):
             stop.set()
+        except SQLAlchemyError as error:
+            log.error("the scheduler could not start its jobs: %s", store_reason(error))
+            stop.wait(wait)
         finally:
-            scheduler.shutdown(wait=False)
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
             leadership.release()
             log.info("scheduler stops leading after %.0f s", time.monotonic() - started)
     return 0

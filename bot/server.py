@@ -8,6 +8,8 @@ then handled as usual. A load that fails stops the server as a failed boot would
 
 Requests to /slack/events are checked before anything parses them: a body that is not UTF-8 gets
 400, a missing or wrong signature (or a stale timestamp) 401. Only then does Bolt see the request.
+A body that has not all arrived within ``LIAISON_BODY_TIMEOUT_SECONDS`` gets 408, so a client that
+declares a length and sends slowly holds a worker thread no longer than that.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import io
 import json
 import logging
 import os
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -80,6 +83,37 @@ def _refusal(environ: dict[str, Any], body: bytes, verifier: SignatureVerifier) 
     return None
 
 
+def read_body(environ: dict[str, Any], length: int, seconds: float) -> bytes | None:
+    """The request body, or None when it has not all arrived within ``seconds``.
+
+    Gunicorn reads until it holds the length asked for, however slowly the bytes come, and a
+    socket timeout would bound each wait, not the whole: at the deadline the socket's reading side
+    is shut instead, which ends a blocked read at once (the answer can still be written). A server
+    that does not hand over its socket (the tests' in-process servers) reads without a deadline.
+    """
+    stream = environ["wsgi.input"]
+    sock = environ.get("gunicorn.socket")
+    if not length:
+        return b""
+    if sock is None:
+        return bytes(stream.read(length))
+
+    def stop_reading() -> None:
+        try:
+            sock.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass  # the client is gone already
+
+    deadline = threading.Timer(seconds, stop_reading)
+    deadline.daemon = True
+    deadline.start()
+    try:
+        body = bytes(stream.read(length))
+    finally:
+        deadline.cancel()
+    return body if len(body) == length else None
+
+
 def wsgi_app(app: App, runtime: Runtime) -> WSGIApp:
     from slack_bolt.adapter.wsgi import SlackRequestHandler
     from slack_sdk.signature import SignatureVerifier
@@ -105,7 +139,10 @@ def wsgi_app(app: App, runtime: Runtime) -> WSGIApp:
                     length = -1
                 if not 0 <= length <= MAX_BODY_BYTES:
                     return _answer(start_response, "400 Bad Request", b"bad request")
-                body = environ["wsgi.input"].read(length) if length else b""
+                body = read_body(environ, length, runtime.settings.body_timeout_seconds)
+                if body is None:
+                    log.info("refused a request to /slack/events: its body came too slowly")
+                    return _answer(start_response, "408 Request Timeout", b"request timeout")
                 refusal = _refusal(environ, body, verifier)
                 if refusal is not None:
                     log.info("refused a request to /slack/events: %s", refusal)
@@ -179,9 +216,9 @@ class LoadingApplication:
 def _stop_worker(error: BaseException) -> None:
     """A worker whose app cannot load says why and exits with gunicorn's boot-error code, which
     stops the master: the same as a failure during gunicorn's own load."""
-    from bot.cli import database_unreachable
+    from storage.db import store_unavailable
 
-    reason = database_unreachable(error)
+    reason = store_unavailable(error)
     if reason is not None:
         print(f"liaison: cannot reach the database: {reason}", file=sys.stderr, flush=True)
     else:

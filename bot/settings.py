@@ -46,6 +46,7 @@ class Settings:
     standby_seconds: float = 10.0  # how often a standby scheduler tries to take the lead
     claim_timeout_seconds: float = 300.0  # an outbox claim older than this is taken over
     rate_scale: float = 1.0  # multiplies every send rate (workspaces with higher Slack limits)
+    body_timeout_seconds: float = 5.0  # HTTP mode: a request body not all in by then gets 408
     simulated_clock: str | None = None  # "start,anchor,speed": a rehearsal's shared fast clock
 
     def __repr__(self) -> str:
@@ -82,17 +83,18 @@ class Settings:
         return replace(self, **changes)
 
     def require(self, *names: str) -> None:
-        """Stop start-up with one clear line when a setting a mode needs is absent."""
+        """Stop start-up with one clear line naming every setting a mode needs that is absent."""
         env_names = {
             "bot_token": "SLACK_BOT_TOKEN",
             "signing_secret": "SLACK_SIGNING_SECRET",
             "app_token": "SLACK_APP_TOKEN",
         }
-        for name in names:
-            if not getattr(self, name):
-                raise SettingsError(
-                    f"{env_names[name]} is not set; see README: Connect a real workspace"
-                )
+        missing = [env_names[name] for name in names if not getattr(self, name)]
+        if not missing:
+            return
+        listed = " and ".join([", ".join(missing[:-1]), missing[-1]] if missing[:-1] else missing)
+        verb = "is" if len(missing) == 1 else "are"
+        raise SettingsError(f"{listed} {verb} not set; see README: Connect a real workspace")
 
 
 _URL_PASSWORD = re.compile(r"^([^:]+://[^:/@]+:)([^@]+)@")
@@ -226,6 +228,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("LIAISON_CLAIM_TIMEOUT_SECONDS must be from 1 to 3600")
     if not 0.01 <= rate_scale <= 100:
         raise SettingsError("LIAISON_RATE_SCALE must be from 0.01 to 100")
+    body_raw = get("LIAISON_BODY_TIMEOUT_SECONDS") or "5"
+    try:
+        body_timeout = float(body_raw)
+    except ValueError:
+        body_timeout = -1.0
+    if not 0.1 <= body_timeout <= 60:
+        raise SettingsError(
+            "LIAISON_BODY_TIMEOUT_SECONDS must be a number of seconds from 0.1 to 60"
+        )
     simulated = get("LIAISON_SIMULATED_CLOCK")
     if simulated:
         from bot.clock import SimulatedClock
@@ -257,5 +268,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         standby_seconds=standby_seconds,
         claim_timeout_seconds=claim_timeout,
         rate_scale=rate_scale,
+        body_timeout_seconds=body_timeout,
         simulated_clock=simulated,
     )

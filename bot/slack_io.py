@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from typing import Any
 from urllib.error import URLError
 
@@ -16,8 +17,17 @@ from storage.models import OutboxMessage
 log = logging.getLogger(__name__)
 
 
+# Slack's error codes (``channel_not_found``). slack_sdk puts a sentence with the body in their
+# place when the answer is not JSON (a proxy's error page during an outage).
+_ERROR_CODE = re.compile(r"[a-z][a-z0-9_]*")
+
+
 def slack_error_code(error: SlackApiError) -> str:
-    return str(error.response.get("error") or f"http_{error.response.status_code}")
+    """Slack's error code, or ``http_<status>`` when the answer carried none."""
+    code = error.response.get("error")
+    if isinstance(code, str) and _ERROR_CODE.fullmatch(code):
+        return code
+    return f"http_{error.response.status_code}"
 
 
 OUTBOX_EVENT_TYPE = "liaison_outbox"

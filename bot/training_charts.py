@@ -1,5 +1,5 @@
 """The readiness heatmap (PNG): key users × modules, shaded by the share of the readiness criteria
-met, each ready cell marked.
+met, each ready cell marked, grey where a module is not for the key user's role (said under it).
 
 matplotlib is imported only when a heatmap is drawn, so the app starts without loading it. Fonts
 and text come from ``bot.charts`` (the same pyplot set-up, fallback fonts and shortening as the
@@ -8,18 +8,19 @@ poll charts), so Chinese names draw as they do there.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from bot.i18n import plain
 
 MAX_ROWS = 60  # a taller picture is unreadable in Slack; the CSV export holds everyone
+NOT_APPLICABLE = "#dddddd"  # the grey of a module that is not for the key user's role
 
 
 def readiness_heatmap(matrix: Any, locale: str = "en") -> bytes:
     """``matrix`` is a ``bot.services.training_readiness.Readiness``."""
     import matplotlib
     import numpy as np
+    from matplotlib.patches import Patch
 
     from bot import charts
 
@@ -37,15 +38,9 @@ def readiness_heatmap(matrix: Any, locale: str = "en") -> bytes:
     height = 1.8 + 0.32 * max(len(rows), 1)
     figure, ax = plt.subplots(figsize=(width, height))
     try:
-        colours = matplotlib.colormaps["RdYlGn"].with_extremes(bad="#dddddd")
+        colours = matplotlib.colormaps["RdYlGn"].with_extremes(bad=NOT_APPLICABLE)
         image = ax.imshow(np.ma.masked_invalid(values), cmap=colours, vmin=0, vmax=1, aspect="auto")
-        ax.set_xticks(
-            range(len(modules)),
-            [charts._shorten(m.name, 22) for m in modules],
-            rotation=30,
-            ha="right",
-            fontsize=8,
-        )
+        ax.set_xticks(range(len(modules)), [charts._lines(m.name, 18) for m in modules], fontsize=8)
         ax.set_yticks(
             range(len(rows)),
             [charts._shorten(row.name, 28) for row in rows],
@@ -70,9 +65,14 @@ def readiness_heatmap(matrix: Any, locale: str = "en") -> bytes:
         if not rows or not modules:
             empty = charts.drawable(plain(locale, "training.chart.empty"))
             ax.text(0, 0, empty, ha="center", va="center")
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=90)
-        return buffer.getvalue()
+        if any(not cell.applicable for row in rows for cell in row.cells):
+            grey = Patch(
+                facecolor=NOT_APPLICABLE,
+                edgecolor="#999999",
+                label=charts.drawable(plain(locale, "training.chart.not_applicable")),
+            )
+            figure.legend(handles=[grey], loc="lower left", fontsize=8, frameon=False)
+            return charts._png(figure, bottom=0.07)  # room for the legend under the labels
+        return charts._png(figure)
     finally:
         plt.close(figure)

@@ -20,6 +20,7 @@ from bot.services import fields
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.slack_io import AdminCache, slack_error_code
+from storage.db import store_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,14 @@ def person_locale(
     return locale or default
 
 
+def locale_without_store(runtime: Runtime, context: BoltContext) -> str:
+    """The language to answer in when the database cannot be asked: the one this request already
+    worked out, else the workspace's default (LIAISON_LOCALE). Slack's commands, clicks and form
+    submissions carry no locale of the person (only users.info does), and a form's answer is due
+    within 3 s: no other call is made for it."""
+    return str(context.get("liaison_locale") or runtime.settings.locale)
+
+
 def user_ids_in(text: str) -> list[str]:
     """User ids from ``<@U123|name>`` mentions (escaped slash-command text) or bare ``U123``."""
     found = []
@@ -105,6 +114,8 @@ def error_text(locale: str, error: Exception) -> str:
         return slack_error_text(locale, slack_error_code(error))
     if isinstance(error, LiaisonError):
         return str(error)
+    if store_unavailable(error) is not None:
+        return t(locale, "errors.store_unavailable")
     return t(locale, "errors.unexpected")
 
 

@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.delivery import enqueue
+from bot.delivery import RECORD_LIFETIME, enqueue
 from bot.errors import LiaisonError, Msg, ValidationError
 from bot.i18n import t
 from bot.ids import PlanId
@@ -343,6 +343,7 @@ def register(app: App, runtime: Runtime) -> None:
                         payload={"channel": target, **payload},
                         now=ctx.now(),
                         subject=f"plan:{occurrence_id}",
+                        expires_at=ctx.now() + RECORD_LIFETIME,  # a report, read any time
                     )
                     keys.append(key)
         except LiaisonError as error:

@@ -82,7 +82,7 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> dict[str, Any]:
         with unit(runtime, context, client) as ctx:
             project = _project(ctx, args, channel_id)
-            digest = service.build_digest(ctx, project, end=ctx.now())
+            digest = service.build_digest(ctx, project, now=ctx.now())
             return views.digest_message(digest, preview_command=command_name)
 
     def send(

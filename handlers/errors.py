@@ -11,7 +11,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.errors import LiaisonError, ValidationError
 from bot.runtime import Runtime
-from handlers.common import error_text, person_locale, view_errors
+from handlers.common import error_text, locale_without_store, person_locale, view_errors
+from storage.db import store_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +27,24 @@ def register(app: App, runtime: Runtime) -> None:
         context: Any,
         logger: Any,
     ) -> Any:
-        if isinstance(error, LiaisonError | SlackApiError):
+        outage = store_unavailable(error)
+        if outage is not None:
+            log.error("the database is unavailable: %s", outage)
+        elif isinstance(error, LiaisonError | SlackApiError):
             log.warning("request refused: %s", error)
         else:
             log.exception("unexpected error in a listener", exc_info=error)
-        locale = person_locale(runtime, context, client)
+        # Telling the person must not depend on what failed: the database is not asked when it
+        # is what failed, and the default language serves when working out theirs fails too.
+        try:
+            locale = (
+                locale_without_store(runtime, context)
+                if outage is not None
+                else person_locale(runtime, context, client)
+            )
+        except Exception as failure:  # noqa: BLE001 - logged; the person is still answered
+            log.error("the person's language is unknown: %s", type(failure).__name__)
+            locale = locale_without_store(runtime, context)
         text = error_text(locale, error)
         view = body.get("view") or {}
         if body.get("type") == "view_submission" and any(

@@ -6,9 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
+
+# A form's answer is due within Slack's 3 s, the store's outage included: a connection that cannot
+# be made (libpq's shortest wait) or taken from the pool in this time is an outage, said at once.
+CONNECT_TIMEOUT_SECONDS = 2
+POOL_TIMEOUT_SECONDS = 2
 
 
 def make_engine(url: str) -> Engine:
@@ -35,7 +40,28 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+    )
+
+
+def store_unavailable(error: BaseException) -> str | None:
+    """Why the database cannot be used right now, in one line, when ``error`` says so: it cannot
+    be reached or refuses connections, the connection was lost, it is locked or no pooled
+    connection came free in time. None for any other error (a bug, a constraint)."""
+    if isinstance(error, exc.TimeoutError):
+        return "no database connection came free in time"
+    if not isinstance(error, exc.DBAPIError):
+        return None
+    if not (
+        error.connection_invalidated or isinstance(error, exc.OperationalError | exc.InterfaceError)
+    ):
+        return None
+    return str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
 
 
 class Database:

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401 - registers every table
+from bot import logs
 from bot.app import build_app
 from bot.clock import MovableClock
 from bot.delivery import Pacer
@@ -178,11 +179,17 @@ def ctx(database: Database, clock: MovableClock) -> Iterator[Ctx]:
 
 @pytest.fixture
 def log_output() -> Iterator[io.StringIO]:
-    """A stream for ``configure_logging(stream=...)``; the root logger is restored afterwards."""
+    """A stream for ``configure_logging(stream=...)``; the root logger is restored afterwards.
+    Lines start with no request or job id: one that a request dispatched in this thread by an
+    earlier test left behind (Bolt's middleware sets it for the listener that follows) is not
+    this test's."""
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
+    tokens = (logs.request_id.set(None), logs.job_id.set(None))
     stream = io.StringIO()
     yield stream
+    logs.request_id.reset(tokens[0])
+    logs.job_id.reset(tokens[1])
     for handler in list(root.handlers):
         root.removeHandler(handler)
     for handler in saved[0]:

@@ -4,11 +4,11 @@ permanent failures, crash and resume, and never a second send."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import delivery
 from bot.clock import MovableClock
@@ -16,6 +16,7 @@ from bot.delivery import CLAIM_TIMEOUT, Pacer, Sender
 from bot.emulator.driver import SlackDriver
 from bot.emulator.server import SlackEmulator
 from bot.jobs import run_due
+from bot.jobs.summary import describe_run
 from bot.runtime import Runtime
 from bot.slack_io import transport_for_client
 from storage.db import Database
@@ -270,6 +271,7 @@ def test_a_chart_upload_that_crashed_after_sharing_is_not_shared_twice(
             method="files.upload_v2",
             payload=chart_payload("en", poll, b"\x89PNG fake", PM),
             now=clock.now(),
+            expires_at=clock.now() + delivery.RECORD_LIFETIME,
         )
     real = transport_for_client(runtime.client(TEAM))
 
@@ -339,6 +341,7 @@ def test_slacks_limits_answer_429_to_a_sender_too_fast_for_one_channel_and_nothi
                 key=f"burst:{number}",
                 payload={"channel": "C0GENERAL", "text": f"Burst {number}"},
                 now=clock.now(),
+                expires_at=clock.now() + delivery.RECORD_LIFETIME,
             )
     # A pacer that ignores the per-channel limit: Slack's own limit must stop it.
     pacer, _fake = fake_pacer(
@@ -361,6 +364,7 @@ def test_enqueueing_a_key_twice_keeps_the_first_message_and_adds_no_row(
             key="reminder:7:2026-12-01",
             payload={"channel": PM, "text": "first"},
             now=clock.now(),
+            expires_at=clock.now() + delivery.RECORD_LIFETIME,
         )
         again = delivery.enqueue(
             ctx.session,
@@ -368,6 +372,7 @@ def test_enqueueing_a_key_twice_keeps_the_first_message_and_adds_no_row(
             key="reminder:7:2026-12-01",
             payload={"channel": PM, "text": "second"},
             now=clock.now(),
+            expires_at=clock.now() + delivery.RECORD_LIFETIME,
         )
         assert again.id == first.id and again.payload["text"] == "first"
     with database.session() as session:
@@ -375,7 +380,7 @@ def test_enqueueing_a_key_twice_keeps_the_first_message_and_adds_no_row(
     assert [(row.key, row.payload["text"]) for row in rows] == [("reminder:7:2026-12-01", "first")]
 
 
-def test_failures_are_listed_per_workspace_and_subject(
+def test_failures_and_expired_messages_are_listed_per_workspace_and_subject(
     runtime: Runtime, database: Database, clock: MovableClock
 ) -> None:
     def row(team: str, key: str, subject: str, status: str) -> OutboxMessage:
@@ -387,17 +392,21 @@ def test_failures_are_listed_per_workspace_and_subject(
             status=status,
             created_at=clock.now(),
             next_attempt_at=clock.now(),
+            expires_at=clock.now() + delivery.RECORD_LIFETIME,
             subject=subject,
         )
 
     with database.session() as session:
         session.add(row(TEAM, "mine", "poll:1", OutboxStatus.FAILED))
         session.add(row(TEAM, "sent", "poll:1", OutboxStatus.SENT))
+        session.add(row(TEAM, "mine, stale", "poll:1", OutboxStatus.EXPIRED))
+        session.add(row(TEAM, "waiting", "poll:1", OutboxStatus.PENDING))
         session.add(row(TEAM, "other poll", "poll:2", OutboxStatus.FAILED))
         session.add(row("T0002", "other workspace", "poll:1", OutboxStatus.FAILED))
         session.commit()
         assert [r.key for r in delivery.failures(session, team_id=TEAM, subject="poll:1")] == [
-            "mine"
+            "mine",
+            "mine, stale",
         ]
 
 
@@ -499,3 +508,149 @@ def test_the_send_budget_is_shared_by_every_process(database: Database) -> None:
     scheduler.pause(TEAM, "chat.postMessage", 30)
     web.acquire(TEAM, "chat.postMessage")  # a 429 seen by one process pauses the other
     assert sum(fake.slept) >= 30
+
+
+def keys_in_slack(emulator: SlackEmulator) -> Counter[str]:
+    """How many messages in Slack carry each outbox key (in their metadata), threads included."""
+    with emulator.workspace.lock:
+        messages = [m for stored in emulator.workspace.messages.values() for m in stored]
+    return Counter(
+        str(((m.get("metadata") or {}).get("event_payload") or {}).get("key"))
+        for m in messages
+        if m.get("metadata")
+    )
+
+
+def test_a_half_hour_slack_outage_delivers_every_timely_message_once_and_expires_the_stale(
+    runtime: Runtime,
+    database: Database,
+    emulator: SlackEmulator,
+    clock: MovableClock,
+) -> None:
+    from bot.calendar import service as calendar
+    from bot.jobs import issues as issue_notices
+    from bot.services import issues as issue_service
+    from bot.services import meetings as meeting_service
+    from bot.services import projects as project_service
+    from bot.views.meetings import MESSAGES as MEETING_MESSAGES
+
+    told: list[str] = []  # what each run says it did
+    expired_in_runs = 0
+
+    def run_until(moment: datetime) -> None:
+        nonlocal expired_in_runs
+        while clock.now() < moment:
+            results = run_due(runtime)
+            expired_in_runs += results["deliver_outbox"]["expired"]
+            told.append(describe_run("en", results))
+            clock.advance(minutes=1)
+
+    fans = project_with_many_key_users(runtime, emulator, 3)
+    start = clock.now()
+    outage, recovery = start + timedelta(minutes=10), start + timedelta(minutes=40)
+    events = {}
+    with runtime.unit(TEAM, PM) as ctx:
+        project = project_service.get_project(ctx, "FAN")
+        # Their reminders (15 minutes before) fall due during the outage; the stand-up begins
+        # before Slack is back, the steering meeting after.
+        for title, minutes in (("Stand-up", 35), ("Steering", 50)):
+            [meeting], _keys = meeting_service.create_meeting(
+                ctx=ctx,
+                project=project,
+                data=meeting_service.MeetingInput(
+                    title=title,
+                    starts_at=start + timedelta(minutes=minutes),
+                    duration_minutes=10,
+                    people=fans[:2],
+                    reminders=[15],
+                ),
+                messages=MEETING_MESSAGES,
+            )
+            events[title] = f"calendar:{meeting.event_id}"
+    run_until(outage)  # the invitations arrive; the two invited accept
+    for fan in fans[:2]:
+        with runtime.unit(TEAM, fan) as ctx:
+            for subject in events.values():
+                calendar.respond(
+                    ctx=ctx,
+                    event_id=int(subject.split(":")[1]),
+                    user_id=fan,
+                    response="accepted",
+                    messages=MEETING_MESSAGES,
+                )
+    emulator.outage(clock.now, until=recovery)  # every call answers 503 service_unavailable
+    open_poll_for_everyone(runtime, title="Outage pulse")  # open for days: must arrive
+    with runtime.unit(TEAM, PM) as ctx:
+        # An issue logged as the form does: its message is a record; the confirmation to the
+        # reporter answers their submission and is stale after a few minutes.
+        change = issue_service.create_issue(
+            ctx=ctx,
+            project=project_service.get_project(ctx, "FAN"),
+            data=issue_service.IssueInput(title="Printer on fire", reporter_id=PM),
+        )
+        issue_notices.announce_created(ctx, change)
+        issue_notices.confirm_created(ctx, change.issue, change.project, None)
+    run_until(recovery + timedelta(minutes=20))
+
+    failed_calls = [index for index, call in enumerate(emulator.calls) if call.status == 503]
+    assert len(failed_calls) > 20 and all(
+        call.status != 503 for call in emulator.calls[failed_calls[-1] + 1 :]
+    )
+    with database.session() as session:
+        rows = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
+    # Nothing is left waiting and nothing is lost silently: sent, or expired with the reason.
+    assert {row.status for row in rows} == {OutboxStatus.SENT, OutboxStatus.EXPIRED}
+    expired = {row.key: row.error for row in rows if row.status == OutboxStatus.EXPIRED}
+    # What was stale when Slack came back: the stand-up's reminders (it had begun) and the
+    # confirmation of the issue. Never sent, each with its reason.
+    confirmation = f"issue:{change.issue.id}:created:dm"
+    reminders = [
+        row.key for row in rows if row.subject == events["Stand-up"] and ":remind:" in row.key
+    ]
+    assert len(reminders) == 2
+    last_error = "deadline passed; last error: service_unavailable"
+    assert expired == {key: last_error for key in [*reminders, confirmation]}
+    assert expired_in_runs == 3
+    assert any("1 message not sent before its deadline, marked expired" in line for line in told)
+    in_slack = keys_in_slack(emulator)
+    assert not any(in_slack[key] for key in expired)
+    # Every timely message arrived exactly once: the poll's invitations, the steering meeting's
+    # reminders, the issue's message in the project channel.
+    sent = [row for row in rows if row.status == OutboxStatus.SENT]
+    posted = [row.key for row in sent if row.method == "chat.postMessage"]
+    assert {key: in_slack[key] for key in posted} == {key: 1 for key in posted}
+    assert all(row.ts for row in sent)
+    assert dms_per_person(emulator, fans, "Outage pulse") == Counter({fan: 1 for fan in fans})
+    assert dms_per_person(emulator, fans[:2], "Steering") == Counter({fan: 2 for fan in fans[:2]})
+    assert (
+        len([row for row in sent if row.subject == events["Steering"] and ":remind:" in row.key])
+        == 2
+    )
+    assert in_slack[f"issue:{change.issue.id}:message"] == 1
+    # Only when an operator asks does an expired message go out, once, with a fresh deadline.
+    with database.session() as session:
+        [again] = delivery.requeue(session, now=clock.now(), kinds=["issue"])
+    assert (again.key, again.was) == (confirmation, OutboxStatus.EXPIRED)
+    run_until(clock.now() + timedelta(minutes=2))
+    assert keys_in_slack(emulator)[confirmation] == 1
+
+
+def test_an_outage_answering_a_proxys_html_page_is_recorded_as_its_http_status(
+    runtime: Runtime,
+    database: Database,
+    emulator: SlackEmulator,
+    clock: MovableClock,
+) -> None:
+    [user] = project_with_many_key_users(runtime, emulator, 1)
+    page = "<html><body><h1>503 Service Temporarily Unavailable</h1>" + "x" * 2000
+    emulator.outage(clock.now, until=clock.now() + timedelta(minutes=10), page=page)
+    open_poll_for_everyone(runtime, title="Behind a proxy")
+    run_due(runtime)
+    with database.session() as session:
+        [row] = session.exec(select(OutboxMessage)).all()
+    # What operators and the PM read is the status, not a page of HTML.
+    assert (row.status, row.error) == (OutboxStatus.PENDING, "http_503")
+    for _minute in range(15):
+        clock.advance(minutes=1)
+        run_due(runtime)
+    assert dms_per_person(emulator, [user], "Behind a proxy")[user] == 1

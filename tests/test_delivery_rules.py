@@ -16,7 +16,7 @@ from bot import delivery
 from bot.clock import MovableClock
 from bot.delivery import (
     CLAIM_TIMEOUT,
-    MAX_ATTEMPTS,
+    MAX_BACKOFF,
     Outgoing,
     Pacer,
     PermanentError,
@@ -27,6 +27,8 @@ from bot.delivery import (
 from storage.db import Database, StatementCounter
 from storage.models import OutboxMessage, OutboxStatus, RateBucket
 from tests.conftest import OTHER_TEAM, TEAM
+
+DAY = timedelta(days=1)
 
 
 class FakeTime:
@@ -121,7 +123,7 @@ def add(
             method=method,
             payload={"channel": channel, "text": key},
             now=clock.now(),
-            **fields,
+            **{"expires_at": clock.now() + DAY, **fields},
         )
 
 
@@ -347,23 +349,34 @@ def test_a_message_is_queued_with_every_field_and_a_key_only_once(
             now=clock.now(),
             subject="poll:1",
             not_before=later,
+            expires_at=later + DAY,
         )
         again = delivery.enqueue(
-            session, team_id=TEAM, key="k1", payload={"text": "second"}, now=later
+            session, team_id=TEAM, key="k1", payload={"text": "second"}, now=later, expires_at=later
         )
         assert first.id is not None and again.id == first.id
-        plain = delivery.enqueue(session, team_id=OTHER_TEAM, key="k2", payload={}, now=later)
+        plain = delivery.enqueue(
+            session, team_id=OTHER_TEAM, key="k2", payload={}, now=later, expires_at=later + DAY
+        )
         with pytest.raises(ValueError, match="cannot send conversations.open"):
             delivery.enqueue(
-                session, team_id=TEAM, key="k3", method="conversations.open", payload={}, now=later
+                session,
+                team_id=TEAM,
+                key="k3",
+                method="conversations.open",
+                payload={},
+                now=later,
+                expires_at=later + DAY,
             )
     row = row_of(database, "k1")
-    assert (row.team_id, row.method, row.payload, row.subject) == (
+    assert (row.team_id, row.method, row.payload, row.subject, row.kind) == (
         TEAM,
         "chat.update",
         {"channel": "C1", "ts": "1.1", "text": "first"},
         "poll:1",
+        "k1",
     )
+    assert row.expires_at == later + DAY
     assert (row.status, row.attempts, row.created_at, row.next_attempt_at) == (
         OutboxStatus.PENDING,
         0,
@@ -377,21 +390,26 @@ def test_many_messages_are_queued_at_once_skipping_keys_already_there(
     database: Database, clock: MovableClock
 ) -> None:
     add(database, clock, "a")
-    messages = [
-        Outgoing("a", {"text": "again"}),
-        Outgoing("b", {"text": "b"}),
-        Outgoing("b", {"text": "b twice"}),
-        Outgoing("c", {"channel": "C1"}, method="files.upload_v2", subject="poll:2"),
-    ]
     later = clock.advance(minutes=1)
+    messages = [
+        Outgoing("a", {"text": "again"}, expires_at=later),
+        Outgoing("b", {"text": "b"}, expires_at=later + DAY),
+        Outgoing("b", {"text": "b twice"}, expires_at=later),
+        Outgoing(
+            "c:1", {"channel": "C1"}, method="files.upload_v2", subject="poll:2", expires_at=later
+        ),
+    ]
     with database.session() as session:
         added = delivery.enqueue_many(session, team_id=OTHER_TEAM, messages=messages, now=later)
         assert delivery.enqueue_many(session, team_id=TEAM, messages=[], now=later) == []
         with pytest.raises(ValueError, match="cannot send users.info"):
             delivery.enqueue_many(
-                session, team_id=TEAM, messages=[Outgoing("d", {}, "users.info")], now=later
+                session,
+                team_id=TEAM,
+                messages=[Outgoing("d", {}, "users.info", expires_at=later)],
+                now=later,
             )
-    assert added == ["b", "c"]
+    assert added == ["b", "c:1"]
     with database.session() as session:
         rows = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
         fields = [
@@ -400,15 +418,19 @@ def test_many_messages_are_queued_at_once_skipping_keys_already_there(
     assert fields == [
         (TEAM, "a", "chat.postMessage", {"channel": "D1", "text": "a"}, "pending", 0, None),
         (OTHER_TEAM, "b", "chat.postMessage", {"text": "b"}, "pending", 0, None),
-        (OTHER_TEAM, "c", "files.upload_v2", {"channel": "C1"}, "pending", 0, "poll:2"),
+        (OTHER_TEAM, "c:1", "files.upload_v2", {"channel": "C1"}, "pending", 0, "poll:2"),
     ]
     assert [(r.created_at, r.next_attempt_at) for r in rows[1:]] == [(later, later)] * 2
+    assert [(r.kind, r.expires_at) for r in rows[1:]] == [("b", later + DAY), ("c", later)]
 
 
 def test_a_thousand_and_one_messages_take_two_reads_and_two_inserts(
     database: Database, clock: MovableClock
 ) -> None:
-    messages = [Outgoing(f"m{number}", {"text": str(number)}) for number in range(1001)]
+    messages = [
+        Outgoing(f"m{number}", {"text": str(number)}, expires_at=clock.now() + DAY)
+        for number in range(1001)
+    ]
     with database.session() as session:
         session.exec(select(OutboxMessage)).all()  # the unit of work has begun
         with StatementCounter(database.engine) as counted:
@@ -470,7 +492,10 @@ def test_a_run_goes_through_every_batch(
     assert outcome.sent == 5
     assert slack.calls == [f"m{number}" for number in range(5)]
     with database.session() as session:
-        messages = [Outgoing(f"n{number}", {"channel": "D1"}) for number in range(51)]
+        messages = [
+            Outgoing(f"n{number}", {"channel": "D1"}, expires_at=clock.now() + DAY)
+            for number in range(51)
+        ]
         delivery.enqueue_many(session, team_id=TEAM, messages=messages, now=clock.now())
     # A claim takes fifty rows at most, so that each is sent well within the claim's timeout.
     assert len(sender_of(database, clock, slack, pacer_on(fake))._claim(TEAM, None)) == 50
@@ -542,16 +567,13 @@ def test_a_claim_starts_afresh_right_before_the_send(
     assert seen == [clock.now()]
 
 
-def test_every_row_that_fails_in_a_run_is_counted(
+def test_every_row_that_fails_or_expires_in_a_run_is_counted(
     database: Database, clock: MovableClock, fake: FakeTime
 ) -> None:
-    for key in ("gone", "left", "flaky", "flakier"):
+    for key in ("gone", "left"):
         add(database, clock, key)
-    with database.session() as session:
-        for row in session.exec(select(OutboxMessage)).all():
-            if row.key.startswith("flak"):
-                row.attempts = MAX_ATTEMPTS - 1
-                session.add(row)
+    for key in ("flaky", "flakier"):  # any backoff takes them past their deadline
+        add(database, clock, key, expires_at=clock.now() + timedelta(milliseconds=1))
     slack = Slack(
         {
             "gone": [PermanentError("user_disabled")],
@@ -567,7 +589,9 @@ def test_every_row_that_fails_in_a_run_is_counted(
         {"gone": "user_disabled", "left": "account_inactive"},
     )
     outcome = sender_of(database, clock, slack, pacer).deliver_due(keys=["flaky", "flakier"])
-    assert (outcome.failed, outcome.retried) == (2, 0)
+    assert (outcome.failed, outcome.expired, outcome.retried) == (0, 2, 0)
+    reason = "deadline passed; last error: internal_error"
+    assert outcome.errors == {"flaky": reason, "flakier": reason}
 
 
 def test_a_permanent_error_fails_the_row_for_good_with_its_reason(
@@ -596,30 +620,83 @@ class Jitter:
         return self.values.pop(0)
 
 
-def test_a_transient_error_is_retried_after_a_growing_jittered_delay_until_it_gives_up(
+def test_a_transient_error_is_retried_after_a_growing_capped_delay_until_its_deadline(
     database: Database, clock: MovableClock, fake: FakeTime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    add(database, clock, "flaky")
+    deadline = clock.now() + timedelta(minutes=30)
+    add(database, clock, "flaky", expires_at=deadline)
     reason = "internal_error " + "x" * 600
-    slack = Slack({"flaky": [TransientError(reason) for _ in range(MAX_ATTEMPTS)]})
-    monkeypatch.setattr(delivery, "random", Jitter(0.0, 1.0, *[0.0] * MAX_ATTEMPTS))
+    slack = Slack({"flaky": [TransientError(reason) for _ in range(100)]})
+    monkeypatch.setattr(delivery, "random", Jitter(0.0, 1.0, *[0.0] * 98))
     sender = sender_of(database, clock, slack, pacer_on(fake))
     delays = []
-    for attempt in range(1, MAX_ATTEMPTS):
+    while True:
         outcome = sender.deliver_due()
-        assert (outcome.sent, outcome.failed, outcome.retried) == (0, 0, 1)
         row = row_of(database, "flaky")
-        assert (row.status, row.attempts, row.error) == ("pending", attempt, reason[:500])
+        if row.status != OutboxStatus.PENDING:
+            break
+        assert (outcome.sent, outcome.failed, outcome.retried) == (0, 0, 1)
+        assert (row.attempts, row.error) == (len(delays) + 1, reason[:500])
         delays.append((row.next_attempt_at - clock.now()).total_seconds())
         clock.set(row.next_attempt_at - timedelta(microseconds=1))
         assert sender.deliver_due().retried == 0  # not before its time
         clock.set(row.next_attempt_at)
-    # 2 ** attempts seconds, times a jitter between one half and one.
-    assert delays == [1.0, 4.0, 4.0, 8.0, 16.0, 32.0, 64.0]
+    # 2 ** attempts seconds, times a jitter between one half and one, at most MAX_BACKOFF: no
+    # fixed number of attempts, the retries go on as long as the message is worth sending.
+    assert delays[:9] == [1.0, 4.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, MAX_BACKOFF / 2]
+    assert set(delays[9:]) == {MAX_BACKOFF / 2} and len(delays) == 18
+    # The next try would come after the deadline: the row expires now, with the reason, unsent.
+    assert clock.now() + timedelta(seconds=MAX_BACKOFF / 2) >= deadline > clock.now()
+    assert (outcome.expired, outcome.failed, outcome.retried) == (1, 0, 0)
+    assert (row.status, row.sent_at) == (OutboxStatus.EXPIRED, None)
+    assert row.error == f"deadline passed; last error: {reason}"[:500]
+    assert slack.sent == []
+    clock.advance(days=1)
+    assert sender.deliver_due().expired == 0 and len(slack.calls) == 19
+
+
+def test_a_row_past_its_deadline_is_expired_unsent_with_its_last_error_and_others_are_sent(
+    database: Database, clock: MovableClock, fake: FakeTime
+) -> None:
+    soon = clock.now() + timedelta(minutes=5)
+    add(database, clock, "late answer", expires_at=soon)
+    add(database, clock, "never tried", expires_at=soon)
+    add(database, clock, "other team", team=OTHER_TEAM, expires_at=soon)
+    add(database, clock, "still timely", expires_at=soon + timedelta(hours=1))
+    slack = Slack({"late answer": [TransientError("service_unavailable")]})
+    sender = sender_of(database, clock, slack, pacer_on(fake))
+    assert sender.deliver_due(keys=["late answer"]).retried == 1
+    clock.set(soon)
+    outcome = sender.deliver_due(team_id=TEAM)
+    assert (outcome.sent, outcome.expired) == (1, 2)
+    assert slack.sent == ["still timely"]
+    assert {
+        key: (row_of(database, key).status, row_of(database, key).error)
+        for key in ("late answer", "never tried", "other team")
+    } == {
+        "late answer": ("expired", "deadline passed; last error: service_unavailable"),
+        "never tried": ("expired", "deadline passed before it was sent"),
+        "other team": ("pending", None),  # another workspace's run expires it
+    }
+
+
+def test_a_stale_claim_past_its_deadline_is_not_sent_but_found_if_slack_has_it(
+    database: Database, clock: MovableClock, fake: FakeTime
+) -> None:
+    soon = clock.now() + timedelta(minutes=1)
+    add(database, clock, "posted", expires_at=soon)
+    add(database, clock, "lost", expires_at=soon)
+    slack = Slack(found={"posted": {"channel": "D1", "ts": "9.000100"}})
+    sender = sender_of(database, clock, slack, pacer_on(fake))
+    assert len(sender._claim(TEAM, None)) == 2  # then the sender dies
+    clock.advance(CLAIM_TIMEOUT)
     outcome = sender.deliver_due()
-    assert (outcome.failed, outcome.retried, outcome.errors) == (1, 0, {"flaky": reason})
-    row = row_of(database, "flaky")
-    assert (row.status, row.error) == (OutboxStatus.FAILED, f"gave up: {reason}"[:500])
+    assert (outcome.sent, outcome.expired, slack.calls) == (1, 1, [])
+    assert (row_of(database, "posted").status, row_of(database, "posted").ts) == (
+        "sent",
+        "9.000100",
+    )
+    assert row_of(database, "lost").status == OutboxStatus.EXPIRED
 
 
 def test_a_transient_error_that_names_its_wait_is_retried_after_it(
@@ -813,7 +890,7 @@ def test_rows_are_read_by_key_five_hundred_keys_a_query(
 ) -> None:
     keys = [f"k{number}" for number in range(501)]
     with database.session() as session:
-        messages = [Outgoing(key, {"channel": "D1"}) for key in keys]
+        messages = [Outgoing(key, {"channel": "D1"}, expires_at=clock.now() + DAY) for key in keys]
         delivery.enqueue_many(session, team_id=TEAM, messages=messages, now=clock.now())
     with database.session() as session:
         session.exec(select(OutboxMessage.id)).first()  # the unit of work has begun

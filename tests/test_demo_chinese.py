@@ -1,34 +1,48 @@
 """The demo in Chinese (LIAISON_LOCALE=zh-CN): narration, emulator labels, people and data in
-Chinese, boxes aligned by display width, times in the project's timezone, a chart without
-missing glyphs, and the narration and the trend agreeing on round 2's date."""
+Chinese, boxes aligned by display width, times in the project's timezone and its working hours, a
+chart without missing glyphs, and the narration and the trend agreeing on round 2's date; the
+English demo played afterwards keeps its own database and charts."""
 
 from __future__ import annotations
 
 import io
 import re
 import warnings
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
 
-from bot.demo import run_demo
+from bot import cli
 from bot.emulator.render import display_width
-from bot.settings import load_settings
+
+
+def _play(folder: Path, locale: str | None) -> str:
+    """``liaison demo`` as an operator runs it, with the default database (in ``folder``)."""
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(out):
+        patch.setattr(cli, "DEMO_FOLDER", folder)
+        for name in ("LIAISON_LOCALE", "DATABASE_URL", "LIAISON_TIMEZONE"):
+            patch.delenv(name, raising=False)
+        if locale:
+            patch.setenv("LIAISON_LOCALE", locale)
+        assert cli.main(["demo"]) == 0
+    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
 def chinese_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, list[str]]:
-    folder = tmp_path_factory.mktemp("demo-zh")
-    out = io.StringIO()
+    folder = tmp_path_factory.mktemp("demo")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        code = run_demo(
-            database_path=str(folder / "demo.db"),
-            settings=load_settings({"LIAISON_LOCALE": "zh-CN"}),
-            out=out,
-        )
-    assert code == 0
-    return out.getvalue(), folder, [str(w.message) for w in caught]
+        text = _play(folder, "zh-CN")
+    return text, folder, [str(w.message) for w in caught]
+
+
+@pytest.fixture(scope="module")
+def english_demo(chinese_demo: tuple[str, Path, list[str]]) -> str:
+    """The English demo, played after the Chinese one with the same defaults."""
+    return _play(chinese_demo[1], None)
 
 
 def test_the_narration_and_the_emulator_speak_chinese(chinese_demo) -> None:  # type: ignore[no-untyped-def]
@@ -71,16 +85,54 @@ def test_times_are_in_the_projects_timezone_and_dates_agree(chinese_demo) -> Non
 
 def test_the_chart_is_saved_next_to_the_database_without_glyph_warnings(chinese_demo) -> None:  # type: ignore[no-untyped-def]
     text, folder, caught = chinese_demo
-    chart = folder / "demo-poll-chart.png"
+    chart = folder / "liaison-demo-zh-CN-poll-chart.png"
     assert f"问卷图表（PNG）：{chart.resolve()}" in text
     assert chart.read_bytes().startswith(b"\x89PNG")
     assert [message for message in caught if "Glyph" in message] == []
 
 
-def test_the_english_demo_tells_round_two_on_its_own_date(tmp_path: Path) -> None:
-    out = io.StringIO()
-    run_demo(database_path=str(tmp_path / "demo.db"), settings=load_settings({}), out=out)
-    text = out.getvalue()
+def test_the_english_demo_tells_round_two_on_its_own_date(english_demo: str) -> None:
+    text = english_demo
     assert "[Wed 30 Dec 09:00] The scheduler opens round 2 by itself" in text
     assert "Round 2 (2026-12-30)" in text
     assert "closes 2026-12-04 09:00" in text and ":00 UTC" not in text
+
+
+def test_the_english_demo_keeps_the_chinese_demos_database_and_charts(  # type: ignore[no-untyped-def]
+    chinese_demo, english_demo: str
+) -> None:
+    chinese, folder, _ = chinese_demo
+    for name in ("liaison-demo-zh-CN.db", "poll-chart.png", "readiness.png"):
+        ours = folder / (name if name.endswith(".db") else f"liaison-demo-zh-CN-{name}")
+        theirs = folder / (
+            "liaison-demo-en.db" if name.endswith(".db") else f"liaison-demo-en-{name}"
+        )
+        assert str(ours.resolve()) in chinese and str(theirs.resolve()) in english_demo
+        assert ours.exists() and theirs.exists()
+        if name.endswith(".png"):
+            assert ours.read_bytes() != theirs.read_bytes()
+
+
+STAMP = re.compile(r"^\[(?P<day>[^\]]+) (?P<time>\d\d:\d\d)\] (?P<rest>.*)$")
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_every_time_people_set_or_read_is_in_the_projects_working_hours(  # type: ignore[no-untyped-def]
+    locale: str, chinese_demo, english_demo: str
+) -> None:
+    text = chinese_demo[0] if locale == "zh-CN" else english_demo
+    scheduler = "调度器" if locale == "zh-CN" else "The scheduler"
+    weekend = ("周六", "周日") if locale == "zh-CN" else ("Sat ", "Sun ")
+    times = re.findall(r"(?<![\d:])(\d\d):(\d\d)(?![\d:])", text)
+    assert times
+    outside = sorted({f"{h}:{m}" for h, m in times if not "08:00" <= f"{h}:{m}" <= "18:00"})
+    assert outside == []  # training, check-in, roll call, quiz and feedback poll included
+    assert "次日" not in text  # no session runs past midnight
+    steps = [STAMP.match(line) for line in text.splitlines()]
+    people = [step for step in steps if step and not step["rest"].startswith(scheduler)]
+    assert len(people) > 50
+    assert [step[0] for step in people if any(day in step["day"] for day in weekend)] == []
+    said = re.compile(r"(?:周一|Monday) (\d\d:\d\d)")
+    for step in people:
+        for time in said.findall(step["rest"]):
+            assert time == step["time"], step[0]  # the stamp agrees with what the step says

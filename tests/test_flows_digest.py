@@ -71,7 +71,7 @@ def test_once_a_week_over_a_month_and_a_missed_digest_goes_out_late(
     clock.set(datetime(2026, 12, 17, 0, 0, tzinfo=UTC))  # then every 4 hours, on the hour
     run_every(runtime, clock, datetime(2027, 1, 2, 0, 0, tzinfo=UTC), timedelta(hours=4))
     weeks = [run.week for run in runs(database)]
-    assert weeks == ["2026-W50", "2026-W51", "2026-W52", "2026-W53"]
+    assert weeks == ["2026-W49", "2026-W50", "2026-W51", "2026-W52"]  # the weeks that ended
     assert [run.late for run in runs(database)] == [False, True, False, False]
     assert len(digests_in(emulator, PROJECT_CHANNEL)) == 4
     assert emulator.violations == []
@@ -98,7 +98,8 @@ def test_a_timezone_ahead_of_utc_gets_its_digest_on_the_utc_day_before(
     clock.set(datetime(2026, 12, 6, 21, 0, tzinfo=UTC))
     run_due(runtime)
     assert len(digests_in(slack.emulator, PROJECT_CHANNEL)) == 1
-    assert [run.week for run in runs(database)] == ["2026-W50"]  # Sydney's week, not UTC's 49
+    # The week that ended in Sydney (49), not the one that ended in UTC (48).
+    assert [run.week for run in runs(database)] == ["2026-W49"]
     clock.set(datetime(2026, 12, 8, 12, 0, tzinfo=UTC))  # Tuesday in Sydney, same week
     run_due(runtime)
     assert len(digests_in(slack.emulator, PROJECT_CHANNEL)) == 1
@@ -114,7 +115,8 @@ def test_a_timezone_behind_utc_gets_its_digest_on_the_utc_day_after(
     assert digests_in(slack.emulator, PROJECT_CHANNEL) == []
     clock.set(datetime(2026, 12, 7, 4, 0, tzinfo=UTC))
     run_due(runtime)
-    assert [run.week for run in runs(database)] == ["2026-W49"]  # still Sunday in Los Angeles
+    # Still Sunday in Los Angeles: the week that ended is 48.
+    assert [run.week for run in runs(database)] == ["2026-W48"]
     assert len(digests_in(slack.emulator, PROJECT_CHANNEL)) == 1
 
 
@@ -141,7 +143,7 @@ def test_two_schedulers_at_the_same_instant_send_one_digest(
     assert len(digests_in(slack.emulator, PROJECT_CHANNEL)) == 1
 
 
-def test_preview_shows_the_asker_exactly_what_send_posts(
+def test_preview_shows_the_asker_exactly_what_send_sends_the_pms(
     slack: SlackDriver, runtime: Runtime, clock: MovableClock
 ) -> None:
     create_project(slack, digest_weekday="4")  # Fridays 09:00 Berlin
@@ -165,7 +167,8 @@ def test_preview_shows_the_asker_exactly_what_send_posts(
     assert digests_in(slack.emulator, PROJECT_CHANNEL) == []
     slack.slash_command(PM, "/digest", "send", channel_id=PROJECT_CHANNEL)
     assert "counts as this week's digest" in last_response_text(slack)
-    [sent] = digests_in(slack.emulator, PROJECT_CHANNEL)
+    assert len(digests_in(slack.emulator, PROJECT_CHANNEL)) == 1
+    [sent] = [m for m in slack.emulator.dm_messages(PM) if TITLE in str(m.get("text"))]
 
     def content(blocks: list[dict]) -> list[dict]:  # Slack adds block ids of its own
         return [{k: v for k, v in b.items() if k != "block_id"} for b in blocks]
@@ -286,8 +289,8 @@ def test_digest_outbox_keys_are_unique_per_project_week_and_recipient(
         keys = [row.key for row in session.exec(select(OutboxMessage)).all()]
     digest_keys = [key for key in keys if key.startswith("digest:")]
     assert sorted(digest_keys) == [
-        f"digest:1:2026-W50:to:{PROJECT_CHANNEL}",
-        f"digest:1:2026-W50:to:{PM}",
+        f"digest:1:2026-W49:to:{PROJECT_CHANNEL}",
+        f"digest:1:2026-W49:to:{PM}",
     ]
 
 
@@ -350,7 +353,9 @@ def test_a_digest_full_of_everything_stays_within_slacks_limits(
     clock.advance(days=60)
     slack.slash_command(PM, "/digest", "send ERP")
     [digest] = digests_in(slack.emulator, PROJECT_CHANNEL)
-    text = texts([digest])
-    assert "*Key users at risk* — 40" in text and "…and 25 more on the dashboard." in text
-    assert len(digest["blocks"]) <= 50
+    assert "*Key users at risk now* — 40" in texts([digest])
+    [for_pm] = [m for m in slack.emulator.dm_messages(PM) if TITLE in str(m.get("text"))]
+    text = texts([for_pm])
+    assert "*Key users at risk now* — 40" in text and "…and 25 more on the dashboard." in text
+    assert len(digest["blocks"]) <= 50 and len(for_pm["blocks"]) <= 50
     assert slack.emulator.violations == []

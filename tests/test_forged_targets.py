@@ -365,6 +365,7 @@ def test_a_sent_message_is_found_only_for_its_team_recipient_key_and_ts(
                     status=OutboxStatus.SENT,
                     created_at=clock.now(),
                     next_attempt_at=clock.now(),
+                    expires_at=clock.now(),
                     channel=f"D{to}",
                     ts=ts,
                     subject=subject,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import socket
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.emulator.server import SlackEmulator
 from bot.runtime import Runtime
 from bot.server import wsgi_app
+from bot.settings import SettingsError, load_settings
 from tests.conftest import PM, SIGNING_SECRET, TEAM
 
 
@@ -108,9 +110,9 @@ def test_other_paths_are_not_found(base_url: str) -> None:
 
 
 @contextmanager
-def liaison_serve(tmp_path: Path, emulator: SlackEmulator, **env: str) -> Iterator[str]:
-    """The real `liaison serve` (gunicorn) with ``env``, its output in ``tmp_path/serve.log``;
-    yields its base URL once /healthz answers."""
+def liaison_serve(tmp_path: Path, emulator: SlackEmulator, *args: str, **env: str) -> Iterator[str]:
+    """The real `liaison serve` (gunicorn) with ``args`` and ``env``, its output in
+    ``tmp_path/serve.log``; yields its base URL once /healthz answers."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -123,13 +125,9 @@ def liaison_serve(tmp_path: Path, emulator: SlackEmulator, **env: str) -> Iterat
         **env,
     )
     log = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=environ,
-            stdout=output,
-            stderr=output,
-        )
+        process = subprocess.Popen([*command, *args], env=environ, stdout=output, stderr=output)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -145,6 +143,19 @@ def liaison_serve(tmp_path: Path, emulator: SlackEmulator, **env: str) -> Iterat
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def wait_until_ready(base: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except urllib.error.HTTPError:  # 503 while the app loads
+            pass
+        assert time.monotonic() < deadline, "liaison serve did not get ready"
+        time.sleep(0.2)
 
 
 def test_liaison_serve_runs_gunicorn_with_healthz(tmp_path: Path, emulator: SlackEmulator) -> None:
@@ -173,6 +184,48 @@ def test_liaison_serve_at_debug_logs_requests_without_query_text_or_response_url
     assert "Sending a request - url:" in written  # DEBUG lines were written
     for leaked in ("Query-secret-Lynx", "Slash-text-Ocelot", response_url.split("/")[-1]):
         assert leaked not in written, leaked
+
+
+def test_a_body_sent_slowly_gets_408_and_frees_the_thread_at_the_deadline(
+    tmp_path: Path, emulator: SlackEmulator
+) -> None:
+    """A client declares a Content-Length and sends a byte now and then, never stopping long
+    enough for a per-read timeout to notice: the deadline is on the whole body."""
+    body = command_body("help").encode()
+    server = liaison_serve(tmp_path, emulator, "--threads", "1", LIAISON_BODY_TIMEOUT_SECONDS="1")
+    with server as base:
+        wait_until_ready(base)
+        port = int(base.rsplit(":", 1)[1])  # else the request would first wait for the app to load
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(
+                b"POST /slack/events HTTP/1.1\r\nHost: liaison\r\n"
+                b"Content-Type: application/x-www-form-urlencoded\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            )
+            started, answer = time.monotonic(), b""
+            for byte in body[:40]:  # at most 40 x 0.1 s: the answer comes well before the end
+                client.sendall(bytes([byte]))
+                ready, _, _ = select.select([client], [], [], 0.1)
+                if ready:
+                    answer = client.recv(1024)
+                    break
+            else:
+                client.settimeout(10)
+                answer = client.recv(1024)
+            waited = time.monotonic() - started
+            assert answer.startswith(b"HTTP/1.1 408"), answer
+            assert 0.9 < waited < 3
+            # The worker's only thread is free again: it answers the next request at once.
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
+                assert r.status == 200
+
+
+def test_the_body_deadline_is_a_bounded_number_of_seconds() -> None:
+    assert load_settings({}).body_timeout_seconds == 5
+    assert load_settings({"LIAISON_BODY_TIMEOUT_SECONDS": "1.5"}).body_timeout_seconds == 1.5
+    for wrong in ("0", "61", "soon"):
+        with pytest.raises(SettingsError, match="LIAISON_BODY_TIMEOUT_SECONDS"):
+            load_settings({"LIAISON_BODY_TIMEOUT_SECONDS": wrong})
 
 
 def test_oauth_install_page_is_served(database, clock, emulator) -> None:  # type: ignore[no-untyped-def]

@@ -113,7 +113,7 @@ def test_cli_stops_on_a_bad_setting_with_one_line(tmp_path: Path) -> None:
 def test_cli_socket_mode_needs_its_tokens(tmp_path: Path) -> None:
     result = run_cli("socket", cwd=tmp_path, env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
     assert result.returncode == 2
-    assert "SLACK_BOT_TOKEN is not set" in result.stderr
+    assert "SLACK_BOT_TOKEN and SLACK_APP_TOKEN are not set" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -123,6 +123,6 @@ def test_cli_upgrades_the_database_and_runs_due_jobs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     result = run_cli("jobs", "run-due", "--now", "2026-12-01T09:00:00+01:00", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "deliver_outbox:" in result.stdout
+    assert result.stdout == "Nothing was due.\n"
     result = run_cli("jobs", "run-due", "--now", "yesterday", env=env, cwd=tmp_path)
     assert result.returncode == 2 and "--now must be an ISO-8601 time" in result.stderr

@@ -666,7 +666,7 @@ def test_a_digest_has_its_sections_in_order_and_says_whether_it_is_late(
     )
     add_event(ctx, project, kind="meeting", title="Review", starts=END + timedelta(days=1))
     add_round(ctx, project, series="s1", number=1, opens=END - timedelta(days=3), answers={})
-    built = digest.build_digest(ctx, project, end=END)
+    built = digest.build_digest(ctx, project, now=END)
     assert list(built.sections) == [
         "phase",
         "issues",
@@ -677,13 +677,13 @@ def test_a_digest_has_its_sections_in_order_and_says_whether_it_is_late(
     ]
     assert built.sections["phase"] == {"phase": "preparation", "position": 1, "count": 5}
     assert built.late is False
-    assert digest.build_digest(ctx, project, end=END, late=True).late is True
+    assert digest.build_digest(ctx, project, now=END, late=True).late is True
 
 
 def test_a_quiet_week_has_the_phase_and_the_issues_only(ctx: Ctx) -> None:
     project = make_project(ctx)  # key users just registered: nobody is in engagement debt
     project.phase = "realization"
-    built = digest.build_digest(ctx, project, end=ctx.now())
+    built = digest.build_digest(ctx, project, now=ctx.now())
     assert list(built.sections) == ["phase", "issues"]
     assert built.sections["phase"] == {"phase": "realization", "position": 3, "count": 5}
 
@@ -744,7 +744,7 @@ def test_the_median_is_of_the_durations_not_of_any_order_of_the_issues(ctx: Ctx)
             first_response=created + timedelta(hours=hours),
             status="acknowledged",
         )
-    figures = digest.issue_figures(ctx, project, PERIOD)
+    figures = digest.issue_figures(ctx, project, PERIOD, now=END)
     assert figures.first_response_hours.now == 5.0
 
 
@@ -780,7 +780,7 @@ def test_a_pms_dashboard_counts_quadrants_and_reads_the_week_up_to_now(
     assert list(dashboard.extra) == ["coming_week"]
     assert [e.title for e in dashboard.extra["coming_week"].events] == ["Review"]
     # The counts only: no medians, no list of overdue items.
-    assert (dashboard.issues.opened.now, dashboard.issues.overdue.now) == (1, 1)
+    assert (dashboard.issues.opened.now, dashboard.issues.overdue_now) == (1, 1)
     assert dashboard.issues.first_response_hours.now is None
     assert dashboard.issues.oldest_overdue == []
 
@@ -821,14 +821,14 @@ def test_issues_opened_and_resolved_count_from_the_first_moment_of_a_week(ctx: C
     issue(ctx, project, 5, status="resolved", resolved=BEFORE)
     issue(ctx, project, 6, status="resolved", resolved=END)
     issue(ctx, project, 7, status="closed")  # closed without a resolution
-    figures = digest.issue_figures(ctx, project, PERIOD)
+    figures = digest.issue_figures(ctx, project, PERIOD, now=END)
     assert (figures.opened.now, figures.opened.before) == (1, 2)
     assert (figures.resolved.now, figures.resolved.before) == (1, 1)
     assert figures.opened.change == -1
     assert figures.open_now == 4
 
 
-def test_overdue_now_and_at_the_start_of_the_week(ctx: Ctx) -> None:
+def test_overdue_now_counts_the_open_issues_past_their_due_time(ctx: Ctx) -> None:
     project = make_project(ctx)
     long_ago = START - timedelta(days=5)
     issue(ctx, project, 1, created=long_ago, due=END)  # due at the end: overdue now
@@ -859,9 +859,8 @@ def test_overdue_now_and_at_the_start_of_the_week(ctx: Ctx) -> None:
     # Logged at the very start of the week, due at once: not yet overdue then.
     issue(ctx, project, 7, created=START, due=START, first_response_due=FAR)
     issue(ctx, project, 8, created=long_ago, due=START - timedelta(days=2))  # at both ends
-    figures = digest.issue_figures(ctx, project, PERIOD)
-    assert figures.overdue.now == 4  # 1, 3, 7 and 8
-    assert figures.overdue.before == 3  # 3, 5 and 8
+    figures = digest.issue_figures(ctx, project, PERIOD, now=END)
+    assert figures.overdue_now == 4  # 1, 3, 7 and 8
     assert figures.breaches.now == 2  # 3 and 7 were due this week
 
 
@@ -880,7 +879,7 @@ def test_breaches_are_deadlines_of_the_week_missed(ctx: Ctx) -> None:
     issue(ctx, project, 7, due=START)
     # The week before: one first response and one resolution missed.
     issue(ctx, project, 8, first_response_due=BEFORE, due=BEFORE)
-    figures = digest.issue_figures(ctx, project, PERIOD)
+    figures = digest.issue_figures(ctx, project, PERIOD, now=END)
     assert (figures.breaches.now, figures.breaches.before) == (4, 2)
 
 
@@ -923,7 +922,7 @@ def test_median_hours_of_both_weeks_to_a_tenth(ctx: Ctx) -> None:
         resolved=END - timedelta(days=30, minutes=-6),
         status="resolved",
     )
-    figures = digest.issue_figures(ctx, project, PERIOD)
+    figures = digest.issue_figures(ctx, project, PERIOD, now=END)
     assert (figures.first_response_hours.now, figures.first_response_hours.before) == (0.3, 1000.0)
     assert (figures.resolution_hours.now, figures.resolution_hours.before) == (9000.0, 1.5)
     assert figures.first_response_hours.change == pytest.approx(-999.7)
@@ -949,7 +948,7 @@ def test_an_overdue_item_has_its_link_its_owner_and_its_days_in_the_projects_zon
     issue(ctx, project, 2, created=end - timedelta(days=8), due=end - timedelta(days=3))
     issue(ctx, project, 3, created=end - timedelta(days=8), due=end)  # due today: 0 days
     ctx.session.flush()
-    figures = digest.issue_figures(ctx, project, digest.period_ending(end))
+    figures = digest.issue_figures(ctx, project, digest.period_ending(end), now=end)
     assert figures.oldest_overdue[0] == digest.OverdueItem(
         issue_id=first.id or 0,
         key="ERP-7",
@@ -973,7 +972,7 @@ def test_an_overdue_item_has_its_link_its_owner_and_its_days_in_the_projects_zon
     assert third is not None
     third.due_date = date(2026, 12, 7)
     ctx.session.flush()
-    figures = digest.issue_figures(ctx, project, digest.period_ending(end))
+    figures = digest.issue_figures(ctx, project, digest.period_ending(end), now=end)
     assert figures.oldest_overdue[2].days_overdue == 0
 
 
@@ -1004,8 +1003,8 @@ def test_issue_figures_are_of_this_projects_issues_still_logged(ctx: Ctx) -> Non
     ):
         deleted.deleted_at = START + timedelta(hours=2)
     ctx.session.flush()
-    figures = digest.issue_figures(ctx, project, PERIOD)
-    assert (figures.opened.now, figures.overdue.now, figures.open_now) == (2, 1, 1)
+    figures = digest.issue_figures(ctx, project, PERIOD, now=END)
+    assert (figures.opened.now, figures.overdue_now, figures.open_now) == (2, 1, 1)
     assert (figures.first_response_hours.now, figures.first_response_hours.before) == (2.0, 2.0)
     assert (figures.resolution_hours.now, figures.resolution_hours.before) == (4.0, 4.0)
     assert [item.key for item in figures.oldest_overdue] == ["ERP-3"]  # not the resolved ones
@@ -1045,7 +1044,7 @@ def test_a_closed_issue_counts_by_whichever_of_its_moments_falls_in_the_weeks(ct
         due=BEFORE - timedelta(days=1),
         status="closed",
     )
-    figures = digest.issue_figures(ctx, project, PERIOD)
+    figures = digest.issue_figures(ctx, project, PERIOD, now=END)
     assert (figures.resolved.now, figures.resolved.before) == (0, 1)
     assert figures.resolution_hours.before == 26 * 24.0
     assert (figures.breaches.now, figures.breaches.before) == (0, 2)
@@ -1177,7 +1176,7 @@ def test_people_at_risk_are_ranked_by_their_number_of_reasons_then_by_user(
     key_users = {k.user_id: k for k in ctx.session.exec(ctx.select(KeyUser)).all()}
     for user in (BEN, DAN):  # contacted: no engagement debt
         ctx.log(
-            "poll.answered", project_id=project.id, key_user_id=key_users[user].id, touchpoint=True
+            "contact.call", project_id=project.id, key_user_id=key_users[user].id, touchpoint=True
         )
     issue(ctx, project, 1, reporter=DAN, due=END - timedelta(days=1))
     issue(ctx, project, 2, reporter=CLARA, due=END - timedelta(days=1))
@@ -1241,21 +1240,22 @@ def test_a_digest_is_due_from_its_time_once_per_week_and_late_after_half_an_hour
         ]
 
     assert due_now(due - timedelta(seconds=1)) == []
-    assert due_now(due) == [("ERP", "2026-W50", due, False), ("NEW", "2026-W50", due, False)]
+    assert due_now(due) == [("ERP", "2026-W49", due, False), ("NEW", "2026-W49", due, False)]
     half_hour = due + timedelta(minutes=30)
     assert [late for *_, late in due_now(half_hour)] == [False, False]
     assert [late for *_, late in due_now(half_hour + timedelta(seconds=1))] == [True, True]
-    # Claimed this week: not due again; a claim of another week or project changes nothing.
-    digest.claim_week(ctx, project, week="2026-W49", due_at=due, late=False, trigger="schedule")
-    digest.claim_week(ctx, tuesday, week="2026-W50", due_at=due, late=False, trigger="schedule")
+    # This week's digest (of week 49) claimed: not due again; a claim of another week or
+    # project changes nothing.
+    digest.claim_week(ctx, project, week="2026-W48", due_at=due, late=False, trigger="schedule")
+    digest.claim_week(ctx, tuesday, week="2026-W49", due_at=due, late=False, trigger="schedule")
     assert [code for code, *_ in due_now(due)] == ["ERP", "NEW"]
-    digest.claim_week(ctx, project, week="2026-W50", due_at=due, late=False, trigger="schedule")
-    assert due_now(due) == [("NEW", "2026-W50", due, False)]
+    digest.claim_week(ctx, project, week="2026-W49", due_at=due, late=False, trigger="schedule")
+    assert due_now(due) == [("NEW", "2026-W49", due, False)]
     # Sunday evening: still the same week, now late.
     sunday = due + timedelta(days=6, hours=14)
     assert due_now(sunday) == [
-        ("NEW", "2026-W50", due, True),
-        ("WED", "2026-W50", due + timedelta(days=2), True),
+        ("NEW", "2026-W49", due, True),
+        ("WED", "2026-W49", due + timedelta(days=2), True),
     ]
     assert young.id is not None
 
@@ -1287,11 +1287,11 @@ def test_overdue_issues_are_grouped_by_owner_most_overdue_first(
 def test_a_project_without_issues_has_figures_of_zero(ctx: Ctx) -> None:
     project = make_project(ctx)
     for figures in (
-        digest.issue_figures(ctx, project, PERIOD),
-        digest.issue_figures(ctx, project, PERIOD, in_detail=False),
+        digest.issue_figures(ctx, project, PERIOD, now=END),
+        digest.issue_figures(ctx, project, PERIOD, now=END, in_detail=False),
     ):
-        counts = (figures.opened, figures.resolved, figures.overdue, figures.breaches)
-        assert [(c.now, c.before) for c in counts] == [(0, 0)] * 4
-        assert figures.open_now == 0
+        counts = (figures.opened, figures.resolved, figures.breaches)
+        assert [(c.now, c.before) for c in counts] == [(0, 0)] * 3
+        assert (figures.open_now, figures.overdue_now, figures.past_service_level_now) == (0, 0, 0)
         assert (figures.first_response_hours.now, figures.resolution_hours.before) == (None, None)
         assert figures.oldest_overdue == []

@@ -58,7 +58,7 @@ def test_a_contact_holds_the_register_fields_its_quadrant_and_cadence(
     )
     ben = add(ctx, project, BEN, influence="low", interest="high")
     clock.advance(timedelta(days=2))
-    ctx.log("poll.answered", project_id=project.id, key_user_id=ben.id, touchpoint=True)
+    ctx.log("contact.call", project_id=project.id, key_user_id=ben.id, touchpoint=True)
     clock.advance(timedelta(days=1))
     [first, second] = engagement.last_contacts(ctx, project.id or 0, ctx.now())
     assert first == engagement.Contact(
@@ -94,7 +94,7 @@ def test_each_key_user_has_their_own_latest_touchpoint(ctx: Ctx, clock: MovableC
     start = ctx.now()
     for days, person in ((1, people[1]), (2, people[0]), (3, people[1])):
         clock.set(start + timedelta(days=days))
-        ctx.log("meeting.attended", project_id=project.id, key_user_id=person.id, touchpoint=True)
+        ctx.log("meeting_attended", project_id=project.id, key_user_id=person.id, touchpoint=True)
     ctx.log("keyuser.updated", project_id=project.id, key_user_id=people[2].id)  # no touchpoint
     contacts = engagement.last_contacts(ctx, project.id or 0, ctx.now())
     assert [(c.user_id, c.last_contact_at) for c in contacts] == [

@@ -176,6 +176,7 @@ def test_invitations_never_delivered_are_listed_with_slacks_reason(
             error="channel_not_found",
             created_at=ctx.now(),
             next_attempt_at=ctx.now(),
+            expires_at=poll.closes_at,
             subject=service.subject(poll),
         )
     )

@@ -136,6 +136,37 @@ def test_a_cadence_more_often_than_daily_or_with_a_senseless_interval_or_count_i
 @pytest.mark.parametrize(
     "rule",
     [
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=DAILY;BYMONTH=4,6,9,11;BYMONTHDAY=-31",
+        "FREQ=DAILY;BYSETPOS=2",
+        "FREQ=DAILY;INTERVAL=7;BYDAY=TU",  # the first one is a Monday: every 7th day is one too
+        "FREQ=WEEKLY;BYDAY=MO;BYSETPOS=3",
+        "FREQ=MONTHLY;BYDAY=+6MO",
+        "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=9",
+        "FREQ=YEARLY;BYDAY=-54MO",
+        "FREQ=YEARLY;BYDAY=+60MO",
+        "FREQ=YEARLY;BYDAY=MO;BYSETPOS=60",
+    ],
+)
+def test_a_rule_that_never_occurs_is_refused_without_walking_to_the_year_9999(
+    rule: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dateutil finds no first occurrence of such a rule only after every period up to the year
+    9999, seconds past the three a form has; the rule is refused before any is expanded."""
+
+    def expand(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the rule was expanded")
+
+    monkeypatch.setattr(rrule, "_iter", expand)
+    first = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+    with pytest.raises(ValidationError) as caught:
+        recurrence.check_rule(rule, first, "UTC", field="r", bounded=False)
+    assert caught.value.errors["r"].key == "meeting.errors.bad_rule"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
         "FREQ=DAILY;BYHOUR=17;BYMINUTE=30",
         "FREQ=DAILY;INTERVAL=366",
         "FREQ=WEEKLY;INTERVAL=52;BYDAY=MO,TH",

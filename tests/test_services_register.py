@@ -163,7 +163,7 @@ def test_engagement_debt_follows_cadence_and_touchpoints(ctx: Ctx, clock) -> Non
     clock.advance(timedelta(days=8))
     debt = engagement.engagement_debt(ctx, project.id, ctx.now())
     assert [e.user_id for e in debt] == [KEY_USERS[0]]
-    ctx.log("poll.answered", project_id=project.id, key_user_id=close.id, touchpoint=True)
+    ctx.log("contact.email", project_id=project.id, key_user_id=close.id, touchpoint=True)
     assert engagement.engagement_debt(ctx, project.id, ctx.now()) == []
     clock.advance(timedelta(days=31))
     assert len(engagement.engagement_debt(ctx, project.id, ctx.now())) == 2

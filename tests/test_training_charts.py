@@ -1,4 +1,6 @@
-"""The readiness heatmap: a PNG in either language, with no missing-glyph warnings."""
+# ruff: noqa: F811 - the drawn fixture is imported from tests.test_charts
+"""The readiness heatmap: a PNG in either language, with no missing-glyph warnings, module names
+shown whole and its grey cells explained."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import pytest
 from bot.services.training_readiness import Readiness, ReadinessCell, ReadinessRow
 from bot.training_charts import MAX_ROWS, readiness_heatmap
 from storage.models import KeyUser, Project, TrainingModule
+from tests.test_charts import Drawn, drawn  # noqa: F401 - the fixture
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -88,3 +91,34 @@ def test_chinese_module_names_are_drawn_not_replaced() -> None:
 
     for name in ["系统概述", "基本操作", "系统管理", "维护与故障排除", "达成就绪标准的比例"]:
         assert charts.drawable(name) == name
+
+
+@pytest.mark.parametrize(
+    ("locale", "grey"),
+    [
+        ("en", "Grey: the module is not for this key user's role"),
+        ("zh-CN", "灰色：该模块不面向这位关键用户的角色"),
+    ],
+)
+def test_the_heatmap_explains_its_grey_cells_and_shows_module_names_whole(
+    drawn: Drawn, locale: str, grey: str
+) -> None:
+    names = [
+        "System overview",
+        "Basic operation",
+        "Administration",
+        "Maintenance and troubleshooting",
+    ]
+    readiness = matrix(names, 6)  # the third module is not for anyone's role: grey
+    readiness_heatmap(readiness, locale)
+    shown = [text for text in drawn.texts if text.startswith("Maintenance")]
+    assert [" ".join(text.splitlines()) for text in shown] == [names[-1]]
+    assert not [text for text in drawn.texts if "…" in text]
+    assert grey in drawn.texts
+    assert drawn.outside() == []
+
+    for row in readiness.rows:
+        for cell in row.cells:
+            cell.applicable = True
+    readiness_heatmap(readiness, locale)
+    assert grey not in drawn.texts  # no grey cell, nothing to explain

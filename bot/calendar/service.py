@@ -488,6 +488,7 @@ def _enqueue(
     payload: dict[str, Any],
     *,
     method: str = "chat.postMessage",
+    expires_at: datetime,
 ) -> str:
     delivery.enqueue(
         ctx.session,
@@ -497,6 +498,7 @@ def _enqueue(
         payload=payload,
         now=ctx.now(),
         subject=_subject(event),
+        expires_at=expires_at,
     )
     return key
 
@@ -545,7 +547,7 @@ def _send_calendar_file(
         channel=channel or user_id,
         thread_ts=thread_ts,
     )
-    return _enqueue(ctx, event, key, payload, method="files.upload_v2")
+    return _enqueue(ctx, event, key, payload, method="files.upload_v2", expires_at=event.starts_at)
 
 
 def invite(
@@ -591,7 +593,13 @@ def invite(
         ctx.session.add(invitation)
         payload = messages.invitation(project.locale, event, invitation, None)
         keys.append(
-            _enqueue(ctx, event, invite_key(event, invitation), {"channel": user_id, **payload})
+            _enqueue(
+                ctx,
+                event,
+                invite_key(event, invitation),
+                {"channel": user_id, **payload},
+                expires_at=event.starts_at,  # an invitation is no use once the event began
+            )
         )
         if calendar_file:
             keys.append(
@@ -720,6 +728,7 @@ def _promote(
                 _threaded(
                     row, invitation.user_id, messages.notice(project.locale, event, "promoted")
                 ),
+                expires_at=event.starts_at,
             )
         )
     ctx.session.flush()
@@ -756,11 +765,9 @@ def _refresh_invitation(
     if not row.ts or not row.channel:
         return []
     key = f"calendar:{event.id}:update:{invitation.user_id}:{version}"
-    return [
-        _enqueue(
-            ctx, event, key, {"channel": row.channel, "ts": row.ts, **payload}, method="chat.update"
-        )
-    ]
+    payload = {"channel": row.channel, "ts": row.ts, **payload}
+    # The invitation shows the event as it stands until the event is over.
+    return [_enqueue(ctx, event, key, payload, method="chat.update", expires_at=event.ends_at)]
 
 
 def remove_invitee(*, ctx: Ctx, event_id: Any, user_id: str, messages: EventMessages) -> list[str]:
@@ -842,6 +849,7 @@ def _tell_everyone(
                 event,
                 f"calendar:{event.id}:notice:{invitation.user_id}:{event.sequence}",
                 _threaded(row, invitation.user_id, notice),
+                expires_at=event.starts_at,
             )
         )
         if calendar_file and invitation.response != Rsvp.DECLINED:
@@ -1108,6 +1116,7 @@ def remind_due(*, ctx: Ctx, messages: EventMessages) -> list[str]:
                 key=f"calendar:{event.id}:remind:{invitation.user_id}:{minutes}:{start}",
                 payload=_threaded(row, invitation.user_id, texts[event.id]),
                 subject=_subject(event),
+                expires_at=event.starts_at,  # a reminder is no use once the event began
             )
         )
     roster_keys = {
@@ -1124,6 +1133,7 @@ def remind_due(*, ctx: Ctx, messages: EventMessages) -> list[str]:
                 key=roster_keys[event.id],
                 payload={"channel": event.organizer_id, **payload},
                 subject=_subject(event),
+                expires_at=event.ends_at,  # the organizer checks the roster during the event
             )
         )
     # One query for the keys already queued and one insert, however many people are reminded.

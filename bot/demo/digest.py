@@ -8,17 +8,16 @@ tab then shows the project's dashboard: figures, key users at risk and the butto
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from bot.demo.stage import CHANNEL, PM, Stage
 from bot.jobs import run_due
 
+DIGEST_TIME = time(9, 0)  # the PM's setting, a wall-clock time in the project's timezone
 
-def _next_digest_time(stage: Stage, weekday: int, at: time, zone: str) -> datetime:
-    local = stage.clock.now().astimezone(ZoneInfo(zone))
-    days = (weekday - local.weekday()) % 7 or 7
-    day = (local + timedelta(days=days)).date()
-    return datetime.combine(day, at, tzinfo=ZoneInfo(zone))
+
+def _next_digest_time(stage: Stage, weekday: int) -> datetime:
+    today = stage.local_today()
+    return stage.instant(today + timedelta(days=(weekday - today.weekday()) % 7 or 7), DIGEST_TIME)
 
 
 def play(stage: Stage) -> None:
@@ -34,13 +33,17 @@ def play(stage: Stage) -> None:
     slack.slash_command(PM, "/digest", "settings", channel_id=CHANNEL)
     stage.show_view(emulator.open_views(PM)[-1])
     slack.submit_view(
-        PM, {"digest_weekday": "0", "digest_time": "09:00", "digest_target": "channel"}
+        PM,
+        {
+            "digest_weekday": "0",
+            "digest_time": DIGEST_TIME.strftime("%H:%M"),
+            "digest_target": "channel",
+        },
     )
     stage.show_new_messages()
 
-    moment = _next_digest_time(stage, 0, time(9, 0), "Europe/Berlin")
-    stage.clock.set(moment)
-    stage.step(PM, t("demo.digest.scheduled"))
+    stage.clock.set(_next_digest_time(stage, 0))
+    stage.step(PM, t("demo.digest.scheduled", time=DIGEST_TIME.strftime("%H:%M")))
     run_due(stage.runtime)
     stage.show_new_messages()
 

@@ -13,7 +13,7 @@ import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -90,7 +90,7 @@ class Stage:
     @classmethod
     @contextmanager
     def open(cls, database_path: Path, settings: Settings, out: TextIO) -> Iterator[Stage]:
-        for suffix in ("", "-wal", "-shm", ".scheduler.lock"):
+        for suffix in ("", "-wal", "-shm"):
             Path(f"{database_path}{suffix}").unlink(missing_ok=True)
         locale = normalize_locale(settings.locale)
         timezone = TIMEZONES[locale]
@@ -272,6 +272,24 @@ class Stage:
             if self.emulator.dm_channel_id(user_id) == channel:
                 return user_id
         return channel
+
+    def local_today(self) -> date:
+        """Today's date in the project's timezone."""
+        return self.clock.now().astimezone(ZoneInfo(self.timezone)).date()
+
+    def instant(self, day: date, at: time) -> datetime:
+        """The moment (UTC) when the project's clocks show ``at`` on ``day``: every time a
+        person sets or reads in the demo is a wall-clock time of the project's timezone."""
+        return datetime.combine(day, at, tzinfo=ZoneInfo(self.timezone)).astimezone(UTC)
+
+    @staticmethod
+    def working_day(after: date, days: int) -> date:
+        """The ``days``-th working day (Monday to Friday) after ``after``."""
+        day = after
+        while days > 0:
+            day += timedelta(days=1)
+            days -= 0 if day.weekday() >= 5 else 1
+        return day
 
     def next_working_morning(self) -> None:
         """On a Saturday or Sunday, move the clock to Monday 09:00 in the project's timezone."""

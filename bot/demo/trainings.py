@@ -10,7 +10,7 @@ in Chinese.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import time, timedelta
 from typing import Any
 
 from sqlmodel import select
@@ -21,6 +21,8 @@ from bot.jobs import run_due
 from storage.models import CalendarEvent, TrainingModule
 
 ANNA, WEI, LUCAS = "UANA0003", "UWEI0004", "ULUC0005"
+SESSION_STARTS = time(9, 0)  # wall-clock time in the project's timezone, as are the ones below
+QUIZ_DUE = time(17, 0)
 
 
 def _response(stage: Stage) -> dict[str, Any]:
@@ -74,10 +76,8 @@ def play(stage: Stage) -> None:
     stage.show_new_messages()
     overview, basic = _modules(stage)[:2]
 
-    day = (stage.clock.now() + timedelta(days=2)).date()
-    while day.weekday() >= 5:  # a working day
-        day += timedelta(days=1)
-    start = datetime(day.year, day.month, day.day, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
+    # The session starts at 09:00 in the project's timezone on the second working day from now.
+    start = stage.instant(stage.working_day(stage.local_today(), 2), SESSION_STARTS)
     stage.step(PM, t("demo.trainings.new"))
     slack.slash_command(PM, "/training", "new", channel_id=CHANNEL)
     stage.show_view(emulator.open_views(PM)[-1])
@@ -144,13 +144,14 @@ def play(stage: Stage) -> None:
             PM, {"module": str(overview.id), "kind": kind, "text": text, "options": options}
         )
     stage.show_new_messages()
+    quiz_due = stage.working_day(stage.local_today(), 3)
     stage.step(PM, t("demo.trainings.quiz"))
     slack.slash_command(PM, "/training", "quiz", channel_id=CHANNEL)
     slack.submit_view(
         PM,
         {
             "module": str(overview.id),
-            "deadline": int((stage.clock.now() + timedelta(days=3)).timestamp()),
+            "deadline": int(stage.instant(quiz_due, QUIZ_DUE).timestamp()),
             "remind_hours": "24",
         },
     )
@@ -162,7 +163,7 @@ def play(stage: Stage) -> None:
     _take_quiz(stage, LUCAS, ["0", ["0"]])
     stage.show_new_messages()
 
-    stage.step(PM, t("demo.trainings.practical"))
+    stage.step(PM, t("demo.trainings.practical", who=stage.name(ANNA)))
     slack.slash_command(PM, "/training", "practical", channel_id=CHANNEL)
     slack.submit_view(
         PM,

@@ -3,9 +3,10 @@
 A poll fans out to ``users`` key users and ``owners`` issue owners are reminded of their overdue
 issues every day of a simulated month (the processes share a ``SimulatedClock``). Mid-fan-out the
 leading scheduler is killed with SIGKILL; later the new leader's database connection is
-terminated. Every outbox row must reach Slack exactly once: the drill counts the messages the
-emulator holds per idempotency key, and times each takeover. ``tests/test_schedulers.py`` runs it
-in CI; ``bench/schedulers.py`` prints the same figures.
+terminated. Every outbox row must reach Slack exactly once, or (a day's reminder whose day ended
+first: a simulated day lasts about a second) expire unsent with its reason: the drill counts the
+messages the emulator holds per idempotency key, and times each takeover.
+``tests/test_schedulers.py`` runs it in CI; ``bench/schedulers.py`` prints the same figures.
 """
 
 from __future__ import annotations
@@ -43,10 +44,13 @@ class DrillFigures:
     owners: int
     days: int
     messages: int = 0  # outbox rows sent
-    missing: int = 0  # outbox rows never sent
+    missing: int = 0  # outbox rows never sent, and not expired with a reason either
+    expired: int = 0  # outbox rows past their deadline unsent, with the reason
+    expired_in_slack: int = 0  # rows marked expired whose message is in Slack all the same
     duplicated: int = 0  # outbox keys found more than once in Slack
     invitations_per_person: Counter[int] = field(default_factory=Counter)
     reminder_days: int = 0  # distinct (owner, day) reminders in Slack
+    reminders_expired: int = 0  # (owner, day) reminders whose day ended before they could go
     takeover_after_kill: float | None = None  # seconds
     takeover_after_terminate: float | None = None
     seconds: float = 0.0
@@ -56,10 +60,13 @@ class DrillFigures:
             ("key users invited", str(self.users)),
             ("issue owners reminded daily", f"{self.owners} × {self.days} simulated days"),
             ("outbox messages sent", str(self.messages)),
-            ("missing (never sent)", str(self.missing)),
+            ("missing (never sent, no reason)", str(self.missing)),
+            ("expired unsent, with the reason", str(self.expired)),
+            ("expired, yet in Slack", str(self.expired_in_slack)),
             ("duplicated (same key twice in Slack)", str(self.duplicated)),
             ("invitations per person", dict(sorted(self.invitations_per_person.items())).__str__()),
             ("daily reminders in Slack (owner × day)", str(self.reminder_days)),
+            ("daily reminders expired (owner × day)", str(self.reminders_expired)),
             ("takeover after kill -9 of the leader", _seconds(self.takeover_after_kill)),
             ("takeover after its DB connection died", _seconds(self.takeover_after_terminate)),
             ("drill took", f"{self.seconds:.1f} s"),
@@ -276,7 +283,11 @@ def _count(
             select(OutboxMessage).where(OutboxMessage.method == "chat.postMessage")
         ).all()
     figures.messages = sum(1 for row in rows if row.status == OutboxStatus.SENT)
-    figures.missing = sum(1 for row in rows if in_slack[row.key] == 0)
+    expired = [row for row in rows if row.status == OutboxStatus.EXPIRED and row.error]
+    figures.expired = len(expired)
+    figures.expired_in_slack = sum(1 for row in expired if in_slack[row.key])
+    figures.reminders_expired = sum(1 for row in expired if row.key.startswith("reminder:"))
+    figures.missing = sum(1 for row in rows if in_slack[row.key] == 0 and row not in expired)
     figures.duplicated = sum(1 for count in in_slack.values() if count > 1)
     invitations = Counter(
         key.rsplit(":", 1)[-1] for key in in_slack.elements() if ":invite:" in key

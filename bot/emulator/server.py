@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass
+from datetime import datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,6 +87,7 @@ class _Answer:
     status: int
     body: dict[str, Any]
     headers: dict[str, str]
+    page: str | None = None  # sent instead of ``body``: not JSON (a proxy's error page)
 
 
 def _load_catalogue(methods_path: str | Path | None) -> dict[str, dict[str, Any]]:
@@ -188,6 +190,7 @@ class SlackEmulator:
         self._calls: list[Call] = []
         self._faults: dict[str, deque[_Fault]] = {}
         self._ceilings: dict[str, float] = {}
+        self._outage: tuple[Callable[[], datetime], datetime, int, str | None] | None = None
         self._recent: dict[str, deque[float]] = {}
         self._server: _EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -551,6 +554,30 @@ class SlackEmulator:
         """The next ``times`` calls fail with a transient HTTP server error."""
         self._add_fault(method, _Fault("http", times, status=status))
 
+    def outage(
+        self,
+        now: Callable[[], datetime],
+        until: datetime,
+        status: int = 503,
+        page: str | None = None,
+    ) -> None:
+        """Slack is down: every Web API call answers ``status`` until ``now()`` reaches ``until``
+        (``now`` is the test's clock, so an outage of half an hour takes no real time), with
+        Slack's JSON error or, given ``page``, that text (what a proxy in the way answers)."""
+        with self.workspace.lock:
+            self._outage = (now, until, status, page)
+
+    def _down(self) -> _Answer | None:
+        if self._outage is None:
+            return None
+        now, until, status, page = self._outage
+        if now() >= until:
+            self._outage = None
+            return None
+        answer = self._fault_answer(_Fault("http", 1, status=status))
+        answer.page = page
+        return answer
+
     def set_rate_ceiling(self, method: str, per_second: float | None) -> None:
         """Answer 429 once calls to ``method`` exceed ``per_second`` in a sliding 1 s window."""
         with self.workspace.lock:
@@ -593,7 +620,10 @@ class SlackEmulator:
         path = parts.path
         if path.startswith("/api/"):
             answer = self._api_call(path.removeprefix("/api/"), request, parts.query, body)
-            self._send_json(request, answer)
+            if answer.page is not None:
+                self._send_text(request, answer.status, answer.page)
+            else:
+                self._send_json(request, answer)
         elif path.startswith("/upload/"):
             with self.workspace.lock:
                 status, text = self.workspace.receive_upload(path.removeprefix("/upload/"), body)
@@ -630,6 +660,9 @@ class SlackEmulator:
         return answer
 
     def _answer(self, method: str, args: dict[str, Any], token: str | None) -> _Answer:
+        down = self._down()
+        if down is not None:
+            return down
         spec = self.methods.get(method)
         if spec is None:
             return _Answer(200, {"ok": False, "error": "unknown_method", "req_method": method}, {})

@@ -33,7 +33,12 @@ class JobSpec:
 
 def deliver_outbox(runtime: Runtime) -> dict[str, Any]:
     outcome = runtime.sender().deliver_due()
-    return {"sent": outcome.sent, "failed": outcome.failed, "retried": outcome.retried}
+    return {
+        "sent": outcome.sent,
+        "failed": outcome.failed,
+        "retried": outcome.retried,
+        "expired": outcome.expired,
+    }
 
 
 # Order matters within one run-due: jobs that enqueue messages come before delivery, which is last.

@@ -1,10 +1,10 @@
 """The weekly digest's scheduled work and what it queues (listed in ``bot.jobs.JOB_TABLE``).
 
 ``send_digests`` finds every project whose digest of the current week is due and unclaimed, claims
-the week and queues the digest (to the project channel and/or each PM) and, when the latest poll
-has two rounds or more, its trend chart, all in one unit of work per project. Outbox keys are
-``digest:<project>:<week>:to:<recipient>`` (and ``…:chart:<recipient>``), so neither a rerun nor a
-second scheduler adds a message.
+the week it covers (the ISO week that ended) and queues the digest (to the project channel and/or
+each PM) and, when the latest poll has two rounds or more, its trend chart, all in one unit of
+work per project. Outbox keys are ``digest:<project>:<covered week>:to:<recipient>`` (and
+``…:chart:<recipient>``), so neither a rerun nor a second scheduler adds a message.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.delivery import enqueue
 from bot.runtime import Runtime
 from bot.services import digest as service
+from bot.services import issues as issue_service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import digest as views
@@ -30,8 +31,13 @@ def subject(project: Project) -> str:
 
 
 def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str) -> list[str]:
-    """The digest's messages (and trend chart) to everyone the target names, in the outbox."""
+    """The digest's messages (and trend chart) to everyone the target names, in the outbox, each
+    worth sending until the end of the week it is sent in: the project channel gets the copy
+    without the key users' names (they read it too) and without the coming training sessions."""
     project = digest.project
+    expires_at = service.end_of_week(project, ctx.now())
+    for_pms = views.digest_message(digest)
+    for_channel = views.digest_message(service.for_channel(ctx, digest), in_channel=True)
     polls = digest.sections.get("polls")
     chart: bytes | None = None
     if polls is not None and len(polls.rounds) >= 2:
@@ -40,16 +46,18 @@ def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str
         chart = charts.trend_chart(polls.title, polls.rounds, project.locale)
     keys: list[str] = []
     for recipient in service.recipients(ctx, project, target):
-        reader = None if recipient == project.channel_id else recipient
-        message = views.digest_message(service.as_read_by(ctx, digest, reader))
         key = f"{key_base}:to:{recipient}"
         enqueue(
             ctx.session,
             team_id=ctx.team_id,
             key=key,
-            payload={"channel": recipient, **message},
+            payload={
+                "channel": recipient,
+                **(for_channel if recipient == project.channel_id else for_pms),
+            },
             now=ctx.now(),
             subject=subject(project),
+            expires_at=expires_at,
         )
         keys.append(key)
         if chart is not None:
@@ -64,6 +72,7 @@ def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str
                 ),
                 now=ctx.now(),
                 subject=subject(project),
+                expires_at=expires_at,
             )
             keys.append(chart_key)
     return keys
@@ -100,7 +109,9 @@ def _send_scheduled(runtime: Runtime, item: service.DueDigest) -> bool:
         )
         if run is None:
             return False
-        digest = service.build_digest(ctx, project, end=item.due_at, late=item.late)
+        digest = service.build_digest(
+            ctx, project, now=ctx.now(), late=item.late, due_at=item.due_at
+        )
         target = service.settings_of(ctx, project).target
         queue_digest(ctx, digest, key_base=f"digest:{project.id}:{item.week}", target=target)
         ctx.log("digest.sent", project_id=project.id, week=item.week, late=item.late)
@@ -112,14 +123,14 @@ def send_now(ctx: Ctx, project: Project) -> tuple[list[str], bool]:
     (the scheduled one then stays quiet); otherwise an extra one. Returns keys and which."""
     project_service.require_pm(ctx, project)
     now = ctx.now()
-    week = service.iso_week(project, now)
+    week = service.covered_week_label(project, now)
     due = service.due_in_week(project, now)
     run = service.claim_week(ctx, project, week=week, due_at=due, late=False, trigger="command")
     if run is not None:
         key_base = f"digest:{project.id}:{week}"
     else:
         key_base = f"digest:{project.id}:{week}:extra:{now.isoformat()}"
-    digest = service.build_digest(ctx, project, end=now)
+    digest = service.build_digest(ctx, project, now=now)
     target = service.settings_of(ctx, project).target
     keys = queue_digest(ctx, digest, key_base=key_base, target=target)
     ctx.log(
@@ -146,6 +157,7 @@ def remind_owners(ctx: Ctx, project: Project) -> list[str]:
             payload={"channel": owner_id, **payload},
             now=ctx.now(),
             subject=f"reminder:{owner_id}",
+            expires_at=issue_service.end_of_local_day(project, day),  # the day's list
         )
         keys.append(key)
     ctx.log("digest.owners_reminded", project_id=project.id, owners=len(keys))

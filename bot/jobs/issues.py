@@ -11,13 +11,22 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
 from bot.batches import chunked, write_batch_size
-from bot.delivery import Outgoing, enqueue, enqueue_many, rows_by_key
+from bot.delivery import (
+    ANSWER_LIFETIME,
+    NOTICE_LIFETIME,
+    RECORD_LIFETIME,
+    Outgoing,
+    enqueue,
+    enqueue_many,
+    rows_by_key,
+)
 from bot.runtime import Runtime
 from bot.services import issues as service
 from bot.services import projects as project_service
@@ -53,8 +62,15 @@ def message_ref(ctx: Ctx, issue: Issue) -> tuple[str | None, str | None]:
 
 
 def _enqueue(
-    ctx: Ctx, issue: Issue, key: str, payload: dict[str, Any], method: str = "chat.postMessage"
+    ctx: Ctx,
+    issue: Issue,
+    key: str,
+    payload: dict[str, Any],
+    method: str = "chat.postMessage",
+    *,
+    lifetime: timedelta = RECORD_LIFETIME,
 ) -> str:
+    """An issue's message; by default a record of the issue, worth sending for days."""
     enqueue(
         ctx.session,
         team_id=ctx.team_id,
@@ -63,6 +79,7 @@ def _enqueue(
         payload=payload,
         now=ctx.now(),
         subject=_subject(issue),
+        expires_at=ctx.now() + lifetime,
     )
     return key
 
@@ -82,7 +99,9 @@ def confirm_created(ctx: Ctx, issue: Issue, project: Project, permalink: str | N
     channel, _ = message_ref(ctx, issue)
     payload = views.created_confirmation(project.locale, project, issue, permalink, channel)
     key = f"issue:{issue.id}:created:dm"
-    return [_enqueue(ctx, issue, key, {"channel": issue.reporter_id, **payload})]
+    # The answer to the reporter's submission: stale once they have moved on.
+    payload = {"channel": issue.reporter_id, **payload}
+    return [_enqueue(ctx, issue, key, payload, lifetime=ANSWER_LIFETIME)]
 
 
 def announce_change(ctx: Ctx, change: service.Change, permalink: str | None = None) -> list[str]:
@@ -163,6 +182,7 @@ def remind_overdue_owners(runtime: Runtime) -> dict[str, Any]:
                         key=f"reminder:{team_id}:{owner_id}:{day.isoformat()}",
                         payload={"channel": owner_id, **payload},
                         subject=f"reminder:{owner_id}",
+                        expires_at=service.end_of_local_day(project, day),  # the day's list
                     )
                 )
             reminded += len(enqueue_many(ctx.session, team_id=team_id, messages=messages, now=now))
@@ -217,6 +237,7 @@ def escalate_breaches(runtime: Runtime) -> dict[str, Any]:
                                 key=f"escalation:{issue.id}:{breach.kind}:thread",
                                 payload={"channel": channel, "thread_ts": ts, **reply},
                                 subject=_subject(issue),
+                                expires_at=now + RECORD_LIFETIME,
                             )
                         )
                 if number == 0:
@@ -230,6 +251,7 @@ def escalate_breaches(runtime: Runtime) -> dict[str, Any]:
                                     **views.escalation_dm(worst.project.locale, theirs),
                                 },
                                 subject=f"escalations:{pm}",
+                                expires_at=now + NOTICE_LIFETIME,
                             )
                         )
                 enqueue_many(ctx.session, team_id=team_id, messages=messages, now=now)

@@ -5,22 +5,25 @@
   rows written with the DM's outbox row, so a rerun adds nothing.
 * ``meeting_invitations``: each later occurrence of a meeting series is invited a week ahead.
 * ``meeting_outcomes``: after a meeting, its organizer is asked once for the outcome.
-* ``engagement_nudges``: at most one DM a week to each PM listing the key users in engagement
-  debt across their projects (key ``engagement:nudge:<pm>:<ISO week>:<locale>``: projects in
-  two languages give two lists).
+* ``engagement_nudges``: at most one nudge in any seven days to each PM, listing the key users in
+  engagement debt across their projects (key ``engagement:nudge:<team>:<pm>:<ISO week>:<locale>``:
+  projects in two languages give two lists, sent in the same run). A PM nudged on Friday is not
+  nudged again on Monday because a new ISO week began: the outbox rows of the last seven days say
+  who was nudged.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.calendar import service as calendar
-from bot.delivery import enqueue
+from bot.delivery import NOTICE_LIFETIME, RECORD_LIFETIME, enqueue
 from bot.runtime import Runtime
 from bot.services import commplan, engagement, meetings
 from bot.views import commplan as plan_views
@@ -30,6 +33,7 @@ from storage.models import OutboxMessage, Workspace
 
 T = TypeVar("T")
 NUDGE_HOUR = 9  # PMs are nudged from 09:00 in the workspace's timezone
+NUDGE_EVERY = timedelta(days=7)  # at most one nudge per PM in any seven days
 
 
 def _team_ids(runtime: Runtime) -> list[str]:
@@ -62,14 +66,30 @@ def plan_due(runtime: Runtime) -> dict[str, Any]:
                         payload={"channel": owner_id, **plan_views.due_dm(locale, items)},
                         now=ctx.now(),
                         subject=commplan.due_subject(owner_id),
+                        expires_at=ctx.now() + NOTICE_LIFETIME,
                     )
                     told += len(items)
             ctx.session.commit()
     return {"plan_items": told}
 
 
+def _nudged_since(runtime: Runtime, team_id: str, since: datetime) -> set[str]:
+    """The PMs of the workspace who were nudged after ``since`` (one query of the outbox)."""
+    prefix = f"engagement:nudge:{team_id}:"
+    with runtime.database.session() as session:
+        keys = session.exec(
+            select(OutboxMessage.key).where(
+                OutboxMessage.team_id == team_id,
+                col(OutboxMessage.key).startswith(prefix, autoescape=True),
+                OutboxMessage.created_at > since,
+            )
+        ).all()
+    return {key[len(prefix) :].split(":", 1)[0] for key in keys}
+
+
 def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
-    """Once a week per PM: who is in engagement debt, since when, with buttons to act."""
+    """At most once in any seven days per PM: who is in engagement debt, since when, with
+    buttons to act."""
     zone = ZoneInfo(runtime.settings.timezone)
     local_now = runtime.clock.now().astimezone(zone)
     if local_now.hour < NUDGE_HOUR:
@@ -77,8 +97,11 @@ def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
     year, week, _ = local_now.isocalendar()
     nudged = 0
     for team_id in _team_ids(runtime):
+        recent = _nudged_since(runtime, team_id, runtime.clock.now() - NUDGE_EVERY)
         with runtime.unit(team_id) as ctx:
             for whole in engagement.nudges_due(ctx, ctx.now()):
+                if whole.pm_id in recent:
+                    continue
                 for locale, items in _by_locale(whole.items, lambda item: item[0].locale):
                     nudge = engagement.Nudge(pm_id=whole.pm_id, items=items)
                     key = f"engagement:nudge:{team_id}:{nudge.pm_id}:{year}-W{week:02d}:{locale}"
@@ -96,6 +119,7 @@ def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
                         },
                         now=ctx.now(),
                         subject=f"engagement:{nudge.pm_id}",
+                        expires_at=ctx.now() + NOTICE_LIFETIME,
                     )
                     ctx.log("engagement.nudged", pm=nudge.pm_id, key_users=nudge.count)
                     nudged += 1
@@ -134,6 +158,7 @@ def meeting_outcomes(runtime: Runtime) -> dict[str, Any]:
                     payload={"channel": event.organizer_id, **payload},
                     now=ctx.now(),
                     subject=f"calendar:{event.id}",
+                    expires_at=ctx.now() + RECORD_LIFETIME,  # asked once, answered any time
                 )
                 asked += 1
             ctx.session.commit()

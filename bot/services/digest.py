@@ -13,8 +13,11 @@ one commits the digest and the others find the claim. A digest whose time passed
 scheduler ran goes out when one is back, within the same week, marked late; a week that ended
 without its digest is not sent afterwards.
 
-The period a digest reports on is the seven days up to its due time (the preview and
-``/digest send``: up to now), compared with the seven days before.
+What: a digest covers the ISO week of the project's timezone that ended last before it is built
+(Monday 00:00 to Monday 00:00, local), compared with the week before; it is labelled with that
+week's number, and its claim is keyed on it. A scheduled digest, a late one, ``/digest send`` and
+the preview of the same week cover the same seven days. Figures of the moment (open, overdue,
+past a service level) are counted at the instant the digest is built, as ``/issue list`` would.
 """
 
 from __future__ import annotations
@@ -72,14 +75,12 @@ _OPEN = tuple(str(status) for status in OPEN_STATUSES)
 
 @dataclass(frozen=True)
 class Period:
-    """The seven days a digest reports on (``start`` to ``end``) and the seven before them."""
+    """The seven days a digest reports on (``start`` to ``end``) and the seven before them
+    (from ``previous_start``: a local week is not always 168 hours long)."""
 
     start: datetime
     end: datetime
-
-    @property
-    def previous_start(self) -> datetime:
-        return self.start - WEEK
+    previous_start: datetime
 
     @property
     def coming_end(self) -> datetime:
@@ -87,12 +88,43 @@ class Period:
 
 
 def period_ending(end: datetime) -> Period:
-    return Period(start=end - WEEK, end=end)
+    """The seven days up to ``end`` (the dashboards' "last seven days")."""
+    return Period(start=end - WEEK, end=end, previous_start=end - 2 * WEEK)
+
+
+def covered_week(project: Project, moment: datetime) -> Period:
+    """The ISO week of the project's timezone that ended last before ``moment``: from its Monday
+    00:00 to the next Monday 00:00, local time, compared with the week before it."""
+    zone = ZoneInfo(project.timezone)
+    local = moment.astimezone(zone).date()
+    this_monday = local - timedelta(days=local.weekday())
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+    return Period(
+        start=midnight(this_monday - WEEK),
+        end=midnight(this_monday),
+        previous_start=midnight(this_monday - 2 * WEEK),
+    )
 
 
 def iso_week(project: Project, moment: datetime) -> str:
     year, week, _ = moment.astimezone(ZoneInfo(project.timezone)).isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def end_of_week(project: Project, moment: datetime) -> datetime:
+    """The instant the ISO week (in the project's timezone) that ``moment`` falls in ends."""
+    zone = ZoneInfo(project.timezone)
+    local = moment.astimezone(zone)
+    monday = local.date() - timedelta(days=local.weekday())
+    return datetime.combine(monday + timedelta(days=7), time(0, 0), tzinfo=zone).astimezone(UTC)
+
+
+def covered_week_label(project: Project, moment: datetime) -> str:
+    """The label (``2026-W48``) of the week a digest built at ``moment`` covers: its claim key."""
+    return iso_week(project, covered_week(project, moment).start)
 
 
 def due_in_week(project: Project, moment: datetime) -> datetime:
@@ -193,13 +225,17 @@ class OverdueItem:
 
 @dataclass
 class IssueFigures:
+    """Figures of the period (compared with the one before) and of the moment ``now``."""
+
     opened: Comparison
     resolved: Comparison
-    overdue: Comparison
     breaches: Comparison
     first_response_hours: Comparison
     resolution_hours: Comparison
+    now: datetime
     open_now: int
+    overdue_now: int  # what ``/issue list overdue`` counts at ``now``
+    past_service_level_now: int  # open and past its resolution or unanswered first-response time
     oldest_overdue: list[OverdueItem]
 
 
@@ -212,26 +248,17 @@ def _issue_base(ctx: Ctx, project: Project) -> list[ColumnElement[bool]]:
 
 
 def issue_figures(
-    ctx: Ctx, project: Project, period: Period, *, in_detail: bool = True
+    ctx: Ctx, project: Project, period: Period, *, now: datetime, in_detail: bool = True
 ) -> IssueFigures:
-    """Opened, resolved, overdue, breaches and medians for the period and the one before, and
-    the oldest overdue items. Without ``in_detail`` (the dashboard): the counts only, in one
-    statement."""
+    """Opened, resolved, breaches and medians for the period and the one before; open, overdue
+    and past a service level at ``now``, and the oldest overdue items then. Without ``in_detail``
+    (the dashboard): the counts only, in one statement."""
     base = _issue_base(ctx, project)
     start, end, before = period.start, period.end, period.previous_start
     is_open = col(Issue.status).in_(_OPEN)
 
     def within(column: Any, low: datetime, high: datetime) -> ColumnElement[bool]:
         return and_(column >= low, column < high)
-
-    def overdue_at(moment: datetime) -> ColumnElement[bool]:
-        # Open at ``moment`` (logged before it, not resolved by then) and past its due time.
-        return and_(
-            col(Issue.created_at) < moment,
-            col(Issue.due_at) <= moment,
-            or_(col(Issue.resolved_at).is_(None), col(Issue.resolved_at) > moment),
-            or_(is_open, col(Issue.resolved_at).is_not(None)),
-        )
 
     def breaches_in(low: datetime, high: datetime) -> ColumnElement[int]:
         # Service-level deadlines that fell in the period and were missed.
@@ -248,6 +275,10 @@ def issue_figures(
         )
         return _count_if(first) + _count_if(resolution)
 
+    past_service_level = or_(
+        col(Issue.due_at) <= now,
+        and_(col(Issue.first_response_at).is_(None), col(Issue.first_response_due_at) <= now),
+    )
     first_seconds = _seconds_between(ctx, col(Issue.first_response_at), col(Issue.created_at))
     resolution_seconds = _seconds_between(ctx, col(Issue.resolved_at), col(Issue.created_at))
     medians = (
@@ -266,8 +297,8 @@ def issue_figures(
             _count_if(within(col(Issue.created_at), before, start)),
             _count_if(within(col(Issue.resolved_at), start, end)),
             _count_if(within(col(Issue.resolved_at), before, start)),
-            _count_if(and_(is_open, col(Issue.due_at) <= end)),
-            _count_if(overdue_at(start)),
+            _count_if(and_(is_open, col(Issue.due_at) <= now)),
+            _count_if(and_(is_open, past_service_level)),
             breaches_in(start, end),
             breaches_in(before, start),
             _count_if(is_open),
@@ -289,20 +320,22 @@ def issue_figures(
     oldest = (
         ctx.session.exec(
             select(Issue)
-            .where(*base, is_open, col(Issue.due_at) <= end)
+            .where(*base, is_open, col(Issue.due_at) <= now)
             .order_by(col(Issue.due_at), col(Issue.id))
             .limit(OLDEST_OVERDUE)
         ).all()
         if in_detail
         else []
     )
-    today = end.astimezone(ZoneInfo(project.timezone)).date()
+    today = now.astimezone(ZoneInfo(project.timezone)).date()
     return IssueFigures(
         opened=Comparison(row[0], row[1]),
         resolved=Comparison(row[2], row[3]),
-        overdue=Comparison(row[4], row[5]),
         breaches=Comparison(row[6], row[7]),
+        now=now,
         open_now=row[8],
+        overdue_now=row[4],
+        past_service_level_now=row[5],
         first_response_hours=Comparison(hours[0], hours[1]),
         resolution_hours=Comparison(hours[2], hours[3]),
         oldest_overdue=[
@@ -657,10 +690,12 @@ def at_risk(
 @dataclass
 class Digest:
     project: Project
-    period: Period
-    week: str
+    period: Period  # the ISO week covered
+    week: str  # its label, ``2026-W48``
+    now: datetime  # the instant the figures of the moment describe
     sections: dict[str, Any]
     late: bool = False
+    due_at: datetime | None = None  # the digest time it was late for
 
 
 @dataclass
@@ -725,12 +760,11 @@ def coming_week(ctx: Ctx, project: Project, period: Period) -> ComingWeek | None
     )
 
 
-def as_read_by(ctx: Ctx, digest: Digest, reader: str | None) -> Digest:
-    """The digest as ``reader`` receives it (a PM; None: the project channel). Its coming week
-    lists training sessions only for a reader who sees every session of the project
-    (``training_sessions.sight_of``): a PM's copy does, the channel's copy leaves them out."""
+def for_channel(ctx: Ctx, digest: Digest) -> Digest:
+    """The digest as the project channel receives it: its coming week lists no training session,
+    as a channel sees none (``training_sessions.sight_of``); the PMs' copy lists every one."""
     coming = digest.sections.get("coming_week")
-    sight = training_sessions.sight_of(ctx, digest.project, reader)
+    sight = training_sessions.sight_of(ctx, digest.project, None)
     if coming is None or sight == training_sessions.Sight.EVERY:
         return digest
     sections = dict(digest.sections)
@@ -763,26 +797,33 @@ def _phase(project: Project) -> dict[str, Any]:
     return {"phase": project.phase, "position": position, "count": len(phases)}
 
 
-def build_digest(ctx: Ctx, project: Project, *, end: datetime, late: bool = False) -> Digest:
-    """The digest of the seven days up to ``end``: the same code for preview, send and schedule.
-    Sections in the order they appear."""
-    period = period_ending(end)
-    contacts = engagement.last_contacts(ctx, project.id or 0, period.end)
-    people_at_risk = at_risk(ctx, project, period, contacts=contacts)
+def build_digest(
+    ctx: Ctx, project: Project, *, now: datetime, late: bool = False, due_at: datetime | None = None
+) -> Digest:
+    """The digest built at ``now``: the ISO week that ended last (``covered_week``) and the
+    figures of the moment. The same code for preview, send and schedule. Sections in the order
+    they appear."""
+    period = covered_week(project, now)
+    # Sections of the moment: the days ahead, the latest poll, who is at risk now.
+    recent = period_ending(now)
+    contacts = engagement.last_contacts(ctx, project.id or 0, now)
+    people_at_risk = at_risk(ctx, project, recent, contacts=contacts)
     sections = {
         "phase": _phase(project),
-        "issues": issue_figures(ctx, project, period),
-        "coming_week": coming_week(ctx, project, period),
+        "issues": issue_figures(ctx, project, period, now=now),
+        "coming_week": coming_week(ctx, project, recent),
         "readiness": readiness(ctx, project),
-        "polls": latest_poll(ctx, project, period),
+        "polls": latest_poll(ctx, project, recent),
         "at_risk": people_at_risk if people_at_risk.total else None,
     }
     return Digest(
         project=project,
         period=period,
-        week=iso_week(project, end),
+        week=iso_week(project, period.start),
+        now=now,
         sections={name: data for name, data in sections.items() if data is not None},
         late=late,
+        due_at=due_at,
     )
 
 
@@ -902,7 +943,7 @@ def due_digests(session: Any, now: datetime) -> list[DueDigest]:
         due = due_in_week(project, now)
         if due <= now and project.created_at <= due:
             late = now - due > LATE_AFTER
-            candidates.append(DueDigest(project, iso_week(project, now), due, late))
+            candidates.append(DueDigest(project, covered_week_label(project, now), due, late))
     if not candidates:
         return []
     weeks = {candidate.week for candidate in candidates}
@@ -976,7 +1017,7 @@ def project_dashboard(
     }
     return ProjectDashboard(
         project=project,
-        issues=issue_figures(ctx, project, period, in_detail=False),
+        issues=issue_figures(ctx, project, period, now=period.end, in_detail=False),
         poll=latest_poll(ctx, project, period, rounds_wanted=1),
         at_risk=at_risk(
             ctx, project, period, limit=at_risk_limit, offset=at_risk_offset, contacts=contacts

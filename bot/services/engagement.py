@@ -1,6 +1,12 @@
 """Engagement: every touchpoint with a key user is an ``Interaction`` with a time; contacts outside
 Slack (a call, an email, a face-to-face talk) are logged by the team; a key user whose last
-touchpoint is older than their contact cadence is in engagement debt.
+contact is older than their contact cadence is in engagement debt.
+
+Only people talking to people count as a contact (``is_contact``): a contact the team logged, a
+meeting or training session the key user attended, and a reply of a PM or team member to the key
+user's issue (acknowledged, started, updated, resolved). What the bot does on its own (reminders,
+escalations, closing an unanswered issue) and what the key user does alone (answering a poll,
+logging or rating an issue, RSVPs, quizzes) are touchpoints of the log, not contacts.
 
 Everything here is computed set-based: one aggregate query (latest touchpoint per key user) for
 any number of projects, never a query per key user. ``engagement_debt`` and ``last_contacts`` are
@@ -13,7 +19,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
@@ -28,6 +35,14 @@ CONTACT_KINDS = ("call", "email", "face_to_face")
 KIND_ALIASES = {"phone": "call", "mail": "email", "f2f": "face_to_face", "meeting": "face_to_face"}
 NOTE_LIMIT = 500
 NUDGE_LIST_LIMIT = 20
+# Interactions that are a contact whoever logged them, and the issue moves that are one when a PM
+# or team member (not the key user) made them. README's "What counts as a contact" lists them.
+CONTACT_INTERACTIONS = (
+    *(f"contact.{kind}" for kind in CONTACT_KINDS),
+    "meeting_attended",
+    "training_attended",
+)
+ISSUE_REPLIES = ("issue.ack", "issue.start", "issue.update", "issue.resolve")
 
 
 @dataclass(frozen=True)
@@ -50,11 +65,39 @@ class Contact:
         return self.in_debt_since is not None
 
 
+def is_contact() -> ColumnElement[bool]:
+    """Whether an ``Interaction`` row is a human contact with its key user (see the module)."""
+    by_the_team = (
+        select(ProjectMember.id)
+        .where(
+            col(ProjectMember.team_id) == col(Interaction.team_id),
+            col(ProjectMember.project_id) == col(Interaction.project_id),
+            col(ProjectMember.user_id) == col(Interaction.actor_id),
+        )
+        .exists()
+    )
+    by_the_key_user = (
+        select(KeyUser.id)
+        .where(
+            col(KeyUser.id) == col(Interaction.key_user_id),
+            col(KeyUser.user_id) == col(Interaction.actor_id),
+        )
+        .exists()
+    )
+    return and_(
+        col(Interaction.touchpoint).is_(True),
+        or_(
+            col(Interaction.kind).in_(CONTACT_INTERACTIONS),
+            and_(col(Interaction.kind).in_(ISSUE_REPLIES), by_the_team, ~by_the_key_user),
+        ),
+    )
+
+
 def contacts_by_project(
     ctx: Ctx, project_ids: list[int], now: datetime
 ) -> dict[int, list[Contact]]:
     """Every active key user of the projects with their last contact, oldest contact first: one
-    statement (the register joined with each key user's latest touchpoint)."""
+    statement (the register joined with each key user's latest human contact)."""
     if not project_ids:
         return {}
     latest = (
@@ -65,8 +108,8 @@ def contacts_by_project(
         .where(
             Interaction.team_id == ctx.team_id,
             col(Interaction.project_id).in_(project_ids),
-            col(Interaction.touchpoint).is_(True),
             col(Interaction.key_user_id).is_not(None),
+            is_contact(),
         )
         .group_by(col(Interaction.key_user_id))
         .subquery()
@@ -127,7 +170,7 @@ def last_contacts(ctx: Ctx, project_id: int, now: datetime) -> list[Contact]:
 
 
 def engagement_debt(ctx: Ctx, project_id: int, now: datetime) -> list[Contact]:
-    """Key users whose last touchpoint (or registration) is older than their cadence, longest
+    """Key users whose last contact (or registration) is older than their cadence, longest
     in debt first."""
     return [c for c in last_contacts(ctx, project_id, now) if c.in_debt]
 

@@ -320,6 +320,7 @@ def create_meeting(
             payload={"channel": project.channel_id, **payload},
             now=ctx.now(),
             subject=f"calendar:{first.event_id}",
+            expires_at=event.starts_at,
         )
         keys.append(f"meeting:{first.event_id}:announce")
     return meetings, keys
@@ -603,6 +604,7 @@ def _send_series_file(
             ctx.select(Invitation).where(Invitation.event_id == first_event.id)
         ).all()
     }
+    last_start = max(event.starts_at for _meeting, event in series)
     invite_rows = delivery.rows_by_key(
         ctx.session,
         [calendar.invite_key(first_event, inv) for inv in first_invites.values()],
@@ -617,6 +619,7 @@ def _send_series_file(
             payload=payload,
             now=ctx.now(),
             subject=f"calendar:{first_event.id}",
+            expires_at=last_start,  # the series' entries matter until its last occurrence
         )
         keys.append(key)
 
@@ -811,6 +814,7 @@ def send_outcome_summary(
         payload={"channel": user_id, **payload},
         now=ctx.now(),
         subject=_summary_subject(event.id or 0),
+        expires_at=ctx.now() + delivery.RECORD_LIFETIME,  # a record: its buttons act for days
     )
     return key
 

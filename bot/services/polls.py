@@ -489,6 +489,7 @@ def open_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
             key=invite_key(poll, user_id),
             payload={"channel": user_id, **invitation},
             subject=subject(poll),
+            expires_at=poll.closes_at,  # no use once the poll is closed
         )
         for user_id, _key_user_id in people
     ]
@@ -747,6 +748,7 @@ def remind_due(*, ctx: Ctx, messages: PollMessages) -> list[str]:
                     key=remind_key(poll, person.user_id),
                     payload={"channel": invitation.channel, "thread_ts": invitation.ts, **reminder},
                     subject=subject(poll),
+                    expires_at=poll.closes_at,
                 )
             )
         queued = delivery.enqueue_many(ctx.session, team_id=ctx.team_id, messages=outgoing, now=now)
@@ -798,6 +800,7 @@ def close_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
                     **closed[bool(person.answered)],
                 },
                 subject=subject(poll),
+                expires_at=now + delivery.RECORD_LIFETIME,
             )
         )
     keys = delivery.enqueue_many(ctx.session, team_id=ctx.team_id, messages=outgoing, now=now)
@@ -827,6 +830,7 @@ def close_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
                 payload={"channel": pm, **report},
                 now=now,
                 subject=subject(poll),
+                expires_at=now + delivery.RECORD_LIFETIME,
             )
             keys.append(key)
             chart_key = f"poll:{poll.id}:chart:{pm}"
@@ -838,6 +842,7 @@ def close_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
                 payload=chart_payload(project.locale, poll, chart, pm),
                 now=now,
                 subject=subject(poll),
+                expires_at=now + delivery.RECORD_LIFETIME,
             )
             keys.append(chart_key)
     return keys

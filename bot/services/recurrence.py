@@ -89,7 +89,43 @@ def _parts(text: str) -> dict[str, str]:
     count = parts.get("COUNT", "1")
     if not (count.isdecimal() and 1 <= int(count) <= MAX_OCCURRENCES):
         raise RuleRefused("meeting.errors.rule_count", limit=MAX_OCCURRENCES)
+    if frequency in ("DAILY", "WEEKLY") and "BYSETPOS" in parts:
+        raise ValueError("a day holds one occurrence, a week its BYDAY: BYSETPOS adds nothing")
+    if not _some_day_exists(parts) or not _positions_exist(parts):
+        raise ValueError("no period has such a day")
     return parts
+
+
+def _positions_exist(parts: dict[str, str]) -> bool:
+    """Whether the nth weekday of BYDAY and the nth day of BYSETPOS can exist in a month (five
+    Mondays at most) or a year (53), so that the rule occurs at all."""
+    per_period = {"MONTHLY": 5, "YEARLY": 53}.get(parts["FREQ"])
+    if per_period is None:
+        return True
+    weekdays = parts.get("BYDAY", "").split(",") if "BYDAY" in parts else []
+    for weekday in weekdays:
+        ordinal = weekday[:-2]
+        if ordinal not in ("", "+", "-") and not 1 <= abs(int(ordinal)) <= per_period:
+            return False
+    if "BYSETPOS" not in parts:
+        return True
+    days = per_period * len(weekdays) or (31 if parts["FREQ"] == "MONTHLY" else 366)
+    if "BYMONTHDAY" in parts:
+        days = min(days, len(parts["BYMONTHDAY"].split(",")))
+    return all(1 <= abs(int(position)) <= days for position in parts["BYSETPOS"].split(","))
+
+
+def _some_day_exists(parts: dict[str, str]) -> bool:
+    """Whether some month of BYMONTH has some day of BYMONTHDAY (the 29th of February counts).
+
+    dateutil, asked for the first occurrence of a rule that never occurs (``FREQ=DAILY;BYMONTH=2;
+    BYMONTHDAY=30``), walks every period up to the year 9999: seconds, past a form's three."""
+    if "BYMONTHDAY" not in parts:
+        return True
+    months = [int(m) for m in parts.get("BYMONTH", "1,2,3,4,5,6,7,8,9,10,11,12").split(",")]
+    days = [int(d) for d in parts["BYMONTHDAY"].split(",")]
+    lengths = [calendar.monthrange(2024, month)[1] for month in months if 1 <= month <= 12]
+    return any(1 <= abs(day) <= length for day in days for length in lengths)
 
 
 def _parsed(rule: str, first: datetime) -> tuple[rrule, dict[str, str]]:
@@ -97,6 +133,9 @@ def _parsed(rule: str, first: datetime) -> tuple[rrule, dict[str, str]]:
     if not text or "DTSTART" in text.upper() or "\n" in text:
         raise ValueError("not a single RRULE")
     parts = _parts(text)
+    if parts["FREQ"] == "DAILY" and int(parts.get("INTERVAL", "1")) % 7 == 0 and "BYDAY" in parts:
+        if WEEKDAY_CODES[first.weekday()] not in parts["BYDAY"].split(","):
+            raise ValueError("every 7th day falls on the first one's weekday, not on BYDAY's")
     parsed = rrulestr(f"RRULE:{text}", dtstart=first)
     if not isinstance(parsed, rrule):
         raise ValueError("not a single RRULE")
@@ -180,7 +219,7 @@ def check_rule(
         if bounded and key == "meeting.errors.rule_count":
             key = "meeting.errors.series_too_long"
         raise ValidationError({field: Msg(key, **refused.params)}) from refused
-    except (ValueError, TypeError, KeyError, OverflowError) as error:
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as error:
         raise ValidationError({field: Msg("meeting.errors.bad_rule")}) from error
     if not bounded:
         return []

@@ -231,6 +231,7 @@ def _send_series_file(
             },
             now=ctx.now(),
             subject=f"calendar:{events[0].id}",
+            expires_at=max(event.starts_at for event in events),  # until its last session
         )
         keys.append(key)
     return keys

@@ -573,6 +573,7 @@ def start_quiz(
             key=quiz_invite_key(quiz, person.user_id),
             payload={"channel": person.user_id, **invite},
             subject=quiz_subject(quiz),
+            expires_at=quiz.deadline,  # no use once the quiz is closed
         )
         for person in people
     ]
@@ -781,6 +782,7 @@ def remind_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
                     key=f"training:quiz:{quiz.id}:remind:{attempt.user_id}",
                     payload={"channel": invitation.channel, "thread_ts": invitation.ts, **reminder},
                     subject=quiz_subject(quiz),
+                    expires_at=quiz.deadline,
                 )
             )
         keys += delivery.enqueue_many(ctx.session, team_id=ctx.team_id, messages=outgoing, now=now)
@@ -809,6 +811,7 @@ def close_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
             payload={"channel": quiz.created_by, **messages.quiz_results(results)},
             now=now,
             subject=quiz_subject(quiz),
+            expires_at=now + delivery.RECORD_LIFETIME,
         )
         keys.append(key)
         ctx.log("training.quiz_closed", project_id=project.id, quiz_id=quiz.id)
@@ -856,6 +859,7 @@ def repeat_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
                 payload={"channel": quiz.created_by, **messages.quiz_stopped(project, quiz)},
                 now=now,
                 subject=quiz_subject(quiz),
+                expires_at=now + delivery.RECORD_LIFETIME,
             )
             keys.append(key)
             continue

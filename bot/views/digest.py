@@ -6,6 +6,7 @@ this module assembles them into blocks, so escaping and Slack's limits are check
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,8 +28,12 @@ def _section_text(locale: str, name: str, **params: Any) -> str:
     return render(locale, f"digest/{name}.j2", **params)
 
 
-def digest_blocks(digest: Digest, *, preview_command: str | None = None) -> list[Block]:
-    """The digest's blocks. With ``preview_command``, a note that only the asker sees it."""
+def digest_blocks(
+    digest: Digest, *, preview_command: str | None = None, in_channel: bool = False
+) -> list[Block]:
+    """The digest's blocks. With ``preview_command``, a note that only the asker sees it.
+    ``in_channel``: the project channel's copy, which the key users read too, counts the key users
+    at risk without naming them or their reasons (the PMs' copy names them)."""
     project = digest.project
     locale = project.locale
     zone = ZoneInfo(project.timezone)
@@ -46,8 +51,10 @@ def digest_blocks(digest: Digest, *, preview_command: str | None = None) -> list
                 "intro",
                 week=digest.week,
                 start=digest.period.start.astimezone(zone),
-                end=digest.period.end.astimezone(zone),
-                due=digest.period.end.astimezone(zone),
+                # The week's last day: the range shows Monday to Sunday.
+                end=(digest.period.end.astimezone(zone) - timedelta(days=1)),
+                now=digest.now.astimezone(zone),
+                due=(digest.due_at or digest.now).astimezone(zone),
                 timezone=project.timezone,
                 late=digest.late,
             )
@@ -61,7 +68,18 @@ def digest_blocks(digest: Digest, *, preview_command: str | None = None) -> list
                 ui.section(_section_text(locale, "phase", label=label, **_no_phase(data)))
             )
             continue
-        blocks.append(ui.section(_section_text(locale, name, data=data, timezone=project.timezone)))
+        blocks.append(
+            ui.section(
+                _section_text(
+                    locale,
+                    name,
+                    data=data,
+                    timezone=project.timezone,
+                    week=digest.week,
+                    names=not in_channel,
+                )
+            )
+        )
         if name == "issues":
             for item in data.oldest_overdue:
                 blocks.append(
@@ -85,7 +103,7 @@ def digest_blocks(digest: Digest, *, preview_command: str | None = None) -> list
         )
     ]
     issues = sections.get("issues")
-    if issues is not None and issues.overdue.now:
+    if issues is not None and issues.overdue_now:
         buttons.append(
             ui.button(
                 plain(locale, "digest.remind_owners"), DigestId.REMIND_OWNERS, str(project.id)
@@ -99,13 +117,17 @@ def _no_phase(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if key != "phase"}
 
 
-def digest_message(digest: Digest, *, preview_command: str | None = None) -> dict[str, Any]:
+def digest_message(
+    digest: Digest, *, preview_command: str | None = None, in_channel: bool = False
+) -> dict[str, Any]:
     project = digest.project
     # The fallback ``text`` is mrkdwn too: the project's name is escaped like any user's text.
     text = t(
         project.locale, "digest.fallback", code=project.code, name=project.name, week=digest.week
     )
-    return ui.message(text, digest_blocks(digest, preview_command=preview_command))
+    return ui.message(
+        text, digest_blocks(digest, preview_command=preview_command, in_channel=in_channel)
+    )
 
 
 def where_label(locale: str, target: str) -> str:

@@ -137,7 +137,7 @@ def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) ->
                 locale,
                 "dashboard.pm_figures",
                 open=issues.open_now,
-                overdue=issues.overdue.now,
+                overdue=issues.overdue_now,
                 breaches=issues.breaches.now,
                 csat=_figure(poll.latest.csat if poll else None, "%"),
                 nps=_figure(poll.latest.nps if poll else None),
@@ -189,7 +189,7 @@ def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) ->
         ui.button(plain(locale, "home.show_register"), Action.HOME_SHOW_REGISTER, str(project.id)),
         ui.button(plain(locale, "home.edit_project"), Action.HOME_EDIT_PROJECT, str(project.id)),
     ]
-    if issues.overdue.now:
+    if issues.overdue_now:
         buttons.append(
             ui.button(
                 plain(locale, "digest.remind_owners"), DigestId.REMIND_OWNERS, str(project.id)

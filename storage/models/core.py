@@ -99,8 +99,9 @@ class KeyUser(KeyUserBase, table=True):
 class Interaction(SQLModel, table=True):
     """Append-only log of touchpoints and changes (the audit trail and engagement source).
 
-    ``touchpoint`` rows (meeting attended, poll answered, issue update, report sent) count towards a
-    key user's engagement; the others are audit entries (key user added, project edited, ...).
+    ``touchpoint`` rows concern a key user (meeting attended, poll answered, issue update, report
+    sent); engagement counts only the human contacts among them (``engagement.is_contact``). The
+    others are audit entries (key user added, project edited, ...).
     """
 
     __table_args__ = (Index("ix_interaction_keyuser_at", "key_user_id", "at"),)

@@ -18,6 +18,7 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # permanent error (user deactivated, cannot DM...): shown, never retried
     CANCELLED = "cancelled"  # withdrawn before it was sent (e.g. its poll closed first)
+    EXPIRED = "expired"  # not sent before its deadline (``expires_at``): stale, never sent late
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -30,11 +31,15 @@ class OutboxMessage(SQLModel, table=True):
     team_id: str = Field(max_length=32, index=True)
     key: str = Field(max_length=255)  # idempotency key, unique across the table
     method: str = Field(max_length=60)  # chat.postMessage, chat.update, files.upload_v2, ...
+    # What the message is, for operators: its key up to the first colon (poll, calendar, digest...).
+    kind: str = Field(default="", max_length=40)
     payload: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
     status: str = Field(default=OutboxStatus.PENDING, max_length=16)
     attempts: int = Field(default=0)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     next_attempt_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # The last moment the message is still worth sending (its event's start, its poll's close...).
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     # Fences a send: a sender may send and finish a row only while the row still holds its token.
     claim_token: str | None = Field(default=None, max_length=32)
