@@ -11,20 +11,23 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, func
 from sqlmodel import col, select
 
 from bot import delivery
 from bot.calendar import ics
 from bot.calendar import service as calendar
-from bot.errors import Msg, NotFound, ValidationError
+from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
+from bot.services import issues as issue_service
 from bot.services import polls as poll_service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
-from bot.services.trainings import get_module, number_in_range, require_trainer
+from bot.services.fields import finite_number, number_in_range, whole_number
+from bot.services.trainings import get_module, require_trainer
 from storage.models import (
     ATTENDED,
     CalendarEvent,
@@ -76,6 +79,17 @@ class SessionView:
     pending: int = 0
 
 
+def _minutes(duration_hours: str | float | None) -> int | None:
+    """A duration typed in hours, in whole minutes (None: not a finite number). A figure far
+    beyond the calendar's longest event is cut to twice that, which the core then refuses as too
+    long, so no huge number is computed."""
+    hours = finite_number(duration_hours)
+    if hours is None:
+        return None
+    bound = 2 * calendar.MAX_DURATION.total_seconds() / 3600
+    return round(max(-bound, min(hours, bound)) * 60)
+
+
 def _form_fields(error: ValidationError) -> ValidationError:
     """The core's errors keyed by this form's fields (the organizer is the trainer)."""
     return ValidationError(
@@ -100,11 +114,8 @@ def create_sessions(
         module = get_module(ctx, data.module_id, project)
     except NotFound:
         errors["module"] = Msg("training.errors.module_not_found")
-    minutes = None
-    try:
-        hours = float(str(data.duration_hours).strip().replace(",", "."))
-        minutes = int(round(hours * 60))
-    except (TypeError, ValueError):
+    minutes = _minutes(data.duration_hours)
+    if minutes is None:
         errors["duration"] = Msg("training.errors.duration")
     count = 1
     try:
@@ -113,10 +124,9 @@ def create_sessions(
         errors.update(error.errors)  # type: ignore[arg-type]
     capacity = None
     if data.capacity not in (None, ""):
-        try:
-            capacity = int(str(data.capacity).strip())
-        except ValueError:
-            errors["capacity"] = Msg("calendar.errors.capacity")
+        capacity = whole_number(data.capacity)
+        if capacity is None:
+            errors["capacity"] = Msg("calendar.errors.capacity", limit=calendar.MAX_CAPACITY)
     audience_values, audience_errors = poll_service.clean_audience(
         data.audience_kind, data.audience_roles, data.audience_quadrants, data.audience_people
     )
@@ -266,6 +276,56 @@ def _views(ctx: Ctx, pairs: list[tuple[TrainingSession, CalendarEvent]]) -> list
     return result
 
 
+class Sight(StrEnum):
+    """How much of a project's training sessions someone sees (``sight_of``)."""
+
+    EVERY = "every"
+    INVITED = "invited"
+    NONE = "none"
+
+
+def sight_of(ctx: Ctx, project: Project, reader: str | None) -> Sight:
+    """Who sees a project's training sessions: the one rule of ``/training list``, the Home tab
+    and the digest. ``reader`` is a person, or None for a channel.
+
+    - The project's PMs and team, and workspace admins, see every session: they plan, run and
+      follow them up.
+    - Its key users see the sessions they are invited to, not the others: a session may be for
+      another department, and its title and roster are not theirs to read. So does anyone else
+      invited to one of its sessions (a guest named in the audience).
+    - Anyone else sees none: the list refuses them as outside the project.
+    - A channel sees none: whoever the channel admits may read it, so the digest's copy for the
+      project channel lists no session, while the PMs' own copy lists every one.
+
+    The Home tab lists a person's own invitations (``calendar.upcoming_for``) and, on a PM's
+    project dashboard, the project's coming events: what this rule gives each of them.
+    """
+    if reader is None:
+        return Sight.NONE
+    if project_service.is_team_member(ctx, project, reader) or (
+        reader == ctx.actor_id and ctx.actor_is_admin
+    ):
+        return Sight.EVERY
+    if issue_service.is_key_user(ctx, project, reader) or _invited_to_any(ctx, project, reader):
+        return Sight.INVITED
+    return Sight.NONE
+
+
+def _invited_to_any(ctx: Ctx, project: Project, user_id: str) -> bool:
+    found = ctx.session.exec(
+        select(Invitation.id)
+        .join(TrainingSession, col(TrainingSession.event_id) == col(Invitation.event_id))
+        .where(
+            Invitation.team_id == ctx.team_id,
+            Invitation.user_id == user_id,
+            Invitation.response != Rsvp.REMOVED,
+            TrainingSession.project_id == project.id,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
 def sessions_between(
     ctx: Ctx,
     project_id: int,
@@ -274,12 +334,23 @@ def sessions_between(
     *,
     include_cancelled: bool = False,
     limit: int = 40,
+    invitee: str | None = None,
 ) -> list[SessionView]:
+    """The project's sessions in [start, end); with ``invitee``, only those they are invited to."""
     query = (
         select(TrainingSession, CalendarEvent)
         .join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id))
         .where(TrainingSession.team_id == ctx.team_id, TrainingSession.project_id == project_id)
     )
+    if invitee is not None:
+        query = query.join(
+            Invitation,
+            and_(
+                col(Invitation.event_id) == col(CalendarEvent.id),
+                col(Invitation.user_id) == invitee,
+                col(Invitation.response) != Rsvp.REMOVED,
+            ),
+        )
     if start is not None:
         query = query.where(CalendarEvent.ends_at > start)
     if end is not None:
@@ -291,13 +362,20 @@ def sessions_between(
 
 
 def list_sessions(ctx: Ctx, project: Project, span: str) -> list[SessionView]:
-    """``week``: the next 7 days; ``all``: past and future, cancelled included; else upcoming."""
+    """``week``: the next 7 days; ``all``: past and future, cancelled included; else upcoming.
+    Only the sessions the acting person sees (``sight_of``); someone who sees none is refused."""
+    sight = sight_of(ctx, project, ctx.actor_id)
+    if sight == Sight.NONE:
+        raise PermissionDenied(Msg("training.errors.sessions_private", code=project.code))
+    invitee = ctx.actor_id if sight == Sight.INVITED else None
     now = ctx.now()
     if span == "week":
-        return sessions_between(ctx, project.id or 0, now, now + timedelta(days=7))
+        return sessions_between(ctx, project.id or 0, now, now + timedelta(days=7), invitee=invitee)
     if span == "all":
-        return sessions_between(ctx, project.id or 0, None, None, include_cancelled=True)
-    return sessions_between(ctx, project.id or 0, now, None)
+        return sessions_between(
+            ctx, project.id or 0, None, None, include_cancelled=True, invitee=invitee
+        )
+    return sessions_between(ctx, project.id or 0, now, None, invitee=invitee)
 
 
 def upcoming_sessions(
@@ -386,10 +464,9 @@ def reschedule(
     messages: calendar.EventMessages,
 ) -> tuple[CalendarEvent, list[str]]:
     session, event = session_for_event(ctx, event_id)
-    try:
-        minutes = int(round(float(str(duration_hours).strip().replace(",", ".")) * 60))
-    except (TypeError, ValueError):
-        raise ValidationError({"duration": Msg("training.errors.duration")}) from None
+    minutes = _minutes(duration_hours)
+    if minutes is None:
+        raise ValidationError({"duration": Msg("training.errors.duration")})
     event, keys = calendar.reschedule_event(
         ctx=ctx,
         event_id=event.id,
