@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -18,6 +17,7 @@ from bot.errors import LiaisonError, Msg, NotFound, ValidationError
 from bot.i18n import mention, plain, slack_date, t
 from bot.ids import TrainingId
 from bot.runtime import Runtime
+from bot.services import fields
 from bot.services import projects as project_service
 from bot.services import training_readiness as readiness_service
 from bot.services import training_sessions as session_service
@@ -26,7 +26,15 @@ from bot.services.context import Ctx
 from bot.views import calendar as calendar_views
 from bot.views import common as ui
 from bot.views import trainings as views
-from handlers.common import dm, error_text, open_modal, refuse_form, respond_error, unit
+from handlers.common import (
+    dm,
+    error_text,
+    open_modal,
+    refuse_form,
+    request_id,
+    respond_error,
+    unit,
+)
 from handlers.home import publish_home
 from handlers.keyusers import UserResolver, uploaded_csv
 from storage.models import Project
@@ -37,16 +45,12 @@ EXPORTS = ("curriculum", "readiness")
 IMPORTS = ("curriculum", "questions", "practical")
 
 
-def _moment(raw: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(raw), UTC) if raw not in (None, "") else None
-
-
 def session_input(values: dict[str, Any]) -> session_service.SessionInput:
     return session_service.SessionInput(
         module_id=values.get("module"),
         title=values.get("title") or "",
         trainer_id=values.get("trainer_id"),
-        starts_at=_moment(values.get("starts_at")),
+        starts_at=fields.moment(values.get("starts_at")),
         duration_hours=values.get("duration"),
         sessions=values.get("sessions") or 1,
         location=values.get("location") or "",
@@ -56,8 +60,8 @@ def session_input(values: dict[str, Any]) -> session_service.SessionInput:
         audience_roles=values.get("audience_roles") or [],
         audience_quadrants=values.get("audience_quadrants") or [],
         audience_people=values.get("audience_people") or [],
-        rsvp_deadline=_moment(values.get("rsvp_deadline")),
-        reminders=[int(m) for m in values.get("reminders") or []],
+        rsvp_deadline=fields.moment(values.get("rsvp_deadline")),
+        reminders=[m for m in map(fields.whole_number, values.get("reminders") or []) if m],
     )
 
 
@@ -218,10 +222,7 @@ def register(app: App, runtime: Runtime) -> None:
             return curriculum_message(ctx, project)
 
     def _project_by_value(ctx: Ctx, raw: Any) -> Project:
-        try:
-            return project_service.get_project_by_id(ctx, int(raw))
-        except (TypeError, ValueError):
-            raise NotFound(Msg("errors.project_not_found", code="?")) from None
+        return project_service.get_project_by_id(ctx, request_id(raw))
 
     @app.action(TrainingId.USE_STANDARD)
     def adopt_standard_curriculum(
@@ -350,7 +351,7 @@ def register(app: App, runtime: Runtime) -> None:
                 ctx=ctx,
                 project=project,
                 data=module_input(values),
-                module_id=int(module_id) if module_id else None,
+                module_id=request_id(module_id) if module_id else None,
             )
             return t(
                 project.locale, "training.module_saved", name=module.name, code=project.code
@@ -556,8 +557,8 @@ def register(app: App, runtime: Runtime) -> None:
                 ctx=ctx,
                 project=project,
                 module_id=values.get("module"),
-                deadline=_moment(values.get("deadline")),
-                remind_hours=int(values.get("remind_hours") or 0) or None,
+                deadline=fields.moment(values.get("deadline")),
+                remind_hours=fields.whole_number(values.get("remind_hours")) or None,
                 messages=views.MESSAGES,
                 repeat_weekly=values.get("repeat") == "weekly",
             )
@@ -699,8 +700,8 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             with unit(runtime, context, client) as ctx:
                 code = _project_by_value(ctx, project_id).code
-            message = show_readiness(context, client, code, None, int(page or 1))
-        except (LiaisonError, ValueError) as error:
+            message = show_readiness(context, client, code, None, fields.whole_number(page) or 1)
+        except LiaisonError as error:
             respond_error(respond, settings.locale, error)
             return
         respond(**message, response_type="ephemeral", replace_original=True)
@@ -825,9 +826,9 @@ def register(app: App, runtime: Runtime) -> None:
                 event, keys = session_service.reschedule(
                     ctx=ctx,
                     event_id=event.id,
-                    starts_at=_moment(values.get("starts_at")),
+                    starts_at=fields.moment(values.get("starts_at")),
                     duration_hours=values.get("duration"),
-                    rsvp_deadline=_moment(values.get("rsvp_deadline")),
+                    rsvp_deadline=fields.moment(values.get("rsvp_deadline")),
                     messages=calendar_views.MESSAGES,
                 )
                 text = t(

@@ -34,6 +34,7 @@ from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
 from bot.services import projects as project_service
 from bot.services.context import Ctx
+from bot.services.fields import limit, number_in_range, record_id, whole_number
 from bot.services.keyusers import EMAIL_RE, ROLES, USER_ID_RE, active_key_users
 from storage.models import (
     KeyUser,
@@ -53,6 +54,10 @@ DEFAULT_PASS_MARK = 60
 QUIZ_SIZE = 10  # questions drawn per round (a modal's checkboxes and blocks stay in limits)
 MAX_OPTIONS = 10
 MAX_MODULES = 30
+NAME_LIMIT = limit(TrainingModule.name)
+DESCRIPTION_LIMIT = limit(TrainingModule.description)
+QUESTION_LIMIT = limit(QuizQuestion.text)
+COMMENT_LIMIT = limit(PracticalAssessment.comment)
 REMIND_CHOICES = (0, 2, 24)  # hours before the deadline; 0: no reminder
 CURRICULUM_COLUMNS = (
     "position",
@@ -139,27 +144,11 @@ def modules_of(ctx: Ctx, project_id: int) -> list[TrainingModule]:
 def get_module(
     ctx: Ctx, module_id: int | str | None, project: Project | None = None
 ) -> TrainingModule:
-    try:
-        module = ctx.get(TrainingModule, int(module_id or 0))
-    except (TypeError, ValueError):
-        module = None
+    ident = record_id(module_id)
+    module = ctx.get(TrainingModule, ident) if ident else None
     if module is None or (project is not None and module.project_id != project.id):
         raise NotFound(Msg("training.errors.module_not_found"))
     return module
-
-
-def number_in_range(
-    raw: str | float | int | None, field_name: str, low: float, high: float
-) -> float:
-    try:
-        value = float(str(raw).strip().replace(",", "."))
-    except (TypeError, ValueError):
-        raise ValidationError(
-            {field_name: Msg("training.errors.number_range", low=low, high=high)}
-        ) from None
-    if not low <= value <= high:
-        raise ValidationError({field_name: Msg("training.errors.number_range", low=low, high=high)})
-    return value
 
 
 def clean_module(data: ModuleInput) -> dict[str, Any]:
@@ -167,11 +156,11 @@ def clean_module(data: ModuleInput) -> dict[str, Any]:
     name = (data.name or "").strip()
     if not name:
         errors["name"] = Msg("errors.required")
-    elif len(name) > 120:
-        errors["name"] = Msg("errors.too_long", limit=120)
+    elif len(name) > NAME_LIMIT:
+        errors["name"] = Msg("errors.too_long", limit=NAME_LIMIT)
     description = (data.description or "").strip()
-    if len(description) > 2000:
-        errors["description"] = Msg("errors.too_long", limit=2000)
+    if len(description) > DESCRIPTION_LIMIT:
+        errors["description"] = Msg("errors.too_long", limit=DESCRIPTION_LIMIT)
     values: dict[str, Any] = {}
     for field_name, raw, low, high in (
         ("planned_hours", data.planned_hours, 0.5, 500),
@@ -486,8 +475,8 @@ def add_question(*, ctx: Ctx, project: Project, data: QuestionInput) -> QuizQues
     text = (data.text or "").strip()
     if not text:
         errors["text"] = Msg("errors.required")
-    elif len(text) > 300:
-        errors["text"] = Msg("errors.too_long", limit=300)
+    elif len(text) > QUESTION_LIMIT:
+        errors["text"] = Msg("errors.too_long", limit=QUESTION_LIMIT)
     options = [o.strip() for o in data.options]
     correct = sorted(set(data.correct))
     if not 2 <= len(options) <= MAX_OPTIONS:
@@ -675,10 +664,8 @@ def start_quiz(
 
 
 def get_quiz(ctx: Ctx, quiz_id: int | str | None) -> QuizRound:
-    try:
-        quiz = ctx.get(QuizRound, int(str(quiz_id or "").lstrip("#") or 0))
-    except ValueError:
-        quiz = None
+    ident = record_id(quiz_id)
+    quiz = ctx.get(QuizRound, ident) if ident else None
     if quiz is None:
         raise NotFound(Msg("training.errors.quiz_not_found", id=quiz_id))
     return quiz
@@ -719,7 +706,7 @@ def _chosen(raw: Any) -> set[int]:
     if raw in (None, "", []):
         return set()
     values = raw if isinstance(raw, list) else [raw]
-    return {int(v) for v in values}
+    return {n for n in map(whole_number, values) if n is not None}  # a forged option: none
 
 
 def submit_quiz(
@@ -1003,8 +990,8 @@ def record_practical(
     except ValidationError as error:
         errors.update(error.errors)  # type: ignore[arg-type]
     comment = (comment or "").strip()
-    if len(comment) > 2000:
-        errors["comment"] = Msg("errors.too_long", limit=2000)
+    if len(comment) > COMMENT_LIMIT:
+        errors["comment"] = Msg("errors.too_long", limit=COMMENT_LIMIT)
     if errors or module is None or key_user is None:
         raise ValidationError(errors)
     now = ctx.now()

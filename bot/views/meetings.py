@@ -13,7 +13,13 @@ from typing import Any
 from markupsafe import Markup
 from slack_sdk.models.blocks import Block
 
-from bot.calendar.service import RosterRow
+from bot.calendar.service import (
+    DESCRIPTION_LIMIT,
+    LOCATION_LIMIT,
+    TITLE_LIMIT,
+    VIDEO_URL_LIMIT,
+    RosterRow,
+)
 from bot.i18n import escape_mrkdwn, mention, plain, slack_date, t
 from bot.ids import MeetingId
 from bot.services import meetings as service
@@ -67,7 +73,10 @@ def meeting_modal(
     initial_start = int(data.starts_at.timestamp()) if data.starts_at else None
     blocks += [
         ui.text_input(
-            "title", plain(locale, "meeting.field.title"), initial=data.title, max_length=150
+            "title",
+            plain(locale, "meeting.field.title"),
+            initial=data.title,
+            max_length=TITLE_LIMIT,
         ),
         ui.select_input(
             "kind",
@@ -93,14 +102,14 @@ def meeting_modal(
             plain(locale, "meeting.field.location"),
             initial=data.location,
             optional=True,
-            max_length=200,
+            max_length=LOCATION_LIMIT,
         ),
         ui.text_input(
             "video_url",
             plain(locale, "meeting.field.video_url"),
             initial=data.video_url,
             optional=True,
-            max_length=500,
+            max_length=VIDEO_URL_LIMIT,
             placeholder="https://",
         ),
         ui.users_input(
@@ -128,7 +137,7 @@ def meeting_modal(
             initial=data.agenda,
             multiline=True,
             optional=True,
-            max_length=3000,
+            max_length=DESCRIPTION_LIMIT,
         ),
         ui.select_input(
             "repeat",
@@ -456,7 +465,7 @@ def outcome_modal(
             initial=outcome.minutes if outcome else None,
             multiline=True,
             optional=True,
-            max_length=3000,
+            max_length=service.MINUTES_LIMIT,
         ),
         ui.text_input(
             "decisions",
@@ -477,7 +486,7 @@ def outcome_modal(
                 plain(locale, "meeting.field.action", number=slot),
                 initial=item.text if item else None,
                 optional=True,
-                max_length=150,
+                max_length=service.ACTION_LIMIT,
             ),
             ui.user_input(
                 f"action_{slot}_owner",

@@ -17,7 +17,12 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
 )
 
-from bot.calendar.service import RosterRow
+from bot.calendar.service import (
+    LOCATION_LIMIT,
+    MAX_CAPACITY,
+    VIDEO_URL_LIMIT,
+    RosterRow,
+)
 from bot.i18n import mention, plain, say, slack_date, t
 from bot.ids import Action, TrainingId
 from bot.services.keyusers import ROLES, Quadrant
@@ -29,9 +34,13 @@ from bot.services.training_sessions import (
     SessionView,
 )
 from bot.services.trainings import (
+    COMMENT_LIMIT,
     CURRICULUM_COLUMNS,
+    DESCRIPTION_LIMIT,
+    NAME_LIMIT,
     PRACTICAL_COLUMNS,
     QUESTION_COLUMNS,
+    QUESTION_LIMIT,
     REMIND_CHOICES,
     ImportReport,
     QuizResults,
@@ -177,7 +186,7 @@ def module_modal(
             "name",
             plain(locale, "training.field.name"),
             initial=module and module.name,
-            max_length=120,
+            max_length=NAME_LIMIT,
         ),
         ui.text_input(
             "description",
@@ -185,7 +194,7 @@ def module_modal(
             initial=module and module.description,
             multiline=True,
             optional=True,
-            max_length=2000,
+            max_length=DESCRIPTION_LIMIT,
         ),
         ui.text_input(
             "planned_hours",
@@ -343,7 +352,7 @@ def question_modal(
             ui.radio_input(
                 "kind", plain(locale, "training.field.kind"), kinds, initial=QuizKind.SINGLE
             ),
-            ui.text_input("text", plain(locale, "training.field.text"), max_length=300),
+            ui.text_input("text", plain(locale, "training.field.text"), max_length=QUESTION_LIMIT),
             ui.text_input(
                 "options",
                 plain(locale, "training.field.options"),
@@ -563,7 +572,7 @@ def practical_modal(
                 plain(locale, "training.field.comment"),
                 multiline=True,
                 optional=True,
-                max_length=2000,
+                max_length=COMMENT_LIMIT,
             ),
         ],
     )
@@ -759,19 +768,22 @@ def session_modal(
                 hint=plain(locale, "training.hint.sessions"),
             ),
             ui.text_input(
-                "location", plain(locale, "training.field.location"), optional=True, max_length=200
+                "location",
+                plain(locale, "training.field.location"),
+                optional=True,
+                max_length=LOCATION_LIMIT,
             ),
             ui.text_input(
                 "video_url",
                 plain(locale, "training.field.video_url"),
                 optional=True,
-                max_length=500,
+                max_length=VIDEO_URL_LIMIT,
             ),
             ui.text_input(
                 "capacity",
                 plain(locale, "training.field.capacity"),
                 optional=True,
-                max_length=4,
+                max_length=len(str(MAX_CAPACITY)),
                 hint=plain(locale, "training.hint.capacity"),
             ),
             ui.radio_input(
