@@ -90,7 +90,7 @@ def register(app: App, runtime: Runtime) -> None:
                 )
             elif verb == "list" and len(words) <= 3:
                 rest = [w.lower() for w in words[1:]]
-                scope = "all" if "all" in rest else "week"
+                scope = "all" if "all" in rest else "week" if "week" in rest else "next"
                 codes = [w for w in words[1:] if w.lower() not in ("all", "week")]
                 if len(codes) > 1:
                     respond(text=usage(locale), response_type="ephemeral")
@@ -162,8 +162,8 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> dict[str, Any]:
         with unit(runtime, context, client) as ctx:
             project = project_service.resolve_project(ctx, code, channel_id)
-            rows = service.list_meetings(ctx, project, scope=scope)
-            return views.list_message(project.locale, project, rows, scope)
+            found = service.list_meetings(ctx, project, scope=scope)
+            return views.list_message(project.locale, project, found, scope)
 
     def detail(context: BoltContext, client: WebClient, number: str) -> dict[str, Any]:
         with unit(runtime, context, client) as ctx:

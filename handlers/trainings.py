@@ -74,7 +74,26 @@ def module_input(values: dict[str, Any]) -> service.ModuleInput:
         audience_roles=values.get("audience_roles") or [],
         has_practical=values.get("has_practical") == "yes",
         pass_mark=values.get("pass_mark") or "",
+        position=values.get("position"),
     )
+
+
+def roll_call_statuses(values: dict[str, Any]) -> dict[str, str]:
+    """A roll call's answers, person by person or by status; someone under two statuses is
+    refused on the second one's picker."""
+    statuses = {
+        block_id.split(":", 1)[1]: value
+        for block_id, value in values.items()
+        if block_id.startswith("att:") and value
+    }
+    for block_id, people in values.items():
+        if not block_id.startswith(views.ROLL_CALL_GROUP):
+            continue
+        for user_id in people or []:
+            if user_id in statuses:
+                raise ValidationError({block_id: Msg("training.errors.two_statuses")})
+            statuses[user_id] = block_id.removeprefix(views.ROLL_CALL_GROUP)
+    return statuses
 
 
 def _split_args(args: list[str], choices: tuple[str, ...]) -> tuple[str | None, str | None]:
@@ -258,11 +277,36 @@ def register(app: App, runtime: Runtime) -> None:
                     project = _project_by_value(ctx, action.get("value"))
                 locale = project.locale
                 project_service.require_pm(ctx, project)
-                view = views.module_modal(locale, project, module)
+                size = len(service.modules_of(ctx, project.id or 0))
+                view = views.module_modal(locale, project, module, size=size)
         except LiaisonError as error:
             respond_error(respond, locale, error)
             return
         open_modal(client, body["trigger_id"], view)
+
+    @app.action(TrainingId.DELETE_MODULE)
+    def delete_module(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        """The module form's Delete, after Slack's confirmation: the form becomes the outcome."""
+        ack()
+        locale = settings.locale
+        try:
+            with unit(runtime, context, client) as ctx:
+                module, project = service.delete_module(ctx=ctx, module_id=action.get("value"))
+                locale = project.locale
+                text = t(locale, "training.module_deleted", name=module.name, code=project.code)
+        except LiaisonError as error:
+            text = error_text(locale, error)
+        view_id = (body.get("view") or {}).get("id")
+        if view_id:
+            client.views_update(view_id=view_id, view=views.module_notice(locale, text))
+        else:
+            dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
 
     ProjectForm = Callable[[Ctx, Project, dict[str, Any], dict[str, Any]], tuple[str, list[str]]]
 
@@ -831,13 +875,9 @@ def register(app: App, runtime: Runtime) -> None:
     def save_roll_call(
         ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
-        statuses = {
-            block_id.split(":", 1)[1]: value
-            for block_id, value in ui.read_values(view).items()
-            if block_id.startswith("att:") and value
-        }
         locale = settings.locale
         try:
+            statuses = roll_call_statuses(ui.read_values(view))
             with unit(runtime, context, client) as ctx:
                 event = calendar.get_event(ctx, ui.read_metadata(view).get("e"))
                 locale = calendar.project_of(ctx, event).locale

@@ -708,6 +708,11 @@ class ComingEvent:
     declined: int
     pending: int
     waitlisted: int
+    maybe: int
+
+    @property
+    def invited(self) -> int:
+        return self.accepted + self.maybe + self.waitlisted + self.declined + self.pending
 
 
 @dataclass
@@ -727,6 +732,7 @@ def coming_week(ctx: Ctx, project: Project, period: Period) -> ComingWeek | None
             _count_if(response == Rsvp.DECLINED),
             _count_if(response == Rsvp.PENDING),
             _count_if(response == Rsvp.WAITLISTED),
+            _count_if(response == Rsvp.MAYBE),
         )
         .outerjoin(Invitation, col(Invitation.event_id) == col(CalendarEvent.id))
         .where(
@@ -753,8 +759,9 @@ def coming_week(ctx: Ctx, project: Project, period: Period) -> ComingWeek | None
                 declined=declined,
                 pending=pending,
                 waitlisted=waitlisted,
+                maybe=maybe,
             )
-            for event, accepted, declined, pending, waitlisted in rows[:COMING_LIMIT]
+            for event, accepted, declined, pending, waitlisted, maybe in rows[:COMING_LIMIT]
         ],
         more=len(rows) > COMING_LIMIT,
     )

@@ -411,14 +411,47 @@ def series_events(ctx: Ctx, meeting: Meeting) -> list[tuple[Meeting, CalendarEve
     return [(m, e) for m, e in rows]
 
 
-def list_meetings(
-    ctx: Ctx, project: Project, *, scope: str = "week", limit: int = 40
-) -> list[MeetingView]:
-    """Upcoming meetings of a project (this week or all), with RSVP counts, in two queries."""
+@dataclass
+class MeetingList:
+    """A page of a list: the first meetings of the scope, how many the scope holds, and how many
+    are planned after it (so a list never says "none" while one is coming)."""
+
+    views: list[MeetingView]
+    total: int
+    later: int
+
+
+LIST_LIMITS = {"next": 10, "week": 40, "all": 40}  # shown per scope; the rest are counted
+FAR = timedelta(days=3660)
+
+
+def list_meetings(ctx: Ctx, project: Project, *, scope: str = "next") -> MeetingList:
+    """The coming meetings of a project with RSVP counts: the next ten, the coming week's, or
+    all upcoming (forty shown), with the counts of the rest."""
     calendar.require_change(ctx, project)
     now = ctx.now()
-    end = now + timedelta(days=7) if scope == "week" else now + timedelta(days=3660)
-    return upcoming_views(ctx, project.id or 0, now, end, limit=limit)
+    end = now + (timedelta(days=7) if scope == "week" else FAR)
+    views = upcoming_views(ctx, project.id or 0, now, end, limit=LIST_LIMITS.get(scope, 10))
+    total = _count_upcoming(ctx, project.id or 0, now, end)
+    later = _count_upcoming(ctx, project.id or 0, end, now + FAR) if scope == "week" else 0
+    return MeetingList(views, total, later)
+
+
+def _count_upcoming(ctx: Ctx, project_id: int, start: datetime, end: datetime) -> int:
+    return int(
+        ctx.session.exec(
+            select(func.count())
+            .select_from(Meeting)
+            .join(CalendarEvent, col(CalendarEvent.id) == col(Meeting.event_id))
+            .where(
+                Meeting.team_id == ctx.team_id,
+                Meeting.project_id == project_id,
+                CalendarEvent.status == EventStatus.SCHEDULED,
+                CalendarEvent.starts_at >= start,
+                CalendarEvent.starts_at < end,
+            )
+        ).one()
+    )
 
 
 def upcoming_views(

@@ -77,6 +77,7 @@ class SessionView:
     waitlisted: int = 0
     declined: int = 0
     pending: int = 0
+    maybe: int = 0
 
 
 def _minutes(duration_hours: str | float | None) -> int | None:
@@ -271,6 +272,7 @@ def _views(ctx: Ctx, pairs: list[tuple[TrainingSession, CalendarEvent]]) -> list
                 waitlisted=tally.get(Rsvp.WAITLISTED, 0),
                 declined=tally.get(Rsvp.DECLINED, 0),
                 pending=tally.get(Rsvp.PENDING, 0),
+                maybe=tally.get(Rsvp.MAYBE, 0),
             )
         )
     return result
@@ -337,10 +339,31 @@ def sessions_between(
     invitee: str | None = None,
 ) -> list[SessionView]:
     """The project's sessions in [start, end); with ``invitee``, only those they are invited to."""
-    query = (
-        select(TrainingSession, CalendarEvent)
-        .join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id))
-        .where(TrainingSession.team_id == ctx.team_id, TrainingSession.project_id == project_id)
+    query = _between(
+        select(TrainingSession, CalendarEvent),
+        ctx,
+        project_id,
+        start,
+        end,
+        include_cancelled=include_cancelled,
+        invitee=invitee,
+    )
+    query = query.order_by(col(CalendarEvent.starts_at)).limit(limit)
+    return _views(ctx, [(s, e) for s, e in ctx.session.exec(query).all()])
+
+
+def _between(
+    query: Any,
+    ctx: Ctx,
+    project_id: int,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    include_cancelled: bool = False,
+    invitee: str | None = None,
+) -> Any:
+    query = query.join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id)).where(
+        TrainingSession.team_id == ctx.team_id, TrainingSession.project_id == project_id
     )
     if invitee is not None:
         query = query.join(
@@ -357,11 +380,44 @@ def sessions_between(
         query = query.where(CalendarEvent.starts_at < end)
     if not include_cancelled:
         query = query.where(CalendarEvent.status == EventStatus.SCHEDULED)
-    query = query.order_by(col(CalendarEvent.starts_at)).limit(limit)
-    return _views(ctx, [(s, e) for s, e in ctx.session.exec(query).all()])
+    return query
 
 
-def list_sessions(ctx: Ctx, project: Project, span: str) -> list[SessionView]:
+def _count_between(
+    ctx: Ctx,
+    project_id: int,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    include_cancelled: bool = False,
+    invitee: str | None = None,
+) -> int:
+    query = _between(
+        select(func.count()).select_from(TrainingSession),
+        ctx,
+        project_id,
+        start,
+        end,
+        include_cancelled=include_cancelled,
+        invitee=invitee,
+    )
+    return int(ctx.session.exec(query).one())
+
+
+@dataclass
+class SessionList:
+    """What a list shows: the first sessions of its span, how many the span holds, and how many
+    are scheduled after it (so a list never says "none" while one is coming)."""
+
+    views: list[SessionView]
+    total: int
+    later: int = 0
+
+
+LIST_LIMIT = 40
+
+
+def list_sessions(ctx: Ctx, project: Project, span: str) -> SessionList:
     """``week``: the next 7 days; ``all``: past and future, cancelled included; else upcoming.
     Only the sessions the acting person sees (``sight_of``); someone who sees none is refused."""
     sight = sight_of(ctx, project, ctx.actor_id)
@@ -369,13 +425,26 @@ def list_sessions(ctx: Ctx, project: Project, span: str) -> list[SessionView]:
         raise PermissionDenied(Msg("training.errors.sessions_private", code=project.code))
     invitee = ctx.actor_id if sight == Sight.INVITED else None
     now = ctx.now()
+    pid = project.id or 0
     if span == "week":
-        return sessions_between(ctx, project.id or 0, now, now + timedelta(days=7), invitee=invitee)
-    if span == "all":
-        return sessions_between(
-            ctx, project.id or 0, None, None, include_cancelled=True, invitee=invitee
+        end = now + timedelta(days=7)
+        total = _count_between(ctx, pid, now, end, invitee=invitee)
+        return SessionList(
+            sessions_between(ctx, pid, now, end, limit=LIST_LIMIT, invitee=invitee),
+            total,
+            later=_count_between(ctx, pid, now, None, invitee=invitee) - total,
         )
-    return sessions_between(ctx, project.id or 0, now, None, invitee=invitee)
+    if span == "all":
+        return SessionList(
+            sessions_between(
+                ctx, pid, None, None, include_cancelled=True, limit=LIST_LIMIT, invitee=invitee
+            ),
+            _count_between(ctx, pid, None, None, include_cancelled=True, invitee=invitee),
+        )
+    return SessionList(
+        sessions_between(ctx, pid, now, None, limit=LIST_LIMIT, invitee=invitee),
+        _count_between(ctx, pid, now, None, invitee=invitee),
+    )
 
 
 def upcoming_sessions(

@@ -46,6 +46,7 @@ from storage.models import (
     QuizRound,
     TrainingFormat,
     TrainingModule,
+    TrainingSession,
 )
 
 READY_ATTENDANCE_SHARE = 0.8
@@ -127,6 +128,7 @@ class ModuleInput:
     audience_roles: list[str] = field(default_factory=list)
     has_practical: bool = False
     pass_mark: str | int = DEFAULT_PASS_MARK
+    position: str | int | None = None  # its place in the curriculum; None: kept (new: last)
 
 
 def modules_of(ctx: Ctx, project_id: int) -> list[TrainingModule]:
@@ -208,26 +210,32 @@ def save_module(
     if _name_taken(ctx, project, values["name"], module_id):
         raise ValidationError({"name": Msg("training.errors.module_name_taken")})
     now = ctx.now()
+    modules = modules_of(ctx, project.id or 0)
     if module_id is not None:
         module = get_module(ctx, module_id, project)
         for key, value in values.items():
             setattr(module, key, value)
         module.updated_at = now
+        others = [m for m in modules if m.id != module.id]
     else:
-        count = len(modules_of(ctx, project.id or 0))
-        if count >= MAX_MODULES:
+        if len(modules) >= MAX_MODULES:
             raise ValidationError(
                 {"name": Msg("training.errors.too_many_modules", limit=MAX_MODULES)}
             )
         module = TrainingModule(
             team_id=ctx.team_id,
             project_id=project.id or 0,
-            position=count + 1,
+            position=len(modules) + 1,
             created_at=now,
             updated_at=now,
             **values,
         )
+        others = modules
+    place = len(others) + 1 if module_id is None else modules.index(module) + 1
+    if data.position not in (None, ""):
+        place = int(number_in_range(data.position, "position", 1, len(others) + 1))
     ctx.session.add(module)
+    _renumber(ctx, [*others[: place - 1], module, *others[place - 1 :]], now)
     ctx.session.flush()
     ctx.log(
         "training.module_saved",
@@ -237,6 +245,73 @@ def save_module(
         new=module_id is None,
     )
     return module
+
+
+def _renumber(ctx: Ctx, modules: list[TrainingModule], now: datetime) -> None:
+    """Positions 1, 2, 3… in the given order (only the modules that move are written)."""
+    for number, module in enumerate(modules, start=1):
+        if module.position != number:
+            module.position = number
+            module.updated_at = now
+            ctx.session.add(module)
+
+
+@dataclass(frozen=True)
+class ModuleUses:
+    """What refers to a module: while any of it exists, the module cannot be deleted."""
+
+    sessions: int
+    questions: int
+    quizzes: int
+    practicals: int
+
+    def __bool__(self) -> bool:
+        return any((self.sessions, self.questions, self.quizzes, self.practicals))
+
+
+def module_uses(ctx: Ctx, module: TrainingModule) -> ModuleUses:
+    def count(table: Any) -> int:
+        return int(
+            ctx.session.exec(
+                select(func.count())
+                .select_from(table)
+                .where(table.team_id == ctx.team_id, table.module_id == module.id)
+            ).one()
+        )
+
+    return ModuleUses(
+        sessions=count(TrainingSession),
+        questions=count(QuizQuestion),
+        quizzes=count(QuizRound),
+        practicals=count(PracticalAssessment),
+    )
+
+
+def delete_module(*, ctx: Ctx, module_id: int | str | None) -> tuple[TrainingModule, Project]:
+    """Remove a module from its project's curriculum for good, the others closing up. Refused
+    while a session, quiz question, quiz or practical result refers to it: those are the records
+    of training given, and readiness is counted from them."""
+    module = get_module(ctx, module_id)
+    project = project_service.get_project_by_id(ctx, module.project_id)
+    project_service.require_pm(ctx, project)
+    uses = module_uses(ctx, module)
+    if uses:
+        raise PermissionDenied(
+            Msg(
+                "training.errors.module_in_use",
+                name=module.name,
+                sessions=uses.sessions,
+                questions=uses.questions,
+                quizzes=uses.quizzes,
+                practicals=uses.practicals,
+            )
+        )
+    others = [m for m in modules_of(ctx, project.id or 0) if m.id != module.id]
+    ctx.session.delete(module)
+    _renumber(ctx, others, ctx.now())
+    ctx.session.flush()
+    ctx.log("training.module_deleted", project_id=project.id, module_id=module.id)
+    return module, project
 
 
 def standard_curriculum(locale: str) -> list[ModuleInput]:

@@ -252,25 +252,20 @@ def cancel_modal(locale: str, event: CalendarEvent, series_size: int) -> dict[st
     )
 
 
-def _tally(locale: str, tally: dict[str, int]) -> str:
-    return t(
-        locale,
-        "meeting.tally",
-        accepted=tally.get(Rsvp.ACCEPTED, 0),
-        maybe=tally.get(Rsvp.MAYBE, 0),
-        declined=tally.get(Rsvp.DECLINED, 0),
-        pending=tally.get(Rsvp.PENDING, 0),
-    )
-
-
 def list_message(
-    locale: str, project: Project, rows: list[MeetingView], scope: str
+    locale: str, project: Project, found: service.MeetingList, scope: str
 ) -> dict[str, Any]:
-    title = t(locale, f"meeting.list_title_{scope}", code=project.code, count=len(rows))
+    title = t(locale, f"meeting.list_title_{scope}", code=project.code, count=found.total)
     blocks: list[Block] = [ui.section(title)]
-    if not rows:
+    if not found.total and not found.later:
         blocks.append(ui.context(t(locale, "meeting.list_empty", code=project.code)))
-    for view in rows[:40]:
+    elif not found.total:
+        blocks.append(
+            ui.context(
+                t(locale, "meeting.list_none_this_week", code=project.code, count=found.later)
+            )
+        )
+    for view in found.views:
         event = view.event
         series = (
             t(
@@ -292,9 +287,17 @@ def list_message(
                     kind=kind_label(locale, view.meeting.kind),
                     when=slack_date(event.starts_at, event.timezone),
                     series=series,
-                    tally=Markup(_tally(locale, view.tally)),
+                    tally=Markup(calendar_views.tally(locale, view.tally)),
                 )
             )
+        )
+    rest = found.total - len(found.views)
+    if rest > 0:
+        key = "meeting.list_more_all" if scope == "all" else "meeting.list_more"
+        blocks.append(ui.context(t(locale, key, code=project.code, count=rest)))
+    elif found.total and found.later:
+        blocks.append(
+            ui.context(t(locale, "meeting.list_later", code=project.code, count=found.later))
         )
     return ui.message(title, blocks)
 
@@ -339,7 +342,7 @@ def detail_message(
     if event.status == EventStatus.CANCELLED:
         blocks.append(ui.section(t(locale, "calendar.state.cancelled")))
     else:
-        blocks.append(ui.section(_tally(locale, view.tally)))
+        blocks.append(ui.section(calendar_views.tally(locale, view.tally)))
     if roster is not None and roster:
         people = ", ".join(
             f"{mention(row.user_id)} ({plain(locale, f'meeting.answers.{row.response}')})"

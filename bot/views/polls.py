@@ -480,6 +480,8 @@ def poll_list(locale: str, project: Project, rows: list[tuple[Poll, int, int]]) 
                 )
             )
         )
+    if len(rows) > 40:
+        blocks.append(ui.context(t(locale, "common.more", count=len(rows) - 40)))
     return ui.message(plain(locale, "poll.list_title", code=project.code), blocks)
 
 
