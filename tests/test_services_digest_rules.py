@@ -449,6 +449,7 @@ def test_the_coming_week_starts_at_the_end_of_the_period_and_lasts_seven_days(ct
                 title="At the end",
                 starts_at=END,
                 accepted=2,
+                maybe=1,
                 declined=0,
                 pending=1,
                 waitlisted=1,

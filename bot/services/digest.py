@@ -705,6 +705,7 @@ class ComingEvent:
     title: str
     starts_at: datetime
     accepted: int
+    maybe: int
     declined: int
     pending: int
     waitlisted: int
@@ -717,13 +718,14 @@ class ComingWeek:
 
 
 def coming_week(ctx: Ctx, project: Project, period: Period) -> ComingWeek | None:
-    """Trainings and meetings of the seven days after the period, with their answers so far, in
-    one statement."""
+    """Trainings and meetings of the seven days after the period, with their answers so far (every
+    answer but "removed": they add up to the people invited), in one statement."""
     response = col(Invitation.response)
     rows = ctx.session.exec(  # type: ignore[call-overload]
         select(
             CalendarEvent,
             _count_if(response == Rsvp.ACCEPTED),
+            _count_if(response == Rsvp.MAYBE),
             _count_if(response == Rsvp.DECLINED),
             _count_if(response == Rsvp.PENDING),
             _count_if(response == Rsvp.WAITLISTED),
@@ -750,11 +752,12 @@ def coming_week(ctx: Ctx, project: Project, period: Period) -> ComingWeek | None
                 title=event.title,
                 starts_at=event.starts_at,
                 accepted=accepted,
+                maybe=maybe,
                 declined=declined,
                 pending=pending,
                 waitlisted=waitlisted,
             )
-            for event, accepted, declined, pending, waitlisted in rows[:COMING_LIMIT]
+            for event, accepted, maybe, declined, pending, waitlisted in rows[:COMING_LIMIT]
         ],
         more=len(rows) > COMING_LIMIT,
     )

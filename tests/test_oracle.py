@@ -1,0 +1,90 @@
+"""The consistency oracle: at several instants, every figure of the digest, the PM's Home tab and
+``/issue list overdue`` agrees with the rows, recounted by ``tests/oracle.py`` (plain SQL and
+Python written from the product's rules, not the services' queries).
+
+A project seeded at random (a fixed seed: hundreds of issues, dozens of key users, polls,
+trainings, meetings, quizzes and contacts) is read at instants a week and more apart, across the
+end of an ISO week; the demo's week is checked in ``test_demo_oracle.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.emulator.driver import SlackDriver
+from bot.runtime import Runtime
+from storage.db import Database
+from tests.conftest import KEY_USERS, PM, PROJECT_CHANNEL, START, TEAM
+from tests.digest_helpers import add_event, make_project
+from tests.flows import last_response_text, texts
+from tests.oracle import Rows, digest_disagreements, home_disagreements, seed_project
+
+INSTANTS = [
+    START,  # Tuesday 1 December, 08:00 UTC
+    datetime(2026, 12, 4, 16, 30, tzinfo=UTC),  # Friday afternoon
+    datetime(2026, 12, 6, 22, 59, tzinfo=UTC),  # Sunday 23:59 in Berlin: week 49 not over yet
+    datetime(2026, 12, 6, 23, 1, tzinfo=UTC),  # Monday 00:01 in Berlin: week 49 is covered
+    datetime(2026, 12, 21, 9, 0, tzinfo=UTC),  # three weeks on: debts have grown
+]
+
+
+@pytest.fixture
+def seeded(runtime: Runtime, clock, database: Database) -> Rows:  # type: ignore[no-untyped-def]
+    code = seed_project(
+        runtime, seed=23, team=TEAM, pm=PM, channel=PROJECT_CHANNEL, now=START - timedelta(hours=1)
+    )
+    return Rows.load(database, code)
+
+
+@pytest.mark.parametrize("instant", INSTANTS, ids=[f"{i:%a %d %b %H:%M}" for i in INSTANTS])
+def test_every_figure_of_the_digest_and_the_home_tab_agrees_with_the_rows_of_a_seeded_project(
+    slack: SlackDriver,
+    clock,  # type: ignore[no-untyped-def]
+    seeded: Rows,
+    instant: datetime,
+) -> None:
+    assert len(seeded.issues) == 300 and len(seeded.key_users) == 80
+    clock.set(instant)
+    slack.slash_command(PM, "/digest", "preview ERP")
+    preview = texts([slack.emulator.responses[-1]])
+    assert digest_disagreements(preview, seeded, instant) == []
+    slack.open_home(PM)
+    home = slack.emulator.home(PM)
+    assert home is not None
+    assert home_disagreements(texts([home]), seeded, instant) == []
+    # What the digest calls overdue is what /issue list overdue lists then.
+    slack.slash_command(PM, "/issue", "list overdue project:ERP")
+    listed = re.search(r"\*Overdue issues: (\d+)\*", last_response_text(slack))
+    counts = seeded.issue_counts(instant, instant - timedelta(days=7), instant)
+    assert listed and int(listed[1]) == counts.overdue
+
+
+def test_the_digests_coming_week_counts_every_answer_so_they_add_up_to_the_invited(
+    slack: SlackDriver,
+    runtime: Runtime,
+    clock,  # type: ignore[no-untyped-def]
+    database: Database,
+) -> None:
+    with runtime.unit(TEAM, PM) as ctx:
+        project = make_project(ctx)
+        answers = ["accepted", "maybe", "maybe", "declined", "waitlisted", "pending"]
+        add_event(
+            ctx,
+            project,
+            kind="meeting",
+            title="Blueprint review",
+            starts=START + timedelta(days=2),
+            answers=dict(zip(KEY_USERS, answers, strict=True)),
+        )
+    slack.slash_command(PM, "/digest", "preview ERP")
+    shown = texts([slack.emulator.responses[-1]])
+    [line] = [part for part in shown.split("\n") if "Blueprint review" in part]
+    assert line.endswith("— 1 accepted, 2 maybe, 1 declined, 1 not answered, 1 on the waitlist"), (
+        line
+    )
+    rows = Rows.load(database, "ERP")
+    assert [tally.invited for tally in rows.coming_tallies(START, START + timedelta(days=7))] == [6]
+    assert digest_disagreements(shown, rows, START) == []
