@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from storage.db import Database
 
@@ -135,52 +135,55 @@ class Rows:
     practicals: list[dict[str, Any]]
 
     @classmethod
-    def load(cls, database: Database, code: str) -> Rows:
-        with database.engine.connect() as connection:
+    def load(cls, source: Database | Connection, code: str) -> Rows:
+        """The rows of project ``code``, read through ``source`` (a connection: inside its
+        transaction, as the code under test sees them)."""
+        if isinstance(source, Database):
+            with source.engine.connect() as connection:
+                return cls.load(connection, code)
+        connection = source
 
-            def rows(sql: str, **params: Any) -> list[dict[str, Any]]:
-                return [dict(row._mapping) for row in connection.execute(text(sql), params)]
+        def rows(sql: str, **params: Any) -> list[dict[str, Any]]:
+            return [dict(row._mapping) for row in connection.execute(text(sql), params)]
 
-            [project] = rows("SELECT * FROM project WHERE code = :code", code=code)
-            of = {"p": project["id"]}
-            polls = rows("SELECT * FROM poll WHERE project_id = :p", **of)
-            in_polls = "SELECT id FROM poll WHERE project_id = :p"
-            in_events = "SELECT id FROM calendarevent WHERE project_id = :p"
-            return cls(
-                project=project,
-                issues=rows("SELECT * FROM issue WHERE project_id = :p", **of),
-                key_users=rows("SELECT * FROM keyuser WHERE project_id = :p", **of),
-                members={
-                    row["user_id"]
-                    for row in rows("SELECT user_id FROM projectmember WHERE project_id = :p", **of)
-                },
-                interactions=rows("SELECT * FROM interaction WHERE project_id = :p", **of),
-                polls=polls,
-                participants=rows(
-                    f"SELECT * FROM pollparticipant WHERE poll_id IN ({in_polls})", **of
-                ),
-                responses=rows(f"SELECT * FROM pollresponse WHERE poll_id IN ({in_polls})", **of),
-                questions={
-                    row["id"]: row["kind"]
-                    for row in rows(
-                        f"SELECT id, kind FROM pollquestion WHERE poll_id IN ({in_polls})", **of
-                    )
-                },
-                ballots={
-                    row["poll_id"]: loaded(row["ballots"])
-                    for row in rows(f"SELECT * FROM ballotbox WHERE poll_id IN ({in_polls})", **of)
-                },
-                events=rows("SELECT * FROM calendarevent WHERE project_id = :p", **of),
-                invitations=rows(f"SELECT * FROM invitation WHERE event_id IN ({in_events})", **of),
-                modules=rows("SELECT * FROM trainingmodule WHERE project_id = :p", **of),
-                sessions=rows("SELECT * FROM trainingsession WHERE project_id = :p", **of),
-                quizzes=rows(
-                    "SELECT a.* FROM quizattempt a JOIN quizround r ON r.id = a.round_id"
-                    " WHERE r.project_id = :p",
-                    **of,
-                ),
-                practicals=rows("SELECT * FROM practicalassessment WHERE project_id = :p", **of),
-            )
+        [project] = rows("SELECT * FROM project WHERE code = :code", code=code)
+        of = {"p": project["id"]}
+        polls = rows("SELECT * FROM poll WHERE project_id = :p", **of)
+        in_polls = "SELECT id FROM poll WHERE project_id = :p"
+        in_events = "SELECT id FROM calendarevent WHERE project_id = :p"
+        return cls(
+            project=project,
+            issues=rows("SELECT * FROM issue WHERE project_id = :p", **of),
+            key_users=rows("SELECT * FROM keyuser WHERE project_id = :p", **of),
+            members={
+                row["user_id"]
+                for row in rows("SELECT user_id FROM projectmember WHERE project_id = :p", **of)
+            },
+            interactions=rows("SELECT * FROM interaction WHERE project_id = :p", **of),
+            polls=polls,
+            participants=rows(f"SELECT * FROM pollparticipant WHERE poll_id IN ({in_polls})", **of),
+            responses=rows(f"SELECT * FROM pollresponse WHERE poll_id IN ({in_polls})", **of),
+            questions={
+                row["id"]: row["kind"]
+                for row in rows(
+                    f"SELECT id, kind FROM pollquestion WHERE poll_id IN ({in_polls})", **of
+                )
+            },
+            ballots={
+                row["poll_id"]: loaded(row["ballots"])
+                for row in rows(f"SELECT * FROM ballotbox WHERE poll_id IN ({in_polls})", **of)
+            },
+            events=rows("SELECT * FROM calendarevent WHERE project_id = :p", **of),
+            invitations=rows(f"SELECT * FROM invitation WHERE event_id IN ({in_events})", **of),
+            modules=rows("SELECT * FROM trainingmodule WHERE project_id = :p", **of),
+            sessions=rows("SELECT * FROM trainingsession WHERE project_id = :p", **of),
+            quizzes=rows(
+                "SELECT a.* FROM quizattempt a JOIN quizround r ON r.id = a.round_id"
+                " WHERE r.project_id = :p",
+                **of,
+            ),
+            practicals=rows("SELECT * FROM practicalassessment WHERE project_id = :p", **of),
+        )
 
     @property
     def timezone(self) -> str:
@@ -420,8 +423,12 @@ class Rows:
         for row in self.issues:
             due = aware(row["due_at"])
             if row["deleted_at"] is None and row["status"] in OPEN and due <= now:  # type: ignore[operator]
-                detail = reasons.get(row["reporter_id"], {}).get("issue_past_service_level", 0)
-                add(row["reporter_id"], "issue_past_service_level", detail + 1)
+                day = row["due_date"]
+                day = date.fromisoformat(day) if isinstance(day, str) else day
+                count, since = reasons.get(row["reporter_id"], {}).get(
+                    "issue_past_service_level", (0, day)
+                )
+                add(row["reporter_id"], "issue_past_service_level", (count + 1, min(since, day)))
         since = now - timedelta(days=28)
         events = {e["id"]: e for e in self.events if e["status"] == "scheduled"}
         for invitation in self.invitations:
@@ -604,7 +611,11 @@ def reasons_line(reasons: dict[str, Any], timezone: str) -> set[str]:
         if reason == "satisfaction_falling":
             words.add(f"satisfaction falling ({detail[0]} → {detail[1]})")
         elif reason == "issue_past_service_level":
-            words.add(f"{detail} issue{'' if detail == 1 else 's'} past the service level")
+            count, since = detail
+            words.add(
+                f"{count} issue{'' if count == 1 else 's'} past the service level"
+                f" since {since:%d %b}"
+            )
         elif reason == "engagement_debt":
             words.add(f"not contacted for {detail} days")
         elif reason == "missed_sessions":
@@ -617,7 +628,7 @@ def reasons_line(reasons: dict[str, Any], timezone: str) -> set[str]:
 
 
 def shown_reasons(line: str) -> set[str]:
-    return {re.sub(r" since \d\d \w{3}$", "", part.strip()) for part in line.split("; ")}
+    return {part.strip() for part in line.split("; ")}
 
 
 # ------------------------------------------------------------------- a seeded project at random
@@ -779,7 +790,7 @@ def seed_project(
             ],
         )
 
-        # Polls: a named monthly series of three rounds, the last still open, and an anonymous
+        # Polls: a named monthly series of four rounds, the last still open, and an anonymous
         # round.
         def add_round(
             series: str, number: int, opens: datetime, status: str, anonymous: bool
@@ -791,7 +802,7 @@ def seed_project(
                 round_number=number,
                 title="Pulse" if not anonymous else "Anonymous pulse",
                 anonymous=anonymous,
-                recurrence="monthly",
+                recurrence="none",  # the rounds are all here: no job adds one
                 status=status,
                 opens_at=opens,
                 closes_at=opens + timedelta(days=3),
@@ -849,9 +860,10 @@ def seed_project(
                 )
 
         named = uuid.uuid4().hex
-        for number, (days, status) in enumerate(((62, "closed"), (31, "closed"), (1, "open")), 1):
+        rounds = ((62, "closed"), (31, "closed"), (8, "closed"), (1, "open"))
+        for number, (days, status) in enumerate(rounds, 1):
             add_round(named, number, now - timedelta(days=days), status, False)
-        add_round(uuid.uuid4().hex, 1, now - timedelta(days=9), "closed", True)
+        add_round(uuid.uuid4().hex, 1, now - timedelta(days=20), "closed", True)
         # Trainings of every module and meetings, in the past four weeks and the coming two.
         for index in range(24):
             starts = now + timedelta(days=rng.uniform(-28, 14))
@@ -1067,4 +1079,59 @@ def home_disagreements(shown: str, rows: Rows, now: datetime) -> list[str]:
             shown_reasons(line),
             reasons_line(risks.get(user, {}), rows.timezone),
         )
+    return wrong + contact_list_disagreements(shown, rows, now)
+
+
+def stamp(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())
+
+
+def contact_order(rows: Rows, now: datetime) -> list[tuple[str, int, int, bool, int]]:
+    """Active key users as (user, last contact or registration, cadence, in debt, days of
+    cadence), the longest without a contact first, as the Home tab and the nudge list them."""
+    contacts, debt = rows.last_contacts(now), rows.in_debt(now)
+    listed = []
+    for row in rows.key_users:
+        if row["removed_at"] is None:
+            base = contacts[row["user_id"]] or aware(row["created_at"])
+            days = cadence(row["influence"], row["interest"], row["cadence_days"])
+            listed.append((row["user_id"], stamp(base) or 0, days, row["user_id"] in debt, days))
+    return sorted(listed, key=lambda item: (item[1], item[0]))
+
+
+LAST_CONTACT = re.compile(
+    r"^(:warning: )?<@(\w+)> — (?:none since )?<!date\^(\d+)\^[^>]*> · every (\d+) days$", re.M
+)
+
+
+def contact_list_disagreements(shown: str, rows: Rows, now: datetime) -> list[str]:
+    """The Home tab's "Last contact" list: who, when (only human contacts), the cadence and the
+    warning of engagement debt, the longest without a contact first (its first fifteen)."""
+    seen = [
+        (user, int(moment), int(days), bool(warning), int(days))
+        for warning, user, moment, days in LAST_CONTACT.findall(shown)
+    ]
+    expected = contact_order(rows, now)[: len(seen)]
+    if not seen or seen != expected:
+        return [f"last contacts: shown {seen}, rows say {expected}"]
+    return []
+
+
+NUDGE_LINE = re.compile(
+    r"<@(\w+)> — [^·]+ · every (\d+) days · (?:last contact|no contact since registration)"
+    r" <!date\^(\d+)\^[^>]*> · in debt since <!date\^(\d+)\^"
+)
+
+
+def nudge_disagreements(shown: str, rows: Rows, now: datetime) -> list[str]:
+    """A nudge DM: how many key users are in debt, and who, since when, longest first."""
+    wrong = []
+    count = re.search(r"(\d+) key users? of your projects", shown)
+    debt = [item for item in contact_order(rows, now) if item[3]]
+    if not count or int(count[1]) != len(debt):
+        wrong.append(f"nudge count: shown {count and count[1]}, rows say {len(debt)}")
+    seen = [(u, int(c), int(b), int(s)) for u, c, b, s in NUDGE_LINE.findall(shown)]
+    expected = [(u, days, base, base + days * 86400) for u, base, days, _d, _c in debt]
+    if seen != expected[: len(seen)] or len(seen) != min(len(expected), 20):
+        wrong.append(f"nudged: shown {seen}, rows say {expected[:20]}")
     return wrong

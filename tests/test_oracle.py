@@ -15,12 +15,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.emulator.driver import SlackDriver
+from bot.jobs import run_due
 from bot.runtime import Runtime
 from storage.db import Database
 from tests.conftest import KEY_USERS, PM, PROJECT_CHANNEL, START, TEAM
 from tests.digest_helpers import add_event, make_project
 from tests.flows import last_response_text, texts
-from tests.oracle import Rows, digest_disagreements, home_disagreements, seed_project
+from tests.oracle import (
+    Rows,
+    digest_disagreements,
+    home_disagreements,
+    nudge_disagreements,
+    seed_project,
+)
 
 INSTANTS = [
     START,  # Tuesday 1 December, 08:00 UTC
@@ -88,3 +95,32 @@ def test_the_digests_coming_week_counts_every_answer_so_they_add_up_to_the_invit
     rows = Rows.load(database, "ERP")
     assert [tally.invited for tally in rows.coming_tallies(START, START + timedelta(days=7))] == [6]
     assert digest_disagreements(shown, rows, START) == []
+
+
+def test_the_pm_is_nudged_at_most_once_in_seven_days_with_whoever_the_rows_say_is_in_debt(
+    slack: SlackDriver,
+    runtime: Runtime,
+    clock,  # type: ignore[no-untyped-def]
+    database: Database,
+    seeded: Rows,
+) -> None:
+    nudges: list[datetime] = []
+    for day in range(17):  # every morning at 10:00 in Berlin for two weeks and a half
+        now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC) + timedelta(days=day)
+        clock.set(now)
+        before = len(slack.emulator.dm_messages(PM))
+        run_due(runtime)
+        rows = Rows.load(database, "ERP")
+        new = [
+            texts([m])
+            for m in slack.emulator.dm_messages(PM)[before:]
+            if "Key users in engagement debt" in texts([m])
+        ]
+        assert len(new) <= 1
+        due = rows.in_debt(now) and not any(now - sent < timedelta(days=7) for sent in nudges)
+        assert bool(new) == bool(due), now
+        if new:
+            assert nudge_disagreements(new[0], rows, now) == [], now
+            nudges.append(now)
+    assert len(nudges) == 3
+    assert all(b - a >= timedelta(days=7) for a, b in zip(nudges, nudges[1:], strict=False))
