@@ -420,15 +420,28 @@ class Rows:
                     old = averages[1].get(user)
                     if old is not None and new < old:
                         add(user, "satisfaction_falling", (round(old, 1), round(new, 1)))
+        zone = ZoneInfo(self.timezone)
         for row in self.issues:
-            due = aware(row["due_at"])
-            if row["deleted_at"] is None and row["status"] in OPEN and due <= now:  # type: ignore[operator]
+            if row["deleted_at"] is not None or row["status"] not in OPEN:
+                continue
+            # Past a service level: its resolution time (the end of its due day), or its
+            # first-response time without an answer; since the day the first one passed.
+            missed = []
+            if aware(row["due_at"]) <= now:  # type: ignore[operator]
                 day = row["due_date"]
-                day = date.fromisoformat(day) if isinstance(day, str) else day
+                missed.append(date.fromisoformat(day) if isinstance(day, str) else day)
+            answer_due = aware(row["first_response_due_at"])
+            if row["first_response_at"] is None and answer_due and answer_due <= now:
+                missed.append(answer_due.astimezone(zone).date())
+            if missed:
                 count, since = reasons.get(row["reporter_id"], {}).get(
-                    "issue_past_service_level", (0, day)
+                    "issue_past_service_level", (0, min(missed))
                 )
-                add(row["reporter_id"], "issue_past_service_level", (count + 1, min(since, day)))
+                add(
+                    row["reporter_id"],
+                    "issue_past_service_level",
+                    (count + 1, min(since, *missed)),
+                )
         since = now - timedelta(days=28)
         events = {e["id"]: e for e in self.events if e["status"] == "scheduled"}
         for invitation in self.invitations:

@@ -19,7 +19,7 @@ from bot.jobs import run_due
 from bot.runtime import Runtime
 from storage.db import Database
 from tests.conftest import KEY_USERS, PM, PROJECT_CHANNEL, START, TEAM
-from tests.digest_helpers import add_event, make_project
+from tests.digest_helpers import add_event, add_issue, make_project
 from tests.flows import last_response_text, texts
 from tests.oracle import (
     Rows,
@@ -124,3 +124,36 @@ def test_the_pm_is_nudged_at_most_once_in_seven_days_with_whoever_the_rows_say_i
             nudges.append(now)
     assert len(nudges) == 3
     assert all(b - a >= timedelta(days=7) for a, b in zip(nudges, nudges[1:], strict=False))
+
+
+def test_an_issue_nobody_answered_in_time_puts_its_reporter_at_risk_as_past_the_service_level(
+    slack: SlackDriver,
+    runtime: Runtime,
+    clock,  # type: ignore[no-untyped-def]
+    database: Database,
+) -> None:
+    """The digest counts an open issue unanswered past its first-response time as past a service
+    level; the reasons of its reporter say the same, with the day the deadline passed."""
+    with runtime.unit(TEAM, PM) as ctx:
+        project = make_project(ctx, key_users=KEY_USERS[:2])
+        add_issue(
+            ctx,
+            project,
+            1,
+            created=START - timedelta(days=2),
+            reporter=KEY_USERS[0],
+            first_response_due=START - timedelta(days=1),  # Monday 30 November, 09:00 Berlin
+            due=START + timedelta(days=5),
+        )
+    slack.slash_command(PM, "/digest", "preview ERP")
+    shown = texts([slack.emulator.responses[-1]])
+    assert "*1* open · *0* overdue · *1* past a service level" in shown
+    [line] = [part for part in shown.split("\n") if f"<@{KEY_USERS[0]}>" in part]
+    assert "1 issue past the service level since 30 Nov" in line
+    slack.open_home(PM)
+    home = texts([slack.emulator.home(PM) or {}])
+    [line] = [part for part in home.split("\n") if part.startswith(f"• <@{KEY_USERS[0]}>")]
+    assert "1 issue past the service level since 30 Nov" in line
+    rows = Rows.load(database, "ERP")
+    assert digest_disagreements(shown, rows, START) == []
+    assert home_disagreements(home, rows, START) == []

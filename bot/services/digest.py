@@ -57,6 +57,7 @@ from storage.models import (
 )
 from storage.models.calendar import Attendance, EventStatus, Rsvp
 from storage.models.issues import OPEN_STATUSES
+from storage.types import UTCDateTime
 
 WEEK = timedelta(days=7)
 # A digest sent this long after its time is marked late (the job runs every few minutes).
@@ -582,23 +583,27 @@ def _debt_reason(contact: engagement.Contact, period: Period) -> tuple[str, Any]
 
 
 def counted_reasons(ctx: Ctx, project: Project, period: Period) -> dict[str, list[tuple[str, Any]]]:
-    """In one statement: key users with an issue open longer than its service level (past its
-    resolution time), and those marked absent from training sessions or meetings or who failed a
-    quiz in the four weeks before the end of the period, counted per kind."""
+    """In one statement: key users with an open issue past a service level (its resolution time,
+    or its first-response time without an answer: what the digest counts as past a service level),
+    since the day the first of those deadlines passed, and those marked absent from training
+    sessions or meetings or who failed a quiz in the four weeks before the end of the period,
+    counted per kind."""
     since = period.end - MISSED_WINDOW
-    # First: its typed columns (the earliest due date) set the types of the union's columns.
+    overdue = col(Issue.due_at) <= period.end
+    unanswered = and_(
+        col(Issue.first_response_at).is_(None), col(Issue.first_response_due_at) <= period.end
+    )
+    # First: its typed columns (the earliest due date, the earliest unanswered first-response
+    # time) set the types of the union's columns.
     past_service_level = (
         select(
             col(Issue.reporter_id).label("user_id"),
             literal("issue_past_service_level").label("reason"),
             func.count().label("count"),
-            func.min(col(Issue.due_date)).label("since"),
+            func.min(case((overdue, col(Issue.due_date)))).label("since"),
+            func.min(case((unanswered, col(Issue.first_response_due_at)))).label("unanswered"),
         )
-        .where(
-            *_issue_base(ctx, project),
-            col(Issue.status).in_(_OPEN),
-            col(Issue.due_at) <= period.end,
-        )
+        .where(*_issue_base(ctx, project), col(Issue.status).in_(_OPEN), or_(overdue, unanswered))
         .group_by(col(Issue.reporter_id))
     )
     absences = (
@@ -609,6 +614,7 @@ def counted_reasons(ctx: Ctx, project: Project, period: Period) -> dict[str, lis
             ).label("reason"),
             func.count().label("count"),
             null().label("since"),
+            null().label("unanswered"),
         )
         .join(CalendarEvent, col(CalendarEvent.id) == col(Invitation.event_id))
         .where(
@@ -627,6 +633,7 @@ def counted_reasons(ctx: Ctx, project: Project, period: Period) -> dict[str, lis
             literal("failed_quizzes").label("reason"),
             func.count().label("count"),
             null().label("since"),
+            null().label("unanswered"),
         )
         .join(QuizRound, col(QuizRound.id) == col(QuizAttempt.round_id))
         .where(
@@ -640,8 +647,16 @@ def counted_reasons(ctx: Ctx, project: Project, period: Period) -> dict[str, lis
     )
     found: dict[str, list[tuple[str, Any]]] = {}
     rows = ctx.session.exec(union_all(past_service_level, absences, failures)).all()  # type: ignore[call-overload]
-    for user, reason, count, day in rows:
-        detail = {"count": count} if day is None else {"count": count, "since": day}
+    reader, dialect = UTCDateTime().process_result_value, ctx.session.get_bind().dialect
+    zone = ZoneInfo(project.timezone)
+    for user, reason, count, day, unanswered in rows:
+        detail = {"count": count}
+        if unanswered is not None:
+            answer_due = reader(unanswered, dialect)  # type: ignore[arg-type]
+            local = answer_due.astimezone(zone).date() if answer_due else None
+            day = min(day, local) if day and local else day or local
+        if day is not None:
+            detail["since"] = day
         found.setdefault(user, []).append((reason, detail))
     return found
 
