@@ -205,8 +205,13 @@ class Rows:
         def within(moment: datetime | None) -> bool:
             return moment is not None and start <= moment < end
 
-        def late(deadline: datetime | None, done: datetime | None) -> bool:
-            return within(deadline) and (done is None or done > deadline)  # type: ignore[operator]
+        def late(deadline: datetime | None, *done: datetime | None) -> bool:
+            """A deadline of the window passed before any of ``done`` (answered, resolved or
+            closed: a closed issue is due nothing more)."""
+            return within(deadline) and not any(
+                moment is not None and moment <= deadline  # type: ignore[operator]
+                for moment in done
+            )
 
         open_rows = [row for row in live if row["status"] in OPEN]
         overdue = [row for row in open_rows if (at(row, "due_at") or now + WEEK) <= now]
@@ -217,8 +222,10 @@ class Rows:
             and (at(row, "first_response_due_at") or now + WEEK) <= now
         ]
         breaches = sum(
-            late(at(row, "first_response_due_at"), at(row, "first_response_at"))
-            + late(at(row, "due_at"), at(row, "resolved_at"))
+            late(
+                at(row, "first_response_due_at"), at(row, "first_response_at"), at(row, "closed_at")
+            )
+            + late(at(row, "due_at"), at(row, "resolved_at"), at(row, "closed_at"))
             for row in live
         )
         first = [
@@ -749,6 +756,9 @@ def seed_project(
                 if answered
                 else "new"
             )
+            closed = resolved if status == "closed" else None
+            if resolved is None and rng.random() < 0.15:  # closed by a PM, never resolved
+                status, closed = "closed", min(created + timedelta(hours=rng.uniform(1, 90)), now)
             rows.append(
                 {
                     "team_id": team,
@@ -766,7 +776,7 @@ def seed_project(
                     "first_response_due_at": answer_due,
                     "first_response_at": answered,
                     "resolved_at": resolved,
-                    "closed_at": resolved if status == "closed" else None,
+                    "closed_at": closed,
                     "created_at": created,
                     "updated_at": created,
                     "version": 1,

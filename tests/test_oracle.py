@@ -157,3 +157,41 @@ def test_an_issue_nobody_answered_in_time_puts_its_reporter_at_risk_as_past_the_
     rows = Rows.load(database, "ERP")
     assert digest_disagreements(shown, rows, START) == []
     assert home_disagreements(home, rows, START) == []
+
+
+def test_an_issue_closed_before_its_deadlines_misses_no_service_level(
+    slack: SlackDriver,
+    runtime: Runtime,
+    clock,  # type: ignore[no-untyped-def]
+    database: Database,
+) -> None:
+    """A PM closes an issue (a duplicate, say) before its first-response and resolution times:
+    neither deadline was missed, in the digest's week nor on the Home tab."""
+    with runtime.unit(TEAM, PM) as ctx:
+        project = make_project(ctx, key_users=KEY_USERS[:2])
+        add_issue(
+            ctx,
+            project,
+            1,
+            created=START - timedelta(days=1),
+            reporter=KEY_USERS[0],
+            first_response_due=START + timedelta(hours=4),
+            due=START + timedelta(days=2),
+        )
+    slack.slash_command(PM, "/issue", "ERP-1 close")
+    assert "closed" in last_response_text(slack).lower() or slack.emulator.find_text("closed")
+    friday = START + timedelta(days=3)
+    clock.set(friday)
+    slack.open_home(PM)
+    home = texts([slack.emulator.home(PM) or {}])
+    assert "*Breaches in the last 7 days* 0" in home
+    monday = datetime(2026, 12, 7, 8, 30, tzinfo=UTC)  # the digest of week 49
+    clock.set(monday)
+    slack.slash_command(PM, "/digest", "preview ERP")
+    shown = texts([slack.emulator.responses[-1]])
+    assert "*Week 2026-W49*" in shown
+    assert "• Service-level deadlines missed: *0*" in shown
+    rows = Rows.load(database, "ERP")
+    assert rows.issues[0]["status"] == "closed" and rows.issues[0]["resolved_at"] is None
+    assert home_disagreements(home, rows, friday) == []
+    assert digest_disagreements(shown, rows, monday) == []

@@ -261,18 +261,22 @@ def issue_figures(
     def within(column: Any, low: datetime, high: datetime) -> ColumnElement[bool]:
         return and_(column >= low, column < high)
 
+    def not_by(moment: Any, deadline: Any) -> ColumnElement[bool]:
+        return or_(moment.is_(None), moment > deadline)
+
     def breaches_in(low: datetime, high: datetime) -> ColumnElement[int]:
-        # Service-level deadlines that fell in the period and were missed.
+        # Service-level deadlines that fell in the period and were missed: neither met nor the
+        # issue closed by then (a closed issue is due nothing more).
+        answer_due, due = col(Issue.first_response_due_at), col(Issue.due_at)
         first = and_(
-            within(col(Issue.first_response_due_at), low, high),
-            or_(
-                col(Issue.first_response_at).is_(None),
-                col(Issue.first_response_at) > col(Issue.first_response_due_at),
-            ),
+            within(answer_due, low, high),
+            not_by(col(Issue.first_response_at), answer_due),
+            not_by(col(Issue.closed_at), answer_due),
         )
         resolution = and_(
-            within(col(Issue.due_at), low, high),
-            or_(col(Issue.resolved_at).is_(None), col(Issue.resolved_at) > col(Issue.due_at)),
+            within(due, low, high),
+            not_by(col(Issue.resolved_at), due),
+            not_by(col(Issue.closed_at), due),
         )
         return _count_if(first) + _count_if(resolution)
 
