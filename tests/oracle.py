@@ -249,6 +249,14 @@ class Rows:
             resolution_hours=median_hours(resolution),
         )
 
+    def overdue_refs(self, now: datetime) -> set[str]:
+        """The keys (``ERP-12``) of the open issues past their due time at ``now``."""
+        return {
+            f"{self.project['code']}-{row['number']}"
+            for row in self.issues
+            if row["deleted_at"] is None and row["status"] in OPEN and aware(row["due_at"]) <= now  # type: ignore[operator]
+        }
+
     # ------------------------------------------------------------------------------- polls
 
     def latest_rounds(self, now: datetime) -> list[Round]:
@@ -278,11 +286,13 @@ class Rows:
 
     def round_figures(self, poll: dict[str, Any]) -> Round:
         invited = [row for row in self.participants if row["poll_id"] == poll["id"]]
-        answered = sum(bool(row["answered"]) for row in invited)
-        if poll["anonymous"]:
+        if poll["anonymous"]:  # ballots name nobody: who answered is only on the invitation
+            answered = sum(bool(row["answered"]) for row in invited)
             answers = self.ballots.get(poll["id"], [])
-        else:
-            answers = [loaded(r["answers"]) for r in self.responses if r["poll_id"] == poll["id"]]
+        else:  # the invited people who have an answer stored
+            mine = [r for r in self.responses if r["poll_id"] == poll["id"]]
+            answered = len({r["user_id"] for r in mine} & {row["user_id"] for row in invited})
+            answers = [loaded(r["answers"]) for r in mine]
         ratings, scores = [], []
         for answer in answers:
             for key, value in answer.items():

@@ -62,11 +62,18 @@ def test_every_figure_of_the_digest_and_the_home_tab_agrees_with_the_rows_of_a_s
     home = slack.emulator.home(PM)
     assert home is not None
     assert home_disagreements(texts([home]), seeded, instant) == []
-    # What the digest calls overdue is what /issue list overdue lists then.
-    slack.slash_command(PM, "/issue", "list overdue project:ERP")
-    listed = re.search(r"\*Overdue issues: (\d+)\*", last_response_text(slack))
+    # What the digest calls open and overdue is what /issue list counts and lists then.
     counts = seeded.issue_counts(instant, instant - timedelta(days=7), instant)
-    assert listed and int(listed[1]) == counts.overdue
+    overdue = seeded.overdue_refs(instant)
+    assert len(overdue) == counts.overdue
+    for scope, expected in (("open", counts.open), ("overdue", counts.overdue)):
+        slack.slash_command(PM, "/issue", f"list {scope} project:ERP")
+        answer = last_response_text(slack) + texts([slack.emulator.responses[-1]])
+        listed = re.search(rf"\*{scope.title()} issues: (\d+)\*", answer)
+        assert listed and int(listed[1]) == expected
+        refs = re.findall(r"• \*(ERP-\d+)\* · [^\n]*", answer)
+        marked = set(re.findall(r"• \*(ERP-\d+)\* · [^\n]*:warning: overdue", answer))
+        assert refs and marked == overdue & set(refs)
 
 
 def test_the_digests_coming_week_counts_every_answer_so_they_add_up_to_the_invited(
