@@ -23,7 +23,6 @@ from storage.db import Database
 
 OPEN = ("new", "acknowledged", "in_progress", "reopened")
 CONTACTS = ("contact.call", "contact.email", "contact.face_to_face")
-ATTENDED_KINDS = ("meeting_attended", "training_attended")
 REPLIES = ("issue.ack", "issue.start", "issue.update", "issue.resolve")
 CADENCE = {("high", "high"): 7, ("high", "low"): 14, ("low", "high"): 14}
 WEEK = timedelta(days=7)
@@ -369,8 +368,10 @@ class Rows:
     # ------------------------------------------------------------------- contacts and risks
 
     def last_contacts(self, now: datetime) -> dict[str, datetime | None]:
-        """Each active key user's last human contact up to ``now``: a contact logged, a meeting
-        or training attended, or a PM's or team member's reply to their issue."""
+        """Each active key user's last human contact up to ``now``: a contact logged, a PM's or
+        team member's reply to their issue (from the touchpoints), or the start of a meeting or
+        training session the roll call says they came to, or their check-in if earlier (from the
+        invitations)."""
         ids = {row["id"]: row["user_id"] for row in self.key_users if row["removed_at"] is None}
         found: dict[str, datetime | None] = dict.fromkeys(ids.values())
         for row in self.interactions:
@@ -378,12 +379,23 @@ class Rows:
             moment = aware(row["at"])
             if user is None or not row["touchpoint"] or moment > now:  # type: ignore[operator]
                 continue
-            human = row["kind"] in CONTACTS + ATTENDED_KINDS or (
+            human = row["kind"] in CONTACTS or (
                 row["kind"] in REPLIES
                 and row["actor_id"] in self.members
                 and row["actor_id"] != user
             )
             if human and (found[user] is None or moment > found[user]):  # type: ignore[operator]
+                found[user] = moment
+        # A meeting or training session they came to, as the roll call says now: at its start,
+        # or at their check-in if that was earlier.
+        starts = {event["id"]: aware(event["starts_at"]) for event in self.events}
+        for invitation in self.invitations:
+            user, moment = invitation["user_id"], starts[invitation["event_id"]]
+            if user not in found or invitation["attendance"] not in ("present", "late"):
+                continue
+            checked_in = aware(invitation["checked_in_at"])
+            moment = min(moment, checked_in) if checked_in else moment  # type: ignore[type-var]
+            if moment <= now and (found[user] is None or moment > found[user]):  # type: ignore[operator]
                 found[user] = moment
         return found
 
@@ -797,8 +809,6 @@ def seed_project(
         kinds = (
             "contact.call",
             "contact.email",
-            "meeting_attended",
-            "training_attended",
             "issue.ack",
             "issue.update",
             "issue.resolve",
@@ -929,35 +939,40 @@ def seed_project(
                         hours=rng.choice((4, 8)),
                     )
                 )
-            past = event.ends_at <= now
-            session.execute(
-                insert(Invitation),
-                [
-                    {
-                        "team_id": team,
-                        "event_id": event.id,
-                        "user_id": user,
-                        "response": rng.choice(
-                            (
-                                "accepted",
-                                "accepted",
-                                "maybe",
-                                "declined",
-                                "waitlisted",
-                                "pending",
-                                "removed",
-                            )
-                        ),
-                        "invited_at": now - timedelta(days=40),
-                        "attendance": rng.choice(
-                            ("present", "present", "late", "excused", "absent", None)
-                        )
-                        if past
-                        else None,
-                    }
-                    for user in rng.sample(people, k=rng.randint(8, 24))
-                ],
-            )
+            past = event.ends_at <= now and event.status == "scheduled"
+            answers = ("accepted", "accepted", "maybe", "declined", "waitlisted", "pending")
+            marks = ("present", "present", "late", "excused", "absent", None)
+            invitations = [
+                {
+                    "team_id": team,
+                    "event_id": event.id,
+                    "user_id": user,
+                    "response": rng.choice((*answers, "removed")),
+                    "invited_at": now - timedelta(days=40),
+                    "attendance": rng.choice(marks) if past else None,
+                }
+                for user in rng.sample(people, k=rng.randint(8, 24))
+            ]
+            session.execute(insert(Invitation), invitations)
+            # The roll call's touchpoints, as the calendar logs them.
+            attended = [i for i in invitations if i["attendance"] in ("present", "late")]
+            if attended:
+                session.execute(
+                    insert(Interaction),
+                    [
+                        {
+                            "team_id": team,
+                            "project_id": project_id,
+                            "key_user_id": ids[row["user_id"]],
+                            "actor_id": pm,
+                            "kind": f"{kind}_attended",
+                            "touchpoint": True,
+                            "detail": {"event_id": event.id},
+                            "at": starts,
+                        }
+                        for row in attended
+                    ],
+                )
         for module in modules:
             attempts = []
             for repeat in range(2):  # a first round and a repeat: the latest attempt counts

@@ -23,10 +23,19 @@ from tests.digest_helpers import add_event, add_issue, make_project
 from tests.flows import last_response_text, texts
 from tests.oracle import (
     Rows,
+    contact_list_disagreements,
     digest_disagreements,
     home_disagreements,
     nudge_disagreements,
     seed_project,
+)
+from tests.test_flows_trainings import (
+    ANNA,
+    BEN,
+    SESSION_START,
+    project_with_curriculum,
+    schedule,
+    training,
 )
 
 INSTANTS = [
@@ -202,3 +211,30 @@ def test_an_issue_closed_before_its_deadlines_misses_no_service_level(
     assert rows.issues[0]["status"] == "closed" and rows.issues[0]["resolved_at"] is None
     assert home_disagreements(home, rows, friday) == []
     assert digest_disagreements(shown, rows, monday) == []
+
+
+def test_a_training_attended_is_a_contact_at_the_session_and_a_corrected_roll_call_takes_it_back(
+    slack: SlackDriver,
+    runtime: Runtime,
+    clock,  # type: ignore[no-untyped-def]
+    database: Database,
+) -> None:
+    """The trainer takes the roll three days after the session: the key users who came were in
+    contact at the session, not at the roll call; one marked present by mistake and corrected to
+    absent was not in contact at all. The Home tab's last contacts say so."""
+    project_with_curriculum(slack)
+    event_id = schedule(slack, database, capacity="")
+    roll_call = SESSION_START + timedelta(days=3)
+    clock.set(roll_call)
+    training(slack, f"attendance {event_id}")
+    slack.submit_view(PM, {f"att:{ANNA}": "present", f"att:{BEN}": "present"})
+    training(slack, f"attendance {event_id}")
+    slack.submit_view(PM, {f"att:{ANNA}": "present", f"att:{BEN}": "absent"})
+    slack.open_home(PM)
+    home = texts([slack.emulator.home(PM) or {}])
+    [anna] = [line for line in home.split("\n") if line.startswith(f"<@{ANNA}> — ")]
+    [ben] = [line for line in home.split("\n") if f"<@{BEN}> — " in line]
+    assert f"<!date^{int(SESSION_START.timestamp())}^" in anna
+    assert "none since" in ben and f"<!date^{int(roll_call.timestamp())}^" not in ben
+    rows = Rows.load(database, "ERP")
+    assert contact_list_disagreements(home, rows, roll_call) == []
