@@ -38,30 +38,36 @@ from tests.test_flows_trainings import (
     training,
 )
 
+# (seeded up to, instant): instants a week and more apart, across the end of an ISO week, and
+# across the switch to summer time (a week of 167 hours).
+SPRING = datetime(2027, 3, 26, 12, 0, tzinfo=UTC)  # Friday before the clocks go forward
 INSTANTS = [
-    START,  # Tuesday 1 December, 08:00 UTC
-    datetime(2026, 12, 4, 16, 30, tzinfo=UTC),  # Friday afternoon
-    datetime(2026, 12, 6, 22, 59, tzinfo=UTC),  # Sunday 23:59 in Berlin: week 49 not over yet
-    datetime(2026, 12, 6, 23, 1, tzinfo=UTC),  # Monday 00:01 in Berlin: week 49 is covered
-    datetime(2026, 12, 21, 9, 0, tzinfo=UTC),  # three weeks on: debts have grown
+    (START, START),  # Tuesday 1 December, 08:00 UTC
+    (START, datetime(2026, 12, 4, 16, 30, tzinfo=UTC)),  # Friday afternoon
+    (START, datetime(2026, 12, 6, 22, 59, tzinfo=UTC)),  # Sunday 23:59 in Berlin: week 49 open
+    (START, datetime(2026, 12, 6, 23, 1, tzinfo=UTC)),  # Monday 00:01 in Berlin: it is covered
+    (START, datetime(2026, 12, 21, 9, 0, tzinfo=UTC)),  # three weeks on: debts have grown
+    (SPRING, datetime(2027, 3, 29, 7, 0, tzinfo=UTC)),  # Monday 09:00 CEST: week 12 of 167 h
+    (SPRING, datetime(2027, 4, 5, 7, 0, tzinfo=UTC)),  # the week after the switch
 ]
 
 
-@pytest.fixture
-def seeded(runtime: Runtime, clock, database: Database) -> Rows:  # type: ignore[no-untyped-def]
-    code = seed_project(
-        runtime, seed=23, team=TEAM, pm=PM, channel=PROJECT_CHANNEL, now=START - timedelta(hours=1)
-    )
-    return Rows.load(database, code)
-
-
-@pytest.mark.parametrize("instant", INSTANTS, ids=[f"{i:%a %d %b %H:%M}" for i in INSTANTS])
+@pytest.mark.parametrize(
+    ("seeded_until", "instant"), INSTANTS, ids=[f"{i:%a %d %b %Y %H:%M}" for _s, i in INSTANTS]
+)
 def test_every_figure_of_the_digest_and_the_home_tab_agrees_with_the_rows_of_a_seeded_project(
     slack: SlackDriver,
+    runtime: Runtime,
     clock,  # type: ignore[no-untyped-def]
-    seeded: Rows,
+    database: Database,
+    seeded_until: datetime,
     instant: datetime,
 ) -> None:
+    clock.set(seeded_until - timedelta(days=1))
+    code = seed_project(
+        runtime, seed=23, team=TEAM, pm=PM, channel=PROJECT_CHANNEL, now=seeded_until
+    )
+    seeded = Rows.load(database, code)
     assert len(seeded.issues) == 300 and len(seeded.key_users) == 80
     clock.set(instant)
     slack.slash_command(PM, "/digest", "preview ERP")
@@ -118,8 +124,8 @@ def test_the_pm_is_nudged_at_most_once_in_seven_days_with_whoever_the_rows_say_i
     runtime: Runtime,
     clock,  # type: ignore[no-untyped-def]
     database: Database,
-    seeded: Rows,
 ) -> None:
+    seed_project(runtime, seed=23, team=TEAM, pm=PM, channel=PROJECT_CHANNEL, now=START)
     nudges: list[datetime] = []
     for day in range(17):  # every morning at 10:00 in Berlin for two weeks and a half
         now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC) + timedelta(days=day)
