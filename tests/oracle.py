@@ -645,7 +645,7 @@ def read_home(shown: str) -> HomeFigures:
     )
 
 
-def reasons_line(reasons: dict[str, Any], timezone: str) -> set[str]:
+def reasons_line(reasons: dict[str, Any]) -> set[str]:
     """The words of the reasons the digest and the Home tab write, from the oracle's reasons
     (as a set: their order is the service's)."""
     words = set()
@@ -1081,7 +1081,7 @@ def digest_disagreements(shown: str, rows: Rows, now: datetime, *, names: bool =
             check(
                 f"reasons of {user}",
                 shown_reasons(line),
-                reasons_line(risks.get(user, {}), rows.timezone),
+                reasons_line(risks.get(user, {})),
             )
         ranked = sorted(risks, key=lambda user: (-len(risks[user]), user))
         check("who is named", list(seen.named), ranked[: len(seen.named)])
@@ -1125,7 +1125,7 @@ def home_disagreements(shown: str, rows: Rows, now: datetime) -> list[str]:
         check(
             f"reasons of {user}",
             shown_reasons(line),
-            reasons_line(risks.get(user, {}), rows.timezone),
+            reasons_line(risks.get(user, {})),
         )
     return wrong + contact_list_disagreements(shown, rows, now)
 
@@ -1134,16 +1134,16 @@ def stamp(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp())
 
 
-def contact_order(rows: Rows, now: datetime) -> list[tuple[str, int, int, bool, int]]:
-    """Active key users as (user, last contact or registration, cadence, in debt, days of
-    cadence), the longest without a contact first, as the Home tab and the nudge list them."""
+def contact_order(rows: Rows, now: datetime) -> list[tuple[str, int, int, bool]]:
+    """Active key users as (user, last contact or registration, cadence in days, in debt), the
+    longest without a contact first, as the Home tab and the nudge list them."""
     contacts, debt = rows.last_contacts(now), rows.in_debt(now)
     listed = []
     for row in rows.key_users:
         if row["removed_at"] is None:
             base = contacts[row["user_id"]] or aware(row["created_at"])
             days = cadence(row["influence"], row["interest"], row["cadence_days"])
-            listed.append((row["user_id"], stamp(base) or 0, days, row["user_id"] in debt, days))
+            listed.append((row["user_id"], stamp(base) or 0, days, row["user_id"] in debt))
     return sorted(listed, key=lambda item: (item[1], item[0]))
 
 
@@ -1156,7 +1156,7 @@ def contact_list_disagreements(shown: str, rows: Rows, now: datetime) -> list[st
     """The Home tab's "Last contact" list: who, when (only human contacts), the cadence and the
     warning of engagement debt, the longest without a contact first (its first fifteen)."""
     seen = [
-        (user, int(moment), int(days), bool(warning), int(days))
+        (user, int(moment), int(days), bool(warning))
         for warning, user, moment, days in LAST_CONTACT.findall(shown)
     ]
     expected = contact_order(rows, now)[: len(seen)]
@@ -1179,7 +1179,7 @@ def nudge_disagreements(shown: str, rows: Rows, now: datetime) -> list[str]:
     if not count or int(count[1]) != len(debt):
         wrong.append(f"nudge count: shown {count and count[1]}, rows say {len(debt)}")
     seen = [(u, int(c), int(b), int(s)) for u, c, b, s in NUDGE_LINE.findall(shown)]
-    expected = [(u, days, base, base + days * 86400) for u, base, days, _d, _c in debt]
+    expected = [(u, days, base, base + days * 86400) for u, base, days, _debt in debt]
     if seen != expected[: len(seen)] or len(seen) != min(len(expected), 20):
         wrong.append(f"nudged: shown {seen}, rows say {expected[:20]}")
     return wrong
