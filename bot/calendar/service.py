@@ -33,6 +33,7 @@ from storage.models import (
     Attendance,
     CalendarEvent,
     EventStatus,
+    Interaction,
     Invitation,
     KeyUser,
     OutboxMessage,
@@ -985,25 +986,42 @@ def check_in(*, ctx: Ctx, event_id: Any, user_id: str) -> Invitation:
 
 
 def _set_attendance(ctx: Ctx, event: CalendarEvent, invitation: Invitation, status: str) -> bool:
-    """Record ``status``; coming to the event is logged once as a touchpoint."""
+    """Record ``status``; coming to the event is logged once as a touchpoint, at the event's
+    start or at the check-in before it (the contact was then, not when the roll was taken), and a
+    roll call corrected to "did not come" takes that touchpoint back."""
     if invitation.attendance == status:
         return False
     came_before = invitation.attendance in ATTENDED
     invitation.attendance = status
     invitation.attendance_by = ctx.actor_id
     ctx.session.add(invitation)
-    if status in ATTENDED and not came_before:
-        key_user = _key_user_ids(ctx, event.project_id, [invitation.user_id]).get(
-            invitation.user_id
-        )
-        ctx.log(
-            f"{event.kind}_attended",
-            project_id=event.project_id,
-            key_user_id=key_user,
-            touchpoint=True,
-            event_id=event.id,
-            status=status,
-        )
+    if (status in ATTENDED) == came_before:
+        return True
+    key_user = _key_user_ids(ctx, event.project_id, [invitation.user_id]).get(invitation.user_id)
+    kind = f"{event.kind}_attended"
+    if came_before:
+        logged = ctx.session.exec(
+            ctx.select(Interaction).where(
+                Interaction.project_id == event.project_id,
+                Interaction.key_user_id == key_user,
+                Interaction.kind == kind,
+                col(Interaction.touchpoint).is_(True),
+            )
+        ).all()
+        for entry in logged:
+            if entry.detail.get("event_id") == event.id:
+                entry.touchpoint = False
+                ctx.session.add(entry)
+        return True
+    entry = ctx.log(
+        kind,
+        project_id=event.project_id,
+        key_user_id=key_user,
+        touchpoint=True,
+        event_id=event.id,
+        status=status,
+    )
+    entry.at = min(entry.at, event.starts_at)
     return True
 
 

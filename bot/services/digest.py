@@ -57,6 +57,7 @@ from storage.models import (
 )
 from storage.models.calendar import Attendance, EventStatus, Rsvp
 from storage.models.issues import OPEN_STATUSES
+from storage.types import UTCDateTime
 
 WEEK = timedelta(days=7)
 # A digest sent this long after its time is marked late (the job runs every few minutes).
@@ -260,18 +261,22 @@ def issue_figures(
     def within(column: Any, low: datetime, high: datetime) -> ColumnElement[bool]:
         return and_(column >= low, column < high)
 
+    def not_by(moment: Any, deadline: Any) -> ColumnElement[bool]:
+        return or_(moment.is_(None), moment > deadline)
+
     def breaches_in(low: datetime, high: datetime) -> ColumnElement[int]:
-        # Service-level deadlines that fell in the period and were missed.
+        # Service-level deadlines that fell in the period and were missed: neither met nor the
+        # issue closed by then (a closed issue is due nothing more).
+        answer_due, due = col(Issue.first_response_due_at), col(Issue.due_at)
         first = and_(
-            within(col(Issue.first_response_due_at), low, high),
-            or_(
-                col(Issue.first_response_at).is_(None),
-                col(Issue.first_response_at) > col(Issue.first_response_due_at),
-            ),
+            within(answer_due, low, high),
+            not_by(col(Issue.first_response_at), answer_due),
+            not_by(col(Issue.closed_at), answer_due),
         )
         resolution = and_(
-            within(col(Issue.due_at), low, high),
-            or_(col(Issue.resolved_at).is_(None), col(Issue.resolved_at) > col(Issue.due_at)),
+            within(due, low, high),
+            not_by(col(Issue.resolved_at), due),
+            not_by(col(Issue.closed_at), due),
         )
         return _count_if(first) + _count_if(resolution)
 
@@ -582,23 +587,27 @@ def _debt_reason(contact: engagement.Contact, period: Period) -> tuple[str, Any]
 
 
 def counted_reasons(ctx: Ctx, project: Project, period: Period) -> dict[str, list[tuple[str, Any]]]:
-    """In one statement: key users with an issue open longer than its service level (past its
-    resolution time), and those marked absent from training sessions or meetings or who failed a
-    quiz in the four weeks before the end of the period, counted per kind."""
+    """In one statement: key users with an open issue past a service level (its resolution time,
+    or its first-response time without an answer: what the digest counts as past a service level),
+    since the day the first of those deadlines passed, and those marked absent from training
+    sessions or meetings or who failed a quiz in the four weeks before the end of the period,
+    counted per kind."""
     since = period.end - MISSED_WINDOW
-    # First: its typed columns (the earliest due date) set the types of the union's columns.
+    overdue = col(Issue.due_at) <= period.end
+    unanswered = and_(
+        col(Issue.first_response_at).is_(None), col(Issue.first_response_due_at) <= period.end
+    )
+    # First: its typed columns (the earliest due date, the earliest unanswered first-response
+    # time) set the types of the union's columns.
     past_service_level = (
         select(
             col(Issue.reporter_id).label("user_id"),
             literal("issue_past_service_level").label("reason"),
             func.count().label("count"),
-            func.min(col(Issue.due_date)).label("since"),
+            func.min(case((overdue, col(Issue.due_date)))).label("since"),
+            func.min(case((unanswered, col(Issue.first_response_due_at)))).label("unanswered"),
         )
-        .where(
-            *_issue_base(ctx, project),
-            col(Issue.status).in_(_OPEN),
-            col(Issue.due_at) <= period.end,
-        )
+        .where(*_issue_base(ctx, project), col(Issue.status).in_(_OPEN), or_(overdue, unanswered))
         .group_by(col(Issue.reporter_id))
     )
     absences = (
@@ -609,6 +618,7 @@ def counted_reasons(ctx: Ctx, project: Project, period: Period) -> dict[str, lis
             ).label("reason"),
             func.count().label("count"),
             null().label("since"),
+            null().label("unanswered"),
         )
         .join(CalendarEvent, col(CalendarEvent.id) == col(Invitation.event_id))
         .where(
@@ -627,6 +637,7 @@ def counted_reasons(ctx: Ctx, project: Project, period: Period) -> dict[str, lis
             literal("failed_quizzes").label("reason"),
             func.count().label("count"),
             null().label("since"),
+            null().label("unanswered"),
         )
         .join(QuizRound, col(QuizRound.id) == col(QuizAttempt.round_id))
         .where(
@@ -640,8 +651,16 @@ def counted_reasons(ctx: Ctx, project: Project, period: Period) -> dict[str, lis
     )
     found: dict[str, list[tuple[str, Any]]] = {}
     rows = ctx.session.exec(union_all(past_service_level, absences, failures)).all()  # type: ignore[call-overload]
-    for user, reason, count, day in rows:
-        detail = {"count": count} if day is None else {"count": count, "since": day}
+    reader, dialect = UTCDateTime().process_result_value, ctx.session.get_bind().dialect
+    zone = ZoneInfo(project.timezone)
+    for user, reason, count, day, unanswered in rows:
+        detail = {"count": count}
+        if unanswered is not None:
+            answer_due = reader(unanswered, dialect)  # type: ignore[arg-type]
+            local = answer_due.astimezone(zone).date() if answer_due else None
+            day = min(day, local) if day and local else day or local
+        if day is not None:
+            detail["since"] = day
         found.setdefault(user, []).append((reason, detail))
     return found
 
@@ -705,10 +724,10 @@ class ComingEvent:
     title: str
     starts_at: datetime
     accepted: int
+    maybe: int
     declined: int
     pending: int
     waitlisted: int
-    maybe: int
 
     @property
     def invited(self) -> int:
@@ -722,17 +741,17 @@ class ComingWeek:
 
 
 def coming_week(ctx: Ctx, project: Project, period: Period) -> ComingWeek | None:
-    """Trainings and meetings of the seven days after the period, with their answers so far, in
-    one statement."""
+    """Trainings and meetings of the seven days after the period, with their answers so far (every
+    answer but "removed": they add up to the people invited), in one statement."""
     response = col(Invitation.response)
     rows = ctx.session.exec(  # type: ignore[call-overload]
         select(
             CalendarEvent,
             _count_if(response == Rsvp.ACCEPTED),
+            _count_if(response == Rsvp.MAYBE),
             _count_if(response == Rsvp.DECLINED),
             _count_if(response == Rsvp.PENDING),
             _count_if(response == Rsvp.WAITLISTED),
-            _count_if(response == Rsvp.MAYBE),
         )
         .outerjoin(Invitation, col(Invitation.event_id) == col(CalendarEvent.id))
         .where(
@@ -756,12 +775,12 @@ def coming_week(ctx: Ctx, project: Project, period: Period) -> ComingWeek | None
                 title=event.title,
                 starts_at=event.starts_at,
                 accepted=accepted,
+                maybe=maybe,
                 declined=declined,
                 pending=pending,
                 waitlisted=waitlisted,
-                maybe=maybe,
             )
-            for event, accepted, declined, pending, waitlisted, maybe in rows[:COMING_LIMIT]
+            for event, accepted, maybe, declined, pending, waitlisted in rows[:COMING_LIMIT]
         ],
         more=len(rows) > COMING_LIMIT,
     )
