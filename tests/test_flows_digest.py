@@ -108,15 +108,16 @@ def test_a_timezone_ahead_of_utc_gets_its_digest_on_the_utc_day_before(
 def test_a_timezone_behind_utc_gets_its_digest_on_the_utc_day_after(
     slack: SlackDriver, runtime: Runtime, clock: MovableClock, database: Database
 ) -> None:
-    # Sunday 20:00 in Los Angeles (UTC-8) is Monday 04:00 UTC.
+    # Sunday 20:00 in Los Angeles (UTC-8) is Monday 04:00 UTC. The project is created in week 49,
+    # so its first digest covers week 49, on Sunday 13 December in Los Angeles.
     create_project(slack, timezone="America/Los_Angeles", digest_weekday="6", digest_time="20:00")
-    clock.set(datetime(2026, 12, 7, 3, 59, tzinfo=UTC))
+    clock.set(datetime(2026, 12, 14, 3, 59, tzinfo=UTC))
     run_due(runtime)
     assert digests_in(slack.emulator, PROJECT_CHANNEL) == []
-    clock.set(datetime(2026, 12, 7, 4, 0, tzinfo=UTC))
+    clock.set(datetime(2026, 12, 14, 4, 0, tzinfo=UTC))
     run_due(runtime)
-    # Still Sunday in Los Angeles: the week that ended is 48.
-    assert [run.week for run in runs(database)] == ["2026-W48"]
+    # Still Sunday in Los Angeles (Monday in UTC, of week 51): the week that ended is 49.
+    assert [run.week for run in runs(database)] == ["2026-W49"]
     assert len(digests_in(slack.emulator, PROJECT_CHANNEL)) == 1
 
 
@@ -213,7 +214,8 @@ def test_settings_change_day_time_and_target_with_inline_errors(
         assert session.exec(select(DigestSettings)).all() == []
     slack.submit_view(PM, {"digest_weekday": "4", "digest_time": "16:30", "digest_target": "pms"})
     assert "every *Friday* at *16:30*" in texts(slack.emulator.dm_messages(PM))
-    clock.set(datetime(2026, 12, 4, 15, 30, tzinfo=UTC))  # Friday 16:30 Berlin
+    # Friday 16:30 Berlin, a week on: the first digest covers week 49, the project's first
+    clock.set(datetime(2026, 12, 11, 15, 30, tzinfo=UTC))
     run_due(runtime)
     assert digests_in(slack.emulator, PROJECT_CHANNEL) == []  # PMs only now
     assert len([m for m in slack.emulator.dm_messages(PM) if TITLE in str(m.get("text"))]) == 1

@@ -1225,15 +1225,17 @@ def test_at_most_fifteen_people_at_risk_are_named(ctx: Ctx, clock: MovableClock)
 def test_a_digest_is_due_from_its_time_once_per_week_and_late_after_half_an_hour(
     ctx: Ctx, clock: MovableClock
 ) -> None:
-    due = END  # Monday 09:00 Berlin
+    due = END  # Monday 09:00 Berlin: the digests of week 49 (Mon 30 Nov – Sun 6 Dec) are due
     clock.set(due - timedelta(days=3))
     project = make_project(ctx)
-    clock.set(due)
-    young = make_project(ctx, code="NEW")  # created at its first due time: due
+    clock.set(due - timedelta(hours=10))  # Sunday 23:00 Berlin, the last hour of week 49
+    young = make_project(ctx, code="SUN")
+    clock.set(due - timedelta(hours=8, minutes=59))  # Monday 00:01: week 49 had ended
+    make_project(ctx, code="MON")  # its first digest covers week 50, next Monday
     clock.set(due + timedelta(seconds=1))
-    make_project(ctx, code="NEWER")  # created after it: its first digest is next week
+    make_project(ctx, code="NEWER")
     tuesday = make_project(ctx, code="TUE", weekday=1)
-    make_project(ctx, code="WED", weekday=2)
+    make_project(ctx, code="WED", weekday=2)  # week 49 was before it: first digest in week 51
 
     def due_now(now: datetime) -> list[tuple[str, str, datetime, bool]]:
         return [
@@ -1241,22 +1243,27 @@ def test_a_digest_is_due_from_its_time_once_per_week_and_late_after_half_an_hour
         ]
 
     assert due_now(due - timedelta(seconds=1)) == []
-    assert due_now(due) == [("ERP", "2026-W49", due, False), ("NEW", "2026-W49", due, False)]
+    assert due_now(due) == [("ERP", "2026-W49", due, False), ("SUN", "2026-W49", due, False)]
     half_hour = due + timedelta(minutes=30)
     assert [late for *_, late in due_now(half_hour)] == [False, False]
     assert [late for *_, late in due_now(half_hour + timedelta(seconds=1))] == [True, True]
-    # This week's digest (of week 49) claimed: not due again; a claim of another week or
-    # project changes nothing.
+    # The digest of week 49 claimed: not due again; a claim of another week or project changes
+    # nothing.
     digest.claim_week(ctx, project, week="2026-W48", due_at=due, late=False, trigger="schedule")
     digest.claim_week(ctx, tuesday, week="2026-W49", due_at=due, late=False, trigger="schedule")
-    assert [code for code, *_ in due_now(due)] == ["ERP", "NEW"]
+    assert [code for code, *_ in due_now(due)] == ["ERP", "SUN"]
     digest.claim_week(ctx, project, week="2026-W49", due_at=due, late=False, trigger="schedule")
-    assert due_now(due) == [("NEW", "2026-W49", due, False)]
+    assert due_now(due) == [("SUN", "2026-W49", due, False)]
     # Sunday evening: still the same week, now late.
     sunday = due + timedelta(days=6, hours=14)
-    assert due_now(sunday) == [
-        ("NEW", "2026-W49", due, True),
-        ("WED", "2026-W49", due + timedelta(days=2), True),
+    assert due_now(sunday) == [("SUN", "2026-W49", due, True)]
+    # A week on, every project has a week it existed in.
+    next_monday = due + timedelta(days=7)
+    assert [code for code, week, *_ in due_now(next_monday) if week == "2026-W50"] == [
+        "ERP",
+        "SUN",
+        "MON",
+        "NEWER",
     ]
     assert young.id is not None
 

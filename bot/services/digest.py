@@ -967,7 +967,9 @@ def due_digests(session: Any, now: datetime) -> list[DueDigest]:
     candidates: list[DueDigest] = []
     for project in projects:
         due = due_in_week(project, now)
-        if due <= now and project.created_at <= due:
+        # A week the project did not exist in has nothing to say: its first digest is the one
+        # covering the week it was created in.
+        if due <= now and project.created_at < covered_week(project, now).end:
             late = now - due > LATE_AFTER
             candidates.append(DueDigest(project, covered_week_label(project, now), due, late))
     if not candidates:
