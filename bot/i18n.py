@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import tomllib
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -70,8 +71,24 @@ def slack_date(
     moment: datetime, tz: str = "UTC", pattern: str = "{date_short_pretty} {time}"
 ) -> Markup:
     """A time each reader sees in their own timezone, with the project's time as the fallback."""
-    fallback = moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    shown = "%Y-%m-%d %H:%M" if "{date" in pattern else "%H:%M"  # the fallback says what Slack does
+    fallback = moment.astimezone(ZoneInfo(tz)).strftime(shown)
     return Markup(f"<!date^{int(moment.timestamp())}^{pattern}|{fallback} {tz}>")
+
+
+def percent(value: Any) -> str:
+    """One percent style in both languages: a whole number against its sign (``67%``), half up,
+    and a dash where there is no figure."""
+    if value is None or value == "—":
+        return "—"
+    whole = Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return f"{whole}%"
+
+
+def duration(locale: str | None, minutes: int) -> str:
+    """A length as people write it: "8 h", "1 h 30 min", "45 min" (小时 / 分钟 in Chinese)."""
+    hours, rest = divmod(int(minutes), 60)
+    return plain(locale, "units.duration", hours=hours, minutes=rest)
 
 
 def _templates_root() -> Any:
@@ -94,6 +111,7 @@ def _environment(mrkdwn: bool, files: bool = False) -> Environment:
     env.filters["mention"] = mention
     env.filters["channel"] = channel_link
     env.filters["slack_date"] = slack_date
+    env.filters["percent"] = percent
     return env
 
 

@@ -40,6 +40,6 @@ def test_demo_meetings_act_in_chinese(tmp_path: Path) -> None:
     assert "沟通计划 · ERP" in act and "使用现成计划" in act
     assert "会议：SD/MM 工作会议" in act
     assert "提醒： *SD/MM 工作会议* 将在 24 小时后开始。" in act
-    assert "参与度欠账的关键用户" in act
+    assert "联络欠账的关键用户" in act
     assert "已向负责人发送" in act
     assert "Act " not in text and "DM to" not in text

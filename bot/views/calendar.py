@@ -14,7 +14,7 @@ from markupsafe import Markup
 from slack_sdk.models.blocks import Block
 
 from bot.calendar.service import RosterRow
-from bot.i18n import escape_mrkdwn, mention, plain, slack_date, t
+from bot.i18n import duration, escape_mrkdwn, mention, plain, slack_date, t
 from bot.ids import CalendarId
 from bot.views import common as ui
 from storage.models import CalendarEvent, EventStatus, Invitation, Rsvp
@@ -43,7 +43,7 @@ def when(locale: str, event: CalendarEvent) -> Markup:
             "calendar.when",
             start=slack_date(event.starts_at, event.timezone),
             end=slack_date(event.ends_at, event.timezone, "{time}"),
-            minutes=int((event.ends_at - event.starts_at).total_seconds() // 60),
+            length=duration(locale, int((event.ends_at - event.starts_at).total_seconds() // 60)),
         )
     )
 

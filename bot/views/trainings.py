@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.calendar.service import RosterRow
-from bot.i18n import mention, plain, say, slack_date, t
+from bot.i18n import mention, percent, plain, say, slack_date, t
 from bot.ids import Action, TrainingId
 from bot.services.keyusers import ROLES, Quadrant
 from bot.services.training_readiness import Readiness, ReadinessCell
@@ -459,7 +459,7 @@ def quiz_results(results: QuizResults) -> dict[str, Any]:
                 "training.quiz_results_summary",
                 taken=len(results.taken),
                 invited=len(results.attempts),
-                average=f"{results.average} %" if results.average is not None else "—",
+                average=percent(results.average),
                 passed=results.passed,
                 pass_mark=quiz.pass_mark,
                 deadline=slack_date(quiz.deadline, results.project.timezone),
@@ -528,14 +528,14 @@ def practical_modal(
 
 
 def _quiz_text(cell: ReadinessCell) -> str:
-    return f"{cell.quiz_score} %" if cell.quiz_score is not None else "—"
+    return percent(cell.quiz_score)
 
 
 def _practical_text(locale: str, cell: ReadinessCell) -> str:
     if cell.practical_score is None:
         return "—"
     result = plain(locale, "training.passed" if cell.practical_passed else "training.failed")
-    return f"{cell.practical_score} % ({result})"
+    return f"{percent(cell.practical_score)} ({result})"
 
 
 def readiness_page(locale: str, project: Project, matrix: Readiness, page: int) -> dict[str, Any]:
