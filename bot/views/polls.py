@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
 )
 
-from bot.i18n import escape_mrkdwn, plain, slack_date, t
+from bot.i18n import escape_mrkdwn, mention, plain, slack_date, t
 from bot.ids import Action, PollId
 from bot.services.keyusers import ROLES, Quadrant
 from bot.services.polls import AUDIENCE_KINDS, REMIND_CHOICES, TEMPLATES, QuestionInput
@@ -436,8 +436,8 @@ def results(locale: str, figures: Any) -> dict[str, Any]:
         blocks.append(ui.section(t(locale, "poll.trend_title") + "\n" + lines))
     if figures.not_answered is not None:
         if figures.not_answered:
-            people = " ".join(f"<@{u}>" for u in figures.not_answered[:60])
-            blocks.append(ui.context(t(locale, "poll.not_answered_named") + " " + people))
+            people = [mention(u) for u in figures.not_answered[:60]]
+            blocks.append(ui.context(t(locale, "poll.not_answered_named", people=people)))
     elif figures.not_answered_count:
         blocks.append(
             ui.context(t(locale, "poll.not_answered_count", count=figures.not_answered_count))
