@@ -537,3 +537,32 @@ def test_hostile_titles_are_escaped_in_every_text(
     assert "<!channel>" not in raw and "<https://evil.example" not in raw
     assert "&lt;!channel&gt; &amp;" in raw
     assert emulator.violations == []
+
+
+def test_sessions_go_by_their_number_in_the_project_never_the_database_id(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator
+) -> None:
+    from tests.test_flows_meetings import plan_series
+
+    project_with_curriculum(slack)
+    response = plan_series(slack, people=[ANNA], roles=[], count="3")  # three events first
+    assert response.json is None or "errors" not in response.json, response.json
+    event_id = schedule(slack, database)
+    assert event_id == 4  # the project's first session, after its three meetings
+    told = texts(emulator.dm_messages(PM)) + texts(emulator.responses)
+    assert "Session *#1* System overview is scheduled" in told
+    assert "See who answered with `/training roster 1`" in told
+    assert "#4" not in told
+    training(slack, "list")
+    listed = texts(emulator.responses[-1:])
+    assert "*#1 System overview*" in listed and "#4" not in listed
+    training(slack, "roster 1")
+    assert "Session #1 · module *System overview*" in texts(emulator.responses[-1:])
+    training(slack, "roster ERP #1")
+    assert "Session #1 · module" in texts(emulator.responses[-1:])
+    training(slack, f"roster {event_id}")
+    assert "There is no training session 4 in this project" in texts(emulator.responses[-1:])
+    training(slack, "cancel 1")
+    assert "Session #1 *System overview* is cancelled" in texts(emulator.responses[-1:])
+    with database.session() as session:
+        assert session.get(CalendarEvent, event_id).status == "cancelled"  # type: ignore[union-attr]

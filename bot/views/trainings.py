@@ -810,7 +810,7 @@ def session_list(
                 t(
                     locale,
                     "training.list_line",
-                    id=event.id,
+                    id=view.number,
                     title=event.title,
                     module=view.module.name,
                     when=calendar_views.when(locale, event),
@@ -829,6 +829,7 @@ def session_list(
 def session_roster(
     locale: str,
     event: CalendarEvent,
+    number: int,
     session: TrainingSession,
     module: TrainingModule,
     rows: list[RosterRow],
@@ -838,9 +839,7 @@ def session_roster(
     """The core's roster by answer, plus attendance and the feedback poll of a training."""
     message = calendar_views.roster(locale, event, rows)
     blocks = [_parse(b) for b in message["blocks"]]
-    blocks.insert(
-        1, ui.context(t(locale, "training.roster_module", module=module.name, id=event.id))
-    )
+    blocks.insert(1, ui.context(t(locale, "training.roster_module", module=module.name, id=number)))
     marked = [r for r in rows if r.attendance]
     if marked:
         lines = [
