@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
@@ -89,6 +90,14 @@ def duration(locale: str | None, minutes: int) -> str:
     """A length as people write it: "8 h", "1 h 30 min", "45 min" (小时 / 分钟 in Chinese)."""
     hours, rest = divmod(int(minutes), 60)
     return plain(locale, "units.duration", hours=hours, minutes=rest)
+
+
+def joined(locale: str | None, items: Iterable[Any]) -> Markup:
+    """A list in the reader's language: "a, b, c" or "a、b、c" (text escaped, mentions kept)."""
+    separator = Markup(plain(locale, "units.separator"))
+    return separator.join(
+        item if isinstance(item, Markup) else Markup(escape_mrkdwn(str(item))) for item in items
+    )
 
 
 def _templates_root() -> Any:

@@ -39,7 +39,7 @@ def test_demo_meetings_act_in_chinese(tmp_path: Path) -> None:
     text, act = _act(tmp_path, "zh-CN", "第四幕：沟通计划")
     assert "沟通计划 · ERP" in act and "使用现成计划" in act
     assert "会议：SD/MM 工作会议" in act
-    assert "提醒： *SD/MM 工作会议* 将在 24 小时后开始。" in act
+    assert "提醒：SD/MM 工作会议 将在 24 小时后开始。" in act
     assert "联络欠账的关键用户" in act
     assert "已向负责人发送" in act
     assert "Act " not in text and "DM to" not in text

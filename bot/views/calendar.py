@@ -14,7 +14,7 @@ from markupsafe import Markup
 from slack_sdk.models.blocks import Block
 
 from bot.calendar.service import RosterRow
-from bot.i18n import duration, escape_mrkdwn, mention, plain, slack_date, t
+from bot.i18n import duration, escape_mrkdwn, joined, mention, plain, slack_date, t
 from bot.ids import CalendarId
 from bot.views import common as ui
 from storage.models import CalendarEvent, EventStatus, Invitation, Rsvp
@@ -162,8 +162,8 @@ def reminder(locale: str, event: CalendarEvent, minutes: int) -> dict[str, Any]:
     return ui.message(text, [ui.section("\n".join(lines))])
 
 
-def _names(rows: list[RosterRow]) -> str:
-    return ", ".join(mention(row.user_id) for row in rows)
+def _names(locale: str, rows: list[RosterRow]) -> str:
+    return joined(locale, (mention(row.user_id) for row in rows))
 
 
 def roster(locale: str, event: CalendarEvent, rows: list[RosterRow]) -> dict[str, Any]:
@@ -182,7 +182,7 @@ def roster(locale: str, event: CalendarEvent, rows: list[RosterRow]) -> dict[str
         if answer == Rsvp.WAITLISTED:
             people = sorted(people, key=lambda row: row.position or 0)
         label = t(locale, f"calendar.roster_group.{answer}", count=len(people))
-        blocks.append(ui.section(f"{label}\n{_names(people)}"))
+        blocks.append(ui.section(f"{label}\n{_names(locale, people)}"))
     if not rows:
         blocks.append(ui.section(t(locale, "calendar.roster_empty")))
     text = t(locale, "calendar.roster_fallback", title=event.title, count=len(rows))

@@ -14,7 +14,7 @@ from markupsafe import Markup
 from slack_sdk.models.blocks import Block
 
 from bot.calendar.service import RosterRow
-from bot.i18n import escape_mrkdwn, mention, plain, slack_date, t
+from bot.i18n import escape_mrkdwn, joined, mention, plain, slack_date, t
 from bot.ids import MeetingId
 from bot.services import meetings as service
 from bot.services.keyusers import ROLES, Quadrant
@@ -332,9 +332,19 @@ def detail_message(
     else:
         blocks.append(ui.section(_tally(locale, view.tally)))
     if roster is not None and roster:
-        people = ", ".join(
-            f"{mention(row.user_id)} ({plain(locale, f'meeting.answers.{row.response}')})"
-            for row in roster[:60]
+        people = joined(
+            locale,
+            (
+                Markup(  # already mrkdwn: the name a mention, the answer escaped
+                    t(
+                        locale,
+                        "meeting.answer_of",
+                        user=mention(row.user_id),
+                        answer=plain(locale, f"meeting.answers.{row.response}"),
+                    )
+                )
+                for row in roster[:60]
+            ),
         )
         blocks.append(ui.section(t(locale, "meeting.invited_heading") + "\n" + people))
     if outcome is not None:
@@ -376,7 +386,7 @@ def outcome_blocks(
 ) -> list[Block]:
     lines = [t(locale, "meeting.outcome_heading", count=len(outcome.attended))]
     if outcome.attended:
-        lines.append(", ".join(str(mention(user)) for user in outcome.attended))
+        lines.append(joined(locale, (mention(user) for user in outcome.attended)))
     if outcome.minutes:
         lines.append(t(locale, "meeting.minutes_heading") + "\n" + escape_mrkdwn(outcome.minutes))
     if outcome.decisions:

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
 )
 
-from bot.i18n import escape_mrkdwn, mention, plain, slack_date, t
+from bot.i18n import escape_mrkdwn, joined, mention, plain, slack_date, t
 from bot.ids import Action, PollId
 from bot.services.keyusers import ROLES, Quadrant
 from bot.services.polls import AUDIENCE_KINDS, REMIND_CHOICES, TEMPLATES, QuestionInput
@@ -150,7 +150,7 @@ def _question_line(locale: str, position: int, question: QuestionInput) -> str:
         number=position + 1,
         text=question.text,
         kind=plain(locale, f"poll.kind.{question.kind}"),
-        options=", ".join(question.options),
+        options=joined(locale, question.options),
         required=question.required,
     )
 

@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.calendar.service import RosterRow
-from bot.i18n import mention, percent, plain, say, slack_date, t
+from bot.i18n import joined, mention, percent, plain, say, slack_date, t
 from bot.ids import Action, TrainingId
 from bot.services.keyusers import ROLES, Quadrant
 from bot.services.training_readiness import Readiness, ReadinessCell
@@ -437,7 +437,7 @@ def quiz_scored(
                 locale,
                 "training.quiz_missed_line",
                 text=q.text,
-                right=", ".join(q.options[i] for i in q.correct),
+                right=joined(locale, (q.options[i] for i in q.correct)),
             )
             for q in missed
         )
@@ -535,7 +535,7 @@ def _practical_text(locale: str, cell: ReadinessCell) -> str:
     if cell.practical_score is None:
         return "—"
     result = plain(locale, "training.passed" if cell.practical_passed else "training.failed")
-    return f"{percent(cell.practical_score)} ({result})"
+    return plain(locale, "units.result", value=percent(cell.practical_score), result=result)
 
 
 def readiness_page(locale: str, project: Project, matrix: Readiness, page: int) -> dict[str, Any]:
