@@ -166,6 +166,28 @@ def test_chinese_lines_use_full_width_punctuation_without_stray_spaces(chinese_d
     assert half_width == []
 
 
+# English a Chinese reader may meet: the product and Slack, commands and what is typed after them
+# (a code span may wrap onto the next line), links, paths, emoji codes and channels, codes of
+# projects, modules, priorities and SAP transactions, the survey measures, language and time zones.
+ALLOWED_ENGLISH = re.compile(
+    r"`[^`]*`|https?://\S+|/[\w./-]+|:[a-z0-9_+-]+:|#[\w-]+|"
+    r"\b(?:Liaison|Slack|Home|CSAT|NPS|CSV|PNG|S/4HANA|SAP|Excel|SQLite|Web API|Block Kit|"
+    r"[A-Z]{2,}\w*|[A-Z]+-\d+|HH:MM|English|Simplified Chinese|(?:Asia|Europe|America)/\w+)\b"
+)
+
+
+def test_the_chinese_transcript_has_no_english_outside_names_and_commands(chinese_demo) -> None:  # type: ignore[no-untyped-def]
+    lines = [line for line in _reading(chinese_demo[0]) if not CSV.match(line)]
+    read = ALLOWED_ENGLISH.sub(" ", "\n".join(lines))
+    english = {
+        word: line
+        for line in read.splitlines()
+        if CJK.search(line)
+        for word in re.findall(r"[A-Za-z]{3,}", line)
+    }
+    assert english == {}  # "Log as key-user issue", "chen.jing", "CODE @person" were here
+
+
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
 def test_every_percentage_is_written_one_way(locale: str, chinese_demo, english_demo: str) -> None:  # type: ignore[no-untyped-def]
     text = chinese_demo[0] if locale == "zh-CN" else english_demo
