@@ -182,15 +182,20 @@ def _when(locale: str, event: CalendarEvent) -> str:
     return calendar_views.when(locale, event)
 
 
+def _day(event: CalendarEvent) -> Markup:
+    """Which occurrence of a series, by its day: a number is for those who type commands."""
+    return slack_date(event.starts_at, event.timezone, "{date_short_pretty}")
+
+
 def created_text(
-    locale: str, project: Project, meetings: list[Meeting], event: CalendarEvent
+    locale: str, project: Project, meetings: list[Meeting], event: CalendarEvent, number: int
 ) -> str:
     return t(
         locale,
         "meeting.created",
         title=event.title,
         code=project.code,
-        number=event.id,
+        number=number,
         when=Markup(_when(locale, event)),
         count=len(meetings),
         invited=len(meetings[0].attendees),
@@ -278,7 +283,7 @@ def list_message(
                 t(
                     locale,
                     "meeting.list_line",
-                    number=event.id,
+                    number=view.number,
                     title=event.title,
                     kind=kind_label(locale, view.meeting.kind),
                     when=slack_date(event.starts_at, event.timezone),
@@ -307,7 +312,7 @@ def detail_message(
         ui.header(heading),
         ui.section("\n".join(calendar_views.details(locale, event))),
         ui.context(
-            t(locale, "meeting.number", number=event.id, code=project.code)
+            t(locale, "meeting.number", number=view.number, code=project.code)
             + (
                 " · "
                 + t(
@@ -421,7 +426,7 @@ def outcome_message(
     issue_refs: dict[int, str],
 ) -> dict[str, Any]:
     """The organizer's summary after recording the outcome, with "Create issue" per item."""
-    heading = t(locale, "meeting.outcome_saved", title=event.title, number=event.id)
+    heading = t(locale, "meeting.outcome_saved", title=event.title, day=_day(event))
     blocks: list[Block] = [ui.section(heading)]
     blocks += outcome_blocks(locale, project, event, outcome, items, manage=True)
     for block in blocks:
@@ -516,7 +521,6 @@ def home_part(locale: str, upcoming: list[tuple[CalendarEvent, Invitation]]) -> 
         t(
             locale,
             "meeting.home_line",
-            number=event.id,
             title=event.title,
             when=slack_date(event.starts_at, event.timezone),
             answer=plain(locale, f"meeting.answers.{invitation.response}"),
@@ -558,7 +562,7 @@ class _Messages(calendar_views._Messages):
         return ui.message(text, [ui.section(text)])
 
     def outcome_prompt(self, locale: str, event: CalendarEvent, meeting: Meeting) -> dict[str, Any]:
-        text = t(locale, "meeting.outcome_prompt", title=event.title, number=event.id)
+        text = t(locale, "meeting.outcome_prompt", title=event.title, day=_day(event))
         return ui.message(
             text,
             [
