@@ -193,6 +193,7 @@ def test_every_percentage_is_written_one_way(locale: str, chinese_demo, english_
     text = chinese_demo[0] if locale == "zh-CN" else english_demo
     assert re.findall(r"\d %|\d+\.\d+%", text) == []
     assert re.search(r"\b67%", text)
+    assert not re.search(r"#\d+ \d+%", text)  # a round is "round 2", not an id-like "#2"
     assert re.findall(r"[(（](?:[6-9]\d|\d{3,}) (?:min|分钟)[)）]", text) == []  # 1 h, not 60 min
 
 
