@@ -84,6 +84,8 @@ class TrainingId(StrEnum):
     USE_STANDARD = "training_use_standard"
     ADD_MODULE = "training_add_module"
     EDIT_MODULE = "training_edit_module"
+    DELETE_MODULE = "training_delete_module"
+    MODULE_NOTICE = "training_module_notice"
     EXPORT_CURRICULUM = "training_export_curriculum"
     IMPORT_CURRICULUM = "training_import_curriculum"
     TAKE_QUIZ = "training_take_quiz"

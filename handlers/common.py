@@ -13,9 +13,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.delivery import SentMessage
-from bot.errors import LiaisonError, NotFound, PermissionDenied, ValidationError
+from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import mrkdwn_to_plain, say, say_plain, t
 from bot.runtime import Runtime
+from bot.services import fields
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.slack_io import AdminCache, slack_error_code
@@ -86,6 +87,17 @@ def user_ids_in(text: str) -> list[str]:
         if match:
             found.append(match.group(1) or match.group(2))
     return found
+
+
+def request_id(raw: object) -> int:
+    """The id of a record named by a request (a button's value, a form's ``private_metadata``),
+    read by ``fields.record_id``. Anything else is refused as a request that could not be read,
+    the person told in a few words, the log told without the value."""
+    ident = fields.record_id(raw)
+    if ident is None:
+        log.info("refused a request whose id could not be read")
+        raise NotFound(Msg("security.request_unreadable"))
+    return ident
 
 
 def error_text(locale: str, error: Exception) -> str:

@@ -15,11 +15,12 @@ from bot.i18n import t
 from bot.ids import PlanId
 from bot.runtime import Runtime
 from bot.services import commplan as service
+from bot.services import fields
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import common as ui
 from bot.views import commplan as views
-from handlers.common import dm, error_text, open_modal, refuse_form, unit, update_sent
+from handlers.common import dm, error_text, open_modal, refuse_form, request_id, unit, update_sent
 
 
 def entry_input(values: dict[str, Any]) -> service.PlanEntryInput:
@@ -104,7 +105,8 @@ def register(app: App, runtime: Runtime) -> None:
     def root(body: dict[str, Any]) -> tuple[str, int, int]:
         view = body["view"]
         metadata = ui.read_metadata(view)
-        return view["id"], int(metadata.get("page") or 0), int(metadata.get("project_id") or 0)
+        page = fields.whole_number(metadata.get("page")) or 0
+        return view["id"], page, request_id(metadata.get("project_id"))
 
     @app.action(PlanId.USE_TEMPLATE)
     def use_ready_made_plan(
@@ -128,7 +130,7 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         ack()
         view_id, _, project_id = root(body)
-        refresh(client, context, view_id, int(action.get("value") or 0), project_id)
+        refresh(client, context, view_id, fields.whole_number(action.get("value")) or 0, project_id)
 
     @app.action(PlanId.REMOVE)
     def remove_plan_entry(
@@ -141,7 +143,7 @@ def register(app: App, runtime: Runtime) -> None:
         ack()
         view_id, page, _ = root(body)
         with unit(runtime, context, client) as ctx:
-            entry, project = service.get_entry(ctx, int(action.get("value") or 0))
+            entry, project = service.get_entry(ctx, request_id(action.get("value")))
             service.remove_entry(ctx=ctx, entry=entry)
             view = plan_view(ctx, project, page)
         client.views_update(view_id=view_id, view=view)
@@ -156,7 +158,7 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         ack()
         with unit(runtime, context, client) as ctx:
-            project = project_service.get_project_by_id(ctx, int(action.get("value") or 0))
+            project = project_service.get_project_by_id(ctx, request_id(action.get("value")))
             service.require_planner(ctx, project)
             defaults = service.PlanEntryInput(owner_id=context.user_id)
             view = views.entry_modal(
@@ -174,7 +176,7 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         ack()
         with unit(runtime, context, client) as ctx:
-            entry, project = service.get_entry(ctx, int(action.get("value") or 0))
+            entry, project = service.get_entry(ctx, request_id(action.get("value")))
             service.require_planner(ctx, project)
             view = views.entry_modal(
                 project.locale,
@@ -201,14 +203,14 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             with unit(runtime, context, client) as ctx:
                 project = project_service.get_project_by_id(
-                    ctx, int(metadata.get("project_id") or 0)
+                    ctx, request_id(metadata.get("project_id"))
                 )
                 locale = project.locale
                 if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
                     ack()
                     return
                 if metadata.get("entry_id"):
-                    entry, _ = service.get_entry(ctx, int(metadata["entry_id"]))
+                    entry, _ = service.get_entry(ctx, request_id(metadata["entry_id"]))
                     service.update_entry(ctx=ctx, entry=entry, data=data)
                 else:
                     entry = service.add_entry(ctx=ctx, project=project, data=data)
@@ -241,7 +243,7 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         ack()
         with unit(runtime, context, client) as ctx:
-            item = service.occurrence_for_owner(ctx, int(action.get("value") or 0))
+            item = service.occurrence_for_owner(ctx, request_id(action.get("value")))
             locale = item.project.locale
             if item.occurrence.status == "done":
                 refusal = t(locale, "plan.answer.already_done")
@@ -266,7 +268,7 @@ def register(app: App, runtime: Runtime) -> None:
                     ack()
                     return
                 item = service.mark_done(
-                    ctx=ctx, occurrence_id=int(metadata.get("occurrence_id") or 0), note=note
+                    ctx=ctx, occurrence_id=request_id(metadata.get("occurrence_id")), note=note
                 )
                 locale = item.project.locale
         except LiaisonError as error:
@@ -286,7 +288,7 @@ def register(app: App, runtime: Runtime) -> None:
         ack()
         try:
             with unit(runtime, context, client) as ctx:
-                item = service.snooze(ctx=ctx, occurrence_id=int(action.get("value") or 0))
+                item = service.snooze(ctx=ctx, occurrence_id=request_id(action.get("value")))
         except ValidationError as error:
             tell(client, context, error_text(settings.locale, error))
             return
@@ -303,7 +305,7 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         ack()
         with unit(runtime, context, client) as ctx:
-            item = service.occurrence_for_owner(ctx, int(action.get("value") or 0))
+            item = service.occurrence_for_owner(ctx, request_id(action.get("value")))
             locale = item.project.locale
             figures = service.report_figures(ctx, item.project, service.report_since(ctx, item))
             draft = views.report_draft(locale, figures)
@@ -321,7 +323,7 @@ def register(app: App, runtime: Runtime) -> None:
         keys: list[str] = []
         try:
             with unit(runtime, context, client) as ctx:
-                item = service.occurrence_for_owner(ctx, int(metadata.get("occurrence_id") or 0))
+                item = service.occurrence_for_owner(ctx, request_id(metadata.get("occurrence_id")))
                 locale = item.project.locale
                 if item.occurrence.status == "done":
                     raise ValidationError({"report": Msg("plan.errors.already_done")})

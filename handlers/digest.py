@@ -15,12 +15,13 @@ from bot.ids import DigestId
 from bot.jobs import digest as digest_jobs
 from bot.runtime import Runtime
 from bot.services import digest as service
+from bot.services import fields
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import common as ui
 from bot.views import digest as views
 from bot.views import home as home_views
-from handlers.common import error_text, open_modal, refuse_form, unit
+from handlers.common import error_text, open_modal, refuse_form, request_id, unit
 from handlers.home import publish_home
 from storage.models import Project
 
@@ -29,10 +30,7 @@ log = logging.getLogger(__name__)
 
 def _pm_project(ctx: Ctx, raw_id: Any) -> Project:
     """The project a button names, if the clicker manages it: ids in buttons may be forged."""
-    try:
-        project = project_service.get_project_by_id(ctx, int(raw_id))
-    except (TypeError, ValueError):
-        raise NotFound(Msg("errors.project_not_found", code=str(raw_id)[:20])) from None
+    project = project_service.get_project_by_id(ctx, request_id(raw_id))
     if not project_service.can_manage(ctx, project):
         raise PermissionDenied(Msg("digest.errors.not_pm", code=project.code))
     return project
@@ -211,9 +209,9 @@ def register(app: App, runtime: Runtime) -> None:
         section, _, rest = (action.get("value") or "").partition(":")
         project_id, _, page = rest.partition(":")
         key = "issues" if section == "issues" else f"risk:{project_id}"
-        pages = {key: int(page) if page.isdigit() else 0}
-        if section == "risk" and project_id.isdigit():
-            pages["project"] = int(project_id)
+        pages = {key: fields.whole_number(page) or 0}
+        if section == "risk" and (ident := fields.record_id(project_id)):
+            pages["project"] = ident
         publish_home(runtime, client, context.team_id or "", context.user_id or "", pages)
 
     @app.action(DigestId.HOME_PICK_PROJECT)
@@ -222,5 +220,6 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         ack()
         raw = (action.get("selected_option") or {}).get("value") or ""
-        pages = {"project": int(raw)} if raw.isdigit() else {}
+        ident = fields.record_id(raw)
+        pages = {"project": ident} if ident else {}
         publish_home(runtime, client, context.team_id or "", context.user_id or "", pages)

@@ -15,7 +15,7 @@ from bot.services import engagement as service
 from bot.services import projects as project_service
 from bot.views import common as ui
 from bot.views import engagement as views
-from handlers.common import dm, open_modal, refuse_form, unit, user_ids_in
+from handlers.common import dm, open_modal, refuse_form, request_id, unit, user_ids_in
 from handlers.commplan import open_plan_modal
 from handlers.home import publish_home
 
@@ -52,7 +52,7 @@ def touch_by_command(
 
 def _split(value: str) -> tuple[int, str | None]:
     project_id, _, user_id = (value or "").partition(":")
-    return int(project_id or 0), (user_id or None)
+    return request_id(project_id), (user_id or None)
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -80,7 +80,7 @@ def register(app: App, runtime: Runtime) -> None:
         ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
         values = ui.read_values(view)
-        project_id = int(ui.read_metadata(view).get("project_id") or 0)
+        project_id = request_id(ui.read_metadata(view).get("project_id"))
         locale = settings.locale
         try:
             with unit(runtime, context, client) as ctx:
@@ -115,6 +115,5 @@ def register(app: App, runtime: Runtime) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        open_plan_modal(
-            runtime, client, body["trigger_id"], context, project_id=int(action.get("value") or 0)
-        )
+        project_id = request_id(action.get("value"))
+        open_plan_modal(runtime, client, body["trigger_id"], context, project_id=project_id)

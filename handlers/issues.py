@@ -17,6 +17,7 @@ from bot.i18n import t
 from bot.ids import IssueId
 from bot.jobs import issues as notices
 from bot.runtime import Runtime
+from bot.services import fields
 from bot.services import issues as service
 from bot.services import projects as project_service
 from bot.slack_io import slack_error_code
@@ -28,6 +29,7 @@ from handlers.common import (
     open_modal,
     person_locale,
     refuse_form,
+    request_id,
     unit,
     user_ids_in,
 )
@@ -272,7 +274,7 @@ def register(app: App, runtime: Runtime) -> None:
             body["trigger_id"],
             context,
             None,
-            project_id=int(value) if value.isdigit() else None,
+            project_id=fields.record_id(value),
         )
 
     @app.view(IssueId.NEW_MODAL)
@@ -290,7 +292,7 @@ def register(app: App, runtime: Runtime) -> None:
             with unit(runtime, context, client) as ctx:
                 if not project_id:
                     raise ValidationError({"project": Msg("errors.required")})
-                project = project_service.get_project_by_id(ctx, int(project_id))
+                project = project_service.get_project_by_id(ctx, request_id(project_id))
                 locale = project.locale
                 if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
                     ack()
@@ -342,7 +344,7 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             if verb in service.VERBS_WITH_INPUT:
                 with unit(runtime, context, client) as ctx:
-                    issue, project = service.get_issue(ctx, int(issue_id))
+                    issue, project = service.get_issue(ctx, request_id(issue_id))
                     locale = project.locale
                     reason = service.refusal(ctx, project, issue, verb)
                     if reason is not None:
@@ -357,8 +359,8 @@ def register(app: App, runtime: Runtime) -> None:
                 context,
                 client,
                 verb=verb,
-                issue_id=int(issue_id),
-                expected_version=int(version) if version.isdigit() else None,
+                issue_id=request_id(issue_id),
+                expected_version=fields.whole_number(version),
             )
             tell(body, client, respond, answer)
         except LiaisonError as error:
@@ -384,7 +386,7 @@ def register(app: App, runtime: Runtime) -> None:
         team_id = context.team_id or ""
         try:
             with unit(runtime, context, client) as ctx:
-                issue, project = service.get_issue(ctx, int(metadata.get("issue_id") or 0))
+                issue, project = service.get_issue(ctx, request_id(metadata.get("issue_id")))
                 locale = project.locale
                 if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
                     ack()
@@ -415,7 +417,8 @@ def register(app: App, runtime: Runtime) -> None:
         ack()
         issue_id, _, rating = (action.get("value") or "").partition(":")
         try:
-            thanks, keys = save_rating(context, client, int(issue_id), int(rating), "")
+            rated = fields.whole_number(rating) or 0  # out of range: the service says so
+            thanks, keys = save_rating(context, client, request_id(issue_id), rated, "")
         except LiaisonError as error:
             tell(body, client, respond, error_text(person_locale(runtime, context, client), error))
             return
@@ -446,7 +449,7 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         ack()
         with unit(runtime, context, client) as ctx:
-            issue, project = service.get_issue(ctx, int(action.get("value") or 0))
+            issue, project = service.get_issue(ctx, request_id(action.get("value")))
             if ctx.actor_id != issue.reporter_id:  # the value may be forged: show nothing
                 raise PermissionDenied(
                     Msg("issues.refused.rate_not_reporter", ref=service.issue_key(project, issue))
@@ -459,7 +462,7 @@ def register(app: App, runtime: Runtime) -> None:
         ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
         values = ui.read_values(view)
-        issue_id = int(ui.read_metadata(view).get("issue_id") or 0)
+        issue_id = request_id(ui.read_metadata(view).get("issue_id"))
         locale = person_locale(runtime, context, client)
         try:
             with unit(runtime, context, client) as ctx:
@@ -470,7 +473,7 @@ def register(app: App, runtime: Runtime) -> None:
                 context,
                 client,
                 issue_id,
-                int(values.get("rating") or 0),
+                fields.whole_number(values.get("rating")) or 0,
                 values.get("comment") or "",
             )
         except LiaisonError as error:
@@ -495,8 +498,8 @@ def register(app: App, runtime: Runtime) -> None:
                 context,
                 client,
                 verb=service.Verb.REOPEN,
-                issue_id=int(issue_id),
-                expected_version=int(version) if version.isdigit() else None,
+                issue_id=request_id(issue_id),
+                expected_version=fields.whole_number(version),
             )
         except LiaisonError as error:
             answer = error_text(person_locale(runtime, context, client), error)
@@ -505,7 +508,7 @@ def register(app: App, runtime: Runtime) -> None:
     # ------------------------------------------------------------------ reminders' snooze
 
     def snooze(context: BoltContext, client: WebClient, ids: str, until: date | str | None) -> str:
-        issue_ids = [int(part) for part in ids.split(",") if part.isdigit()]
+        issue_ids = [ident for ident in map(fields.record_id, ids.split(",")) if ident]
         with unit(runtime, context, client) as ctx:
             snoozed = service.snooze(ctx=ctx, issue_ids=issue_ids, until=until)
             locale = person_locale(runtime, context, client, ctx)
@@ -569,7 +572,7 @@ def register(app: App, runtime: Runtime) -> None:
         ack()
         page, _, raw = (action.get("value") or "1|").partition("|")
         try:
-            answer = list_answer(context, client, raw.split(), int(page) if page.isdigit() else 1)
+            answer = list_answer(context, client, raw.split(), fields.whole_number(page) or 1)
         except LiaisonError as error:
             answer = {"text": error_text(person_locale(runtime, context, client), error)}
         respond(replace_original=True, **answer)
@@ -626,7 +629,7 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         ack()
         with unit(runtime, context, client) as ctx:
-            issue, project = service.get_issue(ctx, int(action.get("value") or 0))
+            issue, project = service.get_issue(ctx, request_id(action.get("value")))
             if not service.can_see(ctx, project, issue):
                 raise NotFound(Msg("issues.errors.not_found", ref=str(issue.id)))
             modal = views.issue_detail_modal(

@@ -26,6 +26,7 @@ from handlers.common import (
     open_modal,
     person_locale,
     refuse_form,
+    request_id,
     unit,
     user_ids_in,
 )
@@ -296,7 +297,8 @@ def register(app: App, runtime: Runtime) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        open_add_modal(client, body["trigger_id"], context, None, None, int(action["value"]))
+        project_id = request_id(action.get("value"))
+        open_add_modal(client, body["trigger_id"], context, None, None, project_id)
 
     @app.action(Action.HOME_SHOW_REGISTER)
     def show_register_from_home(
@@ -308,7 +310,7 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         ack()
         with unit(runtime, context, client) as ctx:
-            project = project_service.get_project_by_id(ctx, int(action["value"]))
+            project = project_service.get_project_by_id(ctx, request_id(action.get("value")))
             grouped = service.register(ctx, project)
             message = views.register_message(project.locale, project, grouped, manage=True)
             title = project.code
@@ -341,7 +343,7 @@ def register(app: App, runtime: Runtime) -> None:
             with unit(runtime, context, client) as ctx:
                 if not project_id:
                     raise ValidationError({"project": Msg("errors.required")})
-                project = project_service.get_project_by_id(ctx, int(project_id))
+                project = project_service.get_project_by_id(ctx, request_id(project_id))
                 locale = project.locale
                 if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
                     ack()
@@ -374,7 +376,7 @@ def register(app: App, runtime: Runtime) -> None:
         locale = person_locale(runtime, context, client)
         try:
             with unit(runtime, context, client) as ctx:
-                key_user = service.get_key_user_by_id(ctx, int(key_user_id or 0))
+                key_user = service.get_key_user_by_id(ctx, request_id(key_user_id))
                 project = project_service.get_project_by_id(ctx, key_user.project_id)
                 locale = project.locale
                 if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
@@ -394,7 +396,7 @@ def register(app: App, runtime: Runtime) -> None:
         ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
         values = ui.read_values(view)
-        project_id = int(ui.read_metadata(view).get("project_id") or 0)
+        project_id = request_id(ui.read_metadata(view).get("project_id"))
         files = values.get("csv_file") or []
         pasted = (values.get("csv") or "").strip()
         locale = person_locale(runtime, context, client)

@@ -5,7 +5,6 @@ the engagement nudge. RSVP and check-in buttons are the calendar core's (``handl
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -17,6 +16,7 @@ from bot.i18n import t
 from bot.ids import EngagementId, MeetingId, PlanId
 from bot.jobs import issues as issue_notices
 from bot.runtime import Runtime
+from bot.services import fields
 from bot.services import issues as issue_service
 from bot.services import meetings as service
 from bot.services import projects as project_service
@@ -28,16 +28,13 @@ from handlers.common import (
     error_text,
     open_modal,
     refuse_form,
+    request_id,
     respond_error,
     unit,
     update_sent,
 )
 from handlers.commplan import due_source, refresh_due_message
 from handlers.home import publish_home
-
-
-def _moment(raw: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(raw), UTC) if raw not in (None, "") else None
 
 
 def meeting_input(values: dict[str, Any]) -> service.MeetingInput:
@@ -47,8 +44,8 @@ def meeting_input(values: dict[str, Any]) -> service.MeetingInput:
     return service.MeetingInput(
         title=values.get("title") or "",
         kind=values.get("kind") or "",
-        starts_at=_moment(values.get("starts_at")),
-        duration_minutes=int(duration) if str(duration or "").isdigit() else None,
+        starts_at=fields.moment(values.get("starts_at")),
+        duration_minutes=fields.whole_number(duration),
         location=values.get("location") or "",
         video_url=(values.get("video_url") or "").strip(),
         people=list(values.get("people") or []),
@@ -60,7 +57,7 @@ def meeting_input(values: dict[str, Any]) -> service.MeetingInput:
         repeat=values.get("repeat") or "none",
         count=values.get("count") or "",
         until=values.get("until") or None,
-        reminders=[int(m) for m in values.get("reminders") or [] if str(m).isdigit()],
+        reminders=[m for m in map(fields.whole_number, values.get("reminders") or []) if m],
         allow_maybe="maybe" in options,
         announce="announce" in options,
     )
@@ -93,7 +90,7 @@ def register(app: App, runtime: Runtime) -> None:
                 )
             elif verb == "list" and len(words) <= 3:
                 rest = [w.lower() for w in words[1:]]
-                scope = "all" if "all" in rest else "week"
+                scope = "all" if "all" in rest else "week" if "week" in rest else "next"
                 codes = [w for w in words[1:] if w.lower() not in ("all", "week")]
                 if len(codes) > 1:
                     respond(text=usage(locale), response_type="ephemeral")
@@ -170,8 +167,8 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> dict[str, Any]:
         with unit(runtime, context, client) as ctx:
             project = project_service.resolve_project(ctx, code, channel_id)
-            rows = service.list_meetings(ctx, project, scope=scope)
-            return views.list_message(project.locale, project, rows, scope)
+            found = service.list_meetings(ctx, project, scope=scope)
+            return views.list_message(project.locale, project, found, scope)
 
     def numbered(
         context: BoltContext, client: WebClient, args: list[str], channel_id: str | None
@@ -218,7 +215,7 @@ def register(app: App, runtime: Runtime) -> None:
         values = ui.read_values(view)
         metadata = ui.read_metadata(view)
         data = meeting_input(values)
-        data.plan_occurrence_id = metadata.get("plan_occurrence_id")
+        data.plan_occurrence_id = fields.record_id(metadata.get("plan_occurrence_id"))
         project_id = metadata.get("project_id") or values.get("project")
         locale = settings.locale
         team_id = context.team_id or ""
@@ -226,7 +223,7 @@ def register(app: App, runtime: Runtime) -> None:
             with unit(runtime, context, client) as ctx:
                 if not project_id:
                     raise ValidationError({"project": Msg("errors.required")})
-                project = project_service.get_project_by_id(ctx, int(project_id))
+                project = project_service.get_project_by_id(ctx, request_id(project_id))
                 locale = project.locale
                 if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
                     ack()
@@ -245,7 +242,7 @@ def register(app: App, runtime: Runtime) -> None:
         dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
         if data.plan_occurrence_id and isinstance(metadata.get("source"), dict):
             ts = metadata["source"].get("ts")
-            refresh_due_message(runtime, client, context, ts, int(data.plan_occurrence_id))
+            refresh_due_message(runtime, client, context, ts, data.plan_occurrence_id)
 
     def save_change(
         ack: Ack,
@@ -284,8 +281,8 @@ def register(app: App, runtime: Runtime) -> None:
             moved, keys = service.reschedule_meeting(
                 ctx=ctx,
                 event_id=event_id,
-                starts_at=_moment(values.get("starts_at")),
-                duration_minutes=int(duration) if str(duration or "").isdigit() else None,
+                starts_at=fields.moment(values.get("starts_at")),
+                duration_minutes=fields.whole_number(duration),
                 messages=views.MESSAGES,
             )
             text = t(
@@ -454,7 +451,8 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         ack()
         with unit(runtime, context, client) as ctx:
-            project, defaults = service.planner_default_meeting(ctx, int(action.get("value") or 0))
+            occurrence_id = request_id(action.get("value"))
+            project, defaults = service.planner_default_meeting(ctx, occurrence_id)
         open_new_form(
             client,
             body["trigger_id"],
@@ -479,6 +477,6 @@ def register(app: App, runtime: Runtime) -> None:
             client,
             body["trigger_id"],
             context,
-            project_id=int(project_id or 0),
+            project_id=request_id(project_id),
             defaults=defaults,
         )

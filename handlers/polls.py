@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -15,7 +14,7 @@ from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, Validation
 from bot.i18n import plain, slack_date, t
 from bot.ids import PollId
 from bot.runtime import Runtime
-from bot.services import poll_results
+from bot.services import fields, poll_results
 from bot.services import polls as service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
@@ -27,6 +26,7 @@ from handlers.common import (
     open_modal,
     person_locale,
     refuse_form,
+    request_id,
     respond_error,
     unit,
     update_sent,
@@ -39,16 +39,12 @@ RATE_ACTION = re.compile("^" + re.escape(PollId.RATE_PREFIX))
 METADATA_LIMIT = 3000
 
 
-def _moment(raw: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(raw), UTC) if raw not in (None, "") else None
-
-
 def settings_draft(values: dict[str, Any], project_id: int, locale: str) -> dict[str, Any]:
     """Step 1's answers as the compact draft carried in the next modals' private_metadata."""
     template = values.get("template")
     template = template if template and template != "none" else None
     title = (values.get("title") or "").strip()
-    if not title and template:
+    if not title and template in service.TEMPLATES:  # another is refused with the settings
         title = plain(locale, f"poll.template.{template}")
     questions = service.template_questions(locale, template)
     return {
@@ -65,29 +61,34 @@ def settings_draft(values: dict[str, Any], project_id: int, locale: str) -> dict
             "opens": values.get("opens_at"),
             "closes": values.get("closes_at"),
             "recurrence": values.get("recurrence") or "none",
-            "remind": int(values.get("remind_hours") or 0),
+            "remind": fields.whole_number(values.get("remind_hours")) or 0,
         },
         "q": [q.compact() for q in questions],
     }
 
 
 def poll_input(draft: dict[str, Any]) -> service.PollInput:
-    s = draft["s"]
-    return service.PollInput(
-        title=s["title"],
-        intro=s["intro"],
-        template=s["template"],
-        audience_kind=s["ak"],
-        audience_roles=list(s["roles"]),
-        audience_quadrants=list(s["quadrants"]),
-        audience_people=list(s["people"]),
-        anonymous=bool(s["anonymous"]),
-        opens_at=_moment(s["opens"]),
-        closes_at=_moment(s["closes"]),
-        recurrence=s["recurrence"],
-        remind_hours=s["remind"] or None,
-        questions=[service.QuestionInput.from_compact(q) for q in draft.get("q", [])],
-    )
+    """The poll the draft in the form's private_metadata describes (written by step 1). A draft
+    of another shape did not come from this form: it is refused as unreadable."""
+    try:
+        s = draft["s"]
+        return service.PollInput(
+            title=str(s["title"]),
+            intro=str(s["intro"]),
+            template=str(s["template"]) if s["template"] is not None else None,
+            audience_kind=str(s["ak"]),
+            audience_roles=[str(role) for role in s["roles"]],
+            audience_quadrants=[str(quadrant) for quadrant in s["quadrants"]],
+            audience_people=[str(person) for person in s["people"]],
+            anonymous=bool(s["anonymous"]),
+            opens_at=fields.moment(s["opens"]),
+            closes_at=fields.moment(s["closes"]),
+            recurrence=str(s["recurrence"]),
+            remind_hours=fields.whole_number(s["remind"]) or None,
+            questions=[service.QuestionInput.from_compact(q) for q in draft.get("q") or []],
+        )
+    except (KeyError, TypeError, AttributeError):
+        raise ValidationError({"": Msg("security.form_unreadable")}) from None
 
 
 def question_input(values: dict[str, Any]) -> service.QuestionInput:
@@ -256,7 +257,7 @@ def register(app: App, runtime: Runtime) -> None:
             with unit(runtime, context, client) as ctx:
                 if not project_id:
                     raise ValidationError({"project": Msg("errors.required")})
-                project = project_service.get_project_by_id(ctx, int(project_id))
+                project = project_service.get_project_by_id(ctx, request_id(project_id))
                 project_service.require_pm(ctx, project)
                 locale = project.locale
                 draft = settings_draft(values, project.id or 0, locale)
@@ -276,11 +277,13 @@ def register(app: App, runtime: Runtime) -> None:
         keys: list[str] = []
         try:
             with unit(runtime, context, client) as ctx:
-                project = project_service.get_project_by_id(ctx, int(draft["p"]))
+                project = project_service.get_project_by_id(ctx, request_id(draft.get("p")))
                 locale = project.locale
+                poll_input(draft)  # the draft is one this form wrote
                 question = question_input(values)
                 if question.text.strip():
-                    draft["q"].append(service.clean_question(question).compact())
+                    asked = list(draft.get("q") or [])
+                    draft["q"] = [*asked, service.clean_question(question).compact()]
                 if len(json.dumps(draft)) > METADATA_LIMIT:
                     raise ValidationError({"question_text": Msg("poll.errors.draft_too_long")})
                 if values.get("then") != "create":
@@ -394,7 +397,8 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         ack()
         value = views.read_value(action.get("value"))
-        _prefix, question_id, rating = action["action_id"].split(":")
+        _prefix, _sep, rest = action["action_id"].partition(":")
+        question_id, _sep, rating = rest.partition(":")
         user_id = context.user_id or ""
         with unit(runtime, context, client) as ctx:
             try:
@@ -402,8 +406,8 @@ def register(app: App, runtime: Runtime) -> None:
                     ctx=ctx,
                     poll_id=value.get("p"),
                     user_id=user_id,
-                    question_id=int(question_id),
-                    value=int(rating),
+                    question_id=request_id(question_id),
+                    value=fields.whole_number(rating),
                 )
             except service.PollClosed as error:
                 _show_closed(client, respond, ctx, value.get("p"), error)

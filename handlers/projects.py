@@ -12,6 +12,7 @@ from bot.errors import LiaisonError, ValidationError
 from bot.i18n import t
 from bot.ids import Action, Callback
 from bot.runtime import Runtime
+from bot.services import fields
 from bot.services import keyusers as keyuser_service
 from bot.services import projects as service
 from bot.slack_io import slack_error_code
@@ -22,6 +23,7 @@ from handlers.common import (
     open_modal,
     person_locale,
     refuse_form,
+    request_id,
     slack_error_text,
     unit,
 )
@@ -46,7 +48,7 @@ def project_input(values: dict[str, Any]) -> service.ProjectInput:
         team_ids=list(values.get("team_ids") or []),
         timezone=values.get("timezone") or "UTC",
         locale=values.get("locale") or "en",
-        digest_weekday=int(weekday) if weekday not in (None, "") else 0,
+        digest_weekday=fields.whole_number(weekday) if weekday not in (None, "") else 0,
         digest_time=(values.get("digest_time") or "").strip(),
     )
 
@@ -178,9 +180,8 @@ def register(app: App, runtime: Runtime) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        open_edit_project_modal(
-            client, body["trigger_id"], context, project_id=int(action["value"])
-        )
+        project_id = request_id(action.get("value"))
+        open_edit_project_modal(client, body["trigger_id"], context, project_id=project_id)
 
     @app.view(Callback.PROJECT_NEW)
     def save_new_project(

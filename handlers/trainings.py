@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -18,6 +17,7 @@ from bot.errors import LiaisonError, Msg, NotFound, ValidationError
 from bot.i18n import mention, plain, slack_date, t
 from bot.ids import TrainingId
 from bot.runtime import Runtime
+from bot.services import fields
 from bot.services import projects as project_service
 from bot.services import training_readiness as readiness_service
 from bot.services import training_sessions as session_service
@@ -26,7 +26,15 @@ from bot.services.context import Ctx
 from bot.views import calendar as calendar_views
 from bot.views import common as ui
 from bot.views import trainings as views
-from handlers.common import dm, error_text, open_modal, refuse_form, respond_error, unit
+from handlers.common import (
+    dm,
+    error_text,
+    open_modal,
+    refuse_form,
+    request_id,
+    respond_error,
+    unit,
+)
 from handlers.home import publish_home
 from handlers.keyusers import UserResolver, uploaded_csv
 from storage.models import Project
@@ -38,16 +46,12 @@ SESSION_VERBS = ("roster", "attendance", "cancel", "reschedule")
 IMPORTS = ("curriculum", "questions", "practical")
 
 
-def _moment(raw: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(raw), UTC) if raw not in (None, "") else None
-
-
 def session_input(values: dict[str, Any]) -> session_service.SessionInput:
     return session_service.SessionInput(
         module_id=values.get("module"),
         title=values.get("title") or "",
         trainer_id=values.get("trainer_id"),
-        starts_at=_moment(values.get("starts_at")),
+        starts_at=fields.moment(values.get("starts_at")),
         duration_hours=values.get("duration"),
         sessions=values.get("sessions") or 1,
         location=values.get("location") or "",
@@ -57,8 +61,8 @@ def session_input(values: dict[str, Any]) -> session_service.SessionInput:
         audience_roles=values.get("audience_roles") or [],
         audience_quadrants=values.get("audience_quadrants") or [],
         audience_people=values.get("audience_people") or [],
-        rsvp_deadline=_moment(values.get("rsvp_deadline")),
-        reminders=[int(m) for m in values.get("reminders") or []],
+        rsvp_deadline=fields.moment(values.get("rsvp_deadline")),
+        reminders=[m for m in map(fields.whole_number, values.get("reminders") or []) if m],
     )
 
 
@@ -71,7 +75,26 @@ def module_input(values: dict[str, Any]) -> service.ModuleInput:
         audience_roles=values.get("audience_roles") or [],
         has_practical=values.get("has_practical") == "yes",
         pass_mark=values.get("pass_mark") or "",
+        position=values.get("position"),
     )
+
+
+def roll_call_statuses(values: dict[str, Any]) -> dict[str, str]:
+    """A roll call's answers, person by person or by status; someone under two statuses is
+    refused on the second one's picker."""
+    statuses = {
+        block_id.split(":", 1)[1]: value
+        for block_id, value in values.items()
+        if block_id.startswith("att:") and value
+    }
+    for block_id, people in values.items():
+        if not block_id.startswith(views.ROLL_CALL_GROUP):
+            continue
+        for user_id in people or []:
+            if user_id in statuses:
+                raise ValidationError({block_id: Msg("training.errors.two_statuses")})
+            statuses[user_id] = block_id.removeprefix(views.ROLL_CALL_GROUP)
+    return statuses
 
 
 def _split_args(args: list[str], choices: tuple[str, ...]) -> tuple[str | None, str | None]:
@@ -210,10 +233,7 @@ def register(app: App, runtime: Runtime) -> None:
             return curriculum_message(ctx, project)
 
     def _project_by_value(ctx: Ctx, raw: Any) -> Project:
-        try:
-            return project_service.get_project_by_id(ctx, int(raw))
-        except (TypeError, ValueError):
-            raise NotFound(Msg("errors.project_not_found", code="?")) from None
+        return project_service.get_project_by_id(ctx, request_id(raw))
 
     @app.action(TrainingId.USE_STANDARD)
     def adopt_standard_curriculum(
@@ -268,11 +288,36 @@ def register(app: App, runtime: Runtime) -> None:
                     project = _project_by_value(ctx, action.get("value"))
                 locale = project.locale
                 project_service.require_pm(ctx, project)
-                view = views.module_modal(locale, project, module)
+                size = len(service.modules_of(ctx, project.id or 0))
+                view = views.module_modal(locale, project, module, size=size)
         except LiaisonError as error:
             respond_error(respond, locale, error)
             return
         open_modal(client, body["trigger_id"], view)
+
+    @app.action(TrainingId.DELETE_MODULE)
+    def delete_module(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        """The module form's Delete, after Slack's confirmation: the form becomes the outcome."""
+        ack()
+        locale = settings.locale
+        try:
+            with unit(runtime, context, client) as ctx:
+                module, project = service.delete_module(ctx=ctx, module_id=action.get("value"))
+                locale = project.locale
+                text = t(locale, "training.module_deleted", name=module.name, code=project.code)
+        except LiaisonError as error:
+            text = error_text(locale, error)
+        view_id = (body.get("view") or {}).get("id")
+        if view_id:
+            client.views_update(view_id=view_id, view=views.module_notice(locale, text))
+        else:
+            dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
 
     ProjectForm = Callable[[Ctx, Project, dict[str, Any], dict[str, Any]], tuple[str, list[str]]]
 
@@ -317,7 +362,7 @@ def register(app: App, runtime: Runtime) -> None:
                 ctx=ctx,
                 project=project,
                 data=module_input(values),
-                module_id=int(module_id) if module_id else None,
+                module_id=request_id(module_id) if module_id else None,
             )
             return t(
                 project.locale, "training.module_saved", name=module.name, code=project.code
@@ -523,8 +568,8 @@ def register(app: App, runtime: Runtime) -> None:
                 ctx=ctx,
                 project=project,
                 module_id=values.get("module"),
-                deadline=_moment(values.get("deadline")),
-                remind_hours=int(values.get("remind_hours") or 0) or None,
+                deadline=fields.moment(values.get("deadline")),
+                remind_hours=fields.whole_number(values.get("remind_hours")) or None,
                 messages=views.MESSAGES,
                 repeat_weekly=values.get("repeat") == "weekly",
             )
@@ -666,8 +711,8 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             with unit(runtime, context, client) as ctx:
                 code = _project_by_value(ctx, project_id).code
-            message = show_readiness(context, client, code, None, int(page or 1))
-        except (LiaisonError, ValueError) as error:
+            message = show_readiness(context, client, code, None, fields.whole_number(page) or 1)
+        except LiaisonError as error:
             respond_error(respond, settings.locale, error)
             return
         respond(**message, response_type="ephemeral", replace_original=True)
@@ -795,9 +840,9 @@ def register(app: App, runtime: Runtime) -> None:
                 event, keys = session_service.reschedule(
                     ctx=ctx,
                     event_id=event.id,
-                    starts_at=_moment(values.get("starts_at")),
+                    starts_at=fields.moment(values.get("starts_at")),
                     duration_hours=values.get("duration"),
-                    rsvp_deadline=_moment(values.get("rsvp_deadline")),
+                    rsvp_deadline=fields.moment(values.get("rsvp_deadline")),
                     messages=calendar_views.MESSAGES,
                 )
                 text = t(
@@ -844,13 +889,9 @@ def register(app: App, runtime: Runtime) -> None:
     def save_roll_call(
         ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
-        statuses = {
-            block_id.split(":", 1)[1]: value
-            for block_id, value in ui.read_values(view).items()
-            if block_id.startswith("att:") and value
-        }
         locale = settings.locale
         try:
+            statuses = roll_call_statuses(ui.read_values(view))
             with unit(runtime, context, client) as ctx:
                 event = calendar.get_event(ctx, ui.read_metadata(view).get("e"))
                 locale = calendar.project_of(ctx, event).locale

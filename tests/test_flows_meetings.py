@@ -167,7 +167,7 @@ def test_list_detail_reschedule_and_cancel(
     emulator = erp.emulator
     plan_series(erp, options=["maybe"])
     events = events_in(database)
-    erp.slash_command(PM, "/meeting", "list ERP")
+    erp.slash_command(PM, "/meeting", "list ERP week")
     listing = last_response_text(erp)
     assert "Meetings of ERP in the coming week" in listing
     erp.slash_command(PM, "/meeting", "list ERP all")

@@ -277,7 +277,7 @@ def test_bad_session_input_gets_inline_errors_and_a_double_submit_makes_one_seri
     assert len([m for m in emulator.dm_messages(ANNA) if "Basic operation" in texts([m])]) >= 4
     training(slack, "new")
     response = slack.submit_view(PM, {**values, "sessions": "1"})
-    assert "already running" in response.json["errors"]["trainer_id"]  # the trainer is booked
+    assert "busy at that time" in response.json["errors"]["trainer_id"]  # the trainer is booked
     assert emulator.violations == []
 
 

@@ -452,6 +452,7 @@ def test_the_coming_week_starts_at_the_end_of_the_period_and_lasts_seven_days(ct
                 declined=0,
                 pending=1,
                 waitlisted=1,
+                maybe=1,
             )
         ],
         more=False,

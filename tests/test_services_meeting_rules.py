@@ -540,22 +540,26 @@ def test_a_meeting_is_shown_to_its_team_its_organizer_and_its_attendees_only(
     assert caught.value.message == Msg("calendar.errors.not_found", id=bare.id)
 
 
-def test_lists_take_this_weeks_or_all_meetings_forty_at_most_in_start_order(
+def test_lists_take_the_next_ten_this_weeks_or_forty_meetings_in_start_order_and_count_the_rest(
     ctx: Ctx, project: Project
 ) -> None:
     plan(ctx, project, starts_at=local(2026, 12, 3, 15), repeat="weekly", count="45")
     plan(ctx, project, starts_at=local(2026, 12, 3, 11), people=[BEN])
     plan(ctx, project, starts_at=local(2026, 12, 4, 11), people=[BEN], repeat="weekly", count="2")
     plan(ctx, project, starts_at=ctx.now() + timedelta(days=7), people=[BEN])  # next week's
-    week = meetings.list_meetings(ctx, project)
-    assert [v.event.starts_at for v in week] == [
+    week = meetings.list_meetings(ctx, project, scope="week")
+    assert [v.event.starts_at for v in week.views] == [
         local(2026, 12, 3, 11),
         local(2026, 12, 3, 15),
         local(2026, 12, 4, 11),
     ]
-    assert [v.series_size for v in week] == [1, 45, 2]
+    assert [v.series_size for v in week.views] == [1, 45, 2]
+    assert (week.total, week.later) == (3, 46)
+    following = meetings.list_meetings(ctx, project)
+    assert len(following.views) == 10 and (following.total, following.later) == (49, 0)
     everything = meetings.list_meetings(ctx, project, scope="all")
-    assert len(everything) == 40
+    assert len(everything.views) == 40 and everything.total == 49
+    everything = everything.views
     later = ctx.now() + timedelta(days=3660)
     assert len(meetings.upcoming_meetings(ctx, project.id or 0, ctx.now(), later)) == 49
     assert [v.event.starts_at for v in everything] == sorted(v.event.starts_at for v in everything)

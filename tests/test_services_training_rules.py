@@ -108,7 +108,7 @@ def test_the_curriculum_import_reads_every_column_and_reports_by_line(ctx: Ctx) 
     assert report.updated == ["REPORTING"]
     assert report.errors == [
         (9, None, Msg("errors.csv_extra_cells")),
-        (10, "planned_hours", Msg("training.errors.number_range", low=0.5, high=500)),
+        (10, "planned_hours", Msg("errors.number_range", low=0.5, high=500)),
     ]
     modules = {m.name: m for m in service.modules_of(ctx, project.id or 0)}
     reporting = modules["REPORTING"]
@@ -306,7 +306,7 @@ def test_the_practical_import_resolves_only_ids_and_emails_and_keeps_comments(ct
         (2, "slack_user", Msg("errors.csv_unknown_user", who="somebody")),
         (3, None, Msg("errors.csv_extra_cells")),
         (4, "module", Msg("training.errors.module_not_found")),
-        (5, "score", Msg("training.errors.number_range", low=0, high=100)),
+        (5, "score", Msg("errors.number_range", low=0, high=100)),
     ]
     assert report.added == [ANNA, BEN]
     rows = ctx.session.exec(select(PracticalAssessment).order_by(col(PracticalAssessment.id)))
@@ -522,8 +522,8 @@ def test_a_modules_fields_at_their_limits(ctx: Ctx) -> None:
         assert clean(planned_hours=hours)["planned_hours"] == float(hours)
     for mark in (0, "100"):
         assert clean(pass_mark=mark)["pass_mark"] == int(mark)
-    hours_range = Msg("training.errors.number_range", low=0.5, high=500)
-    mark_range = Msg("training.errors.number_range", low=0, high=100)
+    hours_range = Msg("errors.number_range", low=0.5, high=500)
+    mark_range = Msg("errors.number_range", low=0, high=100)
     assert refused(name="n" * 121) == {"name": Msg("errors.too_long", limit=120)}
     assert refused(name=None) == {"name": Msg("errors.required")}
     assert refused(description="d" * 2001) == {"description": Msg("errors.too_long", limit=2000)}

@@ -200,7 +200,7 @@ def test_every_fields_error_at_once_and_each_in_its_words(ctx: Ctx) -> None:
     with pytest.raises(ValidationError) as refused:
         schedule(ctx, project, module, starts_at=START - timedelta(hours=1), capacity="many")
     assert set(refused.value.errors) == {"starts_at", "capacity"}
-    assert refused.value.errors["capacity"] == Msg("calendar.errors.capacity")
+    assert refused.value.errors["capacity"] == Msg("calendar.errors.capacity", limit=9999)
     with pytest.raises(ValidationError) as refused:
         schedule(ctx, project, module, starts_at=None)
     assert set(refused.value.errors) == {"starts_at"}
@@ -251,11 +251,13 @@ def test_lists_by_span_and_the_digests_plain_data(ctx: Ctx, clock: MovableClock)
     answer(ctx, soon.event.id, ADMIN_KEY_USER, "declined")
     clock.set(now)
 
-    def ids(views: list[sessions.SessionView]) -> list[int | None]:
+    def ids(found: sessions.SessionList | list[sessions.SessionView]) -> list[int | None]:
+        views = found.views if isinstance(found, sessions.SessionList) else found
         return [v.event.id for v in views]
 
-    assert ids(sessions.list_sessions(ctx, project, "week")) == [soon.event.id]
-    upcoming = sessions.list_sessions(ctx, project, "upcoming")
+    week = sessions.list_sessions(ctx, project, "week")
+    assert ids(week) == [soon.event.id] and (week.total, week.later) == (1, 2)
+    upcoming = sessions.list_sessions(ctx, project, "upcoming").views
     assert ids(upcoming) == [soon.event.id, edge.event.id, later.event.id]
     assert (upcoming[-1].accepted, upcoming[-1].waitlisted, upcoming[-1].declined) == (0, 0, 0)
     assert upcoming[-1].pending == 4
@@ -266,7 +268,7 @@ def test_lists_by_span_and_the_digests_plain_data(ctx: Ctx, clock: MovableClock)
         edge.event.id,
         later.event.id,
     ]
-    [listed] = [v for v in sessions.list_sessions(ctx, project, "week")]
+    [listed] = sessions.list_sessions(ctx, project, "week").views
     assert (listed.accepted, listed.waitlisted, listed.declined, listed.pending) == (2, 1, 1, 0)
     assert listed.module.name == "Overview"
     assert ids(sessions.sessions_between(ctx, project.id or 0, None, None, limit=2)) == [
@@ -345,7 +347,7 @@ def test_hours_delivered_once_ended_and_attended_per_person_and_project(
     assert sessions.delivered_hours(ctx, project.id or 0) == {module.id: 6.0}
     clock.set(third.event.ends_at)  # the other project's has just ended; one is still to come
     assert sessions.delivered_hours(ctx, project.id or 0) == {module.id: 6.0, basics.id: 1.0}
-    assert [v.event.id for v in sessions.list_sessions(ctx, other, "all")] == [third.event.id]
+    assert [v.event.id for v in sessions.list_sessions(ctx, other, "all").views] == [third.event.id]
     assert sessions.attended_hours(ctx, project.id or 0) == {
         (module.id, ANNA): 6.0,
         (module.id, BEN): 4.0,
@@ -482,6 +484,7 @@ def test_lists_stop_at_forty_sessions_and_the_digest_reads_up_to_two_hundred(ctx
                 starts_at=START + timedelta(days=day, hours=hour),
                 duration_hours="1",
             )
-    assert len(sessions.list_sessions(ctx, project, "all")) == 40
+    listed = sessions.list_sessions(ctx, project, "all")
+    assert len(listed.views) == 40 and listed.total == 48
     window = sessions.upcoming_sessions(ctx, project.id or 0, START, START + timedelta(days=100))
     assert len(window) == 48

@@ -25,6 +25,7 @@ from bot import delivery
 from bot.calendar import ics
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
+from bot.services import fields
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from storage.models import (
@@ -44,6 +45,11 @@ CHECK_IN_OPENS = timedelta(minutes=15)  # before the start
 LATE_AFTER = timedelta(minutes=10)  # a check-in this long after the start counts as late
 ROSTER_BEFORE = timedelta(hours=24)  # the organizer's roster / tally
 MAX_DURATION = timedelta(hours=24)
+MAX_CAPACITY = 9999  # seats of one event; the forms take four digits
+TITLE_LIMIT = fields.limit(CalendarEvent.title)
+DESCRIPTION_LIMIT = fields.limit(CalendarEvent.description)
+LOCATION_LIMIT = fields.limit(CalendarEvent.location)
+VIDEO_URL_LIMIT = fields.limit(CalendarEvent.video_url)
 DEFAULT_REMINDERS = (1440, 60)
 # Answers that hold a seat or may come: reminded before the start.
 REMINDED = (Rsvp.ACCEPTED, Rsvp.MAYBE)
@@ -87,6 +93,9 @@ class EventInput:
     reminder_minutes: Sequence[int] = DEFAULT_REMINDERS
     series_uid: str | None = None
     rrule: str | None = None
+    # The field a clash of the organizer is shown under: the organizer's own field where the
+    # form names them, else the time (the organizer is the person planning or the event's own).
+    busy_field: str = "organizer_id"
 
 
 @dataclass
@@ -114,13 +123,10 @@ class RosterRow:
 
 def get_event(ctx: Ctx, event_id: Any) -> CalendarEvent:
     """The event with this id in the acting workspace (ids from buttons are only a claim)."""
-    try:
-        ident = int(event_id)
-    except (TypeError, ValueError):
-        raise NotFound(Msg("calendar.errors.not_found", id=str(event_id)[:20])) from None
-    event = ctx.get(CalendarEvent, ident)
+    ident = fields.record_id(event_id)
+    event = ctx.get(CalendarEvent, ident) if ident else None
     if event is None:
-        raise NotFound(Msg("calendar.errors.not_found", id=ident))
+        raise NotFound(Msg("calendar.errors.not_found", id=ident or str(event_id)[:20]))
     return event
 
 
@@ -324,8 +330,8 @@ def validate(
     errors: dict[str, Msg] = {}
     if not (data.title or "").strip():
         errors["title"] = Msg("errors.required")
-    elif len(data.title.strip()) > 150:
-        errors["title"] = Msg("errors.too_long", limit=150)
+    elif message := fields.too_long(data.title, CalendarEvent.title):
+        errors["title"] = message
     starts_at = data.starts_at
     if starts_at is None:
         errors["starts_at"] = Msg("errors.required")
@@ -336,10 +342,16 @@ def validate(
         errors["duration"] = Msg("errors.required")
     elif minutes <= 0:
         errors["duration"] = Msg("calendar.errors.end_before_start")
-    elif timedelta(minutes=minutes) > MAX_DURATION:
+    elif minutes > MAX_DURATION / timedelta(minutes=1):
         errors["duration"] = Msg("calendar.errors.too_long")
-    if data.capacity is not None and data.capacity < 1:
-        errors["capacity"] = Msg("calendar.errors.capacity")
+    if data.capacity is not None and not 1 <= data.capacity <= MAX_CAPACITY:
+        errors["capacity"] = Msg("calendar.errors.capacity", limit=MAX_CAPACITY)
+    for field_name, text, column in (
+        ("location", data.location, CalendarEvent.location),
+        ("video_url", data.video_url, CalendarEvent.video_url),
+    ):
+        if message := fields.too_long(text, column):
+            errors[field_name] = message
     if data.rsvp_deadline is not None and starts_at is not None and data.rsvp_deadline > starts_at:
         errors["rsvp_deadline"] = Msg("calendar.errors.deadline_after_start")
     if data.video_url and not data.video_url.startswith(("https://", "http://")):
@@ -352,12 +364,15 @@ def validate(
         raise ValidationError(dict(errors))
     assert starts_at is not None and minutes is not None and data.organizer_id
     ends_at = starts_at + timedelta(minutes=minutes)
-    clash = organizer_clash(ctx, data.organizer_id, starts_at, ends_at, existing=existing)
-    if clash is not None:
-        raise ValidationError(
-            {"organizer_id": Msg("calendar.errors.double_booked", title=clash.title)}
-        )
+    if organizer_clash(ctx, data.organizer_id, starts_at, ends_at, existing=existing) is not None:
+        raise busy(data)
     return starts_at, ends_at
+
+
+def busy(data: EventInput) -> ValidationError:
+    """The organizer is busy at that time: said without the other event, which may be another
+    project's that the person planning has no right to see."""
+    return ValidationError({data.busy_field: Msg("calendar.errors.double_booked")})
 
 
 def organizer_clash(
@@ -428,7 +443,7 @@ def create_series(
     length = timedelta(minutes=data.duration_minutes or 0)
     later = list(starts[1:])
     if later:
-        busy = ctx.session.exec(
+        taken = ctx.session.exec(
             ctx.select(CalendarEvent).where(
                 CalendarEvent.organizer_id == data.organizer_id,
                 CalendarEvent.status == EventStatus.SCHEDULED,
@@ -437,13 +452,8 @@ def create_series(
             )
         ).all()
         for start in later:
-            clash = next(
-                (e for e in busy if e.starts_at < start + length and e.ends_at > start), None
-            )
-            if clash is not None:
-                raise ValidationError(
-                    {"organizer_id": Msg("calendar.errors.double_booked", title=clash.title)}
-                )
+            if any(e.starts_at < start + length and e.ends_at > start for e in taken):
+                raise busy(data)
     now = ctx.now()
     events = [
         CalendarEvent(
@@ -936,6 +946,7 @@ def reschedule_event(
         capacity=event.capacity,
         rsvp_deadline=rsvp_deadline,
         reminder_minutes=event.reminder_minutes,
+        busy_field="starts_at",
     )
     new_start, new_end = validate(ctx, project, data, existing=event)
     if (new_start, new_end) == (event.starts_at, event.ends_at):

@@ -33,11 +33,11 @@ def subject(project: Project) -> str:
 def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str) -> list[str]:
     """The digest's messages (and trend chart) to everyone the target names, in the outbox, each
     worth sending until the end of the week it is sent in: the project channel gets the copy
-    without the key users' names (they read it too)."""
+    without the key users' names (they read it too) and without the coming training sessions."""
     project = digest.project
     expires_at = service.end_of_week(project, ctx.now())
     for_pms = views.digest_message(digest)
-    for_channel = views.digest_message(digest, in_channel=True)
+    for_channel = views.digest_message(service.for_channel(ctx, digest), in_channel=True)
     polls = digest.sections.get("polls")
     chart: bytes | None = None
     if polls is not None and len(polls.rounds) >= 2:

@@ -25,6 +25,7 @@ from bot.i18n import plain
 from bot.services import engagement, poll_results, recurrence
 from bot.services import projects as project_service
 from bot.services.context import Ctx
+from bot.services.fields import limit, too_long
 from bot.services.keyusers import ROLES, Quadrant, quadrant
 from storage.models import (
     Issue,
@@ -58,8 +59,8 @@ MEETING_KIND_FOR = {
     "one_to_one": "working_meeting",
     "satisfaction_check": "working_meeting",
 }
-NOTE_LIMIT = 1000
-DONE_NOTE_LIMIT = 300
+NOTE_LIMIT = limit(PlanEntry.note)
+DONE_NOTE_LIMIT = limit(PlanOccurrence.note)
 SNOOZE_DAYS = 2
 PAGE_SIZE = 8
 DEFAULT_HOUR = time(9, 0)
@@ -187,6 +188,9 @@ def _clean(ctx: Ctx, project: Project, data: PlanEntryInput) -> dict[str, object
         rule = cadence_rule(data.cadence, data.custom_rule or "", first_day)
         if rule is None:
             errors["custom_rule"] = Msg("plan.errors.rule_needed")
+        elif message := too_long(rule, PlanEntry.rrule):
+            errors["custom_rule"] = message
+            rule = None
     first_at = None
     if first_day is not None:
         first_at = datetime.combine(first_day, first_time, tzinfo=zone).astimezone(UTC)

@@ -22,7 +22,7 @@ past a service level) are counted at the instant the digest is built, as ``/issu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,7 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from bot.errors import Msg, ValidationError
-from bot.services import engagement, poll_results, training_readiness
+from bot.services import engagement, poll_results, training_readiness, training_sessions
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.keyusers import Quadrant
@@ -708,6 +708,11 @@ class ComingEvent:
     declined: int
     pending: int
     waitlisted: int
+    maybe: int
+
+    @property
+    def invited(self) -> int:
+        return self.accepted + self.maybe + self.waitlisted + self.declined + self.pending
 
 
 @dataclass
@@ -727,6 +732,7 @@ def coming_week(ctx: Ctx, project: Project, period: Period) -> ComingWeek | None
             _count_if(response == Rsvp.DECLINED),
             _count_if(response == Rsvp.PENDING),
             _count_if(response == Rsvp.WAITLISTED),
+            _count_if(response == Rsvp.MAYBE),
         )
         .outerjoin(Invitation, col(Invitation.event_id) == col(CalendarEvent.id))
         .where(
@@ -753,11 +759,28 @@ def coming_week(ctx: Ctx, project: Project, period: Period) -> ComingWeek | None
                 declined=declined,
                 pending=pending,
                 waitlisted=waitlisted,
+                maybe=maybe,
             )
-            for event, accepted, declined, pending, waitlisted in rows[:COMING_LIMIT]
+            for event, accepted, declined, pending, waitlisted, maybe in rows[:COMING_LIMIT]
         ],
         more=len(rows) > COMING_LIMIT,
     )
+
+
+def for_channel(ctx: Ctx, digest: Digest) -> Digest:
+    """The digest as the project channel receives it: its coming week lists no training session,
+    as a channel sees none (``training_sessions.sight_of``); the PMs' copy lists every one."""
+    coming = digest.sections.get("coming_week")
+    sight = training_sessions.sight_of(ctx, digest.project, None)
+    if coming is None or sight == training_sessions.Sight.EVERY:
+        return digest
+    sections = dict(digest.sections)
+    events = [event for event in coming.events if event.kind != training_sessions.KIND]
+    if events:
+        sections["coming_week"] = replace(coming, events=events)
+    else:
+        del sections["coming_week"]
+    return replace(digest, sections=sections)
 
 
 def readiness(ctx: Ctx, project: Project) -> list[dict[str, Any]] | None:

@@ -26,6 +26,7 @@ from sqlmodel import col, or_, select
 
 from bot.csvutil import write_csv
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
+from bot.services import fields
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from storage.models import (
@@ -49,6 +50,11 @@ DEFAULT_RESOLUTION_DAYS = {"P1": 1, "P2": 3, "P3": 10, "P4": 30}
 DEFAULT_AUTO_CLOSE_DAYS = 7
 USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 ISSUE_KEY_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]{1,9})-(\d{1,7})$")
+TITLE_LIMIT = fields.limit(Issue.title)
+DESCRIPTION_LIMIT = fields.limit(Issue.description)
+MODULE_LIMIT = fields.limit(Issue.module)
+TEXT_LIMIT = fields.limit(Issue.resolution)  # an update or a resolution
+COMMENT_LIMIT = fields.limit(Issue.rating_comment)
 LIST_FILTERS = ("open", "mine", "overdue", "all")
 CSV_COLUMNS = (
     "id",
@@ -380,17 +386,17 @@ def _clean(ctx: Ctx, project: Project, data: IssueInput) -> tuple[dict[str, Any]
     title = " ".join((data.title or "").split())
     if not title:
         errors["title"] = Msg("errors.required")
-    elif len(title) > 150:
-        errors["title"] = Msg("errors.too_long", limit=150)
+    elif len(title) > TITLE_LIMIT:
+        errors["title"] = Msg("errors.too_long", limit=TITLE_LIMIT)
     description = (data.description or "").strip()
-    if len(description) > 3000:
-        errors["description"] = Msg("errors.too_long", limit=3000)
+    if len(description) > DESCRIPTION_LIMIT:
+        errors["description"] = Msg("errors.too_long", limit=DESCRIPTION_LIMIT)
     kind = (data.kind or "").strip().lower().replace(" ", "_")
     if kind not in KINDS:
         errors["kind"] = Msg("errors.choice", choices=", ".join(KINDS))
     module = (data.module or "").strip()
-    if len(module) > 120:
-        errors["module"] = Msg("errors.too_long", limit=120)
+    if len(module) > MODULE_LIMIT:
+        errors["module"] = Msg("errors.too_long", limit=MODULE_LIMIT)
     priority = (data.priority or "").strip().upper()
     if priority not in PRIORITIES:
         errors["priority"] = Msg("errors.choice", choices=", ".join(PRIORITIES))
@@ -602,8 +608,8 @@ def apply(
         field_name = "text" if verb == Verb.UPDATE else "resolution"
         if not text:
             raise ValidationError({field_name: Msg("errors.required")})
-        if len(text) > 3000:
-            raise ValidationError({field_name: Msg("errors.too_long", limit=3000)})
+        if len(text) > TEXT_LIMIT:
+            raise ValidationError({field_name: Msg("errors.too_long", limit=TEXT_LIMIT)})
         detail = {"text": text}
         if (
             verb == Verb.UPDATE
@@ -668,8 +674,8 @@ def rate(
     if not 1 <= int(rating) <= 5:
         raise ValidationError({"rating": Msg("issues.errors.rating_range")})
     comment = (comment or "").strip()
-    if len(comment) > 2000:
-        raise ValidationError({"comment": Msg("errors.too_long", limit=2000)})
+    if len(comment) > COMMENT_LIMIT:
+        raise ValidationError({"comment": Msg("errors.too_long", limit=COMMENT_LIMIT)})
     if issue.rating == int(rating) and (not comment or comment == issue.rating_comment):
         return None
     issue.rating = int(rating)

@@ -17,6 +17,7 @@ from bot.csvutil import read_csv, write_csv
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.services import projects as project_service
 from bot.services.context import Ctx
+from bot.services.fields import limit, too_long, whole_number
 from bot.services.projects import require_pm
 from storage.models import KeyUser, Project
 
@@ -30,6 +31,9 @@ ROLES = (
 )
 LEVELS = ("high", "medium", "low")
 CHANNELS = ("dm", "project_channel", "meeting", "email")
+DEPARTMENT_LIMIT = limit(KeyUser.department)
+MODULE_LIMIT = limit(KeyUser.module)
+NOTES_LIMIT = limit(KeyUser.notes)
 USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CSV_COLUMNS = (
@@ -124,13 +128,13 @@ def _clean(data: KeyUserInput) -> tuple[dict[str, object], dict[str, Msg]]:
     cadence: int | None = None
     raw_cadence = str(data.cadence_days).strip() if data.cadence_days is not None else ""
     if raw_cadence:
-        if not raw_cadence.isdigit() or not 1 <= int(raw_cadence) <= 365:
+        cadence = whole_number(raw_cadence)
+        if cadence is None or not 1 <= cadence <= 365:
             errors["cadence_days"] = Msg("errors.cadence_range")
-        else:
-            cadence = int(raw_cadence)
-    for name, limit in (("department", 120), ("module", 120), ("notes", 2000)):
-        if len((getattr(data, name) or "").strip()) > limit:
-            errors[name] = Msg("errors.too_long", limit=limit)
+            cadence = None
+    for name in ("department", "module", "notes"):
+        if message := too_long(getattr(data, name), getattr(KeyUser, name)):
+            errors[name] = message
     values: dict[str, object] = {
         "role": role,
         "department": (data.department or "").strip() or None,

@@ -32,7 +32,7 @@ from bot.calendar import service as calendar
 from bot.calendar.service import EventInput, EventMessages
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
-from bot.services import commplan, recurrence
+from bot.services import commplan, fields, recurrence
 from bot.services import issues as issue_service
 from bot.services.context import Ctx
 from bot.services.keyusers import ROLES, Quadrant, quadrant
@@ -62,6 +62,8 @@ DEFAULT_REMINDERS = (1440, 15)
 INVITE_AHEAD = timedelta(days=7)
 MAX_ATTENDEES = 300
 MAX_ACTION_ITEMS = 5
+MINUTES_LIMIT = fields.limit(MeetingOutcome.minutes)
+ACTION_LIMIT = fields.limit(MeetingActionItem.text)
 OUTCOME_WINDOW = timedelta(days=7)  # the organizer is asked for the outcome within a week
 
 
@@ -189,10 +191,11 @@ def _series_rule(data: MeetingInput, project: Project, errors: dict[str, Msg]) -
     count = (data.count or "").strip()
     until = data.until
     if count:
-        if not (count.isascii() and count.isdigit()) or int(count) < 2:
+        number = fields.whole_number(count)
+        if number is None or number < 2:
             errors["count"] = Msg("meeting.errors.count")
             return None
-        return f"{base};COUNT={int(count)}"
+        return f"{base};COUNT={number}"
     if until:
         try:
             last = until if isinstance(until, date) else date.fromisoformat(str(until))
@@ -225,8 +228,8 @@ def create_meeting(
     errors.update(attendee_errors)
     if data.kind not in MEETING_KINDS:
         errors["kind"] = Msg("errors.choice", choices=", ".join(MEETING_KINDS))
-    if len((data.agenda or "").strip()) > 3000:
-        errors["agenda"] = Msg("errors.too_long", limit=3000)
+    if message := fields.too_long(data.agenda, CalendarEvent.description):
+        errors["agenda"] = message
     reminders = sorted(set(data.reminders if data.reminders is not None else DEFAULT_REMINDERS))
     base = EventInput(
         kind=KIND,
@@ -239,6 +242,7 @@ def create_meeting(
         video_url=data.video_url,
         allow_maybe=data.allow_maybe,
         reminder_minutes=reminders,
+        busy_field="starts_at",
     )
     try:
         calendar.validate(ctx, project, base)
@@ -413,14 +417,47 @@ def series_events(ctx: Ctx, meeting: Meeting) -> list[tuple[Meeting, CalendarEve
     return [(m, e) for m, e in rows]
 
 
-def list_meetings(
-    ctx: Ctx, project: Project, *, scope: str = "week", limit: int = 40
-) -> list[MeetingView]:
-    """Upcoming meetings of a project (this week or all), with RSVP counts, in two queries."""
+@dataclass
+class MeetingList:
+    """A page of a list: the first meetings of the scope, how many the scope holds, and how many
+    are planned after it (so a list never says "none" while one is coming)."""
+
+    views: list[MeetingView]
+    total: int
+    later: int
+
+
+LIST_LIMITS = {"next": 10, "week": 40, "all": 40}  # shown per scope; the rest are counted
+FAR = timedelta(days=3660)
+
+
+def list_meetings(ctx: Ctx, project: Project, *, scope: str = "next") -> MeetingList:
+    """The coming meetings of a project with RSVP counts: the next ten, the coming week's, or
+    all upcoming (forty shown), with the counts of the rest."""
     calendar.require_change(ctx, project)
     now = ctx.now()
-    end = now + timedelta(days=7) if scope == "week" else now + timedelta(days=3660)
-    return upcoming_views(ctx, project.id or 0, now, end, limit=limit)
+    end = now + (timedelta(days=7) if scope == "week" else FAR)
+    views = upcoming_views(ctx, project.id or 0, now, end, limit=LIST_LIMITS.get(scope, 10))
+    total = _count_upcoming(ctx, project.id or 0, now, end)
+    later = _count_upcoming(ctx, project.id or 0, end, now + FAR) if scope == "week" else 0
+    return MeetingList(views, total, later)
+
+
+def _count_upcoming(ctx: Ctx, project_id: int, start: datetime, end: datetime) -> int:
+    return int(
+        ctx.session.exec(
+            select(func.count())
+            .select_from(Meeting)
+            .join(CalendarEvent, col(CalendarEvent.id) == col(Meeting.event_id))
+            .where(
+                Meeting.team_id == ctx.team_id,
+                Meeting.project_id == project_id,
+                CalendarEvent.status == EventStatus.SCHEDULED,
+                CalendarEvent.starts_at >= start,
+                CalendarEvent.starts_at < end,
+            )
+        ).one()
+    )
 
 
 def upcoming_views(
@@ -878,8 +915,8 @@ def record_outcome(
     strangers = [u for u in attended if u not in roster]
     if strangers:
         errors["attended"] = Msg("meeting.errors.not_invited", user=strangers[0])
-    if len((minutes or "").strip()) > 3000:
-        errors["minutes"] = Msg("errors.too_long", limit=3000)
+    if message := fields.too_long(minutes, MeetingOutcome.minutes):
+        errors["minutes"] = message
     lines = [" ".join(line.split()) for line in (decisions or "").splitlines()]
     decided = [line.lstrip("-•* ").strip() for line in lines if line.strip("-•* ")]
     if len("\n".join(decided)) > 3000:
@@ -892,8 +929,8 @@ def record_outcome(
             if item.owner_id or item.due_date:
                 errors[f"action_{position}_text"] = Msg("errors.required")
             continue
-        if len(text) > 150:
-            errors[f"action_{position}_text"] = Msg("errors.too_long", limit=150)
+        if message := fields.too_long(text, MeetingActionItem.text):
+            errors[f"action_{position}_text"] = message
         try:
             due = _date(item.due_date)
         except ValueError:
@@ -970,10 +1007,8 @@ def record_outcome(
 def action_to_issue(*, ctx: Ctx, item_id: Any) -> tuple[MeetingActionItem, issue_service.Change]:
     """An action item becomes a key-user issue (owner and due date kept), followed like any
     other issue. Only once: a second click finds the issue."""
-    try:
-        item = ctx.get(MeetingActionItem, int(item_id))
-    except (TypeError, ValueError):
-        item = None
+    ident = fields.record_id(item_id)
+    item = ctx.get(MeetingActionItem, ident) if ident else None
     if item is None:
         raise NotFound(Msg("meeting.errors.action_gone"))
     meeting, event, project = get_meeting(ctx, item.event_id)

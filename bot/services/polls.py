@@ -53,6 +53,7 @@ from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
 from bot.services import projects as project_service
 from bot.services.context import Ctx
+from bot.services.fields import limit, record_id, too_long
 from bot.services.keyusers import ROLES, Quadrant, active_key_users, quadrant
 from storage.models import (
     BallotBox,
@@ -72,6 +73,9 @@ REMIND_CHOICES = (0, 2, 24, 48)  # hours before close; 0: no reminder
 DEFAULT_OPEN_DAYS = 7
 MAX_QUESTIONS = 12
 MAX_OPTIONS = 10  # radio buttons and checkboxes hold 10
+TITLE_LIMIT = limit(Poll.title)
+INTRO_LIMIT = limit(Poll.intro)
+QUESTION_LIMIT = limit(PollQuestion.text)
 ANONYMOUS_MIN_ANSWERS = 3
 BOX_SIZE = 50  # every ballot box written at answer time holds at least this many ballots
 RATING_VALUES = tuple(range(1, 6))
@@ -122,7 +126,10 @@ class QuestionInput:
     @classmethod
     def from_compact(cls, data: dict[str, Any]) -> QuestionInput:
         return cls(
-            kind=data["k"], text=data["t"], options=list(data.get("o") or []), required=data["r"]
+            kind=str(data["k"]),
+            text=str(data["t"]),
+            options=[str(option) for option in data.get("o") or []],
+            required=bool(data["r"]),
         )
 
 
@@ -169,8 +176,8 @@ def clean_question(data: QuestionInput) -> QuestionInput:
     text = (data.text or "").strip()
     if not text:
         errors["question_text"] = Msg("errors.required")
-    elif len(text) > 300:
-        errors["question_text"] = Msg("errors.too_long", limit=300)
+    elif len(text) > QUESTION_LIMIT:
+        errors["question_text"] = Msg("errors.too_long", limit=QUESTION_LIMIT)
     options = [o.strip() for o in data.options if o and o.strip()]
     if data.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
         if not 2 <= len(options) <= MAX_OPTIONS:
@@ -217,10 +224,12 @@ def clean_settings(ctx: Ctx, data: PollInput) -> tuple[datetime, datetime, list[
     title = (data.title or "").strip()
     if not title:
         errors["title"] = Msg("errors.required")
-    elif len(title) > 150:
-        errors["title"] = Msg("errors.too_long", limit=150)
-    if len((data.intro or "").strip()) > 2000:
-        errors["intro"] = Msg("errors.too_long", limit=2000)
+    elif len(title) > TITLE_LIMIT:
+        errors["title"] = Msg("errors.too_long", limit=TITLE_LIMIT)
+    if message := too_long(data.intro, Poll.intro):
+        errors["intro"] = message
+    if data.template is not None and data.template not in TEMPLATES:
+        errors["template"] = Msg("errors.choice", choices=", ".join(TEMPLATES))
     values, audience_errors = clean_audience(
         data.audience_kind, data.audience_roles, data.audience_quadrants, data.audience_people
     )
@@ -256,11 +265,8 @@ def add_period(moment: datetime, recurrence: str) -> datetime:
 
 
 def get_poll(ctx: Ctx, poll_id: int | str) -> Poll:
-    try:
-        ident = int(str(poll_id).lstrip("#"))
-    except ValueError:
-        raise NotFound(Msg("poll.errors.not_found", id=poll_id)) from None
-    poll = ctx.get(Poll, ident)
+    ident = record_id(poll_id)
+    poll = ctx.get(Poll, ident) if ident else None
     if poll is None:
         raise NotFound(Msg("poll.errors.not_found", id=poll_id))
     return poll
@@ -676,12 +682,14 @@ def answer_from_button(
     poll_id: int | str,
     user_id: str,
     question_id: int,
-    value: int,
+    value: int | None,
 ) -> tuple[AnswerOutcome | None, dict[str, Any]]:
     """A rating clicked in the DM. Stored at once when that completes a named answer; otherwise
     (other required questions open, or an anonymous poll, whose answer is final and so is
     confirmed in the modal) returns (None, answers so far) so the modal opens prefilled.
-    Nothing partial is ever stored."""
+    Nothing partial is ever stored; a value that is no number (a forged button) is refused."""
+    if value is None:
+        raise NotFound(Msg("security.request_unreadable"))
     poll, person = answerable(ctx, poll_id, user_id)
     if poll.anonymous and person.answered:
         raise PermissionDenied(Msg("poll.errors.anonymous_final"))

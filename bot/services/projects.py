@@ -10,6 +10,7 @@ from sqlmodel import col, or_, select
 
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.services.context import Ctx
+from bot.services.fields import limit, too_long
 from storage.models import KeyUser, Project, ProjectMember
 from storage.models.core import MemberRole
 
@@ -24,6 +25,8 @@ LOCALES = ("en", "zh-CN")
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 MAX_PHASES = 20
+NAME_LIMIT = limit(Project.name)
+PHASE_LIMIT = limit(Project.phase)
 
 
 @dataclass
@@ -39,7 +42,7 @@ class ProjectInput:
     team_ids: list[str] | None = None  # None leaves the project team as it is
     timezone: str = "UTC"
     locale: str = "en"
-    digest_weekday: int = 0
+    digest_weekday: int | None = 0  # None: not a day (a forged choice)
     digest_time: str = "09:00"
 
 
@@ -54,8 +57,8 @@ def validate_project(ctx: Ctx, data: ProjectInput, *, existing: Project | None =
     name = data.name.strip()
     if not name:
         errors["name"] = Msg("errors.required")
-    elif len(name) > 120:
-        errors["name"] = Msg("errors.too_long", limit=120)
+    elif len(name) > NAME_LIMIT:
+        errors["name"] = Msg("errors.too_long", limit=NAME_LIMIT)
 
     code = data.code.strip().upper()
     if not CODE_RE.match(code):
@@ -66,7 +69,7 @@ def validate_project(ctx: Ctx, data: ProjectInput, *, existing: Project | None =
             errors["code"] = Msg("errors.project_code_taken", code=code)
 
     phases = _phase_list(data.custom_phases) if data.custom_phases.strip() else list(DEFAULT_PHASES)
-    if len(phases) > MAX_PHASES or any(len(p) > 60 for p in phases):
+    if len(phases) > MAX_PHASES or any(len(p) > PHASE_LIMIT for p in phases):
         errors["custom_phases"] = Msg("errors.phases_too_many", limit=MAX_PHASES)
     phase = (data.phase or phases[0]).strip().lower().replace(" ", "_")
     if phase not in phases:
@@ -75,12 +78,16 @@ def validate_project(ctx: Ctx, data: ProjectInput, *, existing: Project | None =
     if not data.pm_ids:
         errors["pm_ids"] = Msg("errors.pm_required")
     try:
-        ZoneInfo(data.timezone)
+        # A name longer than the column is no zone (and too long a file name to look up).
+        known = not too_long(data.timezone, Project.timezone) and bool(ZoneInfo(data.timezone))
     except (ZoneInfoNotFoundError, ValueError):
-        errors["timezone"] = Msg("errors.timezone_unknown", timezone=data.timezone)
+        known = False
+    if not known:
+        timezone = data.timezone[: limit(Project.timezone)]
+        errors["timezone"] = Msg("errors.timezone_unknown", timezone=timezone)
     if data.locale not in LOCALES:
         errors["locale"] = Msg("errors.locale_unknown")
-    if not 0 <= data.digest_weekday <= 6:
+    if data.digest_weekday is None or not 0 <= data.digest_weekday <= 6:
         errors["digest_weekday"] = Msg("errors.weekday_unknown")
     if not TIME_RE.match(data.digest_time or ""):
         errors["digest_time"] = Msg("errors.time_format")

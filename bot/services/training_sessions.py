@@ -11,20 +11,23 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, func
 from sqlmodel import col, select
 
 from bot import delivery
 from bot.calendar import ics
 from bot.calendar import service as calendar
-from bot.errors import Msg, NotFound, ValidationError
+from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
+from bot.services import issues as issue_service
 from bot.services import polls as poll_service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
-from bot.services.trainings import get_module, number_in_range, require_trainer
+from bot.services.fields import finite_number, number_in_range, whole_number
+from bot.services.trainings import get_module, require_trainer
 from storage.models import (
     ATTENDED,
     CalendarEvent,
@@ -75,6 +78,18 @@ class SessionView:
     declined: int = 0
     pending: int = 0
     number: int = 0  # within the project's sessions (calendar.numbers), what people see and type
+    maybe: int = 0
+
+
+def _minutes(duration_hours: str | float | None) -> int | None:
+    """A duration typed in hours, in whole minutes (None: not a finite number). A figure far
+    beyond the calendar's longest event is cut to twice that, which the core then refuses as too
+    long, so no huge number is computed."""
+    hours = finite_number(duration_hours)
+    if hours is None:
+        return None
+    bound = 2 * calendar.MAX_DURATION.total_seconds() / 3600
+    return round(max(-bound, min(hours, bound)) * 60)
 
 
 def _form_fields(error: ValidationError) -> ValidationError:
@@ -101,11 +116,8 @@ def create_sessions(
         module = get_module(ctx, data.module_id, project)
     except NotFound:
         errors["module"] = Msg("training.errors.module_not_found")
-    minutes = None
-    try:
-        hours = float(str(data.duration_hours).strip().replace(",", "."))
-        minutes = int(round(hours * 60))
-    except (TypeError, ValueError):
+    minutes = _minutes(data.duration_hours)
+    if minutes is None:
         errors["duration"] = Msg("training.errors.duration")
     count = 1
     try:
@@ -114,10 +126,9 @@ def create_sessions(
         errors.update(error.errors)  # type: ignore[arg-type]
     capacity = None
     if data.capacity not in (None, ""):
-        try:
-            capacity = int(str(data.capacity).strip())
-        except ValueError:
-            errors["capacity"] = Msg("calendar.errors.capacity")
+        capacity = whole_number(data.capacity)
+        if capacity is None:
+            errors["capacity"] = Msg("calendar.errors.capacity", limit=calendar.MAX_CAPACITY)
     audience_values, audience_errors = poll_service.clean_audience(
         data.audience_kind, data.audience_roles, data.audience_quadrants, data.audience_people
     )
@@ -277,9 +288,60 @@ def _views(ctx: Ctx, pairs: list[tuple[TrainingSession, CalendarEvent]]) -> list
                 declined=tally.get(Rsvp.DECLINED, 0),
                 pending=tally.get(Rsvp.PENDING, 0),
                 number=numbers[event.id or 0],
+                maybe=tally.get(Rsvp.MAYBE, 0),
             )
         )
     return result
+
+
+class Sight(StrEnum):
+    """How much of a project's training sessions someone sees (``sight_of``)."""
+
+    EVERY = "every"
+    INVITED = "invited"
+    NONE = "none"
+
+
+def sight_of(ctx: Ctx, project: Project, reader: str | None) -> Sight:
+    """Who sees a project's training sessions: the one rule of ``/training list``, the Home tab
+    and the digest. ``reader`` is a person, or None for a channel.
+
+    - The project's PMs and team, and workspace admins, see every session: they plan, run and
+      follow them up.
+    - Its key users see the sessions they are invited to, not the others: a session may be for
+      another department, and its title and roster are not theirs to read. So does anyone else
+      invited to one of its sessions (a guest named in the audience).
+    - Anyone else sees none: the list refuses them as outside the project.
+    - A channel sees none: whoever the channel admits may read it, so the digest's copy for the
+      project channel lists no session, while the PMs' own copy lists every one.
+
+    The Home tab lists a person's own invitations (``calendar.upcoming_for``) and, on a PM's
+    project dashboard, the project's coming events: what this rule gives each of them.
+    """
+    if reader is None:
+        return Sight.NONE
+    if project_service.is_team_member(ctx, project, reader) or (
+        reader == ctx.actor_id and ctx.actor_is_admin
+    ):
+        return Sight.EVERY
+    if issue_service.is_key_user(ctx, project, reader) or _invited_to_any(ctx, project, reader):
+        return Sight.INVITED
+    return Sight.NONE
+
+
+def _invited_to_any(ctx: Ctx, project: Project, user_id: str) -> bool:
+    found = ctx.session.exec(
+        select(Invitation.id)
+        .join(TrainingSession, col(TrainingSession.event_id) == col(Invitation.event_id))
+        .where(
+            Invitation.team_id == ctx.team_id,
+            Invitation.user_id == user_id,
+            Invitation.response != Rsvp.REMOVED,
+            TrainingSession.project_id == project.id,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
 
 
 def sessions_between(
@@ -290,30 +352,115 @@ def sessions_between(
     *,
     include_cancelled: bool = False,
     limit: int = 40,
+    invitee: str | None = None,
 ) -> list[SessionView]:
-    query = (
-        select(TrainingSession, CalendarEvent)
-        .join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id))
-        .where(TrainingSession.team_id == ctx.team_id, TrainingSession.project_id == project_id)
+    """The project's sessions in [start, end); with ``invitee``, only those they are invited to."""
+    query = _between(
+        select(TrainingSession, CalendarEvent),
+        ctx,
+        project_id,
+        start,
+        end,
+        include_cancelled=include_cancelled,
+        invitee=invitee,
     )
+    query = query.order_by(col(CalendarEvent.starts_at)).limit(limit)
+    return _views(ctx, [(s, e) for s, e in ctx.session.exec(query).all()])
+
+
+def _between(
+    query: Any,
+    ctx: Ctx,
+    project_id: int,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    include_cancelled: bool = False,
+    invitee: str | None = None,
+) -> Any:
+    query = query.join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id)).where(
+        TrainingSession.team_id == ctx.team_id, TrainingSession.project_id == project_id
+    )
+    if invitee is not None:
+        query = query.join(
+            Invitation,
+            and_(
+                col(Invitation.event_id) == col(CalendarEvent.id),
+                col(Invitation.user_id) == invitee,
+                col(Invitation.response) != Rsvp.REMOVED,
+            ),
+        )
     if start is not None:
         query = query.where(CalendarEvent.ends_at > start)
     if end is not None:
         query = query.where(CalendarEvent.starts_at < end)
     if not include_cancelled:
         query = query.where(CalendarEvent.status == EventStatus.SCHEDULED)
-    query = query.order_by(col(CalendarEvent.starts_at)).limit(limit)
-    return _views(ctx, [(s, e) for s, e in ctx.session.exec(query).all()])
+    return query
 
 
-def list_sessions(ctx: Ctx, project: Project, span: str) -> list[SessionView]:
-    """``week``: the next 7 days; ``all``: past and future, cancelled included; else upcoming."""
+def _count_between(
+    ctx: Ctx,
+    project_id: int,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    include_cancelled: bool = False,
+    invitee: str | None = None,
+) -> int:
+    query = _between(
+        select(func.count()).select_from(TrainingSession),
+        ctx,
+        project_id,
+        start,
+        end,
+        include_cancelled=include_cancelled,
+        invitee=invitee,
+    )
+    return int(ctx.session.exec(query).one())
+
+
+@dataclass
+class SessionList:
+    """What a list shows: the first sessions of its span, how many the span holds, and how many
+    are scheduled after it (so a list never says "none" while one is coming)."""
+
+    views: list[SessionView]
+    total: int
+    later: int = 0
+
+
+LIST_LIMIT = 40
+
+
+def list_sessions(ctx: Ctx, project: Project, span: str) -> SessionList:
+    """``week``: the next 7 days; ``all``: past and future, cancelled included; else upcoming.
+    Only the sessions the acting person sees (``sight_of``); someone who sees none is refused."""
+    sight = sight_of(ctx, project, ctx.actor_id)
+    if sight == Sight.NONE:
+        raise PermissionDenied(Msg("training.errors.sessions_private", code=project.code))
+    invitee = ctx.actor_id if sight == Sight.INVITED else None
     now = ctx.now()
+    pid = project.id or 0
     if span == "week":
-        return sessions_between(ctx, project.id or 0, now, now + timedelta(days=7))
+        end = now + timedelta(days=7)
+        total = _count_between(ctx, pid, now, end, invitee=invitee)
+        return SessionList(
+            sessions_between(ctx, pid, now, end, limit=LIST_LIMIT, invitee=invitee),
+            total,
+            later=_count_between(ctx, pid, now, None, invitee=invitee) - total,
+        )
     if span == "all":
-        return sessions_between(ctx, project.id or 0, None, None, include_cancelled=True)
-    return sessions_between(ctx, project.id or 0, now, None)
+        return SessionList(
+            sessions_between(
+                ctx, pid, None, None, include_cancelled=True, limit=LIST_LIMIT, invitee=invitee
+            ),
+            _count_between(ctx, pid, None, None, include_cancelled=True, invitee=invitee),
+        )
+    return SessionList(
+        sessions_between(ctx, pid, now, None, limit=LIST_LIMIT, invitee=invitee),
+        _count_between(ctx, pid, now, None, invitee=invitee),
+    )
 
 
 def upcoming_sessions(
@@ -402,10 +549,9 @@ def reschedule(
     messages: calendar.EventMessages,
 ) -> tuple[CalendarEvent, list[str]]:
     session, event = session_for_event(ctx, event_id)
-    try:
-        minutes = int(round(float(str(duration_hours).strip().replace(",", ".")) * 60))
-    except (TypeError, ValueError):
-        raise ValidationError({"duration": Msg("training.errors.duration")}) from None
+    minutes = _minutes(duration_hours)
+    if minutes is None:
+        raise ValidationError({"duration": Msg("training.errors.duration")})
     event, keys = calendar.reschedule_event(
         ctx=ctx,
         event_id=event.id,

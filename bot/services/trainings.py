@@ -34,6 +34,7 @@ from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
 from bot.services import projects as project_service
 from bot.services.context import Ctx
+from bot.services.fields import limit, number_in_range, record_id, whole_number
 from bot.services.keyusers import EMAIL_RE, ROLES, USER_ID_RE, active_key_users
 from storage.models import (
     KeyUser,
@@ -45,6 +46,7 @@ from storage.models import (
     QuizRound,
     TrainingFormat,
     TrainingModule,
+    TrainingSession,
 )
 
 READY_ATTENDANCE_SHARE = 0.8
@@ -52,6 +54,10 @@ DEFAULT_PASS_MARK = 60
 QUIZ_SIZE = 10  # questions drawn per round (a modal's checkboxes and blocks stay in limits)
 MAX_OPTIONS = 10
 MAX_MODULES = 30
+NAME_LIMIT = limit(TrainingModule.name)
+DESCRIPTION_LIMIT = limit(TrainingModule.description)
+QUESTION_LIMIT = limit(QuizQuestion.text)
+COMMENT_LIMIT = limit(PracticalAssessment.comment)
 REMIND_CHOICES = (0, 2, 24)  # hours before the deadline; 0: no reminder
 CURRICULUM_COLUMNS = (
     "position",
@@ -122,6 +128,7 @@ class ModuleInput:
     audience_roles: list[str] = field(default_factory=list)
     has_practical: bool = False
     pass_mark: str | int = DEFAULT_PASS_MARK
+    position: str | int | None = None  # its place in the curriculum; None: kept (new: last)
 
 
 def modules_of(ctx: Ctx, project_id: int) -> list[TrainingModule]:
@@ -137,27 +144,11 @@ def modules_of(ctx: Ctx, project_id: int) -> list[TrainingModule]:
 def get_module(
     ctx: Ctx, module_id: int | str | None, project: Project | None = None
 ) -> TrainingModule:
-    try:
-        module = ctx.get(TrainingModule, int(module_id or 0))
-    except (TypeError, ValueError):
-        module = None
+    ident = record_id(module_id)
+    module = ctx.get(TrainingModule, ident) if ident else None
     if module is None or (project is not None and module.project_id != project.id):
         raise NotFound(Msg("training.errors.module_not_found"))
     return module
-
-
-def number_in_range(
-    raw: str | float | int | None, field_name: str, low: float, high: float
-) -> float:
-    try:
-        value = float(str(raw).strip().replace(",", "."))
-    except (TypeError, ValueError):
-        raise ValidationError(
-            {field_name: Msg("training.errors.number_range", low=low, high=high)}
-        ) from None
-    if not low <= value <= high:
-        raise ValidationError({field_name: Msg("training.errors.number_range", low=low, high=high)})
-    return value
 
 
 def clean_module(data: ModuleInput) -> dict[str, Any]:
@@ -165,11 +156,11 @@ def clean_module(data: ModuleInput) -> dict[str, Any]:
     name = (data.name or "").strip()
     if not name:
         errors["name"] = Msg("errors.required")
-    elif len(name) > 120:
-        errors["name"] = Msg("errors.too_long", limit=120)
+    elif len(name) > NAME_LIMIT:
+        errors["name"] = Msg("errors.too_long", limit=NAME_LIMIT)
     description = (data.description or "").strip()
-    if len(description) > 2000:
-        errors["description"] = Msg("errors.too_long", limit=2000)
+    if len(description) > DESCRIPTION_LIMIT:
+        errors["description"] = Msg("errors.too_long", limit=DESCRIPTION_LIMIT)
     values: dict[str, Any] = {}
     for field_name, raw, low, high in (
         ("planned_hours", data.planned_hours, 0.5, 500),
@@ -219,26 +210,32 @@ def save_module(
     if _name_taken(ctx, project, values["name"], module_id):
         raise ValidationError({"name": Msg("training.errors.module_name_taken")})
     now = ctx.now()
+    modules = modules_of(ctx, project.id or 0)
     if module_id is not None:
         module = get_module(ctx, module_id, project)
         for key, value in values.items():
             setattr(module, key, value)
         module.updated_at = now
+        others = [m for m in modules if m.id != module.id]
     else:
-        count = len(modules_of(ctx, project.id or 0))
-        if count >= MAX_MODULES:
+        if len(modules) >= MAX_MODULES:
             raise ValidationError(
                 {"name": Msg("training.errors.too_many_modules", limit=MAX_MODULES)}
             )
         module = TrainingModule(
             team_id=ctx.team_id,
             project_id=project.id or 0,
-            position=count + 1,
+            position=len(modules) + 1,
             created_at=now,
             updated_at=now,
             **values,
         )
+        others = modules
+    place = len(others) + 1 if module_id is None else modules.index(module) + 1
+    if data.position not in (None, ""):
+        place = int(number_in_range(data.position, "position", 1, len(others) + 1))
     ctx.session.add(module)
+    _renumber(ctx, [*others[: place - 1], module, *others[place - 1 :]], now)
     ctx.session.flush()
     ctx.log(
         "training.module_saved",
@@ -248,6 +245,73 @@ def save_module(
         new=module_id is None,
     )
     return module
+
+
+def _renumber(ctx: Ctx, modules: list[TrainingModule], now: datetime) -> None:
+    """Positions 1, 2, 3… in the given order (only the modules that move are written)."""
+    for number, module in enumerate(modules, start=1):
+        if module.position != number:
+            module.position = number
+            module.updated_at = now
+            ctx.session.add(module)
+
+
+@dataclass(frozen=True)
+class ModuleUses:
+    """What refers to a module: while any of it exists, the module cannot be deleted."""
+
+    sessions: int
+    questions: int
+    quizzes: int
+    practicals: int
+
+    def __bool__(self) -> bool:
+        return any((self.sessions, self.questions, self.quizzes, self.practicals))
+
+
+def module_uses(ctx: Ctx, module: TrainingModule) -> ModuleUses:
+    def count(table: Any) -> int:
+        return int(
+            ctx.session.exec(
+                select(func.count())
+                .select_from(table)
+                .where(table.team_id == ctx.team_id, table.module_id == module.id)
+            ).one()
+        )
+
+    return ModuleUses(
+        sessions=count(TrainingSession),
+        questions=count(QuizQuestion),
+        quizzes=count(QuizRound),
+        practicals=count(PracticalAssessment),
+    )
+
+
+def delete_module(*, ctx: Ctx, module_id: int | str | None) -> tuple[TrainingModule, Project]:
+    """Remove a module from its project's curriculum for good, the others closing up. Refused
+    while a session, quiz question, quiz or practical result refers to it: those are the records
+    of training given, and readiness is counted from them."""
+    module = get_module(ctx, module_id)
+    project = project_service.get_project_by_id(ctx, module.project_id)
+    project_service.require_pm(ctx, project)
+    uses = module_uses(ctx, module)
+    if uses:
+        raise PermissionDenied(
+            Msg(
+                "training.errors.module_in_use",
+                name=module.name,
+                sessions=uses.sessions,
+                questions=uses.questions,
+                quizzes=uses.quizzes,
+                practicals=uses.practicals,
+            )
+        )
+    others = [m for m in modules_of(ctx, project.id or 0) if m.id != module.id]
+    ctx.session.delete(module)
+    _renumber(ctx, others, ctx.now())
+    ctx.session.flush()
+    ctx.log("training.module_deleted", project_id=project.id, module_id=module.id)
+    return module, project
 
 
 def standard_curriculum(locale: str) -> list[ModuleInput]:
@@ -411,8 +475,8 @@ def add_question(*, ctx: Ctx, project: Project, data: QuestionInput) -> QuizQues
     text = (data.text or "").strip()
     if not text:
         errors["text"] = Msg("errors.required")
-    elif len(text) > 300:
-        errors["text"] = Msg("errors.too_long", limit=300)
+    elif len(text) > QUESTION_LIMIT:
+        errors["text"] = Msg("errors.too_long", limit=QUESTION_LIMIT)
     options = [o.strip() for o in data.options]
     correct = sorted(set(data.correct))
     if not 2 <= len(options) <= MAX_OPTIONS:
@@ -600,10 +664,8 @@ def start_quiz(
 
 
 def get_quiz(ctx: Ctx, quiz_id: int | str | None) -> QuizRound:
-    try:
-        quiz = ctx.get(QuizRound, int(str(quiz_id or "").lstrip("#") or 0))
-    except ValueError:
-        quiz = None
+    ident = record_id(quiz_id)
+    quiz = ctx.get(QuizRound, ident) if ident else None
     if quiz is None:
         raise NotFound(Msg("training.errors.quiz_not_found", id=quiz_id))
     return quiz
@@ -644,7 +706,7 @@ def _chosen(raw: Any) -> set[int]:
     if raw in (None, "", []):
         return set()
     values = raw if isinstance(raw, list) else [raw]
-    return {int(v) for v in values}
+    return {n for n in map(whole_number, values) if n is not None}  # a forged option: none
 
 
 def submit_quiz(
@@ -928,8 +990,8 @@ def record_practical(
     except ValidationError as error:
         errors.update(error.errors)  # type: ignore[arg-type]
     comment = (comment or "").strip()
-    if len(comment) > 2000:
-        errors["comment"] = Msg("errors.too_long", limit=2000)
+    if len(comment) > COMMENT_LIMIT:
+        errors["comment"] = Msg("errors.too_long", limit=COMMENT_LIMIT)
     if errors or module is None or key_user is None:
         raise ValidationError(errors)
     now = ctx.now()

@@ -8,12 +8,13 @@ the fallback text.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from markupsafe import Markup
 from slack_sdk.models.blocks import Block
 
-from bot.calendar.service import RosterRow
+from bot.calendar.service import INVITED, RosterRow
 from bot.i18n import duration, escape_mrkdwn, joined, mention, plain, slack_date, t
 from bot.ids import CalendarId
 from bot.views import common as ui
@@ -76,6 +77,15 @@ def _state_line(
         return t(locale, "calendar.state.waitlisted", position=position or "?")
     if invitation.checked_in_at is not None:
         return t(locale, "calendar.state.checked_in")
+    if invitation.response == Rsvp.DECLINED:
+        deadline = event.rsvp_deadline
+        return t(
+            locale,
+            "calendar.state.declined",
+            kind=event.kind,
+            seats=event.capacity,
+            deadline=slack_date(deadline, event.timezone) if deadline else "",
+        )
     return t(locale, f"calendar.state.{invitation.response}")
 
 
@@ -160,6 +170,12 @@ def reminder(locale: str, event: CalendarEvent, minutes: int) -> dict[str, Any]:
     if event.video_url:
         lines.append(t(locale, "calendar.link", url=event.video_url))
     return ui.message(text, [ui.section("\n".join(lines))])
+
+
+def tally(locale: str, counts: Mapping[str, int]) -> str:
+    """Answers counted, every part shown that is not zero, adding up to the number invited."""
+    parts = {answer: counts.get(answer, 0) for answer in INVITED}
+    return t(locale, "calendar.tally", invited=sum(parts.values()), **parts)
 
 
 def _names(locale: str, rows: list[RosterRow]) -> str:

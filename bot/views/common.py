@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ChannelSelectElement,
     CheckboxesElement,
+    ConfirmObject,
     ContextBlock,
     DateTimePickerElement,
     DividerBlock,
@@ -107,7 +108,13 @@ def divider() -> DividerBlock:
 
 
 def button(
-    text: str, action_id: str, value: str = "", *, style: str | None = None, url: str | None = None
+    text: str,
+    action_id: str,
+    value: str = "",
+    *,
+    style: str | None = None,
+    url: str | None = None,
+    confirm: ConfirmObject | None = None,
 ) -> ButtonElement:
     return ButtonElement(
         text=PlainTextObject(text=clip(text, 75), emoji=True),
@@ -115,6 +122,18 @@ def button(
         value=value or None,
         style=style,
         url=url,
+        confirm=confirm,
+    )
+
+
+def confirm_dialog(title: str, text: str, yes: str, no: str) -> ConfirmObject:
+    """Slack's own "are you sure?" dialog before a button acts."""
+    return ConfirmObject(
+        title=PlainTextObject(text=clip(title, 100)),
+        text=MarkdownTextObject(text=clip(text, 300)),
+        confirm=PlainTextObject(text=clip(yes, 30)),
+        deny=PlainTextObject(text=clip(no, 30)),
+        style="danger",
     )
 
 

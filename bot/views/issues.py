@@ -20,8 +20,13 @@ from bot.i18n import escape_mrkdwn, plain, slack_date, t
 from bot.ids import DigestId, IssueId
 from bot.services.issues import (
     BREACH_KINDS,
+    COMMENT_LIMIT,
+    DESCRIPTION_LIMIT,
     KINDS,
+    MODULE_LIMIT,
     PRIORITIES,
+    TEXT_LIMIT,
+    TITLE_LIMIT,
     Breach,
     IssueInput,
     IssuePage,
@@ -114,7 +119,7 @@ def new_issue_modal(
             "title",
             plain(locale, "issues.field.title"),
             initial=defaults.title or None,
-            max_length=150,
+            max_length=TITLE_LIMIT,
         ),
         ui.text_input(
             "description",
@@ -122,7 +127,7 @@ def new_issue_modal(
             initial=defaults.description or None,
             multiline=True,
             optional=True,
-            max_length=3000,
+            max_length=DESCRIPTION_LIMIT,
         ),
         ui.select_input(
             "kind",
@@ -135,7 +140,7 @@ def new_issue_modal(
             plain(locale, "issues.field.module"),
             initial=defaults.module or None,
             optional=True,
-            max_length=120,
+            max_length=MODULE_LIMIT,
             placeholder=plain(locale, "keyuser.placeholder.module"),
         ),
         ui.select_input(
@@ -196,7 +201,7 @@ def action_modal(locale: str, project: Project, issue: Issue, verb: str) -> dict
     elif verb == Verb.UPDATE:
         blocks.append(
             ui.text_input(
-                "text", plain(locale, "issues.field.update"), multiline=True, max_length=3000
+                "text", plain(locale, "issues.field.update"), multiline=True, max_length=TEXT_LIMIT
             )
         )
     elif verb == Verb.RESOLVE:
@@ -205,7 +210,7 @@ def action_modal(locale: str, project: Project, issue: Issue, verb: str) -> dict
                 "resolution",
                 plain(locale, "issues.field.resolution"),
                 multiline=True,
-                max_length=3000,
+                max_length=TEXT_LIMIT,
             )
         )
     return ui.modal(
@@ -245,7 +250,7 @@ def rating_modal(locale: str, project: Project, issue: Issue, rating: int | None
                 plain(locale, "issues.field.comment"),
                 multiline=True,
                 optional=True,
-                max_length=2000,
+                max_length=COMMENT_LIMIT,
             ),
         ],
     )

@@ -11,7 +11,10 @@ from bot.ids import Callback
 from bot.services.keyusers import (
     CHANNELS,
     DEFAULT_CADENCE_DAYS,
+    DEPARTMENT_LIMIT,
     LEVELS,
+    MODULE_LIMIT,
+    NOTES_LIMIT,
     ROLES,
     ImportReport,
     Quadrant,
@@ -79,14 +82,14 @@ def keyuser_modal(
             plain(locale, "keyuser.field.department"),
             initial=current.department if current else None,
             optional=True,
-            max_length=120,
+            max_length=DEPARTMENT_LIMIT,
         ),
         ui.text_input(
             "module",
             plain(locale, "keyuser.field.module"),
             initial=current.module if current else None,
             optional=True,
-            max_length=120,
+            max_length=MODULE_LIMIT,
             placeholder=plain(locale, "keyuser.placeholder.module"),
         ),
         ui.select_input(
@@ -128,7 +131,7 @@ def keyuser_modal(
             initial=current.notes if current else None,
             optional=True,
             multiline=True,
-            max_length=2000,
+            max_length=NOTES_LIMIT,
         ),
     ]
     editing = key_user is not None

@@ -13,7 +13,13 @@ from typing import Any
 from markupsafe import Markup
 from slack_sdk.models.blocks import Block
 
-from bot.calendar.service import RosterRow
+from bot.calendar.service import (
+    DESCRIPTION_LIMIT,
+    LOCATION_LIMIT,
+    TITLE_LIMIT,
+    VIDEO_URL_LIMIT,
+    RosterRow,
+)
 from bot.i18n import escape_mrkdwn, joined, mention, plain, slack_date, t
 from bot.ids import MeetingId
 from bot.services import meetings as service
@@ -67,7 +73,10 @@ def meeting_modal(
     initial_start = int(data.starts_at.timestamp()) if data.starts_at else None
     blocks += [
         ui.text_input(
-            "title", plain(locale, "meeting.field.title"), initial=data.title, max_length=150
+            "title",
+            plain(locale, "meeting.field.title"),
+            initial=data.title,
+            max_length=TITLE_LIMIT,
         ),
         ui.select_input(
             "kind",
@@ -93,14 +102,14 @@ def meeting_modal(
             plain(locale, "meeting.field.location"),
             initial=data.location,
             optional=True,
-            max_length=200,
+            max_length=LOCATION_LIMIT,
         ),
         ui.text_input(
             "video_url",
             plain(locale, "meeting.field.video_url"),
             initial=data.video_url,
             optional=True,
-            max_length=500,
+            max_length=VIDEO_URL_LIMIT,
             placeholder="https://",
         ),
         ui.users_input(
@@ -128,7 +137,7 @@ def meeting_modal(
             initial=data.agenda,
             multiline=True,
             optional=True,
-            max_length=3000,
+            max_length=DESCRIPTION_LIMIT,
         ),
         ui.select_input(
             "repeat",
@@ -248,25 +257,20 @@ def cancel_modal(locale: str, event: CalendarEvent, series_size: int) -> dict[st
     )
 
 
-def _tally(locale: str, tally: dict[str, int]) -> str:
-    return t(
-        locale,
-        "meeting.tally",
-        accepted=tally.get(Rsvp.ACCEPTED, 0),
-        maybe=tally.get(Rsvp.MAYBE, 0),
-        declined=tally.get(Rsvp.DECLINED, 0),
-        pending=tally.get(Rsvp.PENDING, 0),
-    )
-
-
 def list_message(
-    locale: str, project: Project, rows: list[MeetingView], scope: str
+    locale: str, project: Project, found: service.MeetingList, scope: str
 ) -> dict[str, Any]:
-    title = t(locale, f"meeting.list_title_{scope}", code=project.code, count=len(rows))
+    title = t(locale, f"meeting.list_title_{scope}", code=project.code, count=found.total)
     blocks: list[Block] = [ui.section(title)]
-    if not rows:
+    if not found.total and not found.later:
         blocks.append(ui.context(t(locale, "meeting.list_empty", code=project.code)))
-    for view in rows[:40]:
+    elif not found.total:
+        blocks.append(
+            ui.context(
+                t(locale, "meeting.list_none_this_week", code=project.code, count=found.later)
+            )
+        )
+    for view in found.views:
         event = view.event
         series = (
             t(
@@ -288,9 +292,17 @@ def list_message(
                     kind=kind_label(locale, view.meeting.kind),
                     when=slack_date(event.starts_at, event.timezone),
                     series=series,
-                    tally=Markup(_tally(locale, view.tally)),
+                    tally=Markup(calendar_views.tally(locale, view.tally)),
                 )
             )
+        )
+    rest = found.total - len(found.views)
+    if rest > 0:
+        key = "meeting.list_more_all" if scope == "all" else "meeting.list_more"
+        blocks.append(ui.context(t(locale, key, code=project.code, count=rest)))
+    elif found.total and found.later:
+        blocks.append(
+            ui.context(t(locale, "meeting.list_later", code=project.code, count=found.later))
         )
     return ui.message(title, blocks)
 
@@ -335,7 +347,7 @@ def detail_message(
     if event.status == EventStatus.CANCELLED:
         blocks.append(ui.section(t(locale, "calendar.state.cancelled")))
     else:
-        blocks.append(ui.section(_tally(locale, view.tally)))
+        blocks.append(ui.section(calendar_views.tally(locale, view.tally)))
     if roster is not None and roster:
         people = joined(
             locale,
@@ -468,7 +480,7 @@ def outcome_modal(
             initial=outcome.minutes if outcome else None,
             multiline=True,
             optional=True,
-            max_length=3000,
+            max_length=service.MINUTES_LIMIT,
         ),
         ui.text_input(
             "decisions",
@@ -489,7 +501,7 @@ def outcome_modal(
                 plain(locale, "meeting.field.action", number=slot),
                 initial=item.text if item else None,
                 optional=True,
-                max_length=150,
+                max_length=service.ACTION_LIMIT,
             ),
             ui.user_input(
                 f"action_{slot}_owner",

@@ -20,7 +20,15 @@ from slack_sdk.models.blocks import (
 from bot.i18n import escape_mrkdwn, joined, mention, plain, slack_date, t
 from bot.ids import Action, PollId
 from bot.services.keyusers import ROLES, Quadrant
-from bot.services.polls import AUDIENCE_KINDS, REMIND_CHOICES, TEMPLATES, QuestionInput
+from bot.services.polls import (
+    AUDIENCE_KINDS,
+    INTRO_LIMIT,
+    QUESTION_LIMIT,
+    REMIND_CHOICES,
+    TEMPLATES,
+    TITLE_LIMIT,
+    QuestionInput,
+)
 from bot.views import common as ui
 from storage.models import Poll, PollQuestion, Project, QuestionKind, Recurrence
 
@@ -67,7 +75,7 @@ def settings_modal(
             "title",
             plain(locale, "poll.field.title"),
             optional=True,
-            max_length=150,
+            max_length=TITLE_LIMIT,
             hint=plain(locale, "poll.hint.title"),
         ),
         ui.text_input(
@@ -75,7 +83,7 @@ def settings_modal(
             plain(locale, "poll.field.intro"),
             optional=True,
             multiline=True,
-            max_length=2000,
+            max_length=INTRO_LIMIT,
         ),
         ui.select_input(
             "audience_kind",
@@ -175,7 +183,7 @@ def questions_modal(locale: str, draft: dict[str, Any]) -> dict[str, Any]:
             "question_text",
             plain(locale, "poll.field.question_text"),
             optional=True,
-            max_length=300,
+            max_length=QUESTION_LIMIT,
         ),
         ui.text_input(
             "question_options",
@@ -472,6 +480,8 @@ def poll_list(locale: str, project: Project, rows: list[tuple[Poll, int, int]]) 
                 )
             )
         )
+    if len(rows) > 40:
+        blocks.append(ui.context(t(locale, "common.more", count=len(rows) - 40)))
     return ui.message(plain(locale, "poll.list_title", code=project.code), blocks)
 
 

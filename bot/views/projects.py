@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.i18n import plain, t
 from bot.ids import Callback
-from bot.services.projects import DEFAULT_PHASES, LOCALES
+from bot.services.projects import DEFAULT_PHASES, LOCALES, NAME_LIMIT
 from bot.views import common as ui
 from storage.models import Project
 
@@ -58,7 +58,7 @@ def project_modal(
             "name",
             plain(locale, "project.field.name"),
             initial=project.name if project else None,
-            max_length=120,
+            max_length=NAME_LIMIT,
             placeholder=plain(locale, "project.placeholder.name"),
         ),
         ui.text_input(

@@ -17,16 +17,30 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
 )
 
-from bot.calendar.service import RosterRow
+from bot.calendar.service import (
+    LOCATION_LIMIT,
+    MAX_CAPACITY,
+    VIDEO_URL_LIMIT,
+    RosterRow,
+)
 from bot.i18n import joined, mention, percent, plain, say, slack_date, t
 from bot.ids import Action, TrainingId
 from bot.services.keyusers import ROLES, Quadrant
 from bot.services.training_readiness import Readiness, ReadinessCell
-from bot.services.training_sessions import AUDIENCE_KINDS, REMINDER_CHOICES, SessionView
+from bot.services.training_sessions import (
+    AUDIENCE_KINDS,
+    REMINDER_CHOICES,
+    SessionList,
+    SessionView,
+)
 from bot.services.trainings import (
+    COMMENT_LIMIT,
     CURRICULUM_COLUMNS,
+    DESCRIPTION_LIMIT,
+    NAME_LIMIT,
     PRACTICAL_COLUMNS,
     QUESTION_COLUMNS,
+    QUESTION_LIMIT,
     REMIND_CHOICES,
     ImportReport,
     QuizResults,
@@ -161,8 +175,9 @@ def curriculum(
 
 
 def module_modal(
-    locale: str, project: Project, module: TrainingModule | None = None
+    locale: str, project: Project, module: TrainingModule | None = None, *, size: int = 0
 ) -> dict[str, Any]:
+    """A module's form; ``size``: how many modules the curriculum holds (for its place)."""
     formats = [(f.value, plain(locale, f"training.format.{f.value}")) for f in TrainingFormat]
     roles = [(r, plain(locale, f"roles.{r}")) for r in ROLES]
     yes_no = [("yes", plain(locale, "training.yes")), ("no", plain(locale, "training.no"))]
@@ -171,7 +186,7 @@ def module_modal(
             "name",
             plain(locale, "training.field.name"),
             initial=module and module.name,
-            max_length=120,
+            max_length=NAME_LIMIT,
         ),
         ui.text_input(
             "description",
@@ -179,7 +194,7 @@ def module_modal(
             initial=module and module.description,
             multiline=True,
             optional=True,
-            max_length=2000,
+            max_length=DESCRIPTION_LIMIT,
         ),
         ui.text_input(
             "planned_hours",
@@ -213,6 +228,35 @@ def module_modal(
             max_length=3,
         ),
     ]
+    places = size if module else size + 1
+    blocks.append(
+        ui.select_input(
+            "position",
+            plain(locale, "training.field.position"),
+            [(str(n), str(n)) for n in range(1, places + 1)],
+            initial=str(module.position if module else places),
+            hint=plain(locale, "training.hint.position", count=places),
+        )
+    )
+    if module is not None:
+        text = t(locale, "training.delete_module_confirm", name=module.name)
+        blocks.append(
+            ui.actions(
+                ui.button(
+                    plain(locale, "training.delete_module"),
+                    TrainingId.DELETE_MODULE,
+                    str(module.id),
+                    style="danger",
+                    confirm=ui.confirm_dialog(
+                        plain(locale, "training.delete_module_title"),
+                        text,
+                        plain(locale, "training.delete_module"),
+                        plain(locale, "common.cancel"),
+                    ),
+                ),
+                block_id="module_delete",
+            )
+        )
     return ui.modal(
         callback_id=TrainingId.MODULE_MODAL,
         title=plain(locale, "training.modal.module_title"),
@@ -220,6 +264,16 @@ def module_modal(
         close=plain(locale, "common.cancel"),
         blocks=blocks,
         private_metadata={"p": project.id, "m": module.id if module else None},
+    )
+
+
+def module_notice(locale: str, text: str) -> dict[str, Any]:
+    """What became of a module's deletion, in place of its form."""
+    return ui.modal(
+        callback_id=TrainingId.MODULE_NOTICE,
+        title=plain(locale, "training.modal.module_title"),
+        close=plain(locale, "common.close"),
+        blocks=[ui.section(text)],
     )
 
 
@@ -298,7 +352,7 @@ def question_modal(
             ui.radio_input(
                 "kind", plain(locale, "training.field.kind"), kinds, initial=QuizKind.SINGLE
             ),
-            ui.text_input("text", plain(locale, "training.field.text"), max_length=300),
+            ui.text_input("text", plain(locale, "training.field.text"), max_length=QUESTION_LIMIT),
             ui.text_input(
                 "options",
                 plain(locale, "training.field.options"),
@@ -518,7 +572,7 @@ def practical_modal(
                 plain(locale, "training.field.comment"),
                 multiline=True,
                 optional=True,
-                max_length=2000,
+                max_length=COMMENT_LIMIT,
             ),
         ],
     )
@@ -714,19 +768,22 @@ def session_modal(
                 hint=plain(locale, "training.hint.sessions"),
             ),
             ui.text_input(
-                "location", plain(locale, "training.field.location"), optional=True, max_length=200
+                "location",
+                plain(locale, "training.field.location"),
+                optional=True,
+                max_length=LOCATION_LIMIT,
             ),
             ui.text_input(
                 "video_url",
                 plain(locale, "training.field.video_url"),
                 optional=True,
-                max_length=500,
+                max_length=VIDEO_URL_LIMIT,
             ),
             ui.text_input(
                 "capacity",
                 plain(locale, "training.field.capacity"),
                 optional=True,
-                max_length=4,
+                max_length=len(str(MAX_CAPACITY)),
                 hint=plain(locale, "training.hint.capacity"),
             ),
             ui.radio_input(
@@ -795,15 +852,14 @@ def reschedule_modal(locale: str, event: CalendarEvent) -> dict[str, Any]:
     )
 
 
-def session_list(
-    locale: str, project: Project, sessions: Sequence[SessionView], span: str
-) -> dict[str, Any]:
+def session_list(locale: str, project: Project, found: SessionList, span: str) -> dict[str, Any]:
     title = plain(locale, "training.list_title", code=project.code)
     blocks: list[Block] = [ui.header(title)]
-    if not sessions:
-        blocks.append(ui.section(t(locale, "training.list_empty", code=project.code)))
+    if not found.total:
+        key = "training.list_none_this_week" if found.later else "training.list_empty"
+        blocks.append(ui.section(t(locale, key, code=project.code, count=found.later)))
         return ui.message(title, blocks)
-    for view in sessions[:45]:
+    for view in found.views:
         event = view.event
         blocks.append(
             ui.section(
@@ -816,14 +872,29 @@ def session_list(
                     when=calendar_views.when(locale, event),
                     trainer=mention(view.session.trainer_id),
                     accepted=view.accepted,
-                    capacity=event.capacity or "∞",
-                    waitlisted=view.waitlisted,
-                    pending=view.pending,
+                    capacity=event.capacity,
+                    tally=Markup(calendar_views.tally(locale, _counts(view))),
                     cancelled=event.status != "scheduled",
                 )
             )
         )
+    if found.total > len(found.views):
+        blocks.append(ui.context(t(locale, "common.more", count=found.total - len(found.views))))
+    elif found.later:
+        blocks.append(
+            ui.context(t(locale, "training.list_later", code=project.code, count=found.later))
+        )
     return ui.message(title, blocks)
+
+
+def _counts(view: SessionView) -> dict[str, int]:
+    return {
+        Rsvp.ACCEPTED: view.accepted,
+        Rsvp.MAYBE: view.maybe,
+        Rsvp.WAITLISTED: view.waitlisted,
+        Rsvp.DECLINED: view.declined,
+        Rsvp.PENDING: view.pending,
+    }
 
 
 def session_roster(
@@ -877,21 +948,38 @@ def _parse(block: dict[str, Any]) -> Block:
 
 
 ROLL_CALL_LIMIT = 95
+ROLL_CALL_GROUP = "group:"  # block id prefix of a status's people picker in a long roll call
 
 
 def roll_call_modal(locale: str, event: CalendarEvent, rows: list[RosterRow]) -> dict[str, Any]:
-    """Present, late, excused or absent per person on the roster (not those who declined)."""
+    """Present, late, excused or absent per person on the roster (not those who declined): a
+    select per person up to ``ROLL_CALL_LIMIT`` people, beyond that one people picker per status
+    (a modal holds 100 blocks)."""
     statuses = [(s.value, plain(locale, f"training.attendance.{s.value}")) for s in Attendance]
-    people = [r for r in rows if r.response not in (Rsvp.DECLINED,)][:ROLL_CALL_LIMIT]
+    people = [r for r in rows if r.response not in (Rsvp.DECLINED,)]
     blocks: list[Block] = [ui.context(calendar_views.when(locale, event))]
-    for row in people:
-        initial = row.attendance or (Attendance.PRESENT if row.response == Rsvp.ACCEPTED else None)
+
+    def initial(row: RosterRow) -> str | None:
+        return row.attendance or (Attendance.PRESENT if row.response == Rsvp.ACCEPTED else None)
+
+    if len(people) > ROLL_CALL_LIMIT:
+        blocks.append(ui.context(t(locale, "training.roll_call_by_status", count=len(people))))
+        for status, label in statuses:
+            blocks.append(
+                ui.users_input(
+                    f"{ROLL_CALL_GROUP}{status}",
+                    label,
+                    initial=[row.user_id for row in people if initial(row) == status],
+                    optional=True,
+                )
+            )
+    for row in people if len(people) <= ROLL_CALL_LIMIT else []:
         blocks.append(
             ui.select_input(
                 f"att:{row.user_id}",
                 row.name or row.user_id,
                 statuses,
-                initial=initial,
+                initial=initial(row),
                 optional=True,
             )
         )
