@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n import LOCALES, duration, percent, read_catalog_files, t
+from bot.i18n import LOCALES, duration, joined, mention, percent, read_catalog_files, t
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "bot" / "templates"
@@ -111,3 +111,9 @@ def test_usage_examples_can_be_typed_as_they_are(locale: str) -> None:
         assert [k for k, v in catalog.items() if re.search(r"\bCODE\b|@person|\bPHASE\b", v)] == []
     hint = t(locale, "keyuser.register_manage_hint", code="ERP")
     assert "/keyuser edit ERP @" in hint
+
+
+def test_a_list_is_joined_in_the_readers_language_and_typed_text_cannot_ping() -> None:
+    people = [mention("U1"), mention("U2"), "<!channel> & co"]
+    assert joined("zh-CN", people) == "<@U1>、<@U2>、&lt;!channel&gt; &amp; co"
+    assert joined("en", people) == "<@U1>, <@U2>, &lt;!channel&gt; &amp; co"
