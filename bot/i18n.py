@@ -68,12 +68,17 @@ def link(url: str, label: str) -> Markup:
     return Markup(f"<{url}|{escape_mrkdwn(label).replace('|', '¦')}>")
 
 
+def date_format(pattern: str) -> str:
+    """The ``strftime`` format of what a ``<!date>`` pattern shows: its date, its time or both."""
+    parts = [f for token, f in (("{date", "%Y-%m-%d"), ("{time", "%H:%M")) if token in pattern]
+    return " ".join(parts) or "%Y-%m-%d %H:%M"
+
+
 def slack_date(
     moment: datetime, tz: str = "UTC", pattern: str = "{date_short_pretty} {time}"
 ) -> Markup:
     """A time each reader sees in their own timezone, with the project's time as the fallback."""
-    shown = "%Y-%m-%d %H:%M" if "{date" in pattern else "%H:%M"  # the fallback says what Slack does
-    fallback = moment.astimezone(ZoneInfo(tz)).strftime(shown)
+    fallback = moment.astimezone(ZoneInfo(tz)).strftime(date_format(pattern))
     return Markup(f"<!date^{int(moment.timestamp())}^{pattern}|{fallback} {tz}>")
 
 

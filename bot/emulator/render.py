@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import plain
+from bot.i18n import date_format, plain
 from bot.widths import cut, display_width, wrap
 
 WIDTH = 78
@@ -37,7 +37,7 @@ def _special(body: str, label: str | None, tz: str | None = None) -> str:
         stamp = body.split("^")[1]
         if tz and stamp.isdigit():
             moment = datetime.fromtimestamp(int(stamp), ZoneInfo(tz))
-            return moment.strftime("%Y-%m-%d %H:%M")
+            return moment.strftime(date_format(body.split("^")[2] if body.count("^") > 1 else ""))
         return label or body
     if body.startswith("subteam^"):
         return label or "@group"
