@@ -117,3 +117,21 @@ def test_a_list_is_joined_in_the_readers_language_and_typed_text_cannot_ping() -
     people = [mention("U1"), mention("U2"), "<!channel> & co"]
     assert joined("zh-CN", people) == "<@U1>、<@U2>、&lt;!channel&gt; &amp; co"
     assert joined("en", people) == "<@U1>, <@U2>, &lt;!channel&gt; &amp; co"
+
+
+def test_a_time_that_ends_a_span_shows_no_date_again() -> None:
+    from datetime import UTC, datetime
+
+    from bot.emulator.render import mrkdwn_to_text
+    from bot.i18n import slack_date
+
+    end = datetime(2027, 1, 12, 10, 0, tzinfo=UTC)
+    assert slack_date(end, "Europe/Berlin", "{time}").endswith("|11:00 Europe/Berlin>")
+    shown = t(
+        "en",
+        "calendar.when",
+        start="2027-01-12 10:00",
+        end=slack_date(end, "Europe/Berlin", "{time}"),
+        length="1 h",
+    )
+    assert mrkdwn_to_text(shown, tz="Europe/Berlin") == "*When:* 2027-01-12 10:00 – 11:00 (1 h)"
