@@ -93,8 +93,8 @@ def test_lengths_read_as_people_write_them() -> None:
     assert [duration("en", m) for m in (480, 60, 90, 45)] == ["8 h", "1 h", "1 h 30 min", "45 min"]
     assert [duration("zh-CN", m) for m in (480, 90)] == ["8 小时", "1 小时 30 分钟"]
     for source in (
-        read_catalog_files("en")["calendar.when"],
-        read_catalog_files("zh-CN")["calendar.when"],
+        read_catalog_files("en")["calendar.span"],
+        read_catalog_files("zh-CN")["calendar.span"],
     ):
         assert "minutes" not in str(source)
 
@@ -129,9 +129,9 @@ def test_a_time_that_ends_a_span_shows_no_date_again() -> None:
     assert slack_date(end, "Europe/Berlin", "{time}").endswith("|11:00 Europe/Berlin>")
     shown = t(
         "en",
-        "calendar.when",
+        "calendar.span",
         start="2027-01-12 10:00",
         end=slack_date(end, "Europe/Berlin", "{time}"),
         length="1 h",
     )
-    assert mrkdwn_to_text(shown, tz="Europe/Berlin") == "*When:* 2027-01-12 10:00 – 11:00 (1 h)"
+    assert mrkdwn_to_text(shown, tz="Europe/Berlin") == "2027-01-12 10:00 – 11:00 (1 h)"

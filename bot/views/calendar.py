@@ -35,18 +35,20 @@ def read_value(raw: str | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def when(locale: str, event: CalendarEvent) -> Markup:
-    """ "Tue 1 Dec 09:00 – 10:30" in the reader's timezone (mrkdwn, already escaped: it goes
-    into other messages as it is)."""
-    return Markup(
+def when(locale: str, event: CalendarEvent, *, label: bool = True) -> Markup:
+    """ "Tue 1 Dec 09:00 – 10:30 (1 h 30 min)" in the reader's timezone (mrkdwn, already escaped:
+    it goes into other messages as it is), on a line of its own with its label, or without it
+    inside a sentence."""
+    span = Markup(
         t(
             locale,
-            "calendar.when",
+            "calendar.span",
             start=slack_date(event.starts_at, event.timezone),
             end=slack_date(event.ends_at, event.timezone, "{time}"),
             length=duration(locale, int((event.ends_at - event.starts_at).total_seconds() // 60)),
         )
     )
+    return Markup(t(locale, "calendar.when", span=span)) if label else span
 
 
 def details(locale: str, event: CalendarEvent) -> list[str]:

@@ -188,7 +188,7 @@ def meeting_modal(
 
 
 def _when(locale: str, event: CalendarEvent) -> str:
-    return calendar_views.when(locale, event)
+    return calendar_views.when(locale, event, label=False)  # inside a sentence
 
 
 def _day(event: CalendarEvent) -> Markup:
