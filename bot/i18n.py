@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -66,12 +68,41 @@ def link(url: str, label: str) -> Markup:
     return Markup(f"<{url}|{escape_mrkdwn(label).replace('|', '¦')}>")
 
 
+def date_format(pattern: str) -> str:
+    """The ``strftime`` format of what a ``<!date>`` pattern shows: its date, its time or both."""
+    parts = [f for token, f in (("{date", "%Y-%m-%d"), ("{time", "%H:%M")) if token in pattern]
+    return " ".join(parts) or "%Y-%m-%d %H:%M"
+
+
 def slack_date(
     moment: datetime, tz: str = "UTC", pattern: str = "{date_short_pretty} {time}"
 ) -> Markup:
     """A time each reader sees in their own timezone, with the project's time as the fallback."""
-    fallback = moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    fallback = moment.astimezone(ZoneInfo(tz)).strftime(date_format(pattern))
     return Markup(f"<!date^{int(moment.timestamp())}^{pattern}|{fallback} {tz}>")
+
+
+def percent(value: Any) -> str:
+    """One percent style in both languages: a whole number against its sign (``67%``), half up,
+    and a dash where there is no figure."""
+    if value is None or value == "—":
+        return "—"
+    whole = Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return f"{whole}%"
+
+
+def duration(locale: str | None, minutes: int) -> str:
+    """A length as people write it: "8 h", "1 h 30 min", "45 min" (小时 / 分钟 in Chinese)."""
+    hours, rest = divmod(int(minutes), 60)
+    return plain(locale, "units.duration", hours=hours, minutes=rest)
+
+
+def joined(locale: str | None, items: Iterable[Any]) -> Markup:
+    """A list in the reader's language: "a, b, c" or "a、b、c" (text escaped, mentions kept)."""
+    separator = Markup(plain(locale, "units.separator"))
+    return separator.join(
+        item if isinstance(item, Markup) else Markup(escape_mrkdwn(str(item))) for item in items
+    )
 
 
 def _templates_root() -> Any:
@@ -94,6 +125,7 @@ def _environment(mrkdwn: bool, files: bool = False) -> Environment:
     env.filters["mention"] = mention
     env.filters["channel"] = channel_link
     env.filters["slack_date"] = slack_date
+    env.filters["percent"] = percent
     return env
 
 

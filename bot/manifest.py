@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.i18n import plain
 from bot.settings import Settings, SettingsError
 
 COMMAND_DESCRIPTIONS = {
@@ -46,9 +47,10 @@ ACTIVE_COMMANDS: list[str] = [
     "meeting",
     "digest",
 ]
-# Message shortcuts: (callback id, name, description). Capabilities add theirs here.
-MESSAGE_SHORTCUTS: list[tuple[str, str, str]] = [
-    ("log_issue_from_message", "Log as key-user issue", "Log this message as a key user's issue"),
+# Message shortcuts: (callback id, catalog key of the name and the description), named in the
+# workspace's language (LIAISON_LOCALE). Capabilities add theirs here.
+MESSAGE_SHORTCUTS: list[tuple[str, str]] = [
+    ("log_issue_from_message", "issues.shortcut"),
 ]
 BOT_EVENTS = ["app_home_opened"]
 # What each built capability adds to the app's description; only active commands are named, so
@@ -119,8 +121,13 @@ def build_manifest(settings: Settings) -> dict[str, Any]:
     }
     if MESSAGE_SHORTCUTS:
         features["shortcuts"] = [
-            {"name": name, "type": "message", "callback_id": callback, "description": description}
-            for callback, name, description in MESSAGE_SHORTCUTS
+            {
+                "name": plain(settings.locale, f"{key}.name"),
+                "type": "message",
+                "callback_id": callback,
+                "description": plain(settings.locale, f"{key}.description"),
+            }
+            for callback, key in MESSAGE_SHORTCUTS
         ]
 
     events: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}

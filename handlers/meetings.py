@@ -99,10 +99,15 @@ def register(app: App, runtime: Runtime) -> None:
                     **list_answer(context, client, codes[0] if codes else None, channel_id, scope),
                     response_type="ephemeral",
                 )
-            elif verb in ("cancel", "reschedule") and len(words) == 2:
-                open_change_form(client, command["trigger_id"], context, verb, words[1])
+            elif verb in ("cancel", "reschedule") and len(words) in (2, 3):
+                number = numbered(context, client, words[1:], channel_id)
+                open_change_form(client, command["trigger_id"], context, verb, number)
             elif verb.lstrip("#").isdigit() and len(words) == 1:
-                respond(**detail(context, client, verb.lstrip("#")), response_type="ephemeral")
+                number = numbered(context, client, words, channel_id)
+                respond(**detail(context, client, number), response_type="ephemeral")
+            elif verb == "show" and len(words) in (2, 3):
+                number = numbered(context, client, words[1:], channel_id)
+                respond(**detail(context, client, number), response_type="ephemeral")
             else:
                 respond(text=usage(locale), response_type="ephemeral")
         except LiaisonError as error:
@@ -165,13 +170,23 @@ def register(app: App, runtime: Runtime) -> None:
             found = service.list_meetings(ctx, project, scope=scope)
             return views.list_message(project.locale, project, found, scope)
 
+    def numbered(
+        context: BoltContext, client: WebClient, args: list[str], channel_id: str | None
+    ) -> str:
+        """`[CODE] 3`: the event id of the project's meeting number 3 (as `/meeting list` shows)."""
+        with unit(runtime, context, client) as ctx:
+            code = args[0] if len(args) == 2 else None
+            project = project_service.resolve_project(ctx, code, channel_id)
+            return str(service.meeting_by_number(ctx, project, args[-1]))
+
     def detail(context: BoltContext, client: WebClient, number: str) -> dict[str, Any]:
         with unit(runtime, context, client) as ctx:
             meeting, event, project = service.get_meeting(ctx, number)
             manage = calendar.can_change(ctx, project, event)
             tally = calendar.tallies(ctx, [event.id or 0]).get(event.id or 0, {})
             size = len(service.series_events(ctx, meeting))
-            view = service.MeetingView(meeting, event, dict(tally), size)
+            ordinal = calendar.numbers(ctx, [event])[event.id or 0]
+            view = service.MeetingView(meeting, event, dict(tally), size, ordinal)
             roster = calendar.roster(ctx, event) if manage else None
             outcome, items = service.outcome_of(ctx, event.id or 0)
             return views.detail_message(
@@ -217,7 +232,8 @@ def register(app: App, runtime: Runtime) -> None:
                     ctx=ctx, project=project, data=data, messages=views.MESSAGES
                 )
                 event = calendar.get_event(ctx, meetings[0].event_id)
-                text = views.created_text(locale, project, meetings, event)
+                number = calendar.numbers(ctx, [event])[event.id or 0]
+                text = views.created_text(locale, project, meetings, event, number)
         except LiaisonError as error:
             refuse_form(ack, locale, error, view)
             return

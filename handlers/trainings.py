@@ -42,6 +42,7 @@ from storage.models import Project
 log = logging.getLogger(__name__)
 SPANS = ("week", "all")
 EXPORTS = ("curriculum", "readiness")
+SESSION_VERBS = ("roster", "attendance", "cancel", "reschedule")
 IMPORTS = ("curriculum", "questions", "practical")
 
 
@@ -117,6 +118,14 @@ def register(app: App, runtime: Runtime) -> None:
     def project_for(ctx: Ctx, code: str | None, channel_id: str | None) -> Project:
         return project_service.resolve_project(ctx, code, channel_id)
 
+    def session_numbered(
+        context: BoltContext, client: WebClient, args: list[str], channel_id: str | None
+    ) -> int:
+        """`[CODE] 3`: the project's session number 3, as `/training list` shows it."""
+        with unit(runtime, context, client) as ctx:
+            project = project_for(ctx, args[0] if len(args) == 2 else None, channel_id)
+            return session_service.session_by_number(ctx, project, args[-1])
+
     def upload(
         client: WebClient, user_id: str, content: Any, filename: str, title: str, comment: str
     ) -> None:
@@ -168,14 +177,16 @@ def register(app: App, runtime: Runtime) -> None:
             elif verb == "list" and len(args) <= 2:
                 code, span = _split_args(args, SPANS)
                 answer(list_sessions(context, client, code, span or "", channel_id))
-            elif verb == "roster" and len(args) == 1:
-                answer(show_roster(context, client, args[0]))
-            elif verb == "attendance" and len(args) == 1:
-                open_roll_call(client, trigger_id, context, args[0])
-            elif verb == "cancel" and len(args) == 1:
-                answer(cancel_session(context, client, args[0]))
-            elif verb == "reschedule" and len(args) == 1:
-                open_reschedule(client, trigger_id, context, args[0])
+            elif verb in SESSION_VERBS and 1 <= len(args) <= 2:
+                event_id = str(session_numbered(context, client, args, channel_id))
+                if verb == "roster":
+                    answer(show_roster(context, client, event_id))
+                elif verb == "attendance":
+                    open_roll_call(client, trigger_id, context, event_id)
+                elif verb == "cancel":
+                    answer(cancel_session(context, client, event_id))
+                else:
+                    open_reschedule(client, trigger_id, context, event_id)
             elif verb == "question" and len(args) <= 1:
                 open_project_modal(client, trigger_id, context, "question", args, channel_id)
             elif verb == "quiz" and len(args) == 2 and args[0].lower() == "results":
@@ -747,7 +758,8 @@ def register(app: App, runtime: Runtime) -> None:
                 "training.sessions_created",
                 count=len(created),
                 title=first.title,
-                ids=", ".join(f"#{c.event.id}" for c in created),
+                ids=", ".join(f"#{c.number}" for c in created),
+                number=created[0].number,
                 when=calendar_views.when(project.locale, first),
                 invited=created[0].pending,
                 command=command_name,
@@ -777,6 +789,7 @@ def register(app: App, runtime: Runtime) -> None:
         return views.session_roster(
             project.locale,
             event,
+            calendar.numbers(ctx, [event])[event.id or 0],
             session,
             module,
             calendar.roster(ctx, event),
@@ -796,7 +809,8 @@ def register(app: App, runtime: Runtime) -> None:
                 ctx=ctx, event_id=event.id, messages=calendar_views.MESSAGES
             )
             key = "training.already_cancelled" if already else "training.cancelled"
-            text = t(project.locale, key, id=event.id, title=event.title, told=len(keys))
+            number = calendar.numbers(ctx, [event])[event.id or 0]
+            text = t(project.locale, key, id=number, title=event.title, told=len(keys))
         deliver(ctx.team_id, keys)
         return text
 
@@ -834,7 +848,7 @@ def register(app: App, runtime: Runtime) -> None:
                 text = t(
                     locale,
                     "training.rescheduled",
-                    id=event.id,
+                    id=calendar.numbers(ctx, [event])[event.id or 0],
                     title=event.title,
                     when=calendar_views.when(locale, event),
                 )

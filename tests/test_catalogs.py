@@ -17,7 +17,12 @@ ZH = "zh-CN"
 
 # A plain environment that knows the app's custom filters, which analysing a template requires.
 _ENV = Environment()
-_ENV.filters.update(mention=i18n.mention, channel=i18n.channel_link, slack_date=i18n.slack_date)
+_ENV.filters.update(
+    mention=i18n.mention,
+    channel=i18n.channel_link,
+    slack_date=i18n.slack_date,
+    percent=i18n.percent,
+)
 
 # Texts Slack shows on buttons (max 75 characters) and as modal titles (max 24 characters).
 BUTTON_KEYS = ("home.add_keyuser", "home.show_register", "home.edit_project", "home.new_project")
@@ -128,7 +133,7 @@ def test_render_project_line_in_chinese() -> None:
 
 def test_render_keyuser_messages_in_chinese() -> None:
     summary = t(ZH, "keyuser.import_summary", code="ERP", added=2, updated=1, rejected=1)
-    assert summary == ":inbox_tray: 导入到 *ERP* ：新增 2 名，更新 1 名，拒绝 1 行。"
+    assert summary == ":inbox_tray: 导入到 ERP：新增 2 名，更新 1 名，拒绝 1 行。"
     line = t(
         ZH,
         "keyuser.register_line",
@@ -163,7 +168,7 @@ def test_render_home_dashboard_in_chinese() -> None:
         debt=2,
         readiness=None,
     )
-    assert "*逾期* 1" in figures and "*联系欠账* 2 人" in figures and "就绪度" not in figures
+    assert "*逾期* 1" in figures and "*联络欠账* 2 人" in figures and "就绪度" not in figures
     assert "*培训就绪度* 75%" in t(
         ZH,
         "dashboard.pm_figures",

@@ -19,7 +19,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "now has the standard curriculum (4 modules)" in text
     assert "you are number 1 on the waitlist" in text
     assert "A seat has become free: you are now in for *System overview*" in text
-    assert "Your score on System overview: 100 %" in text
+    assert "Your score on System overview: 100%" in text
     assert "*System overview*: 1 of 6 ready" in text
     digest_act = text[text.index("the week ends") :]
     assert "── #erp-rollout ──" in digest_act and "Weekly digest · ERP" in digest_act

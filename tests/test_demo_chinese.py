@@ -136,3 +136,87 @@ def test_every_time_people_set_or_read_is_in_the_projects_working_hours(  # type
     for step in people:
         for time in said.findall(step["rest"]):
             assert time == step["time"], step[0]  # the stamp agrees with what the step says
+
+
+# A reader's transcript: what a project manager reads in either language.
+CJK = re.compile(r"[\u4e00-\u9fff]")
+CSV = re.compile(r"^(?:slack_user|U[A-Z0-9]{7}),")  # the register's export, read by its import
+
+
+def _reading(text: str) -> list[str]:
+    """The transcript's lines as read: box borders and the padding inside boxes taken off."""
+    lines = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith(("│", "┌", "└", "──")):
+            line = line.strip("│┌┐└┘─ ")
+        lines.append(line.rstrip())
+    return lines
+
+
+def test_chinese_lines_use_full_width_punctuation_without_stray_spaces(chinese_demo) -> None:  # type: ignore[no-untyped-def]
+    lines = [line for line in _reading(chinese_demo[0]) if CJK.search(line) and not CSV.match(line)]
+    stray = [line for line in lines if re.search(r" [，。：；！？、）」”》]|[，（「《：] \S", line)]
+    assert stray == []
+    half_width = [
+        line
+        for line in lines
+        if re.search(r"[\u4e00-\u9fff][,;:?!]|[,;:?!][\u4e00-\u9fff]|[\u4e00-\u9fff]\(", line)
+    ]
+    assert half_width == []
+
+
+# English a Chinese reader may meet: the product and Slack, commands and what is typed after them
+# (a code span may wrap onto the next line), links, paths, emoji codes and channels, codes of
+# projects, modules, priorities and SAP transactions, the survey measures, language and time zones.
+ALLOWED_ENGLISH = re.compile(
+    r"`[^`]*`|https?://\S+|/[\w./-]+|:[a-z0-9_+-]+:|#[\w-]+|"
+    r"\b(?:Liaison|Slack|Home|CSAT|NPS|CSV|PNG|S/4HANA|SAP|Excel|SQLite|Web API|Block Kit|"
+    r"[A-Z]{2,}\w*|[A-Z]+-\d+|HH:MM|English|Simplified Chinese|(?:Asia|Europe|America)/\w+)\b"
+)
+
+
+def test_the_chinese_transcript_has_no_english_outside_names_and_commands(chinese_demo) -> None:  # type: ignore[no-untyped-def]
+    lines = [line for line in _reading(chinese_demo[0]) if not CSV.match(line)]
+    read = ALLOWED_ENGLISH.sub(" ", "\n".join(lines))
+    english = {
+        word: line
+        for line in read.splitlines()
+        if CJK.search(line)
+        for word in re.findall(r"[A-Za-z]{3,}", line)
+    }
+    assert english == {}  # "Log as key-user issue", "chen.jing", "CODE @person" were here
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_every_percentage_is_written_one_way(locale: str, chinese_demo, english_demo: str) -> None:  # type: ignore[no-untyped-def]
+    text = chinese_demo[0] if locale == "zh-CN" else english_demo
+    assert re.findall(r"\d %|\d+\.\d+%", text) == []
+    assert re.search(r"\b67%", text)
+    assert not re.search(r"#\d+ \d+%", text)  # a round is "round 2", not an id-like "#2"
+    assert re.findall(r"[(（](?:[6-9]\d|\d{3,}) (?:min|分钟)[)）]", text) == []  # 1 h, not 60 min
+
+
+def test_every_week_label_is_the_iso_week_of_its_range(chinese_demo, english_demo: str) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    months = {
+        m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)
+    }
+    english = re.findall(
+        r"Week (\d{4})-W(\d\d)\* · (\d+)(?: (\w{3}) (\d{4}))?\s*–\s*\d+ (\w{3}) (\d{4})",
+        english_demo,
+    )
+    assert english
+    for year, week, day, month, first_year, last_month, last_year in english:
+        first = date(int(first_year or last_year), months[month or last_month], int(day))
+        assert first.isocalendar()[:2] == (int(year), int(week)) and first.weekday() == 0
+    chinese = re.findall(r"(\d{4}) 年第 (\d+) 周\* · (\d+)月(\d+)日至", chinese_demo[0])
+    assert chinese
+    for year, week, month, day in chinese:
+        first = next(
+            date(y, int(month), int(day))
+            for y in (int(year) - 1, int(year), int(year) + 1)
+            if date(y, int(month), int(day)).isocalendar()[:2] == (int(year), int(week))
+        )
+        assert first.weekday() == 0

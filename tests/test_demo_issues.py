@@ -20,7 +20,7 @@ def test_demo_issue_act_shows_each_message_as_people_saw_it(tmp_path: Path) -> N
     assert "ERP-1 · Goods receipt for PO 4500012345 fails in MIGO" in act
     assert "original message" in act  # the shortcut kept the link
     assert "! Due date: The due date cannot be in the past." in act
-    assert "Only the project managers close ERP-1." in act
+    assert "Closing ERP-1 is for its project managers." in act
     assert "(updated in place)" in act and "(in thread)" in act
     assert "Thank you: you rated *ERP-1* 5/5." in act
     assert "*You own 1 overdue issue.*" in act

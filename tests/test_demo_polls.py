@@ -16,10 +16,10 @@ def test_demo_poll_act_shows_reminders_results_trend_and_saves_the_chart(tmp_pat
     assert run_demo(database_path=str(database), settings=load_settings({}), out=out) == 0
     text = out.getvalue()
     assert "A reminder: *Monthly key-user satisfaction*" in text
-    assert "*4 of 6* answered (67 %)" in text
+    assert "*4 of 6* answered (67%)" in text
     # The round's date depends on the acts played before this one; the figures do not.
-    assert re.search(r"Round 1 \(\d{4}-\d\d-\d\d\): 67 % answered · CSAT 50 % · NPS -25", text)
-    assert re.search(r"Round 2 \(\d{4}-\d\d-\d\d\): 67 % answered · CSAT 100 % · NPS 75", text)
+    assert re.search(r"Round 1 \(\d{4}-\d\d-\d\d\): 67% answered · CSAT 50% · NPS -25", text)
+    assert re.search(r"Round 2 \(\d{4}-\d\d-\d\d\): 67% answered · CSAT 100% · NPS 75", text)
     chart = tmp_path / "demo-poll-chart.png"
     assert f"Poll chart (PNG): {chart.resolve()}" in text
     assert chart.read_bytes().startswith(b"\x89PNG")

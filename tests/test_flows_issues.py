@@ -256,7 +256,7 @@ def test_commands_move_the_issue_and_refuse_forbidden_moves(
     erp.slash_command(PM, "/issue", "ERP-1 due 2020-01-01")
     assert "cannot be in the past" in last_response_text(erp)
     erp.slash_command(TOM, "/issue", "ERP-1 close")
-    assert "Only the project managers close ERP-1" in last_response_text(erp)
+    assert "Closing ERP-1 is for its project managers" in last_response_text(erp)
     erp.slash_command(ANNA, "/issue", "ERP-1 update Still blocked for month-end")
     erp.slash_command(TOM, "/issue", "ERP-1 resolve Fixed the tolerance group")
     erp.slash_command(ANNA, "/issue", "ERP-1 reopen")

@@ -5,6 +5,7 @@ reschedule and cancel (one or the series), the outcome and an action item turned
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -174,7 +175,7 @@ def test_list_detail_reschedule_and_cancel(
     erp.slash_command(PM, "/meeting", str(events[0].id))
     detail = emulator.responses[-1]
     assert "Open points" in texts([detail]) and f"<@{ANNA}> (no answer)" in texts([detail])
-    erp.slash_command(OUTSIDER, "/meeting", str(events[0].id))
+    erp.slash_command(OUTSIDER, "/meeting", f"show ERP {events[0].id}")
     assert f"There is no event {events[0].id} in this workspace." in last_response_text(erp)
 
     # Reschedule the first meeting: everyone invited is told once, with a calendar file.
@@ -189,7 +190,7 @@ def test_list_detail_reschedule_and_cancel(
         assert session.get(CalendarEvent, events[0].id).starts_at.astimezone(BERLIN).hour == 11
 
     # A key user cannot cancel; the organizer cancels one, then the rest of the series.
-    erp.slash_command(ANNA, "/meeting", f"cancel {events[1].id}")
+    erp.slash_command(ANNA, "/meeting", f"cancel ERP {events[1].id}")
     assert "Only the PMs and the project team of ERP can plan" in last_response_text(erp)
     erp.slash_command(PM, "/meeting", f"cancel {events[1].id}")
     erp.submit_view(PM, {"scope": "one"})
@@ -273,3 +274,46 @@ def test_a_series_count_that_is_no_number_of_meetings_is_refused_inline(
     }
     assert events_in(database) == []
     assert erp.emulator.violations == []
+
+
+def test_meetings_go_by_their_number_in_the_project_never_the_database_id(
+    slack: SlackDriver, emulator: SlackEmulator, database: Database, clock: Any
+) -> None:
+    clock.set(datetime(2027, 3, 10, 8, 0, tzinfo=UTC))
+    emulator.add_channel("CCRM00001", "crm-rollout", members=[PM, *KEY_USERS])
+    create_project(slack, code="CRM", name="CRM rollout", channel_id="CCRM00001")
+    add_key_user(slack, MARIA, code="CRM", role="decision_maker")
+    slack.slash_command(PM, "/meeting", "new CRM", channel_id="CCRM00001")
+    response = slack.submit_view(
+        PM,
+        {
+            "title": "CRM check-in",
+            "kind": "working_meeting",
+            "starts_at": int((MONDAY_0900 + timedelta(hours=4)).timestamp()),
+            "duration": "60",
+            "people": [MARIA],
+            "repeat": "weekly",
+            "count": "2",
+        },
+    )
+    assert response.json is None or "errors" not in response.json, response.json
+    create_project(slack)
+    add_key_user(slack, MARIA, role="decision_maker")
+    response = plan_series(slack, roles=[], count="2")
+    assert response.json is None or "errors" not in response.json, response.json
+    erp_events = [e for e in events_in(database) if e.title == "MM working meeting"]
+    assert [e.id for e in erp_events] == [3, 4]
+    assert "*MM working meeting* (#1, ERP) is planned" in texts(emulator.dm_messages(PM))
+    slack.slash_command(PM, "/meeting", "list ERP all")
+    listed = texts([emulator.responses[-1]])
+    assert "*#1 MM working meeting*" in listed and "*#2 MM working meeting*" in listed
+    assert "#3" not in listed and "#4" not in listed
+    slack.slash_command(PM, "/meeting", "2", channel_id=PROJECT_CHANNEL)
+    assert "Meeting #2 of ERP" in texts([emulator.responses[-1]])
+    slack.slash_command(PM, "/meeting", "show ERP 1")
+    assert "Meeting #1 of ERP" in texts([emulator.responses[-1]])
+    slack.slash_command(PM, "/meeting", "show CRM 1")
+    assert "CRM check-in" in texts([emulator.responses[-1]])
+    slack.open_home(MARIA)
+    home = texts([emulator.home(MARIA)])
+    assert "MM working meeting" in home and not re.search(r"#\d", home)

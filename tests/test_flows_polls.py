@@ -237,14 +237,14 @@ def test_close_computes_csat_and_nps_and_sends_results_with_a_chart_to_the_pm(
     project_with_key_users(slack)
     create_poll(slack, questions=EVERY_KIND)
     ids = question_ids(database)
-    # Ratings 5, 4, 4, 2, 1 -> CSAT 3/5 = 60 %. NPS 10, 9, 8, 6, 0 -> (2 - 2) / 5 = 0.
+    # Ratings 5, 4, 4, 2, 1 -> CSAT 3/5 = 60%. NPS 10, 9, 8, 6, 0 -> (2 - 2) / 5 = 0.
     for user_id, rating, nps in zip(KEY_USERS[:5], (5, 4, 4, 2, 1), (10, 9, 8, 6, 0), strict=True):
         answer_by_modal(slack, user_id, full_answer(ids, rating, nps, f"note {rating}"))
     slack.slash_command(PM, "/poll", "close 1", channel_id=PROJECT_CHANNEL)
     assert "is closed" in last_response_text(slack)
     results = texts(emulator.dm_messages(PM))
-    assert "*5 of 6* answered (83 %)" in results
-    assert "*CSAT* 60 %" in results and "*NPS* 0" in results
+    assert "*5 of 6* answered (83%)" in results
+    assert "*CSAT* 60%" in results and "*NPS* 0" in results
     assert "average rating* 3.20" in results
     assert f"<@{KEY_USERS[5]}>" in results  # named poll: who has not answered
     assert "note 5" in results
@@ -309,8 +309,8 @@ def test_recurrence_makes_round_two_and_the_trend_compares_rounds(
     clock.set(second.closes_at)
     run_due(runtime)
     results = texts(emulator.dm_messages(PM))
-    assert "Round 1 (2026-12-01): 67 % answered · CSAT 50 %" in results
-    assert "Round 2 (2027-01-01): 100 % answered · CSAT 100 %" in results
+    assert "Round 1 (2026-12-01): 67% answered · CSAT 50%" in results
+    assert "Round 2 (2027-01-01): 100% answered · CSAT 100%" in results
     assert len([f for f in emulator.files if f["name"].startswith("poll-")]) == 2
 
 
@@ -431,4 +431,4 @@ def test_home_shows_polls_awaiting_an_answer_and_the_pms_response_rates(
     slack.open_home(KEY_USERS[0])
     assert "Polls waiting for your answer" not in texts([emulator.home(KEY_USERS[0]) or {}])
     slack.open_home(PM)
-    assert "1 of 6 answered (17 %)" in texts([emulator.home(PM) or {}])
+    assert "1 of 6 answered (17%)" in texts([emulator.home(PM) or {}])

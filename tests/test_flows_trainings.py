@@ -328,10 +328,10 @@ def test_quiz_written_in_a_modal_taken_by_dm_and_scored_at_once(
     assert "&lt;reports&gt;" not in str(view)  # plain text labels, not mrkdwn
     slack.submit_view(ANNA, {blocks[0]: "0", blocks[1]: ["0"]})
     scored = texts(emulator.thread(ANNA, invite["ts"]))
-    assert "Your score on System overview: 50 %" in scored and "not passed" in scored
+    assert "Your score on System overview: 50%" in scored and "not passed" in scored
     assert "Which are &lt;reports&gt;? (right answer: FBL1N, FBL3N)" in scored
     slack.click(ANNA, TrainingId.TAKE_QUIZ, message=invite)
-    assert "already took this quiz: your score is 50 %" in texts(emulator.responses[-1:])
+    assert "already took this quiz: your score is 50%" in texts(emulator.responses[-1:])
     clock.set(START + timedelta(days=2, hours=1))
     run_due(runtime)
     assert "you have not taken it yet" in texts(emulator.dm_messages(BEN))
@@ -363,12 +363,12 @@ def test_practical_readiness_pages_csv_and_heatmap(
         PM,
         {"module": str(module_id(database, "Basic operation")), "user_id": ANNA, "score": "85"},
     )
-    assert "85 % (passed)" in texts(emulator.dm_messages(PM))
+    assert "85% (passed)" in texts(emulator.dm_messages(PM))
     with database.session() as session:
         assert len(session.exec(select(PracticalAssessment)).all()) == 1
     training(slack, "readiness")
     first_page = texts(emulator.responses[-1:])
-    assert "Key users 1–10 of 14" in first_page and "practical 85 % (passed)" in first_page
+    assert "Key users 1–10 of 14" in first_page and "practical 85% (passed)" in first_page
     click_in_response(slack, PM, TrainingId.READINESS_PAGE)
     assert "Key users 11–14 of 14" in texts(emulator.responses[-1:])
     click_in_response(slack, ANNA, TrainingId.READINESS_PAGE)  # a key user: refused
@@ -537,3 +537,32 @@ def test_hostile_titles_are_escaped_in_every_text(
     assert "<!channel>" not in raw and "<https://evil.example" not in raw
     assert "&lt;!channel&gt; &amp;" in raw
     assert emulator.violations == []
+
+
+def test_sessions_go_by_their_number_in_the_project_never_the_database_id(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator
+) -> None:
+    from tests.test_flows_meetings import plan_series
+
+    project_with_curriculum(slack)
+    response = plan_series(slack, people=[ANNA], roles=[], count="3")  # three events first
+    assert response.json is None or "errors" not in response.json, response.json
+    event_id = schedule(slack, database)
+    assert event_id == 4  # the project's first session, after its three meetings
+    told = texts(emulator.dm_messages(PM)) + texts(emulator.responses)
+    assert "Session *#1* System overview is scheduled" in told
+    assert "See who answered with `/training roster 1`" in told
+    assert "#4" not in told
+    training(slack, "list")
+    listed = texts(emulator.responses[-1:])
+    assert "*#1 System overview*" in listed and "#4" not in listed
+    training(slack, "roster 1")
+    assert "Session #1 · module *System overview*" in texts(emulator.responses[-1:])
+    training(slack, "roster ERP #1")
+    assert "Session #1 · module" in texts(emulator.responses[-1:])
+    training(slack, f"roster {event_id}")
+    assert "There is no training session 4 in this project" in texts(emulator.responses[-1:])
+    training(slack, "cancel 1")
+    assert "Session #1 *System overview* is cancelled" in texts(emulator.responses[-1:])
+    with database.session() as session:
+        assert session.get(CalendarEvent, event_id).status == "cancelled"  # type: ignore[union-attr]

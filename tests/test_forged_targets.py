@@ -260,7 +260,7 @@ def test_a_forged_quiz_form_cannot_have_the_app_post_the_score_into_another_thre
     assert not [args for args in posted if args.get("thread_ts") == card["ts"]]
     assert emulator.thread(PROJECT_CHANNEL, card["ts"])[1:] == []
     scored = texts(emulator.thread(invite["channel"], invite["ts"]))
-    assert "Your score on System overview: 0 %" in scored and "right answer: Help" in scored
+    assert "Your score on System overview: 0%" in scored and "right answer: Help" in scored
     assert emulator.violations == []
 
 

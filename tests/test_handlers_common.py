@@ -40,7 +40,8 @@ VIEW = {
 def test_errors_are_told_as_one_sentence_each_with_their_sign() -> None:
     refusal = PermissionDenied(Msg("errors.not_pm", code="ERP"))
     assert error_text("en", refusal) == (
-        ":no_entry: Only the project managers of ERP (or a workspace admin) can do that."
+        ":no_entry: Only the project managers of ERP (or a workspace admin) "
+        "can do that: ask one of them (`/project list` names them)."
     )
     assert error_text("en", NotFound("No such thing.")) == ":mag: No such thing."
     fields = ValidationError({"name": "Too long.", "code": "Taken."})
@@ -72,7 +73,12 @@ def test_a_refused_form_stays_open_with_the_reason_in_the_readers_language() -> 
     assert answers == [
         {
             "response_action": "errors",
-            "errors": {"name": "只有 ERP 的项目经理（或工作区管理员）才能执行此操作。"},
+            "errors": {
+                "name": (
+                    "只有 ERP 的项目经理（或工作区管理员）才能执行此操作，"
+                    "请联络他们（/project list 列出项目经理）。"
+                )
+            },
         }
     ]
 
@@ -82,7 +88,8 @@ def test_form_errors_are_plain_text_with_typed_text_as_typed() -> None:
     escapes are left to show as typed, and text a person typed comes back as they typed it."""
     typed = Msg("errors.not_pm", code="<!channel> & *x*")
     assert view_errors("en", ValidationError({"name": typed}), VIEW) == {
-        "name": "Only the project managers of <!channel> & *x* (or a workspace admin) can do that."
+        "name": "Only the project managers of <!channel> & *x* (or a workspace admin) "
+        "can do that: ask one of them (/project list names them)."
     }
     refusal = NotFound(Msg("errors.project_code_needed"))
     answers: list[dict[str, Any]] = []

@@ -46,7 +46,8 @@ def test_plain_text_speaks_the_readers_language() -> None:
 def test_domain_messages_are_translated_with_their_parameters() -> None:
     message = Msg("errors.not_pm", code="ERP")
     assert say("en", message) == (
-        "Only the project managers of ERP (or a workspace admin) can do that."
+        "Only the project managers of ERP (or a workspace admin) "
+        "can do that: ask one of them (`/project list` names them)."
     )
     assert "ERP" in say("zh-CN", message) and say("zh-CN", message) != say("en", message)
     assert say("en", "already plain text") == "already plain text"

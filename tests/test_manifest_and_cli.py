@@ -50,6 +50,20 @@ def test_renamed_commands_follow_into_the_manifest() -> None:
     assert "/erp-project" in {c["command"] for c in manifest["features"]["slash_commands"]}
 
 
+def test_a_chinese_workspaces_shortcut_is_named_in_chinese() -> None:
+    english = build_manifest(load_settings({}))["features"]["shortcuts"][0]
+    chinese = build_manifest(load_settings({"LIAISON_LOCALE": "zh-CN"}))["features"]["shortcuts"]
+    assert english["name"] == "Log as key-user issue"
+    assert chinese == [
+        {
+            "name": "登记为关键用户问题",
+            "type": "message",
+            "callback_id": "log_issue_from_message",
+            "description": "将这条消息登记为关键用户的问题",
+        }
+    ]
+
+
 def test_http_manifest_needs_a_public_url() -> None:
     with pytest.raises(SettingsError, match="LIAISON_PUBLIC_URL"):
         build_manifest(Settings(socket_mode=False))

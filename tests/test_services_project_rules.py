@@ -90,7 +90,8 @@ def test_only_pms_and_admins_change_a_project_and_a_refusal_names_it(
         with pytest.raises(PermissionDenied) as refused:
             projects.set_phase(ctx=outsider, project=erp, phase="blueprint")
         assert say("en", refused.value.reason) == (
-            "Only the project managers of ERP (or a workspace admin) can do that."
+            "Only the project managers of ERP (or a workspace admin) "
+            "can do that: ask one of them (`/project list` names them)."
         )
     with runtime.unit(TEAM, OUTSIDER, admin_check=lambda user: user == OUTSIDER) as admin:
         erp = projects.get_project(admin, "ERP")

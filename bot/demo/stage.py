@@ -105,6 +105,8 @@ class Stage:
                 tz=tz,
                 email=f"{name}@acme.example",
                 locale="zh-CN" if locale == "zh-CN" else "en-US",
+                # Slack shows display names; Chinese ones read best in the Chinese demo
+                display_name=real_name if locale == "zh-CN" else None,
             )
         channel_name = plain(locale, "demo.data.channel")
         emulator.add_channel(CHANNEL, channel_name, members=list(cast))
@@ -191,8 +193,6 @@ class Stage:
 
     def _names(self) -> dict[str, Any]:
         users = self.emulator.user_names()
-        if self.locale == "zh-CN":  # Slack shows display names; Chinese ones read best here
-            users.update({user_id: person[1] for user_id, person in self.cast.items()})
         return {
             "users": users,
             "channels": self.emulator.channel_names(),

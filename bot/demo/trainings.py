@@ -119,7 +119,7 @@ def play(stage: Stage) -> None:
     stage.show_new_messages()
     stage.clock.set(start + timedelta(minutes=25))
     stage.step(CONSULTANT, t("demo.trainings.roll_call"))
-    slack.slash_command(CONSULTANT, "/training", f"roster {event_id}", channel_id=CHANNEL)
+    slack.slash_command(CONSULTANT, "/training", "roster 1", channel_id=CHANNEL)  # first session
     stage.show_new_messages()
     _click_in_response(stage, CONSULTANT, TrainingId.ROLL_CALL)
     stage.show_view(emulator.open_views(CONSULTANT)[-1])

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import plain
+from bot.i18n import date_format, plain
 from bot.widths import cut, display_width, wrap
 
 WIDTH = 78
@@ -37,7 +37,7 @@ def _special(body: str, label: str | None, tz: str | None = None) -> str:
         stamp = body.split("^")[1]
         if tz and stamp.isdigit():
             moment = datetime.fromtimestamp(int(stamp), ZoneInfo(tz))
-            return moment.strftime("%Y-%m-%d %H:%M")
+            return moment.strftime(date_format(body.split("^")[2] if body.count("^") > 1 else ""))
         return label or body
     if body.startswith("subteam^"):
         return label or "@group"
@@ -95,6 +95,7 @@ class _Renderer:
         self.width = width
         self.locale = locale
         self.tz = tz
+        self.separator = plain(locale, "units.separator")  # "a, b" or "a、b"
 
     def label(self, key: str, **params: Any) -> str:
         return plain(self.locale, f"emulator.{key}", **params)
@@ -129,7 +130,7 @@ class _Renderer:
         if isinstance(element.get("initial_option"), dict):
             return self.text(element["initial_option"].get("text"))
         if element.get("initial_options"):
-            return ", ".join(self.text(o.get("text")) for o in element["initial_options"])
+            return self.separator.join(self.text(o.get("text")) for o in element["initial_options"])
         for key, prefix, names in (
             ("initial_user", "@", self.users),
             ("initial_conversation", "#", self.channels),
@@ -143,7 +144,7 @@ class _Renderer:
             ("initial_channels", "#", self.channels),
         ):
             if element.get(key):
-                return ", ".join(prefix + names.get(i, i) for i in element[key])
+                return self.separator.join(prefix + names.get(i, i) for i in element[key])
         return None
 
     def _field(self, element: dict[str, Any], suffix: str = "") -> str:

@@ -281,9 +281,21 @@ class SlackEmulator:
         email: str | None = None,
         is_bot: bool = False,
         locale: str = "en-US",
+        display_name: str | None = None,
     ) -> dict[str, Any]:
         """Add (or replace) a member; returns the users.info user object."""
-        user = User(user_id, name, real_name or name, tz, is_admin, deleted, email, is_bot, locale)
+        user = User(
+            user_id,
+            name,
+            real_name or name,
+            tz,
+            is_admin,
+            deleted,
+            email,
+            is_bot,
+            locale,
+            display_name,
+        )
         with self.workspace.lock:
             self.workspace.add_user(user)
             return user.to_api(self.team_id)
@@ -376,7 +388,7 @@ class SlackEmulator:
     def user_names(self) -> dict[str, str]:
         """User id -> display name, for rendering ``<@U…>`` mentions."""
         with self.workspace.lock:
-            return {u.id: u.name for u in self.workspace.users.values()}
+            return {u.id: u.shown_name for u in self.workspace.users.values()}
 
     def channel_names(self) -> dict[str, str]:
         with self.workspace.lock:

@@ -74,13 +74,18 @@ class User:
     email: str | None = None
     is_bot: bool = False
     locale: str = "en-US"
+    display_name: str | None = None  # what the person chose to be called; the handle without
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.name
 
     def to_api(self, team_id: str, include_locale: bool = False) -> dict[str, Any]:
         profile: dict[str, Any] = {
             "real_name": self.real_name,
             "real_name_normalized": self.real_name,
-            "display_name": self.name,
-            "display_name_normalized": self.name,
+            "display_name": self.shown_name,
+            "display_name_normalized": self.shown_name,
             "first_name": self.real_name.split(" ")[0],
             "last_name": " ".join(self.real_name.split(" ")[1:]),
             "team": team_id,

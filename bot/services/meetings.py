@@ -123,6 +123,7 @@ class MeetingView:
     event: CalendarEvent
     tally: dict[str, int]
     series_size: int = 1
+    number: int = 0  # within the project's meetings (calendar.numbers), what people see and type
 
 
 # ------------------------------------------------------------------------------- attendees
@@ -386,6 +387,11 @@ def _projects(ctx: Ctx, ids: set[int]) -> dict[int, Project]:
 # ----------------------------------------------------------------------------------- reading
 
 
+def meeting_by_number(ctx: Ctx, project: Project, number: Any) -> int:
+    """The event id of the project's meeting with this number (the one `/meeting list` shows)."""
+    return calendar.by_number(ctx, project, KIND, number).id or 0
+
+
 def get_meeting(ctx: Ctx, event_id: Any) -> tuple[Meeting, CalendarEvent, Project]:
     """A meeting by its number, for the project's team or someone invited to it."""
     event = calendar.get_event(ctx, event_id)
@@ -472,8 +478,15 @@ def upcoming_views(
     ).all()
     counts = calendar.tallies(ctx, [event.id or 0 for _, event in rows])
     sizes = _series_sizes(ctx, {m.series_uid for m, _ in rows if m.series_uid})
+    numbers = calendar.numbers(ctx, [event for _, event in rows])
     return [
-        MeetingView(m, e, dict(counts.get(e.id or 0, {})), sizes.get(m.series_uid or "", 1))
+        MeetingView(
+            m,
+            e,
+            dict(counts.get(e.id or 0, {})),
+            sizes.get(m.series_uid or "", 1),
+            numbers[e.id or 0],
+        )
         for m, e in rows
     ]
 

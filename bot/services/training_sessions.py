@@ -77,6 +77,7 @@ class SessionView:
     waitlisted: int = 0
     declined: int = 0
     pending: int = 0
+    number: int = 0  # within the project's sessions (calendar.numbers), what people see and type
     maybe: int = 0
 
 
@@ -205,7 +206,12 @@ def create_sessions(
         events=[event.id for _s, event in created],
         invited=len(people),
     )
-    return [SessionView(s, e, module, pending=len(people)) for s, e in created], keys
+    numbers = calendar.numbers(ctx, [e for _s, e in created])
+    views = [
+        SessionView(s, e, module, pending=len(people), number=numbers[e.id or 0])
+        for s, e in created
+    ]
+    return views, keys
 
 
 def _send_series_file(
@@ -238,6 +244,14 @@ def _send_series_file(
     return keys
 
 
+def session_by_number(ctx: Ctx, project: Project, number: Any) -> int:
+    """The event id of the project's session with this number (the one `/training list` shows)."""
+    try:
+        return calendar.by_number(ctx, project, KIND, number).id or 0
+    except NotFound:
+        raise NotFound(Msg("training.errors.session_not_found", id=str(number)[:20])) from None
+
+
 def session_for_event(ctx: Ctx, event_id: Any) -> tuple[TrainingSession, CalendarEvent]:
     """A training session by its event id (the id lists show); other events are not found."""
     event = calendar.get_event(ctx, event_id)
@@ -260,6 +274,7 @@ def _views(ctx: Ctx, pairs: list[tuple[TrainingSession, CalendarEvent]]) -> list
         ).all()
     }
     counts = calendar.tallies(ctx, [e.id or 0 for _s, e in pairs])
+    numbers = calendar.numbers(ctx, [e for _s, e in pairs])
     result = []
     for session, event in pairs:
         tally = counts.get(event.id or 0, {})
@@ -272,6 +287,7 @@ def _views(ctx: Ctx, pairs: list[tuple[TrainingSession, CalendarEvent]]) -> list
                 waitlisted=tally.get(Rsvp.WAITLISTED, 0),
                 declined=tally.get(Rsvp.DECLINED, 0),
                 pending=tally.get(Rsvp.PENDING, 0),
+                number=numbers[event.id or 0],
                 maybe=tally.get(Rsvp.MAYBE, 0),
             )
         )

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from slack_sdk.models.blocks import Block
 
 from bot.calendar.service import INVITED, RosterRow
-from bot.i18n import escape_mrkdwn, mention, plain, slack_date, t
+from bot.i18n import duration, escape_mrkdwn, joined, mention, plain, slack_date, t
 from bot.ids import CalendarId
 from bot.views import common as ui
 from storage.models import CalendarEvent, EventStatus, Invitation, Rsvp
@@ -35,18 +35,20 @@ def read_value(raw: str | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def when(locale: str, event: CalendarEvent) -> Markup:
-    """ "Tue 1 Dec 09:00 – 10:30" in the reader's timezone (mrkdwn, already escaped: it goes
-    into other messages as it is)."""
-    return Markup(
+def when(locale: str, event: CalendarEvent, *, label: bool = True) -> Markup:
+    """ "Tue 1 Dec 09:00 – 10:30 (1 h 30 min)" in the reader's timezone (mrkdwn, already escaped:
+    it goes into other messages as it is), on a line of its own with its label, or without it
+    inside a sentence."""
+    span = Markup(
         t(
             locale,
-            "calendar.when",
+            "calendar.span",
             start=slack_date(event.starts_at, event.timezone),
             end=slack_date(event.ends_at, event.timezone, "{time}"),
-            minutes=int((event.ends_at - event.starts_at).total_seconds() // 60),
+            length=duration(locale, int((event.ends_at - event.starts_at).total_seconds() // 60)),
         )
     )
+    return Markup(t(locale, "calendar.when", span=span)) if label else span
 
 
 def details(locale: str, event: CalendarEvent) -> list[str]:
@@ -178,8 +180,8 @@ def tally(locale: str, counts: Mapping[str, int]) -> str:
     return t(locale, "calendar.tally", invited=sum(parts.values()), **parts)
 
 
-def _names(rows: list[RosterRow]) -> str:
-    return ", ".join(mention(row.user_id) for row in rows)
+def _names(locale: str, rows: list[RosterRow]) -> str:
+    return joined(locale, (mention(row.user_id) for row in rows))
 
 
 def roster(locale: str, event: CalendarEvent, rows: list[RosterRow]) -> dict[str, Any]:
@@ -198,7 +200,7 @@ def roster(locale: str, event: CalendarEvent, rows: list[RosterRow]) -> dict[str
         if answer == Rsvp.WAITLISTED:
             people = sorted(people, key=lambda row: row.position or 0)
         label = t(locale, f"calendar.roster_group.{answer}", count=len(people))
-        blocks.append(ui.section(f"{label}\n{_names(people)}"))
+        blocks.append(ui.section(f"{label}\n{_names(locale, people)}"))
     if not rows:
         blocks.append(ui.section(t(locale, "calendar.roster_empty")))
     text = t(locale, "calendar.roster_fallback", title=event.title, count=len(rows))

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup
 from slack_sdk.models.blocks import Block
 
-from bot.i18n import escape_mrkdwn, mention, plain, slack_date, t
+from bot.i18n import escape_mrkdwn, joined, mention, plain, slack_date, t
 from bot.ids import PlanId
 from bot.services import commplan as service
 from bot.services.commplan import DueItem, PlanEntryInput, ReportFigures
@@ -250,7 +250,7 @@ def saved_text(locale: str, project: Project, entry: PlanEntry) -> str:
 def _people(locale: str, recipients: list[KeyUser]) -> str:
     if not recipients:
         return plain(locale, "plan.due.nobody")
-    shown = ", ".join(str(mention(k.user_id)) for k in recipients[:8])
+    shown = joined(locale, (mention(k.user_id) for k in recipients[:8]))
     return shown + (f" +{len(recipients) - 8}" if len(recipients) > 8 else "")
 
 

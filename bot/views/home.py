@@ -128,7 +128,12 @@ def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) ->
                 "dashboard.key_users",
                 total=sum(dashboard.quadrants.values()),
                 counts=" · ".join(
-                    f"{plain(locale, f'quadrants.{q.value}')}: {n}"
+                    plain(
+                        locale,
+                        "units.count_of",
+                        label=plain(locale, f"quadrants.{q.value}"),
+                        count=n,
+                    )
                     for q, n in dashboard.quadrants.items()
                 ),
             )

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from markupsafe import Markup
@@ -485,7 +485,9 @@ def reminder_dm(
             ],
         )
     )
-    blocks.append(ui.context(t(locale, "issues.reminder.hint")))
+    first_issue, first_project = shown[0]
+    example = {"ref": issue_key(first_project, first_issue), "day": today + timedelta(days=7)}
+    blocks.append(ui.context(t(locale, "issues.reminder.hint", **example)))
     return ui.message(title, blocks)
 
 

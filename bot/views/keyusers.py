@@ -194,7 +194,7 @@ def register_message(
             ui.context(t(locale, "keyuser.register_cut", code=project.code))
         ]
     if manage:
-        blocks.append(ui.context(t(locale, "keyuser.register_manage_hint")))
+        blocks.append(ui.context(t(locale, "keyuser.register_manage_hint", code=project.code)))
     return ui.message(title, blocks)
 
 

@@ -20,7 +20,7 @@ from bot.calendar.service import (
     VIDEO_URL_LIMIT,
     RosterRow,
 )
-from bot.i18n import escape_mrkdwn, mention, plain, slack_date, t
+from bot.i18n import escape_mrkdwn, joined, mention, plain, slack_date, t
 from bot.ids import MeetingId
 from bot.services import meetings as service
 from bot.services.keyusers import ROLES, Quadrant
@@ -188,18 +188,23 @@ def meeting_modal(
 
 
 def _when(locale: str, event: CalendarEvent) -> str:
-    return calendar_views.when(locale, event)
+    return calendar_views.when(locale, event, label=False)  # inside a sentence
+
+
+def _day(event: CalendarEvent) -> Markup:
+    """Which occurrence of a series, by its day: a number is for those who type commands."""
+    return slack_date(event.starts_at, event.timezone, "{date_short_pretty}")
 
 
 def created_text(
-    locale: str, project: Project, meetings: list[Meeting], event: CalendarEvent
+    locale: str, project: Project, meetings: list[Meeting], event: CalendarEvent, number: int
 ) -> str:
     return t(
         locale,
         "meeting.created",
         title=event.title,
         code=project.code,
-        number=event.id,
+        number=number,
         when=Markup(_when(locale, event)),
         count=len(meetings),
         invited=len(meetings[0].attendees),
@@ -282,7 +287,7 @@ def list_message(
                 t(
                     locale,
                     "meeting.list_line",
-                    number=event.id,
+                    number=view.number,
                     title=event.title,
                     kind=kind_label(locale, view.meeting.kind),
                     when=slack_date(event.starts_at, event.timezone),
@@ -319,7 +324,7 @@ def detail_message(
         ui.header(heading),
         ui.section("\n".join(calendar_views.details(locale, event))),
         ui.context(
-            t(locale, "meeting.number", number=event.id, code=project.code)
+            t(locale, "meeting.number", number=view.number, code=project.code)
             + (
                 " · "
                 + t(
@@ -344,9 +349,19 @@ def detail_message(
     else:
         blocks.append(ui.section(calendar_views.tally(locale, view.tally)))
     if roster is not None and roster:
-        people = ", ".join(
-            f"{mention(row.user_id)} ({plain(locale, f'meeting.answers.{row.response}')})"
-            for row in roster[:60]
+        people = joined(
+            locale,
+            (
+                Markup(  # already mrkdwn: the name a mention, the answer escaped
+                    t(
+                        locale,
+                        "meeting.answer_of",
+                        user=mention(row.user_id),
+                        answer=plain(locale, f"meeting.answers.{row.response}"),
+                    )
+                )
+                for row in roster[:60]
+            ),
         )
         blocks.append(ui.section(t(locale, "meeting.invited_heading") + "\n" + people))
     if outcome is not None:
@@ -388,7 +403,7 @@ def outcome_blocks(
 ) -> list[Block]:
     lines = [t(locale, "meeting.outcome_heading", count=len(outcome.attended))]
     if outcome.attended:
-        lines.append(", ".join(str(mention(user)) for user in outcome.attended))
+        lines.append(joined(locale, (mention(user) for user in outcome.attended)))
     if outcome.minutes:
         lines.append(t(locale, "meeting.minutes_heading") + "\n" + escape_mrkdwn(outcome.minutes))
     if outcome.decisions:
@@ -423,7 +438,7 @@ def outcome_message(
     issue_refs: dict[int, str],
 ) -> dict[str, Any]:
     """The organizer's summary after recording the outcome, with "Create issue" per item."""
-    heading = t(locale, "meeting.outcome_saved", title=event.title, number=event.id)
+    heading = t(locale, "meeting.outcome_saved", title=event.title, day=_day(event))
     blocks: list[Block] = [ui.section(heading)]
     blocks += outcome_blocks(locale, project, event, outcome, items, manage=True)
     for block in blocks:
@@ -518,7 +533,6 @@ def home_part(locale: str, upcoming: list[tuple[CalendarEvent, Invitation]]) -> 
         t(
             locale,
             "meeting.home_line",
-            number=event.id,
             title=event.title,
             when=slack_date(event.starts_at, event.timezone),
             answer=plain(locale, f"meeting.answers.{invitation.response}"),
@@ -560,7 +574,7 @@ class _Messages(calendar_views._Messages):
         return ui.message(text, [ui.section(text)])
 
     def outcome_prompt(self, locale: str, event: CalendarEvent, meeting: Meeting) -> dict[str, Any]:
-        text = t(locale, "meeting.outcome_prompt", title=event.title, number=event.id)
+        text = t(locale, "meeting.outcome_prompt", title=event.title, day=_day(event))
         return ui.message(
             text,
             [

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
 )
 
-from bot.i18n import escape_mrkdwn, plain, slack_date, t
+from bot.i18n import escape_mrkdwn, joined, mention, plain, slack_date, t
 from bot.ids import Action, PollId
 from bot.services.keyusers import ROLES, Quadrant
 from bot.services.polls import (
@@ -158,7 +158,7 @@ def _question_line(locale: str, position: int, question: QuestionInput) -> str:
         number=position + 1,
         text=question.text,
         kind=plain(locale, f"poll.kind.{question.kind}"),
-        options=", ".join(question.options),
+        options=joined(locale, question.options),
         required=question.required,
     )
 
@@ -444,8 +444,8 @@ def results(locale: str, figures: Any) -> dict[str, Any]:
         blocks.append(ui.section(t(locale, "poll.trend_title") + "\n" + lines))
     if figures.not_answered is not None:
         if figures.not_answered:
-            people = " ".join(f"<@{u}>" for u in figures.not_answered[:60])
-            blocks.append(ui.context(t(locale, "poll.not_answered_named") + " " + people))
+            people = [mention(u) for u in figures.not_answered[:60]]
+            blocks.append(ui.context(t(locale, "poll.not_answered_named", people=people)))
     elif figures.not_answered_count:
         blocks.append(
             ui.context(t(locale, "poll.not_answered_count", count=figures.not_answered_count))

@@ -23,7 +23,7 @@ from bot.calendar.service import (
     VIDEO_URL_LIMIT,
     RosterRow,
 )
-from bot.i18n import mention, plain, say, slack_date, t
+from bot.i18n import joined, mention, percent, plain, say, slack_date, t
 from bot.ids import Action, TrainingId
 from bot.services.keyusers import ROLES, Quadrant
 from bot.services.training_readiness import Readiness, ReadinessCell
@@ -491,7 +491,7 @@ def quiz_scored(
                 locale,
                 "training.quiz_missed_line",
                 text=q.text,
-                right=", ".join(q.options[i] for i in q.correct),
+                right=joined(locale, (q.options[i] for i in q.correct)),
             )
             for q in missed
         )
@@ -513,7 +513,7 @@ def quiz_results(results: QuizResults) -> dict[str, Any]:
                 "training.quiz_results_summary",
                 taken=len(results.taken),
                 invited=len(results.attempts),
-                average=f"{results.average} %" if results.average is not None else "—",
+                average=percent(results.average),
                 passed=results.passed,
                 pass_mark=quiz.pass_mark,
                 deadline=slack_date(quiz.deadline, results.project.timezone),
@@ -582,14 +582,14 @@ def practical_modal(
 
 
 def _quiz_text(cell: ReadinessCell) -> str:
-    return f"{cell.quiz_score} %" if cell.quiz_score is not None else "—"
+    return percent(cell.quiz_score)
 
 
 def _practical_text(locale: str, cell: ReadinessCell) -> str:
     if cell.practical_score is None:
         return "—"
     result = plain(locale, "training.passed" if cell.practical_passed else "training.failed")
-    return f"{cell.practical_score} % ({result})"
+    return plain(locale, "units.result", value=percent(cell.practical_score), result=result)
 
 
 def readiness_page(locale: str, project: Project, matrix: Readiness, page: int) -> dict[str, Any]:
@@ -866,7 +866,7 @@ def session_list(locale: str, project: Project, found: SessionList, span: str) -
                 t(
                     locale,
                     "training.list_line",
-                    id=event.id,
+                    id=view.number,
                     title=event.title,
                     module=view.module.name,
                     when=calendar_views.when(locale, event),
@@ -900,6 +900,7 @@ def _counts(view: SessionView) -> dict[str, int]:
 def session_roster(
     locale: str,
     event: CalendarEvent,
+    number: int,
     session: TrainingSession,
     module: TrainingModule,
     rows: list[RosterRow],
@@ -909,9 +910,7 @@ def session_roster(
     """The core's roster by answer, plus attendance and the feedback poll of a training."""
     message = calendar_views.roster(locale, event, rows)
     blocks = [_parse(b) for b in message["blocks"]]
-    blocks.insert(
-        1, ui.context(t(locale, "training.roster_module", module=module.name, id=event.id))
-    )
+    blocks.insert(1, ui.context(t(locale, "training.roster_module", module=module.name, id=number)))
     marked = [r for r in rows if r.attendance]
     if marked:
         lines = [
