@@ -350,7 +350,7 @@ def bench(url: str | None, folder: Path, scale: int) -> list[tuple[str, str, flo
         with runtime.unit(TEAM, PM) as ctx:
             project = project_service.get_project(ctx, "BENCH")  # the job has it already
             counter.active = True
-            digest_service.build_digest(ctx, project, end=ctx.now())
+            digest_service.build_digest(ctx, project, now=ctx.now())
             counter.active = False
 
     def home() -> None:
