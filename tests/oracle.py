@@ -538,7 +538,11 @@ def number(value: str) -> float | None:
     return float(value.rstrip("%h ").strip())
 
 
-def near(shown: float | None, expected: float | None, tolerance: float = 0.051) -> bool:
+HOURS = 0.051  # hours are shown to a tenth
+PERCENT = 0.5  # percentages (and NPS) are shown as whole numbers
+
+
+def near(shown: float | None, expected: float | None, tolerance: float = HOURS) -> bool:
     if shown is None or expected is None:
         return shown is expected
     return abs(shown - expected) <= tolerance
@@ -594,7 +598,7 @@ def read_digest(shown: str) -> DigestFigures:
         trend = re.search(r"• Trend of CSAT: (.+)", shown)
         if trend:
             figures.csat_trend = [
-                (int(n), number(v)) for n, v in re.findall(r"#(\d+) ([^ ]+(?: min)?)", trend[1])
+                (int(n), number(v)) for n, v in re.findall(r"round (\d+): ([^ ]+)", trend[1])
             ]
     for name, _share, ready, trainees in re.findall(
         r"• ([^\n:]+): \*([^*]+)\* ready \((\d+) of (\d+)\)", shown
@@ -1041,8 +1045,8 @@ def digest_disagreements(shown: str, rows: Rows, now: datetime, *, names: bool =
     week = rows.week(now)
     wrong: list[str] = []
 
-    def check(what: str, shown_value: Any, expected: Any, *, close: bool = False) -> None:
-        same = near(shown_value, expected) if close else shown_value == expected
+    def check(what: str, shown_value: Any, expected: Any, *, close: float = 0.0) -> None:
+        same = near(shown_value, expected, close) if close else shown_value == expected
         if not same:
             wrong.append(f"{what}: shown {shown_value!r}, rows say {expected!r}")
 
@@ -1051,22 +1055,22 @@ def digest_disagreements(shown: str, rows: Rows, now: datetime, *, names: bool =
     for name in ("open", "overdue", "past_service_level", "opened", "resolved", "breaches"):
         check(name, getattr(seen, name), getattr(counts, name))
     check(
-        "median first response", seen.first_response_hours, counts.first_response_hours, close=True
+        "median first response", seen.first_response_hours, counts.first_response_hours, close=HOURS
     )
-    check("median resolution", seen.resolution_hours, counts.resolution_hours, close=True)
+    check("median resolution", seen.resolution_hours, counts.resolution_hours, close=HOURS)
     rounds = rows.latest_rounds(now)[-8:]
     if rounds:
         latest = rounds[-1]
         check(
             "answered of invited", (seen.answered, seen.invited), (latest.answered, latest.invited)
         )
-        check("response rate", seen.response_rate, latest.response_rate, close=True)
-        check("CSAT", seen.csat, latest.csat, close=True)
-        check("NPS", seen.nps, latest.nps, close=True)
+        check("response rate", seen.response_rate, latest.response_rate, close=PERCENT)
+        check("CSAT", seen.csat, latest.csat, close=PERCENT)
+        check("NPS", seen.nps, latest.nps, close=PERCENT)
         if len(rounds) > 1:
             trend = [(r.round_number, r.csat) for r in rounds]
             if [n for n, _ in seen.csat_trend] != [n for n, _ in trend] or not all(
-                near(a, b) for (_, a), (_, b) in zip(seen.csat_trend, trend, strict=True)
+                near(a, b, PERCENT) for (_, a), (_, b) in zip(seen.csat_trend, trend, strict=True)
             ):
                 wrong.append(f"CSAT trend: shown {seen.csat_trend}, rows say {trend}")
     else:
@@ -1112,8 +1116,8 @@ def home_disagreements(shown: str, rows: Rows, now: datetime) -> list[str]:
     check("breaches in the last 7 days", seen.breaches, counts.breaches)
     rounds = rows.latest_rounds(now)
     latest = rounds[-1] if rounds else None
-    check("CSAT", seen.csat, latest and latest.csat, 0.51)
-    check("NPS", seen.nps, latest and latest.nps, 0.51)
+    check("CSAT", seen.csat, latest and latest.csat, PERCENT)
+    check("NPS", seen.nps, latest and latest.nps, PERCENT)
     check("in engagement debt", seen.debt, len(rows.in_debt(now)))
     modules = rows.readiness().values()
     trainees = sum(t for _r, t in modules)

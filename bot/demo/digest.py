@@ -43,7 +43,7 @@ def play(stage: Stage) -> None:
     stage.show_new_messages()
 
     stage.clock.set(_next_digest_time(stage, 0))
-    stage.step(PM, t("demo.digest.scheduled", time=DIGEST_TIME.strftime("%H:%M")))
+    stage.step("scheduler", t("demo.digest.scheduled", time=DIGEST_TIME.strftime("%H:%M")))
     run_due(stage.runtime)
     stage.show_new_messages()
 

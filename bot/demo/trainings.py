@@ -109,7 +109,7 @@ def play(stage: Stage) -> None:
     stage.show_new_messages()
 
     stage.clock.set(start - timedelta(hours=23, minutes=30))
-    stage.step(PM, t("demo.trainings.day_before"))
+    stage.step("scheduler", t("demo.trainings.day_before"))
     run_due(stage.runtime)
     stage.show_new_messages()
 
@@ -127,7 +127,7 @@ def play(stage: Stage) -> None:
     stage.show_new_messages()
 
     stage.clock.set(start + timedelta(hours=8, minutes=5))
-    stage.step(PM, t("demo.trainings.over"))
+    stage.step("scheduler", t("demo.trainings.over"))
     run_due(stage.runtime)
     stage.show_new_messages()
 
