@@ -200,7 +200,8 @@ def test_permanent_errors_are_recorded_not_retried_and_shown_to_the_pm(
     slack.slash_command(PM, "/poll", "results 1")
     shown = texts([last_response(slack)])
     assert (
-        "Could not be reached in Slack" in shown and f"<@{KEY_USERS[3]}> (user_disabled)" in shown
+        "Could not be reached in Slack" in shown
+        and f"<@{KEY_USERS[3]}> (account deactivated)" in shown
     )
 
 
@@ -654,3 +655,40 @@ def test_an_outage_answering_a_proxys_html_page_is_recorded_as_its_http_status(
         clock.advance(minutes=1)
         run_due(runtime)
     assert dms_per_person(emulator, [user], "Behind a proxy")[user] == 1
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        (
+            "en",
+            [
+                "account deactivated",
+                "not in the workspace",
+                "not sent in time: Slack was unavailable",
+                "Slack refused the message",
+            ],
+        ),
+        (
+            "zh-CN",
+            [
+                "账号已停用",
+                "不在工作区中",
+                "未能按时发送：Slack 当时不可用",
+                "Slack 拒绝了这条消息",
+            ],
+        ),
+    ],
+)
+def test_a_pm_reads_why_an_invitation_never_arrived_in_words_not_slack_codes(
+    locale: str, expected: list[str]
+) -> None:
+    from bot.views.polls import failure_reason
+
+    errors = [
+        "user_disabled",
+        "channel_not_found",
+        "deadline passed; last error: service_unavailable",
+        "http_503",
+    ]
+    assert [failure_reason(locale, error) for error in errors] == expected

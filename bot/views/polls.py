@@ -10,6 +10,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from markupsafe import Markup
 from slack_sdk.models.blocks import (
     Block,
     CheckboxesElement,
@@ -451,10 +452,34 @@ def results(locale: str, figures: Any) -> dict[str, Any]:
             ui.context(t(locale, "poll.not_answered_count", count=figures.not_answered_count))
         )
     if figures.failures:
-        people = ", ".join(f"<@{u}> ({error})" for u, error in figures.failures[:30])
+        people = joined(
+            locale,
+            (
+                Markup(t(locale, "poll.failure_of", person=mention(user), reason=reason))
+                for user, reason in ((u, failure_reason(locale, e)) for u, e in figures.failures)
+            ),
+        )
         blocks.append(ui.context(t(locale, "poll.delivery_failures") + " " + people))
     text = t(locale, "poll.results_fallback", title=poll.title, round=poll.round_number)
     return ui.message(text, blocks[: ui.MESSAGE_BLOCK_LIMIT])
+
+
+# Slack's codes for a person the app cannot write to, in the words a PM reads.
+FAILURE_REASONS = {
+    "user_disabled": "inactive",
+    "account_inactive": "inactive",
+    "user_not_found": "not_found",
+    "channel_not_found": "not_found",
+    "users_not_found": "not_found",
+}
+
+
+def failure_reason(locale: str, error: str) -> str:
+    """Why an invitation never reached someone, from the outbox's stored error (a Slack code, or
+    the reason it expired unsent), in the reader's language: never the raw code."""
+    if error.startswith("deadline passed"):
+        return plain(locale, "poll.failure.expired")
+    return plain(locale, f"poll.failure.{FAILURE_REASONS.get(error, 'refused')}")
 
 
 def poll_list(locale: str, project: Project, rows: list[tuple[Poll, int, int]]) -> dict[str, Any]:
