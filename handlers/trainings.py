@@ -18,6 +18,7 @@ from bot.i18n import mention, plain, slack_date, t
 from bot.ids import TrainingId
 from bot.runtime import Runtime
 from bot.services import fields
+from bot.services import polls as poll_service
 from bot.services import projects as project_service
 from bot.services import training_readiness as readiness_service
 from bot.services import training_sessions as session_service
@@ -786,14 +787,18 @@ def register(app: App, runtime: Runtime) -> None:
         project = calendar.project_of(ctx, event)
         calendar.require_change(ctx, project, event)
         module = service.get_module(ctx, session.module_id)
+        feedback = None
+        if session.feedback_poll_id:
+            poll = poll_service.get_poll(ctx, session.feedback_poll_id)
+            feedback = (project.code, poll_service.number_of(ctx, poll))
         return views.session_roster(
             project.locale,
             event,
             calendar.numbers(ctx, [event])[event.id or 0],
-            session,
             module,
             calendar.roster(ctx, event),
             can_roll_call=calendar.can_take_attendance(ctx, project, event),
+            feedback=feedback,
         )
 
     def show_roster(context: BoltContext, client: WebClient, event_id: str) -> dict[str, Any]:

@@ -212,7 +212,7 @@ def test_reminders_check_in_roll_call_and_the_feedback_poll(
     with database.session() as session:
         assert len(session.exec(select(Poll)).all()) == 1
     training(slack, f"roster {event_id}")
-    assert f"/poll results {poll.id}" in texts(emulator.responses[-1:])
+    assert "`/poll results ERP 1`" in texts(emulator.responses[-1:])
     training(slack, "curriculum")
     assert "2 of 8 h delivered" in texts(emulator.responses[-1:])
     assert emulator.violations == []

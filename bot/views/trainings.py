@@ -58,7 +58,6 @@ from storage.models import (
     Rsvp,
     TrainingFormat,
     TrainingModule,
-    TrainingSession,
 )
 
 IMPORT_COLUMNS = {
@@ -901,13 +900,14 @@ def session_roster(
     locale: str,
     event: CalendarEvent,
     number: int,
-    session: TrainingSession,
     module: TrainingModule,
     rows: list[RosterRow],
     *,
     can_roll_call: bool,
+    feedback: tuple[str, int] | None = None,
 ) -> dict[str, Any]:
-    """The core's roster by answer, plus attendance and the feedback poll of a training."""
+    """The core's roster by answer, plus attendance and the feedback poll of a training
+    (``feedback``: its project's code and the poll's number there)."""
     message = calendar_views.roster(locale, event, rows)
     blocks = [_parse(b) for b in message["blocks"]]
     blocks.insert(1, ui.context(t(locale, "training.roster_module", module=module.name, id=number)))
@@ -924,8 +924,9 @@ def session_roster(
             for r in marked[:40]
         ]
         blocks.append(ui.section(t(locale, "training.attendance_title") + "\n" + "\n".join(lines)))
-    if session.feedback_poll_id:
-        blocks.append(ui.context(t(locale, "training.feedback_link", id=session.feedback_poll_id)))
+    if feedback:
+        code, number = feedback
+        blocks.append(ui.context(t(locale, "training.feedback_link", code=code, id=number)))
     if can_roll_call and rows:
         blocks.append(
             ui.actions(
