@@ -190,8 +190,8 @@ def register(app: App, runtime: Runtime) -> None:
                     open_reschedule(client, trigger_id, context, event_id)
             elif verb == "question" and len(args) <= 1:
                 open_project_modal(client, trigger_id, context, "question", args, channel_id)
-            elif verb == "quiz" and len(args) == 2 and args[0].lower() == "results":
-                answer(show_quiz_results(context, client, args[1]))
+            elif verb == "quiz" and 2 <= len(args) <= 3 and args[0].lower() == "results":
+                answer(show_quiz_results(context, client, args[1:], channel_id))
             elif verb == "quiz" and len(args) <= 1:
                 open_project_modal(client, trigger_id, context, "quiz", args, channel_id)
             elif verb == "practical" and len(args) <= 1:
@@ -578,7 +578,7 @@ def register(app: App, runtime: Runtime) -> None:
             text = t(
                 project.locale,
                 "training.quiz_sent",
-                id=quiz.id,
+                id=service.quiz_number(ctx, quiz),
                 module=module.name,
                 invited=len(keys),
                 deadline=slack_date(quiz.deadline, project.timezone),
@@ -681,9 +681,14 @@ def register(app: App, runtime: Runtime) -> None:
             dm(client, context.user_id or "", message)
         publish_home(runtime, client, context.team_id or "", context.user_id or "")
 
-    def show_quiz_results(context: BoltContext, client: WebClient, quiz_id: str) -> dict[str, Any]:
+    def show_quiz_results(
+        context: BoltContext, client: WebClient, args: list[str], channel_id: str | None
+    ) -> dict[str, Any]:
+        """`[CODE] 3`: the results of the project's quiz number 3."""
         with unit(runtime, context, client) as ctx:
-            return views.quiz_results(service.quiz_results(ctx, quiz_id))
+            project = project_for(ctx, args[0] if len(args) == 2 else None, channel_id)
+            quiz = service.quiz_by_number(ctx, project, args[-1])
+            return views.quiz_results(service.quiz_results(ctx, quiz.id))
 
     # ------------------------------------------------------------------------- readiness
 

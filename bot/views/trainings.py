@@ -503,7 +503,7 @@ def quiz_scored(
 
 def quiz_results(results: QuizResults) -> dict[str, Any]:
     quiz, module, locale = results.quiz, results.module, results.project.locale
-    title = plain(locale, "training.quiz_results_title", id=quiz.id, module=module.name)
+    title = plain(locale, "training.quiz_results_title", id=results.number, module=module.name)
     blocks: list[Block] = [
         ui.header(title),
         ui.section(
@@ -537,7 +537,7 @@ def quiz_results(results: QuizResults) -> dict[str, Any]:
     ]
     if question_lines and results.taken:
         blocks.append(ui.section("\n".join(question_lines)))
-    fallback = t(locale, "training.quiz_results_fallback", id=quiz.id, module=module.name)
+    fallback = t(locale, "training.quiz_results_fallback", id=results.number, module=module.name)
     return ui.message(fallback, blocks)
 
 
@@ -1029,8 +1029,8 @@ class _Messages:
     def quiz_results(self, results: QuizResults) -> dict[str, Any]:
         return quiz_results(results)
 
-    def quiz_stopped(self, project: Project, quiz: QuizRound) -> dict[str, Any]:
-        text = t(project.locale, "training.quiz_repeat_stopped", id=quiz.id)
+    def quiz_stopped(self, project: Project, number: int) -> dict[str, Any]:
+        text = t(project.locale, "training.quiz_repeat_stopped", id=number)
         return ui.message(text, [ui.section(text)])
 
 
