@@ -220,3 +220,19 @@ def test_every_week_label_is_the_iso_week_of_its_range(chinese_demo, english_dem
             if date(y, int(month), int(day)).isocalendar()[:2] == (int(year), int(week))
         )
         assert first.weekday() == 0
+
+
+# Where a number shows, it is the one people type: "Poll *#1 …", "*#1* …" (a list line),
+# "(#1, ERP)", "Session #1", "Quiz #1" and their Chinese forms. Any other "#<digits>" would be a
+# database id.
+PROJECT_NUMBER = re.compile(
+    r"\*#\d+\*|(?:Poll \*|Session |Quiz |问卷 |培训 |测验 )#\d+|\(#\d+, [A-Z]+\)|（#\d+，[A-Z]+）"
+)
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_no_line_shows_a_database_id(locale: str, chinese_demo, english_demo: str) -> None:  # type: ignore[no-untyped-def]
+    text = chinese_demo[0] if locale == "zh-CN" else english_demo
+    assert PROJECT_NUMBER.search(text)
+    strays = [line for line in text.splitlines() if re.search(r"#\d", PROJECT_NUMBER.sub("", line))]
+    assert strays == []
