@@ -470,3 +470,15 @@ def test_polls_go_by_their_number_in_the_project_never_by_database_id(
     slack.slash_command(PM, "/poll", "help")
     assert "`/poll close [CODE] 1`" in last_response_text(slack)
     assert "ID" not in last_response_text(slack)
+
+
+def test_a_forged_poll_id_in_a_button_is_refused_without_echoing_it(
+    slack: SlackDriver, emulator: SlackEmulator
+) -> None:
+    project_with_key_users(slack)
+    create_poll(slack)
+    message = poll_dm(slack, KEY_USERS[0])
+    slack.click(KEY_USERS[0], PollId.ANSWER, message=message, value='{"p":987654}')
+    refusal = texts(emulator.responses[-1:])
+    assert "There is no such poll in this workspace." in refusal and "987654" not in refusal
+    assert emulator.top_view(KEY_USERS[0]) is None

@@ -485,7 +485,7 @@ def test_modules_and_quizzes_are_found_by_id_only(ctx: Ctx) -> None:
     for ident in (None, "", "#x", 999):
         with pytest.raises(NotFound) as missing:
             service.get_quiz(ctx, ident)
-        assert missing.value.message == Msg("training.errors.quiz_not_found", id=ident)
+        assert missing.value.message == Msg("training.errors.no_such_quiz")
 
 
 def test_a_modules_fields_at_their_limits(ctx: Ctx) -> None:

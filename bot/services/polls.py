@@ -269,7 +269,7 @@ def get_poll(ctx: Ctx, poll_id: int | str) -> Poll:
     ident = record_id(poll_id)
     poll = ctx.get(Poll, ident) if ident else None
     if poll is None:
-        raise NotFound(Msg("poll.errors.not_found", id=poll_id))
+        raise NotFound(Msg("poll.errors.no_such_poll"))
     return poll
 
 

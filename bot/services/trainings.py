@@ -685,7 +685,7 @@ def get_quiz(ctx: Ctx, quiz_id: int | str | None) -> QuizRound:
     ident = record_id(quiz_id)
     quiz = ctx.get(QuizRound, ident) if ident else None
     if quiz is None:
-        raise NotFound(Msg("training.errors.quiz_not_found", id=quiz_id))
+        raise NotFound(Msg("training.errors.no_such_quiz"))
     return quiz
 
 
