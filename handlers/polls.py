@@ -128,12 +128,15 @@ def register(app: App, runtime: Runtime) -> None:
                 open_new_poll_modal(client, command["trigger_id"], context, args, channel_id)
             elif verb == "list" and len(args) <= 1:
                 respond(**list_polls(context, client, args, channel_id), response_type="ephemeral")
-            elif verb == "close" and len(args) == 1:
-                respond(text=close_poll(context, client, args[0]), response_type="ephemeral")
-            elif verb == "results" and len(args) == 1:
-                respond(**show_results(context, client, args[0]), response_type="ephemeral")
-            elif verb == "export" and len(args) == 1:
-                respond(text=export(context, client, args[0]), response_type="ephemeral")
+            elif verb == "close" and 1 <= len(args) <= 2:
+                poll_id = numbered(context, client, args, channel_id)
+                respond(text=close_poll(context, client, poll_id), response_type="ephemeral")
+            elif verb == "results" and 1 <= len(args) <= 2:
+                poll_id = numbered(context, client, args, channel_id)
+                respond(**show_results(context, client, poll_id), response_type="ephemeral")
+            elif verb == "export" and 1 <= len(args) <= 2:
+                poll_id = numbered(context, client, args, channel_id)
+                respond(text=export(context, client, poll_id), response_type="ephemeral")
             else:
                 respond(
                     text=t(locale, "poll.usage", command=command_name), response_type="ephemeral"
@@ -143,6 +146,15 @@ def register(app: App, runtime: Runtime) -> None:
             if isinstance(error, NotFound):
                 text += "\n" + t(locale, "poll.usage", command=command_name)
             respond(text=text, response_type="ephemeral")
+
+    def numbered(
+        context: BoltContext, client: WebClient, args: list[str], channel_id: str | None
+    ) -> str:
+        """`[CODE] 3`: the id of the project's poll number 3 (as `/poll list` shows it)."""
+        with unit(runtime, context, client) as ctx:
+            code = args[0] if len(args) == 2 else None
+            project = project_service.resolve_project(ctx, code, channel_id)
+            return str(service.by_number(ctx, project, args[-1]).id)
 
     def _project(ctx: Ctx, args: list[str], channel_id: str | None) -> Project | None:
         try:
@@ -186,10 +198,11 @@ def register(app: App, runtime: Runtime) -> None:
         with unit(runtime, context, client) as ctx:
             project = project_service.resolve_project(ctx, args[0] if args else None, channel_id)
             rows = []
-            for poll in service.list_polls(ctx, project):
+            polls = service.list_polls(ctx, project)
+            for poll in polls:
                 people = service.participants_of(ctx, poll)
                 rows.append((poll, len(people), sum(1 for p in people if p.answered)))
-            return views.poll_list(project.locale, project, rows)
+            return views.poll_list(project.locale, project, rows, service.numbers(ctx, polls))
 
     def close_poll(context: BoltContext, client: WebClient, poll_id: str) -> str:
         with unit(runtime, context, client) as ctx:
@@ -199,7 +212,7 @@ def register(app: App, runtime: Runtime) -> None:
             text = t(
                 project.locale,
                 "poll.closed_by_pm",
-                id=poll.id,
+                id=service.number_of(ctx, poll),
                 title=poll.title,
                 series_ended=recurring,
             )
@@ -214,8 +227,9 @@ def register(app: App, runtime: Runtime) -> None:
             message = views.results(locale, figures)
             png = charts.results_chart(figures, locale)
             poll = figures.poll
+            number = service.number_of(ctx, poll)
         upload_chart(client, context.user_id or "", locale, poll, png)
-        message["text"] = t(locale, "poll.results_posted", id=poll.id)
+        message["text"] = t(locale, "poll.results_posted", id=number)
         return message
 
     def upload_chart(client: WebClient, user_id: str, locale: str, poll: Poll, png: bytes) -> None:
@@ -234,15 +248,16 @@ def register(app: App, runtime: Runtime) -> None:
     def export(context: BoltContext, client: WebClient, poll_id: str) -> str:
         with unit(runtime, context, client) as ctx:
             poll, content = poll_results.export_csv(ctx, poll_id)
-            locale = service.project_of(ctx, poll).locale
+            project = service.project_of(ctx, poll)
+            number = service.number_of(ctx, poll)
         dm_channel = client.conversations_open(users=context.user_id)["channel"]["id"]
         client.files_upload_v2(
             channel=dm_channel,
             content=content,
-            filename=f"poll-{poll.id}-round-{poll.round_number}.csv",
-            title=plain(locale, "poll.export_title", id=poll.id),
+            filename=f"poll-{project.code}-{number}-round-{poll.round_number}.csv",
+            title=plain(project.locale, "poll.export_title", id=number),
         )
-        return t(locale, "poll.exported", id=poll.id)
+        return t(project.locale, "poll.exported", id=number)
 
     # ----------------------------------------------------------------------- creating
 
@@ -298,7 +313,7 @@ def register(app: App, runtime: Runtime) -> None:
                 text = t(
                     locale,
                     "poll.created",
-                    id=poll.id,
+                    id=service.number_of(ctx, poll),
                     title=poll.title,
                     code=project.code,
                     opened=poll.status == PollStatus.OPEN,

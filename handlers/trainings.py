@@ -18,6 +18,7 @@ from bot.i18n import mention, plain, slack_date, t
 from bot.ids import TrainingId
 from bot.runtime import Runtime
 from bot.services import fields
+from bot.services import polls as poll_service
 from bot.services import projects as project_service
 from bot.services import training_readiness as readiness_service
 from bot.services import training_sessions as session_service
@@ -189,8 +190,8 @@ def register(app: App, runtime: Runtime) -> None:
                     open_reschedule(client, trigger_id, context, event_id)
             elif verb == "question" and len(args) <= 1:
                 open_project_modal(client, trigger_id, context, "question", args, channel_id)
-            elif verb == "quiz" and len(args) == 2 and args[0].lower() == "results":
-                answer(show_quiz_results(context, client, args[1]))
+            elif verb == "quiz" and 2 <= len(args) <= 3 and args[0].lower() == "results":
+                answer(show_quiz_results(context, client, args[1:], channel_id))
             elif verb == "quiz" and len(args) <= 1:
                 open_project_modal(client, trigger_id, context, "quiz", args, channel_id)
             elif verb == "practical" and len(args) <= 1:
@@ -577,7 +578,7 @@ def register(app: App, runtime: Runtime) -> None:
             text = t(
                 project.locale,
                 "training.quiz_sent",
-                id=quiz.id,
+                id=service.quiz_number(ctx, quiz),
                 module=module.name,
                 invited=len(keys),
                 deadline=slack_date(quiz.deadline, project.timezone),
@@ -680,9 +681,14 @@ def register(app: App, runtime: Runtime) -> None:
             dm(client, context.user_id or "", message)
         publish_home(runtime, client, context.team_id or "", context.user_id or "")
 
-    def show_quiz_results(context: BoltContext, client: WebClient, quiz_id: str) -> dict[str, Any]:
+    def show_quiz_results(
+        context: BoltContext, client: WebClient, args: list[str], channel_id: str | None
+    ) -> dict[str, Any]:
+        """`[CODE] 3`: the results of the project's quiz number 3."""
         with unit(runtime, context, client) as ctx:
-            return views.quiz_results(service.quiz_results(ctx, quiz_id))
+            project = project_for(ctx, args[0] if len(args) == 2 else None, channel_id)
+            quiz = service.quiz_by_number(ctx, project, args[-1])
+            return views.quiz_results(service.quiz_results(ctx, quiz.id))
 
     # ------------------------------------------------------------------------- readiness
 
@@ -786,14 +792,18 @@ def register(app: App, runtime: Runtime) -> None:
         project = calendar.project_of(ctx, event)
         calendar.require_change(ctx, project, event)
         module = service.get_module(ctx, session.module_id)
+        feedback = None
+        if session.feedback_poll_id:
+            poll = poll_service.get_poll(ctx, session.feedback_poll_id)
+            feedback = (project.code, poll_service.number_of(ctx, poll))
         return views.session_roster(
             project.locale,
             event,
             calendar.numbers(ctx, [event])[event.id or 0],
-            session,
             module,
             calendar.roster(ctx, event),
             can_roll_call=calendar.can_take_attendance(ctx, project, event),
+            feedback=feedback,
         )
 
     def show_roster(context: BoltContext, client: WebClient, event_id: str) -> dict[str, Any]:

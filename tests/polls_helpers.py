@@ -41,10 +41,12 @@ def create_poll(
     *,
     questions: list[dict[str, Any]] | None = None,
     by: str = PM,
+    channel: str = PROJECT_CHANNEL,
     **settings: Any,
 ) -> Any:
-    """`/poll new`, step 1 with ``settings``, then one submission per question; the last creates."""
-    slack.slash_command(by, "/poll", "new", channel_id=PROJECT_CHANNEL)
+    """`/poll new` in the project's ``channel``, step 1 with ``settings``, then one submission per
+    question; the last creates."""
+    slack.slash_command(by, "/poll", "new", channel_id=channel)
     values = {"title": "Monthly pulse", **settings}
     response = slack.submit_view(by, values)
     if (response.json or {}).get("response_action") == "errors":

@@ -264,7 +264,7 @@ def test_anonymous_results_and_exports_follow_one_rule(
         message = poll_dm(slack, user_id)
         slack.click(user_id, rate_action(message, 5), message=message)
         slack.submit_view(user_id, {})
-    slack.slash_command(KEY_USERS[0], "/poll", "results 1")
+    slack.slash_command(KEY_USERS[0], "/poll", "results ERP 1")
     assert "project managers" in last_response_text(slack)
     slack.slash_command(PM, "/poll", "results 1")
     shown = texts([last_response(slack)])

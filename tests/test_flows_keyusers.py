@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 import responses
 from sqlmodel import select
 
@@ -161,8 +162,8 @@ def test_export_sends_a_csv_to_the_pm(slack: SlackDriver) -> None:
     assert shared["filename"].startswith("ERP-key-users-") and shared["filename"].endswith(".csv")
     assert shared["channel_id"] == slack.emulator.dm_channel_id(PM)
     rows = list(csv.DictReader(io.StringIO(shared["content"].decode())))
-    assert rows[0]["slack_user"] == KEY_USERS[0]
-    assert rows[0]["department"].startswith("'=")
+    assert rows[0]["Slack user"] == KEY_USERS[0]
+    assert rows[0]["Department"].startswith("'=")
 
 
 def test_import_from_pasted_csv_reports_bad_rows(slack: SlackDriver, database: Database) -> None:
@@ -257,3 +258,77 @@ def test_a_chinese_project_speaks_chinese(slack: SlackDriver) -> None:
     assert "ERP" in text and "重点管理" in text
     slack.slash_command(OUTSIDER, "/keyuser", "add ERP")
     assert "ERP" in last_response_text(slack)
+
+
+@pytest.mark.parametrize(
+    ("locale", "header", "row"),
+    [
+        (
+            "en",
+            "Slack user,Name,Role,Department,System module,Influence,Interest,"
+            "Preferred channel,Contact every (days),Notes",
+            "Decision maker,Finance,FI,High,Medium,Email,5,",
+        ),
+        (
+            "zh-CN",
+            "Slack 用户,姓名,角色,部门,系统模块,影响力,关注度,首选沟通渠道,联络周期（天）,备注",
+            "决策者,Finance,FI,高,中,电子邮件,5,",
+        ),
+    ],
+)
+def test_the_register_exports_in_the_project_language_and_reimports_unchanged(
+    slack: SlackDriver, database: Database, locale: str, header: str, row: str
+) -> None:
+    create_project(slack, locale=locale)
+    add_key_user(
+        slack,
+        KEY_USERS[0],
+        role="decision_maker",
+        department="Finance",
+        module="FI",
+        influence="high",
+        interest="medium",
+        preferred_channel="email",
+        cadence_days="5",
+    )
+    slack.slash_command(PM, "/keyuser", "export ERP", channel_id=PROJECT_CHANNEL)
+    exported = slack.emulator.files[-1]["content"].decode()
+    lines = exported.splitlines()
+    assert lines[0] == header
+    assert lines[1].startswith(KEY_USERS[0]) and lines[1].endswith(row)
+    for code in ("decision_maker", "high", "email", "slack_user"):
+        assert code not in exported
+
+    # The exported file, a file of codes and one of the other language's labels all import.
+    english = "slack_user,role,influence,interest,preferred_channel\n"
+    other = "Slack user,Role,Influence,Interest,Preferred channel\n"
+    if locale == "en":
+        other = "Slack 用户,角色,影响力,关注度,首选沟通渠道\n"
+    for text in (
+        exported,
+        english + f"{KEY_USERS[1]},key_user,low,high,dm\n",
+        other + f"{KEY_USERS[2]},"
+        + ("顾问,低,高,项目频道\n" if locale == "en" else "Consultant,Low,High,Project channel\n"),
+    ):
+        slack.slash_command(PM, "/keyuser", "import ERP")
+        response = slack.submit_view(PM, {"csv": text})
+        assert not (response.json or {}).get("errors")
+        report = texts(slack.emulator.dm_messages(PM)[-1:])
+        assert ("0 rows rejected" if locale == "en" else "拒绝 0 行") in report
+    stored = {k.user_id: k for k in key_users_in(database)}
+    first = stored[KEY_USERS[0]]
+    assert (first.role, first.influence, first.interest, first.preferred_channel) == (
+        "decision_maker",
+        "high",
+        "medium",
+        "email",
+    )
+    assert (first.department, first.module, first.cadence_days) == ("Finance", "FI", 5)
+    second, third = stored[KEY_USERS[1]], stored[KEY_USERS[2]]
+    assert (second.role, second.influence, second.preferred_channel) == ("key_user", "low", "dm")
+    assert (third.role, third.influence, third.interest, third.preferred_channel) == (
+        "consultant",
+        "low",
+        "high",
+        "project_channel",
+    )

@@ -25,7 +25,7 @@ from storage.models import (
     PollStatus,
 )
 from tests.conftest import KEY_USERS, OUTSIDER, PM, PROJECT_CHANNEL, START
-from tests.flows import last_response, last_response_text, texts
+from tests.flows import add_key_user, create_project, last_response, last_response_text, texts
 from tests.polls_helpers import (
     MULTIPLE,
     NPS,
@@ -39,6 +39,8 @@ from tests.polls_helpers import (
     project_with_key_users,
     rate_action,
 )
+
+CRM_CHANNEL = "CCRM00001"
 
 EVERY_KIND = [
     {"question_kind": RATING, "question_text": "How satisfied are you?"},
@@ -432,3 +434,51 @@ def test_home_shows_polls_awaiting_an_answer_and_the_pms_response_rates(
     assert "Polls waiting for your answer" not in texts([emulator.home(KEY_USERS[0]) or {}])
     slack.open_home(PM)
     assert "1 of 6 answered (17%)" in texts([emulator.home(PM) or {}])
+
+
+def test_polls_go_by_their_number_in_the_project_never_by_database_id(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator
+) -> None:
+    project_with_key_users(slack)
+    emulator.add_channel(CRM_CHANNEL, "crm-rollout", members=[PM, *KEY_USERS])
+    create_project(slack, name="CRM rollout", code="CRM", channel_id=CRM_CHANNEL)
+    add_key_user(slack, KEY_USERS[0], code="CRM", role="key_user", influence="low", interest="low")
+    create_poll(slack, channel=CRM_CHANNEL, title="CRM pulse")  # the first poll row of all
+    create_poll(slack)
+    assert "Poll *#1 Monthly pulse* created for *ERP*" in texts(emulator.dm_messages(PM)[-1:])
+    crm_poll, erp_poll = polls_in(database)
+    assert (crm_poll.id, erp_poll.id) == (1, 2)  # ERP's first poll is row 2
+
+    slack.slash_command(PM, "/poll", "list", channel_id=PROJECT_CHANNEL)
+    listing = texts([last_response(slack)])
+    assert "*#1* Monthly pulse" in listing and "#2" not in listing
+    slack.open_home(PM)
+    home = texts([emulator.home(PM) or {}])
+    assert "*#1* Monthly pulse (ERP)" in home and "*#1* CRM pulse (CRM)" in home
+    assert "#2" not in home
+    slack.slash_command(PM, "/poll", "results 1", channel_id=PROJECT_CHANNEL)
+    assert "Results of poll #1" in last_response_text(slack)
+    assert "Monthly pulse" in texts([last_response(slack)])
+
+    slack.slash_command(PM, "/poll", "close ERP 1")
+    assert "Poll *#1 Monthly pulse* is closed." in last_response_text(slack)
+    assert [poll.status for poll in polls_in(database)] == [PollStatus.OPEN, PollStatus.CLOSED]
+    slack.slash_command(PM, "/poll", "close ERP #1")
+    assert "Poll #1 is already closed." in last_response_text(slack)
+    slack.slash_command(PM, "/poll", "export ERP 2")
+    assert "There is no poll 2 in this project" in last_response_text(slack)
+    slack.slash_command(PM, "/poll", "help")
+    assert "`/poll close [CODE] 1`" in last_response_text(slack)
+    assert "ID" not in last_response_text(slack)
+
+
+def test_a_forged_poll_id_in_a_button_is_refused_without_echoing_it(
+    slack: SlackDriver, emulator: SlackEmulator
+) -> None:
+    project_with_key_users(slack)
+    create_poll(slack)
+    message = poll_dm(slack, KEY_USERS[0])
+    slack.click(KEY_USERS[0], PollId.ANSWER, message=message, value='{"p":987654}')
+    refusal = texts(emulator.responses[-1:])
+    assert "There is no such poll in this workspace." in refusal and "987654" not in refusal
+    assert emulator.top_view(KEY_USERS[0]) is None

@@ -26,10 +26,11 @@ from storage.models import (
     PracticalAssessment,
     QuizAttempt,
     QuizQuestion,
+    QuizRound,
     TrainingModule,
     TrainingSession,
 )
-from tests.conftest import KEY_USERS, OUTSIDER, PM, PROJECT_CHANNEL, START
+from tests.conftest import KEY_USERS, OTHER_TEAM, OUTSIDER, PM, PROJECT_CHANNEL, START
 from tests.flows import add_key_user, create_project, texts
 
 ANNA, BEN, CARL = KEY_USERS[0], KEY_USERS[1], KEY_USERS[2]
@@ -212,7 +213,7 @@ def test_reminders_check_in_roll_call_and_the_feedback_poll(
     with database.session() as session:
         assert len(session.exec(select(Poll)).all()) == 1
     training(slack, f"roster {event_id}")
-    assert f"/poll results {poll.id}" in texts(emulator.responses[-1:])
+    assert "`/poll results ERP 1`" in texts(emulator.responses[-1:])
     training(slack, "curriculum")
     assert "2 of 8 h delivered" in texts(emulator.responses[-1:])
     assert emulator.violations == []
@@ -566,3 +567,43 @@ def test_sessions_go_by_their_number_in_the_project_never_the_database_id(
     assert "Session #1 *System overview* is cancelled" in texts(emulator.responses[-1:])
     with database.session() as session:
         assert session.get(CalendarEvent, event_id).status == "cancelled"  # type: ignore[union-attr]
+
+
+def test_quizzes_go_by_their_number_in_the_project_never_the_database_id(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator
+) -> None:
+    project_with_curriculum(slack)
+    overview = module_id(database, "System overview")
+    training(slack, "question")
+    slack.submit_view(
+        PM, {"module": str(overview), "kind": "single", "text": "F4?", "options": "*Help\nSave"}
+    )
+    with database.session() as session:  # another workspace's quiz takes the first row
+        project = session.exec(select(TrainingModule)).first()
+        session.add(
+            QuizRound(
+                team_id=OTHER_TEAM,
+                project_id=project.project_id,  # type: ignore[union-attr]
+                module_id=overview,
+                opens_at=START,
+                deadline=START,
+                closed_at=START,
+                created_by=PM,
+                created_at=START,
+            )
+        )
+        session.commit()
+    training(slack, "quiz")
+    slack.submit_view(PM, {"module": str(overview), "deadline": epoch(START + timedelta(days=3))})
+    assert "Quiz #1 on *System overview* sent to 3 trainees" in texts(emulator.dm_messages(PM))
+    with database.session() as session:
+        assert [q.id for q in session.exec(select(QuizRound)).all()] == [1, 2]
+    training(slack, "quiz results 1")
+    assert "Quiz #1 · System overview" in texts(emulator.responses[-1:])
+    training(slack, "quiz results ERP #1")
+    assert "Quiz #1 · System overview" in texts(emulator.responses[-1:])
+    training(slack, "quiz results 2")
+    assert "There is no quiz 2 in this project" in texts(emulator.responses[-1:])
+    training(slack, "help")
+    assert "`/training quiz results [CODE] 1`" in texts(emulator.responses[-1:])
+    assert "ID" not in texts(emulator.responses[-1:])

@@ -349,10 +349,13 @@ def test_the_export_has_every_column_and_is_logged(ctx: Ctx, project: Project) -
     keyusers.remove_key_user(ctx=ctx, key_user=add(ctx, project, KEY_USERS[2]))
     content = keyusers.export_csv(ctx=ctx, project=project)
     header, *rows = content.splitlines()
-    assert header == ",".join(CSV_COLUMNS)
+    assert header == (
+        "Slack user,Name,Role,Department,System module,Influence,Interest,Preferred channel,"
+        "Contact every (days),Notes"
+    )
     assert sorted(rows) == [  # the order of names is the database's (empty names first or last)
-        f"{KEY_USERS[0]},Key One,sponsor,Finance,FI,high,low,email,10,Prefers mornings",
-        f"{KEY_USERS[1]},,key_user,,,medium,medium,dm,,",
+        f"{KEY_USERS[0]},Key One,Sponsor,Finance,FI,High,Low,Email,10,Prefers mornings",
+        f"{KEY_USERS[1]},,Key user,,,Medium,Medium,Direct message,,",
     ]
     entry = last_log(ctx)
     assert (entry.kind, entry.project_id, entry.detail) == (

@@ -76,8 +76,8 @@ def test_what_an_anonymous_poll_gives_out_depends_on_answers_and_closing() -> No
     named = Poll(id=7, anonymous=False, status=PollStatus.OPEN)
     assert poll_results.disclosure(named, 1) == poll_results.Disclosure(figures=True, rows=True)
     anonymous = Poll(id=7, anonymous=True, status=PollStatus.OPEN)
-    few = Msg("poll.errors.export_few", id=7, minimum=3)
-    is_open = Msg("poll.errors.export_open", id=7)
+    few = Msg("poll.errors.export_few", minimum=3)
+    is_open = Msg("poll.errors.export_open")
     for answers in (1, 2):
         assert poll_results.disclosure(anonymous, answers) == poll_results.Disclosure(
             figures=False, rows=False, reason=few
@@ -273,12 +273,12 @@ def test_an_anonymous_export_waits_for_closing_and_names_nobody(
     answer(ctx, poll, KEY_USERS[0], "1", ["0", "1"])
     with pytest.raises(PermissionDenied) as refused:
         poll_results.export_csv(ctx, poll.id or 0)
-    assert refused.value.reason == Msg("poll.errors.export_few", id=poll.id, minimum=3)
+    assert refused.value.reason == Msg("poll.errors.export_few", minimum=3)
     answer(ctx, poll, KEY_USERS[1], "0", [])
     answer(ctx, poll, KEY_USERS[2], "1", ["1"])
     with pytest.raises(PermissionDenied) as refused:
         poll_results.export_csv(ctx, poll.id or 0)
-    assert refused.value.reason == Msg("poll.errors.export_open", id=poll.id)
+    assert refused.value.reason == Msg("poll.errors.export_open")
     service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
     _poll, content = poll_results.export_csv(ctx, poll.id or 0)
     assert content.splitlines() == [

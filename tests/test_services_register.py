@@ -177,7 +177,7 @@ def test_export_escapes_formulas(ctx: Ctx) -> None:
         data=KeyUserInput(user_id=KEY_USERS[0], department='=HYPERLINK("x")', notes="+1 call"),
     )
     content = keyusers.export_csv(ctx=ctx, project=project)
-    assert content.splitlines()[0].startswith("slack_user,name,role")
+    assert content.splitlines()[0].startswith("Slack user,Name,Role")
     assert "'=HYPERLINK" in content and "'+1 call" in content
 
 

@@ -25,7 +25,7 @@ from bot import delivery
 from bot.calendar import ics
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
-from bot.services import fields
+from bot.services import fields, numbering
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from storage.models import (
@@ -134,38 +134,14 @@ def get_event(ctx: Ctx, event_id: Any) -> CalendarEvent:
 def numbers(ctx: Ctx, events: Iterable[CalendarEvent]) -> dict[int, int]:
     """Each event's number within its project and kind (1, 2, … in the order they were planned):
     what people read and type, as issues have ERP-1, never the database id. One query."""
-    wanted = {(event.project_id, event.kind) for event in events}
-    if not wanted:
-        return {}
-    rows = ctx.session.exec(
-        ctx.select(CalendarEvent)
-        .where(col(CalendarEvent.project_id).in_({project for project, _ in wanted}))
-        .where(col(CalendarEvent.kind).in_({kind for _, kind in wanted}))
-        .order_by(col(CalendarEvent.id))
-    ).all()
-    seen: Counter[tuple[int, str]] = Counter()
-    result = {}
-    for row in rows:
-        seen[(row.project_id, row.kind)] += 1
-        result[row.id or 0] = seen[(row.project_id, row.kind)]
-    return result
+    return numbering.numbers(ctx, CalendarEvent, events, ("project_id", "kind"))
 
 
 def by_number(ctx: Ctx, project: Project, kind: str, number: Any) -> CalendarEvent:
     """The project's event of this kind with this number (``numbers``); "#3" and "3" alike."""
-    text = str(number).lstrip("#")
-    if not text.isdigit() or int(text) < 1:
-        raise NotFound(Msg("calendar.errors.not_found", id=text[:20]))
-    event = ctx.session.exec(
-        ctx.select(CalendarEvent)
-        .where(CalendarEvent.project_id == project.id, CalendarEvent.kind == kind)
-        .order_by(col(CalendarEvent.id))
-        .offset(int(text) - 1)
-        .limit(1)
-    ).first()
-    if event is None:
-        raise NotFound(Msg("calendar.errors.not_found", id=int(text)))
-    return event
+    return numbering.by_number(
+        ctx, CalendarEvent, number, "calendar.errors.not_found", project_id=project.id, kind=kind
+    )
 
 
 def project_of(ctx: Ctx, event: CalendarEvent) -> Project:

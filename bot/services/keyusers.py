@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from bot.csvutil import read_csv, write_csv
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
+from bot.i18n import LOCALES, plain
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.fields import limit, too_long, whole_number
@@ -48,6 +49,14 @@ CSV_COLUMNS = (
     "cadence_days",
     "notes",
 )
+# The CSV columns holding a choice, exported as its label in the project's language: (catalog
+# section, codes).
+CSV_CHOICES = {
+    "role": ("roles", ROLES),
+    "influence": ("levels", LEVELS),
+    "interest": ("levels", LEVELS),
+    "preferred_channel": ("channels", CHANNELS),
+}
 
 
 class Quadrant(StrEnum):
@@ -278,25 +287,58 @@ def register(ctx: Ctx, project: Project) -> dict[Quadrant, list[RegisterEntry]]:
     return grouped
 
 
+def _fold(text: str) -> str:
+    """A header name or choice as the import compares it (as ``read_csv`` folds headers)."""
+    return text.strip().lower().replace(" ", "_")
+
+
+def _csv_names() -> dict[str, str]:
+    """Each column's header in either language, and its code, to the column's code."""
+    names = {name: name for name in CSV_COLUMNS}
+    for locale in LOCALES:
+        names |= {_fold(plain(locale, f"keyuser.csv.{name}")): name for name in CSV_COLUMNS}
+    return names
+
+
+def _csv_choice(column: str, value: str) -> str:
+    """A choice's code from its label in either language (or the code itself); anything else
+    unchanged, for the checks to refuse."""
+    section, codes = CSV_CHOICES[column]
+    for code in codes:
+        if _fold(value) == code or any(
+            _fold(value) == _fold(plain(locale, f"{section}.{code}")) for locale in LOCALES
+        ):
+            return code
+    return value
+
+
 def export_csv(ctx: Ctx, project: Project) -> str:
+    """The register in the project's language: its headers and choices are labels, which the
+    import reads back (as it reads the codes)."""
     require_pm(ctx, project)
+    locale = project.locale
+
+    def label(column: str, code: str) -> str:
+        return plain(locale, f"{CSV_CHOICES[column][0]}.{code}")
+
     rows = [
         (
             key_user.user_id,
             key_user.display_name or "",
-            key_user.role,
+            label("role", key_user.role),
             key_user.department or "",
             key_user.module or "",
-            key_user.influence,
-            key_user.interest,
-            key_user.preferred_channel,
+            label("influence", key_user.influence),
+            label("interest", key_user.interest),
+            label("preferred_channel", key_user.preferred_channel),
             key_user.cadence_days or "",
             key_user.notes or "",
         )
         for key_user in active_key_users(ctx, project)
     ]
     ctx.log("keyuser.exported", project_id=project.id, rows=len(rows))
-    return write_csv(CSV_COLUMNS, rows)
+    header = [plain(locale, f"keyuser.csv.{name}") for name in CSV_COLUMNS]
+    return write_csv(header, rows)
 
 
 def import_csv(
@@ -314,6 +356,12 @@ def import_csv(
     require_pm(ctx, project)
     report = ImportReport()
     header, rows = read_csv(text)
+    names = _csv_names()
+    header = [names.get(_fold(name), name) for name in header]
+    rows = [
+        (line, {names.get(_fold(name), name): value for name, value in row.items()})
+        for line, row in rows
+    ]
     if "slack_user" not in header or "role" not in header:
         raise ValidationError({"csv": Msg("errors.csv_header", columns=", ".join(CSV_COLUMNS))})
     if len(rows) > 2000:
@@ -335,12 +383,14 @@ def import_csv(
         seen.add(user_id)
         data = KeyUserInput(
             user_id=user_id,
-            role=row.get("role", ""),
+            role=_csv_choice("role", row.get("role", "")),
             department=row.get("department", ""),
             module=row.get("module", ""),
-            influence=row.get("influence", "") or "medium",
-            interest=row.get("interest", "") or "medium",
-            preferred_channel=row.get("preferred_channel", "") or "dm",
+            influence=_csv_choice("influence", row.get("influence", "") or "medium"),
+            interest=_csv_choice("interest", row.get("interest", "") or "medium"),
+            preferred_channel=_csv_choice(
+                "preferred_channel", row.get("preferred_channel", "") or "dm"
+            ),
             cadence_days=row.get("cadence_days") or None,
             notes=row.get("notes", ""),
             display_name=display_name or row.get("name") or None,

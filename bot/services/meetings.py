@@ -397,10 +397,10 @@ def get_meeting(ctx: Ctx, event_id: Any) -> tuple[Meeting, CalendarEvent, Projec
     event = calendar.get_event(ctx, event_id)
     meeting = ctx.session.exec(ctx.select(Meeting).where(Meeting.event_id == event.id)).first()
     if meeting is None or event.kind != KIND:
-        raise NotFound(Msg("calendar.errors.not_found", id=event.id))
+        raise NotFound(Msg("calendar.errors.no_such_meeting"))
     project = calendar.project_of(ctx, event)
     if not calendar.can_change(ctx, project, event) and ctx.actor_id not in meeting.attendees:
-        raise NotFound(Msg("calendar.errors.not_found", id=event.id))
+        raise NotFound(Msg("calendar.errors.no_such_meeting"))
     return meeting, event, project
 
 

@@ -115,13 +115,11 @@ def disclosure(poll: Poll, answers: int) -> Disclosure:
     if not poll.anonymous:
         return Disclosure(figures=True, rows=True)
     if 0 < answers < poll_service.ANONYMOUS_MIN_ANSWERS:
-        reason = Msg(
-            "poll.errors.export_few", id=poll.id, minimum=poll_service.ANONYMOUS_MIN_ANSWERS
-        )
+        reason = Msg("poll.errors.export_few", minimum=poll_service.ANONYMOUS_MIN_ANSWERS)
         return Disclosure(figures=False, rows=False, reason=reason)
     if poll.status != PollStatus.CLOSED:
         return Disclosure(
-            figures=True, rows=False, reason=Msg("poll.errors.export_open", id=poll.id)
+            figures=True, rows=False, reason=Msg("poll.errors.export_open")
         )
     return Disclosure(figures=True, rows=True)
 
@@ -250,7 +248,7 @@ def export_csv(ctx: Ctx, poll_id: int | str) -> tuple[Poll, str]:
         sets = answer_sets(ctx, poll)
         allowed = disclosure(poll, len(sets))
         if not allowed.rows:
-            raise PermissionDenied(allowed.reason or Msg("poll.errors.export_open", id=poll.id))
+            raise PermissionDenied(allowed.reason or Msg("poll.errors.export_open"))
         header = ["round", *header]
         rows = [[poll.round_number, *(_cell(q, s.get(str(q.id))) for q in questions)] for s in sets]
         rows.sort(key=lambda row: [str(cell) for cell in row])

@@ -51,6 +51,7 @@ from sqlmodel import col, select
 from bot import delivery
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
+from bot.services import numbering
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.fields import limit, record_id, too_long
@@ -268,8 +269,23 @@ def get_poll(ctx: Ctx, poll_id: int | str) -> Poll:
     ident = record_id(poll_id)
     poll = ctx.get(Poll, ident) if ident else None
     if poll is None:
-        raise NotFound(Msg("poll.errors.not_found", id=poll_id))
+        raise NotFound(Msg("poll.errors.no_such_poll"))
     return poll
+
+
+def numbers(ctx: Ctx, polls: list[Poll]) -> dict[int, int]:
+    """Each poll's number within its project (1, 2, … in the order they were created): what
+    people read and type, never the database id. One query."""
+    return numbering.numbers(ctx, Poll, polls, ("project_id",))
+
+
+def number_of(ctx: Ctx, poll: Poll) -> int:
+    return numbers(ctx, [poll])[poll.id or 0]
+
+
+def by_number(ctx: Ctx, project: Project, number: Any) -> Poll:
+    """The project's poll with this number (``numbers``); "#3" and "3" alike."""
+    return numbering.by_number(ctx, Poll, number, "poll.errors.not_found", project_id=project.id)
 
 
 def project_of(ctx: Ctx, poll: Poll) -> Project:
@@ -347,9 +363,10 @@ def awaiting_answer(ctx: Ctx, user_id: str, *, limit: int) -> list[Poll]:
 
 def response_rates(
     ctx: Ctx, projects: list[Project], *, limit: int
-) -> list[tuple[Poll, Project, int, int]]:
+) -> list[tuple[Poll, Project, int, int, int]]:
     """The first ``limit`` open polls of the projects (by project code, closing soonest first)
-    with how many people were asked and how many answered: one grouped statement."""
+    with how many people were asked, how many answered and the poll's number in its project:
+    one grouped statement."""
     if not projects:
         return []
     by_id = {project.id: project for project in projects}
@@ -357,7 +374,12 @@ def response_rates(
         func.sum(case((col(PollParticipant.answered).is_(True), 1), else_=0)), 0
     )
     rows = ctx.session.exec(  # type: ignore[call-overload]
-        select(Poll, func.count(col(PollParticipant.id)), answered)
+        select(
+            Poll,
+            func.count(col(PollParticipant.id)),
+            answered,
+            numbering.number_column(Poll, ("project_id",)),
+        )
         .join(Project, col(Project.id) == col(Poll.project_id))
         .outerjoin(PollParticipant, col(PollParticipant.poll_id) == col(Poll.id))
         .where(
@@ -369,7 +391,9 @@ def response_rates(
         .order_by(col(Project.code), col(Poll.closes_at), col(Poll.id))
         .limit(limit)
     ).all()
-    return [(poll, by_id[poll.project_id], asked, done) for poll, asked, done in rows]
+    return [
+        (poll, by_id[poll.project_id], asked, done, number) for poll, asked, done, number in rows
+    ]
 
 
 def audience(ctx: Ctx, project: Project, poll: Poll) -> list[tuple[str, int | None]]:
@@ -866,7 +890,7 @@ def close_by_pm(*, ctx: Ctx, poll_id: int | str, messages: PollMessages) -> tupl
     poll = get_poll(ctx, poll_id)
     require_poll_pm(ctx, poll)
     if poll.status == PollStatus.CLOSED:
-        raise PollClosed(Msg("poll.errors.already_closed", id=poll.id))
+        raise PollClosed(Msg("poll.errors.already_closed", id=number_of(ctx, poll)))
     if poll.recurrence != Recurrence.NONE and poll.next_round_id is None:
         ctx.log("poll.series_ended", project_id=poll.project_id, poll_id=poll.id)
         poll.recurrence = Recurrence.NONE

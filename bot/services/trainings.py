@@ -32,6 +32,7 @@ from bot import delivery
 from bot.csvutil import read_csv, write_csv
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
+from bot.services import numbering
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.fields import limit, number_in_range, record_id, whole_number
@@ -100,7 +101,7 @@ class TrainingMessages(Protocol):
 
     def quiz_results(self, results: QuizResults) -> dict[str, Any]: ...
 
-    def quiz_stopped(self, project: Project, quiz: QuizRound) -> dict[str, Any]: ...
+    def quiz_stopped(self, project: Project, number: int) -> dict[str, Any]: ...
 
 
 # ------------------------------------------------------------------------------ permissions
@@ -663,11 +664,28 @@ def start_quiz(
     return quiz, keys
 
 
+def quiz_numbers(ctx: Ctx, quizzes: list[QuizRound]) -> dict[int, int]:
+    """Each quiz's number within its project (1, 2, … in the order they were sent): what people
+    read and type, never the database id. One query."""
+    return numbering.numbers(ctx, QuizRound, quizzes, ("project_id",))
+
+
+def quiz_number(ctx: Ctx, quiz: QuizRound) -> int:
+    return quiz_numbers(ctx, [quiz])[quiz.id or 0]
+
+
+def quiz_by_number(ctx: Ctx, project: Project, number: Any) -> QuizRound:
+    """The project's quiz with this number (``quiz_numbers``); "#3" and "3" alike."""
+    return numbering.by_number(
+        ctx, QuizRound, number, "training.errors.quiz_not_found", project_id=project.id
+    )
+
+
 def get_quiz(ctx: Ctx, quiz_id: int | str | None) -> QuizRound:
     ident = record_id(quiz_id)
     quiz = ctx.get(QuizRound, ident) if ident else None
     if quiz is None:
-        raise NotFound(Msg("training.errors.quiz_not_found", id=quiz_id))
+        raise NotFound(Msg("training.errors.no_such_quiz"))
     return quiz
 
 
@@ -782,6 +800,7 @@ class QuizResults:
     project: Project
     attempts: list[QuizAttempt]
     questions: list[QuizQuestion]
+    number: int  # the quiz's number in its project
 
     @property
     def taken(self) -> list[QuizAttempt]:
@@ -817,7 +836,9 @@ def _results(ctx: Ctx, quiz: QuizRound, project: Project) -> QuizResults:
         ).all()
     )
     module = get_module(ctx, quiz.module_id)
-    return QuizResults(quiz, module, project, attempts, quiz_questions(ctx, quiz))
+    return QuizResults(
+        quiz, module, project, attempts, quiz_questions(ctx, quiz), quiz_number(ctx, quiz)
+    )
 
 
 def remind_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
@@ -927,11 +948,12 @@ def repeat_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
             quiz.repeat_weekly = False
             ctx.session.add(quiz)
             key = f"training:quiz:{quiz.id}:repeat_stopped"
+            stopped = messages.quiz_stopped(project, quiz_number(ctx, quiz))
             delivery.enqueue(
                 ctx.session,
                 team_id=ctx.team_id,
                 key=key,
-                payload={"channel": quiz.created_by, **messages.quiz_stopped(project, quiz)},
+                payload={"channel": quiz.created_by, **stopped},
                 now=now,
                 subject=quiz_subject(quiz),
                 expires_at=now + delivery.RECORD_LIFETIME,

@@ -482,8 +482,10 @@ def failure_reason(locale: str, error: str) -> str:
     return plain(locale, f"poll.failure.{FAILURE_REASONS.get(error, 'refused')}")
 
 
-def poll_list(locale: str, project: Project, rows: list[tuple[Poll, int, int]]) -> dict[str, Any]:
-    """``rows``: poll, people asked, people who answered."""
+def poll_list(
+    locale: str, project: Project, rows: list[tuple[Poll, int, int]], numbers: dict[int, int]
+) -> dict[str, Any]:
+    """``rows``: poll, people asked, people who answered; ``numbers``: each poll's number."""
     blocks: list[Block] = [ui.header(plain(locale, "poll.list_title", code=project.code))]
     if not rows:
         blocks.append(ui.section(t(locale, "poll.list_empty", code=project.code)))
@@ -493,7 +495,7 @@ def poll_list(locale: str, project: Project, rows: list[tuple[Poll, int, int]]) 
                 t(
                     locale,
                     "poll.list_line",
-                    id=poll.id,
+                    id=numbers[poll.id or 0],
                     title=poll.title,
                     round=poll.round_number,
                     status=plain(locale, f"poll.status.{poll.status}"),
@@ -529,18 +531,19 @@ def home_awaiting(locale: str, polls: list[tuple[Poll, Project]]) -> list[Block]
     return blocks
 
 
-def home_pm(locale: str, rows: list[tuple[Poll, Project, int, int]]) -> list[Block]:
+def home_pm(locale: str, rows: list[tuple[Poll, Project, int, int, int]]) -> list[Block]:
+    """``rows``: poll, project, people asked, people who answered, the poll's number."""
     if not rows:
         return []
     blocks: list[Block] = [ui.header(plain(locale, "poll.home_pm_title"))]
-    for poll, project, invited, answered_count in rows[:10]:
+    for poll, project, invited, answered_count, number in rows[:10]:
         rate = 100 * answered_count / invited if invited else 0
         blocks.append(
             ui.section(
                 t(
                     locale,
                     "poll.home_pm_line",
-                    id=poll.id,
+                    id=number,
                     title=poll.title,
                     code=project.code,
                     answered=answered_count,

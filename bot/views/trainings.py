@@ -58,7 +58,6 @@ from storage.models import (
     Rsvp,
     TrainingFormat,
     TrainingModule,
-    TrainingSession,
 )
 
 IMPORT_COLUMNS = {
@@ -504,7 +503,7 @@ def quiz_scored(
 
 def quiz_results(results: QuizResults) -> dict[str, Any]:
     quiz, module, locale = results.quiz, results.module, results.project.locale
-    title = plain(locale, "training.quiz_results_title", id=quiz.id, module=module.name)
+    title = plain(locale, "training.quiz_results_title", id=results.number, module=module.name)
     blocks: list[Block] = [
         ui.header(title),
         ui.section(
@@ -538,7 +537,7 @@ def quiz_results(results: QuizResults) -> dict[str, Any]:
     ]
     if question_lines and results.taken:
         blocks.append(ui.section("\n".join(question_lines)))
-    fallback = t(locale, "training.quiz_results_fallback", id=quiz.id, module=module.name)
+    fallback = t(locale, "training.quiz_results_fallback", id=results.number, module=module.name)
     return ui.message(fallback, blocks)
 
 
@@ -901,13 +900,14 @@ def session_roster(
     locale: str,
     event: CalendarEvent,
     number: int,
-    session: TrainingSession,
     module: TrainingModule,
     rows: list[RosterRow],
     *,
     can_roll_call: bool,
+    feedback: tuple[str, int] | None = None,
 ) -> dict[str, Any]:
-    """The core's roster by answer, plus attendance and the feedback poll of a training."""
+    """The core's roster by answer, plus attendance and the feedback poll of a training
+    (``feedback``: its project's code and the poll's number there)."""
     message = calendar_views.roster(locale, event, rows)
     blocks = [_parse(b) for b in message["blocks"]]
     blocks.insert(1, ui.context(t(locale, "training.roster_module", module=module.name, id=number)))
@@ -924,8 +924,9 @@ def session_roster(
             for r in marked[:40]
         ]
         blocks.append(ui.section(t(locale, "training.attendance_title") + "\n" + "\n".join(lines)))
-    if session.feedback_poll_id:
-        blocks.append(ui.context(t(locale, "training.feedback_link", id=session.feedback_poll_id)))
+    if feedback:
+        code, number = feedback
+        blocks.append(ui.context(t(locale, "training.feedback_link", code=code, id=number)))
     if can_roll_call and rows:
         blocks.append(
             ui.actions(
@@ -1028,8 +1029,8 @@ class _Messages:
     def quiz_results(self, results: QuizResults) -> dict[str, Any]:
         return quiz_results(results)
 
-    def quiz_stopped(self, project: Project, quiz: QuizRound) -> dict[str, Any]:
-        text = t(project.locale, "training.quiz_repeat_stopped", id=quiz.id)
+    def quiz_stopped(self, project: Project, number: int) -> dict[str, Any]:
+        text = t(project.locale, "training.quiz_repeat_stopped", id=number)
         return ui.message(text, [ui.section(text)])
 
 
