@@ -20,6 +20,7 @@ from bot.emulator.driver import SlackDriver
 from bot.emulator.server import SlackEmulator
 from bot.ids import (
     Action,
+    CalendarId,
     DigestId,
     EngagementId,
     IssueId,
@@ -414,3 +415,18 @@ def test_a_poll_draft_of_another_shape_is_refused_as_unreadable(
         assert "This form could not be read" in json.dumps(response.json["errors"])
     with database.session() as session:
         assert session.exec(select(Poll)).all() == []
+
+
+@pytest.mark.parametrize("action_id", [CalendarId.CHECK_IN, f"{CalendarId.RSVP_PREFIX}accepted"])
+def test_a_click_on_an_event_that_is_not_there_does_not_repeat_its_id(
+    slack: SlackDriver, emulator: SlackEmulator, action_id: str
+) -> None:
+    """A well-formed id of no event of this workspace: the answer says so without echoing the
+    database id the button carried."""
+    create_project(slack)
+    slack.block_action(
+        KEY_USERS[0], action_id, value=json.dumps({"e": 987654}), channel_id=PROJECT_CHANNEL
+    )
+    slack.wait_for_listeners()
+    assert emulator.find_text("There is no such event in this workspace.")
+    assert emulator.find_text("987654") == []

@@ -232,7 +232,7 @@ def test_only_training_events_are_sessions(ctx: Ctx) -> None:
     )
     with pytest.raises(NotFound) as missing:
         sessions.session_for_event(ctx, meeting.id)
-    assert missing.value.message == Msg("training.errors.session_not_found", id=meeting.id)
+    assert missing.value.message == Msg("training.errors.no_such_session")  # no id repeated
 
 
 def test_lists_by_span_and_the_digests_plain_data(ctx: Ctx, clock: MovableClock) -> None:

@@ -127,7 +127,7 @@ def get_event(ctx: Ctx, event_id: Any) -> CalendarEvent:
     ident = fields.record_id(event_id)
     event = ctx.get(CalendarEvent, ident) if ident else None
     if event is None:
-        raise NotFound(Msg("calendar.errors.not_found", id=ident or str(event_id)[:20]))
+        raise NotFound(Msg("calendar.errors.no_such_event"))  # a button's id is not repeated
     return event
 
 

@@ -259,7 +259,7 @@ def session_for_event(ctx: Ctx, event_id: Any) -> tuple[TrainingSession, Calenda
         ctx.select(TrainingSession).where(TrainingSession.event_id == event.id)
     ).first()
     if session is None or event.kind != KIND:
-        raise NotFound(Msg("training.errors.session_not_found", id=event_id))
+        raise NotFound(Msg("training.errors.no_such_session"))  # a button's id is not repeated
     return session, event
 
 
