@@ -537,7 +537,7 @@ def test_a_meeting_is_shown_to_its_team_its_organizer_and_its_attendees_only(
     )
     with pytest.raises(NotFound) as caught:
         meetings.get_meeting(ctx, bare.id)
-    assert caught.value.message == Msg("calendar.errors.not_found", id=bare.id)
+    assert caught.value.message == Msg("calendar.errors.no_such_meeting")  # no id repeated
 
 
 def test_lists_take_the_next_ten_this_weeks_or_forty_meetings_in_start_order_and_count_the_rest(
