@@ -16,7 +16,8 @@ TEMPLATES = ROOT / "bot" / "templates"
 FULL_WIDTH = "，。：；！？、（）「」“”《》"
 # A space may stand after a closing quote or before an opening one (" · “标题”"), never inside
 # the pair of a bracket or next to a comma, a stop or a colon.
-STRAY_SPACE = re.compile(r" [，。：；！？、）」”》]|[，。：；！？、（「《] ")
+# No space on either side of full-width punctuation (a bullet's own space aside).
+STRAY_SPACE = re.compile(r"(?<!•) [，。：；！？、）」”》（「《]|[，。：；！？、（「《] ")
 _OPAQUE = re.compile(r"\{\{.*?\}\}|\{%-?.*?-?%\}|`[^`\n]*`|<[^<>\n]*>", re.S)
 
 
