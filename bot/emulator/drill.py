@@ -251,7 +251,7 @@ def run_drill(
                 ).all()
             return not left
 
-        _wait(drained, timeout=90, step=0.2)
+        _wait(drained, timeout=240, step=0.2)  # a loaded machine drains slower
     finally:
         for worker in workers:
             if worker.poll() is None:
