@@ -33,7 +33,8 @@ one is there, the row is marked sent with that message's ``ts`` instead of posti
 lookup pages through the whole conversation (or thread), not only its latest messages.
 ``chat.update`` is idempotent by nature. A file (``files.upload_v2``, a poll's chart) carries no
 metadata, so before its resend the transport lists the files shared in the conversation and looks
-for one with the row's file name and title (unique per row, e.g. ``poll-12-round-2.png``).
+for one with the row's file name and title (unique per row, e.g.
+``poll-ERP-2026-12-30-round-2.png``).
 """
 
 from __future__ import annotations

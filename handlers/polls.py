@@ -228,12 +228,14 @@ def register(app: App, runtime: Runtime) -> None:
             png = charts.results_chart(figures, locale)
             poll = figures.poll
             number = service.number_of(ctx, poll)
-        upload_chart(client, context.user_id or "", locale, poll, png)
+        upload_chart(client, context.user_id or "", project, poll, png)
         message["text"] = t(locale, "poll.results_posted", id=number)
         return message
 
-    def upload_chart(client: WebClient, user_id: str, locale: str, poll: Poll, png: bytes) -> None:
-        payload = service.chart_payload(locale, poll, png, user_id)
+    def upload_chart(
+        client: WebClient, user_id: str, project: Project, poll: Poll, png: bytes
+    ) -> None:
+        payload = service.chart_payload(project, poll, png, user_id)
         payload.pop("content_base64")
         dm_channel = client.conversations_open(users=user_id)["channel"]["id"]
         client.files_upload_v2(
@@ -242,7 +244,7 @@ def register(app: App, runtime: Runtime) -> None:
             filename=payload["filename"],
             title=payload["title"],
             alt_txt=payload["alt_txt"],
-            initial_comment=t(locale, "poll.chart_comment", title=poll.title),
+            initial_comment=t(project.locale, "poll.chart_comment", title=poll.title),
         )
 
     def export(context: BoltContext, client: WebClient, poll_id: str) -> str:

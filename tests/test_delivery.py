@@ -256,12 +256,13 @@ def test_a_chart_upload_that_crashed_after_sharing_is_not_shared_twice(
     fake_time: FakeTime,
 ) -> None:
     from bot.services.polls import chart_payload
-    from storage.models import Poll
+    from storage.models import Poll, Project
 
     project_with_many_key_users(runtime, emulator, 1)
     open_poll_for_everyone(runtime, title="Chart poll")
     with database.session() as session:
         poll = session.exec(select(Poll)).one()
+        project = session.exec(select(Project)).one()
         for row in session.exec(select(OutboxMessage)).all():
             row.status = OutboxStatus.SENT  # the invitations are not what this test is about
             session.add(row)
@@ -270,7 +271,7 @@ def test_a_chart_upload_that_crashed_after_sharing_is_not_shared_twice(
             team_id=TEAM,
             key=f"poll:{poll.id}:chart:{PM}",
             method="files.upload_v2",
-            payload=chart_payload("en", poll, b"\x89PNG fake", PM),
+            payload=chart_payload(project, poll, b"\x89PNG fake", PM),
             now=clock.now(),
             expires_at=clock.now() + delivery.RECORD_LIFETIME,
         )

@@ -815,11 +815,14 @@ def test_a_poll_closed_before_it_opened_sends_no_results(
 
 
 def test_the_charts_upload_names_the_poll_and_its_round() -> None:
-    poll = Poll(id=7, title="Pulse", round_number=3)
-    assert service.chart_payload("en", poll, b"png", "UPM00001") == {
+    poll = Poll(
+        id=7, title="Pulse", round_number=3, opens_at=datetime(2026, 12, 6, 23, 30, tzinfo=UTC)
+    )
+    project = Project(code="ERP", locale="en", timezone="Europe/Berlin")
+    assert service.chart_payload(project, poll, b"png", "UPM00001") == {
         "channel": "UPM00001",
         "content_base64": "cG5n",
-        "filename": "poll-7-round-3.png",
+        "filename": "poll-ERP-2026-12-07-round-3.png",  # the day it opened in Berlin, no poll id
         "title": "Pulse, round 3",
         "alt_txt": "Answer distributions and trend of Pulse",
     }

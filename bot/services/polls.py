@@ -44,6 +44,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, insert
 from sqlmodel import col, select
@@ -863,7 +864,7 @@ def close_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
                 team_id=ctx.team_id,
                 key=chart_key,
                 method="files.upload_v2",
-                payload=chart_payload(project.locale, poll, chart, pm),
+                payload=chart_payload(project, poll, chart, pm),
                 now=now,
                 subject=subject(poll),
                 expires_at=now + delivery.RECORD_LIFETIME,
@@ -872,13 +873,18 @@ def close_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
     return keys
 
 
-def chart_payload(locale: str, poll: Poll, png: bytes, channel: str) -> dict[str, Any]:
+def chart_payload(project: Project, poll: Poll, png: bytes, channel: str) -> dict[str, Any]:
+    """A ``files.upload_v2`` outbox payload of a round's chart. Its file name, which people see,
+    names the project, the day the round opened and the round, never a database id; with the
+    title it stays unique in a PM's DM, as a resend's lookup needs."""
     import base64
 
+    locale = project.locale
+    opened = poll.opens_at.astimezone(ZoneInfo(project.timezone)).date().isoformat()
     return {
         "channel": channel,
         "content_base64": base64.b64encode(png).decode("ascii"),
-        "filename": f"poll-{poll.id}-round-{poll.round_number}.png",
+        "filename": f"poll-{project.code}-{opened}-round-{poll.round_number}.png",
         "title": plain(locale, "poll.chart_title", title=poll.title, round=poll.round_number),
         "alt_txt": plain(locale, "poll.chart_alt", title=poll.title),
     }
