@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlmodel import Session, SQLModel, select
 
 import storage.models  # noqa: F401
@@ -27,6 +29,27 @@ def assert_schema_matches_models(engine) -> None:  # type: ignore[no-untyped-def
     assert set(SQLModel.metadata.tables) <= tables
 
 
+@contextmanager
+def isolated_schema(schema: str) -> Iterator[Engine]:
+    """An engine on a fresh PostgreSQL schema of the test database, dropped afterwards (skips
+    without TEST_DATABASE_URL)."""
+    url = postgres_url()
+    if not url:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    isolated = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield isolated
+    finally:
+        isolated.dispose()
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        engine.dispose()
+
+
 def test_upgrade_from_empty_sqlite(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     upgrade(engine)
@@ -37,23 +60,9 @@ def test_upgrade_from_empty_sqlite(tmp_path: Path) -> None:
 
 
 def test_upgrade_from_empty_postgresql() -> None:
-    url = postgres_url()
-    if not url:
-        pytest.skip("TEST_DATABASE_URL is not set")
-    engine = make_engine(url)
-    schema = "migration_check"
-    with engine.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    isolated = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
+    with isolated_schema("migration_check") as isolated:
         upgrade(isolated)
         assert_schema_matches_models(isolated)
-    finally:
-        isolated.dispose()
-        with engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        engine.dispose()
 
 
 def test_three_processes_migrate_a_fresh_postgresql_database_at_once(tmp_path: Path) -> None:
@@ -136,22 +145,8 @@ def test_messages_queued_before_deadlines_get_a_week_and_their_kind_on_sqlite(
 
 
 def test_messages_queued_before_deadlines_get_a_week_and_their_kind_on_postgresql() -> None:
-    url = postgres_url()
-    if not url:
-        pytest.skip("TEST_DATABASE_URL is not set")
-    engine = make_engine(url)
-    schema = "outbox_deadlines"
-    with engine.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    isolated = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
+    with isolated_schema("outbox_deadlines") as isolated:
         _outbox_rows_get_a_deadline_and_a_kind(isolated)
-    finally:
-        isolated.dispose()
-        with engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        engine.dispose()
 
 
 def test_digest_claims_move_to_the_week_their_digest_covered(tmp_path: Path) -> None:
