@@ -9,7 +9,7 @@ from markupsafe import Markup
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied
+from bot.errors import LiaisonError, Msg, PermissionDenied
 from bot.i18n import plain, t
 from bot.ids import DigestId
 from bot.jobs import digest as digest_jobs
@@ -21,8 +21,10 @@ from bot.services.context import Ctx
 from bot.views import common as ui
 from bot.views import digest as views
 from bot.views import home as home_views
-from handlers.common import error_text, open_modal, refuse_form, request_id, unit
+from handlers import listeners
+from handlers.common import error_text, open_modal, request_id, unit
 from handlers.home import publish_home
+from handlers.listeners import CODE, Command, CommandCall, Form, FormCall, Right, Subcommand
 from storage.models import Project
 
 log = logging.getLogger(__name__)
@@ -36,115 +38,85 @@ def _pm_project(ctx: Ctx, raw_id: Any) -> Project:
     return project
 
 
+DIGEST_PM = Right("pm", project_service.can_manage, "digest.errors.not_pm")
+
+
+def preview(call: CommandCall) -> dict[str, Any]:
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        digest = service.build_digest(ctx, project, now=ctx.now())
+        return views.digest_message(digest, preview_command=call.command)
+
+
+def send(call: CommandCall) -> str:
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        keys, counted = digest_jobs.send_now(ctx, project)
+        target = service.settings_of(ctx, project).target
+        locale = project.locale
+        text = t(
+            locale,
+            "digest.sent",
+            code=project.code,
+            where=Markup(views.where_label(locale, target)),
+        )
+        text += " " + t(locale, "digest.sent_counts" if counted else "digest.sent_extra")
+    call.deliver(keys)
+    return text
+
+
+def open_settings(call: CommandCall) -> None:
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        view = SETTINGS_FORM.build(
+            project.locale, project, service.settings_of(ctx, project).target
+        )
+    call.open(view)
+
+
+def save_settings(call: FormCall, ctx: Ctx) -> str:
+    project = call.project(ctx)
+    row = service.update_settings(
+        ctx=ctx,
+        project=project,
+        data=service.SettingsInput(
+            weekday=call.values.get("digest_weekday") or "",
+            time=call.values.get("digest_time") or "",
+            target=call.values.get("digest_target") or "",
+        ),
+    )
+    return views.settings_saved(project.locale, project, row.target)
+
+
+def confirm_settings(call: FormCall, confirmation: str) -> None:
+    call.client.chat_postMessage(channel=call.user_id, text=confirmation)
+
+
+SETTINGS_FORM = Form(
+    DigestId.SETTINGS_MODAL,
+    build=views.settings_modal,
+    who=DIGEST_PM,
+    submit=save_settings,
+    after=confirm_settings,
+)
+COMMAND = Command(
+    name="digest",
+    catalog="digest",
+    subcommands=(
+        Subcommand("preview", preview, args=(CODE,), who=DIGEST_PM),
+        Subcommand("send", send, args=(CODE,), who=DIGEST_PM),
+        Subcommand("settings", open_settings, args=(CODE,), who=DIGEST_PM),
+    ),
+)
+
+
 def register(app: App, runtime: Runtime) -> None:
     settings = runtime.settings
-    command_name = settings.command("digest")
+    listeners.register(app, runtime, command=COMMAND, forms=[SETTINGS_FORM])
 
     def deliver(team_id: str, keys: list[str]) -> None:
         if keys:
             runtime.sender().deliver_due(team_id=team_id, keys=keys)
-
-    @app.command(command_name)
-    def handle_digest_command(
-        ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
-    ) -> None:
-        ack()
-        words = (command.get("text") or "").split()
-        verb = words[0].lower() if words else "help"
-        args = words[1:]
-        channel_id = command.get("channel_id")
-        locale = settings.locale
-        try:
-            if verb == "preview" and len(args) <= 1:
-                respond(**preview(context, client, args, channel_id), response_type="ephemeral")
-            elif verb == "send" and len(args) <= 1:
-                respond(text=send(context, client, args, channel_id), response_type="ephemeral")
-            elif verb == "settings" and len(args) <= 1:
-                open_settings(context, client, args, channel_id, command["trigger_id"])
-            else:
-                respond(
-                    text=t(locale, "digest.usage", command=command_name), response_type="ephemeral"
-                )
-        except LiaisonError as error:
-            text = error_text(locale, error)
-            if isinstance(error, NotFound):
-                text += "\n" + t(locale, "digest.usage", command=command_name)
-            respond(text=text, response_type="ephemeral")
-
-    def _project(ctx: Ctx, args: list[str], channel_id: str | None) -> Project:
-        project = project_service.resolve_project(ctx, args[0] if args else None, channel_id)
-        if not project_service.can_manage(ctx, project):
-            raise PermissionDenied(Msg("digest.errors.not_pm", code=project.code))
-        return project
-
-    def preview(
-        context: BoltContext, client: WebClient, args: list[str], channel_id: str | None
-    ) -> dict[str, Any]:
-        with unit(runtime, context, client) as ctx:
-            project = _project(ctx, args, channel_id)
-            digest = service.build_digest(ctx, project, now=ctx.now())
-            return views.digest_message(digest, preview_command=command_name)
-
-    def send(
-        context: BoltContext, client: WebClient, args: list[str], channel_id: str | None
-    ) -> str:
-        with unit(runtime, context, client) as ctx:
-            project = _project(ctx, args, channel_id)
-            keys, counted = digest_jobs.send_now(ctx, project)
-            target = service.settings_of(ctx, project).target
-            locale = project.locale
-            text = t(
-                locale,
-                "digest.sent",
-                code=project.code,
-                where=Markup(views.where_label(locale, target)),
-            )
-            text += " " + t(locale, "digest.sent_counts" if counted else "digest.sent_extra")
-        deliver(ctx.team_id, keys)
-        return text
-
-    def open_settings(
-        context: BoltContext,
-        client: WebClient,
-        args: list[str],
-        channel_id: str | None,
-        trigger_id: str,
-    ) -> None:
-        with unit(runtime, context, client) as ctx:
-            project = _project(ctx, args, channel_id)
-            view = views.settings_modal(
-                project.locale, project, service.settings_of(ctx, project).target
-            )
-        open_modal(client, trigger_id, view)
-
-    @app.view(DigestId.SETTINGS_MODAL)
-    def save_digest_settings(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        values = ui.read_values(view)
-        locale = settings.locale
-        try:
-            with unit(runtime, context, client) as ctx:
-                project = _pm_project(ctx, ui.read_metadata(view).get("project_id"))
-                locale = project.locale
-                if not ctx.claim(f"view:{view.get('id')}:{view.get('hash')}"):
-                    ack()
-                    return
-                row = service.update_settings(
-                    ctx=ctx,
-                    project=project,
-                    data=service.SettingsInput(
-                        weekday=values.get("digest_weekday") or "",
-                        time=values.get("digest_time") or "",
-                        target=values.get("digest_target") or "",
-                    ),
-                )
-                confirmation = views.settings_saved(locale, project, row.target)
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        client.chat_postMessage(channel=context.user_id or "", text=confirmation)
 
     @app.action(DigestId.OPEN_DASHBOARD)
     def open_dashboard(

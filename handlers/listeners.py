@@ -1,0 +1,438 @@
+"""One way to write a slash command and a form.
+
+A command is a table: each row (`Subcommand`) names its verb, its arguments, who may use it and the
+function that does it. `register_command` reads the text, picks the row, fits the arguments, and
+answers: the function's return value, or the error in words, or the usage, which is generated from
+the same table in the person's language. A form is one declaration (`Form`): its callback id, how
+it is built and read, who may submit it, what it stores (inside the unit of work, so a refusal is
+answered inline with nothing stored) and what follows once Slack has its answer (messages, Home).
+
+    COMMAND = Command(
+        name="poll",
+        catalog="poll",
+        subcommands=(
+            Subcommand("list", list_polls, args=(CODE,)),
+            Subcommand("close", close_poll, args=(CODE, NUMBER), who=PM),
+        ),
+    )
+
+    def close_poll(call: CommandCall) -> str:
+        with call.unit() as ctx:
+            project = call.project(ctx)           # CODE, else the channel's project; `who` checked
+            ...
+            return t(project.locale, "poll.closed", ...)
+
+`docs/ARCHITECTURE.md` shows how to add a subcommand and a form with the smallest real example.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from markupsafe import Markup
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
+from bot.i18n import has_key, t
+from bot.runtime import Runtime
+from bot.services import projects as project_service
+from bot.services.context import Ctx
+from bot.views import common as ui
+from handlers.common import (
+    MENTION_RE,
+    error_text,
+    open_modal,
+    person_locale,
+    refuse_form,
+    request_id,
+    unit,
+)
+from handlers.home import publish_home
+from storage.models import Project
+
+# ------------------------------------------------------------------------------------ rights
+
+
+@dataclass(frozen=True)
+class Right:
+    """Who may use a subcommand or submit a form about a project: a name the usage shows
+    (`commands.who.<name>`), the test, and what a person who fails it is told (with `code=`)."""
+
+    name: str
+    allows: Callable[[Ctx, Project], bool]
+    refusal: str = "errors.not_pm"
+
+    def check(self, ctx: Ctx, project: Project) -> Project:
+        if not self.allows(ctx, project):
+            raise PermissionDenied(Msg(self.refusal, code=project.code))
+        return project
+
+
+ANYONE = Right("anyone", lambda ctx, project: True)
+PM = Right("pm", project_service.can_manage)
+TEAM = Right("team", project_service.can_see_register, "errors.not_team")
+
+
+# --------------------------------------------------------------------------------- arguments
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of a subcommand: the name it is read under (`call.args[name]`), how the usage
+    shows it (a catalog key, or `choices` as `a|b`), what a word must look like, and whether it may
+    be left out. A `rest` argument takes the remaining text as typed (free text, possibly none)."""
+
+    name: str
+    label: str = ""
+    pattern: re.Pattern[str] | None = None
+    choices: tuple[str, ...] = ()
+    optional: bool = False
+    rest: bool = False
+    example: str = ""
+
+    def accepts(self, word: str) -> bool:
+        if self.choices:
+            return word.lower() in self.choices
+        return self.pattern is None or bool(self.pattern.fullmatch(word))
+
+    def shown(self, locale: str) -> str:
+        if self.choices:
+            text = "|".join(self.choices)
+        else:
+            text = self.example or t(locale, self.label)
+        return f"[{text}]" if self.optional else text
+
+    def required(self) -> Arg:
+        return replace(self, optional=False)
+
+
+def choice(name: str, *choices: str, optional: bool = True) -> Arg:
+    return Arg(name, choices=choices, optional=optional)
+
+
+CODE = Arg("code", "commands.arg.code", re.compile(r"[A-Za-z][A-Za-z0-9]{1,9}"), optional=True)
+NUMBER = Arg("number", pattern=re.compile(r"\d{1,7}"), example="3")
+PERSON = Arg("person", "commands.arg.person", MENTION_RE)
+TEXT = Arg("text", "commands.arg.text", rest=True, optional=True)
+
+
+def fit(args: Sequence[Arg], words: Sequence[tuple[str, int]], text: str) -> dict[str, str] | None:
+    """The arguments read from the typed words (each with where it starts in `text`), or None when
+    they do not fit. An optional argument is first left out, so `list open` reads `open` as the
+    filter before it tries it as a project code."""
+    if not args:
+        return {} if not words else None
+    first, others = args[0], args[1:]
+    if first.rest:
+        if not words:
+            return {} if first.optional else None
+        return {first.name: text[words[0][1] :].strip()}
+    if first.optional:
+        found = fit(others, words, text)
+        if found is not None:
+            return found
+    if words and first.accepts(words[0][0]):
+        found = fit(others, words[1:], text)
+        if found is not None:
+            value = words[0][0].lower() if first.choices else words[0][0]
+            return {first.name: value, **found}
+    return None
+
+
+# ---------------------------------------------------------------------------------- commands
+
+
+@dataclass
+class Call:
+    """What every listener has: the runtime, Slack's client and the request's context."""
+
+    runtime: Runtime
+    client: WebClient
+    context: BoltContext
+    locale: str
+
+    @property
+    def team_id(self) -> str:
+        return self.context.team_id or ""
+
+    @property
+    def user_id(self) -> str:
+        return self.context.user_id or ""
+
+    @contextmanager
+    def unit(self) -> Iterator[Ctx]:
+        with unit(self.runtime, self.context, self.client) as ctx:
+            yield ctx
+
+    def deliver(self, keys: Sequence[str]) -> None:
+        """Send now what the unit of work queued (the scheduler would, a little later)."""
+        if keys:
+            self.runtime.sender().deliver_due(team_id=self.team_id, keys=list(keys))
+
+    def refresh_home(self, *people: str) -> None:
+        for person in dict.fromkeys(people or (self.user_id,)):
+            if person:
+                publish_home(self.runtime, self.client, self.team_id, person)
+
+
+@dataclass
+class CommandCall(Call):
+    """One subcommand as typed: its arguments by name, where it was typed, and how to answer."""
+
+    command: str
+    sub: Subcommand
+    args: dict[str, str]
+    channel_id: str | None
+    trigger_id: str
+
+    def project(self, ctx: Ctx) -> Project:
+        """The project the command means (its CODE, else the channel's, else the only one the
+        person manages), if the subcommand's `who` allows the person."""
+        project = project_service.resolve_project(ctx, self.args.get("code"), self.channel_id)
+        return self.sub.who.check(ctx, project)
+
+    def project_choice(self, ctx: Ctx) -> tuple[Project | None, list[Project]]:
+        """For a form that asks which project: the one named or the channel's (checked), else every
+        project the person may use it for (one of them is chosen when there is only one)."""
+        code = self.args.get("code")
+        project = (
+            project_service.get_project(ctx, code)
+            if code
+            else project_service.project_for_channel(ctx, self.channel_id)
+        )
+        if project is not None:
+            return self.sub.who.check(ctx, project), [project]
+        projects = [p for p in project_service.list_projects(ctx) if self.sub.who.allows(ctx, p)]
+        if not projects:
+            raise NotFound(
+                Msg("errors.no_managed_projects", command=self.runtime.settings.command("project"))
+            )
+        return (projects[0] if len(projects) == 1 else None), projects
+
+    def open(self, view: dict[str, Any]) -> None:
+        open_modal(self.client, self.trigger_id, view)
+
+
+Reply = str | dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """A row of a command's table. `run` returns the answer (a text or a message) or None when it
+    has answered otherwise (opened a form). Its help line is `<catalog>.help.<verb>` (spaces in the
+    verb become underscores)."""
+
+    verb: str
+    run: Callable[[CommandCall], Reply]
+    args: tuple[Arg, ...] = ()
+    who: Right = ANYONE
+
+    @property
+    def help_key(self) -> str:
+        return self.verb.replace(" ", "_")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A slash command: its name (`settings.command(name)` gives what is typed), the catalog its
+    help lines live in, its table, and what a first word no verb matches means (for `/issue
+    ERP-12 close`), if anything."""
+
+    name: str
+    catalog: str
+    subcommands: tuple[Subcommand, ...]
+    other: Callable[[CommandCall], Reply] | None = None
+    other_args: tuple[Arg, ...] = ()
+
+    def find(self, words: list[str]) -> tuple[Subcommand | None, int]:
+        """The row whose verb the text starts with (the longest, for `quiz results`)."""
+        lowered = [w.lower() for w in words]
+        for sub in sorted(self.subcommands, key=lambda s: -len(s.verb.split())):
+            size = len(sub.verb.split())
+            if lowered[:size] == sub.verb.split():
+                return sub, size
+        return None, 0
+
+
+def sub_usage(locale: str, command: Command, typed: str, sub: Subcommand) -> str:
+    """One line of the usage: the subcommand as it is typed, who may use it, what it does."""
+    return t(
+        locale,
+        "commands.line",
+        typed=" ".join([typed, sub.verb, *(arg.shown(locale) for arg in sub.args)]),
+        who=Markup(t(locale, f"commands.who.{sub.who.name}") if sub.who is not ANYONE else ""),
+        does=Markup(t(locale, f"{command.catalog}.help.{sub.help_key}", command=typed)),
+    )
+
+
+def usage(locale: str, command: Command, typed: str) -> str:
+    """The help of a command, made from its table."""
+    lines = [t(locale, "commands.usage_title", command=typed)]
+    note = f"{command.catalog}.help.note"
+    if has_key(note):
+        lines[0] += " " + t(locale, note, command=typed)
+    lines += [sub_usage(locale, command, typed, sub) for sub in command.subcommands]
+    other = f"{command.catalog}.help.other"
+    if has_key(other):
+        lines.append(t(locale, other, command=typed))
+    lines.append(
+        t(
+            locale,
+            "commands.line",
+            typed=f"{typed} help",
+            who="",
+            does=t(locale, "commands.this_help"),
+        )
+    )
+    footer = f"{command.catalog}.help.footer"
+    if has_key(footer):
+        lines.append(t(locale, footer, command=typed))
+    return "\n".join(lines)
+
+
+def words_of(text: str) -> list[tuple[str, int]]:
+    return [(match.group(), match.start()) for match in re.finditer(r"\S+", text)]
+
+
+def register_command(app: App, runtime: Runtime, command: Command) -> None:
+    typed = runtime.settings.command(command.name)
+    other = Subcommand("", command.other, command.other_args) if command.other else None
+
+    @app.command(typed)
+    def handle(
+        ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
+    ) -> None:
+        ack()
+        text = body.get("text") or ""
+        words = words_of(text)
+        locale = person_locale(runtime, context, client)
+        sub, size = command.find([word for word, _ in words])
+        if sub is None and other is not None and words and words[0][0].lower() != "help":
+            sub, size = other, 0
+        args = fit(sub.args, words[size:], text) if sub is not None else None
+        if sub is None or args is None:
+            respond(text=usage(locale, command, typed), response_type="ephemeral")
+            return
+        call = CommandCall(
+            runtime=runtime,
+            client=client,
+            context=context,
+            locale=locale,
+            command=typed,
+            sub=sub,
+            args=args,
+            channel_id=body.get("channel_id"),
+            trigger_id=body.get("trigger_id") or "",
+        )
+        try:
+            reply = sub.run(call)
+        except LiaisonError as error:
+            reply = error_text(locale, error)
+            if isinstance(error, ValidationError | NotFound):
+                shown = sub_usage(locale, command, typed, sub) if sub.verb else ""
+                reply += "\n" + (shown or usage(locale, command, typed))
+        if isinstance(reply, str):
+            if reply:
+                respond(text=reply, response_type="ephemeral")
+        elif reply is not None:
+            respond(**reply, response_type="ephemeral")
+
+
+# ------------------------------------------------------------------------------------- forms
+
+
+@dataclass
+class FormCall(Call):
+    """One submitted form: its values (read by the form's `read`), its metadata, and, inside the
+    unit of work, `ctx`. `answer` replaces closing the modal (`response_action` update or push)."""
+
+    view: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    data: Any = None
+    ctx: Ctx | None = None
+    who: Right = ANYONE
+    answer: dict[str, Any] | None = None
+
+    def project(self, ctx: Ctx, raw_id: Any = None) -> Project:
+        """The project the form is about, from its metadata (or the project picked in it), if the
+        form's `who` allows the person: the id may be forged, the right is checked again."""
+        raw = (
+            raw_id
+            if raw_id is not None
+            else self.metadata.get("project_id") or self.values.get("project")
+        )
+        if not raw:
+            raise ValidationError({"project": Msg("errors.required")})
+        project = project_service.get_project_by_id(ctx, request_id(raw))
+        self.locale = project.locale
+        return self.who.check(ctx, project)
+
+
+@dataclass(frozen=True)
+class Form:
+    """A modal: its callback id, how it is built (a `bot/views` function, for whoever opens it),
+    how its values are read (`read(values)` gives `call.data`), who may submit it, what the
+    submission stores (`submit(call, ctx)`, inside the unit of work: a `LiaisonError` is shown in
+    the form and nothing is stored) and what follows once Slack has the answer (`after(call,
+    result)`: messages, a DM, the Home tab)."""
+
+    callback_id: str | re.Pattern[str]
+    submit: Callable[[FormCall, Ctx], Any]
+    build: Callable[..., dict[str, Any]] | None = None
+    read: Callable[[dict[str, Any]], Any] | None = None
+    after: Callable[[FormCall, Any], None] | None = None
+    who: Right = ANYONE
+
+    def open(self, call: Call, trigger_id: str, *args: Any, **kwargs: Any) -> None:
+        assert self.build is not None, "a form without a builder is opened by its own code"
+        open_modal(call.client, trigger_id, self.build(*args, **kwargs))
+
+
+def register_form(app: App, runtime: Runtime, form: Form) -> None:
+    @app.view(form.callback_id)
+    def submitted(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        call = FormCall(
+            runtime=runtime,
+            client=client,
+            context=context,
+            locale=person_locale(runtime, context, client),
+            view=view,
+            who=form.who,
+        )
+        try:
+            call.values = ui.read_values(view)
+            call.metadata = ui.read_metadata(view)
+            call.data = form.read(call.values) if form.read else call.values
+            with call.unit() as ctx:
+                call.ctx = ctx
+                if not ctx.claim(f"view:{view.get('id')}:{view.get('hash', '')}"):
+                    ack()
+                    return
+                result = form.submit(call, ctx)
+        except LiaisonError as error:
+            refuse_form(ack, call.locale, error, view)
+            return
+        finally:
+            call.ctx = None
+        if call.answer:
+            ack(**call.answer)
+        else:
+            ack()
+        if form.after is not None:
+            form.after(call, result)
+
+
+def register(
+    app: App, runtime: Runtime, *, command: Command | None = None, forms: Sequence[Form] = ()
+) -> None:
+    """A domain's command and forms, registered with Bolt."""
+    if command is not None:
+        register_command(app, runtime, command)
+    for form in forms:
+        register_form(app, runtime, form)
