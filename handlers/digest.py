@@ -99,6 +99,7 @@ SETTINGS_FORM = Form(
     submit=save_settings,
     after=confirm_settings,
 )
+FORMS = (SETTINGS_FORM,)
 COMMAND = Command(
     name="digest",
     catalog="digest",
@@ -112,7 +113,7 @@ COMMAND = Command(
 
 def register(app: App, runtime: Runtime) -> None:
     settings = runtime.settings
-    listeners.register(app, runtime, command=COMMAND, forms=[SETTINGS_FORM])
+    listeners.register(app, runtime, command=COMMAND, forms=FORMS)
 
     def deliver(team_id: str, keys: list[str]) -> None:
         if keys:

@@ -123,8 +123,9 @@ TEXT = Arg("text", "commands.arg.text", rest=True, optional=True)
 
 def fit(args: Sequence[Arg], words: Sequence[tuple[str, int]], text: str) -> dict[str, str] | None:
     """The arguments read from the typed words (each with where it starts in `text`), or None when
-    they do not fit. An optional argument is first left out, so `list open` reads `open` as the
-    filter before it tries it as a project code."""
+    they do not fit. An optional word of a fixed set (`open`, `call`) is taken when it matches; an
+    optional project code is first left out, so `list open` reads `open` as the filter, not as a
+    project."""
     if not args:
         return {} if not words else None
     first, others = args[0], args[1:]
@@ -132,15 +133,19 @@ def fit(args: Sequence[Arg], words: Sequence[tuple[str, int]], text: str) -> dic
         if not words:
             return {} if first.optional else None
         return {first.name: text[words[0][1] :].strip()}
-    if first.optional:
-        found = fit(others, words, text)
+    tries = [True, False] if first.choices else [False, True]
+    for take in tries:
+        if not take and first.optional:
+            found = fit(others, words, text)
+        elif take and words and first.accepts(words[0][0]):
+            found = fit(others, words[1:], text)
+            if found is not None:
+                value = words[0][0].lower() if first.choices else words[0][0]
+                found = {first.name: value, **found}
+        else:
+            found = None
         if found is not None:
             return found
-    if words and first.accepts(words[0][0]):
-        found = fit(others, words[1:], text)
-        if found is not None:
-            value = words[0][0].lower() if first.choices else words[0][0]
-            return {first.name: value, **found}
     return None
 
 
