@@ -74,17 +74,17 @@ def open_settings(call: CommandCall) -> None:
     call.open(view)
 
 
+def settings_input(values: dict[str, Any]) -> service.SettingsInput:
+    return service.SettingsInput(
+        weekday=values.get("digest_weekday") or "",
+        time=values.get("digest_time") or "",
+        target=values.get("digest_target") or "",
+    )
+
+
 def save_settings(call: FormCall, ctx: Ctx) -> str:
     project = call.project(ctx)
-    row = service.update_settings(
-        ctx=ctx,
-        project=project,
-        data=service.SettingsInput(
-            weekday=call.values.get("digest_weekday") or "",
-            time=call.values.get("digest_time") or "",
-            target=call.values.get("digest_target") or "",
-        ),
-    )
+    row = service.update_settings(ctx=ctx, project=project, data=call.data)
     return views.settings_saved(project.locale, project, row.target)
 
 
@@ -95,6 +95,7 @@ def confirm_settings(call: FormCall, confirmation: str) -> None:
 SETTINGS_FORM = Form(
     DigestId.SETTINGS_MODAL,
     build=views.settings_modal,
+    read=settings_input,
     who=DIGEST_PM,
     submit=save_settings,
     after=confirm_settings,
