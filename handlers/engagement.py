@@ -5,19 +5,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot.errors import LiaisonError, Msg, PermissionDenied, ValidationError
+from bot.errors import Msg, ValidationError
 from bot.ids import EngagementId
 from bot.runtime import Runtime
 from bot.services import engagement as service
 from bot.services import projects as project_service
+from bot.services.context import Ctx
 from bot.views import common as ui
 from bot.views import engagement as views
-from handlers.common import dm, open_modal, refuse_form, request_id, unit, user_ids_in
+from handlers import listeners
+from handlers.common import dm, open_modal, request_id, unit, user_ids_in
 from handlers.commplan import open_plan_modal
 from handlers.home import publish_home
+from handlers.issues import clicks
+from handlers.listeners import Call, Form, FormCall, Right
+from storage.models import Project
+
+# Who logs a contact: the project's team (its PMs among them) and workspace admins.
+CONTACTS = Right(
+    "team",
+    lambda ctx, project: project_service.is_team_member(ctx, project) or ctx.actor_is_admin,
+    "engagement.errors.not_team",
+)
+
+
+def log_contact(ctx: Ctx, project: Project, user_id: str, kind: str, note: str) -> str:
+    """Log a contact with a key user; the sentence that confirms it."""
+    _, entry = service.log_contact(ctx=ctx, project=project, user_id=user_id, kind=kind, note=note)
+    return views.logged_text(project.locale, project, user_id, kind, entry.detail["note"])
 
 
 def touch_by_command(
@@ -39,81 +57,46 @@ def touch_by_command(
     if rest and service.normalize_kind(rest[0]):
         kind = service.normalize_kind(rest[0]) or kind
         rest = rest[1:]
-    note = " ".join(rest)
     with unit(runtime, context, client) as ctx:
         project = service.find_project_for_touch(ctx, code, channel_id)
-        _, entry = service.log_contact(
-            ctx=ctx, project=project, user_id=user_id, kind=kind, note=note
-        )
-        text = views.logged_text(project.locale, project, user_id, kind, entry.detail["note"])
+        text = log_contact(ctx, project, user_id, kind, " ".join(rest))
     publish_home(runtime, client, context.team_id or "", context.user_id or "")
     return text
 
 
-def _split(value: str) -> tuple[int, str | None]:
-    project_id, _, user_id = (value or "").partition(":")
-    return request_id(project_id), (user_id or None)
+def save_contact(call: FormCall, ctx: Ctx) -> str:
+    person, kind, note = (call.values.get(name) or "" for name in ("user_id", "kind", "note"))
+    return log_contact(ctx, call.project(ctx), person, kind, note)
+
+
+def confirm_contact(call: FormCall, text: str) -> None:
+    dm(call.client, call.user_id, ui.message(text, [ui.section(text)]))
+    call.refresh_home()
+
+
+TOUCH_FORM = Form(
+    EngagementId.TOUCH_MODAL,
+    build=views.touch_modal,
+    who=CONTACTS,
+    submit=save_contact,
+    after=confirm_contact,
+)
 
 
 def register(app: App, runtime: Runtime) -> None:
-    settings = runtime.settings
+    listeners.register(app, runtime, forms=[TOUCH_FORM])
 
-    @app.action(EngagementId.LOG_CONTACT)
-    def open_contact_form(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-    ) -> None:
-        ack()
-        project_id, user_id = _split(action.get("value") or "")
-        with unit(runtime, context, client) as ctx:
-            project = project_service.get_project_by_id(ctx, project_id)
-            if not project_service.is_team_member(ctx, project) and not ctx.actor_is_admin:
-                raise PermissionDenied(Msg("engagement.errors.not_team", code=project.code))
-            view = views.touch_modal(project.locale, project, user_id)
-        open_modal(client, body["trigger_id"], view)
+    @clicks(app.action(EngagementId.LOG_CONTACT), runtime)
+    def open_contact_form(call: Call, body: dict[str, Any], action: dict[str, Any]) -> None:
+        project_id, _, user_id = (action.get("value") or "").partition(":")
+        with call.unit() as ctx:
+            project = project_service.get_project_by_id(ctx, request_id(project_id))
+            view = TOUCH_FORM.build(project.locale, CONTACTS.check(ctx, project), user_id or None)
+        open_modal(call.client, body["trigger_id"], view)
 
-    @app.view(EngagementId.TOUCH_MODAL)
-    def save_contact(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        values = ui.read_values(view)
-        project_id = request_id(ui.read_metadata(view).get("project_id"))
-        locale = settings.locale
-        try:
-            with unit(runtime, context, client) as ctx:
-                project = project_service.get_project_by_id(ctx, project_id)
-                locale = project.locale
-                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
-                    ack()
-                    return
-                user_id = values.get("user_id") or ""
-                kind = values.get("kind") or ""
-                _, entry = service.log_contact(
-                    ctx=ctx,
-                    project=project,
-                    user_id=user_id,
-                    kind=kind,
-                    note=values.get("note") or "",
-                )
-                text = views.logged_text(locale, project, user_id, kind, entry.detail["note"])
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
-        publish_home(runtime, client, context.team_id or "", context.user_id or "")
-
-    @app.action(EngagementId.HOME_PLAN)
-    def open_plan_from_home(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-    ) -> None:
-        ack()
+    @clicks(app.action(EngagementId.HOME_PLAN), runtime)
+    def open_plan_from_home(call: Call, body: dict[str, Any], action: dict[str, Any]) -> None:
         project_id = request_id(action.get("value"))
-        open_plan_modal(runtime, client, body["trigger_id"], context, project_id=project_id)
+        open_plan_modal(
+            runtime, call.client, body["trigger_id"], call.context, project_id=project_id
+        )

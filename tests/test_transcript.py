@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.i18n import LOCALES, duration, joined, mention, percent, read_catalog_files, t
+from handlers import issues, listeners
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "bot" / "templates"
@@ -105,8 +106,9 @@ def test_usage_examples_can_be_typed_as_they_are(locale: str) -> None:
     """No `ID` or `YYYY-MM-DD` to replace in an issue's usage line or reminder, and the Chinese
     ones name no English placeholder (`CODE`, `@person`)."""
     catalog = {key: str(value) for key, value in read_catalog_files(locale).items()}
-    for key in ("issues.usage", "issues.reminder.hint", "keyuser.register_manage_hint"):
-        code = re.findall(r"`([^`]*)`", catalog[key])
+    shown = {**catalog, "/issue help": listeners.usage(locale, issues.COMMAND, "/issue")}
+    for key in ("/issue help", "issues.reminder.hint", "keyuser.register_manage_hint"):
+        code = re.findall(r"`([^`]*)`", shown[key])
         assert code and not [c for c in code if re.search(r"\bID\b|YYYY", c)], key
     if locale == "zh-CN":
         assert [k for k, v in catalog.items() if re.search(r"\bCODE\b|@person|\bPHASE\b", v)] == []
