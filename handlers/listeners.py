@@ -125,7 +125,7 @@ def fit(args: Sequence[Arg], words: Sequence[tuple[str, int]], text: str) -> dic
     """The arguments read from the typed words (each with where it starts in `text`), or None when
     they do not fit. An optional word of a fixed set (`open`, `call`) is taken when it matches; an
     optional project code is first left out, so `list open` reads `open` as the filter, not as a
-    project."""
+    project, unless free text follows it (`ERP the note`)."""
     if not args:
         return {} if not words else None
     first, others = args[0], args[1:]
@@ -133,7 +133,9 @@ def fit(args: Sequence[Arg], words: Sequence[tuple[str, int]], text: str) -> dic
         if not words:
             return {} if first.optional else None
         return {first.name: text[words[0][1] :].strip()}
-    tries = [True, False] if first.choices else [False, True]
+    # Left out first, a code would never be read before free text, which takes any words.
+    take_first = bool(first.choices) or bool(others and others[0].rest)
+    tries = [True, False] if take_first else [False, True]
     for take in tries:
         if not take and first.optional:
             found = fit(others, words, text)
