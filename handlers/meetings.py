@@ -173,7 +173,7 @@ def form_from_nudge(ctx: Ctx, value: str, body: dict[str, Any]) -> dict[str, Any
 
 
 # Buttons that open a form: the form's view from the button's value and the request.
-BUTTON_FORMS: dict[str, Callable[[Ctx, str, dict[str, Any]], dict[str, Any]]] = {
+OPENERS: dict[str, Callable[[Ctx, str, dict[str, Any]], dict[str, Any]]] = {
     MeetingId.RESCHEDULE: lambda ctx, value, body: change_form(ctx, "reschedule", value),
     MeetingId.CANCEL: lambda ctx, value, body: change_form(ctx, "cancel", value),
     MeetingId.OUTCOME: lambda ctx, value, body: outcome_form(ctx, value),
@@ -289,6 +289,7 @@ CANCEL_FORM = Form(
 OUTCOME_FORM = Form(
     MeetingId.OUTCOME_MODAL, record_outcome, build=views.outcome_modal, after=send_summary
 )
+FORMS = (NEW_FORM, RESCHEDULE_FORM, CANCEL_FORM, OUTCOME_FORM)
 COMMAND = Command(
     name="meeting",
     catalog="meeting",
@@ -331,12 +332,7 @@ def _ref(ctx: Ctx, project: Project, issue_id: int | None) -> str:
 
 def register(app: App, runtime: Runtime) -> None:
     settings = runtime.settings
-    listeners.register(
-        app,
-        runtime,
-        command=COMMAND,
-        forms=[NEW_FORM, RESCHEDULE_FORM, CANCEL_FORM, OUTCOME_FORM],
-    )
+    listeners.register(app, runtime, command=COMMAND, forms=FORMS)
 
     def open_form(
         ack: Ack,
@@ -345,13 +341,13 @@ def register(app: App, runtime: Runtime) -> None:
         client: WebClient,
         context: BoltContext,
     ) -> None:
-        """A button that opens one of the meeting forms (``BUTTON_FORMS``)."""
+        """A button that opens one of the meeting forms (``OPENERS``)."""
         ack()
         with unit(runtime, context, client) as ctx:
-            view = BUTTON_FORMS[action["action_id"]](ctx, action.get("value") or "", body)
+            view = OPENERS[action["action_id"]](ctx, action.get("value") or "", body)
         open_modal(client, body["trigger_id"], view)
 
-    for action_id in BUTTON_FORMS:
+    for action_id in OPENERS:
         app.action(action_id)(open_form)
 
     @app.action(MeetingId.ACTION_TO_ISSUE)

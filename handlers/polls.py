@@ -313,11 +313,17 @@ def rate(
     return None
 
 
+def answers_in(values: dict[str, Any]) -> dict[str, Any]:
+    """The answer form's values, one per question (`q<id>`)."""
+    return {key: value for key, value in values.items() if key.startswith("q")}
+
+
 def save_answers(call: FormCall, ctx: Ctx) -> service.AnswerOutcome:
     poll = service.get_poll(ctx, call.metadata.get("p"))
     call.locale = service.project_of(ctx, poll).locale
-    answers = {key: value for key, value in call.values.items() if key.startswith("q")}
-    return service.submit_answers(ctx=ctx, poll_id=poll.id or 0, user_id=call.user_id, raw=answers)
+    return service.submit_answers(
+        ctx=ctx, poll_id=poll.id or 0, user_id=call.user_id, raw=call.data
+    )
 
 
 def confirm_answers(call: FormCall, outcome: service.AnswerOutcome) -> None:
@@ -335,7 +341,8 @@ SETTINGS_FORM = Form(PollId.NEW_MODAL, build=views.settings_modal, who=PM, submi
 QUESTIONS_FORM = Form(
     PollId.QUESTIONS_MODAL, who=PM, submit=add_question_or_create, after=announce_poll
 )
-ANSWER_FORM = Form(PollId.ANSWER_MODAL, submit=save_answers, after=confirm_answers)
+ANSWER_FORM = Form(PollId.ANSWER_MODAL, read=answers_in, submit=save_answers, after=confirm_answers)
+FORMS = (SETTINGS_FORM, QUESTIONS_FORM, ANSWER_FORM)
 COMMAND = listeners.Command(
     name="poll",
     catalog="poll",
@@ -350,9 +357,7 @@ COMMAND = listeners.Command(
 
 
 def register(app: App, runtime: Runtime) -> None:
-    listeners.register(
-        app, runtime, command=COMMAND, forms=[SETTINGS_FORM, QUESTIONS_FORM, ANSWER_FORM]
-    )
+    listeners.register(app, runtime, command=COMMAND, forms=FORMS)
 
     @app.action(PollId.ANSWER)
     @app.action(PollId.EDIT)
