@@ -61,11 +61,13 @@ from storage.models import Project
 @dataclass(frozen=True)
 class Right:
     """Who may use a subcommand or submit a form about a project: a name the usage shows
-    (`commands.who.<name>`), the test, and what a person who fails it is told (with `code=`)."""
+    (`commands.who.<name>`), the test, what a person who fails it is told (with `code=`), and
+    what a person it allows for no project at all is told (with `command=`, `/project`)."""
 
     name: str
     allows: Callable[[Ctx, Project], bool]
     refusal: str = "errors.not_pm"
+    nothing: str = "errors.no_managed_projects"
 
     def check(self, ctx: Ctx, project: Project) -> Project:
         if not self.allows(ctx, project):
@@ -217,7 +219,7 @@ class CommandCall(Call):
         projects = [p for p in project_service.list_projects(ctx) if self.sub.who.allows(ctx, p)]
         if not projects:
             raise NotFound(
-                Msg("errors.no_managed_projects", command=self.runtime.settings.command("project"))
+                Msg(self.sub.who.nothing, command=self.runtime.settings.command("project"))
             )
         return (projects[0] if len(projects) == 1 else None), projects
 

@@ -4,14 +4,16 @@ the engagement nudge. RSVP and check-in buttons are the calendar core's (``handl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.calendar import service as calendar
-from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
+from bot.errors import LiaisonError, Msg, PermissionDenied
 from bot.i18n import t
 from bot.ids import EngagementId, MeetingId, PlanId
 from bot.jobs import issues as issue_notices
@@ -23,18 +25,19 @@ from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import common as ui
 from bot.views import meetings as views
-from handlers.common import (
-    dm,
-    error_text,
-    open_modal,
-    refuse_form,
-    request_id,
-    respond_error,
-    unit,
-    update_sent,
-)
+from handlers import listeners
+from handlers.common import dm, open_modal, request_id, respond_error, unit, update_sent
 from handlers.commplan import due_source, refresh_due_message
 from handlers.home import publish_home
+from handlers.listeners import CODE, Command, CommandCall, Form, FormCall, Right, Subcommand, choice
+from storage.models import CalendarEvent, Meeting, MeetingActionItem, Project
+
+# Who plans and changes a project's meetings: its PMs and team (and workspace admins).
+PLANNERS = Right(
+    "team", calendar.can_change, "calendar.errors.not_team", "meeting.errors.no_projects"
+)
+# A meeting's number as `/meeting list` shows it: "3" or "#3".
+NUMBER = replace(listeners.NUMBER, pattern=re.compile(r"#?\d{1,7}"))
 
 
 def meeting_input(values: dict[str, Any]) -> service.MeetingInput:
@@ -63,336 +66,289 @@ def meeting_input(values: dict[str, Any]) -> service.MeetingInput:
     )
 
 
-def register(app: App, runtime: Runtime) -> None:
-    settings = runtime.settings
-    command_name = settings.command("meeting")
+def action_items(values: dict[str, Any]) -> list[service.ActionInput]:
+    return [
+        service.ActionInput(
+            text=values.get(f"action_{n}_text") or "",
+            owner_id=values.get(f"action_{n}_owner"),
+            due_date=values.get(f"action_{n}_due"),
+        )
+        for n in range(1, service.MAX_ACTION_ITEMS + 1)
+    ]
 
-    def usage(locale: str) -> str:
-        return t(locale, "meeting.usage", command=command_name)
 
-    @app.command(command_name)
-    def handle_meeting_command(
-        ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
-    ) -> None:
-        ack()
-        words = (command.get("text") or "").split()
-        verb = words[0].lower() if words else "help"
-        channel_id = command.get("channel_id")
-        locale = settings.locale
-        try:
-            if verb == "new" and len(words) <= 2:
-                open_new_form(
-                    client,
-                    command["trigger_id"],
-                    context,
-                    code=words[1] if len(words) == 2 else None,
-                    channel_id=channel_id,
-                )
-            elif verb == "list" and len(words) <= 3:
-                rest = [w.lower() for w in words[1:]]
-                scope = "all" if "all" in rest else "week" if "week" in rest else "next"
-                codes = [w for w in words[1:] if w.lower() not in ("all", "week")]
-                if len(codes) > 1:
-                    respond(text=usage(locale), response_type="ephemeral")
-                    return
-                respond(
-                    **list_answer(context, client, codes[0] if codes else None, channel_id, scope),
-                    response_type="ephemeral",
-                )
-            elif verb in ("cancel", "reschedule") and len(words) in (2, 3):
-                number = numbered(context, client, words[1:], channel_id)
-                open_change_form(client, command["trigger_id"], context, verb, number)
-            elif verb.lstrip("#").isdigit() and len(words) == 1:
-                number = numbered(context, client, words, channel_id)
-                respond(**detail(context, client, number), response_type="ephemeral")
-            elif verb == "show" and len(words) in (2, 3):
-                number = numbered(context, client, words[1:], channel_id)
-                respond(**detail(context, client, number), response_type="ephemeral")
-            else:
-                respond(text=usage(locale), response_type="ephemeral")
-        except LiaisonError as error:
-            text = error_text(locale, error)
-            if isinstance(error, NotFound):
-                text += "\n" + usage(locale)
-            respond(text=text, response_type="ephemeral")
+# ------------------------------------------------------------------------------ /meeting
 
-    def open_new_form(
-        client: WebClient,
-        trigger_id: str,
-        context: BoltContext,
-        *,
-        code: str | None = None,
-        channel_id: str | None = None,
-        project_id: int | None = None,
-        defaults: service.MeetingInput | None = None,
-        source: dict[str, Any] | None = None,
-    ) -> None:
-        """The meeting form; ``source`` is the due plan DM it was opened from (redrawn after)."""
-        with unit(runtime, context, client) as ctx:
-            project = _project(ctx, code, channel_id, project_id)
-            if project is not None:
-                calendar.require_change(ctx, project)
-                projects = [project]
-            else:
-                projects = [
-                    p for p in project_service.list_projects(ctx) if calendar.can_change(ctx, p)
-                ]
-                if not projects:
-                    raise NotFound(Msg("meeting.errors.no_projects"))
-                if len(projects) == 1:
-                    project = projects[0]
-            locale = project.locale if project else settings.locale
-            view = views.meeting_modal(
-                locale,
-                projects=projects,
-                project=project,
-                data=defaults or service.MeetingInput(),
-                source=source,
-            )
-        open_modal(client, trigger_id, view)
 
-    def _project(ctx: Ctx, code: str | None, channel_id: str | None, project_id: int | None) -> Any:
-        if project_id is not None:
-            return project_service.get_project_by_id(ctx, project_id)
-        if code:
-            return project_service.get_project(ctx, code)
-        return project_service.project_for_channel(ctx, channel_id)
+def numbered(call: CommandCall, ctx: Ctx) -> int:
+    """`[CODE] 3`: the event id of the project's meeting number 3 (as `/meeting list` shows)."""
+    return service.meeting_by_number(ctx, call.project(ctx), call.args["number"])
 
-    def list_answer(
-        context: BoltContext,
-        client: WebClient,
-        code: str | None,
-        channel_id: str | None,
-        scope: str,
-    ) -> dict[str, Any]:
-        with unit(runtime, context, client) as ctx:
-            project = project_service.resolve_project(ctx, code, channel_id)
-            found = service.list_meetings(ctx, project, scope=scope)
-            return views.list_message(project.locale, project, found, scope)
 
-    def numbered(
-        context: BoltContext, client: WebClient, args: list[str], channel_id: str | None
-    ) -> str:
-        """`[CODE] 3`: the event id of the project's meeting number 3 (as `/meeting list` shows)."""
-        with unit(runtime, context, client) as ctx:
-            code = args[0] if len(args) == 2 else None
-            project = project_service.resolve_project(ctx, code, channel_id)
-            return str(service.meeting_by_number(ctx, project, args[-1]))
+def new_meeting(call: CommandCall) -> None:
+    with call.unit() as ctx:
+        project, projects = call.project_choice(ctx)
+        locale = project.locale if project else call.locale
+        view = NEW_FORM.build(
+            locale, projects=projects, project=project, data=service.MeetingInput()
+        )
+    call.open(view)
 
-    def detail(context: BoltContext, client: WebClient, number: str) -> dict[str, Any]:
-        with unit(runtime, context, client) as ctx:
-            meeting, event, project = service.get_meeting(ctx, number)
-            manage = calendar.can_change(ctx, project, event)
-            tally = calendar.tallies(ctx, [event.id or 0]).get(event.id or 0, {})
-            size = len(service.series_events(ctx, meeting))
-            ordinal = calendar.numbers(ctx, [event])[event.id or 0]
-            view = service.MeetingView(meeting, event, dict(tally), size, ordinal)
-            roster = calendar.roster(ctx, event) if manage else None
-            outcome, items = service.outcome_of(ctx, event.id or 0)
-            return views.detail_message(
-                project.locale, project, view, roster, outcome, items, manage=manage, now=ctx.now()
-            )
 
-    def open_change_form(
-        client: WebClient, trigger_id: str, context: BoltContext, verb: str, number: str
-    ) -> None:
-        with unit(runtime, context, client) as ctx:
-            meeting, event, project = service.get_meeting(ctx, number.lstrip("#"))
-            calendar.require_change(ctx, project, event)
-            if verb == "reschedule":
-                view = views.reschedule_modal(project.locale, event)
-            else:
-                size = len(service.series_events(ctx, meeting))
-                view = views.cancel_modal(project.locale, event, size)
-        open_modal(client, trigger_id, view)
+def list_meetings(call: CommandCall) -> dict[str, Any]:
+    scope = call.args.get("scope") or "next"
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        found = service.list_meetings(ctx, project, scope=scope)
+        return views.list_message(project.locale, project, found, scope)
 
-    # --------------------------------------------------------------------------- saving
 
-    @app.view(MeetingId.NEW_MODAL)
-    def save_new_meeting(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        values = ui.read_values(view)
-        metadata = ui.read_metadata(view)
-        data = meeting_input(values)
-        data.plan_occurrence_id = fields.record_id(metadata.get("plan_occurrence_id"))
-        project_id = metadata.get("project_id") or values.get("project")
-        locale = settings.locale
-        team_id = context.team_id or ""
-        try:
-            with unit(runtime, context, client) as ctx:
-                if not project_id:
-                    raise ValidationError({"project": Msg("errors.required")})
-                project = project_service.get_project_by_id(ctx, request_id(project_id))
-                locale = project.locale
-                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
-                    ack()
-                    return
-                meetings, keys = service.create_meeting(
-                    ctx=ctx, project=project, data=data, messages=views.MESSAGES
-                )
-                event = calendar.get_event(ctx, meetings[0].event_id)
-                number = calendar.numbers(ctx, [event])[event.id or 0]
-                text = views.created_text(locale, project, meetings, event, number)
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        runtime.sender().deliver_due(team_id=team_id, keys=keys)
-        dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
-        if data.plan_occurrence_id and isinstance(metadata.get("source"), dict):
-            ts = metadata["source"].get("ts")
-            refresh_due_message(runtime, client, context, ts, data.plan_occurrence_id)
-
-    def save_change(
-        ack: Ack,
-        view: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-        change: Callable[[Ctx, Any, str], tuple[str, list[str]]],
-    ) -> None:
-        """A reschedule or cancel form: the change (``change(ctx, event_id, locale)`` gives the
-        organizer's confirmation and the outbox keys) once per submission, inline errors else."""
-        event_id = ui.read_metadata(view).get("event_id")
-        locale = settings.locale
-        try:
-            with unit(runtime, context, client) as ctx:
-                _, _, project = service.get_meeting(ctx, event_id)
-                locale = project.locale
-                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
-                    ack()
-                    return
-                text, keys = change(ctx, event_id, locale)
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        runtime.sender().deliver_due(team_id=context.team_id, keys=keys)
-        dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
-
-    @app.view(MeetingId.RESCHEDULE_MODAL)
-    def save_new_time(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        values = ui.read_values(view)
-        duration = values.get("duration")
-
-        def move(ctx: Ctx, event_id: Any, locale: str) -> tuple[str, list[str]]:
-            moved, keys = service.reschedule_meeting(
-                ctx=ctx,
-                event_id=event_id,
-                starts_at=fields.moment(values.get("starts_at")),
-                duration_minutes=fields.whole_number(duration),
-                messages=views.MESSAGES,
-            )
-            text = t(
-                locale,
-                "meeting.rescheduled",
-                title=moved.title,
-                when=views.calendar_views.when(locale, moved),
-                count=len(calendar.roster(ctx, moved)),
-            )
-            return text, keys
-
-        save_change(ack, view, client, context, move)
-
-    @app.view(MeetingId.CANCEL_MODAL)
-    def confirm_cancel(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        scope = ui.read_values(view).get("scope") or "one"
-
-        def cancel(ctx: Ctx, event_id: Any, locale: str) -> tuple[str, list[str]]:
-            cancelled, keys = service.cancel_meeting(
-                ctx=ctx, event_id=event_id, whole_series=scope == "series", messages=views.MESSAGES
-            )
-            text = t(locale, "meeting.cancelled", title=cancelled[0].title, count=len(cancelled))
-            return text, keys
-
-        save_change(ack, view, client, context, cancel)
-
-    # ---------------------------------------------------------------------------- buttons
-
-    @app.action(MeetingId.RESCHEDULE)
-    def open_reschedule(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-    ) -> None:
-        ack()
-        open_change_form(
-            client, body["trigger_id"], context, "reschedule", action.get("value") or ""
+def show_meeting(call: CommandCall) -> dict[str, Any]:
+    with call.unit() as ctx:
+        meeting, event, project = service.get_meeting(ctx, numbered(call, ctx))
+        manage = calendar.can_change(ctx, project, event)
+        tally = calendar.tallies(ctx, [event.id or 0]).get(event.id or 0, {})
+        size = len(service.series_events(ctx, meeting))
+        ordinal = calendar.numbers(ctx, [event])[event.id or 0]
+        view = service.MeetingView(meeting, event, dict(tally), size, ordinal)
+        roster = calendar.roster(ctx, event) if manage else None
+        outcome, items = service.outcome_of(ctx, event.id or 0)
+        return views.detail_message(
+            project.locale, project, view, roster, outcome, items, manage=manage, now=ctx.now()
         )
 
-    @app.action(MeetingId.CANCEL)
-    def open_cancel(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-    ) -> None:
-        ack()
-        open_change_form(client, body["trigger_id"], context, "cancel", action.get("value") or "")
 
-    @app.action(MeetingId.OUTCOME)
-    def open_outcome_form(
+def change_meeting(call: CommandCall) -> None:
+    """`cancel` and `reschedule`: the form of that change."""
+    with call.unit() as ctx:
+        view = change_form(ctx, call.sub.verb, numbered(call, ctx))
+    call.open(view)
+
+
+# ------------------------------------------------------------------------ opening forms
+
+
+def change_form(ctx: Ctx, verb: str, event_id: Any) -> dict[str, Any]:
+    """The reschedule or cancel form of a meeting, for those who may change it."""
+    meeting, event, project = service.get_meeting(ctx, event_id)
+    calendar.require_change(ctx, project, event)
+    if verb == "reschedule":
+        return RESCHEDULE_FORM.build(project.locale, event)
+    return CANCEL_FORM.build(project.locale, event, len(service.series_events(ctx, meeting)))
+
+
+def outcome_form(ctx: Ctx, event_id: Any) -> dict[str, Any]:
+    _, event, project = service.get_meeting(ctx, event_id)
+    if not calendar.can_take_attendance(ctx, project, event):
+        raise PermissionDenied(Msg("calendar.errors.not_organizer"))
+    outcome, items = service.outcome_of(ctx, event.id or 0)
+    return OUTCOME_FORM.build(project.locale, event, calendar.roster(ctx, event), outcome, items)
+
+
+def prefilled_form(
+    ctx: Ctx,
+    project_id: int,
+    defaults: service.MeetingInput,
+    source: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The meeting form for one project, filled in; ``source`` is the due plan DM it was opened
+    from (redrawn once the meeting is planned)."""
+    project = PLANNERS.check(ctx, project_service.get_project_by_id(ctx, project_id))
+    return NEW_FORM.build(
+        project.locale, projects=[project], project=project, data=defaults, source=source
+    )
+
+
+def form_from_plan(ctx: Ctx, value: str, body: dict[str, Any]) -> dict[str, Any]:
+    """ "Schedule meeting" on a due plan item: its kind, title and people."""
+    project, defaults = service.planner_default_meeting(ctx, request_id(value))
+    return prefilled_form(ctx, project.id or 0, defaults, due_source(body))
+
+
+def form_from_nudge(ctx: Ctx, value: str, body: dict[str, Any]) -> dict[str, Any]:
+    """ "Schedule meeting" in the engagement nudge: with the key user it names."""
+    project_id, _, user_id = value.partition(":")
+    defaults = service.MeetingInput(people=[user_id] if user_id else [])
+    return prefilled_form(ctx, request_id(project_id), defaults)
+
+
+# Buttons that open a form: the form's view from the button's value and the request.
+OPENERS: dict[str, Callable[[Ctx, str, dict[str, Any]], dict[str, Any]]] = {
+    MeetingId.RESCHEDULE: lambda ctx, value, body: change_form(ctx, "reschedule", value),
+    MeetingId.CANCEL: lambda ctx, value, body: change_form(ctx, "cancel", value),
+    MeetingId.OUTCOME: lambda ctx, value, body: outcome_form(ctx, value),
+    PlanId.DUE_SCHEDULE: form_from_plan,
+    EngagementId.SCHEDULE: form_from_nudge,
+}
+
+
+# ------------------------------------------------------------------------------- saving
+
+
+def form_meeting(call: FormCall, ctx: Ctx) -> tuple[Meeting, CalendarEvent, Project]:
+    """The meeting a form is about (its event id in the metadata), answered in its language."""
+    meeting, event, project = service.get_meeting(ctx, call.metadata.get("event_id"))
+    call.locale = project.locale
+    return meeting, event, project
+
+
+def create_meeting(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
+    project = call.project(ctx)
+    data: service.MeetingInput = call.data
+    data.plan_occurrence_id = fields.record_id(call.metadata.get("plan_occurrence_id"))
+    meetings, keys = service.create_meeting(
+        ctx=ctx, project=project, data=data, messages=views.MESSAGES
+    )
+    event = calendar.get_event(ctx, meetings[0].event_id)
+    number = calendar.numbers(ctx, [event])[event.id or 0]
+    return views.created_text(project.locale, project, meetings, event, number), keys
+
+
+def announce_meeting(call: FormCall, created: tuple[str, list[str]]) -> None:
+    tell_organizer(call, created)
+    occurrence_id = call.data.plan_occurrence_id
+    source = call.metadata.get("source")
+    if occurrence_id and isinstance(source, dict):
+        refresh_due_message(
+            call.runtime, call.client, call.context, source.get("ts"), occurrence_id
+        )
+
+
+def move_meeting(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
+    _, event, _ = form_meeting(call, ctx)
+    moved, keys = service.reschedule_meeting(
+        ctx=ctx,
+        event_id=event.id,
+        starts_at=fields.moment(call.values.get("starts_at")),
+        duration_minutes=fields.whole_number(call.values.get("duration")),
+        messages=views.MESSAGES,
+    )
+    text = t(
+        call.locale,
+        "meeting.rescheduled",
+        title=moved.title,
+        when=views.calendar_views.when(call.locale, moved),
+        count=len(calendar.roster(ctx, moved)),
+    )
+    return text, keys
+
+
+def cancel_meeting(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
+    _, event, _ = form_meeting(call, ctx)
+    cancelled, keys = service.cancel_meeting(
+        ctx=ctx,
+        event_id=event.id,
+        whole_series=call.values.get("scope") == "series",
+        messages=views.MESSAGES,
+    )
+    text = t(call.locale, "meeting.cancelled", title=cancelled[0].title, count=len(cancelled))
+    return text, keys
+
+
+def tell_organizer(call: FormCall, told: tuple[str, list[str]]) -> None:
+    """The change goes out to those invited, and its confirmation to who made it, by DM."""
+    text, keys = told
+    call.deliver(keys)
+    dm(call.client, call.user_id, ui.message(text, [ui.section(text)]))
+
+
+def record_outcome(call: FormCall, ctx: Ctx) -> str:
+    """Minutes, decisions, who came and the action items; the summary queued to those invited
+    (one version per submitted form)."""
+    _, event, project = form_meeting(call, ctx)
+    outcome, items = service.record_outcome(
+        ctx=ctx,
+        event_id=event.id,
+        attended=list(call.values.get("attended") or []),
+        minutes=call.values.get("minutes") or "",
+        decisions=call.values.get("decisions") or "",
+        actions=action_items(call.values),
+    )
+    message = views.outcome_message(project.locale, project, event, outcome, items, {})
+    return service.send_outcome_summary(ctx, event, message, version=call.view["id"])
+
+
+def send_summary(call: FormCall, key: str) -> None:
+    call.deliver([key])
+
+
+NEW_FORM = Form(
+    MeetingId.NEW_MODAL,
+    build=views.meeting_modal,
+    read=meeting_input,
+    who=PLANNERS,
+    submit=create_meeting,
+    after=announce_meeting,
+)
+RESCHEDULE_FORM = Form(
+    MeetingId.RESCHEDULE_MODAL, move_meeting, build=views.reschedule_modal, after=tell_organizer
+)
+CANCEL_FORM = Form(
+    MeetingId.CANCEL_MODAL, cancel_meeting, build=views.cancel_modal, after=tell_organizer
+)
+OUTCOME_FORM = Form(
+    MeetingId.OUTCOME_MODAL, record_outcome, build=views.outcome_modal, after=send_summary
+)
+FORMS = (NEW_FORM, RESCHEDULE_FORM, CANCEL_FORM, OUTCOME_FORM)
+COMMAND = Command(
+    name="meeting",
+    catalog="meeting",
+    subcommands=(
+        Subcommand("new", new_meeting, args=(CODE,), who=PLANNERS),
+        Subcommand("list", list_meetings, args=(CODE, choice("scope", "week", "all"))),
+        Subcommand("show", show_meeting, args=(CODE, NUMBER)),
+        Subcommand("cancel", change_meeting, args=(CODE, NUMBER)),
+        Subcommand("reschedule", change_meeting, args=(CODE, NUMBER)),
+    ),
+    other=show_meeting,
+    other_args=(NUMBER,),
+)
+
+
+# ------------------------------------------------------------------------------ buttons
+
+
+def summary_with_issue(
+    ctx: Ctx, item: MeetingActionItem, change: issue_service.Change
+) -> dict[str, Any]:
+    """The meeting's outcome summary again, each action item that became an issue naming it."""
+    project = change.project
+    ref = issue_service.issue_key(project, change.issue)
+    event = calendar.get_event(ctx, item.event_id)
+    outcome, items = service.outcome_of(ctx, item.event_id)
+    refs = {
+        i.id or 0: ref if i.id == item.id else _ref(ctx, project, i.issue_id)
+        for i in items
+        if i.issue_id
+    }
+    assert outcome is not None
+    return views.outcome_message(project.locale, project, event, outcome, items, refs)
+
+
+def _ref(ctx: Ctx, project: Project, issue_id: int | None) -> str:
+    issue, _ = issue_service.get_issue(ctx, issue_id or 0)
+    return issue_service.issue_key(project, issue)
+
+
+def register(app: App, runtime: Runtime) -> None:
+    settings = runtime.settings
+    listeners.register(app, runtime, command=COMMAND, forms=FORMS)
+
+    def open_form(
         ack: Ack,
         body: dict[str, Any],
         action: dict[str, Any],
         client: WebClient,
         context: BoltContext,
     ) -> None:
+        """A button that opens one of the meeting forms (``OPENERS``)."""
         ack()
         with unit(runtime, context, client) as ctx:
-            _, event, project = service.get_meeting(ctx, action.get("value"))
-            if not calendar.can_take_attendance(ctx, project, event):
-                raise PermissionDenied(Msg("calendar.errors.not_organizer"))
-            outcome, items = service.outcome_of(ctx, event.id or 0)
-            view = views.outcome_modal(
-                project.locale, event, calendar.roster(ctx, event), outcome, items
-            )
+            view = OPENERS[action["action_id"]](ctx, action.get("value") or "", body)
         open_modal(client, body["trigger_id"], view)
 
-    @app.view(MeetingId.OUTCOME_MODAL)
-    def save_outcome(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        values = ui.read_values(view)
-        event_id = ui.read_metadata(view).get("event_id")
-        actions = [
-            service.ActionInput(
-                text=values.get(f"action_{n}_text") or "",
-                owner_id=values.get(f"action_{n}_owner"),
-                due_date=values.get(f"action_{n}_due"),
-            )
-            for n in range(1, service.MAX_ACTION_ITEMS + 1)
-        ]
-        locale = settings.locale
-        try:
-            with unit(runtime, context, client) as ctx:
-                _, event, project = service.get_meeting(ctx, event_id)
-                locale = project.locale
-                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
-                    ack()
-                    return
-                outcome, items = service.record_outcome(
-                    ctx=ctx,
-                    event_id=event_id,
-                    attended=list(values.get("attended") or []),
-                    minutes=values.get("minutes") or "",
-                    decisions=values.get("decisions") or "",
-                    actions=actions,
-                )
-                message = views.outcome_message(locale, project, event, outcome, items, {})
-                key = service.send_outcome_summary(ctx, event, message, version=view["id"])
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        runtime.sender().deliver_due(team_id=context.team_id or "", keys=[key])
+    for action_id in OPENERS:
+        app.action(action_id)(open_form)
 
     @app.action(MeetingId.ACTION_TO_ISSUE)
     def turn_action_into_issue(
@@ -404,27 +360,17 @@ def register(app: App, runtime: Runtime) -> None:
         respond: Respond,
     ) -> None:
         ack()
-        locale = settings.locale
+        clicked = (body.get("container") or {}).get("message_ts")
         team_id = context.team_id or ""
+        locale = settings.locale
         try:
             with unit(runtime, context, client) as ctx:
                 if not ctx.claim(f"action_to_issue:{action.get('value')}"):
                     return
                 item, change = service.action_to_issue(ctx=ctx, item_id=action.get("value"))
-                project = change.project
-                locale = project.locale
+                locale = change.project.locale
                 keys = issue_notices.announce_created(ctx, change)
-                ref = issue_service.issue_key(project, change.issue)
-                event = calendar.get_event(ctx, item.event_id)
-                outcome, items = service.outcome_of(ctx, item.event_id)
-                refs = {
-                    i.id or 0: ref if i.id == item.id else _ref(ctx, project, i.issue_id)
-                    for i in items
-                    if i.issue_id
-                }
-                assert outcome is not None
-                message = views.outcome_message(locale, project, event, outcome, items, refs)
-                clicked = (body.get("container") or {}).get("message_ts")
+                message = summary_with_issue(ctx, item, change)
                 summary = service.outcome_summary(ctx, item.event_id, clicked)
         except LiaisonError as error:
             respond_error(respond, locale, error)
@@ -436,47 +382,3 @@ def register(app: App, runtime: Runtime) -> None:
         for person in dict.fromkeys([context.user_id or "", change.issue.owner_id or ""]):
             if person:
                 publish_home(runtime, client, team_id, person)
-
-    def _ref(ctx: Ctx, project: Any, issue_id: int | None) -> str:
-        issue, _ = issue_service.get_issue(ctx, issue_id or 0)
-        return issue_service.issue_key(project, issue)
-
-    @app.action(PlanId.DUE_SCHEDULE)
-    def schedule_from_plan(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-    ) -> None:
-        ack()
-        with unit(runtime, context, client) as ctx:
-            occurrence_id = request_id(action.get("value"))
-            project, defaults = service.planner_default_meeting(ctx, occurrence_id)
-        open_new_form(
-            client,
-            body["trigger_id"],
-            context,
-            project_id=project.id,
-            defaults=defaults,
-            source=due_source(body),
-        )
-
-    @app.action(EngagementId.SCHEDULE)
-    def schedule_from_nudge(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-    ) -> None:
-        ack()
-        project_id, _, user_id = (action.get("value") or "").partition(":")
-        defaults = service.MeetingInput(people=[user_id] if user_id else [])
-        open_new_form(
-            client,
-            body["trigger_id"],
-            context,
-            project_id=request_id(project_id),
-            defaults=defaults,
-        )
