@@ -166,6 +166,13 @@ def dm(client: WebClient, user_id: str, payload: dict[str, Any]) -> dict[str, An
         return None
 
 
+def dm_file(client: WebClient, user_id: str, **upload: Any) -> None:
+    """A file from the app (a CSV, a chart) in the person's DM: `upload` as files_upload_v2
+    takes it (content, filename, title, initial_comment)."""
+    channel = client.conversations_open(users=user_id)["channel"]["id"]
+    client.files_upload_v2(channel=channel, **upload)
+
+
 def update_sent(client: WebClient, message: SentMessage | None, payload: dict[str, Any]) -> bool:
     """Rewrite a message the app sent, as the database recorded it (a service finds it for the
     record and person a request is about): the one way a click or a form changes a message.

@@ -3,6 +3,7 @@ Schedule meeting and Draft report."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -10,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.delivery import RECORD_LIFETIME, enqueue
-from bot.errors import LiaisonError, Msg, ValidationError
+from bot.errors import Msg, ValidationError
 from bot.i18n import t
 from bot.ids import PlanId
 from bot.runtime import Runtime
@@ -20,7 +21,16 @@ from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import common as ui
 from bot.views import commplan as views
-from handlers.common import dm, error_text, open_modal, refuse_form, request_id, unit, update_sent
+from handlers import listeners
+from handlers.common import dm, error_text, open_modal, request_id, unit, update_sent
+from handlers.listeners import CommandCall, Form, FormCall, Right
+from storage.models import Project
+
+# The plan is made and changed by the PMs and the team (a workspace admin too).
+PLANNER = Right("team", project_service.can_see_register, "plan.errors.not_team")
+
+# A request's body or its action, as Bolt passes them to a listener.
+Payload = dict[str, Any]
 
 
 def entry_input(values: dict[str, Any]) -> service.PlanEntryInput:
@@ -40,32 +50,31 @@ def entry_input(values: dict[str, Any]) -> service.PlanEntryInput:
     )
 
 
-def plan_view(ctx: Ctx, project: Any, page: int) -> dict[str, Any]:
+def plan_view(ctx: Ctx, project: Project, page: int) -> dict[str, Any]:
     entries, pages = service.plan_page(ctx, project, page)
     total = len(service.active_entries(ctx, project))
     page = min(max(page, 0), pages - 1)
     return views.plan_modal(project.locale, project, entries, page=page, pages=pages, total=total)
 
 
+def open_plan(call: CommandCall) -> None:
+    """`/project plan [CODE]`: the plan of a project as a paged modal (PMs and team only)."""
+    with call.unit() as ctx:
+        view = plan_view(ctx, call.project(ctx), 0)
+    call.open(view)
+
+
 def open_plan_modal(
-    runtime: Runtime,
-    client: WebClient,
-    trigger_id: str,
-    context: BoltContext,
-    *,
-    code: str | None = None,
-    channel_id: str | None = None,
-    project_id: int | None = None,
+    runtime: Runtime, client: WebClient, trigger_id: str, context: BoltContext, *, project_id: int
 ) -> None:
-    """The plan of a project as a paged modal (PMs and team only)."""
+    """The plan of a project as a paged modal (PMs and team only), from a button."""
     with unit(runtime, context, client) as ctx:
-        project = (
-            project_service.get_project_by_id(ctx, project_id)
-            if project_id is not None
-            else project_service.resolve_project(ctx, code, channel_id)
-        )
-        view = plan_view(ctx, project, 0)
+        view = plan_view(ctx, project_service.get_project_by_id(ctx, project_id), 0)
     open_modal(client, trigger_id, view)
+
+
+def tell(client: WebClient, user_id: str, text: str) -> None:
+    dm(client, user_id, ui.message(text, [ui.section(text)]))
 
 
 def refresh_due_message(
@@ -84,7 +93,7 @@ def refresh_due_message(
     if items and update_sent(client, sent, views.due_dm(locale, items)):
         return
     if text:
-        dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
+        tell(client, context.user_id or "", text)
 
 
 def due_source(body: dict[str, Any]) -> dict[str, Any]:
@@ -93,262 +102,228 @@ def due_source(body: dict[str, Any]) -> dict[str, Any]:
     return {"ts": message.get("ts") or (body.get("container") or {}).get("message_ts")}
 
 
+# ------------------------------------------------------------------------------------- forms
+
+
+def save_entry(call: FormCall, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
+    """A new entry or a changed one; the plan it was opened from is shown again."""
+    project = call.project(ctx)
+    entry_id = call.metadata.get("entry_id")
+    if entry_id:
+        entry, _ = service.get_entry(ctx, request_id(entry_id))
+        service.update_entry(ctx=ctx, entry=entry, data=call.data)
+    else:
+        entry = service.add_entry(ctx=ctx, project=project, data=call.data)
+    root_view = plan_view(ctx, project, 0) if call.metadata.get("root_view_id") else None
+    return views.saved_text(project.locale, project, entry), root_view
+
+
+def show_saved_entry(call: FormCall, saved: tuple[str, dict[str, Any] | None]) -> None:
+    text, root_view = saved
+    if root_view is not None:
+        try:
+            call.client.views_update(view_id=call.metadata["root_view_id"], view=root_view)
+            return
+        except SlackApiError:
+            pass  # the plan was closed meanwhile: confirm by DM instead
+    tell(call.client, call.user_id, text)
+
+
+def mark_done(call: FormCall, ctx: Ctx) -> tuple[list[str], int]:
+    item = service.mark_done(
+        ctx=ctx,
+        occurrence_id=request_id(call.metadata.get("occurrence_id")),
+        note=call.values.get("note") or "",
+    )
+    return [], item.occurrence.id or 0
+
+
+def send_report(call: FormCall, ctx: Ctx) -> tuple[list[str], int]:
+    """The reviewed report, queued to the entry's channel or its recipients' DMs."""
+    item = service.occurrence_for_owner(ctx, request_id(call.metadata.get("occurrence_id")))
+    locale = call.locale = item.project.locale
+    if item.occurrence.status == "done":
+        raise ValidationError({"report": Msg("plan.errors.already_done")})
+    text = call.values.get("report") or ""
+    service.record_report_sent(ctx=ctx, item=item, text=text)
+    payload = views.report_message(locale, item.project, call.user_id, text)
+    channel, people = service.report_targets(item)
+    occurrence_id = item.occurrence.id or 0
+    keys = []
+    for target in [channel] if channel else people:
+        key = f"plan:report:{occurrence_id}:{target}"
+        enqueue(
+            ctx.session,
+            team_id=ctx.team_id,
+            key=key,
+            payload={"channel": target, **payload},
+            now=ctx.now(),
+            subject=f"plan:{occurrence_id}",
+            expires_at=ctx.now() + RECORD_LIFETIME,  # a report, read any time
+        )
+        keys.append(key)
+    return keys, occurrence_id
+
+
+def show_item_state(call: FormCall, done: tuple[list[str], int]) -> None:
+    """Send what was queued, then show the item's new state in the due DM it came from."""
+    keys, occurrence_id = done
+    call.deliver(keys)
+    refresh_due_message(
+        call.runtime, call.client, call.context, call.metadata.get("ts"), occurrence_id
+    )
+
+
+ENTRY_FORM = Form(
+    PlanId.ENTRY_MODAL,
+    build=views.entry_modal,
+    read=entry_input,
+    who=PLANNER,
+    submit=save_entry,
+    after=show_saved_entry,
+)
+DONE_FORM = Form(PlanId.DONE_MODAL, build=views.done_modal, submit=mark_done, after=show_item_state)
+REPORT_FORM = Form(
+    PlanId.REPORT_MODAL, build=views.report_modal, submit=send_report, after=show_item_state
+)
+
+
+# ----------------------------------------------------------------------------------- buttons
+
+
+def use_template(ctx: Ctx, value: Any, page: int, project_id: int) -> tuple[Project, int]:
+    project = project_service.get_project_by_id(ctx, project_id)
+    service.apply_template(ctx=ctx, project=project, locale=project.locale)
+    return project, 0
+
+
+def turn_page(ctx: Ctx, value: Any, page: int, project_id: int) -> tuple[Project, int]:
+    return project_service.get_project_by_id(ctx, project_id), fields.whole_number(value) or 0
+
+
+def remove_entry(ctx: Ctx, value: Any, page: int, project_id: int) -> tuple[Project, int]:
+    entry, project = service.get_entry(ctx, request_id(value))
+    service.remove_entry(ctx=ctx, entry=entry)
+    return project, page
+
+
+# What each button of the plan modal changes: the plan (or the page) to show again.
+PLAN_CHANGES: dict[str, Callable[[Ctx, Any, int, int], tuple[Project, int]]] = {
+    PlanId.USE_TEMPLATE: use_template,
+    PlanId.PAGE: turn_page,
+    PlanId.REMOVE: remove_entry,
+}
+
+
+def new_entry(ctx: Ctx, value: Any) -> tuple[Project, service.PlanEntryInput, int | None]:
+    project = project_service.get_project_by_id(ctx, request_id(value))
+    return project, service.PlanEntryInput(owner_id=ctx.actor_id), None
+
+
+def existing_entry(ctx: Ctx, value: Any) -> tuple[Project, service.PlanEntryInput, int | None]:
+    entry, project = service.get_entry(ctx, request_id(value))
+    return project, service.entry_input(entry, project), entry.id
+
+
+# What the entry form opens with, for "Add" and for "Edit".
+ENTRY_PREFILLS: dict[
+    str, Callable[[Ctx, Any], tuple[Project, service.PlanEntryInput, int | None]]
+] = {
+    PlanId.ADD: new_entry,
+    PlanId.EDIT: existing_entry,
+}
+
+
+def done_form(ctx: Ctx, item: service.DueItem, source: dict[str, Any]) -> dict[str, Any] | None:
+    """The note asked when an item is done; None when it is done already."""
+    if item.occurrence.status == "done":
+        return None
+    return DONE_FORM.build(item.project.locale, item, source=source)
+
+
+def report_form(ctx: Ctx, item: service.DueItem, source: dict[str, Any]) -> dict[str, Any]:
+    """The report of the item, drafted from the project's figures since the last one."""
+    locale = item.project.locale
+    figures = service.report_figures(ctx, item.project, service.report_since(ctx, item))
+    return REPORT_FORM.build(locale, item, views.report_draft(locale, figures), source=source)
+
+
+# The form each button of a due item opens.
+ITEM_FORMS: dict[str, Callable[[Ctx, service.DueItem, dict[str, Any]], dict[str, Any] | None]] = {
+    PlanId.DUE_DONE: done_form,
+    PlanId.DUE_DRAFT: report_form,
+}
+
+
 def register(app: App, runtime: Runtime) -> None:
     settings = runtime.settings
+    listeners.register(app, runtime, forms=[ENTRY_FORM, DONE_FORM, REPORT_FORM])
 
-    def refresh(client: WebClient, context: BoltContext, view_id: str, page: int, pid: int) -> None:
-        with unit(runtime, context, client) as ctx:
-            project = project_service.get_project_by_id(ctx, pid)
-            view = plan_view(ctx, project, page)
-        client.views_update(view_id=view_id, view=view)
-
-    def root(body: dict[str, Any]) -> tuple[str, int, int]:
+    @app.action(PlanId.USE_TEMPLATE)
+    @app.action(PlanId.PAGE)
+    @app.action(PlanId.REMOVE)
+    def change_plan(
+        ack: Ack, body: Payload, action: Payload, client: WebClient, context: BoltContext
+    ) -> None:
+        """A button of the plan modal: change the plan (or the page), then show it again."""
+        ack()
         view = body["view"]
         metadata = ui.read_metadata(view)
         page = fields.whole_number(metadata.get("page")) or 0
-        return view["id"], page, request_id(metadata.get("project_id"))
-
-    @app.action(PlanId.USE_TEMPLATE)
-    def use_ready_made_plan(
-        ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        ack()
-        view_id, _, project_id = root(body)
         with unit(runtime, context, client) as ctx:
-            project = project_service.get_project_by_id(ctx, project_id)
-            service.apply_template(ctx=ctx, project=project, locale=project.locale)
-            view = plan_view(ctx, project, 0)
-        client.views_update(view_id=view_id, view=view)
-
-    @app.action(PlanId.PAGE)
-    def turn_plan_page(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-    ) -> None:
-        ack()
-        view_id, _, project_id = root(body)
-        refresh(client, context, view_id, fields.whole_number(action.get("value")) or 0, project_id)
-
-    @app.action(PlanId.REMOVE)
-    def remove_plan_entry(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-    ) -> None:
-        ack()
-        view_id, page, _ = root(body)
-        with unit(runtime, context, client) as ctx:
-            entry, project = service.get_entry(ctx, request_id(action.get("value")))
-            service.remove_entry(ctx=ctx, entry=entry)
-            view = plan_view(ctx, project, page)
-        client.views_update(view_id=view_id, view=view)
+            project, page = PLAN_CHANGES[action["action_id"]](
+                ctx, action.get("value"), page, request_id(metadata.get("project_id"))
+            )
+            shown = plan_view(ctx, project, page)
+        client.views_update(view_id=view["id"], view=shown)
 
     @app.action(PlanId.ADD)
-    def open_new_entry_form(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-    ) -> None:
-        ack()
-        with unit(runtime, context, client) as ctx:
-            project = project_service.get_project_by_id(ctx, request_id(action.get("value")))
-            service.require_planner(ctx, project)
-            defaults = service.PlanEntryInput(owner_id=context.user_id)
-            view = views.entry_modal(
-                project.locale, project, defaults, root_view_id=(body.get("view") or {}).get("id")
-            )
-        show_form(client, body, view)
-
     @app.action(PlanId.EDIT)
     def open_entry_form(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
+        ack: Ack, body: Payload, action: Payload, client: WebClient, context: BoltContext
     ) -> None:
+        """The plan's "Add" and "Edit": the entry form, over the plan (or alone, from a DM)."""
         ack()
+        root_view_id = (body.get("view") or {}).get("id")
         with unit(runtime, context, client) as ctx:
-            entry, project = service.get_entry(ctx, request_id(action.get("value")))
+            prefill = ENTRY_PREFILLS[action["action_id"]]
+            project, data, entry_id = prefill(ctx, action.get("value"))
             service.require_planner(ctx, project)
-            view = views.entry_modal(
-                project.locale,
-                project,
-                service.entry_input(entry, project),
-                entry_id=entry.id,
-                root_view_id=(body.get("view") or {}).get("id"),
+            view = ENTRY_FORM.build(
+                project.locale, project, data, entry_id=entry_id, root_view_id=root_view_id
             )
-        show_form(client, body, view)
-
-    def show_form(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> None:
-        if body.get("view"):
+        if root_view_id:
             client.views_push(trigger_id=body["trigger_id"], view=view)
         else:
             open_modal(client, body["trigger_id"], view)
 
-    @app.view(PlanId.ENTRY_MODAL)
-    def save_plan_entry(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        metadata = ui.read_metadata(view)
-        data = entry_input(ui.read_values(view))
-        locale = settings.locale
-        try:
-            with unit(runtime, context, client) as ctx:
-                project = project_service.get_project_by_id(
-                    ctx, request_id(metadata.get("project_id"))
-                )
-                locale = project.locale
-                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
-                    ack()
-                    return
-                if metadata.get("entry_id"):
-                    entry, _ = service.get_entry(ctx, request_id(metadata["entry_id"]))
-                    service.update_entry(ctx=ctx, entry=entry, data=data)
-                else:
-                    entry = service.add_entry(ctx=ctx, project=project, data=data)
-                text = views.saved_text(locale, project, entry)
-                root_view = plan_view(ctx, project, 0) if metadata.get("root_view_id") else None
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        if root_view is not None:
-            try:
-                client.views_update(view_id=metadata["root_view_id"], view=root_view)
-            except SlackApiError:
-                root_view = None  # the plan was closed meanwhile: confirm by DM instead
-        if root_view is None:
-            dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
-
     # ------------------------------------------------------------------- the owner's due DM
 
-    def tell(client: WebClient, context: BoltContext, text: str) -> None:
-        dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
-
     @app.action(PlanId.DUE_DONE)
-    def ask_done_note(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
+    @app.action(PlanId.DUE_DRAFT)
+    def open_item_form(
+        ack: Ack, body: Payload, action: Payload, client: WebClient, context: BoltContext
     ) -> None:
+        """A due item's "Done" asks for a note, its "Draft report" opens the report to review."""
         ack()
         with unit(runtime, context, client) as ctx:
             item = service.occurrence_for_owner(ctx, request_id(action.get("value")))
-            locale = item.project.locale
-            if item.occurrence.status == "done":
-                refusal = t(locale, "plan.answer.already_done")
-                view = None
-            else:
-                view = views.done_modal(locale, item, source=due_source(body))
+            view = ITEM_FORMS[action["action_id"]](ctx, item, due_source(body))
         if view is None:
-            tell(client, context, refusal)
+            tell(client, context.user_id or "", t(item.project.locale, "plan.answer.already_done"))
             return
         open_modal(client, body["trigger_id"], view)
 
-    @app.view(PlanId.DONE_MODAL)
-    def save_done_note(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        metadata = ui.read_metadata(view)
-        note = ui.read_values(view).get("note") or ""
-        locale = settings.locale
-        try:
-            with unit(runtime, context, client) as ctx:
-                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
-                    ack()
-                    return
-                item = service.mark_done(
-                    ctx=ctx, occurrence_id=request_id(metadata.get("occurrence_id")), note=note
-                )
-                locale = item.project.locale
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        refresh_due_message(runtime, client, context, metadata.get("ts"), item.occurrence.id or 0)
-
     @app.action(PlanId.DUE_SNOOZE)
     def snooze_item(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
+        ack: Ack, body: Payload, action: Payload, client: WebClient, context: BoltContext
     ) -> None:
         ack()
         try:
             with unit(runtime, context, client) as ctx:
                 item = service.snooze(ctx=ctx, occurrence_id=request_id(action.get("value")))
         except ValidationError as error:
-            tell(client, context, error_text(settings.locale, error))
+            tell(client, context.user_id or "", error_text(settings.locale, error))
             return
         ts = due_source(body)["ts"]
         refresh_due_message(runtime, client, context, ts, item.occurrence.id or 0)
-
-    @app.action(PlanId.DUE_DRAFT)
-    def draft_report(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-    ) -> None:
-        ack()
-        with unit(runtime, context, client) as ctx:
-            item = service.occurrence_for_owner(ctx, request_id(action.get("value")))
-            locale = item.project.locale
-            figures = service.report_figures(ctx, item.project, service.report_since(ctx, item))
-            draft = views.report_draft(locale, figures)
-            view = views.report_modal(locale, item, draft, source=due_source(body))
-        open_modal(client, body["trigger_id"], view)
-
-    @app.view(PlanId.REPORT_MODAL)
-    def send_report(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        metadata = ui.read_metadata(view)
-        text = ui.read_values(view).get("report") or ""
-        locale = settings.locale
-        team_id = context.team_id or ""
-        keys: list[str] = []
-        try:
-            with unit(runtime, context, client) as ctx:
-                item = service.occurrence_for_owner(ctx, request_id(metadata.get("occurrence_id")))
-                locale = item.project.locale
-                if item.occurrence.status == "done":
-                    raise ValidationError({"report": Msg("plan.errors.already_done")})
-                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
-                    ack()
-                    return
-                service.record_report_sent(ctx=ctx, item=item, text=text)
-                payload = views.report_message(locale, item.project, context.user_id or "", text)
-                channel, people = service.report_targets(item)
-                occurrence_id = item.occurrence.id
-                for target in [channel] if channel else people:
-                    key = f"plan:report:{occurrence_id}:{target}"
-                    enqueue(
-                        ctx.session,
-                        team_id=ctx.team_id,
-                        key=key,
-                        payload={"channel": target, **payload},
-                        now=ctx.now(),
-                        subject=f"plan:{occurrence_id}",
-                        expires_at=ctx.now() + RECORD_LIFETIME,  # a report, read any time
-                    )
-                    keys.append(key)
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        runtime.sender().deliver_due(team_id=team_id, keys=keys)
-        refresh_due_message(runtime, client, context, metadata.get("ts"), occurrence_id or 0)

@@ -1,16 +1,18 @@
-"""`/keyuser` and its modals: add, edit, list the register, remove, export and import CSV."""
+"""`/keyuser` and its forms: add, edit, list the register, remove, log a contact, export and
+import CSV; the Home tab's register buttons."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, replace
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
-from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
+from bot.errors import LiaisonError, Msg, PermissionDenied, ValidationError
 from bot.i18n import t
 from bot.ids import Action, Callback
 from bot.runtime import Runtime
@@ -20,21 +22,30 @@ from bot.services.context import Ctx
 from bot.slack_io import display_name, lookup_user, user_profile
 from bot.views import common as ui
 from bot.views import keyusers as views
-from handlers.common import (
-    dm,
-    error_text,
-    open_modal,
-    person_locale,
-    refuse_form,
-    request_id,
-    unit,
-    user_ids_in,
-)
+from handlers import listeners
+from handlers.common import dm, dm_file, error_text, open_modal, request_id, unit, user_ids_in
 from handlers.engagement import touch_by_command
-from handlers.home import publish_home
+from handlers.listeners import (
+    CODE,
+    PERSON,
+    PM,
+    TEAM,
+    TEXT,
+    Command,
+    CommandCall,
+    Form,
+    FormCall,
+    Subcommand,
+    choice,
+)
+from storage.models import Project
 
 log = logging.getLogger(__name__)
 MAX_CSV_BYTES = 2_000_000
+KIND = choice("kind", "call", "email", "face_to_face")
+
+# A request's body or its action, as Bolt passes them to a listener.
+Payload = dict[str, Any]
 
 
 def keyuser_input(values: dict[str, Any]) -> service.KeyUserInput:
@@ -116,328 +127,240 @@ def uploaded_csv(client: WebClient, file_id: Any, user_id: str) -> str:
     return download_csv(url, client.token)
 
 
-def register(app: App, runtime: Runtime) -> None:
-    settings = runtime.settings
-    command_name = settings.command("keyuser")
+# ---------------------------------------------------------------------------------- /keyuser
 
-    def usage(locale: str) -> str:
-        return t(locale, "keyuser.usage", command=command_name)
 
-    @app.command(command_name)
-    def handle_keyuser_command(
-        ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
-    ) -> None:
-        ack()
-        words = (command.get("text") or "").split()
-        verb = words[0].lower() if words else "help"
-        args = words[1:]
-        codes = [w for w in args if not user_ids_in(w)]
-        people = user_ids_in(" ".join(args))
-        channel_id = command.get("channel_id")
-        locale = person_locale(runtime, context, client)
-        try:
-            if verb == "add" and len(codes) <= 1:
-                open_add_modal(
-                    client, command["trigger_id"], context, codes[0] if codes else None, channel_id
-                )
-            elif verb == "list" and len(codes) <= 1:
-                respond(
-                    **register_message(context, client, codes[0] if codes else None, channel_id),
-                    response_type="ephemeral",
-                )
-            elif verb == "edit" and len(people) == 1 and len(codes) <= 1:
-                open_edit_modal(
-                    client,
-                    command["trigger_id"],
-                    context,
-                    codes[0] if codes else None,
-                    channel_id,
-                    people[0],
-                )
-            elif verb == "remove" and len(people) == 1 and len(codes) <= 1:
-                respond(
-                    text=remove(
-                        context, client, codes[0] if codes else None, channel_id, people[0]
-                    ),
-                    response_type="ephemeral",
-                )
-            elif verb == "export" and len(codes) <= 1:
-                respond(
-                    text=export(context, client, codes[0] if codes else None, channel_id),
-                    response_type="ephemeral",
-                )
-            elif verb == "touch":
-                text = touch_by_command(runtime, client, context, args, channel_id)
-                respond(text=text, response_type="ephemeral")
-            elif verb == "import" and len(codes) <= 1:
-                open_import_modal(
-                    client, command["trigger_id"], context, codes[0] if codes else None, channel_id
-                )
-            else:
-                respond(text=usage(locale), response_type="ephemeral")
-        except LiaisonError as error:
-            text = error_text(locale, error)
-            if isinstance(error, NotFound):
-                text += "\n" + usage(locale)
-            respond(text=text, response_type="ephemeral")
+def person_of(call: CommandCall) -> str:
+    return user_ids_in(call.args["person"])[0]
 
-    def open_add_modal(
-        client: WebClient,
-        trigger_id: str,
-        context: BoltContext,
-        code: str | None,
-        channel_id: str | None,
-        project_id: int | None = None,
-    ) -> None:
-        with unit(runtime, context, client) as ctx:
-            project, projects = project_service.manageable_choice(
-                ctx,
-                _project(ctx, code, channel_id, project_id, required=False),
-                project_command=settings.command("project"),
-            )
-            locale = project.locale if project else person_locale(runtime, context, client, ctx)
-            view = views.keyuser_modal(locale, projects=projects, project=project)
-        open_modal(client, trigger_id, view)
 
-    def _project(
-        ctx: Ctx,
-        code: str | None,
-        channel_id: str | None,
-        project_id: int | None = None,
-        *,
-        required: bool = True,
-    ) -> Any:
-        if project_id is not None:
-            return project_service.get_project_by_id(ctx, project_id)
-        try:
-            return project_service.resolve_project(ctx, code, channel_id)
-        except NotFound:
-            if required or code:
-                raise
-            return None
+def open_add(call: CommandCall) -> None:
+    with call.unit() as ctx:
+        project, projects = call.project_choice(ctx)
+        locale = project.locale if project else call.locale
+        view = ADD_FORM.build(locale, projects=projects, project=project)
+    call.open(view)
 
-    def register_message(
-        context: BoltContext, client: WebClient, code: str | None, channel_id: str | None
-    ) -> dict[str, Any]:
-        with unit(runtime, context, client) as ctx:
-            project = _project(ctx, code, channel_id)
-            grouped = service.register(ctx, project)
-            manage = project_service.can_manage(ctx, project)
-            return views.register_message(project.locale, project, grouped, manage=manage)
 
-    def open_edit_modal(
-        client: WebClient,
-        trigger_id: str,
-        context: BoltContext,
-        code: str | None,
-        channel_id: str | None,
-        user_id: str,
-    ) -> None:
-        with unit(runtime, context, client) as ctx:
-            project = _project(ctx, code, channel_id)
-            project_service.require_pm(ctx, project)
-            key_user = service.get_key_user(ctx, project, user_id)
-            view = views.keyuser_modal(
-                project.locale, projects=[project], project=project, key_user=key_user
-            )
-        open_modal(client, trigger_id, view)
+def show_register(call: CommandCall) -> dict[str, Any]:
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        manage = project_service.can_manage(ctx, project)
+        return register_message(ctx, project, manage=manage)
 
-    def remove(
-        context: BoltContext,
-        client: WebClient,
-        code: str | None,
-        channel_id: str | None,
-        user_id: str,
-    ) -> str:
-        with unit(runtime, context, client) as ctx:
-            project = _project(ctx, code, channel_id)
-            key_user = service.get_key_user(ctx, project, user_id)
-            service.remove_key_user(ctx=ctx, key_user=key_user)
-            text = t(project.locale, "keyuser.removed", user=user_id, code=project.code)
-        publish_home(runtime, client, context.team_id or "", context.user_id or "")
-        return text
 
-    def export(
-        context: BoltContext, client: WebClient, code: str | None, channel_id: str | None
-    ) -> str:
-        with unit(runtime, context, client) as ctx:
-            project = _project(ctx, code, channel_id)
-            content = service.export_csv(ctx=ctx, project=project)
-            locale, project_code = project.locale, project.code
-            today = ctx.now().date().isoformat()
-        dm_channel = client.conversations_open(users=context.user_id)["channel"]["id"]
-        client.files_upload_v2(
-            channel=dm_channel,
-            content=content,
-            filename=f"{project_code}-key-users-{today}.csv",
-            title=t(locale, "keyuser.export_title", code=project_code),
-            initial_comment=t(locale, "keyuser.export_comment", code=project_code),
+def register_message(ctx: Ctx, project: Project, *, manage: bool) -> dict[str, Any]:
+    grouped = service.register(ctx, project)
+    return views.register_message(project.locale, project, grouped, manage=manage)
+
+
+def open_edit(call: CommandCall) -> None:
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        key_user = service.get_key_user(ctx, project, person_of(call))
+        view = EDIT_FORM.build(
+            project.locale, projects=[project], project=project, key_user=key_user
         )
-        return t(locale, "keyuser.exported", code=project_code)
+    call.open(view)
 
-    def open_import_modal(
-        client: WebClient,
-        trigger_id: str,
-        context: BoltContext,
-        code: str | None,
-        channel_id: str | None,
-    ) -> None:
-        with unit(runtime, context, client) as ctx:
-            project = _project(ctx, code, channel_id)
-            project_service.require_pm(ctx, project)
-            view = views.import_modal(project.locale, project)
-        open_modal(client, trigger_id, view)
+
+def remove(call: CommandCall) -> str:
+    user_id = person_of(call)
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        service.remove_key_user(ctx=ctx, key_user=service.get_key_user(ctx, project, user_id))
+        text = t(project.locale, "keyuser.removed", user=user_id, code=project.code)
+    call.refresh_home()
+    return text
+
+
+def touch(call: CommandCall) -> str:
+    """`touch` reads its own words: a contact kind is optional and has aliases (`f2f`), and who
+    may log one is checked there, with its own refusal."""
+    typed = (call.args.get(name) for name in ("code", "person", "kind", "text"))
+    words = " ".join(word for word in typed if word).split()
+    return touch_by_command(call.runtime, call.client, call.context, words, call.channel_id)
+
+
+def export(call: CommandCall) -> str:
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        content = service.export_csv(ctx=ctx, project=project)
+        locale, code = project.locale, project.code
+        today = ctx.now().date().isoformat()
+    dm_file(
+        call.client,
+        call.user_id,
+        content=content,
+        filename=f"{code}-key-users-{today}.csv",
+        title=t(locale, "keyuser.export_title", code=code),
+        initial_comment=t(locale, "keyuser.export_comment", code=code),
+    )
+    return t(locale, "keyuser.exported", code=code)
+
+
+def open_import(call: CommandCall) -> None:
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        view = IMPORT_FORM.build(project.locale, project)
+    call.open(view)
+
+
+# ------------------------------------------------------------------------------------- forms
+
+
+def add(call: FormCall, ctx: Ctx) -> str:
+    data: service.KeyUserInput = call.data
+    profile = user_profile(call.client, data.user_id) if data.user_id else None
+    if profile is not None and (profile.get("is_bot") or profile.get("deleted")):
+        raise ValidationError({"user_id": Msg("errors.user_not_person")})
+    data.display_name = display_name(profile) if profile else None
+    project = call.project(ctx)
+    key_user = service.add_key_user(ctx=ctx, project=project, data=data)
+    locale = project.locale
+    quadrant = service.quadrant(key_user.influence, key_user.interest)
+    return t(
+        locale,
+        "keyuser.added",
+        user=key_user.user_id,
+        code=project.code,
+        role=views.role_label(locale, key_user.role),
+        quadrant=t(locale, f"quadrants.{quadrant.value}"),
+        cadence=service.cadence_days(key_user),
+    )
+
+
+def edit(call: FormCall, ctx: Ctx) -> str:
+    key_user = service.get_key_user_by_id(ctx, request_id(call.metadata.get("key_user_id")))
+    project = call.project(ctx, key_user.project_id)
+    service.update_key_user(ctx=ctx, key_user=key_user, data=call.data)
+    return t(project.locale, "keyuser.updated", user=key_user.user_id, code=project.code)
+
+
+def tell(call: FormCall, text: str) -> None:
+    dm(call.client, call.user_id, ui.message(text, [ui.section(text)]))
+
+
+def confirm(call: FormCall, text: str) -> None:
+    tell(call, text)
+    call.refresh_home()
+
+
+@dataclass(frozen=True)
+class ImportAsked:
+    project_id: int
+    files: list[Any]
+    pasted: str
+
+
+def check_import(call: FormCall, ctx: Ctx) -> ImportAsked:
+    """Who imports, and whether there is anything to import, before anything is fetched."""
+    project = call.project(ctx)
+    files = call.values.get("csv_file") or []
+    pasted = (call.values.get("csv") or "").strip()
+    if not files and not pasted:
+        raise ValidationError({"csv": Msg("errors.csv_missing")})
+    return ImportAsked(project.id or 0, files, pasted)
+
+
+def run_import(call: FormCall, asked: ImportAsked) -> None:
+    """Downloading and resolving people can take longer than Slack's 3 seconds: the modal is
+    closed by then, and the report comes as a DM."""
+    try:
+        text = (
+            uploaded_csv(call.client, (asked.files[0] or {}).get("id"), call.user_id)
+            if asked.files
+            else asked.pasted
+        )
+        with call.unit() as ctx:
+            if not call.claim(ctx):
+                return
+            project = project_service.get_project_by_id(ctx, asked.project_id)
+            report = service.import_csv(
+                ctx=ctx,
+                project=project,
+                text=text,
+                resolve_user=UserResolver(call.client),
+            )
+            message = views.import_report(call.locale, project, report)
+    except (LiaisonError, SlackApiError, CsvDownloadFailed) as error:
+        if isinstance(error, CsvDownloadFailed):
+            log.warning("CSV download failed: %s", error)
+            reason = t(call.locale, "errors.csv_download")
+        else:
+            reason = error_text(call.locale, error)
+        tell(call, reason)
+        return
+    dm(call.client, call.user_id, message)
+    call.refresh_home()
+
+
+ADD_FORM = Form(
+    Callback.KEYUSER_ADD,
+    build=views.keyuser_modal,
+    read=keyuser_input,
+    who=PM,
+    submit=add,
+    after=confirm,
+)
+EDIT_FORM = replace(ADD_FORM, callback_id=Callback.KEYUSER_EDIT, submit=edit)
+IMPORT_FORM = Form(
+    Callback.KEYUSER_IMPORT,
+    build=views.import_modal,
+    who=PM,
+    submit=check_import,
+    after=run_import,
+    claim_in_after=True,
+)
+COMMAND = Command(
+    name="keyuser",
+    catalog="keyuser",
+    subcommands=(
+        Subcommand("add", open_add, args=(CODE,), who=PM),
+        Subcommand("list", show_register, args=(CODE,)),
+        Subcommand("edit", open_edit, args=(CODE, PERSON), who=PM),
+        Subcommand("remove", remove, args=(CODE, PERSON), who=PM),
+        Subcommand("touch", touch, args=(CODE, PERSON, KIND, TEXT), who=TEAM),
+        Subcommand("export", export, args=(CODE,), who=PM),
+        Subcommand("import", open_import, args=(CODE,), who=PM),
+    ),
+)
+
+
+def register(app: App, runtime: Runtime) -> None:
+    listeners.register(app, runtime, command=COMMAND, forms=[ADD_FORM, EDIT_FORM, IMPORT_FORM])
 
     @app.action(Action.HOME_ADD_KEYUSER)
-    def open_add_modal_from_home(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-    ) -> None:
-        ack()
-        project_id = request_id(action.get("value"))
-        open_add_modal(client, body["trigger_id"], context, None, None, project_id)
-
-    @app.action(Action.HOME_SHOW_REGISTER)
-    def show_register_from_home(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
+    def open_add_from_home(
+        ack: Ack, body: Payload, action: Payload, client: WebClient, context: BoltContext
     ) -> None:
         ack()
         with unit(runtime, context, client) as ctx:
             project = project_service.get_project_by_id(ctx, request_id(action.get("value")))
-            grouped = service.register(ctx, project)
-            message = views.register_message(project.locale, project, grouped, manage=True)
-            title = project.code
+            PM.check(ctx, project)
+            view = ADD_FORM.build(project.locale, projects=[project], project=project)
+        open_modal(client, body["trigger_id"], view)
+
+    @app.action(Action.HOME_SHOW_REGISTER)
+    def show_register_from_home(
+        ack: Ack, body: Payload, action: Payload, client: WebClient, context: BoltContext
+    ) -> None:
+        ack()
+        with unit(runtime, context, client) as ctx:
+            project = project_service.get_project_by_id(ctx, request_id(action.get("value")))
+            message = register_message(ctx, project, manage=True)
+        locale = project.locale
         open_modal(
             client,
             body["trigger_id"],
             ui.modal(
                 callback_id="register_view",
-                title=title,
-                close=t(project.locale, "common.close"),
-                blocks=[ui.section(t(project.locale, "keyuser.register_modal_intro"))]
+                title=project.code,
+                close=t(locale, "common.close"),
+                blocks=[ui.section(t(locale, "keyuser.register_modal_intro"))]
                 + _as_blocks(message),
             ),
         )
-
-    @app.view(Callback.KEYUSER_ADD)
-    def save_new_key_user(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        values = ui.read_values(view)
-        metadata = ui.read_metadata(view)
-        data = keyuser_input(values)
-        project_id = metadata.get("project_id") or values.get("project")
-        locale = person_locale(runtime, context, client)
-        try:
-            profile = user_profile(client, data.user_id) if data.user_id else None
-            if profile is not None and (profile.get("is_bot") or profile.get("deleted")):
-                raise ValidationError({"user_id": Msg("errors.user_not_person")})
-            data.display_name = display_name(profile) if profile else None
-            with unit(runtime, context, client) as ctx:
-                if not project_id:
-                    raise ValidationError({"project": Msg("errors.required")})
-                project = project_service.get_project_by_id(ctx, request_id(project_id))
-                locale = project.locale
-                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
-                    ack()
-                    return
-                key_user = service.add_key_user(ctx=ctx, project=project, data=data)
-                quadrant = service.quadrant(key_user.influence, key_user.interest)
-                entry_text = t(
-                    locale,
-                    "keyuser.added",
-                    user=key_user.user_id,
-                    code=project.code,
-                    role=views.role_label(locale, key_user.role),
-                    quadrant=t(locale, f"quadrants.{quadrant.value}"),
-                    cadence=service.cadence_days(key_user),
-                )
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        dm(client, context.user_id or "", ui.message(entry_text, [ui.section(entry_text)]))
-        publish_home(runtime, client, context.team_id or "", context.user_id or "")
-
-    @app.view(Callback.KEYUSER_EDIT)
-    def save_edited_key_user(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        values = ui.read_values(view)
-        key_user_id = ui.read_metadata(view).get("key_user_id")
-        data = keyuser_input(values)
-        locale = person_locale(runtime, context, client)
-        try:
-            with unit(runtime, context, client) as ctx:
-                key_user = service.get_key_user_by_id(ctx, request_id(key_user_id))
-                project = project_service.get_project_by_id(ctx, key_user.project_id)
-                locale = project.locale
-                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
-                    ack()
-                    return
-                service.update_key_user(ctx=ctx, key_user=key_user, data=data)
-                text = t(locale, "keyuser.updated", user=key_user.user_id, code=project.code)
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
-        publish_home(runtime, client, context.team_id or "", context.user_id or "")
-
-    @app.view(Callback.KEYUSER_IMPORT)
-    def import_key_users(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        values = ui.read_values(view)
-        project_id = request_id(ui.read_metadata(view).get("project_id"))
-        files = values.get("csv_file") or []
-        pasted = (values.get("csv") or "").strip()
-        locale = person_locale(runtime, context, client)
-        try:
-            with unit(runtime, context, client) as ctx:
-                project = project_service.get_project_by_id(ctx, project_id)
-                locale = project.locale
-                project_service.require_pm(ctx, project)  # before anything is fetched
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        if not files and not pasted:
-            ack(
-                response_action="errors",
-                errors={"csv": t(locale, "errors.csv_missing")},
-            )
-            return
-        # Downloading and resolving people can take longer than Slack's 3 seconds: close the
-        # modal now and send the report as a DM when done.
-        ack()
-        try:
-            user_id = context.user_id or ""
-            text = uploaded_csv(client, (files[0] or {}).get("id"), user_id) if files else pasted
-            with unit(runtime, context, client) as ctx:
-                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
-                    return
-                project = project_service.get_project_by_id(ctx, project_id)
-                report = service.import_csv(
-                    ctx=ctx, project=project, text=text, resolve_user=UserResolver(client)
-                )
-                message = views.import_report(locale, project, report)
-        except (LiaisonError, SlackApiError, CsvDownloadFailed) as error:
-            if isinstance(error, CsvDownloadFailed):
-                log.warning("CSV download failed: %s", error)
-                reason = t(locale, "errors.csv_download")
-            else:
-                reason = error_text(locale, error)
-            dm(client, context.user_id or "", ui.message(reason, [ui.section(reason)]))
-            return
-        dm(client, context.user_id or "", message)
-        publish_home(runtime, client, context.team_id or "", context.user_id or "")
 
 
 def _as_blocks(message: dict[str, Any]) -> list[Any]:

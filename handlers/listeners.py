@@ -382,6 +382,10 @@ class FormCall(Call):
         self.locale = project.locale
         return self.who.check(ctx, project)
 
+    def claim(self, ctx: Ctx) -> bool:
+        """True for the first submission of this view, False for a double click or a retry."""
+        return ctx.claim(f"view:{self.view.get('id')}:{self.view.get('hash', '')}")
+
 
 @dataclass(frozen=True)
 class Form:
@@ -389,7 +393,10 @@ class Form:
     how its values are read (`read(values)` gives `call.data`), who may submit it, what the
     submission stores (`submit(call, ctx)`, inside the unit of work: a `LiaisonError` is shown in
     the form and nothing is stored) and what follows once Slack has the answer (`after(call,
-    result)`: messages, a DM, the Home tab)."""
+    result)`: messages, a DM, the Home tab). A form whose work is done in `after` (a download
+    that can outlast Slack's 3 seconds) sets `claim_in_after` and claims the submission there,
+    with `call.claim(ctx)` in the unit that stores the work: a submission that fails on the way
+    is then not taken for a duplicate when it is sent again."""
 
     callback_id: str | re.Pattern[str]
     submit: Callable[[FormCall, Ctx], Any]
@@ -397,6 +404,7 @@ class Form:
     read: Callable[[dict[str, Any]], Any] | None = None
     after: Callable[[FormCall, Any], None] | None = None
     who: Right = ANYONE
+    claim_in_after: bool = False
 
     def open(self, call: Call, trigger_id: str, *args: Any, **kwargs: Any) -> None:
         assert self.build is not None, "a form without a builder is opened by its own code"
@@ -420,7 +428,7 @@ def register_form(app: App, runtime: Runtime, form: Form) -> None:
             call.data = form.read(call.values) if form.read else call.values
             with call.unit() as ctx:
                 call.ctx = ctx
-                if not ctx.claim(f"view:{view.get('id')}:{view.get('hash', '')}"):
+                if not form.claim_in_after and not call.claim(ctx):
                     ack()
                     return
                 result = form.submit(call, ctx)

@@ -1,39 +1,36 @@
-"""`/project` and the project modal: create, list, edit, change phase."""
+"""`/project` and the project forms: create, list, edit, open the plan, change phase; the Home
+tab's project buttons."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import LiaisonError, ValidationError
-from bot.i18n import t
+from bot.i18n import LOCALES, t
 from bot.ids import Action, Callback
 from bot.runtime import Runtime
 from bot.services import fields
 from bot.services import keyusers as keyuser_service
 from bot.services import projects as service
+from bot.services.context import Ctx
 from bot.slack_io import slack_error_code
 from bot.views import common as ui
 from bot.views import projects as views
-from handlers.common import (
-    error_text,
-    open_modal,
-    person_locale,
-    refuse_form,
-    request_id,
-    slack_error_text,
-    unit,
-)
-from handlers.commplan import open_plan_modal
-from handlers.home import publish_home
+from handlers import listeners
+from handlers.common import open_modal, person_locale, request_id, slack_error_text, unit
+from handlers.commplan import PLANNER, open_plan
+from handlers.listeners import CODE, PM, Arg, Command, CommandCall, Form, FormCall, Subcommand
+from storage.models import Project
 from storage.models.core import MemberRole
 
+PHASE = Arg("phase", "project.arg.phase", rest=True)
 
-def usage(locale: str, command: str) -> str:
-    return t(locale, "project.usage", command=command)
+# A request's body or its action, as Bolt passes them to a listener.
+Payload = dict[str, Any]
 
 
 def project_input(values: dict[str, Any]) -> service.ProjectInput:
@@ -54,7 +51,7 @@ def project_input(values: dict[str, Any]) -> service.ProjectInput:
 
 
 def announce_in_channel(
-    client: WebClient, runtime: Runtime, project_locale: str, channel_id: str, text: str
+    client: WebClient, project_locale: str, channel_id: str, text: str
 ) -> str | None:
     """Post to the project channel, joining it if need be; returns an error text if it can't."""
     try:
@@ -72,189 +69,158 @@ def announce_in_channel(
         return slack_error_text(project_locale, slack_error_code(error))
 
 
-def register(app: App, runtime: Runtime) -> None:
+# ---------------------------------------------------------------------------------- /project
+
+
+def new_project_view(runtime: Runtime, locale: str, user_id: str) -> dict[str, Any]:
     settings = runtime.settings
-    command_name = settings.command("project")
+    return NEW_FORM.build(
+        locale,
+        pm_ids=[user_id] if user_id else [],
+        default_timezone=settings.timezone,
+        default_locale=settings.locale,
+    )
 
-    @app.command(command_name)
-    def handle_project_command(
-        ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
-    ) -> None:
-        ack()
-        words = (command.get("text") or "").split()
-        verb = words[0].lower() if words else "help"
-        locale = person_locale(runtime, context, client)
-        try:
-            if verb == "new":
-                open_new_project_modal(client, command["trigger_id"], context)
-            elif verb == "list":
-                respond(**list_projects(context, client), response_type="ephemeral")
-            elif verb == "edit" and len(words) == 2:
-                open_edit_project_modal(client, command["trigger_id"], context, code=words[1])
-            elif verb == "plan" and len(words) <= 2:
-                open_plan_modal(
-                    runtime,
-                    client,
-                    command["trigger_id"],
-                    context,
-                    code=words[1] if len(words) == 2 else None,
-                    channel_id=command.get("channel_id"),
-                )
-            elif verb == "phase" and len(words) >= 3:
-                with unit(runtime, context, client) as ctx:
-                    project = service.get_project(ctx, words[1])
-                    service.set_phase(ctx=ctx, project=project, phase="_".join(words[2:]))
-                    text = t(
-                        project.locale,
-                        "project.phase_changed",
-                        code=project.code,
-                        phase=views.phase_label(project.locale, project.phase),
-                    )
-                respond(text=text, response_type="ephemeral")
-            else:
-                respond(text=usage(locale, command_name), response_type="ephemeral")
-        except LiaisonError as error:
-            text = error_text(locale, error)
-            if isinstance(error, ValidationError) and verb == "phase":
-                text += "\n" + usage(locale, command_name)
-            respond(text=text, response_type="ephemeral")
 
-    def list_projects(context: BoltContext, client: WebClient) -> dict[str, Any]:
-        with unit(runtime, context, client) as ctx:
-            rows = []
-            for project in service.list_projects(ctx):
-                rows.append(
-                    (
-                        project,
-                        service.pm_ids(ctx, project),
-                        len(keyuser_service.active_key_users(ctx, project)),
-                    )
-                )
-            return views.project_list(person_locale(runtime, context, client, ctx), rows)
+def edit_project_view(ctx: Ctx, project: Project) -> dict[str, Any]:
+    return EDIT_FORM.build(
+        project.locale,
+        project=project,
+        pm_ids=service.pm_ids(ctx, project),
+        team_ids=service.member_ids(ctx, project, MemberRole.TEAM),
+    )
 
-    def open_new_project_modal(client: WebClient, trigger_id: str, context: BoltContext) -> None:
-        view = views.project_modal(
-            person_locale(runtime, context, client),
-            pm_ids=[context.user_id] if context.user_id else [],
-            default_timezone=settings.timezone,
-            default_locale=settings.locale,
+
+def open_new(call: CommandCall) -> None:
+    call.open(new_project_view(call.runtime, call.locale, call.user_id))
+
+
+def list_projects(call: CommandCall) -> dict[str, Any]:
+    with call.unit() as ctx:
+        rows = [
+            (
+                project,
+                service.pm_ids(ctx, project),
+                len(keyuser_service.active_key_users(ctx, project)),
+            )
+            for project in service.list_projects(ctx)
+        ]
+        return views.project_list(call.locale, rows)
+
+
+def open_edit(call: CommandCall) -> None:
+    with call.unit() as ctx:
+        view = edit_project_view(ctx, call.project(ctx))
+    call.open(view)
+
+
+def change_phase(call: CommandCall) -> str:
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        service.set_phase(ctx=ctx, project=project, phase="_".join(call.args["phase"].split()))
+        return t(
+            project.locale,
+            "project.phase_changed",
+            code=project.code,
+            phase=views.phase_label(project.locale, project.phase),
         )
-        open_modal(client, trigger_id, view)
 
-    def open_edit_project_modal(
-        client: WebClient,
-        trigger_id: str,
-        context: BoltContext,
-        *,
-        code: str | None = None,
-        project_id: int | None = None,
-    ) -> None:
-        with unit(runtime, context, client) as ctx:
-            project = (
-                service.get_project(ctx, code or "")
-                if project_id is None
-                else service.get_project_by_id(ctx, project_id)
+
+# ------------------------------------------------------------------------------------- forms
+
+
+@dataclass(frozen=True)
+class Saved:
+    project: Project
+    pms: list[str]
+    old_channel: str | None
+    created: bool
+
+
+def answer_in_chosen_language(call: FormCall) -> None:
+    """A refusal speaks the language chosen in the form, when it is one Liaison speaks."""
+    if call.data.locale in LOCALES:
+        call.locale = call.data.locale
+
+
+def create(call: FormCall, ctx: Ctx) -> Saved:
+    answer_in_chosen_language(call)
+    project = service.create_project(ctx=ctx, data=call.data)
+    return Saved(project, service.pm_ids(ctx, project), None, created=True)
+
+
+def update(call: FormCall, ctx: Ctx) -> Saved:
+    project = call.project(ctx)
+    answer_in_chosen_language(call)
+    old_channel = project.channel_id
+    service.update_project(ctx=ctx, project=project, data=call.data)
+    return Saved(project, service.pm_ids(ctx, project), old_channel, created=False)
+
+
+def confirm(call: FormCall, saved: Saved) -> None:
+    """The PM's confirmation (with a word if the new channel could not be posted in), the hello
+    in the project's new channel, and the Home tab of every PM."""
+    project = saved.project
+    locale = project.locale
+    confirmation = views.project_saved(locale, project, saved.pms, created=saved.created)
+    if project.channel_id and project.channel_id != saved.old_channel:
+        hello = t(
+            locale,
+            "project.channel_hello",
+            code=project.code,
+            name=project.name,
+            posts=ui.channel_posts(locale),
+        )
+        problem = announce_in_channel(call.client, locale, project.channel_id, hello)
+        if problem:
+            told = t(locale, "project.channel_problem", channel=project.channel_id)
+            confirmation = ui.message(
+                confirmation["text"],
+                [ui.section(confirmation["text"]), ui.section(told + "\n" + problem)],
             )
-            service.require_pm(ctx, project)
-            view = views.project_modal(
-                project.locale,
-                project=project,
-                pm_ids=service.pm_ids(ctx, project),
-                team_ids=service.member_ids(ctx, project, MemberRole.TEAM),
-            )
-        open_modal(client, trigger_id, view)
+    call.client.chat_postMessage(channel=call.user_id, **confirmation)
+    call.refresh_home(*saved.pms)
+
+
+NEW_FORM = Form(
+    Callback.PROJECT_NEW,
+    build=views.project_modal,
+    read=project_input,
+    submit=create,
+    after=confirm,
+)
+EDIT_FORM = replace(NEW_FORM, callback_id=Callback.PROJECT_EDIT, who=PM, submit=update)
+COMMAND = Command(
+    name="project",
+    catalog="project",
+    subcommands=(
+        Subcommand("new", open_new),
+        Subcommand("list", list_projects),
+        Subcommand("edit", open_edit, args=(CODE.required(),), who=PM),
+        Subcommand("plan", open_plan, args=(CODE,), who=PLANNER),
+        Subcommand("phase", change_phase, args=(CODE.required(), PHASE), who=PM),
+    ),
+)
+
+
+def register(app: App, runtime: Runtime) -> None:
+    listeners.register(app, runtime, command=COMMAND, forms=[NEW_FORM, EDIT_FORM])
 
     @app.action(Action.HOME_NEW_PROJECT)
-    def open_project_modal_from_home(
-        ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+    def open_new_from_home(
+        ack: Ack, body: Payload, client: WebClient, context: BoltContext
     ) -> None:
         ack()
-        open_new_project_modal(client, body["trigger_id"], context)
+        locale = person_locale(runtime, context, client)
+        view = new_project_view(runtime, locale, context.user_id or "")
+        open_modal(client, body["trigger_id"], view)
 
     @app.action(Action.HOME_EDIT_PROJECT)
-    def open_edit_modal_from_home(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
+    def open_edit_from_home(
+        ack: Ack, body: Payload, action: Payload, client: WebClient, context: BoltContext
     ) -> None:
         ack()
-        project_id = request_id(action.get("value"))
-        open_edit_project_modal(client, body["trigger_id"], context, project_id=project_id)
-
-    @app.view(Callback.PROJECT_NEW)
-    def save_new_project(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        save_project(ack, view, client, context, project_id=None)
-
-    @app.view(Callback.PROJECT_EDIT)
-    def save_edited_project(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        project_id = ui.read_metadata(view).get("project_id")
-        save_project(ack, view, client, context, project_id=project_id)
-
-    def save_project(
-        ack: Ack,
-        view: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-        *,
-        project_id: int | None,
-    ) -> None:
-        data = project_input(ui.read_values(view))
-        locale = (
-            data.locale
-            if data.locale in ("en", "zh-CN")
-            else person_locale(runtime, context, client)
-        )
-        try:
-            with unit(runtime, context, client) as ctx:
-                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
-                    ack()
-                    return
-                if project_id is None:
-                    project = service.create_project(ctx=ctx, data=data)
-                    old_channel = None
-                else:
-                    project = service.get_project_by_id(ctx, project_id)
-                    old_channel = project.channel_id
-                    service.update_project(ctx=ctx, project=project, data=data)
-                pms = service.pm_ids(ctx, project)
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        created = project_id is None
-        confirmation = views.project_saved(project.locale, project, pms, created=created)
-        if project.channel_id and project.channel_id != old_channel:
-            problem = announce_in_channel(
-                client,
-                runtime,
-                project.locale,
-                project.channel_id,
-                t(
-                    project.locale,
-                    "project.channel_hello",
-                    code=project.code,
-                    name=project.name,
-                    posts=ui.channel_posts(project.locale),
-                ),
-            )
-            if problem:
-                confirmation = ui.message(
-                    confirmation["text"],
-                    [
-                        ui.section(confirmation["text"]),
-                        ui.section(
-                            t(project.locale, "project.channel_problem", channel=project.channel_id)
-                            + "\n"
-                            + problem
-                        ),
-                    ],
-                )
-        client.chat_postMessage(channel=context.user_id, **confirmation)
-        for pm in pms:
-            publish_home(runtime, client, context.team_id or "", pm)
+        with unit(runtime, context, client) as ctx:
+            project = service.get_project_by_id(ctx, request_id(action.get("value")))
+            view = edit_project_view(ctx, PM.check(ctx, project))
+        open_modal(client, body["trigger_id"], view)
