@@ -27,6 +27,7 @@ answered inline with nothing stored) and what follows once Slack has its answer 
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ from typing import Any
 from markupsafe import Markup
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import has_key, t
@@ -45,6 +47,7 @@ from bot.services.context import Ctx
 from bot.views import common as ui
 from handlers.common import (
     MENTION_RE,
+    dm,
     error_text,
     open_modal,
     person_locale,
@@ -54,6 +57,8 @@ from handlers.common import (
 )
 from handlers.home import publish_home
 from storage.models import Project
+
+log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------------------------ rights
 
@@ -385,7 +390,8 @@ class Form:
     how its values are read (`read(values)` gives `call.data`), who may submit it, what the
     submission stores (`submit(call, ctx)`, inside the unit of work: a `LiaisonError` is shown in
     the form and nothing is stored) and what follows once Slack has the answer (`after(call,
-    result)`: messages, a DM, the Home tab)."""
+    result)`: messages, a DM, the Home tab). A retried or double-submitted form is acted on
+    once, unless `once` is False: then the form claims the submission itself, where it acts."""
 
     callback_id: str | re.Pattern[str]
     submit: Callable[[FormCall, Ctx], Any]
@@ -393,10 +399,16 @@ class Form:
     read: Callable[[dict[str, Any]], Any] | None = None
     after: Callable[[FormCall, Any], None] | None = None
     who: Right = ANYONE
+    once: bool = True
 
     def open(self, call: Call, trigger_id: str, *args: Any, **kwargs: Any) -> None:
         assert self.build is not None, "a form without a builder is opened by its own code"
         open_modal(call.client, trigger_id, self.build(*args, **kwargs))
+
+
+def submission(view: dict[str, Any]) -> str:
+    """The key under which a submitted form is claimed (`Ctx.claim`)."""
+    return f"view:{view.get('id')}:{view.get('hash', '')}"
 
 
 def register_form(app: App, runtime: Runtime, form: Form) -> None:
@@ -416,7 +428,7 @@ def register_form(app: App, runtime: Runtime, form: Form) -> None:
             call.data = form.read(call.values) if form.read else call.values
             with call.unit() as ctx:
                 call.ctx = ctx
-                if not ctx.claim(f"view:{view.get('id')}:{view.get('hash', '')}"):
+                if form.once and not ctx.claim(submission(view)):
                     ack()
                     return
                 result = form.submit(call, ctx)
@@ -431,6 +443,64 @@ def register_form(app: App, runtime: Runtime, form: Form) -> None:
             ack()
         if form.after is not None:
             form.after(call, result)
+
+
+# ------------------------------------------------------------------------------- CSV imports
+
+
+def csv_import_form(
+    callback_id: str,
+    run: Callable[[FormCall, Ctx, Project, str], dict[str, Any]],
+    *,
+    who: Right = ANYONE,
+    project_key: str = "project_id",
+    check: Callable[[FormCall, Ctx, Project], None] | None = None,
+    done: Callable[[FormCall], None] | None = None,
+) -> Form:
+    """A form that imports a CSV, uploaded (`csv_file`) or pasted (`csv`), into the project its
+    metadata names under `project_key`. The right (`who`, then `check`) is tested and a file or
+    rows are asked for before anything is fetched; then the modal closes, since fetching can take
+    longer than Slack's 3 seconds, and `run` (in a unit of work of its own) gives the report,
+    sent by DM like a failure. A submission counts once when it is imported, so the same form
+    may be sent again after a failed download. `done` follows a report (the Home tab, say)."""
+
+    def submit(call: FormCall, ctx: Ctx) -> int:
+        project = call.project(ctx, call.metadata.get(project_key))
+        if check is not None:
+            check(call, ctx, project)
+        if not call.values.get("csv_file") and not (call.values.get("csv") or "").strip():
+            raise ValidationError({"csv": Msg("errors.csv_missing")})
+        return project.id or 0
+
+    def report(call: FormCall, project_id: int) -> None:
+        # Imported here: handlers.keyusers, where the download lives, builds its form with this.
+        from handlers.keyusers import CsvDownloadFailed, uploaded_csv
+
+        files = call.values.get("csv_file") or []
+        try:
+            text = (
+                uploaded_csv(call.client, (files[0] or {}).get("id"), call.user_id)
+                if files
+                else (call.values.get("csv") or "").strip()
+            )
+            with call.unit() as ctx:
+                if not ctx.claim(submission(call.view)):
+                    return
+                project = project_service.get_project_by_id(ctx, project_id)
+                message = run(call, ctx, project, text)
+        except (LiaisonError, SlackApiError, CsvDownloadFailed) as error:
+            if isinstance(error, CsvDownloadFailed):
+                log.warning("CSV download failed: %s", error)
+                reason = t(call.locale, "errors.csv_download")
+            else:
+                reason = error_text(call.locale, error)
+            dm(call.client, call.user_id, ui.message(reason, [ui.section(reason)]))
+            return
+        dm(call.client, call.user_id, message)
+        if done is not None:
+            done(call)
+
+    return Form(callback_id, submit=submit, after=report, who=who, once=False)
 
 
 def register(
