@@ -7,6 +7,7 @@ forged value changes nothing. The invitation DM is updated in place to show the 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -16,73 +17,73 @@ from bot.calendar import service
 from bot.errors import LiaisonError
 from bot.ids import CalendarId
 from bot.runtime import Runtime
+from bot.services.context import Ctx
 from bot.views import calendar as views
 from handlers.common import respond_error, unit, update_sent
+from storage.models import CalendarEvent, Invitation
 
 RSVP_ACTION = re.compile("^" + re.escape(CalendarId.RSVP_PREFIX))
 
 
-def register(app: App, runtime: Runtime) -> None:
-    settings = runtime.settings
+Answer = tuple[CalendarEvent, Invitation, int | None, list[str]]
 
+
+def answer_in_place(
+    runtime: Runtime,
+    client: WebClient,
+    context: BoltContext,
+    respond: Respond,
+    value: Any,
+    act: Callable[[Ctx, CalendarEvent], Answer],
+) -> None:
+    """`act` for the clicking person on the event the button names (the event, their invitation,
+    their place on the waitlist and the messages to send), then their answer shown in the
+    invitation DM; a refusal is told to them only."""
+    event_id = views.read_value(value).get("e")
+    locale = runtime.settings.locale
+    with unit(runtime, context, client) as ctx:
+        try:
+            event = service.get_event(ctx, event_id)
+            locale = service.project_of(ctx, event).locale
+            event, invitation, position, keys = act(ctx, event)
+        except LiaisonError as error:
+            respond_error(respond, locale, error)
+            return
+        payload = views.invitation(locale, event, invitation, position)
+        message = service.invitation_message(ctx, event, invitation)
+    update_sent(client, message, payload)
+    if keys:
+        runtime.sender().deliver_due(team_id=context.team_id, keys=keys)
+
+
+def register(app: App, runtime: Runtime) -> None:
     @app.action(RSVP_ACTION)
     def answer_invitation(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-        respond: Respond,
+        ack: Ack, action: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
     ) -> None:
         ack()
         answer = action["action_id"][len(CalendarId.RSVP_PREFIX) :]
-        event_id = views.read_value(action.get("value")).get("e")
-        user_id = context.user_id or ""
-        locale = settings.locale
-        with unit(runtime, context, client) as ctx:
-            try:
-                event = service.get_event(ctx, event_id)
-                locale = service.project_of(ctx, event).locale
-                outcome = service.respond(
-                    ctx=ctx,
-                    event_id=event_id,
-                    user_id=user_id,
-                    response=answer,
-                    messages=views.MESSAGES,
-                )
-            except LiaisonError as error:
-                respond_error(respond, locale, error)
-                return
-            payload = views.invitation(locale, outcome.event, outcome.invitation, outcome.position)
-            message = service.invitation_message(ctx, outcome.event, outcome.invitation)
-        update_sent(client, message, payload)
-        if outcome.keys:
-            runtime.sender().deliver_due(team_id=context.team_id, keys=outcome.keys)
+
+        def rsvp(ctx: Ctx, event: CalendarEvent) -> Answer:
+            outcome = service.respond(
+                ctx=ctx,
+                event_id=event.id,
+                user_id=context.user_id or "",
+                response=answer,
+                messages=views.MESSAGES,
+            )
+            return outcome.event, outcome.invitation, outcome.position, outcome.keys
+
+        answer_in_place(runtime, client, context, respond, action.get("value"), rsvp)
 
     @app.action(CalendarId.CHECK_IN)
     def check_in(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-        respond: Respond,
+        ack: Ack, action: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
     ) -> None:
         ack()
-        event_id = views.read_value(action.get("value")).get("e")
-        locale = settings.locale
-        with unit(runtime, context, client) as ctx:
-            try:
-                event = service.get_event(ctx, event_id)
-                locale = service.project_of(ctx, event).locale
-                invitation = service.check_in(
-                    ctx=ctx, event_id=event_id, user_id=context.user_id or ""
-                )
-            except LiaisonError as error:
-                respond_error(respond, locale, error)
-                return
-            payload = views.invitation(
-                locale, event, invitation, service.waitlist_position(ctx, invitation)
-            )
-            message = service.invitation_message(ctx, event, invitation)
-        update_sent(client, message, payload)
+
+        def arrive(ctx: Ctx, event: CalendarEvent) -> Answer:
+            invitation = service.check_in(ctx=ctx, event_id=event.id, user_id=context.user_id or "")
+            return event, invitation, service.waitlist_position(ctx, invitation), []
+
+        answer_in_place(runtime, client, context, respond, action.get("value"), arrive)

@@ -27,6 +27,7 @@ answered inline with nothing stored) and what follows once Slack has its answer 
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ from typing import Any
 from markupsafe import Markup
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import has_key, t
@@ -45,6 +47,7 @@ from bot.services.context import Ctx
 from bot.views import common as ui
 from handlers.common import (
     MENTION_RE,
+    dm,
     error_text,
     open_modal,
     person_locale,
@@ -54,6 +57,8 @@ from handlers.common import (
 )
 from handlers.home import publish_home
 from storage.models import Project
+
+log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------------------------ rights
 
@@ -443,6 +448,64 @@ def register_form(app: App, runtime: Runtime, form: Form) -> None:
             ack()
         if form.after is not None:
             form.after(call, result)
+
+
+# ------------------------------------------------------------------------------- CSV imports
+
+
+def csv_import_form(
+    callback_id: str,
+    run: Callable[[FormCall, Ctx, Project, str], dict[str, Any]],
+    *,
+    who: Right = ANYONE,
+    project_key: str = "project_id",
+    check: Callable[[FormCall, Ctx, Project], None] | None = None,
+    done: Callable[[FormCall], None] | None = None,
+) -> Form:
+    """A form that imports a CSV, uploaded (`csv_file`) or pasted (`csv`), into the project its
+    metadata names under `project_key`. The right (`who`, then `check`) is tested and a file or
+    rows are asked for before anything is fetched; then the modal closes, since fetching can take
+    longer than Slack's 3 seconds, and `run` (in a unit of work of its own) gives the report,
+    sent by DM like a failure. A submission counts once when it is imported, so the same form
+    may be sent again after a failed download. `done` follows a report (the Home tab, say)."""
+
+    def submit(call: FormCall, ctx: Ctx) -> int:
+        project = call.project(ctx, call.metadata.get(project_key))
+        if check is not None:
+            check(call, ctx, project)
+        if not call.values.get("csv_file") and not (call.values.get("csv") or "").strip():
+            raise ValidationError({"csv": Msg("errors.csv_missing")})
+        return project.id or 0
+
+    def report(call: FormCall, project_id: int) -> None:
+        # Imported here: handlers.keyusers, where the download lives, builds its form with this.
+        from handlers.keyusers import CsvDownloadFailed, uploaded_csv
+
+        files = call.values.get("csv_file") or []
+        try:
+            text = (
+                uploaded_csv(call.client, (files[0] or {}).get("id"), call.user_id)
+                if files
+                else (call.values.get("csv") or "").strip()
+            )
+            with call.unit() as ctx:
+                if not call.claim(ctx):
+                    return
+                project = project_service.get_project_by_id(ctx, project_id)
+                message = run(call, ctx, project, text)
+        except (LiaisonError, SlackApiError, CsvDownloadFailed) as error:
+            if isinstance(error, CsvDownloadFailed):
+                log.warning("CSV download failed: %s", error)
+                reason = t(call.locale, "errors.csv_download")
+            else:
+                reason = error_text(call.locale, error)
+            dm(call.client, call.user_id, ui.message(reason, [ui.section(reason)]))
+            return
+        dm(call.client, call.user_id, message)
+        if done is not None:
+            done(call)
+
+    return Form(callback_id, submit=submit, after=report, who=who, claim_in_after=True)
 
 
 def register(

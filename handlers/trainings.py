@@ -1,13 +1,15 @@
 """`/training` and its modals: curriculum, sessions, roster and roll call, question bank, quizzes,
-practical assessments, readiness (paged, CSV, heatmap) and CSV imports."""
+practical assessments, readiness (paged, CSV, heatmap) and CSV imports; and the buttons of its
+messages."""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
-import requests
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -27,24 +29,38 @@ from bot.services.context import Ctx
 from bot.views import calendar as calendar_views
 from bot.views import common as ui
 from bot.views import trainings as views
-from handlers.common import (
-    dm,
-    error_text,
-    open_modal,
-    refuse_form,
-    request_id,
-    respond_error,
-    unit,
+from handlers import listeners
+from handlers.common import dm, error_text, open_modal, request_id, respond_error
+from handlers.keyusers import UserResolver
+from handlers.listeners import (
+    ANYONE,
+    CODE,
+    PM,
+    Arg,
+    Call,
+    Command,
+    CommandCall,
+    Form,
+    FormCall,
+    Right,
+    Subcommand,
+    choice,
 )
-from handlers.home import publish_home
-from handlers.keyusers import UserResolver, uploaded_csv
 from storage.models import Project
 
 log = logging.getLogger(__name__)
-SPANS = ("week", "all")
+
+# PMs, the project team (trainers) and workspace admins run trainings and see their results.
+TRAINER = Right("team", service.can_train, "training.errors.not_team")
+SESSION_NUMBER = Arg("number", pattern=re.compile(r"#?\d{1,7}"), example="3")
+QUIZ_NUMBER = replace(SESSION_NUMBER, example="1")
 EXPORTS = ("curriculum", "readiness")
-SESSION_VERBS = ("roster", "attendance", "cancel", "reschedule")
 IMPORTS = ("curriculum", "questions", "practical")
+
+FindProject = Callable[[Ctx], Project]
+
+
+# ------------------------------------------------------------------------- reading forms
 
 
 def session_input(values: dict[str, Any]) -> session_service.SessionInput:
@@ -98,697 +114,479 @@ def roll_call_statuses(values: dict[str, Any]) -> dict[str, str]:
     return statuses
 
 
-def _split_args(args: list[str], choices: tuple[str, ...]) -> tuple[str | None, str | None]:
-    """``[CODE] [choice]`` in either order: (code, choice)."""
-    choice = next((a.lower() for a in args if a.lower() in choices), None)
-    codes = [a for a in args if a.lower() not in choices]
-    return (codes[0] if codes else None), choice
+# ------------------------------------------------------------------------------- buttons
 
 
-def register(app: App, runtime: Runtime) -> None:
-    settings = runtime.settings
-    command_name = settings.command("training")
+@dataclass
+class Click(Call):
+    """A button of a training message or form: its value, and how to answer the person."""
 
-    def deliver(team_id: str, keys: list[str]) -> None:
-        if keys:
-            runtime.sender().deliver_due(team_id=team_id, keys=keys)
+    value: Any = None
+    trigger_id: str = ""
+    view_id: str = ""
+    action_id: str = ""
+    respond: Respond | None = None
 
-    def usage(locale: str) -> str:
-        return t(locale, "training.usage", command=command_name)
-
-    def project_for(ctx: Ctx, code: str | None, channel_id: str | None) -> Project:
-        return project_service.resolve_project(ctx, code, channel_id)
-
-    def session_numbered(
-        context: BoltContext, client: WebClient, args: list[str], channel_id: str | None
-    ) -> int:
-        """`[CODE] 3`: the project's session number 3, as `/training list` shows it."""
-        with unit(runtime, context, client) as ctx:
-            project = project_for(ctx, args[0] if len(args) == 2 else None, channel_id)
-            return session_service.session_by_number(ctx, project, args[-1])
-
-    def upload(
-        client: WebClient, user_id: str, content: Any, filename: str, title: str, comment: str
-    ) -> None:
-        dm_channel = client.conversations_open(users=user_id)["channel"]["id"]
-        client.files_upload_v2(
-            channel=dm_channel,
-            content=content,
-            filename=filename,
-            title=title,
-            initial_comment=comment,
+    def project(self, ctx: Ctx, raw: Any = None) -> Project:
+        """The project the button names (an id that may be forged: the services check rights)."""
+        project = project_service.get_project_by_id(
+            ctx, request_id(self.value if raw is None else raw)
         )
+        self.locale = project.locale
+        return project
 
-    def command_locale(ctx: Ctx, args: list[str], channel_id: str | None) -> str:
-        """The language of the project a command names (or implies), for usage and errors."""
-        for word in args:
-            try:
-                return project_service.get_project(ctx, word).locale
-            except NotFound:
-                continue
-        try:
-            return project_for(ctx, None, channel_id).locale
-        except LiaisonError:
-            return settings.locale
+    def open(self, view: dict[str, Any]) -> None:
+        open_modal(self.client, self.trigger_id, view)
 
-    @app.command(command_name)
-    def handle_training_command(
-        ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
+    def answer(self, payload: dict[str, Any] | str, *, replace: bool = False) -> None:
+        if isinstance(payload, str):
+            payload = {"text": payload}
+        assert self.respond is not None
+        self.respond(**payload, response_type="ephemeral", replace_original=replace)
+
+
+def on_click(app: App, runtime: Runtime, work: Callable[[Click], None], *action_ids: str) -> None:
+    """A button: `work` answers it; a refusal is told to the clicker only."""
+
+    def clicked(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        respond: Respond,
     ) -> None:
         ack()
-        words = (command.get("text") or "").split()
-        verb = words[0].lower() if words else "help"
-        args = words[1:]
-        channel_id = command.get("channel_id")
-        trigger_id = command.get("trigger_id", "")
-        locale = settings.locale
-
-        def answer(payload: dict[str, Any] | str) -> None:
-            if isinstance(payload, str):
-                payload = {"text": payload}
-            respond(**payload, response_type="ephemeral")
-
+        click = Click(
+            runtime=runtime,
+            client=client,
+            context=context,
+            locale=runtime.settings.locale,
+            value=action.get("value"),
+            trigger_id=body.get("trigger_id") or "",
+            view_id=(body.get("view") or {}).get("id") or "",
+            action_id=action.get("action_id") or "",
+            respond=respond,
+        )
         try:
-            with unit(runtime, context, client) as ctx:
-                locale = command_locale(ctx, args, channel_id)
-            if verb == "curriculum" and len(args) <= 1:
-                answer(show_curriculum(context, client, args[0] if args else None, channel_id))
-            elif verb == "new" and len(args) <= 1:
-                open_project_modal(client, trigger_id, context, "session", args, channel_id)
-            elif verb == "list" and len(args) <= 2:
-                code, span = _split_args(args, SPANS)
-                answer(list_sessions(context, client, code, span or "", channel_id))
-            elif verb in SESSION_VERBS and 1 <= len(args) <= 2:
-                event_id = str(session_numbered(context, client, args, channel_id))
-                if verb == "roster":
-                    answer(show_roster(context, client, event_id))
-                elif verb == "attendance":
-                    open_roll_call(client, trigger_id, context, event_id)
-                elif verb == "cancel":
-                    answer(cancel_session(context, client, event_id))
-                else:
-                    open_reschedule(client, trigger_id, context, event_id)
-            elif verb == "question" and len(args) <= 1:
-                open_project_modal(client, trigger_id, context, "question", args, channel_id)
-            elif verb == "quiz" and 2 <= len(args) <= 3 and args[0].lower() == "results":
-                answer(show_quiz_results(context, client, args[1:], channel_id))
-            elif verb == "quiz" and len(args) <= 1:
-                open_project_modal(client, trigger_id, context, "quiz", args, channel_id)
-            elif verb == "practical" and len(args) <= 1:
-                open_project_modal(client, trigger_id, context, "practical", args, channel_id)
-            elif verb == "readiness" and len(args) <= 1:
-                answer(show_readiness(context, client, args[0] if args else None, channel_id, 1))
-            elif verb == "heatmap" and len(args) <= 1:
-                answer(send_heatmap(context, client, args[0] if args else None, channel_id))
-            elif verb == "export" and 1 <= len(args) <= 2 and args[0].lower() in EXPORTS:
-                answer(export(context, client, args[0].lower(), args[1:], channel_id))
-            elif verb == "import" and 1 <= len(args) <= 2 and args[0].lower() in IMPORTS:
-                open_import(client, trigger_id, context, args[0].lower(), args[1:], channel_id)
-            else:
-                answer(usage(locale))
+            work(click)
         except LiaisonError as error:
-            text = error_text(locale, error)
-            if isinstance(error, NotFound):
-                text += "\n" + usage(locale)
-            answer(text)
+            respond_error(respond, click.locale, error)
 
-    # ----------------------------------------------------------------------- curriculum
+    for action_id in action_ids:
+        app.action(action_id)(clicked)
 
-    def curriculum_message(ctx: Ctx, project: Project) -> dict[str, Any]:
-        modules = service.modules_of(ctx, project.id or 0)
-        delivered = session_service.delivered_hours(ctx, project.id or 0)
-        return views.curriculum(
+
+def command_name(call: Call) -> str:
+    return call.runtime.settings.command("training")
+
+
+def upload(call: Call, content: Any, filename: str, title: str, comment: str) -> None:
+    """A file to the person, in their DM with the app."""
+    dm_channel = call.client.conversations_open(users=call.user_id)["channel"]["id"]
+    call.client.files_upload_v2(
+        channel=dm_channel, content=content, filename=filename, title=title, initial_comment=comment
+    )
+
+
+def tell(call: FormCall, result: tuple[str, list[str]]) -> None:
+    """A form's confirmation by DM, and the messages it queued sent now."""
+    text, keys = result
+    dm(call.client, call.user_id, ui.message(text, [ui.section(text)]))
+    call.deliver(keys)
+
+
+def form_project(call: FormCall, ctx: Ctx) -> Project:
+    """The project a training form names in its metadata, if the form's right allows the person."""
+    project = project_service.get_project_by_id(ctx, request_id(call.metadata.get("p")))
+    call.locale = project.locale
+    return call.who.check(ctx, project)
+
+
+# ---------------------------------------------------------------------------- curriculum
+
+
+def curriculum_message(ctx: Ctx, project: Project) -> dict[str, Any]:
+    modules = service.modules_of(ctx, project.id or 0)
+    delivered = session_service.delivered_hours(ctx, project.id or 0)
+    return views.curriculum(
+        project.locale,
+        project,
+        modules,
+        delivered,
+        can_edit=project_service.can_manage(ctx, project),
+    )
+
+
+def show_curriculum(call: CommandCall) -> dict[str, Any]:
+    with call.unit() as ctx:
+        return curriculum_message(ctx, call.project(ctx))
+
+
+def adopt_standard_curriculum(click: Click) -> None:
+    with click.unit() as ctx:
+        project = click.project(ctx)
+        if not ctx.claim(f"training:standard:{project.id}"):
+            return
+        modules = service.adopt_standard_curriculum(ctx=ctx, project=project)
+        message = curriculum_message(ctx, project)
+        text = t(
             project.locale,
-            project,
-            modules,
-            delivered,
-            can_edit=project_service.can_manage(ctx, project),
+            "training.standard_adopted",
+            code=project.code,
+            count=len(modules),
+            command=command_name(click),
         )
+    click.answer(message, replace=True)
+    click.answer(text)
 
-    def show_curriculum(
-        context: BoltContext, client: WebClient, code: str | None, channel_id: str | None
-    ) -> dict[str, Any]:
-        with unit(runtime, context, client) as ctx:
-            project = project_for(ctx, code, channel_id)
-            service.require_trainer(ctx, project)
-            return curriculum_message(ctx, project)
 
-    def _project_by_value(ctx: Ctx, raw: Any) -> Project:
-        return project_service.get_project_by_id(ctx, request_id(raw))
-
-    @app.action(TrainingId.USE_STANDARD)
-    def adopt_standard_curriculum(
-        ack: Ack,
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-        respond: Respond,
-    ) -> None:
-        ack()
-        locale = settings.locale
-        try:
-            with unit(runtime, context, client) as ctx:
-                project = _project_by_value(ctx, action.get("value"))
-                locale = project.locale
-                if not ctx.claim(f"training:standard:{project.id}"):
-                    return
-                modules = service.adopt_standard_curriculum(ctx=ctx, project=project)
-                message = curriculum_message(ctx, project)
-                text = t(
-                    locale,
-                    "training.standard_adopted",
-                    code=project.code,
-                    count=len(modules),
-                    command=command_name,
-                )
-        except LiaisonError as error:
-            respond_error(respond, locale, error)
-            return
-        respond(**message, response_type="ephemeral", replace_original=True)
-        respond(text=text, response_type="ephemeral", replace_original=False)
-
-    @app.action(TrainingId.ADD_MODULE)
-    @app.action(TrainingId.EDIT_MODULE)
-    def open_module_modal(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-        respond: Respond,
-    ) -> None:
-        ack()
-        locale = settings.locale
-        try:
-            with unit(runtime, context, client) as ctx:
-                if action["action_id"] == TrainingId.EDIT_MODULE:
-                    module = service.get_module(ctx, action.get("value"))
-                    project = project_service.get_project_by_id(ctx, module.project_id)
-                else:
-                    module = None
-                    project = _project_by_value(ctx, action.get("value"))
-                locale = project.locale
-                project_service.require_pm(ctx, project)
-                size = len(service.modules_of(ctx, project.id or 0))
-                view = views.module_modal(locale, project, module, size=size)
-        except LiaisonError as error:
-            respond_error(respond, locale, error)
-            return
-        open_modal(client, body["trigger_id"], view)
-
-    @app.action(TrainingId.DELETE_MODULE)
-    def delete_module(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-    ) -> None:
-        """The module form's Delete, after Slack's confirmation: the form becomes the outcome."""
-        ack()
-        locale = settings.locale
-        try:
-            with unit(runtime, context, client) as ctx:
-                module, project = service.delete_module(ctx=ctx, module_id=action.get("value"))
-                locale = project.locale
-                text = t(locale, "training.module_deleted", name=module.name, code=project.code)
-        except LiaisonError as error:
-            text = error_text(locale, error)
-        view_id = (body.get("view") or {}).get("id")
-        if view_id:
-            client.views_update(view_id=view_id, view=views.module_notice(locale, text))
+def open_module_form(click: Click) -> None:
+    with click.unit() as ctx:
+        if click.action_id == TrainingId.EDIT_MODULE:
+            module = service.get_module(ctx, click.value)
+            project = click.project(ctx, module.project_id)
         else:
-            dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
+            module = None
+            project = click.project(ctx)
+        project_service.require_pm(ctx, project)
+        size = len(service.modules_of(ctx, project.id or 0))
+        view = MODULE_FORM.build(project.locale, project, module, size=size)
+    click.open(view)
 
-    ProjectForm = Callable[[Ctx, Project, dict[str, Any], dict[str, Any]], tuple[str, list[str]]]
 
-    def answer_project_form(
-        ack: Ack,
-        view: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-        work: ProjectForm,
-        *,
-        once: bool = False,
-    ) -> None:
-        """A form about the project in its ``private_metadata``: ``work`` stores what it says and
-        returns the confirmation and outbox keys. Errors show in the form and nothing is stored;
-        ``once`` makes a retried or double-submitted form count once."""
-        metadata = ui.read_metadata(view)
-        locale = settings.locale
-        try:
-            with unit(runtime, context, client) as ctx:
-                project = _project_by_value(ctx, metadata.get("p"))
-                locale = project.locale
-                if once and not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
-                    ack()
-                    return
-                text, keys = work(ctx, project, ui.read_values(view), metadata)
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
-        deliver(ctx.team_id, keys)
+def save_module(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
+    project = form_project(call, ctx)
+    module_id = call.metadata.get("m")
+    module = service.save_module(
+        ctx=ctx,
+        project=project,
+        data=call.data,
+        module_id=request_id(module_id) if module_id else None,
+    )
+    return t(project.locale, "training.module_saved", name=module.name, code=project.code), []
 
-    @app.view(TrainingId.MODULE_MODAL)
-    def save_module(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        def work(
-            ctx: Ctx, project: Project, values: dict[str, Any], metadata: dict[str, Any]
-        ) -> tuple[str, list[str]]:
-            module_id = metadata.get("m")
-            module = service.save_module(
-                ctx=ctx,
-                project=project,
-                data=module_input(values),
-                module_id=request_id(module_id) if module_id else None,
-            )
-            return t(
-                project.locale, "training.module_saved", name=module.name, code=project.code
-            ), []
 
-        answer_project_form(ack, view, client, context, work)
-
-    @app.action(TrainingId.EXPORT_CURRICULUM)
-    @app.action(TrainingId.EXPORT_READINESS)
-    def export_from_button(
-        ack: Ack,
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-        respond: Respond,
-    ) -> None:
-        ack()
-        what = "curriculum" if action["action_id"] == TrainingId.EXPORT_CURRICULUM else "readiness"
-        try:
-            with unit(runtime, context, client) as ctx:
-                code = _project_by_value(ctx, action.get("value")).code
-            text = export(context, client, what, [code], None)
-        except LiaisonError as error:
-            respond_error(respond, settings.locale, error)
-            return
-        respond(text=text, response_type="ephemeral", replace_original=False)
-
-    def export(
-        context: BoltContext,
-        client: WebClient,
-        what: str,
-        args: list[str],
-        channel_id: str | None,
-    ) -> str:
-        with unit(runtime, context, client) as ctx:
-            project = project_for(ctx, args[0] if args else None, channel_id)
-            if what == "curriculum":
-                content = service.export_curriculum_csv(ctx, project)
-            else:
-                content = readiness_service.export_csv(ctx, project)
-            locale, code = project.locale, project.code
-            today = ctx.now().date().isoformat()
-        label = plain(locale, f"training.{what}_export")
-        upload(
-            client,
-            context.user_id or "",
-            content,
-            f"{code}-training-{what}-{today}.csv",
-            plain(locale, "training.export_title", what=label, code=code),
-            t(locale, "training.export_comment", what=label, code=code),
+def delete_module(click: Click) -> None:
+    """The module form's Delete, after Slack's confirmation: the form becomes the outcome."""
+    try:
+        with click.unit() as ctx:
+            module, project = service.delete_module(ctx=ctx, module_id=click.value)
+            click.locale = project.locale
+            text = t(click.locale, "training.module_deleted", name=module.name, code=project.code)
+    except LiaisonError as error:
+        text = error_text(click.locale, error)
+    if click.view_id:
+        click.client.views_update(
+            view_id=click.view_id, view=views.module_notice(click.locale, text)
         )
-        return t(locale, "training.exported")
+    else:
+        dm(click.client, click.user_id, ui.message(text, [ui.section(text)]))
 
-    @app.action(TrainingId.IMPORT_CURRICULUM)
-    def open_import_from_button(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-        respond: Respond,
-    ) -> None:
-        ack()
-        try:
-            with unit(runtime, context, client) as ctx:
-                code = _project_by_value(ctx, action.get("value")).code
-            open_import(client, body["trigger_id"], context, "curriculum", [code], None)
-        except LiaisonError as error:
-            respond_error(respond, settings.locale, error)
 
-    def open_import(
-        client: WebClient,
-        trigger_id: str,
-        context: BoltContext,
-        kind: str,
-        args: list[str],
-        channel_id: str | None,
-    ) -> None:
-        with unit(runtime, context, client) as ctx:
-            project = project_for(ctx, args[0] if args else None, channel_id)
-            if kind == "curriculum":
-                project_service.require_pm(ctx, project)
-            else:
-                service.require_trainer(ctx, project)
-            view = views.import_modal(project.locale, project, kind)
-        open_modal(client, trigger_id, view)
+# ------------------------------------------------------------------ exports and imports
 
-    @app.view(TrainingId.IMPORT_MODAL)
-    def import_rows(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        values = ui.read_values(view)
-        metadata = ui.read_metadata(view)
-        kind = metadata.get("k")
-        files = values.get("csv_file") or []
-        pasted = (values.get("csv") or "").strip()
-        locale = settings.locale
-        try:
-            with unit(runtime, context, client) as ctx:
-                project = _project_by_value(ctx, metadata.get("p"))
-                locale = project.locale
-                # Rights first: nothing is downloaded for someone who may not import.
-                if kind == "curriculum":
-                    project_service.require_pm(ctx, project)
-                else:
-                    service.require_trainer(ctx, project)
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        if kind not in IMPORTS or (not files and not pasted):
-            ack(response_action="errors", errors={"csv": t(locale, "errors.csv_missing")})
-            return
-        # Downloading can take longer than Slack's 3 seconds: close the modal, report by DM.
-        ack()
-        try:
-            user_id = context.user_id or ""
-            text = uploaded_csv(client, (files[0] or {}).get("id"), user_id) if files else pasted
-            with unit(runtime, context, client) as ctx:
-                if not ctx.claim(f"view:{view['id']}:{view.get('hash', '')}"):
-                    return
-                project = _project_by_value(ctx, metadata.get("p"))
-                if kind == "curriculum":
-                    report = service.import_curriculum_csv(ctx=ctx, project=project, text=text)
-                elif kind == "questions":
-                    report = service.import_questions_csv(ctx=ctx, project=project, text=text)
-                else:
-                    report = service.import_practicals_csv(
-                        ctx=ctx, project=project, text=text, resolve_user=UserResolver(client)
-                    )
-                message = views.import_report(locale, project, report)
-        except (LiaisonError, SlackApiError, requests.RequestException) as error:
-            if isinstance(error, requests.RequestException):
-                log.warning("CSV download failed: %s", error)
-                reason = t(locale, "errors.csv_download")
-            else:
-                reason = error_text(locale, error)
-            dm(client, context.user_id or "", ui.message(reason, [ui.section(reason)]))
-            return
-        dm(client, context.user_id or "", message)
 
-    # ------------------------------------------------------------- modals about a project
-
-    def open_project_modal(
-        client: WebClient,
-        trigger_id: str,
-        context: BoltContext,
-        kind: str,
-        args: list[str],
-        channel_id: str | None,
-    ) -> None:
-        with unit(runtime, context, client) as ctx:
-            project = project_for(ctx, args[0] if args else None, channel_id)
-            service.require_trainer(ctx, project)
-            modules = service.modules_of(ctx, project.id or 0)
-            locale = project.locale
-            if not modules:
-                raise NotFound(
-                    Msg("training.errors.no_modules", code=project.code, command=command_name)
-                )
-            if kind == "session":
-                view = views.session_modal(locale, project, modules, context.user_id)
-            elif kind == "question":
-                view = views.question_modal(locale, project, modules)
-            elif kind == "quiz":
-                view = views.quiz_modal(locale, project, modules)
-            else:
-                if not any(m.has_practical for m in modules):
-                    raise NotFound(Msg("training.errors.no_practical_modules", code=project.code))
-                view = views.practical_modal(locale, project, modules)
-        open_modal(client, trigger_id, view)
-
-    @app.view(TrainingId.QUESTION_MODAL)
-    def save_question(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        def work(
-            ctx: Ctx, project: Project, values: dict[str, Any], _metadata: dict[str, Any]
-        ) -> tuple[str, list[str]]:
-            options, correct = service.parse_marked_options(values.get("options") or "")
-            question = service.add_question(
-                ctx=ctx,
-                project=project,
-                data=service.QuestionInput(
-                    module_id=values.get("module"),
-                    kind=values.get("kind") or "single",
-                    text=values.get("text") or "",
-                    options=options,
-                    correct=correct,
-                ),
-            )
-            module = service.get_module(ctx, question.module_id)
-            count = len(service.questions_of(ctx, question.module_id))
-            return t(project.locale, "training.question_saved", module=module.name, count=count), []
-
-        answer_project_form(ack, view, client, context, work)
-
-    @app.view(TrainingId.QUIZ_MODAL)
-    def send_quiz(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        def work(
-            ctx: Ctx, project: Project, values: dict[str, Any], _metadata: dict[str, Any]
-        ) -> tuple[str, list[str]]:
-            quiz, keys = service.start_quiz(
-                ctx=ctx,
-                project=project,
-                module_id=values.get("module"),
-                deadline=fields.moment(values.get("deadline")),
-                remind_hours=fields.whole_number(values.get("remind_hours")) or None,
-                messages=views.MESSAGES,
-                repeat_weekly=values.get("repeat") == "weekly",
-            )
-            module = service.get_module(ctx, quiz.module_id)
-            text = t(
-                project.locale,
-                "training.quiz_sent",
-                id=service.quiz_number(ctx, quiz),
-                module=module.name,
-                invited=len(keys),
-                deadline=slack_date(quiz.deadline, project.timezone),
-            )
-            return text, keys
-
-        answer_project_form(ack, view, client, context, work, once=True)
-
-    @app.view(TrainingId.PRACTICAL_MODAL)
-    def save_practical(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        def work(
-            ctx: Ctx, project: Project, values: dict[str, Any], _metadata: dict[str, Any]
-        ) -> tuple[str, list[str]]:
-            row = service.record_practical(
-                ctx=ctx,
-                project=project,
-                module_id=values.get("module"),
-                user_id=values.get("user_id"),
-                score=values.get("score"),
-                comment=values.get("comment") or "",
-            )
-            module = service.get_module(ctx, row.module_id)
-            result = plain(project.locale, "training.passed" if row.passed else "training.failed")
-            text = t(
-                project.locale,
-                "training.practical_saved",
-                user=mention(row.user_id),
-                module=module.name,
-                score=row.score,
-                result=result,
-            )
-            return text, []
-
-        answer_project_form(ack, view, client, context, work)
-
-    # -------------------------------------------------------------------------- quizzes
-
-    @app.action(TrainingId.TAKE_QUIZ)
-    def open_quiz(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-        respond: Respond,
-    ) -> None:
-        ack()
-        locale = settings.locale
-        try:
-            with unit(runtime, context, client) as ctx:
-                quiz = service.get_quiz(ctx, action.get("value"))
-                project = project_service.get_project_by_id(ctx, quiz.project_id)
-                locale = project.locale
-                quiz, _attempt = service.quiz_for_taker(ctx, quiz.id, context.user_id or "")
-                module = service.get_module(ctx, quiz.module_id)
-                metadata = {"q": quiz.id}
-                questions = service.quiz_questions(ctx, quiz)
-                view = views.quiz_answer_modal(
-                    locale, quiz, module, questions, metadata, project.timezone
-                )
-        except LiaisonError as error:
-            respond_error(respond, locale, error)
-            return
-        open_modal(client, body["trigger_id"], view)
-
-    @app.view(TrainingId.QUIZ_ANSWER_MODAL)
-    def score_quiz(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        metadata = ui.read_metadata(view)
-        locale = settings.locale
-        try:
-            with unit(runtime, context, client) as ctx:
-                quiz = service.get_quiz(ctx, metadata.get("q"))
-                locale = project_service.get_project_by_id(ctx, quiz.project_id).locale
-                quiz, attempt, questions = service.submit_quiz(
-                    ctx=ctx,
-                    quiz_id=quiz.id,
-                    user_id=context.user_id or "",
-                    raw=ui.read_values(view),
-                )
-                module = service.get_module(ctx, quiz.module_id)
-                missed = [q for q in questions if (q.id or 0) in attempt.missed]
-                message = views.quiz_scored(
-                    locale, quiz, module, attempt.score or 0, bool(attempt.passed), missed
-                )
-                invitation = service.quiz_invitation(ctx, quiz, context.user_id or "")
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        if invitation is not None:
-            try:
-                client.chat_postMessage(
-                    channel=invitation.channel, thread_ts=invitation.ts, **message
-                )
-            except SlackApiError as error:
-                log.warning("could not post the quiz score: %s", error)
+def export_file(call: Call, what: str, find: FindProject) -> str:
+    with call.unit() as ctx:
+        project = find(ctx)
+        if what == "curriculum":
+            content = service.export_curriculum_csv(ctx, project)
         else:
-            dm(client, context.user_id or "", message)
-        publish_home(runtime, client, context.team_id or "", context.user_id or "")
+            content = readiness_service.export_csv(ctx, project)
+        locale, code = project.locale, project.code
+        today = ctx.now().date().isoformat()
+    label = plain(locale, f"training.{what}_export")
+    upload(
+        call,
+        content,
+        f"{code}-training-{what}-{today}.csv",
+        plain(locale, "training.export_title", what=label, code=code),
+        t(locale, "training.export_comment", what=label, code=code),
+    )
+    return t(locale, "training.exported")
 
-    def show_quiz_results(
-        context: BoltContext, client: WebClient, args: list[str], channel_id: str | None
-    ) -> dict[str, Any]:
-        """`[CODE] 3`: the results of the project's quiz number 3."""
-        with unit(runtime, context, client) as ctx:
-            project = project_for(ctx, args[0] if len(args) == 2 else None, channel_id)
-            quiz = service.quiz_by_number(ctx, project, args[-1])
-            return views.quiz_results(service.quiz_results(ctx, quiz.id))
 
-    # ------------------------------------------------------------------------- readiness
+def export(call: CommandCall) -> str:
+    return export_file(call, call.args["what"], call.project)
 
-    def show_readiness(
-        context: BoltContext,
-        client: WebClient,
-        code: str | None,
-        channel_id: str | None,
-        page: int,
-    ) -> dict[str, Any]:
-        with unit(runtime, context, client) as ctx:
-            project = project_for(ctx, code, channel_id)
-            matrix = readiness_service.readiness_for(ctx, project)
-            return views.readiness_page(project.locale, project, matrix, page)
 
-    @app.action(TrainingId.READINESS_PAGE)
-    def turn_readiness_page(
-        ack: Ack,
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-        respond: Respond,
-    ) -> None:
-        ack()
-        project_id, _sep, page = str(action.get("value") or "").partition(":")
-        try:
-            with unit(runtime, context, client) as ctx:
-                code = _project_by_value(ctx, project_id).code
-            message = show_readiness(context, client, code, None, fields.whole_number(page) or 1)
-        except LiaisonError as error:
-            respond_error(respond, settings.locale, error)
-            return
-        respond(**message, response_type="ephemeral", replace_original=True)
+def export_from_button(click: Click) -> None:
+    what = "curriculum" if click.action_id == TrainingId.EXPORT_CURRICULUM else "readiness"
+    click.answer(export_file(click, what, click.project))
 
-    def send_heatmap(
-        context: BoltContext, client: WebClient, code: str | None, channel_id: str | None
-    ) -> str:
-        from bot import training_charts
 
-        with unit(runtime, context, client) as ctx:
-            project = project_for(ctx, code, channel_id)
-            matrix = readiness_service.readiness_for(ctx, project)
-            locale, project_code = project.locale, project.code
-        png = training_charts.readiness_heatmap(matrix, locale)
-        upload(
-            client,
-            context.user_id or "",
-            png,
-            f"{project_code}-readiness.png",
-            plain(locale, "training.heatmap_title", code=project_code),
-            t(locale, "training.heatmap_comment", code=project_code),
+def import_right(kind: str) -> Right:
+    return PM if kind == "curriculum" else TRAINER
+
+
+def open_import_form(call: CommandCall | Click, kind: str, find: FindProject) -> None:
+    with call.unit() as ctx:
+        project = import_right(kind).check(ctx, find(ctx))
+        view = views.import_modal(project.locale, project, kind)
+    call.open(view)
+
+
+def import_curriculum(call: CommandCall) -> None:
+    open_import_form(call, "curriculum", call.project)
+
+
+def import_rows(call: CommandCall) -> None:
+    open_import_form(call, call.args["kind"], call.project)
+
+
+def import_from_button(click: Click) -> None:
+    open_import_form(click, "curriculum", click.project)
+
+
+def check_import(call: FormCall, ctx: Ctx, project: Project) -> None:
+    """Rights first: nothing is downloaded for someone who may not import."""
+    kind = call.metadata.get("k")
+    if kind not in IMPORTS:
+        raise ValidationError({"csv": Msg("errors.csv_missing")})
+    import_right(kind).check(ctx, project)
+
+
+def run_import(call: FormCall, ctx: Ctx, project: Project, text: str) -> dict[str, Any]:
+    kind = call.metadata.get("k")
+    if kind == "curriculum":
+        report = service.import_curriculum_csv(ctx=ctx, project=project, text=text)
+    elif kind == "questions":
+        report = service.import_questions_csv(ctx=ctx, project=project, text=text)
+    else:
+        report = service.import_practicals_csv(
+            ctx=ctx, project=project, text=text, resolve_user=UserResolver(call.client)
         )
-        return t(locale, "training.heatmap_posted")
+    return views.import_report(project.locale, project, report)
 
-    # -------------------------------------------------------------------------- sessions
 
-    @app.view(TrainingId.SESSION_MODAL)
-    def create_sessions(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        def work(
-            ctx: Ctx, project: Project, values: dict[str, Any], _metadata: dict[str, Any]
-        ) -> tuple[str, list[str]]:
-            created, keys = session_service.create_sessions(
-                ctx=ctx,
-                project=project,
-                data=session_input(values),
-                messages=calendar_views.MESSAGES,
+# ----------------------------------------------------------- forms about a project's modules
+
+
+def open_modules_form(call: CommandCall, form: Form, *extra: Any) -> None:
+    """A form that picks one of the project's modules: none is refused before it opens."""
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        modules = service.modules_of(ctx, project.id or 0)
+        if not modules:
+            raise NotFound(
+                Msg("training.errors.no_modules", code=project.code, command=call.command)
             )
-            first = created[0].event
-            text = t(
-                project.locale,
-                "training.sessions_created",
-                count=len(created),
-                title=first.title,
-                ids=", ".join(f"#{c.number}" for c in created),
-                number=created[0].number,
-                when=calendar_views.when(project.locale, first),
-                invited=created[0].pending,
-                command=command_name,
+        if form is PRACTICAL_FORM and not any(m.has_practical for m in modules):
+            raise NotFound(Msg("training.errors.no_practical_modules", code=project.code))
+        assert form.build is not None
+        view = form.build(project.locale, project, modules, *extra)
+    call.open(view)
+
+
+def new_session(call: CommandCall) -> None:
+    open_modules_form(call, SESSION_FORM, call.user_id)
+
+
+def new_question(call: CommandCall) -> None:
+    open_modules_form(call, QUESTION_FORM)
+
+
+def new_quiz(call: CommandCall) -> None:
+    open_modules_form(call, QUIZ_FORM)
+
+
+def new_practical(call: CommandCall) -> None:
+    open_modules_form(call, PRACTICAL_FORM)
+
+
+def save_question(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
+    project = form_project(call, ctx)
+    options, correct = service.parse_marked_options(call.values.get("options") or "")
+    question = service.add_question(
+        ctx=ctx,
+        project=project,
+        data=service.QuestionInput(
+            module_id=call.values.get("module"),
+            kind=call.values.get("kind") or "single",
+            text=call.values.get("text") or "",
+            options=options,
+            correct=correct,
+        ),
+    )
+    module = service.get_module(ctx, question.module_id)
+    count = len(service.questions_of(ctx, question.module_id))
+    return t(project.locale, "training.question_saved", module=module.name, count=count), []
+
+
+def send_quiz(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
+    project = form_project(call, ctx)
+    quiz, keys = service.start_quiz(
+        ctx=ctx,
+        project=project,
+        module_id=call.values.get("module"),
+        deadline=fields.moment(call.values.get("deadline")),
+        remind_hours=fields.whole_number(call.values.get("remind_hours")) or None,
+        messages=views.MESSAGES,
+        repeat_weekly=call.values.get("repeat") == "weekly",
+    )
+    module = service.get_module(ctx, quiz.module_id)
+    text = t(
+        project.locale,
+        "training.quiz_sent",
+        id=service.quiz_number(ctx, quiz),
+        module=module.name,
+        invited=len(keys),
+        deadline=slack_date(quiz.deadline, project.timezone),
+    )
+    return text, keys
+
+
+def save_practical(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
+    project = form_project(call, ctx)
+    row = service.record_practical(
+        ctx=ctx,
+        project=project,
+        module_id=call.values.get("module"),
+        user_id=call.values.get("user_id"),
+        score=call.values.get("score"),
+        comment=call.values.get("comment") or "",
+    )
+    module = service.get_module(ctx, row.module_id)
+    result = plain(project.locale, "training.passed" if row.passed else "training.failed")
+    text = t(
+        project.locale,
+        "training.practical_saved",
+        user=mention(row.user_id),
+        module=module.name,
+        score=row.score,
+        result=result,
+    )
+    return text, []
+
+
+def create_sessions(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
+    project = form_project(call, ctx)
+    created, keys = session_service.create_sessions(
+        ctx=ctx, project=project, data=call.data, messages=calendar_views.MESSAGES
+    )
+    first = created[0].event
+    text = t(
+        project.locale,
+        "training.sessions_created",
+        count=len(created),
+        title=first.title,
+        ids=", ".join(f"#{c.number}" for c in created),
+        number=created[0].number,
+        when=calendar_views.when(project.locale, first),
+        invited=created[0].pending,
+        command=command_name(call),
+    )
+    return text, keys
+
+
+# ------------------------------------------------------------------------------- quizzes
+
+
+def open_quiz(click: Click) -> None:
+    with click.unit() as ctx:
+        quiz = service.get_quiz(ctx, click.value)
+        project = click.project(ctx, quiz.project_id)
+        quiz, _attempt = service.quiz_for_taker(ctx, quiz.id, click.user_id)
+        module = service.get_module(ctx, quiz.module_id)
+        questions = service.quiz_questions(ctx, quiz)
+        view = QUIZ_ANSWER_FORM.build(
+            project.locale, quiz, module, questions, {"q": quiz.id}, project.timezone
+        )
+    click.open(view)
+
+
+def score_quiz(call: FormCall, ctx: Ctx) -> tuple[dict[str, Any], Any]:
+    quiz = service.get_quiz(ctx, call.metadata.get("q"))
+    call.locale = project_service.get_project_by_id(ctx, quiz.project_id).locale
+    quiz, attempt, questions = service.submit_quiz(
+        ctx=ctx, quiz_id=quiz.id, user_id=call.user_id, raw=call.values
+    )
+    module = service.get_module(ctx, quiz.module_id)
+    missed = [q for q in questions if (q.id or 0) in attempt.missed]
+    message = views.quiz_scored(
+        call.locale, quiz, module, attempt.score or 0, bool(attempt.passed), missed
+    )
+    return message, service.quiz_invitation(ctx, quiz, call.user_id)
+
+
+def post_score(call: FormCall, result: tuple[dict[str, Any], Any]) -> None:
+    """The score in the thread of the quiz's invitation (else by DM), and the Home tab again."""
+    message, invitation = result
+    if invitation is not None:
+        try:
+            call.client.chat_postMessage(
+                channel=invitation.channel, thread_ts=invitation.ts, **message
             )
-            return text, keys
+        except SlackApiError as error:
+            log.warning("could not post the quiz score: %s", error)
+    else:
+        dm(call.client, call.user_id, message)
+    call.refresh_home()
 
-        # A retried or double-submitted form makes one session (or series).
-        answer_project_form(ack, view, client, context, work, once=True)
 
-    def list_sessions(
-        context: BoltContext,
-        client: WebClient,
-        code: str | None,
-        span: str,
-        channel_id: str | None,
-    ) -> dict[str, Any]:
-        with unit(runtime, context, client) as ctx:
-            project = project_for(ctx, code, channel_id)
-            sessions = session_service.list_sessions(ctx, project, span)
-            return views.session_list(project.locale, project, sessions, span)
+def show_quiz_results(call: CommandCall) -> dict[str, Any]:
+    with call.unit() as ctx:
+        quiz = service.quiz_by_number(ctx, call.project(ctx), call.args["number"])
+        return views.quiz_results(service.quiz_results(ctx, quiz.id))
 
-    def roster_message(ctx: Ctx, event_id: Any) -> dict[str, Any]:
-        session, event = session_service.session_for_event(ctx, event_id)
+
+# ----------------------------------------------------------------------------- readiness
+
+
+def readiness_message(call: Call, find: FindProject, page: int) -> dict[str, Any]:
+    with call.unit() as ctx:
+        project = find(ctx)
+        matrix = readiness_service.readiness_for(ctx, project)
+        return views.readiness_page(project.locale, project, matrix, page)
+
+
+def show_readiness(call: CommandCall) -> dict[str, Any]:
+    return readiness_message(call, call.project, 1)
+
+
+def turn_readiness_page(click: Click) -> None:
+    project_id, _sep, page = str(click.value or "").partition(":")
+    find: FindProject = lambda ctx: click.project(ctx, project_id)  # noqa: E731
+    click.answer(readiness_message(click, find, fields.whole_number(page) or 1), replace=True)
+
+
+def send_heatmap(call: CommandCall) -> str:
+    from bot import training_charts
+
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        matrix = readiness_service.readiness_for(ctx, project)
+        locale, code = project.locale, project.code
+    upload(
+        call,
+        training_charts.readiness_heatmap(matrix, locale),
+        f"{code}-readiness.png",
+        plain(locale, "training.heatmap_title", code=code),
+        t(locale, "training.heatmap_comment", code=code),
+    )
+    return t(locale, "training.heatmap_posted")
+
+
+# ------------------------------------------------------------------------------ sessions
+
+
+def list_sessions(call: CommandCall) -> dict[str, Any]:
+    span = call.args.get("span", "")
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        sessions = session_service.list_sessions(ctx, project, span)
+        return views.session_list(project.locale, project, sessions, span)
+
+
+def numbered_session(call: CommandCall, ctx: Ctx) -> int:
+    """`[CODE] 3`: the event of the project's session number 3, as `/training list` shows it."""
+    return session_service.session_by_number(ctx, call.project(ctx), call.args["number"])
+
+
+def show_roster(call: CommandCall) -> dict[str, Any]:
+    with call.unit() as ctx:
+        session, event = session_service.session_for_event(ctx, numbered_session(call, ctx))
         project = calendar.project_of(ctx, event)
         calendar.require_change(ctx, project, event)
         module = service.get_module(ctx, session.module_id)
@@ -806,109 +604,170 @@ def register(app: App, runtime: Runtime) -> None:
             feedback=feedback,
         )
 
-    def show_roster(context: BoltContext, client: WebClient, event_id: str) -> dict[str, Any]:
-        with unit(runtime, context, client) as ctx:
-            return roster_message(ctx, event_id.lstrip("#"))
 
-    def cancel_session(context: BoltContext, client: WebClient, event_id: str) -> str:
-        with unit(runtime, context, client) as ctx:
-            _session, event = session_service.session_for_event(ctx, event_id.lstrip("#"))
-            project = calendar.project_of(ctx, event)
-            already = event.status != "scheduled"
-            event, keys = calendar.cancel_event(
-                ctx=ctx, event_id=event.id, messages=calendar_views.MESSAGES
-            )
-            key = "training.already_cancelled" if already else "training.cancelled"
-            number = calendar.numbers(ctx, [event])[event.id or 0]
-            text = t(project.locale, key, id=number, title=event.title, told=len(keys))
-        deliver(ctx.team_id, keys)
-        return text
+def cancel_session(call: CommandCall) -> str:
+    with call.unit() as ctx:
+        _session, event = session_service.session_for_event(ctx, numbered_session(call, ctx))
+        project = calendar.project_of(ctx, event)
+        already = event.status != "scheduled"
+        event, keys = calendar.cancel_event(
+            ctx=ctx, event_id=event.id, messages=calendar_views.MESSAGES
+        )
+        key = "training.already_cancelled" if already else "training.cancelled"
+        number = calendar.numbers(ctx, [event])[event.id or 0]
+        text = t(project.locale, key, id=number, title=event.title, told=len(keys))
+    call.deliver(keys)
+    return text
 
-    def open_reschedule(
-        client: WebClient, trigger_id: str, context: BoltContext, event_id: str
-    ) -> None:
-        with unit(runtime, context, client) as ctx:
-            _session, event = session_service.session_for_event(ctx, event_id.lstrip("#"))
-            project = calendar.project_of(ctx, event)
-            calendar.require_change(ctx, project, event)
-            if event.status != "scheduled":
-                raise NotFound(Msg("calendar.errors.cancelled", title=event.title))
-            view = views.reschedule_modal(project.locale, event)
-        open_modal(client, trigger_id, view)
 
-    @app.view(TrainingId.RESCHEDULE_MODAL)
-    def save_reschedule(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        values = ui.read_values(view)
-        locale = settings.locale
-        keys: list[str] = []
-        try:
-            with unit(runtime, context, client) as ctx:
-                event = calendar.get_event(ctx, ui.read_metadata(view).get("e"))
-                locale = calendar.project_of(ctx, event).locale
-                event, keys = session_service.reschedule(
-                    ctx=ctx,
-                    event_id=event.id,
-                    starts_at=fields.moment(values.get("starts_at")),
-                    duration_hours=values.get("duration"),
-                    rsvp_deadline=fields.moment(values.get("rsvp_deadline")),
-                    messages=calendar_views.MESSAGES,
-                )
-                text = t(
-                    locale,
-                    "training.rescheduled",
-                    id=calendar.numbers(ctx, [event])[event.id or 0],
-                    title=event.title,
-                    when=calendar_views.when(locale, event),
-                )
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
-        deliver(ctx.team_id, keys)
+def open_reschedule(call: CommandCall) -> None:
+    with call.unit() as ctx:
+        _session, event = session_service.session_for_event(ctx, numbered_session(call, ctx))
+        project = calendar.project_of(ctx, event)
+        calendar.require_change(ctx, project, event)
+        if event.status != "scheduled":
+            raise NotFound(Msg("calendar.errors.cancelled", title=event.title))
+        view = RESCHEDULE_FORM.build(project.locale, event)
+    call.open(view)
 
-    def open_roll_call(
-        client: WebClient, trigger_id: str, context: BoltContext, event_id: Any
-    ) -> None:
-        with unit(runtime, context, client) as ctx:
-            _session, event = session_service.session_for_event(ctx, str(event_id).lstrip("#"))
-            project = calendar.project_of(ctx, event)
-            if not calendar.can_take_attendance(ctx, project, event):
-                raise ValidationError({"": Msg("calendar.errors.not_organizer")})
-            view = views.roll_call_modal(project.locale, event, calendar.roster(ctx, event))
-        open_modal(client, trigger_id, view)
 
-    @app.action(TrainingId.ROLL_CALL)
-    def open_roll_call_from_roster(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-        respond: Respond,
-    ) -> None:
-        ack()
-        try:
-            open_roll_call(client, body["trigger_id"], context, action.get("value"))
-        except LiaisonError as error:
-            respond_error(respond, settings.locale, error)
+def save_reschedule(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
+    event = calendar.get_event(ctx, call.metadata.get("e"))
+    call.locale = calendar.project_of(ctx, event).locale
+    event, keys = session_service.reschedule(
+        ctx=ctx,
+        event_id=event.id,
+        starts_at=fields.moment(call.values.get("starts_at")),
+        duration_hours=call.values.get("duration"),
+        rsvp_deadline=fields.moment(call.values.get("rsvp_deadline")),
+        messages=calendar_views.MESSAGES,
+    )
+    text = t(
+        call.locale,
+        "training.rescheduled",
+        id=calendar.numbers(ctx, [event])[event.id or 0],
+        title=event.title,
+        when=calendar_views.when(call.locale, event),
+    )
+    return text, keys
 
-    @app.view(TrainingId.ROLL_CALL_MODAL)
-    def save_roll_call(
-        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        locale = settings.locale
-        try:
-            statuses = roll_call_statuses(ui.read_values(view))
-            with unit(runtime, context, client) as ctx:
-                event = calendar.get_event(ctx, ui.read_metadata(view).get("e"))
-                locale = calendar.project_of(ctx, event).locale
-                changed = calendar.record_attendance(ctx=ctx, event_id=event.id, statuses=statuses)
-                text = t(locale, "training.attendance_saved", title=event.title, changed=changed)
-        except LiaisonError as error:
-            refuse_form(ack, locale, error, view)
-            return
-        ack()
-        dm(client, context.user_id or "", ui.message(text, [ui.section(text)]))
+
+def open_roll_call(call: CommandCall | Click, event_id: Any) -> None:
+    with call.unit() as ctx:
+        _session, event = session_service.session_for_event(ctx, str(event_id).lstrip("#"))
+        project = calendar.project_of(ctx, event)
+        if not calendar.can_take_attendance(ctx, project, event):
+            raise ValidationError({"": Msg("calendar.errors.not_organizer")})
+        view = ROLL_CALL_FORM.build(project.locale, event, calendar.roster(ctx, event))
+    call.open(view)
+
+
+def take_attendance(call: CommandCall) -> None:
+    with call.unit() as ctx:
+        event_id = numbered_session(call, ctx)
+    open_roll_call(call, event_id)
+
+
+def roll_call_from_roster(click: Click) -> None:
+    open_roll_call(click, click.value)
+
+
+def save_roll_call(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
+    event = calendar.get_event(ctx, call.metadata.get("e"))
+    call.locale = calendar.project_of(ctx, event).locale
+    changed = calendar.record_attendance(ctx=ctx, event_id=event.id, statuses=call.data)
+    return t(call.locale, "training.attendance_saved", title=event.title, changed=changed), []
+
+
+# ------------------------------------------------------------------------- the listeners
+
+
+def told(
+    callback_id: str,
+    submit: Callable[[FormCall, Ctx], tuple[str, list[str]]],
+    build: Callable[..., dict[str, Any]],
+    who: Right = ANYONE,
+    read: Callable[[dict[str, Any]], Any] | None = None,
+) -> Form:
+    """A form whose outcome is told by DM, the messages it queued sent at once."""
+    return Form(callback_id, submit=submit, build=build, read=read, who=who, after=tell)
+
+
+MODULE_FORM = told(TrainingId.MODULE_MODAL, save_module, views.module_modal, PM, module_input)
+SESSION_FORM = told(
+    TrainingId.SESSION_MODAL, create_sessions, views.session_modal, TRAINER, session_input
+)
+QUESTION_FORM = told(TrainingId.QUESTION_MODAL, save_question, views.question_modal, TRAINER)
+QUIZ_FORM = told(TrainingId.QUIZ_MODAL, send_quiz, views.quiz_modal, TRAINER)
+PRACTICAL_FORM = told(TrainingId.PRACTICAL_MODAL, save_practical, views.practical_modal, TRAINER)
+RESCHEDULE_FORM = told(TrainingId.RESCHEDULE_MODAL, save_reschedule, views.reschedule_modal)
+ROLL_CALL_FORM = told(
+    TrainingId.ROLL_CALL_MODAL, save_roll_call, views.roll_call_modal, read=roll_call_statuses
+)
+QUIZ_ANSWER_FORM = Form(
+    TrainingId.QUIZ_ANSWER_MODAL,
+    build=views.quiz_answer_modal,
+    submit=score_quiz,
+    after=post_score,
+)
+IMPORT_FORM = listeners.csv_import_form(
+    TrainingId.IMPORT_MODAL, run_import, project_key="p", check=check_import
+)
+FORMS = (
+    MODULE_FORM,
+    SESSION_FORM,
+    QUESTION_FORM,
+    QUIZ_FORM,
+    PRACTICAL_FORM,
+    QUIZ_ANSWER_FORM,
+    RESCHEDULE_FORM,
+    ROLL_CALL_FORM,
+    IMPORT_FORM,
+)
+
+COMMAND = Command(
+    name="training",
+    catalog="training",
+    subcommands=(
+        Subcommand("curriculum", show_curriculum, args=(CODE,), who=TRAINER),
+        Subcommand("new", new_session, args=(CODE,), who=TRAINER),
+        Subcommand("list", list_sessions, args=(CODE, choice("span", "week", "all"))),
+        Subcommand("roster", show_roster, args=(CODE, SESSION_NUMBER)),
+        Subcommand("attendance", take_attendance, args=(CODE, SESSION_NUMBER)),
+        Subcommand("cancel", cancel_session, args=(CODE, SESSION_NUMBER)),
+        Subcommand("reschedule", open_reschedule, args=(CODE, SESSION_NUMBER)),
+        Subcommand("question", new_question, args=(CODE,), who=TRAINER),
+        Subcommand("quiz", new_quiz, args=(CODE,), who=TRAINER),
+        Subcommand("quiz results", show_quiz_results, args=(CODE, QUIZ_NUMBER), who=TRAINER),
+        Subcommand("practical", new_practical, args=(CODE,), who=TRAINER),
+        Subcommand("readiness", show_readiness, args=(CODE,), who=TRAINER),
+        Subcommand("heatmap", send_heatmap, args=(CODE,), who=TRAINER),
+        Subcommand(
+            "export", export, args=(choice("what", *EXPORTS, optional=False), CODE), who=TRAINER
+        ),
+        Subcommand("import curriculum", import_curriculum, args=(CODE,), who=PM),
+        Subcommand(
+            "import",
+            import_rows,
+            args=(choice("kind", "questions", "practical", optional=False), CODE),
+            who=TRAINER,
+        ),
+    ),
+)
+
+CLICKS: tuple[tuple[Callable[[Click], None], tuple[str, ...]], ...] = (
+    (adopt_standard_curriculum, (TrainingId.USE_STANDARD,)),
+    (open_module_form, (TrainingId.ADD_MODULE, TrainingId.EDIT_MODULE)),
+    (delete_module, (TrainingId.DELETE_MODULE,)),
+    (export_from_button, (TrainingId.EXPORT_CURRICULUM, TrainingId.EXPORT_READINESS)),
+    (import_from_button, (TrainingId.IMPORT_CURRICULUM,)),
+    (open_quiz, (TrainingId.TAKE_QUIZ,)),
+    (turn_readiness_page, (TrainingId.READINESS_PAGE,)),
+    (roll_call_from_roster, (TrainingId.ROLL_CALL,)),
+)
+
+
+def register(app: App, runtime: Runtime) -> None:
+    listeners.register(app, runtime, command=COMMAND, forms=FORMS)
+    for work, action_ids in CLICKS:
+        on_click(app, runtime, work, *action_ids)

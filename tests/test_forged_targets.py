@@ -413,10 +413,8 @@ CHANGE_SITES = {
     "handlers/meetings.py::turn_action_into_issue": (
         "test_a_forged_action_item_click_cannot_have_the_app_overwrite_an_issue_card",
     ),
-    "handlers/calendar.py::answer_invitation": (
+    "handlers/calendar.py::answer_in_place": (  # RSVP and check-in
         "test_a_forged_decline_changes_only_the_invitations_of_the_session",
-    ),
-    "handlers/calendar.py::check_in": (
         "test_a_forged_check_in_click_cannot_have_the_app_overwrite_an_issue_card",
     ),
     "handlers/polls.py::_update_invitation": (
