@@ -189,3 +189,47 @@ def update_sent(client: WebClient, message: SentMessage | None, payload: dict[st
 
 def open_modal(client: WebClient, trigger_id: str, view: dict[str, Any]) -> None:
     client.views_open(trigger_id=trigger_id, view=view)
+
+
+MAX_CSV_BYTES = 2_000_000
+
+
+class CsvDownloadFailed(Exception):
+    """Slack's file could not be fetched (network, HTTP error)."""
+
+
+def download_csv(url: str, token: str | None) -> str:
+    """Fetch a CSV a user uploaded to Slack (``url_private_download`` needs the bot token)."""
+    import requests  # only when someone uploads a CSV: kept out of the start-up
+
+    try:
+        response = requests.get(
+            url, headers={"Authorization": f"Bearer {token}"}, timeout=20, stream=True
+        )
+        response.raise_for_status()
+        content = response.raw.read(MAX_CSV_BYTES + 1, decode_content=True)
+    except requests.RequestException as error:
+        raise CsvDownloadFailed(str(error)) from error
+    if len(content) > MAX_CSV_BYTES:
+        raise ValidationError({"csv_file": Msg("errors.csv_too_big")})
+    return content.decode("utf-8-sig", errors="replace")
+
+
+SLACK_FILE_HOST = "https://files.slack.com/"
+
+
+def uploaded_csv(client: WebClient, file_id: Any, user_id: str) -> str:
+    """The text of a CSV this person uploaded, fetched from the URL Slack gives for the file id
+    (never a URL taken from the request, which anyone could point anywhere with the bot token)."""
+    if not isinstance(file_id, str) or not file_id:
+        raise ValidationError({"csv_file": Msg("security.file_not_found")})
+    try:
+        record = client.files_info(file=file_id)["file"]
+    except SlackApiError as error:
+        raise ValidationError({"csv_file": Msg("security.file_not_found")}) from error
+    if record.get("user") != user_id:
+        raise PermissionDenied(Msg("security.not_yours"))
+    url = record.get("url_private_download") or record.get("url_private") or ""
+    if not url.startswith(SLACK_FILE_HOST):
+        raise ValidationError({"csv_file": Msg("security.file_not_found")})
+    return download_csv(url, client.token)

@@ -255,9 +255,12 @@ ITEM_FORMS: dict[str, Callable[[Ctx, service.DueItem, dict[str, Any]], dict[str,
 }
 
 
+FORMS = (ENTRY_FORM, DONE_FORM, REPORT_FORM)
+
+
 def register(app: App, runtime: Runtime) -> None:
     settings = runtime.settings
-    listeners.register(app, runtime, forms=[ENTRY_FORM, DONE_FORM, REPORT_FORM])
+    listeners.register(app, runtime, forms=FORMS)
 
     @app.action(PlanId.USE_TEMPLATE)
     @app.action(PlanId.PAGE)

@@ -83,8 +83,11 @@ TOUCH_FORM = Form(
 )
 
 
+FORMS = (TOUCH_FORM,)
+
+
 def register(app: App, runtime: Runtime) -> None:
-    listeners.register(app, runtime, forms=[TOUCH_FORM])
+    listeners.register(app, runtime, forms=FORMS)
 
     @clicks(app.action(EngagementId.LOG_CONTACT), runtime)
     def open_contact_form(call: Call, body: dict[str, Any], action: dict[str, Any]) -> None:

@@ -441,8 +441,11 @@ def id_and_number(action: dict[str, Any]) -> tuple[int, int | None]:
     return request_id(issue_id), fields.whole_number(version)
 
 
+FORMS = (NEW_FORM, CHANGE_FORM, RATING_FORM)
+
+
 def register(app: App, runtime: Runtime) -> None:
-    listeners.register(app, runtime, command=COMMAND, forms=[NEW_FORM, CHANGE_FORM, RATING_FORM])
+    listeners.register(app, runtime, command=COMMAND, forms=FORMS)
 
     @clicks(app.shortcut(IssueId.LOG_FROM_MESSAGE), runtime)
     def log_issue_from_message(call: Call, body: dict[str, Any], _: dict[str, Any]) -> None:

@@ -4,15 +4,14 @@ import CSV; the Home tab's register buttons."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
-from bot.errors import LiaisonError, Msg, PermissionDenied, ValidationError
+from bot.errors import Msg, ValidationError
 from bot.i18n import t
 from bot.ids import Action, Callback
 from bot.runtime import Runtime
@@ -23,7 +22,7 @@ from bot.slack_io import display_name, lookup_user, user_profile
 from bot.views import common as ui
 from bot.views import keyusers as views
 from handlers import listeners
-from handlers.common import dm, dm_file, error_text, open_modal, request_id, unit, user_ids_in
+from handlers.common import dm, dm_file, open_modal, request_id, unit, user_ids_in
 from handlers.engagement import touch_by_command
 from handlers.listeners import (
     CODE,
@@ -41,7 +40,6 @@ from handlers.listeners import (
 from storage.models import Project
 
 log = logging.getLogger(__name__)
-MAX_CSV_BYTES = 2_000_000
 KIND = choice("kind", "call", "email", "face_to_face")
 
 # A request's body or its action, as Bolt passes them to a listener.
@@ -84,47 +82,6 @@ class UserResolver:
                 self._by_email = self._load_directory()
             return self._by_email.get(who.lower())
         return lookup_user(self.client, who)
-
-
-class CsvDownloadFailed(Exception):
-    """Slack's file could not be fetched (network, HTTP error)."""
-
-
-def download_csv(url: str, token: str | None) -> str:
-    """Fetch a CSV a user uploaded to Slack (``url_private_download`` needs the bot token)."""
-    import requests  # only when someone uploads a CSV: kept out of the start-up
-
-    try:
-        response = requests.get(
-            url, headers={"Authorization": f"Bearer {token}"}, timeout=20, stream=True
-        )
-        response.raise_for_status()
-        content = response.raw.read(MAX_CSV_BYTES + 1, decode_content=True)
-    except requests.RequestException as error:
-        raise CsvDownloadFailed(str(error)) from error
-    if len(content) > MAX_CSV_BYTES:
-        raise ValidationError({"csv_file": Msg("errors.csv_too_big")})
-    return content.decode("utf-8-sig", errors="replace")
-
-
-SLACK_FILE_HOST = "https://files.slack.com/"
-
-
-def uploaded_csv(client: WebClient, file_id: Any, user_id: str) -> str:
-    """The text of a CSV this person uploaded, fetched from the URL Slack gives for the file id
-    (never a URL taken from the request, which anyone could point anywhere with the bot token)."""
-    if not isinstance(file_id, str) or not file_id:
-        raise ValidationError({"csv_file": Msg("security.file_not_found")})
-    try:
-        record = client.files_info(file=file_id)["file"]
-    except SlackApiError as error:
-        raise ValidationError({"csv_file": Msg("security.file_not_found")}) from error
-    if record.get("user") != user_id:
-        raise PermissionDenied(Msg("security.not_yours"))
-    url = record.get("url_private_download") or record.get("url_private") or ""
-    if not url.startswith(SLACK_FILE_HOST):
-        raise ValidationError({"csv_file": Msg("security.file_not_found")})
-    return download_csv(url, client.token)
 
 
 # ---------------------------------------------------------------------------------- /keyuser
@@ -246,53 +203,12 @@ def confirm(call: FormCall, text: str) -> None:
     call.refresh_home()
 
 
-@dataclass(frozen=True)
-class ImportAsked:
-    project_id: int
-    files: list[Any]
-    pasted: str
-
-
-def check_import(call: FormCall, ctx: Ctx) -> ImportAsked:
-    """Who imports, and whether there is anything to import, before anything is fetched."""
-    project = call.project(ctx)
-    files = call.values.get("csv_file") or []
-    pasted = (call.values.get("csv") or "").strip()
-    if not files and not pasted:
-        raise ValidationError({"csv": Msg("errors.csv_missing")})
-    return ImportAsked(project.id or 0, files, pasted)
-
-
-def run_import(call: FormCall, asked: ImportAsked) -> None:
-    """Downloading and resolving people can take longer than Slack's 3 seconds: the modal is
-    closed by then, and the report comes as a DM."""
-    try:
-        text = (
-            uploaded_csv(call.client, (asked.files[0] or {}).get("id"), call.user_id)
-            if asked.files
-            else asked.pasted
-        )
-        with call.unit() as ctx:
-            if not call.claim(ctx):
-                return
-            project = project_service.get_project_by_id(ctx, asked.project_id)
-            report = service.import_csv(
-                ctx=ctx,
-                project=project,
-                text=text,
-                resolve_user=UserResolver(call.client),
-            )
-            message = views.import_report(call.locale, project, report)
-    except (LiaisonError, SlackApiError, CsvDownloadFailed) as error:
-        if isinstance(error, CsvDownloadFailed):
-            log.warning("CSV download failed: %s", error)
-            reason = t(call.locale, "errors.csv_download")
-        else:
-            reason = error_text(call.locale, error)
-        tell(call, reason)
-        return
-    dm(call.client, call.user_id, message)
-    call.refresh_home()
+def import_register(call: FormCall, ctx: Ctx, project: Project, text: str) -> dict[str, Any]:
+    """Resolving people by email can take a whole users.list: the modal is closed by then."""
+    report = service.import_csv(
+        ctx=ctx, project=project, text=text, resolve_user=UserResolver(call.client)
+    )
+    return views.import_report(call.locale, project, report)
 
 
 ADD_FORM = Form(
@@ -304,13 +220,12 @@ ADD_FORM = Form(
     after=confirm,
 )
 EDIT_FORM = replace(ADD_FORM, callback_id=Callback.KEYUSER_EDIT, submit=edit)
-IMPORT_FORM = Form(
+IMPORT_FORM = listeners.csv_import_form(
     Callback.KEYUSER_IMPORT,
-    build=views.import_modal,
+    import_register,
     who=PM,
-    submit=check_import,
-    after=run_import,
-    claim_in_after=True,
+    build=views.import_modal,
+    done=lambda call: call.refresh_home(),
 )
 COMMAND = Command(
     name="keyuser",
@@ -327,8 +242,11 @@ COMMAND = Command(
 )
 
 
+FORMS = (ADD_FORM, EDIT_FORM, IMPORT_FORM)
+
+
 def register(app: App, runtime: Runtime) -> None:
-    listeners.register(app, runtime, command=COMMAND, forms=[ADD_FORM, EDIT_FORM, IMPORT_FORM])
+    listeners.register(app, runtime, command=COMMAND, forms=FORMS)
 
     @app.action(Action.HOME_ADD_KEYUSER)
     def open_add_from_home(

@@ -47,6 +47,7 @@ from bot.services.context import Ctx
 from bot.views import common as ui
 from handlers.common import (
     MENTION_RE,
+    CsvDownloadFailed,
     dm,
     error_text,
     open_modal,
@@ -54,6 +55,7 @@ from handlers.common import (
     refuse_form,
     request_id,
     unit,
+    uploaded_csv,
 )
 from handlers.home import publish_home
 from storage.models import Project
@@ -123,7 +125,7 @@ def choice(name: str, *choices: str, optional: bool = True) -> Arg:
 
 
 CODE = Arg("code", "commands.arg.code", re.compile(r"[A-Za-z][A-Za-z0-9]{1,9}"), optional=True)
-NUMBER = Arg("number", pattern=re.compile(r"\d{1,7}"), example="3")
+NUMBER = Arg("number", pattern=re.compile(r"#?\d{1,7}"), example="3")  # as `list` shows: 3 or #3
 PERSON = Arg("person", "commands.arg.person", MENTION_RE)
 TEXT = Arg("text", "commands.arg.text", rest=True, optional=True)
 
@@ -461,6 +463,7 @@ def csv_import_form(
     project_key: str = "project_id",
     check: Callable[[FormCall, Ctx, Project], None] | None = None,
     done: Callable[[FormCall], None] | None = None,
+    build: Callable[..., dict[str, Any]] | None = None,
 ) -> Form:
     """A form that imports a CSV, uploaded (`csv_file`) or pasted (`csv`), into the project its
     metadata names under `project_key`. The right (`who`, then `check`) is tested and a file or
@@ -478,9 +481,6 @@ def csv_import_form(
         return project.id or 0
 
     def report(call: FormCall, project_id: int) -> None:
-        # Imported here: handlers.keyusers, where the download lives, builds its form with this.
-        from handlers.keyusers import CsvDownloadFailed, uploaded_csv
-
         files = call.values.get("csv_file") or []
         try:
             text = (
@@ -505,7 +505,7 @@ def csv_import_form(
         if done is not None:
             done(call)
 
-    return Form(callback_id, submit=submit, after=report, who=who, claim_in_after=True)
+    return Form(callback_id, submit=submit, build=build, after=report, who=who, claim_in_after=True)
 
 
 def register(

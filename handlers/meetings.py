@@ -4,9 +4,7 @@ the engagement nudge. RSVP and check-in buttons are the calendar core's (``handl
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -29,15 +27,23 @@ from handlers import listeners
 from handlers.common import dm, open_modal, request_id, respond_error, unit, update_sent
 from handlers.commplan import due_source, refresh_due_message
 from handlers.home import publish_home
-from handlers.listeners import CODE, Command, CommandCall, Form, FormCall, Right, Subcommand, choice
+from handlers.listeners import (
+    CODE,
+    NUMBER,
+    Command,
+    CommandCall,
+    Form,
+    FormCall,
+    Right,
+    Subcommand,
+    choice,
+)
 from storage.models import CalendarEvent, Meeting, MeetingActionItem, Project
 
 # Who plans and changes a project's meetings: its PMs and team (and workspace admins).
 PLANNERS = Right(
     "team", calendar.can_change, "calendar.errors.not_team", "meeting.errors.no_projects"
 )
-# A meeting's number as `/meeting list` shows it: "3" or "#3".
-NUMBER = replace(listeners.NUMBER, pattern=re.compile(r"#?\d{1,7}"))
 
 
 def meeting_input(values: dict[str, Any]) -> service.MeetingInput:

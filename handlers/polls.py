@@ -30,7 +30,7 @@ RATE_ACTION = re.compile("^" + re.escape(PollId.RATE_PREFIX))
 METADATA_LIMIT = 3000
 QUESTION_FIELDS = {"question_kind", "question_text", "question_options"}
 # A poll's number as `/poll list` shows it: "1" or "#1".
-NUMBER = replace(listeners.NUMBER, pattern=re.compile(r"#?\d{1,7}"), example="1")
+NUMBER = replace(listeners.NUMBER, example="1")
 
 
 def settings_draft(values: dict[str, Any], project_id: int, locale: str) -> dict[str, Any]:

@@ -203,8 +203,11 @@ COMMAND = Command(
 )
 
 
+FORMS = (NEW_FORM, EDIT_FORM)
+
+
 def register(app: App, runtime: Runtime) -> None:
-    listeners.register(app, runtime, command=COMMAND, forms=[NEW_FORM, EDIT_FORM])
+    listeners.register(app, runtime, command=COMMAND, forms=FORMS)
 
     @app.action(Action.HOME_NEW_PROJECT)
     def open_new_from_home(

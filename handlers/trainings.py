@@ -5,7 +5,6 @@ messages."""
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -35,8 +34,8 @@ from handlers.keyusers import UserResolver
 from handlers.listeners import (
     ANYONE,
     CODE,
+    NUMBER,
     PM,
-    Arg,
     Call,
     Command,
     CommandCall,
@@ -52,8 +51,7 @@ log = logging.getLogger(__name__)
 
 # PMs, the project team (trainers) and workspace admins run trainings and see their results.
 TRAINER = Right("team", service.can_train, "training.errors.not_team")
-SESSION_NUMBER = Arg("number", pattern=re.compile(r"#?\d{1,7}"), example="3")
-QUIZ_NUMBER = replace(SESSION_NUMBER, example="1")
+QUIZ_NUMBER = replace(NUMBER, example="1")
 EXPORTS = ("curriculum", "readiness")
 IMPORTS = ("curriculum", "questions", "practical")
 
@@ -732,10 +730,10 @@ COMMAND = Command(
         Subcommand("curriculum", show_curriculum, args=(CODE,), who=TRAINER),
         Subcommand("new", new_session, args=(CODE,), who=TRAINER),
         Subcommand("list", list_sessions, args=(CODE, choice("span", "week", "all"))),
-        Subcommand("roster", show_roster, args=(CODE, SESSION_NUMBER)),
-        Subcommand("attendance", take_attendance, args=(CODE, SESSION_NUMBER)),
-        Subcommand("cancel", cancel_session, args=(CODE, SESSION_NUMBER)),
-        Subcommand("reschedule", open_reschedule, args=(CODE, SESSION_NUMBER)),
+        Subcommand("roster", show_roster, args=(CODE, NUMBER)),
+        Subcommand("attendance", take_attendance, args=(CODE, NUMBER)),
+        Subcommand("cancel", cancel_session, args=(CODE, NUMBER)),
+        Subcommand("reschedule", open_reschedule, args=(CODE, NUMBER)),
         Subcommand("question", new_question, args=(CODE,), who=TRAINER),
         Subcommand("quiz", new_quiz, args=(CODE,), who=TRAINER),
         Subcommand("quiz results", show_quiz_results, args=(CODE, QUIZ_NUMBER), who=TRAINER),
