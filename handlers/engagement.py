@@ -3,8 +3,6 @@ PM's weekly engagement nudge."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
@@ -17,11 +15,10 @@ from bot.services.context import Ctx
 from bot.views import common as ui
 from bot.views import engagement as views
 from handlers import listeners
-from handlers.common import dm, open_modal, request_id, unit, user_ids_in
+from handlers.common import dm, request_id, unit, user_ids_in
 from handlers.commplan import open_plan_modal
 from handlers.home import publish_home
-from handlers.issues import clicks
-from handlers.listeners import Call, Form, FormCall, Right
+from handlers.listeners import Click, Form, FormCall, Right, clicks
 from storage.models import Project
 
 # Who logs a contact: the project's team (its PMs among them) and workspace admins.
@@ -90,16 +87,16 @@ def register(app: App, runtime: Runtime) -> None:
     listeners.register(app, runtime, forms=FORMS)
 
     @clicks(app.action(EngagementId.LOG_CONTACT), runtime)
-    def open_contact_form(call: Call, body: dict[str, Any], action: dict[str, Any]) -> None:
-        project_id, _, user_id = (action.get("value") or "").partition(":")
+    def open_contact_form(call: Click) -> None:
+        project_id, _, user_id = (call.action.get("value") or "").partition(":")
         with call.unit() as ctx:
             project = project_service.get_project_by_id(ctx, request_id(project_id))
             view = TOUCH_FORM.build(project.locale, CONTACTS.check(ctx, project), user_id or None)
-        open_modal(call.client, body["trigger_id"], view)
+        call.open(view)
 
     @clicks(app.action(EngagementId.HOME_PLAN), runtime)
-    def open_plan_from_home(call: Call, body: dict[str, Any], action: dict[str, Any]) -> None:
-        project_id = request_id(action.get("value"))
+    def open_plan_from_home(call: Click) -> None:
+        project_id = request_id(call.action.get("value"))
         open_plan_modal(
-            runtime, call.client, body["trigger_id"], call.context, project_id=project_id
+            runtime, call.client, call.body["trigger_id"], call.context, project_id=project_id
         )

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -28,15 +27,24 @@ from bot.views import common as ui
 from bot.views import issues as views
 from handlers import listeners
 from handlers.common import (
-    dm,
     error_text,
-    locale_without_store,
     open_modal,
     person_locale,
     request_id,
     user_ids_in,
 )
-from handlers.listeners import CODE, Arg, Call, Command, CommandCall, Form, FormCall, Subcommand
+from handlers.listeners import (
+    CODE,
+    Arg,
+    Call,
+    Click,
+    Command,
+    CommandCall,
+    Form,
+    FormCall,
+    Subcommand,
+    clicks,
+)
 
 log = logging.getLogger(__name__)
 DO_ACTION = re.compile("^" + re.escape(IssueId.DO_PREFIX) + r"(\w+)$")
@@ -87,10 +95,6 @@ def permalink(client: WebClient, channel: str | None, ts: str | None) -> str | N
     except SlackApiError as error:
         log.warning("chat.getPermalink failed: %s", slack_error_code(error))
         return None
-
-
-def refusal_text(call: Call, error: LiaisonError) -> str:
-    return error_text(person_locale(call.runtime, call.context, call.client), error)
 
 
 # ------------------------------------------------------------------------------ logging
@@ -389,50 +393,6 @@ COMMAND = Command(
 
 # --------------------------------------------------------------------------------- clicks
 
-Clicked = Callable[[Call, dict[str, Any], dict[str, Any]], str | dict[str, Any] | None]
-
-
-def tell(call: Call, body: dict[str, Any], respond: Respond, text: str) -> None:
-    """An answer only the clicking person sees: ephemeral in a channel, else a DM."""
-    if not text:
-        return
-    if body.get("response_url"):
-        respond(text=text, response_type="ephemeral", replace_original=False)
-    else:
-        dm(call.client, call.user_id, ui.message(text, [ui.section(text)]))
-
-
-def clicks(listen: Callable[..., Any], runtime: Runtime) -> Callable[[Clicked], Clicked]:
-    """Register a button or shortcut (`listen` is `app.action(...)` or `app.shortcut(...)`):
-    `run(call, body, payload)` answers with a text only the clicking person sees, a message that
-    replaces the clicked one, or None when it has answered otherwise (opened a form); a refusal
-    is told to the person in words."""
-
-    def register(run: Clicked) -> Clicked:
-        @listen
-        def clicked(
-            ack: Ack,
-            body: dict[str, Any],
-            payload: dict[str, Any],
-            client: WebClient,
-            context: BoltContext,
-            respond: Respond,
-        ) -> None:
-            ack()
-            call = Call(runtime, client, context, locale_without_store(runtime, context))
-            try:
-                answer = run(call, body, payload)
-            except LiaisonError as error:
-                answer = refusal_text(call, error)
-            if isinstance(answer, dict):
-                respond(replace_original=True, **answer)
-            else:
-                tell(call, body, respond, answer or "")
-
-        return run
-
-    return register
-
 
 def id_and_number(action: dict[str, Any]) -> tuple[int, int | None]:
     """A button's `<issue id>:<number>`: the issue's version (a click on an old message fails)
@@ -448,81 +408,79 @@ def register(app: App, runtime: Runtime) -> None:
     listeners.register(app, runtime, command=COMMAND, forms=FORMS)
 
     @clicks(app.shortcut(IssueId.LOG_FROM_MESSAGE), runtime)
-    def log_issue_from_message(call: Call, body: dict[str, Any], _: dict[str, Any]) -> None:
-        message = body.get("message") or {}
+    def log_issue_from_message(call: Click) -> None:
+        message = call.body.get("message") or {}
         text = (message.get("text") or "").strip()
         first_line = text.splitlines()[0] if text else ""
-        channel_id = (body.get("channel") or {}).get("id")
+        channel_id = (call.body.get("channel") or {}).get("id")
         open_new_form(
             call,
-            body["trigger_id"],
+            call.body["trigger_id"],
             channel_id,
             defaults=service.IssueInput(
                 title=ui.clip(first_line, 150), description=ui.clip(text, 3000)
             ),
-            source={"channel": channel_id, "ts": message.get("ts") or body.get("message_ts")},
+            source={"channel": channel_id, "ts": message.get("ts") or call.body.get("message_ts")},
         )
 
     @clicks(app.action(IssueId.HOME_LOG), runtime)
-    def log_issue_from_home(call: Call, body: dict[str, Any], action: dict[str, Any]) -> None:
-        project_id = fields.record_id(action.get("value") or "")
-        open_new_form(call, body["trigger_id"], None, project_id=project_id)
+    def log_issue_from_home(call: Click) -> None:
+        project_id = fields.record_id(call.action.get("value") or "")
+        open_new_form(call, call.body["trigger_id"], None, project_id=project_id)
 
     @clicks(app.action(DO_ACTION), runtime)
-    def act_on_issue(call: Call, body: dict[str, Any], action: dict[str, Any]) -> str:
-        verb = action["action_id"][len(IssueId.DO_PREFIX) :]
-        issue_id, version = id_and_number(action)
+    def act_on_issue(call: Click) -> str:
+        verb = call.action["action_id"][len(IssueId.DO_PREFIX) :]
+        issue_id, version = id_and_number(call.action)
         if verb in service.VERBS_WITH_INPUT:
-            return open_change_form(call, body, issue_id, verb)
+            return open_change_form(call, call.body, issue_id, verb)
         return perform(call, verb=verb, issue_id=issue_id, expected_version=version)
 
     @clicks(app.action(IssueId.RATE_REOPEN), runtime)
-    def reopen_from_rating(call: Call, body: dict[str, Any], action: dict[str, Any]) -> str:
-        issue_id, version = id_and_number(action)
+    def reopen_from_rating(call: Click) -> str:
+        issue_id, version = id_and_number(call.action)
         return perform(call, verb=service.Verb.REOPEN, issue_id=issue_id, expected_version=version)
 
     @clicks(app.action(RATE_ACTION), runtime)
-    def rate_resolution(
-        call: Call, body: dict[str, Any], action: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        issue_id, rating = id_and_number(action)  # out of range: the service says so
+    def rate_resolution(call: Click) -> dict[str, Any] | None:
+        issue_id, rating = id_and_number(call.action)  # out of range: the service says so
         with call.unit() as ctx:
             thanks, keys = rate(ctx, issue_id, rating or 0, "")
         call.deliver(keys)
         return thanks
 
     @clicks(app.action(IssueId.RATE_COMMENT), runtime)
-    def open_rating_form(call: Call, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def open_rating_form(call: Click) -> None:
         with call.unit() as ctx:
-            issue, project = service.get_issue(ctx, request_id(action.get("value")))
+            issue, project = service.get_issue(ctx, request_id(call.action.get("value")))
             if ctx.actor_id != issue.reporter_id:  # the value may be forged: show nothing
                 raise PermissionDenied(
                     Msg("issues.refused.rate_not_reporter", ref=service.issue_key(project, issue))
                 )
             view = RATING_FORM.build(project.locale, project, issue, issue.rating)
-        open_modal(call.client, body["trigger_id"], view)
+        call.open(view)
 
     @clicks(app.action(IssueId.REMIND_TOMORROW), runtime)
-    def remind_tomorrow(call: Call, body: dict[str, Any], action: dict[str, Any]) -> str:
-        return snooze(call, action.get("value") or "", None)
+    def remind_tomorrow(call: Click) -> str:
+        return snooze(call, call.action.get("value") or "", None)
 
     @clicks(app.action(IssueId.SNOOZE_UNTIL), runtime)
-    def snooze_until(call: Call, body: dict[str, Any], action: dict[str, Any]) -> str:
-        ids = (action.get("block_id") or "").partition(":")[2]
-        return snooze(call, ids, action.get("selected_date") or "")
+    def snooze_until(call: Click) -> str:
+        ids = (call.action.get("block_id") or "").partition(":")[2]
+        return snooze(call, ids, call.action.get("selected_date") or "")
 
     @clicks(app.action(PAGE_ACTION), runtime)
-    def turn_list_page(call: Call, body: dict[str, Any], action: dict[str, Any]) -> dict[str, Any]:
-        page, _, raw = (action.get("value") or "1|").partition("|")
+    def turn_list_page(call: Click) -> dict[str, Any]:
+        page, _, raw = (call.action.get("value") or "1|").partition("|")
         try:
             return list_page(call, raw.split(), fields.whole_number(page) or 1)
         except LiaisonError as error:  # the list's place says why
-            return {"text": refusal_text(call, error)}
+            return {"text": call.refusal(error)}
 
     @clicks(app.action(IssueId.HOME_OPEN), runtime)
-    def open_issue_from_home(call: Call, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def open_issue_from_home(call: Click) -> None:
         with call.unit() as ctx:
-            issue, project = service.get_issue(ctx, request_id(action.get("value")))
+            issue, project = service.get_issue(ctx, request_id(call.action.get("value")))
             if not service.can_see(ctx, project, issue):
                 raise NotFound(Msg("issues.errors.not_found", ref=str(issue.id)))
             view = views.issue_detail_modal(
@@ -532,7 +490,7 @@ def register(app: App, runtime: Runtime) -> None:
                 service.allowed_verbs(ctx, project, issue),
                 service.history(ctx, issue),
             )
-        open_modal(call.client, body["trigger_id"], view)
+        call.open(view)
 
 
 def snooze(call: Call, ids: str, until: date | str | None) -> str:

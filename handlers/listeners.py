@@ -50,6 +50,7 @@ from handlers.common import (
     CsvDownloadFailed,
     dm,
     error_text,
+    locale_without_store,
     open_modal,
     person_locale,
     refuse_form,
@@ -506,6 +507,108 @@ def csv_import_form(
             done(call)
 
     return Form(callback_id, submit=submit, build=build, after=report, who=who, claim_in_after=True)
+
+
+# ----------------------------------------------------------------------------------- buttons
+
+
+@dataclass
+class Click(Call):
+    """A button, a menu choice or a message shortcut: the request's body, the clicked element, and
+    how to answer the person who clicked."""
+
+    body: dict[str, Any] = field(default_factory=dict)
+    action: dict[str, Any] = field(default_factory=dict)
+    respond: Respond | None = None
+
+    @property
+    def value(self) -> Any:
+        return self.action.get("value")
+
+    @property
+    def action_id(self) -> str:
+        return str(self.action.get("action_id") or "")
+
+    @property
+    def trigger_id(self) -> str:
+        return str(self.body.get("trigger_id") or "")
+
+    @property
+    def view_id(self) -> str:
+        return str((self.body.get("view") or {}).get("id") or "")
+
+    def project(self, ctx: Ctx, raw: Any = None) -> Project:
+        """The project the button names (an id that may be forged: the services check rights)."""
+        project = project_service.get_project_by_id(
+            ctx, request_id(self.value if raw is None else raw)
+        )
+        self.locale = project.locale
+        return project
+
+    def open(self, view: dict[str, Any]) -> None:
+        open_modal(self.client, self.trigger_id, view)
+
+    def tell(self, text: str) -> None:
+        """An answer only the clicking person sees: ephemeral where the click was in a message,
+        else (the Home tab, a modal) a DM."""
+        if not text:
+            return
+        if self.body.get("response_url") and self.respond is not None:
+            self.respond(text=text, response_type="ephemeral", replace_original=False)
+        else:
+            dm(self.client, self.user_id, ui.message(text, [ui.section(text)]))
+
+    def answer(self, payload: dict[str, Any] | str, *, replace: bool = False) -> None:
+        if isinstance(payload, str):
+            payload = {"text": payload}
+        assert self.respond is not None
+        self.respond(**payload, response_type="ephemeral", replace_original=replace)
+
+    def refusal(self, error: LiaisonError) -> str:
+        return error_text(person_locale(self.runtime, self.context, self.client), error)
+
+
+Clicked = Callable[[Click], Reply]
+
+
+def clicks(listen: Callable[..., Any], runtime: Runtime) -> Callable[[Clicked], Clicked]:
+    """Register a button or shortcut (`listen` is `app.action(...)` or `app.shortcut(...)`):
+    `run(click)` answers with a text only the clicking person sees, a message that replaces the
+    clicked one, or None when it has answered otherwise (opened a form); a refusal is told to
+    the person in words."""
+
+    def register(run: Clicked) -> Clicked:
+        @listen
+        def clicked(
+            ack: Ack,
+            body: dict[str, Any],
+            payload: dict[str, Any],
+            client: WebClient,
+            context: BoltContext,
+            respond: Respond,
+        ) -> None:
+            ack()
+            click = Click(
+                runtime=runtime,
+                client=client,
+                context=context,
+                locale=locale_without_store(runtime, context),
+                body=body,
+                action=payload,
+                respond=respond,
+            )
+            try:
+                answer = run(click)
+            except LiaisonError as error:
+                answer = click.refusal(error)
+            if isinstance(answer, dict):
+                respond(replace_original=True, **answer)
+            else:
+                click.tell(answer or "")
+
+        return run
+
+    return register
 
 
 def register(

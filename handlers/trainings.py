@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
-from slack_sdk import WebClient
+from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from bot.calendar import service as calendar
@@ -29,7 +28,7 @@ from bot.views import calendar as calendar_views
 from bot.views import common as ui
 from bot.views import trainings as views
 from handlers import listeners
-from handlers.common import dm, error_text, open_modal, request_id, respond_error
+from handlers.common import dm, error_text, request_id
 from handlers.keyusers import UserResolver
 from handlers.listeners import (
     ANYONE,
@@ -37,6 +36,7 @@ from handlers.listeners import (
     NUMBER,
     PM,
     Call,
+    Click,
     Command,
     CommandCall,
     Form,
@@ -44,6 +44,7 @@ from handlers.listeners import (
     Right,
     Subcommand,
     choice,
+    clicks,
 )
 from storage.models import Project
 
@@ -115,64 +116,10 @@ def roll_call_statuses(values: dict[str, Any]) -> dict[str, str]:
 # ------------------------------------------------------------------------------- buttons
 
 
-@dataclass
-class Click(Call):
-    """A button of a training message or form: its value, and how to answer the person."""
-
-    value: Any = None
-    trigger_id: str = ""
-    view_id: str = ""
-    action_id: str = ""
-    respond: Respond | None = None
-
-    def project(self, ctx: Ctx, raw: Any = None) -> Project:
-        """The project the button names (an id that may be forged: the services check rights)."""
-        project = project_service.get_project_by_id(
-            ctx, request_id(self.value if raw is None else raw)
-        )
-        self.locale = project.locale
-        return project
-
-    def open(self, view: dict[str, Any]) -> None:
-        open_modal(self.client, self.trigger_id, view)
-
-    def answer(self, payload: dict[str, Any] | str, *, replace: bool = False) -> None:
-        if isinstance(payload, str):
-            payload = {"text": payload}
-        assert self.respond is not None
-        self.respond(**payload, response_type="ephemeral", replace_original=replace)
-
-
 def on_click(app: App, runtime: Runtime, work: Callable[[Click], None], *action_ids: str) -> None:
     """A button: `work` answers it; a refusal is told to the clicker only."""
-
-    def clicked(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-        respond: Respond,
-    ) -> None:
-        ack()
-        click = Click(
-            runtime=runtime,
-            client=client,
-            context=context,
-            locale=runtime.settings.locale,
-            value=action.get("value"),
-            trigger_id=body.get("trigger_id") or "",
-            view_id=(body.get("view") or {}).get("id") or "",
-            action_id=action.get("action_id") or "",
-            respond=respond,
-        )
-        try:
-            work(click)
-        except LiaisonError as error:
-            respond_error(respond, click.locale, error)
-
     for action_id in action_ids:
-        app.action(action_id)(clicked)
+        clicks(app.action(action_id), runtime)(work)
 
 
 def command_name(call: Call) -> str:
