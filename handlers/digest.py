@@ -6,10 +6,9 @@ import logging
 from typing import Any
 
 from markupsafe import Markup
-from slack_bolt import Ack, App, BoltContext, Respond
-from slack_sdk import WebClient
+from slack_bolt import App
 
-from bot.errors import LiaisonError, Msg, PermissionDenied
+from bot.errors import Msg, PermissionDenied
 from bot.i18n import plain, t
 from bot.ids import DigestId
 from bot.jobs import digest as digest_jobs
@@ -22,9 +21,19 @@ from bot.views import common as ui
 from bot.views import digest as views
 from bot.views import home as home_views
 from handlers import listeners
-from handlers.common import error_text, open_modal, request_id, unit
+from handlers.common import request_id
 from handlers.home import publish_home
-from handlers.listeners import CODE, Command, CommandCall, Form, FormCall, Right, Subcommand
+from handlers.listeners import (
+    CODE,
+    Click,
+    Command,
+    CommandCall,
+    Form,
+    FormCall,
+    Right,
+    Subcommand,
+    clicks,
+)
 from storage.models import Project
 
 log = logging.getLogger(__name__)
@@ -113,87 +122,49 @@ COMMAND = Command(
 
 
 def register(app: App, runtime: Runtime) -> None:
-    settings = runtime.settings
     listeners.register(app, runtime, command=COMMAND, forms=FORMS)
 
-    def deliver(team_id: str, keys: list[str]) -> None:
-        if keys:
-            runtime.sender().deliver_due(team_id=team_id, keys=keys)
-
-    @app.action(DigestId.OPEN_DASHBOARD)
-    def open_dashboard(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-        respond: Respond,
-    ) -> None:
-        ack()
-        try:
-            with unit(runtime, context, client) as ctx:
-                project = _pm_project(ctx, action.get("value"))
-                dashboard = service.project_dashboard(
-                    ctx, project, at_risk_limit=home_views.RISK_PAGE * 3
-                )
-                blocks = home_views.project_dashboard(project.locale, dashboard, in_modal=True)
-                view = ui.modal(
-                    callback_id=DigestId.OPEN_DASHBOARD,
-                    title=plain(project.locale, "dashboard.modal_title"),
-                    close=plain(project.locale, "common.close"),
-                    blocks=blocks,
-                )
-        except LiaisonError as error:
-            respond(
-                text=error_text(settings.locale, error),
-                response_type="ephemeral",
-                replace_original=False,
+    @clicks(app.action(DigestId.OPEN_DASHBOARD), runtime)
+    def open_dashboard(click: Click) -> None:
+        with click.unit() as ctx:
+            project = _pm_project(ctx, click.value)
+            dashboard = service.project_dashboard(
+                ctx, project, at_risk_limit=home_views.RISK_PAGE * 3
             )
-            return
-        open_modal(client, body["trigger_id"], view)
+            blocks = home_views.project_dashboard(project.locale, dashboard, in_modal=True)
+            view = ui.modal(
+                callback_id=DigestId.OPEN_DASHBOARD,
+                title=plain(project.locale, "dashboard.modal_title"),
+                close=plain(project.locale, "common.close"),
+                blocks=blocks,
+            )
+        click.open(view)
 
-    @app.action(DigestId.REMIND_OWNERS)
-    def remind_owners(
-        ack: Ack,
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-        respond: Respond,
-    ) -> None:
-        ack()
-        try:
-            with unit(runtime, context, client) as ctx:
-                project = _pm_project(ctx, action.get("value"))
-                keys = digest_jobs.remind_owners(ctx, project)
-                key = "digest.reminded" if keys else "digest.nobody_to_remind"
-                text = t(project.locale, key, count=len(keys), code=project.code)
-        except LiaisonError as error:
-            text = error_text(settings.locale, error)
-            keys = []
-        deliver(context.team_id or "", keys)
-        respond(text=text, response_type="ephemeral", replace_original=False)
+    @clicks(app.action(DigestId.REMIND_OWNERS), runtime)
+    def remind_owners(click: Click) -> str:
+        with click.unit() as ctx:
+            project = _pm_project(ctx, click.value)
+            keys = digest_jobs.remind_owners(ctx, project)
+            key = "digest.reminded" if keys else "digest.nobody_to_remind"
+            text = t(project.locale, key, count=len(keys), code=project.code)
+        click.deliver(keys)
+        return text
 
-    @app.action(DigestId.HOME_PAGE)
-    @app.action(DigestId.HOME_PAGE_BACK)
-    def page_home(
-        ack: Ack, action: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
+    @clicks(app.action(DigestId.HOME_PAGE), runtime)
+    @clicks(app.action(DigestId.HOME_PAGE_BACK), runtime)
+    def page_home(click: Click) -> None:
         """ "Show more" / "Show less" on the Home tab: publish it again at the asked page."""
-        ack()
-        section, _, rest = (action.get("value") or "").partition(":")
+        section, _, rest = (click.value or "").partition(":")
         project_id, _, page = rest.partition(":")
         key = "issues" if section == "issues" else f"risk:{project_id}"
         pages = {key: fields.whole_number(page) or 0}
         if section == "risk" and (ident := fields.record_id(project_id)):
             pages["project"] = ident
-        publish_home(runtime, client, context.team_id or "", context.user_id or "", pages)
+        publish_home(runtime, click.client, click.team_id, click.user_id, pages)
 
-    @app.action(DigestId.HOME_PICK_PROJECT)
-    def pick_project(
-        ack: Ack, action: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        ack()
-        raw = (action.get("selected_option") or {}).get("value") or ""
+    @clicks(app.action(DigestId.HOME_PICK_PROJECT), runtime)
+    def pick_project(click: Click) -> None:
+        raw = (click.action.get("selected_option") or {}).get("value") or ""
         ident = fields.record_id(raw)
         pages = {"project": ident} if ident else {}
-        publish_home(runtime, client, context.team_id or "", context.user_id or "", pages)
+        publish_home(runtime, click.client, click.team_id, click.user_id, pages)
