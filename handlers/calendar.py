@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
-from slack_sdk import WebClient
+from slack_bolt import App
 
 from bot.calendar import service
 from bot.errors import LiaisonError
@@ -19,7 +17,8 @@ from bot.ids import CalendarId
 from bot.runtime import Runtime
 from bot.services.context import Ctx
 from bot.views import calendar as views
-from handlers.common import respond_error, unit, update_sent
+from handlers.common import error_text, update_sent
+from handlers.listeners import Click, clicks
 from storage.models import CalendarEvent, Invitation
 
 RSVP_ACTION = re.compile("^" + re.escape(CalendarId.RSVP_PREFIX))
@@ -28,62 +27,50 @@ RSVP_ACTION = re.compile("^" + re.escape(CalendarId.RSVP_PREFIX))
 Answer = tuple[CalendarEvent, Invitation, int | None, list[str]]
 
 
-def answer_in_place(
-    runtime: Runtime,
-    client: WebClient,
-    context: BoltContext,
-    respond: Respond,
-    value: Any,
-    act: Callable[[Ctx, CalendarEvent], Answer],
-) -> None:
+def answer_in_place(click: Click, act: Callable[[Ctx, CalendarEvent], Answer]) -> str | None:
     """`act` for the clicking person on the event the button names (the event, their invitation,
     their place on the waitlist and the messages to send), then their answer shown in the
     invitation DM; a refusal is told to them only."""
-    event_id = views.read_value(value).get("e")
-    locale = runtime.settings.locale
-    with unit(runtime, context, client) as ctx:
+    event_id = views.read_value(click.value).get("e")
+    click.locale = click.runtime.settings.locale
+    with click.unit() as ctx:
         try:
             event = service.get_event(ctx, event_id)
-            locale = service.project_of(ctx, event).locale
+            click.locale = service.project_of(ctx, event).locale
             event, invitation, position, keys = act(ctx, event)
         except LiaisonError as error:
-            respond_error(respond, locale, error)
-            return
-        payload = views.invitation(locale, event, invitation, position)
+            return error_text(click.locale, error)  # in the event's language, not the person's
+        payload = views.invitation(click.locale, event, invitation, position)
         message = service.invitation_message(ctx, event, invitation)
-    update_sent(client, message, payload)
-    if keys:
-        runtime.sender().deliver_due(team_id=context.team_id, keys=keys)
+    update_sent(click.client, message, payload)
+    click.deliver(keys)
+    return None
+
+
+def answer_invitation(click: Click) -> str | None:
+    answer = click.action_id[len(CalendarId.RSVP_PREFIX) :]
+
+    def rsvp(ctx: Ctx, event: CalendarEvent) -> Answer:
+        outcome = service.respond(
+            ctx=ctx,
+            event_id=event.id,
+            user_id=click.user_id,
+            response=answer,
+            messages=views.MESSAGES,
+        )
+        return outcome.event, outcome.invitation, outcome.position, outcome.keys
+
+    return answer_in_place(click, rsvp)
+
+
+def check_in(click: Click) -> str | None:
+    def arrive(ctx: Ctx, event: CalendarEvent) -> Answer:
+        invitation = service.check_in(ctx=ctx, event_id=event.id, user_id=click.user_id)
+        return event, invitation, service.waitlist_position(ctx, invitation), []
+
+    return answer_in_place(click, arrive)
 
 
 def register(app: App, runtime: Runtime) -> None:
-    @app.action(RSVP_ACTION)
-    def answer_invitation(
-        ack: Ack, action: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
-    ) -> None:
-        ack()
-        answer = action["action_id"][len(CalendarId.RSVP_PREFIX) :]
-
-        def rsvp(ctx: Ctx, event: CalendarEvent) -> Answer:
-            outcome = service.respond(
-                ctx=ctx,
-                event_id=event.id,
-                user_id=context.user_id or "",
-                response=answer,
-                messages=views.MESSAGES,
-            )
-            return outcome.event, outcome.invitation, outcome.position, outcome.keys
-
-        answer_in_place(runtime, client, context, respond, action.get("value"), rsvp)
-
-    @app.action(CalendarId.CHECK_IN)
-    def check_in(
-        ack: Ack, action: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
-    ) -> None:
-        ack()
-
-        def arrive(ctx: Ctx, event: CalendarEvent) -> Answer:
-            invitation = service.check_in(ctx=ctx, event_id=event.id, user_id=context.user_id or "")
-            return event, invitation, service.waitlist_position(ctx, invitation), []
-
-        answer_in_place(runtime, client, context, respond, action.get("value"), arrive)
+    clicks(app.action(RSVP_ACTION), runtime)(answer_invitation)
+    clicks(app.action(CalendarId.CHECK_IN), runtime)(check_in)

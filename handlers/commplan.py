@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -23,14 +23,11 @@ from bot.views import common as ui
 from bot.views import commplan as views
 from handlers import listeners
 from handlers.common import dm, error_text, open_modal, request_id, unit, update_sent
-from handlers.listeners import CommandCall, Form, FormCall, Right
+from handlers.listeners import Call, Click, Clicked, CommandCall, Form, FormCall, Right, clicks
 from storage.models import Project
 
 # The plan is made and changed by the PMs and the team (a workspace admin too).
 PLANNER = Right("team", project_service.can_see_register, "plan.errors.not_team")
-
-# A request's body or its action, as Bolt passes them to a listener.
-Payload = dict[str, Any]
 
 
 def entry_input(values: dict[str, Any]) -> service.PlanEntryInput:
@@ -73,27 +70,26 @@ def open_plan_modal(
     open_modal(client, trigger_id, view)
 
 
-def tell(client: WebClient, user_id: str, text: str) -> None:
-    dm(client, user_id, ui.message(text, [ui.section(text)]))
+def tell(call: Call, text: str) -> None:
+    """A DM to the person who acted (the due DM's answers come as DMs, wherever they clicked)."""
+    dm(call.client, call.user_id, ui.message(text, [ui.section(text)]))
 
 
-def refresh_due_message(
-    runtime: Runtime, client: WebClient, context: BoltContext, ts: Any, occurrence_id: int
-) -> None:
+def refresh_due_message(call: Call, ts: Any, occurrence_id: int) -> None:
     """Show the new state of every item of the due DM the person acted from (buttons gone where
     it was acted on). That DM is the app's own DM to them at ``ts`` listing the item, as the
     outbox recorded it; for a ts naming anything else the new state comes in a new DM."""
-    with unit(runtime, context, client) as ctx:
+    with call.unit() as ctx:
         item = service.occurrence_for_owner(ctx, occurrence_id)
         locale = item.project.locale
         text = views.item_state(locale, item)
         sent = service.due_message(ctx, str(ts or ""))
         listed = views.occurrence_ids_in(sent.payload.get("blocks") or []) if sent else []
         items = service.items_for_owner(ctx, listed) if occurrence_id in listed else []
-    if items and update_sent(client, sent, views.due_dm(locale, items)):
+    if items and update_sent(call.client, sent, views.due_dm(locale, items)):
         return
     if text:
-        tell(client, context.user_id or "", text)
+        tell(call, text)
 
 
 def due_source(body: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +122,7 @@ def show_saved_entry(call: FormCall, saved: tuple[str, dict[str, Any] | None]) -
             return
         except SlackApiError:
             pass  # the plan was closed meanwhile: confirm by DM instead
-    tell(call.client, call.user_id, text)
+    tell(call, text)
 
 
 def mark_done(call: FormCall, ctx: Ctx) -> tuple[list[str], int]:
@@ -169,9 +165,7 @@ def show_item_state(call: FormCall, done: tuple[list[str], int]) -> None:
     """Send what was queued, then show the item's new state in the due DM it came from."""
     keys, occurrence_id = done
     call.deliver(keys)
-    refresh_due_message(
-        call.runtime, call.client, call.context, call.metadata.get("ts"), occurrence_id
-    )
+    refresh_due_message(call, call.metadata.get("ts"), occurrence_id)
 
 
 ENTRY_FORM = Form(
@@ -258,75 +252,70 @@ ITEM_FORMS: dict[str, Callable[[Ctx, service.DueItem, dict[str, Any]], dict[str,
 FORMS = (ENTRY_FORM, DONE_FORM, REPORT_FORM)
 
 
+def change_plan(click: Click) -> None:
+    """A button of the plan modal: change the plan (or the page), then show it again."""
+    metadata = ui.read_metadata(click.body["view"])
+    page = fields.whole_number(metadata.get("page")) or 0
+    with click.unit() as ctx:
+        project, page = PLAN_CHANGES[click.action_id](
+            ctx, click.value, page, request_id(metadata.get("project_id"))
+        )
+        shown = plan_view(ctx, project, page)
+    click.client.views_update(view_id=click.view_id, view=shown)
+
+
+def open_entry_form(click: Click) -> None:
+    """The plan's "Add" and "Edit": the entry form, over the plan (or alone, from a DM)."""
+    root_view_id = click.view_id or None
+    with click.unit() as ctx:
+        project, data, entry_id = ENTRY_PREFILLS[click.action_id](ctx, click.value)
+        service.require_planner(ctx, project)
+        view = ENTRY_FORM.build(
+            project.locale, project, data, entry_id=entry_id, root_view_id=root_view_id
+        )
+    if root_view_id:
+        click.client.views_push(trigger_id=click.trigger_id, view=view)
+    else:
+        click.open(view)
+
+
+# ------------------------------------------------------------------- the owner's due DM
+
+
+def open_item_form(click: Click) -> None:
+    """A due item's "Done" asks for a note, its "Draft report" opens the report to review."""
+    with click.unit() as ctx:
+        item = service.occurrence_for_owner(ctx, request_id(click.value))
+        view = ITEM_FORMS[click.action_id](ctx, item, due_source(click.body))
+    if view is None:
+        tell(click, t(item.project.locale, "plan.answer.already_done"))
+        return
+    click.open(view)
+
+
+def snooze_item(click: Click) -> None:
+    try:
+        with click.unit() as ctx:
+            item = service.snooze(ctx=ctx, occurrence_id=request_id(click.value))
+    except ValidationError as error:
+        tell(click, error_text(click.runtime.settings.locale, error))
+        return
+    refresh_due_message(click, due_source(click.body)["ts"], item.occurrence.id or 0)
+
+
+BUTTONS: dict[str, Clicked] = {
+    PlanId.USE_TEMPLATE: change_plan,
+    PlanId.PAGE: change_plan,
+    PlanId.REMOVE: change_plan,
+    PlanId.ADD: open_entry_form,
+    PlanId.EDIT: open_entry_form,
+    PlanId.DUE_DONE: open_item_form,
+    PlanId.DUE_DRAFT: open_item_form,
+    PlanId.DUE_SNOOZE: snooze_item,
+}
+
+
 def register(app: App, runtime: Runtime) -> None:
-    settings = runtime.settings
     listeners.register(app, runtime, forms=FORMS)
-
-    @app.action(PlanId.USE_TEMPLATE)
-    @app.action(PlanId.PAGE)
-    @app.action(PlanId.REMOVE)
-    def change_plan(
-        ack: Ack, body: Payload, action: Payload, client: WebClient, context: BoltContext
-    ) -> None:
-        """A button of the plan modal: change the plan (or the page), then show it again."""
-        ack()
-        view = body["view"]
-        metadata = ui.read_metadata(view)
-        page = fields.whole_number(metadata.get("page")) or 0
-        with unit(runtime, context, client) as ctx:
-            project, page = PLAN_CHANGES[action["action_id"]](
-                ctx, action.get("value"), page, request_id(metadata.get("project_id"))
-            )
-            shown = plan_view(ctx, project, page)
-        client.views_update(view_id=view["id"], view=shown)
-
-    @app.action(PlanId.ADD)
-    @app.action(PlanId.EDIT)
-    def open_entry_form(
-        ack: Ack, body: Payload, action: Payload, client: WebClient, context: BoltContext
-    ) -> None:
-        """The plan's "Add" and "Edit": the entry form, over the plan (or alone, from a DM)."""
-        ack()
-        root_view_id = (body.get("view") or {}).get("id")
-        with unit(runtime, context, client) as ctx:
-            prefill = ENTRY_PREFILLS[action["action_id"]]
-            project, data, entry_id = prefill(ctx, action.get("value"))
-            service.require_planner(ctx, project)
-            view = ENTRY_FORM.build(
-                project.locale, project, data, entry_id=entry_id, root_view_id=root_view_id
-            )
-        if root_view_id:
-            client.views_push(trigger_id=body["trigger_id"], view=view)
-        else:
-            open_modal(client, body["trigger_id"], view)
-
-    # ------------------------------------------------------------------- the owner's due DM
-
-    @app.action(PlanId.DUE_DONE)
-    @app.action(PlanId.DUE_DRAFT)
-    def open_item_form(
-        ack: Ack, body: Payload, action: Payload, client: WebClient, context: BoltContext
-    ) -> None:
-        """A due item's "Done" asks for a note, its "Draft report" opens the report to review."""
-        ack()
-        with unit(runtime, context, client) as ctx:
-            item = service.occurrence_for_owner(ctx, request_id(action.get("value")))
-            view = ITEM_FORMS[action["action_id"]](ctx, item, due_source(body))
-        if view is None:
-            tell(client, context.user_id or "", t(item.project.locale, "plan.answer.already_done"))
-            return
-        open_modal(client, body["trigger_id"], view)
-
-    @app.action(PlanId.DUE_SNOOZE)
-    def snooze_item(
-        ack: Ack, body: Payload, action: Payload, client: WebClient, context: BoltContext
-    ) -> None:
-        ack()
-        try:
-            with unit(runtime, context, client) as ctx:
-                item = service.snooze(ctx=ctx, occurrence_id=request_id(action.get("value")))
-        except ValidationError as error:
-            tell(client, context.user_id or "", error_text(settings.locale, error))
-            return
-        ts = due_source(body)["ts"]
-        refresh_due_message(runtime, client, context, ts, item.occurrence.id or 0)
+    for action_id, run in BUTTONS.items():
+        clicks(app.action(action_id), runtime)(run)

@@ -7,7 +7,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block
 
@@ -22,7 +22,7 @@ from bot.slack_io import display_name, lookup_user, user_profile
 from bot.views import common as ui
 from bot.views import keyusers as views
 from handlers import listeners
-from handlers.common import dm, dm_file, open_modal, request_id, unit, user_ids_in
+from handlers.common import dm, dm_file, request_id, user_ids_in
 from handlers.engagement import touch_by_command
 from handlers.listeners import (
     CODE,
@@ -30,20 +30,19 @@ from handlers.listeners import (
     PM,
     TEAM,
     TEXT,
+    Click,
     Command,
     CommandCall,
     Form,
     FormCall,
     Subcommand,
     choice,
+    clicks,
 )
 from storage.models import Project
 
 log = logging.getLogger(__name__)
 KIND = choice("kind", "call", "email", "face_to_face")
-
-# A request's body or its action, as Bolt passes them to a listener.
-Payload = dict[str, Any]
 
 
 def keyuser_input(values: dict[str, Any]) -> service.KeyUserInput:
@@ -248,37 +247,30 @@ FORMS = (ADD_FORM, EDIT_FORM, IMPORT_FORM)
 def register(app: App, runtime: Runtime) -> None:
     listeners.register(app, runtime, command=COMMAND, forms=FORMS)
 
-    @app.action(Action.HOME_ADD_KEYUSER)
-    def open_add_from_home(
-        ack: Ack, body: Payload, action: Payload, client: WebClient, context: BoltContext
-    ) -> None:
-        ack()
-        with unit(runtime, context, client) as ctx:
-            project = project_service.get_project_by_id(ctx, request_id(action.get("value")))
-            PM.check(ctx, project)
-            view = ADD_FORM.build(project.locale, projects=[project], project=project)
-        open_modal(client, body["trigger_id"], view)
+    clicks(app.action(Action.HOME_ADD_KEYUSER), runtime)(open_add_from_home)
+    clicks(app.action(Action.HOME_SHOW_REGISTER), runtime)(show_register_from_home)
 
-    @app.action(Action.HOME_SHOW_REGISTER)
-    def show_register_from_home(
-        ack: Ack, body: Payload, action: Payload, client: WebClient, context: BoltContext
-    ) -> None:
-        ack()
-        with unit(runtime, context, client) as ctx:
-            project = project_service.get_project_by_id(ctx, request_id(action.get("value")))
-            message = register_message(ctx, project, manage=True)
-        locale = project.locale
-        open_modal(
-            client,
-            body["trigger_id"],
-            ui.modal(
-                callback_id="register_view",
-                title=project.code,
-                close=t(locale, "common.close"),
-                blocks=[ui.section(t(locale, "keyuser.register_modal_intro"))]
-                + _as_blocks(message),
-            ),
+
+def open_add_from_home(click: Click) -> None:
+    with click.unit() as ctx:
+        project = PM.check(ctx, click.project(ctx))
+        view = ADD_FORM.build(project.locale, projects=[project], project=project)
+    click.open(view)
+
+
+def show_register_from_home(click: Click) -> None:
+    with click.unit() as ctx:
+        project = click.project(ctx)
+        message = register_message(ctx, project, manage=True)
+    locale = project.locale
+    click.open(
+        ui.modal(
+            callback_id="register_view",
+            title=project.code,
+            close=t(locale, "common.close"),
+            blocks=[ui.section(t(locale, "keyuser.register_modal_intro"))] + _as_blocks(message),
         )
+    )
 
 
 def _as_blocks(message: dict[str, Any]) -> list[Any]:

@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
-from slack_sdk import WebClient
+from slack_bolt import App
 
 from bot.calendar import service as calendar
 from bot.errors import LiaisonError, Msg, PermissionDenied
@@ -24,12 +23,12 @@ from bot.services.context import Ctx
 from bot.views import common as ui
 from bot.views import meetings as views
 from handlers import listeners
-from handlers.common import dm, open_modal, request_id, respond_error, unit, update_sent
+from handlers.common import dm, error_text, request_id, update_sent
 from handlers.commplan import due_source, refresh_due_message
-from handlers.home import publish_home
 from handlers.listeners import (
     CODE,
     NUMBER,
+    Click,
     Command,
     CommandCall,
     Form,
@@ -37,6 +36,7 @@ from handlers.listeners import (
     Right,
     Subcommand,
     choice,
+    clicks,
 )
 from storage.models import CalendarEvent, Meeting, MeetingActionItem, Project
 
@@ -215,9 +215,7 @@ def announce_meeting(call: FormCall, created: tuple[str, list[str]]) -> None:
     occurrence_id = call.data.plan_occurrence_id
     source = call.metadata.get("source")
     if occurrence_id and isinstance(source, dict):
-        refresh_due_message(
-            call.runtime, call.client, call.context, source.get("ts"), occurrence_id
-        )
+        refresh_due_message(call, source.get("ts"), occurrence_id)
 
 
 def move_meeting(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
@@ -336,55 +334,37 @@ def _ref(ctx: Ctx, project: Project, issue_id: int | None) -> str:
     return issue_service.issue_key(project, issue)
 
 
+def open_form(click: Click) -> None:
+    """A button that opens one of the meeting forms (``OPENERS``)."""
+    with click.unit() as ctx:
+        view = OPENERS[click.action_id](ctx, click.value or "", click.body)
+    click.open(view)
+
+
+def turn_action_into_issue(click: Click) -> str | None:
+    clicked = (click.body.get("container") or {}).get("message_ts")
+    locale = click.runtime.settings.locale
+    try:
+        with click.unit() as ctx:
+            if not ctx.claim(f"action_to_issue:{click.value}"):
+                return None
+            item, change = service.action_to_issue(ctx=ctx, item_id=click.value)
+            locale = change.project.locale
+            keys = issue_notices.announce_created(ctx, change)
+            message = summary_with_issue(ctx, item, change)
+            summary = service.outcome_summary(ctx, item.event_id, clicked)
+    except LiaisonError as error:
+        return error_text(locale, error)  # in the project's language, not the person's
+    issue_notices.deliver(click.runtime, click.team_id, keys)
+    if not update_sent(click.client, summary, message):
+        # Clicked elsewhere (the meeting's details) or forged: the summary to this person only.
+        click.answer(message)
+    click.refresh_home(click.user_id, change.issue.owner_id or "")
+    return None
+
+
 def register(app: App, runtime: Runtime) -> None:
-    settings = runtime.settings
     listeners.register(app, runtime, command=COMMAND, forms=FORMS)
-
-    def open_form(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-    ) -> None:
-        """A button that opens one of the meeting forms (``OPENERS``)."""
-        ack()
-        with unit(runtime, context, client) as ctx:
-            view = OPENERS[action["action_id"]](ctx, action.get("value") or "", body)
-        open_modal(client, body["trigger_id"], view)
-
     for action_id in OPENERS:
-        app.action(action_id)(open_form)
-
-    @app.action(MeetingId.ACTION_TO_ISSUE)
-    def turn_action_into_issue(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-        respond: Respond,
-    ) -> None:
-        ack()
-        clicked = (body.get("container") or {}).get("message_ts")
-        team_id = context.team_id or ""
-        locale = settings.locale
-        try:
-            with unit(runtime, context, client) as ctx:
-                if not ctx.claim(f"action_to_issue:{action.get('value')}"):
-                    return
-                item, change = service.action_to_issue(ctx=ctx, item_id=action.get("value"))
-                locale = change.project.locale
-                keys = issue_notices.announce_created(ctx, change)
-                message = summary_with_issue(ctx, item, change)
-                summary = service.outcome_summary(ctx, item.event_id, clicked)
-        except LiaisonError as error:
-            respond_error(respond, locale, error)
-            return
-        issue_notices.deliver(runtime, team_id, keys)
-        if not update_sent(client, summary, message):
-            # Clicked elsewhere (the meeting's details) or forged: the summary to this person only.
-            respond(response_type="ephemeral", replace_original=False, **message)
-        for person in dict.fromkeys([context.user_id or "", change.issue.owner_id or ""]):
-            if person:
-                publish_home(runtime, client, team_id, person)
+        clicks(app.action(action_id), runtime)(open_form)
+    clicks(app.action(MeetingId.ACTION_TO_ISSUE), runtime)(turn_action_into_issue)

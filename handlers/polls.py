@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot import charts
@@ -21,9 +21,8 @@ from bot.services.context import Ctx
 from bot.views import common as ui
 from bot.views import polls as views
 from handlers import listeners
-from handlers.common import dm, error_text, open_modal, request_id, respond_error, unit, update_sent
-from handlers.home import publish_home
-from handlers.listeners import PM, CommandCall, Form, FormCall, Subcommand
+from handlers.common import dm, error_text, request_id, update_sent
+from handlers.listeners import PM, Click, CommandCall, Form, FormCall, Subcommand, clicks
 from storage.models import Poll, PollStatus, Project
 
 RATE_ACTION = re.compile("^" + re.escape(PollId.RATE_PREFIX))
@@ -265,43 +264,39 @@ def _update_invitation(
     return update_sent(client, service.invitation_of(ctx, poll, user_id), message)
 
 
-def _show_closed(
-    client: WebClient, respond: Respond, ctx: Ctx, poll_id: Any, error: LiaisonError
-) -> None:
+def _show_closed(click: Click, ctx: Ctx, poll_id: Any, error: LiaisonError) -> str:
+    """A closed poll's DM redrawn as closed; the refusal in the poll's language."""
     poll = service.get_poll(ctx, poll_id)
     locale = service.project_of(ctx, poll).locale
-    user_id = ctx.actor_id or ""
-    person = service.participant(ctx, poll, user_id)
+    person = service.participant(ctx, poll, click.user_id)
     if person is not None:
-        _update_invitation(client, ctx, poll, user_id, views.closed(locale, poll, person.answered))
-    respond_error(respond, locale, error)
+        message = views.closed(locale, poll, person.answered)
+        _update_invitation(click.client, ctx, poll, click.user_id, message)
+    return error_text(locale, error)
 
 
-Clicked = tuple[Poll, dict[str, Any]] | None
+# The answer form to open (the poll and the answers so far), or None when the click answered.
+AnswerForm = tuple[Poll, dict[str, Any]] | None
 
 
-def to_answer(
-    client: WebClient, ctx: Ctx, poll_id: Any, user_id: str, action: dict[str, Any]
-) -> Clicked:
+def to_answer(click: Click, ctx: Ctx, poll_id: Any) -> AnswerForm:
     """ "Answer" or "Edit my answer": the form, with the answers given so far."""
-    poll, person = service.answerable(ctx, poll_id, user_id)
+    poll, person = service.answerable(ctx, poll_id, click.user_id)
     if poll.anonymous and person.answered:
         raise PermissionDenied(Msg("poll.errors.anonymous_final"))
-    return poll, service.current_answers(ctx, poll, user_id)
+    return poll, service.current_answers(ctx, poll, click.user_id)
 
 
-def rate(
-    client: WebClient, ctx: Ctx, poll_id: Any, user_id: str, action: dict[str, Any]
-) -> Clicked:
+def rate(click: Click, ctx: Ctx, poll_id: Any) -> AnswerForm:
     """A rating button in the DM: the answer is saved and the DM says so; when other required
     questions are open, or the answer is anonymous (final, so confirmed in the form), the form
     with this rating chosen instead."""
-    _prefix, _sep, rest = action["action_id"].partition(":")
+    _prefix, _sep, rest = click.action_id.partition(":")
     question_id, _sep, rating = rest.partition(":")
     outcome, merged = service.answer_from_button(
         ctx=ctx,
         poll_id=poll_id,
-        user_id=user_id,
+        user_id=click.user_id,
         question_id=request_id(question_id),
         value=fields.whole_number(rating),
     )
@@ -309,7 +304,27 @@ def rate(
     if outcome is None:
         return poll, merged
     locale = service.project_of(ctx, poll).locale
-    _update_invitation(client, ctx, poll, user_id, views.answered(locale, poll))
+    _update_invitation(click.client, ctx, poll, click.user_id, views.answered(locale, poll))
+    return None
+
+
+def poll_button(click: Click) -> str | None:
+    """A button of the poll's DM: the answer form, or a rating saved at once. A closed poll's
+    DM is redrawn as closed."""
+    poll_id = views.read_value(click.value).get("p")
+    clicked = rate if RATE_ACTION.match(click.action_id) else to_answer
+    with click.unit() as ctx:
+        try:
+            form = clicked(click, ctx, poll_id)
+        except service.PollClosed as error:
+            return _show_closed(click, ctx, poll_id, error)
+        if form is not None:
+            poll, current = form
+            locale = service.project_of(ctx, poll).locale
+            questions = service.questions_of(ctx, poll)
+            click.open(views.answer_modal(locale, poll, questions, current, {"p": poll.id}))
+            return None
+    click.refresh_home()
     return None
 
 
@@ -359,34 +374,5 @@ COMMAND = listeners.Command(
 def register(app: App, runtime: Runtime) -> None:
     listeners.register(app, runtime, command=COMMAND, forms=FORMS)
 
-    @app.action(PollId.ANSWER)
-    @app.action(PollId.EDIT)
-    @app.action(RATE_ACTION)
-    def poll_button(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-        respond: Respond,
-    ) -> None:
-        """A button of the poll's DM: the answer form, or a rating saved at once. A closed poll's
-        DM is redrawn as closed."""
-        ack()
-        poll_id = views.read_value(action.get("value")).get("p")
-        user_id = context.user_id or ""
-        clicked = rate if RATE_ACTION.match(action.get("action_id") or "") else to_answer
-        with unit(runtime, context, client) as ctx:
-            try:
-                form = clicked(client, ctx, poll_id, user_id, action)
-            except service.PollClosed as error:
-                _show_closed(client, respond, ctx, poll_id, error)
-                return
-            if form is not None:
-                poll, current = form
-                locale = service.project_of(ctx, poll).locale
-                questions = service.questions_of(ctx, poll)
-                view = views.answer_modal(locale, poll, questions, current, {"p": poll.id})
-                open_modal(client, body["trigger_id"], view)
-                return
-        publish_home(runtime, client, context.team_id or "", user_id)
+    for action_id in (PollId.ANSWER, PollId.EDIT, RATE_ACTION):
+        clicks(app.action(action_id), runtime)(poll_button)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -21,16 +21,24 @@ from bot.slack_io import slack_error_code
 from bot.views import common as ui
 from bot.views import projects as views
 from handlers import listeners
-from handlers.common import open_modal, person_locale, request_id, slack_error_text, unit
+from handlers.common import person_locale, slack_error_text
 from handlers.commplan import PLANNER, open_plan
-from handlers.listeners import CODE, PM, Arg, Command, CommandCall, Form, FormCall, Subcommand
+from handlers.listeners import (
+    CODE,
+    PM,
+    Arg,
+    Click,
+    Command,
+    CommandCall,
+    Form,
+    FormCall,
+    Subcommand,
+    clicks,
+)
 from storage.models import Project
 from storage.models.core import MemberRole
 
 PHASE = Arg("phase", "project.arg.phase", rest=True)
-
-# A request's body or its action, as Bolt passes them to a listener.
-Payload = dict[str, Any]
 
 
 def project_input(values: dict[str, Any]) -> service.ProjectInput:
@@ -209,21 +217,16 @@ FORMS = (NEW_FORM, EDIT_FORM)
 def register(app: App, runtime: Runtime) -> None:
     listeners.register(app, runtime, command=COMMAND, forms=FORMS)
 
-    @app.action(Action.HOME_NEW_PROJECT)
-    def open_new_from_home(
-        ack: Ack, body: Payload, client: WebClient, context: BoltContext
-    ) -> None:
-        ack()
-        locale = person_locale(runtime, context, client)
-        view = new_project_view(runtime, locale, context.user_id or "")
-        open_modal(client, body["trigger_id"], view)
+    clicks(app.action(Action.HOME_NEW_PROJECT), runtime)(open_new_from_home)
+    clicks(app.action(Action.HOME_EDIT_PROJECT), runtime)(open_edit_from_home)
 
-    @app.action(Action.HOME_EDIT_PROJECT)
-    def open_edit_from_home(
-        ack: Ack, body: Payload, action: Payload, client: WebClient, context: BoltContext
-    ) -> None:
-        ack()
-        with unit(runtime, context, client) as ctx:
-            project = service.get_project_by_id(ctx, request_id(action.get("value")))
-            view = edit_project_view(ctx, PM.check(ctx, project))
-        open_modal(client, body["trigger_id"], view)
+
+def open_new_from_home(click: Click) -> None:
+    locale = person_locale(click.runtime, click.context, click.client)
+    click.open(new_project_view(click.runtime, locale, click.user_id))
+
+
+def open_edit_from_home(click: Click) -> None:
+    with click.unit() as ctx:
+        view = edit_project_view(ctx, PM.check(ctx, click.project(ctx)))
+    click.open(view)

@@ -111,3 +111,34 @@ def test_commands_and_forms_are_registered_only_by_the_skeleton() -> None:
     assert found == []
     ids = [form.callback_id for form in forms()]
     assert len(ids) == len(set(ids)) and len(ids) >= 29
+
+
+def raw_clicks(path: Path) -> list[str]:
+    """`app.action(...)` and `app.shortcut(...)` listened to other than through `clicks(...)`."""
+    tree = ast.parse(path.read_text())
+    through_clicks = {
+        id(node.args[0])
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "clicks" and node.args
+    }
+    return [
+        f"{path.name}:{node.lineno} app.{node.func.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("action", "shortcut")
+        and getattr(node.func.value, "id", "") == "app"
+        and id(node) not in through_clicks
+    ]
+
+
+def test_buttons_and_shortcuts_are_registered_only_through_clicks() -> None:
+    """Every button, menu choice and message shortcut is a `run(click)` under `clicks`, which
+    acknowledges it, answers the clicking person and tells a refusal in words."""
+    found = [
+        place
+        for path in sorted((ROOT / "handlers").glob("*.py"))
+        if path.name != "listeners.py"
+        for place in raw_clicks(path)
+    ]
+    assert found == []
