@@ -66,6 +66,18 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
         "bot/services/issues.py",
         ["tests/test_services_issues.py", "tests/test_services_issue_rules.py"],
     ),
+    "issue_levels": (
+        "bot/services/issue_levels.py",
+        ["tests/test_services_issues.py", "tests/test_services_issue_rules.py"],
+    ),
+    "issue_followup": (
+        "bot/services/issue_followup.py",
+        [
+            "tests/test_services_issues.py",
+            "tests/test_services_issue_rules.py",
+            "tests/test_jobs_issues.py",
+        ],
+    ),
     "polls": (
         "bot/services/polls.py",
         ["tests/test_services_polls.py", "tests/test_services_poll_rules.py"],

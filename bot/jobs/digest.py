@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.delivery import enqueue
 from bot.runtime import Runtime
 from bot.services import digest as service
-from bot.services import issues as issue_service
+from bot.services import issue_levels
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import digest as views
@@ -157,7 +157,7 @@ def remind_owners(ctx: Ctx, project: Project) -> list[str]:
             payload={"channel": owner_id, **payload},
             now=ctx.now(),
             subject=f"reminder:{owner_id}",
-            expires_at=issue_service.end_of_local_day(project, day),  # the day's list
+            expires_at=issue_levels.end_of_local_day(project, day),  # the day's list
         )
         keys.append(key)
     ctx.log("digest.owners_reminded", project_id=project.id, owners=len(keys))
