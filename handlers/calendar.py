@@ -13,7 +13,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.calendar import service
+from bot.calendar import attendance, service
 from bot.errors import LiaisonError
 from bot.ids import CalendarId
 from bot.runtime import Runtime
@@ -83,7 +83,9 @@ def register(app: App, runtime: Runtime) -> None:
         ack()
 
         def arrive(ctx: Ctx, event: CalendarEvent) -> Answer:
-            invitation = service.check_in(ctx=ctx, event_id=event.id, user_id=context.user_id or "")
+            invitation = attendance.check_in(
+                ctx=ctx, event_id=event.id, user_id=context.user_id or ""
+            )
             return event, invitation, service.waitlist_position(ctx, invitation), []
 
         answer_in_place(runtime, client, context, respond, action.get("value"), arrive)

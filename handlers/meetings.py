@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot.calendar import attendance
 from bot.calendar import service as calendar
 from bot.errors import LiaisonError, Msg, PermissionDenied
 from bot.i18n import t
@@ -117,7 +118,7 @@ def show_meeting(call: CommandCall) -> dict[str, Any]:
         size = len(service.series_events(ctx, meeting))
         ordinal = calendar.numbers(ctx, [event])[event.id or 0]
         view = service.MeetingView(meeting, event, dict(tally), size, ordinal)
-        roster = calendar.roster(ctx, event) if manage else None
+        roster = attendance.roster(ctx, event) if manage else None
         outcome, items = service.outcome_of(ctx, event.id or 0)
         return views.detail_message(
             project.locale, project, view, roster, outcome, items, manage=manage, now=ctx.now()
@@ -145,10 +146,10 @@ def change_form(ctx: Ctx, verb: str, event_id: Any) -> dict[str, Any]:
 
 def outcome_form(ctx: Ctx, event_id: Any) -> dict[str, Any]:
     _, event, project = service.get_meeting(ctx, event_id)
-    if not calendar.can_take_attendance(ctx, project, event):
+    if not attendance.can_take_attendance(ctx, project, event):
         raise PermissionDenied(Msg("calendar.errors.not_organizer"))
     outcome, items = service.outcome_of(ctx, event.id or 0)
-    return OUTCOME_FORM.build(project.locale, event, calendar.roster(ctx, event), outcome, items)
+    return OUTCOME_FORM.build(project.locale, event, attendance.roster(ctx, event), outcome, items)
 
 
 def prefilled_form(
@@ -234,7 +235,7 @@ def move_meeting(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
         "meeting.rescheduled",
         title=moved.title,
         when=views.calendar_views.when(call.locale, moved),
-        count=len(calendar.roster(ctx, moved)),
+        count=len(attendance.roster(ctx, moved)),
     )
     return text, keys
 

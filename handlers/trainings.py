@@ -13,6 +13,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.calendar import attendance
 from bot.calendar import service as calendar
 from bot.errors import LiaisonError, Msg, NotFound, ValidationError
 from bot.i18n import mention, plain, slack_date, t
@@ -597,8 +598,8 @@ def show_roster(call: CommandCall) -> dict[str, Any]:
             event,
             calendar.numbers(ctx, [event])[event.id or 0],
             module,
-            calendar.roster(ctx, event),
-            can_roll_call=calendar.can_take_attendance(ctx, project, event),
+            attendance.roster(ctx, event),
+            can_roll_call=attendance.can_take_attendance(ctx, project, event),
             feedback=feedback,
         )
 
@@ -654,9 +655,9 @@ def open_roll_call(call: CommandCall | Click, event_id: Any) -> None:
     with call.unit() as ctx:
         _session, event = session_service.session_for_event(ctx, str(event_id).lstrip("#"))
         project = calendar.project_of(ctx, event)
-        if not calendar.can_take_attendance(ctx, project, event):
+        if not attendance.can_take_attendance(ctx, project, event):
             raise ValidationError({"": Msg("calendar.errors.not_organizer")})
-        view = ROLL_CALL_FORM.build(project.locale, event, calendar.roster(ctx, event))
+        view = ROLL_CALL_FORM.build(project.locale, event, attendance.roster(ctx, event))
     call.open(view)
 
 
@@ -673,7 +674,7 @@ def roll_call_from_roster(click: Click) -> None:
 def save_roll_call(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
     event = calendar.get_event(ctx, call.metadata.get("e"))
     call.locale = calendar.project_of(ctx, event).locale
-    changed = calendar.record_attendance(ctx=ctx, event_id=event.id, statuses=call.data)
+    changed = attendance.record_attendance(ctx=ctx, event_id=event.id, statuses=call.data)
     return t(call.locale, "training.attendance_saved", title=event.title, changed=changed), []
 
 

@@ -13,6 +13,7 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import select
 
+from bot.calendar import attendance as calendar_attendance
 from bot.calendar import service as calendar
 from bot.calendar.service import EventInput
 from bot.clock import MovableClock
@@ -660,7 +661,9 @@ def test_missed_meetings_count_absences_of_key_users_per_window_most_first(
     clock.set(end + timedelta(days=1))
     for planned, came in held:
         record(ctx, planned, attended=came)
-    calendar.record_attendance(ctx=ctx, event_id=training.id, statuses={ANNA: Attendance.ABSENT})
+    calendar_attendance.record_attendance(
+        ctx=ctx, event_id=training.id, statuses={ANNA: Attendance.ABSENT}
+    )
     meetings.cancel_meeting(
         ctx=ctx, event_id=dropped.event_id, whole_series=False, messages=MESSAGES
     )
@@ -1004,7 +1007,7 @@ def test_attendance_follows_who_came_declined_or_checked_in_late(
             messages=MESSAGES,
         )
     clock.set(event.starts_at + timedelta(minutes=30))
-    calendar.check_in(ctx=as_user(ctx, MARIA), event_id=event.id, user_id=MARIA)
+    calendar_attendance.check_in(ctx=as_user(ctx, MARIA), event_id=event.id, user_id=MARIA)
     as_user(ctx, PM)
     outcome, _ = record(ctx, meeting, attended=[MARIA, ANNA])
     assert outcome.attended == [MARIA, ANNA]

@@ -13,6 +13,7 @@ from icalendar import Calendar
 from sqlalchemy import event
 from sqlmodel import col, select
 
+from bot.calendar import attendance
 from bot.calendar import service as calendar
 from bot.clock import MovableClock
 from bot.errors import NotFound, PermissionDenied, ValidationError
@@ -535,7 +536,9 @@ def test_only_the_project_team_schedules_sessions(ctx: Ctx) -> None:
 
 
 def attend(ctx: Ctx, view: sessions.SessionView, statuses: dict[str, str]) -> None:
-    calendar.record_attendance(ctx=as_user(ctx, TRAINER), event_id=view.event.id, statuses=statuses)
+    attendance.record_attendance(
+        ctx=as_user(ctx, TRAINER), event_id=view.event.id, statuses=statuses
+    )
 
 
 def test_feedback_poll_goes_once_to_those_who_attended(ctx: Ctx, clock: MovableClock) -> None:

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
-from bot.calendar import service as calendar
+from bot.calendar import upcoming
 from bot.delivery import NOTICE_LIFETIME, RECORD_LIFETIME, enqueue
 from bot.runtime import Runtime
 from bot.services import commplan, engagement, meetings
@@ -131,7 +131,7 @@ def meeting_invitations(runtime: Runtime) -> dict[str, Any]:
     """Invitations of the next occurrences of meeting series (a week ahead of each)."""
     now = runtime.clock.now()
     with runtime.database.session() as session:
-        teams = calendar.teams_with_upcoming(session, now)
+        teams = upcoming.teams_with_upcoming(session, now)
     queued = 0
     for team_id in teams:
         with runtime.unit(team_id) as ctx:

@@ -27,7 +27,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot import delivery
-from bot.calendar import ics
+from bot.calendar import attendance, ics
 from bot.calendar import service as calendar
 from bot.calendar.service import EventInput, EventMessages
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
@@ -904,14 +904,14 @@ def record_outcome(
     not marked as attending are recorded absent (unless they declined); recording again replaces
     the minutes, decisions and the action items not yet turned into issues."""
     meeting, event, project = get_meeting(ctx, event_id)
-    if not calendar.can_take_attendance(ctx, project, event):
+    if not attendance.can_take_attendance(ctx, project, event):
         raise PermissionDenied(Msg("calendar.errors.not_organizer"))
     errors: dict[str, Msg] = {}
     if event.status == EventStatus.CANCELLED:
         raise PermissionDenied(Msg("calendar.errors.cancelled", title=event.title))
     if ctx.now() < event.starts_at:
         errors["attended"] = Msg("meeting.errors.not_started")
-    roster = {row.user_id: row for row in calendar.roster(ctx, event)}
+    roster = {row.user_id: row for row in attendance.roster(ctx, event)}
     strangers = [u for u in attended if u not in roster]
     if strangers:
         errors["attended"] = Msg("meeting.errors.not_invited", user=strangers[0])
@@ -951,7 +951,7 @@ def record_outcome(
     for user_id, row in roster.items():
         if user_id in came and row.attendance == Attendance.LATE:
             statuses[user_id] = Attendance.LATE
-    calendar.record_attendance(ctx=ctx, event_id=event.id, statuses=statuses)
+    attendance.record_attendance(ctx=ctx, event_id=event.id, statuses=statuses)
     outcome, items = outcome_of(ctx, event.id or 0)
     now = ctx.now()
     if outcome is None:
