@@ -136,6 +136,14 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
             "tests/test_services_readiness_rules.py",
         ],
     ),
+    "training_quizzes": (
+        "bot/services/training_quizzes.py",
+        [
+            "tests/test_services_training_rules.py",
+            "tests/test_services_trainings.py",
+            "tests/test_services_readiness_rules.py",
+        ],
+    ),
     "meetings": (
         "bot/services/meetings.py",
         ["tests/test_services_meetings.py", "tests/test_services_meeting_rules.py"],

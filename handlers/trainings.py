@@ -22,6 +22,7 @@ from bot.runtime import Runtime
 from bot.services import fields
 from bot.services import polls as poll_service
 from bot.services import projects as project_service
+from bot.services import training_quizzes as quizzes
 from bot.services import training_readiness as readiness_service
 from bot.services import training_sessions as session_service
 from bot.services import trainings as service
@@ -351,7 +352,7 @@ def run_import(call: FormCall, ctx: Ctx, project: Project, text: str) -> dict[st
     if kind == "curriculum":
         report = service.import_curriculum_csv(ctx=ctx, project=project, text=text)
     elif kind == "questions":
-        report = service.import_questions_csv(ctx=ctx, project=project, text=text)
+        report = quizzes.import_questions_csv(ctx=ctx, project=project, text=text)
     else:
         report = service.import_practicals_csv(
             ctx=ctx, project=project, text=text, resolve_user=UserResolver(call.client)
@@ -396,11 +397,11 @@ def new_practical(call: CommandCall) -> None:
 
 def save_question(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
     project = form_project(call, ctx)
-    options, correct = service.parse_marked_options(call.values.get("options") or "")
-    question = service.add_question(
+    options, correct = quizzes.parse_marked_options(call.values.get("options") or "")
+    question = quizzes.add_question(
         ctx=ctx,
         project=project,
-        data=service.QuestionInput(
+        data=quizzes.QuestionInput(
             module_id=call.values.get("module"),
             kind=call.values.get("kind") or "single",
             text=call.values.get("text") or "",
@@ -409,13 +410,13 @@ def save_question(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
         ),
     )
     module = service.get_module(ctx, question.module_id)
-    count = len(service.questions_of(ctx, question.module_id))
+    count = len(quizzes.questions_of(ctx, question.module_id))
     return t(project.locale, "training.question_saved", module=module.name, count=count), []
 
 
 def send_quiz(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
     project = form_project(call, ctx)
-    quiz, keys = service.start_quiz(
+    quiz, keys = quizzes.start_quiz(
         ctx=ctx,
         project=project,
         module_id=call.values.get("module"),
@@ -428,7 +429,7 @@ def send_quiz(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
     text = t(
         project.locale,
         "training.quiz_sent",
-        id=service.quiz_number(ctx, quiz),
+        id=quizzes.quiz_number(ctx, quiz),
         module=module.name,
         invited=len(keys),
         deadline=slack_date(quiz.deadline, project.timezone),
@@ -484,11 +485,11 @@ def create_sessions(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
 
 def open_quiz(click: Click) -> None:
     with click.unit() as ctx:
-        quiz = service.get_quiz(ctx, click.value)
+        quiz = quizzes.get_quiz(ctx, click.value)
         project = click.project(ctx, quiz.project_id)
-        quiz, _attempt = service.quiz_for_taker(ctx, quiz.id, click.user_id)
+        quiz, _attempt = quizzes.quiz_for_taker(ctx, quiz.id, click.user_id)
         module = service.get_module(ctx, quiz.module_id)
-        questions = service.quiz_questions(ctx, quiz)
+        questions = quizzes.quiz_questions(ctx, quiz)
         view = QUIZ_ANSWER_FORM.build(
             project.locale, quiz, module, questions, {"q": quiz.id}, project.timezone
         )
@@ -496,9 +497,9 @@ def open_quiz(click: Click) -> None:
 
 
 def score_quiz(call: FormCall, ctx: Ctx) -> tuple[dict[str, Any], Any]:
-    quiz = service.get_quiz(ctx, call.metadata.get("q"))
+    quiz = quizzes.get_quiz(ctx, call.metadata.get("q"))
     call.locale = project_service.get_project_by_id(ctx, quiz.project_id).locale
-    quiz, attempt, questions = service.submit_quiz(
+    quiz, attempt, questions = quizzes.submit_quiz(
         ctx=ctx, quiz_id=quiz.id, user_id=call.user_id, raw=call.values
     )
     module = service.get_module(ctx, quiz.module_id)
@@ -506,7 +507,7 @@ def score_quiz(call: FormCall, ctx: Ctx) -> tuple[dict[str, Any], Any]:
     message = views.quiz_scored(
         call.locale, quiz, module, attempt.score or 0, bool(attempt.passed), missed
     )
-    return message, service.quiz_invitation(ctx, quiz, call.user_id)
+    return message, quizzes.quiz_invitation(ctx, quiz, call.user_id)
 
 
 def post_score(call: FormCall, result: tuple[dict[str, Any], Any]) -> None:
@@ -526,8 +527,8 @@ def post_score(call: FormCall, result: tuple[dict[str, Any], Any]) -> None:
 
 def show_quiz_results(call: CommandCall) -> dict[str, Any]:
     with call.unit() as ctx:
-        quiz = service.quiz_by_number(ctx, call.project(ctx), call.args["number"])
-        return views.quiz_results(service.quiz_results(ctx, quiz.id))
+        quiz = quizzes.quiz_by_number(ctx, call.project(ctx), call.args["number"])
+        return views.quiz_results(quizzes.quiz_results(ctx, quiz.id))
 
 
 # ----------------------------------------------------------------------------- readiness

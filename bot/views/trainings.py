@@ -26,6 +26,12 @@ from bot.calendar.service import (
 from bot.i18n import joined, mention, percent, plain, say, slack_date, t
 from bot.ids import Action, TrainingId
 from bot.services.keyusers import ROLES, Quadrant
+from bot.services.training_quizzes import (
+    QUESTION_COLUMNS,
+    QUESTION_LIMIT,
+    REMIND_CHOICES,
+    QuizResults,
+)
 from bot.services.training_readiness import Readiness, ReadinessCell
 from bot.services.training_sessions import (
     AUDIENCE_KINDS,
@@ -39,11 +45,7 @@ from bot.services.trainings import (
     DESCRIPTION_LIMIT,
     NAME_LIMIT,
     PRACTICAL_COLUMNS,
-    QUESTION_COLUMNS,
-    QUESTION_LIMIT,
-    REMIND_CHOICES,
     ImportReport,
-    QuizResults,
 )
 from bot.views import calendar as calendar_views
 from bot.views import common as ui
