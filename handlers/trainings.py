@@ -29,6 +29,7 @@ from bot.services import trainings as service
 from bot.services.context import Ctx
 from bot.views import calendar as calendar_views
 from bot.views import common as ui
+from bot.views import training_sessions as session_views
 from bot.views import trainings as views
 from handlers import listeners
 from handlers.common import dm, error_text, open_modal, request_id, respond_error
@@ -105,12 +106,12 @@ def roll_call_statuses(values: dict[str, Any]) -> dict[str, str]:
         if block_id.startswith("att:") and value
     }
     for block_id, people in values.items():
-        if not block_id.startswith(views.ROLL_CALL_GROUP):
+        if not block_id.startswith(session_views.ROLL_CALL_GROUP):
             continue
         for user_id in people or []:
             if user_id in statuses:
                 raise ValidationError({block_id: Msg("training.errors.two_statuses")})
-            statuses[user_id] = block_id.removeprefix(views.ROLL_CALL_GROUP)
+            statuses[user_id] = block_id.removeprefix(session_views.ROLL_CALL_GROUP)
     return statuses
 
 
@@ -576,7 +577,7 @@ def list_sessions(call: CommandCall) -> dict[str, Any]:
     with call.unit() as ctx:
         project = call.project(ctx)
         sessions = session_service.list_sessions(ctx, project, span)
-        return views.session_list(project.locale, project, sessions, span)
+        return session_views.session_list(project.locale, project, sessions, span)
 
 
 def numbered_session(call: CommandCall, ctx: Ctx) -> int:
@@ -594,7 +595,7 @@ def show_roster(call: CommandCall) -> dict[str, Any]:
         if session.feedback_poll_id:
             poll = poll_service.get_poll(ctx, session.feedback_poll_id)
             feedback = (project.code, poll_service.number_of(ctx, poll))
-        return views.session_roster(
+        return session_views.session_roster(
             project.locale,
             event,
             calendar.numbers(ctx, [event])[event.id or 0],
@@ -695,14 +696,17 @@ def told(
 
 MODULE_FORM = told(TrainingId.MODULE_MODAL, save_module, views.module_modal, PM, module_input)
 SESSION_FORM = told(
-    TrainingId.SESSION_MODAL, create_sessions, views.session_modal, TRAINER, session_input
+    TrainingId.SESSION_MODAL, create_sessions, session_views.session_modal, TRAINER, session_input
 )
 QUESTION_FORM = told(TrainingId.QUESTION_MODAL, save_question, views.question_modal, TRAINER)
 QUIZ_FORM = told(TrainingId.QUIZ_MODAL, send_quiz, views.quiz_modal, TRAINER)
 PRACTICAL_FORM = told(TrainingId.PRACTICAL_MODAL, save_practical, views.practical_modal, TRAINER)
-RESCHEDULE_FORM = told(TrainingId.RESCHEDULE_MODAL, save_reschedule, views.reschedule_modal)
+RESCHEDULE_FORM = told(TrainingId.RESCHEDULE_MODAL, save_reschedule, session_views.reschedule_modal)
 ROLL_CALL_FORM = told(
-    TrainingId.ROLL_CALL_MODAL, save_roll_call, views.roll_call_modal, read=roll_call_statuses
+    TrainingId.ROLL_CALL_MODAL,
+    save_roll_call,
+    session_views.roll_call_modal,
+    read=roll_call_statuses,
 )
 QUIZ_ANSWER_FORM = Form(
     TrainingId.QUIZ_ANSWER_MODAL,
