@@ -148,6 +148,10 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
         "bot/services/meetings.py",
         ["tests/test_services_meetings.py", "tests/test_services_meeting_rules.py"],
     ),
+    "meeting_outcomes": (
+        "bot/services/meeting_outcomes.py",
+        ["tests/test_services_meetings.py", "tests/test_services_meeting_rules.py"],
+    ),
     "commplan": (
         "bot/services/commplan.py",
         ["tests/test_services_commplan.py", "tests/test_services_commplan_rules.py"],

@@ -26,6 +26,7 @@ from bot.calendar import upcoming
 from bot.delivery import NOTICE_LIFETIME, RECORD_LIFETIME, enqueue
 from bot.runtime import Runtime
 from bot.services import commplan, engagement, meetings
+from bot.services import meeting_outcomes as outcomes
 from bot.views import commplan as plan_views
 from bot.views import engagement as engagement_views
 from bot.views import meetings as meeting_views
@@ -145,7 +146,7 @@ def meeting_outcomes(runtime: Runtime) -> dict[str, Any]:
     asked = 0
     for team_id in _team_ids(runtime):
         with runtime.unit(team_id) as ctx:
-            due = meetings.outcome_due(ctx)
+            due = outcomes.outcome_due(ctx)
             locales = {p.id: p.locale for p in meetings.projects_of(ctx, due)}
             for meeting, event in due:
                 payload = meeting_views.MESSAGES.outcome_prompt(
