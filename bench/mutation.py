@@ -164,6 +164,10 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
             "tests/test_home_dashboard.py",
         ],
     ),
+    "digest_schedule": (
+        "bot/services/digest_schedule.py",
+        ["tests/test_services_digest.py", "tests/test_services_digest_rules.py"],
+    ),
 }
 COPIED = ("bot", "handlers", "storage", "tests", "pyproject.toml")
 KILLED = {"killed", "timeout"}
