@@ -82,6 +82,10 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
         "bot/services/polls.py",
         ["tests/test_services_polls.py", "tests/test_services_poll_rules.py"],
     ),
+    "poll_closing": (
+        "bot/services/poll_closing.py",
+        ["tests/test_services_polls.py", "tests/test_services_poll_rules.py"],
+    ),
     "poll_results": (
         "bot/services/poll_results.py",
         [
