@@ -66,8 +66,24 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
         "bot/services/issues.py",
         ["tests/test_services_issues.py", "tests/test_services_issue_rules.py"],
     ),
+    "issue_levels": (
+        "bot/services/issue_levels.py",
+        ["tests/test_services_issues.py", "tests/test_services_issue_rules.py"],
+    ),
+    "issue_followup": (
+        "bot/services/issue_followup.py",
+        [
+            "tests/test_services_issues.py",
+            "tests/test_services_issue_rules.py",
+            "tests/test_jobs_issues.py",
+        ],
+    ),
     "polls": (
         "bot/services/polls.py",
+        ["tests/test_services_polls.py", "tests/test_services_poll_rules.py"],
+    ),
+    "poll_closing": (
+        "bot/services/poll_closing.py",
         ["tests/test_services_polls.py", "tests/test_services_poll_rules.py"],
     ),
     "poll_results": (
@@ -124,8 +140,20 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
             "tests/test_services_readiness_rules.py",
         ],
     ),
+    "training_quizzes": (
+        "bot/services/training_quizzes.py",
+        [
+            "tests/test_services_training_rules.py",
+            "tests/test_services_trainings.py",
+            "tests/test_services_readiness_rules.py",
+        ],
+    ),
     "meetings": (
         "bot/services/meetings.py",
+        ["tests/test_services_meetings.py", "tests/test_services_meeting_rules.py"],
+    ),
+    "meeting_outcomes": (
+        "bot/services/meeting_outcomes.py",
         ["tests/test_services_meetings.py", "tests/test_services_meeting_rules.py"],
     ),
     "commplan": (
@@ -139,6 +167,10 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
             "tests/test_services_digest_rules.py",
             "tests/test_home_dashboard.py",
         ],
+    ),
+    "digest_schedule": (
+        "bot/services/digest_schedule.py",
+        ["tests/test_services_digest.py", "tests/test_services_digest_rules.py"],
     ),
 }
 COPIED = ("bot", "handlers", "storage", "tests", "pyproject.toml")

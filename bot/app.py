@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.logs import ContextExecutor, tag_request
+from bot.manifest import BOT_SCOPES
 from bot.runtime import Runtime, make_client
 from bot.settings import SettingsError
 from handlers import calendar as calendar_listeners
@@ -34,23 +35,6 @@ class _ClientTokenWarningFilter(logging.Filter):
 _BOLT_LOGGER = logging.getLogger("slack_bolt.App")
 _BOLT_LOGGER.addFilter(_ClientTokenWarningFilter())
 
-BOT_SCOPES = (
-    "chat:write",
-    "commands",
-    "im:write",
-    "im:history",
-    # A resend first looks for the message by its key in the conversation's history: issue cards
-    # and their threads live in project channels, public or private.
-    "channels:history",
-    "groups:history",
-    "users:read",
-    "users:read.email",
-    "channels:read",
-    "channels:join",
-    "groups:read",
-    "files:write",
-    "files:read",
-)
 # Listener modules in registration order; each exposes register(app, runtime).
 LISTENER_MODULES: tuple[Any, ...] = (
     errors,

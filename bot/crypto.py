@@ -25,19 +25,6 @@ def new_key() -> str:
     return Fernet.generate_key().decode("ascii")
 
 
-def check_keys(keys: Iterable[str]) -> None:
-    from bot.settings import SettingsError
-
-    for index, key in enumerate(keys, start=1):
-        try:
-            Fernet(key.encode("ascii"))
-        except (ValueError, UnicodeEncodeError):
-            raise SettingsError(
-                f"LIAISON_ENCRYPTION_KEYS: key {index} is not a Fernet key "
-                "(32 url-safe base64-encoded bytes; `liaison keys new` makes one)"
-            ) from None
-
-
 class TokenCipher:
     def __init__(self, keys: Iterable[str]) -> None:
         fernets = [Fernet(key.encode("ascii")) for key in keys]

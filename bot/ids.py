@@ -67,7 +67,8 @@ class CalendarId(StrEnum):
 
 
 class TrainingId(StrEnum):
-    """Callbacks and actions of trainings (``bot/views/trainings.py``, ``handlers/trainings.py``).
+    """Callbacks and actions of trainings (``bot/views/trainings.py``,
+    ``bot/views/training_sessions.py``, ``handlers/trainings.py``).
 
     Button values carry a project, module, quiz or event id: a claim, checked against the clicking
     person's rights before anything happens."""

@@ -52,6 +52,24 @@ ACTIVE_COMMANDS: list[str] = [
 MESSAGE_SHORTCUTS: list[tuple[str, str]] = [
     ("log_issue_from_message", "issues.shortcut"),
 ]
+# The bot token's OAuth scopes, declared in the manifest and asked for by the OAuth install flow.
+BOT_SCOPES = (
+    "chat:write",
+    "commands",
+    "im:write",
+    "im:history",
+    # A resend first looks for the message by its key in the conversation's history: issue cards
+    # and their threads live in project channels, public or private.
+    "channels:history",
+    "groups:history",
+    "users:read",
+    "users:read.email",
+    "channels:read",
+    "channels:join",
+    "groups:read",
+    "files:write",
+    "files:read",
+)
 BOT_EVENTS = ["app_home_opened"]
 # What each built capability adds to the app's description; only active commands are named, so
 # the app never promises a feature that is not there.
@@ -87,8 +105,6 @@ def long_description() -> str:
 
 
 def build_manifest(settings: Settings) -> dict[str, Any]:
-    from bot.app import BOT_SCOPES
-
     if not settings.socket_mode and not settings.public_url:
         raise SettingsError(
             "LIAISON_PUBLIC_URL is needed for an HTTP-mode manifest (LIAISON_SOCKET_MODE=false)"

@@ -18,10 +18,23 @@ SECRET_FIELDS = ("bot_token", "signing_secret", "app_token", "client_secret", "e
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 COMMAND_NAMES = ("project", "keyuser", "issue", "training", "poll", "meeting", "digest")
 _COMMAND_RE = re.compile(r"^/[a-z0-9][a-z0-9_-]{0,31}$")
+# 32 bytes in url-safe base64: 43 characters and one optional "=" of padding.
+_FERNET_KEY_RE = re.compile(r"[A-Za-z0-9_-]{43}=?")
 
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message names it in one line."""
+
+
+def check_keys(keys: tuple[str, ...]) -> None:
+    """Each key must be a Fernet key: 32 bytes, url-safe base64-encoded (whitespace is ignored and
+    the final padding may be left out, as Fernet itself allows)."""
+    for index, key in enumerate(keys, start=1):
+        if not _FERNET_KEY_RE.fullmatch(re.sub(r"[ \t\n\r\f\v]", "", key)):
+            raise SettingsError(
+                f"LIAISON_ENCRYPTION_KEYS: key {index} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes; `liaison keys new` makes one)"
+            )
 
 
 @dataclass(frozen=True)
@@ -184,8 +197,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         key.strip() for key in (get("LIAISON_ENCRYPTION_KEYS") or "").split(",") if key.strip()
     )
     if encryption_keys:
-        from bot.crypto import check_keys
-
         check_keys(encryption_keys)
     client_id, client_secret = get("SLACK_CLIENT_ID"), get("SLACK_CLIENT_SECRET")
     if bool(client_id) != bool(client_secret):

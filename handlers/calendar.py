@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from slack_bolt import App
 
-from bot.calendar import service
+from bot.calendar import attendance, service
 from bot.errors import LiaisonError
 from bot.ids import CalendarId
 from bot.runtime import Runtime
@@ -65,7 +65,7 @@ def answer_invitation(click: Click) -> str | None:
 
 def check_in(click: Click) -> str | None:
     def arrive(ctx: Ctx, event: CalendarEvent) -> Answer:
-        invitation = service.check_in(ctx=ctx, event_id=event.id, user_id=click.user_id)
+        invitation = attendance.check_in(ctx=ctx, event_id=event.id, user_id=click.user_id)
         return event, invitation, service.waitlist_position(ctx, invitation), []
 
     return answer_in_place(click, arrive)

@@ -14,6 +14,7 @@ from bot.ids import DigestId
 from bot.jobs import digest as digest_jobs
 from bot.runtime import Runtime
 from bot.services import digest as service
+from bot.services import digest_schedule as schedule
 from bot.services import fields
 from bot.services import projects as project_service
 from bot.services.context import Ctx
@@ -61,7 +62,7 @@ def send(call: CommandCall) -> str:
     with call.unit() as ctx:
         project = call.project(ctx)
         keys, counted = digest_jobs.send_now(ctx, project)
-        target = service.settings_of(ctx, project).target
+        target = schedule.settings_of(ctx, project).target
         locale = project.locale
         text = t(
             locale,
@@ -78,13 +79,13 @@ def open_settings(call: CommandCall) -> None:
     with call.unit() as ctx:
         project = call.project(ctx)
         view = SETTINGS_FORM.build(
-            project.locale, project, service.settings_of(ctx, project).target
+            project.locale, project, schedule.settings_of(ctx, project).target
         )
     call.open(view)
 
 
-def settings_input(values: dict[str, Any]) -> service.SettingsInput:
-    return service.SettingsInput(
+def settings_input(values: dict[str, Any]) -> schedule.SettingsInput:
+    return schedule.SettingsInput(
         weekday=values.get("digest_weekday") or "",
         time=values.get("digest_time") or "",
         target=values.get("digest_target") or "",
@@ -93,7 +94,7 @@ def settings_input(values: dict[str, Any]) -> service.SettingsInput:
 
 def save_settings(call: FormCall, ctx: Ctx) -> str:
     project = call.project(ctx)
-    row = service.update_settings(ctx=ctx, project=project, data=call.data)
+    row = schedule.update_settings(ctx=ctx, project=project, data=call.data)
     return views.settings_saved(project.locale, project, row.target)
 
 

@@ -18,7 +18,7 @@ from bot.i18n import t
 from bot.ids import IssueId
 from bot.jobs import issues as notices
 from bot.runtime import Runtime
-from bot.services import fields
+from bot.services import fields, issue_followup, issue_levels
 from bot.services import issues as service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
@@ -324,8 +324,8 @@ def service_levels(call: CommandCall) -> str:
     with call.unit() as ctx:
         project = project_service.resolve_project(ctx, code, call.channel_id)
         if changes:
-            first, days, auto_close = service.parse_service_level_words(changes)
-            levels = service.set_service_levels(
+            first, days, auto_close = issue_levels.parse_service_level_words(changes)
+            levels = issue_levels.set_service_levels(
                 ctx=ctx,
                 project=project,
                 first_response_hours=first,
@@ -334,7 +334,7 @@ def service_levels(call: CommandCall) -> str:
             )
         else:
             project_service.require_team(ctx, project, "service_levels")
-            levels = service.service_levels(ctx, project)
+            levels = issue_levels.service_levels(ctx, project)
         return views.service_levels_text(project.locale, project, levels, changed=bool(changes))
 
 
@@ -344,7 +344,7 @@ def export(call: CommandCall) -> str:
         project = call.project(ctx)
         content = service.export_csv(ctx, project)
         locale, project_code = project.locale, project.code
-        today = service.local_today(project, ctx.now()).isoformat()
+        today = issue_levels.local_today(project, ctx.now()).isoformat()
     dm_channel = call.client.conversations_open(users=call.user_id)["channel"]["id"]
     call.client.files_upload_v2(
         channel=dm_channel,
@@ -497,7 +497,7 @@ def snooze(call: Call, ids: str, until: date | str | None) -> str:
     """A reminder's issues left alone until a day (tomorrow when none is given)."""
     issue_ids = [ident for ident in map(fields.record_id, ids.split(",")) if ident]
     with call.unit() as ctx:
-        snoozed = service.snooze(ctx=ctx, issue_ids=issue_ids, until=until)
+        snoozed = issue_followup.snooze(ctx=ctx, issue_ids=issue_ids, until=until)
         locale = person_locale(call.runtime, call.context, call.client, ctx)
         if snoozed:
             locale = project_service.get_project_by_id(ctx, snoozed[0].project_id).locale

@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt import App
 
+from bot.calendar import attendance
 from bot.calendar import service as calendar
 from bot.errors import LiaisonError, Msg, PermissionDenied
 from bot.i18n import t
@@ -17,6 +18,7 @@ from bot.jobs import issues as issue_notices
 from bot.runtime import Runtime
 from bot.services import fields
 from bot.services import issues as issue_service
+from bot.services import meeting_outcomes as outcomes
 from bot.services import meetings as service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
@@ -72,14 +74,14 @@ def meeting_input(values: dict[str, Any]) -> service.MeetingInput:
     )
 
 
-def action_items(values: dict[str, Any]) -> list[service.ActionInput]:
+def action_items(values: dict[str, Any]) -> list[outcomes.ActionInput]:
     return [
-        service.ActionInput(
+        outcomes.ActionInput(
             text=values.get(f"action_{n}_text") or "",
             owner_id=values.get(f"action_{n}_owner"),
             due_date=values.get(f"action_{n}_due"),
         )
-        for n in range(1, service.MAX_ACTION_ITEMS + 1)
+        for n in range(1, outcomes.MAX_ACTION_ITEMS + 1)
     ]
 
 
@@ -117,8 +119,8 @@ def show_meeting(call: CommandCall) -> dict[str, Any]:
         size = len(service.series_events(ctx, meeting))
         ordinal = calendar.numbers(ctx, [event])[event.id or 0]
         view = service.MeetingView(meeting, event, dict(tally), size, ordinal)
-        roster = calendar.roster(ctx, event) if manage else None
-        outcome, items = service.outcome_of(ctx, event.id or 0)
+        roster = attendance.roster(ctx, event) if manage else None
+        outcome, items = outcomes.outcome_of(ctx, event.id or 0)
         return views.detail_message(
             project.locale, project, view, roster, outcome, items, manage=manage, now=ctx.now()
         )
@@ -145,10 +147,10 @@ def change_form(ctx: Ctx, verb: str, event_id: Any) -> dict[str, Any]:
 
 def outcome_form(ctx: Ctx, event_id: Any) -> dict[str, Any]:
     _, event, project = service.get_meeting(ctx, event_id)
-    if not calendar.can_take_attendance(ctx, project, event):
+    if not attendance.can_take_attendance(ctx, project, event):
         raise PermissionDenied(Msg("calendar.errors.not_organizer"))
-    outcome, items = service.outcome_of(ctx, event.id or 0)
-    return OUTCOME_FORM.build(project.locale, event, calendar.roster(ctx, event), outcome, items)
+    outcome, items = outcomes.outcome_of(ctx, event.id or 0)
+    return OUTCOME_FORM.build(project.locale, event, attendance.roster(ctx, event), outcome, items)
 
 
 def prefilled_form(
@@ -232,7 +234,7 @@ def move_meeting(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
         "meeting.rescheduled",
         title=moved.title,
         when=views.calendar_views.when(call.locale, moved),
-        count=len(calendar.roster(ctx, moved)),
+        count=len(attendance.roster(ctx, moved)),
     )
     return text, keys
 
@@ -260,7 +262,7 @@ def record_outcome(call: FormCall, ctx: Ctx) -> str:
     """Minutes, decisions, who came and the action items; the summary queued to those invited
     (one version per submitted form)."""
     _, event, project = form_meeting(call, ctx)
-    outcome, items = service.record_outcome(
+    outcome, items = outcomes.record_outcome(
         ctx=ctx,
         event_id=event.id,
         attended=list(call.values.get("attended") or []),
@@ -269,7 +271,7 @@ def record_outcome(call: FormCall, ctx: Ctx) -> str:
         actions=action_items(call.values),
     )
     message = views.outcome_message(project.locale, project, event, outcome, items, {})
-    return service.send_outcome_summary(ctx, event, message, version=call.view["id"])
+    return outcomes.send_outcome_summary(ctx, event, message, version=call.view["id"])
 
 
 def send_summary(call: FormCall, key: str) -> None:
@@ -319,7 +321,7 @@ def summary_with_issue(
     project = change.project
     ref = issue_service.issue_key(project, change.issue)
     event = calendar.get_event(ctx, item.event_id)
-    outcome, items = service.outcome_of(ctx, item.event_id)
+    outcome, items = outcomes.outcome_of(ctx, item.event_id)
     refs = {
         i.id or 0: ref if i.id == item.id else _ref(ctx, project, i.issue_id)
         for i in items
@@ -348,11 +350,11 @@ def turn_action_into_issue(click: Click) -> str | None:
         with click.unit() as ctx:
             if not ctx.claim(f"action_to_issue:{click.value}"):
                 return None
-            item, change = service.action_to_issue(ctx=ctx, item_id=click.value)
+            item, change = outcomes.action_to_issue(ctx=ctx, item_id=click.value)
             locale = change.project.locale
             keys = issue_notices.announce_created(ctx, change)
             message = summary_with_issue(ctx, item, change)
-            summary = service.outcome_summary(ctx, item.event_id, clicked)
+            summary = outcomes.outcome_summary(ctx, item.event_id, clicked)
     except LiaisonError as error:
         return error_text(locale, error)  # in the project's language, not the person's
     issue_notices.deliver(click.runtime, click.team_id, keys)

@@ -16,6 +16,7 @@ from bot.i18n import plain, slack_date, t
 from bot.ids import PollId
 from bot.runtime import Runtime
 from bot.services import fields, poll_results
+from bot.services import poll_closing as closing
 from bot.services import polls as service
 from bot.services.context import Ctx
 from bot.views import common as ui
@@ -126,7 +127,7 @@ def close_poll(call: CommandCall) -> str:
     with call.unit() as ctx:
         project, poll = numbered(call, ctx)
         recurring = poll.recurrence != service.Recurrence.NONE
-        poll, keys = service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=views.MESSAGES)
+        poll, keys = closing.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=views.MESSAGES)
         text = t(
             project.locale,
             "poll.closed_by_pm",
@@ -146,7 +147,7 @@ def show_results(call: CommandCall) -> dict[str, Any]:
         message = views.results(locale, figures)
         png = charts.results_chart(figures, locale)
         number = service.number_of(ctx, poll)
-    payload = service.chart_payload(project, poll, png, call.user_id)
+    payload = closing.chart_payload(project, poll, png, call.user_id)
     upload_to_dm(
         call,
         content=png,

@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
+from bot.calendar import attendance
 from bot.calendar import service as calendar
 from bot.errors import LiaisonError, Msg, NotFound, ValidationError
 from bot.i18n import mention, plain, slack_date, t
@@ -20,12 +21,14 @@ from bot.runtime import Runtime
 from bot.services import fields
 from bot.services import polls as poll_service
 from bot.services import projects as project_service
+from bot.services import training_quizzes as quizzes
 from bot.services import training_readiness as readiness_service
 from bot.services import training_sessions as session_service
 from bot.services import trainings as service
 from bot.services.context import Ctx
 from bot.views import calendar as calendar_views
 from bot.views import common as ui
+from bot.views import training_sessions as session_views
 from bot.views import trainings as views
 from handlers import listeners
 from handlers.common import dm, error_text, request_id
@@ -104,12 +107,12 @@ def roll_call_statuses(values: dict[str, Any]) -> dict[str, str]:
         if block_id.startswith("att:") and value
     }
     for block_id, people in values.items():
-        if not block_id.startswith(views.ROLL_CALL_GROUP):
+        if not block_id.startswith(session_views.ROLL_CALL_GROUP):
             continue
         for user_id in people or []:
             if user_id in statuses:
                 raise ValidationError({block_id: Msg("training.errors.two_statuses")})
-            statuses[user_id] = block_id.removeprefix(views.ROLL_CALL_GROUP)
+            statuses[user_id] = block_id.removeprefix(session_views.ROLL_CALL_GROUP)
     return statuses
 
 
@@ -297,7 +300,7 @@ def run_import(call: FormCall, ctx: Ctx, project: Project, text: str) -> dict[st
     if kind == "curriculum":
         report = service.import_curriculum_csv(ctx=ctx, project=project, text=text)
     elif kind == "questions":
-        report = service.import_questions_csv(ctx=ctx, project=project, text=text)
+        report = quizzes.import_questions_csv(ctx=ctx, project=project, text=text)
     else:
         report = service.import_practicals_csv(
             ctx=ctx, project=project, text=text, resolve_user=UserResolver(call.client)
@@ -342,11 +345,11 @@ def new_practical(call: CommandCall) -> None:
 
 def save_question(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
     project = form_project(call, ctx)
-    options, correct = service.parse_marked_options(call.values.get("options") or "")
-    question = service.add_question(
+    options, correct = quizzes.parse_marked_options(call.values.get("options") or "")
+    question = quizzes.add_question(
         ctx=ctx,
         project=project,
-        data=service.QuestionInput(
+        data=quizzes.QuestionInput(
             module_id=call.values.get("module"),
             kind=call.values.get("kind") or "single",
             text=call.values.get("text") or "",
@@ -355,13 +358,13 @@ def save_question(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
         ),
     )
     module = service.get_module(ctx, question.module_id)
-    count = len(service.questions_of(ctx, question.module_id))
+    count = len(quizzes.questions_of(ctx, question.module_id))
     return t(project.locale, "training.question_saved", module=module.name, count=count), []
 
 
 def send_quiz(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
     project = form_project(call, ctx)
-    quiz, keys = service.start_quiz(
+    quiz, keys = quizzes.start_quiz(
         ctx=ctx,
         project=project,
         module_id=call.values.get("module"),
@@ -374,7 +377,7 @@ def send_quiz(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
     text = t(
         project.locale,
         "training.quiz_sent",
-        id=service.quiz_number(ctx, quiz),
+        id=quizzes.quiz_number(ctx, quiz),
         module=module.name,
         invited=len(keys),
         deadline=slack_date(quiz.deadline, project.timezone),
@@ -430,11 +433,11 @@ def create_sessions(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
 
 def open_quiz(click: Click) -> None:
     with click.unit() as ctx:
-        quiz = service.get_quiz(ctx, click.value)
+        quiz = quizzes.get_quiz(ctx, click.value)
         project = click.project(ctx, quiz.project_id)
-        quiz, _attempt = service.quiz_for_taker(ctx, quiz.id, click.user_id)
+        quiz, _attempt = quizzes.quiz_for_taker(ctx, quiz.id, click.user_id)
         module = service.get_module(ctx, quiz.module_id)
-        questions = service.quiz_questions(ctx, quiz)
+        questions = quizzes.quiz_questions(ctx, quiz)
         view = QUIZ_ANSWER_FORM.build(
             project.locale, quiz, module, questions, {"q": quiz.id}, project.timezone
         )
@@ -442,9 +445,9 @@ def open_quiz(click: Click) -> None:
 
 
 def score_quiz(call: FormCall, ctx: Ctx) -> tuple[dict[str, Any], Any]:
-    quiz = service.get_quiz(ctx, call.metadata.get("q"))
+    quiz = quizzes.get_quiz(ctx, call.metadata.get("q"))
     call.locale = project_service.get_project_by_id(ctx, quiz.project_id).locale
-    quiz, attempt, questions = service.submit_quiz(
+    quiz, attempt, questions = quizzes.submit_quiz(
         ctx=ctx, quiz_id=quiz.id, user_id=call.user_id, raw=call.values
     )
     module = service.get_module(ctx, quiz.module_id)
@@ -452,7 +455,7 @@ def score_quiz(call: FormCall, ctx: Ctx) -> tuple[dict[str, Any], Any]:
     message = views.quiz_scored(
         call.locale, quiz, module, attempt.score or 0, bool(attempt.passed), missed
     )
-    return message, service.quiz_invitation(ctx, quiz, call.user_id)
+    return message, quizzes.quiz_invitation(ctx, quiz, call.user_id)
 
 
 def post_score(call: FormCall, result: tuple[dict[str, Any], Any]) -> None:
@@ -472,8 +475,8 @@ def post_score(call: FormCall, result: tuple[dict[str, Any], Any]) -> None:
 
 def show_quiz_results(call: CommandCall) -> dict[str, Any]:
     with call.unit() as ctx:
-        quiz = service.quiz_by_number(ctx, call.project(ctx), call.args["number"])
-        return views.quiz_results(service.quiz_results(ctx, quiz.id))
+        quiz = quizzes.quiz_by_number(ctx, call.project(ctx), call.args["number"])
+        return views.quiz_results(quizzes.quiz_results(ctx, quiz.id))
 
 
 # ----------------------------------------------------------------------------- readiness
@@ -521,7 +524,7 @@ def list_sessions(call: CommandCall) -> dict[str, Any]:
     with call.unit() as ctx:
         project = call.project(ctx)
         sessions = session_service.list_sessions(ctx, project, span)
-        return views.session_list(project.locale, project, sessions, span)
+        return session_views.session_list(project.locale, project, sessions, span)
 
 
 def numbered_session(call: CommandCall, ctx: Ctx) -> int:
@@ -539,13 +542,13 @@ def show_roster(call: CommandCall) -> dict[str, Any]:
         if session.feedback_poll_id:
             poll = poll_service.get_poll(ctx, session.feedback_poll_id)
             feedback = (project.code, poll_service.number_of(ctx, poll))
-        return views.session_roster(
+        return session_views.session_roster(
             project.locale,
             event,
             calendar.numbers(ctx, [event])[event.id or 0],
             module,
-            calendar.roster(ctx, event),
-            can_roll_call=calendar.can_take_attendance(ctx, project, event),
+            attendance.roster(ctx, event),
+            can_roll_call=attendance.can_take_attendance(ctx, project, event),
             feedback=feedback,
         )
 
@@ -601,9 +604,9 @@ def open_roll_call(call: CommandCall | Click, event_id: Any) -> None:
     with call.unit() as ctx:
         _session, event = session_service.session_for_event(ctx, str(event_id).lstrip("#"))
         project = calendar.project_of(ctx, event)
-        if not calendar.can_take_attendance(ctx, project, event):
+        if not attendance.can_take_attendance(ctx, project, event):
             raise ValidationError({"": Msg("calendar.errors.not_organizer")})
-        view = ROLL_CALL_FORM.build(project.locale, event, calendar.roster(ctx, event))
+        view = ROLL_CALL_FORM.build(project.locale, event, attendance.roster(ctx, event))
     call.open(view)
 
 
@@ -620,7 +623,7 @@ def roll_call_from_roster(click: Click) -> None:
 def save_roll_call(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
     event = calendar.get_event(ctx, call.metadata.get("e"))
     call.locale = calendar.project_of(ctx, event).locale
-    changed = calendar.record_attendance(ctx=ctx, event_id=event.id, statuses=call.data)
+    changed = attendance.record_attendance(ctx=ctx, event_id=event.id, statuses=call.data)
     return t(call.locale, "training.attendance_saved", title=event.title, changed=changed), []
 
 
@@ -640,14 +643,17 @@ def told(
 
 MODULE_FORM = told(TrainingId.MODULE_MODAL, save_module, views.module_modal, PM, module_input)
 SESSION_FORM = told(
-    TrainingId.SESSION_MODAL, create_sessions, views.session_modal, TRAINER, session_input
+    TrainingId.SESSION_MODAL, create_sessions, session_views.session_modal, TRAINER, session_input
 )
 QUESTION_FORM = told(TrainingId.QUESTION_MODAL, save_question, views.question_modal, TRAINER)
 QUIZ_FORM = told(TrainingId.QUIZ_MODAL, send_quiz, views.quiz_modal, TRAINER)
 PRACTICAL_FORM = told(TrainingId.PRACTICAL_MODAL, save_practical, views.practical_modal, TRAINER)
-RESCHEDULE_FORM = told(TrainingId.RESCHEDULE_MODAL, save_reschedule, views.reschedule_modal)
+RESCHEDULE_FORM = told(TrainingId.RESCHEDULE_MODAL, save_reschedule, session_views.reschedule_modal)
 ROLL_CALL_FORM = told(
-    TrainingId.ROLL_CALL_MODAL, save_roll_call, views.roll_call_modal, read=roll_call_statuses
+    TrainingId.ROLL_CALL_MODAL,
+    save_roll_call,
+    session_views.roll_call_modal,
+    read=roll_call_statuses,
 )
 QUIZ_ANSWER_FORM = Form(
     TrainingId.QUIZ_ANSWER_MODAL,

@@ -10,7 +10,7 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import select
 
-from bot.calendar import ics
+from bot.calendar import attendance, ics, upcoming
 from bot.calendar import service as calendar
 from bot.calendar.service import EventInput
 from bot.clock import MovableClock
@@ -258,17 +258,17 @@ def test_check_in_is_open_from_15_minutes_before_to_the_end(ctx: Ctx, clock: Mov
     event = new_event(ctx, project)
     clock.set(SESSION_START - timedelta(minutes=20))
     with pytest.raises(PermissionDenied):
-        calendar.check_in(ctx=as_user(ctx, ANNA), event_id=event.id, user_id=ANNA)
+        attendance.check_in(ctx=as_user(ctx, ANNA), event_id=event.id, user_id=ANNA)
     clock.set(SESSION_START - timedelta(minutes=10))
-    assert calendar.check_in(ctx=as_user(ctx, ANNA), event_id=event.id, user_id=ANNA).attendance
+    assert attendance.check_in(ctx=as_user(ctx, ANNA), event_id=event.id, user_id=ANNA).attendance
     clock.set(SESSION_START + timedelta(minutes=30))
-    late = calendar.check_in(ctx=as_user(ctx, BEN), event_id=event.id, user_id=BEN)
+    late = attendance.check_in(ctx=as_user(ctx, BEN), event_id=event.id, user_id=BEN)
     assert late.attendance == "late"
     with pytest.raises(PermissionDenied):
-        calendar.check_in(ctx=as_user(ctx, OUTSIDER), event_id=event.id, user_id=OUTSIDER)
+        attendance.check_in(ctx=as_user(ctx, OUTSIDER), event_id=event.id, user_id=OUTSIDER)
     clock.set(SESSION_START + timedelta(hours=5))
     with pytest.raises(PermissionDenied):
-        calendar.check_in(ctx=as_user(ctx, CARL), event_id=event.id, user_id=CARL)
+        attendance.check_in(ctx=as_user(ctx, CARL), event_id=event.id, user_id=CARL)
     attended = ctx.session.exec(
         select(Interaction).where(Interaction.kind == "training_attended")
     ).all()
@@ -280,16 +280,16 @@ def test_the_organizer_takes_attendance_and_may_correct_it(ctx: Ctx, clock: Mova
     event = new_event(ctx, project)
     clock.set(SESSION_START + timedelta(hours=1))
     with pytest.raises(PermissionDenied):
-        calendar.record_attendance(ctx=as_user(ctx, ANNA), event_id=event.id, statuses={})
+        attendance.record_attendance(ctx=as_user(ctx, ANNA), event_id=event.id, statuses={})
     trainer = as_user(ctx, TRAINER)
-    changed = calendar.record_attendance(
+    changed = attendance.record_attendance(
         ctx=trainer, event_id=event.id, statuses={ANNA: "present", BEN: "absent", CARL: "excused"}
     )
     assert changed == 3
-    assert calendar.record_attendance(ctx=trainer, event_id=event.id, statuses={BEN: "late"}) == 1
+    assert attendance.record_attendance(ctx=trainer, event_id=event.id, statuses={BEN: "late"}) == 1
     with pytest.raises(ValidationError):
-        calendar.record_attendance(ctx=trainer, event_id=event.id, statuses={OUTSIDER: "present"})
-    rows = {row.user_id: row.attendance for row in calendar.roster(ctx, event)}
+        attendance.record_attendance(ctx=trainer, event_id=event.id, statuses={OUTSIDER: "present"})
+    rows = {row.user_id: row.attendance for row in attendance.roster(ctx, event)}
     assert rows == {ANNA: "present", BEN: "late", CARL: "excused"}
 
 
@@ -438,8 +438,8 @@ def test_reminders_take_the_same_statements_for_three_people_or_thirty(ctx: Ctx)
         engine = ctx.session.get_bind()
         sql_event.listen(engine, "before_cursor_execute", count)
         try:
-            queued = calendar.remind_due(ctx=ctx, messages=MESSAGES)
-            assert calendar.remind_due(ctx=ctx, messages=MESSAGES) == []  # a rerun: nothing new
+            queued = upcoming.remind_due(ctx=ctx, messages=MESSAGES)
+            assert upcoming.remind_due(ctx=ctx, messages=MESSAGES) == []  # a rerun: nothing new
         finally:
             sql_event.remove(engine, "before_cursor_execute", count)
         assert len([k for k in queued if ":remind:" in k]) == len(people)

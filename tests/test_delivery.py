@@ -255,7 +255,7 @@ def test_a_chart_upload_that_crashed_after_sharing_is_not_shared_twice(
     clock: MovableClock,
     fake_time: FakeTime,
 ) -> None:
-    from bot.services.polls import chart_payload
+    from bot.services.poll_closing import chart_payload
     from storage.models import Poll, Project
 
     project_with_many_key_users(runtime, emulator, 1)

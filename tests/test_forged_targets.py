@@ -423,7 +423,7 @@ CHANGE_SITES = {
     "bot/calendar/service.py::_refresh_invitation": (
         "test_a_forged_decline_changes_only_the_invitations_of_the_session",
     ),
-    "bot/services/polls.py::close_poll": (
+    "bot/services/poll_closing.py::close_poll": (
         "test_a_forged_poll_answer_and_closing_the_poll_change_only_the_invitations",
     ),
     "bot/jobs/issues.py::announce_change": (

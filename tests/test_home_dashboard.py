@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from bot.calendar import service as calendar
+from bot.calendar import upcoming
 from bot.clock import MovableClock
 from bot.emulator.driver import SlackDriver
 from bot.ids import DigestId
@@ -219,7 +219,7 @@ def test_upcoming_events_are_listed_per_kind_soonest_first(
     found: dict[str, Any] = {}
     with runtime.unit(TEAM, PM) as ctx:
         count = _statements_of(
-            runtime, lambda: found.update(calendar.upcoming_for(ctx, PM, limit=5))
+            runtime, lambda: found.update(upcoming.upcoming_for(ctx, PM, limit=5))
         )
     assert count == 1
     assert sorted(found) == ["meeting", "training"]

@@ -194,13 +194,13 @@ def test_unanswered_resolved_issue_closes_itself(
 def test_auto_close_delay_is_configurable(
     erp: SlackDriver, runtime: Runtime, clock: MovableClock, database: Database
 ) -> None:
-    from bot.services import issues as service
+    from bot.services import issue_levels
     from bot.services import projects as project_service
     from tests.conftest import TEAM
 
     with runtime.unit(TEAM, PM) as ctx:
         project = project_service.get_project(ctx, "ERP")
-        service.set_service_levels(ctx=ctx, project=project, auto_close_days=2)
+        issue_levels.set_service_levels(ctx=ctx, project=project, auto_close_days=2)
     log_issue(erp)
     erp.slash_command(PM, "/issue", "ERP-1 resolve Done")
     clock.advance(days=2, minutes=1)

@@ -12,7 +12,7 @@ from sqlmodel import select
 from bot.clock import MovableClock
 from bot.jobs import issues as jobs
 from bot.runtime import Runtime
-from bot.services import issues
+from bot.services import issue_followup, issues
 from bot.services.context import Ctx
 from bot.services.issues import IssueInput, ListQuery, Verb
 from storage.db import Database, StatementCounter
@@ -149,7 +149,7 @@ def test_remind_me_tomorrow_is_tomorrow_in_the_projects_timezone(
     issue = log(ctx, project, priority="P1")
     issues.apply(ctx=ctx, issue=issue, project=project, verb=Verb.ASSIGN, owner_id=TOM)
     clock.set(datetime(2026, 12, 4, 17, 0, tzinfo=UTC))  # already 5 December in Shanghai
-    [snoozed] = issues.snooze(ctx=as_user(ctx, TOM), issue_ids=[issue.id], until=None)
+    [snoozed] = issue_followup.snooze(ctx=as_user(ctx, TOM), issue_ids=[issue.id], until=None)
     assert str(snoozed.snoozed_until) == "2026-12-06"
 
 

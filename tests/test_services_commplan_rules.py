@@ -18,7 +18,7 @@ from bot.calendar.service import EventInput
 from bot.clock import MovableClock
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
-from bot.services import commplan, issues, keyusers, projects
+from bot.services import commplan, issues, keyusers, poll_closing, projects
 from bot.services import polls as poll_service
 from bot.services.commplan import PlanEntryInput
 from bot.services.context import Ctx
@@ -626,7 +626,7 @@ def test_report_figures_take_the_projects_last_closed_poll_and_coming_events(
                 ctx=ctx, poll_id=poll.id or 0, user_id=ANNA, raw={f"q{question.id}": rating}
             )
         if close:
-            poll_service.close_poll(ctx=ctx, poll=poll, messages=POLL_MESSAGES)
+            poll_closing.close_poll(ctx=ctx, poll=poll, messages=POLL_MESSAGES)
 
     closed_poll(project, "First", 2)
     closed_poll(project, "Second", 3, rating="5")  # planned to close last

@@ -9,9 +9,9 @@ import pytest
 
 from bot.clock import MovableClock
 from bot.errors import PermissionDenied, ValidationError
-from bot.services import digest
+from bot.services import digest, digest_schedule
 from bot.services.context import Ctx
-from bot.services.digest import SettingsInput
+from bot.services.digest_schedule import SettingsInput
 from storage.models import Interaction, KeyUser
 from tests.conftest import KEY_USERS, OUTSIDER, PM
 from tests.digest_helpers import add_event, add_issue, add_round, make_project
@@ -75,7 +75,7 @@ def test_issue_figures_compare_the_week_with_the_one_before(ctx: Ctx) -> None:
     gone.deleted_at = THIS_WEEK
     ctx.session.flush()
 
-    figures = digest.issue_figures(ctx, project, digest.period_ending(END), now=END)
+    figures = digest.issue_figures(ctx, project, digest_schedule.period_ending(END), now=END)
 
     assert (figures.opened.now, figures.opened.before) == (3, 1)
     assert (figures.resolved.now, figures.resolved.before) == (1, 0)
@@ -100,7 +100,7 @@ def test_median_of_an_even_count_is_the_mean_of_the_middle_two(ctx: Ctx) -> None
             first_response=THIS_WEEK + timedelta(hours=hours),
             status="acknowledged",
         )
-    figures = digest.issue_figures(ctx, project, digest.period_ending(END), now=END)
+    figures = digest.issue_figures(ctx, project, digest_schedule.period_ending(END), now=END)
     assert figures.first_response_hours.now == 4.0
 
 
@@ -114,7 +114,7 @@ def test_at_most_five_oldest_overdue_items(ctx: Ctx) -> None:
             created=END - timedelta(days=30 - number),
             due=END - timedelta(days=20 - number),
         )
-    figures = digest.issue_figures(ctx, project, digest.period_ending(END), now=END)
+    figures = digest.issue_figures(ctx, project, digest_schedule.period_ending(END), now=END)
     assert [item.key for item in figures.oldest_overdue] == [f"ERP-{n}" for n in range(1, 6)]
     assert figures.overdue_now == 8
 
@@ -144,7 +144,7 @@ def test_latest_poll_with_response_rate_csat_nps_and_trend(ctx: Ctx) -> None:
             CLARA: {"rating": 1, "nps": 0},
         },
     )
-    summary = digest.latest_poll(ctx, project, digest.period_ending(END))
+    summary = digest.latest_poll(ctx, project, digest_schedule.period_ending(END))
     assert summary is not None
     assert [r.round_number for r in summary.rounds] == [1, 2]
     assert summary.latest.response_rate == 75.0
@@ -174,12 +174,12 @@ def test_anonymous_rounds_are_counted_but_never_name_anyone(ctx: Ctx) -> None:
         anonymous=True,
         answers={ANNA: {"rating": 1, "nps": 10}, BEN: {"rating": 1}, CLARA: {"rating": 4}},
     )
-    summary = digest.latest_poll(ctx, project, digest.period_ending(END))
+    summary = digest.latest_poll(ctx, project, digest_schedule.period_ending(END))
     assert summary is not None
     assert summary.latest.csat == pytest.approx(100 / 3) and summary.latest.nps == 100.0
     assert summary.previous is not None and summary.previous.answered == 2
     assert (summary.previous.csat, summary.previous.nps) == (None, None)  # held back
-    found = digest.at_risk(ctx, project, digest.period_ending(END))
+    found = digest.at_risk(ctx, project, digest_schedule.period_ending(END))
     assert all("satisfaction_falling" not in person.reasons for person in found.people)
 
 
@@ -223,7 +223,7 @@ def test_people_at_risk_with_their_reasons(ctx: Ctx, clock: MovableClock) -> Non
         )
     ctx.session.flush()
 
-    found = digest.at_risk(ctx, project, digest.period_ending(END))
+    found = digest.at_risk(ctx, project, digest_schedule.period_ending(END))
 
     reasons = {person.user_id: set(person.reasons) for person in found.people}
     assert reasons == {
@@ -255,20 +255,22 @@ def test_digest_weeks_follow_the_project_timezone() -> None:
     )
     # Sunday 20:00 UTC is already Monday 09:00 in Auckland (UTC+13 in December).
     sunday_evening = datetime(2026, 12, 6, 20, 0, tzinfo=UTC)
-    assert digest.iso_week(project, sunday_evening) == "2026-W50"
-    assert digest.due_in_week(project, sunday_evening) == datetime(2026, 12, 6, 19, 0, tzinfo=UTC)
+    assert digest_schedule.iso_week(project, sunday_evening) == "2026-W50"
+    assert digest_schedule.due_in_week(project, sunday_evening) == datetime(
+        2026, 12, 6, 19, 0, tzinfo=UTC
+    )
 
 
 def test_settings_change_day_time_and_target(ctx: Ctx) -> None:
     project = make_project(ctx)
-    digest.update_settings(
+    digest_schedule.update_settings(
         ctx=ctx, project=project, data=SettingsInput(weekday=4, time="16:30", target="pms")
     )
     assert (project.digest_weekday, project.digest_time) == (4, "16:30")
-    assert digest.settings_of(ctx, project).target == "pms"
-    assert digest.recipients(ctx, project, "pms") == [PM]
+    assert digest_schedule.settings_of(ctx, project).target == "pms"
+    assert digest_schedule.recipients(ctx, project, "pms") == [PM]
     with pytest.raises(ValidationError) as error:
-        digest.update_settings(
+        digest_schedule.update_settings(
             ctx=ctx, project=project, data=SettingsInput(weekday=9, time="25:00", target="nowhere")
         )
     assert set(error.value.errors) == {"digest_weekday", "digest_time", "digest_target"}
@@ -279,7 +281,7 @@ def test_only_a_pm_changes_the_digest_settings(ctx: Ctx) -> None:
     project = make_project(ctx)
     outsider = Ctx(session=ctx.session, team_id=ctx.team_id, actor_id=OUTSIDER, clock=ctx.clock)
     with pytest.raises(PermissionDenied):
-        digest.update_settings(
+        digest_schedule.update_settings(
             ctx=outsider,
             project=project,
             data=SettingsInput(weekday=1, time="09:00", target="both"),
@@ -288,10 +290,10 @@ def test_only_a_pm_changes_the_digest_settings(ctx: Ctx) -> None:
 
 def test_a_week_is_claimed_once(ctx: Ctx) -> None:
     project = make_project(ctx)
-    first = digest.claim_week(
+    first = digest_schedule.claim_week(
         ctx, project, week="2026-W50", due_at=END, late=False, trigger="schedule"
     )
-    again = digest.claim_week(
+    again = digest_schedule.claim_week(
         ctx, project, week="2026-W50", due_at=END, late=False, trigger="schedule"
     )
     assert first is not None and again is None
@@ -312,7 +314,7 @@ def test_coming_week_lists_trainings_and_meetings_with_their_answers(ctx: Ctx) -
     )
     add_event(ctx, project, kind="meeting", title="Too late", starts=END + timedelta(days=8))
     add_event(ctx, project, kind="training", title="Past", starts=END - timedelta(days=1))
-    week = digest.coming_week(ctx, project, digest.period_ending(END))
+    week = digest.coming_week(ctx, project, digest_schedule.period_ending(END))
     assert week is not None
     assert [(e.kind, e.title) for e in week.events] == [
         ("meeting", "Blueprint review"),
@@ -349,7 +351,7 @@ def test_missed_sessions_and_meetings_make_a_key_user_at_risk(ctx: Ctx) -> None:
         starts=END - timedelta(days=60),
         attendance={BEN: "absent"},
     )
-    found = digest.at_risk(ctx, project, digest.period_ending(END))
+    found = digest.at_risk(ctx, project, digest_schedule.period_ending(END))
     reasons = {p.user_id: p.reasons for p in found.people}
     assert reasons[CLARA]["missed_sessions"] == {"count": 2}
     assert reasons[CLARA]["missed_meetings"] == {"count": 1}
@@ -438,7 +440,7 @@ def _module_with_quiz(ctx: Ctx, project, results: dict[str, bool]):  # type: ign
 def test_failed_quizzes_make_a_key_user_at_risk(ctx: Ctx) -> None:
     project = make_project(ctx)
     _module_with_quiz(ctx, project, {ANNA: True, BEN: False})
-    found = digest.at_risk(ctx, project, digest.period_ending(END))
+    found = digest.at_risk(ctx, project, digest_schedule.period_ending(END))
     reasons = {p.user_id: p.reasons for p in found.people}
     assert reasons[BEN]["failed_quizzes"] == {"count": 1}
     assert "failed_quizzes" not in reasons.get(ANNA, {})

@@ -14,9 +14,9 @@ from sqlmodel import col
 
 from bot.clock import MovableClock
 from bot.errors import Msg, ValidationError
-from bot.services import digest, keyusers
+from bot.services import digest, digest_schedule, keyusers
 from bot.services.context import Ctx
-from bot.services.digest import SettingsInput
+from bot.services.digest_schedule import SettingsInput
 from bot.services.keyusers import KeyUserInput, Quadrant
 from storage.models import (
     CalendarEvent,
@@ -36,7 +36,7 @@ from tests.digest_helpers import add_event, add_issue, add_round, make_project
 
 END = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # Monday 09:00 Berlin
 ANNA, BEN, CLARA, DAN = KEY_USERS[:4]
-PERIOD = digest.period_ending(END)
+PERIOD = digest_schedule.period_ending(END)
 
 
 # ------------------------------------------------------------------------------ poll figures
@@ -484,8 +484,8 @@ def test_the_due_time_of_a_week_on_another_day_and_minute(ctx: Ctx) -> None:
         datetime(2026, 12, 12, 18, 0, tzinfo=UTC),  # Saturday
         datetime(2026, 12, 13, 22, 59, tzinfo=UTC),  # Sunday 23:59 Berlin
     ):
-        assert digest.due_in_week(project, moment) == due
-    assert digest.due_in_week(
+        assert digest_schedule.due_in_week(project, moment) == due
+    assert digest_schedule.due_in_week(
         project, datetime(2026, 12, 13, 23, 0, tzinfo=UTC)
     ) == due + timedelta(days=7)
 
@@ -495,7 +495,7 @@ def test_the_due_time_of_a_week_on_another_day_and_minute(ctx: Ctx) -> None:
 
 def test_a_project_without_stored_settings_sends_to_the_channel_and_the_pms(ctx: Ctx) -> None:
     project = make_project(ctx)
-    row = digest.settings_of(ctx, project)
+    row = digest_schedule.settings_of(ctx, project)
     assert (row.team_id, row.project_id, row.target, row.updated_at) == (
         TEAM,
         project.id,
@@ -506,18 +506,18 @@ def test_a_project_without_stored_settings_sends_to_the_channel_and_the_pms(ctx:
 
 def test_recipients_of_each_target(ctx: Ctx) -> None:
     project = make_project(ctx)
-    assert digest.recipients(ctx, project, "channel") == [PROJECT_CHANNEL]
-    assert digest.recipients(ctx, project, "pms") == [PM]
-    assert digest.recipients(ctx, project, "both") == [PROJECT_CHANNEL, PM]
+    assert digest_schedule.recipients(ctx, project, "channel") == [PROJECT_CHANNEL]
+    assert digest_schedule.recipients(ctx, project, "pms") == [PM]
+    assert digest_schedule.recipients(ctx, project, "both") == [PROJECT_CHANNEL, PM]
     no_channel = make_project(ctx, code="CRM", channel=None)
     for target in ("channel", "pms", "both"):
-        assert digest.recipients(ctx, no_channel, target) == [PM]
+        assert digest_schedule.recipients(ctx, no_channel, target) == [PM]
 
 
 def test_every_weekday_from_monday_to_sunday_is_accepted(ctx: Ctx) -> None:
     project = make_project(ctx)
     for weekday in (6, 0, "3"):
-        digest.update_settings(
+        digest_schedule.update_settings(
             ctx=ctx,
             project=project,
             data=SettingsInput(weekday=weekday, time="07:00", target="both"),
@@ -525,7 +525,7 @@ def test_every_weekday_from_monday_to_sunday_is_accepted(ctx: Ctx) -> None:
         assert project.digest_weekday == int(weekday)
     for weekday in (7, -1, "monday", None):
         with pytest.raises(ValidationError) as error:
-            digest.update_settings(
+            digest_schedule.update_settings(
                 ctx=ctx,
                 project=project,
                 data=SettingsInput(weekday=weekday, time="07:00", target="both"),  # type: ignore[arg-type]
@@ -537,7 +537,7 @@ def test_every_weekday_from_monday_to_sunday_is_accepted(ctx: Ctx) -> None:
 def test_each_bad_setting_has_its_own_message(ctx: Ctx) -> None:
     project = make_project(ctx)
     with pytest.raises(ValidationError) as error:
-        digest.update_settings(
+        digest_schedule.update_settings(
             ctx=ctx, project=project, data=SettingsInput(weekday=8, time="9:00", target="all")
         )
     assert error.value.errors == {
@@ -550,17 +550,17 @@ def test_each_bad_setting_has_its_own_message(ctx: Ctx) -> None:
 def test_only_a_project_with_a_channel_sends_its_digest_to_the_channel(ctx: Ctx) -> None:
     project = make_project(ctx, channel=None)
     with pytest.raises(ValidationError) as error:
-        digest.update_settings(
+        digest_schedule.update_settings(
             ctx=ctx, project=project, data=SettingsInput(weekday=1, time="09:00", target="channel")
         )
     assert error.value.errors == {"digest_target": Msg("digest.errors.no_channel", code="ERP")}
     for target in ("pms", "both"):
-        row = digest.update_settings(
+        row = digest_schedule.update_settings(
             ctx=ctx, project=project, data=SettingsInput(weekday=1, time="09:00", target=target)
         )
         assert row.target == target
     with_channel = make_project(ctx, code="CRM")
-    row = digest.update_settings(
+    row = digest_schedule.update_settings(
         ctx=ctx, project=with_channel, data=SettingsInput(weekday=1, time="09:00", target="channel")
     )
     assert row.target == "channel"
@@ -571,7 +571,7 @@ def test_a_settings_change_is_stored_and_logged_with_before_and_after(
 ) -> None:
     project = make_project(ctx)
     clock.advance(timedelta(hours=1))
-    row = digest.update_settings(
+    row = digest_schedule.update_settings(
         ctx=ctx, project=project, data=SettingsInput(weekday="4", time=" 16:30 ", target="pms")
     )
     assert (project.digest_weekday, project.digest_time, project.updated_at) == (
@@ -595,7 +595,9 @@ def test_a_claim_holds_one_project_and_one_week(ctx: Ctx) -> None:
     other = make_project(ctx, code="CRM")
 
     def claim(which: Project, week: str) -> DigestRun | None:
-        return digest.claim_week(ctx, which, week=week, due_at=END, late=False, trigger="schedule")
+        return digest_schedule.claim_week(
+            ctx, which, week=week, due_at=END, late=False, trigger="schedule"
+        )
 
     assert claim(project, "2026-W50") is not None
     assert claim(other, "2026-W50") is not None
@@ -607,7 +609,9 @@ def test_a_claim_holds_one_project_and_one_week(ctx: Ctx) -> None:
 def test_a_claim_records_the_week_its_due_time_and_who_asked(ctx: Ctx, clock: MovableClock) -> None:
     project = make_project(ctx)
     clock.set(END + timedelta(hours=2))
-    run = digest.claim_week(ctx, project, week="2026-W50", due_at=END, late=True, trigger="command")
+    run = digest_schedule.claim_week(
+        ctx, project, week="2026-W50", due_at=END, late=True, trigger="command"
+    )
     assert run is not None
     ctx.session.flush()
     ctx.session.expire_all()
@@ -949,7 +953,7 @@ def test_an_overdue_item_has_its_link_its_owner_and_its_days_in_the_projects_zon
     issue(ctx, project, 2, created=end - timedelta(days=8), due=end - timedelta(days=3))
     issue(ctx, project, 3, created=end - timedelta(days=8), due=end)  # due today: 0 days
     ctx.session.flush()
-    figures = digest.issue_figures(ctx, project, digest.period_ending(end), now=end)
+    figures = digest.issue_figures(ctx, project, digest_schedule.period_ending(end), now=end)
     assert figures.oldest_overdue[0] == digest.OverdueItem(
         issue_id=first.id or 0,
         key="ERP-7",
@@ -973,7 +977,7 @@ def test_an_overdue_item_has_its_link_its_owner_and_its_days_in_the_projects_zon
     assert third is not None
     third.due_date = date(2026, 12, 7)
     ctx.session.flush()
-    figures = digest.issue_figures(ctx, project, digest.period_ending(end), now=end)
+    figures = digest.issue_figures(ctx, project, digest_schedule.period_ending(end), now=end)
     assert figures.oldest_overdue[2].days_overdue == 0
 
 
@@ -1239,7 +1243,8 @@ def test_a_digest_is_due_from_its_time_once_per_week_and_late_after_half_an_hour
 
     def due_now(now: datetime) -> list[tuple[str, str, datetime, bool]]:
         return [
-            (d.project.code, d.week, d.due_at, d.late) for d in digest.due_digests(ctx.session, now)
+            (d.project.code, d.week, d.due_at, d.late)
+            for d in digest_schedule.due_digests(ctx.session, now)
         ]
 
     assert due_now(due - timedelta(seconds=1)) == []
@@ -1249,10 +1254,16 @@ def test_a_digest_is_due_from_its_time_once_per_week_and_late_after_half_an_hour
     assert [late for *_, late in due_now(half_hour + timedelta(seconds=1))] == [True, True]
     # The digest of week 49 claimed: not due again; a claim of another week or project changes
     # nothing.
-    digest.claim_week(ctx, project, week="2026-W48", due_at=due, late=False, trigger="schedule")
-    digest.claim_week(ctx, tuesday, week="2026-W49", due_at=due, late=False, trigger="schedule")
+    digest_schedule.claim_week(
+        ctx, project, week="2026-W48", due_at=due, late=False, trigger="schedule"
+    )
+    digest_schedule.claim_week(
+        ctx, tuesday, week="2026-W49", due_at=due, late=False, trigger="schedule"
+    )
     assert [code for code, *_ in due_now(due)] == ["ERP", "SUN"]
-    digest.claim_week(ctx, project, week="2026-W49", due_at=due, late=False, trigger="schedule")
+    digest_schedule.claim_week(
+        ctx, project, week="2026-W49", due_at=due, late=False, trigger="schedule"
+    )
     assert due_now(due) == [("SUN", "2026-W49", due, False)]
     # Sunday evening: still the same week, now late.
     sunday = due + timedelta(days=6, hours=14)

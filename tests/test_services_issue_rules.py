@@ -12,9 +12,10 @@ from sqlmodel import col, select
 
 from bot.clock import MovableClock
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
-from bot.services import issues, keyusers, projects
+from bot.services import issue_followup, issue_levels, issues, keyusers, projects
 from bot.services.context import Ctx
-from bot.services.issues import IssueInput, ListQuery, ServiceLevels, Verb
+from bot.services.issue_levels import ServiceLevels
+from bot.services.issues import IssueInput, ListQuery, Verb
 from bot.services.keyusers import KeyUserInput
 from bot.services.projects import ProjectInput
 from storage.models import (
@@ -97,11 +98,11 @@ def denied(ctx: Ctx, issue: Issue, project: Project, verb: str, **values: object
 
 def test_service_levels_accept_their_limits_and_merge_with_earlier_overrides(ctx: Ctx) -> None:
     project = make_project(ctx)
-    assert issues.service_levels(ctx, project) == ServiceLevels(
+    assert issue_levels.service_levels(ctx, project) == ServiceLevels(
         {"P1": 2, "P2": 8, "P3": 24, "P4": 72}, {"P1": 1, "P2": 3, "P3": 10, "P4": 30}, 7
     )
-    issues.set_service_levels(ctx=ctx, project=project, first_response_hours={"P1": 720})
-    levels = issues.set_service_levels(
+    issue_levels.set_service_levels(ctx=ctx, project=project, first_response_hours={"P1": 720})
+    levels = issue_levels.set_service_levels(
         ctx=ctx,
         project=project,
         first_response_hours={"P4": 1},
@@ -111,7 +112,7 @@ def test_service_levels_accept_their_limits_and_merge_with_earlier_overrides(ctx
     expected = ServiceLevels(
         {"P1": 720, "P2": 8, "P3": 24, "P4": 1}, {"P1": 1, "P2": 365, "P3": 1, "P4": 30}, 90
     )
-    assert levels == expected and issues.service_levels(ctx, project) == expected
+    assert levels == expected and issue_levels.service_levels(ctx, project) == expected
     [*_, entry] = logs(ctx, "issue.service_levels_changed")
     assert (entry.project_id, entry.actor_id) == (project.id, PM)
     assert entry.detail == {
@@ -120,9 +121,10 @@ def test_service_levels_accept_their_limits_and_merge_with_earlier_overrides(ctx
         "auto_close_days": 90,
     }
     # Nothing given: nothing changes (and an auto-close of 1 day is allowed).
-    assert issues.set_service_levels(ctx=ctx, project=project) == expected
+    assert issue_levels.set_service_levels(ctx=ctx, project=project) == expected
     assert (
-        issues.set_service_levels(ctx=ctx, project=project, auto_close_days=1).auto_close_days == 1
+        issue_levels.set_service_levels(ctx=ctx, project=project, auto_close_days=1).auto_close_days
+        == 1
     )
 
 
@@ -146,18 +148,18 @@ def test_service_levels_out_of_range_are_refused_with_the_limit(
 ) -> None:
     project = make_project(ctx)
     with pytest.raises(ValidationError) as error:
-        issues.set_service_levels(ctx=ctx, project=project, **values)  # type: ignore[arg-type]
+        issue_levels.set_service_levels(ctx=ctx, project=project, **values)  # type: ignore[arg-type]
     assert error.value.errors == {
         name: Msg("issues.errors.sla_range", limit=limit) for name, limit in errors.items()
     }
-    assert issues.service_levels(ctx, project).first_response_hours["P1"] == 2
+    assert issue_levels.service_levels(ctx, project).first_response_hours["P1"] == 2
 
 
 @pytest.mark.parametrize("days", [0, 91, -1])
 def test_auto_close_is_1_to_90_days(ctx: Ctx, days: int) -> None:
     project = make_project(ctx)
     with pytest.raises(ValidationError) as error:
-        issues.set_service_levels(ctx=ctx, project=project, auto_close_days=days)
+        issue_levels.set_service_levels(ctx=ctx, project=project, auto_close_days=days)
     assert error.value.errors == {"auto_close_days": Msg("issues.errors.auto_close_range")}
 
 
@@ -173,7 +175,7 @@ def test_stored_levels_are_read_as_numbers_and_unknown_priorities_ignored(ctx: C
         )
     )
     ctx.session.flush()
-    assert issues.service_levels(ctx, project) == ServiceLevels(
+    assert issue_levels.service_levels(ctx, project) == ServiceLevels(
         {"P1": 2, "P2": 5, "P3": 24, "P4": 72}, {"P1": 1, "P2": 3, "P3": 10, "P4": 12}, 4
     )
     # The first issue finds the row, it does not add a second one.
@@ -185,29 +187,29 @@ def test_stored_levels_are_read_as_numbers_and_unknown_priorities_ignored(ctx: C
 
 
 def test_service_level_words_as_typed() -> None:
-    assert issues.parse_service_level_words([]) == ({}, {}, None)
-    assert issues.parse_service_level_words(
+    assert issue_levels.parse_service_level_words([]) == ({}, {}, None)
+    assert issue_levels.parse_service_level_words(
         ["P1=4h/2d", "p2=8h", "P3=5d", "P4=12h3d", "AutoClose=10"]
     ) == ({"P1": 4, "P2": 8, "P4": 12}, {"P1": 2, "P3": 5, "P4": 3}, 10)
     for word in ("P1=", "P5=4h", "P1=4", "autoclose=", "autoclose=1000", "P1=12345h", "x"):
         with pytest.raises(ValidationError) as error:
-            issues.parse_service_level_words(["P2=8h", word])
+            issue_levels.parse_service_level_words(["P2=8h", word])
         assert error.value.errors == {"sla": Msg("issues.errors.sla_word", word=word)}
 
 
 def test_a_local_day_ends_at_local_midnight_across_the_clock_change(ctx: Ctx) -> None:
     project = make_project(ctx)
-    assert issues.end_of_local_day(project, date(2026, 12, 1)) == datetime(
+    assert issue_levels.end_of_local_day(project, date(2026, 12, 1)) == datetime(
         2026, 12, 1, 23, 0, tzinfo=UTC
     )
-    assert issues.end_of_local_day(project, date(2026, 3, 28)) == datetime(
+    assert issue_levels.end_of_local_day(project, date(2026, 3, 28)) == datetime(
         2026, 3, 28, 23, 0, tzinfo=UTC
     )
-    assert issues.end_of_local_day(project, date(2026, 3, 29)) == datetime(
+    assert issue_levels.end_of_local_day(project, date(2026, 3, 29)) == datetime(
         2026, 3, 29, 22, 0, tzinfo=UTC
     )
     moment = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
-    assert issues.local_today(project, moment) == date(2026, 12, 2)
+    assert issue_levels.local_today(project, moment) == date(2026, 12, 2)
 
 
 # ------------------------------------------------------------------------------- permissions
@@ -365,7 +367,7 @@ def test_optional_fields_left_empty_are_none_and_the_due_date_follows_the_level(
     ctx: Ctx, clock: MovableClock
 ) -> None:
     project = make_project(ctx)
-    issues.set_service_levels(ctx=ctx, project=project, first_response_hours={"P4": 5})
+    issue_levels.set_service_levels(ctx=ctx, project=project, first_response_hours={"P4": 5})
     clock.set(datetime(2026, 12, 1, 23, 30, tzinfo=UTC))  # already Wednesday in Berlin
     issue = log(
         ctx, project, description="   ", module="", priority="P4", owner_id="", source_permalink=""
@@ -523,7 +525,7 @@ def test_a_new_priority_moves_the_first_response_target_from_logging(
     ctx: Ctx, clock: MovableClock
 ) -> None:
     project = make_project(ctx)
-    issues.set_service_levels(ctx=ctx, project=project, first_response_hours={"P1": 3})
+    issue_levels.set_service_levels(ctx=ctx, project=project, first_response_hours={"P1": 3})
     issue = log(ctx, project)
     clock.advance(hours=5)
     assert apply_refused(ctx, issue, project, Verb.PRIORITY, priority="P0") == {
@@ -958,7 +960,7 @@ def test_snoozing_until_a_day_after_today(ctx: Ctx, clock: MovableClock) -> None
     tom = as_user(ctx, TOM)
     clock.set(datetime(2026, 12, 1, 16, 0, tzinfo=UTC))  # 2 December in Tokyo
     ids = [gone.id or 0, 999, mine.id or 0, theirs.id or 0, far.id or 0]
-    assert issues.snooze(ctx=tom, issue_ids=ids, until=None) == [mine, far]
+    assert issue_followup.snooze(ctx=tom, issue_ids=ids, until=None) == [mine, far]
     assert (mine.snoozed_until, theirs.snoozed_until, far.snoozed_until) == (
         date(2026, 12, 2),
         None,
@@ -968,16 +970,22 @@ def test_snoozing_until_a_day_after_today(ctx: Ctx, clock: MovableClock) -> None
         (project.id, TOM, {"issue": "ERP-1", "until": "2026-12-02"}),
         (tokyo.id, TOM, {"issue": "JP-1", "until": "2026-12-03"}),
     ]
-    assert issues.snooze(ctx=ctx, issue_ids=[theirs.id or 0], until=" 2026-12-08 ") == [theirs]
+    assert issue_followup.snooze(ctx=ctx, issue_ids=[theirs.id or 0], until=" 2026-12-08 ") == [
+        theirs
+    ]
     assert theirs.snoozed_until == date(2026, 12, 8)  # a PM may snooze anyone's
-    assert issues.snooze(ctx=tom, issue_ids=[mine.id or 0], until=date(2026, 12, 9)) == [mine]
+    assert issue_followup.snooze(ctx=tom, issue_ids=[mine.id or 0], until=date(2026, 12, 9)) == [
+        mine
+    ]
     with pytest.raises(ValidationError) as error:
-        issues.snooze(ctx=tom, issue_ids=[mine.id or 0], until="soon")
+        issue_followup.snooze(ctx=tom, issue_ids=[mine.id or 0], until="soon")
     assert error.value.errors == {"until": Msg("issues.errors.date_format")}
     with pytest.raises(ValidationError) as error:
-        issues.snooze(ctx=tom, issue_ids=[far.id or 0], until="2026-12-02")  # today in Tokyo
+        issue_followup.snooze(
+            ctx=tom, issue_ids=[far.id or 0], until="2026-12-02"
+        )  # today in Tokyo
     assert error.value.errors == {"until": Msg("issues.errors.snooze_past")}
-    assert issues.snooze(ctx=tom, issue_ids=[mine.id or 0], until="2026-12-02") == [mine]
+    assert issue_followup.snooze(ctx=tom, issue_ids=[mine.id or 0], until="2026-12-02") == [mine]
 
 
 def test_reminders_are_the_overdue_open_owned_issues_per_owner(
@@ -1008,7 +1016,7 @@ def test_reminders_are_the_overdue_open_owned_issues_per_owner(
     def due() -> dict[str, list[str]]:
         return {
             owner: [issues.issue_key(p, i) for i, p in items]
-            for owner, items in issues.reminders_due(ctx).items()
+            for owner, items in issue_followup.reminders_due(ctx).items()
         }
 
     assert due() == {TOM: ["ERP-2", "JP-1", "ERP-1", "ERP-5"], PM2: ["ERP-3"]}
@@ -1022,7 +1030,7 @@ def test_reminders_are_the_overdue_open_owned_issues_per_owner(
 def breaches_seen(ctx: Ctx) -> list[tuple[str, str, datetime, tuple[int, datetime, int]]]:
     return [
         (f"{b.project.code}-{b.issue.number}", b.kind, b.since, b.worst_first())
-        for b in issues.breaches(ctx)
+        for b in issue_followup.breaches(ctx)
     ]
 
 
@@ -1051,11 +1059,11 @@ def test_breaches_of_each_kind_once(ctx: Ctx, clock: MovableClock) -> None:
         ("ERP-1", "resolution", end, (0, end, one[0])),
         ("ERP-3", "resolution", end, (0, end, answered.id)),
     ]
-    found = issues.breaches(ctx)
+    found = issue_followup.breaches(ctx)
     assert all(b.issue.title == "Something broke" and b.project is project for b in found)
-    assert issues.record_escalations(ctx, found[:3]) == 3
+    assert issue_followup.record_escalations(ctx, found[:3]) == 3
     assert breaches_seen(ctx) == [("ERP-3", "resolution", end, (0, end, answered.id))]
-    assert issues.record_escalations(ctx, []) == 0
+    assert issue_followup.record_escalations(ctx, []) == 0
 
 
 def test_an_escalation_is_claimed_recorded_and_a_touchpoint(ctx: Ctx, clock: MovableClock) -> None:
@@ -1065,13 +1073,13 @@ def test_an_escalation_is_claimed_recorded_and_a_touchpoint(ctx: Ctx, clock: Mov
     move(as_user(ctx, TOM), reported, project, Verb.START)
     by_team = log(ctx, project, TOM, priority="P1", owner_id=TOM)
     clock.set(START + timedelta(days=3))
-    found = issues.breaches(ctx)
+    found = issue_followup.breaches(ctx)
     assert [(b.issue.id, b.kind) for b in found] == [
         (by_team.id, "first_response"),
         (reported.id, "resolution"),
         (by_team.id, "resolution"),
     ]
-    assert issues.record_escalations(ctx, found) == 3
+    assert issue_followup.record_escalations(ctx, found) == 3
     claims = ctx.session.exec(select(ProcessedRequest).order_by(col(ProcessedRequest.key))).all()
     assert [(c.team_id, c.key, c.at) for c in claims if c.key.startswith("escalation:")] == [
         (ctx.team_id, f"escalation:{reported.id}:resolution", clock.now()),
@@ -1141,9 +1149,9 @@ def test_resolved_issues_close_themselves_after_each_projects_delay(
     short = make_project(ctx)
     usual = make_project(ctx, code="CRM")
     long = bare_project(ctx, "HR")
-    issues.set_service_levels(ctx=ctx, project=short, auto_close_days=3)
-    issues.set_service_levels(ctx=ctx, project=usual, auto_close_days=7)
-    issues.set_service_levels(ctx=ctx, project=long, auto_close_days=10)
+    issue_levels.set_service_levels(ctx=ctx, project=short, auto_close_days=3)
+    issue_levels.set_service_levels(ctx=ctx, project=usual, auto_close_days=7)
+    issue_levels.set_service_levels(ctx=ctx, project=long, auto_close_days=10)
     resolved = {}
     for project in (short, usual, long):
         issue = log(ctx, project)
@@ -1162,13 +1170,13 @@ def test_resolved_issues_close_themselves_after_each_projects_delay(
 
     def due_at(moment: datetime) -> list[str]:
         clock.set(moment)
-        return [issues.issue_key(p, i) for i, p in issues.auto_close_due(ctx)]
+        return [issues.issue_key(p, i) for i, p in issue_followup.auto_close_due(ctx)]
 
     assert due_at(START + timedelta(days=3, seconds=-1)) == []
     assert due_at(START + timedelta(days=3)) == ["ERP-1"]
     assert due_at(START + timedelta(days=7)) == ["ERP-1", "CRM-1"]
     assert due_at(START + timedelta(days=10)) == ["ERP-1", "CRM-1", "HR-1"]
-    change = issues.auto_close(ctx=ctx, issue=resolved["ERP"], project=short)
+    change = issue_followup.auto_close(ctx=ctx, issue=resolved["ERP"], project=short)
     issue = resolved["ERP"]
     assert (issue.status, issue.closed_at, issue.updated_at, issue.version) == (
         "closed",
@@ -1203,12 +1211,12 @@ def test_the_default_delay_holds_for_projects_without_an_override(
         issue = log(ctx, project)
         move(ctx, issue, project, Verb.RESOLVE, text="done")
     clock.set(START + timedelta(days=7))
-    assert [p.code for _, p in issues.auto_close_due(ctx)] == ["ERP", "CRM"]  # no override
-    issues.set_service_levels(ctx=ctx, project=short, auto_close_days=2)
+    assert [p.code for _, p in issue_followup.auto_close_due(ctx)] == ["ERP", "CRM"]  # no override
+    issue_levels.set_service_levels(ctx=ctx, project=short, auto_close_days=2)
     clock.set(START + timedelta(days=7, seconds=-1))
-    assert [p.code for _, p in issues.auto_close_due(ctx)] == ["CRM"]
+    assert [p.code for _, p in issue_followup.auto_close_due(ctx)] == ["CRM"]
     clock.set(START + timedelta(days=7))
-    assert [p.code for _, p in issues.auto_close_due(ctx)] == ["ERP", "CRM"]
+    assert [p.code for _, p in issue_followup.auto_close_due(ctx)] == ["ERP", "CRM"]
 
 
 def test_an_empty_due_date_means_the_service_levels_date(ctx: Ctx) -> None:

@@ -11,7 +11,7 @@ import pytest
 from bot.clock import MovableClock
 from bot.errors import NotFound, PermissionDenied, ValidationError
 from bot.runtime import Runtime
-from bot.services import issues, keyusers, projects
+from bot.services import issue_levels, issues, keyusers, projects
 from bot.services.context import Ctx
 from bot.services.issues import IssueInput, Verb
 from bot.services.keyusers import KeyUserInput
@@ -56,20 +56,20 @@ def test_resolution_is_due_at_the_end_of_the_local_day(ctx: Ctx, clock: MovableC
 def test_service_levels_are_configurable_per_project(ctx: Ctx) -> None:
     project = make_project(ctx)
     other = make_project(ctx, code="CRM")
-    issues.set_service_levels(
+    issue_levels.set_service_levels(
         ctx=ctx, project=project, first_response_hours={"P3": 4}, resolution_days={"P3": 5}
     )
-    levels = issues.service_levels(ctx, project)
+    levels = issue_levels.service_levels(ctx, project)
     assert (levels.first_response_hours["P3"], levels.resolution_days["P3"]) == (4, 5)
     assert levels.first_response_hours["P1"] == 2  # the default stays for the rest
-    assert issues.service_levels(ctx, other).resolution_days["P3"] == 10
+    assert issue_levels.service_levels(ctx, other).resolution_days["P3"] == 10
     issue = log(ctx, project)
     assert (issue.due_date - date(2026, 12, 1)).days == 5
     with pytest.raises(ValidationError) as error:
-        issues.set_service_levels(ctx=ctx, project=project, resolution_days={"P3": 0})
+        issue_levels.set_service_levels(ctx=ctx, project=project, resolution_days={"P3": 0})
     assert "resolution_days" in error.value.errors
     with pytest.raises(PermissionDenied):
-        issues.set_service_levels(ctx=as_user(ctx, TOM), project=project, auto_close_days=3)
+        issue_levels.set_service_levels(ctx=as_user(ctx, TOM), project=project, auto_close_days=3)
 
 
 def test_only_allowed_moves_are_offered(ctx: Ctx) -> None:

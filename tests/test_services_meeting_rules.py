@@ -13,16 +13,18 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import select
 
+from bot.calendar import attendance as calendar_attendance
 from bot.calendar import service as calendar
 from bot.calendar.service import EventInput
 from bot.clock import MovableClock
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
-from bot.services import commplan, keyusers, meetings
+from bot.services import commplan, keyusers, meeting_outcomes, meetings
 from bot.services.commplan import PlanEntryInput
 from bot.services.context import Ctx
 from bot.services.keyusers import ROLES, Quadrant
-from bot.services.meetings import ActionInput, MeetingInput
+from bot.services.meeting_outcomes import ActionInput
+from bot.services.meetings import MeetingInput
 from bot.views.meetings import MESSAGES
 from storage.models import (
     Attendance,
@@ -660,7 +662,9 @@ def test_missed_meetings_count_absences_of_key_users_per_window_most_first(
     clock.set(end + timedelta(days=1))
     for planned, came in held:
         record(ctx, planned, attended=came)
-    calendar.record_attendance(ctx=ctx, event_id=training.id, statuses={ANNA: Attendance.ABSENT})
+    calendar_attendance.record_attendance(
+        ctx=ctx, event_id=training.id, statuses={ANNA: Attendance.ABSENT}
+    )
     meetings.cancel_meeting(
         ctx=ctx, event_id=dropped.event_id, whole_series=False, messages=MESSAGES
     )
@@ -897,7 +901,7 @@ def started(ctx: Ctx, clock: MovableClock, project: Project, **overrides: Any) -
 def record(ctx: Ctx, meeting: Meeting, **values: Any) -> Any:
     arguments: dict[str, Any] = {"attended": [], "minutes": "", "decisions": "", "actions": []}
     arguments.update(values)
-    return meetings.record_outcome(ctx=ctx, event_id=meeting.event_id, **arguments)
+    return meeting_outcomes.record_outcome(ctx=ctx, event_id=meeting.event_id, **arguments)
 
 
 def outcome_errors(ctx: Ctx, meeting: Meeting, **values: Any) -> dict[str, Msg]:
@@ -1004,7 +1008,7 @@ def test_attendance_follows_who_came_declined_or_checked_in_late(
             messages=MESSAGES,
         )
     clock.set(event.starts_at + timedelta(minutes=30))
-    calendar.check_in(ctx=as_user(ctx, MARIA), event_id=event.id, user_id=MARIA)
+    calendar_attendance.check_in(ctx=as_user(ctx, MARIA), event_id=event.id, user_id=MARIA)
     as_user(ctx, PM)
     outcome, _ = record(ctx, meeting, attended=[MARIA, ANNA])
     assert outcome.attended == [MARIA, ANNA]
@@ -1028,7 +1032,7 @@ def test_recording_again_replaces_the_outcome_and_the_items_not_yet_issues(
         actions=[ActionInput(text="One"), ActionInput(text="Two"), ActionInput(text="Three")],
     )
     assert meeting.outcome_asked_at == ctx.now()
-    meetings.action_to_issue(ctx=ctx, item_id=items[1].id)
+    meeting_outcomes.action_to_issue(ctx=ctx, item_id=items[1].id)
     clock.advance(timedelta(hours=1))
     second, items = record(
         ctx, meeting, minutes="Second", actions=[ActionInput(text="Uno"), ActionInput(text="Dos")]
@@ -1040,11 +1044,11 @@ def test_recording_again_replaces_the_outcome_and_the_items_not_yet_issues(
         (2, "Two", True),
         (7, "Dos", False),
     ]
-    stored, listed = meetings.outcome_of(ctx, meeting.event_id)
+    stored, listed = meeting_outcomes.outcome_of(ctx, meeting.event_id)
     assert stored is not None and stored.id == first.id
     assert [i.position for i in listed] == [1, 2, 7]
     assert ctx.session.exec(select(MeetingOutcome)).all() == [stored]
-    assert meetings.outcome_of(ctx, other.event_id) == (None, [])
+    assert meeting_outcomes.outcome_of(ctx, other.event_id) == (None, [])
     # Asked once: recording again keeps the first moment.
     assert meeting.outcome_asked_at == ctx.now() - timedelta(hours=1)
     entries = logged(ctx, "meeting.outcome_recorded")
@@ -1070,21 +1074,21 @@ def test_outcomes_are_asked_for_meetings_that_ended_in_the_last_week_once(
         ctx=ctx, event_id=dropped.event_id, whole_series=False, messages=MESSAGES
     )
     # The old one ended exactly a week ago; the running one has not ended.
-    clock.set(ctx.get(CalendarEvent, old.event_id).ends_at + meetings.OUTCOME_WINDOW)
+    clock.set(ctx.get(CalendarEvent, old.event_id).ends_at + meeting_outcomes.OUTCOME_WINDOW)
     assert ctx.now() == local(2026, 12, 9, 10)
-    due = meetings.outcome_due(ctx)
+    due = meeting_outcomes.outcome_due(ctx)
     assert [m.id for m, _ in due] == [earlier.id, recent.id]
     assert [e.id for _, e in due] == [earlier.event_id, recent.event_id]
     assert all(m.outcome_asked_at == ctx.now() for m, _ in due)
-    assert meetings.outcome_due(ctx) == []
+    assert meeting_outcomes.outcome_due(ctx) == []
     clock.set(ctx.get(CalendarEvent, running.event_id).ends_at)
     home = ctx.team_id
     ctx.team_id = "T0002"  # another workspace's job finds nothing of this one
     try:
-        assert meetings.outcome_due(ctx) == []
+        assert meeting_outcomes.outcome_due(ctx) == []
     finally:
         ctx.team_id = home
-    [(meeting, event)] = meetings.outcome_due(ctx)
+    [(meeting, event)] = meeting_outcomes.outcome_due(ctx)
     assert (meeting.id, event.id) == (running.id, running.event_id)
 
 
@@ -1100,7 +1104,7 @@ def test_an_action_item_becomes_a_request_described_by_its_meeting(
     meeting = started(ctx, clock, project, starts_at=local(2026, 12, 8, 0, 30), title="Kick-off")
     _, [item] = record(ctx, meeting, actions=[ActionInput(text="Map codes", owner_id=ANNA)])
     as_user(ctx, PM)  # not the organizer: a PM of the project
-    _, change = meetings.action_to_issue(ctx=ctx, item_id=item.id)
+    _, change = meeting_outcomes.action_to_issue(ctx=ctx, item_id=item.id)
     issue = ctx.get(Issue, change.issue.id)
     assert (issue.title, issue.kind, issue.owner_id) == ("Map codes", "request", ANNA)
     assert issue.description == plain(
@@ -1110,9 +1114,9 @@ def test_an_action_item_becomes_a_request_described_by_its_meeting(
     assert entry.project_id == project.id
     assert entry.detail == {"event_id": meeting.event_id, "item_id": item.id, "issue": "ERP-1"}
     with pytest.raises(ValidationError) as caught:
-        meetings.action_to_issue(ctx=ctx, item_id=item.id)
+        meeting_outcomes.action_to_issue(ctx=ctx, item_id=item.id)
     assert caught.value.errors == {"action": Msg("meeting.errors.already_issue", ref="ERP-1")}
     for gone in ("x", None, 9999):
         with pytest.raises(NotFound) as missing:
-            meetings.action_to_issue(ctx=ctx, item_id=gone)
+            meeting_outcomes.action_to_issue(ctx=ctx, item_id=gone)
         assert missing.value.message == Msg("meeting.errors.action_gone")

@@ -12,10 +12,11 @@ from icalendar import Calendar
 from sqlmodel import select
 
 from bot.errors import Msg, PermissionDenied, ValidationError
-from bot.services import keyusers, meetings, projects
+from bot.services import keyusers, meeting_outcomes, meetings, projects
 from bot.services.context import Ctx
 from bot.services.keyusers import KeyUserInput
-from bot.services.meetings import ActionInput, MeetingInput
+from bot.services.meeting_outcomes import ActionInput
+from bot.services.meetings import MeetingInput
 from bot.services.projects import ProjectInput
 from bot.views.meetings import MESSAGES
 from storage.models import (
@@ -167,12 +168,12 @@ def test_outcome_records_attendance_and_an_action_item_becomes_an_issue_once(
     data = weekly(repeat="none", starts_at=ctx.now() + timedelta(days=1))
     [meeting], _ = meetings.create_meeting(ctx=ctx, project=project, data=data, messages=MESSAGES)
     with pytest.raises(ValidationError):
-        meetings.record_outcome(
+        meeting_outcomes.record_outcome(
             ctx=ctx, event_id=meeting.event_id, attended=[], minutes="", decisions="", actions=[]
         )
     clock.advance(timedelta(days=1, hours=2))
     with pytest.raises(ValidationError) as caught:
-        meetings.record_outcome(
+        meeting_outcomes.record_outcome(
             ctx=ctx,
             event_id=meeting.event_id,
             attended=[OUTSIDER],
@@ -181,7 +182,7 @@ def test_outcome_records_attendance_and_an_action_item_becomes_an_issue_once(
             actions=[ActionInput(text="", owner_id=ANNA)],
         )
     assert set(caught.value.errors) == {"attended", "action_1_text"}
-    outcome, items = meetings.record_outcome(
+    outcome, items = meeting_outcomes.record_outcome(
         ctx=ctx,
         event_id=meeting.event_id,
         attended=[ANNA],
@@ -199,7 +200,7 @@ def test_outcome_records_attendance_and_an_action_item_becomes_an_issue_once(
     missed = meetings.missed_meetings(ctx, project.id, ctx.now() - timedelta(days=7), ctx.now())
     assert [(m.user_id, m.missed) for m in missed] == [(MARIA, 1)]
     [item] = items
-    _, change = meetings.action_to_issue(ctx=ctx, item_id=item.id)
+    _, change = meeting_outcomes.action_to_issue(ctx=ctx, item_id=item.id)
     issue = ctx.get(Issue, change.issue.id)
     assert (issue.title, issue.owner_id, issue.due_date.isoformat()) == (
         "Map release codes",
@@ -207,11 +208,11 @@ def test_outcome_records_attendance_and_an_action_item_becomes_an_issue_once(
         "2026-12-20",
     )
     with pytest.raises(ValidationError) as caught:
-        meetings.action_to_issue(ctx=ctx, item_id=item.id)
+        meeting_outcomes.action_to_issue(ctx=ctx, item_id=item.id)
     assert caught.value.errors["action"].params["ref"] == "ERP-1"
     ctx.actor_id = ANNA
     with pytest.raises(PermissionDenied):
-        meetings.record_outcome(
+        meeting_outcomes.record_outcome(
             ctx=ctx, event_id=meeting.event_id, attended=[], minutes="", decisions="", actions=[]
         )
 

@@ -17,7 +17,7 @@ from bot.clock import MovableClock
 from bot.errors import Msg, PermissionDenied, ValidationError
 from bot.i18n import plain
 from bot.services import keyusers as keyuser_service
-from bot.services import poll_results
+from bot.services import poll_closing, poll_results
 from bot.services import polls as service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
@@ -199,7 +199,7 @@ def test_the_trend_has_every_opened_round_of_the_series_oldest_first(
     answer(ctx, first, KEY_USERS[1], "3", "3")
     answer(ctx, first, KEY_USERS[2], "4", "9")
     clock.advance(timedelta(days=8))
-    service.close_due(ctx=ctx, messages=MESSAGES)
+    poll_closing.close_due(ctx=ctx, messages=MESSAGES)
     [second] = service.create_next_rounds(ctx=ctx)
     assert second.status == PollStatus.SCHEDULED
     assert [r.round_number for r in poll_results.compute(ctx, second).trend] == [1]
@@ -279,7 +279,7 @@ def test_an_anonymous_export_waits_for_closing_and_names_nobody(
     with pytest.raises(PermissionDenied) as refused:
         poll_results.export_csv(ctx, poll.id or 0)
     assert refused.value.reason == Msg("poll.errors.export_open")
-    service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
+    poll_closing.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
     _poll, content = poll_results.export_csv(ctx, poll.id or 0)
     assert content.splitlines() == [
         "round,Pace?,Which?",
@@ -685,7 +685,7 @@ def test_an_anonymous_ballot_is_final_and_logged_only_at_close(ctx: Ctx, project
     assert service.current_answers(ctx, poll, KEY_USERS[0]) == {}
     assert ctx.session.exec(select(PollResponse)).all() == []
     assert entries(ctx, "poll.answered") == []
-    service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
+    poll_closing.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
     key_user_id = service.participant(ctx, poll, KEY_USERS[0]).key_user_id  # type: ignore[union-attr]
     [logged] = entries(ctx, "poll.answered")
     assert (logged.key_user_id, logged.touchpoint, logged.project_id, logged.detail) == (
@@ -737,12 +737,12 @@ def test_answering_needs_an_open_poll_one_was_asked(ctx: Ctx, project: Project) 
     with pytest.raises(PermissionDenied) as refused:
         service.answerable(ctx, poll.id or 0, KEY_USERS[1])
     assert refused.value.reason == Msg("poll.errors.not_asked")
-    service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
+    poll_closing.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
     with pytest.raises(service.PollClosed) as closed:
         service.answerable(ctx, poll.id or 0, KEY_USERS[0])
     assert closed.value.reason == Msg("poll.errors.closed", title="Pulse")
     with pytest.raises(service.PollClosed) as again:
-        service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
+        poll_closing.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
     assert again.value.reason == Msg("poll.errors.already_closed", id=poll.id)
 
 
@@ -756,7 +756,7 @@ def test_closing_updates_each_delivered_invitation_and_withdraws_the_rest(
     ctx.session.delete(invitation)  # never queued: nothing to update or withdraw
     ctx.session.flush()
     clock.advance(timedelta(days=7))
-    keys = service.close_due(ctx=ctx, messages=MESSAGES)
+    keys = poll_closing.close_due(ctx=ctx, messages=MESSAGES)
     pms = project_service.pm_ids(ctx, project)
     assert keys == [
         f"poll:{poll.id}:closed:{KEY_USERS[0]}",
@@ -796,8 +796,8 @@ def test_closing_updates_each_delivered_invitation_and_withdraws_the_rest(
     assert chart.method == "files.upload_v2" and chart.payload["channel"] == pms[0]
     [entry] = entries(ctx, "poll.closed")
     assert (entry.project_id, entry.detail) == (project.id, {"poll_id": poll.id, "was_open": True})
-    assert service.close_poll(ctx=ctx, poll=poll, messages=MESSAGES) == []
-    assert service.close_due(ctx=ctx, messages=MESSAGES) == []
+    assert poll_closing.close_poll(ctx=ctx, poll=poll, messages=MESSAGES) == []
+    assert poll_closing.close_due(ctx=ctx, messages=MESSAGES) == []
 
 
 def test_a_poll_closed_before_it_opened_sends_no_results(
@@ -807,10 +807,10 @@ def test_a_poll_closed_before_it_opened_sends_no_results(
         ctx, project, Q("rating", "Satisfied?"), opens_at=clock.now() + timedelta(days=1)
     )
     open_one = new_poll(ctx, project, Q("rating", "Satisfied?"))
-    _poll, keys = service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
+    _poll, keys = poll_closing.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
     assert keys == [] and poll.status == PollStatus.CLOSED
     assert entries(ctx, "poll.closed")[0].detail == {"poll_id": poll.id, "was_open": False}
-    assert service.close_due(ctx=ctx, messages=MESSAGES) == []
+    assert poll_closing.close_due(ctx=ctx, messages=MESSAGES) == []
     assert open_one.status == PollStatus.OPEN
 
 
@@ -819,7 +819,7 @@ def test_the_charts_upload_names_the_poll_and_its_round() -> None:
         id=7, title="Pulse", round_number=3, opens_at=datetime(2026, 12, 6, 23, 30, tzinfo=UTC)
     )
     project = Project(code="ERP", locale="en", timezone="Europe/Berlin")
-    assert service.chart_payload(project, poll, b"png", "UPM00001") == {
+    assert poll_closing.chart_payload(project, poll, b"png", "UPM00001") == {
         "channel": "UPM00001",
         "content_base64": "cG5n",
         "filename": "poll-ERP-2026-12-07-round-3.png",  # the day it opened in Berlin, no poll id
@@ -830,7 +830,7 @@ def test_the_charts_upload_names_the_poll_and_its_round() -> None:
 
 def test_a_pm_closing_a_recurring_poll_ends_the_series(ctx: Ctx, project: Project) -> None:
     poll = new_poll(ctx, project, Q("rating", "Satisfied?"), recurrence="weekly")
-    service.close_by_pm(ctx=ctx, poll_id=f"#{poll.id}", messages=MESSAGES)
+    poll_closing.close_by_pm(ctx=ctx, poll_id=f"#{poll.id}", messages=MESSAGES)
     assert poll.recurrence == "none"
     [ended] = entries(ctx, "poll.series_ended")
     assert (ended.project_id, ended.detail) == (project.id, {"poll_id": poll.id})
@@ -838,7 +838,7 @@ def test_a_pm_closing_a_recurring_poll_ends_the_series(ctx: Ctx, project: Projec
     outsider = Ctx(session=ctx.session, team_id=ctx.team_id, actor_id=OUTSIDER, clock=ctx.clock)
     other = new_poll(ctx, project, Q("rating", "Satisfied?"))
     with pytest.raises(PermissionDenied):
-        service.close_by_pm(ctx=outsider, poll_id=other.id or 0, messages=MESSAGES)
+        poll_closing.close_by_pm(ctx=outsider, poll_id=other.id or 0, messages=MESSAGES)
     assert other.status == PollStatus.OPEN
 
 
@@ -861,7 +861,7 @@ def test_the_next_round_copies_the_poll_one_period_later(
     )
     new_poll(ctx, project, Q("rating", "Satisfied?"))  # closes, but does not recur
     clock.advance(timedelta(days=3))
-    service.close_due(ctx=ctx, messages=MESSAGES)
+    poll_closing.close_due(ctx=ctx, messages=MESSAGES)
     clock.advance(timedelta(hours=5))
     new_poll(ctx, project, Q("rating", "Satisfied?"), recurrence="weekly")  # still open
     [second] = service.create_next_rounds(ctx=ctx)
@@ -912,7 +912,7 @@ def test_a_round_closed_late_skips_the_periods_already_gone(
         closes_at=start + timedelta(days=2),
     )
     clock.advance(timedelta(days=9))  # the jobs were down: closed a week late
-    service.close_due(ctx=ctx, messages=MESSAGES)
+    poll_closing.close_due(ctx=ctx, messages=MESSAGES)
     [second] = service.create_next_rounds(ctx=ctx)
     # A week on would close on day 9, when this one closed: two weeks on instead.
     assert (second.opens_at, second.closes_at) == (
@@ -924,7 +924,7 @@ def test_a_round_closed_late_skips_the_periods_already_gone(
 
 def test_a_pm_closing_a_one_off_poll_ends_no_series(ctx: Ctx, project: Project) -> None:
     poll = new_poll(ctx, project, Q("rating", "Satisfied?"))
-    service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
+    poll_closing.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
     assert entries(ctx, "poll.series_ended") == []
 
 
@@ -945,15 +945,15 @@ def test_the_jobs_open_and_close_every_poll_due_and_only_those(
         ctx, project, Q("rating", "Q"), opens_at=later, closes_at=later + timedelta(hours=2)
     )
     clock.set(later + timedelta(hours=3))
-    assert service.close_due(ctx=ctx, messages=MESSAGES) == []
+    assert poll_closing.close_due(ctx=ctx, messages=MESSAGES) == []
     assert missed.status == PollStatus.SCHEDULED  # it opens first, then closes
     opened = service.open_due(ctx=ctx, messages=MESSAGES)
     assert len(opened) == 6 + 1 + 6
     assert {key.split(":")[1] for key in opened} == {str(p.id) for p in (first, second, missed)}
-    closed = service.close_due(ctx=ctx, messages=MESSAGES)
+    closed = poll_closing.close_due(ctx=ctx, messages=MESSAGES)
     assert {key.split(":")[1] for key in closed} == {str(missed.id)}
     clock.set(first.closes_at)
-    closed = service.close_due(ctx=ctx, messages=MESSAGES)
+    closed = poll_closing.close_due(ctx=ctx, messages=MESSAGES)
     assert {key.split(":")[1] for key in closed} == {str(first.id), str(second.id)}
     assert (first.status, second.status) == (PollStatus.CLOSED, PollStatus.CLOSED)
 
@@ -981,7 +981,7 @@ def test_closing_speaks_the_projects_language(ctx: Ctx, clock: MovableClock) -> 
     assert invitation == {"channel": KEY_USERS[0], **MESSAGES.invite("zh-CN", poll, questions)}
     deliver(ctx, poll, KEY_USERS[0])
     answer(ctx, poll, KEY_USERS[0], "4")
-    service.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
+    poll_closing.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
     rows = outbox_rows(ctx, poll)
     assert rows[f"poll:{poll.id}:closed:{KEY_USERS[0]}"].payload == {
         "channel": "D" + KEY_USERS[0][1:],

@@ -10,7 +10,7 @@ from sqlmodel import select
 from bot.clock import MovableClock
 from bot.errors import PermissionDenied, ValidationError
 from bot.services import keyusers as keyuser_service
-from bot.services import poll_results
+from bot.services import poll_closing, poll_results
 from bot.services import polls as service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
@@ -210,7 +210,7 @@ def test_opening_reminding_and_closing_take_the_same_statements_for_6_or_36_peop
         )
         clock.set(poll.closes_at - timedelta(hours=23))
         reminded = statements(lambda: service.remind_due(ctx=ctx, messages=MESSAGES))
-        closed = statements(lambda: service.close_poll(ctx=ctx, poll=poll, messages=MESSAGES))
+        closed = statements(lambda: poll_closing.close_poll(ctx=ctx, poll=poll, messages=MESSAGES))
         people = len(service.participants_of(ctx, poll))
         rows = ctx.session.exec(
             select(OutboxMessage).where(OutboxMessage.subject == service.subject(poll))

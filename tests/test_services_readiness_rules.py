@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event
 
 from bot.clock import MovableClock
-from bot.services import keyusers, projects
+from bot.services import keyusers, projects, training_quizzes
 from bot.services import training_readiness as readiness
 from bot.services import training_sessions as sessions
 from bot.services import trainings as service
@@ -59,8 +59,10 @@ def module(ctx: Ctx, project: Project, name: str, hours: int, **options: object)
 
 
 def answer(ctx: Ctx, quiz_id: int | None, user: str, choice: str) -> None:
-    question = service.quiz_questions(ctx, service.quiz_for_taker(ctx, quiz_id, user)[0])[0]
-    service.submit_quiz(
+    question = training_quizzes.quiz_questions(
+        ctx, training_quizzes.quiz_for_taker(ctx, quiz_id, user)[0]
+    )[0]
+    training_quizzes.submit_quiz(
         ctx=as_user(ctx, user), quiz_id=quiz_id, user_id=user, raw={f"q{question.id}": choice}
     )
 

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from bot.clock import MovableClock
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
-from bot.services import keyusers, projects
+from bot.services import keyusers, projects, training_quizzes
 from bot.services import trainings as service
 from bot.services.context import Ctx
 from bot.services.keyusers import KeyUserInput
@@ -61,7 +61,10 @@ def outbox(ctx: Ctx, key: str) -> OutboxMessage:
 def deliver_all(ctx: Ctx, round_: QuizRound, *, except_for: tuple[str, ...] = ()) -> None:
     """Mark the round's DMs as sent, as the sender would (but those to ``except_for``)."""
     for row in ctx.session.exec(select(OutboxMessage)).all():
-        if row.subject == service.quiz_subject(round_) and row.payload["channel"] not in except_for:
+        if (
+            row.subject == training_quizzes.quiz_subject(round_)
+            and row.payload["channel"] not in except_for
+        ):
             row.ts, row.channel, row.status = "1.000", "D" + row.payload["channel"][1:], "sent"
             ctx.session.add(row)
     ctx.session.flush()
@@ -71,7 +74,7 @@ def quiz(
     ctx: Ctx, project: Project, on: TrainingModule, deadline: datetime, **options: Any
 ) -> QuizRound:
     values: dict[str, Any] = {"remind_hours": 24, **options}
-    round_, _keys = service.start_quiz(
+    round_, _keys = training_quizzes.start_quiz(
         ctx=ctx, project=project, module_id=on.id, deadline=deadline, messages=MESSAGES, **values
     )
     return round_
@@ -80,9 +83,9 @@ def quiz(
 def take(ctx: Ctx, round_: QuizRound, user: str, right: bool = True) -> None:
     raw = {
         f"q{q.id}": [str(i) for i in q.correct] if right else str(len(q.options) - 1)
-        for q in service.quiz_questions(ctx, round_)
+        for q in training_quizzes.quiz_questions(ctx, round_)
     }
-    service.submit_quiz(ctx=as_user(ctx, user), quiz_id=round_.id, user_id=user, raw=raw)
+    training_quizzes.submit_quiz(ctx=as_user(ctx, user), quiz_id=round_.id, user_id=user, raw=raw)
 
 
 # ------------------------------------------------------------------------------ curriculum
@@ -190,7 +193,9 @@ def test_the_question_import_reports_each_bad_row_and_keeps_going(ctx: Ctx) -> N
         "Basics,,  Default kind?  ,a|b,2\n"  # 6
         " BASICS ,MULTIPLE,Both?,a|b|c,1|3\n"  # 7
     )
-    report = service.import_questions_csv(ctx=as_user(ctx, TRAINER), project=project, text=text)
+    report = training_quizzes.import_questions_csv(
+        ctx=as_user(ctx, TRAINER), project=project, text=text
+    )
     assert report.errors == [
         (2, "module", Msg("training.errors.module_not_found")),
         (3, "correct", Msg("training.errors.no_right_answer")),
@@ -198,21 +203,25 @@ def test_the_question_import_reports_each_bad_row_and_keeps_going(ctx: Ctx) -> N
         (5, None, Msg("errors.csv_extra_cells")),
     ]
     assert report.added == ["Default kind?", "Both?"]
-    bank = service.questions_of(ctx, basics.id or 0)
+    bank = training_quizzes.questions_of(ctx, basics.id or 0)
     assert [(q.kind, q.text, q.options, q.correct) for q in bank] == [
         ("single", "Default kind?", ["a", "b"], [1]),
         ("multiple", "Both?", ["a", "b", "c"], [0, 2]),
     ]
     with pytest.raises(ValidationError) as refused:
-        service.import_questions_csv(ctx=ctx, project=project, text="module,question\nBasics,Q")
+        training_quizzes.import_questions_csv(
+            ctx=ctx, project=project, text="module,question\nBasics,Q"
+        )
     assert refused.value.errors == {
-        "csv": Msg("training.errors.csv_header", columns=", ".join(service.QUESTION_COLUMNS))
+        "csv": Msg(
+            "training.errors.csv_header", columns=", ".join(training_quizzes.QUESTION_COLUMNS)
+        )
     }
 
 
 def test_marked_options_of_nothing_are_none() -> None:
-    assert service.parse_marked_options(None) == ([], [])  # type: ignore[arg-type]
-    assert service.parse_marked_options("") == ([], [])
+    assert training_quizzes.parse_marked_options(None) == ([], [])  # type: ignore[arg-type]
+    assert training_quizzes.parse_marked_options("") == ([], [])
 
 
 # ---------------------------------------------------------------------- practical assessment
@@ -349,18 +358,18 @@ def test_the_quiz_reminder_waits_for_its_hour_and_skips_what_was_never_delivered
     deliver_all(ctx, second)
     take(ctx, first, ANNA)
     clock.set(deadline - timedelta(hours=24, seconds=1))
-    assert service.remind_quizzes(ctx=ctx, messages=MESSAGES) == []
+    assert training_quizzes.remind_quizzes(ctx=ctx, messages=MESSAGES) == []
     clock.set(deadline - timedelta(hours=24))
-    reminded = service.remind_quizzes(ctx=ctx, messages=MESSAGES)
+    reminded = training_quizzes.remind_quizzes(ctx=ctx, messages=MESSAGES)
     assert reminded == [f"training:quiz:{first.id}:remind:{user}" for user in (BEN, ADMIN_KEY_USER)]
     row = outbox(ctx, reminded[0])
-    invitation = outbox(ctx, service.quiz_invite_key(first, BEN))
+    invitation = outbox(ctx, training_quizzes.quiz_invite_key(first, BEN))
     assert (row.payload["channel"], row.payload["thread_ts"]) == (invitation.channel, "1.000")
     assert row.subject == f"training:quiz:{first.id}"
     assert first.reminded_at == deadline - timedelta(hours=24)
     assert second.reminded_at is None
     clock.set(deadline + timedelta(hours=1))  # the second's deadline: too late to remind
-    assert service.remind_quizzes(ctx=ctx, messages=MESSAGES) == []
+    assert training_quizzes.remind_quizzes(ctx=ctx, messages=MESSAGES) == []
     assert second.reminded_at is None
 
 
@@ -374,9 +383,9 @@ def test_a_quiz_past_its_deadline_is_not_reminded_before_it_closes(
     later = quiz(ctx, project, basics, START + timedelta(days=4))
     deliver_all(ctx, round_)
     clock.set(START + timedelta(days=3, hours=1))
-    assert service.remind_quizzes(ctx=ctx, messages=MESSAGES) == []
+    assert training_quizzes.remind_quizzes(ctx=ctx, messages=MESSAGES) == []
     assert round_.reminded_at is None
-    [results] = service.close_quizzes(ctx=ctx, messages=MESSAGES)
+    [results] = training_quizzes.close_quizzes(ctx=ctx, messages=MESSAGES)
     assert results == f"training:quiz:{round_.id}:results"
     assert outbox(ctx, results).subject == f"training:quiz:{round_.id}"
     assert (round_.closed_at, later.closed_at) == (START + timedelta(days=3, hours=1), None)
@@ -394,16 +403,16 @@ def test_results_list_attempts_by_user_id_and_count_misses_per_question(ctx: Ctx
     basics = module(ctx, project, "Basics")
     add_questions(ctx, project, basics, count=2)
     round_ = quiz(ctx, project, basics, START + timedelta(days=3))
-    single, multiple = service.quiz_questions(ctx, round_)
+    single, multiple = training_quizzes.quiz_questions(ctx, round_)
     take(ctx, round_, ANNA, right=False)
     take(ctx, round_, BEN, right=False)
-    service.submit_quiz(
+    training_quizzes.submit_quiz(
         ctx=as_user(ctx, CARL),
         quiz_id=round_.id,
         user_id=CARL,
         raw={f"q{single.id}": "0", f"q{multiple.id}": ["0"]},
     )
-    results = service.quiz_results(ctx, round_.id)
+    results = training_quizzes.quiz_results(ctx, round_.id)
     assert [a.user_id for a in results.attempts] == ["UAAA00001", *EVERYONE]
     assert results.project is project
     assert (results.missed_by(single.id or 0), results.missed_by(multiple.id or 0)) == (2, 3)
@@ -419,7 +428,7 @@ def test_the_weekly_quiz_keeps_its_reminder_and_a_deadline_two_hours_ahead(
     loose = quiz(ctx, project, basics, START + timedelta(hours=2, minutes=30), repeat_weekly=True)
     long = quiz(ctx, project, basics, START + timedelta(days=13), repeat_weekly=True)
     clock.set(START + timedelta(days=7))
-    keys = service.repeat_quizzes(ctx=ctx, messages=MESSAGES)
+    keys = training_quizzes.repeat_quizzes(ctx=ctx, messages=MESSAGES)
     assert len(keys) == 3 * 4
     following = {r.id: ctx.session.get(QuizRound, r.next_round_id) for r in (tight, loose, long)}
     assert following[tight.id].deadline == START + timedelta(days=14, hours=2)  # type: ignore[union-attr]
@@ -439,7 +448,7 @@ def test_a_stopped_weekly_quiz_tells_its_sender_and_the_others_go_on(
     by_pm = quiz(ctx, project, basics, deadline, repeat_weekly=True)
     projects.set_team_members(ctx=ctx, project=project, user_ids=[])  # the trainer left
     clock.set(START + timedelta(days=7))
-    keys = service.repeat_quizzes(ctx=ctx, messages=MESSAGES)
+    keys = training_quizzes.repeat_quizzes(ctx=ctx, messages=MESSAGES)
     stopped = f"training:quiz:{by_trainer.id}:repeat_stopped"
     assert keys[0] == stopped and len(keys) == 1 + 4
     row = outbox(ctx, stopped)
@@ -467,7 +476,7 @@ def test_the_weekly_quiz_is_sent_as_its_sender_not_as_the_job(
         admin_check=lambda user_id: user_id == ADMIN,
     )
     assert job.actor_is_admin
-    [stopped] = service.repeat_quizzes(ctx=job, messages=MESSAGES)
+    [stopped] = training_quizzes.repeat_quizzes(ctx=job, messages=MESSAGES)
     assert stopped == f"training:quiz:{first.id}:repeat_stopped"
 
 
@@ -481,10 +490,10 @@ def test_modules_and_quizzes_are_found_by_id_only(ctx: Ctx) -> None:
         assert missing.value.message == Msg("training.errors.module_not_found")
     add_questions(ctx, project, basics, count=1)
     round_ = quiz(ctx, project, basics, START + timedelta(days=3))
-    assert service.get_quiz(ctx, f"#{round_.id}") is round_
+    assert training_quizzes.get_quiz(ctx, f"#{round_.id}") is round_
     for ident in (None, "", "#x", 999):
         with pytest.raises(NotFound) as missing:
-            service.get_quiz(ctx, ident)
+            training_quizzes.get_quiz(ctx, ident)
         assert missing.value.message == Msg("training.errors.no_such_quiz")
 
 
@@ -642,8 +651,8 @@ def test_a_questions_fields_at_their_limits(ctx: Ctx) -> None:
             "correct": [0],
         }
         values.update(fields)
-        return service.add_question(
-            ctx=trainer, project=project, data=service.QuestionInput(**values)
+        return training_quizzes.add_question(
+            ctx=trainer, project=project, data=training_quizzes.QuestionInput(**values)
         )
 
     def refused(**fields: Any) -> dict[str, object]:
@@ -709,8 +718,8 @@ def test_a_quiz_round_keeps_the_modules_pass_mark_and_its_own_settings(
     assert silent.remind_hours is None  # "no reminder": not the column's former default of 24
     deliver_all(ctx, silent)
     clock.set(silent.deadline - timedelta(hours=1))
-    assert service.remind_quizzes(ctx=ctx, messages=MESSAGES) == []
-    invitation = outbox(ctx, service.quiz_invite_key(round_, ANNA))
+    assert training_quizzes.remind_quizzes(ctx=ctx, messages=MESSAGES) == []
+    invitation = outbox(ctx, training_quizzes.quiz_invite_key(round_, ANNA))
     assert invitation.payload == {
         "channel": ANNA,
         **MESSAGES.quiz_invite(project, round_, basics, 1),
@@ -764,7 +773,7 @@ def test_taking_a_quiz_scores_at_the_pass_mark_and_says_why_it_cannot(
     basics = module(ctx, project, "Basics", pass_mark=50)
     add_questions(ctx, project, basics, count=2)
     round_ = quiz(ctx, project, basics, START + timedelta(days=3))
-    single, multiple = service.quiz_questions(ctx, round_)
+    single, multiple = training_quizzes.quiz_questions(ctx, round_)
     required = Msg("errors.required")
     for raw in (
         {f"q{single.id}": "3", f"q{multiple.id}": ["0"]},  # three options: 0 to 2
@@ -772,9 +781,11 @@ def test_taking_a_quiz_scores_at_the_pass_mark_and_says_why_it_cannot(
         {f"q{single.id}": "", f"q{multiple.id}": ["0"]},
     ):
         with pytest.raises(ValidationError) as refused:
-            service.submit_quiz(ctx=as_user(ctx, ANNA), quiz_id=round_.id, user_id=ANNA, raw=raw)
+            training_quizzes.submit_quiz(
+                ctx=as_user(ctx, ANNA), quiz_id=round_.id, user_id=ANNA, raw=raw
+            )
         assert refused.value.errors == {f"q{single.id}": required}, raw
-    _r, attempt, _q = service.submit_quiz(
+    _r, attempt, _q = training_quizzes.submit_quiz(
         ctx=as_user(ctx, ANNA),
         quiz_id=round_.id,
         user_id=ANNA,
@@ -796,11 +807,11 @@ def test_taking_a_quiz_scores_at_the_pass_mark_and_says_why_it_cannot(
     }
     for user, reason in reasons.items():
         with pytest.raises(PermissionDenied) as denied:
-            service.quiz_for_taker(ctx, round_.id, user)
+            training_quizzes.quiz_for_taker(ctx, round_.id, user)
         assert denied.value.reason == reason
     clock.set(round_.deadline)
     with pytest.raises(PermissionDenied) as denied:
-        service.quiz_for_taker(ctx, round_.id, BEN)
+        training_quizzes.quiz_for_taker(ctx, round_.id, BEN)
     assert denied.value.reason == Msg("training.errors.quiz_closed")
 
 
@@ -816,6 +827,6 @@ def test_a_quiz_not_yet_due_for_its_reminder_does_not_hold_up_the_others(
     deliver_all(ctx, short)
     deliver_all(ctx, long)
     clock.set(deadline - timedelta(hours=23))
-    reminded = service.remind_quizzes(ctx=ctx, messages=MESSAGES)
+    reminded = training_quizzes.remind_quizzes(ctx=ctx, messages=MESSAGES)
     assert {key.split(":")[2] for key in reminded} == {str(long.id)}
     assert (short.reminded_at, long.reminded_at) == (None, clock.now())

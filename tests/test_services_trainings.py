@@ -13,10 +13,11 @@ from icalendar import Calendar
 from sqlalchemy import event
 from sqlmodel import col, select
 
+from bot.calendar import attendance
 from bot.calendar import service as calendar
 from bot.clock import MovableClock
 from bot.errors import NotFound, PermissionDenied, ValidationError
-from bot.services import keyusers, projects
+from bot.services import keyusers, projects, training_quizzes
 from bot.services import training_readiness as readiness
 from bot.services import training_sessions as sessions
 from bot.services import trainings as service
@@ -77,10 +78,10 @@ def module_named(ctx: Ctx, name: str) -> TrainingModule:
 
 def add_questions(ctx: Ctx, project: Project, module: TrainingModule, count: int = 2) -> None:
     for index in range(count):
-        service.add_question(
+        training_quizzes.add_question(
             ctx=ctx,
             project=project,
-            data=service.QuestionInput(
+            data=training_quizzes.QuestionInput(
                 module_id=module.id,
                 kind="single" if index % 2 == 0 else "multiple",
                 text=f"Question {index + 1}",
@@ -199,34 +200,34 @@ def test_a_question_without_a_right_answer_is_refused(ctx: Ctx) -> None:
     project = make_project(ctx)
     service.adopt_standard_curriculum(ctx=ctx, project=project)
     module = module_named(ctx, "Basic operation")
-    options, correct = service.parse_marked_options("Debit\nCredit")
+    options, correct = training_quizzes.parse_marked_options("Debit\nCredit")
     with pytest.raises(ValidationError) as refused:
-        service.add_question(
+        training_quizzes.add_question(
             ctx=ctx,
             project=project,
-            data=service.QuestionInput(module.id, "single", "Key 40?", options, correct),
+            data=training_quizzes.QuestionInput(module.id, "single", "Key 40?", options, correct),
         )
     assert "options" in refused.value.errors
-    options, correct = service.parse_marked_options("*Debit\n*Credit")
+    options, correct = training_quizzes.parse_marked_options("*Debit\n*Credit")
     with pytest.raises(ValidationError):  # single choice with two right answers
-        service.add_question(
+        training_quizzes.add_question(
             ctx=ctx,
             project=project,
-            data=service.QuestionInput(module.id, "single", "Key 40?", options, correct),
+            data=training_quizzes.QuestionInput(module.id, "single", "Key 40?", options, correct),
         )
-    options, correct = service.parse_marked_options("*Debit\nCredit\n")
+    options, correct = training_quizzes.parse_marked_options("*Debit\nCredit\n")
     assert (options, correct) == (["Debit", "Credit"], [0])
-    service.add_question(
+    training_quizzes.add_question(
         ctx=ctx,
         project=project,
-        data=service.QuestionInput(module.id, "single", "Key 40?", options, correct),
+        data=training_quizzes.QuestionInput(module.id, "single", "Key 40?", options, correct),
     )
-    assert len(service.questions_of(ctx, module.id or 0)) == 1
+    assert len(training_quizzes.questions_of(ctx, module.id or 0)) == 1
     with pytest.raises(PermissionDenied):
-        service.add_question(
+        training_quizzes.add_question(
             ctx=as_user(ctx, ANNA),
             project=project,
-            data=service.QuestionInput(module.id, "single", "Key 40?", options, correct),
+            data=training_quizzes.QuestionInput(module.id, "single", "Key 40?", options, correct),
         )
 
 
@@ -240,10 +241,12 @@ def test_question_csv_import_keeps_good_rows(ctx: Ctx) -> None:
         "Nope,single,Lost?,a|b,1\n"
         "Basic operation,single,No right one?,a|b,\n"
     )
-    report = service.import_questions_csv(ctx=as_user(ctx, TRAINER), project=project, text=text)
+    report = training_quizzes.import_questions_csv(
+        ctx=as_user(ctx, TRAINER), project=project, text=text
+    )
     assert len(report.added) == 2
     assert [(line, field) for line, field, _m in report.errors] == [(4, "module"), (5, "options")]
-    bank = service.questions_of(ctx, module_named(ctx, "Basic operation").id or 0)
+    bank = training_quizzes.questions_of(ctx, module_named(ctx, "Basic operation").id or 0)
     assert [(q.kind, q.correct) for q in bank] == [("single", [0]), ("multiple", [0, 2])]
 
 
@@ -251,7 +254,7 @@ def test_question_csv_import_keeps_good_rows(ctx: Ctx) -> None:
 
 
 def start_quiz(ctx: Ctx, project: Project, module: TrainingModule) -> Any:
-    return service.start_quiz(
+    return training_quizzes.start_quiz(
         ctx=ctx,
         project=project,
         module_id=module.id,
@@ -269,16 +272,16 @@ def test_a_quiz_goes_to_the_modules_trainees_and_is_scored_at_once(ctx: Ctx) -> 
     quiz, keys = start_quiz(ctx, project, admin)
     assert len(keys) == 4
     assert {k.split(":")[-1] for k in keys} == {ANNA, BEN, CARL, ADMIN_KEY_USER}
-    questions = service.quiz_questions(ctx, quiz)
+    questions = training_quizzes.quiz_questions(ctx, quiz)
     single, multiple = questions
-    _quiz, attempt, _ = service.submit_quiz(
+    _quiz, attempt, _ = training_quizzes.submit_quiz(
         ctx=as_user(ctx, ANNA),
         quiz_id=quiz.id,
         user_id=ANNA,
         raw={f"q{single.id}": "0", f"q{multiple.id}": ["0"]},  # second is incomplete: wrong
     )
     assert (attempt.score, attempt.passed, attempt.missed) == (50, False, [multiple.id])
-    _quiz, attempt, _ = service.submit_quiz(
+    _quiz, attempt, _ = training_quizzes.submit_quiz(
         ctx=as_user(ctx, BEN),
         quiz_id=quiz.id,
         user_id=BEN,
@@ -286,16 +289,16 @@ def test_a_quiz_goes_to_the_modules_trainees_and_is_scored_at_once(ctx: Ctx) -> 
     )
     assert (attempt.score, attempt.passed, attempt.missed) == (100, True, [])
     with pytest.raises(PermissionDenied):  # one attempt
-        service.submit_quiz(
+        training_quizzes.submit_quiz(
             ctx=as_user(ctx, BEN),
             quiz_id=quiz.id,
             user_id=BEN,
             raw={f"q{single.id}": "1", f"q{multiple.id}": ["1"]},
         )
     with pytest.raises(PermissionDenied):  # not sent to them
-        service.quiz_for_taker(as_user(ctx, OUTSIDER), quiz.id, OUTSIDER)
+        training_quizzes.quiz_for_taker(as_user(ctx, OUTSIDER), quiz.id, OUTSIDER)
     with pytest.raises(ValidationError) as unanswered:
-        service.submit_quiz(ctx=as_user(ctx, CARL), quiz_id=quiz.id, user_id=CARL, raw={})
+        training_quizzes.submit_quiz(ctx=as_user(ctx, CARL), quiz_id=quiz.id, user_id=CARL, raw={})
     assert set(unanswered.value.errors) == {f"q{single.id}", f"q{multiple.id}"}
     taken = ctx.session.exec(select(Interaction).where(Interaction.kind == "training.quiz_taken"))
     assert len(taken.all()) == 2
@@ -306,7 +309,7 @@ def test_a_quiz_needs_questions_and_a_later_deadline(ctx: Ctx) -> None:
     service.adopt_standard_curriculum(ctx=ctx, project=project)
     module = module_named(ctx, "System overview")
     with pytest.raises(ValidationError) as refused:
-        service.start_quiz(
+        training_quizzes.start_quiz(
             ctx=ctx,
             project=project,
             module_id=module.id,
@@ -328,24 +331,24 @@ def test_quiz_reminder_once_then_closed_results_to_the_sender(
     for row in ctx.session.exec(select(OutboxMessage)).all():  # as if delivered
         row.ts, row.channel, row.status = "1.000", "D" + row.payload["channel"][1:], "sent"
         ctx.session.add(row)
-    question = service.quiz_questions(ctx, quiz)[0]
-    service.submit_quiz(
+    question = training_quizzes.quiz_questions(ctx, quiz)[0]
+    training_quizzes.submit_quiz(
         ctx=as_user(ctx, ANNA), quiz_id=quiz.id, user_id=ANNA, raw={f"q{question.id}": "0"}
     )
     clock.set(START + timedelta(days=2, hours=1))
-    reminded = service.remind_quizzes(ctx=ctx, messages=MESSAGES)
+    reminded = training_quizzes.remind_quizzes(ctx=ctx, messages=MESSAGES)
     assert sorted(k.split(":")[-1] for k in reminded) == sorted([BEN, CARL, ADMIN_KEY_USER])
-    assert service.remind_quizzes(ctx=ctx, messages=MESSAGES) == []
+    assert training_quizzes.remind_quizzes(ctx=ctx, messages=MESSAGES) == []
     clock.set(START + timedelta(days=3))
     with pytest.raises(PermissionDenied):
-        service.quiz_for_taker(as_user(ctx, BEN), quiz.id, BEN)
-    [results_key] = service.close_quizzes(ctx=ctx, messages=MESSAGES)
+        training_quizzes.quiz_for_taker(as_user(ctx, BEN), quiz.id, BEN)
+    [results_key] = training_quizzes.close_quizzes(ctx=ctx, messages=MESSAGES)
     row = ctx.session.exec(select(OutboxMessage).where(OutboxMessage.key == results_key)).one()
     assert row.payload["channel"] == TRAINER
-    assert service.close_quizzes(ctx=ctx, messages=MESSAGES) == []
+    assert training_quizzes.close_quizzes(ctx=ctx, messages=MESSAGES) == []
     with pytest.raises(PermissionDenied):  # results are for the trainer and PMs
-        service.quiz_results(as_user(ctx, BEN), quiz.id)
-    results = service.quiz_results(as_user(ctx, TRAINER), quiz.id)
+        training_quizzes.quiz_results(as_user(ctx, BEN), quiz.id)
+    results = training_quizzes.quiz_results(as_user(ctx, TRAINER), quiz.id)
     assert (len(results.taken), results.average, results.passed) == (1, 100, 1)
 
 
@@ -356,7 +359,7 @@ def test_a_weekly_quiz_sends_its_next_round_a_week_later_once(
     service.adopt_standard_curriculum(ctx=ctx, project=project)
     module = module_named(ctx, "System overview")
     add_questions(ctx, project, module, count=3)
-    first, _keys = service.start_quiz(
+    first, _keys = training_quizzes.start_quiz(
         ctx=as_user(ctx, TRAINER),
         project=project,
         module_id=module.id,
@@ -366,20 +369,20 @@ def test_a_weekly_quiz_sends_its_next_round_a_week_later_once(
         repeat_weekly=True,
     )
     clock.set(START + timedelta(days=6))
-    assert service.repeat_quizzes(ctx=ctx, messages=MESSAGES) == []
+    assert training_quizzes.repeat_quizzes(ctx=ctx, messages=MESSAGES) == []
     clock.set(START + timedelta(days=7))
-    keys = service.repeat_quizzes(ctx=ctx, messages=MESSAGES)
+    keys = training_quizzes.repeat_quizzes(ctx=ctx, messages=MESSAGES)
     assert len(keys) == 4  # the module's four trainees
     second = ctx.session.get(QuizRound, first.next_round_id)
     assert second is not None and second.deadline == START + timedelta(days=10)
     assert (second.created_by, second.repeat_weekly) == (TRAINER, True)
-    assert service.repeat_quizzes(ctx=ctx, messages=MESSAGES) == []
+    assert training_quizzes.repeat_quizzes(ctx=ctx, messages=MESSAGES) == []
     projects.set_team_members(ctx=ctx, project=project, user_ids=[])  # the trainer left
     clock.set(START + timedelta(days=14))
-    [stopped] = service.repeat_quizzes(ctx=ctx, messages=MESSAGES)
+    [stopped] = training_quizzes.repeat_quizzes(ctx=ctx, messages=MESSAGES)
     assert stopped.endswith(":repeat_stopped")
     assert not second.repeat_weekly and second.next_round_id is None
-    assert service.repeat_quizzes(ctx=ctx, messages=MESSAGES) == []
+    assert training_quizzes.repeat_quizzes(ctx=ctx, messages=MESSAGES) == []
 
 
 # ----------------------------------------------------------------------- practical assessment
@@ -535,7 +538,9 @@ def test_only_the_project_team_schedules_sessions(ctx: Ctx) -> None:
 
 
 def attend(ctx: Ctx, view: sessions.SessionView, statuses: dict[str, str]) -> None:
-    calendar.record_attendance(ctx=as_user(ctx, TRAINER), event_id=view.event.id, statuses=statuses)
+    attendance.record_attendance(
+        ctx=as_user(ctx, TRAINER), event_id=view.event.id, statuses=statuses
+    )
 
 
 def test_feedback_poll_goes_once_to_those_who_attended(ctx: Ctx, clock: MovableClock) -> None:
@@ -661,9 +666,9 @@ def test_readiness_matrix_from_attendance_quizzes_and_practicals(
         messages=CALENDAR_MESSAGES,
     )
     quiz, _keys = start_quiz(ctx, project, overview)
-    question = service.quiz_questions(ctx, quiz)[0]
+    question = training_quizzes.quiz_questions(ctx, quiz)[0]
     for user, answer in ((ANNA, "0"), (BEN, "1")):
-        service.submit_quiz(
+        training_quizzes.submit_quiz(
             ctx=as_user(ctx, user), quiz_id=quiz.id, user_id=user, raw={f"q{question.id}": answer}
         )
     clock.set(view.event.starts_at)
@@ -774,7 +779,9 @@ def test_a_quiz_and_its_reminder_take_the_same_statements_for_4_or_34_people(
             .values(status="sent", channel="D0CHANNEL", ts="1.000")
         )
         clock.set(quiz.deadline - timedelta(hours=23))
-        reminded, queued = statements(lambda: service.remind_quizzes(ctx=ctx, messages=MESSAGES))
+        reminded, queued = statements(
+            lambda: training_quizzes.remind_quizzes(ctx=ctx, messages=MESSAGES)
+        )
         assert len(keys) == len(queued) == len(keyusers.active_key_users(ctx, project))
         return [started, reminded]
 

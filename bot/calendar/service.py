@@ -1,5 +1,6 @@
 """Rules of calendar events, shared by trainings and meetings: create, invite, RSVP with a
-waitlist, reschedule, cancel, check in, attendance, and the reminders a job sends.
+waitlist, reschedule, cancel. Check-in and attendance are in ``bot.calendar.attendance``; listings
+of what is coming and the reminders a job sends, in ``bot.calendar.upcoming``.
 
 No Slack here. What people are told is rendered by an ``EventMessages`` (``bot.views.calendar``)
 and queued in the outbox in the same unit of work as the change, under keys that make each message
@@ -29,11 +30,8 @@ from bot.services import fields, numbering
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from storage.models import (
-    ATTENDED,
-    Attendance,
     CalendarEvent,
     EventStatus,
-    Interaction,
     Invitation,
     KeyUser,
     OutboxMessage,
@@ -42,9 +40,6 @@ from storage.models import (
     Rsvp,
 )
 
-CHECK_IN_OPENS = timedelta(minutes=15)  # before the start
-LATE_AFTER = timedelta(minutes=10)  # a check-in this long after the start counts as late
-ROSTER_BEFORE = timedelta(hours=24)  # the organizer's roster / tally
 MAX_DURATION = timedelta(hours=24)
 MAX_CAPACITY = 9999  # seats of one event; the forms take four digits
 TITLE_LIMIT = fields.limit(CalendarEvent.title)
@@ -52,8 +47,6 @@ DESCRIPTION_LIMIT = fields.limit(CalendarEvent.description)
 LOCATION_LIMIT = fields.limit(CalendarEvent.location)
 VIDEO_URL_LIMIT = fields.limit(CalendarEvent.video_url)
 DEFAULT_REMINDERS = (1440, 60)
-# Answers that hold a seat or may come: reminded before the start.
-REMINDED = (Rsvp.ACCEPTED, Rsvp.MAYBE)
 INVITED = (Rsvp.PENDING, Rsvp.ACCEPTED, Rsvp.MAYBE, Rsvp.DECLINED, Rsvp.WAITLISTED)
 
 
@@ -181,40 +174,6 @@ def waitlist_position(ctx: Ctx, invitation: Invitation) -> int | None:
     return int(ahead) + 1
 
 
-def roster(ctx: Ctx, event: CalendarEvent) -> list[RosterRow]:
-    """Everyone invited (not removed), with their answer, attendance and waitlist place."""
-    rows = ctx.session.exec(
-        select(Invitation, KeyUser.display_name)
-        .join(
-            KeyUser,
-            (KeyUser.project_id == event.project_id) & (KeyUser.user_id == Invitation.user_id),
-            isouter=True,
-        )
-        .where(
-            Invitation.team_id == ctx.team_id,
-            Invitation.event_id == event.id,
-            Invitation.response != Rsvp.REMOVED,
-        )
-        .order_by(col(Invitation.id))
-    ).all()
-    waiting = sorted(
-        (inv for inv, _name in rows if inv.response == Rsvp.WAITLISTED),
-        key=lambda inv: (inv.waitlisted_at or event.created_at, inv.id or 0),
-    )
-    positions = {inv.user_id: place for place, inv in enumerate(waiting, start=1)}
-    return [
-        RosterRow(
-            user_id=inv.user_id,
-            name=name,
-            response=inv.response,
-            attendance=inv.attendance,
-            checked_in_at=inv.checked_in_at,
-            position=positions.get(inv.user_id),
-        )
-        for inv, name in rows
-    ]
-
-
 def tallies(ctx: Ctx, event_ids: Iterable[int]) -> dict[int, Counter[str]]:
     """Answers counted per event, in one query."""
     ids = sorted(set(event_ids))
@@ -229,72 +188,6 @@ def tallies(ctx: Ctx, event_ids: Iterable[int]) -> dict[int, Counter[str]]:
     for event_id, response, count in rows:
         counts[event_id][response] = int(count)
     return counts
-
-
-def events_between(
-    ctx: Ctx,
-    project_id: int,
-    start: datetime,
-    end: datetime,
-    *,
-    kind: str | None = None,
-    include_cancelled: bool = False,
-    limit: int | None = None,
-) -> list[CalendarEvent]:
-    """A project's events starting in [start, end), soonest first."""
-    query = ctx.select(CalendarEvent).where(
-        CalendarEvent.project_id == project_id,
-        CalendarEvent.starts_at >= start,
-        CalendarEvent.starts_at < end,
-    )
-    if kind is not None:
-        query = query.where(CalendarEvent.kind == kind)
-    if not include_cancelled:
-        query = query.where(CalendarEvent.status == EventStatus.SCHEDULED)
-    query = query.order_by(col(CalendarEvent.starts_at), col(CalendarEvent.id))
-    if limit is not None:
-        query = query.limit(limit)
-    return list(ctx.session.exec(query).all())
-
-
-def upcoming_for(
-    ctx: Ctx, user_id: str, *, limit: int = 10
-) -> dict[str, list[tuple[CalendarEvent, Invitation]]]:
-    """A person's next events (not declined or removed) with their invitation: the first
-    ``limit`` of each kind (training, meeting), soonest first, in one statement."""
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=col(CalendarEvent.kind),
-            order_by=(col(CalendarEvent.starts_at), col(CalendarEvent.id)),
-        )
-        .label("rank")
-    )
-    ranked = (
-        select(col(Invitation.id).label("invitation_id"), rank)
-        .join(CalendarEvent, col(CalendarEvent.id) == col(Invitation.event_id))
-        .where(
-            Invitation.team_id == ctx.team_id,
-            Invitation.user_id == user_id,
-            col(Invitation.response).in_(
-                [Rsvp.PENDING, Rsvp.ACCEPTED, Rsvp.MAYBE, Rsvp.WAITLISTED]
-            ),
-            CalendarEvent.status == EventStatus.SCHEDULED,
-            CalendarEvent.ends_at > ctx.now(),
-        )
-        .subquery()
-    )
-    rows = ctx.session.exec(
-        select(CalendarEvent, Invitation)
-        .join(Invitation, col(Invitation.event_id) == col(CalendarEvent.id))
-        .join(ranked, ranked.c.invitation_id == col(Invitation.id))
-        .where(ranked.c.rank <= limit)
-        .order_by(col(CalendarEvent.starts_at), col(CalendarEvent.id))
-    ).all()
-    found: dict[str, list[tuple[CalendarEvent, Invitation]]] = {}
-    for event, invitation in rows:
-        found.setdefault(event.kind, []).append((event, invitation))
-    return found
 
 
 # ----------------------------------------------------------------------------------- writing
@@ -970,110 +863,6 @@ def cancel_event(
     )
 
 
-# -------------------------------------------------------------------------------- attendance
-
-
-def check_in(*, ctx: Ctx, event_id: Any, user_id: str) -> Invitation:
-    """Self check-in, from 15 minutes before the start to the end, by an invited person."""
-    event = get_event(ctx, event_id)
-    invitation = invitation_of(ctx, event, user_id)
-    if invitation is None or invitation.response == Rsvp.REMOVED or ctx.actor_id != user_id:
-        raise PermissionDenied(Msg("calendar.errors.not_invited"))
-    if not event.check_in:
-        raise PermissionDenied(Msg("calendar.errors.no_check_in"))
-    if event.status == EventStatus.CANCELLED:
-        raise PermissionDenied(Msg("calendar.errors.cancelled", title=event.title))
-    now = ctx.now()
-    if now < event.starts_at - CHECK_IN_OPENS:
-        raise PermissionDenied(Msg("calendar.errors.check_in_early"))
-    if now > event.ends_at:
-        raise PermissionDenied(Msg("calendar.errors.check_in_over", title=event.title))
-    if invitation.checked_in_at is not None:
-        return invitation
-    status = Attendance.LATE if now > event.starts_at + LATE_AFTER else Attendance.PRESENT
-    _set_attendance(ctx, event, invitation, status)
-    invitation.checked_in_at = now
-    ctx.session.add(invitation)
-    ctx.session.flush()
-    return invitation
-
-
-def _set_attendance(ctx: Ctx, event: CalendarEvent, invitation: Invitation, status: str) -> bool:
-    """Record ``status``; coming to the event is logged once as a touchpoint, at the event's
-    start or at the check-in before it (the contact was then, not when the roll was taken), and a
-    roll call corrected to "did not come" takes that touchpoint back."""
-    if invitation.attendance == status:
-        return False
-    came_before = invitation.attendance in ATTENDED
-    invitation.attendance = status
-    invitation.attendance_by = ctx.actor_id
-    ctx.session.add(invitation)
-    if (status in ATTENDED) == came_before:
-        return True
-    key_user = _key_user_ids(ctx, event.project_id, [invitation.user_id]).get(invitation.user_id)
-    kind = f"{event.kind}_attended"
-    if came_before:
-        logged = ctx.session.exec(
-            ctx.select(Interaction).where(
-                Interaction.project_id == event.project_id,
-                Interaction.key_user_id == key_user,
-                Interaction.kind == kind,
-                col(Interaction.touchpoint).is_(True),
-            )
-        ).all()
-        for entry in logged:
-            if entry.detail.get("event_id") == event.id:
-                entry.touchpoint = False
-                ctx.session.add(entry)
-        return True
-    entry = ctx.log(
-        kind,
-        project_id=event.project_id,
-        key_user_id=key_user,
-        touchpoint=True,
-        event_id=event.id,
-        status=status,
-    )
-    entry.at = min(entry.at, event.starts_at)
-    return True
-
-
-def can_take_attendance(ctx: Ctx, project: Project, event: CalendarEvent) -> bool:
-    return (
-        ctx.actor_id == event.organizer_id
-        or project_service.is_pm(ctx, project)
-        or ctx.actor_is_admin
-    )
-
-
-def record_attendance(*, ctx: Ctx, event_id: Any, statuses: dict[str, str]) -> int:
-    """The organizer's roll call (a PM may correct it): a status per person on the roster.
-    People not on the roster are refused; returns how many entries changed."""
-    event = get_event(ctx, event_id)
-    project = project_of(ctx, event)
-    if not can_take_attendance(ctx, project, event):
-        raise PermissionDenied(Msg("calendar.errors.not_organizer"))
-    if event.status == EventStatus.CANCELLED:
-        raise PermissionDenied(Msg("calendar.errors.cancelled", title=event.title))
-    if ctx.now() < event.starts_at - CHECK_IN_OPENS:
-        raise ValidationError({"attendance": Msg("calendar.errors.roll_call_early")})
-    allowed = {status.value for status in Attendance}
-    invitations = {
-        inv.user_id: inv
-        for inv in _invitations(ctx, event, [r for r in INVITED if r != Rsvp.REMOVED])
-    }
-    unknown = [user for user in statuses if user not in invitations]
-    bad = [user for user, status in statuses.items() if status and status not in allowed]
-    if unknown or bad:
-        raise ValidationError({"attendance": Msg("calendar.errors.not_on_roster")})
-    changed = 0
-    for user_id, status in statuses.items():
-        if status and _set_attendance(ctx, event, invitations[user_id], status):
-            changed += 1
-    ctx.session.flush()
-    return changed
-
-
 def _key_user_ids(ctx: Ctx, project_id: int, user_ids: Sequence[str]) -> dict[str, int]:
     if not user_ids:
         return {}
@@ -1085,112 +874,3 @@ def _key_user_ids(ctx: Ctx, project_id: int, user_ids: Sequence[str]) -> dict[st
         )
     ).all()
     return {user_id: key_user_id for user_id, key_user_id in rows if key_user_id is not None}
-
-
-# --------------------------------------------------------------------------------- the jobs
-
-
-def due_offset(event: CalendarEvent, now: datetime) -> int | None:
-    """The reminder due at ``now``: the shortest offset already reached. Offsets passed before
-    any run (an event created an hour before its start) are skipped, never sent late in a row."""
-    reached = [m for m in event.reminder_minutes if event.starts_at - timedelta(minutes=m) <= now]
-    return min(reached) if reached and now < event.starts_at else None
-
-
-def remind_due(*, ctx: Ctx, messages: EventMessages) -> list[str]:
-    """Reminders to those who accepted (or said maybe), in their invitation's thread, and the
-    organizer's roster 24 h before. Set-based: the workspace's events in the next two weeks, their
-    invitations and invitation messages are each loaded in one query, and the reminders queued in
-    one insert. Returns the keys queued now (none when a rerun finds them queued)."""
-    now = ctx.now()
-    horizon = now + timedelta(days=15)
-    events = list(
-        ctx.session.exec(
-            ctx.select(CalendarEvent).where(
-                CalendarEvent.status == EventStatus.SCHEDULED,
-                CalendarEvent.starts_at > now,
-                CalendarEvent.starts_at <= horizon,
-            )
-        ).all()
-    )
-    due = {event.id: due_offset(event, now) for event in events}
-    rostered = [e for e in events if e.starts_at - ROSTER_BEFORE <= now]
-    reminded = [e for e in events if due[e.id] is not None]
-    if not reminded and not rostered:
-        return []
-    wanted = [e.id for e in reminded]
-    invitations = (
-        ctx.session.exec(
-            ctx.select(Invitation).where(
-                col(Invitation.event_id).in_(wanted), col(Invitation.response).in_(REMINDED)
-            )
-        ).all()
-        if wanted
-        else []
-    )
-    by_id = {event.id: event for event in events}
-    rows = delivery.rows_by_key(
-        ctx.session, [invite_key(by_id[inv.event_id], inv) for inv in invitations]
-    )
-    locales = _locales(ctx, {event.project_id for event in events})
-    texts: dict[int | None, dict[str, Any]] = {}
-    outgoing: list[delivery.Outgoing] = []
-    for invitation in invitations:
-        event = by_id[invitation.event_id]
-        minutes = due[event.id] or 0
-        if event.id not in texts:
-            texts[event.id] = messages.reminder(locales[event.project_id], event, minutes)
-        start = int(event.starts_at.timestamp())
-        row = rows.get(invite_key(event, invitation))
-        outgoing.append(
-            delivery.Outgoing(
-                key=f"calendar:{event.id}:remind:{invitation.user_id}:{minutes}:{start}",
-                payload=_threaded(row, invitation.user_id, texts[event.id]),
-                subject=_subject(event),
-                expires_at=event.starts_at,  # a reminder is no use once the event began
-            )
-        )
-    roster_keys = {
-        event.id: f"calendar:{event.id}:roster:{int(event.starts_at.timestamp())}"
-        for event in rostered
-    }
-    done = delivery.rows_by_key(ctx.session, list(roster_keys.values()))
-    for event in rostered:
-        if roster_keys[event.id] in done:
-            continue
-        payload = messages.roster(locales[event.project_id], event, roster(ctx, event))
-        outgoing.append(
-            delivery.Outgoing(
-                key=roster_keys[event.id],
-                payload={"channel": event.organizer_id, **payload},
-                subject=_subject(event),
-                expires_at=event.ends_at,  # the organizer checks the roster during the event
-            )
-        )
-    # One query for the keys already queued and one insert, however many people are reminded.
-    return delivery.enqueue_many(ctx.session, team_id=ctx.team_id, messages=outgoing, now=now)
-
-
-def _locales(ctx: Ctx, project_ids: set[int]) -> dict[int, str]:
-    if not project_ids:
-        return {}
-    rows = ctx.session.exec(
-        select(Project.id, Project.locale).where(
-            Project.team_id == ctx.team_id, col(Project.id).in_(sorted(project_ids))
-        )
-    ).all()
-    return {project_id: locale for project_id, locale in rows if project_id is not None}
-
-
-def teams_with_upcoming(session: Any, now: datetime) -> list[str]:
-    """Workspaces with a scheduled event in the next two weeks (where reminders may be due)."""
-    rows = session.exec(
-        select(CalendarEvent.team_id)
-        .where(
-            CalendarEvent.status == EventStatus.SCHEDULED,
-            CalendarEvent.starts_at > now,
-            CalendarEvent.starts_at <= now + timedelta(days=15),
-        )
-        .distinct()
-    ).all()
-    return sorted(rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.calendar import service
+from bot.calendar import upcoming
 from bot.runtime import Runtime
 from bot.views.calendar import MESSAGES
 
@@ -13,9 +13,9 @@ from bot.views.calendar import MESSAGES
 def send_reminders(runtime: Runtime) -> dict[str, Any]:
     now = runtime.clock.now()
     with runtime.database.session() as session:
-        teams = service.teams_with_upcoming(session, now)
+        teams = upcoming.teams_with_upcoming(session, now)
     queued = 0
     for team_id in teams:
         with runtime.unit(team_id) as ctx:
-            queued += len(service.remind_due(ctx=ctx, messages=MESSAGES))
+            queued += len(upcoming.remind_due(ctx=ctx, messages=MESSAGES))
     return {"queued": queued}

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.delivery import enqueue
 from bot.runtime import Runtime
 from bot.services import digest as service
-from bot.services import issues as issue_service
+from bot.services import digest_schedule, issue_levels
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import digest as views
@@ -35,7 +35,7 @@ def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str
     worth sending until the end of the week it is sent in: the project channel gets the copy
     without the key users' names (they read it too) and without the coming training sessions."""
     project = digest.project
-    expires_at = service.end_of_week(project, ctx.now())
+    expires_at = digest_schedule.end_of_week(project, ctx.now())
     for_pms = views.digest_message(digest)
     for_channel = views.digest_message(service.for_channel(ctx, digest), in_channel=True)
     polls = digest.sections.get("polls")
@@ -45,7 +45,7 @@ def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str
 
         chart = charts.trend_chart(polls.title, polls.rounds, project.locale)
     keys: list[str] = []
-    for recipient in service.recipients(ctx, project, target):
+    for recipient in digest_schedule.recipients(ctx, project, target):
         key = f"{key_base}:to:{recipient}"
         enqueue(
             ctx.session,
@@ -82,7 +82,7 @@ def send_digests(runtime: Runtime) -> dict[str, Any]:
     """Every project's digest at its weekday and time, once per ISO week of its timezone."""
     now = runtime.clock.now()
     with runtime.database.session() as session:
-        due = service.due_digests(session, now)
+        due = digest_schedule.due_digests(session, now)
     sent = late = failed = 0
     for item in due:
         try:
@@ -97,14 +97,14 @@ def send_digests(runtime: Runtime) -> dict[str, Any]:
     return {"digests": sent, "late_digests": late, "digests_failed": failed}
 
 
-def _send_scheduled(runtime: Runtime, item: service.DueDigest) -> bool:
+def _send_scheduled(runtime: Runtime, item: digest_schedule.DueDigest) -> bool:
     """Claim the week and queue its digest in one unit of work; False if it was claimed already
     (by another scheduler process, or ``/digest send``)."""
     with runtime.unit(item.project.team_id) as ctx:
         project = ctx.get(Project, item.project.id)
         if project is None:
             return False
-        run = service.claim_week(
+        run = digest_schedule.claim_week(
             ctx, project, week=item.week, due_at=item.due_at, late=item.late, trigger="schedule"
         )
         if run is None:
@@ -112,7 +112,7 @@ def _send_scheduled(runtime: Runtime, item: service.DueDigest) -> bool:
         digest = service.build_digest(
             ctx, project, now=ctx.now(), late=item.late, due_at=item.due_at
         )
-        target = service.settings_of(ctx, project).target
+        target = digest_schedule.settings_of(ctx, project).target
         queue_digest(ctx, digest, key_base=f"digest:{project.id}:{item.week}", target=target)
         ctx.log("digest.sent", project_id=project.id, week=item.week, late=item.late)
     return True
@@ -123,15 +123,17 @@ def send_now(ctx: Ctx, project: Project) -> tuple[list[str], bool]:
     (the scheduled one then stays quiet); otherwise an extra one. Returns keys and which."""
     project_service.require_pm(ctx, project)
     now = ctx.now()
-    week = service.covered_week_label(project, now)
-    due = service.due_in_week(project, now)
-    run = service.claim_week(ctx, project, week=week, due_at=due, late=False, trigger="command")
+    week = digest_schedule.covered_week_label(project, now)
+    due = digest_schedule.due_in_week(project, now)
+    run = digest_schedule.claim_week(
+        ctx, project, week=week, due_at=due, late=False, trigger="command"
+    )
     if run is not None:
         key_base = f"digest:{project.id}:{week}"
     else:
         key_base = f"digest:{project.id}:{week}:extra:{now.isoformat()}"
     digest = service.build_digest(ctx, project, now=now)
-    target = service.settings_of(ctx, project).target
+    target = digest_schedule.settings_of(ctx, project).target
     keys = queue_digest(ctx, digest, key_base=key_base, target=target)
     ctx.log(
         "digest.sent", project_id=project.id, week=week, by_command=True, counted=run is not None
@@ -157,7 +159,7 @@ def remind_owners(ctx: Ctx, project: Project) -> list[str]:
             payload={"channel": owner_id, **payload},
             now=ctx.now(),
             subject=f"reminder:{owner_id}",
-            expires_at=issue_service.end_of_local_day(project, day),  # the day's list
+            expires_at=issue_levels.end_of_local_day(project, day),  # the day's list
         )
         keys.append(key)
     ctx.log("digest.owners_reminded", project_id=project.id, owners=len(keys))

@@ -28,6 +28,7 @@ from bot.delivery import (
     rows_by_key,
 )
 from bot.runtime import Runtime
+from bot.services import issue_followup, issue_levels
 from bot.services import issues as service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
@@ -170,7 +171,7 @@ def remind_overdue_owners(runtime: Runtime) -> dict[str, Any]:
     for team_id in _team_ids(runtime):
         with runtime.unit(team_id) as ctx:
             messages: list[Outgoing] = []
-            for owner_id, items in service.reminders_due(ctx).items():
+            for owner_id, items in issue_followup.reminders_due(ctx).items():
                 project = items[0][1]
                 local_now = now.astimezone(ZoneInfo(project.timezone))
                 if local_now.hour < REMINDER_HOUR:
@@ -182,7 +183,7 @@ def remind_overdue_owners(runtime: Runtime) -> dict[str, Any]:
                         key=f"reminder:{team_id}:{owner_id}:{day.isoformat()}",
                         payload={"channel": owner_id, **payload},
                         subject=f"reminder:{owner_id}",
-                        expires_at=service.end_of_local_day(project, day),  # the day's list
+                        expires_at=issue_levels.end_of_local_day(project, day),  # the day's list
                     )
                 )
             reminded += len(enqueue_many(ctx.session, team_id=team_id, messages=messages, now=now))
@@ -203,7 +204,7 @@ def escalate_breaches(runtime: Runtime) -> dict[str, Any]:
     now = runtime.clock.now()
     for team_id in _team_ids(runtime):
         with runtime.unit(team_id) as ctx:
-            found = service.breaches(ctx)
+            found = issue_followup.breaches(ctx)
             if not found:
                 continue
             pms = project_service.pm_ids_by_project(ctx, {b.issue.project_id for b in found})
@@ -212,15 +213,15 @@ def escalate_breaches(runtime: Runtime) -> dict[str, Any]:
             # would hold the project channel for hours at Slack's one message a second.
             threaded = [b.issue for b in found if per_project[b.issue.project_id] <= THREAD_NOTES]
             refs = message_refs(ctx, threaded)
-        found.sort(key=service.Breach.worst_first)
-        per_pm: dict[str, list[service.Breach]] = {}
+        found.sort(key=issue_followup.Breach.worst_first)
+        per_pm: dict[str, list[issue_followup.Breach]] = {}
         for breach in found:
             for pm in pms.get(breach.issue.project_id, []):
                 per_pm.setdefault(pm, []).append(breach)
         reply_for: dict[tuple[int | None, str], Callable[[Issue], dict[str, Any]]] = {}
         for number, batch in enumerate(chunked(found, write_batch_size(runtime.database))):
             with runtime.unit(team_id) as ctx:
-                service.record_escalations(ctx, list(batch))
+                issue_followup.record_escalations(ctx, list(batch))
                 messages = []
                 for breach in batch:
                     issue, project = breach.issue, breach.project
@@ -265,12 +266,12 @@ def auto_close_resolved(runtime: Runtime) -> dict[str, Any]:
     closed = 0
     for team_id in _team_ids(runtime):
         with runtime.unit(team_id) as ctx:
-            due = service.auto_close_due(ctx)
+            due = issue_followup.auto_close_due(ctx)
         for batch in chunked(due, 200):
             with runtime.unit(team_id) as ctx:
                 for issue, project in batch:
                     ctx.session.add(issue)
-                    change = service.auto_close(ctx=ctx, issue=issue, project=project)
+                    change = issue_followup.auto_close(ctx=ctx, issue=issue, project=project)
                     announce_change(ctx, change)
                     closed += 1
     return {"closed": closed}

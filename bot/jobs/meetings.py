@@ -22,10 +22,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
-from bot.calendar import service as calendar
+from bot.calendar import upcoming
 from bot.delivery import NOTICE_LIFETIME, RECORD_LIFETIME, enqueue
 from bot.runtime import Runtime
 from bot.services import commplan, engagement, meetings
+from bot.services import meeting_outcomes as outcomes
 from bot.views import commplan as plan_views
 from bot.views import engagement as engagement_views
 from bot.views import meetings as meeting_views
@@ -131,7 +132,7 @@ def meeting_invitations(runtime: Runtime) -> dict[str, Any]:
     """Invitations of the next occurrences of meeting series (a week ahead of each)."""
     now = runtime.clock.now()
     with runtime.database.session() as session:
-        teams = calendar.teams_with_upcoming(session, now)
+        teams = upcoming.teams_with_upcoming(session, now)
     queued = 0
     for team_id in teams:
         with runtime.unit(team_id) as ctx:
@@ -145,7 +146,7 @@ def meeting_outcomes(runtime: Runtime) -> dict[str, Any]:
     asked = 0
     for team_id in _team_ids(runtime):
         with runtime.unit(team_id) as ctx:
-            due = meetings.outcome_due(ctx)
+            due = outcomes.outcome_due(ctx)
             locales = {p.id: p.locale for p in meetings.projects_of(ctx, due)}
             for meeting, event in due:
                 payload = meeting_views.MESSAGES.outcome_prompt(

@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.runtime import Runtime
+from bot.services import poll_closing
 from bot.services import polls as service
 from bot.views.polls import MESSAGES
 from storage.models import Poll, PollStatus, Recurrence
@@ -52,7 +53,7 @@ def close_polls(runtime: Runtime) -> dict[str, Any]:
     teams = _teams(runtime, Poll.status == PollStatus.OPEN, Poll.closes_at <= now)
     for team_id in teams:
         with runtime.unit(team_id) as ctx:
-            messages += len(service.close_due(ctx=ctx, messages=MESSAGES))
+            messages += len(poll_closing.close_due(ctx=ctx, messages=MESSAGES))
     return {"closed_in_workspaces": len(teams), "messages": messages}
 
 

@@ -15,8 +15,8 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.runtime import Runtime
+from bot.services import training_quizzes
 from bot.services import training_sessions as session_service
-from bot.services import trainings as service
 from bot.views.polls import MESSAGES as POLL_MESSAGES
 from bot.views.trainings import MESSAGES
 from storage.models import QuizRound
@@ -41,7 +41,7 @@ def remind_quizzes(runtime: Runtime) -> dict[str, Any]:
     )
     for team_id in teams:
         with runtime.unit(team_id) as ctx:
-            reminded += len(service.remind_quizzes(ctx=ctx, messages=MESSAGES))
+            reminded += len(training_quizzes.remind_quizzes(ctx=ctx, messages=MESSAGES))
     return {"reminders": reminded}
 
 
@@ -50,7 +50,7 @@ def close_quizzes(runtime: Runtime) -> dict[str, Any]:
     messages = 0
     for team_id in _quiz_teams(runtime, QuizRound.deadline <= now):
         with runtime.unit(team_id) as ctx:
-            messages += len(service.close_quizzes(ctx=ctx, messages=MESSAGES))
+            messages += len(training_quizzes.close_quizzes(ctx=ctx, messages=MESSAGES))
     return {"results": messages}
 
 
@@ -67,7 +67,7 @@ def repeat_quizzes(runtime: Runtime) -> dict[str, Any]:
     sent = 0
     for team_id in sorted(set(teams)):
         with runtime.unit(team_id) as ctx:
-            sent += len(service.repeat_quizzes(ctx=ctx, messages=MESSAGES))
+            sent += len(training_quizzes.repeat_quizzes(ctx=ctx, messages=MESSAGES))
     return {"invitations": sent}
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from bot import delivery
-from bot.calendar.service import events_between
+from bot.calendar.upcoming import events_between
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
 from bot.services import engagement, poll_results, recurrence

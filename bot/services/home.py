@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_
 from sqlmodel import col, select
 
-from bot.calendar import service as calendar
+from bot.calendar import upcoming as upcoming_events
 from bot.services import engagement
 from bot.services.context import Ctx
 from storage.models import CalendarEvent, Invitation, KeyUser, Project, ProjectMember
@@ -56,7 +56,7 @@ class Viewer:
     def upcoming(self, ctx: Ctx, kind: str) -> list[tuple[CalendarEvent, Invitation]]:
         """Their next events of ``kind``; every kind is loaded by the first part that asks."""
         if self._upcoming is None:
-            self._upcoming = calendar.upcoming_for(ctx, self.user_id, limit=UPCOMING_LIMIT)
+            self._upcoming = upcoming_events.upcoming_for(ctx, self.user_id, limit=UPCOMING_LIMIT)
         return self._upcoming.get(kind, [])
 
     def contacts(self, ctx: Ctx, projects: list[Project]) -> dict[int, list[engagement.Contact]]:

@@ -15,10 +15,10 @@ from slack_sdk.models.blocks import Block
 
 from bot.i18n import plain, render, t
 from bot.ids import DigestId, IssueId
-from bot.services.digest import Digest, DigestTarget
+from bot.services.digest import Digest
 from bot.views import common as ui
 from bot.views.projects import phase_label
-from storage.models import Project
+from storage.models import DigestTarget, Project
 
 # Sections that render as one text block from their template (the others are built below).
 MESSAGE_BLOCK_LIMIT = 50

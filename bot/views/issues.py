@@ -18,20 +18,18 @@ from slack_sdk.models.blocks import (
 
 from bot.i18n import escape_mrkdwn, plain, slack_date, t
 from bot.ids import DigestId, IssueId
+from bot.services.issue_followup import BREACH_KINDS, Breach
+from bot.services.issue_levels import PRIORITIES, ServiceLevels
 from bot.services.issues import (
-    BREACH_KINDS,
     COMMENT_LIMIT,
     DESCRIPTION_LIMIT,
     KINDS,
     MODULE_LIMIT,
-    PRIORITIES,
     TEXT_LIMIT,
     TITLE_LIMIT,
-    Breach,
     IssueInput,
     IssuePage,
     ListQuery,
-    ServiceLevels,
     Verb,
     is_overdue,
     issue_key,

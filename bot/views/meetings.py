@@ -22,6 +22,7 @@ from bot.calendar.service import (
 )
 from bot.i18n import escape_mrkdwn, joined, mention, plain, slack_date, t
 from bot.ids import MeetingId
+from bot.services import meeting_outcomes
 from bot.services import meetings as service
 from bot.services.keyusers import ROLES, Quadrant
 from bot.services.meetings import MeetingInput, MeetingView
@@ -480,7 +481,7 @@ def outcome_modal(
             initial=outcome.minutes if outcome else None,
             multiline=True,
             optional=True,
-            max_length=service.MINUTES_LIMIT,
+            max_length=meeting_outcomes.MINUTES_LIMIT,
         ),
         ui.text_input(
             "decisions",
@@ -493,7 +494,7 @@ def outcome_modal(
         ),
     ]
     open_items = [item for item in items if item.issue_id is None]
-    for slot in range(1, service.MAX_ACTION_ITEMS + 1):
+    for slot in range(1, meeting_outcomes.MAX_ACTION_ITEMS + 1):
         item = open_items[slot - 1] if slot <= len(open_items) else None
         blocks += [
             ui.text_input(
@@ -501,7 +502,7 @@ def outcome_modal(
                 plain(locale, "meeting.field.action", number=slot),
                 initial=item.text if item else None,
                 optional=True,
-                max_length=service.ACTION_LIMIT,
+                max_length=meeting_outcomes.ACTION_LIMIT,
             ),
             ui.user_input(
                 f"action_{slot}_owner",
