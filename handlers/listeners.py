@@ -6,6 +6,7 @@ answers: the function's return value, or the error in words, or the usage, which
 the same table in the person's language. A form is one declaration (`Form`): its callback id, how
 it is built and read, who may submit it, what it stores (inside the unit of work, so a refusal is
 answered inline with nothing stored) and what follows once Slack has its answer (messages, Home).
+A button, menu or shortcut is a function of a `Click`, registered with `clicks(app.action(ID))`.
 
     COMMAND = Command(
         name="poll",
