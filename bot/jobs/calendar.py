@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.calendar import service
+from bot.jobs.teams import per_team
 from bot.runtime import Runtime
 from bot.views.calendar import MESSAGES
 
@@ -14,8 +15,5 @@ def send_reminders(runtime: Runtime) -> dict[str, Any]:
     now = runtime.clock.now()
     with runtime.database.session() as session:
         teams = service.teams_with_upcoming(session, now)
-    queued = 0
-    for team_id in teams:
-        with runtime.unit(team_id) as ctx:
-            queued += len(service.remind_due(ctx=ctx, messages=MESSAGES))
+    queued = per_team(runtime, teams, lambda ctx: service.remind_due(ctx=ctx, messages=MESSAGES))
     return {"queued": queued}

@@ -24,6 +24,7 @@ from sqlmodel import col, select
 
 from bot.calendar import service as calendar
 from bot.delivery import NOTICE_LIFETIME, RECORD_LIFETIME, enqueue
+from bot.jobs.teams import per_team
 from bot.runtime import Runtime
 from bot.services import commplan, engagement, meetings
 from bot.views import commplan as plan_views
@@ -132,11 +133,9 @@ def meeting_invitations(runtime: Runtime) -> dict[str, Any]:
     now = runtime.clock.now()
     with runtime.database.session() as session:
         teams = calendar.teams_with_upcoming(session, now)
-    queued = 0
-    for team_id in teams:
-        with runtime.unit(team_id) as ctx:
-            queued += len(meetings.invite_due(ctx=ctx, messages=meeting_views.MESSAGES))
-            ctx.session.commit()
+    queued = per_team(
+        runtime, teams, lambda ctx: meetings.invite_due(ctx=ctx, messages=meeting_views.MESSAGES)
+    )
     return {"meeting_invitations": queued}
 
 
