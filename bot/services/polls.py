@@ -41,6 +41,7 @@ from __future__ import annotations
 import calendar
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -523,14 +524,16 @@ def open_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
     return keys
 
 
-def open_due(*, ctx: Ctx, messages: PollMessages) -> list[str]:
-    due = ctx.session.exec(
-        ctx.select(Poll).where(Poll.status == PollStatus.SCHEDULED, Poll.opens_at <= ctx.now())
+def _due(ctx: Ctx, status: PollStatus, moment: Any) -> Sequence[Poll]:
+    """The polls in ``status`` whose ``moment`` (a column) has come."""
+    return ctx.session.exec(
+        ctx.select(Poll).where(Poll.status == status, moment <= ctx.now())
     ).all()
-    keys: list[str] = []
-    for poll in due:
-        keys += open_poll(ctx=ctx, poll=poll, messages=messages)
-    return keys
+
+
+def open_due(*, ctx: Ctx, messages: PollMessages) -> list[str]:
+    due = _due(ctx, PollStatus.SCHEDULED, Poll.opens_at)
+    return [key for poll in due for key in open_poll(ctx=ctx, poll=poll, messages=messages)]
 
 
 # -------------------------------------------------------------------------------- answering
@@ -904,13 +907,8 @@ def close_by_pm(*, ctx: Ctx, poll_id: int | str, messages: PollMessages) -> tupl
 
 
 def close_due(*, ctx: Ctx, messages: PollMessages) -> list[str]:
-    due = ctx.session.exec(
-        ctx.select(Poll).where(Poll.status == PollStatus.OPEN, Poll.closes_at <= ctx.now())
-    ).all()
-    keys: list[str] = []
-    for poll in due:
-        keys += close_poll(ctx=ctx, poll=poll, messages=messages)
-    return keys
+    due = _due(ctx, PollStatus.OPEN, Poll.closes_at)
+    return [key for poll in due for key in close_poll(ctx=ctx, poll=poll, messages=messages)]
 
 
 # -------------------------------------------------------------------------------- recurrence
