@@ -301,23 +301,13 @@ def require_poll_pm(ctx: Ctx, poll: Poll) -> Project:
 
 
 def questions_of(ctx: Ctx, poll: Poll) -> list[PollQuestion]:
-    return list(
-        ctx.session.exec(
-            ctx.select(PollQuestion)
-            .where(PollQuestion.poll_id == poll.id)
-            .order_by(col(PollQuestion.position))
-        ).all()
-    )
+    query = ctx.select(PollQuestion).where(PollQuestion.poll_id == poll.id)
+    return list(ctx.session.exec(query.order_by(col(PollQuestion.position))).all())
 
 
 def participants_of(ctx: Ctx, poll: Poll) -> list[PollParticipant]:
-    return list(
-        ctx.session.exec(
-            ctx.select(PollParticipant)
-            .where(PollParticipant.poll_id == poll.id)
-            .order_by(col(PollParticipant.user_id))
-        ).all()
-    )
+    query = ctx.select(PollParticipant).where(PollParticipant.poll_id == poll.id)
+    return list(ctx.session.exec(query.order_by(col(PollParticipant.user_id))).all())
 
 
 def participant(ctx: Ctx, poll: Poll, user_id: str) -> PollParticipant | None:
@@ -657,6 +647,18 @@ def ballots_of(ctx: Ctx, poll: Poll) -> list[dict[str, Any]]:
     return ballots
 
 
+def _log_answered(ctx: Ctx, poll: Poll, person: PollParticipant, **extra: Any) -> None:
+    """A key user's answer as a touchpoint: at once, or all at closing for an anonymous poll."""
+    ctx.log(
+        "poll.answered",
+        project_id=poll.project_id,
+        key_user_id=person.key_user_id,
+        touchpoint=True,
+        poll_id=poll.id,
+        **extra,
+    )
+
+
 def submit_answers(
     *,
     ctx: Ctx,
@@ -690,14 +692,7 @@ def submit_answers(
             response.answers = answers
             response.updated_at = now
         ctx.session.add(response)
-        ctx.log(
-            "poll.answered",
-            project_id=poll.project_id,
-            key_user_id=person.key_user_id,
-            touchpoint=True,
-            poll_id=poll.id,
-            edited=edited,
-        )
+        _log_answered(ctx, poll, person, edited=edited)
     person.answered = True
     ctx.session.add(person)
     ctx.session.flush()
@@ -837,13 +832,7 @@ def close_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
         respondents = [p for p in people if p.answered and p.key_user_id is not None]
         secrets.SystemRandom().shuffle(respondents)
         for person in respondents:
-            ctx.log(
-                "poll.answered",
-                project_id=project.id,
-                key_user_id=person.key_user_id,
-                touchpoint=True,
-                poll_id=poll.id,
-            )
+            _log_answered(ctx, poll, person)
     ctx.log("poll.closed", project_id=project.id, poll_id=poll.id, was_open=was_open)
     if was_open:
         figures = poll_results.compute(ctx, poll)
