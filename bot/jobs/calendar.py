@@ -6,14 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from bot.calendar import service
-from bot.jobs.teams import per_team
+from bot.jobs.teams import per_team, teams_found
 from bot.runtime import Runtime
 from bot.views.calendar import MESSAGES
 
 
 def send_reminders(runtime: Runtime) -> dict[str, Any]:
-    now = runtime.clock.now()
-    with runtime.database.session() as session:
-        teams = service.teams_with_upcoming(session, now)
+    teams = teams_found(runtime, service.teams_with_upcoming)
     queued = per_team(runtime, teams, lambda ctx: service.remind_due(ctx=ctx, messages=MESSAGES))
     return {"queued": queued}

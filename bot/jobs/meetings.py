@@ -24,7 +24,7 @@ from sqlmodel import col, select
 
 from bot.calendar import service as calendar
 from bot.delivery import NOTICE_LIFETIME, RECORD_LIFETIME, enqueue
-from bot.jobs.teams import per_team
+from bot.jobs.teams import per_team, teams_found
 from bot.runtime import Runtime
 from bot.services import commplan, engagement, meetings
 from bot.views import commplan as plan_views
@@ -130,9 +130,7 @@ def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
 
 def meeting_invitations(runtime: Runtime) -> dict[str, Any]:
     """Invitations of the next occurrences of meeting series (a week ahead of each)."""
-    now = runtime.clock.now()
-    with runtime.database.session() as session:
-        teams = calendar.teams_with_upcoming(session, now)
+    teams = teams_found(runtime, calendar.teams_with_upcoming)
     queued = per_team(
         runtime, teams, lambda ctx: meetings.invite_due(ctx=ctx, messages=meeting_views.MESSAGES)
     )

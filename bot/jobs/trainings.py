@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import col
 
-from bot.jobs.teams import per_team, teams_where
+from bot.jobs.teams import per_team, teams_found, teams_where
 from bot.runtime import Runtime
 from bot.services import training_sessions as session_service
 from bot.services import trainings as service
@@ -64,9 +64,7 @@ def repeat_quizzes(runtime: Runtime) -> dict[str, Any]:
 
 
 def feedback_polls(runtime: Runtime) -> dict[str, Any]:
-    now = runtime.clock.now()
-    with runtime.database.session() as session:
-        teams = session_service.teams_with_ended_sessions(session, now)
+    teams = teams_found(runtime, session_service.teams_with_ended_sessions)
     invitations = per_team(
         runtime,
         teams,
