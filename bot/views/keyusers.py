@@ -166,22 +166,12 @@ _IMPORT_MODAL = ui.Modal(Callback.KEYUSER_IMPORT, "keyuser.modal.import_title", 
 
 
 def import_modal(locale: str, project: Project) -> dict[str, Any]:
+    field = ui.Fields(locale, "keyuser")
+    columns = "slack_user,role,department,module,influence,interest"
     blocks = [
         ui.section(t(locale, "keyuser.import_intro", code=project.code)),
-        ui.file_input(
-            "csv_file",
-            plain(locale, "keyuser.field.csv_file"),
-            filetypes=["csv"],
-            optional=True,
-        ),
-        ui.text_input(
-            "csv",
-            plain(locale, "keyuser.field.csv_text"),
-            multiline=True,
-            optional=True,
-            max_length=3000,
-            placeholder="slack_user,role,department,module,influence,interest",
-        ),
+        ui.file_input("csv_file", field.label("csv_file"), filetypes=["csv"], optional=True),
+        field.paragraph("csv", label="csv_text", max_length=3000, placeholder=columns),
     ]
     return _IMPORT_MODAL(locale, blocks, {"project_id": project.id})
 
