@@ -433,6 +433,14 @@ class ClaimLost(Exception):
     """Another sender took this row over (our claim went stale): do not send it."""
 
 
+def _update_if(session: Session, row: OutboxMessage, *conditions: Any, **values: Any) -> bool:
+    """Update ``row`` only while ``conditions`` still hold (one conditional UPDATE, which no
+    other sender can interleave with); whether it did."""
+    statement = update(OutboxMessage).where(col(OutboxMessage.id) == row.id, *conditions)
+    result = session.execute(statement.values(**values))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
 class Sender:
     def __init__(
         self,
@@ -473,21 +481,16 @@ class Sender:
             claimed = []
             for row in rows:
                 # A conditional update, so two senders never both claim the same row.
-                result = session.execute(
-                    update(OutboxMessage)
-                    .where(
-                        col(OutboxMessage.id) == row.id,
-                        col(OutboxMessage.status) == row.status,
-                        col(OutboxMessage.attempts) == row.attempts,
-                    )
-                    .values(
-                        status=OutboxStatus.SENDING,
-                        claimed_at=now,
-                        claim_token=token,
-                        attempts=row.attempts + 1,
-                    )
-                )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
+                if _update_if(
+                    session,
+                    row,
+                    col(OutboxMessage.status) == row.status,
+                    col(OutboxMessage.attempts) == row.attempts,
+                    status=OutboxStatus.SENDING,
+                    claimed_at=now,
+                    claim_token=token,
+                    attempts=row.attempts + 1,
+                ):
                     claimed.append(row.id)
             session.commit()
             return list(
@@ -556,16 +559,13 @@ class Sender:
     def _under_claim(self, row: OutboxMessage, **values: Any) -> bool:
         """Update ``row`` only while it still holds this sender's claim (its token, SENDING)."""
         with self.database.session() as session:
-            result = session.execute(
-                update(OutboxMessage)
-                .where(
-                    col(OutboxMessage.id) == row.id,
-                    col(OutboxMessage.claim_token) == row.claim_token,
-                    col(OutboxMessage.status) == OutboxStatus.SENDING,
-                )
-                .values(**values)
+            return _update_if(
+                session,
+                row,
+                col(OutboxMessage.claim_token) == row.claim_token,
+                col(OutboxMessage.status) == OutboxStatus.SENDING,
+                **values,
             )
-            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def _renew(self, row: OutboxMessage) -> None:
         """Right before a send: the row must still hold our claim, which starts afresh now, so the

@@ -131,36 +131,23 @@ def envelope_summary(raw: str) -> str:
     return " ".join(f"{name}={_safe_id(value)}" for name, value in fields.items() if value)
 
 
-# Lines that carry a request's content after a safe part: (pattern, the safe part kept).
-REWRITTEN_LINES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
-    (
-        re.compile(r"^Sending a request - url: ([^,\s]+).*$", re.S),
-        lambda m: f"Sending a request - url: {m.group(1)}, [body withheld]",
-    ),
-    (
-        re.compile(r"^Received the following response - status: (\d+),.*$", re.S),
-        lambda m: f"Received the following response - status: {m.group(1)}, [body withheld]",
-    ),
-    (
-        re.compile(r"^on_message invoked: \(message: (.*)\)$", re.S),
-        lambda m: f"on_message invoked: {envelope_summary(m.group(1))}",
-    ),
-    (
-        re.compile(r"^Sending a message \(session id: ([\w-]+), message: .*$", re.S),
-        lambda m: f"Sending a message (session id: {m.group(1)}, [message withheld])",
-    ),
-    (
-        re.compile(r'^Responding with status: (\d+) body: ".*" \((\d+) millis\)$', re.S),
-        lambda m: f"Responding with status: {m.group(1)} ({m.group(2)} millis)",
-    ),
-    (
-        re.compile(r"^Unhandled request \(\{'type': '(\w+)'.*$", re.S),
-        lambda m: f"Unhandled request (type: {m.group(1)})",
-    ),
-    (
-        re.compile(r"^Unsuccessful Bolt execution result \(status: (\d+), body: .*$", re.S),
-        lambda m: f"Unsuccessful Bolt execution result (status: {m.group(1)})",
-    ),
+def _on_message(match: re.Match[str]) -> str:
+    return f"on_message invoked: {envelope_summary(match.group(1))}"
+
+
+# Lines that carry a request's content after a safe part: (pattern, the safe part kept, as a
+# template of the match's groups or a function of the match).
+REWRITTEN_LINES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    (re.compile(pattern, re.S), keep)
+    for pattern, keep in [
+        (r"^(Sending a request - url: [^,\s]+).*$", r"\1, [body withheld]"),
+        (r"^(Received the following response - status: \d+),.*$", r"\1, [body withheld]"),
+        (r"^on_message invoked: \(message: (.*)\)$", _on_message),
+        (r"^(Sending a message \(session id: [\w-]+), message: .*$", r"\1, [message withheld])"),
+        (r'^(Responding with status: \d+) body: ".*" (\(\d+ millis\))$', r"\1 \2"),
+        (r"^Unhandled request \(\{'type': '(\w+)'.*$", r"Unhandled request (type: \1)"),
+        (r"^(Unsuccessful Bolt execution result \(status: \d+), body: .*$", r"\1)"),
+    ]
 ]
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
@@ -193,7 +180,7 @@ def allowed_message(name: str, level: int, message: str) -> str:
     for pattern, keep in REWRITTEN_LINES:
         match = pattern.match(message)
         if match:
-            return keep(match)
+            return keep(match) if callable(keep) else match.expand(keep)
     if ALLOWED_LINES.fullmatch(message):
         return message
     opening = _OPENING_WORDS.match(message)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -136,6 +136,19 @@ def _bool(name: str, raw: str) -> bool:
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
+def _seconds(
+    get: Callable[[str], str | None], name: str, default: str, low: float, high: float
+) -> float:
+    """The setting ``name``, a number of seconds from ``low`` to ``high``."""
+    try:
+        seconds = float(get(name) or default)
+    except ValueError:
+        seconds = -1.0
+    if not low <= seconds <= high:
+        raise SettingsError(f"{name} must be a number of seconds from {low} to {high}")
+    return seconds
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
 
@@ -218,13 +231,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if log_level not in LOG_LEVELS:
         raise SettingsError(f"LIAISON_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
     log_raw = get("LIAISON_LOG_JSON")
-    standby_raw = get("LIAISON_STANDBY_SECONDS") or "10"
-    try:
-        standby_seconds = float(standby_raw)
-    except ValueError:
-        standby_seconds = -1.0
-    if not 0.1 <= standby_seconds <= 30:
-        raise SettingsError("LIAISON_STANDBY_SECONDS must be a number of seconds from 0.1 to 30")
+    standby_seconds = _seconds(get, "LIAISON_STANDBY_SECONDS", "10", 0.1, 30)
 
     claim_raw = get("LIAISON_CLAIM_TIMEOUT_SECONDS") or "300"
     rate_raw = get("LIAISON_RATE_SCALE") or "1"
@@ -239,15 +246,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("LIAISON_CLAIM_TIMEOUT_SECONDS must be from 1 to 3600")
     if not 0.01 <= rate_scale <= 100:
         raise SettingsError("LIAISON_RATE_SCALE must be from 0.01 to 100")
-    body_raw = get("LIAISON_BODY_TIMEOUT_SECONDS") or "5"
-    try:
-        body_timeout = float(body_raw)
-    except ValueError:
-        body_timeout = -1.0
-    if not 0.1 <= body_timeout <= 60:
-        raise SettingsError(
-            "LIAISON_BODY_TIMEOUT_SECONDS must be a number of seconds from 0.1 to 60"
-        )
+    body_timeout = _seconds(get, "LIAISON_BODY_TIMEOUT_SECONDS", "5", 0.1, 60)
     simulated = get("LIAISON_SIMULATED_CLOCK")
     if simulated:
         from bot.clock import SimulatedClock

@@ -6,16 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from bot.calendar import upcoming
+from bot.jobs.teams import per_team, teams_found
 from bot.runtime import Runtime
 from bot.views.calendar import MESSAGES
 
 
 def send_reminders(runtime: Runtime) -> dict[str, Any]:
-    now = runtime.clock.now()
-    with runtime.database.session() as session:
-        teams = upcoming.teams_with_upcoming(session, now)
-    queued = 0
-    for team_id in teams:
-        with runtime.unit(team_id) as ctx:
-            queued += len(upcoming.remind_due(ctx=ctx, messages=MESSAGES))
+    teams = teams_found(runtime, upcoming.teams_with_upcoming)
+    queued = per_team(runtime, teams, lambda ctx: upcoming.remind_due(ctx=ctx, messages=MESSAGES))
     return {"queued": queued}

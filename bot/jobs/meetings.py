@@ -24,6 +24,7 @@ from sqlmodel import col, select
 
 from bot.calendar import upcoming
 from bot.delivery import NOTICE_LIFETIME, RECORD_LIFETIME, enqueue
+from bot.jobs.teams import per_team, teams_found
 from bot.runtime import Runtime
 from bot.services import commplan, engagement, meetings
 from bot.services import meeting_outcomes as outcomes
@@ -130,14 +131,10 @@ def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
 
 def meeting_invitations(runtime: Runtime) -> dict[str, Any]:
     """Invitations of the next occurrences of meeting series (a week ahead of each)."""
-    now = runtime.clock.now()
-    with runtime.database.session() as session:
-        teams = upcoming.teams_with_upcoming(session, now)
-    queued = 0
-    for team_id in teams:
-        with runtime.unit(team_id) as ctx:
-            queued += len(meetings.invite_due(ctx=ctx, messages=meeting_views.MESSAGES))
-            ctx.session.commit()
+    teams = teams_found(runtime, upcoming.teams_with_upcoming)
+    queued = per_team(
+        runtime, teams, lambda ctx: meetings.invite_due(ctx=ctx, messages=meeting_views.MESSAGES)
+    )
     return {"meeting_invitations": queued}
 
 

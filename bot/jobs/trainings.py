@@ -12,8 +12,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col
 
+from bot.jobs.teams import per_team, teams_found, teams_where
 from bot.runtime import Runtime
 from bot.services import training_quizzes
 from bot.services import training_sessions as session_service
@@ -23,64 +24,54 @@ from storage.models import QuizRound
 
 
 def _quiz_teams(runtime: Runtime, *conditions: Any) -> list[str]:
-    with runtime.database.session() as session:
-        rows = session.exec(
-            select(QuizRound.team_id).where(col(QuizRound.closed_at).is_(None), *conditions)
-        ).all()
-        return sorted(set(rows))
+    return teams_where(runtime, QuizRound.team_id, col(QuizRound.closed_at).is_(None), *conditions)
 
 
 def remind_quizzes(runtime: Runtime) -> dict[str, Any]:
     now = runtime.clock.now()
-    reminded = 0
     teams = _quiz_teams(
         runtime,
         col(QuizRound.reminded_at).is_(None),
         col(QuizRound.remind_hours).is_not(None),
         QuizRound.deadline > now,
     )
-    for team_id in teams:
-        with runtime.unit(team_id) as ctx:
-            reminded += len(training_quizzes.remind_quizzes(ctx=ctx, messages=MESSAGES))
+    reminded = per_team(
+        runtime, teams, lambda ctx: training_quizzes.remind_quizzes(ctx=ctx, messages=MESSAGES)
+    )
     return {"reminders": reminded}
 
 
 def close_quizzes(runtime: Runtime) -> dict[str, Any]:
     now = runtime.clock.now()
-    messages = 0
-    for team_id in _quiz_teams(runtime, QuizRound.deadline <= now):
-        with runtime.unit(team_id) as ctx:
-            messages += len(training_quizzes.close_quizzes(ctx=ctx, messages=MESSAGES))
+    teams = _quiz_teams(runtime, QuizRound.deadline <= now)
+    messages = per_team(
+        runtime, teams, lambda ctx: training_quizzes.close_quizzes(ctx=ctx, messages=MESSAGES)
+    )
     return {"results": messages}
 
 
 def repeat_quizzes(runtime: Runtime) -> dict[str, Any]:
     now = runtime.clock.now()
-    with runtime.database.session() as session:
-        teams = session.exec(
-            select(QuizRound.team_id).where(
-                col(QuizRound.repeat_weekly).is_(True),
-                col(QuizRound.next_round_id).is_(None),
-                QuizRound.opens_at <= now - timedelta(days=7),
-            )
-        ).all()
-    sent = 0
-    for team_id in sorted(set(teams)):
-        with runtime.unit(team_id) as ctx:
-            sent += len(training_quizzes.repeat_quizzes(ctx=ctx, messages=MESSAGES))
+    teams = teams_where(
+        runtime,
+        QuizRound.team_id,
+        col(QuizRound.repeat_weekly).is_(True),
+        col(QuizRound.next_round_id).is_(None),
+        QuizRound.opens_at <= now - timedelta(days=7),
+    )
+    sent = per_team(
+        runtime, teams, lambda ctx: training_quizzes.repeat_quizzes(ctx=ctx, messages=MESSAGES)
+    )
     return {"invitations": sent}
 
 
 def feedback_polls(runtime: Runtime) -> dict[str, Any]:
-    now = runtime.clock.now()
-    with runtime.database.session() as session:
-        teams = session_service.teams_with_ended_sessions(session, now)
-    invitations = 0
-    for team_id in teams:
-        with runtime.unit(team_id) as ctx:
-            invitations += len(
-                session_service.send_feedback_polls(ctx=ctx, poll_messages=POLL_MESSAGES)
-            )
+    teams = teams_found(runtime, session_service.teams_with_ended_sessions)
+    invitations = per_team(
+        runtime,
+        teams,
+        lambda ctx: session_service.send_feedback_polls(ctx=ctx, poll_messages=POLL_MESSAGES),
+    )
     return {"feedback_invitations": invitations}
 
 

@@ -26,7 +26,7 @@ from bot.services import engagement, poll_results, recurrence
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.fields import limit, too_long
-from bot.services.keyusers import ROLES, Quadrant, quadrant
+from bot.services.keyusers import ROLES, Quadrant, active_key_user, quadrant
 from storage.models import (
     Issue,
     KeyUser,
@@ -141,14 +141,7 @@ def _clean(ctx: Ctx, project: Project, data: PlanEntryInput) -> dict[str, object
             errors["quadrant"] = Msg("plan.errors.quadrant_needed")
     else:
         value = data.person or ""
-        active = ctx.session.exec(
-            ctx.select(KeyUser).where(
-                KeyUser.project_id == project.id,
-                KeyUser.user_id == value,
-                col(KeyUser.removed_at).is_(None),
-            )
-        ).first()
-        if active is None:
+        if active_key_user(ctx, project, value) is None:
             errors["person"] = Msg("plan.errors.person_not_key_user", code=project.code)
     if data.kind not in PLAN_KINDS:
         errors["kind"] = Msg("errors.choice", choices=", ".join(PLAN_KINDS))

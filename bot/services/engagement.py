@@ -26,7 +26,7 @@ from sqlmodel import col, select
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.services import projects as project_service
 from bot.services.context import Ctx
-from bot.services.keyusers import Quadrant, cadence_of, quadrant
+from bot.services.keyusers import Quadrant, active_key_user, cadence_of, quadrant
 from storage.models import Interaction, KeyUser, Project, ProjectMember
 from storage.models.core import MemberRole
 from storage.types import UTCDateTime
@@ -196,13 +196,7 @@ def log_contact(
     if not project_service.is_team_member(ctx, project) and not ctx.actor_is_admin:
         raise PermissionDenied(Msg("engagement.errors.not_team", code=project.code))
     errors: dict[str, Msg] = {}
-    key_user = ctx.session.exec(
-        ctx.select(KeyUser).where(
-            KeyUser.project_id == project.id,
-            KeyUser.user_id == user_id,
-            col(KeyUser.removed_at).is_(None),
-        )
-    ).first()
+    key_user = active_key_user(ctx, project, user_id)
     if key_user is None:
         errors["user_id"] = Msg("engagement.errors.not_key_user", code=project.code)
     contact_kind = normalize_kind(kind)

@@ -236,9 +236,15 @@ def remove_key_user(*, ctx: Ctx, key_user: KeyUser) -> KeyUser:
     return key_user
 
 
-def get_key_user(ctx: Ctx, project: Project, user_id: str) -> KeyUser:
+def active_key_user(ctx: Ctx, project: Project, user_id: str) -> KeyUser | None:
+    """The project's key user ``user_id``, unless there is none or they were removed."""
     key_user = _find(ctx, project, user_id)
-    if key_user is None or not key_user.active:
+    return key_user if key_user is not None and key_user.active else None
+
+
+def get_key_user(ctx: Ctx, project: Project, user_id: str) -> KeyUser:
+    key_user = active_key_user(ctx, project, user_id)
+    if key_user is None:
         raise NotFound(Msg("errors.keyuser_not_found", code=project.code))
     return key_user
 

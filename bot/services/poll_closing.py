@@ -20,6 +20,7 @@ from bot.services.polls import (
     PollMessages,
     get_poll,
     invite_key,
+    log_answered,
     number_of,
     participants_of,
     project_of,
@@ -77,13 +78,7 @@ def close_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
         respondents = [p for p in people if p.answered and p.key_user_id is not None]
         secrets.SystemRandom().shuffle(respondents)
         for person in respondents:
-            ctx.log(
-                "poll.answered",
-                project_id=project.id,
-                key_user_id=person.key_user_id,
-                touchpoint=True,
-                poll_id=poll.id,
-            )
+            log_answered(ctx, poll, person)
     ctx.log("poll.closed", project_id=project.id, poll_id=poll.id, was_open=was_open)
     if was_open:
         figures = poll_results.compute(ctx, poll)

@@ -42,6 +42,7 @@ from __future__ import annotations
 import calendar
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -300,23 +301,13 @@ def require_poll_pm(ctx: Ctx, poll: Poll) -> Project:
 
 
 def questions_of(ctx: Ctx, poll: Poll) -> list[PollQuestion]:
-    return list(
-        ctx.session.exec(
-            ctx.select(PollQuestion)
-            .where(PollQuestion.poll_id == poll.id)
-            .order_by(col(PollQuestion.position))
-        ).all()
-    )
+    query = ctx.select(PollQuestion).where(PollQuestion.poll_id == poll.id)
+    return list(ctx.session.exec(query.order_by(col(PollQuestion.position))).all())
 
 
 def participants_of(ctx: Ctx, poll: Poll) -> list[PollParticipant]:
-    return list(
-        ctx.session.exec(
-            ctx.select(PollParticipant)
-            .where(PollParticipant.poll_id == poll.id)
-            .order_by(col(PollParticipant.user_id))
-        ).all()
-    )
+    query = ctx.select(PollParticipant).where(PollParticipant.poll_id == poll.id)
+    return list(ctx.session.exec(query.order_by(col(PollParticipant.user_id))).all())
 
 
 def participant(ctx: Ctx, poll: Poll, user_id: str) -> PollParticipant | None:
@@ -523,14 +514,16 @@ def open_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
     return keys
 
 
-def open_due(*, ctx: Ctx, messages: PollMessages) -> list[str]:
-    due = ctx.session.exec(
-        ctx.select(Poll).where(Poll.status == PollStatus.SCHEDULED, Poll.opens_at <= ctx.now())
+def _due(ctx: Ctx, status: PollStatus, moment: Any) -> Sequence[Poll]:
+    """The polls in ``status`` whose ``moment`` (a column) has come."""
+    return ctx.session.exec(
+        ctx.select(Poll).where(Poll.status == status, moment <= ctx.now())
     ).all()
-    keys: list[str] = []
-    for poll in due:
-        keys += open_poll(ctx=ctx, poll=poll, messages=messages)
-    return keys
+
+
+def open_due(*, ctx: Ctx, messages: PollMessages) -> list[str]:
+    due = _due(ctx, PollStatus.SCHEDULED, Poll.opens_at)
+    return [key for poll in due for key in open_poll(ctx=ctx, poll=poll, messages=messages)]
 
 
 # -------------------------------------------------------------------------------- answering
@@ -654,6 +647,18 @@ def ballots_of(ctx: Ctx, poll: Poll) -> list[dict[str, Any]]:
     return ballots
 
 
+def log_answered(ctx: Ctx, poll: Poll, person: PollParticipant, **extra: Any) -> None:
+    """A key user's answer as a touchpoint: at once, or all at closing for an anonymous poll."""
+    ctx.log(
+        "poll.answered",
+        project_id=poll.project_id,
+        key_user_id=person.key_user_id,
+        touchpoint=True,
+        poll_id=poll.id,
+        **extra,
+    )
+
+
 def submit_answers(
     *,
     ctx: Ctx,
@@ -687,14 +692,7 @@ def submit_answers(
             response.answers = answers
             response.updated_at = now
         ctx.session.add(response)
-        ctx.log(
-            "poll.answered",
-            project_id=poll.project_id,
-            key_user_id=person.key_user_id,
-            touchpoint=True,
-            poll_id=poll.id,
-            edited=edited,
-        )
+        log_answered(ctx, poll, person, edited=edited)
     person.answered = True
     ctx.session.add(person)
     ctx.session.flush()

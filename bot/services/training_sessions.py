@@ -399,23 +399,10 @@ def _between(
     return query
 
 
-def _count_between(
-    ctx: Ctx,
-    project_id: int,
-    start: datetime | None,
-    end: datetime | None,
-    *,
-    include_cancelled: bool = False,
-    invitee: str | None = None,
-) -> int:
+def _count_between(ctx: Ctx, project_id: int, *span: datetime | None, **filters: Any) -> int:
+    """How many sessions ``sessions_between`` finds in ``span`` (no limit), the same filters."""
     query = _between(
-        select(func.count()).select_from(TrainingSession),
-        ctx,
-        project_id,
-        start,
-        end,
-        include_cancelled=include_cancelled,
-        invitee=invitee,
+        select(func.count()).select_from(TrainingSession), ctx, project_id, *span, **filters
     )
     return int(ctx.session.exec(query).one())
 

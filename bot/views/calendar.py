@@ -27,12 +27,7 @@ def button_value(event: CalendarEvent) -> str:
     return json.dumps({"e": event.id}, separators=(",", ":"))
 
 
-def read_value(raw: str | None) -> dict[str, Any]:
-    try:
-        data = json.loads(raw or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}
+read_value = ui.json_value
 
 
 def when(locale: str, event: CalendarEvent, *, label: bool = True) -> Markup:

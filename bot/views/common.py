@@ -7,9 +7,12 @@ the 50-blocks-per-message check slack_sdk lacks.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from markupsafe import Markup
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -18,6 +21,7 @@ from slack_sdk.models.blocks import (
     CheckboxesElement,
     ConfirmObject,
     ContextBlock,
+    DatePickerElement,
     DateTimePickerElement,
     DividerBlock,
     HeaderBlock,
@@ -36,7 +40,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.i18n import plain
+from bot.i18n import plain, say, t
 from bot.ids import Action
 
 MESSAGE_BLOCK_LIMIT = 50
@@ -145,6 +149,33 @@ def option(value: str, label: str) -> Option:
     return Option(value=value, text=PlainTextObject(text=clip(label, 75)))
 
 
+def _input(
+    block_id: str,
+    label: str,
+    element: InputInteractiveElement,
+    *,
+    optional: bool,
+    hint: str | None = None,
+) -> InputBlock:
+    return InputBlock(
+        block_id=block_id,
+        label=PlainTextObject(text=label),
+        optional=optional,
+        hint=PlainTextObject(text=hint) if hint else None,
+        element=element,
+    )
+
+
+def labelled(locale: str, prefix: str, values: Iterable[str]) -> list[tuple[str, str]]:
+    """``(value, label)`` choices whose labels are the catalog's ``<prefix>.<value>``."""
+    return [(value, plain(locale, f"{prefix}.{value}")) for value in values]
+
+
+def project_choices(projects: Iterable[Any]) -> list[tuple[str, str]]:
+    """Projects to pick from, as "CODE · Name"."""
+    return [(str(p.id), f"{p.code} · {p.name}") for p in projects]
+
+
 def text_input(
     block_id: str,
     label: str,
@@ -156,19 +187,14 @@ def text_input(
     placeholder: str | None = None,
     hint: str | None = None,
 ) -> InputBlock:
-    return InputBlock(
-        block_id=block_id,
-        label=PlainTextObject(text=label),
-        optional=optional,
-        hint=PlainTextObject(text=hint) if hint else None,
-        element=PlainTextInputElement(
-            action_id=Action.INPUT,
-            initial_value=initial or None,
-            multiline=multiline,
-            max_length=max_length,
-            placeholder=PlainTextObject(text=clip(placeholder, 150)) if placeholder else None,
-        ),
+    element = PlainTextInputElement(
+        action_id=Action.INPUT,
+        initial_value=initial or None,
+        multiline=multiline,
+        max_length=max_length,
+        placeholder=PlainTextObject(text=clip(placeholder, 150)) if placeholder else None,
     )
+    return _input(block_id, label, element, optional=optional, hint=hint)
 
 
 def select_input(
@@ -182,13 +208,8 @@ def select_input(
 ) -> InputBlock:
     options = [option(value, text) for value, text in choices][:100]
     chosen = next((o for o in options if o.value == initial), None)
-    return InputBlock(
-        block_id=block_id,
-        label=PlainTextObject(text=label),
-        optional=optional,
-        hint=PlainTextObject(text=hint) if hint else None,
-        element=StaticSelectElement(action_id=Action.INPUT, options=options, initial_option=chosen),
-    )
+    element = StaticSelectElement(action_id=Action.INPUT, options=options, initial_option=chosen)
+    return _input(block_id, label, element, optional=optional, hint=hint)
 
 
 def radio_input(
@@ -201,12 +222,8 @@ def radio_input(
 ) -> InputBlock:
     options = [option(value, text) for value, text in choices][:10]
     chosen = next((o for o in options if o.value == initial), None)
-    return InputBlock(
-        block_id=block_id,
-        label=PlainTextObject(text=clip(label, 2000)),
-        optional=optional,
-        element=RadioButtonsElement(action_id=Action.INPUT, options=options, initial_option=chosen),
-    )
+    element = RadioButtonsElement(action_id=Action.INPUT, options=options, initial_option=chosen)
+    return _input(block_id, clip(label, 2000), element, optional=optional)
 
 
 def multi_select_input(
@@ -215,71 +232,60 @@ def multi_select_input(
     """An optional multi-select of fixed choices (up to 100)."""
     options = [option(value, text) for value, text in choices][:100]
     chosen = [o for o in options if o.value in initial] or None
-    return InputBlock(
-        block_id=block_id,
-        label=PlainTextObject(text=label),
-        optional=True,
-        element=StaticMultiSelectElement(
-            action_id=Action.INPUT, options=options, initial_options=chosen
-        ),
+    element = StaticMultiSelectElement(
+        action_id=Action.INPUT, options=options, initial_options=chosen
     )
+    return _input(block_id, label, element, optional=True)
+
+
+def date_input(
+    block_id: str,
+    label: str,
+    *,
+    initial: date | None = None,
+    optional: bool = False,
+    hint: str = "",
+) -> InputBlock:
+    """A date picker (its value is ``YYYY-MM-DD``)."""
+    initial_date = initial.isoformat() if initial else None
+    element = DatePickerElement(action_id=Action.INPUT, initial_date=initial_date)
+    return _input(block_id, label, element, optional=optional, hint=hint)
 
 
 def datetime_input(
     block_id: str, label: str, initial: int | None, hint: str, *, optional: bool = True
 ) -> InputBlock:
     """A date and time picker (its value is a Unix timestamp in the reader's timezone)."""
-    return InputBlock(
-        block_id=block_id,
-        label=PlainTextObject(text=label),
-        optional=optional,
-        hint=PlainTextObject(text=hint) if hint else None,
-        element=DateTimePickerElement(action_id=Action.INPUT, initial_date_time=initial),
-    )
+    element = DateTimePickerElement(action_id=Action.INPUT, initial_date_time=initial)
+    return _input(block_id, label, element, optional=optional, hint=hint)
 
 
 def user_input(
     block_id: str, label: str, *, initial: str | None = None, optional: bool = False
 ) -> InputBlock:
-    return InputBlock(
-        block_id=block_id,
-        label=PlainTextObject(text=label),
-        optional=optional,
-        element=UserSelectElement(action_id=Action.INPUT, initial_user=initial),
-    )
+    element = UserSelectElement(action_id=Action.INPUT, initial_user=initial)
+    return _input(block_id, label, element, optional=optional)
 
 
 def users_input(
     block_id: str, label: str, *, initial: Sequence[str] = (), optional: bool = False
 ) -> InputBlock:
-    return InputBlock(
-        block_id=block_id,
-        label=PlainTextObject(text=label),
-        optional=optional,
-        element=UserMultiSelectElement(action_id=Action.INPUT, initial_users=list(initial) or None),
-    )
+    element = UserMultiSelectElement(action_id=Action.INPUT, initial_users=list(initial) or None)
+    return _input(block_id, label, element, optional=optional)
 
 
 def channel_input(
     block_id: str, label: str, *, initial: str | None = None, optional: bool = False
 ) -> InputBlock:
-    return InputBlock(
-        block_id=block_id,
-        label=PlainTextObject(text=label),
-        optional=optional,
-        element=ChannelSelectElement(action_id=Action.INPUT, initial_channel=initial),
-    )
+    element = ChannelSelectElement(action_id=Action.INPUT, initial_channel=initial)
+    return _input(block_id, label, element, optional=optional)
 
 
 def file_input(
     block_id: str, label: str, *, filetypes: Sequence[str], optional: bool
 ) -> InputBlock:
-    return InputBlock(
-        block_id=block_id,
-        label=PlainTextObject(text=label),
-        optional=optional,
-        element=FileInputElement(action_id=Action.INPUT, filetypes=list(filetypes), max_files=1),
-    )
+    element = FileInputElement(action_id=Action.INPUT, filetypes=list(filetypes), max_files=1)
+    return _input(block_id, label, element, optional=optional)
 
 
 def checkboxes_input(
@@ -293,12 +299,81 @@ def checkboxes_input(
     """Checkboxes of fixed choices (Slack shows at most 10)."""
     options = [option(value, text) for value, text in choices][:10]
     chosen = [o for o in options if o.value in initial] or None
-    return InputBlock(
-        block_id=block_id,
-        label=PlainTextObject(text=clip(label, 2000)),
-        optional=optional,
-        element=CheckboxesElement(action_id=Action.INPUT, options=options, initial_options=chosen),
-    )
+    element = CheckboxesElement(action_id=Action.INPUT, options=options, initial_options=chosen)
+    return _input(block_id, clip(label, 2000), element, optional=optional)
+
+
+class Fields:
+    """The inputs of one form, each labelled by the catalog's ``<prefix>.field.<name>``: the block
+    id, unless ``label`` names another key. Options are those of the matching ``*_input``."""
+
+    def __init__(self, locale: str, prefix: str) -> None:
+        self.locale = locale
+        self.prefix = prefix
+
+    def label(self, name: str) -> str:
+        return plain(self.locale, f"{self.prefix}.field.{name}")
+
+    def hint(self, name: str, **params: Any) -> str:
+        return plain(self.locale, f"{self.prefix}.hint.{name}", **params)
+
+    def text(self, block_id: str, *, label: str = "", **options: Any) -> InputBlock:
+        return text_input(block_id, self.label(label or block_id), **options)
+
+    def paragraph(self, block_id: str, *, label: str = "", **options: Any) -> InputBlock:
+        """An optional text of several lines."""
+        return self.text(block_id, label=label, multiline=True, optional=True, **options)
+
+    def select(
+        self, block_id: str, choices: Sequence[tuple[str, str]], *, label: str = "", **options: Any
+    ) -> InputBlock:
+        return select_input(block_id, self.label(label or block_id), choices, **options)
+
+    def project(self, projects: Iterable[Any]) -> InputBlock:
+        """The ``project`` select, for a form opened where the project is not known."""
+        return select_input("project", self.label("project"), project_choices(projects))
+
+    def choice(
+        self, block_id: str, prefix: str, values: Iterable[str], *, label: str = "", **options: Any
+    ) -> InputBlock:
+        """A select of ``values`` labelled by the catalog's ``<prefix>.<value>``."""
+        choices = labelled(self.locale, prefix, values)
+        return select_input(block_id, self.label(label or block_id), choices, **options)
+
+    def radio(
+        self, block_id: str, prefix: str, values: Iterable[str], *, label: str = "", **options: Any
+    ) -> InputBlock:
+        choices = labelled(self.locale, prefix, values)
+        return radio_input(block_id, self.label(label or block_id), choices, **options)
+
+    def multi(
+        self,
+        block_id: str,
+        choices: Sequence[tuple[str, str]],
+        initial: Sequence[str],
+        *,
+        label: str = "",
+    ) -> InputBlock:
+        return multi_select_input(block_id, self.label(label or block_id), choices, initial)
+
+    def datetime(
+        self, block_id: str, initial: int | None, *, label: str = "", **options: Any
+    ) -> InputBlock:
+        """A date and time picker hinted by ``<prefix>.hint.<block id>``."""
+        name = label or block_id
+        return datetime_input(block_id, self.label(name), initial, self.hint(name), **options)
+
+    def date(self, block_id: str, *, label: str = "", **options: Any) -> InputBlock:
+        return date_input(block_id, self.label(label or block_id), **options)
+
+    def user(self, block_id: str, *, label: str = "", **options: Any) -> InputBlock:
+        return user_input(block_id, self.label(label or block_id), **options)
+
+    def users(self, block_id: str, *, label: str = "", **options: Any) -> InputBlock:
+        return users_input(block_id, self.label(label or block_id), **options)
+
+    def channel(self, block_id: str, *, label: str = "", **options: Any) -> InputBlock:
+        return channel_input(block_id, self.label(label or block_id), **options)
 
 
 def modal(
@@ -324,6 +399,29 @@ def modal(
     return view.to_dict()
 
 
+@dataclass(frozen=True)
+class Modal:
+    """One modal form's callback id and the catalog keys of its title and buttons; called with
+    the locale and the blocks, it builds the modal (``submit`` None: a modal with Close only)."""
+
+    callback_id: str
+    title: str
+    submit: str | None
+    close: str = "common.cancel"
+
+    def __call__(
+        self, locale: str, blocks: Sequence[Block], private_metadata: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return modal(
+            callback_id=self.callback_id,
+            title=plain(locale, self.title),
+            submit=plain(locale, self.submit) if self.submit else None,
+            close=plain(locale, self.close),
+            blocks=blocks,
+            private_metadata=private_metadata,
+        )
+
+
 def home(blocks: Sequence[Block]) -> dict[str, Any]:
     if len(blocks) > VIEW_BLOCK_LIMIT:
         raise ValueError(f"the Home tab holds at most {VIEW_BLOCK_LIMIT} blocks")
@@ -338,6 +436,15 @@ def message(text: str, blocks: Sequence[Block] = ()) -> dict[str, Any]:
     if blocks:
         payload["blocks"] = [block.to_dict() for block in blocks]
     return payload
+
+
+def json_value(raw: str | None) -> dict[str, Any]:
+    """A button's JSON value as a dict; anything unreadable reads as empty."""
+    try:
+        data = json.loads(raw or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def read_metadata(view: dict[str, Any]) -> dict[str, Any]:
@@ -391,6 +498,36 @@ def _element_value(element: dict[str, Any]) -> Any:
     if kind == "file_input":
         return list(element.get("files") or [])
     return element.get("value")
+
+
+def import_report(locale: str, prefix: str, code: str, report: Any) -> dict[str, Any]:
+    """What a CSV import did (``report``: ``added``, ``updated`` and ``errors`` as (line, field,
+    Msg)), the first 40 refused lines listed; the catalog's ``<prefix>.import_summary`` and
+    ``<prefix>.import_error_line`` word it."""
+    summary = t(
+        locale,
+        f"{prefix}.import_summary",
+        code=code,
+        added=len(report.added),
+        updated=len(report.updated),
+        rejected=len(report.errors),
+    )
+    blocks: list[Block] = [section(summary)]
+    if report.errors:
+        lines = [
+            t(
+                locale,
+                f"{prefix}.import_error_line",
+                line=line,
+                field=field or "",
+                message=Markup(say(locale, msg)),  # a Msg, rendered and escaped once
+            )
+            for line, field, msg in report.errors[:40]
+        ]
+        blocks.append(section("\n".join(lines)))
+        if len(report.errors) > 40:
+            blocks.append(context(t(locale, "common.more", count=len(report.errors) - 40)))
+    return message(summary, blocks)
 
 
 def built_features(locale: str) -> str:

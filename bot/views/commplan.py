@@ -16,7 +16,6 @@ from bot.services import commplan as service
 from bot.services.commplan import DueItem, PlanEntryInput, ReportFigures
 from bot.services.keyusers import ROLES, Quadrant
 from bot.views import common as ui
-from bot.views.issues import date_input
 from bot.views.keyusers import role_label
 from bot.views.projects import phase_label
 from storage.models import KeyUser, OccurrenceStatus, PlanEntry, Project
@@ -76,6 +75,9 @@ def ui_markup(text: str) -> Markup:
 # ------------------------------------------------------------------------------- the plan
 
 
+_PLAN_MODAL = ui.Modal(PlanId.PLAN_MODAL, "plan.plan_modal_title", None, "plan.close")
+
+
 def plan_modal(
     locale: str,
     project: Project,
@@ -126,17 +128,10 @@ def plan_modal(
         blocks.append(ui.actions(*paging, block_id="plan_paging"))
         if pages > 1:
             blocks.append(ui.context(t(locale, "plan.page", page=page + 1, pages=pages)))
-    return ui.modal(
-        callback_id=PlanId.PLAN_MODAL,
-        title=plain(locale, "plan.plan_modal_title"),
-        close=plain(locale, "plan.close"),
-        blocks=blocks,
-        private_metadata={"project_id": project.id, "page": page},
-    )
+    return _PLAN_MODAL(locale, blocks, {"project_id": project.id, "page": page})
 
 
-def _choices(locale: str, prefix: str, values: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [(value, plain(locale, f"{prefix}.{value}")) for value in values]
+_ENTRY_MODAL = ui.Modal(PlanId.ENTRY_MODAL, "plan.modal_title", "plan.save", "plan.cancel")
 
 
 def entry_modal(
@@ -148,88 +143,47 @@ def entry_modal(
     root_view_id: str | None = None,
 ) -> dict[str, Any]:
     first = data.first_date if isinstance(data.first_date, date) else None
+    field = ui.Fields(locale, "plan")
     blocks: list[Block] = [
         ui.section(t(locale, "plan.title", code=project.code)),
-        ui.radio_input(
+        field.radio(
             "audience_kind",
-            plain(locale, "plan.field.audience_kind"),
-            _choices(locale, "plan.audience_kinds", service.AUDIENCE_KINDS),
+            "plan.audience_kinds",
+            service.AUDIENCE_KINDS,
             initial=data.audience_kind,
         ),
-        ui.select_input(
-            "role",
-            plain(locale, "plan.field.role"),
-            [(role, role_label(locale, role)) for role in ROLES],
-            initial=data.role,
-            optional=True,
-            hint=plain(locale, "plan.hint.audience"),
+        field.choice(
+            "role", "roles", ROLES, initial=data.role, optional=True, hint=field.hint("audience")
         ),
-        ui.select_input(
+        field.choice(
             "quadrant",
-            plain(locale, "plan.field.quadrant"),
-            _choices(locale, "quadrants", tuple(q.value for q in Quadrant)),
+            "quadrants",
+            [q.value for q in Quadrant],
             initial=data.quadrant,
             optional=True,
         ),
-        ui.user_input(
-            "person", plain(locale, "plan.field.person"), initial=data.person, optional=True
-        ),
-        ui.select_input(
-            "kind",
-            plain(locale, "plan.field.kind"),
-            _choices(locale, "plan.kinds", service.PLAN_KINDS),
-            initial=data.kind,
-        ),
-        ui.select_input(
-            "cadence",
-            plain(locale, "plan.field.cadence"),
-            _choices(locale, "plan.cadences", service.CADENCES),
-            initial=data.cadence,
-        ),
-        ui.text_input(
+        field.user("person", initial=data.person, optional=True),
+        field.choice("kind", "plan.kinds", service.PLAN_KINDS, initial=data.kind),
+        field.choice("cadence", "plan.cadences", service.CADENCES, initial=data.cadence),
+        field.text(
             "custom_rule",
-            plain(locale, "plan.field.custom_rule"),
             initial=data.custom_rule,
             optional=True,
             max_length=200,
-            hint=plain(locale, "plan.hint.custom_rule"),
+            hint=field.hint("custom_rule"),
         ),
-        date_input("first_date", plain(locale, "plan.field.first_date"), initial=first),
-        ui.text_input(
-            "first_time",
-            plain(locale, "plan.field.first_time"),
-            initial=data.first_time or "09:00",
-            max_length=5,
-        ),
-        ui.select_input(
-            "channel",
-            plain(locale, "plan.field.channel"),
-            _choices(locale, "plan.channels", service.PLAN_CHANNELS),
-            initial=data.channel,
-        ),
-        ui.user_input("owner_id", plain(locale, "plan.field.owner_id"), initial=data.owner_id),
-        ui.text_input(
-            "note",
-            plain(locale, "plan.field.note"),
-            initial=data.note,
-            multiline=True,
-            optional=True,
-            max_length=service.NOTE_LIMIT,
-        ),
+        field.date("first_date", initial=first),
+        field.text("first_time", initial=data.first_time or "09:00", max_length=5),
+        field.choice("channel", "plan.channels", service.PLAN_CHANNELS, initial=data.channel),
+        field.user("owner_id", initial=data.owner_id),
+        field.paragraph("note", initial=data.note, max_length=service.NOTE_LIMIT),
     ]
     metadata: dict[str, Any] = {"project_id": project.id}
     if entry_id is not None:
         metadata["entry_id"] = entry_id
     if root_view_id:
         metadata["root_view_id"] = root_view_id
-    return ui.modal(
-        callback_id=PlanId.ENTRY_MODAL,
-        title=plain(locale, "plan.modal_title"),
-        submit=plain(locale, "plan.save"),
-        close=plain(locale, "plan.cancel"),
-        blocks=blocks,
-        private_metadata=metadata,
-    )
+    return _ENTRY_MODAL(locale, blocks, metadata)
 
 
 def saved_text(locale: str, project: Project, entry: PlanEntry) -> str:
@@ -330,28 +284,27 @@ def occurrence_ids_in(blocks: list[dict[str, Any]]) -> list[int]:
     return ids
 
 
+_DONE_MODAL = ui.Modal(
+    PlanId.DONE_MODAL, "plan.done_modal.title", "plan.done_modal.submit", "plan.cancel"
+)
+
+
 def done_modal(locale: str, item: DueItem, *, source: dict[str, Any]) -> dict[str, Any]:
-    return ui.modal(
-        callback_id=PlanId.DONE_MODAL,
-        title=plain(locale, "plan.done_modal.title"),
-        submit=plain(locale, "plan.done_modal.submit"),
-        close=plain(locale, "plan.cancel"),
-        blocks=[
-            ui.section(
-                t(
-                    locale,
-                    "plan.done_modal.intro",
-                    kind=kind_label(locale, item.entry.kind),
-                    audience=ui_markup(audience_label(locale, item.entry)),
-                    code=item.project.code,
-                )
-            ),
-            ui.text_input(
-                "note", plain(locale, "plan.done_modal.note"), max_length=service.DONE_NOTE_LIMIT
-            ),
-        ],
-        private_metadata={"occurrence_id": item.occurrence.id, **source},
-    )
+    blocks = [
+        ui.section(
+            t(
+                locale,
+                "plan.done_modal.intro",
+                kind=kind_label(locale, item.entry.kind),
+                audience=ui_markup(audience_label(locale, item.entry)),
+                code=item.project.code,
+            )
+        ),
+        ui.text_input(
+            "note", plain(locale, "plan.done_modal.note"), max_length=service.DONE_NOTE_LIMIT
+        ),
+    ]
+    return _DONE_MODAL(locale, blocks, {"occurrence_id": item.occurrence.id, **source})
 
 
 def answer_text(locale: str, item: DueItem, what: str, **params: Any) -> str:
@@ -421,6 +374,11 @@ def report_draft(locale: str, figures: ReportFigures) -> str:
     return "\n".join(lines)
 
 
+_REPORT_MODAL = ui.Modal(
+    PlanId.REPORT_MODAL, "plan.report.modal_title", "plan.report.send", "plan.cancel"
+)
+
+
 def report_modal(
     locale: str, item: DueItem, draft: str, *, source: dict[str, Any]
 ) -> dict[str, Any]:
@@ -434,25 +392,19 @@ def report_modal(
             people=ui_markup(_people(locale, item.recipients)),
         )
     )
-    return ui.modal(
-        callback_id=PlanId.REPORT_MODAL,
-        title=plain(locale, "plan.report.modal_title"),
-        submit=plain(locale, "plan.report.send"),
-        close=plain(locale, "plan.cancel"),
-        blocks=[
-            ui.section(
-                t(locale, "plan.report.intro", code=item.project.code, target=ui_markup(target))
-            ),
-            ui.text_input(
-                "report",
-                plain(locale, "plan.report.field"),
-                initial=draft,
-                multiline=True,
-                max_length=2900,
-            ),
-        ],
-        private_metadata={"occurrence_id": item.occurrence.id, **source},
-    )
+    blocks = [
+        ui.section(
+            t(locale, "plan.report.intro", code=item.project.code, target=ui_markup(target))
+        ),
+        ui.text_input(
+            "report",
+            plain(locale, "plan.report.field"),
+            initial=draft,
+            multiline=True,
+            max_length=2900,
+        ),
+    ]
+    return _REPORT_MODAL(locale, blocks, {"occurrence_id": item.occurrence.id, **source})
 
 
 def report_message(locale: str, project: Project, owner_id: str, text: str) -> dict[str, Any]:

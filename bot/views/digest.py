@@ -138,6 +138,9 @@ def weekday_label(locale: str, weekday: int) -> str:
     return plain(locale, f"weekdays.d{weekday}")
 
 
+_SETTINGS_MODAL = ui.Modal(DigestId.SETTINGS_MODAL, "digest.settings.title", "digest.settings.save")
+
+
 def settings_modal(locale: str, project: Project, target: str) -> dict[str, Any]:
     days = [(str(day), weekday_label(locale, day)) for day in range(7)]
     targets = [
@@ -162,14 +165,7 @@ def settings_modal(locale: str, project: Project, target: str) -> dict[str, Any]
             "digest_target", plain(locale, "digest.settings.target"), targets, initial=target
         ),
     ]
-    return ui.modal(
-        callback_id=DigestId.SETTINGS_MODAL,
-        title=plain(locale, "digest.settings.title"),
-        submit=plain(locale, "digest.settings.save"),
-        close=plain(locale, "common.cancel"),
-        blocks=blocks,
-        private_metadata={"project_id": project.id},
-    )
+    return _SETTINGS_MODAL(locale, blocks, {"project_id": project.id})
 
 
 def settings_saved(locale: str, project: Project, target: str) -> str:

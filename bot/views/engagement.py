@@ -23,30 +23,20 @@ def contact_value(project_id: int, user_id: str = "") -> str:
     return f"{project_id}:{user_id}"
 
 
+_TOUCH_MODAL = ui.Modal(
+    EngagementId.TOUCH_MODAL, "engagement.modal_title", "engagement.save", "plan.cancel"
+)
+
+
 def touch_modal(locale: str, project: Project, user_id: str | None) -> dict[str, Any]:
-    return ui.modal(
-        callback_id=EngagementId.TOUCH_MODAL,
-        title=plain(locale, "engagement.modal_title"),
-        submit=plain(locale, "engagement.save"),
-        close=plain(locale, "plan.cancel"),
-        blocks=[
-            ui.section(t(locale, "engagement.modal_intro", code=project.code)),
-            ui.user_input("user_id", plain(locale, "engagement.field.user_id"), initial=user_id),
-            ui.radio_input(
-                "kind",
-                plain(locale, "engagement.field.kind"),
-                [(k, plain(locale, f"engagement.kinds.{k}")) for k in service.CONTACT_KINDS],
-                initial="call",
-            ),
-            ui.text_input(
-                "note",
-                plain(locale, "engagement.field.note"),
-                multiline=True,
-                max_length=service.NOTE_LIMIT,
-            ),
-        ],
-        private_metadata={"project_id": project.id},
-    )
+    field = ui.Fields(locale, "engagement")
+    blocks = [
+        ui.section(t(locale, "engagement.modal_intro", code=project.code)),
+        field.user("user_id", initial=user_id),
+        field.radio("kind", "engagement.kinds", service.CONTACT_KINDS, initial="call"),
+        field.text("note", multiline=True, max_length=service.NOTE_LIMIT),
+    ]
+    return _TOUCH_MODAL(locale, blocks, {"project_id": project.id})
 
 
 def logged_text(locale: str, project: Project, user_id: str, kind: str, note: str) -> str:

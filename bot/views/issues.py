@@ -12,7 +12,6 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     DatePickerElement,
-    InputBlock,
     PlainTextObject,
 )
 
@@ -35,6 +34,7 @@ from bot.services.issues import (
     issue_key,
 )
 from bot.views import common as ui
+from bot.views.keyusers import module_input
 from storage.models import Issue, IssueHistory, Project
 
 LIST_PAGE_SIZE = 15
@@ -65,26 +65,10 @@ def kind_label(locale: str, kind: str) -> str:
     return plain(locale, f"issues.kind.{kind}")
 
 
-def date_input(
-    block_id: str,
-    label: str,
-    *,
-    initial: date | None = None,
-    optional: bool = False,
-    hint: str = "",
-) -> InputBlock:
-    return InputBlock(
-        block_id=block_id,
-        label=PlainTextObject(text=label),
-        optional=optional,
-        hint=PlainTextObject(text=hint) if hint else None,
-        element=DatePickerElement(
-            action_id="value", initial_date=initial.isoformat() if initial else None
-        ),
-    )
-
-
 # -------------------------------------------------------------------------------- the modals
+
+
+_NEW_ISSUE_MODAL = ui.Modal(IssueId.NEW_MODAL, "issues.modal.new_title", "issues.modal.log")
 
 
 def new_issue_modal(
@@ -97,80 +81,34 @@ def new_issue_modal(
     source: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Log an issue. ``source`` (channel, ts) when logged from a message, kept for its permalink."""
+    field = ui.Fields(locale, "issues")
     blocks: list[Any] = []
     metadata: dict[str, Any] = dict(source or {})
     if project is not None:
         metadata["project_id"] = project.id
         blocks.append(ui.context(t(locale, "issues.modal.logging_in", code=project.code)))
     else:
-        blocks.append(
-            ui.select_input(
-                "project",
-                plain(locale, "issues.field.project"),
-                [(str(p.id), f"{p.code} · {p.name}") for p in projects],
-            )
-        )
+        blocks.append(field.project(projects))
     if source:
         blocks.append(ui.context(t(locale, "issues.modal.from_message")))
     blocks += [
-        ui.text_input(
-            "title",
-            plain(locale, "issues.field.title"),
-            initial=defaults.title or None,
-            max_length=TITLE_LIMIT,
-        ),
-        ui.text_input(
+        field.text("title", initial=defaults.title, max_length=TITLE_LIMIT),
+        field.paragraph(
             "description",
-            plain(locale, "issues.field.description"),
-            initial=defaults.description or None,
-            multiline=True,
-            optional=True,
+            initial=defaults.description,
             max_length=DESCRIPTION_LIMIT,
         ),
-        ui.select_input(
-            "kind",
-            plain(locale, "issues.field.kind"),
-            [(k, kind_label(locale, k)) for k in KINDS],
-            initial=defaults.kind or "issue",
-        ),
-        ui.text_input(
-            "module",
-            plain(locale, "issues.field.module"),
-            initial=defaults.module or None,
-            optional=True,
-            max_length=MODULE_LIMIT,
-            placeholder=plain(locale, "keyuser.placeholder.module"),
-        ),
-        ui.select_input(
-            "priority",
-            plain(locale, "issues.field.priority"),
-            [(p, plain(locale, f"issues.priority.{p}")) for p in PRIORITIES],
-            initial=defaults.priority or "P3",
-        ),
+        field.choice("kind", "issues.kind", KINDS, initial=defaults.kind or "issue"),
+        module_input(field, defaults.module, MODULE_LIMIT),
+        field.choice("priority", "issues.priority", PRIORITIES, initial=defaults.priority or "P3"),
     ]
     if reporter_choice:
-        blocks.append(
-            ui.user_input(
-                "reporter_id", plain(locale, "issues.field.reporter"), initial=defaults.reporter_id
-            )
-        )
+        blocks.append(field.user("reporter_id", label="reporter", initial=defaults.reporter_id))
     blocks += [
-        ui.user_input("owner_id", plain(locale, "issues.field.owner"), optional=True),
-        date_input(
-            "due_date",
-            plain(locale, "issues.field.due"),
-            optional=True,
-            hint=plain(locale, "issues.hint.due"),
-        ),
+        field.user("owner_id", label="owner", optional=True),
+        field.date("due_date", label="due", optional=True, hint=field.hint("due")),
     ]
-    return ui.modal(
-        callback_id=IssueId.NEW_MODAL,
-        title=plain(locale, "issues.modal.new_title"),
-        submit=plain(locale, "issues.modal.log"),
-        close=plain(locale, "common.cancel"),
-        blocks=blocks,
-        private_metadata=metadata,
-    )
+    return _NEW_ISSUE_MODAL(locale, blocks, metadata)
 
 
 def action_modal(locale: str, project: Project, issue: Issue, verb: str) -> dict[str, Any]:
@@ -179,38 +117,19 @@ def action_modal(locale: str, project: Project, issue: Issue, verb: str) -> dict
     blocks: list[Any] = [
         ui.section(t(locale, "issues.modal.action_intro", ref=key, title=issue.title))
     ]
+    field = ui.Fields(locale, "issues")
     if verb == Verb.ASSIGN:
-        blocks.append(
-            ui.user_input("owner_id", plain(locale, "issues.field.owner"), initial=issue.owner_id)
-        )
+        blocks.append(field.user("owner_id", label="owner", initial=issue.owner_id))
     elif verb == Verb.PRIORITY:
         blocks.append(
-            ui.select_input(
-                "priority",
-                plain(locale, "issues.field.priority"),
-                [(p, plain(locale, f"issues.priority.{p}")) for p in PRIORITIES],
-                initial=issue.priority,
-            )
+            field.choice("priority", "issues.priority", PRIORITIES, initial=issue.priority)
         )
     elif verb == Verb.DUE:
-        blocks.append(
-            date_input("due_date", plain(locale, "issues.field.due"), initial=issue.due_date)
-        )
+        blocks.append(field.date("due_date", label="due", initial=issue.due_date))
     elif verb == Verb.UPDATE:
-        blocks.append(
-            ui.text_input(
-                "text", plain(locale, "issues.field.update"), multiline=True, max_length=TEXT_LIMIT
-            )
-        )
+        blocks.append(field.text("text", label="update", multiline=True, max_length=TEXT_LIMIT))
     elif verb == Verb.RESOLVE:
-        blocks.append(
-            ui.text_input(
-                "resolution",
-                plain(locale, "issues.field.resolution"),
-                multiline=True,
-                max_length=TEXT_LIMIT,
-            )
-        )
+        blocks.append(field.text("resolution", multiline=True, max_length=TEXT_LIMIT))
     return ui.modal(
         callback_id=IssueId.ACTION_MODAL,
         title=plain(locale, f"issues.verb.{verb}"),
@@ -221,37 +140,34 @@ def action_modal(locale: str, project: Project, issue: Issue, verb: str) -> dict
     )
 
 
+_RATING_MODAL = ui.Modal(IssueId.RATING_MODAL, "issues.modal.rating_title", "common.save")
+
+
 def rating_modal(locale: str, project: Project, issue: Issue, rating: int | None) -> dict[str, Any]:
-    return ui.modal(
-        callback_id=IssueId.RATING_MODAL,
-        title=plain(locale, "issues.modal.rating_title"),
-        submit=plain(locale, "common.save"),
-        close=plain(locale, "common.cancel"),
-        private_metadata={"issue_id": issue.id},
-        blocks=[
-            ui.section(
-                t(
-                    locale,
-                    "issues.rating.question",
-                    ref=issue_key(project, issue),
-                    title=issue.title,
-                )
-            ),
-            ui.select_input(
-                "rating",
-                plain(locale, "issues.field.rating"),
-                [(str(n), plain(locale, f"issues.rating.label{n}")) for n in range(1, 6)],
-                initial=str(rating) if rating else None,
-            ),
-            ui.text_input(
-                "comment",
-                plain(locale, "issues.field.comment"),
-                multiline=True,
-                optional=True,
-                max_length=COMMENT_LIMIT,
-            ),
-        ],
-    )
+    blocks = [
+        ui.section(
+            t(
+                locale,
+                "issues.rating.question",
+                ref=issue_key(project, issue),
+                title=issue.title,
+            )
+        ),
+        ui.select_input(
+            "rating",
+            plain(locale, "issues.field.rating"),
+            [(str(n), plain(locale, f"issues.rating.label{n}")) for n in range(1, 6)],
+            initial=str(rating) if rating else None,
+        ),
+        ui.text_input(
+            "comment",
+            plain(locale, "issues.field.comment"),
+            multiline=True,
+            optional=True,
+            max_length=COMMENT_LIMIT,
+        ),
+    ]
+    return _RATING_MODAL(locale, blocks, {"issue_id": issue.id})
 
 
 # ----------------------------------------------------------------------- the issue's message

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from markupsafe import Markup
+from slack_sdk.models.blocks import InputBlock
 
-from bot.i18n import plain, say, t
+from bot.i18n import plain, t
 from bot.ids import Callback
 from bot.services.keyusers import (
     CHANNELS,
@@ -17,6 +17,7 @@ from bot.services.keyusers import (
     NOTES_LIMIT,
     ROLES,
     ImportReport,
+    KeyUserInput,
     Quadrant,
     RegisterEntry,
 )
@@ -28,8 +29,16 @@ def role_label(locale: str, role: str) -> str:
     return plain(locale, f"roles.{role}")
 
 
-def _choices(locale: str, prefix: str, values: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [(value, plain(locale, f"{prefix}.{value}")) for value in values]
+def module_input(field: ui.Fields, initial: str | None, max_length: int) -> InputBlock:
+    """The optional ERP module, with the same example in every form that asks it."""
+    placeholder = plain(field.locale, "keyuser.placeholder.module")
+    return field.text(
+        "module", initial=initial, optional=True, max_length=max_length, placeholder=placeholder
+    )
+
+
+_ADD_MODAL = ui.Modal(Callback.KEYUSER_ADD, "keyuser.modal.add_title", "common.add")
+_EDIT_MODAL = ui.Modal(Callback.KEYUSER_EDIT, "keyuser.modal.edit_title", "common.save")
 
 
 def keyuser_modal(
@@ -40,6 +49,7 @@ def keyuser_modal(
     key_user: KeyUser | None = None,
 ) -> dict[str, Any]:
     """Add (``key_user`` None) or edit one key user. The project is asked only when not known."""
+    field = ui.Fields(locale, "keyuser")
     blocks: list[Any] = []
     metadata: dict[str, Any] = {}
     if key_user is not None:
@@ -60,89 +70,43 @@ def keyuser_modal(
             ui.context(t(locale, "keyuser.adding_to", code=project.code, name=project.name))
         )
     else:
-        blocks.append(
-            ui.select_input(
-                "project",
-                plain(locale, "keyuser.field.project"),
-                [(str(p.id), f"{p.code} · {p.name}") for p in projects],
-            )
-        )
+        blocks.append(field.project(projects))
     if key_user is None:
-        blocks.append(ui.user_input("user_id", plain(locale, "keyuser.field.user")))
-    current = key_user
+        blocks.append(field.user("user_id", label="user"))
+    current: KeyUser | KeyUserInput = key_user or KeyUserInput()  # a blank form's defaults
     blocks += [
-        ui.select_input(
-            "role",
-            plain(locale, "keyuser.field.role"),
-            _choices(locale, "roles", ROLES),
-            initial=current.role if current else "key_user",
+        field.choice("role", "roles", ROLES, initial=current.role),
+        field.text(
+            "department", initial=current.department, optional=True, max_length=DEPARTMENT_LIMIT
         ),
-        ui.text_input(
-            "department",
-            plain(locale, "keyuser.field.department"),
-            initial=current.department if current else None,
-            optional=True,
-            max_length=DEPARTMENT_LIMIT,
-        ),
-        ui.text_input(
-            "module",
-            plain(locale, "keyuser.field.module"),
-            initial=current.module if current else None,
-            optional=True,
-            max_length=MODULE_LIMIT,
-            placeholder=plain(locale, "keyuser.placeholder.module"),
-        ),
-        ui.select_input(
-            "influence",
-            plain(locale, "keyuser.field.influence"),
-            _choices(locale, "levels", LEVELS),
-            initial=current.influence if current else "medium",
-        ),
-        ui.select_input(
-            "interest",
-            plain(locale, "keyuser.field.interest"),
-            _choices(locale, "levels", LEVELS),
-            initial=current.interest if current else "medium",
-        ),
-        ui.select_input(
+        module_input(field, current.module, MODULE_LIMIT),
+        field.choice("influence", "levels", LEVELS, initial=current.influence),
+        field.choice("interest", "levels", LEVELS, initial=current.interest),
+        field.choice(
             "preferred_channel",
-            plain(locale, "keyuser.field.channel"),
-            _choices(locale, "channels", CHANNELS),
-            initial=current.preferred_channel if current else "dm",
+            "channels",
+            CHANNELS,
+            initial=current.preferred_channel,
+            label="channel",
         ),
-        ui.text_input(
+        field.text(
             "cadence_days",
-            plain(locale, "keyuser.field.cadence"),
-            initial=str(current.cadence_days) if current and current.cadence_days else None,
+            label="cadence",
+            initial=str(current.cadence_days) if current.cadence_days else None,
             optional=True,
             max_length=3,
-            hint=plain(
-                locale,
-                "keyuser.hint.cadence",
+            hint=field.hint(
+                "cadence",
                 closely=DEFAULT_CADENCE_DAYS[Quadrant.MANAGE_CLOSELY],
                 satisfied=DEFAULT_CADENCE_DAYS[Quadrant.KEEP_SATISFIED],
                 informed=DEFAULT_CADENCE_DAYS[Quadrant.KEEP_INFORMED],
                 monitor=DEFAULT_CADENCE_DAYS[Quadrant.MONITOR],
             ),
         ),
-        ui.text_input(
-            "notes",
-            plain(locale, "keyuser.field.notes"),
-            initial=current.notes if current else None,
-            optional=True,
-            multiline=True,
-            max_length=NOTES_LIMIT,
-        ),
+        field.paragraph("notes", initial=current.notes, max_length=NOTES_LIMIT),
     ]
-    editing = key_user is not None
-    return ui.modal(
-        callback_id=Callback.KEYUSER_EDIT if editing else Callback.KEYUSER_ADD,
-        title=plain(locale, "keyuser.modal.edit_title" if editing else "keyuser.modal.add_title"),
-        submit=plain(locale, "common.save" if editing else "common.add"),
-        close=plain(locale, "common.cancel"),
-        blocks=blocks,
-        private_metadata=metadata or None,
-    )
+    form = _ADD_MODAL if key_user is None else _EDIT_MODAL
+    return form(locale, blocks, metadata or None)
 
 
 def _entry_line(locale: str, entry: RegisterEntry) -> str:
@@ -198,55 +162,19 @@ def register_message(
     return ui.message(title, blocks)
 
 
+_IMPORT_MODAL = ui.Modal(Callback.KEYUSER_IMPORT, "keyuser.modal.import_title", "common.import")
+
+
 def import_modal(locale: str, project: Project) -> dict[str, Any]:
-    return ui.modal(
-        callback_id=Callback.KEYUSER_IMPORT,
-        title=plain(locale, "keyuser.modal.import_title"),
-        submit=plain(locale, "common.import"),
-        close=plain(locale, "common.cancel"),
-        private_metadata={"project_id": project.id},
-        blocks=[
-            ui.section(t(locale, "keyuser.import_intro", code=project.code)),
-            ui.file_input(
-                "csv_file",
-                plain(locale, "keyuser.field.csv_file"),
-                filetypes=["csv"],
-                optional=True,
-            ),
-            ui.text_input(
-                "csv",
-                plain(locale, "keyuser.field.csv_text"),
-                multiline=True,
-                optional=True,
-                max_length=3000,
-                placeholder="slack_user,role,department,module,influence,interest",
-            ),
-        ],
-    )
+    field = ui.Fields(locale, "keyuser")
+    columns = "slack_user,role,department,module,influence,interest"
+    blocks = [
+        ui.section(t(locale, "keyuser.import_intro", code=project.code)),
+        ui.file_input("csv_file", field.label("csv_file"), filetypes=["csv"], optional=True),
+        field.paragraph("csv", label="csv_text", max_length=3000, placeholder=columns),
+    ]
+    return _IMPORT_MODAL(locale, blocks, {"project_id": project.id})
 
 
 def import_report(locale: str, project: Project, report: ImportReport) -> dict[str, Any]:
-    summary = t(
-        locale,
-        "keyuser.import_summary",
-        code=project.code,
-        added=len(report.added),
-        updated=len(report.updated),
-        rejected=len(report.errors),
-    )
-    blocks: list[Any] = [ui.section(summary)]
-    if report.errors:
-        lines = [
-            t(
-                locale,
-                "keyuser.import_error_line",
-                line=line,
-                field=field or "",
-                message=Markup(say(locale, msg)),  # a Msg, rendered and escaped once
-            )
-            for line, field, msg in report.errors[:40]
-        ]
-        blocks.append(ui.section("\n".join(lines)))
-        if len(report.errors) > 40:
-            blocks.append(ui.context(t(locale, "common.more", count=len(report.errors) - 40)))
-    return ui.message(summary, blocks)
+    return ui.import_report(locale, "keyuser", project.code, report)

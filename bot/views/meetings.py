@@ -7,6 +7,7 @@ The invitation DM, its thread replies, reminders and the organizer's tally are t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -28,8 +29,6 @@ from bot.services.keyusers import ROLES, Quadrant
 from bot.services.meetings import MeetingInput, MeetingView
 from bot.views import calendar as calendar_views
 from bot.views import common as ui
-from bot.views.issues import date_input
-from bot.views.keyusers import role_label
 from storage.models import (
     CalendarEvent,
     EventStatus,
@@ -52,6 +51,22 @@ def _reminder_label(locale: str, minutes: int) -> str:
     return plain(locale, f"meeting.reminders.m{minutes}")
 
 
+def _time_fields(
+    field: ui.Fields, starts_at: int | None, durations: Iterable[int], minutes: int
+) -> list[Block]:
+    """When a meeting starts and how long it lasts (the new-meeting and reschedule forms)."""
+    choices = [(str(m), plain(field.locale, "meeting.minutes", minutes=m)) for m in durations]
+    return [
+        field.datetime("starts_at", starts_at, optional=False),
+        field.select("duration", choices, initial=str(minutes)),
+    ]
+
+
+_MEETING_MODAL = ui.Modal(
+    MeetingId.NEW_MODAL, "meeting.modal_title", "meeting.create", "plan.cancel"
+)
+
+
 def meeting_modal(
     locale: str,
     *,
@@ -60,114 +75,60 @@ def meeting_modal(
     data: MeetingInput,
     source: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    field = ui.Fields(locale, "meeting")
     blocks: list[Block] = []
     if project is None:
-        blocks.append(
-            ui.select_input(
-                "project",
-                plain(locale, "meeting.field.project"),
-                [(str(p.id), f"{p.code} · {p.name}") for p in projects],
-            )
-        )
+        blocks.append(field.project(projects))
     else:
         blocks.append(ui.section(t(locale, "meeting.form_intro", code=project.code)))
     initial_start = int(data.starts_at.timestamp()) if data.starts_at else None
     blocks += [
-        ui.text_input(
-            "title",
-            plain(locale, "meeting.field.title"),
-            initial=data.title,
-            max_length=TITLE_LIMIT,
-        ),
-        ui.select_input(
-            "kind",
-            plain(locale, "meeting.field.kind"),
-            [(k, kind_label(locale, k)) for k in service.MEETING_KINDS],
-            initial=data.kind,
-        ),
-        ui.datetime_input(
-            "starts_at",
-            plain(locale, "meeting.field.starts_at"),
-            initial_start,
-            plain(locale, "meeting.hint.starts_at"),
-            optional=False,
-        ),
-        ui.select_input(
-            "duration",
-            plain(locale, "meeting.field.duration"),
-            [(str(m), plain(locale, "meeting.minutes", minutes=m)) for m in service.DURATIONS],
-            initial=str(data.duration_minutes or 60),
-        ),
-        ui.text_input(
-            "location",
-            plain(locale, "meeting.field.location"),
-            initial=data.location,
-            optional=True,
-            max_length=LOCATION_LIMIT,
-        ),
-        ui.text_input(
+        field.text("title", initial=data.title, max_length=TITLE_LIMIT),
+        field.choice("kind", "meeting.kinds", service.MEETING_KINDS, initial=data.kind),
+        *_time_fields(field, initial_start, service.DURATIONS, data.duration_minutes or 60),
+        field.text("location", initial=data.location, optional=True, max_length=LOCATION_LIMIT),
+        field.text(
             "video_url",
-            plain(locale, "meeting.field.video_url"),
             initial=data.video_url,
             optional=True,
             max_length=VIDEO_URL_LIMIT,
             placeholder="https://",
         ),
-        ui.users_input(
-            "people", plain(locale, "meeting.field.people"), initial=data.people, optional=True
-        ),
-        ui.multi_select_input(
+        field.users("people", initial=data.people, optional=True),
+        field.multi(
             "roles",
-            plain(locale, "meeting.field.roles"),
             [(ALL_KEY_USERS, plain(locale, "meeting.all_key_users"))]
-            + [(role, role_label(locale, role)) for role in ROLES],
+            + ui.labelled(locale, "roles", ROLES),
             ([ALL_KEY_USERS] if data.all_key_users else []) + data.roles,
         ),
-        ui.multi_select_input(
+        field.multi(
             "quadrants",
-            plain(locale, "meeting.field.quadrants"),
-            [(q.value, plain(locale, f"quadrants.{q.value}")) for q in Quadrant],
+            ui.labelled(locale, "quadrants", [q.value for q in Quadrant]),
             data.quadrants,
         ),
-        ui.users_input(
-            "team", plain(locale, "meeting.field.team"), initial=data.team, optional=True
-        ),
-        ui.text_input(
+        field.users("team", initial=data.team, optional=True),
+        field.paragraph(
             "agenda",
-            plain(locale, "meeting.field.agenda"),
             initial=data.agenda,
-            multiline=True,
-            optional=True,
             max_length=DESCRIPTION_LIMIT,
         ),
-        ui.select_input(
-            "repeat",
-            plain(locale, "meeting.field.repeat"),
-            [(r, plain(locale, f"meeting.repeats.{r}")) for r in service.REPEATS],
-            initial=data.repeat,
-        ),
-        ui.text_input(
+        field.choice("repeat", "meeting.repeats", service.REPEATS, initial=data.repeat),
+        field.text(
             "count",
-            plain(locale, "meeting.field.count"),
             initial=data.count,
             optional=True,
             max_length=3,
-            hint=plain(locale, "meeting.hint.count", limit=service.recurrence.MAX_OCCURRENCES),
+            hint=field.hint("count", limit=service.recurrence.MAX_OCCURRENCES),
         ),
-        date_input("until", plain(locale, "meeting.field.until"), optional=True),
-        ui.multi_select_input(
+        field.date("until", optional=True),
+        field.multi(
             "reminders",
-            plain(locale, "meeting.field.reminders"),
             [(str(m), _reminder_label(locale, m)) for m in service.REMINDER_CHOICES],
             [str(m) for m in (data.reminders or service.DEFAULT_REMINDERS)],
         ),
-        ui.multi_select_input(
+        field.multi(
             "options",
-            plain(locale, "meeting.field.options"),
-            [
-                ("maybe", plain(locale, "meeting.option.maybe")),
-                ("announce", plain(locale, "meeting.option.announce")),
-            ],
+            ui.labelled(locale, "meeting.option", ["maybe", "announce"]),
             (["maybe"] if data.allow_maybe else []) + (["announce"] if data.announce else []),
         ),
     ]
@@ -178,14 +139,7 @@ def meeting_modal(
         metadata["plan_occurrence_id"] = data.plan_occurrence_id
     if source and source.get("ts"):
         metadata["source"] = source
-    return ui.modal(
-        callback_id=MeetingId.NEW_MODAL,
-        title=plain(locale, "meeting.modal_title"),
-        submit=plain(locale, "meeting.create"),
-        close=plain(locale, "plan.cancel"),
-        blocks=blocks,
-        private_metadata=metadata,
-    )
+    return _MEETING_MODAL(locale, blocks, metadata)
 
 
 def _when(locale: str, event: CalendarEvent) -> str:
@@ -212,32 +166,29 @@ def created_text(
     )
 
 
+_RESCHEDULE_MODAL = ui.Modal(
+    MeetingId.RESCHEDULE_MODAL,
+    "meeting.reschedule_title",
+    "meeting.reschedule_submit",
+    "plan.cancel",
+)
+
+
 def reschedule_modal(locale: str, event: CalendarEvent) -> dict[str, Any]:
     minutes = int((event.ends_at - event.starts_at).total_seconds() // 60)
     durations = sorted({*service.DURATIONS, minutes})
-    return ui.modal(
-        callback_id=MeetingId.RESCHEDULE_MODAL,
-        title=plain(locale, "meeting.reschedule_title"),
-        submit=plain(locale, "meeting.reschedule_submit"),
-        close=plain(locale, "plan.cancel"),
-        blocks=[
-            ui.section(t(locale, "meeting.reschedule_intro", title=event.title)),
-            ui.datetime_input(
-                "starts_at",
-                plain(locale, "meeting.field.starts_at"),
-                int(event.starts_at.timestamp()),
-                plain(locale, "meeting.hint.starts_at"),
-                optional=False,
-            ),
-            ui.select_input(
-                "duration",
-                plain(locale, "meeting.field.duration"),
-                [(str(m), plain(locale, "meeting.minutes", minutes=m)) for m in durations],
-                initial=str(minutes),
-            ),
-        ],
-        private_metadata={"event_id": event.id},
-    )
+    blocks = [
+        ui.section(t(locale, "meeting.reschedule_intro", title=event.title)),
+        *_time_fields(
+            ui.Fields(locale, "meeting"), int(event.starts_at.timestamp()), durations, minutes
+        ),
+    ]
+    return _RESCHEDULE_MODAL(locale, blocks, {"event_id": event.id})
+
+
+_CANCEL_MODAL = ui.Modal(
+    MeetingId.CANCEL_MODAL, "meeting.cancel_title", "meeting.cancel_submit", "plan.close"
+)
 
 
 def cancel_modal(locale: str, event: CalendarEvent, series_size: int) -> dict[str, Any]:
@@ -248,14 +199,7 @@ def cancel_modal(locale: str, event: CalendarEvent, series_size: int) -> dict[st
     blocks.append(
         ui.radio_input("scope", plain(locale, "meeting.field.scope"), choices, initial="one")
     )
-    return ui.modal(
-        callback_id=MeetingId.CANCEL_MODAL,
-        title=plain(locale, "meeting.cancel_title"),
-        submit=plain(locale, "meeting.cancel_submit"),
-        close=plain(locale, "plan.close"),
-        blocks=blocks,
-        private_metadata={"event_id": event.id},
-    )
+    return _CANCEL_MODAL(locale, blocks, {"event_id": event.id})
 
 
 def list_message(
@@ -453,6 +397,11 @@ def outcome_message(
     return ui.message(heading, blocks)
 
 
+_OUTCOME_MODAL = ui.Modal(
+    MeetingId.OUTCOME_MODAL, "meeting.outcome_title", "plan.save", "plan.cancel"
+)
+
+
 def outcome_modal(
     locale: str,
     event: CalendarEvent,
@@ -470,27 +419,22 @@ def outcome_modal(
             or (row.attendance is None and row.response in (Rsvp.ACCEPTED, Rsvp.MAYBE))
         ]
     )
+    field = ui.Fields(locale, "meeting")
+    minutes = outcome.minutes if outcome else None
+    decisions = "\n".join(outcome.decisions) if outcome else None
     blocks: list[Block] = [
         ui.section(t(locale, "meeting.outcome_intro", title=event.title)),
-        ui.users_input(
-            "attended", plain(locale, "meeting.field.attended"), initial=came, optional=True
-        ),
-        ui.text_input(
+        field.users("attended", initial=came, optional=True),
+        field.paragraph(
             "minutes",
-            plain(locale, "meeting.field.minutes"),
-            initial=outcome.minutes if outcome else None,
-            multiline=True,
-            optional=True,
+            initial=minutes,
             max_length=meeting_outcomes.MINUTES_LIMIT,
         ),
-        ui.text_input(
+        field.paragraph(
             "decisions",
-            plain(locale, "meeting.field.decisions"),
-            initial="\n".join(outcome.decisions) if outcome else None,
-            multiline=True,
-            optional=True,
+            initial=decisions,
             max_length=3000,
-            hint=plain(locale, "meeting.hint.decisions"),
+            hint=field.hint("decisions"),
         ),
     ]
     open_items = [item for item in items if item.issue_id is None]
@@ -510,21 +454,14 @@ def outcome_modal(
                 initial=item.owner_id if item else None,
                 optional=True,
             ),
-            date_input(
+            ui.date_input(
                 f"action_{slot}_due",
                 plain(locale, "meeting.field.action_due", number=slot),
                 initial=item.due_date if item else None,
                 optional=True,
             ),
         ]
-    return ui.modal(
-        callback_id=MeetingId.OUTCOME_MODAL,
-        title=plain(locale, "meeting.outcome_title"),
-        submit=plain(locale, "plan.save"),
-        close=plain(locale, "plan.cancel"),
-        blocks=blocks,
-        private_metadata={"event_id": event.id},
-    )
+    return _OUTCOME_MODAL(locale, blocks, {"event_id": event.id})
 
 
 def home_part(locale: str, upcoming: list[tuple[CalendarEvent, Invitation]]) -> list[Block]:

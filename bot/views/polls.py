@@ -36,10 +36,7 @@ from storage.models import Poll, PollQuestion, Project, QuestionKind, Recurrence
 BUTTON_VALUE_LIMIT = 2000
 
 
-def _choices(
-    locale: str, prefix: str, values: tuple[str, ...] | list[str]
-) -> list[tuple[str, str]]:
-    return [(value, plain(locale, f"{prefix}.{value}")) for value in values]
+_SETTINGS_MODAL = ui.Modal(PollId.NEW_MODAL, "poll.modal.new_title", "poll.modal.next")
 
 
 def settings_modal(
@@ -50,106 +47,39 @@ def settings_modal(
     template: str | None = None,
 ) -> dict[str, Any]:
     """Step 1: what, to whom, when. Questions come next (templates pre-fill them)."""
+    field = ui.Fields(locale, "poll")
     blocks: list[Any] = []
     metadata: dict[str, Any] = {}
     if project is not None:
         metadata["project_id"] = project.id
         blocks.append(ui.context(t(locale, "poll.new_for", code=project.code, name=project.name)))
     else:
-        blocks.append(
-            ui.select_input(
-                "project",
-                plain(locale, "poll.field.project"),
-                [(str(p.id), f"{p.code} · {p.name}") for p in projects],
-            )
-        )
+        blocks.append(field.project(projects))
+    templates = ui.labelled(locale, "poll.template", ["none", *TEMPLATES])
+    reminders = [(str(h), plain(locale, "poll.remind_choice", hours=h)) for h in REMIND_CHOICES]
     blocks += [
-        ui.select_input(
-            "template",
-            plain(locale, "poll.field.template"),
-            [("none", plain(locale, "poll.template.none"))]
-            + _choices(locale, "poll.template", list(TEMPLATES)),
-            initial=template or "none",
-            hint=plain(locale, "poll.hint.template"),
+        field.select(
+            "template", templates, initial=template or "none", hint=field.hint("template")
         ),
-        ui.text_input(
-            "title",
-            plain(locale, "poll.field.title"),
-            optional=True,
-            max_length=TITLE_LIMIT,
-            hint=plain(locale, "poll.hint.title"),
+        field.text("title", optional=True, max_length=TITLE_LIMIT, hint=field.hint("title")),
+        field.paragraph("intro", max_length=INTRO_LIMIT),
+        field.choice("audience_kind", "poll.audience", AUDIENCE_KINDS, initial="all"),
+        field.multi("audience_roles", ui.labelled(locale, "roles", ROLES), []),
+        field.multi(
+            "audience_quadrants", ui.labelled(locale, "quadrants", [q.value for q in Quadrant]), []
         ),
-        ui.text_input(
-            "intro",
-            plain(locale, "poll.field.intro"),
-            optional=True,
-            multiline=True,
-            max_length=INTRO_LIMIT,
+        field.users("audience_people", optional=True),
+        field.choice(
+            "anonymous", "poll.anonymous", ["no", "yes"], initial="no", hint=field.hint("anonymous")
         ),
-        ui.select_input(
-            "audience_kind",
-            plain(locale, "poll.field.audience_kind"),
-            _choices(locale, "poll.audience", AUDIENCE_KINDS),
-            initial="all",
+        field.datetime("opens_at", None),
+        field.datetime("closes_at", None),
+        field.choice(
+            "recurrence", "poll.recurrence", [r.value for r in Recurrence], initial="none"
         ),
-        ui.multi_select_input(
-            "audience_roles",
-            plain(locale, "poll.field.audience_roles"),
-            _choices(locale, "roles", ROLES),
-            [],
-        ),
-        ui.multi_select_input(
-            "audience_quadrants",
-            plain(locale, "poll.field.audience_quadrants"),
-            _choices(locale, "quadrants", [q.value for q in Quadrant]),
-            [],
-        ),
-        ui.users_input(
-            "audience_people", plain(locale, "poll.field.audience_people"), optional=True
-        ),
-        ui.select_input(
-            "anonymous",
-            plain(locale, "poll.field.anonymous"),
-            [
-                ("no", plain(locale, "poll.anonymous.no")),
-                ("yes", plain(locale, "poll.anonymous.yes")),
-            ],
-            initial="no",
-            hint=plain(locale, "poll.hint.anonymous"),
-        ),
-        ui.datetime_input(
-            "opens_at",
-            plain(locale, "poll.field.opens_at"),
-            None,
-            plain(locale, "poll.hint.opens_at"),
-        ),
-        ui.datetime_input(
-            "closes_at",
-            plain(locale, "poll.field.closes_at"),
-            None,
-            plain(locale, "poll.hint.closes_at"),
-        ),
-        ui.select_input(
-            "recurrence",
-            plain(locale, "poll.field.recurrence"),
-            _choices(locale, "poll.recurrence", [r.value for r in Recurrence]),
-            initial="none",
-        ),
-        ui.select_input(
-            "remind_hours",
-            plain(locale, "poll.field.remind_hours"),
-            [(str(h), plain(locale, "poll.remind_choice", hours=h)) for h in REMIND_CHOICES],
-            initial="24",
-        ),
+        field.select("remind_hours", reminders, initial="24"),
     ]
-    return ui.modal(
-        callback_id=PollId.NEW_MODAL,
-        title=plain(locale, "poll.modal.new_title"),
-        submit=plain(locale, "poll.modal.next"),
-        close=plain(locale, "common.cancel"),
-        blocks=blocks,
-        private_metadata=metadata,
-    )
+    return _SETTINGS_MODAL(locale, blocks, metadata)
 
 
 def _question_line(locale: str, position: int, question: QuestionInput) -> str:
@@ -164,6 +94,9 @@ def _question_line(locale: str, position: int, question: QuestionInput) -> str:
     )
 
 
+_QUESTIONS_MODAL = ui.Modal(PollId.QUESTIONS_MODAL, "poll.modal.questions_title", "poll.modal.save")
+
+
 def questions_modal(locale: str, draft: dict[str, Any]) -> dict[str, Any]:
     """Step 2..n: the questions so far and the inputs of one more; "then" adds or creates."""
     questions = [QuestionInput.from_compact(q) for q in draft.get("q", [])]
@@ -172,52 +105,23 @@ def questions_modal(locale: str, draft: dict[str, Any]) -> dict[str, Any]:
         blocks += [ui.section(_question_line(locale, i, q)) for i, q in enumerate(questions)]
     else:
         blocks.append(ui.context(t(locale, "poll.no_questions_yet")))
+    field = ui.Fields(locale, "poll")
+    kinds = [k.value for k in QuestionKind]
     blocks += [
         ui.divider(),
-        ui.select_input(
-            "question_kind",
-            plain(locale, "poll.field.question_kind"),
-            _choices(locale, "poll.kind", [k.value for k in QuestionKind]),
-            initial=QuestionKind.RATING,
-        ),
-        ui.text_input(
-            "question_text",
-            plain(locale, "poll.field.question_text"),
-            optional=True,
-            max_length=QUESTION_LIMIT,
-        ),
-        ui.text_input(
+        field.choice("question_kind", "poll.kind", kinds, initial=QuestionKind.RATING),
+        field.text("question_text", optional=True, max_length=QUESTION_LIMIT),
+        field.paragraph(
             "question_options",
-            plain(locale, "poll.field.question_options"),
-            optional=True,
-            multiline=True,
             max_length=1000,
-            hint=plain(locale, "poll.hint.question_options"),
+            hint=field.hint("question_options"),
         ),
-        ui.select_input(
-            "question_required",
-            plain(locale, "poll.field.question_required"),
-            [("yes", plain(locale, "poll.yes")), ("no", plain(locale, "poll.no"))],
-            initial="yes",
-        ),
-        ui.select_input(
-            "then",
-            plain(locale, "poll.field.then"),
-            [
-                ("add", plain(locale, "poll.then.add")),
-                ("create", plain(locale, "poll.then.create")),
-            ],
-            initial="create" if questions else "add",
+        field.choice("question_required", "poll", ["yes", "no"], initial="yes"),
+        field.choice(
+            "then", "poll.then", ["add", "create"], initial="create" if questions else "add"
         ),
     ]
-    return ui.modal(
-        callback_id=PollId.QUESTIONS_MODAL,
-        title=plain(locale, "poll.modal.questions_title"),
-        submit=plain(locale, "poll.modal.save"),
-        close=plain(locale, "common.cancel"),
-        blocks=blocks,
-        private_metadata=draft,
-    )
+    return _QUESTIONS_MODAL(locale, blocks, draft)
 
 
 # ------------------------------------------------------------------------------ answering
@@ -227,12 +131,7 @@ def _value(poll: Poll, **extra: Any) -> str:
     return json.dumps({"p": poll.id, **extra}, separators=(",", ":"))
 
 
-def read_value(raw: str | None) -> dict[str, Any]:
-    try:
-        data = json.loads(raw or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}
+read_value = ui.json_value
 
 
 def _closes_line(locale: str, poll: Poll) -> str:

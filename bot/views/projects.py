@@ -38,6 +38,10 @@ def phase_label(locale: str, phase: str) -> str:
         return phase.replace("_", " ").capitalize()
 
 
+_NEW_MODAL = ui.Modal(Callback.PROJECT_NEW, "project.modal.new_title", "common.create")
+_EDIT_MODAL = ui.Modal(Callback.PROJECT_EDIT, "project.modal.edit_title", "common.save")
+
+
 def project_modal(
     locale: str,
     *,
@@ -53,84 +57,62 @@ def project_modal(
     current_tz = project.timezone if project else default_timezone
     if current_tz not in timezones:
         timezones.insert(0, current_tz)
+    field = ui.Fields(locale, "project")
+    weekdays = [(str(day), plain(locale, f"weekdays.d{day}")) for day in WEEKDAYS]
     blocks = [
-        ui.text_input(
+        field.text(
             "name",
-            plain(locale, "project.field.name"),
             initial=project.name if project else None,
             max_length=NAME_LIMIT,
             placeholder=plain(locale, "project.placeholder.name"),
         ),
-        ui.text_input(
+        field.text(
             "code",
-            plain(locale, "project.field.code"),
             initial=project.code if project else None,
             max_length=10,
             placeholder="ERP",
-            hint=plain(locale, "project.hint.code"),
+            hint=field.hint("code"),
         ),
-        ui.select_input(
+        field.select(
             "phase",
-            plain(locale, "project.field.phase"),
             [(p, phase_label(locale, p)) for p in phases],
             initial=project.phase if project else phases[0],
         ),
-        ui.text_input(
+        field.text(
             "custom_phases",
-            plain(locale, "project.field.custom_phases"),
-            initial=custom or None,
+            initial=custom,
             optional=True,
             max_length=1000,
-            hint=plain(locale, "project.hint.custom_phases"),
+            hint=field.hint("custom_phases"),
         ),
-        ui.channel_input(
+        field.channel(
             "channel_id",
-            plain(locale, "project.field.channel"),
+            label="channel",
             initial=project.channel_id if project else None,
             optional=True,
         ),
-        ui.users_input("pm_ids", plain(locale, "project.field.pms"), initial=pm_ids or []),
-        ui.users_input(
-            "team_ids",
-            plain(locale, "project.field.team"),
-            initial=team_ids or [],
-            optional=True,
+        field.users("pm_ids", label="pms", initial=pm_ids or []),
+        field.users("team_ids", label="team", initial=team_ids or [], optional=True),
+        field.select("timezone", [(tz, tz) for tz in timezones], initial=current_tz),
+        field.choice(
+            "locale", "locales", LOCALES, initial=project.locale if project else default_locale
         ),
-        ui.select_input(
-            "timezone",
-            plain(locale, "project.field.timezone"),
-            [(tz, tz) for tz in timezones],
-            initial=current_tz,
-        ),
-        ui.select_input(
-            "locale",
-            plain(locale, "project.field.locale"),
-            [(code, plain(locale, f"locales.{code}")) for code in LOCALES],
-            initial=project.locale if project else default_locale,
-        ),
-        ui.select_input(
+        field.select(
             "digest_weekday",
-            plain(locale, "project.field.digest_day"),
-            [(str(day), plain(locale, f"weekdays.d{day}")) for day in WEEKDAYS],
+            weekdays,
+            label="digest_day",
             initial=str(project.digest_weekday if project else 0),
         ),
-        ui.text_input(
+        field.text(
             "digest_time",
-            plain(locale, "project.field.digest_time"),
             initial=project.digest_time if project else "09:00",
             max_length=5,
-            hint=plain(locale, "project.hint.digest_time"),
+            hint=field.hint("digest_time"),
         ),
     ]
-    editing = project is not None
-    return ui.modal(
-        callback_id=Callback.PROJECT_EDIT if editing else Callback.PROJECT_NEW,
-        title=plain(locale, "project.modal.edit_title" if editing else "project.modal.new_title"),
-        submit=plain(locale, "common.save" if editing else "common.create"),
-        close=plain(locale, "common.cancel"),
-        blocks=blocks,
-        private_metadata={"project_id": project.id} if editing else None,
-    )
+    if project is None:
+        return _NEW_MODAL(locale, blocks)
+    return _EDIT_MODAL(locale, blocks, {"project_id": project.id})
 
 
 def project_line(locale: str, project: Project, pms: list[str], key_users: int) -> str:
