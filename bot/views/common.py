@@ -356,6 +356,18 @@ class Fields:
     ) -> InputBlock:
         return multi_select_input(block_id, self.label(label or block_id), choices, initial)
 
+    def checkboxes(
+        self,
+        block_id: str,
+        choices: Sequence[tuple[str, str]],
+        initial: Sequence[str] = (),
+        *,
+        label: str = "",
+        **options: Any,
+    ) -> InputBlock:
+        name = label or block_id
+        return checkboxes_input(block_id, self.label(name), choices, initial, **options)
+
     def datetime(
         self, block_id: str, initial: int | None, *, label: str = "", **options: Any
     ) -> InputBlock:
