@@ -270,8 +270,24 @@ def create_event(*, ctx: Ctx, project: Project, data: EventInput) -> CalendarEve
     """A new scheduled event (nobody invited yet: ``invite`` does that)."""
     require_change(ctx, project)
     starts_at, ends_at = validate(ctx, project, data)
-    now = ctx.now()
-    event = CalendarEvent(
+    event = _new_event(ctx, project, data, starts_at, ends_at, data.rsvp_deadline, ctx.now())
+    ctx.session.add(event)
+    ctx.session.flush()
+    ctx.log(f"{event.kind}.created", project_id=project.id, event_id=event.id, title=event.title)
+    return event
+
+
+def _new_event(
+    ctx: Ctx,
+    project: Project,
+    data: EventInput,
+    starts_at: datetime,
+    ends_at: datetime,
+    rsvp_deadline: datetime | None,
+    now: datetime,
+) -> CalendarEvent:
+    """The row of a new scheduled event from validated ``data`` (its own UID)."""
+    return CalendarEvent(
         team_id=ctx.team_id,
         project_id=project.id or 0,
         kind=data.kind,
@@ -284,7 +300,7 @@ def create_event(*, ctx: Ctx, project: Project, data: EventInput) -> CalendarEve
         video_url=(data.video_url or "").strip() or None,
         organizer_id=data.organizer_id or "",
         capacity=data.capacity,
-        rsvp_deadline=data.rsvp_deadline,
+        rsvp_deadline=rsvp_deadline,
         allow_maybe=data.allow_maybe,
         check_in=data.check_in,
         reminder_minutes=sorted(set(data.reminder_minutes), reverse=True),
@@ -295,10 +311,6 @@ def create_event(*, ctx: Ctx, project: Project, data: EventInput) -> CalendarEve
         created_at=now,
         updated_at=now,
     )
-    ctx.session.add(event)
-    ctx.session.flush()
-    ctx.log(f"{event.kind}.created", project_id=project.id, event_id=event.id, title=event.title)
-    return event
 
 
 def create_series(
@@ -325,33 +337,7 @@ def create_series(
             if any(e.starts_at < start + length and e.ends_at > start for e in taken):
                 raise busy(data)
     now = ctx.now()
-    events = [
-        CalendarEvent(
-            team_id=ctx.team_id,
-            project_id=project.id or 0,
-            kind=data.kind,
-            title=data.title.strip(),
-            description=(data.description or "").strip() or None,
-            starts_at=start,
-            ends_at=start + length,
-            timezone=project.timezone,
-            location=(data.location or "").strip() or None,
-            video_url=(data.video_url or "").strip() or None,
-            organizer_id=data.organizer_id or "",
-            capacity=data.capacity,
-            rsvp_deadline=None,
-            allow_maybe=data.allow_maybe,
-            check_in=data.check_in,
-            reminder_minutes=sorted(set(data.reminder_minutes), reverse=True),
-            uid=f"{uuid.uuid4()}@liaison",
-            series_uid=data.series_uid,
-            rrule=data.rrule,
-            created_by=ctx.actor_id or "",
-            created_at=now,
-            updated_at=now,
-        )
-        for start in starts
-    ]
+    events = [_new_event(ctx, project, data, start, start + length, None, now) for start in starts]
     ctx.session.add_all(events)
     ctx.session.flush()
     ctx.log(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy import insert
@@ -27,9 +28,13 @@ from bot.services.keyusers import active_key_users
 from bot.services.trainings import (
     ImportReport,
     _check_header,
-    _row_errors,
     _split,
+    csv_module,
+    csv_rows,
+    form_module,
     get_module,
+    import_row,
+    log_scored,
     modules_of,
     require_trainer,
 )
@@ -106,11 +111,7 @@ def questions_of(ctx: Ctx, module_id: int) -> list[QuizQuestion]:
 def add_question(*, ctx: Ctx, project: Project, data: QuestionInput) -> QuizQuestion:
     require_trainer(ctx, project)
     errors: dict[str, Msg] = {}
-    module = None
-    try:
-        module = get_module(ctx, data.module_id, project)
-    except NotFound:
-        errors["module"] = Msg("training.errors.module_not_found")
+    module = form_module(ctx, data.module_id, project, errors)
     if data.kind not in tuple(QuizKind):
         errors["kind"] = Msg("errors.choice", choices=", ".join(QuizKind))
     text = (data.text or "").strip()
@@ -156,13 +157,9 @@ def import_questions_csv(*, ctx: Ctx, project: Project, text: str) -> ImportRepo
     _check_header(header, QUESTION_COLUMNS, QUESTION_COLUMNS)
     report = ImportReport()
     by_name = {m.name.lower(): m for m in modules_of(ctx, project.id or 0)}
-    for line, row in rows:
-        if "__extra__" in row:
-            report.errors.append((line, None, Msg("errors.csv_extra_cells")))
-            continue
-        module = by_name.get(row.get("module", "").strip().lower())
+    for line, row in csv_rows(report, rows):
+        module = csv_module(report, line, row, by_name)
         if module is None:
-            report.errors.append((line, "module", Msg("training.errors.module_not_found")))
             continue
         try:
             correct = [int(part) - 1 for part in _split(row.get("correct", ""))]
@@ -176,13 +173,9 @@ def import_questions_csv(*, ctx: Ctx, project: Project, text: str) -> ImportRepo
             options=_split(row.get("options", "")),
             correct=correct,
         )
-        try:
-            with ctx.session.begin_nested():
-                add_question(ctx=ctx, project=project, data=data)
-        except ValidationError as error:
-            _row_errors(report, line, error)
-            continue
-        report.added.append(data.text.strip())
+        add = partial(add_question, ctx=ctx, project=project, data=data)
+        if import_row(ctx, report, line, add) is not None:
+            report.added.append(data.text.strip())
     return report
 
 
@@ -228,11 +221,7 @@ def start_quiz(
     require_trainer(ctx, project)
     errors: dict[str, Msg] = {}
     now = ctx.now()
-    module = None
-    try:
-        module = get_module(ctx, module_id, project)
-    except NotFound:
-        errors["module"] = Msg("training.errors.module_not_found")
+    module = form_module(ctx, module_id, project, errors)
     if deadline is None:
         errors["deadline"] = Msg("errors.required")
     elif deadline <= now + timedelta(hours=1):
@@ -397,13 +386,12 @@ def submit_quiz(
     attempt.score = score
     attempt.passed = score >= quiz.pass_mark
     attempt.submitted_at = ctx.now()
-    ctx.session.add(attempt)
-    ctx.session.flush()
-    ctx.log(
+    log_scored(
+        ctx,
+        attempt,
         "training.quiz_taken",
         project_id=quiz.project_id,
         key_user_id=attempt.key_user_id,
-        touchpoint=True,
         quiz_id=quiz.id,
         score=score,
         passed=attempt.passed,

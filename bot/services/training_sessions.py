@@ -27,7 +27,7 @@ from bot.services import polls as poll_service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.fields import finite_number, number_in_range, whole_number
-from bot.services.trainings import get_module, require_trainer
+from bot.services.trainings import form_module, require_trainer
 from storage.models import (
     ATTENDED,
     CalendarEvent,
@@ -111,11 +111,7 @@ def create_sessions(
     each. Any invalid field (or a clash of the trainer in any occurrence) stores nothing."""
     require_trainer(ctx, project)
     errors: dict[str, Msg] = {}
-    module = None
-    try:
-        module = get_module(ctx, data.module_id, project)
-    except NotFound:
-        errors["module"] = Msg("training.errors.module_not_found")
+    module = form_module(ctx, data.module_id, project, errors)
     minutes = _minutes(data.duration_hours)
     if minutes is None:
         errors["duration"] = Msg("training.errors.duration")
