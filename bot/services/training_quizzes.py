@@ -386,16 +386,7 @@ def submit_quiz(
     attempt.score = score
     attempt.passed = score >= quiz.pass_mark
     attempt.submitted_at = ctx.now()
-    log_scored(
-        ctx,
-        attempt,
-        "training.quiz_taken",
-        project_id=quiz.project_id,
-        key_user_id=attempt.key_user_id,
-        quiz_id=quiz.id,
-        score=score,
-        passed=attempt.passed,
-    )
+    log_scored(ctx, attempt, "training.quiz_taken", quiz.project_id, quiz_id=quiz.id)
     return quiz, attempt, questions
 
 

@@ -40,6 +40,7 @@ from storage.models import (
     KeyUser,
     PracticalAssessment,
     Project,
+    QuizAttempt,
     QuizQuestion,
     QuizRound,
     TrainingFormat,
@@ -143,13 +144,9 @@ def form_module(
 
 def log_scored(
     ctx: Ctx,
-    row: Any,
+    row: QuizAttempt | PracticalAssessment,
     event: str,
-    *,
     project_id: int | None,
-    key_user_id: int | None,
-    score: int,
-    passed: bool,
     **ids: Any,
 ) -> None:
     """Store a key user's scored quiz or practical and log it as a touchpoint."""
@@ -158,11 +155,11 @@ def log_scored(
     ctx.log(
         event,
         project_id=project_id,
-        key_user_id=key_user_id,
+        key_user_id=row.key_user_id,
         touchpoint=True,
         **ids,
-        score=score,
-        passed=passed,
+        score=row.score,
+        passed=row.passed,
     )
 
 
@@ -539,16 +536,7 @@ def record_practical(
     row.comment = comment or None
     row.assessed_by = ctx.actor_id or ""
     row.assessed_at = now
-    log_scored(
-        ctx,
-        row,
-        "training.practical_assessed",
-        project_id=project.id,
-        key_user_id=key_user.id,
-        module_id=module.id,
-        score=value,
-        passed=row.passed,
-    )
+    log_scored(ctx, row, "training.practical_assessed", project.id, module_id=module.id)
     return row
 
 

@@ -111,6 +111,11 @@ def divider() -> DividerBlock:
     return DividerBlock()
 
 
+def titled(title: str, blocks: Sequence[Block]) -> list[Block]:
+    """A header over ``blocks``; nothing at all when there are none (a Home tab's part)."""
+    return [header(title), *blocks] if blocks else []
+
+
 def button(
     text: str,
     action_id: str,

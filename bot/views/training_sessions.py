@@ -233,19 +233,16 @@ def roll_call_modal(locale: str, event: CalendarEvent, rows: list[RosterRow]) ->
 
 
 def home_sessions(locale: str, rows: Sequence[tuple[CalendarEvent, Invitation]]) -> list[Block]:
-    if not rows:
-        return []
-    blocks: list[Block] = [ui.header(plain(locale, "training.home_sessions_title"))]
-    for event, invitation in rows[:10]:
-        blocks.append(
-            ui.section(
-                t(
-                    locale,
-                    "training.home_session_line",
-                    title=event.title,
-                    when=calendar_views.when(locale, event),
-                    state=plain(locale, f"training.rsvp.{invitation.response}"),
-                )
+    lines = [
+        ui.section(
+            t(
+                locale,
+                "training.home_session_line",
+                title=event.title,
+                when=calendar_views.when(locale, event),
+                state=plain(locale, f"training.rsvp.{invitation.response}"),
             )
         )
-    return blocks
+        for event, invitation in rows[:10]
+    ]
+    return ui.titled(plain(locale, "training.home_sessions_title"), lines)

@@ -543,26 +543,22 @@ def readiness_page(locale: str, project: Project, matrix: Readiness, page: int) 
 def home_quizzes(
     locale: str, rows: Sequence[tuple[QuizRound, TrainingModule, Project]]
 ) -> list[Block]:
-    if not rows:
-        return []
-    blocks: list[Block] = [ui.header(plain(locale, "training.home_quizzes_title"))]
-    for quiz, module, project in rows[:10]:
-        blocks.append(
-            ui.section(
-                t(
-                    locale,
-                    "training.home_quiz_line",
-                    module=module.name,
-                    code=project.code,
-                    deadline=slack_date(quiz.deadline, project.timezone),
-                ),
-                accessory=ui.button(
-                    plain(locale, "training.take_quiz"), TrainingId.TAKE_QUIZ, str(quiz.id)
-                ),
-                block_id=f"quiz_{quiz.id}",
-            )
+    take = plain(locale, "training.take_quiz")
+    lines = [
+        ui.section(
+            t(
+                locale,
+                "training.home_quiz_line",
+                module=module.name,
+                code=project.code,
+                deadline=slack_date(quiz.deadline, project.timezone),
+            ),
+            accessory=ui.button(take, TrainingId.TAKE_QUIZ, str(quiz.id)),
+            block_id=f"quiz_{quiz.id}",
         )
-    return blocks
+        for quiz, module, project in rows[:10]
+    ]
+    return ui.titled(plain(locale, "training.home_quizzes_title"), lines)
 
 
 def home_own_readiness(
