@@ -29,6 +29,7 @@ from bot.services.trainings import (
     ImportReport,
     _check_header,
     _split,
+    clean_text,
     csv_module,
     csv_rows,
     form_module,
@@ -114,11 +115,7 @@ def add_question(*, ctx: Ctx, project: Project, data: QuestionInput) -> QuizQues
     module = form_module(ctx, data.module_id, project, errors)
     if data.kind not in tuple(QuizKind):
         errors["kind"] = Msg("errors.choice", choices=", ".join(QuizKind))
-    text = (data.text or "").strip()
-    if not text:
-        errors["text"] = Msg("errors.required")
-    elif len(text) > QUESTION_LIMIT:
-        errors["text"] = Msg("errors.too_long", limit=QUESTION_LIMIT)
+    text = clean_text(errors, "text", data.text, QUESTION_LIMIT, required=True)
     options = [o.strip() for o in data.options]
     correct = sorted(set(data.correct))
     if not 2 <= len(options) <= MAX_OPTIONS:

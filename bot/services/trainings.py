@@ -163,16 +163,23 @@ def log_scored(
     )
 
 
+def clean_text(
+    errors: dict[str, Msg], name: str, raw: str | None, most: int, *, required: bool = False
+) -> str:
+    """A typed text without its outer spaces; empty (when ``required``) or longer than ``most``,
+    the form's ``name`` error is noted."""
+    text = (raw or "").strip()
+    if required and not text:
+        errors[name] = Msg("errors.required")
+    elif len(text) > most:
+        errors[name] = Msg("errors.too_long", limit=most)
+    return text
+
+
 def clean_module(data: ModuleInput) -> dict[str, Any]:
     errors: dict[str, Msg] = {}
-    name = (data.name or "").strip()
-    if not name:
-        errors["name"] = Msg("errors.required")
-    elif len(name) > NAME_LIMIT:
-        errors["name"] = Msg("errors.too_long", limit=NAME_LIMIT)
-    description = (data.description or "").strip()
-    if len(description) > DESCRIPTION_LIMIT:
-        errors["description"] = Msg("errors.too_long", limit=DESCRIPTION_LIMIT)
+    name = clean_text(errors, "name", data.name, NAME_LIMIT, required=True)
+    description = clean_text(errors, "description", data.description, DESCRIPTION_LIMIT)
     values: dict[str, Any] = {}
     for field_name, raw, low, high in (
         ("planned_hours", data.planned_hours, 0.5, 500),
@@ -502,9 +509,7 @@ def record_practical(
         value = int(number_in_range(score, "score", 0, 100))
     except ValidationError as error:
         errors.update(error.errors)  # type: ignore[arg-type]
-    comment = (comment or "").strip()
-    if len(comment) > COMMENT_LIMIT:
-        errors["comment"] = Msg("errors.too_long", limit=COMMENT_LIMIT)
+    comment = clean_text(errors, "comment", comment, COMMENT_LIMIT)
     if errors or module is None or key_user is None:
         raise ValidationError(errors)
     now = ctx.now()

@@ -150,6 +150,11 @@ def actions(*buttons: ButtonElement, block_id: str | None = None) -> ActionsBloc
     return ActionsBlock(elements=list(buttons)[:25], block_id=block_id)
 
 
+def primary_action(text: str, action_id: str, value: str, *, block_id: str) -> ActionsBlock:
+    """One primary button in its own actions block."""
+    return actions(button(text, action_id, value, style="primary"), block_id=block_id)
+
+
 def option(value: str, label: str) -> Option:
     return Option(value=value, text=PlainTextObject(text=clip(label, 75)))
 

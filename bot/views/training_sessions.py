@@ -173,15 +173,10 @@ def session_roster(
         code, number = feedback
         blocks.append(ui.context(t(locale, "training.feedback_link", code=code, id=number)))
     if can_roll_call and rows:
+        roll_call = plain(locale, "training.roll_call")
         blocks.append(
-            ui.actions(
-                ui.button(
-                    plain(locale, "training.roll_call"),
-                    TrainingId.ROLL_CALL,
-                    str(event.id),
-                    style="primary",
-                ),
-                block_id="roster_actions",
+            ui.primary_action(
+                roll_call, TrainingId.ROLL_CALL, str(event.id), block_id="roster_actions"
             )
         )
     return ui.message(message["text"], blocks)

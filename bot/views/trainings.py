@@ -279,13 +279,10 @@ def quiz_invite(
     )
     blocks = [
         ui.section(text),
-        ui.actions(
-            ui.button(
-                plain(locale, "training.take_quiz"),
-                TrainingId.TAKE_QUIZ,
-                str(quiz.id),
-                style="primary",
-            ),
+        ui.primary_action(
+            plain(locale, "training.take_quiz"),
+            TrainingId.TAKE_QUIZ,
+            str(quiz.id),
             block_id="quiz_actions",
         ),
     ]
