@@ -374,7 +374,7 @@ def _subject(event: CalendarEvent) -> str:
     return f"calendar:{event.id}"
 
 
-def _enqueue(
+def enqueue(
     ctx: Ctx,
     event: CalendarEvent,
     key: str,
@@ -383,6 +383,8 @@ def _enqueue(
     method: str = "chat.postMessage",
     expires_at: datetime,
 ) -> str:
+    """One message about ``event`` into the outbox (its failures listed with the event's);
+    returns its key."""
     delivery.enqueue(
         ctx.session,
         team_id=ctx.team_id,
@@ -440,7 +442,7 @@ def _send_calendar_file(
         channel=channel or user_id,
         thread_ts=thread_ts,
     )
-    return _enqueue(ctx, event, key, payload, method="files.upload_v2", expires_at=event.starts_at)
+    return enqueue(ctx, event, key, payload, method="files.upload_v2", expires_at=event.starts_at)
 
 
 def invite(
@@ -486,7 +488,7 @@ def invite(
         ctx.session.add(invitation)
         payload = messages.invitation(project.locale, event, invitation, None)
         keys.append(
-            _enqueue(
+            enqueue(
                 ctx,
                 event,
                 invite_key(event, invitation),
@@ -614,7 +616,7 @@ def _promote(
             ctx, project, event, invitation, row, messages, version=f"promoted{stamp}"
         )
         keys.append(
-            _enqueue(
+            enqueue(
                 ctx,
                 event,
                 f"calendar:{event.id}:promoted:{invitation.user_id}:{stamp}",
@@ -660,7 +662,7 @@ def _refresh_invitation(
     key = f"calendar:{event.id}:update:{invitation.user_id}:{version}"
     payload = {"channel": row.channel, "ts": row.ts, **payload}
     # The invitation shows the event as it stands until the event is over.
-    return [_enqueue(ctx, event, key, payload, method="chat.update", expires_at=event.ends_at)]
+    return [enqueue(ctx, event, key, payload, method="chat.update", expires_at=event.ends_at)]
 
 
 def remove_invitee(*, ctx: Ctx, event_id: Any, user_id: str, messages: EventMessages) -> list[str]:
@@ -737,7 +739,7 @@ def _tell_everyone(
         )
         notice = messages.notice(project.locale, event, what, **params)
         keys.append(
-            _enqueue(
+            enqueue(
                 ctx,
                 event,
                 f"calendar:{event.id}:notice:{invitation.user_id}:{event.sequence}",

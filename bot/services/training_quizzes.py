@@ -503,6 +503,23 @@ def remind_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
     return keys
 
 
+def _tell_sender(
+    ctx: Ctx, quiz: QuizRound, what: str, message: dict[str, Any], now: datetime
+) -> str:
+    """A DM to whoever sent the quiz (kept as a record); returns its outbox key."""
+    key = f"training:quiz:{quiz.id}:{what}"
+    delivery.enqueue(
+        ctx.session,
+        team_id=ctx.team_id,
+        key=key,
+        payload={"channel": quiz.created_by, **message},
+        now=now,
+        subject=quiz_subject(quiz),
+        expires_at=now + delivery.RECORD_LIFETIME,
+    )
+    return key
+
+
 def close_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
     """Close rounds past their deadline; their results go to whoever sent them."""
     now = ctx.now()
@@ -515,17 +532,7 @@ def close_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
         ctx.session.add(quiz)
         project = project_service.get_project_by_id(ctx, quiz.project_id)
         results = _results(ctx, quiz, project)
-        key = f"training:quiz:{quiz.id}:results"
-        delivery.enqueue(
-            ctx.session,
-            team_id=ctx.team_id,
-            key=key,
-            payload={"channel": quiz.created_by, **messages.quiz_results(results)},
-            now=now,
-            subject=quiz_subject(quiz),
-            expires_at=now + delivery.RECORD_LIFETIME,
-        )
-        keys.append(key)
+        keys.append(_tell_sender(ctx, quiz, "results", messages.quiz_results(results), now))
         ctx.log("training.quiz_closed", project_id=project.id, quiz_id=quiz.id)
     return keys
 
@@ -563,18 +570,8 @@ def repeat_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
         except (ValidationError, PermissionDenied, NotFound):
             quiz.repeat_weekly = False
             ctx.session.add(quiz)
-            key = f"training:quiz:{quiz.id}:repeat_stopped"
             stopped = messages.quiz_stopped(project, quiz_number(ctx, quiz))
-            delivery.enqueue(
-                ctx.session,
-                team_id=ctx.team_id,
-                key=key,
-                payload={"channel": quiz.created_by, **stopped},
-                now=now,
-                subject=quiz_subject(quiz),
-                expires_at=now + delivery.RECORD_LIFETIME,
-            )
-            keys.append(key)
+            keys.append(_tell_sender(ctx, quiz, "repeat_stopped", stopped, now))
             continue
         quiz.next_round_id = following.id
         ctx.session.add(quiz)

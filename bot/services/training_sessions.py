@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import and_, func
 from sqlmodel import col, select
 
-from bot import delivery
 from bot.calendar import ics
 from bot.calendar import service as calendar
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
@@ -219,24 +218,21 @@ def _send_series_file(
     title = plain(
         project.locale, "training.series_file_title", title=events[0].title, count=len(events)
     )[:250]
+    last = max(event.starts_at for event in events)  # the file is of use until the last session
     for user_id in people:
-        key = f"training:series:{events[0].series_uid}:ics:{user_id}"
-        delivery.enqueue(
-            ctx.session,
-            team_id=ctx.team_id,
-            key=key,
-            method="files.upload_v2",
-            payload={
-                **calendar.calendar_file_payload(
-                    project.locale, events, method=ics.REQUEST, stamp=ctx.now(), channel=user_id
-                ),
-                "title": title,
-            },
-            now=ctx.now(),
-            subject=f"calendar:{events[0].id}",
-            expires_at=max(event.starts_at for event in events),  # until its last session
+        payload = calendar.calendar_file_payload(
+            project.locale, events, method=ics.REQUEST, stamp=ctx.now(), channel=user_id
         )
-        keys.append(key)
+        keys.append(
+            calendar.enqueue(
+                ctx,
+                events[0],
+                f"training:series:{events[0].series_uid}:ics:{user_id}",
+                {**payload, "title": title},
+                method="files.upload_v2",
+                expires_at=last,
+            )
+        )
     return keys
 
 
