@@ -115,6 +115,24 @@ class RosterRow:
 # ----------------------------------------------------------------------------------- reading
 
 
+def over(query: Any, model: Any, pending: Any, now: datetime) -> Any:
+    """``query`` joined to the calendar events of a domain's records (``model``, whose
+    ``event_id`` is one), kept to events held and over by ``now`` whose record's ``pending``
+    column is still empty."""
+    return query.join(CalendarEvent, col(CalendarEvent.id) == col(model.event_id)).where(
+        col(pending).is_(None),
+        CalendarEvent.status == EventStatus.SCHEDULED,
+        CalendarEvent.ends_at <= now,
+    )
+
+
+def ended(ctx: Ctx, model: Any, pending: Any, *conditions: Any) -> list[tuple[Any, CalendarEvent]]:
+    """A domain's records in the acting workspace whose events are ``over``, with their events;
+    ``conditions`` narrow them further."""
+    query = over(select(model, CalendarEvent), model, pending, ctx.now())
+    return list(ctx.session.exec(query.where(model.team_id == ctx.team_id, *conditions)).all())
+
+
 def get_event(ctx: Ctx, event_id: Any) -> CalendarEvent:
     """The event with this id in the acting workspace (ids from buttons are only a claim)."""
     ident = fields.record_id(event_id)

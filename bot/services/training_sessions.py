@@ -91,6 +91,11 @@ def _minutes(duration_hours: str | float | None) -> int | None:
     return round(max(-bound, min(hours, bound)) * 60)
 
 
+def _held_hours(event: CalendarEvent) -> float:
+    """How long a session lasts, in hours (what attending it counts)."""
+    return round((event.ends_at - event.starts_at).total_seconds() / 3600, 2)
+
+
 def _form_fields(error: ValidationError) -> ValidationError:
     """The core's errors keyed by this form's fields (the organizer is the trainer)."""
     return ValidationError(
@@ -171,7 +176,7 @@ def create_sessions(
             module_id=module.id or 0,
             event_id=event.id or 0,
             trainer_id=event.organizer_id,
-            hours=round((event.ends_at - event.starts_at).total_seconds() / 3600, 2),
+            hours=_held_hours(event),
             audience_kind=data.audience_kind,
             audience_values=audience_values,
         )
@@ -539,7 +544,7 @@ def reschedule(
         rsvp_deadline=rsvp_deadline,
         messages=messages,
     )
-    session.hours = round((event.ends_at - event.starts_at).total_seconds() / 3600, 2)
+    session.hours = _held_hours(event)
     ctx.session.add(session)
     return event, keys
 
@@ -548,16 +553,7 @@ def send_feedback_polls(*, ctx: Ctx, poll_messages: poll_service.PollMessages) -
     """After a session ends: the "Training feedback" poll to those who attended (one poll per
     session, through the poll engine). Sessions nobody attended are marked done too."""
     now = ctx.now()
-    rows = ctx.session.exec(
-        select(TrainingSession, CalendarEvent)
-        .join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id))
-        .where(
-            TrainingSession.team_id == ctx.team_id,
-            col(TrainingSession.feedback_sent_at).is_(None),
-            CalendarEvent.status == EventStatus.SCHEDULED,
-            CalendarEvent.ends_at <= now,
-        )
-    ).all()
+    rows = calendar.ended(ctx, TrainingSession, TrainingSession.feedback_sent_at)
     if not rows:
         return []
     event_ids = [event.id for _s, event in rows]
@@ -607,14 +603,6 @@ def send_feedback_polls(*, ctx: Ctx, poll_messages: poll_service.PollMessages) -
 
 
 def teams_with_ended_sessions(session: Any, now: datetime) -> list[str]:
-    rows = session.exec(
-        select(TrainingSession.team_id)
-        .join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id))
-        .where(
-            col(TrainingSession.feedback_sent_at).is_(None),
-            CalendarEvent.status == EventStatus.SCHEDULED,
-            CalendarEvent.ends_at <= now,
-        )
-        .distinct()
-    ).all()
-    return sorted(rows)
+    pending = TrainingSession.feedback_sent_at
+    query = calendar.over(select(TrainingSession.team_id), TrainingSession, pending, now)
+    return sorted(session.exec(query.distinct()).all())
