@@ -115,6 +115,24 @@ class RosterRow:
 # ----------------------------------------------------------------------------------- reading
 
 
+def over(query: Any, model: Any, pending: Any, now: datetime) -> Any:
+    """``query`` joined to the calendar events of a domain's records (``model``, whose
+    ``event_id`` is one), kept to events held and over by ``now`` whose record's ``pending``
+    column is still empty."""
+    return query.join(CalendarEvent, col(CalendarEvent.id) == col(model.event_id)).where(
+        col(pending).is_(None),
+        CalendarEvent.status == EventStatus.SCHEDULED,
+        CalendarEvent.ends_at <= now,
+    )
+
+
+def ended(ctx: Ctx, model: Any, pending: Any, *conditions: Any) -> list[tuple[Any, CalendarEvent]]:
+    """A domain's records in the acting workspace whose events are ``over``, with their events;
+    ``conditions`` narrow them further."""
+    query = over(select(model, CalendarEvent), model, pending, ctx.now())
+    return list(ctx.session.exec(query.where(model.team_id == ctx.team_id, *conditions)).all())
+
+
 def get_event(ctx: Ctx, event_id: Any) -> CalendarEvent:
     """The event with this id in the acting workspace (ids from buttons are only a claim)."""
     ident = fields.record_id(event_id)
@@ -270,8 +288,24 @@ def create_event(*, ctx: Ctx, project: Project, data: EventInput) -> CalendarEve
     """A new scheduled event (nobody invited yet: ``invite`` does that)."""
     require_change(ctx, project)
     starts_at, ends_at = validate(ctx, project, data)
-    now = ctx.now()
-    event = CalendarEvent(
+    event = _new_event(ctx, project, data, starts_at, ends_at, data.rsvp_deadline, ctx.now())
+    ctx.session.add(event)
+    ctx.session.flush()
+    ctx.log(f"{event.kind}.created", project_id=project.id, event_id=event.id, title=event.title)
+    return event
+
+
+def _new_event(
+    ctx: Ctx,
+    project: Project,
+    data: EventInput,
+    starts_at: datetime,
+    ends_at: datetime,
+    rsvp_deadline: datetime | None,
+    now: datetime,
+) -> CalendarEvent:
+    """The row of a new scheduled event from validated ``data`` (its own UID)."""
+    return CalendarEvent(
         team_id=ctx.team_id,
         project_id=project.id or 0,
         kind=data.kind,
@@ -284,7 +318,7 @@ def create_event(*, ctx: Ctx, project: Project, data: EventInput) -> CalendarEve
         video_url=(data.video_url or "").strip() or None,
         organizer_id=data.organizer_id or "",
         capacity=data.capacity,
-        rsvp_deadline=data.rsvp_deadline,
+        rsvp_deadline=rsvp_deadline,
         allow_maybe=data.allow_maybe,
         check_in=data.check_in,
         reminder_minutes=sorted(set(data.reminder_minutes), reverse=True),
@@ -295,10 +329,6 @@ def create_event(*, ctx: Ctx, project: Project, data: EventInput) -> CalendarEve
         created_at=now,
         updated_at=now,
     )
-    ctx.session.add(event)
-    ctx.session.flush()
-    ctx.log(f"{event.kind}.created", project_id=project.id, event_id=event.id, title=event.title)
-    return event
 
 
 def create_series(
@@ -325,33 +355,7 @@ def create_series(
             if any(e.starts_at < start + length and e.ends_at > start for e in taken):
                 raise busy(data)
     now = ctx.now()
-    events = [
-        CalendarEvent(
-            team_id=ctx.team_id,
-            project_id=project.id or 0,
-            kind=data.kind,
-            title=data.title.strip(),
-            description=(data.description or "").strip() or None,
-            starts_at=start,
-            ends_at=start + length,
-            timezone=project.timezone,
-            location=(data.location or "").strip() or None,
-            video_url=(data.video_url or "").strip() or None,
-            organizer_id=data.organizer_id or "",
-            capacity=data.capacity,
-            rsvp_deadline=None,
-            allow_maybe=data.allow_maybe,
-            check_in=data.check_in,
-            reminder_minutes=sorted(set(data.reminder_minutes), reverse=True),
-            uid=f"{uuid.uuid4()}@liaison",
-            series_uid=data.series_uid,
-            rrule=data.rrule,
-            created_by=ctx.actor_id or "",
-            created_at=now,
-            updated_at=now,
-        )
-        for start in starts
-    ]
+    events = [_new_event(ctx, project, data, start, start + length, None, now) for start in starts]
     ctx.session.add_all(events)
     ctx.session.flush()
     ctx.log(
@@ -388,7 +392,7 @@ def _subject(event: CalendarEvent) -> str:
     return f"calendar:{event.id}"
 
 
-def _enqueue(
+def enqueue(
     ctx: Ctx,
     event: CalendarEvent,
     key: str,
@@ -397,6 +401,8 @@ def _enqueue(
     method: str = "chat.postMessage",
     expires_at: datetime,
 ) -> str:
+    """One message about ``event`` into the outbox (its failures listed with the event's);
+    returns its key."""
     delivery.enqueue(
         ctx.session,
         team_id=ctx.team_id,
@@ -454,7 +460,7 @@ def _send_calendar_file(
         channel=channel or user_id,
         thread_ts=thread_ts,
     )
-    return _enqueue(ctx, event, key, payload, method="files.upload_v2", expires_at=event.starts_at)
+    return enqueue(ctx, event, key, payload, method="files.upload_v2", expires_at=event.starts_at)
 
 
 def invite(
@@ -500,7 +506,7 @@ def invite(
         ctx.session.add(invitation)
         payload = messages.invitation(project.locale, event, invitation, None)
         keys.append(
-            _enqueue(
+            enqueue(
                 ctx,
                 event,
                 invite_key(event, invitation),
@@ -628,7 +634,7 @@ def _promote(
             ctx, project, event, invitation, row, messages, version=f"promoted{stamp}"
         )
         keys.append(
-            _enqueue(
+            enqueue(
                 ctx,
                 event,
                 f"calendar:{event.id}:promoted:{invitation.user_id}:{stamp}",
@@ -674,7 +680,7 @@ def _refresh_invitation(
     key = f"calendar:{event.id}:update:{invitation.user_id}:{version}"
     payload = {"channel": row.channel, "ts": row.ts, **payload}
     # The invitation shows the event as it stands until the event is over.
-    return [_enqueue(ctx, event, key, payload, method="chat.update", expires_at=event.ends_at)]
+    return [enqueue(ctx, event, key, payload, method="chat.update", expires_at=event.ends_at)]
 
 
 def remove_invitee(*, ctx: Ctx, event_id: Any, user_id: str, messages: EventMessages) -> list[str]:
@@ -751,7 +757,7 @@ def _tell_everyone(
         )
         notice = messages.notice(project.locale, event, what, **params)
         keys.append(
-            _enqueue(
+            enqueue(
                 ctx,
                 event,
                 f"calendar:{event.id}:notice:{invitation.user_id}:{event.sequence}",

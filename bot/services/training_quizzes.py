@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy import insert
@@ -27,9 +28,14 @@ from bot.services.keyusers import active_key_users
 from bot.services.trainings import (
     ImportReport,
     _check_header,
-    _row_errors,
     _split,
+    clean_text,
+    csv_module,
+    csv_rows,
+    form_module,
     get_module,
+    import_row,
+    log_scored,
     modules_of,
     require_trainer,
 )
@@ -106,18 +112,10 @@ def questions_of(ctx: Ctx, module_id: int) -> list[QuizQuestion]:
 def add_question(*, ctx: Ctx, project: Project, data: QuestionInput) -> QuizQuestion:
     require_trainer(ctx, project)
     errors: dict[str, Msg] = {}
-    module = None
-    try:
-        module = get_module(ctx, data.module_id, project)
-    except NotFound:
-        errors["module"] = Msg("training.errors.module_not_found")
+    module = form_module(ctx, data.module_id, project, errors)
     if data.kind not in tuple(QuizKind):
         errors["kind"] = Msg("errors.choice", choices=", ".join(QuizKind))
-    text = (data.text or "").strip()
-    if not text:
-        errors["text"] = Msg("errors.required")
-    elif len(text) > QUESTION_LIMIT:
-        errors["text"] = Msg("errors.too_long", limit=QUESTION_LIMIT)
+    text = clean_text(errors, "text", data.text, QUESTION_LIMIT, required=True)
     options = [o.strip() for o in data.options]
     correct = sorted(set(data.correct))
     if not 2 <= len(options) <= MAX_OPTIONS:
@@ -156,13 +154,9 @@ def import_questions_csv(*, ctx: Ctx, project: Project, text: str) -> ImportRepo
     _check_header(header, QUESTION_COLUMNS, QUESTION_COLUMNS)
     report = ImportReport()
     by_name = {m.name.lower(): m for m in modules_of(ctx, project.id or 0)}
-    for line, row in rows:
-        if "__extra__" in row:
-            report.errors.append((line, None, Msg("errors.csv_extra_cells")))
-            continue
-        module = by_name.get(row.get("module", "").strip().lower())
+    for line, row in csv_rows(report, rows):
+        module = csv_module(report, line, row, by_name)
         if module is None:
-            report.errors.append((line, "module", Msg("training.errors.module_not_found")))
             continue
         try:
             correct = [int(part) - 1 for part in _split(row.get("correct", ""))]
@@ -176,13 +170,9 @@ def import_questions_csv(*, ctx: Ctx, project: Project, text: str) -> ImportRepo
             options=_split(row.get("options", "")),
             correct=correct,
         )
-        try:
-            with ctx.session.begin_nested():
-                add_question(ctx=ctx, project=project, data=data)
-        except ValidationError as error:
-            _row_errors(report, line, error)
-            continue
-        report.added.append(data.text.strip())
+        add = partial(add_question, ctx=ctx, project=project, data=data)
+        if import_row(ctx, report, line, add) is not None:
+            report.added.append(data.text.strip())
     return report
 
 
@@ -228,11 +218,7 @@ def start_quiz(
     require_trainer(ctx, project)
     errors: dict[str, Msg] = {}
     now = ctx.now()
-    module = None
-    try:
-        module = get_module(ctx, module_id, project)
-    except NotFound:
-        errors["module"] = Msg("training.errors.module_not_found")
+    module = form_module(ctx, module_id, project, errors)
     if deadline is None:
         errors["deadline"] = Msg("errors.required")
     elif deadline <= now + timedelta(hours=1):
@@ -397,17 +383,7 @@ def submit_quiz(
     attempt.score = score
     attempt.passed = score >= quiz.pass_mark
     attempt.submitted_at = ctx.now()
-    ctx.session.add(attempt)
-    ctx.session.flush()
-    ctx.log(
-        "training.quiz_taken",
-        project_id=quiz.project_id,
-        key_user_id=attempt.key_user_id,
-        touchpoint=True,
-        quiz_id=quiz.id,
-        score=score,
-        passed=attempt.passed,
-    )
+    log_scored(ctx, attempt, "training.quiz_taken", quiz.project_id, quiz_id=quiz.id)
     return quiz, attempt, questions
 
 
@@ -527,6 +503,23 @@ def remind_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
     return keys
 
 
+def _tell_sender(
+    ctx: Ctx, quiz: QuizRound, what: str, message: dict[str, Any], now: datetime
+) -> str:
+    """A DM to whoever sent the quiz (kept as a record); returns its outbox key."""
+    key = f"training:quiz:{quiz.id}:{what}"
+    delivery.enqueue(
+        ctx.session,
+        team_id=ctx.team_id,
+        key=key,
+        payload={"channel": quiz.created_by, **message},
+        now=now,
+        subject=quiz_subject(quiz),
+        expires_at=now + delivery.RECORD_LIFETIME,
+    )
+    return key
+
+
 def close_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
     """Close rounds past their deadline; their results go to whoever sent them."""
     now = ctx.now()
@@ -539,17 +532,7 @@ def close_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
         ctx.session.add(quiz)
         project = project_service.get_project_by_id(ctx, quiz.project_id)
         results = _results(ctx, quiz, project)
-        key = f"training:quiz:{quiz.id}:results"
-        delivery.enqueue(
-            ctx.session,
-            team_id=ctx.team_id,
-            key=key,
-            payload={"channel": quiz.created_by, **messages.quiz_results(results)},
-            now=now,
-            subject=quiz_subject(quiz),
-            expires_at=now + delivery.RECORD_LIFETIME,
-        )
-        keys.append(key)
+        keys.append(_tell_sender(ctx, quiz, "results", messages.quiz_results(results), now))
         ctx.log("training.quiz_closed", project_id=project.id, quiz_id=quiz.id)
     return keys
 
@@ -587,18 +570,8 @@ def repeat_quizzes(*, ctx: Ctx, messages: TrainingMessages) -> list[str]:
         except (ValidationError, PermissionDenied, NotFound):
             quiz.repeat_weekly = False
             ctx.session.add(quiz)
-            key = f"training:quiz:{quiz.id}:repeat_stopped"
             stopped = messages.quiz_stopped(project, quiz_number(ctx, quiz))
-            delivery.enqueue(
-                ctx.session,
-                team_id=ctx.team_id,
-                key=key,
-                payload={"channel": quiz.created_by, **stopped},
-                now=now,
-                subject=quiz_subject(quiz),
-                expires_at=now + delivery.RECORD_LIFETIME,
-            )
-            keys.append(key)
+            keys.append(_tell_sender(ctx, quiz, "repeat_stopped", stopped, now))
             continue
         quiz.next_round_id = following.id
         ctx.session.add(quiz)

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import and_, func
 from sqlmodel import col, select
 
-from bot import delivery
 from bot.calendar import ics
 from bot.calendar import service as calendar
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
@@ -27,7 +26,7 @@ from bot.services import polls as poll_service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.fields import finite_number, number_in_range, whole_number
-from bot.services.trainings import get_module, require_trainer
+from bot.services.trainings import form_module, require_trainer
 from storage.models import (
     ATTENDED,
     CalendarEvent,
@@ -92,6 +91,11 @@ def _minutes(duration_hours: str | float | None) -> int | None:
     return round(max(-bound, min(hours, bound)) * 60)
 
 
+def _held_hours(event: CalendarEvent) -> float:
+    """How long a session lasts, in hours (what attending it counts)."""
+    return round((event.ends_at - event.starts_at).total_seconds() / 3600, 2)
+
+
 def _form_fields(error: ValidationError) -> ValidationError:
     """The core's errors keyed by this form's fields (the organizer is the trainer)."""
     return ValidationError(
@@ -111,11 +115,7 @@ def create_sessions(
     each. Any invalid field (or a clash of the trainer in any occurrence) stores nothing."""
     require_trainer(ctx, project)
     errors: dict[str, Msg] = {}
-    module = None
-    try:
-        module = get_module(ctx, data.module_id, project)
-    except NotFound:
-        errors["module"] = Msg("training.errors.module_not_found")
+    module = form_module(ctx, data.module_id, project, errors)
     minutes = _minutes(data.duration_hours)
     if minutes is None:
         errors["duration"] = Msg("training.errors.duration")
@@ -176,7 +176,7 @@ def create_sessions(
             module_id=module.id or 0,
             event_id=event.id or 0,
             trainer_id=event.organizer_id,
-            hours=round((event.ends_at - event.starts_at).total_seconds() / 3600, 2),
+            hours=_held_hours(event),
             audience_kind=data.audience_kind,
             audience_values=audience_values,
         )
@@ -223,24 +223,21 @@ def _send_series_file(
     title = plain(
         project.locale, "training.series_file_title", title=events[0].title, count=len(events)
     )[:250]
+    last = max(event.starts_at for event in events)  # the file is of use until the last session
     for user_id in people:
-        key = f"training:series:{events[0].series_uid}:ics:{user_id}"
-        delivery.enqueue(
-            ctx.session,
-            team_id=ctx.team_id,
-            key=key,
-            method="files.upload_v2",
-            payload={
-                **calendar.calendar_file_payload(
-                    project.locale, events, method=ics.REQUEST, stamp=ctx.now(), channel=user_id
-                ),
-                "title": title,
-            },
-            now=ctx.now(),
-            subject=f"calendar:{events[0].id}",
-            expires_at=max(event.starts_at for event in events),  # until its last session
+        payload = calendar.calendar_file_payload(
+            project.locale, events, method=ics.REQUEST, stamp=ctx.now(), channel=user_id
         )
-        keys.append(key)
+        keys.append(
+            calendar.enqueue(
+                ctx,
+                events[0],
+                f"training:series:{events[0].series_uid}:ics:{user_id}",
+                {**payload, "title": title},
+                method="files.upload_v2",
+                expires_at=last,
+            )
+        )
     return keys
 
 
@@ -547,7 +544,7 @@ def reschedule(
         rsvp_deadline=rsvp_deadline,
         messages=messages,
     )
-    session.hours = round((event.ends_at - event.starts_at).total_seconds() / 3600, 2)
+    session.hours = _held_hours(event)
     ctx.session.add(session)
     return event, keys
 
@@ -556,16 +553,7 @@ def send_feedback_polls(*, ctx: Ctx, poll_messages: poll_service.PollMessages) -
     """After a session ends: the "Training feedback" poll to those who attended (one poll per
     session, through the poll engine). Sessions nobody attended are marked done too."""
     now = ctx.now()
-    rows = ctx.session.exec(
-        select(TrainingSession, CalendarEvent)
-        .join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id))
-        .where(
-            TrainingSession.team_id == ctx.team_id,
-            col(TrainingSession.feedback_sent_at).is_(None),
-            CalendarEvent.status == EventStatus.SCHEDULED,
-            CalendarEvent.ends_at <= now,
-        )
-    ).all()
+    rows = calendar.ended(ctx, TrainingSession, TrainingSession.feedback_sent_at)
     if not rows:
         return []
     event_ids = [event.id for _s, event in rows]
@@ -615,14 +603,6 @@ def send_feedback_polls(*, ctx: Ctx, poll_messages: poll_service.PollMessages) -
 
 
 def teams_with_ended_sessions(session: Any, now: datetime) -> list[str]:
-    rows = session.exec(
-        select(TrainingSession.team_id)
-        .join(CalendarEvent, col(CalendarEvent.id) == col(TrainingSession.event_id))
-        .where(
-            col(TrainingSession.feedback_sent_at).is_(None),
-            CalendarEvent.status == EventStatus.SCHEDULED,
-            CalendarEvent.ends_at <= now,
-        )
-        .distinct()
-    ).all()
-    return sorted(rows)
+    pending = TrainingSession.feedback_sent_at
+    query = calendar.over(select(TrainingSession.team_id), TrainingSession, pending, now)
+    return sorted(session.exec(query.distinct()).all())

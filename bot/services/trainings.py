@@ -19,10 +19,11 @@ A module applies to a key user when its audience roles are empty or hold the key
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -39,12 +40,15 @@ from storage.models import (
     KeyUser,
     PracticalAssessment,
     Project,
+    QuizAttempt,
     QuizQuestion,
     QuizRound,
     TrainingFormat,
     TrainingModule,
     TrainingSession,
 )
+
+T = TypeVar("T")
 
 READY_ATTENDANCE_SHARE = 0.8
 DEFAULT_PASS_MARK = 60
@@ -127,16 +131,55 @@ def get_module(
     return module
 
 
+def form_module(
+    ctx: Ctx, module_id: int | str | None, project: Project, errors: dict[str, Msg]
+) -> TrainingModule | None:
+    """The project's module a form names, or None with the form's ``module`` error noted."""
+    try:
+        return get_module(ctx, module_id, project)
+    except NotFound:
+        errors["module"] = Msg("training.errors.module_not_found")
+        return None
+
+
+def log_scored(
+    ctx: Ctx,
+    row: QuizAttempt | PracticalAssessment,
+    event: str,
+    project_id: int | None,
+    **ids: Any,
+) -> None:
+    """Store a key user's scored quiz or practical and log it as a touchpoint."""
+    ctx.session.add(row)
+    ctx.session.flush()
+    ctx.log(
+        event,
+        project_id=project_id,
+        key_user_id=row.key_user_id,
+        touchpoint=True,
+        **ids,
+        score=row.score,
+        passed=row.passed,
+    )
+
+
+def clean_text(
+    errors: dict[str, Msg], name: str, raw: str | None, most: int, *, required: bool = False
+) -> str:
+    """A typed text without its outer spaces; empty (when ``required``) or longer than ``most``,
+    the form's ``name`` error is noted."""
+    text = (raw or "").strip()
+    if required and not text:
+        errors[name] = Msg("errors.required")
+    elif len(text) > most:
+        errors[name] = Msg("errors.too_long", limit=most)
+    return text
+
+
 def clean_module(data: ModuleInput) -> dict[str, Any]:
     errors: dict[str, Msg] = {}
-    name = (data.name or "").strip()
-    if not name:
-        errors["name"] = Msg("errors.required")
-    elif len(name) > NAME_LIMIT:
-        errors["name"] = Msg("errors.too_long", limit=NAME_LIMIT)
-    description = (data.description or "").strip()
-    if len(description) > DESCRIPTION_LIMIT:
-        errors["description"] = Msg("errors.too_long", limit=DESCRIPTION_LIMIT)
+    name = clean_text(errors, "name", data.name, NAME_LIMIT, required=True)
+    description = clean_text(errors, "description", data.description, DESCRIPTION_LIMIT)
     values: dict[str, Any] = {}
     for field_name, raw, low, high in (
         ("planned_hours", data.planned_hours, 0.5, 500),
@@ -341,6 +384,37 @@ def _row_errors(report: ImportReport, line: int, error: ValidationError) -> None
         report.errors.append((line, name or None, _as_msg(message)))
 
 
+def csv_rows(
+    report: ImportReport, rows: Iterable[tuple[int, dict[str, str]]]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows to import; one with more cells than the header is refused."""
+    for line, row in rows:
+        if "__extra__" in row:
+            report.errors.append((line, None, Msg("errors.csv_extra_cells")))
+        else:
+            yield line, row
+
+
+def csv_module(
+    report: ImportReport, line: int, row: dict[str, str], by_name: dict[str, TrainingModule]
+) -> TrainingModule | None:
+    """The module a row names (case aside), or None with the row refused."""
+    module = by_name.get(row.get("module", "").strip().lower())
+    if module is None:
+        report.errors.append((line, "module", Msg("training.errors.module_not_found")))
+    return module
+
+
+def import_row(ctx: Ctx, report: ImportReport, line: int, save: Callable[[], T]) -> T | None:
+    """One row written on its own (``save``); refused, it is reported and nothing of it kept."""
+    try:
+        with ctx.session.begin_nested():
+            return save()
+    except ValidationError as error:
+        _row_errors(report, line, error)
+        return None
+
+
 def export_curriculum_csv(ctx: Ctx, project: Project) -> str:
     require_trainer(ctx, project)
     rows = [
@@ -374,10 +448,7 @@ def import_curriculum_csv(*, ctx: Ctx, project: Project, text: str) -> ImportRep
     _check_header(header, ("name", "planned_hours"), CURRICULUM_COLUMNS)
     report = ImportReport()
     existing = {m.name.lower(): m for m in modules_of(ctx, project.id or 0)}
-    for line, row in rows:
-        if "__extra__" in row:
-            report.errors.append((line, None, Msg("errors.csv_extra_cells")))
-            continue
+    for line, row in csv_rows(report, rows):
         data = ModuleInput(
             name=row.get("name", ""),
             description=row.get("description", ""),
@@ -388,13 +459,10 @@ def import_curriculum_csv(*, ctx: Ctx, project: Project, text: str) -> ImportRep
             pass_mark=row.get("pass_mark") or DEFAULT_PASS_MARK,
         )
         current = existing.get(data.name.strip().lower())
-        try:
-            with ctx.session.begin_nested():
-                module = save_module(
-                    ctx=ctx, project=project, data=data, module_id=current.id if current else None
-                )
-        except ValidationError as error:
-            _row_errors(report, line, error)
+        module_id = current.id if current else None
+        save = partial(save_module, ctx=ctx, project=project, data=data, module_id=module_id)
+        module = import_row(ctx, report, line, save)
+        if module is None:
             continue
         (report.updated if current else report.added).append(module.name)
         existing[module.name.lower()] = module
@@ -420,13 +488,9 @@ def record_practical(
     """This month's practical assessment of a key user on a module (recorded again: changed)."""
     require_trainer(ctx, project)
     errors: dict[str, Msg] = {}
-    module = None
-    try:
-        module = get_module(ctx, module_id, project)
-        if not module.has_practical:
-            errors["module"] = Msg("training.errors.no_practical", module=module.name)
-    except NotFound:
-        errors["module"] = Msg("training.errors.module_not_found")
+    module = form_module(ctx, module_id, project, errors)
+    if module is not None and not module.has_practical:
+        errors["module"] = Msg("training.errors.no_practical", module=module.name)
     key_user = None
     if not user_id:
         errors["user_id"] = Msg("errors.user_required")
@@ -445,9 +509,7 @@ def record_practical(
         value = int(number_in_range(score, "score", 0, 100))
     except ValidationError as error:
         errors.update(error.errors)  # type: ignore[arg-type]
-    comment = (comment or "").strip()
-    if len(comment) > COMMENT_LIMIT:
-        errors["comment"] = Msg("errors.too_long", limit=COMMENT_LIMIT)
+    comment = clean_text(errors, "comment", comment, COMMENT_LIMIT)
     if errors or module is None or key_user is None:
         raise ValidationError(errors)
     now = ctx.now()
@@ -479,17 +541,7 @@ def record_practical(
     row.comment = comment or None
     row.assessed_by = ctx.actor_id or ""
     row.assessed_at = now
-    ctx.session.add(row)
-    ctx.session.flush()
-    ctx.log(
-        "training.practical_assessed",
-        project_id=project.id,
-        key_user_id=key_user.id,
-        touchpoint=True,
-        module_id=module.id,
-        score=value,
-        passed=row.passed,
-    )
+    log_scored(ctx, row, "training.practical_assessed", project.id, module_id=module.id)
     return row
 
 
@@ -506,31 +558,24 @@ def import_practicals_csv(
     _check_header(header, ("slack_user", "module", "score"), PRACTICAL_COLUMNS)
     report = ImportReport()
     by_name = {m.name.lower(): m for m in modules_of(ctx, project.id or 0)}
-    for line, row in rows:
-        if "__extra__" in row:
-            report.errors.append((line, None, Msg("errors.csv_extra_cells")))
-            continue
+    for line, row in csv_rows(report, rows):
         who = row.get("slack_user", "")
         resolved = resolve_user(who) if (USER_ID_RE.match(who) or EMAIL_RE.match(who)) else None
         if resolved is None:
             report.errors.append((line, "slack_user", Msg("errors.csv_unknown_user", who=who)))
             continue
-        module = by_name.get(row.get("module", "").strip().lower())
+        module = csv_module(report, line, row, by_name)
         if module is None:
-            report.errors.append((line, "module", Msg("training.errors.module_not_found")))
             continue
-        try:
-            with ctx.session.begin_nested():
-                record_practical(
-                    ctx=ctx,
-                    project=project,
-                    module_id=module.id,
-                    user_id=resolved[0],
-                    score=row.get("score"),
-                    comment=row.get("comment", ""),
-                )
-        except ValidationError as error:
-            _row_errors(report, line, error)
-            continue
-        report.added.append(resolved[0])
+        record = partial(
+            record_practical,
+            ctx=ctx,
+            project=project,
+            module_id=module.id,
+            user_id=resolved[0],
+            score=row.get("score"),
+            comment=row.get("comment", ""),
+        )
+        if import_row(ctx, report, line, record) is not None:
+            report.added.append(resolved[0])
     return report

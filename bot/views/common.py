@@ -111,6 +111,11 @@ def divider() -> DividerBlock:
     return DividerBlock()
 
 
+def titled(title: str, blocks: Sequence[Block]) -> list[Block]:
+    """A header over ``blocks``; nothing at all when there are none (a Home tab's part)."""
+    return [header(title), *blocks] if blocks else []
+
+
 def button(
     text: str,
     action_id: str,
@@ -143,6 +148,11 @@ def confirm_dialog(title: str, text: str, yes: str, no: str) -> ConfirmObject:
 
 def actions(*buttons: ButtonElement, block_id: str | None = None) -> ActionsBlock:
     return ActionsBlock(elements=list(buttons)[:25], block_id=block_id)
+
+
+def primary_action(text: str, action_id: str, value: str, *, block_id: str) -> ActionsBlock:
+    """One primary button in its own actions block."""
+    return actions(button(text, action_id, value, style="primary"), block_id=block_id)
 
 
 def option(value: str, label: str) -> Option:
@@ -355,6 +365,18 @@ class Fields:
         label: str = "",
     ) -> InputBlock:
         return multi_select_input(block_id, self.label(label or block_id), choices, initial)
+
+    def checkboxes(
+        self,
+        block_id: str,
+        choices: Sequence[tuple[str, str]],
+        initial: Sequence[str] = (),
+        *,
+        label: str = "",
+        **options: Any,
+    ) -> InputBlock:
+        name = label or block_id
+        return checkboxes_input(block_id, self.label(name), choices, initial, **options)
 
     def datetime(
         self, block_id: str, initial: int | None, *, label: str = "", **options: Any

@@ -27,7 +27,7 @@ from bot.services.training_sessions import (
 )
 from bot.views import calendar as calendar_views
 from bot.views import common as ui
-from bot.views.trainings import _hours, datetime_input, module_choices
+from bot.views.trainings import _hours, datetime_field, module_choices
 from storage.models import (
     Attendance,
     CalendarEvent,
@@ -40,125 +40,60 @@ from storage.models import (
 # --------------------------------------------------------------------------------- sessions
 
 
+_SESSION_MODAL = ui.Modal(TrainingId.SESSION_MODAL, "training.modal.session_title", "common.create")
+_RESCHEDULE_MODAL = ui.Modal(
+    TrainingId.RESCHEDULE_MODAL, "training.modal.reschedule_title", "common.save"
+)
+_ROLL_CALL_MODAL = ui.Modal(
+    TrainingId.ROLL_CALL_MODAL, "training.modal.roll_call_title", "common.save"
+)
+
+
 def session_modal(
     locale: str, project: Project, modules: Sequence[TrainingModule], trainer: str | None
 ) -> dict[str, Any]:
-    audience = [(k, plain(locale, f"poll.audience.{k}")) for k in AUDIENCE_KINDS]
-    roles = [(r, plain(locale, f"roles.{r}")) for r in ROLES]
-    quadrants = [(q.value, plain(locale, f"quadrants.{q.value}")) for q in Quadrant]
+    field = ui.Fields(locale, "training")
+    quadrants = ui.labelled(locale, "quadrants", [q.value for q in Quadrant])
     reminders = [(str(m), plain(locale, f"training.reminder.m{m}")) for m in REMINDER_CHOICES]
-    return ui.modal(
-        callback_id=TrainingId.SESSION_MODAL,
-        title=plain(locale, "training.modal.session_title"),
-        submit=plain(locale, "common.create"),
-        close=plain(locale, "common.cancel"),
-        private_metadata={"p": project.id},
-        blocks=[
-            ui.select_input(
-                "module", plain(locale, "training.field.module"), module_choices(modules)
-            ),
-            ui.text_input(
-                "title",
-                plain(locale, "training.field.title"),
-                optional=True,
-                max_length=140,
-                hint=plain(locale, "training.hint.title"),
-            ),
-            ui.user_input("trainer_id", plain(locale, "training.field.trainer"), initial=trainer),
-            datetime_input("starts_at", plain(locale, "training.field.starts_at")),
-            ui.text_input(
-                "duration", plain(locale, "training.field.duration"), initial="4", max_length=5
-            ),
-            ui.text_input(
-                "sessions",
-                plain(locale, "training.field.sessions"),
-                initial="1",
-                max_length=2,
-                hint=plain(locale, "training.hint.sessions"),
-            ),
-            ui.text_input(
-                "location",
-                plain(locale, "training.field.location"),
-                optional=True,
-                max_length=LOCATION_LIMIT,
-            ),
-            ui.text_input(
-                "video_url",
-                plain(locale, "training.field.video_url"),
-                optional=True,
-                max_length=VIDEO_URL_LIMIT,
-            ),
-            ui.text_input(
-                "capacity",
-                plain(locale, "training.field.capacity"),
-                optional=True,
-                max_length=len(str(MAX_CAPACITY)),
-                hint=plain(locale, "training.hint.capacity"),
-            ),
-            ui.radio_input(
-                "audience_kind",
-                plain(locale, "training.field.audience_kind"),
-                audience,
-                initial="all",
-            ),
-            ui.checkboxes_input(
-                "audience_roles", plain(locale, "training.field.audience_roles_pick"), roles, []
-            ),
-            ui.checkboxes_input(
-                "audience_quadrants",
-                plain(locale, "training.field.audience_quadrants"),
-                quadrants,
-                [],
-            ),
-            ui.users_input(
-                "audience_people", plain(locale, "training.field.audience_people"), optional=True
-            ),
-            datetime_input(
-                "rsvp_deadline", plain(locale, "training.field.rsvp_deadline"), optional=True
-            ),
-            ui.checkboxes_input(
-                "reminders", plain(locale, "training.field.reminders"), reminders, ["1440", "60"]
-            ),
-        ],
-    )
+    blocks = [
+        field.select("module", module_choices(modules)),
+        field.text("title", optional=True, max_length=140, hint=field.hint("title")),
+        field.user("trainer_id", label="trainer", initial=trainer),
+        datetime_field(field, "starts_at"),
+        field.text("duration", initial="4", max_length=5),
+        field.text("sessions", initial="1", max_length=2, hint=field.hint("sessions")),
+        field.text("location", optional=True, max_length=LOCATION_LIMIT),
+        field.text("video_url", optional=True, max_length=VIDEO_URL_LIMIT),
+        field.text(
+            "capacity",
+            optional=True,
+            max_length=len(str(MAX_CAPACITY)),
+            hint=field.hint("capacity"),
+        ),
+        field.radio("audience_kind", "poll.audience", AUDIENCE_KINDS, initial="all"),
+        field.checkboxes(
+            "audience_roles", ui.labelled(locale, "roles", ROLES), label="audience_roles_pick"
+        ),
+        field.checkboxes("audience_quadrants", quadrants),
+        field.users("audience_people", optional=True),
+        datetime_field(field, "rsvp_deadline", optional=True),
+        field.checkboxes("reminders", reminders, ["1440", "60"]),
+    ]
+    return _SESSION_MODAL(locale, blocks, {"p": project.id})
 
 
 def reschedule_modal(locale: str, event: CalendarEvent) -> dict[str, Any]:
+    field = ui.Fields(locale, "training")
     hours = (event.ends_at - event.starts_at).total_seconds() / 3600
-    return ui.modal(
-        callback_id=TrainingId.RESCHEDULE_MODAL,
-        title=plain(locale, "training.modal.reschedule_title"),
-        submit=plain(locale, "common.save"),
-        close=plain(locale, "common.cancel"),
-        private_metadata={"e": event.id},
-        blocks=[
-            ui.section(
-                t(
-                    locale,
-                    "training.reschedule_intro",
-                    title=event.title,
-                    when=calendar_views.when(locale, event),
-                )
-            ),
-            datetime_input(
-                "starts_at",
-                plain(locale, "training.field.starts_at"),
-                int(event.starts_at.timestamp()),
-            ),
-            ui.text_input(
-                "duration",
-                plain(locale, "training.field.duration"),
-                initial=_hours(round(hours, 2)),
-                max_length=5,
-            ),
-            datetime_input(
-                "rsvp_deadline",
-                plain(locale, "training.field.rsvp_deadline"),
-                int(event.rsvp_deadline.timestamp()) if event.rsvp_deadline else None,
-                optional=True,
-            ),
-        ],
-    )
+    deadline = int(event.rsvp_deadline.timestamp()) if event.rsvp_deadline else None
+    when = calendar_views.when(locale, event)
+    blocks = [
+        ui.section(t(locale, "training.reschedule_intro", title=event.title, when=when)),
+        datetime_field(field, "starts_at", int(event.starts_at.timestamp())),
+        field.text("duration", initial=_hours(round(hours, 2)), max_length=5),
+        datetime_field(field, "rsvp_deadline", deadline, optional=True),
+    ]
+    return _RESCHEDULE_MODAL(locale, blocks, {"e": event.id})
 
 
 def session_list(locale: str, project: Project, found: SessionList, span: str) -> dict[str, Any]:
@@ -238,15 +173,10 @@ def session_roster(
         code, number = feedback
         blocks.append(ui.context(t(locale, "training.feedback_link", code=code, id=number)))
     if can_roll_call and rows:
+        roll_call = plain(locale, "training.roll_call")
         blocks.append(
-            ui.actions(
-                ui.button(
-                    plain(locale, "training.roll_call"),
-                    TrainingId.ROLL_CALL,
-                    str(event.id),
-                    style="primary",
-                ),
-                block_id="roster_actions",
+            ui.primary_action(
+                roll_call, TrainingId.ROLL_CALL, str(event.id), block_id="roster_actions"
             )
         )
     return ui.message(message["text"], blocks)
@@ -266,7 +196,7 @@ def roll_call_modal(locale: str, event: CalendarEvent, rows: list[RosterRow]) ->
     """Present, late, excused or absent per person on the roster (not those who declined): a
     select per person up to ``ROLL_CALL_LIMIT`` people, beyond that one people picker per status
     (a modal holds 100 blocks)."""
-    statuses = [(s.value, plain(locale, f"training.attendance.{s.value}")) for s in Attendance]
+    statuses = ui.labelled(locale, "training.attendance", [s.value for s in Attendance])
     people = [r for r in rows if r.response not in (Rsvp.DECLINED,)]
     blocks: list[Block] = [ui.context(calendar_views.when(locale, event))]
 
@@ -294,30 +224,20 @@ def roll_call_modal(locale: str, event: CalendarEvent, rows: list[RosterRow]) ->
                 optional=True,
             )
         )
-    return ui.modal(
-        callback_id=TrainingId.ROLL_CALL_MODAL,
-        title=plain(locale, "training.modal.roll_call_title"),
-        submit=plain(locale, "common.save"),
-        close=plain(locale, "common.cancel"),
-        blocks=blocks,
-        private_metadata={"e": event.id},
-    )
+    return _ROLL_CALL_MODAL(locale, blocks, {"e": event.id})
 
 
 def home_sessions(locale: str, rows: Sequence[tuple[CalendarEvent, Invitation]]) -> list[Block]:
-    if not rows:
-        return []
-    blocks: list[Block] = [ui.header(plain(locale, "training.home_sessions_title"))]
-    for event, invitation in rows[:10]:
-        blocks.append(
-            ui.section(
-                t(
-                    locale,
-                    "training.home_session_line",
-                    title=event.title,
-                    when=calendar_views.when(locale, event),
-                    state=plain(locale, f"training.rsvp.{invitation.response}"),
-                )
+    lines = [
+        ui.section(
+            t(
+                locale,
+                "training.home_session_line",
+                title=event.title,
+                when=calendar_views.when(locale, event),
+                state=plain(locale, f"training.rsvp.{invitation.response}"),
             )
         )
-    return blocks
+        for event, invitation in rows[:10]
+    ]
+    return ui.titled(plain(locale, "training.home_sessions_title"), lines)

@@ -11,15 +11,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from markupsafe import Markup
-from slack_sdk.models.blocks import (
-    Block,
-    DateTimePickerElement,
-    InputBlock,
-    PlainTextObject,
-)
+from slack_sdk.models.blocks import Block, InputBlock
 
-from bot.i18n import joined, mention, percent, plain, say, slack_date, t
-from bot.ids import Action, TrainingId
+from bot.i18n import joined, mention, percent, plain, slack_date, t
+from bot.ids import TrainingId
 from bot.services.keyusers import ROLES
 from bot.services.training_quizzes import (
     QUESTION_COLUMNS,
@@ -54,23 +49,6 @@ IMPORT_COLUMNS = {
 READINESS_PAGE_SIZE = 10
 
 
-def datetime_input(
-    block_id: str,
-    label: str,
-    initial: int | None = None,
-    *,
-    optional: bool = False,
-    hint: str | None = None,
-) -> InputBlock:
-    return InputBlock(
-        block_id=block_id,
-        label=PlainTextObject(text=label),
-        optional=optional,
-        hint=PlainTextObject(text=hint) if hint else None,
-        element=DateTimePickerElement(action_id=Action.INPUT, initial_date_time=initial),
-    )
-
-
 def _hours(value: float) -> str:
     return f"{value:g}"
 
@@ -85,6 +63,13 @@ def role_names(locale: str, roles: Sequence[str]) -> str:
 
 def module_choices(modules: Sequence[TrainingModule]) -> list[tuple[str, str]]:
     return [(str(m.id), m.name) for m in modules]
+
+
+def datetime_field(
+    field: ui.Fields, block_id: str, initial: int | None = None, *, optional: bool = False
+) -> InputBlock:
+    """A date and time picker labelled by ``field`` (no hint)."""
+    return ui.datetime_input(block_id, field.label(block_id), initial, "", optional=optional)
 
 
 # ------------------------------------------------------------------------------- curriculum
@@ -159,70 +144,52 @@ def curriculum(
     return ui.message(title, blocks)
 
 
+_MODULE_MODAL = ui.Modal(TrainingId.MODULE_MODAL, "training.modal.module_title", "common.save")
+_MODULE_NOTICE = ui.Modal(
+    TrainingId.MODULE_NOTICE, "training.modal.module_title", None, close="common.close"
+)
+
+
 def module_modal(
     locale: str, project: Project, module: TrainingModule | None = None, *, size: int = 0
 ) -> dict[str, Any]:
     """A module's form; ``size``: how many modules the curriculum holds (for its place)."""
-    formats = [(f.value, plain(locale, f"training.format.{f.value}")) for f in TrainingFormat]
-    roles = [(r, plain(locale, f"roles.{r}")) for r in ROLES]
-    yes_no = [("yes", plain(locale, "training.yes")), ("no", plain(locale, "training.no"))]
-    blocks = [
-        ui.text_input(
-            "name",
-            plain(locale, "training.field.name"),
-            initial=module and module.name,
-            max_length=NAME_LIMIT,
+    field = ui.Fields(locale, "training")
+    formats = ui.labelled(locale, "training.format", [f.value for f in TrainingFormat])
+    places = size if module else size + 1
+    blocks: list[Block] = [
+        field.text("name", initial=module and module.name, max_length=NAME_LIMIT),
+        field.paragraph(
+            "description", initial=module and module.description, max_length=DESCRIPTION_LIMIT
         ),
-        ui.text_input(
-            "description",
-            plain(locale, "training.field.description"),
-            initial=module and module.description,
-            multiline=True,
-            optional=True,
-            max_length=DESCRIPTION_LIMIT,
+        field.text(
+            "planned_hours", initial=_hours(module.planned_hours) if module else None, max_length=6
         ),
-        ui.text_input(
-            "planned_hours",
-            plain(locale, "training.field.planned_hours"),
-            initial=_hours(module.planned_hours) if module else None,
-            max_length=6,
-        ),
-        ui.checkboxes_input(
+        field.checkboxes(
             "formats",
-            plain(locale, "training.field.formats"),
             formats,
             module.formats if module else [TrainingFormat.LECTURE],
             optional=False,
         ),
-        ui.checkboxes_input(
+        field.checkboxes(
             "audience_roles",
-            plain(locale, "training.field.audience_roles"),
-            roles,
+            ui.labelled(locale, "roles", ROLES),
             module.audience_roles if module else [],
         ),
-        ui.radio_input(
+        field.radio(
             "has_practical",
-            plain(locale, "training.field.has_practical"),
-            yes_no,
+            "training",
+            ("yes", "no"),
             initial="yes" if module and module.has_practical else "no",
         ),
-        ui.text_input(
-            "pass_mark",
-            plain(locale, "training.field.pass_mark"),
-            initial=str(module.pass_mark if module else 60),
-            max_length=3,
-        ),
-    ]
-    places = size if module else size + 1
-    blocks.append(
-        ui.select_input(
+        field.text("pass_mark", initial=str(module.pass_mark if module else 60), max_length=3),
+        field.select(
             "position",
-            plain(locale, "training.field.position"),
             [(str(n), str(n)) for n in range(1, places + 1)],
             initial=str(module.position if module else places),
-            hint=plain(locale, "training.hint.position", count=places),
-        )
-    )
+            hint=field.hint("position", count=places),
+        ),
+    ]
     if module is not None:
         text = t(locale, "training.delete_module_confirm", name=module.name)
         blocks.append(
@@ -242,144 +209,61 @@ def module_modal(
                 block_id="module_delete",
             )
         )
-    return ui.modal(
-        callback_id=TrainingId.MODULE_MODAL,
-        title=plain(locale, "training.modal.module_title"),
-        submit=plain(locale, "common.save"),
-        close=plain(locale, "common.cancel"),
-        blocks=blocks,
-        private_metadata={"p": project.id, "m": module.id if module else None},
-    )
+    return _MODULE_MODAL(locale, blocks, {"p": project.id, "m": module.id if module else None})
 
 
 def module_notice(locale: str, text: str) -> dict[str, Any]:
     """What became of a module's deletion, in place of its form."""
-    return ui.modal(
-        callback_id=TrainingId.MODULE_NOTICE,
-        title=plain(locale, "training.modal.module_title"),
-        close=plain(locale, "common.close"),
-        blocks=[ui.section(text)],
-    )
+    return _MODULE_NOTICE(locale, [ui.section(text)])
 
 
 def import_modal(locale: str, project: Project, kind: str) -> dict[str, Any]:
+    field = ui.Fields(locale, "training")
     columns = ",".join(IMPORT_COLUMNS[kind])
-    return ui.modal(
-        callback_id=TrainingId.IMPORT_MODAL,
-        title=plain(locale, f"training.modal.import_{kind}"),
-        submit=plain(locale, "common.import"),
-        close=plain(locale, "common.cancel"),
-        private_metadata={"p": project.id, "k": kind},
-        blocks=[
-            ui.section(t(locale, "training.import_intro", columns=columns)),
-            ui.file_input(
-                "csv_file",
-                plain(locale, "training.field.csv_file"),
-                filetypes=["csv"],
-                optional=True,
-            ),
-            ui.text_input(
-                "csv",
-                plain(locale, "training.field.csv_text"),
-                multiline=True,
-                optional=True,
-                max_length=3000,
-                placeholder=columns,
-            ),
-        ],
-    )
+    blocks = [
+        ui.section(t(locale, "training.import_intro", columns=columns)),
+        ui.file_input("csv_file", field.label("csv_file"), filetypes=["csv"], optional=True),
+        field.paragraph("csv", label="csv_text", max_length=3000, placeholder=columns),
+    ]
+    form = ui.Modal(TrainingId.IMPORT_MODAL, f"training.modal.import_{kind}", "common.import")
+    return form(locale, blocks, {"p": project.id, "k": kind})
 
 
 def import_report(locale: str, project: Project, report: ImportReport) -> dict[str, Any]:
-    summary = t(
-        locale,
-        "training.import_summary",
-        code=project.code,
-        added=len(report.added),
-        updated=len(report.updated),
-        rejected=len(report.errors),
-    )
-    blocks: list[Block] = [ui.section(summary)]
-    if report.errors:
-        lines = [
-            t(
-                locale,
-                "training.import_error_line",
-                line=line,
-                field=field or "",
-                message=Markup(say(locale, message)),  # a Msg, rendered and escaped once
-            )
-            for line, field, message in report.errors[:40]
-        ]
-        blocks.append(ui.section("\n".join(lines)))
-        if len(report.errors) > 40:
-            blocks.append(ui.context(t(locale, "common.more", count=len(report.errors) - 40)))
-    return ui.message(summary, blocks)
+    return ui.import_report(locale, "training", project.code, report)
 
 
 # ------------------------------------------------------------------------- question bank, quiz
 
 
+_QUESTION_MODAL = ui.Modal(TrainingId.QUESTION_MODAL, "training.modal.question_title", "common.add")
+_QUIZ_MODAL = ui.Modal(TrainingId.QUIZ_MODAL, "training.modal.quiz_title", "training.modal.send")
+
+
 def question_modal(
     locale: str, project: Project, modules: Sequence[TrainingModule]
 ) -> dict[str, Any]:
-    kinds = [(k.value, plain(locale, f"training.kind.{k.value}")) for k in QuizKind]
-    return ui.modal(
-        callback_id=TrainingId.QUESTION_MODAL,
-        title=plain(locale, "training.modal.question_title"),
-        submit=plain(locale, "common.add"),
-        close=plain(locale, "common.cancel"),
-        private_metadata={"p": project.id},
-        blocks=[
-            ui.select_input(
-                "module", plain(locale, "training.field.module"), module_choices(modules)
-            ),
-            ui.radio_input(
-                "kind", plain(locale, "training.field.kind"), kinds, initial=QuizKind.SINGLE
-            ),
-            ui.text_input("text", plain(locale, "training.field.text"), max_length=QUESTION_LIMIT),
-            ui.text_input(
-                "options",
-                plain(locale, "training.field.options"),
-                multiline=True,
-                max_length=900,
-                hint=plain(locale, "training.hint.options"),
-            ),
-        ],
-    )
+    field = ui.Fields(locale, "training")
+    blocks = [
+        field.select("module", module_choices(modules)),
+        field.radio("kind", "training.kind", [k.value for k in QuizKind], initial=QuizKind.SINGLE),
+        field.text("text", max_length=QUESTION_LIMIT),
+        field.text("options", multiline=True, max_length=900, hint=field.hint("options")),
+    ]
+    return _QUESTION_MODAL(locale, blocks, {"p": project.id})
 
 
 def quiz_modal(locale: str, project: Project, modules: Sequence[TrainingModule]) -> dict[str, Any]:
+    field = ui.Fields(locale, "training")
     reminders = [(str(h), plain(locale, f"training.remind.r{h}")) for h in REMIND_CHOICES]
-    return ui.modal(
-        callback_id=TrainingId.QUIZ_MODAL,
-        title=plain(locale, "training.modal.quiz_title"),
-        submit=plain(locale, "training.modal.send"),
-        close=plain(locale, "common.cancel"),
-        private_metadata={"p": project.id},
-        blocks=[
-            ui.section(t(locale, "training.hint.quiz")),
-            ui.select_input(
-                "module", plain(locale, "training.field.module"), module_choices(modules)
-            ),
-            datetime_input("deadline", plain(locale, "training.field.deadline")),
-            ui.select_input(
-                "remind_hours",
-                plain(locale, "training.field.remind_hours"),
-                reminders,
-                initial="24",
-            ),
-            ui.radio_input(
-                "repeat",
-                plain(locale, "training.field.repeat"),
-                [
-                    ("weekly", plain(locale, "training.repeat.weekly")),
-                    ("once", plain(locale, "training.repeat.once")),
-                ],
-                initial="weekly",
-            ),
-        ],
-    )
+    blocks = [
+        ui.section(t(locale, "training.hint.quiz")),
+        field.select("module", module_choices(modules)),
+        datetime_field(field, "deadline"),
+        field.select("remind_hours", reminders, initial="24"),
+        field.radio("repeat", "training.repeat", ("weekly", "once"), initial="weekly"),
+    ]
+    return _QUIZ_MODAL(locale, blocks, {"p": project.id})
 
 
 def quiz_invite(
@@ -395,13 +279,10 @@ def quiz_invite(
     )
     blocks = [
         ui.section(text),
-        ui.actions(
-            ui.button(
-                plain(locale, "training.take_quiz"),
-                TrainingId.TAKE_QUIZ,
-                str(quiz.id),
-                style="primary",
-            ),
+        ui.primary_action(
+            plain(locale, "training.take_quiz"),
+            TrainingId.TAKE_QUIZ,
+            str(quiz.id),
             block_id="quiz_actions",
         ),
     ]
@@ -535,32 +416,22 @@ def _chunks(lines: list[str], size: int) -> list[list[str]]:
     return [lines[i : i + size] for i in range(0, len(lines), size)] or []
 
 
+_PRACTICAL_MODAL = ui.Modal(
+    TrainingId.PRACTICAL_MODAL, "training.modal.practical_title", "common.save"
+)
+
+
 def practical_modal(
     locale: str, project: Project, modules: Sequence[TrainingModule]
 ) -> dict[str, Any]:
-    return ui.modal(
-        callback_id=TrainingId.PRACTICAL_MODAL,
-        title=plain(locale, "training.modal.practical_title"),
-        submit=plain(locale, "common.save"),
-        close=plain(locale, "common.cancel"),
-        private_metadata={"p": project.id},
-        blocks=[
-            ui.select_input(
-                "module",
-                plain(locale, "training.field.module"),
-                module_choices([m for m in modules if m.has_practical]),
-            ),
-            ui.user_input("user_id", plain(locale, "training.field.user_id")),
-            ui.text_input("score", plain(locale, "training.field.score"), max_length=3),
-            ui.text_input(
-                "comment",
-                plain(locale, "training.field.comment"),
-                multiline=True,
-                optional=True,
-                max_length=COMMENT_LIMIT,
-            ),
-        ],
-    )
+    field = ui.Fields(locale, "training")
+    blocks = [
+        field.select("module", module_choices([m for m in modules if m.has_practical])),
+        field.user("user_id"),
+        field.text("score", max_length=3),
+        field.paragraph("comment", max_length=COMMENT_LIMIT),
+    ]
+    return _PRACTICAL_MODAL(locale, blocks, {"p": project.id})
 
 
 # -------------------------------------------------------------------------------- readiness
@@ -575,6 +446,19 @@ def _practical_text(locale: str, cell: ReadinessCell) -> str:
         return "—"
     result = plain(locale, "training.passed" if cell.practical_passed else "training.failed")
     return plain(locale, "units.result", value=percent(cell.practical_score), result=result)
+
+
+def _cell(locale: str, module: TrainingModule, cell: ReadinessCell) -> dict[str, Any]:
+    """A readiness cell's words: its hours, quiz and practical against the module's."""
+    return {
+        "ready": cell.ready,
+        "module": module.name,
+        "hours": _hours(cell.hours),
+        "planned": _hours(module.planned_hours),
+        "quiz": _quiz_text(cell),
+        "has_practical": module.has_practical,
+        "practical": _practical_text(locale, cell),
+    }
 
 
 def readiness_page(locale: str, project: Project, matrix: Readiness, page: int) -> dict[str, Any]:
@@ -611,19 +495,7 @@ def readiness_page(locale: str, project: Project, matrix: Readiness, page: int) 
         for module, cell in zip(matrix.modules, row.cells, strict=True):
             if not cell.applicable:
                 continue
-            lines.append(
-                t(
-                    locale,
-                    "training.readiness_cell",
-                    ready=cell.ready,
-                    module=module.name,
-                    hours=_hours(cell.hours),
-                    planned=_hours(module.planned_hours),
-                    quiz=_quiz_text(cell),
-                    has_practical=module.has_practical,
-                    practical=_practical_text(locale, cell),
-                )
-            )
+            lines.append(t(locale, "training.readiness_cell", **_cell(locale, module, cell)))
         blocks.append(ui.section("\n".join(lines)))
     blocks.append(
         ui.context(
@@ -668,26 +540,22 @@ def readiness_page(locale: str, project: Project, matrix: Readiness, page: int) 
 def home_quizzes(
     locale: str, rows: Sequence[tuple[QuizRound, TrainingModule, Project]]
 ) -> list[Block]:
-    if not rows:
-        return []
-    blocks: list[Block] = [ui.header(plain(locale, "training.home_quizzes_title"))]
-    for quiz, module, project in rows[:10]:
-        blocks.append(
-            ui.section(
-                t(
-                    locale,
-                    "training.home_quiz_line",
-                    module=module.name,
-                    code=project.code,
-                    deadline=slack_date(quiz.deadline, project.timezone),
-                ),
-                accessory=ui.button(
-                    plain(locale, "training.take_quiz"), TrainingId.TAKE_QUIZ, str(quiz.id)
-                ),
-                block_id=f"quiz_{quiz.id}",
-            )
+    take = plain(locale, "training.take_quiz")
+    lines = [
+        ui.section(
+            t(
+                locale,
+                "training.home_quiz_line",
+                module=module.name,
+                code=project.code,
+                deadline=slack_date(quiz.deadline, project.timezone),
+            ),
+            accessory=ui.button(take, TrainingId.TAKE_QUIZ, str(quiz.id)),
+            block_id=f"quiz_{quiz.id}",
         )
-    return blocks
+        for quiz, module, project in rows[:10]
+    ]
+    return ui.titled(plain(locale, "training.home_quizzes_title"), lines)
 
 
 def home_own_readiness(
@@ -696,18 +564,7 @@ def home_own_readiness(
     if not rows:
         return []
     lines = [
-        t(
-            locale,
-            "training.home_readiness_line",
-            ready=cell.ready,
-            module=module.name,
-            code=project.code,
-            hours=_hours(cell.hours),
-            planned=_hours(module.planned_hours),
-            quiz=_quiz_text(cell),
-            has_practical=module.has_practical,
-            practical=_practical_text(locale, cell),
-        )
+        t(locale, "training.home_readiness_line", code=project.code, **_cell(locale, module, cell))
         for project, module, cell in rows[:20]
     ]
     return [ui.header(plain(locale, "training.home_readiness_title")), ui.section("\n".join(lines))]
