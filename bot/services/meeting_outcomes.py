@@ -94,17 +94,12 @@ def send_outcome_summary(
     """The outcome summary, to the person who recorded it, through the outbox: its record is
     what lets the summary's "Create issue" buttons update it afterwards."""
     user_id = ctx.actor_id or ""
-    key = outcome_key(event.id or 0, user_id, version)
-    delivery.enqueue(
-        ctx.session,
-        team_id=ctx.team_id,
-        key=key,
-        payload={"channel": user_id, **payload},
-        now=ctx.now(),
+    return ctx.enqueue(
+        outcome_key(event.id or 0, user_id, version),
+        {"channel": user_id, **payload},
         subject=_summary_subject(event.id or 0),
         expires_at=ctx.now() + delivery.RECORD_LIFETIME,  # a record: its buttons act for days
     )
-    return key
 
 
 def _summary_subject(event_id: int) -> str:

@@ -299,16 +299,14 @@ def create_meeting(
     if data.announce and project.channel_id:
         event = calendar.get_event(ctx, first.event_id)
         payload = messages.announcement(project.locale, project, event, first, len(meetings))
-        delivery.enqueue(
-            ctx.session,
-            team_id=ctx.team_id,
-            key=f"meeting:{first.event_id}:announce",
-            payload={"channel": project.channel_id, **payload},
-            now=ctx.now(),
-            subject=f"calendar:{first.event_id}",
-            expires_at=event.starts_at,
+        keys.append(
+            ctx.enqueue(
+                f"meeting:{first.event_id}:announce",
+                {"channel": project.channel_id, **payload},
+                subject=f"calendar:{first.event_id}",
+                expires_at=event.starts_at,
+            )
         )
-        keys.append(f"meeting:{first.event_id}:announce")
     return meetings, keys
 
 
@@ -642,17 +640,15 @@ def _send_series_file(
     )
 
     def queue(key: str, payload: dict[str, Any], method: str = "chat.postMessage") -> None:
-        delivery.enqueue(
-            ctx.session,
-            team_id=ctx.team_id,
-            key=key,
-            method=method,
-            payload=payload,
-            now=ctx.now(),
-            subject=f"calendar:{first_event.id}",
-            expires_at=last_start,  # the series' entries matter until its last occurrence
+        keys.append(
+            ctx.enqueue(
+                key,
+                payload,
+                method=method,
+                subject=f"calendar:{first_event.id}",
+                expires_at=last_start,  # the series' entries matter until its last occurrence
+            )
         )
-        keys.append(key)
 
     for user_id in meeting.attendees:
         invitation = first_invites.get(user_id)
