@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col
 
 from bot import delivery
 from bot.calendar import attendance
@@ -19,7 +19,7 @@ from bot.i18n import plain
 from bot.services import fields
 from bot.services import issues as issue_service
 from bot.services.context import Ctx
-from bot.services.meetings import _zone, get_meeting
+from bot.services.meetings import _zone, get_meeting, with_events
 from storage.models import (
     Attendance,
     CalendarEvent,
@@ -51,16 +51,13 @@ def outcome_due(ctx: Ctx) -> list[tuple[Meeting, CalendarEvent]]:
     outcome."""
     now = ctx.now()
     rows = ctx.session.exec(
-        select(Meeting, CalendarEvent)
-        .join(CalendarEvent, col(CalendarEvent.id) == col(Meeting.event_id))
-        .where(
-            Meeting.team_id == ctx.team_id,
+        with_events(
+            ctx,
             col(Meeting.outcome_asked_at).is_(None),
             CalendarEvent.status == EventStatus.SCHEDULED,
             CalendarEvent.ends_at <= now,
             CalendarEvent.ends_at > now - OUTCOME_WINDOW,
-        )
-        .order_by(col(CalendarEvent.ends_at))
+        ).order_by(col(CalendarEvent.ends_at))
     ).all()
     for meeting, _ in rows:
         meeting.outcome_asked_at = now
