@@ -23,7 +23,7 @@ from slack_bolt import App
 from bot.app import build_app
 from bot.clock import MovableClock
 from bot.emulator.driver import SlackDriver, TrackingExecutor
-from bot.emulator.render import render_home, render_message, render_view, wrap
+from bot.emulator.render import render_message, render_view, wrap
 from bot.emulator.server import SlackEmulator
 from bot.i18n import normalize_locale, plain
 from bot.jobs.summary import describe_run
@@ -232,7 +232,7 @@ class Stage:
         home = self.emulator.home(user_id)
         if home:
             self.say("    " + self.t("demo.home_of", who=self.name(user_id)))
-            self.say(textwrap.indent(render_home(home, **self._names()), "    "))
+            self.say(textwrap.indent(render_view(home, **self._names()), "    "))
 
     def show_form_errors(self, user_id: str, response: Any) -> None:
         """A submission the app refused: its inline errors under each field's label, as Slack
