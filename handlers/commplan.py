@@ -10,7 +10,6 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.delivery import RECORD_LIFETIME, enqueue
 from bot.errors import Msg, ValidationError
 from bot.i18n import t
 from bot.ids import PlanId
@@ -143,22 +142,7 @@ def send_report(call: FormCall, ctx: Ctx) -> tuple[list[str], int]:
     text = call.values.get("report") or ""
     service.record_report_sent(ctx=ctx, item=item, text=text)
     payload = views.report_message(locale, item.project, call.user_id, text)
-    channel, people = service.report_targets(item)
-    occurrence_id = item.occurrence.id or 0
-    keys = []
-    for target in [channel] if channel else people:
-        key = f"plan:report:{occurrence_id}:{target}"
-        enqueue(
-            ctx.session,
-            team_id=ctx.team_id,
-            key=key,
-            payload={"channel": target, **payload},
-            now=ctx.now(),
-            subject=f"plan:{occurrence_id}",
-            expires_at=ctx.now() + RECORD_LIFETIME,  # a report, read any time
-        )
-        keys.append(key)
-    return keys, occurrence_id
+    return service.queue_report(ctx, item, payload), item.occurrence.id or 0
 
 
 def show_item_state(call: FormCall, done: tuple[list[str], int]) -> None:

@@ -25,9 +25,12 @@ def play(stage: Stage) -> None:
     t = stage.t
     stage.act(t("demo.digest.title"))
 
-    stage.step(PM, t("demo.digest.preview", channel=stage.emulator.channel_name(CHANNEL)))
-    slack.slash_command(PM, "/digest", "preview", channel_id=CHANNEL)
-    stage.show_new_messages()
+    stage.command(
+        PM,
+        t("demo.digest.preview", channel=stage.emulator.channel_name(CHANNEL)),
+        "/digest",
+        "preview",
+    )
 
     stage.step(PM, t("demo.digest.settings"))
     slack.slash_command(PM, "/digest", "settings", channel_id=CHANNEL)
@@ -47,6 +50,4 @@ def play(stage: Stage) -> None:
     run_due(stage.runtime)
     stage.show_new_messages()
 
-    stage.step(PM, t("demo.digest.home"))
-    slack.open_home(PM)
-    stage.show_home(PM)
+    stage.home(PM, t("demo.digest.home"))

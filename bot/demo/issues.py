@@ -73,16 +73,12 @@ def play(stage: Stage) -> None:
     slack.slash_command(PM, "/issue", f"ERP-2 assign <@{CONSULTANT}|{handle}>", CHANNEL)
     stage.show_new_messages()
 
-    stage.step(WEI, t("demo.issues.reporter_close"))
-    slack.slash_command(WEI, "/issue", "ERP-1 close", CHANNEL)
-    stage.show_new_messages()
+    stage.command(WEI, t("demo.issues.reporter_close"), "/issue", "ERP-1 close")
 
     stage.step(CONSULTANT, t("demo.issues.ack_click", button=verb("ack")))
     slack.click(CONSULTANT, f"{IssueId.DO_PREFIX}ack", message=_issue_message(stage, 1))
     stage.show_new_messages()
-    stage.step(CONSULTANT, t("demo.issues.start_command"))
-    slack.slash_command(CONSULTANT, "/issue", "ERP-2 start", CHANNEL)
-    stage.show_new_messages()
+    stage.command(CONSULTANT, t("demo.issues.start_command"), "/issue", "ERP-2 start")
 
     stage.advance(hours=3)
     stage.step(CONSULTANT, t("demo.issues.resolve_click", button=verb("resolve")))
@@ -106,11 +102,7 @@ def play(stage: Stage) -> None:
     stage.show_run(run_due(stage.runtime))
     stage.show_new_messages()
 
-    stage.step(PM, t("demo.issues.list_overdue"))
-    slack.slash_command(PM, "/issue", "list overdue", CHANNEL)
-    stage.show_new_messages()
+    stage.command(PM, t("demo.issues.list_overdue"), "/issue", "list overdue")
 
-    stage.step(PM, t("demo.issues.home"))
-    slack.open_home(PM)
-    stage.show_home(PM)
+    stage.home(PM, t("demo.issues.home"))
     stage.show_new_messages()

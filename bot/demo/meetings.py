@@ -173,8 +173,6 @@ def play(stage: Stage) -> None:
         channel_id=CHANNEL,
     )
     stage.show_new_messages()
-    stage.step(PM, t("demo.meetings.home"))
-    slack.open_home(PM)
-    stage.show_home(PM)
+    stage.home(PM, t("demo.meetings.home"))
     stage.clock.set(stage.clock.now() + timedelta(days=7))
     _run(stage, t("demo.meetings.next_week"))

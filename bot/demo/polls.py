@@ -104,9 +104,7 @@ def play(stage: Stage) -> None:
     _modal_answers(stage, MARIA, 5, 10, t("demo.polls.maria_works"), "")
     stage.show_new_messages()
 
-    stage.step(PM, t("demo.polls.home"))
-    slack.open_home(PM)
-    stage.show_home(PM)
+    stage.home(PM, t("demo.polls.home"))
     stage.show_new_messages()
 
     stage.advance(days=3, hours=1)
@@ -137,9 +135,6 @@ def play(stage: Stage) -> None:
     stage.show_run(run_due(stage.runtime))
     stage.show_new_messages()
 
-    charts = [f for f in emulator.files if f["name"].endswith(".png")]
-    if charts:
-        path = stage.database_path.with_name(stage.database_path.stem + "-poll-chart.png")
-        path.write_bytes(charts[-1]["content"])
-        stage.say("    " + t("demo.polls.chart_saved", path=str(path)))
-        stage.notes.append(t("demo.polls.chart_note", path=str(path)))
+    stage.save_last_file(
+        ".png", "-poll-chart.png", "demo.polls.chart_saved", "demo.polls.chart_note"
+    )

@@ -82,13 +82,9 @@ def play(stage: Stage) -> None:
         slack.submit_view(PM, values)
         stage.show_new_messages()
 
-    stage.step(PM, t("demo.register.list"))
-    slack.slash_command(PM, "/keyuser", "list ERP", channel_id=CHANNEL)
-    stage.show_new_messages()
+    stage.command(PM, t("demo.register.list"), "/keyuser", "list ERP")
 
-    stage.step(PM, t("demo.register.phase"))
-    slack.slash_command(PM, "/project", "phase ERP blueprint", channel_id=CHANNEL)
-    stage.show_new_messages()
+    stage.command(PM, t("demo.register.phase"), "/project", "phase ERP blueprint")
 
     stage.step(CONSULTANT, t("demo.register.not_pm", who=stage.name("UANA0003")))
     handle = stage.cast["UANA0003"][0]
@@ -97,20 +93,14 @@ def play(stage: Stage) -> None:
     )
     stage.show_new_messages()
 
-    stage.step(PM, t("demo.register.export"))
-    slack.slash_command(PM, "/keyuser", "export ERP", channel_id=CHANNEL)
-    stage.show_new_messages()
+    stage.command(PM, t("demo.register.export"), "/keyuser", "export ERP")
     files = stage.emulator.files
     if files:
         content = files[-1]["content"].decode("utf-8")
         stage.say("    " + "\n    ".join(content.splitlines()[:4]) + "\n    …")
 
-    stage.step(PM, t("demo.register.home_pm"))
-    slack.open_home(PM)
-    stage.show_home(PM)
+    stage.home(PM, t("demo.register.home_pm"))
     stage.show_new_messages()
 
-    stage.step("UWEI0004", t("demo.register.home_key_user"))
-    slack.open_home("UWEI0004")
-    stage.show_home("UWEI0004")
+    stage.home("UWEI0004", t("demo.register.home_key_user"))
     stage.show_new_messages()

@@ -23,7 +23,7 @@ from slack_bolt import App
 from bot.app import build_app
 from bot.clock import MovableClock
 from bot.emulator.driver import SlackDriver, TrackingExecutor
-from bot.emulator.render import render_home, render_message, render_view, wrap
+from bot.emulator.render import render_message, render_view, wrap
 from bot.emulator.server import SlackEmulator
 from bot.i18n import normalize_locale, plain
 from bot.jobs.summary import describe_run
@@ -183,6 +183,31 @@ class Stage:
         for wrapped in wrap(line, WIDTH):
             self.say(wrapped)
 
+    def command(self, who: str, what: str, command: str, text: str) -> None:
+        """A step in which ``who`` types a slash command in the project channel, and what the
+        app posted in answer."""
+        self.step(who, what)
+        self.slack.slash_command(who, command, text, channel_id=CHANNEL)
+        self.show_new_messages()
+
+    def home(self, who: str, what: str) -> None:
+        """A step in which ``who`` opens the app's Home tab, and the tab drawn."""
+        self.step(who, what)
+        self.slack.open_home(who)
+        self.show_home(who)
+
+    def save_last_file(self, ending: str, file_name: str, said: str, noted: str) -> None:
+        """The last file shared whose name ends with ``ending``, saved next to the demo's
+        database as ``<stem><file_name>``; where it is goes into the story and the closing
+        notes (catalog keys ``said`` and ``noted``, given the path)."""
+        shared = [f for f in self.emulator.files if f["name"].endswith(ending)]
+        if not shared:
+            return
+        path = self.database_path.with_name(self.database_path.stem + file_name)
+        path.write_bytes(shared[-1]["content"])
+        self.say("    " + self.t(said, path=str(path)))
+        self.notes.append(self.t(noted, path=str(path)))
+
     def name(self, user_id: str) -> str:
         if user_id == "scheduler":
             return self.t("demo.scheduler")
@@ -207,7 +232,7 @@ class Stage:
         home = self.emulator.home(user_id)
         if home:
             self.say("    " + self.t("demo.home_of", who=self.name(user_id)))
-            self.say(textwrap.indent(render_home(home, **self._names()), "    "))
+            self.say(textwrap.indent(render_view(home, **self._names()), "    "))
 
     def show_form_errors(self, user_id: str, response: Any) -> None:
         """A submission the app refused: its inline errors under each field's label, as Slack

@@ -68,9 +68,12 @@ def play(stage: Stage) -> None:
     t = stage.t
     stage.act(t("demo.trainings.title"))
 
-    stage.step(PM, t("demo.trainings.curriculum", channel=t("demo.data.channel")))
-    slack.slash_command(PM, "/training", "curriculum", channel_id=CHANNEL)
-    stage.show_new_messages()
+    stage.command(
+        PM,
+        t("demo.trainings.curriculum", channel=t("demo.data.channel")),
+        "/training",
+        "curriculum",
+    )
     stage.step(PM, t("demo.trainings.standard"))
     _click_in_response(stage, PM, TrainingId.USE_STANDARD)
     stage.show_new_messages()
@@ -176,19 +179,13 @@ def play(stage: Stage) -> None:
     )
     stage.show_new_messages()
 
-    stage.step(PM, t("demo.trainings.readiness"))
-    slack.slash_command(PM, "/training", "readiness", channel_id=CHANNEL)
-    stage.show_new_messages()
-    stage.step(PM, t("demo.trainings.heatmap"))
-    slack.slash_command(PM, "/training", "heatmap", channel_id=CHANNEL)
-    stage.show_new_messages()
-    pictures = [f for f in emulator.files if f["name"].endswith("-readiness.png")]
-    if pictures:
-        path = stage.database_path.with_name(stage.database_path.stem + "-readiness.png")
-        path.write_bytes(pictures[-1]["content"])
-        stage.say("    " + t("demo.trainings.heatmap_saved", path=str(path)))
-        stage.notes.append(t("demo.trainings.heatmap_note", path=str(path)))
+    stage.command(PM, t("demo.trainings.readiness"), "/training", "readiness")
+    stage.command(PM, t("demo.trainings.heatmap"), "/training", "heatmap")
+    stage.save_last_file(
+        "-readiness.png",
+        "-readiness.png",
+        "demo.trainings.heatmap_saved",
+        "demo.trainings.heatmap_note",
+    )
 
-    stage.step(ANNA, t("demo.trainings.home"))
-    slack.open_home(ANNA)
-    stage.show_home(ANNA)
+    stage.home(ANNA, t("demo.trainings.home"))

@@ -376,19 +376,21 @@ def _trigger_user(ws: Workspace, args: Args) -> str:
     return ws.use_trigger(trigger)
 
 
-def views_open(ws: Workspace, args: Args) -> dict[str, Any]:
-    view = ws.check_view("views.open", args.get("view"))
+def _modal_for_trigger(ws: Workspace, args: Args, method: str) -> tuple[str, dict[str, Any]]:
+    """The checked modal of a views.open / views.push call and the user its trigger is for."""
+    view = ws.check_view(method, args.get("view"))
     if view.get("type") != "modal":
-        raise _invalid("views.open needs a view of type modal")
-    user_id = _trigger_user(ws, args)
+        raise _invalid(f"{method} needs a view of type modal")
+    return _trigger_user(ws, args), view
+
+
+def views_open(ws: Workspace, args: Args) -> dict[str, Any]:
+    user_id, view = _modal_for_trigger(ws, args, "views.open")
     return {"view": ws.open_modal(user_id, view)}
 
 
 def views_push(ws: Workspace, args: Args) -> dict[str, Any]:
-    view = ws.check_view("views.push", args.get("view"))
-    if view.get("type") != "modal":
-        raise _invalid("views.push needs a view of type modal")
-    user_id = _trigger_user(ws, args)
+    user_id, view = _modal_for_trigger(ws, args, "views.push")
     return {"view": ws.push_modal(user_id, view)}
 
 

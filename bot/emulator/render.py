@@ -345,10 +345,11 @@ def render_view(
     locale: str = "en",
     tz: str | None = None,
 ) -> str:
-    """A modal drawn as a box: title, blocks (inputs with their fields), close/submit buttons."""
+    """A modal drawn as a box: title, blocks (inputs with their fields), close/submit buttons.
+    The app's Home tab (a view of type home) is boxed under its label."""
     renderer = _Renderer(users, WIDTH - 4, channels, locale, tz)
     if view.get("type") == "home":
-        return render_home(view, users, channels, locale, tz)
+        return _boxed(renderer.label("home"), renderer.blocks(view.get("blocks")), None, WIDTH)
     title = renderer.text(view.get("title")) or renderer.label("modal")
     close = renderer.text(view.get("close")) or renderer.label("cancel")
     buttons = [f"[ {close} ]"]
@@ -357,18 +358,6 @@ def render_view(
     body = renderer.blocks(view.get("blocks"))
     heading = f"{title}{rjust('✕', WIDTH - 4 - display_width(title))}"
     return _boxed(heading, body, "  ".join(buttons), WIDTH)
-
-
-def render_home(
-    view: dict[str, Any],
-    users: Names = None,
-    channels: Names = None,
-    locale: str = "en",
-    tz: str | None = None,
-) -> str:
-    """The Home tab of the app, boxed."""
-    renderer = _Renderer(users, WIDTH - 4, channels, locale, tz)
-    return _boxed(renderer.label("home"), renderer.blocks(view.get("blocks")), None, WIDTH)
 
 
 def render_message(

@@ -13,7 +13,6 @@ import logging
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.delivery import enqueue
 from bot.runtime import Runtime
 from bot.services import digest as service
 from bot.services import digest_schedule, issue_levels
@@ -46,35 +45,28 @@ def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str
         chart = charts.trend_chart(polls.title, polls.rounds, project.locale)
     keys: list[str] = []
     for recipient in digest_schedule.recipients(ctx, project, target):
-        key = f"{key_base}:to:{recipient}"
-        enqueue(
-            ctx.session,
-            team_id=ctx.team_id,
-            key=key,
-            payload={
-                "channel": recipient,
-                **(for_channel if recipient == project.channel_id else for_pms),
-            },
-            now=ctx.now(),
-            subject=subject(project),
-            expires_at=expires_at,
-        )
-        keys.append(key)
-        if chart is not None:
-            chart_key = f"{key_base}:chart:{recipient}"
-            enqueue(
-                ctx.session,
-                team_id=ctx.team_id,
-                key=chart_key,
-                method="files.upload_v2",
-                payload=views.chart_payload(
-                    project.locale, project, polls.title, chart, recipient, digest.week
-                ),
-                now=ctx.now(),
+        copy = for_channel if recipient == project.channel_id else for_pms
+        keys.append(
+            ctx.enqueue(
+                f"{key_base}:to:{recipient}",
+                {"channel": recipient, **copy},
                 subject=subject(project),
                 expires_at=expires_at,
             )
-            keys.append(chart_key)
+        )
+        if chart is not None:
+            payload = views.chart_payload(
+                project.locale, project, polls.title, chart, recipient, digest.week
+            )
+            keys.append(
+                ctx.enqueue(
+                    f"{key_base}:chart:{recipient}",
+                    payload,
+                    method="files.upload_v2",
+                    subject=subject(project),
+                    expires_at=expires_at,
+                )
+            )
     return keys
 
 
@@ -148,19 +140,16 @@ def remind_owners(ctx: Ctx, project: Project) -> list[str]:
     day = ctx.now().astimezone(ZoneInfo(project.timezone)).date()
     keys = []
     for owner_id, items in service.overdue_by_owner(ctx, project).items():
-        key = f"digest-remind:{project.id}:{owner_id}:{day.isoformat()}"
         payload = issue_views.reminder_dm(
             project.locale, owner_id, [(issue, project) for issue in items], day, project.timezone
         )
-        enqueue(
-            ctx.session,
-            team_id=ctx.team_id,
-            key=key,
-            payload={"channel": owner_id, **payload},
-            now=ctx.now(),
-            subject=f"reminder:{owner_id}",
-            expires_at=issue_levels.end_of_local_day(project, day),  # the day's list
+        keys.append(
+            ctx.enqueue(
+                f"digest-remind:{project.id}:{owner_id}:{day.isoformat()}",
+                {"channel": owner_id, **payload},
+                subject=f"reminder:{owner_id}",
+                expires_at=issue_levels.end_of_local_day(project, day),  # the day's list
+            )
         )
-        keys.append(key)
     ctx.log("digest.owners_reminded", project_id=project.id, owners=len(keys))
     return keys

@@ -23,7 +23,6 @@ from bot.delivery import (
     NOTICE_LIFETIME,
     RECORD_LIFETIME,
     Outgoing,
-    enqueue,
     enqueue_many,
     rows_by_key,
 )
@@ -72,17 +71,9 @@ def _enqueue(
     lifetime: timedelta = RECORD_LIFETIME,
 ) -> str:
     """An issue's message; by default a record of the issue, worth sending for days."""
-    enqueue(
-        ctx.session,
-        team_id=ctx.team_id,
-        key=key,
-        method=method,
-        payload=payload,
-        now=ctx.now(),
-        subject=_subject(issue),
-        expires_at=ctx.now() + lifetime,
+    return ctx.enqueue(
+        key, payload, method=method, subject=_subject(issue), expires_at=ctx.now() + lifetime
     )
-    return key
 
 
 def announce_created(ctx: Ctx, change: service.Change) -> list[str]:

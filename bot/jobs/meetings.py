@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 
 from bot.calendar import upcoming
-from bot.delivery import NOTICE_LIFETIME, RECORD_LIFETIME, enqueue
+from bot.delivery import NOTICE_LIFETIME, RECORD_LIFETIME
 from bot.jobs.teams import per_team, teams_found
 from bot.runtime import Runtime
 from bot.services import commplan, engagement, meetings
@@ -61,12 +61,9 @@ def plan_due(runtime: Runtime) -> dict[str, Any]:
                 for locale, items in _by_locale(owned, lambda item: item.project.locale):
                     marks = ",".join(f"{i.occurrence.id}.{i.occurrence.times_told}" for i in items)
                     digest = hashlib.sha256(marks.encode()).hexdigest()[:24]
-                    enqueue(
-                        ctx.session,
-                        team_id=team_id,
-                        key=commplan.due_key(owner_id, digest),
-                        payload={"channel": owner_id, **plan_views.due_dm(locale, items)},
-                        now=ctx.now(),
+                    ctx.enqueue(
+                        commplan.due_key(owner_id, digest),
+                        {"channel": owner_id, **plan_views.due_dm(locale, items)},
                         subject=commplan.due_subject(owner_id),
                         expires_at=ctx.now() + NOTICE_LIFETIME,
                     )
@@ -111,15 +108,9 @@ def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
                         select(OutboxMessage).where(OutboxMessage.key == key)
                     ).first():
                         continue
-                    enqueue(
-                        ctx.session,
-                        team_id=team_id,
-                        key=key,
-                        payload={
-                            "channel": nudge.pm_id,
-                            **engagement_views.nudge_dm(locale, nudge),
-                        },
-                        now=ctx.now(),
+                    ctx.enqueue(
+                        key,
+                        {"channel": nudge.pm_id, **engagement_views.nudge_dm(locale, nudge)},
                         subject=f"engagement:{nudge.pm_id}",
                         expires_at=ctx.now() + NOTICE_LIFETIME,
                     )
@@ -149,12 +140,9 @@ def meeting_outcomes(runtime: Runtime) -> dict[str, Any]:
                 payload = meeting_views.MESSAGES.outcome_prompt(
                     locales[meeting.project_id], event, meeting
                 )
-                enqueue(
-                    ctx.session,
-                    team_id=team_id,
-                    key=f"meeting:{event.id}:outcome_prompt",
-                    payload={"channel": event.organizer_id, **payload},
-                    now=ctx.now(),
+                ctx.enqueue(
+                    f"meeting:{event.id}:outcome_prompt",
+                    {"channel": event.organizer_id, **payload},
                     subject=f"calendar:{event.id}",
                     expires_at=ctx.now() + RECORD_LIFETIME,  # asked once, answered any time
                 )

@@ -13,6 +13,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -702,6 +703,21 @@ def report_targets(item: DueItem) -> tuple[str | None, list[str]]:
     if item.entry.channel == "project_channel" and item.project.channel_id:
         return item.project.channel_id, []
     return None, [k.user_id for k in item.recipients]
+
+
+def queue_report(ctx: Ctx, item: DueItem, payload: dict[str, Any]) -> list[str]:
+    """The reviewed report, in the outbox to the entry's channel or each recipient's DM."""
+    channel, people = report_targets(item)
+    occurrence_id = item.occurrence.id or 0
+    return [
+        ctx.enqueue(
+            f"plan:report:{occurrence_id}:{target}",
+            {"channel": target, **payload},
+            subject=f"plan:{occurrence_id}",
+            expires_at=ctx.now() + delivery.RECORD_LIFETIME,  # a report, read any time
+        )
+        for target in ([channel] if channel else people)
+    ]
 
 
 def record_report_sent(*, ctx: Ctx, item: DueItem, text: str) -> DueItem:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from bot import delivery
 from bot.clock import Clock
 from storage.models import Interaction, ProcessedRequest, Workspace
 
@@ -80,6 +81,28 @@ class Ctx:
         )
         self.session.add(entry)
         return entry
+
+    def enqueue(
+        self,
+        key: str,
+        payload: dict[str, Any],
+        *,
+        subject: str | None,
+        expires_at: datetime,
+        method: str = "chat.postMessage",
+    ) -> str:
+        """Queue one message of this workspace in the outbox (once per ``key``); returns the key."""
+        delivery.enqueue(
+            self.session,
+            team_id=self.team_id,
+            key=key,
+            method=method,
+            payload=payload,
+            now=self.now(),
+            subject=subject,
+            expires_at=expires_at,
+        )
+        return key
 
     def claim(self, key: str) -> bool:
         """Record that the request ``key`` is being acted on; False if it already was.

@@ -504,6 +504,18 @@ def _debt_reason(contact: engagement.Contact, period: Period) -> tuple[str, Any]
     return ("engagement_debt", {"since": since, "days": (period.end - since).days})
 
 
+def _counted(user_id: Any, reason: Any) -> tuple[Any, ...]:
+    """The columns of a count per person and reason in ``counted_reasons``' union, without its
+    dates."""
+    return (
+        user_id.label("user_id"),
+        reason.label("reason"),
+        func.count().label("count"),
+        null().label("since"),
+        null().label("unanswered"),
+    )
+
+
 def counted_reasons(ctx: Ctx, project: Project, period: Period) -> dict[str, list[tuple[str, Any]]]:
     """In one statement: key users with an open issue past a service level (its resolution time,
     or its first-response time without an answer: what the digest counts as past a service level),
@@ -530,13 +542,13 @@ def counted_reasons(ctx: Ctx, project: Project, period: Period) -> dict[str, lis
     )
     absences = (
         select(
-            col(Invitation.user_id).label("user_id"),
-            case(
-                (col(CalendarEvent.kind) == "training", "missed_sessions"), else_="missed_meetings"
-            ).label("reason"),
-            func.count().label("count"),
-            null().label("since"),
-            null().label("unanswered"),
+            *_counted(
+                col(Invitation.user_id),
+                case(
+                    (col(CalendarEvent.kind) == "training", "missed_sessions"),
+                    else_="missed_meetings",
+                ),
+            )
         )
         .join(CalendarEvent, col(CalendarEvent.id) == col(Invitation.event_id))
         .where(
@@ -550,13 +562,7 @@ def counted_reasons(ctx: Ctx, project: Project, period: Period) -> dict[str, lis
         .group_by(col(Invitation.user_id), col(CalendarEvent.kind))
     )
     failures = (
-        select(
-            col(QuizAttempt.user_id).label("user_id"),
-            literal("failed_quizzes").label("reason"),
-            func.count().label("count"),
-            null().label("since"),
-            null().label("unanswered"),
-        )
+        select(*_counted(col(QuizAttempt.user_id), literal("failed_quizzes")))
         .join(QuizRound, col(QuizRound.id) == col(QuizAttempt.round_id))
         .where(
             col(QuizRound.team_id) == ctx.team_id,

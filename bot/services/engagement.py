@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
+from bot.services import fields
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.keyusers import Quadrant, active_key_user, cadence_of, quadrant
@@ -203,10 +204,8 @@ def log_contact(
     if contact_kind is None:
         errors["kind"] = Msg("errors.choice", choices=", ".join(CONTACT_KINDS))
     text = " ".join((note or "").split())
-    if not text:
-        errors["note"] = Msg("errors.required")
-    elif len(text) > NOTE_LIMIT:
-        errors["note"] = Msg("errors.too_long", limit=NOTE_LIMIT)
+    if problem := fields.required_text(text, NOTE_LIMIT):
+        errors["note"] = problem
     if errors:
         raise ValidationError(errors)
     assert key_user is not None

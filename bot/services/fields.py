@@ -31,6 +31,14 @@ def too_long(text: str | None, column: Any) -> Msg | None:
     return Msg("errors.too_long", limit=length) if len((text or "").strip()) > length else None
 
 
+def required_text(text: str, most: int) -> Msg | None:
+    """The error for a required text (already trimmed) that is empty or longer than ``most``,
+    else None."""
+    if not text:
+        return Msg("errors.required")
+    return Msg("errors.too_long", limit=most) if len(text) > most else None
+
+
 def _digits(raw: object, most: int) -> int | None:
     """Plain ASCII digits (no sign, no point, no exponent) up to ``most``, else None."""
     text = str(raw if raw is not None else "").strip()

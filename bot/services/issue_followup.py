@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Integer, String, and_, any_, bindparam, case, cast, func, literal
 from sqlmodel import col, select
+from sqlmodel.sql.expression import Select
 
 from bot.errors import Msg, ValidationError
 from bot.services import projects as project_service
@@ -81,21 +82,27 @@ def snooze(*, ctx: Ctx, issue_ids: list[int], until: str | date | None) -> list[
     return snoozed
 
 
+def _live_with_projects(ctx: Ctx, *conditions: Any) -> Select[tuple[Issue, Project]]:
+    """The workspace's issues that are not deleted, with their projects, filtered by
+    ``conditions``."""
+    return (
+        select(Issue, Project)
+        .join(Project, col(Project.id) == col(Issue.project_id))
+        .where(Issue.team_id == ctx.team_id, col(Issue.deleted_at).is_(None), *conditions)
+    )
+
+
 def reminders_due(ctx: Ctx) -> dict[str, list[tuple[Issue, Project]]]:
     """Overdue, unsnoozed open issues with an owner, grouped by owner, most overdue first (one
     query). A snooze until a date is compared with the local day in the issue's project."""
     now = ctx.now()
     rows = ctx.session.exec(
-        select(Issue, Project)
-        .join(Project, col(Project.id) == col(Issue.project_id))
-        .where(
-            Issue.team_id == ctx.team_id,
-            col(Issue.deleted_at).is_(None),
+        _live_with_projects(
+            ctx,
             col(Issue.status).in_(_OPEN),
             col(Issue.owner_id).is_not(None),
             col(Issue.due_at) <= now,
-        )
-        .order_by(col(Issue.due_at), col(Issue.id))
+        ).order_by(col(Issue.due_at), col(Issue.id))
     ).all()
     grouped: dict[str, list[tuple[Issue, Project]]] = {}
     for issue, project in rows:
@@ -330,17 +337,13 @@ def auto_close_due(ctx: Ctx) -> list[tuple[Issue, Project]]:
     default = instant(DEFAULT_AUTO_CLOSE_DAYS)
     cutoff = case(*overrides, else_=default) if overrides else default
     rows = ctx.session.exec(
-        select(Issue, Project)
-        .join(Project, col(Project.id) == col(Issue.project_id))
-        .where(
-            Issue.team_id == ctx.team_id,
-            col(Issue.deleted_at).is_(None),
+        _live_with_projects(
+            ctx,
             Issue.status == IssueStatus.RESOLVED,
             col(Issue.rating).is_(None),  # a rating is an answer: the PMs close those
             col(Issue.resolved_at).is_not(None),
             col(Issue.resolved_at) <= cutoff,
-        )
-        .order_by(col(Issue.id))
+        ).order_by(col(Issue.id))
     ).all()
     return [(issue, project) for issue, project in rows]
 

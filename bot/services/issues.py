@@ -258,10 +258,8 @@ def _parse_date(raw: str | date | None) -> date | None:
 def _clean(ctx: Ctx, project: Project, data: IssueInput) -> tuple[dict[str, Any], dict[str, Msg]]:
     errors: dict[str, Msg] = {}
     title = " ".join((data.title or "").split())
-    if not title:
-        errors["title"] = Msg("errors.required")
-    elif len(title) > TITLE_LIMIT:
-        errors["title"] = Msg("errors.too_long", limit=TITLE_LIMIT)
+    if problem := fields.required_text(title, TITLE_LIMIT):
+        errors["title"] = problem
     description = (data.description or "").strip()
     if len(description) > DESCRIPTION_LIMIT:
         errors["description"] = Msg("errors.too_long", limit=DESCRIPTION_LIMIT)

@@ -118,6 +118,28 @@ class ImportReport:
     errors: list[tuple[int, str | None, Msg]] = field(default_factory=list)
 
 
+ResolveUser = Callable[[str], tuple[str, str | None] | None]
+
+
+def csv_person(
+    errors: list[tuple[int, str | None, Msg]],
+    line: int,
+    row: dict[str, str],
+    resolve_user: ResolveUser,
+) -> tuple[str, str | None] | None:
+    """The person an imported row's ``slack_user`` cell names (a Slack user id or an email,
+    looked up by ``resolve_user``) as ``(user_id, display name)``; None, with the row's error
+    added to ``errors``, for a row with extra cells or a cell that names nobody."""
+    if "__extra__" in row:
+        errors.append((line, None, Msg("errors.csv_extra_cells")))
+        return None
+    who = row.get("slack_user", "")
+    resolved = resolve_user(who) if (USER_ID_RE.match(who) or EMAIL_RE.match(who)) else None
+    if resolved is None:
+        errors.append((line, "slack_user", Msg("errors.csv_unknown_user", who=who)))
+    return resolved
+
+
 def _clean(data: KeyUserInput) -> tuple[dict[str, object], dict[str, Msg]]:
     errors: dict[str, Msg] = {}
     if not USER_ID_RE.match(data.user_id or ""):
@@ -352,7 +374,7 @@ def import_csv(
     ctx: Ctx,
     project: Project,
     text: str,
-    resolve_user: Callable[[str], tuple[str, str | None] | None],
+    resolve_user: ResolveUser,
 ) -> ImportReport:
     """Import register rows: each good row is written whole, each bad row is reported by line.
 
@@ -374,16 +396,12 @@ def import_csv(
         raise ValidationError({"csv": Msg("errors.csv_too_many", limit=2000)})
     seen: set[str] = set()
     for line, row in rows:
-        if "__extra__" in row:
-            report.errors.append((line, None, Msg("errors.csv_extra_cells")))
-            continue
-        who = row.get("slack_user", "")
-        resolved = resolve_user(who) if (USER_ID_RE.match(who) or EMAIL_RE.match(who)) else None
+        resolved = csv_person(report.errors, line, row, resolve_user)
         if resolved is None:
-            report.errors.append((line, "slack_user", Msg("errors.csv_unknown_user", who=who)))
             continue
         user_id, display_name = resolved
         if user_id in seen:
+            who = row.get("slack_user", "")
             report.errors.append((line, "slack_user", Msg("errors.csv_duplicate", who=who)))
             continue
         seen.add(user_id)

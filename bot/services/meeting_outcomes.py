@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col
 
 from bot import delivery
 from bot.calendar import attendance
@@ -19,7 +19,7 @@ from bot.i18n import plain
 from bot.services import fields
 from bot.services import issues as issue_service
 from bot.services.context import Ctx
-from bot.services.meetings import _zone, get_meeting
+from bot.services.meetings import _zone, get_meeting, with_events
 from storage.models import (
     Attendance,
     CalendarEvent,
@@ -51,16 +51,13 @@ def outcome_due(ctx: Ctx) -> list[tuple[Meeting, CalendarEvent]]:
     outcome."""
     now = ctx.now()
     rows = ctx.session.exec(
-        select(Meeting, CalendarEvent)
-        .join(CalendarEvent, col(CalendarEvent.id) == col(Meeting.event_id))
-        .where(
-            Meeting.team_id == ctx.team_id,
+        with_events(
+            ctx,
             col(Meeting.outcome_asked_at).is_(None),
             CalendarEvent.status == EventStatus.SCHEDULED,
             CalendarEvent.ends_at <= now,
             CalendarEvent.ends_at > now - OUTCOME_WINDOW,
-        )
-        .order_by(col(CalendarEvent.ends_at))
+        ).order_by(col(CalendarEvent.ends_at))
     ).all()
     for meeting, _ in rows:
         meeting.outcome_asked_at = now
@@ -94,17 +91,12 @@ def send_outcome_summary(
     """The outcome summary, to the person who recorded it, through the outbox: its record is
     what lets the summary's "Create issue" buttons update it afterwards."""
     user_id = ctx.actor_id or ""
-    key = outcome_key(event.id or 0, user_id, version)
-    delivery.enqueue(
-        ctx.session,
-        team_id=ctx.team_id,
-        key=key,
-        payload={"channel": user_id, **payload},
-        now=ctx.now(),
+    return ctx.enqueue(
+        outcome_key(event.id or 0, user_id, version),
+        {"channel": user_id, **payload},
         subject=_summary_subject(event.id or 0),
         expires_at=ctx.now() + delivery.RECORD_LIFETIME,  # a record: its buttons act for days
     )
-    return key
 
 
 def _summary_subject(event_id: int) -> str:

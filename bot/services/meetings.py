@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import col, select
+from sqlmodel.sql.expression import Select
 
 from bot import delivery
 from bot.calendar import ics
@@ -299,16 +300,14 @@ def create_meeting(
     if data.announce and project.channel_id:
         event = calendar.get_event(ctx, first.event_id)
         payload = messages.announcement(project.locale, project, event, first, len(meetings))
-        delivery.enqueue(
-            ctx.session,
-            team_id=ctx.team_id,
-            key=f"meeting:{first.event_id}:announce",
-            payload={"channel": project.channel_id, **payload},
-            now=ctx.now(),
-            subject=f"calendar:{first.event_id}",
-            expires_at=event.starts_at,
+        keys.append(
+            ctx.enqueue(
+                f"meeting:{first.event_id}:announce",
+                {"channel": project.channel_id, **payload},
+                subject=f"calendar:{first.event_id}",
+                expires_at=event.starts_at,
+            )
         )
-        keys.append(f"meeting:{first.event_id}:announce")
     return meetings, keys
 
 
@@ -336,18 +335,13 @@ def _invite(
 
 def invite_due(*, ctx: Ctx, messages: EventMessages, project_id: int | None = None) -> list[str]:
     """Invitations of later occurrences of a series, ``INVITE_AHEAD`` before each."""
-    query = (
-        select(Meeting, CalendarEvent)
-        .join(CalendarEvent, col(CalendarEvent.id) == col(Meeting.event_id))
-        .where(
-            Meeting.team_id == ctx.team_id,
-            col(Meeting.invited_at).is_(None),
-            CalendarEvent.status == EventStatus.SCHEDULED,
-            CalendarEvent.starts_at > ctx.now(),
-            CalendarEvent.starts_at <= ctx.now() + INVITE_AHEAD,
-        )
-        .order_by(col(CalendarEvent.starts_at))
-    )
+    query = with_events(
+        ctx,
+        col(Meeting.invited_at).is_(None),
+        CalendarEvent.status == EventStatus.SCHEDULED,
+        CalendarEvent.starts_at > ctx.now(),
+        CalendarEvent.starts_at <= ctx.now() + INVITE_AHEAD,
+    ).order_by(col(CalendarEvent.starts_at))
     if project_id is not None:
         query = query.where(Meeting.project_id == project_id)
     rows = ctx.session.exec(query).all()
@@ -356,6 +350,15 @@ def invite_due(*, ctx: Ctx, messages: EventMessages, project_id: int | None = No
     for meeting, _event in rows:
         keys += _invite(ctx, projects[meeting.project_id], meeting, messages, calendar_file=False)
     return keys
+
+
+def with_events(ctx: Ctx, *conditions: Any) -> Select[tuple[Meeting, CalendarEvent]]:
+    """The workspace's meetings joined with their calendar events, filtered by ``conditions``."""
+    return (
+        select(Meeting, CalendarEvent)
+        .join(CalendarEvent, col(CalendarEvent.id) == col(Meeting.event_id))
+        .where(Meeting.team_id == ctx.team_id, *conditions)
+    )
 
 
 def projects_of(ctx: Ctx, rows: list[tuple[Meeting, CalendarEvent]]) -> list[Project]:
@@ -394,10 +397,7 @@ def series_events(ctx: Ctx, meeting: Meeting) -> list[tuple[Meeting, CalendarEve
         event = calendar.get_event(ctx, meeting.event_id)
         return [(meeting, event)]
     rows = ctx.session.exec(
-        select(Meeting, CalendarEvent)
-        .join(CalendarEvent, col(CalendarEvent.id) == col(Meeting.event_id))
-        .where(Meeting.team_id == ctx.team_id, Meeting.series_uid == meeting.series_uid)
-        .order_by(col(Meeting.position))
+        with_events(ctx, Meeting.series_uid == meeting.series_uid).order_by(col(Meeting.position))
     ).all()
     return [(m, e) for m, e in rows]
 
@@ -434,14 +434,18 @@ def _count_upcoming(ctx: Ctx, project_id: int, start: datetime, end: datetime) -
             select(func.count())
             .select_from(Meeting)
             .join(CalendarEvent, col(CalendarEvent.id) == col(Meeting.event_id))
-            .where(
-                Meeting.team_id == ctx.team_id,
-                Meeting.project_id == project_id,
-                CalendarEvent.status == EventStatus.SCHEDULED,
-                CalendarEvent.starts_at >= start,
-                CalendarEvent.starts_at < end,
-            )
+            .where(Meeting.team_id == ctx.team_id, *_scheduled(project_id, start, end))
         ).one()
+    )
+
+
+def _scheduled(project_id: int, start: datetime, end: datetime) -> tuple[Any, ...]:
+    """A project's scheduled meetings starting in [start, end)."""
+    return (
+        Meeting.project_id == project_id,
+        CalendarEvent.status == EventStatus.SCHEDULED,
+        CalendarEvent.starts_at >= start,
+        CalendarEvent.starts_at < end,
     )
 
 
@@ -449,15 +453,7 @@ def upcoming_views(
     ctx: Ctx, project_id: int, start: datetime, end: datetime, *, limit: int = 40
 ) -> list[MeetingView]:
     rows = ctx.session.exec(
-        select(Meeting, CalendarEvent)
-        .join(CalendarEvent, col(CalendarEvent.id) == col(Meeting.event_id))
-        .where(
-            Meeting.team_id == ctx.team_id,
-            Meeting.project_id == project_id,
-            CalendarEvent.status == EventStatus.SCHEDULED,
-            CalendarEvent.starts_at >= start,
-            CalendarEvent.starts_at < end,
-        )
+        with_events(ctx, *_scheduled(project_id, start, end))
         .order_by(col(CalendarEvent.starts_at))
         .limit(limit)
     ).all()
@@ -642,17 +638,15 @@ def _send_series_file(
     )
 
     def queue(key: str, payload: dict[str, Any], method: str = "chat.postMessage") -> None:
-        delivery.enqueue(
-            ctx.session,
-            team_id=ctx.team_id,
-            key=key,
-            method=method,
-            payload=payload,
-            now=ctx.now(),
-            subject=f"calendar:{first_event.id}",
-            expires_at=last_start,  # the series' entries matter until its last occurrence
+        keys.append(
+            ctx.enqueue(
+                key,
+                payload,
+                method=method,
+                subject=f"calendar:{first_event.id}",
+                expires_at=last_start,  # the series' entries matter until its last occurrence
+            )
         )
-        keys.append(key)
 
     for user_id in meeting.attendees:
         invitation = first_invites.get(user_id)

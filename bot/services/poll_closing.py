@@ -84,30 +84,26 @@ def close_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
         figures = poll_results.compute(ctx, poll)
         report = messages.results(project.locale, figures)
         chart = charts.results_chart(figures, project.locale)
+        expires_at = now + delivery.RECORD_LIFETIME
         for pm in project_service.pm_ids(ctx, project):
-            key = f"poll:{poll.id}:results:{pm}"
-            delivery.enqueue(
-                ctx.session,
-                team_id=ctx.team_id,
-                key=key,
-                payload={"channel": pm, **report},
-                now=now,
-                subject=subject(poll),
-                expires_at=now + delivery.RECORD_LIFETIME,
+            results = {"channel": pm, **report}
+            keys.append(
+                ctx.enqueue(
+                    f"poll:{poll.id}:results:{pm}",
+                    results,
+                    subject=subject(poll),
+                    expires_at=expires_at,
+                )
             )
-            keys.append(key)
-            chart_key = f"poll:{poll.id}:chart:{pm}"
-            delivery.enqueue(
-                ctx.session,
-                team_id=ctx.team_id,
-                key=chart_key,
-                method="files.upload_v2",
-                payload=chart_payload(project, poll, chart, pm),
-                now=now,
-                subject=subject(poll),
-                expires_at=now + delivery.RECORD_LIFETIME,
+            keys.append(
+                ctx.enqueue(
+                    f"poll:{poll.id}:chart:{pm}",
+                    chart_payload(project, poll, chart, pm),
+                    method="files.upload_v2",
+                    subject=subject(poll),
+                    expires_at=expires_at,
+                )
             )
-            keys.append(chart_key)
     return keys
 
 

@@ -118,9 +118,7 @@ def disclosure(poll: Poll, answers: int) -> Disclosure:
         reason = Msg("poll.errors.export_few", minimum=poll_service.ANONYMOUS_MIN_ANSWERS)
         return Disclosure(figures=False, rows=False, reason=reason)
     if poll.status != PollStatus.CLOSED:
-        return Disclosure(
-            figures=True, rows=False, reason=Msg("poll.errors.export_open")
-        )
+        return Disclosure(figures=True, rows=False, reason=Msg("poll.errors.export_open"))
     return Disclosure(figures=True, rows=True)
 
 

@@ -56,7 +56,7 @@ from bot.i18n import plain
 from bot.services import numbering
 from bot.services import projects as project_service
 from bot.services.context import Ctx
-from bot.services.fields import limit, record_id, too_long
+from bot.services.fields import limit, record_id, required_text, too_long
 from bot.services.keyusers import ROLES, Quadrant, active_key_users, quadrant
 from storage.models import (
     BallotBox,
@@ -177,10 +177,8 @@ def clean_question(data: QuestionInput) -> QuestionInput:
     if data.kind not in tuple(QuestionKind):
         errors["question_kind"] = Msg("errors.choice", choices=", ".join(QuestionKind))
     text = (data.text or "").strip()
-    if not text:
-        errors["question_text"] = Msg("errors.required")
-    elif len(text) > QUESTION_LIMIT:
-        errors["question_text"] = Msg("errors.too_long", limit=QUESTION_LIMIT)
+    if problem := required_text(text, QUESTION_LIMIT):
+        errors["question_text"] = problem
     options = [o.strip() for o in data.options if o and o.strip()]
     if data.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
         if not 2 <= len(options) <= MAX_OPTIONS:
@@ -225,10 +223,8 @@ def clean_settings(ctx: Ctx, data: PollInput) -> tuple[datetime, datetime, list[
     errors: dict[str, Msg] = {}
     now = ctx.now()
     title = (data.title or "").strip()
-    if not title:
-        errors["title"] = Msg("errors.required")
-    elif len(title) > TITLE_LIMIT:
-        errors["title"] = Msg("errors.too_long", limit=TITLE_LIMIT)
+    if problem := required_text(title, TITLE_LIMIT):
+        errors["title"] = problem
     if message := too_long(data.intro, Poll.intro):
         errors["intro"] = message
     if data.template is not None and data.template not in TEMPLATES:

@@ -99,6 +99,19 @@ def line_sections(lines: Sequence[str]) -> list[SectionBlock]:
     return sections
 
 
+def titled_lines(
+    locale: str, title: str, lines: Sequence[str], *, total: int | None = None
+) -> list[Block]:
+    """A part of a page: its header and one section per line, then "… and N more" when ``total``
+    counts more than the lines shown; nothing at all when there are no lines."""
+    if not lines:
+        return []
+    blocks: list[Block] = [header(title), *(section(line) for line in lines)]
+    if total is not None and total > len(lines):
+        blocks.append(context(t(locale, "common.more", count=total - len(lines))))
+    return blocks
+
+
 def fields(items: Sequence[str]) -> SectionBlock:
     return SectionBlock(fields=[MarkdownTextObject(text=clip(item, 2000)) for item in items[:10]])
 

@@ -24,28 +24,21 @@ KEY_USER_PROJECTS_SHOWN = 5
 
 
 def key_user_part(locale: str, memberships: list[tuple[Project, KeyUser]]) -> list[Block]:
-    if not memberships:
-        return []
-    blocks: list[Block] = [ui.header(plain(locale, "home.keyuser_title"))]
-    for project, key_user in memberships[:KEY_USER_PROJECTS_SHOWN]:
-        blocks.append(
-            ui.section(
-                t(
-                    locale,
-                    "home.keyuser_line",
-                    code=project.code,
-                    name=project.name,
-                    role=role_label(locale, key_user.role),
-                    module=key_user.module or "",
-                    phase=phase_label(locale, project.phase),
-                    channel=project.channel_id,
-                )
-            )
+    lines = [
+        t(
+            locale,
+            "home.keyuser_line",
+            code=project.code,
+            name=project.name,
+            role=role_label(locale, key_user.role),
+            module=key_user.module or "",
+            phase=phase_label(locale, project.phase),
+            channel=project.channel_id,
         )
-    if len(memberships) > KEY_USER_PROJECTS_SHOWN:
-        hidden = len(memberships) - KEY_USER_PROJECTS_SHOWN
-        blocks.append(ui.context(t(locale, "common.more", count=hidden)))
-    return blocks
+        for project, key_user in memberships[:KEY_USER_PROJECTS_SHOWN]
+    ]
+    title = plain(locale, "home.keyuser_title")
+    return ui.titled_lines(locale, title, lines, total=len(memberships))
 
 
 def welcome_part(

@@ -412,47 +412,38 @@ def poll_list(
 
 
 def home_awaiting(locale: str, polls: list[tuple[Poll, Project]]) -> list[Block]:
-    if not polls:
-        return []
-    blocks: list[Block] = [ui.header(plain(locale, "poll.home_awaiting_title"))]
-    for poll, project in polls[:10]:
-        blocks.append(
-            ui.section(
-                t(
-                    locale,
-                    "poll.home_awaiting_line",
-                    title=poll.title,
-                    code=project.code,
-                    closes=slack_date(poll.closes_at),
-                )
-            )
+    lines = [
+        t(
+            locale,
+            "poll.home_awaiting_line",
+            title=poll.title,
+            code=project.code,
+            closes=slack_date(poll.closes_at),
         )
-    return blocks
+        for poll, project in polls[:10]
+    ]
+    return ui.titled_lines(locale, plain(locale, "poll.home_awaiting_title"), lines)
 
 
 def home_pm(locale: str, rows: list[tuple[Poll, Project, int, int, int]]) -> list[Block]:
     """``rows``: poll, project, people asked, people who answered, the poll's number."""
-    if not rows:
-        return []
-    blocks: list[Block] = [ui.header(plain(locale, "poll.home_pm_title"))]
+    lines = []
     for poll, project, invited, answered_count, number in rows[:10]:
         rate = 100 * answered_count / invited if invited else 0
-        blocks.append(
-            ui.section(
-                t(
-                    locale,
-                    "poll.home_pm_line",
-                    id=number,
-                    title=poll.title,
-                    code=project.code,
-                    answered=answered_count,
-                    invited=invited,
-                    rate=f"{rate:.0f}",
-                    closes=slack_date(poll.closes_at),
-                )
+        lines.append(
+            t(
+                locale,
+                "poll.home_pm_line",
+                id=number,
+                title=poll.title,
+                code=project.code,
+                answered=answered_count,
+                invited=invited,
+                rate=f"{rate:.0f}",
+                closes=slack_date(poll.closes_at),
             )
         )
-    return blocks
+    return ui.titled_lines(locale, plain(locale, "poll.home_pm_title"), lines)
 
 
 class _Messages:
