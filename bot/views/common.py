@@ -104,12 +104,10 @@ def titled_lines(
 ) -> list[Block]:
     """A part of a page: its header and one section per line, then "… and N more" when ``total``
     counts more than the lines shown; nothing at all when there are no lines."""
-    if not lines:
-        return []
-    blocks: list[Block] = [header(title), *(section(line) for line in lines)]
-    if total is not None and total > len(lines):
+    blocks: list[Block] = [section(line) for line in lines]
+    if lines and total is not None and total > len(lines):
         blocks.append(context(t(locale, "common.more", count=total - len(lines))))
-    return blocks
+    return titled(title, blocks)
 
 
 def fields(items: Sequence[str]) -> SectionBlock:
