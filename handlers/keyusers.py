@@ -91,11 +91,7 @@ def person_of(call: CommandCall) -> str:
 
 
 def open_add(call: CommandCall) -> None:
-    with call.unit() as ctx:
-        project, projects = call.project_choice(ctx)
-        locale = project.locale if project else call.locale
-        view = ADD_FORM.build(locale, projects=projects, project=project)
-    call.open(view)
+    call.open_form(ADD_FORM)
 
 
 def show_register(call: CommandCall) -> dict[str, Any]:

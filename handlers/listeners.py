@@ -235,6 +235,15 @@ class CommandCall(Call):
     def open(self, view: dict[str, Any]) -> None:
         open_modal(self.client, self.trigger_id, view)
 
+    def open_form(self, form: Form, **build: Any) -> None:
+        """Open a form that asks which project (`project_choice`), in that project's language."""
+        with self.unit() as ctx:
+            project, projects = self.project_choice(ctx)
+            locale = project.locale if project else self.locale
+            assert form.build is not None, "a form opened here says how it is built"
+            view = form.build(locale, projects=projects, project=project, **build)
+        self.open(view)
+
 
 Reply = str | dict[str, Any] | None
 
@@ -414,10 +423,6 @@ class Form:
     after: Callable[[FormCall, Any], None] | None = None
     who: Right = ANYONE
     claim_in_after: bool = False
-
-    def open(self, call: Call, trigger_id: str, *args: Any, **kwargs: Any) -> None:
-        assert self.build is not None, "a form without a builder is opened by its own code"
-        open_modal(call.client, trigger_id, self.build(*args, **kwargs))
 
 
 def register_form(app: App, runtime: Runtime, form: Form) -> None:

@@ -94,13 +94,7 @@ def numbered(call: CommandCall, ctx: Ctx) -> int:
 
 
 def new_meeting(call: CommandCall) -> None:
-    with call.unit() as ctx:
-        project, projects = call.project_choice(ctx)
-        locale = project.locale if project else call.locale
-        view = NEW_FORM.build(
-            locale, projects=projects, project=project, data=service.MeetingInput()
-        )
-    call.open(view)
+    call.open_form(NEW_FORM, data=service.MeetingInput())
 
 
 def list_meetings(call: CommandCall) -> dict[str, Any]:

@@ -105,11 +105,7 @@ def numbered(call: CommandCall, ctx: Ctx) -> tuple[Project, Poll]:
 
 
 def new_poll(call: CommandCall) -> None:
-    with call.unit() as ctx:
-        project, projects = call.project_choice(ctx)
-        locale = project.locale if project else call.locale
-        view = SETTINGS_FORM.build(locale, projects=projects, project=project)
-    call.open(view)
+    call.open_form(SETTINGS_FORM)
 
 
 def list_polls(call: CommandCall) -> dict[str, Any]:
