@@ -63,11 +63,29 @@ def level_text(locale: str, risk: Risk, grade: str) -> str:
     )
 
 
-def _scale_choices(locale: str, what: str) -> list[tuple[str, str]]:
-    return [(str(n), plain(locale, f"risk.{what}.{n}")) for n in SCALE]
+SCALE_VALUES = [str(n) for n in SCALE]
+NEW_MODAL = ui.Modal(RiskId.NEW_MODAL, "risk.modal.new_title", "common.save")
+ASSESS_MODAL = ui.Modal(RiskId.ASSESS_MODAL, "risk.modal.assess_title", "common.save")
+CLOSE_MODAL = ui.Modal(RiskId.CLOSE_MODAL, "risk.modal.close_title", "risk.verb.close")
+ACTION_MODAL = ui.Modal(RiskId.ACTION_MODAL, "risk.modal.action_title", "common.save")
 
 
 # -------------------------------------------------------------------------------- the forms
+
+
+def _scales(form: ui.Fields, probability: Any, impact: Any, **options: Any) -> list[Any]:
+    """The probability and impact selects, 1–5, each value with its words."""
+    chosen = {"probability": probability, "impact": impact}
+    return [
+        form.choice(
+            what,
+            f"risk.{what}",
+            SCALE_VALUES,
+            initial=str(chosen[what]) if chosen[what] else None,
+            **(options if what == "impact" else {}),
+        )
+        for what in ("probability", "impact")
+    ]
 
 
 def new_risk_modal(
@@ -81,99 +99,49 @@ def new_risk_modal(
     thresholds: Thresholds,
 ) -> dict[str, Any]:
     """Raise a risk. A key user's form has no owner or channel choice (the team sets them)."""
-    blocks: list[Any] = []
+    form = ui.Fields(locale, "risk")
     metadata: dict[str, Any] = {}
-    code = project.code if project is not None else "ERP"
     if project is not None:
         metadata["project_id"] = project.id
-        blocks.append(ui.context(t(locale, "risk.modal.raising_in", code=project.code)))
+        blocks: list[Any] = [ui.context(t(locale, "risk.modal.raising_in", code=project.code))]
     else:
-        blocks.append(
-            ui.select_input(
-                "project",
-                plain(locale, "risk.field.project"),
-                [(str(p.id), f"{p.code} · {p.name}") for p in projects],
-            )
-        )
+        blocks = [form.project(projects)]
+    grades = plain(
+        locale, "risk.modal.grades", low=thresholds.low_max, medium=thresholds.medium_max
+    )
     blocks += [
-        ui.text_input(
-            "title",
-            plain(locale, "risk.field.title"),
-            initial=defaults.title or None,
-            max_length=TITLE_LIMIT,
+        form.text("title", initial=defaults.title or None, max_length=TITLE_LIMIT),
+        form.paragraph(
+            "description", initial=defaults.description or None, max_length=DESCRIPTION_LIMIT
         ),
-        ui.text_input(
-            "description",
-            plain(locale, "risk.field.description"),
-            initial=defaults.description or None,
-            multiline=True,
-            optional=True,
-            max_length=DESCRIPTION_LIMIT,
-        ),
-        ui.select_input(
+        form.select(
             "category",
-            plain(locale, "risk.field.category"),
             [(c, category_label(locale, c)) for c in categories],
             initial=defaults.category or None,
         ),
-        ui.text_input(
-            "module",
-            plain(locale, "risk.field.module"),
-            initial=defaults.module or None,
-            optional=True,
-            max_length=MODULE_LIMIT,
+        form.text(
+            "module", initial=defaults.module or None, optional=True, max_length=MODULE_LIMIT
         ),
-        ui.select_input(
-            "probability",
-            plain(locale, "risk.field.probability"),
-            _scale_choices(locale, "probability"),
-            initial=str(defaults.probability) if defaults.probability else None,
-        ),
-        ui.select_input(
-            "impact",
-            plain(locale, "risk.field.impact"),
-            _scale_choices(locale, "impact"),
-            initial=str(defaults.impact) if defaults.impact else None,
-            hint=plain(
-                locale, "risk.modal.grades", low=thresholds.low_max, medium=thresholds.medium_max
-            ),
-        ),
-        ui.select_input(
-            "strategy",
-            plain(locale, "risk.field.strategy"),
-            [(s, plain(locale, f"risk.strategy.{s}")) for s in STRATEGIES],
-            initial=defaults.strategy or "reduce",
-        ),
+        *_scales(form, defaults.probability, defaults.impact, hint=grades),
+        form.choice("strategy", "risk.strategy", STRATEGIES, initial=defaults.strategy or "reduce"),
     ]
     if team:
         blocks.append(
-            ui.user_input(
-                "owner_id",
-                plain(locale, "risk.field.owner"),
-                initial=defaults.owner_id,
-                optional=True,
-            )
+            form.user("owner_id", label="owner", initial=defaults.owner_id, optional=True)
         )
+    code = project.code if project is not None else "ERP"
     blocks += [
-        ui.text_input(
+        form.paragraph(
             "actions",
-            plain(locale, "risk.field.actions"),
             initial=defaults.actions or None,
-            multiline=True,
-            optional=True,
             max_length=3000,
             hint=plain(locale, "risk.modal.actions_hint"),
         ),
-        ui.date_input(
-            "review_on",
-            plain(locale, "risk.field.review_on"),
-            initial=defaults.review_on if isinstance(defaults.review_on, date) else None,
-            optional=True,
-        ),
-        ui.users_input("key_user_ids", plain(locale, "risk.field.key_users"), optional=True),
-        ui.text_input(
+        form.date("review_on", optional=True),
+        form.users("key_user_ids", label="key_users", optional=True),
+        form.text(
             "issue_refs",
-            plain(locale, "risk.field.issues"),
+            label="issues",
             initial=defaults.issue_refs or None,
             optional=True,
             max_length=500,
@@ -182,87 +150,49 @@ def new_risk_modal(
     ]
     if team:
         blocks.append(
-            ui.checkboxes_input(
+            form.checkboxes(
                 "visible_in_channel",
-                plain(locale, "risk.field.visibility"),
-                [("yes", plain(locale, "risk.field.visible_in_channel"))],
+                [("yes", form.label("visible_in_channel"))],
+                label="visibility",
             )
         )
-    return ui.modal(
-        callback_id=RiskId.NEW_MODAL,
-        title=plain(locale, "risk.modal.new_title"),
-        submit=plain(locale, "common.save"),
-        close=plain(locale, "common.cancel"),
-        blocks=blocks,
-        private_metadata=metadata,
-    )
+    return NEW_MODAL(locale, blocks, metadata)
 
 
-def _risk_modal(
-    locale: str, risk: Risk, callback_id: str, title: str, submit: str, fields: list[Any]
-) -> dict[str, Any]:
+def _risk_modal(locale: str, modal: ui.Modal, risk: Risk, fields: list[Any]) -> dict[str, Any]:
     """A form about one risk: what it is about, its fields, the risk and version it was opened
     on (an old version is refused when it is submitted)."""
-    return ui.modal(
-        callback_id=callback_id,
-        title=plain(locale, title),
-        submit=plain(locale, submit),
-        close=plain(locale, "common.cancel"),
-        private_metadata={"risk_id": risk.id, "version": risk.version},
-        blocks=[
-            ui.section(t(locale, "risk.modal.about", ref=risk_ref(risk), title=risk.title)),
-            *fields,
+    about = ui.section(t(locale, "risk.modal.about", ref=risk_ref(risk), title=risk.title))
+    return modal(locale, [about, *fields], {"risk_id": risk.id, "version": risk.version})
+
+
+def assess_modal(locale: str, project: Project, risk: Risk) -> dict[str, Any]:
+    form = ui.Fields(locale, "risk")
+    return _risk_modal(
+        locale,
+        ASSESS_MODAL,
+        risk,
+        [
+            *_scales(form, risk.probability, risk.impact),
+            form.paragraph("note", max_length=NOTE_LIMIT),
+            form.date("review_on", label="next_review", initial=risk.review_on, optional=True),
         ],
     )
 
 
-def assess_modal(locale: str, project: Project, risk: Risk) -> dict[str, Any]:
-    scales = [
-        ui.select_input(
-            what,
-            plain(locale, f"risk.field.{what}"),
-            _scale_choices(locale, what),
-            initial=str(getattr(risk, what)),
-        )
-        for what in ("probability", "impact")
-    ]
-    note = ui.text_input(
-        "note",
-        plain(locale, "risk.field.note"),
-        multiline=True,
-        optional=True,
-        max_length=NOTE_LIMIT,
-    )
-    review = ui.date_input(
-        "review_on", plain(locale, "risk.field.next_review"), initial=risk.review_on, optional=True
-    )
-    return _risk_modal(
-        locale,
-        risk,
-        RiskId.ASSESS_MODAL,
-        "risk.modal.assess_title",
-        "common.save",
-        [*scales, note, review],
-    )
-
-
 def close_modal(locale: str, project: Project, risk: Risk) -> dict[str, Any]:
-    reason = ui.text_input(
-        "reason", plain(locale, "risk.field.reason"), multiline=True, max_length=REASON_LIMIT
-    )
-    return _risk_modal(
-        locale, risk, RiskId.CLOSE_MODAL, "risk.modal.close_title", "risk.verb.close", [reason]
-    )
+    form = ui.Fields(locale, "risk")
+    reason = form.text("reason", multiline=True, max_length=REASON_LIMIT)
+    return _risk_modal(locale, CLOSE_MODAL, risk, [reason])
 
 
 def action_modal(locale: str, project: Project, risk: Risk) -> dict[str, Any]:
+    form = ui.Fields(locale, "risk")
     fields = [
-        ui.text_input("text", plain(locale, "risk.field.action"), max_length=ACTION_LIMIT),
-        ui.user_input("owner_id", plain(locale, "risk.field.action_owner"), optional=True),
+        form.text("text", label="action", max_length=ACTION_LIMIT),
+        form.user("owner_id", label="action_owner", optional=True),
     ]
-    return _risk_modal(
-        locale, risk, RiskId.ACTION_MODAL, "risk.modal.action_title", "common.save", fields
-    )
+    return _risk_modal(locale, ACTION_MODAL, risk, fields)
 
 
 # ---------------------------------------------------------------------------------- the card
