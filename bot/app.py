@@ -18,6 +18,7 @@ from handlers import digest as digest_listeners
 from handlers import issues as issue_listeners
 from handlers import meetings as meeting_listeners
 from handlers import polls as poll_listeners
+from handlers import risks as risk_listeners
 from handlers import trainings as training_listeners
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ LISTENER_MODULES: tuple[Any, ...] = (
     commplan,
     engagement,
     meeting_listeners,
+    risk_listeners,
     digest_listeners,
 )
 

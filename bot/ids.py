@@ -44,6 +44,24 @@ class IssueId(StrEnum):
     DETAIL_MODAL = "issue_detail"
 
 
+class RiskId(StrEnum):
+    """Callbacks and actions of the risk register (``bot/views/risks.py``, ``handlers/risks.py``).
+    A card's buttons carry ``<risk id>:<version>``; an action's button its action id."""
+
+    NEW_MODAL = "risk_new"
+    ASSESS_MODAL = "risk_assess"
+    CLOSE_MODAL = "risk_close"
+    ACTION_MODAL = "risk_action"
+    LOG_FROM_MESSAGE = "log_risk_from_message"
+    ASSESS = "risk_do_assess"
+    CLOSE = "risk_do_close"
+    REOPEN = "risk_do_reopen"
+    ADD_ACTION = "risk_do_action"
+    ACTION_TO_ISSUE = "risk_action_to_issue"
+    OPEN = "risk_open"
+    LIST_PAGE = "risk_list_page"
+
+
 class PollId(StrEnum):
     """Callbacks and actions of polls (``bot/views/polls.py``, ``handlers/polls.py``)."""
 

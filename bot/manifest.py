@@ -32,6 +32,10 @@ COMMAND_DESCRIPTIONS = {
         "Meetings with key users: invitations, RSVP, reminders, outcomes",
         "new [CODE] | list [CODE] [week|all] | ID | cancel ID | reschedule ID | help",
     ),
+    "risk": (
+        "The project's risk register: raise, assess, act, close",
+        "new | list [CODE] [open|all|high|mine] | ID | assess ID | close ID | export | help",
+    ),
     "digest": (
         "The weekly digest: preview, send now, settings",
         "preview [CODE] | send [CODE] | settings [CODE] | help",
@@ -45,12 +49,14 @@ ACTIVE_COMMANDS: list[str] = [
     "poll",
     "training",
     "meeting",
+    "risk",
     "digest",
 ]
 # Message shortcuts: (callback id, catalog key of the name and the description), named in the
 # workspace's language (LIAISON_LOCALE). Capabilities add theirs here.
 MESSAGE_SHORTCUTS: list[tuple[str, str]] = [
     ("log_issue_from_message", "issues.shortcut"),
+    ("log_risk_from_message", "risk.shortcut"),
 ]
 # The bot token's OAuth scopes, declared in the manifest and asked for by the OAuth install flow.
 BOT_SCOPES = (
@@ -79,6 +85,7 @@ CAPABILITY_PHRASES = {
     "training": "trainings and readiness",
     "poll": "satisfaction polls with trends",
     "meeting": "a communication plan, meetings with reminders and engagement tracking",
+    "risk": "a project risk register with assessments, owners and review reminders",
     "digest": "a weekly digest for the project managers",
 }
 # Capabilities that post to a project's channel, in the order the channel greeting names them.

@@ -16,7 +16,16 @@ SLACK_API_URL = "https://slack.com/api/"
 SUPPORTED_LOCALES = ("en", "zh-CN")
 SECRET_FIELDS = ("bot_token", "signing_secret", "app_token", "client_secret", "encryption_keys")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-COMMAND_NAMES = ("project", "keyuser", "issue", "training", "poll", "meeting", "digest")
+COMMAND_NAMES = (
+    "project",
+    "keyuser",
+    "issue",
+    "training",
+    "poll",
+    "meeting",
+    "risk",
+    "digest",
+)
 _COMMAND_RE = re.compile(r"^/[a-z0-9][a-z0-9_-]{0,31}$")
 # 32 bytes in url-safe base64: 43 characters and one optional "=" of padding.
 _FERNET_KEY_RE = re.compile(r"[A-Za-z0-9_-]{43}=?")

@@ -17,6 +17,7 @@ from bot.jobs import digest as digest_jobs
 from bot.jobs import issues as issue_jobs
 from bot.jobs import meetings as meeting_jobs
 from bot.jobs import polls as poll_jobs
+from bot.jobs import risks as risk_jobs
 from bot.jobs import trainings as training_jobs
 from bot.logs import tagged
 from bot.runtime import Runtime
@@ -60,6 +61,7 @@ JOB_TABLE: list[JobSpec] = [
     JobSpec("plan_due", meeting_jobs.plan_due, timedelta(minutes=5)),
     JobSpec("engagement_nudges", meeting_jobs.engagement_nudges, timedelta(minutes=30)),
     JobSpec("digests", digest_jobs.send_digests, timedelta(minutes=5)),
+    JobSpec("risk_reviews", risk_jobs.remind_reviews, timedelta(minutes=15)),
     JobSpec("deliver_outbox", deliver_outbox, timedelta(seconds=15)),
 ]
 

@@ -41,6 +41,15 @@ from storage.models.polls import (
     QuestionKind,
     Recurrence,
 )
+from storage.models.risks import (
+    Risk,
+    RiskAction,
+    RiskAssessment,
+    RiskHistory,
+    RiskLink,
+    RiskSettings,
+    RiskStatus,
+)
 from storage.models.trainings import (
     PracticalAssessment,
     QuizAttempt,
@@ -89,6 +98,13 @@ __all__ = [
     "QuizQuestion",
     "QuizRound",
     "RateBucket",
+    "Risk",
+    "RiskAction",
+    "RiskAssessment",
+    "RiskHistory",
+    "RiskLink",
+    "RiskSettings",
+    "RiskStatus",
     "Recurrence",
     "PracticalAssessment",
     "ProcessedRequest",

@@ -1,0 +1,427 @@
+"""Risk forms, the risk's card with its buttons, lists and DMs (pure builders: data in, Block
+Kit out)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from markupsafe import Markup
+from slack_sdk.models.blocks import Block
+
+from bot.i18n import has_key, plain, t
+from bot.ids import RiskId
+from bot.services.risks import (
+    ACTION_LIMIT,
+    DESCRIPTION_LIMIT,
+    MODULE_LIMIT,
+    NOTE_LIMIT,
+    REASON_LIMIT,
+    SCALE,
+    STRATEGIES,
+    TITLE_LIMIT,
+    Detail,
+    RiskInput,
+    RiskPage,
+    Thresholds,
+    risk_ref,
+)
+from bot.views import common as ui
+from storage.models import Project, Risk, RiskAssessment, RiskHistory
+
+LIST_PAGE_SIZE = 15
+GRADE_EMOJI = {
+    "low": ":large_green_circle:",
+    "medium": ":large_yellow_circle:",
+    "high": ":red_circle:",
+}
+HISTORY_SHOWN = 10
+ACTION_BUTTONS = 5  # open actions with an "→ issue" button each; the rest are plain lines
+
+
+def card_value(risk: Risk) -> str:
+    return f"{risk.id}:{risk.version}"
+
+
+def grade_label(locale: str, grade: str) -> str:
+    return GRADE_EMOJI.get(grade, "") + " " + plain(locale, f"risk.grade.{grade}")
+
+
+def category_label(locale: str, category: str) -> str:
+    key = f"risk.category.{category}"
+    return plain(locale, key) if has_key(key) else category  # a project's own: as named
+
+
+def level_text(locale: str, risk: Risk, grade: str) -> str:
+    return t(
+        locale,
+        "risk.card.level",
+        probability=risk.probability,
+        impact=risk.impact,
+        level=risk.level,
+        grade=Markup(grade_label(locale, grade)),
+    )
+
+
+SCALE_VALUES = [str(n) for n in SCALE]
+NEW_MODAL = ui.Modal(RiskId.NEW_MODAL, "risk.modal.new_title", "common.save")
+ASSESS_MODAL = ui.Modal(RiskId.ASSESS_MODAL, "risk.modal.assess_title", "common.save")
+CLOSE_MODAL = ui.Modal(RiskId.CLOSE_MODAL, "risk.modal.close_title", "risk.verb.close")
+ACTION_MODAL = ui.Modal(RiskId.ACTION_MODAL, "risk.modal.action_title", "common.save")
+
+
+# -------------------------------------------------------------------------------- the forms
+
+
+def _scales(form: ui.Fields, probability: Any, impact: Any, **options: Any) -> list[Any]:
+    """The probability and impact selects, 1–5, each value with its words."""
+    chosen = {"probability": probability, "impact": impact}
+    return [
+        form.choice(
+            what,
+            f"risk.{what}",
+            SCALE_VALUES,
+            initial=str(chosen[what]) if chosen[what] else None,
+            **(options if what == "impact" else {}),
+        )
+        for what in ("probability", "impact")
+    ]
+
+
+def new_risk_modal(
+    locale: str,
+    *,
+    projects: list[Project],
+    project: Project | None,
+    defaults: RiskInput,
+    categories: tuple[str, ...],
+    team: bool,
+    thresholds: Thresholds,
+) -> dict[str, Any]:
+    """Raise a risk. A key user's form has no owner or channel choice (the team sets them)."""
+    form = ui.Fields(locale, "risk")
+    metadata: dict[str, Any] = {}
+    if project is not None:
+        metadata["project_id"] = project.id
+        blocks: list[Any] = [ui.context(t(locale, "risk.modal.raising_in", code=project.code))]
+    else:
+        blocks = [form.project(projects)]
+    grades = plain(
+        locale, "risk.modal.grades", low=thresholds.low_max, medium=thresholds.medium_max
+    )
+    blocks += [
+        form.text("title", initial=defaults.title or None, max_length=TITLE_LIMIT),
+        form.paragraph(
+            "description", initial=defaults.description or None, max_length=DESCRIPTION_LIMIT
+        ),
+        form.select(
+            "category",
+            [(c, category_label(locale, c)) for c in categories],
+            initial=defaults.category or None,
+        ),
+        form.text(
+            "module", initial=defaults.module or None, optional=True, max_length=MODULE_LIMIT
+        ),
+        *_scales(form, defaults.probability, defaults.impact, hint=grades),
+        form.choice("strategy", "risk.strategy", STRATEGIES, initial=defaults.strategy or "reduce"),
+    ]
+    if team:
+        blocks.append(
+            form.user("owner_id", label="owner", initial=defaults.owner_id, optional=True)
+        )
+    code = project.code if project is not None else "ERP"
+    blocks += [
+        form.paragraph(
+            "actions",
+            initial=defaults.actions or None,
+            max_length=3000,
+            hint=plain(locale, "risk.modal.actions_hint"),
+        ),
+        form.date("review_on", optional=True),
+        form.users("key_user_ids", label="key_users", optional=True),
+        form.text(
+            "issue_refs",
+            label="issues",
+            initial=defaults.issue_refs or None,
+            optional=True,
+            max_length=500,
+            placeholder=plain(locale, "risk.modal.issues_hint", code=code),
+        ),
+    ]
+    if team:
+        blocks.append(
+            form.checkboxes(
+                "visible_in_channel",
+                [("yes", form.label("visible_in_channel"))],
+                label="visibility",
+            )
+        )
+    return NEW_MODAL(locale, blocks, metadata)
+
+
+def _risk_modal(locale: str, modal: ui.Modal, risk: Risk, fields: list[Any]) -> dict[str, Any]:
+    """A form about one risk: what it is about, its fields, the risk and version it was opened
+    on (an old version is refused when it is submitted)."""
+    about = ui.section(t(locale, "risk.modal.about", ref=risk_ref(risk), title=risk.title))
+    return modal(locale, [about, *fields], {"risk_id": risk.id, "version": risk.version})
+
+
+def assess_modal(locale: str, project: Project, risk: Risk) -> dict[str, Any]:
+    form = ui.Fields(locale, "risk")
+    return _risk_modal(
+        locale,
+        ASSESS_MODAL,
+        risk,
+        [
+            *_scales(form, risk.probability, risk.impact),
+            form.paragraph("note", max_length=NOTE_LIMIT),
+            form.date("review_on", label="next_review", initial=risk.review_on, optional=True),
+        ],
+    )
+
+
+def close_modal(locale: str, project: Project, risk: Risk) -> dict[str, Any]:
+    form = ui.Fields(locale, "risk")
+    reason = form.text("reason", multiline=True, max_length=REASON_LIMIT)
+    return _risk_modal(locale, CLOSE_MODAL, risk, [reason])
+
+
+def action_modal(locale: str, project: Project, risk: Risk) -> dict[str, Any]:
+    form = ui.Fields(locale, "risk")
+    fields = [
+        form.text("text", label="action", max_length=ACTION_LIMIT),
+        form.user("owner_id", label="action_owner", optional=True),
+    ]
+    return _risk_modal(locale, ACTION_MODAL, risk, fields)
+
+
+# ---------------------------------------------------------------------------------- the card
+
+
+def history_line(locale: str, entry: RiskHistory, assessment: RiskAssessment | None) -> str:
+    when = entry.at.date().isoformat()
+    if entry.action in ("raised", "assessed") and assessment is not None:
+        return t(
+            locale,
+            f"risk.history.{entry.action}",
+            when=when,
+            by=entry.actor_id,
+            probability=assessment.probability,
+            impact=assessment.impact,
+            level=assessment.level,
+            grade=plain(locale, f"risk.grade.{assessment.grade}"),
+            note=assessment.note or "",
+        )
+    detail = entry.detail or {}
+    return t(
+        locale,
+        f"risk.history.{entry.action}",
+        when=when,
+        by=entry.actor_id,
+        owner=detail.get("owner") or "",
+        text=detail.get("text") or detail.get("reason") or "",
+        issue=detail.get("issue") or "",
+    )
+
+
+def risk_card(locale: str, found: Detail) -> dict[str, Any]:
+    """A risk with its assessments, actions and history, and the buttons the person may use."""
+    risk, project = found.risk, found.project
+    ref = risk_ref(risk)
+    title = plain(locale, "risk.card.title", ref=ref, code=project.code, title=risk.title)
+    blocks: list[Block] = [ui.header(title)]
+    if risk.description:
+        blocks.append(ui.section(t(locale, "errors.plain", text=risk.description)))
+    items = [
+        level_text(locale, risk, found.grade),
+        t(locale, "risk.card.status", status=plain(locale, f"risk.status.{risk.status}")),
+        t(locale, "risk.card.category", category=category_label(locale, risk.category)),
+        t(locale, "risk.card.module", module=risk.module or "—"),
+        t(locale, "risk.card.owner", owner=risk.owner_id),
+        t(locale, "risk.card.strategy", strategy=plain(locale, f"risk.strategy.{risk.strategy}")),
+        t(locale, "risk.card.review", review=risk.review_on.isoformat() if risk.review_on else ""),
+    ]
+    if found.key_users:
+        items.append(t(locale, "risk.card.key_users", people=found.key_users))
+    if found.linked_issues:
+        refs = [found.issue_refs[ident] for ident in found.linked_issues]
+        items.append(t(locale, "risk.card.issues", refs=", ".join(refs)))
+    blocks.append(ui.fields(items))
+    if risk.closed_reason:
+        blocks.append(ui.section(t(locale, "risk.card.closed_reason", text=risk.closed_reason)))
+    open_risk = risk.status == "open"
+    if found.actions:
+        blocks.append(ui.section(t(locale, "risk.card.actions_title", count=len(found.actions))))
+        buttons_left = ACTION_BUTTONS if (found.can_manage and open_risk) else 0
+        plain_lines = []
+        for action in found.actions:
+            line = t(
+                locale,
+                "risk.card.action_line",
+                text=action.text,
+                owner=action.owner_id,
+                issue=found.issue_refs.get(action.issue_id or 0, ""),
+            )
+            if action.issue_id is None and buttons_left:
+                buttons_left -= 1
+                button = ui.button(
+                    plain(locale, "risk.verb.to_issue"), RiskId.ACTION_TO_ISSUE, str(action.id)
+                )
+                blocks.append(
+                    ui.section(line, accessory=button, block_id=f"risk_action_{action.id}")
+                )
+            else:
+                plain_lines.append(line)
+        blocks += ui.line_sections(plain_lines)
+    assessments = iter(found.assessments)
+    lines = []
+    for entry in found.history:
+        assessment = next(assessments, None) if entry.action in ("raised", "assessed") else None
+        lines.append(history_line(locale, entry, assessment))
+    if lines:
+        shown = lines[-HISTORY_SHOWN:]
+        blocks.append(ui.section(t(locale, "risk.card.history_title")))
+        blocks += ui.line_sections(shown)
+        if len(lines) > len(shown):
+            blocks.append(ui.context(t(locale, "common.more", count=len(lines) - len(shown))))
+    blocks.append(
+        ui.context(t(locale, "risk.card.raised", ref=ref, by=risk.created_by, code=project.code))
+    )
+    buttons = []
+    value = card_value(risk)
+    if open_risk and found.can_assess:
+        buttons.append(
+            ui.button(plain(locale, "risk.verb.assess"), RiskId.ASSESS, value, style="primary")
+        )
+        buttons.append(ui.button(plain(locale, "risk.verb.action"), RiskId.ADD_ACTION, value))
+    if found.can_manage:
+        if open_risk:
+            buttons.append(ui.button(plain(locale, "risk.verb.close"), RiskId.CLOSE, value))
+        else:
+            buttons.append(ui.button(plain(locale, "risk.verb.reopen"), RiskId.REOPEN, value))
+    if buttons:
+        blocks.append(ui.actions(*buttons, block_id=f"risk_{risk.id}"))
+    return ui.message(title, blocks)
+
+
+# ------------------------------------------------------------------------------ answers
+
+
+def change_text(locale: str, project: Project, risk: Risk, what: str, **extra: Any) -> str:
+    """The answer to a change, for the person who made it."""
+    return t(
+        locale,
+        f"risk.done.{what}",
+        ref=risk_ref(risk),
+        code=project.code,
+        title=risk.title,
+        **extra,
+    )
+
+
+def assessed_text(locale: str, project: Project, risk: Risk, grade: str) -> str:
+    return change_text(
+        locale, project, risk, "assessed", level=Markup(level_text(locale, risk, grade))
+    )
+
+
+# ------------------------------------------------------------------------------ lists
+
+
+def risk_line(locale: str, risk: Risk, grades: Thresholds) -> str:
+    return t(
+        locale,
+        "risk.list.line",
+        ref=risk_ref(risk),
+        title=risk.title,
+        level=risk.level,
+        grade=Markup(grade_label(locale, grades.grade(risk.level))),
+        owner=risk.owner_id,
+        review=risk.review_on.isoformat() if risk.review_on else "",
+        closed=risk.status != "open",
+    )
+
+
+def list_message(locale: str, found: RiskPage, command: str) -> dict[str, Any]:
+    project = found.project
+    title = t(
+        locale,
+        "risk.list.title",
+        code=project.code,
+        scope=plain(locale, f"risk.list.scope_{found.scope}"),
+        count=found.total,
+    )
+    blocks: list[Block] = [ui.section(title)]
+    if not found.items:
+        blocks.append(ui.context(t(locale, "risk.list.empty", command=command)))
+        return ui.message(title, blocks)
+    blocks += ui.line_sections([risk_line(locale, r, found.thresholds) for r in found.items])
+    blocks.append(ui.context(t(locale, "risk.list.hint", command=command, code=project.code)))
+    if found.pages > 1:
+        buttons = []
+        for step, label in ((-1, "previous"), (1, "next")):
+            target = found.page + step
+            if 1 <= target <= found.pages:
+                buttons.append(
+                    ui.button(
+                        plain(locale, f"risk.list.{label}"),
+                        f"{RiskId.LIST_PAGE}_{label}",
+                        f"{project.id}|{found.scope}|{target}",
+                    )
+                )
+        blocks.append(ui.context(t(locale, "risk.list.page", page=found.page, pages=found.pages)))
+        blocks.append(ui.actions(*buttons, block_id="risk_list_pages"))
+    return ui.message(title, blocks)
+
+
+# ----------------------------------------------------------------------------- DMs
+
+
+def _open_button(locale: str, risk: Risk) -> Any:
+    return ui.button(plain(locale, "risk.open"), RiskId.OPEN, str(risk.id))
+
+
+def high_dm(locale: str, project: Project, risk: Risk, by: str | None) -> dict[str, Any]:
+    """To each PM: a risk of their project has become high."""
+    text = t(
+        locale,
+        "risk.high.text",
+        ref=risk_ref(risk),
+        code=project.code,
+        title=risk.title,
+        level=risk.level,
+        probability=risk.probability,
+        impact=risk.impact,
+        by=by,
+        owner=risk.owner_id,
+    )
+    section = ui.section(text, accessory=_open_button(locale, risk), block_id=f"risk_{risk.id}")
+    return ui.message(text, [section])
+
+
+REVIEW_LINES = 30
+
+
+def review_dm(locale: str, items: list[tuple[Risk, Project]], today: date) -> dict[str, Any]:
+    """One DM per owner per day listing every risk of theirs whose review is due."""
+    shown = items[:REVIEW_LINES]
+    title = t(locale, "risk.review.title", count=len(items))
+    lines = [
+        t(
+            locale,
+            "risk.review.line",
+            ref=risk_ref(risk),
+            code=project.code,
+            title=risk.title,
+            level=risk.level,
+            due=risk.review_on.isoformat() if risk.review_on else "",
+            days=(today - risk.review_on).days if risk.review_on else 0,
+        )
+        for risk, project in shown
+    ]
+    blocks: list[Block] = [ui.section(title), *ui.line_sections(lines)]
+    if len(items) > len(shown):
+        blocks.append(ui.context(t(locale, "common.more", count=len(items) - len(shown))))
+    risk, project = shown[0]
+    blocks.append(ui.context(t(locale, "risk.review.hint", ref=risk.number, code=project.code)))
+    return ui.message(title, blocks)
