@@ -614,7 +614,7 @@ class SlackEmulator:
         ceiling = self._ceilings.get(method)
         if ceiling is None:
             return None
-        now = time.monotonic()
+        now = self.limiter.monotonic()
         recent = self._recent.setdefault(method, deque())
         while recent and now - recent[0] >= 1.0:
             recent.popleft()
