@@ -6,12 +6,15 @@ from __future__ import annotations
 import io
 import logging
 import os
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401 - registers every table
@@ -69,6 +72,35 @@ def postgres_url() -> str | None:
     return url
 
 
+def worker_database(url: str, worker: str) -> str:
+    """The PostgreSQL database of one parallel test worker (``pytest -n 2``): ``<db>_gw0``,
+    ``<db>_gw1``…, so that workers never truncate each other's tables. Created, empty, when it
+    does not exist yet, through the server's ``postgres`` maintenance database."""
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    maintenance = parsed.set(drivername="postgresql+psycopg", database="postgres")
+    engine = create_engine(maintenance, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if exists is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A parallel worker tests on its own PostgreSQL database: from here on TEST_DATABASE_URL
+    names it, for the fixtures, for the tests that read it and for the processes they start."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("TEST_DATABASE_URL")
+    if worker and url:
+        os.environ["TEST_DATABASE_URL"] = worker_database(url, worker)
+
+
 @pytest.fixture(scope="session")
 def _postgres() -> Iterator[Database | None]:
     url = postgres_url()
@@ -79,13 +111,36 @@ def _postgres() -> Iterator[Database | None]:
     with database.engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
+        # A throwaway database: a commit need not wait until the disk has it.
+        name = database.engine.url.database
+        connection.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    database.dispose()  # new connections take the setting
     upgrade(database.engine)
     yield database
     database.dispose()
 
 
+def _throwaway(dbapi_connection: Any, _record: Any) -> None:
+    """A test's SQLite file is thrown away: a commit need not wait until the disk has it."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite store with every table, made once: each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("template") / "liaison-test.db"
+    database = Database(f"sqlite:///{path}")
+    SQLModel.metadata.create_all(database.engine)
+    database.dispose()  # the last connection closed: the WAL is folded into the file
+    return path
+
+
 @pytest.fixture
-def database(_postgres: Database | None, tmp_path: Path) -> Iterator[Database]:
+def database(
+    _postgres: Database | None, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Database]:
     """The store under test: PostgreSQL when TEST_DATABASE_URL is set, else a fresh SQLite file."""
     if _postgres is not None:
         tables = ", ".join(f'"{name}"' for name in SQLModel.metadata.tables)
@@ -93,8 +148,10 @@ def database(_postgres: Database | None, tmp_path: Path) -> Iterator[Database]:
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         yield _postgres
         return
-    database = Database(f"sqlite:///{tmp_path / 'liaison-test.db'}")
-    SQLModel.metadata.create_all(database.engine)
+    path = tmp_path / "liaison-test.db"
+    shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+    database = Database(f"sqlite:///{path}")
+    event.listen(database.engine, "connect", _throwaway)
     yield database
     database.dispose()
 
