@@ -7,7 +7,8 @@ import io
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -252,3 +253,30 @@ def log_output() -> Iterator[io.StringIO]:
     for handler in saved[0]:
         root.addHandler(handler)
     root.setLevel(saved[1])
+
+
+@dataclass(frozen=True)
+class PlayedDemo:
+    text: str  # what the demo printed
+    folder: Path  # where its database (demo.db) and charts are
+
+
+@pytest.fixture(scope="session")
+def played_demo(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], PlayedDemo]:
+    """``played_demo(locale)``: the demo played once per language and test session (each act's
+    test reads its part of the same transcript), with its database in a folder of its own."""
+    plays: dict[str, PlayedDemo] = {}
+
+    def play(locale: str) -> PlayedDemo:
+        if locale not in plays:
+            from bot.demo import run_demo
+            from bot.settings import load_settings
+
+            folder = tmp_path_factory.mktemp(f"demo-{locale}")
+            out = io.StringIO()
+            settings = load_settings({"LIAISON_LOCALE": locale})
+            assert run_demo(database_path=str(folder / "demo.db"), settings=settings, out=out) == 0
+            plays[locale] = PlayedDemo(out.getvalue(), folder)
+        return plays[locale]
+
+    return play
