@@ -93,6 +93,25 @@ def worker_database(url: str, worker: str) -> str:
     return parsed.set(database=name).render_as_string(hide_password=False)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--skip-slow",
+        action="store_true",
+        help="skip the drills marked slow (several processes, kill -9; a minute or more); "
+        "CI runs them",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--skip-slow`` skips the tests marked ``slow``, each reported as skipped with the reason."""
+    if not config.getoption("--skip-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow drill, skipped by --skip-slow (CI runs it)")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """A parallel worker tests on its own PostgreSQL database: from here on TEST_DATABASE_URL
     names it, for the fixtures, for the tests that read it and for the processes they start."""
