@@ -140,6 +140,21 @@ def _postgres() -> Iterator[Database | None]:
     database.dispose()
 
 
+# Children before parents, so that no foreign key is broken on the way.
+_EMPTY_TABLES = "; ".join(
+    f'DELETE FROM "{table.name}"' for table in reversed(SQLModel.metadata.sorted_tables)
+)
+# The sequences of those tables' serial and identity columns start again at 1.
+_RESTART_SEQUENCES = (
+    "SELECT setval(s.oid, 1, false) FROM pg_class s "
+    "JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i') "
+    "JOIN pg_class t ON t.oid = d.refobjid "
+    "WHERE s.relkind = 'S' AND t.relnamespace = 'public'::regnamespace AND t.relname IN ("
+    + ", ".join(f"'{name}'" for name in SQLModel.metadata.tables)
+    + ")"
+)
+
+
 def _throwaway(dbapi_connection: Any, _record: Any) -> None:
     """A test's SQLite file is thrown away: a commit need not wait until the disk has it."""
     cursor = dbapi_connection.cursor()
@@ -163,9 +178,11 @@ def database(
 ) -> Iterator[Database]:
     """The store under test: PostgreSQL when TEST_DATABASE_URL is set, else a fresh SQLite file."""
     if _postgres is not None:
-        tables = ", ".join(f'"{name}"' for name in SQLModel.metadata.tables)
+        # Emptied as TRUNCATE ... RESTART IDENTITY would, but faster on a few rows: TRUNCATE
+        # replaces every table's files (a tenth of a second per test).
         with _postgres.engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            connection.execute(text(_EMPTY_TABLES))
+            connection.execute(text(_RESTART_SEQUENCES))
         yield _postgres
         return
     path = tmp_path / "liaison-test.db"
