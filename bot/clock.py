@@ -82,6 +82,30 @@ class SimulatedClock:
         return cls(datetime.fromisoformat(start), float(anchor), float(speed), until)
 
 
+class ClockTime:
+    """``monotonic()`` and ``sleep()`` read from a clock instead of the machine's: the send pacer
+    and the emulator's rate windows of a demo or a test, so that waiting for a rate limit costs no
+    real time.
+
+    The seconds are the clock's own (moving it forward refills every bucket, as a day passing
+    would), plus what was slept. Sleeping does not move the clock itself: whoever owns the clock
+    decides what the time is; a sleep only moves the pacer's view of it forward. Thread-safe.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.slept = 0.0
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        with self._lock:
+            return self.clock.now().timestamp() + self.slept
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.slept += max(0.0, seconds)
+
+
 def as_utc(value: datetime) -> datetime:
     """Databases hand back naive (SQLite) or aware (PostgreSQL) datetimes: compare in UTC."""
     if value.tzinfo is None:

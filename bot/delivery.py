@@ -108,6 +108,13 @@ DEFAULT_RATES: dict[str, tuple[float, float]] = {
     "files.list": (50 / 60, 10.0),
 }
 PER_CHANNEL_RATE: tuple[float, float] = (1.0, 4.0)  # chat.postMessage per channel
+
+
+def scaled_rates(scale: float) -> dict[str, tuple[float, float]]:
+    """The default rates times ``scale`` (the setting ``rate_scale``), bursts unchanged."""
+    return {method: (rate * scale, burst) for method, (rate, burst) in DEFAULT_RATES.items()}
+
+
 MIN_WAIT = 0.001  # seconds; a shorter wait could be lost in the clock's float rounding
 
 

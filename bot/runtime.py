@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.clock import Clock, SystemClock
-from bot.delivery import DEFAULT_RATES, Pacer, Sender, SharedPacer
+from bot.delivery import Pacer, Sender, SharedPacer, scaled_rates
 from bot.services.context import Ctx
 from bot.settings import Settings
 from storage.db import Database
@@ -46,8 +46,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         if self.pacer is None:
-            scale = self.settings.rate_scale
-            rates = {m: (rate * scale, burst) for m, (rate, burst) in DEFAULT_RATES.items()}
+            rates = scaled_rates(self.settings.rate_scale)
             self.pacer = SharedPacer(self.database, rates=rates)
 
     @property

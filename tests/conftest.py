@@ -6,12 +6,16 @@ from __future__ import annotations
 import io
 import logging
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401 - registers every table
@@ -69,6 +73,54 @@ def postgres_url() -> str | None:
     return url
 
 
+def worker_database(url: str, worker: str) -> str:
+    """The PostgreSQL database of one parallel test worker (``pytest -n 2``): ``<db>_gw0``,
+    ``<db>_gw1``…, so that workers never truncate each other's tables. Created, empty, when it
+    does not exist yet, through the server's ``postgres`` maintenance database."""
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    maintenance = parsed.set(drivername="postgresql+psycopg", database="postgres")
+    engine = create_engine(maintenance, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if exists is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--skip-slow",
+        action="store_true",
+        help="skip the drills marked slow (several processes, kill -9; a minute or more); "
+        "CI runs them",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--skip-slow`` skips the tests marked ``slow``, each reported as skipped with the reason."""
+    if not config.getoption("--skip-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow drill, skipped by --skip-slow (CI runs it)")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A parallel worker tests on its own PostgreSQL database: from here on TEST_DATABASE_URL
+    names it, for the fixtures, for the tests that read it and for the processes they start."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("TEST_DATABASE_URL")
+    if worker and url:
+        os.environ["TEST_DATABASE_URL"] = worker_database(url, worker)
+
+
 @pytest.fixture(scope="session")
 def _postgres() -> Iterator[Database | None]:
     url = postgres_url()
@@ -79,22 +131,64 @@ def _postgres() -> Iterator[Database | None]:
     with database.engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
+        # A throwaway database: a commit need not wait until the disk has it.
+        name = database.engine.url.database
+        connection.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    database.dispose()  # new connections take the setting
     upgrade(database.engine)
     yield database
     database.dispose()
 
 
+# Children before parents, so that no foreign key is broken on the way.
+_EMPTY_TABLES = "; ".join(
+    f'DELETE FROM "{table.name}"' for table in reversed(SQLModel.metadata.sorted_tables)
+)
+# The sequences of those tables' serial and identity columns start again at 1.
+_RESTART_SEQUENCES = (
+    "SELECT setval(s.oid, 1, false) FROM pg_class s "
+    "JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i') "
+    "JOIN pg_class t ON t.oid = d.refobjid "
+    "WHERE s.relkind = 'S' AND t.relnamespace = 'public'::regnamespace AND t.relname IN ("
+    + ", ".join(f"'{name}'" for name in SQLModel.metadata.tables)
+    + ")"
+)
+
+
+def _throwaway(dbapi_connection: Any, _record: Any) -> None:
+    """A test's SQLite file is thrown away: a commit need not wait until the disk has it."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite store with every table, made once: each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("template") / "liaison-test.db"
+    database = Database(f"sqlite:///{path}")
+    SQLModel.metadata.create_all(database.engine)
+    database.dispose()  # the last connection closed: the WAL is folded into the file
+    return path
+
+
 @pytest.fixture
-def database(_postgres: Database | None, tmp_path: Path) -> Iterator[Database]:
+def database(
+    _postgres: Database | None, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Database]:
     """The store under test: PostgreSQL when TEST_DATABASE_URL is set, else a fresh SQLite file."""
     if _postgres is not None:
-        tables = ", ".join(f'"{name}"' for name in SQLModel.metadata.tables)
+        # Emptied as TRUNCATE ... RESTART IDENTITY would, but faster on a few rows: TRUNCATE
+        # replaces every table's files (a tenth of a second per test).
         with _postgres.engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            connection.execute(text(_EMPTY_TABLES))
+            connection.execute(text(_RESTART_SEQUENCES))
         yield _postgres
         return
-    database = Database(f"sqlite:///{tmp_path / 'liaison-test.db'}")
-    SQLModel.metadata.create_all(database.engine)
+    path = tmp_path / "liaison-test.db"
+    shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+    database = Database(f"sqlite:///{path}")
+    event.listen(database.engine, "connect", _throwaway)
     yield database
     database.dispose()
 
@@ -195,3 +289,30 @@ def log_output() -> Iterator[io.StringIO]:
     for handler in saved[0]:
         root.addHandler(handler)
     root.setLevel(saved[1])
+
+
+@dataclass(frozen=True)
+class PlayedDemo:
+    text: str  # what the demo printed
+    folder: Path  # where its database (demo.db) and charts are
+
+
+@pytest.fixture(scope="session")
+def played_demo(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], PlayedDemo]:
+    """``played_demo(locale)``: the demo played once per language and test session (each act's
+    test reads its part of the same transcript), with its database in a folder of its own."""
+    plays: dict[str, PlayedDemo] = {}
+
+    def play(locale: str) -> PlayedDemo:
+        if locale not in plays:
+            from bot.demo import run_demo
+            from bot.settings import load_settings
+
+            folder = tmp_path_factory.mktemp(f"demo-{locale}")
+            out = io.StringIO()
+            settings = load_settings({"LIAISON_LOCALE": locale})
+            assert run_demo(database_path=str(folder / "demo.db"), settings=settings, out=out) == 0
+            plays[locale] = PlayedDemo(out.getvalue(), folder)
+        return plays[locale]
+
+    return play

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
+from collections.abc import Callable
 
-from bot.demo import run_demo
-from bot.settings import load_settings
+from tests.conftest import PlayedDemo
 
 
-def test_demo_runs_end_to_end(tmp_path: Path) -> None:
-    out = io.StringIO()
-    database = tmp_path / "demo.db"
-    assert run_demo(database_path=str(database), settings=load_settings({}), out=out) == 0
-    text = out.getvalue()
+def test_demo_runs_end_to_end(played_demo: Callable[[str], PlayedDemo]) -> None:
+    played = played_demo("en")  # run_demo returned 0
+    database = played.folder / "demo.db"
+    text = played.text
     assert "Key users of ERP (6)" in text
     assert "Only the project managers of ERP" in text
     assert "now has the standard curriculum (4 modules)" in text

@@ -3,19 +3,15 @@ and escalated once when the clock moves."""
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
+from collections.abc import Callable
 
-from bot.demo import run_demo
-from bot.settings import load_settings
+from tests.conftest import PlayedDemo
 
 
-def test_demo_issue_act_shows_each_message_as_people_saw_it(tmp_path: Path) -> None:
-    out = io.StringIO()
-    assert (
-        run_demo(database_path=str(tmp_path / "demo.db"), settings=load_settings({}), out=out) == 0
-    )
-    text = out.getvalue()
+def test_demo_issue_act_shows_each_message_as_people_saw_it(
+    played_demo: Callable[[str], PlayedDemo],
+) -> None:
+    text = played_demo("en").text  # run_demo returned 0
     act = text[text.index("key users' issues, from report to rated resolution") :]
     assert "ERP-1 · Goods receipt for PO 4500012345 fails in MIGO" in act
     assert "original message" in act  # the shortcut kept the link

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import io
 import re
-from pathlib import Path
+from collections.abc import Callable
 
-from bot.demo import run_demo
-from bot.settings import load_settings
+from tests.conftest import PlayedDemo
 
 
-def _act(tmp_path: Path, locale: str, title: str) -> tuple[str, str]:
-    out = io.StringIO()
-    settings = load_settings({"LIAISON_LOCALE": locale})
-    assert run_demo(database_path=str(tmp_path / "demo.db"), settings=settings, out=out) == 0
-    text = out.getvalue()
+def _act(played: PlayedDemo, title: str) -> tuple[str, str]:
+    text = played.text  # run_demo returned 0
     return text, text[text.index(title) :]
 
 
-def test_demo_meetings_act_plans_meets_reports_and_nudges(tmp_path: Path) -> None:
-    text, act = _act(tmp_path, "en", "Act 4 — the communication plan")
+def test_demo_meetings_act_plans_meets_reports_and_nudges(
+    played_demo: Callable[[str], PlayedDemo],
+) -> None:
+    text, act = _act(played_demo("en"), "Act 4 — the communication plan")
     assert "*Steering review* for Sponsors · Every month (same weekday) · Meeting" in act
     assert "A repeating meeting needs an end" in act
     assert "is planned as a series of 6" in act
@@ -36,8 +33,8 @@ def test_demo_meetings_act_plans_meets_reports_and_nudges(tmp_path: Path) -> Non
     assert "Slack rules broken (Block Kit limits, scopes, late acks): 0" in text
 
 
-def test_demo_meetings_act_in_chinese(tmp_path: Path) -> None:
-    text, act = _act(tmp_path, "zh-CN", "第四幕：沟通计划")
+def test_demo_meetings_act_in_chinese(played_demo: Callable[[str], PlayedDemo]) -> None:
+    text, act = _act(played_demo("zh-CN"), "第四幕：沟通计划")
     assert "沟通计划 · ERP" in act and "使用现成计划" in act
     assert "会议：SD/MM 工作会议" in act
     assert "提醒：SD/MM 工作会议 将在 24 小时后开始。" in act

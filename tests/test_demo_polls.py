@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import re
-from pathlib import Path
+from collections.abc import Callable
 
-from bot.demo import run_demo
-from bot.settings import load_settings
+from tests.conftest import PlayedDemo
 
 
-def test_demo_poll_act_shows_reminders_results_trend_and_saves_the_chart(tmp_path: Path) -> None:
-    out = io.StringIO()
-    database = tmp_path / "demo.db"
-    assert run_demo(database_path=str(database), settings=load_settings({}), out=out) == 0
-    text = out.getvalue()
+def test_demo_poll_act_shows_reminders_results_trend_and_saves_the_chart(
+    played_demo: Callable[[str], PlayedDemo],
+) -> None:
+    played = played_demo("en")  # run_demo returned 0
+    text, tmp_path = played.text, played.folder
     assert "A reminder: *Monthly key-user satisfaction*" in text
     assert "*4 of 6* answered (67%)" in text
     # The round's date depends on the acts played before this one; the figures do not.

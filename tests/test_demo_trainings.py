@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
+from collections.abc import Callable
 
-from bot.demo import run_demo
-from bot.settings import load_settings
+from tests.conftest import PlayedDemo
 
 
-def test_demo_trainings_act_plays_in_chinese(tmp_path: Path) -> None:
-    out = io.StringIO()
-    database = tmp_path / "demo.db"
-    settings = load_settings({"LIAISON_LOCALE": "zh-CN"})
-    assert run_demo(database_path=str(database), settings=settings, out=out) == 0
-    text = out.getvalue()
+def test_demo_trainings_act_plays_in_chinese(played_demo: Callable[[str], PlayedDemo]) -> None:
+    played = played_demo("zh-CN")  # run_demo returned 0
+    text, tmp_path = played.text, played.folder
     act = text[text.index("第五幕") :]
     assert "*ERP* 已采用标准课程体系（4 个模块）" in act
     assert "候补名单" in act  # the third to accept waits

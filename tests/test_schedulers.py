@@ -11,6 +11,7 @@ from bot.emulator.drill import run_drill
 from storage.db import Database
 
 
+@pytest.mark.slow
 def test_three_schedulers_survive_a_killed_leader_and_a_lost_connection(
     database: Database, tmp_path: Path
 ) -> None:

@@ -21,12 +21,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
+from contextvars import ContextVar
 from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import Ack, App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from bot.emulator import limits
@@ -36,6 +37,30 @@ logger = logging.getLogger(__name__)
 
 LISTENER_WAIT_SECONDS = 30.0
 VERIFICATION_TOKEN = "legacy-verification-token"  # Slack still sends the deprecated token
+# Bolt waits this long for a listener's ack() before it gives up on it (its default).
+BOLT_ACK_TIMEOUT = 3.0
+
+
+class _SignalledAck(Ack):
+    """Bolt's ``ack``, which also says when it was called (or its listener ended without it).
+
+    Bolt's request thread polls for the ack of a listener running in the executor every 10 ms;
+    ``TrackingExecutor`` instead blocks that thread on this signal, so a request is answered the
+    moment its listener acks, as with a real server, and a test spends no time polling."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.settled = threading.Event()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            self.settled.set()
+
+
+# The ack of the request being dispatched in this thread (set by ``InProcess``).
+_dispatching: ContextVar[_SignalledAck | None] = ContextVar("dispatching", default=None)
 
 
 class TrackingExecutor(Executor):
@@ -50,6 +75,12 @@ class TrackingExecutor(Executor):
         future = self._pool.submit(fn, *args, **kwargs)
         with self._lock:
             self._futures.append(future)
+        ack = _dispatching.get()
+        if ack is not None and not ack.settled.is_set():
+            # Submitted by Bolt's request thread: return once the listener acked (or ended), so
+            # that Bolt finds the ack at once instead of polling for it.
+            future.add_done_callback(lambda _: ack.settled.set())
+            ack.settled.wait(BOLT_ACK_TIMEOUT)
         return future
 
     def pending(self) -> list[Future[Any]]:
@@ -128,7 +159,14 @@ class InProcess:
         self.app = app
 
     def __call__(self, request: SlackRequest) -> DriverResponse:
-        response = self.app.dispatch(BoltRequest(body=request.raw_body, headers=request.headers))
+        bolt_request = BoltRequest(body=request.raw_body, headers=request.headers)
+        ack = _SignalledAck()
+        bolt_request.context["ack"] = ack
+        token = _dispatching.set(ack)
+        try:
+            response = self.app.dispatch(bolt_request)
+        finally:
+            _dispatching.reset(token)
         return _parsed(response.status, response.body or "", dict(response.headers))
 
 

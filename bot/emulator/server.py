@@ -205,7 +205,7 @@ class SlackEmulator:
         self.workspace.base_url = f"http://{host}:{port}/"
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # quick shutdown between tests
+            kwargs={"poll_interval": 0.01},  # quick shutdown between tests
             name="slack-emulator",
             daemon=True,
         )
@@ -614,7 +614,7 @@ class SlackEmulator:
         ceiling = self._ceilings.get(method)
         if ceiling is None:
             return None
-        now = time.monotonic()
+        now = self.limiter.monotonic()
         recent = self._recent.setdefault(method, deque())
         while recent and now - recent[0] >= 1.0:
             recent.popleft()
