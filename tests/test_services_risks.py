@@ -19,7 +19,7 @@ from bot.services.projects import ProjectInput
 from bot.services.risks import RiskInput
 from bot.settings import Settings
 from storage.db import Database
-from storage.models import Project, Risk, RiskAssessment
+from storage.models import Project, Risk, RiskAssessment, RiskSettings
 from tests.conftest import KEY_USERS, OTHER_TEAM, OUTSIDER, PM, TEAM
 
 ANNA, BEN = KEY_USERS[0], KEY_USERS[1]
@@ -99,7 +99,7 @@ def test_a_risk_is_numbered_per_project_with_its_first_assessment(ctx: Ctx) -> N
 
 def test_thresholds_are_the_projects_own(ctx: Ctx) -> None:
     project = make_project(ctx)
-    row = service.settings_row(ctx, project)
+    row = projects.settings_row(ctx, RiskSettings, project)
     row.low_max, row.medium_max = 2, 6
     ctx.session.add(row)
     change = raise_one(ctx, project, probability=2, impact=4)

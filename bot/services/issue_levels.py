@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
-
 from bot.errors import Msg, ValidationError
 from bot.services import projects as project_service
 from bot.services.context import Ctx
@@ -38,22 +36,6 @@ class ServiceLevels:
     first_response_hours: dict[str, int]
     resolution_days: dict[str, int]
     auto_close_days: int
-
-
-def _settings_row(ctx: Ctx, project: Project, *, lock: bool = False) -> IssueSettings:
-    query = ctx.select(IssueSettings).where(IssueSettings.project_id == project.id)
-    if lock:
-        query = query.with_for_update()
-    row = ctx.session.exec(query).first()
-    if row is None:
-        try:
-            # Two first issues of a project at once: one insert wins, the other reads its row.
-            with ctx.session.begin_nested():
-                ctx.session.add(IssueSettings(team_id=ctx.team_id, project_id=project.id or 0))
-        except IntegrityError:
-            pass
-        row = ctx.session.exec(query).one()
-    return row
 
 
 def service_levels(ctx: Ctx, project: Project) -> ServiceLevels:
@@ -92,7 +74,7 @@ def set_service_levels(
         errors["auto_close_days"] = Msg("issues.errors.auto_close_range")
     if errors:
         raise ValidationError(errors)
-    row = _settings_row(ctx, project)
+    row = project_service.settings_row(ctx, IssueSettings, project)
     if first_response_hours:
         row.first_response_hours = {**row.first_response_hours, **first_response_hours}
     if resolution_days:

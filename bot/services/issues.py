@@ -25,7 +25,6 @@ from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.issue_levels import (
     PRIORITIES,
-    _settings_row,
     end_of_local_day,
     local_today,
     service_levels,
@@ -33,6 +32,7 @@ from bot.services.issue_levels import (
 from storage.models import (
     Issue,
     IssueHistory,
+    IssueSettings,
     IssueStatus,
     KeyUser,
     Project,
@@ -312,7 +312,7 @@ def create_issue(*, ctx: Ctx, project: Project, data: IssueInput) -> Change:
     if errors:
         raise ValidationError(errors)
     levels = service_levels(ctx, project)
-    settings = _settings_row(ctx, project, lock=True)
+    settings = project_service.settings_row(ctx, IssueSettings, project, lock=True)
     number = settings.next_number
     settings.next_number = number + 1
     ctx.session.add(settings)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlmodel import col, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel, col, or_, select
 
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.services.context import Ctx
@@ -351,3 +353,24 @@ def resolve_project(ctx: Ctx, code: str | None, channel_id: str | None = None) -
     if len(managed) == 1:
         return managed[0]
     raise NotFound(Msg("errors.project_code_needed"))
+
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+def settings_row(ctx: Ctx, model: type[Row], project: Project, *, lock: bool = False) -> Row:
+    """A project's one row of a per-project settings table (its counters, its thresholds),
+    made on first use; locked for update when it hands out the next number."""
+    query = ctx.select(model).where(model.project_id == project.id)  # type: ignore[attr-defined]
+    if lock:
+        query = query.with_for_update()
+    row = ctx.session.exec(query).first()
+    if row is None:
+        try:
+            # Two first records of a project at once: one insert wins, the other reads its row.
+            with ctx.session.begin_nested():
+                ctx.session.add(model(team_id=ctx.team_id, project_id=project.id or 0))
+        except IntegrityError:
+            pass
+        row = ctx.session.exec(query).one()
+    return row

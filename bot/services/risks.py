@@ -22,7 +22,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 
 from bot.csvutil import write_csv
@@ -106,22 +105,6 @@ def level_of(probability: int, impact: int) -> int:
 def risk_ref(risk: Risk) -> str:
     """How a risk is named to people: its per-project number, as `/risk 3` takes it."""
     return f"#{risk.number}"
-
-
-def settings_row(ctx: Ctx, project: Project, *, lock: bool = False) -> RiskSettings:
-    query = ctx.select(RiskSettings).where(RiskSettings.project_id == project.id)
-    if lock:
-        query = query.with_for_update()
-    row = ctx.session.exec(query).first()
-    if row is None:
-        try:
-            # Two first risks of a project at once: one insert wins, the other reads its row.
-            with ctx.session.begin_nested():
-                ctx.session.add(RiskSettings(team_id=ctx.team_id, project_id=project.id or 0))
-        except IntegrityError:
-            pass
-        row = ctx.session.exec(query).one()
-    return row
 
 
 def thresholds(ctx: Ctx, project: Project) -> Thresholds:
@@ -374,7 +357,7 @@ def create_risk(*, ctx: Ctx, project: Project, data: RiskInput) -> Change:
     values = _clean(ctx, project, data)
     actions, key_users = values.pop("actions"), values.pop("key_users")
     issues = values.pop("issues")
-    settings = settings_row(ctx, project, lock=True)
+    settings = project_service.settings_row(ctx, RiskSettings, project, lock=True)
     number = settings.next_number
     settings.next_number = number + 1
     ctx.session.add(settings)
