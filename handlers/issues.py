@@ -340,20 +340,7 @@ def service_levels(call: CommandCall) -> str:
 
 def export(call: CommandCall) -> str:
     """All issues of a project as a CSV file in the person's DMs."""
-    with call.unit() as ctx:
-        project = call.project(ctx)
-        content = service.export_csv(ctx, project)
-        locale, project_code = project.locale, project.code
-        today = issue_levels.local_today(project, ctx.now()).isoformat()
-    dm_channel = call.client.conversations_open(users=call.user_id)["channel"]["id"]
-    call.client.files_upload_v2(
-        channel=dm_channel,
-        content=content,
-        filename=f"{project_code}-issues-{today}.csv",
-        title=t(locale, "issues.export_title", code=project_code),
-        initial_comment=t(locale, "issues.export_comment", code=project_code),
-    )
-    return t(locale, "issues.exported", code=project_code)
+    return call.export("issues", "issues", service.export_csv)
 
 
 # ------------------------------------------------------------------------ the declarations

@@ -22,7 +22,7 @@ from bot.slack_io import display_name, lookup_user, user_profile
 from bot.views import common as ui
 from bot.views import keyusers as views
 from handlers import listeners
-from handlers.common import dm, dm_file, request_id, user_ids_in
+from handlers.common import dm, request_id, user_ids_in
 from handlers.engagement import touch_by_command
 from handlers.listeners import (
     CODE,
@@ -135,20 +135,8 @@ def touch(call: CommandCall) -> str:
 
 
 def export(call: CommandCall) -> str:
-    with call.unit() as ctx:
-        project = call.project(ctx)
-        content = service.export_csv(ctx=ctx, project=project)
-        locale, code = project.locale, project.code
-        today = ctx.now().date().isoformat()
-    dm_file(
-        call.client,
-        call.user_id,
-        content=content,
-        filename=f"{code}-key-users-{today}.csv",
-        title=t(locale, "keyuser.export_title", code=code),
-        initial_comment=t(locale, "keyuser.export_comment", code=code),
-    )
-    return t(locale, "keyuser.exported", code=code)
+    """The register as a CSV file in the person's DMs."""
+    return call.export("keyuser", "key-users", service.export_csv)
 
 
 def open_import(call: CommandCall) -> None:

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -50,6 +51,7 @@ from handlers.common import (
     MENTION_RE,
     CsvDownloadFailed,
     dm,
+    dm_file,
     error_text,
     locale_without_store,
     open_modal,
@@ -234,6 +236,25 @@ class CommandCall(Call):
 
     def open(self, view: dict[str, Any]) -> None:
         open_modal(self.client, self.trigger_id, view)
+
+    def export(self, catalog: str, name: str, export: Callable[[Ctx, Project], str]) -> str:
+        """A project's records as a CSV file in the person's DMs, named for the project and its
+        local day (`ERP-issues-2026-12-07.csv`); `<catalog>.export_title`, `.export_comment` and
+        `.exported` say what it is."""
+        with self.unit() as ctx:
+            project = self.project(ctx)
+            content = export(ctx, project)
+            today = ctx.now().astimezone(ZoneInfo(project.timezone)).date().isoformat()
+        locale, code = project.locale, project.code
+        dm_file(
+            self.client,
+            self.user_id,
+            content=content,
+            filename=f"{code}-{name}-{today}.csv",
+            title=t(locale, f"{catalog}.export_title", code=code),
+            initial_comment=t(locale, f"{catalog}.export_comment", code=code),
+        )
+        return t(locale, f"{catalog}.exported", code=code)
 
     def open_form(self, form: Form, **build: Any) -> None:
         """Open a form that asks which project (`project_choice`), in that project's language."""

@@ -9,7 +9,6 @@ from typing import Any
 from slack_bolt import App
 
 from bot.errors import Msg, PermissionDenied, ValidationError
-from bot.i18n import t
 from bot.ids import RiskId
 from bot.jobs import issues as issue_notices
 from bot.jobs import risks as notices
@@ -20,7 +19,7 @@ from bot.services.context import Ctx
 from bot.views import common as ui
 from bot.views import risks as views
 from handlers import listeners
-from handlers.common import dm, dm_file, person_locale, request_id, user_ids_in
+from handlers.common import dm, person_locale, request_id, user_ids_in
 from handlers.listeners import (
     CODE,
     NUMBER,
@@ -211,20 +210,7 @@ add_action = change(
 
 def export(call: CommandCall) -> str:
     """Every risk of a project as a CSV file in the person's DMs."""
-    with call.unit() as ctx:
-        project = call.project(ctx)
-        content = service.export_csv(ctx, project)
-        locale, code = project.locale, project.code
-        today = service.local_today(project, ctx.now()).isoformat()
-    dm_file(
-        call.client,
-        call.user_id,
-        content=content,
-        filename=f"{code}-risks-{today}.csv",
-        title=t(locale, "risk.export_title", code=code),
-        initial_comment=t(locale, "risk.export_comment", code=code),
-    )
-    return t(locale, "risk.exported", code=code)
+    return call.export("risk", "risks", service.export_csv)
 
 
 # ---------------------------------------------------------------------- forms about one risk
