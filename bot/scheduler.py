@@ -237,10 +237,11 @@ def run_forever(runtime: Runtime, stop: threading.Event | None = None) -> int:
             continue
         announced = False
         started = time.monotonic()
-        log.info("scheduler leads: running %d jobs", len(JOB_TABLE))
         scheduler = build_scheduler(runtime, SteadyScheduler, leadership)
         try:
             scheduler.start()  # stores the job table: the database may have gone meanwhile
+            # Said once the jobs run: a stop asked for after this line finds a started scheduler.
+            log.info("scheduler leads: running %d jobs", len(JOB_TABLE))
             while not stop.is_set() and leadership.check():
                 stop.wait(min(wait, 5.0))
         except (KeyboardInterrupt, SystemExit):
