@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
@@ -26,15 +25,15 @@ from bot.delivery import (
     enqueue_many,
     rows_by_key,
 )
+from bot.jobs.teams import daily_lists, per_team
 from bot.runtime import Runtime
-from bot.services import issue_followup, issue_levels
+from bot.services import issue_followup
 from bot.services import issues as service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import issues as views
 from storage.models import Issue, OutboxMessage, Project, Workspace
 
-REMINDER_HOUR = 9  # owners are reminded from 09:00 in their project's timezone
 # Up to this many escalations of one project in one run are also noted in each issue's thread.
 THREAD_NOTES = 20
 
@@ -157,28 +156,17 @@ def message_refs(ctx: Ctx, issues: list[Issue]) -> dict[int, tuple[str, str]]:
 def remind_overdue_owners(runtime: Runtime) -> dict[str, Any]:
     """Once a day per owner: one DM listing every overdue issue they own (unless snoozed), from
     09:00 in the timezone of the project of their most overdue issue."""
-    reminded = 0
     now = runtime.clock.now()
-    for team_id in _team_ids(runtime):
-        with runtime.unit(team_id) as ctx:
-            messages: list[Outgoing] = []
-            for owner_id, items in issue_followup.reminders_due(ctx).items():
-                project = items[0][1]
-                local_now = now.astimezone(ZoneInfo(project.timezone))
-                if local_now.hour < REMINDER_HOUR:
-                    continue
-                day = local_now.date()
-                payload = views.reminder_dm(project.locale, owner_id, items, day, project.timezone)
-                messages.append(
-                    Outgoing(
-                        key=f"reminder:{team_id}:{owner_id}:{day.isoformat()}",
-                        payload={"channel": owner_id, **payload},
-                        subject=f"reminder:{owner_id}",
-                        expires_at=issue_levels.end_of_local_day(project, day),  # the day's list
-                    )
-                )
-            reminded += len(enqueue_many(ctx.session, team_id=team_id, messages=messages, now=now))
-    return {"reminded": reminded}
+
+    def remind(ctx: Ctx) -> list[str]:
+        def render(owner_id: str, items: list[Any], day: date) -> dict[str, Any]:
+            project = items[0][1]
+            return views.reminder_dm(project.locale, owner_id, items, day, project.timezone)
+
+        due = issue_followup.reminders_due(ctx)
+        return daily_lists(ctx, now, due, kind="reminder", render=render)
+
+    return {"reminded": per_team(runtime, _team_ids(runtime), remind)}
 
 
 def escalate_breaches(runtime: Runtime) -> dict[str, Any]:

@@ -8,22 +8,19 @@ one DM a day listing their risks whose review is due.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import col
 
 from bot.delivery import NOTICE_LIFETIME, Outgoing, enqueue_many
-from bot.jobs.teams import per_team, teams_where
+from bot.jobs.teams import daily_lists, per_team, teams_where
 from bot.runtime import Runtime
 from bot.services import projects as project_service
 from bot.services import risks as service
 from bot.services.context import Ctx
 from bot.views import risks as views
 from storage.models import Risk, RiskStatus
-
-REVIEW_HOUR = 9  # owners are reminded from 09:00 in their project's timezone
 
 
 def announce_high(ctx: Ctx, change: service.Change) -> list[str]:
@@ -61,20 +58,7 @@ def remind_reviews(runtime: Runtime) -> dict[str, Any]:
 
 
 def queue_reviews(ctx: Ctx, now: datetime) -> list[str]:
-    messages: list[Outgoing] = []
-    for owner_id, items in service.reviews_due(ctx).items():
-        project = items[0][1]
-        local_now = now.astimezone(ZoneInfo(project.timezone))
-        if local_now.hour < REVIEW_HOUR:
-            continue
-        day = local_now.date()
-        payload = views.review_dm(project.locale, items, day)
-        messages.append(
-            Outgoing(
-                key=f"risk-review:{ctx.team_id}:{owner_id}:{day.isoformat()}",
-                payload={"channel": owner_id, **payload},
-                subject=f"risk-review:{owner_id}",
-                expires_at=now + NOTICE_LIFETIME,  # tomorrow brings a fresh list
-            )
-        )
-    return enqueue_many(ctx.session, team_id=ctx.team_id, messages=messages, now=now)
+    def render(owner_id: str, items: list[Any], day: date) -> dict[str, Any]:
+        return views.review_dm(items[0][1].locale, items, day)
+
+    return daily_lists(ctx, now, service.reviews_due(ctx), kind="risk-review", render=render)

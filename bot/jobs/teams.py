@@ -1,16 +1,24 @@
 """What the per-workspace jobs share: find the workspaces with something due, then run the
-service's work in one unit of work per workspace and count what it did."""
+service's work in one unit of work per workspace and count what it did; and the one DM a day
+that lists what is due for each person."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sized
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from bot.delivery import Outgoing, enqueue_many
 from bot.runtime import Runtime
 from bot.services.context import Ctx
+from bot.services.issue_levels import end_of_local_day
+from storage.models import Project
+
+# A person's list of what is due reaches them from 09:00 in their project's timezone.
+DAILY_LIST_HOUR = 9
 
 
 def teams_where(runtime: Runtime, team_id: Any, *conditions: Any) -> list[str]:
@@ -33,3 +41,33 @@ def per_team(runtime: Runtime, teams: Iterable[str], work: Callable[[Ctx], Sized
         with runtime.unit(team_id) as ctx:
             done += len(work(ctx))
     return done
+
+
+def daily_lists(
+    ctx: Ctx,
+    now: datetime,
+    due: dict[str, list[Any]],
+    *,
+    kind: str,
+    render: Callable[[str, list[Any], date], dict[str, Any]],
+) -> list[str]:
+    """One DM per person and local day listing what ``due`` holds for them (items whose second
+    member is the project; the first item's project gives the timezone and language), from
+    ``DAILY_LIST_HOUR``; keyed ``<kind>:<team>:<person>:<day>`` so a rerun adds nothing, and gone
+    stale at the day's end (the next day brings a fresh list)."""
+    messages: list[Outgoing] = []
+    for person, items in due.items():
+        project: Project = items[0][1]
+        local_now = now.astimezone(ZoneInfo(project.timezone))
+        if local_now.hour < DAILY_LIST_HOUR:
+            continue
+        day = local_now.date()
+        messages.append(
+            Outgoing(
+                key=f"{kind}:{ctx.team_id}:{person}:{day.isoformat()}",
+                payload={"channel": person, **render(person, items, day)},
+                subject=f"{kind}:{person}",
+                expires_at=end_of_local_day(project, day),
+            )
+        )
+    return enqueue_many(ctx.session, team_id=ctx.team_id, messages=messages, now=now)
