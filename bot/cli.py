@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import tempfile
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -105,7 +107,13 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.oauth_enabled:
         settings.require("bot_token")
     _upgrade(settings)
-    return run_forever(_runtime(settings))
+    # Ctrl-C and SIGTERM ask the loop to stop between steps: an interrupt raised inside a
+    # database call could leave a connection holding SQLite's write lock, and a running job
+    # would then wait on it while the process exits.
+    stop = threading.Event()
+    for asked in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(asked, lambda *_: stop.set())
+    return run_forever(_runtime(settings), stop)
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
