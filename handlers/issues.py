@@ -42,6 +42,7 @@ from handlers.listeners import (
     CommandCall,
     Form,
     FormCall,
+    Right,
     Subcommand,
     clicks,
 )
@@ -100,6 +101,10 @@ def permalink(client: WebClient, channel: str | None, ts: str | None) -> str | N
 # ------------------------------------------------------------------------------ logging
 
 
+# Who may log an issue in a project: its PMs, team and key users (service.can_log).
+LOGGERS = Right("anyone", service.can_log, "issues.errors.cannot_log", "issues.errors.no_projects")
+
+
 def open_new_form(
     call: Call,
     trigger_id: str,
@@ -120,16 +125,7 @@ def open_new_form(
             project = project_service.get_project(ctx, code)
         else:
             project = project_service.project_for_channel(ctx, channel_id)
-        if project is not None:
-            if not service.can_log(ctx, project):
-                raise PermissionDenied(Msg("issues.errors.cannot_log", code=project.code))
-            projects = [project]
-        else:
-            projects = [p for p in project_service.list_projects(ctx) if service.can_log(ctx, p)]
-            if not projects:
-                raise NotFound(Msg("issues.errors.no_projects"))
-            if len(projects) == 1:
-                project = projects[0]
+        project, projects = LOGGERS.choice(ctx, project, call.runtime.settings.command("project"))
         reporter_choice = any(
             service.roles_of(ctx, p, None, ctx.actor_id) & {"pm", "team"} for p in projects
         )

@@ -85,6 +85,18 @@ class Right:
             raise PermissionDenied(Msg(self.refusal, code=project.code))
         return project
 
+    def choice(
+        self, ctx: Ctx, project: Project | None, project_command: str
+    ) -> tuple[Project | None, list[Project]]:
+        """For a form that asks which project: the one given (checked), else every project this
+        right allows the person (the only one chosen for them)."""
+        if project is not None:
+            return self.check(ctx, project), [project]
+        projects = [p for p in project_service.list_projects(ctx) if self.allows(ctx, p)]
+        if not projects:
+            raise NotFound(Msg(self.nothing, command=project_command))
+        return (projects[0] if len(projects) == 1 else None), projects
+
 
 ANYONE = Right("anyone", lambda ctx, project: True)
 PM = Right("pm", project_service.can_manage)
@@ -225,14 +237,7 @@ class CommandCall(Call):
             if code
             else project_service.project_for_channel(ctx, self.channel_id)
         )
-        if project is not None:
-            return self.sub.who.check(ctx, project), [project]
-        projects = [p for p in project_service.list_projects(ctx) if self.sub.who.allows(ctx, p)]
-        if not projects:
-            raise NotFound(
-                Msg(self.sub.who.nothing, command=self.runtime.settings.command("project"))
-            )
-        return (projects[0] if len(projects) == 1 else None), projects
+        return self.sub.who.choice(ctx, project, self.runtime.settings.command("project"))
 
     def open(self, view: dict[str, Any]) -> None:
         open_modal(self.client, self.trigger_id, view)
