@@ -83,7 +83,7 @@ class ChangeId(StrEnum):
     SEND = "change_do_send"
     IMPLEMENTED = "change_do_implemented"
     VERIFIED = "change_do_verified"
-    SPAWN_ISSUE = "change_spawn_issue"
+    SPAWN_ISSUE = "change_spawn_issue"  # one a module: ``change_spawn_issue_<n>``
     SPAWN_TRAINING = "change_spawn_training"
     SPAWN_PLAN = "change_spawn_plan"
     OPEN = "change_open"

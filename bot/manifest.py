@@ -95,7 +95,7 @@ CAPABILITY_PHRASES = {
     "digest": "a weekly digest for the project managers",
 }
 # Capabilities that post to a project's channel, in the order the channel greeting names them.
-CHANNEL_POSTS = ("issue", "training", "meeting", "digest")
+CHANNEL_POSTS = ("issue", "training", "meeting", "change", "digest")
 
 
 def built_capabilities() -> list[str]:

@@ -39,6 +39,7 @@ from handlers.listeners import (
 )
 from storage.models import ChangeRequest, Project
 
+SPAWN_ISSUE_ACTION = re.compile("^" + re.escape(ChangeId.SPAWN_ISSUE) + r"_\d{1,2}$")
 PAGE_ACTION = re.compile("^" + re.escape(ChangeId.LIST_PAGE) + r"_(previous|next)$")
 CHANGE_TEAM = Right("team", service.is_team, "change.errors.not_team")
 PROPOSERS = Right(
@@ -325,11 +326,11 @@ def turn_list_page(click: Click) -> dict[str, Any]:
         return views.list_message(project.locale, found, click.runtime.settings.command("change"))
 
 
-BUTTONS: dict[str, Act] = {
+BUTTONS: dict[str | re.Pattern[str], Act] = {
     ChangeId.SEND: _send,
     ChangeId.IMPLEMENTED: _mover("implemented"),
     ChangeId.VERIFIED: _mover("verified"),
-    ChangeId.SPAWN_ISSUE: _issue,
+    SPAWN_ISSUE_ACTION: _issue,
     ChangeId.SPAWN_TRAINING: _training,
     ChangeId.SPAWN_PLAN: _plan,
 }

@@ -22,6 +22,10 @@ from bot.views import changes as views
 from storage.models import Approval, ChangeRequest, Project
 
 
+def post_key(change: ChangeRequest) -> str:
+    return f"change:{change.id}:post"
+
+
 def _subject(change: ChangeRequest) -> str:
     return f"change:{change.id}"
 
@@ -51,7 +55,7 @@ def step(ctx: Ctx, done: service.Change) -> list[str]:
     if not project.channel_id:
         people = [change.requested_by, *project_service.pm_ids(ctx, project)]
         return _tell(ctx, done, people, reply, "step")
-    posted = sent_row(ctx.session, key=service.post_key(change))
+    posted = sent_row(ctx.session, key=post_key(change))
     place: dict[str, Any] = {"channel": project.channel_id}
     if posted is not None and posted.channel and posted.ts:
         place = {"channel": posted.channel, "thread_ts": posted.ts}
@@ -87,7 +91,7 @@ def send_for_review(
         post = views.channel_post(project.locale, project, change, service.rule_of(ctx, project))
         done.keys.append(
             ctx.enqueue(
-                service.post_key(change),
+                post_key(change),
                 {"channel": project.channel_id, **post},
                 subject=_subject(change),
                 expires_at=ctx.now() + RECORD_LIFETIME,

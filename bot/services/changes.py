@@ -69,7 +69,8 @@ PROCESSES_LIMIT = fields.limit(ChangeRequest.processes)
 ESTIMATE_LIMIT = fields.limit(ChangeRequest.impact_scope)
 MODULE_LIMIT = fields.limit(ChangeSpawn.module)
 MAX_MODULES = 8
-MAX_HOURS = 1000
+MAX_HOURS = 500
+MODULE_MAX_HOURS = 500  # a curriculum module's planned hours, as its own form bounds them
 PLAN_RULE = "FREQ=DAILY;COUNT=1"  # a plan item told once
 CSV_COLUMNS = (
     "id",
@@ -571,6 +572,10 @@ def spawn_training(*, ctx: Ctx, change: ChangeRequest, project: Project) -> Trai
     if module is None or module.project_id != project.id:
         raise NotFound(Msg("change.errors.training_module"))
     before = module.planned_hours
+    if before + change.training_hours > MODULE_MAX_HOURS:
+        raise ValidationError(
+            {"change": Msg("change.errors.module_hours", module=module.name, most=MODULE_MAX_HOURS)}
+        )
     module.planned_hours = round(before + change.training_hours, 2)
     module.updated_at = ctx.now()
     ctx.session.add(module)

@@ -167,7 +167,7 @@ def history_line(locale: str, project: Project, entry: ChangeHistory) -> str:
         rule=Markup(t(locale, f"approvals.rule.{detail['rule']}")) if detail.get("rule") else "",
         issue=detail.get("issue") or "",
         module=detail.get("module") or "",
-        hours=detail.get("hours") or "",
+        hours=f"{float(detail['hours']):g}" if detail.get("hours") else "",
         modules=", ".join(detail.get("modules") or []),
         count=len(detail.get("deciders") or []),
     )
@@ -255,10 +255,11 @@ def _spawn_buttons(locale: str, found: Detail, value: str) -> list[Any]:
     change = found.change
     done = {(s.kind, s.module) for s in found.spawns}
     buttons = []
-    for module in (change.modules or [""])[:SPAWN_BUTTONS]:
+    for index, module in enumerate((change.modules or [""])[:SPAWN_BUTTONS]):
         if ("issue", module) not in done:
             label = plain(locale, "change.verb.spawn_issue", module=module)
-            buttons.append(ui.button(label, ChangeId.SPAWN_ISSUE, f"{value}:{module}"))
+            action = f"{ChangeId.SPAWN_ISSUE}_{index}"  # action ids are unique in a message
+            buttons.append(ui.button(label, action, f"{value}:{module}"))
     if change.training_module_id and change.training_hours and ("training", "") not in done:
         buttons.append(
             ui.button(
