@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from typing import Any
 
 import pytest
@@ -203,7 +204,11 @@ def test_full_flow_with_every_decision_maker(
     [change] = rows(database, ChangeRequest)
     assert (change.number, change.status, change.modules) == (1, "under_review", ["FI", "MM"])
     [approval] = rows(database, Approval)
-    assert (approval.rule, approval.version, approval.subject_kind) == ("all", change.version, "change")
+    assert (approval.rule, approval.version, approval.subject_kind) == (
+        "all",
+        change.version,
+        "change",
+    )
     assert [d.user_id for d in rows(database, ApprovalDecider)] == [SAM, DORA]
     # Each decision maker is asked by DM, with the rule; the request is posted to the channel.
     for person in (SAM, DORA):
@@ -316,7 +321,9 @@ def test_any_one_approval_is_enough_when_the_project_says_so(
     assert "Only the project managers of ERP" in last_response_text(erp)
     erp.slash_command(PM, "/change", "settings", channel_id=PROJECT_CHANNEL)
     erp.submit_view(PM, {"rule": "any"})
-    assert "Rule: one decision maker's approval is enough" in texts(erp.emulator.dm_messages(PM)[-1:])
+    assert "Rule: one decision maker's approval is enough" in texts(
+        erp.emulator.dm_messages(PM)[-1:]
+    )
     new_change(erp)
     assert "one decision maker's approval is enough" in texts([asked_dm(erp, DORA)])
     post, _ = post_and_thread(erp)
@@ -350,8 +357,9 @@ def test_from_an_issue_of_kind_change_request_in_one_click(
     erp: SlackDriver, database: Database
 ) -> None:
     erp.slash_command(ANNA, "/issue", "new", channel_id=PROJECT_CHANNEL)
-    erp.submit_view(ANNA, {"title": "Need a dunning level 4", "kind": "change_request",
-                           "module": "FI"})
+    erp.submit_view(
+        ANNA, {"title": "Need a dunning level 4", "kind": "change_request", "module": "FI"}
+    )
     erp.slash_command(PM, "/issue", "ERP-1", channel_id=PROJECT_CHANNEL)
     card = last_response(erp)
     assert ChangeId.FROM_ISSUE in buttons(card)
@@ -439,21 +447,23 @@ def test_forged_ids_and_metadata_change_nothing(erp: SlackDriver, database: Data
     view = erp.emulator.top_view(SAM)
     assert erp.submit_view(BEN, {}, view=view).json["response_action"] == "errors"
     for metadata in (
-        '{"approval_id": "x", "answer": "approve", "version": 1}',
-        '{"approval_id": %d, "answer": "veto", "version": 1}' % approval.id,
-        '{"approval_id": %d, "answer": "approve", "version": 7}' % approval.id,
+        {"approval_id": "x", "answer": "approve", "version": 1},
+        {"approval_id": approval.id, "answer": "veto", "version": approval.version},
+        {"approval_id": approval.id, "answer": "approve", "version": approval.version + 5},
     ):
-        forged = {**view, "private_metadata": metadata}
+        forged = {**view, "private_metadata": json.dumps(metadata)}
         assert erp.submit_view(SAM, {}, view=forged).json["response_action"] == "errors"
     assert rows(database, ApprovalAnswer) == []
     # Anna (a key user) forges the card's buttons; nothing moves, nothing is spawned.
     value = f"{change.id}:{change.version}"
-    for action in (ChangeId.SEND, ChangeId.IMPLEMENTED, ChangeId.SPAWN_TRAINING,
-                   ChangeId.SPAWN_PLAN):
+    for action in (
+        ChangeId.SEND,
+        ChangeId.IMPLEMENTED,
+        ChangeId.SPAWN_TRAINING,
+        ChangeId.SPAWN_PLAN,
+    ):
         erp.block_action(ANNA, action, value, channel_id=PROJECT_CHANNEL)
-    erp.block_action(
-        ANNA, f"{ChangeId.SPAWN_ISSUE}_0", value + ":FI", channel_id=PROJECT_CHANNEL
-    )
+    erp.block_action(ANNA, f"{ChangeId.SPAWN_ISSUE}_0", value + ":FI", channel_id=PROJECT_CHANNEL)
     erp.block_action(OUTSIDER, ChangeId.OPEN, str(change.id), channel_id=PROJECT_CHANNEL)
     assert rows(database, Issue) == [] and rows(database, PlanEntry) == []
     assert history(database) == ["proposed", "submitted"]
@@ -514,10 +524,16 @@ def test_home_lists_what_waits_for_whom(
     new_change(erp, title="Second change", deciders=[DORA])
     answer(erp, SAM, ApprovalId.APPROVE)
     # Recomputed: for each request under review, the deciders without a decision.
-    decided = {(a.approval_id, a.user_id) for a in rows(database, ApprovalAnswer)
-               if a.answer in ("approve", "reject")}
-    waiting = [(d.approval_id, d.user_id) for d in rows(database, ApprovalDecider)
-               if (d.approval_id, d.user_id) not in decided]
+    decided = {
+        (a.approval_id, a.user_id)
+        for a in rows(database, ApprovalAnswer)
+        if a.answer in ("approve", "reject")
+    }
+    waiting = [
+        (d.approval_id, d.user_id)
+        for d in rows(database, ApprovalDecider)
+        if (d.approval_id, d.user_id) not in decided
+    ]
     assert [person for _, person in waiting] == [DORA, DORA]
     pm_home = texts([build_home(runtime, TEAM, PM)])
     assert "Change requests waiting" in pm_home

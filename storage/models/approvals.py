@@ -51,9 +51,7 @@ class Approval(SQLModel, table=True):
 class ApprovalDecider(SQLModel, table=True):
     """A person asked to decide one approval."""
 
-    __table_args__ = (
-        UniqueConstraint("approval_id", "user_id", name="uq_approvaldecider_person"),
-    )
+    __table_args__ = (UniqueConstraint("approval_id", "user_id", name="uq_approvaldecider_person"),)
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32, index=True)

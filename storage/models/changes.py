@@ -71,9 +71,7 @@ class ChangeSpawn(SQLModel, table=True):
     """What an approved change spawned, once each: an issue per module, the training hours, the
     communication-plan items (``kind`` issue, training, plan; ``target_id`` the record made)."""
 
-    __table_args__ = (
-        UniqueConstraint("change_id", "kind", "module", name="uq_changespawn_once"),
-    )
+    __table_args__ = (UniqueConstraint("change_id", "kind", "module", name="uq_changespawn_once"),)
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32, index=True)
