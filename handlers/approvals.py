@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.errors import Msg, ValidationError
+from bot.i18n import say
 from bot.ids import ApprovalId
 from bot.runtime import Runtime
 from bot.services import approvals as service
@@ -25,16 +26,21 @@ def _summary(ctx: Ctx, approval: Any) -> service.Summary:
     return service.summaries(ctx, [approval])[approval.id or 0]
 
 
-def open_answer(click: Click) -> None:
-    """A decider's button: the answer form, if the approval is theirs and still takes answers."""
+def open_answer(click: Click) -> str | None:
+    """A decider's button: the answer form, if the approval is theirs and still takes answers;
+    a second decision is refused in words (and the attempt logged)."""
     answer = views.ANSWER_OF_ACTION[ApprovalId(click.action_id)]
     with click.unit() as ctx:
         approval = service.get_approval(ctx, click.value)
         summary = _summary(ctx, approval)
         click.locale = summary.project.locale
         service.require_open(ctx, approval)
+        given = service.earlier_decision(ctx, approval, answer)
+        if given is not None:
+            return say(summary.project.locale, Msg("approvals.errors.decided", given=given))
         view = views.answer_modal(summary.project.locale, approval, summary, answer)
     click.open(view)
+    return None
 
 
 def reopen_ask(click: Click) -> None:

@@ -29,6 +29,7 @@ from storage.models import (
     ApprovalDecider,
     ChangeHistory,
     ChangeRequest,
+    Interaction,
     Issue,
     OutboxMessage,
     PlanEntry,
@@ -224,6 +225,17 @@ def test_full_flow_with_every_decision_maker(
     answer(erp, SAM, ApprovalId.QUESTION, "Which threshold for MM?")
     answer(erp, SAM, ApprovalId.APPROVE, "Fine by me")
     assert rows(database, ChangeRequest)[0].status == "under_review"
+    # A second decision is refused, in words, and the attempt recorded.
+    message = asked_dm(erp, SAM)
+    erp.block_action(SAM, ApprovalId.REJECT, message=message, channel_id=message.get("channel"))
+    assert "You already approved it" in texts(emulator.responses[-1:])
+    assert emulator.top_view(SAM) is None
+    refused = [
+        i for i in rows(database, Interaction) if i.kind == "approval.second_decision_refused"
+    ]
+    assert [(i.actor_id, i.detail["answer"], i.detail["given"]) for i in refused] == [
+        (SAM, "reject", "approve")
+    ]
     _, thread = post_and_thread(erp)
     said = texts(thread)
     assert "asked: Which threshold for MM?" in said and "approved: Fine by me" in said

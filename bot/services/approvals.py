@@ -333,6 +333,23 @@ def require_open(ctx: Ctx, approval: Approval, version: int | None = None) -> No
         raise ValidationError({"comment": Msg("approvals.errors.stale")})
 
 
+def earlier_decision(ctx: Ctx, approval: Approval, answer: str) -> str | None:
+    """The acting person's decision already given, when ``answer`` would be a second one: the
+    attempt is logged (the caller commits it and refuses in words)."""
+    if answer not in DECISIONS:
+        return None
+    given = standing(ctx, approval).decided.get(ctx.actor_id or "")
+    if given is not None:
+        ctx.log(
+            "approval.second_decision_refused",
+            project_id=approval.project_id,
+            approval_id=approval.id,
+            answer=answer,
+            given=given,
+        )
+    return given
+
+
 def answer(
     *,
     ctx: Ctx,
@@ -356,12 +373,8 @@ def answer(
     now_standing = standing(ctx, approval)
     person = ctx.actor_id or ""
     if answer in DECISIONS and person in now_standing.decided:
-        ctx.log(
-            "approval.second_decision_refused",
-            project_id=approval.project_id,
-            approval_id=approval.id,
-            answer=answer,
-        )
+        # Told on the button (``earlier_decision`` records the attempt); a form opened before
+        # the first decision is refused here.
         given = now_standing.decided[person]
         raise ValidationError({"comment": Msg("approvals.errors.decided", given=given)})
     row = ApprovalAnswer(
@@ -478,6 +491,7 @@ __all__ = [
     "Summary",
     "answer",
     "ask",
+    "earlier_decision",
     "get_approval",
     "history",
     "latest",
