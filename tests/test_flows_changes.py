@@ -554,6 +554,13 @@ def test_home_lists_what_waits_for_whom(
     assert dora_home.count("waits for *your* decision") == 2
     sam_home = texts([build_home(runtime, TEAM, SAM)])
     assert "Change requests waiting" not in sam_home
+    # A key user's proposal waits for the team: on the PMs' Home, not on the key user's.
+    erp.slash_command(ANNA, "/change", "new", channel_id=PROJECT_CHANNEL)
+    erp.submit_view(ANNA, {"title": "Payment run twice a week", "reason": "Cash discount"})
+    pm_home = texts([build_home(runtime, TEAM, PM2)])
+    assert f"proposed by <@{ANNA}>, waits to be sent for review" in pm_home
+    assert pm_home.count(f"waits for <@{DORA}>") == 2
+    assert "waits to be sent" not in texts([build_home(runtime, TEAM, ANNA)])
     assert "Change requests waiting" not in texts([build_home(runtime, TEAM, OUTSIDER)])
 
 

@@ -410,14 +410,19 @@ def answer(
 # ------------------------------------------------------------------------- who is waiting
 
 
-def undecided() -> Any:
-    """A select of (approval, decider) for every pending approval and each decider with no
-    decision yet: a domain adds its joins, conditions and LIMIT (one statement)."""
-    decision = exists().where(
+def no_decision() -> Any:
+    """The condition that the decider of an ``ApprovalDecider`` row has not decided (for a
+    domain's own joins)."""
+    return ~exists().where(
         ApprovalAnswer.approval_id == ApprovalDecider.approval_id,
         ApprovalAnswer.user_id == ApprovalDecider.user_id,
         col(ApprovalAnswer.answer).in_(DECISIONS),
     )
+
+
+def undecided() -> Any:
+    """A select of (approval, decider) for every pending approval and each decider with no
+    decision yet: a domain adds its joins, conditions and LIMIT (one statement)."""
     return (
         select(Approval, ApprovalDecider.user_id)
         .join(
@@ -427,7 +432,7 @@ def undecided() -> Any:
                 col(ApprovalDecider.team_id) == col(Approval.team_id),
             ),
         )
-        .where(Approval.status == ApprovalStatus.PENDING, ~decision)
+        .where(Approval.status == ApprovalStatus.PENDING, no_decision())
     )
 
 
@@ -495,6 +500,7 @@ __all__ = [
     "get_approval",
     "history",
     "latest",
+    "no_decision",
     "outcome",
     "register",
     "reminders_due",

@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 
 from bot.csvutil import write_csv
@@ -40,6 +40,7 @@ from storage.models import (
     Approval,
     ApprovalAnswer,
     ApprovalDecider,
+    ApprovalStatus,
     ChangeHistory,
     ChangeRequest,
     ChangeSettings,
@@ -873,25 +874,36 @@ HOME_LIMIT = 20
 
 def waiting(
     ctx: Ctx, user_id: str, managed_ids: list[int], limit: int = HOME_LIMIT
-) -> list[tuple[ChangeRequest, Project, str]]:
-    """The requests under review waiting for a decision of ``user_id``, or in the projects they
-    manage waiting for anyone: (request, project, the decider waited for), oldest ask first. One
-    statement."""
-    whose = col(ApprovalDecider.user_id) == user_id
-    if managed_ids:
-        whose = or_(whose, col(Approval.project_id).in_(managed_ids))
+) -> list[tuple[ChangeRequest, Project, str | None]]:
+    """What waits, for a Home tab: the requests under review waiting for a decision of
+    ``user_id`` or, in the projects they manage, for anyone (request, project, the decider), and
+    the proposals of those projects waiting for the team to send them (the decider None); oldest
+    first. One statement."""
+    managed = col(ChangeRequest.project_id).in_(managed_ids or [0])
+    under_review = and_(
+        ChangeRequest.status == ChangeStatus.UNDER_REVIEW,
+        col(ApprovalDecider.user_id).is_not(None),
+        or_(col(ApprovalDecider.user_id) == user_id, managed),
+    )
+    proposed = and_(ChangeRequest.status == ChangeStatus.PROPOSED, managed)
     rows = ctx.session.exec(
-        approvals.undecided()
-        .add_columns(ChangeRequest, Project)
-        .join(ChangeRequest, col(ChangeRequest.id) == col(Approval.subject_id))
+        select(ChangeRequest, Project, ApprovalDecider.user_id)
         .join(Project, col(Project.id) == col(ChangeRequest.project_id))
-        .where(
-            Approval.team_id == ctx.team_id,
-            Approval.subject_kind == KIND,
-            ChangeRequest.status == ChangeStatus.UNDER_REVIEW,
-            whose,
+        .outerjoin(
+            Approval,
+            and_(
+                col(Approval.subject_id) == col(ChangeRequest.id),
+                col(Approval.team_id) == col(ChangeRequest.team_id),
+                Approval.subject_kind == KIND,
+                Approval.status == ApprovalStatus.PENDING,
+            ),
         )
-        .order_by(col(Approval.asked_at), col(Approval.id), col(ApprovalDecider.id))
+        .outerjoin(
+            ApprovalDecider,
+            and_(col(ApprovalDecider.approval_id) == col(Approval.id), approvals.no_decision()),
+        )
+        .where(ChangeRequest.team_id == ctx.team_id, or_(under_review, proposed))
+        .order_by(col(ChangeRequest.updated_at), col(ChangeRequest.id), col(ApprovalDecider.id))
         .limit(limit)
     ).all()
-    return [(change, project, str(person)) for _, person, change, project in rows]
+    return [(change, project, person) for change, project, person in rows]

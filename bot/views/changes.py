@@ -409,13 +409,15 @@ def list_message(locale: str, found: ChangePage, command: str) -> dict[str, Any]
 
 
 def home_part(
-    locale: str, user_id: str, rows: list[tuple[ChangeRequest, Project, str]]
+    locale: str, user_id: str, rows: list[tuple[ChangeRequest, Project, str | None]]
 ) -> list[Block]:
-    """What waits for the person's decision, then what waits for whom in their projects."""
+    """What waits for the person's decision, then what waits for whom in their projects, then
+    the proposals waiting for the team to send them."""
     mine = [(c, p) for c, p, person in rows if person == user_id]
     others: dict[int, tuple[ChangeRequest, Project, list[str]]] = {}
+    proposals = [(c, p) for c, p, person in rows if person is None]
     for change, project, person in rows:
-        if person != user_id:
+        if person is not None and person != user_id:
             others.setdefault(change.id or 0, (change, project, []))[2].append(person)
     lines = [
         t(locale, "change.home.yours", ref=change_ref(c), code=p.code, title=c.title)
@@ -431,6 +433,17 @@ def home_part(
             people=people,
         )
         for c, p, people in list(others.values())[:HOME_SHOWN]
+    ]
+    lines += [
+        t(
+            locale,
+            "change.home.proposed",
+            ref=change_ref(c),
+            code=p.code,
+            title=c.title,
+            by=c.created_by,
+        )
+        for c, p in proposals[:HOME_SHOWN]
     ]
     if not lines:
         return []
