@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import String, and_, cast, func, or_
 from sqlmodel import col, select
 
 from bot.csvutil import write_csv
@@ -767,15 +767,9 @@ def _visible(ctx: Ctx, project: Project) -> list[Any]:
         # The modules list is JSON: matched by its text, case-insensitively, then checked again
         # in Python for the page shown (`can_see`).
         needle = f'%"{own.module.strip().lower()}"%'
-        mine.append(func.lower(func.cast(ChangeRequest.modules, _text_type())).like(needle))
+        mine.append(func.lower(cast(ChangeRequest.modules, String)).like(needle))
     conditions.append(or_(*mine))
     return conditions
-
-
-def _text_type() -> Any:
-    from sqlalchemy import String
-
-    return String()
 
 
 def list_changes(
