@@ -586,3 +586,22 @@ def test_a_chinese_project_speaks_chinese(slack: SlackDriver, database: Database
 
 def asked_dm_zh(slack: SlackDriver, user: str) -> dict[str, Any]:
     return [m for m in slack.emulator.dm_messages(user) if "作出决定" in str(m.get("text"))][-1]
+
+
+def test_without_a_project_channel_every_step_goes_by_dm(
+    slack: SlackDriver, database: Database, runtime: Runtime
+) -> None:
+    from bot.services.keyusers import KeyUserInput, add_key_user
+    from tests.digest_helpers import make_project
+
+    with runtime.unit(TEAM, PM) as ctx:
+        project = make_project(ctx, channel=None, key_users=[])
+        add_key_user(ctx=ctx, project=project, data=KeyUserInput(user_id=SAM, role="sponsor"))
+    slack.slash_command(PM, "/change", "new ERP")
+    slack.submit_view(PM, {"title": "No channel change", "reason": "Because"})
+    said = texts(slack.emulator.dm_messages(PM))
+    assert "sent for review by" in said and "now _under review_" in said
+    answer(slack, SAM, ApprovalId.APPROVE, "Go")
+    said = texts(slack.emulator.dm_messages(PM)[-2:])
+    assert f"<@{SAM}> approved: Go" in said and "*approved*" in said
+    assert rows(database, ChangeRequest)[0].status == "approved"
