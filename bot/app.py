@@ -12,7 +12,9 @@ from bot.logs import ContextExecutor, tag_request
 from bot.manifest import BOT_SCOPES
 from bot.runtime import Runtime, make_client
 from bot.settings import SettingsError
+from handlers import approvals as approval_listeners
 from handlers import calendar as calendar_listeners
+from handlers import changes as change_listeners
 from handlers import commplan, engagement, errors, events, home, keyusers, projects
 from handlers import digest as digest_listeners
 from handlers import issues as issue_listeners
@@ -51,6 +53,8 @@ LISTENER_MODULES: tuple[Any, ...] = (
     engagement,
     meeting_listeners,
     risk_listeners,
+    change_listeners,
+    approval_listeners,
     digest_listeners,
 )
 

@@ -62,6 +62,34 @@ class RiskId(StrEnum):
     LIST_PAGE = "risk_list_page"
 
 
+class ApprovalId(StrEnum):
+    """The shared approvals (``bot/views/approvals.py``, ``handlers/approvals.py``): a decider's
+    buttons carry ``<approval id>``; the answer form's metadata the approval, answer and version."""
+
+    ANSWER_MODAL = "approval_answer"
+    APPROVE = "approval_approve"
+    REJECT = "approval_reject"
+    QUESTION = "approval_question"
+    OPEN = "approval_open"
+
+
+class ChangeId(StrEnum):
+    """Change requests (``bot/views/changes.py``, ``handlers/changes.py``). A card's buttons carry
+    ``<change id>:<version>``; a spawn button ``<change id>:<version>:<module>``."""
+
+    NEW_MODAL = "change_new"
+    SETTINGS_MODAL = "change_settings"
+    FROM_ISSUE = "change_from_issue"
+    SEND = "change_do_send"
+    IMPLEMENTED = "change_do_implemented"
+    VERIFIED = "change_do_verified"
+    SPAWN_ISSUE = "change_spawn_issue"  # one a module: ``change_spawn_issue_<n>``
+    SPAWN_TRAINING = "change_spawn_training"
+    SPAWN_PLAN = "change_spawn_plan"
+    OPEN = "change_open"
+    LIST_PAGE = "change_list_page"
+
+
 class PollId(StrEnum):
     """Callbacks and actions of polls (``bot/views/polls.py``, ``handlers/polls.py``)."""
 

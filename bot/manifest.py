@@ -36,6 +36,10 @@ COMMAND_DESCRIPTIONS = {
         "The project's risk register: raise, assess, act, close",
         "new | list [CODE] [open|all|high|mine] | ID | assess ID | close ID | export | help",
     ),
+    "change": (
+        "Change requests: propose, decide, implement, verify",
+        "new | list [open|all|mine] | ID [implemented|verified] | export | settings | help",
+    ),
     "digest": (
         "The weekly digest: preview, send now, settings",
         "preview [CODE] | send [CODE] | settings [CODE] | help",
@@ -50,6 +54,7 @@ ACTIVE_COMMANDS: list[str] = [
     "training",
     "meeting",
     "risk",
+    "change",
     "digest",
 ]
 # Message shortcuts: (callback id, catalog key of the name and the description), named in the
@@ -86,10 +91,11 @@ CAPABILITY_PHRASES = {
     "poll": "satisfaction polls with trends",
     "meeting": "a communication plan, meetings with reminders and engagement tracking",
     "risk": "a project risk register with assessments, owners and review reminders",
+    "change": "change requests decided by the project's decision makers",
     "digest": "a weekly digest for the project managers",
 }
 # Capabilities that post to a project's channel, in the order the channel greeting names them.
-CHANNEL_POSTS = ("issue", "training", "meeting", "digest")
+CHANNEL_POSTS = ("issue", "training", "meeting", "change", "digest")
 
 
 def built_capabilities() -> list[str]:

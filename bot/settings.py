@@ -24,6 +24,7 @@ COMMAND_NAMES = (
     "poll",
     "meeting",
     "risk",
+    "change",
     "digest",
 )
 _COMMAND_RE = re.compile(r"^/[a-z0-9][a-z0-9_-]{0,31}$")

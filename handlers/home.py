@@ -25,6 +25,7 @@ from bot.services.context import Ctx
 from bot.services.home import Viewer, viewer_of
 from bot.slack_io import slack_error_code
 from bot.views import home as views
+from handlers.changes_home import changes_part
 from handlers.issues_home import issues_part
 from handlers.meetings_home import contacts_part, meetings_part
 from handlers.polls_home import polls_part
@@ -67,6 +68,7 @@ HOME_PARTS: list[HomePart] = [
     meetings_part,
     contacts_part,
     issues_part,
+    changes_part,
     polls_part,
     trainings_part,
 ]

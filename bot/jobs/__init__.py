@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from bot.jobs import approvals as approval_jobs
 from bot.jobs import calendar as calendar_jobs
 from bot.jobs import digest as digest_jobs
 from bot.jobs import issues as issue_jobs
@@ -62,6 +63,7 @@ JOB_TABLE: list[JobSpec] = [
     JobSpec("engagement_nudges", meeting_jobs.engagement_nudges, timedelta(minutes=30)),
     JobSpec("digests", digest_jobs.send_digests, timedelta(minutes=5)),
     JobSpec("risk_reviews", risk_jobs.remind_reviews, timedelta(minutes=15)),
+    JobSpec("approval_reminders", approval_jobs.remind_deciders, timedelta(minutes=15)),
     JobSpec("deliver_outbox", deliver_outbox, timedelta(seconds=15)),
 ]
 

@@ -363,6 +363,9 @@ def recipients_by_entry(ctx: Ctx, entries: list[PlanEntry]) -> dict[int, list[Ke
             chosen = [
                 k for k in people if quadrant(k.influence, k.interest) == entry.audience_value
             ]
+        elif entry.audience_kind == "module":  # items made for a change request's modules
+            wanted = entry.audience_value.strip().lower()
+            chosen = [k for k in people if (k.module or "").strip().lower() == wanted]
         else:
             chosen = [k for k in people if k.user_id == entry.audience_value]
         result[entry.id or 0] = chosen

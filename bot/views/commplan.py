@@ -40,6 +40,8 @@ def audience_label(locale: str, entry: PlanEntry) -> str:
     """Who an entry is for, as mrkdwn."""
     if entry.audience_kind == "role":
         return t(locale, "plan.audience_role", role=role_label(locale, entry.audience_value))
+    if entry.audience_kind == "module":
+        return t(locale, "plan.audience_module", module=entry.audience_value)
     if entry.audience_kind == "quadrant":
         return t(
             locale,

@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.i18n import escape_mrkdwn, plain, slack_date, t
-from bot.ids import DigestId, IssueId
+from bot.ids import ChangeId, DigestId, IssueId
 from bot.services.issue_followup import BREACH_KINDS, Breach
 from bot.services.issue_levels import PRIORITIES, ServiceLevels
 from bot.services.issues import (
@@ -212,6 +212,10 @@ def issue_message(locale: str, project: Project, issue: Issue, verbs: list[str])
     blocks.append(ui.context(*context))
     if verbs:
         blocks.append(_verb_buttons(locale, issue, verbs, block_id=f"issue_{issue.id}"))
+    if issue.kind == "change_request" and verbs:
+        label = plain(locale, "issues.open_change_request")
+        button = ui.button(label, ChangeId.FROM_ISSUE, str(issue.id))
+        blocks.append(ui.actions(button, block_id=f"issue_change_{issue.id}"))
     return ui.message(t(locale, "issues.card.title", ref=key, title=issue.title), blocks)
 
 

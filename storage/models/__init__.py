@@ -3,6 +3,12 @@
 Importing this package registers every table on ``SQLModel.metadata`` (Alembic and tests need it).
 """
 
+from storage.models.approvals import (
+    Approval,
+    ApprovalAnswer,
+    ApprovalDecider,
+    ApprovalStatus,
+)
 from storage.models.calendar import (
     ATTENDED,
     Attendance,
@@ -10,6 +16,13 @@ from storage.models.calendar import (
     EventStatus,
     Invitation,
     Rsvp,
+)
+from storage.models.changes import (
+    ChangeHistory,
+    ChangeRequest,
+    ChangeSettings,
+    ChangeSpawn,
+    ChangeStatus,
 )
 from storage.models.core import (
     Interaction,
@@ -62,6 +75,15 @@ from storage.models.trainings import (
 )
 
 __all__ = [
+    "Approval",
+    "ApprovalAnswer",
+    "ApprovalDecider",
+    "ApprovalStatus",
+    "ChangeHistory",
+    "ChangeRequest",
+    "ChangeSettings",
+    "ChangeSpawn",
+    "ChangeStatus",
     "ATTENDED",
     "Attendance",
     "CalendarEvent",

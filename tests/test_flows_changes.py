@@ -1,0 +1,607 @@
+"""Change requests through the emulator: the form and its defaults, the decision makers' DMs and
+answers under the rule all and any, the request's thread, what an approved change spawns (issues,
+training hours, communication-plan items), implemented and verified, key users' rights, forged
+ids and metadata, paged lists, the CSV and the Home tab. Every figure shown is recomputed here
+from the tables."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot.emulator.driver import SlackDriver
+from bot.emulator.server import SlackEmulator
+from bot.ids import ApprovalId, ChangeId, IssueId
+from bot.runtime import Runtime
+from bot.services import commplan
+from bot.services import projects as project_service
+from bot.services import trainings as training_service
+from handlers.home import build_home
+from storage.db import Database
+from storage.models import (
+    Approval,
+    ApprovalAnswer,
+    ApprovalDecider,
+    ChangeHistory,
+    ChangeRequest,
+    Interaction,
+    Issue,
+    OutboxMessage,
+    PlanEntry,
+    TrainingModule,
+)
+from tests.conftest import KEY_USERS, OUTSIDER, PM, PM2, PROJECT_CHANNEL, TEAM
+from tests.flows import add_key_user, create_project, last_response, last_response_text, texts
+
+ANNA = KEY_USERS[0]  # key user of FI
+BEN = KEY_USERS[1]  # key user of MM
+SAM = KEY_USERS[2]  # sponsor
+DORA = KEY_USERS[3]  # decision maker
+TOM = "UTOM00001"  # a consultant in the project team
+ASKED = "Your decision is asked"
+
+
+@pytest.fixture
+def erp(slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime) -> SlackDriver:
+    """Project ERP with its channel, PMs Pia and Paul, key users Anna (FI) and Ben (MM), sponsor
+    Sam, decision maker Dora, Tom in the team, and an 8-hour curriculum module "FI basics"."""
+    emulator.add_user(TOM, "tom.consultant", real_name="Tom Consultant")
+    create_project(slack, pm_ids=[PM, PM2])
+    add_key_user(slack, ANNA, module="FI")
+    add_key_user(slack, BEN, module="MM")
+    add_key_user(slack, SAM, role="sponsor")
+    add_key_user(slack, DORA, role="decision_maker")
+    with runtime.unit(TEAM, PM) as ctx:
+        project = project_service.get_project(ctx, "ERP")
+        project_service.set_team_members(ctx=ctx, project=project, user_ids=[TOM])
+        training_service.save_module(
+            ctx=ctx,
+            project=project,
+            data=training_service.ModuleInput(
+                name="FI basics", planned_hours="8", formats=["lecture"]
+            ),
+        )
+    emulator.reset_calls()
+    return slack
+
+
+def rows(database: Database, model: Any) -> list[Any]:
+    with database.session() as session:
+        return list(session.exec(select(model).order_by(model.id)).all())
+
+
+def module_id(database: Database) -> int:
+    [module] = rows(database, TrainingModule)
+    return module.id
+
+
+FULL = {
+    "title": "Two approval levels for vendor invoices",
+    "reason": "Audit finding 2026-14: invoices above 50k need a second approver.",
+    "modules": "FI, MM",
+    "processes": "Invoice verification",
+    "impact_scope": "New workflow step",
+    "impact_schedule": "+3 days FI build",
+    "impact_cost": "4 consultant days",
+    "impact_training": "30-minute demo",
+    "training_hours": "4",
+}
+
+
+def new_change(slack: SlackDriver, user: str = PM, **values: Any) -> Any:
+    slack.slash_command(user, "/change", "new", channel_id=PROJECT_CHANNEL)
+    fields = {**FULL, **values}
+    return slack.submit_view(user, fields)
+
+
+def blocks_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(message.get("blocks") or [])
+
+
+def buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The buttons of a message by action id (a module's issue button under its common prefix)."""
+    found = {}
+    for block in blocks_of(message):
+        elements = block.get("elements") or ([block["accessory"]] if "accessory" in block else [])
+        for element in elements:
+            if element.get("type") == "button":
+                action = element["action_id"]
+                if action.startswith(ChangeId.SPAWN_ISSUE):
+                    action = ChangeId.SPAWN_ISSUE
+                found.setdefault(action, element)
+    return found
+
+
+def issue_buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        e
+        for b in blocks_of(message)
+        for e in (b.get("elements") or [])
+        if str(e.get("action_id", "")).startswith(ChangeId.SPAWN_ISSUE)
+    ]
+
+
+def show(slack: SlackDriver, user: str, text: str) -> dict[str, Any]:
+    slack.slash_command(user, "/change", text, channel_id=PROJECT_CHANNEL)
+    return last_response(slack)
+
+
+def press(slack: SlackDriver, user: str, action_id: str, message: dict[str, Any]) -> Any:
+    """A button of a message the app answered with in the project channel."""
+    return slack.block_action(
+        user, action_id, message={**message, "ts": "1.0"}, channel_id=PROJECT_CHANNEL
+    )
+
+
+def asked_dm(slack: SlackDriver, user: str) -> dict[str, Any]:
+    return [m for m in slack.emulator.dm_messages(user) if ASKED in str(m.get("text"))][-1]
+
+
+def answer(slack: SlackDriver, user: str, action: str, comment: str = "") -> Any:
+    """A decider answers from their DM: the button, then the small form."""
+    message = asked_dm(slack, user)
+    slack.block_action(user, action, message=message, channel_id=message.get("channel"))
+    return slack.submit_view(user, {"comment": comment})
+
+
+def post_and_thread(slack: SlackDriver) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    [post] = [
+        m
+        for m in slack.emulator.messages(PROJECT_CHANNEL)
+        if "Change request" in str(m.get("text")) and m.get("thread_ts") in (None, m.get("ts"))
+    ]
+    return post, slack.emulator.thread(PROJECT_CHANNEL, post["ts"])[1:]
+
+
+def history(database: Database) -> list[str]:
+    return [h.action for h in rows(database, ChangeHistory)]
+
+
+# ------------------------------------------------------------------------- the full flow
+
+
+def test_the_form_defaults_to_the_registers_decision_makers(
+    erp: SlackDriver, database: Database
+) -> None:
+    erp.slash_command(PM, "/change", "new", channel_id=PROJECT_CHANNEL)
+    view = erp.emulator.top_view(PM)
+    by_id = {b.get("block_id"): b for b in view["blocks"]}
+    assert {
+        "title",
+        "reason",
+        "modules",
+        "processes",
+        "impact_scope",
+        "impact_schedule",
+        "impact_cost",
+        "impact_training",
+        "training_module",
+        "training_hours",
+        "requested_by",
+        "deciders",
+    } <= set(by_id)
+    # The register's sponsors and decision makers, recomputed from its rows.
+    from storage.models import KeyUser
+
+    expected = [
+        k.user_id
+        for k in rows(database, KeyUser)
+        if k.role in ("sponsor", "decision_maker") and k.removed_at is None
+    ]
+    assert by_id["deciders"]["element"]["initial_users"] == expected == [SAM, DORA]
+    assert by_id["requested_by"]["element"]["initial_user"] == PM
+
+
+def test_full_flow_with_every_decision_maker(
+    erp: SlackDriver, database: Database, runtime: Runtime
+) -> None:
+    emulator = erp.emulator
+    new_change(erp, training_module=str(module_id(database)))
+    [change] = rows(database, ChangeRequest)
+    assert (change.number, change.status, change.modules) == (1, "under_review", ["FI", "MM"])
+    [approval] = rows(database, Approval)
+    assert (approval.rule, approval.version, approval.subject_kind) == (
+        "all",
+        change.version,
+        "change",
+    )
+    assert [d.user_id for d in rows(database, ApprovalDecider)] == [SAM, DORA]
+    # Each decision maker is asked by DM, with the rule; the request is posted to the channel.
+    for person in (SAM, DORA):
+        said = texts([asked_dm(erp, person)])
+        assert "Two approval levels for vendor invoices" in said
+        assert "every decision maker must approve" in said
+        assert {ApprovalId.APPROVE, ApprovalId.REJECT, ApprovalId.QUESTION} <= set(
+            buttons(asked_dm(erp, person))
+        )
+    post, thread = post_and_thread(erp)
+    assert "Change request *#1* (ERP)" in texts([post]) and thread == []
+    # Sam asks a question, then approves: the request still waits for Dora.
+    answer(erp, SAM, ApprovalId.QUESTION, "Which threshold for MM?")
+    answer(erp, SAM, ApprovalId.APPROVE, "Fine by me")
+    assert rows(database, ChangeRequest)[0].status == "under_review"
+    # A second decision is refused, in words, and the attempt recorded.
+    message = asked_dm(erp, SAM)
+    erp.block_action(SAM, ApprovalId.REJECT, message=message, channel_id=message.get("channel"))
+    assert "You already approved it" in texts(emulator.responses[-1:])
+    assert emulator.top_view(SAM) is None
+    refused = [
+        i for i in rows(database, Interaction) if i.kind == "approval.second_decision_refused"
+    ]
+    assert [(i.actor_id, i.detail["answer"], i.detail["given"]) for i in refused] == [
+        (SAM, "reject", "approve")
+    ]
+    _, thread = post_and_thread(erp)
+    said = texts(thread)
+    assert "asked: Which threshold for MM?" in said and "approved: Fine by me" in said
+    # Dora approves: approved, told in the thread and to the requester and PMs by DM.
+    answer(erp, DORA, ApprovalId.APPROVE)
+    change = rows(database, ChangeRequest)[0]
+    assert change.status == "approved"
+    assert rows(database, Approval)[0].status == "approved"
+    _, thread = post_and_thread(erp)
+    assert "*approved*" in texts(thread[-1:]) and len(thread) == 4
+    for person in (PM, PM2):
+        assert "*approved*" in texts(emulator.dm_messages(person)[-2:]), person
+    # A second decision is refused and recorded; the answers stay as given.
+    kept = [(a.user_id, a.answer, a.comment, a.version) for a in rows(database, ApprovalAnswer)]
+    asked = approval.version  # the version that was sent for review
+    assert kept == [
+        (SAM, "question", "Which threshold for MM?", asked),
+        (SAM, "approve", "Fine by me", asked),
+        (DORA, "approve", None, asked),
+    ]
+    message = asked_dm(erp, SAM)
+    erp.block_action(SAM, ApprovalId.REJECT, message=message, channel_id=message.get("channel"))
+    assert "no longer takes answers" in texts(emulator.responses[-1:])
+    assert len(rows(database, ApprovalAnswer)) == 3
+
+    # The card: the decision and the full history, and what the approved change may spawn.
+    card = show(erp, PM, "1")
+    assert card == show(erp, PM, "show 1")
+    said = texts([card])
+    assert "Change #1 (ERP) · Two approval levels for vendor invoices" in said
+    assert f"<@{SAM}>: approved" in said and f"<@{DORA}>: approved" in said
+    assert {ChangeId.IMPLEMENTED, ChangeId.SPAWN_ISSUE, ChangeId.SPAWN_TRAINING} <= set(
+        buttons(card)
+    )
+    # An issue per module, through the issue service.
+    fi = next(e for e in issue_buttons(card) if e["value"].endswith(":FI"))
+    press(erp, PM, fi["action_id"], card)
+    [issue] = rows(database, Issue)
+    assert (issue.number, issue.module, issue.kind) == (1, "FI", "issue")
+    assert issue.title.startswith("Implement change #1 in FI")
+    # The old card acts on nothing; the new one has no FI button left.
+    press(erp, PM, fi["action_id"], card)
+    assert "has changed since this was shown" in texts(emulator.responses[-1:])
+    assert len(rows(database, Issue)) == 1
+    card = show(erp, PM, "1")
+    values = [e["value"] for e in issue_buttons(card)]
+    assert values == [f"{change.id}:{rows(database, ChangeRequest)[0].version}:MM"]
+    # The training hours go to the curriculum module, once.
+    before = rows(database, TrainingModule)[0].planned_hours
+    press(erp, PM, ChangeId.SPAWN_TRAINING, card)
+    assert rows(database, TrainingModule)[0].planned_hours == before + float(FULL["training_hours"])
+    card = show(erp, PM, "1")
+    assert ChangeId.SPAWN_TRAINING not in buttons(card)
+    # A communication-plan item per module, for that module's key users.
+    press(erp, PM, ChangeId.SPAWN_PLAN, card)
+    entries = rows(database, PlanEntry)
+    assert [(e.audience_kind, e.audience_value, e.owner_id) for e in entries] == [
+        ("module", "FI", PM),
+        ("module", "MM", PM),
+    ]
+    with runtime.unit(TEAM, PM) as ctx:
+        audiences = commplan.recipients_by_entry(ctx, entries)
+    assert [[k.user_id for k in audiences[e.id]] for e in entries] == [[ANNA], [BEN]]
+    # Implemented and verified, with a command and a button; each a step in the thread.
+    erp.slash_command(PM, "/change", "1 verified", channel_id=PROJECT_CHANNEL)
+    assert "is not implemented yet" in last_response_text(erp)
+    erp.slash_command(TOM, "/change", "1 implemented", channel_id=PROJECT_CHANNEL)
+    assert "is implemented" in last_response_text(erp)
+    card = show(erp, PM, "1")
+    press(erp, PM, ChangeId.VERIFIED, card)
+    assert rows(database, ChangeRequest)[0].status == "verified"
+    assert history(database) == [
+        "proposed",
+        "submitted",
+        "question",
+        "approve",
+        "approve",
+        "approved",
+        "spawned_issue",
+        "spawned_training",
+        "spawned_plan",
+        "implemented",
+        "verified",
+    ]
+    _, thread = post_and_thread(erp)
+    assert "verified by" in texts(thread[-1:]) and len(thread) == 6
+    said = texts([show(erp, PM, "1")])
+    assert "opened issue *ERP-1*" in said and "added 4 h to training module _FI basics_" in said
+
+
+def test_any_one_approval_is_enough_when_the_project_says_so(
+    erp: SlackDriver, database: Database
+) -> None:
+    erp.slash_command(ANNA, "/change", "settings", channel_id=PROJECT_CHANNEL)
+    assert "Only the project managers of ERP" in last_response_text(erp)
+    erp.slash_command(PM, "/change", "settings", channel_id=PROJECT_CHANNEL)
+    erp.submit_view(PM, {"rule": "any"})
+    assert "Rule: one decision maker's approval is enough" in texts(
+        erp.emulator.dm_messages(PM)[-1:]
+    )
+    new_change(erp)
+    assert "one decision maker's approval is enough" in texts([asked_dm(erp, DORA)])
+    post, _ = post_and_thread(erp)
+    assert "one decision maker's approval is enough" in texts([post])
+    answer(erp, DORA, ApprovalId.APPROVE)
+    assert rows(database, ChangeRequest)[0].status == "approved"
+    # Sam's answer comes too late: refused inline, nothing stored.
+    message = asked_dm(erp, SAM)
+    erp.block_action(SAM, ApprovalId.APPROVE, message=message, channel_id=message.get("channel"))
+    assert erp.emulator.top_view(SAM) is None
+    assert [a.user_id for a in rows(database, ApprovalAnswer)] == [DORA]
+
+
+def test_one_rejection_rejects_and_needs_a_reason(erp: SlackDriver, database: Database) -> None:
+    new_change(erp)
+    response = answer(erp, SAM, ApprovalId.REJECT, "   ")
+    assert "Say why you reject it" in str(response.json["errors"])
+    assert rows(database, ApprovalAnswer) == []
+    erp.submit_view(SAM, {"comment": "Not before go-live"})
+    change = rows(database, ChangeRequest)[0]
+    assert change.status == "rejected"
+    _, thread = post_and_thread(erp)
+    assert "rejected: Not before go-live" in texts(thread)
+    # A rejected change spawns nothing and cannot be implemented.
+    erp.slash_command(PM, "/change", "1 implemented", channel_id=PROJECT_CHANNEL)
+    assert "is not approved" in last_response_text(erp)
+    assert not {ChangeId.SPAWN_ISSUE, ChangeId.IMPLEMENTED} & set(buttons(show(erp, PM, "1")))
+
+
+def test_from_an_issue_of_kind_change_request_in_one_click(
+    erp: SlackDriver, database: Database
+) -> None:
+    erp.slash_command(ANNA, "/issue", "new", channel_id=PROJECT_CHANNEL)
+    erp.submit_view(
+        ANNA, {"title": "Need a dunning level 4", "kind": "change_request", "module": "FI"}
+    )
+    erp.slash_command(PM, "/issue", "ERP-1", channel_id=PROJECT_CHANNEL)
+    card = last_response(erp)
+    assert ChangeId.FROM_ISSUE in buttons(card)
+    press(erp, PM, ChangeId.FROM_ISSUE, card)
+    view = erp.emulator.top_view(PM)
+    by_id = {b.get("block_id"): b for b in view["blocks"]}
+    assert by_id["title"]["element"]["initial_value"] == "Need a dunning level 4"
+    assert by_id["requested_by"]["element"]["initial_user"] == ANNA
+    erp.submit_view(PM, {"reason": "Legal requirement"})
+    [change] = rows(database, ChangeRequest)
+    [issue] = rows(database, Issue)
+    assert (change.issue_id, change.requested_by, change.modules) == (issue.id, ANNA, ["FI"])
+    assert "From issue *ERP-1*" in texts([show(erp, PM, "1")])
+    # An issue of another kind has no such button.
+    erp.slash_command(ANNA, "/issue", "new", channel_id=PROJECT_CHANNEL)
+    erp.submit_view(ANNA, {"title": "Printer jams"})
+    erp.slash_command(PM, "/issue", "ERP-2", channel_id=PROJECT_CHANNEL)
+    assert ChangeId.FROM_ISSUE not in buttons(last_response(erp))
+    assert IssueId.DO_PREFIX  # the issue's own buttons stay the issue module's
+
+
+# --------------------------------------------------------------------- who may do what
+
+
+def test_a_key_user_proposes_for_their_own_module_and_sees_what_concerns_them(
+    erp: SlackDriver, database: Database
+) -> None:
+    erp.slash_command(ANNA, "/change", "new", channel_id=PROJECT_CHANNEL)
+    block_ids = {b.get("block_id") for b in erp.emulator.top_view(ANNA)["blocks"]}
+    assert "modules" not in block_ids and "requested_by" not in block_ids
+    erp.submit_view(ANNA, {"title": "Payment run twice a week", "reason": "Cash discount"})
+    [change] = rows(database, ChangeRequest)
+    assert (change.status, change.modules, change.requested_by) == ("proposed", ["FI"], ANNA)
+    assert rows(database, Approval) == []  # nobody is asked before the team sends it
+    for person in (PM, PM2):
+        assert "proposed change *#1*" in texts(erp.emulator.dm_messages(person)[-1:])
+    # Ben (MM) does not see it; Anna cannot move it; Sam sees it once asked.
+    assert "No change request 1 that you can see" in texts([show(erp, BEN, "1")])
+    erp.slash_command(ANNA, "/change", "send 1", channel_id=PROJECT_CHANNEL)
+    assert "Only the PMs and team of ERP" in last_response_text(erp)
+    assert "No change request 1 that you can see" in texts([show(erp, OUTSIDER, "ERP 1")])
+    card = show(erp, PM, "1")
+    press(erp, PM, ChangeId.SEND, card)
+    assert rows(database, ChangeRequest)[0].status == "under_review"
+    assert "Payment run twice a week" in texts([show(erp, SAM, "1")])
+    # Ben's list holds nothing of Anna's; Anna's holds hers.
+    new_change(erp, title="MM only", modules="MM")
+    said = texts([show(erp, BEN, "list all")])
+    assert "MM only" in said and "Payment run" not in said and "(1)" in said
+    said = texts([show(erp, ANNA, "list")])
+    assert "Payment run" in said and "MM only" not in said
+    # Outsiders neither propose nor list.
+    erp.slash_command(OUTSIDER, "/change", "new ERP")
+    assert "Only the key users, team members and PMs of ERP" in last_response_text(erp)
+    erp.slash_command(OUTSIDER, "/change", "list ERP")
+    assert "Only the key users, team members and PMs of ERP" in last_response_text(erp)
+
+
+def test_bad_input_gets_inline_errors_and_stores_nothing(
+    erp: SlackDriver, database: Database
+) -> None:
+    response = new_change(
+        erp, title=" ", training_hours="-2", deciders=[OUTSIDER], requested_by=OUTSIDER
+    )
+    assert set(response.json["errors"]) == {"title", "training_hours", "deciders", "requested_by"}
+    assert rows(database, ChangeRequest) == [] and rows(database, OutboxMessage) == []
+    erp.slash_command(ANNA, "/change", "new", channel_id=PROJECT_CHANNEL)
+    response = erp.submit_view(ANNA, {"title": "x", "reason": "y", "deciders": [OUTSIDER]})
+    assert "Choose people of ERP" in response.json["errors"]["deciders"]
+
+
+def test_forged_ids_and_metadata_change_nothing(erp: SlackDriver, database: Database) -> None:
+    new_change(erp)
+    [approval] = rows(database, Approval)
+    [change] = rows(database, ChangeRequest)
+    # Ben, not asked, forges the decision buttons and the reminder's Open.
+    for action in (ApprovalId.APPROVE, ApprovalId.REJECT, ApprovalId.QUESTION, ApprovalId.OPEN):
+        for value in (str(approval.id), "abc", "0", "999999"):
+            erp.block_action(BEN, action, value, channel_id=PROJECT_CHANNEL)
+            assert erp.emulator.top_view(BEN) is None
+    assert ASKED not in texts(erp.emulator.dm_messages(BEN))
+    # Sam's answer form submitted by Ben; a form with a forged approval, answer or version.
+    message = asked_dm(erp, SAM)
+    erp.block_action(SAM, ApprovalId.APPROVE, message=message, channel_id=message.get("channel"))
+    view = erp.emulator.top_view(SAM)
+    assert erp.submit_view(BEN, {}, view=view).json["response_action"] == "errors"
+    for metadata in (
+        {"approval_id": "x", "answer": "approve", "version": 1},
+        {"approval_id": approval.id, "answer": "veto", "version": approval.version},
+        {"approval_id": approval.id, "answer": "approve", "version": approval.version + 5},
+    ):
+        forged = {**view, "private_metadata": json.dumps(metadata)}
+        assert erp.submit_view(SAM, {}, view=forged).json["response_action"] == "errors"
+    assert rows(database, ApprovalAnswer) == []
+    # Anna (a key user) forges the card's buttons; nothing moves, nothing is spawned.
+    value = f"{change.id}:{change.version}"
+    for action in (
+        ChangeId.SEND,
+        ChangeId.IMPLEMENTED,
+        ChangeId.SPAWN_TRAINING,
+        ChangeId.SPAWN_PLAN,
+    ):
+        erp.block_action(ANNA, action, value, channel_id=PROJECT_CHANNEL)
+    erp.block_action(ANNA, f"{ChangeId.SPAWN_ISSUE}_0", value + ":FI", channel_id=PROJECT_CHANNEL)
+    erp.block_action(OUTSIDER, ChangeId.OPEN, str(change.id), channel_id=PROJECT_CHANNEL)
+    assert rows(database, Issue) == [] and rows(database, PlanEntry) == []
+    assert history(database) == ["proposed", "submitted"]
+    assert "Two approval levels" not in texts(erp.emulator.dm_messages(OUTSIDER))
+    # The PM's settings form submitted by a key user.
+    erp.slash_command(PM, "/change", "settings", channel_id=PROJECT_CHANNEL)
+    settings_view = erp.emulator.top_view(PM)
+    response = erp.submit_view(ANNA, {"rule": "any"}, view=settings_view)
+    assert response.json["response_action"] == "errors"
+
+
+# ------------------------------------------------------------------ lists, CSV and Home
+
+
+def test_long_lists_are_paged(erp: SlackDriver, database: Database, runtime: Runtime) -> None:
+    from bot.services import changes as service
+
+    with runtime.unit(TEAM, PM) as ctx:
+        project = project_service.get_project(ctx, "ERP")
+        for n in range(17):
+            data = service.ChangeInput(title=f"Change {n}", reason="r", deciders=[SAM])
+            service.create_change(ctx=ctx, project=project, data=data)
+    first = show(erp, PM, "list")
+    open_count = len([c for c in rows(database, ChangeRequest) if c.status == "proposed"])
+    assert f"open ({open_count})" in texts([first]) and "Page 1 of 2" in texts([first])
+    assert texts([first]).index("Change 16") < texts([first]).index("Change 2")  # newest first
+    press(erp, PM, f"{ChangeId.LIST_PAGE}_next", first)
+    assert "Page 2 of 2" in texts(erp.emulator.responses[-1:])
+
+
+def test_export_counts_the_decisions(erp: SlackDriver, database: Database) -> None:
+    new_change(erp, title='=HYPERLINK("http://evil")')
+    answer(erp, SAM, ApprovalId.APPROVE)
+    answer(erp, DORA, ApprovalId.QUESTION, "When?")
+    erp.slash_command(ANNA, "/change", "export ERP")
+    assert "Only the PMs and team of ERP" in last_response_text(erp)
+    erp.slash_command(PM, "/change", "export ERP")
+    [shared] = erp.emulator.files
+    assert shared["filename"].startswith("ERP-changes-")
+    [row] = list(csv.DictReader(io.StringIO(shared["content"].decode())))
+    answers = rows(database, ApprovalAnswer)
+    approvals_given = len([a for a in answers if a.answer == "approve"])
+    rejections = len([a for a in answers if a.answer == "reject"])
+    assert (row["approvals"], row["rejections"]) == (str(approvals_given), str(rejections))
+    assert (row["id"], row["status"], row["rule"], row["training_hours"]) == (
+        "#1",
+        "under_review",
+        "all",
+        "4",
+    )
+    assert row["title"].startswith("'=") and row["deciders"] == f"{SAM} {DORA}"
+
+
+def test_home_lists_what_waits_for_whom(
+    erp: SlackDriver, database: Database, runtime: Runtime
+) -> None:
+    new_change(erp)
+    new_change(erp, title="Second change", deciders=[DORA])
+    answer(erp, SAM, ApprovalId.APPROVE)
+    # Recomputed: for each request under review, the deciders without a decision.
+    decided = {
+        (a.approval_id, a.user_id)
+        for a in rows(database, ApprovalAnswer)
+        if a.answer in ("approve", "reject")
+    }
+    waiting = [
+        (d.approval_id, d.user_id)
+        for d in rows(database, ApprovalDecider)
+        if (d.approval_id, d.user_id) not in decided
+    ]
+    assert [person for _, person in waiting] == [DORA, DORA]
+    pm_home = texts([build_home(runtime, TEAM, PM)])
+    assert "Change requests waiting" in pm_home
+    assert pm_home.count(f"waits for <@{DORA}>") == 2 and f"waits for <@{SAM}>" not in pm_home
+    dora_home = texts([build_home(runtime, TEAM, DORA)])
+    assert dora_home.count("waits for *your* decision") == 2
+    sam_home = texts([build_home(runtime, TEAM, SAM)])
+    assert "Change requests waiting" not in sam_home
+    # A key user's proposal waits for the team: on the PMs' Home, not on the key user's.
+    erp.slash_command(ANNA, "/change", "new", channel_id=PROJECT_CHANNEL)
+    erp.submit_view(ANNA, {"title": "Payment run twice a week", "reason": "Cash discount"})
+    pm_home = texts([build_home(runtime, TEAM, PM2)])
+    assert f"proposed by <@{ANNA}>, waits to be sent for review" in pm_home
+    assert pm_home.count(f"waits for <@{DORA}>") == 2
+    assert "waits to be sent" not in texts([build_home(runtime, TEAM, ANNA)])
+    assert "Change requests waiting" not in texts([build_home(runtime, TEAM, OUTSIDER)])
+
+
+def test_help_is_generated(erp: SlackDriver) -> None:
+    erp.slash_command(PM, "/change", "help", channel_id=PROJECT_CHANNEL)
+    said = last_response_text(erp)
+    assert "`/change new [CODE]` (PMs, team and key users)" in said
+    assert "`/change settings [CODE]` (PMs)" in said
+    assert "`/change export [CODE]` (PMs and team)" in said
+
+
+def test_a_chinese_project_speaks_chinese(slack: SlackDriver, database: Database) -> None:
+    create_project(slack, locale="zh-CN", pm_ids=[PM, PM2])
+    add_key_user(slack, SAM, role="sponsor")
+    slack.slash_command(PM, "/change", "new", channel_id=PROJECT_CHANNEL)
+    labels = [b["label"]["text"] for b in slack.emulator.top_view(PM)["blocks"] if "label" in b]
+    assert "决策者" in labels and "对进度的影响" in labels
+    slack.submit_view(PM, {"title": "增加审批层级", "reason": "审计要求"})
+    assert "请您对 #1（ERP）作出决定" in texts([asked_dm_zh(slack, SAM)])
+    said = texts([show(slack, PM, "1")])
+    assert "变更 #1（ERP）· 增加审批层级" in said and "审批中" in said
+
+
+def asked_dm_zh(slack: SlackDriver, user: str) -> dict[str, Any]:
+    return [m for m in slack.emulator.dm_messages(user) if "作出决定" in str(m.get("text"))][-1]
+
+
+def test_without_a_project_channel_every_step_goes_by_dm(
+    slack: SlackDriver, database: Database, runtime: Runtime
+) -> None:
+    from bot.services.keyusers import KeyUserInput, add_key_user
+    from tests.digest_helpers import make_project
+
+    with runtime.unit(TEAM, PM) as ctx:
+        project = make_project(ctx, channel=None, key_users=[])
+        add_key_user(ctx=ctx, project=project, data=KeyUserInput(user_id=SAM, role="sponsor"))
+    slack.slash_command(PM, "/change", "new ERP")
+    slack.submit_view(PM, {"title": "No channel change", "reason": "Because"})
+    said = texts(slack.emulator.dm_messages(PM))
+    assert "sent for review by" in said and "now _under review_" in said
+    answer(slack, SAM, ApprovalId.APPROVE, "Go")
+    said = texts(slack.emulator.dm_messages(PM)[-2:])
+    assert f"<@{SAM}> approved: Go" in said and "*approved*" in said
+    assert rows(database, ChangeRequest)[0].status == "approved"
