@@ -14,6 +14,7 @@ from bot.runtime import Runtime, make_client
 from bot.settings import SettingsError
 from handlers import calendar as calendar_listeners
 from handlers import commplan, engagement, errors, events, home, keyusers, projects
+from handlers import decisions as decision_listeners
 from handlers import digest as digest_listeners
 from handlers import issues as issue_listeners
 from handlers import meetings as meeting_listeners
@@ -51,6 +52,7 @@ LISTENER_MODULES: tuple[Any, ...] = (
     engagement,
     meeting_listeners,
     risk_listeners,
+    decision_listeners,
     digest_listeners,
 )
 
