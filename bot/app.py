@@ -17,6 +17,7 @@ from handlers import commplan, engagement, errors, events, home, keyusers, proje
 from handlers import decisions as decision_listeners
 from handlers import digest as digest_listeners
 from handlers import issues as issue_listeners
+from handlers import keyuser_card as card_listeners
 from handlers import meetings as meeting_listeners
 from handlers import polls as poll_listeners
 from handlers import risks as risk_listeners
@@ -44,6 +45,7 @@ LISTENER_MODULES: tuple[Any, ...] = (
     home,
     projects,
     keyusers,
+    card_listeners,
     issue_listeners,
     poll_listeners,
     calendar_listeners,
