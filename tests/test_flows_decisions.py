@@ -323,9 +323,7 @@ def test_the_weeks_decisions_are_in_both_copies_of_the_digest_at_a_flat_cost(
 
     def build() -> None:
         with runtime.unit(TEAM, PM) as ctx:
-            digest_service.build_digest(
-                ctx, project_service.get_project(ctx, "ERP"), now=ctx.now()
-            )
+            digest_service.build_digest(ctx, project_service.get_project(ctx, "ERP"), now=ctx.now())
 
     small = _statements_of(runtime, build)
     erp.slash_command(PM, "/digest", "send ERP")
