@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -34,6 +35,7 @@ from storage.models import Decision, Project
 from tests.conftest import KEY_USERS, OUTSIDER, PM, PM2, PROJECT_CHANNEL, TEAM
 from tests.digest_helpers import add_issue
 from tests.flows import add_key_user, create_project, last_response, last_response_text, texts
+from tests.test_migrations import isolated_schema
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MARIA, ANNA, BEN = KEY_USERS[:3]
@@ -373,6 +375,16 @@ def test_the_weeks_decisions_are_in_both_copies_of_the_digest_at_a_flat_cost(
 
 def test_the_migration_copies_the_decisions_of_recorded_outcomes(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    _copies_meeting_decisions(engine)
+    engine.dispose()
+
+
+def test_the_migration_copies_the_decisions_of_recorded_outcomes_on_postgresql() -> None:
+    with isolated_schema("decisions_copy") as engine:
+        _copies_meeting_decisions(engine)
+
+
+def _copies_meeting_decisions(engine: Any) -> None:
     upgrade(engine, "0012")
     at = "2026-11-30 08:30:00"
     with engine.begin() as connection:
@@ -392,7 +404,7 @@ def test_the_migration_copies_the_decisions_of_recorded_outcomes(tmp_path: Path)
                     " ends_at, timezone, organizer_id, allow_maybe, check_in, reminder_minutes,"
                     " status, uid, sequence, created_by, created_at, updated_at) VALUES"
                     " (:id, 'T1', 1, 'meeting', 'Review', :starts, :starts, 'Asia/Shanghai',"
-                    " 'UORG1', 0, 0, '[]', 'scheduled', :uid, 0, 'UPM1', :at, :at)"
+                    " 'UORG1', FALSE, FALSE, '[]', 'scheduled', :uid, 0, 'UPM1', :at, :at)"
                 ),
                 {"id": event_id, "starts": starts, "uid": f"u{event_id}", "at": at},
             )
@@ -418,11 +430,11 @@ def test_the_migration_copies_the_decisions_of_recorded_outcomes(tmp_path: Path)
         ).all()
         counter = connection.execute(text("SELECT next_number FROM decisionsettings")).scalar()
     # Numbered in the order of the meetings; 17:00 UTC on 30 November is 1 December in Shanghai.
-    assert [(r[0], r[1], r[3], r[4], r[5]) for r in rows] == [
+    assert [(r[0], r[1], str(r[3]), r[4], r[5]) for r in rows] == [
         (1, "Kick-off held", "2026-11-20", "meeting", 2),
         (2, "Freeze scope", "2026-12-01", "meeting", 1),
         (3, "Hire a tester", "2026-12-01", "meeting", 1),
     ]
-    assert rows[0][2] == '["UORG1"]' and rows[1][2] == '["UKEY1", "UKEY2"]'
+    people = [r[2] if isinstance(r[2], list) else json.loads(r[2]) for r in rows]
+    assert people == [["UORG1"], ["UKEY1", "UKEY2"], ["UKEY1", "UKEY2"]]
     assert counter == 4
-    engine.dispose()
