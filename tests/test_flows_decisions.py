@@ -328,6 +328,7 @@ def test_the_weeks_decisions_are_in_both_copies_of_the_digest_at_a_flat_cost(
             digest_service.build_digest(ctx, project_service.get_project(ctx, "ERP"), now=ctx.now())
 
     small = _statements_of(runtime, build)
+    assert small <= 15, small  # the digest's budget (bench/digest.py)
     erp.slash_command(PM, "/digest", "send ERP")
     first, after = (period.start.astimezone(BERLIN).date(), period.end.astimezone(BERLIN).date())
     with database.session() as session:

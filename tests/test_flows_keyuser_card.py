@@ -382,3 +382,23 @@ def test_the_card_costs_the_same_statements_whatever_the_history(
     assert len(card.issues.items) == card_service.SHOWN and card.issues.total == 39
     assert card.changes == []
     assert small <= 15, small
+
+
+def test_a_chinese_project_shows_the_card_and_the_log_in_chinese(
+    erp: SlackDriver, runtime: Runtime
+) -> None:
+    create_project(erp, code="CN", name="中国推广", channel_id=None, locale="zh-CN")
+    add_key_user(erp, BEN, code="CN", influence="high", interest="low")
+    erp.slash_command(PM, "/keyuser", f"show CN <@{BEN}>")
+    card = last_response(erp)
+    shown = texts([card])
+    assert (
+        f"<@{BEN}> *在 CN*" in shown and "象限：令其满意" in shown and "每 14 天联络一次" in shown
+    )
+    assert "联络（0）" in shown and "第 1 页，共 4 页" in shown
+    for _ in range(3):
+        card = turn(erp, PM, card)
+    assert "关联的风险（0）" in texts([card]) and "关联的变更请求（0）" in texts([card])
+    erp.slash_command(PM, "/project", "decisions CN")
+    assert "CN 的决议记录（共 0 条" in last_response_text(erp)
+    assert erp.emulator.violations == []

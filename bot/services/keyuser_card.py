@@ -39,7 +39,6 @@ from storage.models import (
     Project,
     Risk,
     RiskLink,
-    TrainingModule,
 )
 from storage.models.calendar import EventStatus
 
@@ -315,10 +314,8 @@ def _risks(ctx: Ctx, project: Project, key_user: KeyUser) -> Listed:
 
 
 def _readiness(ctx: Ctx, project: Project, key_user: KeyUser) -> list[ReadinessEntry]:
-    modules: dict[int, TrainingModule] = {}
     entries = []
     for _project, module, cell in training_readiness.own_readiness(ctx, [(project, key_user)]):
-        modules[module.id or 0] = module
         entries.append(
             ReadinessEntry(
                 module=module.name,
