@@ -185,8 +185,7 @@ class CardId(StrEnum):
     ``handlers/keyuser_card.py``): values carry ``<key user id>|<page>``, checked against the
     clicking person's rights."""
 
-    OPEN = "keyuser_card_open"  # a menu of the register's people: ``<project id>:<user id>``
-    # A people picker on the PM's Home, in the block ``keyuser_card_<project id>``.
-    OPEN_USER = "keyuser_card_open_user"
+    # The "Card of…" menu of the register and of the PM Home's key users: ``<project id>:<user>``
+    OPEN = "keyuser_card_open"
     # ``keyuser_card_page_previous`` / ``_next``
     PAGE = "keyuser_card_page"

@@ -1,5 +1,5 @@
-"""`/keyuser show`: a key user's card; the "Card of…" menus of the register and of the PM's Home
-tab; the card's Previous/Next."""
+"""`/keyuser show`: a key user's card; the "Card of…" menus of the register and of the key users
+listed on the PM's Home tab; the card's Previous/Next."""
 
 from __future__ import annotations
 
@@ -73,12 +73,8 @@ def _shown(click: Click, raw: Any) -> tuple[str, service.Card, int]:
 
 
 def open_card(click: Click) -> None:
-    """The "Card of…" menu of the register, or the people picker of the PM's Home (its block
-    names the project): the card in a modal."""
+    """The "Card of…" menu of the register or of the PM Home's key users: the card in a modal."""
     selected = (click.action.get("selected_option") or {}).get("value")
-    if click.action.get("selected_user"):
-        project_id = str(click.action.get("block_id") or "").removeprefix("keyuser_card_")
-        selected = f"{project_id}:{click.action['selected_user']}"
     locale, card, page = _shown(click, selected or click.value)
     click.open(views.card_modal(locale, card, page))
 
@@ -94,7 +90,6 @@ def turn_page(click: Click) -> dict[str, Any] | None:
 
 def register(app: App, runtime: Runtime) -> None:
     clicks(app.action(CardId.OPEN), runtime)(open_card)
-    clicks(app.action(CardId.OPEN_USER), runtime)(open_card)
     clicks(app.action(PAGE_ACTION), runtime)(turn_page)
 
 

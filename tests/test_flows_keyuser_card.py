@@ -332,11 +332,18 @@ def test_the_register_menu_and_the_home_picker_open_the_card_and_forged_values_a
     erp.click(PM, f"{CardId.PAGE}_next", view=modal)
     modal = emulator.top_view(PM)
     assert "Page 2 of 4" in texts([modal]) and "*Issues reported*" in texts([modal])
-    # The PM's Home: a people picker in the project's dashboard.
+    # The PM's Home lists the key users with their last contact: the same menu there.
     erp.open_home(PM)
     home = emulator.home(PM)
     erp.block_action(
-        PM, CardId.OPEN_USER, value=BEN, view=home, block_id=f"keyuser_card_{project_id}"
+        PM,
+        CardId.OPEN,
+        view=home,
+        block_id=f"contacts_{project_id}",
+        selected_option={
+            "value": f"{project_id}:{BEN}",
+            "text": {"type": "plain_text", "text": BEN},
+        },
     )
     assert f"<@{BEN}> in ERP" in texts([emulator.top_view(PM)])
     # Forged: someone outside the project, a project id that is not theirs, a value unread.

@@ -99,7 +99,6 @@ def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) ->
     from bot.i18n import render
     from bot.ids import DigestId
     from bot.views.digest import weekday_label
-    from bot.views.keyuser_card import card_picker, picker_block_id
 
     project = dashboard.project
     issues, poll, risk = dashboard.issues, dashboard.poll, dashboard.at_risk
@@ -142,10 +141,7 @@ def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) ->
                 nps=_figure(poll.latest.nps if poll else None),
                 debt=dashboard.debt,
                 readiness=readiness,
-            ),
-            # Any key user's card, from a people picker (the block names the project).
-            accessory=None if in_modal else card_picker(locale),
-            block_id=None if in_modal else picker_block_id(project.id),
+            )
         ),
     ]
     lines = render(locale, "digest/risk_lines.j2", data=risk) if risk.people else ""

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import Block, StaticSelectElement
+from slack_sdk.models.blocks.basic_components import PlainTextObject
 
 from bot.i18n import has_key, plain, t
 from bot.ids import CardId
@@ -238,10 +239,8 @@ def card_modal(locale: str, card: Card, page: int = 0) -> dict[str, Any]:
 
 
 def card_select(locale: str, project_id: int, people: list[tuple[str, str]]) -> Any:
-    """The "Card of…" menu of a list of key users (``people``: Slack id and name), at most 100."""
-    from slack_sdk.models.blocks import StaticSelectElement
-    from slack_sdk.models.blocks.basic_components import PlainTextObject
-
+    """The "Card of…" menu of a list of key users (``people``: Slack id and name), at most 100:
+    under the register and the PM Home's list of key users and their last contacts."""
     return StaticSelectElement(
         action_id=CardId.OPEN,
         placeholder=PlainTextObject(text=plain(locale, "card.open")),
@@ -249,28 +248,3 @@ def card_select(locale: str, project_id: int, people: list[tuple[str, str]]) -> 
             ui.option(f"{project_id}:{user_id}", ui.clip(name, 75)) for user_id, name in people
         ][:100],
     )
-
-
-def card_picker(locale: str) -> Any:
-    """The PM Home's people picker: whoever is picked, their card in the project of the block
-    (``picker_block_id``), if they are one of its key users."""
-    from slack_sdk.models.blocks import UserSelectElement
-    from slack_sdk.models.blocks.basic_components import PlainTextObject
-
-    return UserSelectElement(
-        action_id=CardId.OPEN_USER, placeholder=PlainTextObject(text=plain(locale, "card.open"))
-    )
-
-
-def picker_block_id(project_id: int | None) -> str:
-    return f"keyuser_card_{project_id}"
-
-
-__all__ = [
-    "card_picker",
-    "picker_block_id",
-    "card_message",
-    "card_modal",
-    "card_select",
-    "page_blocks",
-]
