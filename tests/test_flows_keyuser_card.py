@@ -409,3 +409,17 @@ def test_a_chinese_project_shows_the_card_and_the_log_in_chinese(
     erp.slash_command(PM, "/project", "decisions CN")
     assert "CN 的决议记录（共 0 条" in last_response_text(erp)
     assert erp.emulator.violations == []
+
+
+def test_the_change_requests_hook_fills_the_cards_last_page(
+    erp: SlackDriver, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Change requests come with their own tables: the card's hook is one function to fill."""
+    linked = [card_service.ChangeEntry(7, "Extra approval step", "approved")]
+    monkeypatch.setattr(card_service, "changes_of", lambda ctx, key_user: linked)
+    page = show(erp, PM, f"show ERP <@{ANNA}>")
+    for _ in range(3):
+        page = turn(erp, PM, page)
+    shown = texts([page])
+    assert "*Change requests linked to them* (1)" in shown
+    assert "*#7* Extra approval step · approved" in shown

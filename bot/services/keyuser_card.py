@@ -88,6 +88,15 @@ class RiskEntry:
 
 
 @dataclass(frozen=True)
+class ChangeEntry:
+    """A change request the key user is linked to, as the card shows it."""
+
+    number: int
+    title: str
+    status: str
+
+
+@dataclass(frozen=True)
 class ReadinessEntry:
     module: str
     hours: float
@@ -125,12 +134,14 @@ class Card:
     last_contact_at: datetime | None = None
     in_debt_since: datetime | None = None
     # Change requests they are linked to (``changes_of``): empty until change requests exist.
-    changes: list[Any] = field(default_factory=list)
+    changes: list[ChangeEntry] = field(default_factory=list)
 
 
-def changes_of(ctx: Ctx, key_user: KeyUser) -> list[Any]:
+def changes_of(ctx: Ctx, key_user: KeyUser) -> list[ChangeEntry]:
     """The change requests ``key_user`` is linked to, newest first, at most ``SHOWN``: the card's
-    hook for change requests. There are none yet; when they exist this is one query."""
+    hook for change requests, which do not exist yet. Once they do, this is one statement:
+    ``return [ChangeEntry(*row) for row in ctx.session.exec(<number, title, status of the
+    requests linked to key_user.id, newest first, LIMIT SHOWN>).all()]``; the card shows them."""
     return []
 
 

@@ -180,7 +180,10 @@ def _risks(locale: str, card: Card) -> list[Block]:
 
 
 def _changes(locale: str, card: Card) -> list[Block]:
-    lines = [str(change) for change in card.changes]
+    lines = [
+        t(locale, "card.change_line", number=entry.number, title=entry.title, status=entry.status)
+        for entry in card.changes
+    ]
     listed = Listed(card.changes, len(card.changes))
     return _list(locale, "card.changes_title", listed, lines, "card.none")
 
