@@ -76,13 +76,17 @@ def open_card(click: Click) -> None:
     """The "Card of…" menu of the register or of the PM Home's key users: the card in a modal."""
     selected = (click.action.get("selected_option") or {}).get("value")
     locale, card, page = _shown(click, selected or click.value)
-    click.open(views.card_modal(locale, card, page))
+    view = views.card_modal(locale, card, page)
+    if (click.body.get("view") or {}).get("type") == "modal":  # the register's window
+        click.client.views_push(trigger_id=click.trigger_id, view=view)
+    else:
+        click.open(view)
 
 
 def turn_page(click: Click) -> dict[str, Any] | None:
     """Previous/Next: the page in place (the modal, or the message)."""
     locale, card, page = _shown(click, click.value)
-    if click.view_id:
+    if (click.body.get("view") or {}).get("type") == "modal":
         click.client.views_update(view_id=click.view_id, view=views.card_modal(locale, card, page))
         return None
     return views.card_message(locale, card, page)

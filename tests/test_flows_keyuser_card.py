@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from bot.emulator.driver import SlackDriver
 from bot.emulator.server import SlackEmulator
-from bot.ids import CardId
+from bot.ids import Action, CardId
 from bot.runtime import Runtime
 from bot.services import keyuser_card as card_service
 from bot.services import projects as project_service
@@ -346,6 +346,23 @@ def test_the_register_menu_and_the_home_picker_open_the_card_and_forged_values_a
         },
     )
     assert f"<@{BEN}> in ERP" in texts([emulator.top_view(PM)])
+    # The register's window from the Home tab: the card goes over it, the register stays below.
+    erp.click(PM, Action.HOME_SHOW_REGISTER, view=home, value=str(project_id))
+    register_view = emulator.top_view(PM)
+    assert register_view is not None and "Card of…" in str(register_view)
+    erp.block_action(
+        PM,
+        CardId.OPEN,
+        view=register_view,
+        selected_option={
+            "value": f"{project_id}:{ANNA}",
+            "text": {"type": "plain_text", "text": ANNA},
+        },
+    )
+    stack = emulator.open_views(PM)
+    assert f"<@{ANNA}> in ERP" in texts([stack[-1]]) and stack[-2]["id"] == register_view["id"]
+    erp.click(PM, f"{CardId.PAGE}_next", view=stack[-1])
+    assert "Page 2 of 4" in texts([emulator.top_view(PM)])
     # Forged: someone outside the project, a project id that is not theirs, a value unread.
     erp.block_action(
         OUTSIDER, f"{CardId.PAGE}_next", value=f"{project_id}:{ANNA}:1", channel_id="C0GENERAL"
