@@ -16,8 +16,10 @@ from handlers import approvals as approval_listeners
 from handlers import calendar as calendar_listeners
 from handlers import changes as change_listeners
 from handlers import commplan, engagement, errors, events, home, keyusers, projects
+from handlers import decisions as decision_listeners
 from handlers import digest as digest_listeners
 from handlers import issues as issue_listeners
+from handlers import keyuser_card as card_listeners
 from handlers import meetings as meeting_listeners
 from handlers import polls as poll_listeners
 from handlers import risks as risk_listeners
@@ -45,6 +47,7 @@ LISTENER_MODULES: tuple[Any, ...] = (
     home,
     projects,
     keyusers,
+    card_listeners,
     issue_listeners,
     poll_listeners,
     calendar_listeners,
@@ -55,6 +58,7 @@ LISTENER_MODULES: tuple[Any, ...] = (
     risk_listeners,
     change_listeners,
     approval_listeners,
+    decision_listeners,
     digest_listeners,
 )
 

@@ -196,3 +196,24 @@ class MeetingId(StrEnum):
     CANCEL = "meeting_do_cancel"
     OUTCOME = "meeting_record_outcome"
     ACTION_TO_ISSUE = "meeting_action_to_issue"
+
+
+class DecisionId(StrEnum):
+    """Callbacks and actions of the decision log (``bot/views/decisions.py``,
+    ``handlers/decisions.py``). Buttons carry a project id: checked against the clicking person."""
+
+    ADD_MODAL = "decision_add"
+    ADD = "decision_open_add"  # value: project id
+    # ``decision_list_page_previous`` / ``_next``; value ``<project id>|<page>``.
+    LIST_PAGE = "decision_list_page"
+
+
+class CardId(StrEnum):
+    """Actions of the key user's card (``bot/views/keyuser_card.py``,
+    ``handlers/keyuser_card.py``): values carry ``<key user id>|<page>``, checked against the
+    clicking person's rights."""
+
+    # The "Card of…" menu of the register and of the PM Home's key users: ``<project id>:<user>``
+    OPEN = "keyuser_card_open"
+    # ``keyuser_card_page_previous`` / ``_next``
+    PAGE = "keyuser_card_page"

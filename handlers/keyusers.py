@@ -24,6 +24,7 @@ from bot.views import keyusers as views
 from handlers import listeners
 from handlers.common import dm, request_id, user_ids_in
 from handlers.engagement import touch_by_command
+from handlers.keyuser_card import SHOW
 from handlers.listeners import (
     CODE,
     PERSON,
@@ -216,6 +217,7 @@ COMMAND = Command(
     subcommands=(
         Subcommand("add", open_add, args=(CODE,), who=PM),
         Subcommand("list", show_register, args=(CODE,)),
+        SHOW,
         Subcommand("edit", open_edit, args=(CODE, PERSON), who=PM),
         Subcommand("remove", remove, args=(CODE, PERSON), who=PM),
         Subcommand("touch", touch, args=(CODE, PERSON, KIND, TEXT), who=TEAM),

@@ -23,6 +23,8 @@ from bot.views import projects as views
 from handlers import listeners
 from handlers.common import person_locale, slack_error_text
 from handlers.commplan import PLANNER, open_plan
+from handlers.decisions import READERS, WHAT
+from handlers.decisions import decisions as show_decisions
 from handlers.listeners import (
     CODE,
     PM,
@@ -207,6 +209,7 @@ COMMAND = Command(
         Subcommand("edit", open_edit, args=(CODE.required(),), who=PM),
         Subcommand("plan", open_plan, args=(CODE,), who=PLANNER),
         Subcommand("phase", change_phase, args=(CODE.required(), PHASE), who=PM),
+        Subcommand("decisions", show_decisions, args=(CODE, WHAT), who=READERS),
     ),
 )
 

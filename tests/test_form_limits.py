@@ -21,6 +21,8 @@ from bot.emulator.server import SlackEmulator
 from bot.ids import (
     Action,
     CalendarId,
+    CardId,
+    DecisionId,
     DigestId,
     EngagementId,
     IssueId,
@@ -95,6 +97,10 @@ FORGED_BUTTONS = [
     (DigestId.OPEN_DASHBOARD, "abc"),
     (DigestId.HOME_PAGE, "risk:abc:xyz"),
     (f"{PollId.RATE_PREFIX}abc:xyz", '{"p": "abc"}'),
+    (DecisionId.ADD, "abc"),
+    (f"{DecisionId.LIST_PAGE}_next", "abc|2"),
+    (CardId.OPEN, "abc:U1"),
+    (f"{CardId.PAGE}_next", "abc:U1:1"),
 ]
 
 

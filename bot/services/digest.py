@@ -25,7 +25,13 @@ from sqlalchemy import Integer, String, and_, case, cast, func, literal, null, o
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
-from bot.services import engagement, poll_results, training_readiness, training_sessions
+from bot.services import (
+    decisions,
+    engagement,
+    poll_results,
+    training_readiness,
+    training_sessions,
+)
 from bot.services.context import Ctx
 from bot.services.digest_schedule import Period, covered_week, iso_week, period_ending
 from bot.services.keyusers import Quadrant
@@ -761,6 +767,8 @@ def build_digest(
     sections = {
         "phase": _phase(project),
         "issues": issue_figures(ctx, project, period, now=now),
+        # The week's decisions: not personal, in the channel's copy as in the PMs'.
+        "decisions": decisions.week_decisions(ctx, project, period.start, period.end),
         "coming_week": coming_week(ctx, project, recent),
         "readiness": readiness(ctx, project),
         "polls": latest_poll(ctx, project, recent),

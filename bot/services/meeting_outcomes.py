@@ -16,6 +16,7 @@ from bot.calendar import attendance
 from bot.calendar import service as calendar
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
+from bot.services import decisions as decision_log
 from bot.services import fields
 from bot.services import issues as issue_service
 from bot.services.context import Ctx
@@ -136,7 +137,8 @@ def record_outcome(
 ) -> tuple[MeetingOutcome, list[MeetingActionItem]]:
     """The organizer (or a PM) records who came, minutes, decisions and action items. Invitees
     not marked as attending are recorded absent (unless they declined); recording again replaces
-    the minutes, decisions and the action items not yet turned into issues."""
+    the minutes, decisions and the action items not yet turned into issues. The decisions
+    become entries of the project's decision log (``bot.services.decisions.from_meeting``)."""
     meeting, event, project = get_meeting(ctx, event_id)
     if not attendance.can_take_attendance(ctx, project, event):
         raise PermissionDenied(Msg("calendar.errors.not_organizer"))
@@ -227,6 +229,8 @@ def record_outcome(
     meeting.outcome_asked_at = meeting.outcome_asked_at or now
     ctx.session.add(meeting)
     ctx.session.flush()
+    # The decision log follows the outcome: new decisions logged, dropped ones withdrawn.
+    decision_log.from_meeting(ctx=ctx, project=project, event=event, outcome=outcome)
     ctx.log(
         "meeting.outcome_recorded",
         project_id=project.id,

@@ -12,6 +12,7 @@ from bot.ids import EngagementId
 from bot.services import engagement as service
 from bot.services.engagement import Contact, Nudge
 from bot.views import common as ui
+from bot.views.keyuser_card import card_select
 from bot.views.keyusers import role_label
 from storage.models import Project
 
@@ -144,6 +145,12 @@ def home_part(locale: str, rows: list[tuple[Project, list[Contact]]]) -> list[Bl
                 ),
                 ui.button(
                     plain(locale, "engagement.home_plan"), EngagementId.HOME_PLAN, str(project.id)
+                ),
+                # Each listed key user's card.
+                card_select(
+                    locale,
+                    project.id or 0,
+                    [(c.user_id, c.display_name or c.user_id) for c in contacts],
                 ),
                 block_id=f"contacts_{project.id}",
             )

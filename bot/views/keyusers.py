@@ -22,6 +22,7 @@ from bot.services.keyusers import (
     RegisterEntry,
 )
 from bot.views import common as ui
+from bot.views.keyuser_card import card_select
 from storage.models import KeyUser, Project
 
 
@@ -135,7 +136,7 @@ def register_message(
     if total == 0:
         blocks.append(ui.section(t(locale, "keyuser.register_empty", code=project.code)))
         return ui.message(title, blocks)
-    budget = ui.MESSAGE_BLOCK_LIMIT - 2
+    budget = ui.MESSAGE_BLOCK_LIMIT - 3
     for q, entries in grouped.items():
         if not entries:
             continue
@@ -159,6 +160,18 @@ def register_message(
         ]
     if manage:
         blocks.append(ui.context(t(locale, "keyuser.register_manage_hint", code=project.code)))
+    people = [
+        (entry.key_user.user_id, entry.key_user.display_name or entry.key_user.user_id)
+        for entries in grouped.values()
+        for entry in entries
+    ]
+    blocks.append(
+        ui.section(
+            t(locale, "card.register_hint"),
+            accessory=card_select(locale, project.id or 0, people),
+            block_id="keyuser_card_menu",
+        )
+    )
     return ui.message(title, blocks)
 
 

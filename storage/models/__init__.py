@@ -32,6 +32,7 @@ from storage.models.core import (
     ProjectMember,
     Workspace,
 )
+from storage.models.decisions import Decision, DecisionSettings
 from storage.models.digest import DigestRun, DigestSettings, DigestTarget
 from storage.models.issues import Issue, IssueHistory, IssueSettings, IssueStatus
 from storage.models.meetings import (
@@ -90,6 +91,8 @@ __all__ = [
     "EventStatus",
     "Invitation",
     "Rsvp",
+    "Decision",
+    "DecisionSettings",
     "DigestRun",
     "DigestSettings",
     "DigestTarget",
