@@ -18,7 +18,9 @@ from sqlmodel import select
 from bot.emulator.driver import SlackDriver
 from bot.emulator.server import SlackEmulator
 from bot.ids import Action, CardId
+from bot.jobs import changes as change_jobs
 from bot.runtime import Runtime
+from bot.services import changes as change_service
 from bot.services import keyuser_card as card_service
 from bot.services import projects as project_service
 from bot.services import risks as risk_service
@@ -27,7 +29,10 @@ from bot.services.engagement import CONTACT_INTERACTIONS, ISSUE_REPLIES
 from bot.services.keyusers import cadence_days
 from storage.db import Database
 from storage.models import (
+    Approval,
+    ApprovalDecider,
     CalendarEvent,
+    ChangeRequest,
     Interaction,
     Invitation,
     Issue,
@@ -428,15 +433,56 @@ def test_a_chinese_project_shows_the_card_and_the_log_in_chinese(
     assert erp.emulator.violations == []
 
 
-def test_the_change_requests_hook_fills_the_cards_last_page(
-    erp: SlackDriver, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+def test_the_card_lists_the_change_requests_that_concern_the_key_user(
+    erp: SlackDriver, runtime: Runtime, database: Database
 ) -> None:
-    """Change requests come with their own tables: the card's hook is one function to fill."""
-    linked = [card_service.ChangeEntry(7, "Extra approval step", "approved")]
-    monkeypatch.setattr(card_service, "changes_of", lambda ctx, key_user: linked)
+    """Requests Anna asked for, is asked to decide, or that touch her module (FI, written in
+    other cases and beside a Chinese module name) are on her card; Ben's MM request is not."""
+    made = [
+        ("Extra approval step", "MM", ANNA, []),
+        ("New aging report", "fi, 资产", PM, []),
+        ("Vendor master workflow", "MM", BEN, [ANNA]),
+        ("Stock transfer layout", "MM", BEN, []),
+        ("Intercompany billing", "资产", PM, []),
+    ]
+    with runtime.unit(TEAM, PM) as ctx:
+        project = project_service.get_project(ctx, "ERP")
+        for title, modules, requester, deciders in made:
+            change_jobs.create(
+                ctx,
+                project,
+                change_service.ChangeInput(
+                    title=title,
+                    reason="Asked for in the fit-gap workshop",
+                    modules=modules,
+                    requested_by=requester,
+                    deciders=deciders or [PM],
+                ),
+            )
+    # Expected, from the rows: requested or created by Anna, a decider row of hers, or FI among
+    # the modules (any case).
+    with database.session() as session:
+        asked = set(
+            session.exec(
+                select(Approval.subject_id)
+                .join(ApprovalDecider, ApprovalDecider.approval_id == Approval.id)
+                .where(Approval.subject_kind == "change", ApprovalDecider.user_id == ANNA)
+            ).all()
+        )
+        wanted = [
+            (change.number, change.title)
+            for change in session.exec(select(ChangeRequest)).all()
+            if ANNA in (change.requested_by, change.created_by)
+            or change.id in asked
+            or any(module.lower() == "fi" for module in change.modules)
+        ]
+    wanted.sort(reverse=True)
     page = show(erp, PM, f"show ERP <@{ANNA}>")
     for _ in range(3):
         page = turn(erp, PM, page)
     shown = texts([page])
-    assert "*Change requests linked to them* (1)" in shown
-    assert "*#7* Extra approval step · approved" in shown
+    assert f"*Change requests linked to them* ({len(wanted)})" in shown
+    for number, title in wanted:
+        assert f"*#{number}* {title} · " in shown
+    assert "Stock transfer layout" not in shown and "Intercompany billing" not in shown
+    assert len(wanted) == 3

@@ -19,6 +19,7 @@ Rules only: what Liaison posts about a request is built by ``bot.views.changes``
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from sqlmodel import col, select
 from bot.csvutil import write_csv
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
-from bot.services import approvals, fields
+from bot.services import approvals, decisions, fields
 from bot.services import issues as issue_service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
@@ -450,10 +451,34 @@ def record_answer(ctx: Ctx, answered: approvals.Answered) -> list[Change]:
         _touch(ctx, change, None)
         done = _history(ctx, change, answered.outcome, rule=approval.rule)
         steps.append(Change(change, project, done))
+        _log_decision(ctx, change, project, approval, answered.outcome)
         ctx.log(
             "change.decided", project_id=project.id, change=change.number, outcome=change.status
         )
     return steps
+
+
+def _log_decision(
+    ctx: Ctx, change: ChangeRequest, project: Project, approval: Approval, outcome: str
+) -> None:
+    """The decision in the project's decision log, decided by those whose answers made it (every
+    approval, or the rejection(s)), on today's local date."""
+    wanted = "approve" if outcome == ChangeStatus.APPROVED else "reject"
+    decided = approvals.standing(ctx, approval).decided
+    decisions.record(
+        ctx=ctx,
+        project=project,
+        text=plain(
+            project.locale,
+            f"change.decision_log.{outcome}",
+            ref=change_ref(change),
+            title=change.title,
+        ),
+        decided_by=[person for person, answer in decided.items() if answer == wanted],
+        decided_on=ctx.now().astimezone(ZoneInfo(project.timezone)).date(),
+        source="change",
+        change_id=change.id,
+    )
 
 
 # ------------------------------------------------------------------------------- moving on
@@ -752,24 +777,52 @@ def _visible(ctx: Ctx, project: Project) -> list[Any]:
     if is_team(ctx, project):
         return conditions
     user = ctx.actor_id or ""
+    own = key_user_of(ctx, project, user)
+    conditions.append(concerning(user, own.module if own is not None else None))
+    return conditions
+
+
+def _module_needle(module: str) -> str:
+    """A LIKE pattern finding ``module`` as one element of a JSON list, as the store wrote it
+    (json.dumps: non-ASCII as escapes), with LIKE's own characters escaped by ``!``."""
+    quoted = json.dumps(module.strip().lower())
+    return "%" + re.sub(r"([!%_])", r"!\1", quoted) + "%"
+
+
+def concerning(user_id: str, module: str | None) -> Any:
+    """The requests that concern a person: they requested or created it, they are asked to decide
+    it, or it touches their module (matched in the JSON list's text, case-insensitively for
+    ASCII; pages shown are checked again in Python by ``can_see``)."""
     asked = (
         select(Approval.subject_id)
         .join(ApprovalDecider, col(ApprovalDecider.approval_id) == col(Approval.id))
-        .where(Approval.subject_kind == KIND, ApprovalDecider.user_id == user)
+        .where(Approval.subject_kind == KIND, ApprovalDecider.user_id == user_id)
     )
     mine = [
-        col(ChangeRequest.requested_by) == user,
-        col(ChangeRequest.created_by) == user,
+        col(ChangeRequest.requested_by) == user_id,
+        col(ChangeRequest.created_by) == user_id,
         col(ChangeRequest.id).in_(asked),
     ]
-    own = key_user_of(ctx, project, user)
-    if own is not None and own.module:
-        # The modules list is JSON: matched by its text, case-insensitively, then checked again
-        # in Python for the page shown (`can_see`).
-        needle = f'%"{own.module.strip().lower()}"%'
-        mine.append(func.lower(cast(ChangeRequest.modules, String)).like(needle))
-    conditions.append(or_(*mine))
-    return conditions
+    if module and module.strip():
+        text = func.lower(cast(ChangeRequest.modules, String))
+        mine.append(text.like(_module_needle(module), escape="!"))
+    return or_(*mine)
+
+
+def linked_to(ctx: Ctx, key_user: KeyUser, limit: int) -> list[tuple[int, str, str]]:
+    """Number, title and status of the requests of ``key_user``'s project that concern them,
+    newest first, at most ``limit``: one statement."""
+    rows = ctx.session.exec(
+        select(ChangeRequest.number, ChangeRequest.title, ChangeRequest.status)
+        .where(
+            ChangeRequest.team_id == ctx.team_id,
+            ChangeRequest.project_id == key_user.project_id,
+            concerning(key_user.user_id, key_user.module),
+        )
+        .order_by(col(ChangeRequest.number).desc())
+        .limit(limit)
+    ).all()
+    return [(number, title, status) for number, title, status in rows]
 
 
 def list_changes(

@@ -32,7 +32,7 @@ from bot.services import fields
 from bot.services import projects as project_service
 from bot.services import risks as risk_service
 from bot.services.context import Ctx
-from storage.models import CalendarEvent, Issue, MeetingOutcome, Project, Risk
+from storage.models import CalendarEvent, ChangeRequest, Issue, MeetingOutcome, Project, Risk
 from storage.models.decisions import (
     DECISION_SOURCES,
     Decision,
@@ -54,7 +54,7 @@ CSV_COLUMNS = (
     "decided_by_names",
     "source",
     "meeting",
-    "change_id",
+    "change",
     "risk",
     "issue",
     "supersedes",
@@ -154,6 +154,7 @@ def record(
         ("risk", Risk, risk_id),
         ("issue", Issue, issue_id),
         ("supersedes", Decision, supersedes_id),
+        ("change", ChangeRequest, change_id),
     ):
         row = ctx.get(model, ident) if ident is not None else None
         if ident is not None and (row is None or row.project_id != project.id):
@@ -327,6 +328,7 @@ class DecisionLine:
     meeting_starts_at: datetime | None
     supersedes_number: int | None
     superseded_by: int | None
+    change_number: int | None = None
 
 
 def _lines_query(ctx: Ctx, project: Project, *, withdrawn: bool = False) -> Any:
@@ -347,8 +349,10 @@ def _lines_query(ctx: Ctx, project: Project, *, withdrawn: bool = False) -> Any:
             col(CalendarEvent.starts_at),
             earlier.number,
             superseded_by,
+            col(ChangeRequest.number),
         )
         .outerjoin(Risk, col(Risk.id) == col(Decision.risk_id))
+        .outerjoin(ChangeRequest, col(ChangeRequest.id) == col(Decision.change_id))
         .outerjoin(Issue, col(Issue.id) == col(Decision.issue_id))
         .outerjoin(
             CalendarEvent,
@@ -366,8 +370,8 @@ def _lines_query(ctx: Ctx, project: Project, *, withdrawn: bool = False) -> Any:
 
 
 def _line(row: Any) -> DecisionLine:
-    decision, risk, issue, title, starts, supersedes, superseded_by = row[:7]
-    return DecisionLine(decision, risk, issue, title, starts, supersedes, superseded_by)
+    decision, risk, issue, title, starts, supersedes, superseded_by, change = row[:8]
+    return DecisionLine(decision, risk, issue, title, starts, supersedes, superseded_by, change)
 
 
 @dataclass
@@ -435,7 +439,7 @@ def week_decisions(
     ).all()
     if not rows:
         return None
-    return WeekDecisions([_line(row) for row in rows], int(rows[0][7]))
+    return WeekDecisions([_line(row) for row in rows], int(rows[0][8]))
 
 
 def export_csv(ctx: Ctx, project: Project) -> str:
@@ -464,7 +468,7 @@ def export_csv(ctx: Ctx, project: Project) -> str:
                 d.decided_by_names or "",
                 d.source,
                 meeting,
-                "" if d.change_id is None else d.change_id,
+                "" if line.change_number is None else f"#{line.change_number}",
                 "" if line.risk_number is None else f"#{line.risk_number}",
                 "" if line.issue_number is None else f"{project.code}-{line.issue_number}",
                 "" if line.supersedes_number is None else line.supersedes_number,

@@ -22,6 +22,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot.errors import Msg, NotFound, PermissionDenied
+from bot.services import changes as change_service
 from bot.services import engagement, training_readiness
 from bot.services import risks as risk_service
 from bot.services.context import Ctx
@@ -133,16 +134,14 @@ class Card:
     cadence_days: int | None = None
     last_contact_at: datetime | None = None
     in_debt_since: datetime | None = None
-    # Change requests they are linked to (``changes_of``): empty until change requests exist.
+    # Change requests they are linked to (``changes_of``).
     changes: list[ChangeEntry] = field(default_factory=list)
 
 
 def changes_of(ctx: Ctx, key_user: KeyUser) -> list[ChangeEntry]:
-    """The change requests ``key_user`` is linked to, newest first, at most ``SHOWN``: the card's
-    hook for change requests, which do not exist yet. Once they do, this is one statement:
-    ``return [ChangeEntry(*row) for row in ctx.session.exec(<number, title, status of the
-    requests linked to key_user.id, newest first, LIMIT SHOWN>).all()]``; the card shows them."""
-    return []
+    """The change requests ``key_user`` is linked to (requested, asked to decide, or of their
+    module), newest first, at most ``SHOWN``: one statement."""
+    return [ChangeEntry(*row) for row in change_service.linked_to(ctx, key_user, SHOWN)]
 
 
 # ---------------------------------------------------------------------------- who may

@@ -39,8 +39,8 @@ def source_text(locale: str, project: Project, line: DecisionLine) -> str:
     if decision.source == "meeting" and line.meeting_title and line.meeting_starts_at:
         day = line.meeting_starts_at.astimezone(ZoneInfo(project.timezone)).date()
         return t(locale, "decision.source.meeting", title=line.meeting_title, date=day.isoformat())
-    if decision.source == "change":
-        return t(locale, "decision.source.change")
+    if decision.source == "change" and line.change_number is not None:
+        return t(locale, "decision.source.change", number=line.change_number)
     return t(locale, "decision.source.manual", user=decision.recorded_by)
 
 

@@ -181,7 +181,13 @@ def _risks(locale: str, card: Card) -> list[Block]:
 
 def _changes(locale: str, card: Card) -> list[Block]:
     lines = [
-        t(locale, "card.change_line", number=entry.number, title=entry.title, status=entry.status)
+        t(
+            locale,
+            "card.change_line",
+            number=entry.number,
+            title=entry.title,
+            status=_words(locale, f"change.status.{entry.status}", entry.status),
+        )
         for entry in card.changes
     ]
     listed = Listed(card.changes, len(card.changes))

@@ -39,8 +39,7 @@ class DecisionSettings(SQLModel, table=True):
 
 class Decision(SQLModel, table=True):
     """One decision of a project's log. ``source_id`` is the meeting's calendar event for a
-    meeting's decision; ``change_id`` the change request a change decision is about (no foreign
-    key: change requests live in their own tables)."""
+    meeting's decision; ``change_id`` the change request a change decision is about."""
 
     __table_args__ = (
         UniqueConstraint("project_id", "number", name="uq_decision_project_number"),
@@ -58,7 +57,7 @@ class Decision(SQLModel, table=True):
     decided_on: date
     source: str = Field(max_length=16)
     source_id: int | None = Field(default=None)
-    change_id: int | None = Field(default=None, index=True)
+    change_id: int | None = Field(default=None, foreign_key="changerequest.id", index=True)
     risk_id: int | None = Field(default=None, foreign_key="risk.id", index=True)
     issue_id: int | None = Field(default=None, foreign_key="issue.id", index=True)
     supersedes_id: int | None = Field(default=None, foreign_key="decision.id")

@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("withdrawn_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("recorded_by", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("recorded_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["change_id"], ["changerequest.id"]),
         sa.ForeignKeyConstraint(["issue_id"], ["issue.id"]),
         sa.ForeignKeyConstraint(["project_id"], ["project.id"]),
         sa.ForeignKeyConstraint(["risk_id"], ["risk.id"]),
