@@ -37,6 +37,10 @@ TOM = "UTOM00001"  # a consultant in the project team
 
 @pytest.fixture
 def erp(slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime) -> SlackDriver:
+    return set_up_erp(slack, emulator, runtime)
+
+
+def set_up_erp(slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime) -> SlackDriver:
     """Project ERP with its channel, PMs Pia and Paul, key users Anna (FI) and Ben (MM), and Tom
     in the project team."""
     emulator.add_user(TOM, "tom.consultant", real_name="Tom Consultant")

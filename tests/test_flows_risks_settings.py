@@ -13,6 +13,7 @@ import pytest
 from sqlmodel import select
 
 from bot.emulator.driver import SlackDriver
+from bot.emulator.server import SlackEmulator
 from bot.errors import ValidationError
 from bot.runtime import Runtime
 from bot.services import projects as project_service
@@ -21,7 +22,13 @@ from storage.db import Database
 from storage.models import Risk, RiskAction, RiskAssessment, RiskHistory, RiskSettings
 from tests.conftest import PM, PROJECT_CHANNEL, TEAM
 from tests.flows import last_response_text, texts
-from tests.test_flows_risks import ANNA, TOM, erp, raise_risk, rows  # noqa: F401
+from tests.test_flows_risks import ANNA, TOM, raise_risk, rows, set_up_erp
+
+
+@pytest.fixture
+def erp(slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime) -> SlackDriver:
+    return set_up_erp(slack, emulator, runtime)
+
 
 SETTINGS = {"categories": "", "low_max": "4", "medium_max": "12"}
 
@@ -188,7 +195,8 @@ def test_import_adds_and_changes_risks_and_reports_bad_rows(
     pasted = (
         f"{HEADER}\n"
         # #1 exists: assessed again (3 × 5), an action added, its title changed.
-        "#1,Open items load late,data,FI,3,5,,,,reduce,,open,,no,Rehearse the load | Second run,,,\n"
+        "#1,Open items load late,data,FI,3,5,,,,reduce,,open,,no,"
+        "Rehearse the load | Second run,,,\n"
         f",Key users leave,organisational,MM,2,4,8,medium,{ANNA},accept,,open,,yes,,,,Attrition\n"
         ",No probability,data,,,3,,,,reduce,,open,,no,,,,\n"
         ",Bad category,weather,,2,2,,,,reduce,,open,,no,,,,\n"
