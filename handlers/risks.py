@@ -14,6 +14,7 @@ from bot.jobs import issues as issue_notices
 from bot.jobs import risks as notices
 from bot.runtime import Runtime
 from bot.services import fields
+from bot.services import meeting_outcomes as outcomes
 from bot.services import projects as project_service
 from bot.services import risks as service
 from bot.services.context import Ctx
@@ -117,9 +118,9 @@ Told = tuple[str, list[str]]
 
 def save_new_risk(call: FormCall, ctx: Ctx) -> Told:
     project = call.project(ctx)
-    change = service.create_risk(
-        ctx=ctx, project=project, data=call.data, meeting_id=call.metadata.get("meeting")
-    )
+    meeting = call.metadata.get("meeting")
+    origin = outcomes.risk_origin(ctx, project, meeting) if meeting not in (None, "") else None
+    change = service.create_risk(ctx=ctx, project=project, data=call.data, origin=origin)
     text = views.change_text(
         project.locale,
         project,
@@ -425,9 +426,9 @@ def raise_from_meeting(click: Click) -> None:
     """A meeting summary's "Raise a risk" button: the risk form, in the meeting's project, its
     title the decision's or action item's text; the risk's history will name the meeting."""
     with click.unit() as ctx:
-        found = service.from_meeting(ctx, click.value)
+        found = outcomes.risk_source(ctx, click.value)
         project = found.project
-        origin = service.meeting_origin(ctx, project, found.event_id)
+        origin = outcomes.risk_origin(ctx, project, found.event_id)
         defaults = service.RiskInput(
             title=ui.clip(found.text, service.TITLE_LIMIT),
             description=found.text if len(found.text) > service.TITLE_LIMIT else "",

@@ -353,13 +353,15 @@ def _linked_issues(ctx: Ctx, project: Project, refs: str, errors: dict[str, Msg]
     return found
 
 
-def create_risk(*, ctx: Ctx, project: Project, data: RiskInput, meeting_id: Any = None) -> Change:
+def create_risk(
+    *, ctx: Ctx, project: Project, data: RiskInput, origin: dict[str, str] | None = None
+) -> Change:
     """Raise a risk: validated whole, numbered per project, its first assessment kept.
-    ``meeting_id``: the meeting (its calendar event) whose outcome it was raised from, which
-    its history names by title and date."""
+    ``origin``: where it was raised from, kept in its history (a meeting's title and date,
+    ``bot.services.meeting_outcomes.risk_origin``)."""
     if not can_raise(ctx, project):
         raise PermissionDenied(Msg("risk.errors.cannot_raise", code=project.code))
-    source = meeting_origin(ctx, project, meeting_id) if meeting_id not in (None, "") else {}
+    source = dict(origin or {})
     values = _clean(ctx, project, data)
     actions, key_users = values.pop("actions"), values.pop("key_users")
     issues = values.pop("issues")
@@ -890,72 +892,6 @@ def save_settings(*, ctx: Ctx, project: Project, data: SettingsInput) -> RiskSet
         categories=len(row.categories),
     )
     return row
-
-
-# ------------------------------------------------------------------ from a meeting's outcome
-
-
-@dataclass
-class FromMeeting:
-    """What a risk raised from a meeting's outcome starts with: the project, the text of the
-    decision or action item, and the meeting (its calendar event)."""
-
-    project: Project
-    text: str
-    event_id: int
-
-
-def from_meeting(ctx: Ctx, value: Any) -> FromMeeting:
-    """A summary's button: ``d:<outcome id>:<decision index>`` or ``a:<action item id>``. The
-    ids may be forged: the record is read in the person's workspace, the meeting must be one
-    they may see, and they must be allowed to raise risks in its project."""
-    from storage.models import MeetingActionItem, MeetingOutcome
-
-    kind, _, rest = str(value or "").partition(":")
-    ident, _, index = rest.partition(":")
-    record_id = fields.record_id(ident)
-    text, event_id = "", 0
-    if kind == "d" and record_id:
-        outcome = ctx.get(MeetingOutcome, record_id)
-        position = fields.whole_number(index)
-        if outcome is not None and position is not None and 0 <= position < len(outcome.decisions):
-            text, event_id = outcome.decisions[position], outcome.event_id
-    elif kind == "a" and record_id:
-        item = ctx.get(MeetingActionItem, record_id)
-        if item is not None:
-            text, event_id = item.text, item.event_id
-    if not text:
-        raise NotFound(Msg("risk.errors.meeting_gone"))
-    project = _meeting_project(ctx, event_id)
-    if not can_raise(ctx, project):
-        raise PermissionDenied(Msg("risk.errors.cannot_raise", code=project.code))
-    return FromMeeting(project, text, event_id)
-
-
-def _meeting_project(ctx: Ctx, event_id: Any) -> Project:
-    from bot.services.meetings import get_meeting
-
-    try:
-        _, _, project = get_meeting(ctx, event_id)
-    except NotFound as error:
-        raise NotFound(Msg("risk.errors.meeting_gone")) from error
-    return project
-
-
-def meeting_origin(ctx: Ctx, project: Project, event_id: Any) -> dict[str, str]:
-    """What a risk's history keeps of the meeting it came from: its title and local date (never
-    its id). The id comes from a form's metadata: the meeting must be one of this project's
-    that the person may see."""
-    from bot.services.meetings import get_meeting
-
-    try:
-        _, event, of_project = get_meeting(ctx, event_id)
-    except NotFound as error:
-        raise ValidationError({"title": Msg("risk.errors.meeting_gone")}) from error
-    if of_project.id != project.id:
-        raise ValidationError({"title": Msg("risk.errors.meeting_gone")})
-    day = event.starts_at.astimezone(ZoneInfo(project.timezone)).date().isoformat()
-    return {"meeting": event.title, "meeting_on": day}
 
 
 # --------------------------------------------------------------- the grid and the top risks
