@@ -103,6 +103,7 @@ def test_a_decision_becomes_a_risk_whose_history_names_the_meeting(
     slack.slash_command(PM, "/risk", "1", channel_id=PROJECT_CHANNEL)
     card = texts(slack.new_responses[-1:])
     assert "from the meeting *MM working meeting* of 2027-03-15" in card
+    assert slack.emulator.violations == []
 
 
 def test_an_action_item_becomes_a_risk_too(

@@ -179,6 +179,7 @@ def test_the_digest_gives_pms_every_top_risk_and_the_channel_only_shared_ones(
     pms = {erp.emulator.dm_channel_id(person) for person in (PM, PM2)}
     assert sorted(f["channel_id"] for f in grids) == sorted(pms)  # each PM, not the channel
     assert all(f["content"].startswith(b"\x89PNG") for f in grids)
+    assert erp.emulator.violations == []
 
 
 def test_the_channel_copy_has_no_risk_section_without_a_shared_risk(
@@ -231,6 +232,7 @@ def test_the_pms_home_shows_the_grid_coloured_by_the_projects_grades(
         (p, i): (grade(p * i, 9, 19), grid.get((p, i), 0)) for p in range(1, 6) for i in range(1, 6)
     }
     assert cells[(4, 4)] == ("medium", 2) and cells[(2, 2)] == ("low", 1)
+    assert erp.emulator.violations == []
 
 
 def test_only_pms_see_the_risks_part(erp: SlackDriver) -> None:
@@ -377,3 +379,20 @@ def test_statements_stay_flat_with_ten_times_the_risks(
     home_after = statements_of(runtime, lambda: build_home(runtime, TEAM, PM))
     assert after == before and before[1] == 2  # the project, then one statement for it all
     assert home_after == home_before  # two PM dashboards here; one costs at most 15
+
+
+def test_the_home_part_in_chinese(erp: SlackDriver, runtime: Runtime, database: Database) -> None:
+    from bot.views import risks as views
+
+    with runtime.unit(TEAM, PM) as ctx:
+        found = service.overview(ctx, project_service.get_project(ctx, "ERP"))
+        blocks = views.home_part("zh-CN", [found])
+    said = texts([{"blocks": [block.to_dict() for block in blocks]}])
+    counts = expected_grades(expected_grid(database))
+    assert "项目风险" in said
+    assert (
+        f"*ERP* · {sum(counts.values())} 项未关闭的风险 · 高 {counts['high']} · "
+        f"中 {counts['medium']} · 低 {counts['low']}" in said
+    )
+    assert refs_in(said) == expected_top(database)
+    assert "负责人 <@" in said

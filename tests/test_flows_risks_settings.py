@@ -226,6 +226,7 @@ def test_import_adds_and_changes_risks_and_reports_bad_rows(
     assert (risks[3].status, risks[3].closed_reason) == ("closed", "Budget approved")
     history = [h.action for h in rows(database, RiskHistory) if h.risk_id == first.id]
     assert history == ["raised", "assessed", "imported"]
+    assert erp.emulator.violations == []
 
 
 def test_an_export_imports_into_another_project_whole(
