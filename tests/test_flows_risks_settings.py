@@ -191,7 +191,7 @@ HEADER = ",".join(risk_service.CSV_COLUMNS)
 def test_import_adds_and_changes_risks_and_reports_bad_rows(
     erp: SlackDriver, database: Database
 ) -> None:
-    raise_risk(erp, probability="2", impact="2", actions="Rehearse the load")
+    raise_risk(erp, probability="2", impact="2", actions="Rehearse the load", owner_id=TOM)
     pasted = (
         f"{HEADER}\n"
         # #1 exists: assessed again (3 × 5), an action added, its title changed.
@@ -223,6 +223,7 @@ def test_import_adds_and_changes_risks_and_reports_bad_rows(
     actions = [a.text for a in rows(database, RiskAction) if a.risk_id == first.id]
     assert actions == ["Rehearse the load", "Second run"]
     assert (risks[2].owner_id, risks[2].visible_in_channel, risks[2].level) == (ANNA, True, 8)
+    assert first.owner_id == TOM  # its owner cell was empty: the owner stays
     assert (risks[3].status, risks[3].closed_reason) == ("closed", "Budget approved")
     history = [h.action for h in rows(database, RiskHistory) if h.risk_id == first.id]
     assert history == ["raised", "assessed", "imported"]

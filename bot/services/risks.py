@@ -1171,7 +1171,13 @@ def _update_from_row(ctx: Ctx, project: Project, risk: Risk, data: RiskInput) ->
     unchanged past review date stays), a new assessment when the level's factors changed, the
     actions it does not have yet added, one history entry for the rest."""
     same_review = _day(data.review_on) == risk.review_on if data.review_on else False
-    values = _clean(ctx, project, replace(data, review_on=None if same_review else data.review_on))
+    # An empty owner cell keeps the risk's owner (a new risk's would be the importer).
+    kept = replace(
+        data,
+        review_on=None if same_review else data.review_on,
+        owner_id=data.owner_id or risk.owner_id,
+    )
+    values = _clean(ctx, project, kept)
     if (values["probability"], values["impact"]) != (risk.probability, risk.impact):
         if risk.status != RiskStatus.OPEN:
             reopen(ctx=ctx, risk=risk, project=project)
