@@ -60,6 +60,11 @@ class RiskId(StrEnum):
     ACTION_TO_ISSUE = "risk_action_to_issue"
     OPEN = "risk_open"
     LIST_PAGE = "risk_list_page"
+    SETTINGS_MODAL = "risk_settings"
+    IMPORT_MODAL = "risk_import"
+    # A meeting summary's buttons: ``risk_from_meeting_<n>``, each with ``d:<outcome>:<index>``
+    # (a decision) or ``a:<action item>``.
+    FROM_MEETING = "risk_from_meeting"
 
 
 class ApprovalId(StrEnum):

@@ -18,6 +18,7 @@ from bot.services import commplan as service
 from bot.services import fields
 from bot.services import projects as project_service
 from bot.services.context import Ctx
+from bot.slack_io import display_name, user_profile
 from bot.views import common as ui
 from bot.views import commplan as views
 from handlers import listeners
@@ -219,11 +220,30 @@ def done_form(ctx: Ctx, item: service.DueItem, source: dict[str, Any]) -> dict[s
     return DONE_FORM.build(item.project.locale, item, source=source)
 
 
-def report_form(ctx: Ctx, item: service.DueItem, source: dict[str, Any]) -> dict[str, Any]:
+def report_form(
+    ctx: Ctx,
+    item: service.DueItem,
+    source: dict[str, Any],
+    names: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
     """The report of the item, drafted from the project's figures since the last one."""
     locale = item.project.locale
     figures = service.report_figures(ctx, item.project, service.report_since(ctx, item))
-    return REPORT_FORM.build(locale, item, views.report_draft(locale, figures), source=source)
+    draft = views.report_draft(locale, figures, names)
+    return REPORT_FORM.build(locale, item, draft, source=source)
+
+
+def slack_names(client: WebClient) -> Callable[[str], str]:
+    """A person's name as Slack gives it (their id when Slack does not know them)."""
+
+    def name(user_id: str) -> str:
+        try:
+            profile = user_profile(client, user_id)
+        except SlackApiError:
+            return user_id
+        return display_name(profile) if profile else user_id
+
+    return name
 
 
 # The form each button of a due item opens.
@@ -270,7 +290,11 @@ def open_item_form(click: Click) -> None:
     """A due item's "Done" asks for a note, its "Draft report" opens the report to review."""
     with click.unit() as ctx:
         item = service.occurrence_for_owner(ctx, request_id(click.value))
-        view = ITEM_FORMS[click.action_id](ctx, item, due_source(click.body))
+        source = due_source(click.body)
+        if click.action_id == PlanId.DUE_DRAFT:  # its risks' owners named as Slack names them
+            view = report_form(ctx, item, source, slack_names(click.client))
+        else:
+            view = ITEM_FORMS[click.action_id](ctx, item, source)
     if view is None:
         tell(click, t(item.project.locale, "plan.answer.already_done"))
         return

@@ -29,6 +29,7 @@ from handlers.changes_home import changes_part
 from handlers.issues_home import issues_part
 from handlers.meetings_home import contacts_part, meetings_part
 from handlers.polls_home import polls_part
+from handlers.risks_home import risks_part
 from handlers.trainings_home import trainings_part
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def pm_dashboard_part(ctx: Ctx, viewer: Viewer, locale: str, pages: dict[str, in
 # The PM's dashboards first: they matter most to whoever has them.
 HOME_PARTS: list[HomePart] = [
     pm_dashboard_part,
+    risks_part,
     key_user_projects_part,
     meetings_part,
     contacts_part,

@@ -21,6 +21,7 @@ from bot.services import issues as issue_service
 from bot.services import meeting_outcomes as outcomes
 from bot.services import meetings as service
 from bot.services import projects as project_service
+from bot.services import risks as risk_service
 from bot.services.context import Ctx
 from bot.views import common as ui
 from bot.views import meetings as views
@@ -264,7 +265,15 @@ def record_outcome(call: FormCall, ctx: Ctx) -> str:
         decisions=call.values.get("decisions") or "",
         actions=action_items(call.values),
     )
-    message = views.outcome_message(project.locale, project, event, outcome, items, {})
+    message = views.outcome_message(
+        project.locale,
+        project,
+        event,
+        outcome,
+        items,
+        {},
+        may_raise_risks=risk_service.can_raise(ctx, project),
+    )
     return outcomes.send_outcome_summary(ctx, event, message, version=call.view["id"])
 
 
@@ -322,7 +331,15 @@ def summary_with_issue(
         if i.issue_id
     }
     assert outcome is not None
-    return views.outcome_message(project.locale, project, event, outcome, items, refs)
+    return views.outcome_message(
+        project.locale,
+        project,
+        event,
+        outcome,
+        items,
+        refs,
+        may_raise_risks=risk_service.can_raise(ctx, project),
+    )
 
 
 def _ref(ctx: Ctx, project: Project, issue_id: int | None) -> str:

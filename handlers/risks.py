@@ -14,6 +14,8 @@ from bot.jobs import issues as issue_notices
 from bot.jobs import risks as notices
 from bot.runtime import Runtime
 from bot.services import fields
+from bot.services import meeting_outcomes as outcomes
+from bot.services import projects as project_service
 from bot.services import risks as service
 from bot.services.context import Ctx
 from bot.views import common as ui
@@ -24,6 +26,7 @@ from handlers.listeners import (
     CODE,
     NUMBER,
     PERSON,
+    PM,
     TEXT,
     Click,
     Command,
@@ -35,8 +38,9 @@ from handlers.listeners import (
     choice,
     clicks,
 )
-from storage.models import Project, Risk
+from storage.models import Project, Risk, RiskSettings
 
+FROM_MEETING_ACTION = re.compile("^" + re.escape(RiskId.FROM_MEETING) + r"_\d+$")
 PAGE_ACTION = re.compile("^" + re.escape(RiskId.LIST_PAGE) + r"_(previous|next)$")
 # Closing, reopening, changing the owner and exporting are for the project's PMs and team; raising,
 # assessing and adding actions are checked by the service (key users, a risk's owner).
@@ -68,16 +72,28 @@ def open_new_form(call: CommandCall, defaults: service.RiskInput | None = None) 
             if project
             else person_locale(call.runtime, call.context, call.client, ctx)
         )
-        view = NEW_FORM.build(
-            locale,
-            projects=projects,
-            project=project,
-            defaults=defaults or service.RiskInput(),
-            categories=service.categories(ctx, project) if project else service.CATEGORIES,
-            team=any(service.is_team(ctx, p) for p in projects),
-            thresholds=service.thresholds(ctx, project) if project else service.Thresholds(),
-        )
+        view = new_form_view(ctx, locale, project, projects, defaults or service.RiskInput())
     call.open(view)
+
+
+def new_form_view(
+    ctx: Ctx,
+    locale: str,
+    project: Project | None,
+    projects: list[Project],
+    defaults: service.RiskInput,
+    meeting: tuple[int, str, str] | None = None,
+) -> dict[str, Any]:
+    return NEW_FORM.build(
+        locale,
+        projects=projects,
+        project=project,
+        defaults=defaults,
+        categories=service.categories(ctx, project) if project else service.CATEGORIES,
+        team=any(service.is_team(ctx, p) for p in projects),
+        thresholds=service.thresholds(ctx, project) if project else service.Thresholds(),
+        meeting=meeting,
+    )
 
 
 def new_risk(call: CommandCall) -> None:
@@ -102,7 +118,9 @@ Told = tuple[str, list[str]]
 
 def save_new_risk(call: FormCall, ctx: Ctx) -> Told:
     project = call.project(ctx)
-    change = service.create_risk(ctx=ctx, project=project, data=call.data)
+    meeting = call.metadata.get("meeting")
+    origin = outcomes.risk_origin(ctx, project, meeting) if meeting not in (None, "") else None
+    change = service.create_risk(ctx=ctx, project=project, data=call.data, origin=origin)
     text = views.change_text(
         project.locale,
         project,
@@ -208,6 +226,50 @@ add_action = change(
 )
 
 
+def open_settings(call: CommandCall) -> None:
+    """`/risk settings`: the project's categories and grade thresholds (PMs)."""
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        row = project_service.settings_row(ctx, RiskSettings, project)
+        view = SETTINGS_FORM.build(
+            project.locale, project, list(row.categories), service.thresholds(ctx, project)
+        )
+    call.open(view)
+
+
+def settings_input(values: dict[str, Any]) -> service.SettingsInput:
+    return service.SettingsInput(
+        categories=values.get("categories") or "",
+        low_max=values.get("low_max"),
+        medium_max=values.get("medium_max"),
+    )
+
+
+def save_settings(call: FormCall, ctx: Ctx) -> str:
+    project = call.project(ctx)
+    row = service.save_settings(ctx=ctx, project=project, data=call.data)
+    return views.settings_saved(
+        project.locale, project, list(row.categories), row.low_max, row.medium_max
+    )
+
+
+def confirm_settings(call: FormCall, text: str) -> None:
+    dm(call.client, call.user_id, ui.message(text, [ui.section(text)]))
+    call.refresh_home()
+
+
+def open_import(call: CommandCall) -> None:
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        view = IMPORT_FORM.build(project.locale, project)
+    call.open(view)
+
+
+def run_import(call: FormCall, ctx: Ctx, project: Project, text: str) -> dict[str, Any]:
+    report = service.import_csv(ctx=ctx, project=project, text=text)
+    return views.import_report(project.locale, project, report)
+
+
 def export(call: CommandCall) -> str:
     """Every risk of a project as a CSV file in the person's DMs."""
     return call.export("risk", "risks", service.export_csv)
@@ -282,7 +344,22 @@ CLOSE_FORM = Form(
 ACTION_FORM = Form(
     RiskId.ACTION_MODAL, build=views.action_modal, submit=save_action, after=tell_and_deliver
 )
-FORMS = (NEW_FORM, ASSESS_FORM, CLOSE_FORM, ACTION_FORM)
+SETTINGS_FORM = Form(
+    RiskId.SETTINGS_MODAL,
+    build=views.settings_modal,
+    read=settings_input,
+    who=PM,
+    submit=save_settings,
+    after=confirm_settings,
+)
+IMPORT_FORM = listeners.csv_import_form(
+    RiskId.IMPORT_MODAL,
+    run_import,
+    who=RISK_TEAM,
+    build=views.import_modal,
+    done=lambda call: call.refresh_home(),
+)
+FORMS = (NEW_FORM, ASSESS_FORM, CLOSE_FORM, ACTION_FORM, SETTINGS_FORM, IMPORT_FORM)
 FORMS_OF_BUTTONS = {
     RiskId.ASSESS: assess_form_view,
     RiskId.CLOSE: close_form_view,
@@ -303,6 +380,8 @@ COMMAND = Command(
         Subcommand("owner", change_owner, args=(CODE, NUMBER, PERSON), who=RISK_TEAM),
         Subcommand("action", add_action, args=(CODE, NUMBER, TEXT)),
         Subcommand("export", export, args=(CODE,), who=RISK_TEAM),
+        Subcommand("import", open_import, args=(CODE,), who=RISK_TEAM),
+        Subcommand("settings", open_settings, args=(CODE,), who=PM),
     ),
     other=show_risk,
     other_args=(CODE, NUMBER),
@@ -341,6 +420,28 @@ def log_from_message(click: Click) -> None:
         description=ui.clip(text, service.DESCRIPTION_LIMIT),
     )
     open_new_form(as_new, defaults)
+
+
+def raise_from_meeting(click: Click) -> None:
+    """A meeting summary's "Raise a risk" button: the risk form, in the meeting's project, its
+    title the decision's or action item's text; the risk's history will name the meeting."""
+    with click.unit() as ctx:
+        found = outcomes.risk_source(ctx, click.value)
+        project = found.project
+        origin = outcomes.risk_origin(ctx, project, found.event_id)
+        defaults = service.RiskInput(
+            title=ui.clip(found.text, service.TITLE_LIMIT),
+            description=found.text if len(found.text) > service.TITLE_LIMIT else "",
+        )
+        view = new_form_view(
+            ctx,
+            project.locale,
+            project,
+            [project],
+            defaults,
+            meeting=(found.event_id, origin["meeting"], origin["meeting_on"]),
+        )
+    click.open(view)
 
 
 def open_form(click: Click) -> None:
@@ -405,6 +506,7 @@ def register(app: App, runtime: Runtime) -> None:
     clicks(app.action(RiskId.ACTION_TO_ISSUE), runtime)(action_to_issue)
     clicks(app.action(RiskId.OPEN), runtime)(open_from_dm)
     clicks(app.action(PAGE_ACTION), runtime)(turn_list_page)
+    clicks(app.action(FROM_MEETING_ACTION), runtime)(raise_from_meeting)
 
 
 __all__ = ["COMMAND", "FORMS", "register"]

@@ -37,6 +37,10 @@ TOM = "UTOM00001"  # a consultant in the project team
 
 @pytest.fixture
 def erp(slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime) -> SlackDriver:
+    return set_up_erp(slack, emulator, runtime)
+
+
+def set_up_erp(slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime) -> SlackDriver:
     """Project ERP with its channel, PMs Pia and Paul, key users Anna (FI) and Ben (MM), and Tom
     in the project team."""
     emulator.add_user(TOM, "tom.consultant", real_name="Tom Consultant")
@@ -400,7 +404,8 @@ def test_help_is_generated_in_both_languages(erp: SlackDriver) -> None:
     said = last_response_text(erp)
     assert "`/risk owner [CODE] 3 @person` (PMs and team)" in said
     assert "`/risk new [CODE]` (PMs, team and key users)" in said
-    assert "low* up to 4, *medium* 5–12, *high* 15 and more" in said
+    assert "By default *low* up to 4, *medium* up to 12, *high* above" in said
+    assert "`/risk settings`" in said
 
 
 def test_a_risk_links_the_projects_issues(erp: SlackDriver, database: Database) -> None:

@@ -20,6 +20,7 @@ from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import digest as views
 from bot.views import issues as issue_views
+from bot.views import risks as risk_views
 from storage.models import Project
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,8 @@ def subject(project: Project) -> str:
 def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str) -> list[str]:
     """The digest's messages (and trend chart) to everyone the target names, in the outbox, each
     worth sending until the end of the week it is sent in: the project channel gets the copy
-    without the key users' names (they read it too) and without the coming training sessions."""
+    without the key users' names (they read it too), without the coming training sessions and
+    with only the risks that may be shown there; the PMs also get the risk heat grid."""
     project = digest.project
     expires_at = digest_schedule.end_of_week(project, ctx.now())
     for_pms = views.digest_message(digest)
@@ -43,6 +45,12 @@ def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str
         from bot import charts  # matplotlib loads only when a chart is drawn
 
         chart = charts.trend_chart(polls.title, polls.rounds, project.locale)
+    risks = digest.sections.get("project_risks")
+    grid: bytes | None = None
+    if risks is not None:
+        from bot import risk_charts  # matplotlib loads only when a grid is drawn
+
+        grid = risk_charts.heat_grid(project.code, risks.thresholds, risks.grid, project.locale)
     keys: list[str] = []
     for recipient in digest_schedule.recipients(ctx, project, target):
         copy = for_channel if recipient == project.channel_id else for_pms
@@ -62,6 +70,16 @@ def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str
                 ctx.enqueue(
                     f"{key_base}:chart:{recipient}",
                     payload,
+                    method="files.upload_v2",
+                    subject=subject(project),
+                    expires_at=expires_at,
+                )
+            )
+        if grid is not None and recipient != project.channel_id:  # the PMs' copy only
+            keys.append(
+                ctx.enqueue(
+                    f"{key_base}:risks:{recipient}",
+                    risk_views.grid_payload(project.locale, project, grid, recipient, digest.week),
                     method="files.upload_v2",
                     subject=subject(project),
                     expires_at=expires_at,

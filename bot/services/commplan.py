@@ -25,6 +25,7 @@ from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
 from bot.services import engagement, poll_results, recurrence
 from bot.services import projects as project_service
+from bot.services import risks as risk_service
 from bot.services.context import Ctx
 from bot.services.fields import limit, too_long
 from bot.services.keyusers import ROLES, Quadrant, active_key_user, quadrant
@@ -626,6 +627,9 @@ class ReportFigures:
     last_poll_rate: float | None = None
     last_poll_csat: float | None = None
     upcoming: list[tuple[str, datetime]] = field(default_factory=list)  # (title, start)
+    # The open risks that may be shown to the project (its channel, its key users): a report
+    # goes there or to key users, who see no other risk.
+    risks: risk_service.RiskOverview | None = None
 
 
 def report_figures(ctx: Ctx, project: Project, since: datetime) -> ReportFigures:
@@ -673,6 +677,7 @@ def report_figures(ctx: Ctx, project: Project, since: datetime) -> ReportFigures
         figures.last_poll_rate = round_figures.response_rate
         figures.last_poll_csat = round_figures.csat
     figures.upcoming = upcoming_events(ctx, project, now, now + timedelta(days=REPORT_PERIOD_DAYS))
+    figures.risks = risk_service.overview(ctx, project).for_channel()
     return figures
 
 

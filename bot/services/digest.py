@@ -32,6 +32,7 @@ from bot.services import (
     training_readiness,
     training_sessions,
 )
+from bot.services import risks as risk_service
 from bot.services.context import Ctx
 from bot.services.digest_schedule import Period, covered_week, iso_week, period_ending
 from bot.services.keyusers import Quadrant
@@ -716,9 +717,22 @@ def coming_week(ctx: Ctx, project: Project, period: Period) -> ComingWeek | None
     )
 
 
+def project_risks(ctx: Ctx, project: Project) -> risk_service.RiskOverview | None:
+    """The project's open risks (its grid and the highest of them), None without any: one
+    statement (``risks.overviews``)."""
+    found = risk_service.overview(ctx, project)
+    return found if found.total else None
+
+
 def for_channel(ctx: Ctx, digest: Digest) -> Digest:
     """The digest as the project channel receives it: its coming week lists no training session,
-    as a channel sees none (``training_sessions.sight_of``); the PMs' copy lists every one."""
+    as a channel sees none (``training_sessions.sight_of``); the PMs' copy lists every one. Of
+    the project's risks, only those that may be shown in the channel."""
+    sections = dict(digest.sections)
+    risks = sections.pop("project_risks", None)
+    if risks is not None and risks.visible_total:
+        sections["project_risks"] = risks.for_channel()
+    digest = replace(digest, sections=sections)
     coming = digest.sections.get("coming_week")
     sight = training_sessions.sight_of(ctx, digest.project, None)
     if coming is None or sight == training_sessions.Sight.EVERY:
@@ -773,6 +787,7 @@ def build_digest(
         "readiness": readiness(ctx, project),
         "polls": latest_poll(ctx, project, recent),
         "at_risk": people_at_risk if people_at_risk.total else None,
+        "project_risks": project_risks(ctx, project),
     }
     return Digest(
         project=project,

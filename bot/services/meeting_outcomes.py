@@ -19,6 +19,7 @@ from bot.i18n import plain
 from bot.services import decisions as decision_log
 from bot.services import fields
 from bot.services import issues as issue_service
+from bot.services import risks as risk_service
 from bot.services.context import Ctx
 from bot.services.meetings import _zone, get_meeting, with_events
 from storage.models import (
@@ -28,6 +29,7 @@ from storage.models import (
     Meeting,
     MeetingActionItem,
     MeetingOutcome,
+    Project,
     Rsvp,
 )
 
@@ -286,3 +288,58 @@ def action_to_issue(*, ctx: Ctx, item_id: Any) -> tuple[MeetingActionItem, issue
         issue=issue_service.issue_key(project, change.issue),
     )
     return item, change
+
+
+# ---------------------------------------------------------------- risks raised from an outcome
+
+
+@dataclass
+class RiskSource:
+    """What a risk raised from a meeting's outcome starts with: the project, the text of the
+    decision or action item, and the meeting (its calendar event)."""
+
+    project: Project
+    text: str
+    event_id: int
+
+
+def risk_source(ctx: Ctx, value: Any) -> RiskSource:
+    """A summary's "Risk: …" button: ``d:<outcome id>:<decision index>`` or ``a:<action item
+    id>``. The ids may be forged: the record is read in the person's workspace, the meeting must
+    be one they may see, and they must be allowed to raise risks in its project."""
+    kind, _, rest = str(value or "").partition(":")
+    ident, _, index = rest.partition(":")
+    record_id = fields.record_id(ident)
+    text, event_id = "", 0
+    if kind == "d" and record_id:
+        outcome = ctx.get(MeetingOutcome, record_id)
+        position = fields.whole_number(index)
+        if outcome is not None and position is not None and position < len(outcome.decisions):
+            text, event_id = outcome.decisions[position], outcome.event_id
+    elif kind == "a" and record_id:
+        item = ctx.get(MeetingActionItem, record_id)
+        if item is not None:
+            text, event_id = item.text, item.event_id
+    if not text:
+        raise NotFound(Msg("risk.errors.meeting_gone"))
+    try:
+        _, _, project = get_meeting(ctx, event_id)
+    except NotFound as error:
+        raise NotFound(Msg("risk.errors.meeting_gone")) from error
+    if not risk_service.can_raise(ctx, project):
+        raise PermissionDenied(Msg("risk.errors.cannot_raise", code=project.code))
+    return RiskSource(project, text, event_id)
+
+
+def risk_origin(ctx: Ctx, project: Project, event_id: Any) -> dict[str, str]:
+    """What a risk's history keeps of the meeting it came from: its title and local date (never
+    its id). The id comes from a form's metadata: the meeting must be one of this project's that
+    the person may see, else the form is refused."""
+    try:
+        _, event, of_project = get_meeting(ctx, event_id)
+    except NotFound as error:
+        raise ValidationError({"title": Msg("risk.errors.meeting_gone")}) from error
+    if of_project.id != project.id:
+        raise ValidationError({"title": Msg("risk.errors.meeting_gone")})
+    day = event.starts_at.astimezone(_zone(project)).date().isoformat()
+    return {"meeting": event.title, "meeting_on": day}

@@ -16,21 +16,23 @@ reminders) is written to the outbox by ``bot.jobs.risks``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func
+from sqlalchemy import Integer, String, and_, case, cast, func, literal, null, union_all
 from sqlmodel import col, or_, select
 
-from bot.csvutil import write_csv
+from bot.csvutil import FORMULA_PREFIXES, read_csv, write_csv
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
 from bot.services import fields
 from bot.services import issues as issue_service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
+from bot.services.trainings import ImportReport, csv_rows, import_row
 from storage.models import (
     Issue,
     KeyUser,
@@ -265,8 +267,9 @@ def _clean(ctx: Ctx, project: Project, data: RiskInput) -> dict[str, Any]:
     if len(description) > DESCRIPTION_LIMIT:
         errors["description"] = Msg("errors.too_long", limit=DESCRIPTION_LIMIT)
     allowed = categories(ctx, project)
-    category = (data.category or "").strip().lower()
-    if category not in allowed:
+    # The project's own spelling of the category, whatever the case it was typed in.
+    category = {c.lower(): c for c in allowed}.get((data.category or "").strip().lower(), "")
+    if not category:
         errors["category"] = Msg("errors.choice", choices=", ".join(allowed))
     module = (data.module or "").strip()
     if len(module) > MODULE_LIMIT:
@@ -350,10 +353,15 @@ def _linked_issues(ctx: Ctx, project: Project, refs: str, errors: dict[str, Msg]
     return found
 
 
-def create_risk(*, ctx: Ctx, project: Project, data: RiskInput) -> Change:
-    """Raise a risk: validated whole, numbered per project, its first assessment kept."""
+def create_risk(
+    *, ctx: Ctx, project: Project, data: RiskInput, origin: dict[str, str] | None = None
+) -> Change:
+    """Raise a risk: validated whole, numbered per project, its first assessment kept.
+    ``origin``: where it was raised from, kept in its history (a meeting's title and date,
+    ``bot.services.meeting_outcomes.risk_origin``)."""
     if not can_raise(ctx, project):
         raise PermissionDenied(Msg("risk.errors.cannot_raise", code=project.code))
+    source = dict(origin or {})
     values = _clean(ctx, project, data)
     actions, key_users = values.pop("actions"), values.pop("key_users")
     issues = values.pop("issues")
@@ -383,7 +391,7 @@ def create_risk(*, ctx: Ctx, project: Project, data: RiskInput) -> Change:
         ctx.session.add(RiskLink(team_id=ctx.team_id, risk_id=risk.id or 0, **link))
     grades = Thresholds(settings.low_max, settings.medium_max)
     assessment = _assessment(ctx, risk, grades, None)
-    entry = _history(ctx, risk, "raised", title=risk.title, level=risk.level)
+    entry = _history(ctx, risk, "raised", title=risk.title, level=risk.level, **source)
     ctx.log("risk.raised", project_id=project.id, risk=risk.number, level=risk.level)
     grade = grades.grade(risk.level)
     return Change(risk, project, entry, assessment, became_high=grade == "high", grade=grade)
@@ -827,3 +835,382 @@ def reviews_due(ctx: Ctx) -> dict[str, list[tuple[Risk, Project]]]:
         if risk.review_on is not None and risk.review_on <= local_today(project, now):
             grouped.setdefault(risk.owner_id or "", []).append((risk, project))
     return grouped
+
+
+# ------------------------------------------------------------------------------ settings
+
+CATEGORY_LIMIT = fields.limit(Risk.category)
+MAX_CATEGORIES = 20
+LEVEL_MAX = 25  # 5 × 5
+
+
+@dataclass
+class SettingsInput:
+    """The risk settings form: categories one a line (none: the defaults), the two thresholds."""
+
+    categories: str = ""
+    low_max: Any = None
+    medium_max: Any = None
+
+
+def save_settings(*, ctx: Ctx, project: Project, data: SettingsInput) -> RiskSettings:
+    """A PM sets the project's categories and grade thresholds (1 ≤ low < medium < 25): checked
+    whole, nothing stored on an error. Grades are computed from the thresholds wherever they are
+    shown, so every list, card and dashboard shows the new grades at once."""
+    project_service.require_pm(ctx, project)
+    errors: dict[str, Msg] = {}
+    lines = [" ".join(line.split()) for line in (data.categories or "").splitlines()]
+    names = list(dict.fromkeys(line for line in lines if line))
+    folded = [name.lower() for name in names]
+    if len(names) > MAX_CATEGORIES:
+        errors["categories"] = Msg("risk.errors.too_many_categories", limit=MAX_CATEGORIES)
+    elif any(len(name) > CATEGORY_LIMIT for name in names):
+        errors["categories"] = Msg("errors.too_long", limit=CATEGORY_LIMIT)
+    elif len(set(folded)) != len(folded):
+        errors["categories"] = Msg("risk.errors.category_twice")
+    low, medium = fields.whole_number(data.low_max), fields.whole_number(data.medium_max)
+    if low is None or not 1 <= low < LEVEL_MAX - 1:
+        errors["low_max"] = Msg("risk.errors.threshold", low=1, high=LEVEL_MAX - 2)
+    if medium is None or not 2 <= medium < LEVEL_MAX:
+        errors["medium_max"] = Msg("risk.errors.threshold", low=2, high=LEVEL_MAX - 1)
+    elif low is not None and medium <= low:
+        errors["medium_max"] = Msg("risk.errors.threshold_order", low=low)
+    if errors:
+        raise ValidationError(errors)
+    assert low is not None and medium is not None
+    row = project_service.settings_row(ctx, RiskSettings, project)
+    before = (row.low_max, row.medium_max)
+    row.categories = [] if folded == list(CATEGORIES) else names
+    row.low_max, row.medium_max = low, medium
+    ctx.session.add(row)
+    ctx.log(
+        "risk.settings_changed",
+        project_id=project.id,
+        low_max=low,
+        medium_max=medium,
+        before=list(before),
+        categories=len(row.categories),
+    )
+    return row
+
+
+# --------------------------------------------------------------- the grid and the top risks
+
+TOP_RISKS = 5
+
+
+@dataclass
+class TopRisk:
+    number: int
+    title: str
+    level: int
+    probability: int
+    impact: int
+    owner_id: str | None
+    owner_name: str | None  # the owner's name in the key-user register, when they are in it
+
+    @property
+    def ref(self) -> str:
+        return f"#{self.number}"
+
+
+@dataclass
+class RiskOverview:
+    """A project's open risks at a glance: how many in each cell of the probability × impact
+    grid (``grid[(probability, impact)]``), graded by its thresholds, and the highest ones
+    (highest level first, then by number). ``visible``: the same for the risks that may be
+    shown in the project channel."""
+
+    project: Project
+    thresholds: Thresholds
+    grid: dict[tuple[int, int], int] = field(default_factory=dict)
+    top: list[TopRisk] = field(default_factory=list)
+    visible_grid: dict[tuple[int, int], int] = field(default_factory=dict)
+    visible_top: list[TopRisk] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.grid.values())
+
+    @property
+    def visible_total(self) -> int:
+        return sum(self.visible_grid.values())
+
+    def by_grade(self, grid: dict[tuple[int, int], int] | None = None) -> dict[str, int]:
+        counts = {grade: 0 for grade in GRADES}
+        for (chance, weight), count in (self.grid if grid is None else grid).items():
+            counts[self.thresholds.grade(level_of(chance, weight))] += count
+        return counts
+
+    def for_channel(self) -> RiskOverview:
+        """Only what may be shown in the project channel."""
+        return RiskOverview(
+            self.project, self.thresholds, dict(self.visible_grid), list(self.visible_top)
+        )
+
+
+def overviews(ctx: Ctx, projects: list[Project]) -> dict[int, RiskOverview]:
+    """Every project's overview in one statement, however many risks and projects: its
+    thresholds, the top open risks (ranked in SQL) and the cell counts (grouped in SQL)."""
+    ids = [project.id or 0 for project in projects]
+    if not ids:
+        return {}
+    base = (Risk.team_id == ctx.team_id, col(Risk.project_id).in_(ids))
+    is_open = Risk.status == RiskStatus.OPEN
+    visible = col(Risk.visible_in_channel).is_(True)
+    order = (col(Risk.level).desc(), col(Risk.number))
+    ranked = (
+        select(
+            col(Risk.project_id).label("project_id"),
+            col(Risk.number).label("number"),
+            col(Risk.title).label("title"),
+            col(Risk.level).label("level"),
+            col(Risk.probability).label("probability"),
+            col(Risk.impact).label("impact"),
+            col(Risk.owner_id).label("owner_id"),
+            case((visible, 1), else_=0).label("shared"),
+            func.row_number().over(partition_by=col(Risk.project_id), order_by=order).label("rank"),
+            func.row_number()
+            .over(
+                partition_by=(col(Risk.project_id), col(Risk.visible_in_channel)),
+                order_by=order,
+            )
+            .label("visible_rank"),
+        )
+        .where(*base, is_open)
+        .subquery()
+    )
+    number, text = cast(null(), Integer), cast(null(), String)
+    # Three kinds of rows in one union, the typed one first: the top risks (with the owner's
+    # name in the register), each project's thresholds, and the count in each cell.
+    top = (
+        select(
+            literal("top").label("kind"),
+            ranked.c.project_id,
+            ranked.c.probability,
+            ranked.c.impact,
+            ranked.c.rank.label("count"),
+            ranked.c.shared,
+            ranked.c.number,
+            ranked.c.title,
+            ranked.c.level,
+            ranked.c.owner_id,
+            col(KeyUser.display_name).label("name"),
+        )
+        .select_from(ranked)
+        .outerjoin(
+            KeyUser,
+            and_(
+                col(KeyUser.project_id) == ranked.c.project_id,
+                col(KeyUser.user_id) == ranked.c.owner_id,
+            ),
+        )
+        .where(
+            or_(
+                ranked.c.rank <= TOP_RISKS,
+                and_(ranked.c.shared == 1, ranked.c.visible_rank <= TOP_RISKS),
+            )
+        )
+    )
+    grades = select(
+        literal("grades"),
+        col(RiskSettings.project_id),
+        col(RiskSettings.low_max),
+        col(RiskSettings.medium_max),
+        number,
+        number,
+        number,
+        text,
+        number,
+        text,
+        text,
+    ).where(RiskSettings.team_id == ctx.team_id, col(RiskSettings.project_id).in_(ids))
+    cells = (
+        select(
+            literal("cell"),
+            col(Risk.project_id),
+            col(Risk.probability),
+            col(Risk.impact),
+            func.count(),
+            func.coalesce(func.sum(case((visible, 1), else_=0)), 0),
+            number,
+            text,
+            number,
+            text,
+            text,
+        )
+        .where(*base, is_open)
+        .group_by(col(Risk.project_id), col(Risk.probability), col(Risk.impact))
+    )
+    rows = ctx.session.exec(union_all(top, grades, cells)).all()  # type: ignore[call-overload]
+    found = {project.id or 0: RiskOverview(project, Thresholds()) for project in projects}
+    tops: list[tuple[Any, ...]] = []
+    for kind, project_id, first, second, count, shared, *rest in rows:
+        overview = found[project_id]
+        if kind == "grades":
+            overview.thresholds = Thresholds(int(first), int(second))
+        elif kind == "cell":
+            overview.grid[(first, second)] = int(count)
+            if shared:
+                overview.visible_grid[(first, second)] = int(shared)
+        else:
+            tops.append((project_id, first, second, count, shared, *rest))
+    tops.sort(key=lambda row: (row[0], -row[7], row[5]))  # by project, level, number
+    for project_id, chance, weight, rank, shared, ref, title, level, owner, name in tops:
+        overview = found[project_id]
+        item = TopRisk(ref, title, level, chance, weight, owner, name)
+        if rank <= TOP_RISKS:
+            overview.top.append(item)
+        if shared and len(overview.visible_top) < TOP_RISKS:
+            overview.visible_top.append(item)
+    return found
+
+
+def overview(ctx: Ctx, project: Project) -> RiskOverview:
+    return overviews(ctx, [project])[project.id or 0]
+
+
+# ------------------------------------------------------------------------------ CSV import
+
+IMPORT_NEEDS = ("title", "category", "probability", "impact")
+IMPORT_ROWS = 2000
+
+
+def _cell(row: dict[str, str], name: str) -> str:
+    """A cell as the export wrote it: a leading quote that kept a formula out is taken off."""
+    value = row.get(name, "") or ""
+    if value.startswith("'") and value[1:2] in FORMULA_PREFIXES:
+        return value[1:]
+    return value
+
+
+def import_csv(*, ctx: Ctx, project: Project, text: str) -> ImportReport:
+    """Rows in the columns `/risk export` writes. A row whose ``id`` names a risk of the project
+    changes it (a new assessment when probability or impact differ, then its other columns);
+    any other row raises a new risk. Each row is written whole or refused whole and reported by
+    its line; a file without the needed columns or with too many rows imports nothing. Level,
+    grade, creator and creation time are Liaison's own and read from nothing."""
+    if not is_team(ctx, project):
+        raise PermissionDenied(Msg("risk.errors.not_team", code=project.code))
+    header, rows = read_csv(text)
+    if not set(IMPORT_NEEDS) <= set(header):
+        raise ValidationError(
+            {"csv": Msg("risk.errors.csv_header", columns=", ".join(CSV_COLUMNS))}
+        )
+    if len(rows) > IMPORT_ROWS:
+        raise ValidationError({"csv": Msg("errors.csv_too_many", limit=IMPORT_ROWS)})
+    report = ImportReport()
+    numbers = [
+        int(number)
+        for _, row in rows
+        if (number := _cell(row, "id").lstrip("#")).isdigit() and len(number) <= 7
+    ]
+    existing = (
+        {
+            risk.number: risk
+            for risk in ctx.session.exec(
+                ctx.select(Risk).where(Risk.project_id == project.id, col(Risk.number).in_(numbers))
+            ).all()
+        }
+        if numbers
+        else {}
+    )
+    for line, row in csv_rows(report, rows):
+        data = RiskInput(
+            title=_cell(row, "title"),
+            description=_cell(row, "description"),
+            category=_cell(row, "category"),
+            module=_cell(row, "module"),
+            probability=_cell(row, "probability"),
+            impact=_cell(row, "impact"),
+            owner_id=_cell(row, "owner") or None,
+            strategy=_cell(row, "strategy") or "reduce",
+            review_on=_cell(row, "review_on") or None,
+            actions="\n".join(part for part in _cell(row, "actions").split(" | ")),
+            visible_in_channel=_cell(row, "visible_in_channel").lower() in ("yes", "true", "1"),
+        )
+        status = _cell(row, "status").lower() or RiskStatus.OPEN
+        reason = _cell(row, "closed_reason")
+        number = _cell(row, "id").lstrip("#")
+        risk = existing.get(int(number)) if number.isdigit() and len(number) <= 7 else None
+
+        was_there = risk is not None
+        save = partial(_save_row, ctx, project, risk, data, status, reason)
+        saved = import_row(ctx, report, line, save)
+        if saved is not None:
+            (report.updated if was_there else report.added).append(risk_ref(saved))
+    ctx.log(
+        "risk.imported",
+        project_id=project.id,
+        added=len(report.added),
+        updated=len(report.updated),
+        rejected=len(report.errors),
+    )
+    return report
+
+
+def _save_row(
+    ctx: Ctx, project: Project, risk: Risk | None, data: RiskInput, status: str, reason: str
+) -> Risk:
+    """One imported row: a new risk, or the changes to the one it names, then its status."""
+    if status not in (RiskStatus.OPEN, RiskStatus.CLOSED):
+        raise ValidationError({"status": Msg("errors.choice", choices="open, closed")})
+    if risk is None:
+        risk = create_risk(ctx=ctx, project=project, data=data).risk
+    else:
+        _update_from_row(ctx, project, risk, data)
+    if status == RiskStatus.CLOSED and risk.status == RiskStatus.OPEN:
+        close(ctx=ctx, risk=risk, project=project, reason=reason or "—")
+    elif status == RiskStatus.OPEN and risk.status == RiskStatus.CLOSED:
+        reopen(ctx=ctx, risk=risk, project=project)
+    return risk
+
+
+def _update_from_row(ctx: Ctx, project: Project, risk: Risk, data: RiskInput) -> None:
+    """An imported row's columns onto a risk it names: checked as the form checks them (an
+    unchanged past review date stays), a new assessment when the level's factors changed, the
+    actions it does not have yet added, one history entry for the rest."""
+    same_review = _day(data.review_on) == risk.review_on if data.review_on else False
+    # An empty owner cell keeps the risk's owner (a new risk's would be the importer).
+    kept = replace(
+        data,
+        review_on=None if same_review else data.review_on,
+        owner_id=data.owner_id or risk.owner_id,
+    )
+    values = _clean(ctx, project, kept)
+    if (values["probability"], values["impact"]) != (risk.probability, risk.impact):
+        if risk.status != RiskStatus.OPEN:
+            reopen(ctx=ctx, risk=risk, project=project)
+        assess(
+            ctx=ctx,
+            risk=risk,
+            project=project,
+            probability=values["probability"],
+            impact=values["impact"],
+            note=plain(project.locale, "risk.imported_note"),
+        )
+    changed = [
+        name
+        for name in (
+            "title",
+            "description",
+            "category",
+            "module",
+            "owner_id",
+            "strategy",
+            "visible_in_channel",
+        )
+        if getattr(risk, name) != values[name]
+    ]
+    if not same_review and values["review_on"] != risk.review_on:
+        changed.append("review_on")
+    known = {action.text for action in _of_risk(ctx, RiskAction, risk)}
+    added = [text for text in values["actions"] if text not in known]
+    if not changed and not added:
+        return
+    _touch(ctx, risk, None)
+    for name in changed:
+        setattr(risk, name, values[name])
+    for text in added:
+        ctx.session.add(_action(ctx, risk, text, None))
+    _history(ctx, risk, "imported", fields=changed, actions=len(added))

@@ -3,6 +3,7 @@ done and report forms (pure builders: data in, blocks out)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -323,8 +324,12 @@ def answer_text(locale: str, item: DueItem, what: str, **params: Any) -> str:
 # ------------------------------------------------------------------------ progress report
 
 
-def report_draft(locale: str, figures: ReportFigures) -> str:
-    """The draft's text (plain: the owner edits it in a text input; sent as mrkdwn)."""
+def report_draft(
+    locale: str, figures: ReportFigures, names: Callable[[str], str] | None = None
+) -> str:
+    """The draft's text (plain: the owner edits it in a text input; sent as mrkdwn, where a
+    mention would show as typed, so owners are named: ``names`` gives a person's name when the
+    key-user register has none)."""
     project = figures.project
     zone = ZoneInfo(project.timezone)
     lines = [
@@ -372,8 +377,33 @@ def report_draft(locale: str, figures: ReportFigures) -> str:
         ]
     else:
         lines.append(plain(locale, "plan.report.no_upcoming"))
+    lines += _report_risks(locale, figures, names)
     lines.append(plain(locale, "plan.report.closing"))
     return "\n".join(lines)
+
+
+def _report_risks(
+    locale: str, figures: ReportFigures, names: Callable[[str], str] | None
+) -> list[str]:
+    risks = figures.risks
+    if risks is None or not risks.total:
+        return [plain(locale, "plan.report.no_risks")]
+    grades = risks.by_grade()
+    lines = [plain(locale, "plan.report.risks", count=risks.total, **grades)]
+    for item in risks.top:
+        owner = item.owner_name or (names(item.owner_id) if names and item.owner_id else "")
+        lines.append(
+            plain(
+                locale,
+                "plan.report.risk_item",
+                ref=item.ref,
+                title=item.title,
+                level=item.level,
+                grade=plain(locale, f"risk.grade.{risks.thresholds.grade(item.level)}"),
+                owner=owner or "",
+            )
+        )
+    return lines
 
 
 _REPORT_MODAL = ui.Modal(

@@ -29,6 +29,7 @@ from bot.services.keyusers import ROLES, Quadrant
 from bot.services.meetings import MeetingInput, MeetingView
 from bot.views import calendar as calendar_views
 from bot.views import common as ui
+from bot.views import risks as risk_views
 from storage.models import (
     CalendarEvent,
     EventStatus,
@@ -381,8 +382,11 @@ def outcome_message(
     outcome: MeetingOutcome,
     items: list[MeetingActionItem],
     issue_refs: dict[int, str],
+    *,
+    may_raise_risks: bool = False,
 ) -> dict[str, Any]:
-    """The organizer's summary after recording the outcome, with "Create issue" per item."""
+    """The organizer's summary after recording the outcome, with "Create issue" per item and,
+    for someone who may raise the project's risks, "Raise a risk" per decision and item."""
     heading = t(locale, "meeting.outcome_saved", title=event.title, day=_day(event))
     blocks: list[Block] = [ui.section(heading)]
     blocks += outcome_blocks(locale, project, event, outcome, items, manage=True)
@@ -394,6 +398,13 @@ def outcome_message(
                 block.text.text += " " + t(
                     locale, "meeting.action_issue_ref", ref=issue_refs[item_id]
                 )
+    if may_raise_risks:
+        blocks += risk_views.meeting_buttons(
+            locale,
+            outcome.id or 0,
+            list(outcome.decisions),
+            [(item.id or 0, item.text) for item in items],
+        )
     return ui.message(heading, blocks)
 
 

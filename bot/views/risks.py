@@ -13,7 +13,10 @@ from bot.i18n import has_key, plain, t
 from bot.ids import RiskId
 from bot.services.risks import (
     ACTION_LIMIT,
+    CATEGORIES,
+    CSV_COLUMNS,
     DESCRIPTION_LIMIT,
+    MAX_CATEGORIES,
     MODULE_LIMIT,
     NOTE_LIMIT,
     REASON_LIMIT,
@@ -22,8 +25,10 @@ from bot.services.risks import (
     TITLE_LIMIT,
     Detail,
     RiskInput,
+    RiskOverview,
     RiskPage,
     Thresholds,
+    TopRisk,
     risk_ref,
 )
 from bot.views import common as ui
@@ -97,8 +102,10 @@ def new_risk_modal(
     categories: tuple[str, ...],
     team: bool,
     thresholds: Thresholds,
+    meeting: tuple[int, str, str] | None = None,
 ) -> dict[str, Any]:
-    """Raise a risk. A key user's form has no owner or channel choice (the team sets them)."""
+    """Raise a risk. A key user's form has no owner or channel choice (the team sets them).
+    ``meeting``: (its event id, title, local date) when raised from a meeting's outcome."""
     form = ui.Fields(locale, "risk")
     metadata: dict[str, Any] = {}
     if project is not None:
@@ -106,6 +113,11 @@ def new_risk_modal(
         blocks: list[Any] = [ui.context(t(locale, "risk.modal.raising_in", code=project.code))]
     else:
         blocks = [form.project(projects)]
+    if meeting is not None:
+        metadata["meeting"] = meeting[0]
+        blocks.append(
+            ui.context(t(locale, "risk.modal.from_meeting", title=meeting[1], date=meeting[2]))
+        )
     grades = plain(
         locale, "risk.modal.grades", low=thresholds.low_max, medium=thresholds.medium_max
     )
@@ -200,8 +212,9 @@ def action_modal(locale: str, project: Project, risk: Risk) -> dict[str, Any]:
 
 def history_line(locale: str, entry: RiskHistory, assessment: RiskAssessment | None) -> str:
     when = entry.at.date().isoformat()
+    detail = entry.detail or {}
     if entry.action in ("raised", "assessed") and assessment is not None:
-        return t(
+        line = t(
             locale,
             f"risk.history.{entry.action}",
             when=when,
@@ -212,7 +225,16 @@ def history_line(locale: str, entry: RiskHistory, assessment: RiskAssessment | N
             grade=plain(locale, f"risk.grade.{assessment.grade}"),
             note=assessment.note or "",
         )
-    detail = entry.detail or {}
+        if detail.get("meeting"):  # raised from a meeting's outcome: named by title and date
+            line += t(
+                locale,
+                "risk.history.from_meeting",
+                title=detail["meeting"],
+                date=detail.get("meeting_on") or "",
+            )
+        return line
+    if entry.action == "imported":
+        return t(locale, "risk.history.imported", when=when, by=entry.actor_id)
     return t(
         locale,
         f"risk.history.{entry.action}",
@@ -425,3 +447,176 @@ def review_dm(locale: str, items: list[tuple[Risk, Project]], today: date) -> di
     risk, project = shown[0]
     blocks.append(ui.context(t(locale, "risk.review.hint", ref=risk.number, code=project.code)))
     return ui.message(title, blocks)
+
+
+# ----------------------------------------------------------------------------- settings
+
+SETTINGS_MODAL = ui.Modal(RiskId.SETTINGS_MODAL, "risk.modal.settings_title", "common.save")
+IMPORT_MODAL = ui.Modal(RiskId.IMPORT_MODAL, "risk.modal.import_title", "risk.modal.import")
+
+
+def settings_modal(
+    locale: str, project: Project, categories: list[str], thresholds: Thresholds
+) -> dict[str, Any]:
+    """The project's categories (one a line; empty: the six defaults) and grade thresholds."""
+    form = ui.Fields(locale, "risk")
+    defaults = ", ".join(category_label(locale, c) for c in CATEGORIES)
+    blocks = [
+        ui.section(t(locale, "risk.modal.settings_intro", code=project.code)),
+        form.paragraph(
+            "categories",
+            initial="\n".join(categories) or None,
+            max_length=MAX_CATEGORIES * 41,
+            hint=plain(locale, "risk.modal.categories_hint", defaults=defaults),
+        ),
+        form.text(
+            "low_max",
+            initial=str(thresholds.low_max),
+            max_length=2,
+            hint=plain(locale, "risk.modal.low_hint"),
+        ),
+        form.text(
+            "medium_max",
+            initial=str(thresholds.medium_max),
+            max_length=2,
+            hint=plain(locale, "risk.modal.medium_hint"),
+        ),
+    ]
+    return SETTINGS_MODAL(locale, blocks, {"project_id": project.id})
+
+
+def settings_saved(
+    locale: str, project: Project, categories: list[str], low: int, medium: int
+) -> str:
+    shown = ", ".join(category_label(locale, c) for c in (categories or CATEGORIES))
+    return t(
+        locale,
+        "risk.done.settings",
+        code=project.code,
+        low=low,
+        medium=medium,
+        categories=shown,
+        defaults=not categories,
+    )
+
+
+def import_modal(locale: str, project: Project) -> dict[str, Any]:
+    form = ui.Fields(locale, "risk")
+    blocks = [
+        ui.section(t(locale, "risk.modal.import_intro", code=project.code)),
+        ui.file_input("csv_file", form.label("csv_file"), filetypes=["csv"], optional=True),
+        form.paragraph(
+            "csv", label="csv_text", max_length=3000, placeholder=",".join(CSV_COLUMNS[:6])
+        ),
+    ]
+    return IMPORT_MODAL(locale, blocks, {"project_id": project.id})
+
+
+def import_report(locale: str, project: Project, report: Any) -> dict[str, Any]:
+    return ui.import_report(locale, "risk", project.code, report)
+
+
+# --------------------------------------------------------------- the grid and the top risks
+
+GRADE_SQUARE = {
+    "low": ":large_green_square:",
+    "medium": ":large_yellow_square:",
+    "high": ":large_red_square:",
+}
+
+
+def grid_text(locale: str, thresholds: Thresholds, grid: dict[tuple[int, int], int]) -> str:
+    """The 5 × 5 grid as text (impact 5 at the top, probability 1 to 5 left to right): each
+    cell the colour of its grade and the count of open risks in it."""
+    rows = []
+    for weight in reversed(SCALE):
+        cells = []
+        for chance in SCALE:
+            square = GRADE_SQUARE[thresholds.grade(chance * weight)]
+            count = grid.get((chance, weight), 0)
+            cells.append(f"{square}`{count:>2}`" if count else f"{square}`  `")
+        rows.append(f"`{weight}` " + " ".join(cells))
+    rows.append("`  ` " + " ".join(f"   `{chance:>2}`" for chance in SCALE))
+    return t(locale, "risk.grid.axes") + "\n" + "\n".join(rows)
+
+
+def top_line(locale: str, item: TopRisk, thresholds: Thresholds, *, names: bool = True) -> str:
+    return t(
+        locale,
+        "risk.top.line",
+        ref=item.ref,
+        title=item.title,
+        level=item.level,
+        grade=Markup(grade_label(locale, thresholds.grade(item.level))),
+        owner=item.owner_id if names else None,
+    )
+
+
+def overview_text(locale: str, overview: RiskOverview) -> str:
+    counts = overview.by_grade()
+    return t(
+        locale,
+        "risk.top.summary",
+        code=overview.project.code,
+        count=overview.total,
+        high=counts["high"],
+        medium=counts["medium"],
+        low=counts["low"],
+    )
+
+
+def home_part(locale: str, overviews: list[RiskOverview]) -> list[Block]:
+    """The PM's Home: each managed project's open risks, its grid and its top risks."""
+    blocks: list[Block] = []
+    for overview in overviews:
+        if not overview.total:
+            continue
+        blocks.append(ui.section(overview_text(locale, overview)))
+        blocks.append(ui.section(grid_text(locale, overview.thresholds, overview.grid)))
+        lines = [top_line(locale, item, overview.thresholds) for item in overview.top]
+        blocks += ui.line_sections(lines)
+    return ui.titled(plain(locale, "risk.top.home_title"), blocks)
+
+
+# ------------------------------------------------------------------ a meeting's summary
+
+MEETING_BUTTONS = 15  # decisions and action items with a "Raise a risk" button each
+
+
+def meeting_buttons(
+    locale: str, outcome_id: int, decisions: list[str], items: list[tuple[int, str]]
+) -> list[Block]:
+    """Under a meeting's outcome summary: one button per decision and per action item that opens
+    the risk form with its text."""
+    sources = [(f"d:{outcome_id}:{index}", text) for index, text in enumerate(decisions)]
+    sources += [(f"a:{item_id}", text) for item_id, text in items]
+    buttons = [
+        ui.button(
+            ui.clip(plain(locale, "risk.from_meeting.button", text=text), 75),
+            f"{RiskId.FROM_MEETING}_{n}",
+            value,
+        )
+        for n, (value, text) in enumerate(sources[:MEETING_BUTTONS])
+    ]
+    if not buttons:
+        return []
+    return [
+        ui.context(t(locale, "risk.from_meeting.intro")),
+        ui.actions(*buttons, block_id=f"risk_from_meeting_{outcome_id}"),
+    ]
+
+
+def grid_payload(
+    locale: str, project: Project, png: bytes, channel: str, week: str
+) -> dict[str, Any]:
+    """A ``files.upload_v2`` outbox payload of the risk heat grid (the PMs' digest)."""
+    import base64
+
+    return {
+        "channel": channel,
+        "content_base64": base64.b64encode(png).decode("ascii"),
+        "filename": f"risks-{project.code}-{week}.png",
+        "title": plain(locale, "risk.grid.title", code=project.code),
+        "alt_txt": plain(locale, "risk.grid.title", code=project.code),
+        "initial_comment": t(locale, "risk.grid.comment", code=project.code),
+    }
