@@ -126,7 +126,7 @@ def save_new_risk(call: FormCall, ctx: Ctx) -> Told:
         project,
         change.risk,
         "raised",
-        level=views.level_text(project.locale, change.risk, change.grade),
+        level=views.level_text(project.locale, change.risk, change.grade, labelled=False),
     )
     return text, notices.announce_high(ctx, change)
 

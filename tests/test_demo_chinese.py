@@ -224,10 +224,11 @@ def test_every_week_label_is_the_iso_week_of_its_range(chinese_demo, english_dem
 
 
 # Where a number shows, it is the one people type: "Poll *#1 …", "*#1* …" (a list line),
-# "(#1, ERP)", "Session #1", "Quiz #1" and their Chinese forms. Any other "#<digits>" would be a
-# database id.
+# "(#1, ERP)", "Session #1", "Quiz #1", "Risk #1", "change request #1" and their Chinese forms.
+# Any other "#<digits>" would be a database id.
 PROJECT_NUMBER = re.compile(
     r"\*#\d+\*|(?:Poll \*|Session |Quiz |问卷 |培训 |测验 )#\d+|\(#\d+, [A-Z]+\)|（#\d+，[A-Z]+）"
+    r"|(?:[Rr]isk|[Cc]hange(?: request)?|风险|变更请求|变更) #\d+"
 )
 
 

@@ -271,8 +271,12 @@ class Stage:
         for line in wrap(describe_run(self.locale, summary), WIDTH - 4):
             self.say("    " + line)
 
-    def show_new_messages(self) -> None:
-        """Print every message, ephemeral answer and file Slack received since the last call."""
+    def show_new_messages(self, *, last_answer_only: bool = False) -> None:
+        """Print every message, ephemeral answer and file Slack received since the last call
+        (of the ephemeral answers only the last with ``last_answer_only``: a card answered anew
+        after each of several clicks is shown as the last click left it)."""
+        if last_answer_only:
+            self._seen_responses = max(self._seen_responses, len(self.emulator.responses) - 1)
         calls = self.emulator.calls[self._seen_calls :]
         self._seen_calls = len(self.emulator.calls)
         for call in calls:

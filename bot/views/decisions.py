@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup
 from slack_sdk.models.blocks import Block
 
-from bot.i18n import plain, t
+from bot.i18n import joined, plain, t
 from bot.ids import DecisionId
 from bot.services.decisions import NAMES_LIMIT, TEXT_LIMIT, DecisionLine, DecisionPage
 from bot.views import common as ui
@@ -27,7 +27,7 @@ def who_text(locale: str, line: DecisionLine) -> str:
     return t(
         locale,
         "decision.who",
-        people=Markup(", ".join(people)),
+        people=joined(locale, [Markup(person) for person in people]),
         names=decision.decided_by_names or "",
     )
 

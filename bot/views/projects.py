@@ -151,6 +151,7 @@ def project_saved(
         channel=project.channel_id,
         pms=pms,
     )
-    return ui.message(
-        text, [ui.section(text), ui.context(t(locale, "project.next_steps", code=project.code))]
-    )
+    blocks = [ui.section(text)]
+    if created:  # what comes next, once: an edit is made to a project that is set up
+        blocks.append(ui.context(t(locale, "project.next_steps", code=project.code)))
+    return ui.message(text, blocks)

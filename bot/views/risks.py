@@ -57,10 +57,12 @@ def category_label(locale: str, category: str) -> str:
     return plain(locale, key) if has_key(key) else category  # a project's own: as named
 
 
-def level_text(locale: str, risk: Risk, grade: str) -> str:
+def level_text(locale: str, risk: Risk, grade: str, *, labelled: bool = True) -> str:
+    """``4 × 4 = 16 · high``, under the card's "Level" label unless ``labelled`` is False (in a
+    sentence)."""
     return t(
         locale,
-        "risk.card.level",
+        "risk.card.level" if labelled else "risk.level",
         probability=risk.probability,
         impact=risk.impact,
         level=risk.level,
@@ -343,7 +345,11 @@ def change_text(locale: str, project: Project, risk: Risk, what: str, **extra: A
 
 def assessed_text(locale: str, project: Project, risk: Risk, grade: str) -> str:
     return change_text(
-        locale, project, risk, "assessed", level=Markup(level_text(locale, risk, grade))
+        locale,
+        project,
+        risk,
+        "assessed",
+        level=Markup(level_text(locale, risk, grade, labelled=False)),
     )
 
 
@@ -378,7 +384,12 @@ def list_message(locale: str, found: RiskPage, command: str) -> dict[str, Any]:
         blocks.append(ui.context(t(locale, "risk.list.empty", command=command)))
         return ui.message(title, blocks)
     blocks += ui.line_sections([risk_line(locale, r, found.thresholds) for r in found.items])
-    blocks.append(ui.context(t(locale, "risk.list.hint", command=command, code=project.code)))
+    first = found.items[0].number
+    blocks.append(
+        ui.context(
+            t(locale, "risk.list.hint", command=command, code=project.code, number=first)
+        )
+    )
     if found.pages > 1:
         buttons = []
         for step, label in ((-1, "previous"), (1, "next")):
