@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
@@ -33,6 +34,7 @@ from storage.models import (
     Issue,
     OutboxMessage,
     PlanEntry,
+    Project,
     TrainingModule,
 )
 from tests.conftest import KEY_USERS, OUTSIDER, PM, PM2, PROJECT_CHANNEL, TEAM
@@ -158,6 +160,20 @@ def post_and_thread(slack: SlackDriver) -> tuple[dict[str, Any], list[dict[str, 
     return post, slack.emulator.thread(PROJECT_CHANNEL, post["ts"])[1:]
 
 
+ANSWER_BUTTONS = {ApprovalId.APPROVE, ApprovalId.REJECT, ApprovalId.QUESTION}
+
+
+def answer_days(database: Database, user: str) -> list[str]:
+    """The project's days of a person's answers, recomputed from the table."""
+    [project] = rows(database, Project)
+    zone = ZoneInfo(project.timezone)
+    return [
+        a.at.astimezone(zone).date().isoformat()
+        for a in rows(database, ApprovalAnswer)
+        if a.user_id == user
+    ]
+
+
 def history(database: Database) -> list[str]:
     return [h.action for h in rows(database, ChangeHistory)]
 
@@ -221,12 +237,24 @@ def test_full_flow_with_every_decision_maker(
         )
     post, thread = post_and_thread(erp)
     assert "Change request *#1* (ERP)" in texts([post]) and thread == []
-    # Sam asks a question, then approves: the request still waits for Dora.
+    # Sam's DM as his Slack may still show it (a click sent before the update arrived).
+    stale = asked_dm(erp, SAM)
+    # Sam asks a question, then approves: the request still waits for Dora. His DM says what
+    # he said, when (the project's day); the question keeps the buttons, the decision not.
     answer(erp, SAM, ApprovalId.QUESTION, "Which threshold for MM?")
+    [asked_on] = answer_days(database, SAM)
+    said = texts([asked_dm(erp, SAM)])
+    assert f"You asked on {asked_on}: Which threshold for MM?" in said
+    assert ANSWER_BUTTONS <= set(buttons(asked_dm(erp, SAM)))
     answer(erp, SAM, ApprovalId.APPROVE, "Fine by me")
     assert rows(database, ChangeRequest)[0].status == "under_review"
+    _, approved_on = answer_days(database, SAM)
+    said = texts([asked_dm(erp, SAM)])
+    assert f"You approved on {approved_on}: Fine by me" in said and "are awaited" in said
+    assert not ANSWER_BUTTONS & set(buttons(asked_dm(erp, SAM)))
+    assert ANSWER_BUTTONS <= set(buttons(asked_dm(erp, DORA)))  # Dora's is untouched
     # A second decision is refused, in words, and the attempt recorded.
-    message = asked_dm(erp, SAM)
+    message = stale
     erp.block_action(SAM, ApprovalId.REJECT, message=message, channel_id=message.get("channel"))
     assert "You already approved it" in texts(emulator.responses[-1:])
     assert emulator.top_view(SAM) is None
@@ -248,6 +276,12 @@ def test_full_flow_with_every_decision_maker(
     assert "*approved*" in texts(thread[-1:]) and len(thread) == 4
     for person in (PM, PM2):
         assert "*approved*" in texts(emulator.dm_messages(person)[-2:]), person
+    # Both decision makers' DMs now say it is decided, without buttons.
+    for person in (SAM, DORA):
+        said = texts([asked_dm(erp, person)])
+        assert "*#1* is decided: *approved*" in said, person
+        assert not ANSWER_BUTTONS & set(buttons(asked_dm(erp, person))), person
+    assert f"You approved on {answer_days(database, DORA)[0]}" in texts([asked_dm(erp, DORA)])
     # A second decision is refused and recorded; the answers stay as given.
     kept = [(a.user_id, a.answer, a.comment, a.version) for a in rows(database, ApprovalAnswer)]
     asked = approval.version  # the version that was sent for review
@@ -256,8 +290,7 @@ def test_full_flow_with_every_decision_maker(
         (SAM, "approve", "Fine by me", asked),
         (DORA, "approve", None, asked),
     ]
-    message = asked_dm(erp, SAM)
-    erp.block_action(SAM, ApprovalId.REJECT, message=message, channel_id=message.get("channel"))
+    erp.block_action(SAM, ApprovalId.REJECT, message=stale, channel_id=stale.get("channel"))
     assert "no longer takes answers" in texts(emulator.responses[-1:])
     assert len(rows(database, ApprovalAnswer)) == 3
 
@@ -320,8 +353,19 @@ def test_full_flow_with_every_decision_maker(
         "implemented",
         "verified",
     ]
+    # Every step after the decision is told in the thread, once each: the issue (its code and
+    # module), the training hours (module and hours), the plan item, implemented, verified.
     _, thread = post_and_thread(erp)
-    assert "verified by" in texts(thread[-1:]) and len(thread) == 6
+    told = [texts([m]) for m in thread[4:]]
+    [issue] = rows(database, Issue)
+    [project] = rows(database, Project)
+    code = f"{project.code}-{issue.number}"
+    assert len(told) == 5, told
+    assert f"opened issue *{code}* for FI" in told[0]
+    hours = f"{float(FULL['training_hours']):g}"
+    assert f"added {hours} h to training module _FI basics_" in told[1]
+    assert f"in the communication plan: _{entries[0].note}_" in told[2]
+    assert "implemented, said" in told[3] and "verified by" in told[4]
     said = texts([show(erp, PM, "1")])
     assert "opened issue *ERP-1*" in said and "added 4 h to training module _FI basics_" in said
 
@@ -340,10 +384,13 @@ def test_any_one_approval_is_enough_when_the_project_says_so(
     assert "one decision maker's approval is enough" in texts([asked_dm(erp, DORA)])
     post, _ = post_and_thread(erp)
     assert "one decision maker's approval is enough" in texts([post])
+    message = asked_dm(erp, SAM)  # as Sam's Slack shows it before the update arrives
     answer(erp, DORA, ApprovalId.APPROVE)
     assert rows(database, ChangeRequest)[0].status == "approved"
+    # Decided by Dora: Sam's DM says so, without buttons.
+    assert "*#1* is decided: *approved*" in texts([asked_dm(erp, SAM)])
+    assert not ANSWER_BUTTONS & set(buttons(asked_dm(erp, SAM)))
     # Sam's answer comes too late: refused inline, nothing stored.
-    message = asked_dm(erp, SAM)
     erp.block_action(SAM, ApprovalId.APPROVE, message=message, channel_id=message.get("channel"))
     assert erp.emulator.top_view(SAM) is None
     assert [a.user_id for a in rows(database, ApprovalAnswer)] == [DORA]

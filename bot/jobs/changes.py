@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.delivery import RECORD_LIFETIME, Outgoing, enqueue_many, sent_row
+from bot.jobs import approvals as approval_notices
 from bot.services import approvals
 from bot.services import changes as service
 from bot.services import projects as project_service
@@ -99,6 +100,32 @@ def send_for_review(
         )
     else:
         done.keys += step(ctx, done)
+    return done
+
+
+def edit(
+    ctx: Ctx,
+    change: ChangeRequest,
+    project: Project,
+    data: service.ChangeInput,
+    expected_version: int | None = None,
+) -> service.Change:
+    """A new version of the request, told in its thread; under review, the deciders are asked
+    again by new DMs and the DMs of the version it replaced say so (without buttons)."""
+
+    def render(approval: Approval, summary: approvals.Summary) -> dict[str, Any]:
+        return views.approvals_ask(project.locale, approval, summary)
+
+    done = service.edit_change(
+        ctx=ctx,
+        change=change,
+        project=project,
+        data=data,
+        render=render,
+        expected_version=expected_version,
+    )
+    done.keys += approval_notices.superseded(ctx, done.superseded)
+    done.keys += step(ctx, done)
     return done
 
 
