@@ -486,9 +486,7 @@ def edit_change(
         setattr(change, name, values[name])
     ctx.session.add(change)
     review = change.status == ChangeStatus.UNDER_REVIEW
-    entry = _history(
-        ctx, change, "edited", fields=changed, version=change.version, review=review
-    )
+    entry = _history(ctx, change, "edited", fields=changed, version=change.version, review=review)
     done = Change(change, project, entry)
     if review:
         done.superseded = list(
