@@ -652,3 +652,27 @@ def test_without_a_project_channel_every_step_goes_by_dm(
     said = texts(slack.emulator.dm_messages(PM)[-2:])
     assert f"<@{SAM}> approved: Go" in said and "*approved*" in said
     assert rows(database, ChangeRequest)[0].status == "approved"
+
+
+def test_a_decision_from_a_form_opened_before_the_first_is_refused_and_logged(
+    erp: SlackDriver, database: Database
+) -> None:
+    new_change(erp)
+    message = asked_dm(erp, SAM)
+    erp.block_action(SAM, ApprovalId.REJECT, message=message, channel_id=message.get("channel"))
+    earlier_form = erp.emulator.top_view(SAM)
+    erp.emulator.close_view(SAM)
+    erp.block_action(SAM, ApprovalId.APPROVE, message=message, channel_id=message.get("channel"))
+    erp.submit_view(SAM, {"comment": "Fine"})
+    response = erp.submit_view(SAM, {"comment": "On second thought, no"}, view=earlier_form)
+    assert response.json["response_action"] == "errors"
+    assert "You already approved it" in str(response.json["errors"])
+    assert [(a.user_id, a.answer) for a in rows(database, ApprovalAnswer)] == [(SAM, "approve")]
+    refused = [
+        (i.actor_id, i.detail["answer"], i.detail["given"])
+        for i in rows(database, Interaction)
+        if i.kind == "approval.second_decision_refused"
+    ]
+    assert refused == [(SAM, "reject", "approve")]
+    assert rows(database, ChangeRequest)[0].status == "under_review"
+    assert "rejected" not in history(database)
