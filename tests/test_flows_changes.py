@@ -676,3 +676,124 @@ def test_a_decision_from_a_form_opened_before_the_first_is_refused_and_logged(
     assert refused == [(SAM, "reject", "approve")]
     assert rows(database, ChangeRequest)[0].status == "under_review"
     assert "rejected" not in history(database)
+
+
+# ------------------------------------------------------------------------ a new version
+
+
+def test_a_new_version_restarts_the_decision_and_the_trail_keeps_both(
+    erp: SlackDriver, database: Database, runtime: Runtime
+) -> None:
+    from bot.services import approvals
+
+    emulator = erp.emulator
+    new_change(erp, training_module=str(module_id(database)))
+    answer(erp, SAM, ApprovalId.APPROVE, "ok as it was")
+    answer(erp, DORA, ApprovalId.QUESTION, "Which threshold?")
+    old_sam, old_dora = asked_dm(erp, SAM), asked_dm(erp, DORA)
+    [first] = rows(database, Approval)
+    # The form opens filled in with the request as it stands.
+    erp.slash_command(PM, "/change", "edit 1", channel_id=PROJECT_CHANNEL)
+    view = emulator.top_view(PM)
+    by_id = {b.get("block_id"): b for b in view["blocks"]}
+    assert by_id["title"]["element"]["initial_value"] == FULL["title"]
+    assert by_id["modules"]["element"]["initial_value"] == FULL["modules"]
+    assert by_id["training_hours"]["element"]["initial_value"] == FULL["training_hours"]
+    assert by_id["deciders"]["element"]["initial_users"] == [SAM, DORA]
+    # Saved unchanged: nothing to save.
+    response = erp.submit_view(PM, {})
+    assert "Nothing changed" in str(response.json["errors"])
+    assert len(rows(database, Approval)) == 1
+    erp.submit_view(PM, {"title": "Two approval levels above 100k"})
+    assert "saved as a new version: its decision makers are asked again" in texts(
+        emulator.dm_messages(PM)[-1:]
+    )
+    change = rows(database, ChangeRequest)[0]
+    assert (change.title, change.status) == ("Two approval levels above 100k", "under_review")
+    first, second = rows(database, Approval)
+    assert (first.status, second.status) == ("superseded", "pending")
+    assert second.version == change.version > first.version
+    # The old DMs say a new version replaced them, without buttons; the new ones ask anew.
+    for person, old in ((SAM, old_sam), (DORA, old_dora)):
+        now = emulator.message(old["channel"], old["ts"]) or {}
+        assert "A new version of *#1* replaced this one" in texts([now]), person
+        assert not ANSWER_BUTTONS & set(buttons(now)), person
+        new = asked_dm(erp, person)
+        assert new["ts"] != old["ts"] and ANSWER_BUTTONS <= set(buttons(new)), person
+        assert "Two approval levels above 100k" in texts([new])
+    # The old DM still shows the version it asked about.
+    assert FULL["title"] in texts([emulator.message(old_dora["channel"], old_dora["ts"]) or {}])
+    # The thread tells the new version.
+    _, thread = post_and_thread(erp)
+    assert "made version" in texts(thread[-1:]) and "What changes" in texts(thread[-1:])
+    assert "asked again" in texts(thread[-1:])
+    # An answer to the old version is refused: from its button and from its form.
+    erp.block_action(DORA, ApprovalId.APPROVE, message=old_dora, channel_id=old_dora["channel"])
+    assert "no longer takes answers" in texts(emulator.responses[-1:])
+    new_dora = asked_dm(erp, DORA)
+    erp.block_action(DORA, ApprovalId.APPROVE, message=new_dora, channel_id=new_dora["channel"])
+    form = emulator.top_view(DORA)
+    forged = {
+        **form,
+        "private_metadata": json.dumps(
+            {"approval_id": first.id, "answer": "approve", "version": first.version}
+        ),
+    }
+    assert erp.submit_view(DORA, {}, view=forged).json["response_action"] == "errors"
+    assert len(rows(database, ApprovalAnswer)) == 2
+    # The new version decided; the trail keeps both versions' answers.
+    erp.submit_view(DORA, {"comment": "Better"}, view=form)
+    answer(erp, SAM, ApprovalId.APPROVE)
+    assert rows(database, ChangeRequest)[0].status == "approved"
+    with runtime.unit(TEAM, PM) as ctx:
+        trail = approvals.history(ctx, "change", change.id or 0)
+        got = [(a.version, row.user_id, row.answer, row.comment) for a, row in trail]
+    assert got == [
+        (first.version, SAM, "approve", "ok as it was"),
+        (first.version, DORA, "question", "Which threshold?"),
+        (second.version, DORA, "approve", "Better"),
+        (second.version, SAM, "approve", None),
+    ]
+    assert [(a.approval_id, a.version) for a in rows(database, ApprovalAnswer)] == [
+        (first.id, first.version),
+        (first.id, first.version),
+        (second.id, second.version),
+        (second.id, second.version),
+    ]
+    said = texts([show(erp, PM, "1")])
+    assert f"made version {second.version}" in said and "Which threshold?" in said
+    # Decided: no more versions.
+    erp.slash_command(PM, "/change", "edit 1", channel_id=PROJECT_CHANNEL)
+    assert "is decided: it can no longer be edited" in last_response_text(erp)
+
+
+def test_who_may_make_a_new_version(erp: SlackDriver, database: Database) -> None:
+    erp.slash_command(ANNA, "/change", "new", channel_id=PROJECT_CHANNEL)
+    erp.submit_view(ANNA, {"title": "Payment run twice a week", "reason": "Cash discount"})
+    # Anna, its requester, edits her proposal; nobody is asked yet.
+    erp.slash_command(ANNA, "/change", "edit 1", channel_id=PROJECT_CHANNEL)
+    erp.submit_view(ANNA, {"reason": "Cash discount of 2%"})
+    change = rows(database, ChangeRequest)[0]
+    assert (change.reason, change.status) == ("Cash discount of 2%", "proposed")
+    assert rows(database, Approval) == []
+    assert "saved as a new version." in texts(erp.emulator.dm_messages(ANNA)[-1:])
+    # Ben neither sees nor edits it; a forged form changes nothing.
+    erp.slash_command(BEN, "/change", "edit 1", channel_id=PROJECT_CHANNEL)
+    assert "No change request 1 that you can see" in last_response_text(erp)
+    erp.slash_command(ANNA, "/change", "edit 1", channel_id=PROJECT_CHANNEL)
+    view = erp.emulator.top_view(ANNA)
+    assert erp.submit_view(BEN, {"title": "Ben's"}, view=view).json["response_action"] == "errors"
+    for metadata in ({"change_id": 999}, {"version": change.version - 1}, {"version": None}):
+        forged = {
+            **view,
+            "private_metadata": json.dumps({**json.loads(view["private_metadata"]), **metadata}),
+        }
+        response = erp.submit_view(ANNA, {"title": "Forged"}, view=forged)
+        assert response.json["response_action"] == "errors", metadata
+    assert rows(database, ChangeRequest)[0].title == "Payment run twice a week"
+    # Once sent for review, only the PMs and team make new versions.
+    erp.slash_command(PM, "/change", "send 1", channel_id=PROJECT_CHANNEL)
+    erp.slash_command(ANNA, "/change", "edit 1", channel_id=PROJECT_CHANNEL)
+    assert "Only the PMs and team edit change #1" in last_response_text(erp)
+    erp.slash_command(TOM, "/change", "edit 1", channel_id=PROJECT_CHANNEL)
+    assert erp.emulator.top_view(TOM) is not None
