@@ -652,6 +652,20 @@ def test_without_a_project_channel_every_step_goes_by_dm(
     said = texts(slack.emulator.dm_messages(PM)[-2:])
     assert f"<@{SAM}> approved: Go" in said and "*approved*" in said
     assert rows(database, ChangeRequest)[0].status == "approved"
+    # What follows the decision, by DM too: the issue by its code, then implemented.
+    slack.slash_command(PM, "/change", "ERP 1")
+    card = last_response(slack)
+    [button] = issue_buttons(card)
+    before = len(slack.emulator.dm_messages(PM))
+    slack.block_action(PM, button["action_id"], message={**card, "ts": "1.0"}, channel_id="DPM")
+    [issue] = rows(database, Issue)
+    told = [m for m in slack.emulator.dm_messages(PM)[before:] if "opened issue" in texts([m])]
+    assert len(told) == 1 and f"opened issue *ERP-{issue.number}*" in texts(told)
+    slack.block_action(PM, button["action_id"], message={**card, "ts": "1.0"}, channel_id="DPM")
+    assert len(rows(database, Issue)) == 1  # a double click makes and tells nothing more
+    assert len([m for m in slack.emulator.dm_messages(PM) if "opened issue" in texts([m])]) == 1
+    slack.slash_command(PM, "/change", "ERP 1 implemented")
+    assert "implemented, said" in texts(slack.emulator.dm_messages(PM)[-1:])
 
 
 def test_a_decision_from_a_form_opened_before_the_first_is_refused_and_logged(
