@@ -629,6 +629,12 @@ def test_a_chinese_project_speaks_chinese(slack: SlackDriver, database: Database
     assert "请您对 #1（ERP）作出决定" in texts([asked_dm_zh(slack, SAM)])
     said = texts([show(slack, PM, "1")])
     assert "变更 #1（ERP）· 增加审批层级" in said and "审批中" in said
+    message = asked_dm_zh(slack, SAM)
+    slack.block_action(SAM, ApprovalId.APPROVE, message=message, channel_id=message["channel"])
+    slack.submit_view(SAM, {"comment": "同意"})
+    [day] = answer_days(database, SAM)
+    said = texts([asked_dm_zh(slack, SAM)])
+    assert f"您已于 {day} 批准：同意" in said and "#1 已有决定：*已批准*" in said
 
 
 def asked_dm_zh(slack: SlackDriver, user: str) -> dict[str, Any]:

@@ -6,7 +6,8 @@ Keys: ``change:<id>:post`` the request in the project's channel when it goes for
 ``change:<id>:step:<history>`` each step in that post's thread, ``change:<id>:<what>:<history>:
 <person>`` a DM about a step (the PMs told of a key user's proposal, the requester and PMs told of
 the decision, or of every step where the project has no channel). The deciders' DMs are the
-approvals' own (``approval-ask:<approval>:<person>``).
+approvals' own (``approval-ask:<approval>:<person>``), rewritten by ``bot.jobs.approvals`` after
+an answer, a decision or a new version (``edit``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ Status: proposed → under review → approved / rejected → implemented → ve
 create a request and send it for review at once; a key user proposes one for their own module,
 which waits for the team to send it. Sending it posts the request to the project's channel and
 asks its decision makers by DM; every answer is told in the post's thread (or by DM to the
-requester and the PMs when the project has no channel).
+requester and the PMs when the project has no channel), as is every step after the decision.
+The PMs and team (and the requester while it is proposed) edit a request into a new version
+(``edit_change``); under review, its decision starts again, the earlier answers kept.
 
 Who sees what: the PMs and team every request; a key user those they requested or created, those
 touching their module, and those they are asked to decide.
