@@ -797,6 +797,11 @@ def test_who_may_make_a_new_version(erp: SlackDriver, database: Database) -> Non
     assert (change.reason, change.status) == ("Cash discount of 2%", "proposed")
     assert rows(database, Approval) == []
     assert "saved as a new version." in texts(erp.emulator.dm_messages(ANNA)[-1:])
+    # Not in the channel yet: the PMs are told by DM.
+    assert not [m for m in erp.emulator.messages(PROJECT_CHANNEL) if "made version" in texts([m])]
+    for person in (PM, PM2):
+        told = texts(erp.emulator.dm_messages(person)[-1:])
+        assert f"made version {change.version} (changed: Why)" in told, person
     # Ben neither sees nor edits it; a forged form changes nothing.
     erp.slash_command(BEN, "/change", "edit 1", channel_id=PROJECT_CHANNEL)
     assert "No change request 1 that you can see" in last_response_text(erp)

@@ -21,7 +21,7 @@ from bot.services import changes as service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import changes as views
-from storage.models import Approval, ChangeRequest, Project
+from storage.models import Approval, ChangeRequest, ChangeStatus, Project
 
 
 def post_key(change: ChangeRequest) -> str:
@@ -126,7 +126,12 @@ def edit(
         expected_version=expected_version,
     )
     done.keys += approval_notices.superseded(ctx, done.superseded)
-    done.keys += step(ctx, done)
+    if done.change.status == ChangeStatus.PROPOSED:
+        # Not in the channel yet: the PMs, who send it for review, are told by DM.
+        reply = views.step_reply(project.locale, project, done.change, done.history)
+        done.keys += _tell(ctx, done, project_service.pm_ids(ctx, project), reply, "edited")
+    else:
+        done.keys += step(ctx, done)
     return done
 
 
