@@ -83,6 +83,7 @@ class ChangeId(StrEnum):
     ``<change id>:<version>``; a spawn button ``<change id>:<version>:<module>``."""
 
     NEW_MODAL = "change_new"
+    EDIT_MODAL = "change_edit"
     SETTINGS_MODAL = "change_settings"
     FROM_ISSUE = "change_from_issue"
     SEND = "change_do_send"

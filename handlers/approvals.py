@@ -11,6 +11,7 @@ from slack_bolt import App
 from bot.errors import Msg, ValidationError
 from bot.i18n import say
 from bot.ids import ApprovalId
+from bot.jobs import approvals as notices
 from bot.runtime import Runtime
 from bot.services import approvals as service
 from bot.services import fields
@@ -18,7 +19,7 @@ from bot.services.context import Ctx
 from bot.views import approvals as views
 from bot.views import common as ui
 from handlers import listeners
-from handlers.common import dm
+from handlers.common import dm, view_errors
 from handlers.listeners import Click, Form, FormCall, clicks
 
 
@@ -57,13 +58,24 @@ def reopen_ask(click: Click) -> None:
 Said = tuple[str, list[str]]
 
 
-def save_answer(call: FormCall, ctx: Ctx) -> Said:
+def save_answer(call: FormCall, ctx: Ctx) -> Said | None:
     approval = service.get_approval(ctx, call.metadata.get("approval_id"))
     summary = _summary(ctx, approval)
     call.locale = summary.project.locale
     answer = str(call.metadata.get("answer") or "")
     if answer not in service.ANSWERS:
         raise ValidationError({"comment": Msg("approvals.errors.stale")})
+    service.require_open(ctx, approval, fields.whole_number(call.metadata.get("version")))
+    given = service.earlier_decision(ctx, approval, answer)
+    if given is not None:
+        # A form opened before the first decision was recorded: refused in the form, the
+        # attempt kept in the log (so the unit commits, with nothing else stored).
+        refused = ValidationError({"comment": Msg("approvals.errors.decided", given=given)})
+        call.answer = {
+            "response_action": "errors",
+            "errors": view_errors(call.locale, refused, call.view),
+        }
+        return None
     done = service.answer(
         ctx=ctx,
         approval=approval,
@@ -72,10 +84,12 @@ def save_answer(call: FormCall, ctx: Ctx) -> Said:
         version=fields.whole_number(call.metadata.get("version")),
     )
     text = views.answered_text(summary.project.locale, summary, answer, done.outcome)
-    return text, done.keys
+    return text, done.keys + notices.answered(ctx, done)
 
 
-def tell(call: FormCall, said: Said) -> None:
+def tell(call: FormCall, said: Said | None) -> None:
+    if said is None:
+        return
     text, keys = said
     call.deliver(keys)
     dm(call.client, call.user_id, ui.message(text, [ui.section(text)]))

@@ -61,8 +61,12 @@ def located(call: CommandCall, ctx: Ctx) -> tuple[ChangeRequest, Project]:
 
 
 def form_view(
-    ctx: Ctx, project: Project, defaults: service.ChangeInput | None = None
+    ctx: Ctx,
+    project: Project,
+    defaults: service.ChangeInput | None = None,
+    editing: ChangeRequest | None = None,
 ) -> dict[str, Any]:
+    """The change form: a new request, or ``editing`` one (filled in with it as it stands)."""
     PROPOSERS.check(ctx, project)
     team = service.is_team(ctx, project)
     own = service.key_user_of(ctx, project, ctx.actor_id)
@@ -71,13 +75,16 @@ def form_view(
         defaults.deciders = service.default_deciders(ctx, project)
     if team and not defaults.requested_by:
         defaults.requested_by = ctx.actor_id
-    return NEW_FORM.build(
+    form = NEW_FORM if editing is None else EDIT_FORM
+    assert form.build is not None
+    return form.build(
         project.locale,
         project=project,
         defaults=defaults,
         team=team,
         modules=service.training_modules(ctx, project),
         own_module=(own.module if own is not None else None),
+        editing=editing,
     )
 
 
@@ -111,6 +118,28 @@ def save_new(call: FormCall, ctx: Ctx) -> Told:
     done = notices.create(ctx, project, data)
     what = "submitted" if done.change.status == "under_review" else "proposed"
     return views.done_text(project.locale, project, done.change, what), done.keys
+
+
+def open_edit(call: CommandCall) -> None:
+    """`/change edit 3`: the form filled in with the request as it stands."""
+    with call.unit() as ctx:
+        change, project = located(call, ctx)
+        service.require_editable(ctx, project, change)
+        view = form_view(ctx, project, service.edit_defaults(change), editing=change)
+    call.open(view)
+
+
+def save_edit(call: FormCall, ctx: Ctx) -> Told:
+    """A new version of the request (the form's change id and version may be forged: the
+    request is found again, in the form's project, and the rights checked again)."""
+    project = call.project(ctx)
+    change, _ = service.get_change(ctx, request_id(call.metadata.get("change_id")))
+    if change.project_id != project.id:
+        raise NotFound(Msg("change.errors.not_found", id=str(change.id)))
+    version = fields.whole_number(call.metadata.get("version"))
+    done = notices.edit(ctx, change, project, call.data, expected_version=version or -1)
+    what = "edited_review" if change.status == "under_review" else "edited"
+    return views.done_text(project.locale, project, change, what), done.keys
 
 
 def tell_and_deliver(call: FormCall, told: Told) -> None:
@@ -148,7 +177,15 @@ NEW_FORM = Form(
 SETTINGS_FORM = Form(
     ChangeId.SETTINGS_MODAL, build=views.settings_modal, who=PM, submit=save_settings, after=tell
 )
-FORMS = (NEW_FORM, SETTINGS_FORM)
+EDIT_FORM = Form(
+    ChangeId.EDIT_MODAL,
+    build=views.new_change_modal,
+    read=change_input,
+    who=PROPOSERS,
+    submit=save_edit,
+    after=tell_and_deliver,
+)
+FORMS = (NEW_FORM, EDIT_FORM, SETTINGS_FORM)
 
 
 # ------------------------------------------------------------------------------- commands
@@ -200,6 +237,7 @@ COMMAND = Command(
         Subcommand("list", list_changes, args=(CODE, FILTER), who=PROPOSERS),
         Subcommand("show", show_or_move, args=(CODE, NUMBER)),
         Subcommand("send", send, args=(CODE, NUMBER), who=CHANGE_TEAM),
+        Subcommand("edit", open_edit, args=(CODE, NUMBER), who=PROPOSERS),
         Subcommand("export", export, args=(CODE,), who=CHANGE_TEAM),
         Subcommand("settings", open_settings, args=(CODE,), who=PM),
     ),
@@ -268,22 +306,20 @@ def _mover(to: str) -> Act:
 def _issue(
     ctx: Ctx, change: ChangeRequest, project: Project, version: int | None, module: str
 ) -> list[str]:
-    made = service.spawn_issue(ctx=ctx, change=change, project=project, module=module)
-    return issue_notices.announce_created(ctx, made)
+    done = service.spawn_issue(ctx=ctx, change=change, project=project, module=module)
+    return issue_notices.announce_created(ctx, done.made) + notices.step(ctx, done)
 
 
 def _training(
     ctx: Ctx, change: ChangeRequest, project: Project, version: int | None, _: str
 ) -> list[str]:
-    service.spawn_training(ctx=ctx, change=change, project=project)
-    return []
+    return notices.step(ctx, service.spawn_training(ctx=ctx, change=change, project=project))
 
 
 def _plan(
     ctx: Ctx, change: ChangeRequest, project: Project, version: int | None, _: str
 ) -> list[str]:
-    service.spawn_plan(ctx=ctx, change=change, project=project)
-    return []
+    return notices.step(ctx, service.spawn_plan(ctx=ctx, change=change, project=project))
 
 
 def open_from_dm(click: Click) -> None:

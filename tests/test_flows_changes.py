@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
@@ -33,6 +34,7 @@ from storage.models import (
     Issue,
     OutboxMessage,
     PlanEntry,
+    Project,
     TrainingModule,
 )
 from tests.conftest import KEY_USERS, OUTSIDER, PM, PM2, PROJECT_CHANNEL, TEAM
@@ -158,6 +160,20 @@ def post_and_thread(slack: SlackDriver) -> tuple[dict[str, Any], list[dict[str, 
     return post, slack.emulator.thread(PROJECT_CHANNEL, post["ts"])[1:]
 
 
+ANSWER_BUTTONS = {ApprovalId.APPROVE, ApprovalId.REJECT, ApprovalId.QUESTION}
+
+
+def answer_days(database: Database, user: str) -> list[str]:
+    """The project's days of a person's answers, recomputed from the table."""
+    [project] = rows(database, Project)
+    zone = ZoneInfo(project.timezone)
+    return [
+        a.at.astimezone(zone).date().isoformat()
+        for a in rows(database, ApprovalAnswer)
+        if a.user_id == user
+    ]
+
+
 def history(database: Database) -> list[str]:
     return [h.action for h in rows(database, ChangeHistory)]
 
@@ -221,12 +237,24 @@ def test_full_flow_with_every_decision_maker(
         )
     post, thread = post_and_thread(erp)
     assert "Change request *#1* (ERP)" in texts([post]) and thread == []
-    # Sam asks a question, then approves: the request still waits for Dora.
+    # Sam's DM as his Slack may still show it (a click sent before the update arrived).
+    stale = asked_dm(erp, SAM)
+    # Sam asks a question, then approves: the request still waits for Dora. His DM says what
+    # he said, when (the project's day); the question keeps the buttons, the decision not.
     answer(erp, SAM, ApprovalId.QUESTION, "Which threshold for MM?")
+    [asked_on] = answer_days(database, SAM)
+    said = texts([asked_dm(erp, SAM)])
+    assert f"You asked on {asked_on}: Which threshold for MM?" in said
+    assert ANSWER_BUTTONS <= set(buttons(asked_dm(erp, SAM)))
     answer(erp, SAM, ApprovalId.APPROVE, "Fine by me")
     assert rows(database, ChangeRequest)[0].status == "under_review"
+    _, approved_on = answer_days(database, SAM)
+    said = texts([asked_dm(erp, SAM)])
+    assert f"You approved on {approved_on}: Fine by me" in said and "are awaited" in said
+    assert not ANSWER_BUTTONS & set(buttons(asked_dm(erp, SAM)))
+    assert ANSWER_BUTTONS <= set(buttons(asked_dm(erp, DORA)))  # Dora's is untouched
     # A second decision is refused, in words, and the attempt recorded.
-    message = asked_dm(erp, SAM)
+    message = stale
     erp.block_action(SAM, ApprovalId.REJECT, message=message, channel_id=message.get("channel"))
     assert "You already approved it" in texts(emulator.responses[-1:])
     assert emulator.top_view(SAM) is None
@@ -248,6 +276,12 @@ def test_full_flow_with_every_decision_maker(
     assert "*approved*" in texts(thread[-1:]) and len(thread) == 4
     for person in (PM, PM2):
         assert "*approved*" in texts(emulator.dm_messages(person)[-2:]), person
+    # Both decision makers' DMs now say it is decided, without buttons.
+    for person in (SAM, DORA):
+        said = texts([asked_dm(erp, person)])
+        assert "*#1* is decided: *approved*" in said, person
+        assert not ANSWER_BUTTONS & set(buttons(asked_dm(erp, person))), person
+    assert f"You approved on {answer_days(database, DORA)[0]}" in texts([asked_dm(erp, DORA)])
     # A second decision is refused and recorded; the answers stay as given.
     kept = [(a.user_id, a.answer, a.comment, a.version) for a in rows(database, ApprovalAnswer)]
     asked = approval.version  # the version that was sent for review
@@ -256,8 +290,7 @@ def test_full_flow_with_every_decision_maker(
         (SAM, "approve", "Fine by me", asked),
         (DORA, "approve", None, asked),
     ]
-    message = asked_dm(erp, SAM)
-    erp.block_action(SAM, ApprovalId.REJECT, message=message, channel_id=message.get("channel"))
+    erp.block_action(SAM, ApprovalId.REJECT, message=stale, channel_id=stale.get("channel"))
     assert "no longer takes answers" in texts(emulator.responses[-1:])
     assert len(rows(database, ApprovalAnswer)) == 3
 
@@ -320,8 +353,19 @@ def test_full_flow_with_every_decision_maker(
         "implemented",
         "verified",
     ]
+    # Every step after the decision is told in the thread, once each: the issue (its code and
+    # module), the training hours (module and hours), the plan item, implemented, verified.
     _, thread = post_and_thread(erp)
-    assert "verified by" in texts(thread[-1:]) and len(thread) == 6
+    told = [texts([m]) for m in thread[4:]]
+    [issue] = rows(database, Issue)
+    [project] = rows(database, Project)
+    code = f"{project.code}-{issue.number}"
+    assert len(told) == 5, told
+    assert f"opened issue *{code}* for FI" in told[0]
+    hours = f"{float(FULL['training_hours']):g}"
+    assert f"added {hours} h to training module _FI basics_" in told[1]
+    assert f"in the communication plan: _{entries[0].note}_" in told[2]
+    assert "implemented, said" in told[3] and "verified by" in told[4]
     said = texts([show(erp, PM, "1")])
     assert "opened issue *ERP-1*" in said and "added 4 h to training module _FI basics_" in said
 
@@ -340,10 +384,13 @@ def test_any_one_approval_is_enough_when_the_project_says_so(
     assert "one decision maker's approval is enough" in texts([asked_dm(erp, DORA)])
     post, _ = post_and_thread(erp)
     assert "one decision maker's approval is enough" in texts([post])
+    message = asked_dm(erp, SAM)  # as Sam's Slack shows it before the update arrives
     answer(erp, DORA, ApprovalId.APPROVE)
     assert rows(database, ChangeRequest)[0].status == "approved"
+    # Decided by Dora: Sam's DM says so, without buttons.
+    assert "*#1* is decided: *approved*" in texts([asked_dm(erp, SAM)])
+    assert not ANSWER_BUTTONS & set(buttons(asked_dm(erp, SAM)))
     # Sam's answer comes too late: refused inline, nothing stored.
-    message = asked_dm(erp, SAM)
     erp.block_action(SAM, ApprovalId.APPROVE, message=message, channel_id=message.get("channel"))
     assert erp.emulator.top_view(SAM) is None
     assert [a.user_id for a in rows(database, ApprovalAnswer)] == [DORA]
@@ -582,6 +629,12 @@ def test_a_chinese_project_speaks_chinese(slack: SlackDriver, database: Database
     assert "请您对 #1（ERP）作出决定" in texts([asked_dm_zh(slack, SAM)])
     said = texts([show(slack, PM, "1")])
     assert "变更 #1（ERP）· 增加审批层级" in said and "审批中" in said
+    message = asked_dm_zh(slack, SAM)
+    slack.block_action(SAM, ApprovalId.APPROVE, message=message, channel_id=message["channel"])
+    slack.submit_view(SAM, {"comment": "同意"})
+    [day] = answer_days(database, SAM)
+    said = texts([asked_dm_zh(slack, SAM)])
+    assert f"您已于 {day} 批准：同意" in said and "#1 已有决定：*已批准*" in said
 
 
 def asked_dm_zh(slack: SlackDriver, user: str) -> dict[str, Any]:
@@ -605,3 +658,167 @@ def test_without_a_project_channel_every_step_goes_by_dm(
     said = texts(slack.emulator.dm_messages(PM)[-2:])
     assert f"<@{SAM}> approved: Go" in said and "*approved*" in said
     assert rows(database, ChangeRequest)[0].status == "approved"
+    # What follows the decision, by DM too: the issue by its code, then implemented.
+    slack.slash_command(PM, "/change", "ERP 1")
+    card = last_response(slack)
+    [button] = issue_buttons(card)
+    before = len(slack.emulator.dm_messages(PM))
+    slack.block_action(PM, button["action_id"], message={**card, "ts": "1.0"}, channel_id="DPM")
+    [issue] = rows(database, Issue)
+    told = [m for m in slack.emulator.dm_messages(PM)[before:] if "opened issue" in texts([m])]
+    assert len(told) == 1 and f"opened issue *ERP-{issue.number}*" in texts(told)
+    slack.block_action(PM, button["action_id"], message={**card, "ts": "1.0"}, channel_id="DPM")
+    assert len(rows(database, Issue)) == 1  # a double click makes and tells nothing more
+    assert len([m for m in slack.emulator.dm_messages(PM) if "opened issue" in texts([m])]) == 1
+    slack.slash_command(PM, "/change", "ERP 1 implemented")
+    assert "implemented, said" in texts(slack.emulator.dm_messages(PM)[-1:])
+
+
+def test_a_decision_from_a_form_opened_before_the_first_is_refused_and_logged(
+    erp: SlackDriver, database: Database
+) -> None:
+    new_change(erp)
+    message = asked_dm(erp, SAM)
+    erp.block_action(SAM, ApprovalId.REJECT, message=message, channel_id=message.get("channel"))
+    earlier_form = erp.emulator.top_view(SAM)
+    erp.emulator.close_view(SAM)
+    erp.block_action(SAM, ApprovalId.APPROVE, message=message, channel_id=message.get("channel"))
+    erp.submit_view(SAM, {"comment": "Fine"})
+    response = erp.submit_view(SAM, {"comment": "On second thought, no"}, view=earlier_form)
+    assert response.json["response_action"] == "errors"
+    assert "You already approved it" in str(response.json["errors"])
+    assert [(a.user_id, a.answer) for a in rows(database, ApprovalAnswer)] == [(SAM, "approve")]
+    refused = [
+        (i.actor_id, i.detail["answer"], i.detail["given"])
+        for i in rows(database, Interaction)
+        if i.kind == "approval.second_decision_refused"
+    ]
+    assert refused == [(SAM, "reject", "approve")]
+    assert rows(database, ChangeRequest)[0].status == "under_review"
+    assert "rejected" not in history(database)
+
+
+# ------------------------------------------------------------------------ a new version
+
+
+def test_a_new_version_restarts_the_decision_and_the_trail_keeps_both(
+    erp: SlackDriver, database: Database, runtime: Runtime
+) -> None:
+    from bot.services import approvals
+
+    emulator = erp.emulator
+    new_change(erp, training_module=str(module_id(database)))
+    answer(erp, SAM, ApprovalId.APPROVE, "ok as it was")
+    answer(erp, DORA, ApprovalId.QUESTION, "Which threshold?")
+    old_sam, old_dora = asked_dm(erp, SAM), asked_dm(erp, DORA)
+    [first] = rows(database, Approval)
+    # The form opens filled in with the request as it stands.
+    erp.slash_command(PM, "/change", "edit 1", channel_id=PROJECT_CHANNEL)
+    view = emulator.top_view(PM)
+    by_id = {b.get("block_id"): b for b in view["blocks"]}
+    assert by_id["title"]["element"]["initial_value"] == FULL["title"]
+    assert by_id["modules"]["element"]["initial_value"] == FULL["modules"]
+    assert by_id["training_hours"]["element"]["initial_value"] == FULL["training_hours"]
+    assert by_id["deciders"]["element"]["initial_users"] == [SAM, DORA]
+    # Saved unchanged: nothing to save.
+    response = erp.submit_view(PM, {})
+    assert "Nothing changed" in str(response.json["errors"])
+    assert len(rows(database, Approval)) == 1
+    erp.submit_view(PM, {"title": "Two approval levels above 100k"})
+    assert "saved as a new version: its decision makers are asked again" in texts(
+        emulator.dm_messages(PM)[-1:]
+    )
+    change = rows(database, ChangeRequest)[0]
+    assert (change.title, change.status) == ("Two approval levels above 100k", "under_review")
+    first, second = rows(database, Approval)
+    assert (first.status, second.status) == ("superseded", "pending")
+    assert second.version == change.version > first.version
+    # The old DMs say a new version replaced them, without buttons; the new ones ask anew.
+    for person, old in ((SAM, old_sam), (DORA, old_dora)):
+        now = emulator.message(old["channel"], old["ts"]) or {}
+        assert "A new version of *#1* replaced this one" in texts([now]), person
+        assert not ANSWER_BUTTONS & set(buttons(now)), person
+        new = asked_dm(erp, person)
+        assert new["ts"] != old["ts"] and ANSWER_BUTTONS <= set(buttons(new)), person
+        assert "Two approval levels above 100k" in texts([new])
+    # The old DM still shows the version it asked about.
+    assert FULL["title"] in texts([emulator.message(old_dora["channel"], old_dora["ts"]) or {}])
+    # The thread tells the new version.
+    _, thread = post_and_thread(erp)
+    assert "made version" in texts(thread[-1:]) and "What changes" in texts(thread[-1:])
+    assert "asked again" in texts(thread[-1:])
+    # An answer to the old version is refused: from its button and from its form.
+    erp.block_action(DORA, ApprovalId.APPROVE, message=old_dora, channel_id=old_dora["channel"])
+    assert "no longer takes answers" in texts(emulator.responses[-1:])
+    new_dora = asked_dm(erp, DORA)
+    erp.block_action(DORA, ApprovalId.APPROVE, message=new_dora, channel_id=new_dora["channel"])
+    form = emulator.top_view(DORA)
+    forged = {
+        **form,
+        "private_metadata": json.dumps(
+            {"approval_id": first.id, "answer": "approve", "version": first.version}
+        ),
+    }
+    assert erp.submit_view(DORA, {}, view=forged).json["response_action"] == "errors"
+    assert len(rows(database, ApprovalAnswer)) == 2
+    # The new version decided; the trail keeps both versions' answers.
+    erp.submit_view(DORA, {"comment": "Better"}, view=form)
+    answer(erp, SAM, ApprovalId.APPROVE)
+    assert rows(database, ChangeRequest)[0].status == "approved"
+    with runtime.unit(TEAM, PM) as ctx:
+        trail = approvals.history(ctx, "change", change.id or 0)
+        got = [(a.version, row.user_id, row.answer, row.comment) for a, row in trail]
+    assert got == [
+        (first.version, SAM, "approve", "ok as it was"),
+        (first.version, DORA, "question", "Which threshold?"),
+        (second.version, DORA, "approve", "Better"),
+        (second.version, SAM, "approve", None),
+    ]
+    assert [(a.approval_id, a.version) for a in rows(database, ApprovalAnswer)] == [
+        (first.id, first.version),
+        (first.id, first.version),
+        (second.id, second.version),
+        (second.id, second.version),
+    ]
+    said = texts([show(erp, PM, "1")])
+    assert f"made version {second.version}" in said and "Which threshold?" in said
+    # Decided: no more versions.
+    erp.slash_command(PM, "/change", "edit 1", channel_id=PROJECT_CHANNEL)
+    assert "is decided: it can no longer be edited" in last_response_text(erp)
+
+
+def test_who_may_make_a_new_version(erp: SlackDriver, database: Database) -> None:
+    erp.slash_command(ANNA, "/change", "new", channel_id=PROJECT_CHANNEL)
+    erp.submit_view(ANNA, {"title": "Payment run twice a week", "reason": "Cash discount"})
+    # Anna, its requester, edits her proposal; nobody is asked yet.
+    erp.slash_command(ANNA, "/change", "edit 1", channel_id=PROJECT_CHANNEL)
+    erp.submit_view(ANNA, {"reason": "Cash discount of 2%"})
+    change = rows(database, ChangeRequest)[0]
+    assert (change.reason, change.status) == ("Cash discount of 2%", "proposed")
+    assert rows(database, Approval) == []
+    assert "saved as a new version." in texts(erp.emulator.dm_messages(ANNA)[-1:])
+    # Not in the channel yet: the PMs are told by DM.
+    assert not [m for m in erp.emulator.messages(PROJECT_CHANNEL) if "made version" in texts([m])]
+    for person in (PM, PM2):
+        told = texts(erp.emulator.dm_messages(person)[-1:])
+        assert f"made version {change.version} (changed: Why)" in told, person
+    # Ben neither sees nor edits it; a forged form changes nothing.
+    erp.slash_command(BEN, "/change", "edit 1", channel_id=PROJECT_CHANNEL)
+    assert "No change request 1 that you can see" in last_response_text(erp)
+    erp.slash_command(ANNA, "/change", "edit 1", channel_id=PROJECT_CHANNEL)
+    view = erp.emulator.top_view(ANNA)
+    assert erp.submit_view(BEN, {"title": "Ben's"}, view=view).json["response_action"] == "errors"
+    for metadata in ({"change_id": 999}, {"version": change.version - 1}, {"version": None}):
+        forged = {
+            **view,
+            "private_metadata": json.dumps({**json.loads(view["private_metadata"]), **metadata}),
+        }
+        response = erp.submit_view(ANNA, {"title": "Forged"}, view=forged)
+        assert response.json["response_action"] == "errors", metadata
+    assert rows(database, ChangeRequest)[0].title == "Payment run twice a week"
+    # Once sent for review, only the PMs and team make new versions.
+    erp.slash_command(PM, "/change", "send 1", channel_id=PROJECT_CHANNEL)
+    erp.slash_command(ANNA, "/change", "edit 1", channel_id=PROJECT_CHANNEL)
+    assert "Only the PMs and team edit change #1" in last_response_text(erp)
+    erp.slash_command(TOM, "/change", "edit 1", channel_id=PROJECT_CHANNEL)
+    assert erp.emulator.top_view(TOM) is not None

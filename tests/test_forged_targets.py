@@ -348,6 +348,51 @@ def test_a_forged_check_in_click_cannot_have_the_app_overwrite_an_issue_card(
     assert emulator.violations == []
 
 
+# ------------------------------------------------------------- a decision maker's DM
+
+
+def test_a_forged_decision_changes_only_the_deciders_own_asking_dm(
+    slack: SlackDriver, emulator: SlackEmulator, database: Database
+) -> None:
+    from bot.ids import ApprovalId
+    from storage.models import ApprovalAnswer
+
+    create_project(slack)
+    add_key_user(slack, MARIA, role="decision_maker")
+    add_key_user(slack, ANNA, role="sponsor")
+    add_key_user(slack, BEN, role="key_user")
+    card = issue_card(slack)
+    slack.slash_command(PM, "/change", "new", channel_id=PROJECT_CHANNEL)
+    slack.submit_view(PM, {"title": "Second approver", "reason": "Audit"})
+
+    def asked(user: str) -> dict[str, Any]:
+        return [m for m in emulator.dm_messages(user) if "decision is asked" in texts([m])][-1]
+
+    marias, annas = asked(MARIA), asked(ANNA)
+    # Maria's Approve sent as if from the issue card, then from Anna's DM; the form forged too.
+    for target in (card, annas):
+        slack.block_action(
+            MARIA, ApprovalId.QUESTION, message=forged_at(marias, target), channel_id=None
+        )
+        form = with_metadata(
+            emulator.top_view(MARIA) or {}, channel=target["channel"], ts=target["ts"]
+        )
+        slack.submit_view(MARIA, {"comment": ATTACKER_TEXT}, view=form)
+    slack.block_action(MARIA, ApprovalId.APPROVE, message=forged_at(marias, card), channel_id=None)
+    slack.submit_view(MARIA, {"comment": "ok"})
+    assert untouched(emulator, card)
+    assert untouched(emulator, annas)
+    with database.session() as session:
+        given = [a.answer for a in session.exec(select(ApprovalAnswer)).all()]
+    assert given == ["question", "question", "approve"]
+    # Only Maria's own DM, where the outbox sent it, says what she answered.
+    now = texts([emulator.message(marias["channel"], marias["ts"]) or {}])
+    assert "You approved on" in now and "You asked on" in now
+    updated = {(c.args.get("channel"), c.args.get("ts")) for c in emulator.calls_to("chat.update")}
+    assert updated == {(marias["channel"], marias["ts"])}
+    assert emulator.violations == []
+
+
 # ------------------------------------------------------------------- the outbox's record
 
 
@@ -425,6 +470,9 @@ CHANGE_SITES = {
     ),
     "bot/services/poll_closing.py::close_poll": (
         "test_a_forged_poll_answer_and_closing_the_poll_change_only_the_invitations",
+    ),
+    "bot/services/approvals.py::retell_asks": (
+        "test_a_forged_decision_changes_only_the_deciders_own_asking_dm",
     ),
     "bot/jobs/issues.py::announce_change": (
         "test_a_forged_issue_button_changes_only_its_own_issues_card",

@@ -1,7 +1,14 @@
-"""The deciders' daily reminder of the shared approvals: one DM per decider and local day, from
-09:00 in the timezone of the project of their oldest waiting approval, listing every approval
-still without their decision two working days or more after they were asked (keyed
-``approval-reminder:<team>:<person>:<day>`` by ``daily_lists``: a rerun adds nothing)."""
+"""The shared approvals' messages after the asking: the deciders' daily reminder, and their asking
+DMs rewritten once they answered, the approval was decided or a new version replaced it.
+
+The reminder: one DM per decider and local day, from 09:00 in the timezone of the project of
+their oldest waiting approval, listing every approval still without their decision two working
+days or more after they were asked (keyed ``approval-reminder:<team>:<person>:<day>`` by
+``daily_lists``: a rerun adds nothing).
+
+The asking DMs: ``approval-ask:<approval>:<person>:<tag>`` rewrites the DM sent under
+``approval-ask:<approval>:<person>`` (``answer<id>`` after one of their answers, ``decided`` and
+``superseded`` for everyone asked), where the outbox recorded it."""
 
 from __future__ import annotations
 
@@ -14,6 +21,36 @@ from bot.services import approvals as service
 from bot.services.context import Ctx
 from bot.views import approvals as views
 from storage.models import Approval, ApprovalStatus
+
+
+def retell(ctx: Ctx, approval: Approval, people: list[str] | None, tag: str) -> list[str]:
+    """Rewrite the asking DMs of ``people`` (None: every decider) with what each answered and
+    where the approval stands."""
+    now = service.standing(ctx, approval)
+    summary = service.summaries(ctx, [approval])[approval.id or 0]
+
+    def render(person: str, sent: dict[str, Any]) -> dict[str, Any]:
+        mine = [row for row in now.answers if row.user_id == person]
+        return views.retold_dm(summary.project.locale, sent, approval, summary, mine)
+
+    asked = now.deciders if people is None else people
+    return service.retell_asks(ctx, approval, asked, render, tag)
+
+
+def answered(ctx: Ctx, done: service.Answered) -> list[str]:
+    """After an answer: the decider's DM says what they answered (a question keeps its
+    buttons); a decision that settles the approval rewrites every decider's DM."""
+    if done.outcome is None:
+        return retell(ctx, done.approval, [done.answer.user_id], f"answer{done.answer.id}")
+    return retell(ctx, done.approval, None, "decided")
+
+
+def superseded(ctx: Ctx, earlier: list[Approval]) -> list[str]:
+    """A new version replaced these approvals: their deciders' DMs say so, without buttons."""
+    keys: list[str] = []
+    for approval in earlier:
+        keys += retell(ctx, approval, None, "superseded")
+    return keys
 
 
 def remind_deciders(runtime: Runtime) -> dict[str, Any]:

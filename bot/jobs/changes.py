@@ -6,7 +6,8 @@ Keys: ``change:<id>:post`` the request in the project's channel when it goes for
 ``change:<id>:step:<history>`` each step in that post's thread, ``change:<id>:<what>:<history>:
 <person>`` a DM about a step (the PMs told of a key user's proposal, the requester and PMs told of
 the decision, or of every step where the project has no channel). The deciders' DMs are the
-approvals' own (``approval-ask:<approval>:<person>``).
+approvals' own (``approval-ask:<approval>:<person>``), rewritten by ``bot.jobs.approvals`` after
+an answer, a decision or a new version (``edit``).
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 from bot.delivery import RECORD_LIFETIME, Outgoing, enqueue_many, sent_row
+from bot.jobs import approvals as approval_notices
 from bot.services import approvals
 from bot.services import changes as service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import changes as views
-from storage.models import Approval, ChangeRequest, Project
+from storage.models import Approval, ChangeRequest, ChangeStatus, Project
 
 
 def post_key(change: ChangeRequest) -> str:
@@ -97,6 +99,37 @@ def send_for_review(
                 expires_at=ctx.now() + RECORD_LIFETIME,
             )
         )
+    else:
+        done.keys += step(ctx, done)
+    return done
+
+
+def edit(
+    ctx: Ctx,
+    change: ChangeRequest,
+    project: Project,
+    data: service.ChangeInput,
+    expected_version: int | None = None,
+) -> service.Change:
+    """A new version of the request, told in its thread; under review, the deciders are asked
+    again by new DMs and the DMs of the version it replaced say so (without buttons)."""
+
+    def render(approval: Approval, summary: approvals.Summary) -> dict[str, Any]:
+        return views.approvals_ask(project.locale, approval, summary)
+
+    done = service.edit_change(
+        ctx=ctx,
+        change=change,
+        project=project,
+        data=data,
+        render=render,
+        expected_version=expected_version,
+    )
+    done.keys += approval_notices.superseded(ctx, done.superseded)
+    if done.change.status == ChangeStatus.PROPOSED:
+        # Not in the channel yet: the PMs, who send it for review, are told by DM.
+        reply = views.step_reply(project.locale, project, done.change, done.history)
+        done.keys += _tell(ctx, done, project_service.pm_ids(ctx, project), reply, "edited")
     else:
         done.keys += step(ctx, done)
     return done

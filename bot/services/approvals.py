@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, exists
 from sqlmodel import col, select
 
+from bot import delivery
 from bot.delivery import RECORD_LIFETIME, Outgoing, enqueue_many
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.services import fields
@@ -220,6 +221,43 @@ def ask(
         for person in people
     ]
     return approval, enqueue_many(ctx.session, team_id=ctx.team_id, messages=messages, now=now)
+
+
+def retell_asks(
+    ctx: Ctx,
+    approval: Approval,
+    people: Iterable[str],
+    render: Callable[[str, dict[str, Any]], dict[str, Any]],
+    tag: str,
+) -> list[str]:
+    """Rewrite the asking DMs of ``people``, each as ``render(person, what was sent)`` makes it:
+    the channel and ts are those the outbox recorded when it sent that person's DM, never a
+    request's.
+    A DM not sent yet is withdrawn once the approval is closed (else it goes out as it is). The
+    keys (``<ask key>:<tag>``) name what caused the rewrite, so it is queued once."""
+    keys = {person: ask_key(approval, person) for person in dict.fromkeys(people)}
+    sent = delivery.rows_by_key(ctx.session, list(keys.values()))
+    closed = approval.status != ApprovalStatus.PENDING
+    now = ctx.now()
+    messages = []
+    for person, key in keys.items():
+        row = sent.get(key)
+        if row is None or row.team_id != ctx.team_id or row.payload.get("channel") != person:
+            continue
+        if not row.channel or not row.ts:
+            if closed:
+                delivery.cancel(ctx.session, key=row.key, reason="decision closed before delivery")
+            continue
+        messages.append(
+            Outgoing(
+                key=f"{row.key}:{tag}",
+                method="chat.update",
+                payload={**render(person, row.payload), "channel": row.channel, "ts": row.ts},
+                subject=row.subject,
+                expires_at=now + RECORD_LIFETIME,
+            )
+        )
+    return enqueue_many(ctx.session, team_id=ctx.team_id, messages=messages, now=now)
 
 
 # -------------------------------------------------------------------------------- standing
@@ -504,6 +542,7 @@ __all__ = [
     "outcome",
     "register",
     "reminders_due",
+    "retell_asks",
     "standing",
     "summaries",
     "undecided",

@@ -8,7 +8,9 @@ Status: proposed → under review → approved / rejected → implemented → ve
 create a request and send it for review at once; a key user proposes one for their own module,
 which waits for the team to send it. Sending it posts the request to the project's channel and
 asks its decision makers by DM; every answer is told in the post's thread (or by DM to the
-requester and the PMs when the project has no channel).
+requester and the PMs when the project has no channel), as is every step after the decision.
+The PMs and team (and the requester while it is proposed) edit a request into a new version
+(``edit_change``); under review, its decision starts again, the earlier answers kept.
 
 Who sees what: the PMs and team every request; a key user those they requested or created, those
 touching their module, and those they are asked to decide.
@@ -250,6 +252,8 @@ class Change:
     project: Project
     history: ChangeHistory
     keys: list[str] = field(default_factory=list)
+    made: Any = None  # what a spawn made (the issue service's change, the module, the plan items)
+    superseded: list[Approval] = field(default_factory=list)  # approvals a new version replaced
 
 
 def _text(raw: Any, limit: int, name: str, errors: dict[str, Msg], *, required: bool) -> str:
@@ -414,6 +418,110 @@ def send_for_review(
     return Change(change, project, entry, keys)
 
 
+# ------------------------------------------------------------------------------ editing
+
+EDITABLE = (ChangeStatus.PROPOSED, ChangeStatus.UNDER_REVIEW)
+EDITED_FIELDS = (
+    "title",
+    "reason",
+    "modules",
+    "processes",
+    "impact_scope",
+    "impact_schedule",
+    "impact_cost",
+    "impact_training",
+    "training_hours",
+    "training_module_id",
+    "requested_by",
+    "deciders",
+)
+
+
+def require_editable(ctx: Ctx, project: Project, change: ChangeRequest) -> None:
+    """The PMs and team edit a request until it is decided; its requester while it is
+    proposed."""
+    if change.status not in EDITABLE:
+        raise ValidationError({"change": Msg("change.errors.not_editable", ref=change_ref(change))})
+    if is_team(ctx, project):
+        return
+    if change.status == ChangeStatus.PROPOSED and ctx.actor_id == change.requested_by:
+        return
+    raise PermissionDenied(Msg("change.errors.cannot_edit", ref=change_ref(change)))
+
+
+def edit_defaults(change: ChangeRequest) -> ChangeInput:
+    """The change form filled in with the request as it stands."""
+    return ChangeInput(
+        title=change.title,
+        reason=change.reason,
+        modules=", ".join(change.modules),
+        processes=change.processes or "",
+        impact_scope=change.impact_scope or "",
+        impact_schedule=change.impact_schedule or "",
+        impact_cost=change.impact_cost or "",
+        impact_training=change.impact_training or "",
+        training_hours="" if change.training_hours is None else f"{change.training_hours:g}",
+        training_module=change.training_module_id,
+        requested_by=change.requested_by,
+        deciders=list(change.deciders),
+    )
+
+
+def edit_change(
+    *,
+    ctx: Ctx,
+    change: ChangeRequest,
+    project: Project,
+    data: ChangeInput,
+    render: Callable[[Approval, approvals.Summary], dict[str, Any]],
+    expected_version: int | None = None,
+) -> Change:
+    """A new version of the request. Under review, its decision starts again (the shared
+    approvals: the pending one is superseded, its answers stay, the deciders are asked about the
+    new version; ``render`` builds their DM)."""
+    require_editable(ctx, project, change)
+    values = _clean(ctx, project, data)
+    changed = [name for name in EDITED_FIELDS if getattr(change, name) != values[name]]
+    if not changed:
+        raise ValidationError({"title": Msg("change.errors.unchanged")})
+    _touch(ctx, change, expected_version)
+    for name in changed:
+        setattr(change, name, values[name])
+    ctx.session.add(change)
+    review = change.status == ChangeStatus.UNDER_REVIEW
+    entry = _history(ctx, change, "edited", fields=changed, version=change.version, review=review)
+    done = Change(change, project, entry)
+    if review:
+        done.superseded = list(
+            ctx.session.exec(
+                ctx.select(Approval).where(
+                    Approval.subject_kind == KIND,
+                    Approval.subject_id == change.id,
+                    Approval.status == ApprovalStatus.PENDING,
+                )
+            ).all()
+        )
+        _, done.keys = approvals.ask(
+            ctx=ctx,
+            subject_kind=KIND,
+            subject_id=change.id or 0,
+            version=change.version,
+            project=project,
+            deciders=change.deciders,
+            rule=rule_of(ctx, project),
+            render=render,
+        )
+    ctx.log(
+        "change.edited",
+        project_id=project.id,
+        change=change.number,
+        version=change.version,
+        fields=changed,
+        review=review,
+    )
+    return done
+
+
 # ------------------------------------------------------------------ the approvals' subject
 
 
@@ -544,11 +652,9 @@ def _record_spawn(
     return row
 
 
-def spawn_issue(
-    *, ctx: Ctx, change: ChangeRequest, project: Project, module: str
-) -> issue_service.Change:
+def spawn_issue(*, ctx: Ctx, change: ChangeRequest, project: Project, module: str) -> Change:
     """An approved change's implementation issue for one of its modules (``""``: the whole
-    change), through the issue service; once per module."""
+    change), through the issue service; once per module (``made``: the issue service's change)."""
     _spawnable(ctx, change, project)
     if module and not any(m == module for m in change.modules):
         raise NotFound(Msg("change.errors.no_such_module", ref=change_ref(change)))
@@ -582,13 +688,14 @@ def spawn_issue(
     _record_spawn(ctx, change, "issue", module, issue_change.issue.id)
     ref = issue_service.issue_key(project, issue_change.issue)
     _touch(ctx, change, None)
-    _history(ctx, change, "spawned_issue", issue=ref, module=module)
+    entry = _history(ctx, change, "spawned_issue", issue=ref, module=module)
     ctx.log("change.spawned_issue", project_id=project.id, change=change.number, issue=ref)
-    return issue_change
+    return Change(change, project, entry, made=issue_change)
 
 
-def spawn_training(*, ctx: Ctx, change: ChangeRequest, project: Project) -> TrainingModule:
-    """The change's training hours added to its curriculum module's planned hours, once."""
+def spawn_training(*, ctx: Ctx, change: ChangeRequest, project: Project) -> Change:
+    """The change's training hours added to its curriculum module's planned hours, once
+    (``made``: the module)."""
     _spawnable(ctx, change, project)
     if change.training_module_id is None or not change.training_hours:
         raise ValidationError({"change": Msg("change.errors.no_training", ref=change_ref(change))})
@@ -607,7 +714,7 @@ def spawn_training(*, ctx: Ctx, change: ChangeRequest, project: Project) -> Trai
     ctx.session.add(module)
     _record_spawn(ctx, change, "training", "", module.id)
     _touch(ctx, change, None)
-    _history(
+    entry = _history(
         ctx,
         change,
         "spawned_training",
@@ -623,12 +730,12 @@ def spawn_training(*, ctx: Ctx, change: ChangeRequest, project: Project) -> Trai
         module_id=module.id,
         hours=change.training_hours,
     )
-    return module
+    return Change(change, project, entry, made=module)
 
 
-def spawn_plan(*, ctx: Ctx, change: ChangeRequest, project: Project) -> list[PlanEntry]:
+def spawn_plan(*, ctx: Ctx, change: ChangeRequest, project: Project) -> Change:
     """A communication-plan item per module of the change, telling that module's key users of
-    it (once, by DM, owned by the person who clicks); once per change."""
+    it (once, by DM, owned by the person who clicks); once per change (``made``: the items)."""
     _spawnable(ctx, change, project)
     if not change.modules:
         raise ValidationError({"change": Msg("change.errors.no_modules", ref=change_ref(change))})
@@ -665,11 +772,11 @@ def spawn_plan(*, ctx: Ctx, change: ChangeRequest, project: Project) -> list[Pla
     ctx.session.flush()
     _record_spawn(ctx, change, "plan", "", entries[0].id)
     _touch(ctx, change, None)
-    _history(ctx, change, "spawned_plan", modules=list(change.modules))
+    entry = _history(ctx, change, "spawned_plan", modules=list(change.modules), item=note[:1000])
     ctx.log(
         "change.spawned_plan", project_id=project.id, change=change.number, entries=len(entries)
     )
-    return entries
+    return Change(change, project, entry, made=entries)
 
 
 # ------------------------------------------------------------------------------ finding

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block
 
 from bot.i18n import plain, t
 from bot.ids import ApprovalId
-from bot.services.approvals import COMMENT_LIMIT, Summary
+from bot.services.approvals import COMMENT_LIMIT, DECISIONS, Summary
 from bot.views import common as ui
-from storage.models import Approval
+from storage.models import Approval, ApprovalAnswer, ApprovalStatus
 
 ANSWER_BUTTONS = (
     ("approve", ApprovalId.APPROVE, "primary"),
@@ -28,6 +29,15 @@ def rule_text(locale: str, approval: Approval) -> str:
     return t(locale, f"approvals.rule.{approval.rule}")
 
 
+def answer_buttons(locale: str, approval: Approval) -> Block:
+    value = str(approval.id)
+    elements = [
+        ui.button(plain(locale, f"approvals.verb.{answer}"), action, value, style=style)
+        for answer, action, style in ANSWER_BUTTONS
+    ]
+    return ui.actions(*elements, block_id=f"approval_{approval.id}")
+
+
 def ask_dm(locale: str, approval: Approval, summary: Summary) -> dict[str, Any]:
     """To each decider: what is asked of them, the rule, and their three buttons."""
     title = t(
@@ -41,13 +51,43 @@ def ask_dm(locale: str, approval: Approval, summary: Summary) -> dict[str, Any]:
     blocks: list[Block] = [ui.section(title)]
     blocks += ui.line_sections(summary.details)
     blocks.append(ui.context(rule_text(locale, approval)))
-    value = str(approval.id)
-    buttons = [
-        ui.button(plain(locale, f"approvals.verb.{answer}"), action, value, style=style)
-        for answer, action, style in ANSWER_BUTTONS
-    ]
-    blocks.append(ui.actions(*buttons, block_id=f"approval_{approval.id}"))
+    blocks.append(answer_buttons(locale, approval))
     return ui.message(title, blocks)
+
+
+def retold_dm(
+    locale: str,
+    sent: dict[str, Any],
+    approval: Approval,
+    summary: Summary,
+    mine: list[ApprovalAnswer],
+) -> dict[str, Any]:
+    """A decider's asking DM (``sent``: as the app posted it, so it still shows the version
+    asked) after an answer (``mine``: theirs, oldest first), a decision or a new version: what
+    they answered and when, then where the decision stands. The buttons stay while the approval
+    is pending and they have not decided (a question leaves it open)."""
+    zone = ZoneInfo(summary.project.timezone)
+    said = [
+        t(
+            locale,
+            f"approvals.retold.{row.answer}",
+            when=row.at.astimezone(zone).date().isoformat(),
+            comment=row.comment or "",
+        )
+        for row in mine
+    ]
+    decided = any(row.answer in DECISIONS for row in mine)
+    pending = approval.status == ApprovalStatus.PENDING
+    if not pending:
+        said.append(t(locale, f"approvals.retold.{approval.status}", ref=summary.ref))
+    elif decided:
+        said.append(t(locale, "approvals.retold.waiting"))
+    asked = f"approval_{approval.id}"
+    blocks = [b for b in Block.parse_all(sent.get("blocks") or []) if b.block_id != asked]
+    blocks += ui.line_sections(said)
+    if pending and not decided:
+        blocks.append(answer_buttons(locale, approval))
+    return ui.message(str(sent.get("text") or ""), blocks[: ui.MESSAGE_BLOCK_LIMIT])
 
 
 def answer_modal(locale: str, approval: Approval, summary: Summary, answer: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ HISTORY_SHOWN = 15
 SPAWN_BUTTONS = 5
 ESTIMATES = ("impact_scope", "impact_schedule", "impact_cost", "impact_training")
 NEW_MODAL = ui.Modal(ChangeId.NEW_MODAL, "change.modal.new_title", "change.modal.submit")
+EDIT_MODAL = ui.Modal(ChangeId.EDIT_MODAL, "change.modal.edit_title", "common.save")
 SETTINGS_MODAL = ui.Modal(ChangeId.SETTINGS_MODAL, "change.modal.settings_title", "common.save")
 HOME_SHOWN = 10
 
@@ -56,14 +57,29 @@ def new_change_modal(
     team: bool,
     modules: list[TrainingModule],
     own_module: str | None,
+    editing: ChangeRequest | None = None,
 ) -> dict[str, Any]:
     """A change request: what, why, modules and processes, impact, requester, decision makers.
-    A key user's form has their module fixed and no requester choice."""
+    A key user's form has their module fixed and no requester choice. ``editing``: the request
+    a new version is made of (its id and version in the metadata, checked again on saving)."""
     form = ui.Fields(locale, "change")
     metadata: dict[str, Any] = {"project_id": project.id}
     if defaults.issue_id:
         metadata["issue_id"] = defaults.issue_id
     blocks: list[Any] = [ui.context(t(locale, "change.modal.in_project", code=project.code))]
+    if editing is not None:
+        metadata.update(change_id=editing.id, version=editing.version)
+        under_review = editing.status == "under_review"
+        blocks.append(
+            ui.context(
+                t(
+                    locale,
+                    "change.modal.editing",
+                    ref=change_ref(editing),
+                    review=under_review,
+                )
+            )
+        )
     blocks += [
         form.text("title", initial=defaults.title or None, max_length=TITLE_LIMIT),
         form.text(
@@ -106,14 +122,22 @@ def new_change_modal(
                 "training_module",
                 [(str(m.id), m.name) for m in modules],
                 optional=True,
+                initial=str(defaults.training_module) if defaults.training_module else None,
                 hint=plain(locale, "change.hint.training_module"),
             )
         )
-        blocks.append(form.text("training_hours", optional=True, max_length=6))
+        blocks.append(
+            form.text(
+                "training_hours",
+                initial=str(defaults.training_hours or "") or None,
+                optional=True,
+                max_length=6,
+            )
+        )
     if team:
         blocks.append(form.user("requested_by", initial=defaults.requested_by))
     blocks.append(ui.users_input("deciders", form.label("deciders"), initial=defaults.deciders))
-    return NEW_MODAL(locale, blocks, metadata)
+    return (NEW_MODAL if editing is None else EDIT_MODAL)(locale, blocks, metadata)
 
 
 def settings_modal(locale: str, project: Project, rule: str) -> dict[str, Any]:
@@ -157,6 +181,7 @@ def detail_lines(locale: str, change: ChangeRequest) -> list[str]:
 
 def history_line(locale: str, project: Project, entry: ChangeHistory) -> str:
     detail = entry.detail or {}
+    edited = [name for name in detail.get("fields") or [] if isinstance(name, str)]
     return t(
         locale,
         f"change.history.{entry.action}",
@@ -170,7 +195,15 @@ def history_line(locale: str, project: Project, entry: ChangeHistory) -> str:
         hours=f"{float(detail['hours']):g}" if detail.get("hours") else "",
         modules=", ".join(detail.get("modules") or []),
         count=len(detail.get("deciders") or []),
+        item=detail.get("item") or "",
+        fields=", ".join(plain(locale, f"change.field.{_field(name)}") for name in edited),
+        review=bool(detail.get("review")),
     )
+
+
+def _field(name: str) -> str:
+    """A request's column as the form labels it."""
+    return "training_module" if name == "training_module_id" else name
 
 
 def _standing_lines(locale: str, found: Detail) -> list[str]:
