@@ -17,6 +17,7 @@ from handlers import commplan, engagement, errors, events, home, keyusers, proje
 from handlers import digest as digest_listeners
 from handlers import issues as issue_listeners
 from handlers import meetings as meeting_listeners
+from handlers import phases as phase_listeners
 from handlers import polls as poll_listeners
 from handlers import risks as risk_listeners
 from handlers import trainings as training_listeners
@@ -52,6 +53,7 @@ LISTENER_MODULES: tuple[Any, ...] = (
     meeting_listeners,
     risk_listeners,
     digest_listeners,
+    phase_listeners,
 )
 
 

@@ -25,7 +25,13 @@ from sqlalchemy import Integer, String, and_, case, cast, func, literal, null, o
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
-from bot.services import engagement, poll_results, training_readiness, training_sessions
+from bot.services import (
+    engagement,
+    phases,
+    poll_results,
+    training_readiness,
+    training_sessions,
+)
 from bot.services.context import Ctx
 from bot.services.digest_schedule import Period, covered_week, iso_week, period_ending
 from bot.services.keyusers import Quadrant
@@ -747,6 +753,12 @@ def _phase(project: Project) -> dict[str, Any]:
     return {"phase": project.phase, "position": position, "count": len(phases)}
 
 
+def checklist_progress(ctx: Ctx, project: Project) -> phases.Progress | None:
+    """The current phase's checklist in figures (one aggregate statement), None without one."""
+    found = phases.progress(ctx, [project])[project.id or 0]
+    return None if found.empty else found
+
+
 def build_digest(
     ctx: Ctx, project: Project, *, now: datetime, late: bool = False, due_at: datetime | None = None
 ) -> Digest:
@@ -760,6 +772,7 @@ def build_digest(
     people_at_risk = at_risk(ctx, project, recent, contacts=contacts)
     sections = {
         "phase": _phase(project),
+        "checklist": checklist_progress(ctx, project),
         "issues": issue_figures(ctx, project, period, now=now),
         "coming_week": coming_week(ctx, project, recent),
         "readiness": readiness(ctx, project),

@@ -14,7 +14,6 @@ from alembic import op
 
 import storage.types  # noqa: F401
 
-
 revision: str = "0015"
 down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
