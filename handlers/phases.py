@@ -53,7 +53,7 @@ def phase_words(call: CommandCall, ctx: Ctx) -> None:
         project = project_service.resolve_project(ctx, None, call.channel_id)
     except NotFound:
         return
-    if words.lower() == "next" or project_service.phase_name(words) in project.phases:
+    if words.lower() == "next" or service.phase_named(project, words) is not None:
         call.args = {"phase": words}
 
 

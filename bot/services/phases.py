@@ -19,7 +19,7 @@ from sqlalchemy import case, func
 from sqlmodel import col, or_, select, update
 
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
-from bot.i18n import plain
+from bot.i18n import LOCALES, has_key, plain
 from bot.services import fields, phase_exit
 from bot.services import projects as project_service
 from bot.services.context import Ctx
@@ -111,12 +111,26 @@ def item_ref(item: ChecklistItem) -> str:
     return f"#{item.number}"
 
 
+def phase_named(project: Project, raw: str) -> str | None:
+    """The project's phase a person names, as stored ("final preparation") or as labelled in
+    either language ("Go-live and support", "系统实现"); None for no phase of the project."""
+    wanted = project_service.phase_name(raw)
+    if wanted in project.phases:
+        return wanted
+    for phase in project.phases:
+        for locale in LOCALES:
+            key = f"phases.{phase}"
+            if has_key(key) and project_service.phase_name(plain(locale, key)) == wanted:
+                return phase
+    return None
+
+
 def phase_of(project: Project, raw: str | None) -> str:
-    """The phase a person names ("final preparation"), else the current one."""
+    """The phase a person names, else the current one."""
     if not raw or not raw.strip():
         return project.phase
-    wanted = project_service.phase_name(raw)
-    if wanted not in project.phases:
+    wanted = phase_named(project, raw)
+    if wanted is None:
         raise ValidationError(
             {"phase": Msg("errors.phase_unknown", phases=", ".join(project.phases))}
         )
