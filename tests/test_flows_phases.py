@@ -435,7 +435,7 @@ def test_moving_to_the_next_phase_names_what_is_open_and_is_logged(
     # With nothing open, the PM is asked the plain question.
     set_items(runtime, **{f"n{n}": {"status": "done"} for n in (5, 6, 7, 8)})
     erp.slash_command(PM, "/project", "phase ERP next")
-    assert "is done or not applicable. Move to Realization?" in last_response_text(erp)
+    assert "Business blueprint is still open. Move to Realization?" in last_response_text(erp)
 
 
 def test_the_edit_form_moves_through_the_same_service_and_is_logged(

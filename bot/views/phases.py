@@ -16,6 +16,7 @@ from bot.services.phase_exit import Blocker
 from bot.services.phases import (
     EVIDENCE_LIMIT,
     STATUSES,
+    TEMPLATE,
     TEXT_LIMIT,
     ChecklistPage,
     DueItem,
@@ -137,7 +138,7 @@ def checklist_message(
                 style="primary",
             )
         )
-        if found.progress.empty:
+        if found.progress.empty and found.phase in TEMPLATE:
             footer.append(
                 ui.button(
                     plain(locale, "checklist.verb.template"),
