@@ -332,12 +332,22 @@ def test_owners_get_due_and_overdue_items_in_the_plans_one_dm_once_a_day(
     redrawn = [m for m in emulator.dm_messages(PM) if m.get("ts") == dm.get("ts")]
     assert "Snoozed" in texts(redrawn) or "snoozed" in texts(redrawn)
     assert "Phase checklist:* 3 items of yours are due" in texts(redrawn)
-    # The next day, the items still open come again (one DM), now with #3 due too.
+    # An item falling due later the same day waits: no second DM for it alone.
+    set_items(runtime, n3={"due_on": today})
+    clock.advance(timedelta(hours=2))
+    later = len(emulator.dm_messages(PM))
+    run_due(runtime)
+    assert not [m for m in emulator.dm_messages(PM)[later:] if "Phase checklist" in texts([m])]
+    # The next day, the items still open come again (one DM), #3 with them.
     clock.advance(timedelta(days=1))
     later = len(emulator.dm_messages(PM))
     run_due(runtime)
     again = [m for m in emulator.dm_messages(PM)[later:] if "Phase checklist" in texts([m])]
     assert len(again) == 1 and "*#3*" in texts(again) and "4 items of yours" in texts(again)
+    run_due(runtime)
+    assert (
+        len([m for m in emulator.dm_messages(PM)[later:] if "Phase checklist" in texts([m])]) == 1
+    )
 
 
 # ------------------------------------------------------------------------ progress figures

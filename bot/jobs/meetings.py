@@ -55,17 +55,21 @@ def _by_locale(items: list[T], locale_of: Callable[[T], str]) -> list[tuple[str,
 
 def plan_due(runtime: Runtime) -> dict[str, Any]:
     """Tell each owner, in one DM, what of the communication plan is due, with their phase
-    checklist items due or overdue (those at most once per local day: the day is kept on the
-    item, so a later plan item due the same day does not list them again)."""
+    checklist items due or overdue: each item at most once per local day (the day is kept on
+    the item), and no second DM in a day for checklist items alone."""
     told = checklist_told = 0
     command = runtime.settings.command("project")
     for team_id in _team_ids(runtime):
         with runtime.unit(team_id) as ctx:
             plan = commplan.fall_due(ctx)
-            checklist = phases.due_for_owners(ctx)
+            checklist, told_today = phases.due_for_owners(ctx)
             for owner_id in dict.fromkeys([*plan, *checklist]):
                 owned, listed = plan.get(owner_id, []), checklist.get(owner_id, [])
+                if not owned and owner_id in told_today:
+                    listed = []  # told today already: the next DM they get lists these
                 both: list[Any] = [*owned, *listed]
+                if not both:
+                    continue
                 for locale, items in _by_locale(both, lambda item: item.project.locale):
                     due = [i for i in items if isinstance(i, commplan.DueItem)]
                     ticked = [i for i in items if isinstance(i, phases.DueItem)]

@@ -469,10 +469,12 @@ class DueItem:
     overdue: bool
 
 
-def due_for_owners(ctx: Ctx) -> dict[str, list[DueItem]]:
+def due_for_owners(ctx: Ctx) -> tuple[dict[str, list[DueItem]], set[str]]:
     """Open items with an owner due today or before in their project's timezone, from
-    ``REMINDER_HOUR``, that their owner was not yet told about today; grouped by owner, most
-    overdue first (one query; the owners' DM of the communication plan lists them)."""
+    ``REMINDER_HOUR``, that their owner was not yet told about today, grouped by owner, most
+    overdue first; and the owners already told about some item today (a new item due the same
+    day waits for the next DM they get, not a second one). One query; the owners' DM of the
+    communication plan lists them."""
     now = ctx.now()
     rows = ctx.session.exec(
         select(ChecklistItem, Project)
@@ -489,17 +491,19 @@ def due_for_owners(ctx: Ctx) -> dict[str, list[DueItem]]:
         )
     ).all()
     grouped: dict[str, list[DueItem]] = {}
+    told: set[str] = set()
     for item, project in rows:
         local_now = now.astimezone(ZoneInfo(project.timezone))
         today = local_now.date()
         if local_now.hour < REMINDER_HOUR or item.due_on is None or item.due_on > today:
             continue
         if item.reminded_on is not None and item.reminded_on >= today:
+            told.add(item.owner_id or "")
             continue
         grouped.setdefault(item.owner_id or "", []).append(
             DueItem(item, project, item.due_on < today)
         )
-    return grouped
+    return grouped, told
 
 
 def mark_reminded(ctx: Ctx, items: list[DueItem]) -> None:
