@@ -21,6 +21,7 @@ from handlers import digest as digest_listeners
 from handlers import issues as issue_listeners
 from handlers import keyuser_card as card_listeners
 from handlers import meetings as meeting_listeners
+from handlers import phases as phase_listeners
 from handlers import polls as poll_listeners
 from handlers import risks as risk_listeners
 from handlers import trainings as training_listeners
@@ -60,6 +61,7 @@ LISTENER_MODULES: tuple[Any, ...] = (
     approval_listeners,
     decision_listeners,
     digest_listeners,
+    phase_listeners,
 )
 
 

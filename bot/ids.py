@@ -223,3 +223,18 @@ class CardId(StrEnum):
     OPEN = "keyuser_card_open"
     # ``keyuser_card_page_previous`` / ``_next``
     PAGE = "keyuser_card_page"
+class ChecklistId(StrEnum):
+    """Callbacks and actions of phase checklists and phase moves (``bot/views/phases.py``,
+    ``handlers/phases.py``). An item's buttons carry its id; the checklist's buttons
+    ``<project id>|<phase>|<page>``; a move's confirmation ``<project id>|<moves>|<phase>``."""
+
+    ITEM_MODAL = "checklist_item"
+    MARK_MODAL = "checklist_mark"
+    ADD = "checklist_add"
+    EDIT = "checklist_edit"
+    MARK = "checklist_do_mark"
+    REMOVE = "checklist_remove"
+    TEMPLATE = "checklist_template"
+    PAGE = "checklist_page"
+    MOVE = "phase_move_confirm"
+    MOVE_CANCEL = "phase_move_cancel"

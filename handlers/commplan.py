@@ -21,6 +21,7 @@ from bot.services.context import Ctx
 from bot.slack_io import display_name, user_profile
 from bot.views import common as ui
 from bot.views import commplan as views
+from bot.views import phases as phase_views
 from handlers import listeners
 from handlers.common import dm, error_text, open_modal, request_id, unit, update_sent
 from handlers.listeners import Call, Click, Clicked, CommandCall, Form, FormCall, Right, clicks
@@ -84,9 +85,11 @@ def refresh_due_message(call: Call, ts: Any, occurrence_id: int) -> None:
         locale = item.project.locale
         text = views.item_state(locale, item)
         sent = service.due_message(ctx, str(ts or ""))
-        listed = views.occurrence_ids_in(sent.payload.get("blocks") or []) if sent else []
+        sent_blocks = (sent.payload.get("blocks") or []) if sent else []
+        listed = views.occurrence_ids_in(sent_blocks)
         items = service.items_for_owner(ctx, listed) if occurrence_id in listed else []
-    if items and update_sent(call.client, sent, views.due_dm(locale, items)):
+    redrawn = views.due_dm(locale, items, phase_views.kept_due_blocks(sent_blocks))
+    if items and update_sent(call.client, sent, redrawn):
         return
     if text:
         tell(call, text)

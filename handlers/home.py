@@ -21,10 +21,12 @@ from slack_sdk.models.blocks import Block
 
 from bot.runtime import Runtime
 from bot.services import digest as digest_service
+from bot.services import phases as phase_service
 from bot.services.context import Ctx
 from bot.services.home import Viewer, viewer_of
 from bot.slack_io import slack_error_code
 from bot.views import home as views
+from bot.views import phases as phase_views
 from handlers.changes_home import changes_part
 from handlers.issues_home import issues_part
 from handlers.meetings_home import contacts_part, meetings_part
@@ -62,10 +64,21 @@ def pm_dashboard_part(ctx: Ctx, viewer: Viewer, locale: str, pages: dict[str, in
     return views.pm_dashboards(locale, dashboards, projects)
 
 
+def phase_checklists_part(
+    ctx: Ctx, viewer: Viewer, locale: str, pages: dict[str, int]
+) -> list[Block]:
+    """The current phase's checklist progress of each project the person manages (one
+    aggregate statement for all of them)."""
+    projects = viewer.managed[: phase_views.HOME_PROJECTS]
+    found = phase_service.progress(ctx, projects)
+    return phase_views.home_part(locale, [(p, found[p.id or 0]) for p in projects])
+
+
 # The PM's dashboards first: they matter most to whoever has them.
 HOME_PARTS: list[HomePart] = [
     pm_dashboard_part,
     risks_part,
+    phase_checklists_part,
     key_user_projects_part,
     meetings_part,
     contacts_part,

@@ -1,9 +1,10 @@
-"""`/project` and the project forms: create, list, edit, open the plan, change phase; the Home
+"""`/project` and the project forms: create, list, edit, open the plan, the phase checklist and
+the move to another phase (`handlers/phases.py`); the Home
 tab's project buttons."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from slack_bolt import App
@@ -12,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.i18n import LOCALES, t
 from bot.ids import Action, Callback
+from bot.jobs import phases as phase_notices
 from bot.runtime import Runtime
 from bot.services import fields
 from bot.services import keyusers as keyuser_service
@@ -23,12 +25,12 @@ from bot.views import projects as views
 from handlers import listeners
 from handlers.common import person_locale, slack_error_text
 from handlers.commplan import PLANNER, open_plan
-from handlers.decisions import READERS, WHAT
+from handlers.decisions import READERS as DECISION_READERS
+from handlers.decisions import WHAT
 from handlers.decisions import decisions as show_decisions
 from handlers.listeners import (
     CODE,
     PM,
-    Arg,
     Click,
     Command,
     CommandCall,
@@ -37,10 +39,9 @@ from handlers.listeners import (
     Subcommand,
     clicks,
 )
+from handlers.phases import OPTIONAL_PHASE, PHASE_OR_NEXT, READERS, change_phase, show_checklist
 from storage.models import Project
 from storage.models.core import MemberRole
-
-PHASE = Arg("phase", "project.arg.phase", rest=True)
 
 
 def project_input(values: dict[str, Any]) -> service.ProjectInput:
@@ -124,18 +125,6 @@ def open_edit(call: CommandCall) -> None:
     call.open(view)
 
 
-def change_phase(call: CommandCall) -> str:
-    with call.unit() as ctx:
-        project = call.project(ctx)
-        service.set_phase(ctx=ctx, project=project, phase="_".join(call.args["phase"].split()))
-        return t(
-            project.locale,
-            "project.phase_changed",
-            code=project.code,
-            phase=views.phase_label(project.locale, project.phase),
-        )
-
-
 # ------------------------------------------------------------------------------------- forms
 
 
@@ -145,6 +134,7 @@ class Saved:
     pms: list[str]
     old_channel: str | None
     created: bool
+    keys: list[str] = field(default_factory=list)
 
 
 def answer_in_chosen_language(call: FormCall) -> None:
@@ -162,9 +152,11 @@ def create(call: FormCall, ctx: Ctx) -> Saved:
 def update(call: FormCall, ctx: Ctx) -> Saved:
     project = call.project(ctx)
     answer_in_chosen_language(call)
-    old_channel = project.channel_id
+    old_channel, old_phase = project.channel_id, project.phase
     service.update_project(ctx=ctx, project=project, data=call.data)
-    return Saved(project, service.pm_ids(ctx, project), old_channel, created=False)
+    move = service.last_move(ctx, project) if project.phase != old_phase else None
+    keys = phase_notices.announce_move(ctx, project, move) if move is not None else []
+    return Saved(project, service.pm_ids(ctx, project), old_channel, created=False, keys=keys)
 
 
 def confirm(call: FormCall, saved: Saved) -> None:
@@ -189,6 +181,7 @@ def confirm(call: FormCall, saved: Saved) -> None:
                 [ui.section(confirmation["text"]), ui.section(told + "\n" + problem)],
             )
     call.client.chat_postMessage(channel=call.user_id, **confirmation)
+    call.deliver(saved.keys)
     call.refresh_home(*saved.pms)
 
 
@@ -208,8 +201,9 @@ COMMAND = Command(
         Subcommand("list", list_projects),
         Subcommand("edit", open_edit, args=(CODE.required(),), who=PM),
         Subcommand("plan", open_plan, args=(CODE,), who=PLANNER),
-        Subcommand("phase", change_phase, args=(CODE.required(), PHASE), who=PM),
-        Subcommand("decisions", show_decisions, args=(CODE, WHAT), who=READERS),
+        Subcommand("checklist", show_checklist, args=(CODE, OPTIONAL_PHASE), who=READERS),
+        Subcommand("phase", change_phase, args=(CODE, PHASE_OR_NEXT), who=PM),
+        Subcommand("decisions", show_decisions, args=(CODE, WHAT), who=DECISION_READERS),
     ),
 )
 

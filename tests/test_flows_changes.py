@@ -279,7 +279,7 @@ def test_full_flow_with_every_decision_maker(
     # Both decision makers' DMs now say it is decided, without buttons.
     for person in (SAM, DORA):
         said = texts([asked_dm(erp, person)])
-        assert "*#1* is decided: *approved*" in said, person
+        assert "Decided: *change request #1* is *approved*" in said, person
         assert not ANSWER_BUTTONS & set(buttons(asked_dm(erp, person))), person
     assert f"You approved on {answer_days(database, DORA)[0]}" in texts([asked_dm(erp, DORA)])
     # A second decision is refused and recorded; the answers stay as given.
@@ -388,7 +388,7 @@ def test_any_one_approval_is_enough_when_the_project_says_so(
     answer(erp, DORA, ApprovalId.APPROVE)
     assert rows(database, ChangeRequest)[0].status == "approved"
     # Decided by Dora: Sam's DM says so, without buttons.
-    assert "*#1* is decided: *approved*" in texts([asked_dm(erp, SAM)])
+    assert "Decided: *change request #1* is *approved*" in texts([asked_dm(erp, SAM)])
     assert not ANSWER_BUTTONS & set(buttons(asked_dm(erp, SAM)))
     # Sam's answer comes too late: refused inline, nothing stored.
     erp.block_action(SAM, ApprovalId.APPROVE, message=message, channel_id=message.get("channel"))
@@ -626,7 +626,7 @@ def test_a_chinese_project_speaks_chinese(slack: SlackDriver, database: Database
     labels = [b["label"]["text"] for b in slack.emulator.top_view(PM)["blocks"] if "label" in b]
     assert "决策者" in labels and "对进度的影响" in labels
     slack.submit_view(PM, {"title": "增加审批层级", "reason": "审计要求"})
-    assert "请您对 #1（ERP）作出决定" in texts([asked_dm_zh(slack, SAM)])
+    assert "请您对变更请求 #1（ERP）作出决定" in texts([asked_dm_zh(slack, SAM)])
     said = texts([show(slack, PM, "1")])
     assert "变更 #1（ERP）· 增加审批层级" in said and "审批中" in said
     message = asked_dm_zh(slack, SAM)
@@ -634,7 +634,7 @@ def test_a_chinese_project_speaks_chinese(slack: SlackDriver, database: Database
     slack.submit_view(SAM, {"comment": "同意"})
     [day] = answer_days(database, SAM)
     said = texts([asked_dm_zh(slack, SAM)])
-    assert f"您已于 {day} 批准：同意" in said and "#1 已有决定：*已批准*" in said
+    assert f"您已于 {day} 批准：同意" in said and "变更请求 #1 已有决定，结果为 *已批准*" in said
 
 
 def asked_dm_zh(slack: SlackDriver, user: str) -> dict[str, Any]:
@@ -736,7 +736,7 @@ def test_a_new_version_restarts_the_decision_and_the_trail_keeps_both(
     # The old DMs say a new version replaced them, without buttons; the new ones ask anew.
     for person, old in ((SAM, old_sam), (DORA, old_dora)):
         now = emulator.message(old["channel"], old["ts"]) or {}
-        assert "A new version of *#1* replaced this one" in texts([now]), person
+        assert "A new version of *change request #1* replaced this one" in texts([now]), person
         assert not ANSWER_BUTTONS & set(buttons(now)), person
         new = asked_dm(erp, person)
         assert new["ts"] != old["ts"] and ANSWER_BUTTONS <= set(buttons(new)), person

@@ -154,7 +154,18 @@ def test_workspace_admin_may_edit_any_project(slack: SlackDriver, database: Data
 def test_phase_command_moves_the_project(slack: SlackDriver, database: Database) -> None:
     create_project(slack)
     slack.slash_command(PM, "/project", "phase ERP realization")
-    assert "now in phase _Realization_" in last_response_text(slack)
+    asked = last_response(slack)
+    assert "Move to Realization?" in texts([asked])
+    assert projects_in(database)[0].phase == "preparation"  # asked first, moved once confirmed
+    confirm = asked["blocks"][-1]["elements"][0]
+    slack.block_action(
+        PM,
+        confirm["action_id"],
+        confirm["value"],
+        message={**asked, "ts": "1.0"},
+        channel_id="C0GENERAL",
+    )
+    assert "now in phase _Realization_" in texts(slack.emulator.responses[-1:])
     assert projects_in(database)[0].phase == "realization"
     slack.slash_command(PM, "/project", "phase ERP hypercare")
     assert "Pick one of the project's phases" in last_response_text(slack)

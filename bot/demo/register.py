@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.demo.stage import CHANNEL, CONSULTANT, PM, Stage
+from bot.ids import ChecklistId
 
 KEY_USERS = [
     # user, role, department (a demo.data key), module, influence, interest
@@ -84,7 +85,21 @@ def play(stage: Stage) -> None:
 
     stage.command(PM, t("demo.register.list"), "/keyuser", "list ERP")
 
-    stage.command(PM, t("demo.register.phase"), "/project", "phase ERP blueprint")
+    stage.command(PM, t("demo.register.phase"), "/project", "phase ERP next")
+    asked = {**stage.emulator.responses[-1], "ts": "1.0"}
+    confirm = [
+        element
+        for block in asked.get("blocks") or []
+        if block.get("type") == "actions"
+        for element in block["elements"]
+        if element.get("action_id") == ChecklistId.MOVE
+    ]
+    if confirm:
+        stage.step(PM, t("demo.register.phase_confirm"))
+        slack.block_action(
+            PM, ChecklistId.MOVE, confirm[0]["value"], message=asked, channel_id=CHANNEL
+        )
+        stage.show_new_messages()
 
     stage.step(CONSULTANT, t("demo.register.not_pm", who=stage.name("UANA0003")))
     handle = stage.cast["UANA0003"][0]

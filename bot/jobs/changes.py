@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.delivery import RECORD_LIFETIME, Outgoing, enqueue_many, sent_row
+from bot.i18n import plain
 from bot.jobs import approvals as approval_notices
 from bot.services import approvals
 from bot.services import changes as service
@@ -53,7 +54,9 @@ def step(ctx: Ctx, done: service.Change) -> list[str]:
     """A step of a request in its post's thread; without a channel, by DM to the requester and
     the PMs."""
     change, project = done.change, done.project
-    reply = views.step_reply(project.locale, project, change, done.history)
+    reply = views.step_reply(
+        project.locale, project, change, done.history, titled=not project.channel_id
+    )
     if not project.channel_id:
         people = [change.requested_by, *project_service.pm_ids(ctx, project)]
         return _tell(ctx, done, people, reply, "step")
@@ -128,7 +131,7 @@ def edit(
     done.keys += approval_notices.superseded(ctx, done.superseded)
     if done.change.status == ChangeStatus.PROPOSED:
         # Not in the channel yet: the PMs, who send it for review, are told by DM.
-        reply = views.step_reply(project.locale, project, done.change, done.history)
+        reply = views.step_reply(project.locale, project, done.change, done.history, titled=True)
         done.keys += _tell(ctx, done, project_service.pm_ids(ctx, project), reply, "edited")
     else:
         done.keys += step(ctx, done)
@@ -152,7 +155,7 @@ def summaries(ctx: Ctx, asked: list[Approval]) -> dict[int, approvals.Summary]:
     return {
         ident: approvals.Summary(
             project=project,
-            ref=service.change_ref(change),
+            ref=plain(project.locale, "change.named", ref=service.change_ref(change)),
             title=change.title,
             details=views.detail_lines(project.locale, change),
         )
@@ -168,7 +171,7 @@ def answered(ctx: Ctx, answer: approvals.Answered) -> list[str]:
         keys += step(ctx, done)
         if done.history.action in ("approved", "rejected") and done.project.channel_id:
             change, project = done.change, done.project
-            reply = views.step_reply(project.locale, project, change, done.history)
+            reply = views.step_reply(project.locale, project, change, done.history, titled=True)
             people = [change.requested_by, *project_service.pm_ids(ctx, project)]
             keys += _tell(ctx, done, people, reply, "outcome")
     return keys

@@ -26,11 +26,12 @@ from bot.calendar import upcoming
 from bot.delivery import NOTICE_LIFETIME, RECORD_LIFETIME
 from bot.jobs.teams import per_team, teams_found
 from bot.runtime import Runtime
-from bot.services import commplan, engagement, meetings
+from bot.services import commplan, engagement, meetings, phases
 from bot.services import meeting_outcomes as outcomes
 from bot.views import commplan as plan_views
 from bot.views import engagement as engagement_views
 from bot.views import meetings as meeting_views
+from bot.views import phases as phase_views
 from storage.models import OutboxMessage, Workspace
 
 T = TypeVar("T")
@@ -53,23 +54,42 @@ def _by_locale(items: list[T], locale_of: Callable[[T], str]) -> list[tuple[str,
 
 
 def plan_due(runtime: Runtime) -> dict[str, Any]:
-    """Tell each owner, in one DM, what of the communication plan is due."""
-    told = 0
+    """Tell each owner, in one DM, what of the communication plan is due, with their phase
+    checklist items due or overdue: each item at most once per local day (the day is kept on
+    the item), and no second DM in a day for checklist items alone."""
+    told = checklist_told = 0
+    command = runtime.settings.command("project")
     for team_id in _team_ids(runtime):
         with runtime.unit(team_id) as ctx:
-            for owner_id, owned in commplan.fall_due(ctx).items():
-                for locale, items in _by_locale(owned, lambda item: item.project.locale):
-                    marks = ",".join(f"{i.occurrence.id}.{i.occurrence.times_told}" for i in items)
+            plan = commplan.fall_due(ctx)
+            checklist, told_today = phases.due_for_owners(ctx)
+            for owner_id in dict.fromkeys([*plan, *checklist]):
+                owned, listed = plan.get(owner_id, []), checklist.get(owner_id, [])
+                if not owned and owner_id in told_today:
+                    listed = []  # told today already: the next DM they get lists these
+                both: list[Any] = [*owned, *listed]
+                if not both:
+                    continue
+                for locale, items in _by_locale(both, lambda item: item.project.locale):
+                    due = [i for i in items if isinstance(i, commplan.DueItem)]
+                    ticked = [i for i in items if isinstance(i, phases.DueItem)]
+                    marks = ",".join(
+                        [f"{i.occurrence.id}.{i.occurrence.times_told}" for i in due]
+                        + [f"c{i.item.id}.{i.item.due_on}" for i in ticked]
+                    )
                     digest = hashlib.sha256(marks.encode()).hexdigest()[:24]
+                    extra = phase_views.due_blocks(locale, ticked, command)
                     ctx.enqueue(
                         commplan.due_key(owner_id, digest),
-                        {"channel": owner_id, **plan_views.due_dm(locale, items)},
+                        {"channel": owner_id, **plan_views.due_dm(locale, due, extra)},
                         subject=commplan.due_subject(owner_id),
                         expires_at=ctx.now() + NOTICE_LIFETIME,
                     )
-                    told += len(items)
+                    told += len(due)
+                    checklist_told += len(ticked)
+                phases.mark_reminded(ctx, listed)
             ctx.session.commit()
-    return {"plan_items": told}
+    return {"plan_items": told, "checklist_items": checklist_told}
 
 
 def _nudged_since(runtime: Runtime, team_id: str, since: datetime) -> set[str]:

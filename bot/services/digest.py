@@ -28,6 +28,7 @@ from sqlmodel import col, select
 from bot.services import (
     decisions,
     engagement,
+    phases,
     poll_results,
     training_readiness,
     training_sessions,
@@ -767,6 +768,12 @@ def _phase(project: Project) -> dict[str, Any]:
     return {"phase": project.phase, "position": position, "count": len(phases)}
 
 
+def checklist_progress(ctx: Ctx, project: Project) -> phases.Progress | None:
+    """The current phase's checklist in figures (one aggregate statement), None without one."""
+    found = phases.progress(ctx, [project])[project.id or 0]
+    return None if found.empty else found
+
+
 def build_digest(
     ctx: Ctx, project: Project, *, now: datetime, late: bool = False, due_at: datetime | None = None
 ) -> Digest:
@@ -780,6 +787,7 @@ def build_digest(
     people_at_risk = at_risk(ctx, project, recent, contacts=contacts)
     sections = {
         "phase": _phase(project),
+        "checklist": checklist_progress(ctx, project),
         "issues": issue_figures(ctx, project, period, now=now),
         # The week's decisions: not personal, in the channel's copy as in the PMs'.
         "decisions": decisions.week_decisions(ctx, project, period.start, period.end),

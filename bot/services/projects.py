@@ -11,9 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col, or_, select
 
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
+from bot.services import phase_exit
 from bot.services.context import Ctx
 from bot.services.fields import limit, too_long
-from storage.models import KeyUser, Project, ProjectMember
+from storage.models import KeyUser, PhaseMove, Project, ProjectMember
 from storage.models.core import MemberRole
 
 DEFAULT_PHASES = (
@@ -133,7 +134,7 @@ def update_project(*, ctx: Ctx, project: Project, data: ProjectInput) -> Project
     project.name = data.name.strip()
     project.code = data.code.strip().upper()
     project.phases = phases
-    project.phase = (data.phase or phases[0]).strip().lower().replace(" ", "_")
+    _move(ctx, project, (data.phase or phases[0]).strip().lower().replace(" ", "_"), via="edit")
     project.channel_id = data.channel_id
     project.timezone = data.timezone
     project.locale = data.locale
@@ -150,19 +151,54 @@ def update_project(*, ctx: Ctx, project: Project, data: ProjectInput) -> Project
     return project
 
 
-def set_phase(*, ctx: Ctx, project: Project, phase: str) -> Project:
+def phase_name(phase: str) -> str:
+    """A phase as people type it ("Go Live-Support") as the project stores it."""
+    return "_".join(phase.strip().lower().replace("-", " ").split())
+
+
+def set_phase(*, ctx: Ctx, project: Project, phase: str, via: str = "command") -> Project:
+    """Move the project to ``phase`` (PMs): the one way a phase changes, logged with what the
+    exit criteria of the phase it leaves still found open."""
     require_pm(ctx, project)
-    wanted = phase.strip().lower().replace(" ", "_").replace("-", "_")
+    wanted = phase_name(phase)
     if wanted not in project.phases:
         raise ValidationError(
             {"phase": Msg("errors.phase_unknown", phases=", ".join(project.phases))}
         )
+    _move(ctx, project, wanted, via=via)
+    return project
+
+
+def _move(ctx: Ctx, project: Project, wanted: str, *, via: str) -> PhaseMove | None:
     previous = project.phase
+    if wanted == previous:
+        return None
+    open_now = phase_exit.blockers(ctx, project)
     project.phase = wanted
     project.updated_at = ctx.now()
     ctx.session.add(project)
+    move = PhaseMove(
+        team_id=ctx.team_id,
+        project_id=project.id or 0,
+        from_phase=previous,
+        to_phase=wanted,
+        actor_id=ctx.actor_id,
+        via=via,
+        blockers=[blocker.record() for blocker in open_now],
+        at=ctx.now(),
+    )
+    ctx.session.add(move)
+    ctx.session.flush()
     ctx.log("project.phase_changed", project_id=project.id, previous=previous, phase=wanted)
-    return project
+    return move
+
+
+def last_move(ctx: Ctx, project: Project) -> PhaseMove | None:
+    return ctx.session.exec(
+        ctx.select(PhaseMove)
+        .where(PhaseMove.project_id == project.id)
+        .order_by(col(PhaseMove.id).desc())
+    ).first()
 
 
 def project_summary(project: Project) -> dict[str, object]:
@@ -278,6 +314,14 @@ def get_project(ctx: Ctx, code: str) -> Project:
     if project is None:
         raise NotFound(Msg("errors.project_not_found", code=wanted or "?"))
     return project
+
+
+def code_exists(ctx: Ctx, code: str) -> bool:
+    wanted = (code or "").strip().upper()
+    found = ctx.session.exec(
+        select(Project.id).where(Project.team_id == ctx.team_id, Project.code == wanted)
+    ).first()
+    return found is not None
 
 
 def get_project_by_id(ctx: Ctx, project_id: int) -> Project:

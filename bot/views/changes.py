@@ -356,17 +356,28 @@ def channel_post(locale: str, project: Project, change: ChangeRequest, rule: str
     return ui.message(title, blocks)
 
 
+# Steps whose line says the status they lead to: no "now …" after them.
+SAYS_STATUS = ("approved", "rejected", "implemented", "verified")
+
+
 def step_reply(
-    locale: str, project: Project, change: ChangeRequest, entry: ChangeHistory
+    locale: str,
+    project: Project,
+    change: ChangeRequest,
+    entry: ChangeHistory,
+    *,
+    titled: bool = False,
 ) -> dict[str, Any]:
-    """One step of a request: an answer, the decision, a move."""
+    """One step of a request: an answer, the decision, a move. ``titled`` (a DM, away from the
+    request's post) names the request's title too; the status follows unless the step says it."""
     text = t(
         locale,
         "change.step",
         ref=change_ref(change),
         code=project.code,
+        title=change.title if titled else "",
         line=Markup(history_line(locale, project, entry)),
-        status=status_label(locale, change.status),
+        status=status_label(locale, change.status) if entry.action not in SAYS_STATUS else "",
     )
     return ui.message(text, [ui.section(text)])
 

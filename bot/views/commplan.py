@@ -3,7 +3,7 @@ done and report forms (pure builders: data in, blocks out)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -238,11 +238,14 @@ def due_buttons(locale: str, item: DueItem) -> list[Any]:
     return buttons
 
 
-def due_dm(locale: str, items: list[DueItem]) -> dict[str, Any]:
-    """One DM for all of an owner's due items (the first dozen with buttons, then a count)."""
+def due_dm(locale: str, items: list[DueItem], extra: Sequence[Block] = ()) -> dict[str, Any]:
+    """One DM for all of an owner's due items (the first dozen with buttons, then a count), and
+    ``extra``: what else is due for them (their phase checklist items), in the same DM."""
     shown = items[:DUE_ITEMS_PER_MESSAGE]
-    intro = t(locale, "plan.due.intro", count=len(items))
-    blocks: list[Block] = [ui.header(plain(locale, "plan.due.title")), ui.section(intro)]
+    intro = t(locale, "plan.due.intro", count=len(items)) if items else ""
+    blocks: list[Block] = [ui.header(plain(locale, "plan.due.title"))] if items else []
+    if items:
+        blocks.append(ui.section(intro))
     for item in shown:
         blocks.append(
             ui.section(due_line(locale, item), block_id=f"plan_item_{item.occurrence.id}")
@@ -256,7 +259,9 @@ def due_dm(locale: str, items: list[DueItem]) -> dict[str, Any]:
             blocks.append(ui.context(state))
     if len(items) > len(shown):
         blocks.append(ui.context(t(locale, "plan.due.more", count=len(items) - len(shown))))
-    return ui.message(intro, blocks)
+    blocks.extend(extra)
+    text = intro or next((str(b.text.text) for b in extra if getattr(b, "text", None)), "")
+    return ui.message(text, blocks)
 
 
 def item_state(locale: str, item: DueItem) -> str | None:

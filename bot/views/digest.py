@@ -17,6 +17,7 @@ from bot.i18n import plain, render, t
 from bot.ids import DigestId, IssueId
 from bot.services.digest import Digest
 from bot.views import common as ui
+from bot.views import phases as phase_views
 from bot.views.projects import phase_label
 from storage.models import DigestTarget, Project
 
@@ -68,6 +69,10 @@ def digest_blocks(
                 ui.section(_section_text(locale, "phase", label=label, **_no_phase(data)))
             )
             continue
+        if name == "checklist":
+            progress = Markup(phase_views.progress_text(locale, data))
+            blocks.append(ui.section(t(locale, "checklist.digest", progress=progress)))
+            continue
         blocks.append(
             ui.section(
                 _section_text(
@@ -92,7 +97,7 @@ def digest_blocks(
                         ),
                     )
                 )
-    if set(sections) <= {"phase"}:
+    if set(sections) <= {"phase", "checklist"}:
         blocks.append(ui.section(t(locale, "digest.empty")))
     buttons = [
         ui.button(

@@ -45,6 +45,7 @@ from storage.models.meetings import (
     PlanOccurrence,
 )
 from storage.models.outbox import OutboxMessage, OutboxStatus, RateBucket
+from storage.models.phases import ChecklistItem, ChecklistSettings, ItemStatus, PhaseMove
 from storage.models.polls import (
     BallotBox,
     Poll,
@@ -123,6 +124,10 @@ __all__ = [
     "QuizQuestion",
     "QuizRound",
     "RateBucket",
+    "ChecklistItem",
+    "ChecklistSettings",
+    "ItemStatus",
+    "PhaseMove",
     "Risk",
     "RiskAction",
     "RiskAssessment",
