@@ -20,6 +20,7 @@ from storage.models.core import (
     Workspace,
 )
 from storage.models.digest import DigestRun, DigestSettings, DigestTarget
+from storage.models.endusers import EndUser, EndUserAttendance
 from storage.models.issues import Issue, IssueHistory, IssueSettings, IssueStatus
 from storage.models.meetings import (
     Meeting,
@@ -69,6 +70,8 @@ __all__ = [
     "Invitation",
     "Rsvp",
     "DigestRun",
+    "EndUser",
+    "EndUserAttendance",
     "DigestSettings",
     "DigestTarget",
     "Interaction",
