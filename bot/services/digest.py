@@ -25,7 +25,13 @@ from sqlalchemy import Integer, String, and_, case, cast, func, literal, null, o
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
-from bot.services import engagement, poll_results, training_readiness, training_sessions
+from bot.services import (
+    end_users,
+    engagement,
+    poll_results,
+    training_readiness,
+    training_sessions,
+)
 from bot.services.context import Ctx
 from bot.services.digest_schedule import Period, covered_week, iso_week, period_ending
 from bot.services.keyusers import Quadrant
@@ -715,9 +721,10 @@ def for_channel(ctx: Ctx, digest: Digest) -> Digest:
     as a channel sees none (``training_sessions.sight_of``); the PMs' copy lists every one."""
     coming = digest.sections.get("coming_week")
     sight = training_sessions.sight_of(ctx, digest.project, None)
-    if coming is None or sight == training_sessions.Sight.EVERY:
-        return digest
     sections = dict(digest.sections)
+    sections.pop("end_user_readiness", None)  # the PMs' copy only
+    if coming is None or sight == training_sessions.Sight.EVERY:
+        return replace(digest, sections=sections)
     events = [event for event in coming.events if event.kind != training_sessions.KIND]
     if events:
         sections["coming_week"] = replace(coming, events=events)
@@ -731,6 +738,33 @@ def readiness(ctx: Ctx, project: Project) -> list[dict[str, Any]] | None:
     a module that has trainees."""
     modules = training_readiness.readiness_by_module(ctx, project)
     return modules if any(module["trainees"] for module in modules) else None
+
+
+END_USER_LINES = 15  # module × department lines of end-user readiness in the digest
+
+
+@dataclass
+class EndUserReadiness:
+    """End users ready per module and department (the first ``END_USER_LINES``), and in all."""
+
+    cells: list[end_users.Cell]
+    more: int
+    total: int  # end users
+    ready: int
+
+
+def end_user_readiness(ctx: Ctx, project: Project) -> EndUserReadiness | None:
+    """The end users' readiness per module and department (one statement), None without any
+    end user. The PMs' copy only: ``for_channel`` leaves it out."""
+    cells = end_users.readiness(ctx, project)
+    if not cells:
+        return None
+    return EndUserReadiness(
+        cells=cells[:END_USER_LINES],
+        more=max(0, len(cells) - END_USER_LINES),
+        total=sum(cell.end_users for cell in cells),
+        ready=sum(cell.ready for cell in cells),
+    )
 
 
 def readiness_percent(modules: list[dict[str, Any]] | None) -> int | None:
@@ -763,6 +797,7 @@ def build_digest(
         "issues": issue_figures(ctx, project, period, now=now),
         "coming_week": coming_week(ctx, project, recent),
         "readiness": readiness(ctx, project),
+        "end_user_readiness": end_user_readiness(ctx, project),
         "polls": latest_poll(ctx, project, recent),
         "at_risk": people_at_risk if people_at_risk.total else None,
     }
