@@ -307,8 +307,7 @@ def test_the_register_exports_in_the_project_language_and_reimports_unchanged(
     for text in (
         exported,
         english + f"{KEY_USERS[1]},key_user,low,high,dm\n",
-        other
-        + f"{KEY_USERS[2]},"
+        other + f"{KEY_USERS[2]},"
         + ("顾问,低,高,项目频道\n" if locale == "en" else "Consultant,Low,High,Project channel\n"),
     ):
         slack.slash_command(PM, "/keyuser", "import ERP")
