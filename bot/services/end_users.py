@@ -143,7 +143,8 @@ def _clean(
 def _duplicate(ctx: Ctx, project: Project, values: dict[str, Any], own_id: int | None) -> bool:
     """The same person (Slack user, else name and department) is already registered for the
     module."""
-    query = ctx.select(EndUser.id).where(
+    query = select(EndUser.id).where(
+        EndUser.team_id == ctx.team_id,
         EndUser.project_id == project.id,
         EndUser.module_id == values["module_id"],
         col(EndUser.removed_at).is_(None),
@@ -262,13 +263,26 @@ class EndUserPage:
     pages: int
 
 
-def _active(ctx: Ctx, project: Project, responsible: KeyUser | None) -> Any:
-    query = ctx.select(EndUser).where(
-        EndUser.project_id == project.id, col(EndUser.removed_at).is_(None)
+def _active(ctx: Ctx, project: Project, responsible: KeyUser | None, *columns: Any) -> Any:
+    """The project's end users the person manages (with ``columns``: those columns joined to
+    each one's module name and key user's Slack id)."""
+    query = (
+        select(EndUser, *columns)
+        if not columns
+        else select(EndUser, *columns)
+        .join(TrainingModule, col(TrainingModule.id) == col(EndUser.module_id))
+        .join(KeyUser, col(KeyUser.id) == col(EndUser.key_user_id))
+    ).where(
+        EndUser.team_id == ctx.team_id,
+        EndUser.project_id == project.id,
+        col(EndUser.removed_at).is_(None),
     )
     if responsible is not None:
         query = query.where(EndUser.key_user_id == responsible.id)
     return query
+
+
+NAMES = (col(TrainingModule.name), col(KeyUser.user_id))
 
 
 def list_page(ctx: Ctx, project: Project, page: int = 1) -> EndUserPage:
@@ -279,10 +293,7 @@ def list_page(ctx: Ctx, project: Project, page: int = 1) -> EndUserPage:
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)
     rows = ctx.session.exec(
-        _active(ctx, project, responsible)
-        .add_columns(col(TrainingModule.name), col(KeyUser.user_id))
-        .join(TrainingModule, col(TrainingModule.id) == col(EndUser.module_id))
-        .join(KeyUser, col(KeyUser.id) == col(EndUser.key_user_id))
+        _active(ctx, project, responsible, *NAMES)
         .order_by(col(EndUser.number))
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)
@@ -309,11 +320,7 @@ def form_choices(ctx: Ctx, project: Project) -> tuple[list[TrainingModule], list
 def export_csv(ctx: Ctx, project: Project) -> str:
     responsible = scope(ctx, project)
     rows = ctx.session.exec(
-        _active(ctx, project, responsible)
-        .add_columns(col(TrainingModule.name), col(KeyUser.user_id))
-        .join(TrainingModule, col(TrainingModule.id) == col(EndUser.module_id))
-        .join(KeyUser, col(KeyUser.id) == col(EndUser.key_user_id))
-        .order_by(col(EndUser.number))
+        _active(ctx, project, responsible, *NAMES).order_by(col(EndUser.number))
     ).all()
     header = [plain(project.locale, f"enduser.csv.{name}") for name in CSV_COLUMNS]
     ctx.log("enduser.exported", project_id=project.id, rows=len(rows))
