@@ -8,9 +8,10 @@ Seeds one project with 20 modules (8 planned hours each), a key user per module,
 in 8 departments (half in Slack, half recorded by name), 5 two-hour sessions per module held in
 the past, each end user of the module on it (those in Slack by invitation, the others on the roll
 call), present at three sessions in four (bulk inserts, not the services); then the same with
-2,000 end users. For each size it computes the readiness of `/training readiness` and the digest
-(``bot.services.end_users.readiness``, after one warm-up run) and prints the best and the median
-time of seven runs and the statements each run sent (BEGIN and COMMIT are not counted). Target:
+2,000 end users. For each size it computes the readiness of `/training readiness` and the
+digest (``bot.services.end_user_readiness.readiness``, after one warm-up run) and prints the best
+and the median time of seven runs and the statements each run sent (BEGIN and COMMIT are not
+counted). Target:
 the statement count does not grow with the data. The PostgreSQL database's ``public`` schema is
 dropped and recreated: give it a throwaway database.
 """
@@ -34,7 +35,7 @@ import storage.models  # noqa: E402, F401
 from bench.machine import loop_ms, speed_line  # noqa: E402
 from bot.clock import MovableClock  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
-from bot.services import end_users as end_user_service  # noqa: E402
+from bot.services import end_user_readiness  # noqa: E402
 from bot.services import projects as project_service  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -238,13 +239,13 @@ def bench(url: str | None, folder: Path, people: int) -> tuple[str, float, float
     with database.engine.begin() as connection:
         connection.execute(text("ANALYZE"))
     counter = StatementCounter(database)
-    found: list[end_user_service.Cell] = []
+    found: list[end_user_readiness.Cell] = []
 
     def readiness() -> None:
         with runtime.unit(TEAM, PM) as ctx:
             project = project_service.get_project(ctx, "BENCH")
             counter.active = True
-            found[:] = end_user_service.readiness(ctx, project)
+            found[:] = end_user_readiness.readiness(ctx, project)
             counter.active = False
 
     best, median, statements = measure(counter, readiness)

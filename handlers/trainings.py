@@ -18,8 +18,8 @@ from bot.errors import LiaisonError, Msg, NotFound, ValidationError
 from bot.i18n import mention, plain, slack_date, t
 from bot.ids import TrainingId
 from bot.runtime import Runtime
+from bot.services import end_user_readiness, fields
 from bot.services import end_users as end_user_service
-from bot.services import fields
 from bot.services import polls as poll_service
 from bot.services import projects as project_service
 from bot.services import training_quizzes as quizzes
@@ -492,7 +492,7 @@ def readiness_message(call: Call, find: FindProject, page: int) -> dict[str, Any
     their own end users' readiness only."""
     with call.unit() as ctx:
         project = find(ctx)
-        cells = end_user_service.readiness_for(ctx, project)
+        cells = end_user_readiness.readiness_for(ctx, project)
         matrix = (
             readiness_service.readiness_for(ctx, project)
             if service.can_train(ctx, project)

@@ -11,7 +11,7 @@ from sqlalchemy import event, text
 
 from bench import end_users as bench
 from bot.runtime import Runtime
-from bot.services import end_users as service
+from bot.services import end_user_readiness as service
 from bot.services import projects as project_service
 from storage.db import Database
 from tests.test_flows_end_users import expected_readiness

@@ -26,7 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from bot.services import (
-    end_users,
+    end_user_readiness,
     engagement,
     poll_results,
     training_readiness,
@@ -747,16 +747,16 @@ END_USER_LINES = 15  # module × department lines of end-user readiness in the d
 class EndUserReadiness:
     """End users ready per module and department (the first ``END_USER_LINES``), and in all."""
 
-    cells: list[end_users.Cell]
+    cells: list[end_user_readiness.Cell]
     more: int
     total: int  # end users
     ready: int
 
 
-def end_user_readiness(ctx: Ctx, project: Project) -> EndUserReadiness | None:
+def end_users_ready(ctx: Ctx, project: Project) -> EndUserReadiness | None:
     """The end users' readiness per module and department (one statement), None without any
     end user. The PMs' copy only: ``for_channel`` leaves it out."""
-    cells = end_users.readiness(ctx, project)
+    cells = end_user_readiness.readiness(ctx, project)
     if not cells:
         return None
     return EndUserReadiness(
@@ -797,7 +797,7 @@ def build_digest(
         "issues": issue_figures(ctx, project, period, now=now),
         "coming_week": coming_week(ctx, project, recent),
         "readiness": readiness(ctx, project),
-        "end_user_readiness": end_user_readiness(ctx, project),
+        "end_user_readiness": end_users_ready(ctx, project),
         "polls": latest_poll(ctx, project, recent),
         "at_risk": people_at_risk if people_at_risk.total else None,
     }

@@ -10,15 +10,10 @@ from slack_sdk.models.blocks import Block
 
 from bot.i18n import percent, plain, t
 from bot.ids import TrainingId
-from bot.services.end_users import (
-    DEPARTMENT_LIMIT,
-    NAME_LIMIT,
-    Cell,
-    EndUserPage,
-)
+from bot.services.end_user_readiness import Cell
+from bot.services.end_users import DEPARTMENT_LIMIT, NAME_LIMIT, EndUserPage
 from bot.services.keyusers import ImportReport
 from bot.views import common as ui
-from bot.views.trainings import module_choices
 from storage.models import EndUser, KeyUser, Project, TrainingModule
 
 _ADD_MODAL = ui.Modal(TrainingId.END_USER_MODAL, "enduser.modal.add_title", "common.save")
@@ -61,7 +56,7 @@ def end_user_modal(
         ),
         field.select(
             "module",
-            module_choices(modules),
+            [(str(m.id), m.name) for m in modules],
             initial=str(end_user.module_id) if end_user else None,
         ),
         field.select(

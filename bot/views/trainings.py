@@ -32,6 +32,7 @@ from bot.services.trainings import (
     ImportReport,
 )
 from bot.views import common as ui
+from bot.views import end_users as end_user_views
 from storage.models import (
     Project,
     QuizKind,
@@ -471,8 +472,6 @@ def readiness_page(
     """A page of the key users' matrix (``matrix``; None for a key user, who sees only their end
     users) and, with ``end_users``, the same page of the end users' readiness per module and
     department: the pages run as far as the longer of the two."""
-    from bot.views import end_users as end_user_views
-
     title = plain(locale, "training.readiness_title", code=project.code)
     blocks: list[Block] = [ui.header(title)]
     rows = matrix.rows if matrix is not None and matrix.modules else []
