@@ -30,6 +30,7 @@ from tests.conftest import KEY_USERS, OUTSIDER, PM, PROJECT_CHANNEL, TEAM
 from tests.flows import texts
 from tests.test_flows_trainings import (
     SESSION_START,
+    click_in_response,
     epoch,
     invitation_dm,
     module_id,
@@ -280,4 +281,70 @@ def test_end_users_registered_trained_by_their_key_user_and_counted_ready(
     assert "removed from *ERP*" in texts(emulator.responses[-1:])
     assert ("System overview", "Sales") in expected_readiness(database)
     assert expected_readiness(database)[("System overview", "Sales")] == (2, 2)
+    assert emulator.violations == []
+
+
+def import_rows(slack: SlackDriver, user: str, rows: str) -> None:
+    training(slack, "endusers import", user=user)
+    slack.submit_view(user, {"csv": rows})
+
+
+def test_lists_and_readiness_are_paged_and_a_forged_page_is_refused(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator
+) -> None:
+    project_with_curriculum(slack)
+    with database.session() as session:
+        modules = [m.name for m in session.exec(select(TrainingModule))]
+    departments = [f"Dept {index}" for index in range(1, 9)]
+    rows = ["name,department,module,key_user"]
+    for module in modules:
+        for department in departments:
+            rows.append(f"Person {len(rows)},{department},{module},{ANNA}")
+    import_rows(slack, PM, "\n".join(rows) + "\n")
+    count = len(modules) * len(departments)
+    assert f"{count} added, 0 rows rejected" in texts(emulator.dm_messages(PM)[-1:])
+    training(slack, "endusers")
+    assert f"End users 1–20 of {count}" in texts(emulator.responses[-1:])
+    click_in_response(slack, PM, TrainingId.END_USERS_PAGE)
+    assert f"End users 21–{min(40, count)} of {count}" in texts(emulator.responses[-1:])
+    # A page button naming the project, clicked by someone who is not of it: refused.
+    click_in_response(slack, OUTSIDER, TrainingId.END_USERS_PAGE)
+    assert "Only the PMs, the team and the key users" in texts(emulator.responses[-1:])
+    click_in_response(slack, PM, TrainingId.END_USERS_PAGE, value="999999:1")
+    assert "Person" not in texts(emulator.responses[-1:])
+
+    # 32 module × department lines: 30 on the first page, the rest on the second.
+    expected = expected_readiness(database)
+    assert len(expected) == count
+    training(slack, "readiness")
+    first = texts(emulator.responses[-1:])
+    assert f"Lines 1–30 of {count}" in first
+    shown = [key for key in expected if line(key[0], key[1], *expected[key]) in first]
+    assert len(shown) == 30
+    click_in_response(slack, PM, TrainingId.READINESS_PAGE)
+    second = texts(emulator.responses[-1:])
+    assert f"Lines 31–{count} of {count}" in second
+    rest = [key for key in expected if line(key[0], key[1], *expected[key]) in second]
+    assert sorted(shown + rest) == sorted(expected)
+    assert all(len(m.get("blocks", [])) <= 50 for m in emulator.responses)
+    assert emulator.violations == []
+
+
+def test_end_users_in_chinese(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator
+) -> None:
+    project_with_curriculum(slack, locale="zh-CN")
+    overview = str(module_id(database, "系统概述"))
+    add(slack, PM, name="李伟", department="销售", module=overview, key_user=ANNA)
+    assert "最终用户 *1* 李伟 已加入 ERP" in texts(emulator.dm_messages(PM))
+    training(slack, "endusers")
+    assert "ERP 的最终用户" in texts(emulator.responses[-1:])
+    training(slack, "readiness")
+    shown = texts(emulator.responses[-1:])
+    assert "系统概述 · 销售：1 名中 0 名就绪（0%）" in shown
+    training(slack, "endusers", user=OUTSIDER)
+    assert "Only the PMs, the team and the key users of *ERP*" in texts(emulator.responses[-1:])
+    training(slack, "help")
+    shown = texts(emulator.responses[-1:])
+    assert "`/training endusers add [项目代码]`" in shown and "登记最终用户" in shown
     assert emulator.violations == []
