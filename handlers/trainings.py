@@ -562,6 +562,7 @@ def show_roster(call: CommandCall) -> dict[str, Any]:
             attendance.roster(ctx, event),
             can_roll_call=attendance.can_take_attendance(ctx, project, event),
             feedback=feedback,
+            named=end_user_service.named_roster(ctx, event),
         )
 
 

@@ -239,6 +239,11 @@ def test_end_users_registered_trained_by_their_key_user_and_counted_ready(
     with database.session() as session:
         marks = {a.end_user_id: a.attendance for a in session.exec(select(EndUserAttendance))}
     assert sorted(marks.values()) == ["absent", "present"]
+    training(slack, "roster 1", user=ANNA)
+    roster = texts(emulator.responses[-1:])
+    assert "Li Wei (end user 1): Present" in roster and "Maria (end user" in roster
+    training(slack, "list", user=ANNA)  # the sessions she gives are hers to see
+    assert "System overview" in texts(emulator.responses[-1:])
 
     # Readiness per module and department, recomputed from the tables.
     expected = expected_readiness(database)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, func
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 
 from bot.calendar import ics
@@ -326,9 +326,10 @@ def sight_of(ctx: Ctx, project: Project, reader: str | None) -> Sight:
 
     - The project's PMs and team, and workspace admins, see every session: they plan, run and
       follow them up.
-    - Its key users see the sessions they are invited to, not the others: a session may be for
-      another department, and its title and roster are not theirs to read. So does anyone else
-      invited to one of its sessions (a guest named in the audience).
+    - Its key users see the sessions they are invited to, and those they give (for their end
+      users), not the others: a session may be for another department, and its title and roster
+      are not theirs to read. So does anyone else invited to one of its sessions (a guest named
+      in the audience, an end user in Slack).
     - Anyone else sees none: the list refuses them as outside the project.
     - A channel sees none: whoever the channel admits may read it, so the digest's copy for the
       project channel lists no session, while the PMs' own copy lists every one.
@@ -400,14 +401,17 @@ def _between(
         TrainingSession.team_id == ctx.team_id, TrainingSession.project_id == project_id
     )
     if invitee is not None:
-        query = query.join(
-            Invitation,
-            and_(
+        # Sessions they are invited to, and those they give (a key user's, for their end users).
+        invited = (
+            select(Invitation.id)
+            .where(
                 col(Invitation.event_id) == col(CalendarEvent.id),
                 col(Invitation.user_id) == invitee,
                 col(Invitation.response) != Rsvp.REMOVED,
-            ),
+            )
+            .exists()
         )
+        query = query.where(or_(invited, col(CalendarEvent.organizer_id) == invitee))
     if start is not None:
         query = query.where(CalendarEvent.ends_at > start)
     if end is not None:

@@ -180,6 +180,7 @@ def session_roster(
     *,
     can_roll_call: bool,
     feedback: tuple[str, int] | None = None,
+    named: Sequence[tuple[EndUser, str | None]] = (),
 ) -> dict[str, Any]:
     """The core's roster by answer, plus attendance and the feedback poll of a training
     (``feedback``: its project's code and the poll's number there)."""
@@ -199,10 +200,24 @@ def session_roster(
             for r in marked[:40]
         ]
         blocks.append(ui.section(t(locale, "training.attendance_title") + "\n" + "\n".join(lines)))
+    if named:
+        lines = [
+            t(
+                locale,
+                "enduser.roster_line",
+                name=end_user.name,
+                number=end_user.number,
+                status=plain(locale, f"training.attendance.{mark}")
+                if mark
+                else plain(locale, "enduser.not_marked"),
+            )
+            for end_user, mark in named[:40]
+        ]
+        blocks.append(ui.section(t(locale, "enduser.roster_title") + "\n" + "\n".join(lines)))
     if feedback:
         code, number = feedback
         blocks.append(ui.context(t(locale, "training.feedback_link", code=code, id=number)))
-    if can_roll_call and rows:
+    if can_roll_call and (rows or named):
         roll_call = plain(locale, "training.roll_call")
         blocks.append(
             ui.primary_action(
