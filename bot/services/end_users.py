@@ -383,11 +383,14 @@ def import_csv(*, ctx: Ctx, project: Project, text: str, resolve_user: ResolveUs
         if responsible is not None:
             key_user: KeyUser | None = responsible
             typed = row.get("key_user", "")
-            if typed and (resolve_user(typed) or ("", None))[0] != responsible.user_id:
+            named = (resolve_user(typed) or ("", None))[0] if EMAIL_RE.match(typed) else typed
+            if typed and named != responsible.user_id:
                 report.errors.append((line, "key_user", Msg("enduser.errors.own_only")))
                 continue
         else:
-            found = resolve_user(row.get("key_user", "")) if row.get("key_user") else None
+            typed = row.get("key_user", "")
+            # A key user's id is looked up in the register read above; only an email asks Slack.
+            found = resolve_user(typed) if EMAIL_RE.match(typed) else (typed, None)
             key_user = key_users.get(found[0]) if found else None
         problem: tuple[str, Msg] | None = None
         if not name:
