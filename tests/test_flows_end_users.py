@@ -286,6 +286,21 @@ def test_end_users_registered_trained_by_their_key_user_and_counted_ready(
     assert "removed from *ERP*" in texts(emulator.responses[-1:])
     assert ("System overview", "Sales") in expected_readiness(database)
     assert expected_readiness(database)[("System overview", "Sales")] == (2, 2)
+
+    # A PM's session for the module's end users takes every key user's.
+    training(slack, "endusers session")
+    later = epoch(SESSION_START + timedelta(days=1))
+    slack.submit_view(PM, {**values, "module": overview, "starts_at": later})
+    with database.session() as session:
+        latest = max(a.event_id for a in session.exec(select(EndUserAttendance)))
+        named = {
+            a.end_user_id
+            for a in session.exec(
+                select(EndUserAttendance).where(EndUserAttendance.event_id == latest)
+            )
+        }
+    assert named == {e.id for e in end_users(database).values() if e.user_id is None}
+    assert len(named) == 2  # Li Wei and Zhang San; Maria is removed
     assert emulator.violations == []
 
 

@@ -117,8 +117,9 @@ def create_sessions(
     each. Any invalid field (or a clash of the trainer in any occurrence) stores nothing."""
     for_end_users = data.audience_kind == end_users.AUDIENCE
     if for_end_users:
-        # A key user runs sessions for their own end users, as the trainer.
-        if end_users.scope(ctx, project) is not None:
+        # A key user runs sessions for their own end users, as the trainer; a PM's form names
+        # no trainer either: they give it.
+        if end_users.scope(ctx, project) is not None or not data.trainer_id:
             data = replace(data, trainer_id=ctx.actor_id)
     else:
         require_trainer(ctx, project)
