@@ -189,7 +189,15 @@ def test_end_users_registered_trained_by_their_key_user_and_counted_ready(
     training(slack, "endusers export", user=ANNA)
     exported = [f for f in emulator.files if "end-users" in f["name"]]
     counts = [len(list(csv.reader(io.StringIO(f["content"].decode())))) - 1 for f in exported]
-    assert counts == [5, 4]
+    with database.engine.connect() as connection:
+        everyone, hers = connection.execute(
+            text(
+                "SELECT count(*), sum(CASE WHEN k.user_id = :anna THEN 1 ELSE 0 END) "
+                "FROM enduser e JOIN keyuser k ON k.id = e.key_user_id WHERE e.removed_at IS NULL"
+            ),
+            {"anna": ANNA},
+        ).one()
+    assert counts == [everyone, hers] == [5, 4]
 
     # A session for her end users of System overview, as long as the module's planned hours.
     with database.session() as session:
@@ -351,7 +359,7 @@ def test_lists_and_readiness_are_paged_and_a_forged_page_is_refused(
 
 
 def test_end_users_in_chinese(
-    slack: SlackDriver, database: Database, emulator: SlackEmulator
+    slack: SlackDriver, database: Database, emulator: SlackEmulator, runtime: Runtime
 ) -> None:
     project_with_curriculum(slack, locale="zh-CN")
     overview = str(module_id(database, "系统概述"))
@@ -362,6 +370,12 @@ def test_end_users_in_chinese(
     training(slack, "readiness")
     shown = texts(emulator.responses[-1:])
     assert "系统概述 · 销售：1 名中 0 名就绪（0%）" in shown
+    with runtime.unit(TEAM, PM) as ctx:
+        project = project_service.get_project(ctx, "ERP")
+        digest = digest_service.build_digest(ctx, project, now=ctx.now())
+        for_pms = texts([digest_views.digest_message(digest)])
+    assert "*最终用户就绪度* 1 名最终用户中 0 名就绪" in for_pms
+    assert "系统概述 · 销售：就绪 0%（1 人中 0 人）" in for_pms
     training(slack, "endusers", user=OUTSIDER)
     assert "Only the PMs, the team and the key users of *ERP*" in texts(emulator.responses[-1:])
     training(slack, "help")
