@@ -145,6 +145,11 @@ class TrainingId(StrEnum):
     READINESS_PAGE = "training_readiness_page"
     EXPORT_READINESS = "training_export_readiness"
     ROLL_CALL = "training_roll_call_open"
+    END_USER_MODAL = "training_end_user"
+    END_USER_EDIT_MODAL = "training_end_user_edit"
+    END_USER_IMPORT_MODAL = "training_end_user_import"
+    END_USER_SESSION_MODAL = "training_end_user_session"
+    END_USERS_PAGE = "training_end_users_page"  # value: project id:page
 
 
 class DigestId(StrEnum):

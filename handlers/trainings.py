@@ -18,7 +18,8 @@ from bot.errors import LiaisonError, Msg, NotFound, ValidationError
 from bot.i18n import mention, plain, slack_date, t
 from bot.ids import TrainingId
 from bot.runtime import Runtime
-from bot.services import fields
+from bot.services import end_user_readiness, fields
+from bot.services import end_users as end_user_service
 from bot.services import polls as poll_service
 from bot.services import projects as project_service
 from bot.services import training_quizzes as quizzes
@@ -26,8 +27,10 @@ from bot.services import training_readiness as readiness_service
 from bot.services import training_sessions as session_service
 from bot.services import trainings as service
 from bot.services.context import Ctx
+from bot.slack_io import display_name, user_profile
 from bot.views import calendar as calendar_views
 from bot.views import common as ui
+from bot.views import end_users as end_user_views
 from bot.views import training_sessions as session_views
 from bot.views import trainings as views
 from handlers import listeners
@@ -49,12 +52,14 @@ from handlers.listeners import (
     choice,
     clicks,
 )
-from storage.models import Project
+from storage.models import Attendance, Project
 
 log = logging.getLogger(__name__)
 
 # PMs, the project team (trainers) and workspace admins run trainings and see their results.
 TRAINER = Right("team", service.can_train, "training.errors.not_team")
+# PMs and team manage every end user; a key user those they are responsible for.
+END_USERS = Right("raisers", end_user_service.may_open, "enduser.errors.not_allowed")
 QUIZ_NUMBER = replace(NUMBER, example="1")
 EXPORTS = ("curriculum", "readiness")
 IMPORTS = ("curriculum", "questions", "practical")
@@ -483,10 +488,17 @@ def show_quiz_results(call: CommandCall) -> dict[str, Any]:
 
 
 def readiness_message(call: Call, find: FindProject, page: int) -> dict[str, Any]:
+    """The key users' matrix and the end users' readiness for PMs and the team; a key user sees
+    their own end users' readiness only."""
     with call.unit() as ctx:
         project = find(ctx)
-        matrix = readiness_service.readiness_for(ctx, project)
-        return views.readiness_page(project.locale, project, matrix, page)
+        cells = end_user_readiness.readiness_for(ctx, project)
+        matrix = (
+            readiness_service.readiness_for(ctx, project)
+            if service.can_train(ctx, project)
+            else None
+        )
+        return views.readiness_page(project.locale, project, matrix, page, cells)
 
 
 def show_readiness(call: CommandCall) -> dict[str, Any]:
@@ -550,6 +562,7 @@ def show_roster(call: CommandCall) -> dict[str, Any]:
             attendance.roster(ctx, event),
             can_roll_call=attendance.can_take_attendance(ctx, project, event),
             feedback=feedback,
+            named=end_user_service.named_roster(ctx, event),
         )
 
 
@@ -606,7 +619,12 @@ def open_roll_call(call: CommandCall | Click, event_id: Any) -> None:
         project = calendar.project_of(ctx, event)
         if not attendance.can_take_attendance(ctx, project, event):
             raise ValidationError({"": Msg("calendar.errors.not_organizer")})
-        view = ROLL_CALL_FORM.build(project.locale, event, attendance.roster(ctx, event))
+        view = ROLL_CALL_FORM.build(
+            project.locale,
+            event,
+            attendance.roster(ctx, event),
+            end_user_service.named_roster(ctx, event),
+        )
     call.open(view)
 
 
@@ -623,8 +641,153 @@ def roll_call_from_roster(click: Click) -> None:
 def save_roll_call(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
     event = calendar.get_event(ctx, call.metadata.get("e"))
     call.locale = calendar.project_of(ctx, event).locale
-    changed = attendance.record_attendance(ctx=ctx, event_id=event.id, statuses=call.data)
+    named = {
+        k.removeprefix(session_views.NAMED_KEY): v
+        for k, v in call.data.items()
+        if k.startswith(session_views.NAMED_KEY)
+    }
+    slack = {k: v for k, v in call.data.items() if not k.startswith(session_views.NAMED_KEY)}
+    changed = attendance.record_attendance(ctx=ctx, event_id=event.id, statuses=slack)
+    if named:
+        changed += end_user_service.record_named_attendance(
+            ctx, event, named, {status.value for status in Attendance}
+        )
     return t(call.locale, "training.attendance_saved", title=event.title, changed=changed), []
+
+
+# ----------------------------------------------------------------------------- end users
+
+
+def end_user_input(values: dict[str, Any]) -> end_user_service.EndUserInput:
+    return end_user_service.EndUserInput(
+        name=values.get("name") or "",
+        user_id=values.get("user_id") or "",
+        department=values.get("department") or "",
+        module_id=values.get("module"),
+        key_user=values.get("key_user") or "",
+    )
+
+
+def list_end_users(call: CommandCall) -> dict[str, Any]:
+    return end_users_message(call, call.project, 1)
+
+
+def end_users_message(call: Call, find: FindProject, page: int) -> dict[str, Any]:
+    with call.unit() as ctx:
+        project = END_USERS.check(ctx, find(ctx))
+        found = end_user_service.list_page(ctx, project, page)
+        return end_user_views.end_user_list(project.locale, project, found)
+
+
+def turn_end_users_page(click: Click) -> None:
+    project_id, _sep, page = str(click.value or "").partition(":")
+    find: FindProject = lambda ctx: click.project(ctx, project_id)  # noqa: E731
+    click.answer(end_users_message(click, find, fields.whole_number(page) or 1), replace=True)
+
+
+def open_end_user_form(call: CommandCall) -> None:
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        end_user = (
+            end_user_service.get_end_user(ctx, project, call.args["number"])
+            if "number" in call.args
+            else None
+        )
+        modules, key_users = end_user_service.form_choices(ctx, project)
+        view = end_user_views.end_user_modal(project.locale, project, modules, key_users, end_user)
+    call.open(view)
+
+
+def _with_slack_name(call: FormCall) -> end_user_service.EndUserInput:
+    data: end_user_service.EndUserInput = call.data
+    if data.user_id:
+        profile = user_profile(call.client, data.user_id)
+        if profile is not None and (profile.get("is_bot") or profile.get("deleted")):
+            raise ValidationError({"user_id": Msg("errors.user_not_person")})
+        data.display_name = display_name(profile) if profile else None
+    return data
+
+
+def save_end_user(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
+    data = _with_slack_name(call)
+    raw = call.metadata.get("end_user_id")
+    if raw is None:
+        project = call.project(ctx)
+        end_user = end_user_service.add_end_user(ctx=ctx, project=project, data=data)
+        key = "enduser.added"
+    else:
+        end_user, project = end_user_service.get_end_user_by_id(ctx, request_id(raw))
+        project = call.project(ctx, project.id)
+        end_user = end_user_service.update_end_user(ctx=ctx, end_user=end_user, data=data)
+        key = "enduser.updated"
+    module = service.get_module(ctx, end_user.module_id)
+    text = t(
+        project.locale,
+        key,
+        number=end_user.number,
+        name=end_user.name,
+        code=project.code,
+        module=module.name,
+        department=end_user.department,
+    )
+    return text, []
+
+
+def remove_end_user(call: CommandCall) -> str:
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        end_user = end_user_service.get_end_user(ctx, project, call.args["number"])
+        end_user_service.remove_end_user(ctx=ctx, project=project, end_user=end_user)
+        return t(
+            project.locale,
+            "enduser.removed",
+            number=end_user.number,
+            name=end_user.name,
+            code=project.code,
+        )
+
+
+def export_end_users(call: CommandCall) -> str:
+    return call.export("enduser", "end-users", end_user_service.export_csv)
+
+
+def open_end_user_import(call: CommandCall) -> None:
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        end_user_service.scope(ctx, project)
+        view = end_user_views.import_modal(project.locale, project)
+    call.open(view)
+
+
+def check_end_user_import(call: FormCall, ctx: Ctx, project: Project) -> None:
+    end_user_service.scope(ctx, project)
+
+
+def run_end_user_import(call: FormCall, ctx: Ctx, project: Project, text: str) -> dict[str, Any]:
+    report = end_user_service.import_csv(
+        ctx=ctx, project=project, text=text, resolve_user=UserResolver(call.client)
+    )
+    return end_user_views.import_report(project.locale, project, report)
+
+
+def new_end_user_session(call: CommandCall) -> None:
+    """A session for end users: a key user picks among the modules of their own end users."""
+    with call.unit() as ctx:
+        project = call.project(ctx)
+        modules, _key_users = end_user_service.form_choices(ctx, project)
+        mine = end_user_service.session_modules(ctx, project)
+        modules = [m for m in modules if m.id in mine]
+        if not modules:
+            raise NotFound(Msg("enduser.errors.none_yet", code=project.code))
+        view = session_views.session_modal(
+            project.locale, project, modules, call.user_id, for_end_users=True
+        )
+    call.open(view)
+
+
+def create_end_user_sessions(call: FormCall, ctx: Ctx) -> tuple[str, list[str]]:
+    call.data = replace(call.data, audience_kind=end_user_service.AUDIENCE)
+    return create_sessions(call, ctx)
 
 
 # ------------------------------------------------------------------------- the listeners
@@ -664,6 +827,28 @@ QUIZ_ANSWER_FORM = Form(
 IMPORT_FORM = listeners.csv_import_form(
     TrainingId.IMPORT_MODAL, run_import, project_key="p", check=check_import
 )
+END_USER_FORM = told(
+    TrainingId.END_USER_MODAL,
+    save_end_user,
+    end_user_views.end_user_modal,
+    END_USERS,
+    end_user_input,
+)
+END_USER_EDIT_FORM = replace(END_USER_FORM, callback_id=TrainingId.END_USER_EDIT_MODAL)
+END_USER_SESSION_FORM = told(
+    TrainingId.END_USER_SESSION_MODAL,
+    create_end_user_sessions,
+    session_views.session_modal,
+    END_USERS,
+    session_input,
+)
+END_USER_IMPORT_FORM = listeners.csv_import_form(
+    TrainingId.END_USER_IMPORT_MODAL,
+    run_end_user_import,
+    who=END_USERS,
+    check=check_end_user_import,
+    build=end_user_views.import_modal,
+)
 FORMS = (
     MODULE_FORM,
     SESSION_FORM,
@@ -674,6 +859,10 @@ FORMS = (
     RESCHEDULE_FORM,
     ROLL_CALL_FORM,
     IMPORT_FORM,
+    END_USER_FORM,
+    END_USER_EDIT_FORM,
+    END_USER_SESSION_FORM,
+    END_USER_IMPORT_FORM,
 )
 
 COMMAND = Command(
@@ -691,7 +880,7 @@ COMMAND = Command(
         Subcommand("quiz", new_quiz, args=(CODE,), who=TRAINER),
         Subcommand("quiz results", show_quiz_results, args=(CODE, QUIZ_NUMBER), who=TRAINER),
         Subcommand("practical", new_practical, args=(CODE,), who=TRAINER),
-        Subcommand("readiness", show_readiness, args=(CODE,), who=TRAINER),
+        Subcommand("readiness", show_readiness, args=(CODE,), who=END_USERS),
         Subcommand("heatmap", send_heatmap, args=(CODE,), who=TRAINER),
         Subcommand(
             "export", export, args=(choice("what", *EXPORTS, optional=False), CODE), who=TRAINER
@@ -703,6 +892,13 @@ COMMAND = Command(
             args=(choice("kind", "questions", "practical", optional=False), CODE),
             who=TRAINER,
         ),
+        Subcommand("endusers", list_end_users, args=(CODE,), who=END_USERS),
+        Subcommand("endusers add", open_end_user_form, args=(CODE,), who=END_USERS),
+        Subcommand("endusers import", open_end_user_import, args=(CODE,), who=END_USERS),
+        Subcommand("endusers export", export_end_users, args=(CODE,), who=END_USERS),
+        Subcommand("endusers session", new_end_user_session, args=(CODE,), who=END_USERS),
+        Subcommand("enduser edit", open_end_user_form, args=(CODE, NUMBER), who=END_USERS),
+        Subcommand("enduser remove", remove_end_user, args=(CODE, NUMBER), who=END_USERS),
     ),
 )
 
@@ -715,6 +911,7 @@ CLICKS: tuple[tuple[Callable[[Click], None], tuple[str, ...]], ...] = (
     (open_quiz, (TrainingId.TAKE_QUIZ,)),
     (turn_readiness_page, (TrainingId.READINESS_PAGE,)),
     (roll_call_from_roster, (TrainingId.ROLL_CALL,)),
+    (turn_end_users_page, (TrainingId.END_USERS_PAGE,)),
 )
 
 

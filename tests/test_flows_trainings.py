@@ -372,16 +372,21 @@ def test_practical_readiness_pages_csv_and_heatmap(
     assert "Key users 1–10 of 14" in first_page and "practical 85% (passed)" in first_page
     click_in_response(slack, PM, TrainingId.READINESS_PAGE)
     assert "Key users 11–14 of 14" in texts(emulator.responses[-1:])
-    click_in_response(slack, ANNA, TrainingId.READINESS_PAGE)  # a key user: refused
-    assert "Only the project managers and project team" in texts(emulator.responses[-1:])
+    click_in_response(slack, OUTSIDER, TrainingId.READINESS_PAGE)  # not a key user: refused
+    assert "Only the PMs, the team and the key users" in texts(emulator.responses[-1:])
+    # A key user sees their own end users' readiness only, never the key users' matrix.
+    training(slack, "readiness")
+    click_in_response(slack, ANNA, TrainingId.READINESS_PAGE)
+    shown = texts(emulator.responses[-1:])
+    assert "End users of ERP" in shown and "Key users" not in shown and "85%" not in shown
     training(slack, "export readiness")
     [csv_file] = [f for f in emulator.files if f["name"].endswith(".csv")]
     assert csv_file["content"].decode().count("\n") == 1 + 14 * 4
     training(slack, "heatmap")
     [png] = [f for f in emulator.files if f["name"].endswith(".png")]
     assert png["content"].startswith(b"\x89PNG")
-    training(slack, "readiness", user=ANNA)
-    assert "Only the project managers and project team" in texts(emulator.responses[-1:])
+    training(slack, "readiness", user=ANNA)  # her end users' readiness, not the matrix
+    assert "Key users" not in texts(emulator.responses[-1:])
     assert emulator.violations == []
 
 

@@ -27,6 +27,7 @@ from sqlmodel import col, select
 
 from bot.services import (
     decisions,
+    end_user_readiness,
     engagement,
     phases,
     poll_results,
@@ -736,9 +737,10 @@ def for_channel(ctx: Ctx, digest: Digest) -> Digest:
     digest = replace(digest, sections=sections)
     coming = digest.sections.get("coming_week")
     sight = training_sessions.sight_of(ctx, digest.project, None)
-    if coming is None or sight == training_sessions.Sight.EVERY:
-        return digest
     sections = dict(digest.sections)
+    sections.pop("end_user_readiness", None)  # the PMs' copy only
+    if coming is None or sight == training_sessions.Sight.EVERY:
+        return replace(digest, sections=sections)
     events = [event for event in coming.events if event.kind != training_sessions.KIND]
     if events:
         sections["coming_week"] = replace(coming, events=events)
@@ -752,6 +754,33 @@ def readiness(ctx: Ctx, project: Project) -> list[dict[str, Any]] | None:
     a module that has trainees."""
     modules = training_readiness.readiness_by_module(ctx, project)
     return modules if any(module["trainees"] for module in modules) else None
+
+
+END_USER_LINES = 15  # module × department lines of end-user readiness in the digest
+
+
+@dataclass
+class EndUserReadiness:
+    """End users ready per module and department (the first ``END_USER_LINES``), and in all."""
+
+    cells: list[end_user_readiness.Cell]
+    more: int
+    total: int  # end users
+    ready: int
+
+
+def end_users_ready(ctx: Ctx, project: Project) -> EndUserReadiness | None:
+    """The end users' readiness per module and department (one statement), None without any
+    end user. The PMs' copy only: ``for_channel`` leaves it out."""
+    cells = end_user_readiness.readiness(ctx, project)
+    if not cells:
+        return None
+    return EndUserReadiness(
+        cells=cells[:END_USER_LINES],
+        more=max(0, len(cells) - END_USER_LINES),
+        total=sum(cell.end_users for cell in cells),
+        ready=sum(cell.ready for cell in cells),
+    )
 
 
 def readiness_percent(modules: list[dict[str, Any]] | None) -> int | None:
@@ -793,6 +822,7 @@ def build_digest(
         "decisions": decisions.week_decisions(ctx, project, period.start, period.end),
         "coming_week": coming_week(ctx, project, recent),
         "readiness": readiness(ctx, project),
+        "end_user_readiness": end_users_ready(ctx, project),
         "polls": latest_poll(ctx, project, recent),
         "at_risk": people_at_risk if people_at_risk.total else None,
         "project_risks": project_risks(ctx, project),

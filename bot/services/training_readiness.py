@@ -233,11 +233,17 @@ def readiness_for(ctx: Ctx, project: Project) -> Readiness:
     return compute(ctx, project)
 
 
+def attendance_sql(module: Any, hours: Any) -> Any:
+    """``attendance_met`` as a SQL condition over a module row and the attended hours (end-user
+    readiness is this condition alone)."""
+    return hours + 1e-9 >= READY_ATTENDANCE_SHARE * col(module.planned_hours)
+
+
 def _ready_sql(module: Any, hours: Any, quiz_passed: Any, practical_passed: Any) -> Any:
     """``cell_ready`` as a SQL condition over a module row, the attended hours and whether the
     latest quiz and the latest practical were passed (conditions)."""
     return and_(
-        hours + 1e-9 >= READY_ATTENDANCE_SHARE * col(module.planned_hours),
+        attendance_sql(module, hours),
         quiz_passed,
         or_(practical_passed, col(module.has_practical).is_(False)),
     )

@@ -14,13 +14,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, func
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 
 from bot.calendar import ics
 from bot.calendar import service as calendar
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
+from bot.services import end_users
 from bot.services import issues as issue_service
 from bot.services import polls as poll_service
 from bot.services import projects as project_service
@@ -30,6 +31,7 @@ from bot.services.trainings import form_module, require_trainer
 from storage.models import (
     ATTENDED,
     CalendarEvent,
+    EndUser,
     EventStatus,
     Invitation,
     Project,
@@ -113,7 +115,14 @@ def create_sessions(
 ) -> tuple[list[SessionView], list[str]]:
     """One session, or a weekly series from one form; everyone in the audience is invited to
     each. Any invalid field (or a clash of the trainer in any occurrence) stores nothing."""
-    require_trainer(ctx, project)
+    for_end_users = data.audience_kind == end_users.AUDIENCE
+    if for_end_users:
+        # A key user runs sessions for their own end users, as the trainer; a PM's form names
+        # no trainer either: they give it.
+        if end_users.scope(ctx, project) is not None or not data.trainer_id:
+            data = replace(data, trainer_id=ctx.actor_id)
+    else:
+        require_trainer(ctx, project)
     errors: dict[str, Msg] = {}
     module = form_module(ctx, data.module_id, project, errors)
     minutes = _minutes(data.duration_hours)
@@ -129,10 +138,19 @@ def create_sessions(
         capacity = whole_number(data.capacity)
         if capacity is None:
             errors["capacity"] = Msg("calendar.errors.capacity", limit=calendar.MAX_CAPACITY)
-    audience_values, audience_errors = poll_service.clean_audience(
-        data.audience_kind, data.audience_roles, data.audience_quadrants, data.audience_people
-    )
-    errors.update(audience_errors)
+    slack_people: list[str] = []
+    named: list[EndUser] = []
+    if for_end_users:
+        audience_values: list[str] = []
+        if module is not None:
+            slack_people, named = end_users.session_audience(ctx, project, module)
+            if not slack_people and not named:
+                errors["module"] = Msg("enduser.errors.no_end_users", module=module.name)
+    else:
+        audience_values, audience_errors = poll_service.clean_audience(
+            data.audience_kind, data.audience_roles, data.audience_quadrants, data.audience_people
+        )
+        errors.update(audience_errors)
     base_title = (data.title or "").strip() or (module.name if module else "")
 
     def occurrence(index: int) -> calendar.EventInput:
@@ -167,7 +185,9 @@ def create_sessions(
     created: list[tuple[TrainingSession, CalendarEvent]] = []
     for index in range(count):
         try:
-            event = calendar.create_event(ctx=ctx, project=project, data=occurrence(index))
+            event = calendar.create_event(
+                ctx=ctx, project=project, data=occurrence(index), own_event=for_end_users
+            )
         except ValidationError as error:
             raise _form_fields(error) from None
         session = TrainingSession(
@@ -183,8 +203,10 @@ def create_sessions(
         ctx.session.add(session)
         created.append((session, event))
     ctx.session.flush()
-    people = audience_of(ctx, project, created[0][0])
-    if not people:
+    people = slack_people if for_end_users else audience_of(ctx, project, created[0][0])
+    for _session, event in created:
+        end_users.put_on_roster(ctx, event, named)
+    if not people and not named:
         raise ValidationError({"audience_kind": Msg("poll.errors.audience_empty")})
     keys: list[str] = []
     series = len(created) > 1
@@ -208,7 +230,7 @@ def create_sessions(
     )
     numbers = calendar.numbers(ctx, [e for _s, e in created])
     views = [
-        SessionView(s, e, module, pending=len(people), number=numbers[e.id or 0])
+        SessionView(s, e, module, pending=len(people) + len(named), number=numbers[e.id or 0])
         for s, e in created
     ]
     return views, keys
@@ -305,9 +327,10 @@ def sight_of(ctx: Ctx, project: Project, reader: str | None) -> Sight:
 
     - The project's PMs and team, and workspace admins, see every session: they plan, run and
       follow them up.
-    - Its key users see the sessions they are invited to, not the others: a session may be for
-      another department, and its title and roster are not theirs to read. So does anyone else
-      invited to one of its sessions (a guest named in the audience).
+    - Its key users see the sessions they are invited to, and those they give (for their end
+      users), not the others: a session may be for another department, and its title and roster
+      are not theirs to read. So does anyone else invited to one of its sessions (a guest named
+      in the audience, an end user in Slack).
     - Anyone else sees none: the list refuses them as outside the project.
     - A channel sees none: whoever the channel admits may read it, so the digest's copy for the
       project channel lists no session, while the PMs' own copy lists every one.
@@ -379,14 +402,17 @@ def _between(
         TrainingSession.team_id == ctx.team_id, TrainingSession.project_id == project_id
     )
     if invitee is not None:
-        query = query.join(
-            Invitation,
-            and_(
+        # Sessions they are invited to, and those they give (a key user's, for their end users).
+        invited = (
+            select(Invitation.id)
+            .where(
                 col(Invitation.event_id) == col(CalendarEvent.id),
                 col(Invitation.user_id) == invitee,
                 col(Invitation.response) != Rsvp.REMOVED,
-            ),
+            )
+            .exists()
         )
+        query = query.where(or_(invited, col(CalendarEvent.organizer_id) == invitee))
     if start is not None:
         query = query.where(CalendarEvent.ends_at > start)
     if end is not None:

@@ -31,6 +31,7 @@ from bot.views.trainings import _hours, datetime_field, module_choices
 from storage.models import (
     Attendance,
     CalendarEvent,
+    EndUser,
     Invitation,
     Project,
     Rsvp,
@@ -49,10 +50,39 @@ _ROLL_CALL_MODAL = ui.Modal(
 )
 
 
+_END_USER_SESSION_MODAL = ui.Modal(
+    TrainingId.END_USER_SESSION_MODAL, "enduser.modal.session_title", "common.create"
+)
+
+
 def session_modal(
-    locale: str, project: Project, modules: Sequence[TrainingModule], trainer: str | None
+    locale: str,
+    project: Project,
+    modules: Sequence[TrainingModule],
+    trainer: str | None,
+    *,
+    for_end_users: bool = False,
 ) -> dict[str, Any]:
+    """A session or a weekly series; ``for_end_users``: for the end users of the module picked
+    (its key user runs it: no trainer, no audience to choose)."""
     field = ui.Fields(locale, "training")
+    if for_end_users:
+        blocks = [
+            ui.context(t(locale, "enduser.session_intro", code=project.code)),
+            field.select("module", module_choices(modules)),
+            field.text("title", optional=True, max_length=140, hint=field.hint("title")),
+            datetime_field(field, "starts_at"),
+            field.text("duration", initial="2", max_length=5),
+            field.text("sessions", initial="1", max_length=2, hint=field.hint("sessions")),
+            field.text("location", optional=True, max_length=LOCATION_LIMIT),
+            field.text("video_url", optional=True, max_length=VIDEO_URL_LIMIT),
+            field.checkboxes(
+                "reminders",
+                [(str(m), plain(locale, f"training.reminder.m{m}")) for m in REMINDER_CHOICES],
+                ["1440", "60"],
+            ),
+        ]
+        return _END_USER_SESSION_MODAL(locale, blocks, {"p": project.id})
     quadrants = ui.labelled(locale, "quadrants", [q.value for q in Quadrant])
     reminders = [(str(m), plain(locale, f"training.reminder.m{m}")) for m in REMINDER_CHOICES]
     blocks = [
@@ -150,6 +180,7 @@ def session_roster(
     *,
     can_roll_call: bool,
     feedback: tuple[str, int] | None = None,
+    named: Sequence[tuple[EndUser, str | None]] = (),
 ) -> dict[str, Any]:
     """The core's roster by answer, plus attendance and the feedback poll of a training
     (``feedback``: its project's code and the poll's number there)."""
@@ -169,10 +200,24 @@ def session_roster(
             for r in marked[:40]
         ]
         blocks.append(ui.section(t(locale, "training.attendance_title") + "\n" + "\n".join(lines)))
+    if named:
+        lines = [
+            t(
+                locale,
+                "enduser.roster_line",
+                name=end_user.name,
+                number=end_user.number,
+                status=plain(locale, f"training.attendance.{mark}")
+                if mark
+                else plain(locale, "enduser.not_marked"),
+            )
+            for end_user, mark in named[:40]
+        ]
+        blocks.append(ui.section(t(locale, "enduser.roster_title") + "\n" + "\n".join(lines)))
     if feedback:
         code, number = feedback
         blocks.append(ui.context(t(locale, "training.feedback_link", code=code, id=number)))
-    if can_roll_call and rows:
+    if can_roll_call and (rows or named):
         roll_call = plain(locale, "training.roll_call")
         blocks.append(
             ui.primary_action(
@@ -192,10 +237,19 @@ ROLL_CALL_LIMIT = 95
 ROLL_CALL_GROUP = "group:"  # block id prefix of a status's people picker in a long roll call
 
 
-def roll_call_modal(locale: str, event: CalendarEvent, rows: list[RosterRow]) -> dict[str, Any]:
+NAMED_KEY = "#"  # a roll call's key of an end user without Slack: "#<their number>"
+
+
+def roll_call_modal(
+    locale: str,
+    event: CalendarEvent,
+    rows: list[RosterRow],
+    named: Sequence[tuple[EndUser, str | None]] = (),
+) -> dict[str, Any]:
     """Present, late, excused or absent per person on the roster (not those who declined): a
     select per person up to ``ROLL_CALL_LIMIT`` people, beyond that one people picker per status
-    (a modal holds 100 blocks)."""
+    (a modal holds 100 blocks). ``named``: end users without Slack on the roster, with their
+    mark, a select each (the trainer marks them by name)."""
     statuses = ui.labelled(locale, "training.attendance", [s.value for s in Attendance])
     people = [r for r in rows if r.response not in (Rsvp.DECLINED,)]
     blocks: list[Block] = [ui.context(calendar_views.when(locale, event))]
@@ -221,6 +275,16 @@ def roll_call_modal(locale: str, event: CalendarEvent, rows: list[RosterRow]) ->
                 row.name or row.user_id,
                 statuses,
                 initial=initial(row),
+                optional=True,
+            )
+        )
+    for end_user, mark in named[: ROLL_CALL_LIMIT - len(blocks)]:
+        blocks.append(
+            ui.select_input(
+                f"att:{NAMED_KEY}{end_user.number}",
+                plain(locale, "enduser.roll_call_name", name=end_user.name, number=end_user.number),
+                statuses,
+                initial=mark,
                 optional=True,
             )
         )

@@ -32,6 +32,7 @@ from bot.services.trainings import (
     ImportReport,
 )
 from bot.views import common as ui
+from bot.views import end_users as end_user_views
 from storage.models import (
     Project,
     QuizKind,
@@ -461,53 +462,72 @@ def _cell(locale: str, module: TrainingModule, cell: ReadinessCell) -> dict[str,
     }
 
 
-def readiness_page(locale: str, project: Project, matrix: Readiness, page: int) -> dict[str, Any]:
+def readiness_page(
+    locale: str,
+    project: Project,
+    matrix: Readiness | None,
+    page: int,
+    end_users: Sequence[Any] | None = None,
+) -> dict[str, Any]:
+    """A page of the key users' matrix (``matrix``; None for a key user, who sees only their end
+    users) and, with ``end_users``, the same page of the end users' readiness per module and
+    department: the pages run as far as the longer of the two."""
     title = plain(locale, "training.readiness_title", code=project.code)
-    blocks: list[Block] = [ui.header(title), ui.context(t(locale, "training.readiness_intro"))]
-    if not matrix.rows or not matrix.modules:
-        blocks.append(ui.section(t(locale, "training.readiness_empty", code=project.code)))
-        return ui.message(title, blocks)
-    summary = [
-        t(
-            locale,
-            "training.readiness_module",
-            module=m.module.name,
-            ready=m.ready,
-            trainees=m.trainees,
-        )
-        for m in matrix.by_module()
-    ]
-    blocks.append(ui.section("\n".join(summary)))
-    pages = max(1, -(-len(matrix.rows) // READINESS_PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    first = (page - 1) * READINESS_PAGE_SIZE
-    shown = matrix.rows[first : first + READINESS_PAGE_SIZE]
-    for row in shown:
-        lines = [
-            t(
-                locale,
-                "training.readiness_row",
-                name=row.name,
-                ready=row.ready_count,
-                applicable=row.applicable_count,
-            )
-        ]
-        for module, cell in zip(matrix.modules, row.cells, strict=True):
-            if not cell.applicable:
-                continue
-            lines.append(t(locale, "training.readiness_cell", **_cell(locale, module, cell)))
-        blocks.append(ui.section("\n".join(lines)))
-    blocks.append(
-        ui.context(
-            t(
-                locale,
-                "training.readiness_page",
-                first=first + 1,
-                last=first + len(shown),
-                total=len(matrix.rows),
-            )
-        )
+    blocks: list[Block] = [ui.header(title)]
+    rows = matrix.rows if matrix is not None and matrix.modules else []
+    pages = max(
+        1,
+        -(-len(rows) // READINESS_PAGE_SIZE),
+        end_user_views.readiness_pages(end_users or []),
     )
+    page = min(max(page, 1), pages)
+    if matrix is not None:
+        blocks.append(ui.context(t(locale, "training.readiness_intro")))
+    if matrix is not None and not rows:
+        blocks.append(ui.section(t(locale, "training.readiness_empty", code=project.code)))
+    elif matrix is not None:
+        summary = [
+            t(
+                locale,
+                "training.readiness_module",
+                module=m.module.name,
+                ready=m.ready,
+                trainees=m.trainees,
+            )
+            for m in matrix.by_module()
+        ]
+        blocks.append(ui.section("\n".join(summary)))
+        first = (page - 1) * READINESS_PAGE_SIZE
+        shown = rows[first : first + READINESS_PAGE_SIZE]
+        for row in shown:
+            lines = [
+                t(
+                    locale,
+                    "training.readiness_row",
+                    name=row.name,
+                    ready=row.ready_count,
+                    applicable=row.applicable_count,
+                )
+            ]
+            for module, cell in zip(matrix.modules, row.cells, strict=True):
+                if not cell.applicable:
+                    continue
+                lines.append(t(locale, "training.readiness_cell", **_cell(locale, module, cell)))
+            blocks.append(ui.section("\n".join(lines)))
+        if shown:
+            blocks.append(
+                ui.context(
+                    t(
+                        locale,
+                        "training.readiness_page",
+                        first=first + 1,
+                        last=first + len(shown),
+                        total=len(rows),
+                    )
+                )
+            )
+    if end_users is not None:
+        blocks += end_user_views.readiness_blocks(locale, project, end_users, page)
     buttons = []
     if page > 1:
         buttons.append(
@@ -525,12 +545,14 @@ def readiness_page(locale: str, project: Project, matrix: Readiness, page: int) 
                 f"{project.id}:{page + 1}",
             )
         )
-    buttons.append(
-        ui.button(
-            plain(locale, "training.export_csv"), TrainingId.EXPORT_READINESS, str(project.id)
+    if matrix is not None and rows:
+        buttons.append(
+            ui.button(
+                plain(locale, "training.export_csv"), TrainingId.EXPORT_READINESS, str(project.id)
+            )
         )
-    )
-    blocks.append(ui.actions(*buttons, block_id="readiness_actions"))
+    if buttons:
+        blocks.append(ui.actions(*buttons, block_id="readiness_actions"))
     return ui.message(title, blocks)
 
 

@@ -34,6 +34,7 @@ from storage.models.core import (
 )
 from storage.models.decisions import Decision, DecisionSettings
 from storage.models.digest import DigestRun, DigestSettings, DigestTarget
+from storage.models.endusers import EndUser, EndUserAttendance
 from storage.models.issues import Issue, IssueHistory, IssueSettings, IssueStatus
 from storage.models.meetings import (
     Meeting,
@@ -95,6 +96,8 @@ __all__ = [
     "Decision",
     "DecisionSettings",
     "DigestRun",
+    "EndUser",
+    "EndUserAttendance",
     "DigestSettings",
     "DigestTarget",
     "Interaction",
