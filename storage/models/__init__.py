@@ -64,6 +64,13 @@ from storage.models.risks import (
     RiskSettings,
     RiskStatus,
 )
+from storage.models.signoffs import (
+    SignOff,
+    SignOffIssue,
+    SignOffSettings,
+    SignOffStatus,
+    SignOffVersion,
+)
 from storage.models.trainings import (
     PracticalAssessment,
     QuizAttempt,
@@ -76,6 +83,11 @@ from storage.models.trainings import (
 )
 
 __all__ = [
+    "SignOff",
+    "SignOffIssue",
+    "SignOffSettings",
+    "SignOffStatus",
+    "SignOffVersion",
     "Approval",
     "ApprovalAnswer",
     "ApprovalDecider",
