@@ -15,6 +15,7 @@ from bot.settings import SettingsError
 from handlers import approvals as approval_listeners
 from handlers import calendar as calendar_listeners
 from handlers import changes as change_listeners
+from handlers import signoffs as signoff_listeners
 from handlers import commplan, engagement, errors, events, home, keyusers, projects
 from handlers import decisions as decision_listeners
 from handlers import digest as digest_listeners
@@ -57,6 +58,7 @@ LISTENER_MODULES: tuple[Any, ...] = (
     meeting_listeners,
     risk_listeners,
     change_listeners,
+    signoff_listeners,
     approval_listeners,
     decision_listeners,
     digest_listeners,

@@ -1,5 +1,5 @@
-"""The shared approvals' buttons and answer form: a decider's Approve / Reject / Ask a question
-open the small form, which records the answer through ``bot.services.approvals``; Open (in a
+"""The shared approvals' buttons and answer form: a decider's Approve / Approve with remarks /
+Reject / Ask a question open the small form, which records the answer through ``bot.services.approvals``; Open (in a
 reminder) brings the asking DM back. What the subject does with an answer is its own domain's."""
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ def open_answer(click: Click) -> str | None:
         given = service.earlier_decision(ctx, approval, answer)
         if given is not None:
             return say(summary.project.locale, Msg("approvals.errors.decided", given=given))
+        refused = service.refusal(ctx, approval, answer)
+        if refused is not None:
+            return say(summary.project.locale, refused)
         view = views.answer_modal(summary.project.locale, approval, summary, answer)
     click.open(view)
     return None
@@ -62,7 +65,7 @@ def save_answer(call: FormCall, ctx: Ctx) -> Said:
     summary = _summary(ctx, approval)
     call.locale = summary.project.locale
     answer = str(call.metadata.get("answer") or "")
-    if answer not in service.ANSWERS:
+    if answer not in service.CHOICES:
         raise ValidationError({"comment": Msg("approvals.errors.stale")})
     done = service.answer(
         ctx=ctx,

@@ -339,6 +339,10 @@ def create_issue(*, ctx: Ctx, project: Project, data: IssueInput) -> Change:
     ctx.session.flush()
     history = _history(ctx, issue, "created", None, IssueStatus.NEW, title=issue.title)
     _touchpoint(ctx, project, issue, "issue.logged")
+    # Logged against a module whose test acceptance is being signed: linked to it.
+    from bot.services import signoffs
+
+    signoffs.link_issue(ctx, project, issue)
     return Change(issue, project, history, created=True)
 
 

@@ -1,5 +1,6 @@
 """The shared approvals' messages: the DM asking a decider (the subject's summary, the rule, the
-Approve / Reject / Ask a question buttons), the answer form, and the daily reminder."""
+buttons of the answers the subject offers: Approve, Approve with remarks, Reject, Ask a
+question), the answer form, and the daily reminder."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from storage.models import Approval
 
 ANSWER_BUTTONS = (
     ("approve", ApprovalId.APPROVE, "primary"),
+    ("remarks", ApprovalId.APPROVE_REMARKS, None),
     ("reject", ApprovalId.REJECT, "danger"),
     ("question", ApprovalId.QUESTION, None),
 )
@@ -25,11 +27,12 @@ ANSWER_MODAL = ui.Modal(ApprovalId.ANSWER_MODAL, "approvals.modal.title", "appro
 
 
 def rule_text(locale: str, approval: Approval) -> str:
-    return t(locale, f"approvals.rule.{approval.rule}")
+    return t(locale, f"approvals.rule.{approval.rule}", person=approval.named_id or "")
 
 
 def ask_dm(locale: str, approval: Approval, summary: Summary) -> dict[str, Any]:
-    """To each decider: what is asked of them, the rule, and their three buttons."""
+    """To each decider: what is asked of them, the rule, and a button per answer the subject
+    offers."""
     title = t(
         locale,
         "approvals.ask.title",
@@ -45,6 +48,7 @@ def ask_dm(locale: str, approval: Approval, summary: Summary) -> dict[str, Any]:
     buttons = [
         ui.button(plain(locale, f"approvals.verb.{answer}"), action, value, style=style)
         for answer, action, style in ANSWER_BUTTONS
+        if answer in summary.answers
     ]
     blocks.append(ui.actions(*buttons, block_id=f"approval_{approval.id}"))
     return ui.message(title, blocks)
@@ -62,7 +66,7 @@ def answer_modal(locale: str, approval: Approval, summary: Summary, answer: str)
             title=summary.title,
         )
     )
-    needed = answer in ("reject", "question")
+    needed = answer in ("reject", "question", "remarks")
     comment = form.text(
         "comment",
         label=f"comment_{answer}",

@@ -67,9 +67,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("signoff", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_signoff_team_id"), ["team_id"], unique=False)
-        batch_op.create_index(
-            "ix_signoff_project_status", ["project_id", "status"], unique=False
-        )
+        batch_op.create_index("ix_signoff_project_status", ["project_id", "status"], unique=False)
 
     op.create_table(
         "signoffversion",
@@ -105,7 +103,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("signoffissue", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_signoffissue_team_id"), ["team_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_signoffissue_signoff_id"), ["signoff_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_signoffissue_signoff_id"), ["signoff_id"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_signoffissue_issue_id"), ["issue_id"], unique=False)
 
 
