@@ -15,7 +15,6 @@ from bot.settings import SettingsError
 from handlers import approvals as approval_listeners
 from handlers import calendar as calendar_listeners
 from handlers import changes as change_listeners
-from handlers import signoffs as signoff_listeners
 from handlers import commplan, engagement, errors, events, home, keyusers, projects
 from handlers import decisions as decision_listeners
 from handlers import digest as digest_listeners
@@ -24,6 +23,7 @@ from handlers import keyuser_card as card_listeners
 from handlers import meetings as meeting_listeners
 from handlers import polls as poll_listeners
 from handlers import risks as risk_listeners
+from handlers import signoffs as signoff_listeners
 from handlers import trainings as training_listeners
 
 log = logging.getLogger(__name__)
