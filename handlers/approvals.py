@@ -1,6 +1,7 @@
 """The shared approvals' buttons and answer form: a decider's Approve / Approve with remarks /
 Reject / Ask a question open the small form, which records the answer through
-``bot.services.approvals``; Open (in a reminder) brings the asking DM back. What the subject does with an answer is its own domain's."""
+``bot.services.approvals``; Open (in a reminder) brings the asking DM back. What the subject
+does with an answer is its own domain's."""
 
 from __future__ import annotations
 
