@@ -26,7 +26,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, cast, func, or_
+from sqlalchemy import String, and_, cast, func, literal, or_, union_all
 from sqlmodel import col, select
 
 from bot.csvutil import write_csv
@@ -338,7 +338,7 @@ def create(*, ctx: Ctx, project: Project, data: SignOffInput, render: Render) ->
     ctx.session.add(signoff)
     ctx.session.flush()
     _add_version(ctx, signoff, text, link)
-    ctx.log("signoff.created", project_id=project.id, signoff=number, kind=signoff.kind)
+    ctx.log("signoff.created", project_id=project.id, signoff=number, what=signoff.kind)
     return _ask(ctx, signoff, project, render)
 
 
@@ -690,19 +690,25 @@ def export_csv(ctx: Ctx, project: Project) -> str:
 HOME_LIMIT = 20
 
 
-def waiting_columns(user_id: str, managed_ids: list[int]) -> Any:
-    """The sign-offs waiting for a signature of ``user_id`` or, in the projects they manage, of
-    anyone: (sign-off id, number, title, project id, the signer, asked at) of each open
-    sign-off's pending approval and each signer without a decision. A select of plain columns,
-    so that the Home tab reads it in the same statement as the change requests."""
+def waiting_select(
+    team_id: str, user_id: str, managed_ids: list[int], limit: int = HOME_LIMIT
+) -> Any:
+    """The signatures waiting, for a Home tab, as a select of the same plain columns as the change
+    requests' (``kind`` "signoff", id, number, title, project id, the signer, who created it,
+    since when, the signer's row): of each open sign-off's pending version, each signer without a
+    decision, where the signer is ``user_id`` or the project is one they manage; oldest first,
+    at most ``limit``."""
     return (
         select(
+            literal(KIND).label("kind"),
             col(SignOff.id).label("id"),
             col(SignOff.number).label("number"),
             col(SignOff.title).label("title"),
             col(SignOff.project_id).label("project_id"),
             col(ApprovalDecider.user_id).label("person"),
+            col(SignOff.created_by).label("by"),
             col(Approval.asked_at).label("since"),
+            col(ApprovalDecider.id).label("row"),
         )
         .join(
             Approval,
@@ -718,10 +724,47 @@ def waiting_columns(user_id: str, managed_ids: list[int]) -> Any:
             and_(col(ApprovalDecider.approval_id) == col(Approval.id), approvals.no_decision()),
         )
         .where(
+            SignOff.team_id == team_id,
             SignOff.status == SignOffStatus.OPEN,
             or_(
                 col(ApprovalDecider.user_id) == user_id,
                 col(SignOff.project_id).in_(managed_ids or [0]),
             ),
         )
+        .order_by(col(Approval.asked_at), col(SignOff.id), col(ApprovalDecider.id))
+        .limit(limit)
     )
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A sign-off waiting for one signer, for a Home tab."""
+
+    id: int
+    number: int
+    title: str
+    project: Project
+    person: str
+
+
+def home_rows(
+    ctx: Ctx, user_id: str, managed_ids: list[int], projects: dict[int, Project]
+) -> tuple[list[Any], list[Waiting]]:
+    """What waits for decisions and signatures, for a Home tab, in one statement: the change
+    requests' rows (``changes.waiting_select``) and the sign-offs', each list in its order."""
+    from bot.services import changes
+
+    parts = [
+        changes.waiting_select(ctx.team_id, user_id, managed_ids).subquery(),
+        waiting_select(ctx.team_id, user_id, managed_ids).subquery(),
+    ]
+    rows = ctx.session.exec(
+        union_all(*(select(*part.c) for part in parts)).order_by("kind", "since", "id", "row")
+    ).all()
+    change_rows = [row for row in rows if row.kind == changes.KIND]
+    signed = [
+        Waiting(row.id, row.number, row.title, projects[row.project_id], row.person)
+        for row in rows
+        if row.kind == KIND and row.project_id in projects
+    ]
+    return change_rows, signed

@@ -4,7 +4,6 @@ and trail, the channel post and its thread replies, the signers' DM, lists and t
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from markupsafe import Markup
@@ -25,6 +24,7 @@ from bot.services.signoffs import (
     Detail,
     Page,
     TrailEntry,
+    Waiting,
     local_time,
     ref,
 )
@@ -376,37 +376,34 @@ def list_message(locale: str, found: Page, command: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- Home tab
 
 
-def home_part(
-    locale: str,
-    user_id: str,
-    rows: list[tuple[int, int, str, Project, str, Any]],
-    today: date | None = None,
-) -> list[Block]:
+def home_part(locale: str, user_id: str, rows: list[Waiting]) -> list[Block]:
     """What waits for the person's signature, then (for a PM) whose signatures their projects'
     sign-offs wait for."""
-    mine = [
-        (number, title, project)
-        for _, number, title, project, person, _ in rows
-        if person == user_id
-    ]
-    others: dict[int, tuple[int, str, Project, list[str]]] = {}
-    for ident, number, title, project, person, _ in rows:
-        if person != user_id:
-            others.setdefault(ident, (number, title, project, []))[3].append(person)
+    mine = [row for row in rows if row.person == user_id]
+    others: dict[int, tuple[Waiting, list[str]]] = {}
+    for row in rows:
+        if row.person != user_id:
+            others.setdefault(row.id, (row, []))[1].append(row.person)
     lines = [
-        t(locale, "signoff.home.yours", ref=f"#{number}", code=project.code, title=title)
-        for number, title, project in mine[:HOME_SHOWN]
+        t(
+            locale,
+            "signoff.home.yours",
+            ref=f"#{row.number}",
+            code=row.project.code,
+            title=row.title,
+        )
+        for row in mine[:HOME_SHOWN]
     ]
     lines += [
         t(
             locale,
             "signoff.home.waiting",
-            ref=f"#{number}",
-            code=project.code,
-            title=title,
+            ref=f"#{row.number}",
+            code=row.project.code,
+            title=row.title,
             people=people,
         )
-        for number, title, project, people in list(others.values())[:HOME_SHOWN]
+        for row, people in list(others.values())[:HOME_SHOWN]
     ]
     if not lines:
         return []
