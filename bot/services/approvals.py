@@ -1,5 +1,5 @@
 """Approvals, shared by every domain that asks people to decide something (change requests now,
-sign-offs later): ask deciders about one version of a subject, record every answer (append-only),
+sign-offs): ask deciders about one version of a subject, record every answer (append-only),
 compute the outcome by the subject's rule, find who waits and whom to remind.
 
 A domain plugs in with ``register(Subject(...))``: its ``kind`` (``change``), how to tell whether
