@@ -1,4 +1,4 @@
-"""Approvals, shared by every domain that asks people to decide something (change requests now,
+"""Approvals, shared by every domain that asks people to decide something (change requests and
 sign-offs): ask deciders about one version of a subject, record every answer (append-only),
 compute the outcome by the subject's rule, find who waits and whom to remind.
 
