@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.errors import Msg, ValidationError
+from bot.errors import Msg, NotFound, ValidationError
 from bot.i18n import say
 from bot.ids import ApprovalId
 from bot.runtime import Runtime
@@ -35,6 +35,8 @@ def open_answer(click: Click) -> str | None:
         approval = service.get_approval(ctx, click.value)
         summary = _summary(ctx, approval)
         click.locale = summary.project.locale
+        if not service.offered(approval, answer):
+            raise NotFound(Msg("approvals.errors.not_asked"))
         service.require_open(ctx, approval)
         given = service.earlier_decision(ctx, approval, answer)
         if given is not None:

@@ -481,6 +481,16 @@ def test_forged_ids_and_metadata_change_nothing(erp: SlackDriver, database: Data
         forged = {**view, "private_metadata": json.dumps(metadata)}
         response = erp.submit_view(SAM, {"comment": "x"}, view=forged)
         assert response.json["response_action"] == "errors"
+    # Sam forges the question a change request offers, which a sign-off does not.
+    forged = {
+        **view,
+        "private_metadata": json.dumps(
+            {"approval_id": approval.id, "answer": "question", "version": 1}
+        ),
+    }
+    assert erp.submit_view(SAM, {"comment": "?"}, view=forged).json["response_action"] == "errors"
+    erp.block_action(SAM, ApprovalId.QUESTION, str(approval.id), channel_id=PROJECT_CHANNEL)
+    assert erp.emulator.top_view(SAM)["private_metadata"] == view["private_metadata"]
     assert rows(database, ApprovalAnswer) == []
     # A key user forges New version and Open; an outsider the list page.
     for value in (f"{signoff.id}:{signoff.version}", "abc", f"{signoff.id}:9"):
@@ -638,3 +648,25 @@ def test_a_chinese_project_speaks_chinese(
     assert "签核 #1（ERP）· 上线签核" in said and "已签核" in said
     assert "附意见批准：培训材料待更新" in said
     assert clock.now() - timedelta(days=1) < rows(database, ApprovalAnswer)[0].at
+
+
+def test_change_requests_offer_no_approval_with_remarks(
+    erp: SlackDriver, database: Database
+) -> None:
+    """The mechanism's new answer is the sign-offs': a change request's DM keeps its three
+    buttons, and a forged Approve with remarks on it is refused."""
+    erp.slash_command(PM, "/change", "new", channel_id=PROJECT_CHANNEL)
+    erp.submit_view(PM, {"title": "Dunning level 4", "reason": "Legal requirement"})
+    [approval] = rows(database, Approval)
+    dm = asked_dm(erp, SAM)
+    assert set(buttons(dm)) == {ApprovalId.APPROVE, ApprovalId.REJECT, ApprovalId.QUESTION}
+    erp.block_action(SAM, ApprovalId.APPROVE_REMARKS, str(approval.id), channel_id=dm["channel"])
+    assert erp.emulator.top_view(SAM) is None
+    press_answer(erp, SAM, ApprovalId.APPROVE, dm)
+    view = erp.emulator.top_view(SAM)
+    metadata = {"approval_id": approval.id, "answer": "remarks", "version": approval.version}
+    forged = {**view, "private_metadata": json.dumps(metadata)}
+    assert erp.submit_view(SAM, {"comment": "x"}, view=forged).json["response_action"] == "errors"
+    assert rows(database, ApprovalAnswer) == []
+    erp.submit_view(SAM, {"comment": "Fine"})
+    assert [(a.answer, a.remarks) for a in rows(database, ApprovalAnswer)] == [("approve", False)]

@@ -116,8 +116,9 @@ def summaries(ctx: Ctx, asked: list[Approval]) -> dict[int, approvals.Summary]:
     versions = service.versions_of(ctx, ids)
     blocking = service.blocking(ctx, ids)
     result = {}
+    by_id = {approval.id or 0: approval for approval in asked}
     for ident, (signoff, project) in found.items():
-        approval = next(a for a in asked if a.id == ident)
+        approval = by_id[ident]
         version = versions.get((signoff.id or 0, approval.version))
         result[ident] = approvals.Summary(
             project=project,
@@ -153,5 +154,6 @@ SUBJECT = approvals.register(
         summaries=summaries,
         answered=answered,
         blocked=service.blocked,
+        answers=service.ANSWERS,
     )
 )

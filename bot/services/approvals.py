@@ -138,6 +138,8 @@ class Subject:
     answered: Callable[[Ctx, Answered], list[str]]
     # Why the subject refuses an approval for now (a ``Msg``), None when it does not.
     blocked: Callable[[Ctx, Approval], Msg | None] | None = None
+    # The answers its deciders may give (``CHOICES``); its summaries' ``answers`` show them.
+    answers: tuple[str, ...] = ANSWERS
 
 
 SUBJECTS: dict[str, Subject] = {}
@@ -354,6 +356,12 @@ def require_open(ctx: Ctx, approval: Approval, version: int | None = None) -> No
         raise ValidationError({"comment": Msg("approvals.errors.stale")})
 
 
+def offered(approval: Approval, answer: str) -> bool:
+    """Whether the approval's subject offers ``answer`` (a forged button or form may name
+    another)."""
+    return answer in subject_of(approval).answers
+
+
 def refusal(ctx: Ctx, approval: Approval, answer: str) -> Msg | None:
     """Why the subject refuses ``answer`` now (an approval while it is blocked), else None."""
     check = subject_of(approval).blocked
@@ -393,8 +401,8 @@ def answer(
     remarks (kept as ``approve``, its comment required)."""
     if not is_decider(ctx, approval, ctx.actor_id):
         raise PermissionDenied(Msg("approvals.errors.not_asked"))
-    if answer not in CHOICES:
-        raise ValidationError({"comment": Msg("errors.choice", choices=", ".join(ANSWERS))})
+    if answer not in CHOICES or not offered(approval, answer):
+        raise ValidationError({"comment": Msg("approvals.errors.stale")})
     require_open(ctx, approval, version)
     comment = (comment or "").strip()
     if len(comment) > COMMENT_LIMIT:
