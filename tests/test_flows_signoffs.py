@@ -381,6 +381,17 @@ def test_a_p2_issue_blocks_the_modules_test_acceptance_until_resolved(
         and i.status not in ("resolved", "closed")
     ]
     assert blocking == ["ERP-1"]
+    # The signers without a decision and the thread are told of the blocking issue, once.
+    for person in (ANNA, ELLA):
+        notices = [
+            m
+            for m in erp.emulator.dm_messages(person)
+            if "cannot be approved until it is resolved" in texts([m])
+        ]
+        assert len(notices) == 1 and "Issue *ERP-1* (P2)" in texts(notices)
+    _, thread = post_and_thread(erp)
+    assert [m for m in thread if "Issue *ERP-1* (P2)" in texts([m])]
+    assert not [m for m in thread if "ERP-3" in texts([m])]
     # The view and a fresh DM show what blocks it; Approve is refused in words.
     said = texts([show(erp, ANNA, "1")])
     assert "Blocked by 1 open P1/P2 issue: ERP-1" in said

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import col, select
+
 from bot.delivery import RECORD_LIFETIME, Outgoing, enqueue_many, sent_row
 from bot.services import approvals
 from bot.services import projects as project_service
 from bot.services import signoffs as service
 from bot.services.context import Ctx
 from bot.views import signoffs as views
-from storage.models import Approval, Project, SignOff
+from storage.models import Approval, Issue, Project, SignOff, SignOffIssue, SignOffStatus
 
 
 def post_key(signoff: SignOff) -> str:
@@ -105,6 +107,44 @@ def new_version(ctx: Ctx, signoff: SignOff, project: Project, text: Any, link: A
     reply = views.version_reply(project.locale, project, signoff)
     done.keys += _thread(ctx, signoff, project, reply, f"version:{signoff.version}")
     return done
+
+
+def issue_logged(ctx: Ctx, issue: Issue, project: Project) -> list[str]:
+    """A P1 or P2 issue linked to open test acceptances: told in each one's thread, and by DM to
+    its signers who have not decided (two statements, whatever the number)."""
+    if not service.is_blocking(issue):
+        return []
+    signoffs = list(
+        ctx.session.exec(
+            select(SignOff)
+            .join(SignOffIssue, col(SignOffIssue.signoff_id) == col(SignOff.id))
+            .where(
+                SignOff.team_id == ctx.team_id,
+                SignOffIssue.issue_id == issue.id,
+                SignOff.status == SignOffStatus.OPEN,
+            )
+            .order_by(col(SignOff.number))
+        ).all()
+    )
+    if not signoffs:
+        return []
+    waiting: dict[int, list[str]] = {}
+    for approval, person in ctx.session.exec(
+        approvals.undecided().where(
+            Approval.team_id == ctx.team_id,
+            Approval.subject_kind == service.KIND,
+            col(Approval.subject_id).in_([s.id or 0 for s in signoffs]),
+        )
+    ).all():
+        waiting.setdefault(approval.subject_id, []).append(str(person))
+    keys: list[str] = []
+    for signoff in signoffs:
+        notice = views.blocked_notice(project.locale, project, signoff, issue)
+        keys += _thread(ctx, signoff, project, notice, f"blocked:{issue.id}")
+        keys += _dm(
+            ctx, signoff, waiting.get(signoff.id or 0, []), notice, f"blocked-dm:{issue.id}"
+        )
+    return keys
 
 
 # ------------------------------------------------------------------ the approvals' subject

@@ -319,6 +319,21 @@ def version_reply(locale: str, project: Project, signoff: SignOff) -> dict[str, 
     return ui.message(text, [ui.section(text)])
 
 
+def blocked_notice(locale: str, project: Project, signoff: SignOff, issue: Issue) -> dict[str, Any]:
+    """A P1/P2 issue logged against the module whose test acceptance is being signed."""
+    text = t(
+        locale,
+        "signoff.blocked_notice",
+        issue=issue_service.issue_key(project, issue),
+        priority=issue.priority,
+        module=signoff.module or "",
+        ref=ref(signoff),
+        code=project.code,
+        title=signoff.title,
+    )
+    return ui.message(text, [ui.section(text, accessory=_open_button(locale, signoff))])
+
+
 def ask_dm(locale: str, approval: Approval, summary: approvals.Summary) -> dict[str, Any]:
     return approval_views.ask_dm(locale, approval, summary)
 
