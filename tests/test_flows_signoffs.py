@@ -295,6 +295,9 @@ def test_a_new_version_restarts_and_old_answers_stay(
     ]
     said = texts([show(erp, PM, "1")])
     assert "v1 ·" in said and "rejected: Add the dunning process" in said and "v2 ·" in said
+    latest = rows(database, SignOffVersion)[-1]
+    made = latest.created_at.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M")
+    assert f"Version 2 by <@{PM}>, {made}" in said
     _, thread = post_and_thread(erp)
     assert "version 2 sent to 2 signers" in texts(thread)
     # The version form of version 1, submitted again, stores nothing.

@@ -183,6 +183,19 @@ def card(locale: str, found: Detail) -> dict[str, Any]:
     blocks += ui.line_sections(
         detail_lines(locale, project, signoff, found.version, found.blocking)
     )
+    if found.version is not None:
+        made = found.version
+        blocks.append(
+            ui.context(
+                t(
+                    locale,
+                    "signoff.card.version_by",
+                    version=made.version,
+                    by=made.created_by,
+                    when=local_time(project, made.created_at).strftime("%Y-%m-%d %H:%M"),
+                )
+            )
+        )
     standing = found.standing
     if standing is not None:
         lines = [rule_line(locale, signoff)]
