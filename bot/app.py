@@ -24,6 +24,7 @@ from handlers import meetings as meeting_listeners
 from handlers import phases as phase_listeners
 from handlers import polls as poll_listeners
 from handlers import risks as risk_listeners
+from handlers import signoffs as signoff_listeners
 from handlers import trainings as training_listeners
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ LISTENER_MODULES: tuple[Any, ...] = (
     meeting_listeners,
     risk_listeners,
     change_listeners,
+    signoff_listeners,
     approval_listeners,
     decision_listeners,
     digest_listeners,

@@ -73,9 +73,21 @@ class ApprovalId(StrEnum):
 
     ANSWER_MODAL = "approval_answer"
     APPROVE = "approval_approve"
+    APPROVE_REMARKS = "approval_approve_remarks"
     REJECT = "approval_reject"
     QUESTION = "approval_question"
     OPEN = "approval_open"
+
+
+class SignOffId(StrEnum):
+    """Sign-offs (``bot/views/signoffs.py``, ``handlers/signoffs.py``). A view's buttons carry
+    ``<sign-off id>:<version>``; a list page ``<project id>|<scope>|<page>``."""
+
+    NEW_MODAL = "signoff_new"
+    VERSION_MODAL = "signoff_version"
+    NEW_VERSION = "signoff_new_version"
+    OPEN = "signoff_open"
+    LIST_PAGE = "signoff_list_page"
 
 
 class ChangeId(StrEnum):

@@ -40,6 +40,10 @@ COMMAND_DESCRIPTIONS = {
         "Change requests: propose, decide, implement, verify",
         "new | list [open|all|mine] | ID [implemented|verified] | export | settings | help",
     ),
+    "signoff": (
+        "Sign-offs: blueprints, test acceptance, documents, phase exits, go-live",
+        "new | list [open|all|mine] | ID | edit ID | export | help",
+    ),
     "digest": (
         "The weekly digest: preview, send now, settings",
         "preview [CODE] | send [CODE] | settings [CODE] | help",
@@ -55,6 +59,7 @@ ACTIVE_COMMANDS: list[str] = [
     "meeting",
     "risk",
     "change",
+    "signoff",
     "digest",
 ]
 # Message shortcuts: (callback id, catalog key of the name and the description), named in the
@@ -92,10 +97,11 @@ CAPABILITY_PHRASES = {
     "meeting": "a communication plan, meetings with reminders and engagement tracking",
     "risk": "a project risk register with assessments, owners and review reminders",
     "change": "change requests decided by the project's decision makers",
+    "signoff": "sign-offs with an audit trail of every signature",
     "digest": "a weekly digest for the project managers",
 }
 # Capabilities that post to a project's channel, in the order the channel greeting names them.
-CHANNEL_POSTS = ("issue", "training", "meeting", "change", "digest")
+CHANNEL_POSTS = ("issue", "training", "meeting", "change", "signoff", "digest")
 
 
 def built_capabilities() -> list[str]:

@@ -25,6 +25,7 @@ COMMAND_NAMES = (
     "meeting",
     "risk",
     "change",
+    "signoff",
     "digest",
 )
 _COMMAND_RE = re.compile(r"^/[a-z0-9][a-z0-9_-]{0,31}$")

@@ -1,6 +1,7 @@
-"""The shared approvals' buttons and answer form: a decider's Approve / Reject / Ask a question
-open the small form, which records the answer through ``bot.services.approvals``; Open (in a
-reminder) brings the asking DM back. What the subject does with an answer is its own domain's."""
+"""The shared approvals' buttons and answer form: a decider's Approve / Approve with remarks /
+Reject / Ask a question open the small form, which records the answer through
+``bot.services.approvals``; Open (in a reminder) brings the asking DM back. What the subject
+does with an answer is its own domain's."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.errors import Msg, ValidationError
+from bot.errors import Msg, NotFound, ValidationError
 from bot.i18n import say
 from bot.ids import ApprovalId
 from bot.jobs import approvals as notices
@@ -35,10 +36,15 @@ def open_answer(click: Click) -> str | None:
         approval = service.get_approval(ctx, click.value)
         summary = _summary(ctx, approval)
         click.locale = summary.project.locale
+        if not service.offered(approval, answer):
+            raise NotFound(Msg("approvals.errors.not_asked"))
         service.require_open(ctx, approval)
         given = service.earlier_decision(ctx, approval, answer)
         if given is not None:
             return say(summary.project.locale, Msg("approvals.errors.decided", given=given))
+        refused = service.refusal(ctx, approval, answer)
+        if refused is not None:
+            return say(summary.project.locale, refused)
         view = views.answer_modal(summary.project.locale, approval, summary, answer)
     click.open(view)
     return None
@@ -63,7 +69,7 @@ def save_answer(call: FormCall, ctx: Ctx) -> Said | None:
     summary = _summary(ctx, approval)
     call.locale = summary.project.locale
     answer = str(call.metadata.get("answer") or "")
-    if answer not in service.ANSWERS:
+    if answer not in service.CHOICES:
         raise ValidationError({"comment": Msg("approvals.errors.stale")})
     service.require_open(ctx, approval, fields.whole_number(call.metadata.get("version")))
     given = service.earlier_decision(ctx, approval, answer)

@@ -82,7 +82,11 @@ def announce_created(ctx: Ctx, change: service.Change) -> list[str]:
     payload = views.issue_message(
         project.locale, project, issue, service.verbs_for_status(issue.status)
     )
-    return [_enqueue(ctx, issue, message_key(issue), {"channel": target, **payload})]
+    keys = [_enqueue(ctx, issue, message_key(issue), {"channel": target, **payload})]
+    # A P1/P2 issue of a module whose test acceptance is being signed: its signers are told.
+    from bot.jobs import signoffs as signoff_notices
+
+    return keys + signoff_notices.issue_logged(ctx, issue, project)
 
 
 def confirm_created(ctx: Ctx, issue: Issue, project: Project, permalink: str | None) -> list[str]:

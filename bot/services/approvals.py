@@ -1,5 +1,5 @@
-"""Approvals, shared by every domain that asks people to decide something (change requests now,
-sign-offs later): ask deciders about one version of a subject, record every answer (append-only),
+"""Approvals, shared by every domain that asks people to decide something (change requests and
+sign-offs): ask deciders about one version of a subject, record every answer (append-only),
 compute the outcome by the subject's rule, find who waits and whom to remind.
 
 A domain plugs in with ``register(Subject(...))``: its ``kind`` (``change``), how to tell whether
@@ -10,10 +10,14 @@ domain's own messages and status). The mechanism never knows what a change reque
 The rules:
 - ``all``: every decider must approve; one rejection rejects.
 - ``any``: one approval approves; rejected only when every decider rejected.
-A rule is a function of the deciders and their decisions (``RULES``); one that names a person
-reads ``Approval.named_id`` and is one more entry there.
+- ``named``: the person named (``Approval.named_id``, one of the deciders) decides: their approval
+  approves, their rejection rejects; the others' answers are kept and shown.
+A rule is a function of the deciders and their decisions (``RULES``).
 
-A decider answers ``approve``, ``reject`` (with a reason) or ``question`` (with the question),
+A decider answers ``approve``, ``remarks`` (an approval with remarks: kept as ``approve`` with
+``ApprovalAnswer.remarks``, so it counts as an approval under every rule), ``reject`` (with a
+reason) or ``question`` (with the question); which of them a subject offers is its summary's
+``answers``. A subject may refuse an approval for now (``Subject.blocked``: say why in words),
 only while the approval is pending, only about its version, and decides once: a second decision
 is refused and logged (questions may be asked any time while the approval is pending). Answers
 are never updated: a new version of the subject is a new approval (``ask`` supersedes the
@@ -47,6 +51,8 @@ from storage.models import (
 )
 
 ANSWERS = ("approve", "reject", "question")
+# What a decider may pick: the answers, and an approval with remarks (kept as ``approve``).
+CHOICES = (*ANSWERS, "remarks")
 DECISIONS = ("approve", "reject")
 COMMENT_LIMIT = fields.limit(ApprovalAnswer.comment)
 REMIND_AFTER_WORKING_DAYS = 2
@@ -75,7 +81,16 @@ def _any_approves(approval: Approval, deciders: list[str], decided: dict[str, st
     return None
 
 
-RULES: dict[str, Rule] = {"all": _all_approve, "any": _any_approves}
+def _named_person(approval: Approval, deciders: list[str], decided: dict[str, str]) -> str | None:
+    said = decided.get(approval.named_id or "")
+    if said == "approve":
+        return ApprovalStatus.APPROVED
+    if said == "reject":
+        return ApprovalStatus.REJECTED
+    return None
+
+
+RULES: dict[str, Rule] = {"all": _all_approve, "any": _any_approves, "named": _named_person}
 
 
 def outcome(approval: Approval, deciders: list[str], decided: dict[str, str]) -> str | None:
@@ -96,6 +111,8 @@ class Summary:
     ref: str
     title: str
     details: list[str] = field(default_factory=list)
+    # The answers offered to a decider, in the order of their buttons.
+    answers: tuple[str, ...] = ANSWERS
 
 
 @dataclass
@@ -120,12 +137,16 @@ class Subject:
     current: Callable[[Ctx, int], int | None]
     summaries: Callable[[Ctx, list[Approval]], dict[int, Summary]]
     answered: Callable[[Ctx, Answered], list[str]]
+    # Why the subject refuses an approval for now (a ``Msg``), None when it does not.
+    blocked: Callable[[Ctx, Approval], Msg | None] | None = None
+    # The answers its deciders may give (``CHOICES``); its summaries' ``answers`` show them.
+    answers: tuple[str, ...] = ANSWERS
 
 
 SUBJECTS: dict[str, Subject] = {}
 # The domains whose subjects are approved here: each registers itself when imported, and a
 # scheduler that only runs the reminders imports them through ``subject``.
-SUBJECT_MODULES = ("bot.jobs.changes",)
+SUBJECT_MODULES = ("bot.jobs.changes", "bot.jobs.signoffs")
 
 
 def register(subject: Subject) -> Subject:
@@ -173,6 +194,8 @@ def ask(
         raise ValidationError({"deciders": Msg("approvals.errors.too_many", limit=MAX_DECIDERS)})
     if rule not in RULES:
         raise ValidationError({"rule": Msg("errors.choice", choices=", ".join(RULES))})
+    if rule == "named" and named_id not in people:
+        raise ValidationError({"named": Msg("approvals.errors.named_not_decider")})
     now = ctx.now()
     for earlier in ctx.session.exec(
         ctx.select(Approval).where(
@@ -371,9 +394,24 @@ def require_open(ctx: Ctx, approval: Approval, version: int | None = None) -> No
         raise ValidationError({"comment": Msg("approvals.errors.stale")})
 
 
+def offered(approval: Approval, answer: str) -> bool:
+    """Whether the approval's subject offers ``answer`` (a forged button or form may name
+    another)."""
+    return answer in subject_of(approval).answers
+
+
+def refusal(ctx: Ctx, approval: Approval, answer: str) -> Msg | None:
+    """Why the subject refuses ``answer`` now (an approval while it is blocked), else None."""
+    check = subject_of(approval).blocked
+    if answer in ("approve", "remarks") and check is not None:
+        return check(ctx, approval)
+    return None
+
+
 def earlier_decision(ctx: Ctx, approval: Approval, answer: str) -> str | None:
     """The acting person's decision already given, when ``answer`` would be a second one: the
     attempt is logged (the caller commits it and refuses in words)."""
+    answer = "approve" if answer == "remarks" else answer
     if answer not in DECISIONS:
         return None
     given = standing(ctx, approval).decided.get(ctx.actor_id or "")
@@ -397,17 +435,23 @@ def answer(
     version: int | None = None,
 ) -> Answered:
     """Record the acting person's answer and what it makes of the approval; the subject's
-    ``answered`` does what follows (its messages, its status)."""
+    ``answered`` does what follows (its messages, its status). ``remarks`` is an approval with
+    remarks (kept as ``approve``, its comment required)."""
     if not is_decider(ctx, approval, ctx.actor_id):
         raise PermissionDenied(Msg("approvals.errors.not_asked"))
-    if answer not in ANSWERS:
-        raise ValidationError({"comment": Msg("errors.choice", choices=", ".join(ANSWERS))})
+    if answer not in CHOICES or not offered(approval, answer):
+        raise ValidationError({"comment": Msg("approvals.errors.stale")})
     require_open(ctx, approval, version)
     comment = (comment or "").strip()
     if len(comment) > COMMENT_LIMIT:
         raise ValidationError({"comment": Msg("errors.too_long", limit=COMMENT_LIMIT)})
-    if answer in ("reject", "question") and not comment:
+    if answer in ("reject", "question", "remarks") and not comment:
         raise ValidationError({"comment": Msg(f"approvals.errors.{answer}_needs_comment")})
+    refused = refusal(ctx, approval, answer)
+    if refused is not None:
+        raise ValidationError({"comment": refused})
+    remarks = answer == "remarks"
+    answer = "approve" if remarks else answer
     now_standing = standing(ctx, approval)
     person = ctx.actor_id or ""
     if answer in DECISIONS and person in now_standing.decided:
@@ -421,6 +465,7 @@ def answer(
         user_id=person,
         answer=answer,
         comment=comment or None,
+        remarks=remarks,
         version=approval.version,
         at=ctx.now(),
     )
@@ -527,6 +572,7 @@ def summaries(ctx: Ctx, approvals: list[Approval]) -> dict[int, Summary]:
 
 __all__ = [
     "ANSWERS",
+    "CHOICES",
     "RULES",
     "Answered",
     "Standing",
@@ -541,6 +587,7 @@ __all__ = [
     "no_decision",
     "outcome",
     "register",
+    "refusal",
     "reminders_due",
     "retell_asks",
     "standing",

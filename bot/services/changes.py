@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, cast, func, or_
+from sqlalchemy import String, and_, cast, func, literal, or_
 from sqlmodel import col, select
 
 from bot.csvutil import write_csv
@@ -37,6 +37,7 @@ from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
 from bot.services import approvals, decisions, fields
 from bot.services import issues as issue_service
+from bot.services import keyusers as keyuser_service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from storage.models import (
@@ -109,24 +110,9 @@ def local_time(project: Project, moment: datetime) -> datetime:
 # ----------------------------------------------------------------------------- who may
 
 
-def is_team(ctx: Ctx, project: Project, user_id: str | None = None) -> bool:
-    """The project's PMs and team (and a workspace admin acting for themselves)."""
-    user_id = user_id or ctx.actor_id
-    if user_id == ctx.actor_id and ctx.actor_is_admin:
-        return True
-    return project_service.is_team_member(ctx, project, user_id)
-
-
-def key_user_of(ctx: Ctx, project: Project, user_id: str | None) -> KeyUser | None:
-    if not user_id:
-        return None
-    return ctx.session.exec(
-        ctx.select(KeyUser).where(
-            KeyUser.project_id == project.id,
-            KeyUser.user_id == user_id,
-            col(KeyUser.removed_at).is_(None),
-        )
-    ).first()
+# Who runs a project's registers, and the person's own register row: one rule for every domain.
+is_team = project_service.is_team
+key_user_of = keyuser_service.key_user_of
 
 
 def can_propose(ctx: Ctx, project: Project) -> bool:
@@ -1026,13 +1012,15 @@ def export_csv(ctx: Ctx, project: Project) -> str:
 HOME_LIMIT = 20
 
 
-def waiting(
-    ctx: Ctx, user_id: str, managed_ids: list[int], limit: int = HOME_LIMIT
-) -> list[tuple[ChangeRequest, Project, str | None]]:
-    """What waits, for a Home tab: the requests under review waiting for a decision of
-    ``user_id`` or, in the projects they manage, for anyone (request, project, the decider), and
-    the proposals of those projects waiting for the team to send them (the decider None); oldest
-    first. One statement."""
+def waiting_select(
+    team_id: str, user_id: str, managed_ids: list[int], limit: int = HOME_LIMIT
+) -> Any:
+    """What waits, for a Home tab, as a select of plain columns (``kind`` "change", id, number,
+    title, project id, the decider, who created it, since when, the decider's row): the
+    requests under review waiting for a decision of ``user_id`` or, in the projects they manage,
+    for anyone, and the proposals of those projects waiting for the team to send them (the
+    decider None); oldest first, at most ``limit``. The Home tab reads it in one statement with
+    the sign-offs waiting (``bot.services.awaiting.home_rows``)."""
     managed = col(ChangeRequest.project_id).in_(managed_ids or [0])
     under_review = and_(
         ChangeRequest.status == ChangeStatus.UNDER_REVIEW,
@@ -1040,9 +1028,18 @@ def waiting(
         or_(col(ApprovalDecider.user_id) == user_id, managed),
     )
     proposed = and_(ChangeRequest.status == ChangeStatus.PROPOSED, managed)
-    rows = ctx.session.exec(
-        select(ChangeRequest, Project, ApprovalDecider.user_id)
-        .join(Project, col(Project.id) == col(ChangeRequest.project_id))
+    return (
+        select(
+            literal(KIND).label("kind"),
+            col(ChangeRequest.id).label("id"),
+            col(ChangeRequest.number).label("number"),
+            col(ChangeRequest.title).label("title"),
+            col(ChangeRequest.project_id).label("project_id"),
+            col(ApprovalDecider.user_id).label("person"),
+            col(ChangeRequest.created_by).label("by"),
+            col(ChangeRequest.updated_at).label("since"),
+            col(ApprovalDecider.id).label("row"),
+        )
         .outerjoin(
             Approval,
             and_(
@@ -1056,8 +1053,22 @@ def waiting(
             ApprovalDecider,
             and_(col(ApprovalDecider.approval_id) == col(Approval.id), approvals.no_decision()),
         )
-        .where(ChangeRequest.team_id == ctx.team_id, or_(under_review, proposed))
+        .where(ChangeRequest.team_id == team_id, or_(under_review, proposed))
         .order_by(col(ChangeRequest.updated_at), col(ChangeRequest.id), col(ApprovalDecider.id))
         .limit(limit)
-    ).all()
-    return [(change, project, person) for change, project, person in rows]
+    )
+
+
+def waiting_rows(
+    rows: list[Any], projects: dict[int, Project]
+) -> list[tuple[ChangeRequest, Project, str | None]]:
+    """The requests of ``waiting_select``'s rows (what a Home part shows of them), in order."""
+    return [
+        (
+            ChangeRequest(id=row.id, number=row.number, title=row.title, created_by=row.by),
+            projects[row.project_id],
+            row.person,
+        )
+        for row in rows
+        if row.project_id in projects
+    ]

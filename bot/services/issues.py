@@ -37,6 +37,9 @@ from storage.models import (
     KeyUser,
     Project,
     ProjectMember,
+    SignOff,
+    SignOffIssue,
+    SignOffStatus,
 )
 from storage.models.issues import OPEN_STATUSES
 
@@ -339,7 +342,37 @@ def create_issue(*, ctx: Ctx, project: Project, data: IssueInput) -> Change:
     ctx.session.flush()
     history = _history(ctx, issue, "created", None, IssueStatus.NEW, title=issue.title)
     _touchpoint(ctx, project, issue, "issue.logged")
+    link_to_acceptance(ctx, project, issue)
     return Change(issue, project, history, created=True)
+
+
+def link_to_acceptance(ctx: Ctx, project: Project, issue: Issue) -> list[int]:
+    """An issue logged against a module: linked to the open test acceptances (sign-offs of kind
+    ``uat``) of that module in its project (one statement to find them), where a P1/P2 one blocks
+    the approval until resolved. Returns the sign-off ids linked."""
+    if not (issue.module or "").strip():
+        return []
+    found = ctx.session.exec(
+        select(SignOff.id).where(
+            SignOff.team_id == ctx.team_id,
+            SignOff.project_id == project.id,
+            SignOff.kind == "uat",
+            SignOff.status == SignOffStatus.OPEN,
+            func.lower(col(SignOff.module)) == issue.module.strip().lower(),
+        )
+    ).all()
+    for ident in found:
+        ctx.session.add(
+            SignOffIssue(
+                team_id=ctx.team_id,
+                signoff_id=int(ident or 0),
+                issue_id=issue.id or 0,
+                linked_at=ctx.now(),
+            )
+        )
+    if found:
+        ctx.log("signoff.issue_linked", project_id=project.id, issue=issue.number, count=len(found))
+    return [int(ident or 0) for ident in found]
 
 
 def _history(

@@ -264,6 +264,11 @@ def active_key_user(ctx: Ctx, project: Project, user_id: str) -> KeyUser | None:
     return key_user if key_user is not None and key_user.active else None
 
 
+def key_user_of(ctx: Ctx, project: Project, user_id: str | None) -> KeyUser | None:
+    """``active_key_user`` for whoever may be nobody (a request without a person)."""
+    return active_key_user(ctx, project, user_id) if user_id else None
+
+
 def get_key_user(ctx: Ctx, project: Project, user_id: str) -> KeyUser:
     key_user = active_key_user(ctx, project, user_id)
     if key_user is None:

@@ -287,6 +287,15 @@ def is_team_member(ctx: Ctx, project: Project, user_id: str | None = None) -> bo
     return user_id in member_ids(ctx, project, MemberRole.TEAM) or is_pm(ctx, project, user_id)
 
 
+def is_team(ctx: Ctx, project: Project, user_id: str | None = None) -> bool:
+    """The project's PMs and team (and a workspace admin acting for themselves): who runs the
+    project's registers (risks, change requests, sign-offs, decisions)."""
+    user_id = user_id or ctx.actor_id
+    if user_id == ctx.actor_id and ctx.actor_is_admin:
+        return True
+    return is_team_member(ctx, project, user_id)
+
+
 def can_manage(ctx: Ctx, project: Project) -> bool:
     return is_pm(ctx, project) or ctx.actor_is_admin
 

@@ -30,6 +30,7 @@ from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
 from bot.services import fields
 from bot.services import issues as issue_service
+from bot.services import keyusers as keyuser_service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.trainings import ImportReport, csv_rows, import_row
@@ -129,24 +130,9 @@ def categories(ctx: Ctx, project: Project) -> tuple[str, ...]:
 # ----------------------------------------------------------------------------- who may
 
 
-def is_team(ctx: Ctx, project: Project, user_id: str | None = None) -> bool:
-    """The project's PMs and team (and a workspace admin acting for themselves)."""
-    user_id = user_id or ctx.actor_id
-    if user_id == ctx.actor_id and ctx.actor_is_admin:
-        return True
-    return project_service.is_team_member(ctx, project, user_id)
-
-
-def key_user_of(ctx: Ctx, project: Project, user_id: str | None) -> KeyUser | None:
-    if not user_id:
-        return None
-    return ctx.session.exec(
-        ctx.select(KeyUser).where(
-            KeyUser.project_id == project.id,
-            KeyUser.user_id == user_id,
-            col(KeyUser.removed_at).is_(None),
-        )
-    ).first()
+# Who runs a project's registers, and the person's own register row: one rule for every domain.
+is_team = project_service.is_team
+key_user_of = keyuser_service.key_user_of
 
 
 def can_raise(ctx: Ctx, project: Project) -> bool:

@@ -1,5 +1,6 @@
 """The shared approvals' messages: the DM asking a decider (the subject's summary, the rule, the
-Approve / Reject / Ask a question buttons), the answer form, and the daily reminder."""
+buttons of the answers the subject offers: Approve, Approve with remarks, Reject, Ask a
+question), the answer form, and the daily reminder."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from storage.models import Approval, ApprovalAnswer, ApprovalStatus
 
 ANSWER_BUTTONS = (
     ("approve", ApprovalId.APPROVE, "primary"),
+    ("remarks", ApprovalId.APPROVE_REMARKS, None),
     ("reject", ApprovalId.REJECT, "danger"),
     ("question", ApprovalId.QUESTION, None),
 )
@@ -26,20 +28,23 @@ ANSWER_MODAL = ui.Modal(ApprovalId.ANSWER_MODAL, "approvals.modal.title", "appro
 
 
 def rule_text(locale: str, approval: Approval) -> str:
-    return t(locale, f"approvals.rule.{approval.rule}")
+    return t(locale, f"approvals.rule.{approval.rule}", person=approval.named_id or "")
 
 
-def answer_buttons(locale: str, approval: Approval) -> Block:
+def answer_buttons(locale: str, approval: Approval, answers: tuple[str, ...]) -> Block:
+    """A button per answer the subject offers (``Summary.answers``)."""
     value = str(approval.id)
     elements = [
         ui.button(plain(locale, f"approvals.verb.{answer}"), action, value, style=style)
         for answer, action, style in ANSWER_BUTTONS
+        if answer in answers
     ]
     return ui.actions(*elements, block_id=f"approval_{approval.id}")
 
 
 def ask_dm(locale: str, approval: Approval, summary: Summary) -> dict[str, Any]:
-    """To each decider: what is asked of them, the rule, and their three buttons."""
+    """To each decider: what is asked of them, the rule, and a button per answer the subject
+    offers."""
     title = t(
         locale,
         "approvals.ask.title",
@@ -51,7 +56,7 @@ def ask_dm(locale: str, approval: Approval, summary: Summary) -> dict[str, Any]:
     blocks: list[Block] = [ui.section(title)]
     blocks += ui.line_sections(summary.details)
     blocks.append(ui.context(rule_text(locale, approval)))
-    blocks.append(answer_buttons(locale, approval))
+    blocks.append(answer_buttons(locale, approval, summary.answers))
     return ui.message(title, blocks)
 
 
@@ -86,7 +91,7 @@ def retold_dm(
     blocks = [b for b in Block.parse_all(sent.get("blocks") or []) if b.block_id != asked]
     blocks += ui.line_sections(said)
     if pending and not decided:
-        blocks.append(answer_buttons(locale, approval))
+        blocks.append(answer_buttons(locale, approval, summary.answers))
     return ui.message(str(sent.get("text") or ""), blocks[: ui.MESSAGE_BLOCK_LIMIT])
 
 
@@ -102,7 +107,7 @@ def answer_modal(locale: str, approval: Approval, summary: Summary, answer: str)
             title=summary.title,
         )
     )
-    needed = answer in ("reject", "question")
+    needed = answer in ("reject", "question", "remarks")
     comment = form.text(
         "comment",
         label=f"comment_{answer}",

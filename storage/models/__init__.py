@@ -66,6 +66,13 @@ from storage.models.risks import (
     RiskSettings,
     RiskStatus,
 )
+from storage.models.signoffs import (
+    SignOff,
+    SignOffIssue,
+    SignOffSettings,
+    SignOffStatus,
+    SignOffVersion,
+)
 from storage.models.trainings import (
     PracticalAssessment,
     QuizAttempt,
@@ -78,6 +85,11 @@ from storage.models.trainings import (
 )
 
 __all__ = [
+    "SignOff",
+    "SignOffIssue",
+    "SignOffSettings",
+    "SignOffStatus",
+    "SignOffVersion",
     "Approval",
     "ApprovalAnswer",
     "ApprovalDecider",

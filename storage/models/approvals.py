@@ -61,7 +61,7 @@ class ApprovalDecider(SQLModel, table=True):
 
 class ApprovalAnswer(SQLModel, table=True):
     """Append-only: every answer a decider gave (``approve``, ``reject``, ``question``), with
-    the version of the subject it was about."""
+    the version of the subject it was about; ``remarks`` marks an approval given with remarks."""
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32, index=True)
@@ -69,5 +69,7 @@ class ApprovalAnswer(SQLModel, table=True):
     user_id: str = Field(max_length=32)
     answer: str = Field(max_length=16)
     comment: str | None = Field(default=None, max_length=1000)
+    # An approval given with remarks (``answer`` is ``approve``: it counts as one).
+    remarks: bool = Field(default=False)
     version: int
     at: datetime = Field(sa_type=UTCDateTime, nullable=False)
