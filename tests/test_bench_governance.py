@@ -16,6 +16,7 @@ from bench import governance as bench
 from bench.digest import NOW, StatementCounter
 from bot.clock import MovableClock
 from bot.runtime import Runtime
+from bot.services import awaiting
 from bot.services import changes as change_service
 from bot.services import projects as project_service
 from bot.settings import Settings
@@ -49,7 +50,9 @@ def measured(database: Database, size: bench.Size) -> tuple[dict[str, int], dict
         counts[what] = counter.count - before
     with runtime.unit(bench.TEAM, bench.PM) as ctx:
         project = project_service.get_project(ctx, "BENCH")
-        shown["waiting"] = change_service.waiting(ctx, bench.PM, [project.id or 0])
+        projects = {project.id or 0: project}
+        rows, _signoffs = awaiting.home_rows(ctx, bench.PM, list(projects), projects)
+        shown["waiting"] = change_service.waiting_rows(rows, projects)
     return counts, shown
 
 

@@ -45,6 +45,8 @@ class Decision(SQLModel, table=True):
         UniqueConstraint("project_id", "number", name="uq_decision_project_number"),
         Index("ix_decision_project_decided_on", "project_id", "decided_on"),
         Index("ix_decision_source", "team_id", "source", "source_id"),
+        # "superseded by" is read for every decision listed: found by this index, not a scan.
+        Index("ix_decision_supersedes", "supersedes_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -73,6 +73,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_decision_source", ["team_id", "source", "source_id"], unique=False
         )
+        batch_op.create_index("ix_decision_supersedes", ["supersedes_id"], unique=False)
 
     copy_meeting_decisions()
 
@@ -174,6 +175,7 @@ def copy_meeting_decisions() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("decision", schema=None) as batch_op:
+        batch_op.drop_index("ix_decision_supersedes")
         batch_op.drop_index("ix_decision_source")
         batch_op.drop_index("ix_decision_project_decided_on")
         batch_op.drop_index(batch_op.f("ix_decision_team_id"))
