@@ -9,7 +9,7 @@ from typing import Any
 from markupsafe import Markup
 from slack_sdk.models.blocks import Block
 
-from bot.i18n import plain, t
+from bot.i18n import joined, plain, t
 from bot.ids import ChangeId
 from bot.services import approvals
 from bot.services.changes import (
@@ -160,7 +160,7 @@ def detail_lines(locale: str, change: ChangeRequest) -> list[str]:
             t(
                 locale,
                 "change.card.affects",
-                modules=", ".join(change.modules) or "—",
+                modules=joined(locale, change.modules) if change.modules else "—",
                 processes=change.processes or "—",
             )
         )
@@ -193,10 +193,10 @@ def history_line(locale: str, project: Project, entry: ChangeHistory) -> str:
         issue=detail.get("issue") or "",
         module=detail.get("module") or "",
         hours=f"{float(detail['hours']):g}" if detail.get("hours") else "",
-        modules=", ".join(detail.get("modules") or []),
+        modules=joined(locale, detail.get("modules") or []),
         count=len(detail.get("deciders") or []),
         item=detail.get("item") or "",
-        fields=", ".join(plain(locale, f"change.field.{_field(name)}") for name in edited),
+        fields=joined(locale, [plain(locale, f"change.field.{_field(name)}") for name in edited]),
         review=bool(detail.get("review")),
     )
 
@@ -413,7 +413,7 @@ def change_line(locale: str, change: ChangeRequest) -> str:
         title=change.title,
         status=status_label(locale, change.status),
         by=change.requested_by,
-        modules=", ".join(change.modules),
+        modules=joined(locale, change.modules),
     )
 
 
