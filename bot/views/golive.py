@@ -39,10 +39,7 @@ def module_text(locale: str, module: ModuleGate) -> str:
             verdict=plain(locale, f"golive.verdict.{verdict}"),
         )
     ]
-    lines += [
-        t(locale, "golive.reason_line", reason=reason_text(locale, c.reason, c.params))
-        for c in module.criteria
-    ]
+    lines += ["• " + reason_text(locale, c.reason, c.params) for c in module.criteria]
     return "\n".join(lines)
 
 
