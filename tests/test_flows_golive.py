@@ -33,6 +33,9 @@ from storage.models import (
     Project,
     QuizAttempt,
     QuizRound,
+    SignOff,
+    SignOffSettings,
+    SignOffVersion,
     TrainingModule,
     TrainingSession,
 )
@@ -48,7 +51,8 @@ END_USERS = {"FI": (5, 5), "MM": (10, 7)}  # (registered, present at the 4-hour 
 def seed(runtime: Runtime, database: Database) -> int:
     """Final preparation; FI and MM (4 planned hours, for key users) with one 4-hour session
     each that Anna and Ben attended and a passed quiz each; end users by name, present as
-    ``END_USERS`` says (Eve among MM's, in Slack); one open P2 issue in MM."""
+    ``END_USERS`` says (Eve among MM's, in Slack); FI's user acceptance test signed, MM's
+    awaiting its signers; one open P2 issue in MM."""
     with runtime.unit(TEAM, PM) as ctx:
         project = project_service.get_project(ctx, "ERP")
         project.phase = "final_preparation"
@@ -173,6 +177,26 @@ def seed(runtime: Runtime, database: Database) -> int:
                             attendance=mark,
                         )
                     )
+        for number, (module, status) in enumerate((("FI", "approved"), ("MM", "open")), 1):
+            ctx.session.add(
+                SignOff(
+                    team_id=TEAM,
+                    project_id=project_id,
+                    number=number,
+                    kind="uat",
+                    title=f"{module} user acceptance test",
+                    module=module,
+                    rule="all",
+                    signers=[SAM],
+                    status=status,
+                    created_by=PM,
+                    created_at=past,
+                    updated_at=past,
+                )
+            )
+        settings = project_service.settings_row(ctx, SignOffSettings, project)
+        settings.next_number = 3
+        ctx.session.add(settings)
         issue_service.create_issue(
             ctx=ctx,
             project=project,
@@ -195,7 +219,8 @@ def erp(slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime) -> SlackD
 
 def expected(database: Database, project_id: int) -> dict[str, dict[str, Any]]:
     """Per module, from plain SQL: key users ready (4 h attended, latest quiz passed), end users
-    ready (≥ 80 % of the planned hours), open P1/P2; the verdict from the thresholds."""
+    ready (≥ 80 % of the planned hours), open P1/P2, the UAT sign-off; the verdict from the
+    thresholds."""
     with database.engine.connect() as connection:
         limits = connection.execute(
             text(
@@ -269,7 +294,18 @@ def expected(database: Database, project_id: int) -> dict[str, dict[str, Any]]:
                 ).scalar()
                 for priority in ("P1", "P2")
             )
+            uat = {
+                status
+                for (status,) in connection.execute(
+                    text(
+                        "SELECT status FROM signoff WHERE project_id = :p AND kind = 'uat' AND"
+                        " module = :m"
+                    ),
+                    {"p": project_id, "m": name},
+                ).all()
+            }
             found[name] = {
+                "uat": "go" if "approved" in uat else "at_risk" if "open" in uat else "no_go",
                 "key": (ready, len(trainees)),
                 "end": (end_ready, len(end_users)),
                 "p1": p1,
@@ -293,6 +329,7 @@ def expected(database: Database, project_id: int) -> dict[str, dict[str, Any]]:
             grade(figures["key"], key_go, key_risk),
             grade(figures["end"], end_go, end_risk),
             issues,
+            figures["uat"],
         ]
         figures["verdict"] = max(statuses, key=("go", "at_risk", "no_go").index)
     return found
@@ -317,6 +354,10 @@ def shown(said: str) -> dict[str, dict[str, Any]]:
             found[current]["end"] = (int(end.group(1)), int(end.group(2)))
         if issues:
             found[current]["p1"], found[current]["p2"] = int(issues.group(1)), int(issues.group(2))
+        if line.startswith("• ") and "user acceptance test" in line:
+            found[current]["uat"] = (
+                "go" if "test signed" in line else "at_risk" if "not yet" in line else "no_go"
+            )
         if "no open P1 or P2" in line:
             found[current]["p1"] = found[current]["p2"] = 0
     return found
@@ -336,7 +377,7 @@ def test_fi_is_go_and_mm_at_risk_every_figure_recomputed(
     want = expected(database, project_id)
     got = shown(said)
     for module in ("FI", "MM"):
-        for figure in ("verdict", "key", "end", "p1", "p2"):
+        for figure in ("verdict", "key", "end", "p1", "p2", "uat"):
             assert got[module][figure] == want[module][figure], (module, figure)
     assert want["FI"]["verdict"] == "go" and want["MM"]["verdict"] == "at_risk"
     assert want["MM"]["end"] == (7, 10) and want["MM"]["p2"] == 1
@@ -440,3 +481,71 @@ def test_home_line_from_final_preparation_on(
     seed(runtime, database)
     after = build_home(runtime, TEAM, PM)
     assert GoLiveId.SHOW in str(after) and "Go-live gate" in str(after)
+
+
+def test_a_go_live_sign_off_keeps_the_gate_of_each_version(
+    erp: SlackDriver, runtime: Runtime, database: Database, emulator: SlackEmulator
+) -> None:
+    project_id = seed(runtime, database)
+    erp.slash_command(PM, "/signoff", "new", channel_id=PROJECT_CHANNEL)
+    response = erp.submit_view(
+        PM,
+        {
+            "kind": "go_live",
+            "title": "ERP go-live",
+            "text": "Go-live on 1 February.",
+            "link": "",
+            "people": [SAM],
+            "rule": "all",
+        },
+    )
+    assert not (response.json or {}).get("errors")
+    first = "*Go-live gate when this version was made*: 1 go, 1 at risk, 0 no-go"
+    asked = [m for m in emulator.dm_messages(SAM) if "ERP go-live" in str(m)][-1]
+    assert first in texts([asked])
+    assert "MM: at risk (end users ready: 7 of 10 (70%, go from 80%)" in texts([asked])
+
+    def versions() -> list[SignOffVersion]:
+        with database.session() as session:
+            return list(
+                session.exec(
+                    select(SignOffVersion)
+                    .join(SignOff, SignOff.id == SignOffVersion.signoff_id)
+                    .where(SignOff.kind == "go_live")
+                    .order_by(SignOffVersion.version)
+                ).all()
+            )
+
+    [v1] = versions()
+    kept = v1.gate
+    assert kept is not None
+    assert {m["module"]: m["verdict"] for m in kept["modules"]} == {
+        name: figures["verdict"] for name, figures in expected(database, project_id).items()
+    }
+    # The data changes afterwards (an open P1 in FI): the live gate follows, the snapshot not.
+    with runtime.unit(TEAM, PM) as ctx:
+        project = project_service.get_project(ctx, "ERP")
+        issue_service.create_issue(
+            ctx=ctx,
+            project=project,
+            data=issue_service.IssueInput(title="Payment run fails", module="FI", priority="P1"),
+        )
+    assert "0 go, 1 at risk, 1 no-go" in gate(erp)
+    [v1] = versions()
+    assert v1.gate == kept
+    erp.slash_command(PM, "/signoff", "3", channel_id=PROJECT_CHANNEL)
+    assert first in texts(erp.new_responses[-1:])
+    # A new version takes a new snapshot, shown to the signer asked again.
+    erp.slash_command(PM, "/signoff", "edit 3", channel_id=PROJECT_CHANNEL)
+    response = erp.submit_view(PM, {"text": "Go-live on 8 February.", "link": ""})
+    assert not (response.json or {}).get("errors")
+    v1, v2 = versions()
+    assert v1.gate == kept and v2.gate is not None
+    assert (
+        {m["module"]: m["verdict"] for m in v2.gate["modules"]}
+        == {name: figures["verdict"] for name, figures in expected(database, project_id).items()}
+        == {"FI": "no_go", "MM": "at_risk"}
+    )
+    asked = [m for m in emulator.dm_messages(SAM) if "ERP go-live" in str(m)][-1]
+    assert "0 go, 1 at risk, 1 no-go" in texts([asked])
+    assert "FI: no-go (open issues: 1 P1, 0 P2" in texts([asked])

@@ -8,8 +8,7 @@ worst of them. The project's thresholds (``GoLiveSettings``, defaults below) dec
 - end users ready (the 80 % attendance rule, ``end_user_readiness``): go ≥ 80 %, at risk ≥ 60 %;
 - open issues of the module: a P1 is no-go; up to ``p2_margin`` (1) open P2 at risk, more no-go;
   an open P1/P2 past its resolution target (a service-level breach) is at least at risk;
-- the module's user acceptance test sign-off: signed go, open at risk, none no-go (only where the
-  project keeps sign-offs);
+- the module's user acceptance test sign-off (kind ``uat``): signed go, open at risk, none no-go;
 - an open high project risk of the module: no-go;
 - a change request touching the module not yet approved (proposed, under review): at risk;
 - open checklist items of the final-preparation phase (the project's, so every module's): at risk.
@@ -46,11 +45,13 @@ from storage.models import (
     Risk,
     RiskSettings,
     RiskStatus,
+    SignOff,
     TrainingModule,
 )
 from storage.models.changes import ChangeStatus
 from storage.models.issues import OPEN_STATUSES
 from storage.models.phases import ItemStatus
+from storage.models.signoffs import SignOffStatus
 
 FINAL_PHASE = "final_preparation"
 GO, AT_RISK, NO_GO = "go", "at_risk", "no_go"
@@ -338,13 +339,25 @@ def _end_users(ctx: Ctx, project_id: int) -> dict[str, tuple[int, int]]:
     return found
 
 
-def _uat(ctx: Ctx, project_id: int) -> dict[str, str] | None:
-    """Per module: the user acceptance test sign-off's state (signed / open); None where the
-    project keeps no sign-offs."""
-    return UAT_SOURCE(ctx, project_id) if UAT_SOURCE is not None else None
-
-
-UAT_SOURCE: Any = None  # set by the sign-offs domain: (ctx, project_id) -> {folded module: state}
+def _uat(ctx: Ctx, project_id: int) -> dict[str, str]:
+    """Per module: its user acceptance test sign-off's state, ``signed`` when one is approved,
+    else ``open`` when one awaits its signers (a rejected one counts as none): one statement."""
+    rows = ctx.session.exec(
+        select(func.lower(col(SignOff.module)), SignOff.status).where(
+            SignOff.team_id == ctx.team_id,
+            SignOff.project_id == project_id,
+            SignOff.kind == "uat",
+            col(SignOff.module).is_not(None),
+        )
+    ).all()
+    found: dict[str, str] = {}
+    for module, status in rows:
+        key = _fold(module)
+        if status == SignOffStatus.APPROVED:
+            found[key] = "signed"
+        elif status == SignOffStatus.OPEN and found.get(key) != "signed":
+            found[key] = "open"
+    return found
 
 
 # ------------------------------------------------------------------------------- verdicts
@@ -401,10 +414,9 @@ def compute(ctx: Ctx, project: Project, only: str | None = None) -> Gate:
             ),
             _issue_criterion(issues.get(key), limits.p2_margin),
         ]
-        if uat is not None:
-            state = uat.get(key, "none")
-            status = {"signed": GO, "open": AT_RISK}.get(state, NO_GO)
-            criteria.append(Criterion("uat", status, f"uat_{state}"))
+        state = uat.get(key, "none")
+        status = {"signed": GO, "open": AT_RISK}.get(state, NO_GO)
+        criteria.append(Criterion("uat", status, f"uat_{state}"))
         high = risks.get(key, 0)
         criteria.append(
             Criterion("risks", NO_GO, "risks", {"count": high})

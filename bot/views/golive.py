@@ -128,3 +128,43 @@ def home_part(locale: str, projects: list[Project]) -> list[Block]:
         button = ui.button(plain(locale, "golive.home.button"), GoLiveId.SHOW, str(project.id))
         blocks.append(ui.section(line, accessory=button))
     return ui.titled(plain(locale, "golive.home.title"), blocks) if blocks else []
+
+
+SNAPSHOT_MODULES = 10  # lines of a sign-off's card and its signers' DMs
+
+
+def snapshot_lines(locale: str, snapshot: dict[str, Any]) -> list[str]:
+    """The gate a go-live sign-off's version kept: the count of each verdict, then each module's
+    verdict with what kept it from go (at most ``SNAPSHOT_MODULES`` modules)."""
+    modules = list(snapshot.get("modules") or [])
+    counts = {verdict: 0 for verdict in EMOJI}
+    for module in modules:
+        counts[module["verdict"]] = counts.get(module["verdict"], 0) + 1
+    lines = [
+        t(
+            locale,
+            "golive.snapshot.title",
+            go=counts["go"],
+            at_risk=counts["at_risk"],
+            no_go=counts["no_go"],
+        )
+    ]
+    for module in modules[:SNAPSHOT_MODULES]:
+        reasons = [
+            reason_text(locale, c["reason"], c.get("params") or {})
+            for c in module["criteria"]
+            if c["status"] != "go"
+        ]
+        lines.append(
+            t(
+                locale,
+                "golive.snapshot.module",
+                emoji=EMOJI.get(module["verdict"], ""),
+                module=module["module"],
+                verdict=plain(locale, f"golive.verdict.{module['verdict']}"),
+                reasons=plain(locale, "golive.snapshot.separator").join(reasons),
+            )
+        )
+    if len(modules) > SNAPSHOT_MODULES:
+        lines.append(t(locale, "golive.snapshot.more", count=len(modules) - SNAPSHOT_MODULES))
+    return lines

@@ -30,6 +30,7 @@ from bot.services.signoffs import (
 )
 from bot.views import approvals as approval_views
 from bot.views import common as ui
+from bot.views import golive as golive_views
 from storage.models import Approval, Issue, Project, SignOff, SignOffVersion
 
 LIST_PAGE_SIZE = 15
@@ -147,6 +148,8 @@ def detail_lines(
         lines.append(escape_mrkdwn(version.text))  # as the requester wrote it
     if version is not None and version.link:
         lines.append(t(locale, "signoff.card.link", link=version.link))
+    if version is not None and version.gate:
+        lines += golive_views.snapshot_lines(locale, version.gate)
     if blocking:
         lines.append(
             t(

@@ -1,4 +1,5 @@
-"""golive: each project's go-live gate thresholds
+"""golive: each project's go-live gate thresholds, and the gate kept with each version of a
+go-live sign-off
 
 Revision ID: 0018
 Revises: 0017
@@ -34,9 +35,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("golivesettings", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_golivesettings_team_id"), ["team_id"], unique=False)
+    with op.batch_alter_table("signoffversion", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("gate", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("signoffversion", schema=None) as batch_op:
+        batch_op.drop_column("gate")
     with op.batch_alter_table("golivesettings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_golivesettings_team_id"))
     op.drop_table("golivesettings")
