@@ -549,3 +549,20 @@ def test_a_go_live_sign_off_keeps_the_gate_of_each_version(
     asked = [m for m in emulator.dm_messages(SAM) if "ERP go-live" in str(m)][-1]
     assert "0 go, 1 at risk, 1 no-go" in texts([asked])
     assert "FI: no-go (open issues: 1 P1, 0 P2" in texts([asked])
+
+
+def test_the_home_line_adds_no_statement_within_the_budget(runtime: Runtime, clock: Any) -> None:
+    """The Home tab's go-live line reads the phase from the project rows the viewer holds: a
+    PM's Home costs the same statements, within ``HOME_BUDGET``, in final preparation or not."""
+    from handlers.home import build_home
+    from tests.test_home_dashboard import HOME_BUDGET, _grow, _statements_of
+
+    _grow(runtime, clock, "SMALL", 1)
+    before_view: dict[str, Any] = {}
+    before = _statements_of(runtime, lambda: before_view.update(build_home(runtime, TEAM, PM)))
+    with runtime.unit(TEAM, PM) as ctx:
+        project_service.get_project(ctx, "SMALL").phase = "final_preparation"
+    after_view: dict[str, Any] = {}
+    after = _statements_of(runtime, lambda: after_view.update(build_home(runtime, TEAM, PM)))
+    assert GoLiveId.SHOW not in str(before_view) and GoLiveId.SHOW in str(after_view)
+    assert after == before <= HOME_BUDGET, (before, after)
