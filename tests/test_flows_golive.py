@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the drawn fixture is imported from tests.test_charts
 """`/project golive` through the emulator: a project in final preparation whose FI is go and MM at
 risk (one open P2, 70 % of its end users ready), every verdict and figure recomputed here in plain
 SQL and Python; the thresholds edited (checked inline, nothing stored on an error); the chart (a
@@ -6,6 +7,7 @@ the gate (the whole or a module's line) and forged ids."""
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from datetime import timedelta
@@ -41,6 +43,7 @@ from storage.models import (
 )
 from tests.conftest import KEY_USERS, OUTSIDER, PM, PROJECT_CHANNEL, TEAM
 from tests.flows import add_key_user, texts
+from tests.test_charts import Drawn, drawn  # noqa: F401 - the fixture
 from tests.test_flows_risks import ANNA, BEN, TOM, set_up_erp
 
 SAM = KEY_USERS[2]  # the sponsor
@@ -417,9 +420,21 @@ def test_thresholds_edited_inline_errors_and_the_gate_follows(
     # End users at 70 % are now go; one open P2 over a margin of none is no-go.
     assert want["MM"]["verdict"] == "no_go" == shown(said)["MM"]["verdict"]
     assert "1 go, 0 at risk, 1 no-go" in said
-    # Only PMs change the thresholds.
+    # Only PMs change the thresholds: a team member is refused the form, and the PM's form
+    # submitted by him (or with another project's id) stores nothing.
     gate(erp, user=TOM, words="settings")
     assert erp.emulator.top_view(TOM) is None
+    gate(erp, words="settings")
+    view = erp.emulator.top_view(PM)
+    assert erp.submit_view(TOM, {**values, "p2_margin": "5"}, view=view).json[
+        "response_action"
+    ] == ("errors")
+    forged = {**view, "private_metadata": json.dumps({"project_id": 999})}
+    assert erp.submit_view(PM, {**values, "p2_margin": "5"}, view=forged).json[
+        "response_action"
+    ] == ("errors")
+    with database.session() as session:
+        assert session.exec(select(GoLiveSettings)).one().p2_margin == 0
 
 
 def test_who_sees_the_gate_and_forged_ids(
@@ -566,3 +581,29 @@ def test_the_home_line_adds_no_statement_within_the_budget(runtime: Runtime, clo
     after = _statements_of(runtime, lambda: after_view.update(build_home(runtime, TEAM, PM)))
     assert GoLiveId.SHOW not in str(before_view) and GoLiveId.SHOW in str(after_view)
     assert after == before <= HOME_BUDGET, (before, after)
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"), [("en", ("go-live gate", "at risk")), ("zh-CN", ("上线关口", "待观察"))]
+)
+def test_the_chart_draws_every_module_and_criterion_in_both_languages(
+    erp: SlackDriver,
+    runtime: Runtime,
+    database: Database,
+    drawn: Drawn,  # noqa: F811
+    locale: str,
+    words: tuple[str, str],
+) -> None:
+    from bot.golive_charts import gate_chart
+
+    seed(runtime, database)
+    with runtime.unit(TEAM, PM) as ctx:
+        found = service.compute(ctx, project_service.get_project(ctx, "ERP"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing glyph warns: fail on it
+        png = gate_chart(found, locale)
+    assert png.startswith(b"\x89PNG")
+    drawn_text = " ".join(drawn.texts)
+    assert all(word in drawn_text for word in words), drawn.texts
+    assert "FI" in drawn.texts and "MM" in drawn.texts and "70%" in drawn.texts
+    assert drawn.outside() == []
