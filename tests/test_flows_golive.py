@@ -343,7 +343,7 @@ def shown(said: str) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     current = ""
     for line in said.splitlines():
-        head = re.match(r"^:\w+: \*(\w+)\*: (go|at risk|no-go)$", line)
+        head = re.match(r"^:\w+: \*(.+)\*: (go|at risk|no-go)$", line)
         if head:
             current = head.group(1)
             found[current] = {"verdict": head.group(2).replace(" ", "_").replace("-", "_")}
@@ -519,6 +519,9 @@ def test_a_go_live_sign_off_keeps_the_gate_of_each_version(
     asked = [m for m in emulator.dm_messages(SAM) if "ERP go-live" in str(m)][-1]
     assert first in texts([asked])
     assert "MM: at risk (end users ready: 7 of 10 (70%, go from 80%)" in texts([asked])
+    # Not in the project's channel, where people who may not see the gate read.
+    posted = [m for m in emulator.messages(PROJECT_CHANNEL) if "ERP go-live" in str(m)]
+    assert posted and "Go-live gate" not in texts(posted) and "70%" not in texts(posted)
 
     def versions() -> list[SignOffVersion]:
         with database.session() as session:
@@ -607,3 +610,58 @@ def test_the_chart_draws_every_module_and_criterion_in_both_languages(
     assert all(word in drawn_text for word in words), drawn.texts
     assert "FI" in drawn.texts and "MM" in drawn.texts and "70%" in drawn.texts
     assert drawn.outside() == []
+
+
+def test_the_gate_costs_the_same_statements_whatever_the_data(
+    erp: SlackDriver, runtime: Runtime, database: Database
+) -> None:
+    """One statement per criterion at most, never one per module or person: more modules, end
+    users and issues cost no more statements."""
+    from tests.test_home_dashboard import _statements_of
+
+    project_id = seed(runtime, database)
+
+    def count() -> int:
+        with runtime.unit(TEAM, PM) as ctx:
+            project = project_service.get_project(ctx, "ERP")
+            return _statements_of(runtime, lambda: service.compute(ctx, project))
+
+    small = count()
+    with runtime.unit(TEAM, PM) as ctx:
+        project = project_service.get_project(ctx, "ERP")
+        now = ctx.now()
+        key_user = ctx.session.exec(select(KeyUser).where(KeyUser.user_id == ANNA)).one()
+        for index in range(5):
+            module = TrainingModule(
+                team_id=TEAM,
+                project_id=project_id,
+                name=f"Extra {index}",
+                position=10 + index,
+                created_at=now,
+                updated_at=now,
+            )
+            ctx.session.add(module)
+            ctx.session.flush()
+            for number in range(20):
+                ctx.session.add(
+                    EndUser(
+                        team_id=TEAM,
+                        project_id=project_id,
+                        number=1000 + index * 100 + number,
+                        name=f"Extra user {index}-{number}",
+                        department="Plant",
+                        module_id=module.id or 0,
+                        key_user_id=key_user.id or 0,
+                        created_by=PM,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            issue_service.create_issue(
+                ctx=ctx,
+                project=project,
+                data=issue_service.IssueInput(title=f"Issue {index}", module=f"Extra {index}"),
+            )
+    large = count()
+    assert large == small <= 12, (small, large)
+    assert len(shown(gate(erp))) == 7

@@ -132,8 +132,12 @@ def detail_lines(
     signoff: SignOff,
     version: SignOffVersion | None,
     blocking: list[Issue],
+    *,
+    gate: bool = True,
 ) -> list[str]:
-    """What is signed: kind, module, version, text, link, due date, and what blocks it."""
+    """What is signed: kind, module, version, text, link, due date, what blocks it and, for a
+    go-live sign-off, the go-live gate the version kept (``gate``: not in the project's channel,
+    where people who may not see the gate read)."""
     lines = [
         t(
             locale,
@@ -148,7 +152,7 @@ def detail_lines(
         lines.append(escape_mrkdwn(version.text))  # as the requester wrote it
     if version is not None and version.link:
         lines.append(t(locale, "signoff.card.link", link=version.link))
-    if version is not None and version.gate:
+    if gate and version is not None and version.gate:
         lines += golive_views.snapshot_lines(locale, version.gate)
     if blocking:
         lines.append(
@@ -292,7 +296,7 @@ def channel_post(
         kind=kind_label(locale, signoff.kind),
     )
     blocks: list[Block] = [ui.section(title, accessory=_open_button(locale, signoff))]
-    blocks += ui.line_sections(detail_lines(locale, project, signoff, version, []))
+    blocks += ui.line_sections(detail_lines(locale, project, signoff, version, [], gate=False))
     blocks.append(
         ui.context(
             t(
