@@ -386,6 +386,10 @@ def test_fi_is_go_and_mm_at_risk_every_figure_recomputed(
     assert want["MM"]["end"] == (7, 10) and want["MM"]["p2"] == 1
     assert "70%" in said and "final-preparation checklist done" in said
     assert "Go needs key users ready ≥ 90% and end users ready ≥ 80%" in said
+    assert "go-live is still ahead" not in said
+    with runtime.unit(TEAM, PM) as ctx:
+        project_service.get_project(ctx, "ERP").phase = "realization"
+    assert "ERP* is in phase Realization: the go-live gate is computed anyway" in gate(erp)
 
 
 def test_thresholds_edited_inline_errors_and_the_gate_follows(

@@ -91,6 +91,7 @@ class Gate:
     phase: str
     thresholds: GoLiveSettings
     modules: list[ModuleGate]
+    final: bool = True  # the project is in final preparation or later
 
     def counts(self) -> dict[str, int]:
         found = {verdict: 0 for verdict in VERDICTS}
@@ -437,7 +438,7 @@ def compute(ctx: Ctx, project: Project, only: str | None = None) -> Gate:
             else Criterion("checklist", GO, "checklist_none")
         )
         gates.append(ModuleGate(name, criteria))
-    return Gate(project.code, project.phase, limits, gates)
+    return Gate(project.code, project.phase, limits, gates, in_final_preparation(project))
 
 
 def gate_for(ctx: Ctx, project: Project) -> Gate:

@@ -82,6 +82,9 @@ def gate_message(locale: str, gate: Gate, command: str, own: bool = False) -> di
         more = t(locale, "golive.more", count=hidden, command=command, code=gate.code)
         blocks.append(ui.context(more))
     blocks.append(ui.context(thresholds_text(locale, gate.thresholds)))
+    if not gate.final:
+        phase = phase_label(locale, gate.phase)
+        blocks.append(ui.context(t(locale, "golive.not_yet", code=gate.code, phase=phase)))
     return ui.message(head, blocks)
 
 
