@@ -18,6 +18,7 @@ from handlers import changes as change_listeners
 from handlers import commplan, engagement, errors, events, home, keyusers, projects
 from handlers import decisions as decision_listeners
 from handlers import digest as digest_listeners
+from handlers import golive as golive_listeners
 from handlers import issues as issue_listeners
 from handlers import keyuser_card as card_listeners
 from handlers import meetings as meeting_listeners
@@ -64,6 +65,7 @@ LISTENER_MODULES: tuple[Any, ...] = (
     decision_listeners,
     digest_listeners,
     phase_listeners,
+    golive_listeners,
 )
 
 

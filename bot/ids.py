@@ -240,6 +240,8 @@ class CardId(StrEnum):
     OPEN = "keyuser_card_open"
     # ``keyuser_card_page_previous`` / ``_next``
     PAGE = "keyuser_card_page"
+
+
 class ChecklistId(StrEnum):
     """Callbacks and actions of phase checklists and phase moves (``bot/views/phases.py``,
     ``handlers/phases.py``). An item's buttons carry its id; the checklist's buttons
@@ -255,3 +257,11 @@ class ChecklistId(StrEnum):
     PAGE = "checklist_page"
     MOVE = "phase_move_confirm"
     MOVE_CANCEL = "phase_move_cancel"
+
+
+class GoLiveId(StrEnum):
+    """Callbacks and actions of the go-live gate (``bot/views/golive.py``, ``handlers/golive.py``).
+    The Home tab's button carries the project's id."""
+
+    SETTINGS_MODAL = "golive_settings"
+    SHOW = "golive_show"

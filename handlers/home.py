@@ -21,10 +21,12 @@ from slack_sdk.models.blocks import Block
 
 from bot.runtime import Runtime
 from bot.services import digest as digest_service
+from bot.services import golive as golive_service
 from bot.services import phases as phase_service
 from bot.services.context import Ctx
 from bot.services.home import Viewer, viewer_of
 from bot.slack_io import slack_error_code
+from bot.views import golive as golive_views
 from bot.views import home as views
 from bot.views import phases as phase_views
 from handlers.changes_home import changes_part
@@ -74,11 +76,19 @@ def phase_checklists_part(
     return phase_views.home_part(locale, [(p, found[p.id or 0]) for p in projects])
 
 
+def golive_part(ctx: Ctx, viewer: Viewer, locale: str, pages: dict[str, int]) -> list[Block]:
+    """A line and a button per managed project from final preparation on: no statement (the
+    phase is on the project rows the viewer holds); the button computes the gate."""
+    projects = [p for p in viewer.managed if golive_service.in_final_preparation(p)]
+    return golive_views.home_part(locale, projects)
+
+
 # The PM's dashboards first: they matter most to whoever has them.
 HOME_PARTS: list[HomePart] = [
     pm_dashboard_part,
     risks_part,
     phase_checklists_part,
+    golive_part,
     key_user_projects_part,
     meetings_part,
     contacts_part,

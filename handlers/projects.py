@@ -28,6 +28,9 @@ from handlers.commplan import PLANNER, open_plan
 from handlers.decisions import READERS as DECISION_READERS
 from handlers.decisions import WHAT
 from handlers.decisions import decisions as show_decisions
+from handlers.golive import READERS as GATE_READERS
+from handlers.golive import WHAT as GATE_WHAT
+from handlers.golive import show_gate
 from handlers.listeners import (
     CODE,
     PM,
@@ -204,6 +207,7 @@ COMMAND = Command(
         Subcommand("checklist", show_checklist, args=(CODE, OPTIONAL_PHASE), who=READERS),
         Subcommand("phase", change_phase, args=(CODE, PHASE_OR_NEXT), who=PM),
         Subcommand("decisions", show_decisions, args=(CODE, WHAT), who=DECISION_READERS),
+        Subcommand("golive", show_gate, args=(CODE, GATE_WHAT), who=GATE_READERS),
     ),
 )
 

@@ -303,13 +303,20 @@ def _ask(ctx: Ctx, signoff: SignOff, project: Project, render: Render) -> Done:
     return Done(signoff, project, approval, keys)
 
 
-def _add_version(ctx: Ctx, signoff: SignOff, text: str, link: str) -> SignOffVersion:
+def _add_version(
+    ctx: Ctx, signoff: SignOff, project: Project, text: str, link: str
+) -> SignOffVersion:
+    """A version's text and link; a go-live sign-off's also keeps the go-live gate as it stands
+    now, what its signers sign (later changes to the data do not change it)."""
+    from bot.services import golive
+
     row = SignOffVersion(
         team_id=ctx.team_id,
         signoff_id=signoff.id or 0,
         version=signoff.version,
         text=text or None,
         link=link or None,
+        gate=golive.compute(ctx, project).snapshot() if signoff.kind == "go_live" else None,
         created_by=ctx.actor_id or "",
         created_at=ctx.now(),
     )
@@ -340,7 +347,7 @@ def create(*, ctx: Ctx, project: Project, data: SignOffInput, render: Render) ->
     )
     ctx.session.add(signoff)
     ctx.session.flush()
-    _add_version(ctx, signoff, text, link)
+    _add_version(ctx, signoff, project, text, link)
     ctx.log("signoff.created", project_id=project.id, signoff=number, what=signoff.kind)
     return _ask(ctx, signoff, project, render)
 
@@ -361,7 +368,7 @@ def new_version(
     signoff.status = SignOffStatus.OPEN
     signoff.updated_at = ctx.now()
     ctx.session.add(signoff)
-    _add_version(ctx, signoff, text, link)
+    _add_version(ctx, signoff, project, text, link)
     ctx.log("signoff.new_version", project_id=project.id, signoff=signoff.number)
     return _ask(ctx, signoff, project, render)
 

@@ -30,6 +30,7 @@ from bot.services.signoffs import (
 )
 from bot.views import approvals as approval_views
 from bot.views import common as ui
+from bot.views import golive as golive_views
 from storage.models import Approval, Issue, Project, SignOff, SignOffVersion
 
 LIST_PAGE_SIZE = 15
@@ -131,8 +132,12 @@ def detail_lines(
     signoff: SignOff,
     version: SignOffVersion | None,
     blocking: list[Issue],
+    *,
+    gate: bool = True,
 ) -> list[str]:
-    """What is signed: kind, module, version, text, link, due date, and what blocks it."""
+    """What is signed: kind, module, version, text, link, due date, what blocks it and, for a
+    go-live sign-off, the go-live gate the version kept (``gate``: not in the project's channel,
+    where people who may not see the gate read)."""
     lines = [
         t(
             locale,
@@ -147,6 +152,8 @@ def detail_lines(
         lines.append(escape_mrkdwn(version.text))  # as the requester wrote it
     if version is not None and version.link:
         lines.append(t(locale, "signoff.card.link", link=version.link))
+    if gate and version is not None and version.gate:
+        lines += golive_views.snapshot_lines(locale, version.gate)
     if blocking:
         lines.append(
             t(
@@ -289,7 +296,7 @@ def channel_post(
         kind=kind_label(locale, signoff.kind),
     )
     blocks: list[Block] = [ui.section(title, accessory=_open_button(locale, signoff))]
-    blocks += ui.line_sections(detail_lines(locale, project, signoff, version, []))
+    blocks += ui.line_sections(detail_lines(locale, project, signoff, version, [], gate=False))
     blocks.append(
         ui.context(
             t(

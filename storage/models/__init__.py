@@ -35,6 +35,7 @@ from storage.models.core import (
 from storage.models.decisions import Decision, DecisionSettings
 from storage.models.digest import DigestRun, DigestSettings, DigestTarget
 from storage.models.endusers import EndUser, EndUserAttendance
+from storage.models.golive import GoLiveSettings
 from storage.models.issues import Issue, IssueHistory, IssueSettings, IssueStatus
 from storage.models.meetings import (
     Meeting,
@@ -158,5 +159,6 @@ __all__ = [
     "TrainingFormat",
     "TrainingModule",
     "TrainingSession",
+    "GoLiveSettings",
     "Workspace",
 ]

@@ -6,6 +6,7 @@ module's test acceptance. The signatures themselves are the shared approvals' an
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -67,6 +68,9 @@ class SignOffVersion(SQLModel, table=True):
     version: int
     text: str | None = Field(default=None, max_length=3000)
     link: str | None = Field(default=None, max_length=500)
+    # A go-live sign-off's version: the go-live gate as it stood when the version was made
+    # (``bot.services.golive.Gate.snapshot``), what its signers sign; None for other kinds.
+    gate: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
     created_by: str = Field(max_length=32)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
