@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, cast, func, literal, or_
+from sqlalchemy import String, and_, cast, func, or_
 from sqlmodel import col, select
 
 from bot.csvutil import write_csv
@@ -1028,34 +1028,13 @@ def waiting_select(
         or_(col(ApprovalDecider.user_id) == user_id, managed),
     )
     proposed = and_(ChangeRequest.status == ChangeStatus.PROPOSED, managed)
-    return (
-        select(
-            literal(KIND).label("kind"),
-            col(ChangeRequest.id).label("id"),
-            col(ChangeRequest.number).label("number"),
-            col(ChangeRequest.title).label("title"),
-            col(ChangeRequest.project_id).label("project_id"),
-            col(ApprovalDecider.user_id).label("person"),
-            col(ChangeRequest.created_by).label("by"),
-            col(ChangeRequest.updated_at).label("since"),
-            col(ApprovalDecider.id).label("row"),
-        )
-        .outerjoin(
-            Approval,
-            and_(
-                col(Approval.subject_id) == col(ChangeRequest.id),
-                col(Approval.team_id) == col(ChangeRequest.team_id),
-                Approval.subject_kind == KIND,
-                Approval.status == ApprovalStatus.PENDING,
-            ),
-        )
-        .outerjoin(
-            ApprovalDecider,
-            and_(col(ApprovalDecider.approval_id) == col(Approval.id), approvals.no_decision()),
-        )
-        .where(ChangeRequest.team_id == team_id, or_(under_review, proposed))
-        .order_by(col(ChangeRequest.updated_at), col(ChangeRequest.id), col(ApprovalDecider.id))
-        .limit(limit)
+    return approvals.waiting_select(
+        KIND,
+        ChangeRequest,
+        since=col(ChangeRequest.updated_at),
+        where=and_(ChangeRequest.team_id == team_id, or_(under_review, proposed)),
+        limit=limit,
+        outer=True,
     )
 
 

@@ -26,7 +26,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, cast, func, literal, or_
+from sqlalchemy import String, and_, cast, func, or_
 from sqlmodel import col, select
 
 from bot.csvutil import write_csv
@@ -39,7 +39,6 @@ from bot.services.context import Ctx
 from storage.models import (
     Approval,
     ApprovalDecider,
-    ApprovalStatus,
     Issue,
     IssueStatus,
     KeyUser,
@@ -673,41 +672,19 @@ def waiting_select(
     since when, the signer's row): of each open sign-off's pending version, each signer without a
     decision, where the signer is ``user_id`` or the project is one they manage; oldest first,
     at most ``limit``."""
-    return (
-        select(
-            literal(KIND).label("kind"),
-            col(SignOff.id).label("id"),
-            col(SignOff.number).label("number"),
-            col(SignOff.title).label("title"),
-            col(SignOff.project_id).label("project_id"),
-            col(ApprovalDecider.user_id).label("person"),
-            col(SignOff.created_by).label("by"),
-            col(Approval.asked_at).label("since"),
-            col(ApprovalDecider.id).label("row"),
-        )
-        .join(
-            Approval,
-            and_(
-                col(Approval.subject_id) == col(SignOff.id),
-                col(Approval.team_id) == col(SignOff.team_id),
-                Approval.subject_kind == KIND,
-                Approval.status == ApprovalStatus.PENDING,
-            ),
-        )
-        .join(
-            ApprovalDecider,
-            and_(col(ApprovalDecider.approval_id) == col(Approval.id), approvals.no_decision()),
-        )
-        .where(
+    return approvals.waiting_select(
+        KIND,
+        SignOff,
+        since=col(Approval.asked_at),
+        where=and_(
             SignOff.team_id == team_id,
             SignOff.status == SignOffStatus.OPEN,
             or_(
                 col(ApprovalDecider.user_id) == user_id,
                 col(SignOff.project_id).in_(managed_ids or [0]),
             ),
-        )
-        .order_by(col(Approval.asked_at), col(SignOff.id), col(ApprovalDecider.id))
-        .limit(limit)
+        ),
+        limit=limit,
     )
 
 
