@@ -40,7 +40,7 @@ from handlers.listeners import (
 from storage.models import ChangeRequest, Project
 
 SPAWN_ISSUE_ACTION = re.compile("^" + re.escape(ChangeId.SPAWN_ISSUE) + r"_\d{1,2}$")
-PAGE_ACTION = re.compile("^" + re.escape(ChangeId.LIST_PAGE) + r"_(previous|next)$")
+PAGE_ACTION = listeners.page_action(ChangeId.LIST_PAGE)
 CHANGE_TEAM = Right("team", service.is_team, "change.errors.not_team")
 PROPOSERS = Right(
     "raisers", service.can_propose, "change.errors.cannot_propose", "change.errors.no_projects"
@@ -52,9 +52,7 @@ def card(ctx: Ctx, change: ChangeRequest, project: Project) -> dict[str, Any]:
 
 
 def located(call: CommandCall, ctx: Ctx) -> tuple[ChangeRequest, Project]:
-    project = call.project(ctx)
-    call.locale = project.locale
-    return service.find_change(ctx, project, call.args.get("number") or ""), project
+    return call.numbered(ctx, service.find_change)
 
 
 # ---------------------------------------------------------------------------- the form
@@ -348,18 +346,14 @@ def from_issue(click: Click) -> None:
     click.open(view)
 
 
-def turn_list_page(click: Click) -> dict[str, Any]:
-    project_id, scope, page = (str(click.value or "") + "||").split("|")[:3]
-    with click.unit() as ctx:
-        project = PROPOSERS.check(ctx, click.project(ctx, project_id))
-        found = service.list_changes(
-            ctx,
-            project,
-            scope if scope in service.LIST_FILTERS else "open",
-            page=fields.whole_number(page) or 1,
-            page_size=views.LIST_PAGE_SIZE,
-        )
-        return views.list_message(project.locale, found, click.runtime.settings.command("change"))
+turn_list_page = listeners.list_pages(
+    PROPOSERS,
+    service.list_changes,
+    service.LIST_FILTERS,
+    views.LIST_PAGE_SIZE,
+    views.list_message,
+    "change",
+)
 
 
 BUTTONS: dict[str | re.Pattern[str], Act] = {
