@@ -320,12 +320,7 @@ def _plan(
     return notices.step(ctx, service.spawn_plan(ctx=ctx, change=change, project=project))
 
 
-def open_from_dm(click: Click) -> None:
-    """An Open button of a post or DM about a request: its card, by DM."""
-    with click.unit() as ctx:
-        change, project = service.get_change(ctx, request_id(click.value))
-        message = card(ctx, change, project)
-    dm(click.client, click.user_id, message)
+open_from_dm = listeners.opens_by_dm(service.get_change, card)
 
 
 def from_issue(click: Click) -> None:

@@ -612,6 +612,22 @@ class Click(Call):
 Clicked = Callable[[Click], Reply]
 
 
+def opens_by_dm(
+    get: Callable[[Ctx, int], tuple[Any, Project]],
+    card: Callable[[Ctx, Any, Project], dict[str, Any]],
+) -> Clicked:
+    """The click on an Open button of a post or DM about a record (its id the value, forged or
+    not: ``get`` finds it in the person's team): its ``card``, by DM."""
+
+    def open_from_dm(click: Click) -> None:
+        with click.unit() as ctx:
+            record, project = get(ctx, request_id(click.value))
+            message = card(ctx, record, project)
+        dm(click.client, click.user_id, message)
+
+    return open_from_dm
+
+
 def page_action(action_id: str) -> re.Pattern[str]:
     """The Previous and Next buttons of a paged list (``ui.paged_list``) whose action is
     ``action_id``."""

@@ -473,12 +473,7 @@ def action_to_issue(click: Click) -> dict[str, Any] | None:
     return answer
 
 
-def open_from_dm(click: Click) -> None:
-    """The Open button of a DM about a risk: its card, by DM."""
-    with click.unit() as ctx:
-        risk, project = service.get_risk(ctx, request_id(click.value))
-        message = card(ctx, risk, project)
-    dm(click.client, click.user_id, message)
+open_from_dm = listeners.opens_by_dm(service.get_risk, card)
 
 
 turn_list_page = listeners.list_pages(

@@ -192,12 +192,7 @@ def open_version_form(click: Click) -> None:
     click.open(view)
 
 
-def open_from_message(click: Click) -> None:
-    """An Open button of a post or DM about a sign-off: its view, by DM."""
-    with click.unit() as ctx:
-        signoff, project = service.get_signoff(ctx, request_id(click.value))
-        message = card(ctx, signoff, project)
-    dm(click.client, click.user_id, message)
+open_from_message = listeners.opens_by_dm(service.get_signoff, card)
 
 
 turn_list_page = listeners.list_pages(

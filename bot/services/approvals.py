@@ -490,6 +490,19 @@ def answer(
     return answered
 
 
+def subjects_of(ctx: Ctx, asked: list[Approval], model: Any) -> dict[int, tuple[Any, Project]]:
+    """The subject (a row of the table ``model``, of the team) and project of each approval, by
+    approval id (one query)."""
+    ids = {approval.subject_id for approval in asked}
+    rows = ctx.session.exec(
+        select(model, Project)
+        .join(Project, col(Project.id) == col(model.project_id))
+        .where(model.team_id == ctx.team_id, col(model.id).in_(ids or {0}))
+    ).all()
+    found = {subject.id: (subject, project) for subject, project in rows}
+    return {approval.id or 0: found[approval.subject_id] for approval in asked}
+
+
 # ------------------------------------------------------------------------- who is waiting
 
 

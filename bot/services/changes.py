@@ -35,7 +35,7 @@ from sqlmodel import col, select
 from bot.csvutil import write_csv
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
-from bot.services import approvals, decisions, fields
+from bot.services import approvals, decisions, fields, records
 from bot.services import issues as issue_service
 from bot.services import keyusers as keyuser_service
 from bot.services import projects as project_service
@@ -318,26 +318,13 @@ def _clean(ctx: Ctx, project: Project, data: ChangeInput) -> dict[str, Any]:
 
 
 def _history(ctx: Ctx, change: ChangeRequest, action: str, **detail: Any) -> ChangeHistory:
-    entry = ChangeHistory(
-        team_id=ctx.team_id,
-        change_id=change.id or 0,
-        actor_id=ctx.actor_id,
-        action=action,
-        detail=detail,
-        at=ctx.now(),
-    )
-    ctx.session.add(entry)
-    ctx.session.flush()
-    return entry
+    return records.history(ctx, ChangeHistory, action, detail, change_id=change.id or 0)
 
 
 def _touch(ctx: Ctx, change: ChangeRequest, expected_version: int | None) -> None:
     """Refuse a change made from a card or form shown before the request last changed."""
-    if expected_version is not None and expected_version != change.version:
-        raise ValidationError({"change": Msg("change.errors.stale", ref=change_ref(change))})
-    change.version += 1
-    change.updated_at = ctx.now()
-    ctx.session.add(change)
+    stale = Msg("change.errors.stale", ref=change_ref(change))
+    records.touch(ctx, change, expected_version, "change", stale)
 
 
 def create_change(*, ctx: Ctx, project: Project, data: ChangeInput) -> Change:
@@ -350,10 +337,7 @@ def create_change(*, ctx: Ctx, project: Project, data: ChangeInput) -> Change:
         issue = ctx.get(Issue, data.issue_id)
         if issue is not None and issue.project_id == project.id:
             issue_id = issue.id
-    settings = project_service.settings_row(ctx, ChangeSettings, project, lock=True)
-    number = settings.next_number
-    settings.next_number = number + 1
-    ctx.session.add(settings)
+    number = records.next_number(ctx, ChangeSettings, project)
     now = ctx.now()
     change = ChangeRequest(
         team_id=ctx.team_id,
@@ -521,14 +505,7 @@ def current_version(ctx: Ctx, change_id: int) -> int | None:
 
 def of_approvals(ctx: Ctx, asked: list[Approval]) -> dict[int, tuple[ChangeRequest, Project]]:
     """The request and project of each approval, by approval id (one query)."""
-    ids = {approval.subject_id for approval in asked}
-    rows = ctx.session.exec(
-        select(ChangeRequest, Project)
-        .join(Project, col(Project.id) == col(ChangeRequest.project_id))
-        .where(ChangeRequest.team_id == ctx.team_id, col(ChangeRequest.id).in_(ids or {0}))
-    ).all()
-    found = {change.id: (change, project) for change, project in rows}
-    return {approval.id or 0: found[approval.subject_id] for approval in asked}
+    return approvals.subjects_of(ctx, asked, ChangeRequest)
 
 
 def record_answer(ctx: Ctx, answered: approvals.Answered) -> list[Change]:
@@ -770,27 +747,13 @@ def spawn_plan(*, ctx: Ctx, change: ChangeRequest, project: Project) -> Change:
 
 def get_change(ctx: Ctx, change_id: int) -> tuple[ChangeRequest, Project]:
     """A request by its id (from a button or a form), if the acting person may see it."""
-    change = ctx.get(ChangeRequest, change_id)
-    if change is None:
-        raise NotFound(Msg("change.errors.not_found", id=str(change_id)))
-    project = project_service.get_project_by_id(ctx, change.project_id)
-    if not can_see(ctx, project, change):
-        raise NotFound(Msg("change.errors.not_found", id=str(change_id)))
-    return change, project
+    return records.by_id(ctx, ChangeRequest, change_id, can_see, "change.errors.not_found")
 
 
 def find_change(ctx: Ctx, project: Project, number: Any) -> ChangeRequest:
     """A request by its number in a project ("3" or "#3"), if the acting person may see it."""
-    text = str(number).lstrip("#")
-    ident = int(text) if text.isdigit() else 0
-    change = ctx.session.exec(
-        ctx.select(ChangeRequest).where(
-            ChangeRequest.project_id == project.id, ChangeRequest.number == ident
-        )
-    ).first()
-    if change is None or not can_see(ctx, project, change):
-        raise NotFound(Msg("change.errors.not_found", id=text[:20]))
-    return change
+    missing = "change.errors.not_found"
+    return records.by_number(ctx, ChangeRequest, project, number, can_see, missing)
 
 
 @dataclass

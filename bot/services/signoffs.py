@@ -31,7 +31,7 @@ from sqlmodel import col, select
 
 from bot.csvutil import write_csv
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
-from bot.services import approvals, fields
+from bot.services import approvals, fields, records
 from bot.services import issues as issue_service
 from bot.services import keyusers as keyuser_service
 from bot.services import projects as project_service
@@ -378,14 +378,7 @@ def current_version(ctx: Ctx, signoff_id: int) -> int | None:
 
 def of_approvals(ctx: Ctx, asked: list[Approval]) -> dict[int, tuple[SignOff, Project]]:
     """The sign-off and project of each approval, by approval id (one query)."""
-    ids = {approval.subject_id for approval in asked}
-    rows = ctx.session.exec(
-        select(SignOff, Project)
-        .join(Project, col(Project.id) == col(SignOff.project_id))
-        .where(SignOff.team_id == ctx.team_id, col(SignOff.id).in_(ids or {0}))
-    ).all()
-    found = {signoff.id: (signoff, project) for signoff, project in rows}
-    return {approval.id or 0: found[approval.subject_id] for approval in asked}
+    return approvals.subjects_of(ctx, asked, SignOff)
 
 
 def versions_of(ctx: Ctx, signoff_ids: list[int]) -> dict[tuple[int, int], SignOffVersion]:
@@ -471,14 +464,7 @@ def get_signoff(ctx: Ctx, signoff_id: Any) -> tuple[SignOff, Project]:
 
 def find(ctx: Ctx, project: Project, number: Any) -> SignOff:
     """A sign-off by its number in a project ("3" or "#3"), if the acting person may see it."""
-    text = str(number).lstrip("#")
-    ident = int(text) if text.isdigit() else 0
-    signoff = ctx.session.exec(
-        ctx.select(SignOff).where(SignOff.project_id == project.id, SignOff.number == ident)
-    ).first()
-    if signoff is None or not can_see(ctx, project, signoff):
-        raise NotFound(Msg("signoff.errors.not_found", id=text[:20]))
-    return signoff
+    return records.by_number(ctx, SignOff, project, number, can_see, "signoff.errors.not_found")
 
 
 @dataclass
