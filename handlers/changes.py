@@ -189,13 +189,7 @@ FORMS = (NEW_FORM, EDIT_FORM, SETTINGS_FORM)
 # ------------------------------------------------------------------------------- commands
 
 
-def list_changes(call: CommandCall) -> dict[str, Any]:
-    with call.unit() as ctx:
-        project = call.project(ctx)
-        found = service.list_changes(
-            ctx, project, call.args.get("filter") or "open", page_size=views.LIST_PAGE_SIZE
-        )
-        return views.list_message(project.locale, found, call.command)
+list_changes = listeners.scoped_list(service.list_changes, views.LIST_PAGE_SIZE, views.list_message)
 
 
 def show_or_move(call: CommandCall) -> dict[str, Any] | str:

@@ -612,6 +612,23 @@ class Click(Call):
 Clicked = Callable[[Click], Reply]
 
 
+def scoped_list(
+    listed: Callable[..., Any],
+    page_size: int,
+    message: Callable[[str, Any, str], dict[str, Any]],
+) -> Callable[[CommandCall], dict[str, Any]]:
+    """The list subcommand of a project's records by scope (the FILTER typed, else the open
+    ones): its first page (``listed``), answered with ``message`` in the project's language."""
+
+    def list_records(call: CommandCall) -> dict[str, Any]:
+        with call.unit() as ctx:
+            project = call.project(ctx)
+            found = listed(ctx, project, call.args.get("filter") or "open", page_size=page_size)
+            return message(project.locale, found, call.command)
+
+    return list_records
+
+
 def opens_by_dm(
     get: Callable[[Ctx, int], tuple[Any, Project]],
     card: Callable[[Ctx, Any, Project], dict[str, Any]],

@@ -138,13 +138,7 @@ def tell_and_deliver(call: FormCall, told: Told) -> None:
 # ------------------------------------------------------------------------------- commands
 
 
-def list_risks(call: CommandCall) -> dict[str, Any]:
-    with call.unit() as ctx:
-        project = call.project(ctx)
-        found = service.list_risks(
-            ctx, project, call.args.get("filter") or "open", page_size=views.LIST_PAGE_SIZE
-        )
-        return views.list_message(project.locale, found, call.command)
+list_risks = listeners.scoped_list(service.list_risks, views.LIST_PAGE_SIZE, views.list_message)
 
 
 def show_risk(call: CommandCall) -> dict[str, Any]:

@@ -141,13 +141,9 @@ FORMS = (NEW_FORM, VERSION_FORM)
 # ------------------------------------------------------------------------------- commands
 
 
-def list_signoffs(call: CommandCall) -> dict[str, Any]:
-    with call.unit() as ctx:
-        project = call.project(ctx)
-        found = service.list_signoffs(
-            ctx, project, call.args.get("filter") or "open", page_size=views.LIST_PAGE_SIZE
-        )
-        return views.list_message(project.locale, found, call.command)
+list_signoffs = listeners.scoped_list(
+    service.list_signoffs, views.LIST_PAGE_SIZE, views.list_message
+)
 
 
 def show(call: CommandCall) -> dict[str, Any]:

@@ -358,6 +358,22 @@ def history(ctx: Ctx, subject_kind: str, subject_id: int) -> list[tuple[Approval
     return [(approval, answer) for approval, answer in rows]
 
 
+def was_asked(ctx: Ctx, subject_kind: str, subject_id: int | None, user_id: str) -> bool:
+    """Whether ``user_id`` was ever asked to decide about the subject (any of its versions)."""
+    return (
+        ctx.session.exec(
+            ctx.select(ApprovalDecider)
+            .join(Approval, col(Approval.id) == col(ApprovalDecider.approval_id))
+            .where(
+                Approval.subject_kind == subject_kind,
+                Approval.subject_id == subject_id,
+                ApprovalDecider.user_id == user_id,
+            )
+        ).first()
+        is not None
+    )
+
+
 def is_decider(ctx: Ctx, approval: Approval, user_id: str | None) -> bool:
     if not user_id:
         return False

@@ -129,18 +129,7 @@ def _same(a: str, b: str) -> bool:
 
 
 def _asked(ctx: Ctx, change: ChangeRequest, user_id: str) -> bool:
-    return (
-        ctx.session.exec(
-            ctx.select(ApprovalDecider)
-            .join(Approval, col(Approval.id) == col(ApprovalDecider.approval_id))
-            .where(
-                Approval.subject_kind == KIND,
-                Approval.subject_id == change.id,
-                ApprovalDecider.user_id == user_id,
-            )
-        ).first()
-        is not None
-    )
+    return approvals.was_asked(ctx, KIND, change.id, user_id)
 
 
 def can_see(ctx: Ctx, project: Project, change: ChangeRequest) -> bool:

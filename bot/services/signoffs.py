@@ -103,18 +103,7 @@ def _require_team(ctx: Ctx, project: Project) -> None:
 
 
 def _asked(ctx: Ctx, signoff: SignOff, user_id: str) -> bool:
-    return (
-        ctx.session.exec(
-            ctx.select(ApprovalDecider)
-            .join(Approval, col(Approval.id) == col(ApprovalDecider.approval_id))
-            .where(
-                Approval.subject_kind == KIND,
-                Approval.subject_id == signoff.id,
-                ApprovalDecider.user_id == user_id,
-            )
-        ).first()
-        is not None
-    )
+    return approvals.was_asked(ctx, KIND, signoff.id, user_id)
 
 
 def can_see(ctx: Ctx, project: Project, signoff: SignOff) -> bool:
