@@ -40,7 +40,7 @@ from handlers.listeners import (
 from storage.models import ChangeRequest, Project
 
 SPAWN_ISSUE_ACTION = re.compile("^" + re.escape(ChangeId.SPAWN_ISSUE) + r"_\d{1,2}$")
-PAGE_ACTION = re.compile("^" + re.escape(ChangeId.LIST_PAGE) + r"_(previous|next)$")
+PAGE_ACTION = listeners.page_action(ChangeId.LIST_PAGE)
 CHANGE_TEAM = Right("team", service.is_team, "change.errors.not_team")
 PROPOSERS = Right(
     "raisers", service.can_propose, "change.errors.cannot_propose", "change.errors.no_projects"
@@ -52,9 +52,7 @@ def card(ctx: Ctx, change: ChangeRequest, project: Project) -> dict[str, Any]:
 
 
 def located(call: CommandCall, ctx: Ctx) -> tuple[ChangeRequest, Project]:
-    project = call.project(ctx)
-    call.locale = project.locale
-    return service.find_change(ctx, project, call.args.get("number") or ""), project
+    return call.numbered(ctx, service.find_change)
 
 
 # ---------------------------------------------------------------------------- the form
@@ -191,13 +189,7 @@ FORMS = (NEW_FORM, EDIT_FORM, SETTINGS_FORM)
 # ------------------------------------------------------------------------------- commands
 
 
-def list_changes(call: CommandCall) -> dict[str, Any]:
-    with call.unit() as ctx:
-        project = call.project(ctx)
-        found = service.list_changes(
-            ctx, project, call.args.get("filter") or "open", page_size=views.LIST_PAGE_SIZE
-        )
-        return views.list_message(project.locale, found, call.command)
+list_changes = listeners.scoped_list(service.list_changes, views.LIST_PAGE_SIZE, views.list_message)
 
 
 def show_or_move(call: CommandCall) -> dict[str, Any] | str:
@@ -322,12 +314,7 @@ def _plan(
     return notices.step(ctx, service.spawn_plan(ctx=ctx, change=change, project=project))
 
 
-def open_from_dm(click: Click) -> None:
-    """An Open button of a post or DM about a request: its card, by DM."""
-    with click.unit() as ctx:
-        change, project = service.get_change(ctx, request_id(click.value))
-        message = card(ctx, change, project)
-    dm(click.client, click.user_id, message)
+open_from_dm = listeners.opens_by_dm(service.get_change, card)
 
 
 def from_issue(click: Click) -> None:
@@ -348,18 +335,14 @@ def from_issue(click: Click) -> None:
     click.open(view)
 
 
-def turn_list_page(click: Click) -> dict[str, Any]:
-    project_id, scope, page = (str(click.value or "") + "||").split("|")[:3]
-    with click.unit() as ctx:
-        project = PROPOSERS.check(ctx, click.project(ctx, project_id))
-        found = service.list_changes(
-            ctx,
-            project,
-            scope if scope in service.LIST_FILTERS else "open",
-            page=fields.whole_number(page) or 1,
-            page_size=views.LIST_PAGE_SIZE,
-        )
-        return views.list_message(project.locale, found, click.runtime.settings.command("change"))
+turn_list_page = listeners.list_pages(
+    PROPOSERS,
+    service.list_changes,
+    service.LIST_FILTERS,
+    views.LIST_PAGE_SIZE,
+    views.list_message,
+    "change",
+)
 
 
 BUTTONS: dict[str | re.Pattern[str], Act] = {

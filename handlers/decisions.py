@@ -3,7 +3,6 @@ list's buttons."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from slack_bolt import App
@@ -28,7 +27,7 @@ from handlers.listeners import (
 )
 from storage.models import Project
 
-PAGE_ACTION = re.compile("^" + re.escape(DecisionId.LIST_PAGE) + r"_(previous|next)$")
+PAGE_ACTION = listeners.page_action(DecisionId.LIST_PAGE)
 READERS = Right(
     "decision_readers",
     service.can_read,

@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
@@ -44,6 +44,7 @@ from slack_sdk.errors import SlackApiError
 from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import has_key, t
 from bot.runtime import Runtime
+from bot.services import fields
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import common as ui
@@ -65,6 +66,7 @@ from handlers.home import publish_home
 from storage.models import Project
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # ------------------------------------------------------------------------------------ rights
 
@@ -227,6 +229,13 @@ class CommandCall(Call):
         person manages), if the subcommand's `who` allows the person."""
         project = project_service.resolve_project(ctx, self.args.get("code"), self.channel_id)
         return self.sub.who.check(ctx, project)
+
+    def numbered(self, ctx: Ctx, find: Callable[[Ctx, Project, str], T]) -> tuple[T, Project]:
+        """The record the command names by its NUMBER (``find`` in the project, which may refuse),
+        in the project it names (or the channel's), answering in that project's language."""
+        project = self.project(ctx)
+        self.locale = project.locale
+        return find(ctx, project, self.args.get("number") or ""), project
 
     def project_choice(self, ctx: Ctx) -> tuple[Project | None, list[Project]]:
         """For a form that asks which project: the one named or the channel's (checked), else every
@@ -601,6 +610,74 @@ class Click(Call):
 
 
 Clicked = Callable[[Click], Reply]
+
+
+def scoped_list(
+    listed: Callable[..., Any],
+    page_size: int,
+    message: Callable[[str, Any, str], dict[str, Any]],
+) -> Callable[[CommandCall], dict[str, Any]]:
+    """The list subcommand of a project's records by scope (the FILTER typed, else the open
+    ones): its first page (``listed``), answered with ``message`` in the project's language."""
+
+    def list_records(call: CommandCall) -> dict[str, Any]:
+        with call.unit() as ctx:
+            project = call.project(ctx)
+            found = listed(ctx, project, call.args.get("filter") or "open", page_size=page_size)
+            return message(project.locale, found, call.command)
+
+    return list_records
+
+
+def opens_by_dm(
+    get: Callable[[Ctx, int], tuple[Any, Project]],
+    card: Callable[[Ctx, Any, Project], dict[str, Any]],
+) -> Clicked:
+    """The click on an Open button of a post or DM about a record (its id the value, forged or
+    not: ``get`` finds it in the person's team): its ``card``, by DM."""
+
+    def open_from_dm(click: Click) -> None:
+        with click.unit() as ctx:
+            record, project = get(ctx, request_id(click.value))
+            message = card(ctx, record, project)
+        dm(click.client, click.user_id, message)
+
+    return open_from_dm
+
+
+def page_action(action_id: str) -> re.Pattern[str]:
+    """The Previous and Next buttons of a paged list (``ui.paged_list``) whose action is
+    ``action_id``."""
+    return re.compile("^" + re.escape(action_id) + r"_(previous|next)$")
+
+
+def list_pages(
+    right: Right,
+    listed: Callable[..., Any],
+    scopes: Sequence[str],
+    page_size: int,
+    message: Callable[[str, Any, str], dict[str, Any]],
+    command: str,
+) -> Clicked:
+    """The click on a Previous or Next button of a project's list by scope (the value
+    ``<project id>|<scope>|<page>``, forged or not): the project, if ``right`` allows the person,
+    listed again (``listed``; an unknown scope lists the open ones) at that page, answered with
+    ``message`` in the project's language."""
+
+    def turn_list_page(click: Click) -> dict[str, Any]:
+        project_id, scope, page = (str(click.value or "") + "||").split("|")[:3]
+        with click.unit() as ctx:
+            project = right.check(ctx, click.project(ctx, project_id))
+            found = listed(
+                ctx,
+                project,
+                scope if scope in scopes else "open",
+                page=fields.whole_number(page) or 1,
+                page_size=page_size,
+            )
+            return message(project.locale, found, click.runtime.settings.command(command))
+
+    return turn_list_page
 
 
 def clicks(listen: Callable[..., Any], runtime: Runtime) -> Callable[[Clicked], Clicked]:

@@ -41,7 +41,7 @@ from handlers.listeners import (
 from storage.models import Project, Risk, RiskSettings
 
 FROM_MEETING_ACTION = re.compile("^" + re.escape(RiskId.FROM_MEETING) + r"_\d+$")
-PAGE_ACTION = re.compile("^" + re.escape(RiskId.LIST_PAGE) + r"_(previous|next)$")
+PAGE_ACTION = listeners.page_action(RiskId.LIST_PAGE)
 # Closing, reopening, changing the owner and exporting are for the project's PMs and team; raising,
 # assessing and adding actions are checked by the service (key users, a risk's owner).
 RISK_TEAM = Right("team", service.is_team, "risk.errors.not_team")
@@ -50,9 +50,7 @@ RAISERS = Right("raisers", service.can_raise, "risk.errors.cannot_raise", "risk.
 
 def located(call: CommandCall, ctx: Ctx) -> tuple[Risk, Project]:
     """The risk a command names by its number, in the project it names (or the channel's)."""
-    project = call.project(ctx)
-    call.locale = project.locale
-    return service.find_risk(ctx, project, call.args.get("number") or ""), project
+    return call.numbered(ctx, service.find_risk)
 
 
 def card(ctx: Ctx, risk: Risk, project: Project) -> dict[str, Any]:
@@ -140,13 +138,7 @@ def tell_and_deliver(call: FormCall, told: Told) -> None:
 # ------------------------------------------------------------------------------- commands
 
 
-def list_risks(call: CommandCall) -> dict[str, Any]:
-    with call.unit() as ctx:
-        project = call.project(ctx)
-        found = service.list_risks(
-            ctx, project, call.args.get("filter") or "open", page_size=views.LIST_PAGE_SIZE
-        )
-        return views.list_message(project.locale, found, call.command)
+list_risks = listeners.scoped_list(service.list_risks, views.LIST_PAGE_SIZE, views.list_message)
 
 
 def show_risk(call: CommandCall) -> dict[str, Any]:
@@ -475,26 +467,17 @@ def action_to_issue(click: Click) -> dict[str, Any] | None:
     return answer
 
 
-def open_from_dm(click: Click) -> None:
-    """The Open button of a DM about a risk: its card, by DM."""
-    with click.unit() as ctx:
-        risk, project = service.get_risk(ctx, request_id(click.value))
-        message = card(ctx, risk, project)
-    dm(click.client, click.user_id, message)
+open_from_dm = listeners.opens_by_dm(service.get_risk, card)
 
 
-def turn_list_page(click: Click) -> dict[str, Any]:
-    project_id, scope, page = (str(click.value or "") + "||").split("|")[:3]
-    with click.unit() as ctx:
-        project = RAISERS.check(ctx, click.project(ctx, project_id))
-        found = service.list_risks(
-            ctx,
-            project,
-            scope if scope in service.LIST_FILTERS else "open",
-            page=fields.whole_number(page) or 1,
-            page_size=views.LIST_PAGE_SIZE,
-        )
-        return views.list_message(project.locale, found, click.runtime.settings.command("risk"))
+turn_list_page = listeners.list_pages(
+    RAISERS,
+    service.list_risks,
+    service.LIST_FILTERS,
+    views.LIST_PAGE_SIZE,
+    views.list_message,
+    "risk",
+)
 
 
 def register(app: App, runtime: Runtime) -> None:

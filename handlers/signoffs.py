@@ -3,7 +3,6 @@ list. The signers' buttons are the shared approvals' (``handlers/approvals.py``)
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from slack_bolt import App
@@ -34,7 +33,7 @@ from handlers.listeners import (
 )
 from storage.models import Project, SignOff
 
-PAGE_ACTION = re.compile("^" + re.escape(SignOffId.LIST_PAGE) + r"_(previous|next)$")
+PAGE_ACTION = listeners.page_action(SignOffId.LIST_PAGE)
 SIGNOFF_TEAM = Right(
     "team", service.is_team, "signoff.errors.not_team", "signoff.errors.no_projects"
 )
@@ -48,9 +47,7 @@ def card(ctx: Ctx, signoff: SignOff, project: Project) -> dict[str, Any]:
 
 
 def located(call: CommandCall, ctx: Ctx) -> tuple[SignOff, Project]:
-    project = call.project(ctx)
-    call.locale = project.locale
-    return service.find(ctx, project, call.args.get("number") or ""), project
+    return call.numbered(ctx, service.find)
 
 
 # ---------------------------------------------------------------------------- the forms
@@ -144,13 +141,9 @@ FORMS = (NEW_FORM, VERSION_FORM)
 # ------------------------------------------------------------------------------- commands
 
 
-def list_signoffs(call: CommandCall) -> dict[str, Any]:
-    with call.unit() as ctx:
-        project = call.project(ctx)
-        found = service.list_signoffs(
-            ctx, project, call.args.get("filter") or "open", page_size=views.LIST_PAGE_SIZE
-        )
-        return views.list_message(project.locale, found, call.command)
+list_signoffs = listeners.scoped_list(
+    service.list_signoffs, views.LIST_PAGE_SIZE, views.list_message
+)
 
 
 def show(call: CommandCall) -> dict[str, Any]:
@@ -195,26 +188,17 @@ def open_version_form(click: Click) -> None:
     click.open(view)
 
 
-def open_from_message(click: Click) -> None:
-    """An Open button of a post or DM about a sign-off: its view, by DM."""
-    with click.unit() as ctx:
-        signoff, project = service.get_signoff(ctx, request_id(click.value))
-        message = card(ctx, signoff, project)
-    dm(click.client, click.user_id, message)
+open_from_message = listeners.opens_by_dm(service.get_signoff, card)
 
 
-def turn_list_page(click: Click) -> dict[str, Any]:
-    project_id, scope, page = (str(click.value or "") + "||").split("|")[:3]
-    with click.unit() as ctx:
-        project = LISTERS.check(ctx, click.project(ctx, project_id))
-        found = service.list_signoffs(
-            ctx,
-            project,
-            scope if scope in service.LIST_FILTERS else "open",
-            page=fields.whole_number(page) or 1,
-            page_size=views.LIST_PAGE_SIZE,
-        )
-        return views.list_message(project.locale, found, click.runtime.settings.command("signoff"))
+turn_list_page = listeners.list_pages(
+    LISTERS,
+    service.list_signoffs,
+    service.LIST_FILTERS,
+    views.LIST_PAGE_SIZE,
+    views.list_message,
+    "signoff",
+)
 
 
 def register(app: App, runtime: Runtime) -> None:

@@ -12,15 +12,58 @@ The asking DMs: ``approval-ask:<approval>:<person>:<tag>`` rewrites the DM sent 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.delivery import RECORD_LIFETIME, Outgoing, enqueue_many, sent_row
 from bot.jobs.teams import daily_lists, per_team, teams_where
 from bot.runtime import Runtime
 from bot.services import approvals as service
 from bot.services.context import Ctx
 from bot.views import approvals as views
-from storage.models import Approval, ApprovalStatus
+from storage.models import Approval, ApprovalStatus, Project
+
+
+def dm(ctx: Ctx, subject: str, people: list[str], payload: dict[str, Any], key: str) -> list[str]:
+    """``payload`` to each of ``people`` by DM (once each, none for an empty id), keyed
+    ``<key>:<person>``, about ``subject`` (``change:<id>``)."""
+    messages = [
+        Outgoing(
+            key=f"{key}:{person}",
+            payload={"channel": person, **payload},
+            subject=subject,
+            expires_at=ctx.now() + RECORD_LIFETIME,
+        )
+        for person in dict.fromkeys(people)
+        if person
+    ]
+    return enqueue_many(ctx.session, team_id=ctx.team_id, messages=messages, now=ctx.now())
+
+
+def in_thread(
+    ctx: Ctx,
+    project: Project,
+    post: str,
+    subject: str,
+    payload: dict[str, Any],
+    key: str,
+    told: Callable[[], list[str]],
+) -> list[str]:
+    """``payload`` in the thread of the post sent under the key ``post`` (in the project's
+    channel while that post is not recorded), keyed ``key``; without a channel, by DM to the
+    people ``told()`` names."""
+    if not project.channel_id:
+        return dm(ctx, subject, told(), payload, key)
+    posted = sent_row(ctx.session, key=post)
+    place: dict[str, Any] = {"channel": project.channel_id}
+    if posted is not None and posted.channel and posted.ts:
+        place = {"channel": posted.channel, "thread_ts": posted.ts}
+    return [
+        ctx.enqueue(
+            key, {**place, **payload}, subject=subject, expires_at=ctx.now() + RECORD_LIFETIME
+        )
+    ]
 
 
 def retell(ctx: Ctx, approval: Approval, people: list[str] | None, tag: str) -> list[str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.delivery import RECORD_LIFETIME, Outgoing, enqueue_many, sent_row
+from bot.delivery import RECORD_LIFETIME
 from bot.i18n import plain
 from bot.jobs import approvals as approval_notices
 from bot.services import approvals
@@ -37,17 +37,8 @@ def _tell(
     ctx: Ctx, step: service.Change, people: list[str], payload: dict[str, Any], what: str
 ) -> list[str]:
     change = step.change
-    messages = [
-        Outgoing(
-            key=f"change:{change.id}:{what}:{step.history.id}:{person}",
-            payload={"channel": person, **payload},
-            subject=_subject(change),
-            expires_at=ctx.now() + RECORD_LIFETIME,
-        )
-        for person in dict.fromkeys(people)
-        if person
-    ]
-    return enqueue_many(ctx.session, team_id=ctx.team_id, messages=messages, now=ctx.now())
+    key = f"change:{change.id}:{what}:{step.history.id}"
+    return approval_notices.dm(ctx, _subject(change), people, payload, key)
 
 
 def step(ctx: Ctx, done: service.Change) -> list[str]:
@@ -57,20 +48,15 @@ def step(ctx: Ctx, done: service.Change) -> list[str]:
     reply = views.step_reply(
         project.locale, project, change, done.history, titled=not project.channel_id
     )
-    if not project.channel_id:
-        people = [change.requested_by, *project_service.pm_ids(ctx, project)]
-        return _tell(ctx, done, people, reply, "step")
-    posted = sent_row(ctx.session, key=post_key(change))
-    place: dict[str, Any] = {"channel": project.channel_id}
-    if posted is not None and posted.channel and posted.ts:
-        place = {"channel": posted.channel, "thread_ts": posted.ts}
-    key = ctx.enqueue(
+    return approval_notices.in_thread(
+        ctx,
+        project,
+        post_key(change),
+        _subject(change),
+        reply,
         f"change:{change.id}:step:{done.history.id}",
-        {**place, **reply},
-        subject=_subject(change),
-        expires_at=ctx.now() + RECORD_LIFETIME,
+        lambda: [change.requested_by, *project_service.pm_ids(ctx, project)],
     )
-    return [key]
 
 
 def announce_proposed(ctx: Ctx, done: service.Change) -> list[str]:

@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot.delivery import RECORD_LIFETIME, Outgoing, enqueue_many, sent_row
+from bot.delivery import RECORD_LIFETIME
+from bot.jobs import approvals as approval_notices
 from bot.services import approvals
 from bot.services import projects as project_service
 from bot.services import signoffs as service
@@ -35,17 +36,8 @@ def _subject(signoff: SignOff) -> str:
 def _dm(
     ctx: Ctx, signoff: SignOff, people: list[str], payload: dict[str, Any], what: str
 ) -> list[str]:
-    messages = [
-        Outgoing(
-            key=f"signoff:{signoff.id}:{what}:{person}",
-            payload={"channel": person, **payload},
-            subject=_subject(signoff),
-            expires_at=ctx.now() + RECORD_LIFETIME,
-        )
-        for person in dict.fromkeys(people)
-        if person
-    ]
-    return enqueue_many(ctx.session, team_id=ctx.team_id, messages=messages, now=ctx.now())
+    key = f"signoff:{signoff.id}:{what}"
+    return approval_notices.dm(ctx, _subject(signoff), people, payload, key)
 
 
 def _told(ctx: Ctx, signoff: SignOff, project: Project) -> list[str]:
@@ -56,19 +48,16 @@ def _thread(
     ctx: Ctx, signoff: SignOff, project: Project, payload: dict[str, Any], what: str
 ) -> list[str]:
     """A step in the post's thread; without a channel, by DM to the requester and the PMs."""
-    if not project.channel_id:
-        return _dm(ctx, signoff, _told(ctx, signoff, project), payload, what)
-    posted = sent_row(ctx.session, key=post_key(signoff))
-    place: dict[str, Any] = {"channel": project.channel_id}
-    if posted is not None and posted.channel and posted.ts:
-        place = {"channel": posted.channel, "thread_ts": posted.ts}
-    key = ctx.enqueue(
-        f"signoff:{signoff.id}:{what}",
-        {**place, **payload},
-        subject=_subject(signoff),
-        expires_at=ctx.now() + RECORD_LIFETIME,
+    key = f"signoff:{signoff.id}:{what}"
+    return approval_notices.in_thread(
+        ctx,
+        project,
+        post_key(signoff),
+        _subject(signoff),
+        payload,
+        key,
+        lambda: _told(ctx, signoff, project),
     )
-    return [key]
 
 
 def _render(project: Project) -> service.Render:

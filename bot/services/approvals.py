@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists
+from sqlalchemy import and_, exists, literal
 from sqlmodel import col, select
 
 from bot import delivery
@@ -358,6 +358,22 @@ def history(ctx: Ctx, subject_kind: str, subject_id: int) -> list[tuple[Approval
     return [(approval, answer) for approval, answer in rows]
 
 
+def was_asked(ctx: Ctx, subject_kind: str, subject_id: int | None, user_id: str) -> bool:
+    """Whether ``user_id`` was ever asked to decide about the subject (any of its versions)."""
+    return (
+        ctx.session.exec(
+            ctx.select(ApprovalDecider)
+            .join(Approval, col(Approval.id) == col(ApprovalDecider.approval_id))
+            .where(
+                Approval.subject_kind == subject_kind,
+                Approval.subject_id == subject_id,
+                ApprovalDecider.user_id == user_id,
+            )
+        ).first()
+        is not None
+    )
+
+
 def is_decider(ctx: Ctx, approval: Approval, user_id: str | None) -> bool:
     if not user_id:
         return False
@@ -490,6 +506,19 @@ def answer(
     return answered
 
 
+def subjects_of(ctx: Ctx, asked: list[Approval], model: Any) -> dict[int, tuple[Any, Project]]:
+    """The subject (a row of the table ``model``, of the team) and project of each approval, by
+    approval id (one query)."""
+    ids = {approval.subject_id for approval in asked}
+    rows = ctx.session.exec(
+        select(model, Project)
+        .join(Project, col(Project.id) == col(model.project_id))
+        .where(model.team_id == ctx.team_id, col(model.id).in_(ids or {0}))
+    ).all()
+    found = {subject.id: (subject, project) for subject, project in rows}
+    return {approval.id or 0: found[approval.subject_id] for approval in asked}
+
+
 # ------------------------------------------------------------------------- who is waiting
 
 
@@ -516,6 +545,55 @@ def undecided() -> Any:
             ),
         )
         .where(Approval.status == ApprovalStatus.PENDING, no_decision())
+    )
+
+
+def waiting_select(
+    kind: str,
+    subject: Any,
+    *,
+    since: Any,
+    where: Any,
+    limit: int,
+    outer: bool = False,
+) -> Any:
+    """What waits of one kind of subject, for a Home tab, as a select of plain columns (``kind``,
+    id, number, title, project id, the decider, who created it, since when, the decider's row):
+    the subject table ``subject`` (with ``id``, ``team_id``, ``number``, ``title``,
+    ``project_id`` and ``created_by``) joined to its pending approval and each decider without a
+    decision, filtered by ``where`` (the team, the subject's status, whose turn it is), ordered
+    by ``since`` (oldest first), at most ``limit``. ``outer`` keeps the subjects without a
+    pending approval (their decider None) for ``where`` to pick."""
+    return (
+        select(
+            literal(kind).label("kind"),
+            col(subject.id).label("id"),
+            col(subject.number).label("number"),
+            col(subject.title).label("title"),
+            col(subject.project_id).label("project_id"),
+            col(ApprovalDecider.user_id).label("person"),
+            col(subject.created_by).label("by"),
+            since.label("since"),
+            col(ApprovalDecider.id).label("row"),
+        )
+        .join(
+            Approval,
+            and_(
+                col(Approval.subject_id) == col(subject.id),
+                col(Approval.team_id) == col(subject.team_id),
+                Approval.subject_kind == kind,
+                Approval.status == ApprovalStatus.PENDING,
+            ),
+            isouter=outer,
+        )
+        .join(
+            ApprovalDecider,
+            and_(col(ApprovalDecider.approval_id) == col(Approval.id), no_decision()),
+            isouter=outer,
+        )
+        .where(where)
+        .order_by(since, col(subject.id), col(ApprovalDecider.id))
+        .limit(limit)
     )
 
 

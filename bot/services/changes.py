@@ -29,13 +29,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, cast, func, literal, or_
+from sqlalchemy import String, and_, cast, func, or_
 from sqlmodel import col, select
 
 from bot.csvutil import write_csv
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
-from bot.services import approvals, decisions, fields
+from bot.services import approvals, decisions, fields, records
 from bot.services import issues as issue_service
 from bot.services import keyusers as keyuser_service
 from bot.services import projects as project_service
@@ -129,18 +129,7 @@ def _same(a: str, b: str) -> bool:
 
 
 def _asked(ctx: Ctx, change: ChangeRequest, user_id: str) -> bool:
-    return (
-        ctx.session.exec(
-            ctx.select(ApprovalDecider)
-            .join(Approval, col(Approval.id) == col(ApprovalDecider.approval_id))
-            .where(
-                Approval.subject_kind == KIND,
-                Approval.subject_id == change.id,
-                ApprovalDecider.user_id == user_id,
-            )
-        ).first()
-        is not None
-    )
+    return approvals.was_asked(ctx, KIND, change.id, user_id)
 
 
 def can_see(ctx: Ctx, project: Project, change: ChangeRequest) -> bool:
@@ -318,26 +307,13 @@ def _clean(ctx: Ctx, project: Project, data: ChangeInput) -> dict[str, Any]:
 
 
 def _history(ctx: Ctx, change: ChangeRequest, action: str, **detail: Any) -> ChangeHistory:
-    entry = ChangeHistory(
-        team_id=ctx.team_id,
-        change_id=change.id or 0,
-        actor_id=ctx.actor_id,
-        action=action,
-        detail=detail,
-        at=ctx.now(),
-    )
-    ctx.session.add(entry)
-    ctx.session.flush()
-    return entry
+    return records.history(ctx, ChangeHistory, action, detail, change_id=change.id or 0)
 
 
 def _touch(ctx: Ctx, change: ChangeRequest, expected_version: int | None) -> None:
     """Refuse a change made from a card or form shown before the request last changed."""
-    if expected_version is not None and expected_version != change.version:
-        raise ValidationError({"change": Msg("change.errors.stale", ref=change_ref(change))})
-    change.version += 1
-    change.updated_at = ctx.now()
-    ctx.session.add(change)
+    stale = Msg("change.errors.stale", ref=change_ref(change))
+    records.touch(ctx, change, expected_version, "change", stale)
 
 
 def create_change(*, ctx: Ctx, project: Project, data: ChangeInput) -> Change:
@@ -350,10 +326,7 @@ def create_change(*, ctx: Ctx, project: Project, data: ChangeInput) -> Change:
         issue = ctx.get(Issue, data.issue_id)
         if issue is not None and issue.project_id == project.id:
             issue_id = issue.id
-    settings = project_service.settings_row(ctx, ChangeSettings, project, lock=True)
-    number = settings.next_number
-    settings.next_number = number + 1
-    ctx.session.add(settings)
+    number = records.next_number(ctx, ChangeSettings, project)
     now = ctx.now()
     change = ChangeRequest(
         team_id=ctx.team_id,
@@ -521,14 +494,7 @@ def current_version(ctx: Ctx, change_id: int) -> int | None:
 
 def of_approvals(ctx: Ctx, asked: list[Approval]) -> dict[int, tuple[ChangeRequest, Project]]:
     """The request and project of each approval, by approval id (one query)."""
-    ids = {approval.subject_id for approval in asked}
-    rows = ctx.session.exec(
-        select(ChangeRequest, Project)
-        .join(Project, col(Project.id) == col(ChangeRequest.project_id))
-        .where(ChangeRequest.team_id == ctx.team_id, col(ChangeRequest.id).in_(ids or {0}))
-    ).all()
-    found = {change.id: (change, project) for change, project in rows}
-    return {approval.id or 0: found[approval.subject_id] for approval in asked}
+    return approvals.subjects_of(ctx, asked, ChangeRequest)
 
 
 def record_answer(ctx: Ctx, answered: approvals.Answered) -> list[Change]:
@@ -770,27 +736,13 @@ def spawn_plan(*, ctx: Ctx, change: ChangeRequest, project: Project) -> Change:
 
 def get_change(ctx: Ctx, change_id: int) -> tuple[ChangeRequest, Project]:
     """A request by its id (from a button or a form), if the acting person may see it."""
-    change = ctx.get(ChangeRequest, change_id)
-    if change is None:
-        raise NotFound(Msg("change.errors.not_found", id=str(change_id)))
-    project = project_service.get_project_by_id(ctx, change.project_id)
-    if not can_see(ctx, project, change):
-        raise NotFound(Msg("change.errors.not_found", id=str(change_id)))
-    return change, project
+    return records.by_id(ctx, ChangeRequest, change_id, can_see, "change.errors.not_found")
 
 
 def find_change(ctx: Ctx, project: Project, number: Any) -> ChangeRequest:
     """A request by its number in a project ("3" or "#3"), if the acting person may see it."""
-    text = str(number).lstrip("#")
-    ident = int(text) if text.isdigit() else 0
-    change = ctx.session.exec(
-        ctx.select(ChangeRequest).where(
-            ChangeRequest.project_id == project.id, ChangeRequest.number == ident
-        )
-    ).first()
-    if change is None or not can_see(ctx, project, change):
-        raise NotFound(Msg("change.errors.not_found", id=text[:20]))
-    return change
+    missing = "change.errors.not_found"
+    return records.by_number(ctx, ChangeRequest, project, number, can_see, missing)
 
 
 @dataclass
@@ -1028,34 +980,13 @@ def waiting_select(
         or_(col(ApprovalDecider.user_id) == user_id, managed),
     )
     proposed = and_(ChangeRequest.status == ChangeStatus.PROPOSED, managed)
-    return (
-        select(
-            literal(KIND).label("kind"),
-            col(ChangeRequest.id).label("id"),
-            col(ChangeRequest.number).label("number"),
-            col(ChangeRequest.title).label("title"),
-            col(ChangeRequest.project_id).label("project_id"),
-            col(ApprovalDecider.user_id).label("person"),
-            col(ChangeRequest.created_by).label("by"),
-            col(ChangeRequest.updated_at).label("since"),
-            col(ApprovalDecider.id).label("row"),
-        )
-        .outerjoin(
-            Approval,
-            and_(
-                col(Approval.subject_id) == col(ChangeRequest.id),
-                col(Approval.team_id) == col(ChangeRequest.team_id),
-                Approval.subject_kind == KIND,
-                Approval.status == ApprovalStatus.PENDING,
-            ),
-        )
-        .outerjoin(
-            ApprovalDecider,
-            and_(col(ApprovalDecider.approval_id) == col(Approval.id), approvals.no_decision()),
-        )
-        .where(ChangeRequest.team_id == team_id, or_(under_review, proposed))
-        .order_by(col(ChangeRequest.updated_at), col(ChangeRequest.id), col(ApprovalDecider.id))
-        .limit(limit)
+    return approvals.waiting_select(
+        KIND,
+        ChangeRequest,
+        since=col(ChangeRequest.updated_at),
+        where=and_(ChangeRequest.team_id == team_id, or_(under_review, proposed)),
+        limit=limit,
+        outer=True,
     )
 
 

@@ -28,8 +28,7 @@ from sqlmodel import col, select
 
 from bot.csvutil import write_csv
 from bot.errors import Msg, PermissionDenied, ValidationError
-from bot.services import fields
-from bot.services import projects as project_service
+from bot.services import fields, records
 from bot.services import risks as risk_service
 from bot.services.context import Ctx
 from storage.models import CalendarEvent, ChangeRequest, Issue, MeetingOutcome, Project, Risk
@@ -161,10 +160,7 @@ def record(
             errors[name] = Msg("decision.errors.not_in_project", code=project.code)
     if errors:
         raise ValidationError(errors)  # type: ignore[arg-type]
-    counter = project_service.settings_row(ctx, DecisionSettings, project, lock=True)
-    number = counter.next_number
-    counter.next_number = number + 1
-    ctx.session.add(counter)
+    number = records.next_number(ctx, DecisionSettings, project)
     decision = Decision(
         team_id=ctx.team_id,
         project_id=project.id or 0,

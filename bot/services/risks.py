@@ -28,7 +28,7 @@ from sqlmodel import col, or_, select
 from bot.csvutil import FORMULA_PREFIXES, read_csv, write_csv
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
-from bot.services import fields
+from bot.services import fields, records
 from bot.services import issues as issue_service
 from bot.services import keyusers as keyuser_service
 from bot.services import projects as project_service
@@ -352,9 +352,7 @@ def create_risk(
     actions, key_users = values.pop("actions"), values.pop("key_users")
     issues = values.pop("issues")
     settings = project_service.settings_row(ctx, RiskSettings, project, lock=True)
-    number = settings.next_number
-    settings.next_number = number + 1
-    ctx.session.add(settings)
+    number = records.take_number(ctx, settings)
     now = ctx.now()
     risk = Risk(
         team_id=ctx.team_id,
@@ -412,26 +410,12 @@ def _assessment(ctx: Ctx, risk: Risk, grades: Thresholds, note: str | None) -> R
 
 
 def _history(ctx: Ctx, risk: Risk, action: str, **detail: Any) -> RiskHistory:
-    entry = RiskHistory(
-        team_id=ctx.team_id,
-        risk_id=risk.id or 0,
-        actor_id=ctx.actor_id,
-        action=action,
-        detail=detail,
-        at=ctx.now(),
-    )
-    ctx.session.add(entry)
-    ctx.session.flush()
-    return entry
+    return records.history(ctx, RiskHistory, action, detail, risk_id=risk.id or 0)
 
 
 def _touch(ctx: Ctx, risk: Risk, expected_version: int | None) -> None:
     """A change from a button names the version it saw: an old card changes nothing."""
-    if expected_version is not None and expected_version != risk.version:
-        raise ValidationError({"risk": Msg("risk.errors.stale", ref=risk_ref(risk))})
-    risk.version += 1
-    risk.updated_at = ctx.now()
-    ctx.session.add(risk)
+    records.touch(ctx, risk, expected_version, "risk", Msg("risk.errors.stale", ref=risk_ref(risk)))
 
 
 # ------------------------------------------------------------------------------ changes
@@ -605,25 +589,12 @@ def reopen(
 def get_risk(ctx: Ctx, risk_id: int) -> tuple[Risk, Project]:
     """A risk by its id (from a button or a form), if the acting person may see it: an id in a
     request may be forged, and a risk they may not see is not found."""
-    risk = ctx.get(Risk, risk_id)
-    if risk is None:
-        raise NotFound(Msg("risk.errors.not_found", id=str(risk_id)))
-    project = project_service.get_project_by_id(ctx, risk.project_id)
-    if not can_see(ctx, project, risk):
-        raise NotFound(Msg("risk.errors.not_found", id=str(risk_id)))
-    return risk, project
+    return records.by_id(ctx, Risk, risk_id, can_see, "risk.errors.not_found")
 
 
 def find_risk(ctx: Ctx, project: Project, number: Any) -> Risk:
     """A risk by its number in a project ("3" or "#3"), if the acting person may see it."""
-    text = str(number).lstrip("#")
-    ident = int(text) if text.isdigit() else 0
-    risk = ctx.session.exec(
-        ctx.select(Risk).where(Risk.project_id == project.id, Risk.number == ident)
-    ).first()
-    if risk is None or not can_see(ctx, project, risk):
-        raise NotFound(Msg("risk.errors.not_found", id=text[:20]))
-    return risk
+    return records.by_number(ctx, Risk, project, number, can_see, "risk.errors.not_found")
 
 
 @dataclass

@@ -26,12 +26,12 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, cast, func, literal, or_
+from sqlalchemy import String, and_, cast, func, or_
 from sqlmodel import col, select
 
 from bot.csvutil import write_csv
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
-from bot.services import approvals, fields
+from bot.services import approvals, fields, records
 from bot.services import issues as issue_service
 from bot.services import keyusers as keyuser_service
 from bot.services import projects as project_service
@@ -39,7 +39,6 @@ from bot.services.context import Ctx
 from storage.models import (
     Approval,
     ApprovalDecider,
-    ApprovalStatus,
     Issue,
     IssueStatus,
     KeyUser,
@@ -104,18 +103,7 @@ def _require_team(ctx: Ctx, project: Project) -> None:
 
 
 def _asked(ctx: Ctx, signoff: SignOff, user_id: str) -> bool:
-    return (
-        ctx.session.exec(
-            ctx.select(ApprovalDecider)
-            .join(Approval, col(Approval.id) == col(ApprovalDecider.approval_id))
-            .where(
-                Approval.subject_kind == KIND,
-                Approval.subject_id == signoff.id,
-                ApprovalDecider.user_id == user_id,
-            )
-        ).first()
-        is not None
-    )
+    return approvals.was_asked(ctx, KIND, signoff.id, user_id)
 
 
 def can_see(ctx: Ctx, project: Project, signoff: SignOff) -> bool:
@@ -386,14 +374,7 @@ def current_version(ctx: Ctx, signoff_id: int) -> int | None:
 
 def of_approvals(ctx: Ctx, asked: list[Approval]) -> dict[int, tuple[SignOff, Project]]:
     """The sign-off and project of each approval, by approval id (one query)."""
-    ids = {approval.subject_id for approval in asked}
-    rows = ctx.session.exec(
-        select(SignOff, Project)
-        .join(Project, col(Project.id) == col(SignOff.project_id))
-        .where(SignOff.team_id == ctx.team_id, col(SignOff.id).in_(ids or {0}))
-    ).all()
-    found = {signoff.id: (signoff, project) for signoff, project in rows}
-    return {approval.id or 0: found[approval.subject_id] for approval in asked}
+    return approvals.subjects_of(ctx, asked, SignOff)
 
 
 def versions_of(ctx: Ctx, signoff_ids: list[int]) -> dict[tuple[int, int], SignOffVersion]:
@@ -479,14 +460,7 @@ def get_signoff(ctx: Ctx, signoff_id: Any) -> tuple[SignOff, Project]:
 
 def find(ctx: Ctx, project: Project, number: Any) -> SignOff:
     """A sign-off by its number in a project ("3" or "#3"), if the acting person may see it."""
-    text = str(number).lstrip("#")
-    ident = int(text) if text.isdigit() else 0
-    signoff = ctx.session.exec(
-        ctx.select(SignOff).where(SignOff.project_id == project.id, SignOff.number == ident)
-    ).first()
-    if signoff is None or not can_see(ctx, project, signoff):
-        raise NotFound(Msg("signoff.errors.not_found", id=text[:20]))
-    return signoff
+    return records.by_number(ctx, SignOff, project, number, can_see, "signoff.errors.not_found")
 
 
 @dataclass
@@ -680,41 +654,19 @@ def waiting_select(
     since when, the signer's row): of each open sign-off's pending version, each signer without a
     decision, where the signer is ``user_id`` or the project is one they manage; oldest first,
     at most ``limit``."""
-    return (
-        select(
-            literal(KIND).label("kind"),
-            col(SignOff.id).label("id"),
-            col(SignOff.number).label("number"),
-            col(SignOff.title).label("title"),
-            col(SignOff.project_id).label("project_id"),
-            col(ApprovalDecider.user_id).label("person"),
-            col(SignOff.created_by).label("by"),
-            col(Approval.asked_at).label("since"),
-            col(ApprovalDecider.id).label("row"),
-        )
-        .join(
-            Approval,
-            and_(
-                col(Approval.subject_id) == col(SignOff.id),
-                col(Approval.team_id) == col(SignOff.team_id),
-                Approval.subject_kind == KIND,
-                Approval.status == ApprovalStatus.PENDING,
-            ),
-        )
-        .join(
-            ApprovalDecider,
-            and_(col(ApprovalDecider.approval_id) == col(Approval.id), approvals.no_decision()),
-        )
-        .where(
+    return approvals.waiting_select(
+        KIND,
+        SignOff,
+        since=col(Approval.asked_at),
+        where=and_(
             SignOff.team_id == team_id,
             SignOff.status == SignOffStatus.OPEN,
             or_(
                 col(ApprovalDecider.user_id) == user_id,
                 col(SignOff.project_id).in_(managed_ids or [0]),
             ),
-        )
-        .order_by(col(Approval.asked_at), col(SignOff.id), col(ApprovalDecider.id))
-        .limit(limit)
+        ),
+        limit=limit,
     )
 
 

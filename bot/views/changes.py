@@ -426,27 +426,18 @@ def list_message(locale: str, found: ChangePage, command: str) -> dict[str, Any]
         scope=plain(locale, f"change.list.scope_{found.scope}"),
         count=found.total,
     )
-    blocks: list[Block] = [ui.section(title)]
-    if not found.items:
-        blocks.append(ui.context(t(locale, "change.list.empty", command=command)))
-        return ui.message(title, blocks)
-    blocks += ui.line_sections([change_line(locale, c) for c in found.items])
-    blocks.append(ui.context(t(locale, "change.list.hint", command=command, code=project.code)))
-    if found.pages > 1:
-        buttons = []
-        for step, label in ((-1, "previous"), (1, "next")):
-            target = found.page + step
-            if 1 <= target <= found.pages:
-                buttons.append(
-                    ui.button(
-                        plain(locale, f"change.list.{label}"),
-                        f"{ChangeId.LIST_PAGE}_{label}",
-                        f"{project.id}|{found.scope}|{target}",
-                    )
-                )
-        blocks.append(ui.context(t(locale, "change.list.page", page=found.page, pages=found.pages)))
-        blocks.append(ui.actions(*buttons, block_id="change_list_pages"))
-    return ui.message(title, blocks)
+    return ui.paged_list(
+        locale,
+        "change",
+        title,
+        [change_line(locale, c) for c in found.items],
+        empty=t(locale, "change.list.empty", command=command),
+        hint=t(locale, "change.list.hint", command=command, code=project.code),
+        page=found.page,
+        pages=found.pages,
+        action=ChangeId.LIST_PAGE,
+        value=f"{project.id}|{found.scope}",
+    )
 
 
 # ---------------------------------------------------------------------------- Home tab

@@ -110,6 +110,53 @@ def titled_lines(
     return titled(title, blocks)
 
 
+def paged_list(
+    locale: str,
+    prefix: str,
+    title: str,
+    lines: Sequence[str],
+    *,
+    empty: str,
+    hint: str | None,
+    page: int,
+    pages: int,
+    action: str,
+    value: str,
+    extra: Sequence[ButtonElement] = (),
+) -> dict[str, Any]:
+    """A paged list message: ``title``, one section per line and the ``hint`` under them (or
+    ``empty`` alone when there are no lines); on more than one page, "page N of M" (the
+    catalog's ``<prefix>.list.page``) and Previous/Next buttons (``<prefix>.list.previous`` and
+    ``.next``, action ids ``<action>_previous`` and ``<action>_next``, valued
+    ``<value>|<page>``), then the ``extra`` buttons, in the block ``<prefix>_list_pages``."""
+    blocks: list[Block] = [section(title)]
+    if not lines:
+        blocks.append(context(empty))
+        if extra:
+            blocks.append(actions(*extra, block_id=f"{prefix}_list_pages"))
+        return message(title, blocks)
+    blocks += line_sections(lines)
+    if hint is not None:
+        blocks.append(context(hint))
+    buttons: list[ButtonElement] = []
+    if pages > 1:
+        for step, label in ((-1, "previous"), (1, "next")):
+            target = page + step
+            if 1 <= target <= pages:
+                buttons.append(
+                    button(
+                        plain(locale, f"{prefix}.list.{label}"),
+                        f"{action}_{label}",
+                        f"{value}|{target}",
+                    )
+                )
+        blocks.append(context(t(locale, f"{prefix}.list.page", page=page, pages=pages)))
+    buttons += extra
+    if buttons:
+        blocks.append(actions(*buttons, block_id=f"{prefix}_list_pages"))
+    return message(title, blocks)
+
+
 def fields(items: Sequence[str]) -> SectionBlock:
     return SectionBlock(fields=[MarkdownTextObject(text=clip(item, 2000)) for item in items[:10]])
 

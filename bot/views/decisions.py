@@ -8,7 +8,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
-from slack_sdk.models.blocks import Block
 
 from bot.i18n import joined, plain, t
 from bot.ids import DecisionId
@@ -64,35 +63,22 @@ def line_text(locale: str, project: Project, line: DecisionLine) -> str:
 def list_message(locale: str, found: DecisionPage, command: str) -> dict[str, Any]:
     project = found.project
     title = t(locale, "decision.list.title", code=project.code, count=found.total)
-    blocks: list[Block] = [ui.section(title)]
-    if not found.lines:
-        blocks.append(
-            ui.context(t(locale, "decision.list.empty", command=command, code=project.code))
-        )
-    else:
-        blocks += ui.line_sections([line_text(locale, project, line) for line in found.lines])
-    buttons = []
-    if found.pages > 1:
-        for step, label in ((-1, "previous"), (1, "next")):
-            target = found.page + step
-            if 1 <= target <= found.pages:
-                buttons.append(
-                    ui.button(
-                        plain(locale, f"decision.list.{label}"),
-                        f"{DecisionId.LIST_PAGE}_{label}",
-                        f"{project.id}|{target}",
-                    )
-                )
-        blocks.append(
-            ui.context(t(locale, "decision.list.page", page=found.page, pages=found.pages))
-        )
+    extra = []
     if found.can_add:
-        buttons.append(
-            ui.button(plain(locale, "decision.list.add"), DecisionId.ADD, str(project.id))
-        )
-    if buttons:
-        blocks.append(ui.actions(*buttons, block_id="decision_list_pages"))
-    return ui.message(title, blocks)
+        extra.append(ui.button(plain(locale, "decision.list.add"), DecisionId.ADD, str(project.id)))
+    return ui.paged_list(
+        locale,
+        "decision",
+        title,
+        [line_text(locale, project, line) for line in found.lines],
+        empty=t(locale, "decision.list.empty", command=command, code=project.code),
+        hint=None,
+        page=found.page,
+        pages=found.pages,
+        action=DecisionId.LIST_PAGE,
+        value=str(project.id),
+        extra=extra,
+    )
 
 
 def add_modal(

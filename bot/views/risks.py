@@ -379,32 +379,23 @@ def list_message(locale: str, found: RiskPage, command: str) -> dict[str, Any]:
         scope=plain(locale, f"risk.list.scope_{found.scope}"),
         count=found.total,
     )
-    blocks: list[Block] = [ui.section(title)]
     if not found.items:
-        blocks.append(ui.context(t(locale, "risk.list.empty", command=command)))
-        return ui.message(title, blocks)
-    blocks += ui.line_sections([risk_line(locale, r, found.thresholds) for r in found.items])
-    first = found.items[0].number
-    blocks.append(
-        ui.context(
-            t(locale, "risk.list.hint", command=command, code=project.code, number=first)
-        )
+        hint = None
+    else:
+        first = found.items[0].number
+        hint = t(locale, "risk.list.hint", command=command, code=project.code, number=first)
+    return ui.paged_list(
+        locale,
+        "risk",
+        title,
+        [risk_line(locale, r, found.thresholds) for r in found.items],
+        empty=t(locale, "risk.list.empty", command=command),
+        hint=hint,
+        page=found.page,
+        pages=found.pages,
+        action=RiskId.LIST_PAGE,
+        value=f"{project.id}|{found.scope}",
     )
-    if found.pages > 1:
-        buttons = []
-        for step, label in ((-1, "previous"), (1, "next")):
-            target = found.page + step
-            if 1 <= target <= found.pages:
-                buttons.append(
-                    ui.button(
-                        plain(locale, f"risk.list.{label}"),
-                        f"{RiskId.LIST_PAGE}_{label}",
-                        f"{project.id}|{found.scope}|{target}",
-                    )
-                )
-        blocks.append(ui.context(t(locale, "risk.list.page", page=found.page, pages=found.pages)))
-        blocks.append(ui.actions(*buttons, block_id="risk_list_pages"))
-    return ui.message(title, blocks)
 
 
 # ----------------------------------------------------------------------------- DMs

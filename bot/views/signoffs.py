@@ -383,29 +383,18 @@ def list_message(locale: str, found: Page, command: str) -> dict[str, Any]:
         scope=plain(locale, f"signoff.list.scope_{found.scope}"),
         count=found.total,
     )
-    blocks: list[Block] = [ui.section(title)]
-    if not found.items:
-        blocks.append(ui.context(t(locale, "signoff.list.empty", command=command)))
-        return ui.message(title, blocks)
-    blocks += ui.line_sections([list_line(locale, s) for s in found.items])
-    blocks.append(ui.context(t(locale, "signoff.list.hint", command=command, code=project.code)))
-    if found.pages > 1:
-        buttons = []
-        for step, label in ((-1, "previous"), (1, "next")):
-            target = found.page + step
-            if 1 <= target <= found.pages:
-                buttons.append(
-                    ui.button(
-                        plain(locale, f"signoff.list.{label}"),
-                        f"{SignOffId.LIST_PAGE}_{label}",
-                        f"{project.id}|{found.scope}|{target}",
-                    )
-                )
-        blocks.append(
-            ui.context(t(locale, "signoff.list.page", page=found.page, pages=found.pages))
-        )
-        blocks.append(ui.actions(*buttons, block_id="signoff_list_pages"))
-    return ui.message(title, blocks)
+    return ui.paged_list(
+        locale,
+        "signoff",
+        title,
+        [list_line(locale, s) for s in found.items],
+        empty=t(locale, "signoff.list.empty", command=command),
+        hint=t(locale, "signoff.list.hint", command=command, code=project.code),
+        page=found.page,
+        pages=found.pages,
+        action=SignOffId.LIST_PAGE,
+        value=f"{project.id}|{found.scope}",
+    )
 
 
 # ---------------------------------------------------------------------------- Home tab
