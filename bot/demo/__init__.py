@@ -12,11 +12,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bot.demo import digest, governance, issues, meetings, polls, register, trainings
+from bot.demo import digest, golive, governance, issues, meetings, polls, register, trainings
 from bot.demo.stage import Stage
 from bot.settings import Settings
 
-ACTS = [register, polls, issues, meetings, trainings, governance, digest]
+ACTS = [register, polls, issues, meetings, trainings, governance, digest, golive]
 
 
 def run_demo(*, database_path: str, settings: Settings, out: object = None) -> int:

@@ -305,6 +305,12 @@ class Stage:
             self.say(textwrap.indent(rendered, "    "))
         self._seen_responses = len(responses)
 
+    def skip_new_messages(self) -> None:
+        """Leave unprinted what Slack received since the last call: a step that tells in words
+        what many forms confirmed."""
+        self._seen_calls = len(self.emulator.calls)
+        self._seen_responses = len(self.emulator.responses)
+
     def _where(self, channel: str, ephemeral_user: str | None = None) -> str:
         if channel.startswith(("U", "W")) or channel.startswith("D"):
             user_id = channel if channel.startswith(("U", "W")) else self._dm_user(channel)
