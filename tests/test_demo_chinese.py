@@ -228,8 +228,8 @@ def test_every_week_label_is_the_iso_week_of_its_range(chinese_demo, english_dem
 # Any other "#<digits>" would be a database id.
 PROJECT_NUMBER = re.compile(
     r"\*#\d+\*|(?:Poll \*|Session |Quiz |问卷 |培训 |测验 )#\d+|\(#\d+, [A-Z]+\)|（#\d+，[A-Z]+）"
-    r"|(?:[Rr]isk|[Cc]hange(?: request)?|风险|变更请求|变更) #\d+"
-    r"|#\d+（[A-Z]+）|签核 #\d+|#\d+ 已有决定"  # a sign-off's number, with its project's code
+    r"|(?:[Rr]isk|[Cc]hange(?: request)?|[Ss]ign-off|风险|变更请求|变更|签核) #\d+"
+    r"|#\d+（[A-Z]+）|#\d+ 已有决定"  # a sign-off's number, with its project's code
 )
 
 

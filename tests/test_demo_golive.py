@@ -51,7 +51,7 @@ def test_demo_golive_act_reads_the_gate_before_and_after_and_signs_go_live(
     assert "*Go-live gate when this version was made*: 2 go, 0 at risk, 7 no-go" in act
     assert ":large_green_circle: MM: go" in act
     assert "@maria.cfo approved: Go for MM and FI." in " ".join(act.split())
-    assert "You approved *#3* (ERP). It is now approved." in act
+    assert "You approved *sign-off #3* (ERP). It is now approved." in act
     assert "Slack rules broken (Block Kit limits, scopes, late acks): 0" in text
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.delivery import RECORD_LIFETIME
+from bot.i18n import plain
 from bot.jobs import approvals as approval_notices
 from bot.services import approvals
 from bot.services import projects as project_service
@@ -151,7 +152,7 @@ def summaries(ctx: Ctx, asked: list[Approval]) -> dict[int, approvals.Summary]:
         version = versions.get((signoff.id or 0, approval.version))
         result[ident] = approvals.Summary(
             project=project,
-            ref=service.ref(signoff),
+            ref=plain(project.locale, "signoff.named", ref=service.ref(signoff)),
             title=signoff.title,
             details=views.detail_lines(
                 project.locale, project, signoff, version, blocking.get(signoff.id or 0, [])
