@@ -31,7 +31,7 @@ def test_demo_golive_act_reads_the_gate_before_and_after_and_signs_go_live(
 
     before = _between(act, "opens the go-live gate with", "plans a second session")
     assert "FI is go. MM is at risk" in " ".join(before.split())  # the narration, wrapped
-    assert "*Go-live gate of ERP* (Final preparation): 1 go, 1 at risk, 7 no-go" in before
+    assert "*Go-live gate of ERP* (Final preparation): 1 go, 1 at risk, 3 no-go" in before
     mm = _between(before, ":large_yellow_circle: *MM*: at risk", ":large_green_circle: *FI*: go")
     assert "end users ready: 7 of 10 (70%, go from 80%)" in mm
     assert "open issues: 0 P1, 1 P2, 0 past their service level" in mm
@@ -42,13 +42,13 @@ def test_demo_golive_act_reads_the_gate_before_and_after_and_signs_go_live(
 
     after = _between(act, "opens the go-live gate again", "to sign off the go-live")
     assert "MM is go now" in " ".join(after.split())
-    assert "*Go-live gate of ERP* (Final preparation): 2 go, 0 at risk, 7 no-go" in after
+    assert "*Go-live gate of ERP* (Final preparation): 2 go, 0 at risk, 3 no-go" in after
     mm = _between(after, ":large_green_circle: *MM*: go", ":large_green_circle: *FI*: go")
     assert "end users ready: 10 of 10 (100%, go from 80%)" in mm
     assert "no open P1 or P2 issue" in mm and "user acceptance test signed" in mm
 
     assert "@wei.mm approved: Tested with the" in act and "now *signed*" in act
-    assert "*Go-live gate when this version was made*: 2 go, 0 at risk, 7 no-go" in act
+    assert "*Go-live gate when this version was made*: 2 go, 0 at risk, 3 no-go" in act
     assert ":large_green_circle: MM: go" in act
     assert "@maria.cfo approved: Go for MM and FI." in " ".join(act.split())
     assert "You approved *sign-off #3* (ERP). It is now approved." in act
@@ -58,16 +58,16 @@ def test_demo_golive_act_reads_the_gate_before_and_after_and_signs_go_live(
 def test_demo_golive_act_in_chinese(played_demo: Callable[[str], PlayedDemo]) -> None:
     text, act = _act(played_demo("zh-CN"), "第八幕：最终准备")
     before = _between(act, "打开上线关口。", "安排第二次培训")
-    assert "ERP 上线关口（最终准备）：1 个可上线，1 个待观察，7 个不可上线" in before
+    assert "ERP 上线关口（最终准备）：1 个可上线，1 个待观察，3 个不可上线" in before
     assert ":large_yellow_circle: MM：待观察" in before
     assert "最终用户就绪：10 人中 7 人（70%，≥ 80% 可上线）" in before
     assert "未关闭的问题：P1 0 个，P2 1 个，超出服务级别 0 个" in before
     assert ":large_green_circle: FI：可上线" in before
     after = _between(act, "再次打开上线关口", "签核上线")
-    assert "ERP 上线关口（最终准备）：2 个可上线，0 个待观察，7 个不可上线" in after
+    assert "ERP 上线关口（最终准备）：2 个可上线，0 个待观察，3 个不可上线" in after
     assert ":large_green_circle: MM：可上线" in after
     assert "最终用户就绪：10 人中 10 人（100%，≥ 80% 可上线）" in after
-    assert "本版本创建时的上线关口：2 个可上线，0 个待观察，7 个不可上线" in act
+    assert "本版本创建时的上线关口：2 个可上线，0 个待观察，3 个不可上线" in act
     assert "@周敏已批准：MM和FI上线。" in "".join(act.split()) and "签核结果：已签核" in act
     assert "Act " not in text and "DM to" not in text
     assert "违反 Slack 规则（Block Kit 限制、权限范围、超时确认）的次数：0" in text

@@ -392,6 +392,41 @@ def test_fi_is_go_and_mm_at_risk_every_figure_recomputed(
     assert "ERP* is in phase Realization: the go-live gate is computed anyway" in gate(erp)
 
 
+def test_a_course_of_the_curriculum_is_not_a_module_that_goes_live(
+    erp: SlackDriver, runtime: Runtime, database: Database
+) -> None:
+    """A curriculum module that is no key user's module, has no end users and no test acceptance
+    (a course such as "System overview") is not in the gate; the system's modules are."""
+    project_id = seed(runtime, database)
+    with runtime.unit(TEAM, PM) as ctx:
+        ctx.session.add(
+            TrainingModule(
+                team_id=TEAM,
+                project_id=project_id,
+                name="System overview",
+                planned_hours=8,
+                audience_roles=["key_user"],
+                position=99,
+                created_at=ctx.now(),
+                updated_at=ctx.now(),
+            )
+        )
+    said = gate(erp)
+    with database.engine.connect() as connection:
+        system = {
+            name.lower()
+            for (name,) in connection.execute(
+                text(
+                    "SELECT module FROM keyuser WHERE project_id = :p AND removed_at IS NULL"
+                    " AND module IS NOT NULL"
+                ),
+                {"p": project_id},
+            )
+        }
+    assert "System overview" not in said
+    assert set(shown(said)) and {name.lower() for name in shown(said)} <= system | {"fi", "mm"}
+
+
 def test_thresholds_edited_inline_errors_and_the_gate_follows(
     erp: SlackDriver, runtime: Runtime, database: Database
 ) -> None:

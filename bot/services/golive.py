@@ -216,10 +216,10 @@ def _fold(name: str | None) -> str:
     return " ".join((name or "").split()).lower()
 
 
-def _modules(ctx: Ctx, project_id: int) -> tuple[list[str], list[TrainingModule]]:
+def _modules(ctx: Ctx, project_id: int) -> tuple[list[str], list[TrainingModule], set[str]]:
     """The union of curriculum, key users' and end users' modules (an end user's module is a
-    curriculum module): names, the curriculum's first in its order, and the curriculum's rows
-    (two statements)."""
+    curriculum module): names, the curriculum's first in its order, the curriculum's rows and the
+    key users' modules, folded (two statements)."""
     curriculum = modules_of(ctx, project_id)
     named = ctx.session.exec(
         select(KeyUser.module)
@@ -235,7 +235,7 @@ def _modules(ctx: Ctx, project_id: int) -> tuple[list[str], list[TrainingModule]
     for name in [m.name for m in curriculum] + sorted(str(n) for n in named):
         if _fold(name):
             names.setdefault(_fold(name), " ".join(name.split()))
-    return list(names.values()), curriculum
+    return list(names.values()), curriculum, {_fold(str(n)) for n in named if _fold(str(n))}
 
 
 def _issues(ctx: Ctx, project_id: int) -> dict[str, dict[str, int]]:
@@ -392,7 +392,7 @@ def compute(ctx: Ctx, project: Project, only: str | None = None) -> Gate:
     """The gate of ``project`` (no right checked: callers check), every module or ``only``'s."""
     project_id = project.id or 0
     limits = thresholds(ctx, project)
-    names, curriculum = _modules(ctx, project_id)
+    names, curriculum, of_key_users = _modules(ctx, project_id)
     trained = ready_counts(ctx, project, curriculum) if curriculum else {}
     key_users = {_fold(m.name): trained.get(m.id or 0, (0, 0)) for m in curriculum}
     end_users = _end_users(ctx, project_id)
@@ -401,6 +401,11 @@ def compute(ctx: Ctx, project: Project, only: str | None = None) -> Gate:
     risks = _high_risks(ctx, project_id)
     changes = _unapproved_changes(ctx, project_id)
     items = _open_items(ctx, project_id)
+    # The system's modules go live: a key user's module, one with end users or a test acceptance.
+    # A curriculum module that is none of these (the standard "System overview") is a course.
+    names = [
+        n for n in names if (key := _fold(n)) in of_key_users or key in end_users or key in uat
+    ]
     if only is not None:
         names = [name for name in names if _fold(name) == _fold(only)] or [only]
     gates = []
