@@ -885,19 +885,8 @@ def list_changes(
         )
     if scope == "open":
         conditions.append(col(ChangeRequest.status).in_(OPEN_STATUSES))
-    total = int(
-        ctx.session.exec(select(func.count()).select_from(ChangeRequest).where(*conditions)).one()
-    )
-    pages = max(1, -(-total // page_size))
-    page = min(max(page, 1), pages)
-    rows = ctx.session.exec(
-        select(ChangeRequest)
-        .where(*conditions)
-        .order_by(col(ChangeRequest.number).desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return ChangePage(project, list(rows), total, page, pages, scope)
+    rows, total, page, pages = records.newest_page(ctx, ChangeRequest, conditions, page, page_size)
+    return ChangePage(project, rows, total, page, pages, scope)
 
 
 def export_csv(ctx: Ctx, project: Project) -> str:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlmodel import SQLModel
+from sqlalchemy import func
+from sqlmodel import SQLModel, col, select
 
 from bot.errors import Msg, NotFound, ValidationError
 from bot.services import projects as project_service
@@ -90,3 +91,22 @@ def by_number(
     if record is None or not can_see(ctx, project, record):
         raise NotFound(Msg(not_found, id=text[:20]))
     return record
+
+
+def newest_page(
+    ctx: Ctx, model: type[Row], conditions: list[Any], page: int, page_size: int
+) -> tuple[list[Row], int, int, int]:
+    """One page of a project's numbered records matching ``conditions``, newest (highest number)
+    first, counted and cut in SQL: the rows, the total, the page shown (kept within the pages)
+    and the number of pages."""
+    total = int(ctx.session.exec(select(func.count()).select_from(model).where(*conditions)).one())
+    pages = max(1, -(-total // page_size))
+    page = min(max(page, 1), pages)
+    rows = ctx.session.exec(
+        select(model)
+        .where(*conditions)
+        .order_by(col(model.number).desc())  # type: ignore[attr-defined]
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return list(rows), total, page, pages

@@ -576,19 +576,8 @@ def list_signoffs(
         conditions.append(concerning(user, None))
     if scope == "open":
         conditions.append(SignOff.status == SignOffStatus.OPEN)
-    total = int(
-        ctx.session.exec(select(func.count()).select_from(SignOff).where(*conditions)).one()
-    )
-    pages = max(1, -(-total // page_size))
-    page = min(max(page, 1), pages)
-    rows = ctx.session.exec(
-        select(SignOff)
-        .where(*conditions)
-        .order_by(col(SignOff.number).desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return Page(project, list(rows), total, page, pages, scope)
+    rows, total, page, pages = records.newest_page(ctx, SignOff, conditions, page, page_size)
+    return Page(project, rows, total, page, pages, scope)
 
 
 def export_csv(ctx: Ctx, project: Project) -> str:
