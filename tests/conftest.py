@@ -31,6 +31,7 @@ from bot.services.context import Ctx
 from bot.settings import Settings
 from storage.db import Database
 from storage.migrate import upgrade
+from tests import surfaces
 
 TEAM = "T0001"
 OTHER_TEAM = "T0002"
@@ -61,6 +62,9 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         if item.get_closest_marker("expects_error_reply") is None:
             said = [place for text in UNEXPECTED_ERROR_TEXTS for place in emulator.find_text(text)]
             assert said == [], "someone was told that something went wrong"
+        if item.get_closest_marker("expects_design_exception") is None:
+            broken = surfaces.problems_in(surfaces.surfaces(emulator))
+            assert broken == [], "a message or view breaks the house rules (tests/surfaces.py)"
     return result
 
 
@@ -295,6 +299,7 @@ def log_output() -> Iterator[io.StringIO]:
 class PlayedDemo:
     text: str  # what the demo printed
     folder: Path  # where its database (demo.db) and charts are
+    surfaces: list[surfaces.Surface]  # every message and view it sent
 
 
 @pytest.fixture(scope="session")
@@ -311,8 +316,15 @@ def played_demo(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pla
             folder = tmp_path_factory.mktemp(f"demo-{locale}")
             out = io.StringIO()
             settings = load_settings({"LIAISON_LOCALE": locale})
-            assert run_demo(database_path=str(folder / "demo.db"), settings=settings, out=out) == 0
-            plays[locale] = PlayedDemo(out.getvalue(), folder)
+            sent: list[surfaces.Surface] = []
+            database_path = str(folder / "demo.db")
+
+            def watch(emulator: SlackEmulator) -> None:
+                sent.extend(surfaces.surfaces(emulator))
+
+            played = run_demo(database_path=database_path, settings=settings, out=out, watch=watch)
+            assert played == 0
+            plays[locale] = PlayedDemo(out.getvalue(), folder, sent)
         return plays[locale]
 
     return play

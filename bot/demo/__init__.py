@@ -10,20 +10,31 @@ with ``play(stage)``), listed in ``ACTS``.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.demo import digest, golive, governance, issues, meetings, polls, register, trainings
 from bot.demo.stage import Stage
+from bot.emulator.server import SlackEmulator
 from bot.settings import Settings
 
 ACTS = [register, polls, issues, meetings, trainings, governance, digest, golive]
 
 
-def run_demo(*, database_path: str, settings: Settings, out: object = None) -> int:
+def run_demo(
+    *,
+    database_path: str,
+    settings: Settings,
+    out: object = None,
+    watch: Callable[[SlackEmulator], None] | None = None,
+) -> int:
+    """Play every act; ``watch`` (for tests) sees the emulator with all the demo sent."""
     stream = out or sys.stdout
     path = Path(database_path).resolve()
     with Stage.open(path, settings, stream) as stage:  # type: ignore[arg-type]
         for act in ACTS:
             act.play(stage)
         stage.finish()
+        if watch is not None:
+            watch(stage.emulator)
     return 0
