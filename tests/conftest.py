@@ -176,10 +176,20 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def _sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """One SQLite engine for the whole session, at one path: each test finds a fresh copy of the
+    template there. SQLAlchemy caches compiled statements per engine, so sharing it saves every
+    test compiling the same statements again (a fifth of a flow test's time)."""
+    path = tmp_path_factory.mktemp("store") / "liaison-test.db"
+    database = Database(f"sqlite:///{path}")
+    event.listen(database.engine, "connect", _throwaway)
+    yield database
+    database.dispose()
+
+
 @pytest.fixture
-def database(
-    _postgres: Database | None, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[Database]:
+def database(_postgres: Database | None, request: pytest.FixtureRequest) -> Iterator[Database]:
     """The store under test: PostgreSQL when TEST_DATABASE_URL is set, else a fresh SQLite file."""
     if _postgres is not None:
         # Emptied as TRUNCATE ... RESTART IDENTITY would, but faster on a few rows: TRUNCATE
@@ -189,10 +199,14 @@ def database(
             connection.execute(text(_RESTART_SEQUENCES))
         yield _postgres
         return
-    path = tmp_path / "liaison-test.db"
+    database: Database = request.getfixturevalue("_sqlite_store")
+    path = database.sqlite_path
+    assert path is not None
+    database.dispose()
+    # Unlinked, not overwritten: a connection a test left open keeps the old file to itself.
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
     shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
-    database = Database(f"sqlite:///{path}")
-    event.listen(database.engine, "connect", _throwaway)
     yield database
     database.dispose()
 
