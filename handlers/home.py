@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import Block
 from bot.runtime import Runtime
 from bot.services import digest as digest_service
 from bot.services import golive as golive_service
+from bot.services import home_visits
 from bot.services import phases as phase_service
 from bot.services.context import Ctx
 from bot.services.home import Viewer, viewer_of
@@ -136,4 +137,6 @@ def register(app: App, runtime: Runtime) -> None:
     def show_home(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if event.get("tab", "home") != "home":
             return
+        with runtime.unit(context.team_id or "", event["user"]) as ctx:
+            home_visits.note_opened(ctx, event["user"])
         publish_home(runtime, client, context.team_id or "", event["user"])

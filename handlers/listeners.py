@@ -44,7 +44,7 @@ from slack_sdk.errors import SlackApiError
 from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import has_key, t
 from bot.runtime import Runtime
-from bot.services import fields
+from bot.services import fields, home_visits
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import common as ui
@@ -209,9 +209,11 @@ class Call:
             self.runtime.sender().deliver_due(team_id=self.team_id, keys=list(keys))
 
     def refresh_home(self, *people: str) -> None:
-        for person in dict.fromkeys(people or (self.user_id,)):
-            if person:
-                publish_home(self.runtime, self.client, self.team_id, person)
+        """Rebuild the Home tab of those ``people`` (else the actor) who have opened theirs."""
+        with self.runtime.unit(self.team_id, self.user_id) as ctx:
+            lookers = home_visits.lookers(ctx, people or (self.user_id,))
+        for person in lookers:
+            publish_home(self.runtime, self.client, self.team_id, person)
 
 
 @dataclass

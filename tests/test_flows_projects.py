@@ -27,6 +27,7 @@ def test_help_and_unknown_input_answer_with_usage(slack: SlackDriver) -> None:
 def test_new_project_modal_creates_project_and_confirms(
     slack: SlackDriver, database: Database
 ) -> None:
+    slack.open_home(PM)  # the PM has the Home tab: the new project shows there at once
     slack.slash_command(PM, "/project", "new", channel_id=PROJECT_CHANNEL)
     view = slack.emulator.top_view(PM)
     block_ids = [block.get("block_id") for block in view["blocks"]]
@@ -56,7 +57,7 @@ def test_new_project_modal_creates_project_and_confirms(
     confirmation = texts(slack.emulator.dm_messages(PM))
     assert "Project *ERP*" in confirmation
     assert "Liaison now follows project *ERP*" in texts(slack.emulator.messages(PROJECT_CHANNEL))
-    assert slack.emulator.home(PM) is not None
+    assert "ERP" in texts([slack.emulator.home(PM)])
     assert slack.emulator.violations == []
 
 
@@ -217,3 +218,16 @@ def test_the_project_team_is_set_in_the_modal(slack: SlackDriver, database: Data
     with database.session() as session:
         roles = [m.role for m in session.exec(select(ProjectMember)).all()]
     assert roles == ["pm"]
+
+
+def test_a_change_refreshes_only_the_home_tabs_someone_has_opened(slack: SlackDriver) -> None:
+    create_project(slack)
+    published = {call.args["user_id"] for call in slack.emulator.calls_to("views.publish")}
+    assert published == set()  # nobody has opened the Home tab: it is built when they do
+    slack.open_home(PM)
+    slack.emulator.reset_calls()
+    slack.slash_command(PM, "/project", "edit ERP", channel_id=PROJECT_CHANNEL)
+    slack.submit_view(PM, {**PROJECT_VALUES, "name": "ERP Rollout 2"})
+    published = [call.args["user_id"] for call in slack.emulator.calls_to("views.publish")]
+    assert published == [PM]
+    assert "ERP Rollout 2" in texts([slack.emulator.home(PM)])

@@ -25,6 +25,7 @@ from storage.models.changes import (
     ChangeStatus,
 )
 from storage.models.core import (
+    HomeVisit,
     Interaction,
     KeyUser,
     ProcessedRequest,
@@ -113,6 +114,7 @@ __all__ = [
     "EndUserAttendance",
     "DigestSettings",
     "DigestTarget",
+    "HomeVisit",
     "Interaction",
     "Issue",
     "IssueHistory",

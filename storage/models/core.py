@@ -1,4 +1,5 @@
-"""Workspaces, projects, their members, key users, the interaction log and processed requests."""
+"""Workspaces, projects, their members, key users, the interaction log, processed requests and
+who has looked at their Home tab."""
 
 from __future__ import annotations
 
@@ -130,3 +131,12 @@ class ProcessedRequest(SQLModel, table=True):
     team_id: str = Field(max_length=32)
     key: str = Field(max_length=255)
     at: datetime = _utc_field()
+
+
+class HomeVisit(SQLModel, table=True):
+    """When someone last opened the app's Home tab. A change refreshes only the Home tabs of people
+    who have one to look at: the others' is built fresh when they first open it."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    opened_at: datetime = _utc_field()
