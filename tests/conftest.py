@@ -7,7 +7,9 @@ import io
 import logging
 import os
 import shutil
+import warnings
 from collections.abc import Callable, Iterator
+from contextlib import redirect_stdout
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -106,8 +108,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``--skip-slow`` skips the tests marked ``slow``, each reported as skipped with the reason."""
+    """The tests that read a played demo share one worker (``--dist loadgroup``), so that each
+    play happens once, not once per worker. ``--skip-slow`` skips the tests marked ``slow``, each
+    reported as skipped with the reason."""
+    for item in items:
+        reads_demo = "played_demo" in getattr(item, "fixturenames", ())
+        if reads_demo or item.path.name.startswith("test_demo"):
+            item.add_marker(pytest.mark.xdist_group("demo"))
     if not config.getoption("--skip-slow"):
         return
     skip = pytest.mark.skip(reason="slow drill, skipped by --skip-slow (CI runs it)")
@@ -312,33 +321,60 @@ def log_output() -> Iterator[io.StringIO]:
 @dataclass(frozen=True)
 class PlayedDemo:
     text: str  # what the demo printed
-    folder: Path  # where its database (demo.db) and charts are
+    database: Path  # its SQLite file; its charts are saved beside it, named after it
     surfaces: list[surfaces.Surface]  # every message and view it sent
+    warnings: list[str]  # what Python warned about while it played (a glyph missing in a chart)
+
+    @property
+    def folder(self) -> Path:
+        return self.database.parent
+
+    def chart(self, name: str) -> Path:
+        """A chart the demo saved, e.g. ``chart("poll-chart")``."""
+        return self.folder / f"{self.database.stem}-{name}.png"
 
 
 @pytest.fixture(scope="session")
 def played_demo(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], PlayedDemo]:
-    """``played_demo(locale)``: the demo played once per language and test session (each act's
-    test reads its part of the same transcript), with its database in a folder of its own."""
+    """``played_demo(locale)``: ``liaison demo`` as an operator runs it (the command line, its
+    default database; English with no LIAISON_LOCALE), played once per language and test session
+    (each act's test reads its part of the same transcript). Both languages play in one folder,
+    as they would on one machine."""
     plays: dict[str, PlayedDemo] = {}
+    folder = tmp_path_factory.mktemp("demo")
 
     def play(locale: str) -> PlayedDemo:
         if locale not in plays:
-            from bot.demo import run_demo
-            from bot.settings import load_settings
+            import bot.demo
+            from bot import cli
 
-            folder = tmp_path_factory.mktemp(f"demo-{locale}")
             out = io.StringIO()
-            settings = load_settings({"LIAISON_LOCALE": locale})
             sent: list[surfaces.Surface] = []
-            database_path = str(folder / "demo.db")
+            run_demo = bot.demo.run_demo
 
             def watch(emulator: SlackEmulator) -> None:
                 sent.extend(surfaces.surfaces(emulator))
 
-            played = run_demo(database_path=database_path, settings=settings, out=out, watch=watch)
-            assert played == 0
-            plays[locale] = PlayedDemo(out.getvalue(), folder, sent)
+            def watched(**options: Any) -> int:
+                return run_demo(**options, watch=watch)
+
+            with (
+                pytest.MonkeyPatch.context() as patch,
+                warnings.catch_warnings(record=True) as caught,
+                redirect_stdout(out),
+            ):
+                warnings.simplefilter("always")
+                patch.setattr(cli, "DEMO_FOLDER", folder)
+                patch.setattr(bot.demo, "run_demo", watched)
+                for name in ("LIAISON_LOCALE", "DATABASE_URL", "LIAISON_TIMEZONE"):
+                    patch.delenv(name, raising=False)
+                if locale != "en":
+                    patch.setenv("LIAISON_LOCALE", locale)
+                assert cli.main(["demo"]) == 0
+            database = cli.demo_database(locale)
+            plays[locale] = PlayedDemo(
+                out.getvalue(), folder / database.name, sent, [str(w.message) for w in caught]
+            )
         return plays[locale]
 
     return play

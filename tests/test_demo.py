@@ -9,7 +9,7 @@ from tests.conftest import PlayedDemo
 
 def test_demo_runs_end_to_end(played_demo: Callable[[str], PlayedDemo]) -> None:
     played = played_demo("en")  # run_demo returned 0
-    database = played.folder / "demo.db"
+    database = played.database
     text = played.text
     assert "Key users of ERP (6)" in text
     assert "Only the project managers of ERP" in text

@@ -5,44 +5,24 @@ English demo played afterwards keeps its own database and charts."""
 
 from __future__ import annotations
 
-import io
 import re
-import warnings
-from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
 
-from bot import cli
 from bot.emulator.render import display_width
 
 
-def _play(folder: Path, locale: str | None) -> str:
-    """``liaison demo`` as an operator runs it, with the default database (in ``folder``)."""
-    out = io.StringIO()
-    with pytest.MonkeyPatch.context() as patch, redirect_stdout(out):
-        patch.setattr(cli, "DEMO_FOLDER", folder)
-        for name in ("LIAISON_LOCALE", "DATABASE_URL", "LIAISON_TIMEZONE"):
-            patch.delenv(name, raising=False)
-        if locale:
-            patch.setenv("LIAISON_LOCALE", locale)
-        assert cli.main(["demo"]) == 0
-    return out.getvalue()
+@pytest.fixture(scope="module")
+def chinese_demo(played_demo) -> tuple[str, Path, list[str]]:  # type: ignore[no-untyped-def]
+    played = played_demo("zh-CN")
+    return played.text, played.folder, played.warnings
 
 
 @pytest.fixture(scope="module")
-def chinese_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, list[str]]:
-    folder = tmp_path_factory.mktemp("demo")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        text = _play(folder, "zh-CN")
-    return text, folder, [str(w.message) for w in caught]
-
-
-@pytest.fixture(scope="module")
-def english_demo(chinese_demo: tuple[str, Path, list[str]]) -> str:
-    """The English demo, played after the Chinese one with the same defaults."""
-    return _play(chinese_demo[1], None)
+def english_demo(played_demo) -> str:  # type: ignore[no-untyped-def]
+    """The English demo, played with the same defaults in the same folder."""
+    return str(played_demo("en").text)
 
 
 def test_the_narration_and_the_emulator_speak_chinese(chinese_demo) -> None:  # type: ignore[no-untyped-def]
