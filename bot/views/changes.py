@@ -14,6 +14,7 @@ from bot.ids import ChangeId
 from bot.services import approvals
 from bot.services.changes import (
     ESTIMATE_LIMIT,
+    MAX_HOURS,
     PROCESSES_LIMIT,
     REASON_LIMIT,
     RULES,
@@ -127,11 +128,13 @@ def new_change_modal(
             )
         )
         blocks.append(
-            form.text(
+            form.number(
                 "training_hours",
-                initial=str(defaults.training_hours or "") or None,
+                initial=defaults.training_hours or None,
                 optional=True,
-                max_length=6,
+                decimal=True,
+                low=0,
+                high=MAX_HOURS,
             )
         )
     if team:

@@ -176,7 +176,7 @@ def entry_modal(
             hint=field.hint("custom_rule"),
         ),
         field.date("first_date", initial=first),
-        field.text("first_time", initial=data.first_time or "09:00", max_length=5),
+        field.time("first_time", initial=data.first_time or "09:00", timezone=project.timezone),
         field.choice("channel", "plan.channels", service.PLAN_CHANNELS, initial=data.channel),
         field.user("owner_id", initial=data.owner_id),
         field.paragraph("note", initial=data.note, max_length=service.NOTE_LIMIT),

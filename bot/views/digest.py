@@ -159,12 +159,12 @@ def settings_modal(locale: str, project: Project, target: str) -> dict[str, Any]
             days,
             initial=str(project.digest_weekday),
         ),
-        ui.text_input(
+        ui.time_input(
             "digest_time",
             plain(locale, "digest.settings.time"),
             initial=project.digest_time,
-            max_length=5,
             hint=plain(locale, "digest.settings.time_hint", timezone=project.timezone),
+            timezone=project.timezone,
         ),
         ui.radio_input(
             "digest_target", plain(locale, "digest.settings.target"), targets, initial=target

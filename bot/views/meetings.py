@@ -114,11 +114,12 @@ def meeting_modal(
             max_length=DESCRIPTION_LIMIT,
         ),
         field.choice("repeat", "meeting.repeats", service.REPEATS, initial=data.repeat),
-        field.text(
+        field.number(
             "count",
             initial=data.count,
             optional=True,
-            max_length=3,
+            low=2,
+            high=service.recurrence.MAX_OCCURRENCES,
             hint=field.hint("count", limit=service.recurrence.MAX_OCCURRENCES),
         ),
         field.date("until", optional=True),

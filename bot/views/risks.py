@@ -471,16 +471,18 @@ def settings_modal(
             max_length=MAX_CATEGORIES * 41,
             hint=plain(locale, "risk.modal.categories_hint", defaults=defaults),
         ),
-        form.text(
+        form.number(
             "low_max",
-            initial=str(thresholds.low_max),
-            max_length=2,
+            initial=thresholds.low_max,
+            low=1,
+            high=24,
             hint=plain(locale, "risk.modal.low_hint"),
         ),
-        form.text(
+        form.number(
             "medium_max",
-            initial=str(thresholds.medium_max),
-            max_length=2,
+            initial=thresholds.medium_max,
+            low=1,
+            high=24,
             hint=plain(locale, "risk.modal.medium_hint"),
         ),
     ]

@@ -21,13 +21,14 @@ from bot.ids import TrainingId
 from bot.services.keyusers import ROLES, Quadrant
 from bot.services.training_sessions import (
     AUDIENCE_KINDS,
+    MAX_SERIES,
     REMINDER_CHOICES,
     SessionList,
     SessionView,
 )
 from bot.views import calendar as calendar_views
 from bot.views import common as ui
-from bot.views.trainings import _hours, datetime_field, module_choices
+from bot.views.trainings import datetime_field, module_choices
 from storage.models import (
     Attendance,
     CalendarEvent,
@@ -72,8 +73,8 @@ def session_modal(
             field.select("module", module_choices(modules)),
             field.text("title", optional=True, max_length=140, hint=field.hint("title")),
             datetime_field(field, "starts_at"),
-            field.text("duration", initial="2", max_length=5),
-            field.text("sessions", initial="1", max_length=2, hint=field.hint("sessions")),
+            hours_input(field, "duration", 2),
+            sessions_input(field),
             field.text("location", optional=True, max_length=LOCATION_LIMIT),
             field.text("video_url", optional=True, max_length=VIDEO_URL_LIMIT),
             field.checkboxes(
@@ -90,15 +91,12 @@ def session_modal(
         field.text("title", optional=True, max_length=140, hint=field.hint("title")),
         field.user("trainer_id", label="trainer", initial=trainer),
         datetime_field(field, "starts_at"),
-        field.text("duration", initial="4", max_length=5),
-        field.text("sessions", initial="1", max_length=2, hint=field.hint("sessions")),
+        hours_input(field, "duration", 4),
+        sessions_input(field),
         field.text("location", optional=True, max_length=LOCATION_LIMIT),
         field.text("video_url", optional=True, max_length=VIDEO_URL_LIMIT),
-        field.text(
-            "capacity",
-            optional=True,
-            max_length=len(str(MAX_CAPACITY)),
-            hint=field.hint("capacity"),
+        field.number(
+            "capacity", optional=True, low=1, high=MAX_CAPACITY, hint=field.hint("capacity")
         ),
         field.radio("audience_kind", "poll.audience", AUDIENCE_KINDS, initial="all"),
         field.checkboxes(
@@ -112,6 +110,17 @@ def session_modal(
     return _SESSION_MODAL(locale, blocks, {"p": project.id})
 
 
+def hours_input(field: ui.Fields, block_id: str, initial: float) -> Block:
+    """How long a session lasts, in hours (1.5: an hour and a half)."""
+    return field.number(block_id, initial=initial, decimal=True, low=0.25, high=24)
+
+
+def sessions_input(field: ui.Fields) -> Block:
+    return field.number(
+        "sessions", initial=1, low=1, high=MAX_SERIES, hint=field.hint("sessions")
+    )
+
+
 def reschedule_modal(locale: str, event: CalendarEvent) -> dict[str, Any]:
     field = ui.Fields(locale, "training")
     hours = (event.ends_at - event.starts_at).total_seconds() / 3600
@@ -120,7 +129,7 @@ def reschedule_modal(locale: str, event: CalendarEvent) -> dict[str, Any]:
     blocks = [
         ui.section(t(locale, "training.reschedule_intro", title=event.title, when=when)),
         datetime_field(field, "starts_at", int(event.starts_at.timestamp())),
-        field.text("duration", initial=_hours(round(hours, 2)), max_length=5),
+        hours_input(field, "duration", round(hours, 2)),
         datetime_field(field, "rsvp_deadline", deadline, optional=True),
     ]
     return _RESCHEDULE_MODAL(locale, blocks, {"e": event.id})
