@@ -365,9 +365,15 @@ def _check_required(block: dict[str, Any], element: dict[str, Any], state: dict)
 
 
 def build_state(
-    view: dict[str, Any], values: dict[str, Any] | None = None, *, submitting: bool = False
+    view: dict[str, Any],
+    values: dict[str, Any] | None = None,
+    *,
+    submitting: bool = False,
+    forged: bool = False,
 ) -> dict[str, Any]:
-    """Slack's ``view.state.values`` for a view, with ``values`` (keyed by block_id) applied."""
+    """Slack's ``view.state.values`` for a view, with ``values`` (keyed by block_id) applied;
+    ``forged``: values no Slack client would send (a typed time, a word in a number input), as a
+    hand-made request carries them."""
     values = dict(values or {})
     known = {
         block.get("block_id")
@@ -388,7 +394,7 @@ def build_state(
             value = given
             if isinstance(given, dict) and element.get("action_id") in given and len(stateful) > 1:
                 value = given[element["action_id"]]
-            if value is not _MISSING and not isinstance(value, dict):
+            if value is not _MISSING and not isinstance(value, dict) and not forged:
                 _check_picked(block, element, value)
             element_value = element_state(element, value, given=value is not _MISSING)
             state[block_id][element["action_id"]] = element_value
@@ -519,10 +525,15 @@ class SlackDriver:
         return f"{time.time():.6f}"
 
     def _view_with_state(
-        self, view: dict[str, Any], values: dict | None = None, submitting: bool = False
+        self,
+        view: dict[str, Any],
+        values: dict | None = None,
+        submitting: bool = False,
+        forged: bool = False,
     ) -> dict[str, Any]:
         sent = deepcopy(view)
-        sent["state"] = {"values": build_state(view, values, submitting=submitting)}
+        state = build_state(view, values, submitting=submitting, forged=forged)
+        sent["state"] = {"values": state}
         return sent
 
     # -------------------------------------------------------------------- slash commands
@@ -704,8 +715,11 @@ class SlackDriver:
         user_id: str,
         values: dict[str, Any] | None = None,
         view: dict[str, Any] | None = None,
+        *,
+        forged: bool = False,
     ) -> DriverResponse:
-        """The user fills the modal's inputs (``values`` keyed by block_id) and presses submit.
+        """The user fills the modal's inputs (``values`` keyed by block_id) and presses submit;
+        ``forged``: a hand-made request with values Slack's client would not let through.
 
         A choice in an input with ``dispatch_action`` reaches the app as soon as it is made (Slack
         sends block_actions at once): such choices are made first, in the form's order, and the
@@ -715,7 +729,7 @@ class SlackDriver:
             view = self._choose(user_id, view, values)
         payload = self._base_payload("view_submission", user_id)
         payload["trigger_id"] = self.emulator.issue_trigger_id(user_id)
-        payload["view"] = self._view_with_state(view, values, submitting=True)
+        payload["view"] = self._view_with_state(view, values, submitting=True, forged=forged)
         payload["response_urls"] = []
 
         def apply_answer(response: DriverResponse) -> None:
