@@ -116,7 +116,7 @@ def test_curriculum_from_the_standard_plan_edited_in_a_modal(
     basic = module_id(database, "Basic operation")
     training(slack, "curriculum")
     click_in_response(slack, PM, TrainingId.EDIT_MODULE, value=str(basic))
-    response = slack.submit_view(PM, {"planned_hours": "lots"})
+    response = slack.submit_view(PM, {"planned_hours": "lots"}, forged=True)  # no number input
     assert "Give a number from 0.5 to 500" in response.json["errors"]["planned_hours"]
     slack.submit_view(PM, {"planned_hours": "20", "has_practical": "no"})
     with database.session() as session:
@@ -256,6 +256,7 @@ def test_bad_session_input_gets_inline_errors_and_a_double_submit_makes_one_seri
             "rsvp_deadline": epoch(SESSION_START + timedelta(hours=1)),
             "audience_kind": "role",
         },
+        forged=True,  # 0 seats gets past no number input
     )
     errors = response.json["errors"]
     assert set(errors) >= {"capacity", "audience_roles"}
@@ -358,6 +359,7 @@ def test_practical_readiness_pages_csv_and_heatmap(
     response = slack.submit_view(
         PM,
         {"module": str(module_id(database, "Basic operation")), "user_id": ANNA, "score": "abc"},
+        forged=True,  # a word gets past no number input
     )
     assert "score" in response.json["errors"]
     slack.submit_view(

@@ -344,11 +344,12 @@ def _check_picked(block: dict[str, Any], element: dict[str, Any], value: Any) ->
         number = limits.number_of(str(value), decimal=decimal)
         if number is None:
             kind = "a number" if decimal else "a whole number"
-            raise ValueError(f"Slack would not submit: {label!r} takes {kind}, not {value!r}")
+            shown = str(value)[:20]
+            raise ValueError(f"Slack would not submit: {label!r} takes {kind}, not {shown!r}")
         for bound, outside in (("min_value", number.__lt__), ("max_value", number.__gt__)):
             limit = limits.number_of(element.get(bound), decimal=True)
             if limit is not None and outside(limit):
-                raise ValueError(f"Slack would not submit: {label!r} is out of range ({value!r})")
+                raise ValueError(f"Slack would not submit: {label!r} is out of range")
 
 
 def _check_required(block: dict[str, Any], element: dict[str, Any], state: dict) -> None:
