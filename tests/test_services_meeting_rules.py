@@ -164,9 +164,12 @@ def test_each_refused_attendee_is_named_with_the_project(ctx: Ctx, project: Proj
     assert errors(team=[OUTSIDER]) == {
         "team": Msg("meeting.errors.not_team_member", user=OUTSIDER, code="ERP")
     }
-    assert errors(roles=["boss"]) == {"roles": Msg("errors.choice", choices=", ".join(ROLES))}
+    # keyed by the audience picker's inputs, where the form shows them
+    assert errors(roles=["boss"]) == {
+        "audience_roles": Msg("errors.choice", choices=", ".join(ROLES))
+    }
     assert errors(quadrants=["loud"]) == {
-        "quadrants": Msg("errors.choice", choices=", ".join(tuple(Quadrant)))
+        "audience_quadrants": Msg("errors.choice", choices=", ".join(tuple(Quadrant)))
     }
     assert errors() == {"people": Msg("meeting.errors.no_attendees")}
     assert errors(quadrants=["keep_informed"], roles=["sponsor"]) == {

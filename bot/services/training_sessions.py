@@ -21,7 +21,7 @@ from bot.calendar import ics
 from bot.calendar import service as calendar
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
-from bot.services import end_users
+from bot.services import audiences, end_users
 from bot.services import issues as issue_service
 from bot.services import polls as poll_service
 from bot.services import projects as project_service
@@ -107,7 +107,8 @@ def _form_fields(error: ValidationError) -> ValidationError:
 
 def audience_of(ctx: Ctx, project: Project, session: TrainingSession) -> list[str]:
     """The Slack user ids a session invites (the poll engine's audience rule)."""
-    return [user_id for user_id, _key_user in poll_service.audience(ctx, project, session)]  # type: ignore[arg-type]
+    found = audiences.members(ctx, project, session.audience_kind, session.audience_values)
+    return [user_id for user_id, _key_user in found]
 
 
 def create_sessions(

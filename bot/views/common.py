@@ -436,6 +436,87 @@ def checkboxes_input(
     return _input(block_id, clip(label, 2000), element, optional=optional)
 
 
+AUDIENCE_KINDS = ("all", "role", "quadrant", "people")
+
+
+@dataclass(frozen=True)
+class AudiencePick:
+    """Who a poll asks or an event invites, as picked in a form: all key users, those of some
+    roles, of some quadrants, or named people (``none``: no group, for a form that names people
+    elsewhere)."""
+
+    kind: str = "all"
+    roles: tuple[str, ...] = ()
+    quadrants: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()
+
+
+def audience_inputs(
+    locale: str,
+    pick: AudiencePick,
+    *,
+    roles: Sequence[str],
+    quadrants: Sequence[str],
+    kinds: Sequence[str] = AUDIENCE_KINDS,
+    applicable_only: bool = False,
+) -> list[InputBlock]:
+    """The one audience picker: how (``audience_kind``) and then the roles
+    (``audience_roles``), quadrants (``audience_quadrants``) or people (``audience_people``).
+    ``applicable_only``: only the input the chosen kind needs, the form redrawn when the kind
+    changes (its `Form.refresh`); otherwise all of them, each hinted with when it counts."""
+    chosen_kind = pick.kind if pick.kind in kinds else kinds[0]
+    blocks = [
+        select_input(
+            "audience_kind",
+            plain(locale, "audience.field.kind"),
+            labelled(locale, "audience.kinds", kinds),
+            initial=chosen_kind,
+            dispatch=applicable_only,
+        )
+    ]
+
+    def shown(kind: str) -> bool:
+        return kind in kinds and (not applicable_only or chosen_kind == kind)
+
+    def hint(kind: str) -> str | None:
+        return None if applicable_only else plain(locale, f"audience.hint.{kind}")
+
+    if shown("role"):
+        choices = labelled(locale, "roles", roles)
+        block = multi_select_input(
+            "audience_roles", plain(locale, "audience.field.roles"), choices, pick.roles
+        )
+        block.hint = PlainTextObject(text=hint("role")) if hint("role") else None
+        blocks.append(block)
+    if shown("quadrant"):
+        choices = labelled(locale, "quadrants", quadrants)
+        block = multi_select_input(
+            "audience_quadrants", plain(locale, "audience.field.quadrants"), choices, pick.quadrants
+        )
+        block.hint = PlainTextObject(text=hint("quadrant")) if hint("quadrant") else None
+        blocks.append(block)
+    if shown("people"):
+        block = users_input(
+            "audience_people",
+            plain(locale, "audience.field.people"),
+            initial=pick.people,
+            optional=True,
+        )
+        block.hint = PlainTextObject(text=hint("people")) if hint("people") else None
+        blocks.append(block)
+    return blocks
+
+
+def read_audience(values: dict[str, Any], default: str = "all") -> AudiencePick:
+    """What the audience picker holds (its values read by ``read_values``)."""
+    return AudiencePick(
+        kind=str(values.get("audience_kind") or default),
+        roles=tuple(str(r) for r in values.get("audience_roles") or []),
+        quadrants=tuple(str(q) for q in values.get("audience_quadrants") or []),
+        people=tuple(str(p) for p in values.get("audience_people") or []),
+    )
+
+
 class Fields:
     """The inputs of one form, each labelled by the catalog's ``<prefix>.field.<name>``: the block
     id, unless ``label`` names another key. Options are those of the matching ``*_input``."""

@@ -22,7 +22,6 @@ from bot.i18n import escape_mrkdwn, joined, mention, plain, slack_date, t
 from bot.ids import Action, PollId
 from bot.services.keyusers import ROLES, Quadrant
 from bot.services.polls import (
-    AUDIENCE_KINDS,
     INTRO_LIMIT,
     QUESTION_LIMIT,
     REMIND_CHOICES,
@@ -63,12 +62,9 @@ def settings_modal(
         ),
         field.text("title", optional=True, max_length=TITLE_LIMIT, hint=field.hint("title")),
         field.paragraph("intro", max_length=INTRO_LIMIT),
-        field.choice("audience_kind", "poll.audience", AUDIENCE_KINDS, initial="all"),
-        field.multi("audience_roles", ui.labelled(locale, "roles", ROLES), []),
-        field.multi(
-            "audience_quadrants", ui.labelled(locale, "quadrants", [q.value for q in Quadrant]), []
+        *ui.audience_inputs(
+            locale, ui.AudiencePick(), roles=ROLES, quadrants=[q.value for q in Quadrant]
         ),
-        field.users("audience_people", optional=True),
         field.choice(
             "anonymous", "poll.anonymous", ["no", "yes"], initial="no", hint=field.hint("anonymous")
         ),

@@ -20,7 +20,6 @@ from bot.i18n import mention, plain, t
 from bot.ids import TrainingId
 from bot.services.keyusers import ROLES, Quadrant
 from bot.services.training_sessions import (
-    AUDIENCE_KINDS,
     MAX_SERIES,
     REMINDER_CHOICES,
     SessionList,
@@ -84,7 +83,6 @@ def session_modal(
             ),
         ]
         return _END_USER_SESSION_MODAL(locale, blocks, {"p": project.id})
-    quadrants = ui.labelled(locale, "quadrants", [q.value for q in Quadrant])
     reminders = [(str(m), plain(locale, f"training.reminder.m{m}")) for m in REMINDER_CHOICES]
     blocks = [
         field.select("module", module_choices(modules)),
@@ -98,12 +96,9 @@ def session_modal(
         field.number(
             "capacity", optional=True, low=1, high=MAX_CAPACITY, hint=field.hint("capacity")
         ),
-        field.radio("audience_kind", "poll.audience", AUDIENCE_KINDS, initial="all"),
-        field.checkboxes(
-            "audience_roles", ui.labelled(locale, "roles", ROLES), label="audience_roles_pick"
+        *ui.audience_inputs(
+            locale, ui.AudiencePick(), roles=ROLES, quadrants=[q.value for q in Quadrant]
         ),
-        field.checkboxes("audience_quadrants", quadrants),
-        field.users("audience_people", optional=True),
         datetime_field(field, "rsvp_deadline", optional=True),
         field.checkboxes("reminders", reminders, ["1440", "60"]),
     ]
