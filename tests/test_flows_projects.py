@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 import time
 
+import pytest
 from sqlmodel import select
 
 from bot.emulator.driver import SlackDriver

@@ -553,7 +553,8 @@ def test_sessions_go_by_their_number_in_the_project_never_the_database_id(
     from tests.test_flows_meetings import plan_series
 
     project_with_curriculum(slack)
-    response = plan_series(slack, people=[ANNA], audience_kind="none", count="3")  # three events first
+    # three events first
+    response = plan_series(slack, people=[ANNA], audience_kind="none", count="3")
     assert response.json is None or "errors" not in response.json, response.json
     event_id = schedule(slack, database)
     assert event_id == 4  # the project's first session, after its three meetings

@@ -188,7 +188,8 @@ def test_a_session_form_beyond_its_limits_stays_open_with_the_error_under_the_fi
     error: str,
 ) -> None:
     form = session_form(slack, database, emulator)
-    response = slack.submit_view(PM, session_values(database, **{field: typed}), view=form, forged=True)
+    values = session_values(database, **{field: typed})
+    response = slack.submit_view(PM, values, view=form, forged=True)
     assert response.json is not None and response.json["response_action"] == "errors"
     assert list(response.json["errors"]) == [field]
     assert response.json["errors"][field].startswith(error)

@@ -746,7 +746,8 @@ class SlackDriver:
             pending = [
                 (block, element)
                 for block in view.get("blocks") or []
-                if block.get("dispatch_action") and block.get("type") == "input"
+                if block.get("dispatch_action")
+                and block.get("type") == "input"
                 and block.get("block_id") in values
                 and block["block_id"] not in made
                 and isinstance(element := block.get("element"), dict)

@@ -78,7 +78,7 @@ def ui_markup(text: str) -> Markup:
 # ------------------------------------------------------------------------------- the plan
 
 
-_PLAN_MODAL = ui.Modal(PlanId.PLAN_MODAL, "plan.plan_modal_title", None, "plan.close")
+_PLAN_MODAL = ui.Modal(PlanId.PLAN_MODAL, "plan.plan_modal_title", None, "common.close")
 
 
 def plan_modal(
@@ -134,7 +134,7 @@ def plan_modal(
     return _PLAN_MODAL(locale, blocks, {"project_id": project.id, "page": page})
 
 
-_ENTRY_MODAL = ui.Modal(PlanId.ENTRY_MODAL, "plan.modal_title", "plan.save", "plan.cancel")
+_ENTRY_MODAL = ui.Modal(PlanId.ENTRY_MODAL, "plan.modal_title", "common.save")
 
 
 def entry_modal(
@@ -293,7 +293,7 @@ def occurrence_ids_in(blocks: list[dict[str, Any]]) -> list[int]:
 
 
 _DONE_MODAL = ui.Modal(
-    PlanId.DONE_MODAL, "plan.done_modal.title", "plan.done_modal.submit", "plan.cancel"
+    PlanId.DONE_MODAL, "plan.done_modal.title", "plan.done_modal.submit"
 )
 
 
@@ -412,7 +412,7 @@ def _report_risks(
 
 
 _REPORT_MODAL = ui.Modal(
-    PlanId.REPORT_MODAL, "plan.report.modal_title", "plan.report.send", "plan.cancel"
+    PlanId.REPORT_MODAL, "plan.report.modal_title", "common.send"
 )
 
 

@@ -143,7 +143,7 @@ def weekday_label(locale: str, weekday: int) -> str:
     return plain(locale, f"weekdays.d{weekday}")
 
 
-_SETTINGS_MODAL = ui.Modal(DigestId.SETTINGS_MODAL, "digest.settings.title", "digest.settings.save")
+_SETTINGS_MODAL = ui.Modal(DigestId.SETTINGS_MODAL, "digest.settings.title", "common.save")
 
 
 def settings_modal(locale: str, project: Project, target: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ def contact_value(project_id: int, user_id: str = "") -> str:
 
 
 _TOUCH_MODAL = ui.Modal(
-    EngagementId.TOUCH_MODAL, "engagement.modal_title", "engagement.save", "plan.cancel"
+    EngagementId.TOUCH_MODAL, "engagement.modal_title", "common.add"
 )
 
 

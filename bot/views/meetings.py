@@ -21,7 +21,7 @@ from bot.calendar.service import (
     VIDEO_URL_LIMIT,
     RosterRow,
 )
-from bot.i18n import escape_mrkdwn, joined, mention, plain, slack_date, t
+from bot.i18n import duration, escape_mrkdwn, joined, mention, plain, slack_date, t
 from bot.ids import MeetingId
 from bot.services import meeting_outcomes
 from bot.services import meetings as service
@@ -54,7 +54,7 @@ def _time_fields(
     field: ui.Fields, starts_at: int | None, durations: Iterable[int], minutes: int
 ) -> list[Block]:
     """When a meeting starts and how long it lasts (the new-meeting and reschedule forms)."""
-    choices = [(str(m), plain(field.locale, "meeting.minutes", minutes=m)) for m in durations]
+    choices = [(str(m), duration(field.locale, m)) for m in durations]
     return [
         field.datetime("starts_at", starts_at, optional=False),
         field.select("duration", choices, initial=str(minutes)),
@@ -62,7 +62,7 @@ def _time_fields(
 
 
 _MEETING_MODAL = ui.Modal(
-    MeetingId.NEW_MODAL, "meeting.modal_title", "meeting.create", "plan.cancel"
+    MeetingId.NEW_MODAL, "meeting.modal_title", "common.create"
 )
 
 
@@ -191,8 +191,7 @@ def created_text(
 _RESCHEDULE_MODAL = ui.Modal(
     MeetingId.RESCHEDULE_MODAL,
     "meeting.reschedule_title",
-    "meeting.reschedule_submit",
-    "plan.cancel",
+    "common.reschedule",
 )
 
 
@@ -209,7 +208,7 @@ def reschedule_modal(locale: str, event: CalendarEvent) -> dict[str, Any]:
 
 
 _CANCEL_MODAL = ui.Modal(
-    MeetingId.CANCEL_MODAL, "meeting.cancel_title", "meeting.cancel_submit", "plan.close"
+    MeetingId.CANCEL_MODAL, "meeting.cancel_title", "meeting.cancel_submit", "common.close"
 )
 
 
@@ -430,7 +429,7 @@ def outcome_message(
 
 
 _OUTCOME_MODAL = ui.Modal(
-    MeetingId.OUTCOME_MODAL, "meeting.outcome_title", "plan.save", "plan.cancel"
+    MeetingId.OUTCOME_MODAL, "meeting.outcome_title", "common.save"
 )
 
 

@@ -35,7 +35,7 @@ from storage.models import Poll, PollQuestion, Project, QuestionKind, Recurrence
 BUTTON_VALUE_LIMIT = 2000
 
 
-_SETTINGS_MODAL = ui.Modal(PollId.NEW_MODAL, "poll.modal.new_title", "poll.modal.next")
+_SETTINGS_MODAL = ui.Modal(PollId.NEW_MODAL, "poll.modal.new_title", "common.next")
 
 
 def settings_modal(
@@ -90,7 +90,7 @@ def _question_line(locale: str, position: int, question: QuestionInput) -> str:
     )
 
 
-_QUESTIONS_MODAL = ui.Modal(PollId.QUESTIONS_MODAL, "poll.modal.questions_title", "poll.modal.save")
+_QUESTIONS_MODAL = ui.Modal(PollId.QUESTIONS_MODAL, "poll.modal.questions_title", "common.save")
 
 
 def questions_modal(locale: str, draft: dict[str, Any]) -> dict[str, Any]:

@@ -43,7 +43,7 @@ from storage.models import (
 
 _SESSION_MODAL = ui.Modal(TrainingId.SESSION_MODAL, "training.modal.session_title", "common.create")
 _RESCHEDULE_MODAL = ui.Modal(
-    TrainingId.RESCHEDULE_MODAL, "training.modal.reschedule_title", "common.save"
+    TrainingId.RESCHEDULE_MODAL, "training.modal.reschedule_title", "common.reschedule"
 )
 _ROLL_CALL_MODAL = ui.Modal(
     TrainingId.ROLL_CALL_MODAL, "training.modal.roll_call_title", "common.save"
@@ -111,9 +111,7 @@ def hours_input(field: ui.Fields, block_id: str, initial: float) -> Block:
 
 
 def sessions_input(field: ui.Fields) -> Block:
-    return field.number(
-        "sessions", initial=1, low=1, high=MAX_SERIES, hint=field.hint("sessions")
-    )
+    return field.number("sessions", initial=1, low=1, high=MAX_SERIES, hint=field.hint("sessions"))
 
 
 def reschedule_modal(locale: str, event: CalendarEvent) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 from markupsafe import Markup
 from slack_sdk.models.blocks import Block, InputBlock
 
-from bot.i18n import joined, mention, percent, plain, slack_date, t
+from bot.i18n import hours_figure, joined, mention, percent, plain, slack_date, t
 from bot.ids import TrainingId
 from bot.services.keyusers import ROLES
 from bot.services.training_quizzes import (
@@ -51,7 +51,7 @@ READINESS_PAGE_SIZE = 10
 
 
 def _hours(value: float) -> str:
-    return f"{value:g}"
+    return hours_figure(value)
 
 
 def format_names(locale: str, formats: Sequence[str]) -> str:
@@ -242,7 +242,7 @@ def import_report(locale: str, project: Project, report: ImportReport) -> dict[s
 
 
 _QUESTION_MODAL = ui.Modal(TrainingId.QUESTION_MODAL, "training.modal.question_title", "common.add")
-_QUIZ_MODAL = ui.Modal(TrainingId.QUIZ_MODAL, "training.modal.quiz_title", "training.modal.send")
+_QUIZ_MODAL = ui.Modal(TrainingId.QUIZ_MODAL, "training.modal.quiz_title", "common.send")
 
 
 def question_modal(
