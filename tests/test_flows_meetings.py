@@ -324,3 +324,64 @@ def test_meetings_go_by_their_number_in_the_project_never_the_database_id(
     slack.open_home(MARIA)
     home = texts([emulator.home(MARIA)])
     assert "MM working meeting" in home and not re.search(r"#\d", home)
+
+
+def blocks_of(view: dict[str, Any]) -> list[str]:
+    return [b.get("block_id") for b in view["blocks"] if b.get("type") == "input"]
+
+
+def test_the_meeting_form_shows_only_what_applies_and_keeps_what_was_typed(
+    erp: SlackDriver, emulator: SlackEmulator
+) -> None:
+    erp.slash_command(PM, "/meeting", "new", channel_id=PROJECT_CHANNEL)
+    form = emulator.top_view(PM)
+    assert form is not None
+    shown = blocks_of(form)
+    assert {"count", "until", "audience_roles", "audience_quadrants"}.isdisjoint(shown)
+    assert len(shown) <= 13  # was 17 inputs, every option shown whatever was chosen
+    typed = {"title": "Order-to-cash walkthrough", "agenda": "Open points"}
+    erp.block_action(PM, "value", "weekly", "repeat", view=form, typed=typed)
+    weekly = emulator.top_view(PM)
+    assert weekly is not None and weekly["id"] == form["id"]
+    assert {"count", "until"} <= set(blocks_of(weekly))
+    by_id = {b["block_id"]: b for b in weekly["blocks"] if b.get("block_id")}
+    assert by_id["title"]["element"]["initial_value"] == "Order-to-cash walkthrough"
+    assert by_id["agenda"]["element"]["initial_value"] == "Open points"
+    assert by_id["count"]["element"]["type"] == "number_input"
+    assert by_id["until"]["element"]["type"] == "datepicker"
+    erp.block_action(PM, "value", "role", "audience_kind", view=weekly)
+    by_role = emulator.top_view(PM)
+    assert by_role is not None
+    assert "audience_roles" in blocks_of(by_role) and "audience_quadrants" not in blocks_of(by_role)
+    erp.block_action(PM, "value", "none", "repeat", view=by_role)
+    once = emulator.top_view(PM)
+    assert once is not None and {"count", "until"}.isdisjoint(blocks_of(once))
+    assert emulator.violations == []
+
+
+@pytest.mark.parametrize(
+    "metadata", ['{"project_id": 999999}', '{"project_id": "1 OR 1=1"}', "not json", "[1]"]
+)
+def test_a_forged_form_is_not_redrawn(
+    erp: SlackDriver, emulator: SlackEmulator, metadata: str
+) -> None:
+    """The redraw reads the project from the database, with the planner's right checked: a
+    forged private_metadata draws nothing."""
+    erp.slash_command(PM, "/meeting", "new", channel_id=PROJECT_CHANNEL)
+    form = emulator.top_view(PM)
+    assert form is not None
+    forged = {**form, "private_metadata": metadata}
+    erp.block_action(PM, "value", "weekly", "repeat", view=forged)
+    after = emulator.top_view(PM)
+    assert after is not None and {"count", "until"}.isdisjoint(blocks_of(after))
+
+
+def test_someone_who_may_not_plan_gets_no_redrawn_form(
+    erp: SlackDriver, emulator: SlackEmulator
+) -> None:
+    erp.slash_command(PM, "/meeting", "new", channel_id=PROJECT_CHANNEL)
+    form = emulator.top_view(PM)
+    assert form is not None
+    erp.block_action(OUTSIDER, "value", "weekly", "repeat", view=form)  # not their form's project
+    after = emulator.top_view(PM)
+    assert after is not None and {"count", "until"}.isdisjoint(blocks_of(after))
