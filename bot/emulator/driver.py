@@ -676,6 +676,8 @@ class SlackDriver:
             self._message_context(payload, user_id, message, channel_id)
         elif view is not None:
             payload["container"] = {"type": "view", "view_id": view["id"]}
+            if value is not None and element.get("type") in _STATE_SHAPES:
+                typed = {**(typed or {}), block_id: value}  # the state holds the new choice
             payload["view"] = self._view_with_state(view, typed)
         elif channel_id is not None:
             payload["container"] = {
