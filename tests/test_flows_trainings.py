@@ -162,6 +162,47 @@ def test_a_full_session_waitlists_and_a_decline_promotes(
     assert emulator.violations == []
 
 
+def test_a_session_answers_accept_maybe_decline_and_a_maybe_takes_no_seat(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator
+) -> None:
+    """The RSVP set of meetings: Accept, Maybe, Decline. Only Accept takes a seat; a Maybe on a
+    full session stays a Maybe (no waitlist); someone with a seat who says Maybe frees it."""
+    project_with_curriculum(slack)
+    event_id = schedule(slack, database, capacity="1")
+    answer = {a: f"{CalendarId.RSVP_PREFIX}{a}" for a in ("accepted", "maybe", "declined")}
+    invitation = invitation_dm(emulator, ANNA, "System overview")
+    shown = [e.get("action_id") for b in invitation["blocks"] for e in b.get("elements") or []]
+    assert [answer["accepted"], answer["maybe"], answer["declined"]] == [
+        a for a in shown if a in answer.values()
+    ]
+    slack.click(ANNA, answer["maybe"], message=invitation_dm(emulator, ANNA, "System"))
+    slack.click(BEN, answer["accepted"], message=invitation_dm(emulator, BEN, "System"))
+    slack.click(CARL, answer["maybe"], message=invitation_dm(emulator, CARL, "System"))
+    with database.session() as session:
+        states = dict(
+            session.exec(
+                select(Invitation.user_id, Invitation.response).where(
+                    Invitation.event_id == event_id
+                )
+            ).all()
+        )
+    assert states == {ANNA: "maybe", BEN: "accepted", CARL: "maybe"}  # BEN took the one seat
+    slack.click(ANNA, answer["accepted"], message=invitation_dm(emulator, ANNA, "System"))
+    assert "number 1 on the waitlist" in texts([invitation_dm(emulator, ANNA, "System")])
+    slack.click(BEN, answer["maybe"], message=invitation_dm(emulator, BEN, "System"))
+    assert "A seat has become free" in texts(emulator.dm_messages(ANNA))
+    with database.session() as session:
+        states = dict(
+            session.exec(
+                select(Invitation.user_id, Invitation.response).where(
+                    Invitation.event_id == event_id
+                )
+            ).all()
+        )
+    assert states == {ANNA: "accepted", BEN: "maybe", CARL: "maybe"}
+    assert emulator.violations == []
+
+
 def test_reminders_check_in_roll_call_and_the_feedback_poll(
     slack: SlackDriver,
     database: Database,
