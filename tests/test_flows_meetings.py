@@ -63,6 +63,9 @@ def plan_series(slack: SlackDriver, *, forged: bool = False, **overrides: Any) -
     values.update(overrides)
     if values["audience_kind"] != "role":  # the form asks roles only for key users by role
         del values["audience_roles"]
+    if values["repeat"] == "none":  # and how a series ends only for a series
+        values.pop("count", None)
+        values.pop("until", None)
     return slack.submit_view(PM, values, forged=forged)
 
 

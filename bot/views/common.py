@@ -7,6 +7,7 @@ the 50-blocks-per-message check slack_sdk lacks.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -372,9 +373,12 @@ def number_input(
     shown = None
     if initial not in (None, ""):
         try:
-            shown = number_text(float(str(initial)))
+            number = float(str(initial))
         except ValueError:
-            shown = None
+            number = math.nan
+        inside = (low is None or number >= low) and (high is None or number <= high)
+        whole = decimal or (math.isfinite(number) and number.is_integer())
+        shown = number_text(number) if math.isfinite(number) and inside and whole else None
     element = NumberInputElement(
         action_id=Action.INPUT,
         is_decimal_allowed=decimal,
