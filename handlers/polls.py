@@ -41,16 +41,17 @@ def settings_draft(values: dict[str, Any], project_id: int, locale: str) -> dict
     if not title and template in service.TEMPLATES:  # another is refused with the settings
         title = plain(locale, f"poll.template.{template}")
     questions = service.template_questions(locale, template)
+    audience = ui.read_audience(values)
     return {
         "p": project_id,
         "s": {
             "title": title,
             "intro": values.get("intro") or "",
             "template": template,
-            "ak": values.get("audience_kind") or "all",
-            "roles": values.get("audience_roles") or [],
-            "quadrants": values.get("audience_quadrants") or [],
-            "people": values.get("audience_people") or [],
+            "ak": audience.kind,
+            "roles": list(audience.roles),
+            "quadrants": list(audience.quadrants),
+            "people": list(audience.people),
             "anonymous": values.get("anonymous") == "yes",
             "opens": values.get("opens_at"),
             "closes": values.get("closes_at"),

@@ -310,6 +310,7 @@ def test_bad_session_input_gets_inline_errors_and_a_double_submit_makes_one_seri
         "duration": "4",
         "sessions": "4",
         "capacity": "",
+        "rsvp_deadline": None,  # the form kept the one typed before; cleared
         "audience_kind": "all",
     }
     slack.submit_view(PM, values, view=view)

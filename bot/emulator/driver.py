@@ -660,6 +660,7 @@ class SlackDriver:
         selected_option: dict[str, Any] | None = None,
         container: dict[str, Any] | None = None,
         typed: dict[str, Any] | None = None,
+        forged: bool = False,
     ) -> DriverResponse:
         """The user uses an interactive element in a message (``message``) or a view (``view``).
 
@@ -678,7 +679,7 @@ class SlackDriver:
             payload["container"] = {"type": "view", "view_id": view["id"]}
             if value is not None and element.get("type") in _STATE_SHAPES:
                 typed = {**(typed or {}), block_id: value}  # the state holds the new choice
-            payload["view"] = self._view_with_state(view, typed)
+            payload["view"] = self._view_with_state(view, typed, forged=forged)
         elif channel_id is not None:
             payload["container"] = {
                 "type": "message",
@@ -729,7 +730,7 @@ class SlackDriver:
         rest is filled into the form as the app has redrawn it."""
         view = self._top_view(user_id, view)
         if values:
-            view = self._choose(user_id, view, values)
+            view = self._choose(user_id, view, values, forged=forged)
         payload = self._base_payload("view_submission", user_id)
         payload["trigger_id"] = self.emulator.issue_trigger_id(user_id)
         payload["view"] = self._view_with_state(view, values, submitting=True, forged=forged)
@@ -741,7 +742,9 @@ class SlackDriver:
 
         return self._interact(payload, apply_answer)
 
-    def _choose(self, user_id: str, view: dict[str, Any], values: dict[str, Any]) -> dict:
+    def _choose(
+        self, user_id: str, view: dict[str, Any], values: dict[str, Any], *, forged: bool = False
+    ) -> dict:
         """Make the dispatching choices among ``values`` one by one; the form as it then is."""
         made: set[str] = set()
         while True:
@@ -773,6 +776,7 @@ class SlackDriver:
                 block["block_id"],
                 view=view,
                 typed=typed,
+                forged=forged,
             )
             view = self.emulator.top_view(user_id) or view
 

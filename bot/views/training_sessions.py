@@ -5,6 +5,7 @@ builders). The curriculum, quizzes and readiness views are in ``bot.views.traini
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
@@ -22,6 +23,7 @@ from bot.services.keyusers import ROLES, Quadrant
 from bot.services.training_sessions import (
     MAX_SERIES,
     REMINDER_CHOICES,
+    SessionInput,
     SessionList,
     SessionView,
 )
@@ -62,9 +64,12 @@ def session_modal(
     trainer: str | None,
     *,
     for_end_users: bool = False,
+    data: SessionInput | None = None,
 ) -> dict[str, Any]:
     """A session or a weekly series; ``for_end_users``: for the end users of the module picked
-    (its key user runs it: no trainer, no audience to choose)."""
+    (its key user runs it: no trainer, no audience to choose). The audience shows the roles,
+    quadrants or people only when that kind is picked, the form drawn again with what was typed
+    (``data``) when the kind changes."""
     field = ui.Fields(locale, "training")
     if for_end_users:
         blocks = [
@@ -84,34 +89,62 @@ def session_modal(
         ]
         return _END_USER_SESSION_MODAL(locale, blocks, {"p": project.id})
     reminders = [(str(m), plain(locale, f"training.reminder.m{m}")) for m in REMINDER_CHOICES]
+    typed = data or SessionInput(duration_hours=4)
+    pick = ui.AudiencePick(
+        kind=typed.audience_kind,
+        roles=tuple(typed.audience_roles),
+        quadrants=tuple(typed.audience_quadrants),
+        people=tuple(typed.audience_people),
+    )
     blocks = [
-        field.select("module", module_choices(modules)),
-        field.text("title", optional=True, max_length=140, hint=field.hint("title")),
-        field.user("trainer_id", label="trainer", initial=trainer),
-        datetime_field(field, "starts_at"),
-        hours_input(field, "duration", 4),
-        sessions_input(field),
-        field.text("location", optional=True, max_length=LOCATION_LIMIT),
-        field.text("video_url", optional=True, max_length=VIDEO_URL_LIMIT),
+        field.select(
+            "module",
+            module_choices(modules),
+            initial=str(typed.module_id) if typed.module_id else None,
+        ),
+        field.text(
+            "title", initial=typed.title, optional=True, max_length=140, hint=field.hint("title")
+        ),
+        field.user("trainer_id", label="trainer", initial=typed.trainer_id or trainer),
+        datetime_field(field, "starts_at", _moment(typed.starts_at)),
+        hours_input(field, "duration", typed.duration_hours or 4),
+        sessions_input(field, typed.sessions),
+        field.text("location", initial=typed.location, optional=True, max_length=LOCATION_LIMIT),
+        field.text("video_url", initial=typed.video_url, optional=True, max_length=VIDEO_URL_LIMIT),
         field.number(
-            "capacity", optional=True, low=1, high=MAX_CAPACITY, hint=field.hint("capacity")
+            "capacity",
+            initial=typed.capacity,
+            optional=True,
+            low=1,
+            high=MAX_CAPACITY,
+            hint=field.hint("capacity"),
         ),
         *ui.audience_inputs(
-            locale, ui.AudiencePick(), roles=ROLES, quadrants=[q.value for q in Quadrant]
+            locale,
+            pick,
+            roles=ROLES,
+            quadrants=[q.value for q in Quadrant],
+            applicable_only=True,
         ),
-        datetime_field(field, "rsvp_deadline", optional=True),
-        field.checkboxes("reminders", reminders, ["1440", "60"]),
+        datetime_field(field, "rsvp_deadline", _moment(typed.rsvp_deadline), optional=True),
+        field.checkboxes("reminders", reminders, [str(m) for m in typed.reminders]),
     ]
     return _SESSION_MODAL(locale, blocks, {"p": project.id})
 
 
-def hours_input(field: ui.Fields, block_id: str, initial: float) -> Block:
+def _moment(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment else None
+
+
+def hours_input(field: ui.Fields, block_id: str, initial: Any) -> Block:
     """How long a session lasts, in hours (1.5: an hour and a half)."""
     return field.number(block_id, initial=initial, decimal=True, low=0.25, high=24)
 
 
-def sessions_input(field: ui.Fields) -> Block:
-    return field.number("sessions", initial=1, low=1, high=MAX_SERIES, hint=field.hint("sessions"))
+def sessions_input(field: ui.Fields, initial: Any = 1) -> Block:
+    return field.number(
+        "sessions", initial=initial or 1, low=1, high=MAX_SERIES, hint=field.hint("sessions")
+    )
 
 
 def reschedule_modal(locale: str, event: CalendarEvent) -> dict[str, Any]:
