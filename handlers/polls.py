@@ -350,7 +350,26 @@ def confirm_answers(call: FormCall, outcome: service.AnswerOutcome) -> None:
     call.refresh_home()
 
 
-SETTINGS_FORM = Form(PollId.NEW_MODAL, build=views.settings_modal, who=PM, submit=check_settings)
+def redraw_settings(call: FormCall, ctx: Ctx) -> dict[str, Any]:
+    """Step 1 again for the audience kind picked (the project read from the database and the
+    PM's right checked, as on submission)."""
+    raw = call.metadata.get("project_id")
+    if raw:
+        project = call.project(ctx, raw)
+        return views.settings_modal(
+            project.locale, projects=[project], project=project, typed=call.values
+        )
+    _, projects = PM.choice(ctx, None, call.runtime.settings.command("project"))
+    return views.settings_modal(call.locale, projects=projects, project=None, typed=call.values)
+
+
+SETTINGS_FORM = Form(
+    PollId.NEW_MODAL,
+    build=views.settings_modal,
+    who=PM,
+    submit=check_settings,
+    refresh=redraw_settings,
+)
 QUESTIONS_FORM = Form(
     PollId.QUESTIONS_MODAL, who=PM, submit=add_question_or_create, after=announce_poll
 )
