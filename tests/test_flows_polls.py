@@ -100,7 +100,7 @@ def test_bad_question_and_bad_settings_get_inline_errors(
     project_with_key_users(slack)
     response = create_poll(slack, title="", audience_kind="role")
     assert set(response.json["errors"]) == {"title", "audience_roles"}
-    slack.submit_view(PM, {"title": "Pulse"})
+    slack.submit_view(PM, {"title": "Pulse", "audience_kind": "all"})  # the form kept "role"
     response = slack.submit_view(
         PM, {"question_kind": SINGLE, "question_text": "Pick", "question_options": "only one"}
     )
