@@ -292,9 +292,7 @@ def occurrence_ids_in(blocks: list[dict[str, Any]]) -> list[int]:
     return ids
 
 
-_DONE_MODAL = ui.Modal(
-    PlanId.DONE_MODAL, "plan.done_modal.title", "plan.done_modal.submit"
-)
+_DONE_MODAL = ui.Modal(PlanId.DONE_MODAL, "plan.done_modal.title", "plan.done_modal.submit")
 
 
 def done_modal(locale: str, item: DueItem, *, source: dict[str, Any]) -> dict[str, Any]:
@@ -411,9 +409,7 @@ def _report_risks(
     return lines
 
 
-_REPORT_MODAL = ui.Modal(
-    PlanId.REPORT_MODAL, "plan.report.modal_title", "common.send"
-)
+_REPORT_MODAL = ui.Modal(PlanId.REPORT_MODAL, "plan.report.modal_title", "common.send")
 
 
 def report_modal(

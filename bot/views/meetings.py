@@ -61,9 +61,7 @@ def _time_fields(
     ]
 
 
-_MEETING_MODAL = ui.Modal(
-    MeetingId.NEW_MODAL, "meeting.modal_title", "common.create"
-)
+_MEETING_MODAL = ui.Modal(MeetingId.NEW_MODAL, "meeting.modal_title", "common.create")
 
 
 def meeting_modal(
@@ -428,9 +426,7 @@ def outcome_message(
     return ui.message(heading, blocks)
 
 
-_OUTCOME_MODAL = ui.Modal(
-    MeetingId.OUTCOME_MODAL, "meeting.outcome_title", "common.save"
-)
+_OUTCOME_MODAL = ui.Modal(MeetingId.OUTCOME_MODAL, "meeting.outcome_title", "common.save")
 
 
 def outcome_modal(

@@ -38,9 +38,7 @@ TRAIL_SHOWN = 20
 ISSUES_SHOWN = 10
 HOME_SHOWN = 10
 NEW_MODAL = ui.Modal(SignOffId.NEW_MODAL, "signoff.modal.new_title", "common.send")
-VERSION_MODAL = ui.Modal(
-    SignOffId.VERSION_MODAL, "signoff.modal.version_title", "common.send"
-)
+VERSION_MODAL = ui.Modal(SignOffId.VERSION_MODAL, "signoff.modal.version_title", "common.send")
 
 
 def kind_label(locale: str, kind: str) -> str:
