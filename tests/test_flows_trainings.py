@@ -657,3 +657,32 @@ def test_quizzes_go_by_their_number_in_the_project_never_the_database_id(
     training(slack, "help")
     assert "`/training quiz results [CODE] 1`" in texts(emulator.responses[-1:])
     assert "ID" not in texts(emulator.responses[-1:])
+
+
+def test_the_session_form_asks_what_the_audience_needs_and_a_forged_one_is_not_redrawn(
+    slack: SlackDriver, emulator: SlackEmulator
+) -> None:
+    project_with_curriculum(slack)
+    training(slack, "new")
+    form = emulator.top_view(PM)
+    assert form is not None
+    assert {"audience_roles", "audience_quadrants", "audience_people"}.isdisjoint(
+        b.get("block_id") for b in form["blocks"]
+    )
+    for metadata in ('{"p": 999999}', '{"p": "x"}', "[]"):
+        forged = {**form, "private_metadata": metadata}
+        slack.block_action(PM, "value", "people", "audience_kind", view=forged)
+        shown = emulator.top_view(PM)
+        assert shown is not None and "audience_people" not in str(shown["blocks"])
+    slack.block_action(OUTSIDER, "value", "people", "audience_kind", view=form)  # not the team
+    shown = emulator.top_view(PM)
+    assert shown is not None and "audience_people" not in str(shown["blocks"])
+    slack.block_action(
+        PM, "value", "people", "audience_kind", view=form, typed={"location": "Room 4.02"}
+    )
+    shown = emulator.top_view(PM)
+    assert shown is not None
+    by_id = {b.get("block_id"): b for b in shown["blocks"]}
+    assert "audience_people" in by_id
+    assert by_id["location"]["element"]["initial_value"] == "Room 4.02"
+    assert emulator.violations == []
