@@ -91,10 +91,15 @@ def percent(value: Any) -> str:
     return f"{whole}%"
 
 
+def hours_figure(hours: float) -> str:
+    """Hours as a figure: 8, 1.5, 0.75 (at most two decimals, no trailing zeros)."""
+    return f"{round(float(hours), 2):.2f}".rstrip("0").rstrip(".")
+
+
 def duration(locale: str | None, minutes: int) -> str:
-    """A length as people write it: "8 h", "1 h 30 min", "45 min" (小时 / 分钟 in Chinese)."""
-    hours, rest = divmod(int(minutes), 60)
-    return plain(locale, "units.duration", hours=hours, minutes=rest)
+    """The one way a length is written, in hours as forms ask it: "8 h", "1.5 h", "0.75 h"
+    (小时 in Chinese)."""
+    return plain(locale, "units.hours", hours=hours_figure(int(minutes) / 60))
 
 
 def joined(locale: str | None, items: Iterable[Any]) -> Markup:

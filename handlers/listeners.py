@@ -43,6 +43,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import has_key, t
+from bot.ids import Action
 from bot.runtime import Runtime
 from bot.services import fields, home_visits
 from bot.services import projects as project_service
@@ -451,7 +452,13 @@ class Form:
     result)`: messages, a DM, the Home tab). A form whose work is done in `after` (a download
     that can outlast Slack's 3 seconds) sets `claim_in_after` and claims the submission there,
     with `call.claim(ctx)` in the unit that stores the work: a submission that fails on the way
-    is then not taken for a duplicate when it is sent again."""
+    is then not taken for a duplicate when it is sent again.
+
+    A form that shows only what applies to a choice made in it (an input built with
+    ``dispatch=True``) says how it is drawn again: `refresh(call, ctx)` returns the view for the
+    values typed so far (`call.data`, read by `read`); the ids it needs come from the database
+    (the metadata may be forged, the form's `who` is checked again). The view is replaced with
+    `views.update` under the hash Slack gave, so a newer change is never overwritten."""
 
     callback_id: str | re.Pattern[str]
     submit: Callable[[FormCall, Ctx], Any]
@@ -460,6 +467,7 @@ class Form:
     after: Callable[[FormCall, Any], None] | None = None
     who: Right = ANYONE
     claim_in_after: bool = False
+    refresh: Callable[[FormCall, Ctx], dict[str, Any]] | None = None
 
 
 def register_form(app: App, runtime: Runtime, form: Form) -> None:
@@ -494,6 +502,47 @@ def register_form(app: App, runtime: Runtime, form: Form) -> None:
             ack()
         if form.after is not None:
             form.after(call, result)
+
+    if form.refresh is not None:
+        register_refresh(app, runtime, form)
+
+
+def register_refresh(app: App, runtime: Runtime, form: Form) -> None:
+    """A choice in the form (an input with `dispatch_action`): the form drawn again for it."""
+    assert form.refresh is not None
+    redraw = form.refresh
+
+    def of_this_form(body: dict[str, Any]) -> bool:
+        callback_id = str((body.get("view") or {}).get("callback_id") or "")
+        if isinstance(form.callback_id, re.Pattern):
+            return bool(form.callback_id.fullmatch(callback_id))
+        return callback_id == form.callback_id
+
+    @app.action(Action.INPUT, matchers=[of_this_form])
+    def chosen(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        ack()
+        view = body.get("view") or {}
+        call = FormCall(
+            runtime=runtime,
+            client=client,
+            context=context,
+            locale=person_locale(runtime, context, client),
+            view=view,
+            who=form.who,
+        )
+        try:
+            call.values = ui.read_values(view)
+            call.metadata = ui.read_metadata(view)
+            call.data = form.read(call.values) if form.read else call.values
+            with call.unit() as ctx:
+                redrawn = redraw(call, ctx)
+        except LiaisonError as error:
+            log.info("form %s not redrawn: %s", form.callback_id, type(error).__name__)
+            return
+        try:
+            client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=redrawn)
+        except SlackApiError as error:  # hash_conflict: a newer change was drawn already
+            log.info("form %s not redrawn: %s", form.callback_id, error.response.get("error"))
 
 
 # ------------------------------------------------------------------------------- CSV imports

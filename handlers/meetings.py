@@ -50,7 +50,7 @@ PLANNERS = Right(
 
 
 def meeting_input(values: dict[str, Any]) -> service.MeetingInput:
-    roles = list(values.get("roles") or [])
+    pick = ui.read_audience(values, default="none")
     options = list(values.get("options") or [])
     duration = values.get("duration")
     return service.MeetingInput(
@@ -61,13 +61,14 @@ def meeting_input(values: dict[str, Any]) -> service.MeetingInput:
         location=values.get("location") or "",
         video_url=(values.get("video_url") or "").strip(),
         people=list(values.get("people") or []),
-        roles=[r for r in roles if r != views.ALL_KEY_USERS],
-        quadrants=list(values.get("quadrants") or []),
-        all_key_users=views.ALL_KEY_USERS in roles,
+        audience_kind=pick.kind,
+        roles=list(pick.roles) if pick.kind == "role" else [],
+        quadrants=list(pick.quadrants) if pick.kind == "quadrant" else [],
+        all_key_users=pick.kind == "all",
         team=list(values.get("team") or []),
         agenda=values.get("agenda") or "",
         repeat=values.get("repeat") or "none",
-        count=values.get("count") or "",
+        count=str(values.get("count") or ""),
         until=values.get("until") or None,
         reminders=[m for m in map(fields.whole_number, values.get("reminders") or []) if m],
         allow_maybe="maybe" in options,
@@ -281,6 +282,33 @@ def send_summary(call: FormCall, key: str) -> None:
     call.deliver([key])
 
 
+def redraw_meeting_form(call: FormCall, ctx: Ctx) -> dict[str, Any]:
+    """The meeting form again for the choices made in it (what the metadata names is read from
+    the database and checked like a submission)."""
+    data: service.MeetingInput = call.data
+    raw = call.metadata.get("project_id")
+    if raw:
+        project: Project | None = call.project(ctx, raw)
+        projects = [project] if project else []
+        chosen = None
+    else:
+        project = None
+        _, projects = PLANNERS.choice(ctx, None, call.runtime.settings.command("project"))
+        chosen = str(call.values.get("project") or "") or None
+        call.locale = projects[0].locale if len(projects) == 1 else call.locale
+    data.plan_occurrence_id = fields.record_id(call.metadata.get("plan_occurrence_id"))
+    source = call.metadata.get("source")
+    locale = project.locale if project else call.locale
+    return views.meeting_modal(
+        locale,
+        projects=projects,
+        project=project,
+        data=data,
+        source=source if isinstance(source, dict) else None,
+        chosen_project=chosen,
+    )
+
+
 NEW_FORM = Form(
     MeetingId.NEW_MODAL,
     build=views.meeting_modal,
@@ -288,6 +316,7 @@ NEW_FORM = Form(
     who=PLANNERS,
     submit=create_meeting,
     after=announce_meeting,
+    refresh=redraw_meeting_form,
 )
 RESCHEDULE_FORM = Form(
     MeetingId.RESCHEDULE_MODAL, move_meeting, build=views.reschedule_modal, after=tell_organizer

@@ -41,16 +41,17 @@ def settings_draft(values: dict[str, Any], project_id: int, locale: str) -> dict
     if not title and template in service.TEMPLATES:  # another is refused with the settings
         title = plain(locale, f"poll.template.{template}")
     questions = service.template_questions(locale, template)
+    audience = ui.read_audience(values)
     return {
         "p": project_id,
         "s": {
             "title": title,
             "intro": values.get("intro") or "",
             "template": template,
-            "ak": values.get("audience_kind") or "all",
-            "roles": values.get("audience_roles") or [],
-            "quadrants": values.get("audience_quadrants") or [],
-            "people": values.get("audience_people") or [],
+            "ak": audience.kind,
+            "roles": list(audience.roles),
+            "quadrants": list(audience.quadrants),
+            "people": list(audience.people),
             "anonymous": values.get("anonymous") == "yes",
             "opens": values.get("opens_at"),
             "closes": values.get("closes_at"),
@@ -349,7 +350,26 @@ def confirm_answers(call: FormCall, outcome: service.AnswerOutcome) -> None:
     call.refresh_home()
 
 
-SETTINGS_FORM = Form(PollId.NEW_MODAL, build=views.settings_modal, who=PM, submit=check_settings)
+def redraw_settings(call: FormCall, ctx: Ctx) -> dict[str, Any]:
+    """Step 1 again for the audience kind picked (the project read from the database and the
+    PM's right checked, as on submission)."""
+    raw = call.metadata.get("project_id")
+    if raw:
+        project = call.project(ctx, raw)
+        return views.settings_modal(
+            project.locale, projects=[project], project=project, typed=call.values
+        )
+    _, projects = PM.choice(ctx, None, call.runtime.settings.command("project"))
+    return views.settings_modal(call.locale, projects=projects, project=None, typed=call.values)
+
+
+SETTINGS_FORM = Form(
+    PollId.NEW_MODAL,
+    build=views.settings_modal,
+    who=PM,
+    submit=check_settings,
+    refresh=redraw_settings,
+)
 QUESTIONS_FORM = Form(
     PollId.QUESTIONS_MODAL, who=PM, submit=add_question_or_create, after=announce_poll
 )

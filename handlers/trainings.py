@@ -71,6 +71,7 @@ FindProject = Callable[[Ctx], Project]
 
 
 def session_input(values: dict[str, Any]) -> session_service.SessionInput:
+    audience = ui.read_audience(values)
     return session_service.SessionInput(
         module_id=values.get("module"),
         title=values.get("title") or "",
@@ -81,10 +82,10 @@ def session_input(values: dict[str, Any]) -> session_service.SessionInput:
         location=values.get("location") or "",
         video_url=values.get("video_url") or "",
         capacity=values.get("capacity"),
-        audience_kind=values.get("audience_kind") or "all",
-        audience_roles=values.get("audience_roles") or [],
-        audience_quadrants=values.get("audience_quadrants") or [],
-        audience_people=values.get("audience_people") or [],
+        audience_kind=audience.kind,
+        audience_roles=list(audience.roles),
+        audience_quadrants=list(audience.quadrants),
+        audience_people=list(audience.people),
         rsvp_deadline=fields.moment(values.get("rsvp_deadline")),
         reminders=[m for m in map(fields.whole_number, values.get("reminders") or []) if m],
     )
@@ -805,8 +806,27 @@ def told(
 
 
 MODULE_FORM = told(TrainingId.MODULE_MODAL, save_module, views.module_modal, PM, module_input)
-SESSION_FORM = told(
-    TrainingId.SESSION_MODAL, create_sessions, session_views.session_modal, TRAINER, session_input
+
+
+def redraw_session_form(call: FormCall, ctx: Ctx) -> dict[str, Any]:
+    """The session form again for the audience kind picked: the project from the database, the
+    trainer's right checked as on submission."""
+    project = form_project(call, ctx)
+    modules = service.modules_of(ctx, project.id or 0)
+    return session_views.session_modal(
+        project.locale, project, modules, call.user_id, data=call.data
+    )
+
+
+SESSION_FORM = replace(
+    told(
+        TrainingId.SESSION_MODAL,
+        create_sessions,
+        session_views.session_modal,
+        TRAINER,
+        session_input,
+    ),
+    refresh=redraw_session_form,
 )
 QUESTION_FORM = told(TrainingId.QUESTION_MODAL, save_question, views.question_modal, TRAINER)
 QUIZ_FORM = told(TrainingId.QUIZ_MODAL, send_quiz, views.quiz_modal, TRAINER)

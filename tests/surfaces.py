@@ -13,6 +13,7 @@ A rule is a function of one ``Surface`` that returns its problems as sentences; 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -91,8 +92,99 @@ def message_has_text(surface: Surface) -> list[str]:
     return []
 
 
+# What a one-line text input is for, read from its block id and action id (their words, split at
+# "_"), its label, hint and placeholder, and the value it starts with. A form that asks for a time
+# of day, a number or a date in words is one Slack's own pickers answer better: typed "9am" or
+# "1,5" is refused where a picker cannot go wrong.
+TIME_WORDS = frozenset(("time", "clock", "oclock", "hhmm"))
+NUMBER_WORDS = frozenset(
+    (
+        "count", "seats", "capacity", "hours", "duration", "mark", "score", "threshold", "max",
+        "min", "sessions", "days", "minutes", "percent", "margin", "cadence", "limit", "amount",
+        "quantity", "size",
+    )
+)  # fmt: skip
+DATE_WORDS = frozenset(("date", "day", "due", "deadline", "until", "on", "from", "birthday"))
+TIME_TEXT = re.compile(r"\bhh\s*[:：]\s*mm\b|24-hour|24 小时", re.IGNORECASE)
+DATE_TEXT = re.compile(r"yyyy-mm-dd|\b\d{4}-\d{2}-\d{2}\b", re.IGNORECASE)
+TIME_VALUE = re.compile(r"^\s*\d{1,2}[:：.]\d{2}\s*$")
+NUMBER_VALUE = re.compile(r"^\s*-?\d+([.,]\d+)?\s*$")
+DATE_VALUE = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$")
+
+
+@dataclass(frozen=True)
+class TextInput:
+    """A one-line plain-text input of a view, and what it says about itself."""
+
+    block: dict[str, Any]
+    element: dict[str, Any]
+
+    @property
+    def words(self) -> set[str]:
+        ids = f"{self.block.get('block_id') or ''}_{self.element.get('action_id') or ''}"
+        return {word for word in re.split(r"[^a-z0-9]+", ids.lower()) if word}
+
+    def said(self) -> str:
+        parts = [self.block.get("label"), self.block.get("hint"), self.element.get("placeholder")]
+        return " ".join(str((part or {}).get("text") or "") for part in parts)
+
+    @property
+    def initial(self) -> str:
+        return str(self.element.get("initial_value") or "")
+
+    @property
+    def name(self) -> str:
+        label = (self.block.get("label") or {}).get("text")
+        return f"{self.block.get('block_id')!r} ({label})"
+
+
+def text_inputs(surface: Surface) -> Iterator[TextInput]:
+    if not surface.is_view:
+        return
+    for block in surface.blocks:
+        element = block.get("element") if block.get("type") == "input" else None
+        if isinstance(element, dict) and element.get("type") == "plain_text_input":
+            if not element.get("multiline"):
+                yield TextInput(block, element)
+
+
+def times_use_the_time_picker(surface: Surface) -> list[str]:
+    """A time of day is picked (``timepicker``, its value HH:mm), never typed."""
+    return [
+        f"a time typed as text in {found.name}: use a timepicker"
+        for found in text_inputs(surface)
+        if found.words & TIME_WORDS
+        or TIME_TEXT.search(found.said())
+        or TIME_VALUE.match(found.initial)
+    ]
+
+
+def numbers_use_the_number_input(surface: Surface) -> list[str]:
+    """Counts, hours, marks and thresholds are ``number_input``s (Slack's client takes only a
+    number, in range)."""
+    return [
+        f"a number typed as text in {found.name}: use a number_input"
+        for found in text_inputs(surface)
+        if found.words & NUMBER_WORDS or NUMBER_VALUE.match(found.initial)
+    ]
+
+
+def dates_use_the_date_picker(surface: Surface) -> list[str]:
+    """A date is picked (``datepicker``), never typed."""
+    return [
+        f"a date typed as text in {found.name}: use a datepicker"
+        for found in text_inputs(surface)
+        if found.words & DATE_WORDS
+        or DATE_TEXT.search(found.said())
+        or DATE_VALUE.match(found.initial)
+    ]
+
+
 RULES: list[Callable[[Surface], list[str]]] = [
     message_has_text,
+    times_use_the_time_picker,
+    numbers_use_the_number_input,
+    dates_use_the_date_picker,
 ]
 
 

@@ -298,3 +298,82 @@ def test_the_last_response_must_come_from_the_last_request(slack: SlackDriver) -
     slack.open_home(PM)  # answers nothing through a response_url
     with pytest.raises(AssertionError, match="answered nothing"):
         last_response_text(slack)  # the help text from before must not pass for an answer
+
+
+# ------------------------------------------------------------------ pickers and number inputs
+
+
+def _input(block_id: str, element: dict) -> dict:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": block_id},
+        "element": {"action_id": "value", **element},
+    }
+
+
+def test_a_number_input_is_checked_as_slack_checks_it() -> None:
+    from bot.emulator import limits
+
+    def problems(**element: object) -> list[str]:
+        block = _input("n", {"type": "number_input", **element})
+        return limits.check_blocks([block], "/blocks", 100)
+
+    assert (
+        problems(is_decimal_allowed=False, min_value="1", max_value="12", initial_value="4") == []
+    )
+    assert problems(is_decimal_allowed=True, min_value="0.25", initial_value="1.5") == []
+    assert problems(min_value="1")  # is_decimal_allowed is required
+    assert "must be a boolean" in problems(is_decimal_allowed="no")[0]
+    assert "as a string" in problems(is_decimal_allowed=False, min_value=1)[0]
+    assert "whole number" in problems(is_decimal_allowed=False, initial_value="1.5")[0]
+    assert "not be greater" in problems(is_decimal_allowed=False, min_value="5", max_value="2")[0]
+    assert "within" in problems(is_decimal_allowed=False, max_value="3", initial_value="4")[0]
+
+
+def test_a_time_picker_takes_hh_mm_and_an_iana_timezone() -> None:
+    from bot.emulator import limits
+
+    def problems(**element: object) -> list[str]:
+        return limits.check_blocks([_input("t", {"type": "timepicker", **element})], "/b", 100)
+
+    assert problems(initial_time="09:05", timezone="Europe/Berlin") == []
+    assert "HH:mm" in problems(initial_time="9:05")[0]
+    assert "IANA" in problems(timezone="Mars/Olympus")[0]
+    dispatching = {**_input("t", {"type": "timepicker"}), "dispatch_action": "yes"}
+    assert "boolean" in limits.check_blocks([dispatching], "/b", 100)[0]
+
+
+def test_the_driver_fills_pickers_and_numbers_only_as_slacks_client_can() -> None:
+    from bot.emulator.driver import build_state
+
+    view = {
+        "blocks": [
+            _input("at", {"type": "timepicker"}),
+            _input("on", {"type": "datepicker"}),
+            _input(
+                "seats", {"type": "number_input", "is_decimal_allowed": False, "min_value": "1"}
+            ),
+            _input("hours", {"type": "number_input", "is_decimal_allowed": True}),
+        ]
+    }
+    state = build_state(
+        view, {"at": "16:30", "on": "2027-03-01", "seats": "12", "hours": "1.5"}, submitting=True
+    )
+    assert state["at"]["value"] == {"type": "timepicker", "selected_time": "16:30"}
+    assert state["on"]["value"] == {"type": "datepicker", "selected_date": "2027-03-01"}
+    assert state["seats"]["value"] == {"type": "number_input", "value": "12"}
+    assert state["hours"]["value"]["value"] == "1.5"
+    good = {"at": "16:30", "on": "2027-03-01", "seats": "12", "hours": "1.5"}
+    for bad, words in (
+        ({"at": "4:30pm"}, "HH:mm"),
+        ({"on": "1.3.2027"}, "YYYY-MM-DD"),
+        ({"on": "2027-02-30"}, "YYYY-MM-DD"),
+        ({"seats": "1.5"}, "whole number"),
+        ({"seats": "0"}, "out of range"),
+        ({"hours": "lots"}, "takes a number"),
+    ):
+        with pytest.raises(ValueError, match=words):
+            build_state(view, {**good, **bad}, submitting=True)
+        forged = build_state(view, {**good, **bad}, submitting=True, forged=True)
+        assert forged  # a hand-made request carries anything

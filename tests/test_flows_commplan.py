@@ -274,7 +274,7 @@ def test_schedule_meeting_from_a_due_item_is_prefilled_and_closes_the_item(
         ).one()
     erp.click(PM, PlanId.DUE_SCHEDULE, message=due, value=str(occurrence.id))
     form = emulator.top_view(PM)
-    roles = [b for b in form["blocks"] if b.get("block_id") == "roles"][0]
+    roles = [b for b in form["blocks"] if b.get("block_id") == "audience_roles"][0]
     assert [o["value"] for o in roles["element"]["initial_options"]] == ["business_representative"]
     erp.submit_view(
         PM,

@@ -83,7 +83,10 @@ def test_add_outside_a_project_channel_asks_for_the_project(
 
 def test_bad_key_user_input_gets_inline_errors(slack: SlackDriver, database: Database) -> None:
     create_project(slack)
-    response = add_key_user(slack, KEY_USERS[0], cadence_days="0")
+    slack.slash_command(PM, "/keyuser", "add ERP", channel_id=PROJECT_CHANNEL)
+    with pytest.raises(ValueError, match="out of range"):  # Slack's number input takes 1-365
+        slack.submit_view(PM, {"user_id": KEY_USERS[0], "cadence_days": "0"})
+    response = slack.submit_view(PM, {"user_id": KEY_USERS[0], "cadence_days": "0"}, forged=True)
     assert set(response.json["errors"]) == {"cadence_days"}
     response = add_key_user(slack, KEY_USERS[0])
     assert not (response.json or {}).get("errors")

@@ -44,7 +44,7 @@ def events_in(database: Database) -> list[CalendarEvent]:
         return list(session.exec(select(CalendarEvent).order_by(CalendarEvent.starts_at)).all())
 
 
-def plan_series(slack: SlackDriver, **overrides: Any) -> Any:
+def plan_series(slack: SlackDriver, *, forged: bool = False, **overrides: Any) -> Any:
     slack.slash_command(PM, "/meeting", "new", channel_id=PROJECT_CHANNEL)
     values = {
         "title": "MM working meeting",
@@ -52,7 +52,8 @@ def plan_series(slack: SlackDriver, **overrides: Any) -> Any:
         "starts_at": int(MONDAY_0900.timestamp()),
         "duration": "60",
         "video_url": "https://meet.example/mm",
-        "roles": ["business_representative"],
+        "audience_kind": "role",
+        "audience_roles": ["business_representative"],
         "people": [MARIA],
         "agenda": "Open points <b>purchasing</b>",
         "repeat": "weekly",
@@ -60,7 +61,12 @@ def plan_series(slack: SlackDriver, **overrides: Any) -> Any:
         "options": ["maybe", "announce"],
     }
     values.update(overrides)
-    return slack.submit_view(PM, values)
+    if values["audience_kind"] != "role":  # the form asks roles only for key users by role
+        del values["audience_roles"]
+    if values["repeat"] == "none":  # and how a series ends only for a series
+        values.pop("count", None)
+        values.pop("until", None)
+    return slack.submit_view(PM, values, forged=forged)
 
 
 def count_with(messages: list[dict[str, Any]], phrase: str) -> int:
@@ -224,10 +230,10 @@ def test_bad_input_is_shown_inline_and_nothing_is_stored(
     )
     errors = response.json["errors"]
     assert "starts_at" in errors
-    response = plan_series(erp, count="", roles=[], people=[])
+    response = plan_series(erp, count="", audience_kind="none", people=[])
     errors = response.json["errors"]
     assert set(errors) >= {"count", "people"}
-    response = plan_series(erp, count="101")
+    response = plan_series(erp, count="101", forged=True)  # the number input stops at 100
     assert "at most 100" in response.json["errors"]["repeat"]
     assert events_in(database) == []
     erp.slash_command(OUTSIDER, "/meeting", "new ERP")
@@ -270,7 +276,9 @@ def test_home_tab_lists_a_key_users_next_meetings(erp: SlackDriver) -> None:
 def test_a_series_count_that_is_no_number_of_meetings_is_refused_inline(
     erp: SlackDriver, database: Database, count: str
 ) -> None:
-    response = plan_series(erp, count=count)
+    with pytest.raises(ValueError, match="Slack would not submit"):
+        plan_series(erp, count=count)  # Slack's number input takes 2-100 only
+    response = plan_series(erp, count=count, forged=True)
     assert response.json["errors"] == {
         "count": "A series needs at least 2 meetings: write how many (2–100)."
     }
@@ -301,7 +309,7 @@ def test_meetings_go_by_their_number_in_the_project_never_the_database_id(
     assert response.json is None or "errors" not in response.json, response.json
     create_project(slack)
     add_key_user(slack, MARIA, role="decision_maker")
-    response = plan_series(slack, roles=[], count="2")
+    response = plan_series(slack, audience_kind="none", count="2")
     assert response.json is None or "errors" not in response.json, response.json
     erp_events = [e for e in events_in(database) if e.title == "MM working meeting"]
     assert [e.id for e in erp_events] == [3, 4]
@@ -319,3 +327,64 @@ def test_meetings_go_by_their_number_in_the_project_never_the_database_id(
     slack.open_home(MARIA)
     home = texts([emulator.home(MARIA)])
     assert "MM working meeting" in home and not re.search(r"#\d", home)
+
+
+def blocks_of(view: dict[str, Any]) -> list[str]:
+    return [b.get("block_id") for b in view["blocks"] if b.get("type") == "input"]
+
+
+def test_the_meeting_form_shows_only_what_applies_and_keeps_what_was_typed(
+    erp: SlackDriver, emulator: SlackEmulator
+) -> None:
+    erp.slash_command(PM, "/meeting", "new", channel_id=PROJECT_CHANNEL)
+    form = emulator.top_view(PM)
+    assert form is not None
+    shown = blocks_of(form)
+    assert {"count", "until", "audience_roles", "audience_quadrants"}.isdisjoint(shown)
+    assert len(shown) <= 13  # was 17 inputs, every option shown whatever was chosen
+    typed = {"title": "Order-to-cash walkthrough", "agenda": "Open points"}
+    erp.block_action(PM, "value", "weekly", "repeat", view=form, typed=typed)
+    weekly = emulator.top_view(PM)
+    assert weekly is not None and weekly["id"] == form["id"]
+    assert {"count", "until"} <= set(blocks_of(weekly))
+    by_id = {b["block_id"]: b for b in weekly["blocks"] if b.get("block_id")}
+    assert by_id["title"]["element"]["initial_value"] == "Order-to-cash walkthrough"
+    assert by_id["agenda"]["element"]["initial_value"] == "Open points"
+    assert by_id["count"]["element"]["type"] == "number_input"
+    assert by_id["until"]["element"]["type"] == "datepicker"
+    erp.block_action(PM, "value", "role", "audience_kind", view=weekly)
+    by_role = emulator.top_view(PM)
+    assert by_role is not None
+    assert "audience_roles" in blocks_of(by_role) and "audience_quadrants" not in blocks_of(by_role)
+    erp.block_action(PM, "value", "none", "repeat", view=by_role)
+    once = emulator.top_view(PM)
+    assert once is not None and {"count", "until"}.isdisjoint(blocks_of(once))
+    assert emulator.violations == []
+
+
+@pytest.mark.parametrize(
+    "metadata", ['{"project_id": 999999}', '{"project_id": "1 OR 1=1"}', "not json", "[1]"]
+)
+def test_a_forged_form_is_not_redrawn(
+    erp: SlackDriver, emulator: SlackEmulator, metadata: str
+) -> None:
+    """The redraw reads the project from the database, with the planner's right checked: a
+    forged private_metadata draws nothing."""
+    erp.slash_command(PM, "/meeting", "new", channel_id=PROJECT_CHANNEL)
+    form = emulator.top_view(PM)
+    assert form is not None
+    forged = {**form, "private_metadata": metadata}
+    erp.block_action(PM, "value", "weekly", "repeat", view=forged)
+    after = emulator.top_view(PM)
+    assert after is not None and {"count", "until"}.isdisjoint(blocks_of(after))
+
+
+def test_someone_who_may_not_plan_gets_no_redrawn_form(
+    erp: SlackDriver, emulator: SlackEmulator
+) -> None:
+    erp.slash_command(PM, "/meeting", "new", channel_id=PROJECT_CHANNEL)
+    form = emulator.top_view(PM)
+    assert form is not None
+    erp.block_action(OUTSIDER, "value", "weekly", "repeat", view=form)  # not their form's project
+    after = emulator.top_view(PM)
+    assert after is not None and {"count", "until"}.isdisjoint(blocks_of(after))

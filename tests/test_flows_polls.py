@@ -100,7 +100,7 @@ def test_bad_question_and_bad_settings_get_inline_errors(
     project_with_key_users(slack)
     response = create_poll(slack, title="", audience_kind="role")
     assert set(response.json["errors"]) == {"title", "audience_roles"}
-    slack.submit_view(PM, {"title": "Pulse"})
+    slack.submit_view(PM, {"title": "Pulse", "audience_kind": "all"})  # the form kept "role"
     response = slack.submit_view(
         PM, {"question_kind": SINGLE, "question_text": "Pick", "question_options": "only one"}
     )
@@ -482,3 +482,29 @@ def test_a_forged_poll_id_in_a_button_is_refused_without_echoing_it(
     refusal = texts(emulator.responses[-1:])
     assert "There is no such poll in this workspace." in refusal and "987654" not in refusal
     assert emulator.top_view(KEY_USERS[0]) is None
+
+
+def test_the_poll_form_asks_what_the_audience_needs_and_a_forged_one_is_not_redrawn(
+    slack: SlackDriver, emulator: SlackEmulator
+) -> None:
+    project_with_key_users(slack)
+    slack.slash_command(PM, "/poll", "new", channel_id=PROJECT_CHANNEL)
+    form = emulator.top_view(PM)
+    assert form is not None
+    asked = {b.get("block_id") for b in form["blocks"]}
+    assert "audience_kind" in asked
+    assert {"audience_roles", "audience_quadrants", "audience_people"}.isdisjoint(asked)
+    for metadata in ('{"project_id": 999999}', "not json"):
+        forged = {**form, "private_metadata": metadata}
+        slack.block_action(PM, "value", "role", "audience_kind", view=forged)
+        shown = emulator.top_view(PM)
+        assert shown is not None and "audience_roles" not in str(shown["blocks"])
+    slack.block_action(OUTSIDER, "value", "role", "audience_kind", view=form)  # not a PM
+    shown = emulator.top_view(PM)
+    assert shown is not None and "audience_roles" not in str(shown["blocks"])
+    slack.block_action(PM, "value", "role", "audience_kind", view=form, typed={"title": "Pulse"})
+    shown = emulator.top_view(PM)
+    assert shown is not None
+    by_id = {b.get("block_id"): b for b in shown["blocks"]}
+    assert "audience_roles" in by_id and by_id["title"]["element"]["initial_value"] == "Pulse"
+    assert emulator.violations == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlmodel import select
 
 from bot.emulator.driver import SlackDriver
@@ -65,9 +66,10 @@ def test_bad_input_gets_inline_errors_and_stores_nothing(
     slack: SlackDriver, database: Database
 ) -> None:
     slack.slash_command(PM, "/project", "new")
-    response = slack.submit_view(
-        PM, {**PROJECT_VALUES, "code": "erp 2027!", "digest_time": "9am", "name": "  "}
-    )
+    bad = {**PROJECT_VALUES, "code": "erp 2027!", "digest_time": "9am", "name": "  "}
+    with pytest.raises(ValueError, match="time picker"):
+        slack.submit_view(PM, bad)  # Slack's time picker gives no "9am"...
+    response = slack.submit_view(PM, bad, forged=True)  # ...a hand-made request may
     errors = response.json["errors"]
     assert set(errors) == {"code", "digest_time", "name"}
     assert "capital letters" in errors["code"]
@@ -77,7 +79,7 @@ def test_bad_input_gets_inline_errors_and_stores_nothing(
 
 def test_the_corrected_form_is_saved_after_errors(slack: SlackDriver, database: Database) -> None:
     slack.slash_command(PM, "/project", "new")
-    slack.submit_view(PM, {**PROJECT_VALUES, "digest_time": "9am"})
+    slack.submit_view(PM, {**PROJECT_VALUES, "digest_time": "9am"}, forged=True)
     response = slack.submit_view(PM, PROJECT_VALUES)
     assert not (response.json or {}).get("errors")
     assert [p.code for p in projects_in(database)] == ["ERP"]

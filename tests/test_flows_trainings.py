@@ -116,7 +116,7 @@ def test_curriculum_from_the_standard_plan_edited_in_a_modal(
     basic = module_id(database, "Basic operation")
     training(slack, "curriculum")
     click_in_response(slack, PM, TrainingId.EDIT_MODULE, value=str(basic))
-    response = slack.submit_view(PM, {"planned_hours": "lots"})
+    response = slack.submit_view(PM, {"planned_hours": "lots"}, forged=True)  # no number input
     assert "Give a number from 0.5 to 500" in response.json["errors"]["planned_hours"]
     slack.submit_view(PM, {"planned_hours": "20", "has_practical": "no"})
     with database.session() as session:
@@ -159,6 +159,47 @@ def test_a_full_session_waitlists_and_a_decline_promotes(
     assert "2/2 seats taken" in texts(emulator.responses[-1:])
     training(slack, f"roster {event_id}", user=ANNA)
     assert "Only the PMs and the project team" in texts(emulator.responses[-1:])
+    assert emulator.violations == []
+
+
+def test_a_session_answers_accept_maybe_decline_and_a_maybe_takes_no_seat(
+    slack: SlackDriver, database: Database, emulator: SlackEmulator
+) -> None:
+    """The RSVP set of meetings: Accept, Maybe, Decline. Only Accept takes a seat; a Maybe on a
+    full session stays a Maybe (no waitlist); someone with a seat who says Maybe frees it."""
+    project_with_curriculum(slack)
+    event_id = schedule(slack, database, capacity="1")
+    answer = {a: f"{CalendarId.RSVP_PREFIX}{a}" for a in ("accepted", "maybe", "declined")}
+    invitation = invitation_dm(emulator, ANNA, "System overview")
+    shown = [e.get("action_id") for b in invitation["blocks"] for e in b.get("elements") or []]
+    assert [answer["accepted"], answer["maybe"], answer["declined"]] == [
+        a for a in shown if a in answer.values()
+    ]
+    slack.click(ANNA, answer["maybe"], message=invitation_dm(emulator, ANNA, "System"))
+    slack.click(BEN, answer["accepted"], message=invitation_dm(emulator, BEN, "System"))
+    slack.click(CARL, answer["maybe"], message=invitation_dm(emulator, CARL, "System"))
+    with database.session() as session:
+        states = dict(
+            session.exec(
+                select(Invitation.user_id, Invitation.response).where(
+                    Invitation.event_id == event_id
+                )
+            ).all()
+        )
+    assert states == {ANNA: "maybe", BEN: "accepted", CARL: "maybe"}  # BEN took the one seat
+    slack.click(ANNA, answer["accepted"], message=invitation_dm(emulator, ANNA, "System"))
+    assert "number 1 on the waitlist" in texts([invitation_dm(emulator, ANNA, "System")])
+    slack.click(BEN, answer["maybe"], message=invitation_dm(emulator, BEN, "System"))
+    assert "A seat has become free" in texts(emulator.dm_messages(ANNA))
+    with database.session() as session:
+        states = dict(
+            session.exec(
+                select(Invitation.user_id, Invitation.response).where(
+                    Invitation.event_id == event_id
+                )
+            ).all()
+        )
+    assert states == {ANNA: "accepted", BEN: "maybe", CARL: "maybe"}
     assert emulator.violations == []
 
 
@@ -256,6 +297,7 @@ def test_bad_session_input_gets_inline_errors_and_a_double_submit_makes_one_seri
             "rsvp_deadline": epoch(SESSION_START + timedelta(hours=1)),
             "audience_kind": "role",
         },
+        forged=True,  # 0 seats gets past no number input
     )
     errors = response.json["errors"]
     assert set(errors) >= {"capacity", "audience_roles"}
@@ -268,6 +310,7 @@ def test_bad_session_input_gets_inline_errors_and_a_double_submit_makes_one_seri
         "duration": "4",
         "sessions": "4",
         "capacity": "",
+        "rsvp_deadline": None,  # the form kept the one typed before; cleared
         "audience_kind": "all",
     }
     slack.submit_view(PM, values, view=view)
@@ -358,6 +401,7 @@ def test_practical_readiness_pages_csv_and_heatmap(
     response = slack.submit_view(
         PM,
         {"module": str(module_id(database, "Basic operation")), "user_id": ANNA, "score": "abc"},
+        forged=True,  # a word gets past no number input
     )
     assert "score" in response.json["errors"]
     slack.submit_view(
@@ -551,7 +595,8 @@ def test_sessions_go_by_their_number_in_the_project_never_the_database_id(
     from tests.test_flows_meetings import plan_series
 
     project_with_curriculum(slack)
-    response = plan_series(slack, people=[ANNA], roles=[], count="3")  # three events first
+    # three events first
+    response = plan_series(slack, people=[ANNA], audience_kind="none", count="3")
     assert response.json is None or "errors" not in response.json, response.json
     event_id = schedule(slack, database)
     assert event_id == 4  # the project's first session, after its three meetings
@@ -612,3 +657,32 @@ def test_quizzes_go_by_their_number_in_the_project_never_the_database_id(
     training(slack, "help")
     assert "`/training quiz results [CODE] 1`" in texts(emulator.responses[-1:])
     assert "ID" not in texts(emulator.responses[-1:])
+
+
+def test_the_session_form_asks_what_the_audience_needs_and_a_forged_one_is_not_redrawn(
+    slack: SlackDriver, emulator: SlackEmulator
+) -> None:
+    project_with_curriculum(slack)
+    training(slack, "new")
+    form = emulator.top_view(PM)
+    assert form is not None
+    assert {"audience_roles", "audience_quadrants", "audience_people"}.isdisjoint(
+        b.get("block_id") for b in form["blocks"]
+    )
+    for metadata in ('{"p": 999999}', '{"p": "x"}', "[]"):
+        forged = {**form, "private_metadata": metadata}
+        slack.block_action(PM, "value", "people", "audience_kind", view=forged)
+        shown = emulator.top_view(PM)
+        assert shown is not None and "audience_people" not in str(shown["blocks"])
+    slack.block_action(OUTSIDER, "value", "people", "audience_kind", view=form)  # not the team
+    shown = emulator.top_view(PM)
+    assert shown is not None and "audience_people" not in str(shown["blocks"])
+    slack.block_action(
+        PM, "value", "people", "audience_kind", view=form, typed={"location": "Room 4.02"}
+    )
+    shown = emulator.top_view(PM)
+    assert shown is not None
+    by_id = {b.get("block_id"): b for b in shown["blocks"]}
+    assert "audience_people" in by_id
+    assert by_id["location"]["element"]["initial_value"] == "Room 4.02"
+    assert emulator.violations == []

@@ -164,9 +164,12 @@ def test_each_refused_attendee_is_named_with_the_project(ctx: Ctx, project: Proj
     assert errors(team=[OUTSIDER]) == {
         "team": Msg("meeting.errors.not_team_member", user=OUTSIDER, code="ERP")
     }
-    assert errors(roles=["boss"]) == {"roles": Msg("errors.choice", choices=", ".join(ROLES))}
+    # keyed by the audience picker's inputs, where the form shows them
+    assert errors(roles=["boss"]) == {
+        "audience_roles": Msg("errors.choice", choices=", ".join(ROLES))
+    }
     assert errors(quadrants=["loud"]) == {
-        "quadrants": Msg("errors.choice", choices=", ".join(tuple(Quadrant)))
+        "audience_quadrants": Msg("errors.choice", choices=", ".join(tuple(Quadrant)))
     }
     assert errors() == {"people": Msg("meeting.errors.no_attendees")}
     assert errors(quadrants=["keep_informed"], roles=["sponsor"]) == {
@@ -1120,3 +1123,56 @@ def test_an_action_item_becomes_a_request_described_by_its_meeting(
         with pytest.raises(NotFound) as missing:
             meeting_outcomes.action_to_issue(ctx=ctx, item_id=gone)
         assert missing.value.message == Msg("meeting.errors.action_gone")
+
+
+@pytest.mark.parametrize(
+    ("kind", "values"),
+    [
+        ("all", []),
+        ("role", ["business_representative", "decision_maker"]),
+        ("quadrant", ["manage_closely"]),
+        ("quadrant", ["monitor", "keep_informed"]),
+        ("people", [ANNA, OUTSIDER]),
+        ("none", []),
+    ],
+)
+def test_the_one_audience_rule_names_whom_a_plain_query_finds(
+    ctx: Ctx, project: Project, kind: str, values: list[str]
+) -> None:
+    """Polls, training sessions and meetings resolve an audience with `audiences.members`: checked
+    against the register read with plain SQL and the quadrant rule written out here."""
+    from sqlalchemy import text
+
+    from bot.services import audiences
+
+    rows = ctx.session.exec(  # type: ignore[call-overload]
+        text(
+            "SELECT user_id, id, role, influence, interest FROM keyuser"
+            " WHERE project_id = :p AND removed_at IS NULL"
+        ).bindparams(p=project.id)
+    ).all()
+    quadrant_of = {  # high influence and/or high interest; medium counts as not high
+        (True, True): "manage_closely",
+        (True, False): "keep_satisfied",
+        (False, True): "keep_informed",
+        (False, False): "monitor",
+    }
+    registered = {user_id: key_id for user_id, key_id, *_ in rows}
+    if kind == "all":
+        expected = {(user_id, key_id) for user_id, key_id, *_ in rows}
+    elif kind == "role":
+        expected = {(u, k) for u, k, role, *_ in rows if role in values}
+    elif kind == "quadrant":
+        expected = {
+            (u, k)
+            for u, k, _, influence, interest in rows
+            if quadrant_of[(influence == "high", interest == "high")] in values
+        }
+    elif kind == "people":
+        expected = {(u, registered.get(u)) for u in values}
+    else:
+        expected = set()
+    found = audiences.members(ctx, project, kind, values)
+    assert set(found) == expected and len(found) == len(expected)
+    if kind != "none":
+        assert found, "the case names someone"

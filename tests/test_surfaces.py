@@ -31,3 +31,65 @@ def test_the_demo_keeps_the_house_rules(played_demo, locale: str) -> None:  # ty
     found = played_demo(locale).surfaces
     assert found, "the demo sent nothing"
     assert surfaces.problems_in(found) == []
+
+
+def test_the_same_act_is_submitted_with_the_same_word() -> None:
+    """A form's submit button says its act with the common catalog's word (Create, Add, Save,
+    Send, Import, Reschedule, Next) in every domain; only acts no other form has keep their own."""
+    import importlib
+    import pkgutil
+
+    import bot.views
+    from bot.views.common import Modal
+
+    submits: dict[str, str] = {}
+    for info in pkgutil.iter_modules(bot.views.__path__):
+        module = importlib.import_module(f"bot.views.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, Modal) and value.submit:
+                submits[f"{info.name}:{value.title}"] = value.submit
+    assert len(submits) > 40
+    own = {form: key for form, key in submits.items() if not key.startswith("common.")}
+    assert set(own.values()) <= {
+        "plan.done_modal.submit",
+        "meeting.cancel_submit",
+        "risk.verb.close",
+    }
+
+
+def test_times_numbers_and_dates_typed_as_text_are_caught() -> None:
+    def form(block_id: str, label: str, **element: object) -> surfaces.Surface:
+        block = {
+            "type": "input",
+            "block_id": block_id,
+            "label": {"type": "plain_text", "text": label},
+            "element": {"type": "plain_text_input", "action_id": "value", **element},
+        }
+        return surfaces.Surface("views.open", {"view": {"type": "modal", "blocks": [block]}})
+
+    assert surfaces.times_use_the_time_picker(form("digest_time", "When"))
+    assert surfaces.times_use_the_time_picker(form("at", "Start (HH:MM)"))
+    assert surfaces.times_use_the_time_picker(form("at", "Start", initial_value="09:00"))
+    assert surfaces.numbers_use_the_number_input(form("capacity", "Seats"))
+    assert surfaces.numbers_use_the_number_input(form("x", "How many", initial_value="4"))
+    assert surfaces.dates_use_the_date_picker(form("due_on", "Due"))
+    assert surfaces.dates_use_the_date_picker(form("x", "Last day (YYYY-MM-DD)"))
+    plain_text = form("title", "Title", initial_value="Kick-off")
+    assert surfaces.problems_in([plain_text]) == []
+    picked = surfaces.Surface(
+        "views.open",
+        {
+            "view": {
+                "type": "modal",
+                "blocks": [
+                    {
+                        "type": "input",
+                        "block_id": "digest_time",
+                        "label": {"type": "plain_text", "text": "Time"},
+                        "element": {"type": "timepicker", "action_id": "value"},
+                    }
+                ],
+            }
+        },
+    )
+    assert surfaces.problems_in([picked]) == []

@@ -1,6 +1,9 @@
 """Rules of calendar events, shared by trainings and meetings: create, invite, RSVP with a
-waitlist, reschedule, cancel. Check-in and attendance are in ``bot.calendar.attendance``; listings
-of what is coming and the reminders a job sends, in ``bot.calendar.upcoming``.
+waitlist, reschedule, cancel. One RSVP set everywhere: Accept, Maybe (where the event offers it:
+every training session, a meeting unless its organizer turned it off), Decline, stored as
+``Rsvp`` states; only Accept takes a seat of a capped event. Check-in and attendance are in
+``bot.calendar.attendance``; listings of what is coming and the reminders a job sends, in
+``bot.calendar.upcoming``.
 
 No Slack here. What people are told is rendered by an ``EventMessages`` (``bot.views.calendar``)
 and queued in the outbox in the same unit of work as the change, under keys that make each message

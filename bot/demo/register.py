@@ -35,7 +35,7 @@ def play(stage: Stage) -> None:
             "code": "erp 2027",
             "channel_id": CHANNEL,
             "pm_ids": [PM],
-            "digest_time": "9am",
+            "digest_time": "09:00",
             "timezone": stage.timezone,
             "locale": stage.locale,
             "digest_weekday": "0",

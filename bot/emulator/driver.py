@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import threading
 import time
@@ -24,6 +25,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from contextvars import ContextVar
 from copy import deepcopy
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
@@ -317,6 +319,39 @@ def find_element(
     return matches[0] if matches else None
 
 
+_PICKED_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _check_picked(block: dict[str, Any], element: dict[str, Any], value: Any) -> None:
+    """What a person can put in a picker or a number input is only what Slack's client lets
+    them: a test that gives anything else asks for something Slack would never send."""
+    if value in (None, ""):
+        return
+    kind = element.get("type")
+    label = (block.get("label") or {}).get("text", block.get("block_id"))
+    if kind == "timepicker" and not (isinstance(value, str) and limits.TIME_RE.match(value)):
+        raise ValueError(f"Slack's time picker {label!r} gives HH:mm, not {value!r}")
+    if kind == "datepicker":
+        try:
+            ok = isinstance(value, str) and bool(_PICKED_DATE.match(value))
+            ok = ok and bool(date.fromisoformat(value))
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"Slack's date picker {label!r} gives YYYY-MM-DD, not {value!r}")
+    if kind == "number_input":
+        decimal = bool(element.get("is_decimal_allowed"))
+        number = limits.number_of(str(value), decimal=decimal)
+        if number is None:
+            kind = "a number" if decimal else "a whole number"
+            shown = str(value)[:20]
+            raise ValueError(f"Slack would not submit: {label!r} takes {kind}, not {shown!r}")
+        for bound, outside in (("min_value", number.__lt__), ("max_value", number.__gt__)):
+            limit = limits.number_of(element.get(bound), decimal=True)
+            if limit is not None and outside(limit):
+                raise ValueError(f"Slack would not submit: {label!r} is out of range")
+
+
 def _check_required(block: dict[str, Any], element: dict[str, Any], state: dict) -> None:
     """The Slack client itself blocks a submission with an empty required input."""
     key = _STATE_SHAPES[element["type"]][0]
@@ -331,9 +366,15 @@ def _check_required(block: dict[str, Any], element: dict[str, Any], state: dict)
 
 
 def build_state(
-    view: dict[str, Any], values: dict[str, Any] | None = None, *, submitting: bool = False
+    view: dict[str, Any],
+    values: dict[str, Any] | None = None,
+    *,
+    submitting: bool = False,
+    forged: bool = False,
 ) -> dict[str, Any]:
-    """Slack's ``view.state.values`` for a view, with ``values`` (keyed by block_id) applied."""
+    """Slack's ``view.state.values`` for a view, with ``values`` (keyed by block_id) applied;
+    ``forged``: values no Slack client would send (a typed time, a word in a number input), as a
+    hand-made request carries them."""
     values = dict(values or {})
     known = {
         block.get("block_id")
@@ -354,6 +395,8 @@ def build_state(
             value = given
             if isinstance(given, dict) and element.get("action_id") in given and len(stateful) > 1:
                 value = given[element["action_id"]]
+            if value is not _MISSING and not isinstance(value, dict) and not forged:
+                _check_picked(block, element, value)
             element_value = element_state(element, value, given=value is not _MISSING)
             state[block_id][element["action_id"]] = element_value
             if submitting and block.get("type") == "input":
@@ -483,10 +526,15 @@ class SlackDriver:
         return f"{time.time():.6f}"
 
     def _view_with_state(
-        self, view: dict[str, Any], values: dict | None = None, submitting: bool = False
+        self,
+        view: dict[str, Any],
+        values: dict | None = None,
+        submitting: bool = False,
+        forged: bool = False,
     ) -> dict[str, Any]:
         sent = deepcopy(view)
-        sent["state"] = {"values": build_state(view, values, submitting=submitting)}
+        state = build_state(view, values, submitting=submitting, forged=forged)
+        sent["state"] = {"values": state}
         return sent
 
     # -------------------------------------------------------------------- slash commands
@@ -611,10 +659,13 @@ class SlackDriver:
         channel_id: str | None = None,
         selected_option: dict[str, Any] | None = None,
         container: dict[str, Any] | None = None,
+        typed: dict[str, Any] | None = None,
+        forged: bool = False,
     ) -> DriverResponse:
         """The user uses an interactive element in a message (``message``) or a view (``view``).
 
-        ``value`` is a button's value or, for selects and pickers, the picked value(s).
+        ``value`` is a button's value or, for selects and pickers, the picked value(s); ``typed``:
+        what the user has put in the view's inputs so far (keyed by block_id), sent as its state.
         """
         surface = message if message is not None else view
         blocks = surface.get("blocks") if surface is not None else None
@@ -626,7 +677,9 @@ class SlackDriver:
             self._message_context(payload, user_id, message, channel_id)
         elif view is not None:
             payload["container"] = {"type": "view", "view_id": view["id"]}
-            payload["view"] = self._view_with_state(view)
+            if value is not None and element.get("type") in _STATE_SHAPES:
+                typed = {**(typed or {}), block_id: value}  # the state holds the new choice
+            payload["view"] = self._view_with_state(view, typed, forged=forged)
         elif channel_id is not None:
             payload["container"] = {
                 "type": "message",
@@ -666,12 +719,21 @@ class SlackDriver:
         user_id: str,
         values: dict[str, Any] | None = None,
         view: dict[str, Any] | None = None,
+        *,
+        forged: bool = False,
     ) -> DriverResponse:
-        """The user fills the modal's inputs (``values`` keyed by block_id) and presses submit."""
+        """The user fills the modal's inputs (``values`` keyed by block_id) and presses submit;
+        ``forged``: a hand-made request with values Slack's client would not let through.
+
+        A choice in an input with ``dispatch_action`` reaches the app as soon as it is made (Slack
+        sends block_actions at once): such choices are made first, in the form's order, and the
+        rest is filled into the form as the app has redrawn it."""
         view = self._top_view(user_id, view)
+        if values:
+            view = self._choose(user_id, view, values, forged=forged)
         payload = self._base_payload("view_submission", user_id)
         payload["trigger_id"] = self.emulator.issue_trigger_id(user_id)
-        payload["view"] = self._view_with_state(view, values, submitting=True)
+        payload["view"] = self._view_with_state(view, values, submitting=True, forged=forged)
         payload["response_urls"] = []
 
         def apply_answer(response: DriverResponse) -> None:
@@ -679,6 +741,44 @@ class SlackDriver:
                 self.emulator.apply_submission_answer(user_id, response.json)
 
         return self._interact(payload, apply_answer)
+
+    def _choose(
+        self, user_id: str, view: dict[str, Any], values: dict[str, Any], *, forged: bool = False
+    ) -> dict:
+        """Make the dispatching choices among ``values`` one by one; the form as it then is."""
+        made: set[str] = set()
+        while True:
+            pending = [
+                (block, element)
+                for block in view.get("blocks") or []
+                if block.get("dispatch_action")
+                and block.get("type") == "input"
+                and block.get("block_id") in values
+                and block["block_id"] not in made
+                and isinstance(element := block.get("element"), dict)
+                and element_state(element, values[block["block_id"]], given=True)
+                != element_state(element)
+            ]
+            if not pending:
+                return view
+            block, element = pending[0]
+            made.add(block["block_id"])
+            present = {
+                b.get("block_id")
+                for b in view.get("blocks") or []
+                if any(e.get("type") in _STATE_SHAPES for e in _block_elements(b))
+            }
+            typed = {k: v for k, v in values.items() if k in present}
+            self.block_action(
+                user_id,
+                element["action_id"],
+                values[block["block_id"]],
+                block["block_id"],
+                view=view,
+                typed=typed,
+                forged=forged,
+            )
+            view = self.emulator.top_view(user_id) or view
 
     def close_view(self, user_id: str, view: dict[str, Any] | None = None) -> DriverResponse:
         """The user closes the modal. Slack only tells the app if ``notify_on_close`` is set."""

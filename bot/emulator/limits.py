@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MESSAGE_MAX_BLOCKS = 50
 VIEW_MAX_BLOCKS = 100
@@ -352,7 +353,7 @@ def _check_int_ranges(element: dict[str, Any], pointer: str, rule: ElementRule) 
 
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 def _check_initial_values(element: dict[str, Any], pointer: str) -> Violations:
@@ -361,13 +362,65 @@ def _check_initial_values(element: dict[str, Any], pointer: str) -> Violations:
     if date is not None and not (isinstance(date, str) and _DATE_RE.match(date)):
         errors.append(_at(f"{pointer}/initial_date", "must be YYYY-MM-DD"))
     time_ = element.get("initial_time")
-    if time_ is not None and not (isinstance(time_, str) and _TIME_RE.match(time_)):
+    if time_ is not None and not (isinstance(time_, str) and TIME_RE.match(time_)):
         errors.append(_at(f"{pointer}/initial_time", "must be HH:mm"))
     value = element.get("initial_value")
     max_len = element.get("max_length")
     if isinstance(value, str) and isinstance(max_len, int) and len(value) > max_len:
         errors.append(_at(f"{pointer}/initial_value", f"is longer than max_length {max_len}"))
     return errors
+
+
+def number_of(raw: Any, *, decimal: bool) -> float | None:
+    """A number input's number as Slack reads it (a string of digits, a point only when decimals
+    are allowed), else None."""
+    if not isinstance(raw, str):
+        return None
+    pattern = _DECIMAL_RE if decimal else _WHOLE_RE
+    return float(raw) if pattern.match(raw.strip()) else None
+
+
+_WHOLE_RE = re.compile(r"^-?\d+$")
+_DECIMAL_RE = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)$")
+
+
+def _check_number_input(element: dict[str, Any], pointer: str) -> Violations:
+    """``is_decimal_allowed`` a boolean; ``min_value``, ``max_value`` and ``initial_value`` numbers
+    written as strings (whole ones unless decimals are allowed), min ≤ initial ≤ max."""
+    decimal = element.get("is_decimal_allowed")
+    if not isinstance(decimal, bool):
+        return [_at(f"{pointer}/is_decimal_allowed", "must be a boolean")]
+    errors: Violations = []
+    found: dict[str, float] = {}
+    for name in ("min_value", "max_value", "initial_value"):
+        if name not in element:
+            continue
+        number = number_of(element[name], decimal=decimal)
+        if number is None:
+            kind = "a number" if decimal else "a whole number (is_decimal_allowed is false)"
+            errors.append(_at(f"{pointer}/{name}", f"must be {kind} written as a string"))
+        else:
+            found[name] = number
+    low, high = found.get("min_value"), found.get("max_value")
+    if low is not None and high is not None and low > high:
+        errors.append(_at(f"{pointer}/min_value", "must not be greater than max_value"))
+    initial = found.get("initial_value")
+    if initial is not None and (
+        (low is not None and initial < low) or (high is not None and initial > high)
+    ):
+        errors.append(_at(f"{pointer}/initial_value", "must be within min_value and max_value"))
+    return errors
+
+
+def _check_timezone(element: dict[str, Any], pointer: str) -> Violations:
+    zone = element.get("timezone")
+    if zone is None:
+        return []
+    try:
+        ZoneInfo(zone) if isinstance(zone, str) and zone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = None
+    return [] if zone else [_at(f"{pointer}/timezone", "must be an IANA timezone name")]
 
 
 def check_element(element: Any, pointer: str, allowed: frozenset[str]) -> Violations:
@@ -386,6 +439,10 @@ def check_element(element: Any, pointer: str, allowed: frozenset[str]) -> Violat
         errors += _check_options(element, pointer, rule)
     errors += _check_int_ranges(element, pointer, rule)
     errors += _check_initial_values(element, pointer)
+    if kind == "number_input":
+        errors += _check_number_input(element, pointer)
+    if kind == "timepicker":
+        errors += _check_timezone(element, pointer)
     if "confirm" in element:
         confirm = element["confirm"]
         if isinstance(confirm, dict):
@@ -453,6 +510,8 @@ def check_block(block: Any, pointer: str) -> Violations:
             for i, element in enumerate(items):
                 errors += check_element(element, f"{pointer}/{name}/{i}", allowed)
             errors += _duplicate_action_ids(items, f"{pointer}/{name}")
+    if "dispatch_action" in block and not isinstance(block["dispatch_action"], bool):
+        errors.append(_at(f"{pointer}/dispatch_action", "must be a boolean"))
     if extra := _EXTRA_BLOCK_CHECKS.get(kind):
         errors += extra(block, pointer)
     return errors

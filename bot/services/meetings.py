@@ -32,9 +32,9 @@ from bot.calendar import ics
 from bot.calendar import service as calendar
 from bot.calendar.service import EventInput, EventMessages
 from bot.errors import Msg, NotFound, ValidationError
-from bot.services import commplan, fields, recurrence
+from bot.services import audiences, commplan, fields, recurrence
 from bot.services.context import Ctx
-from bot.services.keyusers import ROLES, Quadrant, quadrant
+from bot.services.keyusers import ROLES, Quadrant
 from storage.models import (
     Attendance,
     CalendarEvent,
@@ -90,6 +90,7 @@ class MeetingInput:
     roles: list[str] = field(default_factory=list)
     quadrants: list[str] = field(default_factory=list)
     all_key_users: bool = False
+    audience_kind: str = ""  # the form's audience picker; "" reads roles, quadrants, all above
     team: list[str] = field(default_factory=list)
     agenda: str = ""
     repeat: str = "none"
@@ -142,16 +143,11 @@ def resolve_attendees(
     bad_roles = [r for r in data.roles if r not in ROLES]
     bad_quadrants = [q for q in data.quadrants if q not in tuple(Quadrant)]
     if bad_roles:
-        errors["roles"] = Msg("errors.choice", choices=", ".join(ROLES))
+        errors["audience_roles"] = Msg("errors.choice", choices=", ".join(ROLES))
     if bad_quadrants:
-        errors["quadrants"] = Msg("errors.choice", choices=", ".join(tuple(Quadrant)))
-    for key_user in active.values():
-        if (
-            data.all_key_users
-            or key_user.role in data.roles
-            or quadrant(key_user.influence, key_user.interest) in data.quadrants
-        ):
-            chosen.append(key_user.user_id)
+        errors["audience_quadrants"] = Msg("errors.choice", choices=", ".join(tuple(Quadrant)))
+    for kind, values in audience_groups(data, errors):
+        chosen += [user_id for user_id, _ in audiences.members(ctx, project, kind, values)]
     for user_id in data.team:
         if user_id in members:
             chosen.append(user_id)
@@ -163,6 +159,40 @@ def resolve_attendees(
     if len(unique) > MAX_ATTENDEES:
         errors["people"] = Msg("meeting.errors.too_many", limit=MAX_ATTENDEES)
     return unique, errors
+
+
+MEETING_AUDIENCE_KINDS = ("none", "all", "role", "quadrant")  # named people are asked apart
+
+
+def audience_groups(data: MeetingInput, errors: dict[str, Msg]) -> list[tuple[str, list[str]]]:
+    """The key-user groups a meeting invites, as the audience rule names them: the kind picked
+    in the form (checked like a poll's), or, from a plan entry or a caller, every group given."""
+    if data.audience_kind:
+        if data.audience_kind not in MEETING_AUDIENCE_KINDS:
+            errors["audience_kind"] = Msg(
+                "errors.choice", choices=", ".join(MEETING_AUDIENCE_KINDS)
+            )
+            return []
+        if data.audience_kind == "none":
+            return []
+        values, wrong = audiences.clean(data.audience_kind, data.roles, data.quadrants, [])
+        errors.update(wrong)
+        return [] if wrong else [(data.audience_kind, values)]
+    groups: list[tuple[str, list[str]]] = [("all", [])] if data.all_key_users else []
+    if data.roles:
+        groups.append(("role", list(data.roles)))
+    if data.quadrants:
+        groups.append(("quadrant", list(data.quadrants)))
+    return groups
+
+
+def audience_kind_of(data: MeetingInput) -> str:
+    """The picker's kind for a meeting's input (one group; several read as the first)."""
+    if data.audience_kind:
+        return data.audience_kind
+    if data.all_key_users:
+        return "all"
+    return "role" if data.roles else "quadrant" if data.quadrants else "none"
 
 
 def _series_rule(data: MeetingInput, project: Project, errors: dict[str, Msg]) -> str | None:

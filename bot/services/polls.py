@@ -53,14 +53,12 @@ from sqlmodel import col, select
 from bot import delivery
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
-from bot.services import numbering
+from bot.services import audiences, numbering
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.fields import limit, record_id, required_text, too_long
-from bot.services.keyusers import ROLES, Quadrant, active_key_users, quadrant
 from storage.models import (
     BallotBox,
-    KeyUser,
     Poll,
     PollParticipant,
     PollQuestion,
@@ -71,7 +69,7 @@ from storage.models import (
     Recurrence,
 )
 
-AUDIENCE_KINDS = ("all", "role", "quadrant", "people")
+AUDIENCE_KINDS = audiences.KINDS
 REMIND_CHOICES = (0, 2, 24, 48)  # hours before close; 0: no reminder
 DEFAULT_OPEN_DAYS = 7
 MAX_QUESTIONS = 12
@@ -194,28 +192,7 @@ def clean_question(data: QuestionInput) -> QuestionInput:
     return QuestionInput(data.kind, text, options, bool(data.required))
 
 
-def clean_audience(
-    kind: str, roles: list[str], quadrants: list[str], people: list[str]
-) -> tuple[list[str], dict[str, Msg]]:
-    """An audience (all key users, roles, quadrants or named people): its values and any errors
-    keyed by field. Polls and training sessions choose their audience the same way."""
-    errors: dict[str, Msg] = {}
-    values: list[str] = []
-    if kind not in AUDIENCE_KINDS:
-        errors["audience_kind"] = Msg("errors.choice", choices=", ".join(AUDIENCE_KINDS))
-    elif kind == "role":
-        values = [r for r in roles if r in ROLES]
-        if not values:
-            errors["audience_roles"] = Msg("poll.errors.audience_roles")
-    elif kind == "quadrant":
-        values = [q for q in quadrants if q in tuple(Quadrant)]
-        if not values:
-            errors["audience_quadrants"] = Msg("poll.errors.audience_quadrants")
-    elif kind == "people":
-        values = list(dict.fromkeys(p for p in people if p))
-        if not values:
-            errors["audience_people"] = Msg("poll.errors.audience_people")
-    return values, errors
+clean_audience = audiences.clean  # polls and training sessions choose their audience alike
 
 
 def clean_settings(ctx: Ctx, data: PollInput) -> tuple[datetime, datetime, list[str]]:
@@ -386,18 +363,7 @@ def response_rates(
 
 def audience(ctx: Ctx, project: Project, poll: Poll) -> list[tuple[str, int | None]]:
     """(Slack user id, key user id or None) of everyone the poll goes to."""
-    key_users = active_key_users(ctx, project)
-    chosen: list[KeyUser]
-    if poll.audience_kind == "role":
-        chosen = [k for k in key_users if k.role in poll.audience_values]
-    elif poll.audience_kind == "quadrant":
-        chosen = [k for k in key_users if quadrant(k.influence, k.interest) in poll.audience_values]
-    elif poll.audience_kind == "people":
-        by_user = {k.user_id: k for k in key_users}
-        return [(u, by_user[u].id if u in by_user else None) for u in poll.audience_values]
-    else:
-        chosen = key_users
-    return [(k.user_id, k.id) for k in chosen]
+    return audiences.members(ctx, project, poll.audience_kind, poll.audience_values)
 
 
 # --------------------------------------------------------------------------------- creating

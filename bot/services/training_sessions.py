@@ -3,7 +3,11 @@ a module, its audience, the hours planned, delivered and attended, and the feedb
 those who came once a session has ended.
 
 Invitations, RSVP, waitlist, reminders, check-in, roll call and the calendar file are the core's
-(``bot.calendar.service``); this module adds what only trainings have and calls the core.
+(``bot.calendar.service``); this module adds what only trainings have and calls the core. People
+answer a session as they answer a meeting: Accept, Maybe or Decline. Only Accept takes a seat: a
+Maybe is counted apart, waits on no waitlist and holds no seat (someone who had one and says
+Maybe frees it for the waitlist's first); accepting later takes a free seat or joins the
+waitlist.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from bot.calendar import ics
 from bot.calendar import service as calendar
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
-from bot.services import end_users
+from bot.services import audiences, end_users
 from bot.services import issues as issue_service
 from bot.services import polls as poll_service
 from bot.services import projects as project_service
@@ -107,7 +111,8 @@ def _form_fields(error: ValidationError) -> ValidationError:
 
 def audience_of(ctx: Ctx, project: Project, session: TrainingSession) -> list[str]:
     """The Slack user ids a session invites (the poll engine's audience rule)."""
-    return [user_id for user_id, _key_user in poll_service.audience(ctx, project, session)]  # type: ignore[arg-type]
+    found = audiences.members(ctx, project, session.audience_kind, session.audience_values)
+    return [user_id for user_id, _key_user in found]
 
 
 def create_sessions(
@@ -167,6 +172,7 @@ def create_sessions(
             video_url=data.video_url,
             capacity=capacity,
             rsvp_deadline=data.rsvp_deadline + shift if data.rsvp_deadline else None,
+            allow_maybe=True,  # the one RSVP set, as meetings offer it: a Maybe takes no seat
             check_in=True,
             reminder_minutes=tuple(data.reminders),
             series_uid=series_uid,

@@ -24,7 +24,7 @@ ANSWER_BUTTONS = (
 )
 ANSWER_OF_ACTION = {action: answer for answer, action, _ in ANSWER_BUTTONS}
 REMINDER_LINES = 20
-ANSWER_MODAL = ui.Modal(ApprovalId.ANSWER_MODAL, "approvals.modal.title", "approvals.modal.send")
+ANSWER_MODAL = ui.Modal(ApprovalId.ANSWER_MODAL, "approvals.modal.title", "common.send")
 
 
 def rule_text(locale: str, approval: Approval) -> str:

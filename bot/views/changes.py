@@ -14,6 +14,7 @@ from bot.ids import ChangeId
 from bot.services import approvals
 from bot.services.changes import (
     ESTIMATE_LIMIT,
+    MAX_HOURS,
     PROCESSES_LIMIT,
     REASON_LIMIT,
     RULES,
@@ -32,7 +33,7 @@ LIST_PAGE_SIZE = 15
 HISTORY_SHOWN = 15
 SPAWN_BUTTONS = 5
 ESTIMATES = ("impact_scope", "impact_schedule", "impact_cost", "impact_training")
-NEW_MODAL = ui.Modal(ChangeId.NEW_MODAL, "change.modal.new_title", "change.modal.submit")
+NEW_MODAL = ui.Modal(ChangeId.NEW_MODAL, "change.modal.new_title", "common.create")
 EDIT_MODAL = ui.Modal(ChangeId.EDIT_MODAL, "change.modal.edit_title", "common.save")
 SETTINGS_MODAL = ui.Modal(ChangeId.SETTINGS_MODAL, "change.modal.settings_title", "common.save")
 HOME_SHOWN = 10
@@ -127,11 +128,13 @@ def new_change_modal(
             )
         )
         blocks.append(
-            form.text(
+            form.number(
                 "training_hours",
-                initial=str(defaults.training_hours or "") or None,
+                initial=defaults.training_hours or None,
                 optional=True,
-                max_length=6,
+                decimal=True,
+                low=0,
+                high=MAX_HOURS,
             )
         )
     if team:

@@ -7,6 +7,8 @@ the 50-blocks-per-message check slack_sdk lacks.
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +30,7 @@ from slack_sdk.models.blocks import (
     InputBlock,
     InputInteractiveElement,
     MarkdownTextObject,
+    NumberInputElement,
     Option,
     PlainTextInputElement,
     PlainTextObject,
@@ -35,6 +38,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
     StaticMultiSelectElement,
     StaticSelectElement,
+    TimePickerElement,
     UserMultiSelectElement,
     UserSelectElement,
 )
@@ -42,6 +46,8 @@ from slack_sdk.models.views import View
 
 from bot.i18n import plain, say, t
 from bot.ids import Action
+
+TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")  # a timepicker's HH:mm
 
 MESSAGE_BLOCK_LIMIT = 50
 VIEW_BLOCK_LIMIT = 100
@@ -224,13 +230,17 @@ def _input(
     *,
     optional: bool,
     hint: str | None = None,
+    dispatch: bool = False,
 ) -> InputBlock:
+    """An input block; ``dispatch``: choosing a value tells the app at once (``dispatch_action``),
+    which redraws the form with what applies to the choice (``Form.refresh``)."""
     return InputBlock(
         block_id=block_id,
         label=PlainTextObject(text=label),
         optional=optional,
         hint=PlainTextObject(text=hint) if hint else None,
         element=element,
+        dispatch_action=dispatch or None,
     )
 
 
@@ -273,11 +283,12 @@ def select_input(
     initial: str | None = None,
     optional: bool = False,
     hint: str | None = None,
+    dispatch: bool = False,
 ) -> InputBlock:
     options = [option(value, text) for value, text in choices][:100]
     chosen = next((o for o in options if o.value == initial), None)
     element = StaticSelectElement(action_id=Action.INPUT, options=options, initial_option=chosen)
-    return _input(block_id, label, element, optional=optional, hint=hint)
+    return _input(block_id, label, element, optional=optional, hint=hint, dispatch=dispatch)
 
 
 def radio_input(
@@ -317,6 +328,64 @@ def date_input(
     """A date picker (its value is ``YYYY-MM-DD``)."""
     initial_date = initial.isoformat() if initial else None
     element = DatePickerElement(action_id=Action.INPUT, initial_date=initial_date)
+    return _input(block_id, label, element, optional=optional, hint=hint)
+
+
+def time_input(
+    block_id: str,
+    label: str,
+    *,
+    initial: str | None = None,
+    optional: bool = False,
+    hint: str | None = None,
+    timezone: str | None = None,
+) -> InputBlock:
+    """A time picker (its value is 24-hour ``HH:mm``); every time of day a form asks is one.
+    ``timezone`` (an IANA name): the time is of that zone, whatever the reader's own."""
+    initial_time = initial if initial and TIME_OF_DAY.match(initial) else None
+    element = TimePickerElement(
+        action_id=Action.INPUT, initial_time=initial_time, timezone=timezone or None
+    )
+    return _input(block_id, label, element, optional=optional, hint=hint)
+
+
+def number_text(value: float | int | None) -> str | None:
+    """A number as a number input shows it: 2, 1.5 (never 2.0 or 1e3)."""
+    if value is None or value == "":
+        return None
+    number = float(value)
+    return str(int(number)) if number.is_integer() else f"{number:.6f}".rstrip("0").rstrip(".")
+
+
+def number_input(
+    block_id: str,
+    label: str,
+    *,
+    initial: float | int | str | None = None,
+    low: float | int | None = None,
+    high: float | int | None = None,
+    decimal: bool = False,
+    optional: bool = False,
+    hint: str | None = None,
+) -> InputBlock:
+    """A number (counts, hours, marks, thresholds): Slack's client takes only a number in range;
+    the service checks again (a request may be forged)."""
+    shown = None
+    if initial not in (None, ""):
+        try:
+            number = float(str(initial))
+        except ValueError:
+            number = math.nan
+        inside = (low is None or number >= low) and (high is None or number <= high)
+        whole = decimal or (math.isfinite(number) and number.is_integer())
+        shown = number_text(number) if math.isfinite(number) and inside and whole else None
+    element = NumberInputElement(
+        action_id=Action.INPUT,
+        is_decimal_allowed=decimal,
+        initial_value=shown,
+        min_value=number_text(low),
+        max_value=number_text(high),
+    )
     return _input(block_id, label, element, optional=optional, hint=hint)
 
 
@@ -371,6 +440,87 @@ def checkboxes_input(
     return _input(block_id, clip(label, 2000), element, optional=optional)
 
 
+AUDIENCE_KINDS = ("all", "role", "quadrant", "people")
+
+
+@dataclass(frozen=True)
+class AudiencePick:
+    """Who a poll asks or an event invites, as picked in a form: all key users, those of some
+    roles, of some quadrants, or named people (``none``: no group, for a form that names people
+    elsewhere)."""
+
+    kind: str = "all"
+    roles: tuple[str, ...] = ()
+    quadrants: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()
+
+
+def audience_inputs(
+    locale: str,
+    pick: AudiencePick,
+    *,
+    roles: Sequence[str],
+    quadrants: Sequence[str],
+    kinds: Sequence[str] = AUDIENCE_KINDS,
+    applicable_only: bool = False,
+) -> list[InputBlock]:
+    """The one audience picker: how (``audience_kind``) and then the roles
+    (``audience_roles``), quadrants (``audience_quadrants``) or people (``audience_people``).
+    ``applicable_only``: only the input the chosen kind needs, the form redrawn when the kind
+    changes (its `Form.refresh`); otherwise all of them, each hinted with when it counts."""
+    chosen_kind = pick.kind if pick.kind in kinds else kinds[0]
+    blocks = [
+        select_input(
+            "audience_kind",
+            plain(locale, "audience.field.kind"),
+            labelled(locale, "audience.kinds", kinds),
+            initial=chosen_kind,
+            dispatch=applicable_only,
+        )
+    ]
+
+    def shown(kind: str) -> bool:
+        return kind in kinds and (not applicable_only or chosen_kind == kind)
+
+    def hint(kind: str) -> str | None:
+        return None if applicable_only else plain(locale, f"audience.hint.{kind}")
+
+    if shown("role"):
+        choices = labelled(locale, "roles", roles)
+        block = multi_select_input(
+            "audience_roles", plain(locale, "audience.field.roles"), choices, pick.roles
+        )
+        block.hint = PlainTextObject(text=hint("role")) if hint("role") else None
+        blocks.append(block)
+    if shown("quadrant"):
+        choices = labelled(locale, "quadrants", quadrants)
+        block = multi_select_input(
+            "audience_quadrants", plain(locale, "audience.field.quadrants"), choices, pick.quadrants
+        )
+        block.hint = PlainTextObject(text=hint("quadrant")) if hint("quadrant") else None
+        blocks.append(block)
+    if shown("people"):
+        block = users_input(
+            "audience_people",
+            plain(locale, "audience.field.people"),
+            initial=pick.people,
+            optional=True,
+        )
+        block.hint = PlainTextObject(text=hint("people")) if hint("people") else None
+        blocks.append(block)
+    return blocks
+
+
+def read_audience(values: dict[str, Any], default: str = "all") -> AudiencePick:
+    """What the audience picker holds (its values read by ``read_values``)."""
+    return AudiencePick(
+        kind=str(values.get("audience_kind") or default),
+        roles=tuple(str(r) for r in values.get("audience_roles") or []),
+        quadrants=tuple(str(q) for q in values.get("audience_quadrants") or []),
+        people=tuple(str(p) for p in values.get("audience_people") or []),
+    )
+
+
 class Fields:
     """The inputs of one form, each labelled by the catalog's ``<prefix>.field.<name>``: the block
     id, unless ``label`` names another key. Options are those of the matching ``*_input``."""
@@ -397,9 +547,11 @@ class Fields:
     ) -> InputBlock:
         return select_input(block_id, self.label(label or block_id), choices, **options)
 
-    def project(self, projects: Iterable[Any]) -> InputBlock:
+    def project(self, projects: Iterable[Any], initial: str | None = None) -> InputBlock:
         """The ``project`` select, for a form opened where the project is not known."""
-        return select_input("project", self.label("project"), project_choices(projects))
+        return select_input(
+            "project", self.label("project"), project_choices(projects), initial=initial
+        )
 
     def choice(
         self, block_id: str, prefix: str, values: Iterable[str], *, label: str = "", **options: Any
@@ -445,6 +597,12 @@ class Fields:
 
     def date(self, block_id: str, *, label: str = "", **options: Any) -> InputBlock:
         return date_input(block_id, self.label(label or block_id), **options)
+
+    def time(self, block_id: str, *, label: str = "", **options: Any) -> InputBlock:
+        return time_input(block_id, self.label(label or block_id), **options)
+
+    def number(self, block_id: str, *, label: str = "", **options: Any) -> InputBlock:
+        return number_input(block_id, self.label(label or block_id), **options)
 
     def user(self, block_id: str, *, label: str = "", **options: Any) -> InputBlock:
         return user_input(block_id, self.label(label or block_id), **options)

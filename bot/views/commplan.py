@@ -78,7 +78,7 @@ def ui_markup(text: str) -> Markup:
 # ------------------------------------------------------------------------------- the plan
 
 
-_PLAN_MODAL = ui.Modal(PlanId.PLAN_MODAL, "plan.plan_modal_title", None, "plan.close")
+_PLAN_MODAL = ui.Modal(PlanId.PLAN_MODAL, "plan.plan_modal_title", None, "common.close")
 
 
 def plan_modal(
@@ -134,7 +134,7 @@ def plan_modal(
     return _PLAN_MODAL(locale, blocks, {"project_id": project.id, "page": page})
 
 
-_ENTRY_MODAL = ui.Modal(PlanId.ENTRY_MODAL, "plan.modal_title", "plan.save", "plan.cancel")
+_ENTRY_MODAL = ui.Modal(PlanId.ENTRY_MODAL, "plan.modal_title", "common.save")
 
 
 def entry_modal(
@@ -176,7 +176,7 @@ def entry_modal(
             hint=field.hint("custom_rule"),
         ),
         field.date("first_date", initial=first),
-        field.text("first_time", initial=data.first_time or "09:00", max_length=5),
+        field.time("first_time", initial=data.first_time or "09:00", timezone=project.timezone),
         field.choice("channel", "plan.channels", service.PLAN_CHANNELS, initial=data.channel),
         field.user("owner_id", initial=data.owner_id),
         field.paragraph("note", initial=data.note, max_length=service.NOTE_LIMIT),
@@ -292,9 +292,7 @@ def occurrence_ids_in(blocks: list[dict[str, Any]]) -> list[int]:
     return ids
 
 
-_DONE_MODAL = ui.Modal(
-    PlanId.DONE_MODAL, "plan.done_modal.title", "plan.done_modal.submit", "plan.cancel"
-)
+_DONE_MODAL = ui.Modal(PlanId.DONE_MODAL, "plan.done_modal.title", "plan.done_modal.submit")
 
 
 def done_modal(locale: str, item: DueItem, *, source: dict[str, Any]) -> dict[str, Any]:
@@ -411,9 +409,7 @@ def _report_risks(
     return lines
 
 
-_REPORT_MODAL = ui.Modal(
-    PlanId.REPORT_MODAL, "plan.report.modal_title", "plan.report.send", "plan.cancel"
-)
+_REPORT_MODAL = ui.Modal(PlanId.REPORT_MODAL, "plan.report.modal_title", "common.send")
 
 
 def report_modal(

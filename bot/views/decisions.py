@@ -16,7 +16,7 @@ from bot.views import common as ui
 from storage.models import Project
 
 LIST_TEXT_SHOWN = 400  # a decision's words in the list; the export has them whole
-ADD_MODAL = ui.Modal(DecisionId.ADD_MODAL, "decision.modal.title", "common.save")
+ADD_MODAL = ui.Modal(DecisionId.ADD_MODAL, "decision.modal.title", "common.add")
 
 
 def who_text(locale: str, line: DecisionLine) -> str:

@@ -143,7 +143,7 @@ def weekday_label(locale: str, weekday: int) -> str:
     return plain(locale, f"weekdays.d{weekday}")
 
 
-_SETTINGS_MODAL = ui.Modal(DigestId.SETTINGS_MODAL, "digest.settings.title", "digest.settings.save")
+_SETTINGS_MODAL = ui.Modal(DigestId.SETTINGS_MODAL, "digest.settings.title", "common.save")
 
 
 def settings_modal(locale: str, project: Project, target: str) -> dict[str, Any]:
@@ -159,12 +159,12 @@ def settings_modal(locale: str, project: Project, target: str) -> dict[str, Any]
             days,
             initial=str(project.digest_weekday),
         ),
-        ui.text_input(
+        ui.time_input(
             "digest_time",
             plain(locale, "digest.settings.time"),
             initial=project.digest_time,
-            max_length=5,
             hint=plain(locale, "digest.settings.time_hint", timezone=project.timezone),
+            timezone=project.timezone,
         ),
         ui.radio_input(
             "digest_target", plain(locale, "digest.settings.target"), targets, initial=target

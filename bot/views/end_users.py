@@ -16,7 +16,7 @@ from bot.services.keyusers import ImportReport
 from bot.views import common as ui
 from storage.models import EndUser, KeyUser, Project, TrainingModule
 
-_ADD_MODAL = ui.Modal(TrainingId.END_USER_MODAL, "enduser.modal.add_title", "common.save")
+_ADD_MODAL = ui.Modal(TrainingId.END_USER_MODAL, "enduser.modal.add_title", "common.add")
 _EDIT_MODAL = ui.Modal(TrainingId.END_USER_EDIT_MODAL, "enduser.modal.edit_title", "common.save")
 _IMPORT_MODAL = ui.Modal(
     TrainingId.END_USER_IMPORT_MODAL, "enduser.modal.import_title", "common.import"

@@ -24,9 +24,7 @@ def contact_value(project_id: int, user_id: str = "") -> str:
     return f"{project_id}:{user_id}"
 
 
-_TOUCH_MODAL = ui.Modal(
-    EngagementId.TOUCH_MODAL, "engagement.modal_title", "engagement.save", "plan.cancel"
-)
+_TOUCH_MODAL = ui.Modal(EngagementId.TOUCH_MODAL, "engagement.modal_title", "common.add")
 
 
 def touch_modal(locale: str, project: Project, user_id: str | None) -> dict[str, Any]:

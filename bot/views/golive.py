@@ -99,7 +99,7 @@ def settings_modal(locale: str, project: Project, limits: GoLiveSettings) -> dic
     form = ui.Fields(locale, "golive")
     blocks: list[Block] = [ui.section(t(locale, "golive.modal.settings_intro", code=project.code))]
     blocks += [
-        form.text(name, initial=str(getattr(limits, name)), max_length=3) for name in SETTING_FIELDS
+        form.number(name, initial=getattr(limits, name), low=0, high=100) for name in SETTING_FIELDS
     ]
     return SETTINGS_MODAL(locale, blocks, {"project_id": project.id})
 

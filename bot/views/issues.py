@@ -68,7 +68,7 @@ def kind_label(locale: str, kind: str) -> str:
 # -------------------------------------------------------------------------------- the modals
 
 
-_NEW_ISSUE_MODAL = ui.Modal(IssueId.NEW_MODAL, "issues.modal.new_title", "issues.modal.log")
+_NEW_ISSUE_MODAL = ui.Modal(IssueId.NEW_MODAL, "issues.modal.new_title", "common.create")
 
 
 def new_issue_modal(

@@ -90,12 +90,13 @@ def keyuser_modal(
             initial=current.preferred_channel,
             label="channel",
         ),
-        field.text(
+        field.number(
             "cadence_days",
             label="cadence",
-            initial=str(current.cadence_days) if current.cadence_days else None,
+            initial=current.cadence_days or None,
             optional=True,
-            max_length=3,
+            low=1,
+            high=365,
             hint=field.hint(
                 "cadence",
                 closely=DEFAULT_CADENCE_DAYS[Quadrant.MANAGE_CLOSELY],

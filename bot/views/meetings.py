@@ -8,7 +8,7 @@ The invitation DM, its thread replies, reminders and the organizer's tally are t
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from markupsafe import Markup
@@ -21,7 +21,7 @@ from bot.calendar.service import (
     VIDEO_URL_LIMIT,
     RosterRow,
 )
-from bot.i18n import escape_mrkdwn, joined, mention, plain, slack_date, t
+from bot.i18n import duration, escape_mrkdwn, joined, mention, plain, slack_date, t
 from bot.ids import MeetingId
 from bot.services import meeting_outcomes
 from bot.services import meetings as service
@@ -41,8 +41,6 @@ from storage.models import (
     Rsvp,
 )
 
-ALL_KEY_USERS = "*"
-
 
 def kind_label(locale: str, kind: str) -> str:
     return plain(locale, f"meeting.kinds.{kind}")
@@ -56,16 +54,14 @@ def _time_fields(
     field: ui.Fields, starts_at: int | None, durations: Iterable[int], minutes: int
 ) -> list[Block]:
     """When a meeting starts and how long it lasts (the new-meeting and reschedule forms)."""
-    choices = [(str(m), plain(field.locale, "meeting.minutes", minutes=m)) for m in durations]
+    choices = [(str(m), duration(field.locale, m)) for m in durations]
     return [
         field.datetime("starts_at", starts_at, optional=False),
         field.select("duration", choices, initial=str(minutes)),
     ]
 
 
-_MEETING_MODAL = ui.Modal(
-    MeetingId.NEW_MODAL, "meeting.modal_title", "meeting.create", "plan.cancel"
-)
+_MEETING_MODAL = ui.Modal(MeetingId.NEW_MODAL, "meeting.modal_title", "common.create")
 
 
 def meeting_modal(
@@ -75,14 +71,23 @@ def meeting_modal(
     project: Project | None,
     data: MeetingInput,
     source: dict[str, Any] | None = None,
+    chosen_project: str | None = None,
 ) -> dict[str, Any]:
+    """A meeting or a series. It shows what applies to the choices made: the roles or quadrants
+    of the key-user group picked, how a series ends only for a repeating meeting (the form is
+    drawn again when either choice changes, `handlers.meetings.NEW_FORM.refresh`)."""
     field = ui.Fields(locale, "meeting")
     blocks: list[Block] = []
     if project is None:
-        blocks.append(field.project(projects))
+        blocks.append(field.project(projects, initial=chosen_project))
     else:
         blocks.append(ui.section(t(locale, "meeting.form_intro", code=project.code)))
     initial_start = int(data.starts_at.timestamp()) if data.starts_at else None
+    pick = ui.AudiencePick(
+        kind=service.audience_kind_of(data),
+        roles=tuple(data.roles),
+        quadrants=tuple(data.quadrants),
+    )
     blocks += [
         field.text("title", initial=data.title, max_length=TITLE_LIMIT),
         field.choice("kind", "meeting.kinds", service.MEETING_KINDS, initial=data.kind),
@@ -95,33 +100,38 @@ def meeting_modal(
             max_length=VIDEO_URL_LIMIT,
             placeholder="https://",
         ),
+        *ui.audience_inputs(
+            locale,
+            pick,
+            roles=ROLES,
+            quadrants=[q.value for q in Quadrant],
+            kinds=service.MEETING_AUDIENCE_KINDS,
+            applicable_only=True,
+        ),
         field.users("people", initial=data.people, optional=True),
-        field.multi(
-            "roles",
-            [(ALL_KEY_USERS, plain(locale, "meeting.all_key_users"))]
-            + ui.labelled(locale, "roles", ROLES),
-            ([ALL_KEY_USERS] if data.all_key_users else []) + data.roles,
-        ),
-        field.multi(
-            "quadrants",
-            ui.labelled(locale, "quadrants", [q.value for q in Quadrant]),
-            data.quadrants,
-        ),
         field.users("team", initial=data.team, optional=True),
         field.paragraph(
             "agenda",
             initial=data.agenda,
             max_length=DESCRIPTION_LIMIT,
         ),
-        field.choice("repeat", "meeting.repeats", service.REPEATS, initial=data.repeat),
-        field.text(
-            "count",
-            initial=data.count,
-            optional=True,
-            max_length=3,
-            hint=field.hint("count", limit=service.recurrence.MAX_OCCURRENCES),
+        field.choice(
+            "repeat", "meeting.repeats", service.REPEATS, initial=data.repeat, dispatch=True
         ),
-        field.date("until", optional=True),
+    ]
+    if data.repeat in service.REPEATS and data.repeat != "none":
+        blocks += [
+            field.number(
+                "count",
+                initial=data.count,
+                optional=True,
+                low=2,
+                high=service.recurrence.MAX_OCCURRENCES,
+                hint=field.hint("count", limit=service.recurrence.MAX_OCCURRENCES),
+            ),
+            field.date("until", initial=_day_of(data.until), optional=True),
+        ]
+    blocks += [
         field.multi(
             "reminders",
             [(str(m), _reminder_label(locale, m)) for m in service.REMINDER_CHOICES],
@@ -141,6 +151,15 @@ def meeting_modal(
     if source and source.get("ts"):
         metadata["source"] = source
     return _MEETING_MODAL(locale, blocks, metadata)
+
+
+def _day_of(raw: Any) -> date | None:
+    if isinstance(raw, date):
+        return raw
+    try:
+        return date.fromisoformat(str(raw)) if raw else None
+    except ValueError:
+        return None
 
 
 def _when(locale: str, event: CalendarEvent) -> str:
@@ -170,8 +189,7 @@ def created_text(
 _RESCHEDULE_MODAL = ui.Modal(
     MeetingId.RESCHEDULE_MODAL,
     "meeting.reschedule_title",
-    "meeting.reschedule_submit",
-    "plan.cancel",
+    "common.reschedule",
 )
 
 
@@ -188,7 +206,7 @@ def reschedule_modal(locale: str, event: CalendarEvent) -> dict[str, Any]:
 
 
 _CANCEL_MODAL = ui.Modal(
-    MeetingId.CANCEL_MODAL, "meeting.cancel_title", "meeting.cancel_submit", "plan.close"
+    MeetingId.CANCEL_MODAL, "meeting.cancel_title", "meeting.cancel_submit", "common.close"
 )
 
 
@@ -408,9 +426,7 @@ def outcome_message(
     return ui.message(heading, blocks)
 
 
-_OUTCOME_MODAL = ui.Modal(
-    MeetingId.OUTCOME_MODAL, "meeting.outcome_title", "plan.save", "plan.cancel"
-)
+_OUTCOME_MODAL = ui.Modal(MeetingId.OUTCOME_MODAL, "meeting.outcome_title", "common.save")
 
 
 def outcome_modal(

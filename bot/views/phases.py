@@ -37,7 +37,7 @@ STATUS_EMOJI = {
     ItemStatus.DONE: ":white_check_mark:",
     ItemStatus.NOT_APPLICABLE: ":heavy_minus_sign:",
 }
-ITEM_MODAL = ui.Modal(ChecklistId.ITEM_MODAL, "checklist.modal.add_title", "common.save")
+ITEM_MODAL = ui.Modal(ChecklistId.ITEM_MODAL, "checklist.modal.add_title", "common.add")
 EDIT_MODAL = ui.Modal(ChecklistId.ITEM_MODAL, "checklist.modal.edit_title", "common.save")
 MARK_MODAL = ui.Modal(ChecklistId.MARK_MODAL, "checklist.modal.mark_title", "common.save")
 

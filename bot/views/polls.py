@@ -22,7 +22,6 @@ from bot.i18n import escape_mrkdwn, joined, mention, plain, slack_date, t
 from bot.ids import Action, PollId
 from bot.services.keyusers import ROLES, Quadrant
 from bot.services.polls import (
-    AUDIENCE_KINDS,
     INTRO_LIMIT,
     QUESTION_LIMIT,
     REMIND_CHOICES,
@@ -36,7 +35,7 @@ from storage.models import Poll, PollQuestion, Project, QuestionKind, Recurrence
 BUTTON_VALUE_LIMIT = 2000
 
 
-_SETTINGS_MODAL = ui.Modal(PollId.NEW_MODAL, "poll.modal.new_title", "poll.modal.next")
+_SETTINGS_MODAL = ui.Modal(PollId.NEW_MODAL, "poll.modal.new_title", "common.next")
 
 
 def settings_modal(
@@ -45,41 +44,70 @@ def settings_modal(
     projects: list[Project],
     project: Project | None,
     template: str | None = None,
+    typed: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Step 1: what, to whom, when. Questions come next (templates pre-fill them)."""
+    """Step 1: what, to whom, when. Questions come next (templates pre-fill them). The audience
+    shows the roles, quadrants or people only for the kind picked, the form drawn again with
+    what was ``typed`` when the kind changes."""
     field = ui.Fields(locale, "poll")
+    typed = typed or {}
     blocks: list[Any] = []
     metadata: dict[str, Any] = {}
     if project is not None:
         metadata["project_id"] = project.id
         blocks.append(ui.context(t(locale, "poll.new_for", code=project.code, name=project.name)))
     else:
-        blocks.append(field.project(projects))
+        blocks.append(field.project(projects, initial=typed.get("project")))
     templates = ui.labelled(locale, "poll.template", ["none", *TEMPLATES])
     reminders = [(str(h), plain(locale, "poll.remind_choice", hours=h)) for h in REMIND_CHOICES]
     blocks += [
         field.select(
-            "template", templates, initial=template or "none", hint=field.hint("template")
+            "template",
+            templates,
+            initial=typed.get("template") or template or "none",
+            hint=field.hint("template"),
         ),
-        field.text("title", optional=True, max_length=TITLE_LIMIT, hint=field.hint("title")),
-        field.paragraph("intro", max_length=INTRO_LIMIT),
-        field.choice("audience_kind", "poll.audience", AUDIENCE_KINDS, initial="all"),
-        field.multi("audience_roles", ui.labelled(locale, "roles", ROLES), []),
-        field.multi(
-            "audience_quadrants", ui.labelled(locale, "quadrants", [q.value for q in Quadrant]), []
+        field.text(
+            "title",
+            initial=typed.get("title"),
+            optional=True,
+            max_length=TITLE_LIMIT,
+            hint=field.hint("title"),
         ),
-        field.users("audience_people", optional=True),
+        field.paragraph("intro", initial=typed.get("intro"), max_length=INTRO_LIMIT),
+        *ui.audience_inputs(
+            locale,
+            ui.read_audience(typed),
+            roles=ROLES,
+            quadrants=[q.value for q in Quadrant],
+            applicable_only=True,
+        ),
         field.choice(
-            "anonymous", "poll.anonymous", ["no", "yes"], initial="no", hint=field.hint("anonymous")
+            "anonymous",
+            "poll.anonymous",
+            ["no", "yes"],
+            initial=typed.get("anonymous") or "no",
+            hint=field.hint("anonymous"),
         ),
-        field.datetime("opens_at", None),
-        field.datetime("closes_at", None),
+        field.datetime("opens_at", _instant(typed.get("opens_at"))),
+        field.datetime("closes_at", _instant(typed.get("closes_at"))),
         field.choice(
-            "recurrence", "poll.recurrence", [r.value for r in Recurrence], initial="none"
+            "recurrence",
+            "poll.recurrence",
+            [r.value for r in Recurrence],
+            initial=typed.get("recurrence") or "none",
         ),
-        field.select("remind_hours", reminders, initial="24"),
+        field.select("remind_hours", reminders, initial=typed.get("remind_hours") or "24"),
     ]
     return _SETTINGS_MODAL(locale, blocks, metadata)
+
+
+def _instant(raw: Any) -> int | None:
+    """A date-time picker's value typed so far (seconds), else None."""
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _question_line(locale: str, position: int, question: QuestionInput) -> str:
@@ -94,7 +122,7 @@ def _question_line(locale: str, position: int, question: QuestionInput) -> str:
     )
 
 
-_QUESTIONS_MODAL = ui.Modal(PollId.QUESTIONS_MODAL, "poll.modal.questions_title", "poll.modal.save")
+_QUESTIONS_MODAL = ui.Modal(PollId.QUESTIONS_MODAL, "poll.modal.questions_title", "common.save")
 
 
 def questions_modal(locale: str, draft: dict[str, Any]) -> dict[str, Any]:

@@ -103,11 +103,11 @@ def project_modal(
             label="digest_day",
             initial=str(project.digest_weekday if project else 0),
         ),
-        field.text(
+        field.time(
             "digest_time",
             initial=project.digest_time if project else "09:00",
-            max_length=5,
             hint=field.hint("digest_time"),
+            timezone=project.timezone if project else None,
         ),
     ]
     if project is None:

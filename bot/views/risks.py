@@ -71,7 +71,7 @@ def level_text(locale: str, risk: Risk, grade: str, *, labelled: bool = True) ->
 
 
 SCALE_VALUES = [str(n) for n in SCALE]
-NEW_MODAL = ui.Modal(RiskId.NEW_MODAL, "risk.modal.new_title", "common.save")
+NEW_MODAL = ui.Modal(RiskId.NEW_MODAL, "risk.modal.new_title", "common.create")
 ASSESS_MODAL = ui.Modal(RiskId.ASSESS_MODAL, "risk.modal.assess_title", "common.save")
 CLOSE_MODAL = ui.Modal(RiskId.CLOSE_MODAL, "risk.modal.close_title", "risk.verb.close")
 ACTION_MODAL = ui.Modal(RiskId.ACTION_MODAL, "risk.modal.action_title", "common.save")
@@ -454,7 +454,7 @@ def review_dm(locale: str, items: list[tuple[Risk, Project]], today: date) -> di
 # ----------------------------------------------------------------------------- settings
 
 SETTINGS_MODAL = ui.Modal(RiskId.SETTINGS_MODAL, "risk.modal.settings_title", "common.save")
-IMPORT_MODAL = ui.Modal(RiskId.IMPORT_MODAL, "risk.modal.import_title", "risk.modal.import")
+IMPORT_MODAL = ui.Modal(RiskId.IMPORT_MODAL, "risk.modal.import_title", "common.import")
 
 
 def settings_modal(
@@ -471,16 +471,18 @@ def settings_modal(
             max_length=MAX_CATEGORIES * 41,
             hint=plain(locale, "risk.modal.categories_hint", defaults=defaults),
         ),
-        form.text(
+        form.number(
             "low_max",
-            initial=str(thresholds.low_max),
-            max_length=2,
+            initial=thresholds.low_max,
+            low=1,
+            high=23,
             hint=plain(locale, "risk.modal.low_hint"),
         ),
-        form.text(
+        form.number(
             "medium_max",
-            initial=str(thresholds.medium_max),
-            max_length=2,
+            initial=thresholds.medium_max,
+            low=2,
+            high=24,
             hint=plain(locale, "risk.modal.medium_hint"),
         ),
     ]

@@ -37,10 +37,8 @@ LIST_PAGE_SIZE = 15
 TRAIL_SHOWN = 20
 ISSUES_SHOWN = 10
 HOME_SHOWN = 10
-NEW_MODAL = ui.Modal(SignOffId.NEW_MODAL, "signoff.modal.new_title", "signoff.modal.submit")
-VERSION_MODAL = ui.Modal(
-    SignOffId.VERSION_MODAL, "signoff.modal.version_title", "signoff.modal.submit"
-)
+NEW_MODAL = ui.Modal(SignOffId.NEW_MODAL, "signoff.modal.new_title", "common.send")
+VERSION_MODAL = ui.Modal(SignOffId.VERSION_MODAL, "signoff.modal.version_title", "common.send")
 
 
 def kind_label(locale: str, kind: str) -> str:

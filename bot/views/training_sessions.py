@@ -5,6 +5,7 @@ builders). The curriculum, quizzes and readiness views are in ``bot.views.traini
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
@@ -20,14 +21,15 @@ from bot.i18n import mention, plain, t
 from bot.ids import TrainingId
 from bot.services.keyusers import ROLES, Quadrant
 from bot.services.training_sessions import (
-    AUDIENCE_KINDS,
+    MAX_SERIES,
     REMINDER_CHOICES,
+    SessionInput,
     SessionList,
     SessionView,
 )
 from bot.views import calendar as calendar_views
 from bot.views import common as ui
-from bot.views.trainings import _hours, datetime_field, module_choices
+from bot.views.trainings import datetime_field, module_choices
 from storage.models import (
     Attendance,
     CalendarEvent,
@@ -43,7 +45,7 @@ from storage.models import (
 
 _SESSION_MODAL = ui.Modal(TrainingId.SESSION_MODAL, "training.modal.session_title", "common.create")
 _RESCHEDULE_MODAL = ui.Modal(
-    TrainingId.RESCHEDULE_MODAL, "training.modal.reschedule_title", "common.save"
+    TrainingId.RESCHEDULE_MODAL, "training.modal.reschedule_title", "common.reschedule"
 )
 _ROLL_CALL_MODAL = ui.Modal(
     TrainingId.ROLL_CALL_MODAL, "training.modal.roll_call_title", "common.save"
@@ -62,9 +64,12 @@ def session_modal(
     trainer: str | None,
     *,
     for_end_users: bool = False,
+    data: SessionInput | None = None,
 ) -> dict[str, Any]:
     """A session or a weekly series; ``for_end_users``: for the end users of the module picked
-    (its key user runs it: no trainer, no audience to choose)."""
+    (its key user runs it: no trainer, no audience to choose). The audience shows the roles,
+    quadrants or people only when that kind is picked, the form drawn again with what was typed
+    (``data``) when the kind changes."""
     field = ui.Fields(locale, "training")
     if for_end_users:
         blocks = [
@@ -72,8 +77,8 @@ def session_modal(
             field.select("module", module_choices(modules)),
             field.text("title", optional=True, max_length=140, hint=field.hint("title")),
             datetime_field(field, "starts_at"),
-            field.text("duration", initial="2", max_length=5),
-            field.text("sessions", initial="1", max_length=2, hint=field.hint("sessions")),
+            hours_input(field, "duration", 2),
+            sessions_input(field),
             field.text("location", optional=True, max_length=LOCATION_LIMIT),
             field.text("video_url", optional=True, max_length=VIDEO_URL_LIMIT),
             field.checkboxes(
@@ -83,33 +88,63 @@ def session_modal(
             ),
         ]
         return _END_USER_SESSION_MODAL(locale, blocks, {"p": project.id})
-    quadrants = ui.labelled(locale, "quadrants", [q.value for q in Quadrant])
     reminders = [(str(m), plain(locale, f"training.reminder.m{m}")) for m in REMINDER_CHOICES]
+    typed = data or SessionInput(duration_hours=4)
+    pick = ui.AudiencePick(
+        kind=typed.audience_kind,
+        roles=tuple(typed.audience_roles),
+        quadrants=tuple(typed.audience_quadrants),
+        people=tuple(typed.audience_people),
+    )
     blocks = [
-        field.select("module", module_choices(modules)),
-        field.text("title", optional=True, max_length=140, hint=field.hint("title")),
-        field.user("trainer_id", label="trainer", initial=trainer),
-        datetime_field(field, "starts_at"),
-        field.text("duration", initial="4", max_length=5),
-        field.text("sessions", initial="1", max_length=2, hint=field.hint("sessions")),
-        field.text("location", optional=True, max_length=LOCATION_LIMIT),
-        field.text("video_url", optional=True, max_length=VIDEO_URL_LIMIT),
+        field.select(
+            "module",
+            module_choices(modules),
+            initial=str(typed.module_id) if typed.module_id else None,
+        ),
         field.text(
+            "title", initial=typed.title, optional=True, max_length=140, hint=field.hint("title")
+        ),
+        field.user("trainer_id", label="trainer", initial=typed.trainer_id or trainer),
+        datetime_field(field, "starts_at", _moment(typed.starts_at)),
+        hours_input(field, "duration", typed.duration_hours or 4),
+        sessions_input(field, typed.sessions),
+        field.text("location", initial=typed.location, optional=True, max_length=LOCATION_LIMIT),
+        field.text("video_url", initial=typed.video_url, optional=True, max_length=VIDEO_URL_LIMIT),
+        field.number(
             "capacity",
+            initial=typed.capacity,
             optional=True,
-            max_length=len(str(MAX_CAPACITY)),
+            low=1,
+            high=MAX_CAPACITY,
             hint=field.hint("capacity"),
         ),
-        field.radio("audience_kind", "poll.audience", AUDIENCE_KINDS, initial="all"),
-        field.checkboxes(
-            "audience_roles", ui.labelled(locale, "roles", ROLES), label="audience_roles_pick"
+        *ui.audience_inputs(
+            locale,
+            pick,
+            roles=ROLES,
+            quadrants=[q.value for q in Quadrant],
+            applicable_only=True,
         ),
-        field.checkboxes("audience_quadrants", quadrants),
-        field.users("audience_people", optional=True),
-        datetime_field(field, "rsvp_deadline", optional=True),
-        field.checkboxes("reminders", reminders, ["1440", "60"]),
+        datetime_field(field, "rsvp_deadline", _moment(typed.rsvp_deadline), optional=True),
+        field.checkboxes("reminders", reminders, [str(m) for m in typed.reminders]),
     ]
     return _SESSION_MODAL(locale, blocks, {"p": project.id})
+
+
+def _moment(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment else None
+
+
+def hours_input(field: ui.Fields, block_id: str, initial: Any) -> Block:
+    """How long a session lasts, in hours (1.5: an hour and a half)."""
+    return field.number(block_id, initial=initial, decimal=True, low=0.25, high=24)
+
+
+def sessions_input(field: ui.Fields, initial: Any = 1) -> Block:
+    return field.number(
+        "sessions", initial=initial or 1, low=1, high=MAX_SERIES, hint=field.hint("sessions")
+    )
 
 
 def reschedule_modal(locale: str, event: CalendarEvent) -> dict[str, Any]:
@@ -120,7 +155,7 @@ def reschedule_modal(locale: str, event: CalendarEvent) -> dict[str, Any]:
     blocks = [
         ui.section(t(locale, "training.reschedule_intro", title=event.title, when=when)),
         datetime_field(field, "starts_at", int(event.starts_at.timestamp())),
-        field.text("duration", initial=_hours(round(hours, 2)), max_length=5),
+        hours_input(field, "duration", round(hours, 2)),
         datetime_field(field, "rsvp_deadline", deadline, optional=True),
     ]
     return _RESCHEDULE_MODAL(locale, blocks, {"e": event.id})

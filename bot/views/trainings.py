@@ -13,7 +13,7 @@ from typing import Any
 from markupsafe import Markup
 from slack_sdk.models.blocks import Block, InputBlock
 
-from bot.i18n import joined, mention, percent, plain, slack_date, t
+from bot.i18n import hours_figure, joined, mention, percent, plain, slack_date, t
 from bot.ids import TrainingId
 from bot.services.keyusers import ROLES
 from bot.services.training_quizzes import (
@@ -51,7 +51,7 @@ READINESS_PAGE_SIZE = 10
 
 
 def _hours(value: float) -> str:
-    return f"{value:g}"
+    return hours_figure(value)
 
 
 def format_names(locale: str, formats: Sequence[str]) -> str:
@@ -163,8 +163,12 @@ def module_modal(
         field.paragraph(
             "description", initial=module and module.description, max_length=DESCRIPTION_LIMIT
         ),
-        field.text(
-            "planned_hours", initial=_hours(module.planned_hours) if module else None, max_length=6
+        field.number(
+            "planned_hours",
+            initial=module.planned_hours if module else None,
+            decimal=True,
+            low=0.5,
+            high=500,
         ),
         field.checkboxes(
             "formats",
@@ -183,7 +187,7 @@ def module_modal(
             ("yes", "no"),
             initial="yes" if module and module.has_practical else "no",
         ),
-        field.text("pass_mark", initial=str(module.pass_mark if module else 60), max_length=3),
+        field.number("pass_mark", initial=module.pass_mark if module else 60, low=0, high=100),
         field.select(
             "position",
             [(str(n), str(n)) for n in range(1, places + 1)],
@@ -238,7 +242,7 @@ def import_report(locale: str, project: Project, report: ImportReport) -> dict[s
 
 
 _QUESTION_MODAL = ui.Modal(TrainingId.QUESTION_MODAL, "training.modal.question_title", "common.add")
-_QUIZ_MODAL = ui.Modal(TrainingId.QUIZ_MODAL, "training.modal.quiz_title", "training.modal.send")
+_QUIZ_MODAL = ui.Modal(TrainingId.QUIZ_MODAL, "training.modal.quiz_title", "common.send")
 
 
 def question_modal(
@@ -429,7 +433,7 @@ def practical_modal(
     blocks = [
         field.select("module", module_choices([m for m in modules if m.has_practical])),
         field.user("user_id"),
-        field.text("score", max_length=3),
+        field.number("score", low=0, high=100),
         field.paragraph("comment", max_length=COMMENT_LIMIT),
     ]
     return _PRACTICAL_MODAL(locale, blocks, {"p": project.id})
