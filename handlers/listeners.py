@@ -571,6 +571,11 @@ class Click(Call):
         return str(self.action.get("action_id") or "")
 
     @property
+    def from_menu(self) -> bool:
+        """Chosen in an overflow menu (``menu``): no confirm dialog was shown for this option."""
+        return self.action.get("type") == "overflow"
+
+    @property
     def trigger_id(self) -> str:
         return str(self.body.get("trigger_id") or "")
 
@@ -678,6 +683,24 @@ def list_pages(
             return message(project.locale, found, click.runtime.settings.command(command))
 
     return turn_list_page
+
+
+def menu(options: dict[str, Clicked]) -> Clicked:
+    """The choice in an overflow menu built by ``ui.more_menu``: its option's value
+    ``<action id>|<button value>`` (forged or not) runs as that button of ``options`` would, with
+    the same checks; ``click.from_menu`` tells it that no confirm dialog was shown. An action the
+    menu does not offer is refused."""
+
+    def chosen(click: Click) -> Reply:
+        picked = str((click.action.get("selected_option") or {}).get("value") or "")
+        action_id, _, value = picked.partition("|")
+        run = options.get(action_id)
+        if run is None:
+            raise ValidationError({"": Msg("security.menu_unknown")})
+        action = {**click.action, "action_id": action_id, "value": value}
+        return run(replace(click, action=action))
+
+    return chosen
 
 
 def clicks(listen: Callable[..., Any], runtime: Runtime) -> Callable[[Clicked], Clicked]:

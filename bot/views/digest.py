@@ -90,7 +90,10 @@ def digest_blocks(
                 blocks.append(
                     ui.section(
                         _section_text(locale, "overdue_item", item=item),
-                        accessory=ui.button(
+                        # in the channel, whose readers may not open it, the issue's card is there
+                        accessory=None
+                        if in_channel
+                        else ui.button(
                             plain(locale, "digest.open_issue"),
                             IssueId.HOME_OPEN,
                             str(item.issue_id),
@@ -111,7 +114,15 @@ def digest_blocks(
     if issues is not None and issues.overdue_now:
         buttons.append(
             ui.button(
-                plain(locale, "digest.remind_owners"), DigestId.REMIND_OWNERS, str(project.id)
+                plain(locale, "digest.remind_owners"),
+                DigestId.REMIND_OWNERS,
+                str(project.id),
+                confirm=ui.confirmed(
+                    locale,
+                    "digest.confirm_remind",
+                    count=issues.overdue_now,
+                    code=project.code,
+                ),
             )
         )
     blocks.append(ui.actions(*buttons, block_id=f"digest_{project.id}"))
