@@ -653,7 +653,24 @@ class SlackDriver:
         view: dict[str, Any] | None = None,
         value: str | None = None,
     ) -> DriverResponse:
-        """Click a button; its value is read from the blocks unless given."""
+        """Click a button; its value is read from the blocks unless given. Where no button acts
+        so, the overflow menu option that does (valued ``<action id>|<value>``) is picked."""
+        surface = message if message is not None else view
+        blocks = (surface or {}).get("blocks") or []
+        if surface is not None and find_element(blocks, action_id) is None:
+            wanted = f"{action_id}|{value}" if value is not None else f"{action_id}|"
+            for block, element in iter_elements(blocks):
+                for option in _options(element) if element.get("type") == "overflow" else []:
+                    picked = str(option.get("value"))
+                    if picked == wanted or (value is None and picked.startswith(wanted)):
+                        return self.block_action(
+                            user_id,
+                            str(element.get("action_id")),
+                            picked,
+                            block.get("block_id"),
+                            message=message,
+                            view=view,
+                        )
         return self.block_action(user_id, action_id, value, message=message, view=view)
 
     def choose(
