@@ -470,7 +470,9 @@ def register(app: App, runtime: Runtime) -> None:
         with call.unit() as ctx:
             issue, project = service.get_issue(ctx, request_id(call.action.get("value")))
             if not service.can_see(ctx, project, issue):
-                raise NotFound(Msg("issues.errors.not_found", ref=str(issue.id)))
+                # the card's menu offers it to the whole channel: say whose it is, by its key
+                ref = service.issue_key(project, issue)
+                raise PermissionDenied(Msg("issues.menu.details_refused", ref=ref))
             view = views.issue_detail_modal(
                 project.locale,
                 project,

@@ -154,6 +154,9 @@ def test_a_forged_menu_choice_is_refused_server_side(erp: SlackDriver, database:
     erp.close_view(PM)
     forged(PM, "plan_remove|1")  # an action the menu does not offer
     assert "could not be read; nothing was changed" in last_response_text(erp)
+    forged(BEN, f"{IssueId.HOME_OPEN}|{issue.id}")  # the details are not his to read
+    assert "details and history of ERP-1 are for its project team" in last_response_text(erp)
+    assert erp.emulator.top_view(BEN) is None
     forged(PM, f"{IssueId.HOME_OPEN}|{issue.id}")  # the details: the PM's own verbs
     detail = erp.emulator.top_view(PM)
     assert detail is not None and verb("close") in action_ids(detail)
