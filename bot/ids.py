@@ -175,6 +175,10 @@ class DigestId(StrEnum):
     SETTINGS_MODAL = "digest_settings"
     OPEN_DASHBOARD = "digest_open_dashboard"  # value: project id
     REMIND_OWNERS = "digest_remind_owners"  # value: project id
+    # The channel copy's menu (the PMs' actions, which its other readers may not use):
+    # ``<action id>|<project id>``; reminding from it asks first in this form.
+    MORE = "digest_more"
+    REMIND_MODAL = "digest_remind"
     # Home "show more": value ``<section>:<project id>:<page>``.
     HOME_PAGE = "dashboard_page"
     HOME_PAGE_BACK = "dashboard_page_back"  # "Show less": same value, another id in its block

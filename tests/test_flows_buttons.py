@@ -13,7 +13,7 @@ import pytest
 from bot.clock import MovableClock
 from bot.emulator.driver import SlackDriver
 from bot.emulator.server import SlackEmulator
-from bot.ids import CONFIRMED, IssueId, MeetingId
+from bot.ids import CONFIRMED, DigestId, IssueId, MeetingId
 from bot.runtime import Runtime
 from bot.services import projects as project_service
 from storage.db import Database
@@ -192,3 +192,36 @@ def test_cancelling_a_meeting_asks_first_naming_it_and_whom_it_tells(
     seen = last_response(slack)
     assert "MM working meeting" in texts([seen])
     assert MeetingId.CANCEL not in action_ids(seen)  # hers to attend, not to run
+
+
+def test_the_channel_digest_keeps_the_pms_actions_in_a_menu_and_its_reminder_form_is_theirs(
+    slack: SlackDriver, runtime: Runtime, clock: MovableClock
+) -> None:
+    from datetime import timedelta
+
+    from tests.conftest import KEY_USERS, OUTSIDER
+    from tests.digest_helpers import add_issue
+
+    create_project(slack)
+    owner = KEY_USERS[5]
+    with runtime.unit(TEAM, PM) as ctx:
+        project = project_service.get_project(ctx, "ERP")
+        ago = clock.now() - timedelta(days=9)
+        add_issue(ctx, project, 1, created=ago, owner=owner, due=clock.now() - timedelta(days=2))
+    slack.slash_command(PM, "/digest", "send ERP")
+    [digest] = [m for m in slack.emulator.messages(PROJECT_CHANNEL) if "Weekly digest" in m["text"]]
+    assert action_ids(digest) == []  # no button a key user reading it would be refused
+    assert menu_actions(digest) == [DigestId.OPEN_DASHBOARD, DigestId.REMIND_OWNERS]
+    slack.click(PM, DigestId.REMIND_OWNERS, message=digest)
+    asking = slack.emulator.top_view(PM)
+    assert asking is not None and asking["submit"]["text"] == "Send the DMs"
+    # Someone else sending the PM's form (forged) is refused on it; nothing is sent.
+    refused = slack.submit_view(OUTSIDER, {}, view=asking)
+    assert refused.json["response_action"] == "errors"
+    assert slack.emulator.dm_messages(owner) == []
+    slack.submit_view(PM, {})
+    assert "1 overdue" in texts(slack.emulator.dm_messages(owner))
+    # The PMs' own copy (a DM) keeps its buttons, reminding behind Slack's confirm dialog.
+    [copy] = [m for m in slack.emulator.dm_messages(PM) if "Weekly digest" in m["text"]]
+    [remind] = [e for e in elements(copy) if e["action_id"] == DigestId.REMIND_OWNERS]
+    assert "The owners of the 1 overdue issue of *ERP*" in remind["confirm"]["text"]["text"]

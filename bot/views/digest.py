@@ -125,8 +125,22 @@ def digest_blocks(
                 ),
             )
         )
-    blocks.append(ui.actions(*buttons, block_id=f"digest_{project.id}"))
+    menu = None
+    if in_channel:  # everyone reads it: the PMs' actions in a menu (a form asks before reminding)
+        menu = ui.more_menu(DigestId.MORE, [(b.text.text, b.action_id, b.value) for b in buttons])
+    blocks.append(ui.actions(*([menu] if menu else buttons), block_id=f"digest_{project.id}"))
     return blocks[:MESSAGE_BLOCK_LIMIT]
+
+
+_REMIND_MODAL = ui.Modal(
+    DigestId.REMIND_MODAL, "digest.confirm_remind.title", "digest.confirm_remind.yes"
+)
+
+
+def remind_modal(locale: str, project: Project, count: int) -> dict[str, Any]:
+    """Reminding overdue owners chosen in the channel digest's menu (which asks nothing)."""
+    text = t(locale, "digest.confirm_remind.text", count=count, code=project.code)
+    return _REMIND_MODAL(locale, [ui.section(text)], {"project_id": project.id})
 
 
 def _no_phase(data: dict[str, Any]) -> dict[str, Any]:
