@@ -697,7 +697,7 @@ def menu(options: dict[str, Clicked]) -> Clicked:
         run = options.get(action_id)
         if run is None:
             raise ValidationError({"": Msg("security.menu_unknown")})
-        action = {**click.action, "action_id": action_id, "value": value}
+        action = {**click.action, "type": "overflow", "action_id": action_id, "value": value}
         return run(replace(click, action=action))
 
     return chosen
