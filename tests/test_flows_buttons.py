@@ -18,7 +18,14 @@ from bot.runtime import Runtime
 from bot.services import projects as project_service
 from storage.db import Database
 from tests.conftest import PM, PROJECT_CHANNEL, TEAM
-from tests.flows import add_key_user, create_project, last_response, last_response_text, texts
+from tests.flows import (
+    add_key_user,
+    create_project,
+    last_response,
+    last_response_text,
+    say_yes,
+    texts,
+)
 from tests.test_flows_issues import ANNA, BEN, TOM, current, issue_message, issues_in, log_issue
 
 
@@ -225,3 +232,30 @@ def test_the_channel_digest_keeps_the_pms_actions_in_a_menu_and_its_reminder_for
     [copy] = [m for m in slack.emulator.dm_messages(PM) if "Weekly digest" in m["text"]]
     [remind] = [e for e in elements(copy) if e["action_id"] == DigestId.REMIND_OWNERS]
     assert "The owners of the 1 overdue issue of *ERP*" in remind["confirm"]["text"]["text"]
+
+
+def test_a_command_that_cannot_be_undone_asks_first_and_its_yes_is_checked_again(
+    slack: SlackDriver, database: Database
+) -> None:
+    from tests.conftest import OUTSIDER
+    from tests.polls_helpers import create_poll, polls_in, project_with_key_users
+
+    project_with_key_users(slack)
+    create_poll(slack)
+    slack.slash_command(PM, "/poll", "close 1", channel_id=PROJECT_CHANNEL)
+    asked = last_response(slack)
+    assert "Close poll 1 of *ERP* now?" in asked["text"]
+    assert action_ids(asked) == ["poll_asked", "poll_asked_no"]
+    assert [poll.status for poll in polls_in(database)] == ["open"]
+    # Forged answers: someone the subcommand refuses, a subcommand that does not ask.
+    slack.block_action(OUTSIDER, "poll_asked", "close 1", channel_id=PROJECT_CHANNEL)
+    assert "project managers" in last_response_text(slack)
+    slack.block_action(PM, "poll_asked", "export 1", channel_id=PROJECT_CHANNEL)
+    assert "could not be read" in last_response_text(slack)
+    slack.block_action(PM, "poll_asked_no", "", channel_id=PROJECT_CHANNEL)
+    assert last_response_text(slack) == "Nothing was done."
+    assert [poll.status for poll in polls_in(database)] == ["open"]
+    slack.slash_command(PM, "/poll", "close 1", channel_id=PROJECT_CHANNEL)
+    say_yes(slack, PM)
+    assert "is closed" in last_response_text(slack)
+    assert [poll.status for poll in polls_in(database)] == ["closed"]

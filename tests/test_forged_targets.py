@@ -36,7 +36,7 @@ from storage.models import (
     PlanOccurrence,
 )
 from tests.conftest import KEY_USERS, OTHER_TEAM, PM, PROJECT_CHANNEL, TEAM
-from tests.flows import add_key_user, create_project, texts
+from tests.flows import add_key_user, create_project, say_yes, texts
 
 ROOT = Path(__file__).resolve().parent.parent
 MARIA, ANNA, BEN = KEY_USERS[:3]
@@ -293,6 +293,7 @@ def test_a_forged_poll_answer_and_closing_the_poll_change_only_the_invitations(
     invitation = poll_dm(slack, attacker)
     slack.block_action(attacker, rate_action(invitation, 4), message=forged_at(invitation, card))
     slack.slash_command(PM, "/poll", "close 1", channel_id=PROJECT_CHANNEL)
+    say_yes(slack, PM)
     runtime.sender().deliver_due()
     assert untouched(emulator, card)
     updated = {(c.args.get("channel"), c.args.get("ts")) for c in emulator.calls_to("chat.update")}
