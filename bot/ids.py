@@ -42,6 +42,10 @@ class IssueId(StrEnum):
     SNOOZE_UNTIL = "issue_snooze_until"
     LIST_PAGE = "issue_list_page"
     DETAIL_MODAL = "issue_detail"
+    # The channel card's overflow menu: an option's value is ``<action id>|<button value>``, the
+    # verb buttons' (``issue_do_<verb>``) or ``issue_home_open`` (the details, with the reader's
+    # own actions).
+    MORE = "issue_more"
 
 
 class RiskId(StrEnum):
@@ -171,6 +175,10 @@ class DigestId(StrEnum):
     SETTINGS_MODAL = "digest_settings"
     OPEN_DASHBOARD = "digest_open_dashboard"  # value: project id
     REMIND_OWNERS = "digest_remind_owners"  # value: project id
+    # The channel copy's menu (the PMs' actions, which its other readers may not use):
+    # ``<action id>|<project id>``; reminding from it asks first in this form.
+    MORE = "digest_more"
+    REMIND_MODAL = "digest_remind"
     # Home "show more": value ``<section>:<project id>:<page>``.
     HOME_PAGE = "dashboard_page"
     HOME_PAGE_BACK = "dashboard_page_back"  # "Show less": same value, another id in its block
@@ -194,6 +202,8 @@ class PlanId(StrEnum):
     DUE_SNOOZE = "plan_due_snooze"
     DUE_SCHEDULE = "plan_due_schedule"
     DUE_DRAFT = "plan_due_draft"
+    # A due item's overflow menu (snooze, schedule a meeting): ``<action id>|<occurrence id>``.
+    DUE_MORE = "plan_due_more"
 
 
 class EngagementId(StrEnum):
@@ -265,3 +275,22 @@ class GoLiveId(StrEnum):
 
     SETTINGS_MODAL = "golive_settings"
     SHOW = "golive_show"
+
+
+# Buttons whose click cannot be undone or messages other people: each carries Slack's confirm
+# dialog (``bot/views/common.py`` ``confirm_dialog``) naming what happens and to whom; in an
+# overflow menu, whose one confirm covers the whole menu, such an option opens a confirming step
+# instead (a form). ``tests/surfaces.py`` checks every message and view against this set.
+CONFIRMED: frozenset[str] = frozenset(
+    {
+        f"{IssueId.DO_PREFIX}close",
+        f"{IssueId.DO_PREFIX}delete",
+        DigestId.REMIND_OWNERS,
+        PlanId.REMOVE,
+        ChecklistId.REMOVE,
+        TrainingId.DELETE_MODULE,
+        MeetingId.CANCEL,
+        RiskId.CLOSE,
+        ChangeId.SEND,
+    }
+)

@@ -102,6 +102,30 @@ def confirm_settings(call: FormCall, confirmation: str) -> None:
     call.client.chat_postMessage(channel=call.user_id, text=confirmation)
 
 
+def reminded(project: Project, keys: list[str]) -> str:
+    key = "digest.reminded" if keys else "digest.nobody_to_remind"
+    return t(project.locale, key, count=len(keys), code=project.code)
+
+
+def remind_from_form(call: FormCall, ctx: Ctx) -> tuple[list[str], str]:
+    project = call.project(ctx)
+    keys = digest_jobs.remind_owners(ctx, project)
+    return keys, reminded(project, keys)
+
+
+def tell_reminded(call: FormCall, result: tuple[list[str], str]) -> None:
+    keys, text = result
+    call.deliver(keys)
+    call.client.chat_postMessage(channel=call.user_id, text=text)
+
+
+REMIND_FORM = Form(
+    DigestId.REMIND_MODAL,
+    build=views.remind_modal,
+    who=DIGEST_PM,
+    submit=remind_from_form,
+    after=tell_reminded,
+)
 SETTINGS_FORM = Form(
     DigestId.SETTINGS_MODAL,
     build=views.settings_modal,
@@ -110,7 +134,7 @@ SETTINGS_FORM = Form(
     submit=save_settings,
     after=confirm_settings,
 )
-FORMS = (SETTINGS_FORM,)
+FORMS = (SETTINGS_FORM, REMIND_FORM)
 COMMAND = Command(
     name="digest",
     catalog="digest",
@@ -145,11 +169,21 @@ def register(app: App, runtime: Runtime) -> None:
     def remind_owners(click: Click) -> str:
         with click.unit() as ctx:
             project = _pm_project(ctx, click.value)
-            keys = digest_jobs.remind_owners(ctx, project)
-            key = "digest.reminded" if keys else "digest.nobody_to_remind"
-            text = t(project.locale, key, count=len(keys), code=project.code)
+            if click.from_menu:  # the channel digest's menu asked nothing: its form asks
+                overdue = service.overdue_by_owner(ctx, project).values()
+                view = REMIND_FORM.build(project.locale, project, sum(map(len, overdue)))
+            else:
+                view = None
+                keys = digest_jobs.remind_owners(ctx, project)
+                text = reminded(project, keys)
+        if view is not None:
+            click.open(view)
+            return ""
         click.deliver(keys)
         return text
+
+    menu = {DigestId.OPEN_DASHBOARD: open_dashboard, DigestId.REMIND_OWNERS: remind_owners}
+    clicks(app.action(DigestId.MORE), runtime)(listeners.menu(menu))
 
     @clicks(app.action(DigestId.HOME_PAGE), runtime)
     @clicks(app.action(DigestId.HOME_PAGE_BACK), runtime)

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import t
-from bot.ids import IssueId
+from bot.ids import CONFIRMED, IssueId
 from bot.jobs import issues as notices
 from bot.runtime import Runtime
 from bot.services import fields, issue_followup, issue_levels
@@ -221,7 +221,11 @@ def show_or_change(call: CommandCall) -> listeners.Reply:
             issue, project = service.find_issue(ctx, key)
             verbs = service.allowed_verbs(ctx, project, issue)
             return views.issue_message(
-                project.locale, project, issue, [v for v in verbs if v != service.Verb.DELETE]
+                project.locale,
+                project,
+                issue,
+                [v for v in verbs if v != service.Verb.DELETE],
+                personal=True,  # answered to the person alone: their own verbs, every one
             )
     value: str = rest
     if verb == service.Verb.ASSIGN:
@@ -415,7 +419,8 @@ def register(app: App, runtime: Runtime) -> None:
     def act_on_issue(call: Click) -> str:
         verb = call.action["action_id"][len(IssueId.DO_PREFIX) :]
         issue_id, version = id_and_number(call.action)
-        if verb in service.VERBS_WITH_INPUT:
+        if verb in service.VERBS_WITH_INPUT or (call.from_menu and call.action_id in CONFIRMED):
+            # a menu shows no confirm dialog for one option: its form asks first
             return open_change_form(call, call.body, issue_id, verb)
         return perform(call, verb=verb, issue_id=issue_id, expected_version=version)
 
@@ -465,7 +470,9 @@ def register(app: App, runtime: Runtime) -> None:
         with call.unit() as ctx:
             issue, project = service.get_issue(ctx, request_id(call.action.get("value")))
             if not service.can_see(ctx, project, issue):
-                raise NotFound(Msg("issues.errors.not_found", ref=str(issue.id)))
+                # the card's menu offers it to the whole channel: say whose it is, by its key
+                ref = service.issue_key(project, issue)
+                raise PermissionDenied(Msg("issues.menu.details_refused", ref=ref))
             view = views.issue_detail_modal(
                 project.locale,
                 project,
@@ -474,6 +481,11 @@ def register(app: App, runtime: Runtime) -> None:
                 service.history(ctx, issue),
             )
         call.open(view)
+
+    # The channel card's menu: the verbs that are not buttons there, and the details.
+    menu = {views.verb_action_id(verb): act_on_issue for verb in service.ALL_VERBS}
+    menu[IssueId.HOME_OPEN] = open_issue_from_home
+    clicks(app.action(IssueId.MORE), runtime)(listeners.menu(menu))
 
 
 def snooze(call: Call, ids: str, until: date | str | None) -> str:

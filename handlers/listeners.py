@@ -42,7 +42,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
-from bot.i18n import has_key, t
+from bot.i18n import has_key, plain, t
 from bot.ids import Action
 from bot.runtime import Runtime
 from bot.services import fields, home_visits
@@ -226,6 +226,7 @@ class CommandCall(Call):
     args: dict[str, str]
     channel_id: str | None
     trigger_id: str
+    confirmed: bool = False  # the person said yes to the subcommand's question (`asks`)
 
     def project(self, ctx: Ctx) -> Project:
         """The project the command means (its CODE, else the channel's, else the only one the
@@ -296,6 +297,9 @@ class Subcommand:
     run: Callable[[CommandCall], Reply]
     args: tuple[Arg, ...] = ()
     who: Right = ANYONE
+    # What cannot be undone or messages other people asks first: typed, the command answers with
+    # `<asks>.text` (the project's code and the number) and a `<asks>.yes` button that runs it.
+    asks: str = ""
 
     @property
     def help_key(self) -> str:
@@ -395,7 +399,7 @@ def register_command(app: App, runtime: Runtime, command: Command) -> None:
             trigger_id=body.get("trigger_id") or "",
         )
         try:
-            reply = sub.run(call)
+            reply = ask_first(call, command, text) if sub.asks else sub.run(call)
         except LiaisonError as error:
             reply = error_text(locale, error)
             if isinstance(error, ValidationError | NotFound):
@@ -406,6 +410,63 @@ def register_command(app: App, runtime: Runtime, command: Command) -> None:
                 respond(text=reply, response_type="ephemeral")
         elif reply is not None:
             respond(**reply, response_type="ephemeral")
+
+    if any(sub.asks for sub in command.subcommands):
+        clicks(app.action(f"{command.name}{ASKED}"), runtime)(answered(command, typed))
+        clicks(app.action(f"{command.name}{ASKED}_no"), runtime)(not_asked)
+
+
+ASKED = "_asked"  # the action ids of a command's question: `<command>_asked` (yes), `…_asked_no`
+
+
+def ask_first(call: CommandCall, command: Command, text: str) -> dict[str, Any]:
+    """The question a subcommand that `asks` answers first, for a person its `who` allows: what
+    will happen and to whom, a button that runs it as typed, and one that does nothing."""
+    with call.unit() as ctx:
+        project = call.project(ctx)
+    locale, asks = project.locale, call.sub.asks
+    question = t(locale, f"{asks}.text", code=project.code, number=call.args.get("number") or "")
+    name = command.name
+    yes = ui.button(plain(locale, f"{asks}.yes"), f"{name}{ASKED}", text[:2000], style="primary")
+    no = ui.button(plain(locale, "common.cancel"), f"{name}{ASKED}_no", "")
+    return ui.message(question, [ui.section(question), ui.actions(yes, no, block_id=name)])
+
+
+def answered(command: Command, typed: str) -> Clicked:
+    """ "Yes" to a command's question: the subcommand its value names, as typed there (forged or
+    not: the subcommand checks everything again), answered in place of the question."""
+
+    def run(click: Click) -> Reply:
+        text = str(click.value or "")
+        words = words_of(text)
+        sub, size = command.find([word for word, _ in words])
+        args = fit(sub.args, words[size:], text) if sub is not None and sub.asks else None
+        if sub is None or args is None:
+            raise ValidationError({"": Msg("security.request_unreadable")})
+        container = click.body.get("container") or {}
+        call = CommandCall(
+            runtime=click.runtime,
+            client=click.client,
+            context=click.context,
+            locale=click.locale,
+            command=typed,
+            sub=sub,
+            args=args,
+            channel_id=container.get("channel_id") or (click.body.get("channel") or {}).get("id"),
+            trigger_id=click.trigger_id,
+            confirmed=True,
+        )
+        reply = sub.run(call)
+        if isinstance(reply, str):
+            return ui.message(reply, [ui.section(reply)]) if reply else None
+        return reply
+
+    return run
+
+
+def not_asked(click: Click) -> Reply:
+    text = t(click.locale, "commands.not_done")
+    return ui.message(text, [ui.section(text)])
 
 
 # ------------------------------------------------------------------------------------- forms
@@ -622,6 +683,11 @@ class Click(Call):
         return str(self.action.get("action_id") or "")
 
     @property
+    def from_menu(self) -> bool:
+        """Chosen in an overflow menu (``menu``): no confirm dialog was shown for this option."""
+        return self.action.get("type") == "overflow"
+
+    @property
     def trigger_id(self) -> str:
         return str(self.body.get("trigger_id") or "")
 
@@ -729,6 +795,24 @@ def list_pages(
             return message(project.locale, found, click.runtime.settings.command(command))
 
     return turn_list_page
+
+
+def menu(options: dict[str, Clicked]) -> Clicked:
+    """The choice in an overflow menu built by ``ui.more_menu``: its option's value
+    ``<action id>|<button value>`` (forged or not) runs as that button of ``options`` would, with
+    the same checks; ``click.from_menu`` tells it that no confirm dialog was shown. An action the
+    menu does not offer is refused."""
+
+    def chosen(click: Click) -> Reply:
+        picked = str((click.action.get("selected_option") or {}).get("value") or "")
+        action_id, _, value = picked.partition("|")
+        run = options.get(action_id)
+        if run is None:
+            raise ValidationError({"": Msg("security.menu_unknown")})
+        action = {**click.action, "type": "overflow", "action_id": action_id, "value": value}
+        return run(replace(click, action=action))
+
+    return chosen
 
 
 def clicks(listen: Callable[..., Any], runtime: Runtime) -> Callable[[Clicked], Clicked]:

@@ -27,7 +27,7 @@ from bot.views import common as ui
 from bot.views import meetings as views
 from handlers import listeners
 from handlers.common import dm, error_text, request_id, update_sent
-from handlers.commplan import due_source, refresh_due_message
+from handlers.commplan import due_source, refresh_due_message, snooze_item
 from handlers.listeners import (
     CODE,
     NUMBER,
@@ -410,3 +410,6 @@ def register(app: App, runtime: Runtime) -> None:
     for action_id in OPENERS:
         clicks(app.action(action_id), runtime)(open_form)
     clicks(app.action(MeetingId.ACTION_TO_ISSUE), runtime)(turn_action_into_issue)
+    # A due plan item's menu: snooze it (the plan's own) or schedule its meeting (here).
+    due_menu = {PlanId.DUE_SNOOZE: snooze_item, PlanId.DUE_SCHEDULE: open_form}
+    clicks(app.action(PlanId.DUE_MORE), runtime)(listeners.menu(due_menu))

@@ -381,7 +381,9 @@ COMMAND = listeners.Command(
     subcommands=(
         Subcommand("new", new_poll, args=(listeners.CODE,), who=PM),
         Subcommand("list", list_polls, args=(listeners.CODE,)),
-        Subcommand("close", close_poll, args=(listeners.CODE, NUMBER), who=PM),
+        Subcommand(
+            "close", close_poll, args=(listeners.CODE, NUMBER), who=PM, asks="poll.ask_close"
+        ),
         Subcommand("results", show_results, args=(listeners.CODE, NUMBER), who=PM),
         Subcommand("export", export, args=(listeners.CODE, NUMBER), who=PM),
     ),

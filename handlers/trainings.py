@@ -894,7 +894,7 @@ COMMAND = Command(
         Subcommand("list", list_sessions, args=(CODE, choice("span", "week", "all"))),
         Subcommand("roster", show_roster, args=(CODE, NUMBER)),
         Subcommand("attendance", take_attendance, args=(CODE, NUMBER)),
-        Subcommand("cancel", cancel_session, args=(CODE, NUMBER)),
+        Subcommand("cancel", cancel_session, args=(CODE, NUMBER), asks="training.ask_cancel"),
         Subcommand("reschedule", open_reschedule, args=(CODE, NUMBER)),
         Subcommand("question", new_question, args=(CODE,), who=TRAINER),
         Subcommand("quiz", new_quiz, args=(CODE,), who=TRAINER),

@@ -38,6 +38,20 @@ def last_response(slack: SlackDriver) -> dict[str, Any]:
     return fresh[-1]
 
 
+def say_yes(slack: SlackDriver, user: str, channel_id: str = PROJECT_CHANNEL) -> None:
+    """Yes to the question a command asks first (what cannot be undone or tells other people),
+    its last answer in ``channel_id``, where it was typed."""
+    asked = last_response(slack)
+    [yes] = [
+        element
+        for block in asked.get("blocks") or []
+        if block.get("type") == "actions"
+        for element in block["elements"]
+        if str(element.get("action_id")).endswith("_asked")
+    ]
+    slack.block_action(user, yes["action_id"], yes["value"], channel_id=channel_id)
+
+
 def last_response_text(slack: SlackDriver) -> str:
     return str(last_response(slack).get("text", ""))
 

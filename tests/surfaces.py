@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.emulator.server import SlackEmulator
+from bot.ids import CONFIRMED
 
 MESSAGE_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "chat.scheduleMessage")
 VIEW_METHODS = ("views.open", "views.push", "views.update", "views.publish")
@@ -178,6 +179,43 @@ def dates_use_the_date_picker(surface: Surface) -> list[str]:
         or DATE_TEXT.search(found.said())
         or DATE_VALUE.match(found.initial)
     ]
+def _label(element: dict[str, Any]) -> str:
+    return str((element.get("text") or {}).get("text") or element.get("action_id"))
+
+
+def danger_is_confirmed(surface: Surface) -> list[str]:
+    """A red button destroys something: Slack's confirm dialog asks first."""
+    return [
+        f"a danger button without a confirm ({_label(e)})"
+        for e in surface.elements()
+        if e.get("style") == "danger" and not e.get("confirm")
+    ]
+
+
+def confirmed_actions_confirm(surface: Surface) -> list[str]:
+    """What cannot be undone or messages other people (``bot.ids.CONFIRMED``) asks first."""
+    return [
+        f"{e.get('action_id')} without a confirm ({_label(e)})"
+        for e in surface.elements()
+        if e.get("type") in ("button", "overflow")
+        and e.get("action_id") in CONFIRMED
+        and not e.get("confirm")
+    ]
+
+
+CHANNEL_CARD_BUTTONS = 5
+
+
+def few_buttons_on_channel_cards(surface: Surface) -> list[str]:
+    """A message in a channel is read by everyone: a few buttons, the rest in an overflow menu."""
+    if surface.method not in ("chat.postMessage", "chat.update"):
+        return []
+    if not str(surface.payload.get("channel") or "").startswith(("C", "G")):
+        return []
+    buttons = [e for e in surface.elements() if e.get("type") == "button"]
+    if len(buttons) > CHANNEL_CARD_BUTTONS:
+        return [f"{len(buttons)} buttons on a channel card ({', '.join(map(_label, buttons))})"]
+    return []
 
 
 RULES: list[Callable[[Surface], list[str]]] = [
@@ -185,6 +223,10 @@ RULES: list[Callable[[Surface], list[str]]] = [
     times_use_the_time_picker,
     numbers_use_the_number_input,
     dates_use_the_date_picker,
+    at_most_one_primary,
+    danger_is_confirmed,
+    confirmed_actions_confirm,
+    few_buttons_on_channel_cards,
 ]
 
 

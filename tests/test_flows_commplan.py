@@ -146,7 +146,7 @@ def test_due_items_reach_their_owner_in_one_dm_then_done_snooze_and_report(
         occurrence = session.exec(
             select(PlanOccurrence).where(PlanOccurrence.entry_id == steering.id)
         ).one()
-    erp.click(PM, PlanId.DUE_SNOOZE, message=due, value=str(occurrence.id))
+    erp.block_action(PM, PlanId.DUE_MORE, f"{PlanId.DUE_SNOOZE}|{occurrence.id}", message=due)
     due = emulator.message(due["channel"], due["ts"])
     assert "Snoozed: Steering review" in texts([due])
 
@@ -184,7 +184,7 @@ def test_due_items_reach_their_owner_in_one_dm_then_done_snooze_and_report(
     assert "report.received" in kinds and "plan.report_sent" in kinds
 
     # Forged: an outsider clicking an item's button changes nothing.
-    erp.click(OUTSIDER, PlanId.DUE_SNOOZE, message=due, value=str(report_due.id))
+    erp.block_action(OUTSIDER, PlanId.DUE_MORE, f"{PlanId.DUE_SNOOZE}|{report_due.id}", message=due)
     with database.session() as session:
         assert session.get(PlanOccurrence, report_due.id).status == OccurrenceStatus.DONE
 
@@ -272,7 +272,7 @@ def test_schedule_meeting_from_a_due_item_is_prefilled_and_closes_the_item(
         occurrence = session.exec(
             select(PlanOccurrence).where(PlanOccurrence.entry_id == working.id)
         ).one()
-    erp.click(PM, PlanId.DUE_SCHEDULE, message=due, value=str(occurrence.id))
+    erp.block_action(PM, PlanId.DUE_MORE, f"{PlanId.DUE_SCHEDULE}|{occurrence.id}", message=due)
     form = emulator.top_view(PM)
     roles = [b for b in form["blocks"] if b.get("block_id") == "audience_roles"][0]
     assert [o["value"] for o in roles["element"]["initial_options"]] == ["business_representative"]

@@ -244,8 +244,17 @@ def test_remind_owners_button_reminds_each_owner_once_and_refuses_forged_ids(
     assert slack.emulator.dm_messages(owner) == []
     slack.click(OUTSIDER, DigestId.OPEN_DASHBOARD, message=digest)
     assert slack.emulator.top_view(OUTSIDER) is None
+    # The channel's copy offers the PMs' actions in a menu; reminding there asks first.
+    assert [e["type"] for b in digest["blocks"] for e in b.get("elements") or []][-1:] == [
+        "overflow"
+    ]
     slack.click(PM, DigestId.REMIND_OWNERS, message=digest)
+    asking = slack.emulator.top_view(PM)
+    assert asking is not None and "The owners of the 2 overdue issues of *ERP*" in texts([asking])
+    assert slack.emulator.dm_messages(owner) == []  # nothing sent yet
+    slack.submit_view(PM, {})
     slack.click(PM, DigestId.REMIND_OWNERS, message=digest)
+    slack.submit_view(PM, {})
     reminders = slack.emulator.dm_messages(owner)
     assert len(reminders) == 1 and "2 overdue" in texts(reminders)
     slack.click(PM, DigestId.OPEN_DASHBOARD, message=digest)

@@ -327,8 +327,9 @@ def test_owners_get_due_and_overdue_items_in_the_plans_one_dm_once_a_day(
     assert not [m for m in emulator.dm_messages(ANNA) if "Phase checklist" in texts([m])]
     # Acting on a plan item redraws the DM: its checklist lines stay.
     dm = dms[0]
-    snooze = buttons(dm, PlanId.DUE_SNOOZE)[0]
-    erp.block_action(PM, PlanId.DUE_SNOOZE, snooze["value"], message=dm, channel_id=dm["channel"])
+    snooze = buttons(dm, PlanId.DUE_MORE)[0]["options"][0]["value"]  # the item's menu: Snooze
+    assert snooze.startswith(f"{PlanId.DUE_SNOOZE}|")
+    erp.block_action(PM, PlanId.DUE_MORE, snooze, message=dm, channel_id=dm["channel"])
     redrawn = [m for m in emulator.dm_messages(PM) if m.get("ts") == dm.get("ts")]
     assert "Snoozed" in texts(redrawn) or "snoozed" in texts(redrawn)
     assert "Phase checklist:* 3 items of yours are due" in texts(redrawn)

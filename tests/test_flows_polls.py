@@ -25,7 +25,14 @@ from storage.models import (
     PollStatus,
 )
 from tests.conftest import KEY_USERS, OUTSIDER, PM, PROJECT_CHANNEL, START
-from tests.flows import add_key_user, create_project, last_response, last_response_text, texts
+from tests.flows import (
+    add_key_user,
+    create_project,
+    last_response,
+    last_response_text,
+    say_yes,
+    texts,
+)
 from tests.polls_helpers import (
     MULTIPLE,
     NPS,
@@ -243,6 +250,8 @@ def test_close_computes_csat_and_nps_and_sends_results_with_a_chart_to_the_pm(
     for user_id, rating, nps in zip(KEY_USERS[:5], (5, 4, 4, 2, 1), (10, 9, 8, 6, 0), strict=True):
         answer_by_modal(slack, user_id, full_answer(ids, rating, nps, f"note {rating}"))
     slack.slash_command(PM, "/poll", "close 1", channel_id=PROJECT_CHANNEL)
+    assert "the project managers get its results" in last_response_text(slack)
+    say_yes(slack, PM)
     assert "is closed" in last_response_text(slack)
     results = texts(emulator.dm_messages(PM))
     assert "*5 of 6* answered (83%)" in results
@@ -329,6 +338,7 @@ def test_closing_a_recurring_poll_early_ends_the_series(
     [poll] = polls_in(database)
     clock.set(START + timedelta(days=1))
     slack.slash_command(PM, "/poll", f"close {poll.id}")
+    say_yes(slack, PM, "C0GENERAL")
     assert "It was the last round: no further rounds are scheduled." in last_response_text(slack)
     for days in (2, 6, 40):  # past its close time and a period later: still no next round
         clock.set(START + timedelta(days=days))
@@ -374,6 +384,7 @@ def test_csv_export_escapes_formulas_and_anonymous_exports_carry_no_identity(
         slack.submit_view(user_id, {f"q{anon_ids[0]}": "3", f"q{anon_ids[1]}": "@SUM(A1)"})
     slack.slash_command(PM, "/poll", f"export {named.id}", channel_id=PROJECT_CHANNEL)
     slack.slash_command(PM, "/poll", f"close {anonymous.id}", channel_id=PROJECT_CHANNEL)
+    say_yes(slack, PM)
     slack.slash_command(PM, "/poll", f"export {anonymous.id}", channel_id=PROJECT_CHANNEL)
     named_csv, anon_csv = [
         f["content"].decode() for f in emulator.files if f["name"].endswith(".csv")
@@ -461,9 +472,11 @@ def test_polls_go_by_their_number_in_the_project_never_by_database_id(
     assert "Monthly pulse" in texts([last_response(slack)])
 
     slack.slash_command(PM, "/poll", "close ERP 1")
+    say_yes(slack, PM, "C0GENERAL")
     assert "Poll *#1 Monthly pulse* is closed." in last_response_text(slack)
     assert [poll.status for poll in polls_in(database)] == [PollStatus.OPEN, PollStatus.CLOSED]
     slack.slash_command(PM, "/poll", "close ERP #1")
+    say_yes(slack, PM, "C0GENERAL")
     assert "Poll #1 is already closed." in last_response_text(slack)
     slack.slash_command(PM, "/poll", "export ERP 2")
     assert "There is no poll 2 in this project" in last_response_text(slack)

@@ -31,7 +31,7 @@ from storage.models import (
     TrainingSession,
 )
 from tests.conftest import KEY_USERS, OTHER_TEAM, OUTSIDER, PM, PROJECT_CHANNEL, START
-from tests.flows import add_key_user, create_project, texts
+from tests.flows import add_key_user, create_project, say_yes, texts
 
 ANNA, BEN, CARL = KEY_USERS[0], KEY_USERS[1], KEY_USERS[2]
 SESSION_START = START + timedelta(days=7)  # Tuesday 8 December 2026, 09:00 in Berlin
@@ -274,8 +274,11 @@ def test_reschedule_tells_everyone_once_and_cancel_removes_the_entry(
     updated = [f for f in emulator.files if f["name"].endswith(".ics")][-1]
     assert int(Calendar.from_ical(updated["content"]).walk("VEVENT")[0]["SEQUENCE"]) == 1
     training(slack, f"cancel {event_id}", user=ANNA)
+    say_yes(slack, ANNA)  # it asks first: it cannot be undone and tells everyone invited
     assert "Only the PMs and the project team" in texts(emulator.responses[-1:])
     training(slack, f"cancel {event_id}")
+    assert "Everyone invited is told once" in texts(emulator.responses[-1:])
+    say_yes(slack, PM)
     assert "is cancelled" in texts(emulator.responses[-1:])
     assert [f for f in emulator.files if b"METHOD:CANCEL" in f["content"]]
     assert "*System overview* is cancelled" in texts(emulator.dm_messages(ANNA))
@@ -614,6 +617,7 @@ def test_sessions_go_by_their_number_in_the_project_never_the_database_id(
     training(slack, f"roster {event_id}")
     assert "There is no training session 4 in this project" in texts(emulator.responses[-1:])
     training(slack, "cancel 1")
+    say_yes(slack, PM)
     assert "Session #1 *System overview* is cancelled" in texts(emulator.responses[-1:])
     with database.session() as session:
         assert session.get(CalendarEvent, event_id).status == "cancelled"  # type: ignore[union-attr]

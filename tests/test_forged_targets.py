@@ -36,7 +36,7 @@ from storage.models import (
     PlanOccurrence,
 )
 from tests.conftest import KEY_USERS, OTHER_TEAM, PM, PROJECT_CHANNEL, TEAM
-from tests.flows import add_key_user, create_project, texts
+from tests.flows import add_key_user, create_project, say_yes, texts
 
 ROOT = Path(__file__).resolve().parent.parent
 MARIA, ANNA, BEN = KEY_USERS[:3]
@@ -129,13 +129,15 @@ def test_a_forged_snooze_click_cannot_have_the_app_overwrite_another_persons_dm(
 ) -> None:
     due, bens = plan_due["due"], plan_due["bens"]
     workshop = occurrence_of(database, "workshop")
-    slack.block_action(PM, PlanId.DUE_SNOOZE, value=str(workshop.id), message=forged_at(due, bens))
+    slack.block_action(
+        PM, PlanId.DUE_MORE, f"{PlanId.DUE_SNOOZE}|{workshop.id}", message=forged_at(due, bens)
+    )
     assert untouched(emulator, bens)
     assert occurrence_of(database, "workshop").status == OccurrenceStatus.SNOOZED
     assert "Snoozed: Workshop" in texts(emulator.dm_messages(PM)[-1:])
     # From the due DM itself, the DM shows it.
     working = occurrence_of(database, "working_meeting")
-    slack.click(PM, PlanId.DUE_SNOOZE, message=due, value=str(working.id))
+    slack.block_action(PM, PlanId.DUE_MORE, f"{PlanId.DUE_SNOOZE}|{working.id}", message=due)
     assert "Snoozed: Working meeting" in texts([emulator.message(due["channel"], due["ts"]) or {}])
     assert emulator.violations == []
 
@@ -169,7 +171,7 @@ def test_a_forged_meeting_form_source_cannot_have_the_app_overwrite_another_pers
 ) -> None:
     due, bens = plan_due["due"], plan_due["bens"]
     working = occurrence_of(database, "working_meeting")
-    slack.click(PM, PlanId.DUE_SCHEDULE, message=due, value=str(working.id))
+    slack.block_action(PM, PlanId.DUE_MORE, f"{PlanId.DUE_SCHEDULE}|{working.id}", message=due)
     form = emulator.top_view(PM) or {}
     source = {"channel": bens["channel"], "ts": bens["ts"], "ids": [working.id]}
     starts = int((clock.now() + timedelta(days=2)).timestamp())
@@ -291,6 +293,7 @@ def test_a_forged_poll_answer_and_closing_the_poll_change_only_the_invitations(
     invitation = poll_dm(slack, attacker)
     slack.block_action(attacker, rate_action(invitation, 4), message=forged_at(invitation, card))
     slack.slash_command(PM, "/poll", "close 1", channel_id=PROJECT_CHANNEL)
+    say_yes(slack, PM)
     runtime.sender().deliver_due()
     assert untouched(emulator, card)
     updated = {(c.args.get("channel"), c.args.get("ts")) for c in emulator.calls_to("chat.update")}

@@ -218,12 +218,13 @@ def _issue(stage: Stage) -> int:
 
 
 def _resolve(stage: Stage, number: int, what: str, resolution: str) -> None:
-    """Tom resolves issue ``number`` from its message: the button, then the resolution."""
+    """Tom resolves issue ``number`` from its message: its menu, then the resolution."""
     with stage.database.session() as session:
         issue = session.exec(select(Issue).where(Issue.number == number)).one()
     message = stage.emulator.message(issue.channel_id or CHANNEL, issue.message_ts or "")
     assert message is not None
     stage.step(CONSULTANT, stage.t(what))
+    # a button, or an option of the card's menu, as the issue's state has it
     stage.slack.click(CONSULTANT, f"{IssueId.DO_PREFIX}resolve", message=message)
     stage.slack.submit_view(CONSULTANT, {"resolution": stage.t(resolution)})
     stage.show_new_messages()

@@ -82,7 +82,9 @@ def play(stage: Stage) -> None:
 
     stage.advance(hours=3)
     stage.step(CONSULTANT, t("demo.issues.resolve_click", button=verb("resolve")))
-    slack.click(CONSULTANT, f"{IssueId.DO_PREFIX}resolve", message=_issue_message(stage, 1))
+    slack.choose(
+        CONSULTANT, IssueId.MORE, f"{IssueId.DO_PREFIX}resolve", message=_issue_message(stage, 1)
+    )
     slack.submit_view(
         CONSULTANT,
         {"resolution": t("demo.issues.resolution")},

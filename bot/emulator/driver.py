@@ -311,10 +311,15 @@ def iter_elements(blocks: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any]
 def find_element(
     blocks: list[dict[str, Any]], action_id: str, value: Any = None
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The (block, element) with ``action_id``; with ``value``, prefer the one carrying it."""
+    """The (block, element) with ``action_id``; with ``value``, prefer the one carrying it (as
+    its value or an option's)."""
     matches = [(b, e) for b, e in iter_elements(blocks) if e.get("action_id") == action_id]
     if value is not None:
-        exact = [(b, e) for b, e in matches if e.get("value") == value]
+        exact = [
+            (b, e)
+            for b, e in matches
+            if e.get("value") == value or any(o.get("value") == value for o in _options(e))
+        ]
         matches = exact or matches
     return matches[0] if matches else None
 
@@ -701,8 +706,48 @@ class SlackDriver:
         view: dict[str, Any] | None = None,
         value: str | None = None,
     ) -> DriverResponse:
-        """Click a button; its value is read from the blocks unless given."""
+        """Click a button; its value is read from the blocks unless given. Where no button acts
+        so, the overflow menu option that does (valued ``<action id>|<value>``) is picked."""
+        surface = message if message is not None else view
+        blocks = (surface or {}).get("blocks") or []
+        if surface is not None and find_element(blocks, action_id) is None:
+            wanted = f"{action_id}|{value}" if value is not None else f"{action_id}|"
+            for block, element in iter_elements(blocks):
+                for option in _options(element) if element.get("type") == "overflow" else []:
+                    picked = str(option.get("value"))
+                    if picked == wanted or (value is None and picked.startswith(wanted)):
+                        return self.block_action(
+                            user_id,
+                            str(element.get("action_id")),
+                            picked,
+                            block.get("block_id"),
+                            message=message,
+                            view=view,
+                        )
         return self.block_action(user_id, action_id, value, message=message, view=view)
+
+    def choose(
+        self,
+        user_id: str,
+        menu_id: str,
+        action_id: str,
+        *,
+        message: dict[str, Any] | None = None,
+        view: dict[str, Any] | None = None,
+    ) -> DriverResponse:
+        """Pick, in the overflow menu ``menu_id``, the option that acts as the button
+        ``action_id`` (the app values such an option ``<action id>|<button value>``)."""
+        surface = message if message is not None else view
+        found = find_element((surface or {}).get("blocks") or [], menu_id)
+        if found is None:
+            raise ValueError(f"no menu {menu_id!r} in the given blocks")
+        block, menu = found
+        options = [o for o in _options(menu) if str(o.get("value")).startswith(f"{action_id}|")]
+        if not options:
+            raise ValueError(f"the menu {menu_id!r} offers no {action_id!r}")
+        return self.block_action(
+            user_id, menu_id, options[0]["value"], block["block_id"], message=message, view=view
+        )
 
     # ----------------------------------------------------------------------------- views
 

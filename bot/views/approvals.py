@@ -16,10 +16,11 @@ from bot.services.approvals import COMMENT_LIMIT, DECISIONS, Summary
 from bot.views import common as ui
 from storage.models import Approval, ApprovalAnswer, ApprovalStatus
 
+# Each opens the answer form, which asks before anything is recorded: none is red.
 ANSWER_BUTTONS = (
     ("approve", ApprovalId.APPROVE, "primary"),
     ("remarks", ApprovalId.APPROVE_REMARKS, None),
-    ("reject", ApprovalId.REJECT, "danger"),
+    ("reject", ApprovalId.REJECT, None),
     ("question", ApprovalId.QUESTION, None),
 )
 ANSWER_OF_ACTION = {action: answer for answer, action, _ in ANSWER_BUTTONS}

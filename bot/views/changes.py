@@ -258,7 +258,13 @@ def change_card(locale: str, found: Detail) -> dict[str, Any]:
     if found.can_manage:
         if change.status == "proposed":
             buttons.append(
-                ui.button(plain(locale, "change.verb.send"), ChangeId.SEND, value, style="primary")
+                ui.button(
+                    plain(locale, "change.verb.send"),
+                    ChangeId.SEND,
+                    value,
+                    style="primary",
+                    confirm=ui.confirmed(locale, "change.confirm_send", ref=ref, code=project.code),
+                )
             )
         if change.status == "approved":
             buttons.append(

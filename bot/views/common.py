@@ -32,6 +32,7 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     NumberInputElement,
     Option,
+    OverflowMenuElement,
     PlainTextInputElement,
     PlainTextObject,
     RadioButtonsElement,
@@ -199,18 +200,45 @@ def button(
     )
 
 
-def confirm_dialog(title: str, text: str, yes: str, no: str) -> ConfirmObject:
-    """Slack's own "are you sure?" dialog before a button acts."""
+def confirm_dialog(
+    title: str, text: str, yes: str, no: str, *, danger: bool = False
+) -> ConfirmObject:
+    """Slack's own "are you sure?" dialog before a button acts (``bot.ids.CONFIRMED``): ``text``
+    says what will happen and to whom; its "yes" is red only for what destroys (``danger``)."""
     return ConfirmObject(
         title=PlainTextObject(text=clip(title, 100)),
         text=MarkdownTextObject(text=clip(text, 300)),
         confirm=PlainTextObject(text=clip(yes, 30)),
         deny=PlainTextObject(text=clip(no, 30)),
-        style="danger",
+        style="danger" if danger else None,
     )
 
 
-def actions(*buttons: ButtonElement, block_id: str | None = None) -> ActionsBlock:
+def confirmed(locale: str, prefix: str, *, danger: bool = False, **params: Any) -> ConfirmObject:
+    """The confirm dialog worded by the catalog's ``<prefix>.title``, ``.text`` (with
+    ``params``) and ``.yes``; "no" is ``common.cancel``."""
+    return confirm_dialog(
+        plain(locale, f"{prefix}.title", **params),
+        t(locale, f"{prefix}.text", **params),
+        plain(locale, f"{prefix}.yes", **params),
+        plain(locale, "common.cancel"),
+        danger=danger,
+    )
+
+
+def more_menu(
+    action_id: str, choices: Sequence[tuple[str, str, str]]
+) -> OverflowMenuElement | None:
+    """An overflow menu ("…") of ``(label, action id, value)`` choices, each option valued
+    ``<action id>|<value>`` (``handlers.listeners.menu`` runs it as that button); None for fewer
+    than two (Slack's overflow holds 2 to 5 options: more are cut)."""
+    if len(choices) < 2:
+        return None
+    options = [option(f"{action}|{value}"[:150], label) for label, action, value in choices[:5]]
+    return OverflowMenuElement(action_id=action_id, options=options)
+
+
+def actions(*buttons: Any, block_id: str | None = None) -> ActionsBlock:
     return ActionsBlock(elements=list(buttons)[:25], block_id=block_id)
 
 

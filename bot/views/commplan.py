@@ -115,7 +115,17 @@ def plan_modal(
                 ui.actions(
                     ui.button(plain(locale, "plan.edit"), PlanId.EDIT, str(entry.id)),
                     ui.button(
-                        plain(locale, "plan.remove"), PlanId.REMOVE, str(entry.id), style="danger"
+                        plain(locale, "plan.remove"),
+                        PlanId.REMOVE,
+                        str(entry.id),
+                        style="danger",
+                        confirm=ui.confirmed(
+                            locale,
+                            "plan.confirm_remove",
+                            danger=True,
+                            kind=kind_label(locale, entry.kind),
+                            code=project.code,
+                        ),
                     ),
                     block_id=f"plan_entry_{entry.id}",
                 )
@@ -227,15 +237,22 @@ def due_line(locale: str, item: DueItem) -> str:
 
 
 def due_buttons(locale: str, item: DueItem) -> list[Any]:
+    """ "Done" (and "Draft report" for a report) as buttons; snoozing and scheduling a meeting in
+    the item's menu."""
     value = str(item.occurrence.id)
-    buttons = [
+    buttons: list[Any] = [
         ui.button(plain(locale, "plan.due.done"), PlanId.DUE_DONE, value, style="primary"),
-        ui.button(plain(locale, "plan.due.snooze"), PlanId.DUE_SNOOZE, value),
-        ui.button(plain(locale, "plan.due.schedule"), PlanId.DUE_SCHEDULE, value),
     ]
     if item.entry.kind in ("progress_report", "decision_material"):
         buttons.append(ui.button(plain(locale, "plan.due.draft"), PlanId.DUE_DRAFT, value))
-    return buttons
+    menu = ui.more_menu(
+        PlanId.DUE_MORE,
+        [
+            (plain(locale, "plan.due.snooze"), PlanId.DUE_SNOOZE, value),
+            (plain(locale, "plan.due.schedule"), PlanId.DUE_SCHEDULE, value),
+        ],
+    )
+    return [*buttons, menu]
 
 
 def due_dm(locale: str, items: list[DueItem], extra: Sequence[Block] = ()) -> dict[str, Any]:

@@ -90,7 +90,10 @@ def digest_blocks(
                 blocks.append(
                     ui.section(
                         _section_text(locale, "overdue_item", item=item),
-                        accessory=ui.button(
+                        # in the channel, whose readers may not open it, the issue's card is there
+                        accessory=None
+                        if in_channel
+                        else ui.button(
                             plain(locale, "digest.open_issue"),
                             IssueId.HOME_OPEN,
                             str(item.issue_id),
@@ -111,11 +114,33 @@ def digest_blocks(
     if issues is not None and issues.overdue_now:
         buttons.append(
             ui.button(
-                plain(locale, "digest.remind_owners"), DigestId.REMIND_OWNERS, str(project.id)
+                plain(locale, "digest.remind_owners"),
+                DigestId.REMIND_OWNERS,
+                str(project.id),
+                confirm=ui.confirmed(
+                    locale,
+                    "digest.confirm_remind",
+                    count=issues.overdue_now,
+                    code=project.code,
+                ),
             )
         )
-    blocks.append(ui.actions(*buttons, block_id=f"digest_{project.id}"))
+    menu = None
+    if in_channel:  # everyone reads it: the PMs' actions in a menu (a form asks before reminding)
+        menu = ui.more_menu(DigestId.MORE, [(b.text.text, b.action_id, b.value) for b in buttons])
+    blocks.append(ui.actions(*([menu] if menu else buttons), block_id=f"digest_{project.id}"))
     return blocks[:MESSAGE_BLOCK_LIMIT]
+
+
+_REMIND_MODAL = ui.Modal(
+    DigestId.REMIND_MODAL, "digest.confirm_remind.title", "digest.confirm_remind.yes"
+)
+
+
+def remind_modal(locale: str, project: Project, count: int) -> dict[str, Any]:
+    """Reminding overdue owners chosen in the channel digest's menu (which asks nothing)."""
+    text = t(locale, "digest.confirm_remind.text", count=count, code=project.code)
+    return _REMIND_MODAL(locale, [ui.section(text)], {"project_id": project.id})
 
 
 def _no_phase(data: dict[str, Any]) -> dict[str, Any]:

@@ -190,7 +190,15 @@ def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) ->
     if issues.overdue_now:
         buttons.append(
             ui.button(
-                plain(locale, "digest.remind_owners"), DigestId.REMIND_OWNERS, str(project.id)
+                plain(locale, "digest.remind_owners"),
+                DigestId.REMIND_OWNERS,
+                str(project.id),
+                confirm=ui.confirmed(
+                    locale,
+                    "digest.confirm_remind",
+                    count=issues.overdue_now,
+                    code=project.code,
+                ),
             )
         )
     blocks.append(ui.actions(*buttons, block_id=f"project_{project.id}"))

@@ -11,12 +11,13 @@ from markupsafe import Markup
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
+    ButtonElement,
     DatePickerElement,
     PlainTextObject,
 )
 
 from bot.i18n import escape_mrkdwn, plain, slack_date, t
-from bot.ids import ChangeId, DigestId, IssueId
+from bot.ids import CONFIRMED, ChangeId, DigestId, IssueId
 from bot.services.issue_followup import BREACH_KINDS, Breach
 from bot.services.issue_levels import PRIORITIES, ServiceLevels
 from bot.services.issues import (
@@ -130,10 +131,15 @@ def action_modal(locale: str, project: Project, issue: Issue, verb: str) -> dict
         blocks.append(field.text("text", label="update", multiline=True, max_length=TEXT_LIMIT))
     elif verb == Verb.RESOLVE:
         blocks.append(field.text("resolution", multiline=True, max_length=TEXT_LIMIT))
+    submit = plain(locale, "common.save")
+    if verb_action_id(verb) in CONFIRMED:  # chosen in a menu, which asks nothing: this form asks
+        params = {"ref": key, "title": issue.title}
+        blocks.append(ui.section(t(locale, f"issues.confirm.{verb}.text", **params)))
+        submit = plain(locale, f"issues.confirm.{verb}.yes", **params)
     return ui.modal(
         callback_id=IssueId.ACTION_MODAL,
         title=plain(locale, f"issues.verb.{verb}"),
-        submit=plain(locale, "common.save"),
+        submit=submit,
         close=plain(locale, "common.cancel"),
         blocks=blocks,
         private_metadata={"issue_id": issue.id, "verb": verb, "version": issue.version},
@@ -196,8 +202,12 @@ def _summary_fields(locale: str, project: Project, issue: Issue) -> list[str]:
     return items
 
 
-def issue_message(locale: str, project: Project, issue: Issue, verbs: list[str]) -> dict[str, Any]:
-    """The issue in its channel: details and the buttons its current state allows."""
+def issue_message(
+    locale: str, project: Project, issue: Issue, verbs: list[str], *, personal: bool = False
+) -> dict[str, Any]:
+    """The issue with the buttons of ``verbs``: in its channel (read by everyone) the next step and
+    the common ones, the rest in a menu; ``personal`` (shown to one person: ``verbs`` are theirs)
+    every one."""
     key = issue_key(project, issue)
     title = plain(locale, "issues.card.title", ref=key, title=issue.title)
     blocks: list[Block] = [ui.header(title)]
@@ -210,8 +220,10 @@ def issue_message(locale: str, project: Project, issue: Issue, verbs: list[str])
     if issue.source_permalink:
         context.append(t(locale, "issues.card.source", url=issue.source_permalink))
     blocks.append(ui.context(*context))
-    if verbs:
-        blocks.append(_verb_buttons(locale, issue, verbs, block_id=f"issue_{issue.id}"))
+    if verbs and personal:
+        blocks.append(_verb_buttons(locale, project, issue, verbs, block_id=f"issue_{issue.id}"))
+    elif verbs:
+        blocks.append(_card_buttons(locale, project, issue, verbs, block_id=f"issue_{issue.id}"))
     if issue.kind == "change_request" and verbs:
         label = plain(locale, "issues.open_change_request")
         button = ui.button(label, ChangeId.FROM_ISSUE, str(issue.id))
@@ -219,19 +231,70 @@ def issue_message(locale: str, project: Project, issue: Issue, verbs: list[str])
     return ui.message(t(locale, "issues.card.title", ref=key, title=issue.title), blocks)
 
 
-def _verb_buttons(locale: str, issue: Issue, verbs: list[str], *, block_id: str) -> ActionsBlock:
+def _next_step(verbs: list[str]) -> str | None:
+    """The lifecycle's next move among ``verbs``, the one primary button."""
+    return next((verb for verb in PRIMARY_VERBS if verb in verbs), None)
+
+
+def verb_button(
+    locale: str, project: Project, issue: Issue, verb: str, *, primary: bool = False
+) -> ButtonElement:
+    """A verb's button; one that cannot be undone (``CONFIRMED``) asks first, naming the issue."""
+    action = verb_action_id(verb)
+    confirm = None
+    if action in CONFIRMED:
+        confirm = ui.confirmed(
+            locale,
+            f"issues.confirm.{verb}",
+            danger=verb == Verb.DELETE,
+            ref=issue_key(project, issue),
+            title=issue.title,
+        )
+    return ui.button(
+        plain(locale, f"issues.verb.{verb}"),
+        action,
+        button_value(issue),
+        style="primary" if primary else None,
+        confirm=confirm,
+    )
+
+
+def _verb_buttons(
+    locale: str, project: Project, issue: Issue, verbs: list[str], *, block_id: str
+) -> ActionsBlock:
+    primary = _next_step(verbs)
     return ui.actions(
-        *[
-            ui.button(
-                plain(locale, f"issues.verb.{verb}"),
-                verb_action_id(verb),
-                button_value(issue),
-                style="primary" if verb in PRIMARY_VERBS else None,
-            )
-            for verb in verbs
-        ],
+        *[verb_button(locale, project, issue, verb, primary=verb == primary) for verb in verbs],
         block_id=block_id,
     )
+
+
+# On the channel's card: the next step and these, when the state allows them; the rest in the menu.
+CARD_VERBS = (Verb.ASSIGN, Verb.UPDATE, Verb.REOPEN)
+
+
+def _card_buttons(
+    locale: str, project: Project, issue: Issue, verbs: list[str], *, block_id: str
+) -> ActionsBlock:
+    """The card everyone in the channel reads: the next step (primary) and the common verbs as
+    buttons, the others in an overflow menu, last "Details and all actions…" (the issue's detail
+    with the reader's own actions). A menu option that cannot be undone opens its form, which
+    asks first (the handler sees to it)."""
+    primary = _next_step(verbs)
+    shown = [verb for verb in verbs if verb == primary or verb in CARD_VERBS]
+    rest = [verb for verb in verbs if verb not in shown]
+    choices = [
+        (plain(locale, f"issues.verb.{verb}"), verb_action_id(verb), button_value(issue))
+        for verb in rest[:4]
+    ]
+    choices.append((plain(locale, "issues.menu.more"), IssueId.HOME_OPEN, str(issue.id)))
+    elements: list[Any] = [
+        verb_button(locale, project, issue, verb, primary=verb == primary) for verb in shown
+    ]
+    menu = ui.more_menu(IssueId.MORE, choices)
+    if menu is not None:
+        elements.append(menu)
+    return ui.actions(*elements, block_id=block_id)
 
 
 def history_text(locale: str, project: Project, issue: Issue, entry: IssueHistory) -> str:
@@ -350,7 +413,6 @@ def rating_request(
                     plain(locale, "issues.rating.reopen"),
                     IssueId.RATE_REOPEN,
                     button_value(issue),
-                    style="danger",
                 ),
                 block_id=f"rate_more_{issue.id}",
             ),
@@ -575,7 +637,11 @@ def issue_detail_modal(
     if verbs:
         blocks.append(
             _verb_buttons(
-                locale, issue, [v for v in verbs if v != Verb.DELETE], block_id=f"detail_{issue.id}"
+                locale,
+                project,
+                issue,
+                [v for v in verbs if v != Verb.DELETE],
+                block_id=f"detail_{issue.id}",
             )
         )
     return ui.modal(

@@ -338,7 +338,17 @@ def detail_message(
             )
             buttons.append(
                 ui.button(
-                    plain(locale, "meeting.cancel"), MeetingId.CANCEL, str(event.id), style="danger"
+                    plain(locale, "meeting.cancel"),
+                    MeetingId.CANCEL,
+                    str(event.id),
+                    style="danger",
+                    confirm=ui.confirmed(
+                        locale,
+                        "meeting.confirm_cancel",
+                        danger=True,
+                        title=event.title,
+                        when=Markup(_when(locale, event)),
+                    ),
                 )
             )
         else:

@@ -123,6 +123,7 @@ def checklist_message(
                         ),
                         plain(locale, "checklist.verb.remove"),
                         plain(locale, "common.cancel"),
+                        danger=True,
                     ),
                 )
             )
@@ -292,6 +293,16 @@ def move_prompt(locale: str, plan: MovePlan) -> dict[str, Any]:
                 ChecklistId.MOVE,
                 value,
                 style="danger" if plan.blockers else "primary",
+                confirm=ui.confirmed(
+                    locale,
+                    "checklist.move_confirm",
+                    danger=True,
+                    phase=target,
+                    count=len(plan.blockers),
+                    code=project.code,
+                )
+                if plan.blockers
+                else None,
             ),
             ui.button(plain(locale, "common.cancel"), ChecklistId.MOVE_CANCEL, str(project.id)),
             block_id="phase_move",

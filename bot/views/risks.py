@@ -320,7 +320,10 @@ def risk_card(locale: str, found: Detail) -> dict[str, Any]:
         buttons.append(ui.button(plain(locale, "risk.verb.action"), RiskId.ADD_ACTION, value))
     if found.can_manage:
         if open_risk:
-            buttons.append(ui.button(plain(locale, "risk.verb.close"), RiskId.CLOSE, value))
+            confirm = ui.confirmed(locale, "risk.confirm_close", ref=ref, code=project.code)
+            buttons.append(
+                ui.button(plain(locale, "risk.verb.close"), RiskId.CLOSE, value, confirm=confirm)
+            )
         else:
             buttons.append(ui.button(plain(locale, "risk.verb.reopen"), RiskId.REOPEN, value))
     if buttons:

@@ -209,6 +209,7 @@ def module_modal(
                         text,
                         plain(locale, "training.delete_module"),
                         plain(locale, "common.cancel"),
+                        danger=True,
                     ),
                 ),
                 block_id="module_delete",
