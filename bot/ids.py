@@ -265,3 +265,11 @@ class GoLiveId(StrEnum):
 
     SETTINGS_MODAL = "golive_settings"
     SHOW = "golive_show"
+
+
+class NotificationId(StrEnum):
+    """Callbacks and actions of a person's notification settings (``bot/views/notifications.py``,
+    ``handlers/notifications.py``). The form's metadata names whose settings it shows."""
+
+    SETTINGS_MODAL = "notification_settings"
+    OPEN_SETTINGS = "notification_settings_open"

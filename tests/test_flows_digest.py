@@ -15,6 +15,7 @@ from bot.emulator.driver import SlackDriver
 from bot.emulator.server import SlackEmulator
 from bot.ids import DigestId
 from bot.jobs import digest as digest_jobs
+from bot.jobs import notifications as notification_jobs
 from bot.jobs import run_due
 from bot.runtime import Runtime
 from bot.services import digest as digest_service
@@ -246,6 +247,10 @@ def test_remind_owners_button_reminds_each_owner_once_and_refuses_forged_ids(
     assert slack.emulator.top_view(OUTSIDER) is None
     slack.click(PM, DigestId.REMIND_OWNERS, message=digest)
     slack.click(PM, DigestId.REMIND_OWNERS, message=digest)
+    # The owners' reminders come with the next round of notices, as each owner chose.
+    assert slack.emulator.dm_messages(owner) == []
+    notification_jobs.send_grouped(runtime)
+    runtime.sender().deliver_due()
     reminders = slack.emulator.dm_messages(owner)
     assert len(reminders) == 1 and "2 overdue" in texts(reminders)
     slack.click(PM, DigestId.OPEN_DASHBOARD, message=digest)
