@@ -16,6 +16,7 @@ from bot.ids import NotificationId
 from bot.jobs import run_due
 from bot.runtime import Runtime
 from bot.services import digest_schedule, notifications
+from bot.services import projects as project_service
 from bot.services.context import Ctx
 from storage.db import Database
 from storage.models import NotificationPreference, OutboxMessage, OutboxStatus
@@ -257,3 +258,24 @@ def test_a_forged_form_for_someone_elses_settings_is_refused(
     assert (answer.json or {}).get("response_action") == "errors"
     with database.session() as session:
         assert session.exec(select(NotificationPreference)).all() == []
+
+
+def test_the_pm_chooses_where_the_digest_goes_when_creating_the_project(
+    slack: SlackDriver, runtime: Runtime, database: Database
+) -> None:
+    refused = create_project(slack, channel_id=None, digest_target="channel")
+    assert refused.json["errors"]["digest_target"]
+    create_project(slack, digest_target="pms")
+    with runtime.unit(TEAM, PM) as ctx:
+        project = project_service.get_project(ctx, "ERP")
+        assert digest_schedule.settings_of(ctx, project).target == "pms"
+        assert digest_schedule.recipients(ctx, project, "pms") == [PM]
+    # The project's settings show it, and change it.
+    slack.slash_command(PM, "/project", "edit ERP")
+    form = slack.emulator.top_view(PM)
+    [choice] = [b for b in form["blocks"] if b.get("block_id") == "digest_target"]
+    assert choice["element"]["initial_option"]["value"] == "pms"
+    slack.submit_view(PM, {"digest_target": "both"})
+    with runtime.unit(TEAM, PM) as ctx:
+        project = project_service.get_project(ctx, "ERP")
+        assert digest_schedule.settings_of(ctx, project).target == "both"

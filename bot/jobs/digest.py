@@ -91,7 +91,9 @@ def queue_digest(
                     expires_at=expires_at,
                 )
             )
-        if scheduled and recipient != project.channel_id:  # a person's copy: with what else they get
+        if (
+            scheduled and recipient != project.channel_id
+        ):  # a person's copy: with what else they get
             held += [notifications.Notice(k, recipient, project.timezone) for k in keys[start:]]
     notifications.hold(ctx.session, team_id=ctx.team_id, notices=held, now=ctx.now())
     return keys

@@ -11,8 +11,8 @@ whose moment came, per person: a notice alone goes out as it is (its own key, so
 still updates it in place); several become one DM with a section each, the urgent ones first,
 keyed by the notices it carries (``notices:<team>:<person>:<hash>``), so a rerun sends nothing
 twice. A notice whose buttons redraw it in place (the plan's due items) is held the same way
-but goes out on its own. Of a person's daily lists about the same thing (yesterday's reminders deferred by a quiet
-day, today's) only the newest is sent.
+but goes out on its own. Of a person's daily lists about the same thing (yesterday's reminders
+deferred by a quiet day, today's) only the newest is sent.
 
 Urgent notices (escalations) are never deferred; messages that answer a click or announce
 something starting within the hour are never held at all.

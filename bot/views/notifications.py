@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from markupsafe import Markup
 from slack_sdk.models.blocks import Block
 
-from bot.i18n import mrkdwn_to_plain, plain, t
+from bot.i18n import plain, t
 from bot.ids import NotificationId
 from bot.services.notifications import HOURS, WEEKDAYS, Part, quiet_days
 from bot.views import common as ui
@@ -58,11 +59,12 @@ def grouped_dm(locale: str, parts: Sequence[Part]) -> list[dict[str, Any]]:
     says how many there are and carries each notice's own text."""
     urgent = sum(part.urgent for part in parts)
     count = len(parts)
-    summary = plain(locale, "notifications.grouped.text", count=count, urgent=urgent)
-    texts = " · ".join(
-        mrkdwn_to_plain(str(part.payload.get("text") or "")).replace("\n", " ") for part in parts
+    # Each notice's own text as it was written (escaped mrkdwn): it pings nobody here either.
+    texts = " · ".join(str(part.payload.get("text") or "").replace("\n", " ") for part in parts)
+    text = ui.clip(
+        t(locale, "notifications.grouped.text", count=count, urgent=urgent, items=Markup(texts)),
+        TEXT_LIMIT,
     )
-    text = ui.clip(f"{summary}: {texts}", TEXT_LIMIT)
     intro = ui.section(t(locale, "notifications.grouped.title", count=count, urgent=urgent))
     pages: list[list[dict[str, Any]]] = [[intro.to_dict()]]
     seen: set[str] = set()
