@@ -38,4 +38,4 @@ def send_grouped(runtime: Runtime) -> dict[str, Any]:
                     render=lambda parts: views.grouped_dm(locale, parts),
                 )
             )
-    return {"notices_sent": queued}
+    return {"notices": queued}
