@@ -223,7 +223,7 @@ def test_home_shows_the_settings_and_the_form_saves_them(
     form = slack.emulator.top_view(PM)
     assert form["callback_id"] == NotificationId.SETTINGS_MODAL
     answer = slack.submit_view(
-        PM, {"reminders": "morning", "morning_hour": "7", "digest": "dm", "quiet_days": ["7"]}
+        PM, {"reminders": "morning", "morning_hour": "10", "digest": "dm", "quiet_days": ["7"]}
     )
     assert answer.status == 200 and not (answer.json or {}).get("errors")
     with database.session() as session:
@@ -231,12 +231,12 @@ def test_home_shows_the_settings_and_the_form_saves_them(
     assert (pref.person_id, pref.reminders, pref.morning_hour, pref.digest, pref.quiet_days) == (
         PM,
         "morning",
-        7,
+        10,
         "dm",
         "7",
     )
     home = slack.emulator.home(PM)
-    assert "one morning summary at *07:00*" in texts([home]) and "Sunday" in texts([home])
+    assert "one morning summary at *10:00*" in texts([home]) and "Sunday" in texts([home])
 
 
 @pytest.mark.parametrize("every_day", [False, True])
@@ -252,7 +252,7 @@ def test_a_forged_form_for_someone_elses_settings_is_refused(
     forged = {**form, "private_metadata": json.dumps({"person_id": PM})}
     answer = slack.submit_view(
         TOM,
-        {"reminders": "morning", "morning_hour": "7", "digest": "dm", "quiet_days": days},
+        {"reminders": "morning", "morning_hour": "10", "digest": "dm", "quiet_days": days},
         view=forged if not every_day else form,
     )
     assert (answer.json or {}).get("response_action") == "errors"

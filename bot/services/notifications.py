@@ -51,7 +51,7 @@ LIST_KINDS = frozenset({"reminder", "approval-reminder", "risk-review", "digest-
 # others, but sent as messages of their own.
 KEEP_WHOLE = frozenset({"plan"})
 DEFAULT_MORNING_HOUR = 9
-HOURS = range(5, 13)  # a morning summary comes between 05:00 and 12:00
+HOURS = range(8, 13)  # a morning summary comes between 08:00 and 12:00, in working hours
 WEEKDAYS = range(1, 8)  # ISO weekdays: 1 is Monday
 GROUPED_KIND = "notices"
 
