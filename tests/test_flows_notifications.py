@@ -18,6 +18,7 @@ from bot.runtime import Runtime
 from bot.services import digest_schedule, notifications
 from bot.services import projects as project_service
 from bot.services.context import Ctx
+from bot.views import notifications as notification_views
 from storage.db import Database
 from storage.models import NotificationPreference, OutboxMessage, OutboxStatus
 from tests.conftest import KEY_USERS, PM, PROJECT_CHANNEL, TEAM
@@ -279,3 +280,31 @@ def test_the_pm_chooses_where_the_digest_goes_when_creating_the_project(
     with runtime.unit(TEAM, PM) as ctx:
         project = project_service.get_project(ctx, "ERP")
         assert digest_schedule.settings_of(ctx, project).target == "both"
+
+
+def test_a_grouped_dm_too_long_for_one_message_is_split_and_keeps_block_ids_unique() -> None:
+    def part(urgent: bool, word: str) -> notifications.Part:
+        blocks = [
+            {"type": "section", "block_id": f"b{n}", "text": {"type": "mrkdwn", "text": word}}
+            for n in range(30)
+        ]
+        return notifications.Part(urgent, {"text": f"{word} &lt;!here&gt;", "blocks": blocks})
+
+    pages = notification_views.grouped_dm("en", [part(True, "first"), part(False, "second")])
+    assert len(pages) == 2
+    assert all(len(page["blocks"]) <= 50 for page in pages)
+    assert pages[0]["text"].startswith("2 updates for you (1 urgent): first")
+    # The notices' own texts, escaped as they were written: nobody is pinged.
+    assert "<!here>" not in pages[0]["text"] and "&lt;!here&gt;" in pages[0]["text"]
+    ids = [b["block_id"] for page in pages for b in page["blocks"] if "block_id" in b]
+    assert len(ids) == len(set(ids)) == 60
+
+
+def test_a_lone_notice_goes_out_under_its_own_key(
+    runtime: Runtime, clock: MovableClock, database: Database
+) -> None:
+    busy_monday(runtime, clock, owner=TOM)
+    run_due(runtime)
+    [row] = [r for r in held_for(database, TOM) if r.kind == "reminder"]
+    assert row.status == OutboxStatus.SENT  # not grouped: its buttons find it by its key
+    assert [r for r in held_for(database, TOM) if r.kind == "notices"] == []
