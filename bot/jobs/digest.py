@@ -20,6 +20,7 @@ from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import digest as views
 from bot.views import issues as issue_views
+from bot.views import notifications as notification_views
 from bot.views import risks as risk_views
 from storage.models import Project
 
@@ -182,7 +183,15 @@ def remind_owners(ctx: Ctx, project: Project) -> list[str]:
             )
         )
         held.append(notifications.Notice(keys[-1], owner_id, project.timezone))
-    # The owners get it with what else they receive, as they chose (not the PM's answer).
+    # The owners get it now, with what else is due for them, unless they chose otherwise (their
+    # morning summary, a quiet day): it is not the PM's answer.
     notifications.hold(ctx.session, team_id=ctx.team_id, notices=held, now=ctx.now())
+    keys += notifications.group_due(
+        ctx.session,
+        team_id=ctx.team_id,
+        now=ctx.now(),
+        render=lambda parts: notification_views.grouped_dm(project.locale, parts),
+        people=[notice.person for notice in held],
+    )
     ctx.log("digest.owners_reminded", project_id=project.id, owners=len(keys))
     return keys

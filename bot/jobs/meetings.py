@@ -161,7 +161,9 @@ def meeting_outcomes(runtime: Runtime) -> dict[str, Any]:
     for team_id in _team_ids(runtime):
         with runtime.unit(team_id) as ctx:
             due = outcomes.outcome_due(ctx)
-            locales = {p.id: p.locale for p in meetings.projects_of(ctx, due)}
+            projects = {p.id: p for p in meetings.projects_of(ctx, due)}
+            locales = {project_id: p.locale for project_id, p in projects.items()}
+            held: list[notifications.Notice] = []
             for meeting, event in due:
                 payload = meeting_views.MESSAGES.outcome_prompt(
                     locales[meeting.project_id], event, meeting
@@ -172,6 +174,14 @@ def meeting_outcomes(runtime: Runtime) -> dict[str, Any]:
                     subject=f"calendar:{event.id}",
                     expires_at=ctx.now() + RECORD_LIFETIME,  # asked once, answered any time
                 )
+                zone = projects[meeting.project_id].timezone
+                held.append(
+                    notifications.Notice(
+                        f"meeting:{event.id}:outcome_prompt", event.organizer_id, zone
+                    )
+                )
                 asked += 1
+            # Not urgent: it comes when the organizer's preferences allow, as a message of its own.
+            notifications.hold(ctx.session, team_id=team_id, notices=held, now=ctx.now())
             ctx.session.commit()
     return {"outcome_requests": asked}

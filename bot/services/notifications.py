@@ -47,9 +47,9 @@ from storage.models import (
 URGENT_KINDS = frozenset({"escalations"})
 # Daily lists: a newer list about the same thing (same subject) replaces an older one not yet sent.
 LIST_KINDS = frozenset({"reminder", "approval-reminder", "risk-review", "digest-remind"})
-# Notices whose buttons redraw the whole message in place (the plan's due items): held like the
-# others, but sent as messages of their own.
-KEEP_WHOLE = frozenset({"plan"})
+# Notices whose buttons redraw the whole message in place (the plan's due items, a meeting's
+# outcome prompt): held like the others, but sent as messages of their own.
+KEEP_WHOLE = frozenset({"plan", "meeting"})
 DEFAULT_MORNING_HOUR = 9
 HOURS = range(8, 13)  # a morning summary comes between 08:00 and 12:00, in working hours
 WEEKDAYS = range(1, 8)  # ISO weekdays: 1 is Monday
@@ -272,12 +272,19 @@ def _set_status(session: Session, ids: list[int], values: dict[str, Any]) -> Non
 
 
 def group_due(
-    session: Session, *, team_id: str, now: datetime, render: Any, limit: int = 50_000
+    session: Session,
+    *,
+    team_id: str,
+    now: datetime,
+    render: Any,
+    limit: int = 50_000,
+    people: Iterable[str] | None = None,
 ) -> list[str]:
     """Send what people's held notices have come to (see the module's notes): one query for the
     rows, one insert for the grouped DMs, one update per outcome. ``render(parts)`` gives the
     grouped DM's payloads (several when the blocks exceed one message's). Returns the keys of
-    what it queued or released."""
+    what it queued or released. ``people``: only theirs (what a request sends them now, as
+    their preferences allow)."""
     rows = session.exec(
         select(OutboxMessage)
         .where(
@@ -288,8 +295,11 @@ def group_due(
         .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
         .limit(limit)
     ).all()
+    only = set(people) if people is not None else None
     per_person: dict[str, list[OutboxMessage]] = {}
     for row in rows:
+        if only is not None and recipient(row) not in only:
+            continue
         per_person.setdefault(recipient(row), []).append(row)
     released: list[int] = []
     superseded: list[int] = []
