@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import App
-from sqlmodel import col, select
 
 from bot.ids import NotificationId
 from bot.runtime import Runtime
@@ -16,19 +15,7 @@ from bot.views import notifications as views
 from handlers import listeners
 from handlers.common import dm
 from handlers.listeners import Click, Form, FormCall, clicks
-from storage.models import NotificationPreference, Project
-
-
-def _timezones(ctx: Ctx) -> str:
-    """The timezones of the workspace's projects, named in the form's hint (one statement)."""
-    zones = ctx.session.exec(
-        select(Project.timezone)
-        .where(Project.team_id == ctx.team_id)
-        .distinct()
-        .order_by(col(Project.timezone))
-        .limit(5)
-    ).all()
-    return ", ".join(zones)
+from storage.models import NotificationPreference
 
 
 def read_preferences(values: dict[str, Any]) -> dict[str, Any]:
@@ -71,5 +58,5 @@ def register(app: App, runtime: Runtime) -> None:
         """The button's value is not read: everyone opens their own settings."""
         with click.unit() as ctx:
             pref = service.preference(ctx, click.user_id)
-            view = SETTINGS_FORM.build(click.locale, pref, _timezones(ctx))  # type: ignore[misc]
+            view = SETTINGS_FORM.build(click.locale, pref, service.project_timezones(ctx))  # type: ignore[misc]
         click.open(view)

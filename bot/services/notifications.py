@@ -39,6 +39,7 @@ from storage.models import (
     NotificationPreference,
     OutboxMessage,
     OutboxStatus,
+    Project,
     ReminderPace,
 )
 
@@ -102,6 +103,19 @@ def preferences_of(
 
 def preference(ctx: Ctx, person_id: str) -> NotificationPreference:
     return preferences_of(ctx.session, ctx.team_id, [person_id], ctx.now())[person_id]
+
+
+def project_timezones(ctx: Ctx, limit: int = 5) -> str:
+    """The timezones of the workspace's projects, which a morning summary's hour is read in
+    (named in the form's hint; one statement)."""
+    zones = ctx.session.exec(
+        select(Project.timezone)
+        .where(Project.team_id == ctx.team_id)
+        .distinct()
+        .order_by(col(Project.timezone))
+        .limit(limit)
+    ).all()
+    return ", ".join(zones)
 
 
 def quiet_days(pref: NotificationPreference) -> set[int]:
