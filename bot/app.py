@@ -22,6 +22,7 @@ from handlers import golive as golive_listeners
 from handlers import issues as issue_listeners
 from handlers import keyuser_card as card_listeners
 from handlers import meetings as meeting_listeners
+from handlers import notifications as notification_listeners
 from handlers import phases as phase_listeners
 from handlers import polls as poll_listeners
 from handlers import risks as risk_listeners
@@ -66,6 +67,7 @@ LISTENER_MODULES: tuple[Any, ...] = (
     digest_listeners,
     phase_listeners,
     golive_listeners,
+    notification_listeners,
 )
 
 

@@ -277,6 +277,14 @@ class GoLiveId(StrEnum):
     SHOW = "golive_show"
 
 
+class NotificationId(StrEnum):
+    """Callbacks and actions of a person's notification settings (``bot/views/notifications.py``,
+    ``handlers/notifications.py``). The form's metadata names whose settings it shows."""
+
+    SETTINGS_MODAL = "notification_settings"
+    OPEN_SETTINGS = "notification_settings_open"
+
+
 # Buttons whose click cannot be undone or messages other people: each carries Slack's confirm
 # dialog (``bot/views/common.py`` ``confirm_dialog``) naming what happens and to whom; in an
 # overflow menu, whose one confirm covers the whole menu, such an option opens a confirming step

@@ -33,6 +33,7 @@ from bot.views import phases as phase_views
 from handlers.changes_home import changes_part
 from handlers.issues_home import issues_part
 from handlers.meetings_home import contacts_part, meetings_part
+from handlers.notifications_home import notifications_part
 from handlers.polls_home import polls_part
 from handlers.risks_home import risks_part
 from handlers.trainings_home import trainings_part
@@ -97,6 +98,7 @@ HOME_PARTS: list[HomePart] = [
     changes_part,
     polls_part,
     trainings_part,
+    notifications_part,
 ]
 
 

@@ -61,6 +61,7 @@ def project_input(values: dict[str, Any]) -> service.ProjectInput:
         locale=values.get("locale") or "en",
         digest_weekday=fields.whole_number(weekday) if weekday not in (None, "") else 0,
         digest_time=(values.get("digest_time") or "").strip(),
+        digest_target=values.get("digest_target") or None,
     )
 
 
@@ -102,6 +103,7 @@ def edit_project_view(ctx: Ctx, project: Project) -> dict[str, Any]:
         project=project,
         pm_ids=service.pm_ids(ctx, project),
         team_ids=service.member_ids(ctx, project, MemberRole.TEAM),
+        digest_target=service.digest_target(ctx, project),
     )
 
 

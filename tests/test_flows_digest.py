@@ -211,7 +211,9 @@ def test_settings_change_day_time_and_target_with_inline_errors(
     assert response.json["response_action"] == "errors"
     assert set(response.json["errors"]) == {"digest_time"}
     with database.session() as session:
-        assert session.exec(select(DigestSettings)).all() == []
+        # The target chosen when the project was created, unchanged by the refused form.
+        [kept] = session.exec(select(DigestSettings)).all()
+        assert kept.target == "both"
     slack.submit_view(PM, {"digest_weekday": "4", "digest_time": "16:30", "digest_target": "pms"})
     assert "every *Friday* at *16:30*" in texts(slack.emulator.dm_messages(PM))
     # Friday 16:30 Berlin, a week on: the first digest covers week 49, the project's first

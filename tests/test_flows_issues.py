@@ -13,6 +13,7 @@ from sqlmodel import select
 from bot.emulator.driver import SlackDriver
 from bot.emulator.server import SlackEmulator
 from bot.ids import IssueId
+from bot.jobs import notifications as notification_jobs
 from bot.runtime import Runtime
 from bot.services import projects as project_service
 from storage.db import Database
@@ -195,7 +196,9 @@ def test_a_resubmitted_modal_logs_one_issue(erp: SlackDriver, database: Database
 # ---------------------------------------------------------------------------- lifecycle
 
 
-def test_lifecycle_through_the_buttons(erp: SlackDriver, database: Database) -> None:
+def test_lifecycle_through_the_buttons(
+    erp: SlackDriver, database: Database, runtime: Runtime
+) -> None:
     emulator = erp.emulator
     log_issue(erp)
     [issue] = issues_in(database)
@@ -207,6 +210,10 @@ def test_lifecycle_through_the_buttons(erp: SlackDriver, database: Database) -> 
     assert card.get("edited")  # updated in place
     thread = emulator.thread(PROJECT_CHANNEL, issue.message_ts)
     assert "acknowledged *ERP-1*" in texts(thread[1:])
+    # The reporter hears of the change with the next round of notices (one DM per round).
+    assert "acknowledged *ERP-1*" not in texts(emulator.dm_messages(ANNA))
+    notification_jobs.send_grouped(runtime)
+    runtime.sender().deliver_due()
     assert "acknowledged *ERP-1*" in texts(emulator.dm_messages(ANNA))
 
     erp.click(TOM, "issue_do_assign", message=card)

@@ -122,8 +122,8 @@ def test_a_forged_page_for_someone_elses_project_shows_nothing_of_it(
 
 
 # One bounded statement per part at most, whatever the data: the register, issues, events,
-# trainings, polls, risks, change requests and the phase checklist.
-HOME_BUDGET = 17
+# trainings, polls, risks, change requests, the phase checklist and the notification settings.
+HOME_BUDGET = 18
 
 
 def _statements_of(runtime: Runtime, work: Callable[[], object]) -> int:

@@ -13,12 +13,22 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.demo import digest, golive, governance, issues, meetings, polls, register, trainings
+from bot.demo import (
+    digest,
+    golive,
+    governance,
+    issues,
+    meetings,
+    notifications,
+    polls,
+    register,
+    trainings,
+)
 from bot.demo.stage import Stage
 from bot.emulator.server import SlackEmulator
 from bot.settings import Settings
 
-ACTS = [register, polls, issues, meetings, trainings, governance, digest, golive]
+ACTS = [register, polls, issues, meetings, trainings, governance, digest, golive, notifications]
 
 
 def run_demo(

@@ -17,6 +17,7 @@ from bot.jobs import calendar as calendar_jobs
 from bot.jobs import digest as digest_jobs
 from bot.jobs import issues as issue_jobs
 from bot.jobs import meetings as meeting_jobs
+from bot.jobs import notifications as notification_jobs
 from bot.jobs import polls as poll_jobs
 from bot.jobs import risks as risk_jobs
 from bot.jobs import trainings as training_jobs
@@ -64,6 +65,8 @@ JOB_TABLE: list[JobSpec] = [
     JobSpec("digests", digest_jobs.send_digests, timedelta(minutes=5)),
     JobSpec("risk_reviews", risk_jobs.remind_reviews, timedelta(minutes=15)),
     JobSpec("approval_reminders", approval_jobs.remind_deciders, timedelta(minutes=15)),
+    # Whatever the jobs above held for a person goes out in one DM (after them, before delivery).
+    JobSpec("notices", notification_jobs.send_grouped, notification_jobs.EVERY),
     JobSpec("deliver_outbox", deliver_outbox, timedelta(seconds=15)),
 ]
 

@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo
 
 from bot.runtime import Runtime
 from bot.services import digest as service
-from bot.services import digest_schedule, issue_levels
+from bot.services import digest_schedule, issue_levels, notifications
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.views import digest as views
 from bot.views import issues as issue_views
+from bot.views import notifications as notification_views
 from bot.views import risks as risk_views
 from storage.models import Project
 
@@ -30,11 +31,15 @@ def subject(project: Project) -> str:
     return f"digest:{project.id}"
 
 
-def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str) -> list[str]:
+def queue_digest(
+    ctx: Ctx, digest: service.Digest, *, key_base: str, target: str, scheduled: bool = True
+) -> list[str]:
     """The digest's messages (and trend chart) to everyone the target names, in the outbox, each
     worth sending until the end of the week it is sent in: the project channel gets the copy
     without the key users' names (they read it too), without the coming training sessions and
-    with only the risks that may be shown there; the PMs also get the risk heat grid."""
+    with only the risks that may be shown there; the PMs also get the risk heat grid. A scheduled
+    digest's DM copies wait for each PM's grouping step (with what else they get in the run, as
+    they chose); one sent by a PM's command goes at once."""
     project = digest.project
     expires_at = digest_schedule.end_of_week(project, ctx.now())
     for_pms = views.digest_message(digest)
@@ -52,7 +57,9 @@ def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str
 
         grid = risk_charts.heat_grid(project.code, risks.thresholds, risks.grid, project.locale)
     keys: list[str] = []
+    held: list[notifications.Notice] = []
     for recipient in digest_schedule.recipients(ctx, project, target):
+        start = len(keys)
         copy = for_channel if recipient == project.channel_id else for_pms
         keys.append(
             ctx.enqueue(
@@ -85,6 +92,11 @@ def queue_digest(ctx: Ctx, digest: service.Digest, *, key_base: str, target: str
                     expires_at=expires_at,
                 )
             )
+        if (
+            scheduled and recipient != project.channel_id
+        ):  # a person's copy: with what else they get
+            held += [notifications.Notice(k, recipient, project.timezone) for k in keys[start:]]
+    notifications.hold(ctx.session, team_id=ctx.team_id, notices=held, now=ctx.now())
     return keys
 
 
@@ -144,7 +156,7 @@ def send_now(ctx: Ctx, project: Project) -> tuple[list[str], bool]:
         key_base = f"digest:{project.id}:{week}:extra:{now.isoformat()}"
     digest = service.build_digest(ctx, project, now=now)
     target = digest_schedule.settings_of(ctx, project).target
-    keys = queue_digest(ctx, digest, key_base=key_base, target=target)
+    keys = queue_digest(ctx, digest, key_base=key_base, target=target, scheduled=False)
     ctx.log(
         "digest.sent", project_id=project.id, week=week, by_command=True, counted=run is not None
     )
@@ -157,6 +169,7 @@ def remind_owners(ctx: Ctx, project: Project) -> list[str]:
     project_service.require_pm(ctx, project)
     day = ctx.now().astimezone(ZoneInfo(project.timezone)).date()
     keys = []
+    held: list[notifications.Notice] = []
     for owner_id, items in service.overdue_by_owner(ctx, project).items():
         payload = issue_views.reminder_dm(
             project.locale, owner_id, [(issue, project) for issue in items], day, project.timezone
@@ -169,5 +182,16 @@ def remind_owners(ctx: Ctx, project: Project) -> list[str]:
                 expires_at=issue_levels.end_of_local_day(project, day),  # the day's list
             )
         )
+        held.append(notifications.Notice(keys[-1], owner_id, project.timezone))
+    # The owners get it now, with what else is due for them, unless they chose otherwise (their
+    # morning summary, a quiet day): it is not the PM's answer.
+    notifications.hold(ctx.session, team_id=ctx.team_id, notices=held, now=ctx.now())
+    keys += notifications.group_due(
+        ctx.session,
+        team_id=ctx.team_id,
+        now=ctx.now(),
+        render=lambda parts: notification_views.grouped_dm(project.locale, parts),
+        people=[notice.person for notice in held],
+    )
     ctx.log("digest.owners_reminded", project_id=project.id, owners=len(keys))
     return keys

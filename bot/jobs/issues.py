@@ -27,7 +27,7 @@ from bot.delivery import (
 )
 from bot.jobs.teams import daily_lists, per_team
 from bot.runtime import Runtime
-from bot.services import issue_followup
+from bot.services import issue_followup, notifications
 from bot.services import issues as service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
@@ -126,7 +126,12 @@ def announce_change(ctx: Ctx, change: service.Change, permalink: str | None = No
         # Without a project channel the issue's own message is in the reporter's DM, whose
         # thread already told them.
         dm = views.change_dm(locale, project, issue, entry, permalink)
-        keys.append(_enqueue(ctx, issue, f"{base}:dm", {"channel": issue.reporter_id, **dm}))
+        key = _enqueue(ctx, issue, f"{base}:dm", {"channel": issue.reporter_id, **dm})
+        # Not the answer to the reporter's own click: it waits for the grouping step, so that a
+        # morning's changes to their issues reach them in one DM, as they chose.
+        notice = notifications.Notice(key, issue.reporter_id, project.timezone)
+        notifications.hold(ctx.session, team_id=ctx.team_id, notices=[notice], now=ctx.now())
+        keys.append(key)
     return keys
 
 
@@ -224,6 +229,7 @@ def escalate_breaches(runtime: Runtime) -> dict[str, Any]:
                                 expires_at=now + RECORD_LIFETIME,
                             )
                         )
+                urgent: list[notifications.Notice] = []
                 if number == 0:
                     for pm, theirs in per_pm.items():
                         worst = theirs[0]  # found is sorted worst first
@@ -238,7 +244,14 @@ def escalate_breaches(runtime: Runtime) -> dict[str, Any]:
                                 expires_at=now + NOTICE_LIFETIME,
                             )
                         )
+                        urgent.append(
+                            notifications.Notice(
+                                messages[-1].key, pm, worst.project.timezone, urgent=True
+                            )
+                        )
                 enqueue_many(ctx.session, team_id=team_id, messages=messages, now=now)
+                # Urgent: sent in this run, but in one DM with whatever else the PM gets in it.
+                notifications.hold(ctx.session, team_id=team_id, notices=urgent, now=now)
             escalated += len(batch)
     return {"escalated": escalated}
 

@@ -26,7 +26,7 @@ from bot.calendar import upcoming
 from bot.delivery import NOTICE_LIFETIME, RECORD_LIFETIME
 from bot.jobs.teams import per_team, teams_found
 from bot.runtime import Runtime
-from bot.services import commplan, engagement, meetings, phases
+from bot.services import commplan, engagement, meetings, notifications, phases
 from bot.services import meeting_outcomes as outcomes
 from bot.views import commplan as plan_views
 from bot.views import engagement as engagement_views
@@ -63,6 +63,7 @@ def plan_due(runtime: Runtime) -> dict[str, Any]:
         with runtime.unit(team_id) as ctx:
             plan = commplan.fall_due(ctx)
             checklist, told_today = phases.due_for_owners(ctx)
+            held: list[notifications.Notice] = []
             for owner_id in dict.fromkeys([*plan, *checklist]):
                 owned, listed = plan.get(owner_id, []), checklist.get(owner_id, [])
                 if not owned and owner_id in told_today:
@@ -79,15 +80,17 @@ def plan_due(runtime: Runtime) -> dict[str, Any]:
                     )
                     digest = hashlib.sha256(marks.encode()).hexdigest()[:24]
                     extra = phase_views.due_blocks(locale, ticked, command)
-                    ctx.enqueue(
+                    key = ctx.enqueue(
                         commplan.due_key(owner_id, digest),
                         {"channel": owner_id, **plan_views.due_dm(locale, due, extra)},
                         subject=commplan.due_subject(owner_id),
                         expires_at=ctx.now() + NOTICE_LIFETIME,
                     )
+                    held.append(notifications.Notice(key, owner_id, items[0].project.timezone))
                     told += len(due)
                     checklist_told += len(ticked)
                 phases.mark_reminded(ctx, listed)
+            notifications.hold(ctx.session, team_id=team_id, notices=held, now=ctx.now())
             ctx.session.commit()
     return {"plan_items": told, "checklist_items": checklist_told}
 
@@ -118,6 +121,7 @@ def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
     for team_id in _team_ids(runtime):
         recent = _nudged_since(runtime, team_id, runtime.clock.now() - NUDGE_EVERY)
         with runtime.unit(team_id) as ctx:
+            held: list[notifications.Notice] = []
             for whole in engagement.nudges_due(ctx, ctx.now()):
                 if whole.pm_id in recent:
                     continue
@@ -134,8 +138,10 @@ def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
                         subject=f"engagement:{nudge.pm_id}",
                         expires_at=ctx.now() + NOTICE_LIFETIME,
                     )
+                    held.append(notifications.Notice(key, nudge.pm_id, zone.key))
                     ctx.log("engagement.nudged", pm=nudge.pm_id, key_users=nudge.count)
                     nudged += 1
+            notifications.hold(ctx.session, team_id=team_id, notices=held, now=ctx.now())
             ctx.session.commit()
     return {"nudges": nudged}
 
@@ -155,7 +161,9 @@ def meeting_outcomes(runtime: Runtime) -> dict[str, Any]:
     for team_id in _team_ids(runtime):
         with runtime.unit(team_id) as ctx:
             due = outcomes.outcome_due(ctx)
-            locales = {p.id: p.locale for p in meetings.projects_of(ctx, due)}
+            projects = {p.id: p for p in meetings.projects_of(ctx, due)}
+            locales = {project_id: p.locale for project_id, p in projects.items()}
+            held: list[notifications.Notice] = []
             for meeting, event in due:
                 payload = meeting_views.MESSAGES.outcome_prompt(
                     locales[meeting.project_id], event, meeting
@@ -166,6 +174,14 @@ def meeting_outcomes(runtime: Runtime) -> dict[str, Any]:
                     subject=f"calendar:{event.id}",
                     expires_at=ctx.now() + RECORD_LIFETIME,  # asked once, answered any time
                 )
+                zone = projects[meeting.project_id].timezone
+                held.append(
+                    notifications.Notice(
+                        f"meeting:{event.id}:outcome_prompt", event.organizer_id, zone
+                    )
+                )
                 asked += 1
+            # Not urgent: it comes when the organizer's preferences allow, as a message of its own.
+            notifications.hold(ctx.session, team_id=team_id, notices=held, now=ctx.now())
             ctx.session.commit()
     return {"outcome_requests": asked}

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from bot.delivery import Outgoing, enqueue_many
 from bot.runtime import Runtime
+from bot.services import notifications
 from bot.services.context import Ctx
 from bot.services.issue_levels import end_of_local_day
 from storage.models import Project
@@ -54,20 +55,27 @@ def daily_lists(
     """One DM per person and local day listing what ``due`` holds for them (items whose second
     member is the project; the first item's project gives the timezone and language), from
     ``DAILY_LIST_HOUR``; keyed ``<kind>:<team>:<person>:<day>`` so a rerun adds nothing, and gone
-    stale at the day's end (the next day brings a fresh list)."""
+    stale at the day's end (the next day brings a fresh list). Each list is held for the
+    person's grouping step (``bot.services.notifications``), which honours their preferences."""
     messages: list[Outgoing] = []
+    notices: dict[str, notifications.Notice] = {}
     for person, items in due.items():
         project: Project = items[0][1]
         local_now = now.astimezone(ZoneInfo(project.timezone))
         if local_now.hour < DAILY_LIST_HOUR:
             continue
         day = local_now.date()
+        key = f"{kind}:{ctx.team_id}:{person}:{day.isoformat()}"
+        notices[key] = notifications.Notice(key, person, project.timezone)
         messages.append(
             Outgoing(
-                key=f"{kind}:{ctx.team_id}:{person}:{day.isoformat()}",
+                key=key,
                 payload={"channel": person, **render(person, items, day)},
                 subject=f"{kind}:{person}",
                 expires_at=end_of_local_day(project, day),
             )
         )
-    return enqueue_many(ctx.session, team_id=ctx.team_id, messages=messages, now=now)
+    added = enqueue_many(ctx.session, team_id=ctx.team_id, messages=messages, now=now)
+    held = [notices[key] for key in added]
+    notifications.hold(ctx.session, team_id=ctx.team_id, notices=held, now=now)
+    return added

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.errors import Msg, ValidationError
+from bot.services import notifications
 from bot.services import projects as project_service
 from bot.services.context import Ctx
 from storage.models import DigestRun, DigestSettings, DigestTarget, Project
@@ -121,10 +122,19 @@ def settings_of(ctx: Ctx, project: Project) -> DigestSettings:
 def recipients(ctx: Ctx, project: Project, target: str) -> list[str]:
     """Where the digest goes: the project channel and/or each PM's DM (user id as channel)."""
     wanted: list[str] = []
-    if target in (DigestTarget.CHANNEL, DigestTarget.BOTH) and project.channel_id:
-        wanted.append(project.channel_id)
-    if target in (DigestTarget.PMS, DigestTarget.BOTH) or not project.channel_id:
-        wanted += project_service.pm_ids(ctx, project)
+    in_channel = target in (DigestTarget.CHANNEL, DigestTarget.BOTH) and bool(project.channel_id)
+    if in_channel:
+        wanted.append(project.channel_id or "")
+    pms = project_service.pm_ids(ctx, project)
+    # Each PM's own choice (one query for all of them): a DM copy or the channel only. Where the
+    # channel does not get it, a DM is the only way it reaches them.
+    prefs = notifications.preferences_of(ctx.session, ctx.team_id, pms, ctx.now())
+    project_sends_dm = target in (DigestTarget.PMS, DigestTarget.BOTH)
+    wanted += [
+        pm
+        for pm in pms
+        if not in_channel or notifications.wants_digest_dm(prefs[pm], project_sends_dm)
+    ]
     return list(dict.fromkeys(wanted))
 
 

@@ -14,7 +14,7 @@ from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.services import phase_exit
 from bot.services.context import Ctx
 from bot.services.fields import limit, too_long
-from storage.models import KeyUser, PhaseMove, Project, ProjectMember
+from storage.models import DigestSettings, DigestTarget, KeyUser, PhaseMove, Project, ProjectMember
 from storage.models.core import MemberRole
 
 DEFAULT_PHASES = (
@@ -47,6 +47,8 @@ class ProjectInput:
     locale: str = "en"
     digest_weekday: int | None = 0  # None: not a day (a forged choice)
     digest_time: str = "09:00"
+    # Where the weekly digest goes (``DigestTarget``); None keeps it as it is.
+    digest_target: str | None = None
 
 
 def _phase_list(raw: str) -> list[str]:
@@ -94,6 +96,11 @@ def validate_project(ctx: Ctx, data: ProjectInput, *, existing: Project | None =
         errors["digest_weekday"] = Msg("errors.weekday_unknown")
     if not TIME_RE.match(data.digest_time or ""):
         errors["digest_time"] = Msg("errors.time_format")
+    if data.digest_target is not None:
+        if data.digest_target not in set(DigestTarget):
+            errors["digest_target"] = Msg("digest.errors.target_unknown")
+        elif data.digest_target == DigestTarget.CHANNEL and not data.channel_id:
+            errors["digest_target"] = Msg("project.errors.digest_needs_channel")
     if errors:
         raise ValidationError(errors)
     return phases
@@ -123,8 +130,31 @@ def create_project(*, ctx: Ctx, data: ProjectInput) -> Project:
     _set_members(ctx, project, data.pm_ids, MemberRole.PM)
     if data.team_ids is not None:
         _set_members(ctx, project, data.team_ids, MemberRole.TEAM)
+    _set_digest_target(ctx, project, data.digest_target)
     ctx.log("project.created", project_id=project.id, code=project.code, name=project.name)
     return project
+
+
+def digest_target(ctx: Ctx, project: Project) -> str:
+    """Where the project's weekly digest goes (the channel and the PMs unless a PM chose)."""
+    row = ctx.session.exec(
+        ctx.select(DigestSettings).where(DigestSettings.project_id == project.id)
+    ).first()
+    return row.target if row is not None else DigestTarget.BOTH
+
+
+def _set_digest_target(ctx: Ctx, project: Project, target: str | None) -> None:
+    if target is None:
+        return
+    row = ctx.session.exec(
+        ctx.select(DigestSettings).where(DigestSettings.project_id == project.id)
+    ).first() or DigestSettings(
+        team_id=ctx.team_id, project_id=project.id or 0, updated_at=ctx.now()
+    )
+    if row.id is not None and row.target == target:
+        return
+    row.target, row.updated_by, row.updated_at = target, ctx.actor_id, ctx.now()
+    ctx.session.add(row)
 
 
 def update_project(*, ctx: Ctx, project: Project, data: ProjectInput) -> Project:
@@ -145,6 +175,7 @@ def update_project(*, ctx: Ctx, project: Project, data: ProjectInput) -> Project
     _set_members(ctx, project, data.pm_ids, MemberRole.PM)
     if data.team_ids is not None:
         _set_members(ctx, project, data.team_ids, MemberRole.TEAM)
+    _set_digest_target(ctx, project, data.digest_target)
     after = project_summary(project)
     changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     ctx.log("project.updated", project_id=project.id, changes=changed)

@@ -8,7 +8,7 @@ from bot.i18n import plain, t
 from bot.ids import Callback
 from bot.services.projects import DEFAULT_PHASES, LOCALES, NAME_LIMIT
 from bot.views import common as ui
-from storage.models import Project
+from storage.models import DigestTarget, Project
 
 WEEKDAYS = range(7)
 COMMON_TIMEZONES = (
@@ -50,6 +50,7 @@ def project_modal(
     team_ids: list[str] | None = None,
     default_timezone: str = "UTC",
     default_locale: str = "en",
+    digest_target: str = DigestTarget.BOTH,
 ) -> dict[str, Any]:
     phases = list(project.phases) if project else list(DEFAULT_PHASES)
     custom = ", ".join(project.phases) if project and project.phases != list(DEFAULT_PHASES) else ""
@@ -108,6 +109,12 @@ def project_modal(
             initial=project.digest_time if project else "09:00",
             hint=field.hint("digest_time"),
             timezone=project.timezone if project else None,
+        ),
+        field.radio(
+            "digest_target",
+            "project.digest_target",
+            [DigestTarget.CHANNEL, DigestTarget.BOTH, DigestTarget.PMS],
+            initial=digest_target,
         ),
     ]
     if project is None:

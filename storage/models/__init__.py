@@ -47,6 +47,7 @@ from storage.models.meetings import (
     PlanEntry,
     PlanOccurrence,
 )
+from storage.models.notifications import DigestCopy, NotificationPreference, ReminderPace
 from storage.models.outbox import OutboxMessage, OutboxStatus, RateBucket
 from storage.models.phases import ChecklistItem, ChecklistSettings, ItemStatus, PhaseMove
 from storage.models.polls import (
@@ -162,5 +163,8 @@ __all__ = [
     "TrainingModule",
     "TrainingSession",
     "GoLiveSettings",
+    "DigestCopy",
+    "NotificationPreference",
+    "ReminderPace",
     "Workspace",
 ]

@@ -19,6 +19,10 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"  # permanent error (user deactivated, cannot DM...): shown, never retried
     CANCELLED = "cancelled"  # withdrawn before it was sent (e.g. its poll closed first)
     EXPIRED = "expired"  # not sent before its deadline (``expires_at``): stale, never sent late
+    # A person's notice waiting for the grouping step (``bot.services.notifications``): released
+    # at ``next_attempt_at`` alone, or sent within one DM with their other notices (GROUPED).
+    HELD = "held"
+    GROUPED = "grouped"  # sent as a section of a grouped DM (its key names that DM in ``error``)
 
 
 class OutboxMessage(SQLModel, table=True):

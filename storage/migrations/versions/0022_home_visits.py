@@ -2,7 +2,7 @@
 Home tabs someone looks at
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0021
 Create Date: 2026-12-08
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0022"
-down_revision: str | Sequence[str] | None = "0018"
+down_revision: str | Sequence[str] | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
