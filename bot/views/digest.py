@@ -133,7 +133,7 @@ def digest_blocks(
 
 
 _REMIND_MODAL = ui.Modal(
-    DigestId.REMIND_MODAL, "digest.confirm_remind.title", "digest.confirm_remind.yes"
+    DigestId.REMIND_MODAL, "digest.confirm_remind.title", "common.send"
 )
 
 

@@ -129,7 +129,7 @@ def home_part(locale: str, pref: NotificationPreference) -> list[Block]:
 # ----------------------------------------------------------------------------------- form
 
 _SETTINGS_MODAL = ui.Modal(
-    NotificationId.SETTINGS_MODAL, "notifications.form.title", "notifications.form.save"
+    NotificationId.SETTINGS_MODAL, "notifications.form.title", "common.save"
 )
 
 
