@@ -49,7 +49,8 @@ def close_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
     # The invitations' messages in one query, the "closed" updates in one insert.
     sent = delivery.rows_by_key(ctx.session, [invite_key(poll, p.user_id) for p in people])
     closed = {
-        answered: messages.closed(project.locale, poll, answered) for answered in (True, False)
+        answered: messages.closed(project.locale, poll, answered, project=project)
+        for answered in (True, False)
     }
     outgoing = []
     for person in people:
