@@ -548,6 +548,13 @@ def notification(
     return plain(locale, "notify.join").join(part.strip() for part in parts if part.strip())
 
 
+def list_text(locale: str, headline: str, first: str | None, *, code: str | None = None) -> str:
+    """The notification text of a message that lists things: its headline and its first line
+    (the most urgent, with its time), ``code`` being that line's project."""
+    state = t(locale, "notify.first", line=Markup(first)) if first else None
+    return notification(locale, headline, code=code, state=state)
+
+
 def json_value(raw: str | None) -> dict[str, Any]:
     """A button's JSON value as a dict; anything unreadable reads as empty."""
     try:

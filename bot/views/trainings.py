@@ -268,15 +268,22 @@ def quiz_modal(locale: str, project: Project, modules: Sequence[TrainingModule])
 
 
 def quiz_invite(
-    locale: str, quiz: QuizRound, module: TrainingModule, count: int, timezone: str
+    locale: str,
+    quiz: QuizRound,
+    module: TrainingModule,
+    count: int,
+    timezone: str,
+    *,
+    code: str = "",
 ) -> dict[str, Any]:
+    deadline = slack_date(quiz.deadline, timezone)
     text = t(
         locale,
         "training.quiz_invite",
         module=module.name,
         count=count,
         pass_mark=quiz.pass_mark,
-        deadline=slack_date(quiz.deadline, timezone),
+        deadline=deadline,
     )
     blocks = [
         ui.section(text),
@@ -287,7 +294,14 @@ def quiz_invite(
             block_id="quiz_actions",
         ),
     ]
-    return ui.message(t(locale, "training.quiz_invite_fallback", module=module.name), blocks)
+    fallback = ui.notification(
+        locale,
+        t(locale, "training.notify.quiz", module=module.name),
+        code=code,
+        when=t(locale, "training.notify.deadline", deadline=deadline),
+        state=t(locale, "training.notify.quiz_state", count=count, pass_mark=quiz.pass_mark),
+    )
+    return ui.message(fallback, blocks)
 
 
 def quiz_reminder(
@@ -598,7 +612,7 @@ class _Messages:
     def quiz_invite(
         self, project: Project, quiz: QuizRound, module: TrainingModule, count: int
     ) -> dict[str, Any]:
-        return quiz_invite(project.locale, quiz, module, count, project.timezone)
+        return quiz_invite(project.locale, quiz, module, count, project.timezone, code=project.code)
 
     def quiz_reminder(
         self, project: Project, quiz: QuizRound, module: TrainingModule
