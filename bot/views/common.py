@@ -552,7 +552,7 @@ def list_text(locale: str, headline: str, first: str | None, *, code: str | None
     """The notification text of a message that lists things: its headline and its first line
     (the most urgent, with its time), ``code`` being that line's project."""
     state = t(locale, "notify.first", line=Markup(first)) if first else None
-    return notification(locale, headline, code=code, state=state)
+    return notification(locale, headline.rstrip().rstrip(":："), code=code, state=state)
 
 
 def json_value(raw: str | None) -> dict[str, Any]:

@@ -427,7 +427,7 @@ def reminder_dm(
     first_issue, first_project = shown[0]
     example = {"ref": issue_key(first_project, first_issue), "day": today + timedelta(days=7)}
     blocks.append(ui.context(t(locale, "issues.reminder.hint", **example)))
-    return ui.message(title, blocks)
+    return ui.message(ui.list_text(locale, title, lines[0].removeprefix("• ")), blocks)
 
 
 ESCALATION_BUTTONS = 10  # the worst breaches get an "Open" button each

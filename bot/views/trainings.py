@@ -305,11 +305,11 @@ def quiz_invite(
 
 
 def quiz_reminder(
-    locale: str, quiz: QuizRound, module: TrainingModule, timezone: str
+    locale: str, quiz: QuizRound, module: TrainingModule, timezone: str, *, code: str = ""
 ) -> dict[str, Any]:
     deadline = slack_date(quiz.deadline, timezone)
     text = t(locale, "training.quiz_reminder", module=module.name, deadline=deadline)
-    return ui.message(text, [ui.section(text)])
+    return ui.message(ui.notification(locale, text, code=code), [ui.section(text)])
 
 
 def quiz_answer_modal(
@@ -617,7 +617,7 @@ class _Messages:
     def quiz_reminder(
         self, project: Project, quiz: QuizRound, module: TrainingModule
     ) -> dict[str, Any]:
-        return quiz_reminder(project.locale, quiz, module, project.timezone)
+        return quiz_reminder(project.locale, quiz, module, project.timezone, code=project.code)
 
     def quiz_results(self, results: QuizResults) -> dict[str, Any]:
         return quiz_results(results)
