@@ -386,21 +386,17 @@ def quiz_scored(
 def quiz_results(results: QuizResults) -> dict[str, Any]:
     quiz, module, locale = results.quiz, results.module, results.project.locale
     title = plain(locale, "training.quiz_results_title", id=results.number, module=module.name)
-    blocks: list[Block] = [
-        ui.header(title),
-        ui.section(
-            t(
-                locale,
-                "training.quiz_results_summary",
-                taken=len(results.taken),
-                invited=len(results.attempts),
-                average=percent(results.average),
-                passed=results.passed,
-                pass_mark=quiz.pass_mark,
-                deadline=slack_date(quiz.deadline, results.project.timezone),
-            )
-        ),
-    ]
+    summary = t(
+        locale,
+        "training.quiz_results_summary",
+        taken=len(results.taken),
+        invited=len(results.attempts),
+        average=percent(results.average),
+        passed=results.passed,
+        pass_mark=quiz.pass_mark,
+        deadline=slack_date(quiz.deadline, results.project.timezone),
+    )
+    blocks: list[Block] = [ui.header(title), ui.section(summary)]
     lines = [
         t(
             locale,
@@ -420,7 +416,8 @@ def quiz_results(results: QuizResults) -> dict[str, Any]:
     if question_lines and results.taken:
         blocks.append(ui.section("\n".join(question_lines)))
     fallback = t(locale, "training.quiz_results_fallback", id=results.number, module=module.name)
-    return ui.message(fallback, blocks)
+    text = ui.notification(locale, fallback, code=results.project.code, state=summary)
+    return ui.message(text, blocks)
 
 
 def _mention(user_id: str) -> Any:
