@@ -65,7 +65,7 @@ def test_a_chinese_invitation_says_the_same_in_chinese(
     project_with_curriculum(slack, locale="zh-CN")
     schedule(slack, database, module="系统概述", capacity="")
     text = invitation_dm(emulator, ANNA, "系统概述")["text"]
-    assert text.startswith("ERP，培训：系统概述，") and slack_date(SESSION_START, BERLIN) in text
+    assert text.startswith("ERP · 培训：系统概述 · ") and slack_date(SESSION_START, BERLIN) in text
     assert "地点：Room 4.02" in text and text.endswith("请选择接受或谢绝")
 
 
