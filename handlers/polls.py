@@ -140,7 +140,7 @@ def show_results(call: CommandCall) -> dict[str, Any]:
         project, poll = numbered(call, ctx)
         figures = poll_results.results_for_pm(ctx, poll.id or 0)
         locale = project.locale
-        message = views.results(locale, figures)
+        message = views.results(locale, figures, project=project)
         png = charts.results_chart(figures, locale)
         number = service.number_of(ctx, poll)
     payload = closing.chart_payload(project, poll, png, call.user_id)

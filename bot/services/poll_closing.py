@@ -83,7 +83,7 @@ def close_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
     ctx.log("poll.closed", project_id=project.id, poll_id=poll.id, was_open=was_open)
     if was_open:
         figures = poll_results.compute(ctx, poll)
-        report = messages.results(project.locale, figures)
+        report = messages.results(project.locale, figures, project=project)
         chart = charts.results_chart(figures, project.locale)
         expires_at = now + delivery.RECORD_LIFETIME
         for pm in project_service.pm_ids(ctx, project):

@@ -124,7 +124,9 @@ class PollMessages(Protocol):
         self, locale: str, poll: Poll, answered: bool, *, project: Project | None = None
     ) -> dict[str, Any]: ...
 
-    def results(self, locale: str, figures: Any) -> dict[str, Any]: ...
+    def results(
+        self, locale: str, figures: Any, *, project: Project | None = None
+    ) -> dict[str, Any]: ...
 
 
 @dataclass

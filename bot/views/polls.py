@@ -321,7 +321,7 @@ def _figure(value: float | None, digits: int = 0) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-def results(locale: str, figures: Any) -> dict[str, Any]:
+def results(locale: str, figures: Any, *, project: Project | None = None) -> dict[str, Any]:
     poll: Poll = figures.poll
     blocks: list[Block] = [
         ui.header(plain(locale, "poll.results_title", title=poll.title, round=poll.round_number)),
@@ -410,7 +410,17 @@ def results(locale: str, figures: Any) -> dict[str, Any]:
             ),
         )
         blocks.append(ui.context(t(locale, "poll.delivery_failures") + " " + people))
-    text = t(locale, "poll.notify.results", title=poll.title, round=poll.round_number)
+    text = ui.notification(
+        locale,
+        t(locale, "poll.notify.results", title=poll.title, round=poll.round_number),
+        code=project.code if project is not None else None,
+        state=t(
+            locale,
+            "poll.notify.answered_count",
+            answered=figures.answered,
+            invited=figures.invited,
+        ),
+    )
     return ui.message(text, blocks[: ui.MESSAGE_BLOCK_LIMIT])
 
 
@@ -520,8 +530,10 @@ class _Messages:
     ) -> dict[str, Any]:
         return closed(locale, poll, answered, project=project)
 
-    def results(self, locale: str, figures: Any) -> dict[str, Any]:
-        return results(locale, figures)
+    def results(
+        self, locale: str, figures: Any, *, project: Project | None = None
+    ) -> dict[str, Any]:
+        return results(locale, figures, project=project)
 
 
 MESSAGES = _Messages()
