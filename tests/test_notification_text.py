@@ -9,9 +9,12 @@ from datetime import timedelta
 from bot.emulator.driver import SlackDriver
 from bot.emulator.server import SlackEmulator
 from bot.i18n import slack_date
-from bot.ids import CalendarId, PollId
+from bot.ids import ApprovalId, CalendarId, PollId
+from bot.jobs import run_due
+from bot.runtime import Runtime
 from storage.db import Database
 from tests import surfaces
+from tests import test_flows_signoffs as signoff_flows
 from tests.conftest import KEY_USERS, PM, START
 from tests.polls_helpers import (
     NPS,
@@ -22,6 +25,7 @@ from tests.polls_helpers import (
     project_with_key_users,
     rate_action,
 )
+from tests.test_flows_signoffs import SAM, answer, asked_dm, new_signoff
 from tests.test_flows_trainings import (
     ANNA,
     BEN,
@@ -32,6 +36,7 @@ from tests.test_flows_trainings import (
 )
 
 BERLIN = "Europe/Berlin"
+erp = signoff_flows.erp  # the sign-off flows' project, as a fixture here too
 
 
 def test_a_training_invitation_says_what_when_where_and_follows_the_answer(
@@ -174,3 +179,17 @@ def test_a_state_is_not_told_by_emoji_alone() -> None:
         _section(":hourglass_flowing_sand: not ready yet · Basic operation: 2/8 h · quiz 50%"),
     )
     assert surfaces.status_in_words(in_words) == []
+
+
+def test_a_signers_dm_says_what_by_whom_and_when_and_then_their_answer(
+    erp: SlackDriver, runtime: Runtime
+) -> None:
+    new_signoff(erp, due_on="2026-12-10")
+    asked = asked_dm(erp, SAM)["text"]
+    assert "*sign-off #1* (ERP): *FI blueprint*" in asked and f"by <@{PM}>" in asked
+    assert asked.endswith(" · due 2026-12-10")
+    answer(erp, SAM, ApprovalId.APPROVE)
+    run_due(runtime)
+    retold = asked_dm(erp, SAM)["text"]
+    assert "*FI blueprint*" in retold and "due 2026-12-10" in retold
+    assert retold.endswith("the other decision makers' are awaited.")

@@ -53,6 +53,17 @@ def _ask_title(locale: str, approval: Approval, summary: Summary) -> str:
     )
 
 
+def _ask_text(locale: str, approval: Approval, summary: Summary, state: str | None = None) -> str:
+    """The asking DM's notification: what is asked, by whom, by when, and where it stands."""
+    due = summary.due
+    return ui.notification(
+        locale,
+        _ask_title(locale, approval, summary),
+        when=t(locale, "approvals.notify.due", due=due.isoformat()) if due else None,
+        state=state,
+    )
+
+
 def ask_dm(locale: str, approval: Approval, summary: Summary) -> dict[str, Any]:
     """To each decider: what is asked of them, the rule, and a button per answer the subject
     offers."""
@@ -61,7 +72,7 @@ def ask_dm(locale: str, approval: Approval, summary: Summary) -> dict[str, Any]:
     blocks += ui.line_sections(summary.details)
     blocks.append(ui.context(rule_text(locale, approval)))
     blocks.append(answer_buttons(locale, approval, summary.answers))
-    return ui.message(title, blocks)
+    return ui.message(_ask_text(locale, approval, summary), blocks)
 
 
 def retold_dm(
@@ -97,9 +108,7 @@ def retold_dm(
     if pending and not decided:
         blocks.append(answer_buttons(locale, approval, summary.answers))
     # The notification follows the state: what was asked, then the latest word on it.
-    text = ui.notification(
-        locale, _ask_title(locale, approval, summary), state=said[-1] if said else None
-    )
+    text = _ask_text(locale, approval, summary, said[-1] if said else None)
     return ui.message(text, blocks[: ui.MESSAGE_BLOCK_LIMIT])
 
 
