@@ -36,11 +36,12 @@ def answer_in_place(click: Click, act: Callable[[Ctx, CalendarEvent], Answer]) -
     with click.unit() as ctx:
         try:
             event = service.get_event(ctx, event_id)
-            click.locale = service.project_of(ctx, event).locale
+            project = service.project_of(ctx, event)
+            click.locale = project.locale
             event, invitation, position, keys = act(ctx, event)
         except LiaisonError as error:
             return error_text(click.locale, error)  # in the event's language, not the person's
-        payload = views.invitation(click.locale, event, invitation, position)
+        payload = views.invitation(click.locale, event, invitation, position, code=project.code)
         message = service.invitation_message(ctx, event, invitation)
     update_sent(click.client, message, payload)
     click.deliver(keys)

@@ -141,7 +141,7 @@ def show_results(call: CommandCall) -> dict[str, Any]:
         project, poll = numbered(call, ctx)
         figures = poll_results.results_for_pm(ctx, poll.id or 0)
         locale = project.locale
-        message = views.results(locale, figures)
+        message = views.results(locale, figures, project=project)
         png = charts.results_chart(figures, locale)
         number = service.number_of(ctx, poll)
     payload = closing.chart_payload(project, poll, png, call.user_id)
@@ -265,10 +265,11 @@ def _update_invitation(
 def _show_closed(click: Click, ctx: Ctx, poll_id: Any, error: LiaisonError) -> str:
     """A closed poll's DM redrawn as closed; the refusal in the poll's language."""
     poll = service.get_poll(ctx, poll_id)
-    locale = service.project_of(ctx, poll).locale
+    project = service.project_of(ctx, poll)
+    locale = project.locale
     person = service.participant(ctx, poll, click.user_id)
     if person is not None:
-        message = views.closed(locale, poll, person.answered)
+        message = views.closed(locale, poll, person.answered, project=project)
         _update_invitation(click.client, ctx, poll, click.user_id, message)
     return error_text(locale, error)
 
@@ -301,8 +302,9 @@ def rate(click: Click, ctx: Ctx, poll_id: Any) -> AnswerForm:
     poll = service.get_poll(ctx, poll_id)
     if outcome is None:
         return poll, merged
-    locale = service.project_of(ctx, poll).locale
-    _update_invitation(click.client, ctx, poll, click.user_id, views.answered(locale, poll))
+    project = service.project_of(ctx, poll)
+    message = views.answered(project.locale, poll, project=project)
+    _update_invitation(click.client, ctx, poll, click.user_id, message)
     return None
 
 
@@ -342,7 +344,8 @@ def save_answers(call: FormCall, ctx: Ctx) -> service.AnswerOutcome:
 def confirm_answers(call: FormCall, outcome: service.AnswerOutcome) -> None:
     """The invitation DM says it is answered; if it cannot be found, a DM says so instead."""
     with call.unit() as ctx:
-        message = views.answered(call.locale, outcome.poll)
+        project = service.project_of(ctx, outcome.poll)
+        message = views.answered(call.locale, outcome.poll, project=project)
         updated = _update_invitation(call.client, ctx, outcome.poll, call.user_id, message)
     if not updated:
         text = t(call.locale, "poll.answer_saved", title=outcome.poll.title)

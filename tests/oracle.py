@@ -1152,13 +1152,16 @@ def contact_order(rows: Rows, now: datetime) -> list[tuple[str, int, int, bool]]
 
 
 LAST_CONTACT = re.compile(
-    r"^(:warning: )?<@(\w+)> — (?:none since )?<!date\^(\d+)\^[^>]*> · every (\d+) days$", re.M
+    r"^(:warning: overdue for a contact · )?<@(\w+)> — (?:none since )?<!date\^(\d+)\^[^>]*>"
+    r" · every (\d+) days$",
+    re.M,
 )
 
 
 def contact_list_disagreements(shown: str, rows: Rows, now: datetime) -> list[str]:
     """The Home tab's "Last contact" list: who, when (only human contacts), the cadence and the
-    warning of engagement debt, the longest without a contact first (its first fifteen)."""
+    warning of engagement debt (in words), the longest without a contact first (its first
+    fifteen)."""
     seen = [
         (user, int(moment), int(days), bool(warning))
         for warning, user, moment, days in LAST_CONTACT.findall(shown)

@@ -13,6 +13,7 @@ A rule is a function of one ``Surface`` that returns its problems as sentences; 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -179,6 +180,8 @@ def dates_use_the_date_picker(surface: Surface) -> list[str]:
         or DATE_TEXT.search(found.said())
         or DATE_VALUE.match(found.initial)
     ]
+
+
 def _label(element: dict[str, Any]) -> str:
     return str((element.get("text") or {}).get("text") or element.get("action_id"))
 
@@ -218,8 +221,82 @@ def few_buttons_on_channel_cards(surface: Surface) -> list[str]:
     return []
 
 
+# Messages that notify someone (an ephemeral answer or a response_url reply does not).
+NOTIFYING = ("chat.postMessage", "chat.update", "chat.scheduleMessage")
+# A time or date as people read it: a Slack date token, an ISO date or an ISO week.
+A_TIME = re.compile(r"<!date\^|\b\d{4}-\d{2}-\d{2}\b|\b\d{4}-W\d{2}\b")
+
+
+def time_in_text(surface: Surface) -> list[str]:
+    """A notification shows ``text`` only: when the blocks say when, so does the text."""
+    if surface.method not in NOTIFYING or not surface.blocks:
+        return []
+    if "<!date^" in json.dumps(surface.blocks) and not A_TIME.search(surface.text):
+        return [f"the blocks show a time and the text does not: {surface.text[:80]!r}"]
+    return []
+
+
+# What stays of a label or a line once emoji are taken off: ``:name:`` codes and pictographs.
+EMOJI = re.compile(
+    r":[a-z0-9_+'-]+:|[\u2190-\u21ff\u2300-\u23ff\u2460-\u27bf\u2900-\u297f"
+    r"\u2b00-\u2bff\U0001f000-\U0001faff\ufe0f\u200d]"
+)
+WORDS = re.compile(r"\w")
+
+
+def buttons_say_themselves(surface: Surface) -> list[str]:
+    """A button is read by its words or number, never by stars or emoji alone; a bare number
+    (a scale's value) tells a screen reader what it means with an ``accessibility_label``."""
+    problems = []
+    for element in surface.elements():
+        if element.get("type") != "button":
+            continue
+        label = str((element.get("text") or {}).get("text") or "")
+        bare = EMOJI.sub("", label).strip()
+        if not WORDS.search(bare):
+            problems.append(f"a button labelled by symbols alone: {label!r}")
+        elif bare.isdigit() and not element.get("accessibility_label"):
+            problems.append(f"a button labelled {label!r} with no accessibility_label")
+    return problems
+
+
+def _texts(surface: Surface) -> Iterator[str]:
+    for block in surface.blocks:
+        for part in [
+            block.get("text"),
+            *(block.get("fields") or []),
+            *(block.get("elements") or []),
+        ]:
+            if isinstance(part, dict) and part.get("type") in ("mrkdwn", "plain_text"):
+                yield str(part.get("text") or "")
+
+
+# What a line says once its emoji, mentions, dates, links and figures are taken off.
+NOT_WORDS = re.compile(r"<[^>]*>|\d+(?:[.,]\d+)?")
+
+
+def status_in_words(surface: Surface) -> list[str]:
+    """Two lines that say the same words and differ by their emoji only tell their states by
+    emoji alone ("✅ quiz 100%" / "⏳ quiz 50%"): the state is said in words too."""
+    seen: dict[str, set[str]] = {}
+    for text in _texts(surface):
+        for line in text.splitlines():
+            emoji = "".join(EMOJI.findall(line))
+            words = " ".join(NOT_WORDS.sub("", EMOJI.sub("", line)).split())
+            if emoji and WORDS.search(words):
+                seen.setdefault(words, set()).add(emoji)
+    return [
+        f"lines that differ by their emoji only ({' / '.join(sorted(marks))}): {words[:60]!r}"
+        for words, marks in seen.items()
+        if len(marks) > 1
+    ]
+
+
 RULES: list[Callable[[Surface], list[str]]] = [
     message_has_text,
+    time_in_text,
+    buttons_say_themselves,
+    status_in_words,
     times_use_the_time_picker,
     numbers_use_the_number_input,
     dates_use_the_date_picker,

@@ -125,16 +125,18 @@ def refs_in(said: str) -> list[str]:
 
 def home_grid(home: dict[str, Any]) -> dict[tuple[int, int], tuple[str, int]]:
     """ERP's grid on the Home tab read back: (probability, impact) -> (grade of its colour,
-    count)."""
+    count); each cell's letter (H, M, L) says the same grade as its colour."""
     said = texts([home])
     said = said[said.index("*ERP*: ") :]
     rows = [line for line in said.splitlines() if re.match(r"^`[1-5]` :large_", line)][:5]
     cells = {}
     for row in rows:
         weight = int(row[1])
-        found = re.findall(r":large_(green|yellow|red)_square:`([ \d]{2})`", row)
+        found = re.findall(r":large_(green|yellow|red)_square:`([LMH])([ \d]{2})`", row)
         assert len(found) == 5, row
-        for chance, (colour, count) in enumerate(found, start=1):
+        for chance, (colour, mark, count) in enumerate(found, start=1):
+            # the grade in words too, not by its colour alone
+            assert mark == GRADE_SQUARES[colour][0].upper(), row
             cells[(chance, weight)] = (GRADE_SQUARES[colour], int(count.strip() or 0))
     return cells
 

@@ -319,7 +319,7 @@ def test_the_trail_cannot_be_edited() -> None:
 
 
 def reminders(slack: SlackDriver, user: str) -> list[dict]:
-    return [m for m in slack.emulator.dm_messages(user) if "for you:" in str(m.get("text"))]
+    return [m for m in slack.emulator.dm_messages(user) if " for you · " in str(m.get("text"))]
 
 
 def test_signers_are_reminded_after_two_working_days_grouped_once_a_day(

@@ -30,7 +30,7 @@ from tests.test_flows_changes import (  # noqa: F401 - fixtures
 
 
 def reminders(slack: SlackDriver, user: str) -> list[dict]:
-    return [m for m in slack.emulator.dm_messages(user) if "for you:" in str(m.get("text"))]
+    return [m for m in slack.emulator.dm_messages(user) if " for you · " in str(m.get("text"))]
 
 
 def outbox_keys(database: Database) -> list[str]:

@@ -137,7 +137,10 @@ def test_breaches_are_escalated_once_to_the_pms(
     alerts = dms_with(erp, PM, ":rotating_light:")
     assert len(alerts) == 2
     assert "2 service-level breaches" in texts(alerts[1:])
-    assert texts(alerts[1:]).count("is past its due date") == 2
+    # one line each in the blocks, and the worst of them again in the notification's text
+    assert texts(alerts[1:]).count("is past its due date") == 3
+    assert str(alerts[1]["blocks"]).count("is past its due date") == 2
+    assert "is past its due date" in alerts[1]["text"]
     with database.session() as session:
         escalations = session.exec(
             select(IssueHistory).where(IssueHistory.action == "escalated")

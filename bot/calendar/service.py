@@ -57,17 +57,29 @@ class EventMessages(Protocol):
     """What people are told, rendered for the outbox (``bot.views.calendar.MESSAGES``)."""
 
     def invitation(
-        self, locale: str, event: CalendarEvent, invitation: Invitation, position: int | None
-    ) -> dict[str, Any]: ...
+        self,
+        locale: str,
+        event: CalendarEvent,
+        invitation: Invitation,
+        position: int | None,
+        *,
+        code: str = "",
+    ) -> dict[str, Any]:
+        """The invitation DM as it stands for one person (``code``: the event's project)."""
+        ...
 
-    def notice(self, locale: str, event: CalendarEvent, what: str, **params: Any) -> dict[str, Any]:
+    def notice(
+        self, locale: str, event: CalendarEvent, what: str, *, code: str = "", **params: Any
+    ) -> dict[str, Any]:
         """A reply in the invitation's thread: ``rescheduled``, ``cancelled``, ``promoted``."""
         ...
 
-    def reminder(self, locale: str, event: CalendarEvent, minutes: int) -> dict[str, Any]: ...
+    def reminder(
+        self, locale: str, event: CalendarEvent, minutes: int, *, code: str = ""
+    ) -> dict[str, Any]: ...
 
     def roster(
-        self, locale: str, event: CalendarEvent, rows: list[RosterRow]
+        self, locale: str, event: CalendarEvent, rows: list[RosterRow], *, code: str = ""
     ) -> dict[str, Any]: ...
 
 
@@ -512,7 +524,7 @@ def invite(
             invitation.invited_at = now
             invitation.responded_at = invitation.waitlisted_at = None
         ctx.session.add(invitation)
-        payload = messages.invitation(project.locale, event, invitation, None)
+        payload = messages.invitation(project.locale, event, invitation, None, code=project.code)
         keys.append(
             enqueue(
                 ctx,
@@ -647,7 +659,9 @@ def _promote(
                 event,
                 f"calendar:{event.id}:promoted:{invitation.user_id}:{stamp}",
                 _threaded(
-                    row, invitation.user_id, messages.notice(project.locale, event, "promoted")
+                    row,
+                    invitation.user_id,
+                    messages.notice(project.locale, event, "promoted", code=project.code),
                 ),
                 expires_at=event.starts_at,
             )
@@ -674,9 +688,8 @@ def _refresh_invitation(
     version: str,
 ) -> list[str]:
     """Show the invitation as it now stands: rewrite it if still unsent, else update it."""
-    payload = messages.invitation(
-        project.locale, event, invitation, waitlist_position(ctx, invitation)
-    )
+    position = waitlist_position(ctx, invitation)
+    payload = messages.invitation(project.locale, event, invitation, position, code=project.code)
     if row is None:
         return []
     if row.status == OutboxStatus.PENDING and not row.ts:
@@ -763,7 +776,7 @@ def _tell_everyone(
         keys += _refresh_invitation(
             ctx, project, event, invitation, row, messages, version=f"seq{event.sequence}"
         )
-        notice = messages.notice(project.locale, event, what, **params)
+        notice = messages.notice(project.locale, event, what, code=project.code, **params)
         keys.append(
             enqueue(
                 ctx,

@@ -148,7 +148,8 @@ def remind_due(*, ctx: Ctx, messages: EventMessages) -> list[str]:
         event = by_id[invitation.event_id]
         minutes = due[event.id] or 0
         if event.id not in texts:
-            texts[event.id] = messages.reminder(locales[event.project_id], event, minutes)
+            locale, code = locales[event.project_id]
+            texts[event.id] = messages.reminder(locale, event, minutes, code=code)
         start = int(event.starts_at.timestamp())
         row = rows.get(invite_key(event, invitation))
         outgoing.append(
@@ -167,7 +168,8 @@ def remind_due(*, ctx: Ctx, messages: EventMessages) -> list[str]:
     for event in rostered:
         if roster_keys[event.id] in done:
             continue
-        payload = messages.roster(locales[event.project_id], event, roster(ctx, event))
+        locale, code = locales[event.project_id]
+        payload = messages.roster(locale, event, roster(ctx, event), code=code)
         outgoing.append(
             delivery.Outgoing(
                 key=roster_keys[event.id],
@@ -180,15 +182,16 @@ def remind_due(*, ctx: Ctx, messages: EventMessages) -> list[str]:
     return delivery.enqueue_many(ctx.session, team_id=ctx.team_id, messages=outgoing, now=now)
 
 
-def _locales(ctx: Ctx, project_ids: set[int]) -> dict[int, str]:
+def _locales(ctx: Ctx, project_ids: set[int]) -> dict[int, tuple[str, str]]:
+    """Each project's locale and code."""
     if not project_ids:
         return {}
     rows = ctx.session.exec(
-        select(Project.id, Project.locale).where(
+        select(Project.id, Project.locale, Project.code).where(
             Project.team_id == ctx.team_id, col(Project.id).in_(sorted(project_ids))
         )
     ).all()
-    return {project_id: locale for project_id, locale in rows if project_id is not None}
+    return {pid: (locale, code) for pid, locale, code in rows if pid is not None}
 
 
 def teams_with_upcoming(session: Any, now: datetime) -> list[str]:

@@ -158,6 +158,7 @@ def summaries(ctx: Ctx, asked: list[Approval]) -> dict[int, approvals.Summary]:
                 project.locale, project, signoff, version, blocking.get(signoff.id or 0, [])
             ),
             answers=service.ANSWERS,
+            due=signoff.due_on,
         )
     return result
 

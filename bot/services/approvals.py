@@ -30,7 +30,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -113,6 +113,8 @@ class Summary:
     details: list[str] = field(default_factory=list)
     # The answers offered to a decider, in the order of their buttons.
     answers: tuple[str, ...] = ANSWERS
+    # When the decision is due, if the subject says (a sign-off's due date).
+    due: date | None = None
 
 
 @dataclass

@@ -49,7 +49,8 @@ def close_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
     # The invitations' messages in one query, the "closed" updates in one insert.
     sent = delivery.rows_by_key(ctx.session, [invite_key(poll, p.user_id) for p in people])
     closed = {
-        answered: messages.closed(project.locale, poll, answered) for answered in (True, False)
+        answered: messages.closed(project.locale, poll, answered, project=project)
+        for answered in (True, False)
     }
     outgoing = []
     for person in people:
@@ -82,7 +83,7 @@ def close_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
     ctx.log("poll.closed", project_id=project.id, poll_id=poll.id, was_open=was_open)
     if was_open:
         figures = poll_results.compute(ctx, poll)
-        report = messages.results(project.locale, figures)
+        report = messages.results(project.locale, figures, project=project)
         chart = charts.results_chart(figures, project.locale)
         expires_at = now + delivery.RECORD_LIFETIME
         for pm in project_service.pm_ids(ctx, project):

@@ -105,13 +105,26 @@ class PollClosed(PermissionDenied):
 class PollMessages(Protocol):
     """The Block Kit a poll sends, built by ``bot.views.polls`` (services build no Block Kit)."""
 
-    def invite(self, locale: str, poll: Poll, questions: list[PollQuestion]) -> dict[str, Any]: ...
+    def invite(
+        self,
+        locale: str,
+        poll: Poll,
+        questions: list[PollQuestion],
+        *,
+        project: Project | None = None,
+    ) -> dict[str, Any]: ...
 
-    def reminder(self, locale: str, poll: Poll) -> dict[str, Any]: ...
+    def reminder(
+        self, locale: str, poll: Poll, *, project: Project | None = None
+    ) -> dict[str, Any]: ...
 
-    def closed(self, locale: str, poll: Poll, answered: bool) -> dict[str, Any]: ...
+    def closed(
+        self, locale: str, poll: Poll, answered: bool, *, project: Project | None = None
+    ) -> dict[str, Any]: ...
 
-    def results(self, locale: str, figures: Any) -> dict[str, Any]: ...
+    def results(
+        self, locale: str, figures: Any, *, project: Project | None = None
+    ) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -450,7 +463,7 @@ def open_poll(*, ctx: Ctx, poll: Poll, messages: PollMessages) -> list[str]:
     ctx.session.add(poll)
     if poll.anonymous:
         ctx.session.add(BallotBox(id=uuid.uuid4().hex, team_id=ctx.team_id, poll_id=poll.id or 0))
-    invitation = messages.invite(project.locale, poll, questions)
+    invitation = messages.invite(project.locale, poll, questions, project=project)
     people = audience(ctx, project, poll)
     ctx.session.flush()
     # The participants in one insert, the invitations in another, whatever the audience's size.
@@ -717,7 +730,7 @@ def remind_due(*, ctx: Ctx, messages: PollMessages) -> list[str]:
         if poll.closes_at - timedelta(hours=poll.remind_hours or 0) > now:
             continue
         project = project_of(ctx, poll)
-        reminder = messages.reminder(project.locale, poll)
+        reminder = messages.reminder(project.locale, poll, project=project)
         waiting = [person for person in participants_of(ctx, poll) if not person.answered]
         # The invitations' messages in one query, the reminders in one insert.
         sent = delivery.rows_by_key(

@@ -43,10 +43,8 @@ def answer_buttons(locale: str, approval: Approval, answers: tuple[str, ...]) ->
     return ui.actions(*elements, block_id=f"approval_{approval.id}")
 
 
-def ask_dm(locale: str, approval: Approval, summary: Summary) -> dict[str, Any]:
-    """To each decider: what is asked of them, the rule, and a button per answer the subject
-    offers."""
-    title = t(
+def _ask_title(locale: str, approval: Approval, summary: Summary) -> str:
+    return t(
         locale,
         "approvals.ask.title",
         ref=summary.ref,
@@ -54,11 +52,28 @@ def ask_dm(locale: str, approval: Approval, summary: Summary) -> dict[str, Any]:
         title=summary.title,
         by=approval.asked_by,
     )
+
+
+def _ask_text(locale: str, approval: Approval, summary: Summary, state: str | None = None) -> str:
+    """The asking DM's notification: what is asked, by whom, by when, and where it stands."""
+    due = summary.due
+    return ui.notification(
+        locale,
+        _ask_title(locale, approval, summary),
+        when=t(locale, "approvals.notify.due", due=due.isoformat()) if due else None,
+        state=state,
+    )
+
+
+def ask_dm(locale: str, approval: Approval, summary: Summary) -> dict[str, Any]:
+    """To each decider: what is asked of them, the rule, and a button per answer the subject
+    offers."""
+    title = _ask_title(locale, approval, summary)
     blocks: list[Block] = [ui.section(title)]
     blocks += ui.line_sections(summary.details)
     blocks.append(ui.context(rule_text(locale, approval)))
     blocks.append(answer_buttons(locale, approval, summary.answers))
-    return ui.message(title, blocks)
+    return ui.message(_ask_text(locale, approval, summary), blocks)
 
 
 def retold_dm(
@@ -93,7 +108,9 @@ def retold_dm(
     blocks += ui.line_sections(said)
     if pending and not decided:
         blocks.append(answer_buttons(locale, approval, summary.answers))
-    return ui.message(str(sent.get("text") or ""), blocks[: ui.MESSAGE_BLOCK_LIMIT])
+    # The notification follows the state: what was asked, then the latest word on it.
+    text = _ask_text(locale, approval, summary, said[-1] if said else None)
+    return ui.message(text, blocks[: ui.MESSAGE_BLOCK_LIMIT])
 
 
 def answer_modal(locale: str, approval: Approval, summary: Summary, answer: str) -> dict[str, Any]:
@@ -151,4 +168,5 @@ def reminder_dm(locale: str, items: list[tuple[Approval, Summary]], today: date)
         blocks.append(ui.section(line, accessory=button, block_id=f"approval_{approval.id}"))
     if len(items) > len(shown):
         blocks.append(ui.context(t(locale, "common.more", count=len(items) - len(shown))))
-    return ui.message(title, blocks)
+    first = next((str(b.text.text) for b in blocks[1:2] if getattr(b, "text", None)), None)
+    return ui.message(ui.list_text(locale, title, first), blocks)

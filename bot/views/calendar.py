@@ -112,10 +112,59 @@ def rsvp_buttons(locale: str, event: CalendarEvent, invitation: Invitation) -> l
     return buttons
 
 
+def _notify_state(
+    locale: str, event: CalendarEvent, invitation: Invitation, position: int | None
+) -> str:
+    if event.status == EventStatus.CANCELLED:
+        return t(locale, "calendar.notify.cancelled")
+    if invitation.response == Rsvp.WAITLISTED:
+        return t(locale, "calendar.notify.waitlisted", position=position or "?")
+    if invitation.checked_in_at is not None and invitation.response != Rsvp.REMOVED:
+        return t(locale, "calendar.notify.checked_in")
+    deadline = event.rsvp_deadline
+    return t(
+        locale,
+        f"calendar.notify.{invitation.response}",
+        deadline=slack_date(deadline, event.timezone) if deadline else "",
+    )
+
+
+def subject(locale: str, event: CalendarEvent) -> str:
+    """ "Training: Basic operation" as mrkdwn (a title can hold anything)."""
+    kind = plain(locale, f"calendar.kind.{event.kind}")
+    return t(locale, "calendar.heading", kind=kind, title=event.title)
+
+
+def invitation_text(
+    locale: str,
+    event: CalendarEvent,
+    invitation: Invitation,
+    position: int | None = None,
+    *,
+    code: str = "",
+) -> str:
+    """What the invitation's notification says: the project, the event, its time and place, who
+    runs it and this person's answer as it stands."""
+    return ui.notification(
+        locale,
+        subject(locale, event),
+        code=code,
+        when=when(locale, event, label=False),
+        where=event.location,
+        by=event.organizer_id,
+        state=_notify_state(locale, event, invitation, position),
+    )
+
+
 def invitation(
-    locale: str, event: CalendarEvent, invitation: Invitation, position: int | None = None
+    locale: str,
+    event: CalendarEvent,
+    invitation: Invitation,
+    position: int | None = None,
+    *,
+    code: str = "",
 ) -> dict[str, Any]:
-    """The invitation DM, as it stands for this person."""
+    """The invitation DM, as it stands for this person (``code``: the event's project)."""
     blocks: list[Block] = [
         ui.header(
             plain(
@@ -133,25 +182,22 @@ def invitation(
     live = event.status == EventStatus.SCHEDULED and invitation.response != Rsvp.REMOVED
     if live:
         blocks.append(ui.actions(*rsvp_buttons(locale, event, invitation), block_id="rsvp"))
-    fallback = t(  # the fallback text is mrkdwn too: a title can hold anything
-        locale,
-        "calendar.invite_fallback",
-        kind=plain(locale, f"calendar.kind.{event.kind}"),
-        title=event.title,
-    )
+    fallback = invitation_text(locale, event, invitation, position, code=code)
     return ui.message(fallback, blocks)
 
 
-def notice(locale: str, event: CalendarEvent, what: str, **params: Any) -> dict[str, Any]:
+def notice(
+    locale: str, event: CalendarEvent, what: str, *, code: str = "", **params: Any
+) -> dict[str, Any]:
     """A reply in the invitation's thread: rescheduled, cancelled or promoted from the waitlist."""
     values: dict[str, Any] = {"title": event.title, "when": when(locale, event)}
     if "previous" in params:
         values["previous"] = slack_date(params["previous"], event.timezone)
     text = t(locale, f"calendar.notice.{what}", **values)
-    return ui.message(text, [ui.section(text)])
+    return ui.message(ui.notification(locale, text, code=code), [ui.section(text)])
 
 
-def reminder(locale: str, event: CalendarEvent, minutes: int) -> dict[str, Any]:
+def reminder(locale: str, event: CalendarEvent, minutes: int, *, code: str = "") -> dict[str, Any]:
     hours, rest = divmod(minutes, 60)
     text = t(
         locale,
@@ -166,7 +212,8 @@ def reminder(locale: str, event: CalendarEvent, minutes: int) -> dict[str, Any]:
         lines.append(t(locale, "calendar.where", place=event.location))
     if event.video_url:
         lines.append(t(locale, "calendar.link", url=event.video_url))
-    return ui.message(text, [ui.section("\n".join(lines))])
+    fallback = ui.notification(locale, text, code=code, where=event.location)
+    return ui.message(fallback, [ui.section("\n".join(lines))])
 
 
 def tally(locale: str, counts: Mapping[str, int]) -> str:
@@ -179,7 +226,9 @@ def _names(locale: str, rows: list[RosterRow]) -> str:
     return joined(locale, (mention(row.user_id) for row in rows))
 
 
-def roster(locale: str, event: CalendarEvent, rows: list[RosterRow]) -> dict[str, Any]:
+def roster(
+    locale: str, event: CalendarEvent, rows: list[RosterRow], *, code: str = ""
+) -> dict[str, Any]:
     """The roster by answer: who comes, who may, who waits (in order), who has not answered."""
     groups: dict[str, list[RosterRow]] = {}
     for row in rows:
@@ -198,7 +247,13 @@ def roster(locale: str, event: CalendarEvent, rows: list[RosterRow]) -> dict[str
         blocks.append(ui.section(f"{label}\n{_names(locale, people)}"))
     if not rows:
         blocks.append(ui.section(t(locale, "calendar.roster_empty")))
-    text = t(locale, "calendar.roster_fallback", title=event.title, count=len(rows))
+    text = ui.notification(
+        locale,
+        t(locale, "calendar.roster_title", title=event.title),
+        code=code,
+        when=when(locale, event, label=False),
+        state=t(locale, "calendar.notify.roster", count=len(rows)),
+    )
     return ui.message(text, blocks)
 
 
@@ -206,18 +261,30 @@ class _Messages:
     """``bot.calendar.service.EventMessages`` for the services and jobs."""
 
     def invitation(
-        self, locale: str, event: CalendarEvent, invitation_row: Invitation, position: int | None
+        self,
+        locale: str,
+        event: CalendarEvent,
+        invitation_row: Invitation,
+        position: int | None,
+        *,
+        code: str = "",
     ) -> dict[str, Any]:
-        return invitation(locale, event, invitation_row, position)
+        return invitation(locale, event, invitation_row, position, code=code)
 
-    def notice(self, locale: str, event: CalendarEvent, what: str, **params: Any) -> dict[str, Any]:
-        return notice(locale, event, what, **params)
+    def notice(
+        self, locale: str, event: CalendarEvent, what: str, *, code: str = "", **params: Any
+    ) -> dict[str, Any]:
+        return notice(locale, event, what, code=code, **params)
 
-    def reminder(self, locale: str, event: CalendarEvent, minutes: int) -> dict[str, Any]:
-        return reminder(locale, event, minutes)
+    def reminder(
+        self, locale: str, event: CalendarEvent, minutes: int, *, code: str = ""
+    ) -> dict[str, Any]:
+        return reminder(locale, event, minutes, code=code)
 
-    def roster(self, locale: str, event: CalendarEvent, rows: list[RosterRow]) -> dict[str, Any]:
-        return roster(locale, event, rows)
+    def roster(
+        self, locale: str, event: CalendarEvent, rows: list[RosterRow], *, code: str = ""
+    ) -> dict[str, Any]:
+        return roster(locale, event, rows, code=code)
 
 
 MESSAGES = _Messages()

@@ -362,7 +362,10 @@ def channel_post(locale: str, project: Project, change: ChangeRequest, rule: str
             )
         )
     )
-    return ui.message(title, blocks)
+    text = ui.notification(
+        locale, title, by=change.created_by, state=t(locale, f"change.status.{change.status}")
+    )
+    return ui.message(text, blocks)
 
 
 # Steps whose line says the status they lead to: no "now …" after them.

@@ -45,7 +45,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.i18n import plain, say, t
+from bot.i18n import escape_mrkdwn, plain, say, t
 from bot.ids import Action
 
 TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")  # a timepicker's HH:mm
@@ -189,7 +189,9 @@ def button(
     style: str | None = None,
     url: str | None = None,
     confirm: ConfirmObject | None = None,
+    accessibility_label: str | None = None,
 ) -> ButtonElement:
+    """``accessibility_label``: what a screen reader says instead of a short label."""
     return ButtonElement(
         text=PlainTextObject(text=clip(text, 75), emoji=True),
         action_id=action_id,
@@ -197,6 +199,7 @@ def button(
         style=style,
         url=url,
         confirm=confirm,
+        accessibility_label=clip(accessibility_label, 75) if accessibility_label else None,
     )
 
 
@@ -702,6 +705,45 @@ def message(text: str, blocks: Sequence[Block] = ()) -> dict[str, Any]:
     if blocks:
         payload["blocks"] = [block.to_dict() for block in blocks]
     return payload
+
+
+# Between the parts of a notification's text, in both languages (after a full stop, a colon or
+# an emphasis a middle dot reads right where a comma would not).
+NOTIFY_JOIN = " · "
+
+
+def notification(
+    locale: str,
+    what: str,
+    *,
+    code: str | None = None,
+    when: str | None = None,
+    where: str | None = None,
+    by: str | None = None,
+    state: str | None = None,
+) -> str:
+    """A message's ``text``, which push notifications and screen readers read instead of its
+    blocks: enough to decide from the lock screen. The project's ``code``, ``what`` it is about,
+    ``when`` (a ``slack_date`` token, with the project's time as its fallback), ``where`` (a
+    place as typed, escaped here), ``by`` whom (a user id) and the message's ``state`` as it
+    stands now (answered, accepted, closed…), each part left out when it is empty. ``what``,
+    ``when`` and ``state`` are mrkdwn already rendered by a catalog."""
+    parts = [
+        escape_mrkdwn(code) if code else "",
+        what,
+        when or "",
+        t(locale, "notify.where", place=where) if where else "",
+        t(locale, "notify.by", user=by) if by else "",
+        state or "",
+    ]
+    return NOTIFY_JOIN.join(part.strip() for part in parts if part.strip())
+
+
+def list_text(locale: str, headline: str, first: str | None, *, code: str | None = None) -> str:
+    """The notification text of a message that lists things: its headline and its first line
+    (the most urgent, with its time), ``code`` being that line's project."""
+    state = t(locale, "notify.first", line=Markup(first)) if first else None
+    return notification(locale, headline.rstrip().rstrip(":："), code=code, state=state)
 
 
 def json_value(raw: str | None) -> dict[str, Any]:

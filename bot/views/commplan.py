@@ -277,7 +277,10 @@ def due_dm(locale: str, items: list[DueItem], extra: Sequence[Block] = ()) -> di
     if len(items) > len(shown):
         blocks.append(ui.context(t(locale, "plan.due.more", count=len(items) - len(shown))))
     blocks.extend(extra)
-    text = intro or next((str(b.text.text) for b in extra if getattr(b, "text", None)), "")
+    if items:
+        text = ui.list_text(locale, intro, due_line(locale, items[0]))
+    else:
+        text = next((str(b.text.text) for b in extra if getattr(b, "text", None)), "")
     return ui.message(text, blocks)
 
 

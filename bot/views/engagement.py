@@ -103,7 +103,14 @@ def nudge_dm(locale: str, nudge: Nudge) -> dict[str, Any]:
                     )
                 )
             )
-    return ui.message(intro, blocks)
+    first = next(((p, c[0]) for p, c in nudge.items if c), None)
+    text = ui.list_text(
+        locale,
+        intro,
+        _contact_line(locale, *first) if first else None,
+        code=first[0].code if first else None,
+    )
+    return ui.message(text, blocks)
 
 
 def home_part(locale: str, rows: list[tuple[Project, list[Contact]]]) -> list[Block]:

@@ -228,7 +228,23 @@ def issue_message(
         label = plain(locale, "issues.open_change_request")
         button = ui.button(label, ChangeId.FROM_ISSUE, str(issue.id))
         blocks.append(ui.actions(button, block_id=f"issue_change_{issue.id}"))
-    return ui.message(t(locale, "issues.card.title", ref=key, title=issue.title), blocks)
+    return ui.message(card_text(locale, project, issue), blocks)
+
+
+def card_text(locale: str, project: Project, issue: Issue) -> str:
+    """The card's notification text: the issue, when it is due and where it stands."""
+    return ui.notification(
+        locale,
+        t(locale, "issues.card.title", ref=issue_key(project, issue), title=issue.title),
+        when=t(locale, "issues.notify.due", due=issue.due_date.isoformat()),
+        state=t(
+            locale,
+            "issues.notify.state",
+            status=status_label(locale, issue.status),
+            priority=plain(locale, f"issues.priority.{issue.priority}"),
+            owner=issue.owner_id,
+        ),
+    )
 
 
 def _next_step(verbs: list[str]) -> str | None:
@@ -399,8 +415,13 @@ def rating_request(
     )
     value = f"{issue.id}"
     stars = [
-        ui.button(plain(locale, f"issues.rating.button{n}"), f"{IssueId.RATE}_{n}", f"{value}:{n}")
-        for n in range(1, 6)
+        ui.button(
+            label,
+            f"{IssueId.RATE}_{n}",
+            f"{value}:{n}",
+            accessibility_label=plain(locale, "issues.rating.spoken", label=label),
+        )
+        for n, label in ((n, plain(locale, f"issues.rating.label{n}")) for n in range(1, 6))
     ]
     return ui.message(
         text,
@@ -468,7 +489,7 @@ def reminder_dm(
     first_issue, first_project = shown[0]
     example = {"ref": issue_key(first_project, first_issue), "day": today + timedelta(days=7)}
     blocks.append(ui.context(t(locale, "issues.reminder.hint", **example)))
-    return ui.message(title, blocks)
+    return ui.message(ui.list_text(locale, title, lines[0].removeprefix("• ")), blocks)
 
 
 ESCALATION_BUTTONS = 10  # the worst breaches get an "Open" button each
@@ -497,6 +518,7 @@ def escalation_dm(locale: str, found: list[Breach]) -> dict[str, Any]:
     kinds = {kind: sum(1 for b in found if b.kind == kind) for kind in BREACH_KINDS}
     title = t(locale, "issues.escalation.title", count=len(found))
     summary = t(locale, "issues.escalation.summary", **kinds)
+    worst = escalation_line(locale, ordered[0]) if ordered else None
     blocks: list[Block] = [ui.section(title), ui.context(summary)]
     for breach in ordered[:ESCALATION_BUTTONS]:
         blocks.append(
@@ -512,7 +534,7 @@ def escalation_dm(locale: str, found: list[Breach]) -> dict[str, Any]:
     if len(ordered) > ESCALATION_LINES:
         blocks.append(ui.context(t(locale, "common.more", count=len(ordered) - ESCALATION_LINES)))
     blocks.append(ui.context(t(locale, "issues.escalation.hint")))
-    return ui.message(f"{title} {summary}", blocks)
+    return ui.message(ui.list_text(locale, f"{title} {summary}", worst), blocks)
 
 
 # ----------------------------------------------------------------------------- lists, Home

@@ -536,7 +536,7 @@ class _Messages(calendar_views._Messages):
         blocks: list[Block] = [ui.section(text)]
         if event.description:
             blocks.append(ui.context(escape_mrkdwn(event.description)[:1900]))
-        return ui.message(text, blocks)
+        return ui.message(ui.notification(locale, text, code=project.code), blocks)
 
     def series_notice(
         self, locale: str, event: CalendarEvent, what: str, **params: Any

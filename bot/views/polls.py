@@ -162,34 +162,77 @@ def _value(poll: Poll, **extra: Any) -> str:
 read_value = ui.json_value
 
 
-def _closes_line(locale: str, poll: Poll) -> str:
+def _closes_line(locale: str, poll: Poll, tz: str = "UTC") -> str:
     return t(
         locale,
         "poll.closes_line",
-        closes=slack_date(poll.closes_at),
+        closes=slack_date(poll.closes_at, tz),
         anonymous=poll.anonymous,
         round=poll.round_number,
     )
 
 
-def _rating_buttons(poll: Poll, question: PollQuestion) -> Any:
+def _tz(project: Project | None) -> str:
+    return project.timezone if project is not None else "UTC"
+
+
+def notify_text(locale: str, poll: Poll, project: Project | None, state: str) -> str:
+    """A poll message's text: the project, the poll, when it closes, who asks, and ``state``
+    (the catalog's ``poll.notify.<state>``)."""
+    return ui.notification(
+        locale,
+        t(locale, "poll.notify.what", title=poll.title),
+        code=project.code if project is not None else None,
+        when=t(locale, "poll.notify.closes", closes=slack_date(poll.closes_at, _tz(project))),
+        by=poll.created_by,
+        state=t(locale, f"poll.notify.{state}"),
+    )
+
+
+def _scale_button(locale: str, poll: Poll, question: PollQuestion, value: int) -> Any:
+    """One value of a scale, in words where words help (the ends of 0…10, every rating), with
+    what a screen reader says of it."""
+    if question.kind == QuestionKind.RATING:
+        label = plain(locale, f"poll.rating.r{value}")
+        spoken = plain(locale, "poll.scale.rating_label", label=label)
+    else:
+        key = {0: "nps0", 10: "nps10"}.get(value, "nps_number")
+        label = plain(locale, f"poll.scale.{key}", value=value)
+        spoken = plain(locale, "poll.scale.nps_label", value=value)
+    action = f"{PollId.RATE_PREFIX}{question.id}:{value}"
+    return ui.button(label, action, _value(poll), accessibility_label=spoken)
+
+
+def _rating_buttons(locale: str, poll: Poll, question: PollQuestion) -> Any:
     scale = range(1, 6) if question.kind == QuestionKind.RATING else range(0, 11)
     return ui.actions(
-        *[ui.button(str(v), f"{PollId.RATE_PREFIX}{question.id}:{v}", _value(poll)) for v in scale],
+        *[_scale_button(locale, poll, question, v) for v in scale],
         block_id=f"rate_{question.id}",
     )
 
 
-def invite(locale: str, poll: Poll, questions: list[PollQuestion]) -> dict[str, Any]:
-    """The invitation DM: intro, the rating questions as buttons, and "Answer" for the modal."""
-    blocks: list[Block] = [ui.header(poll.title)]
+def _asked_by(locale: str, poll: Poll, project: Project | None) -> list[Block]:
+    """The project and who asks, under the poll's title."""
+    if project is None:
+        return []
+    line = t(locale, "poll.asked_by", code=project.code, name=project.name, user=poll.created_by)
+    return [ui.context(line)]
+
+
+def invite(
+    locale: str, poll: Poll, questions: list[PollQuestion], *, project: Project | None = None
+) -> dict[str, Any]:
+    """The invitation DM: who asks in which project, the intro, the rating questions as
+    buttons, and "Answer…" for the form."""
+    tz = _tz(project)
+    blocks: list[Block] = [ui.header(poll.title), *_asked_by(locale, poll, project)]
     if poll.intro:
         blocks.append(ui.section(t(locale, "poll.plain_text", text=poll.intro)))
-    blocks.append(ui.context(_closes_line(locale, poll)))
+    blocks.append(ui.context(_closes_line(locale, poll, tz)))
     quick = [q for q in questions if q.kind in (QuestionKind.RATING, QuestionKind.NPS)][:8]
     for question in quick:
         blocks.append(ui.section(t(locale, "poll.quick_question", text=question.text)))
-        blocks.append(_rating_buttons(poll, question))
+        blocks.append(_rating_buttons(locale, poll, question))
     blocks.append(
         ui.actions(
             ui.button(
@@ -197,35 +240,43 @@ def invite(locale: str, poll: Poll, questions: list[PollQuestion]) -> dict[str, 
             )
         )
     )
-    text = t(locale, "poll.invite_fallback", title=poll.title)
-    return ui.message(text, blocks)
+    return ui.message(notify_text(locale, poll, project, "invite"), blocks)
 
 
-def answered(locale: str, poll: Poll) -> dict[str, Any]:
+def answered(locale: str, poll: Poll, *, project: Project | None = None) -> dict[str, Any]:
     """The DM once answered: thanks, and "Edit" (named polls only: anonymous answers are final)."""
     blocks: list[Block] = [
         ui.header(poll.title),
+        *_asked_by(locale, poll, project),
         ui.section(t(locale, "poll.answered_thanks", anonymous=poll.anonymous)),
-        ui.context(_closes_line(locale, poll)),
+        ui.context(_closes_line(locale, poll, _tz(project))),
     ]
     if not poll.anonymous:
         blocks.append(
             ui.actions(ui.button(plain(locale, "poll.edit_button"), PollId.EDIT, _value(poll)))
         )
-    return ui.message(t(locale, "poll.answered_fallback", title=poll.title), blocks)
+    return ui.message(notify_text(locale, poll, project, "answered"), blocks)
 
 
-def closed(locale: str, poll: Poll, was_answered: bool) -> dict[str, Any]:
+def closed(
+    locale: str, poll: Poll, was_answered: bool, *, project: Project | None = None
+) -> dict[str, Any]:
     blocks: list[Block] = [
         ui.header(poll.title),
+        *_asked_by(locale, poll, project),
         ui.section(t(locale, "poll.closed_dm", answered=was_answered)),
     ]
-    return ui.message(t(locale, "poll.closed_fallback", title=poll.title), blocks)
+    return ui.message(notify_text(locale, poll, project, "closed"), blocks)
 
 
-def reminder(locale: str, poll: Poll) -> dict[str, Any]:
-    text = t(locale, "poll.reminder", title=poll.title, closes=slack_date(poll.closes_at))
-    return ui.message(text, [ui.section(text)])
+def reminder(locale: str, poll: Poll, *, project: Project | None = None) -> dict[str, Any]:
+    text = t(
+        locale, "poll.reminder", title=poll.title, closes=slack_date(poll.closes_at, _tz(project))
+    )
+    fallback = ui.notification(
+        locale, text, code=project.code if project is not None else None, by=poll.created_by
+    )
+    return ui.message(fallback, [ui.section(text)])
 
 
 def _question_input(locale: str, question: PollQuestion, current: Any) -> InputBlock:
@@ -298,7 +349,7 @@ def _figure(value: float | None, digits: int = 0) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-def results(locale: str, figures: Any) -> dict[str, Any]:
+def results(locale: str, figures: Any, *, project: Project | None = None) -> dict[str, Any]:
     poll: Poll = figures.poll
     blocks: list[Block] = [
         ui.header(plain(locale, "poll.results_title", title=poll.title, round=poll.round_number)),
@@ -387,7 +438,17 @@ def results(locale: str, figures: Any) -> dict[str, Any]:
             ),
         )
         blocks.append(ui.context(t(locale, "poll.delivery_failures") + " " + people))
-    text = t(locale, "poll.results_fallback", title=poll.title, round=poll.round_number)
+    text = ui.notification(
+        locale,
+        t(locale, "poll.notify.results", title=poll.title, round=poll.round_number),
+        code=project.code if project is not None else None,
+        state=t(
+            locale,
+            "poll.notify.answered_count",
+            answered=figures.answered,
+            invited=figures.invited,
+        ),
+    )
     return ui.message(text, blocks[: ui.MESSAGE_BLOCK_LIMIT])
 
 
@@ -477,17 +538,30 @@ def home_pm(locale: str, rows: list[tuple[Poll, Project, int, int, int]]) -> lis
 class _Messages:
     """``bot.services.polls.PollMessages`` for the services and jobs."""
 
-    def invite(self, locale: str, poll: Poll, questions: list[PollQuestion]) -> dict[str, Any]:
-        return invite(locale, poll, questions)
+    def invite(
+        self,
+        locale: str,
+        poll: Poll,
+        questions: list[PollQuestion],
+        *,
+        project: Project | None = None,
+    ) -> dict[str, Any]:
+        return invite(locale, poll, questions, project=project)
 
-    def reminder(self, locale: str, poll: Poll) -> dict[str, Any]:
-        return reminder(locale, poll)
+    def reminder(
+        self, locale: str, poll: Poll, *, project: Project | None = None
+    ) -> dict[str, Any]:
+        return reminder(locale, poll, project=project)
 
-    def closed(self, locale: str, poll: Poll, answered: bool) -> dict[str, Any]:
-        return closed(locale, poll, answered)
+    def closed(
+        self, locale: str, poll: Poll, answered: bool, *, project: Project | None = None
+    ) -> dict[str, Any]:
+        return closed(locale, poll, answered, project=project)
 
-    def results(self, locale: str, figures: Any) -> dict[str, Any]:
-        return results(locale, figures)
+    def results(
+        self, locale: str, figures: Any, *, project: Project | None = None
+    ) -> dict[str, Any]:
+        return results(locale, figures, project=project)
 
 
 MESSAGES = _Messages()

@@ -32,6 +32,7 @@ from bot.services.risks import (
     risk_ref,
 )
 from bot.views import common as ui
+from bot.widths import display_width
 from storage.models import Project, Risk, RiskAssessment, RiskHistory
 
 LIST_PAGE_SIZE = 15
@@ -451,7 +452,7 @@ def review_dm(locale: str, items: list[tuple[Risk, Project]], today: date) -> di
         blocks.append(ui.context(t(locale, "common.more", count=len(items) - len(shown))))
     risk, project = shown[0]
     blocks.append(ui.context(t(locale, "risk.review.hint", ref=risk.number, code=project.code)))
-    return ui.message(title, blocks)
+    return ui.message(ui.list_text(locale, title, lines[0].removeprefix("• ")), blocks)
 
 
 # ----------------------------------------------------------------------------- settings
@@ -534,17 +535,22 @@ GRADE_SQUARE = {
 
 def grid_text(locale: str, thresholds: Thresholds, grid: dict[tuple[int, int], int]) -> str:
     """The 5 × 5 grid as text (impact 5 at the top, probability 1 to 5 left to right): each
-    cell the colour of its grade and the count of open risks in it."""
+    cell the colour of its grade, its grade's mark in words (not the colour alone) and the count
+    of open risks in it."""
+    marks = {grade: plain(locale, f"risk.grid.mark.{grade}") for grade in GRADE_SQUARE}
+    pad = " " * max(display_width(mark) for mark in marks.values())
     rows = []
     for weight in reversed(SCALE):
         cells = []
         for chance in SCALE:
-            square = GRADE_SQUARE[thresholds.grade(chance * weight)]
+            grade = thresholds.grade(chance * weight)
             count = grid.get((chance, weight), 0)
-            cells.append(f"{square}`{count:>2}`" if count else f"{square}`  `")
+            shown = f"{count:>2}" if count else "  "
+            cells.append(f"{GRADE_SQUARE[grade]}`{marks[grade]}{shown}`")
         rows.append(f"`{weight}` " + " ".join(cells))
-    rows.append("`  ` " + " ".join(f"   `{chance:>2}`" for chance in SCALE))
-    return t(locale, "risk.grid.axes") + "\n" + "\n".join(rows)
+    rows.append("`  ` " + " ".join(f"   `{pad}{chance:>2}`" for chance in SCALE))
+    legend = t(locale, "risk.grid.legend", **marks)
+    return t(locale, "risk.grid.axes") + "\n" + "\n".join(rows) + "\n" + legend
 
 
 def top_line(locale: str, item: TopRisk, thresholds: Thresholds, *, names: bool = True) -> str:

@@ -305,7 +305,10 @@ def channel_post(
             )
         )
     )
-    return ui.message(title, blocks)
+    text = ui.notification(
+        locale, title, by=signoff.created_by, state=t(locale, f"signoff.status.{signoff.status}")
+    )
+    return ui.message(text, blocks)
 
 
 def answer_reply(

@@ -273,15 +273,22 @@ def quiz_modal(locale: str, project: Project, modules: Sequence[TrainingModule])
 
 
 def quiz_invite(
-    locale: str, quiz: QuizRound, module: TrainingModule, count: int, timezone: str
+    locale: str,
+    quiz: QuizRound,
+    module: TrainingModule,
+    count: int,
+    timezone: str,
+    *,
+    code: str = "",
 ) -> dict[str, Any]:
+    deadline = slack_date(quiz.deadline, timezone)
     text = t(
         locale,
         "training.quiz_invite",
         module=module.name,
         count=count,
         pass_mark=quiz.pass_mark,
-        deadline=slack_date(quiz.deadline, timezone),
+        deadline=deadline,
     )
     blocks = [
         ui.section(text),
@@ -292,15 +299,22 @@ def quiz_invite(
             block_id="quiz_actions",
         ),
     ]
-    return ui.message(t(locale, "training.quiz_invite_fallback", module=module.name), blocks)
+    fallback = ui.notification(
+        locale,
+        t(locale, "training.notify.quiz", module=module.name),
+        code=code,
+        when=t(locale, "training.notify.deadline", deadline=deadline),
+        state=t(locale, "training.notify.quiz_state", count=count, pass_mark=quiz.pass_mark),
+    )
+    return ui.message(fallback, blocks)
 
 
 def quiz_reminder(
-    locale: str, quiz: QuizRound, module: TrainingModule, timezone: str
+    locale: str, quiz: QuizRound, module: TrainingModule, timezone: str, *, code: str = ""
 ) -> dict[str, Any]:
     deadline = slack_date(quiz.deadline, timezone)
     text = t(locale, "training.quiz_reminder", module=module.name, deadline=deadline)
-    return ui.message(text, [ui.section(text)])
+    return ui.message(ui.notification(locale, text, code=code), [ui.section(text)])
 
 
 def quiz_answer_modal(
@@ -377,21 +391,17 @@ def quiz_scored(
 def quiz_results(results: QuizResults) -> dict[str, Any]:
     quiz, module, locale = results.quiz, results.module, results.project.locale
     title = plain(locale, "training.quiz_results_title", id=results.number, module=module.name)
-    blocks: list[Block] = [
-        ui.header(title),
-        ui.section(
-            t(
-                locale,
-                "training.quiz_results_summary",
-                taken=len(results.taken),
-                invited=len(results.attempts),
-                average=percent(results.average),
-                passed=results.passed,
-                pass_mark=quiz.pass_mark,
-                deadline=slack_date(quiz.deadline, results.project.timezone),
-            )
-        ),
-    ]
+    summary = t(
+        locale,
+        "training.quiz_results_summary",
+        taken=len(results.taken),
+        invited=len(results.attempts),
+        average=percent(results.average),
+        passed=results.passed,
+        pass_mark=quiz.pass_mark,
+        deadline=slack_date(quiz.deadline, results.project.timezone),
+    )
+    blocks: list[Block] = [ui.header(title), ui.section(summary)]
     lines = [
         t(
             locale,
@@ -411,7 +421,8 @@ def quiz_results(results: QuizResults) -> dict[str, Any]:
     if question_lines and results.taken:
         blocks.append(ui.section("\n".join(question_lines)))
     fallback = t(locale, "training.quiz_results_fallback", id=results.number, module=module.name)
-    return ui.message(fallback, blocks)
+    text = ui.notification(locale, fallback, code=results.project.code, state=summary)
+    return ui.message(text, blocks)
 
 
 def _mention(user_id: str) -> Any:
@@ -603,12 +614,12 @@ class _Messages:
     def quiz_invite(
         self, project: Project, quiz: QuizRound, module: TrainingModule, count: int
     ) -> dict[str, Any]:
-        return quiz_invite(project.locale, quiz, module, count, project.timezone)
+        return quiz_invite(project.locale, quiz, module, count, project.timezone, code=project.code)
 
     def quiz_reminder(
         self, project: Project, quiz: QuizRound, module: TrainingModule
     ) -> dict[str, Any]:
-        return quiz_reminder(project.locale, quiz, module, project.timezone)
+        return quiz_reminder(project.locale, quiz, module, project.timezone, code=project.code)
 
     def quiz_results(self, results: QuizResults) -> dict[str, Any]:
         return quiz_results(results)
