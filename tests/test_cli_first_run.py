@@ -174,7 +174,7 @@ def test_jobs_run_due_prints_the_readable_summary_the_demo_shows(
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "Done: 2 service-level breaches escalated to the PMs; 1 owner reminded of overdue "
-        "issues; 4 messages sent."
+        "issues; 4 held messages released, one DM per person; 6 messages sent."
     ]
     result = run_cli("jobs", "run-due", "--now", later, "--verbose", cwd=tmp_path, env=env)
     lines = result.stdout.splitlines()

@@ -221,7 +221,7 @@ def test_the_channel_digest_keeps_the_pms_actions_in_a_menu_and_its_reminder_for
     assert menu_actions(digest) == [DigestId.OPEN_DASHBOARD, DigestId.REMIND_OWNERS]
     slack.click(PM, DigestId.REMIND_OWNERS, message=digest)
     asking = slack.emulator.top_view(PM)
-    assert asking is not None and asking["submit"]["text"] == "Send the DMs"
+    assert asking is not None and asking["submit"]["text"] == "Send"
     # Someone else sending the PM's form (forged) is refused on it; nothing is sent.
     refused = slack.submit_view(OUTSIDER, {}, view=asking)
     assert refused.json["response_action"] == "errors"

@@ -133,8 +133,9 @@ def test_the_pm_is_nudged_at_most_once_in_seven_days_with_whoever_the_rows_say_i
         before = len(slack.emulator.dm_messages(PM))
         run_due(runtime)
         rows = Rows.load(database, "ERP")
+        # The blocks: the message's text repeats its first line for the lock screen.
         new = [
-            texts([m])
+            texts(m.get("blocks") or [])
             for m in slack.emulator.dm_messages(PM)[before:]
             if "Key users in engagement debt" in texts([m])
         ]

@@ -577,7 +577,10 @@ def test_opening_writes_participants_and_one_invitation_each(
     ]
     invitation = outbox_rows(ctx, poll)[service.invite_key(poll, OUTSIDER)]
     questions = service.questions_of(ctx, poll)
-    assert invitation.payload == {"channel": OUTSIDER, **MESSAGES.invite("en", poll, questions)}
+    assert invitation.payload == {
+        "channel": OUTSIDER,
+        **MESSAGES.invite("en", poll, questions, project=project),
+    }
     assert (invitation.method, invitation.created_at) == ("chat.postMessage", clock.now())
     [box] = ctx.session.exec(select(BallotBox)).all()
     assert (box.poll_id, box.sealed, box.ballots, box.team_id) == (poll.id, False, [], ctx.team_id)
@@ -775,7 +778,7 @@ def test_closing_updates_each_delivered_invitation_and_withdraws_the_rest(
         assert update.payload == {
             "channel": "D" + user_id[1:],
             "ts": f"{user_id[-1]}.5",
-            **MESSAGES.closed("en", poll, answered),
+            **MESSAGES.closed("en", poll, answered, project=project),
         }
     ctx.session.expire_all()
     statuses = {
@@ -791,7 +794,7 @@ def test_closing_updates_each_delivered_invitation_and_withdraws_the_rest(
     assert statuses[service.invite_key(poll, KEY_USERS[0])][0] == OutboxStatus.SENT
     figures = poll_results.compute(ctx, poll)
     report = rows[f"poll:{poll.id}:results:{pms[0]}"]
-    assert report.payload == {"channel": pms[0], **MESSAGES.results("en", figures)}
+    assert report.payload == {"channel": pms[0], **MESSAGES.results("en", figures, project=project)}
     chart = rows[f"poll:{poll.id}:chart:{pms[0]}"]
     assert chart.method == "files.upload_v2" and chart.payload["channel"] == pms[0]
     [entry] = entries(ctx, "poll.closed")
@@ -978,7 +981,10 @@ def test_closing_speaks_the_projects_language(ctx: Ctx, clock: MovableClock) -> 
     assert poll.intro is None
     invitation = outbox_rows(ctx, poll)[service.invite_key(poll, KEY_USERS[0])].payload
     questions = service.questions_of(ctx, poll)
-    assert invitation == {"channel": KEY_USERS[0], **MESSAGES.invite("zh-CN", poll, questions)}
+    assert invitation == {
+        "channel": KEY_USERS[0],
+        **MESSAGES.invite("zh-CN", poll, questions, project=project),
+    }
     deliver(ctx, poll, KEY_USERS[0])
     answer(ctx, poll, KEY_USERS[0], "4")
     poll_closing.close_by_pm(ctx=ctx, poll_id=poll.id or 0, messages=MESSAGES)
@@ -986,11 +992,11 @@ def test_closing_speaks_the_projects_language(ctx: Ctx, clock: MovableClock) -> 
     assert rows[f"poll:{poll.id}:closed:{KEY_USERS[0]}"].payload == {
         "channel": "D" + KEY_USERS[0][1:],
         "ts": f"{KEY_USERS[0][-1]}.5",
-        **MESSAGES.closed("zh-CN", poll, True),
+        **MESSAGES.closed("zh-CN", poll, True, project=project),
     }
     figures = poll_results.compute(ctx, poll)
     report = rows[f"poll:{poll.id}:results:{PM}"].payload
-    assert report == {"channel": PM, **MESSAGES.results("zh-CN", figures)}
+    assert report == {"channel": PM, **MESSAGES.results("zh-CN", figures, project=project)}
     chart = rows[f"poll:{poll.id}:chart:{PM}"].payload
     assert chart["title"] == plain("zh-CN", "poll.chart_title", title="Pulse", round=1)
     assert chart["alt_txt"] == plain("zh-CN", "poll.chart_alt", title="Pulse")
