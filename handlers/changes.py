@@ -226,7 +226,7 @@ COMMAND = Command(
     catalog="change",
     subcommands=(
         Subcommand("new", new_change, args=(CODE,), who=PROPOSERS),
-        Subcommand("list", list_changes, args=(CODE, FILTER), who=PROPOSERS),
+        Subcommand("list", list_changes, args=(CODE, FILTER), who=PROPOSERS, tool=True),
         Subcommand("show", show_or_move, args=(CODE, NUMBER)),
         Subcommand("send", send, args=(CODE, NUMBER), who=CHANGE_TEAM),
         Subcommand("edit", open_edit, args=(CODE, NUMBER), who=PROPOSERS),

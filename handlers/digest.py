@@ -115,7 +115,7 @@ COMMAND = Command(
     name="digest",
     catalog="digest",
     subcommands=(
-        Subcommand("preview", preview, args=(CODE,), who=DIGEST_PM),
+        Subcommand("preview", preview, args=(CODE,), who=DIGEST_PM, tool=True),
         Subcommand("send", send, args=(CODE,), who=DIGEST_PM),
         Subcommand("settings", open_settings, args=(CODE,), who=DIGEST_PM),
     ),

@@ -42,7 +42,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
-from bot.i18n import has_key, t
+from bot.i18n import has_key, plain, t
 from bot.runtime import Runtime
 from bot.services import fields
 from bot.services import projects as project_service
@@ -293,6 +293,10 @@ class Subcommand:
     run: Callable[[CommandCall], Reply]
     args: tuple[Arg, ...] = ()
     who: Right = ANYONE
+    # A tool people come back to (a list, a matrix, a card): its message opens in a modal
+    # titled `<catalog>.tool.<verb>` (``ui.tool_modal``), paged in place, instead of an
+    # ephemeral answer that vanishes on reload; a text answer stays ephemeral.
+    tool: bool = False
 
     @property
     def help_key(self) -> str:
@@ -401,6 +405,9 @@ def register_command(app: App, runtime: Runtime, command: Command) -> None:
         if isinstance(reply, str):
             if reply:
                 respond(text=reply, response_type="ephemeral")
+        elif reply is not None and sub.tool:
+            title = plain(locale, f"{command.catalog}.tool.{sub.help_key}")
+            call.open(ui.tool_modal(title, reply, plain(locale, "common.close")))
         elif reply is not None:
             respond(**reply, response_type="ephemeral")
 
@@ -586,8 +593,30 @@ class Click(Call):
         self.locale = project.locale
         return project
 
+    @property
+    def in_modal(self) -> bool:
+        """Clicked in a modal (a tool's, ``ui.tool_modal``), not in a message or the Home tab."""
+        return (self.body.get("view") or {}).get("type") == "modal"
+
     def open(self, view: dict[str, Any]) -> None:
-        open_modal(self.client, self.trigger_id, view)
+        """A form for the click: over the modal it was clicked in, else a modal of its own."""
+        if self.in_modal:
+            self.client.views_push(trigger_id=self.trigger_id, view=view)
+        else:
+            open_modal(self.client, self.trigger_id, view)
+
+    def show_in_modal(self, payload: dict[str, Any]) -> None:
+        """A message that replaces the clicked one, shown in the modal clicked in (a tool's next
+        page, its changed state), under the same title. The modal is the one Slack says was
+        clicked; its ``hash`` makes Slack refuse the update if that view is not the one shown."""
+        shown = self.body.get("view") or {}
+        title = str((shown.get("title") or {}).get("text") or "")
+        close = str((shown.get("close") or {}).get("text") or "")
+        self.client.views_update(
+            view_id=self.view_id,
+            hash=shown.get("hash"),
+            view=ui.tool_modal(title, payload, close or plain(self.locale, "common.close")),
+        )
 
     def tell(self, text: str) -> None:
         """An answer only the clicking person sees: ephemeral where the click was in a message,
@@ -601,7 +630,13 @@ class Click(Call):
 
     def answer(self, payload: dict[str, Any] | str, *, replace: bool = False) -> None:
         if isinstance(payload, str):
+            if self.in_modal and not replace:
+                self.tell(payload)
+                return
             payload = {"text": payload}
+        if self.in_modal:
+            self.show_in_modal(payload)
+            return
         assert self.respond is not None
         self.respond(**payload, response_type="ephemeral", replace_original=replace)
 
@@ -710,7 +745,9 @@ def clicks(listen: Callable[..., Any], runtime: Runtime) -> Callable[[Clicked], 
                 answer = run(click)
             except LiaisonError as error:
                 answer = click.refusal(error)
-            if isinstance(answer, dict):
+            if isinstance(answer, dict) and click.in_modal:
+                click.show_in_modal(answer)
+            elif isinstance(answer, dict):
                 respond(replace_original=True, **answer)
             else:
                 click.tell(answer or "")

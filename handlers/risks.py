@@ -364,7 +364,7 @@ COMMAND = Command(
     catalog="risk",
     subcommands=(
         NEW,
-        Subcommand("list", list_risks, args=(CODE, FILTER), who=RAISERS),
+        Subcommand("list", list_risks, args=(CODE, FILTER), who=RAISERS, tool=True),
         Subcommand("show", show_risk, args=(CODE, NUMBER)),
         Subcommand("assess", open_assess_form, args=(CODE, NUMBER)),
         Subcommand("close", close_risk, args=(CODE, NUMBER, TEXT), who=RISK_TEAM),

@@ -162,7 +162,7 @@ COMMAND = Command(
     catalog="signoff",
     subcommands=(
         Subcommand("new", new_signoff, args=(CODE,), who=SIGNOFF_TEAM),
-        Subcommand("list", list_signoffs, args=(CODE, FILTER), who=LISTERS),
+        Subcommand("list", list_signoffs, args=(CODE, FILTER), who=LISTERS, tool=True),
         Subcommand("show", show, args=(CODE, NUMBER)),
         Subcommand("edit", edit, args=(CODE, NUMBER), who=SIGNOFF_TEAM),
         Subcommand("export", export, args=(CODE,), who=SIGNOFF_TEAM),

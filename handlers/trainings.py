@@ -869,9 +869,9 @@ COMMAND = Command(
     name="training",
     catalog="training",
     subcommands=(
-        Subcommand("curriculum", show_curriculum, args=(CODE,), who=TRAINER),
+        Subcommand("curriculum", show_curriculum, args=(CODE,), who=TRAINER, tool=True),
         Subcommand("new", new_session, args=(CODE,), who=TRAINER),
-        Subcommand("list", list_sessions, args=(CODE, choice("span", "week", "all"))),
+        Subcommand("list", list_sessions, args=(CODE, choice("span", "week", "all")), tool=True),
         Subcommand("roster", show_roster, args=(CODE, NUMBER)),
         Subcommand("attendance", take_attendance, args=(CODE, NUMBER)),
         Subcommand("cancel", cancel_session, args=(CODE, NUMBER)),
@@ -880,7 +880,7 @@ COMMAND = Command(
         Subcommand("quiz", new_quiz, args=(CODE,), who=TRAINER),
         Subcommand("quiz results", show_quiz_results, args=(CODE, QUIZ_NUMBER), who=TRAINER),
         Subcommand("practical", new_practical, args=(CODE,), who=TRAINER),
-        Subcommand("readiness", show_readiness, args=(CODE,), who=END_USERS),
+        Subcommand("readiness", show_readiness, args=(CODE,), who=END_USERS, tool=True),
         Subcommand("heatmap", send_heatmap, args=(CODE,), who=TRAINER),
         Subcommand(
             "export", export, args=(choice("what", *EXPORTS, optional=False), CODE), who=TRAINER
@@ -892,7 +892,7 @@ COMMAND = Command(
             args=(choice("kind", "questions", "practical", optional=False), CODE),
             who=TRAINER,
         ),
-        Subcommand("endusers", list_end_users, args=(CODE,), who=END_USERS),
+        Subcommand("endusers", list_end_users, args=(CODE,), who=END_USERS, tool=True),
         Subcommand("endusers add", open_end_user_form, args=(CODE,), who=END_USERS),
         Subcommand("endusers import", open_end_user_import, args=(CODE,), who=END_USERS),
         Subcommand("endusers export", export_end_users, args=(CODE,), who=END_USERS),

@@ -502,6 +502,29 @@ class Modal:
         )
 
 
+# The callback id of a tool's modal (a list, a matrix, a card people come back to): it submits
+# nothing, so no form listens to it.
+TOOL_MODAL = "liaison_tool"
+
+
+def tool_modal(title: str, payload: dict[str, Any], close: str) -> dict[str, Any]:
+    """A tool's message (``message()``'s payload: a curriculum, a readiness matrix, a list with
+    its Previous and Next buttons) shown in a modal instead of an ephemeral answer, which would
+    vanish on reload: the same blocks, paged in place (a click in it updates the modal), with
+    Close only. Its ``text`` becomes a section when it has no blocks."""
+    blocks = payload.get("blocks") or [section(str(payload.get("text") or "")).to_dict()]
+    shown = [block if isinstance(block, dict) else block.to_dict() for block in blocks]
+    if len(shown) > VIEW_BLOCK_LIMIT:
+        raise ValueError(f"a modal holds at most {VIEW_BLOCK_LIMIT} blocks, got {len(shown)}")
+    return {
+        "type": "modal",
+        "callback_id": TOOL_MODAL,
+        "title": {"type": "plain_text", "text": clip(title, 24)},
+        "close": {"type": "plain_text", "text": clip(close, 24)},
+        "blocks": shown,
+    }
+
+
 def home(blocks: Sequence[Block]) -> dict[str, Any]:
     if len(blocks) > VIEW_BLOCK_LIMIT:
         raise ValueError(f"the Home tab holds at most {VIEW_BLOCK_LIMIT} blocks")
