@@ -128,6 +128,8 @@ class CalendarId(StrEnum):
 
     RSVP_PREFIX = "calendar_rsvp_"  # + accepted | maybe | declined
     CHECK_IN = "calendar_check_in"
+    # The Home tab's answer menu of an event: each option's value is ``<answer>:<event id>``.
+    HOME_RSVP = "calendar_home_rsvp"
 
 
 class TrainingId(StrEnum):

@@ -594,6 +594,11 @@ class Click(Call):
         return project
 
     @property
+    def on_home(self) -> bool:
+        """Clicked on the person's Home tab."""
+        return (self.body.get("view") or {}).get("type") == "home"
+
+    @property
     def in_modal(self) -> bool:
         """Clicked in a modal (a tool's, ``ui.tool_modal``), not in a message or the Home tab."""
         return (self.body.get("view") or {}).get("type") == "modal"

@@ -88,7 +88,7 @@ def load_template(slack: SlackDriver, user: str = PM) -> dict[str, Any]:
     shown = checklist(slack, user)
     [use] = buttons(shown, ChecklistId.TEMPLATE)
     click(slack, user, use, shown)
-    return slack.emulator.responses[-1]
+    return last_response(slack)
 
 
 def add_item(slack: SlackDriver, user: str, phase: str = "", **values: Any) -> Any:
@@ -143,7 +143,7 @@ def test_the_ready_made_list_loads_with_one_click_per_project(
     assert "Load and reconcile the opening balances" in said and "not the current phase" in said
     # A second load (an old message's button) adds nothing.
     click(erp, PM, buttons(first, ChecklistId.TEMPLATE)[0], first)
-    assert "already has a checklist" in texts(erp.emulator.responses[-1:])
+    assert "already has a checklist" in texts([last_response(erp)])
     assert len(items_in(database)) == len(rows)
 
 
@@ -228,7 +228,7 @@ def test_key_users_read_owners_mark_and_forged_ids_change_nothing(
         erp.block_action(ANNA, action, str(ben_item.id), channel_id=PROJECT_CHANNEL)
         assert erp.emulator.top_view(ANNA) is None
     erp.block_action(ANNA, ChecklistId.REMOVE, str(ben_item.id), channel_id=PROJECT_CHANNEL)
-    assert "Only the PMs and team of ERP" in texts(erp.emulator.responses[-1:])
+    assert "Only the PMs and team of ERP" in texts([last_response(erp)])
     project = project_row(database)
     erp.block_action(
         ANNA, ChecklistId.ADD, f"{project.id}|preparation|1", channel_id=PROJECT_CHANNEL
@@ -252,7 +252,7 @@ def test_key_users_read_owners_mark_and_forged_ids_change_nothing(
     erp.slash_command(OUTSIDER, "/project", "checklist ERP")
     assert "Only the PMs, team and key users of ERP" in last_response_text(erp)
     erp.block_action(OUTSIDER, f"{ChecklistId.PAGE}_next", f"{project.id}|preparation|1")
-    assert "Agree the schedule" not in texts(erp.emulator.responses[-1:])
+    assert "Agree the schedule" not in texts([last_response(erp)])
     rows = items_in(database)
     assert [(r.status, r.text) for r in rows] == [
         ("done", "Sign the data migration plan"),
@@ -282,7 +282,7 @@ def test_long_checklists_are_paged(erp: SlackDriver, runtime: Runtime) -> None:
     assert "Page 1 of 3" in texts([first]) and len(first["blocks"]) <= 50
     [after] = buttons(first, f"{ChecklistId.PAGE}_next")
     click(erp, PM, after, first)
-    second = erp.emulator.responses[-1]
+    second = last_response(erp)
     assert "Page 2 of 3" in texts([second]) and "Item 10" in texts([second])
     assert "Item 9\n" not in texts([second])
 

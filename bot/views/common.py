@@ -157,6 +157,18 @@ def paged_list(
     return message(title, blocks)
 
 
+# A Home tab's section that only informs (figures, a grid, someone's readiness) says so in its
+# block id; every other section of the Home tab lists something to act on and carries its action
+# (an accessory, or an actions block after it in the same part): ``tests/surfaces.py`` checks it.
+INFO_BLOCK = "info:"
+
+
+def info(text: str, key: str) -> SectionBlock:
+    """A section of figures or facts with nothing to do about them here (``INFO_BLOCK``); ``key``
+    makes its block id unique on the page."""
+    return section(text, block_id=f"{INFO_BLOCK}{key}")
+
+
 def fields(items: Sequence[str]) -> SectionBlock:
     return SectionBlock(fields=[MarkdownTextObject(text=clip(item, 2000)) for item in items[:10]])
 
