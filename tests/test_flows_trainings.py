@@ -560,10 +560,10 @@ def test_sessions_go_by_their_number_in_the_project_never_the_database_id(
     assert response.json is None or "errors" not in response.json, response.json
     event_id = schedule(slack, database)
     assert event_id == 4  # the project's first session, after its three meetings
-    told = texts(emulator.dm_messages(PM)) + texts(emulator.responses)
-    assert "Session *#1* System overview is scheduled" in told
-    assert "See who answered with `/training roster 1`" in told
-    assert "#4" not in told
+    said = texts(emulator.dm_messages(PM)) + texts(emulator.responses)
+    assert "Session *#1* System overview is scheduled" in said
+    assert "See who answered with `/training roster 1`" in said
+    assert "#4" not in said
     training(slack, "list")
     listed = told(slack)
     assert "*#1 System overview*" in listed and "#4" not in listed

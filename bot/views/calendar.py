@@ -87,15 +87,15 @@ def _state_line(
 
 
 def home_rsvp(locale: str, event: CalendarEvent, invitation: Invitation) -> Any:
-    """The Home tab's answer to an invitation: a menu of the answers other than the one given
-    (Accept, Maybe where the event allows it, Decline), the same answers as the invitation DM's
-    buttons."""
+    """The Home tab's answer to an invitation: a menu of the answers (Accept, Maybe where the
+    event allows it, Decline), the same as the invitation DM's buttons; the line beside it says
+    the answer given."""
     from slack_sdk.models.blocks import OverflowMenuElement
 
     options = [
         ui.option(f"{answer}:{event.id}", plain(locale, f"calendar.button.{answer}"))
         for answer in ANSWERS
-        if (answer != Rsvp.MAYBE or event.allow_maybe) and answer != invitation.response
+        if answer != Rsvp.MAYBE or event.allow_maybe
     ]
     return OverflowMenuElement(action_id=CalendarId.HOME_RSVP, options=options)
 
