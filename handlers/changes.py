@@ -314,7 +314,7 @@ def _plan(
     return notices.step(ctx, service.spawn_plan(ctx=ctx, change=change, project=project))
 
 
-open_from_dm = listeners.opens_by_dm(service.get_change, card)
+open_from_dm = listeners.opens_by_dm(service.get_change, card, "change.tool.card")
 
 
 def from_issue(click: Click) -> None:

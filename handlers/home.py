@@ -44,7 +44,7 @@ HomePart = Callable[[Ctx, Viewer, str, dict[str, int]], list[Block]]
 def key_user_projects_part(
     ctx: Ctx, viewer: Viewer, locale: str, pages: dict[str, int]
 ) -> list[Block]:
-    return views.key_user_part(locale, viewer.key_user_projects)
+    return views.key_user_part(locale, viewer.user_id, viewer.key_user_projects)
 
 
 def pm_dashboard_part(ctx: Ctx, viewer: Viewer, locale: str, pages: dict[str, int]) -> list[Block]:

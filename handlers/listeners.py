@@ -672,14 +672,20 @@ def scoped_list(
 def opens_by_dm(
     get: Callable[[Ctx, int], tuple[Any, Project]],
     card: Callable[[Ctx, Any, Project], dict[str, Any]],
+    title: str = "",
 ) -> Clicked:
     """The click on an Open button of a post or DM about a record (its id the value, forged or
-    not: ``get`` finds it in the person's team): its ``card``, by DM."""
+    not: ``get`` finds it in the person's team): its ``card``, by DM; from the Home tab or a
+    tool's modal, in a modal titled by the catalog's ``title`` (``ui.tool_modal``)."""
 
     def open_from_dm(click: Click) -> None:
         with click.unit() as ctx:
             record, project = get(ctx, request_id(click.value))
             message = card(ctx, record, project)
+        if title and (click.on_home or click.in_modal):
+            locale = project.locale
+            click.open(ui.tool_modal(plain(locale, title), message, plain(locale, "common.close")))
+            return
         dm(click.client, click.user_id, message)
 
     return open_from_dm

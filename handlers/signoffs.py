@@ -188,7 +188,7 @@ def open_version_form(click: Click) -> None:
     click.open(view)
 
 
-open_from_message = listeners.opens_by_dm(service.get_signoff, card)
+open_from_message = listeners.opens_by_dm(service.get_signoff, card, "signoff.tool.card")
 
 
 turn_list_page = listeners.list_pages(

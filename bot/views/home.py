@@ -23,22 +23,36 @@ from storage.models import KeyUser, Project
 KEY_USER_PROJECTS_SHOWN = 5
 
 
-def key_user_part(locale: str, memberships: list[tuple[Project, KeyUser]]) -> list[Block]:
-    lines = [
-        t(
-            locale,
-            "home.keyuser_line",
-            code=project.code,
-            name=project.name,
-            role=role_label(locale, key_user.role),
-            module=key_user.module or "",
-            phase=phase_label(locale, project.phase),
-            channel=project.channel_id,
+def key_user_part(
+    locale: str, user_id: str, memberships: list[tuple[Project, KeyUser]]
+) -> list[Block]:
+    """The projects the person is a key user of, each with their card (what they have open,
+    answered and learnt there)."""
+    from bot.ids import CardId
+
+    blocks: list[Block] = [
+        ui.section(
+            t(
+                locale,
+                "home.keyuser_line",
+                code=project.code,
+                name=project.name,
+                role=role_label(locale, key_user.role),
+                module=key_user.module or "",
+                phase=phase_label(locale, project.phase),
+                channel=project.channel_id,
+            ),
+            accessory=ui.button(
+                plain(locale, "home.your_card"), CardId.OPEN, f"{project.id}:{user_id}"
+            ),
+            block_id=f"keyuser_project_{project.id}",
         )
         for project, key_user in memberships[:KEY_USER_PROJECTS_SHOWN]
     ]
-    title = plain(locale, "home.keyuser_title")
-    return ui.titled_lines(locale, title, lines, total=len(memberships))
+    if len(memberships) > KEY_USER_PROJECTS_SHOWN:
+        more = len(memberships) - KEY_USER_PROJECTS_SHOWN
+        blocks.append(ui.context(t(locale, "common.more", count=more)))
+    return ui.titled(plain(locale, "home.keyuser_title"), blocks)
 
 
 def welcome_part(
