@@ -33,6 +33,7 @@ class IssueId(StrEnum):
     LOG_FROM_MESSAGE = "log_issue_from_message"
     HOME_LOG = "issue_home_log"
     HOME_OPEN = "issue_home_open"
+    HOME_LIST = "issue_home_list"  # a dashboard's open issues, value: project id
     # One action id per verb: ``issue_do_<verb>``; the button's value is ``<issue id>:<version>``.
     DO_PREFIX = "issue_do_"
     RATE = "issue_rate"
@@ -115,6 +116,7 @@ class PollId(StrEnum):
     QUESTIONS_MODAL = "poll_questions"  # step 2..n: add questions, then create
     ANSWER_MODAL = "poll_answer_modal"
     ANSWER = "poll_answer"  # DM button: open the answer modal
+    HOME_NEW = "poll_home_new"  # a new project's next step, value: project id
     EDIT = "poll_edit"  # DM button of an answered poll
     # DM rating buttons: ``poll_rate:<question id>:<value>`` (unique within their block).
     RATE_PREFIX = "poll_rate:"
@@ -149,6 +151,7 @@ class TrainingId(StrEnum):
     RESCHEDULE_MODAL = "training_reschedule"
     ROLL_CALL_MODAL = "training_roll_call"
     USE_STANDARD = "training_use_standard"
+    HOME_CURRICULUM = "training_home_curriculum"  # a new project's next step: project id
     ADD_MODULE = "training_add_module"
     EDIT_MODULE = "training_edit_module"
     DELETE_MODULE = "training_delete_module"
@@ -177,6 +180,7 @@ class DigestId(StrEnum):
     HOME_PAGE = "dashboard_page"
     HOME_PAGE_BACK = "dashboard_page_back"  # "Show less": same value, another id in its block
     HOME_PICK_PROJECT = "dashboard_pick_project"
+    HOME_SETTINGS = "digest_home_settings"  # a new project's next step, value: project id
 
 
 class PlanId(StrEnum):

@@ -141,6 +141,16 @@ def register(app: App, runtime: Runtime) -> None:
             )
         click.open(view)
 
+    @clicks(app.action(DigestId.HOME_SETTINGS), runtime)
+    def settings_from_home(click: Click) -> None:
+        """A new project's next step on the PM's Home: the digest's settings."""
+        with click.unit() as ctx:
+            project = _pm_project(ctx, click.value)
+            view = SETTINGS_FORM.build(
+                project.locale, project, schedule.settings_of(ctx, project).target
+            )
+        click.open(view)
+
     @clicks(app.action(DigestId.REMIND_OWNERS), runtime)
     def remind_owners(click: Click) -> str:
         with click.unit() as ctx:

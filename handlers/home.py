@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import Block
 from bot.runtime import Runtime
 from bot.services import digest as digest_service
 from bot.services import golive as golive_service
+from bot.services import home as home_service
 from bot.services import phases as phase_service
 from bot.services.context import Ctx
 from bot.services.home import Viewer, viewer_of
@@ -63,6 +64,11 @@ def pm_dashboard_part(ctx: Ctx, viewer: Viewer, locale: str, pages: dict[str, in
         )
         for project in shown
     ]
+    # A project without key users shows its next steps (one statement, only for such projects).
+    new = [d.project for d in dashboards if not sum(d.quadrants.values())]
+    steps = home_service.setup_steps(ctx, new)
+    for dashboard in dashboards:
+        dashboard.setup = steps.get(dashboard.project.id or 0)
     return views.pm_dashboards(locale, dashboards, projects)
 
 

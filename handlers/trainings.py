@@ -176,6 +176,16 @@ def show_curriculum(call: CommandCall) -> dict[str, Any]:
         return curriculum_message(ctx, call.project(ctx))
 
 
+def curriculum_from_home(click: Click) -> None:
+    """A new project's next step on the PM's Home: its curriculum, as a tool's modal."""
+    with click.unit() as ctx:
+        project = TRAINER.check(ctx, click.project(ctx))
+        message = curriculum_message(ctx, project)
+    locale = project.locale
+    title = plain(locale, "training.tool.curriculum")
+    click.open(ui.tool_modal(title, message, plain(locale, "common.close")))
+
+
 def adopt_standard_curriculum(click: Click) -> None:
     with click.unit() as ctx:
         project = click.project(ctx)
@@ -904,6 +914,7 @@ COMMAND = Command(
 
 CLICKS: tuple[tuple[Callable[[Click], None], tuple[str, ...]], ...] = (
     (adopt_standard_curriculum, (TrainingId.USE_STANDARD,)),
+    (curriculum_from_home, (TrainingId.HOME_CURRICULUM,)),
     (open_module_form, (TrainingId.ADD_MODULE, TrainingId.EDIT_MODULE)),
     (delete_module, (TrainingId.DELETE_MODULE,)),
     (export_from_button, (TrainingId.EXPORT_CURRICULUM, TrainingId.EXPORT_READINESS)),
