@@ -61,6 +61,7 @@ class RiskId(StrEnum):
     ACTION_TO_ISSUE = "risk_action_to_issue"
     OPEN = "risk_open"
     LIST_PAGE = "risk_list_page"
+    HOME_LIST = "risk_home_list"  # the PM Home's "Project risks": value project id
     SETTINGS_MODAL = "risk_settings"
     IMPORT_MODAL = "risk_import"
     # A meeting summary's buttons: ``risk_from_meeting_<n>``, each with ``d:<outcome>:<index>``
@@ -261,6 +262,7 @@ class ChecklistId(StrEnum):
     REMOVE = "checklist_remove"
     TEMPLATE = "checklist_template"
     PAGE = "checklist_page"
+    HOME_OPEN = "checklist_home_open"  # the PM Home's "Checklist": value project id
     MOVE = "phase_move_confirm"
     MOVE_CANCEL = "phase_move_cancel"
 

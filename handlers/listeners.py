@@ -691,6 +691,23 @@ def opens_by_dm(
     return open_from_dm
 
 
+def opens_tool(
+    right: Right, title: str, build: Callable[[Ctx, Project, Click], dict[str, Any]]
+) -> Clicked:
+    """A button of the Home tab that opens a project's tool (the value the project id, forged
+    or not: ``right`` must allow the person): the message ``build`` makes, in a modal titled
+    by the catalog's ``title`` (``ui.tool_modal``), paged in place."""
+
+    def open_tool(click: Click) -> None:
+        with click.unit() as ctx:
+            project = right.check(ctx, click.project(ctx))
+            message = build(ctx, project, click)
+        locale = project.locale
+        click.open(ui.tool_modal(plain(locale, title), message, plain(locale, "common.close")))
+
+    return open_tool
+
+
 def page_action(action_id: str) -> re.Pattern[str]:
     """The Previous and Next buttons of a paged list (``ui.paged_list``) whose action is
     ``action_id``."""

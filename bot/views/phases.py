@@ -394,4 +394,13 @@ def home_part(locale: str, rows: list[tuple[Project, Progress]]) -> list[Block]:
         )
         for project, progress in rows
     ]
-    return ui.titled(plain(locale, "checklist.home.title"), ui.line_sections(lines))
+    buttons = [
+        ui.button(
+            plain(locale, "checklist.home.open", code=project.code),
+            ChecklistId.HOME_OPEN,
+            str(project.id),
+        )
+        for project, _progress in rows
+    ]
+    blocks = [*ui.line_sections(lines), ui.actions(*buttons, block_id="checklist_home")]
+    return ui.titled(plain(locale, "checklist.home.title"), blocks)
