@@ -466,7 +466,7 @@ def register(app: App, runtime: Runtime) -> None:
         them, in a tool's modal (paged in place)."""
         with call.unit() as ctx:
             project = call.project(ctx)  # a forged id lists only what the person may see
-        message = list_page(call, [project.code], 1)
+        message = list_page(call, ["open", f"project:{project.code}"], 1)
         title = plain(project.locale, "dashboard.open_issues")
         call.open(ui.tool_modal(title, message, plain(project.locale, "common.close")))
 
