@@ -374,33 +374,32 @@ def kept_due_blocks(blocks: list[dict[str, Any]]) -> list[Block]:
 
 
 def home_part(locale: str, rows: list[tuple[Project, Progress]]) -> list[Block]:
+    """Each project's current phase and its checklist's progress, with the checklist beside it
+    (where an empty one is loaded or started)."""
     if not rows:
         return []
-    lines = [
-        t(
-            locale,
-            "checklist.home.line",
-            code=project.code,
-            progress=Markup(
-                progress_text(locale, progress)
-                if not progress.empty
-                else t(
-                    locale,
-                    "checklist.home.empty",
-                    phase=phase_label(locale, progress.phase),
-                    code=project.code,
-                )
+    blocks: list[Block] = [
+        ui.section(
+            t(
+                locale,
+                "checklist.home.line",
+                code=project.code,
+                progress=Markup(
+                    progress_text(locale, progress)
+                    if not progress.empty
+                    else t(
+                        locale,
+                        "checklist.home.empty",
+                        phase=phase_label(locale, progress.phase),
+                        code=project.code,
+                    )
+                ),
             ),
+            accessory=ui.button(
+                plain(locale, "checklist.home.open"), ChecklistId.HOME_OPEN, str(project.id)
+            ),
+            block_id=f"checklist_home_{project.id}",
         )
         for project, progress in rows
     ]
-    buttons = [
-        ui.button(
-            plain(locale, "checklist.home.open", code=project.code),
-            ChecklistId.HOME_OPEN,
-            str(project.id),
-        )
-        for project, _progress in rows
-    ]
-    blocks = [*ui.line_sections(lines), ui.actions(*buttons, block_id="checklist_home")]
     return ui.titled(plain(locale, "checklist.home.title"), blocks)
