@@ -108,31 +108,15 @@ def _figure(value: float | None, unit: str = "") -> str:
     return "—" if value is None else f"{value:.0f}{unit}"
 
 
-def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) -> list[Block]:
-    """One project's dashboard (``bot.services.digest.ProjectDashboard``): at most 9 blocks."""
+def _figures(locale: str, dashboard: Any, *, in_modal: bool) -> list[Block]:
+    """A dashboard's figures, the open issues they count and the key users at risk."""
     from bot.i18n import render
     from bot.ids import DigestId
-    from bot.views.digest import weekday_label
 
     project = dashboard.project
     issues, poll, risk = dashboard.issues, dashboard.poll, dashboard.at_risk
     readiness = readiness_percent(dashboard.extra.get("readiness"))
-    blocks: list[Block] = [
-        ui.header(plain(locale, "dashboard.pm_title", code=project.code, name=project.name)),
-        ui.context(
-            t(
-                locale,
-                "dashboard.pm_phase",
-                phase=phase_label(locale, project.phase),
-                channel=project.channel_id,
-                day=weekday_label(locale, project.digest_weekday),
-                time=project.digest_time,
-            )
-        ),
-    ]
-    if dashboard.setup is not None and not in_modal:
-        # A project without key users: its next steps, not rows of zeros.
-        return blocks + setup_steps(locale, project, dashboard.setup)
+    blocks: list[Block] = []
     blocks.append(
         ui.info(
             t(
@@ -194,6 +178,36 @@ def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) ->
         )
         if not in_modal:
             blocks.append(ui.actions(*paging, block_id=f"risk_pages_{project.id}"))
+    return blocks
+
+
+def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) -> list[Block]:
+    """One project's dashboard (``bot.services.digest.ProjectDashboard``): at most 15 blocks
+    (its figures and the open issues beside them, or a new project's next steps)."""
+    from bot.i18n import render
+    from bot.ids import DigestId
+    from bot.views.digest import weekday_label
+
+    project = dashboard.project
+    issues = dashboard.issues
+    blocks: list[Block] = [
+        ui.header(plain(locale, "dashboard.pm_title", code=project.code, name=project.name)),
+        ui.context(
+            t(
+                locale,
+                "dashboard.pm_phase",
+                phase=phase_label(locale, project.phase),
+                channel=project.channel_id,
+                day=weekday_label(locale, project.digest_weekday),
+                time=project.digest_time,
+            )
+        ),
+    ]
+    if dashboard.setup is not None and not in_modal:
+        # A project without key users: its next steps, not rows of zeros.
+        blocks += setup_steps(locale, project, dashboard.setup)
+    else:
+        blocks += _figures(locale, dashboard, in_modal=in_modal)
     for name in ("coming_week", "readiness"):
         data = dashboard.extra.get(name)
         if data:
