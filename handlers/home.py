@@ -82,6 +82,17 @@ def phase_checklists_part(
     return phase_views.home_part(locale, [(p, found[p.id or 0]) for p in projects])
 
 
+# Checklist items listed on an owner's Home tab.
+OWNED_ITEMS = 5
+
+
+def owned_items_part(ctx: Ctx, viewer: Viewer, locale: str, pages: dict[str, int]) -> list[Block]:
+    """The checklist items the person owns in their projects' current phases, each with Mark
+    (one bounded statement)."""
+    rows, total = phase_service.owned_items(ctx, viewer.user_id, limit=OWNED_ITEMS)
+    return phase_views.home_owned(locale, rows, total, ctx.now())
+
+
 def golive_part(ctx: Ctx, viewer: Viewer, locale: str, pages: dict[str, int]) -> list[Block]:
     """A line and a button per managed project from final preparation on: no statement (the
     phase is on the project rows the viewer holds); the button computes the gate."""
@@ -94,6 +105,7 @@ HOME_PARTS: list[HomePart] = [
     pm_dashboard_part,
     risks_part,
     phase_checklists_part,
+    owned_items_part,
     golive_part,
     key_user_projects_part,
     meetings_part,

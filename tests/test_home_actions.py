@@ -227,3 +227,29 @@ def test_a_new_project_shows_its_next_steps_until_it_has_key_users(
     assert "Its next steps" not in said and "*Open issues* 0" in said
     with runtime.database.session() as session:
         assert session.exec(select(Project)).one().code == "ERP"
+
+
+def test_an_owner_marks_their_checklist_items_from_home(
+    slack: SlackDriver, runtime: Runtime, clock: MovableClock
+) -> None:
+    from bot.ids import ChecklistId
+    from bot.services import phases
+
+    seed(runtime, clock)
+    with runtime.unit(TEAM, PM) as ctx:
+        project = ctx.session.exec(select(Project)).one()
+        for text_ in ("Agree the schedule", "Sign the scope", "Someone else's"):
+            owner = PM if text_ == "Someone else's" else ANNA
+            data = phases.ItemInput(text=text_, owner_id=owner, due_on=clock.now().date())
+            phases.add_item(ctx=ctx, project=project, phase=None, data=data)
+    slack.open_home(ANNA)
+    home = slack.emulator.home(ANNA) or {}
+    said = texts([home])
+    assert "Your checklist items (2)" in said
+    assert "Agree the schedule" in said and "Someone else's" not in said
+    marks = elements(home, ChecklistId.MARK)
+    assert len(marks) == 2
+    slack.click(ANNA, ChecklistId.MARK, view=home, value=marks[0]["value"])
+    assert (slack.emulator.top_view(ANNA) or {}).get("callback_id") == ChecklistId.MARK_MODAL
+    slack.submit_view(ANNA, {"status": "done"})
+    assert "Your checklist items (1)" in texts([slack.emulator.home(ANNA) or {}])
