@@ -114,6 +114,7 @@ HOME_PARTS: list[HomePart] = [
     changes_part,
     polls_part,
     trainings_part,
+    # The person's own settings (what they receive and when) come last, after what waits for them.
 ]
 
 
