@@ -253,3 +253,25 @@ def test_an_owner_marks_their_checklist_items_from_home(
     assert (slack.emulator.top_view(ANNA) or {}).get("callback_id") == ChecklistId.MARK_MODAL
     slack.submit_view(ANNA, {"status": "done"})
     assert "Your checklist items (1)" in texts([slack.emulator.home(ANNA) or {}])
+
+
+def test_home_tools_open_nothing_for_someone_outside_the_project(
+    slack: SlackDriver, runtime: Runtime, clock: MovableClock
+) -> None:
+    """Every button that opens a project's tool or step from the Home tab names the project by
+    id: someone outside it, sending that id, is refused and sees nothing of it."""
+    from bot.ids import ChecklistId, DigestId, RiskId, TrainingId
+
+    project_id = seed(runtime, clock)
+    for action in (
+        ChecklistId.HOME_OPEN,
+        RiskId.HOME_LIST,
+        DigestId.HOME_SETTINGS,
+        TrainingId.HOME_CURRICULUM,
+        PollId.HOME_NEW,
+    ):
+        slack.block_action(OUTSIDER, action, str(project_id), channel_id=None)
+        assert slack.emulator.top_view(OUTSIDER) is None, action
+    slack.block_action(OUTSIDER, IssueId.HOME_LIST, str(project_id))
+    shown = texts([slack.emulator.top_view(OUTSIDER) or {}])
+    assert "ERP-" not in shown  # an outsider's list holds none of the project's issues
