@@ -33,6 +33,7 @@ class IssueId(StrEnum):
     LOG_FROM_MESSAGE = "log_issue_from_message"
     HOME_LOG = "issue_home_log"
     HOME_OPEN = "issue_home_open"
+    HOME_LIST = "issue_home_list"  # a dashboard's open issues, value: project id
     # One action id per verb: ``issue_do_<verb>``; the button's value is ``<issue id>:<version>``.
     DO_PREFIX = "issue_do_"
     RATE = "issue_rate"
@@ -64,6 +65,7 @@ class RiskId(StrEnum):
     ACTION_TO_ISSUE = "risk_action_to_issue"
     OPEN = "risk_open"
     LIST_PAGE = "risk_list_page"
+    HOME_LIST = "risk_home_list"  # the PM Home's "Project risks": value project id
     SETTINGS_MODAL = "risk_settings"
     IMPORT_MODAL = "risk_import"
     # A meeting summary's buttons: ``risk_from_meeting_<n>``, each with ``d:<outcome>:<index>``
@@ -119,6 +121,7 @@ class PollId(StrEnum):
     QUESTIONS_MODAL = "poll_questions"  # step 2..n: add questions, then create
     ANSWER_MODAL = "poll_answer_modal"
     ANSWER = "poll_answer"  # DM button: open the answer modal
+    HOME_NEW = "poll_home_new"  # a new project's next step, value: project id
     EDIT = "poll_edit"  # DM button of an answered poll
     # DM rating buttons: ``poll_rate:<question id>:<value>`` (unique within their block).
     RATE_PREFIX = "poll_rate:"
@@ -132,6 +135,8 @@ class CalendarId(StrEnum):
 
     RSVP_PREFIX = "calendar_rsvp_"  # + accepted | maybe | declined
     CHECK_IN = "calendar_check_in"
+    # The Home tab's answer menu of an event: each option's value is ``<answer>:<event id>``.
+    HOME_RSVP = "calendar_home_rsvp"
 
 
 class TrainingId(StrEnum):
@@ -151,6 +156,7 @@ class TrainingId(StrEnum):
     RESCHEDULE_MODAL = "training_reschedule"
     ROLL_CALL_MODAL = "training_roll_call"
     USE_STANDARD = "training_use_standard"
+    HOME_CURRICULUM = "training_home_curriculum"  # a new project's next step: project id
     ADD_MODULE = "training_add_module"
     EDIT_MODULE = "training_edit_module"
     DELETE_MODULE = "training_delete_module"
@@ -183,6 +189,7 @@ class DigestId(StrEnum):
     HOME_PAGE = "dashboard_page"
     HOME_PAGE_BACK = "dashboard_page_back"  # "Show less": same value, another id in its block
     HOME_PICK_PROJECT = "dashboard_pick_project"
+    HOME_SETTINGS = "digest_home_settings"  # a new project's next step, value: project id
 
 
 class PlanId(StrEnum):
@@ -265,6 +272,7 @@ class ChecklistId(StrEnum):
     REMOVE = "checklist_remove"
     TEMPLATE = "checklist_template"
     PAGE = "checklist_page"
+    HOME_OPEN = "checklist_home_open"  # the PM Home's "Checklist": value project id
     MOVE = "phase_move_confirm"
     MOVE_CANCEL = "phase_move_cancel"
 

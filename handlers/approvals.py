@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.errors import Msg, NotFound, ValidationError
-from bot.i18n import say
+from bot.i18n import plain, say
 from bot.ids import ApprovalId
 from bot.jobs import approvals as notices
 from bot.runtime import Runtime
@@ -51,13 +51,19 @@ def open_answer(click: Click) -> str | None:
 
 
 def reopen_ask(click: Click) -> None:
-    """A reminder's Open: the asking DM again, with its buttons."""
+    """A reminder's Open: the asking DM again, with its buttons; the Home tab's Decide or Sign:
+    the same in a modal, whose buttons open the answer form over it."""
     with click.unit() as ctx:
         approval = service.get_approval(ctx, click.value)
         summary = _summary(ctx, approval)
         click.locale = summary.project.locale
         service.require_open(ctx, approval)
         message = views.ask_dm(summary.project.locale, approval, summary)
+    if click.on_home:
+        locale = summary.project.locale
+        title = plain(locale, "approvals.ask.modal_title")
+        click.open(ui.tool_modal(title, message, plain(locale, "common.close")))
+        return
     dm(click.client, click.user_id, message)
 
 

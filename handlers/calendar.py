@@ -6,13 +6,14 @@ forged value changes nothing. The invitation DM is updated in place to show the 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
 from slack_bolt import App
 
 from bot.calendar import attendance, service
-from bot.errors import LiaisonError
+from bot.errors import LiaisonError, Msg, NotFound
 from bot.ids import CalendarId
 from bot.runtime import Runtime
 from bot.services.context import Ctx
@@ -64,6 +65,30 @@ def answer_invitation(click: Click) -> str | None:
     return answer_in_place(click, rsvp)
 
 
+def answer_from_home(click: Click) -> str | None:
+    """The Home tab's answer menu (``<answer>:<event id>``, forged or not: the service checks
+    the clicking person's invitation): answered as from the invitation DM, the Home redrawn."""
+    chosen = str((click.action.get("selected_option") or {}).get("value") or "")
+    answer, _sep, event_id = chosen.partition(":")
+    if answer not in views.ANSWERS:
+        return click.refusal(NotFound(Msg("security.request_unreadable")))
+
+    def rsvp(ctx: Ctx, event: CalendarEvent) -> Answer:
+        outcome = service.respond(
+            ctx=ctx,
+            event_id=event.id,
+            user_id=click.user_id,
+            response=answer,
+            messages=views.MESSAGES,
+        )
+        return outcome.event, outcome.invitation, outcome.position, outcome.keys
+
+    click.action = {**click.action, "value": json.dumps({"e": event_id})}
+    refused = answer_in_place(click, rsvp)
+    click.refresh_home()
+    return refused
+
+
 def check_in(click: Click) -> str | None:
     def arrive(ctx: Ctx, event: CalendarEvent) -> Answer:
         invitation = attendance.check_in(ctx=ctx, event_id=event.id, user_id=click.user_id)
@@ -75,3 +100,4 @@ def check_in(click: Click) -> str | None:
 def register(app: App, runtime: Runtime) -> None:
     clicks(app.action(RSVP_ACTION), runtime)(answer_invitation)
     clicks(app.action(CalendarId.CHECK_IN), runtime)(check_in)
+    clicks(app.action(CalendarId.HOME_RSVP), runtime)(answer_from_home)

@@ -226,7 +226,7 @@ COMMAND = Command(
     catalog="change",
     subcommands=(
         Subcommand("new", new_change, args=(CODE,), who=PROPOSERS),
-        Subcommand("list", list_changes, args=(CODE, FILTER), who=PROPOSERS),
+        Subcommand("list", list_changes, args=(CODE, FILTER), who=PROPOSERS, tool=True),
         Subcommand("show", show_or_move, args=(CODE, NUMBER)),
         Subcommand("send", send, args=(CODE, NUMBER), who=CHANGE_TEAM),
         Subcommand("edit", open_edit, args=(CODE, NUMBER), who=PROPOSERS),
@@ -314,7 +314,7 @@ def _plan(
     return notices.step(ctx, service.spawn_plan(ctx=ctx, change=change, project=project))
 
 
-open_from_dm = listeners.opens_by_dm(service.get_change, card)
+open_from_dm = listeners.opens_by_dm(service.get_change, card, "change.tool.card")
 
 
 def from_issue(click: Click) -> None:

@@ -139,7 +139,7 @@ COMMAND = Command(
     name="digest",
     catalog="digest",
     subcommands=(
-        Subcommand("preview", preview, args=(CODE,), who=DIGEST_PM),
+        Subcommand("preview", preview, args=(CODE,), who=DIGEST_PM, tool=True),
         Subcommand("send", send, args=(CODE,), who=DIGEST_PM),
         Subcommand("settings", open_settings, args=(CODE,), who=DIGEST_PM),
     ),
@@ -162,6 +162,16 @@ def register(app: App, runtime: Runtime) -> None:
                 title=plain(project.locale, "dashboard.modal_title"),
                 close=plain(project.locale, "common.close"),
                 blocks=blocks,
+            )
+        click.open(view)
+
+    @clicks(app.action(DigestId.HOME_SETTINGS), runtime)
+    def settings_from_home(click: Click) -> None:
+        """A new project's next step on the PM's Home: the digest's settings."""
+        with click.unit() as ctx:
+            project = _pm_project(ctx, click.value)
+            view = SETTINGS_FORM.build(
+                project.locale, project, schedule.settings_of(ctx, project).target
             )
         click.open(view)
 

@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import Block
 from bot.runtime import Runtime
 from bot.services import digest as digest_service
 from bot.services import golive as golive_service
+from bot.services import home as home_service
 from bot.services import home_visits
 from bot.services import phases as phase_service
 from bot.services.context import Ctx
@@ -46,7 +47,7 @@ HomePart = Callable[[Ctx, Viewer, str, dict[str, int]], list[Block]]
 def key_user_projects_part(
     ctx: Ctx, viewer: Viewer, locale: str, pages: dict[str, int]
 ) -> list[Block]:
-    return views.key_user_part(locale, viewer.key_user_projects)
+    return views.key_user_part(locale, viewer.user_id, viewer.key_user_projects)
 
 
 def pm_dashboard_part(ctx: Ctx, viewer: Viewer, locale: str, pages: dict[str, int]) -> list[Block]:
@@ -65,6 +66,11 @@ def pm_dashboard_part(ctx: Ctx, viewer: Viewer, locale: str, pages: dict[str, in
         )
         for project in shown
     ]
+    # A project without key users shows its next steps (one statement, only for such projects).
+    new = [d.project for d in dashboards if not sum(d.quadrants.values())]
+    steps = home_service.setup_steps(ctx, new)
+    for dashboard in dashboards:
+        dashboard.setup = steps.get(dashboard.project.id or 0)
     return views.pm_dashboards(locale, dashboards, projects)
 
 
@@ -76,6 +82,17 @@ def phase_checklists_part(
     projects = viewer.managed[: phase_views.HOME_PROJECTS]
     found = phase_service.progress(ctx, projects)
     return phase_views.home_part(locale, [(p, found[p.id or 0]) for p in projects])
+
+
+# Checklist items listed on an owner's Home tab.
+OWNED_ITEMS = 5
+
+
+def owned_items_part(ctx: Ctx, viewer: Viewer, locale: str, pages: dict[str, int]) -> list[Block]:
+    """The checklist items the person owns in their projects' current phases, each with Mark
+    (one bounded statement)."""
+    rows, total = phase_service.owned_items(ctx, viewer.user_id, limit=OWNED_ITEMS)
+    return phase_views.home_owned(locale, rows, total, ctx.now())
 
 
 def golive_part(ctx: Ctx, viewer: Viewer, locale: str, pages: dict[str, int]) -> list[Block]:
@@ -90,6 +107,7 @@ HOME_PARTS: list[HomePart] = [
     pm_dashboard_part,
     risks_part,
     phase_checklists_part,
+    owned_items_part,
     golive_part,
     key_user_projects_part,
     meetings_part,
@@ -98,6 +116,7 @@ HOME_PARTS: list[HomePart] = [
     changes_part,
     polls_part,
     trainings_part,
+    # The person's own settings (what they receive and when) come last, after what waits for them.
     notifications_part,
 ]
 

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
-from bot.i18n import t
+from bot.i18n import plain, t
 from bot.ids import CONFIRMED, IssueId
 from bot.jobs import issues as notices
 from bot.runtime import Runtime
@@ -464,6 +464,16 @@ def register(app: App, runtime: Runtime) -> None:
             return list_page(call, raw.split(), fields.whole_number(page) or 1)
         except LiaisonError as error:  # the list's place says why
             return {"text": call.refusal(error)}
+
+    @clicks(app.action(IssueId.HOME_LIST), runtime)
+    def list_from_home(call: Click) -> None:
+        """A dashboard's "Open issues": the project's open issues, as `/issue list CODE` lists
+        them, in a tool's modal (paged in place)."""
+        with call.unit() as ctx:
+            project = call.project(ctx)  # a forged id lists only what the person may see
+        message = list_page(call, ["open", f"project:{project.code}"], 1)
+        title = plain(project.locale, "dashboard.open_issues")
+        call.open(ui.tool_modal(title, message, plain(project.locale, "common.close")))
 
     @clicks(app.action(IssueId.HOME_OPEN), runtime)
     def open_issue_from_home(call: Click) -> None:

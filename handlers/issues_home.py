@@ -17,4 +17,8 @@ def issues_part(ctx: Ctx, viewer: Viewer, locale: str, pages: dict[str, int]) ->
         ctx, viewer.user_id, page=pages.get("issues", 0), page_size=views.HOME_PAGE
     )
     loggable = [p for p in viewer.projects if viewer.can_log(p)]
-    return list(views.key_user_home_part(locale, items, total, loggable, ctx.now(), page=page))
+    return list(
+        views.key_user_home_part(
+            locale, viewer.user_id, items, total, loggable, ctx.now(), page=page
+        )
+    )

@@ -54,7 +54,7 @@ def show(call: CommandCall) -> dict[str, Any]:
         return views.card_message(project.locale, card)
 
 
-SHOW = Subcommand("show", show, args=(CODE, replace(PERSON, optional=True)))
+SHOW = Subcommand("show", show, args=(CODE, replace(PERSON, optional=True)), tool=True)
 
 
 def _read(raw: Any) -> tuple[int, str, int]:

@@ -216,7 +216,7 @@ COMMAND = Command(
     catalog="keyuser",
     subcommands=(
         Subcommand("add", open_add, args=(CODE,), who=PM),
-        Subcommand("list", show_register, args=(CODE,)),
+        Subcommand("list", show_register, args=(CODE,), tool=True),
         SHOW,
         Subcommand("edit", open_edit, args=(CODE, PERSON), who=PM),
         Subcommand("remove", remove, args=(CODE, PERSON), who=PM),

@@ -300,6 +300,10 @@ class Subcommand:
     # What cannot be undone or messages other people asks first: typed, the command answers with
     # `<asks>.text` (the project's code and the number) and a `<asks>.yes` button that runs it.
     asks: str = ""
+    # A tool people come back to (a list, a matrix, a card): its message opens in a modal
+    # titled `<catalog>.tool.<verb>` (``ui.tool_modal``), paged in place, instead of an
+    # ephemeral answer that vanishes on reload; a text answer stays ephemeral.
+    tool: bool = False
 
     @property
     def help_key(self) -> str:
@@ -408,6 +412,9 @@ def register_command(app: App, runtime: Runtime, command: Command) -> None:
         if isinstance(reply, str):
             if reply:
                 respond(text=reply, response_type="ephemeral")
+        elif reply is not None and sub.tool:
+            title = plain(locale, f"{command.catalog}.tool.{sub.help_key}")
+            call.open(ui.tool_modal(title, reply, plain(locale, "common.close")))
         elif reply is not None:
             respond(**reply, response_type="ephemeral")
 
@@ -703,8 +710,35 @@ class Click(Call):
         self.locale = project.locale
         return project
 
+    @property
+    def on_home(self) -> bool:
+        """Clicked on the person's Home tab."""
+        return (self.body.get("view") or {}).get("type") == "home"
+
+    @property
+    def in_modal(self) -> bool:
+        """Clicked in a modal (a tool's, ``ui.tool_modal``), not in a message or the Home tab."""
+        return (self.body.get("view") or {}).get("type") == "modal"
+
     def open(self, view: dict[str, Any]) -> None:
-        open_modal(self.client, self.trigger_id, view)
+        """A form for the click: over the modal it was clicked in, else a modal of its own."""
+        if self.in_modal:
+            self.client.views_push(trigger_id=self.trigger_id, view=view)
+        else:
+            open_modal(self.client, self.trigger_id, view)
+
+    def show_in_modal(self, payload: dict[str, Any]) -> None:
+        """A message that replaces the clicked one, shown in the modal clicked in (a tool's next
+        page, its changed state), under the same title. The modal is the one Slack says was
+        clicked; its ``hash`` makes Slack refuse the update if that view is not the one shown."""
+        shown = self.body.get("view") or {}
+        title = str((shown.get("title") or {}).get("text") or "")
+        close = str((shown.get("close") or {}).get("text") or "")
+        self.client.views_update(
+            view_id=self.view_id,
+            hash=shown.get("hash"),
+            view=ui.tool_modal(title, payload, close or plain(self.locale, "common.close")),
+        )
 
     def tell(self, text: str) -> None:
         """An answer only the clicking person sees: ephemeral where the click was in a message,
@@ -718,7 +752,13 @@ class Click(Call):
 
     def answer(self, payload: dict[str, Any] | str, *, replace: bool = False) -> None:
         if isinstance(payload, str):
+            if self.in_modal and not replace:
+                self.tell(payload)
+                return
             payload = {"text": payload}
+        if self.in_modal:
+            self.show_in_modal(payload)
+            return
         assert self.respond is not None
         self.respond(**payload, response_type="ephemeral", replace_original=replace)
 
@@ -749,17 +789,40 @@ def scoped_list(
 def opens_by_dm(
     get: Callable[[Ctx, int], tuple[Any, Project]],
     card: Callable[[Ctx, Any, Project], dict[str, Any]],
+    title: str = "",
 ) -> Clicked:
     """The click on an Open button of a post or DM about a record (its id the value, forged or
-    not: ``get`` finds it in the person's team): its ``card``, by DM."""
+    not: ``get`` finds it in the person's team): its ``card``, by DM; from the Home tab or a
+    tool's modal, in a modal titled by the catalog's ``title`` (``ui.tool_modal``)."""
 
     def open_from_dm(click: Click) -> None:
         with click.unit() as ctx:
             record, project = get(ctx, request_id(click.value))
             message = card(ctx, record, project)
+        if title and (click.on_home or click.in_modal):
+            locale = project.locale
+            click.open(ui.tool_modal(plain(locale, title), message, plain(locale, "common.close")))
+            return
         dm(click.client, click.user_id, message)
 
     return open_from_dm
+
+
+def opens_tool(
+    right: Right, title: str, build: Callable[[Ctx, Project, Click], dict[str, Any]]
+) -> Clicked:
+    """A button of the Home tab that opens a project's tool (the value the project id, forged
+    or not: ``right`` must allow the person): the message ``build`` makes, in a modal titled
+    by the catalog's ``title`` (``ui.tool_modal``), paged in place."""
+
+    def open_tool(click: Click) -> None:
+        with click.unit() as ctx:
+            project = right.check(ctx, click.project(ctx))
+            message = build(ctx, project, click)
+        locale = project.locale
+        click.open(ui.tool_modal(plain(locale, title), message, plain(locale, "common.close")))
+
+    return open_tool
 
 
 def page_action(action_id: str) -> re.Pattern[str]:
@@ -845,7 +908,9 @@ def clicks(listen: Callable[..., Any], runtime: Runtime) -> Callable[[Clicked], 
                 answer = run(click)
             except LiaisonError as error:
                 answer = click.refusal(error)
-            if isinstance(answer, dict):
+            if isinstance(answer, dict) and click.in_modal:
+                click.show_in_modal(answer)
+            elif isinstance(answer, dict):
                 respond(replace_original=True, **answer)
             else:
                 click.tell(answer or "")

@@ -333,7 +333,7 @@ COMMAND = Command(
     catalog="meeting",
     subcommands=(
         Subcommand("new", new_meeting, args=(CODE,), who=PLANNERS),
-        Subcommand("list", list_meetings, args=(CODE, choice("scope", "week", "all"))),
+        Subcommand("list", list_meetings, args=(CODE, choice("scope", "week", "all")), tool=True),
         Subcommand("show", show_meeting, args=(CODE, NUMBER)),
         Subcommand("cancel", change_meeting, args=(CODE, NUMBER)),
         Subcommand("reschedule", change_meeting, args=(CODE, NUMBER)),

@@ -224,10 +224,20 @@ def cancel_move(click: Click) -> dict[str, Any]:
     return ui.message(text, [ui.section(text)])
 
 
+open_from_home = listeners.opens_tool(
+    READERS,
+    "project.tool.checklist",
+    lambda ctx, project, click: page_message(
+        ctx, project, None, 1, click.runtime.settings.command("project")
+    ),
+)
+
+
 def register(app: App, runtime: Runtime) -> None:
     listeners.register(app, runtime, forms=FORMS)
     clicks(app.action(PAGE_ACTION), runtime)(turn_page)
     clicks(app.action(ChecklistId.ADD), runtime)(open_add_form)
+    clicks(app.action(ChecklistId.HOME_OPEN), runtime)(open_from_home)
     clicks(app.action(ChecklistId.TEMPLATE), runtime)(use_template)
     clicks(app.action(ChecklistId.EDIT), runtime)(open_edit_form)
     clicks(app.action(ChecklistId.MARK), runtime)(open_mark_form)

@@ -109,6 +109,14 @@ def new_poll(call: CommandCall) -> None:
     call.open_form(SETTINGS_FORM)
 
 
+def new_poll_from_home(click: Click) -> None:
+    """A new project's next step on the PM's Home: the new poll form for that project."""
+    with click.unit() as ctx:
+        project = PM.check(ctx, click.project(ctx))
+        view = views.settings_modal(project.locale, projects=[project], project=project)
+    click.open(view)
+
+
 def list_polls(call: CommandCall) -> dict[str, Any]:
     with call.unit() as ctx:
         project = call.project(ctx)
@@ -398,3 +406,4 @@ def register(app: App, runtime: Runtime) -> None:
 
     for action_id in (PollId.ANSWER, PollId.EDIT, RATE_ACTION):
         clicks(app.action(action_id), runtime)(poll_button)
+    clicks(app.action(PollId.HOME_NEW), runtime)(new_poll_from_home)

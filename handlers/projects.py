@@ -206,10 +206,12 @@ COMMAND = Command(
         Subcommand("list", list_projects),
         Subcommand("edit", open_edit, args=(CODE.required(),), who=PM),
         Subcommand("plan", open_plan, args=(CODE,), who=PLANNER),
-        Subcommand("checklist", show_checklist, args=(CODE, OPTIONAL_PHASE), who=READERS),
+        Subcommand(
+            "checklist", show_checklist, args=(CODE, OPTIONAL_PHASE), who=READERS, tool=True
+        ),
         Subcommand("phase", change_phase, args=(CODE, PHASE_OR_NEXT), who=PM),
-        Subcommand("decisions", show_decisions, args=(CODE, WHAT), who=DECISION_READERS),
-        Subcommand("golive", show_gate, args=(CODE, GATE_WHAT), who=GATE_READERS),
+        Subcommand("decisions", show_decisions, args=(CODE, WHAT), who=DECISION_READERS, tool=True),
+        Subcommand("golive", show_gate, args=(CODE, GATE_WHAT), who=GATE_READERS, tool=True),
     ),
 )
 

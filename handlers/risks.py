@@ -141,6 +141,17 @@ def tell_and_deliver(call: FormCall, told: Told) -> None:
 list_risks = listeners.scoped_list(service.list_risks, views.LIST_PAGE_SIZE, views.list_message)
 
 
+list_from_home = listeners.opens_tool(
+    RAISERS,
+    "risk.tool.list",
+    lambda ctx, project, click: views.list_message(
+        project.locale,
+        service.list_risks(ctx, project, "open", page_size=views.LIST_PAGE_SIZE),
+        click.runtime.settings.command("risk"),
+    ),
+)
+
+
 def show_risk(call: CommandCall) -> dict[str, Any]:
     with call.unit() as ctx:
         risk, project = located(call, ctx)
@@ -364,7 +375,7 @@ COMMAND = Command(
     catalog="risk",
     subcommands=(
         NEW,
-        Subcommand("list", list_risks, args=(CODE, FILTER), who=RAISERS),
+        Subcommand("list", list_risks, args=(CODE, FILTER), who=RAISERS, tool=True),
         Subcommand("show", show_risk, args=(CODE, NUMBER)),
         Subcommand("assess", open_assess_form, args=(CODE, NUMBER)),
         Subcommand("close", close_risk, args=(CODE, NUMBER, TEXT), who=RISK_TEAM),
@@ -488,6 +499,7 @@ def register(app: App, runtime: Runtime) -> None:
     clicks(app.action(RiskId.REOPEN), runtime)(reopen_from_card)
     clicks(app.action(RiskId.ACTION_TO_ISSUE), runtime)(action_to_issue)
     clicks(app.action(RiskId.OPEN), runtime)(open_from_dm)
+    clicks(app.action(RiskId.HOME_LIST), runtime)(list_from_home)
     clicks(app.action(PAGE_ACTION), runtime)(turn_list_page)
     clicks(app.action(FROM_MEETING_ACTION), runtime)(raise_from_meeting)
 

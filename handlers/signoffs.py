@@ -162,7 +162,7 @@ COMMAND = Command(
     catalog="signoff",
     subcommands=(
         Subcommand("new", new_signoff, args=(CODE,), who=SIGNOFF_TEAM),
-        Subcommand("list", list_signoffs, args=(CODE, FILTER), who=LISTERS),
+        Subcommand("list", list_signoffs, args=(CODE, FILTER), who=LISTERS, tool=True),
         Subcommand("show", show, args=(CODE, NUMBER)),
         Subcommand("edit", edit, args=(CODE, NUMBER), who=SIGNOFF_TEAM),
         Subcommand("export", export, args=(CODE,), who=SIGNOFF_TEAM),
@@ -188,7 +188,7 @@ def open_version_form(click: Click) -> None:
     click.open(view)
 
 
-open_from_message = listeners.opens_by_dm(service.get_signoff, card)
+open_from_message = listeners.opens_by_dm(service.get_signoff, card, "signoff.tool.card")
 
 
 turn_list_page = listeners.list_pages(

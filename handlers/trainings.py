@@ -177,6 +177,16 @@ def show_curriculum(call: CommandCall) -> dict[str, Any]:
         return curriculum_message(ctx, call.project(ctx))
 
 
+def curriculum_from_home(click: Click) -> None:
+    """A new project's next step on the PM's Home: its curriculum, as a tool's modal."""
+    with click.unit() as ctx:
+        project = TRAINER.check(ctx, click.project(ctx))
+        message = curriculum_message(ctx, project)
+    locale = project.locale
+    title = plain(locale, "training.tool.curriculum")
+    click.open(ui.tool_modal(title, message, plain(locale, "common.close")))
+
+
 def adopt_standard_curriculum(click: Click) -> None:
     with click.unit() as ctx:
         project = click.project(ctx)
@@ -889,9 +899,9 @@ COMMAND = Command(
     name="training",
     catalog="training",
     subcommands=(
-        Subcommand("curriculum", show_curriculum, args=(CODE,), who=TRAINER),
+        Subcommand("curriculum", show_curriculum, args=(CODE,), who=TRAINER, tool=True),
         Subcommand("new", new_session, args=(CODE,), who=TRAINER),
-        Subcommand("list", list_sessions, args=(CODE, choice("span", "week", "all"))),
+        Subcommand("list", list_sessions, args=(CODE, choice("span", "week", "all")), tool=True),
         Subcommand("roster", show_roster, args=(CODE, NUMBER)),
         Subcommand("attendance", take_attendance, args=(CODE, NUMBER)),
         Subcommand("cancel", cancel_session, args=(CODE, NUMBER), asks="training.ask_cancel"),
@@ -900,7 +910,7 @@ COMMAND = Command(
         Subcommand("quiz", new_quiz, args=(CODE,), who=TRAINER),
         Subcommand("quiz results", show_quiz_results, args=(CODE, QUIZ_NUMBER), who=TRAINER),
         Subcommand("practical", new_practical, args=(CODE,), who=TRAINER),
-        Subcommand("readiness", show_readiness, args=(CODE,), who=END_USERS),
+        Subcommand("readiness", show_readiness, args=(CODE,), who=END_USERS, tool=True),
         Subcommand("heatmap", send_heatmap, args=(CODE,), who=TRAINER),
         Subcommand(
             "export", export, args=(choice("what", *EXPORTS, optional=False), CODE), who=TRAINER
@@ -912,7 +922,7 @@ COMMAND = Command(
             args=(choice("kind", "questions", "practical", optional=False), CODE),
             who=TRAINER,
         ),
-        Subcommand("endusers", list_end_users, args=(CODE,), who=END_USERS),
+        Subcommand("endusers", list_end_users, args=(CODE,), who=END_USERS, tool=True),
         Subcommand("endusers add", open_end_user_form, args=(CODE,), who=END_USERS),
         Subcommand("endusers import", open_end_user_import, args=(CODE,), who=END_USERS),
         Subcommand("endusers export", export_end_users, args=(CODE,), who=END_USERS),
@@ -924,6 +934,7 @@ COMMAND = Command(
 
 CLICKS: tuple[tuple[Callable[[Click], None], tuple[str, ...]], ...] = (
     (adopt_standard_curriculum, (TrainingId.USE_STANDARD,)),
+    (curriculum_from_home, (TrainingId.HOME_CURRICULUM,)),
     (open_module_form, (TrainingId.ADD_MODULE, TrainingId.EDIT_MODULE)),
     (delete_module, (TrainingId.DELETE_MODULE,)),
     (export_from_button, (TrainingId.EXPORT_CURRICULUM, TrainingId.EXPORT_READINESS)),

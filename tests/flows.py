@@ -31,9 +31,10 @@ def add_key_user(
 
 
 def last_response(slack: SlackDriver) -> dict[str, Any]:
-    """The app's latest response_url post, which must have come from the driver's last request
-    (an older answer from an earlier step must not pass for this one)."""
-    fresh = slack.new_responses
+    """The app's latest answer to the driver's last request: its latest response_url post, else
+    the tool's modal it opened or updated (``ui.tool_modal``; a click on it clicks in the modal).
+    An older answer from an earlier step must not pass for this one."""
+    fresh = slack.new_responses or slack.new_views
     assert fresh, "the app answered nothing through response_url to the last request"
     return fresh[-1]
 
@@ -53,7 +54,15 @@ def say_yes(slack: SlackDriver, user: str, channel_id: str = PROJECT_CHANNEL) ->
 
 
 def last_response_text(slack: SlackDriver) -> str:
-    return str(last_response(slack).get("text", ""))
+    answer = last_response(slack)
+    return texts([answer]) if answer.get("type") == "modal" else str(answer.get("text", ""))
+
+
+def told(slack: SlackDriver) -> str:
+    """All text the app sent in answer to the driver's last request, wherever it went: an
+    ephemeral answer, a tool's modal (``ui.tool_modal``), or a DM (a click in a modal has no
+    place for an ephemeral answer)."""
+    return texts(slack.new_sent)
 
 
 def texts(messages: list[dict[str, Any]]) -> str:

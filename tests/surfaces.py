@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.emulator.server import SlackEmulator
 from bot.ids import CONFIRMED
+from bot.views.common import INFO_BLOCK
 
 MESSAGE_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "chat.scheduleMessage")
 VIEW_METHODS = ("views.open", "views.push", "views.update", "views.publish")
@@ -292,6 +293,55 @@ def status_in_words(surface: Surface) -> list[str]:
     ]
 
 
+def _label(block: dict[str, Any]) -> str:
+    text = (block.get("text") or {}).get("text") or ""
+    return str(text).split("\n")[0][:60]
+
+
+def home_items_have_actions(surface: Surface) -> list[str]:
+    """Every item on the Home tab has its action next to it: a section either carries an
+    accessory (a button, a menu) or is followed, in the same part (up to the next header or
+    divider), by an actions block; a section of figures or facts says so with a block id that
+    starts with ``ui.INFO_BLOCK`` (``ui.info``)."""
+    if not surface.is_home:
+        return []
+    problems: list[str] = []
+    waiting: list[dict[str, Any]] = []  # sections of this part with no action yet
+
+    def close_part() -> None:
+        problems.extend(f"a Home item without an action: {_label(b)!r}" for b in waiting)
+        waiting.clear()
+
+    for block in surface.blocks:
+        kind = block.get("type")
+        if kind in ("header", "divider"):
+            close_part()
+        elif kind == "actions":
+            waiting.clear()
+        elif kind == "section" and not block.get("accessory"):
+            if not str(block.get("block_id") or "").startswith(INFO_BLOCK):
+                waiting.append(block)
+    close_part()
+    return problems
+
+
+# An ephemeral answer ("only visible to you") vanishes on reload: it is for short answers. A list,
+# a matrix or a card people come back to opens in a modal (``ui.tool_modal``).
+EPHEMERAL_BLOCKS = 10
+
+
+def ephemeral_answers_stay_short(surface: Surface) -> list[str]:
+    ephemeral = surface.method == "chat.postEphemeral" or (
+        surface.method == "response_url" and surface.payload.get("response_type") == "ephemeral"
+    )
+    if ephemeral and len(surface.blocks) > EPHEMERAL_BLOCKS:
+        return [
+            f"an ephemeral answer of {len(surface.blocks)} blocks (at most {EPHEMERAL_BLOCKS}: "
+            f"open a tool in a modal): {surface.text[:60]!r}"
+        ]
+    return []
+
+
 RULES: list[Callable[[Surface], list[str]]] = [
     message_has_text,
     time_in_text,
@@ -304,6 +354,8 @@ RULES: list[Callable[[Surface], list[str]]] = [
     danger_is_confirmed,
     confirmed_actions_confirm,
     few_buttons_on_channel_cards,
+    home_items_have_actions,
+    ephemeral_answers_stay_short,
 ]
 
 

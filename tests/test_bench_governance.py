@@ -94,7 +94,7 @@ def test_the_bench_seeds_and_its_reads_send_the_same_statements_at_two_sizes(
     assert pending > 0
     assert scalar(database, "SELECT count(*) FROM approvalanswer") > 0
     waiting = shown["waiting"]
-    assert waiting and any(person is not None for _change, _project, person in waiting)
+    assert waiting and any(person is not None for _change, _project, person, _a in waiting)
 
     # The digest's week holds decisions, as many as a plain count of that week's local days.
     digest = shown["digest build"]

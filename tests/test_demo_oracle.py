@@ -16,6 +16,7 @@ from bot.demo import ACTS, digest
 from bot.demo.stage import CHANNEL, PM, Stage
 from bot.services import digest as digest_service
 from bot.settings import load_settings
+from bot.views.common import TOOL_MODAL
 from tests.flows import texts
 from tests.oracle import Rows, digest_disagreements, home_disagreements
 
@@ -32,6 +33,12 @@ class Played:
 
 def _digests(items: list[dict[str, Any]]) -> list[str]:
     return [texts([item]) for item in items if "_Now:_" in texts([item])]
+
+
+def _previews(stage: Stage) -> list[str]:
+    """The digest previews the PM was shown (in a tool's modal)."""
+    views = [call.args.get("view") or {} for call in stage.emulator.calls]
+    return _digests([view for view in views if view.get("callback_id") == TOOL_MODAL])
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +63,7 @@ def played(tmp_path_factory: pytest.TempPathFactory) -> Played:
         asked = stage.clock.now()  # the digest act opens with the PM's preview
         digest.play(stage)
         patch.undo()
-        [preview] = _digests(stage.emulator.responses)
+        [preview] = _previews(stage)
         seen.preview = (asked, preview)
         seen.posted = _digests(stage.emulator.messages(CHANNEL))
         seen.home = (stage.clock.now(), texts([stage.emulator.home(PM) or {}]))
@@ -68,7 +75,7 @@ def played(tmp_path_factory: pytest.TempPathFactory) -> Played:
             seen.later.append(
                 (
                     stage.clock.now(),
-                    _digests(stage.emulator.responses)[-1],
+                    _previews(stage)[-1],
                     texts([stage.emulator.home(PM) or {}]),
                 )
             )

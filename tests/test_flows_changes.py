@@ -555,7 +555,7 @@ def test_long_lists_are_paged(erp: SlackDriver, database: Database, runtime: Run
     assert f"open ({open_count})" in texts([first]) and "Page 1 of 2" in texts([first])
     assert texts([first]).index("Change 16") < texts([first]).index("Change 2")  # newest first
     press(erp, PM, f"{ChangeId.LIST_PAGE}_next", first)
-    assert "Page 2 of 2" in texts(erp.emulator.responses[-1:])
+    assert "Page 2 of 2" in texts([last_response(erp)])
 
 
 def test_export_counts_the_decisions(erp: SlackDriver, database: Database) -> None:

@@ -266,7 +266,7 @@ def test_the_list_pages_newest_first_and_a_forged_page_is_refused(
         message={**first, "ts": "1.0"},
         channel_id=PROJECT_CHANNEL,
     )
-    second = erp.emulator.responses[-1]
+    second = last_response(erp)
     assert "Page 2 of 3" in texts([second])
     assert f"*#{newest[10].number}*" in texts([second])
     assert f"*#{shown_numbers[0]}*" not in texts([second])
@@ -274,10 +274,10 @@ def test_the_list_pages_newest_first_and_a_forged_page_is_refused(
     erp.block_action(
         OUTSIDER, f"{DecisionId.LIST_PAGE}_next", value=f"{project.id}|2", channel_id="C0GENERAL"
     )
-    refusal = texts([erp.emulator.responses[-1]])
+    refusal = texts([last_response(erp)])
     assert "is for its PMs, team and key users" in refusal and "Decision of day" not in refusal
     erp.block_action(PM, f"{DecisionId.LIST_PAGE}_next", value="x|y", channel_id="C0GENERAL")
-    assert "Decision of day" not in texts([erp.emulator.responses[-1]])
+    assert "Decision of day" not in texts([last_response(erp)])
     assert erp.emulator.violations == []
 
 

@@ -25,7 +25,7 @@ from storage.db import Database
 from storage.models import DigestRun, DigestSettings, OutboxMessage
 from tests.conftest import KEY_USERS, OUTSIDER, PM, PROJECT_CHANNEL, TEAM
 from tests.digest_helpers import add_event, add_issue, add_round
-from tests.flows import add_key_user, create_project, last_response_text, texts
+from tests.flows import add_key_user, create_project, last_response, last_response_text, texts
 
 TITLE = "Weekly digest"
 
@@ -162,8 +162,8 @@ def test_preview_shows_the_asker_exactly_what_send_sends_the_pms(
             title="Payment <run> & stops",
         )
     slack.slash_command(PM, "/digest", "preview", channel_id=PROJECT_CHANNEL)
-    preview = slack.emulator.responses[-1]
-    assert preview.get("response_type") == "ephemeral"
+    preview = last_response(slack)
+    assert preview.get("type") == "modal"  # the asker's alone, like an ephemeral, but it stays
     assert "Payment &lt;run&gt; &amp; stops" in texts([preview])
     assert digests_in(slack.emulator, PROJECT_CHANNEL) == []
     slack.slash_command(PM, "/digest", "send", channel_id=PROJECT_CHANNEL)

@@ -27,7 +27,7 @@ from bot.views import digest as digest_views
 from storage.db import Database
 from storage.models import EndUser, EndUserAttendance, TrainingModule
 from tests.conftest import KEY_USERS, OUTSIDER, PM, PROJECT_CHANNEL, TEAM
-from tests.flows import texts
+from tests.flows import last_response, texts, told
 from tests.test_flows_trainings import (
     SESSION_START,
     click_in_response,
@@ -113,9 +113,9 @@ def test_end_users_registered_trained_by_their_key_user_and_counted_ready(
     # Someone who is neither PM, team nor key user opens nothing, nor does an end user in Slack.
     for person in (OUTSIDER, DORA):
         training(slack, "endusers", user=person)
-        assert "Only the PMs, the team and the key users" in texts(emulator.responses[-1:])
+        assert "Only the PMs, the team and the key users" in texts([last_response(slack)])
     slack.slash_command(DORA, "/keyuser", "list ERP", channel_id=PROJECT_CHANNEL)
-    assert "is for its project managers and team" in texts(emulator.responses[-1:])
+    assert "is for its project managers and team" in texts([last_response(slack)])
 
     # The PM registers by form: a name without Slack, a Slack user, another key user's.
     response = add(slack, PM, department="Sales", module=overview, key_user=ANNA)
@@ -163,15 +163,15 @@ def test_end_users_registered_trained_by_their_key_user_and_counted_ready(
 
     # Each sees the end users they manage; a key user never another key user's.
     training(slack, "endusers", user=ANNA)
-    listed = texts(emulator.responses[-1:])
+    listed = texts([last_response(slack)])
     assert "Maria" in listed and "Li Wei" in listed and "Zhang San" not in listed
     assert "End users 1–4 of 4" in listed
     training(slack, "endusers")
-    assert "End users 1–5 of 5" in texts(emulator.responses[-1:])
+    assert "End users 1–5 of 5" in texts([last_response(slack)])
     training(slack, "enduser edit 3", user=ANNA)
-    assert "another key user's" in texts(emulator.responses[-1:])
+    assert "another key user's" in texts([last_response(slack)])
     training(slack, "enduser remove 3", user=ANNA)
-    assert "another key user's" in texts(emulator.responses[-1:])
+    assert "another key user's" in texts([last_response(slack)])
     training(slack, "enduser edit 1", user=ANNA)
     forged = deepcopy(emulator.top_view(ANNA))
     metadata = json.loads(forged["private_metadata"])
@@ -248,16 +248,16 @@ def test_end_users_registered_trained_by_their_key_user_and_counted_ready(
         marks = {a.end_user_id: a.attendance for a in session.exec(select(EndUserAttendance))}
     assert sorted(marks.values()) == ["absent", "present"]
     training(slack, "roster 1", user=ANNA)
-    roster = texts(emulator.responses[-1:])
+    roster = texts([last_response(slack)])
     assert "Li Wei (end user 1): Present" in roster and "Maria (end user" in roster
     training(slack, "list", user=ANNA)  # the sessions she gives are hers to see
-    assert "System overview" in texts(emulator.responses[-1:])
+    assert "System overview" in texts([last_response(slack)])
 
     # Readiness per module and department, recomputed from the tables.
     expected = expected_readiness(database)
     assert expected[("System overview", "Sales")] == (3, 2)  # Li Wei, Dora ready; Maria not
     training(slack, "readiness")
-    shown = texts(emulator.responses[-1:])
+    shown = texts([last_response(slack)])
     assert "Key users" in shown and "End users of ERP" in shown
     for (module, department), (total, ready) in expected.items():
         assert line(module, department, total, ready) in shown
@@ -265,7 +265,7 @@ def test_end_users_registered_trained_by_their_key_user_and_counted_ready(
     ready = sum(r for _t, r in expected.values())
     assert f"{ready} of {total} end users ready in all" in shown
     training(slack, "readiness", user=ANNA)
-    shown = texts(emulator.responses[-1:])
+    shown = texts([last_response(slack)])
     assert "Key users" not in shown and "Finance" not in shown and "Controlling" not in shown
     for (module, department), (total, ready) in expected_readiness(database, ANNA).items():
         assert line(module, department, total, ready) in shown
@@ -291,7 +291,7 @@ def test_end_users_registered_trained_by_their_key_user_and_counted_ready(
 
     # Removing: a key user her own; the list and readiness follow.
     training(slack, f"enduser remove {numbers['Maria']}", user=ANNA)
-    assert "removed from *ERP*" in texts(emulator.responses[-1:])
+    assert "removed from *ERP*" in texts([last_response(slack)])
     assert ("System overview", "Sales") in expected_readiness(database)
     assert expected_readiness(database)[("System overview", "Sales")] == (2, 2)
 
@@ -332,25 +332,25 @@ def test_lists_and_readiness_are_paged_and_a_forged_page_is_refused(
     count = len(modules) * len(departments)
     assert f"{count} added, 0 rows rejected" in texts(emulator.dm_messages(PM)[-1:])
     training(slack, "endusers")
-    assert f"End users 1–20 of {count}" in texts(emulator.responses[-1:])
+    assert f"End users 1–20 of {count}" in texts([last_response(slack)])
     click_in_response(slack, PM, TrainingId.END_USERS_PAGE)
-    assert f"End users 21–{min(40, count)} of {count}" in texts(emulator.responses[-1:])
+    assert f"End users 21–{min(40, count)} of {count}" in texts([last_response(slack)])
     # A page button naming the project, clicked by someone who is not of it: refused.
     click_in_response(slack, OUTSIDER, TrainingId.END_USERS_PAGE)
-    assert "Only the PMs, the team and the key users" in texts(emulator.responses[-1:])
-    click_in_response(slack, PM, TrainingId.END_USERS_PAGE, value="999999:1")
-    assert "Person" not in texts(emulator.responses[-1:])
+    assert "Only the PMs, the team and the key users" in told(slack)
+    slack.click(PM, TrainingId.END_USERS_PAGE, view=slack.emulator.top_view(PM), value="999999:1")
+    assert "Person" not in told(slack)
 
     # 32 module × department lines: 30 on the first page, the rest on the second.
     expected = expected_readiness(database)
     assert len(expected) == count
     training(slack, "readiness")
-    first = texts(emulator.responses[-1:])
+    first = texts([last_response(slack)])
     assert f"Lines 1–30 of {count}" in first
     shown = [key for key in expected if line(key[0], key[1], *expected[key]) in first]
     assert len(shown) == 30
     click_in_response(slack, PM, TrainingId.READINESS_PAGE)
-    second = texts(emulator.responses[-1:])
+    second = texts([last_response(slack)])
     assert f"Lines 31–{count} of {count}" in second
     rest = [key for key in expected if line(key[0], key[1], *expected[key]) in second]
     assert sorted(shown + rest) == sorted(expected)
@@ -366,9 +366,9 @@ def test_end_users_in_chinese(
     add(slack, PM, name="李伟", department="销售", module=overview, key_user=ANNA)
     assert "最终用户 *1* 李伟 已加入 ERP" in texts(emulator.dm_messages(PM))
     training(slack, "endusers")
-    assert "ERP 的最终用户" in texts(emulator.responses[-1:])
+    assert "ERP 的最终用户" in texts([last_response(slack)])
     training(slack, "readiness")
-    shown = texts(emulator.responses[-1:])
+    shown = texts([last_response(slack)])
     assert "系统概述 · 销售：1 名中 0 名就绪（0%）" in shown
     with runtime.unit(TEAM, PM) as ctx:
         project = project_service.get_project(ctx, "ERP")
@@ -377,8 +377,8 @@ def test_end_users_in_chinese(
     assert "*最终用户就绪度* 1 名最终用户中 0 名就绪" in for_pms
     assert "系统概述 · 销售：就绪 0%（1 人中 0 人）" in for_pms
     training(slack, "endusers", user=OUTSIDER)
-    assert "Only the PMs, the team and the key users of *ERP*" in texts(emulator.responses[-1:])
+    assert "Only the PMs, the team and the key users of *ERP*" in texts([last_response(slack)])
     training(slack, "help")
-    shown = texts(emulator.responses[-1:])
+    shown = texts([last_response(slack)])
     assert "`/training endusers add [项目代码]`" in shown and "登记最终用户" in shown
     assert emulator.violations == []

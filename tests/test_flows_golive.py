@@ -42,7 +42,7 @@ from storage.models import (
     TrainingSession,
 )
 from tests.conftest import KEY_USERS, OUTSIDER, PM, PROJECT_CHANNEL, TEAM
-from tests.flows import add_key_user, texts
+from tests.flows import add_key_user, last_response, texts
 from tests.test_charts import Drawn, drawn  # noqa: F401 - the fixture
 from tests.test_flows_risks import ANNA, BEN, TOM, set_up_erp
 
@@ -368,7 +368,7 @@ def shown(said: str) -> dict[str, dict[str, Any]]:
 
 def gate(slack: SlackDriver, user: str = PM, words: str = "") -> str:
     slack.slash_command(user, "/project", f"golive ERP {words}".strip(), channel_id=PROJECT_CHANNEL)
-    return texts(slack.new_responses[-1:])
+    return texts([last_response(slack)])
 
 
 def test_fi_is_go_and_mm_at_risk_every_figure_recomputed(
@@ -592,7 +592,7 @@ def test_a_go_live_sign_off_keeps_the_gate_of_each_version(
     [v1] = versions()
     assert v1.gate == kept
     erp.slash_command(PM, "/signoff", "3", channel_id=PROJECT_CHANNEL)
-    assert first in texts(erp.new_responses[-1:])
+    assert first in texts([last_response(erp)])
     # A new version takes a new snapshot, shown to the signer asked again.
     erp.slash_command(PM, "/signoff", "edit 3", channel_id=PROJECT_CHANNEL)
     response = erp.submit_view(PM, {"text": "Go-live on 8 February.", "link": ""})

@@ -174,7 +174,7 @@ def turn(slack: SlackDriver, user: str, message: dict[str, Any]) -> dict[str, An
     slack.block_action(
         user, f"{CardId.PAGE}_next", message={**message, "ts": "1.0"}, channel_id=PROJECT_CHANNEL
     )
-    return slack.emulator.responses[-1]
+    return last_response(slack)
 
 
 def expected(database: Database, runtime: Runtime) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from bot.runtime import Runtime
 from storage.db import Database
 from storage.models import CalendarEvent, EventStatus, Invitation, Issue, Meeting
 from tests.conftest import KEY_USERS, OUTSIDER, PM, PROJECT_CHANNEL
-from tests.flows import add_key_user, create_project, last_response_text, texts
+from tests.flows import add_key_user, create_project, last_response, last_response_text, texts
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MARIA, ANNA, BEN = KEY_USERS[:3]
@@ -177,7 +177,7 @@ def test_list_detail_reschedule_and_cancel(
     listing = last_response_text(erp)
     assert "Meetings of ERP in the coming week" in listing
     erp.slash_command(PM, "/meeting", "list ERP all")
-    assert "1 of 4 in the series" in texts([emulator.responses[-1]])
+    assert "1 of 4 in the series" in texts([last_response(erp)])
     erp.slash_command(PM, "/meeting", str(events[0].id))
     detail = emulator.responses[-1]
     assert "Open points" in texts([detail]) and f"<@{ANNA}> (no answer)" in texts([detail])
@@ -315,7 +315,7 @@ def test_meetings_go_by_their_number_in_the_project_never_the_database_id(
     assert [e.id for e in erp_events] == [3, 4]
     assert "*MM working meeting* (#1, ERP) is planned" in texts(emulator.dm_messages(PM))
     slack.slash_command(PM, "/meeting", "list ERP all")
-    listed = texts([emulator.responses[-1]])
+    listed = texts([last_response(slack)])
     assert "*#1 MM working meeting*" in listed and "*#2 MM working meeting*" in listed
     assert "#3" not in listed and "#4" not in listed
     slack.slash_command(PM, "/meeting", "2", channel_id=PROJECT_CHANNEL)

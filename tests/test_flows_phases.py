@@ -27,7 +27,14 @@ from handlers.home import build_home
 from storage.db import Database
 from storage.models import ChecklistItem, PhaseMove, PlanEntry, Project
 from tests.conftest import KEY_USERS, OUTSIDER, PM, PM2, PROJECT_CHANNEL, TEAM
-from tests.flows import add_key_user, create_project, last_response, last_response_text, texts
+from tests.flows import (
+    add_key_user,
+    create_project,
+    last_response,
+    last_response_text,
+    texts,
+    told,
+)
 
 ANNA = KEY_USERS[0]  # key user of FI
 BEN = KEY_USERS[1]  # key user of MM
@@ -88,7 +95,7 @@ def load_template(slack: SlackDriver, user: str = PM) -> dict[str, Any]:
     shown = checklist(slack, user)
     [use] = buttons(shown, ChecklistId.TEMPLATE)
     click(slack, user, use, shown)
-    return slack.emulator.responses[-1]
+    return last_response(slack)
 
 
 def add_item(slack: SlackDriver, user: str, phase: str = "", **values: Any) -> Any:
@@ -143,7 +150,7 @@ def test_the_ready_made_list_loads_with_one_click_per_project(
     assert "Load and reconcile the opening balances" in said and "not the current phase" in said
     # A second load (an old message's button) adds nothing.
     click(erp, PM, buttons(first, ChecklistId.TEMPLATE)[0], first)
-    assert "already has a checklist" in texts(erp.emulator.responses[-1:])
+    assert "already has a checklist" in told(erp)
     assert len(items_in(database)) == len(rows)
 
 
@@ -224,22 +231,25 @@ def test_key_users_read_owners_mark_and_forged_ids_change_nothing(
     )
     assert "Evidence: https://wiki.example/plan-v3" in texts([checklist(erp, PM)])
     # Anna forges the buttons on Ben's item, and the add and remove buttons.
+    shown = erp.emulator.top_view(ANNA)  # her checklist, or nothing
     for action in (ChecklistId.MARK, ChecklistId.EDIT):
         erp.block_action(ANNA, action, str(ben_item.id), channel_id=PROJECT_CHANNEL)
-        assert erp.emulator.top_view(ANNA) is None
+        assert erp.emulator.top_view(ANNA) == shown  # no form opened
     erp.block_action(ANNA, ChecklistId.REMOVE, str(ben_item.id), channel_id=PROJECT_CHANNEL)
-    assert "Only the PMs and team of ERP" in texts(erp.emulator.responses[-1:])
+    assert "Only the PMs and team of ERP" in texts([last_response(erp)])
     project = project_row(database)
     erp.block_action(
         ANNA, ChecklistId.ADD, f"{project.id}|preparation|1", channel_id=PROJECT_CHANNEL
     )
-    assert erp.emulator.top_view(ANNA) is None
+    assert erp.emulator.top_view(ANNA) == shown
     erp.block_action(
         ANNA, ChecklistId.TEMPLATE, f"{project.id}|preparation|1", channel_id=PROJECT_CHANNEL
     )
     for value in ("abc", "0", "999999"):
         erp.block_action(ANNA, ChecklistId.MARK, value, channel_id=PROJECT_CHANNEL)
     # A mark form of Pia's submitted by Anna, and a form naming another item.
+    while erp.emulator.top_view(ANNA) is not None:  # she closes her checklist first
+        erp.close_view(ANNA)
     shown = checklist(erp, PM)
     click(erp, PM, buttons(shown, ChecklistId.MARK)[1], shown)
     view = erp.emulator.top_view(PM)
@@ -252,7 +262,7 @@ def test_key_users_read_owners_mark_and_forged_ids_change_nothing(
     erp.slash_command(OUTSIDER, "/project", "checklist ERP")
     assert "Only the PMs, team and key users of ERP" in last_response_text(erp)
     erp.block_action(OUTSIDER, f"{ChecklistId.PAGE}_next", f"{project.id}|preparation|1")
-    assert "Agree the schedule" not in texts(erp.emulator.responses[-1:])
+    assert "Agree the schedule" not in told(erp)
     rows = items_in(database)
     assert [(r.status, r.text) for r in rows] == [
         ("done", "Sign the data migration plan"),
@@ -282,7 +292,7 @@ def test_long_checklists_are_paged(erp: SlackDriver, runtime: Runtime) -> None:
     assert "Page 1 of 3" in texts([first]) and len(first["blocks"]) <= 50
     [after] = buttons(first, f"{ChecklistId.PAGE}_next")
     click(erp, PM, after, first)
-    second = erp.emulator.responses[-1]
+    second = last_response(erp)
     assert "Page 2 of 3" in texts([second]) and "Item 10" in texts([second])
     assert "Item 9\n" not in texts([second])
 

@@ -259,7 +259,7 @@ def test_long_lists_are_paged(erp: SlackDriver, database: Database, runtime: Run
     first = show(erp, PM, "list")
     assert "Page 1 of 2" in texts([first])
     click(erp, PM, f"{RiskId.LIST_PAGE}_next", first)
-    assert "Page 2 of 2" in texts(erp.emulator.responses[-1:])
+    assert "Page 2 of 2" in texts([last_response(erp)])
 
 
 def test_the_card_shows_history_and_acts(erp: SlackDriver, database: Database) -> None:
@@ -317,7 +317,7 @@ def test_close_and_reopen(erp: SlackDriver, database: Database) -> None:
     assert button(card, RiskId.REOPEN) and not button(card, RiskId.ASSESS)
     click(erp, PM, RiskId.REOPEN, card)
     assert risks_in(database)[0].status == "open"
-    assert button(erp.emulator.responses[-1], RiskId.CLOSE)  # the card, refreshed
+    assert button(last_response(erp), RiskId.CLOSE)  # the card, refreshed
     click(erp, PM, RiskId.CLOSE, show(erp, PM, "1"))
     erp.submit_view(PM, {"reason": "accepted by the steering committee"})
     assert risks_in(database)[0].status == "closed"
@@ -350,7 +350,7 @@ def test_an_action_becomes_an_issue_once(erp: SlackDriver, database: Database) -
     assert (issue.title, issue.module, issue.number) == ("Second load rehearsal", "FI", 1)
     assert "risk #1" in (issue.description or "")
     assert rows(database, RiskAction)[0].issue_id == issue.id
-    assert "issue *ERP-1*" in texts(erp.emulator.responses[-1:])
+    assert "issue *ERP-1*" in texts([last_response(erp)])
     click(erp, PM, RiskId.ACTION_TO_ISSUE, card)  # the old card again
     assert len(rows(database, Issue)) == 1
     # A key user cannot turn actions into issues, even with the id.

@@ -21,7 +21,7 @@ from bot.services import risks as risk_service
 from storage.db import Database
 from storage.models import Risk, RiskAction, RiskAssessment, RiskHistory, RiskSettings
 from tests.conftest import PM, PROJECT_CHANNEL, TEAM
-from tests.flows import last_response_text, texts
+from tests.flows import last_response, last_response_text, texts
 from tests.test_flows_risks import ANNA, TOM, raise_risk, rows, set_up_erp
 
 
@@ -45,7 +45,7 @@ def open_settings(slack: SlackDriver, user: str = PM) -> None:
 def grades_in_list(slack: SlackDriver) -> dict[str, str]:
     """Each risk's grade as `/risk list all` shows it, by its number."""
     slack.slash_command(PM, "/risk", "list all", channel_id=PROJECT_CHANNEL)
-    said = texts([slack.new_responses[-1]])
+    said = texts([last_response(slack)])  # the list's modal
     found = {}
     for line in said.splitlines():
         if line.startswith("*#"):

@@ -283,7 +283,7 @@ def test_a_new_version_restarts_and_old_answers_stay(
     )
     # The old DM's buttons take no answer; the new one does.
     press_answer(erp, SAM, ApprovalId.APPROVE, old_dm)
-    assert "no longer takes answers" in texts(erp.emulator.responses[-1:])
+    assert "no longer takes answers" in texts([last_response(erp)])
     assert "Now with the dunning process." in texts([asked_dm(erp, SAM)])
     answer(erp, SAM, ApprovalId.APPROVE)
     answer(erp, DORA, ApprovalId.APPROVE)
@@ -402,7 +402,7 @@ def test_a_p2_issue_blocks_the_modules_test_acceptance_until_resolved(
     assert "ERP-1, ERP-3" in said  # the linked issues
     press_answer(erp, ANNA, ApprovalId.APPROVE)
     assert "cannot be approved while these P1/P2 issues are open: ERP-1" in texts(
-        erp.emulator.responses[-1:]
+        [last_response(erp)]
     )
     assert erp.emulator.top_view(ANNA) is None
     press_answer(erp, ANNA, ApprovalId.APPROVE_REMARKS)
@@ -519,7 +519,7 @@ def test_forged_ids_and_metadata_change_nothing(erp: SlackDriver, database: Data
         f"{signoff.project_id}|all|1",
         channel_id=PROJECT_CHANNEL,
     )
-    assert "FI blueprint" not in texts(erp.emulator.responses[-1:])
+    assert "FI blueprint" not in texts([last_response(erp)])
     # The PM's version form submitted by a key user, or with another sign-off's id.
     erp.slash_command(PM, "/signoff", "edit 1", channel_id=PROJECT_CHANNEL)
     version_view = erp.emulator.top_view(PM)
@@ -557,7 +557,7 @@ def test_long_lists_are_paged(erp: SlackDriver, database: Database, runtime: Run
         message={**first, "ts": "1.0"},
         channel_id=PROJECT_CHANNEL,
     )
-    said = texts(erp.emulator.responses[-1:])
+    said = texts([last_response(erp)])
     assert "Page 2 of 2" in said and "Doc 0" in said
 
 

@@ -19,7 +19,7 @@ from storage.db import Database
 from storage.models import CalendarEvent, Invitation
 from tests.conftest import KEY_USERS, PM, PROJECT_CHANNEL, START, TEAM
 from tests.digest_helpers import add_event
-from tests.flows import add_key_user, create_project, texts
+from tests.flows import add_key_user, create_project, last_response, texts
 from tests.test_flows_trainings import invitation_dm, project_with_curriculum, schedule, training
 
 MARIA, ANNA, BEN, CARL = KEY_USERS[:4]
@@ -73,7 +73,8 @@ def recount(database: Database) -> tuple[int, Counter[str]]:
 
 
 def last_answer(slack: SlackDriver) -> str:
-    return texts(slack.emulator.responses[-1:])
+    """The last request's answer: an ephemeral one, or the tool's modal it opened."""
+    return texts([last_response(slack)])
 
 
 def test_a_meeting_tally_counts_every_answer_and_adds_up_to_everyone_invited(

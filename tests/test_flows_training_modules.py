@@ -20,7 +20,7 @@ from bot.services.keyusers import KeyUserInput
 from storage.db import Database
 from storage.models import Invitation, TrainingModule
 from tests.conftest import KEY_USERS, OUTSIDER, PM, TEAM
-from tests.flows import texts
+from tests.flows import last_response, texts
 from tests.test_flows_trainings import (
     SESSION_START,
     click_in_response,
@@ -59,7 +59,7 @@ def test_a_pm_moves_a_module_to_the_first_place_and_the_others_make_room(
         enumerate([names[2], names[0], names[1], names[3]], start=1)
     )
     training(slack, "curriculum")
-    shown = texts(slack.emulator.responses[-1:])
+    shown = texts([last_response(slack)])
     assert shown.index(names[2]) < shown.index(names[0]) < shown.index(names[1])
     # A forged place beyond the curriculum is refused in the form, nothing moves.
     forged = deepcopy(open_module_form(slack, database, names[3]))

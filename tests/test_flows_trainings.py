@@ -31,7 +31,7 @@ from storage.models import (
     TrainingSession,
 )
 from tests.conftest import KEY_USERS, OTHER_TEAM, OUTSIDER, PM, PROJECT_CHANNEL, START
-from tests.flows import add_key_user, create_project, say_yes, texts
+from tests.flows import add_key_user, create_project, say_yes, texts, told
 
 ANNA, BEN, CARL = KEY_USERS[0], KEY_USERS[1], KEY_USERS[2]
 SESSION_START = START + timedelta(days=7)  # Tuesday 8 December 2026, 09:00 in Berlin
@@ -42,6 +42,11 @@ def epoch(moment: datetime) -> int:
 
 
 def last_response(slack: SlackDriver) -> dict[str, Any]:
+    """The answer to the last request (a tool's modal, or an ephemeral message), else the latest
+    ephemeral answer."""
+    fresh = slack.new_responses or slack.new_views
+    if fresh:
+        return {**fresh[-1], "ts": "1.0"}
     assert slack.emulator.responses, "nothing was answered"
     return {**slack.emulator.responses[-1], "ts": "1.0"}
 
@@ -105,12 +110,12 @@ def test_curriculum_from_the_standard_plan_edited_in_a_modal(
     training(slack, "curriculum")
     assert "no training curriculum yet" in texts([last_response(slack)])
     click_in_response(slack, OUTSIDER, TrainingId.USE_STANDARD)  # forged: not a PM
-    assert "Only the project managers" in texts(emulator.responses[-1:])
+    assert "Only the project managers" in told(slack)
     with database.session() as session:
         assert session.exec(select(TrainingModule)).all() == []
     training(slack, "curriculum")
     click_in_response(slack, PM, TrainingId.USE_STANDARD)
-    shown = texts(emulator.responses[-2:])
+    shown = told(slack)
     assert "System overview" in shown and "0 of 16 h delivered" in shown
     assert "now has the standard curriculum (4 modules)" in shown
     basic = module_id(database, "Basic operation")
@@ -153,12 +158,12 @@ def test_a_full_session_waitlists_and_a_decline_promotes(
     )
     assert "A seat has become free" in texts(emulator.dm_messages(CARL))
     training(slack, f"roster {event_id}")
-    roster = texts(emulator.responses[-1:])
+    roster = told(slack)
     assert "Coming (2)" in roster and "Declined (1)" in roster and "Roll call" in roster
     training(slack, "list")
-    assert "2/2 seats taken" in texts(emulator.responses[-1:])
+    assert "2/2 seats taken" in told(slack)
     training(slack, f"roster {event_id}", user=ANNA)
-    assert "Only the PMs and the project team" in texts(emulator.responses[-1:])
+    assert "Only the PMs and the project team" in told(slack)
     assert emulator.violations == []
 
 
@@ -216,7 +221,7 @@ def test_reminders_check_in_roll_call_and_the_feedback_poll(
         message = invitation_dm(emulator, user_id, "System overview")
         slack.click(user_id, f"{CalendarId.RSVP_PREFIX}accepted", message=message)
     slack.click(ANNA, CalendarId.CHECK_IN, message=invitation_dm(emulator, ANNA, "System"))
-    assert "Check-in opens 15 minutes before the start" in texts(emulator.responses[-1:])
+    assert "Check-in opens 15 minutes before the start" in told(slack)
     clock.set(SESSION_START - timedelta(hours=23))
     run_due(runtime)
     assert "starts in 24 hours" in texts(emulator.dm_messages(ANNA))
@@ -228,7 +233,7 @@ def test_reminders_check_in_roll_call_and_the_feedback_poll(
     slack.click(ANNA, CalendarId.CHECK_IN, message=invitation_dm(emulator, ANNA, "System"))
     slack.click(CARL, CalendarId.CHECK_IN, value=f'{{"e": {event_id}}}')  # not from his DM
     training(slack, f"attendance {event_id}", user=ANNA)  # a key user cannot take the roll
-    assert "Only the trainer" in texts(emulator.responses[-1:])
+    assert "Only the trainer" in told(slack)
     training(slack, f"roster {event_id}")
     click_in_response(slack, PM, TrainingId.ROLL_CALL)
     view = emulator.top_view(PM)
@@ -254,9 +259,9 @@ def test_reminders_check_in_roll_call_and_the_feedback_poll(
     with database.session() as session:
         assert len(session.exec(select(Poll)).all()) == 1
     training(slack, f"roster {event_id}")
-    assert "`/poll results ERP 1`" in texts(emulator.responses[-1:])
+    assert "`/poll results ERP 1`" in told(slack)
     training(slack, "curriculum")
-    assert "2 of 8 h delivered" in texts(emulator.responses[-1:])
+    assert "2 of 8 h delivered" in told(slack)
     assert emulator.violations == []
 
 
@@ -367,7 +372,7 @@ def test_quiz_written_in_a_modal_taken_by_dm_and_scored_at_once(
     )
     assert "Weekly quiz: System overview" in texts([invite])
     slack.click(OUTSIDER, TrainingId.TAKE_QUIZ, message=invite)  # forged: not sent to him
-    assert "not sent to you" in texts(emulator.responses[-1:])
+    assert "not sent to you" in told(slack)
     slack.click(ANNA, TrainingId.TAKE_QUIZ, message=invite)
     view = emulator.top_view(ANNA)
     assert view is not None
@@ -378,7 +383,7 @@ def test_quiz_written_in_a_modal_taken_by_dm_and_scored_at_once(
     assert "Your score on System overview: 50%" in scored and "not passed" in scored
     assert "Which are &lt;reports&gt;? (right answer: FBL1N, FBL3N)" in scored
     slack.click(ANNA, TrainingId.TAKE_QUIZ, message=invite)
-    assert "already took this quiz: your score is 50%" in texts(emulator.responses[-1:])
+    assert "already took this quiz: your score is 50%" in told(slack)
     clock.set(START + timedelta(days=2, hours=1))
     run_due(runtime)
     assert "you have not taken it yet" in texts(emulator.dm_messages(BEN))
@@ -415,16 +420,16 @@ def test_practical_readiness_pages_csv_and_heatmap(
     with database.session() as session:
         assert len(session.exec(select(PracticalAssessment)).all()) == 1
     training(slack, "readiness")
-    first_page = texts(emulator.responses[-1:])
+    first_page = told(slack)
     assert "Key users 1–10 of 14" in first_page and "practical 85% (passed)" in first_page
     click_in_response(slack, PM, TrainingId.READINESS_PAGE)
-    assert "Key users 11–14 of 14" in texts(emulator.responses[-1:])
+    assert "Key users 11–14 of 14" in told(slack)
     click_in_response(slack, OUTSIDER, TrainingId.READINESS_PAGE)  # not a key user: refused
-    assert "Only the PMs, the team and the key users" in texts(emulator.responses[-1:])
+    assert "Only the PMs, the team and the key users" in told(slack)
     # A key user sees their own end users' readiness only, never the key users' matrix.
     training(slack, "readiness")
     click_in_response(slack, ANNA, TrainingId.READINESS_PAGE)
-    shown = texts(emulator.responses[-1:])
+    shown = told(slack)
     assert "End users of ERP" in shown and "Key users" not in shown and "85%" not in shown
     training(slack, "export readiness")
     [csv_file] = [f for f in emulator.files if f["name"].endswith(".csv")]
@@ -433,7 +438,7 @@ def test_practical_readiness_pages_csv_and_heatmap(
     [png] = [f for f in emulator.files if f["name"].endswith(".png")]
     assert png["content"].startswith(b"\x89PNG")
     training(slack, "readiness", user=ANNA)  # her end users' readiness, not the matrix
-    assert "Key users" not in texts(emulator.responses[-1:])
+    assert "Key users" not in told(slack)
     assert emulator.violations == []
 
 
@@ -461,10 +466,10 @@ def test_a_chinese_project_gets_the_curriculum_and_help_in_chinese(
     slack: SlackDriver, database: Database, emulator: SlackEmulator
 ) -> None:
     project_with_curriculum(slack, locale="zh-CN")
-    shown = texts(emulator.responses[-2:])
+    shown = told(slack)
     assert "系统概述" in shown and "维护与故障排除" in shown and "已采用标准课程体系" in shown
     training(slack, "help")
-    assert "`/training curriculum [项目代码]`" in texts(emulator.responses[-1:])
+    assert "`/training curriculum [项目代码]`" in told(slack)
     schedule(slack, database, module="系统概述")
     invitation = texts([invitation_dm(emulator, ANNA, "系统概述")])
     assert "系统概述" in invitation
@@ -476,7 +481,7 @@ def test_question_import_from_pasted_rows_reports_bad_lines(
 ) -> None:
     project_with_curriculum(slack)
     training(slack, "import questions", user=ANNA)
-    assert "Only the project managers and project team" in texts(emulator.responses[-1:])
+    assert "Only the project managers and project team" in told(slack)
     training(slack, "import questions")
     view = emulator.top_view(PM)
     assert view is not None
@@ -603,19 +608,19 @@ def test_sessions_go_by_their_number_in_the_project_never_the_database_id(
     assert response.json is None or "errors" not in response.json, response.json
     event_id = schedule(slack, database)
     assert event_id == 4  # the project's first session, after its three meetings
-    told = texts(emulator.dm_messages(PM)) + texts(emulator.responses)
-    assert "Session *#1* System overview is scheduled" in told
-    assert "See who answered with `/training roster 1`" in told
-    assert "#4" not in told
+    said = texts(emulator.dm_messages(PM)) + texts(emulator.responses)
+    assert "Session *#1* System overview is scheduled" in said
+    assert "See who answered with `/training roster 1`" in said
+    assert "#4" not in said
     training(slack, "list")
-    listed = texts(emulator.responses[-1:])
+    listed = told(slack)
     assert "*#1 System overview*" in listed and "#4" not in listed
     training(slack, "roster 1")
-    assert "Session #1 · module *System overview*" in texts(emulator.responses[-1:])
+    assert "Session #1 · module *System overview*" in told(slack)
     training(slack, "roster ERP #1")
-    assert "Session #1 · module" in texts(emulator.responses[-1:])
+    assert "Session #1 · module" in told(slack)
     training(slack, f"roster {event_id}")
-    assert "There is no training session 4 in this project" in texts(emulator.responses[-1:])
+    assert "There is no training session 4 in this project" in told(slack)
     training(slack, "cancel 1")
     say_yes(slack, PM)
     assert "Session #1 *System overview* is cancelled" in texts(emulator.responses[-1:])
@@ -653,11 +658,11 @@ def test_quizzes_go_by_their_number_in_the_project_never_the_database_id(
     with database.session() as session:
         assert [q.id for q in session.exec(select(QuizRound)).all()] == [1, 2]
     training(slack, "quiz results 1")
-    assert "Quiz #1 · System overview" in texts(emulator.responses[-1:])
+    assert "Quiz #1 · System overview" in told(slack)
     training(slack, "quiz results ERP #1")
-    assert "Quiz #1 · System overview" in texts(emulator.responses[-1:])
+    assert "Quiz #1 · System overview" in told(slack)
     training(slack, "quiz results 2")
-    assert "There is no quiz 2 in this project" in texts(emulator.responses[-1:])
+    assert "There is no quiz 2 in this project" in told(slack)
     training(slack, "help")
     assert "`/training quiz results [CODE] 1`" in texts(emulator.responses[-1:])
     assert "ID" not in texts(emulator.responses[-1:])

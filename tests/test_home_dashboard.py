@@ -123,7 +123,12 @@ def test_a_forged_page_for_someone_elses_project_shows_nothing_of_it(
 
 # One bounded statement per part at most, whatever the data: the register, issues, events,
 # trainings, polls, risks, change requests, the phase checklist and the notification settings.
-HOME_BUDGET = 18
+# 20, not 17: a dashboard lists the first of the open issues its figure counts beside it (one
+# statement, LIMIT 3, per dashboard shown), so that the figure and the list agree; the checklist
+# items the person owns are listed with Mark (one statement, LIMIT 5); and the person's
+# notification settings are read once. A project without key users adds one statement for its
+# next steps instead (not counted here: this PM's projects have key users).
+HOME_BUDGET = 20
 
 
 def _statements_of(runtime: Runtime, work: Callable[[], object]) -> int:
@@ -210,7 +215,10 @@ def test_issues_paged_past_the_end_show_the_last_page(
     assert (total, page, len(last)) == (10, 1, 5)
     dues = [issue.due_at for issue, _p in first + last]
     assert dues == sorted(dues)  # soonest due first, across pages
-    text = texts([build_home(runtime, TEAM, PM, {"issues": 7})])
+    home = build_home(runtime, TEAM, PM, {"issues": 7})
+    # The PM's own issues: the part under "Your issues" (the dashboard lists the project's).
+    start = next(n for n, b in enumerate(home["blocks"]) if "Your issues" in str(b.get("text", "")))
+    text = texts([{"blocks": home["blocks"][start:]}])
     assert "6–10 of 10" in text
     assert all(f"*ERP-{issue.number}*" in text for issue, _p in last)
     assert not any(f"*ERP-{issue.number}*" in text for issue, _p in first)

@@ -112,7 +112,9 @@ def play(stage: Stage) -> None:
     stage.show_run(run_due(stage.runtime))
     stage.show_new_messages()
 
+    stage.home(LUCAS, t("demo.polls.after_reminder_home"))
     stage.step(LUCAS, t("demo.polls.after_reminder"))
+    stage.slack.click(LUCAS, PollId.ANSWER, view=stage.emulator.home(LUCAS))  # the same form
     _modal_answers(stage, LUCAS, 2, 4, "", t("demo.polls.lucas_improve"))
     stage.show_new_messages()
 

@@ -58,6 +58,7 @@ def play(stage: Stage) -> None:
         },
     )
     stage.show_new_messages()
+    stage.home(PM, t("demo.register.home_new"))
 
     stage.step(PM, t("demo.register.keyuser_form"))
     slack.slash_command(PM, "/keyuser", "add", channel_id=CHANNEL)

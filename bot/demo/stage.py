@@ -291,6 +291,8 @@ class Stage:
                     where, args.get("text", ""), args.get("blocks"), **self._names()
                 )
                 self.say(textwrap.indent(rendered, "    "))
+            elif call.method in ("views.open", "views.update") and _is_tool(args.get("view")):
+                self.show_view(args["view"])
             elif call.method == "files.completeUploadExternal":
                 where = self._where(str(args.get("channel_id", "")))
                 self.say("    " + self.t("demo.file_shared", where=where))
@@ -368,3 +370,10 @@ class Stage:
             self.say(f"  - {problem}")
         self.say(self.t("demo.database", path=str(self.database_path)))
         self.say("=" * WIDTH)
+
+
+def _is_tool(view: Any) -> bool:
+    """A tool's modal (``ui.tool_modal``): shown with the answers, as an ephemeral one was."""
+    from bot.views.common import TOOL_MODAL
+
+    return isinstance(view, dict) and view.get("callback_id") == TOOL_MODAL

@@ -75,7 +75,7 @@ def play(stage: Stage) -> None:
         "curriculum",
     )
     stage.step(PM, t("demo.trainings.standard"))
-    _click_in_response(stage, PM, TrainingId.USE_STANDARD)
+    slack.click(PM, TrainingId.USE_STANDARD, view=emulator.top_view(PM))
     stage.show_new_messages()
     overview, basic = _modules(stage)[:2]
 

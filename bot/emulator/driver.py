@@ -428,6 +428,8 @@ class SlackDriver:
         self.transport: Transport = transport or InProcess(app)
         self._verifier = SignatureVerifier(signing_secret)
         self._responses_before = 0  # how many response_url posts existed before the last request
+        self._calls_before = 0  # how many Web API calls existed before the last request
+        self._last_user = ""  # who made the last request
 
     @staticmethod
     def _app_executor(app: App) -> TrackingExecutor | None:
@@ -447,6 +449,32 @@ class SlackDriver:
     def new_responses(self) -> list[dict[str, Any]]:
         """What the app posted to response_urls since the driver's last request began."""
         return self.emulator.responses[self._responses_before :]
+
+    @property
+    def new_sent(self) -> list[dict[str, Any]]:
+        """Every message, ephemeral answer and view the app sent since the driver's last request
+        began (the arguments of its calls, then its response_url posts)."""
+        kinds = ("chat.postMessage", "chat.update", "chat.postEphemeral", "views.open")
+        kinds += ("views.push", "views.update")
+        sent = [
+            call.args
+            for call in self.emulator.calls[self._calls_before :]
+            if call.method in kinds and call.status == 200
+        ]
+        return sent + self.new_responses
+
+    @property
+    def new_views(self) -> list[dict[str, Any]]:
+        """The modal on top of the last request's user's stack (as the emulator holds it, with
+        its id, for a click in it), when the app opened, pushed or updated one since that request
+        began; else nothing."""
+        methods = ("views.open", "views.push", "views.update")
+        touched = any(
+            call.method in methods and call.status == 200
+            for call in self.emulator.calls[self._calls_before :]
+        )
+        top = self.emulator.top_view(self._last_user) if touched and self._last_user else None
+        return [top] if top else []
 
     def _dispatch(
         self,
@@ -479,6 +507,9 @@ class SlackDriver:
         )
         self.wait_for_listeners()  # what earlier requests started belongs to them
         self._responses_before = len(self.emulator.responses)
+        self._calls_before = len(self.emulator.calls)
+        user = payload.get("user")
+        self._last_user = str(user.get("id") if isinstance(user, dict) else payload.get("user_id"))
         started = time.monotonic()
         response = self.transport(request)
         self._check_ack_time(request, time.monotonic() - started)
@@ -672,6 +703,8 @@ class SlackDriver:
         ``value`` is a button's value or, for selects and pickers, the picked value(s); ``typed``:
         what the user has put in the view's inputs so far (keyed by block_id), sent as its state.
         """
+        if message is not None and message.get("type") == "modal" and "id" in message:
+            view, message = message, None  # a tool's modal, as ``new_views`` gave it
         surface = message if message is not None else view
         blocks = surface.get("blocks") if surface is not None else None
         block_id, element = self._locate(action_id, block_id, value, blocks)

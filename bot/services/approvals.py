@@ -560,7 +560,8 @@ def waiting_select(
     outer: bool = False,
 ) -> Any:
     """What waits of one kind of subject, for a Home tab, as a select of plain columns (``kind``,
-    id, number, title, project id, the decider, who created it, since when, the decider's row):
+    id, number, title, project id, the decider, who created it, since when, the decider's row,
+    the approval, whose answer form the Home tab's Decide opens):
     the subject table ``subject`` (with ``id``, ``team_id``, ``number``, ``title``,
     ``project_id`` and ``created_by``) joined to its pending approval and each decider without a
     decision, filtered by ``where`` (the team, the subject's status, whose turn it is), ordered
@@ -577,6 +578,7 @@ def waiting_select(
             col(subject.created_by).label("by"),
             since.label("since"),
             col(ApprovalDecider.id).label("row"),
+            col(Approval.id).label("approval"),
         )
         .join(
             Approval,

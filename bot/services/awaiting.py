@@ -26,7 +26,9 @@ def home_rows(
     ).all()
     change_rows = [row for row in rows if row.kind == changes.KIND]
     signed = [
-        signoffs.Waiting(row.id, row.number, row.title, projects[row.project_id], row.person)
+        signoffs.Waiting(
+            row.id, row.number, row.title, projects[row.project_id], row.person, row.approval
+        )
         for row in rows
         if row.kind == signoffs.KIND and row.project_id in projects
     ]

@@ -981,13 +981,15 @@ def waiting_select(
 
 def waiting_rows(
     rows: list[Any], projects: dict[int, Project]
-) -> list[tuple[ChangeRequest, Project, str | None]]:
-    """The requests of ``waiting_select``'s rows (what a Home part shows of them), in order."""
+) -> list[tuple[ChangeRequest, Project, str | None, int | None]]:
+    """The requests of ``waiting_select``'s rows (what a Home part shows of them), in order, with
+    the decider and the pending approval (None for a proposal)."""
     return [
         (
             ChangeRequest(id=row.id, number=row.number, title=row.title, created_by=row.by),
             projects[row.project_id],
             row.person,
+            row.approval,
         )
         for row in rows
         if row.project_id in projects

@@ -175,6 +175,23 @@ def _issue_base(ctx: Ctx, project: Project) -> list[ColumnElement[bool]]:
     ]
 
 
+# Open issues listed under a dashboard's figures.
+DASHBOARD_ISSUES = 3
+
+
+def open_issues(ctx: Ctx, project: Project, *, limit: int) -> list[Issue]:
+    """The first ``limit`` of the open issues ``issue_figures`` counts (``open_now``): soonest due
+    first, so the overdue ones lead, those without a due date last. One statement."""
+    return list(
+        ctx.session.exec(
+            select(Issue)
+            .where(*_issue_base(ctx, project), col(Issue.status).in_(_OPEN))
+            .order_by(col(Issue.due_at).is_(None), col(Issue.due_at), col(Issue.id))
+            .limit(limit)
+        ).all()
+    )
+
+
 def issue_figures(
     ctx: Ctx, project: Project, period: Period, *, now: datetime, in_detail: bool = True
 ) -> IssueFigures:
@@ -869,6 +886,11 @@ class ProjectDashboard:
     at_risk: AtRiskList
     quadrants: dict[Quadrant, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # sections of other domains (coming week)
+    # The first of the open issues ``issues.open_now`` counts (overdue first), listed under it.
+    open_issues: list[Issue] = field(default_factory=list)
+    # A project without key users: its next steps (``bot.services.home.SETUP_STEPS``), shown
+    # instead of its figures, which would all be zero.
+    setup: list[str] | None = None
 
     @property
     def debt(self) -> int:
@@ -898,6 +920,7 @@ def project_dashboard(
     return ProjectDashboard(
         project=project,
         issues=issue_figures(ctx, project, period, now=period.end, in_detail=False),
+        open_issues=open_issues(ctx, project, limit=DASHBOARD_ISSUES),
         poll=latest_poll(ctx, project, period, rounds_wanted=1),
         at_risk=at_risk(
             ctx, project, period, limit=at_risk_limit, offset=at_risk_offset, contacts=contacts

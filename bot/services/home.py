@@ -11,13 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_
+from sqlalchemy import and_, exists
 from sqlmodel import col, select
 
 from bot.calendar import upcoming as upcoming_events
 from bot.services import engagement
 from bot.services.context import Ctx
-from storage.models import CalendarEvent, Invitation, KeyUser, Project, ProjectMember
+from storage.models import (
+    CalendarEvent,
+    Invitation,
+    KeyUser,
+    PlanEntry,
+    Poll,
+    Project,
+    ProjectMember,
+    TrainingModule,
+)
 from storage.models.core import MemberRole
 
 # Events of each kind (trainings, meetings) on someone's Home tab.
@@ -108,3 +117,33 @@ def viewer_of(ctx: Ctx, user_id: str) -> Viewer:
         key_users=key_users,
         is_admin=ctx.actor_id == user_id and ctx.actor_is_admin,
     )
+
+
+# A new project's next steps, in order: each is offered on the PM's Home until it is done (the
+# digest's day and time are only checked, so that step stays while the project is new).
+SETUP_STEPS = ("key_users", "poll", "training", "plan", "digest")
+
+
+def setup_steps(ctx: Ctx, projects: list[Project]) -> dict[int, list[str]]:
+    """For projects without key users (the PM's Home shows their next steps instead of rows of
+    zeros): the steps still to take, in ``SETUP_STEPS`` order. One statement for them all."""
+    if not projects:
+        return {}
+
+    def has(model: Any, *where: Any) -> Any:
+        return exists().where(col(model.project_id) == col(Project.id), *where)
+
+    plan = has(PlanEntry, col(PlanEntry.removed_at).is_(None))
+    rows: Any = ctx.session.exec(
+        select(  # type: ignore[call-overload]
+            col(Project.id), has(Poll), has(TrainingModule), plan
+        ).where(
+            col(Project.team_id) == ctx.team_id,
+            col(Project.id).in_([p.id or 0 for p in projects]),
+        )
+    ).all()
+    steps: dict[int, list[str]] = {}
+    for project_id, poll, training, plan in rows:
+        done = {"poll": poll, "training": training, "plan": plan}
+        steps[project_id] = [step for step in SETUP_STEPS if not done.get(step, False)]
+    return steps

@@ -506,6 +506,32 @@ def due_for_owners(ctx: Ctx) -> tuple[dict[str, list[DueItem]], set[str]]:
     return grouped, told
 
 
+def owned_items(
+    ctx: Ctx, user_id: str, *, limit: int
+) -> tuple[list[tuple[ChecklistItem, Project]], int]:
+    """The open items ``user_id`` owns in their projects' current phases, for their Home tab:
+    the first ``limit`` (soonest due first, those without a due date last) and how many there are.
+    One statement."""
+    rows: Any = ctx.session.exec(
+        select(ChecklistItem, Project, func.count().over())  # type: ignore[call-overload]
+        .join(Project, col(Project.id) == col(ChecklistItem.project_id))
+        .where(
+            ChecklistItem.team_id == ctx.team_id,
+            ChecklistItem.owner_id == user_id,
+            ChecklistItem.status == ItemStatus.OPEN,
+            col(ChecklistItem.phase) == col(Project.phase),
+        )
+        .order_by(
+            col(ChecklistItem.due_on).is_(None),
+            col(ChecklistItem.due_on),
+            col(ChecklistItem.project_id),
+            col(ChecklistItem.number),
+        )
+        .limit(limit)
+    ).all()
+    return [(item, project) for item, project, _total in rows], (rows[0][2] if rows else 0)
+
+
 def mark_reminded(ctx: Ctx, items: list[DueItem]) -> None:
     """Those items were told today (one statement per local day among them)."""
     by_day: dict[date, list[int]] = {}

@@ -668,3 +668,4 @@ class Waiting:
     title: str
     project: Project
     person: str
+    approval: int | None = None  # the pending approval the signer answers

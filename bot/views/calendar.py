@@ -86,6 +86,20 @@ def _state_line(
     return t(locale, f"calendar.state.{invitation.response}")
 
 
+def home_rsvp(locale: str, event: CalendarEvent, invitation: Invitation) -> Any:
+    """The Home tab's answer to an invitation: a menu of the answers (Accept, Maybe where the
+    event allows it, Decline), the same as the invitation DM's buttons; the line beside it says
+    the answer given."""
+    from slack_sdk.models.blocks import OverflowMenuElement
+
+    options = [
+        ui.option(f"{answer}:{event.id}", plain(locale, f"calendar.button.{answer}"))
+        for answer in ANSWERS
+        if answer != Rsvp.MAYBE or event.allow_maybe
+    ]
+    return OverflowMenuElement(action_id=CalendarId.HOME_RSVP, options=options)
+
+
 def rsvp_buttons(locale: str, event: CalendarEvent, invitation: Invitation) -> list[Any]:
     """Accept / Maybe / Decline (the current answer highlighted) and Check in where offered."""
     buttons = []

@@ -456,42 +456,59 @@ def list_message(locale: str, found: ChangePage, command: str) -> dict[str, Any]
 
 
 def home_part(
-    locale: str, user_id: str, rows: list[tuple[ChangeRequest, Project, str | None]]
+    locale: str,
+    user_id: str,
+    rows: list[tuple[ChangeRequest, Project, str | None, int | None]],
 ) -> list[Block]:
-    """What waits for the person's decision, then what waits for whom in their projects, then
-    the proposals waiting for the team to send them."""
-    mine = [(c, p) for c, p, person in rows if person == user_id]
+    """What waits for the person's decision (Decide: the request and its answers), then what
+    waits for whom in their projects, then the proposals waiting for the team to send them
+    (Open: the request's card)."""
+    from bot.ids import ApprovalId
+
+    mine = [(c, p, a) for c, p, person, a in rows if person == user_id]
     others: dict[int, tuple[ChangeRequest, Project, list[str]]] = {}
-    proposals = [(c, p) for c, p, person in rows if person is None]
-    for change, project, person in rows:
+    proposals = [(c, p) for c, p, person, _a in rows if person is None]
+    for change, project, person, _approval in rows:
         if person is not None and person != user_id:
             others.setdefault(change.id or 0, (change, project, []))[2].append(person)
-    lines = [
-        t(locale, "change.home.yours", ref=change_ref(c), code=p.code, title=c.title)
-        for c, p in mine[:HOME_SHOWN]
+    decide = plain(locale, "change.home.decide")
+    open_card = plain(locale, "approvals.verb.open")
+    blocks: list[Block] = [
+        ui.section(
+            t(locale, "change.home.yours", ref=change_ref(c), code=p.code, title=c.title),
+            accessory=ui.button(decide, ApprovalId.OPEN, str(approval), style="primary"),
+            block_id=f"change_decide_{approval}",
+        )
+        for c, p, approval in mine[:HOME_SHOWN]
     ]
-    lines += [
-        t(
-            locale,
-            "change.home.waiting",
-            ref=change_ref(c),
-            code=p.code,
-            title=c.title,
-            people=people,
+    blocks += [
+        ui.section(
+            t(
+                locale,
+                "change.home.waiting",
+                ref=change_ref(c),
+                code=p.code,
+                title=c.title,
+                people=people,
+            ),
+            accessory=ui.button(open_card, ChangeId.OPEN, str(c.id)),
+            block_id=f"change_waiting_{c.id}",
         )
         for c, p, people in list(others.values())[:HOME_SHOWN]
     ]
-    lines += [
-        t(
-            locale,
-            "change.home.proposed",
-            ref=change_ref(c),
-            code=p.code,
-            title=c.title,
-            by=c.created_by,
+    blocks += [
+        ui.section(
+            t(
+                locale,
+                "change.home.proposed",
+                ref=change_ref(c),
+                code=p.code,
+                title=c.title,
+                by=c.created_by,
+            ),
+            accessory=ui.button(open_card, ChangeId.OPEN, str(c.id)),
+            block_id=f"change_proposed_{c.id}",
         )
         for c, p in proposals[:HOME_SHOWN]
     ]
-    if not lines:
-        return []
-    return ui.titled(plain(locale, "change.home.title"), ui.line_sections(lines))
+    return ui.titled(plain(locale, "change.home.title"), blocks)

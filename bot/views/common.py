@@ -164,6 +164,18 @@ def paged_list(
     return message(title, blocks)
 
 
+# A Home tab's section that only informs (figures, a grid, someone's readiness) says so in its
+# block id; every other section of the Home tab lists something to act on and carries its action
+# (an accessory, or an actions block after it in the same part): ``tests/surfaces.py`` checks it.
+INFO_BLOCK = "info:"
+
+
+def info(text: str, key: str) -> SectionBlock:
+    """A section of figures or facts with nothing to do about them here (``INFO_BLOCK``); ``key``
+    makes its block id unique on the page."""
+    return section(text, block_id=f"{INFO_BLOCK}{key}")
+
+
 def fields(items: Sequence[str]) -> SectionBlock:
     return SectionBlock(fields=[MarkdownTextObject(text=clip(item, 2000)) for item in items[:10]])
 
@@ -689,6 +701,29 @@ class Modal:
             blocks=blocks,
             private_metadata=private_metadata,
         )
+
+
+# The callback id of a tool's modal (a list, a matrix, a card people come back to): it submits
+# nothing, so no form listens to it.
+TOOL_MODAL = "liaison_tool"
+
+
+def tool_modal(title: str, payload: dict[str, Any], close: str) -> dict[str, Any]:
+    """A tool's message (``message()``'s payload: a curriculum, a readiness matrix, a list with
+    its Previous and Next buttons) shown in a modal instead of an ephemeral answer, which would
+    vanish on reload: the same blocks, paged in place (a click in it updates the modal), with
+    Close only. Its ``text`` becomes a section when it has no blocks."""
+    blocks = payload.get("blocks") or [section(str(payload.get("text") or "")).to_dict()]
+    shown = [block if isinstance(block, dict) else block.to_dict() for block in blocks]
+    if len(shown) > VIEW_BLOCK_LIMIT:
+        raise ValueError(f"a modal holds at most {VIEW_BLOCK_LIMIT} blocks, got {len(shown)}")
+    return {
+        "type": "modal",
+        "callback_id": TOOL_MODAL,
+        "title": {"type": "plain_text", "text": clip(title, 24)},
+        "close": {"type": "plain_text", "text": clip(close, 24)},
+        "blocks": shown,
+    }
 
 
 def home(blocks: Sequence[Block]) -> dict[str, Any]:

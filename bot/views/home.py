@@ -12,7 +12,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 
 from bot.i18n import plain, t
-from bot.ids import Action
+from bot.ids import Action, IssueId
 from bot.services.digest import readiness_percent
 from bot.views import common as ui
 from bot.views.keyusers import role_label
@@ -23,22 +23,36 @@ from storage.models import KeyUser, Project
 KEY_USER_PROJECTS_SHOWN = 5
 
 
-def key_user_part(locale: str, memberships: list[tuple[Project, KeyUser]]) -> list[Block]:
-    lines = [
-        t(
-            locale,
-            "home.keyuser_line",
-            code=project.code,
-            name=project.name,
-            role=role_label(locale, key_user.role),
-            module=key_user.module or "",
-            phase=phase_label(locale, project.phase),
-            channel=project.channel_id,
+def key_user_part(
+    locale: str, user_id: str, memberships: list[tuple[Project, KeyUser]]
+) -> list[Block]:
+    """The projects the person is a key user of, each with their card (what they have open,
+    answered and learnt there)."""
+    from bot.ids import CardId
+
+    blocks: list[Block] = [
+        ui.section(
+            t(
+                locale,
+                "home.keyuser_line",
+                code=project.code,
+                name=project.name,
+                role=role_label(locale, key_user.role),
+                module=key_user.module or "",
+                phase=phase_label(locale, project.phase),
+                channel=project.channel_id,
+            ),
+            accessory=ui.button(
+                plain(locale, "home.your_card"), CardId.OPEN, f"{project.id}:{user_id}"
+            ),
+            block_id=f"keyuser_project_{project.id}",
         )
         for project, key_user in memberships[:KEY_USER_PROJECTS_SHOWN]
     ]
-    title = plain(locale, "home.keyuser_title")
-    return ui.titled_lines(locale, title, lines, total=len(memberships))
+    if len(memberships) > KEY_USER_PROJECTS_SHOWN:
+        more = len(memberships) - KEY_USER_PROJECTS_SHOWN
+        blocks.append(ui.context(t(locale, "common.more", count=more)))
+    return ui.titled(plain(locale, "home.keyuser_title"), blocks)
 
 
 def welcome_part(
@@ -94,28 +108,17 @@ def _figure(value: float | None, unit: str = "") -> str:
     return "—" if value is None else f"{value:.0f}{unit}"
 
 
-def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) -> list[Block]:
-    """One project's dashboard (``bot.services.digest.ProjectDashboard``): at most 9 blocks."""
+def _figures(locale: str, dashboard: Any, *, in_modal: bool) -> list[Block]:
+    """A dashboard's figures, the open issues they count and the key users at risk."""
     from bot.i18n import render
     from bot.ids import DigestId
-    from bot.views.digest import weekday_label
 
     project = dashboard.project
     issues, poll, risk = dashboard.issues, dashboard.poll, dashboard.at_risk
     readiness = readiness_percent(dashboard.extra.get("readiness"))
-    blocks: list[Block] = [
-        ui.header(plain(locale, "dashboard.pm_title", code=project.code, name=project.name)),
-        ui.context(
-            t(
-                locale,
-                "dashboard.pm_phase",
-                phase=phase_label(locale, project.phase),
-                channel=project.channel_id,
-                day=weekday_label(locale, project.digest_weekday),
-                time=project.digest_time,
-            )
-        ),
-        ui.section(
+    blocks: list[Block] = []
+    blocks.append(
+        ui.info(
             t(
                 locale,
                 "dashboard.key_users",
@@ -141,13 +144,16 @@ def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) ->
                 nps=_figure(poll.latest.nps if poll else None),
                 debt=dashboard.debt,
                 readiness=readiness,
-            )
+            ),
+            f"figures_{project.id}",
         ),
-    ]
+    )
+    blocks += open_issue_lines(locale, project, dashboard)
     lines = render(locale, "digest/risk_lines.j2", data=risk) if risk.people else ""
     title = t(locale, "dashboard.at_risk_title", total=risk.total)
     body = lines or t(locale, "dashboard.at_risk_none")
-    blocks.append(ui.section(f"{title}\n{body}"))
+    # Each person at risk is acted on from the contacts list below (log a contact, their card).
+    blocks.append(ui.info(f"{title}\n{body}", f"at_risk_{project.id}"))
     if risk.total > RISK_PAGE:
         first, last = risk.offset + 1, risk.offset + len(risk.people)
         paging = []
@@ -172,14 +178,41 @@ def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) ->
         )
         if not in_modal:
             blocks.append(ui.actions(*paging, block_id=f"risk_pages_{project.id}"))
+    return blocks
+
+
+def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) -> list[Block]:
+    """One project's dashboard (``bot.services.digest.ProjectDashboard``): at most 15 blocks
+    (its figures and the open issues beside them, or a new project's next steps)."""
+    from bot.i18n import render
+    from bot.ids import DigestId
+    from bot.views.digest import weekday_label
+
+    project = dashboard.project
+    issues = dashboard.issues
+    blocks: list[Block] = [
+        ui.header(plain(locale, "dashboard.pm_title", code=project.code, name=project.name)),
+        ui.context(
+            t(
+                locale,
+                "dashboard.pm_phase",
+                phase=phase_label(locale, project.phase),
+                channel=project.channel_id,
+                day=weekday_label(locale, project.digest_weekday),
+                time=project.digest_time,
+            )
+        ),
+    ]
+    if dashboard.setup is not None and not in_modal:
+        # A project without key users: its next steps, not rows of zeros.
+        blocks += setup_steps(locale, project, dashboard.setup)
+    else:
+        blocks += _figures(locale, dashboard, in_modal=in_modal)
     for name in ("coming_week", "readiness"):
         data = dashboard.extra.get(name)
         if data:
-            blocks.append(
-                ui.section(
-                    render(locale, f"digest/{name}.j2", data=data, timezone=project.timezone)
-                )
-            )
+            text = render(locale, f"digest/{name}.j2", data=data, timezone=project.timezone)
+            blocks.append(ui.info(text, f"{name}_{project.id}"))
     if in_modal:
         return blocks
     buttons = [
@@ -187,6 +220,10 @@ def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) ->
         ui.button(plain(locale, "home.show_register"), Action.HOME_SHOW_REGISTER, str(project.id)),
         ui.button(plain(locale, "home.edit_project"), Action.HOME_EDIT_PROJECT, str(project.id)),
     ]
+    if issues.open_now:
+        buttons.append(
+            ui.button(plain(locale, "dashboard.open_issues"), IssueId.HOME_LIST, str(project.id))
+        )
     if issues.overdue_now:
         buttons.append(
             ui.button(
@@ -202,6 +239,62 @@ def project_dashboard(locale: str, dashboard: Any, *, in_modal: bool = False) ->
             )
         )
     blocks.append(ui.actions(*buttons, block_id=f"project_{project.id}"))
+    return blocks
+
+
+def open_issue_lines(locale: str, project: Project, dashboard: Any) -> list[Block]:
+    """Under the figures, the first of the open issues they count (overdue first), each with
+    Open; "Open issues" in the actions below lists them all. The count is the figure's."""
+    from bot.views.issues import issue_line
+
+    total = dashboard.issues.open_now
+    if not total:
+        return [ui.context(t(locale, "dashboard.no_open_issues", code=project.code))]
+    blocks: list[Block] = [
+        ui.section(
+            issue_line(locale, project, issue, dashboard.issues.now),
+            accessory=ui.button(
+                plain(locale, "issues.home.open"), IssueId.HOME_OPEN, str(issue.id)
+            ),
+        )
+        for issue in dashboard.open_issues
+    ]
+    more = total - len(dashboard.open_issues)
+    if more > 0:
+        blocks.append(ui.context(t(locale, "common.more", count=more)))
+    return blocks
+
+
+def setup_steps(locale: str, project: Project, steps: list[str]) -> list[Block]:
+    """A new project's next steps, each with the button that takes it."""
+    from bot.ids import DigestId, EngagementId, PollId, TrainingId
+    from bot.views.digest import weekday_label
+
+    actions = {
+        "key_users": Action.HOME_ADD_KEYUSER,
+        "poll": PollId.HOME_NEW,
+        "training": TrainingId.HOME_CURRICULUM,
+        "plan": EngagementId.HOME_PLAN,
+        "digest": DigestId.HOME_SETTINGS,
+    }
+    blocks: list[Block] = [
+        ui.context(t(locale, "home.setup.title", code=project.code)),
+    ]
+    for number, step in enumerate(steps, start=1):
+        text = t(
+            locale,
+            f"home.setup.{step}",
+            number=number,
+            day=weekday_label(locale, project.digest_weekday),
+            time=project.digest_time,
+        )
+        button = ui.button(
+            plain(locale, f"home.setup_button.{step}"),
+            actions[step],
+            str(project.id),
+            style="primary" if number == 1 else None,
+        )
+        blocks.append(ui.section(text, accessory=button, block_id=f"setup_{step}_{project.id}"))
     return blocks
 
 

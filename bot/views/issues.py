@@ -37,6 +37,7 @@ from bot.services.issues import (
 from bot.views import common as ui
 from bot.views.keyusers import module_input
 from storage.models import Issue, IssueHistory, Project
+from storage.models.issues import IssueStatus
 
 LIST_PAGE_SIZE = 15
 STATUS_EMOJI = {
@@ -597,6 +598,7 @@ HOME_PAGE = 5  # issues per page of the Home tab
 
 def key_user_home_part(
     locale: str,
+    user_id: str,
     items: list[tuple[Issue, Project]],
     total: int,
     projects: list[Project],
@@ -608,18 +610,18 @@ def key_user_home_part(
     with "Show more". At most 9 blocks."""
     if not items and not projects:
         return []
-    blocks: list[Block] = [ui.header(plain(locale, "issues.home.mine_title"))]
+    blocks: list[Block] = [ui.header(plain(locale, "issues.home.mine_title", count=total))]
     pages = max((total + HOME_PAGE - 1) // HOME_PAGE, 1)
     if items:
         for issue, project in items[:HOME_PAGE]:
-            blocks.append(
-                ui.section(
-                    issue_line(locale, project, issue, now),
-                    accessory=ui.button(
-                        plain(locale, "issues.home.open"), IssueId.HOME_OPEN, str(issue.id)
-                    ),
-                )
+            # A resolved issue waits for its reporter's rating: given from here.
+            waits_for_rating = issue.status == IssueStatus.RESOLVED and issue.reporter_id == user_id
+            accessory = (
+                ui.button(plain(locale, "issues.home.rate"), IssueId.RATE_COMMENT, str(issue.id))
+                if waits_for_rating
+                else ui.button(plain(locale, "issues.home.open"), IssueId.HOME_OPEN, str(issue.id))
             )
+            blocks.append(ui.section(issue_line(locale, project, issue, now), accessory=accessory))
     else:
         blocks.append(ui.context(t(locale, "issues.home.none")))
     buttons = [ui.button(plain(locale, "issues.home.log"), IssueId.HOME_LOG, "", style="primary")]

@@ -502,19 +502,24 @@ def outcome_modal(
 
 
 def home_part(locale: str, upcoming: list[tuple[CalendarEvent, Invitation]]) -> list[Block]:
+    """Someone's next meetings, each with its answer and the menu to change it."""
     if not upcoming:
         return []
-    lines = [
-        t(
-            locale,
-            "meeting.home_line",
-            title=event.title,
-            when=slack_date(event.starts_at, event.timezone),
-            answer=plain(locale, f"meeting.answers.{invitation.response}"),
+    blocks: list[Block] = [
+        ui.section(
+            t(
+                locale,
+                "meeting.home_line",
+                title=event.title,
+                when=slack_date(event.starts_at, event.timezone),
+                answer=plain(locale, f"meeting.answers.{invitation.response}"),
+            ),
+            accessory=calendar_views.home_rsvp(locale, event, invitation),
+            block_id=f"meeting_home_{event.id}",
         )
         for event, invitation in upcoming
     ]
-    return [ui.header(plain(locale, "meeting.home_title")), ui.section("\n".join(lines))]
+    return [ui.header(plain(locale, "meeting.home_title")), *blocks]
 
 
 class _Messages(calendar_views._Messages):

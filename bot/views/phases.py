@@ -4,8 +4,9 @@ PM's Home tab part (pure builders: data in, Block Kit out)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 from slack_sdk.models.blocks import Block
@@ -385,24 +386,58 @@ def kept_due_blocks(blocks: list[dict[str, Any]]) -> list[Block]:
 
 
 def home_part(locale: str, rows: list[tuple[Project, Progress]]) -> list[Block]:
+    """Each project's current phase and its checklist's progress, with the checklist beside it
+    (where an empty one is loaded or started)."""
     if not rows:
         return []
-    lines = [
-        t(
-            locale,
-            "checklist.home.line",
-            code=project.code,
-            progress=Markup(
-                progress_text(locale, progress)
-                if not progress.empty
-                else t(
-                    locale,
-                    "checklist.home.empty",
-                    phase=phase_label(locale, progress.phase),
-                    code=project.code,
-                )
+    blocks: list[Block] = [
+        ui.section(
+            t(
+                locale,
+                "checklist.home.line",
+                code=project.code,
+                progress=Markup(
+                    progress_text(locale, progress)
+                    if not progress.empty
+                    else t(
+                        locale,
+                        "checklist.home.empty",
+                        phase=phase_label(locale, progress.phase),
+                        code=project.code,
+                    )
+                ),
             ),
+            accessory=ui.button(
+                plain(locale, "checklist.home.open"), ChecklistId.HOME_OPEN, str(project.id)
+            ),
+            block_id=f"checklist_home_{project.id}",
         )
         for project, progress in rows
     ]
-    return ui.titled(plain(locale, "checklist.home.title"), ui.line_sections(lines))
+    return ui.titled(plain(locale, "checklist.home.title"), blocks)
+
+
+def home_owned(
+    locale: str, rows: list[tuple[ChecklistItem, Project]], total: int, now: datetime
+) -> list[Block]:
+    """The checklist items someone owns in their projects' current phases, each with Mark."""
+    blocks: list[Block] = [
+        ui.section(
+            t(
+                locale,
+                "checklist.home.owned_line",
+                code=project.code,
+                line=Markup(
+                    item_line(locale, item, now.astimezone(ZoneInfo(project.timezone)).date())
+                ),
+            ),
+            accessory=ui.button(
+                plain(locale, "checklist.verb.mark"), ChecklistId.MARK, str(item.id)
+            ),
+            block_id=f"checklist_owned_{item.id}",
+        )
+        for item, project in rows
+    ]
+    if total > len(rows):
+        blocks.append(ui.context(t(locale, "common.more", count=total - len(rows))))
+    return ui.titled(plain(locale, "checklist.home.owned_title", count=total), blocks)

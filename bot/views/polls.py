@@ -501,17 +501,23 @@ def poll_list(
 
 
 def home_awaiting(locale: str, polls: list[tuple[Poll, Project]]) -> list[Block]:
-    lines = [
-        t(
-            locale,
-            "poll.home_awaiting_line",
-            title=poll.title,
-            code=project.code,
-            closes=slack_date(poll.closes_at),
+    """The polls waiting for the person's answer, each with Answer: the same answer form as the
+    poll's DM (and the same anonymity: the form says what is kept)."""
+    blocks: list[Block] = [
+        ui.section(
+            t(
+                locale,
+                "poll.home_awaiting_line",
+                title=poll.title,
+                code=project.code,
+                closes=slack_date(poll.closes_at),
+            ),
+            accessory=ui.button(plain(locale, "poll.answer_button"), PollId.ANSWER, _value(poll)),
+            block_id=f"poll_answer_{poll.id}",
         )
         for poll, project in polls[:10]
     ]
-    return ui.titled_lines(locale, plain(locale, "poll.home_awaiting_title"), lines)
+    return ui.titled(plain(locale, "poll.home_awaiting_title"), blocks)
 
 
 def home_pm(locale: str, rows: list[tuple[Poll, Project, int, int, int]]) -> list[Block]:
@@ -532,7 +538,9 @@ def home_pm(locale: str, rows: list[tuple[Poll, Project, int, int, int]]) -> lis
                 closes=slack_date(poll.closes_at),
             )
         )
-    return ui.titled_lines(locale, plain(locale, "poll.home_pm_title"), lines)
+    # Response rates: figures; the PM acts on a poll from its results and `/poll` commands.
+    blocks: list[Block] = [ui.info(line, f"poll_rate_{n}") for n, line in enumerate(lines)]
+    return ui.titled(plain(locale, "poll.home_pm_title"), blocks)
 
 
 class _Messages:

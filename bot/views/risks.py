@@ -588,6 +588,9 @@ def home_part(locale: str, overviews: list[RiskOverview]) -> list[Block]:
         blocks.append(ui.section(grid_text(locale, overview.thresholds, overview.grid)))
         lines = [top_line(locale, item, overview.thresholds) for item in overview.top]
         blocks += ui.line_sections(lines)
+        project_id = overview.project.id
+        button = ui.button(plain(locale, "risk.top.home_list"), RiskId.HOME_LIST, str(project_id))
+        blocks.append(ui.actions(button, block_id=f"risk_home_{project_id}"))
     return ui.titled(plain(locale, "risk.top.home_title"), blocks)
 
 

@@ -402,34 +402,43 @@ def list_message(locale: str, found: Page, command: str) -> dict[str, Any]:
 
 
 def home_part(locale: str, user_id: str, rows: list[Waiting]) -> list[Block]:
-    """What waits for the person's signature, then (for a PM) whose signatures their projects'
-    sign-offs wait for."""
+    """What waits for the person's signature (Sign: the sign-off and its answers), then (for a
+    PM) whose signatures their projects' sign-offs wait for (Open: its card)."""
+    from bot.ids import ApprovalId
+
     mine = [row for row in rows if row.person == user_id]
     others: dict[int, tuple[Waiting, list[str]]] = {}
     for row in rows:
         if row.person != user_id:
             others.setdefault(row.id, (row, []))[1].append(row.person)
-    lines = [
-        t(
-            locale,
-            "signoff.home.yours",
-            ref=f"#{row.number}",
-            code=row.project.code,
-            title=row.title,
+    sign = plain(locale, "signoff.home.sign")
+    blocks: list[Block] = [
+        ui.section(
+            t(
+                locale,
+                "signoff.home.yours",
+                ref=f"#{row.number}",
+                code=row.project.code,
+                title=row.title,
+            ),
+            accessory=ui.button(sign, ApprovalId.OPEN, str(row.approval), style="primary"),
+            block_id=f"signoff_sign_{row.approval}",
         )
         for row in mine[:HOME_SHOWN]
     ]
-    lines += [
-        t(
-            locale,
-            "signoff.home.waiting",
-            ref=f"#{row.number}",
-            code=row.project.code,
-            title=row.title,
-            people=people,
+    blocks += [
+        ui.section(
+            t(
+                locale,
+                "signoff.home.waiting",
+                ref=f"#{row.number}",
+                code=row.project.code,
+                title=row.title,
+                people=people,
+            ),
+            accessory=ui.button(plain(locale, "approvals.verb.open"), SignOffId.OPEN, str(row.id)),
+            block_id=f"signoff_waiting_{row.id}",
         )
         for row, people in list(others.values())[:HOME_SHOWN]
     ]
-    if not lines:
-        return []
-    return ui.titled(plain(locale, "signoff.home.title"), ui.line_sections(lines))
+    return ui.titled(plain(locale, "signoff.home.title"), blocks)

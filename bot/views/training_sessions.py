@@ -327,6 +327,7 @@ def roll_call_modal(
 
 
 def home_sessions(locale: str, rows: Sequence[tuple[CalendarEvent, Invitation]]) -> list[Block]:
+    """Someone's upcoming sessions, each with its answer and the menu to change it."""
     lines = [
         ui.section(
             t(
@@ -335,7 +336,9 @@ def home_sessions(locale: str, rows: Sequence[tuple[CalendarEvent, Invitation]])
                 title=event.title,
                 when=calendar_views.when(locale, event),
                 state=plain(locale, f"training.rsvp.{invitation.response}"),
-            )
+            ),
+            accessory=calendar_views.home_rsvp(locale, event, invitation),
+            block_id=f"training_home_{event.id}",
         )
         for event, invitation in rows[:10]
     ]

@@ -605,7 +605,10 @@ def home_own_readiness(
         t(locale, "training.home_readiness_line", code=project.code, **_cell(locale, module, cell))
         for project, module, cell in rows[:20]
     ]
-    return [ui.header(plain(locale, "training.home_readiness_title")), ui.section("\n".join(lines))]
+    return [
+        ui.header(plain(locale, "training.home_readiness_title")),
+        ui.info("\n".join(lines), "own_readiness"),
+    ]
 
 
 class _Messages:
