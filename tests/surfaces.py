@@ -293,7 +293,7 @@ def status_in_words(surface: Surface) -> list[str]:
     ]
 
 
-def _label(block: dict[str, Any]) -> str:
+def _first_line(block: dict[str, Any]) -> str:
     text = (block.get("text") or {}).get("text") or ""
     return str(text).split("\n")[0][:60]
 
@@ -309,7 +309,7 @@ def home_items_have_actions(surface: Surface) -> list[str]:
     waiting: list[dict[str, Any]] = []  # sections of this part with no action yet
 
     def close_part() -> None:
-        problems.extend(f"a Home item without an action: {_label(b)!r}" for b in waiting)
+        problems.extend(f"a Home item without an action: {_first_line(b)!r}" for b in waiting)
         waiting.clear()
 
     for block in surface.blocks:

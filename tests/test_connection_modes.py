@@ -83,7 +83,7 @@ def test_an_event_publishes_the_home_tab_and_its_button_opens_a_form(
 
     driver.open_home(PM)
     home = emulator.home(PM)
-    assert home is not None and "0 key users" in texts([home])
+    assert home is not None and "*ERP* has no key user" in texts([home])
 
     driver.click(PM, Action.HOME_ADD_KEYUSER, view=home)
     assert emulator.top_view(PM)["callback_id"] == "keyuser_add"

@@ -105,7 +105,7 @@ def test_a_digest_is_labelled_with_the_iso_week_that_ended_and_shows_its_seven_d
         assert [run.week for run in session.exec(select(DigestRun)).all()] == [label]
     # The preview at the same instant covers the same week, shown the same way.
     slack.slash_command(PM, "/digest", "preview ERP")
-    assert week_line(slack.emulator.responses[-1]) == week_line(posted)
+    assert week_line(slack.new_sent[-1]) == week_line(posted)
 
 
 def test_a_late_digest_and_a_preview_of_the_same_week_show_the_same_seven_days(
@@ -117,7 +117,7 @@ def test_a_late_digest_and_a_preview_of_the_same_week_show_the_same_seven_days(
     create_project(slack)  # Mondays 09:00 Berlin
     clock.set(datetime(2027, 1, 14, 10, 0, tzinfo=UTC))  # Thursday: Monday's time was missed
     slack.slash_command(PM, "/digest", "preview ERP")
-    preview = week_line(slack.emulator.responses[-1])
+    preview = week_line(slack.new_sent[-1])
     run_due(runtime)
     [late] = digests_in(slack, PROJECT_CHANNEL)
     assert "Sent late" in texts([late])

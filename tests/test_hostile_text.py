@@ -29,7 +29,7 @@ from storage.db import Database
 from storage.models import CalendarEvent, PlanEntry, PlanOccurrence, QuizRound, TrainingSession
 from tests.conftest import KEY_USERS, PM, PROJECT_CHANNEL, TEAM
 from tests.digest_helpers import add_event, add_issue, add_round
-from tests.flows import add_key_user, create_project, texts
+from tests.flows import add_key_user, create_project, texts, told
 from tests.test_flows_meetings import latest_with
 from tests.test_flows_trainings import (
     SESSION_START,
@@ -570,7 +570,7 @@ def test_hostile_titles_from_the_data_reach_the_digest_and_dashboards_escaped(
             attendance={KEY_USERS[2]: "absent"},
         )
     slack.slash_command(PM, "/digest", "preview", channel_id=PROJECT_CHANNEL)
-    preview = texts(emulator.responses[-1:])
+    preview = told(slack)
     for title in ("Issue 1 ", "Pulse ", "meeting ", "training "):
         assert f"{title}{ESCAPED}" in preview, title
     slack.slash_command(PM, "/digest", "send ERP")

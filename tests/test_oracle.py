@@ -20,7 +20,7 @@ from bot.runtime import Runtime
 from storage.db import Database
 from tests.conftest import KEY_USERS, PM, PROJECT_CHANNEL, START, TEAM
 from tests.digest_helpers import add_event, add_issue, make_project
-from tests.flows import last_response_text, texts
+from tests.flows import last_response_text, texts, told
 from tests.oracle import (
     Rows,
     contact_list_disagreements,
@@ -71,7 +71,7 @@ def test_every_figure_of_the_digest_and_the_home_tab_agrees_with_the_rows_of_a_s
     assert len(seeded.issues) == 300 and len(seeded.key_users) == 80
     clock.set(instant)
     slack.slash_command(PM, "/digest", "preview ERP")
-    preview = texts([slack.emulator.responses[-1]])
+    preview = told(slack)
     assert digest_disagreements(preview, seeded, instant) == []
     slack.open_home(PM)
     home = slack.emulator.home(PM)
@@ -109,7 +109,7 @@ def test_the_digests_coming_week_counts_every_answer_so_they_add_up_to_the_invit
             answers=dict(zip(KEY_USERS, answers, strict=True)),
         )
     slack.slash_command(PM, "/digest", "preview ERP")
-    shown = texts([slack.emulator.responses[-1]])
+    shown = told(slack)
     [line] = [part for part in shown.split("\n") if "Blueprint review" in part]
     assert line.endswith(
         "— 6 invited: 1 accepted, 2 maybe, 1 on the waitlist, 1 declined, 1 not answered"
@@ -169,7 +169,7 @@ def test_an_issue_nobody_answered_in_time_puts_its_reporter_at_risk_as_past_the_
             due=START + timedelta(days=5),
         )
     slack.slash_command(PM, "/digest", "preview ERP")
-    shown = texts([slack.emulator.responses[-1]])
+    shown = told(slack)
     assert "*1* open · *0* overdue · *1* past a service level" in shown
     [line] = [part for part in shown.split("\n") if f"<@{KEY_USERS[0]}>" in part]
     assert "1 issue past the service level since 30 Nov" in line
@@ -211,7 +211,7 @@ def test_an_issue_closed_before_its_deadlines_misses_no_service_level(
     monday = datetime(2026, 12, 7, 8, 30, tzinfo=UTC)  # the digest of week 49
     clock.set(monday)
     slack.slash_command(PM, "/digest", "preview ERP")
-    shown = texts([slack.emulator.responses[-1]])
+    shown = told(slack)
     assert "*Week 2026-W49*" in shown
     assert "• Service-level deadlines missed: *0*" in shown
     rows = Rows.load(database, "ERP")
