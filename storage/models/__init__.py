@@ -46,7 +46,7 @@ from storage.models.meetings import (
     PlanEntry,
     PlanOccurrence,
 )
-from storage.models.outbox import OutboxMessage, OutboxStatus, RateBucket
+from storage.models.outbox import OutboxMessage, OutboxStatus, RateBucket, Urgency
 from storage.models.phases import ChecklistItem, ChecklistSettings, ItemStatus, PhaseMove
 from storage.models.polls import (
     BallotBox,
@@ -126,6 +126,7 @@ __all__ = [
     "OccurrenceStatus",
     "OutboxMessage",
     "OutboxStatus",
+    "Urgency",
     "BallotBox",
     "PlanEntry",
     "PlanOccurrence",
