@@ -736,15 +736,9 @@ class Sender:
             if self._spent.get(pair, 0.0) > moment + MIN_WAIT:
                 wait = self._spent[pair] - moment
             else:
-                channel = row.payload.get("channel") if isinstance(row.payload, dict) else None
-                budget = self.pacer.try_acquire(row.team_id, row.method, channel)
-                wait = budget.wait
-                if wait > 0 and budget.method_wide:
-                    self._spent[pair] = moment + wait
+                wait = self._send_one(row, outcome, paced=True)
             if wait > 0:
                 back[row.id or 0] = self._now() + timedelta(seconds=wait)
-                continue
-            self._send_one(row, outcome, paced=True)
         self._put_back(rows, back)
 
     def _put_back(self, rows: list[OutboxMessage], back: dict[int, datetime | None]) -> None:
@@ -831,28 +825,36 @@ class Sender:
     def _renew(self, row: OutboxMessage) -> None:
         """Right before a send: the row must still hold our claim, which starts afresh now, so the
         send happens well within CLAIM_TIMEOUT of it however long the batch has taken."""
-        if not self._under_claim(row, claimed_at=self._now()):
+        if not self._under_claim(row, claimed_at=self.clock.now()):
             raise ClaimLost(row.key)
 
-    def _send_one(self, row: OutboxMessage, outcome: SendOutcome, *, paced: bool = False) -> None:
-        """Send one claimed row and record what happened. ``paced``: its token is taken already
-        (otherwise this waits for one)."""
+    def _send_one(self, row: OutboxMessage, outcome: SendOutcome, *, paced: bool = False) -> float:
+        """Send one claimed row and record what happened. ``paced``: when its budget has no
+        token now, send nothing and return the seconds until it has (the caller puts the row
+        back); otherwise wait for the token. Returns 0 once the row was dealt with."""
         transport = self._transports.get(row.team_id) or self.transport_for(row.team_id)
         self._transports[row.team_id] = transport
         values: dict[str, Any]
         try:
             answer = self._already_sent(transport, row)
             if answer is None:
-                if row.expires_at <= self._now():
+                if row.expires_at <= self.clock.now():
                     raise Expired(row.error)
-                if not paced:
-                    channel = row.payload.get("channel") if isinstance(row.payload, dict) else None
+                channel = row.payload.get("channel") if isinstance(row.payload, dict) else None
+                if paced:
+                    moment = self.pacer.monotonic()
+                    budget = self.pacer.try_acquire(row.team_id, row.method, channel)
+                    if budget.wait > 0:
+                        if budget.method_wide:  # every row of the method waits as long
+                            self._spent[(row.team_id, row.method)] = moment + budget.wait
+                        return budget.wait
+                else:
                     self.pacer.acquire(row.team_id, row.method, channel)
                 self._renew(row)
                 answer = transport(row)
         except ClaimLost:
             log.warning("outbox %s: another sender took it over; not sent here", row.key)
-            return
+            return 0.0
         except PermanentError as error:
             values = {"status": OutboxStatus.FAILED, "error": error.reason[:500]}
             outcome.failed += 1
@@ -873,7 +875,7 @@ class Sender:
                 self._spent[(row.team_id, row.method)] = self.pacer.monotonic() + delay
             if delay is None:
                 delay = min(2**row.attempts, MAX_BACKOFF) * (0.5 + random.random() / 2)
-            retry_at = self._now() + timedelta(seconds=delay)
+            retry_at = (self._now() if limited else self.clock.now()) + timedelta(seconds=delay)
             if retry_at >= row.expires_at:
                 # The next attempt would come too late: the message is stale by then.
                 values = {"status": OutboxStatus.EXPIRED, "error": expiry_reason(error.reason)}
@@ -894,7 +896,7 @@ class Sender:
         else:
             values = {
                 "status": OutboxStatus.SENT,
-                "sent_at": self._now(),
+                "sent_at": self.clock.now(),
                 "channel": answer.get("channel"),
                 "ts": answer.get("ts"),
                 "error": None,
@@ -902,6 +904,7 @@ class Sender:
             outcome.sent += 1
         if not self._under_claim(row, **values):
             log.error("outbox %s: claim lost while sending; outcome not recorded", row.key)
+        return 0.0
 
 
 def in_sending_order(rows: list[OutboxMessage]) -> list[OutboxMessage]:
@@ -1011,6 +1014,22 @@ def cancel(session: Session, *, key: str, reason: str) -> bool:
         .values(status=OutboxStatus.CANCELLED, error=reason[:500])
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def cancel_many(session: Session, *, keys: list[str], reason: str) -> int:
+    """``cancel`` for many rows at once (one update per thousand keys); how many it withdrew."""
+    withdrawn = 0
+    for start in range(0, len(keys), 1000):
+        result = session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.key).in_(keys[start : start + 1000]),
+                col(OutboxMessage.status) == OutboxStatus.PENDING,
+            )
+            .values(status=OutboxStatus.CANCELLED, error=reason[:500])
+        )
+        withdrawn += int(result.rowcount)  # type: ignore[attr-defined]
+    return withdrawn
 
 
 # ----------------------------------------------------------------------- for operators (CLI)

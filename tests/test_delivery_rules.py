@@ -93,10 +93,14 @@ class Lookups(Pacer):
         self.asked: list[str] = []
         self.teams: set[str] = set()
 
-    def acquire(self, team_id: str, method: str, channel: str | None = None) -> None:
-        self.asked.append(method)
-        self.teams.add(team_id)
-        super().acquire(team_id, method, channel)
+    def try_acquire(
+        self, team_id: str, method: str, channel: str | None = None
+    ) -> delivery.Budget:
+        budget = super().try_acquire(team_id, method, channel)
+        if budget.wait <= 0:  # a token taken (a wait for one is asked again)
+            self.asked.append(method)
+            self.teams.add(team_id)
+        return budget
 
 
 def sender_of(
@@ -713,11 +717,11 @@ def ratelimited(retry_after: float | None) -> TransientError:
     return TransientError("ratelimited", retry_after=retry_after)
 
 
-def test_a_429_is_waited_out_in_place_three_times_then_the_row_waits_its_turn(
+def test_a_429_puts_the_row_back_until_retry_after_and_other_workspaces_go_on_meanwhile(
     database: Database, clock: MovableClock, fake: FakeTime
 ) -> None:
     add(database, clock, "patient")
-    add(database, clock, "unlucky", channel="D2")
+    add(database, clock, "unlucky", team=OTHER_TEAM, channel="D2")
     slack = Slack(
         {
             "patient": [ratelimited(7), ratelimited(None), ratelimited(2)],
@@ -725,16 +729,34 @@ def test_a_429_is_waited_out_in_place_three_times_then_the_row_waits_its_turn(
         }
     )
     pacer = pacer_on(fake)
-    outcome = sender_of(database, clock, slack, pacer).deliver_due()
-    assert (outcome.sent, outcome.retried) == (1, 1)
-    assert slack.calls == ["patient"] * 4 + ["unlucky"] * 4
-    assert fake.slept == pytest.approx([7.0, 1.0, 2.0, 3.0, 3.0, 3.0])
-    row = row_of(database, "unlucky")
-    assert (row.status, row.error) == (OutboxStatus.PENDING, "ratelimited")
-    assert row.next_attempt_at == clock.now() + timedelta(seconds=5)
-    before = fake.now
-    pacer.acquire(TEAM, "chat.postMessage")  # Slack's last Retry-After holds the method
-    assert fake.now - before == pytest.approx(5.0)
+    moments: list[tuple[str, float]] = []
+    real_call = slack.__call__
+
+    def noted(row: OutboxMessage) -> dict[str, Any]:
+        moments.append((row.key, fake.now))
+        return real_call(row)
+
+    outcome = sender_of(database, clock, noted, pacer).deliver_due()  # type: ignore[arg-type]
+    # Each 429 pauses the method in its workspace for Retry-After (a second without one) and puts
+    # the row back until then; nothing waits for one workspace's pause but that workspace.
+    assert moments == [
+        ("patient", 0.0),
+        ("unlucky", 0.0),  # not held up by the other workspace's pause of 7 s
+        ("unlucky", 3.0),
+        ("unlucky", 6.0),
+        ("patient", 7.0),
+        ("patient", 8.0),
+        ("unlucky", 9.0),
+        ("patient", 10.0),
+        ("unlucky", 14.0),
+    ]
+    assert (outcome.sent, outcome.retried) == (2, 7)
+    # The sender slept only while nothing was sendable, a second at a time.
+    assert fake.slept == pytest.approx([delivery.IDLE_STEP] * 14)
+    for key in ("patient", "unlucky"):
+        row = row_of(database, key)
+        # A 429 is no attempt: Slack posted nothing, so no lookup precedes the resend.
+        assert (row.status, row.error, row.attempts) == (OutboxStatus.SENT, None, 1)
 
 
 def test_a_429_without_retry_after_pauses_the_method_a_second(
@@ -744,9 +766,11 @@ def test_a_429_without_retry_after_pauses_the_method_a_second(
     slack = Slack({"hasty": [ratelimited(None) for _ in range(4)]})
     pacer = pacer_on(fake)
     sender_of(database, clock, slack, pacer).deliver_due()
-    assert fake.slept == pytest.approx([1.0, 1.0, 1.0])
-    pacer.acquire(TEAM, "chat.postMessage")
     assert fake.slept == pytest.approx([1.0, 1.0, 1.0, 1.0])
+    assert slack.sent == ["hasty"]
+    pacer.pause(TEAM, "chat.postMessage", 1.0)
+    pacer.acquire(TEAM, "chat.postMessage")
+    assert fake.slept == pytest.approx([1.0, 1.0, 1.0, 1.0, 1.0])
 
 
 def test_a_resend_first_looks_in_slack_for_what_an_uncertain_attempt_left(

@@ -604,7 +604,15 @@ def respond(
     keys: list[str] = []
     if had_seat and invitation.response != Rsvp.ACCEPTED:
         promoted, keys = _promote(ctx, project, event, messages)
+    keys += _reminders_follow(ctx, event, messages)
     return RsvpOutcome(event, invitation, True, waitlist_position(ctx, invitation), promoted, keys)
+
+
+def _reminders_follow(ctx: Ctx, event: CalendarEvent, messages: EventMessages) -> list[str]:
+    """Reminders queued ahead follow a change at once (withdrawn, or queued for the new time)."""
+    from bot.calendar import upcoming  # it builds on this module
+
+    return upcoming.follow_change(ctx, event, messages)
 
 
 def _promote(
@@ -713,7 +721,7 @@ def remove_invitee(*, ctx: Ctx, event_id: Any, user_id: str, messages: EventMess
         )
     if had_seat:
         keys += _promote(ctx, project, event, messages)[1]
-    return keys
+    return keys + _reminders_follow(ctx, event, messages)
 
 
 def _invitations(ctx: Ctx, event: CalendarEvent, responses: Sequence[str]) -> list[Invitation]:
@@ -850,7 +858,7 @@ def reschedule_event(
         calendar_file=calendar_file,
         previous=previous,
     )
-    return event, keys
+    return event, keys + _reminders_follow(ctx, event, messages)
 
 
 def cancel_event(
@@ -869,9 +877,10 @@ def cancel_event(
     ctx.session.add(event)
     ctx.session.flush()
     ctx.log(f"{event.kind}.cancelled", project_id=project.id, event_id=event.id)
-    return event, _tell_everyone(
+    keys = _tell_everyone(
         ctx, project, event, messages, "cancelled", method=ics.CANCEL, calendar_file=calendar_file
     )
+    return event, keys + _reminders_follow(ctx, event, messages)
 
 
 def _key_user_ids(ctx: Ctx, project_id: int, user_ids: Sequence[str]) -> dict[str, int]:

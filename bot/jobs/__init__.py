@@ -64,7 +64,9 @@ JOB_TABLE: list[JobSpec] = [
     JobSpec("digests", digest_jobs.send_digests, timedelta(minutes=5)),
     JobSpec("risk_reviews", risk_jobs.remind_reviews, timedelta(minutes=15)),
     JobSpec("approval_reminders", approval_jobs.remind_deciders, timedelta(minutes=15)),
-    JobSpec("deliver_outbox", deliver_outbox, timedelta(seconds=15)),
+    # Every second: a reminder queued ahead is sent at its moment, not up to a run later (a run
+    # that is still sending takes newly due rows itself, and the next is skipped meanwhile).
+    JobSpec("deliver_outbox", deliver_outbox, timedelta(seconds=1)),
 ]
 
 
