@@ -15,7 +15,7 @@ and only if the change committed. ``Sender.deliver_due`` then sends due rows:
   the method's tier, and one per channel for posting (about 1 message per second per channel, short
   bursts allowed). A row whose bucket has no token yet is not waited for: it goes back to the
   outbox, due when the bucket allows, and the sender goes on with other rows; it sleeps only when
-  nothing else is sendable (a second at a time, so rows falling due meanwhile are taken promptly).
+  nothing else is sendable (a second at most, so rows falling due meanwhile are taken promptly).
   A 429 pauses that method's bucket for ``Retry-After`` seconds and puts the row back until then.
 * Every row carries a deadline, ``expires_at``, set by what queues it from what the message is
   about (a reminder: its event's start; an invitation: its poll's close; an answer to a click: a
@@ -74,8 +74,8 @@ MAX_BACKOFF = 300.0  # seconds between two attempts after a transient failure, a
 ANSWER_LIFETIME = timedelta(minutes=5)  # the answer to a click: later it answers nothing
 NOTICE_LIFETIME = timedelta(days=1)  # a nudge or a day's list: tomorrow brings a fresh one
 RECORD_LIFETIME = timedelta(days=7)  # a record (an issue's thread, results): late beats never
-# How long a sender sleeps at a time while rows it put back wait for their budget: rows that
-# fall due meanwhile (a reminder queued ahead of its time) are taken within it.
+# The longest a sender sleeps while rows it put back wait for their budget: rows that fall due
+# meanwhile (a reminder queued ahead of its time) are taken within it.
 IDLE_STEP = 1.0  # seconds
 # The longest a sender works on one claim before putting the rest back and claiming afresh, so
 # that an urgent row falling due is not stuck behind a batch of slow sends.
@@ -705,16 +705,24 @@ class Sender:
                 self._later = [at for at in self._later if at > now]
                 if not self._later:
                     break
-                # Nothing sendable now, but rows this run put back wait for their budget: a step
-                # at a time, so that rows falling due meanwhile are taken, and the budget has
-                # refilled by more than one message (fewer claims that send one row).
-                wait = timedelta(seconds=IDLE_STEP)
+                # Nothing sendable now, but rows this run put back wait for their budget: until
+                # the first is due again, or better until a spent budget has refilled (so that a
+                # claim sends more than one row), and a second at most (so that rows falling due
+                # meanwhile, a reminder queued ahead, are taken promptly).
+                first = (min(self._later) - now).total_seconds()
+                refill = min((self._refill(pair) for pair in self._spent), default=0.0)
+                wait = timedelta(seconds=min(IDLE_STEP, max(first, refill)))
                 if until is not None:
                     wait = min(wait, until - now)
                 self._sleep(max(wait.total_seconds(), MIN_WAIT))
         finally:
             self._started = None
         return outcome
+
+    def _refill(self, pair: tuple[str, str]) -> float:
+        """Seconds in which the budget of (workspace, method) refills its burst."""
+        rate, burst = self.pacer.rates.get(pair[1], (1.0, 1.0))
+        return burst / rate if rate > 0 else IDLE_STEP
 
     def _sleep(self, seconds: float) -> None:
         self.pacer.waited += seconds
