@@ -10,7 +10,7 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import select
 
-from bot.calendar import attendance, ics, upcoming
+from bot.calendar import attendance, ics, reminders, upcoming
 from bot.calendar import service as calendar
 from bot.calendar.service import EventInput
 from bot.clock import MovableClock
@@ -496,7 +496,7 @@ def test_a_reminder_is_queued_ahead_sent_at_its_moment_and_withdrawn_when_it_no_
     assert [(key, moment) for key, moment in sent if ":remind:" in key] == [(keys[ANNA], due)]
     ctx.session.expire_all()
     ben = ctx.session.exec(select(OutboxMessage).where(OutboxMessage.key == keys[BEN])).one()
-    assert (ben.status, ben.error) == (OutboxStatus.CANCELLED, upcoming.WITHDRAWN)
+    assert (ben.status, ben.error) == (OutboxStatus.CANCELLED, reminders.WITHDRAWN)
 
     # Ben is back before the event: his reminder is queued afresh and goes at once.
     invitation = ctx.session.exec(select(Invitation).where(Invitation.user_id == BEN)).one()

@@ -23,7 +23,10 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot import delivery
-from bot.calendar import ics
+from bot.calendar import ics, reminders
+from bot.calendar.keys import invite_key
+from bot.calendar.keys import subject as _subject
+from bot.calendar.keys import threaded as _threaded
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
 from bot.services import fields, numbering
@@ -374,12 +377,6 @@ def create_series(
     return events
 
 
-def invite_key(event: CalendarEvent, invitation: Invitation) -> str:
-    return (
-        f"calendar:{event.id}:invite:{invitation.user_id}:{int(invitation.invited_at.timestamp())}"
-    )
-
-
 def invitation_message(
     ctx: Ctx, event: CalendarEvent, invitation: Invitation
 ) -> delivery.SentMessage | None:
@@ -391,10 +388,6 @@ def invitation_message(
         to=invitation.user_id,
         key=invite_key(event, invitation),
     )
-
-
-def _subject(event: CalendarEvent) -> str:
-    return f"calendar:{event.id}"
 
 
 def enqueue(
@@ -610,9 +603,7 @@ def respond(
 
 def _reminders_follow(ctx: Ctx, event: CalendarEvent, messages: EventMessages) -> list[str]:
     """Reminders queued ahead follow a change at once (withdrawn, or queued for the new time)."""
-    from bot.calendar import upcoming  # it builds on this module
-
-    return upcoming.follow_change(ctx, event, messages)
+    return reminders.follow_change(ctx, event, messages)
 
 
 def _promote(
@@ -659,13 +650,6 @@ def _promote(
         )
     ctx.session.flush()
     return promoted, keys
-
-
-def _threaded(row: OutboxMessage | None, user_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """A reply in the invitation's DM thread once it was delivered; before that, a plain DM."""
-    if row is not None and row.ts and row.channel:
-        return {"channel": row.channel, "thread_ts": row.ts, **payload}
-    return {"channel": user_id, **payload}
 
 
 def _refresh_invitation(
