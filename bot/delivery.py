@@ -678,13 +678,12 @@ class Sender:
         *,
         team_id: str | None = None,
         keys: list[str] | None = None,
-        until: datetime | None = None,
     ) -> SendOutcome:
         """Send every due row (or only ``keys``) and say what happened. Safe to run concurrently.
 
         A row whose budget is spent goes back until the budget allows, and the run goes on with
         the next; it sleeps only when nothing is sendable, and ends when nothing due is left
-        (rows that failed are due again later, for a later run) or, given ``until``, then."""
+        (rows that failed are due again later, for a later run)."""
         outcome = SendOutcome()
         if keys is not None and not keys:
             return outcome
@@ -692,7 +691,7 @@ class Sender:
         self._started, self._slept, self._spent, self._later = self.clock.now(), 0.0, {}, []
         try:
             outcome.expired += self._expire_stale(team_id, keys)
-            while until is None or self._now() < until:
+            while True:
                 moment = self.pacer.monotonic()
                 self._spent = {
                     pair: at for pair, at in self._spent.items() if at > moment + MIN_WAIT
@@ -711,10 +710,7 @@ class Sender:
                 # meanwhile, a reminder queued ahead, are taken promptly).
                 first = (min(self._later) - now).total_seconds()
                 refill = min((self._refill(pair) for pair in self._spent), default=0.0)
-                wait = timedelta(seconds=min(IDLE_STEP, max(first, refill)))
-                if until is not None:
-                    wait = min(wait, until - now)
-                self._sleep(max(wait.total_seconds(), MIN_WAIT))
+                self._sleep(max(min(IDLE_STEP, max(first, refill)), MIN_WAIT))
         finally:
             self._started = None
         return outcome

@@ -101,12 +101,12 @@ def upcoming_for(
 
 
 def remind_due(*, ctx: Ctx, messages: EventMessages) -> list[str]:
-    """Reminders to those who accepted (or said maybe), in their invitation's thread, each queued
-    up to ``reminders.LOOK_AHEAD`` before it is due, and the organizer's roster 24 h before; reminders
-    queued that no longer hold are withdrawn first. Set-based: the workspace's events in the next
-    two weeks, their invitations and invitation messages are each loaded in one query, and the
-    reminders queued in one insert. Returns the keys queued now (none when a rerun finds them
-    queued)."""
+    """Reminders to those who accepted (or said maybe), in their invitation's thread, each
+    queued up to ``reminders.LOOK_AHEAD`` before it is due, and the organizer's roster 24 h
+    before; reminders queued that no longer hold are withdrawn first. Set-based: the workspace's
+    events in the next two weeks, their invitations and invitation messages are each loaded in
+    one query, and the reminders queued in one insert. Returns the keys queued now (none when a
+    rerun finds them queued)."""
     now = ctx.now()
     horizon = now + timedelta(days=15)
     reminders.withdraw_reminders(ctx)
