@@ -5,10 +5,18 @@ and only if the change committed. ``Sender.deliver_due`` then sends due rows:
 
 * A row is claimed (PENDING -> SENDING, by a conditional update, so two senders never both take it)
   before it is sent and marked SENT with Slack's ``channel`` and ``ts`` right after.
+* Every row has an urgency, set when it is queued (``urgency_of``, in one place): urgent (the
+  answer to a person's click or command, a reminder of what starts within the hour, an
+  escalation), normal, or bulk (poll invitations, digests, nudges, daily lists). A claim takes due
+  rows urgent first, then normal, then bulk, and within each round-robin over workspaces (each
+  workspace's rows ranked by urgency, due time and id), in one statement on either database; so one
+  workspace's fan-out never holds back another's messages, nor its own urgent ones.
 * Sending is paced *below* Slack's limits by ``Pacer``: a token bucket per (workspace, method) at
   the method's tier, and one per channel for posting (about 1 message per second per channel, short
-  bursts allowed). A 429 pauses that method's bucket for ``Retry-After`` seconds and the row is
-  tried again after the pause (a few times in place, then rescheduled in the database).
+  bursts allowed). A row whose bucket has no token yet is not waited for: it goes back to the
+  outbox, due when the bucket allows, and the sender goes on with other rows; it sleeps only when
+  nothing else is sendable (a second at most, so rows falling due meanwhile are taken promptly).
+  A 429 pauses that method's bucket for ``Retry-After`` seconds and puts the row back until then.
 * Every row carries a deadline, ``expires_at``, set by what queues it from what the message is
   about (a reminder: its event's start; an invitation: its poll's close; an answer to a click: a
   few minutes). Transient failures (5xx, connection errors, timeouts) are rescheduled with
@@ -44,18 +52,19 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, literal, tuple_, update
+from sqlalchemy import case, delete, func, literal, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from storage.db import Database
-from storage.models import OutboxMessage, OutboxStatus, RateBucket
+from storage.models import OutboxMessage, OutboxStatus, RateBucket, Urgency
+from storage.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +74,12 @@ MAX_BACKOFF = 300.0  # seconds between two attempts after a transient failure, a
 ANSWER_LIFETIME = timedelta(minutes=5)  # the answer to a click: later it answers nothing
 NOTICE_LIFETIME = timedelta(days=1)  # a nudge or a day's list: tomorrow brings a fresh one
 RECORD_LIFETIME = timedelta(days=7)  # a record (an issue's thread, results): late beats never
-# A 429 is retried in place (after sleeping Retry-After) this many times, then rescheduled.
-RATE_LIMIT_RETRIES_IN_PLACE = 3
+# The longest a sender sleeps while rows it put back wait for their budget: rows that fall due
+# meanwhile (a reminder queued ahead of its time) are taken within it.
+IDLE_STEP = 1.0  # seconds
+# The longest a sender works on one claim before putting the rest back and claiming afresh, so
+# that an urgent row falling due is not stuck behind a batch of slow sends.
+CLAIM_SLICE = timedelta(seconds=1)
 PERMANENT_ERRORS = frozenset(
     {
         "channel_not_found",
@@ -116,6 +129,20 @@ def scaled_rates(scale: float) -> dict[str, tuple[float, float]]:
 
 
 MIN_WAIT = 0.001  # seconds; a shorter wait could be lost in the clock's float rounding
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What ``try_acquire`` found: ``wait`` 0 when a token was taken, else the seconds until one is
+    free in the bucket ``key`` (the method's, or ``#<channel>`` for the per-channel limit)."""
+
+    wait: float
+    key: str
+
+    @property
+    def method_wide(self) -> bool:
+        """The method's own bucket is spent (not only one channel's): every row of it waits."""
+        return not self.key.startswith("#")
 
 
 class _Bucket:
@@ -170,21 +197,31 @@ class Pacer:
             bucket = self._buckets[key] = _Bucket(rate[0], rate[1], now)
         return bucket
 
+    def try_acquire(self, team_id: str, method: str, channel: str | None = None) -> Budget:
+        """Take a token for ``method`` in ``team_id`` (and ``channel``) if there is one now;
+        otherwise take nothing and say how long until there is."""
+        with self._lock:
+            now = self.monotonic()
+            buckets = []
+            if method in self.rates:
+                buckets.append((method, self._bucket((team_id, method), self.rates[method], now)))
+            if channel and method == "chat.postMessage" and self.per_channel:
+                key = "#" + channel
+                buckets.append((key, self._bucket((team_id, key), self.per_channel, now)))
+            waits = [(bucket.wait_needed(now), key) for key, bucket in buckets]
+            wait, key = max(waits, default=(0.0, method))
+            if wait <= 0:
+                for _key, bucket in buckets:
+                    bucket.take()
+                return Budget(0.0, method)
+            return Budget(wait, key)
+
     def acquire(self, team_id: str, method: str, channel: str | None = None) -> None:
         """Block until ``method`` may be called in ``team_id`` (and posted into ``channel``)."""
         while True:
-            with self._lock:
-                now = self.monotonic()
-                buckets = []
-                if method in self.rates:
-                    buckets.append(self._bucket((team_id, method), self.rates[method], now))
-                if channel and method == "chat.postMessage" and self.per_channel:
-                    buckets.append(self._bucket((team_id, "#" + channel), self.per_channel, now))
-                wait = max((bucket.wait_needed(now) for bucket in buckets), default=0.0)
-                if wait <= 0:
-                    for bucket in buckets:
-                        bucket.take()
-                    return
+            wait = self.try_acquire(team_id, method, channel).wait
+            if wait <= 0:
+                return
             self.waited += wait
             self.sleep(wait)
 
@@ -235,11 +272,11 @@ class SharedPacer(Pacer):
         )
         return {row.key: row for row in session.exec(query).all()}
 
-    def _step(self, team_id: str, wanted: dict[str, tuple[float, float]], take: bool) -> float:
+    def _step(self, team_id: str, wanted: dict[str, tuple[float, float]], take: bool) -> Budget:
         with self.database.session() as session:
             now = self.monotonic()
             rows = self._locked(session, team_id, sorted(wanted))
-            wait = 0.0
+            budget = Budget(0.0, "")
             buckets: list[tuple[RateBucket, _Bucket]] = []
             for key, (rate, burst) in sorted(wanted.items()):
                 row = rows.get(key)
@@ -248,30 +285,27 @@ class SharedPacer(Pacer):
                     session.add(row)
                 bucket = _Bucket(rate, burst, row.updated_at)
                 bucket.tokens, bucket.paused_until = row.tokens, row.paused_until
-                wait = max(wait, bucket.wait_needed(now))
+                wait = bucket.wait_needed(now)
+                if wait > budget.wait:
+                    budget = Budget(wait, key)
                 buckets.append((row, bucket))
             for row, bucket in buckets:
-                if wait <= 0 and take:
+                if budget.wait <= 0 and take:
                     bucket.take()
                 row.tokens, row.updated_at = bucket.tokens, bucket.updated
                 session.add(row)
-            return wait
+            return budget
 
-    def acquire(self, team_id: str, method: str, channel: str | None = None) -> None:
+    def try_acquire(self, team_id: str, method: str, channel: str | None = None) -> Budget:
         wanted = self._wanted(team_id, method, channel)
         if not wanted:
-            return
+            return Budget(0.0, method)
         while True:
             try:
-                wait = self._step(team_id, wanted, take=True)
+                return self._step(team_id, wanted, take=True)
             except (IntegrityError, OperationalError) as error:
                 # Another process created the same bucket at the same moment: read it again.
                 log.debug("send budget contention: %s", type(error).__name__)
-                continue
-            if wait <= 0:
-                return
-            self.waited += wait
-            self.sleep(wait)
 
     def pause(self, team_id: str, method: str, seconds: float) -> None:
         rate = self.rates.get(method, (1.0, 1.0))
@@ -297,6 +331,51 @@ def kind_of(key: str) -> str:
     return key.split(":", 1)[0][:40]
 
 
+# Set in ``Session.info`` by the unit of work of a person's request (a click, a command, a form):
+# what it queues answers them, so it is urgent unless it is a fan-out.
+ANSWERING = "liaison.answering"
+# A reminder of something starting within this long of when it is due is urgent.
+SOON = timedelta(hours=1)
+# What a message is (its kind, and a word of its key after the kind; None: any) -> its urgency.
+# The first rule that matches wins; a key no rule matches is normal (urgent when it answers).
+URGENCY_RULES: tuple[tuple[str, str | None, Urgency], ...] = (
+    ("escalation", None, Urgency.URGENT),  # an issue past its response or resolution target
+    ("escalations", None, Urgency.URGENT),  # the PM's list of them
+    ("poll", "invite", Urgency.BULK),
+    ("poll", "remind", Urgency.BULK),
+    ("poll", "closed", Urgency.BULK),  # the results, to everyone asked
+    ("training", "invite", Urgency.BULK),  # a quiz, to a session's attendees
+    ("training", "remind", Urgency.BULK),
+    ("digest", None, Urgency.BULK),
+    ("engagement", None, Urgency.BULK),  # nudges
+    ("reminder", None, Urgency.BULK),  # the daily lists of what is due
+    ("risk-review", None, Urgency.BULK),
+    ("approval-reminder", None, Urgency.BULK),
+)
+# Reminders of something that starts at the message's deadline: urgent when it starts SOON.
+TIME_BOUND: tuple[tuple[str, str], ...] = (("calendar", "remind"),)
+
+
+def urgency_of(
+    key: str, *, due: datetime, expires_at: datetime, answering: bool = False
+) -> Urgency:
+    """How urgent the message ``key`` is, due at ``due`` and stale at ``expires_at``: the one
+    place that decides it (``enqueue`` takes an explicit ``urgency`` to override)."""
+    kind, *words = key.split(":")
+    for rule_kind, word, urgency in URGENCY_RULES:
+        if kind == rule_kind and (word is None or word in words):
+            return urgency
+    for rule_kind, word in TIME_BOUND:
+        if kind == rule_kind and word in words:
+            return Urgency.URGENT if expires_at - due <= SOON else Urgency.NORMAL
+    return Urgency.URGENT if answering else Urgency.NORMAL
+
+
+def answering(session: Session) -> None:
+    """Mark ``session`` as the unit of work of a person's request (see ``ANSWERING``)."""
+    session.info[ANSWERING] = True
+
+
 def enqueue(
     session: Session,
     *,
@@ -308,23 +387,31 @@ def enqueue(
     subject: str | None = None,
     not_before: datetime | None = None,
     expires_at: datetime,
+    urgency: Urgency | None = None,
 ) -> OutboxMessage:
     """Add a message to the outbox unless one with ``key`` is already there (then return that).
 
-    ``expires_at``: the last moment the message is worth sending; past it the row expires."""
+    ``expires_at``: the last moment the message is worth sending; past it the row expires.
+    ``urgency``: by default what ``urgency_of`` says."""
     if method not in SUPPORTED_METHODS:
         raise ValueError(f"the outbox cannot send {method}")
     existing = session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
     if existing is not None:
         return existing
+    due = not_before or now
+    if urgency is None:
+        urgency = urgency_of(
+            key, due=due, expires_at=expires_at, answering=bool(session.info.get(ANSWERING))
+        )
     row = OutboxMessage(
         team_id=team_id,
         key=key,
         kind=kind_of(key),
         method=method,
         payload=payload,
+        urgency=urgency,
         created_at=now,
-        next_attempt_at=not_before or now,
+        next_attempt_at=due,
         expires_at=expires_at,
         subject=subject,
     )
@@ -343,19 +430,37 @@ class Outgoing:
     subject: str | None = None
     _: KW_ONLY
     expires_at: datetime
+    not_before: datetime | None = None  # queued ahead: not sent before this moment
+    urgency: Urgency | None = None  # by default what ``urgency_of`` says
 
 
 def enqueue_many(
-    session: Session, *, team_id: str, messages: list[Outgoing], now: datetime
+    session: Session,
+    *,
+    team_id: str,
+    messages: list[Outgoing],
+    now: datetime,
+    replace_cancelled: bool = False,
 ) -> list[str]:
     """``enqueue`` for many messages at once: one query for the keys already there and one
-    multi-row insert per thousand messages. Returns the keys it added."""
+    multi-row insert per thousand messages. Returns the keys it added.
+
+    ``replace_cancelled``: a row with the same key that was withdrawn (cancelled) is replaced by
+    the new message, as when a reminder withdrawn for a declined invitation is wanted again."""
     added: list[str] = []
+    answers = bool(session.info.get(ANSWERING))
     for start in range(0, len(messages), 1000):
         batch = messages[start : start + 1000]
         for message in batch:
             if message.method not in SUPPORTED_METHODS:
                 raise ValueError(f"the outbox cannot send {message.method}")
+        if replace_cancelled:
+            session.execute(
+                delete(OutboxMessage).where(
+                    col(OutboxMessage.key).in_([message.key for message in batch]),
+                    col(OutboxMessage.status) == OutboxStatus.CANCELLED,
+                )
+            )
         existing = set(
             session.exec(
                 select(OutboxMessage.key).where(
@@ -368,6 +473,12 @@ def enqueue_many(
             if message.key in existing:
                 continue
             existing.add(message.key)
+            due = message.not_before or now
+            urgency = message.urgency
+            if urgency is None:
+                urgency = urgency_of(
+                    message.key, due=due, expires_at=message.expires_at, answering=answers
+                )
             rows.append(
                 {
                     "team_id": team_id,
@@ -375,10 +486,11 @@ def enqueue_many(
                     "kind": kind_of(message.key),
                     "method": message.method,
                     "payload": message.payload,
+                    "urgency": int(urgency),
                     "status": OutboxStatus.PENDING,
                     "attempts": 0,
                     "created_at": now,
-                    "next_attempt_at": now,
+                    "next_attempt_at": due,
                     "expires_at": message.expires_at,
                     "subject": message.subject,
                 }
@@ -467,68 +579,208 @@ class Sender:
         self.batch_size = batch_size
         self.pacer = pacer
         self._transports: dict[str, Transport] = {}
+        # While a run lasts: when it started, how long it slept for its budget, which
+        # (workspace, method) budgets are spent until when (pacer time), and when the rows it put
+        # back fall due again.
+        self._started: datetime | None = None
+        self._slept = 0.0
+        self._spent: dict[tuple[str, str], float] = {}
+        self._later: list[datetime] = []
 
-    def _claim(self, team_id: str | None, keys: list[str] | None) -> list[OutboxMessage]:
+    def _now(self) -> datetime:
+        """The clock's time, or as much later as this run has slept waiting for its budget when
+        the clock did not move with the sleep (a pacer on a virtual clock of its own)."""
         now = self.clock.now()
+        if self._started is None:
+            return now
+        return max(now, self._started + timedelta(seconds=self._slept))
+
+    def _due(self, now: datetime) -> Any:
+        return (
+            (col(OutboxMessage.status) == OutboxStatus.PENDING)
+            & (col(OutboxMessage.next_attempt_at) <= now)
+        ) | (
+            (col(OutboxMessage.status) == OutboxStatus.SENDING)
+            & (col(OutboxMessage.claimed_at) <= now - self.claim_timeout)
+        )
+
+    def _claim(
+        self,
+        team_id: str | None,
+        keys: list[str] | None,
+        *,
+        skip: Collection[tuple[str, str]] = (),
+    ) -> list[OutboxMessage]:
+        """Claim up to a batch of due rows in one statement and return them in sending order:
+        urgent before normal before bulk, and within each, round-robin over workspaces (each
+        workspace's rows ranked by urgency, due time and id). ``skip``: (workspace, method) pairs
+        whose budget is spent. The update repeats the due condition, so a row another sender
+        claimed meanwhile is not taken (on PostgreSQL, rows locked by another claim are skipped)."""
+        now = self._now()
         token = uuid.uuid4().hex
-        with self.database.session() as session:
-            due = (
-                (col(OutboxMessage.status) == OutboxStatus.PENDING)
-                & (col(OutboxMessage.next_attempt_at) <= now)
-            ) | (
-                (col(OutboxMessage.status) == OutboxStatus.SENDING)
-                & (col(OutboxMessage.claimed_at) <= now - self.claim_timeout)
+        due = self._due(now)
+        conditions = [due]
+        if team_id is not None:
+            conditions.append(col(OutboxMessage.team_id) == team_id)
+        if keys is not None:
+            conditions.append(col(OutboxMessage.key).in_(keys))
+        if skip:
+            pairs = tuple_(col(OutboxMessage.team_id), col(OutboxMessage.method))
+            conditions.append(~pairs.in_(sorted(skip)))
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=col(OutboxMessage.team_id),
+                order_by=(
+                    col(OutboxMessage.urgency),
+                    col(OutboxMessage.next_attempt_at),
+                    col(OutboxMessage.id),
+                ),
             )
-            query = select(OutboxMessage).where(due)
-            if team_id is not None:
-                query = query.where(OutboxMessage.team_id == team_id)
-            if keys is not None:
-                query = query.where(col(OutboxMessage.key).in_(keys))
-            rows = session.exec(query.order_by(col(OutboxMessage.id)).limit(self.batch_size)).all()
-            claimed = []
-            for row in rows:
-                # A conditional update, so two senders never both claim the same row.
-                if _update_if(
-                    session,
-                    row,
-                    col(OutboxMessage.status) == row.status,
-                    col(OutboxMessage.attempts) == row.attempts,
+            .label("rank")
+        )
+        ranked = (
+            select(col(OutboxMessage.id).label("id"), col(OutboxMessage.urgency), rank)
+            .where(*conditions)
+            .subquery()
+        )
+        chosen = (
+            select(ranked.c.id)
+            .order_by(ranked.c.urgency, ranked.c.rank, ranked.c.id)
+            .limit(self.batch_size)
+        )
+        if self.database.is_postgresql:
+            chosen = (
+                select(OutboxMessage.id)
+                .where(col(OutboxMessage.id).in_(chosen.scalar_subquery()))
+                .with_for_update(skip_locked=True)
+            )
+        with self.database.session() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id).in_(chosen.scalar_subquery()), due)
+                .values(
                     status=OutboxStatus.SENDING,
                     claimed_at=now,
                     claim_token=token,
-                    attempts=row.attempts + 1,
-                ):
-                    claimed.append(row.id)
-            session.commit()
-            return list(
-                session.exec(
-                    select(OutboxMessage)
-                    .where(col(OutboxMessage.id).in_(claimed))
-                    .order_by(col(OutboxMessage.id))
-                ).all()
+                    attempts=col(OutboxMessage.attempts) + 1,
+                )
+                .execution_options(synchronize_session=False)
             )
+            session.commit()
+            rows = list(
+                session.exec(select(OutboxMessage).where(OutboxMessage.claim_token == token)).all()
+            )
+        return in_sending_order(rows)
 
     def deliver_due(
-        self, *, team_id: str | None = None, keys: list[str] | None = None
+        self,
+        *,
+        team_id: str | None = None,
+        keys: list[str] | None = None,
     ) -> SendOutcome:
-        """Send every due row (or only ``keys``) and say what happened. Safe to run concurrently."""
+        """Send every due row (or only ``keys``) and say what happened. Safe to run concurrently.
+
+        A row whose budget is spent goes back until the budget allows, and the run goes on with
+        the next; it sleeps only when nothing is sendable, and ends when nothing due is left
+        (rows that failed are due again later, for a later run)."""
         outcome = SendOutcome()
         if keys is not None and not keys:
             return outcome
         self._transports = {}
-        outcome.expired += self._expire_stale(team_id, keys)
-        while True:
-            rows = self._claim(team_id, keys)
-            if not rows:
-                return outcome
-            for row in rows:
-                self._send_one(row, outcome)
-            if len(rows) < self.batch_size:
-                return outcome
+        self._started, self._slept, self._spent, self._later = self.clock.now(), 0.0, {}, []
+        try:
+            outcome.expired += self._expire_stale(team_id, keys)
+            while True:
+                moment = self.pacer.monotonic()
+                self._spent = {
+                    pair: at for pair, at in self._spent.items() if at > moment + MIN_WAIT
+                }
+                rows = self._claim(team_id, keys, skip=self._spent)
+                if rows:
+                    self._work(rows, outcome)
+                    continue
+                now = self._now()
+                self._later = [at for at in self._later if at > now]
+                if not self._later:
+                    break
+                # Nothing sendable now, but rows this run put back wait for their budget: until
+                # the first is due again, or better until a spent budget has refilled (so that a
+                # claim sends more than one row), and a second at most (so that rows falling due
+                # meanwhile, a reminder queued ahead, are taken promptly).
+                first = (min(self._later) - now).total_seconds()
+                refill = min((self._refill(pair) for pair in self._spent), default=0.0)
+                self._sleep(max(min(IDLE_STEP, max(first, refill)), MIN_WAIT))
+        finally:
+            self._started = None
+        return outcome
+
+    def _refill(self, pair: tuple[str, str]) -> float:
+        """Seconds in which the budget of (workspace, method) refills its burst."""
+        rate, burst = self.pacer.rates.get(pair[1], (1.0, 1.0))
+        return burst / rate if rate > 0 else IDLE_STEP
+
+    def _sleep(self, seconds: float) -> None:
+        self.pacer.waited += seconds
+        self._slept += seconds
+        self.pacer.sleep(seconds)
+
+    def _work(self, rows: list[OutboxMessage], outcome: SendOutcome) -> None:
+        """Send the claimed ``rows`` in order. A row whose budget is spent goes back (due when
+        the budget allows) instead of being waited for; after ``CLAIM_SLICE`` the rest goes back
+        as it was, and the run claims afresh (an urgent row may have fallen due)."""
+        back: dict[int, datetime | None] = {}
+        slice_ends = self.clock.now() + CLAIM_SLICE
+        for index, row in enumerate(rows):
+            if self.clock.now() >= slice_ends:
+                back.update({later.id or 0: None for later in rows[index:]})
+                break
+            pair = (row.team_id, row.method)
+            moment = self.pacer.monotonic()
+            if self._spent.get(pair, 0.0) > moment + MIN_WAIT:
+                wait = self._spent[pair] - moment
+            else:
+                wait = self._send_one(row, outcome, paced=True)
+            if wait > 0:
+                back[row.id or 0] = self._now() + timedelta(seconds=wait)
+        self._put_back(rows, back)
+
+    def _put_back(self, rows: list[OutboxMessage], back: dict[int, datetime | None]) -> None:
+        """Release the claim on rows not sent (one statement): pending again, due at the moment
+        given (None: as they were), their attempt not counted (Slack was not called)."""
+        if not back:
+            return
+        moments = {row_id: at for row_id, at in back.items() if at is not None}
+        self._later.extend(moments.values())
+        tokens = {row.claim_token for row in rows if row.id in back}
+        due = col(OutboxMessage.next_attempt_at)
+        with self.database.session() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id).in_(sorted(back)),
+                    col(OutboxMessage.claim_token).in_(sorted(t for t in tokens if t)),
+                    col(OutboxMessage.status) == OutboxStatus.SENDING,
+                )
+                .values(
+                    status=OutboxStatus.PENDING,
+                    claim_token=None,
+                    claimed_at=None,
+                    attempts=col(OutboxMessage.attempts) - 1,
+                    next_attempt_at=case(
+                        {row_id: literal(at, UTCDateTime()) for row_id, at in moments.items()},
+                        value=col(OutboxMessage.id),
+                        else_=due,
+                    )
+                    if moments
+                    else due,
+                )
+                .execution_options(synchronize_session=False)
+            )
 
     def _expire_stale(self, team_id: str | None, keys: list[str] | None) -> int:
         """Waiting rows past their deadline become EXPIRED, with the last error as their reason."""
-        now = self.clock.now()
+        now = self._now()
         reason = case(
             (col(OutboxMessage.error).is_(None), literal(EXPIRED_UNSENT)),
             else_=func.substr(literal(EXPIRED_AFTER) + col(OutboxMessage.error), 1, 500),
@@ -580,21 +832,10 @@ class Sender:
         if not self._under_claim(row, claimed_at=self.clock.now()):
             raise ClaimLost(row.key)
 
-    def _call(self, transport: Transport, row: OutboxMessage) -> dict[str, Any]:
-        """One send with pacing; a 429 pauses the method and is retried here a few times."""
-        channel = row.payload.get("channel") if isinstance(row.payload, dict) else None
-        for attempt in range(RATE_LIMIT_RETRIES_IN_PLACE + 1):
-            self.pacer.acquire(row.team_id, row.method, channel)
-            self._renew(row)
-            try:
-                return transport(row)
-            except TransientError as error:
-                if error.reason != "ratelimited" or attempt == RATE_LIMIT_RETRIES_IN_PLACE:
-                    raise
-                self.pacer.pause(row.team_id, row.method, error.retry_after or 1.0)
-        raise AssertionError("unreachable")
-
-    def _send_one(self, row: OutboxMessage, outcome: SendOutcome) -> None:
+    def _send_one(self, row: OutboxMessage, outcome: SendOutcome, *, paced: bool = False) -> float:
+        """Send one claimed row and record what happened. ``paced``: when its budget has no
+        token now, send nothing and return the seconds until it has (the caller puts the row
+        back); otherwise wait for the token. Returns 0 once the row was dealt with."""
         transport = self._transports.get(row.team_id) or self.transport_for(row.team_id)
         self._transports[row.team_id] = transport
         values: dict[str, Any]
@@ -603,10 +844,21 @@ class Sender:
             if answer is None:
                 if row.expires_at <= self.clock.now():
                     raise Expired(row.error)
-                answer = self._call(transport, row)
+                channel = row.payload.get("channel") if isinstance(row.payload, dict) else None
+                if paced:
+                    moment = self.pacer.monotonic()
+                    budget = self.pacer.try_acquire(row.team_id, row.method, channel)
+                    if budget.wait > 0:
+                        if budget.method_wide:  # every row of the method waits as long
+                            self._spent[(row.team_id, row.method)] = moment + budget.wait
+                        return budget.wait
+                else:
+                    self.pacer.acquire(row.team_id, row.method, channel)
+                self._renew(row)
+                answer = transport(row)
         except ClaimLost:
             log.warning("outbox %s: another sender took it over; not sent here", row.key)
-            return
+            return 0.0
         except PermanentError as error:
             values = {"status": OutboxStatus.FAILED, "error": error.reason[:500]}
             outcome.failed += 1
@@ -617,12 +869,17 @@ class Sender:
             outcome.expired += 1
             outcome.errors[row.key] = values["error"]
         except TransientError as error:
-            if error.reason == "ratelimited":
-                self.pacer.pause(row.team_id, row.method, error.retry_after or 1.0)
+            limited = error.reason == "ratelimited"
             delay = error.retry_after
+            if limited:
+                # Slack posted nothing: nobody calls the method here until Retry-After has passed,
+                # and the row goes back until then (not counted as an attempt: nothing to look up).
+                delay = delay or 1.0
+                self.pacer.pause(row.team_id, row.method, delay)
+                self._spent[(row.team_id, row.method)] = self.pacer.monotonic() + delay
             if delay is None:
                 delay = min(2**row.attempts, MAX_BACKOFF) * (0.5 + random.random() / 2)
-            retry_at = self.clock.now() + timedelta(seconds=delay)
+            retry_at = (self._now() if limited else self.clock.now()) + timedelta(seconds=delay)
             if retry_at >= row.expires_at:
                 # The next attempt would come too late: the message is stale by then.
                 values = {"status": OutboxStatus.EXPIRED, "error": expiry_reason(error.reason)}
@@ -635,6 +892,10 @@ class Sender:
                     "next_attempt_at": retry_at,
                     "error": error.reason[:500],
                 }
+                if limited:
+                    values["attempts"] = max(row.attempts - 1, 0)
+                    if self._started is not None:
+                        self._later.append(retry_at)  # this run sends it once the pause ends
                 outcome.retried += 1
         else:
             values = {
@@ -647,6 +908,17 @@ class Sender:
             outcome.sent += 1
         if not self._under_claim(row, **values):
             log.error("outbox %s: claim lost while sending; outcome not recorded", row.key)
+        return 0.0
+
+
+def in_sending_order(rows: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Claimed rows as the claim ranked them: by urgency, then round-robin over workspaces."""
+    rank: dict[int | None, int] = {}
+    by_team: dict[str, int] = {}
+    for row in sorted(rows, key=lambda r: (r.urgency, r.next_attempt_at, r.id or 0)):
+        by_team[row.team_id] = by_team.get(row.team_id, 0) + 1
+        rank[row.id] = by_team[row.team_id]
+    return sorted(rows, key=lambda r: (r.urgency, rank[r.id], r.id or 0))
 
 
 def failures(session: Session, *, team_id: str, subject: str) -> list[OutboxMessage]:
@@ -746,6 +1018,22 @@ def cancel(session: Session, *, key: str, reason: str) -> bool:
         .values(status=OutboxStatus.CANCELLED, error=reason[:500])
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def cancel_many(session: Session, *, keys: list[str], reason: str) -> int:
+    """``cancel`` for many rows at once (one update per thousand keys); how many it withdrew."""
+    withdrawn = 0
+    for start in range(0, len(keys), 1000):
+        result = session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.key).in_(keys[start : start + 1000]),
+                col(OutboxMessage.status) == OutboxStatus.PENDING,
+            )
+            .values(status=OutboxStatus.CANCELLED, error=reason[:500])
+        )
+        withdrawn += int(result.rowcount)  # type: ignore[attr-defined]
+    return withdrawn
 
 
 # ----------------------------------------------------------------------- for operators (CLI)

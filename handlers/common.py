@@ -12,6 +12,7 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import delivery
 from bot.delivery import SentMessage
 from bot.errors import LiaisonError, Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import mrkdwn_to_plain, say, say_plain, t
@@ -34,6 +35,7 @@ def unit(runtime: Runtime, context: BoltContext, client: WebClient) -> Iterator[
     if not team_id:
         raise PermissionDenied("no workspace in the request")
     with runtime.unit(team_id, context.user_id, admin_check=AdminCache(client)) as ctx:
+        delivery.answering(ctx.session)  # what it queues answers the person (urgent)
         yield ctx
 
 

@@ -10,7 +10,7 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import select
 
-from bot.calendar import attendance, ics, upcoming
+from bot.calendar import attendance, ics, reminders, upcoming
 from bot.calendar import service as calendar
 from bot.calendar.service import EventInput
 from bot.clock import MovableClock
@@ -448,3 +448,62 @@ def test_reminders_take_the_same_statements_for_three_people_or_thirty(ctx: Ctx)
     few, _queued = reminded([ANNA, BEN, CARL], SESSION_START)
     many, _queued = reminded([ANNA, BEN, CARL, *crowd], SESSION_START + timedelta(days=3))
     assert many == few
+
+
+def test_a_reminder_is_queued_ahead_sent_at_its_moment_and_withdrawn_when_it_no_longer_holds(
+    ctx: Ctx, runtime: Runtime, clock: MovableClock
+) -> None:
+    from bot.delivery import Sender
+    from storage.models import OutboxStatus, Urgency
+
+    project = make_project(ctx)
+    event = new_event(ctx, project, reminder_minutes=[15], capacity=None)
+    for user in (ANNA, BEN):
+        answer(ctx, event, user, Rsvp.ACCEPTED)
+    ctx.session.commit()
+    due = SESSION_START - timedelta(minutes=15)
+    clock.set(due - timedelta(minutes=4))  # within the look-ahead: queued now, due at its moment
+    upcoming.remind_due(ctx=ctx, messages=MESSAGES)
+    ctx.session.commit()
+    start = int(SESSION_START.timestamp())
+    keys = {user: f"calendar:{event.id}:remind:{user}:15:{start}" for user in (ANNA, BEN)}
+    rows = {row.key: row for row in ctx.session.exec(select(OutboxMessage)).all()}
+    assert {rows[key].next_attempt_at for key in keys.values()} == {due}
+    assert {rows[key].urgency for key in keys.values()} == {Urgency.URGENT}  # within the hour
+    sent: list[tuple[str, datetime]] = []
+
+    def transport(row: OutboxMessage) -> dict[str, Any]:
+        sent.append((row.key, clock.now()))
+        return {"channel": "D1", "ts": f"{len(sent)}.000100"}
+
+    sender = Sender(runtime.database, clock, lambda _team: transport, pacer=runtime.pacer)
+    ctx.session.commit()  # the sender writes in its own transactions
+    sender.deliver_due(team_id=TEAM)
+    assert not [key for key, _moment in sent if ":remind:" in key]  # not before its moment
+
+    # Ben is taken off the event after his reminder was queued; the change goes around the
+    # service (as a data fix would), so the job's sweep withdraws it at its next run.
+    ctx.session.exec(
+        select(Invitation).where(Invitation.user_id == BEN)
+    ).one().response = Rsvp.REMOVED
+    ctx.session.commit()
+    clock.set(due - timedelta(minutes=1))
+    upcoming.remind_due(ctx=ctx, messages=MESSAGES)
+    ctx.session.commit()
+    clock.set(due)
+    ctx.session.commit()  # the sender writes in its own transactions
+    sender.deliver_due(team_id=TEAM)
+    assert [(key, moment) for key, moment in sent if ":remind:" in key] == [(keys[ANNA], due)]
+    ctx.session.expire_all()
+    ben = ctx.session.exec(select(OutboxMessage).where(OutboxMessage.key == keys[BEN])).one()
+    assert (ben.status, ben.error) == (OutboxStatus.CANCELLED, reminders.WITHDRAWN)
+
+    # Ben is back before the event: his reminder is queued afresh and goes at once.
+    invitation = ctx.session.exec(select(Invitation).where(Invitation.user_id == BEN)).one()
+    invitation.response = Rsvp.PENDING
+    ctx.session.commit()
+    answer(ctx, event, BEN, Rsvp.ACCEPTED)
+    ctx.session.commit()
+    ctx.session.commit()  # the sender writes in its own transactions
+    sender.deliver_due(team_id=TEAM)
+    assert [key for key, _moment in sent if ":remind:" in key] == [keys[ANNA], keys[BEN]]

@@ -25,7 +25,7 @@ from bot.delivery import (
     TransientError,
 )
 from storage.db import Database, StatementCounter
-from storage.models import OutboxMessage, OutboxStatus, RateBucket
+from storage.models import OutboxMessage, OutboxStatus, RateBucket, Urgency
 from tests.conftest import OTHER_TEAM, TEAM
 
 DAY = timedelta(days=1)
@@ -93,10 +93,12 @@ class Lookups(Pacer):
         self.asked: list[str] = []
         self.teams: set[str] = set()
 
-    def acquire(self, team_id: str, method: str, channel: str | None = None) -> None:
-        self.asked.append(method)
-        self.teams.add(team_id)
-        super().acquire(team_id, method, channel)
+    def try_acquire(self, team_id: str, method: str, channel: str | None = None) -> delivery.Budget:
+        budget = super().try_acquire(team_id, method, channel)
+        if budget.wait <= 0:  # a token taken (a wait for one is asked again)
+            self.asked.append(method)
+            self.teams.add(team_id)
+        return budget
 
 
 def sender_of(
@@ -713,11 +715,11 @@ def ratelimited(retry_after: float | None) -> TransientError:
     return TransientError("ratelimited", retry_after=retry_after)
 
 
-def test_a_429_is_waited_out_in_place_three_times_then_the_row_waits_its_turn(
+def test_a_429_puts_the_row_back_until_retry_after_and_other_workspaces_go_on_meanwhile(
     database: Database, clock: MovableClock, fake: FakeTime
 ) -> None:
     add(database, clock, "patient")
-    add(database, clock, "unlucky", channel="D2")
+    add(database, clock, "unlucky", team=OTHER_TEAM, channel="D2")
     slack = Slack(
         {
             "patient": [ratelimited(7), ratelimited(None), ratelimited(2)],
@@ -725,16 +727,34 @@ def test_a_429_is_waited_out_in_place_three_times_then_the_row_waits_its_turn(
         }
     )
     pacer = pacer_on(fake)
-    outcome = sender_of(database, clock, slack, pacer).deliver_due()
-    assert (outcome.sent, outcome.retried) == (1, 1)
-    assert slack.calls == ["patient"] * 4 + ["unlucky"] * 4
-    assert fake.slept == pytest.approx([7.0, 1.0, 2.0, 3.0, 3.0, 3.0])
-    row = row_of(database, "unlucky")
-    assert (row.status, row.error) == (OutboxStatus.PENDING, "ratelimited")
-    assert row.next_attempt_at == clock.now() + timedelta(seconds=5)
-    before = fake.now
-    pacer.acquire(TEAM, "chat.postMessage")  # Slack's last Retry-After holds the method
-    assert fake.now - before == pytest.approx(5.0)
+    moments: list[tuple[str, float]] = []
+    real_call = slack.__call__
+
+    def noted(row: OutboxMessage) -> dict[str, Any]:
+        moments.append((row.key, fake.now))
+        return real_call(row)
+
+    outcome = sender_of(database, clock, noted, pacer).deliver_due()  # type: ignore[arg-type]
+    # Each 429 pauses the method in its workspace for Retry-After (a second without one) and puts
+    # the row back until then; nothing waits for one workspace's pause but that workspace.
+    assert moments == [
+        ("patient", 0.0),
+        ("unlucky", 0.0),  # not held up by the other workspace's pause of 7 s
+        ("unlucky", 3.0),
+        ("unlucky", 6.0),
+        ("patient", 7.0),
+        ("patient", 8.0),
+        ("unlucky", 9.0),
+        ("patient", 10.0),
+        ("unlucky", 14.0),
+    ]
+    assert (outcome.sent, outcome.retried) == (2, 7)
+    # The sender slept only while nothing was sendable, a second at a time.
+    assert fake.slept == pytest.approx([delivery.IDLE_STEP] * 14)
+    for key in ("patient", "unlucky"):
+        row = row_of(database, key)
+        # A 429 is no attempt: Slack posted nothing, so no lookup precedes the resend.
+        assert (row.status, row.error, row.attempts) == (OutboxStatus.SENT, None, 1)
 
 
 def test_a_429_without_retry_after_pauses_the_method_a_second(
@@ -744,9 +764,11 @@ def test_a_429_without_retry_after_pauses_the_method_a_second(
     slack = Slack({"hasty": [ratelimited(None) for _ in range(4)]})
     pacer = pacer_on(fake)
     sender_of(database, clock, slack, pacer).deliver_due()
-    assert fake.slept == pytest.approx([1.0, 1.0, 1.0])
-    pacer.acquire(TEAM, "chat.postMessage")
     assert fake.slept == pytest.approx([1.0, 1.0, 1.0, 1.0])
+    assert slack.sent == ["hasty"]
+    pacer.pause(TEAM, "chat.postMessage", 1.0)
+    pacer.acquire(TEAM, "chat.postMessage")
+    assert fake.slept == pytest.approx([1.0, 1.0, 1.0, 1.0, 1.0])
 
 
 def test_a_resend_first_looks_in_slack_for_what_an_uncertain_attempt_left(
@@ -898,3 +920,93 @@ def test_rows_are_read_by_key_five_hundred_keys_a_query(
             found = delivery.rows_by_key(session, keys)
     assert counted.count == 2
     assert sorted(found) == sorted(keys) and found["k500"].key == "k500"
+
+
+# ------------------------------------------------------------------ urgency and fair claims
+
+
+@pytest.mark.parametrize(
+    ("key", "starts_in", "answering", "expected"),
+    [
+        ("escalation:4:response:thread", None, False, Urgency.URGENT),
+        ("calendar:7:remind:U1:15:1796112000", timedelta(minutes=15), False, Urgency.URGENT),
+        ("calendar:7:remind:U1:1440:1796112000", timedelta(hours=24), False, Urgency.NORMAL),
+        ("poll:3:invite:U1", None, True, Urgency.BULK),  # a fan-out, even from a command
+        ("digest:2:2026-W49:U1", None, False, Urgency.BULK),
+        ("reminder:T1:U1:2026-12-01", None, False, Urgency.BULK),
+        ("issue:9:created:dm", None, True, Urgency.URGENT),  # the answer to a submitted form
+        ("issue:9:message", None, False, Urgency.NORMAL),
+    ],
+)
+def test_a_messages_urgency_comes_from_what_it_is(
+    database: Database,
+    clock: MovableClock,
+    key: str,
+    starts_in: timedelta | None,
+    answering: bool,
+    expected: Urgency,
+) -> None:
+    with database.session() as session:
+        if answering:
+            delivery.answering(session)
+        row = delivery.enqueue(
+            session,
+            team_id=TEAM,
+            key=key,
+            payload={"channel": "D1", "text": key},
+            now=clock.now(),
+            expires_at=clock.now() + (starts_in or DAY),
+        )
+        assert row.urgency == expected
+        overridden = delivery.enqueue(
+            session,
+            team_id=TEAM,
+            key=key + ":again",
+            payload={"channel": "D1", "text": key},
+            now=clock.now(),
+            expires_at=clock.now() + DAY,
+            urgency=Urgency.BULK,
+        )
+        assert overridden.urgency == Urgency.BULK
+
+
+def test_a_claim_takes_urgent_first_and_each_workspace_in_turn(
+    database: Database, clock: MovableClock, fake: FakeTime
+) -> None:
+    for index in range(6):
+        add(database, clock, f"A-bulk-{index}", urgency=Urgency.BULK, channel=f"DA{index}")
+    add(database, clock, "A-urgent", urgency=Urgency.URGENT, channel="DA9")
+    for index in range(2):
+        add(database, clock, f"B-normal-{index}", team=OTHER_TEAM, channel=f"DB{index}")
+    add(database, clock, "C-bulk", team="T0003", urgency=Urgency.BULK, channel="DC0")
+    sender = sender_of(database, clock, Slack(), pacer_on(fake), batch_size=5)
+    claimed = [row.key for row in sender._claim(None, None)]
+    # Urgent, then normal, then bulk, and within each a workspace's first row before any
+    # workspace's second (A's urgent one was its first, so C's bulk row goes before A's).
+    assert claimed == ["A-urgent", "B-normal-0", "B-normal-1", "C-bulk", "A-bulk-0"]
+    assert [row.key for row in sender._claim(None, None)] == [f"A-bulk-{i}" for i in range(1, 6)]
+    assert sender._claim(None, None) == []  # every row is claimed once
+
+
+def test_a_spent_budget_puts_its_rows_back_and_the_sender_goes_on_with_other_workspaces(
+    database: Database, clock: MovableClock, fake: FakeTime
+) -> None:
+    for index in range(5):
+        add(database, clock, f"A-{index}", channel=f"DA{index}")
+    add(database, clock, "B-0", team=OTHER_TEAM, channel="DB0")
+    slack = Slack()
+    moments: list[tuple[str, float]] = []
+
+    def noted(row: OutboxMessage) -> dict[str, Any]:
+        moments.append((row.key, fake.now))
+        return slack(row)
+
+    pacer = pacer_on(fake, rates={"chat.postMessage": (1.0, 2.0)})
+    outcome = sender_of(database, clock, noted, pacer).deliver_due()  # type: ignore[arg-type]
+    assert outcome.sent == 6
+    # A's budget (a burst of 2, then one a second) never holds up B, which goes at once.
+    assert [key for key, moment in moments if moment == 0.0] == ["A-0", "B-0", "A-1"]
+    assert [moment for key, moment in moments if key.startswith("A-")] == pytest.approx(
+        [0.0, 0.0, 1.0, 2.0, 3.0]
+    )
+    assert [row_of(database, key).attempts for key in ("A-4", "B-0")] == [1, 1]  # no lookups

@@ -26,7 +26,10 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot import delivery
-from bot.calendar import ics
+from bot.calendar import ics, reminders
+from bot.calendar.keys import invite_key
+from bot.calendar.keys import subject as _subject
+from bot.calendar.keys import threaded as _threaded
 from bot.errors import Msg, NotFound, PermissionDenied, ValidationError
 from bot.i18n import plain
 from bot.services import fields, numbering
@@ -389,12 +392,6 @@ def create_series(
     return events
 
 
-def invite_key(event: CalendarEvent, invitation: Invitation) -> str:
-    return (
-        f"calendar:{event.id}:invite:{invitation.user_id}:{int(invitation.invited_at.timestamp())}"
-    )
-
-
 def invitation_message(
     ctx: Ctx, event: CalendarEvent, invitation: Invitation
 ) -> delivery.SentMessage | None:
@@ -406,10 +403,6 @@ def invitation_message(
         to=invitation.user_id,
         key=invite_key(event, invitation),
     )
-
-
-def _subject(event: CalendarEvent) -> str:
-    return f"calendar:{event.id}"
 
 
 def enqueue(
@@ -619,7 +612,13 @@ def respond(
     keys: list[str] = []
     if had_seat and invitation.response != Rsvp.ACCEPTED:
         promoted, keys = _promote(ctx, project, event, messages)
+    keys += _reminders_follow(ctx, event, messages)
     return RsvpOutcome(event, invitation, True, waitlist_position(ctx, invitation), promoted, keys)
+
+
+def _reminders_follow(ctx: Ctx, event: CalendarEvent, messages: EventMessages) -> list[str]:
+    """Reminders queued ahead follow a change at once (withdrawn, or queued for the new time)."""
+    return reminders.follow_change(ctx, event, messages)
 
 
 def _promote(
@@ -668,13 +667,6 @@ def _promote(
         )
     ctx.session.flush()
     return promoted, keys
-
-
-def _threaded(row: OutboxMessage | None, user_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """A reply in the invitation's DM thread once it was delivered; before that, a plain DM."""
-    if row is not None and row.ts and row.channel:
-        return {"channel": row.channel, "thread_ts": row.ts, **payload}
-    return {"channel": user_id, **payload}
 
 
 def _refresh_invitation(
@@ -729,7 +721,7 @@ def remove_invitee(*, ctx: Ctx, event_id: Any, user_id: str, messages: EventMess
         )
     if had_seat:
         keys += _promote(ctx, project, event, messages)[1]
-    return keys
+    return keys + _reminders_follow(ctx, event, messages)
 
 
 def _invitations(ctx: Ctx, event: CalendarEvent, responses: Sequence[str]) -> list[Invitation]:
@@ -866,7 +858,7 @@ def reschedule_event(
         calendar_file=calendar_file,
         previous=previous,
     )
-    return event, keys
+    return event, keys + _reminders_follow(ctx, event, messages)
 
 
 def cancel_event(
@@ -885,9 +877,10 @@ def cancel_event(
     ctx.session.add(event)
     ctx.session.flush()
     ctx.log(f"{event.kind}.cancelled", project_id=project.id, event_id=event.id)
-    return event, _tell_everyone(
+    keys = _tell_everyone(
         ctx, project, event, messages, "cancelled", method=ics.CANCEL, calendar_file=calendar_file
     )
+    return event, keys + _reminders_follow(ctx, event, messages)
 
 
 def _key_user_ids(ctx: Ctx, project_id: int, user_ids: Sequence[str]) -> dict[str, int]:

@@ -14,20 +14,21 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot import delivery
+from bot.calendar import reminders
 from bot.calendar.attendance import roster
-from bot.calendar.service import EventMessages, _subject, _threaded, invite_key
+from bot.calendar.keys import subject
+from bot.calendar.service import EventMessages
 from bot.services.context import Ctx
 from storage.models import (
     CalendarEvent,
     EventStatus,
     Invitation,
-    Project,
+    OutboxMessage,
+    OutboxStatus,
     Rsvp,
 )
 
 ROSTER_BEFORE = timedelta(hours=24)  # the organizer's roster / tally
-# Answers that hold a seat or may come: reminded before the start.
-REMINDED = (Rsvp.ACCEPTED, Rsvp.MAYBE)
 
 
 def events_between(
@@ -99,20 +100,16 @@ def upcoming_for(
 # --------------------------------------------------------------------------------- the jobs
 
 
-def due_offset(event: CalendarEvent, now: datetime) -> int | None:
-    """The reminder due at ``now``: the shortest offset already reached. Offsets passed before
-    any run (an event created an hour before its start) are skipped, never sent late in a row."""
-    reached = [m for m in event.reminder_minutes if event.starts_at - timedelta(minutes=m) <= now]
-    return min(reached) if reached and now < event.starts_at else None
-
-
 def remind_due(*, ctx: Ctx, messages: EventMessages) -> list[str]:
-    """Reminders to those who accepted (or said maybe), in their invitation's thread, and the
-    organizer's roster 24 h before. Set-based: the workspace's events in the next two weeks, their
-    invitations and invitation messages are each loaded in one query, and the reminders queued in
-    one insert. Returns the keys queued now (none when a rerun finds them queued)."""
+    """Reminders to those who accepted (or said maybe), in their invitation's thread, each
+    queued up to ``reminders.LOOK_AHEAD`` before it is due, and the organizer's roster 24 h
+    before; reminders queued that no longer hold are withdrawn first. Set-based: the workspace's
+    events in the next two weeks, their invitations and invitation messages are each loaded in
+    one query, and the reminders queued in one insert. Returns the keys queued now (none when a
+    rerun finds them queued)."""
     now = ctx.now()
     horizon = now + timedelta(days=15)
+    reminders.withdraw_reminders(ctx)
     events = list(
         ctx.session.exec(
             ctx.select(CalendarEvent).where(
@@ -122,44 +119,11 @@ def remind_due(*, ctx: Ctx, messages: EventMessages) -> list[str]:
             )
         ).all()
     )
-    due = {event.id: due_offset(event, now) for event in events}
     rostered = [e for e in events if e.starts_at - ROSTER_BEFORE <= now]
-    reminded = [e for e in events if due[e.id] is not None]
-    if not reminded and not rostered:
+    outgoing = reminders.reminders_for(ctx, events, now, messages)
+    if not outgoing and not rostered:
         return []
-    wanted = [e.id for e in reminded]
-    invitations = (
-        ctx.session.exec(
-            ctx.select(Invitation).where(
-                col(Invitation.event_id).in_(wanted), col(Invitation.response).in_(REMINDED)
-            )
-        ).all()
-        if wanted
-        else []
-    )
-    by_id = {event.id: event for event in events}
-    rows = delivery.rows_by_key(
-        ctx.session, [invite_key(by_id[inv.event_id], inv) for inv in invitations]
-    )
-    locales = _locales(ctx, {event.project_id for event in events})
-    texts: dict[int | None, dict[str, Any]] = {}
-    outgoing: list[delivery.Outgoing] = []
-    for invitation in invitations:
-        event = by_id[invitation.event_id]
-        minutes = due[event.id] or 0
-        if event.id not in texts:
-            locale, code = locales[event.project_id]
-            texts[event.id] = messages.reminder(locale, event, minutes, code=code)
-        start = int(event.starts_at.timestamp())
-        row = rows.get(invite_key(event, invitation))
-        outgoing.append(
-            delivery.Outgoing(
-                key=f"calendar:{event.id}:remind:{invitation.user_id}:{minutes}:{start}",
-                payload=_threaded(row, invitation.user_id, texts[event.id]),
-                subject=_subject(event),
-                expires_at=event.starts_at,  # a reminder is no use once the event began
-            )
-        )
+    locales = reminders.locales_of(ctx, {event.project_id for event in rostered})
     roster_keys = {
         event.id: f"calendar:{event.id}:roster:{int(event.starts_at.timestamp())}"
         for event in rostered
@@ -174,35 +138,27 @@ def remind_due(*, ctx: Ctx, messages: EventMessages) -> list[str]:
             delivery.Outgoing(
                 key=roster_keys[event.id],
                 payload={"channel": event.organizer_id, **payload},
-                subject=_subject(event),
+                subject=subject(event),
                 expires_at=event.ends_at,  # the organizer checks the roster during the event
             )
         )
     # One query for the keys already queued and one insert, however many people are reminded.
-    return delivery.enqueue_many(ctx.session, team_id=ctx.team_id, messages=outgoing, now=now)
-
-
-def _locales(ctx: Ctx, project_ids: set[int]) -> dict[int, tuple[str, str]]:
-    """Each project's locale and code."""
-    if not project_ids:
-        return {}
-    rows = ctx.session.exec(
-        select(Project.id, Project.locale, Project.code).where(
-            Project.team_id == ctx.team_id, col(Project.id).in_(sorted(project_ids))
-        )
-    ).all()
-    return {pid: (locale, code) for pid, locale, code in rows if pid is not None}
+    return delivery.enqueue_many(
+        ctx.session, team_id=ctx.team_id, messages=outgoing, now=now, replace_cancelled=True
+    )
 
 
 def teams_with_upcoming(session: Any, now: datetime) -> list[str]:
-    """Workspaces with a scheduled event in the next two weeks (where reminders may be due)."""
-    rows = session.exec(
-        select(CalendarEvent.team_id)
-        .where(
-            CalendarEvent.status == EventStatus.SCHEDULED,
-            CalendarEvent.starts_at > now,
-            CalendarEvent.starts_at <= now + timedelta(days=15),
-        )
-        .distinct()
-    ).all()
-    return sorted(rows)
+    """Workspaces with a scheduled event in the next two weeks (where reminders may be due) or
+    with reminders queued and not sent (which may have to be withdrawn)."""
+    upcoming = select(CalendarEvent.team_id).where(
+        CalendarEvent.status == EventStatus.SCHEDULED,
+        CalendarEvent.starts_at > now,
+        CalendarEvent.starts_at <= now + timedelta(days=15),
+    )
+    queued = select(OutboxMessage.team_id).where(
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.kind == "calendar",
+        col(OutboxMessage.key).like("calendar:%:remind:%"),
+    )
+    return sorted(session.execute(upcoming.union(queued)).scalars().all())

@@ -188,6 +188,9 @@ class SlackEmulator:
         self.ack_deadline = ACK_DEADLINE_SECONDS
         self.socket: Any = None  # the Socket Mode server, once ``socket_mode()`` started it
         self._calls: list[Call] = []
+        # Bot tokens of other workspaces installed in the same store (OAuth): their calls count
+        # against their own workspace's rate limits. Any other token is this workspace's.
+        self.token_teams: dict[str, str] = {}
         self._faults: dict[str, deque[_Fault]] = {}
         self._ceilings: dict[str, float] = {}
         self._outage: tuple[Callable[[], datetime], datetime, int, str | None] | None = None
@@ -686,7 +689,8 @@ class SlackEmulator:
             return self._fault_answer(fault)
         wait = self._over_ceiling(method)
         if wait is None and self.rate_limits:
-            wait = self.limiter.check(self.team_id, method, self._posting_channel(method, args))
+            team_id = self.token_teams.get(token or "", self.team_id)
+            wait = self.limiter.check(team_id, method, self._posting_channel(method, args))
         if wait is not None:
             return _Answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)})
         if method in ("conversations.history", "conversations.replies"):

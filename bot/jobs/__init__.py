@@ -67,7 +67,9 @@ JOB_TABLE: list[JobSpec] = [
     JobSpec("approval_reminders", approval_jobs.remind_deciders, timedelta(minutes=15)),
     # Whatever the jobs above held for a person goes out in one DM (after them, before delivery).
     JobSpec("notices", notification_jobs.send_grouped, notification_jobs.EVERY),
-    JobSpec("deliver_outbox", deliver_outbox, timedelta(seconds=15)),
+    # Every second: a reminder queued ahead is sent at its moment, not up to a run later (a run
+    # that is still sending takes newly due rows itself, and the next is skipped meanwhile).
+    JobSpec("deliver_outbox", deliver_outbox, timedelta(seconds=1)),
 ]
 
 

@@ -18,7 +18,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from bot import delivery
 from bot.clock import Clock
-from storage.models import Interaction, ProcessedRequest, Workspace
+from storage.models import Interaction, ProcessedRequest, Urgency, Workspace
 
 M = TypeVar("M", bound=SQLModel)
 
@@ -90,8 +90,10 @@ class Ctx:
         subject: str | None,
         expires_at: datetime,
         method: str = "chat.postMessage",
+        urgency: Urgency | None = None,
     ) -> str:
-        """Queue one message of this workspace in the outbox (once per ``key``); returns the key."""
+        """Queue one message of this workspace in the outbox (once per ``key``); returns the key.
+        ``urgency``: by default what ``delivery.urgency_of`` says."""
         delivery.enqueue(
             self.session,
             team_id=self.team_id,
@@ -101,6 +103,7 @@ class Ctx:
             now=self.now(),
             subject=subject,
             expires_at=expires_at,
+            urgency=urgency,
         )
         return key
 

@@ -48,7 +48,7 @@ from storage.models.meetings import (
     PlanOccurrence,
 )
 from storage.models.notifications import DigestCopy, NotificationPreference, ReminderPace
-from storage.models.outbox import OutboxMessage, OutboxStatus, RateBucket
+from storage.models.outbox import OutboxMessage, OutboxStatus, RateBucket, Urgency
 from storage.models.phases import ChecklistItem, ChecklistSettings, ItemStatus, PhaseMove
 from storage.models.polls import (
     BallotBox,
@@ -129,6 +129,7 @@ __all__ = [
     "OccurrenceStatus",
     "OutboxMessage",
     "OutboxStatus",
+    "Urgency",
     "BallotBox",
     "PlanEntry",
     "PlanOccurrence",

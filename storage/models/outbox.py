@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from sqlalchemy import Column, Index, UniqueConstraint
@@ -25,10 +25,20 @@ class OutboxStatus(StrEnum):
     GROUPED = "grouped"  # sent as a section of a grouped DM (its key names that DM in ``error``)
 
 
+class Urgency(IntEnum):
+    """Which rows a sender takes first (lower first). Set once, when the row is queued."""
+
+    URGENT = 0  # answers to a click or command, reminders of what starts soon, escalations
+    NORMAL = 1
+    BULK = 2  # poll invitations, digests, nudges, daily lists: fan-outs that may wait
+
+
 class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("key", name="uq_outbox_key"),
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        # The claim: due rows, the most urgent first (and when the next urgent one falls due).
+        Index("ix_outbox_claim", "status", "urgency", "next_attempt_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -39,6 +49,7 @@ class OutboxMessage(SQLModel, table=True):
     kind: str = Field(default="", max_length=40)
     payload: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
     status: str = Field(default=OutboxStatus.PENDING, max_length=16)
+    urgency: int = Field(default=Urgency.NORMAL)  # see ``Urgency``
     attempts: int = Field(default=0)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     next_attempt_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
