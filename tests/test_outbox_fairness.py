@@ -189,6 +189,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
 
 
+@pytest.mark.slow  # 5,000 sends over HTTP to the emulator: a minute; CI runs it
 def test_reminders_keep_their_time_in_both_workspaces_while_one_fans_out_to_5000(
     two_workspaces: Runtime,
     database: Database,
