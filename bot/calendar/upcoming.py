@@ -17,6 +17,7 @@ from bot import delivery
 from bot.calendar.attendance import roster
 from bot.calendar.service import EventMessages, _subject, _threaded, invite_key
 from bot.services.context import Ctx
+from bot.shards import in_shard
 from storage.models import (
     CalendarEvent,
     EventStatus,
@@ -199,6 +200,7 @@ def teams_with_upcoming(session: Any, now: datetime) -> list[str]:
             CalendarEvent.status == EventStatus.SCHEDULED,
             CalendarEvent.starts_at > now,
             CalendarEvent.starts_at <= now + timedelta(days=15),
+            in_shard(CalendarEvent.team_id),
         )
         .distinct()
     ).all()

@@ -24,7 +24,7 @@ from sqlmodel import col, select
 
 from bot.calendar import upcoming
 from bot.delivery import NOTICE_LIFETIME, RECORD_LIFETIME
-from bot.jobs.teams import per_team, teams_found
+from bot.jobs.teams import per_team, teams_found, teams_where
 from bot.runtime import Runtime
 from bot.services import commplan, engagement, meetings, phases
 from bot.services import meeting_outcomes as outcomes
@@ -32,16 +32,70 @@ from bot.views import commplan as plan_views
 from bot.views import engagement as engagement_views
 from bot.views import meetings as meeting_views
 from bot.views import phases as phase_views
-from storage.models import OutboxMessage, Workspace
+from storage.models import (
+    CalendarEvent,
+    ChecklistItem,
+    EventStatus,
+    ItemStatus,
+    Meeting,
+    OccurrenceStatus,
+    OutboxMessage,
+    PlanEntry,
+    PlanOccurrence,
+    ProjectMember,
+)
+from storage.models.core import MemberRole
 
 T = TypeVar("T")
 NUDGE_HOUR = 9  # PMs are nudged from 09:00 in the workspace's timezone
 NUDGE_EVERY = timedelta(days=7)  # at most one nudge per PM in any seven days
 
 
-def _team_ids(runtime: Runtime) -> list[str]:
-    with runtime.database.session() as session:
-        return [row.team_id for row in session.exec(select(Workspace)).all()]
+def _teams_with_plan_due(runtime: Runtime) -> list[str]:
+    """Workspaces (of the shard being run) with a plan entry due, a snooze ended or an owned
+    checklist item due by tomorrow: three statements, whatever the number of workspaces."""
+    now = runtime.clock.now()
+    entries = teams_where(
+        runtime,
+        PlanEntry.team_id,
+        col(PlanEntry.removed_at).is_(None),
+        col(PlanEntry.next_due_at).is_not(None),
+        col(PlanEntry.next_due_at) <= now,
+    )
+    woken = teams_where(
+        runtime,
+        PlanOccurrence.team_id,
+        PlanOccurrence.status == OccurrenceStatus.SNOOZED,
+        col(PlanOccurrence.snoozed_until) <= now,
+    )
+    items = teams_where(
+        runtime,
+        ChecklistItem.team_id,
+        ChecklistItem.status == ItemStatus.OPEN,
+        col(ChecklistItem.owner_id).is_not(None),
+        col(ChecklistItem.due_on).is_not(None),
+        col(ChecklistItem.due_on) <= now.date() + timedelta(days=1),
+    )
+    return sorted({*entries, *woken, *items})
+
+
+def _teams_with_pms(runtime: Runtime) -> list[str]:
+    return teams_where(runtime, ProjectMember.team_id, ProjectMember.role == MemberRole.PM)
+
+
+def _teams_with_meetings_ended(runtime: Runtime) -> list[str]:
+    now = runtime.clock.now()
+    ended = select(CalendarEvent.id).where(
+        CalendarEvent.status == EventStatus.SCHEDULED,
+        CalendarEvent.ends_at <= now,
+        CalendarEvent.ends_at > now - outcomes.OUTCOME_WINDOW,
+    )
+    return teams_where(
+        runtime,
+        Meeting.team_id,
+        col(Meeting.outcome_asked_at).is_(None),
+        col(Meeting.event_id).in_(ended),
+    )
 
 
 def _by_locale(items: list[T], locale_of: Callable[[T], str]) -> list[tuple[str, list[T]]]:
@@ -59,7 +113,7 @@ def plan_due(runtime: Runtime) -> dict[str, Any]:
     the item), and no second DM in a day for checklist items alone."""
     told = checklist_told = 0
     command = runtime.settings.command("project")
-    for team_id in _team_ids(runtime):
+    for team_id in _teams_with_plan_due(runtime):
         with runtime.unit(team_id) as ctx:
             plan = commplan.fall_due(ctx)
             checklist, told_today = phases.due_for_owners(ctx)
@@ -115,7 +169,7 @@ def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
         return {"nudges": 0}
     year, week, _ = local_now.isocalendar()
     nudged = 0
-    for team_id in _team_ids(runtime):
+    for team_id in _teams_with_pms(runtime):
         recent = _nudged_since(runtime, team_id, runtime.clock.now() - NUDGE_EVERY)
         with runtime.unit(team_id) as ctx:
             for whole in engagement.nudges_due(ctx, ctx.now()):
@@ -152,7 +206,7 @@ def meeting_invitations(runtime: Runtime) -> dict[str, Any]:
 def meeting_outcomes(runtime: Runtime) -> dict[str, Any]:
     """After a meeting, its organizer gets one DM asking to record the outcome."""
     asked = 0
-    for team_id in _team_ids(runtime):
+    for team_id in _teams_with_meetings_ended(runtime):
         with runtime.unit(team_id) as ctx:
             due = outcomes.outcome_due(ctx)
             locales = {p.id: p.locale for p in meetings.projects_of(ctx, due)}

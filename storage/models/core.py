@@ -12,6 +12,12 @@ from sqlmodel import Field, SQLModel
 from storage.types import JSONType, UTCDateTime
 
 
+def _shard_hash(team_id: str) -> int:
+    from bot.shards import shard_hash
+
+    return shard_hash(team_id)
+
+
 def _utc_field(nullable: bool = False, **kwargs: Any) -> Any:
     return Field(sa_type=UTCDateTime, nullable=nullable, **kwargs)
 
@@ -22,6 +28,14 @@ class Workspace(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     name: str | None = Field(default=None, max_length=200)
     created_at: datetime = _utc_field()
+    # CRC-32 of team_id (bot.shards.shard_hash), set whenever a row is written: a sharded
+    # scheduler's jobs select its workspaces by ``shard_hash % N`` in SQL.
+    shard_hash: int = Field(
+        default=None,
+        sa_column_kwargs={
+            "default": lambda context: _shard_hash(context.get_current_parameters()["team_id"])
+        },
+    )
 
 
 class ProjectBase(SQLModel):
