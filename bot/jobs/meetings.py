@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import and_, case, func, literal, or_
 from sqlmodel import col, select
 
 from bot.calendar import upcoming
@@ -28,6 +29,8 @@ from bot.jobs.teams import per_team, teams_found, teams_where
 from bot.runtime import Runtime
 from bot.services import commplan, engagement, meetings, phases
 from bot.services import meeting_outcomes as outcomes
+from bot.services.keyusers import DEFAULT_CADENCE_DAYS, Quadrant
+from bot.shards import in_shard
 from bot.views import commplan as plan_views
 from bot.views import engagement as engagement_views
 from bot.views import meetings as meeting_views
@@ -36,7 +39,9 @@ from storage.models import (
     CalendarEvent,
     ChecklistItem,
     EventStatus,
+    Interaction,
     ItemStatus,
+    KeyUser,
     Meeting,
     OccurrenceStatus,
     OutboxMessage,
@@ -45,6 +50,7 @@ from storage.models import (
     ProjectMember,
 )
 from storage.models.core import MemberRole
+from storage.types import UTCDateTime
 
 T = TypeVar("T")
 NUDGE_HOUR = 9  # PMs are nudged from 09:00 in the workspace's timezone
@@ -79,8 +85,65 @@ def _teams_with_plan_due(runtime: Runtime) -> list[str]:
     return sorted({*entries, *woken, *items})
 
 
-def _teams_with_pms(runtime: Runtime) -> list[str]:
-    return teams_where(runtime, ProjectMember.team_id, ProjectMember.role == MemberRole.PM)
+def _teams_to_nudge(runtime: Runtime) -> list[str]:
+    """Workspaces (of the shard being run) where a nudge may be due: a PM not nudged in the last
+    seven days, and an active key user who may be in engagement debt (past their quadrant's
+    cadence since their last contact or registration; any with a cadence of their own). One
+    statement: a run costs what may be due, not the number of workspaces installed."""
+    now = runtime.clock.now()
+    prefix = literal("engagement:nudge:") + col(ProjectMember.team_id) + literal(":")
+    nudged = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.team_id == ProjectMember.team_id,
+            col(OutboxMessage.key).like(prefix + col(ProjectMember.user_id) + literal(":%")),
+            OutboxMessage.created_at > now - NUDGE_EVERY,
+        )
+        .exists()
+    )
+    pms_due = select(ProjectMember.team_id).where(
+        ProjectMember.role == MemberRole.PM, ~nudged, in_shard(ProjectMember.team_id)
+    )
+    latest = (
+        select(
+            col(Interaction.key_user_id).label("key_user_id"),
+            func.max(Interaction.at).label("at"),
+        )
+        .where(
+            col(Interaction.key_user_id).is_not(None),
+            col(Interaction.team_id).in_(pms_due),
+            engagement.is_contact(),
+        )
+        .group_by(col(Interaction.key_user_id))
+        .subquery()
+    )
+
+    def before(days: int) -> Any:
+        return literal(now - timedelta(days=days), UTCDateTime)
+
+    high_influence, high_interest = KeyUser.influence == "high", KeyUser.interest == "high"
+    cutoff = case(
+        (
+            and_(high_influence, high_interest),
+            before(DEFAULT_CADENCE_DAYS[Quadrant.MANAGE_CLOSELY]),
+        ),
+        (high_influence, before(DEFAULT_CADENCE_DAYS[Quadrant.KEEP_SATISFIED])),
+        (high_interest, before(DEFAULT_CADENCE_DAYS[Quadrant.KEEP_INFORMED])),
+        else_=before(DEFAULT_CADENCE_DAYS[Quadrant.MONITOR]),
+    )
+    since = func.coalesce(latest.c.at, col(KeyUser.created_at))
+    query = (
+        select(KeyUser.team_id)
+        .outerjoin(latest, latest.c.key_user_id == col(KeyUser.id))
+        .where(
+            col(KeyUser.removed_at).is_(None),
+            col(KeyUser.team_id).in_(pms_due),
+            or_(col(KeyUser.cadence_days).is_not(None), since < cutoff),
+        )
+        .distinct()
+    )
+    with runtime.database.session() as session:
+        return sorted(session.exec(query).all())
 
 
 def _teams_with_meetings_ended(runtime: Runtime) -> list[str]:
@@ -169,7 +232,7 @@ def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
         return {"nudges": 0}
     year, week, _ = local_now.isocalendar()
     nudged = 0
-    for team_id in _teams_with_pms(runtime):
+    for team_id in _teams_to_nudge(runtime):
         recent = _nudged_since(runtime, team_id, runtime.clock.now() - NUDGE_EVERY)
         with runtime.unit(team_id) as ctx:
             for whole in engagement.nudges_due(ctx, ctx.now()):
