@@ -114,6 +114,8 @@ class Leadership:
         if self._connection is None:
             return True  # the file lock lives as long as the process
         with self._check_lock:
+            if not self.held or self._connection is None:
+                return False  # released meanwhile (a shard handed back)
             try:
                 still = self._connection.execute(
                     text(
@@ -133,6 +135,10 @@ class Leadership:
         return bool(still)
 
     def release(self) -> None:
+        with self._check_lock:  # a job checking the lock now sees it released, not lost
+            self._release()
+
+    def _release(self) -> None:
         if self._connection is not None and not self.lost.is_set():
             try:
                 self._connection.execute(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import String, and_, cast, func, or_
 from sqlmodel import col, select
 
 from bot import delivery
@@ -190,6 +190,43 @@ def _locales(ctx: Ctx, project_ids: set[int]) -> dict[int, str]:
         )
     ).all()
     return {project_id: locale for project_id, locale in rows if project_id is not None}
+
+
+# Every reminder offset a form offers (meetings' and training sessions'), in minutes.
+REMINDER_OFFSETS = (10080, 1440, 60, 15)
+
+
+def teams_with_reminders_due(session: Any, now: datetime) -> list[str]:
+    """Workspaces (of the shard being run) where ``remind_due`` may have something to send: an
+    event within its roster's day, or one with someone who accepted (or said maybe) whose start is
+    within one of its own reminder offsets. One statement, whatever the number of workspaces: a
+    run costs the events near their start, not every event of the next weeks."""
+    offsets = cast(CalendarEvent.reminder_minutes, String)  # "[1440, 15]" in both databases
+    within = or_(
+        *(
+            and_(CalendarEvent.starts_at <= now + timedelta(minutes=m), offsets.like(f"%{m}%"))
+            for m in REMINDER_OFFSETS
+        )
+    )
+    accepted = (
+        select(Invitation.id)
+        .where(
+            Invitation.event_id == CalendarEvent.id,
+            col(Invitation.response).in_(REMINDED),
+        )
+        .exists()
+    )
+    rows = session.exec(
+        select(CalendarEvent.team_id)
+        .where(
+            CalendarEvent.status == EventStatus.SCHEDULED,
+            CalendarEvent.starts_at > now,
+            or_(CalendarEvent.starts_at <= now + ROSTER_BEFORE, and_(within, accepted)),
+            in_shard(CalendarEvent.team_id),
+        )
+        .distinct()
+    ).all()
+    return sorted(rows)
 
 
 def teams_with_upcoming(session: Any, now: datetime) -> list[str]:

@@ -13,7 +13,9 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import case, literal
 from sqlmodel import col, select
 
 from bot.batches import chunked, write_batch_size
@@ -31,6 +33,7 @@ from bot.services import issue_followup
 from bot.services import issues as service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
+from bot.shards import in_shard
 from bot.views import issues as views
 from storage.models import Issue, IssueStatus, OutboxMessage, Project
 
@@ -145,11 +148,38 @@ def _teams_with_issues(runtime: Runtime, *conditions: Any) -> list[str]:
 
 
 def _teams_overdue(runtime: Runtime) -> list[str]:
+    """Workspaces with an overdue issue whose owner has no reminder yet for the local day of the
+    issue's project (``reminder:<team>:<owner>:<day>``, the key ``daily_lists`` gives): two
+    statements (the projects' timezones, then the workspaces), so that once a day's reminders are
+    queued a run costs nothing per workspace."""
+    now = runtime.clock.now()
+    with runtime.database.session() as session:
+        zones = session.exec(
+            select(Project.timezone).where(in_shard(Project.team_id)).distinct()
+        ).all()
+    if not zones:
+        return []
+    day = case(
+        *(
+            (Project.timezone == zone, literal(now.astimezone(ZoneInfo(zone)).date().isoformat()))
+            for zone in zones
+        ),
+        else_=literal(""),
+    )
+    key = literal("reminder:") + Issue.team_id + literal(":") + Issue.owner_id + literal(":") + day
+    reminded = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.key == key)
+        .correlate_except(OutboxMessage)  # the issue and its project are the outer queries'
+        .exists()
+    )
+    unreminded = select(Project.id).where(Project.id == Issue.project_id, ~reminded).exists()
     return _teams_with_issues(
         runtime,
         col(Issue.status).in_(issue_followup.OPEN_STATUSES),
         col(Issue.owner_id).is_not(None),
-        col(Issue.due_at) <= runtime.clock.now(),
+        col(Issue.due_at) <= now,
+        unreminded,
     )
 
 

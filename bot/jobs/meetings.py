@@ -23,9 +23,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, literal, or_
 from sqlmodel import col, select
 
-from bot.calendar import upcoming
 from bot.delivery import NOTICE_LIFETIME, RECORD_LIFETIME
-from bot.jobs.teams import per_team, teams_found, teams_where
+from bot.jobs.teams import per_team, teams_where
 from bot.runtime import Runtime
 from bot.services import commplan, engagement, meetings, phases
 from bot.services import meeting_outcomes as outcomes
@@ -259,7 +258,15 @@ def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
 
 def meeting_invitations(runtime: Runtime) -> dict[str, Any]:
     """Invitations of the next occurrences of meeting series (a week ahead of each)."""
-    teams = teams_found(runtime, upcoming.teams_with_upcoming)
+    now = runtime.clock.now()
+    due = select(CalendarEvent.id).where(
+        CalendarEvent.status == EventStatus.SCHEDULED,
+        CalendarEvent.starts_at > now,
+        CalendarEvent.starts_at <= now + meetings.INVITE_AHEAD,
+    )
+    teams = teams_where(
+        runtime, Meeting.team_id, col(Meeting.invited_at).is_(None), col(Meeting.event_id).in_(due)
+    )
     queued = per_team(
         runtime, teams, lambda ctx: meetings.invite_due(ctx=ctx, messages=meeting_views.MESSAGES)
     )
