@@ -35,6 +35,7 @@ A PostgreSQL database given is emptied (its ``public`` schema is dropped) first.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import signal
 import statistics
@@ -65,11 +66,12 @@ from bot.emulator.drill import shard_holders  # noqa: E402
 from bot.emulator.server import SlackEmulator  # noqa: E402
 from bot.jobs import run_due  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
+from bot.scheduler import ADVISORY_LOCK_ID, shard_lock_key, sqlite_lock_path  # noqa: E402
 from bot.services import meetings as meeting_service  # noqa: E402
 from bot.services import polls as poll_service  # noqa: E402
 from bot.services import projects as project_service  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.shards import shard_hash  # noqa: E402
+from bot.shards import all_shards, shard_hash  # noqa: E402
 from bot.views.meetings import MESSAGES as MEETING_MESSAGES  # noqa: E402
 from bot.views.polls import MESSAGES as POLL_MESSAGES  # noqa: E402
 from storage.db import Database, StatementCounter  # noqa: E402
@@ -353,7 +355,7 @@ class Live:
                 "LIAISON_SIMULATED_CLOCK": self.clock.spec(),
                 "LIAISON_STANDBY_SECONDS": "1",
                 "LIAISON_RATE_SCALE": "100",
-                "LIAISON_LOG_LEVEL": "WARNING",
+                "LIAISON_LOG_LEVEL": "INFO",
             }
             for variable in ("SLACK_BOT_TOKEN", "LIAISON_LOG_JSON", "LIAISON_SHARDS"):
                 env.pop(variable, None)
@@ -446,6 +448,10 @@ def lateness(
 ) -> tuple[list[float], int]:
     """The big poll opens; reminders fall due meanwhile. Lateness of each reminder (seconds)."""
     live.start(2)
+    # Once both processes deliver (a scheduler's first outbox run comes after its interval).
+    warm = [t for t in teams if t != BIG][:8]
+    queue_dms(live.database, live.clock, warm, "warmup", len(warm))
+    wait_for(lambda: len(received(live.emulator, "warmup:")) >= len(warm), 120)
     runtime.clock = live.clock
     with runtime.unit(BIG, PM) as ctx:
         project = project_service.get_project(ctx, "ERP")
@@ -482,20 +488,61 @@ def lateness(
     return late, queued
 
 
+def led(live: Live, count: int) -> dict[int, str]:
+    """The shards led now: by which process (PostgreSQL's lock table), or "?" (SQLite: a lock
+    file that cannot be locked is held by some process)."""
+    if live.database.is_postgresql:
+        return {shard: name for shard, (_pid, name) in shard_holders(live.database).items()}
+    held = {}
+    for shard in all_shards(count):
+        keys = (ADVISORY_LOCK_ID, shard_lock_key(shard))
+        with open(sqlite_lock_path(live.database.sqlite_path, keys), "w") as probe:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                held[shard.index] = "?"
+                continue
+            fcntl.flock(probe, fcntl.LOCK_UN)
+    return held
+
+
+def leader_in_logs(live: Live, shard: int, count: int) -> str | None:
+    """The process whose log last says it leads ``shard`` (and has not let it go since)."""
+    leader = None
+    for path in sorted(live.log_dir.glob("tenants-scheduler-*.log")):
+        lines = path.read_text(errors="replace").splitlines()
+        for line in lines:
+            if f"leads shard {shard + 1}/{count}" in line:
+                leader = path.stem
+            elif leader == path.stem and f"shard {shard + 1}/{count} back" in line:
+                leader = None
+    return leader
+
+
 def takeover(live: Live) -> float | None:
     by_name = {}
     for worker in live.start(3, shards=3):
         by_name[f"tenants-scheduler-{live.workers.index(worker)}"] = worker
-    if not wait_for(lambda: len(shard_holders(live.database)) == 3, 60):
+
+    def spread() -> str | None:
+        if len(led(live, 3)) < 3:
+            return None
+        if live.database.is_postgresql:
+            holders = led(live, 3)
+            return holders[1] if len(set(holders.values())) == 3 else None
+        return leader_in_logs(live, 1, 3)
+
+    victim = wait_for(spread, 90)
+    if victim is None:
         live.stop()
         return None
-    victim = shard_holders(live.database)[1][1]
     killed = time.monotonic()
     by_name[victim].send_signal(signal.SIGKILL)
+    by_name[victim].wait()
 
     def again() -> bool:
-        holders = shard_holders(live.database)
-        return len(holders) == 3 and all(name != victim for _, name in holders.values())
+        holders = led(live, 3)
+        return len(holders) == 3 and victim not in holders.values()
 
     done = wait_for(again, 60, step=0.02)
     seconds = time.monotonic() - killed if done else None

@@ -16,7 +16,8 @@ scheduler per shard whose jobs and sender see that shard's workspaces only. So t
 spread the shards, each also holds a member lock (one of ``MAX_MEMBERS`` slots) and leads at most
 its fair share, ceil(shards / members), handing any shard beyond it back; it tries for the
 shards nobody leads every ``standby_seconds``, so a dead process's shards are taken over within
-that time. With one shard, everything is as it was (one lock, ``ADVISORY_LOCK_ID``).
+that time (a process that just joined waits one such interval first, for the others started
+with it). With one shard, everything is as it was (one lock, ``ADVISORY_LOCK_ID``).
 """
 
 from __future__ import annotations
@@ -408,6 +409,10 @@ def run_sharded(runtime: Runtime, count: int, stop: threading.Event) -> int:
                 if membership is not None:
                     membership.release()
                 membership = join(runtime)
+                if not leads:
+                    # Processes started together see one another before taking shards, so they
+                    # spread the shards at once instead of handing them back.
+                    stop.wait(wait)
             for index, lead in list(leads.items()):
                 if not lead.leadership.check():
                     lead.stop()
