@@ -309,8 +309,9 @@ def cycle(runtime: Runtime) -> tuple[float, int, int]:
     return elapsed, counted.count, int(results["deliver_outbox"]["sent"])
 
 
-def measure_cycles(url: str | None, folder: str, size: Size, keys: tuple[str, ...]) -> Any:
-    database = database_for(url, folder, migrate=True)
+def measure_cycles(database: Database, size: Size, keys: tuple[str, ...]) -> Any:
+    """Seeds ``size`` into an empty, migrated ``database``; then the day's first cycle and the
+    next one."""
     clock = MovableClock(NOW)
     settings = Settings(database_url=database.url, timezone="Europe/Berlin")
     runtime = StandInRuntime(settings=settings, database=database, clock=clock)
@@ -321,7 +322,7 @@ def measure_cycles(url: str | None, folder: str, size: Size, keys: tuple[str, ..
     first = cycle(runtime)
     clock.advance(minutes=5)
     steady = cycle(runtime)
-    return database, runtime, teams, seeded, first, steady
+    return runtime, teams, seeded, first, steady
 
 
 # ------------------------------------------------------------------------ live: the processes
@@ -637,9 +638,8 @@ def run(url: str | None, sizes: list[Size], args: argparse.Namespace) -> str:
                 last[0].dispose()
             place = Path(folder) / str(size.workspaces)
             place.mkdir()
-            database, runtime, teams, seeded, first, steady = measure_cycles(
-                url, str(place), size, keys
-            )
+            database = database_for(url, str(place), migrate=True)
+            runtime, teams, seeded, first, steady = measure_cycles(database, size, keys)
             last = (database, runtime, teams)
             label = f"{size.workspaces:,} workspaces"
             figures.add(f"{label}: seeded in", f"{seeded:.1f} s")
