@@ -18,7 +18,6 @@ workspace. With one shard (the default) the predicate is ``true`` and nothing ch
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -26,6 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, true
+
+from storage.models.core import Workspace, shard_hash
+
+__all__ = ["MAX_SHARDS", "Shard", "all_shards", "in_shard", "running", "shard_hash", "team_filter"]
 
 MAX_SHARDS = 64
 
@@ -55,12 +58,6 @@ class Shard:
         return shard_hash(team_id) % self.count == self.index
 
 
-def shard_hash(team_id: str) -> int:
-    """The stable hash stored on the workspace row: CRC-32 of the team id, in 31 bits (it fits
-    PostgreSQL's integer and is never negative, so ``%`` means the same in both databases)."""
-    return zlib.crc32(team_id.encode("utf-8")) & 0x7FFFFFFF
-
-
 def shard_of(team_id: str, count: int) -> int:
     return shard_hash(team_id) % count
 
@@ -88,8 +85,6 @@ def running(shard: Shard | None) -> Iterator[None]:
 
 def team_filter(team_id: Any, shard: Shard | None) -> ColumnElement[bool]:
     """A SQL condition on a ``team_id`` column: the row's workspace is in ``shard``."""
-    from storage.models import Workspace
-
     if shard is None or shard.whole:
         return true()
     hashed = Workspace.__table__.c.shard_hash  # type: ignore[attr-defined]

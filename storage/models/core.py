@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -12,10 +13,10 @@ from sqlmodel import Field, SQLModel
 from storage.types import JSONType, UTCDateTime
 
 
-def _shard_hash(team_id: str) -> int:
-    from bot.shards import shard_hash
-
-    return shard_hash(team_id)
+def shard_hash(team_id: str) -> int:
+    """A workspace's stable hash (``bot.shards``): CRC-32 of the team id, in 31 bits (it fits
+    PostgreSQL's integer and is never negative, so ``%`` means the same in both databases)."""
+    return zlib.crc32(team_id.encode("utf-8")) & 0x7FFFFFFF
 
 
 def _utc_field(nullable: bool = False, **kwargs: Any) -> Any:
@@ -33,7 +34,7 @@ class Workspace(SQLModel, table=True):
     shard_hash: int = Field(
         default=None,
         sa_column_kwargs={
-            "default": lambda context: _shard_hash(context.get_current_parameters()["team_id"])
+            "default": lambda context: shard_hash(context.get_current_parameters()["team_id"])
         },
     )
 
