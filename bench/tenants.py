@@ -396,7 +396,7 @@ def received(emulator: SlackEmulator, prefix: str) -> dict[str, list[float]]:
     return found
 
 
-def sent_count(database: Database, prefix: str) -> int:
+def sent_count(database: Database, prefix: str, keys: list[str] | None = None) -> int:
     """Outbox rows sent whose key has ``prefix``: what the waits poll (reading the emulator's
     messages would hold its lock, and slow what is measured, several times a second)."""
     with database.engine.connect() as connection:
@@ -407,6 +407,7 @@ def sent_count(database: Database, prefix: str) -> int:
                 .where(
                     OutboxMessage.status == OutboxStatus.SENT,
                     OutboxMessage.key.startswith(prefix),  # type: ignore[attr-defined]
+                    OutboxMessage.key.in_(keys) if keys is not None else True,  # type: ignore[attr-defined]
                 )
             ).scalar()
             or 0
@@ -463,8 +464,9 @@ def throughput(live: Live, teams: list[str], processes: int, messages: int) -> f
 
 def lateness(
     live: Live, runtime: Runtime, teams: list[str], every: float
-) -> tuple[list[float], int]:
-    """The big poll opens; reminders fall due meanwhile. Lateness of each reminder (seconds)."""
+) -> tuple[dict[str, list[float]], int]:
+    """The big poll opens; reminders fall due meanwhile. Each reminder's lateness (seconds), in the
+    fan-out's workspace and in the others."""
     live.start(2)
     # Once both processes deliver (a scheduler's first outbox run comes after its interval).
     warm = [t for t in teams if t != BIG][:8]
@@ -498,11 +500,15 @@ def lateness(
         due[key] = time.time()
         number += 1
         time.sleep(every)
-    wait_for(lambda: sent_count(live.database, "calendar:9") >= len(due), 600, step=0.5)
+    wait_for(lambda: sent_count(live.database, "calendar:", list(due)) >= len(due), 600, step=0.5)
     wait_for(lambda: sent_count(live.database, "poll:") >= queued, 900, step=0.5)
     live.stop()
-    got = received(live.emulator, "calendar:9")
-    late = [max(0.0, min(got[key]) - at) for key, at in due.items() if key in got]
+    got = received(live.emulator, "calendar:")
+    late: dict[str, list[float]] = {"the fan-out's workspace": [], "other workspaces": []}
+    for key, at in due.items():
+        if key in got:
+            where = "the fan-out's workspace" if key_user_id(BIG, 0) in key else "other workspaces"
+            late[where].append(max(0.0, min(got[key]) - at))
     return late, queued
 
 
@@ -624,11 +630,14 @@ def live_figures(
             " / ".join(f"{rates[n]:.0f}" for n in (1, 2, 4)) + ratio,
         )
         late, queued = lateness(live, runtime, teams, args.urgent_every)
-        if late:
-            quantiles = statistics.quantiles(late, n=100, method="inclusive")
+        for where, seconds_late in late.items():
+            if len(seconds_late) < 2:
+                continue
+            quantiles = statistics.quantiles(seconds_late, n=100, method="inclusive")
             figures.add(
-                f"urgent reminders during a {queued:,}-DM fan-out, p50 / p99 lateness",
-                f"{statistics.median(late):.2f} s / {quantiles[98]:.2f} s ({len(late)} reminders)",
+                f"reminders in {where} during a {queued:,}-DM fan-out, p50 / p99 lateness",
+                f"{statistics.median(seconds_late):.2f} s / {quantiles[98]:.2f} s"
+                f" ({len(seconds_late)} reminders)",
             )
         seconds = takeover(live)
         figures.add(
