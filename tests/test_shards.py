@@ -314,3 +314,33 @@ def test_sharded_schedulers_spread_the_shards_and_take_over_a_stopped_ones(
             if rt is not runtime:
                 rt.database.dispose()
     assert len(JOB_TABLE) > 0
+
+
+def test_an_install_writes_the_workspace_row_with_its_hash(database: Database) -> None:
+    from slack_sdk.oauth.installation_store import Installation
+
+    from bot.crypto import EncryptedInstallationStore, new_key
+
+    store = EncryptedInstallationStore(
+        client_id="111.222", engine=database.engine, keys=(new_key(),)
+    )
+    store.create_tables()
+    store.save(
+        Installation(
+            app_id="A0SHARDS",
+            enterprise_id=None,
+            team_id="T0INSTALL",
+            team_name="Acme",
+            bot_token="xoxb-install",
+            bot_id="B0SHARDS",
+            bot_user_id="U0SHARDS",
+            bot_scopes=["chat:write"],
+            user_id="U0INSTALLER",
+            installed_at=1_764_000_000.0,
+        )
+    )
+    with database.session() as session:
+        workspace = session.get(Workspace, "T0INSTALL")
+    assert workspace is not None and workspace.name == "Acme"
+    assert workspace.shard_hash == crc("T0INSTALL")
+    assert store.token_for("T0INSTALL") == "xoxb-install"
