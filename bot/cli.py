@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.clock import MovableClock, SystemClock
-from bot.settings import Settings, SettingsError, load_settings, shown_url
+from bot.settings import Settings, SettingsError, load_settings, parse_shards, shown_url
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -38,6 +38,22 @@ def _runtime(settings: Settings, clock: MovableClock | None = None):  # type: ig
     return Runtime(
         settings=settings, database=Database(settings.database_url), clock=clock or SystemClock()
     )
+
+
+def scheduler_runtime(settings: Settings):  # type: ignore[no-untyped-def]
+    """The scheduler's runtime: in OAuth mode each workspace's messages go with the bot token of
+    its installation (decrypted from the store), as the web process's do."""
+    runtime = _runtime(settings)
+    if settings.oauth_enabled and settings.encryption_keys:
+        from bot.crypto import EncryptedInstallationStore
+
+        store = EncryptedInstallationStore(
+            client_id=settings.client_id or "",
+            engine=runtime.database.engine,
+            keys=settings.encryption_keys,
+        )
+        runtime.token_for = store.token_for
+    return runtime
 
 
 def _upgrade(settings: Settings) -> set[str]:
@@ -106,6 +122,9 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
 
     if not settings.oauth_enabled:
         settings.require("bot_token")
+    shards = settings.shards
+    if getattr(args, "shards", None) is not None:
+        shards = parse_shards(args.shards, "--shards")
     _upgrade(settings)
     # Ctrl-C and SIGTERM ask the loop to stop between steps: an interrupt raised inside a
     # database call could leave a connection holding SQLite's write lock, and a running job
@@ -113,7 +132,7 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     for asked in (signal.SIGINT, signal.SIGTERM):
         signal.signal(asked, lambda *_: stop.set())
-    return run_forever(_runtime(settings), stop)
+    return run_forever(scheduler_runtime(settings), stop, shards)
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -284,12 +303,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Socket Mode: connects out to Slack, so no public URL is needed. Needs "
         "SLACK_BOT_TOKEN and SLACK_APP_TOKEN.",
     ).set_defaults(func=cmd_socket)
-    sub.add_parser(
+    scheduler = sub.add_parser(
         "scheduler",
         help="run reminders, escalations, polls and send what they queue",
         description="Runs the scheduled jobs (reminders, escalations, poll rounds) and sends "
         "what they queue. Needs SLACK_BOT_TOKEN (or the OAuth install's settings).",
-    ).set_defaults(func=cmd_scheduler)
+    )
+    scheduler.add_argument(
+        "--shards",
+        help="split the workspaces into N shards, each led by one of the running schedulers "
+        "(every scheduler of a database must be given the same N; default LIAISON_SHARDS or 1)",
+    )
+    scheduler.set_defaults(func=cmd_scheduler)
 
     db = sub.add_parser("db", help="database tasks")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")

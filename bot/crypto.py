@@ -8,17 +8,22 @@ running ``liaison keys rotate``, which re-encrypts every stored token with it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from sqlalchemy import Column, Integer, MetaData, Table, Text, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session
 
 INSTALLATION_TOKENS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
 BOT_TOKENS = ("bot_token", "bot_refresh_token")
+TOKEN_CACHE_SECONDS = 60.0
 
 
 def new_key() -> str:
@@ -78,6 +83,7 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
 
     def __init__(self, *, client_id: str, engine: Engine, keys: Iterable[str], **kwargs: Any):
         self.cipher = TokenCipher(keys)
+        self._tokens: dict[str, tuple[str | None, float]] = {}
         super().__init__(client_id=client_id, engine=engine, **kwargs)
 
     def _encrypt_columns(self, table: Table, names: Iterable[str]) -> Table:
@@ -94,6 +100,34 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
     def build_bots_table(self, metadata: MetaData, table_name: str) -> Table:  # type: ignore[override]
         table = SQLAlchemyInstallationStore.build_bots_table(metadata, table_name)
         return self._encrypt_columns(table, BOT_TOKENS)
+
+    def save(self, installation: Installation) -> None:
+        """The installation, and its workspace's row (with the shard hash the sharded schedulers
+        select workspaces by), written at install time."""
+        super().save(installation)
+        if installation.team_id:
+            from storage.models import Workspace
+
+            installed = datetime.fromtimestamp(installation.installed_at, UTC)
+            with Session(self.engine) as session:
+                if session.get(Workspace, installation.team_id) is None:
+                    name = installation.team_name
+                    session.add(
+                        Workspace(team_id=installation.team_id, name=name, created_at=installed)
+                    )
+                    session.commit()
+
+    def token_for(self, team_id: str) -> str | None:
+        """The workspace's bot token, decrypted (kept for a minute: one look-up per workspace and
+        minute, not one per message)."""
+        now = time.monotonic()
+        cached = self._tokens.get(team_id)
+        if cached is not None and now - cached[1] < TOKEN_CACHE_SECONDS:
+            return cached[0]
+        bot = self.find_bot(enterprise_id=None, team_id=team_id)
+        token = bot.bot_token if bot else None
+        self._tokens[team_id] = (token, now)
+        return token
 
     def rotate(self) -> int:
         """Re-encrypt every stored token with the newest key; returns the rows rewritten."""

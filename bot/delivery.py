@@ -62,6 +62,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock
+from bot.shards import Shard, team_filter
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus, RateBucket, Urgency
 from storage.types import UTCDateTime
@@ -570,8 +571,11 @@ class Sender:
         batch_size: int = 50,
         pacer: Pacer,
         claim_timeout: timedelta = CLAIM_TIMEOUT,
+        shard: Shard | None = None,
     ) -> None:
         self.claim_timeout = claim_timeout
+        # A sharded scheduler's sender claims and expires the rows of its shard's workspaces only.
+        self.shard = shard
         self.database = database
         self.clock = clock
         self.transport_for = transport_for
@@ -624,6 +628,8 @@ class Sender:
             conditions.append(col(OutboxMessage.team_id) == team_id)
         if keys is not None:
             conditions.append(col(OutboxMessage.key).in_(keys))
+        if self.shard is not None:
+            conditions.append(team_filter(OutboxMessage.team_id, self.shard))
         if skip:
             pairs = tuple_(col(OutboxMessage.team_id), col(OutboxMessage.method))
             conditions.append(~pairs.in_(sorted(skip)))
@@ -797,6 +803,8 @@ class Sender:
             query = query.where(col(OutboxMessage.team_id) == team_id)
         if keys is not None:
             query = query.where(col(OutboxMessage.key).in_(keys))
+        if self.shard is not None:
+            query = query.where(team_filter(OutboxMessage.team_id, self.shard))
         with self.database.session() as session:
             expired = int(session.execute(query).rowcount)  # type: ignore[attr-defined]
         if expired:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from bot.clock import Clock, SystemClock
 from bot.delivery import Pacer, Sender, SharedPacer, scaled_rates
 from bot.services.context import Ctx
 from bot.settings import Settings
+from bot.shards import Shard
 from storage.db import Database
 
 
@@ -42,6 +43,8 @@ class Runtime:
     # Every sender shares one budget: by default kept in the database, so that the web processes
     # and the scheduler together stay under Slack's limits (tests pass an in-memory one).
     pacer: Pacer | None = None
+    # The shard of workspaces this runtime's jobs and sender work on (None: every workspace).
+    shard: Shard | None = None
     _clients: dict[str, WebClient] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -93,4 +96,9 @@ class Runtime:
             lambda team: transport_for_client(self.client(team)),
             pacer=self.pacer or SharedPacer(self.database),
             claim_timeout=timedelta(seconds=self.settings.claim_timeout_seconds * self.speed),
+            shard=self.shard,
         )
+
+    def for_shard(self, shard: Shard | None) -> Runtime:
+        """This runtime (same database, clock, pacer and clients) working on ``shard``."""
+        return replace(self, shard=shard, _clients=self._clients)

@@ -68,6 +68,7 @@ class Settings:
     log_level: str = "INFO"
     log_json: bool = False
     standby_seconds: float = 10.0  # how often a standby scheduler tries to take the lead
+    shards: int = 1  # workspaces split among this many scheduler leads (bot.shards)
     claim_timeout_seconds: float = 300.0  # an outbox claim older than this is taken over
     rate_scale: float = 1.0  # multiplies every send rate (workspaces with higher Slack limits)
     body_timeout_seconds: float = 5.0  # HTTP mode: a request body not all in by then gets 408
@@ -160,6 +161,18 @@ def _seconds(
     return seconds
 
 
+def parse_shards(raw: str, name: str) -> int:
+    from bot.shards import MAX_SHARDS
+
+    try:
+        count = int(raw)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_SHARDS:
+        raise SettingsError(f"{name} must be a whole number from 1 to {MAX_SHARDS}")
+    return count
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
 
@@ -243,6 +256,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"LIAISON_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
     log_raw = get("LIAISON_LOG_JSON")
     standby_seconds = _seconds(get, "LIAISON_STANDBY_SECONDS", "10", 0.1, 30)
+    shards = parse_shards(get("LIAISON_SHARDS") or "1", "LIAISON_SHARDS")
 
     claim_raw = get("LIAISON_CLAIM_TIMEOUT_SECONDS") or "300"
     rate_raw = get("LIAISON_RATE_SCALE") or "1"
@@ -287,6 +301,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=log_level,
         log_json=_bool("LIAISON_LOG_JSON", log_raw) if log_raw else False,
         standby_seconds=standby_seconds,
+        shards=shards,
         claim_timeout_seconds=claim_timeout,
         rate_scale=rate_scale,
         body_timeout_seconds=body_timeout,

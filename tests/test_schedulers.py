@@ -30,3 +30,29 @@ def test_three_schedulers_survive_a_killed_leader_and_a_lost_connection(
     assert figures.takeover_after_kill is not None and figures.takeover_after_kill < 30
     assert figures.takeover_after_terminate is not None and figures.takeover_after_terminate < 30
     assert "Traceback" not in logs, logs[-4000:]
+
+
+@pytest.mark.slow
+def test_three_sharded_schedulers_take_over_a_killed_ones_shards_and_send_each_message_once(
+    database: Database, tmp_path: Path
+) -> None:
+    """Three `liaison scheduler --shards 3` processes spread three workspaces' shards; kill -9 of
+    one mid-fan-out: the others lead its shard within the standby interval (0.5 s here, plus a
+    loaded machine's slack), and the emulator holds every message exactly once."""
+    if not database.is_postgresql:
+        pytest.skip("several schedulers need PostgreSQL (TEST_DATABASE_URL)")
+    figures = run_drill(
+        database.url, users=300, owners=6, days=31, shards=3, teams=3, log_dir=tmp_path
+    )
+    print("\n" + figures.table())
+    logs = "\n".join(p.read_text(errors="replace") for p in tmp_path.glob("*.log"))
+    assert figures.missing == 0 and figures.duplicated == 0, logs[-4000:]
+    assert figures.expired_in_slack == 0
+    assert figures.invitations_per_person == {1: 300}
+    # Three processes each busy with its shard on a loaded machine: fewer days have a job run
+    # in their reminder window than with one leader, never two reminders in a day.
+    assert figures.reminder_days + figures.reminders_expired >= 6 * 31 // 4
+    assert figures.takeover_after_kill is not None and figures.takeover_after_kill < 10, logs[
+        -4000:
+    ]
+    assert "leads shard" in logs and "Traceback" not in logs, logs[-4000:]

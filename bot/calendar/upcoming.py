@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import String, and_, cast, func, or_
 from sqlmodel import col, select
 
 from bot import delivery
@@ -19,6 +19,7 @@ from bot.calendar.attendance import roster
 from bot.calendar.keys import subject
 from bot.calendar.service import EventMessages
 from bot.services.context import Ctx
+from bot.shards import in_shard
 from storage.models import (
     CalendarEvent,
     EventStatus,
@@ -148,17 +149,50 @@ def remind_due(*, ctx: Ctx, messages: EventMessages) -> list[str]:
     )
 
 
-def teams_with_upcoming(session: Any, now: datetime) -> list[str]:
-    """Workspaces with a scheduled event in the next two weeks (where reminders may be due) or
-    with reminders queued and not sent (which may have to be withdrawn)."""
-    upcoming = select(CalendarEvent.team_id).where(
+# Every reminder offset a form offers (meetings' and training sessions'), in minutes.
+REMINDER_OFFSETS = (10080, 1440, 60, 15)
+
+
+def teams_with_reminders_due(session: Any, now: datetime) -> list[str]:
+    """Workspaces (of the shard being run) where ``remind_due`` may have something to send: an
+    event within its roster's day, or one with someone who accepted (or said maybe) whose start is
+    within one of its own reminder offsets (and ``LOOK_AHEAD``, as reminders are queued ahead), or
+    reminders queued and not sent, which may have to be withdrawn. One statement, whatever the
+    number of workspaces: a run costs the events near their start, not every event of the next
+    weeks."""
+    offsets = cast(CalendarEvent.reminder_minutes, String)  # "[1440, 15]" in both databases
+    within = or_(
+        *(
+            and_(
+                CalendarEvent.starts_at <= now + reminders.LOOK_AHEAD + timedelta(minutes=m),
+                offsets.like(f"%{m}%"),
+            )
+            for m in REMINDER_OFFSETS
+        )
+    )
+    accepted = (
+        select(Invitation.id)
+        .where(
+            Invitation.event_id == CalendarEvent.id,
+            col(Invitation.response).in_(reminders.REMINDED),
+        )
+        .exists()
+    )
+    due = select(CalendarEvent.team_id).where(
         CalendarEvent.status == EventStatus.SCHEDULED,
         CalendarEvent.starts_at > now,
-        CalendarEvent.starts_at <= now + timedelta(days=15),
+        or_(CalendarEvent.starts_at <= now + ROSTER_BEFORE, and_(within, accepted)),
+        in_shard(CalendarEvent.team_id),
     )
-    queued = select(OutboxMessage.team_id).where(
+    return sorted(session.execute(due.union(_queued_reminders())).scalars().all())
+
+
+def _queued_reminders() -> Any:
+    """Workspaces (of the shard being run) with reminders queued ahead and not sent yet, which a
+    run may have to withdraw (a cancelled or moved event, a declined invitation)."""
+    return select(OutboxMessage.team_id).where(
         OutboxMessage.status == OutboxStatus.PENDING,
         OutboxMessage.kind == "calendar",
         col(OutboxMessage.key).like("calendar:%:remind:%"),
+        in_shard(OutboxMessage.team_id),
     )
-    return sorted(session.execute(upcoming.union(queued)).scalars().all())

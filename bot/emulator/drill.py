@@ -7,6 +7,10 @@ terminated. Every outbox row must reach Slack exactly once, or (a day's reminder
 first: a simulated day lasts about a second) expire unsent with its reason: the drill counts the
 messages the emulator holds per idempotency key, and times each takeover.
 ``tests/test_schedulers.py`` runs it in CI; ``bench/schedulers.py`` prints the same figures.
+
+Sharded (``shards`` > 1, ``teams`` workspaces, at least one per shard): the processes run
+``liaison scheduler --shards N`` and spread the shards; mid-fan-out the process leading shard 1 is
+killed, and the takeover time is until every shard is led again by the others.
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ from sqlmodel import select
 from bot.clock import SimulatedClock
 from bot.emulator.server import SlackEmulator
 from bot.runtime import Runtime
-from bot.scheduler import ADVISORY_LOCK_ID
+from bot.scheduler import ADVISORY_LOCK_ID, MEMBER_KEY_BASE
 from bot.settings import Settings
+from bot.shards import shard_of
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus
 
@@ -43,6 +48,8 @@ class DrillFigures:
     users: int
     owners: int
     days: int
+    shards: int = 1
+    teams: int = 1
     messages: int = 0  # outbox rows sent
     missing: int = 0  # outbox rows never sent, and not expired with a reason either
     expired: int = 0  # outbox rows past their deadline unsent, with the reason
@@ -57,6 +64,7 @@ class DrillFigures:
 
     def table(self) -> str:
         rows = [
+            ("workspaces, shards", f"{self.teams}, {self.shards}"),
             ("key users invited", str(self.users)),
             ("issue owners reminded daily", f"{self.owners} × {self.days} simulated days"),
             ("outbox messages sent", str(self.messages)),
@@ -93,6 +101,35 @@ def _lock_holder(database: Database) -> tuple[int, str] | None:
     return (int(row[0]), str(row[1])) if row else None
 
 
+def shard_holders(database: Database) -> dict[int, tuple[int, str]]:
+    """Each led shard's index: (backend pid, application name) of the session holding its lock."""
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT l.objid, l.pid, a.application_name FROM pg_locks l "
+                "JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :key "
+                "AND l.objsubid = 2 AND l.objid < :members"
+            ),
+            {"key": ADVISORY_LOCK_ID, "members": MEMBER_KEY_BASE},
+        ).all()
+    return {int(objid) % 65536: (int(pid), str(name)) for objid, pid, name in rows}
+
+
+def drill_teams(count: int, shards: int) -> list[str]:
+    """``count`` team ids, every shard among the first ``shards`` (``TEAM`` first)."""
+    teams = [TEAM]
+    candidate = 1
+    while len(teams) < count:
+        candidate += 1
+        team = f"T0DRILL{candidate}"
+        covered = {shard_of(t, shards) for t in teams}
+        if len(teams) < shards and shard_of(team, shards) in covered:
+            continue
+        teams.append(team)
+    return teams
+
+
 def _wait(condition, timeout: float, step: float = 0.05):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -114,19 +151,26 @@ def _sent(database: Database, prefix: str) -> int:
     return len(rows)
 
 
-def seed(runtime: Runtime, emulator: SlackEmulator, users: int, owners: int) -> list[str]:
+def seed(
+    runtime: Runtime,
+    emulator: SlackEmulator,
+    users: int,
+    owners: int,
+    team: str = TEAM,
+    tag: str = "",
+) -> list[str]:
     from bot.services import issues as issue_service
     from bot.services import keyusers as keyuser_service
     from bot.services import polls as poll_service
     from bot.services import projects as project_service
     from bot.views.polls import MESSAGES
 
-    people = [f"UDRL{index:05d}" for index in range(users)]
-    owner_ids = [f"UOWN{index:04d}" for index in range(owners)]
+    people = [f"UDRL{tag}{index:05d}" for index in range(users)]
+    owner_ids = [f"UOWN{tag}{index:04d}" for index in range(owners)]
     emulator.add_user(PM, "pm")
     for user_id in people + owner_ids:
         emulator.add_user(user_id, user_id.lower())
-    with runtime.unit(TEAM, PM) as ctx:
+    with runtime.unit(team, PM) as ctx:
         project = project_service.create_project(
             ctx=ctx,
             data=project_service.ProjectInput(name="Drill", code="DRL", pm_ids=[PM]),
@@ -172,11 +216,15 @@ def run_drill(
     days: int = 31,
     month_seconds: float = 30.0,
     processes: int = 3,
+    shards: int = 1,
+    teams: int = 1,
     log_dir: Path,
 ) -> DrillFigures:
-    """Run the drill against a migrated, empty PostgreSQL database at ``database_url``."""
+    """Run the drill against a migrated, empty PostgreSQL database at ``database_url``; the
+    ``users`` and ``owners`` are split between ``teams`` workspaces."""
     began = time.monotonic()
-    figures = DrillFigures(users=users, owners=owners, days=days)
+    teams = max(teams, shards)
+    figures = DrillFigures(users=users, owners=owners, days=days, shards=shards, teams=teams)
     database = Database(database_url)
     emulator = SlackEmulator(team_id=TEAM, team_name="drill").start()
     workers: list[subprocess.Popen[bytes]] = []
@@ -186,7 +234,12 @@ def run_drill(
         clock = SimulatedClock(START, time.time() + boot, days * 86400 / month_seconds, end)
         settings = Settings(bot_token="xoxb-drill", api_url=emulator.url, database_url="unused")
         runtime = Runtime(settings=settings, database=database, clock=clock)
-        people = seed(runtime, emulator, users, owners)
+        people: list[str] = []
+        for number, team in enumerate(drill_teams(teams, shards)):
+            share = users // teams + (1 if number < users % teams else 0)
+            owned = owners // teams + (1 if number < owners % teams else 0)
+            tag = f"{number:02d}" if teams > 1 else ""
+            people += seed(runtime, emulator, share, owned, team, tag)
         url = make_url(database_url)
         for index in range(processes):
             name = f"drill-scheduler-{index}"
@@ -207,51 +260,21 @@ def run_drill(
             log = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
             workers.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "bot.cli", "scheduler"],
+                    [sys.executable, "-m", "bot.cli", "scheduler", "--shards", str(shards)],
                     env=env,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )
             )
         by_name = {f"drill-scheduler-{i}": worker for i, worker in enumerate(workers)}
-        # 1. kill -9 the leader once a fifth of the invitations went out.
-        invited = "poll:"
-        if _wait(lambda: _sent(database, invited) >= users // 5, timeout=60) is None:
-            raise RuntimeError("the fan-out never started; see the scheduler logs")
-        holder = _lock_holder(database)
-        if holder is None:
-            raise RuntimeError("no scheduler holds the lock during the fan-out")
-        killed_at = time.monotonic()
-        by_name[holder[1]].send_signal(signal.SIGKILL)
-        new = _wait(lambda: (h := _lock_holder(database)) and h[1] != holder[1] and h, 30)
-        if new:
-            figures.takeover_after_kill = time.monotonic() - killed_at
-        # 2. A while later, terminate the new leader's database connection.
-        time.sleep(month_seconds / 4)
-        holder = _lock_holder(database)
-        if holder is not None:
-            with database.engine.connect() as connection:
-                connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": holder[0]})
-                connection.commit()
-            terminated_at = time.monotonic()
-            again = _wait(lambda: (h := _lock_holder(database)) and h[0] != holder[0] and h, 30)
-            if again:
-                figures.takeover_after_terminate = time.monotonic() - terminated_at
+        if shards > 1:
+            _kill_a_shard_leader(figures, database, by_name, users)
+        else:
+            _kill_the_leader_then_cut_its_successor(
+                figures, database, by_name, users, month_seconds
+            )
         # 3. Let the month run out (the clock then stands still) and the outbox drain.
-        _wait(lambda: clock.now() >= end, timeout=month_seconds * 3, step=0.2)
-
-        def drained() -> bool:
-            with database.session() as session:
-                left = session.exec(
-                    select(OutboxMessage.id).where(
-                        OutboxMessage.status.in_(  # type: ignore[attr-defined]
-                            [OutboxStatus.PENDING, OutboxStatus.SENDING]
-                        )
-                    )
-                ).all()
-            return not left
-
-        _wait(drained, timeout=240, step=0.2)  # a loaded machine drains slower
+        _drain(database, clock, end, month_seconds)
     finally:
         for worker in workers:
             if worker.poll() is None:
@@ -266,6 +289,79 @@ def run_drill(
     database.dispose()
     figures.seconds = time.monotonic() - began
     return figures
+
+
+def _kill_the_leader_then_cut_its_successor(
+    figures: DrillFigures,
+    database: Database,
+    by_name: dict[str, subprocess.Popen[bytes]],
+    users: int,
+    month_seconds: float,
+) -> None:
+    # 1. kill -9 the leader once a fifth of the invitations went out.
+    invited = "poll:"
+    if _wait(lambda: _sent(database, invited) >= users // 5, timeout=60) is None:
+        raise RuntimeError("the fan-out never started; see the scheduler logs")
+    holder = _lock_holder(database)
+    if holder is None:
+        raise RuntimeError("no scheduler holds the lock during the fan-out")
+    killed_at = time.monotonic()
+    by_name[holder[1]].send_signal(signal.SIGKILL)
+    new = _wait(lambda: (h := _lock_holder(database)) and h[1] != holder[1] and h, 30)
+    if new:
+        figures.takeover_after_kill = time.monotonic() - killed_at
+    # 2. A while later, terminate the new leader's database connection.
+    time.sleep(month_seconds / 4)
+    holder = _lock_holder(database)
+    if holder is not None:
+        with database.engine.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": holder[0]})
+            connection.commit()
+        terminated_at = time.monotonic()
+        again = _wait(lambda: (h := _lock_holder(database)) and h[0] != holder[0] and h, 30)
+        if again:
+            figures.takeover_after_terminate = time.monotonic() - terminated_at
+
+
+def _kill_a_shard_leader(
+    figures: DrillFigures,
+    database: Database,
+    by_name: dict[str, subprocess.Popen[bytes]],
+    users: int,
+) -> None:
+    """kill -9 the process leading shard 1 once a fifth of the invitations went out; the
+    takeover lasts until every shard is led again, by the other processes."""
+    if _wait(lambda: _sent(database, "poll:") >= users // 5, timeout=60) is None:
+        raise RuntimeError("the fan-out never started; see the scheduler logs")
+    if _wait(lambda: len(shard_holders(database)) == figures.shards, timeout=30) is None:
+        raise RuntimeError("the shards were never all led; see the scheduler logs")
+    victim = shard_holders(database)[min(1, figures.shards - 1)][1]
+    killed_at = time.monotonic()
+    by_name[victim].send_signal(signal.SIGKILL)
+
+    def all_led_again() -> bool:
+        holders = shard_holders(database)
+        return len(holders) == figures.shards and all(n != victim for _, n in holders.values())
+
+    if _wait(all_led_again, 30):
+        figures.takeover_after_kill = time.monotonic() - killed_at
+
+
+def _drain(database: Database, clock: SimulatedClock, end: datetime, month_seconds: float) -> None:
+    _wait(lambda: clock.now() >= end, timeout=month_seconds * 3, step=0.2)
+
+    def drained() -> bool:
+        with database.session() as session:
+            left = session.exec(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.status.in_(  # type: ignore[attr-defined]
+                        [OutboxStatus.PENDING, OutboxStatus.SENDING]
+                    )
+                )
+            ).all()
+        return not left
+
+    _wait(drained, timeout=240, step=0.2)  # a loaded machine drains slower
 
 
 def _count(

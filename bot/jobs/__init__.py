@@ -23,6 +23,7 @@ from bot.jobs import risks as risk_jobs
 from bot.jobs import trainings as training_jobs
 from bot.logs import tagged
 from bot.runtime import Runtime
+from bot.shards import running
 
 JobFunction = Callable[[Runtime], dict[str, Any]]
 
@@ -80,10 +81,12 @@ def job_named(name: str) -> JobSpec:
     raise KeyError(name)
 
 
+def run_job(runtime: Runtime, spec: JobSpec) -> dict[str, Any]:
+    """Run one job for the runtime's shard of workspaces (every workspace when it has none)."""
+    with running(runtime.shard), tagged(job=spec.name):  # every log line carries the job's id
+        return spec.function(runtime)
+
+
 def run_due(runtime: Runtime) -> dict[str, dict[str, Any]]:
     """Run every job once at the runtime clock's instant; returns each job's summary."""
-    results = {}
-    for spec in JOB_TABLE:
-        with tagged(job=spec.name):  # every log line of the job carries its id
-            results[spec.name] = spec.function(runtime)
-    return results
+    return {spec.name: run_job(runtime, spec) for spec in JOB_TABLE}

@@ -12,6 +12,6 @@ from bot.views.calendar import MESSAGES
 
 
 def send_reminders(runtime: Runtime) -> dict[str, Any]:
-    teams = teams_found(runtime, upcoming.teams_with_upcoming)
+    teams = teams_found(runtime, upcoming.teams_with_reminders_due)
     queued = per_team(runtime, teams, lambda ctx: upcoming.remind_due(ctx=ctx, messages=MESSAGES))
     return {"queued": queued}

@@ -13,8 +13,10 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlmodel import select
+from sqlalchemy import case, literal
+from sqlmodel import col, select
 
 from bot.batches import chunked, write_batch_size
 from bot.delivery import (
@@ -25,14 +27,15 @@ from bot.delivery import (
     enqueue_many,
     rows_by_key,
 )
-from bot.jobs.teams import daily_lists, per_team
+from bot.jobs.teams import daily_lists, per_team, teams_where
 from bot.runtime import Runtime
 from bot.services import issue_followup, notifications
 from bot.services import issues as service
 from bot.services import projects as project_service
 from bot.services.context import Ctx
+from bot.shards import in_shard
 from bot.views import issues as views
-from storage.models import Issue, OutboxMessage, Project, Workspace
+from storage.models import Issue, IssueStatus, OutboxMessage, Project
 
 # Up to this many escalations of one project in one run are also noted in each issue's thread.
 THREAD_NOTES = 20
@@ -143,9 +146,63 @@ def deliver(runtime: Runtime, team_id: str, keys: list[str]) -> None:
 # ------------------------------------------------------------------------------------ jobs
 
 
-def _team_ids(runtime: Runtime) -> list[str]:
+def _teams_with_issues(runtime: Runtime, *conditions: Any) -> list[str]:
+    """The workspaces (of the shard being run) with live issues meeting ``conditions``: one
+    statement, so a run costs what is due, not the number of workspaces installed."""
+    return teams_where(runtime, Issue.team_id, col(Issue.deleted_at).is_(None), *conditions)
+
+
+def _teams_overdue(runtime: Runtime) -> list[str]:
+    """Workspaces with an overdue issue whose owner has no reminder yet for the local day of the
+    issue's project (``reminder:<team>:<owner>:<day>``, the key ``daily_lists`` gives): two
+    statements (the projects' timezones, then the workspaces), so that once a day's reminders are
+    queued a run costs nothing per workspace."""
+    now = runtime.clock.now()
     with runtime.database.session() as session:
-        return [row.team_id for row in session.exec(select(Workspace)).all()]
+        zones = session.exec(
+            select(Project.timezone).where(in_shard(Project.team_id)).distinct()
+        ).all()
+    if not zones:
+        return []
+    day = case(
+        *(
+            (Project.timezone == zone, literal(now.astimezone(ZoneInfo(zone)).date().isoformat()))
+            for zone in zones
+        ),
+        else_=literal(""),
+    )
+    key = literal("reminder:") + Issue.team_id + literal(":") + Issue.owner_id + literal(":") + day
+    reminded = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.key == key)
+        .correlate_except(OutboxMessage)  # the issue and its project are the outer queries'
+        .exists()
+    )
+    unreminded = select(Project.id).where(Project.id == Issue.project_id, ~reminded).exists()
+    return _teams_with_issues(
+        runtime,
+        col(Issue.status).in_(issue_followup.OPEN_STATUSES),
+        col(Issue.owner_id).is_not(None),
+        col(Issue.due_at) <= now,
+        unreminded,
+    )
+
+
+def _teams_breached(runtime: Runtime) -> list[str]:
+    return _teams_with_issues(
+        runtime,
+        col(Issue.status).in_(issue_followup.OPEN_STATUSES),
+        issue_followup.unescalated_breach(runtime.clock.now()),
+    )
+
+
+def _teams_resolved(runtime: Runtime) -> list[str]:
+    return _teams_with_issues(
+        runtime,
+        Issue.status == IssueStatus.RESOLVED,
+        col(Issue.rating).is_(None),
+        col(Issue.resolved_at).is_not(None),
+    )
 
 
 def message_refs(ctx: Ctx, issues: list[Issue]) -> dict[int, tuple[str, str]]:
@@ -175,7 +232,7 @@ def remind_overdue_owners(runtime: Runtime) -> dict[str, Any]:
         due = issue_followup.reminders_due(ctx)
         return daily_lists(ctx, now, due, kind="reminder", render=render)
 
-    return {"reminded": per_team(runtime, _team_ids(runtime), remind)}
+    return {"reminded": per_team(runtime, _teams_overdue(runtime), remind)}
 
 
 def escalate_breaches(runtime: Runtime) -> dict[str, Any]:
@@ -190,7 +247,7 @@ def escalate_breaches(runtime: Runtime) -> dict[str, Any]:
     """
     escalated = 0
     now = runtime.clock.now()
-    for team_id in _team_ids(runtime):
+    for team_id in _teams_breached(runtime):
         with runtime.unit(team_id) as ctx:
             found = issue_followup.breaches(ctx)
             if not found:
@@ -260,7 +317,7 @@ def auto_close_resolved(runtime: Runtime) -> dict[str, Any]:
     """Resolved issues unanswered for the project's delay close themselves, with a note; in
     batches, each committed on its own."""
     closed = 0
-    for team_id in _team_ids(runtime):
+    for team_id in _teams_resolved(runtime):
         with runtime.unit(team_id) as ctx:
             due = issue_followup.auto_close_due(ctx)
         for batch in chunked(due, 200):

@@ -20,28 +20,144 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import and_, case, func, literal, or_
 from sqlmodel import col, select
 
-from bot.calendar import upcoming
 from bot.delivery import NOTICE_LIFETIME, RECORD_LIFETIME
-from bot.jobs.teams import per_team, teams_found
+from bot.jobs.teams import per_team, teams_where
 from bot.runtime import Runtime
 from bot.services import commplan, engagement, meetings, notifications, phases
 from bot.services import meeting_outcomes as outcomes
+from bot.services.keyusers import DEFAULT_CADENCE_DAYS, Quadrant
+from bot.shards import in_shard
 from bot.views import commplan as plan_views
 from bot.views import engagement as engagement_views
 from bot.views import meetings as meeting_views
 from bot.views import phases as phase_views
-from storage.models import OutboxMessage, Workspace
+from storage.models import (
+    CalendarEvent,
+    ChecklistItem,
+    EventStatus,
+    Interaction,
+    ItemStatus,
+    KeyUser,
+    Meeting,
+    OccurrenceStatus,
+    OutboxMessage,
+    PlanEntry,
+    PlanOccurrence,
+    ProjectMember,
+)
+from storage.models.core import MemberRole
+from storage.types import UTCDateTime
 
 T = TypeVar("T")
 NUDGE_HOUR = 9  # PMs are nudged from 09:00 in the workspace's timezone
 NUDGE_EVERY = timedelta(days=7)  # at most one nudge per PM in any seven days
 
 
-def _team_ids(runtime: Runtime) -> list[str]:
+def _teams_with_plan_due(runtime: Runtime) -> list[str]:
+    """Workspaces (of the shard being run) with a plan entry due, a snooze ended or an owned
+    checklist item due by tomorrow: three statements, whatever the number of workspaces."""
+    now = runtime.clock.now()
+    entries = teams_where(
+        runtime,
+        PlanEntry.team_id,
+        col(PlanEntry.removed_at).is_(None),
+        col(PlanEntry.next_due_at).is_not(None),
+        col(PlanEntry.next_due_at) <= now,
+    )
+    woken = teams_where(
+        runtime,
+        PlanOccurrence.team_id,
+        PlanOccurrence.status == OccurrenceStatus.SNOOZED,
+        col(PlanOccurrence.snoozed_until) <= now,
+    )
+    items = teams_where(
+        runtime,
+        ChecklistItem.team_id,
+        ChecklistItem.status == ItemStatus.OPEN,
+        col(ChecklistItem.owner_id).is_not(None),
+        col(ChecklistItem.due_on).is_not(None),
+        col(ChecklistItem.due_on) <= now.date() + timedelta(days=1),
+    )
+    return sorted({*entries, *woken, *items})
+
+
+def _teams_to_nudge(runtime: Runtime) -> list[str]:
+    """Workspaces (of the shard being run) where a nudge may be due: a PM not nudged in the last
+    seven days, and an active key user who may be in engagement debt (past their quadrant's
+    cadence since their last contact or registration; any with a cadence of their own). One
+    statement: a run costs what may be due, not the number of workspaces installed."""
+    now = runtime.clock.now()
+    prefix = literal("engagement:nudge:") + col(ProjectMember.team_id) + literal(":")
+    nudged = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.team_id == ProjectMember.team_id,
+            col(OutboxMessage.key).like(prefix + col(ProjectMember.user_id) + literal(":%")),
+            OutboxMessage.created_at > now - NUDGE_EVERY,
+        )
+        .exists()
+    )
+    pms_due = select(ProjectMember.team_id).where(
+        ProjectMember.role == MemberRole.PM, ~nudged, in_shard(ProjectMember.team_id)
+    )
+    latest = (
+        select(
+            col(Interaction.key_user_id).label("key_user_id"),
+            func.max(Interaction.at).label("at"),
+        )
+        .where(
+            col(Interaction.key_user_id).is_not(None),
+            col(Interaction.team_id).in_(pms_due),
+            engagement.is_contact(),
+        )
+        .group_by(col(Interaction.key_user_id))
+        .subquery()
+    )
+
+    def before(days: int) -> Any:
+        return literal(now - timedelta(days=days), UTCDateTime)
+
+    high_influence, high_interest = KeyUser.influence == "high", KeyUser.interest == "high"
+    cutoff = case(
+        (
+            and_(high_influence, high_interest),
+            before(DEFAULT_CADENCE_DAYS[Quadrant.MANAGE_CLOSELY]),
+        ),
+        (high_influence, before(DEFAULT_CADENCE_DAYS[Quadrant.KEEP_SATISFIED])),
+        (high_interest, before(DEFAULT_CADENCE_DAYS[Quadrant.KEEP_INFORMED])),
+        else_=before(DEFAULT_CADENCE_DAYS[Quadrant.MONITOR]),
+    )
+    since = func.coalesce(latest.c.at, col(KeyUser.created_at))
+    query = (
+        select(KeyUser.team_id)
+        .outerjoin(latest, latest.c.key_user_id == col(KeyUser.id))
+        .where(
+            col(KeyUser.removed_at).is_(None),
+            col(KeyUser.team_id).in_(pms_due),
+            or_(col(KeyUser.cadence_days).is_not(None), since < cutoff),
+        )
+        .distinct()
+    )
     with runtime.database.session() as session:
-        return [row.team_id for row in session.exec(select(Workspace)).all()]
+        return sorted(session.exec(query).all())
+
+
+def _teams_with_meetings_ended(runtime: Runtime) -> list[str]:
+    now = runtime.clock.now()
+    ended = select(CalendarEvent.id).where(
+        CalendarEvent.status == EventStatus.SCHEDULED,
+        CalendarEvent.ends_at <= now,
+        CalendarEvent.ends_at > now - outcomes.OUTCOME_WINDOW,
+    )
+    return teams_where(
+        runtime,
+        Meeting.team_id,
+        col(Meeting.outcome_asked_at).is_(None),
+        col(Meeting.event_id).in_(ended),
+    )
 
 
 def _by_locale(items: list[T], locale_of: Callable[[T], str]) -> list[tuple[str, list[T]]]:
@@ -59,7 +175,7 @@ def plan_due(runtime: Runtime) -> dict[str, Any]:
     the item), and no second DM in a day for checklist items alone."""
     told = checklist_told = 0
     command = runtime.settings.command("project")
-    for team_id in _team_ids(runtime):
+    for team_id in _teams_with_plan_due(runtime):
         with runtime.unit(team_id) as ctx:
             plan = commplan.fall_due(ctx)
             checklist, told_today = phases.due_for_owners(ctx)
@@ -118,7 +234,7 @@ def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
         return {"nudges": 0}
     year, week, _ = local_now.isocalendar()
     nudged = 0
-    for team_id in _team_ids(runtime):
+    for team_id in _teams_to_nudge(runtime):
         recent = _nudged_since(runtime, team_id, runtime.clock.now() - NUDGE_EVERY)
         with runtime.unit(team_id) as ctx:
             held: list[notifications.Notice] = []
@@ -148,7 +264,15 @@ def engagement_nudges(runtime: Runtime) -> dict[str, Any]:
 
 def meeting_invitations(runtime: Runtime) -> dict[str, Any]:
     """Invitations of the next occurrences of meeting series (a week ahead of each)."""
-    teams = teams_found(runtime, upcoming.teams_with_upcoming)
+    now = runtime.clock.now()
+    due = select(CalendarEvent.id).where(
+        CalendarEvent.status == EventStatus.SCHEDULED,
+        CalendarEvent.starts_at > now,
+        CalendarEvent.starts_at <= now + meetings.INVITE_AHEAD,
+    )
+    teams = teams_where(
+        runtime, Meeting.team_id, col(Meeting.invited_at).is_(None), col(Meeting.event_id).in_(due)
+    )
     queued = per_team(
         runtime, teams, lambda ctx: meetings.invite_due(ctx=ctx, messages=meeting_views.MESSAGES)
     )
@@ -158,7 +282,7 @@ def meeting_invitations(runtime: Runtime) -> dict[str, Any]:
 def meeting_outcomes(runtime: Runtime) -> dict[str, Any]:
     """After a meeting, its organizer gets one DM asking to record the outcome."""
     asked = 0
-    for team_id in _team_ids(runtime):
+    for team_id in _teams_with_meetings_ended(runtime):
         with runtime.unit(team_id) as ctx:
             due = outcomes.outcome_due(ctx)
             projects = {p.id: p for p in meetings.projects_of(ctx, due)}

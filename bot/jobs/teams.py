@@ -16,20 +16,30 @@ from bot.runtime import Runtime
 from bot.services import notifications
 from bot.services.context import Ctx
 from bot.services.issue_levels import end_of_local_day
-from storage.models import Project
+from bot.shards import in_shard
+from storage.models import Project, Workspace
 
 # A person's list of what is due reaches them from 09:00 in their project's timezone.
 DAILY_LIST_HOUR = 9
 
 
 def teams_where(runtime: Runtime, team_id: Any, *conditions: Any) -> list[str]:
-    """The workspaces (``team_id``, a model's column) of the rows meeting ``conditions``."""
+    """The workspaces (``team_id``, a model's column) of the rows meeting ``conditions``, in
+    the shard being run (one statement, whatever the number of workspaces)."""
     with runtime.database.session() as session:
-        return sorted(set(session.exec(select(team_id).where(*conditions)).all()))
+        query = select(team_id).where(*conditions, in_shard(team_id)).distinct()
+        return sorted(session.exec(query).all())
+
+
+def workspaces(runtime: Runtime) -> list[str]:
+    """Every workspace of the shard being run: for a job that has no cheaper way to tell which
+    workspaces have something due."""
+    return teams_where(runtime, Workspace.team_id)
 
 
 def teams_found(runtime: Runtime, find: Callable[[Session, datetime], list[str]]) -> list[str]:
-    """The workspaces a service's ``find`` names at the runtime clock's instant."""
+    """The workspaces a service's ``find`` names at the runtime clock's instant (``find`` adds
+    ``bot.shards.in_shard`` to its query)."""
     with runtime.database.session() as session:
         return find(session, runtime.clock.now())
 

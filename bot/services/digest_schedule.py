@@ -27,6 +27,7 @@ from bot.errors import Msg, ValidationError
 from bot.services import notifications
 from bot.services import projects as project_service
 from bot.services.context import Ctx
+from bot.shards import in_shard
 from storage.models import DigestRun, DigestSettings, DigestTarget, Project
 
 WEEK = timedelta(days=7)
@@ -221,7 +222,11 @@ def due_digests(session: Any, now: datetime) -> list[DueDigest]:
     """Every project, of every workspace, whose digest of the current week is due and unclaimed.
 
     Two statements in all: the projects, and the claims of the weeks in question."""
-    projects = list(session.exec(select(Project).order_by(col(Project.id))).all())
+    projects = list(
+        session.exec(
+            select(Project).where(in_shard(Project.team_id)).order_by(col(Project.id))
+        ).all()
+    )
     candidates: list[DueDigest] = []
     for project in projects:
         due = due_in_week(project, now)

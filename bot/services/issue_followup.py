@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, any_, bindparam, case, cast, func, literal
+from sqlalchemy import Integer, String, and_, any_, bindparam, case, cast, func, literal, or_
 from sqlmodel import col, select
 from sqlmodel.sql.expression import Select
 
@@ -46,6 +46,8 @@ from storage.models import (
     Project,
 )
 from storage.types import JSONType, UTCDateTime
+
+OPEN_STATUSES = _OPEN  # what the jobs call an open issue
 
 # ------------------------------------------------------------------- what the scheduler finds
 
@@ -156,14 +158,9 @@ def _escalation_key(kind: str) -> Any:
     return literal("escalation:") + cast(Issue.id, String) + literal(f":{kind}")
 
 
-def breaches(ctx: Ctx) -> list[Breach]:
-    """Open issues past a service level and not yet escalated for it: first response missed,
-    resolution missed, or no owner past the first-response level (which the PMs get instead of a
-    first-response breach). One query per kind, whatever the number of issues; the escalations
-    already made are left out in SQL (their claims in ``ProcessedRequest``)."""
-    now = ctx.now()
+def _breach_conditions(now: datetime) -> dict[str, Any]:
     past_first_response = col(Issue.first_response_due_at) <= now
-    conditions = {
+    return {
         "unowned": and_(past_first_response, col(Issue.owner_id).is_(None)),
         "first_response": and_(
             past_first_response,
@@ -172,6 +169,34 @@ def breaches(ctx: Ctx) -> list[Breach]:
         ),
         "resolution": col(Issue.due_at) <= now,
     }
+
+
+def _escalated(kind: str) -> Any:
+    """The issue (of the outer query) was escalated for ``kind`` already."""
+    return (
+        select(ProcessedRequest.id)
+        .where(
+            ProcessedRequest.team_id == Issue.team_id,
+            ProcessedRequest.key == _escalation_key(kind),
+        )
+        .exists()
+    )
+
+
+def unescalated_breach(now: datetime) -> Any:
+    """An open issue's condition: past a service level it was not yet escalated for (what
+    ``breaches`` finds, as one condition, for finding the workspaces that have any)."""
+    conditions = _breach_conditions(now)
+    return or_(*(and_(conditions[kind], ~_escalated(kind)) for kind in BREACH_KINDS))
+
+
+def breaches(ctx: Ctx) -> list[Breach]:
+    """Open issues past a service level and not yet escalated for it: first response missed,
+    resolution missed, or no owner past the first-response level (which the PMs get instead of a
+    first-response breach). One query per kind, whatever the number of issues; the escalations
+    already made are left out in SQL (their claims in ``ProcessedRequest``)."""
+    now = ctx.now()
+    conditions = _breach_conditions(now)
     projects = {project.id: project for project in ctx.session.exec(ctx.select(Project)).all()}
     # Plain rows of the columns that escalating reads, not ORM objects: a first run can find
     # thousands, and loading each as an entity would be most of the job's time.

@@ -32,6 +32,7 @@ from bot.services import projects as project_service
 from bot.services.context import Ctx
 from bot.services.fields import finite_number, number_in_range, whole_number
 from bot.services.trainings import form_module, require_trainer
+from bot.shards import in_shard
 from storage.models import (
     ATTENDED,
     CalendarEvent,
@@ -637,4 +638,4 @@ def send_feedback_polls(*, ctx: Ctx, poll_messages: poll_service.PollMessages) -
 def teams_with_ended_sessions(session: Any, now: datetime) -> list[str]:
     pending = TrainingSession.feedback_sent_at
     query = calendar.over(select(TrainingSession.team_id), TrainingSession, pending, now)
-    return sorted(session.exec(query.distinct()).all())
+    return sorted(session.exec(query.where(in_shard(TrainingSession.team_id)).distinct()).all())

@@ -3,6 +3,7 @@ who has looked at their Home tab."""
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -11,6 +12,12 @@ from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import JSONType, UTCDateTime
+
+
+def shard_hash(team_id: str) -> int:
+    """A workspace's stable hash (``bot.shards``): CRC-32 of the team id, in 31 bits (it fits
+    PostgreSQL's integer and is never negative, so ``%`` means the same in both databases)."""
+    return zlib.crc32(team_id.encode("utf-8")) & 0x7FFFFFFF
 
 
 def _utc_field(nullable: bool = False, **kwargs: Any) -> Any:
@@ -23,6 +30,14 @@ class Workspace(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     name: str | None = Field(default=None, max_length=200)
     created_at: datetime = _utc_field()
+    # CRC-32 of team_id (bot.shards.shard_hash), set whenever a row is written: a sharded
+    # scheduler's jobs select its workspaces by ``shard_hash % N`` in SQL.
+    shard_hash: int = Field(
+        default=None,
+        sa_column_kwargs={
+            "default": lambda context: shard_hash(context.get_current_parameters()["team_id"])
+        },
+    )
 
 
 class ProjectBase(SQLModel):
