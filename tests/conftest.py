@@ -157,6 +157,14 @@ def _postgres() -> Iterator[Database | None]:
 _EMPTY_TABLES = "; ".join(
     f'DELETE FROM "{table.name}"' for table in reversed(SQLModel.metadata.sorted_tables)
 )
+# The tables other libraries make on demand (the OAuth installation store's, APScheduler's).
+_EMPTY_OTHER_TABLES = (
+    "DO $$ DECLARE name text; BEGIN "
+    "FOREACH name IN ARRAY ARRAY['slack_bots', 'slack_installations', 'slack_oauth_states', "
+    "'apscheduler_jobs'] LOOP "
+    "IF to_regclass(name) IS NOT NULL THEN EXECUTE format('DELETE FROM %I', name); END IF; "
+    "END LOOP; END $$"
+)
 # The sequences of those tables' serial and identity columns start again at 1.
 _RESTART_SEQUENCES = (
     "SELECT setval(s.oid, 1, false) FROM pg_class s "
@@ -205,6 +213,7 @@ def database(_postgres: Database | None, request: pytest.FixtureRequest) -> Iter
         # replaces every table's files (a tenth of a second per test).
         with _postgres.engine.begin() as connection:
             connection.execute(text(_EMPTY_TABLES))
+            connection.execute(text(_EMPTY_OTHER_TABLES))
             connection.execute(text(_RESTART_SEQUENCES))
         yield _postgres
         return

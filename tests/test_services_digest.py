@@ -462,3 +462,28 @@ def test_readiness_per_module_in_the_digest_and_the_dashboard(
     dashboard = digest.project_dashboard(ctx, project, at_risk_limit=8)
     text = texts([{"blocks": [b.to_dict() for b in home_views.project_dashboard("en", dashboard)]}])
     assert "*Readiness* 0%" in text and "Basic operation: *0%* ready (0 of 4)" in text
+
+
+@pytest.mark.parametrize(
+    ("locale", "said", "not_said"),
+    [("en", "invitations not sent yet", "0 invited"), ("zh-CN", "尚未发出邀请", "邀请 0 人")],
+)
+def test_an_event_whose_invitations_are_not_out_yet_says_so_not_0_invited(
+    ctx: Ctx, locale: str, said: str, not_said: str
+) -> None:
+    """A series' next meeting is invited some days ahead: until then it has nobody invited, and
+    the coming week says the invitations are not out rather than "0 invited: 0 accepted…"."""
+    from bot.i18n import render
+
+    project = make_project(ctx)
+    add_event(ctx, project, kind="meeting", title="Weekly", starts=END + timedelta(days=3))
+    add_event(
+        ctx, project, kind="training", title="FI basics", starts=END + timedelta(days=2),
+        answers={ANNA: "accepted"},
+    )  # fmt: skip
+    week = digest.coming_week(ctx, project, digest_schedule.period_ending(END))
+    assert week is not None and [e.invited for e in week.events] == [1, 0]
+    text = render(locale, "digest/coming_week.j2", data=week, timezone=project.timezone)
+    [training, meeting] = [line for line in text.splitlines() if line.startswith("•")]
+    assert said in meeting and not_said not in meeting
+    assert said not in training

@@ -383,10 +383,26 @@ def _count(
     figures.expired = len(expired)
     figures.expired_in_slack = sum(1 for row in expired if in_slack[row.key])
     figures.reminders_expired = sum(1 for row in expired if row.key.startswith("reminder:"))
-    figures.missing = sum(1 for row in rows if in_slack[row.key] == 0 and row not in expired)
+
+    def delivered(row: OutboxMessage) -> bool:
+        """In Slack under its own key, or as a section of the grouped DM its ``error`` names."""
+        if row.status == OutboxStatus.GROUPED:
+            return in_slack[row.error or ""] > 0
+        return in_slack[row.key] > 0
+
+    # Not lost: expired with the reason, withdrawn with the reason (a newer list superseded it),
+    # or held for the person's morning summary.
+    accounted = {row.id for row in expired} | {
+        row.id
+        for row in rows
+        if row.status == OutboxStatus.HELD or (row.status == OutboxStatus.CANCELLED and row.error)
+    }
+    figures.missing = sum(1 for row in rows if not delivered(row) and row.id not in accounted)
     figures.duplicated = sum(1 for count in in_slack.values() if count > 1)
     invitations = Counter(
         key.rsplit(":", 1)[-1] for key in in_slack.elements() if ":invite:" in key
     )
     figures.invitations_per_person = Counter(invitations[person] for person in people)
-    figures.reminder_days = sum(1 for key in in_slack if key.startswith("reminder:"))
+    figures.reminder_days = sum(
+        1 for row in rows if row.key.startswith("reminder:") and delivered(row)
+    )
