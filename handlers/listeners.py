@@ -538,21 +538,33 @@ class Form:
     refresh: Callable[[FormCall, Ctx], dict[str, Any]] | None = None
 
 
+def form_call(
+    runtime: Runtime, form: Form, view: dict[str, Any], client: WebClient, context: BoltContext
+) -> FormCall:
+    """A form's submission or change, as the person who made it."""
+    return FormCall(
+        runtime=runtime,
+        client=client,
+        context=context,
+        locale=person_locale(runtime, context, client),
+        view=view,
+        who=form.who,
+    )
+
+
+def read_form(call: FormCall, form: Form) -> None:
+    """What the form holds: its values, its metadata (forged until checked) and its data."""
+    call.values = ui.read_values(call.view)
+    call.metadata = ui.read_metadata(call.view)
+    call.data = form.read(call.values) if form.read else call.values
+
+
 def register_form(app: App, runtime: Runtime, form: Form) -> None:
     @app.view(form.callback_id)
     def submitted(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        call = FormCall(
-            runtime=runtime,
-            client=client,
-            context=context,
-            locale=person_locale(runtime, context, client),
-            view=view,
-            who=form.who,
-        )
+        call = form_call(runtime, form, view, client, context)
         try:
-            call.values = ui.read_values(view)
-            call.metadata = ui.read_metadata(view)
-            call.data = form.read(call.values) if form.read else call.values
+            read_form(call, form)
             with call.unit() as ctx:
                 call.ctx = ctx
                 if not form.claim_in_after and not call.claim(ctx):
@@ -590,18 +602,9 @@ def register_refresh(app: App, runtime: Runtime, form: Form) -> None:
     def chosen(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         ack()
         view = body.get("view") or {}
-        call = FormCall(
-            runtime=runtime,
-            client=client,
-            context=context,
-            locale=person_locale(runtime, context, client),
-            view=view,
-            who=form.who,
-        )
+        call = form_call(runtime, form, view, client, context)
         try:
-            call.values = ui.read_values(view)
-            call.metadata = ui.read_metadata(view)
-            call.data = form.read(call.values) if form.read else call.values
+            read_form(call, form)
             with call.unit() as ctx:
                 redrawn = redraw(call, ctx)
         except LiaisonError as error:
